@@ -1,0 +1,330 @@
+//! The host snapshot: the only view of the machine the planner ever reads.
+//!
+//! A [`Host`] is plain data: the interfaces with their addresses, and the DNS
+//! answers for the names a spec mentions. [`crate::capture`] fills one from the
+//! running machine; tests build one with [`Host::builder`] or load a recorded
+//! one from JSON (with the `serde` feature), so a plan made on a production box
+//! can be replayed exactly in CI.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// A snapshot of one host's interfaces and DNS answers.
+///
+/// Interface names and indexes are unique, and every interface has a non-zero
+/// index: [`HostBuilder::build`] and deserialization refuse anything else, so the
+/// planner can look interfaces up by either without ambiguity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "HostRepr", into = "HostRepr"))]
+pub struct Host {
+    interfaces: Vec<Interface>,
+    dns: BTreeMap<String, DnsAnswer>,
+}
+
+/// One network interface and the addresses it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Interface {
+    name: String,
+    index: u32,
+    up: bool,
+    addrs: Vec<IpNet>,
+}
+
+/// What a DNS lookup of one name gave when the host was captured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(untagged))]
+pub enum DnsAnswer {
+    /// The addresses the name resolved to, in the resolver's order.
+    Addrs(Vec<IpAddr>),
+    /// The lookup failed; the resolver's message.
+    Failed {
+        /// Why the lookup failed, as the resolver said it.
+        error: String,
+    },
+}
+
+impl Interface {
+    /// The interface name, as the OS reports it (`eth0`, `enp3s0`, `lo`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The OS interface index; for link-local IPv6 addresses this is the scope id.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// Whether the interface is up.
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// The addresses with their prefix lengths, in the OS's order.
+    pub fn addrs(&self) -> &[IpNet] {
+        &self.addrs
+    }
+}
+
+impl Host {
+    /// Starts building a snapshot by hand, as a unit test would.
+    ///
+    /// ```
+    /// use listenspec::Host;
+    ///
+    /// let host = Host::builder()
+    ///     .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+    ///     .interface("eth0", 2, ["10.0.15.23/16", "fe80::1/64"])
+    ///     .dns("my-awesome-service", ["31.167.56.251"])
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(host.interface("eth0").unwrap().index(), 2);
+    /// ```
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    /// The interfaces, in the order they were captured or added.
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// The interface with this name.
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+
+    /// The interface with this index.
+    pub fn interface_by_index(&self, index: u32) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.index == index)
+    }
+
+    /// The recorded DNS answer for a name, if the name was looked up.
+    pub fn dns(&self, name: &str) -> Option<&DnsAnswer> {
+        self.dns.get(name)
+    }
+
+    /// Every recorded DNS answer, by name.
+    pub fn dns_answers(&self) -> &BTreeMap<String, DnsAnswer> {
+        &self.dns
+    }
+
+    /// The interface holding this address, if any; for link-local IPv6 the
+    /// scope id must match too, since the same `fe80::1` may sit on several links.
+    pub fn owner_of(&self, ip: IpAddr, scope_id: Option<u32>) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| {
+            scope_id.is_none_or(|s| s == i.index) && i.addrs.iter().any(|n| n.addr() == ip)
+        })
+    }
+
+    /// Every `(interface, address)` pair of the host, interfaces in order.
+    pub fn addrs(&self) -> impl Iterator<Item = (&Interface, &IpNet)> {
+        self.interfaces
+            .iter()
+            .flat_map(|i| i.addrs.iter().map(move |a| (i, a)))
+    }
+
+    /// Builds a snapshot from already-typed parts, checking the invariants.
+    pub fn new(
+        interfaces: Vec<Interface>,
+        dns: BTreeMap<String, DnsAnswer>,
+    ) -> Result<Host, HostError> {
+        for (n, i) in interfaces.iter().enumerate() {
+            if i.index == 0 {
+                return Err(HostError::ZeroIndex(i.name.clone()));
+            }
+            for j in &interfaces[..n] {
+                if j.name == i.name {
+                    return Err(HostError::DuplicateName(i.name.clone()));
+                }
+                if j.index == i.index {
+                    return Err(HostError::DuplicateIndex {
+                        index: i.index,
+                        first: j.name.clone(),
+                        second: i.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(Host { interfaces, dns })
+    }
+}
+
+impl Interface {
+    /// An interface as plain data.
+    pub fn new(name: impl Into<String>, index: u32, up: bool, addrs: Vec<IpNet>) -> Interface {
+        Interface {
+            name: name.into(),
+            index,
+            up,
+            addrs,
+        }
+    }
+}
+
+/// Why a host snapshot was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// Two interfaces share a name.
+    #[error("two interfaces are named {0:?}; names must be unique")]
+    DuplicateName(String),
+    /// Two interfaces share an index.
+    #[error("interfaces {first:?} and {second:?} both have index {index}; indexes must be unique")]
+    DuplicateIndex {
+        /// The shared index.
+        index: u32,
+        /// The first interface with it.
+        first: String,
+        /// The second interface with it.
+        second: String,
+    },
+    /// An interface has index 0, which no OS assigns.
+    #[error("interface {0:?} has index 0; the OS numbers interfaces from 1")]
+    ZeroIndex(String),
+    /// An address did not parse as `ADDRESS/PREFIX`.
+    #[error("interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64")]
+    BadAddr {
+        /// The interface it was given for.
+        interface: String,
+        /// The text given.
+        text: String,
+    },
+    /// A DNS answer did not parse as an IP address.
+    #[error("dns {name:?}: {text:?} is not an IP address")]
+    BadDnsAddr {
+        /// The name it was given for.
+        name: String,
+        /// The text given.
+        text: String,
+    },
+}
+
+/// Builds a [`Host`] from text, for tests and examples; errors surface at
+/// [`HostBuilder::build`].
+#[derive(Debug, Default, Clone)]
+#[must_use]
+pub struct HostBuilder {
+    interfaces: Vec<Interface>,
+    dns: BTreeMap<String, DnsAnswer>,
+    error: Option<HostError>,
+}
+
+impl HostBuilder {
+    /// Adds an interface that is up, with addresses like `"10.0.0.1/8"`.
+    pub fn interface<'a>(
+        mut self,
+        name: &str,
+        index: u32,
+        addrs: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let mut parsed = Vec::new();
+        for text in addrs {
+            match text.parse::<IpNet>() {
+                Ok(net) => parsed.push(net),
+                Err(_) => {
+                    self.error.get_or_insert(HostError::BadAddr {
+                        interface: name.to_owned(),
+                        text: text.to_owned(),
+                    });
+                }
+            }
+        }
+        self.interfaces
+            .push(Interface::new(name, index, true, parsed));
+        self
+    }
+
+    /// Marks the most recently added interface as down.
+    pub fn down(mut self) -> Self {
+        if let Some(last) = self.interfaces.last_mut() {
+            last.up = false;
+        }
+        self
+    }
+
+    /// Records that `name` resolved to these addresses.
+    pub fn dns<'a>(mut self, name: &str, addrs: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut parsed = Vec::new();
+        for text in addrs {
+            match text.parse::<IpAddr>() {
+                Ok(ip) => parsed.push(ip),
+                Err(_) => {
+                    self.error.get_or_insert(HostError::BadDnsAddr {
+                        name: name.to_owned(),
+                        text: text.to_owned(),
+                    });
+                }
+            }
+        }
+        self.dns.insert(name.to_owned(), DnsAnswer::Addrs(parsed));
+        self
+    }
+
+    /// Records that looking `name` up failed with this message.
+    pub fn dns_failure(mut self, name: &str, error: &str) -> Self {
+        self.dns.insert(
+            name.to_owned(),
+            DnsAnswer::Failed {
+                error: error.to_owned(),
+            },
+        );
+        self
+    }
+
+    /// Checks the invariants and returns the snapshot.
+    pub fn build(self) -> Result<Host, HostError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        Host::new(self.interfaces, self.dns)
+    }
+}
+
+/// The wire form: the same fields, checked on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HostRepr {
+    interfaces: Vec<Interface>,
+    #[serde(default)]
+    dns: BTreeMap<String, DnsAnswer>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<HostRepr> for Host {
+    type Error = HostError;
+    fn try_from(r: HostRepr) -> Result<Host, HostError> {
+        Host::new(r.interfaces, r.dns)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Host> for HostRepr {
+    fn from(h: Host) -> HostRepr {
+        HostRepr {
+            interfaces: h.interfaces,
+            dns: h.dns,
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    /// One line per interface, as the doctor and error messages list them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, i) in self.interfaces.iter().enumerate() {
+            if n > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{} (#{}{})", i.name, i.index, if i.up { "" } else { ", down" })?;
+            for a in &i.addrs {
+                write!(f, " {a}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,806 @@
+//! The listen spec: named networks and the endpoints that listen on them.
+//!
+//! A [`ListenSpec`] is built either from text ([`str::parse`]) or with the
+//! builder methods; both paths run the same checks, so every `ListenSpec` in
+//! existence is well formed. The text grammar is documented on [`ListenSpec`].
+
+mod error;
+mod parse;
+mod selector;
+
+use std::fmt;
+use std::str::FromStr;
+
+use url::Url;
+
+pub use error::{SpecError, SpecErrorKind};
+pub use selector::{Family, IfPattern, Selector, Zone};
+
+/// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
+/// with a letter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(String);
+
+impl Name {
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Name {
+    type Err = SpecErrorKind;
+    fn from_str(s: &str) -> Result<Name, SpecErrorKind> {
+        let mut bytes = s.bytes();
+        let ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Name(s.to_owned()))
+        } else {
+            Err(SpecErrorKind::BadName(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// How far a network's addresses may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exposure {
+    /// Anything, including wildcards and globally reachable addresses. The
+    /// default only for a network named `public`.
+    Public,
+    /// No wildcard and no globally reachable address. The default for every
+    /// network not named `public`.
+    Private,
+    /// Loopback addresses only.
+    Local,
+}
+
+impl fmt::Display for Exposure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Exposure::Public => "public",
+            Exposure::Private => "private",
+            Exposure::Local => "local",
+        })
+    }
+}
+
+impl FromStr for Exposure {
+    type Err = SpecErrorKind;
+    fn from_str(s: &str) -> Result<Exposure, SpecErrorKind> {
+        match s {
+            "public" => Ok(Exposure::Public),
+            "private" => Ok(Exposure::Private),
+            "local" => Ok(Exposure::Local),
+            _ => Err(SpecErrorKind::BadExpose(s.to_owned())),
+        }
+    }
+}
+
+/// What clients are told to use: a full URL, or a host (and maybe a port) to
+/// which the endpoint's own scheme and bound port are added.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Advertise {
+    /// `https://my-awesome-service`: what clients type, as is.
+    Url(Url),
+    /// `my-awesome-service` or `203.0.113.7:8443`.
+    Host {
+        /// The host clients connect to.
+        host: url::Host<String>,
+        /// The port clients connect to, when it differs from the bound one.
+        port: Option<u16>,
+    },
+}
+
+impl Advertise {
+    /// The host clients are told to use.
+    pub fn host(&self) -> url::Host<&str> {
+        match self {
+            // Checked at parse time: an advertised URL always has a host.
+            Advertise::Url(u) => u.host().unwrap_or(url::Host::Domain("")),
+            Advertise::Host { host, .. } => match host {
+                url::Host::Domain(d) => url::Host::Domain(d.as_str()),
+                url::Host::Ipv4(a) => url::Host::Ipv4(*a),
+                url::Host::Ipv6(a) => url::Host::Ipv6(*a),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Advertise {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Advertise::Url(u) => write!(f, "{u}"),
+            Advertise::Host { host, port: None } => write!(f, "{host}"),
+            Advertise::Host {
+                host,
+                port: Some(p),
+            } => write!(f, "{host}:{p}"),
+        }
+    }
+}
+
+impl FromStr for Advertise {
+    type Err = SpecErrorKind;
+    fn from_str(s: &str) -> Result<Advertise, SpecErrorKind> {
+        let bad = |why: &str| SpecErrorKind::BadAdvertise {
+            text: s.to_owned(),
+            why: why.to_owned(),
+        };
+        let is_url = s.contains("://");
+        let url = if is_url {
+            Url::parse(s)
+        } else {
+            Url::parse(&format!("tcp://{s}"))
+        }
+        .map_err(|e| bad(&e.to_string()))?;
+        let host = match url.host() {
+            None => return Err(bad("it names no host")),
+            Some(url::Host::Domain("")) => return Err(bad("it names no host")),
+            Some(h) => h.to_owned(),
+        };
+        let wildcard = match &host {
+            url::Host::Ipv4(a) => a.is_unspecified(),
+            url::Host::Ipv6(a) => a.is_unspecified(),
+            url::Host::Domain(_) => false,
+        };
+        if wildcard {
+            return Err(bad(
+                "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach",
+            ));
+        }
+        if url.port() == Some(0) {
+            return Err(bad(
+                "port 0 means \"any free port\" to the server, and no client can connect to it",
+            ));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+            return Err(bad("it may not carry a user, password or #fragment"));
+        }
+        if is_url {
+            return Ok(Advertise::Url(url));
+        }
+        if !matches!(url.path(), "" | "/") || url.query().is_some() {
+            return Err(bad(
+                "without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path",
+            ));
+        }
+        Ok(Advertise::Host {
+            host,
+            port: url.port(),
+        })
+    }
+}
+
+/// A named set of this host's addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    name: Name,
+    include: Vec<Selector>,
+    exclude: Vec<Selector>,
+    family: Option<Family>,
+    expose: Option<Exposure>,
+    advertise: Option<Advertise>,
+    shared: bool,
+}
+
+impl Network {
+    /// A network with no selectors yet; add at least one with [`Network::include`].
+    pub fn new(name: Name) -> Network {
+        Network {
+            name,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            family: None,
+            expose: None,
+            advertise: None,
+            shared: false,
+        }
+    }
+
+    /// Adds addresses the selector picks.
+    #[must_use]
+    pub fn include(mut self, s: Selector) -> Network {
+        self.include.push(s);
+        self
+    }
+
+    /// Removes addresses the selector picks (`!SELECTOR`).
+    #[must_use]
+    pub fn exclude(mut self, s: Selector) -> Network {
+        self.exclude.push(s);
+        self
+    }
+
+    /// Keeps one family only (`ipv4` or `ipv6`).
+    #[must_use]
+    pub fn family(mut self, f: Family) -> Network {
+        self.family = Some(f);
+        self
+    }
+
+    /// Sets the exposure (`expose=`).
+    #[must_use]
+    pub fn expose(mut self, e: Exposure) -> Network {
+        self.expose = Some(e);
+        self
+    }
+
+    /// Sets what clients use to reach this network's endpoints.
+    #[must_use]
+    pub fn advertise(mut self, a: Advertise) -> Network {
+        self.advertise = Some(a);
+        self
+    }
+
+    /// Lets this network share addresses with other networks that also opt in.
+    #[must_use]
+    pub fn shared(mut self) -> Network {
+        self.shared = true;
+        self
+    }
+
+    /// The network's name.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+    /// The include selectors, in order.
+    pub fn includes(&self) -> &[Selector] {
+        &self.include
+    }
+    /// The exclude selectors, in order.
+    pub fn excludes(&self) -> &[Selector] {
+        &self.exclude
+    }
+    /// The family filter, if any.
+    pub fn family_filter(&self) -> Option<Family> {
+        self.family
+    }
+    /// The exposure: as set, else `public` for a network named `public` and
+    /// `private` for any other.
+    pub fn exposure(&self) -> Exposure {
+        self.expose.unwrap_or(if self.name == "public" {
+            Exposure::Public
+        } else {
+            Exposure::Private
+        })
+    }
+    /// The advertised host or URL, if set.
+    pub fn advertised(&self) -> Option<&Advertise> {
+        self.advertise.as_ref()
+    }
+    /// Whether the network opted in to sharing addresses.
+    pub fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    /// The structural rules a network must satisfy whatever the host.
+    fn check(&self, errors: &mut Vec<SpecErrorKind>) {
+        let name = &self.name;
+        if self.include.is_empty() {
+            errors.push(SpecErrorKind::NoInclude(name.clone()));
+            return;
+        }
+        let wildcards = self.include.iter().filter(|s| s.is_wildcard()).count();
+        if wildcards > 0 && wildcards < self.include.len() {
+            errors.push(SpecErrorKind::WildcardMixed(name.clone()));
+        }
+        if wildcards > 0 && !self.exclude.is_empty() {
+            errors.push(SpecErrorKind::WildcardExclude(name.clone()));
+        }
+        if let Some(bad) = self.exclude.iter().find(|s| s.is_wildcard()) {
+            errors.push(SpecErrorKind::ExcludeWildcard {
+                network: name.clone(),
+                selector: bad.clone(),
+            });
+        }
+        if let Some(f) = self.family {
+            let empty = self.include.iter().all(|s| match s {
+                Selector::Wildcard(w) => *w != f,
+                Selector::Addr { ip, .. } => Family::of(*ip) != f,
+                Selector::Cidr(n) => Family::of(n.addr()) != f,
+                _ => false,
+            });
+            if empty {
+                errors.push(SpecErrorKind::FamilyEmpty {
+                    network: name.clone(),
+                    family: f,
+                });
+            }
+        }
+    }
+}
+
+/// The protocol of an endpoint; `http` and `https` are TCP with a scheme and a
+/// default port for the advertised URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Plain TCP; advertised as `tcp://`.
+    Tcp,
+    /// UDP; advertised as `udp://`.
+    Udp,
+    /// HTTP over TCP.
+    Http,
+    /// HTTPS over TCP.
+    Https,
+}
+
+impl Protocol {
+    /// The transport: TCP for everything but UDP.
+    pub fn transport(self) -> Transport {
+        match self {
+            Protocol::Udp => Transport::Udp,
+            _ => Transport::Tcp,
+        }
+    }
+    /// The URL scheme.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Http => "http",
+            Protocol::Https => "https",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.scheme())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = SpecErrorKind;
+    fn from_str(s: &str) -> Result<Protocol, SpecErrorKind> {
+        match s {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            "http" => Ok(Protocol::Http),
+            "https" => Ok(Protocol::Https),
+            _ => Err(SpecErrorKind::BadProtocol(s.to_owned())),
+        }
+    }
+}
+
+/// The socket type under a protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// A TCP listener.
+    Tcp,
+    /// A UDP socket.
+    Udp,
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        })
+    }
+}
+
+/// A port, `0` (any free port), or a range whose first free port is taken.
+///
+/// Always `first <= last`, and `0` stands alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ports {
+    first: u16,
+    last: u16,
+}
+
+impl Ports {
+    /// One port; `0` asks the OS for any free one.
+    pub fn single(port: u16) -> Ports {
+        Ports {
+            first: port,
+            last: port,
+        }
+    }
+
+    /// An inclusive range; the first port free on every address is taken.
+    pub fn range(first: u16, last: u16) -> Result<Ports, SpecErrorKind> {
+        if first == 0 || first >= last {
+            return Err(SpecErrorKind::BadPorts(format!("{first}-{last}")));
+        }
+        Ok(Ports { first, last })
+    }
+
+    /// The first port of the range (the port, for a single one).
+    pub fn first(self) -> u16 {
+        self.first
+    }
+    /// The last port of the range (the port, for a single one).
+    pub fn last(self) -> u16 {
+        self.last
+    }
+    /// The port, when it is one fixed non-zero port known before binding.
+    pub fn fixed(self) -> Option<u16> {
+        (self.first == self.last && self.first != 0).then_some(self.first)
+    }
+    /// Whether the OS picks the port.
+    pub fn is_ephemeral(self) -> bool {
+        self.first == 0
+    }
+}
+
+impl fmt::Display for Ports {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}-{}", self.first, self.last)
+        }
+    }
+}
+
+impl FromStr for Ports {
+    type Err = SpecErrorKind;
+    fn from_str(s: &str) -> Result<Ports, SpecErrorKind> {
+        let bad = || SpecErrorKind::BadPorts(s.to_owned());
+        let port = |t: &str| {
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            t.parse::<u16>().map_err(|_| bad())
+        };
+        match s.split_once('-') {
+            None => Ok(Ports::single(port(s)?)),
+            Some((a, b)) => Ports::range(port(a)?, port(b)?).map_err(|_| bad()),
+        }
+    }
+}
+
+/// Socket options of an endpoint, applied when binding.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
+pub struct EndpointOptions {
+    /// `backlog=N`: the listen queue length (TCP only); the OS default when unset.
+    pub backlog: Option<u32>,
+    /// `reuseport`: set `SO_REUSEPORT`, so several processes can share the port.
+    pub reuseport: bool,
+    /// `v6only` / `v6only=false`: `IPV6_V6ONLY` on IPv6 sockets. Unset means
+    /// `true`: an IPv6 socket never silently takes IPv4 traffic.
+    pub v6only: Option<bool>,
+    /// `device=NAME`: `SO_BINDTODEVICE`, so packets from other interfaces are
+    /// refused even when they are addressed to this socket's address.
+    pub device: Option<String>,
+    /// `freebind`: `IP_FREEBIND`, bind addresses not (yet) on the host.
+    pub freebind: bool,
+}
+
+/// A named service on a network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    network: Name,
+    name: Name,
+    protocol: Protocol,
+    ports: Ports,
+    options: EndpointOptions,
+    advertise: Option<Advertise>,
+}
+
+impl Endpoint {
+    /// An endpoint `network.name = protocol:ports` with default options.
+    pub fn new(network: Name, name: Name, protocol: Protocol, ports: Ports) -> Endpoint {
+        Endpoint {
+            network,
+            name,
+            protocol,
+            ports,
+            options: EndpointOptions::default(),
+            advertise: None,
+        }
+    }
+
+    /// Sets the socket options.
+    #[must_use]
+    pub fn options(mut self, options: EndpointOptions) -> Endpoint {
+        self.options = options;
+        self
+    }
+
+    /// Sets what clients use to reach this endpoint; wins over the network's.
+    #[must_use]
+    pub fn advertise(mut self, a: Advertise) -> Endpoint {
+        self.advertise = Some(a);
+        self
+    }
+
+    /// The network's name.
+    pub fn network(&self) -> &Name {
+        &self.network
+    }
+    /// The endpoint's name, unique within its network.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+    /// The protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+    /// The ports.
+    pub fn ports(&self) -> Ports {
+        self.ports
+    }
+    /// The socket options.
+    pub fn socket_options(&self) -> &EndpointOptions {
+        &self.options
+    }
+    /// The endpoint's own advertised URL or host, if set.
+    pub fn advertised(&self) -> Option<&Advertise> {
+        self.advertise.as_ref()
+    }
+
+    fn check(&self, errors: &mut Vec<SpecErrorKind>) {
+        if self.protocol == Protocol::Udp && self.options.backlog.is_some() {
+            errors.push(SpecErrorKind::UdpBacklog(self.qualified()));
+        }
+        if self.options.backlog == Some(0) {
+            errors.push(SpecErrorKind::ZeroBacklog(self.qualified()));
+        }
+    }
+
+    /// `network.name`, as logs and systemd socket names spell it.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.network, self.name)
+    }
+}
+
+/// Where a server listens: named networks and the endpoints on them.
+///
+/// # The text form
+///
+/// A spec is statements separated by newlines or `;`; `#` starts a comment.
+///
+/// ```text
+/// spec      = { [ statement ] ( "\n" | ";" ) } ;
+/// statement = network | endpoint ;
+/// network   = name "=" selector { "," selector } { net-option } ;
+/// selector  = [ "!" ] ( "*" | address [ "%" zone ] | cidr | "if:" glob
+///           | class | "dns:" dns-name ) | "ipv4" | "ipv6" ;
+/// net-option= "expose=" ( "public" | "private" | "local" ) | "shared"
+///           | "advertise" ( " " | "=" ) ( url | host [ ":" port ] ) ;
+/// endpoint  = name "." name "=" protocol ":" ports { ep-option } ;
+/// protocol  = "tcp" | "udp" | "http" | "https" ;
+/// ports     = port | port "-" port ;          (* 0 = any free port *)
+/// ep-option = "backlog=" n | "reuseport" | "v6only" [ "=" bool ]
+///           | "device=" ifname | "freebind"
+///           | "advertise" ( " " | "=" ) ( url | host [ ":" port ] ) ;
+/// name      = letter { letter | digit | "-" | "_" } ;
+/// ```
+///
+/// Includes are a union; excludes (`!`) are then removed; a family filter
+/// (`ipv4`, `ipv6`) applies last. [`fmt::Display`] writes the canonical form,
+/// which parses back to an equal spec.
+///
+/// ```
+/// use listenspec::ListenSpec;
+///
+/// let spec: ListenSpec = "
+///     public      = *    advertise https://my-awesome-service
+///     ops         = 198.51.100.0/24
+///     public.http = http:8080
+///     ops.metrics = http:9100  backlog=1024 reuseport
+/// ".parse().unwrap();
+/// assert_eq!(spec.networks().len(), 2);
+/// assert_eq!(spec.to_string().parse::<ListenSpec>().unwrap(), spec);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListenSpec {
+    networks: Vec<Network>,
+    endpoints: Vec<Endpoint>,
+}
+
+impl ListenSpec {
+    /// Assembles a spec from typed parts, running every check the text
+    /// parser runs.
+    ///
+    /// ```
+    /// use listenspec::{Endpoint, ListenSpec, Network, Ports, Protocol};
+    ///
+    /// let spec = ListenSpec::new(
+    ///     vec![Network::new("local".parse()?).include("loopback".parse()?)],
+    ///     vec![Endpoint::new("local".parse()?, "api".parse()?, Protocol::Http, Ports::single(8080))],
+    /// )?;
+    /// assert_eq!(spec.to_string(), "local = loopback\nlocal.api = http:8080\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(networks: Vec<Network>, endpoints: Vec<Endpoint>) -> Result<ListenSpec, SpecError> {
+        let errors = validate(&networks, &endpoints);
+        if errors.is_empty() {
+            Ok(ListenSpec {
+                networks,
+                endpoints,
+            })
+        } else {
+            Err(SpecError::unlocated(errors.into_iter().map(|(_, k)| k).collect()))
+        }
+    }
+
+    /// The networks, in the order written.
+    pub fn networks(&self) -> &[Network] {
+        &self.networks
+    }
+
+    /// The endpoints, in the order written.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The network with this name.
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|n| n.name == name)
+    }
+
+    /// The DNS names the spec's selectors mention, which a host capture must
+    /// look up.
+    pub fn dns_names(&self) -> impl Iterator<Item = &str> {
+        self.networks
+            .iter()
+            .flat_map(|n| n.include.iter().chain(&n.exclude))
+            .filter_map(|s| match s {
+                Selector::Dns(name) => Some(name.as_str()),
+                _ => None,
+            })
+    }
+
+    /// The interface names the spec names exactly (in `if:` selectors without
+    /// globs, zones and `device=`), for capture and diagnostics.
+    pub fn interface_names(&self) -> impl Iterator<Item = &str> {
+        let selectors = self
+            .networks
+            .iter()
+            .flat_map(|n| n.include.iter().chain(&n.exclude))
+            .filter_map(|s| match s {
+                Selector::Interface(p) if !p.is_glob() => Some(p.as_str()),
+                Selector::Addr {
+                    zone: Some(Zone::Name(z)),
+                    ..
+                } => Some(z.as_str()),
+                _ => None,
+            });
+        let devices = self
+            .endpoints
+            .iter()
+            .filter_map(|e| e.options.device.as_deref());
+        selectors.chain(devices)
+    }
+}
+
+/// Which statement a problem belongs to, so the parser can point at its line.
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    Network(usize),
+    Endpoint(usize),
+}
+
+/// Every rule a spec must satisfy whatever the host, shared by the parser and
+/// [`ListenSpec::new`] so both paths accept exactly the same specs.
+fn validate(networks: &[Network], endpoints: &[Endpoint]) -> Vec<(Item, SpecErrorKind)> {
+    let mut out = Vec::new();
+    for (i, n) in networks.iter().enumerate() {
+        let mut errors = Vec::new();
+        n.check(&mut errors);
+        if networks[..i].iter().any(|m| m.name == n.name) {
+            errors.push(SpecErrorKind::DuplicateNetwork(n.name.clone()));
+        }
+        out.extend(errors.into_iter().map(|k| (Item::Network(i), k)));
+    }
+    for (i, e) in endpoints.iter().enumerate() {
+        let mut errors = Vec::new();
+        e.check(&mut errors);
+        if endpoints[..i]
+            .iter()
+            .any(|f| f.network == e.network && f.name == e.name)
+        {
+            errors.push(SpecErrorKind::DuplicateEndpoint(e.qualified()));
+        }
+        if !networks.iter().any(|n| n.name == e.network) {
+            errors.push(SpecErrorKind::UnknownNetwork {
+                endpoint: e.qualified(),
+                known: networks.iter().map(|n| n.name.to_string()).collect(),
+            });
+        }
+        out.extend(errors.into_iter().map(|k| (Item::Endpoint(i), k)));
+    }
+    out
+}
+
+impl FromStr for ListenSpec {
+    type Err = SpecError;
+    fn from_str(s: &str) -> Result<ListenSpec, SpecError> {
+        parse::parse(s)
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = ", self.name)?;
+        let mut sep = "";
+        for s in &self.include {
+            write!(f, "{sep}{s}")?;
+            sep = ", ";
+        }
+        for s in &self.exclude {
+            write!(f, "{sep}!{s}")?;
+        }
+        if let Some(fam) = self.family {
+            write!(f, "{sep}{fam}")?;
+        }
+        if let Some(e) = self.expose {
+            write!(f, " expose={e}")?;
+        }
+        if self.shared {
+            f.write_str(" shared")?;
+        }
+        if let Some(a) = &self.advertise {
+            write!(f, " advertise {a}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{} = {}:{}",
+            self.network, self.name, self.protocol, self.ports
+        )?;
+        let o = &self.options;
+        if let Some(b) = o.backlog {
+            write!(f, " backlog={b}")?;
+        }
+        if o.reuseport {
+            f.write_str(" reuseport")?;
+        }
+        match o.v6only {
+            Some(true) => f.write_str(" v6only")?,
+            Some(false) => f.write_str(" v6only=false")?,
+            None => {}
+        }
+        if let Some(d) = &o.device {
+            write!(f, " device={d}")?;
+        }
+        if o.freebind {
+            f.write_str(" freebind")?;
+        }
+        if let Some(a) = &self.advertise {
+            write!(f, " advertise {a}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for ListenSpec {
+    /// The canonical text: networks, then endpoints, one per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for n in &self.networks {
+            writeln!(f, "{n}")?;
+        }
+        for e in &self.endpoints {
+            writeln!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,302 @@
+//! The text form of a spec; the grammar is on [`ListenSpec`].
+
+use crate::spec::error::Located;
+use crate::spec::{
+    Advertise, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports, Protocol,
+    SpecError, SpecErrorKind, validate,
+};
+
+/// One statement with the line it came from.
+struct Statement<'a> {
+    line: usize,
+    text: &'a str,
+}
+
+pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
+    let mut errors = Vec::new();
+    let mut networks = Vec::new();
+    let mut network_lines = Vec::new();
+    let mut endpoints = Vec::new();
+    let mut endpoint_lines = Vec::new();
+    for st in statements(input) {
+        let at = |kind| Located {
+            line: Some(st.line),
+            statement: Some(st.text.to_owned()),
+            kind,
+        };
+        let Some((lhs, rhs)) = st.text.split_once('=') else {
+            errors.push(at(SpecErrorKind::BadStatement(st.text.to_owned())));
+            continue;
+        };
+        let lhs = lhs.trim();
+        let result = match lhs.split_once('.') {
+            None => network(lhs, rhs).map(|n| {
+                networks.push(n);
+                network_lines.push(st.line);
+            }),
+            Some((net, name)) => endpoint(net, name, rhs).map(|e| {
+                endpoints.push(e);
+                endpoint_lines.push(st.line);
+            }),
+        };
+        if let Err(kinds) = result {
+            errors.extend(kinds.into_iter().map(at));
+        }
+    }
+    // Cross-statement rules run only on statements that parsed; a statement
+    // with a syntax error has already been reported.
+    for (item, kind) in validate(&networks, &endpoints) {
+        let line = match item {
+            Item::Network(i) => network_lines[i],
+            Item::Endpoint(i) => endpoint_lines[i],
+        };
+        errors.push(Located {
+            line: Some(line),
+            statement: None,
+            kind,
+        });
+    }
+    if errors.is_empty() {
+        Ok(ListenSpec {
+            networks,
+            endpoints,
+        })
+    } else {
+        errors.sort_by_key(|e| e.line);
+        Err(SpecError::new(errors))
+    }
+}
+
+/// Splits text into statements: `#` comments run to the end of the line,
+/// then `;` and newlines separate statements.
+fn statements(input: &str) -> impl Iterator<Item = Statement<'_>> {
+    input.lines().enumerate().flat_map(|(n, line)| {
+        let code = line.split_once('#').map_or(line, |(code, _)| code);
+        code.split(';').filter_map(move |s| {
+            let text = s.trim();
+            (!text.is_empty()).then_some(Statement { line: n + 1, text })
+        })
+    })
+}
+
+fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
+    let mut errors = Vec::new();
+    let name = name.parse().map_err(|e| vec![e])?;
+    let mut net = Network::new(name);
+    let tokens: Vec<&str> = rhs.split_whitespace().collect();
+    let opts_at = tokens
+        .iter()
+        .position(|t| {
+            *t == "shared"
+                || *t == "advertise"
+                || t.starts_with("advertise=")
+                || t.starts_with("expose=")
+        })
+        .unwrap_or(tokens.len());
+    let selectors = tokens[..opts_at].join(" ");
+    let mut family = None;
+    for item in selectors.split(',').map(str::trim) {
+        if item.contains(' ') || item.is_empty() {
+            errors.push(SpecErrorKind::BadSelector {
+                text: item.to_owned(),
+                why: "selectors are separated by commas".to_owned(),
+            });
+            continue;
+        }
+        let (negated, word) = match item.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, item),
+        };
+        let fam = match word {
+            "ipv4" => Some(Family::V4),
+            "ipv6" => Some(Family::V6),
+            _ => None,
+        };
+        match (fam, negated) {
+            (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
+                text: item.to_owned(),
+                why: "to drop a family, keep the other: write ipv4 instead of !ipv6".to_owned(),
+            }),
+            (Some(f), false) => {
+                if family.is_some_and(|g| g != f) {
+                    errors.push(SpecErrorKind::BothFamilies(net.name.clone()));
+                }
+                family = Some(f);
+            }
+            (None, _) => match word.parse() {
+                Ok(s) if negated => net = net.exclude(s),
+                Ok(s) => net = net.include(s),
+                Err(e) => errors.push(e),
+            },
+        }
+    }
+    if let Some(f) = family {
+        net = net.family(f);
+    }
+    let mut opts = Options::new(&tokens[opts_at..], &mut errors);
+    while let Some((key, value)) = opts.next() {
+        match (key, value) {
+            ("shared", None) => {
+                opts.once(key, net.shared);
+                net = net.shared();
+            }
+            ("expose", Some(v)) => {
+                opts.once(key, net.expose.is_some());
+                match v.parse() {
+                    Ok(e) => net = net.expose(e),
+                    Err(e) => opts.errors.push(e),
+                }
+            }
+            ("advertise", Some(v)) => {
+                opts.once(key, net.advertise.is_some());
+                match v.parse::<Advertise>() {
+                    Ok(a) => net = net.advertise(a),
+                    Err(e) => opts.errors.push(e),
+                }
+            }
+            _ => opts.bad(
+                key,
+                value,
+                "a network takes expose=public|private|local, shared and advertise URL",
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(net)
+    } else {
+        Err(errors)
+    }
+}
+
+fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorKind>> {
+    let mut errors = Vec::new();
+    let net = net.trim().parse();
+    let name = name.trim().parse();
+    let mut tokens = rhs.split_whitespace();
+    let target = tokens.next().unwrap_or("");
+    let (protocol, ports) = match target.split_once(':') {
+        Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
+        None => {
+            errors.push(SpecErrorKind::BadStatement(format!(
+                "{target:?} is not PROTOCOL:PORT, like http:8080, tcp:9000-9010 or udp:161"
+            )));
+            return Err(errors);
+        }
+    };
+    let mut options = EndpointOptions::default();
+    let mut advertise = None;
+    let rest: Vec<&str> = tokens.collect();
+    let mut opts = Options::new(&rest, &mut errors);
+    while let Some((key, value)) = opts.next() {
+        match (key, value) {
+            ("backlog", Some(v)) => {
+                opts.once(key, options.backlog.is_some());
+                match v.parse::<u32>() {
+                    Ok(b) => options.backlog = Some(b),
+                    Err(_) => opts.bad(key, value, "backlog takes a whole number, like backlog=1024"),
+                }
+            }
+            ("reuseport", None) => {
+                opts.once(key, options.reuseport);
+                options.reuseport = true;
+            }
+            ("freebind", None) => {
+                opts.once(key, options.freebind);
+                options.freebind = true;
+            }
+            ("v6only", v) => {
+                opts.once(key, options.v6only.is_some());
+                match v {
+                    None | Some("true") => options.v6only = Some(true),
+                    Some("false") => options.v6only = Some(false),
+                    Some(_) => opts.bad(key, value, "v6only takes true or false"),
+                }
+            }
+            ("device", Some(v)) => {
+                opts.once(key, options.device.is_some());
+                if v.bytes().all(|b| b.is_ascii_graphic() && b != b'/') && v.len() < 16 {
+                    options.device = Some(v.to_owned());
+                } else {
+                    opts.bad(key, value, "device takes an interface name, like device=eth2");
+                }
+            }
+            ("advertise", Some(v)) => {
+                opts.once(key, advertise.is_some());
+                match v.parse::<Advertise>() {
+                    Ok(a) => advertise = Some(a),
+                    Err(e) => opts.errors.push(e),
+                }
+            }
+            _ => opts.bad(
+                key,
+                value,
+                "an endpoint takes backlog=N, reuseport, v6only[=false], device=IFNAME, freebind and advertise URL",
+            ),
+        }
+    }
+    match (net, name, protocol, ports) {
+        (Ok(net), Ok(name), Ok(protocol), Ok(ports)) if errors.is_empty() => {
+            let mut e = Endpoint::new(net, name, protocol, ports).options(options);
+            if let Some(a) = advertise {
+                e = e.advertise(a);
+            }
+            Ok(e)
+        }
+        (net, name, protocol, ports) => {
+            let parts = [net.err(), name.err(), protocol.err(), ports.err()];
+            let mut all: Vec<_> = parts.into_iter().flatten().collect();
+            all.append(&mut errors);
+            Err(all)
+        }
+    }
+}
+
+/// Walks `key`, `key=value` and `advertise VALUE` options, collecting errors.
+struct Options<'t, 'e> {
+    tokens: std::slice::Iter<'t, &'t str>,
+    errors: &'e mut Vec<SpecErrorKind>,
+}
+
+impl<'t, 'e> Options<'t, 'e> {
+    fn new(tokens: &'t [&'t str], errors: &'e mut Vec<SpecErrorKind>) -> Options<'t, 'e> {
+        Options {
+            tokens: tokens.iter(),
+            errors,
+        }
+    }
+
+    fn next(&mut self) -> Option<(&'t str, Option<&'t str>)> {
+        let token = *self.tokens.next()?;
+        Some(match token.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            // `advertise` alone takes the next word as its value, as the
+            // spec examples write it.
+            None if token == "advertise" => match self.tokens.next() {
+                Some(v) => (token, Some(*v)),
+                None => {
+                    self.bad(token, None, "advertise needs a URL or host after it");
+                    return self.next();
+                }
+            },
+            None => (token, None),
+        })
+    }
+
+    fn once(&mut self, key: &str, seen: bool) {
+        if seen {
+            self.errors
+                .push(SpecErrorKind::RepeatedOption(key.to_owned()));
+        }
+    }
+
+    fn bad(&mut self, key: &str, value: Option<&str>, why: &str) {
+        let text = match value {
+            Some(v) => format!("{key}={v}"),
+            None => key.to_owned(),
+        };
+        self.errors.push(SpecErrorKind::BadOption {
+            text,
+            why: why.to_owned(),
+        });
+    }
+}

@@ -1,0 +1,296 @@
+//! Selectors: the words that pick a network's addresses out of the host.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+use crate::AddrClass;
+use crate::spec::SpecErrorKind;
+
+/// One address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+impl Family {
+    /// The family of an address.
+    pub fn of(ip: IpAddr) -> Family {
+        match ip {
+            IpAddr::V4(_) => Family::V4,
+            IpAddr::V6(_) => Family::V6,
+        }
+    }
+
+    /// This family's wildcard address: `0.0.0.0` or `::`.
+    pub fn unspecified(self) -> IpAddr {
+        match self {
+            Family::V4 => IpAddr::from([0u8; 4]),
+            Family::V6 => IpAddr::from([0u8; 16]),
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::V4 => "ipv4",
+            Family::V6 => "ipv6",
+        })
+    }
+}
+
+/// A link-local address's zone: the interface it lives on, by name or index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Zone {
+    /// `%eth0`.
+    Name(String),
+    /// `%2`.
+    Index(u32),
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Zone::Name(n) => f.write_str(n),
+            Zone::Index(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// An interface-name pattern: a plain name, or a glob with `*` (any run of
+/// characters) and `?` (one character).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IfPattern(String);
+
+impl IfPattern {
+    /// Whether the pattern has glob characters, so may match several interfaces.
+    pub fn is_glob(&self) -> bool {
+        self.0.contains(['*', '?'])
+    }
+
+    /// Whether `name` matches the pattern.
+    pub fn matches(&self, name: &str) -> bool {
+        glob_match(self.0.as_bytes(), name.as_bytes())
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Iterative glob match with single-star backtracking: linear in practice,
+/// never exponential, which matters because patterns come from config files.
+fn glob_match(pat: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|&c| c == b'*')
+}
+
+/// What picks addresses for a network.
+///
+/// | text | meaning |
+/// |---|---|
+/// | `*` | the wildcard of every family the host has |
+/// | `0.0.0.0`, `::` | one family's wildcard |
+/// | `10.0.15.23`, `fe80::1%eth0` | one local address (link-local needs its zone) |
+/// | `10.0.0.0/8` | every local address inside the block |
+/// | `if:eth0`, `if:en*` | the addresses of interfaces matching the name or glob |
+/// | `loopback`, `private`, … | every local address of an [`AddrClass`] |
+/// | `dns:name` | the local addresses a DNS name resolves to |
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Selector {
+    /// `*`: every family's wildcard.
+    Any,
+    /// `0.0.0.0` or `::`: one family's wildcard.
+    Wildcard(Family),
+    /// One address, with a zone when it is link-local IPv6.
+    Addr {
+        /// The address.
+        ip: IpAddr,
+        /// The zone (`%eth0`); present exactly when `ip` is link-local IPv6.
+        zone: Option<Zone>,
+    },
+    /// Every local address inside a block; host bits are zero.
+    Cidr(IpNet),
+    /// The addresses of interfaces matching a name or glob.
+    Interface(IfPattern),
+    /// Every local address of a class.
+    Class(AddrClass),
+    /// The local addresses a DNS name resolves to.
+    Dns(String),
+}
+
+impl Selector {
+    /// Whether this is `*`, `0.0.0.0` or `::`.
+    pub fn is_wildcard(&self) -> bool {
+        matches!(self, Selector::Any | Selector::Wildcard(_))
+    }
+
+    /// Whether this selector names link-local addresses on purpose, which is
+    /// the only way link-local addresses get into a plan.
+    pub(crate) fn names_link_local(&self) -> bool {
+        match self {
+            Selector::Addr { ip, .. } => AddrClass::of(*ip) == AddrClass::LinkLocal,
+            Selector::Cidr(net) => AddrClass::of(net.network()) == AddrClass::LinkLocal,
+            Selector::Class(c) => *c == AddrClass::LinkLocal,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Selector::Any => f.write_str("*"),
+            Selector::Wildcard(fam) => write!(f, "{}", fam.unspecified()),
+            Selector::Addr { ip, zone: None } => write!(f, "{ip}"),
+            Selector::Addr { ip, zone: Some(z) } => write!(f, "{ip}%{z}"),
+            Selector::Cidr(net) => write!(f, "{net}"),
+            Selector::Interface(p) => write!(f, "if:{}", p.0),
+            Selector::Class(c) => write!(f, "{}", c.name()),
+            Selector::Dns(n) => write!(f, "dns:{n}"),
+        }
+    }
+}
+
+impl FromStr for Selector {
+    type Err = SpecErrorKind;
+
+    fn from_str(s: &str) -> Result<Selector, SpecErrorKind> {
+        let bad = |why: &str| SpecErrorKind::BadSelector {
+            text: s.to_owned(),
+            why: why.to_owned(),
+        };
+        if s == "*" {
+            return Ok(Selector::Any);
+        }
+        if let Some(name) = s.strip_prefix("if:") {
+            let ok = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'#' | b';' | b'/'));
+            if !ok {
+                return Err(bad("an interface name is one word, like if:eth0 or if:en*"));
+            }
+            return Ok(Selector::Interface(IfPattern(name.to_owned())));
+        }
+        if let Some(name) = s.strip_prefix("dns:") {
+            return dns_name(name)
+                .map(|n| Selector::Dns(n.to_owned()))
+                .ok_or_else(|| bad("a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com"));
+        }
+        if let Some(class) = AddrClass::from_name(s) {
+            return Ok(Selector::Class(class));
+        }
+        if s.contains('/') {
+            let net: IpNet = s
+                .parse()
+                .map_err(|_| bad("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8"))?;
+            if net.trunc() != net {
+                return Err(bad(&format!(
+                    "it has host bits set; the block is {}",
+                    net.trunc()
+                )));
+            }
+            return Ok(Selector::Cidr(net));
+        }
+        let (ip_text, zone) = match s.split_once('%') {
+            Some((ip, zone)) => (ip, Some(zone)),
+            None => (s, None),
+        };
+        let Ok(ip) = ip_text.parse::<IpAddr>() else {
+            return Err(bad(
+                "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class",
+            ));
+        };
+        if ip.is_unspecified() {
+            if zone.is_some() {
+                return Err(bad("a wildcard has no zone"));
+            }
+            return Ok(Selector::Wildcard(Family::of(ip)));
+        }
+        let link_local_v6 = ip.is_ipv6() && AddrClass::of(ip) == AddrClass::LinkLocal;
+        let zone = match (zone, link_local_v6) {
+            (None, false) => None,
+            (None, true) => {
+                return Err(bad(
+                    "a link-local IPv6 address needs its zone, like fe80::1%eth0, because every link has its own fe80::/10",
+                ));
+            }
+            (Some(_), false) => {
+                return Err(bad("only link-local IPv6 addresses take a %zone"));
+            }
+            (Some(""), true) => return Err(bad("the zone after % is empty")),
+            (Some(z), true) => Some(match z.parse::<u32>() {
+                Ok(i) => Zone::Index(i),
+                Err(_) => Zone::Name(z.to_owned()),
+            }),
+        };
+        Ok(Selector::Addr { ip, zone })
+    }
+}
+
+/// Checks the shape of a DNS name (letters, digits, `-`, `_`, dots), so that
+/// a typo fails at parse time instead of as a lookup at start-up.
+fn dns_name(name: &str) -> Option<&str> {
+    let name_ok = !name.is_empty()
+        && name.len() <= 253
+        && name.trim_end_matches('.').split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    name_ok.then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn glob() {
+        for (p, n, want) in [
+            ("en*", "enp3s0", true),
+            ("en*", "eth0", false),
+            ("*", "", true),
+            ("eth?", "eth0", true),
+            ("eth?", "eth10", false),
+            ("*0", "veth0", true),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXbY", false),
+            ("eth0", "eth0", true),
+            ("eth0", "eth00", false),
+        ] {
+            assert_eq!(glob_match(p.as_bytes(), n.as_bytes()), want, "{p} vs {n}");
+        }
+    }
+}
