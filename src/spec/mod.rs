@@ -157,6 +157,11 @@ impl FromStr for Advertise {
             Some(url::Host::Domain("")) => return Err(bad("it names no host")),
             Some(h) => h.to_owned(),
         };
+        // Endpoints re-use the host under their own scheme, so it must be a
+        // host that every scheme accepts, not just the one written here.
+        if Url::parse(&format!("http://{host}")).is_err() {
+            return Err(bad("the host is not a valid DNS name or IP address"));
+        }
         let wildcard = match &host {
             url::Host::Ipv4(a) => a.is_unspecified(),
             url::Host::Ipv6(a) => a.is_unspecified(),
@@ -481,11 +486,20 @@ pub struct EndpointOptions {
     /// `v6only` / `v6only=false`: `IPV6_V6ONLY` on IPv6 sockets. Unset means
     /// `true`: an IPv6 socket never silently takes IPv4 traffic.
     pub v6only: Option<bool>,
-    /// `device=NAME`: `SO_BINDTODEVICE`, so packets from other interfaces are
-    /// refused even when they are addressed to this socket's address.
-    pub device: Option<String>,
+    /// `device` / `device=NAME`: `SO_BINDTODEVICE`, so packets that arrive on
+    /// other interfaces are refused even when addressed to this socket.
+    pub device: Option<Device>,
     /// `freebind`: `IP_FREEBIND`, bind addresses not (yet) on the host.
     pub freebind: bool,
+}
+
+/// Which interface `SO_BINDTODEVICE` pins a socket to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// `device`: each socket to the interface its own address is on.
+    Own,
+    /// `device=eth2`: every socket of the endpoint to this interface.
+    Named(String),
 }
 
 /// A named service on a network.
@@ -584,7 +598,7 @@ impl Endpoint {
 /// protocol  = "tcp" | "udp" | "http" | "https" ;
 /// ports     = port | port "-" port ;          (* 0 = any free port *)
 /// ep-option = "backlog=" n | "reuseport" | "v6only" [ "=" bool ]
-///           | "device=" ifname | "freebind"
+///           | "device" [ "=" ifname ] | "freebind"
 ///           | "advertise" ( " " | "=" ) ( url | host [ ":" port ] ) ;
 /// name      = letter { letter | digit | "-" | "_" } ;
 /// ```
@@ -682,7 +696,10 @@ impl ListenSpec {
         let devices = self
             .endpoints
             .iter()
-            .filter_map(|e| e.options.device.as_deref());
+            .filter_map(|e| match &e.options.device {
+                Some(Device::Named(d)) => Some(d.as_str()),
+                _ => None,
+            });
         selectors.chain(devices)
     }
 }
@@ -779,8 +796,10 @@ impl fmt::Display for Endpoint {
             Some(false) => f.write_str(" v6only=false")?,
             None => {}
         }
-        if let Some(d) = &o.device {
-            write!(f, " device={d}")?;
+        match &o.device {
+            Some(Device::Own) => f.write_str(" device")?,
+            Some(Device::Named(d)) => write!(f, " device={d}")?,
+            None => {}
         }
         if o.freebind {
             f.write_str(" freebind")?;

@@ -2,7 +2,7 @@
 
 use crate::spec::error::Located;
 use crate::spec::{
-    Advertise, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports, Protocol,
+    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports, Protocol,
     SpecError, SpecErrorKind, validate,
 };
 
@@ -212,10 +212,15 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
                     Some(_) => opts.bad(key, value, "v6only takes true or false"),
                 }
             }
+            ("device", None) => {
+                opts.once(key, options.device.is_some());
+                options.device = Some(Device::Own);
+            }
             ("device", Some(v)) => {
                 opts.once(key, options.device.is_some());
-                if v.bytes().all(|b| b.is_ascii_graphic() && b != b'/') && v.len() < 16 {
-                    options.device = Some(v.to_owned());
+                // IFNAMSIZ is 16 with the NUL: longer names cannot exist.
+                if !v.is_empty() && v.len() < 16 && v.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+                    options.device = Some(Device::Named(v.to_owned()));
                 } else {
                     opts.bad(key, value, "device takes an interface name, like device=eth2");
                 }
@@ -230,7 +235,7 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
             _ => opts.bad(
                 key,
                 value,
-                "an endpoint takes backlog=N, reuseport, v6only[=false], device=IFNAME, freebind and advertise URL",
+                "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL",
             ),
         }
     }

@@ -1,0 +1,198 @@
+//! What clients are told: the advertised URL of each endpoint.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use url::Url;
+
+use crate::host::Host;
+use crate::plan::{Chosen, ProblemKind};
+use crate::spec::{Advertise, Endpoint, Family, Transport};
+use crate::{AddrClass, class};
+
+/// Where an advertised URL came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The endpoint's own `advertise`.
+    Endpoint,
+    /// The network's `advertise`.
+    Network,
+    /// Ranked from the bound addresses (or the host's, under a wildcard).
+    Derived,
+}
+
+/// The URL clients use to reach an endpoint.
+///
+/// Its port may be unknown until binding (port 0 or a range with no port in
+/// the advertised URL); [`Advertised::url`] is `None` then, and
+/// [`Advertised::with_port`] completes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advertised {
+    url: Url,
+    port_from_bind: bool,
+    source: Source,
+}
+
+impl Advertised {
+    /// The URL, when its port is known at plan time.
+    pub fn url(&self) -> Option<&Url> {
+        (!self.port_from_bind).then_some(&self.url)
+    }
+
+    /// The URL once the endpoint is bound on `port`.
+    pub fn with_port(&self, port: u16) -> Url {
+        let mut url = self.url.clone();
+        if self.port_from_bind {
+            // Cannot fail: every advertised URL has a host (checked when the
+            // spec was parsed, or an IP address when derived).
+            let _ = url.set_port(Some(port));
+        }
+        url
+    }
+
+    /// Whether the port is the one the OS picks at bind time.
+    pub fn port_from_bind(&self) -> bool {
+        self.port_from_bind
+    }
+
+    /// Where it came from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+}
+
+impl fmt::Display for Advertised {
+    /// The URL, with `<port>` standing for a port known only after binding.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.port_from_bind {
+            return write!(f, "{}", self.url);
+        }
+        let host = self.url.host_str().unwrap_or("");
+        write!(f, "{}://{host}:<port>{}", self.url.scheme(), self.url.path())
+    }
+}
+
+/// Builds `scheme://host` with the endpoint's port when it is known.
+fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpoint) -> Advertised {
+    let port = explicit.or(e.ports().fixed());
+    let text = match port {
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    };
+    // The scheme is one of ours, and the host is an IP address or a name
+    // that the spec parser checked parses under both http:// and tcp://.
+    let url = Url::parse(&text).expect("advertised hosts are checked when the spec is parsed");
+    Advertised {
+        url,
+        port_from_bind: port.is_none(),
+        source: Source::Derived,
+    }
+}
+
+/// Whether a URL's scheme can stand for an endpoint's protocol, so a network
+/// URL applies whole (an `https://` front door for an `http` endpoint behind a
+/// TLS-terminating proxy is fine; a `udp` endpoint cannot use it).
+fn compatible(url: &Url, e: &Endpoint) -> bool {
+    let url_udp = url.scheme() == "udp";
+    url_udp == (e.protocol().transport() == Transport::Udp)
+}
+
+fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Advertised {
+    let mut out = match a {
+        Advertise::Url(u) if whole => {
+            let mut url = u.clone();
+            let known = u.port_or_known_default().is_some();
+            if !known && let Some(p) = e.ports().fixed() {
+                let _ = url.set_port(Some(p));
+            }
+            Advertised {
+                port_from_bind: !known && e.ports().fixed().is_none(),
+                url,
+                source: Source::Derived,
+            }
+        }
+        Advertise::Url(u) => url_for(e.protocol().scheme(), a.host(), u.port(), e),
+        Advertise::Host { port, .. } => url_for(e.protocol().scheme(), a.host(), *port, e),
+    };
+    out.source = source;
+    out
+}
+
+/// Ranks an address for advertising: lower is better.
+fn rank(ip: IpAddr) -> (u8, Family, IpAddr) {
+    let class = AddrClass::of(ip);
+    let r = if class == AddrClass::LinkLocal {
+        2
+    } else if class == AddrClass::Loopback {
+        3
+    } else if class::is_globally_reachable(ip) {
+        0
+    } else {
+        1
+    };
+    (r, Family::of(ip), ip)
+}
+
+fn advertisable(ip: IpAddr) -> bool {
+    !matches!(
+        AddrClass::of(ip),
+        AddrClass::Unspecified | AddrClass::Multicast
+    )
+}
+
+/// The advertised URL of an endpoint, plus warnings about how it was chosen.
+pub(crate) fn advertise(
+    e: &Endpoint,
+    network_advertise: Option<&Advertise>,
+    chosen: &[Chosen],
+    host: &Host,
+    warn: &mut impl FnMut(ProblemKind),
+) -> Option<Advertised> {
+    if let Some(a) = e.advertised() {
+        return Some(explicit(a, e, Source::Endpoint, true));
+    }
+    if let Some(a) = network_advertise {
+        let whole = match a {
+            Advertise::Url(u) => compatible(u, e),
+            Advertise::Host { .. } => false,
+        };
+        return Some(explicit(a, e, Source::Network, whole));
+    }
+    let mut candidates: Vec<IpAddr> = Vec::new();
+    for c in chosen {
+        if c.interface.is_some() {
+            candidates.push(c.ip);
+        } else {
+            let fam = Family::of(c.ip);
+            candidates.extend(
+                host.addrs()
+                    .filter(|(i, a)| i.is_up() && Family::of(a.addr()) == fam)
+                    .map(|(_, a)| a.addr()),
+            );
+        }
+    }
+    candidates.retain(|ip| advertisable(*ip));
+    let best = candidates.iter().copied().min_by_key(|ip| rank(*ip))?;
+    let (r, fam, _) = rank(best);
+    let mut others: Vec<IpAddr> = candidates
+        .iter()
+        .copied()
+        .filter(|ip| *ip != best && (rank(*ip).0, rank(*ip).1) == (r, fam))
+        .collect();
+    others.sort();
+    others.dedup();
+    if !others.is_empty() {
+        warn(ProblemKind::AdvertiseTie {
+            chosen: best,
+            others,
+        });
+    }
+    if AddrClass::of(best) == AddrClass::LinkLocal {
+        warn(ProblemKind::LinkLocalAdvertised { ip: best });
+    }
+    let host_of = match best {
+        IpAddr::V4(a) => url::Host::Ipv4(a),
+        IpAddr::V6(a) => url::Host::Ipv6(a),
+    };
+    Some(url_for(e.protocol().scheme(), host_of, None, e))
+}
