@@ -258,9 +258,7 @@ impl FromStr for AddrClass {
     type Err = UnknownAddrClass;
 
     fn from_str(s: &str) -> Result<AddrClass, UnknownAddrClass> {
-        AddrClass::from_name(s).ok_or_else(|| UnknownAddrClass {
-            name: s.to_owned(),
-        })
+        AddrClass::from_name(s).ok_or_else(|| UnknownAddrClass { name: s.to_owned() })
     }
 }
 
@@ -280,7 +278,11 @@ impl UnknownAddrClass {
 
 impl fmt::Display for UnknownAddrClass {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unknown address class {:?}; valid classes are ", self.name)?;
+        write!(
+            f,
+            "unknown address class {:?}; valid classes are ",
+            self.name
+        )?;
         for (i, c) in AddrClass::ALL.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
@@ -470,7 +472,11 @@ const fn mask4(len: u8) -> u32 {
 }
 
 const fn mask6(len: u8) -> u128 {
-    if len == 0 { 0 } else { u128::MAX << (128 - len) }
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len)
+    }
 }
 
 /// Proves at compile time what `block_of` relies on: IPv4 rows come first,

@@ -290,13 +290,20 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         };
         let mut report = |kind| problems.push(Problem::endpoint(e.network(), e.name(), kind));
         let binds = binds(e, &net.addrs, host, &mut report);
+        // Loopback cannot be reached from other hosts, and wildcards on a
+        // non-public network are already an exposure error.
+        let reachable: Vec<IpAddr> = binds
+            .iter()
+            .filter(|b| b.interface.is_some() && AddrClass::of(b.addr.ip()) != AddrClass::Loopback)
+            .map(|b| b.addr.ip())
+            .collect();
         if e.socket_options().device.is_none()
             && net.exposure != Exposure::Public
-            && binds.iter().any(|b| AddrClass::of(b.addr.ip()) != AddrClass::Loopback)
+            && !reachable.is_empty()
         {
             report(ProblemKind::AddressOnlyIsolation {
                 exposure: net.exposure,
-                addrs: binds.iter().map(|b| b.addr.ip()).collect(),
+                addrs: reachable,
             });
         }
         let advertise = advertise::advertise(
@@ -343,10 +350,12 @@ fn binds(
     host: &Host,
     report: &mut impl FnMut(ProblemKind),
 ) -> Vec<Bind> {
-    let device = e.socket_options().device.as_ref();
+    let mut device = e.socket_options().device.as_ref();
     if let Some(Device::Named(d)) = device
         && host.interface(d).is_none()
     {
+        // Reported once here; comparing it with each address would only repeat it.
+        device = None;
         report(ProblemKind::UnknownInterface {
             pattern: d.clone(),
             known: host
@@ -522,10 +531,18 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
     }
 }
 
+/// Two endpoints told to clients under one URL: clients of one reach the other.
 fn check_advertised(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, e) in endpoints.iter().enumerate() {
-        let Some(url) = e.advertise.as_ref().and_then(Advertised::url) else {
+        // Derived URLs are equal only when the bound addresses are, which
+        // the conflict check already reports.
+        let Some(url) = e
+            .advertise
+            .as_ref()
+            .filter(|a| *a.source() != Source::Derived)
+            .and_then(Advertised::url)
+        else {
             continue;
         };
         match seen.get(url.as_str()) {

@@ -105,6 +105,13 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
             matched[i] = true;
         }
         let Some(i) = hit else { continue };
+        // Excludes first, so `!if:eth3` silences a down eth3.
+        if excludes.iter().any(|x| x.matches(iface, ip))
+            || net.family_filter().is_some_and(|f| f != Family::of(ip))
+        {
+            removed.push(ip);
+            continue;
+        }
         if !iface.is_up() {
             match &net.includes()[i] {
                 Selector::Addr { .. } | Selector::Interface(_) => {
@@ -117,12 +124,6 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
                     None => skipped_down.push((iface.name(), vec![ip])),
                 },
             }
-            continue;
-        }
-        if excludes.iter().any(|x| x.matches(iface, ip))
-            || net.family_filter().is_some_and(|f| f != Family::of(ip))
-        {
-            removed.push(ip);
             continue;
         }
         let scope_id = if link_local && ip.is_ipv6() {

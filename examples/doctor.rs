@@ -1,0 +1,241 @@
+//! The doctor: shows what a listen spec binds on this host (or a recorded
+//! one), what it advertises, and why; or every error with its fix.
+//!
+//! ```text
+//! cargo run --example doctor -- [--spec FILE | --listen LINE ...] [--host FILE]
+//!                               [--dump-host] [--json] [--strict]
+//! ```
+//! Exit status: 0 for a good plan, 2 for a spec or plan error, 1 when a file
+//! cannot be read or the host cannot be captured.
+
+use std::process::ExitCode;
+
+use listenspec::{Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError};
+use serde_json::{Value, json};
+
+const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict]";
+
+struct Args {
+    spec: Option<String>,
+    lines: Vec<String>,
+    host: Option<String>,
+    dump_host: bool,
+    json: bool,
+    strict: bool,
+}
+
+fn args() -> Result<Args, String> {
+    let mut a = Args {
+        spec: None,
+        lines: Vec::new(),
+        host: None,
+        dump_host: false,
+        json: false,
+        strict: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value\n{USAGE}"));
+        match arg.as_str() {
+            "--spec" => a.spec = Some(value("--spec")?),
+            "--listen" => a.lines.push(value("--listen")?),
+            "--host" => a.host = Some(value("--host")?),
+            "--dump-host" => a.dump_host = true,
+            "--json" => a.json = true,
+            "--strict" => a.strict = true,
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    if a.spec.is_some() && !a.lines.is_empty() {
+        return Err(format!("give --spec or --listen, not both\n{USAGE}"));
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let args = match args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    let text = match &args.spec {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read spec {path}: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => args.lines.join("\n"),
+    };
+    let spec: ListenSpec = match text.parse() {
+        Ok(s) => s,
+        Err(e) => return spec_error(&e, args.json),
+    };
+    let host = match &args.host {
+        Some(path) => match read_host(path) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => match listenspec::capture(&spec) {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("cannot read this host: {e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    if args.dump_host {
+        // Serializing plain data into a String cannot fail.
+        let text = serde_json::to_string_pretty(&host).expect("a host snapshot is plain data");
+        println!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    let options = if args.strict {
+        PlanOptions::strict()
+    } else {
+        PlanOptions::default()
+    };
+    match listenspec::plan_with(&spec, &host, options) {
+        Ok(plan) if args.json => {
+            println!("{}", plan_json(&plan));
+            ExitCode::SUCCESS
+        }
+        Ok(plan) => {
+            print_plan(&plan, &host, args.host.as_deref());
+            ExitCode::SUCCESS
+        }
+        Err(e) => plan_error(&e, args.json),
+    }
+}
+
+fn read_host(path: &str) -> Result<Host, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read host {path}: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("host {path} is not a host snapshot: {e}"))
+}
+
+fn problem_json(p: &Problem) -> Value {
+    json!({
+        "network": p.network_name().map(|n| n.as_str()),
+        "endpoint": p.endpoint_name().map(|n| n.as_str()),
+        "message": p.kind().to_string(),
+        "fix": p.fix(),
+    })
+}
+
+fn plan_json(plan: &Plan) -> Value {
+    let endpoints: Vec<Value> = plan
+        .endpoints()
+        .iter()
+        .map(|e| {
+            json!({
+                "network": e.network().as_str(),
+                "name": e.name().as_str(),
+                "protocol": e.protocol().to_string(),
+                "bind": e.binds().iter().map(|b| b.addr().to_string()).collect::<Vec<_>>(),
+                "advertise": e.advertised().map(|a| a.to_string()),
+            })
+        })
+        .collect();
+    let warnings: Vec<Value> = plan.warnings().iter().map(problem_json).collect();
+    json!({ "endpoints": endpoints, "warnings": warnings })
+}
+
+fn spec_error(e: &SpecError, as_json: bool) -> ExitCode {
+    if as_json {
+        let errors: Vec<Value> = e
+            .errors()
+            .iter()
+            .map(|l| {
+                json!({
+                    "network": null, "endpoint": null, "line": l.line,
+                    "message": l.kind.to_string(),
+                })
+            })
+            .collect();
+        println!("{}", json!({ "errors": errors }));
+    } else {
+        eprintln!("{e}");
+    }
+    ExitCode::from(2)
+}
+
+fn plan_error(e: &PlanError, as_json: bool) -> ExitCode {
+    if as_json {
+        let errors: Vec<Value> = e.errors().iter().map(problem_json).collect();
+        println!("{}", json!({ "errors": errors }));
+    } else {
+        eprintln!("{e}");
+        for w in e.warnings() {
+            eprintln!("warning: {w}");
+        }
+    }
+    ExitCode::from(2)
+}
+
+fn print_plan(plan: &Plan, host: &Host, recorded: Option<&str>) {
+    match recorded {
+        Some(path) => println!("host (recorded in {path}):"),
+        None => println!("host (this machine):"),
+    }
+    for line in host.to_string().lines() {
+        println!("  {line}");
+    }
+    println!();
+    let mut rows = vec![[
+        "ENDPOINT".to_owned(),
+        "PROTO".to_owned(),
+        "BIND".to_owned(),
+        "ADVERTISE".to_owned(),
+        "WHY".to_owned(),
+    ]];
+    for e in plan.endpoints() {
+        let advertise = e.advertised().map_or("-".to_owned(), ToString::to_string);
+        for (i, b) in e.binds().iter().enumerate() {
+            let mut why = b.why().to_string();
+            if let Some(d) = b.device() {
+                why.push_str(&format!(", device {d}"));
+            }
+            let first = i == 0;
+            rows.push([
+                if first { e.qualified() } else { String::new() },
+                if first { e.protocol().to_string() } else { String::new() },
+                bind_text(b.addr(), e.ports()),
+                if first { advertise.clone() } else { String::new() },
+                why,
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    if !plan.warnings().is_empty() {
+        println!();
+        for w in plan.warnings() {
+            println!("warning: {w}");
+        }
+    }
+}
+
+/// A socket address with its port range, as the plan will try it.
+fn bind_text(addr: std::net::SocketAddr, ports: listenspec::Ports) -> String {
+    if ports.first() == ports.last() {
+        addr.to_string()
+    } else {
+        format!("{addr}-{}", ports.last())
+    }
+}

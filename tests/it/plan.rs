@@ -1,0 +1,192 @@
+//! Table-driven planner cases from `tests/data/plan-cases.txt`, each a spec
+//! planned against a recorded host snapshot from `tests/data/hosts/`.
+//!
+//! Every error and warning a case produces must be listed in its expectations,
+//! so a new finding, a lost one, or one moved to another endpoint fails.
+
+use std::collections::BTreeMap;
+
+use listenspec::{Host, ListenSpec, PlanOptions, Problem};
+
+struct Case {
+    name: String,
+    line: usize,
+    host: String,
+    strict: bool,
+    spec: String,
+    expect: Vec<String>,
+}
+
+fn data(path: &str) -> String {
+    let full = format!("{}/tests/data/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+pub fn host(name: &str) -> Host {
+    serde_json::from_str(&data(&format!("hosts/{name}.json")))
+        .unwrap_or_else(|e| panic!("host {name}: {e}"))
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases: Vec<Case> = Vec::new();
+    let mut section = "";
+    for (n, line) in data("plan-cases.txt").lines().enumerate() {
+        if let Some(name) = line.strip_prefix("## ") {
+            cases.push(Case {
+                name: name.to_owned(),
+                line: n + 1,
+                host: String::new(),
+                strict: false,
+                spec: String::new(),
+                expect: Vec::new(),
+            });
+            section = "";
+            continue;
+        }
+        let Some(case) = cases.last_mut() else { continue };
+        let t = line.trim();
+        if t.is_empty() || t.starts_with("//") {
+            continue;
+        }
+        match t {
+            "spec:" | "expect:" => section = if t == "spec:" { "spec" } else { "expect" },
+            _ if section == "spec" => {
+                case.spec.push_str(t);
+                case.spec.push('\n');
+            }
+            _ if section == "expect" => case.expect.push(t.to_owned()),
+            "strict" => case.strict = true,
+            _ => match t.strip_prefix("host ") {
+                Some(h) => case.host = h.to_owned(),
+                None => panic!("plan-cases.txt:{}: unexpected {t:?}", n + 1),
+            },
+        }
+    }
+    cases
+}
+
+/// `NoMatch` from `NoMatch { .. }`: the kind's name, as cases write it.
+fn kind_name(p: &Problem) -> String {
+    let debug = format!("{:?}", p.kind());
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn location(p: &Problem) -> String {
+    match (p.network_name(), p.endpoint_name()) {
+        (Some(n), Some(e)) => format!("{n}.{e}"),
+        (Some(n), None) => n.to_string(),
+        _ => "-".to_owned(),
+    }
+}
+
+/// Runs one case; returns what differs.
+fn run(case: &Case) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let spec: ListenSpec = match case.spec.parse() {
+        Ok(s) => s,
+        Err(e) => return vec![format!("spec does not parse: {e}")],
+    };
+    let host = host(&case.host);
+    let options = if case.strict {
+        PlanOptions::strict()
+    } else {
+        PlanOptions::default()
+    };
+    let result = listenspec::plan_with(&spec, &host, options);
+    let (plan, errors, warnings) = match &result {
+        Ok(p) => (Some(p), &[][..], p.warnings()),
+        Err(e) => (None, e.errors(), e.warnings()),
+    };
+    // Findings: "error KIND at=LOC" -> the problem, to match and then tick off.
+    let mut found: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
+    for (sev, list) in [("error", errors), ("warning", warnings)] {
+        for p in list {
+            let key = format!("{sev} {} at={}", kind_name(p), location(p));
+            found.entry(key).or_default().push(p);
+        }
+    }
+    for exp in &case.expect {
+        let words: Vec<&str> = exp.splitn(3, ' ').collect();
+        match words.as_slice() {
+            [sev @ ("error" | "warning"), rest @ ..] => {
+                let (head, contains) = match rest.join(" ").split_once(" contains=") {
+                    Some((h, c)) => (h.to_owned(), Some(c.trim_matches('"').to_owned())),
+                    None => (rest.join(" "), None),
+                };
+                let key = format!("{sev} {head}");
+                match found.get_mut(&key).and_then(|v| v.pop()) {
+                    None => diffs.push(format!("missing {key}")),
+                    Some(p) => {
+                        let text = p.to_string();
+                        if let Some(c) = contains
+                            && !text.contains(&c)
+                        {
+                            diffs.push(format!("{key}: {text:?} does not contain {c:?}"));
+                        }
+                    }
+                }
+            }
+            [ep, "bind", addrs] | [ep, "advertise", addrs] => {
+                let Some(plan) = plan else {
+                    diffs.push(format!("{exp}: the plan failed"));
+                    continue;
+                };
+                let Some((n, e)) = ep.split_once('.') else {
+                    panic!("{exp}: expected NETWORK.ENDPOINT")
+                };
+                let Some(pe) = plan.endpoint(n, e) else {
+                    diffs.push(format!("no endpoint {ep}"));
+                    continue;
+                };
+                let got = if words[1] == "bind" {
+                    let v: Vec<String> = pe.socket_addrs().iter().map(|a| a.to_string()).collect();
+                    v.join(" ")
+                } else {
+                    pe.advertised().map_or("-".to_owned(), |a| a.to_string())
+                };
+                if got != *addrs {
+                    diffs.push(format!("{ep} {}: got {got}, want {addrs}", words[1]));
+                }
+            }
+            [ep, "bind"] => {
+                let got = plan.and_then(|p| {
+                    let (n, e) = ep.split_once('.')?;
+                    p.endpoint(n, e)
+                });
+                if got.is_some_and(|pe| !pe.binds().is_empty()) {
+                    diffs.push(format!("{ep}: expected no binds"));
+                }
+            }
+            _ => panic!("case {}: cannot read expectation {exp:?}", case.name),
+        }
+    }
+    for (key, left) in found {
+        for p in left {
+            diffs.push(format!("unexpected {key}: {p}"));
+        }
+    }
+    diffs
+}
+
+#[test]
+fn plan_cases() {
+    let cases = cases();
+    assert!(cases.len() > 20, "plan-cases.txt was not read");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let diffs = run(case);
+        if !diffs.is_empty() {
+            failures.push(format!(
+                "case {:?} (plan-cases.txt:{}):\n    {}",
+                case.name,
+                case.line,
+                diffs.join("\n    ")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
