@@ -18,6 +18,9 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     let mut network_lines = Vec::new();
     let mut endpoints = Vec::new();
     let mut endpoint_lines = Vec::new();
+    // Names of every network statement, parsed or not, so an endpoint on a
+    // network with a syntax error is not also called "unknown".
+    let mut defined = Vec::new();
     for st in statements(input) {
         let at = |kind| Located {
             line: Some(st.line),
@@ -29,6 +32,9 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
             continue;
         };
         let lhs = lhs.trim();
+        if !lhs.contains('.') {
+            defined.push(lhs);
+        }
         let result = match lhs.split_once('.') {
             None => network(lhs, rhs).map(|n| {
                 networks.push(n);
@@ -46,6 +52,11 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     // Cross-statement rules run only on statements that parsed; a statement
     // with a syntax error has already been reported.
     for (item, kind) in validate(&networks, &endpoints) {
+        if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
+            && defined.contains(&endpoints[i].network().as_str())
+        {
+            continue;
+        }
         let line = match item {
             Item::Network(i) => network_lines[i],
             Item::Endpoint(i) => endpoint_lines[i],

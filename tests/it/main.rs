@@ -1,1 +1,4 @@
 
+mod class;
+mod plan;
+mod spec;

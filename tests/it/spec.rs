@@ -1,0 +1,223 @@
+//! The spec language: the issue's example, table-driven text cases from
+//! `tests/data/spec-cases.txt`, and the builder agreeing with the parser.
+
+use listenspec::spec::{Device, Zone};
+use listenspec::{
+    AddrClass, Advertise, Endpoint, Exposure, Family, ListenSpec, Network, Ports, Protocol,
+    Selector, SpecErrorKind,
+};
+
+/// The example from the project's first issue, verbatim.
+pub const EXAMPLE: &str = r#"
+public   = *                advertise https://my-awesome-service   # every address; clients use that URL
+internal = 10.0.0.0/8, fd00::/8                   # every local address inside these CIDRs
+ops      = if:eth2, !link-local                   # eth2's addresses except link-local ones
+mgmt     = if:en*, ipv4                           # interfaces matching a glob, IPv4 only
+local    = loopback                               # an address class
+edge     = dns:my-awesome-service                 # the local addresses this name resolves to
+pinned   = 10.0.15.23, fe80::1%eth0               # literal addresses, zone ids allowed
+public.http   = http:8080                         # an endpoint: network.name = scheme:port
+public.admin  = https:0    advertise https://admin.example.com   # port 0 = ephemeral
+internal.grpc = tcp:9000-9010                     # a range: first free port
+ops.metrics   = http:9100  backlog=1024 reuseport
+ops.snmp      = udp:161
+"#;
+
+fn sel(s: &str) -> Selector {
+    s.parse().unwrap()
+}
+
+#[test]
+fn the_example_means_what_its_comments_say() {
+    let spec: ListenSpec = EXAMPLE.parse().unwrap();
+    let names: Vec<&str> = spec.networks().iter().map(|n| n.name().as_str()).collect();
+    assert_eq!(
+        names,
+        ["public", "internal", "ops", "mgmt", "local", "edge", "pinned"]
+    );
+
+    let public = spec.network("public").unwrap();
+    assert_eq!(public.includes(), [Selector::Any]);
+    assert_eq!(public.exposure(), Exposure::Public);
+    assert_eq!(
+        public.advertised().unwrap().to_string(),
+        "https://my-awesome-service/"
+    );
+
+    let internal = spec.network("internal").unwrap();
+    assert_eq!(
+        internal.includes(),
+        [
+            Selector::Cidr("10.0.0.0/8".parse().unwrap()),
+            Selector::Cidr("fd00::/8".parse().unwrap())
+        ]
+    );
+    assert_eq!(internal.exposure(), Exposure::Private);
+
+    let ops = spec.network("ops").unwrap();
+    assert_eq!(ops.includes(), [sel("if:eth2")]);
+    assert_eq!(ops.excludes(), [Selector::Class(AddrClass::LinkLocal)]);
+
+    let mgmt = spec.network("mgmt").unwrap();
+    let Selector::Interface(glob) = &mgmt.includes()[0] else {
+        panic!("mgmt should select by interface")
+    };
+    assert!(glob.is_glob() && glob.matches("enp3s0") && !glob.matches("eth0"));
+    assert_eq!(mgmt.family_filter(), Some(Family::V4));
+
+    assert_eq!(
+        spec.network("local").unwrap().includes(),
+        [Selector::Class(AddrClass::Loopback)]
+    );
+    assert_eq!(
+        spec.network("edge").unwrap().includes(),
+        [Selector::Dns("my-awesome-service".into())]
+    );
+    assert_eq!(
+        spec.network("pinned").unwrap().includes(),
+        [
+            Selector::Addr {
+                ip: "10.0.15.23".parse().unwrap(),
+                zone: None
+            },
+            Selector::Addr {
+                ip: "fe80::1".parse().unwrap(),
+                zone: Some(Zone::Name("eth0".into()))
+            },
+        ]
+    );
+
+    let ep = |n: &str, e: &str| {
+        spec.endpoints()
+            .iter()
+            .find(|x| x.network() == &n && x.name() == &e)
+            .unwrap()
+    };
+    assert_eq!(ep("public", "http").protocol(), Protocol::Http);
+    assert_eq!(ep("public", "http").ports(), Ports::single(8080));
+    assert!(ep("public", "admin").ports().is_ephemeral());
+    assert_eq!(
+        ep("public", "admin").advertised().unwrap().to_string(),
+        "https://admin.example.com/"
+    );
+    let grpc = ep("internal", "grpc").ports();
+    assert_eq!((grpc.first(), grpc.last()), (9000, 9010));
+    let metrics = ep("ops", "metrics").socket_options();
+    assert_eq!(metrics.backlog, Some(1024));
+    assert!(metrics.reuseport);
+    assert_eq!(ep("ops", "snmp").protocol(), Protocol::Udp);
+
+    let dns: Vec<&str> = spec.dns_names().collect();
+    assert_eq!(dns, ["my-awesome-service"]);
+    assert_eq!(spec.to_string().parse::<ListenSpec>().unwrap(), spec);
+}
+
+fn variant(kind: &SpecErrorKind) -> String {
+    let debug = format!("{kind:?}");
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn spec_cases() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/spec-cases.txt"
+    ))
+    .unwrap();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for (n, line) in text.lines().enumerate() {
+        let (ok, rest) = match line.split_once(' ') {
+            Some(("ok", rest)) => (true, rest),
+            Some(("err", rest)) => (false, rest),
+            _ => continue,
+        };
+        count += 1;
+        let (input, want) = rest.rsplit_once(" => ").unwrap_or((rest, ""));
+        let input = input.trim().replace("\\n", "\n");
+        let want = want.trim();
+        let got = match input.parse::<ListenSpec>() {
+            Ok(spec) => {
+                let canonical = spec.to_string();
+                let again: ListenSpec = canonical.parse().unwrap();
+                if again != spec {
+                    failures.push(format!("line {}: Display does not round-trip", n + 1));
+                }
+                format!("ok {}", canonical.lines().collect::<Vec<_>>().join("; "))
+            }
+            Err(e) => {
+                let v: Vec<String> = e
+                    .errors()
+                    .iter()
+                    .map(|l| format!("{}@{}", variant(&l.kind), l.line.unwrap_or(0)))
+                    .collect();
+                // Every message must read as a sentence a person can act on.
+                assert!(e.to_string().contains("error"), "{e}");
+                format!("err {}", v.join(", "))
+            }
+        };
+        let expected = format!("{} {want}", if ok { "ok" } else { "err" });
+        if got.trim_end() != expected.trim_end() {
+            failures.push(format!("line {}: {input:?}\n   got  {got}\n   want {expected}", n + 1));
+        }
+    }
+    assert!(count > 50, "spec-cases.txt was not read");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn errors_point_at_the_line_and_quote_it() {
+    let err = "x = loopback\nx.a = tcp:1 nodelay\n"
+        .parse::<ListenSpec>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("line 2"), "{text}");
+    assert!(text.contains("x.a = tcp:1 nodelay"), "{text}");
+    assert!(text.contains("backlog=N, reuseport"), "{text}");
+}
+
+#[test]
+fn the_builder_checks_what_the_parser_checks() {
+    let local = || "local".parse().unwrap();
+    let spec = ListenSpec::new(
+        vec![
+            Network::new(local())
+                .include(sel("loopback"))
+                .expose(Exposure::Local)
+                .advertise("https://admin.localhost".parse::<Advertise>().unwrap()),
+        ],
+        vec![
+            Endpoint::new(local(), "admin".parse().unwrap(), Protocol::Https, Ports::single(0))
+                .options({
+                    let mut o = listenspec::EndpointOptions::default();
+                    o.device = Some(Device::Own);
+                    o
+                }),
+        ],
+    )
+    .unwrap();
+    let text = spec.to_string();
+    assert_eq!(
+        text,
+        "local = loopback expose=local advertise https://admin.localhost/\nlocal.admin = https:0 device\n"
+    );
+    assert_eq!(text.parse::<ListenSpec>().unwrap(), spec);
+
+    let err = ListenSpec::new(
+        vec![Network::new(local()).include(Selector::Any).include(sel("10.0.0.0/8"))],
+        vec![Endpoint::new(
+            "nowhere".parse().unwrap(),
+            "a".parse().unwrap(),
+            Protocol::Udp,
+            Ports::single(1),
+        )],
+    )
+    .unwrap_err();
+    let kinds: Vec<String> = err.errors().iter().map(|l| variant(&l.kind)).collect();
+    assert_eq!(kinds, ["WildcardMixed", "UnknownNetwork"]);
+    assert!(err.errors().iter().all(|l| l.line.is_none()));
+}
