@@ -1,21 +1,68 @@
-//! listenspec: where a server listens, and what clients type to reach it.
+//! Where a server listens, and what clients type to reach it.
+//!
+//! Those are different things: between a client and the process sit DNS,
+//! NAT, proxies, load balancers and containers, and a host has several
+//! interfaces on several networks (public, internal, an operations network
+//! where metrics and admin belong and nowhere else). listenspec lets a server
+//! say both in one [`ListenSpec`], checks it against the host before a socket
+//! is opened, and binds everything or nothing.
+//!
+//! ```no_run
+//! let spec: listenspec::ListenSpec = "
+//!     public      = *          advertise https://my-awesome-service
+//!     ops         = if:eth2    device
+//!     public.http = http:8080
+//!     ops.metrics = http:9100
+//! ".parse()?;
+//! let mut bound = listenspec::bind_all(&spec)?;
+//! let http = bound.take_tcp("public", "http").expect("planned above");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The three steps are separate so each can be used alone:
+//! - [`capture`] reads the host once (interfaces, and DNS for `dns:` names)
+//!   into a [`Host`], plain data that can be recorded as JSON and replayed.
+//! - [`plan()`] is a pure function of the spec and a `Host`: every socket
+//!   address of every endpoint, why it was chosen, the advertised URL, and
+//!   every error or warning, with no syscalls, so unit tests can assert it
+//!   against a fake host.
+//! - [`Plan::bind`] opens the sockets, taking systemd-activated ones where
+//!   their names match, and on any failure closes all and reports each.
+//!
+//! ```
+//! use listenspec::{Host, ListenSpec};
+//!
+//! let spec: ListenSpec = "public = *; public.http = http:8080".parse()?;
+//! let host = Host::builder()
+//!     .interface("lo", 1, ["127.0.0.1/8"])
+//!     .interface("eth0", 2, ["203.0.113.5/24"])
+//!     .build()?;
+//! let plan = spec.plan(&host)?;
+//! let http = plan.endpoint("public", "http").unwrap();
+//! assert_eq!(http.socket_addrs(), ["0.0.0.0:8080".parse()?]);
+//! assert_eq!(http.advertised().unwrap().to_string(), "http://203.0.113.5:8080/");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![deny(missing_docs)]
 
+pub mod bind;
+pub mod capture;
 pub mod class;
 pub mod host;
+pub mod plan;
 pub mod spec;
 
+pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
+pub use capture::{CaptureError, CaptureOptions, capture, capture_async, capture_with};
 pub use class::AddrClass;
 pub use host::{DnsAnswer, Host, HostBuilder, HostError, Interface};
-pub use spec::{
-    Advertise, Device, Endpoint, EndpointOptions, Exposure, Family, ListenSpec, Name, Network, Ports,
-    Protocol, Selector, SpecError, SpecErrorKind, Transport,
-};
-pub mod plan;
-
 pub use plan::{
     Advertised, Bind, Chosen, Plan, PlanError, PlanOptions, PlannedEndpoint, PlannedNetwork,
     Problem, ProblemKind, Why, plan, plan_with,
+};
+pub use spec::{
+    Advertise, Device, Endpoint, EndpointOptions, Exposure, Family, ListenSpec, Name, Network,
+    Ports, Protocol, Selector, SpecError, SpecErrorKind, Transport,
 };
 
 impl ListenSpec {
@@ -24,3 +71,38 @@ impl ListenSpec {
         plan::plan(self, host)
     }
 }
+
+/// Why [`bind_all`] bound nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The host could not be read.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The spec does not fit this host.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// Some sockets could not be bound.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+}
+
+/// Reads this host, plans the spec against it, and binds every socket; on
+/// any error nothing stays bound and the error lists every problem.
+///
+/// Works inside or outside a tokio runtime: DNS lookups for `dns:` selectors
+/// run on a thread of their own.
+pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
+    let host = capture(spec)?;
+    Ok(plan(spec, &host)?.bind()?)
+}
+
+/// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
+pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
+    let host = capture_async(spec, &CaptureOptions::default()).await?;
+    Ok(plan(spec, &host)?.bind()?)
+}
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,460 @@
+//! Binding: a plan becomes live sockets, every one of them or none.
+//!
+//! Every planned socket is attempted even after one fails, so the error lists
+//! every failure at once; then, on any failure, everything opened is closed
+//! (dropped) before returning. Fixed ports are bound before port 0 and
+//! ranges, so a range never takes a port another endpoint names.
+
+mod activation;
+mod error;
+mod socket;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+
+use socket2::Socket;
+use url::Url;
+
+pub use activation::{Inherited, take_from_env};
+pub use error::{BindError, BindFailure, Cause};
+pub use socket::DEFAULT_BACKLOG;
+
+use crate::plan::{Plan, PlannedEndpoint};
+use crate::spec::{Name, Protocol, Transport};
+use socket::Open;
+
+/// How many times port 0 on several addresses is retried when the port the
+/// OS gave the first address is taken on another.
+const EPHEMERAL_ATTEMPTS: usize = 8;
+
+/// A bound socket, as the std type for its transport.
+#[derive(Debug)]
+pub enum Listener {
+    /// A listening TCP socket.
+    Tcp(TcpListener),
+    /// A bound UDP socket.
+    Udp(UdpSocket),
+}
+
+/// One live socket of an endpoint.
+#[derive(Debug)]
+pub struct BoundSocket {
+    listener: Listener,
+    local_addr: SocketAddr,
+    inherited: Option<String>,
+}
+
+impl BoundSocket {
+    /// The real local address; the real port when the plan said 0 or a range.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+    /// The socket.
+    pub fn listener(&self) -> &Listener {
+        &self.listener
+    }
+    /// The socket, owned.
+    pub fn into_listener(self) -> Listener {
+        self.listener
+    }
+    /// The `LISTEN_FDNAMES` name, when the service manager passed it in
+    /// instead of this process binding it.
+    pub fn inherited(&self) -> Option<&str> {
+        self.inherited.as_deref()
+    }
+}
+
+/// The live sockets of one endpoint, and the URL clients use.
+#[derive(Debug)]
+pub struct BoundEndpoint {
+    network: Name,
+    name: Name,
+    protocol: Protocol,
+    sockets: Vec<BoundSocket>,
+    advertised: Option<Url>,
+}
+
+impl BoundEndpoint {
+    /// The network's name.
+    pub fn network(&self) -> &Name {
+        &self.network
+    }
+    /// The endpoint's name.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+    /// `network.name`.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", self.network, self.name)
+    }
+    /// The protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+    /// The sockets, in plan order.
+    pub fn sockets(&self) -> &[BoundSocket] {
+        &self.sockets
+    }
+    /// The real local addresses, in plan order.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.sockets.iter().map(|s| s.local_addr).collect()
+    }
+    /// The port every socket of the endpoint shares.
+    pub fn port(&self) -> Option<u16> {
+        self.sockets.first().map(|s| s.local_addr.port())
+    }
+    /// The advertised URL, with the real port where the plan left it open.
+    pub fn advertised(&self) -> Option<&Url> {
+        self.advertised.as_ref()
+    }
+    /// The TCP listeners; `None` for a UDP endpoint.
+    pub fn into_tcp(self) -> Option<Vec<TcpListener>> {
+        self.sockets
+            .into_iter()
+            .map(|s| match s.listener {
+                Listener::Tcp(l) => Some(l),
+                Listener::Udp(_) => None,
+            })
+            .collect()
+    }
+    /// The UDP sockets; `None` for a TCP endpoint.
+    pub fn into_udp(self) -> Option<Vec<UdpSocket>> {
+        self.sockets
+            .into_iter()
+            .map(|s| match s.listener {
+                Listener::Udp(u) => Some(u),
+                Listener::Tcp(_) => None,
+            })
+            .collect()
+    }
+
+    /// The TCP listeners as tokio ones (made non-blocking); must be called
+    /// inside a tokio runtime.
+    #[cfg(feature = "tokio")]
+    pub fn into_tokio_tcp(self) -> io::Result<Vec<tokio::net::TcpListener>> {
+        let what = self.qualified();
+        let std = self.into_tcp().ok_or_else(|| wrong_transport(&what, "TCP"))?;
+        std.into_iter()
+            .map(|l| {
+                l.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(l)
+            })
+            .collect()
+    }
+
+    /// The UDP sockets as tokio ones (made non-blocking); must be called
+    /// inside a tokio runtime.
+    #[cfg(feature = "tokio")]
+    pub fn into_tokio_udp(self) -> io::Result<Vec<tokio::net::UdpSocket>> {
+        let what = self.qualified();
+        let std = self.into_udp().ok_or_else(|| wrong_transport(&what, "UDP"))?;
+        std.into_iter()
+            .map(|u| {
+                u.set_nonblocking(true)?;
+                tokio::net::UdpSocket::from_std(u)
+            })
+            .collect()
+    }
+}
+
+#[cfg(feature = "tokio")]
+fn wrong_transport(endpoint: &str, wanted: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("endpoint {endpoint} is not {wanted}"),
+    )
+}
+
+/// Every endpoint of a plan, bound.
+#[derive(Debug)]
+pub struct Bound {
+    endpoints: Vec<BoundEndpoint>,
+}
+
+impl Bound {
+    /// The endpoints, in spec order.
+    pub fn endpoints(&self) -> &[BoundEndpoint] {
+        &self.endpoints
+    }
+    /// The endpoint `network.name`.
+    pub fn endpoint(&self, network: &str, name: &str) -> Option<&BoundEndpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| e.network == network && e.name == name)
+    }
+    /// Moves the endpoint `network.name` out, to hand its sockets to a server.
+    pub fn take(&mut self, network: &str, name: &str) -> Option<BoundEndpoint> {
+        let i = self
+            .endpoints
+            .iter()
+            .position(|e| e.network == network && e.name == name)?;
+        Some(self.endpoints.remove(i))
+    }
+    /// The endpoint's TCP listeners; `None` if there is no such TCP endpoint
+    /// (or it was taken already).
+    pub fn take_tcp(&mut self, network: &str, name: &str) -> Option<Vec<TcpListener>> {
+        let is_tcp = self.endpoint(network, name)?.protocol.transport() == Transport::Tcp;
+        is_tcp.then(|| self.take(network, name)?.into_tcp())?
+    }
+    /// The endpoint's UDP sockets; `None` if there is no such UDP endpoint
+    /// (or it was taken already).
+    pub fn take_udp(&mut self, network: &str, name: &str) -> Option<Vec<UdpSocket>> {
+        let is_udp = self.endpoint(network, name)?.protocol.transport() == Transport::Udp;
+        is_udp.then(|| self.take(network, name)?.into_udp())?
+    }
+}
+
+impl Plan {
+    /// Binds every socket of the plan, using sockets passed in by systemd
+    /// socket activation where their names match; all or none.
+    pub fn bind(&self) -> Result<Bound, BindError> {
+        let inherited = take_from_env().map_err(|e| {
+            BindError::new(vec![BindFailure::activation(e)])
+        })?;
+        self.bind_inherited(inherited)
+    }
+
+    /// Binds every socket of the plan, using these already-bound sockets
+    /// where their names match (`network.endpoint` or the endpoint's name)
+    /// and their addresses agree with the plan; all or none.
+    pub fn bind_inherited(&self, inherited: Vec<Inherited>) -> Result<Bound, BindError> {
+        bind_with(self, inherited, &mut socket::System)
+    }
+}
+
+/// Which bind of which endpoint an inherited socket stands for.
+fn match_inherited(
+    plan: &Plan,
+    inh: &Inherited,
+) -> Result<(usize, usize), Cause> {
+    let eps = plan.endpoints();
+    let by_full: Vec<usize> = (0..eps.len())
+        .filter(|&i| eps[i].qualified() == inh.name)
+        .collect();
+    let candidates = if by_full.is_empty() {
+        (0..eps.len())
+            .filter(|&i| eps[i].name().as_str() == inh.name)
+            .collect()
+    } else {
+        by_full
+    };
+    let i = match candidates.as_slice() {
+        [i] => *i,
+        [] => {
+            return Err(Cause::UnmatchedInherited {
+                name: inh.name.clone(),
+                found: inh.describe(),
+                endpoints: eps.iter().map(PlannedEndpoint::qualified).collect(),
+            });
+        }
+        many => {
+            return Err(Cause::AmbiguousInherited {
+                name: inh.name.clone(),
+                endpoints: many.iter().map(|&i| eps[i].qualified()).collect(),
+            });
+        }
+    };
+    let ep = &eps[i];
+    let ports = ep.ports();
+    let fits = |want: SocketAddr, got: SocketAddr| {
+        want.ip() == got.ip()
+            && (ports.is_ephemeral() || (ports.first()..=ports.last()).contains(&got.port()))
+    };
+    let found = inh
+        .addr
+        .filter(|_| inh.transport == Some(ep.protocol().transport()))
+        .and_then(|got| ep.binds().iter().position(|b| fits(b.addr(), got)));
+    match found {
+        Some(j) => Ok((i, j)),
+        None => Err(Cause::InheritedMismatch {
+            name: inh.name.clone(),
+            found: inh.describe(),
+            expected: ep
+                .binds()
+                .iter()
+                .map(|b| format!("{} {}", ep.protocol().transport(), b.addr()))
+                .collect(),
+        }),
+    }
+}
+
+/// The sockets opened so far, to name who holds a port when a bind fails.
+struct Held {
+    entries: Vec<(Transport, SocketAddr, String)>,
+}
+
+impl Held {
+    fn holder(&self, t: Transport, addr: SocketAddr) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(ht, ha, _)| {
+                *ht == t
+                    && ha.port() == addr.port()
+                    && (ha.ip() == addr.ip() || ha.ip().is_unspecified() || addr.ip().is_unspecified())
+            })
+            .map(|(_, _, who)| who.as_str())
+    }
+}
+
+pub(crate) fn bind_with(
+    plan: &Plan,
+    inherited: Vec<Inherited>,
+    opener: &mut dyn Open,
+) -> Result<Bound, BindError> {
+    let eps = plan.endpoints();
+    let mut failures = Vec::new();
+    let mut given: Vec<Vec<Option<BoundSocket>>> =
+        eps.iter().map(|e| e.binds().iter().map(|_| None).collect()).collect();
+    for inh in inherited {
+        match match_inherited(plan, &inh) {
+            Ok((i, j)) if given[i][j].is_none() => {
+                given[i][j] = Some(BoundSocket {
+                    local_addr: inh.addr.unwrap_or(eps[i].binds()[j].addr()),
+                    inherited: Some(inh.name.clone()),
+                    listener: into_listener(inh.socket, eps[i].protocol().transport()),
+                });
+            }
+            Ok((i, j)) => failures.push(BindFailure::new(
+                &eps[i],
+                eps[i].binds()[j].addr(),
+                Cause::InheritedTwice { name: inh.name },
+            )),
+            Err(cause) => failures.push(BindFailure::inherited(cause)),
+        }
+    }
+    let mut order: Vec<usize> = (0..eps.len()).collect();
+    order.sort_by_key(|&i| eps[i].ports().fixed().is_none());
+    let mut held = Held {
+        entries: Vec::new(),
+    };
+    let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
+    for i in order {
+        let given = std::mem::take(&mut given[i]);
+        bound[i] = bind_endpoint(&eps[i], given, opener, &held, &mut failures);
+        if let Some(socks) = &bound[i] {
+            let t = eps[i].protocol().transport();
+            held.entries
+                .extend(socks.iter().map(|s| (t, s.local_addr, eps[i].qualified())));
+        }
+    }
+    if !failures.is_empty() {
+        // Dropping `bound` closes every socket opened above.
+        return Err(BindError::new(failures));
+    }
+    let endpoints = eps
+        .iter()
+        .zip(bound)
+        .map(|(ep, socks)| {
+            let sockets = socks.unwrap_or_default();
+            let port = sockets.first().map(|s| s.local_addr.port());
+            BoundEndpoint {
+                network: ep.network().clone(),
+                name: ep.name().clone(),
+                protocol: ep.protocol(),
+                advertised: ep
+                    .advertised()
+                    .map(|a| a.with_port(port.unwrap_or(ep.ports().first()))),
+                sockets,
+            }
+        })
+        .collect();
+    Ok(Bound { endpoints })
+}
+
+fn into_listener(socket: Socket, t: Transport) -> Listener {
+    match t {
+        Transport::Tcp => Listener::Tcp(socket.into()),
+        Transport::Udp => Listener::Udp(socket.into()),
+    }
+}
+
+/// Binds one endpoint on one port for all its addresses, trying the next port
+/// of a range, or a fresh ephemeral port, while the only failures are
+/// "address in use". Failures go to `failures`; `None` then.
+fn bind_endpoint(
+    ep: &PlannedEndpoint,
+    mut given: Vec<Option<BoundSocket>>,
+    opener: &mut dyn Open,
+    held: &Held,
+    failures: &mut Vec<BindFailure>,
+) -> Option<Vec<BoundSocket>> {
+    let ports = ep.ports();
+    let t = ep.protocol().transport();
+    let inherited_port = given.iter().flatten().map(|s| s.local_addr.port()).next();
+    let tries: Vec<u16> = match (inherited_port, ports.fixed()) {
+        (Some(p), _) | (None, Some(p)) => vec![p],
+        _ if ports.is_ephemeral() => vec![0; EPHEMERAL_ATTEMPTS],
+        _ => (ports.first()..=ports.last()).collect(),
+    };
+    let last_try = tries.len() - 1;
+    for (n, &first_port) in tries.iter().enumerate() {
+        let mut port = first_port;
+        let mut opened: Vec<Option<BoundSocket>> = Vec::with_capacity(ep.binds().len());
+        let mut errors: Vec<(SocketAddr, io::Error)> = Vec::new();
+        for (j, b) in ep.binds().iter().enumerate() {
+            if let Some(s) = given.get_mut(j).and_then(Option::take) {
+                opened.push(Some(s));
+                continue;
+            }
+            match opener.open(ep, b, port).and_then(|s| {
+                let local = s
+                    .local_addr()?
+                    .as_socket()
+                    .ok_or_else(|| io::Error::other("bound socket has no IP address"))?;
+                Ok((s, local))
+            }) {
+                Ok((s, local)) => {
+                    // Port 0: the OS chose for the first address; the
+                    // others take the same port.
+                    port = local.port();
+                    opened.push(Some(BoundSocket {
+                        listener: into_listener(s, t),
+                        local_addr: local,
+                        inherited: None,
+                    }));
+                }
+                Err(e) => {
+                    let mut addr = b.addr();
+                    addr.set_port(port);
+                    errors.push((addr, e));
+                    opened.push(None);
+                }
+            }
+        }
+        if errors.is_empty() {
+            return Some(opened.into_iter().flatten().collect());
+        }
+        let in_use = errors
+            .iter()
+            .all(|(_, e)| e.kind() == io::ErrorKind::AddrInUse);
+        if in_use && n < last_try {
+            // Keep inherited sockets for the next try; close what we opened.
+            for (j, s) in opened.into_iter().enumerate() {
+                if let Some(s) = s.filter(|s| s.inherited.is_some()) {
+                    given[j] = Some(s);
+                }
+            }
+            continue;
+        }
+        if in_use && tries.len() > 1 && !ports.is_ephemeral() {
+            failures.push(BindFailure::new(
+                ep,
+                ep.binds()[0].addr(),
+                Cause::NoFreePort {
+                    first: ports.first(),
+                    last: ports.last(),
+                },
+            ));
+            return None;
+        }
+        for (addr, e) in errors {
+            let holder = held.holder(t, addr).map(str::to_owned);
+            failures.push(BindFailure::new(ep, addr, Cause::os(e, holder, ep, addr)));
+        }
+        return None;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;

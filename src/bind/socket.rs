@@ -1,0 +1,101 @@
+//! Every socket syscall the crate makes, in one place.
+//!
+//! Each call links its man page. Sockets are created close-on-exec (socket2
+//! passes `SOCK_CLOEXEC` on Linux) and blocking; nothing here changes that.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::plan::{Bind, PlannedEndpoint};
+use crate::spec::Transport;
+
+/// The listen backlog when an endpoint sets none; the kernel clamps it to
+/// `net.core.somaxconn`.
+pub const DEFAULT_BACKLOG: u32 = 1024;
+
+/// Opens one socket for one planned address: the seam tests use to make the
+/// k-th bind fail.
+pub(crate) trait Open {
+    /// Creates, configures and binds (and for TCP, listens on) a socket.
+    fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket>;
+}
+
+/// The real thing.
+pub(crate) struct System;
+
+impl Open for System {
+    fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
+        let mut addr = bind.addr();
+        addr.set_port(port);
+        let transport = ep.protocol().transport();
+        let (ty, proto) = match transport {
+            Transport::Tcp => (Type::STREAM, Protocol::TCP),
+            Transport::Udp => (Type::DGRAM, Protocol::UDP),
+        };
+        // socket(2): https://man7.org/linux/man-pages/man2/socket.2.html
+        let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+        let o = ep.options();
+        if transport == Transport::Tcp {
+            // SO_REUSEADDR, as std sets it on Unix: a restarted server can bind
+            // while old connections sit in TIME_WAIT. Not on UDP, where it
+            // would let another socket share the port. socket(7).
+            socket.set_reuse_address(true)?;
+        }
+        if o.reuseport {
+            // SO_REUSEPORT: socket(7).
+            socket.set_reuse_port(true)?;
+        }
+        if addr.is_ipv6() {
+            // IPV6_V6ONLY, always set explicitly so `[::]` means the same on
+            // every OS: ipv6(7).
+            socket.set_only_v6(o.v6only.unwrap_or(true))?;
+        }
+        if let Some(dev) = bind.device() {
+            bind_device(&socket, dev)?;
+        }
+        if o.freebind {
+            freebind(&socket, addr)?;
+        }
+        // bind(2): https://man7.org/linux/man-pages/man2/bind.2.html
+        socket.bind(&SockAddr::from(addr))?;
+        if transport == Transport::Tcp {
+            let backlog = o.backlog.unwrap_or(DEFAULT_BACKLOG);
+            // listen(2): https://man7.org/linux/man-pages/man2/listen.2.html
+            socket.listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
+        }
+        Ok(socket)
+    }
+}
+
+/// SO_BINDTODEVICE: socket(7), https://man7.org/linux/man-pages/man7/socket.7.html
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn bind_device(socket: &Socket, dev: &str) -> io::Result<()> {
+    socket.bind_device(Some(dev.as_bytes()))
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn bind_device(_: &Socket, _: &str) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "device= (SO_BINDTODEVICE) exists on Linux only",
+    ))
+}
+
+/// IP_FREEBIND / IPV6_FREEBIND: ip(7), https://man7.org/linux/man-pages/man7/ip.7.html
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn freebind(socket: &Socket, addr: SocketAddr) -> io::Result<()> {
+    match addr {
+        SocketAddr::V4(_) => socket.set_freebind_v4(true),
+        SocketAddr::V6(_) => socket.set_freebind_v6(true),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn freebind(_: &Socket, _: SocketAddr) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "freebind (IP_FREEBIND) exists on Linux only",
+    ))
+}

@@ -1,0 +1,135 @@
+//! Rollback through the failure seam: whichever socket fails, every socket
+//! opened before it is closed and the error names the failing one.
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use socket2::Socket;
+
+use super::socket::{Open, System};
+use super::{Cause, bind_with};
+use crate::plan::{Bind, PlannedEndpoint};
+use crate::{Host, ListenSpec, Plan};
+
+/// Opens real sockets but fails the `k`-th call, and remembers the inode of
+/// every socket it opened so the test can check they were all closed.
+struct FailAt {
+    k: usize,
+    calls: usize,
+    inodes: Vec<String>,
+}
+
+impl Open for FailAt {
+    fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
+        let n = self.calls;
+        self.calls += 1;
+        if n == self.k {
+            return Err(io::Error::from_raw_os_error(libc::EACCES));
+        }
+        let s = System.open(ep, bind, port)?;
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", s.as_raw_fd()))?;
+        self.inodes.push(link.to_string_lossy().into_owned());
+        Ok(s)
+    }
+}
+
+/// Sockets of this process, by their `socket:[inode]` link: unique while
+/// open, so the check holds while other tests open descriptors in parallel.
+fn open_sockets() -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .map(|l| l.to_string_lossy().into_owned())
+                .filter(|l| l.starts_with("socket:"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn loopback_plan(spec: &str) -> Plan {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = spec.parse().unwrap();
+    crate::plan(&spec, &host).unwrap()
+}
+
+#[test]
+fn a_failure_at_any_socket_closes_every_other() {
+    let plan = loopback_plan(
+        "local = loopback
+         local.a = tcp:0
+         local.b = udp:0
+         local.c = http:0",
+    );
+    let total = plan.endpoints().iter().map(|e| e.binds().len()).sum::<usize>();
+    assert_eq!(total, 6);
+    for k in 0..total {
+        let mut seam = FailAt {
+            k,
+            calls: 0,
+            inodes: Vec::new(),
+        };
+        let err = bind_with(&plan, Vec::new(), &mut seam).unwrap_err();
+        // Every socket is attempted, so exactly the k-th fails and the rest opened.
+        assert_eq!(seam.calls, total, "k={k}");
+        assert_eq!(seam.inodes.len(), total - 1, "k={k}");
+        assert_eq!(err.failures().len(), 1, "k={k}: {err}");
+        let f = &err.failures()[0];
+        assert!(
+            matches!(f.cause(), Cause::Os { .. }) && f.hint().contains("see the OS error"),
+            "k={k}: {f}"
+        );
+        let still_open = open_sockets();
+        let leaked: Vec<&String> = seam
+            .inodes
+            .iter()
+            .filter(|i| still_open.contains(i))
+            .collect();
+        assert!(leaked.is_empty(), "k={k}: sockets left open: {leaked:?}");
+    }
+}
+
+#[test]
+fn without_failures_every_socket_stays_open_until_dropped() {
+    let plan = loopback_plan("local = loopback; local.a = tcp:0; local.b = udp:0");
+    let mut seam = FailAt {
+        k: usize::MAX,
+        calls: 0,
+        inodes: Vec::new(),
+    };
+    let bound = bind_with(&plan, Vec::new(), &mut seam).unwrap();
+    let open = open_sockets();
+    assert!(seam.inodes.iter().all(|i| open.contains(i)));
+    drop(bound);
+    let open = open_sockets();
+    assert!(seam.inodes.iter().all(|i| !open.contains(i)));
+}
+
+/// Port 0 on several addresses: when the port the OS gave the first address
+/// is taken on another, the whole endpoint retries with a fresh port.
+#[test]
+fn ephemeral_retries_when_the_second_address_is_taken() {
+    struct Busy {
+        calls: usize,
+    }
+    impl Open for Busy {
+        fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
+            self.calls += 1;
+            // The second address is "in use" on the first try only.
+            if self.calls == 2 {
+                return Err(io::Error::from(io::ErrorKind::AddrInUse));
+            }
+            System.open(ep, bind, port)
+        }
+    }
+    let plan = loopback_plan("local = loopback; local.a = tcp:0");
+    let mut seam = Busy { calls: 0 };
+    let bound = bind_with(&plan, Vec::new(), &mut seam).unwrap();
+    assert_eq!(seam.calls, 4);
+    let addrs = bound.endpoints()[0].local_addrs();
+    assert_eq!(addrs.len(), 2);
+    assert_eq!(addrs[0].port(), addrs[1].port());
+}

@@ -1,0 +1,399 @@
+//! Reading this host once: its interfaces and the DNS answers a spec needs.
+//!
+//! The planner ([`crate::plan()`]) is sans-IO: it reads a [`Host`] snapshot and
+//! nothing else. Capture is kept apart so that the one place touching the
+//! machine is small and obvious, a process reads the host once and plans any
+//! number of specs against one consistent view, and a snapshot recorded on a
+//! production box (with the `serde` feature) can be replayed in a test.
+//!
+//! # What is read, and how
+//!
+//! | data | source |
+//! |---|---|
+//! | addresses, prefix lengths, the `RUNNING` flag | [`getifaddrs(3)`](https://man7.org/linux/man-pages/man3/getifaddrs.3.html), through `if-addrs` |
+//! | interface indexes | [`if_nametoindex(3)`](https://man7.org/linux/man-pages/man3/if_nametoindex.3.html), one call per address, through `if-addrs` |
+//! | DNS names of `dns:` selectors | A and AAAA queries over UDP (TCP on truncation) to the servers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html) or [`CaptureOptions::nameservers`], after [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html), through `hickory-resolver` |
+//!
+//! # Known gaps
+//!
+//! - An interface without any IP address does not appear: `if-addrs` skips the
+//!   link-layer entries `getifaddrs` reports for it. A spec naming such an
+//!   interface gets "no such interface" rather than "interface has no address".
+//! - [`Interface::is_up`] means operationally up (Linux `IFF_RUNNING`: up *and*
+//!   carrier). That is all `if-addrs` exposes on Unix; it reports every other
+//!   state as "unknown", so an interface that is administratively up but has
+//!   no carrier (a veth whose peer is down) counts as down.
+//! - IPv6 addresses still doing duplicate address detection are listed,
+//!   although binding them fails with `EADDRNOTAVAIL` until DAD finishes.
+//! - The interface list and the indexes come from separate calls, so an
+//!   interface removed in between is left out (its index reads as 0), and one
+//!   renamed in between may make capture fail with
+//!   [`CaptureError::Inconsistent`]; capturing again fixes both.
+//!
+//! # DNS
+//!
+//! `hickory-resolver` answers `localhost` (and names under it) itself, with
+//! both `127.0.0.1` and `::1` whatever `/etc/hosts` says (RFC 6761), and reads
+//! `/etc/hosts` before asking any server. Every other name is asked of the
+//! nameservers, all names at once, each bounded by
+//! [`CaptureOptions::timeout`] × [`CaptureOptions::attempts`]. A spec without
+//! `dns:` selectors builds no resolver and starts no runtime or thread.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::Duration;
+
+use hickory_resolver::config::{
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolverConfig,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::{Resolver, TokioResolver};
+use if_addrs::IfOperStatus;
+use ipnet::IpNet;
+
+use crate::host::{DnsAnswer, Host, HostError, Interface};
+use crate::spec::ListenSpec;
+
+/// How [`capture_with`] and [`capture_async`] look names up.
+///
+/// ```
+/// use std::time::Duration;
+/// use listenspec::CaptureOptions;
+///
+/// let opts = CaptureOptions::default()
+///     .nameservers(["127.0.0.1:5353".parse().unwrap()])
+///     .timeout(Duration::from_millis(500))
+///     .attempts(1);
+/// assert_eq!(opts.attempts, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CaptureOptions {
+    /// The nameservers to ask, each over UDP and TCP on the given port; `None`
+    /// (the default) uses the system configuration (`/etc/resolv.conf` on Unix,
+    /// with its `search`, `domain` and `ndots`).
+    pub nameservers: Option<Vec<SocketAddr>>,
+    /// How long one query may take before it is sent again; 1 s by default.
+    /// Replaces the `timeout:` of `resolv.conf`, whose 5 s default would stall
+    /// start-up on a dead resolver.
+    pub timeout: Duration,
+    /// How many times a query is sent in all before the name is recorded as
+    /// failed, at least 1; 2 by default. Replaces the `attempts:` of
+    /// `resolv.conf`. Negative answers (NXDOMAIN, no records) are never
+    /// retried.
+    pub attempts: usize,
+}
+
+impl Default for CaptureOptions {
+    fn default() -> Self {
+        CaptureOptions {
+            nameservers: None,
+            timeout: Duration::from_secs(1),
+            attempts: 2,
+        }
+    }
+}
+
+impl CaptureOptions {
+    /// The defaults: system nameservers, 1 s, 2 attempts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks exactly these nameservers instead of the system's.
+    #[must_use]
+    pub fn nameservers(mut self, servers: impl IntoIterator<Item = SocketAddr>) -> Self {
+        self.nameservers = Some(servers.into_iter().collect());
+        self
+    }
+
+    /// Sets how long one query may take.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets how many times a query is sent in all (0 counts as 1).
+    #[must_use]
+    pub fn attempts(mut self, attempts: usize) -> Self {
+        self.attempts = attempts;
+        self
+    }
+}
+
+/// Why the host could not be captured. A failed DNS lookup is not one of
+/// these: it is recorded in the snapshot as [`DnsAnswer::Failed`], so the
+/// planner can say which endpoint it affects.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// `getifaddrs` failed.
+    #[error(
+        "could not list the network interfaces: {0} (getifaddrs failed; is /proc or the netlink socket available to this process?)"
+    )]
+    Interfaces(#[source] io::Error),
+    /// The resolver could not be set up, usually because the system
+    /// configuration could not be read.
+    #[error(
+        "could not set up the DNS resolver: {message} (check /etc/resolv.conf, or pass nameservers in CaptureOptions)"
+    )]
+    Resolver {
+        /// The resolver's message.
+        message: String,
+    },
+    /// The private runtime that drives the DNS lookups could not start.
+    #[error(
+        "could not start the runtime for DNS lookups: {0} (out of file descriptors or threads?)"
+    )]
+    Runtime(#[source] io::Error),
+    /// The interfaces changed while they were read (one was renamed), so the
+    /// snapshot broke its own rules.
+    #[error("the interfaces changed while being read: {0} (capture again)")]
+    Inconsistent(#[source] HostError),
+}
+
+/// Captures this host with the default [`CaptureOptions`].
+///
+/// Works with or without a Tokio runtime on the calling thread; inside one it
+/// blocks the calling worker while names are looked up, so async code should
+/// prefer [`capture_async`].
+pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
+    capture_with(spec, &CaptureOptions::default())
+}
+
+/// Captures this host: every interface with an address, and the A and AAAA
+/// answers for every name in the spec's `dns:` selectors.
+///
+/// hickory-resolver needs a Tokio runtime, and building one inside a running
+/// runtime panics; so when called from inside one the lookups run on a scoped
+/// thread with a runtime of its own, and otherwise on a runtime on this thread.
+pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
+    let interfaces = interfaces()?;
+    let names = dns_names(spec);
+    let dns = if names.is_empty() {
+        BTreeMap::new()
+    } else if tokio::runtime::Handle::try_current().is_ok() {
+        std::thread::scope(|s| {
+            match s.spawn(|| block_on_private(lookup_all(&names, opts))).join() {
+                Ok(answers) => answers,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?
+    } else {
+        block_on_private(lookup_all(&names, opts))?
+    };
+    Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)
+}
+
+/// Captures this host from async code, looking names up on the caller's
+/// runtime, which must be Tokio with I/O and time enabled (hickory's
+/// transport needs both).
+///
+/// Enumerating interfaces is a blocking call of about 50 µs; it runs inline.
+pub async fn capture_async(
+    spec: &ListenSpec,
+    opts: &CaptureOptions,
+) -> Result<Host, CaptureError> {
+    let interfaces = interfaces()?;
+    let names = dns_names(spec);
+    let dns = if names.is_empty() {
+        BTreeMap::new()
+    } else {
+        lookup_all(&names, opts).await?
+    };
+    Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)
+}
+
+fn dns_names(spec: &ListenSpec) -> BTreeSet<&str> {
+    spec.dns_names().collect()
+}
+
+fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+    let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;
+    // getifaddrs lists one entry per address; group them by interface, keeping
+    // the kernel's order of first appearance so the snapshot reads like `ip addr`.
+    let mut grouped: Vec<(String, u32, bool, Vec<IpNet>)> = Vec::new();
+    for entry in raw {
+        // There is no portable if_nametoindex in std; if-addrs calls it for
+        // us, and 0 (None) means the interface vanished after getifaddrs.
+        // Host forbids index 0, and a gone interface cannot be bound anyway.
+        let Some(index) = entry.index else { continue };
+        let (ip, prefix) = match &entry.addr {
+            if_addrs::IfAddr::V4(a) => (IpAddr::V4(a.ip), a.prefixlen),
+            if_addrs::IfAddr::V6(a) => (IpAddr::V6(a.ip), a.prefixlen),
+        };
+        // The prefix is a popcount of the netmask, so it never exceeds the
+        // address width and this cannot fail; skipping beats panicking.
+        let Ok(net) = IpNet::new(ip, prefix) else {
+            continue;
+        };
+        let up = is_up(&entry.oper_status);
+        match grouped.iter_mut().find(|g| g.0 == entry.name) {
+            Some(g) => {
+                g.2 |= up;
+                if !g.3.contains(&net) {
+                    g.3.push(net);
+                }
+            }
+            None => grouped.push((entry.name, index, up, vec![net])),
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(name, index, up, addrs)| Interface::new(name, index, up, addrs))
+        .collect())
+}
+
+fn is_up(status: &IfOperStatus) -> bool {
+    if cfg!(windows) {
+        // Windows reports the real RFC 2863 state; Testing and Dormant still
+        // pass traffic in some form, so only the down states count as down.
+        !matches!(
+            status,
+            IfOperStatus::Down | IfOperStatus::NotPresent | IfOperStatus::LowerLayerDown
+        )
+    } else {
+        // On Unix if-addrs maps IFF_RUNNING to Up and everything else
+        // (admin down, no carrier) to Unknown, never to Down; `lo` is RUNNING
+        // even though /sys calls its operstate "unknown".
+        *status == IfOperStatus::Up
+    }
+}
+
+/// Runs `fut` on a new current-thread runtime on this thread, which must not
+/// be inside a runtime.
+fn block_on_private<T>(
+    fut: impl Future<Output = Result<T, CaptureError>>,
+) -> Result<T, CaptureError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(CaptureError::Runtime)?;
+    rt.block_on(fut)
+}
+
+async fn lookup_all(
+    names: &BTreeSet<&str>,
+    opts: &CaptureOptions,
+) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
+    let resolver = resolver(opts)?;
+    let lookups = names.iter().map(|name| {
+        let resolver = &resolver;
+        async move { (name.to_string(), lookup(resolver, name, opts).await) }
+    });
+    Ok(join_all(lookups.collect()).await.into_iter().collect())
+}
+
+async fn lookup(resolver: &TokioResolver, name: &str, opts: &CaptureOptions) -> DnsAnswer {
+    match resolver.lookup_ip(name).await {
+        Ok(found) => {
+            // IpAddr orders every IPv4 address before every IPv6 one, which is
+            // the order the snapshot promises; the resolver's own order
+            // depends on its strategy and on which answer came first.
+            let mut addrs: Vec<IpAddr> = found.iter().collect();
+            addrs.sort_unstable();
+            addrs.dedup();
+            DnsAnswer::Addrs(addrs)
+        }
+        Err(e) => DnsAnswer::Failed {
+            error: describe(&e, opts),
+        },
+    }
+}
+
+/// The resolver's error in words an operator acts on; hickory's own text for
+/// "no records" is a `Debug` dump of the query.
+fn describe(e: &NetError, opts: &CaptureOptions) -> String {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(no)) if no.response_code == ResponseCode::NXDomain => {
+            "no such name (NXDOMAIN)".to_owned()
+        }
+        NetError::Dns(DnsError::NoRecordsFound(no)) => {
+            format!("no A or AAAA records ({})", rcode(no.response_code))
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            format!("the nameserver answered {}", rcode(*code))
+        }
+        NetError::Timeout => format!(
+            "timed out: no answer within {:?} after {} attempt(s)",
+            opts.timeout,
+            opts.attempts.max(1)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A response code as `dig` prints it, with hickory's description.
+fn rcode(code: ResponseCode) -> String {
+    let mnemonic = match code {
+        ResponseCode::NoError => "NOERROR",
+        ResponseCode::FormErr => "FORMERR",
+        ResponseCode::ServFail => "SERVFAIL",
+        ResponseCode::NXDomain => "NXDOMAIN",
+        ResponseCode::NotImp => "NOTIMP",
+        ResponseCode::Refused => "REFUSED",
+        _ => return format!("{code} (rcode {})", u16::from(code)),
+    };
+    format!("{mnemonic}: {code}")
+}
+
+fn resolver(opts: &CaptureOptions) -> Result<TokioResolver, CaptureError> {
+    let failed = |e: NetError| CaptureError::Resolver {
+        message: e.to_string(),
+    };
+    let mut builder = match &opts.nameservers {
+        Some(servers) => {
+            let servers = servers
+                .iter()
+                .map(|s| {
+                    let mut udp = ConnectionConfig::udp();
+                    udp.port = s.port();
+                    let mut tcp = ConnectionConfig::tcp();
+                    tcp.port = s.port();
+                    NameServerConfig::new(s.ip(), true, vec![udp, tcp])
+                })
+                .collect();
+            Resolver::builder_with_config(
+                ResolverConfig::from_name_servers(servers),
+                TokioRuntimeProvider::default(),
+            )
+        }
+        None => TokioResolver::builder_tokio().map_err(failed)?,
+    };
+    let o = builder.options_mut();
+    o.timeout = opts.timeout;
+    // hickory counts retries after the first query, not queries.
+    o.attempts = opts.attempts.max(1) - 1;
+    o.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
+    builder.build().map_err(failed)
+}
+
+/// Polls every future until all are done, outputs in input order. The
+/// lookups borrow the resolver and options, so they cannot be spawned, and a
+/// dozen names do not need more than a rescan per wake-up.
+async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(&mut outputs) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(v) => *output = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
