@@ -78,6 +78,17 @@ fn names(list: &[String]) -> String {
     }
 }
 
+fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
+    match selector {
+        Selector::Dns(_) => format!(
+            "{selector} resolves to {} but no interface of this host has {}",
+            list_ips(remote),
+            if remote.len() == 1 { "it" } else { "any of them" }
+        ),
+        _ => format!("{selector} is not an address of this host"),
+    }
+}
+
 /// Indents the host listing under a message.
 fn host_lines(host: &str) -> String {
     host.lines()
@@ -114,9 +125,7 @@ pub enum ProblemKind {
         interface: String,
     },
     /// A literal address or DNS name points at addresses this host does not have.
-    #[error("{selector} is {} but no interface of this host has {}; the host has:{}",
-        if remote.len() == 1 { format!("{}", remote[0]) } else { format!("[{}]", list_ips(remote)) },
-        if remote.len() == 1 { "it" } else { "any of them" }, host_lines(host))]
+    #[error("{}; the host has:{}", not_local(selector, remote), host_lines(host))]
     NotLocal {
         /// The selector.
         selector: Selector,

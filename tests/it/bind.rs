@@ -1,0 +1,349 @@
+//! Binding real sockets on loopback through the public API.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
+
+use listenspec::bind::{Cause, Inherited};
+use listenspec::{Bound, Host, ListenSpec, Listener, Plan, Transport};
+
+fn lo_host() -> Host {
+    Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .build()
+        .unwrap()
+}
+
+fn plan_on(host: &Host, spec: &str) -> Plan {
+    let spec: ListenSpec = spec.parse().unwrap();
+    listenspec::plan(&spec, host).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn bind(spec: &str) -> Result<Bound, listenspec::BindError> {
+    plan_on(&lo_host(), spec).bind_inherited(Vec::new())
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn fd_flags(fd: i32, cmd: i32) -> i32 {
+    // SAFETY: F_GETFD/F_GETFL only read the descriptor's flags.
+    unsafe { libc::fcntl(fd, cmd) }
+}
+
+#[test]
+fn every_protocol_on_port_0_gets_one_real_port_on_both_families() {
+    let mut bound = bind(
+        "local = loopback
+         local.raw = tcp:0
+         local.web = http:0
+         local.snmp = udp:0",
+    )
+    .unwrap();
+    for name in ["raw", "web", "snmp"] {
+        let ep = bound.endpoint("local", name).unwrap();
+        let addrs = ep.local_addrs();
+        assert_eq!(addrs.len(), 2, "{name}");
+        assert_eq!(addrs[0].ip().to_string(), "127.0.0.1");
+        assert_eq!(addrs[1].ip().to_string(), "::1");
+        assert_ne!(addrs[0].port(), 0);
+        assert_eq!(addrs[0].port(), addrs[1].port(), "{name}: same port on both");
+        let url = ep.advertised().unwrap().to_string();
+        assert!(url.contains(&format!(":{}", addrs[0].port())), "{url}");
+    }
+    assert_eq!(
+        bound.endpoint("local", "web").unwrap().advertised().unwrap().scheme(),
+        "http"
+    );
+
+    let web = bound.take_tcp("local", "web").unwrap();
+    let port = web[0].local_addr().unwrap().port();
+    for (listener, target) in web.iter().zip([
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ]) {
+        let mut c = TcpStream::connect(&target).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        c.write_all(b"ping").unwrap();
+        let mut buf = [0; 4];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+    }
+
+    let snmp = bound.take_udp("local", "snmp").unwrap();
+    let target = snmp[0].local_addr().unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.send_to(b"get", target).unwrap();
+    let mut buf = [0; 8];
+    let (n, _) = snmp[0].recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"get");
+    assert!(bound.take_tcp("local", "snmp").is_none(), "snmp is UDP");
+}
+
+#[test]
+fn sockets_are_blocking_and_close_on_exec() {
+    let bound = bind("local = loopback; local.a = tcp:0; local.b = udp:0").unwrap();
+    for ep in bound.endpoints() {
+        for s in ep.sockets() {
+            let fd = match s.listener() {
+                Listener::Tcp(l) => l.as_raw_fd(),
+                Listener::Udp(u) => u.as_raw_fd(),
+            };
+            assert_ne!(fd_flags(fd, libc::F_GETFD) & libc::FD_CLOEXEC, 0);
+            assert_eq!(fd_flags(fd, libc::F_GETFL) & libc::O_NONBLOCK, 0);
+        }
+    }
+}
+
+#[test]
+fn a_taken_port_fails_names_the_cause_and_leaves_nothing_bound() {
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port();
+    let other = free_port();
+    let err = bind(&format!(
+        "local = 127.0.0.1
+         local.first = tcp:{other}
+         local.second = tcp:{busy_port}"
+    ))
+    .unwrap_err();
+    assert_eq!(err.failures().len(), 1, "{err}");
+    let f = &err.failures()[0];
+    assert_eq!(f.endpoint(), Some("local.second"));
+    assert_eq!(f.addr(), Some(SocketAddr::from(([127, 0, 0, 1], busy_port))));
+    assert_eq!(
+        f.os_error().unwrap().kind(),
+        std::io::ErrorKind::AddrInUse
+    );
+    assert!(f.hint().contains("another process holds it"), "{}", f.hint());
+    assert!(err.to_string().contains("so none were"), "{err}");
+    // local.first was bound and then closed: its port is free again.
+    TcpListener::bind(("127.0.0.1", other)).expect("rolled back");
+}
+
+#[test]
+fn every_failure_is_reported_not_just_the_first() {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (pa, pb) = (a.local_addr().unwrap().port(), b.local_addr().unwrap().port());
+    let err = bind(&format!(
+        "local = 127.0.0.1; local.a = tcp:{pa}; local.b = udp:{pb}; local.ok = tcp:0"
+    ))
+    .unwrap_err();
+    let who: Vec<_> = err.failures().iter().map(|f| f.endpoint().unwrap()).collect();
+    assert_eq!(who, ["local.a", "local.b"]);
+    assert!(err.failures()[1].hint().contains("ss -ulnp"), "{err}");
+}
+
+#[test]
+fn a_range_takes_the_first_port_free_on_every_address() {
+    // Find three consecutive free ports, then occupy the first on IPv6 only:
+    // the range must skip it because it is not free on *every* address.
+    let base = loop {
+        let p = free_port();
+        if p < 65000
+            && (1..3).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok())
+        {
+            break p;
+        }
+    };
+    let _v6_only_taken = TcpListener::bind(("::1", base)).unwrap();
+    let bound = bind(&format!(
+        "local = loopback; local.grpc = tcp:{base}-{}",
+        base + 2
+    ))
+    .unwrap();
+    let ep = bound.endpoint("local", "grpc").unwrap();
+    assert_eq!(ep.port(), Some(base + 1));
+    assert_eq!(
+        ep.advertised().unwrap().to_string(),
+        format!("tcp://127.0.0.1:{}", base + 1)
+    );
+}
+
+#[test]
+fn a_range_with_no_free_port_says_so() {
+    let a = TcpListener::bind("127.0.0.1:0").unwrap();
+    let p = a.local_addr().unwrap().port();
+    let _b = TcpListener::bind(("127.0.0.1", p + 1));
+    let err = bind(&format!("local = 127.0.0.1; local.r = tcp:{p}-{}", p + 1));
+    // The neighbour may have been taken by someone else already; either way
+    // both ports are busy now.
+    let err = err.unwrap_err();
+    assert!(
+        matches!(err.failures()[0].cause(), Cause::NoFreePort { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn star_is_one_socket_per_family_and_v6only_by_default() {
+    let port = free_port();
+    let host = lo_host();
+    let bound = plan_on(&host, &format!("public = *; public.http = http:{port}"))
+        .bind_inherited(Vec::new())
+        .unwrap();
+    let addrs = bound.endpoint("public", "http").unwrap().local_addrs();
+    assert_eq!(
+        addrs,
+        [
+            SocketAddr::from(([0, 0, 0, 0], port)),
+            SocketAddr::from(([0u16; 8], port))
+        ]
+    );
+}
+
+#[test]
+fn an_ipv6_wildcard_with_v6only_false_takes_ipv4_too() {
+    let host = lo_host();
+    let mut bound = plan_on(&host, "public = ::; public.http = tcp:0 v6only=false")
+        .bind_inherited(Vec::new())
+        .unwrap();
+    let l = bound.take_tcp("public", "http").unwrap().remove(0);
+    let port = l.local_addr().unwrap().port();
+    TcpStream::connect(("127.0.0.1", port)).expect("dual-stack socket takes IPv4");
+
+    let mut bound = plan_on(&host, "public = ::; public.http = tcp:0")
+        .bind_inherited(Vec::new())
+        .unwrap();
+    let l = bound.take_tcp("public", "http").unwrap().remove(0);
+    let port = l.local_addr().unwrap().port();
+    assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "v6only");
+}
+
+/// The host snapshot says 203.0.113.99 is on lo, the kernel does not:
+/// binding fails with EADDRNOTAVAIL and a hint, and `freebind` makes it work.
+#[test]
+fn an_address_not_on_the_host_fails_unless_freebind() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "203.0.113.99/32"])
+        .build()
+        .unwrap();
+    let err = plan_on(&host, "x = 203.0.113.99; x.a = tcp:0 device")
+        .bind_inherited(Vec::new())
+        .unwrap_err();
+    let f = &err.failures()[0];
+    assert_eq!(
+        f.os_error().unwrap().kind(),
+        std::io::ErrorKind::AddrNotAvailable
+    );
+    assert!(f.hint().contains("freebind"), "{}", f.hint());
+
+    let bound = plan_on(&host, "x = 203.0.113.99; x.a = tcp:0 freebind")
+        .bind_inherited(Vec::new())
+        .unwrap();
+    let addr = bound.endpoint("x", "a").unwrap().local_addrs()[0];
+    assert_eq!(addr.ip().to_string(), "203.0.113.99");
+}
+
+#[test]
+fn a_missing_device_fails_with_enodev_and_names_it() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("ghost0", 99, ["127.0.0.2/8"])
+        .build()
+        .unwrap();
+    let err = plan_on(&host, "x = if:ghost0; x.a = tcp:0 device")
+        .bind_inherited(Vec::new())
+        .unwrap_err();
+    let f = &err.failures()[0];
+    assert_eq!(f.os_error().unwrap().raw_os_error(), Some(libc::ENODEV));
+    assert!(f.hint().contains("device ghost0 does not exist"), "{}", f.hint());
+}
+
+#[test]
+fn hints_for_privileged_ports() {
+    let cause = Cause::Os {
+        error: std::io::Error::from_raw_os_error(libc::EACCES),
+        holder: None,
+        device: None,
+    };
+    let hint = cause.hint(Transport::Tcp, "0.0.0.0:80".parse().unwrap());
+    assert!(hint.contains("CAP_NET_BIND_SERVICE"), "{hint}");
+}
+
+fn inherited(name: &str, l: TcpListener) -> Inherited {
+    Inherited::new(name, socket2::Socket::from(l))
+}
+
+#[test]
+fn inherited_sockets_are_used_by_name_and_checked_against_the_plan() {
+    let host = lo_host();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let plan = plan_on(
+        &host,
+        &format!("local = 127.0.0.1; local.http = http:{}", addr.port()),
+    );
+    let bound = plan.bind_inherited(vec![inherited("local.http", l)]).unwrap();
+    let s = &bound.endpoint("local", "http").unwrap().sockets()[0];
+    assert_eq!(s.inherited(), Some("local.http"));
+    assert_eq!(s.local_addr(), addr);
+
+    // The short name works too, when it is unambiguous.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let plan = plan_on(&host, "local = 127.0.0.1; local.http = http:0");
+    let bound = plan.bind_inherited(vec![inherited("http", l)]).unwrap();
+    assert!(bound.endpoint("local", "http").unwrap().sockets()[0].inherited().is_some());
+}
+
+#[test]
+fn an_inherited_socket_that_disagrees_names_both_sides() {
+    let host = lo_host();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let got = l.local_addr().unwrap();
+    let plan = plan_on(&host, "local = 127.0.0.1; local.http = http:1");
+    let err = plan.bind_inherited(vec![inherited("local.http", l)]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&format!("is tcp {got}")), "{text}");
+    assert!(text.contains("the plan has tcp 127.0.0.1:1"), "{text}");
+
+    let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = u.local_addr().unwrap().port();
+    let plan = plan_on(&host, &format!("local = 127.0.0.1; local.http = http:{port}"));
+    let err = plan
+        .bind_inherited(vec![Inherited::new("local.http", u.into())])
+        .unwrap_err();
+    assert!(err.to_string().contains("is udp"), "{err}");
+}
+
+#[test]
+fn an_unmatched_inherited_socket_is_reported() {
+    let host = lo_host();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let plan = plan_on(&host, "local = 127.0.0.1; local.http = http:0");
+    let err = plan.bind_inherited(vec![inherited("metrics", l)]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("\"metrics\""), "{text}");
+    assert!(text.contains("endpoints: local.http"), "{text}");
+    assert!(text.contains("FileDescriptorName="), "{text}");
+}
+
+#[test]
+fn bind_all_works_inside_a_running_tokio_runtime() {
+    for rt in [
+        tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    ] {
+        rt.unwrap().block_on(async {
+            let spec: ListenSpec = "local = 127.0.0.1; local.http = http:0".parse().unwrap();
+            let mut bound = listenspec::bind_all(&spec).unwrap();
+            let ep = bound.take("local", "http").unwrap();
+            let port = ep.port().unwrap();
+            let listeners = ep.into_tokio_tcp().unwrap();
+            let accept = listeners[0].accept();
+            let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+            let (accepted, connected) = tokio::join!(accept, connect);
+            accepted.unwrap();
+            connected.unwrap();
+
+            let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
+            assert!(bound.take("local", "http").is_some());
+        });
+    }
+}
