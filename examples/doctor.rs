@@ -3,17 +3,21 @@
 //!
 //! ```text
 //! cargo run --example doctor -- [--spec FILE | --listen LINE ...] [--host FILE]
-//!                               [--dump-host] [--json] [--strict]
+//!                               [--dump-host] [--json] [--strict] [--bind]
 //! ```
-//! Exit status: 0 for a good plan, 2 for a spec or plan error, 1 when a file
-//! cannot be read or the host cannot be captured.
+//! `--bind` binds the plan for real, reports each socket's real address and
+//! advertised URL (or every failure with its fix), then releases everything.
+//!
+//! Exit status: 0 for a good plan (and, with `--bind`, all bound), 2 for a
+//! spec, plan or bind error, 1 when a file cannot be read or the host cannot
+//! be captured.
 
 use std::process::ExitCode;
 
-use listenspec::{Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError};
+use listenspec::{BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError};
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict]";
+const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict] [--bind]";
 
 struct Args {
     spec: Option<String>,
@@ -22,6 +26,7 @@ struct Args {
     dump_host: bool,
     json: bool,
     strict: bool,
+    bind: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -32,6 +37,7 @@ fn args() -> Result<Args, String> {
         dump_host: false,
         json: false,
         strict: false,
+        bind: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -43,6 +49,7 @@ fn args() -> Result<Args, String> {
             "--dump-host" => a.dump_host = true,
             "--json" => a.json = true,
             "--strict" => a.strict = true,
+            "--bind" => a.bind = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -102,17 +109,28 @@ fn main() -> ExitCode {
     } else {
         PlanOptions::default()
     };
-    match listenspec::plan_with(&spec, &host, options) {
-        Ok(plan) if args.json => {
-            println!("{}", plan_json(&plan));
-            ExitCode::SUCCESS
+    let plan = match listenspec::plan_with(&spec, &host, options) {
+        Ok(plan) => plan,
+        Err(e) => return plan_error(&e, args.json),
+    };
+    let bound = if args.bind {
+        match plan.bind() {
+            Ok(b) => Some(b),
+            Err(e) => return bind_error(&plan, &e, args.json),
         }
-        Ok(plan) => {
-            print_plan(&plan, &host, args.host.as_deref());
-            ExitCode::SUCCESS
+    } else {
+        None
+    };
+    if args.json {
+        println!("{}", plan_json(&plan, bound.as_ref()));
+    } else {
+        print_plan(&plan, &host, args.host.as_deref());
+        if let Some(b) = &bound {
+            print_bound(b);
         }
-        Err(e) => plan_error(&e, args.json),
     }
+    // Dropping `bound` releases every socket.
+    ExitCode::SUCCESS
 }
 
 fn read_host(path: &str) -> Result<Host, String> {
@@ -129,22 +147,70 @@ fn problem_json(p: &Problem) -> Value {
     })
 }
 
-fn plan_json(plan: &Plan) -> Value {
+fn plan_json(plan: &Plan, bound: Option<&Bound>) -> Value {
     let endpoints: Vec<Value> = plan
         .endpoints()
         .iter()
         .map(|e| {
-            json!({
+            let mut v = json!({
                 "network": e.network().as_str(),
                 "name": e.name().as_str(),
                 "protocol": e.protocol().to_string(),
                 "bind": e.binds().iter().map(|b| b.addr().to_string()).collect::<Vec<_>>(),
                 "advertise": e.advertised().map(|a| a.to_string()),
-            })
+            });
+            if let Some(be) = bound.and_then(|b| b.endpoint(e.network().as_str(), e.name().as_str())) {
+                v["bound"] = json!(be.local_addrs().iter().map(ToString::to_string).collect::<Vec<_>>());
+                v["advertise"] = json!(be.advertised().map(ToString::to_string));
+            }
+            v
         })
         .collect();
     let warnings: Vec<Value> = plan.warnings().iter().map(problem_json).collect();
     json!({ "endpoints": endpoints, "warnings": warnings })
+}
+
+fn bind_error(plan: &Plan, e: &BindError, as_json: bool) -> ExitCode {
+    if as_json {
+        let errors: Vec<Value> = e
+            .failures()
+            .iter()
+            .map(|f| {
+                let (network, endpoint) = f
+                    .endpoint()
+                    .and_then(|q| q.split_once('.'))
+                    .map_or((None, None), |(n, e)| (Some(n), Some(e)));
+                json!({
+                    "network": network,
+                    "endpoint": endpoint,
+                    "address": f.addr().map(|a| a.to_string()),
+                    "message": f.cause().to_string(),
+                    "fix": f.hint(),
+                })
+            })
+            .collect();
+        println!("{}", json!({ "errors": errors }));
+    } else {
+        eprintln!("{e}");
+        eprintln!(
+            "(the plan itself was fine: {} endpoint{})",
+            plan.endpoints().len(),
+            if plan.endpoints().len() == 1 { "" } else { "s" }
+        );
+    }
+    ExitCode::from(2)
+}
+
+fn print_bound(bound: &Bound) {
+    println!();
+    println!("bound (and now released):");
+    for ep in bound.endpoints() {
+        let url = ep.advertised().map_or("-".to_owned(), ToString::to_string);
+        for s in ep.sockets() {
+            let from = s.inherited().map_or(String::new(), |n| format!("  (inherited {n})"));
+            println!("  {:<14} {:<24} {url}{from}", ep.qualified(), s.local_addr().to_string());
+        }
+    }
 }
 
 fn spec_error(e: &SpecError, as_json: bool) -> ExitCode {

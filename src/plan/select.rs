@@ -146,6 +146,7 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
     }
     // Interface down is reported once per interface, however many addresses.
     out.dedup();
+    loopback_literals(net, host, &mut matched, &mut chosen, &mut seen);
 
     let mut report = |kind| out.push(Problem::network(name, kind));
     for (interface, addrs) in skipped_down {
@@ -202,6 +203,44 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
         report(ProblemKind::AllExcluded { removed });
     }
     chosen
+}
+
+/// Linux delivers the whole loopback block an interface holds (127.0.0.0/8
+/// for `127.0.0.1/8`) to it, so `127.0.0.2` is bindable though no interface
+/// lists it; a literal there is taken with the block as its reason.
+fn loopback_literals(
+    net: &Network,
+    host: &Host,
+    matched: &mut [bool],
+    chosen: &mut Vec<Chosen>,
+    seen: &mut HashSet<(IpAddr, u32)>,
+) {
+    for (i, sel) in net.includes().iter().enumerate() {
+        let Selector::Addr { ip, zone: None } = sel else {
+            continue;
+        };
+        if matched[i] || AddrClass::of(*ip) != AddrClass::Loopback {
+            continue;
+        }
+        let holder = host.addrs().find(|(iface, block)| {
+            iface.is_up() && AddrClass::of(block.addr()) == AddrClass::Loopback && block.contains(ip)
+        });
+        if let Some((iface, block)) = holder {
+            matched[i] = true;
+            if net.family_filter().is_none_or(|f| f == Family::of(*ip)) && seen.insert((*ip, 0)) {
+                chosen.push(Chosen {
+                    ip: *ip,
+                    scope_id: 0,
+                    interface: Some(iface.name().to_owned()),
+                    why: Why::Matched {
+                        selector: sel.clone(),
+                        interface: iface.name().to_owned(),
+                        net: *block,
+                    },
+                });
+            }
+        }
+    }
 }
 
 /// A network of wildcards: one socket address per family the host has.

@@ -6,3 +6,4 @@ mod netns;
 mod plan;
 mod spec;
 mod bind;
+mod examples;

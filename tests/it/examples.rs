@@ -1,0 +1,266 @@
+//! The examples as a person runs them: the doctor, the server, and the
+//! server under the real `systemd-socket-activate`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use listenspec::Host;
+
+/// An example binary; `cargo test` builds examples beside the test binary.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
+fn doctor(args: &[&str]) -> Output {
+    Command::new(example("doctor"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn doctor_plans_the_sample_spec_on_this_host() {
+    let out = doctor(&["--spec", "examples/sample.spec"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("host (this machine):"), "{stdout}");
+    assert!(stdout.contains("public.http"), "{stdout}");
+    assert!(stdout.contains("0.0.0.0:8080"), "{stdout}");
+    assert!(stdout.contains("https://my-awesome-service/"), "{stdout}");
+    assert!(stdout.contains("loopback matched lo 127.0.0.1/8"), "{stdout}");
+}
+
+#[test]
+fn doctor_json_lists_endpoints_and_errors() {
+    let out = doctor(&["--spec", "examples/sample.spec", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let eps = v["endpoints"].as_array().unwrap();
+    assert_eq!(eps.len(), 3);
+    assert_eq!(eps[0]["network"], "public");
+    assert_eq!(eps[0]["name"], "http");
+    assert_eq!(eps[0]["protocol"], "http");
+    assert_eq!(eps[0]["advertise"], "https://my-awesome-service/");
+    assert!(v["warnings"].as_array().unwrap().is_empty());
+
+    let out = doctor(&["--listen", "ops = if:nosuch0", "--listen", "ops.m = tcp:1", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = &v["errors"][0];
+    assert_eq!(err["network"], "ops");
+    assert!(err["message"].as_str().unwrap().contains("nosuch0"), "{v}");
+
+    let out = doctor(&["--listen", "x = 10.0.0.1/8", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"][0]["line"], 1);
+}
+
+#[test]
+fn doctor_replays_a_recorded_host_and_explains_errors() {
+    let host = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/container.json");
+    let out = doctor(&[
+        "--host",
+        host,
+        "--listen",
+        "edge = dns:my-awesome-service",
+        "--listen",
+        "edge.http = http:8080",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("resolves to 31.167.56.251"), "{stderr}");
+    assert!(stderr.contains("eth0 (#23) 172.17.0.3/16"), "{stderr}");
+    assert!(stderr.contains("NAT, a proxy or load balancer"), "{stderr}");
+}
+
+#[test]
+fn doctor_dumps_this_host_as_a_snapshot_it_can_replay() {
+    let out = doctor(&["--listen", "local = loopback", "--dump-host"]);
+    assert!(out.status.success());
+    let host: Host = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(host.interfaces().iter().any(|i| i
+        .addrs()
+        .iter()
+        .any(|a| a.to_string() == "127.0.0.1/8")));
+}
+
+#[test]
+fn doctor_binds_for_real_and_reports_failures() {
+    let out = doctor(&[
+        "--listen",
+        "local = 127.0.0.1",
+        "--listen",
+        "local.a = tcp:0",
+        "--bind",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bound = v["endpoints"][0]["bound"][0].as_str().unwrap();
+    let addr: SocketAddr = bound.parse().unwrap();
+    assert_ne!(addr.port(), 0, "the real port is reported");
+
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let out = doctor(&[
+        "--listen",
+        "local = 127.0.0.1",
+        "--listen",
+        &format!("local.a = tcp:{port}"),
+        "--bind",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("another process holds it"), "{stderr}");
+}
+
+/// Kills the child when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads the server's start-up lines up to `ready`.
+fn startup(stdout: ChildStdout) -> Vec<String> {
+    let mut lines = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line == "ready" {
+            return lines;
+        }
+        lines.push(line);
+    }
+    panic!("server exited before it was ready: {lines:?}");
+}
+
+fn get(addr: SocketAddr, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// `ENDPOINT ADDR URL ...` lines into (endpoint, address).
+fn sockets(lines: &[String]) -> Vec<(String, SocketAddr)> {
+    lines
+        .iter()
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next().unwrap().to_owned(), w.next().unwrap().parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn the_server_serves_public_and_ops_on_separate_networks() {
+    let mut child = Command::new(example("server"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Running(child);
+    let lines = startup(stdout);
+    let socks = sockets(&lines);
+    let public: Vec<_> = socks.iter().filter(|(e, _)| e == "public.http").collect();
+    let ops: Vec<_> = socks.iter().filter(|(e, _)| e == "ops.health").collect();
+    assert_eq!(public.len(), 1, "{lines:?}");
+    assert_eq!(ops.len(), 2, "{lines:?}");
+    assert!(get(public[0].1, "/").ends_with("hello from the public network\n"));
+    for (_, addr) in &ops {
+        assert!(get(*addr, "/health").ends_with("ok\n"));
+    }
+    assert!(get(ops[0].1, "/metrics").ends_with("requests_total 1\n"));
+    // The ops port is not open on the public address.
+    let cross = SocketAddr::new(public[0].1.ip(), ops[0].1.port());
+    assert!(TcpStream::connect(cross).is_err());
+}
+
+#[test]
+fn the_server_takes_its_socket_from_systemd_socket_activate() {
+    let tool = "/usr/bin/systemd-socket-activate";
+    if !std::path::Path::new(tool).exists() {
+        let why = format!("{tool} is not installed (Debian package systemd)");
+        assert!(std::env::var_os("CI").is_none(), "CI must run this test: {why}");
+        eprintln!("SKIP the_server_takes_its_socket_from_systemd_socket_activate: {why}");
+        return;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!("listenspec-activate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("server.spec");
+    std::fs::write(
+        &spec,
+        format!("public = 127.0.0.1\npublic.http = http:{port}\nops = ::1 expose=local\nops.health = http:0\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(tool)
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg("--fdname=public.http")
+        .arg(example("server"))
+        .arg(&spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Running(child);
+    // The tool binds the port itself and starts the server on the first
+    // connection; wait for the port to exist, bounded.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let reply = loop {
+        match TcpStream::connect(addr) {
+            Ok(mut s) => {
+                write!(s, "GET / HTTP/1.0\r\n\r\n").unwrap();
+                let mut out = String::new();
+                s.read_to_string(&mut out).unwrap();
+                break out;
+            }
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("systemd-socket-activate never listened on {addr}: {e}"),
+        }
+    };
+    assert!(reply.ends_with("hello from the public network\n"), "{reply}");
+    let lines = startup(stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("public.http 127.0.0.1:{port} "))
+                && l.ends_with("(inherited public.http)")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("ops.health [::1]:") && !l.contains("inherited")),
+        "{lines:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
