@@ -14,7 +14,9 @@
 
 use std::process::ExitCode;
 
-use listenspec::{BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError};
+use listenspec::{
+    BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError,
+};
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict] [--bind]";
@@ -134,7 +136,8 @@ fn main() -> ExitCode {
 }
 
 fn read_host(path: &str) -> Result<Host, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read host {path}: {e}"))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("cannot read host {path}: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("host {path} is not a host snapshot: {e}"))
 }
 
@@ -159,8 +162,15 @@ fn plan_json(plan: &Plan, bound: Option<&Bound>) -> Value {
                 "bind": e.binds().iter().map(|b| b.addr().to_string()).collect::<Vec<_>>(),
                 "advertise": e.advertised().map(|a| a.to_string()),
             });
-            if let Some(be) = bound.and_then(|b| b.endpoint(e.network().as_str(), e.name().as_str())) {
-                v["bound"] = json!(be.local_addrs().iter().map(ToString::to_string).collect::<Vec<_>>());
+            if let Some(be) =
+                bound.and_then(|b| b.endpoint(e.network().as_str(), e.name().as_str()))
+            {
+                v["bound"] = json!(
+                    be.local_addrs()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                );
                 v["advertise"] = json!(be.advertised().map(ToString::to_string));
             }
             v
@@ -207,8 +217,14 @@ fn print_bound(bound: &Bound) {
     for ep in bound.endpoints() {
         let url = ep.advertised().map_or("-".to_owned(), ToString::to_string);
         for s in ep.sockets() {
-            let from = s.inherited().map_or(String::new(), |n| format!("  (inherited {n})"));
-            println!("  {:<14} {:<24} {url}{from}", ep.qualified(), s.local_addr().to_string());
+            let from = s
+                .inherited()
+                .map_or(String::new(), |n| format!("  (inherited {n})"));
+            println!(
+                "  {:<14} {:<24} {url}{from}",
+                ep.qualified(),
+                s.local_addr().to_string()
+            );
         }
     }
 }
@@ -271,9 +287,17 @@ fn print_plan(plan: &Plan, host: &Host, recorded: Option<&str>) {
             let first = i == 0;
             rows.push([
                 if first { e.qualified() } else { String::new() },
-                if first { e.protocol().to_string() } else { String::new() },
+                if first {
+                    e.protocol().to_string()
+                } else {
+                    String::new()
+                },
                 bind_text(b.addr(), e.ports()),
-                if first { advertise.clone() } else { String::new() },
+                if first {
+                    advertise.clone()
+                } else {
+                    String::new()
+                },
                 why,
             ]);
         }

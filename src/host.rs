@@ -1,7 +1,7 @@
 //! The host snapshot: the only view of the machine the planner ever reads.
 //!
 //! A [`Host`] is plain data: the interfaces with their addresses, and the DNS
-//! answers for the names a spec mentions. [`crate::capture`] fills one from the
+//! answers for the names a spec mentions. [`crate::capture()`] fills one from the
 //! running machine; tests build one with [`Host::builder`] or load a recorded
 //! one from JSON (with the `serde` feature), so a plan made on a production box
 //! can be replayed exactly in CI.
@@ -40,7 +40,7 @@ pub struct Interface {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(untagged))]
 pub enum DnsAnswer {
-    /// The addresses the name resolved to, in the resolver's order.
+    /// The addresses the name resolved to: IPv4 first, each family ascending, no duplicates.
     Addrs(Vec<IpAddr>),
     /// The lookup failed; the resolver's message.
     Failed {
@@ -188,7 +188,9 @@ pub enum HostError {
     #[error("interface {0:?} has index 0; the OS numbers interfaces from 1")]
     ZeroIndex(String),
     /// An address did not parse as `ADDRESS/PREFIX`.
-    #[error("interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64")]
+    #[error(
+        "interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64"
+    )]
     BadAddr {
         /// The interface it was given for.
         interface: String,
@@ -320,7 +322,13 @@ impl fmt::Display for Host {
             if n > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{} (#{}{})", i.name, i.index, if i.up { "" } else { ", down" })?;
+            write!(
+                f,
+                "{} (#{}{})",
+                i.name,
+                i.index,
+                if i.up { "" } else { ", down" }
+            )?;
             for a in &i.addrs {
                 write!(f, " {a}")?;
             }

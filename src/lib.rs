@@ -20,7 +20,7 @@
 //! ```
 //!
 //! The three steps are separate so each can be used alone:
-//! - [`capture`] reads the host once (interfaces, and DNS for `dns:` names)
+//! - [`capture()`] reads the host once (interfaces, and DNS for `dns:` names)
 //!   into a [`Host`], plain data that can be recorded as JSON and replayed.
 //! - [`plan()`] is a pure function of the spec and a `Host`: every socket
 //!   address of every endpoint, why it was chosen, the advertised URL, and

@@ -1,7 +1,7 @@
 //! systemd socket activation: sockets the service manager bound for us.
 //!
 //! The protocol is `sd_listen_fds(3)`
-//! (https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html):
+//! (<https://www.freedesktop.org/software/systemd/man/latest/sd_listen_fds.html>):
 //! `LISTEN_PID` names the process the sockets are for, `LISTEN_FDS` counts
 //! them from fd 3, `LISTEN_FDNAMES` names them, colon-separated. The
 //! environment is only read, never changed: removing the variables, as C
@@ -55,7 +55,9 @@ impl Inherited {
 
     /// How the socket reads in messages: `tcp 127.0.0.1:8080`.
     pub fn describe(&self) -> String {
-        let t = self.transport.map_or("non-IP".to_owned(), |t| t.to_string());
+        let t = self
+            .transport
+            .map_or("non-IP".to_owned(), |t| t.to_string());
         match self.addr {
             Some(a) => format!("{t} {a}"),
             None => format!("{t} socket without an IP address"),

@@ -103,9 +103,9 @@ impl Cause {
                         if transport == Transport::Tcp { "t" } else { "u" }
                     ),
                 },
-                (io::ErrorKind::PermissionDenied, _) if port != 0 && port < 1024 => format!(
-                    "ports below 1024 need CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep BINARY`, AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit, socket activation, or a port of 1024 or more behind a proxy"
-                ),
+                (io::ErrorKind::PermissionDenied, _) if port != 0 && port < 1024 => {
+                    "ports below 1024 need CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep BINARY`, AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit, socket activation, or a port of 1024 or more behind a proxy".to_owned()
+                }
                 (io::ErrorKind::PermissionDenied, _) if device.is_some() => {
                     "SO_BINDTODEVICE needs CAP_NET_RAW on kernels before 5.7; grant it or drop `device`".to_owned()
                 }
@@ -185,7 +185,9 @@ impl BindFailure {
     }
     /// What to do about it.
     pub fn hint(&self) -> String {
-        let addr = self.addr.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let addr = self
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
         self.cause.hint(self.transport, addr)
     }
 }

@@ -133,7 +133,9 @@ impl BoundEndpoint {
     #[cfg(feature = "tokio")]
     pub fn into_tokio_tcp(self) -> io::Result<Vec<tokio::net::TcpListener>> {
         let what = self.qualified();
-        let std = self.into_tcp().ok_or_else(|| wrong_transport(&what, "TCP"))?;
+        let std = self
+            .into_tcp()
+            .ok_or_else(|| wrong_transport(&what, "TCP"))?;
         std.into_iter()
             .map(|l| {
                 l.set_nonblocking(true)?;
@@ -147,7 +149,9 @@ impl BoundEndpoint {
     #[cfg(feature = "tokio")]
     pub fn into_tokio_udp(self) -> io::Result<Vec<tokio::net::UdpSocket>> {
         let what = self.qualified();
-        let std = self.into_udp().ok_or_else(|| wrong_transport(&what, "UDP"))?;
+        let std = self
+            .into_udp()
+            .ok_or_else(|| wrong_transport(&what, "UDP"))?;
         std.into_iter()
             .map(|u| {
                 u.set_nonblocking(true)?;
@@ -208,9 +212,8 @@ impl Plan {
     /// Binds every socket of the plan, using sockets passed in by systemd
     /// socket activation where their names match; all or none.
     pub fn bind(&self) -> Result<Bound, BindError> {
-        let inherited = take_from_env().map_err(|e| {
-            BindError::new(vec![BindFailure::activation(e)])
-        })?;
+        let inherited =
+            take_from_env().map_err(|e| BindError::new(vec![BindFailure::activation(e)]))?;
         self.bind_inherited(inherited)
     }
 
@@ -223,10 +226,7 @@ impl Plan {
 }
 
 /// Which bind of which endpoint an inherited socket stands for.
-fn match_inherited(
-    plan: &Plan,
-    inh: &Inherited,
-) -> Result<(usize, usize), Cause> {
+fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause> {
     let eps = plan.endpoints();
     let by_full: Vec<usize> = (0..eps.len())
         .filter(|&i| eps[i].qualified() == inh.name)
@@ -290,7 +290,9 @@ impl Held {
             .find(|(ht, ha, _)| {
                 *ht == t
                     && ha.port() == addr.port()
-                    && (ha.ip() == addr.ip() || ha.ip().is_unspecified() || addr.ip().is_unspecified())
+                    && (ha.ip() == addr.ip()
+                        || ha.ip().is_unspecified()
+                        || addr.ip().is_unspecified())
             })
             .map(|(_, _, who)| who.as_str())
     }
@@ -303,8 +305,10 @@ pub(crate) fn bind_with(
 ) -> Result<Bound, BindError> {
     let eps = plan.endpoints();
     let mut failures = Vec::new();
-    let mut given: Vec<Vec<Option<BoundSocket>>> =
-        eps.iter().map(|e| e.binds().iter().map(|_| None).collect()).collect();
+    let mut given: Vec<Vec<Option<BoundSocket>>> = eps
+        .iter()
+        .map(|e| e.binds().iter().map(|_| None).collect())
+        .collect();
     for inh in inherited {
         match match_inherited(plan, &inh) {
             Ok((i, j)) if given[i][j].is_none() => {

@@ -64,7 +64,11 @@ fn a_failure_at_any_socket_closes_every_other() {
          local.b = udp:0
          local.c = http:0",
     );
-    let total = plan.endpoints().iter().map(|e| e.binds().len()).sum::<usize>();
+    let total = plan
+        .endpoints()
+        .iter()
+        .map(|e| e.binds().len())
+        .sum::<usize>();
     assert_eq!(total, 6);
     for k in 0..total {
         let mut seam = FailAt {

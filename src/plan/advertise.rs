@@ -68,7 +68,12 @@ impl fmt::Display for Advertised {
             return write!(f, "{}", self.url);
         }
         let host = self.url.host_str().unwrap_or("");
-        write!(f, "{}://{host}:<port>{}", self.url.scheme(), self.url.path())
+        write!(
+            f,
+            "{}://{host}:<port>{}",
+            self.url.scheme(),
+            self.url.path()
+        )
     }
 }
 

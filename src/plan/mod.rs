@@ -496,7 +496,10 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
             let fam = Family::of(b.addr.ip());
             // An IPv6 wildcard with v6only=false also takes IPv4.
             let dual = fam == Family::V6 && e.options.v6only == Some(false);
-            for f in [Some(fam), dual.then_some(Family::V4)].into_iter().flatten() {
+            for f in [Some(fam), dual.then_some(Family::V4)]
+                .into_iter()
+                .flatten()
+            {
                 match wild.get(&(t, f, b.addr.port())) {
                     Some(&(j, _)) if j != i => {
                         out.push(Problem::endpoint(&e.network, &e.name, clash(j)));

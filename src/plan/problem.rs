@@ -83,7 +83,11 @@ fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
         Selector::Dns(_) => format!(
             "{selector} resolves to {} but no interface of this host has {}",
             list_ips(remote),
-            if remote.len() == 1 { "it" } else { "any of them" }
+            if remote.len() == 1 {
+                "it"
+            } else {
+                "any of them"
+            }
         ),
         _ => format!("{selector} is not an address of this host"),
     }
@@ -149,7 +153,10 @@ pub enum ProblemKind {
         name: String,
     },
     /// Excludes or a family filter removed every address the includes matched.
-    #[error("the includes matched [{}] but excludes and family filters removed all of them", list_ips(removed))]
+    #[error(
+        "the includes matched [{}] but excludes and family filters removed all of them",
+        list_ips(removed)
+    )]
     AllExcluded {
         /// What the includes matched.
         removed: Vec<IpAddr>,
@@ -165,7 +172,9 @@ pub enum ProblemKind {
         addrs: Vec<IpAddr>,
     },
     /// Two networks select the same address.
-    #[error("{ip} is also selected by network {other}, so endpoints meant for one network would be reachable from the other")]
+    #[error(
+        "{ip} is also selected by network {other}, so endpoints meant for one network would be reachable from the other"
+    )]
     SharedAddress {
         /// The address.
         ip: IpAddr,
@@ -205,7 +214,9 @@ pub enum ProblemKind {
         other: String,
     },
     /// `device=` does not hold the endpoint's addresses.
-    #[error("device={device} but {ip} is on {interface}: packets for it arrive on {interface} and the socket would refuse them")]
+    #[error(
+        "device={device} but {ip} is on {interface}: packets for it arrive on {interface} and the socket would refuse them"
+    )]
     DeviceMismatch {
         /// The device named.
         device: String,
@@ -215,7 +226,9 @@ pub enum ProblemKind {
         interface: String,
     },
     /// `device` (own interface) on a wildcard.
-    #[error("`device` pins each socket to the interface of its address, but a wildcard has no interface")]
+    #[error(
+        "`device` pins each socket to the interface of its address, but a wildcard has no interface"
+    )]
     DeviceWildcard,
     /// Warning: several candidates tie for the advertised address.
     #[error("advertises {chosen}, chosen from {} equally ranked addresses: {}", others.len() + 1, list_ips(others))]
@@ -226,7 +239,9 @@ pub enum ProblemKind {
         others: Vec<IpAddr>,
     },
     /// Warning: the advertised address is link-local; a URL cannot carry its zone.
-    #[error("advertises link-local {ip}, which clients can only use with a zone that URLs cannot carry")]
+    #[error(
+        "advertises link-local {ip}, which clients can only use with a zone that URLs cannot carry"
+    )]
     LinkLocalAdvertised {
         /// The address.
         ip: IpAddr,
@@ -235,7 +250,10 @@ pub enum ProblemKind {
     #[error("has no endpoints, so nothing listens on it")]
     NoEndpoints,
     /// Warning: a DNS name resolves partly to other hosts.
-    #[error("dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound", list_ips(remote))]
+    #[error(
+        "dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound",
+        list_ips(remote)
+    )]
     DnsPartlyRemote {
         /// The name.
         name: String,
@@ -252,7 +270,10 @@ pub enum ProblemKind {
     },
     /// Warning: a non-public endpoint is kept apart from other networks by its
     /// address only.
-    #[error("listens on {} of a {exposure} network without `device`; Linux accepts packets for any local address on any interface (weak host model), so a peer on another network that routes to this address reaches it", list_ips(addrs))]
+    #[error(
+        "listens on {} of a {exposure} network without `device`; Linux accepts packets for any local address on any interface (weak host model), so a peer on another network that routes to this address reaches it",
+        list_ips(addrs)
+    )]
     AddressOnlyIsolation {
         /// The network's level.
         exposure: Exposure,

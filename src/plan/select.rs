@@ -5,10 +5,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::AddrClass;
 use crate::host::{DnsAnswer, Host, Interface};
 use crate::plan::{Chosen, Problem, ProblemKind, Why};
 use crate::spec::{Family, Network, Selector, Zone};
-use crate::AddrClass;
 
 /// An include selector made ready for matching: zones and DNS answers looked
 /// up once, not once per host address.
@@ -57,7 +57,10 @@ fn zone_index(zone: &Zone, host: &Host) -> Option<u32> {
 }
 
 fn interface_names(host: &Host) -> Vec<String> {
-    host.interfaces().iter().map(|i| i.name().to_owned()).collect()
+    host.interfaces()
+        .iter()
+        .map(|i| i.name().to_owned())
+        .collect()
 }
 
 /// Resolves one network against the host. Problems go to `out`; the
@@ -223,7 +226,9 @@ fn loopback_literals(
             continue;
         }
         let holder = host.addrs().find(|(iface, block)| {
-            iface.is_up() && AddrClass::of(block.addr()) == AddrClass::Loopback && block.contains(ip)
+            iface.is_up()
+                && AddrClass::of(block.addr()) == AddrClass::Loopback
+                && block.contains(ip)
         });
         if let Some((iface, block)) = holder {
             matched[i] = true;
@@ -273,7 +278,10 @@ fn wildcards(net: &Network, host: &Host, report: &mut impl FnMut(ProblemKind)) -
         if chosen.len() == before && matches!(sel, Selector::Wildcard(_)) {
             report(ProblemKind::NoMatch {
                 selector: sel.clone(),
-                note: Some(" because the host has no up interface with an address of that family".to_owned()),
+                note: Some(
+                    " because the host has no up interface with an address of that family"
+                        .to_owned(),
+                ),
                 host: describe(host),
             });
         }

@@ -37,7 +37,9 @@ pub enum SpecErrorKind {
     #[error("protocol {0:?}: use tcp, udp, http or https")]
     BadProtocol(String),
     /// A port or range did not parse.
-    #[error("ports {0:?}: use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST")]
+    #[error(
+        "ports {0:?}: use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
+    )]
     BadPorts(String),
     /// An option is unknown or has a bad value.
     #[error("option {text:?}: {why}")]
@@ -51,16 +53,24 @@ pub enum SpecErrorKind {
     #[error("option {0:?} is given twice")]
     RepeatedOption(String),
     /// A network has only excludes and family filters.
-    #[error("network {0} includes nothing: add an include such as `*`, a CIDR block or if:NAME before excludes and ipv4/ipv6")]
+    #[error(
+        "network {0} includes nothing: add an include such as `*`, a CIDR block or if:NAME before excludes and ipv4/ipv6"
+    )]
     NoInclude(Name),
     /// A wildcard is listed beside specific selectors.
-    #[error("network {0} mixes a wildcard with specific selectors: a wildcard already takes every address, so list either the wildcard or the addresses")]
+    #[error(
+        "network {0} mixes a wildcard with specific selectors: a wildcard already takes every address, so list either the wildcard or the addresses"
+    )]
     WildcardMixed(Name),
     /// A wildcard network has excludes.
-    #[error("network {0} excludes from a wildcard, but a wildcard socket takes every address and cannot skip any: list the addresses to include instead")]
+    #[error(
+        "network {0} excludes from a wildcard, but a wildcard socket takes every address and cannot skip any: list the addresses to include instead"
+    )]
     WildcardExclude(Name),
     /// `!*`, `!0.0.0.0` or `!::`.
-    #[error("network {network}: !{selector} excludes everything of a family; use ipv4 or ipv6 to keep one family")]
+    #[error(
+        "network {network}: !{selector} excludes everything of a family; use ipv4 or ipv6 to keep one family"
+    )]
     ExcludeWildcard {
         /// The network.
         network: Name,
@@ -68,7 +78,9 @@ pub enum SpecErrorKind {
         selector: Selector,
     },
     /// Both `ipv4` and `ipv6` are given.
-    #[error("network {0} lists both ipv4 and ipv6; give one to keep one family, or neither for both")]
+    #[error(
+        "network {0} lists both ipv4 and ipv6; give one to keep one family, or neither for both"
+    )]
     BothFamilies(Name),
     /// A family filter leaves none of the includes.
     #[error("network {network}: {family} removes every selector it includes")]
@@ -85,7 +97,10 @@ pub enum SpecErrorKind {
     #[error("endpoint {0} is defined twice")]
     DuplicateEndpoint(String),
     /// An endpoint names a network that is not defined.
-    #[error("endpoint {endpoint} is on a network that is not defined; defined networks: {}", list(known))]
+    #[error(
+        "endpoint {endpoint} is on a network that is not defined; defined networks: {}",
+        list(known)
+    )]
     UnknownNetwork {
         /// `network.endpoint`.
         endpoint: String,
@@ -162,7 +177,11 @@ impl fmt::Display for Located {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        write!(f, "the listen spec has {n} error{}:", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "the listen spec has {n} error{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.errors {
             write!(f, "\n  {e}")?;
         }

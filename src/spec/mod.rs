@@ -647,7 +647,9 @@ impl ListenSpec {
                 endpoints,
             })
         } else {
-            Err(SpecError::unlocated(errors.into_iter().map(|(_, k)| k).collect()))
+            Err(SpecError::unlocated(
+                errors.into_iter().map(|(_, k)| k).collect(),
+            ))
         }
     }
 

@@ -2,8 +2,8 @@
 
 use crate::spec::error::Located;
 use crate::spec::{
-    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports, Protocol,
-    SpecError, SpecErrorKind, validate,
+    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports,
+    Protocol, SpecError, SpecErrorKind, validate,
 };
 
 /// One statement with the line it came from.

@@ -53,21 +53,30 @@ fn every_protocol_on_port_0_gets_one_real_port_on_both_families() {
         assert_eq!(addrs[0].ip().to_string(), "127.0.0.1");
         assert_eq!(addrs[1].ip().to_string(), "::1");
         assert_ne!(addrs[0].port(), 0);
-        assert_eq!(addrs[0].port(), addrs[1].port(), "{name}: same port on both");
+        assert_eq!(
+            addrs[0].port(),
+            addrs[1].port(),
+            "{name}: same port on both"
+        );
         let url = ep.advertised().unwrap().to_string();
         assert!(url.contains(&format!(":{}", addrs[0].port())), "{url}");
     }
     assert_eq!(
-        bound.endpoint("local", "web").unwrap().advertised().unwrap().scheme(),
+        bound
+            .endpoint("local", "web")
+            .unwrap()
+            .advertised()
+            .unwrap()
+            .scheme(),
         "http"
     );
 
     let web = bound.take_tcp("local", "web").unwrap();
     let port = web[0].local_addr().unwrap().port();
-    for (listener, target) in web.iter().zip([
-        format!("127.0.0.1:{port}"),
-        format!("[::1]:{port}"),
-    ]) {
+    for (listener, target) in web
+        .iter()
+        .zip([format!("127.0.0.1:{port}"), format!("[::1]:{port}")])
+    {
         let mut c = TcpStream::connect(&target).unwrap();
         let (mut s, _) = listener.accept().unwrap();
         c.write_all(b"ping").unwrap();
@@ -115,12 +124,16 @@ fn a_taken_port_fails_names_the_cause_and_leaves_nothing_bound() {
     assert_eq!(err.failures().len(), 1, "{err}");
     let f = &err.failures()[0];
     assert_eq!(f.endpoint(), Some("local.second"));
-    assert_eq!(f.addr(), Some(SocketAddr::from(([127, 0, 0, 1], busy_port))));
     assert_eq!(
-        f.os_error().unwrap().kind(),
-        std::io::ErrorKind::AddrInUse
+        f.addr(),
+        Some(SocketAddr::from(([127, 0, 0, 1], busy_port)))
     );
-    assert!(f.hint().contains("another process holds it"), "{}", f.hint());
+    assert_eq!(f.os_error().unwrap().kind(), std::io::ErrorKind::AddrInUse);
+    assert!(
+        f.hint().contains("another process holds it"),
+        "{}",
+        f.hint()
+    );
     assert!(err.to_string().contains("so none were"), "{err}");
     // local.first was bound and then closed: its port is free again.
     TcpListener::bind(("127.0.0.1", other)).expect("rolled back");
@@ -130,12 +143,19 @@ fn a_taken_port_fails_names_the_cause_and_leaves_nothing_bound() {
 fn every_failure_is_reported_not_just_the_first() {
     let a = TcpListener::bind("127.0.0.1:0").unwrap();
     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let (pa, pb) = (a.local_addr().unwrap().port(), b.local_addr().unwrap().port());
+    let (pa, pb) = (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    );
     let err = bind(&format!(
         "local = 127.0.0.1; local.a = tcp:{pa}; local.b = udp:{pb}; local.ok = tcp:0"
     ))
     .unwrap_err();
-    let who: Vec<_> = err.failures().iter().map(|f| f.endpoint().unwrap()).collect();
+    let who: Vec<_> = err
+        .failures()
+        .iter()
+        .map(|f| f.endpoint().unwrap())
+        .collect();
     assert_eq!(who, ["local.a", "local.b"]);
     assert!(err.failures()[1].hint().contains("ss -ulnp"), "{err}");
 }
@@ -146,9 +166,7 @@ fn a_range_takes_the_first_port_free_on_every_address() {
     // the range must skip it because it is not free on *every* address.
     let base = loop {
         let p = free_port();
-        if p < 65000
-            && (1..3).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok())
-        {
+        if p < 65000 && (1..3).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
             break p;
         }
     };
@@ -253,7 +271,11 @@ fn a_missing_device_fails_with_enodev_and_names_it() {
         .unwrap_err();
     let f = &err.failures()[0];
     assert_eq!(f.os_error().unwrap().raw_os_error(), Some(libc::ENODEV));
-    assert!(f.hint().contains("device ghost0 does not exist"), "{}", f.hint());
+    assert!(
+        f.hint().contains("device ghost0 does not exist"),
+        "{}",
+        f.hint()
+    );
 }
 
 #[test]
@@ -280,7 +302,9 @@ fn inherited_sockets_are_used_by_name_and_checked_against_the_plan() {
         &host,
         &format!("local = 127.0.0.1; local.http = http:{}", addr.port()),
     );
-    let bound = plan.bind_inherited(vec![inherited("local.http", l)]).unwrap();
+    let bound = plan
+        .bind_inherited(vec![inherited("local.http", l)])
+        .unwrap();
     let s = &bound.endpoint("local", "http").unwrap().sockets()[0];
     assert_eq!(s.inherited(), Some("local.http"));
     assert_eq!(s.local_addr(), addr);
@@ -289,7 +313,11 @@ fn inherited_sockets_are_used_by_name_and_checked_against_the_plan() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let plan = plan_on(&host, "local = 127.0.0.1; local.http = http:0");
     let bound = plan.bind_inherited(vec![inherited("http", l)]).unwrap();
-    assert!(bound.endpoint("local", "http").unwrap().sockets()[0].inherited().is_some());
+    assert!(
+        bound.endpoint("local", "http").unwrap().sockets()[0]
+            .inherited()
+            .is_some()
+    );
 }
 
 #[test]
@@ -298,14 +326,19 @@ fn an_inherited_socket_that_disagrees_names_both_sides() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let got = l.local_addr().unwrap();
     let plan = plan_on(&host, "local = 127.0.0.1; local.http = http:1");
-    let err = plan.bind_inherited(vec![inherited("local.http", l)]).unwrap_err();
+    let err = plan
+        .bind_inherited(vec![inherited("local.http", l)])
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.contains(&format!("is tcp {got}")), "{text}");
     assert!(text.contains("the plan has tcp 127.0.0.1:1"), "{text}");
 
     let u = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = u.local_addr().unwrap().port();
-    let plan = plan_on(&host, &format!("local = 127.0.0.1; local.http = http:{port}"));
+    let plan = plan_on(
+        &host,
+        &format!("local = 127.0.0.1; local.http = http:{port}"),
+    );
     let err = plan
         .bind_inherited(vec![Inherited::new("local.http", u.into())])
         .unwrap_err();
@@ -317,7 +350,9 @@ fn an_unmatched_inherited_socket_is_reported() {
     let host = lo_host();
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let plan = plan_on(&host, "local = 127.0.0.1; local.http = http:0");
-    let err = plan.bind_inherited(vec![inherited("metrics", l)]).unwrap_err();
+    let err = plan
+        .bind_inherited(vec![inherited("metrics", l)])
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("\"metrics\""), "{text}");
     assert!(text.contains("endpoints: local.http"), "{text}");
@@ -327,8 +362,12 @@ fn an_unmatched_inherited_socket_is_reported() {
 #[test]
 fn bind_all_works_inside_a_running_tokio_runtime() {
     for rt in [
-        tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
     ] {
         rt.unwrap().block_on(async {
             let spec: ListenSpec = "local = 127.0.0.1; local.http = http:0".parse().unwrap();

@@ -43,7 +43,10 @@ fn doctor_plans_the_sample_spec_on_this_host() {
     assert!(stdout.contains("public.http"), "{stdout}");
     assert!(stdout.contains("0.0.0.0:8080"), "{stdout}");
     assert!(stdout.contains("https://my-awesome-service/"), "{stdout}");
-    assert!(stdout.contains("loopback matched lo 127.0.0.1/8"), "{stdout}");
+    assert!(
+        stdout.contains("loopback matched lo 127.0.0.1/8"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -59,7 +62,13 @@ fn doctor_json_lists_endpoints_and_errors() {
     assert_eq!(eps[0]["advertise"], "https://my-awesome-service/");
     assert!(v["warnings"].as_array().unwrap().is_empty());
 
-    let out = doctor(&["--listen", "ops = if:nosuch0", "--listen", "ops.m = tcp:1", "--json"]);
+    let out = doctor(&[
+        "--listen",
+        "ops = if:nosuch0",
+        "--listen",
+        "ops.m = tcp:1",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let err = &v["errors"][0];
@@ -74,7 +83,10 @@ fn doctor_json_lists_endpoints_and_errors() {
 
 #[test]
 fn doctor_replays_a_recorded_host_and_explains_errors() {
-    let host = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/container.json");
+    let host = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/hosts/container.json"
+    );
     let out = doctor(&[
         "--host",
         host,
@@ -95,10 +107,11 @@ fn doctor_dumps_this_host_as_a_snapshot_it_can_replay() {
     let out = doctor(&["--listen", "local = loopback", "--dump-host"]);
     assert!(out.status.success());
     let host: Host = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(host.interfaces().iter().any(|i| i
-        .addrs()
-        .iter()
-        .any(|a| a.to_string() == "127.0.0.1/8")));
+    assert!(
+        host.interfaces()
+            .iter()
+            .any(|i| i.addrs().iter().any(|a| a.to_string() == "127.0.0.1/8"))
+    );
 }
 
 #[test]
@@ -168,7 +181,10 @@ fn sockets(lines: &[String]) -> Vec<(String, SocketAddr)> {
         .iter()
         .map(|l| {
             let mut w = l.split_whitespace();
-            (w.next().unwrap().to_owned(), w.next().unwrap().parse().unwrap())
+            (
+                w.next().unwrap().to_owned(),
+                w.next().unwrap().parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -202,7 +218,10 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
     let tool = "/usr/bin/systemd-socket-activate";
     if !std::path::Path::new(tool).exists() {
         let why = format!("{tool} is not installed (Debian package systemd)");
-        assert!(std::env::var_os("CI").is_none(), "CI must run this test: {why}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test: {why}"
+        );
         eprintln!("SKIP the_server_takes_its_socket_from_systemd_socket_activate: {why}");
         return;
     }
@@ -249,7 +268,10 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
             Err(e) => panic!("systemd-socket-activate never listened on {addr}: {e}"),
         }
     };
-    assert!(reply.ends_with("hello from the public network\n"), "{reply}");
+    assert!(
+        reply.ends_with("hello from the public network\n"),
+        "{reply}"
+    );
     let lines = startup(stdout);
     assert!(
         lines
@@ -259,7 +281,9 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
         "{lines:?}"
     );
     assert!(
-        lines.iter().any(|l| l.starts_with("ops.health [::1]:") && !l.contains("inherited")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("ops.health [::1]:") && !l.contains("inherited")),
         "{lines:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,9 +1,8 @@
-
+mod bind;
 mod capture;
 mod class;
 mod dns_server;
+mod examples;
 mod netns;
 mod plan;
 mod spec;
-mod bind;
-mod examples;

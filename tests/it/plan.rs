@@ -43,7 +43,9 @@ fn cases() -> Vec<Case> {
             section = "";
             continue;
         }
-        let Some(case) = cases.last_mut() else { continue };
+        let Some(case) = cases.last_mut() else {
+            continue;
+        };
         let t = line.trim();
         if t.is_empty() || t.starts_with("//") {
             continue;

@@ -33,7 +33,9 @@ fn the_example_means_what_its_comments_say() {
     let names: Vec<&str> = spec.networks().iter().map(|n| n.name().as_str()).collect();
     assert_eq!(
         names,
-        ["public", "internal", "ops", "mgmt", "local", "edge", "pinned"]
+        [
+            "public", "internal", "ops", "mgmt", "local", "edge", "pinned"
+        ]
     );
 
     let public = spec.network("public").unwrap();
@@ -90,7 +92,7 @@ fn the_example_means_what_its_comments_say() {
     let ep = |n: &str, e: &str| {
         spec.endpoints()
             .iter()
-            .find(|x| x.network() == &n && x.name() == &e)
+            .find(|x| x.network() == n && x.name() == e)
             .unwrap()
     };
     assert_eq!(ep("public", "http").protocol(), Protocol::Http);
@@ -162,7 +164,10 @@ fn spec_cases() {
         };
         let expected = format!("{} {want}", if ok { "ok" } else { "err" });
         if got.trim_end() != expected.trim_end() {
-            failures.push(format!("line {}: {input:?}\n   got  {got}\n   want {expected}", n + 1));
+            failures.push(format!(
+                "line {}: {input:?}\n   got  {got}\n   want {expected}",
+                n + 1
+            ));
         }
     }
     assert!(count > 50, "spec-cases.txt was not read");
@@ -191,12 +196,17 @@ fn the_builder_checks_what_the_parser_checks() {
                 .advertise("https://admin.localhost".parse::<Advertise>().unwrap()),
         ],
         vec![
-            Endpoint::new(local(), "admin".parse().unwrap(), Protocol::Https, Ports::single(0))
-                .options({
-                    let mut o = listenspec::EndpointOptions::default();
-                    o.device = Some(Device::Own);
-                    o
-                }),
+            Endpoint::new(
+                local(),
+                "admin".parse().unwrap(),
+                Protocol::Https,
+                Ports::single(0),
+            )
+            .options({
+                let mut o = listenspec::EndpointOptions::default();
+                o.device = Some(Device::Own);
+                o
+            }),
         ],
     )
     .unwrap();
@@ -208,7 +218,11 @@ fn the_builder_checks_what_the_parser_checks() {
     assert_eq!(text.parse::<ListenSpec>().unwrap(), spec);
 
     let err = ListenSpec::new(
-        vec![Network::new(local()).include(Selector::Any).include(sel("10.0.0.0/8"))],
+        vec![
+            Network::new(local())
+                .include(Selector::Any)
+                .include(sel("10.0.0.0/8")),
+        ],
         vec![Endpoint::new(
             "nowhere".parse().unwrap(),
             "a".parse().unwrap(),

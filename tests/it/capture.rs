@@ -1,0 +1,331 @@
+//! `capture` against real interfaces (this host, and throw-away network
+//! namespaces) and a real DNS server on 127.0.0.1.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use listenspec::{
+    CaptureOptions, DnsAnswer, Host, ListenSpec, capture, capture_async, capture_with,
+};
+
+use crate::dns_server::{DnsServer, Reply};
+
+fn spec(text: &str) -> ListenSpec {
+    text.parse()
+        .unwrap_or_else(|e| panic!("spec {text:?}: {e}"))
+}
+
+fn ips(list: &[&str]) -> Vec<IpAddr> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+fn answer<'h>(host: &'h Host, name: &str) -> &'h DnsAnswer {
+    host.dns(name)
+        .unwrap_or_else(|| panic!("no answer recorded for {name}: {:?}", host.dns_answers()))
+}
+
+fn failure(host: &Host, name: &str) -> String {
+    match answer(host, name) {
+        DnsAnswer::Failed { error } => error.clone(),
+        other => panic!("{name}: expected a failure, got {other:?}"),
+    }
+}
+
+/// Options pointing at the test server only, short enough that a silent
+/// server does not stall the suite.
+fn opts(server: &DnsServer) -> CaptureOptions {
+    CaptureOptions::default()
+        .nameservers([server.addr()])
+        .timeout(Duration::from_millis(200))
+        .attempts(1)
+}
+
+#[test]
+fn this_host_has_an_up_loopback_with_127_0_0_1() {
+    let host = capture(&spec("local = loopback\nlocal.x = tcp:1")).unwrap();
+    let lo = host
+        .interface("lo")
+        .unwrap_or_else(|| panic!("no lo in\n{host}"));
+    assert!(lo.is_up(), "lo is down in\n{host}");
+    assert!(
+        lo.addrs().contains(&"127.0.0.1/8".parse().unwrap()),
+        "lo lacks 127.0.0.1/8 in\n{host}"
+    );
+    assert!(host.dns_answers().is_empty());
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn namespace_snapshot_lists_exactly_its_interfaces() {
+    use crate::netns::two_netns_or_skip;
+
+    let Some((ns, peer)) = two_netns_or_skip("namespace_snapshot_lists_exactly_its_interfaces")
+    else {
+        return;
+    };
+    ns.veth("pub0", &peer, "pub1");
+    // The kernel's own fe80:: would appear at a time of its choosing; a fixed
+    // one makes the expected list exact.
+    ns.no_auto_link_local("pub0");
+    ns.addr("pub0", "203.0.113.1/24");
+    ns.addr("pub0", "2001:db8:1::1/64");
+    ns.addr("pub0", "fe80::1/64");
+    ns.up("pub0");
+    peer.up("pub1");
+    ns.wait_running("pub0");
+
+    // ops1 stays down: ops0 is administratively up without carrier, and ops1
+    // has no address, so it cannot appear at all.
+    ns.veth_pair("ops0", "ops1");
+    ns.no_auto_link_local("ops0");
+    ns.addr("ops0", "198.51.100.1/24");
+    ns.up("ops0");
+
+    let host = ns
+        .run(|| capture(&spec("ops = if:ops0\nops.x = tcp:1")))
+        .unwrap();
+
+    let pub0 = ns.index("pub0");
+    let ops0 = ns.index("ops0");
+    let expected: BTreeMap<&str, (u32, bool, BTreeSet<IpNet>)> = [
+        ("lo", (1, true, nets(&["127.0.0.1/8", "::1/128"]))),
+        (
+            "pub0",
+            (
+                pub0,
+                true,
+                nets(&["203.0.113.1/24", "2001:db8:1::1/64", "fe80::1/64"]),
+            ),
+        ),
+        ("ops0", (ops0, false, nets(&["198.51.100.1/24"]))),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(snapshot(&host), expected, "captured:\n{host}");
+
+    // The same, as iproute2 sees it, so the fixed list above cannot drift
+    // from what the kernel holds.
+    assert_eq!(
+        snapshot(&host)
+            .into_iter()
+            .map(|(name, (index, _, addrs))| (name.to_owned(), (index, addrs)))
+            .collect::<BTreeMap<_, _>>(),
+        ip_addr_view(&ns.ip(&["-j", "addr", "show"])),
+        "captured:\n{host}"
+    );
+
+    // A link-local address is only meaningful with its interface index.
+    let ll: IpAddr = "fe80::1".parse().unwrap();
+    assert_eq!(
+        host.owner_of(ll, Some(pub0)).map(|i| i.name()),
+        Some("pub0")
+    );
+    assert!(host.owner_of(ll, Some(ops0)).is_none());
+}
+
+fn nets(list: &[&str]) -> BTreeSet<IpNet> {
+    list.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+fn snapshot(host: &Host) -> BTreeMap<&str, (u32, bool, BTreeSet<IpNet>)> {
+    host.interfaces()
+        .iter()
+        .map(|i| {
+            let addrs: BTreeSet<IpNet> = i.addrs().iter().copied().collect();
+            assert_eq!(addrs.len(), i.addrs().len(), "duplicate address in {i:?}");
+            (i.name(), (i.index(), i.is_up(), addrs))
+        })
+        .collect()
+}
+
+/// `ip -j addr show` as name -> (index, addresses), interfaces without an
+/// address left out as capture leaves them out.
+fn ip_addr_view(json: &str) -> BTreeMap<String, (u32, BTreeSet<IpNet>)> {
+    let links: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut view = BTreeMap::new();
+    for link in links.as_array().unwrap() {
+        let addrs: BTreeSet<IpNet> = link["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let ip: IpAddr = a["local"].as_str().unwrap().parse().unwrap();
+                let prefix = u8::try_from(a["prefixlen"].as_u64().unwrap()).unwrap();
+                IpNet::new(ip, prefix).unwrap()
+            })
+            .collect();
+        if !addrs.is_empty() {
+            let index = u32::try_from(link["ifindex"].as_u64().unwrap()).unwrap();
+            view.insert(link["ifname"].as_str().unwrap().to_owned(), (index, addrs));
+        }
+    }
+    view
+}
+
+#[test]
+fn dns_answers_are_sorted_ipv4_first_and_deduplicated() {
+    let server = DnsServer::start([
+        (
+            "svc.test",
+            Reply::Addrs(ips(&[
+                "2001:db8::2",
+                "203.0.113.9",
+                "2001:db8::1",
+                "203.0.113.5",
+                "203.0.113.9",
+                "2001:db8::2",
+            ])),
+        ),
+        ("v4.test", Reply::Addrs(ips(&["198.51.100.7"]))),
+    ]);
+    let host = capture_with(
+        // svc.test is named twice and must be asked for once.
+        &spec("edge = dns:svc.test, dns:v4.test\nedge.x = tcp:1\nalt = dns:svc.test"),
+        &opts(&server),
+    )
+    .unwrap();
+    assert_eq!(
+        answer(&host, "svc.test"),
+        &DnsAnswer::Addrs(ips(&[
+            "203.0.113.5",
+            "203.0.113.9",
+            "2001:db8::1",
+            "2001:db8::2"
+        ]))
+    );
+    // No AAAA records is not a failure when A records exist.
+    assert_eq!(
+        answer(&host, "v4.test"),
+        &DnsAnswer::Addrs(ips(&["198.51.100.7"]))
+    );
+    assert_eq!(host.dns_answers().len(), 2);
+}
+
+#[test]
+fn nxdomain_and_servfail_are_recorded_not_raised() {
+    let server = DnsServer::start([("broken.test", Reply::ServFail)]);
+    let host = capture_with(
+        &spec("edge = dns:gone.test, dns:broken.test\nedge.x = tcp:1"),
+        &opts(&server),
+    )
+    .unwrap();
+    let gone = failure(&host, "gone.test");
+    assert!(gone.contains("NXDOMAIN"), "{gone}");
+    let broken = failure(&host, "broken.test");
+    assert!(broken.contains("SERVFAIL"), "{broken}");
+}
+
+#[test]
+fn a_silent_server_ends_in_a_recorded_timeout_after_each_attempt() {
+    for attempts in [1, 2] {
+        let server = DnsServer::start([("quiet.test", Reply::Silent)]);
+        let host = capture_with(
+            &spec("edge = dns:quiet.test\nedge.x = tcp:1"),
+            &opts(&server).attempts(attempts),
+        )
+        .unwrap();
+        let error = failure(&host, "quiet.test");
+        assert!(error.contains("timed out"), "{error}");
+        // `attempts` counts queries sent, not retries (hickory's meaning):
+        // one A and one AAAA query per attempt.
+        assert_eq!(server.queries(), 2 * attempts, "attempts = {attempts}");
+    }
+}
+
+#[test]
+fn a_truncated_udp_answer_is_retried_over_tcp() {
+    let server = DnsServer::start([("big.test", Reply::TcpOnly(ips(&["203.0.113.20"])))]);
+    let host = capture_with(&spec("edge = dns:big.test\nedge.x = tcp:1"), &opts(&server)).unwrap();
+    assert_eq!(
+        answer(&host, "big.test"),
+        &DnsAnswer::Addrs(ips(&["203.0.113.20"]))
+    );
+}
+
+#[test]
+fn localhost_resolves_to_both_loopbacks_without_a_server() {
+    // hickory answers localhost itself (RFC 6761), so a silent server is
+    // never asked, and ::1 comes back even where /etc/hosts lists only
+    // 127.0.0.1.
+    let server = DnsServer::start([]);
+    let host = capture_with(
+        &spec("local = dns:localhost\nlocal.x = tcp:1"),
+        &opts(&server),
+    )
+    .unwrap();
+    assert_eq!(
+        answer(&host, "localhost"),
+        &DnsAnswer::Addrs(ips(&["127.0.0.1", "::1"]))
+    );
+    assert_eq!(server.queries(), 0);
+}
+
+#[test]
+fn a_spec_without_dns_names_asks_no_server() {
+    let server = DnsServer::start([]);
+    let host = capture_with(
+        &spec("x = 203.0.113.0/24, loopback\nx.a = tcp:1"),
+        &opts(&server),
+    )
+    .unwrap();
+    assert!(host.dns_answers().is_empty());
+    assert!(host.interface("lo").is_some());
+    assert_eq!(server.queries(), 0);
+}
+
+fn served_svc() -> DnsServer {
+    DnsServer::start([(
+        "svc.test",
+        Reply::Addrs(ips(&["2001:db8::1", "203.0.113.5"])),
+    )])
+}
+
+fn check_svc(host: &Host) {
+    assert_eq!(
+        answer(host, "svc.test"),
+        &DnsAnswer::Addrs(ips(&["203.0.113.5", "2001:db8::1"]))
+    );
+}
+
+const SVC_SPEC: &str = "edge = dns:svc.test\nedge.x = tcp:1";
+
+#[tokio::test(flavor = "current_thread")]
+async fn blocking_capture_inside_a_current_thread_runtime() {
+    let server = served_svc();
+    check_svc(&capture_with(&spec(SVC_SPEC), &opts(&server)).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_capture_inside_a_multi_thread_runtime() {
+    let server = served_svc();
+    check_svc(&capture_with(&spec(SVC_SPEC), &opts(&server)).unwrap());
+}
+
+#[test]
+fn blocking_capture_inside_block_on() {
+    let server = served_svc();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let host = rt.block_on(async { capture_with(&spec(SVC_SPEC), &opts(&server)) });
+    check_svc(&host.unwrap());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn async_capture_on_the_callers_runtime() {
+    let server = served_svc();
+    let (spec, opts) = (spec(SVC_SPEC), opts(&server));
+    let capturing = capture_async(&spec, &opts);
+    // Callers will want to tokio::spawn it.
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&capturing);
+    check_svc(&capturing.await.unwrap());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_dns_names_inside_a_runtime() {
+    let host = capture(&spec("local = loopback\nlocal.x = tcp:1")).unwrap();
+    assert!(host.dns_answers().is_empty());
+}
