@@ -280,11 +280,11 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
 
 /// The sockets opened so far, to name who holds a port when a bind fails.
 struct Held {
-    entries: Vec<(Transport, SocketAddr, String)>,
+    entries: Vec<(Transport, SocketAddr, usize)>,
 }
 
 impl Held {
-    fn holder(&self, t: Transport, addr: SocketAddr) -> Option<&str> {
+    fn holder(&self, t: Transport, addr: SocketAddr) -> Option<usize> {
         self.entries
             .iter()
             .find(|(ht, ha, _)| {
@@ -294,7 +294,7 @@ impl Held {
                         || ha.ip().is_unspecified()
                         || addr.ip().is_unspecified())
             })
-            .map(|(_, _, who)| who.as_str())
+            .map(|(_, _, who)| *who)
     }
 }
 
@@ -334,11 +334,11 @@ pub(crate) fn bind_with(
     let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
     for i in order {
         let given = std::mem::take(&mut given[i]);
-        bound[i] = bind_endpoint(&eps[i], given, opener, &held, &mut failures);
+        bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {
             let t = eps[i].protocol().transport();
             held.entries
-                .extend(socks.iter().map(|s| (t, s.local_addr, eps[i].qualified())));
+                .extend(socks.iter().map(|s| (t, s.local_addr, i)));
         }
     }
     if !failures.is_empty() {
@@ -376,12 +376,14 @@ fn into_listener(socket: Socket, t: Transport) -> Listener {
 /// of a range, or a fresh ephemeral port, while the only failures are
 /// "address in use". Failures go to `failures`; `None` then.
 fn bind_endpoint(
-    ep: &PlannedEndpoint,
+    eps: &[PlannedEndpoint],
+    i: usize,
     mut given: Vec<Option<BoundSocket>>,
     opener: &mut dyn Open,
     held: &Held,
     failures: &mut Vec<BindFailure>,
 ) -> Option<Vec<BoundSocket>> {
+    let ep = &eps[i];
     let ports = ep.ports();
     let t = ep.protocol().transport();
     let inherited_port = given.iter().flatten().map(|s| s.local_addr.port()).next();
@@ -400,13 +402,19 @@ fn bind_endpoint(
                 opened.push(Some(s));
                 continue;
             }
-            match opener.open(ep, b, port).and_then(|s| {
-                let local = s
-                    .local_addr()?
-                    .as_socket()
-                    .ok_or_else(|| io::Error::other("bound socket has no IP address"))?;
+            let opened_one = opener.open(ep, b, port).and_then(|s| {
+                let mut local = b.addr();
+                local.set_port(port);
+                // Only port 0 needs asking which port the OS chose.
+                if port == 0 {
+                    local = s
+                        .local_addr()?
+                        .as_socket()
+                        .ok_or_else(|| io::Error::other("bound socket has no IP address"))?;
+                }
                 Ok((s, local))
-            }) {
+            });
+            match opened_one {
                 Ok((s, local)) => {
                     // Port 0: the OS chose for the first address; the
                     // others take the same port.
@@ -452,7 +460,7 @@ fn bind_endpoint(
             return None;
         }
         for (addr, e) in errors {
-            let holder = held.holder(t, addr).map(str::to_owned);
+            let holder = held.holder(t, addr).map(|j| eps[j].qualified());
             failures.push(BindFailure::new(ep, addr, Cause::os(e, holder, ep, addr)));
         }
         return None;

@@ -145,24 +145,16 @@ fn advertisable(ip: IpAddr) -> bool {
     )
 }
 
-/// The advertised URL of an endpoint, plus warnings about how it was chosen.
-pub(crate) fn advertise(
-    e: &Endpoint,
-    network_advertise: Option<&Advertise>,
-    chosen: &[Chosen],
-    host: &Host,
-    warn: &mut impl FnMut(ProblemKind),
-) -> Option<Advertised> {
-    if let Some(a) = e.advertised() {
-        return Some(explicit(a, e, Source::Endpoint, true));
-    }
-    if let Some(a) = network_advertise {
-        let whole = match a {
-            Advertise::Url(u) => compatible(u, e),
-            Advertise::Host { .. } => false,
-        };
-        return Some(explicit(a, e, Source::Network, whole));
-    }
+/// The best address of a network to advertise, and those that tie with it.
+/// Computed once per network, however many endpoints derive from it.
+#[derive(Debug)]
+pub(crate) struct Ranked {
+    best: IpAddr,
+    others: Vec<IpAddr>,
+}
+
+/// Ranks a network's addresses (the host's, under a wildcard).
+pub(crate) fn rank_network(chosen: &[Chosen], host: &Host) -> Option<Ranked> {
     let mut candidates: Vec<IpAddr> = Vec::new();
     for c in chosen {
         if c.interface.is_some() {
@@ -180,22 +172,43 @@ pub(crate) fn advertise(
     let best = candidates.iter().copied().min_by_key(|ip| rank(*ip))?;
     let (r, fam, _) = rank(best);
     let mut others: Vec<IpAddr> = candidates
-        .iter()
-        .copied()
+        .into_iter()
         .filter(|ip| *ip != best && (rank(*ip).0, rank(*ip).1) == (r, fam))
         .collect();
     others.sort();
     others.dedup();
+    Some(Ranked { best, others })
+}
+
+/// The advertised URL of an endpoint, plus warnings about how it was chosen.
+/// `ranked` is asked for only when neither endpoint nor network says.
+pub(crate) fn advertise<'r>(
+    e: &Endpoint,
+    network_advertise: Option<&Advertise>,
+    ranked: impl FnOnce() -> Option<&'r Ranked>,
+    warn: &mut impl FnMut(ProblemKind),
+) -> Option<Advertised> {
+    if let Some(a) = e.advertised() {
+        return Some(explicit(a, e, Source::Endpoint, true));
+    }
+    if let Some(a) = network_advertise {
+        let whole = match a {
+            Advertise::Url(u) => compatible(u, e),
+            Advertise::Host { .. } => false,
+        };
+        return Some(explicit(a, e, Source::Network, whole));
+    }
+    let Ranked { best, others } = ranked()?;
     if !others.is_empty() {
         warn(ProblemKind::AdvertiseTie {
-            chosen: best,
-            others,
+            chosen: *best,
+            others: others.clone(),
         });
     }
-    if AddrClass::of(best) == AddrClass::LinkLocal {
-        warn(ProblemKind::LinkLocalAdvertised { ip: best });
+    if AddrClass::of(*best) == AddrClass::LinkLocal {
+        warn(ProblemKind::LinkLocalAdvertised { ip: *best });
     }
-    let host_of = match best {
+    let host_of = match *best {
         IpAddr::V4(a) => url::Host::Ipv4(a),
         IpAddr::V6(a) => url::Host::Ipv6(a),
     };

@@ -279,6 +279,8 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     check_separation(spec, &networks, &mut problems);
 
     let mut endpoints = Vec::with_capacity(spec.endpoints().len());
+    let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
+        networks.iter().map(|_| None).collect();
     for e in spec.endpoints() {
         // Every endpoint's network exists: ListenSpec guarantees it.
         let Some((i, net)) = networks
@@ -306,11 +308,15 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
                 addrs: reachable,
             });
         }
+        let ranked = &mut ranked[i];
         let advertise = advertise::advertise(
             e,
             spec.networks()[i].advertised(),
-            &net.addrs,
-            host,
+            || {
+                ranked
+                    .get_or_insert_with(|| advertise::rank_network(&net.addrs, host))
+                    .as_ref()
+            },
             &mut report,
         );
         endpoints.push(PlannedEndpoint {

@@ -97,11 +97,12 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
     let tokens: Vec<&str> = rhs.split_whitespace().collect();
     let opts_at = tokens
         .iter()
-        .position(|t| {
-            *t == "shared"
-                || *t == "advertise"
-                || t.starts_with("advertise=")
-                || t.starts_with("expose=")
+        .enumerate()
+        .position(|(i, t)| match *t {
+            // `shared` is also an address class: first, or after a comma,
+            // it is a selector, which is how Display writes the class.
+            "shared" => i > 0 && !tokens[i - 1].ends_with(','),
+            _ => *t == "advertise" || t.starts_with("advertise=") || t.starts_with("expose="),
         })
         .unwrap_or(tokens.len());
     let selectors = tokens[..opts_at].join(" ");
