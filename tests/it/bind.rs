@@ -386,3 +386,44 @@ fn bind_all_works_inside_a_running_tokio_runtime() {
         });
     }
 }
+
+/// The listen backlog as the kernel holds it: `ss` shows it as Send-Q of a
+/// listening socket.
+fn backlog_of(port: u16) -> u32 {
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no listener on {port}"));
+    line.split_whitespace().nth(2).unwrap().parse().unwrap()
+}
+
+#[test]
+fn backlog_is_applied_and_defaults_to_1024() {
+    let bound = bind("local = 127.0.0.1; local.a = tcp:0 backlog=77; local.b = tcp:0").unwrap();
+    let a = bound.endpoint("local", "a").unwrap().port().unwrap();
+    let b = bound.endpoint("local", "b").unwrap().port().unwrap();
+    assert_eq!(backlog_of(a), 77);
+    assert_eq!(backlog_of(b), listenspec::bind::DEFAULT_BACKLOG);
+}
+
+#[test]
+fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
+    let port = free_port();
+    let spec = format!("local = 127.0.0.1; local.a = tcp:{port} reuseport");
+    let first = bind(&spec).unwrap();
+    let second = bind(&spec).expect("SO_REUSEPORT on both sockets");
+    drop((first, second));
+
+    let plain = format!("local = 127.0.0.1; local.a = tcp:{port}");
+    let _held = bind(&plain).unwrap();
+    let err = bind(&plain).unwrap_err();
+    assert_eq!(
+        err.failures()[0].os_error().unwrap().kind(),
+        std::io::ErrorKind::AddrInUse
+    );
+}

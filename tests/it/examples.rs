@@ -288,3 +288,37 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A real EACCES: the doctor without CAP_NET_BIND_SERVICE (dropped from
+/// the bounding set by util-linux's setpriv) binding a port below 1024.
+#[test]
+fn a_privileged_port_without_the_capability_says_how_to_get_it() {
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1024);
+    if start <= 1 {
+        eprintln!(
+            "note: every port is unprivileged on this kernel (ip_unprivileged_port_start={start}); nothing to test"
+        );
+        return;
+    }
+    let port = start - 1;
+    let out = Command::new("setpriv")
+        .arg("--bounding-set=-net_bind_service")
+        .arg("--")
+        .arg(example("doctor"))
+        .args([
+            "--listen",
+            "l = 127.0.0.1",
+            "--listen",
+            &format!("l.web = http:{port}"),
+            "--bind",
+        ])
+        .output()
+        .expect("setpriv (util-linux) runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(stderr.contains("CAP_NET_BIND_SERVICE"), "{stderr}");
+}
