@@ -7,6 +7,7 @@
 
 mod activation;
 mod error;
+mod reach;
 mod socket;
 
 use std::io;
@@ -17,6 +18,7 @@ use url::Url;
 
 pub use activation::{Inherited, take_from_env};
 pub use error::{BindError, BindFailure, Cause};
+pub use reach::{Outcome, Reach};
 pub use socket::DEFAULT_BACKLOG;
 
 use crate::plan::{Plan, PlannedEndpoint};

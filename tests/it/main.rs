@@ -6,3 +6,4 @@ mod examples;
 mod netns;
 mod plan;
 mod spec;
+mod reach;

@@ -1,0 +1,306 @@
+//! Does the advertised address really reach this process?
+//!
+//! Bind first, then connect to each advertised URL as a client would and see
+//! whether the connection arrives on the endpoint's own sockets, carrying a
+//! nonce only this check knows. That answers the question NAT, proxies, load
+//! balancers and container port maps make hard: the advertised name may
+//! resolve, and something may answer there, but is it *this* server?
+//!
+//! The check accepts connections on the endpoint while it runs and closes
+//! any that are not its probe, so run it before serving (as the doctor's
+//! `--check` does), not on a server already taking traffic.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::time::{Duration, Instant};
+
+use url::Url;
+
+use super::{Bound, BoundEndpoint, Listener};
+use crate::spec::Protocol;
+
+/// What one probe of one advertised address found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The probe arrived on this endpoint's socket bound to `local`.
+    Reached {
+        /// The endpoint's socket that received it.
+        local: SocketAddr,
+    },
+    /// Something took the connection or datagram, but the probe never
+    /// arrived on this endpoint: another process answers at the advertised
+    /// address, or a TLS-terminating proxy dropped the probe.
+    Elsewhere,
+    /// The probe datagram never arrived on this endpoint (UDP has no
+    /// handshake to tell "nobody there" from "someone else there").
+    Lost,
+    /// The connection was refused or failed.
+    Failed(io::Error),
+    /// The advertised host did not resolve.
+    Unresolved(String),
+    /// Nothing to check: the endpoint has no advertised URL or no socket.
+    NotChecked(&'static str),
+}
+
+/// The result of checking one address an endpoint advertises.
+#[derive(Debug)]
+pub struct Reach {
+    endpoint: String,
+    url: Option<Url>,
+    target: Option<SocketAddr>,
+    outcome: Outcome,
+}
+
+impl Reach {
+    /// The endpoint, as `network.endpoint`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+    /// The advertised URL checked.
+    pub fn url(&self) -> Option<&Url> {
+        self.url.as_ref()
+    }
+    /// The address the URL resolved to and was probed.
+    pub fn target(&self) -> Option<SocketAddr> {
+        self.target
+    }
+    /// What was found.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+    /// Whether the probe reached this endpoint.
+    pub fn reached(&self) -> bool {
+        matches!(self.outcome, Outcome::Reached { .. })
+    }
+}
+
+impl fmt::Display for Reach {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.endpoint)?;
+        if let Some(u) = &self.url {
+            write!(f, " {u}")?;
+        }
+        if let Some(t) = self.target {
+            write!(f, " ({t})")?;
+        }
+        match &self.outcome {
+            Outcome::Reached { local } => write!(f, ": reaches this process on {local}"),
+            Outcome::Elsewhere => write!(
+                f,
+                ": something answers there, but not this endpoint; another process holds the \
+                 advertised address, or a proxy in between does not pass the probe through"
+            ),
+            Outcome::Lost => write!(
+                f,
+                ": the probe datagram never arrived here; the address leads elsewhere or nowhere"
+            ),
+            Outcome::Failed(e) => write!(f, ": {e}; nothing reachable answers there"),
+            Outcome::Unresolved(e) => write!(f, ": the host does not resolve: {e}"),
+            Outcome::NotChecked(why) => write!(f, ": not checked: {why}"),
+        }
+    }
+}
+
+/// A number no other client will send, to recognise the probe.
+fn nonce() -> String {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+impl Bound {
+    /// Connects to every advertised address (each address the URL's host
+    /// resolves to) and reports whether the probe reached the endpoint's own
+    /// sockets, waiting at most `timeout` per address.
+    ///
+    /// This sends real traffic to the advertised addresses and accepts on the
+    /// endpoints while it runs; see the module docs.
+    pub fn check_advertised(&self, timeout: Duration) -> Vec<Reach> {
+        let mut out = Vec::new();
+        for ep in &self.endpoints {
+            let not_checked = |why| Reach {
+                endpoint: ep.qualified(),
+                url: ep.advertised.clone(),
+                target: None,
+                outcome: Outcome::NotChecked(why),
+            };
+            let Some(url) = &ep.advertised else {
+                out.push(not_checked("no advertised URL"));
+                continue;
+            };
+            if ep.sockets.is_empty() {
+                out.push(not_checked("no sockets"));
+                continue;
+            }
+            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                out.push(not_checked("the URL has no host or port"));
+                continue;
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let targets: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
+                Ok(t) => t.collect(),
+                Err(e) => {
+                    out.push(Reach {
+                        endpoint: ep.qualified(),
+                        url: Some(url.clone()),
+                        target: None,
+                        outcome: Outcome::Unresolved(e.to_string()),
+                    });
+                    continue;
+                }
+            };
+            for target in targets {
+                out.push(Reach {
+                    endpoint: ep.qualified(),
+                    url: Some(url.clone()),
+                    target: Some(target),
+                    outcome: probe(ep, url, target, timeout),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn probe(ep: &BoundEndpoint, url: &Url, target: SocketAddr, timeout: Duration) -> Outcome {
+    let nonce = nonce();
+    // HTTP proxies forward a request; anything else gets the bare line.
+    let message = match ep.protocol {
+        Protocol::Http => format!(
+            "GET /.well-known/listenspec-probe/{nonce} HTTP/1.0\r\nHost: {}\r\n\r\n",
+            url.host_str().unwrap_or("")
+        ),
+        _ => format!("listenspec-probe {nonce}\r\n"),
+    };
+    if let Err(e) = set_nonblocking(ep, true) {
+        return Outcome::Failed(e);
+    }
+    let outcome = match ep.protocol {
+        Protocol::Udp => probe_udp(ep, target, &message, &nonce, timeout),
+        _ => probe_tcp(ep, target, &message, &nonce, timeout),
+    };
+    // Back to blocking, as bound sockets are handed out.
+    if let Err(e) = set_nonblocking(ep, false) {
+        return Outcome::Failed(e);
+    }
+    outcome
+}
+
+fn set_nonblocking(ep: &BoundEndpoint, on: bool) -> io::Result<()> {
+    for s in &ep.sockets {
+        match &s.listener {
+            Listener::Tcp(l) => l.set_nonblocking(on)?,
+            Listener::Udp(u) => u.set_nonblocking(on)?,
+        }
+    }
+    Ok(())
+}
+
+/// How long to sleep between polls of non-blocking sockets: short against
+/// any useful timeout, long enough not to spin a core.
+const POLL: Duration = Duration::from_millis(2);
+
+fn probe_tcp(
+    ep: &BoundEndpoint,
+    target: SocketAddr,
+    message: &str,
+    nonce: &str,
+    timeout: Duration,
+) -> Outcome {
+    let deadline = Instant::now() + timeout;
+    let mut client = match TcpStream::connect_timeout(&target, timeout) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Failed(e),
+    };
+    // The kernel buffers the probe until someone reads it; if what answered
+    // is a proxy, it forwards it on its own time.
+    if let Err(e) = client.write_all(message.as_bytes()) {
+        return Outcome::Failed(e);
+    }
+    while Instant::now() < deadline {
+        for s in &ep.sockets {
+            let Listener::Tcp(l) = &s.listener else { continue };
+            let Ok((mut conn, _)) = l.accept() else { continue };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if read_contains(&mut conn, nonce, left) {
+                if ep.protocol == Protocol::Http {
+                    let _ = conn.write_all(b"HTTP/1.0 204 No Content\r\n\r\n");
+                }
+                return Outcome::Reached {
+                    local: s.local_addr,
+                };
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+    Outcome::Elsewhere
+}
+
+/// Reads from an accepted connection until the nonce shows up, the peer
+/// stops, or time runs out.
+fn read_contains(conn: &mut TcpStream, nonce: &str, left: Duration) -> bool {
+    if conn.set_nonblocking(false).is_err()
+        || conn
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .is_err()
+    {
+        return false;
+    }
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 512];
+    while buf.len() < 4096 {
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        if String::from_utf8_lossy(&buf).contains(nonce) {
+            return true;
+        }
+    }
+    false
+}
+
+fn probe_udp(
+    ep: &BoundEndpoint,
+    target: SocketAddr,
+    message: &str,
+    nonce: &str,
+    timeout: Duration,
+) -> Outcome {
+    let deadline = Instant::now() + timeout;
+    let local: SocketAddr = match target {
+        SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+        SocketAddr::V6(_) => ([0u16; 8], 0).into(),
+    };
+    let client = match UdpSocket::bind(local) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if let Err(e) = client.send_to(message.as_bytes(), target) {
+        return Outcome::Failed(e);
+    }
+    let mut buf = [0u8; 512];
+    while Instant::now() < deadline {
+        for s in &ep.sockets {
+            let Listener::Udp(u) = &s.listener else { continue };
+            while let Ok((n, _)) = u.recv_from(&mut buf) {
+                if String::from_utf8_lossy(&buf[..n]).contains(nonce) {
+                    return Outcome::Reached {
+                        local: s.local_addr,
+                    };
+                }
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+    Outcome::Lost
+}
