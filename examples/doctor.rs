@@ -3,23 +3,29 @@
 //!
 //! ```text
 //! cargo run --example doctor -- [--spec FILE | --listen LINE ...] [--host FILE]
-//!                               [--dump-host] [--json] [--strict] [--bind]
+//!                               [--dump-host] [--json] [--strict] [--bind] [--check]
 //! ```
 //! `--bind` binds the plan for real, reports each socket's real address and
 //! advertised URL (or every failure with its fix), then releases everything.
+//! `--check` (with `--bind` implied) also connects to every advertised
+//! address, as a client would, and says whether it reaches these sockets; it
+//! sends traffic to those addresses, so use it on your own networks.
 //!
-//! Exit status: 0 for a good plan (and, with `--bind`, all bound), 2 for a
-//! spec, plan or bind error, 1 when a file cannot be read or the host cannot
+//! Exit status: 0 for a good plan (and, with `--bind`, all bound; with
+//! `--check`, every advertised address reached), 2 for a spec, plan, bind or
+//! reachability error, 1 when a file cannot be read or the host cannot
 //! be captured.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
+use listenspec::bind::{Outcome, Reach};
 use listenspec::{
     BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError,
 };
 use serde_json::{Value, json};
 
-const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict] [--bind]";
+const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict] [--bind] [--check]";
 
 struct Args {
     spec: Option<String>,
@@ -29,6 +35,7 @@ struct Args {
     json: bool,
     strict: bool,
     bind: bool,
+    check: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -40,6 +47,7 @@ fn args() -> Result<Args, String> {
         json: false,
         strict: false,
         bind: false,
+        check: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -52,6 +60,10 @@ fn args() -> Result<Args, String> {
             "--json" => a.json = true,
             "--strict" => a.strict = true,
             "--bind" => a.bind = true,
+            "--check" => {
+                a.bind = true;
+                a.check = true;
+            }
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -123,16 +135,34 @@ fn main() -> ExitCode {
     } else {
         None
     };
+    let reach = match (&bound, args.check) {
+        (Some(b), true) => b.check_advertised(Duration::from_secs(2)),
+        _ => Vec::new(),
+    };
     if args.json {
-        println!("{}", plan_json(&plan, bound.as_ref()));
+        println!("{}", plan_json(&plan, bound.as_ref(), &reach));
     } else {
         print_plan(&plan, &host, args.host.as_deref());
         if let Some(b) = &bound {
             print_bound(b);
         }
+        if args.check {
+            println!();
+            println!("advertised addresses:");
+            for r in &reach {
+                println!("  {} {r}", if r.reached() { "ok  " } else { "FAIL" });
+            }
+        }
     }
     // Dropping `bound` releases every socket.
-    ExitCode::SUCCESS
+    let unreached = reach
+        .iter()
+        .any(|r| !r.reached() && !matches!(r.outcome(), Outcome::NotChecked(_)));
+    if unreached {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn read_host(path: &str) -> Result<Host, String> {
@@ -150,7 +180,7 @@ fn problem_json(p: &Problem) -> Value {
     })
 }
 
-fn plan_json(plan: &Plan, bound: Option<&Bound>) -> Value {
+fn plan_json(plan: &Plan, bound: Option<&Bound>, reach: &[Reach]) -> Value {
     let endpoints: Vec<Value> = plan
         .endpoints()
         .iter()
@@ -172,6 +202,20 @@ fn plan_json(plan: &Plan, bound: Option<&Bound>) -> Value {
                         .collect::<Vec<_>>()
                 );
                 v["advertise"] = json!(be.advertised().map(ToString::to_string));
+            }
+            let mine: Vec<Value> = reach
+                .iter()
+                .filter(|r| r.endpoint() == e.qualified())
+                .map(|r| {
+                    json!({
+                        "target": r.target().map(|t| t.to_string()),
+                        "reached": r.reached(),
+                        "message": r.to_string(),
+                    })
+                })
+                .collect();
+            if !mine.is_empty() {
+                v["reach"] = json!(mine);
             }
             v
         })

@@ -322,3 +322,40 @@ fn a_privileged_port_without_the_capability_says_how_to_get_it() {
     assert!(stderr.contains("Permission denied"), "{stderr}");
     assert!(stderr.contains("CAP_NET_BIND_SERVICE"), "{stderr}");
 }
+
+#[test]
+fn doctor_checks_that_advertised_addresses_reach_it() {
+    let out = doctor(&[
+        "--listen",
+        "l = 127.0.0.1",
+        "--listen",
+        "l.web = http:0",
+        "--check",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reach = &v["endpoints"][0]["reach"][0];
+    assert_eq!(reach["reached"], true, "{v}");
+    assert_eq!(reach["target"], v["endpoints"][0]["bound"][0]);
+
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = doctor(&[
+        "--listen",
+        &format!("l = 127.0.0.1 advertise 127.0.0.1:{closed}"),
+        "--listen",
+        "l.web = http:0",
+        "--check",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("FAIL l.web"), "{stdout}");
+    assert!(
+        stdout.contains("nothing reachable answers there"),
+        "{stdout}"
+    );
+}
