@@ -228,8 +228,12 @@ fn probe_tcp(
     }
     while Instant::now() < deadline {
         for s in &ep.sockets {
-            let Listener::Tcp(l) = &s.listener else { continue };
-            let Ok((mut conn, _)) = l.accept() else { continue };
+            let Listener::Tcp(l) = &s.listener else {
+                continue;
+            };
+            let Ok((mut conn, _)) = l.accept() else {
+                continue;
+            };
             let left = deadline.saturating_duration_since(Instant::now());
             if read_contains(&mut conn, nonce, left) {
                 if ep.protocol == Protocol::Http {
@@ -291,7 +295,9 @@ fn probe_udp(
     let mut buf = [0u8; 512];
     while Instant::now() < deadline {
         for s in &ep.sockets {
-            let Listener::Udp(u) = &s.listener else { continue };
+            let Listener::Udp(u) = &s.listener else {
+                continue;
+            };
             while let Ok((n, _)) = u.recv_from(&mut buf) {
                 if String::from_utf8_lossy(&buf[..n]).contains(nonce) {
                     return Outcome::Reached {

@@ -94,6 +94,11 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
     let mut skipped_down: Vec<(&str, Vec<IpAddr>)> = Vec::new();
     for (iface, addr) in host.addrs() {
         let ip = addr.addr();
+        // An interface "holding" 0.0.0.0 or a multicast address is a broken
+        // snapshot; taken as specific, it would be a wildcard in disguise.
+        if matches!(AddrClass::of(ip), AddrClass::Unspecified | AddrClass::Multicast) {
+            continue;
+        }
         let link_local = AddrClass::of(ip) == AddrClass::LinkLocal;
         let mut hit = None;
         for (i, r) in ready.iter().enumerate() {

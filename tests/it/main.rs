@@ -5,5 +5,6 @@ mod dns_server;
 mod examples;
 mod netns;
 mod plan;
-mod spec;
 mod reach;
+mod realnet;
+mod spec;

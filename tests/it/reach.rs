@@ -35,7 +35,10 @@ fn a_derived_address_reaches_every_protocol() {
         assert!(r.reached(), "{r}");
         let ep = r.endpoint().split_once('.').unwrap();
         let local = bound.endpoint(ep.0, ep.1).unwrap().local_addrs()[0];
-        assert!(matches!(r.outcome(), Outcome::Reached { local: l } if *l == local), "{r}");
+        assert!(
+            matches!(r.outcome(), Outcome::Reached { local: l } if *l == local),
+            "{r}"
+        );
         assert_eq!(r.target(), Some(local));
     }
     // The sockets are blocking again afterwards.
@@ -59,7 +62,11 @@ fn another_process_at_the_advertised_address_is_found_out() {
          local.web = http:0"
     ));
     let reach = bound.check_advertised(Duration::from_millis(300));
-    assert!(matches!(reach[0].outcome(), Outcome::Elsewhere), "{}", reach[0]);
+    assert!(
+        matches!(reach[0].outcome(), Outcome::Elsewhere),
+        "{}",
+        reach[0]
+    );
     assert!(reach[0].to_string().contains("but not this endpoint"));
 }
 
@@ -70,7 +77,9 @@ fn nothing_at_the_advertised_address_is_a_failure() {
         .local_addr()
         .unwrap()
         .port();
-    let bound = bind(&format!("local = 127.0.0.1 advertise 127.0.0.1:{closed}; local.raw = tcp:0"));
+    let bound = bind(&format!(
+        "local = 127.0.0.1 advertise 127.0.0.1:{closed}; local.raw = tcp:0"
+    ));
     let reach = bound.check_advertised(WAIT);
     let Outcome::Failed(e) = reach[0].outcome() else {
         panic!("{}", reach[0])
@@ -82,7 +91,9 @@ fn nothing_at_the_advertised_address_is_a_failure() {
 fn a_udp_probe_that_lands_elsewhere_is_lost() {
     let other = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = other.local_addr().unwrap().port();
-    let bound = bind(&format!("local = 127.0.0.1 advertise 127.0.0.1:{port}; local.snmp = udp:0"));
+    let bound = bind(&format!(
+        "local = 127.0.0.1 advertise 127.0.0.1:{port}; local.snmp = udp:0"
+    ));
     let reach = bound.check_advertised(Duration::from_millis(300));
     assert!(matches!(reach[0].outcome(), Outcome::Lost), "{}", reach[0]);
     let mut buf = [0; 64];
