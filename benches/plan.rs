@@ -1,1 +1,115 @@
-fn main() {}
+//! Parse and plan costs, against two cheap parses as a yardstick so figures
+//! from different machines can be compared as ratios.
+//!
+//! Goal: the issue's example parses and plans in under 5 µs each, and
+//! planning grows linearly with the number of interfaces. Nothing here binds
+//! a socket or touches the network: plans are made against fake hosts.
+//!
+//!     cargo bench --bench plan -- --warm-up-time 1 --measurement-time 3
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ipnet::IpNet;
+use listenspec::{Host, ListenSpec};
+
+/// The example from the project's first issue, as in `tests/it/spec.rs`.
+const EXAMPLE: &str = r#"
+public   = *                advertise https://my-awesome-service   # every address; clients use that URL
+internal = 10.0.0.0/8, fd00::/8                   # every local address inside these CIDRs
+ops      = if:eth2, !link-local                   # eth2's addresses except link-local ones
+mgmt     = if:en*, ipv4                           # interfaces matching a glob, IPv4 only
+local    = loopback                               # an address class
+edge     = dns:my-awesome-service                 # the local addresses this name resolves to
+pinned   = 10.0.15.23, fe80::1%eth0               # literal addresses, zone ids allowed
+public.http   = http:8080                         # an endpoint: network.name = scheme:port
+public.admin  = https:0    advertise https://admin.example.com   # port 0 = ephemeral
+internal.grpc = tcp:9000-9010                     # a range: first free port
+ops.metrics   = http:9100  backlog=1024 reuseport
+ops.snmp      = udp:161
+"#;
+
+/// A host on which every selector of the example matches something and
+/// nothing is an error. `pinned` overlaps `internal` on 10.0.15.23, which is
+/// only a warning because `pinned` has no endpoints.
+fn example_host() -> Host {
+    Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .interface("eth0", 2, ["10.0.15.23/16", "fd00::23/64", "fe80::1/64"])
+        .interface("eth1", 3, ["31.167.56.251/24", "2a00:1450::1/64"])
+        .interface("eth2", 4, ["198.51.100.7/24", "fe80::2/64"])
+        .interface("enp3s0", 5, ["192.168.1.10/24"])
+        .interface("docker0", 6, ["172.17.0.1/16"])
+        .dns("my-awesome-service", ["10.0.15.23"])
+        .build()
+        .expect("a valid host")
+}
+
+/// A spec whose work grows with the host: a wildcard, a block that holds
+/// most interfaces, and a glob that holds the rest.
+const SCALING: &str = "
+public   = *
+internal = 10.0.0.0/8, !if:ops*
+ops      = if:ops*
+public.http   = http:8080
+internal.grpc = tcp:9000
+internal.api  = https:8443
+ops.metrics   = http:9100
+ops.snmp      = udp:161
+";
+
+/// `n` interfaces, each with an address in 10/8 and a link-local IPv6
+/// address; every tenth is an `ops` interface.
+fn scaling_host(n: u32) -> Host {
+    let mut b = Host::builder();
+    for i in 0..n {
+        let name = if i % 10 == 0 {
+            format!("ops{i}")
+        } else {
+            format!("eth{i}")
+        };
+        let v4 = format!("10.1.{}.{}/16", i / 250, i % 250 + 1);
+        let v6 = format!("fe80::{:x}/64", i + 1);
+        b = b.interface(&name, i + 1, [v4.as_str(), v6.as_str()]);
+    }
+    b.build().expect("a valid host")
+}
+
+fn benches(c: &mut Criterion) {
+    c.bench_function("baseline/url_parse", |b| {
+        b.iter(|| url::Url::parse(black_box("https://my-awesome-service")))
+    });
+    c.bench_function("baseline/ipnet_parse", |b| {
+        b.iter(|| black_box("10.0.0.0/8").parse::<IpNet>())
+    });
+
+    c.bench_function("parse/example", |b| {
+        b.iter(|| black_box(EXAMPLE).parse::<ListenSpec>())
+    });
+
+    let spec: ListenSpec = EXAMPLE.parse().expect("the example parses");
+    let host = example_host();
+    if let Err(e) = listenspec::plan(&spec, &host) {
+        panic!("the example should plan cleanly on the bench host:\n{e}");
+    }
+    c.bench_function("plan/example_6_interfaces", |b| {
+        b.iter(|| listenspec::plan(black_box(&spec), black_box(&host)))
+    });
+
+    let spec: ListenSpec = SCALING.parse().expect("the scaling spec parses");
+    let mut group = c.benchmark_group("plan/interfaces");
+    for n in [10u32, 100, 1000] {
+        let host = scaling_host(n);
+        if let Err(e) = listenspec::plan(&spec, &host) {
+            panic!("the scaling spec should plan cleanly on {n} interfaces:\n{e}");
+        }
+        group.throughput(Throughput::Elements(u64::from(n)));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &host, |b, host| {
+            b.iter(|| listenspec::plan(black_box(&spec), black_box(host)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(plan, benches);
+criterion_main!(plan);

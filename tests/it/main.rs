@@ -5,6 +5,7 @@ mod dns_server;
 mod examples;
 mod netns;
 mod plan;
+mod props;
 mod reach;
 mod realnet;
 mod spec;
