@@ -145,6 +145,11 @@ impl FromStr for Advertise {
             text: s.to_owned(),
             why: why.to_owned(),
         };
+        if s.contains(|c: char| c == ';' || c == '#' || c.is_whitespace()) {
+            return Err(bad(
+                "it may not contain spaces, ';' or '#', which separate statements and comments in a spec",
+            ));
+        }
         let is_url = s.contains("://");
         let url = if is_url {
             Url::parse(s)
@@ -152,16 +157,17 @@ impl FromStr for Advertise {
             Url::parse(&format!("tcp://{s}"))
         }
         .map_err(|e| bad(&e.to_string()))?;
-        let host = match url.host() {
-            None => return Err(bad("it names no host")),
-            Some(url::Host::Domain("")) => return Err(bad("it names no host")),
-            Some(h) => h.to_owned(),
-        };
-        // Endpoints re-use the host under their own scheme, so it must be a
-        // host that every scheme accepts, not just the one written here.
-        if Url::parse(&format!("http://{host}")).is_err() {
-            return Err(bad("the host is not a valid DNS name or IP address"));
+        if matches!(url.host(), None | Some(url::Host::Domain(""))) {
+            return Err(bad("it names no host"));
         }
+        // How an http:// URL reads the host: endpoints re-use it under their
+        // own scheme, so it must be valid there too, and only there do
+        // spellings like `0`, `0x0` or `0.0` become the address 0.0.0.0.
+        let host = url
+            .host_str()
+            .and_then(|h| Url::parse(&format!("http://{h}")).ok())
+            .and_then(|u| u.host().map(|h| h.to_owned()))
+            .ok_or_else(|| bad("the host is not a valid DNS name or IP address"))?;
         let wildcard = match &host {
             url::Host::Ipv4(a) => a.is_unspecified(),
             url::Host::Ipv6(a) => a.is_unspecified(),
@@ -640,16 +646,19 @@ impl ListenSpec {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(networks: Vec<Network>, endpoints: Vec<Endpoint>) -> Result<ListenSpec, SpecError> {
-        let errors = validate(&networks, &endpoints);
+        let mut errors: Vec<SpecErrorKind> = networks
+            .iter()
+            .flat_map(Network::parts_read_back)
+            .chain(endpoints.iter().flat_map(Endpoint::parts_read_back))
+            .collect();
+        errors.extend(validate(&networks, &endpoints).into_iter().map(|(_, k)| k));
         if errors.is_empty() {
             Ok(ListenSpec {
                 networks,
                 endpoints,
             })
         } else {
-            Err(SpecError::unlocated(
-                errors.into_iter().map(|(_, k)| k).collect(),
-            ))
+            Err(SpecError::unlocated(errors))
         }
     }
 
@@ -703,6 +712,64 @@ impl ListenSpec {
                 _ => None,
             });
         selectors.chain(devices)
+    }
+}
+
+/// Parts built by hand (selectors, zones, URLs, device names) get the
+/// parser's checks by being printed and read back: a part that does not read
+/// back as itself could not have come from text.
+fn read_back<T>(
+    part: &T,
+    errors: &mut Vec<SpecErrorKind>,
+    mismatch: impl FnOnce(String) -> SpecErrorKind,
+) where
+    T: fmt::Display + FromStr<Err = SpecErrorKind> + PartialEq,
+{
+    let text = part.to_string();
+    match text.parse::<T>() {
+        Ok(back) if back == *part => {}
+        Ok(_) => errors.push(mismatch(text)),
+        Err(e) => errors.push(e),
+    }
+}
+
+impl Network {
+    fn parts_read_back(&self) -> Vec<SpecErrorKind> {
+        let mut errors = Vec::new();
+        for s in self.include.iter().chain(&self.exclude) {
+            read_back(s, &mut errors, |text| SpecErrorKind::BadSelector {
+                text,
+                why: "it does not read back as itself".to_owned(),
+            });
+        }
+        if let Some(a) = &self.advertise {
+            read_back(a, &mut errors, |text| SpecErrorKind::BadAdvertise {
+                text,
+                why: "it does not read back as itself".to_owned(),
+            });
+        }
+        errors
+    }
+}
+
+impl Endpoint {
+    fn parts_read_back(&self) -> Vec<SpecErrorKind> {
+        let mut errors = Vec::new();
+        if let Some(a) = &self.advertise {
+            read_back(a, &mut errors, |text| SpecErrorKind::BadAdvertise {
+                text,
+                why: "it does not read back as itself".to_owned(),
+            });
+        }
+        if let Some(Device::Named(d)) = &self.options.device
+            && !selector::is_ifname(d)
+        {
+            errors.push(SpecErrorKind::BadOption {
+                text: format!("device={d}"),
+                why: "device takes an interface name, like device=eth2".to_owned(),
+            });
+        }
+        errors
     }
 }
 

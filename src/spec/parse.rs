@@ -1,6 +1,7 @@
 //! The text form of a spec; the grammar is on [`ListenSpec`].
 
 use crate::spec::error::Located;
+use crate::spec::selector::is_ifname;
 use crate::spec::{
     Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports,
     Protocol, SpecError, SpecErrorKind, validate,
@@ -230,8 +231,7 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
             }
             ("device", Some(v)) => {
                 opts.once(key, options.device.is_some());
-                // IFNAMSIZ is 16 with the NUL: longer names cannot exist.
-                if !v.is_empty() && v.len() < 16 && v.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
+                if is_ifname(v) {
                     options.device = Some(Device::Named(v.to_owned()));
                 } else {
                     opts.bad(key, value, "device takes an interface name, like device=eth2");

@@ -192,11 +192,7 @@ impl FromStr for Selector {
             return Ok(Selector::Any);
         }
         if let Some(name) = s.strip_prefix("if:") {
-            let ok = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'#' | b';' | b'/'));
-            if !ok {
+            if !is_ifname(name) {
                 return Err(bad("an interface name is one word, like if:eth0 or if:en*"));
             }
             return Ok(Selector::Interface(IfPattern(name.to_owned())));
@@ -255,6 +251,16 @@ impl FromStr for Selector {
         };
         Ok(Selector::Addr { ip, zone })
     }
+}
+
+/// Whether text can be an interface name (or an `if:` glob): IFNAMSIZ is 16
+/// with the NUL, and the spec language's own punctuation cannot appear.
+pub(crate) fn is_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'#' | b';' | b'/'))
 }
 
 /// Checks the shape of a DNS name (letters, digits, `-`, `_`, dots), so that

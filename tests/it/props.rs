@@ -806,12 +806,11 @@ fn shared_class_roundtrips() {
     }
 }
 
-/// Found while writing these properties: a scheme-less advertise host goes
-/// through `tcp://`, where the URL parser keeps `0.0.0.0` (or `0`) as an
-/// opaque name instead of an IPv4 address, so the wildcard check misses it
-/// and the plan tells clients `http://0.0.0.0:8080/`.
+/// Regression: a scheme-less advertise host went through `tcp://`, where the
+/// URL parser keeps `0.0.0.0` (or `0`) as an opaque name instead of an IPv4
+/// address, so the wildcard check missed it and the plan told clients
+/// `http://0.0.0.0:8080/`.
 #[test]
-#[ignore = "known bug in Advertise::from_str, see the comment"]
 fn advertise_refuses_every_wildcard_spelling() {
     for text in [
         "0.0.0.0",
@@ -828,11 +827,10 @@ fn advertise_refuses_every_wildcard_spelling() {
     }
 }
 
-/// Found while writing these properties: `ListenSpec::new` promises the
-/// parser's checks but skips those inside selectors, `device=` and the
-/// advertised URL, so the builder makes specs whose text does not parse.
+/// Regression: `ListenSpec::new` promised the parser's checks but skipped
+/// those inside selectors, `device=` and the advertised URL, so the builder
+/// made specs whose text did not parse.
 #[test]
-#[ignore = "known bug in ListenSpec::new, see the comment"]
 fn builder_refuses_what_the_parser_refuses() {
     let x = || "x".parse::<listenspec::Name>().unwrap();
     let net = |s: Selector| Network::new(x()).include(s);
@@ -846,7 +844,7 @@ fn builder_refuses_what_the_parser_refuses() {
         (vec![loopback()], vec![device("a b")]),
         (vec![loopback()], vec![device("")]),
         (
-            vec![loopback().advertise("https://h/a;b".parse().unwrap())],
+            vec![loopback().advertise(Advertise::Url(url::Url::parse("https://h/a;b").unwrap()))],
             vec![],
         ),
         (
