@@ -151,23 +151,28 @@ impl FromStr for Advertise {
             ));
         }
         let is_url = s.contains("://");
+        // A scheme-less host reads as http:// reads it, which is how every
+        // endpoint scheme will: spellings like `0`, `0x0` or `0.0` become
+        // the address 0.0.0.0 there, and names are lowercased.
         let url = if is_url {
             Url::parse(s)
         } else {
-            Url::parse(&format!("tcp://{s}"))
+            Url::parse(&format!("http://{s}"))
         }
         .map_err(|e| bad(&e.to_string()))?;
         if matches!(url.host(), None | Some(url::Host::Domain(""))) {
             return Err(bad("it names no host"));
         }
-        // How an http:// URL reads the host: endpoints re-use it under their
-        // own scheme, so it must be valid there too, and only there do
-        // spellings like `0`, `0x0` or `0.0` become the address 0.0.0.0.
-        let host = url
-            .host_str()
-            .and_then(|h| Url::parse(&format!("http://{h}")).ok())
-            .and_then(|u| u.host().map(|h| h.to_owned()))
-            .ok_or_else(|| bad("the host is not a valid DNS name or IP address"))?;
+        // An opaque host (tcp://, udp://) is read again the http:// way for
+        // the same reasons; special schemes already read it so.
+        let host = if url.is_special() {
+            url.host().map(|h| h.to_owned())
+        } else {
+            url.host_str()
+                .and_then(|h| Url::parse(&format!("http://{h}")).ok())
+                .and_then(|u| u.host().map(|h| h.to_owned()))
+        }
+        .ok_or_else(|| bad("the host is not a valid DNS name or IP address"))?;
         let wildcard = match &host {
             url::Host::Ipv4(a) => a.is_unspecified(),
             url::Host::Ipv6(a) => a.is_unspecified(),
@@ -189,15 +194,15 @@ impl FromStr for Advertise {
         if is_url {
             return Ok(Advertise::Url(url));
         }
-        if !matches!(url.path(), "" | "/") || url.query().is_some() {
+        if url.path() != "/" || url.query().is_some() {
             return Err(bad(
                 "without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path",
             ));
         }
-        Ok(Advertise::Host {
-            host,
-            port: url.port(),
-        })
+        // http:// elides its default port; a host's port is kept as written.
+        let explicit_port = s.rsplit_once(']').map_or(s, |(_, rest)| rest).contains(':');
+        let port = url.port().or_else(|| explicit_port.then_some(80));
+        Ok(Advertise::Host { host, port })
     }
 }
 

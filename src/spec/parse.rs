@@ -106,16 +106,8 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
             _ => *t == "advertise" || t.starts_with("advertise=") || t.starts_with("expose="),
         })
         .unwrap_or(tokens.len());
-    let selectors = tokens[..opts_at].join(" ");
     let mut family = None;
-    for item in selectors.split(',').map(str::trim) {
-        if item.contains(' ') || item.is_empty() {
-            errors.push(SpecErrorKind::BadSelector {
-                text: item.to_owned(),
-                why: "selectors are separated by commas".to_owned(),
-            });
-            continue;
-        }
+    for item in selector_items(&tokens[..opts_at], &mut errors) {
         let (negated, word) = match item.strip_prefix('!') {
             Some(rest) => (true, rest),
             None => (false, item),
@@ -137,33 +129,33 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
                 family = Some(f);
             }
             (None, _) => match word.parse() {
-                Ok(s) if negated => net = net.exclude(s),
-                Ok(s) => net = net.include(s),
+                Ok(s) if negated => net.exclude.push(s),
+                Ok(s) => net.include.push(s),
                 Err(e) => errors.push(e),
             },
         }
     }
     if let Some(f) = family {
-        net = net.family(f);
+        net.family = Some(f);
     }
     let mut opts = Options::new(&tokens[opts_at..], &mut errors);
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("shared", None) => {
                 opts.once(key, net.shared);
-                net = net.shared();
+                net.shared = true;
             }
             ("expose", Some(v)) => {
                 opts.once(key, net.expose.is_some());
                 match v.parse() {
-                    Ok(e) => net = net.expose(e),
+                    Ok(e) => net.expose = Some(e),
                     Err(e) => opts.errors.push(e),
                 }
             }
             ("advertise", Some(v)) => {
                 opts.once(key, net.advertise.is_some());
                 match v.parse::<Advertise>() {
-                    Ok(a) => net = net.advertise(a),
+                    Ok(a) => net.advertise = Some(a),
                     Err(e) => opts.errors.push(e),
                 }
             }
@@ -179,6 +171,43 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
     } else {
         Err(errors)
     }
+}
+
+/// The comma-separated selectors of a network, from whitespace-split tokens
+/// (so `a,b`, `a, b` and `a ,b` read alike); a missing or doubled comma is an
+/// error.
+fn selector_items<'t>(tokens: &[&'t str], errors: &mut Vec<SpecErrorKind>) -> Vec<&'t str> {
+    let mut items = Vec::with_capacity(tokens.len());
+    let mut want_item = true;
+    let mut missing = |text: &str, errors: &mut Vec<SpecErrorKind>| {
+        errors.push(SpecErrorKind::BadSelector {
+            text: text.to_owned(),
+            why: "selectors are separated by commas".to_owned(),
+        });
+    };
+    for token in tokens {
+        for (k, piece) in token.split(',').enumerate() {
+            if k > 0 {
+                if want_item {
+                    missing("", errors);
+                }
+                want_item = true;
+            }
+            if piece.is_empty() {
+                continue;
+            }
+            if want_item {
+                items.push(piece);
+                want_item = false;
+            } else {
+                missing(piece, errors);
+            }
+        }
+    }
+    if want_item {
+        missing("", errors);
+    }
+    items
 }
 
 fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorKind>> {

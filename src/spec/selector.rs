@@ -202,7 +202,10 @@ impl FromStr for Selector {
                 .map(|n| Selector::Dns(n.to_owned()))
                 .ok_or_else(|| bad("a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com"));
         }
-        if let Some(class) = AddrClass::from_name(s) {
+        // Class names hold no ':' or '.', so addresses skip the name lookup.
+        if !s.contains([':', '.'])
+            && let Some(class) = AddrClass::from_name(s)
+        {
             return Ok(Selector::Class(class));
         }
         if s.contains('/') {
