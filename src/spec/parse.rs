@@ -22,6 +22,7 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     // Names of every network statement, parsed or not, so an endpoint on a
     // network with a syntax error is not also called "unknown".
     let mut defined = Vec::new();
+    let mut scratch = Scratch::default();
     for st in statements(input) {
         let at = |kind| Located {
             line: Some(st.line),
@@ -32,16 +33,16 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
             errors.push(at(SpecErrorKind::BadStatement(st.text.to_owned())));
             continue;
         };
-        let lhs = lhs.trim();
+        let lhs = lhs.trim_ascii();
         if !lhs.contains('.') {
             defined.push(lhs);
         }
         let result = match lhs.split_once('.') {
-            None => network(lhs, rhs).map(|n| {
+            None => network(lhs, rhs, &mut scratch).map(|n| {
                 networks.push(n);
                 network_lines.push(st.line);
             }),
-            Some((net, name)) => endpoint(net, name, rhs).map(|e| {
+            Some((net, name)) => endpoint(net, name, rhs, &mut scratch).map(|e| {
                 endpoints.push(e);
                 endpoint_lines.push(st.line);
             }),
@@ -79,23 +80,37 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     }
 }
 
+/// Buffers reused from statement to statement, so tokenizing allocates once
+/// per spec rather than once per line.
+#[derive(Default)]
+struct Scratch<'a> {
+    tokens: Vec<&'a str>,
+    items: Vec<&'a str>,
+}
+
 /// Splits text into statements: `#` comments run to the end of the line,
 /// then `;` and newlines separate statements.
 fn statements(input: &str) -> impl Iterator<Item = Statement<'_>> {
     input.lines().enumerate().flat_map(|(n, line)| {
         let code = line.split_once('#').map_or(line, |(code, _)| code);
         code.split(';').filter_map(move |s| {
-            let text = s.trim();
+            let text = s.trim_ascii();
             (!text.is_empty()).then_some(Statement { line: n + 1, text })
         })
     })
 }
 
-fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
+fn network<'a>(
+    name: &str,
+    rhs: &'a str,
+    scratch: &mut Scratch<'a>,
+) -> Result<Network, Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
     let name = name.parse().map_err(|e| vec![e])?;
     let mut net = Network::new(name);
-    let tokens: Vec<&str> = rhs.split_whitespace().collect();
+    let Scratch { tokens, items } = scratch;
+    tokens.clear();
+    tokens.extend(rhs.split_ascii_whitespace());
     let opts_at = tokens
         .iter()
         .enumerate()
@@ -107,7 +122,8 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
         })
         .unwrap_or(tokens.len());
     let mut family = None;
-    for item in selector_items(&tokens[..opts_at], &mut errors) {
+    selector_items(&tokens[..opts_at], items, &mut errors);
+    for &item in items.iter() {
         let (negated, word) = match item.strip_prefix('!') {
             Some(rest) => (true, rest),
             None => (false, item),
@@ -176,8 +192,12 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
 /// The comma-separated selectors of a network, from whitespace-split tokens
 /// (so `a,b`, `a, b` and `a ,b` read alike); a missing or doubled comma is an
 /// error.
-fn selector_items<'t>(tokens: &[&'t str], errors: &mut Vec<SpecErrorKind>) -> Vec<&'t str> {
-    let mut items = Vec::with_capacity(tokens.len());
+fn selector_items<'t>(
+    tokens: &[&'t str],
+    items: &mut Vec<&'t str>,
+    errors: &mut Vec<SpecErrorKind>,
+) {
+    items.clear();
     let mut want_item = true;
     let mut missing = |text: &str, errors: &mut Vec<SpecErrorKind>| {
         errors.push(SpecErrorKind::BadSelector {
@@ -207,14 +227,18 @@ fn selector_items<'t>(tokens: &[&'t str], errors: &mut Vec<SpecErrorKind>) -> Ve
     if want_item {
         missing("", errors);
     }
-    items
 }
 
-fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorKind>> {
+fn endpoint<'a>(
+    net: &str,
+    name: &str,
+    rhs: &'a str,
+    scratch: &mut Scratch<'a>,
+) -> Result<Endpoint, Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
-    let net = net.trim().parse();
-    let name = name.trim().parse();
-    let mut tokens = rhs.split_whitespace();
+    let net = net.trim_ascii().parse();
+    let name = name.trim_ascii().parse();
+    let mut tokens = rhs.split_ascii_whitespace();
     let target = tokens.next().unwrap_or("");
     let (protocol, ports) = match target.split_once(':') {
         Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
@@ -227,8 +251,10 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
     };
     let mut options = EndpointOptions::default();
     let mut advertise = None;
-    let rest: Vec<&str> = tokens.collect();
-    let mut opts = Options::new(&rest, &mut errors);
+    let rest = &mut scratch.tokens;
+    rest.clear();
+    rest.extend(tokens);
+    let mut opts = Options::new(rest, &mut errors);
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("backlog", Some(v)) => {
