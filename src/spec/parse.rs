@@ -199,7 +199,7 @@ fn selector_items<'t>(
 ) {
     items.clear();
     let mut want_item = true;
-    let mut missing = |text: &str, errors: &mut Vec<SpecErrorKind>| {
+    let missing = |text: &str, errors: &mut Vec<SpecErrorKind>| {
         errors.push(SpecErrorKind::BadSelector {
             text: text.to_owned(),
             why: "selectors are separated by commas".to_owned(),
