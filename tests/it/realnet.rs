@@ -477,6 +477,40 @@ fn behind_nat_clients_use_the_advertised_address_the_server_cannot_bind() {
 // ---------------------------------------------------------------------------
 // Topologies and probes.
 
+// ---------------------------------------------------------------------------
+// Link-local IPv6: bound with its scope id, reachable on its own link.
+
+#[test]
+fn a_link_local_address_binds_with_its_scope_and_takes_connections_on_its_link() {
+    let test = "a_link_local_address_binds_with_its_scope_and_takes_connections_on_its_link";
+    let Some((server, peer)) = two_netns_or_skip(test) else {
+        return;
+    };
+    link(
+        (&server, "ll0", &["fe80::1/64"]),
+        (&peer, "ll1", &["fe80::2/64"]),
+    );
+    let spec = spec("ops = fe80::1%ll0\nops.m = tcp:0 device");
+    let mut bound = server
+        .run(|| listenspec::bind_all(&spec))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ep = bound.take("ops", "m").unwrap();
+    let SocketAddr::V6(local) = ep.local_addrs()[0] else {
+        panic!("not IPv6: {:?}", ep.local_addrs())
+    };
+    assert_eq!(local.ip().to_string(), "fe80::1");
+    assert_eq!(
+        local.scope_id(),
+        server.index("ll0"),
+        "bound with its scope id"
+    );
+    let listener = ep.into_tcp().unwrap().remove(0);
+    // From the peer, fe80::1 exists only through the peer's own link.
+    let target = std::net::SocketAddrV6::new(*local.ip(), local.port(), 0, peer.index("ll1"));
+    let client = connect_from(&peer, target.into()).expect("the peer reaches it on its link");
+    assert_reaches(&listener, &client);
+}
+
 /// A server with a link to a public network and one to an ops network, and
 /// one peer namespace on each.
 struct Site {
