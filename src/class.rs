@@ -322,17 +322,41 @@ pub fn registry() -> &'static [SpecialBlock] {
 pub fn block_of(ip: IpAddr) -> Option<&'static SpecialBlock> {
     // The key arrays are built from TABLE in TABLE's order, so key index i is
     // row i of its family's part of REGISTRY; rows are most specific first.
+    // The planner asks this for every host address, so rather than trying all
+    // rows of the family, try only those the first byte allows: lowest bit
+    // first keeps the table order, so the first hit is still the most specific.
     let i = match ip {
         IpAddr::V4(a) => {
             let x = a.to_bits();
-            V4_KEYS.iter().position(|&(net, mask)| x & mask == net)?
+            let rows = V4_BY_FIRST_BYTE[usize::from(a.octets()[0])];
+            first_row(rows, |r| {
+                let (net, mask) = V4_KEYS[r];
+                x & mask == net
+            })?
         }
         IpAddr::V6(a) => {
             let x = a.to_bits();
-            V4_LEN + V6_KEYS.iter().position(|&(net, mask)| x & mask == net)?
+            let rows = V6_BY_FIRST_BYTE[usize::from(a.octets()[0])];
+            V4_LEN
+                + first_row(rows, |r| {
+                    let (net, mask) = V6_KEYS[r];
+                    x & mask == net
+                })?
         }
     };
     REGISTRY.get(i)
+}
+
+/// The lowest row in the bit set `rows` that holds the address.
+fn first_row(mut rows: u64, holds: impl Fn(usize) -> bool) -> Option<usize> {
+    while rows != 0 {
+        let r = rows.trailing_zeros() as usize;
+        if holds(r) {
+            return Some(r);
+        }
+        rows &= rows - 1;
+    }
+    None
 }
 
 /// Whether the registries call `ip` globally reachable: the "Globally
@@ -349,12 +373,17 @@ pub fn block_of(ip: IpAddr) -> Option<&'static SpecialBlock> {
 ///   bind multicast groups, so this only matters to callers classifying
 ///   arbitrary addresses.
 pub fn is_globally_reachable(ip: IpAddr) -> bool {
-    if let IpAddr::V6(a) = ip
-        && a.segments()[0] & 0xff0f == 0xff0e
-    {
-        return true;
-    }
-    block_of(ip).is_none_or(|b| b.globally_reachable.unwrap_or(true))
+    classify(ip).1
+}
+
+/// [`AddrClass::of`] and [`is_globally_reachable`] together, from one
+/// registry lookup, for callers that need both of many addresses.
+pub(crate) fn classify(ip: IpAddr) -> (AddrClass, bool) {
+    let block = block_of(ip);
+    let class = block.map_or(AddrClass::Global, |b| b.class);
+    let global_multicast = matches!(ip, IpAddr::V6(a) if a.segments()[0] & 0xff0f == 0xff0e);
+    let reachable = global_multicast || block.is_none_or(|b| b.globally_reachable.unwrap_or(true));
+    (class, reachable)
 }
 
 // ---------------------------------------------------------------------------
@@ -466,6 +495,10 @@ static REGISTRY: [SpecialBlock; TABLE.len()] = TABLE;
 const V4_LEN: usize = check_table(&TABLE);
 static V4_KEYS: [(u32, u32); V4_LEN] = v4_keys(&TABLE);
 static V6_KEYS: [(u128, u128); TABLE.len() - V4_LEN] = v6_keys(&TABLE, V4_LEN);
+/// For each value of an address's first byte, the rows of its family (bit i
+/// for key index i) whose block can hold such an address.
+static V4_BY_FIRST_BYTE: [u64; 256] = by_first_byte(&TABLE, 0, V4_LEN);
+static V6_BY_FIRST_BYTE: [u64; 256] = by_first_byte(&TABLE, V4_LEN, TABLE.len());
 
 const fn mask4(len: u8) -> u32 {
     if len == 0 { 0 } else { u32::MAX << (32 - len) }
@@ -563,4 +596,72 @@ const fn v6_keys<const L: usize>(t: &[SpecialBlock], start: usize) -> [(u128, u1
         i += 1;
     }
     out
+}
+
+/// Row sets by first byte for `t[start..end]`, one family's rows; bit i
+/// stands for row `start + i`. A row admits a first byte when the byte agrees
+/// with the row's network on the bits its prefix fixes (all 8 from /8 on).
+const fn by_first_byte(t: &[SpecialBlock], start: usize, end: usize) -> [u64; 256] {
+    assert!(
+        end - start <= 64,
+        "a family has more rows than a u64 has bits"
+    );
+    let mut out = [0u64; 256];
+    let mut i = start;
+    while i < end {
+        let (first, len) = match t[i].net {
+            IpNet::V4(n) => (n.addr().octets()[0], n.prefix_len()),
+            IpNet::V6(n) => (n.addr().octets()[0], n.prefix_len()),
+        };
+        let fixed: u8 = if len >= 8 {
+            0xff
+        } else if len == 0 {
+            0
+        } else {
+            0xff << (8 - len)
+        };
+        let mut b = 0;
+        while b < 256 {
+            if (b as u8) & fixed == first & fixed {
+                out[b] |= 1 << (i - start);
+            }
+            b += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `block_of` answered before it dispatched on the first byte: the
+    /// first row, in table order, whose block holds the address.
+    fn scan(ip: IpAddr) -> Option<&'static SpecialBlock> {
+        REGISTRY.iter().find(|b| b.net.contains(&ip))
+    }
+
+    /// The first-byte tables leave out no row that could hold an address:
+    /// every first byte with low bits all clear, all set and mixed, and
+    /// every row's first and last address.
+    #[test]
+    fn dispatch_agrees_with_a_full_scan() {
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for first in 0..=255u8 {
+            for rest in [0u128, u128::MAX, 0x5555_5555_5555_5555_5555_5555_5555_5555] {
+                let v4 = (u32::from(first) << 24) | (rest as u32 >> 8);
+                let v6 = (u128::from(first) << 120) | (rest >> 8);
+                ips.push(IpAddr::V4(Ipv4Addr::from(v4)));
+                ips.push(IpAddr::V6(Ipv6Addr::from(v6)));
+            }
+        }
+        for b in registry() {
+            ips.push(b.net.network());
+            ips.push(b.net.broadcast());
+        }
+        for ip in ips {
+            assert_eq!(block_of(ip), scan(ip), "{ip}");
+        }
+    }
 }

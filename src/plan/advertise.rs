@@ -2,13 +2,13 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use url::Url;
 
-use crate::host::Host;
-use crate::plan::{Chosen, ProblemKind};
+use crate::AddrClass;
+use crate::plan::{Chosen, HostView, ProblemKind};
 use crate::spec::{Advertise, Endpoint, Family, Transport};
-use crate::{AddrClass, class};
 
 /// Where an advertised URL came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,22 +26,59 @@ pub enum Source {
 /// Its port may be unknown until binding (port 0 or a range with no port in
 /// the advertised URL); [`Advertised::url`] is `None` then, and
 /// [`Advertised::with_port`] completes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Advertised {
-    url: Url,
+    url: PlannedUrl,
     port_from_bind: bool,
     source: Source,
+}
+
+/// An advertised URL, or the address it will be made of.
+#[derive(Clone)]
+enum PlannedUrl {
+    /// Made at plan time from what the spec says.
+    Made(Url),
+    /// The address the planner ranked best. Formatting and parsing its URL
+    /// was about a fifth of planning a small spec, and a plan made only to
+    /// be checked never reads it, so it is made when first asked for, then
+    /// kept.
+    Derived {
+        scheme: &'static str,
+        ip: IpAddr,
+        port: Option<u16>,
+        url: OnceLock<Url>,
+    },
+}
+
+impl PlannedUrl {
+    fn get(&self) -> &Url {
+        match self {
+            PlannedUrl::Made(url) => url,
+            PlannedUrl::Derived {
+                scheme,
+                ip,
+                port,
+                url,
+            } => url.get_or_init(|| {
+                let host = match *ip {
+                    IpAddr::V4(a) => url::Host::Ipv4(a),
+                    IpAddr::V6(a) => url::Host::Ipv6(a),
+                };
+                parse_url(scheme, host, *port)
+            }),
+        }
+    }
 }
 
 impl Advertised {
     /// The URL, when its port is known at plan time.
     pub fn url(&self) -> Option<&Url> {
-        (!self.port_from_bind).then_some(&self.url)
+        (!self.port_from_bind).then(|| self.url.get())
     }
 
     /// The URL once the endpoint is bound on `port`.
     pub fn with_port(&self, port: u16) -> Url {
-        let mut url = self.url.clone();
+        let mut url = self.url.get().clone();
         if self.port_from_bind {
             // Cannot fail: every advertised URL has a host (checked when the
             // spec was parsed, or an IP address when derived).
@@ -61,34 +98,57 @@ impl Advertised {
     }
 }
 
-impl fmt::Display for Advertised {
-    /// The URL, with `<port>` standing for a port known only after binding.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.port_from_bind {
-            return write!(f, "{}", self.url);
-        }
-        let host = self.url.host_str().unwrap_or("");
-        write!(
-            f,
-            "{}://{host}:<port>{}",
-            self.url.scheme(),
-            self.url.path()
-        )
+impl PartialEq for Advertised {
+    /// Equal when they tell clients the same: the same URL (parsing derived
+    /// ones if need be), port source and origin.
+    fn eq(&self, other: &Advertised) -> bool {
+        self.port_from_bind == other.port_from_bind
+            && self.source == other.source
+            && self.url.get() == other.url.get()
     }
 }
 
-/// Builds `scheme://host` with the endpoint's port when it is known.
-fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpoint) -> Advertised {
-    let port = explicit.or(e.ports().fixed());
+impl Eq for Advertised {}
+
+impl fmt::Debug for Advertised {
+    /// As a derived `Debug` would show it, with the URL made.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Advertised")
+            .field("url", self.url.get())
+            .field("port_from_bind", &self.port_from_bind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for Advertised {
+    /// The URL, with `<port>` standing for a port known only after binding.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.url.get();
+        if !self.port_from_bind {
+            return write!(f, "{url}");
+        }
+        let host = url.host_str().unwrap_or("");
+        write!(f, "{}://{host}:<port>{}", url.scheme(), url.path())
+    }
+}
+
+/// Parses `scheme://host`, with `:port` when there is one.
+fn parse_url(scheme: &str, host: url::Host<&str>, port: Option<u16>) -> Url {
     let text = match port {
         Some(p) => format!("{scheme}://{host}:{p}"),
         None => format!("{scheme}://{host}"),
     };
     // The scheme is one of ours, and the host is an IP address or a name
     // that the spec parser checked parses under both http:// and tcp://.
-    let url = Url::parse(&text).expect("advertised hosts are checked when the spec is parsed");
+    Url::parse(&text).expect("advertised hosts are checked when the spec is parsed")
+}
+
+/// Builds `scheme://host` with the endpoint's port when it is known.
+fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpoint) -> Advertised {
+    let port = explicit.or(e.ports().fixed());
     Advertised {
-        url,
+        url: PlannedUrl::Made(parse_url(scheme, host, port)),
         port_from_bind: port.is_none(),
         source: Source::Derived,
     }
@@ -112,7 +172,7 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
             }
             Advertised {
                 port_from_bind: !known && e.ports().fixed().is_none(),
-                url,
+                url: PlannedUrl::Made(url),
                 source: Source::Derived,
             }
         }
@@ -123,14 +183,14 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
     out
 }
 
-/// Ranks an address for advertising: lower is better.
-fn rank(ip: IpAddr) -> (u8, Family, IpAddr) {
-    let class = AddrClass::of(ip);
+/// Ranks an address for advertising, given its class and whether it is
+/// globally reachable: lower is better.
+fn rank(ip: IpAddr, class: AddrClass, global: bool) -> (u8, Family, IpAddr) {
     let r = if class == AddrClass::LinkLocal {
         2
     } else if class == AddrClass::Loopback {
         3
-    } else if class::is_globally_reachable(ip) {
+    } else if global {
         0
     } else {
         1
@@ -138,11 +198,8 @@ fn rank(ip: IpAddr) -> (u8, Family, IpAddr) {
     (r, Family::of(ip), ip)
 }
 
-fn advertisable(ip: IpAddr) -> bool {
-    !matches!(
-        AddrClass::of(ip),
-        AddrClass::Unspecified | AddrClass::Multicast
-    )
+fn advertisable(class: AddrClass) -> bool {
+    !matches!(class, AddrClass::Unspecified | AddrClass::Multicast)
 }
 
 /// The best address of a network to advertise, and those that tie with it.
@@ -154,27 +211,44 @@ pub(crate) struct Ranked {
 }
 
 /// Ranks a network's addresses (the host's, under a wildcard).
-pub(crate) fn rank_network(chosen: &[Chosen], host: &Host) -> Option<Ranked> {
-    let mut candidates: Vec<IpAddr> = Vec::new();
+pub(crate) fn rank_network(chosen: &[Chosen], view: &HostView) -> Option<Ranked> {
+    // One pass: the best so far, and the other candidates of its rank and
+    // family, started afresh whenever a better rank turns up. Whatever joins
+    // `others` is above the best of its time, so never equals a later, lower
+    // best; and with no ties nothing joins, so nothing is allocated.
+    let mut best: Option<(u8, Family, IpAddr)> = None;
+    let mut others: Vec<IpAddr> = Vec::new();
+    let mut consider = |ip: IpAddr, class: AddrClass, global: bool| {
+        if !advertisable(class) {
+            return;
+        }
+        let key = rank(ip, class, global);
+        match best {
+            Some(b) if (key.0, key.1) > (b.0, b.1) || key == b => {}
+            Some(b) if (key.0, key.1) == (b.0, b.1) => {
+                others.push(key.2.max(b.2));
+                best = Some(key.min(b));
+            }
+            _ => {
+                others.clear();
+                best = Some(key);
+            }
+        }
+    };
     for c in chosen {
-        if c.interface.is_some() {
-            candidates.push(c.ip);
-        } else {
+        if c.is_wildcard() {
+            // A wildcard stands for the host's up addresses of its family.
             let fam = Family::of(c.ip);
-            candidates.extend(
-                host.addrs()
-                    .filter(|(i, a)| i.is_up() && Family::of(a.addr()) == fam)
-                    .map(|(_, a)| a.addr()),
-            );
+            for a in &view.addrs {
+                if a.iface.is_up() && Family::of(a.net.addr()) == fam {
+                    consider(a.net.addr(), a.class, a.global);
+                }
+            }
+        } else {
+            consider(c.ip, c.class, c.global);
         }
     }
-    candidates.retain(|ip| advertisable(*ip));
-    let best = candidates.iter().copied().min_by_key(|ip| rank(*ip))?;
-    let (r, fam, _) = rank(best);
-    let mut others: Vec<IpAddr> = candidates
-        .into_iter()
-        .filter(|ip| *ip != best && (rank(*ip).0, rank(*ip).1) == (r, fam))
-        .collect();
+    let (_, _, best) = best?;
     others.sort();
     others.dedup();
     Some(Ranked { best, others })
@@ -208,9 +282,15 @@ pub(crate) fn advertise<'r>(
     if AddrClass::of(*best) == AddrClass::LinkLocal {
         warn(ProblemKind::LinkLocalAdvertised { ip: *best });
     }
-    let host_of = match *best {
-        IpAddr::V4(a) => url::Host::Ipv4(a),
-        IpAddr::V6(a) => url::Host::Ipv6(a),
-    };
-    Some(url_for(e.protocol().scheme(), host_of, None, e))
+    let port = e.ports().fixed();
+    Some(Advertised {
+        url: PlannedUrl::Derived {
+            scheme: e.protocol().scheme(),
+            ip: *best,
+            port,
+            url: OnceLock::new(),
+        },
+        port_from_bind: port.is_none(),
+        source: Source::Derived,
+    })
 }

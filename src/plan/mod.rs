@@ -5,24 +5,28 @@
 //! snapshot always give the same plan, on a laptop or in CI.
 
 mod advertise;
+mod keys;
+mod names;
 mod problem;
 mod select;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
 pub use problem::{PlanError, Problem, ProblemKind};
 
-use crate::host::Host;
+use crate::host::{Host, Interface};
 use crate::spec::{
     Device, Endpoint, EndpointOptions, Exposure, Family, ListenSpec, Name, Ports, Protocol,
     Selector, Transport,
 };
 use crate::{AddrClass, class};
+use keys::KeyMap;
+use names::{SharedName, SpecNames};
 
 /// How strictly to plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,16 +75,42 @@ impl fmt::Display for Why {
     }
 }
 
+impl Why {
+    /// The interface holding the address; `None` for a wildcard.
+    fn interface(&self) -> Option<&str> {
+        match self {
+            Why::Wildcard { .. } => None,
+            Why::Matched { interface, .. } => Some(interface),
+        }
+    }
+}
+
 /// One address a network resolved to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Chosen {
     ip: IpAddr,
     scope_id: u32,
-    interface: Option<String>,
+    /// Also names the interface, which a matched address always has and a
+    /// wildcard never does.
     why: Why,
+    /// `AddrClass::of(ip)` and `class::is_globally_reachable(ip)`, which
+    /// the checks and the ranking ask again and again.
+    class: AddrClass,
+    global: bool,
 }
 
 impl Chosen {
+    /// `classified` is [`class::classify`] of `ip`.
+    fn new(ip: IpAddr, scope_id: u32, classified: (AddrClass, bool), why: Why) -> Chosen {
+        let (class, global) = classified;
+        Chosen {
+            ip,
+            scope_id,
+            why,
+            class,
+            global,
+        }
+    }
     /// The address (a wildcard for wildcard selectors).
     pub fn ip(&self) -> IpAddr {
         self.ip
@@ -91,11 +121,14 @@ impl Chosen {
     }
     /// The interface holding it; `None` for a wildcard.
     pub fn interface(&self) -> Option<&str> {
-        self.interface.as_deref()
+        self.why.interface()
     }
     /// Why it was chosen.
     pub fn why(&self) -> &Why {
         &self.why
+    }
+    fn is_wildcard(&self) -> bool {
+        matches!(self.why, Why::Wildcard { .. })
     }
     fn socket_addr(&self, port: u16) -> SocketAddr {
         match self.ip {
@@ -105,12 +138,25 @@ impl Chosen {
     }
 }
 
+impl fmt::Debug for Chosen {
+    /// As a derived `Debug` would show it with the interface as a field.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chosen")
+            .field("ip", &self.ip)
+            .field("scope_id", &self.scope_id)
+            .field("interface", &self.interface())
+            .field("why", &self.why)
+            .finish()
+    }
+}
+
 /// A network as planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedNetwork {
-    name: Name,
+    name: SharedName,
     exposure: Exposure,
-    addrs: Vec<Chosen>,
+    /// Shared with the network's binds, which read their reasons from here.
+    addrs: Arc<[Chosen]>,
 }
 
 impl PlannedNetwork {
@@ -129,12 +175,16 @@ impl PlannedNetwork {
 }
 
 /// One socket an endpoint will have.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Bind {
     addr: SocketAddr,
-    interface: Option<String>,
     device: Option<String>,
-    why: Why,
+    /// The network's addresses and which of them this socket binds: each
+    /// endpoint of a network binds the same addresses for the same reasons,
+    /// so they are read from one place instead of being copied per endpoint.
+    /// `index < addrs.len()`: [`binds`] takes it from enumerating `addrs`.
+    addrs: Arc<[Chosen]>,
+    index: usize,
 }
 
 impl Bind {
@@ -145,7 +195,7 @@ impl Bind {
     }
     /// The interface holding the address; `None` for a wildcard.
     pub fn interface(&self) -> Option<&str> {
-        self.interface.as_deref()
+        self.chosen().interface()
     }
     /// The interface `SO_BINDTODEVICE` pins the socket to, if any.
     pub fn device(&self) -> Option<&str> {
@@ -153,15 +203,43 @@ impl Bind {
     }
     /// Why the address was chosen.
     pub fn why(&self) -> &Why {
-        &self.why
+        &self.chosen().why
+    }
+    fn chosen(&self) -> &Chosen {
+        // In bounds: see the field.
+        &self.addrs[self.index]
+    }
+    fn is_wildcard(&self) -> bool {
+        self.chosen().is_wildcard()
+    }
+}
+
+impl PartialEq for Bind {
+    /// The same socket for the same reason, wherever the reason is kept.
+    fn eq(&self, other: &Bind) -> bool {
+        self.addr == other.addr && self.device == other.device && self.why() == other.why()
+    }
+}
+
+impl Eq for Bind {}
+
+impl fmt::Debug for Bind {
+    /// As a derived `Debug` would show it with the interface as a field.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bind")
+            .field("addr", &self.addr)
+            .field("interface", &self.interface())
+            .field("device", &self.device)
+            .field("why", self.why())
+            .finish()
     }
 }
 
 /// An endpoint as planned: every socket address, and what clients are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedEndpoint {
-    network: Name,
-    name: Name,
+    network: SharedName,
+    name: SharedName,
     protocol: Protocol,
     ports: Ports,
     options: EndpointOptions,
@@ -231,7 +309,7 @@ impl Plan {
     pub fn endpoint(&self, network: &str, name: &str) -> Option<&PlannedEndpoint> {
         self.endpoints
             .iter()
-            .find(|e| e.network == network && e.name == name)
+            .find(|e| *e.network == network && *e.name == name)
     }
     /// The warnings: the plan stands, but a person should read them.
     pub fn warnings(&self) -> &[Problem] {
@@ -259,54 +337,146 @@ pub fn plan(spec: &ListenSpec, host: &Host) -> Result<Plan, PlanError> {
     plan_with(spec, host, PlanOptions::default())
 }
 
+/// One address of the host with what the planner asks of it, worked out once
+/// per plan rather than once per network, selector and check.
+pub(crate) struct HostAddr<'h> {
+    pub(crate) iface: &'h Interface,
+    pub(crate) net: &'h IpNet,
+    pub(crate) class: AddrClass,
+    /// [`class::is_globally_reachable`] of the address.
+    pub(crate) global: bool,
+}
+
+impl HostAddr<'_> {
+    /// What tells two chosen addresses apart: the address, and for
+    /// link-local IPv6 the link it is on (its scope id).
+    pub(crate) fn key(&self) -> (IpAddr, u32) {
+        let ip = self.net.addr();
+        let scope_id = if self.class == AddrClass::LinkLocal && ip.is_ipv6() {
+            self.iface.index()
+        } else {
+            0
+        };
+        (ip, scope_id)
+    }
+}
+
+/// The host as the planner reads it.
+pub(crate) struct HostView<'h> {
+    pub(crate) host: &'h Host,
+    /// Every `(interface, address)` pair, in host order.
+    pub(crate) addrs: Vec<HostAddr<'h>>,
+    /// Known that no two addresses are the same address on the same link,
+    /// so the addresses a network takes are distinct without checking.
+    pub(crate) unique_addrs: bool,
+    has_v4: bool,
+    has_v6: bool,
+}
+
+impl<'h> HostView<'h> {
+    fn new(host: &'h Host) -> HostView<'h> {
+        let mut addrs = Vec::with_capacity(host.interfaces().iter().map(|i| i.addrs().len()).sum());
+        let (mut has_v4, mut has_v6) = (false, false);
+        for (iface, net) in host.addrs() {
+            if iface.is_up() {
+                has_v4 |= net.addr().is_ipv4();
+                has_v6 |= net.addr().is_ipv6();
+            }
+            let (class, global) = class::classify(net.addr());
+            addrs.push(HostAddr {
+                iface,
+                net,
+                class,
+                global,
+            });
+        }
+        // Worked out only for the handful of addresses most hosts have, where
+        // comparing every pair is cheap; a bigger host has each network check
+        // the addresses it takes instead, which are usually fewer than all.
+        let unique_addrs = addrs.len() <= 16
+            && addrs
+                .iter()
+                .enumerate()
+                .all(|(i, a)| addrs[..i].iter().all(|b| a.key() != b.key()));
+        HostView {
+            host,
+            addrs,
+            unique_addrs,
+            has_v4,
+            has_v6,
+        }
+    }
+
+    /// Whether an up interface has an address of this family.
+    pub(crate) fn has_up(&self, family: Family) -> bool {
+        match family {
+            Family::V4 => self.has_v4,
+            Family::V6 => self.has_v6,
+        }
+    }
+}
+
 /// Plans a spec against a host snapshot.
 pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
-    let mut problems = Vec::new();
+    let view = HostView::new(host);
+    // Each endpoint's network, by index. Every endpoint's network exists
+    // (ListenSpec guarantees it); one that did not would be skipped.
+    let network_of: Vec<Option<usize>> = spec
+        .endpoints()
+        .iter()
+        .map(|e| spec.networks().iter().position(|n| n.name() == e.network()))
+        .collect();
+    let listens = |i: usize| network_of.contains(&Some(i));
+    let names = SpecNames::new(spec);
+
+    // Room for about one finding per network and endpoint, which covers most
+    // plans without growing.
+    let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
     let mut networks = Vec::with_capacity(spec.networks().len());
-    for net in spec.networks() {
-        let addrs = select::resolve(net, host, &mut problems);
+    let mut scratch = select::Scratch::default();
+    for (i, net) in spec.networks().iter().enumerate() {
+        let name = names.network(i);
+        let addrs = select::resolve(net, &name, &view, &mut scratch, &mut problems);
         let exposure = net.exposure();
-        check_exposure(net.name(), exposure, &addrs, &mut problems);
-        if !spec.endpoints().iter().any(|e| e.network() == net.name()) {
-            problems.push(Problem::network(net.name(), ProblemKind::NoEndpoints));
+        check_exposure(&name, exposure, &addrs, &mut problems);
+        if !listens(i) {
+            problems.push(Problem::network(&name, ProblemKind::NoEndpoints));
         }
         networks.push(PlannedNetwork {
-            name: net.name().clone(),
+            name,
             exposure,
             addrs,
         });
     }
-    check_separation(spec, &networks, &mut problems);
+    // Its buffers are as big as the biggest network; free them for the binds.
+    drop(scratch);
+    check_separation(spec, &networks, listens, &mut problems);
 
     let mut endpoints = Vec::with_capacity(spec.endpoints().len());
     let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
         networks.iter().map(|_| None).collect();
-    for e in spec.endpoints() {
-        // Every endpoint's network exists: ListenSpec guarantees it.
-        let Some((i, net)) = networks
-            .iter()
-            .enumerate()
-            .find(|(_, n)| n.name == *e.network())
-        else {
+    for (j, (e, &i)) in spec.endpoints().iter().zip(&network_of).enumerate() {
+        let Some(i) = i else {
             continue;
         };
-        let mut report = |kind| problems.push(Problem::endpoint(e.network(), e.name(), kind));
+        let net = &networks[i];
+        let name = names.endpoint(j);
+        let mut report = |kind| problems.push(Problem::endpoint(&net.name, &name, kind));
         let binds = binds(e, &net.addrs, host, &mut report);
-        // Loopback cannot be reached from other hosts, and wildcards on a
-        // non-public network are already an exposure error.
-        let reachable: Vec<IpAddr> = binds
-            .iter()
-            .filter(|b| b.interface.is_some() && AddrClass::of(b.addr.ip()) != AddrClass::Loopback)
-            .map(|b| b.addr.ip())
-            .collect();
-        if e.socket_options().device.is_none()
-            && net.exposure != Exposure::Public
-            && !reachable.is_empty()
-        {
-            report(ProblemKind::AddressOnlyIsolation {
-                exposure: net.exposure,
-                addrs: reachable,
-            });
+        if e.socket_options().device.is_none() && net.exposure != Exposure::Public {
+            // Loopback cannot be reached from other hosts, and wildcards on a
+            // non-public network are already an exposure error.
+            let reachable: Vec<IpAddr> = binds
+                .iter()
+                .filter(|b| !b.is_wildcard() && b.chosen().class != AddrClass::Loopback)
+                .map(|b| b.addr.ip())
+                .collect();
+            if !reachable.is_empty() {
+                report(ProblemKind::AddressOnlyIsolation {
+                    exposure: net.exposure,
+                    addrs: reachable,
+                });
+            }
         }
         let ranked = &mut ranked[i];
         let advertise = advertise::advertise(
@@ -314,14 +484,14 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             spec.networks()[i].advertised(),
             || {
                 ranked
-                    .get_or_insert_with(|| advertise::rank_network(&net.addrs, host))
+                    .get_or_insert_with(|| advertise::rank_network(&net.addrs, &view))
                     .as_ref()
             },
             &mut report,
         );
         endpoints.push(PlannedEndpoint {
-            network: e.network().clone(),
-            name: e.name().clone(),
+            network: net.name.clone(),
+            name,
             protocol: e.protocol(),
             ports: e.ports(),
             options: e.socket_options().clone(),
@@ -332,9 +502,13 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     check_conflicts(&endpoints, &mut problems);
     check_advertised(&endpoints, &mut problems);
 
-    let (mut errors, warnings): (Vec<_>, Vec<_>) = problems
-        .into_iter()
-        .partition(|p| !p.is_warning() || options.strict);
+    let is_error = |p: &Problem| !p.is_warning() || options.strict;
+    // A plan without errors keeps every finding as a warning, in order.
+    let (mut errors, warnings): (Vec<_>, Vec<_>) = if problems.iter().any(is_error) {
+        problems.into_iter().partition(is_error)
+    } else {
+        (Vec::new(), problems)
+    };
     if options.strict {
         // Strict mode still says which findings are warnings at heart.
         errors.sort_by_key(Problem::is_warning);
@@ -352,7 +526,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
 
 fn binds(
     e: &Endpoint,
-    addrs: &[Chosen],
+    addrs: &Arc<[Chosen]>,
     host: &Host,
     report: &mut impl FnMut(ProblemKind),
 ) -> Vec<Bind> {
@@ -374,19 +548,20 @@ fn binds(
     let mut wildcard_reported = false;
     addrs
         .iter()
-        .map(|c| {
-            let dev = match (device, &c.interface) {
+        .enumerate()
+        .map(|(index, c)| {
+            let dev = match (device, c.interface()) {
                 (None, _) => None,
                 (Some(Device::Named(d)), Some(on)) if d != on => {
                     report(ProblemKind::DeviceMismatch {
                         device: d.clone(),
                         ip: c.ip,
-                        interface: on.clone(),
+                        interface: on.to_owned(),
                     });
                     Some(d.clone())
                 }
                 (Some(Device::Named(d)), _) => Some(d.clone()),
-                (Some(Device::Own), Some(on)) => Some(on.clone()),
+                (Some(Device::Own), Some(on)) => Some(on.to_owned()),
                 (Some(Device::Own), None) => {
                     if !wildcard_reported {
                         report(ProblemKind::DeviceWildcard);
@@ -397,29 +572,29 @@ fn binds(
             };
             Bind {
                 addr: c.socket_addr(e.ports().first()),
-                interface: c.interface.clone(),
                 device: dev,
-                why: c.why.clone(),
+                addrs: Arc::clone(addrs),
+                index,
             }
         })
         .collect()
 }
 
-fn check_exposure(name: &Name, exposure: Exposure, addrs: &[Chosen], out: &mut Vec<Problem>) {
+fn check_exposure(name: &SharedName, exposure: Exposure, addrs: &[Chosen], out: &mut Vec<Problem>) {
     let wild: Vec<IpAddr> = addrs
         .iter()
-        .filter(|c| c.interface.is_none())
+        .filter(|c| c.is_wildcard())
         .map(|c| c.ip)
         .collect();
     let too_far: Vec<IpAddr> = addrs
         .iter()
-        .filter(|c| c.interface.is_some())
-        .map(|c| c.ip)
-        .filter(|ip| match exposure {
+        .filter(|c| !c.is_wildcard())
+        .filter(|c| match exposure {
             Exposure::Public => false,
-            Exposure::Private => class::is_globally_reachable(*ip),
-            Exposure::Local => AddrClass::of(*ip) != AddrClass::Loopback,
+            Exposure::Private => c.global,
+            Exposure::Local => c.class != AddrClass::Loopback,
         })
+        .map(|c| c.ip)
         .collect();
     if exposure != Exposure::Public && !wild.is_empty() {
         out.push(Problem::network(
@@ -445,14 +620,24 @@ fn check_exposure(name: &Name, exposure: Exposure, addrs: &[Chosen], out: &mut V
 
 /// One address in two networks that both listen is an error unless both
 /// opted in with `shared`; wildcards are left to the conflict check.
-fn check_separation(spec: &ListenSpec, networks: &[PlannedNetwork], out: &mut Vec<Problem>) {
-    let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::new();
-    for (i, net) in networks.iter().enumerate() {
-        let listens = spec.endpoints().iter().any(|e| *e.network() == net.name);
-        if !listens {
-            continue;
-        }
-        for c in net.addrs.iter().filter(|c| c.interface.is_some()) {
+fn check_separation(
+    spec: &ListenSpec,
+    networks: &[PlannedNetwork],
+    listens: impl Fn(usize) -> bool,
+    out: &mut Vec<Problem>,
+) {
+    let listening = || networks.iter().enumerate().filter(|&(i, _)| listens(i));
+    // With one network listening there is nobody to share with.
+    if listening().nth(1).is_none() {
+        return;
+    }
+    let specific = listening()
+        .map(|(_, n)| n.addrs.iter().filter(|c| !c.is_wildcard()).count())
+        .sum();
+    let mut owner: KeyMap<(IpAddr, u32), usize> =
+        KeyMap::with_capacity_and_hasher(specific, Default::default());
+    for (i, net) in listening() {
+        for c in net.addrs.iter().filter(|c| !c.is_wildcard()) {
             match owner.get(&(c.ip, c.scope_id)) {
                 Some(&j) => {
                     let both = spec.networks()[i].is_shared() && spec.networks()[j].is_shared();
@@ -461,7 +646,7 @@ fn check_separation(spec: &ListenSpec, networks: &[PlannedNetwork], out: &mut Ve
                             &net.name,
                             ProblemKind::SharedAddress {
                                 ip: c.ip,
-                                other: networks[j].name.clone(),
+                                other: Name::clone(&networks[j].name),
                             },
                         ));
                     }
@@ -474,31 +659,67 @@ fn check_separation(spec: &ListenSpec, networks: &[PlannedNetwork], out: &mut Ve
     }
 }
 
+/// What the endpoints on one transport and fixed port hold.
+#[derive(Default)]
+struct PortUse {
+    /// How many endpoints have this port: only then can their addresses clash.
+    endpoints: usize,
+    /// Per family (by [`family_slot`]), the endpoint whose wildcard took it,
+    /// and the wildcard's address.
+    wildcards: [Option<(usize, SocketAddr)>; 2],
+}
+
+fn family_slot(family: Family) -> usize {
+    match family {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
+}
+
 /// Two endpoints on the same transport, address and port, or a wildcard and a
 /// specific address of its family on one port. Only fixed ports can collide
 /// at plan time; port 0 and ranges pick free ports when binding.
 fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
-    let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::new();
-    let mut wild: HashMap<(Transport, Family, u16), (usize, SocketAddr)> = HashMap::new();
-    for (i, e) in endpoints.iter().enumerate() {
-        if e.ports.fixed().is_none() {
-            continue;
+    // Every bind of an endpoint has the endpoint's port, so everything below
+    // is looked up once per endpoint by (transport, port), and addresses are
+    // compared only between endpoints that share one, which most specs never
+    // do.
+    let mut ports: KeyMap<(Transport, u16), PortUse> = KeyMap::default();
+    for e in endpoints {
+        if let Some(port) = e.ports.fixed() {
+            ports
+                .entry((e.protocol.transport(), port))
+                .or_default()
+                .endpoints += 1;
         }
+    }
+    let mut exact: KeyMap<(Transport, SocketAddr), usize> = KeyMap::default();
+    let mut any_wildcard = false;
+    for (i, e) in endpoints.iter().enumerate() {
         let t = e.protocol.transport();
+        let Some(usage) = e.ports.fixed().and_then(|p| ports.get_mut(&(t, p))) else {
+            continue;
+        };
+        // One endpoint's binds are distinct addresses (each network's are),
+        // so with no other endpoint on this port nothing can clash.
+        let shared = usage.endpoints > 1;
         for b in &e.binds {
             let clash = |other: usize| ProblemKind::Conflict {
                 transport: t,
                 addr: b.addr,
                 other: endpoints[other].qualified(),
             };
-            if let Some(&j) = exact.get(&(t, b.addr)) {
-                out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
+            if shared {
+                if let Some(&j) = exact.get(&(t, b.addr)) {
+                    out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
+                    continue;
+                }
+                exact.insert((t, b.addr), i);
+            }
+            if !b.is_wildcard() {
                 continue;
             }
-            exact.insert((t, b.addr), i);
-            if b.interface.is_some() {
-                continue;
-            }
+            any_wildcard = true;
             let fam = Family::of(b.addr.ip());
             // An IPv6 wildcard with v6only=false also takes IPv4.
             let dual = fam == Family::V6 && e.options.v6only == Some(false);
@@ -506,30 +727,41 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
                 .into_iter()
                 .flatten()
             {
-                match wild.get(&(t, f, b.addr.port())) {
-                    Some(&(j, _)) if j != i => {
-                        out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
+                match &mut usage.wildcards[family_slot(f)] {
+                    Some((j, _)) if *j != i => {
+                        out.push(Problem::endpoint(&e.network, &e.name, clash(*j)));
                     }
-                    _ => {
-                        wild.insert((t, f, b.addr.port()), (i, b.addr));
-                    }
+                    taken => *taken = Some((i, b.addr)),
                 }
             }
         }
     }
+    if !any_wildcard {
+        return;
+    }
     for (i, e) in endpoints.iter().enumerate() {
         let t = e.protocol.transport();
-        for b in e.binds.iter().filter(|b| b.interface.is_some()) {
-            let key = (t, Family::of(b.addr.ip()), b.addr.port());
-            if let Some(&(j, w)) = wild.get(&key)
-                && j != i
-            {
+        let Some(usage) = ports.get(&(t, e.ports.first())) else {
+            continue;
+        };
+        let other_wildcard = |f: Family| usage.wildcards[family_slot(f)].filter(|(j, _)| *j != i);
+        let (v4, v6) = (other_wildcard(Family::V4), other_wildcard(Family::V6));
+        if v4.is_none() && v6.is_none() {
+            continue;
+        }
+        for b in e.binds.iter().filter(|b| !b.is_wildcard()) {
+            let family = Family::of(b.addr.ip());
+            let found = match family {
+                Family::V4 => v4,
+                Family::V6 => v6,
+            };
+            if let Some((j, w)) = found {
                 out.push(Problem::endpoint(
                     &e.network,
                     &e.name,
                     ProblemKind::WildcardConflict {
                         transport: t,
-                        family: key.1,
+                        family,
                         specific: b.addr,
                         wildcard: w,
                         other: endpoints[j].qualified(),
@@ -542,7 +774,7 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
 
 /// Two endpoints told to clients under one URL: clients of one reach the other.
 fn check_advertised(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: KeyMap<&str, usize> = KeyMap::default();
     for (i, e) in endpoints.iter().enumerate() {
         // Derived URLs are equal only when the bound addresses are, which
         // the conflict check already reports.

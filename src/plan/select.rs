@@ -1,41 +1,68 @@
 //! Turning one network's selectors into the host addresses it gets.
 
-use std::collections::HashSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use crate::AddrClass;
 use crate::host::{DnsAnswer, Host, Interface};
-use crate::plan::{Chosen, Problem, ProblemKind, Why};
-use crate::spec::{Family, Network, Selector, Zone};
+use crate::plan::keys::KeySet;
+use crate::plan::names::SharedName;
+use crate::plan::{Chosen, HostAddr, HostView, Problem, ProblemKind, Why};
+use crate::spec::{Family, IfPattern, Network, Selector, Zone};
+use crate::{AddrClass, class};
 
-/// An include selector made ready for matching: zones and DNS answers looked
-/// up once, not once per host address.
+/// A selector made ready for matching: zones and DNS answers looked up, and
+/// addresses and blocks turned into masks, once rather than once per host
+/// address it is tried on.
 enum Ready<'a> {
-    Selector(&'a Selector),
+    /// An IPv4 address or block: the address's bits under `mask` are `net`.
+    V4 { net: u32, mask: u32 },
+    /// An IPv6 address or block, likewise.
+    V6 { net: u128, mask: u128 },
     /// A link-local literal with its zone turned into an interface index.
     Scoped(IpAddr, u32),
+    /// An interface name or glob.
+    Interface(&'a IfPattern),
+    /// An address class.
+    Class(AddrClass),
     /// A DNS name's answers.
     Dns(&'a [IpAddr]),
+    /// A wildcard among other selectors: only a network of wildcards has
+    /// wildcard addresses, so it matches no host address.
+    Nothing,
     /// Could not be prepared; its problem is already reported.
     Dead,
 }
 
 impl Ready<'_> {
-    fn matches(&self, iface: &Interface, ip: IpAddr) -> bool {
-        match self {
-            Ready::Selector(s) => match s {
-                Selector::Addr { ip: want, .. } => *want == ip,
-                Selector::Cidr(net) => net.contains(&ip),
-                Selector::Interface(p) => p.matches(iface.name()),
-                Selector::Class(c) => AddrClass::of(ip) == *c,
-                // Wildcards never reach here, DNS is `Ready::Dns`.
-                _ => false,
+    /// An address, or a block by its network address (so host bits, were
+    /// there any, would not matter, as they do not to `IpNet::contains`).
+    fn block(net: IpNet) -> Ready<'static> {
+        match net {
+            IpNet::V4(n) => Ready::V4 {
+                net: n.network().to_bits(),
+                mask: n.netmask().to_bits(),
             },
-            Ready::Scoped(want, index) => *want == ip && iface.index() == *index,
-            Ready::Dns(answers) => answers.contains(&ip),
-            Ready::Dead => false,
+            IpNet::V6(n) => Ready::V6 {
+                net: n.network().to_bits(),
+                mask: n.netmask().to_bits(),
+            },
+        }
+    }
+
+    fn matches(&self, a: &HostAddr) -> bool {
+        let (iface, ip) = (a.iface, a.net.addr());
+        match (self, ip) {
+            (Ready::V4 { net, mask }, IpAddr::V4(x)) => x.to_bits() & mask == *net,
+            (Ready::V6 { net, mask }, IpAddr::V6(x)) => x.to_bits() & mask == *net,
+            // A block of the other family.
+            (Ready::V4 { .. } | Ready::V6 { .. }, _) => false,
+            (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
+            (Ready::Interface(p), _) => p.matches(iface.name()),
+            (Ready::Class(c), _) => a.class == *c,
+            (Ready::Dns(answers), _) => answers.contains(&ip),
+            (Ready::Nothing | Ready::Dead, _) => false,
         }
     }
 }
@@ -63,65 +90,113 @@ fn interface_names(host: &Host) -> Vec<String> {
         .collect()
 }
 
+/// An include selector with what resolving one network learns about it.
+struct Include<'a> {
+    sel: &'a Selector,
+    ready: Ready<'a>,
+    /// Asked for every link-local address it matches, answered once.
+    names_link_local: bool,
+    matched: bool,
+    /// It matched only link-local addresses it may not take, for a better
+    /// message than "matches nothing".
+    link_local_only: bool,
+}
+
+/// Buffers `resolve` needs for each network, kept for the whole plan so that
+/// resolving many networks allocates them once.
+#[derive(Default)]
+pub(crate) struct Scratch<'a> {
+    includes: Vec<Include<'a>>,
+    excludes: Vec<Ready<'a>>,
+    /// Gathers a network's addresses before they move to their shared home.
+    chosen: Vec<Chosen>,
+}
+
 /// Resolves one network against the host. Problems go to `out`; the
 /// addresses that survived are returned even when there are problems, so
 /// later checks can still report theirs.
-pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec<Chosen> {
-    let name = net.name();
+pub(crate) fn resolve<'a>(
+    net: &'a Network,
+    name: &SharedName,
+    view: &HostView<'a>,
+    scratch: &mut Scratch<'a>,
+    out: &mut Vec<Problem>,
+) -> Arc<[Chosen]> {
+    let Scratch {
+        includes,
+        excludes,
+        chosen,
+    } = scratch;
+    chosen.clear();
+    gather(net, name, view, includes, excludes, chosen, out);
+    // Draining gives an exact length, so the shared slice is made with one
+    // allocation and the buffer is kept for the next network.
+    chosen.drain(..).collect()
+}
+
+/// [`resolve`], into `chosen`.
+fn gather<'a>(
+    net: &'a Network,
+    name: &SharedName,
+    view: &HostView<'a>,
+    includes: &mut Vec<Include<'a>>,
+    excludes: &mut Vec<Ready<'a>>,
+    chosen: &mut Vec<Chosen>,
+    out: &mut Vec<Problem>,
+) {
+    let host = view.host;
     let mut report = |kind| out.push(Problem::network(name, kind));
     if net.includes().iter().all(Selector::is_wildcard) {
-        return wildcards(net, host, &mut report);
+        wildcards(net, view, chosen, &mut report);
+        return;
     }
 
-    let ready: Vec<Ready> = net
-        .includes()
-        .iter()
-        .map(|s| prepare(s, host, &mut report))
-        .collect();
-    let excludes: Vec<Ready> = net
-        .excludes()
-        .iter()
-        .map(|s| prepare(s, host, &mut report))
-        .collect();
+    includes.clear();
+    includes.extend(net.includes().iter().map(|sel| Include {
+        sel,
+        ready: prepare(sel, host, &mut report),
+        names_link_local: sel.names_link_local(),
+        matched: false,
+        link_local_only: false,
+    }));
+    excludes.clear();
+    excludes.extend(net.excludes().iter().map(|s| prepare(s, host, &mut report)));
 
-    let mut matched = vec![false; ready.len()];
-    // Which includes matched only link-local addresses they may not take, for
-    // a better message than "matches nothing".
-    let mut link_local_only = vec![false; ready.len()];
-    let mut chosen = Vec::new();
     let mut removed = Vec::new();
-    let mut seen = HashSet::new();
+    // Each host address is visited once, so a repeat can only come from a
+    // host that lists one address twice (on two interfaces, say).
+    let mut seen = (!view.unique_addrs).then(KeySet::default);
     let mut skipped_down: Vec<(&str, Vec<IpAddr>)> = Vec::new();
-    for (iface, addr) in host.addrs() {
-        let ip = addr.addr();
+    for a in &view.addrs {
+        let (iface, addr, ip) = (a.iface, a.net, a.net.addr());
         // An interface "holding" 0.0.0.0 or a multicast address is a broken
         // snapshot; taken as specific, it would be a wildcard in disguise.
-        if matches!(AddrClass::of(ip), AddrClass::Unspecified | AddrClass::Multicast) {
+        if matches!(a.class, AddrClass::Unspecified | AddrClass::Multicast) {
             continue;
         }
-        let link_local = AddrClass::of(ip) == AddrClass::LinkLocal;
+        let link_local = a.class == AddrClass::LinkLocal;
         let mut hit = None;
-        for (i, r) in ready.iter().enumerate() {
-            if !r.matches(iface, ip) {
+        for inc in includes.iter_mut() {
+            if !inc.ready.matches(a) {
                 continue;
             }
-            if link_local && !net.includes()[i].names_link_local() {
-                link_local_only[i] = true;
+            if link_local && !inc.names_link_local {
+                inc.link_local_only = true;
                 continue;
             }
-            hit.get_or_insert(i);
-            matched[i] = true;
+            hit.get_or_insert(inc.sel);
+            inc.matched = true;
         }
-        let Some(i) = hit else { continue };
+        let Some(sel) = hit else { continue };
         // Excludes first, so `!if:eth3` silences a down eth3.
-        if excludes.iter().any(|x| x.matches(iface, ip))
+        if excludes.iter().any(|x| x.matches(a))
             || net.family_filter().is_some_and(|f| f != Family::of(ip))
         {
             removed.push(ip);
             continue;
         }
         if !iface.is_up() {
-            match &net.includes()[i] {
+            match sel {
                 Selector::Addr { .. } | Selector::Interface(_) => {
                     report(ProblemKind::InterfaceDown {
                         interface: iface.name().to_owned(),
@@ -134,27 +209,23 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
             }
             continue;
         }
-        let scope_id = if link_local && ip.is_ipv6() {
-            iface.index()
-        } else {
-            0
-        };
-        if seen.insert((ip, scope_id)) {
-            chosen.push(Chosen {
+        let (ip, scope_id) = a.key();
+        if seen.as_mut().is_none_or(|s| s.insert((ip, scope_id))) {
+            chosen.push(Chosen::new(
                 ip,
                 scope_id,
-                interface: Some(iface.name().to_owned()),
-                why: Why::Matched {
-                    selector: net.includes()[i].clone(),
+                (a.class, a.global),
+                Why::Matched {
+                    selector: sel.clone(),
                     interface: iface.name().to_owned(),
                     net: *addr,
                 },
-            });
+            ));
         }
     }
     // Interface down is reported once per interface, however many addresses.
     out.dedup();
-    loopback_literals(net, host, &mut matched, &mut chosen, &mut seen);
+    loopback_literals(net, view, includes, chosen);
 
     let mut report = |kind| out.push(Problem::network(name, kind));
     for (interface, addrs) in skipped_down {
@@ -164,12 +235,13 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
         });
     }
     let mut unmatched = false;
-    for (i, sel) in net.includes().iter().enumerate() {
-        if matched[i] || matches!(ready[i], Ready::Dead) {
+    for inc in includes.iter() {
+        if inc.matched || matches!(inc.ready, Ready::Dead) {
             continue;
         }
         unmatched = true;
-        let kind = match (sel, &ready[i]) {
+        let sel = inc.sel;
+        let kind = match (sel, &inc.ready) {
             (Selector::Addr { ip, .. }, _) => ProblemKind::NotLocal {
                 selector: sel.clone(),
                 remote: vec![*ip],
@@ -182,7 +254,7 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
             },
             _ => ProblemKind::NoMatch {
                 selector: sel.clone(),
-                note: link_local_only[i].then(|| {
+                note: inc.link_local_only.then(|| {
                     " but link-local ones, which are taken only when a selector names them \
                      (link-local, fe80::/10, or the address with its zone)"
                         .to_owned()
@@ -192,8 +264,8 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
         };
         report(kind);
     }
-    for (sel, r) in net.includes().iter().zip(&ready) {
-        if let (Selector::Dns(dns), Ready::Dns(answers)) = (sel, r) {
+    for inc in includes.iter() {
+        if let (Selector::Dns(dns), Ready::Dns(answers)) = (inc.sel, &inc.ready) {
             let remote: Vec<IpAddr> = answers
                 .iter()
                 .copied()
@@ -210,7 +282,6 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
     if chosen.is_empty() && !unmatched && !removed.is_empty() {
         report(ProblemKind::AllExcluded { removed });
     }
-    chosen
 }
 
 /// Linux delivers the whole loopback block an interface holds (127.0.0.0/8
@@ -218,48 +289,51 @@ pub(crate) fn resolve(net: &Network, host: &Host, out: &mut Vec<Problem>) -> Vec
 /// lists it; a literal there is taken with the block as its reason.
 fn loopback_literals(
     net: &Network,
-    host: &Host,
-    matched: &mut [bool],
+    view: &HostView,
+    includes: &mut [Include],
     chosen: &mut Vec<Chosen>,
-    seen: &mut HashSet<(IpAddr, u32)>,
 ) {
-    for (i, sel) in net.includes().iter().enumerate() {
+    for inc in includes {
+        let sel = inc.sel;
         let Selector::Addr { ip, zone: None } = sel else {
             continue;
         };
-        if matched[i] || AddrClass::of(*ip) != AddrClass::Loopback {
+        if inc.matched || AddrClass::of(*ip) != AddrClass::Loopback {
             continue;
         }
-        let holder = host.addrs().find(|(iface, block)| {
-            iface.is_up()
-                && AddrClass::of(block.addr()) == AddrClass::Loopback
-                && block.contains(ip)
-        });
-        if let Some((iface, block)) = holder {
-            matched[i] = true;
-            if net.family_filter().is_none_or(|f| f == Family::of(*ip)) && seen.insert((*ip, 0)) {
-                chosen.push(Chosen {
-                    ip: *ip,
-                    scope_id: 0,
-                    interface: Some(iface.name().to_owned()),
-                    why: Why::Matched {
+        let holder = view
+            .addrs
+            .iter()
+            .find(|a| a.iface.is_up() && a.class == AddrClass::Loopback && a.net.contains(ip));
+        if let Some(a) = holder {
+            inc.matched = true;
+            // An unmatched literal is on no interface, so it can only repeat
+            // another literal: few enough to look for among the chosen.
+            let repeat = chosen.iter().any(|c| c.ip == *ip && c.scope_id == 0);
+            if net.family_filter().is_none_or(|f| f == Family::of(*ip)) && !repeat {
+                chosen.push(Chosen::new(
+                    *ip,
+                    0,
+                    class::classify(*ip),
+                    Why::Matched {
                         selector: sel.clone(),
-                        interface: iface.name().to_owned(),
-                        net: *block,
+                        interface: a.iface.name().to_owned(),
+                        net: *a.net,
                     },
-                });
+                ));
             }
         }
     }
 }
 
 /// A network of wildcards: one socket address per family the host has.
-fn wildcards(net: &Network, host: &Host, report: &mut impl FnMut(ProblemKind)) -> Vec<Chosen> {
-    let has = |f: Family| {
-        host.addrs()
-            .any(|(i, a): (&Interface, &IpNet)| i.is_up() && Family::of(a.addr()) == f)
-    };
-    let mut chosen = Vec::new();
+fn wildcards(
+    net: &Network,
+    view: &HostView,
+    chosen: &mut Vec<Chosen>,
+    report: &mut impl FnMut(ProblemKind),
+) {
+    let host = view.host;
     for sel in net.includes() {
         let families: &[Family] = match sel {
             Selector::Wildcard(f) => std::slice::from_ref(f),
@@ -269,15 +343,15 @@ fn wildcards(net: &Network, host: &Host, report: &mut impl FnMut(ProblemKind)) -
         for &f in families {
             let wanted = net.family_filter().is_none_or(|g| g == f);
             let dup = chosen.iter().any(|c: &Chosen| c.ip == f.unspecified());
-            if wanted && has(f) && !dup {
-                chosen.push(Chosen {
-                    ip: f.unspecified(),
-                    scope_id: 0,
-                    interface: None,
-                    why: Why::Wildcard {
+            if wanted && view.has_up(f) && !dup {
+                chosen.push(Chosen::new(
+                    f.unspecified(),
+                    0,
+                    class::classify(f.unspecified()),
+                    Why::Wildcard {
                         selector: sel.clone(),
                     },
-                });
+                ));
             }
         }
         if chosen.len() == before && matches!(sel, Selector::Wildcard(_)) {
@@ -298,7 +372,6 @@ fn wildcards(net: &Network, host: &Host, report: &mut impl FnMut(ProblemKind)) -
             host: describe(host),
         });
     }
-    chosen
 }
 
 /// Looks up what a selector needs from the host once: its zone, its DNS
@@ -345,7 +418,7 @@ fn prepare<'a>(
         },
         Selector::Interface(p) => {
             if host.interfaces().iter().any(|i| p.matches(i.name())) {
-                Ready::Selector(sel)
+                Ready::Interface(p)
             } else {
                 report(ProblemKind::UnknownInterface {
                     pattern: p.as_str().to_owned(),
@@ -354,6 +427,9 @@ fn prepare<'a>(
                 Ready::Dead
             }
         }
-        _ => Ready::Selector(sel),
+        Selector::Addr { ip, zone: None } => Ready::block(IpNet::from(*ip)),
+        Selector::Cidr(net) => Ready::block(*net),
+        Selector::Class(c) => Ready::Class(*c),
+        Selector::Any | Selector::Wildcard(_) => Ready::Nothing,
     }
 }
