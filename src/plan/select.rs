@@ -145,6 +145,7 @@ fn gather<'a>(
     out: &mut Vec<Problem>,
 ) {
     let host = view.host;
+    let first_problem = out.len();
     let mut report = |kind| out.push(Problem::network(name, kind));
     if net.includes().iter().all(Selector::is_wildcard) {
         wildcards(net, view, chosen, &mut report);
@@ -223,8 +224,11 @@ fn gather<'a>(
             ));
         }
     }
-    // Interface down is reported once per interface, however many addresses.
-    out.dedup();
+    // Interface down is reported once per interface, however many
+    // addresses; only this network's findings are merged.
+    let mut mine = out.split_off(first_problem);
+    mine.dedup();
+    out.append(&mut mine);
     loopback_literals(net, view, includes, chosen);
 
     let mut report = |kind| out.push(Problem::network(name, kind));
