@@ -13,21 +13,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ipnet::IpNet;
 use listenspec::{Host, ListenSpec};
 
-/// The example from the project's first issue, as in `tests/it/spec.rs`.
-const EXAMPLE: &str = r#"
-public   = *                advertise https://my-awesome-service   # every address; clients use that URL
-internal = 10.0.0.0/8, fd00::/8                   # every local address inside these CIDRs
-ops      = if:eth2, !link-local                   # eth2's addresses except link-local ones
-mgmt     = if:en*, ipv4                           # interfaces matching a glob, IPv4 only
-local    = loopback                               # an address class
-edge     = dns:my-awesome-service                 # the local addresses this name resolves to
-pinned   = 10.0.15.23, fe80::1%eth0               # literal addresses, zone ids allowed
-public.http   = http:8080                         # an endpoint: network.name = scheme:port
-public.admin  = https:0    advertise https://admin.example.com   # port 0 = ephemeral
-internal.grpc = tcp:9000-9010                     # a range: first free port
-ops.metrics   = http:9100  backlog=1024 reuseport
-ops.snmp      = udp:161
-"#;
+/// The example from the project's first issue, shared with the tests.
+const EXAMPLE: &str = include_str!("../tests/data/example.spec");
 
 /// A host on which every selector of the example matches something and
 /// nothing is an error. `pinned` overlaps `internal` on 10.0.15.23, which is

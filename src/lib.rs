@@ -65,6 +65,26 @@ pub use spec::{
     Ports, Protocol, Selector, SpecError, SpecErrorKind, Transport,
 };
 
+/// Writes a count with its noun, then each item on a line of its own, the
+/// way every error type here that holds several problems reads.
+pub(crate) fn write_list<T: std::fmt::Display>(
+    f: &mut std::fmt::Formatter<'_>,
+    (before, noun, after): (&str, &str, &str),
+    bullet: &str,
+    items: &[T],
+) -> std::fmt::Result {
+    let n = items.len();
+    write!(
+        f,
+        "{before}{n} {noun}{}{after}:",
+        if n == 1 { "" } else { "s" }
+    )?;
+    for item in items {
+        write!(f, "\n{bullet}{item}")?;
+    }
+    Ok(())
+}
+
 impl ListenSpec {
     /// Plans this spec against a host snapshot; see [`plan()`].
     pub fn plan(&self, host: &Host) -> Result<Plan, PlanError> {

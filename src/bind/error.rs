@@ -221,16 +221,12 @@ impl BindError {
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.failures.len();
-        write!(
+        crate::write_list(
             f,
-            "{n} socket{} could not be bound, so none were:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for x in &self.failures {
-            write!(f, "\n- {x}")?;
-        }
-        Ok(())
+            ("", "socket", " could not be bound, so none were"),
+            "- ",
+            &self.failures,
+        )
     }
 }
 

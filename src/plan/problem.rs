@@ -402,16 +402,7 @@ impl PlanError {
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.errors.len();
-        write!(
-            f,
-            "the listen plan has {n} error{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for p in &self.errors {
-            write!(f, "\n- {p}")?;
-        }
-        Ok(())
+        crate::write_list(f, ("the listen plan has ", "error", ""), "- ", &self.errors)
     }
 }
 

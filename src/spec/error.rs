@@ -176,16 +176,7 @@ impl fmt::Display for Located {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.errors.len();
-        write!(
-            f,
-            "the listen spec has {n} error{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.errors {
-            write!(f, "\n  {e}")?;
-        }
-        Ok(())
+        crate::write_list(f, ("the listen spec has ", "error", ""), "  ", &self.errors)
     }
 }
 

@@ -8,20 +8,7 @@ use listenspec::{
 };
 
 /// The example from the project's first issue, verbatim.
-pub const EXAMPLE: &str = r#"
-public   = *                advertise https://my-awesome-service   # every address; clients use that URL
-internal = 10.0.0.0/8, fd00::/8                   # every local address inside these CIDRs
-ops      = if:eth2, !link-local                   # eth2's addresses except link-local ones
-mgmt     = if:en*, ipv4                           # interfaces matching a glob, IPv4 only
-local    = loopback                               # an address class
-edge     = dns:my-awesome-service                 # the local addresses this name resolves to
-pinned   = 10.0.15.23, fe80::1%eth0               # literal addresses, zone ids allowed
-public.http   = http:8080                         # an endpoint: network.name = scheme:port
-public.admin  = https:0    advertise https://admin.example.com   # port 0 = ephemeral
-internal.grpc = tcp:9000-9010                     # a range: first free port
-ops.metrics   = http:9100  backlog=1024 reuseport
-ops.snmp      = udp:161
-"#;
+pub const EXAMPLE: &str = include_str!("../data/example.spec");
 
 fn sel(s: &str) -> Selector {
     s.parse().unwrap()
