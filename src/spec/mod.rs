@@ -490,7 +490,9 @@ impl FromStr for Ports {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
 #[non_exhaustive]
 pub struct EndpointOptions {
-    /// `backlog=N`: the listen queue length (TCP only); the OS default when unset.
+    /// `backlog=N`: the listen queue length (TCP only); when unset,
+    /// [`crate::bind::DEFAULT_BACKLOG`], which the kernel clamps to
+    /// `net.core.somaxconn`.
     pub backlog: Option<u32>,
     /// `reuseport`: set `SO_REUSEPORT`, so several processes can share the port.
     pub reuseport: bool,

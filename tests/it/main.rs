@@ -1,3 +1,5 @@
+//! The one integration-test binary; each module is one area of behaviour.
+
 mod bind;
 mod capture;
 mod class;
@@ -9,3 +11,14 @@ mod props;
 mod reach;
 mod realnet;
 mod spec;
+
+/// An enum value's variant name, as the data files write it: `NoMatch` from
+/// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.
+pub fn variant_name(value: &impl std::fmt::Debug) -> String {
+    let debug = format!("{value:?}");
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}

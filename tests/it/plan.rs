@@ -67,16 +67,6 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// `NoMatch` from `NoMatch { .. }`: the kind's name, as cases write it.
-fn kind_name(p: &Problem) -> String {
-    let debug = format!("{:?}", p.kind());
-    debug
-        .split([' ', '{', '('])
-        .next()
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn location(p: &Problem) -> String {
     match (p.network_name(), p.endpoint_name()) {
         (Some(n), Some(e)) => format!("{n}.{e}"),
@@ -107,7 +97,7 @@ fn run(case: &Case) -> Vec<String> {
     let mut found: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
     for (sev, list) in [("error", errors), ("warning", warnings)] {
         for p in list {
-            let key = format!("{sev} {} at={}", kind_name(p), location(p));
+            let key = format!("{sev} {} at={}", crate::variant_name(p.kind()), location(p));
             found.entry(key).or_default().push(p);
         }
     }
