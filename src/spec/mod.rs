@@ -11,6 +11,7 @@ mod selector;
 use std::fmt;
 use std::str::FromStr;
 
+use smol_str::SmolStr;
 use url::Url;
 
 pub use error::{SpecError, SpecErrorKind};
@@ -19,7 +20,7 @@ pub use selector::{Family, IfPattern, Selector, Zone};
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
 /// with a letter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(String);
+pub struct Name(SmolStr);
 
 impl Name {
     /// The name as text.
@@ -35,7 +36,7 @@ impl FromStr for Name {
         let ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
             && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
-            Ok(Name(s.to_owned()))
+            Ok(Name(SmolStr::new(s)))
         } else {
             Err(SpecErrorKind::BadName(s.to_owned()))
         }
@@ -145,12 +146,13 @@ impl FromStr for Advertise {
             text: s.to_owned(),
             why: why.to_owned(),
         };
-        if s.contains(|c: char| c == ';' || c == '#' || c.is_whitespace()) {
+        let separator = |b: u8| b == b';' || b == b'#' || b.is_ascii_whitespace();
+        if s.bytes().any(separator) || (!s.is_ascii() && s.contains(char::is_whitespace)) {
             return Err(bad(
                 "it may not contain spaces, ';' or '#', which separate statements and comments in a spec",
             ));
         }
-        let is_url = s.contains("://");
+        let is_url = s.as_bytes().windows(3).any(|w| w == b"://");
         // A scheme-less host reads as http:// reads it, which is how every
         // endpoint scheme will: spellings like `0`, `0x0` or `0.0` become
         // the address 0.0.0.0 there, and names are lowercased.
@@ -165,15 +167,17 @@ impl FromStr for Advertise {
         }
         // An opaque host (tcp://, udp://) is read again the http:// way for
         // the same reasons; special schemes already read it so.
+        let reread;
         let host = if url.is_special() {
-            url.host().map(|h| h.to_owned())
+            url.host()
         } else {
-            url.host_str()
-                .and_then(|h| Url::parse(&format!("http://{h}")).ok())
-                .and_then(|u| u.host().map(|h| h.to_owned()))
+            reread = url
+                .host_str()
+                .and_then(|h| Url::parse(&format!("http://{h}")).ok());
+            reread.as_ref().and_then(Url::host)
         }
         .ok_or_else(|| bad("the host is not a valid DNS name or IP address"))?;
-        let wildcard = match &host {
+        let wildcard = match host {
             url::Host::Ipv4(a) => a.is_unspecified(),
             url::Host::Ipv6(a) => a.is_unspecified(),
             url::Host::Domain(_) => false,
@@ -183,6 +187,8 @@ impl FromStr for Advertise {
                 "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach",
             ));
         }
+        // Owned only when kept: a URL keeps its host inside itself.
+        let host = (!is_url).then(|| host.to_owned());
         if url.port() == Some(0) {
             return Err(bad(
                 "port 0 means \"any free port\" to the server, and no client can connect to it",
@@ -191,9 +197,9 @@ impl FromStr for Advertise {
         if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
             return Err(bad("it may not carry a user, password or #fragment"));
         }
-        if is_url {
+        let Some(host) = host else {
             return Ok(Advertise::Url(url));
-        }
+        };
         if url.path() != "/" || url.query().is_some() {
             return Err(bad(
                 "without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path",
@@ -479,7 +485,7 @@ impl FromStr for Ports {
             }
             t.parse::<u16>().map_err(|_| bad())
         };
-        match s.split_once('-') {
+        match parse::cut(s, b'-') {
             None => Ok(Ports::single(port(s)?)),
             Some((a, b)) => Ports::range(port(a)?, port(b)?).map_err(|_| bad()),
         }

@@ -11,60 +11,97 @@ use crate::spec::{
 struct Statement<'a> {
     line: usize,
     text: &'a str,
+    form: Form<'a>,
+    /// Whether it became a [`Network`] or [`Endpoint`] of the spec.
+    parsed: bool,
+}
+
+/// A statement split at its first `=` and, on the left, at its first `.`.
+#[derive(Clone, Copy)]
+enum Form<'a> {
+    /// No `=` at all.
+    Bad,
+    Network {
+        name: &'a str,
+        rhs: &'a str,
+    },
+    Endpoint {
+        network: &'a str,
+        name: &'a str,
+        rhs: &'a str,
+    },
+}
+
+impl<'a> Form<'a> {
+    fn of(text: &'a str) -> Form<'a> {
+        let Some((lhs, rhs)) = cut(text, b'=') else {
+            return Form::Bad;
+        };
+        let lhs = lhs.trim_ascii();
+        match cut(lhs, b'.') {
+            None => Form::Network { name: lhs, rhs },
+            Some((network, name)) => Form::Endpoint {
+                network: network.trim_ascii(),
+                name: name.trim_ascii(),
+                rhs,
+            },
+        }
+    }
 }
 
 pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
+    let mut statements = statements(input);
+    // Sized up front: a network or endpoint is a few hundred bytes, and
+    // growing the vectors statement by statement was a good part of parsing.
+    let n_endpoints = statements
+        .iter()
+        .filter(|s| matches!(s.form, Form::Endpoint { .. }))
+        .count();
+    let mut networks = Vec::with_capacity(statements.len() - n_endpoints);
+    let mut endpoints = Vec::with_capacity(n_endpoints);
     let mut errors = Vec::new();
-    let mut networks = Vec::new();
-    let mut network_lines = Vec::new();
-    let mut endpoints = Vec::new();
-    let mut endpoint_lines = Vec::new();
-    // Names of every network statement, parsed or not, so an endpoint on a
-    // network with a syntax error is not also called "unknown".
-    let mut defined = Vec::new();
     let mut scratch = Scratch::default();
-    for st in statements(input) {
-        let at = |kind| Located {
-            line: Some(st.line),
-            statement: Some(st.text.to_owned()),
-            kind,
+    for st in &mut statements {
+        let result = match st.form {
+            Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.text.to_owned())]),
+            Form::Network { name, rhs } => network(name, rhs, &mut scratch, &mut networks),
+            Form::Endpoint { network, name, rhs } => {
+                endpoint(network, name, rhs, &mut scratch, &mut endpoints)
+            }
         };
-        let Some((lhs, rhs)) = st.text.split_once('=') else {
-            errors.push(at(SpecErrorKind::BadStatement(st.text.to_owned())));
-            continue;
-        };
-        let lhs = lhs.trim_ascii();
-        if !lhs.contains('.') {
-            defined.push(lhs);
-        }
-        let result = match lhs.split_once('.') {
-            None => network(lhs, rhs, &mut scratch).map(|n| {
-                networks.push(n);
-                network_lines.push(st.line);
-            }),
-            Some((net, name)) => endpoint(net, name, rhs, &mut scratch).map(|e| {
-                endpoints.push(e);
-                endpoint_lines.push(st.line);
-            }),
-        };
-        if let Err(kinds) = result {
-            errors.extend(kinds.into_iter().map(at));
+        match result {
+            Ok(()) => st.parsed = true,
+            Err(kinds) => errors.extend(kinds.into_iter().map(|kind| Located {
+                line: Some(st.line),
+                statement: Some(st.text.to_owned()),
+                kind,
+            })),
         }
     }
     // Cross-statement rules run only on statements that parsed; a statement
     // with a syntax error has already been reported.
     for (item, kind) in validate(&networks, &endpoints) {
+        // An endpoint on a network whose statement has a syntax error is
+        // not also called "unknown".
         if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
-            && defined.contains(&endpoints[i].network().as_str())
+            && statements.iter().any(
+                |st| matches!(st.form, Form::Network { name, .. } if endpoints[i].network() == name),
+            )
         {
             continue;
         }
-        let line = match item {
-            Item::Network(i) => network_lines[i],
-            Item::Endpoint(i) => endpoint_lines[i],
+        // The i-th network (or endpoint) is the i-th such statement that parsed.
+        let (index, is_endpoint) = match item {
+            Item::Network(i) => (i, false),
+            Item::Endpoint(i) => (i, true),
         };
+        let line = statements
+            .iter()
+            .filter(|st| st.parsed && matches!(st.form, Form::Endpoint { .. }) == is_endpoint)
+            .nth(index)
+            .map(|st| st.line);
         errors.push(Located {
-            line: Some(line),
+            line,
             statement: None,
             kind,
         });
@@ -89,25 +126,56 @@ struct Scratch<'a> {
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,
-/// then `;` and newlines separate statements.
-fn statements(input: &str) -> impl Iterator<Item = Statement<'_>> {
-    input.lines().enumerate().flat_map(|(n, line)| {
-        let code = line.split_once('#').map_or(line, |(code, _)| code);
-        code.split(';').filter_map(move |s| {
-            let text = s.trim_ascii();
-            (!text.is_empty()).then_some(Statement { line: n + 1, text })
-        })
-    })
+/// then `;` and newlines separate statements. One pass finds all three
+/// separators, since comments are most of a typical spec's bytes.
+fn statements(input: &str) -> Vec<Statement<'_>> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::new();
+    let mut push = |from: usize, to: usize, line: usize| {
+        // `from..to` lies on separator bytes, which are ASCII, so on
+        // character boundaries.
+        let text = input[from..to].trim_ascii();
+        if !text.is_empty() {
+            out.push(Statement {
+                line,
+                text,
+                form: Form::of(text),
+                parsed: false,
+            });
+        }
+    };
+    let (mut line, mut start, mut at) = (1, 0, 0);
+    while let Some(i) = memchr::memchr3(b'\n', b';', b'#', &bytes[at..]).map(|i| at + i) {
+        push(start, i, line);
+        match bytes[i] {
+            b'\n' => {
+                line += 1;
+                start = i + 1;
+            }
+            b';' => start = i + 1,
+            // A comment: skip to its newline, which the next round counts.
+            _ => start = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |j| i + j),
+        }
+        at = start.max(i + 1);
+    }
+    push(start, bytes.len(), line);
+    out
 }
 
+/// Parses a network statement onto the end of `networks`.
 fn network<'a>(
     name: &str,
     rhs: &'a str,
     scratch: &mut Scratch<'a>,
-) -> Result<Network, Vec<SpecErrorKind>> {
+    networks: &mut Vec<Network>,
+) -> Result<(), Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
     let name = name.parse().map_err(|e| vec![e])?;
-    let mut net = Network::new(name);
+    // Filled in place: moving a finished network into the vector was a
+    // measurable part of parsing.
+    let at = networks.len();
+    networks.push(Network::new(name));
+    let net = &mut networks[at];
     let Scratch { tokens, items } = scratch;
     tokens.clear();
     tokens.extend(rhs.split_ascii_whitespace());
@@ -183,8 +251,9 @@ fn network<'a>(
         }
     }
     if errors.is_empty() {
-        Ok(net)
+        Ok(())
     } else {
+        networks.pop();
         Err(errors)
     }
 }
@@ -229,18 +298,20 @@ fn selector_items<'t>(
     }
 }
 
+/// Parses an endpoint statement onto the end of `endpoints`.
 fn endpoint<'a>(
     net: &str,
     name: &str,
     rhs: &'a str,
     scratch: &mut Scratch<'a>,
-) -> Result<Endpoint, Vec<SpecErrorKind>> {
+    endpoints: &mut Vec<Endpoint>,
+) -> Result<(), Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
-    let net = net.trim_ascii().parse();
-    let name = name.trim_ascii().parse();
+    let net = net.parse();
+    let name = name.parse();
     let mut tokens = rhs.split_ascii_whitespace();
     let target = tokens.next().unwrap_or("");
-    let (protocol, ports) = match target.split_once(':') {
+    let (protocol, ports) = match cut(target, b':') {
         Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
         None => {
             errors.push(SpecErrorKind::BadStatement(format!(
@@ -307,12 +378,16 @@ fn endpoint<'a>(
         }
     }
     match (net, name, protocol, ports) {
-        (Ok(net), Ok(name), Ok(protocol), Ok(ports)) if errors.is_empty() => {
-            let mut e = Endpoint::new(net, name, protocol, ports).options(options);
-            if let Some(a) = advertise {
-                e = e.advertise(a);
-            }
-            Ok(e)
+        (Ok(network), Ok(name), Ok(protocol), Ok(ports)) if errors.is_empty() => {
+            endpoints.push(Endpoint {
+                network,
+                name,
+                protocol,
+                ports,
+                options,
+                advertise,
+            });
+            Ok(())
         }
         (net, name, protocol, ports) => {
             let parts = [net.err(), name.err(), protocol.err(), ports.err()];
@@ -339,7 +414,7 @@ impl<'t, 'e> Options<'t, 'e> {
 
     fn next(&mut self) -> Option<(&'t str, Option<&'t str>)> {
         let token = *self.tokens.next()?;
-        Some(match token.split_once('=') {
+        Some(match cut(token, b'=') {
             Some((k, v)) => (k, Some(v)),
             // `advertise` alone takes the next word as its value, as the
             // spec examples write it.
@@ -371,4 +446,15 @@ impl<'t, 'e> Options<'t, 'e> {
             why: why.to_owned(),
         });
     }
+}
+
+/// `str::split_once` for one ASCII byte. Statements and their words are
+/// short, and on them this loop is several times faster than the general
+/// searcher, which was a good part of parsing.
+pub(crate) fn cut(s: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    // An ASCII byte never sits inside a multi-byte character, so both
+    // slices start and end on character boundaries.
+    let i = s.bytes().position(|b| b == byte)?;
+    Some((&s[..i], &s[i + 1..]))
 }

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 use crate::AddrClass;
 use crate::spec::SpecErrorKind;
+use crate::spec::parse::cut;
 
 /// One address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -203,12 +204,12 @@ impl FromStr for Selector {
                 .ok_or_else(|| bad("a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com"));
         }
         // Class names hold no ':' or '.', so addresses skip the name lookup.
-        if !s.contains([':', '.'])
+        if !s.bytes().any(|b| b == b':' || b == b'.')
             && let Some(class) = AddrClass::from_name(s)
         {
             return Ok(Selector::Class(class));
         }
-        if s.contains('/') {
+        if s.bytes().any(|b| b == b'/') {
             let net: IpNet = s
                 .parse()
                 .map_err(|_| bad("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8"))?;
@@ -220,7 +221,7 @@ impl FromStr for Selector {
             }
             return Ok(Selector::Cidr(net));
         }
-        let (ip_text, zone) = match s.split_once('%') {
+        let (ip_text, zone) = match cut(s, b'%') {
             Some((ip, zone)) => (ip, Some(zone)),
             None => (s, None),
         };
