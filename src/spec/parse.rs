@@ -10,10 +10,18 @@ use crate::spec::{
 /// One statement with the line it came from.
 struct Statement<'a> {
     line: usize,
+    /// Trailing padding (before a comment, say) is left on: the words are
+    /// split on whitespace anyway, and only an error message needs it gone.
     text: &'a str,
     form: Form<'a>,
     /// Whether it became a [`Network`] or [`Endpoint`] of the spec.
     parsed: bool,
+}
+
+impl Statement<'_> {
+    fn trimmed(&self) -> String {
+        self.text.trim_ascii_end().to_owned()
+    }
 }
 
 /// A statement split at its first `=` and, on the left, at its first `.`.
@@ -60,20 +68,17 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     let mut networks = Vec::with_capacity(statements.len() - n_endpoints);
     let mut endpoints = Vec::with_capacity(n_endpoints);
     let mut errors = Vec::new();
-    let mut scratch = Scratch::default();
     for st in &mut statements {
         let result = match st.form {
-            Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.text.to_owned())]),
-            Form::Network { name, rhs } => network(name, rhs, &mut scratch, &mut networks),
-            Form::Endpoint { network, name, rhs } => {
-                endpoint(network, name, rhs, &mut scratch, &mut endpoints)
-            }
+            Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.trimmed())]),
+            Form::Network { name, rhs } => network(name, rhs, &mut networks),
+            Form::Endpoint { network, name, rhs } => endpoint(network, name, rhs, &mut endpoints),
         };
         match result {
             Ok(()) => st.parsed = true,
             Err(kinds) => errors.extend(kinds.into_iter().map(|kind| Located {
                 line: Some(st.line),
-                statement: Some(st.text.to_owned()),
+                statement: Some(st.trimmed()),
                 kind,
             })),
         }
@@ -117,14 +122,6 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     }
 }
 
-/// Buffers reused from statement to statement, so tokenizing allocates once
-/// per spec rather than once per line.
-#[derive(Default)]
-struct Scratch<'a> {
-    tokens: Vec<&'a str>,
-    items: Vec<&'a str>,
-}
-
 /// Splits text into statements: `#` comments run to the end of the line,
 /// then `;` and newlines separate statements. One pass finds all three
 /// separators, since comments are most of a typical spec's bytes.
@@ -134,7 +131,7 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
     let mut push = |from: usize, to: usize, line: usize| {
         // `from..to` lies on separator bytes, which are ASCII, so on
         // character boundaries.
-        let text = input[from..to].trim_ascii();
+        let text = input[from..to].trim_ascii_start();
         if !text.is_empty() {
             out.push(Statement {
                 line,
@@ -163,12 +160,7 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
 }
 
 /// Parses a network statement onto the end of `networks`.
-fn network<'a>(
-    name: &str,
-    rhs: &'a str,
-    scratch: &mut Scratch<'a>,
-    networks: &mut Vec<Network>,
-) -> Result<(), Vec<SpecErrorKind>> {
+fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
     let name = name.parse().map_err(|e| vec![e])?;
     // Filled in place: moving a finished network into the vector was a
@@ -176,53 +168,58 @@ fn network<'a>(
     let at = networks.len();
     networks.push(Network::new(name));
     let net = &mut networks[at];
-    let Scratch { tokens, items } = scratch;
-    tokens.clear();
-    tokens.extend(rhs.split_ascii_whitespace());
-    let opts_at = tokens
-        .iter()
-        .enumerate()
-        .position(|(i, t)| match *t {
+    let mut words = words(rhs);
+    let mut items = Items::default();
+    let mut family = None;
+    let mut first_option = None;
+    for word in words.by_ref() {
+        let starts_options = match word {
             // `shared` is also an address class: first, or after a comma,
             // it is a selector, which is how Display writes the class.
-            "shared" => i > 0 && !tokens[i - 1].ends_with(','),
-            _ => *t == "advertise" || t.starts_with("advertise=") || t.starts_with("expose="),
-        })
-        .unwrap_or(tokens.len());
-    let mut family = None;
-    selector_items(&tokens[..opts_at], items, &mut errors);
-    for &item in items.iter() {
-        let (negated, word) = match item.strip_prefix('!') {
-            Some(rest) => (true, rest),
-            None => (false, item),
-        };
-        let fam = match word {
-            "ipv4" => Some(Family::V4),
-            "ipv6" => Some(Family::V6),
-            _ => None,
-        };
-        match (fam, negated) {
-            (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
-                text: item.to_owned(),
-                why: "to drop a family, keep the other: write ipv4 instead of !ipv6".to_owned(),
-            }),
-            (Some(f), false) => {
-                if family.is_some_and(|g| g != f) {
-                    errors.push(SpecErrorKind::BothFamilies(net.name.clone()));
-                }
-                family = Some(f);
+            "shared" => !items.want_item,
+            _ => {
+                word == "advertise" || word.starts_with("advertise=") || word.starts_with("expose=")
             }
-            (None, _) => match word.parse() {
-                Ok(s) if negated => net.exclude.push(s),
-                Ok(s) => net.include.push(s),
-                Err(e) => errors.push(e),
-            },
+        };
+        if starts_options {
+            first_option = Some(word);
+            break;
         }
+        items.feed(word, &mut errors, |item, errors| {
+            let (negated, word) = match item.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, item),
+            };
+            let fam = match word {
+                "ipv4" => Some(Family::V4),
+                "ipv6" => Some(Family::V6),
+                _ => None,
+            };
+            match (fam, negated) {
+                (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
+                    text: item.to_owned(),
+                    why: "to drop a family, keep the other: write ipv4 instead of !ipv6".to_owned(),
+                }),
+                (Some(f), false) => {
+                    if family.is_some_and(|g| g != f) {
+                        errors.push(SpecErrorKind::BothFamilies(net.name.clone()));
+                    }
+                    family = Some(f);
+                }
+                (None, _) => match word.parse() {
+                    Ok(s) if negated => net.exclude.push(s),
+                    Ok(s) => net.include.push(s),
+                    Err(e) => errors.push(e),
+                },
+            }
+        });
     }
-    if let Some(f) = family {
-        net.family = Some(f);
-    }
-    let mut opts = Options::new(&tokens[opts_at..], &mut errors);
+    items.finish(&mut errors);
+    net.family = family;
+    let mut opts = Options {
+        words: first_option.into_iter().chain(words),
+        errors: &mut errors,
+    };
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("shared", None) => {
@@ -258,43 +255,72 @@ fn network<'a>(
     }
 }
 
-/// The comma-separated selectors of a network, from whitespace-split tokens
-/// (so `a,b`, `a, b` and `a ,b` read alike); a missing or doubled comma is an
-/// error.
-fn selector_items<'t>(
-    tokens: &[&'t str],
-    items: &mut Vec<&'t str>,
-    errors: &mut Vec<SpecErrorKind>,
-) {
-    items.clear();
-    let mut want_item = true;
-    let missing = |text: &str, errors: &mut Vec<SpecErrorKind>| {
+/// Splits a network's words into comma-separated selectors, so `a,b`,
+/// `a, b` and `a ,b` read alike; a missing or doubled comma is an error.
+struct Items {
+    /// Whether a selector is due: at the start and after a comma.
+    want_item: bool,
+}
+
+impl Default for Items {
+    fn default() -> Items {
+        Items { want_item: true }
+    }
+}
+
+impl Items {
+    /// Hands each selector in `word` to `item`.
+    fn feed<'w>(
+        &mut self,
+        word: &'w str,
+        errors: &mut Vec<SpecErrorKind>,
+        mut item: impl FnMut(&'w str, &mut Vec<SpecErrorKind>),
+    ) {
+        let mut rest = Some(word);
+        let mut first = true;
+        while let Some(text) = rest {
+            let piece = match cut(text, b',') {
+                Some((piece, after)) => {
+                    rest = Some(after);
+                    piece
+                }
+                None => {
+                    rest = None;
+                    text
+                }
+            };
+            if !first {
+                // A comma came before this piece.
+                if self.want_item {
+                    Items::missing("", errors);
+                }
+                self.want_item = true;
+            }
+            first = false;
+            if piece.is_empty() {
+                continue;
+            }
+            if self.want_item {
+                self.want_item = false;
+                item(piece, errors);
+            } else {
+                Items::missing(piece, errors);
+            }
+        }
+    }
+
+    /// A trailing comma, or no selector at all, is an error.
+    fn finish(self, errors: &mut Vec<SpecErrorKind>) {
+        if self.want_item {
+            Items::missing("", errors);
+        }
+    }
+
+    fn missing(text: &str, errors: &mut Vec<SpecErrorKind>) {
         errors.push(SpecErrorKind::BadSelector {
             text: text.to_owned(),
             why: "selectors are separated by commas".to_owned(),
         });
-    };
-    for token in tokens {
-        for (k, piece) in token.split(',').enumerate() {
-            if k > 0 {
-                if want_item {
-                    missing("", errors);
-                }
-                want_item = true;
-            }
-            if piece.is_empty() {
-                continue;
-            }
-            if want_item {
-                items.push(piece);
-                want_item = false;
-            } else {
-                missing(piece, errors);
-            }
-        }
-    }
-    if want_item {
-        missing("", errors);
     }
 }
 
@@ -303,13 +329,12 @@ fn endpoint<'a>(
     net: &str,
     name: &str,
     rhs: &'a str,
-    scratch: &mut Scratch<'a>,
     endpoints: &mut Vec<Endpoint>,
 ) -> Result<(), Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
     let net = net.parse();
     let name = name.parse();
-    let mut tokens = rhs.split_ascii_whitespace();
+    let mut tokens = words(rhs);
     let target = tokens.next().unwrap_or("");
     let (protocol, ports) = match cut(target, b':') {
         Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
@@ -322,10 +347,10 @@ fn endpoint<'a>(
     };
     let mut options = EndpointOptions::default();
     let mut advertise = None;
-    let rest = &mut scratch.tokens;
-    rest.clear();
-    rest.extend(tokens);
-    let mut opts = Options::new(rest, &mut errors);
+    let mut opts = Options {
+        words: tokens,
+        errors: &mut errors,
+    };
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("backlog", Some(v)) => {
@@ -399,33 +424,26 @@ fn endpoint<'a>(
 }
 
 /// Walks `key`, `key=value` and `advertise VALUE` options, collecting errors.
-struct Options<'t, 'e> {
-    tokens: std::slice::Iter<'t, &'t str>,
+struct Options<'e, I> {
+    words: I,
     errors: &'e mut Vec<SpecErrorKind>,
 }
 
-impl<'t, 'e> Options<'t, 'e> {
-    fn new(tokens: &'t [&'t str], errors: &'e mut Vec<SpecErrorKind>) -> Options<'t, 'e> {
-        Options {
-            tokens: tokens.iter(),
-            errors,
-        }
-    }
-
-    fn next(&mut self) -> Option<(&'t str, Option<&'t str>)> {
-        let token = *self.tokens.next()?;
-        Some(match cut(token, b'=') {
+impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
+    fn next(&mut self) -> Option<(&'w str, Option<&'w str>)> {
+        let word = self.words.next()?;
+        Some(match cut(word, b'=') {
             Some((k, v)) => (k, Some(v)),
             // `advertise` alone takes the next word as its value, as the
             // spec examples write it.
-            None if token == "advertise" => match self.tokens.next() {
-                Some(v) => (token, Some(*v)),
+            None if word == "advertise" => match self.words.next() {
+                Some(v) => (word, Some(v)),
                 None => {
-                    self.bad(token, None, "advertise needs a URL or host after it");
+                    self.bad(word, None, "advertise needs a URL or host after it");
                     return self.next();
                 }
             },
-            None => (token, None),
+            None => (word, None),
         })
     }
 
@@ -457,4 +475,21 @@ pub(crate) fn cut(s: &str, byte: u8) -> Option<(&str, &str)> {
     // slices start and end on character boundaries.
     let i = s.bytes().position(|b| b == byte)?;
     Some((&s[..i], &s[i + 1..]))
+}
+
+/// The whitespace-separated words of `s`, as `split_ascii_whitespace`
+/// gives them, but passing over a run of padding in one step rather than
+/// making and dropping an empty word for each of its bytes.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        let start = rest.bytes().position(|b| !b.is_ascii_whitespace())?;
+        let word = &rest[start..];
+        let len = word
+            .bytes()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(word.len());
+        rest = &word[len..];
+        Some(&word[..len])
+    })
 }
