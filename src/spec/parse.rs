@@ -325,10 +325,10 @@ impl Items {
 }
 
 /// Parses an endpoint statement onto the end of `endpoints`.
-fn endpoint<'a>(
+fn endpoint(
     net: &str,
     name: &str,
-    rhs: &'a str,
+    rhs: &str,
     endpoints: &mut Vec<Endpoint>,
 ) -> Result<(), Vec<SpecErrorKind>> {
     let mut errors = Vec::new();
