@@ -11,6 +11,7 @@ mod selector;
 use std::fmt;
 use std::str::FromStr;
 
+use smallvec::SmallVec;
 use smol_str::SmolStr;
 use url::Url;
 
@@ -216,7 +217,9 @@ impl FromStr for Advertise {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Network {
     name: Name,
-    include: Vec<Selector>,
+    /// Most networks have one or two includes; keeping them inline saves an
+    /// allocation per network, which was a good part of parsing.
+    include: SmallVec<[Selector; 2]>,
     exclude: Vec<Selector>,
     family: Option<Family>,
     expose: Option<Exposure>,
@@ -229,7 +232,7 @@ impl Network {
     pub fn new(name: Name) -> Network {
         Network {
             name,
-            include: Vec::new(),
+            include: SmallVec::new(),
             exclude: Vec::new(),
             family: None,
             expose: None,

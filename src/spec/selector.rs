@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 use ipnet::IpNet;
+use smol_str::SmolStr;
 
 use crate::AddrClass;
 use crate::spec::SpecErrorKind;
@@ -67,7 +68,7 @@ impl fmt::Display for Zone {
 /// An interface-name pattern: a plain name, or a glob with `*` (any run of
 /// characters) and `?` (one character).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IfPattern(String);
+pub struct IfPattern(SmolStr);
 
 impl IfPattern {
     /// Whether the pattern has glob characters, so may match several interfaces.
@@ -196,7 +197,7 @@ impl FromStr for Selector {
             if !is_ifname(name) {
                 return Err(bad("an interface name is one word, like if:eth0 or if:en*"));
             }
-            return Ok(Selector::Interface(IfPattern(name.to_owned())));
+            return Ok(Selector::Interface(IfPattern(SmolStr::new(name))));
         }
         if let Some(name) = s.strip_prefix("dns:") {
             return dns_name(name)
