@@ -6,7 +6,6 @@
 
 mod advertise;
 mod keys;
-mod names;
 mod problem;
 mod select;
 
@@ -26,7 +25,6 @@ use crate::spec::{
 };
 use crate::{AddrClass, class};
 use keys::KeyMap;
-use names::{SharedName, SpecNames};
 
 /// How strictly to plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -153,7 +151,7 @@ impl fmt::Debug for Chosen {
 /// A network as planned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedNetwork {
-    name: SharedName,
+    name: Name,
     exposure: Exposure,
     /// Shared with the network's binds, which read their reasons from here.
     addrs: Arc<[Chosen]>,
@@ -238,8 +236,8 @@ impl fmt::Debug for Bind {
 /// An endpoint as planned: every socket address, and what clients are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedEndpoint {
-    network: SharedName,
-    name: SharedName,
+    network: Name,
+    name: Name,
     protocol: Protocol,
     ports: Ports,
     options: EndpointOptions,
@@ -309,7 +307,7 @@ impl Plan {
     pub fn endpoint(&self, network: &str, name: &str) -> Option<&PlannedEndpoint> {
         self.endpoints
             .iter()
-            .find(|e| *e.network == network && *e.name == name)
+            .find(|e| e.network == network && e.name == name)
     }
     /// The warnings: the plan stands, but a person should read them.
     pub fn warnings(&self) -> &[Problem] {
@@ -427,7 +425,6 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         .map(|e| spec.networks().iter().position(|n| n.name() == e.network()))
         .collect();
     let listens = |i: usize| network_of.contains(&Some(i));
-    let names = SpecNames::new(spec);
 
     // Room for about one finding per network and endpoint, which covers most
     // plans without growing.
@@ -435,7 +432,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     let mut networks = Vec::with_capacity(spec.networks().len());
     let mut scratch = select::Scratch::default();
     for (i, net) in spec.networks().iter().enumerate() {
-        let name = names.network(i);
+        let name = net.name().clone();
         let addrs = select::resolve(net, &name, &view, &mut scratch, &mut problems);
         let exposure = net.exposure();
         check_exposure(&name, exposure, &addrs, &mut problems);
@@ -455,12 +452,12 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     let mut endpoints = Vec::with_capacity(spec.endpoints().len());
     let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
         networks.iter().map(|_| None).collect();
-    for (j, (e, &i)) in spec.endpoints().iter().zip(&network_of).enumerate() {
+    for (e, &i) in spec.endpoints().iter().zip(&network_of) {
         let Some(i) = i else {
             continue;
         };
         let net = &networks[i];
-        let name = names.endpoint(j);
+        let name = e.name().clone();
         let mut report = |kind| problems.push(Problem::endpoint(&net.name, &name, kind));
         let binds = binds(e, &net.addrs, host, &mut report);
         if e.socket_options().device.is_none() && net.exposure != Exposure::Public {
@@ -580,7 +577,7 @@ fn binds(
         .collect()
 }
 
-fn check_exposure(name: &SharedName, exposure: Exposure, addrs: &[Chosen], out: &mut Vec<Problem>) {
+fn check_exposure(name: &Name, exposure: Exposure, addrs: &[Chosen], out: &mut Vec<Problem>) {
     let wild: Vec<IpAddr> = addrs
         .iter()
         .filter(|c| c.is_wildcard())

@@ -4,19 +4,18 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
-use crate::plan::names::SharedName;
 use crate::spec::{Exposure, Family, Name, Selector, Transport};
 
 /// One finding of the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    network: Option<SharedName>,
-    endpoint: Option<SharedName>,
+    network: Option<Name>,
+    endpoint: Option<Name>,
     kind: ProblemKind,
 }
 
 impl Problem {
-    pub(crate) fn network(network: &SharedName, kind: ProblemKind) -> Problem {
+    pub(crate) fn network(network: &Name, kind: ProblemKind) -> Problem {
         Problem {
             network: Some(network.clone()),
             endpoint: None,
@@ -24,11 +23,7 @@ impl Problem {
         }
     }
 
-    pub(crate) fn endpoint(
-        network: &SharedName,
-        endpoint: &SharedName,
-        kind: ProblemKind,
-    ) -> Problem {
+    pub(crate) fn endpoint(network: &Name, endpoint: &Name, kind: ProblemKind) -> Problem {
         Problem {
             network: Some(network.clone()),
             endpoint: Some(endpoint.clone()),
@@ -38,11 +33,11 @@ impl Problem {
 
     /// The network it concerns.
     pub fn network_name(&self) -> Option<&Name> {
-        self.network.as_deref()
+        self.network.as_ref()
     }
     /// The endpoint it concerns, if it is about one endpoint.
     pub fn endpoint_name(&self) -> Option<&Name> {
-        self.endpoint.as_deref()
+        self.endpoint.as_ref()
     }
     /// What was found.
     pub fn kind(&self) -> &ProblemKind {

@@ -7,9 +7,8 @@ use ipnet::IpNet;
 
 use crate::host::{DnsAnswer, Host, Interface};
 use crate::plan::keys::KeySet;
-use crate::plan::names::SharedName;
 use crate::plan::{Chosen, HostAddr, HostView, Problem, ProblemKind, Why};
-use crate::spec::{Family, IfPattern, Network, Selector, Zone};
+use crate::spec::{Family, IfPattern, Name, Network, Selector, Zone};
 use crate::{AddrClass, class};
 
 /// A selector made ready for matching: zones and DNS answers looked up, and
@@ -117,7 +116,7 @@ pub(crate) struct Scratch<'a> {
 /// later checks can still report theirs.
 pub(crate) fn resolve<'a>(
     net: &'a Network,
-    name: &SharedName,
+    name: &Name,
     view: &HostView<'a>,
     scratch: &mut Scratch<'a>,
     out: &mut Vec<Problem>,
@@ -137,7 +136,7 @@ pub(crate) fn resolve<'a>(
 /// [`resolve`], into `chosen`.
 fn gather<'a>(
     net: &'a Network,
-    name: &SharedName,
+    name: &Name,
     view: &HostView<'a>,
     includes: &mut Vec<Include<'a>>,
     excludes: &mut Vec<Ready<'a>>,

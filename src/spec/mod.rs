@@ -20,6 +20,9 @@ pub use selector::{Family, IfPattern, Selector, Zone};
 
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
 /// with a letter.
+///
+/// Cheap to clone: names of up to 23 bytes are kept inline, longer ones are
+/// shared.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Name(SmolStr);
 
