@@ -143,19 +143,26 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
             });
         }
     };
-    let (mut line, mut start, mut at) = (1, 0, 0);
-    while let Some(i) = memchr::memchr3(b'\n', b';', b'#', &bytes[at..]).map(|i| at + i) {
+    let (mut line, mut start) = (1, 0);
+    while let Some(i) = memchr::memchr3(b'\n', b';', b'#', &bytes[start..]).map(|i| start + i) {
         push(start, i, line);
-        match bytes[i] {
-            b'\n' => {
-                line += 1;
+        let newline = match bytes[i] {
+            b';' => {
                 start = i + 1;
+                continue;
             }
-            b';' => start = i + 1,
-            // A comment: skip to its newline, which the next round counts.
-            _ => start = memchr::memchr(b'\n', &bytes[i..]).map_or(bytes.len(), |j| i + j),
-        }
-        at = start.max(i + 1);
+            b'\n' => i,
+            // A comment runs to the end of its line.
+            _ => match memchr::memchr(b'\n', &bytes[i..]) {
+                Some(j) => i + j,
+                None => {
+                    start = bytes.len();
+                    break;
+                }
+            },
+        };
+        line += 1;
+        start = newline + 1;
     }
     push(start, bytes.len(), line);
     out
