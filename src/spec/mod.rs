@@ -803,16 +803,15 @@ enum Item {
 /// [`ListenSpec::new`] so both paths accept exactly the same specs.
 fn validate(networks: &[Network], endpoints: &[Endpoint]) -> Vec<(Item, SpecErrorKind)> {
     let mut out = Vec::new();
+    let mut errors = Vec::new();
     for (i, n) in networks.iter().enumerate() {
-        let mut errors = Vec::new();
         n.check(&mut errors);
         if networks[..i].iter().any(|m| m.name == n.name) {
             errors.push(SpecErrorKind::DuplicateNetwork(n.name.clone()));
         }
-        out.extend(errors.into_iter().map(|k| (Item::Network(i), k)));
+        out.extend(errors.drain(..).map(|k| (Item::Network(i), k)));
     }
     for (i, e) in endpoints.iter().enumerate() {
-        let mut errors = Vec::new();
         e.check(&mut errors);
         if endpoints[..i]
             .iter()
@@ -826,7 +825,7 @@ fn validate(networks: &[Network], endpoints: &[Endpoint]) -> Vec<(Item, SpecErro
                 known: networks.iter().map(|n| n.name.to_string()).collect(),
             });
         }
-        out.extend(errors.into_iter().map(|k| (Item::Endpoint(i), k)));
+        out.extend(errors.drain(..).map(|k| (Item::Endpoint(i), k)));
     }
     out
 }
