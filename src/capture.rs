@@ -12,13 +12,15 @@
 //! |---|---|
 //! | addresses, prefix lengths, the `RUNNING` flag | [`getifaddrs(3)`](https://man7.org/linux/man-pages/man3/getifaddrs.3.html), through `if-addrs` |
 //! | interface indexes | [`if_nametoindex(3)`](https://man7.org/linux/man-pages/man3/if_nametoindex.3.html), one call per address, through `if-addrs` |
+//! | interfaces without any address (Linux) | [`if_nameindex(3)`](https://man7.org/linux/man-pages/man3/if_nameindex.3.html), and their `RUNNING` flag by the `SIOCGIFFLAGS` [`ioctl` of netdevice(7)](https://man7.org/linux/man-pages/man7/netdevice.7.html) |
 //! | DNS names of `dns:` selectors | A and AAAA queries over UDP (TCP on truncation) to the servers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html) or [`CaptureOptions::nameservers`], after [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html), through `hickory-resolver` |
 //!
 //! # Known gaps
 //!
-//! - An interface without any IP address does not appear: `if-addrs` skips the
-//!   link-layer entries `getifaddrs` reports for it. A spec naming such an
-//!   interface gets "no such interface" rather than "interface has no address".
+//! - `if-addrs` skips interfaces without any IP address. On Linux capture adds
+//!   them (with no addresses), so a spec naming one is told the interface has
+//!   no address; elsewhere they do not appear, and such a spec is told there
+//!   is no such interface.
 //! - [`Interface::is_up`] means operationally up (Linux `IFF_RUNNING`: up *and*
 //!   carrier). That is all `if-addrs` exposes on Unix; it reports every other
 //!   state as "unknown", so an interface that is administratively up but has
@@ -168,8 +170,9 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
     capture_with(spec, &CaptureOptions::default())
 }
 
-/// Captures this host: every interface with an address, and the A and AAAA
-/// answers for every name in the spec's `dns:` selectors.
+/// Captures this host: every interface (on Linux also those without an
+/// address), and the A and AAAA answers for every name in the spec's `dns:`
+/// selectors.
 ///
 /// hickory-resolver needs a Tokio runtime, and building one inside a running
 /// runtime panics; so when called from inside one the lookups run on a scoped
@@ -246,10 +249,83 @@ fn interfaces() -> Result<Vec<Interface>, CaptureError> {
             None => grouped.push((entry.name, index, up, vec![net])),
         }
     }
-    Ok(grouped
+    let interfaces: Vec<Interface> = grouped
         .into_iter()
         .map(|(name, index, up, addrs)| Interface::new(name, index, up, addrs))
-        .collect())
+        .collect();
+    #[cfg(target_os = "linux")]
+    let interfaces = bare::add(interfaces);
+    Ok(interfaces)
+}
+
+/// Interfaces without any IP address, which getifaddrs lists only as
+/// link-layer entries and `if-addrs` leaves out.
+#[cfg(target_os = "linux")]
+mod bare {
+    use std::ffi::CStr;
+    use std::os::fd::AsRawFd;
+
+    use socket2::{Domain, Socket, Type};
+
+    use crate::host::Interface;
+
+    /// `listed` plus every other interface of this network namespace, with
+    /// no addresses, all in index order as `ip link` shows them. Best effort:
+    /// if the kernel will not list them, `listed` comes back as it was.
+    pub(super) fn add(mut listed: Vec<Interface>) -> Vec<Interface> {
+        let bare = interfaces(&listed);
+        listed.extend(bare);
+        listed.sort_by_key(Interface::index);
+        listed
+    }
+
+    fn interfaces(listed: &[Interface]) -> Vec<Interface> {
+        // SAFETY: if_nameindex has no preconditions; null means failure.
+        let head = unsafe { libc::if_nameindex() };
+        if head.is_null() {
+            return Vec::new();
+        }
+        // The flags come from an ioctl on any socket of this namespace.
+        let probe = Socket::new(Domain::IPV4, Type::DGRAM, None).ok();
+        let mut out = Vec::new();
+        let mut entry = head;
+        // SAFETY: if_nameindex returns an array that ends with an entry whose
+        // index is 0 and name is null; every name before it is a valid C
+        // string, and all of it lives until if_freenameindex.
+        unsafe {
+            while (*entry).if_index != 0 && !(*entry).if_name.is_null() {
+                let name = CStr::from_ptr((*entry).if_name);
+                let text = name.to_string_lossy();
+                if !listed.iter().any(|i| i.name() == text) {
+                    let up = probe.as_ref().is_some_and(|p| running(p, name));
+                    out.push(Interface::new(text, (*entry).if_index, up, Vec::new()));
+                }
+                entry = entry.add(1);
+            }
+            libc::if_freenameindex(head);
+        }
+        out
+    }
+
+    /// Whether the interface has `IFF_RUNNING` (up and with carrier), the
+    /// flag `if-addrs` reports as up, so both kinds of entry mean the same.
+    fn running(probe: &Socket, name: &CStr) -> bool {
+        // SAFETY: ifreq is plain data, for which all zeroes is valid.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        let bytes = name.to_bytes();
+        // Kernel names are shorter than IFNAMSIZ; the last byte stays NUL.
+        if bytes.len() >= req.ifr_name.len() {
+            return false;
+        }
+        for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
+            *dst = src as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name in `req` and
+        // writes only its flags field; `req` outlives the call.
+        let rc = unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) };
+        // SAFETY: after SIOCGIFFLAGS succeeds the union holds the flags.
+        rc == 0 && i32::from(unsafe { req.ifr_ifru.ifru_flags }) & libc::IFF_RUNNING != 0
+    }
 }
 
 fn is_up(status: &IfOperStatus) -> bool {

@@ -332,6 +332,9 @@ impl fmt::Display for Host {
             for a in &i.addrs {
                 write!(f, " {a}")?;
             }
+            if i.addrs.is_empty() {
+                f.write_str(" no address")?;
+            }
         }
         Ok(())
     }

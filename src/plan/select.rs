@@ -69,10 +69,30 @@ impl Ready<'_> {
 /// The host as error messages show it.
 pub(crate) fn describe(host: &Host) -> String {
     if host.interfaces().is_empty() {
-        "no interfaces with addresses".to_owned()
+        "no interfaces".to_owned()
     } else {
         host.to_string()
     }
+}
+
+/// For an `if:` selector whose interfaces exist but hold no address at all,
+/// says so: the cause is on the host, which a bare "no match" would hide.
+fn bare_interfaces(sel: &Selector, host: &Host) -> Option<String> {
+    let Selector::Interface(p) = sel else {
+        return None;
+    };
+    let bare: Vec<&str> = host
+        .interfaces()
+        .iter()
+        .filter(|i| p.matches(i.name()) && i.addrs().is_empty())
+        .map(Interface::name)
+        .collect();
+    (!bare.is_empty()).then(|| {
+        format!(
+            " because {} has no address: give it one, or select an interface that has one",
+            bare.join(", ")
+        )
+    })
 }
 
 fn zone_index(zone: &Zone, host: &Host) -> Option<u32> {
@@ -257,11 +277,15 @@ fn gather<'a>(
             },
             _ => ProblemKind::NoMatch {
                 selector: sel.clone(),
-                note: inc.link_local_only.then(|| {
-                    " but link-local ones, which are taken only when a selector names them \
-                     (link-local, fe80::/10, or the address with its zone)"
-                        .to_owned()
-                }),
+                note: if inc.link_local_only {
+                    Some(
+                        " but link-local ones, which are taken only when a selector names them \
+                         (link-local, fe80::/10, or the address with its zone)"
+                            .to_owned(),
+                    )
+                } else {
+                    bare_interfaces(sel, host)
+                },
                 host: describe(host),
             },
         };

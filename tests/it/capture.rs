@@ -77,11 +77,19 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
     ns.wait_running("pub0");
 
     // ops1 stays down: ops0 is administratively up without carrier, and ops1
-    // has no address, so it cannot appear at all.
+    // has no address, which getifaddrs alone would leave out.
     ns.veth_pair("ops0", "ops1");
     ns.no_auto_link_local("ops0");
+    ns.no_auto_link_local("ops1");
     ns.addr("ops0", "198.51.100.1/24");
     ns.up("ops0");
+    // A running pair without any address: it is listed, and up.
+    ns.veth_pair("bare0", "bare1");
+    ns.no_auto_link_local("bare0");
+    ns.no_auto_link_local("bare1");
+    ns.up("bare0");
+    ns.up("bare1");
+    ns.wait_running("bare0");
 
     let host = ns
         .run(|| capture(&spec("ops = if:ops0\nops.x = tcp:1")))
@@ -89,6 +97,9 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
 
     let pub0 = ns.index("pub0");
     let ops0 = ns.index("ops0");
+    let ops1 = ns.index("ops1");
+    let bare0 = ns.index("bare0");
+    let bare1 = ns.index("bare1");
     let expected: BTreeMap<&str, (u32, bool, BTreeSet<IpNet>)> = [
         ("lo", (1, true, nets(&["127.0.0.1/8", "::1/128"]))),
         (
@@ -100,6 +111,9 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
             ),
         ),
         ("ops0", (ops0, false, nets(&["198.51.100.1/24"]))),
+        ("ops1", (ops1, false, nets(&[]))),
+        ("bare0", (bare0, true, nets(&[]))),
+        ("bare1", (bare1, true, nets(&[]))),
     ]
     .into_iter()
     .collect();
@@ -123,6 +137,16 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
         Some("pub0")
     );
     assert!(host.owner_of(ll, Some(ops0)).is_none());
+
+    // In `ip link` order, and a spec naming an interface without an address
+    // is told exactly that.
+    let indexes: Vec<u32> = host.interfaces().iter().map(|i| i.index()).collect();
+    assert!(indexes.is_sorted(), "{indexes:?}");
+    let err = listenspec::plan(&spec("ops = if:bare0\nops.x = tcp:1"), &host).unwrap_err();
+    assert!(
+        err.to_string().contains("because bare0 has no address"),
+        "{err}"
+    );
 }
 
 fn nets(list: &[&str]) -> BTreeSet<IpNet> {
@@ -140,8 +164,7 @@ fn snapshot(host: &Host) -> BTreeMap<&str, (u32, bool, BTreeSet<IpNet>)> {
         .collect()
 }
 
-/// `ip -j addr show` as name -> (index, addresses), interfaces without an
-/// address left out as capture leaves them out.
+/// `ip -j addr show` as name -> (index, addresses).
 fn ip_addr_view(json: &str) -> BTreeMap<String, (u32, BTreeSet<IpNet>)> {
     let links: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut view = BTreeMap::new();
@@ -156,10 +179,8 @@ fn ip_addr_view(json: &str) -> BTreeMap<String, (u32, BTreeSet<IpNet>)> {
                 IpNet::new(ip, prefix).unwrap()
             })
             .collect();
-        if !addrs.is_empty() {
-            let index = u32::try_from(link["ifindex"].as_u64().unwrap()).unwrap();
-            view.insert(link["ifname"].as_str().unwrap().to_owned(), (index, addrs));
-        }
+        let index = u32::try_from(link["ifindex"].as_u64().unwrap()).unwrap();
+        view.insert(link["ifname"].as_str().unwrap().to_owned(), (index, addrs));
     }
     view
 }
