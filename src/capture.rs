@@ -271,7 +271,8 @@ mod bare {
 
     /// `listed` plus every other interface of this network namespace, with
     /// no addresses, all in index order as `ip link` shows them. Best effort:
-    /// if the kernel will not list them, `listed` comes back as it was.
+    /// if the kernel will not list them, `listed` comes back as it was, and
+    /// if no socket can be opened to read their flags, they read as down.
     pub(super) fn add(mut listed: Vec<Interface>) -> Vec<Interface> {
         let bare = interfaces(&listed);
         listed.extend(bare);
@@ -285,8 +286,10 @@ mod bare {
         if head.is_null() {
             return Vec::new();
         }
-        // The flags come from an ioctl on any socket of this namespace.
-        let probe = Socket::new(Domain::IPV4, Type::DGRAM, None).ok();
+        // The flags come from an ioctl on any socket of this namespace, opened
+        // only when there is an interface to ask about (a socket costs more
+        // than the rest of this).
+        let mut probe: Option<Option<Socket>> = None;
         let mut out = Vec::new();
         let mut entry = head;
         // SAFETY: if_nameindex returns an array that ends with an entry whose
@@ -297,7 +300,10 @@ mod bare {
                 let name = CStr::from_ptr((*entry).if_name);
                 let text = name.to_string_lossy();
                 if !listed.iter().any(|i| i.name() == text) {
-                    let up = probe.as_ref().is_some_and(|p| running(p, name));
+                    let up = probe
+                        .get_or_insert_with(|| Socket::new(Domain::IPV4, Type::DGRAM, None).ok())
+                        .as_ref()
+                        .is_some_and(|p| running(p, name));
                     out.push(Interface::new(text, (*entry).if_index, up, Vec::new()));
                 }
                 entry = entry.add(1);
