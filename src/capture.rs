@@ -12,15 +12,16 @@
 //! |---|---|
 //! | addresses, prefix lengths, the `RUNNING` flag | [`getifaddrs(3)`](https://man7.org/linux/man-pages/man3/getifaddrs.3.html), through `if-addrs` |
 //! | interface indexes | [`if_nametoindex(3)`](https://man7.org/linux/man-pages/man3/if_nametoindex.3.html), one call per address, through `if-addrs` |
-//! | interfaces without any address (Linux) | [`if_nameindex(3)`](https://man7.org/linux/man-pages/man3/if_nameindex.3.html), and their `RUNNING` flag by the `SIOCGIFFLAGS` [`ioctl` of netdevice(7)](https://man7.org/linux/man-pages/man7/netdevice.7.html) |
+//! | interfaces without any address (Linux, when the spec names one) | [`if_nameindex(3)`](https://man7.org/linux/man-pages/man3/if_nameindex.3.html), and their `RUNNING` flag by the `SIOCGIFFLAGS` [`ioctl` of netdevice(7)](https://man7.org/linux/man-pages/man7/netdevice.7.html) |
 //! | DNS names of `dns:` selectors | A and AAAA queries over UDP (TCP on truncation) to the servers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html) or [`CaptureOptions::nameservers`], after [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html), through `hickory-resolver` |
 //!
 //! # Known gaps
 //!
-//! - `if-addrs` skips interfaces without any IP address. On Linux capture adds
-//!   them (with no addresses), so a spec naming one is told the interface has
-//!   no address; elsewhere they do not appear, and such a spec is told there
-//!   is no such interface.
+//! - `if-addrs` skips interfaces without any IP address. On Linux, when the
+//!   spec names an interface (`if:`, zone or `device=`) that the others do not
+//!   include, capture adds them (with no addresses), so such a spec is told the
+//!   interface has no address. Otherwise, and on other systems, they do not
+//!   appear, and a spec naming one is told there is no such interface.
 //! - [`Interface::is_up`] means operationally up (Linux `IFF_RUNNING`: up *and*
 //!   carrier). That is all `if-addrs` exposes on Unix; it reports every other
 //!   state as "unknown", so an interface that is administratively up but has
@@ -61,6 +62,8 @@ use ipnet::IpNet;
 
 use crate::host::{DnsAnswer, Host, HostError, Interface};
 use crate::spec::ListenSpec;
+#[cfg(target_os = "linux")]
+use crate::spec::Selector;
 
 /// How [`capture_with`] and [`capture_async`] look names up.
 ///
@@ -170,15 +173,15 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
     capture_with(spec, &CaptureOptions::default())
 }
 
-/// Captures this host: every interface (on Linux also those without an
-/// address), and the A and AAAA answers for every name in the spec's `dns:`
-/// selectors.
+/// Captures this host: every interface with an address (on Linux also those
+/// without one, when the spec names an interface the others lack), and the A
+/// and AAAA answers for every name in the spec's `dns:` selectors.
 ///
 /// hickory-resolver needs a Tokio runtime, and building one inside a running
 /// runtime panics; so when called from inside one the lookups run on a scoped
 /// thread with a runtime of its own, and otherwise on a runtime on this thread.
 pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
-    let interfaces = interfaces()?;
+    let interfaces = interfaces(spec)?;
     let names = dns_names(spec);
     let dns = if names.is_empty() {
         BTreeMap::new()
@@ -204,7 +207,7 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
 ///
 /// Enumerating interfaces is a blocking call of about 50 µs; it runs inline.
 pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
-    let interfaces = interfaces()?;
+    let interfaces = interfaces(spec)?;
     let names = dns_names(spec);
     let dns = if names.is_empty() {
         BTreeMap::new()
@@ -218,7 +221,7 @@ fn dns_names(spec: &ListenSpec) -> BTreeSet<&str> {
     spec.dns_names().collect()
 }
 
-fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+fn interfaces(spec: &ListenSpec) -> Result<Vec<Interface>, CaptureError> {
     let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;
     // getifaddrs lists one entry per address; group them by interface, keeping
     // the kernel's order of first appearance so the snapshot reads like `ip addr`.
@@ -254,8 +257,34 @@ fn interfaces() -> Result<Vec<Interface>, CaptureError> {
         .map(|(name, index, up, addrs)| Interface::new(name, index, up, addrs))
         .collect();
     #[cfg(target_os = "linux")]
-    let interfaces = bare::add(interfaces);
+    let interfaces = if names_missing_interface(spec, &interfaces) {
+        bare::add(interfaces)
+    } else {
+        interfaces
+    };
+    #[cfg(not(target_os = "linux"))]
+    let _ = spec;
     Ok(interfaces)
+}
+
+/// Whether the spec names an interface (`if:` name or glob, zone, `device=`)
+/// that none of `listed` matches. Only then can interfaces without an address
+/// change the plan's answer, so only then are they looked up: the lookup
+/// costs about half again what the rest of capture does.
+#[cfg(target_os = "linux")]
+fn names_missing_interface(spec: &ListenSpec, listed: &[Interface]) -> bool {
+    let missing_name = spec
+        .interface_names()
+        .any(|name| !listed.iter().any(|i| i.name() == name));
+    let missing_glob = spec
+        .networks()
+        .iter()
+        .flat_map(|n| n.includes().iter().chain(n.excludes()))
+        .any(|s| match s {
+            Selector::Interface(p) => !listed.iter().any(|i| p.matches(i.name())),
+            _ => false,
+        });
+    missing_name || missing_glob
 }
 
 /// Interfaces without any IP address, which getifaddrs lists only as
