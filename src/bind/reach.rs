@@ -129,11 +129,11 @@ impl Bound {
         for ep in &self.endpoints {
             let not_checked = |why| Reach {
                 endpoint: ep.qualified(),
-                url: ep.advertised.clone(),
+                url: ep.advertised().cloned(),
                 target: None,
                 outcome: Outcome::NotChecked(why),
             };
-            let Some(url) = &ep.advertised else {
+            let Some(url) = ep.advertised() else {
                 out.push(not_checked("no advertised URL"));
                 continue;
             };

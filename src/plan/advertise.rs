@@ -59,13 +59,7 @@ impl PlannedUrl {
                 ip,
                 port,
                 url,
-            } => url.get_or_init(|| {
-                let host = match *ip {
-                    IpAddr::V4(a) => url::Host::Ipv4(a),
-                    IpAddr::V6(a) => url::Host::Ipv6(a),
-                };
-                parse_url(scheme, host, *port)
-            }),
+            } => url.get_or_init(|| parse_url(scheme, host_of(*ip), *port)),
         }
     }
 }
@@ -78,6 +72,11 @@ impl Advertised {
 
     /// The URL once the endpoint is bound on `port`.
     pub fn with_port(&self, port: u16) -> Url {
+        if let (true, PlannedUrl::Derived { scheme, ip, .. }) = (self.port_from_bind, &self.url) {
+            // Made with its port at once: cheaper than making the portless
+            // URL, copying it and setting the port.
+            return parse_url(scheme, host_of(*ip), Some(port));
+        }
         let mut url = self.url.get().clone();
         if self.port_from_bind {
             // Cannot fail: every advertised URL has a host (checked when the
@@ -130,6 +129,13 @@ impl fmt::Display for Advertised {
         }
         let host = url.host_str().unwrap_or("");
         write!(f, "{}://{host}:<port>{}", url.scheme(), url.path())
+    }
+}
+
+fn host_of(ip: IpAddr) -> url::Host<&'static str> {
+    match ip {
+        IpAddr::V4(a) => url::Host::Ipv4(a),
+        IpAddr::V6(a) => url::Host::Ipv6(a),
     }
 }
 
