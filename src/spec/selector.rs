@@ -208,12 +208,21 @@ impl FromStr for Selector {
         if !s.bytes().any(|b| b == b':' || b == b'.')
             && let Some(class) = AddrClass::from_name(s)
         {
-            return Ok(Selector::Class(class));
+            return match class {
+                AddrClass::Multicast => Err(bad(MULTICAST)),
+                AddrClass::Unspecified => Err(bad(
+                    "no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::",
+                )),
+                _ => Ok(Selector::Class(class)),
+            };
         }
         if s.bytes().any(|b| b == b'/') {
             let net: IpNet = s
                 .parse()
                 .map_err(|_| bad("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8"))?;
+            if net.network().is_multicast() && net.broadcast().is_multicast() {
+                return Err(bad(MULTICAST));
+            }
             if net.trunc() != net {
                 return Err(bad(&format!(
                     "it has host bits set; the block is {}",
@@ -231,6 +240,9 @@ impl FromStr for Selector {
                 "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class",
             ));
         };
+        if ip.is_multicast() {
+            return Err(bad(MULTICAST));
+        }
         if ip.is_unspecified() {
             if zone.is_some() {
                 return Err(bad("a wildcard has no zone"));
@@ -257,6 +269,11 @@ impl FromStr for Selector {
         Ok(Selector::Addr { ip, zone })
     }
 }
+
+/// Why a multicast selector is refused: planned as an unknown address, it
+/// would be explained as NAT, which sends the reader the wrong way.
+const MULTICAST: &str = "a multicast group is joined, not held by an interface: listen on the \
+     interface's own address (or a wildcard) and have the server join the group";
 
 /// Whether text can be an interface name (or an `if:` glob): IFNAMSIZ is 16
 /// with the NUL, and the spec language's own punctuation cannot appear.

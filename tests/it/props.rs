@@ -134,8 +134,43 @@ fn dns_name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Any selector but a wildcard.
+/// Selectors the parser refuses by value: multicast groups, and the
+/// unspecified class; no interface holds either.
+fn refused(s: &Selector) -> bool {
+    match s {
+        Selector::Addr { ip, .. } => ip.is_multicast(),
+        Selector::Cidr(n) => n.network().is_multicast() && n.broadcast().is_multicast(),
+        Selector::Class(c) => matches!(c, AddrClass::Multicast | AddrClass::Unspecified),
+        _ => false,
+    }
+}
+
+/// Any selector but a wildcard, as the parser would make it.
 fn specific_selector() -> impl Strategy<Value = Selector> {
+    any_specific_selector().prop_filter("the parser refuses it", |s| !refused(s))
+}
+
+/// Selectors that name multicast groups, or the unspecified class.
+fn refused_selector() -> impl Strategy<Value = Selector> {
+    let v4 = any::<u32>().prop_map(|x| IpAddr::from(Ipv4Addr::from(0xe000_0000 | (x >> 4))));
+    let v6 = any::<u128>().prop_map(|x| IpAddr::from(Ipv6Addr::from((0xff << 120) | (x >> 8))));
+    let group = prop_oneof![v4, v6];
+    prop_oneof![
+        group
+            .clone()
+            .prop_map(|ip| Selector::Addr { ip, zone: None }),
+        (group, 0u8..=128).prop_map(|(ip, p)| {
+            let min = if ip.is_ipv4() { 4 } else { 8 };
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            Selector::Cidr(IpNet::new(ip, p.clamp(min, max)).unwrap().trunc())
+        }),
+        Just(Selector::Class(AddrClass::Multicast)),
+        Just(Selector::Class(AddrClass::Unspecified)),
+    ]
+}
+
+/// Any selector but a wildcard, including the ones the parser refuses.
+fn any_specific_selector() -> impl Strategy<Value = Selector> {
     prop_oneof![
         3 => (host_ip(), zone()).prop_map(|(ip, z)| addr_selector(ip, z)),
         3 => prop_oneof![pool_net(), any_net()].prop_map(|n| Selector::Cidr(n.trunc())),
@@ -653,6 +688,12 @@ proptest! {
     #[test]
     fn selector_display_roundtrips(s in selector()) {
         prop_assert_eq!(s.to_string().parse::<Selector>(), Ok(s));
+    }
+
+    #[test]
+    fn multicast_and_unspecified_selectors_are_refused(s in refused_selector()) {
+        prop_assert!(refused(&s));
+        prop_assert!(s.to_string().parse::<Selector>().is_err(), "{} parsed", s);
     }
 
     #[test]
