@@ -313,6 +313,9 @@ fn print_plan(plan: &Plan, host: &Host, recorded: Option<&str>) {
     for line in host.to_string().lines() {
         println!("  {line}");
     }
+    if let Some(evidence) = host.container() {
+        println!("  a container ({evidence})");
+    }
     println!();
     let mut rows = vec![[
         "ENDPOINT".to_owned(),

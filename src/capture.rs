@@ -13,6 +13,7 @@
 //! | addresses, prefix lengths, the `RUNNING` flag | [`getifaddrs(3)`](https://man7.org/linux/man-pages/man3/getifaddrs.3.html), through `if-addrs` |
 //! | interface indexes | [`if_nametoindex(3)`](https://man7.org/linux/man-pages/man3/if_nametoindex.3.html), one call per address, through `if-addrs` |
 //! | interfaces without any address (Linux, when the spec names one) | [`if_nameindex(3)`](https://man7.org/linux/man-pages/man3/if_nameindex.3.html), and their `RUNNING` flag by the `SIOCGIFFLAGS` [`ioctl` of netdevice(7)](https://man7.org/linux/man-pages/man7/netdevice.7.html) |
+//! | whether this is a container | the files `/.dockerenv` (Docker), `/run/.containerenv` (Podman) and `/run/systemd/container` (systemd-nspawn, LXC), and the variable `KUBERNETES_SERVICE_HOST` |
 //! | DNS names of `dns:` selectors | A and AAAA queries over UDP (TCP on truncation) to the servers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html) or [`CaptureOptions::nameservers`], after [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html), through `hickory-resolver` |
 //!
 //! # Known gaps
@@ -46,6 +47,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
@@ -198,7 +200,7 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
     } else {
         block_on_private(lookup_all(&names, opts))?
     };
-    Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)
+    snapshot(interfaces, dns)
 }
 
 /// Captures this host from async code, looking names up on the caller's
@@ -214,7 +216,34 @@ pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<H
     } else {
         lookup_all(&names, opts).await?
     };
-    Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)
+    snapshot(interfaces, dns)
+}
+
+fn snapshot(
+    interfaces: Vec<Interface>,
+    dns: BTreeMap<String, DnsAnswer>,
+) -> Result<Host, CaptureError> {
+    let host = Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)?;
+    let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    Ok(match container_evidence(Path::new("/"), kubernetes) {
+        Some(evidence) => host.in_container(evidence),
+        None => host,
+    })
+}
+
+/// Why this looks like a container, from the files container runtimes leave
+/// at the root and the variable Kubernetes sets in every container.
+fn container_evidence(root: &Path, kubernetes: bool) -> Option<String> {
+    const MARKERS: [(&str, &str); 3] = [
+        (".dockerenv", "Docker"),
+        ("run/.containerenv", "Podman"),
+        ("run/systemd/container", "systemd-nspawn or LXC"),
+    ];
+    MARKERS
+        .iter()
+        .find(|(file, _)| root.join(file).exists())
+        .map(|(file, runtime)| format!("/{file} exists: {runtime}"))
+        .or_else(|| kubernetes.then(|| "KUBERNETES_SERVICE_HOST is set: Kubernetes".to_owned()))
 }
 
 fn dns_names(spec: &ListenSpec) -> BTreeSet<&str> {
@@ -514,4 +543,59 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await;
     outputs.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::PathBuf;
+
+    use super::container_evidence;
+
+    /// An empty directory standing in for `/`, removed when dropped.
+    struct Root(PathBuf);
+
+    impl Root {
+        fn new(test: &str) -> Root {
+            let dir =
+                std::env::temp_dir().join(format!("listenspec-{test}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            fs::create_dir_all(dir.join("run/systemd")).unwrap();
+            Root(dir)
+        }
+        fn touch(&self, file: &str) {
+            fs::write(self.0.join(file), "").unwrap();
+        }
+    }
+
+    impl Drop for Root {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn container_markers_are_named_with_their_runtime() {
+        let root = Root::new("markers");
+        assert_eq!(container_evidence(&root.0, false), None);
+        assert_eq!(
+            container_evidence(&root.0, true).as_deref(),
+            Some("KUBERNETES_SERVICE_HOST is set: Kubernetes")
+        );
+        root.touch("run/systemd/container");
+        assert_eq!(
+            container_evidence(&root.0, false).as_deref(),
+            Some("/run/systemd/container exists: systemd-nspawn or LXC")
+        );
+        root.touch("run/.containerenv");
+        assert_eq!(
+            container_evidence(&root.0, true).as_deref(),
+            Some("/run/.containerenv exists: Podman")
+        );
+        root.touch(".dockerenv");
+        assert_eq!(
+            container_evidence(&root.0, false).as_deref(),
+            Some("/.dockerenv exists: Docker")
+        );
+    }
 }

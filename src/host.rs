@@ -23,6 +23,7 @@ use ipnet::IpNet;
 pub struct Host {
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
+    container: Option<String>,
 }
 
 /// One network interface and the addresses it holds.
@@ -114,6 +115,21 @@ impl Host {
         &self.dns
     }
 
+    /// Why the host looks like a container (`/.dockerenv exists (Docker)`,
+    /// say), if it does. Inside a container, loopback is the container's own:
+    /// a port mapping forwards to its interface address, never to 127.0.0.1.
+    pub fn container(&self) -> Option<&str> {
+        self.container.as_deref()
+    }
+
+    /// The same snapshot, recorded as taken inside a container, with the
+    /// evidence (see [`Host::container`]).
+    #[must_use]
+    pub fn in_container(mut self, evidence: impl Into<String>) -> Host {
+        self.container = Some(evidence.into());
+        self
+    }
+
     /// The interface holding this address, if any; for link-local IPv6 the
     /// scope id must match too, since the same `fe80::1` may sit on several links.
     pub fn owner_of(&self, ip: IpAddr, scope_id: Option<u32>) -> Option<&Interface> {
@@ -151,7 +167,11 @@ impl Host {
                 }
             }
         }
-        Ok(Host { interfaces, dns })
+        Ok(Host {
+            interfaces,
+            dns,
+            container: None,
+        })
     }
 }
 
@@ -214,6 +234,7 @@ pub enum HostError {
 pub struct HostBuilder {
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
+    container: Option<String>,
     error: Option<HostError>,
 }
 
@@ -279,12 +300,21 @@ impl HostBuilder {
         self
     }
 
+    /// Records that the host is a container, with the evidence.
+    pub fn container(mut self, evidence: &str) -> Self {
+        self.container = Some(evidence.to_owned());
+        self
+    }
+
     /// Checks the invariants and returns the snapshot.
     pub fn build(self) -> Result<Host, HostError> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        Host::new(self.interfaces, self.dns)
+        Ok(Host {
+            container: self.container,
+            ..Host::new(self.interfaces, self.dns)?
+        })
     }
 }
 
@@ -295,13 +325,18 @@ struct HostRepr {
     interfaces: Vec<Interface>,
     #[serde(default)]
     dns: BTreeMap<String, DnsAnswer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    container: Option<String>,
 }
 
 #[cfg(feature = "serde")]
 impl TryFrom<HostRepr> for Host {
     type Error = HostError;
     fn try_from(r: HostRepr) -> Result<Host, HostError> {
-        Host::new(r.interfaces, r.dns)
+        Ok(Host {
+            container: r.container,
+            ..Host::new(r.interfaces, r.dns)?
+        })
     }
 }
 
@@ -311,6 +346,7 @@ impl From<Host> for HostRepr {
         HostRepr {
             interfaces: h.interfaces,
             dns: h.dns,
+            container: h.container,
         }
     }
 }

@@ -475,6 +475,17 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
                 });
             }
         }
+        if let Some(evidence) = host.container()
+            && net.exposure != Exposure::Local
+            && !binds.is_empty()
+            && binds
+                .iter()
+                .all(|b| b.chosen().class == AddrClass::Loopback)
+        {
+            report(ProblemKind::LoopbackInContainer {
+                evidence: evidence.to_owned(),
+            });
+        }
         let ranked = &mut ranked[i];
         let advertise = advertise::advertise(
             e,

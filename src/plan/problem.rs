@@ -280,6 +280,14 @@ pub enum ProblemKind {
         /// The endpoint's addresses.
         addrs: Vec<IpAddr>,
     },
+    /// Warning: inside a container, an endpoint listens on loopback only.
+    #[error(
+        "listens on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches it"
+    )]
+    LoopbackInContainer {
+        /// Why the host looks like a container.
+        evidence: String,
+    },
 }
 
 impl ProblemKind {
@@ -293,6 +301,7 @@ impl ProblemKind {
                 | ProblemKind::DnsPartlyRemote { .. }
                 | ProblemKind::SkippedDown { .. }
                 | ProblemKind::AddressOnlyIsolation { .. }
+                | ProblemKind::LoopbackInContainer { .. }
         )
     }
 
@@ -367,6 +376,9 @@ impl ProblemKind {
             ),
             ProblemKind::AddressOnlyIsolation { .. } => {
                 "add `device` so each socket refuses packets that arrive on other interfaces".to_owned()
+            }
+            ProblemKind::LoopbackInContainer { .. } => {
+                "select the container's interface (if:eth0, say) or `*` on a public network so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned()
             }
         }
     }
