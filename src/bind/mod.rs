@@ -314,10 +314,15 @@ pub(crate) fn bind_with(
 ) -> Result<Bound, BindError> {
     let eps = plan.endpoints();
     let mut failures = Vec::new();
-    let mut given: Vec<Vec<Option<BoundSocket>>> = eps
-        .iter()
-        .map(|e| e.binds().iter().map(|_| None).collect())
-        .collect();
+    // Slots for inherited sockets, per endpoint and bind; without any (the
+    // usual start-up) every endpoint's list stays empty and unallocated.
+    let mut given: Vec<Vec<Option<BoundSocket>>> = if inherited.is_empty() {
+        Vec::new()
+    } else {
+        eps.iter()
+            .map(|e| e.binds().iter().map(|_| None).collect())
+            .collect()
+    };
     for inh in inherited {
         match match_inherited(plan, &inh) {
             Ok((i, j)) if given[i][j].is_none() => {
@@ -342,7 +347,7 @@ pub(crate) fn bind_with(
     };
     let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
     for i in order {
-        let given = std::mem::take(&mut given[i]);
+        let given = given.get_mut(i).map(std::mem::take).unwrap_or_default();
         bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {
             let t = eps[i].protocol().transport();
@@ -397,14 +402,21 @@ fn bind_endpoint(
     let ports = ep.ports();
     let t = ep.protocol().transport();
     let inherited_port = given.iter().flatten().map(|s| s.local_addr.port()).next();
-    let tries: Vec<u16> = match (inherited_port, ports.fixed()) {
-        (Some(p), _) | (None, Some(p)) => vec![p],
-        _ if ports.is_ephemeral() => vec![0; EPHEMERAL_ATTEMPTS],
-        _ => (ports.first()..=ports.last()).collect(),
+    // The ports to try, as (first, how many, step): one fixed port, port 0
+    // a few times, or each port of a range.
+    let (start, tries, step) = match (inherited_port, ports.fixed()) {
+        (Some(p), _) | (None, Some(p)) => (p, 1, 0),
+        _ if ports.is_ephemeral() => (0, EPHEMERAL_ATTEMPTS, 0),
+        _ => (
+            ports.first(),
+            usize::from(ports.last() - ports.first()) + 1,
+            1,
+        ),
     };
-    let last_try = tries.len() - 1;
-    for (n, &first_port) in tries.iter().enumerate() {
-        let mut port = first_port;
+    for (n, mut port) in std::iter::successors(Some(start), |p| p.checked_add(step))
+        .take(tries)
+        .enumerate()
+    {
         let mut opened: Vec<Option<BoundSocket>> = Vec::with_capacity(ep.binds().len());
         let mut errors: Vec<(SocketAddr, io::Error)> = Vec::new();
         for (j, b) in ep.binds().iter().enumerate() {
@@ -449,7 +461,7 @@ fn bind_endpoint(
         let in_use = errors
             .iter()
             .all(|(_, e)| e.kind() == io::ErrorKind::AddrInUse);
-        if in_use && n < last_try {
+        if in_use && n + 1 < tries {
             // Keep inherited sockets for the next try; close what we opened.
             for (j, s) in opened.into_iter().enumerate() {
                 if let Some(s) = s.filter(|s| s.inherited.is_some()) {
@@ -458,7 +470,7 @@ fn bind_endpoint(
             }
             continue;
         }
-        if in_use && tries.len() > 1 && !ports.is_ephemeral() {
+        if in_use && tries > 1 && !ports.is_ephemeral() {
             failures.push(BindFailure::new(
                 ep,
                 ep.binds()[0].addr(),
