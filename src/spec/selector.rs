@@ -223,6 +223,12 @@ impl FromStr for Selector {
             if net.network().is_multicast() && net.broadcast().is_multicast() {
                 return Err(bad(MULTICAST));
             }
+            if let (Some(first), Some(_)) = (mapped(net.network()), mapped(net.broadcast())) {
+                return Err(bad(&format!(
+                    "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write the IPv4 block {first}/{}",
+                    net.prefix_len().saturating_sub(96)
+                )));
+            }
             if net.trunc() != net {
                 return Err(bad(&format!(
                     "it has host bits set; the block is {}",
@@ -242,6 +248,11 @@ impl FromStr for Selector {
         };
         if ip.is_multicast() {
             return Err(bad(MULTICAST));
+        }
+        if let Some(v4) = mapped(ip) {
+            return Err(bad(&format!(
+                "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {v4}"
+            )));
         }
         if ip.is_unspecified() {
             if zone.is_some() {
@@ -267,6 +278,14 @@ impl FromStr for Selector {
             }),
         };
         Ok(Selector::Addr { ip, zone })
+    }
+}
+
+/// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+fn mapped(ip: IpAddr) -> Option<std::net::Ipv4Addr> {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        IpAddr::V4(_) => None,
     }
 }
 

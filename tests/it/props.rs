@@ -134,12 +134,16 @@ fn dns_name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// Selectors the parser refuses by value: multicast groups, and the
-/// unspecified class; no interface holds either.
+/// Selectors the parser refuses by value: multicast groups, IPv4-mapped
+/// addresses and the unspecified class; no interface holds any of them.
 fn refused(s: &Selector) -> bool {
+    let mapped = |ip: IpAddr| matches!(ip, IpAddr::V6(a) if a.to_ipv4_mapped().is_some());
     match s {
-        Selector::Addr { ip, .. } => ip.is_multicast(),
-        Selector::Cidr(n) => n.network().is_multicast() && n.broadcast().is_multicast(),
+        Selector::Addr { ip, .. } => ip.is_multicast() || mapped(*ip),
+        Selector::Cidr(n) => {
+            (n.network().is_multicast() && n.broadcast().is_multicast())
+                || (mapped(n.network()) && mapped(n.broadcast()))
+        }
         Selector::Class(c) => matches!(c, AddrClass::Multicast | AddrClass::Unspecified),
         _ => false,
     }
@@ -150,17 +154,19 @@ fn specific_selector() -> impl Strategy<Value = Selector> {
     any_specific_selector().prop_filter("the parser refuses it", |s| !refused(s))
 }
 
-/// Selectors that name multicast groups, or the unspecified class.
+/// Selectors that name multicast groups or IPv4-mapped addresses, or the
+/// unspecified class.
 fn refused_selector() -> impl Strategy<Value = Selector> {
-    let v4 = any::<u32>().prop_map(|x| IpAddr::from(Ipv4Addr::from(0xe000_0000 | (x >> 4))));
-    let v6 = any::<u128>().prop_map(|x| IpAddr::from(Ipv6Addr::from((0xff << 120) | (x >> 8))));
-    let group = prop_oneof![v4, v6];
+    // Each with the shortest prefix that keeps a block inside its kind.
+    let v4 = any::<u32>().prop_map(|x| (IpAddr::from(Ipv4Addr::from(0xe000_0000 | (x >> 4))), 4));
+    let v6 =
+        any::<u128>().prop_map(|x| (IpAddr::from(Ipv6Addr::from((0xff << 120) | (x >> 8))), 8));
+    let mapped = any::<Ipv4Addr>().prop_map(|a| (IpAddr::from(a.to_ipv6_mapped()), 96));
+    let odd = prop_oneof![v4, v6, mapped];
     prop_oneof![
-        group
-            .clone()
-            .prop_map(|ip| Selector::Addr { ip, zone: None }),
-        (group, 0u8..=128).prop_map(|(ip, p)| {
-            let min = if ip.is_ipv4() { 4 } else { 8 };
+        odd.clone()
+            .prop_map(|(ip, _)| Selector::Addr { ip, zone: None }),
+        (odd, 0u8..=128).prop_map(|((ip, min), p)| {
             let max = if ip.is_ipv4() { 32 } else { 128 };
             Selector::Cidr(IpNet::new(ip, p.clamp(min, max)).unwrap().trunc())
         }),
@@ -691,7 +697,7 @@ proptest! {
     }
 
     #[test]
-    fn multicast_and_unspecified_selectors_are_refused(s in refused_selector()) {
+    fn multicast_mapped_and_unspecified_selectors_are_refused(s in refused_selector()) {
         prop_assert!(refused(&s));
         prop_assert!(s.to_string().parse::<Selector>().is_err(), "{} parsed", s);
     }
