@@ -703,6 +703,16 @@ proptest! {
     }
 
     #[test]
+    fn host_json_roundtrips(host in host(), container in prop::option::of("[ -~]{0,24}")) {
+        let host = match container {
+            Some(evidence) => host.in_container(evidence),
+            None => host,
+        };
+        let json = serde_json::to_string(&host).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Host>(&json).unwrap(), host);
+    }
+
+    #[test]
     fn advertise_display_roundtrips(a in advertise()) {
         prop_assert_eq!(a.to_string().parse::<Advertise>(), Ok(a));
     }
