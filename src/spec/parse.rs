@@ -285,27 +285,14 @@ impl Items {
         errors: &mut Vec<SpecErrorKind>,
         mut item: impl FnMut(&'w str, &mut Vec<SpecErrorKind>),
     ) {
-        let mut rest = Some(word);
-        let mut first = true;
-        while let Some(text) = rest {
-            let piece = match cut(text, b',') {
-                Some((piece, after)) => {
-                    rest = Some(after);
-                    piece
-                }
-                None => {
-                    rest = None;
-                    text
-                }
-            };
-            if !first {
+        for (k, piece) in split(word, b',').enumerate() {
+            if k > 0 {
                 // A comma came before this piece.
                 if self.want_item {
                     Items::missing("", errors);
                 }
                 self.want_item = true;
             }
-            first = false;
             if piece.is_empty() {
                 continue;
             }
@@ -484,6 +471,24 @@ pub(crate) fn cut(s: &str, byte: u8) -> Option<(&str, &str)> {
     // slices start and end on character boundaries.
     let i = s.bytes().position(|b| b == byte)?;
     Some((&s[..i], &s[i + 1..]))
+}
+
+/// `str::split` on one ASCII byte, by [`cut`].
+fn split(s: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        Some(match cut(text, byte) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                piece
+            }
+            None => {
+                rest = None;
+                text
+            }
+        })
+    })
 }
 
 /// The whitespace-separated words of `s`, as `split_ascii_whitespace`
