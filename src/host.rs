@@ -115,7 +115,7 @@ impl Host {
         &self.dns
     }
 
-    /// Why the host looks like a container (`/.dockerenv exists (Docker)`,
+    /// Why the host looks like a container (`/.dockerenv exists: Docker`,
     /// say), if it does. Inside a container, loopback is the container's own:
     /// a port mapping forwards to its interface address, never to 127.0.0.1.
     pub fn container(&self) -> Option<&str> {

@@ -220,14 +220,8 @@ impl FromStr for Selector {
             let net: IpNet = s
                 .parse()
                 .map_err(|_| bad("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8"))?;
-            if net.network().is_multicast() && net.broadcast().is_multicast() {
-                return Err(bad(MULTICAST));
-            }
-            if let (Some(first), Some(_)) = (mapped(net.network()), mapped(net.broadcast())) {
-                return Err(bad(&format!(
-                    "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write the IPv4 block {first}/{}",
-                    net.prefix_len().saturating_sub(96)
-                )));
+            if let Some(why) = never_held(net) {
+                return Err(bad(&why));
             }
             if net.trunc() != net {
                 return Err(bad(&format!(
@@ -246,13 +240,8 @@ impl FromStr for Selector {
                 "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class",
             ));
         };
-        if ip.is_multicast() {
-            return Err(bad(MULTICAST));
-        }
-        if let Some(v4) = mapped(ip) {
-            return Err(bad(&format!(
-                "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {v4}"
-            )));
+        if let Some(why) = never_held(IpNet::from(ip)) {
+            return Err(bad(&why));
         }
         if ip.is_unspecified() {
             if zone.is_some() {
@@ -281,16 +270,33 @@ impl FromStr for Selector {
     }
 }
 
-/// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
-fn mapped(ip: IpAddr) -> Option<std::net::Ipv4Addr> {
-    match ip {
+/// Why no interface can hold any address of `net` (one address is a block
+/// of one), if so: it lies wholly among multicast groups or IPv4-mapped
+/// addresses. Planned as unknown addresses, either would be explained as NAT,
+/// which sends the reader the wrong way.
+fn never_held(net: IpNet) -> Option<String> {
+    let (first, last) = (net.network(), net.broadcast());
+    if first.is_multicast() && last.is_multicast() {
+        return Some(MULTICAST.to_owned());
+    }
+    let mapped = |ip: IpAddr| match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped(),
         IpAddr::V4(_) => None,
-    }
+    };
+    let (Some(v4), Some(_)) = (mapped(first), mapped(last)) else {
+        return None;
+    };
+    // Both ends inside ::ffff:0:0/96 make the prefix at least 96.
+    let ipv4 = match net.prefix_len() {
+        128 => v4.to_string(),
+        p => format!("the IPv4 block {v4}/{}", p - 96),
+    };
+    Some(format!(
+        "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {ipv4}"
+    ))
 }
 
-/// Why a multicast selector is refused: planned as an unknown address, it
-/// would be explained as NAT, which sends the reader the wrong way.
+/// Why a multicast selector is refused.
 const MULTICAST: &str = "a multicast group is joined, not held by an interface: listen on the \
      interface's own address (or a wildcard) and have the server join the group";
 
