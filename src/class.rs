@@ -11,20 +11,19 @@
 //!   `https://www.iana.org/assignments/iana-ipv6-special-registry/`
 //!   (transcribed as of its 2025-10-09 update, which added `100:0:0:1::/64`)
 //!
-//! The two multicast rows (`224.0.0.0/4`, `ff00::/8`) are not in those
-//! registries: they come from the address-space registries, which have no
-//! "Globally Reachable" column (see [`is_globally_reachable`] for the value
-//! used):
+//! The two multicast rows (`224.0.0.0/4`, `ff00::/8`) and the deprecated
+//! site-local row (`fec0::/10`, RFC 3879) are not in those registries: they
+//! come from the address-space registries, which have no "Globally
+//! Reachable" column (see [`is_globally_reachable`] for the value used;
+//! site-local addresses were never routed beyond a site):
 //!
 //! - IANA IPv4 Address Space Registry,
 //!   `https://www.iana.org/assignments/ipv4-address-space/` (224/8 to 239/8)
 //! - Internet Protocol Version 6 Address Space,
-//!   `https://www.iana.org/assignments/ipv6-address-space/` (FF00::/8)
+//!   `https://www.iana.org/assignments/ipv6-address-space/` (FEC0::/10, FF00::/8)
 //!
 //! The registry's combined row "192.0.0.170/32, 192.0.0.171/32" is two rows
-//! here. Addresses in no row (ordinary unicast, but also e.g. the deprecated
-//! site-local `fec0::/10`, which only the address-space registry mentions)
-//! are [`AddrClass::Global`].
+//! here. Addresses in no row (ordinary unicast) are [`AddrClass::Global`].
 //!
 //! # N/A means "maybe public"
 //!
@@ -102,6 +101,10 @@ pub enum AddrClass {
     Shared,
     /// `unique-local`: `fc00::/7` (RFC 4193), which includes `fd00::/8`.
     UniqueLocal,
+    /// `site-local`: `fec0::/10`, deprecated by RFC 3879 (from the IPv6
+    /// address-space registry): never globally reachable, and ranked below
+    /// unique-local addresses, as RFC 6724's precedence table has it.
+    SiteLocal,
     /// `documentation`: `192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24`,
     /// `2001:db8::/32`, `3fff::/20`.
     Documentation,
@@ -173,6 +176,7 @@ impl AddrClass {
         AddrClass::Private,
         AddrClass::Shared,
         AddrClass::UniqueLocal,
+        AddrClass::SiteLocal,
         AddrClass::Documentation,
         AddrClass::Benchmarking,
         AddrClass::Multicast,
@@ -217,6 +221,7 @@ impl AddrClass {
             AddrClass::Private => "private",
             AddrClass::Shared => "shared",
             AddrClass::UniqueLocal => "unique-local",
+            AddrClass::SiteLocal => "site-local",
             AddrClass::Documentation => "documentation",
             AddrClass::Benchmarking => "benchmarking",
             AddrClass::Multicast => "multicast",
@@ -426,7 +431,7 @@ const fn row(
 // Ordered by family, then prefix length descending, so that the first match is
 // the most specific; `check_table` enforces it at compile time.
 #[rustfmt::skip]
-const TABLE: [SpecialBlock; 53] = {
+const TABLE: [SpecialBlock; 54] = {
     use AddrClass as C;
     [
         // IANA IPv4 Special-Purpose Address Registry, plus multicast from the
@@ -485,6 +490,7 @@ const TABLE: [SpecialBlock; 53] = {
         row(v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16),            "6to4", "RFC 3056", C::SixToFour, NA),
         row(v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16),            "Segment Routing (SRv6) SIDs", "RFC 9602", C::Srv6, NO),
         row(v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),            "Link-Local Unicast", "RFC 4291", C::LinkLocal, NO),
+        row(v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),            "Site-Local (deprecated)", "RFC 3879", C::SiteLocal, NO),
         row(v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),             "Multicast", "RFC 4291", C::Multicast, NO),
         row(v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),             "Unique-Local", "RFC 4193, RFC 8190", C::UniqueLocal, NO),
     ]

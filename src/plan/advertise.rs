@@ -95,6 +95,19 @@ impl Advertised {
     pub fn source(&self) -> &Source {
         &self.source
     }
+
+    /// The address clients are told, when the URL's host is a literal; an
+    /// IPv4-mapped one as the IPv4 address inside it.
+    pub(crate) fn literal_ip(&self) -> Option<IpAddr> {
+        match &self.url {
+            PlannedUrl::Derived { ip, .. } => Some(*ip),
+            PlannedUrl::Made(url) => match url.host()? {
+                url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+                url::Host::Ipv6(v6) => Some(IpAddr::V6(v6).to_canonical()),
+                url::Host::Domain(_) => None,
+            },
+        }
+    }
 }
 
 impl PartialEq for Advertised {
@@ -192,20 +205,20 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
 /// Ranks an address for advertising, given its class and whether it is
 /// globally reachable: lower is better.
 fn rank(ip: IpAddr, class: AddrClass, global: bool) -> (u8, Family, IpAddr) {
-    let r = if class == AddrClass::LinkLocal {
-        2
-    } else if class == AddrClass::Loopback {
-        3
-    } else if global {
-        0
-    } else {
-        1
+    // RFC 6724's precedence puts deprecated site-local addresses below
+    // unique-local ones.
+    let r = match class {
+        AddrClass::Loopback => 4,
+        AddrClass::LinkLocal => 3,
+        AddrClass::SiteLocal => 2,
+        _ if global => 0,
+        _ => 1,
     };
     (r, Family::of(ip), ip)
 }
 
-fn advertisable(class: AddrClass) -> bool {
-    !matches!(class, AddrClass::Unspecified | AddrClass::Multicast)
+fn advertisable(ip: IpAddr, class: AddrClass) -> bool {
+    crate::plan::problem::Unlistenable::of(ip, class).is_none()
 }
 
 /// The best address of a network to advertise, and those that tie with it.
@@ -225,7 +238,7 @@ pub(crate) fn rank_network(chosen: &[Chosen], view: &HostView) -> Option<Ranked>
     let mut best: Option<(u8, Family, IpAddr)> = None;
     let mut others: Vec<IpAddr> = Vec::new();
     let mut consider = |ip: IpAddr, class: AddrClass, global: bool| {
-        if !advertisable(class) {
+        if !advertisable(ip, class) {
             return;
         }
         let key = rank(ip, class, global);

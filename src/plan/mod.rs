@@ -16,7 +16,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
-pub use problem::{PlanError, Problem, ProblemKind};
+pub use problem::{PlanError, Problem, ProblemKind, Unlistenable};
 
 use crate::host::{Host, Interface};
 use crate::spec::{
@@ -417,14 +417,25 @@ impl<'h> HostView<'h> {
 /// Plans a spec against a host snapshot.
 pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
     let view = HostView::new(host);
-    // Each endpoint's network, by index. Every endpoint's network exists
+    // Each endpoint's network, by index, looked up in a map so that a spec
+    // of many networks plans in linear time. Every endpoint's network exists
     // (ListenSpec guarantees it); one that did not would be skipped.
+    let by_name: std::collections::HashMap<&str, usize> = spec
+        .networks()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name().as_str(), i))
+        .collect();
     let network_of: Vec<Option<usize>> = spec
         .endpoints()
         .iter()
-        .map(|e| spec.networks().iter().position(|n| n.name() == e.network()))
+        .map(|e| by_name.get(e.network().as_str()).copied())
         .collect();
-    let listens = |i: usize| network_of.contains(&Some(i));
+    let mut has_endpoints = vec![false; spec.networks().len()];
+    for &i in network_of.iter().flatten() {
+        has_endpoints[i] = true;
+    }
+    let listens = |i: usize| has_endpoints[i];
 
     // Room for about one finding per network and endpoint, which covers most
     // plans without growing.
@@ -460,6 +471,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         let name = e.name().clone();
         let mut report = |kind| problems.push(Problem::endpoint(&net.name, &name, kind));
         let binds = binds(e, &net.addrs, host, &mut report);
+        check_dual_stack(e, &binds, &mut report);
         if e.socket_options().device.is_none() && net.exposure != Exposure::Public {
             // Loopback cannot be reached from other hosts, and wildcards on a
             // non-public network are already an exposure error.
@@ -497,6 +509,9 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             },
             &mut report,
         );
+        if let Some(a) = &advertise {
+            check_advertised_bound(a, e, &binds, host, &mut report);
+        }
         endpoints.push(PlannedEndpoint {
             network: net.name.clone(),
             name,
@@ -528,7 +543,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             warnings,
         })
     } else {
-        Err(PlanError::new(errors, warnings))
+        Err(PlanError::new(errors, warnings, host))
     }
 }
 
@@ -544,14 +559,7 @@ fn binds(
     {
         // Reported once here; comparing it with each address would only repeat it.
         device = None;
-        report(ProblemKind::UnknownInterface {
-            pattern: d.clone(),
-            known: host
-                .interfaces()
-                .iter()
-                .map(|i| i.name().to_owned())
-                .collect(),
-        });
+        report(ProblemKind::UnknownInterface { pattern: d.clone() });
     }
     let mut wildcard_reported = false;
     addrs
@@ -586,6 +594,63 @@ fn binds(
             }
         })
         .collect()
+}
+
+/// `*` (or `0.0.0.0, ::`) with `v6only=false`: the `[::]` socket takes IPv4
+/// too, so the endpoint's own `0.0.0.0` socket cannot bind beside it, on
+/// any port.
+fn check_dual_stack(e: &Endpoint, binds: &[Bind], report: &mut impl FnMut(ProblemKind)) {
+    if e.socket_options().v6only != Some(false) {
+        return;
+    }
+    let wildcard = |f: Family| {
+        binds
+            .iter()
+            .find(|b| b.is_wildcard() && Family::of(b.addr.ip()) == f)
+    };
+    if let (Some(v4), Some(v6)) = (wildcard(Family::V4), wildcard(Family::V6)) {
+        report(ProblemKind::DualStackSelf {
+            transport: e.protocol().transport(),
+            v4: v4.addr,
+            v6: v6.addr,
+        });
+    }
+}
+
+/// An advertised literal that this host holds but the endpoint does not
+/// listen on reaches nothing: clients would connect to this host, on an
+/// address where no socket of the endpoint waits.
+fn check_advertised_bound(
+    a: &Advertised,
+    e: &Endpoint,
+    binds: &[Bind],
+    host: &Host,
+    report: &mut impl FnMut(ProblemKind),
+) {
+    // A derived URL is made from the endpoint's own addresses.
+    if *a.source() == Source::Derived {
+        return;
+    }
+    let Some(ip) = a.literal_ip() else {
+        return;
+    };
+    let Some(holder) = host.owner_of(ip, None) else {
+        return;
+    };
+    let family = Family::of(ip);
+    let dual = e.socket_options().v6only == Some(false);
+    let covered = binds.iter().any(|b| {
+        let bound = b.addr.ip();
+        bound == ip
+            || (b.is_wildcard()
+                && (Family::of(bound) == family || (dual && bound.is_ipv6())))
+    });
+    if !covered {
+        report(ProblemKind::AdvertisedNotBound {
+            ip,
+            interface: holder.name().to_owned(),
+        });
+    }
 }
 
 fn check_exposure(name: &Name, exposure: Exposure, addrs: &[Chosen], out: &mut Vec<Problem>) {
@@ -749,7 +814,9 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
     }
     for (i, e) in endpoints.iter().enumerate() {
         let t = e.protocol.transport();
-        let Some(usage) = ports.get(&(t, e.ports.first())) else {
+        // A range or port 0 takes a port that is free when it binds, so
+        // only fixed ports collide.
+        let Some(usage) = e.ports.fixed().and_then(|p| ports.get(&(t, p))) else {
             continue;
         };
         let other_wildcard = |f: Family| usage.wildcards[family_slot(f)].filter(|(j, _)| *j != i);

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
+use crate::class::AddrClass;
+use crate::host::{Host, Interface};
 use crate::spec::{Exposure, Family, Name, Selector, Transport};
 
 /// One finding of the planner.
@@ -70,14 +72,6 @@ fn list_ips(list: &[IpAddr]) -> String {
     v.join(", ")
 }
 
-fn names(list: &[String]) -> String {
-    if list.is_empty() {
-        "none".to_owned()
-    } else {
-        list.join(", ")
-    }
-}
-
 fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
     match selector {
         Selector::Dns(_) => format!(
@@ -93,11 +87,68 @@ fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
     }
 }
 
-/// Indents the host listing under a message.
-fn host_lines(host: &str) -> String {
-    host.lines()
-        .map(|l| format!("\n      {l}"))
-        .collect::<String>()
+/// Where messages that speak of the host's interfaces send the reader: the
+/// host is listed once under all the errors, however many refer to it.
+const LISTED: &str = "this host's interfaces are listed below";
+
+/// Why no listener may take an address, whoever holds or answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unlistenable {
+    /// `0.0.0.0` or `::`: a wildcard, which only a wildcard selector may give.
+    Unspecified,
+    /// `0.0.0.0/8`: a source address only (RFC 791).
+    ThisNetwork,
+    /// `255.255.255.255`.
+    Broadcast,
+    /// A multicast group.
+    Multicast,
+    /// `::ffff:a.b.c.d`, which an IPv6 socket takes as the IPv4 address
+    /// inside it: for `::ffff:0.0.0.0`, every IPv4 address.
+    Ipv4Mapped(std::net::Ipv4Addr),
+}
+
+impl Unlistenable {
+    /// Why `ip` may not be listened on, if so.
+    pub(crate) fn of(ip: IpAddr, class: AddrClass) -> Option<Unlistenable> {
+        Some(match class {
+            AddrClass::Unspecified => Unlistenable::Unspecified,
+            AddrClass::ThisNetwork => Unlistenable::ThisNetwork,
+            AddrClass::Broadcast => Unlistenable::Broadcast,
+            AddrClass::Multicast => Unlistenable::Multicast,
+            AddrClass::Ipv4Mapped => match ip {
+                IpAddr::V6(v6) => Unlistenable::Ipv4Mapped(v6.to_ipv4_mapped()?),
+                IpAddr::V4(_) => return None,
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Unlistenable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unlistenable::Unspecified => f.write_str(
+                "it is a wildcard, which takes every address of its family; a wildcard only comes from *, 0.0.0.0 or :: written in the spec",
+            ),
+            Unlistenable::ThisNetwork => f.write_str(
+                "0.0.0.0/8 means \"this network\" (RFC 791), a source address only, never one clients connect to",
+            ),
+            Unlistenable::Broadcast => f.write_str(
+                "it is the limited broadcast address, which every host on the link receives",
+            ),
+            Unlistenable::Multicast => {
+                f.write_str("it is a multicast group, which a server joins rather than holds")
+            }
+            Unlistenable::Ipv4Mapped(v4) if v4.is_unspecified() => f.write_str(
+                "it is IPv4-mapped: a socket bound to it takes IPv4 connections to every local address, the IPv4 wildcard in another spelling",
+            ),
+            Unlistenable::Ipv4Mapped(v4) => write!(
+                f,
+                "it is IPv4-mapped: a socket bound to it takes IPv4 traffic for {v4}, which listenspec judges and binds only as {v4} itself"
+            ),
+        }
+    }
 }
 
 /// What the planner found.
@@ -105,22 +156,51 @@ fn host_lines(host: &str) -> String {
 #[non_exhaustive]
 pub enum ProblemKind {
     /// A selector matched no address of the host.
-    #[error("{selector} matches no address on this host{}; the host has:{}", note.as_deref().unwrap_or(""), host_lines(host))]
+    #[error("{selector} matches no address on this host{} ({LISTED})", note.as_deref().unwrap_or(""))]
     NoMatch {
         /// The selector.
         selector: Selector,
         /// Why, where the planner can tell (e.g. only link-local addresses).
         note: Option<String>,
-        /// The host's interfaces and addresses, one per line.
-        host: String,
     },
     /// An `if:`, zone or `device=` names no interface of the host.
-    #[error("no interface matches {pattern:?}; this host has: {}", names(known))]
+    #[error("no interface matches {pattern:?} ({LISTED})")]
     UnknownInterface {
         /// The name or glob as written.
         pattern: String,
-        /// The host's interface names.
-        known: Vec<String>,
+    },
+    /// A link-local literal's zone names another link than the one holding
+    /// the address.
+    #[error("{ip} is on {}, not on {zone}: a link-local address is only reachable on its own link", holders.join(", "))]
+    WrongZone {
+        /// The address.
+        ip: IpAddr,
+        /// The zone as written.
+        zone: String,
+        /// The interfaces that hold the address.
+        holders: Vec<String>,
+    },
+    /// A selector matched an interface address that no listener may take.
+    #[error("{ip} on {interface} matches {selector}, but {why}")]
+    Unlistenable {
+        /// The selector that matched it.
+        selector: Selector,
+        /// The interface holding it.
+        interface: String,
+        /// The address.
+        ip: IpAddr,
+        /// Why it cannot be listened on.
+        why: Unlistenable,
+    },
+    /// A DNS name answered an address that no listener may take.
+    #[error("dns:{name} answered {ip}, but {why}")]
+    DnsUnlistenable {
+        /// The name.
+        name: String,
+        /// The answer as the resolver gave it.
+        ip: IpAddr,
+        /// Why it cannot be listened on.
+        why: Unlistenable,
     },
     /// A selected interface is down.
     #[error("interface {interface} is down, so nothing bound to it can be reached")]
@@ -129,14 +209,12 @@ pub enum ProblemKind {
         interface: String,
     },
     /// A literal address or DNS name points at addresses this host does not have.
-    #[error("{}; the host has:{}", not_local(selector, remote), host_lines(host))]
+    #[error("{} ({LISTED})", not_local(selector, remote))]
     NotLocal {
         /// The selector.
         selector: Selector,
         /// The addresses that are not local.
         remote: Vec<IpAddr>,
-        /// The host's interfaces and addresses, one per line.
-        host: String,
     },
     /// A DNS name in a selector could not be resolved.
     #[error("dns:{name} could not be resolved: {error}")]
@@ -205,6 +283,19 @@ pub enum ProblemKind {
         /// The other endpoint, as `network.endpoint`.
         other: String,
     },
+    /// One endpoint whose `[::]` socket (`v6only=false`) also takes IPv4,
+    /// beside its own `0.0.0.0` socket, so it collides with itself.
+    #[error(
+        "v6only=false makes {transport} {v6} take IPv4 too, so it collides with this endpoint's own {v4}"
+    )]
+    DualStackSelf {
+        /// The transport.
+        transport: Transport,
+        /// The IPv4 wildcard.
+        v4: SocketAddr,
+        /// The dual-stack IPv6 wildcard.
+        v6: SocketAddr,
+    },
     /// Two endpoints would tell clients the same URL.
     #[error("advertises {url}, as does {other}, so clients of one would reach the other")]
     SameAdvertised {
@@ -245,6 +336,17 @@ pub enum ProblemKind {
     LinkLocalAdvertised {
         /// The address.
         ip: IpAddr,
+    },
+    /// Warning: the advertised address is one of this host's own, but the
+    /// endpoint does not listen on it.
+    #[error(
+        "advertises {ip}, an address of {interface} on this host, but the endpoint does not listen on it, so clients that use it reach nothing (NAT cannot explain an address the host holds itself)"
+    )]
+    AdvertisedNotBound {
+        /// The advertised address.
+        ip: IpAddr,
+        /// The interface holding it.
+        interface: String,
     },
     /// Warning: a network has no endpoints, so binds nothing.
     #[error("has no endpoints, so nothing listens on it")]
@@ -297,6 +399,7 @@ impl ProblemKind {
             self,
             ProblemKind::AdvertiseTie { .. }
                 | ProblemKind::LinkLocalAdvertised { .. }
+                | ProblemKind::AdvertisedNotBound { .. }
                 | ProblemKind::NoEndpoints
                 | ProblemKind::DnsPartlyRemote { .. }
                 | ProblemKind::SkippedDown { .. }
@@ -314,6 +417,21 @@ impl ProblemKind {
             ProblemKind::UnknownInterface { .. } => {
                 "use one of the interface names listed (`ip -br addr` shows them)".to_owned()
             }
+            ProblemKind::WrongZone { ip, holders, .. } => format!(
+                "write {ip}%{} to name the link that holds it",
+                holders.first().map_or("IFNAME", String::as_str)
+            ),
+            ProblemKind::Unlistenable { interface, ip, why, .. } => match why {
+                Unlistenable::Ipv4Mapped(_) => format!(
+                    "remove it from the interface (`ip -6 addr del {ip}/96 dev {interface}`), or select {interface}'s own addresses by literal or CIDR block"
+                ),
+                _ => format!(
+                    "remove it from the interface (`ip addr del {ip} dev {interface}`), or select {interface}'s own addresses by literal or CIDR block"
+                ),
+            },
+            ProblemKind::DnsUnlistenable { name, .. } => format!(
+                "fix the records of {name} so they hold this host's own unicast addresses, or select the addresses directly"
+            ),
             ProblemKind::InterfaceDown { interface } => format!(
                 "bring it up (`ip link set {interface} up`) or exclude it with !if:{interface}"
             ),
@@ -350,6 +468,12 @@ impl ProblemKind {
             ProblemKind::WildcardConflict { .. } => {
                 "use specific addresses on both endpoints, or another port for one of them".to_owned()
             }
+            ProblemKind::DualStackSelf { v6, .. } => format!(
+                "for one dual-stack socket write `::` alone on the network (with v6only=false), or drop v6only=false so {v6} takes IPv6 only"
+            ),
+            ProblemKind::AdvertisedNotBound { ip, .. } => format!(
+                "select {ip} in the network too, or advertise an address the endpoint listens on"
+            ),
             ProblemKind::SameAdvertised { .. } => {
                 "give each endpoint its own `advertise URL`".to_owned()
             }
@@ -389,11 +513,21 @@ impl ProblemKind {
 pub struct PlanError {
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    /// The host as the errors that speak of it need it, rendered once.
+    host: Option<String>,
 }
 
 impl PlanError {
-    pub(crate) fn new(errors: Vec<Problem>, warnings: Vec<Problem>) -> PlanError {
-        PlanError { errors, warnings }
+    pub(crate) fn new(errors: Vec<Problem>, warnings: Vec<Problem>, host: &Host) -> PlanError {
+        let host = errors
+            .iter()
+            .any(|p| p.kind.refers_to_host())
+            .then(|| listing(host));
+        PlanError {
+            errors,
+            warnings,
+            host,
+        }
     }
 
     /// The errors, in spec order.
@@ -405,11 +539,74 @@ impl PlanError {
     pub fn warnings(&self) -> &[Problem] {
         &self.warnings
     }
+
+    /// The host's interfaces and addresses, as the message lists them under
+    /// the errors, when an error refers to them.
+    pub fn host_listing(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+}
+
+impl ProblemKind {
+    /// Whether its message sends the reader to the host's listing.
+    fn refers_to_host(&self) -> bool {
+        matches!(
+            self,
+            ProblemKind::NoMatch { .. }
+                | ProblemKind::UnknownInterface { .. }
+                | ProblemKind::NotLocal { .. }
+        )
+    }
+}
+
+/// How many interfaces, and addresses of one interface, a listing shows: a
+/// person reads a few dozen lines, not a 10,000-interface host.
+const LISTED_INTERFACES: usize = 32;
+const LISTED_ADDRS: usize = 16;
+
+/// `this host has: lo, eth0` and a line per interface with its addresses.
+fn listing(host: &Host) -> String {
+    use std::fmt::Write as _;
+    let interfaces = host.interfaces();
+    if interfaces.is_empty() {
+        return "this host has no interfaces".to_owned();
+    }
+    let shown = &interfaces[..interfaces.len().min(LISTED_INTERFACES)];
+    let more = |n: usize, what: &str| {
+        if n > 0 {
+            format!(" and {n} more {what}")
+        } else {
+            String::new()
+        }
+    };
+    let names: Vec<&str> = shown.iter().map(Interface::name).collect();
+    let mut out = format!(
+        "this host has: {}{}",
+        names.join(", "),
+        more(interfaces.len() - shown.len(), "(`ip -br addr` lists them all)")
+    );
+    for i in shown {
+        let _ = write!(out, "\n  {} (#{}", i.name(), i.index());
+        out.push_str(if i.is_up() { ")" } else { ", down)" });
+        let addrs = i.addrs();
+        for a in &addrs[..addrs.len().min(LISTED_ADDRS)] {
+            let _ = write!(out, " {a}");
+        }
+        if addrs.is_empty() {
+            out.push_str(" no address");
+        }
+        out.push_str(&more(addrs.len().saturating_sub(LISTED_ADDRS), "addresses"));
+    }
+    out
 }
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::write_list(f, ("the listen plan has ", "error", ""), "- ", &self.errors)
+        crate::write_list(f, ("the listen plan has ", "error", ""), "- ", &self.errors)?;
+        if let Some(host) = &self.host {
+            write!(f, "\n{host}")?;
+        }
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@ use ipnet::IpNet;
 
 use crate::host::{DnsAnswer, Host, Interface};
 use crate::plan::keys::KeySet;
+use crate::plan::problem::Unlistenable;
 use crate::plan::{Chosen, HostAddr, HostView, Problem, ProblemKind, Why};
 use crate::spec::{Family, IfPattern, Name, Network, Selector, Zone};
 use crate::{AddrClass, class};
@@ -25,8 +26,9 @@ enum Ready<'a> {
     Interface(&'a IfPattern),
     /// An address class.
     Class(AddrClass),
-    /// A DNS name's answers.
-    Dns(&'a [IpAddr]),
+    /// A DNS name's answers that a listener may take, IPv4-mapped ones as
+    /// the IPv4 address inside.
+    Dns(Vec<IpAddr>),
     /// A wildcard among other selectors: only a network of wildcards has
     /// wildcard addresses, so it matches no host address.
     Nothing,
@@ -60,18 +62,9 @@ impl Ready<'_> {
             (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
             (Ready::Interface(p), _) => p.matches(iface.name()),
             (Ready::Class(c), _) => a.class == *c,
-            (Ready::Dns(answers), _) => answers.contains(&ip),
+            (Ready::Dns(answers), _) => answers.contains(&ip.to_canonical()),
             (Ready::Nothing | Ready::Dead, _) => false,
         }
-    }
-}
-
-/// The host as error messages show it.
-pub(crate) fn describe(host: &Host) -> String {
-    if host.interfaces().is_empty() {
-        "no interfaces".to_owned()
-    } else {
-        host.to_string()
     }
 }
 
@@ -102,9 +95,12 @@ fn zone_index(zone: &Zone, host: &Host) -> Option<u32> {
     }
 }
 
-fn interface_names(host: &Host) -> Vec<String> {
+/// The interfaces holding `ip`, for a link-local literal whose zone is
+/// wrong: the address is there, on another link.
+fn holders(ip: IpAddr, host: &Host) -> Vec<String> {
     host.interfaces()
         .iter()
+        .filter(|i| i.addrs().iter().any(|n| n.addr() == ip))
         .map(|i| i.name().to_owned())
         .collect()
 }
@@ -189,11 +185,6 @@ fn gather<'a>(
     let mut skipped_down: Vec<(&str, Vec<IpAddr>)> = Vec::new();
     for a in &view.addrs {
         let (iface, addr, ip) = (a.iface, a.net, a.net.addr());
-        // An interface "holding" 0.0.0.0 or a multicast address is a broken
-        // snapshot; taken as specific, it would be a wildcard in disguise.
-        if matches!(a.class, AddrClass::Unspecified | AddrClass::Multicast) {
-            continue;
-        }
         let link_local = a.class == AddrClass::LinkLocal;
         let mut hit = None;
         for inc in includes.iter_mut() {
@@ -213,6 +204,18 @@ fn gather<'a>(
             || net.family_filter().is_some_and(|f| f != Family::of(ip))
         {
             removed.push(ip);
+            continue;
+        }
+        // An interface may hold what no listener should take (the kernel
+        // accepts `::ffff:0.0.0.0/96`, the IPv4 wildcard in another
+        // spelling); taken as a specific address it would widen exposure.
+        if let Some(why) = Unlistenable::of(ip, a.class) {
+            report(ProblemKind::Unlistenable {
+                selector: sel.clone(),
+                interface: iface.name().to_owned(),
+                ip,
+                why,
+            });
             continue;
         }
         if !iface.is_up() {
@@ -265,15 +268,24 @@ fn gather<'a>(
         unmatched = true;
         let sel = inc.sel;
         let kind = match (sel, &inc.ready) {
+            (
+                Selector::Addr {
+                    ip,
+                    zone: Some(zone),
+                },
+                _,
+            ) if !holders(*ip, host).is_empty() => ProblemKind::WrongZone {
+                ip: *ip,
+                zone: zone.to_string(),
+                holders: holders(*ip, host),
+            },
             (Selector::Addr { ip, .. }, _) => ProblemKind::NotLocal {
                 selector: sel.clone(),
                 remote: vec![*ip],
-                host: describe(host),
             },
             (Selector::Dns(_), Ready::Dns(answers)) => ProblemKind::NotLocal {
                 selector: sel.clone(),
-                remote: answers.to_vec(),
-                host: describe(host),
+                remote: answers.clone(),
             },
             _ => ProblemKind::NoMatch {
                 selector: sel.clone(),
@@ -286,7 +298,6 @@ fn gather<'a>(
                 } else {
                     bare_interfaces(sel, host)
                 },
-                host: describe(host),
             },
         };
         report(kind);
@@ -360,7 +371,6 @@ fn wildcards(
     chosen: &mut Vec<Chosen>,
     report: &mut impl FnMut(ProblemKind),
 ) {
-    let host = view.host;
     for sel in net.includes() {
         let families: &[Family] = match sel {
             Selector::Wildcard(f) => std::slice::from_ref(f),
@@ -388,7 +398,6 @@ fn wildcards(
                     " because the host has no up interface with an address of that family"
                         .to_owned(),
                 ),
-                host: describe(host),
             });
         }
     }
@@ -396,7 +405,6 @@ fn wildcards(
         report(ProblemKind::NoMatch {
             selector: Selector::Any,
             note: Some(" because no interface is up with an address".to_owned()),
-            host: describe(host),
         });
     }
 }
@@ -415,15 +423,23 @@ fn prepare<'a>(
         } => match zone_index(zone, host) {
             Some(index) => Ready::Scoped(*ip, index),
             None => {
-                report(ProblemKind::UnknownInterface {
-                    pattern: zone.to_string(),
-                    known: interface_names(host),
+                let holders = holders(*ip, host);
+                report(if holders.is_empty() {
+                    ProblemKind::UnknownInterface {
+                        pattern: zone.to_string(),
+                    }
+                } else {
+                    ProblemKind::WrongZone {
+                        ip: *ip,
+                        zone: zone.to_string(),
+                        holders,
+                    }
                 });
                 Ready::Dead
             }
         },
         Selector::Dns(name) => match host.dns(name) {
-            Some(DnsAnswer::Addrs(a)) if !a.is_empty() => Ready::Dns(a),
+            Some(DnsAnswer::Addrs(a)) if !a.is_empty() => dns_answers(name, a, report),
             Some(DnsAnswer::Addrs(_)) => {
                 report(ProblemKind::DnsFailed {
                     name: name.clone(),
@@ -449,7 +465,6 @@ fn prepare<'a>(
             } else {
                 report(ProblemKind::UnknownInterface {
                     pattern: p.as_str().to_owned(),
-                    known: interface_names(host),
                 });
                 Ready::Dead
             }
@@ -458,5 +473,32 @@ fn prepare<'a>(
         Selector::Cidr(net) => Ready::block(*net),
         Selector::Class(c) => Ready::Class(*c),
         Selector::Any | Selector::Wildcard(_) => Ready::Nothing,
+    }
+}
+
+/// A DNS name's answers as the planner matches them: an IPv4-mapped answer
+/// is the IPv4 address inside it, and one no listener may take (a wildcard,
+/// in any spelling, or a group) is reported and dropped, never bound.
+fn dns_answers<'a>(
+    name: &str,
+    answers: &[IpAddr],
+    report: &mut impl FnMut(ProblemKind),
+) -> Ready<'a> {
+    let mut usable = Vec::with_capacity(answers.len());
+    for &answer in answers {
+        let ip = answer.to_canonical();
+        match Unlistenable::of(ip, AddrClass::of(ip)) {
+            Some(why) => report(ProblemKind::DnsUnlistenable {
+                name: name.to_owned(),
+                ip: answer,
+                why,
+            }),
+            None => usable.push(ip),
+        }
+    }
+    if usable.is_empty() {
+        Ready::Dead
+    } else {
+        Ready::Dns(usable)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::spec::{Family, Name, Selector};
+use crate::spec::{Family, Name, Network, Selector};
 
 /// One thing wrong with a spec.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +48,17 @@ pub enum SpecErrorKind {
         text: String,
         /// What is wrong and what is accepted.
         why: String,
+    },
+    /// An endpoint's target is a URL (`http://0.0.0.0:8080`), where the
+    /// grammar wants `PROTOCOL:PORT` and takes addresses from the network.
+    #[error(
+        "{url:?} is a URL, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}"
+    )]
+    EndpointUrl {
+        /// The target as written.
+        url: String,
+        /// What to write instead.
+        instead: String,
     },
     /// An option was given twice.
     #[error("option {0:?} is given twice")]
@@ -98,14 +109,11 @@ pub enum SpecErrorKind {
     DuplicateEndpoint(String),
     /// An endpoint names a network that is not defined.
     #[error(
-        "endpoint {endpoint} is on a network that is not defined; defined networks: {}",
-        list(known)
+        "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
     )]
     UnknownNetwork {
         /// `network.endpoint`.
         endpoint: String,
-        /// The networks the spec defines.
-        known: Vec<String>,
     },
     /// `backlog=` on a UDP endpoint.
     #[error("endpoint {0}: UDP sockets do not listen, so backlog does not apply")]
@@ -113,14 +121,6 @@ pub enum SpecErrorKind {
     /// `backlog=0`.
     #[error("endpoint {0}: backlog=0 refuses every connection; leave it out for the OS default")]
     ZeroBacklog(String),
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".to_owned()
-    } else {
-        items.join(", ")
-    }
 }
 
 /// A [`SpecErrorKind`] with where it was found, when it came from text.
@@ -138,24 +138,43 @@ pub struct Located {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     errors: Vec<Located>,
+    /// The networks the spec defines, listed once under the errors when an
+    /// endpoint names one that is not defined.
+    defined: Option<String>,
 }
 
+/// How many network names the listing under the errors shows.
+const LISTED_NETWORKS: usize = 32;
+
 impl SpecError {
-    pub(crate) fn unlocated(kinds: Vec<SpecErrorKind>) -> SpecError {
-        SpecError {
-            errors: kinds
-                .into_iter()
-                .map(|kind| Located {
-                    line: None,
-                    statement: None,
-                    kind,
-                })
-                .collect(),
-        }
+    pub(crate) fn unlocated(kinds: Vec<SpecErrorKind>, networks: &[Network]) -> SpecError {
+        let errors = kinds
+            .into_iter()
+            .map(|kind| Located {
+                line: None,
+                statement: None,
+                kind,
+            })
+            .collect();
+        SpecError::new(errors, networks)
     }
 
-    pub(crate) fn new(errors: Vec<Located>) -> SpecError {
-        SpecError { errors }
+    pub(crate) fn new(errors: Vec<Located>, networks: &[Network]) -> SpecError {
+        let unknown = |e: &Located| matches!(e.kind, SpecErrorKind::UnknownNetwork { .. });
+        let defined = errors.iter().any(unknown).then(|| {
+            let names: Vec<&str> = networks
+                .iter()
+                .take(LISTED_NETWORKS)
+                .map(|n| n.name().as_str())
+                .collect();
+            let more = networks.len().saturating_sub(LISTED_NETWORKS);
+            match (names.is_empty(), more) {
+                (true, _) => "the spec defines no network".to_owned(),
+                (false, 0) => format!("defined networks: {}", names.join(", ")),
+                (false, n) => format!("defined networks: {} and {n} more", names.join(", ")),
+            }
+        });
+        SpecError { errors, defined }
     }
 
     /// The problems, in the order found.
@@ -176,7 +195,11 @@ impl fmt::Display for Located {
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        crate::write_list(f, ("the listen spec has ", "error", ""), "  ", &self.errors)
+        crate::write_list(f, ("the listen spec has ", "error", ""), "  ", &self.errors)?;
+        if let Some(defined) = &self.defined {
+            write!(f, "\n{defined}")?;
+        }
+        Ok(())
     }
 }
 

@@ -7,8 +7,11 @@
 mod error;
 mod parse;
 mod selector;
+mod suggest;
 
+use std::collections::HashSet;
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 use smallvec::SmallVec;
@@ -181,14 +184,21 @@ impl FromStr for Advertise {
             reread.as_ref().and_then(Url::host)
         }
         .ok_or_else(|| bad("the host is not a valid DNS name or IP address"))?;
-        let wildcard = match host {
-            url::Host::Ipv4(a) => a.is_unspecified(),
-            url::Host::Ipv6(a) => a.is_unspecified(),
-            url::Host::Domain(_) => false,
+        // An IPv4-mapped address is judged by the IPv4 address inside it:
+        // `[::ffff:0:0]` is the IPv4 wildcard in another spelling.
+        let ip = match host {
+            url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
+            url::Host::Ipv6(a) => Some(IpAddr::V6(a).to_canonical()),
+            url::Host::Domain(_) => None,
         };
-        if wildcard {
+        if ip.is_some_and(|ip| ip.is_unspecified()) {
             return Err(bad(
                 "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach",
+            ));
+        }
+        if ip.is_some_and(|ip| ip.is_multicast() || ip == IpAddr::from([255u8; 4])) {
+            return Err(bad(
+                "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address",
             ));
         }
         // Owned only when kept: a URL keeps its host inside itself.
@@ -677,7 +687,7 @@ impl ListenSpec {
                 endpoints,
             })
         } else {
-            Err(SpecError::unlocated(errors))
+            Err(SpecError::unlocated(errors, &networks))
         }
     }
 
@@ -802,27 +812,27 @@ enum Item {
 /// Every rule a spec must satisfy whatever the host, shared by the parser and
 /// [`ListenSpec::new`] so both paths accept exactly the same specs.
 fn validate(networks: &[Network], endpoints: &[Endpoint]) -> Vec<(Item, SpecErrorKind)> {
+    // Sets, not pairwise comparison: a spec of many thousand statements
+    // (generated, or hostile) is checked in linear time.
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    let mut names = HashSet::with_capacity(networks.len());
     for (i, n) in networks.iter().enumerate() {
         n.check(&mut errors);
-        if networks[..i].iter().any(|m| m.name == n.name) {
+        if !names.insert(n.name.as_str()) {
             errors.push(SpecErrorKind::DuplicateNetwork(n.name.clone()));
         }
         out.extend(errors.drain(..).map(|k| (Item::Network(i), k)));
     }
+    let mut qualified = HashSet::with_capacity(endpoints.len());
     for (i, e) in endpoints.iter().enumerate() {
         e.check(&mut errors);
-        if endpoints[..i]
-            .iter()
-            .any(|f| f.network == e.network && f.name == e.name)
-        {
+        if !qualified.insert((e.network.as_str(), e.name.as_str())) {
             errors.push(SpecErrorKind::DuplicateEndpoint(e.qualified()));
         }
-        if !networks.iter().any(|n| n.name == e.network) {
+        if !names.contains(e.network.as_str()) {
             errors.push(SpecErrorKind::UnknownNetwork {
                 endpoint: e.qualified(),
-                known: networks.iter().map(|n| n.name.to_string()).collect(),
             });
         }
         out.extend(errors.drain(..).map(|k| (Item::Endpoint(i), k)));

@@ -1,10 +1,12 @@
 //! The text form of a spec; the grammar is on [`ListenSpec`].
 
+use std::collections::HashSet;
+
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
 use crate::spec::{
-    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Network, Ports,
-    Protocol, SpecError, SpecErrorKind, validate,
+    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network, Ports,
+    Protocol, SpecError, SpecErrorKind, suggest, validate,
 };
 
 /// One statement with the line it came from.
@@ -84,29 +86,37 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
         }
     }
     // Cross-statement rules run only on statements that parsed; a statement
-    // with a syntax error has already been reported.
+    // with a syntax error has already been reported. Lookups go through
+    // sets and tables, so a huge spec costs linear time.
+    let failed_networks: HashSet<&str> = statements
+        .iter()
+        .filter_map(|st| match st.form {
+            Form::Network { name, .. } if !st.parsed => Some(name),
+            _ => None,
+        })
+        .collect();
+    // The i-th network (or endpoint) is the i-th such statement that parsed.
+    let (mut network_lines, mut endpoint_lines) = (Vec::new(), Vec::new());
+    for st in statements.iter().filter(|st| st.parsed) {
+        match st.form {
+            Form::Endpoint { .. } => endpoint_lines.push(st.line),
+            _ => network_lines.push(st.line),
+        }
+    }
     for (item, kind) in validate(&networks, &endpoints) {
         // An endpoint on a network whose statement has a syntax error is
         // not also called "unknown".
         if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
-            && statements.iter().any(
-                |st| matches!(st.form, Form::Network { name, .. } if endpoints[i].network() == name),
-            )
+            && failed_networks.contains(endpoints[i].network().as_str())
         {
             continue;
         }
-        // The i-th network (or endpoint) is the i-th such statement that parsed.
-        let (index, is_endpoint) = match item {
-            Item::Network(i) => (i, false),
-            Item::Endpoint(i) => (i, true),
+        let line = match item {
+            Item::Network(i) => network_lines.get(i),
+            Item::Endpoint(i) => endpoint_lines.get(i),
         };
-        let line = statements
-            .iter()
-            .filter(|st| st.parsed && matches!(st.form, Form::Endpoint { .. }) == is_endpoint)
-            .nth(index)
-            .map(|st| st.line);
         errors.push(Located {
-            line,
+            line: line.copied(),
             statement: None,
             kind,
         });
@@ -118,7 +128,7 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
         })
     } else {
         errors.sort_by_key(|e| e.line);
-        Err(SpecError::new(errors))
+        Err(SpecError::new(errors, &networks))
     }
 }
 
@@ -249,11 +259,10 @@ fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec
                     Err(e) => opts.errors.push(e),
                 }
             }
-            _ => opts.bad(
-                key,
-                value,
-                "a network takes expose=public|private|local, shared and advertise URL",
-            ),
+            _ => {
+                let why = option_hint(key, Place::Network);
+                opts.bad(key, value, &why);
+            }
         }
     }
     if errors.is_empty() {
@@ -313,6 +322,19 @@ impl Items {
     }
 
     fn missing(text: &str, errors: &mut Vec<SpecErrorKind>) {
+        // A word after a whole selector with no comma between is most often
+        // an option: misspelled, or one that belongs on an endpoint line.
+        let key = cut(text, b'=').map_or(text, |(k, _)| k);
+        let option = !key.is_empty()
+            && (ENDPOINT_OPTIONS.contains(&key)
+                || suggest::closest(key, NETWORK_OPTIONS.iter().copied()).is_some());
+        if option {
+            errors.push(SpecErrorKind::BadOption {
+                text: text.to_owned(),
+                why: option_hint(key, Place::Network),
+            });
+            return;
+        }
         errors.push(SpecErrorKind::BadSelector {
             text: text.to_owned(),
             why: "selectors are separated by commas".to_owned(),
@@ -332,6 +354,9 @@ fn endpoint(
     let name = name.parse();
     let mut tokens = words(rhs);
     let target = tokens.next().unwrap_or("");
+    if target.contains("://") {
+        return Err(vec![endpoint_url(net.as_ref().ok(), name.as_ref().ok(), target)]);
+    }
     let (protocol, ports) = match cut(target, b':') {
         Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
         None => {
@@ -391,11 +416,10 @@ fn endpoint(
                     Err(e) => opts.errors.push(e),
                 }
             }
-            _ => opts.bad(
-                key,
-                value,
-                "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL",
-            ),
+            _ => {
+                let why = option_hint(key, Place::Endpoint);
+                opts.bad(key, value, &why);
+            }
         }
     }
     match (net, name, protocol, ports) {
@@ -416,6 +440,73 @@ fn endpoint(
             all.append(&mut errors);
             Err(all)
         }
+    }
+}
+
+/// The options of a network line, and of an endpoint line.
+const NETWORK_OPTIONS: &[&str] = &["expose", "shared", "advertise"];
+const ENDPOINT_OPTIONS: &[&str] = &[
+    "backlog",
+    "reuseport",
+    "v6only",
+    "device",
+    "freebind",
+    "advertise",
+];
+
+/// Which kind of line an option was found on.
+#[derive(Clone, Copy)]
+enum Place {
+    Network,
+    Endpoint,
+}
+
+/// Why an option is unknown where it stands, and what to write instead.
+fn option_hint(key: &str, place: Place) -> String {
+    let (own, other, usage, other_line) = match place {
+        Place::Network => (
+            NETWORK_OPTIONS,
+            ENDPOINT_OPTIONS,
+            "a network takes expose=public|private|local, shared and advertise URL",
+            "an endpoint option: put it on the endpoint's line, like NET.NAME = http:9100",
+        ),
+        Place::Endpoint => (
+            ENDPOINT_OPTIONS,
+            NETWORK_OPTIONS,
+            "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL",
+            "a network option: put it on the network's line, like NET = SELECTORS",
+        ),
+    };
+    if other.contains(&key) {
+        return format!("{key} is {other_line} {key}");
+    }
+    match suggest::closest(key, own.iter().copied()) {
+        Some(near) => format!("did you mean {near}? ({usage})"),
+        None => usage.to_owned(),
+    }
+}
+
+/// The error for an endpoint written as a URL, with the two lines that say
+/// the same in the grammar, when the URL reads as one.
+fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecErrorKind {
+    let net = net.map_or("NET", Name::as_str);
+    let name = name.map_or("NAME", Name::as_str);
+    let instead = match url::Url::parse(target) {
+        Ok(u) if u.host_str().is_some() => {
+            let host = u.host_str().unwrap_or_default();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let scheme = match u.scheme() {
+                s @ ("http" | "https" | "tcp" | "udp") => s,
+                _ => "tcp",
+            };
+            let port = u.port_or_known_default().unwrap_or(0);
+            format!("write `{net} = {host}` and `{net}.{name} = {scheme}:{port}`")
+        }
+        _ => format!("write the address on the network's line (`{net} = ADDRESS`) and `{net}.{name} = PROTOCOL:PORT`"),
+    };
+    SpecErrorKind::EndpointUrl {
+        url: target.to_owned(),
+        instead,
     }
 }
 

@@ -208,12 +208,9 @@ impl FromStr for Selector {
         if !s.bytes().any(|b| b == b':' || b == b'.')
             && let Some(class) = AddrClass::from_name(s)
         {
-            return match class {
-                AddrClass::Multicast => Err(bad(MULTICAST)),
-                AddrClass::Unspecified => Err(bad(
-                    "no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::",
-                )),
-                _ => Ok(Selector::Class(class)),
+            return match never_listened_class(class) {
+                Some(why) => Err(bad(why)),
+                None => Ok(Selector::Class(class)),
             };
         }
         if s.bytes().any(|b| b == b'/') {
@@ -236,18 +233,16 @@ impl FromStr for Selector {
             None => (s, None),
         };
         let Ok(ip) = ip_text.parse::<IpAddr>() else {
-            return Err(bad(
-                "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class",
-            ));
+            return Err(bad(&unknown_word(s)));
         };
-        if let Some(why) = never_held(IpNet::from(ip)) {
-            return Err(bad(&why));
-        }
         if ip.is_unspecified() {
             if zone.is_some() {
                 return Err(bad("a wildcard has no zone"));
             }
             return Ok(Selector::Wildcard(Family::of(ip)));
+        }
+        if let Some(why) = never_held(IpNet::from(ip)) {
+            return Err(bad(&why));
         }
         let link_local_v6 = ip.is_ipv6() && AddrClass::of(ip) == AddrClass::LinkLocal;
         let zone = match (zone, link_local_v6) {
@@ -270,14 +265,27 @@ impl FromStr for Selector {
     }
 }
 
-/// Why no interface can hold any address of `net` (one address is a block
-/// of one), if so: it lies wholly among multicast groups or IPv4-mapped
-/// addresses. Planned as unknown addresses, either would be explained as NAT,
-/// which sends the reader the wrong way.
+/// Why no listener can take any address of `net` (one address is a block
+/// of one), if so. Planned as unknown addresses, these would be explained as
+/// NAT, which sends the reader the wrong way; and the IPv4-mapped and zero
+/// blocks are the wildcard, or any IPv4 address, in another spelling.
 fn never_held(net: IpNet) -> Option<String> {
     let (first, last) = (net.network(), net.broadcast());
     if first.is_multicast() && last.is_multicast() {
         return Some(MULTICAST.to_owned());
+    }
+    if first.is_unspecified() && last.is_unspecified() {
+        return Some(format!(
+            "{net} is the wildcard alone; write {first} to listen on every {} address",
+            Family::of(first)
+        ));
+    }
+    let zero = |ip| matches!(AddrClass::of(ip), AddrClass::ThisNetwork | AddrClass::Unspecified);
+    if zero(first) && zero(last) {
+        return Some(THIS_NETWORK.to_owned());
+    }
+    if AddrClass::of(first) == AddrClass::Broadcast {
+        return Some(BROADCAST.to_owned());
     }
     let mapped = |ip: IpAddr| match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped(),
@@ -291,14 +299,75 @@ fn never_held(net: IpNet) -> Option<String> {
         128 => v4.to_string(),
         p => format!("the IPv4 block {v4}/{}", p - 96),
     };
-    Some(format!(
-        "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {ipv4}"
-    ))
+    Some(format!("{MAPPED}; write {ipv4}"))
+}
+
+/// Why a class is refused as a selector: no interface address of it can be
+/// listened on, if so.
+fn never_listened_class(class: AddrClass) -> Option<&'static str> {
+    Some(match class {
+        AddrClass::Multicast => MULTICAST,
+        AddrClass::Unspecified => {
+            "no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::"
+        }
+        AddrClass::ThisNetwork => THIS_NETWORK,
+        AddrClass::Broadcast => BROADCAST,
+        AddrClass::Ipv4Mapped => {
+            "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an \
+             interface; select the IPv4 addresses themselves (ipv4, or their block)"
+        }
+        _ => return None,
+    })
 }
 
 /// Why a multicast selector is refused.
 const MULTICAST: &str = "a multicast group is joined, not held by an interface: listen on the \
      interface's own address (or a wildcard) and have the server join the group";
+
+/// Why an IPv4-mapped selector is refused.
+const MAPPED: &str =
+    "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface";
+
+/// Why a selector in `0.0.0.0/8` is refused.
+const THIS_NETWORK: &str = "0.0.0.0/8 means \"this network\" (RFC 791): a source address for a \
+     host that has no address yet, never one clients connect to; for a wildcard write 0.0.0.0";
+
+/// Why the limited broadcast address is refused.
+const BROADCAST: &str = "255.255.255.255 is the limited broadcast address: packets to it go to \
+     every host on the link, so no listener can own it; listen on the interface's own address";
+
+/// What to write instead of a word that is no selector: a name is most
+/// often meant as a DNS name, or as the class it resembles.
+fn unknown_word(word: &str) -> String {
+    const EXPECTED: &str =
+        "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class";
+    if word.eq_ignore_ascii_case("localhost") {
+        return format!(
+            "localhost is a host name, not a selector: write loopback for the loopback addresses, \
+             or dns:localhost for what it resolves to ({EXPECTED})"
+        );
+    }
+    let classes = AddrClass::ALL.iter().map(|c| c.name());
+    if let Some(class) = crate::spec::suggest::closest(word, classes) {
+        return format!("did you mean the address class {class}? ({EXPECTED})");
+    }
+    let interface_like = word == "lo"
+        || (word.starts_with(|c: char| c.is_ascii_alphabetic())
+            && word.ends_with(|c: char| c.is_ascii_digit())
+            && is_ifname(word)
+            && !word.contains(['.', '-']));
+    if interface_like {
+        return format!(
+            "write if:{word} for the addresses of interface {word}, or dns:{word} for a host name ({EXPECTED})"
+        );
+    }
+    if dns_name(word).is_some() && word.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return format!(
+            "a host name is not a selector: write dns:{word} for the local addresses it resolves to ({EXPECTED})"
+        );
+    }
+    EXPECTED.to_owned()
+}
 
 /// Whether text can be an interface name (or an `if:` glob): IFNAMSIZ is 16
 /// with the NUL, and the spec language's own punctuation cannot appear.

@@ -93,6 +93,9 @@ fn run(case: &Case) -> Vec<String> {
         Ok(p) => (Some(p), &[][..], p.warnings()),
         Err(e) => (None, e.errors(), e.warnings()),
     };
+    // An error that speaks of the host is read with the listing printed
+    // once under all the errors.
+    let listing = result.as_ref().err().and_then(|e| e.host_listing());
     // Findings: "error KIND at=LOC" -> the problem, to match and then tick off.
     let mut found: BTreeMap<String, Vec<&Problem>> = BTreeMap::new();
     for (sev, list) in [("error", errors), ("warning", warnings)] {
@@ -113,7 +116,12 @@ fn run(case: &Case) -> Vec<String> {
                 match found.get_mut(&key).and_then(|v| v.pop()) {
                     None => diffs.push(format!("missing {key}")),
                     Some(p) => {
-                        let text = p.to_string();
+                        let mut text = p.to_string();
+                        if *sev == "error"
+                            && let Some(host) = listing
+                        {
+                            text = format!("{text}\n{host}");
+                        }
                         if let Some(c) = contains
                             && !text.contains(&c)
                         {

@@ -135,19 +135,35 @@ fn dns_name() -> impl Strategy<Value = String> {
 }
 
 /// Selectors the parser refuses by value: multicast groups, IPv4-mapped
-/// addresses and the unspecified class; no interface holds any of them.
+/// addresses, `0.0.0.0/8` ("this network"), the limited broadcast address,
+/// a wildcard written as a block, and the classes of those; no listener may
+/// take any of them.
 fn refused(s: &Selector) -> bool {
     let mapped = |ip: IpAddr| matches!(ip, IpAddr::V6(a) if a.to_ipv4_mapped().is_some());
+    let zero = |ip: IpAddr| matches!(AddrClass::of(ip), AddrClass::ThisNetwork | AddrClass::Unspecified);
+    let broadcast = |ip: IpAddr| ip == IpAddr::from([255u8; 4]);
+    let never = |a: IpAddr, b: IpAddr| {
+        (a.is_multicast() && b.is_multicast())
+            || (mapped(a) && mapped(b))
+            || (zero(a) && zero(b))
+            || broadcast(a)
+    };
     match s {
-        Selector::Addr { ip, .. } => ip.is_multicast() || mapped(*ip),
-        Selector::Cidr(n) => {
-            (n.network().is_multicast() && n.broadcast().is_multicast())
-                || (mapped(n.network()) && mapped(n.broadcast()))
-        }
-        Selector::Class(c) => matches!(c, AddrClass::Multicast | AddrClass::Unspecified),
+        Selector::Addr { ip, .. } => never(*ip, *ip),
+        Selector::Cidr(n) => never(n.network(), n.broadcast()),
+        Selector::Class(c) => REFUSED_CLASSES.contains(c),
         _ => false,
     }
 }
+
+/// Classes no listener may take an address of.
+const REFUSED_CLASSES: &[AddrClass] = &[
+    AddrClass::Multicast,
+    AddrClass::Unspecified,
+    AddrClass::ThisNetwork,
+    AddrClass::Broadcast,
+    AddrClass::Ipv4Mapped,
+];
 
 /// Any selector but a wildcard, as the parser would make it.
 fn specific_selector() -> impl Strategy<Value = Selector> {
@@ -162,7 +178,9 @@ fn refused_selector() -> impl Strategy<Value = Selector> {
     let v6 =
         any::<u128>().prop_map(|x| (IpAddr::from(Ipv6Addr::from((0xff << 120) | (x >> 8))), 8));
     let mapped = any::<Ipv4Addr>().prop_map(|a| (IpAddr::from(a.to_ipv6_mapped()), 96));
-    let odd = prop_oneof![v4, v6, mapped];
+    let this_network = (1u32..1 << 24).prop_map(|x| (IpAddr::from(Ipv4Addr::from(x)), 8));
+    let broadcast = Just((IpAddr::from([255u8; 4]), 32));
+    let odd = prop_oneof![v4, v6, mapped, this_network, broadcast];
     prop_oneof![
         odd.clone()
             .prop_map(|(ip, _)| Selector::Addr { ip, zone: None }),
@@ -170,8 +188,9 @@ fn refused_selector() -> impl Strategy<Value = Selector> {
             let max = if ip.is_ipv4() { 32 } else { 128 };
             Selector::Cidr(IpNet::new(ip, p.clamp(min, max)).unwrap().trunc())
         }),
-        Just(Selector::Class(AddrClass::Multicast)),
-        Just(Selector::Class(AddrClass::Unspecified)),
+        select(REFUSED_CLASSES).prop_map(Selector::Class),
+        Just(Selector::Cidr("0.0.0.0/32".parse().unwrap())),
+        Just(Selector::Cidr("::/128".parse().unwrap())),
     ]
 }
 

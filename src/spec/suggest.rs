@@ -1,0 +1,58 @@
+//! "Did you mean": the known word nearest to a misspelled one.
+
+/// The candidate closest to `word` by edit distance, if it is close enough
+/// to be a slip of the keyboard rather than another word: at most one edit
+/// per four characters, and at least one.
+pub(crate) fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    // Config words are short; a long word is no misspelling of them, and
+    // the distance below costs the product of the two lengths.
+    if word.len() > 32 {
+        return None;
+    }
+    let limit = (word.chars().count() / 4).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|&(d, c)| d > 0 && d <= limit && c.len() <= 32)
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, one row at a time.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{closest, distance};
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("advertize", "advertise"), 1);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("same", "same"), 0);
+    }
+
+    #[test]
+    fn near_words_only() {
+        let options = ["advertise", "expose", "shared"];
+        assert_eq!(closest("advertize", options), Some("advertise"));
+        assert_eq!(closest("exposse", options), Some("expose"));
+        assert_eq!(closest("shared", options), None, "an exact word is no slip");
+        assert_eq!(closest("metrics", options), None);
+        assert_eq!(closest(&"x".repeat(10_000), options), None);
+    }
+}
