@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 
+use ipnet::IpNet;
+
 use crate::class::AddrClass;
 use crate::host::{Host, Interface};
 use crate::spec::{Exposure, Family, Name, Selector, Transport};
@@ -181,14 +183,14 @@ pub enum ProblemKind {
         holders: Vec<String>,
     },
     /// A selector matched an interface address that no listener may take.
-    #[error("{ip} on {interface} matches {selector}, but {why}")]
+    #[error("{} on {interface} matches {selector}, but {why}", net.addr())]
     Unlistenable {
         /// The selector that matched it.
         selector: Selector,
         /// The interface holding it.
         interface: String,
-        /// The address.
-        ip: IpAddr,
+        /// The address with its prefix, as the interface holds it.
+        net: IpNet,
         /// Why it cannot be listened on.
         why: Unlistenable,
     },
@@ -421,14 +423,10 @@ impl ProblemKind {
                 "write {ip}%{} to name the link that holds it",
                 holders.first().map_or("IFNAME", String::as_str)
             ),
-            ProblemKind::Unlistenable { interface, ip, why, .. } => match why {
-                Unlistenable::Ipv4Mapped(_) => format!(
-                    "remove it from the interface (`ip -6 addr del {ip}/96 dev {interface}`), or select {interface}'s own addresses by literal or CIDR block"
-                ),
-                _ => format!(
-                    "remove it from the interface (`ip addr del {ip} dev {interface}`), or select {interface}'s own addresses by literal or CIDR block"
-                ),
-            },
+            ProblemKind::Unlistenable { interface, net, .. } => format!(
+                "remove it from the interface (`ip addr del {net} dev {interface}`), or exclude it with !{}",
+                net.addr()
+            ),
             ProblemKind::DnsUnlistenable { name, .. } => format!(
                 "fix the records of {name} so they hold this host's own unicast addresses, or select the addresses directly"
             ),

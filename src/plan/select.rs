@@ -179,6 +179,7 @@ fn gather<'a>(
     excludes.extend(net.excludes().iter().map(|s| prepare(s, host, &mut report)));
 
     let mut removed = Vec::new();
+    let mut refused = false;
     // Each host address is visited once, so a repeat can only come from a
     // host that lists one address twice (on two interfaces, say).
     let mut seen = (!view.unique_addrs).then(KeySet::default);
@@ -210,10 +211,11 @@ fn gather<'a>(
         // accepts `::ffff:0.0.0.0/96`, the IPv4 wildcard in another
         // spelling); taken as a specific address it would widen exposure.
         if let Some(why) = Unlistenable::of(ip, a.class) {
+            refused = true;
             report(ProblemKind::Unlistenable {
                 selector: sel.clone(),
                 interface: iface.name().to_owned(),
-                ip,
+                net: *addr,
                 why,
             });
             continue;
@@ -317,7 +319,7 @@ fn gather<'a>(
             }
         }
     }
-    if chosen.is_empty() && !unmatched && !removed.is_empty() {
+    if chosen.is_empty() && !unmatched && !refused && !removed.is_empty() {
         report(ProblemKind::AllExcluded { removed });
     }
 }

@@ -6,7 +6,7 @@ use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
 use crate::spec::{
     Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network, Ports,
-    Protocol, SpecError, SpecErrorKind, suggest, validate,
+    Protocol, Selector, SpecError, SpecErrorKind, suggest, validate,
 };
 
 /// One statement with the line it came from.
@@ -225,8 +225,11 @@ fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec
                     }
                     family = Some(f);
                 }
-                (None, _) => match word.parse() {
-                    Ok(s) if negated => net.exclude.push(s),
+                (None, true) => match Selector::parse_exclude(word) {
+                    Ok(s) => net.exclude.push(s),
+                    Err(e) => errors.push(e),
+                },
+                (None, false) => match word.parse() {
                     Ok(s) => net.include.push(s),
                     Err(e) => errors.push(e),
                 },

@@ -185,7 +185,21 @@ impl fmt::Display for Selector {
 impl FromStr for Selector {
     type Err = SpecErrorKind;
 
+    /// A selector as an include: addresses no listener may take are refused.
     fn from_str(s: &str) -> Result<Selector, SpecErrorKind> {
+        Selector::parse(s, true)
+    }
+}
+
+impl Selector {
+    /// A selector after `!`: it may name what an include may not (a
+    /// multicast group, an IPv4-mapped block), since leaving such addresses
+    /// out is how a spec steps around an interface that holds them.
+    pub(crate) fn parse_exclude(s: &str) -> Result<Selector, SpecErrorKind> {
+        Selector::parse(s, false)
+    }
+
+    fn parse(s: &str, include: bool) -> Result<Selector, SpecErrorKind> {
         let bad = |why: &str| SpecErrorKind::BadSelector {
             text: s.to_owned(),
             why: why.to_owned(),
@@ -208,7 +222,7 @@ impl FromStr for Selector {
         if !s.bytes().any(|b| b == b':' || b == b'.')
             && let Some(class) = AddrClass::from_name(s)
         {
-            return match never_listened_class(class) {
+            return match never_listened_class(class).filter(|_| include) {
                 Some(why) => Err(bad(why)),
                 None => Ok(Selector::Class(class)),
             };
@@ -217,7 +231,7 @@ impl FromStr for Selector {
             let net: IpNet = s
                 .parse()
                 .map_err(|_| bad("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8"))?;
-            if let Some(why) = never_held(net) {
+            if let Some(why) = never_held(net).filter(|_| include) {
                 return Err(bad(&why));
             }
             if net.trunc() != net {
@@ -241,7 +255,7 @@ impl FromStr for Selector {
             }
             return Ok(Selector::Wildcard(Family::of(ip)));
         }
-        if let Some(why) = never_held(IpNet::from(ip)) {
+        if let Some(why) = never_held(IpNet::from(ip)).filter(|_| include) {
             return Err(bad(&why));
         }
         let link_local_v6 = ip.is_ipv6() && AddrClass::of(ip) == AddrClass::LinkLocal;

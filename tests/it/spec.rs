@@ -119,7 +119,10 @@ fn spec_cases() {
         count += 1;
         let (input, want) = rest.rsplit_once(" => ").unwrap_or((rest, ""));
         let input = input.trim().replace("\\n", "\n");
-        let want = want.trim();
+        let (want, says) = match want.split_once(" ~ ") {
+            Some((w, says)) => (w.trim(), Some(says.trim())),
+            None => (want.trim(), None),
+        };
         let got = match input.parse::<ListenSpec>() {
             Ok(spec) => {
                 let canonical = spec.to_string();
@@ -137,6 +140,11 @@ fn spec_cases() {
                     .collect();
                 // Every message must read as a sentence a person can act on.
                 assert!(e.to_string().contains("error"), "{e}");
+                if let Some(says) = says
+                    && !e.to_string().contains(says)
+                {
+                    failures.push(format!("line {}: {e} does not say {says:?}", n + 1));
+                }
                 format!("err {}", v.join(", "))
             }
         };
