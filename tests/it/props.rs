@@ -80,6 +80,9 @@ const ODD_POOL: &[&str] = &[
     "ff02::1/16",
     "255.255.255.255/32",
     "::ffff:10.0.15.23/128",
+    "::ffff:0.0.0.0/96",
+    "::ffff:8.8.8.8/128",
+    "0.1.2.3/8",
 ];
 
 /// Mostly pool addresses, so specs and hosts meet; sometimes anything.
@@ -789,8 +792,26 @@ fn plan_is_safe(spec: &ListenSpec, host: &Host, plan: &Plan) -> Result<(), TestC
             let addr = b.addr();
             let ip = addr.ip();
             prop_assert_eq!(addr.port(), pe.ports().first());
+            // No other spelling of an address stands in for it: an
+            // IPv4-mapped bind would be the IPv4 address inside it, for
+            // `::ffff:0.0.0.0` the IPv4 wildcard.
+            prop_assert!(
+                !matches!(
+                    AddrClass::of(ip),
+                    AddrClass::Ipv4Mapped
+                        | AddrClass::ThisNetwork
+                        | AddrClass::Broadcast
+                        | AddrClass::Multicast
+                ),
+                "{} is bound, but no listener may take it",
+                addr
+            );
             if ip.is_unspecified() {
                 prop_assert!(b.interface().is_none(), "{:?}", b);
+                let written = spec
+                    .network(pe.network().as_str())
+                    .is_some_and(|n| n.includes().iter().any(Selector::is_wildcard));
+                prop_assert!(written, "wildcard {} that the spec did not write", addr);
                 prop_assert_eq!(
                     net.exposure(),
                     Exposure::Public,

@@ -511,6 +511,70 @@ fn a_link_local_address_binds_with_its_scope_and_takes_connections_on_its_link()
     assert_reaches(&listener, &client);
 }
 
+// ---------------------------------------------------------------------------
+// 7. The IPv4 wildcard in IPv6 spelling, held by a real interface.
+
+#[test]
+fn an_interface_holding_the_mapped_wildcard_never_gets_it_bound() {
+    let test = "an_interface_holding_the_mapped_wildcard_never_gets_it_bound";
+    let Some((server, peer)) = two_netns_or_skip(test) else {
+        return;
+    };
+    link(
+        (&server, "pub0", &["203.0.113.1/24"]),
+        (&peer, "pub1", &["203.0.113.2/24"]),
+    );
+    // The kernel takes it; no documentation range is involved, since it is
+    // no address of any other host.
+    server.ip(&["-6", "addr", "add", "::ffff:0.0.0.0/96", "dev", "pub0", "nodad"]);
+
+    // What makes it dangerous, shown on the real kernel: a dual-stack socket
+    // bound to it takes IPv4 connections to the host's own addresses.
+    let raw = server.run(|| {
+        let s = socket2::Socket::new(socket2::Domain::IPV6, socket2::Type::STREAM, None).unwrap();
+        s.set_only_v6(false).unwrap();
+        s.bind(&sock("[::ffff:0.0.0.0]:0").into()).unwrap();
+        s.listen(8).unwrap();
+        TcpListener::from(s)
+    });
+    let port = raw.local_addr().unwrap().port();
+    let client = connect_from(&peer, SocketAddr::new(ip("203.0.113.1"), port))
+        .expect("the mapped wildcard takes IPv4 connections to 203.0.113.1");
+    drop(client);
+    drop(raw);
+    assert_no_sockets(&server);
+
+    // Every way a private network could reach it is refused before a socket
+    // is opened, with the interface named.
+    for selectors in ["if:pub0", "::/0", "::fffe:0:0/95"] {
+        let text = format!("ops = {selectors}\nops.admin = tcp:8080 v6only=false device");
+        let spec = spec(&text);
+        let host = server.run(|| listenspec::capture(&spec)).unwrap();
+        assert!(
+            host.interface("pub0")
+                .unwrap()
+                .addrs()
+                .iter()
+                .any(|n| n.to_string() == "::ffff:0.0.0.0/96"),
+            "the capture sees the mapped address: {host}"
+        );
+        let err = server
+            .run(|| listenspec::bind_all(&spec))
+            .expect_err(&text);
+        let listenspec::Error::Plan(plan) = &err else {
+            panic!("{text}: refused by the plan, not by a bind: {err}");
+        };
+        assert!(
+            plan.errors().iter().any(|p| matches!(
+                p.kind(),
+                ProblemKind::Unlistenable { interface, .. } if interface == "pub0"
+            )),
+            "{text}: {err}"
+        );
+        assert_no_sockets(&server);
+    }
+}
+
 /// A server with a link to a public network and one to an ops network, and
 /// one peer namespace on each.
 struct Site {
