@@ -96,6 +96,34 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Hostile or generated sizes: parse and plan must stay linear in the
+    // number of statements, so time per network is flat from 10k to 100k.
+    let mut group = c.benchmark_group("networks");
+    group.sample_size(10);
+    let host = example_host();
+    for n in [10_000usize, 40_000, 100_000] {
+        let text = many_networks(n);
+        let spec: ListenSpec = text.parse().expect("the generated spec parses");
+        if let Err(e) = listenspec::plan(&spec, &host) {
+            panic!("the generated spec should plan cleanly:\n{e}");
+        }
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("parse", n), &text, |b, text| {
+            b.iter(|| black_box(text.as_str()).parse::<ListenSpec>())
+        });
+        group.bench_with_input(BenchmarkId::new("plan", n), &spec, |b, spec| {
+            b.iter(|| listenspec::plan(black_box(spec), black_box(&host)))
+        });
+    }
+    group.finish();
+}
+
+/// `n` networks on loopback, each with one endpoint on an ephemeral port.
+fn many_networks(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("n{i} = loopback shared\nn{i}.a = tcp:0\n"))
+        .collect()
 }
 
 criterion_group!(plan, benches);
