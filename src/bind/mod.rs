@@ -18,7 +18,9 @@ use socket2::Socket;
 use url::Url;
 
 pub use activation::{Inherited, take_from_env};
-pub use error::{BindError, BindFailure, Cause};
+pub use error::{
+    ActivationError, BindError, BindFailure, Cause, Descriptor, Disagreement, FileKind,
+};
 pub use reach::{Outcome, Reach};
 pub use socket::DEFAULT_BACKLOG;
 
@@ -220,6 +222,9 @@ impl Bound {
 impl Plan {
     /// Binds every socket of the plan, using sockets passed in by systemd
     /// socket activation where their names match; all or none.
+    ///
+    /// The inherited sockets come from [`take_from_env`], whose precondition
+    /// holds here too: no other library in the process may take them.
     pub fn bind(&self) -> Result<Bound, BindError> {
         let inherited =
             take_from_env().map_err(|e| BindError::new(vec![BindFailure::activation(e)]))?;
@@ -228,7 +233,9 @@ impl Plan {
 
     /// Binds every socket of the plan, using these already-bound sockets
     /// where their names match (`network.endpoint` or the endpoint's name)
-    /// and their addresses agree with the plan; all or none.
+    /// and they agree with the plan: transport, address, and where the
+    /// kernel says, listening state, `IPV6_V6ONLY` on `[::]` and
+    /// `SO_BINDTODEVICE`; all or none.
     pub fn bind_inherited(&self, inherited: Vec<Inherited>) -> Result<Bound, BindError> {
         bind_with(self, inherited, &mut socket::System)
     }
@@ -273,9 +280,8 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
         .addr
         .filter(|_| inh.transport == Some(ep.protocol().transport()))
         .and_then(|got| ep.binds().iter().position(|b| fits(b.addr(), got)));
-    match found {
-        Some(j) => Ok((i, j)),
-        None => Err(Cause::InheritedMismatch {
+    let Some(j) = found else {
+        return Err(Cause::InheritedMismatch {
             name: inh.name.clone(),
             found: inh.describe(),
             expected: ep
@@ -283,8 +289,18 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
                 .iter()
                 .map(|b| format!("{} {}", ep.protocol().transport(), b.addr()))
                 .collect(),
-        }),
+        });
+    };
+    let why = inh.disagreements(ep.protocol().transport(), ep.options(), &ep.binds()[j]);
+    if !why.is_empty() {
+        return Err(Cause::InheritedDisagrees {
+            name: inh.name.clone(),
+            fd: inh.fd,
+            found: inh.describe(),
+            why,
+        });
     }
+    Ok((i, j))
 }
 
 /// The sockets opened so far, to name who holds a port when a bind fails.
