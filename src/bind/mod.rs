@@ -280,8 +280,9 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
         .addr
         .filter(|_| inh.transport == Some(ep.protocol().transport()))
         .and_then(|got| ep.binds().iter().position(|b| fits(b.addr(), got)));
-    let Some(j) = found else {
-        return Err(Cause::InheritedMismatch {
+    match found {
+        Some(j) => Ok((i, j)),
+        None => Err(Cause::InheritedMismatch {
             name: inh.name.clone(),
             found: inh.describe(),
             expected: ep
@@ -289,18 +290,8 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
                 .iter()
                 .map(|b| format!("{} {}", ep.protocol().transport(), b.addr()))
                 .collect(),
-        });
-    };
-    let why = inh.disagreements(ep.protocol().transport(), ep.options(), &ep.binds()[j]);
-    if !why.is_empty() {
-        return Err(Cause::InheritedDisagrees {
-            name: inh.name.clone(),
-            fd: inh.fd,
-            found: inh.describe(),
-            why,
-        });
+        }),
     }
-    Ok((i, j))
 }
 
 /// The sockets opened so far, to name who holds a port when a bind fails.
@@ -339,21 +330,39 @@ pub(crate) fn bind_with(
             .map(|e| e.binds().iter().map(|_| None).collect())
             .collect()
     };
+    // Endpoints whose inherited socket holds the planned address but is not
+    // the socket the plan would open there: opening their own would only
+    // fail with "address in use" and blame another process.
+    let mut refused: Vec<usize> = Vec::new();
     for inh in inherited {
-        match match_inherited(plan, &inh) {
-            Ok((i, j)) if given[i][j].is_none() => {
-                given[i][j] = Some(BoundSocket {
-                    local_addr: inh.addr.unwrap_or(eps[i].binds()[j].addr()),
-                    inherited: Some(inh.name.clone()),
-                    listener: into_listener(inh.socket, eps[i].protocol().transport()),
-                });
+        let (i, j) = match match_inherited(plan, &inh) {
+            Ok(slot) => slot,
+            Err(cause) => {
+                failures.push(BindFailure::inherited(cause));
+                continue;
             }
-            Ok((i, j)) => failures.push(BindFailure::new(
-                &eps[i],
-                eps[i].binds()[j].addr(),
-                Cause::InheritedTwice { name: inh.name },
-            )),
-            Err(cause) => failures.push(BindFailure::inherited(cause)),
+        };
+        let ep = &eps[i];
+        let addr = ep.binds()[j].addr();
+        let why = inh.disagreements(ep.protocol().transport(), ep.options(), &ep.binds()[j]);
+        if !why.is_empty() {
+            refused.push(i);
+            let cause = Cause::InheritedDisagrees {
+                name: inh.name.clone(),
+                fd: inh.fd,
+                found: inh.describe(),
+                why,
+            };
+            failures.push(BindFailure::new(ep, addr, cause));
+        } else if given[i][j].is_some() {
+            let cause = Cause::InheritedTwice { name: inh.name };
+            failures.push(BindFailure::new(ep, addr, cause));
+        } else {
+            given[i][j] = Some(BoundSocket {
+                local_addr: inh.addr.unwrap_or(addr),
+                inherited: Some(inh.name.clone()),
+                listener: into_listener(inh.socket, ep.protocol().transport()),
+            });
         }
     }
     let mut order: Vec<usize> = (0..eps.len()).collect();
@@ -362,7 +371,7 @@ pub(crate) fn bind_with(
         entries: Vec::new(),
     };
     let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
-    for i in order {
+    for i in order.into_iter().filter(|i| !refused.contains(i)) {
         let given = given.get_mut(i).map(std::mem::take).unwrap_or_default();
         bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {

@@ -4,8 +4,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 
-use listenspec::bind::{Cause, Inherited};
+use listenspec::bind::{Cause, Disagreement, Inherited};
 use listenspec::{Bound, Host, ListenSpec, Listener, Plan, Transport};
+use socket2::{Domain, Socket, Type};
 
 fn lo_host() -> Host {
     Host::builder()
@@ -426,4 +427,178 @@ fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
         err.failures()[0].os_error().unwrap().kind(),
         std::io::ErrorKind::AddrInUse
     );
+}
+
+/// A TCP or UDP socket bound to `addr` by hand, before any option the
+/// crate would set, so a case can give it the one the plan disagrees with.
+fn raw_socket(addr: &str, udp: bool, v6only: Option<bool>, device: Option<&str>) -> Socket {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let ty = if udp { Type::DGRAM } else { Type::STREAM };
+    let s = Socket::new(Domain::for_address(addr), ty, None).unwrap();
+    if let Some(v) = v6only {
+        s.set_only_v6(v).unwrap();
+    }
+    if let Some(d) = device {
+        s.bind_device(Some(d.as_bytes())).unwrap();
+    }
+    s.bind(&addr.into()).unwrap();
+    if !udp {
+        s.listen(8).unwrap();
+    }
+    s
+}
+
+fn port_of(s: &Socket) -> u16 {
+    s.local_addr().unwrap().as_socket().unwrap().port()
+}
+
+/// What the kernel says about an inherited socket is held against the
+/// plan: a connection where a listener belongs, a dual-stack socket for a
+/// v6-only `[::]` (and the reverse), a socket pinned to no device for a
+/// `device` endpoint, and a non-IP socket, which is named for what it is.
+#[test]
+fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
+    let host = lo_host();
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let (accepted, _) = server.accept().unwrap();
+    let conn_port = server.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("listenspec-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock_path = dir.join("x.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let unix = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+
+    let dual = raw_socket("[::]:0", false, Some(false), None);
+    let v6only = raw_socket("[::]:0", false, Some(true), None);
+    let v6only_port = port_of(&v6only);
+    let dual_udp = raw_socket("[::]:0", true, Some(false), None);
+    let unpinned = raw_socket("127.0.0.1:0", false, None, None);
+    let pinned = raw_socket("127.0.0.1:0", false, None, Some("lo"));
+    let v6_loop = raw_socket("[::1]:0", false, Some(true), None);
+
+    type Check = Box<dyn Fn(&Cause) -> bool>;
+    let disagrees = |want: Disagreement| -> Option<Check> {
+        Some(Box::new(
+            move |c: &Cause| matches!(c, Cause::InheritedDisagrees { why, .. } if why == std::slice::from_ref(&want)),
+        ))
+    };
+    let cases: Vec<(&str, Socket, String, Option<Check>)> = vec![
+        (
+            "a connected, non-listening TCP socket",
+            Socket::from(accepted),
+            format!("l = 127.0.0.1; l.web = http:{conn_port}"),
+            disagrees(Disagreement::NotListening {
+                peer: Some(client.local_addr().unwrap()),
+            }),
+        ),
+        (
+            "a dual-stack socket for a v6-only [::]",
+            dual.try_clone().unwrap(),
+            format!("any = :: expose=public; any.web = http:{}", port_of(&dual)),
+            disagrees(Disagreement::V6Only { expected: true }),
+        ),
+        (
+            "a dual-stack UDP socket for a v6-only [::]",
+            dual_udp.try_clone().unwrap(),
+            format!(
+                "any = :: expose=public; any.web = udp:{}",
+                port_of(&dual_udp)
+            ),
+            disagrees(Disagreement::V6Only { expected: true }),
+        ),
+        (
+            "a v6-only socket for [::] with v6only=false",
+            v6only.try_clone().unwrap(),
+            format!("any = :: expose=public; any.web = http:{v6only_port} v6only=false"),
+            disagrees(Disagreement::V6Only { expected: false }),
+        ),
+        (
+            "a v6-only socket for a v6-only [::]",
+            v6only,
+            format!("any = :: expose=public; any.web = http:{v6only_port}"),
+            None,
+        ),
+        (
+            "a socket pinned to no device for a device endpoint",
+            unpinned.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{} device", port_of(&unpinned)),
+            disagrees(Disagreement::Device {
+                expected: Some("lo".to_owned()),
+                found: None,
+            }),
+        ),
+        (
+            "a socket pinned to a device for an endpoint without one",
+            pinned.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{}", port_of(&pinned)),
+            disagrees(Disagreement::Device {
+                expected: None,
+                found: Some("lo".to_owned()),
+            }),
+        ),
+        (
+            "a socket pinned to the endpoint's device",
+            pinned.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{} device", port_of(&pinned)),
+            None,
+        ),
+        (
+            "an IPv6 socket for an IPv4 endpoint",
+            v6_loop.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{}", port_of(&v6_loop)),
+            Some(Box::new(
+                |c: &Cause| matches!(c, Cause::InheritedMismatch { found, .. } if found.starts_with("tcp [::1]:")),
+            )),
+        ),
+        (
+            "a unix socket",
+            Socket::from(unix),
+            "l = 127.0.0.1; l.web = http:0".to_owned(),
+            Some(Box::new(move |c: &Cause| {
+                matches!(c, Cause::InheritedMismatch { found, .. }
+                    if *found == format!("unix socket {} (stream)", sock_path.display()))
+            })),
+        ),
+    ];
+    for (what, socket, spec, want) in cases {
+        let result = plan_on(&host, &spec).bind_inherited(vec![Inherited::new("web", socket)]);
+        match (result, want) {
+            (Ok(bound), None) => {
+                let s = &bound.endpoints()[0].sockets()[0];
+                assert_eq!(s.inherited(), Some("web"), "{what}");
+            }
+            (Err(err), Some(want)) => {
+                assert_eq!(err.failures().len(), 1, "{what}: {err}");
+                let f = &err.failures()[0];
+                assert!(want(f.cause()), "{what}: {f}");
+                let text = f.to_string();
+                assert!(!text.contains("is tcp socket"), "{what}: {text}");
+                assert!(text.contains("fix: "), "{what}: {text}");
+            }
+            (Ok(_), Some(_)) => panic!("{what}: taken, but it disagrees with the plan"),
+            (Err(err), None) => panic!("{what}: refused, but it agrees: {err}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let (accepted, _) = server.accept().unwrap();
+    let fd = accepted.as_raw_fd();
+    let port = server.local_addr().unwrap().port();
+    let err = plan_on(&lo_host(), &format!("l = 127.0.0.1; l.web = http:{port}"))
+        .bind_inherited(vec![Inherited::new("l.web", accepted.into())])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "inherited socket \"l.web\" (fd {fd}, tcp 127.0.0.1:{port}) is not listening"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Accept=no"), "{text}");
 }
