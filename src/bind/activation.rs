@@ -162,7 +162,7 @@ impl Kernel {
                 .and_then(|_| socket.only_v6().ok()),
             ..Kernel::default()
         };
-        linux_only(socket, &mut k);
+        read_linux_only(socket, &mut k);
         k
     }
 }
@@ -170,7 +170,7 @@ impl Kernel {
 /// SO_PROTOCOL, SO_ACCEPTCONN and SO_BINDTODEVICE: socket(7),
 /// <https://man7.org/linux/man-pages/man7/socket.7.html>.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn linux_only(socket: &Socket, k: &mut Kernel) {
+fn read_linux_only(socket: &Socket, k: &mut Kernel) {
     k.protocol = socket.protocol().ok().flatten();
     k.listening = socket.is_listener().ok();
     k.device = socket
@@ -180,7 +180,7 @@ fn linux_only(socket: &Socket, k: &mut Kernel) {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn linux_only(_: &Socket, _: &mut Kernel) {}
+fn read_linux_only(_: &Socket, _: &mut Kernel) {}
 
 /// What the environment says, before any descriptor is touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
