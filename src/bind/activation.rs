@@ -6,15 +6,21 @@
 //! them from fd 3, `LISTEN_FDNAMES` names them, colon-separated. The
 //! environment is only read, never changed: removing the variables, as C
 //! code does, is unsound in a multi-threaded Rust program.
+//!
+//! The environment is not trusted: the count is bounded by the descriptor
+//! limit before anything is allocated, and every announced descriptor is
+//! checked to be a socket before any is wrapped into an owning type, so a
+//! wrong count never takes, or closes, a file the application opened.
 
-use std::io;
-use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use socket2::{Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::spec::Transport;
+use super::error::{ActivationError, Descriptor, Disagreement, FileKind};
+use crate::plan::Bind;
+use crate::spec::{EndpointOptions, Transport};
 
 /// The first inherited descriptor, `SD_LISTEN_FDS_START`.
 const FIRST_FD: i32 = 3;
@@ -27,84 +33,308 @@ pub struct Inherited {
     /// Its descriptor number.
     pub fd: i32,
     pub(crate) socket: Socket,
-    /// What it is, as read from the socket.
+    /// TCP or UDP, for an IP socket of either; `None` for anything else.
     pub transport: Option<Transport>,
-    /// Its local address.
+    /// Its local address, for an IP socket.
     pub addr: Option<SocketAddr>,
+    local: Option<SockAddr>,
+    ty: Option<Type>,
+    kernel: Kernel,
 }
 
 impl Inherited {
     /// Wraps an already-owned socket, as the bind tests and other service
     /// managers' glue do.
     pub fn new(name: impl Into<String>, socket: Socket) -> Inherited {
-        use std::os::fd::AsRawFd;
-        let transport = match socket.r#type() {
-            Ok(Type::STREAM) => Some(Transport::Tcp),
-            Ok(Type::DGRAM) => Some(Transport::Udp),
+        let local = socket.local_addr().ok();
+        let addr = local.as_ref().and_then(SockAddr::as_socket);
+        let ty = socket.r#type().ok();
+        let kernel = Kernel::read(&socket, addr);
+        let transport = match (addr, ty, kernel.protocol) {
+            (Some(_), Some(Type::STREAM), None | Some(Protocol::TCP)) => Some(Transport::Tcp),
+            (Some(_), Some(Type::DGRAM), None | Some(Protocol::UDP)) => Some(Transport::Udp),
             _ => None,
         };
-        let addr = socket.local_addr().ok().and_then(|a| a.as_socket());
         Inherited {
             name: name.into(),
             fd: socket.as_raw_fd(),
             socket,
             transport,
             addr,
+            local,
+            ty,
+            kernel,
         }
     }
 
-    /// How the socket reads in messages: `tcp 127.0.0.1:8080`.
+    /// How the socket reads in messages: `tcp 127.0.0.1:8080`, or for
+    /// anything but a TCP or UDP socket what it is instead, such as
+    /// `unix socket /run/x.sock (stream)`.
     pub fn describe(&self) -> String {
-        let t = self
-            .transport
-            .map_or("non-IP".to_owned(), |t| t.to_string());
-        match self.addr {
-            Some(a) => format!("{t} {a}"),
-            None => format!("{t} socket without an IP address"),
+        if let (Some(t), Some(a)) = (self.transport, self.addr) {
+            return format!("{t} {a}");
+        }
+        let ty = match self.ty {
+            Some(Type::STREAM) => "stream".to_owned(),
+            Some(Type::DGRAM) => "datagram".to_owned(),
+            Some(Type::SEQPACKET) => "seqpacket".to_owned(),
+            Some(Type::RAW) => "raw".to_owned(),
+            Some(other) => format!("type {}", i32::from(other)),
+            None => "unknown type".to_owned(),
+        };
+        let Some(local) = &self.local else {
+            return format!("socket without a local address ({ty})");
+        };
+        if let Some(a) = self.addr {
+            let family = if a.is_ipv4() { "IPv4" } else { "IPv6" };
+            let proto = self
+                .kernel
+                .protocol
+                .map_or(String::new(), |p| format!(", protocol {}", i32::from(p)));
+            return format!("{family} socket {a} ({ty}{proto})");
+        }
+        if local.domain() != Domain::UNIX {
+            return format!("socket of address family {} ({ty})", local.family());
+        }
+        match (local.as_pathname(), local.as_abstract_namespace()) {
+            (Some(path), _) => format!("unix socket {} ({ty})", path.display()),
+            (_, Some(name)) => format!("unix socket @{} ({ty})", String::from_utf8_lossy(name)),
+            _ => format!("unnamed unix socket ({ty})"),
         }
     }
+
+    /// How this socket, already found at `bind`'s address with the right
+    /// transport, differs from the one the plan would open there. Only what
+    /// the kernel can report is compared.
+    pub(crate) fn disagreements(
+        &self,
+        transport: Transport,
+        options: &EndpointOptions,
+        bind: &Bind,
+    ) -> Vec<Disagreement> {
+        let mut why = Vec::new();
+        if transport == Transport::Tcp && self.kernel.listening == Some(false) {
+            why.push(Disagreement::NotListening {
+                peer: self.kernel.peer,
+            });
+        }
+        // The crate's own `[::]` sockets always set IPV6_V6ONLY, to the
+        // endpoint's option or else on; an inherited one must match, or a
+        // v6-only endpoint would silently serve IPv4 too.
+        let expected = options.v6only.unwrap_or(true);
+        if bind.addr().ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            && let Some(found) = self.kernel.v6only
+            && found != expected
+        {
+            why.push(Disagreement::V6Only { expected });
+        }
+        if let Some(found) = &self.kernel.device
+            && found.as_deref() != bind.device()
+        {
+            why.push(Disagreement::Device {
+                expected: bind.device().map(str::to_owned),
+                found: found.clone(),
+            });
+        }
+        why
+    }
 }
+
+/// What the kernel says about a socket beyond its address and type; `None`
+/// where this OS cannot say.
+#[derive(Debug, Default)]
+struct Kernel {
+    protocol: Option<Protocol>,
+    listening: Option<bool>,
+    peer: Option<SocketAddr>,
+    v6only: Option<bool>,
+    /// `Some(None)`: the kernel says the socket is pinned to no device.
+    device: Option<Option<String>>,
+}
+
+impl Kernel {
+    fn read(socket: &Socket, addr: Option<SocketAddr>) -> Kernel {
+        let mut k = Kernel {
+            peer: socket.peer_addr().ok().and_then(|a| a.as_socket()),
+            // IPV6_V6ONLY: ipv6(7); IPv4 sockets have no such option.
+            v6only: addr
+                .filter(SocketAddr::is_ipv6)
+                .and_then(|_| socket.only_v6().ok()),
+            ..Kernel::default()
+        };
+        read_linux_only(socket, &mut k);
+        k
+    }
+}
+
+/// SO_PROTOCOL, SO_ACCEPTCONN and SO_BINDTODEVICE: socket(7),
+/// <https://man7.org/linux/man-pages/man7/socket.7.html>.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn read_linux_only(socket: &Socket, k: &mut Kernel) {
+    k.protocol = socket.protocol().ok().flatten();
+    k.listening = socket.is_listener().ok();
+    k.device = socket
+        .device()
+        .ok()
+        .map(|d| d.map(|d| String::from_utf8_lossy(&d).into_owned()));
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn read_linux_only(_: &Socket, _: &mut Kernel) {}
 
 /// What the environment says, before any descriptor is touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Announced {
-    pub names: Vec<String>,
+    pub count: usize,
+    /// Empty when unnamed, else exactly `count` names: never one allocation
+    /// per announced descriptor, whatever the count says.
+    names: Vec<String>,
+}
+
+impl Announced {
+    pub fn name(&self, i: usize) -> &str {
+        self.names.get(i).map_or("unknown", String::as_str)
+    }
 }
 
 /// Reads the three variables; `None` when they are absent or meant for
-/// another process. Pure, so it is tested without touching descriptors.
+/// another process. `fd_limit` is the soft `RLIMIT_NOFILE`. Pure, so it is
+/// tested without touching descriptors or the environment.
 pub(crate) fn announced(
     pid: u32,
     listen_pid: Option<&str>,
     listen_fds: Option<&str>,
     names: Option<&str>,
-) -> Result<Option<Announced>, String> {
+    fd_limit: u64,
+) -> Result<Option<Announced>, ActivationError> {
     let (Some(for_pid), Some(count)) = (listen_pid, listen_fds) else {
         return Ok(None);
     };
     let for_pid: u32 = for_pid
         .trim()
         .parse()
-        .map_err(|_| format!("LISTEN_PID={for_pid:?} is not a process id"))?;
+        .map_err(|_| ActivationError::BadPid {
+            found: for_pid.to_owned(),
+        })?;
     if for_pid != pid {
         return Ok(None);
     }
-    let count: usize = count
-        .trim()
-        .parse()
-        .map_err(|_| format!("LISTEN_FDS={count:?} is not a number"))?;
-    let mut list: Vec<String> = match names {
-        Some(n) if !n.is_empty() => n.split(':').map(str::to_owned).collect(),
+    let count = bounded_count(count, fd_limit)?;
+    let names: Vec<String> = match names {
+        Some(n) if !n.is_empty() => {
+            let given = n.split(':').count();
+            if given != count {
+                return Err(ActivationError::NamesMismatch {
+                    names: given,
+                    count,
+                });
+            }
+            n.split(':').map(str::to_owned).collect()
+        }
         _ => Vec::new(),
     };
-    if !list.is_empty() && list.len() != count {
-        return Err(format!(
-            "LISTEN_FDNAMES has {} names but LISTEN_FDS={count}",
-            list.len()
-        ));
+    Ok(Some(Announced { count, names }))
+}
+
+/// `LISTEN_FDS` as a count whose descriptors, numbered from 3, this process
+/// can have: below its limit, and within the `int` that numbers them.
+fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
+    let digits = found.trim();
+    let n = match digits.parse::<u64>() {
+        Ok(n) => n,
+        // All digits but past u64: too many, not garbage.
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => u64::MAX,
+        Err(_)
+            if digits
+                .strip_prefix('-')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            return Err(ActivationError::NegativeCount {
+                found: found.to_owned(),
+            });
+        }
+        Err(_) => {
+            return Err(ActivationError::NotACount {
+                found: found.to_owned(),
+            });
+        }
+    };
+    // The last, fd 2 + n, must be below the limit and within the int.
+    let most = fd_limit
+        .min(i32::MAX as u64)
+        .saturating_sub(FIRST_FD as u64);
+    usize::try_from(n)
+        .ok()
+        .filter(|_| n <= most)
+        .ok_or_else(|| ActivationError::TooMany {
+            found: found.to_owned(),
+            limit: fd_limit,
+        })
+}
+
+/// The soft `RLIMIT_NOFILE`: getrlimit(2),
+/// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
+fn fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+        limit.rlim_cur
+    } else {
+        // It fails only for a bad pointer or resource, neither possible
+        // here; the `int` range of descriptors still bounds the count.
+        u64::MAX
     }
-    list.resize(count, "unknown".to_owned());
-    Ok(Some(Announced { names: list }))
+}
+
+/// What descriptor `fd` is, by fstat(2)
+/// (<https://man7.org/linux/man-pages/man2/fstat.2.html>); `None` for a
+/// socket. Only looks: the descriptor is neither owned nor changed.
+fn kind_of(fd: i32) -> Option<FileKind> {
+    // SAFETY: `stat` is plain integers, for which all zeroes is a value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid for writes of one `stat`; fstat reads the
+    // descriptor's inode and neither closes nor changes the descriptor.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        return Some(match errno {
+            libc::EBADF => FileKind::NotOpen,
+            errno => FileKind::Unreadable { errno },
+        });
+    }
+    Some(match st.st_mode & libc::S_IFMT {
+        libc::S_IFSOCK => return None,
+        libc::S_IFREG => FileKind::RegularFile,
+        libc::S_IFDIR => FileKind::Directory,
+        libc::S_IFIFO => FileKind::Pipe,
+        libc::S_IFCHR => FileKind::CharDevice,
+        libc::S_IFBLK => FileKind::BlockDevice,
+        mode => FileKind::Other { mode },
+    })
+}
+
+/// The announced descriptors that are not sockets. Stops at the first that
+/// is not open: from there on the count is wrong, and listing every later
+/// number up to the limit would say nothing more.
+fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
+    let mut found = Vec::new();
+    for (i, fd) in (FIRST_FD..).take(announced.count).enumerate() {
+        let Some(kind) = kind_of(fd) else { continue };
+        found.push(Descriptor {
+            fd,
+            name: announced.name(i).to_owned(),
+            kind,
+            path: (kind != FileKind::NotOpen)
+                .then(|| std::fs::read_link(format!("/proc/self/fd/{fd}")).ok())
+                .flatten(),
+        });
+        if kind == FileKind::NotOpen {
+            break;
+        }
+    }
+    found
 }
 
 /// Whether this process already took its inherited descriptors: they can be
@@ -113,61 +343,165 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 
 /// Takes the sockets the service manager passed to this process, once per
 /// process; later calls get none.
-pub fn take_from_env() -> io::Result<Vec<Inherited>> {
+///
+/// Nothing is taken unless every announced descriptor is a socket: when one
+/// is a file, a pipe or not open, the error names it and every descriptor,
+/// sockets included, is left open and untouched.
+///
+/// # Precondition
+///
+/// The announced descriptors (3 up to `2 + LISTEN_FDS`) must belong to no
+/// one else in the process. This crate's own second take is prevented: a
+/// later call, here or through [`crate::Plan::bind`], gets no sockets. But
+/// it cannot know of another library (or code of the application) that
+/// takes the same descriptors from the same environment; if one does, both
+/// own them and each will close them. Take them through one library only,
+/// or take them yourself and pass them to [`crate::Plan::bind_inherited`].
+pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let var = |k: &str| std::env::var(k).ok();
     let announced = announced(
         std::process::id(),
         var("LISTEN_PID").as_deref(),
         var("LISTEN_FDS").as_deref(),
         var("LISTEN_FDNAMES").as_deref(),
-    )
-    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        fd_limit(),
+    )?;
     let Some(announced) = announced else {
         return Ok(Vec::new());
     };
+    // After a take, the application may have closed those sockets and its
+    // files reused their numbers: a later call must not even look.
+    if TAKEN.load(Ordering::SeqCst) {
+        return Ok(Vec::new());
+    }
+    let descriptors = not_sockets(&announced);
+    if !descriptors.is_empty() {
+        return Err(ActivationError::NotSockets {
+            count: announced.count,
+            descriptors,
+        });
+    }
     if TAKEN.swap(true, Ordering::SeqCst) {
         return Ok(Vec::new());
     }
-    let mut out = Vec::with_capacity(announced.names.len());
-    for (i, name) in announced.names.into_iter().enumerate() {
-        let fd = FIRST_FD + i32::try_from(i).unwrap_or(i32::MAX - FIRST_FD);
-        // fcntl(2) F_GETFD: https://man7.org/linux/man-pages/man2/fcntl.2.html
-        // Checks the descriptor is open before this process claims it.
-        // SAFETY: F_GETFD only reads the descriptor's flags.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("LISTEN_FDS announces fd {fd} ({name}) but it is not open"),
-            ));
-        }
-        // SAFETY: the service manager passed fd to this process (LISTEN_PID
-        // matched), it is open, and TAKEN guarantees nothing else in this
-        // process has wrapped it.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        let socket = Socket::from(owned);
-        // Inherited descriptors come without close-on-exec; ours all have it.
-        socket.set_cloexec(true)?;
-        out.push(Inherited::new(name, socket));
-    }
-    Ok(out)
+    (FIRST_FD..)
+        .take(announced.count)
+        .enumerate()
+        .map(|(i, fd)| {
+            // SAFETY: the service manager passed fd to this process
+            // (LISTEN_PID matched), fstat just found it open and a socket,
+            // and TAKEN guarantees nothing else in this crate has wrapped
+            // it; that nothing outside the crate has is the documented
+            // precondition.
+            let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
+            // Inherited descriptors come without close-on-exec; ours all have it.
+            socket
+                .set_cloexec(true)
+                .map_err(|error| ActivationError::CloseOnExec { fd, error })?;
+            Ok(Inherited::new(announced.name(i), socket))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::announced;
+    use super::{ActivationError, announced};
+
+    /// The descriptor limit the cases run under, as `ulimit -n` often is.
+    const LIMIT: u64 = 1024;
 
     #[test]
     fn reads_the_environment_protocol() {
-        assert_eq!(announced(7, None, None, None), Ok(None));
-        assert_eq!(announced(7, Some("8"), Some("2"), None), Ok(None));
-        let a = announced(7, Some("7"), Some("2"), Some("public.http:ops.metrics"))
+        let a = |pid: Option<&str>, fds: Option<&str>, names: Option<&str>| {
+            announced(7, pid, fds, names, LIMIT)
+        };
+        assert!(matches!(a(None, None, None), Ok(None)));
+        assert!(matches!(a(Some("8"), Some("2"), None), Ok(None)));
+        let named = a(Some("7"), Some("2"), Some("public.http:ops.metrics"))
             .unwrap()
             .unwrap();
-        assert_eq!(a.names, ["public.http", "ops.metrics"]);
-        let unnamed = announced(7, Some("7"), Some("2"), None).unwrap().unwrap();
-        assert_eq!(unnamed.names, ["unknown", "unknown"]);
-        assert!(announced(7, Some("7"), Some("2"), Some("a")).is_err());
-        assert!(announced(7, Some("x"), Some("2"), None).is_err());
-        assert!(announced(7, Some("7"), Some("two"), None).is_err());
+        assert_eq!(named.count, 2);
+        assert_eq!(
+            [named.name(0), named.name(1)],
+            ["public.http", "ops.metrics"]
+        );
+        let unnamed = a(Some("7"), Some("2"), None).unwrap().unwrap();
+        assert_eq!([unnamed.name(0), unnamed.name(1)], ["unknown", "unknown"]);
+        assert!(matches!(
+            a(Some("7"), Some("2"), Some("a")),
+            Err(ActivationError::NamesMismatch { names: 1, count: 2 })
+        ));
+        assert!(matches!(
+            a(Some("x"), Some("2"), None),
+            Err(ActivationError::BadPid { found }) if found == "x"
+        ));
+    }
+
+    /// Hostile counts: each is refused by its own reason before anything
+    /// is allocated for it, and none panics.
+    #[test]
+    fn a_hostile_listen_fds_is_refused_before_anything_is_allocated() {
+        #[derive(Debug)]
+        enum Want {
+            Count(usize),
+            NotACount,
+            Negative,
+            TooMany,
+        }
+        use Want::*;
+        let cases: &[(&str, u64, Want)] = &[
+            ("0", LIMIT, Count(0)),
+            ("2", LIMIT, Count(2)),
+            (" 2\n", LIMIT, Count(2)),
+            // fds 3..=1023 are the last below a limit of 1024.
+            ("1021", LIMIT, Count(1021)),
+            ("1022", LIMIT, TooMany),
+            ("18446744073709551615", LIMIT, TooMany),
+            ("18446744073709551616", LIMIT, TooMany),
+            ("99999999999999999999999999999999", LIMIT, TooMany),
+            ("4294967296", LIMIT, TooMany),
+            ("50000000", LIMIT, TooMany),
+            // Even an unlimited process numbers descriptors with an int.
+            ("4294967296", u64::MAX, TooMany),
+            ("2147483645", u64::MAX, TooMany),
+            // A count that fits is kept as a number, not as names.
+            ("2147483644", u64::MAX, Count(2147483644)),
+            ("-1", LIMIT, Negative),
+            ("-0", LIMIT, Negative),
+            ("-18446744073709551616", LIMIT, Negative),
+            ("", LIMIT, NotACount),
+            (" ", LIMIT, NotACount),
+            ("two", LIMIT, NotACount),
+            ("3x", LIMIT, NotACount),
+            ("0x10", LIMIT, NotACount),
+            ("1e3", LIMIT, NotACount),
+            ("2.0", LIMIT, NotACount),
+            ("-", LIMIT, NotACount),
+            ("--1", LIMIT, NotACount),
+            ("1 2", LIMIT, NotACount),
+        ];
+        for (fds, limit, want) in cases {
+            let got = announced(7, Some("7"), Some(fds), None, *limit);
+            let ok = match (&got, want) {
+                (Ok(Some(a)), Count(n)) => {
+                    a.count == *n && a.name(a.count.saturating_sub(1)) == "unknown"
+                }
+                (Err(ActivationError::NotACount { found }), NotACount)
+                | (Err(ActivationError::NegativeCount { found }), Negative) => found == fds,
+                (Err(ActivationError::TooMany { found, limit: l }), TooMany) => {
+                    found == fds && l == limit
+                }
+                _ => false,
+            };
+            assert!(
+                ok,
+                "LISTEN_FDS={fds:?} limit {limit}: want {want:?}, got {got:?}"
+            );
+            if let Err(e) = got {
+                let text = e.to_string();
+                assert!(text.contains(&format!("LISTEN_FDS={fds:?}")), "{text}");
+                assert!(e.fix().contains("LISTEN_FDS"), "{}", e.fix());
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
 use crate::spec::Transport;
@@ -47,7 +48,8 @@ pub enum Cause {
         /// The endpoints it could be.
         endpoints: Vec<String>,
     },
-    /// An inherited socket does not agree with the plan.
+    /// An inherited socket's transport, family or address is none of the
+    /// endpoint's.
     #[error("inherited socket {name:?} is {found}, but the plan has {}", expected.join(", "))]
     InheritedMismatch {
         /// Its name.
@@ -57,15 +59,33 @@ pub enum Cause {
         /// What the endpoint binds.
         expected: Vec<String>,
     },
+    /// An inherited socket has the planned address, but the kernel says it
+    /// is not the socket the plan would open there.
+    #[error("inherited socket {name:?} (fd {fd}, {found}) {}", phrases(why))]
+    InheritedDisagrees {
+        /// Its name.
+        name: String,
+        /// Its descriptor number.
+        fd: i32,
+        /// What it is.
+        found: String,
+        /// Each way it disagrees.
+        why: Vec<Disagreement>,
+    },
     /// Two inherited sockets stand for the same planned address.
     #[error("a second inherited socket {name:?} stands for the same address")]
     InheritedTwice {
         /// Its name.
         name: String,
     },
-    /// The socket-activation environment could not be read.
+    /// The socket-activation environment could not be used.
     #[error("socket activation: {0}")]
-    Activation(io::Error),
+    Activation(ActivationError),
+}
+
+fn phrases(why: &[Disagreement]) -> String {
+    let all: Vec<String> = why.iter().map(ToString::to_string).collect();
+    all.join("; and it ")
 }
 
 impl Cause {
@@ -125,8 +145,217 @@ impl Cause {
             Cause::UnmatchedInherited { .. } => "name the socket after an endpoint (FileDescriptorName=NETWORK.ENDPOINT in the .socket unit), or add the endpoint".to_owned(),
             Cause::AmbiguousInherited { .. } => "use the full NETWORK.ENDPOINT name in FileDescriptorName=".to_owned(),
             Cause::InheritedMismatch { .. } => "make the .socket unit's ListenStream=/ListenDatagram= agree with the spec".to_owned(),
+            Cause::InheritedDisagrees { why, .. } => {
+                let fixes: Vec<String> = why.iter().map(Disagreement::fix).collect();
+                fixes.join("; ")
+            }
             Cause::InheritedTwice { .. } => "give each inherited socket its own address".to_owned(),
-            Cause::Activation(_) => "check LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES as the service manager set them".to_owned(),
+            Cause::Activation(e) => e.fix(),
+        }
+    }
+}
+
+/// How an inherited socket at a planned address differs from the socket the
+/// plan would open there, as the kernel reports it (socket(7), ipv6(7)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Disagreement {
+    /// A TCP socket nobody called `listen(2)` on (`SO_ACCEPTCONN` off):
+    /// usually one accepted connection, as `Accept=yes` units pass.
+    #[error("is not listening (SO_ACCEPTCONN off){}", peer.map_or(String::new(), |p| format!(", it is connected to {p}")))]
+    NotListening {
+        /// The far end, when it is connected.
+        peer: Option<SocketAddr>,
+    },
+    /// `IPV6_V6ONLY` on an `[::]` socket is not what the endpoint says.
+    #[error("{}", if *expected { "takes IPv4 too (IPV6_V6ONLY off), but the endpoint is v6-only" } else { "is v6-only (IPV6_V6ONLY on), but the endpoint says v6only=false" })]
+    V6Only {
+        /// What the endpoint says: `true` unless it has `v6only=false`.
+        expected: bool,
+    },
+    /// `SO_BINDTODEVICE` is not the interface the plan pins the socket to.
+    #[error("is pinned to {}, but the plan pins it to {} (SO_BINDTODEVICE)", found.as_deref().unwrap_or("no device"), expected.as_deref().unwrap_or("no device"))]
+    Device {
+        /// The plan's device.
+        expected: Option<String>,
+        /// The socket's.
+        found: Option<String>,
+    },
+}
+
+impl Disagreement {
+    /// What to change so the two agree.
+    pub fn fix(&self) -> String {
+        match self {
+            Disagreement::NotListening { .. } => "pass a listening socket: ListenStream= with Accept=no in the .socket unit (Accept=yes passes one accepted connection per process)".to_owned(),
+            Disagreement::V6Only { expected: true } => "set BindIPv6Only=ipv6-only in the .socket unit, or add v6only=false to the endpoint if it should take IPv4 too".to_owned(),
+            Disagreement::V6Only { expected: false } => "set BindIPv6Only=both in the .socket unit, or drop v6only=false from the endpoint".to_owned(),
+            Disagreement::Device { expected: Some(d), .. } => format!("set BindToDevice={d} in the .socket unit"),
+            Disagreement::Device { expected: None, .. } => "remove BindToDevice= from the .socket unit, or add device to the endpoint".to_owned(),
+        }
+    }
+}
+
+/// Why the socket-activation environment (`LISTEN_PID`, `LISTEN_FDS`,
+/// `LISTEN_FDNAMES`) could not be used. Whatever the reason, no descriptor
+/// was taken and none was closed, except where a variant says otherwise.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ActivationError {
+    /// `LISTEN_PID` is not a process id.
+    #[error("LISTEN_PID={found:?} is not a process id")]
+    BadPid {
+        /// The value as found.
+        found: String,
+    },
+    /// `LISTEN_FDS` is not a decimal count.
+    #[error("LISTEN_FDS={found:?} is not a count of descriptors")]
+    NotACount {
+        /// The value as found.
+        found: String,
+    },
+    /// `LISTEN_FDS` is negative.
+    #[error("LISTEN_FDS={found:?} is negative")]
+    NegativeCount {
+        /// The value as found.
+        found: String,
+    },
+    /// `LISTEN_FDS` counts descriptors this process cannot have: numbered
+    /// from 3, the last would reach its descriptor limit.
+    #[error(
+        "LISTEN_FDS={found:?} announces more descriptors than this process can have: numbered from 3, they must stay below its descriptor limit of {limit} (RLIMIT_NOFILE)"
+    )]
+    TooMany {
+        /// The value as found.
+        found: String,
+        /// The soft `RLIMIT_NOFILE`.
+        limit: u64,
+    },
+    /// `LISTEN_FDNAMES` names a different number of sockets.
+    #[error("LISTEN_FDNAMES has {names} names but LISTEN_FDS={count}")]
+    NamesMismatch {
+        /// How many names it has.
+        names: usize,
+        /// `LISTEN_FDS`.
+        count: usize,
+    },
+    /// Some announced descriptors are not sockets, or not open; they were
+    /// all left as they are, and the sockets beside them too.
+    #[error("LISTEN_FDS={count} announces {}, but {}; none was taken or closed", fd_range(*count), list(descriptors))]
+    NotSockets {
+        /// `LISTEN_FDS`.
+        count: usize,
+        /// The descriptors that are not sockets; the scan stops at the
+        /// first that is not open, as the count is wrong from there on.
+        descriptors: Vec<Descriptor>,
+    },
+    /// Close-on-exec could not be set on a taken socket; every socket taken
+    /// so far was closed again.
+    #[error("inherited fd {fd}: cannot set close-on-exec: {error}")]
+    CloseOnExec {
+        /// The descriptor.
+        fd: i32,
+        /// The OS error.
+        error: io::Error,
+    },
+}
+
+fn fd_range(count: usize) -> String {
+    match count {
+        1 => "fd 3".to_owned(),
+        n => format!("fds 3 to {}", n + 2),
+    }
+}
+
+fn list(descriptors: &[Descriptor]) -> String {
+    let all: Vec<String> = descriptors.iter().map(ToString::to_string).collect();
+    all.join("; ")
+}
+
+impl ActivationError {
+    /// What to change.
+    pub fn fix(&self) -> String {
+        match self {
+            ActivationError::BadPid { .. } => "LISTEN_PID must be the decimal pid of the process the sockets are for, as systemd and systemd-socket-activate set it; unset LISTEN_PID and LISTEN_FDS when no service manager passes sockets".to_owned(),
+            ActivationError::NotACount { .. } | ActivationError::NegativeCount { .. } => "LISTEN_FDS must be the number of sockets passed from fd 3 on, in decimal (LISTEN_FDS=2); unset LISTEN_PID and LISTEN_FDS when no service manager passes sockets".to_owned(),
+            ActivationError::TooMany { .. } => "LISTEN_FDS must count the sockets really passed (the unit's ListenStream=/ListenDatagram= lines); if that many are passed, raise the limit (LimitNOFILE= in the unit, `ulimit -n`)".to_owned(),
+            ActivationError::NamesMismatch { .. } => "give every socket a name (FileDescriptorName=) or none, so LISTEN_FDNAMES has exactly LISTEN_FDS names".to_owned(),
+            ActivationError::NotSockets { .. } => "LISTEN_FDS must count only sockets, passed from fd 3 on; when other descriptors are passed too (the fd store, or files a wrapper opened), take the sockets yourself and give them to Plan::bind_inherited".to_owned(),
+            ActivationError::CloseOnExec { .. } => "see the OS error above".to_owned(),
+        }
+    }
+}
+
+/// An announced descriptor that is not a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Descriptor {
+    /// Its number.
+    pub fd: i32,
+    /// Its `LISTEN_FDNAMES` name (`unknown` when unnamed).
+    pub name: String,
+    /// What it is instead.
+    pub kind: FileKind,
+    /// What it is open on, where the OS says (`/proc/self/fd`).
+    pub path: Option<PathBuf>,
+}
+
+impl fmt::Display for Descriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fd {} ({:?}) is {}", self.fd, self.name, self.kind)?;
+        if let Some(p) = &self.path {
+            write!(f, " ({})", p.display())?;
+        }
+        if self.kind != FileKind::NotOpen {
+            f.write_str(", not a socket")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a descriptor is, from `fstat(2)`'s file type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// No open file has this number.
+    NotOpen,
+    /// A regular file: a log, a lock file.
+    RegularFile,
+    /// A directory.
+    Directory,
+    /// A pipe or FIFO.
+    Pipe,
+    /// A character device: a terminal, `/dev/null`.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// Any other file type, as `st_mode & S_IFMT`.
+    Other {
+        /// The file-type bits.
+        mode: u32,
+    },
+    /// `fstat(2)` failed for another reason than a closed descriptor.
+    Unreadable {
+        /// The errno.
+        errno: i32,
+    },
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FileKind::NotOpen => f.write_str("not open"),
+            FileKind::RegularFile => f.write_str("a regular file"),
+            FileKind::Directory => f.write_str("a directory"),
+            FileKind::Pipe => f.write_str("a pipe or FIFO"),
+            FileKind::CharDevice => f.write_str("a character device"),
+            FileKind::BlockDevice => f.write_str("a block device"),
+            FileKind::Other { mode } => write!(f, "a file of type {mode:#o}"),
+            FileKind::Unreadable { errno } => write!(
+                f,
+                "of a type fstat cannot read ({})",
+                io::Error::from_raw_os_error(*errno)
+            ),
         }
     }
 }
@@ -159,7 +388,7 @@ impl BindFailure {
         }
     }
 
-    pub(crate) fn activation(e: io::Error) -> BindFailure {
+    pub(crate) fn activation(e: ActivationError) -> BindFailure {
         BindFailure::inherited(Cause::Activation(e))
     }
 

@@ -18,7 +18,9 @@ use socket2::Socket;
 use url::Url;
 
 pub use activation::{Inherited, take_from_env};
-pub use error::{BindError, BindFailure, Cause};
+pub use error::{
+    ActivationError, BindError, BindFailure, Cause, Descriptor, Disagreement, FileKind,
+};
 pub use reach::{Outcome, Reach};
 pub use socket::DEFAULT_BACKLOG;
 
@@ -220,6 +222,9 @@ impl Bound {
 impl Plan {
     /// Binds every socket of the plan, using sockets passed in by systemd
     /// socket activation where their names match; all or none.
+    ///
+    /// The inherited sockets come from [`take_from_env`], whose precondition
+    /// holds here too: no other library in the process may take them.
     pub fn bind(&self) -> Result<Bound, BindError> {
         let inherited =
             take_from_env().map_err(|e| BindError::new(vec![BindFailure::activation(e)]))?;
@@ -228,7 +233,9 @@ impl Plan {
 
     /// Binds every socket of the plan, using these already-bound sockets
     /// where their names match (`network.endpoint` or the endpoint's name)
-    /// and their addresses agree with the plan; all or none.
+    /// and they agree with the plan: transport, address, and where the
+    /// kernel says, listening state, `IPV6_V6ONLY` on `[::]` and
+    /// `SO_BINDTODEVICE`; all or none.
     pub fn bind_inherited(&self, inherited: Vec<Inherited>) -> Result<Bound, BindError> {
         bind_with(self, inherited, &mut socket::System)
     }
@@ -323,21 +330,39 @@ pub(crate) fn bind_with(
             .map(|e| e.binds().iter().map(|_| None).collect())
             .collect()
     };
+    // Endpoints whose inherited socket holds the planned address but is not
+    // the socket the plan would open there: opening their own would only
+    // fail with "address in use" and blame another process.
+    let mut refused: Vec<usize> = Vec::new();
     for inh in inherited {
-        match match_inherited(plan, &inh) {
-            Ok((i, j)) if given[i][j].is_none() => {
-                given[i][j] = Some(BoundSocket {
-                    local_addr: inh.addr.unwrap_or(eps[i].binds()[j].addr()),
-                    inherited: Some(inh.name.clone()),
-                    listener: into_listener(inh.socket, eps[i].protocol().transport()),
-                });
+        let (i, j) = match match_inherited(plan, &inh) {
+            Ok(slot) => slot,
+            Err(cause) => {
+                failures.push(BindFailure::inherited(cause));
+                continue;
             }
-            Ok((i, j)) => failures.push(BindFailure::new(
-                &eps[i],
-                eps[i].binds()[j].addr(),
-                Cause::InheritedTwice { name: inh.name },
-            )),
-            Err(cause) => failures.push(BindFailure::inherited(cause)),
+        };
+        let ep = &eps[i];
+        let addr = ep.binds()[j].addr();
+        let why = inh.disagreements(ep.protocol().transport(), ep.options(), &ep.binds()[j]);
+        if !why.is_empty() {
+            refused.push(i);
+            let cause = Cause::InheritedDisagrees {
+                name: inh.name.clone(),
+                fd: inh.fd,
+                found: inh.describe(),
+                why,
+            };
+            failures.push(BindFailure::new(ep, addr, cause));
+        } else if given[i][j].is_some() {
+            let cause = Cause::InheritedTwice { name: inh.name };
+            failures.push(BindFailure::new(ep, addr, cause));
+        } else {
+            given[i][j] = Some(BoundSocket {
+                local_addr: inh.addr.unwrap_or(addr),
+                inherited: Some(inh.name.clone()),
+                listener: into_listener(inh.socket, ep.protocol().transport()),
+            });
         }
     }
     let mut order: Vec<usize> = (0..eps.len()).collect();
@@ -346,7 +371,7 @@ pub(crate) fn bind_with(
         entries: Vec::new(),
     };
     let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
-    for i in order {
+    for i in order.into_iter().filter(|i| !refused.contains(i)) {
         let given = given.get_mut(i).map(std::mem::take).unwrap_or_default();
         bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {

@@ -4,8 +4,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 
-use listenspec::bind::{Cause, Inherited};
+use listenspec::bind::{Cause, Disagreement, Inherited};
 use listenspec::{Bound, Host, ListenSpec, Listener, Plan, Transport};
+use socket2::{Domain, Socket, Type};
 
 fn lo_host() -> Host {
     Host::builder()
@@ -426,4 +427,407 @@ fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
         err.failures()[0].os_error().unwrap().kind(),
         std::io::ErrorKind::AddrInUse
     );
+}
+
+/// A TCP or UDP socket bound to `addr` by hand, before any option the
+/// crate would set, so a case can give it the one the plan disagrees with.
+fn raw_socket(addr: &str, udp: bool, v6only: Option<bool>, device: Option<&str>) -> Socket {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let ty = if udp { Type::DGRAM } else { Type::STREAM };
+    let s = Socket::new(Domain::for_address(addr), ty, None).unwrap();
+    if let Some(v) = v6only {
+        s.set_only_v6(v).unwrap();
+    }
+    if let Some(d) = device {
+        s.bind_device(Some(d.as_bytes())).unwrap();
+    }
+    s.bind(&addr.into()).unwrap();
+    if !udp {
+        s.listen(8).unwrap();
+    }
+    s
+}
+
+fn port_of(s: &Socket) -> u16 {
+    s.local_addr().unwrap().as_socket().unwrap().port()
+}
+
+/// What the kernel says about an inherited socket is held against the
+/// plan: a connection where a listener belongs, a dual-stack socket for a
+/// v6-only `[::]` (and the reverse), a socket pinned to no device for a
+/// `device` endpoint, and a non-IP socket, which is named for what it is.
+#[test]
+fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
+    let host = lo_host();
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let (accepted, _) = server.accept().unwrap();
+    let conn_port = server.local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("listenspec-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock_path = dir.join("x.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let unix = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+
+    let dual = raw_socket("[::]:0", false, Some(false), None);
+    let v6only = raw_socket("[::]:0", false, Some(true), None);
+    let v6only_port = port_of(&v6only);
+    let dual_udp = raw_socket("[::]:0", true, Some(false), None);
+    let unpinned = raw_socket("127.0.0.1:0", false, None, None);
+    let pinned = raw_socket("127.0.0.1:0", false, None, Some("lo"));
+    let v6_loop = raw_socket("[::1]:0", false, Some(true), None);
+
+    type Check = Box<dyn Fn(&Cause) -> bool>;
+    let disagrees = |want: Disagreement| -> Option<Check> {
+        Some(Box::new(
+            move |c: &Cause| matches!(c, Cause::InheritedDisagrees { why, .. } if why == std::slice::from_ref(&want)),
+        ))
+    };
+    let cases: Vec<(&str, Socket, String, Option<Check>)> = vec![
+        (
+            "a connected, non-listening TCP socket",
+            Socket::from(accepted),
+            format!("l = 127.0.0.1; l.web = http:{conn_port}"),
+            disagrees(Disagreement::NotListening {
+                peer: Some(client.local_addr().unwrap()),
+            }),
+        ),
+        (
+            "a dual-stack socket for a v6-only [::]",
+            dual.try_clone().unwrap(),
+            format!("any = :: expose=public; any.web = http:{}", port_of(&dual)),
+            disagrees(Disagreement::V6Only { expected: true }),
+        ),
+        (
+            "a dual-stack UDP socket for a v6-only [::]",
+            dual_udp.try_clone().unwrap(),
+            format!(
+                "any = :: expose=public; any.web = udp:{}",
+                port_of(&dual_udp)
+            ),
+            disagrees(Disagreement::V6Only { expected: true }),
+        ),
+        (
+            "a v6-only socket for [::] with v6only=false",
+            v6only.try_clone().unwrap(),
+            format!("any = :: expose=public; any.web = http:{v6only_port} v6only=false"),
+            disagrees(Disagreement::V6Only { expected: false }),
+        ),
+        (
+            "a v6-only socket for a v6-only [::]",
+            v6only,
+            format!("any = :: expose=public; any.web = http:{v6only_port}"),
+            None,
+        ),
+        (
+            "a socket pinned to no device for a device endpoint",
+            unpinned.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{} device", port_of(&unpinned)),
+            disagrees(Disagreement::Device {
+                expected: Some("lo".to_owned()),
+                found: None,
+            }),
+        ),
+        (
+            "a socket pinned to a device for an endpoint without one",
+            pinned.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{}", port_of(&pinned)),
+            disagrees(Disagreement::Device {
+                expected: None,
+                found: Some("lo".to_owned()),
+            }),
+        ),
+        (
+            "a socket pinned to the endpoint's device",
+            pinned.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{} device", port_of(&pinned)),
+            None,
+        ),
+        (
+            "an IPv6 socket for an IPv4 endpoint",
+            v6_loop.try_clone().unwrap(),
+            format!("l = 127.0.0.1; l.web = http:{}", port_of(&v6_loop)),
+            Some(Box::new(
+                |c: &Cause| matches!(c, Cause::InheritedMismatch { found, .. } if found.starts_with("tcp [::1]:")),
+            )),
+        ),
+        (
+            "a unix socket",
+            Socket::from(unix),
+            "l = 127.0.0.1; l.web = http:0".to_owned(),
+            Some(Box::new(move |c: &Cause| {
+                matches!(c, Cause::InheritedMismatch { found, .. }
+                    if *found == format!("unix socket {} (stream)", sock_path.display()))
+            })),
+        ),
+    ];
+    for (what, socket, spec, want) in cases {
+        let result = plan_on(&host, &spec).bind_inherited(vec![Inherited::new("web", socket)]);
+        match (result, want) {
+            (Ok(bound), None) => {
+                let s = &bound.endpoints()[0].sockets()[0];
+                assert_eq!(s.inherited(), Some("web"), "{what}");
+            }
+            (Err(err), Some(want)) => {
+                assert_eq!(err.failures().len(), 1, "{what}: {err}");
+                let f = &err.failures()[0];
+                assert!(want(f.cause()), "{what}: {f}");
+                let text = f.to_string();
+                assert!(!text.contains("is tcp socket"), "{what}: {text}");
+                assert!(text.contains("fix: "), "{what}: {text}");
+            }
+            (Ok(_), Some(_)) => panic!("{what}: taken, but it disagrees with the plan"),
+            (Err(err), None) => panic!("{what}: refused, but it agrees: {err}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    let (accepted, _) = server.accept().unwrap();
+    let fd = accepted.as_raw_fd();
+    let port = server.local_addr().unwrap().port();
+    let err = plan_on(&lo_host(), &format!("l = 127.0.0.1; l.web = http:{port}"))
+        .bind_inherited(vec![Inherited::new("l.web", accepted.into())])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "inherited socket \"l.web\" (fd {fd}, tcp 127.0.0.1:{port}) is not listening"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Accept=no"), "{text}");
+}
+
+/// Set in the child run of an activation test: the test binary runs that
+/// one test again, with `LISTEN_*` set from its start and the descriptors
+/// in place, as a service manager starts a service. Setting the variables
+/// in this multi-threaded process instead would be unsound.
+const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
+
+/// Runs `test` of this binary as the child, with `fds` at 3, 4, … and
+/// LISTEN_PID its own pid: `sh` exports its pid and execs the binary, so the
+/// pid stays the same. Returns what the child printed.
+fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) -> String {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = std::process::Command::new("/bin/sh");
+    cmd.args(["-c", r#"export LISTEN_PID=$$; exec "$@""#, "sh"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env_remove("LISTEN_FDNAMES")
+        .env(CHILD_SPEC, spec)
+        .envs(env.iter().copied());
+    let fds = fds.to_vec();
+    let mut high = vec![0; fds.len()];
+    // SAFETY: between fork and exec the closure only calls fcntl and dup2,
+    // which are async-signal-safe, and allocates nothing: `fds` and `high`
+    // were allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Out of the way first (close-on-exec), so placing one at its
+            // number never overwrites another still to be placed.
+            for (h, &fd) in high.iter_mut().zip(&fds) {
+                *h = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100);
+                if *h < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (to, &h) in (3..).zip(&high) {
+                // dup2 leaves the new number without close-on-exec.
+                if libc::dup2(h, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "child failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The child's side: bind the spec through the environment, as a service
+/// does, take again, and say what became of descriptors 3 and 4.
+fn activation_child(spec: &str) {
+    let plan = plan_on(&lo_host(), spec);
+    match plan.bind() {
+        Ok(bound) => {
+            for s in bound.endpoints().iter().flat_map(|e| e.sockets()) {
+                println!("child: bound {} {:?}", s.local_addr(), s.inherited());
+            }
+            println!(
+                "child: fd 3 cloexec {}",
+                fd_flags(3, libc::F_GETFD) & libc::FD_CLOEXEC != 0
+            );
+            // Closing them before the second take: it must not look at
+            // fd 3 again, which is no longer open.
+            drop(bound);
+        }
+        Err(e) => println!("child: error {}", e.to_string().replace('\n', " / ")),
+    }
+    match listenspec::bind::take_from_env() {
+        Ok(again) => println!("child: again {}", again.len()),
+        Err(e) => println!("child: again error {e}"),
+    }
+    for fd in [3, 4] {
+        let open = fd_flags(fd, libc::F_GETFD) >= 0;
+        println!("child: fd {fd} {}", if open { "open" } else { "closed" });
+    }
+    // The application's own use of its log file, after the library had its go.
+    if std::fs::read_link("/proc/self/fd/4")
+        .is_ok_and(|p| p.extension().is_some_and(|e| e == "log"))
+    {
+        // SAFETY: fd 4 is open (it has a /proc link), and it is only
+        // borrowed: ManuallyDrop never closes it.
+        let mut log = std::mem::ManuallyDrop::new(unsafe {
+            <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(4)
+        });
+        println!(
+            "child: write {:?}",
+            log.write_all(b"still mine\n").map_err(|e| e.kind())
+        );
+    }
+}
+
+/// `LISTEN_FDS=2` with one real socket: the descriptor after it is the
+/// application's own (a log file, a pipe, a device, a directory) or not
+/// open at all. It is named in the error for what it is, nothing is taken,
+/// and every descriptor, the socket too, stays open.
+#[test]
+fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_descriptor_that_is_not_a_socket_is_reported_and_left_open";
+    let dir = std::env::temp_dir().join(format!("listenspec-fds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join("app.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let (_reader, writer) = std::io::pipe().unwrap();
+    let null = std::fs::File::open("/dev/null").unwrap();
+    let dir_fd = std::fs::File::open(&dir).unwrap();
+    let cases: Vec<(Option<i32>, String)> = vec![
+        (
+            Some(log.as_raw_fd()),
+            format!("is a regular file ({}), not a socket", log_path.display()),
+        ),
+        (
+            Some(writer.as_raw_fd()),
+            "is a pipe or FIFO (pipe:[".to_owned(),
+        ),
+        (
+            Some(null.as_raw_fd()),
+            "is a character device (/dev/null), not a socket".to_owned(),
+        ),
+        (
+            Some(dir_fd.as_raw_fd()),
+            format!("is a directory ({}), not a socket", dir.display()),
+        ),
+        (None, "is not open".to_owned()),
+    ];
+    for (second, what) in cases {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let fds: Vec<i32> = [listener.as_raw_fd()].into_iter().chain(second).collect();
+        let out = activated_child(
+            name,
+            &format!("l = 127.0.0.1; l.web = http:{port}"),
+            &fds,
+            &[("LISTEN_FDS", "2"), ("LISTEN_FDNAMES", "l.web:app")],
+        );
+        let want = format!("LISTEN_FDS=2 announces fds 3 to 4, but fd 4 (\"app\") {what}");
+        assert!(out.contains(&want), "want {want:?} in:\n{out}");
+        assert!(out.contains("none was taken or closed"), "{out}");
+        assert!(
+            out.contains("fix: LISTEN_FDS must count only sockets"),
+            "{out}"
+        );
+        assert!(out.contains("child: fd 3 open"), "{out}");
+        if second.is_some() {
+            assert!(out.contains("child: fd 4 open"), "{out}");
+        }
+    }
+    assert!(
+        std::fs::read_to_string(&log_path).unwrap() == "still mine\n",
+        "the application's write to its log file failed"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Hostile counts through the real environment: a bind error, no panic,
+/// no abort, and quickly.
+#[test]
+fn a_hostile_listen_fds_fails_the_bind_and_nothing_else() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_hostile_listen_fds_fails_the_bind_and_nothing_else";
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cases = [
+        (
+            "18446744073709551615",
+            "announces more descriptors than this process can have",
+        ),
+        (
+            "4294967296",
+            "announces more descriptors than this process can have",
+        ),
+        (
+            "50000000",
+            "announces more descriptors than this process can have",
+        ),
+        ("-1", "is negative"),
+        ("two", "is not a count of descriptors"),
+    ];
+    for (count, why) in cases {
+        let started = std::time::Instant::now();
+        let out = activated_child(
+            name,
+            &format!("l = 127.0.0.1; l.web = http:{port}"),
+            &[listener.as_raw_fd()],
+            &[("LISTEN_FDS", count)],
+        );
+        let want = format!("socket activation: LISTEN_FDS={count:?} {why}");
+        assert!(out.contains(&want), "want {want:?} in:\n{out}");
+        assert!(out.contains("child: fd 3 open"), "{out}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "LISTEN_FDS={count} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// The sockets really passed are taken, close-on-exec, and only once: a
+/// second take, after the application closed them, gets none and no error,
+/// so the crate never owns a descriptor twice.
+#[test]
+fn activated_sockets_are_taken_once() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let out = activated_child(
+        "bind::activated_sockets_are_taken_once",
+        &format!("l = 127.0.0.1; l.web = http:{}", addr.port()),
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "l.web")],
+    );
+    assert!(
+        out.contains(&format!("child: bound {addr} Some(\"l.web\")")),
+        "{out}"
+    );
+    assert!(out.contains("child: fd 3 cloexec true"), "{out}");
+    assert!(out.contains("child: again 0"), "{out}");
 }
