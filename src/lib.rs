@@ -55,7 +55,7 @@ pub mod spec;
 pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
 pub use capture::{CaptureError, CaptureOptions, capture, capture_async, capture_with};
 pub use class::AddrClass;
-pub use host::{DnsAnswer, Host, HostBuilder, HostError, Interface};
+pub use host::{AddrError, DnsAnswer, Host, HostBuilder, HostError, Interface};
 pub use plan::{
     Advertised, Bind, Chosen, Plan, PlanError, PlanOptions, PlannedEndpoint, PlannedNetwork,
     Problem, ProblemKind, Why, plan, plan_with,
