@@ -53,7 +53,9 @@ pub mod plan;
 pub mod spec;
 
 pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
-pub use capture::{CaptureError, CaptureOptions, capture, capture_async, capture_with};
+pub use capture::{
+    CaptureError, CaptureOptions, CaptureOptionsError, capture, capture_async, capture_with,
+};
 pub use class::AddrClass;
 pub use host::{AddrError, DnsAnswer, Host, HostBuilder, HostError, Interface};
 pub use plan::{
