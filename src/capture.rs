@@ -252,29 +252,53 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
 /// without one, when the spec names an interface the others lack), and the A
 /// and AAAA answers for every name in the spec's `dns:` selectors.
 ///
-/// hickory-resolver needs a Tokio runtime, and building one inside a running
-/// runtime panics; so when called from inside one the lookups run on a scoped
-/// thread with a runtime of its own, and otherwise on a runtime on this thread.
+/// Works with or without a Tokio runtime on the calling thread, as
+/// [`capture`] does.
 pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     opts.validate().map_err(CaptureError::Options)?;
     let interfaces = interfaces(spec)?;
     let names = dns_names(spec);
     let dns = if names.is_empty() {
         BTreeMap::new()
-    } else if tokio::runtime::Handle::try_current().is_ok() {
+    } else {
+        lookup_blocking(&names, opts, None)?
+    };
+    snapshot(interfaces, dns)
+}
+
+/// Looks `names` up as capture does, and records every name still
+/// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
+/// whose timeout bounds everything it does.
+pub(crate) fn lookup_within(
+    names: &BTreeSet<&str>,
+    opts: &CaptureOptions,
+    limit: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
+    opts.validate().map_err(CaptureError::Options)?;
+    lookup_blocking(names, opts, Some(limit))
+}
+
+/// hickory needs a Tokio runtime, and building one inside a running
+/// runtime panics; so inside one the lookups run on a scoped thread with a
+/// runtime of its own, and otherwise on a runtime on this thread.
+fn lookup_blocking(
+    names: &BTreeSet<&str>,
+    opts: &CaptureOptions,
+    limit: Option<Duration>,
+) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
         std::thread::scope(|s| {
             match s
-                .spawn(|| block_on_private(lookup_all(&names, opts)))
+                .spawn(|| block_on_private(lookup_all(names, opts, limit)))
                 .join()
             {
                 Ok(answers) => answers,
                 Err(panic) => std::panic::resume_unwind(panic),
             }
-        })?
+        })
     } else {
-        block_on_private(lookup_all(&names, opts))?
-    };
-    snapshot(interfaces, dns)
+        block_on_private(lookup_all(names, opts, limit))
+    }
 }
 
 /// Captures this host from async code, looking names up on the caller's
@@ -289,7 +313,7 @@ pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<H
     let dns = if names.is_empty() {
         BTreeMap::new()
     } else {
-        lookup_all(&names, opts).await?
+        lookup_all(&names, opts, None).await?
     };
     snapshot(interfaces, dns)
 }
@@ -499,11 +523,24 @@ fn block_on_private<T>(
 async fn lookup_all(
     names: &BTreeSet<&str>,
     opts: &CaptureOptions,
+    limit: Option<Duration>,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
     let resolver = resolver(opts)?;
     let lookups = names.iter().map(|name| {
         let resolver = &resolver;
-        async move { (name.to_string(), lookup(resolver, name, opts).await) }
+        async move {
+            let answer = match limit {
+                None => lookup(resolver, name, opts).await,
+                // hickory's own bound is timeout × attempts plus its pool's
+                // back-offs; only a timer of ours holds a caller's deadline.
+                Some(limit) => tokio::time::timeout(limit, lookup(resolver, name, opts))
+                    .await
+                    .unwrap_or_else(|_| DnsAnswer::Failed {
+                        error: format!("no answer within {limit:?}"),
+                    }),
+            };
+            (name.to_string(), answer)
+        }
     });
     Ok(join_all(lookups.collect()).await.into_iter().collect())
 }
