@@ -11,11 +11,19 @@
 //! address, as a client would, and says whether it reaches these sockets; it
 //! sends traffic to those addresses, so use it on your own networks.
 //!
+//! Spec and host files are read up to 64 MiB; past that the doctor says the
+//! file is too big instead of reading on.
+//!
 //! Exit status: 0 for a good plan (and, with `--bind`, all bound; with
-//! `--check`, every advertised address reached), 2 for a spec, plan, bind or
-//! reachability error, 1 when a file cannot be read or the host cannot
-//! be captured.
+//! `--check`, every advertised address reached) and for `--help`, 2 for a
+//! spec, plan, bind or reachability error or no spec given at all, 1 for a
+//! bad argument, a file that cannot be read, or a host that cannot be
+//! captured.
 
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,10 +35,15 @@ use serde_json::{Value, json};
 
 const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict] [--bind] [--check]";
 
+/// The most the doctor reads from a spec or host file. A recorded host of
+/// ten thousand interfaces is a few megabytes; without a cap, `--host
+/// /dev/zero` reads until memory runs out.
+const FILE_LIMIT: u64 = 64 << 20;
+
 struct Args {
-    spec: Option<String>,
+    spec: Option<PathBuf>,
     lines: Vec<String>,
-    host: Option<String>,
+    host: Option<PathBuf>,
     dump_host: bool,
     json: bool,
     strict: bool,
@@ -38,7 +51,14 @@ struct Args {
     check: bool,
 }
 
-fn args() -> Result<Args, String> {
+enum Command {
+    Run(Args),
+    Help,
+}
+
+/// Paths stay `OsString`s, since a file name need not be UTF-8; spec lines
+/// are text, and a non-UTF-8 one is refused rather than garbled.
+fn args(raw: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
     let mut a = Args {
         spec: None,
         lines: Vec::new(),
@@ -49,44 +69,66 @@ fn args() -> Result<Args, String> {
         bind: false,
         check: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = raw.into_iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value\n{USAGE}"));
-        match arg.as_str() {
-            "--spec" => a.spec = Some(value("--spec")?),
-            "--listen" => a.lines.push(value("--listen")?),
-            "--host" => a.host = Some(value("--host")?),
-            "--dump-host" => a.dump_host = true,
-            "--json" => a.json = true,
-            "--strict" => a.strict = true,
-            "--bind" => a.bind = true,
-            "--check" => {
+        match arg.to_str() {
+            Some("--spec") => a.spec = Some(value("--spec")?.into()),
+            Some("--listen") => {
+                let line = value("--listen")?.into_string().map_err(|bad| {
+                    format!("--listen {bad:?} is not UTF-8 text; a spec line must be")
+                })?;
+                a.lines.push(line);
+            }
+            Some("--host") => a.host = Some(value("--host")?.into()),
+            Some("--dump-host") => a.dump_host = true,
+            Some("--json") => a.json = true,
+            Some("--strict") => a.strict = true,
+            Some("--bind") => a.bind = true,
+            Some("--check") => {
                 a.bind = true;
                 a.check = true;
             }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            Some("-h" | "--help") => return Ok(Command::Help),
+            _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
         }
     }
     if a.spec.is_some() && !a.lines.is_empty() {
         return Err(format!("give --spec or --listen, not both\n{USAGE}"));
     }
-    Ok(a)
+    Ok(Command::Run(a))
 }
 
 fn main() -> ExitCode {
-    let args = match args() {
-        Ok(a) => a,
+    let args = match args(std::env::args_os().skip(1)) {
+        Ok(Command::Run(a)) => a,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(1);
         }
     };
+    if args.spec.is_none() && args.lines.is_empty() && !args.dump_host {
+        eprintln!(
+            "nothing to plan: give a spec file with --spec FILE, spec lines with --listen LINE, \
+             or --dump-host to record this host\n{USAGE}"
+        );
+        return ExitCode::from(2);
+    }
     let text = match &args.spec {
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        Some(path) => match read_limited(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(_) => {
+                    eprintln!("cannot read spec {}: it is not UTF-8 text", path.display());
+                    return ExitCode::from(1);
+                }
+            },
             Err(e) => {
-                eprintln!("cannot read spec {path}: {e}");
+                eprintln!("cannot read spec {}: {e}", path.display());
                 return ExitCode::from(1);
             }
         },
@@ -165,10 +207,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_host(path: &str) -> Result<Host, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("cannot read host {path}: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("host {path} is not a host snapshot: {e}"))
+fn read_host(path: &Path) -> Result<Host, String> {
+    let bytes =
+        read_limited(path).map_err(|e| format!("cannot read host {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("host {} is not a host snapshot: {e}", path.display()))
+}
+
+/// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
+/// byte past the limit tells a file of exactly the limit from a larger one.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than the limit of {} MiB", FILE_LIMIT >> 20),
+        ));
+    }
+    Ok(bytes)
 }
 
 fn problem_json(p: &Problem) -> Value {
@@ -305,9 +364,9 @@ fn plan_error(e: &PlanError, as_json: bool) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn print_plan(plan: &Plan, host: &Host, recorded: Option<&str>) {
+fn print_plan(plan: &Plan, host: &Host, recorded: Option<&Path>) {
     match recorded {
-        Some(path) => println!("host (recorded in {path}):"),
+        Some(path) => println!("host (recorded in {}):", path.display()),
         None => println!("host (this machine):"),
     }
     for line in host.to_string().lines() {
@@ -350,13 +409,13 @@ fn print_plan(plan: &Plan, host: &Host, recorded: Option<&str>) {
         }
     }
     let widths: Vec<usize> = (0..5)
-        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     for r in &rows {
         let line: Vec<String> = r
             .iter()
             .zip(&widths)
-            .map(|(cell, w)| format!("{cell:w$}"))
+            .map(|(cell, &w)| padded(cell, w))
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
@@ -366,6 +425,17 @@ fn print_plan(plan: &Plan, host: &Host, recorded: Option<&str>) {
             println!("warning: {w}");
         }
     }
+}
+
+/// `cell` padded with spaces to `width` characters. Not `{cell:width$}`:
+/// format widths stop at 65,535 and panic past it, and a name may be longer.
+fn padded(cell: &str, width: usize) -> String {
+    let mut out = cell.to_owned();
+    out.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(cell.chars().count()),
+    ));
+    out
 }
 
 /// A socket address with its port range, as the plan will try it.

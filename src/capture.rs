@@ -42,6 +42,16 @@
 //! nameservers, all names at once, each bounded by
 //! [`CaptureOptions::timeout`] × [`CaptureOptions::attempts`]. A spec without
 //! `dns:` selectors builds no resolver and starts no runtime or thread.
+//!
+//! What a name costs on the wire, when no answer comes: each attempt sends
+//! one A and one AAAA query over UDP to each of up to two nameservers at once
+//! (hickory's default of two concurrent requests), and nothing more until the
+//! timeout ends the attempt. So with one nameserver a silent name costs
+//! 2 × attempts datagrams, with two or more 4 × attempts. TCP is used only
+//! when a UDP answer comes back truncated. hickory on its own would also
+//! resend a UDP query every 333 ms within one attempt (three sends with the
+//! 1 s default); capture turns that off, so `attempts` is the number of
+//! times a query is sent.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::{Future, poll_fn};
@@ -53,12 +63,14 @@ use std::task::Poll;
 use std::time::Duration;
 
 use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolverConfig,
+    ConnectionConfig, LookupIpStrategy, NameServerConfig, ProtocolConfig, ResolverConfig,
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::DnsExchange;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::{Resolver, TokioResolver};
+use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 use if_addrs::IfOperStatus;
 use ipnet::IpNet;
 
@@ -86,14 +98,15 @@ pub struct CaptureOptions {
     /// (the default) uses the system configuration (`/etc/resolv.conf` on Unix,
     /// with its `search`, `domain` and `ndots`).
     pub nameservers: Option<Vec<SocketAddr>>,
-    /// How long one query may take before it is sent again; 1 s by default.
-    /// Replaces the `timeout:` of `resolv.conf`, whose 5 s default would stall
+    /// How long one query may take before it is sent again; 1 s by default,
+    /// more than zero and at most [`CaptureOptions::MAX_TIMEOUT`]. Replaces
+    /// the `timeout:` of `resolv.conf`, whose 5 s default would stall
     /// start-up on a dead resolver.
     pub timeout: Duration,
     /// How many times a query is sent in all before the name is recorded as
-    /// failed, at least 1; 2 by default. Replaces the `attempts:` of
-    /// `resolv.conf`. Negative answers (NXDOMAIN, no records) are never
-    /// retried.
+    /// failed, from 1 to [`CaptureOptions::MAX_ATTEMPTS`]; 2 by default.
+    /// Replaces the `attempts:` of `resolv.conf`. Negative answers
+    /// (NXDOMAIN, no records) are never retried.
     pub attempts: usize,
 }
 
@@ -108,6 +121,16 @@ impl Default for CaptureOptions {
 }
 
 impl CaptureOptions {
+    /// The most attempts allowed: with the longest timeout, ten minutes of
+    /// start-up on a dead resolver, which is already more than any server
+    /// should wait.
+    pub const MAX_ATTEMPTS: usize = 10;
+
+    /// The longest timeout allowed for one query. A nameserver that takes a
+    /// minute to answer is as good as dead, and hickory's timers panic on
+    /// durations near `Duration::MAX`.
+    pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
     /// The defaults: system nameservers, 1 s, 2 attempts.
     pub fn new() -> Self {
         Self::default()
@@ -127,12 +150,59 @@ impl CaptureOptions {
         self
     }
 
-    /// Sets how many times a query is sent in all (0 counts as 1).
+    /// Sets how many times a query is sent in all.
     #[must_use]
     pub fn attempts(mut self, attempts: usize) -> Self {
         self.attempts = attempts;
         self
     }
+
+    /// Checks the options against their documented bounds; capture does
+    /// this first, so a bad value fails before any traffic.
+    ///
+    /// ```
+    /// use listenspec::{CaptureOptions, CaptureOptionsError};
+    ///
+    /// let opts = CaptureOptions::default().attempts(0);
+    /// assert_eq!(opts.validate(), Err(CaptureOptionsError::Attempts(0)));
+    /// ```
+    pub fn validate(&self) -> Result<(), CaptureOptionsError> {
+        if let Some(servers) = &self.nameservers {
+            if servers.is_empty() {
+                return Err(CaptureOptionsError::NoNameservers);
+            }
+            if let Some(zero) = servers.iter().find(|s| s.port() == 0) {
+                return Err(CaptureOptionsError::PortZero(*zero));
+            }
+        }
+        if self.timeout.is_zero() || self.timeout > Self::MAX_TIMEOUT {
+            return Err(CaptureOptionsError::Timeout(self.timeout));
+        }
+        if !(1..=Self::MAX_ATTEMPTS).contains(&self.attempts) {
+            return Err(CaptureOptionsError::Attempts(self.attempts));
+        }
+        Ok(())
+    }
+}
+
+/// Why [`CaptureOptions`] were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureOptionsError {
+    /// `nameservers` was given an empty list.
+    #[error(
+        "the list of nameservers is empty; give at least one, or leave nameservers unset to use the system's"
+    )]
+    NoNameservers,
+    /// A nameserver's port is 0, where nothing can listen.
+    #[error("nameserver {0} has port 0; DNS servers listen on port 53")]
+    PortZero(SocketAddr),
+    /// The timeout is zero or longer than [`CaptureOptions::MAX_TIMEOUT`].
+    #[error("a DNS timeout of {0:?} is out of range: it must be more than zero and at most 60s")]
+    Timeout(Duration),
+    /// The attempts are 0 or more than [`CaptureOptions::MAX_ATTEMPTS`].
+    #[error("{0} DNS attempts are out of range: from 1 to 10")]
+    Attempts(usize),
 }
 
 /// Why the host could not be captured. A failed DNS lookup is not one of
@@ -141,6 +211,9 @@ impl CaptureOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CaptureError {
+    /// The options are out of their bounds.
+    #[error("bad DNS options: {0}")]
+    Options(CaptureOptionsError),
     /// `getifaddrs` failed.
     #[error(
         "could not list the network interfaces: {0} (getifaddrs failed; is /proc or the netlink socket available to this process?)"
@@ -179,28 +252,53 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
 /// without one, when the spec names an interface the others lack), and the A
 /// and AAAA answers for every name in the spec's `dns:` selectors.
 ///
-/// hickory-resolver needs a Tokio runtime, and building one inside a running
-/// runtime panics; so when called from inside one the lookups run on a scoped
-/// thread with a runtime of its own, and otherwise on a runtime on this thread.
+/// Works with or without a Tokio runtime on the calling thread, as
+/// [`capture`] does.
 pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
+    opts.validate().map_err(CaptureError::Options)?;
     let interfaces = interfaces(spec)?;
     let names = dns_names(spec);
     let dns = if names.is_empty() {
         BTreeMap::new()
-    } else if tokio::runtime::Handle::try_current().is_ok() {
+    } else {
+        lookup_blocking(&names, opts, None)?
+    };
+    snapshot(interfaces, dns)
+}
+
+/// Looks `names` up as capture does, and records every name still
+/// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
+/// whose timeout bounds everything it does.
+pub(crate) fn lookup_within(
+    names: &BTreeSet<&str>,
+    opts: &CaptureOptions,
+    limit: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
+    opts.validate().map_err(CaptureError::Options)?;
+    lookup_blocking(names, opts, Some(limit))
+}
+
+/// hickory needs a Tokio runtime, and building one inside a running
+/// runtime panics; so inside one the lookups run on a scoped thread with a
+/// runtime of its own, and otherwise on a runtime on this thread.
+fn lookup_blocking(
+    names: &BTreeSet<&str>,
+    opts: &CaptureOptions,
+    limit: Option<Duration>,
+) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
+    if tokio::runtime::Handle::try_current().is_ok() {
         std::thread::scope(|s| {
             match s
-                .spawn(|| block_on_private(lookup_all(&names, opts)))
+                .spawn(|| block_on_private(lookup_all(names, opts, limit)))
                 .join()
             {
                 Ok(answers) => answers,
                 Err(panic) => std::panic::resume_unwind(panic),
             }
-        })?
+        })
     } else {
-        block_on_private(lookup_all(&names, opts))?
-    };
-    snapshot(interfaces, dns)
+        block_on_private(lookup_all(names, opts, limit))
+    }
 }
 
 /// Captures this host from async code, looking names up on the caller's
@@ -209,12 +307,13 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
 ///
 /// Enumerating interfaces is a blocking call of about 50 µs; it runs inline.
 pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
+    opts.validate().map_err(CaptureError::Options)?;
     let interfaces = interfaces(spec)?;
     let names = dns_names(spec);
     let dns = if names.is_empty() {
         BTreeMap::new()
     } else {
-        lookup_all(&names, opts).await?
+        lookup_all(&names, opts, None).await?
     };
     snapshot(interfaces, dns)
 }
@@ -424,16 +523,33 @@ fn block_on_private<T>(
 async fn lookup_all(
     names: &BTreeSet<&str>,
     opts: &CaptureOptions,
+    limit: Option<Duration>,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
     let resolver = resolver(opts)?;
     let lookups = names.iter().map(|name| {
         let resolver = &resolver;
-        async move { (name.to_string(), lookup(resolver, name, opts).await) }
+        async move {
+            let answer = match limit {
+                None => lookup(resolver, name, opts).await,
+                // hickory's own bound is timeout × attempts plus its pool's
+                // back-offs; only a timer of ours holds a caller's deadline.
+                Some(limit) => tokio::time::timeout(limit, lookup(resolver, name, opts))
+                    .await
+                    .unwrap_or_else(|_| DnsAnswer::Failed {
+                        error: format!("no answer within {limit:?}"),
+                    }),
+            };
+            (name.to_string(), answer)
+        }
     });
     Ok(join_all(lookups.collect()).await.into_iter().collect())
 }
 
-async fn lookup(resolver: &TokioResolver, name: &str, opts: &CaptureOptions) -> DnsAnswer {
+async fn lookup(
+    resolver: &Resolver<OneSendPerAttempt>,
+    name: &str,
+    opts: &CaptureOptions,
+) -> DnsAnswer {
     match resolver.lookup_ip(name).await {
         Ok(found) => {
             // IpAddr orders every IPv4 address before every IPv6 one, which is
@@ -467,8 +583,7 @@ fn describe(e: &NetError, opts: &CaptureOptions) -> String {
         }
         NetError::Timeout => format!(
             "timed out: no answer within {:?} after {} attempt(s)",
-            opts.timeout,
-            opts.attempts.max(1)
+            opts.timeout, opts.attempts
         ),
         other => other.to_string(),
     }
@@ -488,10 +603,11 @@ fn rcode(code: ResponseCode) -> String {
     format!("{mnemonic}: {code}")
 }
 
-fn resolver(opts: &CaptureOptions) -> Result<TokioResolver, CaptureError> {
+fn resolver(opts: &CaptureOptions) -> Result<Resolver<OneSendPerAttempt>, CaptureError> {
     let failed = |e: NetError| CaptureError::Resolver {
         message: e.to_string(),
     };
+    let provider = OneSendPerAttempt(TokioRuntimeProvider::default());
     let mut builder = match &opts.nameservers {
         Some(servers) => {
             let servers = servers
@@ -504,19 +620,54 @@ fn resolver(opts: &CaptureOptions) -> Result<TokioResolver, CaptureError> {
                     NameServerConfig::new(s.ip(), true, vec![udp, tcp])
                 })
                 .collect();
-            Resolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
-            )
+            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
         }
-        None => TokioResolver::builder_tokio().map_err(failed)?,
+        None => Resolver::builder(provider).map_err(failed)?,
     };
     let o = builder.options_mut();
     o.timeout = opts.timeout;
     // hickory counts retries after the first query, not queries.
-    o.attempts = opts.attempts.max(1) - 1;
+    o.attempts = opts.attempts - 1;
     o.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
     builder.build().map_err(failed)
+}
+
+/// hickory's own connections, except that a UDP query is sent once per
+/// attempt. hickory's UDP stream resends a query every 333 ms (or 1.2 ×
+/// the server's round trip) until its timeout, up to three sends, on top of
+/// the resolver's attempts: with the 1 s default, 2 attempts sent each query
+/// 6 times. Retrying is the attempts' job, so the count stays what
+/// [`CaptureOptions::attempts`] says.
+#[derive(Clone)]
+struct OneSendPerAttempt(TokioRuntimeProvider);
+
+impl ConnectionProvider for OneSendPerAttempt {
+    type Conn = DnsExchange<TokioRuntimeProvider>;
+    type FutureConn = Pin<Box<dyn Future<Output = Result<Self::Conn, NetError>> + Send>>;
+    type RuntimeProvider = TokioRuntimeProvider;
+
+    fn new_connection(
+        &self,
+        ip: IpAddr,
+        config: &ConnectionConfig,
+        cx: &PoolContext,
+    ) -> Result<Self::FutureConn, NetError> {
+        if !matches!(config.protocol, ProtocolConfig::Udp) {
+            return self.0.new_connection(ip, config, cx);
+        }
+        // The same settings hickory's provider takes from the pool.
+        let stream = UdpClientStream::builder(SocketAddr::new(ip, config.port), self.0.clone())
+            .with_timeout(Some(cx.options.timeout))
+            .with_os_port_selection(cx.options.os_port_selection)
+            .avoid_local_ports(cx.options.avoid_local_udp_ports.clone())
+            .with_bind_addr(config.bind_addr)
+            .with_max_retries(1);
+        Ok(Box::pin(async move { Ok(stream.exchange()) }))
+    }
+
+    fn runtime_provider(&self) -> &TokioRuntimeProvider {
+        &self.0
+    }
 }
 
 /// Polls every future until all are done, outputs in input order. The

@@ -29,16 +29,27 @@ pub struct Host {
 /// One network interface and the addresses it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        expecting = "an interface: an object with \"name\", \"index\", \"up\" and \"addrs\""
+    )
+)]
 pub struct Interface {
     name: String,
     index: u32,
     up: bool,
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "wire::addrs"))]
     addrs: Vec<IpNet>,
 }
 
 /// What a DNS lookup of one name gave when the host was captured.
+///
+/// In JSON, a list of addresses (`["203.0.113.5", "2001:db8::1"]`) or the
+/// failure (`{"error": "no such name (NXDOMAIN)"}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(untagged))]
 pub enum DnsAnswer {
     /// The addresses the name resolved to: IPv4 first, each family ascending, no duplicates.
@@ -209,13 +220,15 @@ pub enum HostError {
     ZeroIndex(String),
     /// An address did not parse as `ADDRESS/PREFIX`.
     #[error(
-        "interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64"
+        "interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64: {reason}"
     )]
     BadAddr {
         /// The interface it was given for.
         interface: String,
         /// The text given.
         text: String,
+        /// What is wrong with it.
+        reason: AddrError,
     },
     /// A DNS answer did not parse as an IP address.
     #[error("dns {name:?}: {text:?} is not an IP address")]
@@ -225,6 +238,49 @@ pub enum HostError {
         /// The text given.
         text: String,
     },
+}
+
+/// Why a text is not an interface address with its prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddrError {
+    /// There is no `/` and prefix length.
+    #[error("the /PREFIX after the address is missing")]
+    NoPrefix,
+    /// The part before the `/` is not an IP address.
+    #[error("the part before the / is not an IPv4 or IPv6 address")]
+    NotAnAddress,
+    /// The part after the `/` is not a number.
+    #[error(
+        "the prefix length after the / is not a number of bits (up to 32 for IPv4, 128 for IPv6)"
+    )]
+    BadPrefix,
+    /// The prefix length is longer than the address.
+    #[error(
+        "the prefix length {prefix} is longer than the {max} bits of an {} address",
+        if *max == 32 { "IPv4" } else { "IPv6" }
+    )]
+    PrefixTooLong {
+        /// The prefix length given.
+        prefix: u32,
+        /// The address's width in bits: 32 or 128.
+        max: u8,
+    },
+}
+
+/// `ADDRESS/PREFIX`, saying which half is wrong; `IpNet`'s own parser only
+/// says the whole is not valid.
+fn parse_net(text: &str) -> Result<IpNet, AddrError> {
+    let (addr, prefix) = text.split_once('/').ok_or(AddrError::NoPrefix)?;
+    let addr: IpAddr = addr.parse().map_err(|_| AddrError::NotAnAddress)?;
+    // A leading `+` passes u32's parser but is no prefix length.
+    if !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AddrError::BadPrefix);
+    }
+    let prefix: u32 = prefix.parse().map_err(|_| AddrError::BadPrefix)?;
+    let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
+    let too_long = AddrError::PrefixTooLong { prefix, max };
+    IpNet::new(addr, u8::try_from(prefix).map_err(|_| too_long)?).map_err(|_| too_long)
 }
 
 /// Builds a [`Host`] from text, for tests and examples; errors surface at
@@ -248,12 +304,13 @@ impl HostBuilder {
     ) -> Self {
         let mut parsed = Vec::new();
         for text in addrs {
-            match text.parse::<IpNet>() {
+            match parse_net(text) {
                 Ok(net) => parsed.push(net),
-                Err(_) => {
+                Err(reason) => {
                     self.error.get_or_insert(HostError::BadAddr {
                         interface: name.to_owned(),
                         text: text.to_owned(),
+                        reason,
                     });
                 }
             }
@@ -321,6 +378,10 @@ impl HostBuilder {
 /// The wire form: the same fields, checked on the way in.
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\" and \"container\""
+)]
 struct HostRepr {
     interfaces: Vec<Interface>,
     #[serde(default)]
@@ -347,6 +408,77 @@ impl From<Host> for HostRepr {
             interfaces: h.interfaces,
             dns: h.dns,
             container: h.container,
+        }
+    }
+}
+
+/// Reading the JSON form with errors in its own terms: serde's defaults name
+/// internal types ("untagged enum DnsAnswer") or only say "invalid IP
+/// address syntax".
+#[cfg(feature = "serde")]
+mod wire {
+    use std::fmt;
+    use std::net::IpAddr;
+
+    use ipnet::IpNet;
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    use super::{DnsAnswer, parse_net};
+
+    pub(super) fn addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+        Vec::<String>::deserialize(d)?
+            .iter()
+            .map(|text| {
+                parse_net(text).map_err(|reason| {
+                    de::Error::custom(format_args!(
+                        "interface address {text:?} is not like 10.0.0.1/8 or fe80::1/64: {reason}"
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    impl<'de> Deserialize<'de> for DnsAnswer {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DnsAnswer, D::Error> {
+            d.deserialize_any(AnswerVisitor)
+        }
+    }
+
+    struct AnswerVisitor;
+
+    impl<'de> Visitor<'de> for AnswerVisitor {
+        type Value = DnsAnswer;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "a DNS answer: a list of IP addresses, or {\"error\": \"why the lookup failed\"}",
+            )
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DnsAnswer, A::Error> {
+            let mut addrs = Vec::new();
+            while let Some(text) = seq.next_element::<String>()? {
+                let ip: IpAddr = text.parse().map_err(|_| {
+                    de::Error::custom(format_args!(
+                        "DNS answer {text:?} is not an IPv4 or IPv6 address"
+                    ))
+                })?;
+                addrs.push(ip);
+            }
+            Ok(DnsAnswer::Addrs(addrs))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DnsAnswer, A::Error> {
+            let mut error = None;
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "error" if error.is_some() => return Err(de::Error::duplicate_field("error")),
+                    "error" => error = Some(map.next_value::<String>()?),
+                    other => return Err(de::Error::unknown_field(other, &["error"])),
+                }
+            }
+            let error = error.ok_or_else(|| de::Error::missing_field("error"))?;
+            Ok(DnsAnswer::Failed { error })
         }
     }
 }

@@ -53,9 +53,11 @@ pub mod plan;
 pub mod spec;
 
 pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
-pub use capture::{CaptureError, CaptureOptions, capture, capture_async, capture_with};
+pub use capture::{
+    CaptureError, CaptureOptions, CaptureOptionsError, capture, capture_async, capture_with,
+};
 pub use class::AddrClass;
-pub use host::{DnsAnswer, Host, HostBuilder, HostError, Interface};
+pub use host::{AddrError, DnsAnswer, Host, HostBuilder, HostError, Interface};
 pub use plan::{
     Advertised, Bind, Chosen, Plan, PlanError, PlanOptions, PlannedEndpoint, PlannedNetwork,
     Problem, ProblemKind, Why, plan, plan_with,

@@ -9,17 +9,26 @@
 //! The check accepts connections on the endpoint while it runs and closes
 //! any that are not its probe, so run it before serving (as the doctor's
 //! `--check` does), not on a server already taking traffic.
+//!
+//! Advertised names are looked up the way [`crate::capture()`] looks up
+//! `dns:` names (hickory-resolver: `/etc/hosts`, then the nameservers of
+//! `resolv.conf` or [`CaptureOptions::nameservers`]), all at once and within
+//! the check's timeout, so a resolver that never answers cannot hold the
+//! check past it.
 
 use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use url::Url;
 
 use super::{Bound, BoundEndpoint, Listener};
+use crate::capture::{CaptureOptions, lookup_within};
+use crate::host::DnsAnswer;
 use crate::spec::Protocol;
 
 /// What one probe of one advertised address found.
@@ -120,11 +129,19 @@ fn nonce() -> String {
 impl Bound {
     /// Connects to every advertised address (each address the URL's host
     /// resolves to) and reports whether the probe reached the endpoint's own
-    /// sockets, waiting at most `timeout` per address.
+    /// sockets, waiting at most `timeout` for the advertised names to
+    /// resolve and then at most `timeout` per address.
     ///
     /// This sends real traffic to the advertised addresses and accepts on the
     /// endpoints while it runs; see the module docs.
     pub fn check_advertised(&self, timeout: Duration) -> Vec<Reach> {
+        self.check_advertised_with(timeout, &CaptureOptions::default())
+    }
+
+    /// [`Bound::check_advertised`], looking advertised names up with these
+    /// options; a DNS timeout longer than `timeout` is cut to it.
+    pub fn check_advertised_with(&self, timeout: Duration, dns: &CaptureOptions) -> Vec<Reach> {
+        let resolved = self.resolve_advertised(timeout, dns);
         let mut out = Vec::new();
         for ep in &self.endpoints {
             let not_checked = |why| Reach {
@@ -145,15 +162,14 @@ impl Bound {
                 out.push(not_checked("the URL has no host or port"));
                 continue;
             };
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let targets: Vec<SocketAddr> = match (host, port).to_socket_addrs() {
-                Ok(t) => t.collect(),
+            let targets: Vec<SocketAddr> = match resolved(host) {
+                Ok(ips) => ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect(),
                 Err(e) => {
                     out.push(Reach {
                         endpoint: ep.qualified(),
                         url: Some(url.clone()),
                         target: None,
-                        outcome: Outcome::Unresolved(e.to_string()),
+                        outcome: Outcome::Unresolved(e),
                     });
                     continue;
                 }
@@ -169,6 +185,52 @@ impl Bound {
         }
         out
     }
+}
+
+impl Bound {
+    /// Every advertised host's addresses, by the URL's host text: literals as
+    /// they are, names looked up together within `timeout`.
+    fn resolve_advertised(
+        &self,
+        timeout: Duration,
+        dns: &CaptureOptions,
+    ) -> impl Fn(&str) -> Result<Vec<IpAddr>, String> {
+        let hosts: Vec<&str> = self
+            .endpoints
+            .iter()
+            .filter_map(|ep| ep.advertised()?.host_str())
+            .collect();
+        let names: BTreeSet<&str> = hosts
+            .iter()
+            .copied()
+            .filter(|h| literal(h).is_none())
+            .collect();
+        let answers: Result<BTreeMap<String, DnsAnswer>, String> = if names.is_empty() {
+            Ok(BTreeMap::new())
+        } else {
+            let opts = dns.clone().timeout(dns.timeout.min(timeout));
+            lookup_within(&names, &opts, timeout).map_err(|e| e.to_string())
+        };
+        move |host| {
+            if let Some(ip) = literal(host) {
+                return Ok(vec![ip]);
+            }
+            match answers.as_ref().map(|a| a.get(host)) {
+                Ok(Some(DnsAnswer::Addrs(ips))) if !ips.is_empty() => Ok(ips.clone()),
+                Ok(Some(DnsAnswer::Failed { error })) => Err(error.clone()),
+                Ok(_) => Err("no addresses".to_owned()),
+                Err(e) => Err(e.clone()),
+            }
+        }
+    }
+}
+
+/// An IP address as a URL host writes it (IPv6 in brackets).
+fn literal(host: &str) -> Option<IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
 }
 
 fn probe(ep: &BoundEndpoint, url: &Url, target: SocketAddr, timeout: Duration) -> Outcome {

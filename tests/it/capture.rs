@@ -264,6 +264,98 @@ fn a_silent_server_ends_in_a_recorded_timeout_after_each_attempt() {
     }
 }
 
+/// hickory alone resends a UDP query every 333 ms within one attempt, so a
+/// timeout above 666 ms would show three sends per attempt if it were on.
+const RESEND_SHOWS: Duration = Duration::from_millis(700);
+
+#[test]
+fn a_silent_name_costs_one_query_of_each_type_per_attempt_and_nameserver() {
+    let one = DnsServer::start([("quiet.test", Reply::Silent)]);
+    let pair = [
+        DnsServer::start([("quiet.test", Reply::Silent)]),
+        DnsServer::start([("quiet.test", Reply::Silent)]),
+    ];
+    let quiet = spec("edge = dns:quiet.test\nedge.x = tcp:1");
+    let with = |servers: &[&DnsServer]| {
+        CaptureOptions::default()
+            .nameservers(servers.iter().map(|s| s.addr()))
+            .timeout(RESEND_SHOWS)
+            .attempts(2)
+    };
+    // Both captures at once, so the test waits one capture's time.
+    std::thread::scope(|s| {
+        let single = s.spawn(|| capture_with(&quiet, &with(&[&one])).unwrap());
+        let double = s.spawn(|| capture_with(&quiet, &with(&[&pair[0], &pair[1]])).unwrap());
+        for host in [single.join().unwrap(), double.join().unwrap()] {
+            assert!(failure(&host, "quiet.test").contains("timed out"));
+        }
+    });
+    // A and AAAA, once per attempt, to each nameserver asked: the count the
+    // capture module documents.
+    assert_eq!(one.queries(), 2 * 2, "one nameserver");
+    assert_eq!(pair[0].queries(), 2 * 2, "first of two nameservers");
+    assert_eq!(pair[1].queries(), 2 * 2, "second of two nameservers");
+}
+
+#[test]
+fn dns_options_out_of_bounds_are_refused_before_any_query() {
+    use listenspec::{CaptureError, CaptureOptionsError as Bad};
+
+    let server = DnsServer::start([("quiet.test", Reply::Silent)]);
+    let port_zero = "127.0.0.1:0".parse().unwrap();
+    let cases = [
+        (opts(&server).attempts(0), Bad::Attempts(0)),
+        (opts(&server).attempts(11), Bad::Attempts(11)),
+        (
+            opts(&server).attempts(usize::MAX),
+            Bad::Attempts(usize::MAX),
+        ),
+        (
+            opts(&server).timeout(Duration::ZERO),
+            Bad::Timeout(Duration::ZERO),
+        ),
+        (
+            opts(&server).timeout(Duration::from_secs(61)),
+            Bad::Timeout(Duration::from_secs(61)),
+        ),
+        (
+            opts(&server).timeout(Duration::MAX),
+            Bad::Timeout(Duration::MAX),
+        ),
+        (opts(&server).nameservers([]), Bad::NoNameservers),
+        (
+            opts(&server).nameservers([port_zero]),
+            Bad::PortZero(port_zero),
+        ),
+    ];
+    for (options, reason) in cases {
+        match capture_with(&spec("edge = dns:quiet.test\nedge.x = tcp:1"), &options) {
+            Err(CaptureError::Options(r)) => assert_eq!(r, reason, "{options:?}"),
+            other => panic!("{options:?}: {other:?}"),
+        }
+    }
+    assert_eq!(server.queries(), 0);
+    // The bounds themselves are fine.
+    let edges = [
+        opts(&server).attempts(CaptureOptions::MAX_ATTEMPTS),
+        opts(&server).timeout(CaptureOptions::MAX_TIMEOUT),
+        opts(&server).timeout(Duration::from_nanos(1)),
+    ];
+    for options in edges {
+        assert_eq!(options.validate(), Ok(()), "{options:?}");
+    }
+    let message = capture_with(
+        &spec("edge = dns:quiet.test\nedge.x = tcp:1"),
+        &opts(&server).nameservers([]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        message.contains("the list of nameservers is empty"),
+        "{message}"
+    );
+}
+
 #[test]
 fn a_truncated_udp_answer_is_retried_over_tcp() {
     let server = DnsServer::start([("big.test", Reply::TcpOnly(ips(&["203.0.113.20"])))]);

@@ -359,3 +359,96 @@ fn doctor_checks_that_advertised_addresses_reach_it() {
         "{stdout}"
     );
 }
+
+#[test]
+fn doctor_help_is_usage_on_stdout_and_success() {
+    for flag in ["--help", "-h"] {
+        let out = doctor(&[flag]);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("usage: doctor "), "{flag}");
+        assert!(out.stderr.is_empty(), "{flag}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn doctor_without_a_spec_says_what_to_give() {
+    let out = doctor(&["--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("nothing to plan"), "{stderr}");
+    assert!(stderr.contains("--spec FILE"), "{stderr}");
+    assert!(stderr.contains("--listen LINE"), "{stderr}");
+}
+
+#[test]
+fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
+    // /dev/zero never ends: the doctor must stop on its own, and say why.
+    let out = doctor(&["--host", "/dev/zero", "--listen", "l = loopback"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot read host /dev/zero: it is larger than the limit of 64 MiB"),
+        "{stderr}"
+    );
+    let out = doctor(&["--spec", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot read spec /dev/zero: it is larger than the limit of 64 MiB"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn doctor_prints_a_name_longer_than_any_format_width() {
+    // Format widths stop at 65,535; a table column this wide must still print.
+    let name = "n".repeat(70_000);
+    let out = doctor(&[
+        "--host",
+        "tests/data/hosts/loopback-only.json",
+        "--listen",
+        &format!("{name} = 127.0.0.1"),
+        "--listen",
+        &format!("{name}.x = tcp:1"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let header = stdout.lines().find(|l| l.starts_with("ENDPOINT")).unwrap();
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}.x ")))
+        .unwrap();
+    assert_eq!(header.find("PROTO"), row.find("tcp"), "columns line up");
+}
+
+#[test]
+fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let bad = OsStr::from_bytes(b"l = \xff");
+    let out = Command::new(example("doctor"))
+        .arg("--listen")
+        .arg(bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("is not UTF-8 text"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // A file name needs no UTF-8: this one is read, and is simply missing.
+    let out = Command::new(example("doctor"))
+        .arg("--spec")
+        .arg(OsStr::from_bytes(b"/nonexistent/\xff.spec"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot read spec /nonexistent/"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("No such file"), "{stderr}");
+}

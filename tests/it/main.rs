@@ -5,6 +5,7 @@ mod capture;
 mod class;
 mod dns_server;
 mod examples;
+mod host;
 mod netns;
 mod plan;
 mod props;

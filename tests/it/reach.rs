@@ -2,10 +2,12 @@
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use listenspec::bind::Outcome;
-use listenspec::{Bound, Host, ListenSpec, Listener};
+use listenspec::{Bound, CaptureOptions, Host, ListenSpec, Listener};
+
+use crate::dns_server::{DnsServer, Reply};
 
 fn bind(spec: &str) -> Bound {
     let host = Host::builder()
@@ -99,4 +101,53 @@ fn a_udp_probe_that_lands_elsewhere_is_lost() {
     let mut buf = [0; 64];
     let (n, _) = other.recv_from(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("listenspec-probe "));
+}
+
+#[test]
+fn a_black_hole_resolver_cannot_hold_the_check_past_its_timeout() {
+    let black_hole = DnsServer::start([("quiet.test", Reply::Silent)]);
+    let bound = bind(
+        "local = 127.0.0.1 advertise quiet.test:9
+         local.raw = tcp:0",
+    );
+    // Ten attempts of the whole timeout each would take 3 s if the lookup
+    // went unbounded.
+    let timeout = Duration::from_millis(300);
+    let dns = CaptureOptions::default()
+        .nameservers([black_hole.addr()])
+        .attempts(10);
+    let started = Instant::now();
+    let reach = bound.check_advertised_with(timeout, &dns);
+    let took = started.elapsed();
+    // A promise, not a speed test: the check returns by its timeout, with
+    // slack for a loaded machine.
+    assert!(
+        took < timeout + Duration::from_millis(1200),
+        "took {took:?}"
+    );
+    let Outcome::Unresolved(why) = reach[0].outcome() else {
+        panic!("{}", reach[0])
+    };
+    assert!(why.contains("no answer within 300ms"), "{why}");
+    assert!(
+        black_hole.queries() > 0,
+        "the lookup never reached the server"
+    );
+}
+
+#[test]
+fn an_advertised_name_is_probed_at_every_address_it_resolves_to() {
+    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let server = DnsServer::start([("svc.test", Reply::Addrs(vec!["127.0.0.1".parse().unwrap()]))]);
+    let bound = bind(&format!(
+        "local = 127.0.0.1
+         local.raw = tcp:{port} advertise svc.test:{port}"
+    ));
+    let dns = CaptureOptions::default().nameservers([server.addr()]);
+    let reach = bound.check_advertised_with(WAIT, &dns);
+    assert_eq!(reach.len(), 1);
+    assert!(reach[0].reached(), "{}", reach[0]);
+    assert_eq!(reach[0].target(), Some(([127, 0, 0, 1], port).into()));
 }
