@@ -354,7 +354,7 @@ fn spec_error(e: &SpecError, as_json: bool) -> ExitCode {
 fn plan_error(e: &PlanError, as_json: bool) -> ExitCode {
     if as_json {
         let errors: Vec<Value> = e.errors().iter().map(problem_json).collect();
-        println!("{}", json!({ "errors": errors }));
+        println!("{}", json!({ "errors": errors, "host": e.host_listing() }));
     } else {
         eprintln!("{e}");
         for w in e.warnings() {

@@ -642,8 +642,7 @@ fn check_advertised_bound(
     let covered = binds.iter().any(|b| {
         let bound = b.addr.ip();
         bound == ip
-            || (b.is_wildcard()
-                && (Family::of(bound) == family || (dual && bound.is_ipv6())))
+            || (b.is_wildcard() && (Family::of(bound) == family || (dual && bound.is_ipv6())))
     });
     if !covered {
         report(ProblemKind::AdvertisedNotBound {

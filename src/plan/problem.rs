@@ -581,7 +581,10 @@ fn listing(host: &Host) -> String {
     let mut out = format!(
         "this host has: {}{}",
         names.join(", "),
-        more(interfaces.len() - shown.len(), "(`ip -br addr` lists them all)")
+        more(
+            interfaces.len() - shown.len(),
+            "(`ip -br addr` lists them all)"
+        )
     );
     for i in shown {
         let _ = write!(out, "\n  {} (#{}", i.name(), i.index());

@@ -358,7 +358,11 @@ fn endpoint(
     let mut tokens = words(rhs);
     let target = tokens.next().unwrap_or("");
     if target.contains("://") {
-        return Err(vec![endpoint_url(net.as_ref().ok(), name.as_ref().ok(), target)]);
+        return Err(vec![endpoint_url(
+            net.as_ref().ok(),
+            name.as_ref().ok(),
+            target,
+        )]);
     }
     let (protocol, ports) = match cut(target, b':') {
         Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
@@ -381,7 +385,11 @@ fn endpoint(
                 opts.once(key, options.backlog.is_some());
                 match v.parse::<u32>() {
                     Ok(b) => options.backlog = Some(b),
-                    Err(_) => opts.bad(key, value, "backlog takes a whole number, like backlog=1024"),
+                    Err(_) => opts.bad(
+                        key,
+                        value,
+                        "backlog takes a whole number, like backlog=1024",
+                    ),
                 }
             }
             ("reuseport", None) => {
@@ -409,7 +417,11 @@ fn endpoint(
                 if is_ifname(v) {
                     options.device = Some(Device::Named(v.to_owned()));
                 } else {
-                    opts.bad(key, value, "device takes an interface name, like device=eth2");
+                    opts.bad(
+                        key,
+                        value,
+                        "device takes an interface name, like device=eth2",
+                    );
                 }
             }
             ("advertise", Some(v)) => {
@@ -505,7 +517,9 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
             let port = u.port_or_known_default().unwrap_or(0);
             format!("write `{net} = {host}` and `{net}.{name} = {scheme}:{port}`")
         }
-        _ => format!("write the address on the network's line (`{net} = ADDRESS`) and `{net}.{name} = PROTOCOL:PORT`"),
+        _ => format!(
+            "write the address on the network's line (`{net} = ADDRESS`) and `{net}.{name} = PROTOCOL:PORT`"
+        ),
     };
     SpecErrorKind::EndpointUrl {
         url: target.to_owned(),

@@ -294,7 +294,12 @@ fn never_held(net: IpNet) -> Option<String> {
             Family::of(first)
         ));
     }
-    let zero = |ip| matches!(AddrClass::of(ip), AddrClass::ThisNetwork | AddrClass::Unspecified);
+    let zero = |ip| {
+        matches!(
+            AddrClass::of(ip),
+            AddrClass::ThisNetwork | AddrClass::Unspecified
+        )
+    };
     if zero(first) && zero(last) {
         return Some(THIS_NETWORK.to_owned());
     }

@@ -3,7 +3,10 @@
 /// The candidate closest to `word` by edit distance, if it is close enough
 /// to be a slip of the keyboard rather than another word: at most one edit
 /// per four characters, and at least one.
-pub(crate) fn closest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn closest<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
     // Config words are short; a long word is no misspelling of them, and
     // the distance below costs the product of the two lengths.
     if word.len() > 32 {

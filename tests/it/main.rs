@@ -6,6 +6,7 @@ mod class;
 mod dns_server;
 mod examples;
 mod host;
+mod hostile;
 mod netns;
 mod plan;
 mod props;

@@ -143,7 +143,12 @@ fn dns_name() -> impl Strategy<Value = String> {
 /// take any of them.
 fn refused(s: &Selector) -> bool {
     let mapped = |ip: IpAddr| matches!(ip, IpAddr::V6(a) if a.to_ipv4_mapped().is_some());
-    let zero = |ip: IpAddr| matches!(AddrClass::of(ip), AddrClass::ThisNetwork | AddrClass::Unspecified);
+    let zero = |ip: IpAddr| {
+        matches!(
+            AddrClass::of(ip),
+            AddrClass::ThisNetwork | AddrClass::Unspecified
+        )
+    };
     let broadcast = |ip: IpAddr| ip == IpAddr::from([255u8; 4]);
     let never = |a: IpAddr, b: IpAddr| {
         (a.is_multicast() && b.is_multicast())

@@ -526,7 +526,15 @@ fn an_interface_holding_the_mapped_wildcard_never_gets_it_bound() {
     );
     // The kernel takes it; no documentation range is involved, since it is
     // no address of any other host.
-    server.ip(&["-6", "addr", "add", "::ffff:0.0.0.0/96", "dev", "pub0", "nodad"]);
+    server.ip(&[
+        "-6",
+        "addr",
+        "add",
+        "::ffff:0.0.0.0/96",
+        "dev",
+        "pub0",
+        "nodad",
+    ]);
 
     // What makes it dangerous, shown on the real kernel: a dual-stack socket
     // bound to it takes IPv4 connections to the host's own addresses.
@@ -558,9 +566,7 @@ fn an_interface_holding_the_mapped_wildcard_never_gets_it_bound() {
                 .any(|n| n.to_string() == "::ffff:0.0.0.0/96"),
             "the capture sees the mapped address: {host}"
         );
-        let err = server
-            .run(|| listenspec::bind_all(&spec))
-            .expect_err(&text);
+        let err = server.run(|| listenspec::bind_all(&spec)).expect_err(&text);
         let listenspec::Error::Plan(plan) = &err else {
             panic!("{text}: refused by the plan, not by a bind: {err}");
         };
