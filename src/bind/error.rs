@@ -19,6 +19,8 @@ pub enum Cause {
         error: io::Error,
         /// The endpoint of this spec that holds the port, if one does.
         holder: Option<String>,
+        /// This endpoint's own socket that holds the port, if one does.
+        own: Option<SocketAddr>,
         /// The device the socket was pinned to, if any.
         device: Option<String>,
     },
@@ -91,7 +93,7 @@ fn phrases(why: &[Disagreement]) -> String {
 impl Cause {
     pub(crate) fn os(
         error: io::Error,
-        holder: Option<String>,
+        (holder, own): (Option<String>, Option<SocketAddr>),
         ep: &PlannedEndpoint,
         addr: SocketAddr,
     ) -> Cause {
@@ -103,6 +105,7 @@ impl Cause {
         Cause::Os {
             error,
             holder,
+            own,
             device,
         }
     }
@@ -114,11 +117,15 @@ impl Cause {
             Cause::Os {
                 error,
                 holder,
+                own,
                 device,
             } => match (error.kind(), error.raw_os_error()) {
-                (io::ErrorKind::AddrInUse, _) => match holder {
-                    Some(h) => format!("endpoint {h} of this spec already holds port {port}; give one of them another port"),
-                    None => format!(
+                (io::ErrorKind::AddrInUse, _) => match (own, holder) {
+                    (Some(mine), _) => format!(
+                        "this endpoint's own socket on {mine} already takes port {port} (a `[::]` socket with v6only=false takes IPv4 too); write `::` alone for one dual-stack socket, or drop v6only=false"
+                    ),
+                    (None, Some(h)) => format!("endpoint {h} of this spec already holds port {port}; give one of them another port"),
+                    (None, None) => format!(
                         "another process holds it: `ss -{}lnp 'sport = :{port}'` shows which; stop it, or choose another port",
                         if transport == Transport::Tcp { "t" } else { "u" }
                     ),

@@ -296,22 +296,36 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
 
 /// The sockets opened so far, to name who holds a port when a bind fails.
 struct Held {
-    entries: Vec<(Transport, SocketAddr, usize)>,
+    /// Transport, local address, whether it is a dual-stack `[::]`, owner.
+    entries: Vec<(Transport, SocketAddr, bool, usize)>,
 }
 
 impl Held {
-    fn holder(&self, t: Transport, addr: SocketAddr) -> Option<usize> {
+    fn holder(&self, t: Transport, addr: SocketAddr, dual: bool) -> Option<usize> {
         self.entries
             .iter()
-            .find(|(ht, ha, _)| {
-                *ht == t
-                    && ha.port() == addr.port()
-                    && (ha.ip() == addr.ip()
-                        || ha.ip().is_unspecified()
-                        || addr.ip().is_unspecified())
-            })
-            .map(|(_, _, who)| *who)
+            .find(|&&(ht, ha, hdual, _)| ht == t && takes(ha, hdual, addr, dual))
+            .map(|&(_, _, _, who)| who)
     }
+}
+
+/// Whether a socket on `held` keeps one from binding `want`: the same port
+/// and address, or a wildcard of the family, where a dual-stack `[::]`
+/// belongs to both families.
+fn takes(held: SocketAddr, held_dual: bool, want: SocketAddr, want_dual: bool) -> bool {
+    if held.port() != want.port() {
+        return false;
+    }
+    let (h, w) = (held.ip(), want.ip());
+    if h.is_ipv4() == w.is_ipv4() {
+        return h == w || h.is_unspecified() || w.is_unspecified();
+    }
+    (held_dual && h.is_unspecified()) || (want_dual && w.is_unspecified())
+}
+
+/// Whether the socket of `b` is a dual-stack `[::]` (`v6only=false`).
+fn dual_stack(ep: &PlannedEndpoint, addr: SocketAddr) -> bool {
+    addr.is_ipv6() && addr.ip().is_unspecified() && ep.options().v6only == Some(false)
 }
 
 pub(crate) fn bind_with(
@@ -376,8 +390,11 @@ pub(crate) fn bind_with(
         bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {
             let t = eps[i].protocol().transport();
-            held.entries
-                .extend(socks.iter().map(|s| (t, s.local_addr, i)));
+            held.entries.extend(
+                socks
+                    .iter()
+                    .map(|s| (t, s.local_addr, dual_stack(&eps[i], s.local_addr), i)),
+            );
         }
     }
     if !failures.is_empty() {
@@ -507,8 +524,21 @@ fn bind_endpoint(
             return None;
         }
         for (addr, e) in errors {
-            let holder = held.holder(t, addr).map(|j| eps[j].qualified());
-            failures.push(BindFailure::new(ep, addr, Cause::os(e, holder, ep, addr)));
+            let dual = dual_stack(ep, addr);
+            let holder = held.holder(t, addr, dual).map(|j| eps[j].qualified());
+            // The endpoint's own sockets can hold the port too: the plan
+            // refuses the known case, but a hint must never blame another
+            // process for them.
+            let own = opened
+                .iter()
+                .flatten()
+                .map(|s| s.local_addr)
+                .find(|&a| takes(a, dual_stack(ep, a), addr, dual));
+            failures.push(BindFailure::new(
+                ep,
+                addr,
+                Cause::os(e, (holder, own), ep, addr),
+            ));
         }
         return None;
     }

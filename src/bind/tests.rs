@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 use socket2::Socket;
 
 use super::socket::{Open, System};
-use super::{Cause, bind_with};
+use super::{Cause, bind_with, takes};
 use crate::plan::{Bind, PlannedEndpoint};
 use crate::{Host, ListenSpec, Plan};
 
@@ -136,4 +136,58 @@ fn ephemeral_retries_when_the_second_address_is_taken() {
     let addrs = bound.endpoints()[0].local_addrs();
     assert_eq!(addrs.len(), 2);
     assert_eq!(addrs[0].port(), addrs[1].port());
+}
+
+/// Which held socket keeps which bind from succeeding, as a hint names it:
+/// the same address, or a wildcard of the family, where a dual-stack `[::]`
+/// is of both families.
+#[test]
+fn who_takes_a_port() {
+    let a = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+    for (held, held_dual, want, want_dual, expect) in [
+        ("127.0.0.1:80", false, "127.0.0.1:80", false, true),
+        ("127.0.0.1:80", false, "127.0.0.1:81", false, false),
+        ("127.0.0.1:80", false, "127.0.0.2:80", false, false),
+        ("0.0.0.0:80", false, "127.0.0.2:80", false, true),
+        ("127.0.0.2:80", false, "0.0.0.0:80", false, true),
+        ("[::]:80", false, "0.0.0.0:80", false, false),
+        ("[::]:80", true, "0.0.0.0:80", false, true),
+        ("[::]:80", true, "127.0.0.1:80", false, true),
+        ("0.0.0.0:80", false, "[::]:80", false, false),
+        ("0.0.0.0:80", false, "[::]:80", true, true),
+        ("127.0.0.1:80", false, "[::]:80", true, true),
+        ("[::1]:80", false, "0.0.0.0:80", false, false),
+        ("[::1]:80", false, "[::]:80", false, true),
+    ] {
+        assert_eq!(
+            takes(a(held), held_dual, a(want), want_dual),
+            expect,
+            "{held} (dual {held_dual}) against {want} (dual {want_dual})"
+        );
+    }
+}
+
+/// A port in use that this endpoint's own sockets do not hold is another
+/// process's, and the hint says so, not that the endpoint holds it itself.
+#[test]
+fn a_port_in_use_elsewhere_is_not_blamed_on_the_endpoint() {
+    struct InUseAt(usize, usize);
+    impl Open for InUseAt {
+        fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
+            self.1 += 1;
+            if self.1 == self.0 {
+                return Err(io::Error::from_raw_os_error(libc::EADDRINUSE));
+            }
+            System.open(ep, bind, port)
+        }
+    }
+    let plan = loopback_plan("public = *\npublic.a = tcp:0");
+    let err = bind_with(&plan, Vec::new(), &mut InUseAt(2, 0));
+    // Port 0 tries again on another port, so the second try succeeds.
+    assert!(err.is_ok(), "{:?}", err.err());
+    let plan = loopback_plan("public = *\npublic.a = tcp:47391");
+    let err = bind_with(&plan, Vec::new(), &mut InUseAt(2, 0)).unwrap_err();
+    let hint = err.failures()[0].hint();
+    assert!(hint.contains("another process holds it"), "{hint}");
+    assert!(!hint.contains("own socket"), "{hint}");
 }

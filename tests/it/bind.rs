@@ -284,6 +284,7 @@ fn hints_for_privileged_ports() {
     let cause = Cause::Os {
         error: std::io::Error::from_raw_os_error(libc::EACCES),
         holder: None,
+        own: None,
         device: None,
     };
     let hint = cause.hint(Transport::Tcp, "0.0.0.0:80".parse().unwrap());
