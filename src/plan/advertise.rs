@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
 use url::Url;
 
@@ -26,58 +25,22 @@ pub enum Source {
 /// Its port may be unknown until binding (port 0 or a range with no port in
 /// the advertised URL); [`Advertised::url`] is `None` then, and
 /// [`Advertised::with_port`] completes it.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advertised {
-    url: PlannedUrl,
+    url: Url,
     port_from_bind: bool,
     source: Source,
-}
-
-/// An advertised URL, or the address it will be made of.
-#[derive(Clone)]
-enum PlannedUrl {
-    /// Made at plan time from what the spec says.
-    Made(Url),
-    /// The address the planner ranked best. Formatting and parsing its URL
-    /// was about a fifth of planning a small spec, and a plan made only to
-    /// be checked never reads it, so it is made when first asked for, then
-    /// kept.
-    Derived {
-        scheme: &'static str,
-        ip: IpAddr,
-        port: Option<u16>,
-        url: OnceLock<Url>,
-    },
-}
-
-impl PlannedUrl {
-    fn get(&self) -> &Url {
-        match self {
-            PlannedUrl::Made(url) => url,
-            PlannedUrl::Derived {
-                scheme,
-                ip,
-                port,
-                url,
-            } => url.get_or_init(|| parse_url(scheme, host_of(*ip), *port)),
-        }
-    }
 }
 
 impl Advertised {
     /// The URL, when its port is known at plan time.
     pub fn url(&self) -> Option<&Url> {
-        (!self.port_from_bind).then(|| self.url.get())
+        (!self.port_from_bind).then_some(&self.url)
     }
 
     /// The URL once the endpoint is bound on `port`.
     pub fn with_port(&self, port: u16) -> Url {
-        if let (true, PlannedUrl::Derived { scheme, ip, .. }) = (self.port_from_bind, &self.url) {
-            // Made with its port at once: cheaper than making the portless
-            // URL, copying it and setting the port.
-            return parse_url(scheme, host_of(*ip), Some(port));
-        }
-        let mut url = self.url.get().clone();
+        let mut url = self.url.clone();
         if self.port_from_bind {
             // Cannot fail: every advertised URL has a host (checked when the
             // spec was parsed, or an IP address when derived).
@@ -99,44 +62,18 @@ impl Advertised {
     /// The address clients are told, when the URL's host is a literal; an
     /// IPv4-mapped one as the IPv4 address inside it.
     pub(crate) fn literal_ip(&self) -> Option<IpAddr> {
-        match &self.url {
-            PlannedUrl::Derived { ip, .. } => Some(*ip),
-            PlannedUrl::Made(url) => match url.host()? {
-                url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
-                url::Host::Ipv6(v6) => Some(IpAddr::V6(v6).to_canonical()),
-                url::Host::Domain(_) => None,
-            },
+        match self.url.host()? {
+            url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+            url::Host::Ipv6(v6) => Some(IpAddr::V6(v6).to_canonical()),
+            url::Host::Domain(_) => None,
         }
-    }
-}
-
-impl PartialEq for Advertised {
-    /// Equal when they tell clients the same: the same URL (parsing derived
-    /// ones if need be), port source and origin.
-    fn eq(&self, other: &Advertised) -> bool {
-        self.port_from_bind == other.port_from_bind
-            && self.source == other.source
-            && self.url.get() == other.url.get()
-    }
-}
-
-impl Eq for Advertised {}
-
-impl fmt::Debug for Advertised {
-    /// As a derived `Debug` would show it, with the URL made.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Advertised")
-            .field("url", self.url.get())
-            .field("port_from_bind", &self.port_from_bind)
-            .field("source", &self.source)
-            .finish()
     }
 }
 
 impl fmt::Display for Advertised {
     /// The URL, with `<port>` standing for a port known only after binding.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = self.url.get();
+        let url = &self.url;
         if !self.port_from_bind {
             return write!(f, "{url}");
         }
@@ -167,7 +104,7 @@ fn parse_url(scheme: &str, host: url::Host<&str>, port: Option<u16>) -> Url {
 fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpoint) -> Advertised {
     let port = explicit.or(e.ports().fixed());
     Advertised {
-        url: PlannedUrl::Made(parse_url(scheme, host, port)),
+        url: parse_url(scheme, host, port),
         port_from_bind: port.is_none(),
         source: Source::Derived,
     }
@@ -191,7 +128,7 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
             }
             Advertised {
                 port_from_bind: !known && e.ports().fixed().is_none(),
-                url: PlannedUrl::Made(url),
+                url,
                 source: Source::Derived,
             }
         }
@@ -301,15 +238,5 @@ pub(crate) fn advertise<'r>(
     if AddrClass::of(*best) == AddrClass::LinkLocal {
         warn(ProblemKind::LinkLocalAdvertised { ip: *best });
     }
-    let port = e.ports().fixed();
-    Some(Advertised {
-        url: PlannedUrl::Derived {
-            scheme: e.protocol().scheme(),
-            ip: *best,
-            port,
-            url: OnceLock::new(),
-        },
-        port_from_bind: port.is_none(),
-        source: Source::Derived,
-    })
+    Some(url_for(e.protocol().scheme(), host_of(*best), None, e))
 }

@@ -5,18 +5,17 @@
 //! snapshot always give the same plan, on a laptop or in CI.
 
 mod advertise;
-mod keys;
 mod problem;
 mod select;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
-use std::sync::Arc;
 
 use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
-pub use problem::{PlanError, Problem, ProblemKind, Unlistenable};
+pub use problem::{PlanError, Problem, ProblemKind, Unlistenable, Unmatched};
 
 use crate::host::{Host, Interface};
 use crate::spec::{
@@ -24,7 +23,6 @@ use crate::spec::{
     Selector, Transport,
 };
 use crate::{AddrClass, class};
-use keys::KeyMap;
 
 /// How strictly to plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -153,8 +151,7 @@ impl fmt::Debug for Chosen {
 pub struct PlannedNetwork {
     name: Name,
     exposure: Exposure,
-    /// Shared with the network's binds, which read their reasons from here.
-    addrs: Arc<[Chosen]>,
+    addrs: Vec<Chosen>,
 }
 
 impl PlannedNetwork {
@@ -173,16 +170,12 @@ impl PlannedNetwork {
 }
 
 /// One socket an endpoint will have.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
     addr: SocketAddr,
     device: Option<String>,
-    /// The network's addresses and which of them this socket binds: each
-    /// endpoint of a network binds the same addresses for the same reasons,
-    /// so they are read from one place instead of being copied per endpoint.
-    /// `index < addrs.len()`: [`binds`] takes it from enumerating `addrs`.
-    addrs: Arc<[Chosen]>,
-    index: usize,
+    /// The network's address this socket binds, with why it was chosen.
+    chosen: Chosen,
 }
 
 impl Bind {
@@ -204,32 +197,10 @@ impl Bind {
         &self.chosen().why
     }
     fn chosen(&self) -> &Chosen {
-        // In bounds: see the field.
-        &self.addrs[self.index]
+        &self.chosen
     }
     fn is_wildcard(&self) -> bool {
-        self.chosen().is_wildcard()
-    }
-}
-
-impl PartialEq for Bind {
-    /// The same socket for the same reason, wherever the reason is kept.
-    fn eq(&self, other: &Bind) -> bool {
-        self.addr == other.addr && self.device == other.device && self.why() == other.why()
-    }
-}
-
-impl Eq for Bind {}
-
-impl fmt::Debug for Bind {
-    /// As a derived `Debug` would show it with the interface as a field.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bind")
-            .field("addr", &self.addr)
-            .field("interface", &self.interface())
-            .field("device", &self.device)
-            .field("why", self.why())
-            .finish()
+        self.chosen.is_wildcard()
     }
 }
 
@@ -364,9 +335,6 @@ pub(crate) struct HostView<'h> {
     pub(crate) host: &'h Host,
     /// Every `(interface, address)` pair, in host order.
     pub(crate) addrs: Vec<HostAddr<'h>>,
-    /// Known that no two addresses are the same address on the same link,
-    /// so the addresses a network takes are distinct without checking.
-    pub(crate) unique_addrs: bool,
     has_v4: bool,
     has_v6: bool,
 }
@@ -388,18 +356,9 @@ impl<'h> HostView<'h> {
                 global,
             });
         }
-        // Worked out only for the handful of addresses most hosts have, where
-        // comparing every pair is cheap; a bigger host has each network check
-        // the addresses it takes instead, which are usually fewer than all.
-        let unique_addrs = addrs.len() <= 16
-            && addrs
-                .iter()
-                .enumerate()
-                .all(|(i, a)| addrs[..i].iter().all(|b| a.key() != b.key()));
         HostView {
             host,
             addrs,
-            unique_addrs,
             has_v4,
             has_v6,
         }
@@ -441,10 +400,9 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     // plans without growing.
     let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
     let mut networks = Vec::with_capacity(spec.networks().len());
-    let mut scratch = select::Scratch::default();
     for (i, net) in spec.networks().iter().enumerate() {
         let name = net.name().clone();
-        let addrs = select::resolve(net, &name, &view, &mut scratch, &mut problems);
+        let addrs = select::resolve(net, &name, &view, &mut problems);
         let exposure = net.exposure();
         check_exposure(&name, exposure, &addrs, &mut problems);
         if !listens(i) {
@@ -456,8 +414,6 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             addrs,
         });
     }
-    // Its buffers are as big as the biggest network; free them for the binds.
-    drop(scratch);
     check_separation(spec, &networks, listens, &mut problems);
 
     let mut endpoints = Vec::with_capacity(spec.endpoints().len());
@@ -549,7 +505,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
 
 fn binds(
     e: &Endpoint,
-    addrs: &Arc<[Chosen]>,
+    addrs: &[Chosen],
     host: &Host,
     report: &mut impl FnMut(ProblemKind),
 ) -> Vec<Bind> {
@@ -564,8 +520,7 @@ fn binds(
     let mut wildcard_reported = false;
     addrs
         .iter()
-        .enumerate()
-        .map(|(index, c)| {
+        .map(|c| {
             let dev = match (device, c.interface()) {
                 (None, _) => None,
                 (Some(Device::Named(d)), Some(on)) if d != on => {
@@ -589,8 +544,7 @@ fn binds(
             Bind {
                 addr: c.socket_addr(e.ports().first()),
                 device: dev,
-                addrs: Arc::clone(addrs),
-                index,
+                chosen: c.clone(),
             }
         })
         .collect()
@@ -706,8 +660,7 @@ fn check_separation(
     let specific = listening()
         .map(|(_, n)| n.addrs.iter().filter(|c| !c.is_wildcard()).count())
         .sum();
-    let mut owner: KeyMap<(IpAddr, u32), usize> =
-        KeyMap::with_capacity_and_hasher(specific, Default::default());
+    let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::with_capacity(specific);
     for (i, net) in listening() {
         for c in net.addrs.iter().filter(|c| !c.is_wildcard()) {
             match owner.get(&(c.ip, c.scope_id)) {
@@ -756,7 +709,7 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
     // is looked up once per endpoint by (transport, port), and addresses are
     // compared only between endpoints that share one, which most specs never
     // do.
-    let mut ports: KeyMap<(Transport, u16), PortUse> = KeyMap::default();
+    let mut ports: HashMap<(Transport, u16), PortUse> = HashMap::new();
     for e in endpoints {
         if let Some(port) = e.ports.fixed() {
             ports
@@ -765,7 +718,7 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
                 .endpoints += 1;
         }
     }
-    let mut exact: KeyMap<(Transport, SocketAddr), usize> = KeyMap::default();
+    let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::new();
     let mut any_wildcard = false;
     for (i, e) in endpoints.iter().enumerate() {
         let t = e.protocol.transport();
@@ -848,7 +801,7 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
 
 /// Two endpoints told to clients under one URL: clients of one reach the other.
 fn check_advertised(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
-    let mut seen: KeyMap<&str, usize> = KeyMap::default();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, e) in endpoints.iter().enumerate() {
         // Derived URLs are equal only when the bound addresses are, which
         // the conflict check already reports.

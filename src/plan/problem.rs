@@ -93,6 +93,43 @@ fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
 /// host is listed once under all the errors, however many refer to it.
 const LISTED: &str = "this host's interfaces are listed below";
 
+/// Why a selector matched nothing, where the planner can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unmatched {
+    /// Only link-local addresses, which need naming.
+    LinkLocalOnly,
+    /// The interfaces it names hold no address.
+    NoAddress {
+        /// Those interfaces.
+        interfaces: Vec<String>,
+    },
+    /// A one-family wildcard on a host without an up address of that family.
+    NoFamily,
+    /// `*` on a host without an up interface with an address.
+    NothingUp,
+}
+
+impl fmt::Display for Unmatched {
+    /// A clause that ends the "matches no address" sentence.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unmatched::LinkLocalOnly => f.write_str(
+                " but link-local ones, which are taken only when a selector names them (link-local, fe80::/10, or the address with its zone)",
+            ),
+            Unmatched::NoAddress { interfaces } => write!(
+                f,
+                " because {} has no address: give it one, or select an interface that has one",
+                interfaces.join(", ")
+            ),
+            Unmatched::NoFamily => {
+                f.write_str(" because the host has no up interface with an address of that family")
+            }
+            Unmatched::NothingUp => f.write_str(" because no interface is up with an address"),
+        }
+    }
+}
+
 /// Why no listener may take an address, whoever holds or answers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -158,12 +195,12 @@ impl fmt::Display for Unlistenable {
 #[non_exhaustive]
 pub enum ProblemKind {
     /// A selector matched no address of the host.
-    #[error("{selector} matches no address on this host{} ({LISTED})", note.as_deref().unwrap_or(""))]
+    #[error("{selector} matches no address on this host{} ({LISTED})", why.as_ref().map(ToString::to_string).unwrap_or_default())]
     NoMatch {
         /// The selector.
         selector: Selector,
         /// Why, where the planner can tell (e.g. only link-local addresses).
-        note: Option<String>,
+        why: Option<Unmatched>,
     },
     /// An `if:`, zone or `device=` names no interface of the host.
     #[error("no interface matches {pattern:?} ({LISTED})")]

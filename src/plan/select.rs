@@ -1,13 +1,12 @@
 //! Turning one network's selectors into the host addresses it gets.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use ipnet::IpNet;
 
 use crate::host::{DnsAnswer, Host, Interface};
-use crate::plan::keys::KeySet;
-use crate::plan::problem::Unlistenable;
+use crate::plan::problem::{Unlistenable, Unmatched};
 use crate::plan::{Chosen, HostAddr, HostView, Problem, ProblemKind, Why};
 use crate::spec::{Family, IfPattern, Name, Network, Selector, Zone};
 use crate::{AddrClass, class};
@@ -70,22 +69,17 @@ impl Ready<'_> {
 
 /// For an `if:` selector whose interfaces exist but hold no address at all,
 /// says so: the cause is on the host, which a bare "no match" would hide.
-fn bare_interfaces(sel: &Selector, host: &Host) -> Option<String> {
+fn bare_interfaces(sel: &Selector, host: &Host) -> Option<Unmatched> {
     let Selector::Interface(p) = sel else {
         return None;
     };
-    let bare: Vec<&str> = host
+    let interfaces: Vec<String> = host
         .interfaces()
         .iter()
         .filter(|i| p.matches(i.name()) && i.addrs().is_empty())
-        .map(Interface::name)
+        .map(|i| i.name().to_owned())
         .collect();
-    (!bare.is_empty()).then(|| {
-        format!(
-            " because {} has no address: give it one, or select an interface that has one",
-            bare.join(", ")
-        )
-    })
+    (!interfaces.is_empty()).then_some(Unmatched::NoAddress { interfaces })
 }
 
 fn zone_index(zone: &Zone, host: &Host) -> Option<u32> {
@@ -117,105 +111,112 @@ struct Include<'a> {
     link_local_only: bool,
 }
 
-/// Buffers `resolve` needs for each network, kept for the whole plan so that
-/// resolving many networks allocates them once.
-#[derive(Default)]
-pub(crate) struct Scratch<'a> {
-    includes: Vec<Include<'a>>,
-    excludes: Vec<Ready<'a>>,
-    /// Gathers a network's addresses before they move to their shared home.
-    chosen: Vec<Chosen>,
-}
-
 /// Resolves one network against the host. Problems go to `out`; the
 /// addresses that survived are returned even when there are problems, so
 /// later checks can still report theirs.
-pub(crate) fn resolve<'a>(
-    net: &'a Network,
+pub(crate) fn resolve(
+    net: &Network,
     name: &Name,
-    view: &HostView<'a>,
-    scratch: &mut Scratch<'a>,
+    view: &HostView<'_>,
     out: &mut Vec<Problem>,
-) -> Arc<[Chosen]> {
-    let Scratch {
-        includes,
-        excludes,
-        chosen,
-    } = scratch;
-    chosen.clear();
-    gather(net, name, view, includes, excludes, chosen, out);
-    // Draining gives an exact length, so the shared slice is made with one
-    // allocation and the buffer is kept for the next network.
-    chosen.drain(..).collect()
+) -> Vec<Chosen> {
+    let mut found = Vec::new();
+    let mut chosen = Vec::new();
+    if net.includes().iter().all(Selector::is_wildcard) {
+        wildcards(net, view, &mut chosen, &mut |kind| found.push(kind));
+    } else {
+        let host = view.host;
+        let mut report = |kind| found.push(kind);
+        let mut includes: Vec<Include> = net
+            .includes()
+            .iter()
+            .map(|sel| Include {
+                sel,
+                ready: prepare(sel, host, &mut report),
+                names_link_local: sel.names_link_local(),
+                matched: false,
+                link_local_only: false,
+            })
+            .collect();
+        let excludes: Vec<Ready> = net
+            .excludes()
+            .iter()
+            .map(|s| prepare(s, host, &mut report))
+            .collect();
+        let matched = match_host(net, view, &mut includes, &excludes, &mut report);
+        chosen = matched.chosen;
+        loopback_literals(net, view, &mut includes, &mut chosen);
+        for (interface, addrs) in matched.skipped_down {
+            report(ProblemKind::SkippedDown {
+                interface: interface.to_owned(),
+                addrs,
+            });
+        }
+        let unmatched = report_unmatched(&includes, host, &mut report);
+        report_partly_remote(&includes, host, &mut report);
+        if chosen.is_empty() && !unmatched && !matched.refused && !matched.removed.is_empty() {
+            report(ProblemKind::AllExcluded {
+                removed: matched.removed,
+            });
+        }
+    }
+    // Interface down is reported once per interface, however many addresses.
+    found.dedup();
+    out.extend(found.into_iter().map(|kind| Problem::network(name, kind)));
+    chosen
 }
 
-/// [`resolve`], into `chosen`.
-fn gather<'a>(
-    net: &'a Network,
-    name: &Name,
-    view: &HostView<'a>,
-    includes: &mut Vec<Include<'a>>,
-    excludes: &mut Vec<Ready<'a>>,
-    chosen: &mut Vec<Chosen>,
-    out: &mut Vec<Problem>,
-) {
-    let host = view.host;
-    let first_problem = out.len();
-    let mut report = |kind| out.push(Problem::network(name, kind));
-    if net.includes().iter().all(Selector::is_wildcard) {
-        wildcards(net, view, chosen, &mut report);
-        return;
-    }
+/// What matching the host's addresses against a network gave.
+struct Matched<'h> {
+    chosen: Vec<Chosen>,
+    /// Matched by an include, then removed by an exclude or the family filter.
+    removed: Vec<IpAddr>,
+    /// Some address was refused as one no listener may take.
+    refused: bool,
+    /// Addresses left out because their interface is down, per interface.
+    skipped_down: Vec<(&'h str, Vec<IpAddr>)>,
+}
 
-    includes.clear();
-    includes.extend(net.includes().iter().map(|sel| Include {
-        sel,
-        ready: prepare(sel, host, &mut report),
-        names_link_local: sel.names_link_local(),
-        matched: false,
-        link_local_only: false,
-    }));
-    excludes.clear();
-    excludes.extend(net.excludes().iter().map(|s| prepare(s, host, &mut report)));
-
-    let mut removed = Vec::new();
-    let mut refused = false;
-    // Each host address is visited once, so a repeat can only come from a
-    // host that lists one address twice (on two interfaces, say).
-    let mut seen = (!view.unique_addrs).then(KeySet::default);
-    let mut skipped_down: Vec<(&str, Vec<IpAddr>)> = Vec::new();
+/// Visits each host address once: the first include that takes it, then
+/// excludes, the family filter, what no listener may take, and down
+/// interfaces decide whether it is chosen.
+fn match_host<'h>(
+    net: &Network,
+    view: &HostView<'h>,
+    includes: &mut [Include],
+    excludes: &[Ready],
+    report: &mut impl FnMut(ProblemKind),
+) -> Matched<'h> {
+    let mut m = Matched {
+        chosen: Vec::new(),
+        removed: Vec::new(),
+        refused: false,
+        skipped_down: Vec::new(),
+    };
+    // A host that lists one address twice (on two interfaces, say) must
+    // not give a network the same socket twice.
+    let mut seen = HashSet::new();
     for a in &view.addrs {
-        let (iface, addr, ip) = (a.iface, a.net, a.net.addr());
-        let link_local = a.class == AddrClass::LinkLocal;
-        let mut hit = None;
-        for inc in includes.iter_mut() {
-            if !inc.ready.matches(a) {
-                continue;
-            }
-            if link_local && !inc.names_link_local {
-                inc.link_local_only = true;
-                continue;
-            }
-            hit.get_or_insert(inc.sel);
-            inc.matched = true;
-        }
-        let Some(sel) = hit else { continue };
+        let (iface, ip) = (a.iface, a.net.addr());
+        let Some(sel) = first_include(includes, a) else {
+            continue;
+        };
         // Excludes first, so `!if:eth3` silences a down eth3.
         if excludes.iter().any(|x| x.matches(a))
             || net.family_filter().is_some_and(|f| f != Family::of(ip))
         {
-            removed.push(ip);
+            m.removed.push(ip);
             continue;
         }
         // An interface may hold what no listener should take (the kernel
         // accepts `::ffff:0.0.0.0/96`, the IPv4 wildcard in another
         // spelling); taken as a specific address it would widen exposure.
         if let Some(why) = Unlistenable::of(ip, a.class) {
-            refused = true;
+            m.refused = true;
             report(ProblemKind::Unlistenable {
                 selector: sel.clone(),
                 interface: iface.name().to_owned(),
-                net: *addr,
+                net: *a.net,
                 why,
             });
             continue;
@@ -227,43 +228,55 @@ fn gather<'a>(
                         interface: iface.name().to_owned(),
                     });
                 }
-                _ => match skipped_down.iter_mut().find(|(n, _)| *n == iface.name()) {
+                _ => match m.skipped_down.iter_mut().find(|(n, _)| *n == iface.name()) {
                     Some((_, list)) => list.push(ip),
-                    None => skipped_down.push((iface.name(), vec![ip])),
+                    None => m.skipped_down.push((iface.name(), vec![ip])),
                 },
             }
             continue;
         }
         let (ip, scope_id) = a.key();
-        if seen.as_mut().is_none_or(|s| s.insert((ip, scope_id))) {
-            chosen.push(Chosen::new(
+        if seen.insert((ip, scope_id)) {
+            m.chosen.push(Chosen::new(
                 ip,
                 scope_id,
                 (a.class, a.global),
                 Why::Matched {
                     selector: sel.clone(),
                     interface: iface.name().to_owned(),
-                    net: *addr,
+                    net: *a.net,
                 },
             ));
         }
     }
-    // Interface down is reported once per interface, however many
-    // addresses; only this network's findings are merged.
-    let mut mine = out.split_off(first_problem);
-    mine.dedup();
-    out.append(&mut mine);
-    loopback_literals(net, view, includes, chosen);
+    m
+}
 
-    let mut report = |kind| out.push(Problem::network(name, kind));
-    for (interface, addrs) in skipped_down {
-        report(ProblemKind::SkippedDown {
-            interface: interface.to_owned(),
-            addrs,
-        });
+/// The first include that takes a host address, marking every include that
+/// matches it; a link-local address counts only for includes that name
+/// link-local addresses.
+fn first_include<'s>(includes: &mut [Include<'s>], a: &HostAddr) -> Option<&'s Selector> {
+    let link_local = a.class == AddrClass::LinkLocal;
+    let mut hit = None;
+    for inc in includes.iter_mut() {
+        if !inc.ready.matches(a) {
+            continue;
+        }
+        if link_local && !inc.names_link_local {
+            inc.link_local_only = true;
+            continue;
+        }
+        hit.get_or_insert(inc.sel);
+        inc.matched = true;
     }
+    hit
+}
+
+/// Reports each include that matched nothing, with the likeliest cause;
+/// returns whether there was one.
+fn report_unmatched(includes: &[Include], host: &Host, report: &mut impl FnMut(ProblemKind)) -> bool {
     let mut unmatched = false;
-    for inc in includes.iter() {
+    for inc in includes {
         if inc.matched || matches!(inc.ready, Ready::Dead) {
             continue;
         }
@@ -291,12 +304,8 @@ fn gather<'a>(
             },
             _ => ProblemKind::NoMatch {
                 selector: sel.clone(),
-                note: if inc.link_local_only {
-                    Some(
-                        " but link-local ones, which are taken only when a selector names them \
-                         (link-local, fe80::/10, or the address with its zone)"
-                            .to_owned(),
-                    )
+                why: if inc.link_local_only {
+                    Some(Unmatched::LinkLocalOnly)
                 } else {
                     bare_interfaces(sel, host)
                 },
@@ -304,7 +313,12 @@ fn gather<'a>(
         };
         report(kind);
     }
-    for inc in includes.iter() {
+    unmatched
+}
+
+/// A DNS name that resolves partly to this host and partly elsewhere.
+fn report_partly_remote(includes: &[Include], host: &Host, report: &mut impl FnMut(ProblemKind)) {
+    for inc in includes {
         if let (Selector::Dns(dns), Ready::Dns(answers)) = (inc.sel, &inc.ready) {
             let remote: Vec<IpAddr> = answers
                 .iter()
@@ -318,9 +332,6 @@ fn gather<'a>(
                 });
             }
         }
-    }
-    if chosen.is_empty() && !unmatched && !refused && !removed.is_empty() {
-        report(ProblemKind::AllExcluded { removed });
     }
 }
 
@@ -396,17 +407,14 @@ fn wildcards(
         if chosen.len() == before && matches!(sel, Selector::Wildcard(_)) {
             report(ProblemKind::NoMatch {
                 selector: sel.clone(),
-                note: Some(
-                    " because the host has no up interface with an address of that family"
-                        .to_owned(),
-                ),
+                why: Some(Unmatched::NoFamily),
             });
         }
     }
     if chosen.is_empty() && net.includes().iter().all(|s| *s == Selector::Any) {
         report(ProblemKind::NoMatch {
             selector: Selector::Any,
-            note: Some(" because no interface is up with an address".to_owned()),
+            why: Some(Unmatched::NothingUp),
         });
     }
 }
