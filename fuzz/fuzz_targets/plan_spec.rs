@@ -381,35 +381,36 @@ fn check(spec: &ListenSpec, p: &listenspec::Plan, what: &str, ctx: &dyn Fn() -> 
             let ip = b.addr().ip();
             let canon = ip.to_canonical();
             let wildcard = canon.is_unspecified();
-            let bad = |rule: &str| {
-                panic!(
-                    "{what}: {} binds {} ({canon}, {:?}, why: {}): {rule}\n{}",
-                    e.qualified(),
-                    b.addr(),
-                    AddrClass::of(canon),
-                    b.why(),
-                    ctx()
-                )
-            };
+            let mut broken = Vec::new();
             if wildcard && !wrote_wildcard(net.includes(), Family::of(canon)) {
-                bad("a wildcard the spec did not write for this network");
+                broken.push("a wildcard the spec did not write for this network");
             }
             match exposure {
                 Exposure::Public => {}
                 Exposure::Private => {
                     if wildcard {
-                        bad("a wildcard on a private network");
+                        broken.push("a wildcard on a private network");
                     }
                     if is_globally_reachable(canon) {
-                        bad("a globally reachable address on a private network");
+                        broken.push("a globally reachable address on a private network");
                     }
                 }
                 Exposure::Local => {
                     if AddrClass::of(canon) != AddrClass::Loopback {
-                        bad("not loopback on a local network");
+                        broken.push("not loopback on a local network");
                     }
                 }
             }
+            assert!(
+                broken.is_empty(),
+                "{what}: {} binds {} ({canon}, {:?}, why: {}): {}\n{}",
+                e.qualified(),
+                b.addr(),
+                AddrClass::of(canon),
+                b.why(),
+                broken.join("; "),
+                ctx()
+            );
         }
     }
 }
