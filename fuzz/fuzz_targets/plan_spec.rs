@@ -165,6 +165,12 @@ const ADVERTISE: &[&str] = &[
     "advertise http://127.0.0.1:9100",
 ];
 
+/// True one time in `n`; false when the input has run out, so a short input
+/// decodes to a plain spec and host rather than to every rare option at once.
+fn one_in(u: &mut Unstructured<'_>, n: u8) -> Result<bool> {
+    Ok(u.int_in_range(1..=n)? == n)
+}
+
 fn pick<'a, T>(u: &mut Unstructured<'_>, items: &'a [T]) -> Result<&'a T> {
     u.choose(items)
 }
@@ -197,68 +203,101 @@ fn prefix(u: &mut Unstructured<'_>, ip: IpAddr) -> Result<u8> {
     let max = max_prefix(ip);
     Ok(match u.int_in_range(0u8..=3)? {
         0 => max,
-        1 => *pick(u, if ip.is_ipv4() { &[8, 16, 24, 0][..] } else { &[64, 96, 95, 0][..] })?,
+        1 => *pick(
+            u,
+            if ip.is_ipv4() {
+                &[8, 16, 24, 0][..]
+            } else {
+                &[64, 96, 95, 0][..]
+            },
+        )?,
         _ => u.int_in_range(0..=max)?,
     })
 }
 
-/// A selector text: a word from the table, an interface or DNS name, or a
-/// literal or block built from the address tables.
-fn selector(u: &mut Unstructured<'_>) -> Result<String> {
-    Ok(match u.int_in_range(0u8..=9)? {
-        0..=3 => (*pick(u, SELECTORS)?).to_owned(),
-        4 | 5 => format!("if:{}", pick(u, IF_PATTERNS)?),
-        6 => format!("dns:{}", pick(u, DNS_NAMES)?),
-        7 => {
-            let ip = addr(u)?;
+/// A selector text: mostly one that fits the host (its interface names, DNS
+/// names, addresses, blocks around them) so plans get past "matches nothing",
+/// else a word from the table or a literal or block from the address tables.
+fn selector(u: &mut Unstructured<'_>, host: &Host) -> Result<String> {
+    let held: Vec<IpAddr> = host.addrs().map(|(_, n)| n.addr()).collect();
+    let ifaces: Vec<&str> = host.interfaces().iter().map(|i| i.name()).collect();
+    let names: Vec<&str> = host.dns_answers().keys().map(String::as_str).collect();
+    let literal = |u: &mut Unstructured<'_>, ip: IpAddr| -> Result<String> {
+        Ok(
             if ip.is_ipv6() && AddrClass::of(ip) == AddrClass::LinkLocal {
-                format!("{ip}%{}", pick(u, IFACES)?)
+                let zone = match host.addrs().find(|(_, n)| n.addr() == ip) {
+                    Some((i, _)) if u.ratio(3u8, 4)? => i.name().to_owned(),
+                    _ => (*pick(u, IFACES)?).to_owned(),
+                };
+                format!("{ip}%{zone}")
             } else {
                 ip.to_string()
+            },
+        )
+    };
+    let block = |u: &mut Unstructured<'_>, ip: IpAddr| -> Result<String> {
+        let len = prefix(u, ip)?;
+        Ok(IpNet::new(ip, len).unwrap().trunc().to_string())
+    };
+    Ok(match u.int_in_range(0u8..=15)? {
+        4..=7 if !ifaces.is_empty() => format!("if:{}", pick(u, &ifaces)?),
+        8 | 9 if !names.is_empty() => format!("dns:{}", pick(u, &names)?),
+        10..=12 if !held.is_empty() => {
+            let ip = *pick(u, &held)?;
+            literal(u, ip)?
+        }
+        13..=15 if !held.is_empty() => {
+            let ip = *pick(u, &held)?;
+            block(u, ip)?
+        }
+        1 => format!("if:{}", pick(u, IF_PATTERNS)?),
+        2 => format!("dns:{}", pick(u, DNS_NAMES)?),
+        3 => {
+            let ip = addr(u)?;
+            if u.arbitrary()? {
+                literal(u, ip)?
+            } else {
+                block(u, ip)?
             }
         }
-        _ => {
-            let ip = addr(u)?;
-            let len = prefix(u, ip)?;
-            IpNet::new(ip, len).unwrap().trunc().to_string()
-        }
+        _ => (*pick(u, SELECTORS)?).to_owned(),
     })
 }
 
 /// The spec text: networks with selectors, excludes and options, then
 /// endpoints, each line from the grammar's words.
-fn spec_text(u: &mut Unstructured<'_>) -> Result<String> {
+fn spec_text(u: &mut Unstructured<'_>, host: &Host) -> Result<String> {
     let mut text = String::new();
-    let networks = u.int_in_range(1u8..=4)?;
+    let networks = u.int_in_range(1u8..=3)?;
     let mut names = Vec::new();
     for _ in 0..networks {
         let name = *pick(u, NET_NAMES)?;
         names.push(name);
         let mut words = Vec::new();
-        for _ in 0..u.int_in_range(1u8..=3)? {
-            words.push(selector(u)?);
+        for _ in 0..*pick(u, &[1u8, 1, 1, 2, 2, 3])? {
+            words.push(selector(u, host)?);
         }
         for _ in 0..u.int_in_range(0u8..=2)? {
-            if u.ratio(1u8, 3)? {
-                words.push(format!("!{}", selector(u)?));
+            if one_in(u, 3)? {
+                words.push(format!("!{}", selector(u, host)?));
             }
         }
         match u.int_in_range(0u8..=5)? {
-            0 => words.push("ipv4".into()),
-            1 => words.push("ipv6".into()),
+            4 => words.push("ipv4".into()),
+            5 => words.push("ipv6".into()),
             _ => {}
         }
         let mut line = format!("{name} = {}", words.join(", "));
         match u.int_in_range(0u8..=4)? {
-            0 => line.push_str(" expose=private"),
-            1 => line.push_str(" expose=local"),
-            2 => line.push_str(" expose=public"),
+            2 => line.push_str(" expose=private"),
+            3 => line.push_str(" expose=local"),
+            4 => line.push_str(" expose=public"),
             _ => {}
         }
-        if u.ratio(1u8, 6)? {
+        if one_in(u, 6)? {
             line.push_str(" shared");
         }
-        if u.ratio(1u8, 6)? {
+        if one_in(u, 6)? {
             write!(line, " {}", pick(u, ADVERTISE)?).unwrap();
         }
         text.push_str(&line);
@@ -280,16 +319,20 @@ fn spec_text(u: &mut Unstructured<'_>) -> Result<String> {
         for _ in 0..u.int_in_range(0u8..=2)? {
             write!(line, " {}", pick(u, EP_OPTIONS)?).unwrap();
         }
-        if u.ratio(1u8, 8)? {
+        if one_in(u, 8)? {
             write!(line, " {}", pick(u, ADVERTISE)?).unwrap();
         }
         text.push_str(&line);
         text.push('\n');
     }
     // Now and then a tail of free text, for what the tables do not know.
-    if u.ratio(1u8, 16)? {
+    if one_in(u, 16)? {
         let len = u.int_in_range(0usize..=24)?;
-        let tail: String = u.bytes(len.min(u.len()))?.iter().map(|&b| char::from(b)).collect();
+        let tail: String = u
+            .bytes(len.min(u.len()))?
+            .iter()
+            .map(|&b| char::from(b))
+            .collect();
         text.push_str(&tail);
     }
     Ok(text)
@@ -300,7 +343,7 @@ fn spec_text(u: &mut Unstructured<'_>) -> Result<String> {
 fn host(u: &mut Unstructured<'_>) -> Result<Host> {
     let mut interfaces = Vec::new();
     let mut used = Vec::new();
-    for index in 1..=u.int_in_range(0u32..=5)? {
+    for index in 1..=u.int_in_range(1u32..=5)? {
         let name = *pick(u, IFACES)?;
         if used.contains(&name) {
             continue;
@@ -308,7 +351,7 @@ fn host(u: &mut Unstructured<'_>) -> Result<Host> {
         used.push(name);
         let up = u.ratio(5u8, 6)?;
         let mut addrs = Vec::new();
-        for _ in 0..u.int_in_range(0u8..=4)? {
+        for _ in 0..*pick(u, &[1u8, 2, 3, 4, 0])? {
             let ip = addr(u)?;
             addrs.push(IpNet::new(ip, prefix(u, ip)?).unwrap());
         }
@@ -327,16 +370,26 @@ fn host(u: &mut Unstructured<'_>) -> Result<Host> {
                 );
             }
             _ => {
+                // Mostly this host's own addresses, as a name for the host would be.
+                let held: Vec<IpAddr> = interfaces
+                    .iter()
+                    .flat_map(|i: &Interface| i.addrs())
+                    .map(|n| n.addr())
+                    .collect();
                 let mut ips = Vec::new();
                 for _ in 0..u.int_in_range(0u8..=3)? {
-                    ips.push(addr(u)?);
+                    ips.push(if !held.is_empty() && u.ratio(2u8, 3)? {
+                        *pick(u, &held)?
+                    } else {
+                        addr(u)?
+                    });
                 }
                 dns.insert(name.to_owned(), DnsAnswer::Addrs(ips));
             }
         }
     }
     let host = Host::new(interfaces, dns).expect("names and indexes are unique, indexes non-zero");
-    Ok(if u.ratio(1u8, 8)? {
+    Ok(if one_in(u, 8)? {
         host.in_container("/.dockerenv exists: Docker")
     } else {
         host
@@ -364,9 +417,13 @@ fn wrote_wildcard(includes: &[Selector], family: Family) -> bool {
 
 fn check(spec: &ListenSpec, p: &listenspec::Plan, what: &str, ctx: &dyn Fn() -> String) {
     for e in p.endpoints() {
-        let net = spec
-            .network(e.network().as_str())
-            .unwrap_or_else(|| panic!("{what}: endpoint {} on no network\n{}", e.qualified(), ctx()));
+        let net = spec.network(e.network().as_str()).unwrap_or_else(|| {
+            panic!(
+                "{what}: endpoint {} on no network\n{}",
+                e.qualified(),
+                ctx()
+            )
+        });
         let exposure = net.exposure();
         if let Some(planned) = p.networks().iter().find(|n| n.name() == net.name()) {
             assert_eq!(
@@ -417,10 +474,10 @@ fn check(spec: &ListenSpec, p: &listenspec::Plan, what: &str, ctx: &dyn Fn() -> 
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let Ok(text) = spec_text(&mut u) else {
+    let Ok(host) = host(&mut u) else {
         return;
     };
-    let Ok(host) = host(&mut u) else {
+    let Ok(text) = spec_text(&mut u, &host) else {
         return;
     };
     let Ok(spec) = text.parse::<ListenSpec>() else {
@@ -445,7 +502,11 @@ fuzz_target!(|data: &[u8]| {
     match &strict {
         Ok(p) => {
             check(&spec, p, "plan_with(strict)", &ctx);
-            assert!(p.warnings().is_empty(), "strict plan kept warnings\n{}", ctx());
+            assert!(
+                p.warnings().is_empty(),
+                "strict plan kept warnings\n{}",
+                ctx()
+            );
             assert_eq!(
                 normal.as_ref().ok(),
                 Some(p),
