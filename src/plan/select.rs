@@ -274,7 +274,11 @@ fn first_include<'s>(includes: &mut [Include<'s>], a: &HostAddr) -> Option<&'s S
 
 /// Reports each include that matched nothing, with the likeliest cause;
 /// returns whether there was one.
-fn report_unmatched(includes: &[Include], host: &Host, report: &mut impl FnMut(ProblemKind)) -> bool {
+fn report_unmatched(
+    includes: &[Include],
+    host: &Host,
+    report: &mut impl FnMut(ProblemKind),
+) -> bool {
     let mut unmatched = false;
     for inc in includes {
         if inc.matched || matches!(inc.ready, Ready::Dead) {

@@ -2,7 +2,12 @@
 
 use std::fmt;
 
-use crate::spec::{Family, Name, Network, Selector};
+use std::net::IpAddr;
+
+use ipnet::Ipv4Net;
+
+use crate::class::AddrClass;
+use crate::spec::{Family, Name, Network, QualifiedName, Selector};
 
 /// One thing wrong with a spec.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,39 +20,47 @@ pub enum SpecErrorKind {
     #[error("{0:?} is not a name: use letters, digits, '-' and '_', starting with a letter")]
     BadName(String),
     /// A selector did not parse.
-    #[error("selector {text:?}: {why}")]
+    #[error("selector {text:?}: {reason}")]
     BadSelector {
         /// The selector as written.
         text: String,
         /// What is wrong with it.
-        why: String,
+        reason: SelectorError,
     },
     /// `expose=` has an unknown level.
     #[error("expose={0:?}: the levels are public, private and local")]
     BadExpose(String),
     /// An advertised URL or host did not parse or cannot be reached.
-    #[error("advertise {text:?}: {why}")]
+    #[error("advertise {text:?}: {reason}")]
     BadAdvertise {
         /// The URL or host as written.
         text: String,
         /// What is wrong with it.
-        why: String,
+        reason: AdvertiseError,
     },
     /// An endpoint protocol is unknown.
     #[error("protocol {0:?}: use tcp, udp, http or https")]
     BadProtocol(String),
     /// A port or range did not parse.
     #[error(
-        "ports {0:?}: use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
+        "ports {text:?}: {reason}; use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
     )]
-    BadPorts(String),
+    BadPorts {
+        /// The ports as written.
+        text: String,
+        /// What is wrong with them.
+        reason: PortsError,
+    },
+    /// An endpoint's right-hand side does not start with `PROTOCOL:PORTS`.
+    #[error("{0:?} is not PROTOCOL:PORT, like http:8080, tcp:9000-9010 or udp:161")]
+    BadTarget(String),
     /// An option is unknown or has a bad value.
-    #[error("option {text:?}: {why}")]
+    #[error("option {text:?}: {reason}")]
     BadOption {
         /// The option as written.
         text: String,
         /// What is wrong and what is accepted.
-        why: String,
+        reason: OptionError,
     },
     /// An endpoint's target is a URL (`http://0.0.0.0:8080`), where the
     /// grammar wants `PROTOCOL:PORT` and takes addresses from the network.
@@ -106,21 +119,271 @@ pub enum SpecErrorKind {
     DuplicateNetwork(Name),
     /// An endpoint is defined twice.
     #[error("endpoint {0} is defined twice")]
-    DuplicateEndpoint(String),
+    DuplicateEndpoint(QualifiedName),
     /// An endpoint names a network that is not defined.
     #[error(
         "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
     )]
     UnknownNetwork {
-        /// `network.endpoint`.
-        endpoint: String,
+        /// The endpoint.
+        endpoint: QualifiedName,
     },
     /// `backlog=` on a UDP endpoint.
     #[error("endpoint {0}: UDP sockets do not listen, so backlog does not apply")]
-    UdpBacklog(String),
+    UdpBacklog(QualifiedName),
     /// `backlog=0`.
     #[error("endpoint {0}: backlog=0 refuses every connection; leave it out for the OS default")]
-    ZeroBacklog(String),
+    ZeroBacklog(QualifiedName),
+}
+
+/// Why a selector was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectorError {
+    /// `if:` without a name, or with one no interface can have.
+    #[error("an interface name is one word, like if:eth0 or if:en*")]
+    BadInterface,
+    /// `dns:` with text that is no DNS name.
+    #[error(
+        "a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com"
+    )]
+    BadDnsName,
+    /// Text with a `/` that is no CIDR block.
+    #[error("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8")]
+    BadCidr,
+    /// A block with host bits set.
+    #[error("it has host bits set; the block is {0}")]
+    HostBits(ipnet::IpNet),
+    /// A word that is no selector, with what was likely meant.
+    #[error("{}", with_usage(.0.as_ref(), EXPECTED_SELECTOR))]
+    Unknown(Option<Suggestion>),
+    /// A multicast group or the `multicast` class.
+    #[error(
+        "a multicast group is joined, not held by an interface: listen on the interface's own address (or a wildcard) and have the server join the group"
+    )]
+    Multicast,
+    /// The `unspecified` class.
+    #[error("no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::")]
+    UnspecifiedClass,
+    /// A wildcard written as a block, like `0.0.0.0/32`.
+    #[error("it is the wildcard alone; write {} to listen on every {} address", .0, Family::of(*.0))]
+    WildcardBlock(IpAddr),
+    /// An address or block in `0.0.0.0/8`, or the `this-network` class.
+    #[error(
+        "0.0.0.0/8 means \"this network\" (RFC 791): a source address for a host that has no address yet, never one clients connect to; for a wildcard write 0.0.0.0"
+    )]
+    ThisNetwork,
+    /// `255.255.255.255`, or the `broadcast` class.
+    #[error(
+        "255.255.255.255 is the limited broadcast address: packets to it go to every host on the link, so no listener can own it; listen on the interface's own address"
+    )]
+    Broadcast,
+    /// An IPv4-mapped address or block, with the IPv4 one it maps.
+    #[error("IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {}", mapped_ipv4(.0))]
+    Ipv4Mapped(Ipv4Net),
+    /// The `ipv4-mapped` class.
+    #[error(
+        "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; select the IPv4 addresses themselves (ipv4, or their block)"
+    )]
+    Ipv4MappedClass,
+    /// A wildcard with a `%zone`.
+    #[error("a wildcard has no zone")]
+    ZonedWildcard,
+    /// A link-local IPv6 address without its zone.
+    #[error(
+        "a link-local IPv6 address needs its zone, like fe80::1%eth0, because every link has its own fe80::/10"
+    )]
+    MissingZone,
+    /// A zone on an address that is not link-local IPv6.
+    #[error("only link-local IPv6 addresses take a %zone")]
+    NeedlessZone,
+    /// `%` with nothing after it.
+    #[error("the zone after % is empty")]
+    EmptyZone,
+    /// `!ipv4` or `!ipv6`.
+    #[error("to drop a family, keep the other: write ipv4 instead of !ipv6")]
+    ExcludedFamily,
+    /// Two selectors with no comma between them, or a comma with none.
+    #[error("selectors are separated by commas")]
+    MissingComma,
+    /// A selector built in code whose text form parses as something else.
+    #[error("it does not read back as itself")]
+    NotReadBack,
+}
+
+/// What the grammar takes where a selector stands.
+const EXPECTED_SELECTOR: &str =
+    "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class";
+
+/// `hint (usage)`, or the usage alone.
+fn with_usage(hint: Option<&impl fmt::Display>, usage: &str) -> String {
+    match hint {
+        Some(h) => format!("{h} ({usage})"),
+        None => usage.to_owned(),
+    }
+}
+
+/// `write 10.0.0.1`, or `write the IPv4 block 10.0.0.0/8`.
+fn mapped_ipv4(net: &Ipv4Net) -> String {
+    if net.prefix_len() == 32 {
+        net.addr().to_string()
+    } else {
+        format!("the IPv4 block {net}")
+    }
+}
+
+/// What a word that is no selector most likely meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Suggestion {
+    /// `localhost`: the `loopback` class.
+    Loopback,
+    /// A misspelled class name.
+    Class(AddrClass),
+    /// A word shaped like an interface name, like `eth0`.
+    Interface(String),
+    /// A word shaped like a host name.
+    Dns(String),
+}
+
+impl fmt::Display for Suggestion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Suggestion::Loopback => f.write_str(
+                "localhost is a host name, not a selector: write loopback for the loopback addresses, or dns:localhost for what it resolves to",
+            ),
+            Suggestion::Class(c) => write!(f, "did you mean the address class {c}?"),
+            Suggestion::Interface(name) => write!(
+                f,
+                "write if:{name} for the addresses of interface {name}, or dns:{name} for a host name"
+            ),
+            Suggestion::Dns(name) => write!(
+                f,
+                "a host name is not a selector: write dns:{name} for the local addresses it resolves to"
+            ),
+        }
+    }
+}
+
+/// Why an `advertise` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdvertiseError {
+    /// It holds a space, `;` or `#`.
+    #[error(
+        "it may not contain spaces, ';' or '#', which separate statements and comments in a spec"
+    )]
+    Separator,
+    /// It is not a URL, or a host with an optional port.
+    #[error("{0}")]
+    Url(url::ParseError),
+    /// A URL without a host.
+    #[error("it names no host")]
+    NoHost,
+    /// A host that is neither a DNS name nor an IP address.
+    #[error("the host is not a valid DNS name or IP address")]
+    BadHost,
+    /// A wildcard, in any spelling.
+    #[error(
+        "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach"
+    )]
+    Wildcard,
+    /// A multicast or broadcast address.
+    #[error(
+        "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address"
+    )]
+    Group,
+    /// Port 0.
+    #[error("port 0 means \"any free port\" to the server, and no client can connect to it")]
+    PortZero,
+    /// A user, password or fragment.
+    #[error("it may not carry a user, password or #fragment")]
+    Credentials,
+    /// A path or query without a scheme.
+    #[error("without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path")]
+    PathWithoutScheme,
+    /// A value built in code whose text form parses as something else.
+    #[error("it does not read back as itself")]
+    NotReadBack,
+}
+
+/// Why a port or range was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PortsError {
+    /// Not a whole number from 0 to 65535.
+    #[error("not a port number")]
+    NotAPort,
+    /// A range that starts at 0 or does not go up.
+    #[error("not a range")]
+    NotARange,
+}
+
+/// Which kind of line an option stands on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Place {
+    /// `NAME = selectors options`.
+    Network,
+    /// `NETWORK.NAME = PROTOCOL:PORTS options`.
+    Endpoint,
+}
+
+impl Place {
+    /// Every option the line takes, as a sentence.
+    fn usage(self) -> &'static str {
+        match self {
+            Place::Network => {
+                "a network takes expose=public|private|local, shared and advertise URL"
+            }
+            Place::Endpoint => {
+                "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL"
+            }
+        }
+    }
+}
+
+/// Why an option was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionError {
+    /// `backlog=` without a whole number.
+    #[error("backlog takes a whole number, like backlog=1024")]
+    Backlog,
+    /// `v6only=` with something other than `true` or `false`.
+    #[error("v6only takes true or false")]
+    V6only,
+    /// `device=` without an interface name.
+    #[error("device takes an interface name, like device=eth2")]
+    Device,
+    /// `advertise` at the end of a line.
+    #[error("advertise needs a URL or host after it")]
+    MissingValue,
+    /// An option this line does not know, with the nearest one it does.
+    #[error("{}", with_usage(near.map(|n| format!("did you mean {n}?")).as_ref(), place.usage()))]
+    Unknown {
+        /// The line it stands on.
+        place: Place,
+        /// The known option nearest to what was written.
+        near: Option<&'static str>,
+    },
+    /// An option of the other kind of line.
+    #[error("{}", misplaced(*belongs))]
+    Misplaced {
+        /// Where it belongs.
+        belongs: Place,
+    },
+}
+
+fn misplaced(belongs: Place) -> &'static str {
+    match belongs {
+        Place::Endpoint => {
+            "it is an endpoint option: put it on the endpoint's line, like NET.NAME = http:9100 OPTION"
+        }
+        Place::Network => {
+            "it is a network option: put it on the network's line, like NET = SELECTORS OPTION"
+        }
+    }
 }
 
 /// A [`SpecErrorKind`] with where it was found, when it came from text.

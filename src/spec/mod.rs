@@ -18,7 +18,10 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 use url::Url;
 
-pub use error::{SpecError, SpecErrorKind};
+pub use error::{
+    AdvertiseError, Located, OptionError, Place, PortsError, SelectorError, SpecError,
+    SpecErrorKind, Suggestion,
+};
 pub use selector::{Family, IfPattern, Selector, Zone};
 
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
@@ -149,15 +152,13 @@ impl fmt::Display for Advertise {
 impl FromStr for Advertise {
     type Err = SpecErrorKind;
     fn from_str(s: &str) -> Result<Advertise, SpecErrorKind> {
-        let bad = |why: &str| SpecErrorKind::BadAdvertise {
+        let bad = |reason| SpecErrorKind::BadAdvertise {
             text: s.to_owned(),
-            why: why.to_owned(),
+            reason,
         };
         let separator = |b: u8| b == b';' || b == b'#' || b.is_ascii_whitespace();
         if s.bytes().any(separator) || (!s.is_ascii() && s.contains(char::is_whitespace)) {
-            return Err(bad(
-                "it may not contain spaces, ';' or '#', which separate statements and comments in a spec",
-            ));
+            return Err(bad(AdvertiseError::Separator));
         }
         let is_url = s.as_bytes().windows(3).any(|w| w == b"://");
         // A scheme-less host reads as http:// reads it, which is how every
@@ -168,9 +169,9 @@ impl FromStr for Advertise {
         } else {
             Url::parse(&format!("http://{s}"))
         }
-        .map_err(|e| bad(&e.to_string()))?;
+        .map_err(|e| bad(AdvertiseError::Url(e)))?;
         if matches!(url.host(), None | Some(url::Host::Domain(""))) {
-            return Err(bad("it names no host"));
+            return Err(bad(AdvertiseError::NoHost));
         }
         // An opaque host (tcp://, udp://) is read again the http:// way for
         // the same reasons; special schemes already read it so.
@@ -183,7 +184,7 @@ impl FromStr for Advertise {
                 .and_then(|h| Url::parse(&format!("http://{h}")).ok());
             reread.as_ref().and_then(Url::host)
         }
-        .ok_or_else(|| bad("the host is not a valid DNS name or IP address"))?;
+        .ok_or_else(|| bad(AdvertiseError::BadHost))?;
         // An IPv4-mapped address is judged by the IPv4 address inside it:
         // `[::ffff:0:0]` is the IPv4 wildcard in another spelling.
         let ip = match host {
@@ -192,32 +193,24 @@ impl FromStr for Advertise {
             url::Host::Domain(_) => None,
         };
         if ip.is_some_and(|ip| ip.is_unspecified()) {
-            return Err(bad(
-                "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach",
-            ));
+            return Err(bad(AdvertiseError::Wildcard));
         }
         if ip.is_some_and(|ip| ip.is_multicast() || ip == IpAddr::from([255u8; 4])) {
-            return Err(bad(
-                "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address",
-            ));
+            return Err(bad(AdvertiseError::Group));
         }
         // Owned only when kept: a URL keeps its host inside itself.
         let host = (!is_url).then(|| host.to_owned());
         if url.port() == Some(0) {
-            return Err(bad(
-                "port 0 means \"any free port\" to the server, and no client can connect to it",
-            ));
+            return Err(bad(AdvertiseError::PortZero));
         }
         if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-            return Err(bad("it may not carry a user, password or #fragment"));
+            return Err(bad(AdvertiseError::Credentials));
         }
         let Some(host) = host else {
             return Ok(Advertise::Url(url));
         };
         if url.path() != "/" || url.query().is_some() {
-            return Err(bad(
-                "without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path",
-            ));
+            return Err(bad(AdvertiseError::PathWithoutScheme));
         }
         // http:// elides its default port; a host's port is kept as written.
         let explicit_port = s.rsplit_once(']').map_or(s, |(_, rest)| rest).contains(':');
@@ -458,7 +451,10 @@ impl Ports {
     /// An inclusive range; the first port free on every address is taken.
     pub fn range(first: u16, last: u16) -> Result<Ports, SpecErrorKind> {
         if first == 0 || first >= last {
-            return Err(SpecErrorKind::BadPorts(format!("{first}-{last}")));
+            return Err(SpecErrorKind::BadPorts {
+                text: format!("{first}-{last}"),
+                reason: PortsError::NotARange,
+            });
         }
         Ok(Ports { first, last })
     }
@@ -494,16 +490,21 @@ impl fmt::Display for Ports {
 impl FromStr for Ports {
     type Err = SpecErrorKind;
     fn from_str(s: &str) -> Result<Ports, SpecErrorKind> {
-        let bad = || SpecErrorKind::BadPorts(s.to_owned());
+        let bad = |reason| SpecErrorKind::BadPorts {
+            text: s.to_owned(),
+            reason,
+        };
         let port = |t: &str| {
             if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad());
+                return Err(bad(PortsError::NotAPort));
             }
-            t.parse::<u16>().map_err(|_| bad())
+            t.parse::<u16>().map_err(|_| bad(PortsError::NotAPort))
         };
         match parse::cut(s, b'-') {
             None => Ok(Ports::single(port(s)?)),
-            Some((a, b)) => Ports::range(port(a)?, port(b)?).map_err(|_| bad()),
+            Some((a, b)) => {
+                Ports::range(port(a)?, port(b)?).map_err(|_| bad(PortsError::NotARange))
+            }
         }
     }
 }
@@ -610,8 +611,52 @@ impl Endpoint {
     }
 
     /// `network.name`, as logs and systemd socket names spell it.
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", self.network, self.name)
+    pub fn qualified(&self) -> QualifiedName {
+        QualifiedName::new(self.network.clone(), self.name.clone())
+    }
+}
+
+/// An endpoint's full name, `network.endpoint`, as logs, errors and systemd
+/// socket names (`FileDescriptorName=`) spell it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct QualifiedName {
+    network: Name,
+    endpoint: Name,
+}
+
+impl QualifiedName {
+    /// The endpoint `endpoint` of network `network`.
+    pub fn new(network: Name, endpoint: Name) -> QualifiedName {
+        QualifiedName { network, endpoint }
+    }
+    /// The network's name.
+    pub fn network(&self) -> &Name {
+        &self.network
+    }
+    /// The endpoint's own name.
+    pub fn endpoint(&self) -> &Name {
+        &self.endpoint
+    }
+}
+
+impl fmt::Display for QualifiedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.network, self.endpoint)
+    }
+}
+
+impl PartialEq<str> for QualifiedName {
+    /// Whether `network.endpoint` spells this name.
+    fn eq(&self, other: &str) -> bool {
+        other
+            .split_once('.')
+            .is_some_and(|(n, e)| self.network == *n && self.endpoint == *e)
+    }
+}
+
+impl PartialEq<String> for QualifiedName {
+    fn eq(&self, other: &String) -> bool {
+        *self == *other.as_str()
     }
 }
 
@@ -749,33 +794,42 @@ impl ListenSpec {
 /// back as itself could not have come from text.
 fn read_back<T>(
     part: &T,
+    parse: impl FnOnce(&str) -> Result<T, SpecErrorKind>,
     errors: &mut Vec<SpecErrorKind>,
     mismatch: impl FnOnce(String) -> SpecErrorKind,
 ) where
-    T: fmt::Display + FromStr<Err = SpecErrorKind> + PartialEq,
+    T: fmt::Display + PartialEq,
 {
     let text = part.to_string();
-    match text.parse::<T>() {
+    match parse(&text) {
         Ok(back) if back == *part => {}
         Ok(_) => errors.push(mismatch(text)),
         Err(e) => errors.push(e),
     }
 }
 
+fn advertise_mismatch(text: String) -> SpecErrorKind {
+    SpecErrorKind::BadAdvertise {
+        text,
+        reason: AdvertiseError::NotReadBack,
+    }
+}
+
 impl Network {
     fn parts_read_back(&self) -> Vec<SpecErrorKind> {
         let mut errors = Vec::new();
-        for s in self.include.iter().chain(&self.exclude) {
-            read_back(s, &mut errors, |text| SpecErrorKind::BadSelector {
-                text,
-                why: "it does not read back as itself".to_owned(),
-            });
+        let selector_mismatch = |text| SpecErrorKind::BadSelector {
+            text,
+            reason: SelectorError::NotReadBack,
+        };
+        for s in &self.include {
+            read_back(s, str::parse, &mut errors, selector_mismatch);
+        }
+        for s in &self.exclude {
+            read_back(s, Selector::parse_exclude, &mut errors, selector_mismatch);
         }
         if let Some(a) = &self.advertise {
-            read_back(a, &mut errors, |text| SpecErrorKind::BadAdvertise {
-                text,
-                why: "it does not read back as itself".to_owned(),
-            });
+            read_back(a, str::parse, &mut errors, advertise_mismatch);
         }
         errors
     }
@@ -785,17 +839,14 @@ impl Endpoint {
     fn parts_read_back(&self) -> Vec<SpecErrorKind> {
         let mut errors = Vec::new();
         if let Some(a) = &self.advertise {
-            read_back(a, &mut errors, |text| SpecErrorKind::BadAdvertise {
-                text,
-                why: "it does not read back as itself".to_owned(),
-            });
+            read_back(a, str::parse, &mut errors, advertise_mismatch);
         }
         if let Some(Device::Named(d)) = &self.options.device
             && !selector::is_ifname(d)
         {
             errors.push(SpecErrorKind::BadOption {
                 text: format!("device={d}"),
-                why: "device takes an interface name, like device=eth2".to_owned(),
+                reason: OptionError::Device,
             });
         }
         errors

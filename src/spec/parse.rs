@@ -5,8 +5,9 @@ use std::collections::HashSet;
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
 use crate::spec::{
-    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network, Ports,
-    Protocol, Selector, SpecError, SpecErrorKind, suggest, validate,
+    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
+    OptionError, Place, Ports, Protocol, Selector, SelectorError, SpecError, SpecErrorKind,
+    suggest, validate,
 };
 
 /// One statement with the line it came from.
@@ -217,7 +218,7 @@ fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec
             match (fam, negated) {
                 (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
                     text: item.to_owned(),
-                    why: "to drop a family, keep the other: write ipv4 instead of !ipv6".to_owned(),
+                    reason: SelectorError::ExcludedFamily,
                 }),
                 (Some(f), false) => {
                     if family.is_some_and(|g| g != f) {
@@ -262,10 +263,7 @@ fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec
                     Err(e) => opts.errors.push(e),
                 }
             }
-            _ => {
-                let why = option_hint(key, Place::Network);
-                opts.bad(key, value, &why);
-            }
+            _ => opts.bad(key, value, unknown_option(key, Place::Network)),
         }
     }
     if errors.is_empty() {
@@ -334,13 +332,13 @@ impl Items {
         if option {
             errors.push(SpecErrorKind::BadOption {
                 text: text.to_owned(),
-                why: option_hint(key, Place::Network),
+                reason: unknown_option(key, Place::Network),
             });
             return;
         }
         errors.push(SpecErrorKind::BadSelector {
             text: text.to_owned(),
-            why: "selectors are separated by commas".to_owned(),
+            reason: SelectorError::MissingComma,
         });
     }
 }
@@ -367,9 +365,7 @@ fn endpoint(
     let (protocol, ports) = match cut(target, b':') {
         Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
         None => {
-            errors.push(SpecErrorKind::BadStatement(format!(
-                "{target:?} is not PROTOCOL:PORT, like http:8080, tcp:9000-9010 or udp:161"
-            )));
+            errors.push(SpecErrorKind::BadTarget(target.to_owned()));
             return Err(errors);
         }
     };
@@ -385,11 +381,7 @@ fn endpoint(
                 opts.once(key, options.backlog.is_some());
                 match v.parse::<u32>() {
                     Ok(b) => options.backlog = Some(b),
-                    Err(_) => opts.bad(
-                        key,
-                        value,
-                        "backlog takes a whole number, like backlog=1024",
-                    ),
+                    Err(_) => opts.bad(key, value, OptionError::Backlog),
                 }
             }
             ("reuseport", None) => {
@@ -405,7 +397,7 @@ fn endpoint(
                 match v {
                     None | Some("true") => options.v6only = Some(true),
                     Some("false") => options.v6only = Some(false),
-                    Some(_) => opts.bad(key, value, "v6only takes true or false"),
+                    Some(_) => opts.bad(key, value, OptionError::V6only),
                 }
             }
             ("device", None) => {
@@ -417,11 +409,7 @@ fn endpoint(
                 if is_ifname(v) {
                     options.device = Some(Device::Named(v.to_owned()));
                 } else {
-                    opts.bad(
-                        key,
-                        value,
-                        "device takes an interface name, like device=eth2",
-                    );
+                    opts.bad(key, value, OptionError::Device);
                 }
             }
             ("advertise", Some(v)) => {
@@ -431,10 +419,7 @@ fn endpoint(
                     Err(e) => opts.errors.push(e),
                 }
             }
-            _ => {
-                let why = option_hint(key, Place::Endpoint);
-                opts.bad(key, value, &why);
-            }
+            _ => opts.bad(key, value, unknown_option(key, Place::Endpoint)),
         }
     }
     match (net, name, protocol, ports) {
@@ -469,35 +454,21 @@ const ENDPOINT_OPTIONS: &[&str] = &[
     "advertise",
 ];
 
-/// Which kind of line an option was found on.
-#[derive(Clone, Copy)]
-enum Place {
-    Network,
-    Endpoint,
-}
-
-/// Why an option is unknown where it stands, and what to write instead.
-fn option_hint(key: &str, place: Place) -> String {
-    let (own, other, usage, other_line) = match place {
-        Place::Network => (
-            NETWORK_OPTIONS,
-            ENDPOINT_OPTIONS,
-            "a network takes expose=public|private|local, shared and advertise URL",
-            "an endpoint option: put it on the endpoint's line, like NET.NAME = http:9100",
-        ),
-        Place::Endpoint => (
-            ENDPOINT_OPTIONS,
-            NETWORK_OPTIONS,
-            "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL",
-            "a network option: put it on the network's line, like NET = SELECTORS",
-        ),
+/// Why an option is unknown where it stands: it belongs on the other kind
+/// of line, or it is the misspelling of one that belongs here.
+fn unknown_option(key: &str, place: Place) -> OptionError {
+    let (own, other, other_place) = match place {
+        Place::Network => (NETWORK_OPTIONS, ENDPOINT_OPTIONS, Place::Endpoint),
+        _ => (ENDPOINT_OPTIONS, NETWORK_OPTIONS, Place::Network),
     };
     if other.contains(&key) {
-        return format!("{key} is {other_line} {key}");
+        return OptionError::Misplaced {
+            belongs: other_place,
+        };
     }
-    match suggest::closest(key, own.iter().copied()) {
-        Some(near) => format!("did you mean {near}? ({usage})"),
-        None => usage.to_owned(),
+    OptionError::Unknown {
+        place,
+        near: suggest::closest(key, own.iter().copied()),
     }
 }
 
@@ -543,7 +514,7 @@ impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
             None if word == "advertise" => match self.words.next() {
                 Some(v) => (word, Some(v)),
                 None => {
-                    self.bad(word, None, "advertise needs a URL or host after it");
+                    self.bad(word, None, OptionError::MissingValue);
                     return self.next();
                 }
             },
@@ -558,15 +529,12 @@ impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
         }
     }
 
-    fn bad(&mut self, key: &str, value: Option<&str>, why: &str) {
+    fn bad(&mut self, key: &str, value: Option<&str>, reason: OptionError) {
         let text = match value {
             Some(v) => format!("{key}={v}"),
             None => key.to_owned(),
         };
-        self.errors.push(SpecErrorKind::BadOption {
-            text,
-            why: why.to_owned(),
-        });
+        self.errors.push(SpecErrorKind::BadOption { text, reason });
     }
 }
 

@@ -4,11 +4,12 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 use smol_str::SmolStr;
 
 use crate::AddrClass;
 use crate::spec::SpecErrorKind;
+use crate::spec::error::{SelectorError, Suggestion};
 use crate::spec::parse::cut;
 
 /// One address family.
@@ -200,45 +201,43 @@ impl Selector {
     }
 
     fn parse(s: &str, include: bool) -> Result<Selector, SpecErrorKind> {
-        let bad = |why: &str| SpecErrorKind::BadSelector {
+        Selector::parse_reason(s, include).map_err(|reason| SpecErrorKind::BadSelector {
             text: s.to_owned(),
-            why: why.to_owned(),
-        };
+            reason,
+        })
+    }
+
+    fn parse_reason(s: &str, include: bool) -> Result<Selector, SelectorError> {
         if s == "*" {
             return Ok(Selector::Any);
         }
         if let Some(name) = s.strip_prefix("if:") {
             if !is_ifname(name) {
-                return Err(bad("an interface name is one word, like if:eth0 or if:en*"));
+                return Err(SelectorError::BadInterface);
             }
             return Ok(Selector::Interface(IfPattern(SmolStr::new(name))));
         }
         if let Some(name) = s.strip_prefix("dns:") {
             return dns_name(name)
                 .map(|n| Selector::Dns(n.to_owned()))
-                .ok_or_else(|| bad("a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com"));
+                .ok_or(SelectorError::BadDnsName);
         }
         // Class names hold no ':' or '.', so addresses skip the name lookup.
         if !s.bytes().any(|b| b == b':' || b == b'.')
             && let Some(class) = AddrClass::from_name(s)
         {
             return match never_listened_class(class).filter(|_| include) {
-                Some(why) => Err(bad(why)),
+                Some(why) => Err(why),
                 None => Ok(Selector::Class(class)),
             };
         }
         if s.bytes().any(|b| b == b'/') {
-            let net: IpNet = s
-                .parse()
-                .map_err(|_| bad("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8"))?;
+            let net: IpNet = s.parse().map_err(|_| SelectorError::BadCidr)?;
             if let Some(why) = never_held(net).filter(|_| include) {
-                return Err(bad(&why));
+                return Err(why);
             }
             if net.trunc() != net {
-                return Err(bad(&format!(
-                    "it has host bits set; the block is {}",
-                    net.trunc()
-                )));
+                return Err(SelectorError::HostBits(net.trunc()));
             }
             return Ok(Selector::Cidr(net));
         }
@@ -247,29 +246,23 @@ impl Selector {
             None => (s, None),
         };
         let Ok(ip) = ip_text.parse::<IpAddr>() else {
-            return Err(bad(&unknown_word(s)));
+            return Err(SelectorError::Unknown(suggest_for(s)));
         };
         if ip.is_unspecified() {
             if zone.is_some() {
-                return Err(bad("a wildcard has no zone"));
+                return Err(SelectorError::ZonedWildcard);
             }
             return Ok(Selector::Wildcard(Family::of(ip)));
         }
         if let Some(why) = never_held(IpNet::from(ip)).filter(|_| include) {
-            return Err(bad(&why));
+            return Err(why);
         }
         let link_local_v6 = ip.is_ipv6() && AddrClass::of(ip) == AddrClass::LinkLocal;
         let zone = match (zone, link_local_v6) {
             (None, false) => None,
-            (None, true) => {
-                return Err(bad(
-                    "a link-local IPv6 address needs its zone, like fe80::1%eth0, because every link has its own fe80::/10",
-                ));
-            }
-            (Some(_), false) => {
-                return Err(bad("only link-local IPv6 addresses take a %zone"));
-            }
-            (Some(""), true) => return Err(bad("the zone after % is empty")),
+            (None, true) => return Err(SelectorError::MissingZone),
+            (Some(_), false) => return Err(SelectorError::NeedlessZone),
+            (Some(""), true) => return Err(SelectorError::EmptyZone),
             (Some(z), true) => Some(match z.parse::<u32>() {
                 Ok(i) => Zone::Index(i),
                 Err(_) => Zone::Name(z.to_owned()),
@@ -283,16 +276,13 @@ impl Selector {
 /// of one), if so. Planned as unknown addresses, these would be explained as
 /// NAT, which sends the reader the wrong way; and the IPv4-mapped and zero
 /// blocks are the wildcard, or any IPv4 address, in another spelling.
-fn never_held(net: IpNet) -> Option<String> {
+fn never_held(net: IpNet) -> Option<SelectorError> {
     let (first, last) = (net.network(), net.broadcast());
     if first.is_multicast() && last.is_multicast() {
-        return Some(MULTICAST.to_owned());
+        return Some(SelectorError::Multicast);
     }
     if first.is_unspecified() && last.is_unspecified() {
-        return Some(format!(
-            "{net} is the wildcard alone; write {first} to listen on every {} address",
-            Family::of(first)
-        ));
+        return Some(SelectorError::WildcardBlock(first));
     }
     let zero = |ip| {
         matches!(
@@ -301,10 +291,10 @@ fn never_held(net: IpNet) -> Option<String> {
         )
     };
     if zero(first) && zero(last) {
-        return Some(THIS_NETWORK.to_owned());
+        return Some(SelectorError::ThisNetwork);
     }
     if AddrClass::of(first) == AddrClass::Broadcast {
-        return Some(BROADCAST.to_owned());
+        return Some(SelectorError::Broadcast);
     }
     let mapped = |ip: IpAddr| match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped(),
@@ -314,61 +304,32 @@ fn never_held(net: IpNet) -> Option<String> {
         return None;
     };
     // Both ends inside ::ffff:0:0/96 make the prefix at least 96.
-    let ipv4 = match net.prefix_len() {
-        128 => v4.to_string(),
-        p => format!("the IPv4 block {v4}/{}", p - 96),
-    };
-    Some(format!("{MAPPED}; write {ipv4}"))
+    let ipv4 = Ipv4Net::new(v4, net.prefix_len() - 96).ok()?;
+    Some(SelectorError::Ipv4Mapped(ipv4))
 }
 
 /// Why a class is refused as a selector: no interface address of it can be
 /// listened on, if so.
-fn never_listened_class(class: AddrClass) -> Option<&'static str> {
+fn never_listened_class(class: AddrClass) -> Option<SelectorError> {
     Some(match class {
-        AddrClass::Multicast => MULTICAST,
-        AddrClass::Unspecified => {
-            "no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::"
-        }
-        AddrClass::ThisNetwork => THIS_NETWORK,
-        AddrClass::Broadcast => BROADCAST,
-        AddrClass::Ipv4Mapped => {
-            "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an \
-             interface; select the IPv4 addresses themselves (ipv4, or their block)"
-        }
+        AddrClass::Multicast => SelectorError::Multicast,
+        AddrClass::Unspecified => SelectorError::UnspecifiedClass,
+        AddrClass::ThisNetwork => SelectorError::ThisNetwork,
+        AddrClass::Broadcast => SelectorError::Broadcast,
+        AddrClass::Ipv4Mapped => SelectorError::Ipv4MappedClass,
         _ => return None,
     })
 }
 
-/// Why a multicast selector is refused.
-const MULTICAST: &str = "a multicast group is joined, not held by an interface: listen on the \
-     interface's own address (or a wildcard) and have the server join the group";
-
-/// Why an IPv4-mapped selector is refused.
-const MAPPED: &str =
-    "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface";
-
-/// Why a selector in `0.0.0.0/8` is refused.
-const THIS_NETWORK: &str = "0.0.0.0/8 means \"this network\" (RFC 791): a source address for a \
-     host that has no address yet, never one clients connect to; for a wildcard write 0.0.0.0";
-
-/// Why the limited broadcast address is refused.
-const BROADCAST: &str = "255.255.255.255 is the limited broadcast address: packets to it go to \
-     every host on the link, so no listener can own it; listen on the interface's own address";
-
-/// What to write instead of a word that is no selector: a name is most
-/// often meant as a DNS name, or as the class it resembles.
-fn unknown_word(word: &str) -> String {
-    const EXPECTED: &str =
-        "expected *, an address, a CIDR block, if:NAME, dns:NAME, ipv4, ipv6 or an address class";
+/// What a word that is no selector most likely meant: a name is most often
+/// meant as a DNS name, an interface, or the class it resembles.
+fn suggest_for(word: &str) -> Option<Suggestion> {
     if word.eq_ignore_ascii_case("localhost") {
-        return format!(
-            "localhost is a host name, not a selector: write loopback for the loopback addresses, \
-             or dns:localhost for what it resolves to ({EXPECTED})"
-        );
+        return Some(Suggestion::Loopback);
     }
     let classes = AddrClass::ALL.iter().map(|c| c.name());
-    if let Some(class) = crate::spec::suggest::closest(word, classes) {
-        return format!("did you mean the address class {class}? ({EXPECTED})");
+    if let Some(name) = crate::spec::suggest::closest(word, classes) {
+        return AddrClass::from_name(name).map(Suggestion::Class);
     }
     let interface_like = word == "lo"
         || (word.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -376,16 +337,10 @@ fn unknown_word(word: &str) -> String {
             && is_ifname(word)
             && !word.contains(['.', '-']));
     if interface_like {
-        return format!(
-            "write if:{word} for the addresses of interface {word}, or dns:{word} for a host name ({EXPECTED})"
-        );
+        return Some(Suggestion::Interface(word.to_owned()));
     }
-    if dns_name(word).is_some() && word.bytes().any(|b| b.is_ascii_alphabetic()) {
-        return format!(
-            "a host name is not a selector: write dns:{word} for the local addresses it resolves to ({EXPECTED})"
-        );
-    }
-    EXPECTED.to_owned()
+    (dns_name(word).is_some() && word.bytes().any(|b| b.is_ascii_alphabetic()))
+        .then(|| Suggestion::Dns(word.to_owned()))
 }
 
 /// Whether text can be an interface name (or an `if:` glob): IFNAMSIZ is 16

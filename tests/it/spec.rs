@@ -1,7 +1,7 @@
 //! The spec language: the example, table-driven text cases from
 //! `tests/data/spec-cases.txt`, and the builder agreeing with the parser.
 
-use listenspec::spec::{Device, Zone};
+use listenspec::spec::{Device, SpecErrorKind, Zone};
 use listenspec::{
     AddrClass, Advertise, Endpoint, Exposure, Family, ListenSpec, Network, Ports, Protocol,
     Selector,
@@ -101,6 +101,18 @@ fn the_example_means_what_its_comments_say() {
     assert_eq!(spec.to_string().parse::<ListenSpec>().unwrap(), spec);
 }
 
+/// `BadSelector:Multicast` for a kind with a typed reason, else the kind.
+fn kind_and_reason(kind: &SpecErrorKind) -> String {
+    let reason = match kind {
+        SpecErrorKind::BadSelector { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::BadAdvertise { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::BadOption { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::BadPorts { reason, .. } => crate::variant_name(reason),
+        _ => return crate::variant_name(kind),
+    };
+    format!("{}:{reason}", crate::variant_name(kind))
+}
+
 #[test]
 fn spec_cases() {
     let text = std::fs::read_to_string(concat!(
@@ -136,7 +148,7 @@ fn spec_cases() {
                 let v: Vec<String> = e
                     .errors()
                     .iter()
-                    .map(|l| format!("{}@{}", crate::variant_name(&l.kind), l.line.unwrap_or(0)))
+                    .map(|l| format!("{}@{}", kind_and_reason(&l.kind), l.line.unwrap_or(0)))
                     .collect();
                 // Every message must read as a sentence a person can act on.
                 assert!(e.to_string().contains("error"), "{e}");
