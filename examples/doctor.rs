@@ -264,7 +264,7 @@ fn plan_json(plan: &Plan, bound: Option<&Bound>, reach: &[Reach]) -> Value {
             }
             let mine: Vec<Value> = reach
                 .iter()
-                .filter(|r| r.endpoint() == e.qualified())
+                .filter(|r| e.qualified() == *r.endpoint())
                 .map(|r| {
                     json!({
                         "target": r.target().map(|t| t.to_string()),
@@ -289,10 +289,9 @@ fn bind_error(plan: &Plan, e: &BindError, as_json: bool) -> ExitCode {
             .failures()
             .iter()
             .map(|f| {
-                let (network, endpoint) = f
-                    .endpoint()
-                    .and_then(|q| q.split_once('.'))
-                    .map_or((None, None), |(n, e)| (Some(n), Some(e)));
+                let (network, endpoint) = f.endpoint().map_or((None, None), |q| {
+                    (Some(q.network().as_str()), Some(q.endpoint().as_str()))
+                });
                 json!({
                     "network": network,
                     "endpoint": endpoint,
@@ -392,7 +391,11 @@ fn print_plan(plan: &Plan, host: &Host, recorded: Option<&Path>) {
             }
             let first = i == 0;
             rows.push([
-                if first { e.qualified() } else { String::new() },
+                if first {
+                    e.qualified().to_string()
+                } else {
+                    String::new()
+                },
                 if first {
                     e.protocol().to_string()
                 } else {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
-use crate::spec::Transport;
+use crate::spec::{QualifiedName, Transport};
 
 /// Why one socket could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +18,7 @@ pub enum Cause {
         /// The OS error.
         error: io::Error,
         /// The endpoint of this spec that holds the port, if one does.
-        holder: Option<String>,
+        holder: Option<QualifiedName>,
         /// This endpoint's own socket that holds the port, if one does.
         own: Option<SocketAddr>,
         /// The device the socket was pinned to, if any.
@@ -33,22 +33,25 @@ pub enum Cause {
         last: u16,
     },
     /// An inherited socket's name matches no endpoint.
-    #[error("inherited socket {name:?} ({found}) matches no endpoint; endpoints: {}", endpoints.join(", "))]
+    #[error(
+        "inherited socket {name:?} ({found}) matches no endpoint; endpoints: {}",
+        names(endpoints)
+    )]
     UnmatchedInherited {
         /// Its `LISTEN_FDNAMES` name.
         name: String,
         /// What it is.
         found: String,
         /// The endpoints of the plan.
-        endpoints: Vec<String>,
+        endpoints: Vec<QualifiedName>,
     },
     /// An inherited socket's name matches several endpoints.
-    #[error("inherited socket {name:?} could be any of {}", endpoints.join(", "))]
+    #[error("inherited socket {name:?} could be any of {}", names(endpoints))]
     AmbiguousInherited {
         /// Its name.
         name: String,
         /// The endpoints it could be.
-        endpoints: Vec<String>,
+        endpoints: Vec<QualifiedName>,
     },
     /// An inherited socket's transport, family or address is none of the
     /// endpoint's.
@@ -85,6 +88,11 @@ pub enum Cause {
     Activation(ActivationError),
 }
 
+fn names(endpoints: &[QualifiedName]) -> String {
+    let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
+    all.join(", ")
+}
+
 fn phrases(why: &[Disagreement]) -> String {
     let all: Vec<String> = why.iter().map(ToString::to_string).collect();
     all.join("; and it ")
@@ -93,7 +101,7 @@ fn phrases(why: &[Disagreement]) -> String {
 impl Cause {
     pub(crate) fn os(
         error: io::Error,
-        (holder, own): (Option<String>, Option<SocketAddr>),
+        (holder, own): (Option<QualifiedName>, Option<SocketAddr>),
         ep: &PlannedEndpoint,
         addr: SocketAddr,
     ) -> Cause {
@@ -110,42 +118,26 @@ impl Cause {
         }
     }
 
-    /// What to do about it.
+    /// What to do about it, for the socket on `addr` that failed.
     pub fn hint(&self, transport: Transport, addr: SocketAddr) -> String {
-        let port = addr.port();
+        self.hint_for(Some((transport, addr)))
+    }
+
+    /// What to do about it; `socket` is the one that failed, when the cause
+    /// concerns one (an inherited socket that matches no endpoint does not).
+    fn hint_for(&self, socket: Option<(Transport, SocketAddr)>) -> String {
         match self {
             Cause::Os {
                 error,
                 holder,
                 own,
                 device,
-            } => match (error.kind(), error.raw_os_error()) {
-                (io::ErrorKind::AddrInUse, _) => match (own, holder) {
-                    (Some(mine), _) => format!(
-                        "this endpoint's own socket on {mine} already takes port {port} (a `[::]` socket with v6only=false takes IPv4 too); write `::` alone for one dual-stack socket, or drop v6only=false"
-                    ),
-                    (None, Some(h)) => format!("endpoint {h} of this spec already holds port {port}; give one of them another port"),
-                    (None, None) => format!(
-                        "another process holds it: `ss -{}lnp 'sport = :{port}'` shows which; stop it, or choose another port",
-                        if transport == Transport::Tcp { "t" } else { "u" }
-                    ),
-                },
-                (io::ErrorKind::PermissionDenied, _) if port != 0 && port < 1024 => {
-                    "ports below 1024 need CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep BINARY`, AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit, socket activation, or a port of 1024 or more behind a proxy".to_owned()
-                }
-                (io::ErrorKind::PermissionDenied, _) if device.is_some() => {
-                    "SO_BINDTODEVICE needs CAP_NET_RAW on kernels before 5.7; grant it or drop `device`".to_owned()
-                }
-                (io::ErrorKind::AddrNotAvailable, _) => format!(
-                    "{} is not on this host now: it changed since the host was read, or it is an IPv6 address still tentative (duplicate address detection); add `freebind` to the endpoint, or retry in a moment",
-                    addr.ip()
-                ),
-                (_, Some(libc::ENODEV)) => format!(
-                    "device {} does not exist; `ip -br link` lists the interfaces",
-                    device.as_deref().unwrap_or("?")
-                ),
-                _ => "see the OS error above".to_owned(),
-            },
+            } => {
+                let Some((transport, addr)) = socket else {
+                    return "see the OS error above".to_owned();
+                };
+                os_hint(error, holder.as_ref(), *own, device.as_deref(), transport, addr)
+            }
             Cause::NoFreePort { first, last } => format!(
                 "other processes hold every port from {first} to {last}; widen the range or free a port"
             ),
@@ -159,6 +151,45 @@ impl Cause {
             Cause::InheritedTwice { .. } => "give each inherited socket its own address".to_owned(),
             Cause::Activation(e) => e.fix(),
         }
+    }
+}
+
+/// What to do about an OS error on the socket on `addr`.
+fn os_hint(
+    error: &io::Error,
+    holder: Option<&QualifiedName>,
+    own: Option<SocketAddr>,
+    device: Option<&str>,
+    transport: Transport,
+    addr: SocketAddr,
+) -> String {
+    let port = addr.port();
+    match (error.kind(), error.raw_os_error()) {
+            (io::ErrorKind::AddrInUse, _) => match (own, holder) {
+                (Some(mine), _) => format!(
+                    "this endpoint's own socket on {mine} already takes port {port} (a `[::]` socket with v6only=false takes IPv4 too); write `::` alone for one dual-stack socket, or drop v6only=false"
+                ),
+                (None, Some(h)) => format!("endpoint {h} of this spec already holds port {port}; give one of them another port"),
+                (None, None) => format!(
+                    "another process holds it: `ss -{}lnp 'sport = :{port}'` shows which; stop it, or choose another port",
+                    if transport == Transport::Tcp { "t" } else { "u" }
+                ),
+            },
+            (io::ErrorKind::PermissionDenied, _) if port != 0 && port < 1024 => {
+                "ports below 1024 need CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep BINARY`, AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit, socket activation, or a port of 1024 or more behind a proxy".to_owned()
+            }
+            (io::ErrorKind::PermissionDenied, _) if device.is_some() => {
+                "SO_BINDTODEVICE needs CAP_NET_RAW on kernels before 5.7; grant it or drop `device`".to_owned()
+            }
+            (io::ErrorKind::AddrNotAvailable, _) => format!(
+                "{} is not on this host now: it changed since the host was read, or it is an IPv6 address still tentative (duplicate address detection); add `freebind` to the endpoint, or retry in a moment",
+                addr.ip()
+            ),
+            (_, Some(libc::ENODEV)) => format!(
+                "device {} does not exist; `ip -br link` lists the interfaces",
+                device.unwrap_or("?")
+            ),
+            _ => "see the OS error above".to_owned(),
     }
 }
 
@@ -370,27 +401,36 @@ impl fmt::Display for FileKind {
 /// One socket that could not be had.
 #[derive(Debug)]
 pub struct BindFailure {
-    endpoint: Option<String>,
-    transport: Transport,
-    addr: Option<SocketAddr>,
+    /// The planned socket that failed; `None` for a failure that concerns
+    /// no planned socket (an inherited one that matches no endpoint, or the
+    /// activation environment itself).
+    socket: Option<Planned>,
     cause: Cause,
+}
+
+/// Which planned socket failed.
+#[derive(Debug)]
+struct Planned {
+    endpoint: QualifiedName,
+    transport: Transport,
+    addr: SocketAddr,
 }
 
 impl BindFailure {
     pub(crate) fn new(ep: &PlannedEndpoint, addr: SocketAddr, cause: Cause) -> BindFailure {
         BindFailure {
-            endpoint: Some(ep.qualified()),
-            transport: ep.protocol().transport(),
-            addr: Some(addr),
+            socket: Some(Planned {
+                endpoint: ep.qualified(),
+                transport: ep.protocol().transport(),
+                addr,
+            }),
             cause,
         }
     }
 
     pub(crate) fn inherited(cause: Cause) -> BindFailure {
         BindFailure {
-            endpoint: None,
-            transport: Transport::Tcp,
-            addr: None,
+            socket: None,
             cause,
         }
     }
@@ -399,14 +439,17 @@ impl BindFailure {
         BindFailure::inherited(Cause::Activation(e))
     }
 
-    /// The endpoint, as `network.endpoint`; `None` for an inherited socket
-    /// that matches none.
-    pub fn endpoint(&self) -> Option<&str> {
-        self.endpoint.as_deref()
+    /// The endpoint; `None` for an inherited socket that matches none.
+    pub fn endpoint(&self) -> Option<&QualifiedName> {
+        self.socket.as_ref().map(|s| &s.endpoint)
     }
     /// The address that failed.
     pub fn addr(&self) -> Option<SocketAddr> {
-        self.addr
+        self.socket.as_ref().map(|s| s.addr)
+    }
+    /// The transport of the socket that failed.
+    pub fn transport(&self) -> Option<Transport> {
+        self.socket.as_ref().map(|s| s.transport)
     }
     /// Why.
     pub fn cause(&self) -> &Cause {
@@ -421,23 +464,23 @@ impl BindFailure {
     }
     /// What to do about it.
     pub fn hint(&self) -> String {
-        let addr = self
-            .addr
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        self.cause.hint(self.transport, addr)
+        self.cause
+            .hint_for(self.socket.as_ref().map(|s| (s.transport, s.addr)))
     }
 }
 
 impl fmt::Display for BindFailure {
+    /// The socket, the cause (an OS error included: this is read by people,
+    /// so causes are printed rather than chained as a `source`), the fix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.endpoint, self.addr) {
-            (Some(e), Some(a)) => write!(f, "{e}: {} {a}: ", self.transport)?,
-            (Some(e), None) => write!(f, "{e}: ")?,
-            _ => {}
+        if let Some(s) = &self.socket {
+            write!(f, "{}: {} {}: ", s.endpoint, s.transport, s.addr)?;
         }
         write!(f, "{}\n  fix: {}", self.cause, self.hint())
     }
 }
+
+impl std::error::Error for BindFailure {}
 
 /// Every socket that could not be had; nothing was left bound.
 #[derive(Debug)]

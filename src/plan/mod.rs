@@ -15,12 +15,12 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
-pub use problem::{PlanError, Problem, ProblemKind, Unlistenable, Unmatched};
+pub use problem::{PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
 
 use crate::host::{Host, Interface};
 use crate::spec::{
     Device, Endpoint, EndpointOptions, Exposure, Family, ListenSpec, Name, Ports, Protocol,
-    Selector, Transport,
+    QualifiedName, Selector, Transport,
 };
 use crate::{AddrClass, class};
 
@@ -226,8 +226,8 @@ impl PlannedEndpoint {
         &self.name
     }
     /// `network.name`.
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", self.network, self.name)
+    pub fn qualified(&self) -> QualifiedName {
+        QualifiedName::new(self.network.clone(), self.name.clone())
     }
     /// The protocol.
     pub fn protocol(&self) -> Protocol {

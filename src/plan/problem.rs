@@ -8,13 +8,16 @@ use ipnet::IpNet;
 
 use crate::class::AddrClass;
 use crate::host::{Host, Interface};
-use crate::spec::{Exposure, Family, Name, Selector, Transport};
+use crate::spec::{Exposure, Family, Name, QualifiedName, Selector, Transport};
 
 /// One finding of the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     network: Option<Name>,
     endpoint: Option<Name>,
+    /// `kind.is_warning()`, which the planner asks of every finding more
+    /// than once.
+    warning: bool,
     kind: ProblemKind,
 }
 
@@ -23,6 +26,7 @@ impl Problem {
         Problem {
             network: Some(network.clone()),
             endpoint: None,
+            warning: kind.is_warning(),
             kind,
         }
     }
@@ -31,6 +35,7 @@ impl Problem {
         Problem {
             network: Some(network.clone()),
             endpoint: Some(endpoint.clone()),
+            warning: kind.is_warning(),
             kind,
         }
     }
@@ -53,7 +58,7 @@ impl Problem {
     }
     /// Whether this is a warning (the plan stands) rather than an error.
     pub fn is_warning(&self) -> bool {
-        self.kind.is_warning()
+        self.warning
     }
 }
 
@@ -65,7 +70,8 @@ impl fmt::Display for Problem {
             (Some(n), None) => write!(f, "network {n}: ")?,
             _ => {}
         }
-        write!(f, "{}\n  fix: {}", self.kind, self.kind.fix())
+        let Explained { message, fix, .. } = self.kind.explain();
+        write!(f, "{message}\n  fix: {fix}")
     }
 }
 
@@ -191,11 +197,10 @@ impl fmt::Display for Unlistenable {
 }
 
 /// What the planner found.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProblemKind {
     /// A selector matched no address of the host.
-    #[error("{selector} matches no address on this host{} ({LISTED})", why.as_ref().map(ToString::to_string).unwrap_or_default())]
     NoMatch {
         /// The selector.
         selector: Selector,
@@ -203,14 +208,12 @@ pub enum ProblemKind {
         why: Option<Unmatched>,
     },
     /// An `if:`, zone or `device=` names no interface of the host.
-    #[error("no interface matches {pattern:?} ({LISTED})")]
     UnknownInterface {
         /// The name or glob as written.
         pattern: String,
     },
     /// A link-local literal's zone names another link than the one holding
     /// the address.
-    #[error("{ip} is on {}, not on {zone}: a link-local address is only reachable on its own link", holders.join(", "))]
     WrongZone {
         /// The address.
         ip: IpAddr,
@@ -220,7 +223,6 @@ pub enum ProblemKind {
         holders: Vec<String>,
     },
     /// A selector matched an interface address that no listener may take.
-    #[error("{} on {interface} matches {selector}, but {why}", net.addr())]
     Unlistenable {
         /// The selector that matched it.
         selector: Selector,
@@ -232,7 +234,6 @@ pub enum ProblemKind {
         why: Unlistenable,
     },
     /// A DNS name answered an address that no listener may take.
-    #[error("dns:{name} answered {ip}, but {why}")]
     DnsUnlistenable {
         /// The name.
         name: String,
@@ -242,13 +243,11 @@ pub enum ProblemKind {
         why: Unlistenable,
     },
     /// A selected interface is down.
-    #[error("interface {interface} is down, so nothing bound to it can be reached")]
     InterfaceDown {
         /// The interface.
         interface: String,
     },
     /// A literal address or DNS name points at addresses this host does not have.
-    #[error("{} ({LISTED})", not_local(selector, remote))]
     NotLocal {
         /// The selector.
         selector: Selector,
@@ -256,7 +255,6 @@ pub enum ProblemKind {
         remote: Vec<IpAddr>,
     },
     /// A DNS name in a selector could not be resolved.
-    #[error("dns:{name} could not be resolved: {error}")]
     DnsFailed {
         /// The name.
         name: String,
@@ -264,22 +262,16 @@ pub enum ProblemKind {
         error: String,
     },
     /// The host snapshot has no answer for a DNS name in a selector.
-    #[error("dns:{name} was not looked up when the host snapshot was taken")]
     DnsNotCaptured {
         /// The name.
         name: String,
     },
     /// Excludes or a family filter removed every address the includes matched.
-    #[error(
-        "the includes matched [{}] but excludes and family filters removed all of them",
-        list_ips(removed)
-    )]
     AllExcluded {
         /// What the includes matched.
         removed: Vec<IpAddr>,
     },
     /// A network would expose more than its level allows.
-    #[error("expose={exposure} forbids {}{}", if *wildcard { "a wildcard, which takes every address including public ones: " } else { "" }, list_ips(addrs))]
     Exposed {
         /// The network's level.
         exposure: Exposure,
@@ -289,9 +281,6 @@ pub enum ProblemKind {
         addrs: Vec<IpAddr>,
     },
     /// Two networks select the same address.
-    #[error(
-        "{ip} is also selected by network {other}, so endpoints meant for one network would be reachable from the other"
-    )]
     SharedAddress {
         /// The address.
         ip: IpAddr,
@@ -299,17 +288,15 @@ pub enum ProblemKind {
         other: Name,
     },
     /// Two endpoints on the same protocol, address and port.
-    #[error("{transport} {addr} is also taken by {other}")]
     Conflict {
         /// The transport.
         transport: Transport,
         /// The address and port.
         addr: SocketAddr,
-        /// The other endpoint, as `network.endpoint`.
-        other: String,
+        /// The other endpoint.
+        other: QualifiedName,
     },
     /// A wildcard and a specific address on the same port and family.
-    #[error("{transport} {specific} collides with {other} on {wildcard}: a wildcard already takes every {family} address on port {}", wildcard.port())]
     WildcardConflict {
         /// The transport.
         transport: Transport,
@@ -319,14 +306,11 @@ pub enum ProblemKind {
         specific: SocketAddr,
         /// The wildcard.
         wildcard: SocketAddr,
-        /// The other endpoint, as `network.endpoint`.
-        other: String,
+        /// The other endpoint.
+        other: QualifiedName,
     },
     /// One endpoint whose `[::]` socket (`v6only=false`) also takes IPv4,
     /// beside its own `0.0.0.0` socket, so it collides with itself.
-    #[error(
-        "v6only=false makes {transport} {v6} take IPv4 too, so it collides with this endpoint's own {v4}"
-    )]
     DualStackSelf {
         /// The transport.
         transport: Transport,
@@ -336,17 +320,13 @@ pub enum ProblemKind {
         v6: SocketAddr,
     },
     /// Two endpoints would tell clients the same URL.
-    #[error("advertises {url}, as does {other}, so clients of one would reach the other")]
     SameAdvertised {
         /// The URL.
         url: String,
         /// The other endpoint.
-        other: String,
+        other: QualifiedName,
     },
     /// `device=` does not hold the endpoint's addresses.
-    #[error(
-        "device={device} but {ip} is on {interface}: packets for it arrive on {interface} and the socket would refuse them"
-    )]
     DeviceMismatch {
         /// The device named.
         device: String,
@@ -356,12 +336,8 @@ pub enum ProblemKind {
         interface: String,
     },
     /// `device` (own interface) on a wildcard.
-    #[error(
-        "`device` pins each socket to the interface of its address, but a wildcard has no interface"
-    )]
     DeviceWildcard,
     /// Warning: several candidates tie for the advertised address.
-    #[error("advertises {chosen}, chosen from {} equally ranked addresses: {}", others.len() + 1, list_ips(others))]
     AdvertiseTie {
         /// The address taken (the lowest).
         chosen: IpAddr,
@@ -369,18 +345,12 @@ pub enum ProblemKind {
         others: Vec<IpAddr>,
     },
     /// Warning: the advertised address is link-local; a URL cannot carry its zone.
-    #[error(
-        "advertises link-local {ip}, which clients can only use with a zone that URLs cannot carry"
-    )]
     LinkLocalAdvertised {
         /// The address.
         ip: IpAddr,
     },
     /// Warning: the advertised address is one of this host's own, but the
     /// endpoint does not listen on it.
-    #[error(
-        "advertises {ip}, an address of {interface} on this host, but the endpoint does not listen on it, so clients that use it reach nothing (NAT cannot explain an address the host holds itself)"
-    )]
     AdvertisedNotBound {
         /// The advertised address.
         ip: IpAddr,
@@ -388,13 +358,8 @@ pub enum ProblemKind {
         interface: String,
     },
     /// Warning: a network has no endpoints, so binds nothing.
-    #[error("has no endpoints, so nothing listens on it")]
     NoEndpoints,
     /// Warning: a DNS name resolves partly to other hosts.
-    #[error(
-        "dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound",
-        list_ips(remote)
-    )]
     DnsPartlyRemote {
         /// The name.
         name: String,
@@ -402,7 +367,6 @@ pub enum ProblemKind {
         remote: Vec<IpAddr>,
     },
     /// Warning: addresses on down interfaces were left out.
-    #[error("left out {} on {interface}, which is down", list_ips(addrs))]
     SkippedDown {
         /// The interface.
         interface: String,
@@ -411,10 +375,6 @@ pub enum ProblemKind {
     },
     /// Warning: a non-public endpoint is kept apart from other networks by its
     /// address only.
-    #[error(
-        "listens on {} of a {exposure} network without `device`; Linux accepts packets for any local address on any interface (weak host model), so a peer on another network that routes to this address reaches it",
-        list_ips(addrs)
-    )]
     AddressOnlyIsolation {
         /// The network's level.
         exposure: Exposure,
@@ -422,126 +382,302 @@ pub enum ProblemKind {
         addrs: Vec<IpAddr>,
     },
     /// Warning: inside a container, an endpoint listens on loopback only.
-    #[error(
-        "listens on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches it"
-    )]
     LoopbackInContainer {
         /// Why the host looks like a container.
         evidence: String,
     },
 }
 
+/// How grave a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The plan cannot stand.
+    Error,
+    /// The plan stands, but a person should read it.
+    Warning,
+}
+
+/// What a finding says: how grave, what was found, and what to change.
+struct Explained {
+    severity: Severity,
+    message: String,
+    fix: String,
+}
+
 impl ProblemKind {
+    /// Every variant's severity, message and fix, side by side, so that a
+    /// new variant does not compile until all three are written.
+    fn explain(&self) -> Explained {
+        use Severity::{Error, Warning};
+        let (severity, message, fix) = match self {
+            ProblemKind::NoMatch { selector, why } => (
+                Error,
+                format!(
+                    "{selector} matches no address on this host{} ({LISTED})",
+                    why.as_ref().map(ToString::to_string).unwrap_or_default()
+                ),
+                format!(
+                    "pick an address, block or interface from the list below instead of {selector}, or add the address to the host"
+                ),
+            ),
+            ProblemKind::UnknownInterface { pattern } => (
+                Error,
+                format!("no interface matches {pattern:?} ({LISTED})"),
+                "use one of the interface names listed (`ip -br addr` shows them)".to_owned(),
+            ),
+            ProblemKind::WrongZone { ip, zone, holders } => (
+                Error,
+                format!(
+                    "{ip} is on {}, not on {zone}: a link-local address is only reachable on its own link",
+                    holders.join(", ")
+                ),
+                format!(
+                    "write {ip}%{} to name the link that holds it",
+                    holders.first().map_or("IFNAME", String::as_str)
+                ),
+            ),
+            ProblemKind::Unlistenable {
+                selector,
+                interface,
+                net,
+                why,
+            } => (
+                Error,
+                format!("{} on {interface} matches {selector}, but {why}", net.addr()),
+                format!(
+                    "remove it from the interface (`ip addr del {net} dev {interface}`), or exclude it with !{}",
+                    net.addr()
+                ),
+            ),
+            ProblemKind::DnsUnlistenable { name, ip, why } => (
+                Error,
+                format!("dns:{name} answered {ip}, but {why}"),
+                format!(
+                    "fix the records of {name} so they hold this host's own unicast addresses, or select the addresses directly"
+                ),
+            ),
+            ProblemKind::InterfaceDown { interface } => (
+                Error,
+                format!("interface {interface} is down, so nothing bound to it can be reached"),
+                format!(
+                    "bring it up (`ip link set {interface} up`) or exclude it with !if:{interface}"
+                ),
+            ),
+            ProblemKind::NotLocal { selector, remote } => (
+                Error,
+                format!("{} ({LISTED})", not_local(selector, remote)),
+                format!(
+                    "a server can only bind addresses its own interfaces hold. {selector} most likely \
+                     reaches this host through NAT, a proxy or load balancer, or a container's port \
+                     mapping, so clients use it but the server cannot bind it. Bind a local address \
+                     (or `*`) and advertise the name instead, e.g. `NET = * advertise {}`",
+                    match selector {
+                        Selector::Dns(name) => name.clone(),
+                        other => other.to_string(),
+                    }
+                ),
+            ),
+            ProblemKind::DnsFailed { name, error } => (
+                Error,
+                format!("dns:{name} could not be resolved: {error}"),
+                format!(
+                    "check that {name} resolves on this host (`getent ahosts {name}`), or select the addresses directly"
+                ),
+            ),
+            ProblemKind::DnsNotCaptured { name } => (
+                Error,
+                format!("dns:{name} was not looked up when the host snapshot was taken"),
+                format!(
+                    "capture the host with this spec (doctor --dump-host), or add an answer for {name} to the snapshot"
+                ),
+            ),
+            ProblemKind::AllExcluded { removed } => (
+                Error,
+                format!(
+                    "the includes matched [{}] but excludes and family filters removed all of them",
+                    list_ips(removed)
+                ),
+                "loosen the excludes or the family filter, or include more".to_owned(),
+            ),
+            ProblemKind::Exposed {
+                exposure,
+                wildcard,
+                addrs,
+            } => (
+                Error,
+                format!(
+                    "expose={exposure} forbids {}{}",
+                    if *wildcard {
+                        "a wildcard, which takes every address including public ones: "
+                    } else {
+                        ""
+                    },
+                    list_ips(addrs)
+                ),
+                match (exposure, wildcard) {
+                    (Exposure::Local, _) => "select loopback only (e.g. `loopback`), or raise the level with expose=private",
+                    (_, true) => "list this network's own addresses (a CIDR block or if:NAME) instead of a wildcard, or mark it expose=public if it really is public",
+                    (_, false) => "select private addresses only, or mark the network expose=public if it really is public",
+                }
+                .to_owned(),
+            ),
+            ProblemKind::SharedAddress { ip, other } => (
+                Error,
+                format!(
+                    "{ip} is also selected by network {other}, so endpoints meant for one network would be reachable from the other"
+                ),
+                format!(
+                    "give each network its own addresses, or mark both this network and {other} `shared` if they really share one"
+                ),
+            ),
+            ProblemKind::Conflict {
+                transport,
+                addr,
+                other,
+            } => (
+                Error,
+                format!("{transport} {addr} is also taken by {other}"),
+                "give one of the endpoints another port or address".to_owned(),
+            ),
+            ProblemKind::WildcardConflict {
+                transport,
+                family,
+                specific,
+                wildcard,
+                other,
+            } => (
+                Error,
+                format!(
+                    "{transport} {specific} collides with {other} on {wildcard}: a wildcard already takes every {family} address on port {}",
+                    wildcard.port()
+                ),
+                "use specific addresses on both endpoints, or another port for one of them"
+                    .to_owned(),
+            ),
+            ProblemKind::DualStackSelf { transport, v4, v6 } => (
+                Error,
+                format!(
+                    "v6only=false makes {transport} {v6} take IPv4 too, so it collides with this endpoint's own {v4}"
+                ),
+                format!(
+                    "for one dual-stack socket write `::` alone on the network (with v6only=false), or drop v6only=false so {v6} takes IPv6 only"
+                ),
+            ),
+            ProblemKind::SameAdvertised { url, other } => (
+                Error,
+                format!("advertises {url}, as does {other}, so clients of one would reach the other"),
+                "give each endpoint its own `advertise URL`".to_owned(),
+            ),
+            ProblemKind::DeviceMismatch {
+                device,
+                ip,
+                interface,
+            } => (
+                Error,
+                format!(
+                    "device={device} but {ip} is on {interface}: packets for it arrive on {interface} and the socket would refuse them"
+                ),
+                format!("use device={interface}, plain `device`, or select that device's addresses"),
+            ),
+            ProblemKind::DeviceWildcard => (
+                Error,
+                "`device` pins each socket to the interface of its address, but a wildcard has no interface".to_owned(),
+                "select the network's addresses (a CIDR block or if:NAME), or name the device with device=IFNAME".to_owned(),
+            ),
+            ProblemKind::AdvertiseTie { chosen, others } => (
+                Warning,
+                format!(
+                    "advertises {chosen}, chosen from {} equally ranked addresses: {}",
+                    others.len() + 1,
+                    list_ips(others)
+                ),
+                "say which one clients use with `advertise HOST` on the network or endpoint"
+                    .to_owned(),
+            ),
+            ProblemKind::LinkLocalAdvertised { ip } => (
+                Warning,
+                format!(
+                    "advertises link-local {ip}, which clients can only use with a zone that URLs cannot carry"
+                ),
+                "advertise a routable address or a name with `advertise`".to_owned(),
+            ),
+            ProblemKind::AdvertisedNotBound { ip, interface } => (
+                Warning,
+                format!(
+                    "advertises {ip}, an address of {interface} on this host, but the endpoint does not listen on it, so clients that use it reach nothing (NAT cannot explain an address the host holds itself)"
+                ),
+                format!(
+                    "select {ip} in the network too, or advertise an address the endpoint listens on"
+                ),
+            ),
+            ProblemKind::NoEndpoints => (
+                Warning,
+                "has no endpoints, so nothing listens on it".to_owned(),
+                "add an endpoint (`NET.NAME = tcp:PORT`) or remove the network".to_owned(),
+            ),
+            ProblemKind::DnsPartlyRemote { name, remote } => (
+                Warning,
+                format!(
+                    "dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound",
+                    list_ips(remote)
+                ),
+                format!(
+                    "if clients should only reach this host, give it its own name instead of dns:{name}"
+                ),
+            ),
+            ProblemKind::SkippedDown { interface, addrs } => (
+                Warning,
+                format!("left out {} on {interface}, which is down", list_ips(addrs)),
+                format!("bring {interface} up, or exclude it with !if:{interface} to silence this"),
+            ),
+            ProblemKind::AddressOnlyIsolation { exposure, addrs } => (
+                Warning,
+                format!(
+                    "listens on {} of a {exposure} network without `device`; Linux accepts packets for any local address on any interface (weak host model), so a peer on another network that routes to this address reaches it",
+                    list_ips(addrs)
+                ),
+                "add `device` so each socket refuses packets that arrive on other interfaces"
+                    .to_owned(),
+            ),
+            ProblemKind::LoopbackInContainer { evidence } => (
+                Warning,
+                format!(
+                    "listens on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches it"
+                ),
+                "select the container's interface (if:eth0, say) or `*` on a public network so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned(),
+            ),
+        };
+        Explained {
+            severity,
+            message,
+            fix,
+        }
+    }
+
+    /// How grave it is.
+    pub fn severity(&self) -> Severity {
+        self.explain().severity
+    }
+
     /// Whether the plan stands despite it.
     pub fn is_warning(&self) -> bool {
-        matches!(
-            self,
-            ProblemKind::AdvertiseTie { .. }
-                | ProblemKind::LinkLocalAdvertised { .. }
-                | ProblemKind::AdvertisedNotBound { .. }
-                | ProblemKind::NoEndpoints
-                | ProblemKind::DnsPartlyRemote { .. }
-                | ProblemKind::SkippedDown { .. }
-                | ProblemKind::AddressOnlyIsolation { .. }
-                | ProblemKind::LoopbackInContainer { .. }
-        )
+        self.severity() == Severity::Warning
     }
 
     /// What to change.
     pub fn fix(&self) -> String {
-        match self {
-            ProblemKind::NoMatch { selector, .. } => format!(
-                "pick an address, block or interface from the list above instead of {selector}, or add the address to the host"
-            ),
-            ProblemKind::UnknownInterface { .. } => {
-                "use one of the interface names listed (`ip -br addr` shows them)".to_owned()
-            }
-            ProblemKind::WrongZone { ip, holders, .. } => format!(
-                "write {ip}%{} to name the link that holds it",
-                holders.first().map_or("IFNAME", String::as_str)
-            ),
-            ProblemKind::Unlistenable { interface, net, .. } => format!(
-                "remove it from the interface (`ip addr del {net} dev {interface}`), or exclude it with !{}",
-                net.addr()
-            ),
-            ProblemKind::DnsUnlistenable { name, .. } => format!(
-                "fix the records of {name} so they hold this host's own unicast addresses, or select the addresses directly"
-            ),
-            ProblemKind::InterfaceDown { interface } => format!(
-                "bring it up (`ip link set {interface} up`) or exclude it with !if:{interface}"
-            ),
-            ProblemKind::NotLocal { selector, .. } => format!(
-                "a server can only bind addresses its own interfaces hold. {selector} most likely \
-                 reaches this host through NAT, a proxy or load balancer, or a container's port \
-                 mapping, so clients use it but the server cannot bind it. Bind a local address \
-                 (or `*`) and advertise the name instead, e.g. `NET = * advertise {}`",
-                match selector {
-                    Selector::Dns(name) => name.clone(),
-                    other => other.to_string(),
-                }
-            ),
-            ProblemKind::DnsFailed { name, .. } => format!(
-                "check that {name} resolves on this host (`getent ahosts {name}`), or select the addresses directly"
-            ),
-            ProblemKind::DnsNotCaptured { name } => format!(
-                "capture the host with this spec (doctor --dump-host), or add an answer for {name} to the snapshot"
-            ),
-            ProblemKind::AllExcluded { .. } => {
-                "loosen the excludes or the family filter, or include more".to_owned()
-            }
-            ProblemKind::Exposed { exposure, wildcard, .. } => match (exposure, wildcard) {
-                (Exposure::Local, _) => "select loopback only (e.g. `loopback`), or raise the level with expose=private".to_owned(),
-                (_, true) => "list this network's own addresses (a CIDR block or if:NAME) instead of a wildcard, or mark it expose=public if it really is public".to_owned(),
-                (_, false) => "select private addresses only, or mark the network expose=public if it really is public".to_owned(),
-            },
-            ProblemKind::SharedAddress { other, .. } => format!(
-                "give each network its own addresses, or mark both this network and {other} `shared` if they really share one"
-            ),
-            ProblemKind::Conflict { .. } => {
-                "give one of the endpoints another port or address".to_owned()
-            }
-            ProblemKind::WildcardConflict { .. } => {
-                "use specific addresses on both endpoints, or another port for one of them".to_owned()
-            }
-            ProblemKind::DualStackSelf { v6, .. } => format!(
-                "for one dual-stack socket write `::` alone on the network (with v6only=false), or drop v6only=false so {v6} takes IPv6 only"
-            ),
-            ProblemKind::AdvertisedNotBound { ip, .. } => format!(
-                "select {ip} in the network too, or advertise an address the endpoint listens on"
-            ),
-            ProblemKind::SameAdvertised { .. } => {
-                "give each endpoint its own `advertise URL`".to_owned()
-            }
-            ProblemKind::DeviceMismatch { interface, .. } => {
-                format!("use device={interface}, plain `device`, or select that device's addresses")
-            }
-            ProblemKind::DeviceWildcard => {
-                "select the network's addresses (a CIDR block or if:NAME), or name the device with device=IFNAME".to_owned()
-            }
-            ProblemKind::AdvertiseTie { .. } => {
-                "say which one clients use with `advertise HOST` on the network or endpoint".to_owned()
-            }
-            ProblemKind::LinkLocalAdvertised { .. } => {
-                "advertise a routable address or a name with `advertise`".to_owned()
-            }
-            ProblemKind::NoEndpoints => {
-                "add an endpoint (`NET.NAME = tcp:PORT`) or remove the network".to_owned()
-            }
-            ProblemKind::DnsPartlyRemote { name, .. } => format!(
-                "if clients should only reach this host, give it its own name instead of dns:{name}"
-            ),
-            ProblemKind::SkippedDown { interface, .. } => format!(
-                "bring {interface} up, or exclude it with !if:{interface} to silence this"
-            ),
-            ProblemKind::AddressOnlyIsolation { .. } => {
-                "add `device` so each socket refuses packets that arrive on other interfaces".to_owned()
-            }
-            ProblemKind::LoopbackInContainer { .. } => {
-                "select the container's interface (if:eth0, say) or `*` on a public network so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned()
-            }
-        }
+        self.explain().fix
     }
 }
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.explain().message)
+    }
+}
+
+impl std::error::Error for ProblemKind {}
 
 /// Every error planning found, with the warnings found beside them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -124,7 +124,10 @@ fn a_taken_port_fails_names_the_cause_and_leaves_nothing_bound() {
     .unwrap_err();
     assert_eq!(err.failures().len(), 1, "{err}");
     let f = &err.failures()[0];
-    assert_eq!(f.endpoint(), Some("local.second"));
+    assert_eq!(
+        f.endpoint().map(ToString::to_string).as_deref(),
+        Some("local.second")
+    );
     assert_eq!(
         f.addr(),
         Some(SocketAddr::from(([127, 0, 0, 1], busy_port)))
@@ -155,7 +158,7 @@ fn every_failure_is_reported_not_just_the_first() {
     let who: Vec<_> = err
         .failures()
         .iter()
-        .map(|f| f.endpoint().unwrap())
+        .map(|f| f.endpoint().unwrap().to_string())
         .collect();
     assert_eq!(who, ["local.a", "local.b"]);
     assert!(err.failures()[1].hint().contains("ss -ulnp"), "{err}");
