@@ -28,9 +28,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use listenspec::bind::{Outcome, Reach};
-use listenspec::{
-    BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError,
-};
+use listenspec::plan::Problem;
+use listenspec::{BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, SpecError};
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: doctor [--spec FILE | --listen LINE ...] [--host FILE] [--dump-host] [--json] [--strict] [--bind] [--check]";
@@ -442,7 +441,7 @@ fn padded(cell: &str, width: usize) -> String {
 }
 
 /// A socket address with its port range, as the plan will try it.
-fn bind_text(addr: std::net::SocketAddr, ports: listenspec::Ports) -> String {
+fn bind_text(addr: std::net::SocketAddr, ports: listenspec::spec::Ports) -> String {
     if ports.first() == ports.last() {
         addr.to_string()
     } else {

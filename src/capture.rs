@@ -83,7 +83,7 @@ use crate::spec::Selector;
 ///
 /// ```
 /// use std::time::Duration;
-/// use listenspec::CaptureOptions;
+/// use listenspec::capture::CaptureOptions;
 ///
 /// let opts = CaptureOptions::default()
 ///     .nameservers(["127.0.0.1:5353".parse().unwrap()])
@@ -161,7 +161,7 @@ impl CaptureOptions {
     /// this first, so a bad value fails before any traffic.
     ///
     /// ```
-    /// use listenspec::{CaptureOptions, CaptureOptionsError};
+    /// use listenspec::capture::{CaptureOptions, CaptureOptionsError};
     ///
     /// let opts = CaptureOptions::default().attempts(0);
     /// assert_eq!(opts.validate(), Err(CaptureOptionsError::Attempts(0)));

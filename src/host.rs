@@ -51,6 +51,7 @@ pub struct Interface {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(untagged))]
+#[non_exhaustive]
 pub enum DnsAnswer {
     /// The addresses the name resolved to: IPv4 first, each family ascending, no duplicates.
     Addrs(Vec<IpAddr>),

@@ -52,20 +52,14 @@ pub mod host;
 pub mod plan;
 pub mod spec;
 
-pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
-pub use capture::{
-    CaptureError, CaptureOptions, CaptureOptionsError, capture, capture_async, capture_with,
-};
+// The headline types; everything else is reached through its module
+// (`listenspec::spec::Selector`, `listenspec::plan::ProblemKind`, ...).
+pub use bind::{BindError, Bound};
+pub use capture::{CaptureError, capture};
 pub use class::AddrClass;
-pub use host::{AddrError, DnsAnswer, Host, HostBuilder, HostError, Interface};
-pub use plan::{
-    Advertised, Bind, Chosen, Plan, PlanError, PlanOptions, PlannedEndpoint, PlannedNetwork,
-    Problem, ProblemKind, Why, plan, plan_with,
-};
-pub use spec::{
-    Advertise, Device, Endpoint, EndpointOptions, Exposure, Family, ListenSpec, Name, Network,
-    Ports, Protocol, Selector, SpecError, SpecErrorKind, Transport,
-};
+pub use host::Host;
+pub use plan::{Plan, PlanError, PlanOptions, plan, plan_with};
+pub use spec::{ListenSpec, SpecError};
 
 /// Writes a count with its noun, then each item on a line of its own, the
 /// way every error type here that holds several problems reads.
@@ -121,7 +115,7 @@ pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
 
 /// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
 pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
-    let host = capture_async(spec, &CaptureOptions::default()).await?;
+    let host = capture::capture_async(spec, &capture::CaptureOptions::default()).await?;
     Ok(plan(spec, &host)?.bind()?)
 }
 

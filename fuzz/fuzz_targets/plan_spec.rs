@@ -24,10 +24,9 @@ use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
 use listenspec::class::is_globally_reachable;
-use listenspec::{
-    AddrClass, DnsAnswer, Exposure, Family, Host, Interface, ListenSpec, PlanOptions, Selector,
-    plan, plan_with,
-};
+use listenspec::host::{DnsAnswer, Interface};
+use listenspec::spec::{Exposure, Family, Selector};
+use listenspec::{AddrClass, Host, ListenSpec, PlanOptions, plan, plan_with};
 
 use ipnet::IpNet;
 
@@ -457,6 +456,7 @@ fn check(spec: &ListenSpec, p: &listenspec::Plan, what: &str, ctx: &dyn Fn() -> 
                         broken.push("not loopback on a local network");
                     }
                 }
+                _ => broken.push("an exposure level this target has no rule for"),
             }
             assert!(
                 broken.is_empty(),

@@ -11,6 +11,7 @@ use crate::spec::{Advertise, Endpoint, Family, Transport};
 
 /// Where an advertised URL came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Source {
     /// The endpoint's own `advertise`.
     Endpoint,

@@ -41,6 +41,7 @@ impl PlanOptions {
 
 /// Why an address was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Why {
     /// A wildcard selector, for a family the host has.
     Wildcard {
@@ -428,7 +429,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         let mut report = |kind| problems.push(Problem::endpoint(&net.name, &name, kind));
         let binds = binds(e, &net.addrs, host, &mut report);
         check_dual_stack(e, &binds, &mut report);
-        if e.socket_options().device.is_none() && net.exposure != Exposure::Public {
+        if e.options().device.is_none() && net.exposure != Exposure::Public {
             // Loopback cannot be reached from other hosts, and wildcards on a
             // non-public network are already an exposure error.
             let reachable: Vec<IpAddr> = binds
@@ -473,7 +474,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             name,
             protocol: e.protocol(),
             ports: e.ports(),
-            options: e.socket_options().clone(),
+            options: e.options().clone(),
             binds,
             advertise,
         });
@@ -509,7 +510,7 @@ fn binds(
     host: &Host,
     report: &mut impl FnMut(ProblemKind),
 ) -> Vec<Bind> {
-    let mut device = e.socket_options().device.as_ref();
+    let mut device = e.options().device.as_ref();
     if let Some(Device::Named(d)) = device
         && host.interface(d).is_none()
     {
@@ -554,7 +555,7 @@ fn binds(
 /// too, so the endpoint's own `0.0.0.0` socket cannot bind beside it, on
 /// any port.
 fn check_dual_stack(e: &Endpoint, binds: &[Bind], report: &mut impl FnMut(ProblemKind)) {
-    if e.socket_options().v6only != Some(false) {
+    if e.options().v6only != Some(false) {
         return;
     }
     let wildcard = |f: Family| {
@@ -592,7 +593,7 @@ fn check_advertised_bound(
         return;
     };
     let family = Family::of(ip);
-    let dual = e.socket_options().v6only == Some(false);
+    let dual = e.options().v6only == Some(false);
     let covered = binds.iter().any(|b| {
         let bound = b.addr.ip();
         bound == ip

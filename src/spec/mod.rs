@@ -73,6 +73,7 @@ impl PartialEq<&str> for Name {
 
 /// How far a network's addresses may reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Exposure {
     /// Anything, including wildcards and globally reachable addresses. The
     /// default only for a network named `public`.
@@ -109,6 +110,7 @@ impl FromStr for Exposure {
 /// What clients are told to use: a full URL, or a host (and maybe a port) to
 /// which the endpoint's own scheme and bound port are added.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Advertise {
     /// `https://my-awesome-service`: what clients type, as is.
     Url(Url),
@@ -234,7 +236,7 @@ pub struct Network {
 }
 
 impl Network {
-    /// A network with no selectors yet; add at least one with [`Network::include`].
+    /// A network with no selectors yet; add at least one with [`Network::with_include`].
     pub fn new(name: Name) -> Network {
         Network {
             name,
@@ -249,42 +251,42 @@ impl Network {
 
     /// Adds addresses the selector picks.
     #[must_use]
-    pub fn include(mut self, s: Selector) -> Network {
+    pub fn with_include(mut self, s: Selector) -> Network {
         self.include.push(s);
         self
     }
 
     /// Removes addresses the selector picks (`!SELECTOR`).
     #[must_use]
-    pub fn exclude(mut self, s: Selector) -> Network {
+    pub fn with_exclude(mut self, s: Selector) -> Network {
         self.exclude.push(s);
         self
     }
 
     /// Keeps one family only (`ipv4` or `ipv6`).
     #[must_use]
-    pub fn family(mut self, f: Family) -> Network {
+    pub fn with_family(mut self, f: Family) -> Network {
         self.family = Some(f);
         self
     }
 
     /// Sets the exposure (`expose=`).
     #[must_use]
-    pub fn expose(mut self, e: Exposure) -> Network {
+    pub fn with_expose(mut self, e: Exposure) -> Network {
         self.expose = Some(e);
         self
     }
 
     /// Sets what clients use to reach this network's endpoints.
     #[must_use]
-    pub fn advertise(mut self, a: Advertise) -> Network {
+    pub fn with_advertise(mut self, a: Advertise) -> Network {
         self.advertise = Some(a);
         self
     }
 
     /// Lets this network share addresses with other networks that also opt in.
     #[must_use]
-    pub fn shared(mut self) -> Network {
+    pub fn with_shared(mut self) -> Network {
         self.shared = true;
         self
     }
@@ -363,6 +365,7 @@ impl Network {
 /// The protocol of an endpoint; `http` and `https` are TCP with a scheme and a
 /// default port for the advertised URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Protocol {
     /// Plain TCP; advertised as `tcp://`.
     Tcp,
@@ -414,6 +417,7 @@ impl FromStr for Protocol {
 
 /// The socket type under a protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Transport {
     /// A TCP listener.
     Tcp,
@@ -531,6 +535,7 @@ pub struct EndpointOptions {
 
 /// Which interface `SO_BINDTODEVICE` pins a socket to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Device {
     /// `device`: each socket to the interface its own address is on.
     Own,
@@ -564,14 +569,14 @@ impl Endpoint {
 
     /// Sets the socket options.
     #[must_use]
-    pub fn options(mut self, options: EndpointOptions) -> Endpoint {
+    pub fn with_options(mut self, options: EndpointOptions) -> Endpoint {
         self.options = options;
         self
     }
 
     /// Sets what clients use to reach this endpoint; wins over the network's.
     #[must_use]
-    pub fn advertise(mut self, a: Advertise) -> Endpoint {
+    pub fn with_advertise(mut self, a: Advertise) -> Endpoint {
         self.advertise = Some(a);
         self
     }
@@ -593,7 +598,7 @@ impl Endpoint {
         self.ports
     }
     /// The socket options.
-    pub fn socket_options(&self) -> &EndpointOptions {
+    pub fn options(&self) -> &EndpointOptions {
         &self.options
     }
     /// The endpoint's own advertised URL or host, if set.
@@ -710,10 +715,11 @@ impl ListenSpec {
     /// parser runs.
     ///
     /// ```
-    /// use listenspec::{Endpoint, ListenSpec, Network, Ports, Protocol};
+    /// use listenspec::{ListenSpec};
+    /// use listenspec::spec::{Endpoint, Network, Ports, Protocol};
     ///
     /// let spec = ListenSpec::new(
-    ///     vec![Network::new("local".parse()?).include("loopback".parse()?)],
+    ///     vec![Network::new("local".parse()?).with_include("loopback".parse()?)],
     ///     vec![Endpoint::new("local".parse()?, "api".parse()?, Protocol::Http, Ports::single(8080))],
     /// )?;
     /// assert_eq!(spec.to_string(), "local = loopback\nlocal.api = http:8080\n");

@@ -50,6 +50,7 @@ impl fmt::Display for Family {
 
 /// A link-local address's zone: the interface it lives on, by name or index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Zone {
     /// `%eth0`.
     Name(String),
@@ -128,6 +129,7 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
 /// | `loopback`, `private`, … | every local address of an [`AddrClass`] |
 /// | `dns:name` | the local addresses a DNS name resolves to |
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Selector {
     /// `*`: every family's wildcard.
     Any,

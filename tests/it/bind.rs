@@ -4,8 +4,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 
+use listenspec::bind::Listener;
 use listenspec::bind::{Cause, Disagreement, Inherited};
-use listenspec::{Bound, Host, ListenSpec, Listener, Plan, Transport};
+use listenspec::spec::Transport;
+use listenspec::{Bound, Host, ListenSpec, Plan};
 use socket2::{Domain, Socket, Type};
 
 fn lo_host() -> Host {

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use listenspec::{
-    CaptureOptions, DnsAnswer, Host, ListenSpec, capture, capture_async, capture_with,
-};
+use listenspec::capture::{CaptureOptions, capture_async, capture_with};
+use listenspec::host::DnsAnswer;
+use listenspec::{Host, ListenSpec, capture};
 
 use crate::dns_server::{DnsServer, Reply};
 
@@ -299,7 +299,8 @@ fn a_silent_name_costs_one_query_of_each_type_per_attempt_and_nameserver() {
 
 #[test]
 fn dns_options_out_of_bounds_are_refused_before_any_query() {
-    use listenspec::{CaptureError, CaptureOptionsError as Bad};
+    use listenspec::CaptureError;
+    use listenspec::capture::CaptureOptionsError as Bad;
 
     let server = DnsServer::start([("quiet.test", Reply::Silent)]);
     let port_zero = "127.0.0.1:0".parse().unwrap();

@@ -1,6 +1,7 @@
 //! Host snapshots read from JSON say what is wrong in the file's own terms.
 
-use listenspec::{AddrError, Host, HostError};
+use listenspec::Host;
+use listenspec::host::{AddrError, HostError};
 
 fn refused(json: &str) -> String {
     match serde_json::from_str::<Host>(json) {

@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use listenspec::{Host, HostBuilder, ListenSpec};
+use listenspec::host::HostBuilder;
+use listenspec::{Host, ListenSpec};
 
 /// A host with `n` interfaces, each holding one address of 10.0.0.0/8.
 fn big_host(n: u32) -> Host {

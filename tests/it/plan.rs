@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use listenspec::{Host, ListenSpec, PlanOptions, Problem};
+use listenspec::plan::Problem;
+use listenspec::{Host, ListenSpec, PlanOptions};
 
 struct Case {
     name: String,

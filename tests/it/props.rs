@@ -10,11 +10,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnet::IpNet;
 use listenspec::class::is_globally_reachable;
-use listenspec::spec::{Device, Zone};
-use listenspec::{
-    AddrClass, Advertise, DnsAnswer, Endpoint, EndpointOptions, Exposure, Family, Host, Interface,
-    ListenSpec, Network, Plan, PlanError, PlanOptions, Ports, Problem, Protocol, Selector,
+use listenspec::host::{DnsAnswer, Interface};
+use listenspec::plan::Problem;
+use listenspec::spec::{
+    Advertise, Endpoint, EndpointOptions, Exposure, Family, Network, Ports, Protocol, Selector,
 };
+use listenspec::spec::{Device, Zone};
+use listenspec::{AddrClass, Host, ListenSpec, Plan, PlanError, PlanOptions};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 
@@ -359,22 +361,22 @@ fn build_network(name: &str, body: NetBody) -> Network {
     let (includes, excludes, family, expose, advertise, shared) = body;
     let mut net = Network::new(name.parse().unwrap());
     if let Some(f) = family.filter(|f| family_keeps_some(&includes, *f)) {
-        net = net.family(f);
+        net = net.with_family(f);
     }
     for s in includes {
-        net = net.include(s);
+        net = net.with_include(s);
     }
     for s in excludes {
-        net = net.exclude(s);
+        net = net.with_exclude(s);
     }
     if let Some(e) = expose {
-        net = net.expose(e);
+        net = net.with_expose(e);
     }
     if let Some(a) = advertise {
-        net = net.advertise(a);
+        net = net.with_advertise(a);
     }
     if shared {
-        net = net.shared();
+        net = net.with_shared();
     }
     net
 }
@@ -477,9 +479,9 @@ fn spec_with(specific: BoxedStrategy<Selector>, shape: Shape) -> impl Strategy<V
                 {
                     continue;
                 }
-                let mut e = Endpoint::new(net, name, protocol, ports).options(options);
+                let mut e = Endpoint::new(net, name, protocol, ports).with_options(options);
                 if let Some(a) = adv {
-                    e = e.advertise(a);
+                    e = e.with_advertise(a);
                 }
                 endpoints.push(e);
             }
@@ -851,6 +853,7 @@ fn plan_is_safe(spec: &ListenSpec, host: &Host, plan: &Plan) -> Result<(), TestC
                 Exposure::Public => {}
                 Exposure::Private => prop_assert!(!is_globally_reachable(ip), "{}", addr),
                 Exposure::Local => prop_assert_eq!(AddrClass::of(ip), AddrClass::Loopback),
+                other => prop_assert!(false, "no rule for exposure {other}"),
             }
         }
     }
@@ -934,19 +937,22 @@ fn advertise_refuses_every_wildcard_spelling() {
 /// made specs whose text did not parse.
 #[test]
 fn builder_refuses_what_the_parser_refuses() {
-    let x = || "x".parse::<listenspec::Name>().unwrap();
-    let net = |s: Selector| Network::new(x()).include(s);
+    let x = || "x".parse::<listenspec::spec::Name>().unwrap();
+    let net = |s: Selector| Network::new(x()).with_include(s);
     let device = |d: &str| {
         let mut o = EndpointOptions::default();
         o.device = Some(Device::Named(d.to_owned()));
-        Endpoint::new(x(), "a".parse().unwrap(), Protocol::Tcp, Ports::single(1)).options(o)
+        Endpoint::new(x(), "a".parse().unwrap(), Protocol::Tcp, Ports::single(1)).with_options(o)
     };
     let loopback = || net(Selector::Class(AddrClass::Loopback));
     let cases = [
         (vec![loopback()], vec![device("a b")]),
         (vec![loopback()], vec![device("")]),
         (
-            vec![loopback().advertise(Advertise::Url(url::Url::parse("https://h/a;b").unwrap()))],
+            vec![
+                loopback()
+                    .with_advertise(Advertise::Url(url::Url::parse("https://h/a;b").unwrap())),
+            ],
             vec![],
         ),
         (

@@ -4,8 +4,10 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
+use listenspec::bind::Listener;
 use listenspec::bind::Outcome;
-use listenspec::{Bound, CaptureOptions, Host, ListenSpec, Listener};
+use listenspec::capture::CaptureOptions;
+use listenspec::{Bound, Host, ListenSpec};
 
 use crate::dns_server::{DnsServer, Reply};
 

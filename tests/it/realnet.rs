@@ -15,7 +15,8 @@ use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use listenspec::{Host, ListenSpec, Plan, ProblemKind};
+use listenspec::plan::ProblemKind;
+use listenspec::{Host, ListenSpec, Plan};
 
 use crate::netns::{Netns, netns_or_skip, two_netns_or_skip};
 

@@ -1,11 +1,9 @@
 //! The spec language: the issue's example, table-driven text cases from
 //! `tests/data/spec-cases.txt`, and the builder agreeing with the parser.
 
+use listenspec::spec::{Advertise, Endpoint, Exposure, Family, Network, Ports, Protocol, Selector};
 use listenspec::spec::{Device, SpecErrorKind, Zone};
-use listenspec::{
-    AddrClass, Advertise, Endpoint, Exposure, Family, ListenSpec, Network, Ports, Protocol,
-    Selector,
-};
+use listenspec::{AddrClass, ListenSpec};
 
 /// The example from the project's first issue, verbatim.
 pub const EXAMPLE: &str = include_str!("../data/example.spec");
@@ -91,7 +89,7 @@ fn the_example_means_what_its_comments_say() {
     );
     let grpc = ep("internal", "grpc").ports();
     assert_eq!((grpc.first(), grpc.last()), (9000, 9010));
-    let metrics = ep("ops", "metrics").socket_options();
+    let metrics = ep("ops", "metrics").options();
     assert_eq!(metrics.backlog, Some(1024));
     assert!(metrics.reuseport);
     assert_eq!(ep("ops", "snmp").protocol(), Protocol::Udp);
@@ -189,9 +187,9 @@ fn the_builder_checks_what_the_parser_checks() {
     let spec = ListenSpec::new(
         vec![
             Network::new(local())
-                .include(sel("loopback"))
-                .expose(Exposure::Local)
-                .advertise("https://admin.localhost".parse::<Advertise>().unwrap()),
+                .with_include(sel("loopback"))
+                .with_expose(Exposure::Local)
+                .with_advertise("https://admin.localhost".parse::<Advertise>().unwrap()),
         ],
         vec![
             Endpoint::new(
@@ -200,8 +198,8 @@ fn the_builder_checks_what_the_parser_checks() {
                 Protocol::Https,
                 Ports::single(0),
             )
-            .options({
-                let mut o = listenspec::EndpointOptions::default();
+            .with_options({
+                let mut o = listenspec::spec::EndpointOptions::default();
                 o.device = Some(Device::Own);
                 o
             }),
@@ -218,8 +216,8 @@ fn the_builder_checks_what_the_parser_checks() {
     let err = ListenSpec::new(
         vec![
             Network::new(local())
-                .include(Selector::Any)
-                .include(sel("10.0.0.0/8")),
+                .with_include(Selector::Any)
+                .with_include(sel("10.0.0.0/8")),
         ],
         vec![Endpoint::new(
             "nowhere".parse().unwrap(),
