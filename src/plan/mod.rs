@@ -377,84 +377,29 @@ impl<'h> HostView<'h> {
 /// Plans a spec against a host snapshot.
 pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
     let view = HostView::new(host);
-    // Each endpoint's network, by index, looked up in a map so that a spec
-    // of many networks plans in linear time. Every endpoint's network exists
-    // (ListenSpec guarantees it); one that did not would be skipped.
-    let by_name: std::collections::HashMap<&str, usize> = spec
-        .networks()
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name().as_str(), i))
-        .collect();
-    let network_of: Vec<Option<usize>> = spec
-        .endpoints()
-        .iter()
-        .map(|e| by_name.get(e.network().as_str()).copied())
-        .collect();
-    let mut has_endpoints = vec![false; spec.networks().len()];
-    for &i in network_of.iter().flatten() {
-        has_endpoints[i] = true;
-    }
-    let listens = |i: usize| has_endpoints[i];
-
+    let network_of = networks_of_endpoints(spec);
     // Room for about one finding per network and endpoint, which covers most
     // plans without growing.
     let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
-    let mut networks = Vec::with_capacity(spec.networks().len());
-    for (i, net) in spec.networks().iter().enumerate() {
-        let name = net.name().clone();
-        let addrs = select::resolve(net, &name, &view, &mut problems);
-        let exposure = net.exposure();
-        check_exposure(&name, exposure, &addrs, &mut problems);
-        if !listens(i) {
-            problems.push(Problem::network(&name, ProblemKind::NoEndpoints));
-        }
-        networks.push(PlannedNetwork {
-            name,
-            exposure,
-            addrs,
-        });
-    }
-    check_separation(spec, &networks, listens, &mut problems);
+    let networks = plan_networks(spec, &view, &network_of, &mut problems);
 
     let mut endpoints = Vec::with_capacity(spec.endpoints().len());
+    // Each network's advertise candidates, ranked when an endpoint first
+    // needs them, so a wildcard on a large host is ranked once.
     let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
         networks.iter().map(|_| None).collect();
     for (e, &i) in spec.endpoints().iter().zip(&network_of) {
+        // Every endpoint's network exists (ListenSpec guarantees it); one
+        // that did not would be skipped.
         let Some(i) = i else {
             continue;
         };
         let net = &networks[i];
-        let name = e.name().clone();
-        let mut report = |kind| problems.push(Problem::endpoint(&net.name, &name, kind));
+        let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
         let binds = binds(e, &net.addrs, host, &mut report);
         check_dual_stack(e, &binds, &mut report);
-        if e.options().device.is_none() && net.exposure != Exposure::Public {
-            // Loopback cannot be reached from other hosts, and wildcards on a
-            // non-public network are already an exposure error.
-            let reachable: Vec<IpAddr> = binds
-                .iter()
-                .filter(|b| !b.is_wildcard() && b.chosen().class != AddrClass::Loopback)
-                .map(|b| b.addr.ip())
-                .collect();
-            if !reachable.is_empty() {
-                report(ProblemKind::AddressOnlyIsolation {
-                    exposure: net.exposure,
-                    addrs: reachable,
-                });
-            }
-        }
-        if let Some(evidence) = host.container()
-            && net.exposure != Exposure::Local
-            && !binds.is_empty()
-            && binds
-                .iter()
-                .all(|b| b.chosen().class == AddrClass::Loopback)
-        {
-            report(ProblemKind::LoopbackInContainer {
-                evidence: evidence.to_owned(),
-            });
-        }
+        check_isolation(e, net, &binds, &mut report);
+        check_container(host, net, &binds, &mut report);
         let ranked = &mut ranked[i];
         let advertise = advertise::advertise(
             e,
@@ -471,7 +416,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         }
         endpoints.push(PlannedEndpoint {
             network: net.name.clone(),
-            name,
+            name: e.name().clone(),
             protocol: e.protocol(),
             ports: e.ports(),
             options: e.options().clone(),
@@ -482,17 +427,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     check_conflicts(&endpoints, &mut problems);
     check_advertised(&endpoints, &mut problems);
 
-    let is_error = |p: &Problem| !p.is_warning() || options.strict;
-    // A plan without errors keeps every finding as a warning, in order.
-    let (mut errors, warnings): (Vec<_>, Vec<_>) = if problems.iter().any(is_error) {
-        problems.into_iter().partition(is_error)
-    } else {
-        (Vec::new(), problems)
-    };
-    if options.strict {
-        // Strict mode still says which findings are warnings at heart.
-        errors.sort_by_key(Problem::is_warning);
-    }
+    let (errors, warnings) = verdict(problems, options);
     if errors.is_empty() {
         Ok(Plan {
             networks,
@@ -502,6 +437,112 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     } else {
         Err(PlanError::new(errors, warnings, host))
     }
+}
+
+/// Each endpoint's network, by index, found through a map so that a spec of
+/// many networks plans in linear time.
+fn networks_of_endpoints(spec: &ListenSpec) -> Vec<Option<usize>> {
+    let by_name: HashMap<&str, usize> = spec
+        .networks()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name().as_str(), i))
+        .collect();
+    spec.endpoints()
+        .iter()
+        .map(|e| by_name.get(e.network().as_str()).copied())
+        .collect()
+}
+
+/// Resolves every network, checks its exposure, and checks that networks
+/// that listen keep apart.
+fn plan_networks(
+    spec: &ListenSpec,
+    view: &HostView,
+    network_of: &[Option<usize>],
+    problems: &mut Vec<Problem>,
+) -> Vec<PlannedNetwork> {
+    let mut listens = vec![false; spec.networks().len()];
+    for &i in network_of.iter().flatten() {
+        listens[i] = true;
+    }
+    let mut networks = Vec::with_capacity(spec.networks().len());
+    for (net, &listening) in spec.networks().iter().zip(&listens) {
+        let name = net.name().clone();
+        let addrs = select::resolve(net, &name, view, problems);
+        let exposure = net.exposure();
+        check_exposure(&name, exposure, &addrs, problems);
+        if !listening {
+            problems.push(Problem::network(&name, ProblemKind::NoEndpoints));
+        }
+        networks.push(PlannedNetwork {
+            name,
+            exposure,
+            addrs,
+        });
+    }
+    check_separation(spec, &networks, |i| listens[i], problems);
+    networks
+}
+
+/// A non-public endpoint without `device` is kept apart from other networks
+/// by its address only, which Linux's weak host model does not honour.
+fn check_isolation(
+    e: &Endpoint,
+    net: &PlannedNetwork,
+    binds: &[Bind],
+    report: &mut impl FnMut(ProblemKind),
+) {
+    if e.options().device.is_some() || net.exposure == Exposure::Public {
+        return;
+    }
+    // Loopback cannot be reached from other hosts, and wildcards on a
+    // non-public network are already an exposure error.
+    let reachable: Vec<IpAddr> = binds
+        .iter()
+        .filter(|b| !b.is_wildcard() && b.chosen().class != AddrClass::Loopback)
+        .map(|b| b.addr.ip())
+        .collect();
+    if !reachable.is_empty() {
+        report(ProblemKind::AddressOnlyIsolation {
+            exposure: net.exposure,
+            addrs: reachable,
+        });
+    }
+}
+
+/// Inside a container, loopback is the container's own: an endpoint on
+/// loopback only is out of reach of every published port.
+fn check_container(
+    host: &Host,
+    net: &PlannedNetwork,
+    binds: &[Bind],
+    report: &mut impl FnMut(ProblemKind),
+) {
+    if let Some(evidence) = host.container()
+        && net.exposure != Exposure::Local
+        && !binds.is_empty()
+        && binds
+            .iter()
+            .all(|b| b.chosen().class == AddrClass::Loopback)
+    {
+        report(ProblemKind::LoopbackInContainer {
+            evidence: evidence.to_owned(),
+        });
+    }
+}
+
+/// Splits the findings into errors and warnings: a plan without errors keeps
+/// every finding as a warning, in order; strict mode makes warnings errors,
+/// listed after the real ones.
+fn verdict(problems: Vec<Problem>, options: PlanOptions) -> (Vec<Problem>, Vec<Problem>) {
+    let is_error = |p: &Problem| !p.is_warning() || options.strict;
+    if !problems.iter().any(is_error) {
+        return (Vec::new(), problems);
+    }
+    let (mut errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(is_error);
+    errors.sort_by_key(Problem::is_warning);
+    (errors, warnings)
 }
 
 fn binds(
@@ -685,105 +726,80 @@ fn check_separation(
     }
 }
 
-/// What the endpoints on one transport and fixed port hold.
-#[derive(Default)]
-struct PortUse {
-    /// How many endpoints have this port: only then can their addresses clash.
-    endpoints: usize,
-    /// Per family (by [`family_slot`]), the endpoint whose wildcard took it,
-    /// and the wildcard's address.
-    wildcards: [Option<(usize, SocketAddr)>; 2],
-}
-
-fn family_slot(family: Family) -> usize {
-    match family {
-        Family::V4 => 0,
-        Family::V6 => 1,
-    }
-}
-
 /// Two endpoints on the same transport, address and port, or a wildcard and a
 /// specific address of its family on one port. Only fixed ports can collide
 /// at plan time; port 0 and ranges pick free ports when binding.
 fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
-    // Every bind of an endpoint has the endpoint's port, so everything below
-    // is looked up once per endpoint by (transport, port), and addresses are
-    // compared only between endpoints that share one, which most specs never
-    // do.
-    let mut ports: HashMap<(Transport, u16), PortUse> = HashMap::new();
-    for e in endpoints {
-        if let Some(port) = e.ports.fixed() {
-            ports
-                .entry((e.protocol.transport(), port))
-                .or_default()
-                .endpoints += 1;
-        }
-    }
+    let wildcards = check_same_socket(endpoints, out);
+    check_under_wildcard(endpoints, &wildcards, out);
+}
+
+/// Which endpoint's wildcard takes a transport, port and family, and its
+/// socket address.
+type Wildcards = HashMap<(Transport, u16, Family), (usize, SocketAddr)>;
+
+/// Two endpoints on one socket address, or on one family's wildcard (an
+/// IPv6 wildcard with `v6only=false` takes IPv4 too). Returns the wildcards.
+fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> Wildcards {
     let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::new();
-    let mut any_wildcard = false;
+    let mut wildcards = Wildcards::new();
     for (i, e) in endpoints.iter().enumerate() {
-        let t = e.protocol.transport();
-        let Some(usage) = e.ports.fixed().and_then(|p| ports.get_mut(&(t, p))) else {
+        let (t, Some(port)) = (e.protocol.transport(), e.ports.fixed()) else {
             continue;
         };
-        // One endpoint's binds are distinct addresses (each network's are),
-        // so with no other endpoint on this port nothing can clash.
-        let shared = usage.endpoints > 1;
         for b in &e.binds {
             let clash = |other: usize| ProblemKind::Conflict {
                 transport: t,
                 addr: b.addr,
                 other: endpoints[other].qualified(),
             };
-            if shared {
-                if let Some(&j) = exact.get(&(t, b.addr)) {
-                    out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
-                    continue;
-                }
-                exact.insert((t, b.addr), i);
+            if let Some(&j) = exact.get(&(t, b.addr)) {
+                out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
+                continue;
             }
+            exact.insert((t, b.addr), i);
             if !b.is_wildcard() {
                 continue;
             }
-            any_wildcard = true;
             let fam = Family::of(b.addr.ip());
-            // An IPv6 wildcard with v6only=false also takes IPv4.
             let dual = fam == Family::V6 && e.options.v6only == Some(false);
             for f in [Some(fam), dual.then_some(Family::V4)]
                 .into_iter()
                 .flatten()
             {
-                match &mut usage.wildcards[family_slot(f)] {
-                    Some((j, _)) if *j != i => {
-                        out.push(Problem::endpoint(&e.network, &e.name, clash(*j)));
+                match wildcards.get(&(t, port, f)) {
+                    Some(&(j, _)) if j != i => {
+                        out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
                     }
-                    taken => *taken = Some((i, b.addr)),
+                    _ => {
+                        wildcards.insert((t, port, f), (i, b.addr));
+                    }
                 }
             }
         }
     }
-    if !any_wildcard {
+    wildcards
+}
+
+/// A specific address on a port whose family's wildcard another endpoint
+/// already takes.
+fn check_under_wildcard(
+    endpoints: &[PlannedEndpoint],
+    wildcards: &Wildcards,
+    out: &mut Vec<Problem>,
+) {
+    if wildcards.is_empty() {
         return;
     }
     for (i, e) in endpoints.iter().enumerate() {
-        let t = e.protocol.transport();
-        // A range or port 0 takes a port that is free when it binds, so
-        // only fixed ports collide.
-        let Some(usage) = e.ports.fixed().and_then(|p| ports.get(&(t, p))) else {
+        let (t, Some(port)) = (e.protocol.transport(), e.ports.fixed()) else {
             continue;
         };
-        let other_wildcard = |f: Family| usage.wildcards[family_slot(f)].filter(|(j, _)| *j != i);
-        let (v4, v6) = (other_wildcard(Family::V4), other_wildcard(Family::V6));
-        if v4.is_none() && v6.is_none() {
-            continue;
-        }
         for b in e.binds.iter().filter(|b| !b.is_wildcard()) {
             let family = Family::of(b.addr.ip());
-            let found = match family {
-                Family::V4 => v4,
-                Family::V6 => v6,
-            };
-            if let Some((j, w)) = found {
+            if let Some(&(j, wildcard)) = wildcards.get(&(t, port, family))
+                && j != i
+            {
                 out.push(Problem::endpoint(
                     &e.network,
                     &e.name,
@@ -791,7 +807,7 @@ fn check_conflicts(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) {
                         transport: t,
                         family,
                         specific: b.addr,
-                        wildcard: w,
+                        wildcard,
                         other: endpoints[j].qualified(),
                     },
                 ));

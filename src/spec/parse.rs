@@ -74,8 +74,10 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     for st in &mut statements {
         let result = match st.form {
             Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.trimmed())]),
-            Form::Network { name, rhs } => network(name, rhs, &mut networks),
-            Form::Endpoint { network, name, rhs } => endpoint(network, name, rhs, &mut endpoints),
+            Form::Network { name, rhs } => network(name, rhs).map(|n| networks.push(n)),
+            Form::Endpoint { network, name, rhs } => {
+                endpoint(network, name, rhs).map(|e| endpoints.push(e))
+            }
         };
         match result {
             Ok(()) => st.parsed = true,
@@ -179,18 +181,28 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
     out
 }
 
-/// Parses a network statement onto the end of `networks`.
-fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec<SpecErrorKind>> {
+/// Parses a network statement.
+fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
+    let mut net = Network::new(name.parse().map_err(|e| vec![e])?);
     let mut errors = Vec::new();
-    let name = name.parse().map_err(|e| vec![e])?;
-    // Filled in place: moving a finished network into the vector was a
-    // measurable part of parsing.
-    let at = networks.len();
-    networks.push(Network::new(name));
-    let net = &mut networks[at];
     let mut words = words(rhs);
+    let first_option = network_selectors(&mut net, &mut words, &mut errors);
+    network_options(&mut net, first_option.into_iter().chain(words), &mut errors);
+    if errors.is_empty() {
+        Ok(net)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads selectors and family filters until the first option word, which it
+/// returns.
+fn network_selectors<'w>(
+    net: &mut Network,
+    words: &mut impl Iterator<Item = &'w str>,
+    errors: &mut Vec<SpecErrorKind>,
+) -> Option<&'w str> {
     let mut items = Items::default();
-    let mut family = None;
     let mut first_option = None;
     for word in words.by_ref() {
         let starts_options = match word {
@@ -205,44 +217,55 @@ fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec
             first_option = Some(word);
             break;
         }
-        items.feed(word, &mut errors, |item, errors| {
-            let (negated, word) = match item.strip_prefix('!') {
-                Some(rest) => (true, rest),
-                None => (false, item),
-            };
-            let fam = match word {
-                "ipv4" => Some(Family::V4),
-                "ipv6" => Some(Family::V6),
-                _ => None,
-            };
-            match (fam, negated) {
-                (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
-                    text: item.to_owned(),
-                    reason: SelectorError::ExcludedFamily,
-                }),
-                (Some(f), false) => {
-                    if family.is_some_and(|g| g != f) {
-                        errors.push(SpecErrorKind::BothFamilies(net.name.clone()));
-                    }
-                    family = Some(f);
-                }
-                (None, true) => match Selector::parse_exclude(word) {
-                    Ok(s) => net.exclude.push(s),
-                    Err(e) => errors.push(e),
-                },
-                (None, false) => match word.parse() {
-                    Ok(s) => net.include.push(s),
-                    Err(e) => errors.push(e),
-                },
-            }
+        items.feed(word, errors, |item, errors| {
+            selector_item(net, item, errors)
         });
     }
-    items.finish(&mut errors);
-    net.family = family;
-    let mut opts = Options {
-        words: first_option.into_iter().chain(words),
-        errors: &mut errors,
+    items.finish(errors);
+    first_option
+}
+
+/// One comma-separated item of a network: a selector, an exclude, or a
+/// family filter.
+fn selector_item(net: &mut Network, item: &str, errors: &mut Vec<SpecErrorKind>) {
+    let (negated, word) = match item.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, item),
     };
+    let fam = match word {
+        "ipv4" => Some(Family::V4),
+        "ipv6" => Some(Family::V6),
+        _ => None,
+    };
+    match (fam, negated) {
+        (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
+            text: item.to_owned(),
+            reason: SelectorError::ExcludedFamily,
+        }),
+        (Some(f), false) => {
+            if net.family.is_some_and(|g| g != f) {
+                errors.push(SpecErrorKind::BothFamilies(net.name.clone()));
+            }
+            net.family = Some(f);
+        }
+        (None, true) => match Selector::parse_exclude(word) {
+            Ok(s) => net.exclude.push(s),
+            Err(e) => errors.push(e),
+        },
+        (None, false) => match word.parse() {
+            Ok(s) => net.include.push(s),
+            Err(e) => errors.push(e),
+        },
+    }
+}
+
+/// A network's options: `shared`, `expose=`, `advertise`.
+fn network_options<'w>(
+    net: &mut Network,
+    words: impl Iterator<Item = &'w str>,
+    errors: &mut Vec<SpecErrorKind>,
+) {
+    let mut opts = Options { words, errors };
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("shared", None) => {
@@ -265,12 +288,6 @@ fn network(name: &str, rhs: &str, networks: &mut Vec<Network>) -> Result<(), Vec
             }
             _ => opts.bad(key, value, unknown_option(key, Place::Network)),
         }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        networks.pop();
-        Err(errors)
     }
 }
 
@@ -343,18 +360,12 @@ impl Items {
     }
 }
 
-/// Parses an endpoint statement onto the end of `endpoints`.
-fn endpoint(
-    net: &str,
-    name: &str,
-    rhs: &str,
-    endpoints: &mut Vec<Endpoint>,
-) -> Result<(), Vec<SpecErrorKind>> {
-    let mut errors = Vec::new();
+/// Parses an endpoint statement.
+fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorKind>> {
     let net = net.parse();
     let name = name.parse();
-    let mut tokens = words(rhs);
-    let target = tokens.next().unwrap_or("");
+    let mut words = words(rhs);
+    let target = words.next().unwrap_or("");
     if target.contains("://") {
         return Err(vec![endpoint_url(
             net.as_ref().ok(),
@@ -362,19 +373,38 @@ fn endpoint(
             target,
         )]);
     }
-    let (protocol, ports) = match cut(target, b':') {
-        Some((p, ports)) => (p.parse::<Protocol>(), ports.parse::<Ports>()),
-        None => {
-            errors.push(SpecErrorKind::BadTarget(target.to_owned()));
-            return Err(errors);
-        }
+    let Some((protocol, ports)) = cut(target, b':') else {
+        return Err(vec![SpecErrorKind::BadTarget(target.to_owned())]);
     };
+    let (protocol, ports) = (protocol.parse::<Protocol>(), ports.parse::<Ports>());
+    let mut errors = Vec::new();
+    let (options, advertise) = endpoint_options(words, &mut errors);
+    match (net, name, protocol, ports) {
+        (Ok(network), Ok(name), Ok(protocol), Ok(ports)) if errors.is_empty() => Ok(Endpoint {
+            network,
+            name,
+            protocol,
+            ports,
+            options,
+            advertise,
+        }),
+        (net, name, protocol, ports) => {
+            let parts = [net.err(), name.err(), protocol.err(), ports.err()];
+            let mut all: Vec<_> = parts.into_iter().flatten().collect();
+            all.append(&mut errors);
+            Err(all)
+        }
+    }
+}
+
+/// An endpoint's options: socket options and `advertise`.
+fn endpoint_options<'w>(
+    words: impl Iterator<Item = &'w str>,
+    errors: &mut Vec<SpecErrorKind>,
+) -> (EndpointOptions, Option<Advertise>) {
     let mut options = EndpointOptions::default();
     let mut advertise = None;
-    let mut opts = Options {
-        words: tokens,
-        errors: &mut errors,
-    };
+    let mut opts = Options { words, errors };
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("backlog", Some(v)) => {
@@ -422,25 +452,7 @@ fn endpoint(
             _ => opts.bad(key, value, unknown_option(key, Place::Endpoint)),
         }
     }
-    match (net, name, protocol, ports) {
-        (Ok(network), Ok(name), Ok(protocol), Ok(ports)) if errors.is_empty() => {
-            endpoints.push(Endpoint {
-                network,
-                name,
-                protocol,
-                ports,
-                options,
-                advertise,
-            });
-            Ok(())
-        }
-        (net, name, protocol, ports) => {
-            let parts = [net.err(), name.err(), protocol.err(), ports.err()];
-            let mut all: Vec<_> = parts.into_iter().flatten().collect();
-            all.append(&mut errors);
-            Err(all)
-        }
-    }
+    (options, advertise)
 }
 
 /// The options of a network line, and of an endpoint line.
