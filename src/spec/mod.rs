@@ -7,6 +7,7 @@
 mod error;
 mod parse;
 mod selector;
+mod shorthand;
 mod suggest;
 
 use std::collections::HashSet;
@@ -23,6 +24,7 @@ pub use error::{
     SpecErrorKind, Suggestion,
 };
 pub use selector::{Family, IfPattern, Selector, Zone};
+pub use shorthand::NETWORK as SHORTHAND_NETWORK;
 
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
 /// with a letter.

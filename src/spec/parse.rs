@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
+use crate::spec::shorthand;
 use crate::spec::{
     Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
     OptionError, Place, Ports, Protocol, Selector, SelectorError, SpecError, SpecErrorKind,
@@ -61,6 +62,9 @@ impl<'a> Form<'a> {
 }
 
 pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
+    if let Some(one) = shorthand::shorthand(input) {
+        return one;
+    }
     let mut statements = statements(input);
     // Sized up front: a network or endpoint is a few hundred bytes, and
     // growing the vectors statement by statement was a good part of parsing.
