@@ -4,6 +4,8 @@
 //! builder methods; both paths run the same checks, so every `ListenSpec` in
 //! existence is well formed. The text grammar is documented on [`ListenSpec`].
 
+#[cfg(feature = "serde")]
+mod config;
 mod error;
 mod parse;
 mod selector;

@@ -3,6 +3,7 @@
 mod bind;
 mod capture;
 mod class;
+mod config;
 mod dns_server;
 mod examples;
 mod host;

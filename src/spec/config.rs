@@ -1,0 +1,297 @@
+//! A [`ListenSpec`] inside a user's own config file (feature `serde`), in
+//! whichever of three forms reads best there:
+//!
+//! - one string of spec lines (or one address, `"0.0.0.0:8080"`);
+//! - a list of lines, each a statement;
+//! - a table of networks, each with its selectors, options and endpoints.
+//!
+//! ```toml
+//! [listen.public]
+//! select = ["*"]
+//! advertise = "https://my-awesome-service"
+//! endpoints.http = { protocol = "http", port = 8080 }
+//!
+//! [listen.ops]
+//! select = ["if:eth2", "!link-local"]
+//! endpoints.metrics = { protocol = "http", port = 9100, device = true }
+//! ```
+//!
+//! Every form is read by the spec parser, so it is checked alike and its
+//! errors, all at once, say where they are: the line of a string, the entry
+//! of a list, or the network and endpoint key of a table. A spec is written
+//! back as its canonical string, which every form reads again as the same
+//! spec.
+//!
+//! A table is read in the order the format hands its keys over: networks and
+//! endpoints are planned and listed in that order (the `toml` crate sorts
+//! keys unless its `preserve_order` feature is on).
+
+use std::fmt::{self, Write as _};
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::spec::ListenSpec;
+
+impl Serialize for ListenSpec {
+    /// As its canonical text, one statement a line.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ListenSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ListenSpec, D::Error> {
+        deserializer.deserialize_any(SpecVisitor)
+    }
+}
+
+struct SpecVisitor;
+
+impl<'de> Visitor<'de> for SpecVisitor {
+    type Value = ListenSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a listen spec: a string of spec lines, a list of lines, or a table of networks",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<ListenSpec, E> {
+        text.parse().map_err(E::custom)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListenSpec, A::Error> {
+        // One statement per entry, so an error's line is the entry's number.
+        let mut text = String::new();
+        while let Some(line) = seq.next_element::<String>()? {
+            if line.contains('\n') {
+                return Err(de::Error::custom(
+                    "each entry of a listen list is one line; use a string for several",
+                ));
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.parse::<ListenSpec>()
+            .map_err(|e| de::Error::custom(format!("{e}\n(a line is an entry of the list)")))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListenSpec, A::Error> {
+        let mut lines = Lines::default();
+        while let Some((name, net)) = map.next_entry::<String, NetworkTable>()? {
+            net.write(&name, &mut lines).map_err(de::Error::custom)?;
+        }
+        lines.parse().map_err(de::Error::custom)
+    }
+}
+
+/// One network in the table form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NetworkTable {
+    /// Selectors, excludes (`!…`) and family filters, as the grammar writes them.
+    select: OneOrMany,
+    expose: Option<String>,
+    advertise: Option<String>,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    endpoints: Ordered<EndpointTable>,
+}
+
+/// One endpoint in the table form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointTable {
+    protocol: String,
+    /// A port, 0 for any free one, or `"FIRST-LAST"`.
+    #[serde(alias = "ports")]
+    port: PortValue,
+    backlog: Option<u32>,
+    #[serde(default)]
+    reuseport: bool,
+    v6only: Option<bool>,
+    /// `true` for the address's own interface, or an interface name.
+    device: Option<DeviceValue>,
+    #[serde(default)]
+    freebind: bool,
+    advertise: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PortValue {
+    Number(u64),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DeviceValue {
+    Own(bool),
+    Named(String),
+}
+
+/// A map kept in the order it was written: networks and endpoints are
+/// planned, and listed, in spec order.
+struct Ordered<T>(Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for OrderedVisitor<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table of endpoints by name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        deserializer.deserialize_map(OrderedVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Spec text made from a table, with the key each line came from.
+#[derive(Default)]
+struct Lines {
+    text: String,
+    keys: Vec<String>,
+}
+
+impl Lines {
+    fn push(&mut self, key: String, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+        self.keys.push(key);
+    }
+
+    /// Parses the lines; an error names the table key of its line.
+    fn parse(self) -> Result<ListenSpec, String> {
+        self.text.parse::<ListenSpec>().map_err(|e| {
+            let mut out = format!("the listen table has {} error(s):", e.errors().len());
+            for err in e.errors() {
+                let key = err
+                    .line
+                    .and_then(|l| self.keys.get(l - 1))
+                    .map_or("", String::as_str);
+                let _ = write!(out, "\n  {key}: {}", err.kind);
+            }
+            out
+        })
+    }
+}
+
+/// A table value is one word of the grammar: whitespace, `;`, `#` or `=`
+/// in it would make it other words or statements, which the key it stands
+/// under does not say.
+fn one_word(key: &str, value: &str) -> Result<(), String> {
+    // An advertised URL may have a query; `advertise` takes its next word
+    // whole, `=` included.
+    let reserved = if key.ends_with(".advertise") {
+        ";#"
+    } else {
+        ";#="
+    };
+    if value.is_empty() || value.contains(|c: char| c.is_whitespace() || reserved.contains(c)) {
+        return Err(format!(
+            "{key}: {value:?} must be one word, without spaces, ';' or '#' (or '=' but in a URL)"
+        ));
+    }
+    Ok(())
+}
+
+impl NetworkTable {
+    fn write(self, name: &str, lines: &mut Lines) -> Result<(), String> {
+        one_word("network name", name)?;
+        let selectors = match self.select {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(list) => list,
+        };
+        for s in &selectors {
+            one_word(&format!("{name}.select"), s)?;
+        }
+        for (field, value) in [("expose", &self.expose), ("advertise", &self.advertise)] {
+            if let Some(v) = value {
+                one_word(&format!("{name}.{field}"), v)?;
+            }
+        }
+        let selectors = selectors.join(", ");
+        let mut line = format!("{name} = {selectors}");
+        if let Some(e) = &self.expose {
+            let _ = write!(line, " expose={e}");
+        }
+        if self.shared {
+            line.push_str(" shared");
+        }
+        if let Some(a) = &self.advertise {
+            let _ = write!(line, " advertise {a}");
+        }
+        lines.push(name.to_owned(), &line);
+        for (ep, e) in self.endpoints.0 {
+            let key = format!("{name}.endpoints.{ep}");
+            let port = match e.port {
+                PortValue::Number(n) => n.to_string(),
+                PortValue::Text(t) => t,
+            };
+            one_word(&format!("{name}.endpoints name"), &ep)?;
+            let device = match &e.device {
+                Some(DeviceValue::Named(d)) => Some(d),
+                _ => None,
+            };
+            for (field, value) in [
+                ("protocol", Some(&e.protocol)),
+                ("port", Some(&port)),
+                ("device", device),
+                ("advertise", e.advertise.as_ref()),
+            ] {
+                if let Some(v) = value {
+                    one_word(&format!("{key}.{field}"), v)?;
+                }
+            }
+            let mut line = format!("{name}.{ep} = {}:{port}", e.protocol);
+            if let Some(b) = e.backlog {
+                let _ = write!(line, " backlog={b}");
+            }
+            if e.reuseport {
+                line.push_str(" reuseport");
+            }
+            if let Some(v) = e.v6only {
+                let _ = write!(line, " v6only={v}");
+            }
+            match e.device {
+                Some(DeviceValue::Own(true)) => line.push_str(" device"),
+                Some(DeviceValue::Named(d)) => {
+                    let _ = write!(line, " device={d}");
+                }
+                Some(DeviceValue::Own(false)) | None => {}
+            }
+            if e.freebind {
+                line.push_str(" freebind");
+            }
+            if let Some(a) = &e.advertise {
+                let _ = write!(line, " advertise {a}");
+            }
+            lines.push(key, &line);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! A ListenSpec inside a user's own config, through serde: TOML, JSON and
+//! YAML, in each of the three forms, with errors that say where.
+
+use listenspec::ListenSpec;
+use serde::Deserialize;
+
+/// A server's own config, with the listen spec as one of its fields.
+#[derive(Debug, Deserialize, serde::Serialize, PartialEq)]
+struct Config {
+    name: String,
+    listen: ListenSpec,
+}
+
+fn spec(text: &str) -> ListenSpec {
+    text.parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
+const EXPECTED: &str = "
+    public = * advertise https://my-awesome-service
+    ops = if:eth2, !link-local
+    public.http = http:8080
+    ops.metrics = http:9100 backlog=1024 device
+    ops.snmp = udp:161
+";
+
+#[test]
+fn every_form_in_every_format_reads_the_same_spec() {
+    let want = spec(EXPECTED);
+    let toml_string = r#"
+name = "svc"
+listen = """
+public = * advertise https://my-awesome-service
+ops = if:eth2, !link-local
+public.http = http:8080
+ops.metrics = http:9100 backlog=1024 device
+ops.snmp = udp:161
+"""
+"#;
+    let toml_list = r#"
+name = "svc"
+listen = [
+    "public = * advertise https://my-awesome-service",
+    "ops = if:eth2, !link-local",
+    "public.http = http:8080",
+    "ops.metrics = http:9100 backlog=1024 device",
+    "ops.snmp = udp:161",
+]
+"#;
+    let toml_table = r#"
+name = "svc"
+[listen.public]
+select = "*"
+advertise = "https://my-awesome-service"
+endpoints.http = { protocol = "http", port = 8080 }
+
+[listen.ops]
+select = ["if:eth2", "!link-local"]
+endpoints.metrics = { protocol = "http", port = 9100, backlog = 1024, device = true }
+endpoints.snmp = { protocol = "udp", port = "161" }
+"#;
+    for (form, text) in [
+        ("string", toml_string),
+        ("list", toml_list),
+        ("table", toml_table),
+    ] {
+        let config: Config = toml::from_str(text).unwrap_or_else(|e| panic!("TOML {form}: {e}"));
+        assert_eq!(config.listen, want, "TOML {form}");
+    }
+
+    let json_table = r#"{"name": "svc", "listen": {
+        "public": {"select": ["*"], "advertise": "https://my-awesome-service",
+                   "endpoints": {"http": {"protocol": "http", "port": 8080}}},
+        "ops": {"select": ["if:eth2", "!link-local"],
+                "endpoints": {"metrics": {"protocol": "http", "port": 9100, "backlog": 1024, "device": true},
+                              "snmp": {"protocol": "udp", "port": 161}}}}}"#;
+    let json_list = serde_json::json!({"name": "svc", "listen": EXPECTED.trim().lines().map(str::trim).collect::<Vec<_>>()});
+    assert_eq!(
+        serde_json::from_str::<Config>(json_table).unwrap().listen,
+        want,
+        "JSON table"
+    );
+    assert_eq!(
+        serde_json::from_value::<Config>(json_list).unwrap().listen,
+        want,
+        "JSON list"
+    );
+
+    let yaml = "
+name: svc
+listen:
+  public:
+    select: ['*']
+    advertise: https://my-awesome-service
+    endpoints:
+      http: {protocol: http, port: 8080}
+  ops:
+    select: [if:eth2, '!link-local']
+    endpoints:
+      metrics: {protocol: http, port: 9100, backlog: 1024, device: true}
+      snmp: {protocol: udp, port: 161}
+";
+    let config: Config = serde_norway::from_str(yaml).unwrap_or_else(|e| panic!("YAML: {e}"));
+    assert_eq!(config.listen, want, "YAML table");
+}
+
+#[test]
+fn a_config_field_that_was_a_socket_address_keeps_working() {
+    for (old, endpoint) in [
+        ("0.0.0.0:8080", "tcp"),
+        ("[::1]:9000", "tcp"),
+        ("http://0.0.0.0:8080", "http"),
+    ] {
+        let config: Config = toml::from_str(&format!("name = \"svc\"\nlisten = \"{old}\""))
+            .unwrap_or_else(|e| panic!("{old}: {e}"));
+        let ep = &config.listen.endpoints()[0];
+        assert_eq!(
+            ep.qualified().to_string(),
+            format!("listen.{endpoint}"),
+            "{old}"
+        );
+    }
+}
+
+#[test]
+fn a_spec_is_written_back_as_its_canonical_text_and_reads_again() {
+    let config = Config {
+        name: "svc".to_owned(),
+        listen: spec(EXPECTED),
+    };
+    let text = toml::to_string(&config).unwrap();
+    assert_eq!(
+        toml::from_str::<Config>(&text).unwrap(),
+        config,
+        "TOML:\n{text}"
+    );
+    let json = serde_json::to_string(&config).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Config>(&json).unwrap(),
+        config,
+        "JSON:\n{json}"
+    );
+    let yaml = serde_norway::to_string(&config).unwrap();
+    assert_eq!(
+        serde_norway::from_str::<Config>(&yaml).unwrap(),
+        config,
+        "YAML:\n{yaml}"
+    );
+}
+
+#[test]
+fn errors_say_where_in_the_config_and_come_all_at_once() {
+    let cases: &[(&str, &[&str])] = &[
+        // The string form: the TOML key and line, then each line of the value.
+        (
+            "name = 'svc'\nlisten = '''\nx = loopback\nx.a = tcp:70000\nx.b = tcp:1 backlg=5\n'''",
+            &[
+                "listen",
+                "line 2",
+                "70000",
+                "line 3",
+                "did you mean backlog?",
+            ],
+        ),
+        // The list form: the entry's number is its line.
+        (
+            "name = 'svc'\nlisten = ['x = loopback', 'x.a = udp:53 backlog=1']",
+            &["line 2", "UDP sockets do not listen", "entry of the list"],
+        ),
+        // The table form: the network and endpoint keys.
+        (
+            "name = 'svc'\n[listen.x]\nselect = ['loopback', 'privat']\nendpoints.a = { protocol = 'ftp', port = 21 }",
+            &[
+                "x:",
+                "did you mean the address class private?",
+                "x.endpoints.a:",
+                "protocol \"ftp\"",
+            ],
+        ),
+        // Unknown keys are refused by name.
+        (
+            "name = 'svc'\n[listen.x]\nselect = 'loopback'\nexpsoe = 'local'",
+            &["unknown field `expsoe`"],
+        ),
+        // A value may not smuggle in more words.
+        (
+            "name = 'svc'\n[listen.x]\nselect = ['10.0.0.0/8 expose=public']",
+            &["x.select", "must be one word"],
+        ),
+    ];
+    for (text, says) in cases {
+        let err = toml::from_str::<Config>(text).unwrap_err().to_string();
+        for s in *says {
+            assert!(err.contains(s), "{text:?}: {err} does not say {s:?}");
+        }
+    }
+}
