@@ -120,6 +120,23 @@ pub enum SpecErrorKind {
     /// An endpoint is defined twice.
     #[error("endpoint {0} is defined twice")]
     DuplicateEndpoint(QualifiedName),
+    /// `-NAME` names no network or endpoint that an earlier layer defined.
+    #[error("-{0} removes nothing: no earlier layer defines {0}")]
+    NothingToRemove(String),
+    /// `${NAME}` without a default, and the variable is not set.
+    #[error("${{{0}}} is not set, and has no default (write ${{{0}:-DEFAULT}} for one)")]
+    UnsetVariable(String),
+    /// A variable's value would be more than one word of the spec.
+    #[error("${{{name}}} is {value:?}, which holds a space, ';', '#', '=' or a newline; a variable stands for one word of the spec")]
+    BadVariable {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+    },
+    /// `${` without its `}`, or with no name.
+    #[error("{0:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}")]
+    BadReference(String),
     /// An endpoint names a network that is not defined.
     #[error(
         "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
@@ -388,11 +405,15 @@ fn misplaced(belongs: Place) -> &'static str {
 
 /// A [`SpecErrorKind`] with where it was found, when it came from text.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Located {
     /// 1-based line number, when the spec came from text.
     pub line: Option<usize>,
     /// The statement as written.
     pub statement: Option<String>,
+    /// The layer it came from, as its caller named it (`config.toml
+    /// [listen]`, `--listen #2`), when the spec was built from layers.
+    pub layer: Option<String>,
     /// What is wrong.
     pub kind: SpecErrorKind,
 }
@@ -416,6 +437,7 @@ impl SpecError {
             .map(|kind| Located {
                 line: None,
                 statement: None,
+                layer: None,
                 kind,
             })
             .collect();
@@ -448,11 +470,17 @@ impl SpecError {
 
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, &self.statement) {
-            (Some(l), Some(s)) => write!(f, "line {l}: {}\n    {s}", self.kind),
-            (Some(l), None) => write!(f, "line {l}: {}", self.kind),
-            _ => write!(f, "{}", self.kind),
+        match (&self.layer, self.line) {
+            (Some(layer), Some(l)) => write!(f, "{layer} line {l}: ")?,
+            (Some(layer), None) => write!(f, "{layer}: ")?,
+            (None, Some(l)) => write!(f, "line {l}: ")?,
+            (None, None) => {}
         }
+        write!(f, "{}", self.kind)?;
+        if let Some(s) = &self.statement {
+            write!(f, "\n    {s}")?;
+        }
+        Ok(())
     }
 }
 

@@ -1,14 +1,14 @@
 //! The text form of a spec; the grammar is on [`ListenSpec`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
 use crate::spec::shorthand;
 use crate::spec::{
     Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
-    OptionError, Place, Ports, Protocol, Selector, SelectorError, SpecError, SpecErrorKind,
-    suggest, validate,
+    OptionError, Place, Ports, Protocol, QualifiedName, Selector, SelectorError, SpecError,
+    SpecErrorKind, suggest, validate,
 };
 
 /// One statement with the line it came from.
@@ -18,8 +18,6 @@ struct Statement<'a> {
     /// split on whitespace anyway, and only an error message needs it gone.
     text: &'a str,
     form: Form<'a>,
-    /// Whether it became a [`Network`] or [`Endpoint`] of the spec.
-    parsed: bool,
 }
 
 impl Statement<'_> {
@@ -33,6 +31,8 @@ impl Statement<'_> {
 enum Form<'a> {
     /// No `=` at all.
     Bad,
+    /// `-NAME` or `-NETWORK.NAME`.
+    Remove(&'a str),
     Network {
         name: &'a str,
         rhs: &'a str,
@@ -47,7 +47,12 @@ enum Form<'a> {
 impl<'a> Form<'a> {
     fn of(text: &'a str) -> Form<'a> {
         let Some((lhs, rhs)) = cut(text, b'=') else {
-            return Form::Bad;
+            return match text.trim_ascii_end().strip_prefix('-') {
+                Some(name) if !name.is_empty() && !name.contains(char::is_whitespace) => {
+                    Form::Remove(name)
+                }
+                _ => Form::Bad,
+            };
         };
         let lhs = lhs.trim_ascii();
         match cut(lhs, b'.') {
@@ -62,81 +67,219 @@ impl<'a> Form<'a> {
 }
 
 pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
-    if let Some(one) = shorthand::shorthand(input) {
-        return one;
-    }
-    let mut statements = statements(input);
-    // Sized up front: a network or endpoint is a few hundred bytes, and
-    // growing the vectors statement by statement was a good part of parsing.
-    let n_endpoints = statements
-        .iter()
-        .filter(|s| matches!(s.form, Form::Endpoint { .. }))
-        .count();
-    let mut networks = Vec::with_capacity(statements.len() - n_endpoints);
-    let mut endpoints = Vec::with_capacity(n_endpoints);
-    let mut errors = Vec::new();
-    for st in &mut statements {
-        let result = match st.form {
-            Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.trimmed())]),
-            Form::Network { name, rhs } => network(name, rhs).map(|n| networks.push(n)),
-            Form::Endpoint { network, name, rhs } => {
-                endpoint(network, name, rhs).map(|e| endpoints.push(e))
+    let mut read = Read::default();
+    read.layer(None, input);
+    read.assemble()
+}
+
+/// Where a network or endpoint was written: its layer, when there are
+/// several, and its line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Origin {
+    pub(crate) layer: Option<String>,
+    pub(crate) line: Option<usize>,
+}
+
+/// One statement that parsed.
+pub(crate) enum Stmt {
+    Network(Network),
+    Endpoint(Endpoint),
+    /// `-NAME` or `-NETWORK.NAME`: take out what an earlier layer defined.
+    Remove(String),
+}
+
+/// Statements read from one or more layers, in order, and the syntax
+/// errors found on the way.
+#[derive(Default)]
+pub(crate) struct Read {
+    stmts: Vec<(Origin, Stmt)>,
+    errors: Vec<Located>,
+    /// Networks whose statement had a syntax error: an endpoint on one is
+    /// not also called "unknown".
+    failed_networks: HashSet<String>,
+    /// The layers' names, in the order read.
+    labels: Vec<String>,
+}
+
+impl Read {
+    /// Reads one layer's text; `layer` names it in errors.
+    pub(crate) fn layer(&mut self, layer: Option<&str>, input: &str) {
+        self.labels.extend(layer.map(str::to_owned));
+        let origin = |line| Origin {
+            layer: layer.map(str::to_owned),
+            line: Some(line),
+        };
+        if let Some(one) = shorthand::shorthand(input) {
+            match one {
+                Ok(spec) => self.spec(origin(1), spec),
+                Err(e) => self.errors.extend(e.errors().iter().cloned().map(|mut l| {
+                    l.layer = layer.map(str::to_owned);
+                    l
+                })),
             }
-        };
-        match result {
-            Ok(()) => st.parsed = true,
-            Err(kinds) => errors.extend(kinds.into_iter().map(|kind| Located {
+            return;
+        }
+        // Within one layer a name is defined once; across layers a later
+        // statement replaces an earlier one.
+        let mut seen_networks = HashSet::new();
+        let mut seen_endpoints = HashSet::new();
+        for st in statements(input) {
+            let result = match st.form {
+                Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.trimmed())]),
+                Form::Remove(name) => Ok(Stmt::Remove(name.to_owned())),
+                Form::Network { name, rhs } => network(name, rhs).map(Stmt::Network),
+                Form::Endpoint { network, name, rhs } => {
+                    endpoint(network, name, rhs).map(Stmt::Endpoint)
+                }
+            };
+            let duplicate = match &result {
+                Ok(Stmt::Network(n)) => (!seen_networks.insert(n.name().clone()))
+                    .then(|| SpecErrorKind::DuplicateNetwork(n.name().clone())),
+                Ok(Stmt::Endpoint(e)) => (!seen_endpoints.insert(e.qualified()))
+                    .then(|| SpecErrorKind::DuplicateEndpoint(e.qualified())),
+                _ => None,
+            };
+            let located = |kind| Located {
                 line: Some(st.line),
-                statement: Some(st.trimmed()),
+                statement: None,
+                layer: layer.map(str::to_owned),
                 kind,
-            })),
+            };
+            match (result, duplicate) {
+                (Ok(_), Some(kind)) => self.errors.push(located(kind)),
+                (Ok(stmt), None) => self.stmts.push((origin(st.line), stmt)),
+                (Err(kinds), _) => {
+                    if let Form::Network { name, .. } = st.form {
+                        self.failed_networks.insert(name.to_owned());
+                    }
+                    self.errors.extend(kinds.into_iter().map(|kind| Located {
+                        statement: Some(st.trimmed()),
+                        ..located(kind)
+                    }));
+                }
+            }
         }
     }
-    // Cross-statement rules run only on statements that parsed; a statement
-    // with a syntax error has already been reported. Lookups go through
-    // sets and tables, so a huge spec costs linear time.
-    let failed_networks: HashSet<&str> = statements
-        .iter()
-        .filter_map(|st| match st.form {
-            Form::Network { name, .. } if !st.parsed => Some(name),
-            _ => None,
-        })
-        .collect();
-    // The i-th network (or endpoint) is the i-th such statement that parsed.
-    let (mut network_lines, mut endpoint_lines) = (Vec::new(), Vec::new());
-    for st in statements.iter().filter(|st| st.parsed) {
-        match st.form {
-            Form::Endpoint { .. } => endpoint_lines.push(st.line),
-            _ => network_lines.push(st.line),
-        }
-    }
-    for (item, kind) in validate(&networks, &endpoints) {
-        // An endpoint on a network whose statement has a syntax error is
-        // not also called "unknown".
-        if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
-            && failed_networks.contains(endpoints[i].network().as_str())
+
+    /// Takes a whole spec as a layer.
+    pub(crate) fn spec(&mut self, origin: Origin, spec: ListenSpec) {
+        if let Some(l) = &origin.layer
+            && !self.labels.contains(l)
         {
-            continue;
+            self.labels.push(l.clone());
         }
-        let line = match item {
-            Item::Network(i) => network_lines.get(i),
-            Item::Endpoint(i) => endpoint_lines.get(i),
-        };
-        errors.push(Located {
-            line: line.copied(),
-            statement: None,
-            kind,
-        });
-    }
-    if errors.is_empty() {
-        Ok(ListenSpec {
+        let ListenSpec {
             networks,
             endpoints,
-        })
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(SpecError::new(errors, &networks))
+        } = spec;
+        self.stmts.extend(
+            networks
+                .into_iter()
+                .map(|n| (origin.clone(), Stmt::Network(n)))
+                .chain(endpoints.into_iter().map(|e| (origin.clone(), Stmt::Endpoint(e)))),
+        );
     }
+
+    pub(crate) fn error(&mut self, error: Located) {
+        self.errors.push(error);
+    }
+
+    /// Applies the statements in order (a later one for the same name
+    /// replaces the earlier in its place; a removal takes it out, a
+    /// network with its endpoints), then checks the rules that span
+    /// statements on what is left.
+    pub(crate) fn assemble(self) -> Result<ListenSpec, SpecError> {
+        let Read {
+            stmts,
+            mut errors,
+            failed_networks,
+            labels,
+        } = self;
+        let mut networks: Vec<(Origin, Network)> = Vec::new();
+        let mut endpoints: Vec<(Origin, Endpoint)> = Vec::new();
+        let mut network_at: HashMap<Name, usize> = HashMap::new();
+        let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
+        for (origin, stmt) in stmts {
+            match stmt {
+                Stmt::Network(n) => match network_at.get(n.name()) {
+                    Some(&i) => networks[i] = (origin, n),
+                    None => {
+                        network_at.insert(n.name().clone(), networks.len());
+                        networks.push((origin, n));
+                    }
+                },
+                Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
+                    Some(&i) => endpoints[i] = (origin, e),
+                    None => {
+                        endpoint_at.insert(e.qualified(), endpoints.len());
+                        endpoints.push((origin, e));
+                    }
+                },
+                Stmt::Remove(name) => {
+                    let before = (networks.len(), endpoints.len());
+                    match cut(&name, b'.') {
+                        Some(_) => endpoints.retain(|(_, e)| e.qualified() != *name.as_str()),
+                        None => {
+                            networks.retain(|(_, n)| n.name() != name.as_str());
+                            endpoints.retain(|(_, e)| e.network() != name.as_str());
+                        }
+                    }
+                    if before == (networks.len(), endpoints.len()) {
+                        errors.push(Located {
+                            line: origin.line,
+                            statement: None,
+                            layer: origin.layer,
+                            kind: SpecErrorKind::NothingToRemove(name),
+                        });
+                    }
+                    network_at = index(&networks, |n| n.name().clone());
+                    endpoint_at = index(&endpoints, Endpoint::qualified);
+                }
+            }
+        }
+        let (origins_n, networks): (Vec<Origin>, Vec<Network>) = networks.into_iter().unzip();
+        let (origins_e, endpoints): (Vec<Origin>, Vec<Endpoint>) = endpoints.into_iter().unzip();
+        for (item, kind) in validate(&networks, &endpoints) {
+            if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
+                && failed_networks.contains(endpoints[i].network().as_str())
+            {
+                continue;
+            }
+            let origin = match item {
+                Item::Network(i) => &origins_n[i],
+                Item::Endpoint(i) => &origins_e[i],
+            };
+            errors.push(Located {
+                line: origin.line,
+                statement: None,
+                layer: origin.layer.clone(),
+                kind,
+            });
+        }
+        if errors.is_empty() {
+            Ok(ListenSpec {
+                networks,
+                endpoints,
+            })
+        } else {
+            // Layers in the order given, lines in order within each.
+            let position = |layer: &Option<String>| {
+                layer
+                    .as_ref()
+                    .and_then(|l| labels.iter().position(|x| x == l))
+            };
+            errors.sort_by_key(|e| (position(&e.layer), e.line));
+            Err(SpecError::new(errors, &networks))
+        }
+    }
+}
+
+/// Position of each item by its name, after a removal shifted them.
+fn index<T, K: std::hash::Hash + Eq>(
+    items: &[(Origin, T)],
+    key: impl Fn(&T) -> K,
+) -> HashMap<K, usize> {
+    items.iter().enumerate().map(|(i, (_, t))| (key(t), i)).collect()
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,
@@ -156,7 +299,6 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
                 line,
                 text,
                 form: Form::of(text),
-                parsed: false,
             });
         }
     };

@@ -100,6 +100,7 @@ fn build(text: &str, protocol: Protocol, host: &str, port: &str) -> Result<Liste
             vec![Located {
                 line: Some(1),
                 statement: Some(text.to_owned()),
+                layer: None,
                 kind,
             }],
             &[],
