@@ -127,7 +127,9 @@ pub enum SpecErrorKind {
     #[error("${{{0}}} is not set, and has no default (write ${{{0}:-DEFAULT}} for one)")]
     UnsetVariable(String),
     /// A variable's value would be more than one word of the spec.
-    #[error("${{{name}}} is {value:?}, which holds a space, ';', '#', '=' or a newline; a variable stands for one word of the spec")]
+    #[error(
+        "${{{name}}} is {value:?}, which holds a space, ';', '#', '=' or a newline; a variable stands for one word of the spec"
+    )]
     BadVariable {
         /// The variable.
         name: String,

@@ -7,6 +7,7 @@
 #[cfg(feature = "serde")]
 mod config;
 mod error;
+mod layers;
 mod parse;
 mod selector;
 mod shorthand;
@@ -25,6 +26,7 @@ pub use error::{
     AdvertiseError, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion,
 };
+pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
 

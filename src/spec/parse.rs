@@ -176,7 +176,11 @@ impl Read {
             networks
                 .into_iter()
                 .map(|n| (origin.clone(), Stmt::Network(n)))
-                .chain(endpoints.into_iter().map(|e| (origin.clone(), Stmt::Endpoint(e)))),
+                .chain(
+                    endpoints
+                        .into_iter()
+                        .map(|e| (origin.clone(), Stmt::Endpoint(e))),
+                ),
         );
     }
 
@@ -279,7 +283,11 @@ fn index<T, K: std::hash::Hash + Eq>(
     items: &[(Origin, T)],
     key: impl Fn(&T) -> K,
 ) -> HashMap<K, usize> {
-    items.iter().enumerate().map(|(i, (_, t))| (key(t), i)).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| (key(t), i))
+        .collect()
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,

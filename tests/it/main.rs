@@ -8,6 +8,7 @@ mod dns_server;
 mod examples;
 mod host;
 mod hostile;
+mod layers;
 mod netns;
 mod plan;
 mod props;

@@ -1,0 +1,221 @@
+//! One spec from several places: a config file, then `--listen` flags,
+//! then the environment, each a layer over the ones before.
+//!
+//! ```
+//! use listenspec::spec::Layers;
+//!
+//! let from_file = "
+//!     public      = *
+//!     ops         = loopback
+//!     public.http = http:8080
+//!     ops.metrics = http:9100
+//! ";
+//! let spec = Layers::new()
+//!     .env(|name| (name == "PORT").then(|| "3000".to_owned()))
+//!     .text("config.toml [listen]", from_file)
+//!     .text("--listen #1", "public.http = http:${PORT:-8080}")
+//!     .text("--listen #2", "-ops.metrics")
+//!     .build()?;
+//! assert_eq!(spec.to_string(), "public = *\nops = loopback\npublic.http = http:3000\n");
+//! # Ok::<(), listenspec::SpecError>(())
+//! ```
+//!
+//! A later statement for a network or endpoint replaces the earlier one in
+//! its place; `-NAME` removes a network with its endpoints, `-NETWORK.NAME`
+//! one endpoint. The rules that span statements (every endpoint's network
+//! is defined, ...) are checked once, on the result, and every error names
+//! its layer and line: `config.toml [listen] line 3: ...`.
+//!
+//! With [`Layers::env`] (only then), `${NAME}` and `${NAME:-DEFAULT}` in a
+//! layer's text stand for a variable's value: the `PORT` that cloud
+//! platforms set (`public.http = http:${PORT:-8080}`), or a Kubernetes pod's
+//! own address from the downward API as what it advertises
+//! (`cluster = * advertise ${POD_IP}`). A variable that is not set and has
+//! no default is an error naming it, never an empty address, and a value
+//! stands for one word: one holding a space, `;`, `#` or `=` is refused, so
+//! the environment cannot add statements or options the text does not have.
+
+use std::fmt;
+
+use crate::spec::error::Located;
+use crate::spec::parse::{Origin, Read};
+use crate::spec::{ListenSpec, SpecError, SpecErrorKind};
+
+/// Looks a variable up: `std::env::var(name).ok()`, or a test's own table.
+type Lookup<'e> = Box<dyn Fn(&str) -> Option<String> + 'e>;
+
+/// Layers of spec text and specs, applied in order; see the module docs.
+#[derive(Default)]
+pub struct Layers<'e> {
+    layers: Vec<(String, Layer)>,
+    env: Option<Lookup<'e>>,
+}
+
+enum Layer {
+    Text(String),
+    Spec(ListenSpec),
+}
+
+impl fmt::Debug for Layers<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.layers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Layers")
+            .field("layers", &names)
+            .field("env", &self.env.is_some())
+            .finish()
+    }
+}
+
+impl<'e> Layers<'e> {
+    /// No layers yet.
+    pub fn new() -> Layers<'e> {
+        Layers::default()
+    }
+
+    /// Adds spec text, named in errors by `name` (`config.toml [listen]`).
+    pub fn text(mut self, name: impl Into<String>, text: impl Into<String>) -> Layers<'e> {
+        self.layers.push((name.into(), Layer::Text(text.into())));
+        self
+    }
+
+    /// Adds a spec read elsewhere (from a config file through serde, say).
+    pub fn spec(mut self, name: impl Into<String>, spec: ListenSpec) -> Layers<'e> {
+        self.layers.push((name.into(), Layer::Spec(spec)));
+        self
+    }
+
+    /// Expands `${NAME}` and `${NAME:-DEFAULT}` in text layers with
+    /// `lookup`, which [`Layers::env_vars`] sets to the process environment.
+    pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + 'e) -> Layers<'e> {
+        self.env = Some(Box::new(lookup));
+        self
+    }
+
+    /// Expands variables from the process environment.
+    pub fn env_vars(self) -> Layers<'e> {
+        self.env(|name| std::env::var(name).ok())
+    }
+
+    /// The spec the layers make, or every error of every layer.
+    pub fn build(self) -> Result<ListenSpec, SpecError> {
+        let mut read = Read::default();
+        for (name, layer) in self.layers {
+            match layer {
+                Layer::Spec(spec) => read.spec(
+                    Origin {
+                        layer: Some(name),
+                        line: None,
+                    },
+                    spec,
+                ),
+                Layer::Text(text) => match &self.env {
+                    None => read.layer(Some(&name), &text),
+                    Some(lookup) => match expand(&text, lookup) {
+                        Ok(text) => read.layer(Some(&name), &text),
+                        Err(errors) => {
+                            for (line, kind) in errors {
+                                read.error(Located {
+                                    line: Some(line),
+                                    statement: None,
+                                    layer: Some(name.clone()),
+                                    kind,
+                                });
+                            }
+                        }
+                    },
+                },
+            }
+        }
+        read.assemble()
+    }
+}
+
+impl ListenSpec {
+    /// This spec with `text` laid over it, as a later layer: a statement for
+    /// an existing network or endpoint replaces it, a new one is added,
+    /// `-NAME` removes.
+    ///
+    /// ```
+    /// use listenspec::ListenSpec;
+    ///
+    /// let spec: ListenSpec = "public = *; public.http = http:8080".parse()?;
+    /// let spec = spec.with("public.http = http:9090 backlog=4096; public.grpc = tcp:9000")?;
+    /// assert_eq!(
+    ///     spec.to_string(),
+    ///     "public = *\npublic.http = http:9090 backlog=4096\npublic.grpc = tcp:9000\n"
+    /// );
+    /// # Ok::<(), listenspec::SpecError>(())
+    /// ```
+    pub fn with(self, text: &str) -> Result<ListenSpec, SpecError> {
+        let mut read = Read::default();
+        read.spec(Origin::default(), self);
+        read.layer(None, text);
+        read.assemble()
+    }
+}
+
+/// `text` with its variables expanded, line by line so that errors keep
+/// their lines; or every bad reference, with its line.
+fn expand(
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, Vec<(usize, SpecErrorKind)>> {
+    let mut out = String::with_capacity(text.len());
+    let mut errors = Vec::new();
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                errors.push((n + 1, SpecErrorKind::BadReference(rest[start..].to_owned())));
+                rest = "";
+                break;
+            };
+            let (name, default) = match after[..end].split_once(":-") {
+                Some((name, default)) => (name, Some(default)),
+                None => (&after[..end], None),
+            };
+            let valid_name =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            match (
+                valid_name,
+                lookup(name).or(default.map(str::to_owned)),
+                default,
+            ) {
+                (false, ..) => errors.push((
+                    n + 1,
+                    SpecErrorKind::BadReference(rest[start..start + end + 3].to_owned()),
+                )),
+                (true, Some(value), _) => {
+                    if value.is_empty()
+                        || value.contains(|c: char| c.is_whitespace() || ";#=".contains(c))
+                    {
+                        errors.push((
+                            n + 1,
+                            SpecErrorKind::BadVariable {
+                                name: name.to_owned(),
+                                value,
+                            },
+                        ));
+                    } else {
+                        out.push_str(&value);
+                    }
+                }
+                (true, None, _) => {
+                    errors.push((n + 1, SpecErrorKind::UnsetVariable(name.to_owned())));
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}

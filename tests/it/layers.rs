@@ -1,0 +1,178 @@
+//! One spec from a config file, flags and the environment.
+
+use std::collections::HashMap;
+
+use listenspec::ListenSpec;
+use listenspec::spec::{Layers, SpecErrorKind};
+
+const FILE: &str = "
+public      = *            advertise https://svc.example
+ops         = loopback
+public.http = http:8080
+ops.metrics = http:9100
+ops.admin   = http:9200
+";
+
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| vars.get(name).cloned()
+}
+
+fn kinds(e: &listenspec::SpecError) -> Vec<String> {
+    e.errors()
+        .iter()
+        .map(|l| crate::variant_name(&l.kind))
+        .collect()
+}
+
+#[test]
+fn later_layers_replace_add_and_remove() {
+    let spec = Layers::new()
+        .text("config.toml [listen]", FILE)
+        .text("--listen #1", "public.http = http:9090")
+        .text("--listen #2", "public.grpc = tcp:9000")
+        .text("--listen #3", "-ops.admin")
+        .build()
+        .unwrap();
+    let want: ListenSpec = "
+        public = * advertise https://svc.example
+        ops = loopback
+        public.http = http:9090
+        ops.metrics = http:9100
+        public.grpc = tcp:9000
+    "
+    .parse()
+    .unwrap();
+    assert_eq!(spec, want, "replaced in place, added at the end, removed");
+
+    let without_ops = Layers::new()
+        .text("file", FILE)
+        .text("flag", "-ops")
+        .build()
+        .unwrap();
+    assert_eq!(
+        without_ops.to_string(),
+        "public = * advertise https://svc.example/\npublic.http = http:8080\n",
+        "removing a network removes its endpoints"
+    );
+}
+
+#[test]
+fn a_layer_may_lean_on_the_layers_before_it() {
+    // The flag names a network only the file defines: checked on the whole.
+    let spec = Layers::new()
+        .text("file", "ops = loopback")
+        .text("--listen #1", "ops.metrics = http:9100")
+        .build()
+        .unwrap();
+    assert_eq!(spec.endpoints()[0].qualified().to_string(), "ops.metrics");
+    // A spec read elsewhere (a config struct through serde) is a layer too.
+    let spec = Layers::new()
+        .spec("config.toml [listen]", FILE.parse().unwrap())
+        .text("$LISTEN", "0.0.0.0:8080")
+        .build()
+        .unwrap();
+    assert!(spec.network("listen").is_some(), "{spec}");
+    assert!(spec.network("public").is_some(), "{spec}");
+}
+
+#[test]
+fn errors_name_their_layer_and_line() {
+    let err = Layers::new()
+        .text(
+            "config.toml [listen]",
+            "x = loopback\nx.a = tcp:1\nx.b = tcp:70000",
+        )
+        .text("--listen #2", "y.c = tcp:1")
+        .text("--listen #3", "-nothing")
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    for says in [
+        "config.toml [listen] line 3: ports \"70000\"",
+        "--listen #2 line 1: endpoint y.c is on a network that is not defined",
+        "--listen #3 line 1: -nothing removes nothing",
+    ] {
+        assert!(text.contains(says), "{text}\ndoes not say {says:?}");
+    }
+    assert_eq!(
+        kinds(&err),
+        ["BadPorts", "UnknownNetwork", "NothingToRemove"]
+    );
+    // Within one layer a name is still defined once.
+    let err = Layers::new()
+        .text("file", "x = loopback\nx = loopback")
+        .build()
+        .unwrap_err();
+    assert_eq!(kinds(&err), ["DuplicateNetwork"]);
+}
+
+#[test]
+fn variables_stand_for_one_word_and_never_for_nothing() {
+    let spec = Layers::new()
+        .env(env(&[("PORT", "3000"), ("POD_IP", "203.0.113.7")]))
+        .text(
+            "file",
+            "cluster = * advertise ${POD_IP}\ncluster.http = http:${PORT:-8080}\ncluster.grpc = tcp:${GRPC_PORT:-9000}",
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "cluster = * advertise 203.0.113.7\ncluster.http = http:3000\ncluster.grpc = tcp:9000\n"
+    );
+
+    let err = Layers::new()
+        .env(env(&[("EVIL", "80 reuseport; public = *"), ("EMPTY", "")]))
+        .text(
+            "file",
+            "x = loopback\nx.a = tcp:${PORT}\nx.b = tcp:${EVIL}\nx.c = tcp:${EMPTY}\nx.d = tcp:${PORT",
+        )
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(
+        kinds(&err),
+        [
+            "UnsetVariable",
+            "BadVariable",
+            "BadVariable",
+            "BadReference"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("file line 2: ${PORT} is not set"), "{text}");
+    assert!(
+        matches!(&err.errors()[1].kind, SpecErrorKind::BadVariable { name, .. } if name == "EVIL")
+    );
+
+    // Without env, `${` is left as written, and the grammar refuses it.
+    let err = Layers::new()
+        .text("file", "x = loopback\nx.a = tcp:${PORT}")
+        .build()
+        .unwrap_err();
+    assert_eq!(kinds(&err), ["BadPorts"]);
+}
+
+#[test]
+fn a_spec_is_edited_in_code_by_laying_a_statement_over_it() {
+    let spec: ListenSpec = FILE.parse().unwrap();
+    let spec = spec
+        .with("public.http = http:9090 advertise https://edge.example")
+        .unwrap();
+    let http = spec
+        .endpoints()
+        .iter()
+        .find(|e| e.name() == "http")
+        .unwrap();
+    assert_eq!(http.ports().first(), 9090);
+    assert_eq!(
+        http.advertised().unwrap().to_string(),
+        "https://edge.example/"
+    );
+    let err = spec.with("nowhere.x = tcp:1").unwrap_err();
+    assert_eq!(kinds(&err), ["UnknownNetwork"]);
+}
