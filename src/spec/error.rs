@@ -120,6 +120,12 @@ pub enum SpecErrorKind {
     /// An endpoint is defined twice.
     #[error("endpoint {0} is defined twice")]
     DuplicateEndpoint(QualifiedName),
+    /// A layer's file could not be read.
+    #[error("cannot be read: {error}")]
+    Unreadable {
+        /// The OS's message.
+        error: String,
+    },
     /// `-NAME` names no network or endpoint that an earlier layer defined.
     #[error("-{0} removes nothing: no earlier layer defines {0}")]
     NothingToRemove(String),

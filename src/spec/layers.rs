@@ -54,6 +54,8 @@ pub struct Layers<'e> {
 enum Layer {
     Text(String),
     Spec(ListenSpec),
+    /// A file that could not be read, with why.
+    Unreadable(std::io::Error),
 }
 
 impl fmt::Debug for Layers<'_> {
@@ -84,6 +86,13 @@ impl<'e> Layers<'e> {
         self
     }
 
+    /// Adds a layer that could not be read: building fails with `error`,
+    /// named like the layer, beside every other error.
+    pub fn unreadable(mut self, name: impl Into<String>, error: std::io::Error) -> Layers<'e> {
+        self.layers.push((name.into(), Layer::Unreadable(error)));
+        self
+    }
+
     /// Expands `${NAME}` and `${NAME:-DEFAULT}` in text layers with
     /// `lookup`, which [`Layers::env_vars`] sets to the process environment.
     pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + 'e) -> Layers<'e> {
@@ -108,6 +117,14 @@ impl<'e> Layers<'e> {
                     },
                     spec,
                 ),
+                Layer::Unreadable(error) => read.error(Located {
+                    line: None,
+                    statement: None,
+                    layer: Some(name),
+                    kind: SpecErrorKind::Unreadable {
+                        error: error.to_string(),
+                    },
+                }),
                 Layer::Text(text) => match &self.env {
                     None => read.layer(Some(&name), &text),
                     Some(lookup) => match expand(&text, lookup) {

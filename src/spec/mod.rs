@@ -4,6 +4,8 @@
 //! builder methods; both paths run the same checks, so every `ListenSpec` in
 //! existence is well formed. The text grammar is documented on [`ListenSpec`].
 
+#[cfg(feature = "clap")]
+mod args;
 #[cfg(feature = "serde")]
 mod config;
 mod error;
@@ -22,6 +24,8 @@ use smallvec::SmallVec;
 use smol_str::SmolStr;
 use url::Url;
 
+#[cfg(feature = "clap")]
+pub use args::ListenArgs;
 pub use error::{
     AdvertiseError, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion,

@@ -188,6 +188,17 @@ impl Read {
         self.errors.push(error);
     }
 
+    /// The errors found reading, before the rules that span statements: a
+    /// single line is checked this way, since its network may come from
+    /// another layer.
+    pub(crate) fn syntax(self) -> Result<(), SpecError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(SpecError::new(self.errors, &[]))
+        }
+    }
+
     /// Applies the statements in order (a later one for the same name
     /// replaces the earlier in its place; a removal takes it out, a
     /// network with its endpoints), then checks the rules that span

@@ -1,5 +1,6 @@
 //! The one integration-test binary; each module is one area of behaviour.
 
+mod args;
 mod bind;
 mod capture;
 mod class;

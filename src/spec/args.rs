@@ -1,0 +1,104 @@
+//! The listen spec on a clap command line (feature `clap`).
+//!
+//! ```
+//! use clap::Parser;
+//! use listenspec::spec::ListenArgs;
+//!
+//! /// A server's own arguments, with the listen spec flattened in.
+//! #[derive(Parser)]
+//! struct Cli {
+//!     #[command(flatten)]
+//!     listen: ListenArgs,
+//!     #[arg(long)]
+//!     verbose: bool,
+//! }
+//!
+//! let cli = Cli::try_parse_from([
+//!     "server",
+//!     "--listen", "public = *",
+//!     "--listen", "public.http = http:8080",
+//! ])?;
+//! let spec = cli.listen.layers().build()?;
+//! assert_eq!(spec.to_string(), "public = *\npublic.http = http:8080\n");
+//!
+//! // A line that is not one of the grammar's fails when the arguments are
+//! // parsed, with the grammar's own message.
+//! let err = Cli::try_parse_from(["server", "--listen", "public.http = http://0.0.0.0:8080"])
+//!     .err()
+//!     .unwrap();
+//! assert!(err.to_string().contains("write `public = 0.0.0.0` and `public.http = http:8080`"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::PathBuf;
+
+use crate::spec::Layers;
+use crate::spec::parse::Read;
+
+/// What `--listen` takes, in brief; `ListenSpec`'s docs have the grammar.
+const GRAMMAR: &str = "\
+A spec line, over the lines of --listen-file (repeat it for more):
+  NAME = SELECTORS [expose=public|private|local] [shared] [advertise URL]
+  NETWORK.NAME = tcp|udp|http|https:PORT[-LAST] [backlog=N] [reuseport]
+                 [v6only[=false]] [device[=IFNAME]] [freebind] [advertise URL]
+  -NAME, -NETWORK.NAME   remove what an earlier layer defined
+  ADDRESS:PORT, SCHEME://HOST:PORT   one address as the whole spec
+Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
+(loopback, private, global, ...), dns:NAME, !SELECTOR to exclude, ipv4, ipv6.";
+
+/// `--listen LINE` (repeatable), `--listen-file FILE` and `$LISTEN`, to
+/// `#[command(flatten)]` into a server's own clap arguments.
+///
+/// [`ListenArgs::layers`] lays them over each other in that order: the
+/// file, then each `--listen` line, then `$LISTEN`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ListenArgs {
+    /// A listen spec line, laid over --listen-file; repeatable.
+    #[arg(long = "listen", value_name = "LINE", value_parser = statement, long_help = GRAMMAR, allow_hyphen_values = true)]
+    pub listen: Vec<String>,
+    /// A file of listen spec lines.
+    #[arg(long = "listen-file", value_name = "FILE")]
+    pub listen_file: Option<PathBuf>,
+    /// Listen spec lines (`;` between them), laid over the rest.
+    #[arg(long = "listen-spec", value_name = "SPEC", env = "LISTEN", value_parser = statement, allow_hyphen_values = true)]
+    pub listen_env: Option<String>,
+}
+
+impl ListenArgs {
+    /// The layers these arguments give, named as a person would find them
+    /// (`--listen-file ./listen.spec`, `--listen #2`, `$LISTEN`). Lay them
+    /// over a spec from a config file with [`ListenArgs::layers_over`].
+    ///
+    /// A file that cannot be read is a layer with that one error.
+    pub fn layers(&self) -> Layers<'static> {
+        self.layers_over(Layers::new())
+    }
+
+    /// These arguments' layers over `base`.
+    pub fn layers_over<'e>(&self, mut base: Layers<'e>) -> Layers<'e> {
+        if let Some(path) = &self.listen_file {
+            let name = format!("--listen-file {}", path.display());
+            base = match std::fs::read_to_string(path) {
+                Ok(text) => base.text(name, text),
+                Err(e) => base.unreadable(name, e),
+            };
+        }
+        for (i, line) in self.listen.iter().enumerate() {
+            base = base.text(format!("--listen #{}", i + 1), line.clone());
+        }
+        if let Some(text) = &self.listen_env {
+            base = base.text("$LISTEN", text.clone());
+        }
+        base
+    }
+}
+
+/// Checks one `--listen` value as the parser reads it, so a typo fails when
+/// the arguments are parsed; rules that span statements wait for the whole.
+fn statement(line: &str) -> Result<String, String> {
+    let mut read = Read::default();
+    read.layer(None, line);
+    read.syntax()
+        .map(|()| line.to_owned())
+        .map_err(|e| e.to_string())
+}

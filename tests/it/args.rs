@@ -1,0 +1,85 @@
+//! The listen spec on a clap command line.
+
+use clap::{CommandFactory, Parser};
+use listenspec::spec::ListenArgs;
+
+#[derive(Parser, Debug)]
+struct Cli {
+    #[command(flatten)]
+    listen: ListenArgs,
+}
+
+#[test]
+fn file_then_flags_then_the_environment_make_one_spec() {
+    let dir = std::env::temp_dir().join(format!("listenspec-args-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("listen.spec");
+    std::fs::write(
+        &file,
+        "public = *\npublic.http = http:8080\nops = loopback\nops.m = http:9100\n",
+    )
+    .unwrap();
+    let cli = Cli::try_parse_from([
+        "server".as_ref(),
+        "--listen-file".as_ref(),
+        file.as_os_str(),
+        "--listen".as_ref(),
+        "public.http = http:9090".as_ref(),
+        "--listen".as_ref(),
+        "-ops".as_ref(),
+        // What $LISTEN would hold.
+        "--listen-spec".as_ref(),
+        "public.grpc = tcp:9000".as_ref(),
+    ])
+    .unwrap();
+    let spec = cli.listen.layers().build().unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "public = *\npublic.http = http:9090\npublic.grpc = tcp:9000\n"
+    );
+
+    // Errors name the flag, and a file that cannot be read is one of them.
+    let cli = Cli::try_parse_from([
+        "server",
+        "--listen-file",
+        "/nonexistent/listen.spec",
+        "--listen",
+        "x.a = tcp:1",
+    ])
+    .unwrap();
+    let err = cli.listen.layers().build().unwrap_err().to_string();
+    assert!(
+        err.contains("--listen-file /nonexistent/listen.spec: cannot be read"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--listen #1 line 1: endpoint x.a is on a network that is not defined"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bad_line_fails_when_the_arguments_are_parsed() {
+    let err = Cli::try_parse_from(["server", "--listen", "x = loopback advertize https://svc"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("did you mean advertise?"), "{err}");
+    let err = Cli::try_parse_from(["server", "--listen-spec", "x = 239.1.1.1"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("multicast group"), "{err}");
+}
+
+#[test]
+fn the_help_shows_the_grammar_and_the_variable() {
+    let help = Cli::command().render_long_help().to_string();
+    for says in [
+        "--listen <LINE>",
+        "NETWORK.NAME = tcp|udp|http|https:PORT",
+        "--listen-file <FILE>",
+        "env: LISTEN",
+    ] {
+        assert!(help.contains(says), "{help}\ndoes not say {says:?}");
+    }
+}
