@@ -420,11 +420,12 @@ fn names_missing_interface(spec: &ListenSpec, listed: &[Interface]) -> bool {
 #[cfg(target_os = "linux")]
 mod bare {
     use std::ffi::CStr;
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
 
     use socket2::{Domain, Socket, Type};
 
     use crate::host::Interface;
+    use crate::sys;
 
     /// `listed` plus every other interface of this network namespace, with
     /// no addresses, all in index order as `ip link` shows them. Best effort:
@@ -438,56 +439,33 @@ mod bare {
     }
 
     fn interfaces(listed: &[Interface]) -> Vec<Interface> {
-        // SAFETY: if_nameindex has no preconditions; null means failure.
-        let head = unsafe { libc::if_nameindex() };
-        if head.is_null() {
+        let Ok(all) = sys::interface_names() else {
             return Vec::new();
-        }
+        };
         // The flags come from an ioctl on any socket of this namespace, opened
         // only when there is an interface to ask about (a socket costs more
         // than the rest of this).
         let mut probe: Option<Option<Socket>> = None;
         let mut out = Vec::new();
-        let mut entry = head;
-        // SAFETY: if_nameindex returns an array that ends with an entry whose
-        // index is 0 and name is null; every name before it is a valid C
-        // string, and all of it lives until if_freenameindex.
-        unsafe {
-            while (*entry).if_index != 0 && !(*entry).if_name.is_null() {
-                let name = CStr::from_ptr((*entry).if_name);
-                let text = name.to_string_lossy();
-                if !listed.iter().any(|i| i.name() == text) {
-                    let up = probe
-                        .get_or_insert_with(|| Socket::new(Domain::IPV4, Type::DGRAM, None).ok())
-                        .as_ref()
-                        .is_some_and(|p| running(p, name));
-                    out.push(Interface::new(text, (*entry).if_index, up, Vec::new()));
-                }
-                entry = entry.add(1);
+        for (index, name) in all {
+            let text = name.to_string_lossy();
+            if listed.iter().any(|i| i.name() == text) {
+                continue;
             }
-            libc::if_freenameindex(head);
+            let up = probe
+                .get_or_insert_with(|| Socket::new(Domain::IPV4, Type::DGRAM, None).ok())
+                .as_ref()
+                .is_some_and(|p| running(p, &name));
+            out.push(Interface::new(text, index, up, Vec::new()));
         }
         out
     }
 
     /// Whether the interface has `IFF_RUNNING` (up and with carrier), the
     /// flag `if-addrs` reports as up, so both kinds of entry mean the same.
+    /// A name the kernel will not answer for reads as down.
     fn running(probe: &Socket, name: &CStr) -> bool {
-        // SAFETY: ifreq is plain data, for which all zeroes is valid.
-        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-        let bytes = name.to_bytes();
-        // Kernel names are shorter than IFNAMSIZ; the last byte stays NUL.
-        if bytes.len() >= req.ifr_name.len() {
-            return false;
-        }
-        for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
-            *dst = src as libc::c_char;
-        }
-        // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name in `req` and
-        // writes only its flags field; `req` outlives the call.
-        let rc = unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) };
-        // SAFETY: after SIOCGIFFLAGS succeeds the union holds the flags.
-        rc == 0 && i32::from(unsafe { req.ifr_ifru.ifru_flags }) & libc::IFF_RUNNING != 0
+        sys::is_running(probe.as_fd(), name).unwrap_or(false)
     }
 }
 

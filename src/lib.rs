@@ -51,6 +51,8 @@ pub mod class;
 pub mod host;
 pub mod plan;
 pub mod spec;
+#[allow(unsafe_code)]
+mod sys;
 
 pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
 pub use capture::{

@@ -13,14 +13,14 @@
 //! wrong count never takes, or closes, a file the application opened.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::error::{ActivationError, Descriptor, Disagreement, FileKind};
 use crate::plan::Bind;
 use crate::spec::{EndpointOptions, Transport};
+use crate::sys;
 
 /// The first inherited descriptor, `SD_LISTEN_FDS_START`.
 const FIRST_FD: i32 = 3;
@@ -272,46 +272,21 @@ fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
         })
 }
 
-/// The soft `RLIMIT_NOFILE`: getrlimit(2),
-/// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
-fn fd_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        // It fails only for a bad pointer or resource, neither possible
-        // here; the `int` range of descriptors still bounds the count.
-        u64::MAX
-    }
-}
-
-/// What descriptor `fd` is, by fstat(2)
-/// (<https://man7.org/linux/man-pages/man2/fstat.2.html>); `None` for a
-/// socket. Only looks: the descriptor is neither owned nor changed.
+/// What descriptor `fd` is; `None` for a socket.
 fn kind_of(fd: i32) -> Option<FileKind> {
-    // SAFETY: `stat` is plain integers, for which all zeroes is a value.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is valid for writes of one `stat`; fstat reads the
-    // descriptor's inode and neither closes nor changes the descriptor.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        return Some(match errno {
-            libc::EBADF => FileKind::NotOpen,
-            errno => FileKind::Unreadable { errno },
-        });
-    }
-    Some(match st.st_mode & libc::S_IFMT {
-        libc::S_IFSOCK => return None,
-        libc::S_IFREG => FileKind::RegularFile,
-        libc::S_IFDIR => FileKind::Directory,
-        libc::S_IFIFO => FileKind::Pipe,
-        libc::S_IFCHR => FileKind::CharDevice,
-        libc::S_IFBLK => FileKind::BlockDevice,
-        mode => FileKind::Other { mode },
+    use sys::FileType;
+    Some(match sys::file_type(fd) {
+        Ok(FileType::Socket) => return None,
+        Ok(FileType::Regular) => FileKind::RegularFile,
+        Ok(FileType::Directory) => FileKind::Directory,
+        Ok(FileType::Fifo) => FileKind::Pipe,
+        Ok(FileType::CharDevice) => FileKind::CharDevice,
+        Ok(FileType::BlockDevice) => FileKind::BlockDevice,
+        Ok(FileType::Other(mode)) => FileKind::Other { mode },
+        Err(e) if sys::is_not_open(&e) => FileKind::NotOpen,
+        Err(e) => FileKind::Unreadable {
+            errno: e.raw_os_error().unwrap_or(0),
+        },
     })
 }
 
@@ -337,10 +312,6 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
     found
 }
 
-/// Whether this process already took its inherited descriptors: they can be
-/// owned once, and wrapping one twice would close it twice.
-static TAKEN: AtomicBool = AtomicBool::new(false);
-
 /// Takes the sockets the service manager passed to this process, once per
 /// process; later calls get none.
 ///
@@ -364,40 +335,33 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
         var("LISTEN_PID").as_deref(),
         var("LISTEN_FDS").as_deref(),
         var("LISTEN_FDNAMES").as_deref(),
-        fd_limit(),
+        // getrlimit fails only for a bad pointer or resource, neither
+        // possible here; the `int` range of descriptors still bounds the count.
+        sys::fd_limit().unwrap_or(u64::MAX),
     )?;
     let Some(announced) = announced else {
         return Ok(Vec::new());
     };
-    // After a take, the application may have closed those sockets and its
-    // files reused their numbers: a later call must not even look.
-    if TAKEN.load(Ordering::SeqCst) {
-        return Ok(Vec::new());
-    }
-    let descriptors = not_sockets(&announced);
-    if !descriptors.is_empty() {
-        return Err(ActivationError::NotSockets {
-            count: announced.count,
-            descriptors,
-        });
-    }
-    if TAKEN.swap(true, Ordering::SeqCst) {
-        return Ok(Vec::new());
-    }
-    (FIRST_FD..)
-        .take(announced.count)
+    let owned = match sys::claim_sockets(FIRST_FD, announced.count) {
+        Ok(Some(owned)) => owned,
+        Ok(None) => return Ok(Vec::new()),
+        Err(sys::NotSockets) => {
+            return Err(ActivationError::NotSockets {
+                count: announced.count,
+                descriptors: not_sockets(&announced),
+            });
+        }
+    };
+    owned
+        .into_iter()
+        .zip(FIRST_FD..)
         .enumerate()
-        .map(|(i, fd)| {
-            // SAFETY: the service manager passed fd to this process
-            // (LISTEN_PID matched), fstat just found it open and a socket,
-            // and TAKEN guarantees nothing else in this crate has wrapped
-            // it; that nothing outside the crate has is the documented
-            // precondition.
-            let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        .map(|(i, (fd, number))| {
+            let socket = Socket::from(fd);
             // Inherited descriptors come without close-on-exec; ours all have it.
             socket
                 .set_cloexec(true)
-                .map_err(|error| ActivationError::CloseOnExec { fd, error })?;
+                .map_err(|error| ActivationError::CloseOnExec { fd: number, error })?;
             Ok(Inherited::new(announced.name(i), socket))
         })
         .collect()
