@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use listenspec::bind::{Outcome, Reach};
+use listenspec::probe::{Outcome, Reach};
 use listenspec::{
     BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, Problem, SpecError,
 };

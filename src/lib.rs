@@ -50,6 +50,7 @@ pub mod capture;
 pub mod class;
 pub mod host;
 pub mod plan;
+pub mod probe;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;

@@ -4,7 +4,7 @@ use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use listenspec::bind::Outcome;
+use listenspec::probe::Outcome;
 use listenspec::{Bound, CaptureOptions, Host, ListenSpec, Listener};
 
 use crate::dns_server::{DnsServer, Reply};
