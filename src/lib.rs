@@ -43,7 +43,6 @@
 //! assert_eq!(http.advertised().unwrap().to_string(), "http://203.0.113.5:8080/");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(missing_docs)]
 
 pub mod bind;
 pub mod capture;

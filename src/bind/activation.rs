@@ -185,14 +185,14 @@ fn read_linux_only(_: &Socket, _: &mut Kernel) {}
 /// What the environment says, before any descriptor is touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Announced {
-    pub count: usize,
+    pub(crate) count: usize,
     /// Empty when unnamed, else exactly `count` names: never one allocation
     /// per announced descriptor, whatever the count says.
     names: Vec<String>,
 }
 
 impl Announced {
-    pub fn name(&self, i: usize) -> &str {
+    pub(crate) fn name(&self, i: usize) -> &str {
         self.names.get(i).map_or("unknown", String::as_str)
     }
 }

@@ -24,6 +24,7 @@ fn bind(spec: &str) -> Bound {
 const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
+#[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
 fn a_derived_address_reaches_every_protocol() {
     let bound = bind(
         "local = 127.0.0.1
