@@ -55,9 +55,9 @@ pub mod spec;
 mod sys;
 
 pub use bind::{BindError, Bound, BoundEndpoint, BoundSocket, Listener};
-pub use capture::{
-    CaptureError, CaptureOptions, CaptureOptionsError, capture, capture_async, capture_with,
-};
+#[cfg(feature = "tokio")]
+pub use capture::capture_async;
+pub use capture::{CaptureError, CaptureOptions, CaptureOptionsError, capture, capture_with};
 pub use class::AddrClass;
 pub use host::{AddrError, DnsAnswer, Host, HostBuilder, HostError, Interface};
 pub use plan::{
@@ -115,13 +115,16 @@ pub enum Error {
 /// any error nothing stays bound and the error lists every problem.
 ///
 /// Works inside or outside a tokio runtime: DNS lookups for `dns:` selectors
-/// run on a thread of their own.
+/// run on a thread of their own. Without the `dns` feature a spec with
+/// `dns:` selectors fails with [`CaptureError::DnsDisabled`].
 pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture(spec)?;
     Ok(plan(spec, &host)?.bind()?)
 }
 
 /// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
+/// Needs the `tokio` feature.
+#[cfg(feature = "tokio")]
 pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture_async(spec, &CaptureOptions::default()).await?;
     Ok(plan(spec, &host)?.bind()?)

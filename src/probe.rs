@@ -14,7 +14,11 @@
 //! `dns:` names (hickory-resolver: `/etc/hosts`, then the nameservers of
 //! `resolv.conf` or [`CaptureOptions::nameservers`]), all at once and within
 //! the check's timeout, so a resolver that never answers cannot hold the
-//! check past it.
+//! check past it. Without the `dns` feature names are not looked up at all:
+//! an advertised name is reported [`Outcome::Unresolved`], naming the
+//! feature, and advertised IP addresses are probed as usual. (std's
+//! `ToSocketAddrs` could not honour the timeout, nor
+//! [`CaptureOptions::nameservers`].)
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +31,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use crate::bind::{Bound, BoundEndpoint, Listener};
-use crate::capture::{CaptureOptions, lookup_within};
+use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
 use crate::spec::Protocol;
 
@@ -205,11 +209,10 @@ impl Bound {
             .copied()
             .filter(|h| literal(h).is_none())
             .collect();
-        let answers: Result<BTreeMap<String, DnsAnswer>, String> = if names.is_empty() {
+        let answers = if names.is_empty() {
             Ok(BTreeMap::new())
         } else {
-            let opts = dns.clone().timeout(dns.timeout.min(timeout));
-            lookup_within(&names, &opts, timeout).map_err(|e| e.to_string())
+            look_up(&names, dns, timeout)
         };
         move |host| {
             if let Some(ip) = literal(host) {
@@ -223,6 +226,32 @@ impl Bound {
             }
         }
     }
+}
+
+/// The advertised names' answers, all within `timeout`.
+#[cfg(feature = "dns")]
+fn look_up(
+    names: &BTreeSet<&str>,
+    dns: &CaptureOptions,
+    timeout: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, String> {
+    let opts = dns.clone().timeout(dns.timeout.min(timeout));
+    crate::capture::lookup_within(names, &opts, timeout).map_err(|e| e.to_string())
+}
+
+/// Without a resolver every name is unresolved, and says why; a name is
+/// never guessed at through another resolver than the one capture uses.
+#[cfg(not(feature = "dns"))]
+fn look_up(
+    _: &BTreeSet<&str>,
+    _: &CaptureOptions,
+    _: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, String> {
+    Err(
+        "listenspec was built without its `dns` feature, so names are not looked up \
+         (enable the feature, or advertise an IP address)"
+            .to_owned(),
+    )
 }
 
 /// An IP address as a URL host writes it (IPv6 in brackets).
