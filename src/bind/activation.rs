@@ -13,16 +13,21 @@
 //! wrong count never takes, or closes, a file the application opened.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::error::{ActivationError, Descriptor, Disagreement, FileKind};
+use super::error::{ActivationError, Disagreement};
+#[cfg(unix)]
+use super::error::{Descriptor, FileKind};
 use crate::plan::Bind;
 use crate::spec::{EndpointOptions, Transport};
+#[cfg(unix)]
 use crate::sys;
 
 /// The first inherited descriptor, `SD_LISTEN_FDS_START`.
+#[cfg(unix)]
 const FIRST_FD: i32 = 3;
 
 /// One socket the service manager passed in.
@@ -44,7 +49,9 @@ pub struct Inherited {
 
 impl Inherited {
     /// Wraps an already-owned socket, as the bind tests and other service
-    /// managers' glue do.
+    /// managers' glue do. Unix only: the descriptor number is what names an
+    /// inherited socket in messages.
+    #[cfg(unix)]
     pub fn new(name: impl Into<String>, socket: Socket) -> Inherited {
         let local = socket.local_addr().ok();
         let addr = local.as_ref().and_then(SockAddr::as_socket);
@@ -96,11 +103,14 @@ impl Inherited {
         if local.domain() != Domain::UNIX {
             return format!("socket of address family {} ({ty})", local.family());
         }
+        #[cfg(unix)]
         match (local.as_pathname(), local.as_abstract_namespace()) {
             (Some(path), _) => format!("unix socket {} ({ty})", path.display()),
             (_, Some(name)) => format!("unix socket @{} ({ty})", String::from_utf8_lossy(name)),
             _ => format!("unnamed unix socket ({ty})"),
         }
+        #[cfg(not(unix))]
+        format!("unix socket ({ty})")
     }
 
     /// How this socket, already found at `bind`'s address with the right
@@ -153,6 +163,7 @@ struct Kernel {
 }
 
 impl Kernel {
+    #[cfg(unix)]
     fn read(socket: &Socket, addr: Option<SocketAddr>) -> Kernel {
         let mut k = Kernel {
             peer: socket.peer_addr().ok().and_then(|a| a.as_socket()),
@@ -179,10 +190,11 @@ fn read_linux_only(socket: &Socket, k: &mut Kernel) {
         .map(|d| d.map(|d| String::from_utf8_lossy(&d).into_owned()));
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 fn read_linux_only(_: &Socket, _: &mut Kernel) {}
 
 /// What the environment says, before any descriptor is touched.
+#[cfg(unix)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Announced {
     pub(crate) count: usize,
@@ -191,6 +203,7 @@ pub(crate) struct Announced {
     names: Vec<String>,
 }
 
+#[cfg(unix)]
 impl Announced {
     pub(crate) fn name(&self, i: usize) -> &str {
         self.names.get(i).map_or("unknown", String::as_str)
@@ -200,6 +213,7 @@ impl Announced {
 /// Reads the three variables; `None` when they are absent or meant for
 /// another process. `fd_limit` is the soft `RLIMIT_NOFILE`. Pure, so it is
 /// tested without touching descriptors or the environment.
+#[cfg(unix)]
 pub(crate) fn announced(
     pid: u32,
     listen_pid: Option<&str>,
@@ -238,6 +252,7 @@ pub(crate) fn announced(
 
 /// `LISTEN_FDS` as a count whose descriptors, numbered from 3, this process
 /// can have: below its limit, and within the `int` that numbers them.
+#[cfg(unix)]
 fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
     let digits = found.trim();
     let n = match digits.parse::<u64>() {
@@ -273,6 +288,7 @@ fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
 }
 
 /// What descriptor `fd` is; `None` for a socket.
+#[cfg(unix)]
 fn kind_of(fd: i32) -> Option<FileKind> {
     use sys::FileType;
     Some(match sys::file_type(fd) {
@@ -293,6 +309,7 @@ fn kind_of(fd: i32) -> Option<FileKind> {
 /// The announced descriptors that are not sockets. Stops at the first that
 /// is not open: from there on the count is wrong, and listing every later
 /// number up to the limit would say nothing more.
+#[cfg(unix)]
 fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
     let mut found = Vec::new();
     for (i, fd) in (FIRST_FD..).take(announced.count).enumerate() {
@@ -328,6 +345,13 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
 /// takes the same descriptors from the same environment; if one does, both
 /// own them and each will close them. Take them through one library only,
 /// or take them yourself and pass them to [`crate::Plan::bind_inherited`].
+///
+/// # Platforms
+///
+/// Socket activation is a Unix protocol (descriptors numbered from 3). On
+/// other systems this reads nothing and returns no sockets, so
+/// [`crate::Plan::bind`] opens every socket itself.
+#[cfg(unix)]
 pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let var = |k: &str| std::env::var(k).ok();
     let announced = announced(
@@ -365,6 +389,13 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
             Ok(Inherited::new(announced.name(i), socket))
         })
         .collect()
+}
+
+/// Socket activation on a system without it: no sockets; see the Unix
+/// version's docs.
+#[cfg(not(unix))]
+pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use {
 
 /// The soft `RLIMIT_NOFILE`: getrlimit(2),
 /// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
-// rlim_t is u32 on some 32-bit targets.
-#[allow(clippy::useless_conversion)]
+// rlim_t is u64 on Linux and macOS, i64 on FreeBSD.
+#[allow(clippy::unnecessary_fallible_conversions, clippy::useless_conversion)]
 pub(crate) fn fd_limit() -> io::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -24,7 +24,8 @@ pub(crate) fn fd_limit() -> io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(u64::from(limit.rlim_cur))
+    // Never negative: RLIM_INFINITY is the type's maximum.
+    Ok(u64::try_from(limit.rlim_cur).unwrap_or(u64::MAX))
 }
 
 /// What kind of file a descriptor is, as fstat(2) says
