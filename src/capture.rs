@@ -300,7 +300,9 @@ fn snapshot(
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
 ) -> Result<Host, CaptureError> {
-    let host = Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)?;
+    let host = Host::new(interfaces, dns)
+        .map_err(CaptureError::Inconsistent)?
+        .with_os(std::env::consts::OS);
     let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     Ok(match container_evidence(Path::new("/"), kubernetes) {
         Some(evidence) => host.in_container(evidence),

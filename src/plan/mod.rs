@@ -6,6 +6,7 @@
 
 mod advertise;
 mod keys;
+mod platform;
 mod problem;
 mod select;
 
@@ -522,6 +523,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             advertise,
         });
     }
+    platform::check(spec, host, &mut problems);
     check_conflicts(&endpoints, &mut problems);
     check_advertised(&endpoints, &mut problems);
 

@@ -323,6 +323,19 @@ pub enum ProblemKind {
         "`device` pins each socket to the interface of its address, but a wildcard has no interface"
     )]
     DeviceWildcard,
+    /// An endpoint option is a socket option the host's OS does not have.
+    #[error(
+        "`{option}` asks for a socket option that {os} does not have (it exists on {})",
+        supported.join(", ")
+    )]
+    Unsupported {
+        /// The option as the spec writes it: `device`, `freebind`, `reuseport`.
+        option: &'static str,
+        /// The host's OS, as [`Host::os`] names it.
+        os: String,
+        /// The systems that have it.
+        supported: &'static [&'static str],
+    },
     /// Warning: several candidates tie for the advertised address.
     #[error("advertises {chosen}, chosen from {} equally ranked addresses: {}", others.len() + 1, list_ips(others))]
     AdvertiseTie {
@@ -478,6 +491,9 @@ impl ProblemKind {
             ProblemKind::DeviceMismatch { interface, .. } => {
                 format!("use device={interface}, plain `device`, or select that device's addresses")
             }
+            ProblemKind::Unsupported { option, os, .. } => format!(
+                "remove `{option}` from the endpoint to run on {os}, or plan against a snapshot of the system it will run on"
+            ),
             ProblemKind::DeviceWildcard => {
                 "select the network's addresses (a CIDR block or if:NAME), or name the device with device=IFNAME".to_owned()
             }
