@@ -70,7 +70,7 @@ use crate::spec::ListenSpec;
 #[cfg(target_os = "linux")]
 use crate::spec::Selector;
 
-/// How [`capture_with`] and [`capture_async`] look names up.
+/// How [`capture_with`] and `capture_async` (feature `tokio`) look names up.
 ///
 /// ```
 /// use std::time::Duration;
@@ -244,7 +244,7 @@ pub enum CaptureError {
 ///
 /// Works with or without a Tokio runtime on the calling thread; inside one it
 /// blocks the calling worker while names are looked up, so async code should
-/// prefer [`capture_async`].
+/// prefer `capture_async` (feature `tokio`).
 pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
     capture_with(spec, &CaptureOptions::default())
 }
