@@ -36,6 +36,11 @@
 //!
 //! # DNS
 //!
+//! Only with the `dns` feature (on by default). Without it nothing is looked
+//! up: a spec with `dns:` selectors fails capture with
+//! [`CaptureError::DnsDisabled`], and plans only against a snapshot that
+//! already holds the answers.
+//!
 //! `hickory-resolver` answers `localhost` (and names under it) itself, with
 //! both `127.0.0.1` and `::1` whatever `/etc/hosts` says (RFC 6761), and reads
 //! `/etc/hosts` before asking any server. Every other name is asked of the
