@@ -27,8 +27,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use listenspec::bind::{Outcome, Reach};
 use listenspec::plan::Problem;
+use listenspec::probe::{Outcome, Reach};
 use listenspec::{BindError, Bound, Host, ListenSpec, Plan, PlanError, PlanOptions, SpecError};
 use serde_json::{Value, json};
 

@@ -36,6 +36,11 @@
 //!
 //! # DNS
 //!
+//! Only with the `dns` feature (on by default). Without it nothing is looked
+//! up: a spec with `dns:` selectors fails capture with
+//! [`CaptureError::DnsDisabled`], and plans only against a snapshot that
+//! already holds the answers.
+//!
 //! `hickory-resolver` answers `localhost` (and names under it) itself, with
 //! both `127.0.0.1` and `::1` whatever `/etc/hosts` says (RFC 6761), and reads
 //! `/etc/hosts` before asking any server. Every other name is asked of the
@@ -53,24 +58,15 @@
 //! 1 s default); capture turns that off, so `attempts` is the number of
 //! times a query is sent.
 
+#[cfg(feature = "dns")]
+mod dns;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::{Future, poll_fn};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::pin::Pin;
-use std::task::Poll;
 use std::time::Duration;
 
-use hickory_resolver::config::{
-    ConnectionConfig, LookupIpStrategy, NameServerConfig, ProtocolConfig, ResolverConfig,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::udp::UdpClientStream;
-use hickory_resolver::net::xfer::DnsExchange;
-use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
-use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 use if_addrs::IfOperStatus;
 use ipnet::IpNet;
 
@@ -79,7 +75,7 @@ use crate::spec::ListenSpec;
 #[cfg(target_os = "linux")]
 use crate::spec::Selector;
 
-/// How [`capture_with`] and [`capture_async`] look names up.
+/// How [`capture_with`] and `capture_async` (feature `tokio`) look names up.
 ///
 /// ```
 /// use std::time::Duration;
@@ -233,6 +229,16 @@ pub enum CaptureError {
         "could not start the runtime for DNS lookups: {0} (out of file descriptors or threads?)"
     )]
     Runtime(#[source] io::Error),
+    /// The spec has `dns:` selectors, but the crate was built without its
+    /// `dns` feature, so it has no resolver.
+    #[error(
+        "the spec selects {}, but listenspec was built without its `dns` feature, so nothing can look names up (enable it: listenspec = {{ version = \"0.1\", features = [\"dns\"] }}, or select the addresses themselves)",
+        names.iter().map(|n| format!("dns:{n}")).collect::<Vec<_>>().join(", ")
+    )]
+    DnsDisabled {
+        /// The names, in order.
+        names: Vec<String>,
+    },
     /// The interfaces changed while they were read (one was renamed), so the
     /// snapshot broke its own rules.
     #[error("the interfaces changed while being read: {0} (capture again)")]
@@ -243,7 +249,7 @@ pub enum CaptureError {
 ///
 /// Works with or without a Tokio runtime on the calling thread; inside one it
 /// blocks the calling worker while names are looked up, so async code should
-/// prefer [`capture_async`].
+/// prefer `capture_async` (feature `tokio`).
 pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
     capture_with(spec, &CaptureOptions::default())
 }
@@ -257,64 +263,41 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
 pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     opts.validate().map_err(CaptureError::Options)?;
     let interfaces = interfaces(spec)?;
-    let names = dns_names(spec);
+    let names = dns_names(spec)?;
+    #[cfg(feature = "dns")]
     let dns = if names.is_empty() {
         BTreeMap::new()
     } else {
-        lookup_blocking(&names, opts, None)?
+        dns::lookup_blocking(&names, opts, None)?
     };
+    #[cfg(not(feature = "dns"))]
+    let dns = without_resolver(names);
     snapshot(interfaces, dns)
 }
 
-/// Looks `names` up as capture does, and records every name still
-/// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
-/// whose timeout bounds everything it does.
-pub(crate) fn lookup_within(
-    names: &BTreeSet<&str>,
-    opts: &CaptureOptions,
-    limit: Duration,
-) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
-    opts.validate().map_err(CaptureError::Options)?;
-    lookup_blocking(names, opts, Some(limit))
-}
-
-/// hickory needs a Tokio runtime, and building one inside a running
-/// runtime panics; so inside one the lookups run on a scoped thread with a
-/// runtime of its own, and otherwise on a runtime on this thread.
-fn lookup_blocking(
-    names: &BTreeSet<&str>,
-    opts: &CaptureOptions,
-    limit: Option<Duration>,
-) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
-    if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| {
-            match s
-                .spawn(|| block_on_private(lookup_all(names, opts, limit)))
-                .join()
-            {
-                Ok(answers) => answers,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
-    } else {
-        block_on_private(lookup_all(names, opts, limit))
-    }
-}
+#[cfg(feature = "dns")]
+pub(crate) use dns::lookup_within;
 
 /// Captures this host from async code, looking names up on the caller's
 /// runtime, which must be Tokio with I/O and time enabled (hickory's
-/// transport needs both).
+/// transport needs both). Needs the `tokio` feature; without `dns` too it
+/// is [`capture_with`] in an async fn, and a spec with `dns:` names fails
+/// the same way, with [`CaptureError::DnsDisabled`].
 ///
 /// Enumerating interfaces is a blocking call of about 50 µs; it runs inline.
+#[cfg(feature = "tokio")]
 pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     opts.validate().map_err(CaptureError::Options)?;
     let interfaces = interfaces(spec)?;
-    let names = dns_names(spec);
+    let names = dns_names(spec)?;
+    #[cfg(feature = "dns")]
     let dns = if names.is_empty() {
         BTreeMap::new()
     } else {
-        lookup_all(&names, opts, None).await?
+        dns::lookup_all(&names, opts, None).await?
     };
+    #[cfg(not(feature = "dns"))]
+    let dns = without_resolver(names);
     snapshot(interfaces, dns)
 }
 
@@ -322,7 +305,9 @@ fn snapshot(
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
 ) -> Result<Host, CaptureError> {
-    let host = Host::new(interfaces, dns).map_err(CaptureError::Inconsistent)?;
+    let host = Host::new(interfaces, dns)
+        .map_err(CaptureError::Inconsistent)?
+        .with_os(std::env::consts::OS);
     let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     Ok(match container_evidence(Path::new("/"), kubernetes) {
         Some(evidence) => host.in_container(evidence),
@@ -345,8 +330,27 @@ fn container_evidence(root: &Path, kubernetes: bool) -> Option<String> {
         .or_else(|| kubernetes.then(|| "KUBERNETES_SERVICE_HOST is set: Kubernetes".to_owned()))
 }
 
-fn dns_names(spec: &ListenSpec) -> BTreeSet<&str> {
-    spec.dns_names().collect()
+/// The names of the spec's `dns:` selectors. Without the `dns` feature
+/// there is nothing to look them up with, and a spec that has any is refused
+/// here, at capture: it still parses, and a snapshot recorded with their
+/// answers still plans.
+fn dns_names(spec: &ListenSpec) -> Result<BTreeSet<&str>, CaptureError> {
+    let names: BTreeSet<&str> = spec.dns_names().collect();
+    if cfg!(feature = "dns") || names.is_empty() {
+        Ok(names)
+    } else {
+        Err(CaptureError::DnsDisabled {
+            names: names.into_iter().map(str::to_owned).collect(),
+        })
+    }
+}
+
+/// The answers of a capture without the `dns` feature, where
+/// [`dns_names`] let only a spec without names through.
+#[cfg(not(feature = "dns"))]
+fn without_resolver(names: BTreeSet<&str>) -> BTreeMap<String, DnsAnswer> {
+    debug_assert!(names.is_empty());
+    BTreeMap::new()
 }
 
 fn interfaces(spec: &ListenSpec) -> Result<Vec<Interface>, CaptureError> {
@@ -420,11 +424,12 @@ fn names_missing_interface(spec: &ListenSpec, listed: &[Interface]) -> bool {
 #[cfg(target_os = "linux")]
 mod bare {
     use std::ffi::CStr;
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
 
     use socket2::{Domain, Socket, Type};
 
     use crate::host::Interface;
+    use crate::sys;
 
     /// `listed` plus every other interface of this network namespace, with
     /// no addresses, all in index order as `ip link` shows them. Best effort:
@@ -438,56 +443,33 @@ mod bare {
     }
 
     fn interfaces(listed: &[Interface]) -> Vec<Interface> {
-        // SAFETY: if_nameindex has no preconditions; null means failure.
-        let head = unsafe { libc::if_nameindex() };
-        if head.is_null() {
+        let Ok(all) = sys::interface_names() else {
             return Vec::new();
-        }
+        };
         // The flags come from an ioctl on any socket of this namespace, opened
         // only when there is an interface to ask about (a socket costs more
         // than the rest of this).
         let mut probe: Option<Option<Socket>> = None;
         let mut out = Vec::new();
-        let mut entry = head;
-        // SAFETY: if_nameindex returns an array that ends with an entry whose
-        // index is 0 and name is null; every name before it is a valid C
-        // string, and all of it lives until if_freenameindex.
-        unsafe {
-            while (*entry).if_index != 0 && !(*entry).if_name.is_null() {
-                let name = CStr::from_ptr((*entry).if_name);
-                let text = name.to_string_lossy();
-                if !listed.iter().any(|i| i.name() == text) {
-                    let up = probe
-                        .get_or_insert_with(|| Socket::new(Domain::IPV4, Type::DGRAM, None).ok())
-                        .as_ref()
-                        .is_some_and(|p| running(p, name));
-                    out.push(Interface::new(text, (*entry).if_index, up, Vec::new()));
-                }
-                entry = entry.add(1);
+        for (index, name) in all {
+            let text = name.to_string_lossy();
+            if listed.iter().any(|i| i.name() == text) {
+                continue;
             }
-            libc::if_freenameindex(head);
+            let up = probe
+                .get_or_insert_with(|| Socket::new(Domain::IPV4, Type::DGRAM, None).ok())
+                .as_ref()
+                .is_some_and(|p| running(p, &name));
+            out.push(Interface::new(text, index, up, Vec::new()));
         }
         out
     }
 
     /// Whether the interface has `IFF_RUNNING` (up and with carrier), the
     /// flag `if-addrs` reports as up, so both kinds of entry mean the same.
+    /// A name the kernel will not answer for reads as down.
     fn running(probe: &Socket, name: &CStr) -> bool {
-        // SAFETY: ifreq is plain data, for which all zeroes is valid.
-        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-        let bytes = name.to_bytes();
-        // Kernel names are shorter than IFNAMSIZ; the last byte stays NUL.
-        if bytes.len() >= req.ifr_name.len() {
-            return false;
-        }
-        for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
-            *dst = src as libc::c_char;
-        }
-        // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name in `req` and
-        // writes only its flags field; `req` outlives the call.
-        let rc = unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) };
-        // SAFETY: after SIOCGIFFLAGS succeeds the union holds the flags.
-        rc == 0 && i32::from(unsafe { req.ifr_ifru.ifru_flags }) & libc::IFF_RUNNING != 0
+        sys::is_running(probe.as_fd(), name).unwrap_or(false)
     }
 }
 
@@ -505,195 +487,6 @@ fn is_up(status: &IfOperStatus) -> bool {
         // even though /sys calls its operstate "unknown".
         *status == IfOperStatus::Up
     }
-}
-
-/// Runs `fut` on a new current-thread runtime on this thread, which must not
-/// be inside a runtime.
-fn block_on_private<T>(
-    fut: impl Future<Output = Result<T, CaptureError>>,
-) -> Result<T, CaptureError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(CaptureError::Runtime)?;
-    rt.block_on(fut)
-}
-
-async fn lookup_all(
-    names: &BTreeSet<&str>,
-    opts: &CaptureOptions,
-    limit: Option<Duration>,
-) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
-    let resolver = resolver(opts)?;
-    let lookups = names.iter().map(|name| {
-        let resolver = &resolver;
-        async move {
-            let answer = match limit {
-                None => lookup(resolver, name, opts).await,
-                // hickory's own bound is timeout × attempts plus its pool's
-                // back-offs; only a timer of ours holds a caller's deadline.
-                Some(limit) => tokio::time::timeout(limit, lookup(resolver, name, opts))
-                    .await
-                    .unwrap_or_else(|_| DnsAnswer::Failed {
-                        error: format!("no answer within {limit:?}"),
-                    }),
-            };
-            (name.to_string(), answer)
-        }
-    });
-    Ok(join_all(lookups.collect()).await.into_iter().collect())
-}
-
-async fn lookup(
-    resolver: &Resolver<OneSendPerAttempt>,
-    name: &str,
-    opts: &CaptureOptions,
-) -> DnsAnswer {
-    match resolver.lookup_ip(name).await {
-        Ok(found) => {
-            // IpAddr orders every IPv4 address before every IPv6 one, which is
-            // the order the snapshot promises; the resolver's own order
-            // depends on its strategy and on which answer came first.
-            let mut addrs: Vec<IpAddr> = found.iter().collect();
-            addrs.sort_unstable();
-            addrs.dedup();
-            DnsAnswer::Addrs(addrs)
-        }
-        Err(e) => DnsAnswer::Failed {
-            error: describe(&e, opts),
-        },
-    }
-}
-
-/// The resolver's error in words an operator acts on; hickory's own text for
-/// "no records" is a `Debug` dump of the query.
-fn describe(e: &NetError, opts: &CaptureOptions) -> String {
-    match e {
-        NetError::Dns(DnsError::NoRecordsFound(no))
-            if no.response_code == ResponseCode::NXDomain =>
-        {
-            "no such name (NXDOMAIN)".to_owned()
-        }
-        NetError::Dns(DnsError::NoRecordsFound(no)) => {
-            format!("no A or AAAA records ({})", rcode(no.response_code))
-        }
-        NetError::Dns(DnsError::ResponseCode(code)) => {
-            format!("the nameserver answered {}", rcode(*code))
-        }
-        NetError::Timeout => format!(
-            "timed out: no answer within {:?} after {} attempt(s)",
-            opts.timeout, opts.attempts
-        ),
-        other => other.to_string(),
-    }
-}
-
-/// A response code as `dig` prints it, with hickory's description.
-fn rcode(code: ResponseCode) -> String {
-    let mnemonic = match code {
-        ResponseCode::NoError => "NOERROR",
-        ResponseCode::FormErr => "FORMERR",
-        ResponseCode::ServFail => "SERVFAIL",
-        ResponseCode::NXDomain => "NXDOMAIN",
-        ResponseCode::NotImp => "NOTIMP",
-        ResponseCode::Refused => "REFUSED",
-        _ => return format!("{code} (rcode {})", u16::from(code)),
-    };
-    format!("{mnemonic}: {code}")
-}
-
-fn resolver(opts: &CaptureOptions) -> Result<Resolver<OneSendPerAttempt>, CaptureError> {
-    let failed = |e: NetError| CaptureError::Resolver {
-        message: e.to_string(),
-    };
-    let provider = OneSendPerAttempt(TokioRuntimeProvider::default());
-    let mut builder = match &opts.nameservers {
-        Some(servers) => {
-            let servers = servers
-                .iter()
-                .map(|s| {
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = s.port();
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = s.port();
-                    NameServerConfig::new(s.ip(), true, vec![udp, tcp])
-                })
-                .collect();
-            Resolver::builder_with_config(ResolverConfig::from_name_servers(servers), provider)
-        }
-        None => Resolver::builder(provider).map_err(failed)?,
-    };
-    let o = builder.options_mut();
-    o.timeout = opts.timeout;
-    // hickory counts retries after the first query, not queries.
-    o.attempts = opts.attempts - 1;
-    o.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
-    builder.build().map_err(failed)
-}
-
-/// hickory's own connections, except that a UDP query is sent once per
-/// attempt. hickory's UDP stream resends a query every 333 ms (or 1.2 ×
-/// the server's round trip) until its timeout, up to three sends, on top of
-/// the resolver's attempts: with the 1 s default, 2 attempts sent each query
-/// 6 times. Retrying is the attempts' job, so the count stays what
-/// [`CaptureOptions::attempts`] says.
-#[derive(Clone)]
-struct OneSendPerAttempt(TokioRuntimeProvider);
-
-impl ConnectionProvider for OneSendPerAttempt {
-    type Conn = DnsExchange<TokioRuntimeProvider>;
-    type FutureConn = Pin<Box<dyn Future<Output = Result<Self::Conn, NetError>> + Send>>;
-    type RuntimeProvider = TokioRuntimeProvider;
-
-    fn new_connection(
-        &self,
-        ip: IpAddr,
-        config: &ConnectionConfig,
-        cx: &PoolContext,
-    ) -> Result<Self::FutureConn, NetError> {
-        if !matches!(config.protocol, ProtocolConfig::Udp) {
-            return self.0.new_connection(ip, config, cx);
-        }
-        // The same settings hickory's provider takes from the pool.
-        let stream = UdpClientStream::builder(SocketAddr::new(ip, config.port), self.0.clone())
-            .with_timeout(Some(cx.options.timeout))
-            .with_os_port_selection(cx.options.os_port_selection)
-            .avoid_local_ports(cx.options.avoid_local_udp_ports.clone())
-            .with_bind_addr(config.bind_addr)
-            .with_max_retries(1);
-        Ok(Box::pin(async move { Ok(stream.exchange()) }))
-    }
-
-    fn runtime_provider(&self) -> &TokioRuntimeProvider {
-        &self.0
-    }
-}
-
-/// Polls every future until all are done, outputs in input order. The
-/// lookups borrow the resolver and options, so they cannot be spawned, and a
-/// dozen names do not need more than a rescan per wake-up.
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in futures.iter_mut().zip(&mut outputs) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    Poll::Ready(v) => *output = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

@@ -17,13 +17,31 @@ use ipnet::IpNet;
 /// Interface names and indexes are unique, and every interface has a non-zero
 /// index: [`HostBuilder::build`] and deserialization refuse anything else, so the
 /// planner can look interfaces up by either without ambiguity.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "HostRepr", into = "HostRepr"))]
 pub struct Host {
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
     container: Option<String>,
+    os: String,
+}
+
+/// The OS a snapshot is taken as when it does not say: snapshots recorded
+/// before the field existed were all taken on Linux, and a deterministic
+/// default keeps a plan from depending on where it is replayed.
+pub(crate) const DEFAULT_OS: &str = "linux";
+
+impl Default for Host {
+    /// No interfaces, no DNS answers, not a container, Linux.
+    fn default() -> Host {
+        Host {
+            interfaces: Vec::new(),
+            dns: BTreeMap::new(),
+            container: None,
+            os: DEFAULT_OS.to_owned(),
+        }
+    }
 }
 
 /// One network interface and the addresses it holds.
@@ -134,6 +152,23 @@ impl Host {
         self.container.as_deref()
     }
 
+    /// The operating system the snapshot describes, as
+    /// [`std::env::consts::OS`] names it (`"linux"`, `"macos"`, `"freebsd"`,
+    /// `"windows"`, ...): [`crate::capture()`] records the running one. The
+    /// planner refuses socket options this OS does not have. A snapshot that
+    /// does not say (built by hand, or recorded before this field existed)
+    /// is `"linux"`, whatever machine reads it.
+    pub fn os(&self) -> &str {
+        &self.os
+    }
+
+    /// The same snapshot, taken as of this OS (see [`Host::os`]).
+    #[must_use]
+    pub fn with_os(mut self, os: impl Into<String>) -> Host {
+        self.os = os.into();
+        self
+    }
+
     /// The same snapshot, recorded as taken inside a container, with the
     /// evidence (see [`Host::container`]).
     #[must_use]
@@ -182,7 +217,7 @@ impl Host {
         Ok(Host {
             interfaces,
             dns,
-            container: None,
+            ..Host::default()
         })
     }
 }
@@ -292,6 +327,7 @@ pub struct HostBuilder {
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
     container: Option<String>,
+    os: Option<String>,
     error: Option<HostError>,
 }
 
@@ -364,14 +400,25 @@ impl HostBuilder {
         self
     }
 
+    /// Records the OS the host runs, as [`std::env::consts::OS`] names it;
+    /// `"linux"` unless set (see [`Host::os`]).
+    pub fn os(mut self, os: &str) -> Self {
+        self.os = Some(os.to_owned());
+        self
+    }
+
     /// Checks the invariants and returns the snapshot.
     pub fn build(self) -> Result<Host, HostError> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        Ok(Host {
+        let host = Host {
             container: self.container,
             ..Host::new(self.interfaces, self.dns)?
+        };
+        Ok(match self.os {
+            Some(os) => host.with_os(os),
+            None => host,
         })
     }
 }
@@ -381,7 +428,7 @@ impl HostBuilder {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\" and \"container\""
+    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\", \"container\" and \"os\""
 )]
 struct HostRepr {
     interfaces: Vec<Interface>,
@@ -389,6 +436,13 @@ struct HostRepr {
     dns: BTreeMap<String, DnsAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     container: Option<String>,
+    #[serde(default = "default_os")]
+    os: String,
+}
+
+#[cfg(feature = "serde")]
+fn default_os() -> String {
+    DEFAULT_OS.to_owned()
 }
 
 #[cfg(feature = "serde")]
@@ -398,7 +452,8 @@ impl TryFrom<HostRepr> for Host {
         Ok(Host {
             container: r.container,
             ..Host::new(r.interfaces, r.dns)?
-        })
+        }
+        .with_os(r.os))
     }
 }
 
@@ -409,6 +464,7 @@ impl From<Host> for HostRepr {
             interfaces: h.interfaces,
             dns: h.dns,
             container: h.container,
+            os: h.os,
         }
     }
 }

@@ -43,14 +43,16 @@
 //! assert_eq!(http.advertised().unwrap().to_string(), "http://203.0.113.5:8080/");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(missing_docs)]
 
 pub mod bind;
 pub mod capture;
 pub mod class;
 pub mod host;
 pub mod plan;
+pub mod probe;
 pub mod spec;
+#[allow(unsafe_code)]
+mod sys;
 
 // The headline types; everything else is reached through its module
 // (`listenspec::spec::Selector`, `listenspec::plan::ProblemKind`, ...).
@@ -107,13 +109,16 @@ pub enum Error {
 /// any error nothing stays bound and the error lists every problem.
 ///
 /// Works inside or outside a tokio runtime: DNS lookups for `dns:` selectors
-/// run on a thread of their own.
+/// run on a thread of their own. Without the `dns` feature a spec with
+/// `dns:` selectors fails with [`CaptureError::DnsDisabled`].
 pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture(spec)?;
     Ok(plan(spec, &host)?.bind()?)
 }
 
 /// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
+/// Needs the `tokio` feature.
+#[cfg(feature = "tokio")]
 pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture::capture_async(spec, &capture::CaptureOptions::default()).await?;
     Ok(plan(spec, &host)?.bind()?)

@@ -13,16 +13,21 @@
 //! wrong count never takes, or closes, a file the application opened.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(unix)]
+use std::os::fd::AsRawFd;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::error::{ActivationError, Descriptor, Disagreement, FileKind};
+use super::error::{ActivationError, Disagreement};
+#[cfg(unix)]
+use super::error::{Descriptor, FileKind};
 use crate::plan::Bind;
 use crate::spec::{EndpointOptions, Transport};
+#[cfg(unix)]
+use crate::sys;
 
 /// The first inherited descriptor, `SD_LISTEN_FDS_START`.
+#[cfg(unix)]
 const FIRST_FD: i32 = 3;
 
 /// One socket the service manager passed in.
@@ -44,7 +49,9 @@ pub struct Inherited {
 
 impl Inherited {
     /// Wraps an already-owned socket, as the bind tests and other service
-    /// managers' glue do.
+    /// managers' glue do. Unix only: the descriptor number is what names an
+    /// inherited socket in messages.
+    #[cfg(unix)]
     pub fn new(name: impl Into<String>, socket: Socket) -> Inherited {
         let local = socket.local_addr().ok();
         let addr = local.as_ref().and_then(SockAddr::as_socket);
@@ -96,11 +103,14 @@ impl Inherited {
         if local.domain() != Domain::UNIX {
             return format!("socket of address family {} ({ty})", local.family());
         }
+        #[cfg(unix)]
         match (local.as_pathname(), local.as_abstract_namespace()) {
             (Some(path), _) => format!("unix socket {} ({ty})", path.display()),
             (_, Some(name)) => format!("unix socket @{} ({ty})", String::from_utf8_lossy(name)),
             _ => format!("unnamed unix socket ({ty})"),
         }
+        #[cfg(not(unix))]
+        format!("unix socket ({ty})")
     }
 
     /// How this socket, already found at `bind`'s address with the right
@@ -153,6 +163,7 @@ struct Kernel {
 }
 
 impl Kernel {
+    #[cfg(unix)]
     fn read(socket: &Socket, addr: Option<SocketAddr>) -> Kernel {
         let mut k = Kernel {
             peer: socket.peer_addr().ok().and_then(|a| a.as_socket()),
@@ -179,20 +190,22 @@ fn read_linux_only(socket: &Socket, k: &mut Kernel) {
         .map(|d| d.map(|d| String::from_utf8_lossy(&d).into_owned()));
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 fn read_linux_only(_: &Socket, _: &mut Kernel) {}
 
 /// What the environment says, before any descriptor is touched.
+#[cfg(unix)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Announced {
-    pub count: usize,
+    pub(crate) count: usize,
     /// Empty when unnamed, else exactly `count` names: never one allocation
     /// per announced descriptor, whatever the count says.
     names: Vec<String>,
 }
 
+#[cfg(unix)]
 impl Announced {
-    pub fn name(&self, i: usize) -> &str {
+    pub(crate) fn name(&self, i: usize) -> &str {
         self.names.get(i).map_or("unknown", String::as_str)
     }
 }
@@ -200,6 +213,7 @@ impl Announced {
 /// Reads the three variables; `None` when they are absent or meant for
 /// another process. `fd_limit` is the soft `RLIMIT_NOFILE`. Pure, so it is
 /// tested without touching descriptors or the environment.
+#[cfg(unix)]
 pub(crate) fn announced(
     pid: u32,
     listen_pid: Option<&str>,
@@ -238,6 +252,7 @@ pub(crate) fn announced(
 
 /// `LISTEN_FDS` as a count whose descriptors, numbered from 3, this process
 /// can have: below its limit, and within the `int` that numbers them.
+#[cfg(unix)]
 fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
     let digits = found.trim();
     let n = match digits.parse::<u64>() {
@@ -272,52 +287,29 @@ fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
         })
 }
 
-/// The soft `RLIMIT_NOFILE`: getrlimit(2),
-/// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
-fn fd_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit for the call to fill.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        limit.rlim_cur
-    } else {
-        // It fails only for a bad pointer or resource, neither possible
-        // here; the `int` range of descriptors still bounds the count.
-        u64::MAX
-    }
-}
-
-/// What descriptor `fd` is, by fstat(2)
-/// (<https://man7.org/linux/man-pages/man2/fstat.2.html>); `None` for a
-/// socket. Only looks: the descriptor is neither owned nor changed.
+/// What descriptor `fd` is; `None` for a socket.
+#[cfg(unix)]
 fn kind_of(fd: i32) -> Option<FileKind> {
-    // SAFETY: `stat` is plain integers, for which all zeroes is a value.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is valid for writes of one `stat`; fstat reads the
-    // descriptor's inode and neither closes nor changes the descriptor.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        return Some(match errno {
-            libc::EBADF => FileKind::NotOpen,
-            errno => FileKind::Unreadable { errno },
-        });
-    }
-    Some(match st.st_mode & libc::S_IFMT {
-        libc::S_IFSOCK => return None,
-        libc::S_IFREG => FileKind::RegularFile,
-        libc::S_IFDIR => FileKind::Directory,
-        libc::S_IFIFO => FileKind::Pipe,
-        libc::S_IFCHR => FileKind::CharDevice,
-        libc::S_IFBLK => FileKind::BlockDevice,
-        mode => FileKind::Other { mode },
+    use sys::FileType;
+    Some(match sys::file_type(fd) {
+        Ok(FileType::Socket) => return None,
+        Ok(FileType::Regular) => FileKind::RegularFile,
+        Ok(FileType::Directory) => FileKind::Directory,
+        Ok(FileType::Fifo) => FileKind::Pipe,
+        Ok(FileType::CharDevice) => FileKind::CharDevice,
+        Ok(FileType::BlockDevice) => FileKind::BlockDevice,
+        Ok(FileType::Other(mode)) => FileKind::Other { mode },
+        Err(e) if sys::is_not_open(&e) => FileKind::NotOpen,
+        Err(e) => FileKind::Unreadable {
+            errno: e.raw_os_error().unwrap_or(0),
+        },
     })
 }
 
 /// The announced descriptors that are not sockets. Stops at the first that
 /// is not open: from there on the count is wrong, and listing every later
 /// number up to the limit would say nothing more.
+#[cfg(unix)]
 fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
     let mut found = Vec::new();
     for (i, fd) in (FIRST_FD..).take(announced.count).enumerate() {
@@ -337,10 +329,6 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
     found
 }
 
-/// Whether this process already took its inherited descriptors: they can be
-/// owned once, and wrapping one twice would close it twice.
-static TAKEN: AtomicBool = AtomicBool::new(false);
-
 /// Takes the sockets the service manager passed to this process, once per
 /// process; later calls get none.
 ///
@@ -357,6 +345,13 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 /// takes the same descriptors from the same environment; if one does, both
 /// own them and each will close them. Take them through one library only,
 /// or take them yourself and pass them to [`crate::Plan::bind_inherited`].
+///
+/// # Platforms
+///
+/// Socket activation is a Unix protocol (descriptors numbered from 3). On
+/// other systems this reads nothing and returns no sockets, so
+/// [`crate::Plan::bind`] opens every socket itself.
+#[cfg(unix)]
 pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let var = |k: &str| std::env::var(k).ok();
     let announced = announced(
@@ -364,43 +359,43 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
         var("LISTEN_PID").as_deref(),
         var("LISTEN_FDS").as_deref(),
         var("LISTEN_FDNAMES").as_deref(),
-        fd_limit(),
+        // getrlimit fails only for a bad pointer or resource, neither
+        // possible here; the `int` range of descriptors still bounds the count.
+        sys::fd_limit().unwrap_or(u64::MAX),
     )?;
     let Some(announced) = announced else {
         return Ok(Vec::new());
     };
-    // After a take, the application may have closed those sockets and its
-    // files reused their numbers: a later call must not even look.
-    if TAKEN.load(Ordering::SeqCst) {
-        return Ok(Vec::new());
-    }
-    let descriptors = not_sockets(&announced);
-    if !descriptors.is_empty() {
-        return Err(ActivationError::NotSockets {
-            count: announced.count,
-            descriptors,
-        });
-    }
-    if TAKEN.swap(true, Ordering::SeqCst) {
-        return Ok(Vec::new());
-    }
-    (FIRST_FD..)
-        .take(announced.count)
+    let owned = match sys::claim_sockets(FIRST_FD, announced.count) {
+        Ok(Some(owned)) => owned,
+        Ok(None) => return Ok(Vec::new()),
+        Err(sys::NotSockets) => {
+            return Err(ActivationError::NotSockets {
+                count: announced.count,
+                descriptors: not_sockets(&announced),
+            });
+        }
+    };
+    owned
+        .into_iter()
+        .zip(FIRST_FD..)
         .enumerate()
-        .map(|(i, fd)| {
-            // SAFETY: the service manager passed fd to this process
-            // (LISTEN_PID matched), fstat just found it open and a socket,
-            // and TAKEN guarantees nothing else in this crate has wrapped
-            // it; that nothing outside the crate has is the documented
-            // precondition.
-            let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        .map(|(i, (fd, number))| {
+            let socket = Socket::from(fd);
             // Inherited descriptors come without close-on-exec; ours all have it.
             socket
                 .set_cloexec(true)
-                .map_err(|error| ActivationError::CloseOnExec { fd, error })?;
+                .map_err(|error| ActivationError::CloseOnExec { fd: number, error })?;
             Ok(Inherited::new(announced.name(i), socket))
         })
         .collect()
+}
+
+/// Socket activation on a system without it: no sockets; see the Unix
+/// version's docs.
+#[cfg(not(unix))]
+pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
+    Ok(Vec::new())
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 
 mod activation;
 mod error;
-mod reach;
 mod socket;
 
 use std::io;
@@ -21,7 +20,6 @@ pub use activation::{Inherited, take_from_env};
 pub use error::{
     ActivationError, BindError, BindFailure, Cause, Descriptor, Disagreement, FileKind,
 };
-pub use reach::{Outcome, Reach};
 pub use socket::DEFAULT_BACKLOG;
 
 use crate::plan::{Advertised, Plan, PlannedEndpoint};

@@ -44,8 +44,7 @@ impl Open for System {
             socket.set_reuse_address(true)?;
         }
         if o.reuseport {
-            // SO_REUSEPORT: socket(7).
-            socket.set_reuse_port(true)?;
+            reuse_port(&socket)?;
         }
         if addr.is_ipv6() {
             // IPV6_V6ONLY, always set explicitly so `[::]` means the same on
@@ -67,6 +66,41 @@ impl Open for System {
         }
         Ok(socket)
     }
+}
+
+/// SO_REUSEPORT: socket(7), https://man7.org/linux/man-pages/man7/socket.7.html
+/// (BSDs and macOS have it too).
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "solaris",
+        target_os = "illumos",
+        target_os = "cygwin",
+        target_os = "nuttx",
+        target_os = "wasi"
+    ))
+))]
+fn reuse_port(socket: &Socket) -> io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+/// The planner refuses `reuseport` for a host whose OS lacks it; this is
+/// for a plan made against another OS's snapshot and bound here.
+#[cfg(not(all(
+    unix,
+    not(any(
+        target_os = "solaris",
+        target_os = "illumos",
+        target_os = "cygwin",
+        target_os = "nuttx",
+        target_os = "wasi"
+    ))
+)))]
+fn reuse_port(_: &Socket) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "reuseport (SO_REUSEPORT) does not exist on this OS",
+    ))
 }
 
 /// SO_BINDTODEVICE: socket(7), https://man7.org/linux/man-pages/man7/socket.7.html

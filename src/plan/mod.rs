@@ -5,6 +5,7 @@
 //! snapshot always give the same plan, on a laptop or in CI.
 
 mod advertise;
+mod platform;
 mod problem;
 mod select;
 
@@ -424,6 +425,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             advertise,
         });
     }
+    platform::check(spec, host, &mut problems);
     check_conflicts(&endpoints, &mut problems);
     check_advertised(&endpoints, &mut problems);
 

@@ -337,6 +337,15 @@ pub enum ProblemKind {
     },
     /// `device` (own interface) on a wildcard.
     DeviceWildcard,
+    /// An endpoint option is a socket option the host's OS does not have.
+    Unsupported {
+        /// The option as the spec writes it: `device`, `freebind`, `reuseport`.
+        option: &'static str,
+        /// The host's OS, as [`Host::os`] names it.
+        os: String,
+        /// The systems that have it.
+        supported: &'static [&'static str],
+    },
     /// Warning: several candidates tie for the advertised address.
     AdvertiseTie {
         /// The address taken (the lowest).
@@ -584,6 +593,20 @@ impl ProblemKind {
                 Error,
                 "`device` pins each socket to the interface of its address, but a wildcard has no interface".to_owned(),
                 "select the network's addresses (a CIDR block or if:NAME), or name the device with device=IFNAME".to_owned(),
+            ),
+            ProblemKind::Unsupported {
+                option,
+                os,
+                supported,
+            } => (
+                Error,
+                format!(
+                    "`{option}` asks for a socket option that {os} does not have (it exists on {})",
+                    supported.join(", ")
+                ),
+                format!(
+                    "remove `{option}` from the endpoint to run on {os}, or plan against a snapshot of the system it will run on"
+                ),
             ),
             ProblemKind::AdvertiseTie { chosen, others } => (
                 Warning,

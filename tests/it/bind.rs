@@ -35,6 +35,7 @@ fn free_port() -> u16 {
         .port()
 }
 
+#[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
 fn fd_flags(fd: i32, cmd: i32) -> i32 {
     // SAFETY: F_GETFD/F_GETFL only read the descriptor's flags.
     unsafe { libc::fcntl(fd, cmd) }
@@ -618,6 +619,7 @@ const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
 /// Runs `test` of this binary as the child, with `fds` at 3, 4, … and
 /// LISTEN_PID its own pid: `sh` exports its pid and execs the binary, so the
 /// pid stays the same. Returns what the child printed.
+#[allow(unsafe_code)] // plays the service manager: descriptors placed before exec
 fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) -> String {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new("/bin/sh");
@@ -663,6 +665,7 @@ fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) ->
 
 /// The child's side: bind the spec through the environment, as a service
 /// does, take again, and say what became of descriptors 3 and 4.
+#[allow(unsafe_code)] // borrows the application's own log descriptor
 fn activation_child(spec: &str) {
     let plan = plan_on(&lo_host(), spec);
     match plan.bind() {

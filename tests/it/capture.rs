@@ -6,8 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use listenspec::capture::{CaptureOptions, capture_async, capture_with};
-use listenspec::host::DnsAnswer;
+use listenspec::capture::{CaptureOptions, capture_with};
 use listenspec::{Host, ListenSpec, capture};
 
 use crate::dns_server::{DnsServer, Reply};
@@ -15,22 +14,6 @@ use crate::dns_server::{DnsServer, Reply};
 fn spec(text: &str) -> ListenSpec {
     text.parse()
         .unwrap_or_else(|e| panic!("spec {text:?}: {e}"))
-}
-
-fn ips(list: &[&str]) -> Vec<IpAddr> {
-    list.iter().map(|s| s.parse().unwrap()).collect()
-}
-
-fn answer<'h>(host: &'h Host, name: &str) -> &'h DnsAnswer {
-    host.dns(name)
-        .unwrap_or_else(|| panic!("no answer recorded for {name}: {:?}", host.dns_answers()))
-}
-
-fn failure(host: &Host, name: &str) -> String {
-    match answer(host, name) {
-        DnsAnswer::Failed { error } => error.clone(),
-        other => panic!("{name}: expected a failure, got {other:?}"),
-    }
 }
 
 /// Options pointing at the test server only, short enough that a silent
@@ -195,109 +178,6 @@ fn ip_addr_view(json: &str) -> BTreeMap<String, (u32, BTreeSet<IpNet>)> {
 }
 
 #[test]
-fn dns_answers_are_sorted_ipv4_first_and_deduplicated() {
-    let server = DnsServer::start([
-        (
-            "svc.test",
-            Reply::Addrs(ips(&[
-                "2001:db8::2",
-                "203.0.113.9",
-                "2001:db8::1",
-                "203.0.113.5",
-                "203.0.113.9",
-                "2001:db8::2",
-            ])),
-        ),
-        ("v4.test", Reply::Addrs(ips(&["198.51.100.7"]))),
-    ]);
-    let host = capture_with(
-        // svc.test is named twice and must be asked for once.
-        &spec("edge = dns:svc.test, dns:v4.test\nedge.x = tcp:1\nalt = dns:svc.test"),
-        &opts(&server),
-    )
-    .unwrap();
-    assert_eq!(
-        answer(&host, "svc.test"),
-        &DnsAnswer::Addrs(ips(&[
-            "203.0.113.5",
-            "203.0.113.9",
-            "2001:db8::1",
-            "2001:db8::2"
-        ]))
-    );
-    // No AAAA records is not a failure when A records exist.
-    assert_eq!(
-        answer(&host, "v4.test"),
-        &DnsAnswer::Addrs(ips(&["198.51.100.7"]))
-    );
-    assert_eq!(host.dns_answers().len(), 2);
-}
-
-#[test]
-fn nxdomain_and_servfail_are_recorded_not_raised() {
-    let server = DnsServer::start([("broken.test", Reply::ServFail)]);
-    let host = capture_with(
-        &spec("edge = dns:gone.test, dns:broken.test\nedge.x = tcp:1"),
-        &opts(&server),
-    )
-    .unwrap();
-    let gone = failure(&host, "gone.test");
-    assert!(gone.contains("NXDOMAIN"), "{gone}");
-    let broken = failure(&host, "broken.test");
-    assert!(broken.contains("SERVFAIL"), "{broken}");
-}
-
-#[test]
-fn a_silent_server_ends_in_a_recorded_timeout_after_each_attempt() {
-    for attempts in [1, 2] {
-        let server = DnsServer::start([("quiet.test", Reply::Silent)]);
-        let host = capture_with(
-            &spec("edge = dns:quiet.test\nedge.x = tcp:1"),
-            &opts(&server).attempts(attempts),
-        )
-        .unwrap();
-        let error = failure(&host, "quiet.test");
-        assert!(error.contains("timed out"), "{error}");
-        // `attempts` counts queries sent, not retries (hickory's meaning):
-        // one A and one AAAA query per attempt.
-        assert_eq!(server.queries(), 2 * attempts, "attempts = {attempts}");
-    }
-}
-
-/// hickory alone resends a UDP query every 333 ms within one attempt, so a
-/// timeout above 666 ms would show three sends per attempt if it were on.
-const RESEND_SHOWS: Duration = Duration::from_millis(700);
-
-#[test]
-fn a_silent_name_costs_one_query_of_each_type_per_attempt_and_nameserver() {
-    let one = DnsServer::start([("quiet.test", Reply::Silent)]);
-    let pair = [
-        DnsServer::start([("quiet.test", Reply::Silent)]),
-        DnsServer::start([("quiet.test", Reply::Silent)]),
-    ];
-    let quiet = spec("edge = dns:quiet.test\nedge.x = tcp:1");
-    let with = |servers: &[&DnsServer]| {
-        CaptureOptions::default()
-            .nameservers(servers.iter().map(|s| s.addr()))
-            .timeout(RESEND_SHOWS)
-            .attempts(2)
-    };
-    // Both captures at once, so the test waits one capture's time.
-    std::thread::scope(|s| {
-        let single = s.spawn(|| capture_with(&quiet, &with(&[&one])).unwrap());
-        let double = s.spawn(|| capture_with(&quiet, &with(&[&pair[0], &pair[1]])).unwrap());
-        for host in [single.join().unwrap(), double.join().unwrap()] {
-            assert!(failure(&host, "quiet.test").contains("timed out"));
-        }
-    });
-    // A and AAAA, once per attempt, to each nameserver asked: the count the
-    // capture module documents.
-    assert_eq!(one.queries(), 2 * 2, "one nameserver");
-    assert_eq!(pair[0].queries(), 2 * 2, "first of two nameservers");
-    assert_eq!(pair[1].queries(), 2 * 2, "second of two nameservers");
-}
-
-#[test]
 fn dns_options_out_of_bounds_are_refused_before_any_query() {
     use listenspec::CaptureError;
     use listenspec::capture::CaptureOptionsError as Bad;
@@ -358,34 +238,6 @@ fn dns_options_out_of_bounds_are_refused_before_any_query() {
 }
 
 #[test]
-fn a_truncated_udp_answer_is_retried_over_tcp() {
-    let server = DnsServer::start([("big.test", Reply::TcpOnly(ips(&["203.0.113.20"])))]);
-    let host = capture_with(&spec("edge = dns:big.test\nedge.x = tcp:1"), &opts(&server)).unwrap();
-    assert_eq!(
-        answer(&host, "big.test"),
-        &DnsAnswer::Addrs(ips(&["203.0.113.20"]))
-    );
-}
-
-#[test]
-fn localhost_resolves_to_both_loopbacks_without_a_server() {
-    // hickory answers localhost itself (RFC 6761), so a silent server is
-    // never asked, and ::1 comes back even where /etc/hosts lists only
-    // 127.0.0.1.
-    let server = DnsServer::start([]);
-    let host = capture_with(
-        &spec("local = dns:localhost\nlocal.x = tcp:1"),
-        &opts(&server),
-    )
-    .unwrap();
-    assert_eq!(
-        answer(&host, "localhost"),
-        &DnsAnswer::Addrs(ips(&["127.0.0.1", "::1"]))
-    );
-    assert_eq!(server.queries(), 0);
-}
-
-#[test]
 fn a_spec_without_dns_names_asks_no_server() {
     let server = DnsServer::start([]);
     let host = capture_with(
@@ -398,57 +250,245 @@ fn a_spec_without_dns_names_asks_no_server() {
     assert_eq!(server.queries(), 0);
 }
 
-fn served_svc() -> DnsServer {
-    DnsServer::start([(
-        "svc.test",
-        Reply::Addrs(ips(&["2001:db8::1", "203.0.113.5"])),
-    )])
-}
-
-fn check_svc(host: &Host) {
-    assert_eq!(
-        answer(host, "svc.test"),
-        &DnsAnswer::Addrs(ips(&["203.0.113.5", "2001:db8::1"]))
-    );
-}
-
-const SVC_SPEC: &str = "edge = dns:svc.test\nedge.x = tcp:1";
-
-#[tokio::test(flavor = "current_thread")]
-async fn blocking_capture_inside_a_current_thread_runtime() {
-    let server = served_svc();
-    check_svc(&capture_with(&spec(SVC_SPEC), &opts(&server)).unwrap());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blocking_capture_inside_a_multi_thread_runtime() {
-    let server = served_svc();
-    check_svc(&capture_with(&spec(SVC_SPEC), &opts(&server)).unwrap());
-}
-
-#[test]
-fn blocking_capture_inside_block_on() {
-    let server = served_svc();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let host = rt.block_on(async { capture_with(&spec(SVC_SPEC), &opts(&server)) });
-    check_svc(&host.unwrap());
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn async_capture_on_the_callers_runtime() {
-    let server = served_svc();
-    let (spec, opts) = (spec(SVC_SPEC), opts(&server));
-    let capturing = capture_async(&spec, &opts);
-    // Callers will want to tokio::spawn it.
-    fn assert_send<T: Send>(_: &T) {}
-    assert_send(&capturing);
-    check_svc(&capturing.await.unwrap());
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn no_dns_names_inside_a_runtime() {
     let host = capture(&spec("local = loopback\nlocal.x = tcp:1")).unwrap();
     assert!(host.dns_answers().is_empty());
+}
+
+/// Lookups through hickory, against the test server: the `dns` feature.
+#[cfg(feature = "dns")]
+mod dns {
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use listenspec::Host;
+    use listenspec::capture::{CaptureOptions, capture_async, capture_with};
+    use listenspec::host::DnsAnswer;
+
+    use super::{opts, spec};
+    use crate::dns_server::{DnsServer, Reply};
+
+    fn ips(list: &[&str]) -> Vec<IpAddr> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+    fn answer<'h>(host: &'h Host, name: &str) -> &'h DnsAnswer {
+        host.dns(name)
+            .unwrap_or_else(|| panic!("no answer recorded for {name}: {:?}", host.dns_answers()))
+    }
+
+    fn failure(host: &Host, name: &str) -> String {
+        match answer(host, name) {
+            DnsAnswer::Failed { error } => error.clone(),
+            other => panic!("{name}: expected a failure, got {other:?}"),
+        }
+    }
+    #[test]
+    fn dns_answers_are_sorted_ipv4_first_and_deduplicated() {
+        let server = DnsServer::start([
+            (
+                "svc.test",
+                Reply::Addrs(ips(&[
+                    "2001:db8::2",
+                    "203.0.113.9",
+                    "2001:db8::1",
+                    "203.0.113.5",
+                    "203.0.113.9",
+                    "2001:db8::2",
+                ])),
+            ),
+            ("v4.test", Reply::Addrs(ips(&["198.51.100.7"]))),
+        ]);
+        let host = capture_with(
+            // svc.test is named twice and must be asked for once.
+            &spec("edge = dns:svc.test, dns:v4.test\nedge.x = tcp:1\nalt = dns:svc.test"),
+            &opts(&server),
+        )
+        .unwrap();
+        assert_eq!(
+            answer(&host, "svc.test"),
+            &DnsAnswer::Addrs(ips(&[
+                "203.0.113.5",
+                "203.0.113.9",
+                "2001:db8::1",
+                "2001:db8::2"
+            ]))
+        );
+        // No AAAA records is not a failure when A records exist.
+        assert_eq!(
+            answer(&host, "v4.test"),
+            &DnsAnswer::Addrs(ips(&["198.51.100.7"]))
+        );
+        assert_eq!(host.dns_answers().len(), 2);
+    }
+
+    #[test]
+    fn nxdomain_and_servfail_are_recorded_not_raised() {
+        let server = DnsServer::start([("broken.test", Reply::ServFail)]);
+        let host = capture_with(
+            &spec("edge = dns:gone.test, dns:broken.test\nedge.x = tcp:1"),
+            &opts(&server),
+        )
+        .unwrap();
+        let gone = failure(&host, "gone.test");
+        assert!(gone.contains("NXDOMAIN"), "{gone}");
+        let broken = failure(&host, "broken.test");
+        assert!(broken.contains("SERVFAIL"), "{broken}");
+    }
+
+    #[test]
+    fn a_silent_server_ends_in_a_recorded_timeout_after_each_attempt() {
+        for attempts in [1, 2] {
+            let server = DnsServer::start([("quiet.test", Reply::Silent)]);
+            let host = capture_with(
+                &spec("edge = dns:quiet.test\nedge.x = tcp:1"),
+                &opts(&server).attempts(attempts),
+            )
+            .unwrap();
+            let error = failure(&host, "quiet.test");
+            assert!(error.contains("timed out"), "{error}");
+            // `attempts` counts queries sent, not retries (hickory's meaning):
+            // one A and one AAAA query per attempt.
+            assert_eq!(server.queries(), 2 * attempts, "attempts = {attempts}");
+        }
+    }
+
+    /// hickory alone resends a UDP query every 333 ms within one attempt, so a
+    /// timeout above 666 ms would show three sends per attempt if it were on.
+    const RESEND_SHOWS: Duration = Duration::from_millis(700);
+
+    #[test]
+    fn a_silent_name_costs_one_query_of_each_type_per_attempt_and_nameserver() {
+        let one = DnsServer::start([("quiet.test", Reply::Silent)]);
+        let pair = [
+            DnsServer::start([("quiet.test", Reply::Silent)]),
+            DnsServer::start([("quiet.test", Reply::Silent)]),
+        ];
+        let quiet = spec("edge = dns:quiet.test\nedge.x = tcp:1");
+        let with = |servers: &[&DnsServer]| {
+            CaptureOptions::default()
+                .nameservers(servers.iter().map(|s| s.addr()))
+                .timeout(RESEND_SHOWS)
+                .attempts(2)
+        };
+        // Both captures at once, so the test waits one capture's time.
+        std::thread::scope(|s| {
+            let single = s.spawn(|| capture_with(&quiet, &with(&[&one])).unwrap());
+            let double = s.spawn(|| capture_with(&quiet, &with(&[&pair[0], &pair[1]])).unwrap());
+            for host in [single.join().unwrap(), double.join().unwrap()] {
+                assert!(failure(&host, "quiet.test").contains("timed out"));
+            }
+        });
+        // A and AAAA, once per attempt, to each nameserver asked: the count the
+        // capture module documents.
+        assert_eq!(one.queries(), 2 * 2, "one nameserver");
+        assert_eq!(pair[0].queries(), 2 * 2, "first of two nameservers");
+        assert_eq!(pair[1].queries(), 2 * 2, "second of two nameservers");
+    }
+    #[test]
+    fn a_truncated_udp_answer_is_retried_over_tcp() {
+        let server = DnsServer::start([("big.test", Reply::TcpOnly(ips(&["203.0.113.20"])))]);
+        let host =
+            capture_with(&spec("edge = dns:big.test\nedge.x = tcp:1"), &opts(&server)).unwrap();
+        assert_eq!(
+            answer(&host, "big.test"),
+            &DnsAnswer::Addrs(ips(&["203.0.113.20"]))
+        );
+    }
+
+    #[test]
+    fn localhost_resolves_to_both_loopbacks_without_a_server() {
+        // hickory answers localhost itself (RFC 6761), so a silent server is
+        // never asked, and ::1 comes back even where /etc/hosts lists only
+        // 127.0.0.1.
+        let server = DnsServer::start([]);
+        let host = capture_with(
+            &spec("local = dns:localhost\nlocal.x = tcp:1"),
+            &opts(&server),
+        )
+        .unwrap();
+        assert_eq!(
+            answer(&host, "localhost"),
+            &DnsAnswer::Addrs(ips(&["127.0.0.1", "::1"]))
+        );
+        assert_eq!(server.queries(), 0);
+    }
+    fn served_svc() -> DnsServer {
+        DnsServer::start([(
+            "svc.test",
+            Reply::Addrs(ips(&["2001:db8::1", "203.0.113.5"])),
+        )])
+    }
+
+    fn check_svc(host: &Host) {
+        assert_eq!(
+            answer(host, "svc.test"),
+            &DnsAnswer::Addrs(ips(&["203.0.113.5", "2001:db8::1"]))
+        );
+    }
+
+    const SVC_SPEC: &str = "edge = dns:svc.test\nedge.x = tcp:1";
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn blocking_capture_inside_a_current_thread_runtime() {
+        let server = served_svc();
+        check_svc(&capture_with(&spec(SVC_SPEC), &opts(&server)).unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn blocking_capture_inside_a_multi_thread_runtime() {
+        let server = served_svc();
+        check_svc(&capture_with(&spec(SVC_SPEC), &opts(&server)).unwrap());
+    }
+
+    #[test]
+    fn blocking_capture_inside_block_on() {
+        let server = served_svc();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let host = rt.block_on(async { capture_with(&spec(SVC_SPEC), &opts(&server)) });
+        check_svc(&host.unwrap());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn async_capture_on_the_callers_runtime() {
+        let server = served_svc();
+        let (spec, opts) = (spec(SVC_SPEC), opts(&server));
+        let capturing = capture_async(&spec, &opts);
+        // Callers will want to tokio::spawn it.
+        fn assert_send<T: Send>(_: &T) {}
+        assert_send(&capturing);
+        check_svc(&capturing.await.unwrap());
+    }
+}
+
+/// Without the `dns` feature a spec with `dns:` names still parses and
+/// plans against a snapshot that has their answers; only capture refuses it.
+#[cfg(not(feature = "dns"))]
+#[test]
+fn without_the_dns_feature_capture_refuses_dns_names_and_says_which_feature() {
+    let text = "edge = dns:svc.test, loopback\nedge.x = tcp:1";
+    let parsed = spec(text);
+    assert_eq!(spec(&parsed.to_string()), parsed);
+    let err = capture(&parsed).unwrap_err();
+    assert!(
+        matches!(&err, listenspec::CaptureError::DnsDisabled { names } if names == &["svc.test"]),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("dns:svc.test") && text.contains("`dns` feature"),
+        "{text}"
+    );
+    let recorded = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .dns("svc.test", ["127.0.0.1"])
+        .build()
+        .unwrap();
+    let plan = parsed.plan(&recorded).unwrap();
+    assert_eq!(
+        plan.endpoint("edge", "x").unwrap().socket_addrs(),
+        ["127.0.0.1:1".parse().unwrap()]
+    );
 }

@@ -23,7 +23,7 @@ use hickory_proto::rr::{RData, Record, RecordType};
 
 /// What the server says about one name.
 #[derive(Debug, Clone)]
-pub enum Reply {
+pub(crate) enum Reply {
     /// These addresses: A queries get the IPv4 ones, AAAA the IPv6 ones, in
     /// the given order (duplicates included, to test deduplication).
     Addrs(Vec<IpAddr>),
@@ -37,7 +37,7 @@ pub enum Reply {
 }
 
 /// A running server; stops when dropped.
-pub struct DnsServer {
+pub(crate) struct DnsServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     queries: Arc<AtomicUsize>,
@@ -50,7 +50,7 @@ const POLL: Duration = Duration::from_millis(20);
 impl DnsServer {
     /// Starts a server on 127.0.0.1 with this table (names without the final
     /// dot, matched case-insensitively).
-    pub fn start<'a>(table: impl IntoIterator<Item = (&'a str, Reply)>) -> DnsServer {
+    pub(crate) fn start<'a>(table: impl IntoIterator<Item = (&'a str, Reply)>) -> DnsServer {
         let table: Arc<HashMap<String, Reply>> = Arc::new(
             table
                 .into_iter()
@@ -81,12 +81,12 @@ impl DnsServer {
     }
 
     /// Where the server listens, UDP and TCP alike.
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
     }
 
     /// How many queries arrived so far, over either transport.
-    pub fn queries(&self) -> usize {
+    pub(crate) fn queries(&self) -> usize {
         self.queries.load(Ordering::SeqCst)
     }
 }

@@ -114,3 +114,21 @@ fn the_builder_says_why_an_address_is_refused() {
             .ends_with("longer than the 128 bits of an IPv6 address")
     );
 }
+
+/// Snapshots recorded before the OS was, read as Linux wherever they are
+/// replayed; the OS survives a round trip, and capture records this one.
+#[test]
+fn the_os_defaults_to_linux_round_trips_and_is_captured() {
+    let old: Host = serde_json::from_str(r#"{"interfaces": []}"#).unwrap();
+    assert_eq!(old.os(), "linux");
+    let windows = Host::builder().os("windows").build().unwrap();
+    let json = serde_json::to_string(&windows).unwrap();
+    assert!(json.contains(r#""os":"windows""#), "{json}");
+    let back: Host = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, windows);
+    let spec: listenspec::ListenSpec = "l = loopback\nl.a = tcp:1".parse().unwrap();
+    assert_eq!(
+        listenspec::capture(&spec).unwrap().os(),
+        std::env::consts::OS
+    );
+}

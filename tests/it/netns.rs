@@ -28,7 +28,7 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 
 /// A network namespace of our own, deleted on drop.
 #[derive(Debug)]
-pub struct Netns {
+pub(crate) struct Netns {
     name: String,
 }
 
@@ -36,7 +36,7 @@ pub struct Netns {
 /// machine cannot make one. With `CI` set it panics instead: CI runs as root
 /// with iproute2 installed, so a skip there means the tests silently stopped
 /// running.
-pub fn netns_or_skip(test: &str) -> Option<Netns> {
+pub(crate) fn netns_or_skip(test: &str) -> Option<Netns> {
     match Netns::new() {
         Ok(ns) => Some(ns),
         Err(why) if std::env::var_os("CI").is_some() => {
@@ -50,7 +50,7 @@ pub fn netns_or_skip(test: &str) -> Option<Netns> {
 }
 
 /// Two namespaces, or `None` as for [`netns_or_skip`].
-pub fn two_netns_or_skip(test: &str) -> Option<(Netns, Netns)> {
+pub(crate) fn two_netns_or_skip(test: &str) -> Option<(Netns, Netns)> {
     let a = netns_or_skip(test)?;
     let b = netns_or_skip(test)?;
     Some((a, b))
@@ -60,7 +60,8 @@ impl Netns {
     /// Makes a namespace named `ls-<pid>-<n>` and brings its `lo` up first:
     /// until then Linux lets a socket bind any IPv4 address there, which
     /// would make "address not available" tests pass for the wrong reason.
-    pub fn new() -> Result<Netns, String> {
+    #[allow(unsafe_code)] // geteuid: only root can make namespaces
+    pub(crate) fn new() -> Result<Netns, String> {
         // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } != 0 {
             return Err("not root, cannot create network namespaces".to_owned());
@@ -85,20 +86,20 @@ impl Netns {
     }
 
     /// The namespace's name, as `ip netns` lists it.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
     /// Runs `ip -n NAME ARGS...`, returning stdout; panics with stderr on
     /// failure.
-    pub fn ip(&self, args: &[&str]) -> String {
+    pub(crate) fn ip(&self, args: &[&str]) -> String {
         let mut full = vec!["-n", &self.name];
         full.extend_from_slice(args);
         ip(&full).unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// A veth pair: `my_if` here, `other_if` in `other`, both down.
-    pub fn veth(&self, my_if: &str, other: &Netns, other_if: &str) {
+    pub(crate) fn veth(&self, my_if: &str, other: &Netns, other_if: &str) {
         self.ip(&[
             "link",
             "add",
@@ -114,13 +115,13 @@ impl Netns {
     }
 
     /// A veth pair with both ends in this namespace, both down.
-    pub fn veth_pair(&self, a: &str, b: &str) {
+    pub(crate) fn veth_pair(&self, a: &str, b: &str) {
         self.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
     }
 
     /// Adds an address; IPv6 ones with `nodad`, so they are usable at once
     /// instead of tentative.
-    pub fn addr(&self, ifname: &str, cidr: &str) {
+    pub(crate) fn addr(&self, ifname: &str, cidr: &str) {
         let net: IpNet = cidr
             .parse()
             .unwrap_or_else(|e| panic!("{cidr:?} is not ADDRESS/PREFIX: {e}"));
@@ -135,24 +136,24 @@ impl Netns {
     /// Stops the kernel from adding its own link-local address to `ifname`,
     /// which it would do some time after the link comes up, so a test can
     /// list the addresses exactly.
-    pub fn no_auto_link_local(&self, ifname: &str) {
+    pub(crate) fn no_auto_link_local(&self, ifname: &str) {
         self.ip(&["link", "set", ifname, "addrgenmode", "none"]);
     }
 
     /// Brings an interface up.
-    pub fn up(&self, ifname: &str) {
+    pub(crate) fn up(&self, ifname: &str) {
         self.ip(&["link", "set", ifname, "up"]);
     }
 
     /// Takes an interface down.
-    pub fn down(&self, ifname: &str) {
+    pub(crate) fn down(&self, ifname: &str) {
         self.ip(&["link", "set", ifname, "down"]);
     }
 
     /// Waits until the kernel reports `ifname` operationally up. The RUNNING
     /// flag follows carrier through the kernel's link-watch work, which may
     /// lag `ip link set up` by up to a second.
-    pub fn wait_running(&self, ifname: &str) {
+    pub(crate) fn wait_running(&self, ifname: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let out = self.ip(&["-j", "link", "show", "dev", ifname]);
@@ -171,14 +172,14 @@ impl Netns {
     }
 
     /// Adds a route: `route("198.51.100.0/24", &["via", "203.0.113.2"])`.
-    pub fn route(&self, dest: &str, rest: &[&str]) {
+    pub(crate) fn route(&self, dest: &str, rest: &[&str]) {
         let mut args = vec!["route", "add", dest];
         args.extend_from_slice(rest);
         self.ip(&args);
     }
 
     /// The interface index of `ifname` in this namespace.
-    pub fn index(&self, ifname: &str) -> u32 {
+    pub(crate) fn index(&self, ifname: &str) -> u32 {
         let out = self.ip(&["-j", "link", "show", "dev", ifname]);
         let links: serde_json::Value =
             serde_json::from_str(&out).unwrap_or_else(|e| panic!("ip -j link: {e}: {out}"));
@@ -190,7 +191,7 @@ impl Netns {
 
     /// Runs a command inside the namespace (`ip netns exec NAME CMD...`),
     /// returning stdout; panics with stderr on failure.
-    pub fn exec(&self, cmd: &[&str]) -> String {
+    pub(crate) fn exec(&self, cmd: &[&str]) -> String {
         let mut full = vec!["netns", "exec", &self.name];
         full.extend_from_slice(cmd);
         ip(&full).unwrap_or_else(|e| panic!("{e}"))
@@ -199,7 +200,8 @@ impl Netns {
     /// Runs `f` on a new thread that has entered this namespace, so sockets
     /// and interface lists in `f` (and threads it starts) are this
     /// namespace's. Panics in `f` propagate.
-    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+    #[allow(unsafe_code)] // setns: enters the namespace on this thread alone
+    pub(crate) fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
         let path = format!("/var/run/netns/{}", self.name);
         let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         std::thread::scope(|s| {

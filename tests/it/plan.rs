@@ -23,7 +23,7 @@ fn data(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-pub fn host(name: &str) -> Host {
+pub(crate) fn host(name: &str) -> Host {
     serde_json::from_str(&data(&format!("hosts/{name}.json")))
         .unwrap_or_else(|e| panic!("host {name}: {e}"))
 }

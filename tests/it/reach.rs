@@ -2,14 +2,17 @@
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use listenspec::bind::Listener;
-use listenspec::bind::Outcome;
-use listenspec::capture::CaptureOptions;
+use listenspec::probe::Outcome;
 use listenspec::{Bound, Host, ListenSpec};
-
-use crate::dns_server::{DnsServer, Reply};
+#[cfg(feature = "dns")]
+use {
+    crate::dns_server::{DnsServer, Reply},
+    listenspec::capture::CaptureOptions,
+    std::time::Instant,
+};
 
 fn bind(spec: &str) -> Bound {
     let host = Host::builder()
@@ -26,6 +29,7 @@ fn bind(spec: &str) -> Bound {
 const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
+#[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
 fn a_derived_address_reaches_every_protocol() {
     let bound = bind(
         "local = 127.0.0.1
@@ -105,6 +109,7 @@ fn a_udp_probe_that_lands_elsewhere_is_lost() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("listenspec-probe "));
 }
 
+#[cfg(feature = "dns")]
 #[test]
 fn a_black_hole_resolver_cannot_hold_the_check_past_its_timeout() {
     let black_hole = DnsServer::start([("quiet.test", Reply::Silent)]);
@@ -137,6 +142,7 @@ fn a_black_hole_resolver_cannot_hold_the_check_past_its_timeout() {
     );
 }
 
+#[cfg(feature = "dns")]
 #[test]
 fn an_advertised_name_is_probed_at_every_address_it_resolves_to() {
     let probe = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -152,4 +158,30 @@ fn an_advertised_name_is_probed_at_every_address_it_resolves_to() {
     assert_eq!(reach.len(), 1);
     assert!(reach[0].reached(), "{}", reach[0]);
     assert_eq!(reach[0].target(), Some(([127, 0, 0, 1], port).into()));
+}
+
+/// Without a resolver a name is reported unresolved, naming the feature,
+/// and an address beside it is still probed.
+#[cfg(not(feature = "dns"))]
+#[test]
+fn without_the_dns_feature_an_advertised_name_is_unresolved_and_says_why() {
+    let bound = bind(
+        "local = 127.0.0.1
+         local.named = tcp:0 advertise svc.test:9
+         local.literal = tcp:0",
+    );
+    let reach = bound.check_advertised(WAIT);
+    let named = reach
+        .iter()
+        .find(|r| r.endpoint() == "local.named")
+        .unwrap();
+    let Outcome::Unresolved(why) = named.outcome() else {
+        panic!("{named}")
+    };
+    assert!(why.contains("`dns` feature"), "{why}");
+    let literal = reach
+        .iter()
+        .find(|r| r.endpoint() == "local.literal")
+        .unwrap();
+    assert!(literal.reached(), "{literal}");
 }

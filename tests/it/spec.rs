@@ -6,7 +6,7 @@ use listenspec::spec::{Device, SpecErrorKind, Zone};
 use listenspec::{AddrClass, ListenSpec};
 
 /// The example from the project's first issue, verbatim.
-pub const EXAMPLE: &str = include_str!("../data/example.spec");
+pub(crate) const EXAMPLE: &str = include_str!("../data/example.spec");
 
 fn sel(s: &str) -> Selector {
     s.parse().unwrap()

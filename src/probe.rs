@@ -14,7 +14,11 @@
 //! `dns:` names (hickory-resolver: `/etc/hosts`, then the nameservers of
 //! `resolv.conf` or [`CaptureOptions::nameservers`]), all at once and within
 //! the check's timeout, so a resolver that never answers cannot hold the
-//! check past it.
+//! check past it. Without the `dns` feature names are not looked up at all:
+//! an advertised name is reported [`Outcome::Unresolved`], naming the
+//! feature, and advertised IP addresses are probed as usual. (std's
+//! `ToSocketAddrs` could not honour the timeout, nor
+//! [`CaptureOptions::nameservers`].)
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};
@@ -26,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
-use super::{Bound, BoundEndpoint, Listener};
-use crate::capture::{CaptureOptions, lookup_within};
+use crate::bind::{Bound, BoundEndpoint, Listener};
+use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
 use crate::spec::Protocol;
 
@@ -143,7 +147,7 @@ impl Bound {
     pub fn check_advertised_with(&self, timeout: Duration, dns: &CaptureOptions) -> Vec<Reach> {
         let resolved = self.resolve_advertised(timeout, dns);
         let mut out = Vec::new();
-        for ep in &self.endpoints {
+        for ep in self.endpoints() {
             let not_checked = |why| Reach {
                 endpoint: ep.qualified(),
                 url: ep.advertised().cloned(),
@@ -154,7 +158,7 @@ impl Bound {
                 out.push(not_checked("no advertised URL"));
                 continue;
             };
-            if ep.sockets.is_empty() {
+            if ep.sockets().is_empty() {
                 out.push(not_checked("no sockets"));
                 continue;
             }
@@ -196,7 +200,7 @@ impl Bound {
         dns: &CaptureOptions,
     ) -> impl Fn(&str) -> Result<Vec<IpAddr>, String> {
         let hosts: Vec<&str> = self
-            .endpoints
+            .endpoints()
             .iter()
             .filter_map(|ep| ep.advertised()?.host_str())
             .collect();
@@ -205,11 +209,10 @@ impl Bound {
             .copied()
             .filter(|h| literal(h).is_none())
             .collect();
-        let answers: Result<BTreeMap<String, DnsAnswer>, String> = if names.is_empty() {
+        let answers = if names.is_empty() {
             Ok(BTreeMap::new())
         } else {
-            let opts = dns.clone().timeout(dns.timeout.min(timeout));
-            lookup_within(&names, &opts, timeout).map_err(|e| e.to_string())
+            look_up(&names, dns, timeout)
         };
         move |host| {
             if let Some(ip) = literal(host) {
@@ -225,6 +228,32 @@ impl Bound {
     }
 }
 
+/// The advertised names' answers, all within `timeout`.
+#[cfg(feature = "dns")]
+fn look_up(
+    names: &BTreeSet<&str>,
+    dns: &CaptureOptions,
+    timeout: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, String> {
+    let opts = dns.clone().timeout(dns.timeout.min(timeout));
+    crate::capture::lookup_within(names, &opts, timeout).map_err(|e| e.to_string())
+}
+
+/// Without a resolver every name is unresolved, and says why; a name is
+/// never guessed at through another resolver than the one capture uses.
+#[cfg(not(feature = "dns"))]
+fn look_up(
+    _: &BTreeSet<&str>,
+    _: &CaptureOptions,
+    _: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, String> {
+    Err(
+        "listenspec was built without its `dns` feature, so names are not looked up \
+         (enable the feature, or advertise an IP address)"
+            .to_owned(),
+    )
+}
+
 /// An IP address as a URL host writes it (IPv6 in brackets).
 fn literal(host: &str) -> Option<IpAddr> {
     host.trim_start_matches('[')
@@ -236,7 +265,7 @@ fn literal(host: &str) -> Option<IpAddr> {
 fn probe(ep: &BoundEndpoint, url: &Url, target: SocketAddr, timeout: Duration) -> Outcome {
     let nonce = nonce();
     // HTTP proxies forward a request; anything else gets the bare line.
-    let message = match ep.protocol {
+    let message = match ep.protocol() {
         Protocol::Http => format!(
             "GET /.well-known/listenspec-probe/{nonce} HTTP/1.0\r\nHost: {}\r\n\r\n",
             url.host_str().unwrap_or("")
@@ -246,7 +275,7 @@ fn probe(ep: &BoundEndpoint, url: &Url, target: SocketAddr, timeout: Duration) -
     if let Err(e) = set_nonblocking(ep, true) {
         return Outcome::Failed(e);
     }
-    let outcome = match ep.protocol {
+    let outcome = match ep.protocol() {
         Protocol::Udp => probe_udp(ep, target, &message, &nonce, timeout),
         _ => probe_tcp(ep, target, &message, &nonce, timeout),
     };
@@ -258,8 +287,8 @@ fn probe(ep: &BoundEndpoint, url: &Url, target: SocketAddr, timeout: Duration) -
 }
 
 fn set_nonblocking(ep: &BoundEndpoint, on: bool) -> io::Result<()> {
-    for s in &ep.sockets {
-        match &s.listener {
+    for s in ep.sockets() {
+        match s.listener() {
             Listener::Tcp(l) => l.set_nonblocking(on)?,
             Listener::Udp(u) => u.set_nonblocking(on)?,
         }
@@ -289,8 +318,8 @@ fn probe_tcp(
         return Outcome::Failed(e);
     }
     while Instant::now() < deadline {
-        for s in &ep.sockets {
-            let Listener::Tcp(l) = &s.listener else {
+        for s in ep.sockets() {
+            let Listener::Tcp(l) = s.listener() else {
                 continue;
             };
             let Ok((mut conn, _)) = l.accept() else {
@@ -298,11 +327,11 @@ fn probe_tcp(
             };
             let left = deadline.saturating_duration_since(Instant::now());
             if read_contains(&mut conn, nonce, left) {
-                if ep.protocol == Protocol::Http {
+                if ep.protocol() == Protocol::Http {
                     let _ = conn.write_all(b"HTTP/1.0 204 No Content\r\n\r\n");
                 }
                 return Outcome::Reached {
-                    local: s.local_addr,
+                    local: s.local_addr(),
                 };
             }
         }
@@ -356,14 +385,14 @@ fn probe_udp(
     }
     let mut buf = [0u8; 512];
     while Instant::now() < deadline {
-        for s in &ep.sockets {
-            let Listener::Udp(u) = &s.listener else {
+        for s in ep.sockets() {
+            let Listener::Udp(u) = s.listener() else {
                 continue;
             };
             while let Ok((n, _)) = u.recv_from(&mut buf) {
                 if String::from_utf8_lossy(&buf[..n]).contains(nonce) {
                     return Outcome::Reached {
-                        local: s.local_addr,
+                        local: s.local_addr(),
                     };
                 }
             }

@@ -1,0 +1,191 @@
+//! The raw calls, for Unix; [`interface_names`] and [`is_running`] for
+//! Linux only, where capture needs them.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(target_os = "linux")]
+use {
+    std::ffi::{CStr, CString},
+    std::os::fd::{AsRawFd, BorrowedFd},
+};
+
+/// The soft `RLIMIT_NOFILE`: getrlimit(2),
+/// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
+// rlim_t is u64 on Linux and macOS, i64 on FreeBSD.
+#[allow(clippy::unnecessary_fallible_conversions, clippy::useless_conversion)]
+pub(crate) fn fd_limit() -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a live, writable rlimit for the call to fill, and
+    // RLIMIT_NOFILE is a resource every Unix has.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Never negative: RLIM_INFINITY is the type's maximum.
+    Ok(u64::try_from(limit.rlim_cur).unwrap_or(u64::MAX))
+}
+
+/// What kind of file a descriptor is, as fstat(2) says
+/// (<https://man7.org/linux/man-pages/man2/fstat.2.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FileType {
+    Socket,
+    Regular,
+    Directory,
+    Fifo,
+    CharDevice,
+    BlockDevice,
+    /// Any other type, as `st_mode & S_IFMT`.
+    Other(u32),
+}
+
+/// The type of the file open as `fd`. Only looks: the descriptor is neither
+/// owned nor changed. A descriptor that is not open fails with `EBADF`
+/// (see [`is_not_open`]).
+// mode_t is u16 on macOS.
+#[allow(clippy::useless_conversion)]
+pub(crate) fn file_type(fd: RawFd) -> io::Result<FileType> {
+    // SAFETY: `stat` is plain integers (and integer padding), for which all
+    // zeroes is a value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is live and valid for writes of one `stat`; fstat only
+    // reads the inode behind `fd`, whatever number it is, and neither
+    // closes nor changes the descriptor.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(match st.st_mode & libc::S_IFMT {
+        libc::S_IFSOCK => FileType::Socket,
+        libc::S_IFREG => FileType::Regular,
+        libc::S_IFDIR => FileType::Directory,
+        libc::S_IFIFO => FileType::Fifo,
+        libc::S_IFCHR => FileType::CharDevice,
+        libc::S_IFBLK => FileType::BlockDevice,
+        mode => FileType::Other(u32::from(mode)),
+    })
+}
+
+/// Whether [`file_type`] failed because no file is open with that number.
+pub(crate) fn is_not_open(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EBADF)
+}
+
+/// Whether this process has claimed its inherited descriptors: each can be
+/// owned once, and wrapping one twice would close it twice.
+static CLAIMED: AtomicBool = AtomicBool::new(false);
+
+/// One of the descriptors to claim is not an open socket.
+#[derive(Debug)]
+pub(crate) struct NotSockets;
+
+/// Takes ownership of the `count` descriptors from `first` on, once per process, and only if
+/// every one is an open socket: `Ok(None)` once they were claimed (by this
+/// or an earlier call; a later call does not even look, since their numbers
+/// may belong to the application's files by now), `Err` if one is not a
+/// socket, and then nothing is owned.
+///
+/// The caller must know the descriptors were handed to this process for it
+/// to own (socket activation: `LISTEN_PID` names it) and that no code outside
+/// this crate owns them; `crate::bind::take_from_env` states that as its
+/// precondition to the user.
+pub(crate) fn claim_sockets(
+    first: RawFd,
+    count: usize,
+) -> Result<Option<Vec<OwnedFd>>, NotSockets> {
+    if CLAIMED.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let fds = (first..).take(count);
+    if !fds
+        .clone()
+        .all(|fd| matches!(file_type(fd), Ok(FileType::Socket)))
+    {
+        return Err(NotSockets);
+    }
+    if CLAIMED.swap(true, Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let owned = fds
+        .map(|fd| {
+            // SAFETY: fstat just found `fd` open (so it is not -1) and a socket,
+            // and CLAIMED makes this the only place in the crate that wraps
+            // inherited descriptors, once per process, so nothing in the
+            // crate owns it already; that nothing outside the crate does is
+            // the caller's documented precondition.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        })
+        .collect();
+    Ok(Some(owned))
+}
+
+/// The array if_nameindex(3) returned, freed with if_freenameindex(3) when
+/// dropped, however the reading of it ends.
+#[cfg(target_os = "linux")]
+struct NameIndex(std::ptr::NonNull<libc::if_nameindex>);
+
+#[cfg(target_os = "linux")]
+impl Drop for NameIndex {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from a successful if_nameindex, and this
+        // guard, which is neither cloned nor copied, frees it only here.
+        unsafe { libc::if_freenameindex(self.0.as_ptr()) }
+    }
+}
+
+/// Every interface of this network namespace, with its index, as
+/// if_nameindex(3) lists them
+/// (<https://man7.org/linux/man-pages/man3/if_nameindex.3.html>): also those
+/// without any address, which getifaddrs lists only as link-layer entries.
+#[cfg(target_os = "linux")]
+pub(crate) fn interface_names() -> io::Result<Vec<(u32, CString)>> {
+    // SAFETY: if_nameindex takes no arguments and returns an array it
+    // allocated, or null.
+    let head = unsafe { libc::if_nameindex() };
+    let list = NameIndex(std::ptr::NonNull::new(head).ok_or_else(io::Error::last_os_error)?);
+    let mut out = Vec::new();
+    for i in 0.. {
+        // SAFETY: the array ends with an entry whose index is 0 and name is
+        // null, and the loop stops at it, so entry `i` is inside the array;
+        // `list` keeps the array alive for this borrow.
+        let entry = unsafe { &*list.0.as_ptr().add(i) };
+        if entry.if_index == 0 || entry.if_name.is_null() {
+            break;
+        }
+        // SAFETY: a non-null name before the last entry is a NUL-terminated
+        // string inside the array, alive as long as `list`; it is copied out.
+        let name = unsafe { CStr::from_ptr(entry.if_name) };
+        out.push((entry.if_index, name.to_owned()));
+    }
+    Ok(out)
+}
+
+/// Whether the interface has `IFF_RUNNING` (up and with carrier), by the
+/// `SIOCGIFFLAGS` ioctl of netdevice(7)
+/// (<https://man7.org/linux/man-pages/man7/netdevice.7.html>) on `probe`,
+/// any socket of this namespace.
+#[cfg(target_os = "linux")]
+pub(crate) fn is_running(probe: BorrowedFd<'_>, name: &CStr) -> io::Result<bool> {
+    // SAFETY: ifreq is a name array and a union of integers and socket
+    // addresses, for all of which all zeroes is a value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    let bytes = name.to_bytes();
+    // The name must leave room for its NUL, which the zeroing put there.
+    if bytes.len() >= req.ifr_name.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name in `req` and writes
+    // only its flags; `req` is live and writable for the whole call.
+    if unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the call succeeded, so the kernel wrote the union's flags
+    // field; any bit pattern is a valid c_short besides.
+    let flags = unsafe { req.ifr_ifru.ifru_flags };
+    Ok(i32::from(flags) & libc::IFF_RUNNING != 0)
+}
