@@ -191,6 +191,7 @@ impl Read {
     /// The errors found reading, before the rules that span statements: a
     /// single line is checked this way, since its network may come from
     /// another layer.
+    #[cfg(feature = "clap")]
     pub(crate) fn syntax(self) -> Result<(), SpecError> {
         if self.errors.is_empty() {
             Ok(())
