@@ -214,7 +214,7 @@ pub enum CaptureError {
     #[error(
         "could not list the network interfaces: {0} (getifaddrs failed; is /proc or the netlink socket available to this process?)"
     )]
-    Interfaces(#[source] io::Error),
+    Interfaces(io::Error),
     /// The resolver could not be set up, usually because the system
     /// configuration could not be read.
     #[error(
@@ -228,7 +228,7 @@ pub enum CaptureError {
     #[error(
         "could not start the runtime for DNS lookups: {0} (out of file descriptors or threads?)"
     )]
-    Runtime(#[source] io::Error),
+    Runtime(io::Error),
     /// The spec has `dns:` selectors, but the crate was built without its
     /// `dns` feature, so it has no resolver.
     #[error(
@@ -242,7 +242,7 @@ pub enum CaptureError {
     /// The interfaces changed while they were read (one was renamed), so the
     /// snapshot broke its own rules.
     #[error("the interfaces changed while being read: {0} (capture again)")]
-    Inconsistent(#[source] HostError),
+    Inconsistent(HostError),
 }
 
 /// Captures this host with the default [`CaptureOptions`].

@@ -33,7 +33,7 @@ use url::Url;
 use crate::bind::{Bound, BoundEndpoint, Listener};
 use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
-use crate::spec::Protocol;
+use crate::spec::{Protocol, QualifiedName};
 
 /// What one probe of one advertised address found.
 #[derive(Debug)]
@@ -62,7 +62,7 @@ pub enum Outcome {
 /// The result of checking one address an endpoint advertises.
 #[derive(Debug)]
 pub struct Reach {
-    endpoint: String,
+    endpoint: QualifiedName,
     url: Option<Url>,
     target: Option<SocketAddr>,
     outcome: Outcome,
@@ -70,7 +70,7 @@ pub struct Reach {
 
 impl Reach {
     /// The endpoint, as `network.endpoint`.
-    pub fn endpoint(&self) -> &str {
+    pub fn endpoint(&self) -> &QualifiedName {
         &self.endpoint
     }
     /// The advertised URL checked.

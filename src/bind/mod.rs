@@ -11,7 +11,6 @@ mod socket;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::OnceLock;
 
 use socket2::Socket;
 use url::Url;
@@ -22,8 +21,8 @@ pub use error::{
 };
 pub use socket::DEFAULT_BACKLOG;
 
-use crate::plan::{Advertised, Plan, PlannedEndpoint};
-use crate::spec::{Name, Protocol, Transport};
+use crate::plan::{Plan, PlannedEndpoint};
+use crate::spec::{Name, Protocol, QualifiedName, Transport};
 use socket::Open;
 
 /// How many times port 0 on several addresses is retried when the port the
@@ -32,6 +31,7 @@ const EPHEMERAL_ATTEMPTS: usize = 8;
 
 /// A bound socket, as the std type for its transport.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Listener {
     /// A listening TCP socket.
     Tcp(TcpListener),
@@ -74,11 +74,8 @@ pub struct BoundEndpoint {
     name: Name,
     protocol: Protocol,
     sockets: Vec<BoundSocket>,
-    /// What clients are told and the port it takes, made into a URL when
-    /// first asked for: formatting and parsing one URL per endpoint was about
-    /// half of what `bind_all` adds to the binds themselves.
-    advertise: Option<(Advertised, u16)>,
-    advertised: OnceLock<Option<Url>>,
+    /// What clients are told, with the real port.
+    advertised: Option<Url>,
 }
 
 impl BoundEndpoint {
@@ -91,8 +88,8 @@ impl BoundEndpoint {
         &self.name
     }
     /// `network.name`.
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", self.network, self.name)
+    pub fn qualified(&self) -> QualifiedName {
+        QualifiedName::new(self.network.clone(), self.name.clone())
     }
     /// The protocol.
     pub fn protocol(&self) -> Protocol {
@@ -112,9 +109,7 @@ impl BoundEndpoint {
     }
     /// The advertised URL, with the real port where the plan left it open.
     pub fn advertised(&self) -> Option<&Url> {
-        self.advertised
-            .get_or_init(|| self.advertise.as_ref().map(|(a, port)| a.with_port(*port)))
-            .as_ref()
+        self.advertised.as_ref()
     }
     /// The TCP listeners; `None` for a UDP endpoint.
     pub fn into_tcp(self) -> Option<Vec<TcpListener>> {
@@ -171,7 +166,7 @@ impl BoundEndpoint {
 }
 
 #[cfg(feature = "tokio")]
-fn wrong_transport(endpoint: &str, wanted: &str) -> io::Error {
+fn wrong_transport(endpoint: &QualifiedName, wanted: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
         format!("endpoint {endpoint} is not {wanted}"),
@@ -409,10 +404,9 @@ pub(crate) fn bind_with(
                 network: ep.network().clone(),
                 name: ep.name().clone(),
                 protocol: ep.protocol(),
-                advertise: ep
+                advertised: ep
                     .advertised()
-                    .map(|a| (a.clone(), port.unwrap_or(ep.ports().first()))),
-                advertised: OnceLock::new(),
+                    .map(|a| a.with_port(port.unwrap_or(ep.ports().first()))),
                 sockets,
             }
         })

@@ -107,6 +107,7 @@ fn sockets_are_blocking_and_close_on_exec() {
             let fd = match s.listener() {
                 Listener::Tcp(l) => l.as_raw_fd(),
                 Listener::Udp(u) => u.as_raw_fd(),
+                other => panic!("not an IP socket: {other:?}"),
             };
             assert_ne!(fd_flags(fd, libc::F_GETFD) & libc::FD_CLOEXEC, 0);
             assert_eq!(fd_flags(fd, libc::F_GETFL) & libc::O_NONBLOCK, 0);

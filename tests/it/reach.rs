@@ -41,8 +41,11 @@ fn a_derived_address_reaches_every_protocol() {
     assert_eq!(reach.len(), 3);
     for r in &reach {
         assert!(r.reached(), "{r}");
-        let ep = r.endpoint().split_once('.').unwrap();
-        let local = bound.endpoint(ep.0, ep.1).unwrap().local_addrs()[0];
+        let ep = r.endpoint();
+        let local = bound
+            .endpoint(ep.network().as_str(), ep.endpoint().as_str())
+            .unwrap()
+            .local_addrs()[0];
         assert!(
             matches!(r.outcome(), Outcome::Reached { local: l } if *l == local),
             "{r}"
@@ -54,6 +57,7 @@ fn a_derived_address_reaches_every_protocol() {
         let fd = match ep.sockets()[0].listener() {
             Listener::Tcp(l) => l.as_raw_fd(),
             Listener::Udp(u) => u.as_raw_fd(),
+            other => panic!("not an IP socket: {other:?}"),
         };
         // SAFETY: F_GETFL only reads the descriptor's flags.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
