@@ -321,26 +321,34 @@ fn dual_stack(ep: &PlannedEndpoint, addr: SocketAddr) -> bool {
     addr.is_ipv6() && addr.ip().is_unspecified() && ep.options().v6only == Some(false)
 }
 
-pub(crate) fn bind_with(
+/// Inherited sockets in the slots of the binds they stand for.
+struct Placed {
+    /// Per endpoint and bind; without inherited sockets (the usual
+    /// start-up) it stays empty.
+    given: Vec<Vec<Option<BoundSocket>>>,
+    /// Endpoints whose inherited socket holds the planned address but is not
+    /// the socket the plan would open there: opening their own would only
+    /// fail with "address in use" and blame another process.
+    refused: Vec<usize>,
+}
+
+/// Matches each inherited socket to a planned bind and checks it there.
+fn place_inherited(
     plan: &Plan,
     inherited: Vec<Inherited>,
-    opener: &mut dyn Open,
-) -> Result<Bound, BindError> {
+    failures: &mut Vec<BindFailure>,
+) -> Placed {
     let eps = plan.endpoints();
-    let mut failures = Vec::new();
-    // Slots for inherited sockets, per endpoint and bind; without any (the
-    // usual start-up) every endpoint's list stays empty and unallocated.
-    let mut given: Vec<Vec<Option<BoundSocket>>> = if inherited.is_empty() {
-        Vec::new()
-    } else {
-        eps.iter()
-            .map(|e| e.binds().iter().map(|_| None).collect())
-            .collect()
+    let mut placed = Placed {
+        given: if inherited.is_empty() {
+            Vec::new()
+        } else {
+            eps.iter()
+                .map(|e| e.binds().iter().map(|_| None).collect())
+                .collect()
+        },
+        refused: Vec::new(),
     };
-    // Endpoints whose inherited socket holds the planned address but is not
-    // the socket the plan would open there: opening their own would only
-    // fail with "address in use" and blame another process.
-    let mut refused: Vec<usize> = Vec::new();
     for inh in inherited {
         let (i, j) = match match_inherited(plan, &inh) {
             Ok(slot) => slot,
@@ -353,7 +361,7 @@ pub(crate) fn bind_with(
         let addr = ep.binds()[j].addr();
         let why = inh.disagreements(ep.protocol().transport(), ep.options(), &ep.binds()[j]);
         if !why.is_empty() {
-            refused.push(i);
+            placed.refused.push(i);
             let cause = Cause::InheritedDisagrees {
                 name: inh.name.clone(),
                 fd: inh.fd,
@@ -361,17 +369,28 @@ pub(crate) fn bind_with(
                 why,
             };
             failures.push(BindFailure::new(ep, addr, cause));
-        } else if given[i][j].is_some() {
+        } else if placed.given[i][j].is_some() {
             let cause = Cause::InheritedTwice { name: inh.name };
             failures.push(BindFailure::new(ep, addr, cause));
         } else {
-            given[i][j] = Some(BoundSocket {
+            placed.given[i][j] = Some(BoundSocket {
                 local_addr: inh.addr.unwrap_or(addr),
                 inherited: Some(inh.name.clone()),
                 listener: into_listener(inh.socket, ep.protocol().transport()),
             });
         }
     }
+    placed
+}
+
+pub(crate) fn bind_with(
+    plan: &Plan,
+    inherited: Vec<Inherited>,
+    opener: &mut dyn Open,
+) -> Result<Bound, BindError> {
+    let eps = plan.endpoints();
+    let mut failures = Vec::new();
+    let Placed { mut given, refused } = place_inherited(plan, inherited, &mut failures);
     let mut order: Vec<usize> = (0..eps.len()).collect();
     order.sort_by_key(|&i| eps[i].ports().fixed().is_none());
     let mut held = Held {
@@ -434,7 +453,6 @@ fn bind_endpoint(
 ) -> Option<Vec<BoundSocket>> {
     let ep = &eps[i];
     let ports = ep.ports();
-    let t = ep.protocol().transport();
     let inherited_port = given.iter().flatten().map(|s| s.local_addr.port()).next();
     // The ports to try, as (first, how many, step): one fixed port, port 0
     // a few times, or each port of a range.
@@ -447,48 +465,11 @@ fn bind_endpoint(
             1,
         ),
     };
-    for (n, mut port) in std::iter::successors(Some(start), |p| p.checked_add(step))
+    for (n, port) in std::iter::successors(Some(start), |p| p.checked_add(step))
         .take(tries)
         .enumerate()
     {
-        let mut opened: Vec<Option<BoundSocket>> = Vec::with_capacity(ep.binds().len());
-        let mut errors: Vec<(SocketAddr, io::Error)> = Vec::new();
-        for (j, b) in ep.binds().iter().enumerate() {
-            if let Some(s) = given.get_mut(j).and_then(Option::take) {
-                opened.push(Some(s));
-                continue;
-            }
-            let opened_one = opener.open(ep, b, port).and_then(|s| {
-                let mut local = b.addr();
-                local.set_port(port);
-                // Only port 0 needs asking which port the OS chose.
-                if port == 0 {
-                    local = s
-                        .local_addr()?
-                        .as_socket()
-                        .ok_or_else(|| io::Error::other("bound socket has no IP address"))?;
-                }
-                Ok((s, local))
-            });
-            match opened_one {
-                Ok((s, local)) => {
-                    // Port 0: the OS chose for the first address; the
-                    // others take the same port.
-                    port = local.port();
-                    opened.push(Some(BoundSocket {
-                        listener: into_listener(s, t),
-                        local_addr: local,
-                        inherited: None,
-                    }));
-                }
-                Err(e) => {
-                    let mut addr = b.addr();
-                    addr.set_port(port);
-                    errors.push((addr, e));
-                    opened.push(None);
-                }
-            }
-        }
+        let Attempt { opened, errors } = open_on(ep, port, &mut given, opener);
         if errors.is_empty() {
             return Some(opened.into_iter().flatten().collect());
         }
@@ -515,26 +496,97 @@ fn bind_endpoint(
             ));
             return None;
         }
-        for (addr, e) in errors {
-            let dual = dual_stack(ep, addr);
-            let holder = held.holder(t, addr, dual).map(|j| eps[j].qualified());
-            // The endpoint's own sockets can hold the port too: the plan
-            // refuses the known case, but a hint must never blame another
-            // process for them.
-            let own = opened
-                .iter()
-                .flatten()
-                .map(|s| s.local_addr)
-                .find(|&a| takes(a, dual_stack(ep, a), addr, dual));
-            failures.push(BindFailure::new(
-                ep,
-                addr,
-                Cause::os(e, (holder, own), ep, addr),
-            ));
-        }
+        report_failures(eps, ep, &opened, errors, held, failures);
         return None;
     }
     None
+}
+
+/// One try at every socket of an endpoint on one port.
+struct Attempt {
+    /// Per bind, the socket opened (or inherited), `None` where it failed.
+    opened: Vec<Option<BoundSocket>>,
+    errors: Vec<(SocketAddr, io::Error)>,
+}
+
+/// Opens every socket of `ep` on `port`, taking inherited ones from
+/// `given`; port 0 takes the port the OS picks for the first address on
+/// all the others.
+fn open_on(
+    ep: &PlannedEndpoint,
+    mut port: u16,
+    given: &mut [Option<BoundSocket>],
+    opener: &mut dyn Open,
+) -> Attempt {
+    let t = ep.protocol().transport();
+    let mut attempt = Attempt {
+        opened: Vec::with_capacity(ep.binds().len()),
+        errors: Vec::new(),
+    };
+    for (j, b) in ep.binds().iter().enumerate() {
+        if let Some(s) = given.get_mut(j).and_then(Option::take) {
+            attempt.opened.push(Some(s));
+            continue;
+        }
+        let opened_one = opener.open(ep, b, port).and_then(|s| {
+            let mut local = b.addr();
+            local.set_port(port);
+            // Only port 0 needs asking which port the OS chose.
+            if port == 0 {
+                local = s
+                    .local_addr()?
+                    .as_socket()
+                    .ok_or_else(|| io::Error::other("bound socket has no IP address"))?;
+            }
+            Ok((s, local))
+        });
+        match opened_one {
+            Ok((s, local)) => {
+                port = local.port();
+                attempt.opened.push(Some(BoundSocket {
+                    listener: into_listener(s, t),
+                    local_addr: local,
+                    inherited: None,
+                }));
+            }
+            Err(e) => {
+                let mut addr = b.addr();
+                addr.set_port(port);
+                attempt.errors.push((addr, e));
+                attempt.opened.push(None);
+            }
+        }
+    }
+    attempt
+}
+
+/// A failure per socket that could not be opened, naming who holds its
+/// port where that is this spec: another endpoint, or the endpoint's own
+/// socket (the plan refuses the known case, but a hint must never blame
+/// another process for it).
+fn report_failures(
+    eps: &[PlannedEndpoint],
+    ep: &PlannedEndpoint,
+    opened: &[Option<BoundSocket>],
+    errors: Vec<(SocketAddr, io::Error)>,
+    held: &Held,
+    failures: &mut Vec<BindFailure>,
+) {
+    let t = ep.protocol().transport();
+    for (addr, e) in errors {
+        let dual = dual_stack(ep, addr);
+        let holder = held.holder(t, addr, dual).map(|j| eps[j].qualified());
+        let own = opened
+            .iter()
+            .flatten()
+            .map(|s| s.local_addr)
+            .find(|&a| takes(a, dual_stack(ep, a), addr, dual));
+        failures.push(BindFailure::new(
+            ep,
+            addr,
+            Cause::os(e, (holder, own), ep, addr),
+        ));
+    }
 }
 
 #[cfg(test)]

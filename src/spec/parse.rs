@@ -200,9 +200,7 @@ impl Read {
         }
     }
 
-    /// Applies the statements in order (a later one for the same name
-    /// replaces the earlier in its place; a removal takes it out, a
-    /// network with its endpoints), then checks the rules that span
+    /// Applies the statements in order, then checks the rules that span
     /// statements on what is left.
     pub(crate) fn assemble(self) -> Result<ListenSpec, SpecError> {
         let Read {
@@ -211,48 +209,7 @@ impl Read {
             failed_networks,
             labels,
         } = self;
-        let mut networks: Vec<(Origin, Network)> = Vec::new();
-        let mut endpoints: Vec<(Origin, Endpoint)> = Vec::new();
-        let mut network_at: HashMap<Name, usize> = HashMap::new();
-        let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
-        for (origin, stmt) in stmts {
-            match stmt {
-                Stmt::Network(n) => match network_at.get(n.name()) {
-                    Some(&i) => networks[i] = (origin, n),
-                    None => {
-                        network_at.insert(n.name().clone(), networks.len());
-                        networks.push((origin, n));
-                    }
-                },
-                Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
-                    Some(&i) => endpoints[i] = (origin, e),
-                    None => {
-                        endpoint_at.insert(e.qualified(), endpoints.len());
-                        endpoints.push((origin, e));
-                    }
-                },
-                Stmt::Remove(name) => {
-                    let before = (networks.len(), endpoints.len());
-                    match cut(&name, b'.') {
-                        Some(_) => endpoints.retain(|(_, e)| e.qualified() != *name.as_str()),
-                        None => {
-                            networks.retain(|(_, n)| n.name() != name.as_str());
-                            endpoints.retain(|(_, e)| e.network() != name.as_str());
-                        }
-                    }
-                    if before == (networks.len(), endpoints.len()) {
-                        errors.push(Located {
-                            line: origin.line,
-                            statement: None,
-                            layer: origin.layer,
-                            kind: SpecErrorKind::NothingToRemove(name),
-                        });
-                    }
-                    network_at = index(&networks, |n| n.name().clone());
-                    endpoint_at = index(&endpoints, Endpoint::qualified);
-                }
-            }
-        }
+        let (networks, endpoints) = apply(stmts, &mut errors);
         let (origins_n, networks): (Vec<Origin>, Vec<Network>) = networks.into_iter().unzip();
         let (origins_e, endpoints): (Vec<Origin>, Vec<Endpoint>) = endpoints.into_iter().unzip();
         for (item, kind) in validate(&networks, &endpoints) {
@@ -288,6 +245,61 @@ impl Read {
             Err(SpecError::new(errors, &networks))
         }
     }
+}
+
+/// Networks or endpoints with where each was written.
+type Written<T> = Vec<(Origin, T)>;
+
+/// The statements applied in order: a later one for the same name replaces
+/// the earlier in its place; a removal takes it out, a network with its
+/// endpoints. A removal of nothing is an error.
+fn apply(
+    stmts: Vec<(Origin, Stmt)>,
+    errors: &mut Vec<Located>,
+) -> (Written<Network>, Written<Endpoint>) {
+    let mut networks: Written<Network> = Vec::new();
+    let mut endpoints: Written<Endpoint> = Vec::new();
+    let mut network_at: HashMap<Name, usize> = HashMap::new();
+    let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
+    for (origin, stmt) in stmts {
+        match stmt {
+            Stmt::Network(n) => match network_at.get(n.name()) {
+                Some(&i) => networks[i] = (origin, n),
+                None => {
+                    network_at.insert(n.name().clone(), networks.len());
+                    networks.push((origin, n));
+                }
+            },
+            Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
+                Some(&i) => endpoints[i] = (origin, e),
+                None => {
+                    endpoint_at.insert(e.qualified(), endpoints.len());
+                    endpoints.push((origin, e));
+                }
+            },
+            Stmt::Remove(name) => {
+                let before = (networks.len(), endpoints.len());
+                match cut(&name, b'.') {
+                    Some(_) => endpoints.retain(|(_, e)| e.qualified() != *name.as_str()),
+                    None => {
+                        networks.retain(|(_, n)| n.name() != name.as_str());
+                        endpoints.retain(|(_, e)| e.network() != name.as_str());
+                    }
+                }
+                if before == (networks.len(), endpoints.len()) {
+                    errors.push(Located {
+                        line: origin.line,
+                        statement: None,
+                        layer: origin.layer,
+                        kind: SpecErrorKind::NothingToRemove(name),
+                    });
+                }
+                network_at = index(&networks, |n| n.name().clone());
+                endpoint_at = index(&endpoints, Endpoint::qualified);
+            }
+        }
+    }
+    (networks, endpoints)
 }
 
 /// Position of each item by its name, after a removal shifted them.
