@@ -189,8 +189,8 @@ mod axum_listener {
     ///
     /// axum's `accept` cannot fail, so errors are retried here: at once
     /// when a client gave up before it was accepted (refused, aborted,
-    /// reset), after [`ACCEPT_BACKOFF`] otherwise, as axum does for its own
-    /// `TcpListener`.
+    /// reset), after a pause of 100 ms otherwise: axum's policy for its own
+    /// `TcpListener`, with a shorter pause than its second.
     ///
     /// ```
     /// use axum::{Router, routing::get};
