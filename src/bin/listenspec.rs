@@ -8,7 +8,7 @@
 
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -121,10 +121,9 @@ impl Doctor {
             Ok(Ok(spec)) => spec,
             Ok(Err(e)) => {
                 if self.json {
-                    print_json(&e);
-                } else {
-                    eprintln!("{e}");
+                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
                 }
+                eprintln!("{e}");
                 return ExitCode::from(2);
             }
             Err(e) => {
@@ -145,9 +144,11 @@ impl Doctor {
         };
         if self.dump_host {
             // Pretty: a snapshot is a file people read and edit.
-            let text = serde_json::to_string_pretty(&host).expect("a host snapshot is plain data");
-            println!("{text}");
-            return ExitCode::SUCCESS;
+            return to_stdout(|out| {
+                serde_json::to_writer_pretty(&mut *out, &host)?;
+                writeln!(out)
+            })
+            .and(ExitCode::SUCCESS);
         }
         self.plan(&spec, &host)
     }
@@ -186,12 +187,11 @@ impl Doctor {
             Ok(plan) => plan,
             Err(e) => {
                 if self.json {
-                    print_json(&e);
-                } else {
-                    eprintln!("{e}");
-                    for w in e.warnings() {
-                        eprintln!("warning: {w}");
-                    }
+                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
+                }
+                eprintln!("{e}");
+                for w in e.warnings() {
+                    eprintln!("warning: {w}");
                 }
                 return ExitCode::from(2);
             }
@@ -201,15 +201,14 @@ impl Doctor {
                 Ok(bound) => Some(bound),
                 Err(e) => {
                     if self.json {
-                        print_json(&e);
-                    } else {
-                        eprintln!("{e}");
-                        let n = plan.endpoints().len();
-                        eprintln!(
-                            "(the plan itself was fine: {n} endpoint{})",
-                            if n == 1 { "" } else { "s" }
-                        );
+                        return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
                     }
+                    eprintln!("{e}");
+                    let n = plan.endpoints().len();
+                    eprintln!(
+                        "(the plan itself was fine: {n} endpoint{})",
+                        if n == 1 { "" } else { "s" }
+                    );
                     return ExitCode::from(2);
                 }
             }
@@ -220,30 +219,32 @@ impl Doctor {
             Some(b) if self.check => b.check_advertised(Duration::from_secs(2)),
             _ => Vec::new(),
         };
-        if self.json {
-            print_json(&Report::new(&plan, bound.as_ref(), &reach));
-        } else {
-            print_plan(&plan, host, self.host.as_deref());
+        let written = to_stdout(|out| {
+            if self.json {
+                return json(out, &Report::new(&plan, bound.as_ref(), &reach));
+            }
+            print_plan(out, &plan, host, self.host.as_deref())?;
             if let Some(b) = &bound {
-                print_bound(b);
+                print_bound(out, b)?;
             }
             if self.check {
-                println!();
-                println!("advertised addresses:");
+                writeln!(out, "\nadvertised addresses:")?;
                 for r in &reach {
-                    println!("  {} {r}", if r.reached() { "ok  " } else { "FAIL" });
+                    let verdict = if r.reached() { "ok  " } else { "FAIL" };
+                    writeln!(out, "  {verdict} {r}")?;
                 }
             }
-        }
+            Ok(())
+        });
         // Dropping `bound` releases every socket.
         let unreached = reach
             .iter()
             .any(|r| !r.reached() && !matches!(r.outcome(), Outcome::NotChecked(_)));
-        if unreached {
+        written.and(if unreached {
             ExitCode::from(2)
         } else {
             ExitCode::SUCCESS
-        }
+        })
     }
 }
 
@@ -289,11 +290,34 @@ impl<'a> Report<'a> {
     }
 }
 
-fn print_json(value: &impl Serialize) {
-    // The library's types serialize as maps with string keys, which
-    // serde_json always writes.
-    let text = serde_json::to_string(value).expect("the doctor's JSON has string keys only");
-    println!("{text}");
+/// Runs `write` on stdout. A reader that went away (`| head`) has had all
+/// it wanted, so a broken pipe ends the doctor quietly with its own status;
+/// any other failure to write is an error.
+fn to_stdout(write: impl FnOnce(&mut io::StdoutLock) -> io::Result<()>) -> Written {
+    let mut out = io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            eprintln!("cannot write the report: {e}");
+            Written(false)
+        }
+        _ => Written(true),
+    }
+}
+
+/// Whether the report reached stdout (or a reader that left early).
+#[must_use]
+struct Written(bool);
+
+impl Written {
+    /// `status` when the report was written, else a failure.
+    fn and(self, status: ExitCode) -> ExitCode {
+        if self.0 { status } else { ExitCode::from(1) }
+    }
+}
+
+fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    writeln!(out)
 }
 
 fn read_host(path: &Path) -> Result<Host, String> {
@@ -319,36 +343,42 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn print_bound(bound: &Bound) {
-    println!();
-    println!("bound (and now released):");
+fn print_bound(out: &mut impl Write, bound: &Bound) -> io::Result<()> {
+    writeln!(out, "\nbound (and now released):")?;
     for ep in bound.endpoints() {
         let url = ep.advertised().map_or("-".to_owned(), ToString::to_string);
         for s in ep.sockets() {
             let from = s
                 .inherited()
                 .map_or(String::new(), |n| format!("  (inherited {n})"));
-            println!(
+            writeln!(
+                out,
                 "  {:<14} {:<24} {url}{from}",
                 ep.qualified(),
                 s.local_addr().to_string()
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
-fn print_plan(plan: &Plan, host: &Host, recorded: Option<&Path>) {
+fn print_plan(
+    out: &mut impl Write,
+    plan: &Plan,
+    host: &Host,
+    recorded: Option<&Path>,
+) -> io::Result<()> {
     match recorded {
-        Some(path) => println!("host (recorded in {}):", path.display()),
-        None => println!("host (this machine):"),
+        Some(path) => writeln!(out, "host (recorded in {}):", path.display())?,
+        None => writeln!(out, "host (this machine):")?,
     }
     for line in host.to_string().lines() {
-        println!("  {line}");
+        writeln!(out, "  {line}")?;
     }
     if let Some(evidence) = host.container() {
-        println!("  a container ({evidence})");
+        writeln!(out, "  a container ({evidence})")?;
     }
-    println!();
+    writeln!(out)?;
     let mut rows = vec![[
         "ENDPOINT".to_owned(),
         "PROTO".to_owned(),
@@ -382,14 +412,15 @@ fn print_plan(plan: &Plan, host: &Host, recorded: Option<&Path>) {
             .zip(&widths)
             .map(|(cell, &w)| padded(cell, w))
             .collect();
-        println!("{}", line.join("  ").trim_end());
+        writeln!(out, "{}", line.join("  ").trim_end())?;
     }
     if !plan.warnings().is_empty() {
-        println!();
+        writeln!(out)?;
         for w in plan.warnings() {
-            println!("warning: {w}");
+            writeln!(out, "warning: {w}")?;
         }
     }
+    Ok(())
 }
 
 /// `cell` padded with spaces to `width` characters. Not `{cell:width$}`:

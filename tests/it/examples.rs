@@ -516,3 +516,29 @@ fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
     );
     assert!(stderr.contains("No such file"), "{stderr}");
 }
+
+#[test]
+fn doctor_piped_into_a_reader_that_stops_early_ends_quietly() {
+    // A table wider than a pipe's buffer, so the doctor is still writing
+    // when the reader goes away, as under `| head -1`.
+    // (In a file: one argument may not be that long.)
+    let name = "n".repeat(200_000);
+    let spec = std::env::temp_dir().join(format!("listenspec-wide-{}.spec", std::process::id()));
+    std::fs::write(&spec, format!("{name} = 127.0.0.1\n{name}.x = tcp:1\n")).unwrap();
+    let mut child = doctor_command()
+        .args(["--host", "tests/data/hosts/loopback-only.json", "--spec"])
+        .arg(&spec)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0; 5];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"host ");
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&spec);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
