@@ -50,6 +50,8 @@ pub mod class;
 pub mod host;
 pub mod plan;
 pub mod probe;
+#[cfg(feature = "serde")]
+mod serialize;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;

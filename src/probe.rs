@@ -7,8 +7,8 @@
 //! resolve, and something may answer there, but is it *this* server?
 //!
 //! The check accepts connections on the endpoint while it runs and closes
-//! any that are not its probe, so run it before serving (as the doctor's
-//! `--check` does), not on a server already taking traffic.
+//! any that are not its probe, so run it before serving (as `listenspec
+//! doctor --check` does), not on a server already taking traffic.
 //!
 //! Advertised names are looked up the way [`crate::capture()`] looks up
 //! `dns:` names (hickory-resolver: `/etc/hosts`, then the nameservers of

@@ -487,7 +487,7 @@ impl ProblemKind {
             ProblemKind::DnsNotCaptured { name } => (
                 format!("dns:{name} was not looked up when the host snapshot was taken"),
                 format!(
-                    "capture the host with this spec (doctor --dump-host), or add an answer for {name} to the snapshot"
+                    "capture the host with this spec (listenspec doctor --dump-host), or add an answer for {name} to the snapshot"
                 ),
             ),
             ProblemKind::AllExcluded { removed } => (
