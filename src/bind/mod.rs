@@ -9,6 +9,7 @@ mod activation;
 mod error;
 mod socket;
 
+use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
@@ -21,7 +22,8 @@ pub use error::{
 };
 pub use socket::DEFAULT_BACKLOG;
 
-use crate::plan::{Plan, PlannedEndpoint};
+use crate::plan::table::{self, Table};
+use crate::plan::{Bind, Plan, PlannedEndpoint, Problem};
 use crate::spec::{Name, Protocol, QualifiedName, Transport};
 use socket::Open;
 
@@ -45,6 +47,8 @@ pub struct BoundSocket {
     listener: Listener,
     local_addr: SocketAddr,
     inherited: Option<String>,
+    /// Kept so a bound socket can still say why its address was chosen.
+    planned: Bind,
 }
 
 impl BoundSocket {
@@ -64,6 +68,11 @@ impl BoundSocket {
     /// instead of this process binding it.
     pub fn inherited(&self) -> Option<&str> {
         self.inherited.as_deref()
+    }
+    /// The planned socket this one is: the address asked for (port 0 or
+    /// the first of a range), its device, and why it was chosen.
+    pub fn planned(&self) -> &Bind {
+        &self.planned
     }
 }
 
@@ -177,6 +186,8 @@ fn wrong_transport(endpoint: &QualifiedName, wanted: &str) -> io::Error {
 #[derive(Debug)]
 pub struct Bound {
     endpoints: Vec<BoundEndpoint>,
+    /// The plan's, so a server that only sees `Bound` can still show them.
+    warnings: Vec<Problem>,
 }
 
 impl Bound {
@@ -209,6 +220,36 @@ impl Bound {
     pub fn take_udp(&mut self, network: &str, name: &str) -> Option<Vec<UdpSocket>> {
         let is_udp = self.endpoint(network, name)?.protocol.transport() == Transport::Udp;
         is_udp.then(|| self.take(network, name)?.into_udp())?
+    }
+    /// The plan's warnings: every socket is bound, but a person should read
+    /// them.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+    /// The endpoints as the doctor's table, with the real addresses and
+    /// advertised URLs; without the warnings.
+    pub(crate) fn table(&self) -> Table {
+        let mut t = Table::new("BOUND");
+        for ep in &self.endpoints {
+            let sockets = ep.sockets.iter().map(|s| {
+                let mut why = table::why(&s.planned);
+                if let Some(name) = &s.inherited {
+                    why.push_str(&format!(", inherited {name}"));
+                }
+                (s.local_addr.to_string(), why)
+            });
+            t.endpoint(ep.qualified(), ep.protocol, ep.advertised(), sockets);
+        }
+        t
+    }
+}
+
+impl fmt::Display for Bound {
+    /// The doctor's table (endpoint, protocol, bound address, advertised
+    /// URL, why), then the warnings: what a server logs at start-up.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.table())?;
+        table::write_warnings(f, &self.warnings)
     }
 }
 
@@ -377,6 +418,7 @@ fn place_inherited(
                 local_addr: inh.addr.unwrap_or(addr),
                 inherited: Some(inh.name.clone()),
                 listener: into_listener(inh.socket, ep.protocol().transport()),
+                planned: ep.binds()[j].clone(),
             });
         }
     }
@@ -430,7 +472,10 @@ pub(crate) fn bind_with(
             }
         })
         .collect();
-    Ok(Bound { endpoints })
+    Ok(Bound {
+        endpoints,
+        warnings: plan.warnings().to_vec(),
+    })
 }
 
 fn into_listener(socket: Socket, t: Transport) -> Listener {
@@ -547,6 +592,7 @@ fn open_on(
                     listener: into_listener(s, t),
                     local_addr: local,
                     inherited: None,
+                    planned: b.clone(),
                 }));
             }
             Err(e) => {

@@ -8,6 +8,7 @@ mod advertise;
 mod platform;
 mod problem;
 mod select;
+pub(crate) mod table;
 
 use std::collections::HashMap;
 use std::fmt;

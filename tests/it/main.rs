@@ -5,6 +5,7 @@ mod bind;
 mod capture;
 mod class;
 mod config;
+mod display;
 mod dns_server;
 mod examples;
 mod host;
