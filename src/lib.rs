@@ -113,7 +113,10 @@ pub enum Error {
 /// `dns:` selectors fails with [`CaptureError::DnsDisabled`].
 pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture(spec)?;
-    Ok(plan(spec, &host)?.bind()?)
+    let bound = plan(spec, &host)?.bind()?;
+    #[cfg(feature = "tracing")]
+    log_bound(&bound);
+    Ok(bound)
 }
 
 /// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
@@ -121,7 +124,20 @@ pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
 #[cfg(feature = "tokio")]
 pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture::capture_async(spec, &capture::CaptureOptions::default()).await?;
-    Ok(plan(spec, &host)?.bind()?)
+    let bound = plan(spec, &host)?.bind()?;
+    #[cfg(feature = "tracing")]
+    log_bound(&bound);
+    Ok(bound)
+}
+
+/// Start-up's one report. The warnings are events of their own, not lines
+/// of the table, so a filter at warn keeps them and drops the table.
+#[cfg(feature = "tracing")]
+fn log_bound(bound: &Bound) {
+    tracing::info!("{}", bound.table());
+    for w in bound.warnings() {
+        tracing::warn!("{w}");
+    }
 }
 
 #[cfg(doctest)]

@@ -11,6 +11,7 @@ mod examples;
 mod host;
 mod hostile;
 mod layers;
+mod logs;
 mod netns;
 mod plan;
 mod props;
