@@ -7,6 +7,7 @@ mod class;
 mod config;
 mod display;
 mod dns_server;
+mod docs;
 mod examples;
 mod host;
 mod hostile;
