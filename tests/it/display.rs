@@ -95,3 +95,27 @@ fn a_name_longer_than_any_format_width_still_lines_up() {
     assert_eq!(header.find("PROTO"), row.find("tcp"), "columns line up");
     assert_eq!(header.find("WHY"), row.find("127.0.0.1 matched"));
 }
+
+#[test]
+fn a_socket_passed_in_says_so_in_its_row() {
+    use listenspec::bind::Inherited;
+
+    let given = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = given.local_addr().unwrap();
+    let plan = plan(&format!(
+        "local = 127.0.0.1 expose=local\nlocal.web = tcp:{}",
+        addr.port()
+    ));
+    let inherited = Inherited::new("local.web", socket2::Socket::from(given));
+    let bound = plan.bind_inherited(vec![inherited]).unwrap();
+    let text = bound.to_string();
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with(&format!("local.web  tcp    {addr}  tcp://{addr}  ")),
+        "{text}"
+    );
+    assert!(
+        row.ends_with("127.0.0.1 matched lo 127.0.0.1/8, inherited local.web"),
+        "{text}"
+    );
+}
