@@ -30,7 +30,7 @@ impl Table {
         name: QualifiedName,
         protocol: Protocol,
         advertised: Option<A>,
-        sockets: impl Iterator<Item = (String, String)>,
+        mut sockets: impl Iterator<Item = (String, String)>,
     ) {
         let mut first = [
             name.to_string(),
@@ -39,7 +39,6 @@ impl Table {
             advertised.map_or("-".to_owned(), |a| a.to_string()),
             String::new(),
         ];
-        let mut sockets = sockets;
         if let Some((addr, why)) = sockets.next() {
             first[2] = addr;
             first[4] = why;
