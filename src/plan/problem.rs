@@ -702,6 +702,20 @@ impl fmt::Display for ProblemKind {
 impl std::error::Error for ProblemKind {}
 
 /// Every error planning found, with the warnings found beside them.
+///
+/// ```
+/// use listenspec::{Host, ListenSpec};
+///
+/// let host = Host::builder()
+///     .interface("lo", 1, ["127.0.0.1/8"])
+///     .interface("eth0", 2, ["203.0.113.5/24"])
+///     .build()?;
+/// let spec: ListenSpec = "ops = if:eth2\nops.metrics = http:9100".parse()?;
+/// let err = spec.plan(&host).unwrap_err();
+/// assert_eq!(err.errors()[0].network_name().unwrap().as_str(), "ops");
+/// assert!(err.to_string().contains("this host has: lo, eth0"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
     errors: Vec<Problem>,
