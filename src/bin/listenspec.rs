@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use listenspec::bind::BoundEndpoint;
 use listenspec::plan::{PlannedEndpoint, PlannedNetwork, Problem};
 use listenspec::probe::{Outcome, Reach};
-use listenspec::spec::{Layers, Ports};
+use listenspec::spec::Layers;
 use listenspec::{Bound, Host, ListenSpec, Plan, PlanOptions};
 use serde::Serialize;
 
@@ -345,21 +345,7 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
 
 fn print_bound(out: &mut impl Write, bound: &Bound) -> io::Result<()> {
     writeln!(out, "\nbound (and now released):")?;
-    for ep in bound.endpoints() {
-        let url = ep.advertised().map_or("-".to_owned(), ToString::to_string);
-        for s in ep.sockets() {
-            let from = s
-                .inherited()
-                .map_or(String::new(), |n| format!("  (inherited {n})"));
-            writeln!(
-                out,
-                "  {:<14} {:<24} {url}{from}",
-                ep.qualified(),
-                s.local_addr().to_string()
-            )?;
-        }
-    }
-    Ok(())
+    writeln!(out, "{bound}")
 }
 
 fn print_plan(
@@ -379,66 +365,6 @@ fn print_plan(
         writeln!(out, "  a container ({evidence})")?;
     }
     writeln!(out)?;
-    let mut rows = vec![[
-        "ENDPOINT".to_owned(),
-        "PROTO".to_owned(),
-        "BIND".to_owned(),
-        "ADVERTISE".to_owned(),
-        "WHY".to_owned(),
-    ]];
-    for e in plan.endpoints() {
-        let advertise = e.advertised().map_or("-".to_owned(), ToString::to_string);
-        for (i, b) in e.binds().iter().enumerate() {
-            let mut why = b.why().to_string();
-            if let Some(d) = b.device() {
-                why.push_str(&format!(", device {d}"));
-            }
-            let first = |cell: String| if i == 0 { cell } else { String::new() };
-            rows.push([
-                first(e.qualified().to_string()),
-                first(e.protocol().to_string()),
-                bind_text(b.addr(), e.ports()),
-                first(advertise.clone()),
-                why,
-            ]);
-        }
-    }
-    let widths: Vec<usize> = (0..5)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for r in &rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(cell, &w)| padded(cell, w))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
-    if !plan.warnings().is_empty() {
-        writeln!(out)?;
-        for w in plan.warnings() {
-            writeln!(out, "warning: {w}")?;
-        }
-    }
-    Ok(())
-}
-
-/// `cell` padded with spaces to `width` characters. Not `{cell:width$}`:
-/// format widths stop at 65,535 and panic past it, and a name may be longer.
-fn padded(cell: &str, width: usize) -> String {
-    let mut out = cell.to_owned();
-    out.extend(std::iter::repeat_n(
-        ' ',
-        width.saturating_sub(cell.chars().count()),
-    ));
-    out
-}
-
-/// A socket address with its port range, as the plan will try it.
-fn bind_text(addr: std::net::SocketAddr, ports: Ports) -> String {
-    if ports.first() == ports.last() {
-        addr.to_string()
-    } else {
-        format!("{addr}-{}", ports.last())
-    }
+    // The library's own table, so a server's log and the doctor agree.
+    writeln!(out, "{plan}")
 }
