@@ -647,7 +647,7 @@ impl ProblemKind {
 
     /// How grave it is. Every variant is listed, with no catch-all, so a
     /// new one does not compile until it is given a severity; kept apart
-    /// from [`ProblemKind::explain`] because the planner asks it of every
+    /// from the message and fix because the planner asks it of every
     /// finding, and formatting two sentences each time would double the
     /// cost of a small plan.
     pub fn severity(&self) -> Severity {
