@@ -7,7 +7,7 @@
 //! PORT=3000 cargo run --example axum_server -- --config examples/axum_server.toml \
 //!     --listen 'ops.http = http:0'
 //! ```
-//! It prints each endpoint's sockets and advertised URL, one line each, and
+//! It prints what it bound (each endpoint's sockets and advertised URL), and
 //! serves until interrupted (Ctrl-C), finishing the requests under way.
 
 use std::path::PathBuf;
@@ -74,9 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let layer = Layers::new().text("config.toml [listen]", config.listen);
     let mut bound = listenspec::bind_layers_async(cli.listen.layers_over(layer).env_vars()).await?;
-    for e in bound.endpoints() {
-        println!("{} {:?}", e.qualified(), e.local_addrs());
-    }
+    println!("{bound}");
     let stop = || async { _ = tokio::signal::ctrl_c().await };
     let api = axum::serve(bound.listener("public", "http")?, api).with_graceful_shutdown(stop());
     let ops = axum::serve(bound.listener("ops", "http")?, ops).with_graceful_shutdown(stop());

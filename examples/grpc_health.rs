@@ -5,7 +5,7 @@
 //! cargo run --example grpc_health
 //! cargo run --example grpc_health -- --listen 'grpc.health = http:0'
 //! ```
-//! It prints its endpoint's sockets and serves until interrupted (Ctrl-C).
+//! It prints what it bound and serves until interrupted (Ctrl-C).
 
 use clap::Parser;
 use listenspec::spec::{Layers, ListenArgs};
@@ -28,8 +28,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let defaults = Layers::new().text("the built-in spec", DEFAULT_SPEC);
     let mut bound = listenspec::bind_layers_async(cli.listen.layers_over(defaults)).await?;
+    println!("{bound}");
     let incoming = bound.listener("grpc", "health")?;
-    println!("{} {:?}", incoming.endpoint(), incoming.local_addrs());
 
     let (_reporter, health) = tonic_health::server::health_reporter();
     tonic::transport::Server::builder()

@@ -7,17 +7,28 @@
 //! say both in one [`ListenSpec`], checks it against the host before a socket
 //! is opened, and binds everything or nothing.
 //!
-//! ```no_run
-//! let spec: listenspec::ListenSpec = "
+//! ```
+//! use listenspec::ListenSpec;
+//!
+//! let spec: ListenSpec = "
 //!     public      = *          advertise https://my-awesome-service
-//!     ops         = if:eth2    device
+//!     ops         = if:eth2
 //!     public.http = http:8080
-//!     ops.metrics = http:9100
+//!     ops.metrics = http:9100  device
 //! ".parse()?;
-//! let mut bound = listenspec::bind_all(&spec)?;
-//! let http = bound.take_tcp("public", "http").expect("planned above");
+//!
+//! /// At start-up: every socket or none, and the plan in the log.
+//! fn start(spec: &ListenSpec) -> Result<Vec<std::net::TcpListener>, listenspec::Error> {
+//!     let mut bound = listenspec::bind_all(spec)?;
+//!     println!("{bound}");
+//!     Ok(bound.take_tcp("public", "http").expect("planned above"))
+//! }
+//! // On the server, which has eth2: let http = start(&spec)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Every example in these docs runs as a test (none is `no_run`), so every
+//! spec in them parses; examples that bind use loopback and port 0.
 //!
 //! The three steps are separate so each can be used alone:
 //! - [`capture()`] reads the host once (interfaces, and DNS for `dns:` names)
@@ -50,6 +61,8 @@ pub mod class;
 pub mod host;
 pub mod plan;
 pub mod probe;
+#[cfg(feature = "serde")]
+mod serialize;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;
@@ -91,6 +104,20 @@ impl ListenSpec {
 }
 
 /// Why [`bind_all`] bound nothing.
+///
+/// Each variant prints every problem of its step, with its fix:
+///
+/// ```
+/// let spec: listenspec::ListenSpec = "ops = if:nosuch0\nops.metrics = http:0".parse()?;
+/// match listenspec::bind_all(&spec) {
+///     Err(listenspec::Error::Plan(e)) => {
+///         assert_eq!(e.errors().len(), 1);
+///         assert!(e.to_string().contains("nosuch0"), "{e}");
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), listenspec::SpecError>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -113,18 +140,61 @@ pub enum Error {
 ///
 /// Works inside or outside a tokio runtime: DNS lookups for `dns:` selectors
 /// run on a thread of their own. Without the `dns` feature a spec with
-/// `dns:` selectors fails with [`CaptureError::DnsDisabled`].
+/// `dns:` selectors fails with [`CaptureError::DnsDisabled`]. With the
+/// `tracing` feature it logs what it bound, once: the table at info, each
+/// warning at warn.
+///
+/// ```
+/// let spec: listenspec::ListenSpec = "
+///     local     = loopback  expose=local
+///     local.web = http:0
+/// ".parse()?;
+/// let mut bound = listenspec::bind_all(&spec)?;
+/// let web = bound.endpoint("local", "web").unwrap();
+/// let port = web.port().unwrap();
+/// assert_ne!(port, 0, "the real port");
+/// assert_eq!(web.advertised().unwrap().to_string(), format!("http://127.0.0.1:{port}/"));
+/// println!("{bound}");
+/// let listeners = bound.take_tcp("local", "web").unwrap();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture(spec)?;
-    Ok(plan(spec, &host)?.bind()?)
+    let bound = plan(spec, &host)?.bind()?;
+    #[cfg(feature = "tracing")]
+    log_bound(&bound);
+    Ok(bound)
 }
 
 /// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
 /// Needs the `tokio` feature.
+///
+/// ```
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
+/// let mut bound = listenspec::bind_all_async(&spec).await?;
+/// let web: Vec<tokio::net::TcpListener> = bound.take("local", "web").unwrap().into_tokio_tcp()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[cfg(feature = "tokio")]
 pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
     let host = capture::capture_async(spec, &capture::CaptureOptions::default()).await?;
-    Ok(plan(spec, &host)?.bind()?)
+    let bound = plan(spec, &host)?.bind()?;
+    #[cfg(feature = "tracing")]
+    log_bound(&bound);
+    Ok(bound)
+}
+
+/// Start-up's one report. The warnings are events of their own, not lines
+/// of the table, so a filter at warn keeps them and drops the table.
+#[cfg(feature = "tracing")]
+fn log_bound(bound: &Bound) {
+    tracing::info!("{}", bound.table());
+    for w in bound.warnings() {
+        tracing::warn!("{w}");
+    }
 }
 
 /// Builds the spec the layers make (a config file, flags, the environment)

@@ -7,8 +7,8 @@
 //! resolve, and something may answer there, but is it *this* server?
 //!
 //! The check accepts connections on the endpoint while it runs and closes
-//! any that are not its probe, so run it before serving (as the doctor's
-//! `--check` does), not on a server already taking traffic.
+//! any that are not its probe, so run it before serving (as `listenspec
+//! doctor --check` does), not on a server already taking traffic.
 //!
 //! Advertised names are looked up the way [`crate::capture()`] looks up
 //! `dns:` names (hickory-resolver: `/etc/hosts`, then the nameservers of
@@ -138,6 +138,17 @@ impl Bound {
     ///
     /// This sends real traffic to the advertised addresses and accepts on the
     /// endpoints while it runs; see the module docs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = http:0".parse()?;
+    /// let bound = listenspec::bind_all(&spec)?;
+    /// let reach = bound.check_advertised(Duration::from_secs(2));
+    /// assert_eq!(reach.len(), 1);
+    /// assert!(reach[0].reached(), "{}", reach[0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_advertised(&self, timeout: Duration) -> Vec<Reach> {
         self.check_advertised_with(timeout, &CaptureOptions::default())
     }

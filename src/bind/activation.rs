@@ -51,6 +51,21 @@ impl Inherited {
     /// Wraps an already-owned socket, as the bind tests and other service
     /// managers' glue do. Unix only: the descriptor number is what names an
     /// inherited socket in messages.
+    ///
+    /// ```
+    /// use listenspec::bind::Inherited;
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// // A listening socket some other part of the process was handed.
+    /// let given = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let port = given.local_addr()?.port();
+    /// let spec: ListenSpec = format!("local = 127.0.0.1 expose=local\nlocal.web = http:{port}").parse()?;
+    /// let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+    /// let inherited = Inherited::new("local.web", socket2::Socket::from(given));
+    /// let bound = spec.plan(&host)?.bind_inherited(vec![inherited])?;
+    /// assert_eq!(bound.endpoint("local", "web").unwrap().sockets()[0].inherited(), Some("local.web"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(unix)]
     pub fn new(name: impl Into<String>, socket: Socket) -> Inherited {
         let local = socket.local_addr().ok();
@@ -331,6 +346,14 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
 
 /// Takes the sockets the service manager passed to this process, once per
 /// process; later calls get none.
+///
+/// ```
+/// // Not started by a service manager (`LISTEN_PID` is not this process):
+/// // nothing to take, and nothing is read twice.
+/// assert!(listenspec::bind::take_from_env()?.is_empty());
+/// assert!(listenspec::bind::take_from_env()?.is_empty());
+/// # Ok::<(), listenspec::bind::ActivationError>(())
+/// ```
 ///
 /// Nothing is taken unless every announced descriptor is a socket: when one
 /// is a file, a pipe or not open, the error names it and every descriptor,

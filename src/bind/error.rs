@@ -483,6 +483,21 @@ impl fmt::Display for BindFailure {
 impl std::error::Error for BindFailure {}
 
 /// Every socket that could not be had; nothing was left bound.
+///
+/// ```
+/// use listenspec::{Host, ListenSpec};
+///
+/// let busy = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let addr = busy.local_addr()?;
+/// let spec: ListenSpec = format!("local = 127.0.0.1 expose=local\nlocal.web = http:{}", addr.port()).parse()?;
+/// let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+/// let err = spec.plan(&host)?.bind_inherited(Vec::new()).unwrap_err();
+/// let failure = &err.failures()[0];
+/// assert_eq!(failure.endpoint().unwrap().to_string(), "local.web");
+/// assert_eq!(failure.addr(), Some(addr));
+/// assert!(err.to_string().contains("another process holds it"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct BindError {
     failures: Vec<BindFailure>,

@@ -11,6 +11,7 @@ mod error;
 mod serve;
 mod socket;
 
+use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 
@@ -27,7 +28,8 @@ pub use error::{
 pub use serve::EndpointListener;
 pub use socket::DEFAULT_BACKLOG;
 
-use crate::plan::{Plan, PlannedEndpoint};
+use crate::plan::table::{self, Table};
+use crate::plan::{Bind, Plan, PlannedEndpoint, Problem};
 use crate::spec::{Name, Protocol, QualifiedName, Transport};
 use socket::Open;
 
@@ -51,6 +53,8 @@ pub struct BoundSocket {
     listener: Listener,
     local_addr: SocketAddr,
     inherited: Option<String>,
+    /// Kept so a bound socket can still say why its address was chosen.
+    planned: Bind,
 }
 
 impl BoundSocket {
@@ -70,6 +74,11 @@ impl BoundSocket {
     /// instead of this process binding it.
     pub fn inherited(&self) -> Option<&str> {
         self.inherited.as_deref()
+    }
+    /// The planned socket this one is: the address asked for (port 0 or
+    /// the first of a range), its device, and why it was chosen.
+    pub fn planned(&self) -> &Bind {
+        &self.planned
     }
 }
 
@@ -142,14 +151,16 @@ impl BoundEndpoint {
     /// inside a tokio runtime.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = "local = 127.0.0.1, ::1; local.web = http:0".parse()?;
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
     /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let web = bound.take("local", "web").unwrap().into_tokio_tcp()?;
-    /// assert_eq!(web.len(), 2);
-    /// # Ok(())
-    /// # }
+    /// let listeners = bound.take("local", "web").unwrap().into_tokio_tcp()?;
+    /// let addr = listeners[0].local_addr()?;
+    /// let (_client, accepted) = tokio::join!(tokio::net::TcpStream::connect(addr), listeners[0].accept());
+    /// assert_eq!(accepted?.0.local_addr()?, addr);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "tokio")]
     pub fn into_tokio_tcp(self) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
@@ -173,14 +184,18 @@ impl BoundEndpoint {
     /// inside a tokio runtime.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = "local = 127.0.0.1; local.dns = udp:0".parse()?;
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.dns = udp:0".parse()?;
     /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let dns = bound.take("local", "dns").unwrap().into_tokio_udp()?;
-    /// assert_eq!(dns[0].local_addr()?.ip(), std::net::Ipv4Addr::LOCALHOST);
-    /// # Ok(())
-    /// # }
+    /// let sockets = bound.take("local", "dns").unwrap().into_tokio_udp()?;
+    /// let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// client.send_to(b"ping", sockets[0].local_addr()?).await?;
+    /// let mut buf = [0; 4];
+    /// let (n, _) = sockets[0].recv_from(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"ping");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "tokio")]
     pub fn into_tokio_udp(self) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
@@ -202,12 +217,37 @@ impl BoundEndpoint {
 }
 
 /// Every endpoint of a plan, bound.
+///
+/// Each endpoint's sockets share one port, the real one where the plan
+/// said 0 or a range, and its advertised URL carries it. `Display` is the
+/// doctor's table with those real ports, then the plan's warnings.
+///
+/// ```
+/// let spec: listenspec::ListenSpec = "
+///     local      = loopback  expose=local
+///     local.web  = http:0
+///     local.dns  = udp:0
+/// ".parse()?;
+/// let mut bound = listenspec::bind_all(&spec)?;
+/// for ep in bound.endpoints() {
+///     for s in ep.sockets() {
+///         println!("{} {} ({})", ep.qualified(), s.local_addr(), s.planned().why());
+///     }
+/// }
+/// println!("{bound}");
+/// let web: Vec<std::net::TcpListener> = bound.take_tcp("local", "web").unwrap();
+/// let dns: Vec<std::net::UdpSocket> = bound.take_udp("local", "dns").unwrap();
+/// assert!(bound.endpoints().is_empty(), "both taken");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct Bound {
     endpoints: Vec<BoundEndpoint>,
     /// The endpoints moved out, so asking again says "taken", not "no such
     /// endpoint".
     taken: Vec<QualifiedName>,
+    /// The plan's, so a server that only sees `Bound` can still show them.
+    warnings: Vec<Problem>,
 }
 
 impl Bound {
@@ -222,6 +262,17 @@ impl Bound {
             .find(|e| e.network == network && e.name == name)
     }
     /// Moves the endpoint `network.name` out, to hand its sockets to a server.
+    ///
+    /// ```
+    /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
+    /// let mut bound = listenspec::bind_all(&spec)?;
+    /// let web = bound.take("local", "web").unwrap();
+    /// let url = web.advertised().unwrap().clone();
+    /// let listeners = web.into_tcp().unwrap();
+    /// assert_eq!(url.port(), Some(listeners[0].local_addr()?.port()));
+    /// assert!(bound.take("local", "web").is_none(), "taken once");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take(&mut self, network: &str, name: &str) -> Option<BoundEndpoint> {
         let i = self.position(network, name)?;
         Some(self.take_at(i))
@@ -238,12 +289,40 @@ impl Bound {
     }
     /// The endpoint's TCP listeners; `None` if there is no such TCP endpoint
     /// (or it was taken already).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
+    /// let mut bound = listenspec::bind_all(&spec)?;
+    /// let listeners = bound.take_tcp("local", "web").unwrap();
+    /// let mut client = std::net::TcpStream::connect(listeners[0].local_addr()?)?;
+    /// client.write_all(b"hi")?;
+    /// let (mut conn, _) = listeners[0].accept()?;
+    /// let mut buf = [0; 2];
+    /// conn.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"hi");
+    /// assert!(bound.take_udp("local", "web").is_none(), "not UDP");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take_tcp(&mut self, network: &str, name: &str) -> Option<Vec<TcpListener>> {
         let is_tcp = self.endpoint(network, name)?.protocol.transport() == Transport::Tcp;
         is_tcp.then(|| self.take(network, name)?.into_tcp())?
     }
     /// The endpoint's UDP sockets; `None` if there is no such UDP endpoint
     /// (or it was taken already).
+    ///
+    /// ```
+    /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.dns = udp:0".parse()?;
+    /// let mut bound = listenspec::bind_all(&spec)?;
+    /// let sockets = bound.take_udp("local", "dns").unwrap();
+    /// let client = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    /// client.send_to(b"ping", sockets[0].local_addr()?)?;
+    /// let mut buf = [0; 4];
+    /// let (n, _) = sockets[0].recv_from(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"ping");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn take_udp(&mut self, network: &str, name: &str) -> Option<Vec<UdpSocket>> {
         let is_udp = self.endpoint(network, name)?.protocol.transport() == Transport::Udp;
         is_udp.then(|| self.take(network, name)?.into_udp())?
@@ -348,6 +427,49 @@ impl Bound {
         all.sort();
         all
     }
+    /// The plan's warnings: every socket is bound, but a person should read
+    /// them.
+    ///
+    /// ```
+    /// let spec: listenspec::ListenSpec = "
+    ///     local     = loopback  expose=local
+    ///     spare     = 127.0.0.2 expose=local
+    ///     local.web = http:0
+    /// ".parse()?;
+    /// let bound = listenspec::bind_all(&spec)?;
+    /// let warning = &bound.warnings()[0];
+    /// assert_eq!(warning.network_name().unwrap().as_str(), "spare");
+    /// assert!(warning.to_string().contains("has no endpoints"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
+    }
+    /// The endpoints as the doctor's table, with the real addresses and
+    /// advertised URLs; without the warnings.
+    pub(crate) fn table(&self) -> Table {
+        let mut t = Table::new("BOUND");
+        for ep in &self.endpoints {
+            let sockets = ep.sockets.iter().map(|s| {
+                let mut why = table::why(&s.planned);
+                if let Some(name) = &s.inherited {
+                    why.push_str(&format!(", inherited {name}"));
+                }
+                (s.local_addr.to_string(), why)
+            });
+            t.endpoint(ep.qualified(), ep.protocol, ep.advertised(), sockets);
+        }
+        t
+    }
+}
+
+impl fmt::Display for Bound {
+    /// The doctor's table (endpoint, protocol, bound address, advertised
+    /// URL, why), then the warnings: what a server logs at start-up.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.table())?;
+        table::write_warnings(f, &self.warnings)
+    }
 }
 
 impl Plan {
@@ -356,6 +478,18 @@ impl Plan {
     ///
     /// The inherited sockets come from [`take_from_env`], whose precondition
     /// holds here too: no other library in the process may take them.
+    ///
+    /// ```
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let spec: ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = http:0".parse()?;
+    /// // This host's snapshot, or a fake one: planning does not look.
+    /// let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+    /// let plan = spec.plan(&host)?;
+    /// let bound = plan.bind()?;
+    /// assert_ne!(bound.endpoint("local", "web").unwrap().port(), Some(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind(&self) -> Result<Bound, BindError> {
         let inherited =
             take_from_env().map_err(|e| BindError::new(vec![BindFailure::activation(e)]))?;
@@ -367,6 +501,18 @@ impl Plan {
     /// and they agree with the plan: transport, address, and where the
     /// kernel says, listening state, `IPV6_V6ONLY` on `[::]` and
     /// `SO_BINDTODEVICE`; all or none.
+    ///
+    /// ```
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let spec: ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = http:0".parse()?;
+    /// let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+    /// // Started by systemd, these are the sockets it passed in; otherwise none.
+    /// let inherited = listenspec::bind::take_from_env()?;
+    /// let bound = spec.plan(&host)?.bind_inherited(inherited)?;
+    /// assert_eq!(bound.endpoints().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bind_inherited(&self, inherited: Vec<Inherited>) -> Result<Bound, BindError> {
         bind_with(self, inherited, &mut socket::System)
     }
@@ -515,6 +661,7 @@ fn place_inherited(
                 local_addr: inh.addr.unwrap_or(addr),
                 inherited: Some(inh.name.clone()),
                 listener: into_listener(inh.socket, ep.protocol().transport()),
+                planned: ep.binds()[j].clone(),
             });
         }
     }
@@ -571,6 +718,7 @@ pub(crate) fn bind_with(
     Ok(Bound {
         endpoints,
         taken: Vec::new(),
+        warnings: plan.warnings().to_vec(),
     })
 }
 
@@ -688,6 +836,7 @@ fn open_on(
                     listener: into_listener(s, t),
                     local_addr: local,
                     inherited: None,
+                    planned: b.clone(),
                 }));
             }
             Err(e) => {

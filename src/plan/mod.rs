@@ -8,6 +8,7 @@ mod advertise;
 mod platform;
 mod problem;
 mod select;
+pub(crate) mod table;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -259,7 +260,23 @@ impl PlannedEndpoint {
 }
 
 /// The complete plan: networks, endpoints, warnings. Binding is a mechanical
-/// walk over it.
+/// walk over it. `Display` is the doctor's table, then the warnings.
+///
+/// ```
+/// use listenspec::{Host, ListenSpec};
+///
+/// let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+/// let spec: ListenSpec = "local = loopback expose=local\nlocal.web = http:8080".parse()?;
+/// let plan = spec.plan(&host)?;
+/// assert_eq!(plan.endpoints()[0].socket_addrs(), ["127.0.0.1:8080".parse()?]);
+/// assert!(plan.warnings().is_empty());
+/// assert_eq!(
+///     plan.to_string(),
+///     "ENDPOINT   PROTO  BIND            ADVERTISE               WHY\n\
+///      local.web  http   127.0.0.1:8080  http://127.0.0.1:8080/  loopback matched lo 127.0.0.1/8",
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     networks: Vec<PlannedNetwork>,

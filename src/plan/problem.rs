@@ -407,21 +407,18 @@ pub enum Severity {
     Warning,
 }
 
-/// What a finding says: how grave, what was found, and what to change.
+/// What a finding says: what was found, and what to change.
 struct Explained {
-    severity: Severity,
     message: String,
     fix: String,
 }
 
 impl ProblemKind {
-    /// Every variant's severity, message and fix, side by side, so that a
-    /// new variant does not compile until all three are written.
+    /// Every variant's message and fix, side by side, so that a new variant
+    /// does not compile until both are written.
     fn explain(&self) -> Explained {
-        use Severity::{Error, Warning};
-        let (severity, message, fix) = match self {
+        let (message, fix) = match self {
             ProblemKind::NoMatch { selector, why } => (
-                Error,
                 format!(
                     "{selector} matches no address on this host{} ({LISTED})",
                     why.as_ref().map(ToString::to_string).unwrap_or_default()
@@ -431,12 +428,10 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::UnknownInterface { pattern } => (
-                Error,
                 format!("no interface matches {pattern:?} ({LISTED})"),
                 "use one of the interface names listed (`ip -br addr` shows them)".to_owned(),
             ),
             ProblemKind::WrongZone { ip, zone, holders } => (
-                Error,
                 format!(
                     "{ip} is on {}, not on {zone}: a link-local address is only reachable on its own link",
                     holders.join(", ")
@@ -452,7 +447,6 @@ impl ProblemKind {
                 net,
                 why,
             } => (
-                Error,
                 format!("{} on {interface} matches {selector}, but {why}", net.addr()),
                 format!(
                     "remove it from the interface (`ip addr del {net} dev {interface}`), or exclude it with !{}",
@@ -460,21 +454,18 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::DnsUnlistenable { name, ip, why } => (
-                Error,
                 format!("dns:{name} answered {ip}, but {why}"),
                 format!(
                     "fix the records of {name} so they hold this host's own unicast addresses, or select the addresses directly"
                 ),
             ),
             ProblemKind::InterfaceDown { interface } => (
-                Error,
                 format!("interface {interface} is down, so nothing bound to it can be reached"),
                 format!(
                     "bring it up (`ip link set {interface} up`) or exclude it with !if:{interface}"
                 ),
             ),
             ProblemKind::NotLocal { selector, remote } => (
-                Error,
                 format!("{} ({LISTED})", not_local(selector, remote)),
                 format!(
                     "a server can only bind addresses its own interfaces hold. {selector} most likely \
@@ -488,21 +479,18 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::DnsFailed { name, error } => (
-                Error,
                 format!("dns:{name} could not be resolved: {error}"),
                 format!(
                     "check that {name} resolves on this host (`getent ahosts {name}`), or select the addresses directly"
                 ),
             ),
             ProblemKind::DnsNotCaptured { name } => (
-                Error,
                 format!("dns:{name} was not looked up when the host snapshot was taken"),
                 format!(
-                    "capture the host with this spec (doctor --dump-host), or add an answer for {name} to the snapshot"
+                    "capture the host with this spec (listenspec doctor --dump-host), or add an answer for {name} to the snapshot"
                 ),
             ),
             ProblemKind::AllExcluded { removed } => (
-                Error,
                 format!(
                     "the includes matched [{}] but excludes and family filters removed all of them",
                     list_ips(removed)
@@ -514,7 +502,6 @@ impl ProblemKind {
                 wildcard,
                 addrs,
             } => (
-                Error,
                 format!(
                     "expose={exposure} forbids {}{}",
                     if *wildcard {
@@ -532,7 +519,6 @@ impl ProblemKind {
                 .to_owned(),
             ),
             ProblemKind::SharedAddress { ip, other } => (
-                Error,
                 format!(
                     "{ip} is also selected by network {other}, so endpoints meant for one network would be reachable from the other"
                 ),
@@ -545,7 +531,6 @@ impl ProblemKind {
                 addr,
                 other,
             } => (
-                Error,
                 format!("{transport} {addr} is also taken by {other}"),
                 "give one of the endpoints another port or address".to_owned(),
             ),
@@ -556,7 +541,6 @@ impl ProblemKind {
                 wildcard,
                 other,
             } => (
-                Error,
                 format!(
                     "{transport} {specific} collides with {other} on {wildcard}: a wildcard already takes every {family} address on port {}",
                     wildcard.port()
@@ -565,7 +549,6 @@ impl ProblemKind {
                     .to_owned(),
             ),
             ProblemKind::DualStackSelf { transport, v4, v6 } => (
-                Error,
                 format!(
                     "v6only=false makes {transport} {v6} take IPv4 too, so it collides with this endpoint's own {v4}"
                 ),
@@ -574,7 +557,6 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::SameAdvertised { url, other } => (
-                Error,
                 format!("advertises {url}, as does {other}, so clients of one would reach the other"),
                 "give each endpoint its own `advertise URL`".to_owned(),
             ),
@@ -583,14 +565,12 @@ impl ProblemKind {
                 ip,
                 interface,
             } => (
-                Error,
                 format!(
                     "device={device} but {ip} is on {interface}: packets for it arrive on {interface} and the socket would refuse them"
                 ),
                 format!("use device={interface}, plain `device`, or select that device's addresses"),
             ),
             ProblemKind::DeviceWildcard => (
-                Error,
                 "`device` pins each socket to the interface of its address, but a wildcard has no interface".to_owned(),
                 "select the network's addresses (a CIDR block or if:NAME), or name the device with device=IFNAME".to_owned(),
             ),
@@ -599,7 +579,6 @@ impl ProblemKind {
                 os,
                 supported,
             } => (
-                Error,
                 format!(
                     "`{option}` asks for a socket option that {os} does not have (it exists on {})",
                     supported.join(", ")
@@ -609,7 +588,6 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::AdvertiseTie { chosen, others } => (
-                Warning,
                 format!(
                     "advertises {chosen}, chosen from {} equally ranked addresses: {}",
                     others.len() + 1,
@@ -619,14 +597,12 @@ impl ProblemKind {
                     .to_owned(),
             ),
             ProblemKind::LinkLocalAdvertised { ip } => (
-                Warning,
                 format!(
                     "advertises link-local {ip}, which clients can only use with a zone that URLs cannot carry"
                 ),
                 "advertise a routable address or a name with `advertise`".to_owned(),
             ),
             ProblemKind::AdvertisedNotBound { ip, interface } => (
-                Warning,
                 format!(
                     "advertises {ip}, an address of {interface} on this host, but the endpoint does not listen on it, so clients that use it reach nothing (NAT cannot explain an address the host holds itself)"
                 ),
@@ -635,12 +611,10 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::NoEndpoints => (
-                Warning,
                 "has no endpoints, so nothing listens on it".to_owned(),
                 "add an endpoint (`NET.NAME = tcp:PORT`) or remove the network".to_owned(),
             ),
             ProblemKind::DnsPartlyRemote { name, remote } => (
-                Warning,
                 format!(
                     "dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound",
                     list_ips(remote)
@@ -650,12 +624,10 @@ impl ProblemKind {
                 ),
             ),
             ProblemKind::SkippedDown { interface, addrs } => (
-                Warning,
                 format!("left out {} on {interface}, which is down", list_ips(addrs)),
                 format!("bring {interface} up, or exclude it with !if:{interface} to silence this"),
             ),
             ProblemKind::AddressOnlyIsolation { exposure, addrs } => (
-                Warning,
                 format!(
                     "listens on {} of a {exposure} network without `device`; Linux accepts packets for any local address on any interface (weak host model), so a peer on another network that routes to this address reaches it",
                     list_ips(addrs)
@@ -664,23 +636,50 @@ impl ProblemKind {
                     .to_owned(),
             ),
             ProblemKind::LoopbackInContainer { evidence } => (
-                Warning,
                 format!(
                     "listens on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches it"
                 ),
                 "select the container's interface (if:eth0, say) or `*` on a public network so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned(),
             ),
         };
-        Explained {
-            severity,
-            message,
-            fix,
-        }
+        Explained { message, fix }
     }
 
-    /// How grave it is.
+    /// How grave it is. Every variant is listed, with no catch-all, so a
+    /// new one does not compile until it is given a severity; kept apart
+    /// from the message and fix because the planner asks it of every
+    /// finding, and formatting two sentences each time would double the
+    /// cost of a small plan.
     pub fn severity(&self) -> Severity {
-        self.explain().severity
+        match self {
+            ProblemKind::AdvertiseTie { .. }
+            | ProblemKind::LinkLocalAdvertised { .. }
+            | ProblemKind::AdvertisedNotBound { .. }
+            | ProblemKind::NoEndpoints
+            | ProblemKind::DnsPartlyRemote { .. }
+            | ProblemKind::SkippedDown { .. }
+            | ProblemKind::AddressOnlyIsolation { .. }
+            | ProblemKind::LoopbackInContainer { .. } => Severity::Warning,
+            ProblemKind::NoMatch { .. }
+            | ProblemKind::UnknownInterface { .. }
+            | ProblemKind::WrongZone { .. }
+            | ProblemKind::Unlistenable { .. }
+            | ProblemKind::DnsUnlistenable { .. }
+            | ProblemKind::InterfaceDown { .. }
+            | ProblemKind::NotLocal { .. }
+            | ProblemKind::DnsFailed { .. }
+            | ProblemKind::DnsNotCaptured { .. }
+            | ProblemKind::AllExcluded { .. }
+            | ProblemKind::Exposed { .. }
+            | ProblemKind::SharedAddress { .. }
+            | ProblemKind::Conflict { .. }
+            | ProblemKind::WildcardConflict { .. }
+            | ProblemKind::DualStackSelf { .. }
+            | ProblemKind::SameAdvertised { .. }
+            | ProblemKind::DeviceMismatch { .. }
+            | ProblemKind::DeviceWildcard
+            | ProblemKind::Unsupported { .. } => Severity::Error,
+        }
     }
 
     /// Whether the plan stands despite it.
@@ -703,6 +702,20 @@ impl fmt::Display for ProblemKind {
 impl std::error::Error for ProblemKind {}
 
 /// Every error planning found, with the warnings found beside them.
+///
+/// ```
+/// use listenspec::{Host, ListenSpec};
+///
+/// let host = Host::builder()
+///     .interface("lo", 1, ["127.0.0.1/8"])
+///     .interface("eth0", 2, ["203.0.113.5/24"])
+///     .build()?;
+/// let spec: ListenSpec = "ops = if:eth2\nops.metrics = http:9100".parse()?;
+/// let err = spec.plan(&host).unwrap_err();
+/// assert_eq!(err.errors()[0].network_name().unwrap().as_str(), "ops");
+/// assert!(err.to_string().contains("this host has: lo, eth0"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
     errors: Vec<Problem>,

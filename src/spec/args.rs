@@ -78,7 +78,7 @@ impl ListenArgs {
     pub fn layers_over<'e>(&self, mut base: Layers<'e>) -> Layers<'e> {
         if let Some(path) = &self.listen_file {
             let name = format!("--listen-file {}", path.display());
-            base = match std::fs::read_to_string(path) {
+            base = match read_capped(path) {
                 Ok(text) => base.text(name, text),
                 Err(e) => base.unreadable(name, e),
             };
@@ -91,6 +91,27 @@ impl ListenArgs {
         }
         base
     }
+}
+
+/// The most a spec file may hold: a spec is a few lines, and reading
+/// `/dev/zero` or a log file by mistake must end in an error, not in memory
+/// running out.
+const MAX_FILE: u64 = 64 << 20;
+
+/// A spec file's text, refused past [`MAX_FILE`] bytes.
+fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than the limit of {} MiB", MAX_FILE >> 20),
+        ));
+    }
+    Ok(text)
 }
 
 /// Checks one `--listen` value as the parser reads it, so a typo fails when

@@ -427,6 +427,16 @@ pub struct Located {
 }
 
 /// Every problem found in a spec, not just the first.
+///
+/// ```
+/// use listenspec::ListenSpec;
+///
+/// let err = "ops = if:eth2 device\nops.metrics = http:9100".parse::<ListenSpec>().unwrap_err();
+/// assert_eq!(err.errors().len(), 1);
+/// assert_eq!(err.errors()[0].line, Some(1));
+/// // `device` is an endpoint option, and the message says where it goes.
+/// assert!(err.to_string().contains("it is an endpoint option"), "{err}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     errors: Vec<Located>,

@@ -38,7 +38,7 @@
 use std::fmt;
 
 use crate::spec::error::Located;
-use crate::spec::parse::{Origin, Read};
+use crate::spec::parse::Read;
 use crate::spec::{ListenSpec, SpecError, SpecErrorKind};
 
 /// Looks a variable up: `std::env::var(name).ok()`, or a test's own table.
@@ -110,13 +110,7 @@ impl<'e> Layers<'e> {
         let mut read = Read::default();
         for (name, layer) in self.layers {
             match layer {
-                Layer::Spec(spec) => read.spec(
-                    Origin {
-                        layer: Some(name),
-                        line: None,
-                    },
-                    spec,
-                ),
+                Layer::Spec(spec) => read.spec(Some(name), None, spec),
                 Layer::Unreadable(error) => read.error(Located {
                     line: None,
                     statement: None,
@@ -165,7 +159,7 @@ impl ListenSpec {
     /// ```
     pub fn with(self, text: &str) -> Result<ListenSpec, SpecError> {
         let mut read = Read::default();
-        read.spec(Origin::default(), self);
+        read.spec(None, None, self);
         read.layer(None, text);
         read.assemble()
     }

@@ -78,6 +78,8 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
 pub(crate) struct Origin {
     pub(crate) layer: Option<String>,
     pub(crate) line: Option<usize>,
+    /// Which layer, counting from 0: within one a name is defined once.
+    pass: usize,
 }
 
 /// One statement that parsed.
@@ -99,19 +101,16 @@ pub(crate) struct Read {
     failed_networks: HashSet<String>,
     /// The layers' names, in the order read.
     labels: Vec<String>,
+    /// How many layers were read.
+    passes: usize,
 }
 
 impl Read {
     /// Reads one layer's text; `layer` names it in errors.
     pub(crate) fn layer(&mut self, layer: Option<&str>, input: &str) {
-        self.labels.extend(layer.map(str::to_owned));
-        let origin = |line| Origin {
-            layer: layer.map(str::to_owned),
-            line: Some(line),
-        };
         if let Some(one) = shorthand::shorthand(input) {
             match one {
-                Ok(spec) => self.spec(origin(1), spec),
+                Ok(spec) => self.spec(layer.map(str::to_owned), Some(1), spec),
                 Err(e) => self.errors.extend(e.errors().iter().cloned().map(|mut l| {
                     l.layer = layer.map(str::to_owned);
                     l
@@ -119,10 +118,12 @@ impl Read {
             }
             return;
         }
-        // Within one layer a name is defined once; across layers a later
-        // statement replaces an earlier one.
-        let mut seen_networks = HashSet::new();
-        let mut seen_endpoints = HashSet::new();
+        let pass = self.next_pass(layer);
+        let origin = |line| Origin {
+            layer: layer.map(str::to_owned),
+            line: Some(line),
+            pass,
+        };
         for st in statements(input) {
             let result = match st.form {
                 Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.trimmed())]),
@@ -132,42 +133,38 @@ impl Read {
                     endpoint(network, name, rhs).map(Stmt::Endpoint)
                 }
             };
-            let duplicate = match &result {
-                Ok(Stmt::Network(n)) => (!seen_networks.insert(n.name().clone()))
-                    .then(|| SpecErrorKind::DuplicateNetwork(n.name().clone())),
-                Ok(Stmt::Endpoint(e)) => (!seen_endpoints.insert(e.qualified()))
-                    .then(|| SpecErrorKind::DuplicateEndpoint(e.qualified())),
-                _ => None,
-            };
-            let located = |kind| Located {
-                line: Some(st.line),
-                statement: None,
-                layer: layer.map(str::to_owned),
-                kind,
-            };
-            match (result, duplicate) {
-                (Ok(_), Some(kind)) => self.errors.push(located(kind)),
-                (Ok(stmt), None) => self.stmts.push((origin(st.line), stmt)),
-                (Err(kinds), _) => {
+            match result {
+                Ok(stmt) => self.stmts.push((origin(st.line), stmt)),
+                Err(kinds) => {
                     if let Form::Network { name, .. } = st.form {
                         self.failed_networks.insert(name.to_owned());
                     }
                     self.errors.extend(kinds.into_iter().map(|kind| Located {
+                        line: Some(st.line),
                         statement: Some(st.trimmed()),
-                        ..located(kind)
+                        layer: layer.map(str::to_owned),
+                        kind,
                     }));
                 }
             }
         }
     }
 
-    /// Takes a whole spec as a layer.
-    pub(crate) fn spec(&mut self, origin: Origin, spec: ListenSpec) {
-        if let Some(l) = &origin.layer
-            && !self.labels.contains(l)
-        {
-            self.labels.push(l.clone());
-        }
+    /// Counts a layer in, and keeps its name for ordering errors.
+    fn next_pass(&mut self, layer: Option<&str>) -> usize {
+        self.labels.extend(layer.map(str::to_owned));
+        self.passes += 1;
+        self.passes - 1
+    }
+
+    /// Takes a whole spec as a layer; `line` is where it was written, if
+    /// on one line.
+    pub(crate) fn spec(&mut self, layer: Option<String>, line: Option<usize>, spec: ListenSpec) {
+        let origin = Origin {
+            pass: self.next_pass(layer.as_deref()),
+            layer,
+            line,
+        };
         let ListenSpec {
             networks,
             endpoints,
@@ -208,6 +205,7 @@ impl Read {
             mut errors,
             failed_networks,
             labels,
+            passes: _,
         } = self;
         let (networks, endpoints) = apply(stmts, &mut errors);
         let (origins_n, networks): (Vec<Origin>, Vec<Network>) = networks.into_iter().unzip();
@@ -264,6 +262,12 @@ fn apply(
     for (origin, stmt) in stmts {
         match stmt {
             Stmt::Network(n) => match network_at.get(n.name()) {
+                Some(&i) if networks[i].0.pass == origin.pass => {
+                    errors.push(duplicate(
+                        &origin,
+                        SpecErrorKind::DuplicateNetwork(n.name().clone()),
+                    ));
+                }
                 Some(&i) => networks[i] = (origin, n),
                 None => {
                     network_at.insert(n.name().clone(), networks.len());
@@ -271,6 +275,12 @@ fn apply(
                 }
             },
             Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
+                Some(&i) if endpoints[i].0.pass == origin.pass => {
+                    errors.push(duplicate(
+                        &origin,
+                        SpecErrorKind::DuplicateEndpoint(e.qualified()),
+                    ));
+                }
                 Some(&i) => endpoints[i] = (origin, e),
                 None => {
                     endpoint_at.insert(e.qualified(), endpoints.len());
@@ -300,6 +310,17 @@ fn apply(
         }
     }
     (networks, endpoints)
+}
+
+/// A second definition within one layer: across layers a later statement
+/// replaces an earlier one, but within one it is a slip.
+fn duplicate(origin: &Origin, kind: SpecErrorKind) -> Located {
+    Located {
+        line: origin.line,
+        statement: None,
+        layer: origin.layer.clone(),
+        kind,
+    }
 }
 
 /// Position of each item by its name, after a removal shifted them.

@@ -34,11 +34,11 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<ListenSpec, SpecError>> {
         Some(_) => from_url(text)?,
         None => from_socket_addr(text)?,
     };
-    Some(build(text, protocol, &host, port))
+    Some(build(text, protocol, &host, &port))
 }
 
 /// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6.
-fn from_socket_addr(text: &str) -> Option<(Protocol, String, &str)> {
+fn from_socket_addr(text: &str) -> Option<(Protocol, String, String)> {
     let (host, port) = match text.strip_prefix('[') {
         Some(rest) => {
             let (host, after) = rest.split_once(']')?;
@@ -53,11 +53,11 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, String, &str)> {
     };
     port.bytes()
         .all(|b| b.is_ascii_digit())
-        .then(|| (Protocol::Tcp, host.to_owned(), port))
+        .then(|| (Protocol::Tcp, host.to_owned(), port.to_owned()))
 }
 
 /// `SCHEME://HOST[:PORT][/]` for the endpoint schemes.
-fn from_url(text: &str) -> Option<(Protocol, String, &str)> {
+fn from_url(text: &str) -> Option<(Protocol, String, String)> {
     let url = Url::parse(text).ok()?;
     let protocol = match url.scheme() {
         "tcp" => Protocol::Tcp,
@@ -79,17 +79,13 @@ fn from_url(text: &str) -> Option<(Protocol, String, &str)> {
         url::Host::Ipv6(a) => a.to_string(),
         url::Host::Domain(d) => format!("dns:{d}"),
     };
-    // The port as written: the URL parser elides a scheme's default port.
-    let after_host = text.split_once("://")?.1.trim_end_matches('/');
-    let port = match after_host.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(':') && (h.ends_with(']') || !h.contains(':')) => p,
-        _ => match protocol {
-            Protocol::Http => "80",
-            Protocol::Https => "443",
-            _ => return None,
-        },
-    };
-    Some((protocol, host, port))
+    // The URL parser leaves out a port that is its scheme's default.
+    let port = url.port().or(match protocol {
+        Protocol::Http => Some(80),
+        Protocol::Https => Some(443),
+        _ => None,
+    })?;
+    Some((protocol, host, port.to_string()))
 }
 
 /// The spec, or the parser's own errors for the address or port, pointed at

@@ -1,5 +1,5 @@
-//! The examples as a person runs them: the doctor, the server, and the
-//! server under the real `systemd-socket-activate`.
+//! The tools as a person runs them: the installed `listenspec doctor`, the
+//! server example, and the server under the real `systemd-socket-activate`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -22,8 +22,17 @@ pub(crate) fn example(name: &str) -> PathBuf {
     path
 }
 
+/// `listenspec doctor`, the binary `cargo install listenspec --features cli`
+/// installs; the tests turn `cli` on through the dev-dependency on this
+/// crate, so cargo builds it for them.
+fn doctor_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_listenspec"));
+    c.arg("doctor");
+    c
+}
+
 fn doctor(args: &[&str]) -> Output {
-    Command::new(example("doctor"))
+    doctor_command()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -73,12 +82,21 @@ fn doctor_json_lists_endpoints_and_errors() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let err = &v["errors"][0];
     assert_eq!(err["network"], "ops");
+    assert_eq!(err["endpoint"], serde_json::Value::Null);
+    assert_eq!(err["severity"], "error");
     assert!(err["message"].as_str().unwrap().contains("nosuch0"), "{v}");
+    assert!(err["fix"].as_str().unwrap().contains("ip -br addr"), "{v}");
+    assert!(
+        v["host"].as_str().unwrap().starts_with("this host has: "),
+        "{v}"
+    );
 
     let out = doctor(&["--listen", "x = 10.0.0.1/8", "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["errors"][0]["line"], 1);
+    assert_eq!(v["errors"][0]["layer"], "--listen #1");
+    assert_eq!(v["errors"][0]["statement"], "x = 10.0.0.1/8");
 }
 
 #[test]
@@ -126,7 +144,9 @@ fn doctor_binds_for_real_and_reports_failures() {
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let bound = v["endpoints"][0]["bound"][0].as_str().unwrap();
+    let bound = v["endpoints"][0]["bound"]["sockets"][0]["addr"]
+        .as_str()
+        .unwrap();
     let addr: SocketAddr = bound.parse().unwrap();
     assert_ne!(addr.port(), 0, "the real port is reported");
 
@@ -289,7 +309,7 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A real EACCES: the doctor without CAP_NET_BIND_SERVICE (dropped from
+/// A real EACCES: `listenspec doctor` without CAP_NET_BIND_SERVICE (dropped from
 /// the bounding set by util-linux's setpriv) binding a port below 1024.
 #[test]
 fn a_privileged_port_without_the_capability_says_how_to_get_it() {
@@ -307,8 +327,9 @@ fn a_privileged_port_without_the_capability_says_how_to_get_it() {
     let out = Command::new("setpriv")
         .arg("--bounding-set=-net_bind_service")
         .arg("--")
-        .arg(example("doctor"))
+        .arg(env!("CARGO_BIN_EXE_listenspec"))
         .args([
+            "doctor",
             "--listen",
             "l = 127.0.0.1",
             "--listen",
@@ -337,7 +358,10 @@ fn doctor_checks_that_advertised_addresses_reach_it() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let reach = &v["endpoints"][0]["reach"][0];
     assert_eq!(reach["reached"], true, "{v}");
-    assert_eq!(reach["target"], v["endpoints"][0]["bound"][0]);
+    assert_eq!(
+        reach["target"],
+        v["endpoints"][0]["bound"]["sockets"][0]["addr"]
+    );
 
     let closed = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -365,9 +389,53 @@ fn doctor_help_is_usage_on_stdout_and_success() {
     for flag in ["--help", "-h"] {
         let out = doctor(&[flag]);
         assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out.stderr));
-        assert!(text(&out.stdout).starts_with("usage: doctor "), "{flag}");
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains("Usage: listenspec doctor "),
+            "{flag}: {stdout}"
+        );
+        for option in ["--spec", "--listen", "--host", "--dump-host", "--json"] {
+            assert!(stdout.contains(option), "{flag}: {stdout}");
+        }
         assert!(out.stderr.is_empty(), "{flag}: {}", text(&out.stderr));
     }
+    let out = doctor(&["--help"]);
+    assert!(text(&out.stdout).contains("Exit status: 0 for a good plan"));
+}
+
+#[test]
+fn doctor_refuses_an_unknown_argument_as_a_bad_argument() {
+    let out = doctor(&["--bogus"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("--bogus"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn doctor_lays_listen_lines_over_the_spec_file() {
+    let out = doctor(&[
+        "--host",
+        "tests/data/hosts/loopback-only.json",
+        "--spec",
+        "examples/sample.spec",
+        "--listen",
+        "public.http = http:9000",
+        "--listen",
+        "-ops.admin",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let eps = v["endpoints"].as_array().unwrap();
+    let names: Vec<&str> = eps.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["http", "metrics"], "{v}");
+    assert_eq!(eps[0]["ports"], "9000");
+    assert_eq!(eps[0]["bind"][0]["addr"], "0.0.0.0:9000");
+    assert_eq!(eps[0]["bind"][0]["why"]["kind"], "wildcard");
 }
 
 #[test]
@@ -428,18 +496,14 @@ fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
     use std::os::unix::ffi::OsStrExt;
 
     let bad = OsStr::from_bytes(b"l = \xff");
-    let out = Command::new(example("doctor"))
-        .arg("--listen")
-        .arg(bad)
-        .output()
-        .unwrap();
+    let out = doctor_command().arg("--listen").arg(bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("is not UTF-8 text"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 
     // A file name needs no UTF-8: this one is read, and is simply missing.
-    let out = Command::new(example("doctor"))
+    let out = doctor_command()
         .arg("--spec")
         .arg(OsStr::from_bytes(b"/nonexistent/\xff.spec"))
         .output()
@@ -451,4 +515,30 @@ fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
         "{stderr}"
     );
     assert!(stderr.contains("No such file"), "{stderr}");
+}
+
+#[test]
+fn doctor_piped_into_a_reader_that_stops_early_ends_quietly() {
+    // A table wider than a pipe's buffer, so the doctor is still writing
+    // when the reader goes away, as under `| head -1`.
+    // (In a file: one argument may not be that long.)
+    let name = "n".repeat(200_000);
+    let spec = std::env::temp_dir().join(format!("listenspec-wide-{}.spec", std::process::id()));
+    std::fs::write(&spec, format!("{name} = 127.0.0.1\n{name}.x = tcp:1\n")).unwrap();
+    let mut child = doctor_command()
+        .args(["--host", "tests/data/hosts/loopback-only.json", "--spec"])
+        .arg(&spec)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0; 5];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"host ");
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&spec);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

@@ -64,29 +64,33 @@ async fn the_listener_names_the_endpoint_it_cannot_give() {
     assert!(matches!(err, TakeError::Taken { .. }), "{err:?}");
 }
 
-/// Reads the start-up lines, one per endpoint (`NETWORK.NAME ADDRESSES`),
-/// into each endpoint's addresses.
-fn endpoints(stdout: ChildStdout, count: usize) -> Vec<(String, Vec<SocketAddr>)> {
+/// Reads the bound table a server prints at start-up (`ENDPOINT PROTO
+/// BOUND ...`, a row per socket, the endpoint named on its first) until it
+/// has listed `sockets` sockets: each endpoint with its addresses.
+fn endpoints(stdout: ChildStdout, sockets: usize) -> Vec<(String, Vec<SocketAddr>)> {
     let mut lines = BufReader::new(stdout).lines();
-    (0..count)
-        .map(|_| {
-            let line = lines
-                .next()
-                .expect("the server printed its endpoints")
-                .unwrap();
-            let name = line.split_whitespace().next().unwrap().to_owned();
-            let addrs = line
-                .split([' ', ','])
-                .filter_map(|word| {
-                    // `[127.0.0.1:80]` and `[::1]:80]` as printed in a list.
-                    let v4 = word.trim_matches(['[', ']']);
-                    let v6 = word.strip_suffix(']').unwrap_or(word);
-                    v4.parse().or_else(|_| v6.parse()).ok()
-                })
-                .collect();
-            (name, addrs)
-        })
-        .collect()
+    let mut eps: Vec<(String, Vec<SocketAddr>)> = Vec::new();
+    while eps.iter().map(|(_, a)| a.len()).sum::<usize>() < sockets {
+        let line = lines
+            .next()
+            .expect("the server printed what it bound")
+            .unwrap();
+        if line.starts_with("ENDPOINT") {
+            continue;
+        }
+        if !line.starts_with(' ') {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            eps.push((name.to_owned(), Vec::new()));
+        }
+        let addrs = line
+            .split_whitespace()
+            .filter_map(|w| w.parse::<SocketAddr>().ok());
+        eps.last_mut()
+            .expect("a row names its endpoint")
+            .1
+            .extend(addrs);
+    }
+    eps
 }
 
 fn curl(addr: SocketAddr, path: &str) -> (String, String) {
@@ -132,7 +136,7 @@ fn the_axum_server_serves_api_and_ops_on_their_networks() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
-    let eps = endpoints(stdout, 2);
+    let eps = endpoints(stdout, 3);
     let (public, ops) = (&eps[0], &eps[1]);
     assert_eq!(public.0, "public.http");
     assert_eq!(ops.0, "ops.http");
@@ -168,7 +172,7 @@ async fn the_grpc_server_answers_health_checks_on_every_address() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let running = Running(child);
-    let eps = endpoints(stdout, 1);
+    let eps = endpoints(stdout, 2);
     assert_eq!(eps[0].0, "grpc.health");
     assert_eq!(eps[0].1.len(), 2, "{eps:?}");
     for &addr in &eps[0].1 {

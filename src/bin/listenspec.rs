@@ -1,0 +1,370 @@
+//! `listenspec`, the ops tool (feature `cli`):
+//! `cargo install listenspec --features cli`, then `listenspec doctor --help`.
+//!
+//! `listenspec doctor` shows what a listen spec binds on this host (or a
+//! recorded one), what it advertises, and why; or every error with its fix.
+//! Its JSON is the library's own `Serialize` form of each result, so it
+//! says what the library says, field for field.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use listenspec::bind::BoundEndpoint;
+use listenspec::plan::{PlannedEndpoint, PlannedNetwork, Problem};
+use listenspec::probe::{Outcome, Reach};
+use listenspec::spec::Layers;
+use listenspec::{Bound, Host, ListenSpec, Plan, PlanOptions};
+use serde::Serialize;
+
+/// The most the doctor reads from a spec or host file. A recorded host of
+/// ten thousand interfaces is a few megabytes; without a cap, `--host
+/// /dev/zero` reads until memory runs out.
+const FILE_LIMIT: u64 = 64 << 20;
+
+const EXIT_STATUS: &str = "\
+Exit status: 0 for a good plan (and, with --bind, all bound; with --check,
+every advertised address reached) and for --help; 2 for a spec, plan, bind
+or reachability error, or no spec given at all; 1 for a bad argument, a
+file that cannot be read, or a host that cannot be captured.";
+
+/// Plan, check and bind listen specs.
+#[derive(Parser)]
+#[command(name = "listenspec", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Doctor(Doctor),
+}
+
+/// Show what a listen spec binds on this host (or a recorded one), what it
+/// advertises and why; or every error with its fix.
+///
+/// --bind binds the plan for real, reports each socket's real address and
+/// advertised URL (or every failure with its fix), then releases
+/// everything. --check also connects to every advertised address, as a
+/// client would, and says whether it reaches these sockets; it sends
+/// traffic to those addresses, so use it on your own networks.
+///
+/// Spec and host files are read up to 64 MiB.
+#[derive(Args)]
+#[command(after_long_help = EXIT_STATUS)]
+struct Doctor {
+    /// A file of listen spec lines.
+    #[arg(long, visible_alias = "listen-file", value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// A listen spec line, laid over --spec; repeat it for more.
+    // An `OsString`, so that a line that is not UTF-8 gets the doctor's
+    // own message rather than clap's, which does not say which argument.
+    #[arg(long, value_name = "LINE", allow_hyphen_values = true)]
+    listen: Vec<OsString>,
+    /// Plan against a host recorded with --dump-host instead of this one.
+    #[arg(long, value_name = "FILE")]
+    host: Option<PathBuf>,
+    /// Print this host (with the spec's DNS answers) as JSON, to replay
+    /// with --host.
+    #[arg(long)]
+    dump_host: bool,
+    /// Print the plan, or the errors, as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Treat every warning as an error.
+    #[arg(long)]
+    strict: bool,
+    /// Bind every socket for real, report them, then release them.
+    #[arg(long)]
+    bind: bool,
+    /// Like --bind, and connect to every advertised address to see whether
+    /// it reaches these sockets.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and the version go to stdout and are a success; every
+            // other error is a bad argument.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Doctor(doctor) => doctor.run(),
+    }
+}
+
+impl Doctor {
+    fn run(self) -> ExitCode {
+        if self.spec.is_none() && self.listen.is_empty() && !self.dump_host {
+            eprintln!(
+                "nothing to plan: give a spec file with --spec FILE, spec lines with \
+                 --listen LINE, or --dump-host to record this host \
+                 (listenspec doctor --help says more)"
+            );
+            return ExitCode::from(2);
+        }
+        let spec = match self.spec() {
+            Ok(Ok(spec)) => spec,
+            Ok(Err(e)) => {
+                if self.json {
+                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
+                }
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        };
+        let host = match &self.host {
+            Some(path) => read_host(path),
+            None => listenspec::capture(&spec).map_err(|e| format!("cannot read this host: {e}")),
+        };
+        let host = match host {
+            Ok(host) => host,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        };
+        if self.dump_host {
+            // Pretty: a snapshot is a file people read and edit.
+            return to_stdout(|out| {
+                serde_json::to_writer_pretty(&mut *out, &host)?;
+                writeln!(out)
+            })
+            .and(ExitCode::SUCCESS);
+        }
+        self.plan(&spec, &host)
+    }
+
+    /// The spec the arguments give: the file, then each `--listen` line
+    /// laid over it. The outer error is an argument or file the doctor
+    /// cannot read.
+    fn spec(&self) -> Result<Result<ListenSpec, listenspec::SpecError>, String> {
+        let mut layers = Layers::new();
+        if let Some(path) = &self.spec {
+            let text = read_limited(path)
+                .and_then(|bytes| {
+                    String::from_utf8(bytes).map_err(|_| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+                    })
+                })
+                .map_err(|e| format!("cannot read spec {}: {e}", path.display()))?;
+            layers = layers.text(format!("--spec {}", path.display()), text);
+        }
+        for (i, line) in self.listen.iter().enumerate() {
+            let line = line.clone().into_string().map_err(|bad| {
+                format!("--listen {bad:?} is not UTF-8 text; a spec line must be")
+            })?;
+            layers = layers.text(format!("--listen #{}", i + 1), line);
+        }
+        Ok(layers.build())
+    }
+
+    fn plan(&self, spec: &ListenSpec, host: &Host) -> ExitCode {
+        let options = if self.strict {
+            PlanOptions::strict()
+        } else {
+            PlanOptions::default()
+        };
+        let plan = match listenspec::plan_with(spec, host, options) {
+            Ok(plan) => plan,
+            Err(e) => {
+                if self.json {
+                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
+                }
+                eprintln!("{e}");
+                for w in e.warnings() {
+                    eprintln!("warning: {w}");
+                }
+                return ExitCode::from(2);
+            }
+        };
+        let bound = if self.bind || self.check {
+            match plan.bind() {
+                Ok(bound) => Some(bound),
+                Err(e) => {
+                    if self.json {
+                        return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
+                    }
+                    eprintln!("{e}");
+                    let n = plan.endpoints().len();
+                    eprintln!(
+                        "(the plan itself was fine: {n} endpoint{})",
+                        if n == 1 { "" } else { "s" }
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            None
+        };
+        let reach = match &bound {
+            Some(b) if self.check => b.check_advertised(Duration::from_secs(2)),
+            _ => Vec::new(),
+        };
+        let written = to_stdout(|out| {
+            if self.json {
+                return json(out, &Report::new(&plan, bound.as_ref(), &reach));
+            }
+            print_plan(out, &plan, host, self.host.as_deref())?;
+            if let Some(b) = &bound {
+                print_bound(out, b)?;
+            }
+            if self.check {
+                writeln!(out, "\nadvertised addresses:")?;
+                for r in &reach {
+                    let verdict = if r.reached() { "ok  " } else { "FAIL" };
+                    writeln!(out, "  {verdict} {r}")?;
+                }
+            }
+            Ok(())
+        });
+        // Dropping `bound` releases every socket.
+        let unreached = reach
+            .iter()
+            .any(|r| !r.reached() && !matches!(r.outcome(), Outcome::NotChecked(_)));
+        written.and(if unreached {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        })
+    }
+}
+
+/// The doctor's JSON for a good plan: the plan's networks, endpoints and
+/// warnings, each endpoint with what binding it gave and what the check
+/// found beside it.
+#[derive(Serialize)]
+struct Report<'a> {
+    networks: &'a [PlannedNetwork],
+    endpoints: Vec<EndpointReport<'a>>,
+    warnings: &'a [Problem],
+}
+
+#[derive(Serialize)]
+struct EndpointReport<'a> {
+    #[serde(flatten)]
+    planned: &'a PlannedEndpoint,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bound: Option<&'a BoundEndpoint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reach: Vec<&'a Reach>,
+}
+
+impl<'a> Report<'a> {
+    fn new(plan: &'a Plan, bound: Option<&'a Bound>, reach: &'a [Reach]) -> Report<'a> {
+        let endpoints = plan
+            .endpoints()
+            .iter()
+            .map(|e| EndpointReport {
+                planned: e,
+                bound: bound.and_then(|b| b.endpoint(e.network().as_str(), e.name().as_str())),
+                reach: reach
+                    .iter()
+                    .filter(|r| e.qualified() == *r.endpoint())
+                    .collect(),
+            })
+            .collect();
+        Report {
+            networks: plan.networks(),
+            endpoints,
+            warnings: plan.warnings(),
+        }
+    }
+}
+
+/// Runs `write` on stdout. A reader that went away (`| head`) has had all
+/// it wanted, so a broken pipe ends the doctor quietly with its own status;
+/// any other failure to write is an error.
+fn to_stdout(write: impl FnOnce(&mut io::StdoutLock) -> io::Result<()>) -> Written {
+    let mut out = io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+            eprintln!("cannot write the report: {e}");
+            Written(false)
+        }
+        _ => Written(true),
+    }
+}
+
+/// Whether the report reached stdout (or a reader that left early).
+#[must_use]
+struct Written(bool);
+
+impl Written {
+    /// `status` when the report was written, else a failure.
+    fn and(self, status: ExitCode) -> ExitCode {
+        if self.0 { status } else { ExitCode::from(1) }
+    }
+}
+
+fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    writeln!(out)
+}
+
+fn read_host(path: &Path) -> Result<Host, String> {
+    let bytes =
+        read_limited(path).map_err(|e| format!("cannot read host {}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("host {} is not a host snapshot: {e}", path.display()))
+}
+
+/// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
+/// byte past the limit tells a file of exactly the limit from a larger one.
+fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    File::open(path)?
+        .take(FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("it is larger than the limit of {} MiB", FILE_LIMIT >> 20),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn print_bound(out: &mut impl Write, bound: &Bound) -> io::Result<()> {
+    writeln!(out, "\nbound (and now released):")?;
+    writeln!(out, "{bound}")
+}
+
+fn print_plan(
+    out: &mut impl Write,
+    plan: &Plan,
+    host: &Host,
+    recorded: Option<&Path>,
+) -> io::Result<()> {
+    match recorded {
+        Some(path) => writeln!(out, "host (recorded in {}):", path.display())?,
+        None => writeln!(out, "host (this machine):")?,
+    }
+    for line in host.to_string().lines() {
+        writeln!(out, "  {line}")?;
+    }
+    if let Some(evidence) = host.container() {
+        writeln!(out, "  a container ({evidence})")?;
+    }
+    writeln!(out)?;
+    // The library's own table, so a server's log and the doctor agree.
+    writeln!(out, "{plan}")
+}

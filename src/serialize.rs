@@ -1,0 +1,289 @@
+//! The JSON form of what the library reports (feature `serde`): plans,
+//! problems, bind results, probe results and spec errors.
+//!
+//! One file holds the whole format, so a reader sees every field a script
+//! may rely on in one place. Addresses, names, URLs and messages are written
+//! as the strings their `Display` gives; every message comes with its fix
+//! where the library has one, exactly as the text reports print them.
+//!
+//! ```
+//! use listenspec::{Host, ListenSpec};
+//!
+//! let spec: ListenSpec = "ops = loopback expose=local\nops.metrics = http:9100".parse()?;
+//! let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+//! let json = serde_json::to_value(spec.plan(&host)?)?;
+//! let metrics = &json["endpoints"][0];
+//! assert_eq!(metrics["bind"][0]["addr"], "127.0.0.1:9100");
+//! assert_eq!(metrics["bind"][0]["why"]["kind"], "matched");
+//! assert_eq!(metrics["advertise"], "http://127.0.0.1:9100/");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt::Display;
+
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use crate::bind::{BindError, BindFailure, Bound, BoundEndpoint, BoundSocket};
+use crate::plan::{
+    Advertised, Bind, Chosen, Plan, PlanError, PlannedEndpoint, PlannedNetwork, Problem,
+    ProblemKind, Severity, Why,
+};
+use crate::probe::Reach;
+use crate::spec::{Located, SpecError};
+
+/// A value written as its `Display` text.
+struct Text<'a, T: ?Sized>(&'a T);
+
+impl<T: Display + ?Sized> Serialize for Text<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+fn text<T: Display + ?Sized>(value: Option<&T>) -> Option<Text<'_, T>> {
+    value.map(Text)
+}
+
+/// `{"networks": [...], "endpoints": [...], "warnings": [...]}`.
+impl Serialize for Plan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Plan", 3)?;
+        st.serialize_field("networks", self.networks())?;
+        st.serialize_field("endpoints", self.endpoints())?;
+        st.serialize_field("warnings", self.warnings())?;
+        st.end()
+    }
+}
+
+/// `{"name", "exposure", "addrs": [Chosen]}`.
+impl Serialize for PlannedNetwork {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("PlannedNetwork", 3)?;
+        st.serialize_field("name", self.name().as_str())?;
+        st.serialize_field("exposure", &Text(&self.exposure()))?;
+        st.serialize_field("addrs", self.addrs())?;
+        st.end()
+    }
+}
+
+/// `{"ip", "scope_id", "interface", "why"}`.
+impl Serialize for Chosen {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Chosen", 4)?;
+        st.serialize_field("ip", &self.ip())?;
+        st.serialize_field("scope_id", &self.scope_id())?;
+        st.serialize_field("interface", &self.interface())?;
+        st.serialize_field("why", self.why())?;
+        st.end()
+    }
+}
+
+/// `{"kind": "wildcard", "selector", "message"}` or `{"kind": "matched",
+/// "selector", "interface", "net", "message"}`; the message is the text
+/// the doctor's table shows.
+impl Serialize for Why {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Why::Wildcard { selector } => {
+                let mut st = s.serialize_struct("Why", 3)?;
+                st.serialize_field("kind", "wildcard")?;
+                st.serialize_field("selector", &Text(selector))?;
+                st.serialize_field("message", &Text(self))?;
+                st.end()
+            }
+            Why::Matched {
+                selector,
+                interface,
+                net,
+            } => {
+                let mut st = s.serialize_struct("Why", 5)?;
+                st.serialize_field("kind", "matched")?;
+                st.serialize_field("selector", &Text(selector))?;
+                st.serialize_field("interface", interface)?;
+                st.serialize_field("net", &Text(net))?;
+                st.serialize_field("message", &Text(self))?;
+                st.end()
+            }
+        }
+    }
+}
+
+/// `{"addr", "interface", "device", "why"}`.
+impl Serialize for Bind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Bind", 4)?;
+        st.serialize_field("addr", &Text(&self.addr()))?;
+        st.serialize_field("interface", &self.interface())?;
+        st.serialize_field("device", &self.device())?;
+        st.serialize_field("why", self.why())?;
+        st.end()
+    }
+}
+
+/// `{"network", "name", "protocol", "ports", "bind": [Bind], "advertise"}`;
+/// `ports` is `"8080"`, `"0"` or `"8000-8009"`.
+impl Serialize for PlannedEndpoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("PlannedEndpoint", 6)?;
+        st.serialize_field("network", self.network().as_str())?;
+        st.serialize_field("name", self.name().as_str())?;
+        st.serialize_field("protocol", &Text(&self.protocol()))?;
+        st.serialize_field("ports", &Text(&self.ports()))?;
+        st.serialize_field("bind", self.binds())?;
+        st.serialize_field("advertise", &self.advertised())?;
+        st.end()
+    }
+}
+
+/// The URL as a string, with `<port>` for a port known only once bound
+/// (as `Display` writes it): the bound endpoint has the real one.
+impl Serialize for Advertised {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `"error"` or `"warning"`.
+impl Serialize for Severity {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// `{"severity", "message", "fix"}`.
+impl Serialize for ProblemKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ProblemKind", 3)?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("message", &Text(self))?;
+        st.serialize_field("fix", &self.fix())?;
+        st.end()
+    }
+}
+
+/// `{"network", "endpoint", "severity", "message", "fix"}`; `endpoint` is
+/// `null` for a finding about a whole network. The severity is the
+/// finding's own: in strict mode a warning is among the errors yet still
+/// says `"warning"`.
+impl Serialize for Problem {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Problem", 5)?;
+        st.serialize_field("network", &self.network_name().map(|n| n.as_str()))?;
+        st.serialize_field("endpoint", &self.endpoint_name().map(|n| n.as_str()))?;
+        st.serialize_field("severity", &self.kind().severity())?;
+        st.serialize_field("message", &Text(self.kind()))?;
+        st.serialize_field("fix", &self.fix())?;
+        st.end()
+    }
+}
+
+/// `{"errors": [Problem], "warnings": [Problem], "host"}`; `host` is the
+/// listing of the host's interfaces when an error refers to it, else `null`.
+impl Serialize for PlanError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("PlanError", 3)?;
+        st.serialize_field("errors", self.errors())?;
+        st.serialize_field("warnings", self.warnings())?;
+        st.serialize_field("host", &self.host_listing())?;
+        st.end()
+    }
+}
+
+/// `{"endpoints": [BoundEndpoint]}`.
+impl Serialize for Bound {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Bound", 1)?;
+        st.serialize_field("endpoints", self.endpoints())?;
+        st.end()
+    }
+}
+
+/// `{"network", "name", "protocol", "sockets": [BoundSocket], "advertise"}`,
+/// with the advertised URL complete: its port is the one bound.
+impl Serialize for BoundEndpoint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("BoundEndpoint", 5)?;
+        st.serialize_field("network", self.network().as_str())?;
+        st.serialize_field("name", self.name().as_str())?;
+        st.serialize_field("protocol", &Text(&self.protocol()))?;
+        st.serialize_field("sockets", self.sockets())?;
+        st.serialize_field("advertise", &self.advertised().map(url::Url::as_str))?;
+        st.end()
+    }
+}
+
+/// `{"addr", "inherited"}`: the real local address, and the
+/// `LISTEN_FDNAMES` name when the service manager passed the socket in.
+impl Serialize for BoundSocket {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("BoundSocket", 2)?;
+        st.serialize_field("addr", &Text(&self.local_addr()))?;
+        st.serialize_field("inherited", &self.inherited())?;
+        st.end()
+    }
+}
+
+/// `{"errors": [BindFailure]}`.
+impl Serialize for BindError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("BindError", 1)?;
+        st.serialize_field("errors", self.failures())?;
+        st.end()
+    }
+}
+
+/// `{"network", "endpoint", "transport", "address", "message", "fix"}`;
+/// the first four are `null` for a failure of no planned socket (an
+/// inherited one that matches no endpoint, say).
+impl Serialize for BindFailure {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let name = self.endpoint();
+        let mut st = s.serialize_struct("BindFailure", 6)?;
+        st.serialize_field("network", &name.map(|q| q.network().as_str()))?;
+        st.serialize_field("endpoint", &name.map(|q| q.endpoint().as_str()))?;
+        st.serialize_field("transport", &text(self.transport().as_ref()))?;
+        st.serialize_field("address", &text(self.addr().as_ref()))?;
+        st.serialize_field("message", &Text(self.cause()))?;
+        st.serialize_field("fix", &self.hint())?;
+        st.end()
+    }
+}
+
+/// `{"endpoint", "url", "target", "reached", "message"}`: `endpoint` is
+/// `network.name`, `target` the address the URL resolved to and was probed.
+impl Serialize for Reach {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Reach", 5)?;
+        st.serialize_field("endpoint", &Text(self.endpoint()))?;
+        st.serialize_field("url", &self.url().map(url::Url::as_str))?;
+        st.serialize_field("target", &text(self.target().as_ref()))?;
+        st.serialize_field("reached", &self.reached())?;
+        st.serialize_field("message", &Text(self))?;
+        st.end()
+    }
+}
+
+/// `{"errors": [Located]}`.
+impl Serialize for SpecError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("SpecError", 1)?;
+        st.serialize_field("errors", self.errors())?;
+        st.end()
+    }
+}
+
+/// `{"layer", "line", "statement", "message"}`, each place `null` when
+/// the spec did not come from one.
+impl Serialize for Located {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Located", 4)?;
+        st.serialize_field("layer", &self.layer)?;
+        st.serialize_field("line", &self.line)?;
+        st.serialize_field("statement", &self.statement)?;
+        st.serialize_field("message", &Text(&self.kind))?;
+        st.end()
+    }
+}

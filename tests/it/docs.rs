@@ -1,0 +1,66 @@
+//! The docs keep their promise that every spec in them parses.
+//!
+//! A Rust example runs as a doc test (the README's too, through
+//! `ReadmeDoctests`), so its spec is parsed there, but only if it is not
+//! `no_run` or `ignore`: those are only compiled. The README's one spec shown
+//! as text is `tests/data/example.spec`, which `spec.rs` parses.
+
+use std::path::Path;
+
+use crate::spec::EXAMPLE;
+
+const README: &str = include_str!("../../README.md");
+
+/// The fences in `text` that keep an example from running, as `path:line`.
+fn unrun(path: &str, text: &str, out: &mut Vec<String>) {
+    for (n, line) in text.lines().enumerate() {
+        let code = line
+            .trim_start()
+            .trim_start_matches("//!")
+            .trim_start_matches("///")
+            .trim_start();
+        if let Some(tag) = code.strip_prefix("```")
+            && tag
+                .split(',')
+                .any(|t| matches!(t.trim(), "no_run" | "ignore"))
+        {
+            out.push(format!("{path}:{}: {line}", n + 1));
+        }
+    }
+}
+
+fn sources(dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            unrun(&path.display().to_string(), &text, out);
+        }
+    }
+}
+
+#[test]
+fn every_doc_example_runs_so_its_spec_is_parsed() {
+    let mut found = Vec::new();
+    sources(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    unrun("README.md", README, &mut found);
+    assert!(
+        found.is_empty(),
+        "these examples would not run as doc tests, so their specs are never parsed; \
+         make them runnable (loopback, port 0, a `Host::builder()` host):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_readmes_spec_language_block_is_the_parsed_example() {
+    assert!(
+        README.contains(&format!("```text\n{EXAMPLE}```")),
+        "README's \"The spec language\" block must be tests/data/example.spec verbatim"
+    );
+}
