@@ -2,9 +2,8 @@
 //! sockets, its errors, and the axum and tonic examples as a person runs
 //! them, each endpoint reached by a real client (curl, a tonic channel).
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use listenspec::bind::TakeError;
@@ -64,17 +63,35 @@ async fn the_listener_names_the_endpoint_it_cannot_give() {
     assert!(matches!(err, TakeError::Taken { .. }), "{err:?}");
 }
 
-/// Reads the bound table a server prints at start-up (`ENDPOINT PROTO
-/// BOUND ...`, a row per socket, the endpoint named on its first) until it
-/// has listed `sockets` sockets: each endpoint with its addresses.
-fn endpoints(stdout: ChildStdout, sockets: usize) -> Vec<(String, Vec<SocketAddr>)> {
-    let mut lines = BufReader::new(stdout).lines();
+/// Starts an example with its output in a file (a pipe would need reading
+/// to its end, or the server dies writing to it), and reads the bound table
+/// it prints at start-up (`ENDPOINT PROTO BOUND ...`, a row per socket, the
+/// endpoint named on its first) until `sockets` sockets are listed: each
+/// endpoint with its addresses.
+fn start(mut cmd: Command, sockets: usize) -> (Running, Vec<(String, Vec<SocketAddr>)>) {
+    let out = std::env::temp_dir().join(format!(
+        "listenspec-serve-{}-{:?}.out",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let file = std::fs::File::create(&out).unwrap();
+    let running = Running(cmd.stdout(file).spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&out).unwrap();
+        let eps = table(&text);
+        if eps.iter().map(|(_, a)| a.len()).sum::<usize>() >= sockets {
+            let _ = std::fs::remove_file(&out);
+            return (running, eps);
+        }
+        assert!(Instant::now() < deadline, "no table in 10 s: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn table(text: &str) -> Vec<(String, Vec<SocketAddr>)> {
     let mut eps: Vec<(String, Vec<SocketAddr>)> = Vec::new();
-    while eps.iter().map(|(_, a)| a.len()).sum::<usize>() < sockets {
-        let line = lines
-            .next()
-            .expect("the server printed what it bound")
-            .unwrap();
+    for line in text.lines().take_while(|l| !l.is_empty()) {
         if line.starts_with("ENDPOINT") {
             continue;
         }
@@ -82,13 +99,12 @@ fn endpoints(stdout: ChildStdout, sockets: usize) -> Vec<(String, Vec<SocketAddr
             let name = line.split_whitespace().next().unwrap_or_default();
             eps.push((name.to_owned(), Vec::new()));
         }
-        let addrs = line
-            .split_whitespace()
-            .filter_map(|w| w.parse::<SocketAddr>().ok());
-        eps.last_mut()
-            .expect("a row names its endpoint")
-            .1
-            .extend(addrs);
+        if let Some((_, addrs)) = eps.last_mut() {
+            addrs.extend(
+                line.split_whitespace()
+                    .filter_map(|w| w.parse::<SocketAddr>().ok()),
+            );
+        }
     }
     eps
 }
@@ -126,17 +142,12 @@ fn interrupt(mut running: Running) {
 
 #[test]
 fn the_axum_server_serves_api_and_ops_on_their_networks() {
-    let mut child = Command::new(example("axum_server"))
-        .args(["--config", "examples/axum_server.toml"])
+    let mut cmd = Command::new(example("axum_server"));
+    cmd.args(["--config", "examples/axum_server.toml"])
         .args(["--listen", "ops.http = http:0"])
         .env("PORT", "0")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let eps = endpoints(stdout, 3);
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let (running, eps) = start(cmd, 3);
     let (public, ops) = (&eps[0], &eps[1]);
     assert_eq!(public.0, "public.http");
     assert_eq!(ops.0, "ops.http");
@@ -165,14 +176,9 @@ fn the_axum_server_serves_api_and_ops_on_their_networks() {
 
 #[tokio::test]
 async fn the_grpc_server_answers_health_checks_on_every_address() {
-    let mut child = Command::new(example("grpc_health"))
-        .args(["--listen", "grpc.health = http:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let eps = endpoints(stdout, 2);
+    let mut cmd = Command::new(example("grpc_health"));
+    cmd.args(["--listen", "grpc.health = http:0"]);
+    let (running, eps) = start(cmd, 2);
     assert_eq!(eps[0].0, "grpc.health");
     assert_eq!(eps[0].1.len(), 2, "{eps:?}");
     for &addr in &eps[0].1 {
