@@ -130,6 +130,9 @@ pub enum Error {
     /// Some sockets could not be bound.
     #[error(transparent)]
     Bind(#[from] BindError),
+    /// The layers do not make a spec ([`bind_layers_async`]).
+    #[error(transparent)]
+    Spec(#[from] SpecError),
 }
 
 /// Reads this host, plans the spec against it, and binds every socket; on
@@ -192,6 +195,34 @@ fn log_bound(bound: &Bound) {
     for w in bound.warnings() {
         tracing::warn!("{w}");
     }
+}
+
+/// Builds the spec the layers make (a config file, flags, the environment)
+/// and binds it: [`Layers::build`](spec::Layers::build), then
+/// [`bind_all_async`]. Needs the `tokio` feature.
+///
+/// ```
+/// use listenspec::spec::Layers;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), listenspec::Error> {
+/// let from_config = "local = 127.0.0.1; local.http = http:${PORT:-8080}";
+/// let layers = Layers::new()
+///     .env(|name| (name == "PORT").then(|| "0".to_owned()))
+///     .text("config.toml [listen]", from_config);
+/// let bound = listenspec::bind_layers_async(layers).await?;
+/// assert_ne!(bound.endpoint("local", "http").unwrap().port(), Some(0));
+///
+/// let err = listenspec::bind_layers_async(Layers::new().text("--listen #1", "local.http = http:80"))
+///     .await
+///     .unwrap_err();
+/// assert!(matches!(err, listenspec::Error::Spec(_)));
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn bind_layers_async(layers: spec::Layers<'_>) -> Result<Bound, Error> {
+    bind_all_async(&layers.build()?).await
 }
 
 #[cfg(doctest)]

@@ -525,3 +525,68 @@ impl fmt::Display for BindError {
 }
 
 impl std::error::Error for BindError {}
+
+/// Why [`Bound::take_tokio_tcp`](crate::Bound::take_tokio_tcp),
+/// [`take_tokio_udp`](crate::Bound::take_tokio_udp) or
+/// [`listener`](crate::Bound::listener) handed out no sockets; each names
+/// the endpoint asked for.
+///
+/// ```
+/// use listenspec::bind::TakeError;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = "local = 127.0.0.1; local.dns = udp:0; local.web = http:0".parse()?;
+/// let mut bound = listenspec::bind_all_async(&spec).await?;
+/// let err = bound.take_tokio_tcp("local", "dns").unwrap_err();
+/// assert!(matches!(err, TakeError::WrongTransport { .. }));
+/// assert_eq!(err.to_string(), "endpoint local.dns is udp, not tcp");
+///
+/// bound.take_tokio_tcp("local", "web")?;
+/// let err = bound.take_tokio_tcp("local", "web").unwrap_err();
+/// assert_eq!(err.to_string(), "endpoint local.web was taken already: each endpoint's sockets are handed out once");
+///
+/// let err = bound.take_tokio_tcp("local", "wbe").unwrap_err();
+/// assert_eq!(err.to_string(), "no endpoint local.wbe; the spec has local.dns, local.web");
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TakeError {
+    /// The spec has no endpoint of that name.
+    #[error("no endpoint {network}.{name}; the spec has {}", names(endpoints))]
+    NotFound {
+        /// The network asked for.
+        network: String,
+        /// The endpoint asked for.
+        name: String,
+        /// The endpoints the spec has, taken or not.
+        endpoints: Vec<QualifiedName>,
+    },
+    /// The endpoint is of the other transport.
+    #[error("endpoint {endpoint} is {found}, not {wanted}")]
+    WrongTransport {
+        /// The endpoint.
+        endpoint: QualifiedName,
+        /// Its transport.
+        found: Transport,
+        /// The transport asked for.
+        wanted: Transport,
+    },
+    /// The endpoint's sockets were handed out before.
+    #[error("endpoint {endpoint} was taken already: each endpoint's sockets are handed out once")]
+    Taken {
+        /// The endpoint.
+        endpoint: QualifiedName,
+    },
+    /// A socket could not be made non-blocking or registered with tokio.
+    #[error("endpoint {endpoint}: a socket could not be handed to tokio: {error}")]
+    Tokio {
+        /// The endpoint.
+        endpoint: QualifiedName,
+        /// The OS error.
+        error: io::Error,
+    },
+}

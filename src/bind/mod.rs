@@ -7,6 +7,8 @@
 
 mod activation;
 mod error;
+#[cfg(feature = "tokio")]
+mod serve;
 mod socket;
 
 use std::fmt;
@@ -17,9 +19,13 @@ use socket2::Socket;
 use url::Url;
 
 pub use activation::{Inherited, take_from_env};
+#[cfg(feature = "tokio")]
+pub use error::TakeError;
 pub use error::{
     ActivationError, BindError, BindFailure, Cause, Descriptor, Disagreement, FileKind,
 };
+#[cfg(feature = "tokio")]
+pub use serve::EndpointListener;
 pub use socket::DEFAULT_BACKLOG;
 
 use crate::plan::table::{self, Table};
@@ -157,17 +163,21 @@ impl BoundEndpoint {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "tokio")]
-    pub fn into_tokio_tcp(self) -> io::Result<Vec<tokio::net::TcpListener>> {
-        let what = self.qualified();
-        let std = self
-            .into_tcp()
-            .ok_or_else(|| wrong_transport(&what, "TCP"))?;
+    pub fn into_tokio_tcp(self) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
+        let endpoint = self.qualified();
+        let found = self.protocol.transport();
+        let std = self.into_tcp().ok_or(TakeError::WrongTransport {
+            endpoint: endpoint.clone(),
+            found,
+            wanted: Transport::Tcp,
+        })?;
         std.into_iter()
             .map(|l| {
                 l.set_nonblocking(true)?;
                 tokio::net::TcpListener::from_std(l)
             })
-            .collect()
+            .collect::<io::Result<_>>()
+            .map_err(|error| TakeError::Tokio { endpoint, error })
     }
 
     /// The UDP sockets as tokio ones (made non-blocking); must be called
@@ -188,26 +198,22 @@ impl BoundEndpoint {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "tokio")]
-    pub fn into_tokio_udp(self) -> io::Result<Vec<tokio::net::UdpSocket>> {
-        let what = self.qualified();
-        let std = self
-            .into_udp()
-            .ok_or_else(|| wrong_transport(&what, "UDP"))?;
+    pub fn into_tokio_udp(self) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
+        let endpoint = self.qualified();
+        let found = self.protocol.transport();
+        let std = self.into_udp().ok_or(TakeError::WrongTransport {
+            endpoint: endpoint.clone(),
+            found,
+            wanted: Transport::Udp,
+        })?;
         std.into_iter()
             .map(|u| {
                 u.set_nonblocking(true)?;
                 tokio::net::UdpSocket::from_std(u)
             })
-            .collect()
+            .collect::<io::Result<_>>()
+            .map_err(|error| TakeError::Tokio { endpoint, error })
     }
-}
-
-#[cfg(feature = "tokio")]
-fn wrong_transport(endpoint: &QualifiedName, wanted: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        format!("endpoint {endpoint} is not {wanted}"),
-    )
 }
 
 /// Every endpoint of a plan, bound.
@@ -239,6 +245,9 @@ pub struct Bound {
     endpoints: Vec<BoundEndpoint>,
     /// The plan's, so a server that only sees `Bound` can still show them.
     warnings: Vec<Problem>,
+    /// The endpoints moved out, so asking again says "taken", not "no such
+    /// endpoint".
+    taken: Vec<QualifiedName>,
 }
 
 impl Bound {
@@ -265,11 +274,18 @@ impl Bound {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn take(&mut self, network: &str, name: &str) -> Option<BoundEndpoint> {
-        let i = self
-            .endpoints
+        let i = self.position(network, name)?;
+        Some(self.take_at(i))
+    }
+    fn position(&self, network: &str, name: &str) -> Option<usize> {
+        self.endpoints
             .iter()
-            .position(|e| e.network == network && e.name == name)?;
-        Some(self.endpoints.remove(i))
+            .position(|e| e.network == network && e.name == name)
+    }
+    fn take_at(&mut self, i: usize) -> BoundEndpoint {
+        let ep = self.endpoints.remove(i);
+        self.taken.push(ep.qualified());
+        ep
     }
     /// The endpoint's TCP listeners; `None` if there is no such TCP endpoint
     /// (or it was taken already).
@@ -311,6 +327,107 @@ impl Bound {
         let is_udp = self.endpoint(network, name)?.protocol.transport() == Transport::Udp;
         is_udp.then(|| self.take(network, name)?.into_udp())?
     }
+
+    /// The endpoint's TCP listeners as tokio ones, moved out; must be called
+    /// inside a tokio runtime. To accept on all of them as one, use
+    /// [`Bound::listener`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spec = "local = 127.0.0.1; local.web = http:0".parse()?;
+    /// let mut bound = listenspec::bind_all_async(&spec).await?;
+    /// let web = bound.take_tokio_tcp("local", "web")?;
+    /// let addr = web[0].local_addr()?;
+    /// let client = tokio::net::TcpStream::connect(addr).await?;
+    /// let (_conn, peer) = web[0].accept().await?;
+    /// assert_eq!(peer, client.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn take_tokio_tcp(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
+        self.take_checked(network, name, Transport::Tcp)?
+            .into_tokio_tcp()
+    }
+
+    /// The endpoint's UDP sockets as tokio ones, moved out; must be called
+    /// inside a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spec = "local = 127.0.0.1; local.dns = udp:0".parse()?;
+    /// let mut bound = listenspec::bind_all_async(&spec).await?;
+    /// let dns = bound.take_tokio_udp("local", "dns")?;
+    /// let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// client.send_to(b"ping", dns[0].local_addr()?).await?;
+    /// let mut buf = [0; 4];
+    /// let (n, from) = dns[0].recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"ping"[..], client.local_addr()?));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn take_tokio_udp(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
+        self.take_checked(network, name, Transport::Udp)?
+            .into_tokio_udp()
+    }
+
+    /// Moves the endpoint out if it is there and of transport `wanted`;
+    /// otherwise says which of those it is not.
+    #[cfg(feature = "tokio")]
+    fn take_checked(
+        &mut self,
+        network: &str,
+        name: &str,
+        wanted: Transport,
+    ) -> Result<BoundEndpoint, TakeError> {
+        let Some(i) = self.position(network, name) else {
+            let named = |q: &&QualifiedName| q.network() == network && q.endpoint() == name;
+            return Err(match self.taken.iter().find(named) {
+                Some(q) => TakeError::Taken {
+                    endpoint: q.clone(),
+                },
+                None => TakeError::NotFound {
+                    network: network.to_owned(),
+                    name: name.to_owned(),
+                    endpoints: self.names(),
+                },
+            });
+        };
+        let found = self.endpoints[i].protocol.transport();
+        if found != wanted {
+            return Err(TakeError::WrongTransport {
+                endpoint: self.endpoints[i].qualified(),
+                found,
+                wanted,
+            });
+        }
+        Ok(self.take_at(i))
+    }
+
+    /// Every endpoint of the spec, taken or not, sorted.
+    #[cfg(feature = "tokio")]
+    fn names(&self) -> Vec<QualifiedName> {
+        let mut all: Vec<QualifiedName> = self
+            .endpoints
+            .iter()
+            .map(BoundEndpoint::qualified)
+            .collect();
+        all.extend(self.taken.iter().cloned());
+        all.sort();
+        all
+    }
+
     /// The plan's warnings: every socket is bound, but a person should read
     /// them.
     ///
@@ -602,6 +719,7 @@ pub(crate) fn bind_with(
     Ok(Bound {
         endpoints,
         warnings: plan.warnings().to_vec(),
+        taken: Vec::new(),
     })
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use listenspec::Host;
 
 /// An example binary; `cargo test` builds examples beside the test binary.
-fn example(name: &str) -> PathBuf {
+pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let path = dir.join("examples").join(name);
@@ -165,7 +165,7 @@ fn doctor_binds_for_real_and_reports_failures() {
 }
 
 /// Kills the child when the test ends, pass or fail.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {

@@ -18,6 +18,7 @@ mod plan;
 mod props;
 mod reach;
 mod realnet;
+mod serve;
 mod spec;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from

@@ -1,0 +1,85 @@
+//! An axum server: its public API on one network, metrics and health on an
+//! operations network, where they listen read from its TOML config, laid
+//! under `--listen` flags, with `PORT` from the environment.
+//!
+//! ```text
+//! cargo run --example axum_server -- --config examples/axum_server.toml
+//! PORT=3000 cargo run --example axum_server -- --config examples/axum_server.toml \
+//!     --listen 'ops.http = http:0'
+//! ```
+//! It prints each endpoint's sockets and advertised URL, one line each, and
+//! serves until interrupted (Ctrl-C), finishing the requests under way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use clap::Parser;
+use listenspec::spec::{Layers, ListenArgs};
+use serde::Deserialize;
+
+/// The server's command line.
+#[derive(Parser)]
+struct Cli {
+    /// The config file.
+    #[arg(long, default_value = "config.toml")]
+    config: PathBuf,
+    #[command(flatten)]
+    listen: ListenArgs,
+}
+
+/// The server's config file.
+#[derive(Deserialize)]
+struct Config {
+    /// What the public API answers.
+    greeting: String,
+    /// Spec text rather than a `ListenSpec`, so `${PORT}` is expanded when
+    /// laid with the flags instead of refused by the parser.
+    listen: String,
+}
+
+/// Requests the public API has answered, for the metrics.
+type Requests = Arc<AtomicU64>;
+
+fn api(greeting: String, requests: Requests) -> Router {
+    Router::new().route(
+        "/",
+        get(move || async move {
+            requests.fetch_add(1, Ordering::Relaxed);
+            greeting
+        }),
+    )
+}
+
+fn ops(requests: Requests) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .with_state(requests)
+}
+
+async fn metrics(State(requests): State<Requests>) -> String {
+    format!("requests_total {}\n", requests.load(Ordering::Relaxed))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
+    let requests = Requests::default();
+    let (api, ops) = (api(config.greeting, requests.clone()), ops(requests));
+
+    let layer = Layers::new().text("config.toml [listen]", config.listen);
+    let mut bound = listenspec::bind_layers_async(cli.listen.layers_over(layer).env_vars()).await?;
+    for e in bound.endpoints() {
+        println!("{} {:?}", e.qualified(), e.local_addrs());
+    }
+    let stop = || async { _ = tokio::signal::ctrl_c().await };
+    let api = axum::serve(bound.listener("public", "http")?, api).with_graceful_shutdown(stop());
+    let ops = axum::serve(bound.listener("ops", "http")?, ops).with_graceful_shutdown(stop());
+    tokio::try_join!(api.into_future(), ops.into_future())?;
+    Ok(())
+}
