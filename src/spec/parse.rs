@@ -255,61 +255,97 @@ fn apply(
     stmts: Vec<(Origin, Stmt)>,
     errors: &mut Vec<Located>,
 ) -> (Written<Network>, Written<Endpoint>) {
-    let mut networks: Written<Network> = Vec::new();
-    let mut endpoints: Written<Endpoint> = Vec::new();
+    // Removed entries become `None` in place and leave the maps, so each
+    // statement costs the same however many came before: a spec of many
+    // thousand removals stays linear.
+    let mut networks: Vec<Option<(Origin, Network)>> = Vec::new();
+    let mut endpoints: Vec<Option<(Origin, Endpoint)>> = Vec::new();
     let mut network_at: HashMap<Name, usize> = HashMap::new();
     let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
+    let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::new();
     for (origin, stmt) in stmts {
         match stmt {
             Stmt::Network(n) => match network_at.get(n.name()) {
-                Some(&i) if networks[i].0.pass == origin.pass => {
+                Some(&i) if same_pass(&networks[i], &origin) => {
                     errors.push(duplicate(
                         &origin,
                         SpecErrorKind::DuplicateNetwork(n.name().clone()),
                     ));
                 }
-                Some(&i) => networks[i] = (origin, n),
+                Some(&i) => networks[i] = Some((origin, n)),
                 None => {
                     network_at.insert(n.name().clone(), networks.len());
-                    networks.push((origin, n));
+                    networks.push(Some((origin, n)));
                 }
             },
             Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
-                Some(&i) if endpoints[i].0.pass == origin.pass => {
+                Some(&i) if same_pass(&endpoints[i], &origin) => {
                     errors.push(duplicate(
                         &origin,
                         SpecErrorKind::DuplicateEndpoint(e.qualified()),
                     ));
                 }
-                Some(&i) => endpoints[i] = (origin, e),
+                Some(&i) => endpoints[i] = Some((origin, e)),
                 None => {
                     endpoint_at.insert(e.qualified(), endpoints.len());
-                    endpoints.push((origin, e));
+                    endpoints_of
+                        .entry(e.network().clone())
+                        .or_default()
+                        .push(endpoints.len());
+                    endpoints.push(Some((origin, e)));
                 }
             },
             Stmt::Remove(name) => {
-                let before = (networks.len(), endpoints.len());
+                let mut removed = false;
                 match cut(&name, b'.') {
-                    Some(_) => endpoints.retain(|(_, e)| e.qualified() != *name.as_str()),
+                    Some((net, ep)) => {
+                        let q = net
+                            .parse()
+                            .and_then(|n| Ok(QualifiedName::new(n, ep.parse()?)));
+                        if let Some(i) = q.ok().and_then(|q| endpoint_at.remove(&q)) {
+                            removed = endpoints[i].take().is_some();
+                        }
+                    }
                     None => {
-                        networks.retain(|(_, n)| n.name() != name.as_str());
-                        endpoints.retain(|(_, e)| e.network() != name.as_str());
+                        let Ok(net) = name.parse::<Name>() else {
+                            errors.push(nothing_to_remove(origin, name));
+                            continue;
+                        };
+                        if let Some(i) = network_at.remove(&net) {
+                            removed = networks[i].take().is_some();
+                        }
+                        for i in endpoints_of.remove(&net).unwrap_or_default() {
+                            if let Some((_, e)) = endpoints[i].take() {
+                                endpoint_at.remove(&e.qualified());
+                                removed = true;
+                            }
+                        }
                     }
                 }
-                if before == (networks.len(), endpoints.len()) {
-                    errors.push(Located {
-                        line: origin.line,
-                        statement: None,
-                        layer: origin.layer,
-                        kind: SpecErrorKind::NothingToRemove(name),
-                    });
+                if !removed {
+                    errors.push(nothing_to_remove(origin, name));
                 }
-                network_at = index(&networks, |n| n.name().clone());
-                endpoint_at = index(&endpoints, Endpoint::qualified);
             }
         }
     }
-    (networks, endpoints)
+    (
+        networks.into_iter().flatten().collect(),
+        endpoints.into_iter().flatten().collect(),
+    )
+}
+
+/// Whether a slot holds something written in the same layer as `origin`.
+fn same_pass<T>(slot: &Option<(Origin, T)>, origin: &Origin) -> bool {
+    slot.as_ref().is_some_and(|(o, _)| o.pass == origin.pass)
+}
+
+fn nothing_to_remove(origin: Origin, name: String) -> Located {
+    Located {
+        line: origin.line,
+        statement: None,
+        layer: origin.layer,
+        kind: SpecErrorKind::NothingToRemove(name),
+    }
 }
 
 /// A second definition within one layer: across layers a later statement
@@ -321,18 +357,6 @@ fn duplicate(origin: &Origin, kind: SpecErrorKind) -> Located {
         layer: origin.layer.clone(),
         kind,
     }
-}
-
-/// Position of each item by its name, after a removal shifted them.
-fn index<T, K: std::hash::Hash + Eq>(
-    items: &[(Origin, T)],
-    key: impl Fn(&T) -> K,
-) -> HashMap<K, usize> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, (_, t))| (key(t), i))
-        .collect()
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,

@@ -100,3 +100,34 @@ fn a_host_with_huge_interfaces_is_listed_in_bounded_lines() {
     assert!(listing.contains("and 4984 more addresses"), "{listing}");
     assert!(listing.len() < 1_000, "{} bytes", listing.len());
 }
+
+#[test]
+fn many_layers_and_removals_cost_linear_time_and_say_each_error() {
+    // 20,000 networks, then a layer removing half of them and naming 20,000
+    // that do not exist: each statement is looked up, never searched for.
+    let mut file = String::new();
+    for i in 0..20_000 {
+        let _ = writeln!(file, "n{i} = loopback shared\nn{i}.a = tcp:0");
+    }
+    let mut flags = String::new();
+    for i in (0..20_000).step_by(2) {
+        let _ = writeln!(flags, "-n{i}");
+    }
+    for i in 0..20_000 {
+        let _ = writeln!(flags, "-ghost{i}.a");
+    }
+    let err = listenspec::spec::Layers::new()
+        .text("file", file)
+        .text("flags", flags)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.errors().len(),
+        20_000,
+        "each removal of nothing is reported"
+    );
+    assert!(
+        err.to_string()
+            .contains("flags line 10001: -ghost0.a removes nothing")
+    );
+}
