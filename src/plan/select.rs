@@ -89,14 +89,21 @@ fn zone_index(zone: &Zone, host: &Host) -> Option<u32> {
     }
 }
 
-/// The interfaces holding `ip`, for a link-local literal whose zone is
-/// wrong: the address is there, on another link.
-fn holders(ip: IpAddr, host: &Host) -> Vec<String> {
-    host.interfaces()
+/// For a link-local literal whose zone names another link than the one
+/// holding the address, says where the address is; `None` when no
+/// interface holds it.
+fn wrong_zone(ip: IpAddr, zone: &Zone, host: &Host) -> Option<ProblemKind> {
+    let holders: Vec<String> = host
+        .interfaces()
         .iter()
         .filter(|i| i.addrs().iter().any(|n| n.addr() == ip))
         .map(|i| i.name().to_owned())
-        .collect()
+        .collect();
+    (!holders.is_empty()).then(|| ProblemKind::WrongZone {
+        ip,
+        zone: zone.to_string(),
+        holders,
+    })
 }
 
 /// An include selector with what resolving one network learns about it.
@@ -287,21 +294,13 @@ fn report_unmatched(
         unmatched = true;
         let sel = inc.sel;
         let kind = match (sel, &inc.ready) {
-            (
-                Selector::Addr {
-                    ip,
-                    zone: Some(zone),
-                },
-                _,
-            ) if !holders(*ip, host).is_empty() => ProblemKind::WrongZone {
-                ip: *ip,
-                zone: zone.to_string(),
-                holders: holders(*ip, host),
-            },
-            (Selector::Addr { ip, .. }, _) => ProblemKind::NotLocal {
-                selector: sel.clone(),
-                remote: vec![*ip],
-            },
+            (Selector::Addr { ip, zone }, _) => zone
+                .as_ref()
+                .and_then(|zone| wrong_zone(*ip, zone, host))
+                .unwrap_or_else(|| ProblemKind::NotLocal {
+                    selector: sel.clone(),
+                    remote: vec![*ip],
+                }),
             (Selector::Dns(_), Ready::Dns(answers)) => ProblemKind::NotLocal {
                 selector: sel.clone(),
                 remote: answers.clone(),
@@ -437,18 +436,11 @@ fn prepare<'a>(
         } => match zone_index(zone, host) {
             Some(index) => Ready::Scoped(*ip, index),
             None => {
-                let holders = holders(*ip, host);
-                report(if holders.is_empty() {
+                report(wrong_zone(*ip, zone, host).unwrap_or_else(|| {
                     ProblemKind::UnknownInterface {
                         pattern: zone.to_string(),
                     }
-                } else {
-                    ProblemKind::WrongZone {
-                        ip: *ip,
-                        zone: zone.to_string(),
-                        holders,
-                    }
-                });
+                }));
                 Ready::Dead
             }
         },
