@@ -120,16 +120,19 @@ impl Serialize for Bind {
     }
 }
 
-/// `{"network", "name", "protocol", "ports", "bind": [Bind], "advertise"}`;
-/// `ports` is `"8080"`, `"0"` or `"8000-8009"`.
+/// `{"network", "name", "protocol", "transport", "ports", "bind": [Bind],
+/// "unix", "advertise"}`; `ports` is `"8080"`, `"0"` or `"8000-8009"`, and
+/// `null` for a Unix socket, whose path is `unix` (`null` on IP).
 impl Serialize for PlannedEndpoint {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("PlannedEndpoint", 6)?;
+        let mut st = s.serialize_struct("PlannedEndpoint", 8)?;
         st.serialize_field("network", self.network().as_str())?;
         st.serialize_field("name", self.name().as_str())?;
         st.serialize_field("protocol", &Text(&self.protocol()))?;
-        st.serialize_field("ports", &Text(&self.ports()))?;
+        st.serialize_field("transport", &Text(&self.transport()))?;
+        st.serialize_field("ports", &self.ports().as_ref().map(Text))?;
         st.serialize_field("bind", self.binds())?;
+        st.serialize_field("unix", &self.unix().map(|u| Text(u.path())))?;
         st.serialize_field("advertise", &self.advertised())?;
         st.end()
     }

@@ -421,7 +421,7 @@ impl BindFailure {
         BindFailure {
             socket: Some(Planned {
                 endpoint: ep.qualified(),
-                transport: ep.protocol().transport(),
+                transport: ep.transport(),
                 addr,
             }),
             cause,

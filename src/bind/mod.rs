@@ -88,6 +88,7 @@ pub struct BoundEndpoint {
     network: Name,
     name: Name,
     protocol: Protocol,
+    transport: Transport,
     sockets: Vec<BoundSocket>,
     /// What clients are told, with the real port.
     advertised: Option<Url>,
@@ -165,7 +166,7 @@ impl BoundEndpoint {
     #[cfg(feature = "tokio")]
     pub fn into_tokio_tcp(self) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
         let endpoint = self.qualified();
-        let found = self.protocol.transport();
+        let found = self.transport;
         let std = self.into_tcp().ok_or(TakeError::WrongTransport {
             endpoint: endpoint.clone(),
             found,
@@ -200,7 +201,7 @@ impl BoundEndpoint {
     #[cfg(feature = "tokio")]
     pub fn into_tokio_udp(self) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
         let endpoint = self.qualified();
-        let found = self.protocol.transport();
+        let found = self.transport;
         let std = self.into_udp().ok_or(TakeError::WrongTransport {
             endpoint: endpoint.clone(),
             found,
@@ -306,7 +307,7 @@ impl Bound {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn take_tcp(&mut self, network: &str, name: &str) -> Option<Vec<TcpListener>> {
-        let is_tcp = self.endpoint(network, name)?.protocol.transport() == Transport::Tcp;
+        let is_tcp = self.endpoint(network, name)?.transport == Transport::Tcp;
         is_tcp.then(|| self.take(network, name)?.into_tcp())?
     }
     /// The endpoint's UDP sockets; `None` if there is no such UDP endpoint
@@ -324,7 +325,7 @@ impl Bound {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn take_udp(&mut self, network: &str, name: &str) -> Option<Vec<UdpSocket>> {
-        let is_udp = self.endpoint(network, name)?.protocol.transport() == Transport::Udp;
+        let is_udp = self.endpoint(network, name)?.transport == Transport::Udp;
         is_udp.then(|| self.take(network, name)?.into_udp())?
     }
 
@@ -404,7 +405,7 @@ impl Bound {
                 },
             });
         };
-        let found = self.endpoints[i].protocol.transport();
+        let found = self.endpoints[i].transport;
         if found != wanted {
             return Err(TakeError::WrongTransport {
                 endpoint: self.endpoints[i].qualified(),
@@ -548,14 +549,14 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
         }
     };
     let ep = &eps[i];
-    let ports = ep.ports();
+    let ports = ep.ports().unwrap_or(crate::spec::Ports::single(0));
     let fits = |want: SocketAddr, got: SocketAddr| {
         want.ip() == got.ip()
             && (ports.is_ephemeral() || (ports.first()..=ports.last()).contains(&got.port()))
     };
     let found = inh
         .addr
-        .filter(|_| inh.transport == Some(ep.protocol().transport()))
+        .filter(|_| inh.transport == Some(ep.transport()))
         .and_then(|got| ep.binds().iter().position(|b| fits(b.addr(), got)));
     match found {
         Some(j) => Ok((i, j)),
@@ -565,7 +566,7 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
             expected: ep
                 .binds()
                 .iter()
-                .map(|b| format!("{} {}", ep.protocol().transport(), b.addr()))
+                .map(|b| format!("{} {}", ep.transport(), b.addr()))
                 .collect(),
         }),
     }
@@ -643,7 +644,7 @@ fn place_inherited(
         };
         let ep = &eps[i];
         let addr = ep.binds()[j].addr();
-        let why = inh.disagreements(ep.protocol().transport(), ep.options(), &ep.binds()[j]);
+        let why = inh.disagreements(ep.transport(), ep.options(), &ep.binds()[j]);
         if !why.is_empty() {
             placed.refused.push(i);
             let cause = Cause::InheritedDisagrees {
@@ -660,7 +661,7 @@ fn place_inherited(
             placed.given[i][j] = Some(BoundSocket {
                 local_addr: inh.addr.unwrap_or(addr),
                 inherited: Some(inh.name.clone()),
-                listener: into_listener(inh.socket, ep.protocol().transport()),
+                listener: into_listener(inh.socket, ep.transport()),
                 planned: ep.binds()[j].clone(),
             });
         }
@@ -677,7 +678,7 @@ pub(crate) fn bind_with(
     let mut failures = Vec::new();
     let Placed { mut given, refused } = place_inherited(plan, inherited, &mut failures);
     let mut order: Vec<usize> = (0..eps.len()).collect();
-    order.sort_by_key(|&i| eps[i].ports().fixed().is_none());
+    order.sort_by_key(|&i| eps[i].ports().and_then(crate::spec::Ports::fixed).is_none());
     let mut held = Held {
         entries: Vec::new(),
     };
@@ -686,7 +687,7 @@ pub(crate) fn bind_with(
         let given = given.get_mut(i).map(std::mem::take).unwrap_or_default();
         bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {
-            let t = eps[i].protocol().transport();
+            let t = eps[i].transport();
             held.entries.extend(
                 socks
                     .iter()
@@ -708,9 +709,12 @@ pub(crate) fn bind_with(
                 network: ep.network().clone(),
                 name: ep.name().clone(),
                 protocol: ep.protocol(),
-                advertised: ep
-                    .advertised()
-                    .map(|a| a.with_port(port.unwrap_or(ep.ports().first()))),
+                transport: ep.transport(),
+                advertised: ep.advertised().map(|a| {
+                    a.with_port(
+                        port.unwrap_or_else(|| ep.ports().map_or(0, crate::spec::Ports::first)),
+                    )
+                }),
                 sockets,
             }
         })
@@ -724,8 +728,8 @@ pub(crate) fn bind_with(
 
 fn into_listener(socket: Socket, t: Transport) -> Listener {
     match t {
-        Transport::Tcp => Listener::Tcp(socket.into()),
-        Transport::Udp => Listener::Udp(socket.into()),
+        Transport::Udp | Transport::UnixDatagram => Listener::Udp(socket.into()),
+        Transport::Tcp | Transport::UnixStream => Listener::Tcp(socket.into()),
     }
 }
 
@@ -741,7 +745,7 @@ fn bind_endpoint(
     failures: &mut Vec<BindFailure>,
 ) -> Option<Vec<BoundSocket>> {
     let ep = &eps[i];
-    let ports = ep.ports();
+    let ports = ep.ports()?;
     let inherited_port = given.iter().flatten().map(|s| s.local_addr.port()).next();
     // The ports to try, as (first, how many, step): one fixed port, port 0
     // a few times, or each port of a range.
@@ -807,7 +811,7 @@ fn open_on(
     given: &mut [Option<BoundSocket>],
     opener: &mut dyn Open,
 ) -> Attempt {
-    let t = ep.protocol().transport();
+    let t = ep.transport();
     let mut attempt = Attempt {
         opened: Vec::with_capacity(ep.binds().len()),
         errors: Vec::new(),
@@ -862,7 +866,7 @@ fn report_failures(
     held: &Held,
     failures: &mut Vec<BindFailure>,
 ) {
-    let t = ep.protocol().transport();
+    let t = ep.transport();
     for (addr, e) in errors {
         let dual = dual_stack(ep, addr);
         let holder = held.holder(t, addr, dual).map(|j| eps[j].qualified());

@@ -29,10 +29,13 @@ impl Open for System {
     fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
         let mut addr = bind.addr();
         addr.set_port(port);
-        let transport = ep.protocol().transport();
+        let transport = ep.transport();
         let (ty, proto) = match transport {
             Transport::Tcp => (Type::STREAM, Protocol::TCP),
             Transport::Udp => (Type::DGRAM, Protocol::UDP),
+            Transport::UnixStream | Transport::UnixDatagram => {
+                return Err(io::Error::other("a Unix socket has no IP address"));
+            }
         };
         // socket(2): https://man7.org/linux/man-pages/man2/socket.2.html
         let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;

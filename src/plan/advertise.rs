@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::AddrClass;
 use crate::plan::{Chosen, HostView, ProblemKind};
-use crate::spec::{Advertise, Endpoint, Family, Transport};
+use crate::spec::{Advertise, Endpoint, Family, Ports, Transport};
 
 /// Where an advertised URL came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +28,9 @@ pub enum Source {
 /// [`Advertised::with_port`] completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advertised {
-    url: Url,
-    port_from_bind: bool,
-    source: Source,
+    pub(crate) url: Url,
+    pub(crate) port_from_bind: bool,
+    pub(crate) source: Source,
 }
 
 impl Advertised {
@@ -103,7 +103,7 @@ fn parse_url(scheme: &str, host: url::Host<&str>, port: Option<u16>) -> Url {
 
 /// Builds `scheme://host` with the endpoint's port when it is known.
 fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpoint) -> Advertised {
-    let port = explicit.or(e.ports().fixed());
+    let port = explicit.or(e.ports().and_then(Ports::fixed));
     Advertised {
         url: parse_url(scheme, host, port),
         port_from_bind: port.is_none(),
@@ -116,7 +116,7 @@ fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpo
 /// TLS-terminating proxy is fine; a `udp` endpoint cannot use it).
 fn compatible(url: &Url, e: &Endpoint) -> bool {
     let url_udp = url.scheme() == "udp";
-    url_udp == (e.protocol().transport() == Transport::Udp)
+    url_udp == (e.transport() == Transport::Udp)
 }
 
 fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Advertised {
@@ -124,11 +124,12 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
         Advertise::Url(u) if whole => {
             let mut url = u.clone();
             let known = u.port_or_known_default().is_some();
-            if !known && let Some(p) = e.ports().fixed() {
+            let fixed = e.ports().and_then(Ports::fixed);
+            if !known && let Some(p) = fixed {
                 let _ = url.set_port(Some(p));
             }
             Advertised {
-                port_from_bind: !known && e.ports().fixed().is_none(),
+                port_from_bind: !known && fixed.is_none(),
                 url,
                 source: Source::Derived,
             }

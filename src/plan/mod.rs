@@ -9,6 +9,7 @@ mod platform;
 mod problem;
 mod select;
 pub(crate) mod table;
+mod unix;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,6 +19,7 @@ use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
 pub use problem::{PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
+pub use unix::UnixBind;
 
 use crate::host::{Host, Interface};
 use crate::spec::{
@@ -213,10 +215,17 @@ pub struct PlannedEndpoint {
     network: Name,
     name: Name,
     protocol: Protocol,
-    ports: Ports,
+    transport: Transport,
+    sockets: Sockets,
     options: EndpointOptions,
-    binds: Vec<Bind>,
     advertise: Option<Advertised>,
+}
+
+/// An endpoint's sockets: one per address on ports, or one Unix socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Sockets {
+    Ip { ports: Ports, binds: Vec<Bind> },
+    Unix(UnixBind),
 }
 
 impl PlannedEndpoint {
@@ -236,21 +245,38 @@ impl PlannedEndpoint {
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
-    /// The ports to try.
-    pub fn ports(&self) -> Ports {
-        self.ports
+    /// The kind of socket.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+    /// The ports to try; `None` for a Unix socket.
+    pub fn ports(&self) -> Option<Ports> {
+        match &self.sockets {
+            Sockets::Ip { ports, .. } => Some(*ports),
+            Sockets::Unix(_) => None,
+        }
     }
     /// The socket options.
     pub fn options(&self) -> &EndpointOptions {
         &self.options
     }
-    /// The sockets, one per address.
+    /// The IP sockets, one per address; none for a Unix socket.
     pub fn binds(&self) -> &[Bind] {
-        &self.binds
+        match &self.sockets {
+            Sockets::Ip { binds, .. } => binds,
+            Sockets::Unix(_) => &[],
+        }
     }
-    /// The socket addresses alone, as a test would compare them.
+    /// The Unix socket; `None` for an endpoint on IP addresses.
+    pub fn unix(&self) -> Option<&UnixBind> {
+        match &self.sockets {
+            Sockets::Unix(u) => Some(u),
+            Sockets::Ip { .. } => None,
+        }
+    }
+    /// The IP socket addresses alone, as a test would compare them.
     pub fn socket_addrs(&self) -> Vec<SocketAddr> {
-        self.binds.iter().map(|b| b.addr).collect()
+        self.binds().iter().map(|b| b.addr).collect()
     }
     /// What clients are told; `None` only when no address could be advertised
     /// (then the plan has an error for it).
@@ -414,7 +440,23 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         };
         let net = &networks[i];
         let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
-        let binds = binds(e, &net.addrs, host, &mut report);
+        let (Some(ports), None) = (e.ports(), e.unix_path()) else {
+            if let Some(path) = e.unix_path() {
+                let bind = unix::bind(e, path, host, &mut report);
+                let advertise = unix::advertise(e, spec.networks()[i].advertised(), bind.path());
+                endpoints.push(PlannedEndpoint {
+                    network: net.name.clone(),
+                    name: e.name().clone(),
+                    protocol: e.protocol(),
+                    transport: e.transport(),
+                    sockets: Sockets::Unix(bind),
+                    options: e.options().clone(),
+                    advertise: Some(advertise),
+                });
+            }
+            continue;
+        };
+        let binds = binds(e, ports, &net.addrs, host, &mut report);
         check_dual_stack(e, &binds, &mut report);
         check_isolation(e, net, &binds, &mut report);
         check_container(host, net, &binds, &mut report);
@@ -436,9 +478,9 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             network: net.name.clone(),
             name: e.name().clone(),
             protocol: e.protocol(),
-            ports: e.ports(),
+            transport: e.transport(),
+            sockets: Sockets::Ip { ports, binds },
             options: e.options().clone(),
-            binds,
             advertise,
         });
     }
@@ -488,8 +530,12 @@ fn plan_networks(
     let mut networks = Vec::with_capacity(spec.networks().len());
     for (net, &listening) in spec.networks().iter().zip(&listens) {
         let name = net.name().clone();
-        let addrs = select::resolve(net, &name, view, problems);
         let exposure = net.exposure();
+        let addrs = if net.is_unix() {
+            Vec::new()
+        } else {
+            select::resolve(net, &name, view, problems)
+        };
         check_exposure(&name, exposure, &addrs, problems);
         if !listening {
             problems.push(Problem::network(&name, ProblemKind::NoEndpoints));
@@ -566,6 +612,7 @@ fn verdict(problems: Vec<Problem>, options: PlanOptions) -> (Vec<Problem>, Vec<P
 
 fn binds(
     e: &Endpoint,
+    ports: Ports,
     addrs: &[Chosen],
     host: &Host,
     report: &mut impl FnMut(ProblemKind),
@@ -603,7 +650,7 @@ fn binds(
                 }
             };
             Bind {
-                addr: c.socket_addr(e.ports().first()),
+                addr: c.socket_addr(ports.first()),
                 device: dev,
                 chosen: c.clone(),
             }
@@ -625,7 +672,7 @@ fn check_dual_stack(e: &Endpoint, binds: &[Bind], report: &mut impl FnMut(Proble
     };
     if let (Some(v4), Some(v6)) = (wildcard(Family::V4), wildcard(Family::V6)) {
         report(ProblemKind::DualStackSelf {
-            transport: e.protocol().transport(),
+            transport: e.transport(),
             v4: v4.addr,
             v6: v6.addr,
         });
@@ -763,10 +810,10 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
     let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::new();
     let mut wildcards = Wildcards::new();
     for (i, e) in endpoints.iter().enumerate() {
-        let (t, Some(port)) = (e.protocol.transport(), e.ports.fixed()) else {
+        let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {
             continue;
         };
-        for b in &e.binds {
+        for b in e.binds() {
             let clash = |other: usize| ProblemKind::Conflict {
                 transport: t,
                 addr: b.addr,
@@ -811,10 +858,10 @@ fn check_under_wildcard(
         return;
     }
     for (i, e) in endpoints.iter().enumerate() {
-        let (t, Some(port)) = (e.protocol.transport(), e.ports.fixed()) else {
+        let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {
             continue;
         };
-        for b in e.binds.iter().filter(|b| !b.is_wildcard()) {
+        for b in e.binds().iter().filter(|b| !b.is_wildcard()) {
             let family = Family::of(b.addr.ip());
             if let Some(&(j, wildcard)) = wildcards.get(&(t, port, family))
                 && j != i

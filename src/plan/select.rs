@@ -430,6 +430,9 @@ fn prepare<'a>(
     report: &mut impl FnMut(ProblemKind),
 ) -> Ready<'a> {
     match sel {
+        // A network of Unix sockets is never resolved; an IP network
+        // cannot name it (the spec refuses `!unix`).
+        Selector::Unix => Ready::Dead,
         Selector::Addr {
             ip,
             zone: Some(zone),

@@ -121,11 +121,21 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut t = Table::new("BIND");
         for ep in self.endpoints() {
-            let sockets = ep
-                .binds()
-                .iter()
-                .map(|b| (bind_text(b, ep.ports()), why(b)));
-            t.endpoint(ep.qualified(), ep.protocol(), ep.advertised(), sockets);
+            let sockets: Vec<(String, String)> = match (ep.unix(), ep.ports()) {
+                (Some(u), _) => vec![(u.path().to_string(), "unix".to_owned())],
+                (None, Some(ports)) => ep
+                    .binds()
+                    .iter()
+                    .map(|b| (bind_text(b, ports), why(b)))
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            t.endpoint(
+                ep.qualified(),
+                ep.protocol(),
+                ep.advertised(),
+                sockets.into_iter(),
+            );
         }
         write!(f, "{t}")?;
         write_warnings(f, self.warnings())

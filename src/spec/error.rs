@@ -39,8 +39,35 @@ pub enum SpecErrorKind {
         reason: AdvertiseError,
     },
     /// An endpoint protocol is unknown.
-    #[error("protocol {0:?}: use tcp, udp, http or https")]
+    #[error(
+        "protocol {0:?}: use tcp, udp, http or https (on a unix network: unix, unixgram, http or https)"
+    )]
     BadProtocol(String),
+    /// A Unix socket path or abstract name did not parse.
+    #[error("Unix socket {text:?}: {reason}")]
+    BadUnixPath {
+        /// The path as written.
+        text: String,
+        /// What is wrong with it.
+        reason: UnixPathError,
+    },
+    /// A `unix` network with something only IP networks have.
+    #[error("network {network} = unix: {reason}")]
+    UnixNetwork {
+        /// The network.
+        network: Name,
+        /// What does not fit.
+        reason: UnixNetworkError,
+    },
+    /// An endpoint whose address, protocol or options do not fit its
+    /// network's kind (Unix sockets or IP addresses).
+    #[error("endpoint {endpoint}: {reason}")]
+    UnixEndpoint {
+        /// The endpoint.
+        endpoint: QualifiedName,
+        /// What does not fit.
+        reason: UnixEndpointError,
+    },
     /// A port or range did not parse.
     #[error(
         "ports {text:?}: {reason}; use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
@@ -159,6 +186,110 @@ pub enum SpecErrorKind {
     /// `backlog=0`.
     #[error("endpoint {0}: backlog=0 refuses every connection; leave it out for the OS default")]
     ZeroBacklog(QualifiedName),
+}
+
+/// Why a Unix socket path was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnixPathError {
+    /// Whitespace, a control character, `;` or `#`.
+    #[error("a path in a spec holds no spaces, control characters, ';' or '#'")]
+    Separator,
+    /// `@` alone.
+    #[error("an abstract socket needs a name after @, like @app-admin")]
+    EmptyName,
+    /// Not starting with `/`, `./`, `../` or `@`.
+    #[error(
+        "write an absolute path (/run/app.sock), a relative one (./app.sock) or an abstract name (@app)"
+    )]
+    NotAPath,
+    /// Ending in `/`.
+    #[error("it names a directory; a socket is a file in it, like /run/app/api.sock")]
+    Directory,
+}
+
+/// Why a `unix` network was refused: a network of Unix sockets has no
+/// addresses to pick, filter or share, and reaches this host only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnixNetworkError {
+    /// `unix` beside address selectors.
+    #[error("unix stands alone; put IP addresses on a network of their own")]
+    Mixed,
+    /// An exclude.
+    #[error("a network of Unix sockets has no addresses to exclude")]
+    Exclude,
+    /// `ipv4` or `ipv6`.
+    #[error("a network of Unix sockets has no address family")]
+    Family,
+    /// `shared`.
+    #[error("a network of Unix sockets shares no addresses; leave out shared")]
+    Shared,
+    /// `expose=public` or `expose=private`.
+    #[error(
+        "a Unix socket reaches this host only, so its exposure is local; leave out expose={0} (a proxy that publishes it says so in its own config)"
+    )]
+    Expose(crate::spec::Exposure),
+    /// `advertise HOST` without a scheme.
+    #[error(
+        "advertise {0}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use)"
+    )]
+    AdvertiseHost(String),
+}
+
+/// Why an endpoint does not fit its network's kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnixEndpointError {
+    /// A path on an IP network.
+    #[error(
+        "{path} is a Unix socket, but network {network} holds IP addresses; put it on a network of Unix sockets (`local = unix`)"
+    )]
+    PathOnIpNetwork {
+        /// The path as written.
+        path: crate::spec::UnixPath,
+        /// The endpoint's network.
+        network: Name,
+    },
+    /// Ports on a `unix` network.
+    #[error(
+        "network {network} is a network of Unix sockets, so the endpoint takes a path (like {protocol}:/run/app/api.sock), not ports"
+    )]
+    PortsOnUnixNetwork {
+        /// The endpoint's network.
+        network: Name,
+        /// A protocol that fits, for the example.
+        protocol: crate::spec::Protocol,
+    },
+    /// `unix` or `unixgram` with ports.
+    #[error(
+        "{0} is a Unix socket protocol and takes a path (like {0}:/run/app.sock); for TCP or UDP write tcp: or udp:"
+    )]
+    UnixProtocolOnPorts(crate::spec::Protocol),
+    /// `tcp` or `udp` with a path.
+    #[error("{found} does not run over a Unix socket; write {instead}:{path}")]
+    IpProtocolOnPath {
+        /// The protocol as written.
+        found: crate::spec::Protocol,
+        /// The one meant.
+        instead: crate::spec::Protocol,
+        /// The path.
+        path: crate::spec::UnixPath,
+    },
+    /// An IP socket option on a Unix socket.
+    #[error("{0} is an IP socket option and does not apply to a Unix socket")]
+    IpOption(&'static str),
+    /// A socket-file option on an IP endpoint.
+    #[error("{0} applies to a Unix socket's file, and this endpoint listens on IP addresses")]
+    FileOption(&'static str),
+    /// A socket-file option on an abstract socket.
+    #[error(
+        "{0} applies to a socket file, and an abstract socket has none; use a path for permissions, or check the peer's credentials (SO_PEERCRED)"
+    )]
+    AbstractFileOption(&'static str),
+    /// `backlog=` on a datagram socket.
+    #[error("datagram sockets do not listen, so backlog does not apply")]
+    DatagramBacklog,
 }
 
 /// Why a selector was refused.
@@ -381,6 +512,19 @@ pub enum OptionError {
     /// `device=` without an interface name.
     #[error("device takes an interface name, like device=eth2")]
     Device,
+    /// `mode=` without octal permission bits.
+    #[error("mode takes permission bits in octal, at most 777, like mode=660")]
+    Mode,
+    /// `owner=` or `group=` with no user or group name or id.
+    #[error(
+        "it takes a user or group name (letters, digits, '.', '_', '-') or a numeric id, like owner=www-data or group=33"
+    )]
+    Account,
+    /// `stale=` with an unknown choice.
+    #[error(
+        "stale takes replace (remove a socket file no one accepts on) or refuse (leave any file for a person)"
+    )]
+    Stale,
     /// `advertise` at the end of a line.
     #[error("advertise needs a URL or host after it")]
     MissingValue,

@@ -14,8 +14,9 @@ mod parse;
 mod selector;
 mod shorthand;
 mod suggest;
+mod unix;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -28,11 +29,12 @@ use url::Url;
 pub use args::ListenArgs;
 pub use error::{
     AdvertiseError, Located, OptionError, Place, PortsError, SelectorError, SpecError,
-    SpecErrorKind, Suggestion,
+    SpecErrorKind, Suggestion, UnixEndpointError, UnixNetworkError, UnixPathError,
 };
 pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
+pub use unix::{Account, Stale, UnixPath};
 
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
 /// with a letter.
@@ -317,9 +319,13 @@ impl Network {
     pub fn family_filter(&self) -> Option<Family> {
         self.family
     }
-    /// The exposure: as set, else `public` for a network named `public` and
-    /// `private` for any other.
+    /// The exposure: `local` for a network of Unix sockets; else as set,
+    /// else `public` for a network named `public` and `private` for any
+    /// other.
     pub fn exposure(&self) -> Exposure {
+        if self.is_unix() {
+            return Exposure::Local;
+        }
         self.expose.unwrap_or(if self.name == "public" {
             Exposure::Public
         } else {
@@ -334,6 +340,40 @@ impl Network {
     pub fn is_shared(&self) -> bool {
         self.shared
     }
+    /// Whether this is a network of Unix sockets (`NAME = unix`), whose
+    /// endpoints listen on paths rather than ports.
+    pub fn is_unix(&self) -> bool {
+        self.include.contains(&Selector::Unix)
+    }
+
+    /// A network of Unix sockets has none of what picks, filters or shares
+    /// addresses, and reaches this host only.
+    fn check_unix(&self, errors: &mut Vec<SpecErrorKind>) {
+        let mut bad = |reason| {
+            errors.push(SpecErrorKind::UnixNetwork {
+                network: self.name.clone(),
+                reason,
+            });
+        };
+        if self.include.len() > 1 {
+            bad(UnixNetworkError::Mixed);
+        }
+        if !self.exclude.is_empty() {
+            bad(UnixNetworkError::Exclude);
+        }
+        if self.family.is_some() {
+            bad(UnixNetworkError::Family);
+        }
+        if self.shared {
+            bad(UnixNetworkError::Shared);
+        }
+        if let Some(e) = self.expose.filter(|&e| e != Exposure::Local) {
+            bad(UnixNetworkError::Expose(e));
+        }
+        if let Some(a @ Advertise::Host { .. }) = &self.advertise {
+            bad(UnixNetworkError::AdvertiseHost(a.to_string()));
+        }
+    }
 
     /// The structural rules a network must satisfy whatever the host.
     fn check(&self, errors: &mut Vec<SpecErrorKind>) {
@@ -341,6 +381,16 @@ impl Network {
         if self.include.is_empty() {
             errors.push(SpecErrorKind::NoInclude(name.clone()));
             return;
+        }
+        if self.is_unix() {
+            self.check_unix(errors);
+            return;
+        }
+        if self.exclude.contains(&Selector::Unix) {
+            errors.push(SpecErrorKind::UnixNetwork {
+                network: name.clone(),
+                reason: UnixNetworkError::Mixed,
+            });
         }
         let wildcards = self.include.iter().filter(|s| s.is_wildcard()).count();
         if wildcards > 0 && wildcards < self.include.len() {
@@ -372,8 +422,8 @@ impl Network {
     }
 }
 
-/// The protocol of an endpoint; `http` and `https` are TCP with a scheme and a
-/// default port for the advertised URL.
+/// The protocol of an endpoint; `http` and `https` are a stream (TCP, or a
+/// Unix stream socket) with a scheme for the advertised URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Protocol {
@@ -381,27 +431,39 @@ pub enum Protocol {
     Tcp,
     /// UDP; advertised as `udp://`.
     Udp,
-    /// HTTP over TCP.
+    /// HTTP over TCP or a Unix stream socket.
     Http,
-    /// HTTPS over TCP.
+    /// HTTPS over TCP or a Unix stream socket.
     Https,
+    /// A Unix stream socket; advertised as `unix:PATH`.
+    Unix,
+    /// A Unix datagram socket; advertised as `unixgram:PATH`.
+    Unixgram,
 }
 
 impl Protocol {
-    /// The transport: TCP for everything but UDP.
-    pub fn transport(self) -> Transport {
-        match self {
-            Protocol::Udp => Transport::Udp,
-            _ => Transport::Tcp,
-        }
-    }
-    /// The URL scheme.
+    /// The protocol's name, which is also the scheme of the URLs it
+    /// advertises on IP addresses.
     pub fn scheme(self) -> &'static str {
         match self {
             Protocol::Tcp => "tcp",
             Protocol::Udp => "udp",
             Protocol::Http => "http",
             Protocol::Https => "https",
+            Protocol::Unix => "unix",
+            Protocol::Unixgram => "unixgram",
+        }
+    }
+    /// Whether it sends datagrams rather than a stream.
+    fn is_datagram(self) -> bool {
+        matches!(self, Protocol::Udp | Protocol::Unixgram)
+    }
+    /// Whether it names its socket's kind, so runs on one kind only.
+    fn only_on(self) -> Option<bool> {
+        match self {
+            Protocol::Tcp | Protocol::Udp => Some(false),
+            Protocol::Unix | Protocol::Unixgram => Some(true),
+            Protocol::Http | Protocol::Https => None,
         }
     }
 }
@@ -420,6 +482,8 @@ impl FromStr for Protocol {
             "udp" => Ok(Protocol::Udp),
             "http" => Ok(Protocol::Http),
             "https" => Ok(Protocol::Https),
+            "unix" => Ok(Protocol::Unix),
+            "unixgram" => Ok(Protocol::Unixgram),
             _ => Err(SpecErrorKind::BadProtocol(s.to_owned())),
         }
     }
@@ -433,6 +497,17 @@ pub enum Transport {
     Tcp,
     /// A UDP socket.
     Udp,
+    /// A listening Unix stream socket.
+    UnixStream,
+    /// A bound Unix datagram socket.
+    UnixDatagram,
+}
+
+impl Transport {
+    /// Whether sockets of this transport listen for connections.
+    pub fn is_stream(self) -> bool {
+        matches!(self, Transport::Tcp | Transport::UnixStream)
+    }
 }
 
 impl fmt::Display for Transport {
@@ -440,6 +515,8 @@ impl fmt::Display for Transport {
         f.write_str(match self {
             Transport::Tcp => "tcp",
             Transport::Udp => "udp",
+            Transport::UnixStream => "unix",
+            Transport::UnixDatagram => "unixgram",
         })
     }
 }
@@ -541,6 +618,65 @@ pub struct EndpointOptions {
     pub device: Option<Device>,
     /// `freebind`: `IP_FREEBIND`, bind addresses not (yet) on the host.
     pub freebind: bool,
+    /// `mode=660`: a Unix socket file's permission bits, set before it
+    /// accepts anything. Unset leaves what the umask gives.
+    pub mode: Option<u32>,
+    /// `owner=NAME|UID`: the user a Unix socket file is given to.
+    pub owner: Option<Account>,
+    /// `group=NAME|GID`: the group a Unix socket file is given to.
+    pub group: Option<Account>,
+    /// `stale=replace|refuse`: what to do with a socket file already at
+    /// the path; unset is [`Stale::Replace`].
+    pub stale: Option<Stale>,
+    /// `keep-file`: leave the socket file in place when the listener is
+    /// dropped (by default it is removed, if it is still this process's).
+    pub keep_file: bool,
+}
+
+impl EndpointOptions {
+    /// The IP socket options that are set, by their names in a spec.
+    fn ip_only(&self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.reuseport, "reuseport"),
+            (self.v6only.is_some(), "v6only"),
+            (self.device.is_some(), "device"),
+            (self.freebind, "freebind"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+    }
+    /// The socket-file options that are set, by their names in a spec.
+    fn file_only(&self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.mode.is_some(), "mode"),
+            (self.owner.is_some(), "owner"),
+            (self.group.is_some(), "group"),
+            (self.stale.is_some(), "stale"),
+            (self.keep_file, "keep-file"),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+    }
+}
+
+/// Where an endpoint listens on its network: a port (or range) on each of
+/// the network's IP addresses, or one Unix socket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Address {
+    /// `http:8080`: ports on a network of IP addresses.
+    Ports(Ports),
+    /// `http:/run/app/api.sock`: a Unix socket on a `unix` network.
+    Unix(UnixPath),
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Ports(p) => write!(f, "{p}"),
+            Address::Unix(p) => write!(f, "{p}"),
+        }
+    }
 }
 
 /// Which interface `SO_BINDTODEVICE` pins a socket to.
@@ -559,7 +695,7 @@ pub struct Endpoint {
     network: Name,
     name: Name,
     protocol: Protocol,
-    ports: Ports,
+    address: Address,
     options: EndpointOptions,
     advertise: Option<Advertise>,
 }
@@ -567,11 +703,21 @@ pub struct Endpoint {
 impl Endpoint {
     /// An endpoint `network.name = protocol:ports` with default options.
     pub fn new(network: Name, name: Name, protocol: Protocol, ports: Ports) -> Endpoint {
+        Endpoint::at(network, name, protocol, Address::Ports(ports))
+    }
+
+    /// An endpoint on a Unix socket, `network.name = protocol:path`, with
+    /// default options; its network is a `unix` one.
+    pub fn unix(network: Name, name: Name, protocol: Protocol, path: UnixPath) -> Endpoint {
+        Endpoint::at(network, name, protocol, Address::Unix(path))
+    }
+
+    fn at(network: Name, name: Name, protocol: Protocol, address: Address) -> Endpoint {
         Endpoint {
             network,
             name,
             protocol,
-            ports,
+            address,
             options: EndpointOptions::default(),
             advertise: None,
         }
@@ -603,9 +749,28 @@ impl Endpoint {
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
-    /// The ports.
-    pub fn ports(&self) -> Ports {
-        self.ports
+    /// Where it listens: ports, or a Unix socket.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+    /// The ports; `None` for a Unix socket.
+    pub fn ports(&self) -> Option<Ports> {
+        match &self.address {
+            Address::Ports(p) => Some(*p),
+            Address::Unix(_) => None,
+        }
+    }
+    /// The Unix socket's path; `None` for an endpoint on ports.
+    pub fn unix_path(&self) -> Option<&UnixPath> {
+        match &self.address {
+            Address::Unix(p) => Some(p),
+            Address::Ports(_) => None,
+        }
+    }
+    /// The kind of socket: the protocol's stream or datagram, on IP or a
+    /// Unix socket as the address says.
+    pub fn transport(&self) -> Transport {
+        transport(self.protocol, &self.address)
     }
     /// The socket options.
     pub fn options(&self) -> &EndpointOptions {
@@ -616,18 +781,92 @@ impl Endpoint {
         self.advertise.as_ref()
     }
 
-    fn check(&self, errors: &mut Vec<SpecErrorKind>) {
+    /// The rules an endpoint satisfies whatever the host; `on_unix` is
+    /// whether its network is a `unix` one (`None` when it is undefined).
+    fn check(&self, on_unix: Option<bool>, errors: &mut Vec<SpecErrorKind>) {
         if self.protocol == Protocol::Udp && self.options.backlog.is_some() {
             errors.push(SpecErrorKind::UdpBacklog(self.qualified()));
         }
         if self.options.backlog == Some(0) {
             errors.push(SpecErrorKind::ZeroBacklog(self.qualified()));
         }
+        let mut bad = |reason| {
+            errors.push(SpecErrorKind::UnixEndpoint {
+                endpoint: self.qualified(),
+                reason,
+            });
+        };
+        match &self.address {
+            Address::Ports(_) => {
+                if self.protocol.only_on() == Some(true) {
+                    bad(UnixEndpointError::UnixProtocolOnPorts(self.protocol));
+                } else if on_unix == Some(true) {
+                    bad(UnixEndpointError::PortsOnUnixNetwork {
+                        network: self.network.clone(),
+                        protocol: if self.protocol.is_datagram() {
+                            Protocol::Unixgram
+                        } else {
+                            self.protocol
+                        },
+                    });
+                }
+                self.options
+                    .file_only()
+                    .for_each(|o| bad(UnixEndpointError::FileOption(o)));
+            }
+            Address::Unix(path) => {
+                if self.protocol.only_on() == Some(false) {
+                    bad(UnixEndpointError::IpProtocolOnPath {
+                        found: self.protocol,
+                        instead: if self.protocol.is_datagram() {
+                            Protocol::Unixgram
+                        } else {
+                            Protocol::Unix
+                        },
+                        path: path.clone(),
+                    });
+                }
+                if on_unix == Some(false) {
+                    bad(UnixEndpointError::PathOnIpNetwork {
+                        path: path.clone(),
+                        network: self.network.clone(),
+                    });
+                }
+                self.options
+                    .ip_only()
+                    .for_each(|o| bad(UnixEndpointError::IpOption(o)));
+                if path.is_abstract() {
+                    self.options
+                        .file_only()
+                        .for_each(|o| bad(UnixEndpointError::AbstractFileOption(o)));
+                }
+                if self.protocol == Protocol::Unixgram && self.options.backlog.is_some() {
+                    bad(UnixEndpointError::DatagramBacklog);
+                }
+                if let Some(a @ Advertise::Host { .. }) = &self.advertise {
+                    errors.push(SpecErrorKind::UnixNetwork {
+                        network: self.network.clone(),
+                        reason: UnixNetworkError::AdvertiseHost(a.to_string()),
+                    });
+                }
+            }
+        }
     }
 
     /// `network.name`, as logs and systemd socket names spell it.
     pub fn qualified(&self) -> QualifiedName {
         QualifiedName::new(self.network.clone(), self.name.clone())
+    }
+}
+
+/// The socket kind of `protocol` at `address`: a datagram protocol gives a
+/// datagram socket, any other a stream, of the address's kind.
+pub(crate) fn transport(protocol: Protocol, address: &Address) -> Transport {
+    match (address, protocol.is_datagram()) {
+        (Address::Ports(_), false) => Transport::Tcp,
+        (Address::Ports(_), true) => Transport::Udp,
+        (Address::Unix(_), false) => Transport::UnixStream,
+        (Address::Unix(_), true) => Transport::UnixDatagram,
     }
 }
 
@@ -883,21 +1122,22 @@ fn validate(networks: &[Network], endpoints: &[Endpoint]) -> Vec<(Item, SpecErro
     // (generated, or hostile) is checked in linear time.
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let mut names = HashSet::with_capacity(networks.len());
+    let mut names = HashMap::with_capacity(networks.len());
     for (i, n) in networks.iter().enumerate() {
         n.check(&mut errors);
-        if !names.insert(n.name.as_str()) {
+        if names.insert(n.name.as_str(), n.is_unix()).is_some() {
             errors.push(SpecErrorKind::DuplicateNetwork(n.name.clone()));
         }
         out.extend(errors.drain(..).map(|k| (Item::Network(i), k)));
     }
     let mut qualified = HashSet::with_capacity(endpoints.len());
     for (i, e) in endpoints.iter().enumerate() {
-        e.check(&mut errors);
+        let on_unix = names.get(e.network.as_str()).copied();
+        e.check(on_unix, &mut errors);
         if !qualified.insert((e.network.as_str(), e.name.as_str())) {
             errors.push(SpecErrorKind::DuplicateEndpoint(e.qualified()));
         }
-        if !names.contains(e.network.as_str()) {
+        if on_unix.is_none() {
             errors.push(SpecErrorKind::UnknownNetwork {
                 endpoint: e.qualified(),
             });
@@ -946,7 +1186,7 @@ impl fmt::Display for Endpoint {
         write!(
             f,
             "{}.{} = {}:{}",
-            self.network, self.name, self.protocol, self.ports
+            self.network, self.name, self.protocol, self.address
         )?;
         let o = &self.options;
         if let Some(b) = o.backlog {
@@ -967,6 +1207,21 @@ impl fmt::Display for Endpoint {
         }
         if o.freebind {
             f.write_str(" freebind")?;
+        }
+        if let Some(m) = o.mode {
+            write!(f, " mode={m:03o}")?;
+        }
+        if let Some(a) = &o.owner {
+            write!(f, " owner={a}")?;
+        }
+        if let Some(g) = &o.group {
+            write!(f, " group={g}")?;
+        }
+        if let Some(s) = o.stale {
+            write!(f, " stale={s}")?;
+        }
+        if o.keep_file {
+            f.write_str(" keep-file")?;
         }
         if let Some(a) = &self.advertise {
             write!(f, " advertise {a}")?;

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
 use crate::spec::shorthand;
+use crate::spec::unix::{self, Account, Stale, UnixPath};
 use crate::spec::{
-    Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
-    OptionError, Place, Ports, Protocol, QualifiedName, Selector, SelectorError, SpecError,
-    SpecErrorKind, suggest, validate,
+    Address, Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
+    OptionError, Place, Protocol, QualifiedName, Selector, SelectorError, SpecError, SpecErrorKind,
+    suggest, validate,
 };
 
 /// One statement with the line it came from.
@@ -596,23 +597,28 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
             target,
         )]);
     }
-    let Some((protocol, ports)) = cut(target, b':') else {
+    let Some((protocol, address)) = cut(target, b':') else {
         return Err(vec![SpecErrorKind::BadTarget(target.to_owned())]);
     };
-    let (protocol, ports) = (protocol.parse::<Protocol>(), ports.parse::<Ports>());
+    let protocol = protocol.parse::<Protocol>();
+    let address = if UnixPath::looks_like(address) {
+        address.parse().map(Address::Unix)
+    } else {
+        address.parse().map(Address::Ports)
+    };
     let mut errors = Vec::new();
     let (options, advertise) = endpoint_options(words, &mut errors);
-    match (net, name, protocol, ports) {
-        (Ok(network), Ok(name), Ok(protocol), Ok(ports)) if errors.is_empty() => Ok(Endpoint {
+    match (net, name, protocol, address) {
+        (Ok(network), Ok(name), Ok(protocol), Ok(address)) if errors.is_empty() => Ok(Endpoint {
             network,
             name,
             protocol,
-            ports,
+            address,
             options,
             advertise,
         }),
-        (net, name, protocol, ports) => {
-            let parts = [net.err(), name.err(), protocol.err(), ports.err()];
+        (net, name, protocol, address) => {
+            let parts = [net.err(), name.err(), protocol.err(), address.err()];
             let mut all: Vec<_> = parts.into_iter().flatten().collect();
             all.append(&mut errors);
             Err(all)
@@ -665,6 +671,36 @@ fn endpoint_options<'w>(
                     opts.bad(key, value, OptionError::Device);
                 }
             }
+            ("mode", Some(v)) => {
+                opts.once(key, options.mode.is_some());
+                match unix::parse_mode(v) {
+                    Some(m) => options.mode = Some(m),
+                    None => opts.bad(key, value, OptionError::Mode),
+                }
+            }
+            ("owner" | "group", Some(v)) => {
+                let slot = if key == "owner" {
+                    &mut options.owner
+                } else {
+                    &mut options.group
+                };
+                opts.once(key, slot.is_some());
+                match Account::parse(v) {
+                    Some(a) => *slot = Some(a),
+                    None => opts.bad(key, value, OptionError::Account),
+                }
+            }
+            ("stale", Some(v)) => {
+                opts.once(key, options.stale.is_some());
+                match Stale::parse(v) {
+                    Some(st) => options.stale = Some(st),
+                    None => opts.bad(key, value, OptionError::Stale),
+                }
+            }
+            ("keep-file", None) => {
+                opts.once(key, options.keep_file);
+                options.keep_file = true;
+            }
             ("advertise", Some(v)) => {
                 opts.once(key, advertise.is_some());
                 match v.parse::<Advertise>() {
@@ -686,6 +722,11 @@ const ENDPOINT_OPTIONS: &[&str] = &[
     "v6only",
     "device",
     "freebind",
+    "mode",
+    "owner",
+    "group",
+    "stale",
+    "keep-file",
     "advertise",
 ];
 

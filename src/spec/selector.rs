@@ -128,6 +128,7 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
 /// | `if:eth0`, `if:en*` | the addresses of interfaces matching the name or glob |
 /// | `loopback`, `private`, … | every local address of an [`AddrClass`] |
 /// | `dns:name` | the local addresses a DNS name resolves to |
+/// | `unix` | no addresses: the network's endpoints are Unix sockets |
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Selector {
@@ -150,6 +151,9 @@ pub enum Selector {
     Class(AddrClass),
     /// The local addresses a DNS name resolves to.
     Dns(String),
+    /// `unix`: no addresses, but this host's Unix sockets; a network of
+    /// them has only this selector, and its endpoints listen on paths.
+    Unix,
 }
 
 impl Selector {
@@ -181,6 +185,7 @@ impl fmt::Display for Selector {
             Selector::Interface(p) => write!(f, "if:{}", p.0),
             Selector::Class(c) => write!(f, "{}", c.name()),
             Selector::Dns(n) => write!(f, "dns:{n}"),
+            Selector::Unix => f.write_str("unix"),
         }
     }
 }
@@ -212,6 +217,9 @@ impl Selector {
     fn parse_reason(s: &str, include: bool) -> Result<Selector, SelectorError> {
         if s == "*" {
             return Ok(Selector::Any);
+        }
+        if s == "unix" {
+            return Ok(Selector::Unix);
         }
         if let Some(name) = s.strip_prefix("if:") {
             if !is_ifname(name) {

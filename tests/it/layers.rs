@@ -168,7 +168,7 @@ fn a_spec_is_edited_in_code_by_laying_a_statement_over_it() {
         .iter()
         .find(|e| e.name() == "http")
         .unwrap();
-    assert_eq!(http.ports().first(), 9090);
+    assert_eq!(http.ports().unwrap().first(), 9090);
     assert_eq!(
         http.advertised().unwrap().to_string(),
         "https://edge.example/"

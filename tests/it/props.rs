@@ -798,7 +798,7 @@ fn plan_is_safe(spec: &ListenSpec, host: &Host, plan: &Plan) -> Result<(), TestC
         for b in pe.binds() {
             let addr = b.addr();
             let ip = addr.ip();
-            prop_assert_eq!(addr.port(), pe.ports().first());
+            prop_assert_eq!(addr.port(), pe.ports().unwrap().first());
             // No other spelling of an address stands in for it: an
             // IPv4-mapped bind would be the IPv4 address inside it, for
             // `::ffff:0.0.0.0` the IPv4 wildcard.

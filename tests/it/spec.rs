@@ -81,13 +81,13 @@ fn the_example_means_what_its_comments_say() {
             .unwrap()
     };
     assert_eq!(ep("public", "http").protocol(), Protocol::Http);
-    assert_eq!(ep("public", "http").ports(), Ports::single(8080));
-    assert!(ep("public", "admin").ports().is_ephemeral());
+    assert_eq!(ep("public", "http").ports(), Some(Ports::single(8080)));
+    assert!(ep("public", "admin").ports().unwrap().is_ephemeral());
     assert_eq!(
         ep("public", "admin").advertised().unwrap().to_string(),
         "https://admin.example.com/"
     );
-    let grpc = ep("internal", "grpc").ports();
+    let grpc = ep("internal", "grpc").ports().unwrap();
     assert_eq!((grpc.first(), grpc.last()), (9000, 9010));
     let metrics = ep("ops", "metrics").options();
     assert_eq!(metrics.backlog, Some(1024));

@@ -1,0 +1,168 @@
+//! Unix domain sockets in a spec: the paths and abstract names endpoints
+//! listen on, and the options of the file a path socket makes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::spec::SpecErrorKind;
+use crate::spec::error::UnixPathError;
+
+/// Where a Unix domain socket lives: a filesystem path, or (Linux only) a
+/// name in the abstract namespace, which has no file.
+///
+/// | text | meaning |
+/// |---|---|
+/// | `/run/app/api.sock` | a socket file at this absolute path |
+/// | `./dev.sock`, `../run/app.sock` | relative to the working directory, resolved when planning |
+/// | `@app-admin` | the abstract name `app-admin` (Linux), no file |
+///
+/// Paths are text: they hold no whitespace, `;`, `#` or control characters,
+/// and do not end in `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum UnixPath {
+    /// A socket file.
+    File(PathBuf),
+    /// A name in Linux's abstract namespace (written `@name`).
+    Abstract(String),
+}
+
+impl UnixPath {
+    /// The file's path; `None` for an abstract name.
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            UnixPath::File(p) => Some(p),
+            UnixPath::Abstract(_) => None,
+        }
+    }
+
+    /// Whether this is a name in the abstract namespace.
+    pub fn is_abstract(&self) -> bool {
+        matches!(self, UnixPath::Abstract(_))
+    }
+
+    /// How many bytes of `sun_path` it takes: the path and its closing NUL,
+    /// or the leading NUL and the name of an abstract socket.
+    pub fn sun_path_len(&self) -> usize {
+        match self {
+            UnixPath::File(p) => p.as_os_str().len() + 1,
+            UnixPath::Abstract(name) => name.len() + 1,
+        }
+    }
+
+    /// Whether the text could only be meant as a Unix socket: it starts
+    /// with `/`, `./`, `../` or `@`.
+    pub(crate) fn looks_like(text: &str) -> bool {
+        text.starts_with(['/', '@']) || text.starts_with("./") || text.starts_with("../")
+    }
+}
+
+impl fmt::Display for UnixPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnixPath::File(p) => write!(f, "{}", p.display()),
+            UnixPath::Abstract(name) => write!(f, "@{name}"),
+        }
+    }
+}
+
+impl FromStr for UnixPath {
+    type Err = SpecErrorKind;
+    fn from_str(s: &str) -> Result<UnixPath, SpecErrorKind> {
+        let bad = |reason| SpecErrorKind::BadUnixPath {
+            text: s.to_owned(),
+            reason,
+        };
+        let separator = |c: char| c.is_whitespace() || c.is_control() || c == ';' || c == '#';
+        if s.contains(separator) {
+            return Err(bad(UnixPathError::Separator));
+        }
+        if let Some(name) = s.strip_prefix('@') {
+            if name.is_empty() {
+                return Err(bad(UnixPathError::EmptyName));
+            }
+            return Ok(UnixPath::Abstract(name.to_owned()));
+        }
+        if !UnixPath::looks_like(s) {
+            return Err(bad(UnixPathError::NotAPath));
+        }
+        if s.ends_with('/') {
+            return Err(bad(UnixPathError::Directory));
+        }
+        Ok(UnixPath::File(PathBuf::from(s)))
+    }
+}
+
+/// Who owns a socket file (`owner=`) or which group it belongs to
+/// (`group=`): a name the host resolves, or a numeric id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Account {
+    /// `owner=www-data`: looked up when the host is captured.
+    Name(String),
+    /// `owner=33`.
+    Id(u32),
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Account::Name(n) => f.write_str(n),
+            Account::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+impl Account {
+    /// A user or group name as POSIX's portable set spells one (letters,
+    /// digits, `.`, `_`, `-`, not starting with `-`; at most 32 bytes), or
+    /// a decimal id.
+    pub(crate) fn parse(s: &str) -> Option<Account> {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            return s.parse().ok().map(Account::Id);
+        }
+        let portable = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+        let ok = !s.is_empty() && s.len() <= 32 && !s.starts_with('-') && s.bytes().all(portable);
+        ok.then(|| Account::Name(s.to_owned()))
+    }
+}
+
+/// What binding does with a socket file already at the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Stale {
+    /// `stale=replace` (the default): a socket file no one accepts on is
+    /// removed and bound anew. A live socket, or a file that is not a
+    /// socket, is an error either way.
+    #[default]
+    Replace,
+    /// `stale=refuse`: any file at the path is an error, for a person to
+    /// look at.
+    Refuse,
+}
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stale::Replace => "replace",
+            Stale::Refuse => "refuse",
+        })
+    }
+}
+
+impl Stale {
+    pub(crate) fn parse(s: &str) -> Option<Stale> {
+        match s {
+            "replace" => Some(Stale::Replace),
+            "refuse" => Some(Stale::Refuse),
+            _ => None,
+        }
+    }
+}
+
+/// `mode=660`: permission bits in octal, at most `777`.
+pub(crate) fn parse_mode(s: &str) -> Option<u32> {
+    let ok = (1..=4).contains(&s.len()) && s.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    u32::from_str_radix(s, 8).ok().filter(|&m| ok && m <= 0o777)
+}
