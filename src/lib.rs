@@ -58,6 +58,8 @@
 pub mod bind;
 pub mod capture;
 pub mod class;
+#[cfg(feature = "fleet")]
+pub mod fleet;
 pub mod host;
 pub mod plan;
 pub mod probe;

@@ -290,3 +290,64 @@ impl Serialize for Located {
         st.end()
     }
 }
+
+/// `{"hosts", "clean", "with_warnings", "failed", "unreadable", "causes":
+/// [Cause], "results": [{"file", "outcome", "error"}]}`: the counts, the
+/// causes as `listenspec fleet` prints them, and each host's outcome
+/// (`clean`, `warnings`, `failed` or `unreadable`; `error` only for the
+/// last).
+#[cfg(feature = "fleet")]
+impl Serialize for crate::fleet::Fleet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let counts = self.counts();
+        let mut st = s.serialize_struct("Fleet", 7)?;
+        st.serialize_field("hosts", &self.hosts().len())?;
+        st.serialize_field("clean", &counts.clean)?;
+        st.serialize_field("with_warnings", &counts.warned)?;
+        st.serialize_field("failed", &counts.failed)?;
+        st.serialize_field("unreadable", &counts.unreadable)?;
+        st.serialize_field("causes", &self.causes())?;
+        st.serialize_field("results", self.hosts())?;
+        st.end()
+    }
+}
+
+/// A [`Problem`]'s fields, from the first host it was found on, and
+/// `"hosts"`: every host's file.
+#[cfg(feature = "fleet")]
+impl Serialize for crate::fleet::Cause<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.example();
+        let mut st = s.serialize_struct("Cause", 6)?;
+        st.serialize_field("network", &p.network_name().map(|n| n.as_str()))?;
+        st.serialize_field("endpoint", &p.endpoint_name().map(|n| n.as_str()))?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("message", &Text(p.kind()))?;
+        st.serialize_field("fix", &p.fix())?;
+        let hosts: Vec<_> = self
+            .hosts()
+            .iter()
+            .map(|h| h.display().to_string())
+            .collect();
+        st.serialize_field("hosts", &hosts)?;
+        st.end()
+    }
+}
+
+#[cfg(feature = "fleet")]
+impl Serialize for crate::fleet::HostOutcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::fleet::Outcome;
+        let (outcome, error) = match self.outcome() {
+            Outcome::Planned { warnings } if warnings.is_empty() => ("clean", None),
+            Outcome::Planned { .. } => ("warnings", None),
+            Outcome::Failed(_) => ("failed", None),
+            Outcome::Unreadable(error) => ("unreadable", Some(error.to_string())),
+        };
+        let mut st = s.serialize_struct("HostOutcome", 3)?;
+        st.serialize_field("file", &self.file().display().to_string())?;
+        st.serialize_field("outcome", outcome)?;
+        st.serialize_field("error", &error)?;
+        st.end()
+    }
+}

@@ -43,6 +43,41 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Doctor(Doctor),
+    Fleet(Fleet),
+}
+
+const FLEET_EXIT_STATUS: &str = "\
+Exit status: 0 when the spec plans on every host (warnings allowed, unless
+--strict); 2 when it fails on any host, any snapshot cannot be read, or the
+spec itself has errors; 1 for a bad argument or a folder that cannot be
+read.";
+
+/// Plan one spec against every recorded host snapshot in a folder, and
+/// report the hosts grouped by outcome and by cause.
+///
+/// The snapshots are the `*.json` files in DIR, each written by
+/// `listenspec doctor --dump-host` on one host (collected by ssh, Ansible,
+/// a Kubernetes DaemonSet, ...). A snapshot that cannot be read is reported
+/// with its file and never stops the rest. Snapshot files are read up to 64
+/// MiB each.
+#[derive(Args)]
+#[command(after_long_help = FLEET_EXIT_STATUS)]
+struct Fleet {
+    /// A file of listen spec lines.
+    #[arg(long, visible_alias = "listen-file", value_name = "FILE")]
+    spec: Option<PathBuf>,
+    /// A listen spec line, laid over --spec; repeat it for more.
+    #[arg(long, value_name = "LINE", allow_hyphen_values = true)]
+    listen: Vec<OsString>,
+    /// The folder of host snapshots.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Treat every warning as an error.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Show what a listen spec binds on this host (or a recorded one), what it
@@ -104,6 +139,57 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Doctor(doctor) => doctor.run(),
+        Command::Fleet(fleet) => fleet.run(),
+    }
+}
+
+impl Fleet {
+    fn run(self) -> ExitCode {
+        if self.spec.is_none() && self.listen.is_empty() {
+            eprintln!(
+                "nothing to plan: give a spec file with --spec FILE or spec lines with \
+                 --listen LINE (listenspec fleet --help says more)"
+            );
+            return ExitCode::from(2);
+        }
+        let spec = match read_spec(self.spec.as_deref(), &self.listen) {
+            Ok(Ok(spec)) => spec,
+            Ok(Err(e)) => {
+                if self.json {
+                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
+                }
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(1);
+            }
+        };
+        let options = if self.strict {
+            PlanOptions::strict()
+        } else {
+            PlanOptions::default()
+        };
+        let fleet = match listenspec::fleet::Fleet::check_dir(&spec, &self.dir, options) {
+            Ok(fleet) => fleet,
+            Err(e) => {
+                eprintln!("cannot read the folder {}: {e}", self.dir.display());
+                return ExitCode::from(1);
+            }
+        };
+        let written = to_stdout(|out| {
+            if self.json {
+                json(out, &fleet)
+            } else {
+                writeln!(out, "{fleet}")
+            }
+        });
+        written.and(if fleet.failed() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        })
     }
 }
 
@@ -157,24 +243,7 @@ impl Doctor {
     /// laid over it. The outer error is an argument or file the doctor
     /// cannot read.
     fn spec(&self) -> Result<Result<ListenSpec, listenspec::SpecError>, String> {
-        let mut layers = Layers::new();
-        if let Some(path) = &self.spec {
-            let text = read_limited(path)
-                .and_then(|bytes| {
-                    String::from_utf8(bytes).map_err(|_| {
-                        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
-                    })
-                })
-                .map_err(|e| format!("cannot read spec {}: {e}", path.display()))?;
-            layers = layers.text(format!("--spec {}", path.display()), text);
-        }
-        for (i, line) in self.listen.iter().enumerate() {
-            let line = line.clone().into_string().map_err(|bad| {
-                format!("--listen {bad:?} is not UTF-8 text; a spec line must be")
-            })?;
-            layers = layers.text(format!("--listen #{}", i + 1), line);
-        }
-        Ok(layers.build())
+        read_spec(self.spec.as_deref(), &self.listen)
     }
 
     fn plan(&self, spec: &ListenSpec, host: &Host) -> ExitCode {
@@ -246,6 +315,33 @@ impl Doctor {
             ExitCode::SUCCESS
         })
     }
+}
+
+/// The spec of `--spec` and `--listen`: the file, then each line laid over
+/// it. The outer error is an argument or file that cannot be read.
+fn read_spec(
+    spec: Option<&Path>,
+    listen: &[OsString],
+) -> Result<Result<ListenSpec, listenspec::SpecError>, String> {
+    let mut layers = Layers::new();
+    if let Some(path) = spec {
+        let text = read_limited(path)
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+                })
+            })
+            .map_err(|e| format!("cannot read spec {}: {e}", path.display()))?;
+        layers = layers.text(format!("--spec {}", path.display()), text);
+    }
+    for (i, line) in listen.iter().enumerate() {
+        let line = line
+            .clone()
+            .into_string()
+            .map_err(|bad| format!("--listen {bad:?} is not UTF-8 text; a spec line must be"))?;
+        layers = layers.text(format!("--listen #{}", i + 1), line);
+    }
+    Ok(layers.build())
 }
 
 /// The doctor's JSON for a good plan: the plan's networks, endpoints and
@@ -321,10 +417,7 @@ fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
 }
 
 fn read_host(path: &Path) -> Result<Host, String> {
-    let bytes =
-        read_limited(path).map_err(|e| format!("cannot read host {}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| format!("host {} is not a host snapshot: {e}", path.display()))
+    listenspec::fleet::read_snapshot(path).map_err(|e| format!("host {} {e}", path.display()))
 }
 
 /// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one

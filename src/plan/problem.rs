@@ -756,7 +756,7 @@ impl PlanError {
 
 impl ProblemKind {
     /// Whether its message sends the reader to the host's listing.
-    fn refers_to_host(&self) -> bool {
+    pub(crate) fn refers_to_host(&self) -> bool {
         matches!(
             self,
             ProblemKind::NoMatch { .. }

@@ -456,7 +456,7 @@ fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("cannot read host /dev/zero: it is larger than the limit of 64 MiB"),
+        stderr.contains("host /dev/zero is larger than the limit of 64 MiB"),
         "{stderr}"
     );
     let out = doctor(&["--spec", "/dev/zero"]);

@@ -9,6 +9,7 @@ mod display;
 mod dns_server;
 mod docs;
 mod examples;
+mod fleet;
 mod host;
 mod hostile;
 mod layers;

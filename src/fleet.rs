@@ -1,0 +1,395 @@
+//! One spec against a whole fleet: a plan per recorded host snapshot, and
+//! the hosts grouped by outcome and by cause (feature `fleet`).
+//!
+//! Snapshots come from `listenspec doctor --dump-host`, collected by
+//! whatever runs commands across the fleet (ssh, Ansible, a Kubernetes
+//! DaemonSet) into one folder. [`Fleet::check_dir`] reads and plans them
+//! all, on every core; a snapshot that cannot be read is reported with its
+//! file and never stops the rest. [`Fleet::from_snapshots`] is the same
+//! without the I/O, for snapshots a test or a server's CI already holds.
+//!
+//! ```
+//! use listenspec::fleet::{Fleet, SnapshotError};
+//! use listenspec::{Host, ListenSpec, PlanOptions};
+//!
+//! let spec: ListenSpec = "ops = if:eth2\nops.metrics = http:9100".parse()?;
+//! let with_eth2 = Host::builder().interface("eth2", 2, ["198.51.100.7/24"]).build()?;
+//! let without = Host::builder().interface("eth0", 2, ["203.0.113.5/24"]).build()?;
+//! let fleet = Fleet::from_snapshots(
+//!     &spec,
+//!     PlanOptions::default(),
+//!     [
+//!         ("web-1.json".into(), Ok(with_eth2)),
+//!         ("web-2.json".into(), Ok(without)),
+//!         ("web-3.json".into(), serde_json::from_str("{").map_err(SnapshotError::Json)),
+//!     ],
+//! );
+//! assert!(fleet.failed());
+//! let causes = fleet.causes();
+//! assert_eq!(causes.len(), 1);
+//! assert_eq!(causes[0].hosts(), ["web-2.json"]);
+//! assert!(fleet.to_string().starts_with("3 hosts: 1 plans cleanly, 1 fails, 1 unreadable"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::mem::Discriminant;
+use std::path::{Path, PathBuf};
+
+use crate::plan::{PlanError, Problem, ProblemKind, Severity};
+use crate::spec::{ListenSpec, Name};
+use crate::{Host, PlanOptions};
+
+/// The most read from one snapshot file: a host of ten thousand interfaces
+/// is a few megabytes, and `/dev/zero` must not be read forever.
+const FILE_LIMIT: u64 = 64 << 20;
+
+/// How many host names the table shows per cause, and how many unreadable
+/// files: the JSON form has them all.
+const SHOWN: usize = 8;
+
+/// Why a snapshot file could not be read as a host.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The OS could not read it.
+    #[error("cannot be read: {0}")]
+    Read(io::Error),
+    /// It is larger than 64 MiB.
+    #[error("is larger than the limit of {} MiB", FILE_LIMIT >> 20)]
+    TooLarge,
+    /// It is not the JSON of a host snapshot.
+    #[error("is not a host snapshot (write one with `listenspec doctor --dump-host`): {0}")]
+    Json(serde_json::Error),
+}
+
+/// What planning the spec gave on one host.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The spec plans; these are the plan's warnings (often none).
+    Planned {
+        /// The warnings.
+        warnings: Vec<Problem>,
+    },
+    /// The spec does not plan on this host.
+    Failed(PlanError),
+    /// The snapshot could not be read, or is no host snapshot.
+    Unreadable(SnapshotError),
+}
+
+/// One host's snapshot file and what planning gave on it.
+#[derive(Debug)]
+pub struct HostOutcome {
+    file: PathBuf,
+    outcome: Outcome,
+}
+
+impl HostOutcome {
+    /// The snapshot's file (its name within the folder for
+    /// [`Fleet::check_dir`]).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+    /// What planning gave.
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+    /// The first line of the host's listing under its plan errors.
+    fn listing(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Failed(e) => e.host_listing().and_then(|l| l.lines().next()),
+            _ => None,
+        }
+    }
+    /// The problems found, errors first.
+    fn problems(&self) -> impl Iterator<Item = &Problem> {
+        let (errors, warnings): (&[Problem], &[Problem]) = match &self.outcome {
+            Outcome::Planned { warnings } => (&[], warnings),
+            Outcome::Failed(e) => (e.errors(), e.warnings()),
+            Outcome::Unreadable(_) => (&[], &[]),
+        };
+        errors.iter().chain(warnings)
+    }
+}
+
+/// One spec planned against many hosts.
+#[derive(Debug)]
+pub struct Fleet {
+    /// In file order.
+    hosts: Vec<HostOutcome>,
+}
+
+/// One cause, and the hosts it was found on: the same kind of problem, of
+/// the same severity, on the same network and endpoint.
+#[derive(Debug)]
+pub struct Cause<'f> {
+    /// The first host's finding, which speaks for the others.
+    example: &'f Problem,
+    hosts: Vec<&'f Path>,
+    /// The first line of the first host's interface listing, when the
+    /// finding's message refers to it.
+    listing: Option<&'f str>,
+}
+
+impl<'f> Cause<'f> {
+    /// The finding on the first host it was seen on; on the others the
+    /// details (an address, say) may differ.
+    pub fn example(&self) -> &'f Problem {
+        self.example
+    }
+    /// Whether it is an error or a warning.
+    pub fn severity(&self) -> Severity {
+        self.example.kind().severity()
+    }
+    /// The hosts, in file order.
+    pub fn hosts(&self) -> &[&'f Path] {
+        &self.hosts
+    }
+}
+
+/// What tells two causes apart.
+type CauseKey<'f> = (
+    bool,
+    Option<&'f Name>,
+    Option<&'f Name>,
+    Discriminant<ProblemKind>,
+);
+
+impl Fleet {
+    /// Plans `spec` against each snapshot, read or not; pure, like
+    /// [`plan`](crate::plan()).
+    pub fn from_snapshots(
+        spec: &ListenSpec,
+        options: PlanOptions,
+        snapshots: impl IntoIterator<Item = (PathBuf, Result<Host, SnapshotError>)>,
+    ) -> Fleet {
+        let hosts = snapshots
+            .into_iter()
+            .map(|(file, host)| HostOutcome {
+                outcome: match host {
+                    Ok(host) => plan_one(spec, &host, options),
+                    Err(error) => Outcome::Unreadable(error),
+                },
+                file,
+            })
+            .collect();
+        Fleet { hosts }
+    }
+
+    /// Reads every `*.json` snapshot in `dir` (not its subfolders) and plans
+    /// `spec` against each, on every core; hosts are in file-name order.
+    /// The error is for the folder alone: a file that cannot be read is an
+    /// [`Outcome::Unreadable`] host.
+    pub fn check_dir(spec: &ListenSpec, dir: &Path, options: PlanOptions) -> io::Result<Fleet> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "json") && !path.is_dir() {
+                files.push(path);
+            }
+        }
+        files.sort();
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = files.len().div_ceil(workers).max(1);
+        let hosts = std::thread::scope(|s| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|path| HostOutcome {
+                                outcome: match read_snapshot(path) {
+                                    Ok(host) => plan_one(spec, &host, options),
+                                    Err(error) => Outcome::Unreadable(error),
+                                },
+                                file: path.strip_prefix(dir).unwrap_or(path).to_owned(),
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            // A worker only reads, parses and plans, none of which panics;
+            // were one to, its panic is passed on rather than hidden.
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        Ok(Fleet { hosts })
+    }
+
+    /// Every host, in file order.
+    pub fn hosts(&self) -> &[HostOutcome] {
+        &self.hosts
+    }
+
+    /// Whether any host fails to plan, or could not be read: a fleet is
+    /// checked only when every host is.
+    pub fn failed(&self) -> bool {
+        self.hosts
+            .iter()
+            .any(|h| !matches!(h.outcome, Outcome::Planned { .. }))
+    }
+
+    /// The problems found, grouped by cause: errors first, then warnings;
+    /// within each, the cause on most hosts first.
+    pub fn causes(&self) -> Vec<Cause<'_>> {
+        let mut index: HashMap<CauseKey<'_>, usize> = HashMap::new();
+        let mut causes: Vec<Cause<'_>> = Vec::new();
+        for h in &self.hosts {
+            for p in h.problems() {
+                let key = (
+                    p.is_warning(),
+                    p.network_name(),
+                    p.endpoint_name(),
+                    std::mem::discriminant(p.kind()),
+                );
+                let i = *index.entry(key).or_insert_with(|| {
+                    causes.push(Cause {
+                        example: p,
+                        hosts: Vec::new(),
+                        listing: h.listing().filter(|_| p.kind().refers_to_host()),
+                    });
+                    causes.len() - 1
+                });
+                // A host with two findings of one cause counts once.
+                if causes[i].hosts.last() != Some(&h.file.as_path()) {
+                    causes[i].hosts.push(&h.file);
+                }
+            }
+        }
+        // Stable: causes on as many hosts stay in the order first seen.
+        causes.sort_by_key(|c| (c.example.is_warning(), std::cmp::Reverse(c.hosts.len())));
+        causes
+    }
+
+    /// How many hosts have each outcome: clean, with warnings, failed,
+    /// unreadable.
+    pub(crate) fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for h in &self.hosts {
+            match &h.outcome {
+                Outcome::Planned { warnings } if warnings.is_empty() => c.clean += 1,
+                Outcome::Planned { .. } => c.warned += 1,
+                Outcome::Failed(_) => c.failed += 1,
+                Outcome::Unreadable(_) => c.unreadable += 1,
+            }
+        }
+        c
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Counts {
+    pub(crate) clean: usize,
+    pub(crate) warned: usize,
+    pub(crate) failed: usize,
+    pub(crate) unreadable: usize,
+}
+
+fn plan_one(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Outcome {
+    match crate::plan_with(spec, host, options) {
+        Ok(plan) => Outcome::Planned {
+            warnings: plan.warnings().to_vec(),
+        },
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// Reads one host snapshot (JSON, as `listenspec doctor --dump-host`
+/// writes it) of at most 64 MiB.
+pub fn read_snapshot(path: &Path) -> Result<Host, SnapshotError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes))
+        .map_err(SnapshotError::Read)?;
+    // One byte past the limit tells a file of exactly the limit from a
+    // larger one.
+    if bytes.len() as u64 > FILE_LIMIT {
+        return Err(SnapshotError::TooLarge);
+    }
+    serde_json::from_slice(&bytes).map_err(SnapshotError::Json)
+}
+
+impl fmt::Display for Fleet {
+    /// A count of each outcome, the causes with a few of their hosts each,
+    /// then the unreadable files.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.counts();
+        let planned = c.clean + c.warned;
+        write!(
+            f,
+            "{} hosts: {planned} plans cleanly{}, {} fails, {} unreadable",
+            self.hosts.len(),
+            if c.warned > 0 {
+                format!(" ({} with warnings)", c.warned)
+            } else {
+                String::new()
+            },
+            c.failed,
+            c.unreadable,
+        )?;
+        let causes = self.causes();
+        for (severity, title) in [(Severity::Error, "errors"), (Severity::Warning, "warnings")] {
+            let mut of_severity = causes
+                .iter()
+                .filter(|c| c.severity() == severity)
+                .peekable();
+            if of_severity.peek().is_none() {
+                continue;
+            }
+            write!(f, "\n\n{title}, by cause:")?;
+            for cause in of_severity {
+                let n = cause.hosts.len();
+                // The finding's own fix line, indented under its count.
+                let finding = cause.example.to_string().replace('\n', "\n  ");
+                let hosts = if n == 1 { "host" } else { "hosts" };
+                write!(f, "\n  {n} {hosts}: {finding}")?;
+                write!(f, "\n    on ")?;
+                write_some(f, cause.hosts.iter().map(|p| p.display()))?;
+                if let (Some(listing), Some(first)) = (cause.listing, cause.hosts.first()) {
+                    write!(f, "\n    {}: {listing}", first.display())?;
+                }
+            }
+        }
+        let unreadable: Vec<_> = self
+            .hosts
+            .iter()
+            .filter_map(|h| match &h.outcome {
+                Outcome::Unreadable(error) => Some((h.file.display(), error)),
+                _ => None,
+            })
+            .collect();
+        if !unreadable.is_empty() {
+            write!(f, "\n\nunreadable snapshots:")?;
+            for (file, error) in unreadable.iter().take(SHOWN) {
+                write!(f, "\n  {file} {error}")?;
+            }
+            if unreadable.len() > SHOWN {
+                write!(f, "\n  and {} more", unreadable.len() - SHOWN)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The first few items, space-separated, then how many more there are.
+fn write_some<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    items: impl ExactSizeIterator<Item = T>,
+) -> fmt::Result {
+    let n = items.len();
+    let mut sep = "";
+    for item in items.take(SHOWN) {
+        write!(f, "{sep}{item}")?;
+        sep = " ";
+    }
+    if n > SHOWN {
+        write!(f, " and {} more", n - SHOWN)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! `listenspec fleet` and `listenspec::fleet`: one spec against a folder of
+//! recorded snapshots, grouped by outcome and by cause.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use listenspec::fleet::{Fleet, Outcome};
+use listenspec::{ListenSpec, PlanOptions};
+
+const SPEC: &str = "public = * advertise https://svc.example.com\nops = if:eth2\npublic.http = http:8080\nops.metrics = http:9100 device\n";
+
+/// A folder of snapshots, removed when dropped (a failing test too).
+struct Folder(PathBuf);
+
+impl Folder {
+    fn new(tag: &str) -> Folder {
+        let dir =
+            std::env::temp_dir().join(format!("listenspec-fleet-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Folder(dir)
+    }
+    fn write(&self, name: &str, text: &str) -> &Folder {
+        std::fs::write(self.0.join(name), text).unwrap();
+        self
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A host with loopback, a public eth0, and eth2 (the ops network) when asked.
+fn host(n: u8, eth2: bool) -> String {
+    let ops = if eth2 {
+        format!(r#", {{"name": "eth2", "index": 3, "up": true, "addrs": ["198.51.100.{n}/24"]}}"#)
+    } else {
+        String::new()
+    };
+    format!(
+        r#"{{"interfaces": [{{"name": "lo", "index": 1, "up": true, "addrs": ["127.0.0.1/8"]}}, {{"name": "eth0", "index": 2, "up": true, "addrs": ["203.0.113.{n}/24"]}}{ops}]}}"#
+    )
+}
+
+/// A fleet of five good hosts, two without eth2, one corrupt snapshot, and
+/// files that are not snapshots.
+fn mixed_fleet(tag: &str) -> Folder {
+    let f = Folder::new(tag);
+    for n in 1..=5 {
+        f.write(&format!("web-{n}.json"), &host(n, true));
+    }
+    f.write("db-1.json", &host(11, false))
+        .write("db-2.json", &host(12, false))
+        .write("broken.json", "{\"interfaces\": [")
+        .write("README.txt", "not a snapshot");
+    std::fs::create_dir(f.path().join("old.json")).unwrap();
+    f
+}
+
+fn fleet_command(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_listenspec"))
+        .arg("fleet")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn fleet_groups_hosts_by_cause_and_keeps_going_past_a_corrupt_snapshot() {
+    let f = mixed_fleet("grouped");
+    let dir = f.path().to_str().unwrap();
+    let out = fleet_command(&["--listen", SPEC, dir]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with(
+            "8 hosts: 5 plans cleanly, 2 fails, 1 unreadable\n\nerrors, by cause:\n  2 hosts: network ops: no interface matches \"eth2\""
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n    fix: "), "{stdout}");
+    assert!(
+        stdout.contains("\n    on db-1.json db-2.json\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("unreadable snapshots:\n  broken.json is not a host snapshot"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("README"), "{stdout}");
+    assert!(!stdout.contains("old.json"), "{stdout}");
+}
+
+#[test]
+fn fleet_json_has_the_counts_the_causes_and_every_host() {
+    let f = mixed_fleet("json");
+    let out = fleet_command(&["--listen", SPEC, "--json", f.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["hosts"], 8);
+    assert_eq!(
+        (json["clean"].as_u64(), json["failed"].as_u64()),
+        (Some(5), Some(2))
+    );
+    assert_eq!(json["unreadable"], 1);
+    let cause = &json["causes"][0];
+    assert_eq!(cause["network"], "ops");
+    assert_eq!(cause["severity"], "error");
+    assert_eq!(
+        cause["hosts"],
+        serde_json::json!(["db-1.json", "db-2.json"])
+    );
+    assert!(cause["fix"].as_str().is_some_and(|f| !f.is_empty()));
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 8);
+    assert_eq!(results[0]["file"], "broken.json");
+    assert_eq!(results[0]["outcome"], "unreadable");
+    assert!(
+        results[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a host snapshot")
+    );
+    assert_eq!(results[1]["outcome"], "failed");
+    assert_eq!(results[7]["outcome"], "clean");
+}
+
+#[test]
+fn a_fleet_that_plans_everywhere_exits_zero_unless_strict_and_warned() {
+    let f = Folder::new("clean");
+    for n in 1..=3 {
+        f.write(&format!("web-{n}.json"), &host(n, true));
+    }
+    let dir = f.path().to_str().unwrap();
+    let out = fleet_command(&["--listen", SPEC, dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout),
+        "3 hosts: 3 plans cleanly, 0 fails, 0 unreadable\n"
+    );
+
+    // A network without endpoints is a warning: fine, unless --strict.
+    let warned = format!("{SPEC}spare = loopback expose=local\n");
+    let out = fleet_command(&["--listen", &warned, dir]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("3 hosts: 3 plans cleanly (3 with warnings), 0 fails"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("warnings, by cause:\n  3 hosts: network spare: "),
+        "{stdout}"
+    );
+    let out = fleet_command(&["--listen", &warned, "--strict", dir]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+}
+
+#[test]
+fn fleet_output_stays_bounded_however_many_hosts_share_a_cause() {
+    let f = Folder::new("many");
+    for n in 0..100 {
+        f.write(&format!("db-{n:03}.json"), &host(n, false));
+    }
+    f.write("zz-broken-a.json", "[]");
+    let out = fleet_command(&["--listen", SPEC, f.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\n    on db-000.json db-001.json db-002.json db-003.json db-004.json db-005.json db-006.json db-007.json and 92 more"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().count() < 20, "{stdout}");
+}
+
+#[test]
+fn fleet_without_a_folder_or_a_spec_says_what_is_wrong() {
+    let out = fleet_command(&["--listen", SPEC, "/nonexistent/listenspec-fleet"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read the folder /nonexistent/listenspec-fleet"));
+    let out = fleet_command(&["/tmp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nothing to plan"));
+    let out = fleet_command(&["--listen", "ops = if:", "/tmp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("if:"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_cause_counts_each_host_once_and_errors_come_before_warnings() {
+    // Two endpoints on the missing eth2 network: one cause per endpoint,
+    // and the network's own error once per host.
+    let f = Folder::new("lib");
+    f.write("a.json", &host(1, false))
+        .write("b.json", &host(2, false))
+        .write("c.json", &host(3, true));
+    let spec: ListenSpec =
+        format!("{SPEC}ops.snmp = udp:161 device\nspare = loopback expose=local")
+            .parse()
+            .unwrap();
+    let fleet = Fleet::check_dir(&spec, f.path(), PlanOptions::default()).unwrap();
+    let files: Vec<_> = fleet.hosts().iter().map(|h| h.file().to_owned()).collect();
+    assert_eq!(
+        files,
+        [
+            Path::new("a.json"),
+            Path::new("b.json"),
+            Path::new("c.json")
+        ]
+    );
+    assert!(
+        matches!(fleet.hosts()[2].outcome(), Outcome::Planned { warnings } if warnings.len() == 1)
+    );
+    let causes = fleet.causes();
+    let last_error = causes
+        .iter()
+        .rposition(|c| !c.example().is_warning())
+        .unwrap();
+    let first_warning = causes
+        .iter()
+        .position(|c| c.example().is_warning())
+        .unwrap();
+    assert!(last_error < first_warning, "{fleet}");
+    for c in &causes {
+        let mut hosts = c.hosts().to_vec();
+        hosts.dedup();
+        assert_eq!(hosts.len(), c.hosts().len(), "{fleet}");
+    }
+    let spare = causes.iter().find(|c| c.example().is_warning()).unwrap();
+    assert_eq!(spare.hosts().len(), 3, "every host warns about spare");
+}
