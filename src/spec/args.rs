@@ -41,8 +41,13 @@ A spec line, over the lines of --listen-file (repeat it for more):
   NAME = SELECTORS [expose=public|private|local] [shared] [advertise URL]
   NETWORK.NAME = tcp|udp|http|https:PORT[-LAST] [backlog=N] [reuseport]
                  [v6only[=false]] [device[=IFNAME]] [freebind] [advertise URL]
+  NAME = unix [advertise URL]         a network of Unix sockets
+  NAME.NAME = unix|unixgram|http|https:PATH [mode=660] [owner=USER]
+              [group=GROUP] [stale=replace|refuse] [keep-file] [backlog=N]
+              PATH is /abs/path, ./rel/path or @abstract-name
   -NAME, -NETWORK.NAME   remove what an earlier layer defined
   ADDRESS:PORT, SCHEME://HOST:PORT   one address as the whole spec
+  /run/app.sock, unix:PATH, http+unix://%2Frun%2Fapp.sock   one Unix socket
 Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 (loopback, private, global, ...), dns:NAME, !SELECTOR to exclude, ipv4, ipv6.";
 

@@ -14,7 +14,20 @@
 //! [listen.ops]
 //! select = ["if:eth2", "!link-local"]
 //! endpoints.metrics = { protocol = "http", port = 9100, device = true }
+//!
+//! [listen.local]
+//! select = "unix"
+//! endpoints.api = { protocol = "http", path = "/run/app/api.sock", mode = "660", group = "www-data" }
+//! endpoints.ctl = { protocol = "unix", path = "@app-ctl" }
 //! ```
+//!
+//! An endpoint has a `port` (on IP addresses) or a `path` (a Unix socket,
+//! on a network whose `select` is `"unix"`), and the file options of one:
+//! `mode` as a string of octal digits (`"660"`, `"0660"`), `owner` and
+//! `group` as a name or a numeric id, `stale` (`"replace"` or `"refuse"`)
+//! and `keep-file`. A number is refused as a mode: TOML's `0o660` and a
+//! plain `660` reach serde as the numbers 432 and 660, so the crate could
+//! not tell which was meant.
 //!
 //! Every form is read by the spec parser, so it is checked alike and its
 //! errors, all at once, say where they are: the line of a string, the entry
@@ -31,7 +44,7 @@ use std::fmt::{self, Write as _};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::spec::ListenSpec;
+use crate::spec::{ListenSpec, UnixPath};
 
 impl Serialize for ListenSpec {
     /// As its canonical text, one statement a line.
@@ -107,7 +120,9 @@ struct EndpointTable {
     protocol: String,
     /// A port, 0 for any free one, or `"FIRST-LAST"`.
     #[serde(alias = "ports")]
-    port: PortValue,
+    port: Option<PortValue>,
+    /// A Unix socket's path or `@name`, instead of a port.
+    path: Option<String>,
     backlog: Option<u32>,
     #[serde(default)]
     reuseport: bool,
@@ -116,7 +131,40 @@ struct EndpointTable {
     device: Option<DeviceValue>,
     #[serde(default)]
     freebind: bool,
+    /// Octal digits, as a string.
+    mode: Option<ModeValue>,
+    owner: Option<AccountValue>,
+    group: Option<AccountValue>,
+    stale: Option<String>,
+    #[serde(default, rename = "keep-file", alias = "keep_file")]
+    keep_file: bool,
     advertise: Option<String>,
+}
+
+/// A mode: a string of octal digits; a number is kept only to be refused
+/// by name, since TOML's `0o660` and `660` are both plain numbers by then.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ModeValue {
+    Text(String),
+    Number(i64),
+}
+
+/// A user or group: a name, or a numeric id as a number or a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AccountValue {
+    Id(u64),
+    Name(String),
+}
+
+impl AccountValue {
+    fn text(self) -> String {
+        match self {
+            AccountValue::Id(id) => id.to_string(),
+            AccountValue::Name(n) => n,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -249,9 +297,41 @@ impl NetworkTable {
         for (ep, e) in self.endpoints.0 {
             let key = format!("{name}.endpoints.{ep}");
             let port = match e.port {
-                PortValue::Number(n) => n.to_string(),
-                PortValue::Text(t) => t,
+                Some(PortValue::Number(n)) => Some(n.to_string()),
+                Some(PortValue::Text(t)) => Some(t),
+                None => None,
             };
+            let (address_field, address) = match (port, e.path) {
+                (Some(port), None) => ("port", port),
+                (None, Some(path)) => ("path", path),
+                (Some(_), Some(_)) => {
+                    return Err(format!(
+                        "{key}: give a port (on IP addresses) or a path (a Unix socket), not both"
+                    ));
+                }
+                (None, None) => {
+                    return Err(format!(
+                        "{key}: give a port (port = 8080) or, on a network whose select is \"unix\", a Unix socket's path (path = \"/run/app.sock\")"
+                    ));
+                }
+            };
+            // Text that is no path would read as ports on the line; say
+            // what it is as a path, under its own key.
+            if address_field == "path" && !UnixPath::looks_like(&address) {
+                let why = address.parse::<UnixPath>().err().map(|e| e.to_string());
+                return Err(format!("{key}.path: {}", why.unwrap_or_default()));
+            }
+            let mode = match e.mode {
+                Some(ModeValue::Text(m)) => Some(m),
+                Some(ModeValue::Number(n)) => {
+                    return Err(format!(
+                        "{key}.mode: write the mode as a string of octal digits, like mode = \"660\"; the number {n} could be TOML's 0o{n:o} or a plain {n}, which mean different modes"
+                    ));
+                }
+                None => None,
+            };
+            let owner = e.owner.map(AccountValue::text);
+            let group = e.group.map(AccountValue::text);
             one_word(&format!("{name}.endpoints name"), &ep)?;
             let device = match &e.device {
                 Some(DeviceValue::Named(d)) => Some(d),
@@ -259,15 +339,19 @@ impl NetworkTable {
             };
             for (field, value) in [
                 ("protocol", Some(&e.protocol)),
-                ("port", Some(&port)),
+                (address_field, Some(&address)),
                 ("device", device),
+                ("mode", mode.as_ref()),
+                ("owner", owner.as_ref()),
+                ("group", group.as_ref()),
+                ("stale", e.stale.as_ref()),
                 ("advertise", e.advertise.as_ref()),
             ] {
                 if let Some(v) = value {
                     one_word(&format!("{key}.{field}"), v)?;
                 }
             }
-            let mut line = format!("{name}.{ep} = {}:{port}", e.protocol);
+            let mut line = format!("{name}.{ep} = {}:{address}", e.protocol);
             if let Some(b) = e.backlog {
                 let _ = write!(line, " backlog={b}");
             }
@@ -286,6 +370,19 @@ impl NetworkTable {
             }
             if e.freebind {
                 line.push_str(" freebind");
+            }
+            for (option, value) in [
+                ("mode", &mode),
+                ("owner", &owner),
+                ("group", &group),
+                ("stale", &e.stale),
+            ] {
+                if let Some(v) = value {
+                    let _ = write!(line, " {option}={v}");
+                }
+            }
+            if e.keep_file {
+                line.push_str(" keep-file");
             }
             if let Some(a) = &e.advertise {
                 let _ = write!(line, " advertise {a}");

@@ -14,7 +14,9 @@ use crate::spec::{Family, Name, Network, QualifiedName, Selector};
 #[non_exhaustive]
 pub enum SpecErrorKind {
     /// A line is not `NAME = …` or `NETWORK.ENDPOINT = …`.
-    #[error("expected `NAME = selectors` or `NETWORK.ENDPOINT = protocol:port`, found {0:?}")]
+    #[error(
+        "expected `NAME = selectors` or `NETWORK.ENDPOINT = protocol:port` (or protocol:PATH on a network NAME = unix), found {0:?}"
+    )]
     BadStatement(String),
     /// A network or endpoint name has characters outside `[A-Za-z0-9_-]`.
     #[error("{0:?} is not a name: use letters, digits, '-' and '_', starting with a letter")]
@@ -79,7 +81,9 @@ pub enum SpecErrorKind {
         reason: PortsError,
     },
     /// An endpoint's right-hand side does not start with `PROTOCOL:PORTS`.
-    #[error("{0:?} is not PROTOCOL:PORT, like http:8080, tcp:9000-9010 or udp:161")]
+    #[error(
+        "{0:?} is not PROTOCOL:PORT or PROTOCOL:PATH, like http:8080, tcp:9000-9010, udp:161 or (on a network NAME = unix) unix:/run/app.sock"
+    )]
     BadTarget(String),
     /// An option is unknown or has a bad value.
     #[error("option {text:?}: {reason}")]
@@ -203,9 +207,26 @@ pub enum UnixPathError {
         "write an absolute path (/run/app.sock), a relative one (./app.sock) or an abstract name (@app)"
     )]
     NotAPath,
-    /// Ending in `/`.
+    /// Starting with `//`, which after a protocol reads as a URL.
+    #[error(
+        "after the protocol, // starts a URL (unix://…); write the path with one leading /, which names the same file"
+    )]
+    DoubleSlash,
+    /// Ending in `/`, `/.` or `/..`.
     #[error("it names a directory; a socket is a file in it, like /run/app/api.sock")]
     Directory,
+    /// Longer than [`crate::spec::UnixPath::MAX_LEN`] bytes.
+    #[error(
+        "it is {len} bytes, and no OS takes a socket path of more than 108 (104 on macOS and the BSDs); use a shorter path, like /run/app/api.sock"
+    )]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A path built in code whose text form parses as something else (a
+    /// file path that is not UTF-8, say).
+    #[error("it does not read back as itself; build it from text (\"/run/app.sock\".parse())")]
+    NotReadBack,
 }
 
 /// Why a `unix` network was refused: a network of Unix sockets has no
@@ -243,7 +264,7 @@ pub enum UnixNetworkError {
 pub enum UnixEndpointError {
     /// A path on an IP network.
     #[error(
-        "{path} is a Unix socket, but network {network} holds IP addresses; put it on a network of Unix sockets (`local = unix`)"
+        "{path} is a Unix socket, but network {network} holds IP addresses; put it on a network of Unix sockets (a line `local = unix`, then `local.NAME = PROTOCOL:{path}`)"
     )]
     PathOnIpNetwork {
         /// The path as written.
@@ -290,6 +311,11 @@ pub enum UnixEndpointError {
     /// `backlog=` on a datagram socket.
     #[error("datagram sockets do not listen, so backlog does not apply")]
     DatagramBacklog,
+    /// The endpoint's own `advertise HOST` without a scheme.
+    #[error(
+        "advertise {0}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use), or leave it out for unix:PATH"
+    )]
+    AdvertiseHost(String),
 }
 
 /// Why a selector was refused.
@@ -362,6 +388,12 @@ pub enum SelectorError {
     /// Two selectors with no comma between them, or a comma with none.
     #[error("selectors are separated by commas")]
     MissingComma,
+    /// A Unix socket (a path, `@name`, or `PROTOCOL:PATH`) where a
+    /// selector stands: it is an endpoint, on a network of Unix sockets.
+    #[error(
+        "a Unix socket is an endpoint, not a selector: write the network as `NAME = unix`, and the socket on an endpoint line of its own, `NAME.ENDPOINT = {0}`"
+    )]
+    UnixSocket(String),
     /// A selector built in code whose text form parses as something else.
     #[error("it does not read back as itself")]
     NotReadBack,
@@ -400,6 +432,8 @@ pub enum Suggestion {
     Interface(String),
     /// A word shaped like a host name.
     Dns(String),
+    /// A misspelled `unix`.
+    Unix,
 }
 
 impl fmt::Display for Suggestion {
@@ -412,6 +446,9 @@ impl fmt::Display for Suggestion {
             Suggestion::Interface(name) => write!(
                 f,
                 "write if:{name} for the addresses of interface {name}, or dns:{name} for a host name"
+            ),
+            Suggestion::Unix => f.write_str(
+                "did you mean unix, a network of Unix sockets (NAME = unix, then NAME.ENDPOINT = unix:/run/app.sock)?",
             ),
             Suggestion::Dns(name) => write!(
                 f,
@@ -473,6 +510,12 @@ pub enum PortsError {
     /// A range that starts at 0 or does not go up.
     #[error("not a range")]
     NotARange,
+    /// A word that is no number: most likely a Unix socket path written
+    /// without its `/`, `./` or `@`.
+    #[error(
+        "not a port number, nor a Unix socket path, which starts with /, ./ or ../ (like http:./app.sock on a network NAME = unix), or @ for an abstract name"
+    )]
+    NotAPortOrPath,
 }
 
 /// Which kind of line an option stands on.
@@ -493,7 +536,7 @@ impl Place {
                 "a network takes expose=public|private|local, shared and advertise URL"
             }
             Place::Endpoint => {
-                "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL"
+                "an endpoint takes backlog=N, reuseport, v6only[=false], device[=IFNAME], freebind and advertise URL; one on a Unix socket file also mode=660, owner=USER, group=GROUP, stale=replace|refuse and keep-file"
             }
         }
     }
@@ -513,11 +556,11 @@ pub enum OptionError {
     #[error("device takes an interface name, like device=eth2")]
     Device,
     /// `mode=` without octal permission bits.
-    #[error("mode takes permission bits in octal, at most 777, like mode=660")]
+    #[error("mode takes permission bits in octal, at most 777, like mode=660 or mode=0660")]
     Mode,
     /// `owner=` or `group=` with no user or group name or id.
     #[error(
-        "it takes a user or group name (letters, digits, '.', '_', '-') or a numeric id, like owner=www-data or group=33"
+        "it takes a user or group name (up to 32 letters, digits, '.', '_', '-', not starting with '-') or a numeric id below 4294967295, like owner=www-data or group=33"
     )]
     Account,
     /// `stale=` with an unknown choice.
@@ -536,6 +579,10 @@ pub enum OptionError {
         /// The known option nearest to what was written.
         near: Option<&'static str>,
     },
+    /// An option built in code whose text form parses as something else
+    /// (`mode` past 777, an owner name with a space).
+    #[error("it does not read back as itself")]
+    NotReadBack,
     /// An option of the other kind of line.
     #[error("{}", misplaced(*belongs))]
     Misplaced {

@@ -585,6 +585,12 @@ impl FromStr for Ports {
             text: s.to_owned(),
             reason,
         };
+        // A word, not a number, is most often a socket path written
+        // without its `./`: say how to write one.
+        let wordy = |b: u8| b.is_ascii_alphabetic() || b"./_~".contains(&b) || !b.is_ascii();
+        if s.bytes().any(wordy) {
+            return Err(bad(PortsError::NotAPortOrPath));
+        }
         let port = |t: &str| {
             if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad(PortsError::NotAPort));
@@ -844,10 +850,7 @@ impl Endpoint {
                     bad(UnixEndpointError::DatagramBacklog);
                 }
                 if let Some(a @ Advertise::Host { .. }) = &self.advertise {
-                    errors.push(SpecErrorKind::UnixNetwork {
-                        network: self.network.clone(),
-                        reason: UnixNetworkError::AdvertiseHost(a.to_string()),
-                    });
+                    bad(UnixEndpointError::AdvertiseHost(a.to_string()));
                 }
             }
         }
@@ -923,23 +926,60 @@ impl PartialEq<String> for QualifiedName {
 /// ```text
 /// spec      = { [ statement ] ( "\n" | ";" ) } ;
 /// statement = network | endpoint ;
-/// network   = name "=" selector { "," selector } { net-option } ;
+/// network   = name "=" selector { "," selector } { net-option }
+///           | name "=" "unix" [ "expose=local" ] [ "advertise" url ] ;
 /// selector  = [ "!" ] ( "*" | address [ "%" zone ] | cidr | "if:" glob
 ///           | class | "dns:" dns-name ) | "ipv4" | "ipv6" ;
 /// net-option= "expose=" ( "public" | "private" | "local" ) | "shared"
 ///           | "advertise" ( " " | "=" ) ( url | host [ ":" port ] ) ;
-/// endpoint  = name "." name "=" protocol ":" ports { ep-option } ;
+/// endpoint  = name "." name "=" protocol ":" ports { ep-option }
+///           | name "." name "=" unix-proto ":" path { unix-option } ;
 /// protocol  = "tcp" | "udp" | "http" | "https" ;
 /// ports     = port | port "-" port ;          (* 0 = any free port *)
 /// ep-option = "backlog=" n | "reuseport" | "v6only" [ "=" bool ]
 ///           | "device" [ "=" ifname ] | "freebind"
 ///           | "advertise" ( " " | "=" ) ( url | host [ ":" port ] ) ;
+/// unix-proto= "unix" | "unixgram" | "http" | "https" ;
+/// path      = ( "/" | "./" | "../" ) text     (* a socket file *)
+///           | "@" text ;                      (* Linux's abstract namespace *)
+/// unix-option = "mode=" octal                 (* at most 777 *)
+///           | "owner=" ( user | uid ) | "group=" ( group | gid )
+///           | "stale=" ( "replace" | "refuse" ) | "keep-file"
+///           | "backlog=" n | "advertise" ( " " | "=" ) url ;
 /// name      = letter { letter | digit | "-" | "_" } ;
 /// ```
 ///
 /// Includes are a union; excludes (`!`) are then removed; a family filter
 /// (`ipv4`, `ipv6`) applies last. [`fmt::Display`] writes the canonical form,
 /// which parses back to an equal spec.
+///
+/// A network `NAME = unix` holds Unix domain sockets instead of addresses:
+/// it reaches this host only (its exposure is `local`), and each endpoint
+/// on it is one socket, on a path or (Linux) an abstract name. `unix` is a
+/// stream socket, `unixgram` a datagram one, and `http` / `https` a stream
+/// with a scheme. The file options (`mode`, `owner`, `group`, `stale`,
+/// `keep-file`) apply to a path's socket file; an abstract socket has none.
+/// Clients are told `unix:PATH`, `unixgram:PATH`, `http+unix://` with the
+/// path percent-encoded, or the endpoint's `advertise` URL. A whole spec
+/// may also be one socket address or path (`0.0.0.0:8080`,
+/// `/run/app.sock`): see [`SHORTHAND_NETWORK`].
+///
+/// ```
+/// use listenspec::ListenSpec;
+///
+/// let spec: ListenSpec = "
+///     local     = unix
+///     local.api = http:/run/app/api.sock  mode=0660 group=www-data
+///     local.ctl = unix:@app-ctl
+///     local.log = unixgram:/run/app/log.sock stale=refuse keep-file
+/// ".parse().unwrap();
+/// let api = &spec.endpoints()[0];
+/// assert_eq!(api.unix_path().unwrap().to_string(), "/run/app/api.sock");
+/// assert_eq!(api.options().mode, Some(0o660));
+/// // Display writes the mode in three octal digits.
+/// assert!(spec.to_string().contains("local.api = http:/run/app/api.sock mode=660 group=www-data"));
+/// assert_eq!(spec.to_string().parse::<ListenSpec>().unwrap(), spec);
+/// ```
 ///
 /// ```
 /// use listenspec::ListenSpec;
@@ -1093,6 +1133,31 @@ impl Network {
 impl Endpoint {
     fn parts_read_back(&self) -> Vec<SpecErrorKind> {
         let mut errors = Vec::new();
+        if let Address::Unix(path) = &self.address {
+            read_back(path, str::parse, &mut errors, |text| {
+                SpecErrorKind::BadUnixPath {
+                    text,
+                    reason: UnixPathError::NotReadBack,
+                }
+            });
+        }
+        let o = &self.options;
+        let option_mismatch = |key: &str, value: String| SpecErrorKind::BadOption {
+            text: format!("{key}={value}"),
+            reason: OptionError::NotReadBack,
+        };
+        if let Some(mode) = o.mode
+            && unix::parse_mode(&format!("{mode:03o}")) != Some(mode)
+        {
+            errors.push(option_mismatch("mode", format!("{mode:03o}")));
+        }
+        for (key, account) in [("owner", &o.owner), ("group", &o.group)] {
+            if let Some(a) = account
+                && Account::parse(&a.to_string()).as_ref() != Some(a)
+            {
+                errors.push(option_mismatch(key, a.to_string()));
+            }
+        }
         if let Some(a) = &self.advertise {
             read_back(a, str::parse, &mut errors, advertise_mismatch);
         }

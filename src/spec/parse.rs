@@ -590,16 +590,17 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
     let name = name.parse();
     let mut words = words(rhs);
     let target = words.next().unwrap_or("");
-    if target.contains("://") {
+    let Some((protocol, address)) = cut(target, b':') else {
+        return Err(vec![SpecErrorKind::BadTarget(target.to_owned())]);
+    };
+    // A URL right after the scheme; a path may hold `://` further on.
+    if address.starts_with("//") {
         return Err(vec![endpoint_url(
             net.as_ref().ok(),
             name.as_ref().ok(),
             target,
         )]);
     }
-    let Some((protocol, address)) = cut(target, b':') else {
-        return Err(vec![SpecErrorKind::BadTarget(target.to_owned())]);
-    };
     let protocol = protocol.parse::<Protocol>();
     let address = if UnixPath::looks_like(address) {
         address.parse().map(Address::Unix)
@@ -753,6 +754,14 @@ fn unknown_option(key: &str, place: Place) -> OptionError {
 fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecErrorKind {
     let net = net.map_or("NET", Name::as_str);
     let name = name.map_or("NAME", Name::as_str);
+    if let Some((protocol, path)) = shorthand::unix_url(target) {
+        return SpecErrorKind::EndpointUrl {
+            url: target.to_owned(),
+            instead: format!(
+                "for a Unix socket write `{net}.{name} = {protocol}:{path}`, on a network of Unix sockets (`{net} = unix`)"
+            ),
+        };
+    }
     let instead = match url::Url::parse(target) {
         Ok(u) if u.host_str().is_some() => {
             let host = u.host_str().unwrap_or_default();

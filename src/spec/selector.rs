@@ -8,9 +8,9 @@ use ipnet::{IpNet, Ipv4Net};
 use smol_str::SmolStr;
 
 use crate::AddrClass;
-use crate::spec::SpecErrorKind;
 use crate::spec::error::{SelectorError, Suggestion};
 use crate::spec::parse::cut;
+use crate::spec::{SpecErrorKind, UnixPath};
 
 /// One address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -221,6 +221,9 @@ impl Selector {
         if s == "unix" {
             return Ok(Selector::Unix);
         }
+        if let Some(endpoint) = unix_socket(s) {
+            return Err(SelectorError::UnixSocket(endpoint));
+        }
         if let Some(name) = s.strip_prefix("if:") {
             if !is_ifname(name) {
                 return Err(SelectorError::BadInterface);
@@ -331,11 +334,27 @@ fn never_listened_class(class: AddrClass) -> Option<SelectorError> {
     })
 }
 
+/// The endpoint target a selector that is really a Unix socket stands
+/// for: a path or `@name` (as `unix:PATH`), or `PROTOCOL:PATH` as written.
+/// Checked before the CIDR rule, which would call `/run/app.sock` a bad
+/// block.
+fn unix_socket(s: &str) -> Option<String> {
+    if UnixPath::looks_like(s) {
+        return Some(format!("unix:{s}"));
+    }
+    let (protocol, path) = cut(s, b':')?;
+    let named = matches!(protocol, "unix" | "unixgram" | "http" | "https");
+    (named && UnixPath::looks_like(path)).then(|| s.to_owned())
+}
+
 /// What a word that is no selector most likely meant: a name is most often
 /// meant as a DNS name, an interface, or the class it resembles.
 fn suggest_for(word: &str) -> Option<Suggestion> {
     if word.eq_ignore_ascii_case("localhost") {
         return Some(Suggestion::Loopback);
+    }
+    if crate::spec::suggest::closest(word, ["unix"]).is_some() {
+        return Some(Suggestion::Unix);
     }
     let classes = AddrClass::ALL.iter().map(|c| c.name());
     if let Some(name) = crate::spec::suggest::closest(word, classes) {

@@ -8,12 +8,31 @@
 //! address (a host name becomes `dns:NAME`) with `expose=public`, since the
 //! address is exactly what was written; and one endpoint on it named after
 //! the protocol (`tcp` for a bare address, else the scheme).
+//!
+//! A Unix socket is one too: a path or abstract name (`/run/app.sock`,
+//! `./app.sock`, `@app`), `unix:PATH` or `unixgram:PATH`, and the URLs
+//! clients write for one (`unix:///run/app.sock`,
+//! `http+unix://%2Frun%2Fapp.sock`, the path percent-encoded) become the
+//! network `listen = unix` and one endpoint on it, `listen.unix =
+//! unix:PATH` (`listen.unixgram`, `listen.http`, `listen.https` as the
+//! protocol says).
+//!
+//! ```
+//! use listenspec::ListenSpec;
+//!
+//! let spec: ListenSpec = "/run/app.sock".parse()?;
+//! assert_eq!(spec.to_string(), "listen = unix\nlisten.unix = unix:/run/app.sock\n");
+//! let spec: ListenSpec = "http+unix://%2Frun%2Fapp%2Fapi.sock".parse()?;
+//! assert_eq!(spec.to_string(), "listen = unix\nlisten.http = http:/run/app/api.sock\n");
+//! # Ok::<(), listenspec::SpecError>(())
+//! ```
 
 use url::Url;
 
 use crate::spec::error::Located;
 use crate::spec::{
     Endpoint, Exposure, ListenSpec, Name, Network, Ports, Protocol, Selector, SpecError,
+    SpecErrorKind, UnixPath,
 };
 
 /// The network a one-address spec defines.
@@ -30,11 +49,66 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<ListenSpec, SpecError>> {
     {
         return None;
     }
+    if let Some((protocol, path)) = unix_url(text) {
+        return Some(build_unix(text, protocol, &path));
+    }
+    if UnixPath::looks_like(text) {
+        return Some(build_unix(text, Protocol::Unix, text));
+    }
+    if let Some((scheme, path)) = text.split_once(':')
+        && let Ok(protocol @ (Protocol::Unix | Protocol::Unixgram)) = scheme.parse()
+        && !path.starts_with("//")
+    {
+        return Some(build_unix(text, protocol, path));
+    }
     let (protocol, host, port) = match text.split_once("://") {
         Some(_) => from_url(text)?,
         None => from_socket_addr(text)?,
     };
     Some(build(text, protocol, &host, &port))
+}
+
+/// A Unix socket's URL as its clients write one, as its protocol and
+/// path: `unix:///run/app.sock` and `unixgram:///…` (gRPC's and Docker's
+/// spelling, an absolute path after `//`), `http+unix://%2Frun%2Fapp.sock/`
+/// and `https+unix://…` (requests-unixsocket's and hyperlocal's, the path
+/// percent-encoded as the host, as the planner advertises it).
+pub(crate) fn unix_url(text: &str) -> Option<(Protocol, String)> {
+    let (scheme, rest) = text.split_once("://")?;
+    match scheme {
+        "unix" | "unixgram" => {
+            let protocol = scheme.parse().ok()?;
+            rest.starts_with('/').then(|| (protocol, rest.to_owned()))
+        }
+        "http+unix" | "https+unix" => {
+            let protocol = scheme.trim_end_matches("+unix").parse().ok()?;
+            let host = rest.strip_suffix('/').unwrap_or(rest);
+            if host.is_empty() || host.contains(['/', '?', '#']) {
+                return None;
+            }
+            Some((protocol, percent_decode(host)?))
+        }
+        _ => None,
+    }
+}
+
+/// `%2F` and the like to their bytes; `None` for a `%` without two hex
+/// digits after it, or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6.
@@ -88,20 +162,35 @@ fn from_url(text: &str) -> Option<(Protocol, String, String)> {
     Some((protocol, host, port.to_string()))
 }
 
+/// An error of the one line `text`.
+fn located(text: &str, kind: SpecErrorKind) -> SpecError {
+    SpecError::new(
+        vec![Located {
+            line: Some(1),
+            statement: Some(text.to_owned()),
+            layer: None,
+            kind,
+        }],
+        &[],
+    )
+}
+
+/// The spec of one Unix socket, or the parser's error for its path.
+fn build_unix(text: &str, protocol: Protocol, path: &str) -> Result<ListenSpec, SpecError> {
+    let located = |kind| located(text, kind);
+    let path: UnixPath = path.parse().map_err(located)?;
+    let network: Name = NETWORK.parse().map_err(located)?;
+    let endpoint: Name = protocol.to_string().parse().map_err(located)?;
+    ListenSpec::new(
+        vec![Network::new(network.clone()).with_include(Selector::Unix)],
+        vec![Endpoint::unix(network, endpoint, protocol, path)],
+    )
+}
+
 /// The spec, or the parser's own errors for the address or port, pointed at
 /// what was written.
 fn build(text: &str, protocol: Protocol, host: &str, port: &str) -> Result<ListenSpec, SpecError> {
-    let located = |kind| {
-        SpecError::new(
-            vec![Located {
-                line: Some(1),
-                statement: Some(text.to_owned()),
-                layer: None,
-                kind,
-            }],
-            &[],
-        )
-    };
+    let located = |kind| located(text, kind);
     let selector: Selector = host.parse().map_err(located)?;
     let ports: Ports = port.parse().map_err(located)?;
     let network: Name = NETWORK.parse().map_err(located)?;

@@ -17,8 +17,22 @@ use crate::spec::error::UnixPathError;
 /// | `./dev.sock`, `../run/app.sock` | relative to the working directory, resolved when planning |
 /// | `@app-admin` | the abstract name `app-admin` (Linux), no file |
 ///
-/// Paths are text: they hold no whitespace, `;`, `#` or control characters,
-/// and do not end in `/`.
+/// Paths are text: they hold no whitespace, `;`, `#` or control characters
+/// (NUL among them), do not end in `/`, `/.` or `/..` (a directory, not a
+/// socket file in it), and are at most [`UnixPath::MAX_LEN`] bytes. Whether
+/// the path fits the OS's `sun_path` (108 bytes on Linux, 104 on macOS and
+/// the BSDs) is checked when planning, for the host's OS.
+///
+/// ```
+/// use listenspec::spec::UnixPath;
+///
+/// let path: UnixPath = "/run/app/api.sock".parse()?;
+/// assert_eq!(path.file().unwrap().to_str(), Some("/run/app/api.sock"));
+/// assert!("@app-admin".parse::<UnixPath>()?.is_abstract());
+/// assert!("/run/app/".parse::<UnixPath>().is_err());
+/// assert!("app.sock".parse::<UnixPath>().is_err()); // ./app.sock
+/// # Ok::<(), listenspec::spec::SpecErrorKind>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum UnixPath {
@@ -29,6 +43,11 @@ pub enum UnixPath {
 }
 
 impl UnixPath {
+    /// The longest path or abstract name a spec takes, in bytes: Linux's
+    /// `PATH_MAX`. Far past any `sun_path`, so a real path is never refused
+    /// here; it bounds what hostile input makes the parser keep.
+    pub const MAX_LEN: usize = 4096;
+
     /// The file's path; `None` for an abstract name.
     pub fn file(&self) -> Option<&Path> {
         match self {
@@ -74,6 +93,9 @@ impl FromStr for UnixPath {
             text: s.to_owned(),
             reason,
         };
+        if s.len() > UnixPath::MAX_LEN {
+            return Err(bad(UnixPathError::TooLong { len: s.len() }));
+        }
         let separator = |c: char| c.is_whitespace() || c.is_control() || c == ';' || c == '#';
         if s.contains(separator) {
             return Err(bad(UnixPathError::Separator));
@@ -87,7 +109,10 @@ impl FromStr for UnixPath {
         if !UnixPath::looks_like(s) {
             return Err(bad(UnixPathError::NotAPath));
         }
-        if s.ends_with('/') {
+        if s.starts_with("//") {
+            return Err(bad(UnixPathError::DoubleSlash));
+        }
+        if s.ends_with('/') || s.ends_with("/.") || s.ends_with("/..") {
             return Err(bad(UnixPathError::Directory));
         }
         Ok(UnixPath::File(PathBuf::from(s)))
@@ -115,12 +140,21 @@ impl fmt::Display for Account {
 }
 
 impl Account {
+    /// `(uid_t)-1` and `(gid_t)-1`, which chown(2) takes as "leave this
+    /// one as it is": never an id a file can be given.
+    pub(crate) const UNCHANGED: u32 = u32::MAX;
+
     /// A user or group name as POSIX's portable set spells one (letters,
     /// digits, `.`, `_`, `-`, not starting with `-`; at most 32 bytes), or
     /// a decimal id.
     pub(crate) fn parse(s: &str) -> Option<Account> {
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-            return s.parse().ok().map(Account::Id);
+            // `(uid_t)-1` is not an id: chown(2) reads it as "leave as is".
+            return s
+                .parse()
+                .ok()
+                .filter(|&id| id != Account::UNCHANGED)
+                .map(Account::Id);
         }
         let portable = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
         let ok = !s.is_empty() && s.len() <= 32 && !s.starts_with('-') && s.bytes().all(portable);
@@ -161,7 +195,8 @@ impl Stale {
     }
 }
 
-/// `mode=660`: permission bits in octal, at most `777`.
+/// `mode=660` or `mode=0660`: permission bits in octal, at most `777`
+/// (no set-id or sticky bits, which mean nothing on a socket).
 pub(crate) fn parse_mode(s: &str) -> Option<u32> {
     let ok = (1..=4).contains(&s.len()) && s.bytes().all(|b| (b'0'..=b'7').contains(&b));
     u32::from_str_radix(s, 8).ok().filter(|&m| ok && m <= 0o777)

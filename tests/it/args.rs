@@ -72,11 +72,40 @@ fn a_bad_line_fails_when_the_arguments_are_parsed() {
 }
 
 #[test]
+fn a_unix_socket_path_is_a_whole_spec_on_the_command_line() {
+    let cli = Cli::try_parse_from(["server", "--listen", "/run/app.sock"]).unwrap();
+    let spec = cli.listen.layers().build().unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "listen = unix\nlisten.unix = unix:/run/app.sock\n"
+    );
+    // Unix endpoint lines too, checked as the arguments are parsed.
+    let cli = Cli::try_parse_from([
+        "server",
+        "--listen",
+        "local = unix",
+        "--listen",
+        "local.api = http:/run/app/api.sock mode=660",
+    ])
+    .unwrap();
+    let spec = cli.listen.layers().build().unwrap();
+    assert_eq!(
+        spec.endpoints()[0].unix_path().unwrap().to_string(),
+        "/run/app/api.sock"
+    );
+    let err = Cli::try_parse_from(["server", "--listen", "/run/app/"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("it names a directory"), "{err}");
+}
+
+#[test]
 fn the_help_shows_the_grammar_and_the_variable() {
     let help = Cli::command().render_long_help().to_string();
     for says in [
         "--listen <LINE>",
         "NETWORK.NAME = tcp|udp|http|https:PORT",
+        "NAME.NAME = unix|unixgram|http|https:PATH",
         "--listen-file <FILE>",
         "env: LISTEN",
     ] {

@@ -194,3 +194,99 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
         }
     }
 }
+
+const UNIX_EXPECTED: &str = "
+    local = unix
+    local.api = http:/run/app/api.sock mode=660 owner=www-data group=33 stale=refuse keep-file
+    local.ctl = unix:@app-ctl
+";
+
+#[test]
+fn the_table_form_takes_unix_sockets_in_every_format() {
+    let want = spec(UNIX_EXPECTED);
+    let toml_table = r#"
+name = "svc"
+[listen.local]
+select = "unix"
+endpoints.api = { protocol = "http", path = "/run/app/api.sock", mode = "0660", owner = "www-data", group = 33, stale = "refuse", keep-file = true }
+endpoints.ctl = { protocol = "unix", path = "@app-ctl" }
+"#;
+    let config: Config = toml::from_str(toml_table).unwrap_or_else(|e| panic!("TOML: {e}"));
+    assert_eq!(config.listen, want, "TOML table");
+    let toml_string = "name = 'svc'\nlisten = '/run/app/api.sock'";
+    let config: Config = toml::from_str(toml_string).unwrap();
+    assert_eq!(
+        config.listen,
+        spec("listen = unix\nlisten.unix = unix:/run/app/api.sock"),
+        "one path is a whole spec"
+    );
+
+    let json = r#"{"name": "svc", "listen": {"local": {"select": "unix", "endpoints": {
+        "api": {"protocol": "http", "path": "/run/app/api.sock", "mode": "660",
+                "owner": "www-data", "group": "33", "stale": "refuse", "keep_file": true},
+        "ctl": {"protocol": "unix", "path": "@app-ctl"}}}}}"#;
+    let config: Config = serde_json::from_str(json).unwrap_or_else(|e| panic!("JSON: {e}"));
+    assert_eq!(config.listen, want, "JSON table");
+
+    let yaml = "
+name: svc
+listen:
+  local:
+    select: unix
+    endpoints:
+      api: {protocol: http, path: /run/app/api.sock, mode: '660', owner: www-data, group: 33, stale: refuse, keep-file: true}
+      ctl: {protocol: unix, path: '@app-ctl'}
+";
+    let config: Config = serde_norway::from_str(yaml).unwrap_or_else(|e| panic!("YAML: {e}"));
+    assert_eq!(config.listen, want, "YAML table");
+}
+
+#[test]
+fn unix_table_errors_name_the_key_and_the_fix() {
+    let cases: &[(&str, &[&str])] = &[
+        // A number is no mode: TOML's 0o660 and 660 arrive alike.
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', mode = 0o660 }",
+            &["l.endpoints.a.mode", "mode = \"660\"", "0o660"],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', mode = 660 }",
+            &["l.endpoints.a.mode", "string of octal digits"],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', port = 80 }",
+            &["l.endpoints.a:", "not both"],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix' }",
+            &["l.endpoints.a:", "path = \"/run/app.sock\""],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = 'run/a.sock', mode = '999' }",
+            &["l.endpoints.a.path:", "a relative one (./app.sock)"],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/', mode = '999' }",
+            &["l.endpoints.a:", "names a directory", "at most 777"],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a b.sock' }",
+            &["l.endpoints.a.path", "must be one word"],
+        ),
+        (
+            "[listen.l]\nselect = 'loopback'\nendpoints.a = { protocol = 'http', path = '/run/a.sock' }",
+            &["l.endpoints.a:", "network l holds IP addresses"],
+        ),
+        (
+            "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', keep-fil = true }",
+            &["unknown field `keep-fil`"],
+        ),
+    ];
+    for (text, says) in cases {
+        let text = format!("name = 'svc'\n{text}");
+        let err = toml::from_str::<Config>(&text).unwrap_err().to_string();
+        for s in *says {
+            assert!(err.contains(s), "{text:?}: {err} does not say {s:?}");
+        }
+    }
+}

@@ -2,8 +2,9 @@
 //!
 //! A Rust example runs as a doc test (the README's too, through
 //! `ReadmeDoctests`), so its spec is parsed there, but only if it is not
-//! `no_run` or `ignore`: those are only compiled. The README's one spec shown
-//! as text is `tests/data/example.spec`, which `spec.rs` parses.
+//! `no_run` or `ignore`: those are only compiled. The README's spec shown
+//! as text is `tests/data/example.spec`, which `spec.rs` parses, and its
+//! Unix sockets block is parsed here.
 
 use std::path::Path;
 
@@ -63,4 +64,31 @@ fn the_readmes_spec_language_block_is_the_parsed_example() {
         README.contains(&format!("```text\n{EXAMPLE}```")),
         "README's \"The spec language\" block must be tests/data/example.spec verbatim"
     );
+}
+
+#[test]
+fn the_readmes_unix_block_parses_and_means_what_it_says() {
+    let (_, after) = README
+        .split_once("### Unix domain sockets")
+        .expect("the README has a Unix sockets section");
+    let block = after
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("the section opens with a spec block")
+        .0;
+    let spec: listenspec::ListenSpec = block.parse().unwrap_or_else(|e| panic!("{e}"));
+    let paths: Vec<String> = spec
+        .endpoints()
+        .iter()
+        .map(|e| format!("{} {}", e.qualified(), e.unix_path().unwrap()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "local.api /run/app/api.sock",
+            "local.ctl @app-ctl",
+            "local.log /run/app/log.sock"
+        ]
+    );
+    assert_eq!(spec.endpoints()[0].options().mode, Some(0o660));
 }

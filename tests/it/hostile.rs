@@ -131,3 +131,88 @@ fn many_layers_and_removals_cost_linear_time_and_say_each_error() {
             .contains("flags line 10001: -ghost0.a removes nothing")
     );
 }
+
+#[test]
+fn huge_and_hostile_unix_paths_are_refused_in_bounded_output() {
+    use listenspec::spec::{SpecErrorKind, UnixPath, UnixPathError};
+    // A path of 10 MB: one error, its length and the fix, not the path
+    // twice over in every part of the message.
+    let long = format!("/{}", "a".repeat(10 << 20));
+    for text in [format!("local = unix\nlocal.a = unix:{long}"), long.clone()] {
+        let err = text.parse::<ListenSpec>().unwrap_err();
+        assert_eq!(err.errors().len(), 1);
+        assert!(
+            matches!(
+                &err.errors()[0].kind,
+                SpecErrorKind::BadUnixPath { reason: UnixPathError::TooLong { len }, .. } if *len == long.len()
+            ),
+            "{:?}",
+            err.errors()[0].kind
+        );
+        assert!(
+            err.to_string().len() < 3 * text.len(),
+            "bounded by the input"
+        );
+    }
+    // The longest path the spec takes is still one.
+    let max = format!("/{}", "a".repeat(UnixPath::MAX_LEN - 1));
+    assert!(
+        format!("local = unix\nlocal.a = unix:{max}")
+            .parse::<ListenSpec>()
+            .is_ok()
+    );
+
+    // NUL and every other control character, in paths and abstract names.
+    let mut spec = String::from("local = unix\n");
+    let controls: Vec<char> = (0u8..0x20)
+        .chain([0x7f])
+        .map(char::from)
+        .chain(['\u{85}', '\u{2028}'])
+        .collect();
+    for (i, c) in controls.iter().enumerate() {
+        let _ = writeln!(spec, "local.f{i} = unix:/run/a{c}b.sock");
+        let _ = writeln!(spec, "local.a{i} = unix:@a{c}b");
+    }
+    let err = spec.parse::<ListenSpec>().unwrap_err();
+    // \t, \n, \r and the like split the line instead: each is still an
+    // error, never a path with the character in it.
+    assert!(err.errors().len() >= controls.len() * 2, "{err}");
+    assert!(
+        err.errors()
+            .iter()
+            .all(|l| !matches!(l.kind, SpecErrorKind::DuplicateEndpoint(_)))
+    );
+}
+
+#[test]
+fn many_unix_endpoints_parse_and_fail_in_linear_time() {
+    let n = 20_000;
+    let mut spec = String::from("local = unix\n");
+    for i in 0..n {
+        let _ = writeln!(
+            spec,
+            "local.e{i} = http:/run/app/e{i}.sock mode=660 owner=www-data group={i} stale=refuse keep-file"
+        );
+    }
+    let start = std::time::Instant::now();
+    let parsed: ListenSpec = spec.parse().unwrap();
+    assert_eq!(parsed.endpoints().len(), n);
+    assert_eq!(parsed.to_string().parse::<ListenSpec>().unwrap(), parsed);
+    // Each one on the wrong network, and with an IP option: two errors a line.
+    let bad = spec
+        .replace("local = unix", "local = loopback")
+        .replace("keep-file", "reuseport");
+    let err = bad.parse::<ListenSpec>().unwrap_err();
+    assert_eq!(err.errors().len(), n * 2, "every error of every line");
+    assert!(
+        err.to_string().len() < n * 2 * 400,
+        "{} bytes",
+        err.to_string().len()
+    );
+    // Quadratic work on 20,000 lines would take minutes in a debug build.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}

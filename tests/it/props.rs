@@ -12,10 +12,10 @@ use ipnet::IpNet;
 use listenspec::class::is_globally_reachable;
 use listenspec::host::{DnsAnswer, Interface};
 use listenspec::plan::Problem;
+use listenspec::spec::{Account, Device, Stale, UnixPath, Zone};
 use listenspec::spec::{
     Advertise, Endpoint, EndpointOptions, Exposure, Family, Network, Ports, Protocol, Selector,
 };
-use listenspec::spec::{Device, Zone};
 use listenspec::{AddrClass, Host, ListenSpec, Plan, PlanError, PlanOptions};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -327,7 +327,25 @@ const PLAN_SHAPE: Shape = Shape {
     device: 0.1,
 };
 
+/// A network of Unix sockets: `unix` alone, at most `expose=local` and an
+/// advertised URL (a host alone is refused there).
+fn unix_net_body() -> impl Strategy<Value = NetBody> {
+    (
+        prop::option::weighted(0.3, Just(Exposure::Local)),
+        prop::option::weighted(0.3, advertise())
+            .prop_map(|a| a.filter(|a| matches!(a, Advertise::Url(_)))),
+    )
+        .prop_map(|(expose, adv)| (vec![Selector::Unix], Vec::new(), None, expose, adv, false))
+}
+
 fn net_body(specific: BoxedStrategy<Selector>, shape: Shape) -> impl Strategy<Value = NetBody> {
+    prop_oneof![
+        4 => ip_net_body(specific, shape),
+        1 => unix_net_body(),
+    ]
+}
+
+fn ip_net_body(specific: BoxedStrategy<Selector>, shape: Shape) -> impl Strategy<Value = NetBody> {
     let excludes = prop::option::weighted(
         shape.excludes,
         prop::collection::vec(specific.clone(), 1..3),
@@ -410,8 +428,79 @@ fn device() -> impl Strategy<Value = Device> {
     ]
 }
 
-/// An endpoint without its network: (name, protocol, ports, options, advertise).
-type EpBody = (String, Protocol, Ports, EndpointOptions, Option<Advertise>);
+/// An endpoint without its network: (name, protocol, ports, options,
+/// advertise), and what it is if its network is one of Unix sockets.
+type EpBody = (
+    String,
+    Protocol,
+    Ports,
+    EndpointOptions,
+    Option<Advertise>,
+    UnixBody,
+);
+
+/// An endpoint on a Unix socket: (protocol, path, options).
+type UnixBody = (Protocol, UnixPath, EndpointOptions);
+
+/// Paths and abstract names as the parser takes them: odd bytes included
+/// (`=`, `:`, `,`, `@`, `!`, non-ASCII), none of the separators.
+fn unix_path() -> impl Strategy<Value = UnixPath> {
+    let part = "[a-zA-Z0-9._=:,@!é-]{1,8}".prop_filter("a directory", |p| p != "." && p != "..");
+    prop_oneof![
+        4 => (
+            select(&["/", "./", "../"][..]),
+            prop::collection::vec(part, 1..4),
+        )
+            .prop_map(|(start, parts)| UnixPath::File(format!("{start}{}", parts.join("/")).into())),
+        1 => "[a-zA-Z0-9./_=:,@!é-]{1,12}".prop_map(UnixPath::Abstract),
+    ]
+}
+
+fn account() -> impl Strategy<Value = Account> {
+    prop_oneof![
+        "[a-z_][a-z0-9._-]{0,31}".prop_map(Account::Name),
+        (0..u32::MAX).prop_map(Account::Id),
+    ]
+}
+
+fn unix_body() -> impl Strategy<Value = UnixBody> {
+    let protocol = select(
+        &[
+            Protocol::Unix,
+            Protocol::Unixgram,
+            Protocol::Http,
+            Protocol::Https,
+        ][..],
+    );
+    let file = (
+        prop::option::weighted(0.5, 0u32..=0o777),
+        prop::option::weighted(0.3, account()),
+        prop::option::weighted(0.3, account()),
+        prop::option::weighted(0.3, select(&[Stale::Replace, Stale::Refuse][..])),
+        any::<bool>(),
+    );
+    (
+        protocol,
+        unix_path(),
+        prop::option::weighted(0.3, 1u32..),
+        file,
+    )
+        .prop_map(
+            |(protocol, path, backlog, (mode, owner, group, stale, keep_file))| {
+                let mut o = EndpointOptions::default();
+                // A datagram socket does not listen; an abstract one has no file.
+                o.backlog = backlog.filter(|_| protocol != Protocol::Unixgram);
+                if !path.is_abstract() {
+                    o.mode = mode;
+                    o.owner = owner;
+                    o.group = group;
+                    o.stale = stale;
+                    o.keep_file = keep_file;
+                }
+                (protocol, path, o)
+            },
+        )
+}
 
 fn ep_body(shape: Shape) -> impl Strategy<Value = EpBody> {
     let name = prop_oneof![
@@ -431,8 +520,9 @@ fn ep_body(shape: Shape) -> impl Strategy<Value = EpBody> {
         ports(),
         options,
         prop::option::weighted(0.3, advertise()),
+        unix_body(),
     )
-        .prop_map(|(name, protocol, ports, o, adv)| {
+        .prop_map(|(name, protocol, ports, o, adv, unix)| {
             let mut options = EndpointOptions::default();
             // UDP sockets do not listen, so the rules refuse a backlog there.
             options.backlog = o.0.filter(|_| protocol != Protocol::Udp);
@@ -440,7 +530,7 @@ fn ep_body(shape: Shape) -> impl Strategy<Value = EpBody> {
             options.v6only = o.2;
             options.device = o.3;
             options.freebind = o.4;
-            (name, protocol, ports, options, adv)
+            (name, protocol, ports, options, adv, unix)
         })
 }
 
@@ -470,8 +560,9 @@ fn spec_with(specific: BoxedStrategy<Selector>, shape: Shape) -> impl Strategy<V
             .collect();
         let mut endpoints: Vec<Endpoint> = Vec::new();
         if !networks.is_empty() {
-            for (at, (name, protocol, ports, options, adv)) in eps {
-                let net = networks[at.index(networks.len())].name().clone();
+            for (at, (name, protocol, ports, options, adv, unix)) in eps {
+                let network = &networks[at.index(networks.len())];
+                let net = network.name().clone();
                 let name = name.parse().unwrap();
                 if endpoints
                     .iter()
@@ -479,8 +570,16 @@ fn spec_with(specific: BoxedStrategy<Selector>, shape: Shape) -> impl Strategy<V
                 {
                     continue;
                 }
-                let mut e = Endpoint::new(net, name, protocol, ports).with_options(options);
-                if let Some(a) = adv {
+                let mut e = if network.is_unix() {
+                    let (protocol, path, options) = unix;
+                    Endpoint::unix(net, name, protocol, path).with_options(options)
+                } else {
+                    Endpoint::new(net, name, protocol, ports).with_options(options)
+                };
+                // A Unix socket has no port for an advertised host to take.
+                if let Some(a) =
+                    adv.filter(|a| !network.is_unix() || matches!(a, Advertise::Url(_)))
+                {
                     e = e.with_advertise(a);
                 }
                 endpoints.push(e);
@@ -644,6 +743,26 @@ const TOKENS: &[&str] = &[
     "%eth0",
     "/8",
     "9000-9010",
+    "unix",
+    "unixgram",
+    "unix:",
+    "/run/a.sock",
+    "./a.sock",
+    "../a",
+    "@app",
+    "/.",
+    "/..",
+    "mode=",
+    "mode=660",
+    "mode=0777",
+    "owner=",
+    "group=33",
+    "stale=replace",
+    "stale=refuse",
+    "keep-file",
+    "http+unix://",
+    "%2F",
+    "unix:///",
 ];
 
 fn grammar_text() -> impl Strategy<Value = String> {

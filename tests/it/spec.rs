@@ -106,6 +106,9 @@ fn kind_and_reason(kind: &SpecErrorKind) -> String {
         SpecErrorKind::BadAdvertise { reason, .. } => crate::variant_name(reason),
         SpecErrorKind::BadOption { reason, .. } => crate::variant_name(reason),
         SpecErrorKind::BadPorts { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::BadUnixPath { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::UnixNetwork { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::UnixEndpoint { reason, .. } => crate::variant_name(reason),
         _ => return crate::variant_name(kind),
     };
     format!("{}:{reason}", crate::variant_name(kind))
@@ -128,7 +131,11 @@ fn spec_cases() {
         };
         count += 1;
         let (input, want) = rest.rsplit_once(" => ").unwrap_or((rest, ""));
-        let input = input.trim().replace("\\n", "\n");
+        let input = input
+            .trim()
+            .replace("\\n", "\n")
+            .replace("\\0", "\0")
+            .replace("\\x01", "\x01");
         let (want, says) = match want.split_once(" ~ ") {
             Some((w, says)) => (w.trim(), Some(says.trim())),
             None => (want.trim(), None),
@@ -234,4 +241,132 @@ fn the_builder_checks_what_the_parser_checks() {
         .collect();
     assert_eq!(kinds, ["WildcardMixed", "UnknownNetwork"]);
     assert!(err.errors().iter().all(|l| l.line.is_none()));
+}
+
+#[test]
+fn the_builder_checks_unix_parts_as_the_parser_does() {
+    use listenspec::spec::{Account, EndpointOptions, Stale, UnixPath};
+    use std::path::PathBuf;
+
+    let local = || "local".parse::<listenspec::spec::Name>().unwrap();
+    let unix_net = || Network::new(local()).with_include(Selector::Unix);
+    let on = |path: UnixPath, options: EndpointOptions| {
+        Endpoint::unix(local(), "api".parse().unwrap(), Protocol::Http, path).with_options(options)
+    };
+    let mut options = EndpointOptions::default();
+    options.mode = Some(0o660);
+    options.owner = Some(Account::Name("www-data".to_owned()));
+    options.group = Some(Account::Id(33));
+    options.stale = Some(Stale::Refuse);
+    options.keep_file = true;
+    let spec = ListenSpec::new(
+        vec![unix_net()],
+        vec![on(UnixPath::File("/run/app/api.sock".into()), options)],
+    )
+    .unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "local = unix\nlocal.api = http:/run/app/api.sock mode=660 owner=www-data group=33 stale=refuse keep-file\n"
+    );
+    assert_eq!(spec.to_string().parse::<ListenSpec>().unwrap(), spec);
+    assert_eq!(spec.network("local").unwrap().exposure(), Exposure::Local);
+
+    // Each hand-made part that would not read back is the parser's error.
+    let with = |f: &dyn Fn(&mut EndpointOptions)| {
+        let mut o = EndpointOptions::default();
+        f(&mut o);
+        o
+    };
+    let file = |p: &str| UnixPath::File(PathBuf::from(p));
+    let cases: Vec<(UnixPath, EndpointOptions, &str)> = vec![
+        (file("run/app.sock"), with(&|_| {}), "BadUnixPath:NotAPath"),
+        (file("/run/app/"), with(&|_| {}), "BadUnixPath:Directory"),
+        (
+            file("/run/a b.sock"),
+            with(&|_| {}),
+            "BadUnixPath:Separator",
+        ),
+        (
+            file(&format!("/{}", "a".repeat(UnixPath::MAX_LEN))),
+            with(&|_| {}),
+            "BadUnixPath:TooLong",
+        ),
+        (
+            UnixPath::Abstract(String::new()),
+            with(&|_| {}),
+            "BadUnixPath:EmptyName",
+        ),
+        (
+            UnixPath::Abstract("a\0b".to_owned()),
+            with(&|_| {}),
+            "BadUnixPath:Separator",
+        ),
+        (
+            file("/run/a.sock"),
+            with(&|o| o.mode = Some(0o1777)),
+            "BadOption:NotReadBack",
+        ),
+        (
+            file("/run/a.sock"),
+            with(&|o| o.owner = Some(Account::Name("33".to_owned()))),
+            "BadOption:NotReadBack",
+        ),
+        (
+            file("/run/a.sock"),
+            with(&|o| o.group = Some(Account::Name("a b".to_owned()))),
+            "BadOption:NotReadBack",
+        ),
+        (
+            file("/run/a.sock"),
+            with(&|o| o.owner = Some(Account::Id(u32::MAX))),
+            "BadOption:NotReadBack",
+        ),
+    ];
+    #[cfg(unix)]
+    let cases = {
+        use std::os::unix::ffi::OsStrExt;
+        let mut cases = cases;
+        let bytes = std::ffi::OsStr::from_bytes(b"/run/\xff.sock");
+        cases.push((
+            UnixPath::File(bytes.into()),
+            EndpointOptions::default(),
+            "BadUnixPath:NotReadBack",
+        ));
+        cases
+    };
+    for (path, options, want) in cases {
+        let shown = format!("{path:?} {options:?}");
+        let err = ListenSpec::new(vec![unix_net()], vec![on(path, options)]).unwrap_err();
+        let got: Vec<String> = err
+            .errors()
+            .iter()
+            .map(|l| kind_and_reason(&l.kind))
+            .collect();
+        assert_eq!(got, [want], "{shown}: {err}");
+    }
+
+    // The network's rules hold for built networks as for parsed ones.
+    let err = ListenSpec::new(
+        vec![
+            unix_net()
+                .with_include(Selector::Class(AddrClass::Loopback))
+                .with_expose(Exposure::Public)
+                .with_shared(),
+        ],
+        vec![],
+    )
+    .unwrap_err();
+    let got: Vec<String> = err
+        .errors()
+        .iter()
+        .map(|l| kind_and_reason(&l.kind))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "UnixNetwork:Mixed",
+            "UnixNetwork:Shared",
+            "UnixNetwork:Expose"
+        ]
+    );
 }
