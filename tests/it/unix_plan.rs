@@ -353,7 +353,7 @@ fn the_table_and_json_say_what_a_unix_socket_is() {
         .unwrap();
     let plan = spec(
         "local = unix\n\
-         local.api = http:./api.sock mode=660 owner=www-data group=33\n\
+         local.api = http:./api.sock mode=660 owner=www-data group=44\n\
          local.admin = unix:@app-admin",
     )
     .plan(&host)
@@ -361,7 +361,7 @@ fn the_table_and_json_say_what_a_unix_socket_is() {
     assert_eq!(
         plan.to_string(),
         "ENDPOINT     PROTO  BIND               ADVERTISE                             WHY\n\
-         local.api    http   /srv/app/api.sock  http+unix://%2Fsrv%2Fapp%2Fapi.sock/  unix socket, relative to /srv/app, mode 660, owner www-data (33), group 33\n\
+         local.api    http   /srv/app/api.sock  http+unix://%2Fsrv%2Fapp%2Fapi.sock/  unix socket, relative to /srv/app, mode 660, owner www-data (33), group 44\n\
          local.admin  unix   @app-admin         unix:@app-admin                       abstract unix socket\n\
          \n\
          warning: local.api: ./api.sock is relative: it is bound as /srv/app/api.sock, from the working directory\n  \
@@ -370,7 +370,7 @@ fn the_table_and_json_say_what_a_unix_socket_is() {
     let json = serde_json::to_value(&plan).unwrap();
     assert_eq!(
         json["endpoints"][0]["unix"],
-        serde_json::json!({"path": "/srv/app/api.sock", "owner": 33, "group": 33, "relative_to": "/srv/app"})
+        serde_json::json!({"path": "/srv/app/api.sock", "owner": 33, "group": 44, "relative_to": "/srv/app"})
     );
     assert_eq!(
         json["endpoints"][1]["unix"],
