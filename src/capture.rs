@@ -14,6 +14,8 @@
 //! | interface indexes | [`if_nametoindex(3)`](https://man7.org/linux/man-pages/man3/if_nametoindex.3.html), one call per address, through `if-addrs` |
 //! | interfaces without any address (Linux, when the spec names one) | [`if_nameindex(3)`](https://man7.org/linux/man-pages/man3/if_nameindex.3.html), and their `RUNNING` flag by the `SIOCGIFFLAGS` [`ioctl` of netdevice(7)](https://man7.org/linux/man-pages/man7/netdevice.7.html) |
 //! | whether this is a container | the files `/.dockerenv` (Docker), `/run/.containerenv` (Podman) and `/run/systemd/container` (systemd-nspawn, LXC), and the variable `KUBERNETES_SERVICE_HOST` |
+//! | Unix socket paths of the spec | [`stat(2)`](https://man7.org/linux/man-pages/man2/stat.2.html) of the parent directory (following links) and [`lstat(2)`](https://man7.org/linux/man-pages/man2/lstat.2.html) of the path, the parent's [`realpath(3)`](https://man7.org/linux/man-pages/man3/realpath.3.html), and on Unix [`faccessat(2)`](https://man7.org/linux/man-pages/man2/faccessat.2.html) for write and search permission; relative paths against the working directory ([`getcwd(3)`](https://man7.org/linux/man-pages/man3/getcwd.3.html)), recorded only when the spec has one |
+//! | ids of `owner=`/`group=` names | [`getpwnam_r(3)`](https://man7.org/linux/man-pages/man3/getpwnam_r.3.html) and [`getgrnam_r(3)`](https://man7.org/linux/man-pages/man3/getgrnam_r.3.html) on Unix (the name services of `nsswitch.conf`); elsewhere every name is recorded as unknown |
 //! | DNS names of `dns:` selectors | A and AAAA queries over UDP (TCP on truncation) to the servers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html) or [`CaptureOptions::nameservers`], after [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html), through `hickory-resolver` |
 //!
 //! # Known gaps
@@ -60,6 +62,7 @@
 
 #[cfg(feature = "dns")]
 mod dns;
+mod unix;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -70,7 +73,7 @@ use std::time::Duration;
 use if_addrs::IfOperStatus;
 use ipnet::IpNet;
 
-use crate::host::{DnsAnswer, Host, HostError, Interface};
+use crate::host::{AccountKind, DnsAnswer, Host, HostError, Interface};
 use crate::spec::ListenSpec;
 #[cfg(target_os = "linux")]
 use crate::spec::Selector;
@@ -239,6 +242,21 @@ pub enum CaptureError {
         /// The names, in order.
         names: Vec<String>,
     },
+    /// Looking up a user or group name of `owner=` or `group=` failed (the
+    /// name service could not answer; a name it does not know is recorded
+    /// in the snapshot, not an error here).
+    #[error(
+        "could not look up the {kind} {name:?} of {option}={name}: {error} (check the name services in /etc/nsswitch.conf, or give the numeric id)",
+        option = kind.option()
+    )]
+    Account {
+        /// A user or a group.
+        kind: AccountKind,
+        /// The name.
+        name: String,
+        /// What the lookup returned.
+        error: io::Error,
+    },
     /// The interfaces changed while they were read (one was renamed), so the
     /// snapshot broke its own rules.
     #[error("the interfaces changed while being read: {0} (capture again)")]
@@ -255,8 +273,10 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
 }
 
 /// Captures this host: every interface with an address (on Linux also those
-/// without one, when the spec names an interface the others lack), and the A
-/// and AAAA answers for every name in the spec's `dns:` selectors.
+/// without one, when the spec names an interface the others lack), the A
+/// and AAAA answers for every name in the spec's `dns:` selectors, and for
+/// its Unix sockets what is at each path, the working directory when a path
+/// is relative, and the ids of the `owner=` and `group=` names.
 ///
 /// Works with or without a Tokio runtime on the calling thread, as
 /// [`capture`] does.
@@ -272,7 +292,7 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
     };
     #[cfg(not(feature = "dns"))]
     let dns = without_resolver(names);
-    snapshot(interfaces, dns)
+    snapshot(spec, interfaces, dns)
 }
 
 #[cfg(feature = "dns")]
@@ -298,16 +318,18 @@ pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<H
     };
     #[cfg(not(feature = "dns"))]
     let dns = without_resolver(names);
-    snapshot(interfaces, dns)
+    snapshot(spec, interfaces, dns)
 }
 
 fn snapshot(
+    spec: &ListenSpec,
     interfaces: Vec<Interface>,
     dns: BTreeMap<String, DnsAnswer>,
 ) -> Result<Host, CaptureError> {
     let host = Host::new(interfaces, dns)
         .map_err(CaptureError::Inconsistent)?
-        .with_os(std::env::consts::OS);
+        .with_os(std::env::consts::OS)
+        .with_unix(unix::facts(spec)?);
     let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
     Ok(match container_evidence(Path::new("/"), kubernetes) {
         Some(evidence) => host.in_container(evidence),

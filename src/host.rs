@@ -1,7 +1,9 @@
 //! The host snapshot: the only view of the machine the planner ever reads.
 //!
-//! A [`Host`] is plain data: the interfaces with their addresses, and the DNS
-//! answers for the names a spec mentions. [`crate::capture()`] fills one from the
+//! A [`Host`] is plain data: the interfaces with their addresses, the DNS
+//! answers for the names a spec mentions, and for its Unix sockets what is
+//! at their paths, the working directory and the ids of the users and groups
+//! it names. [`crate::capture()`] fills one from the
 //! running machine; tests build one with [`Host::builder`] or load a recorded
 //! one from JSON (with the `serde` feature), so a plan made on a production box
 //! can be replayed exactly in CI.
@@ -9,10 +11,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
-/// A snapshot of one host's interfaces and DNS answers.
+/// A snapshot of one host's interfaces and DNS answers, and what planning
+/// Unix sockets needs: the facts of each socket path ([`PathFacts`]), the
+/// working directory, and user and group ids by name.
 ///
 /// Interface names and indexes are unique, and every interface has a non-zero
 /// index: [`HostBuilder::build`] and deserialization refuse anything else, so the
@@ -25,6 +30,10 @@ pub struct Host {
     dns: BTreeMap<String, DnsAnswer>,
     container: Option<String>,
     os: String,
+    cwd: Option<PathBuf>,
+    unix_paths: BTreeMap<PathBuf, PathFacts>,
+    users: BTreeMap<String, NameLookup>,
+    groups: BTreeMap<String, NameLookup>,
 }
 
 /// The OS a snapshot is taken as when it does not say: snapshots recorded
@@ -40,6 +49,233 @@ impl Default for Host {
             dns: BTreeMap::new(),
             container: None,
             os: DEFAULT_OS.to_owned(),
+            cwd: None,
+            unix_paths: BTreeMap::new(),
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
+        }
+    }
+}
+
+/// What is at a path, as `lstat` tells it (the path's own entry: a symbolic
+/// link is not followed).
+///
+/// In JSON, `"socket"`, `"regular"`, `"directory"`, `"symlink"` or `"other"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[non_exhaustive]
+pub enum PathKind {
+    /// A Unix socket file.
+    Socket,
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link (to anything, or dangling).
+    Symlink,
+    /// A FIFO, a device, or a type this OS has beyond those.
+    Other,
+}
+
+impl fmt::Display for PathKind {
+    /// With its article, as a sentence names it: `a regular file`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PathKind::Socket => "a socket",
+            PathKind::Regular => "a regular file",
+            PathKind::Directory => "a directory",
+            PathKind::Symlink => "a symbolic link",
+            PathKind::Other => "a special file (a FIFO or a device)",
+        })
+    }
+}
+
+/// What looking at one path found.
+///
+/// In JSON, `"absent"`, a [`PathKind`] (`"directory"`), or the failure
+/// (`{"error": "Permission denied (os error 13)"}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// Nothing is there.
+    Absent,
+    /// Something is there, of this kind.
+    Found(PathKind),
+    /// The process could not tell (it may not search a directory above,
+    /// say); the OS's message.
+    Failed {
+        /// Why, as the OS said it.
+        error: String,
+    },
+}
+
+/// What planning needs to know about one Unix socket's path: what is at its
+/// parent directory and at the path itself.
+///
+/// ```
+/// use listenspec::host::{Lookup, PathFacts, PathKind};
+///
+/// // The usual case: the directory exists, and nothing is there yet.
+/// let free = PathFacts::free();
+/// assert_eq!(free.parent(), &Lookup::Found(PathKind::Directory));
+/// assert_eq!(free.file(), &Lookup::Absent);
+/// // A socket file left by an earlier run, in a directory reached through
+/// // a symbolic link.
+/// let stale = PathFacts::free().taken_by(PathKind::Socket).parent_realpath("/run");
+/// assert_eq!(stale.file(), &Lookup::Found(PathKind::Socket));
+/// assert_eq!(stale.realpath().unwrap().to_str(), Some("/run"));
+/// assert_eq!(PathFacts::no_parent().parent(), &Lookup::Absent);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        expecting = "the facts of a Unix socket path: an object with \"parent\" and \"file\", and optionally \"parent_realpath\" and \"writable\""
+    )
+)]
+pub struct PathFacts {
+    parent: Lookup,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    parent_realpath: Option<PathBuf>,
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    writable: Option<bool>,
+    file: Lookup,
+}
+
+impl PathFacts {
+    /// What was found at the parent directory and at the path; the parent's
+    /// real path and whether it is writable are unknown until set.
+    pub fn new(parent: Lookup, file: Lookup) -> PathFacts {
+        PathFacts {
+            parent,
+            parent_realpath: None,
+            writable: None,
+            file,
+        }
+    }
+
+    /// The parent is a directory and nothing is at the path.
+    pub fn free() -> PathFacts {
+        PathFacts::new(Lookup::Found(PathKind::Directory), Lookup::Absent)
+    }
+
+    /// The parent directory does not exist (so neither does the path).
+    pub fn no_parent() -> PathFacts {
+        PathFacts::new(Lookup::Absent, Lookup::Absent)
+    }
+
+    /// The same facts, with this at the path.
+    #[must_use]
+    pub fn taken_by(mut self, kind: PathKind) -> PathFacts {
+        self.file = Lookup::Found(kind);
+        self
+    }
+
+    /// The same facts, with the parent directory's real path (symbolic
+    /// links resolved), which tells two spellings of one file apart.
+    #[must_use]
+    pub fn parent_realpath(mut self, path: impl Into<PathBuf>) -> PathFacts {
+        self.parent_realpath = Some(path.into());
+        self
+    }
+
+    /// The same facts, recording whether the capturing process may create
+    /// files in the parent directory.
+    #[must_use]
+    pub fn writable(mut self, writable: bool) -> PathFacts {
+        self.writable = Some(writable);
+        self
+    }
+
+    /// What is at the parent directory's path, symbolic links followed (as
+    /// `bind` follows them): a directory, normally.
+    pub fn parent(&self) -> &Lookup {
+        &self.parent
+    }
+
+    /// The parent directory's real path, if it is a directory and it was
+    /// resolved.
+    pub fn realpath(&self) -> Option<&Path> {
+        self.parent_realpath.as_deref()
+    }
+
+    /// Whether the capturing process may create files in the parent
+    /// directory (write and search permission, by `access(2)` with the
+    /// effective ids); `None` when not known.
+    pub fn is_writable(&self) -> Option<bool> {
+        self.writable
+    }
+
+    /// What is at the path itself, not following a symbolic link.
+    pub fn file(&self) -> &Lookup {
+        &self.file
+    }
+}
+
+/// Which kind of account a name is looked up as: a user (`owner=`) or a
+/// group (`group=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AccountKind {
+    /// A user, by getpwnam(3).
+    User,
+    /// A group, by getgrnam(3).
+    Group,
+}
+
+impl AccountKind {
+    /// The endpoint option that names one: `owner` or `group`.
+    pub fn option(self) -> &'static str {
+        match self {
+            AccountKind::User => "owner",
+            AccountKind::Group => "group",
+        }
+    }
+}
+
+impl fmt::Display for AccountKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AccountKind::User => "user",
+            AccountKind::Group => "group",
+        })
+    }
+}
+
+/// What looking a user or group name up gave.
+///
+/// In JSON, the id (`33`), or `null` for a name the host does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(from = "Option<u32>", into = "Option<u32>"))]
+#[non_exhaustive]
+pub enum NameLookup {
+    /// The name's uid or gid.
+    Id(u32),
+    /// The host has no user or group of that name.
+    NoSuchName,
+}
+
+impl From<Option<u32>> for NameLookup {
+    fn from(id: Option<u32>) -> NameLookup {
+        id.map_or(NameLookup::NoSuchName, NameLookup::Id)
+    }
+}
+
+impl From<NameLookup> for Option<u32> {
+    fn from(lookup: NameLookup) -> Option<u32> {
+        match lookup {
+            NameLookup::Id(id) => Some(id),
+            NameLookup::NoSuchName => None,
         }
     }
 }
@@ -162,6 +398,59 @@ impl Host {
         &self.os
     }
 
+    /// The working directory of the capturing process, which relative
+    /// socket paths (`./api.sock`) are resolved against; `None` when not
+    /// recorded, and then a relative path is a plan error.
+    pub fn cwd(&self) -> Option<&Path> {
+        self.cwd.as_deref()
+    }
+
+    /// The recorded facts of a Unix socket path: absolute, and for a
+    /// relative path of the spec, as resolved against [`Host::cwd`].
+    /// `None` when the path was not looked at; the planner then plans it
+    /// without those checks.
+    pub fn unix_path(&self, path: &Path) -> Option<&PathFacts> {
+        self.unix_paths.get(path)
+    }
+
+    /// Every recorded socket path with its facts.
+    pub fn unix_paths(&self) -> &BTreeMap<PathBuf, PathFacts> {
+        &self.unix_paths
+    }
+
+    /// The recorded uid of a user name (`owner=NAME`); `None` when the
+    /// name was not looked up.
+    pub fn user(&self, name: &str) -> Option<NameLookup> {
+        self.users.get(name).copied()
+    }
+
+    /// The recorded gid of a group name (`group=NAME`); `None` when the
+    /// name was not looked up.
+    pub fn group(&self, name: &str) -> Option<NameLookup> {
+        self.groups.get(name).copied()
+    }
+
+    /// Every recorded user name with its uid.
+    pub fn users(&self) -> &BTreeMap<String, NameLookup> {
+        &self.users
+    }
+
+    /// Every recorded group name with its gid.
+    pub fn groups(&self) -> &BTreeMap<String, NameLookup> {
+        &self.groups
+    }
+
+    /// The same snapshot with the facts of a Unix socket spec: what capture
+    /// records besides the interfaces.
+    #[must_use]
+    pub(crate) fn with_unix(mut self, facts: UnixFacts) -> Host {
+        self.cwd = facts.cwd;
+        self.unix_paths = facts.paths;
+        self.users = facts.users;
+        self.groups = facts.groups;
+        self
+    }
+
     /// The same snapshot, taken as of this OS (see [`Host::os`]).
     #[must_use]
     pub fn with_os(mut self, os: impl Into<String>) -> Host {
@@ -220,6 +509,15 @@ impl Host {
             ..Host::default()
         })
     }
+}
+
+/// The Unix socket facts of a snapshot, as capture gathers them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct UnixFacts {
+    pub(crate) cwd: Option<PathBuf>,
+    pub(crate) paths: BTreeMap<PathBuf, PathFacts>,
+    pub(crate) users: BTreeMap<String, NameLookup>,
+    pub(crate) groups: BTreeMap<String, NameLookup>,
 }
 
 impl Interface {
@@ -328,6 +626,7 @@ pub struct HostBuilder {
     dns: BTreeMap<String, DnsAnswer>,
     container: Option<String>,
     os: Option<String>,
+    unix: UnixFacts,
     error: Option<HostError>,
 }
 
@@ -407,6 +706,87 @@ impl HostBuilder {
         self
     }
 
+    /// Records the working directory relative socket paths resolve against.
+    ///
+    /// ```
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let host = Host::builder().cwd("/srv/app").build()?;
+    /// let spec: ListenSpec = "local = unix\nlocal.api = http:./api.sock".parse()?;
+    /// let plan = spec.plan(&host)?;
+    /// let api = plan.endpoint("local", "api").unwrap().unix().unwrap();
+    /// assert_eq!(api.path().to_string(), "/srv/app/api.sock");
+    /// // Planned, with a warning that says what it was resolved to.
+    /// assert!(plan.warnings()[0].to_string().contains("./api.sock is relative"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.unix.cwd = Some(dir.into());
+        self
+    }
+
+    /// Records what is at a Unix socket path (absolute; see
+    /// [`Host::unix_path`]).
+    ///
+    /// ```
+    /// use listenspec::host::{PathFacts, PathKind};
+    /// use listenspec::plan::ProblemKind;
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let host = Host::builder()
+    ///     .unix_path("/run/app/api.sock", PathFacts::free().taken_by(PathKind::Regular))
+    ///     .build()?;
+    /// let spec: ListenSpec = "local = unix\nlocal.api = http:/run/app/api.sock".parse()?;
+    /// let err = spec.plan(&host).unwrap_err();
+    /// assert!(matches!(err.errors()[0].kind(), ProblemKind::UnixPathTaken { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unix_path(mut self, path: impl Into<PathBuf>, facts: PathFacts) -> Self {
+        self.unix.paths.insert(path.into(), facts);
+        self
+    }
+
+    /// Records that the user `name` has this uid.
+    ///
+    /// ```
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let host = Host::builder().user("www-data", 33).group("www-data", 33).build()?;
+    /// let spec: ListenSpec =
+    ///     "local = unix\nlocal.api = http:/run/api.sock owner=www-data group=www-data".parse()?;
+    /// let api = spec.plan(&host)?.endpoints()[0].unix().unwrap().clone();
+    /// assert_eq!((api.owner(), api.group()), (Some(33), Some(33)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn user(mut self, name: &str, uid: u32) -> Self {
+        self.unix.users.insert(name.to_owned(), NameLookup::Id(uid));
+        self
+    }
+
+    /// Records that the host has no user `name`.
+    pub fn no_user(mut self, name: &str) -> Self {
+        self.unix
+            .users
+            .insert(name.to_owned(), NameLookup::NoSuchName);
+        self
+    }
+
+    /// Records that the group `name` has this gid.
+    pub fn group(mut self, name: &str, gid: u32) -> Self {
+        self.unix
+            .groups
+            .insert(name.to_owned(), NameLookup::Id(gid));
+        self
+    }
+
+    /// Records that the host has no group `name`.
+    pub fn no_group(mut self, name: &str) -> Self {
+        self.unix
+            .groups
+            .insert(name.to_owned(), NameLookup::NoSuchName);
+        self
+    }
+
     /// Checks the invariants and returns the snapshot.
     pub fn build(self) -> Result<Host, HostError> {
         if let Some(e) = self.error {
@@ -415,7 +795,8 @@ impl HostBuilder {
         let host = Host {
             container: self.container,
             ..Host::new(self.interfaces, self.dns)?
-        };
+        }
+        .with_unix(self.unix);
         Ok(match self.os {
             Some(os) => host.with_os(os),
             None => host,
@@ -428,7 +809,7 @@ impl HostBuilder {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\", \"container\" and \"os\""
+    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\", \"container\", \"os\", \"cwd\", \"unix_paths\", \"users\" and \"groups\""
 )]
 struct HostRepr {
     interfaces: Vec<Interface>,
@@ -438,6 +819,16 @@ struct HostRepr {
     container: Option<String>,
     #[serde(default = "default_os")]
     os: String,
+    // The Unix socket facts came later: snapshots without them still load,
+    // and ones without Unix sockets are written as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cwd: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    unix_paths: BTreeMap<PathBuf, PathFacts>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    users: BTreeMap<String, NameLookup>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    groups: BTreeMap<String, NameLookup>,
 }
 
 #[cfg(feature = "serde")]
@@ -449,11 +840,18 @@ fn default_os() -> String {
 impl TryFrom<HostRepr> for Host {
     type Error = HostError;
     fn try_from(r: HostRepr) -> Result<Host, HostError> {
+        let unix = UnixFacts {
+            cwd: r.cwd,
+            paths: r.unix_paths,
+            users: r.users,
+            groups: r.groups,
+        };
         Ok(Host {
             container: r.container,
             ..Host::new(r.interfaces, r.dns)?
         }
-        .with_os(r.os))
+        .with_os(r.os)
+        .with_unix(unix))
     }
 }
 
@@ -465,6 +863,10 @@ impl From<Host> for HostRepr {
             dns: h.dns,
             container: h.container,
             os: h.os,
+            cwd: h.cwd,
+            unix_paths: h.unix_paths,
+            users: h.users,
+            groups: h.groups,
         }
     }
 }
@@ -480,7 +882,7 @@ mod wire {
     use ipnet::IpNet;
     use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-    use super::{DnsAnswer, parse_net};
+    use super::{DnsAnswer, Lookup, PathKind, parse_net};
 
     pub(super) fn addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
         Vec::<String>::deserialize(d)?
@@ -536,6 +938,73 @@ mod wire {
             }
             let error = error.ok_or_else(|| de::Error::missing_field("error"))?;
             Ok(DnsAnswer::Failed { error })
+        }
+    }
+
+    impl serde::Serialize for Lookup {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            match self {
+                Lookup::Absent => s.serialize_str("absent"),
+                Lookup::Found(kind) => kind.serialize(s),
+                Lookup::Failed { error } => {
+                    let mut map = s.serialize_map(Some(1))?;
+                    map.serialize_entry("error", error)?;
+                    map.end()
+                }
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Lookup {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Lookup, D::Error> {
+            d.deserialize_any(LookupVisitor)
+        }
+    }
+
+    struct LookupVisitor;
+
+    const KINDS: &[&str] = &[
+        "absent",
+        "socket",
+        "regular",
+        "directory",
+        "symlink",
+        "other",
+    ];
+
+    impl<'de> Visitor<'de> for LookupVisitor {
+        type Value = Lookup;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "what is at a path: \"absent\", \"socket\", \"regular\", \"directory\", \"symlink\", \"other\", or {\"error\": \"why it could not be looked at\"}",
+            )
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Lookup, E> {
+            Ok(match v {
+                "absent" => Lookup::Absent,
+                "socket" => Lookup::Found(PathKind::Socket),
+                "regular" => Lookup::Found(PathKind::Regular),
+                "directory" => Lookup::Found(PathKind::Directory),
+                "symlink" => Lookup::Found(PathKind::Symlink),
+                "other" => Lookup::Found(PathKind::Other),
+                other => return Err(de::Error::unknown_variant(other, KINDS)),
+            })
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lookup, A::Error> {
+            let mut error = None;
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "error" if error.is_some() => return Err(de::Error::duplicate_field("error")),
+                    "error" => error = Some(map.next_value::<String>()?),
+                    other => return Err(de::Error::unknown_field(other, &["error"])),
+                }
+            }
+            let error = error.ok_or_else(|| de::Error::missing_field("error"))?;
+            Ok(Lookup::Failed { error })
         }
     }
 }

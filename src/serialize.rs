@@ -20,13 +20,14 @@
 //! ```
 
 use std::fmt::Display;
+use std::path::Path;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::bind::{BindError, BindFailure, Bound, BoundEndpoint, BoundSocket};
 use crate::plan::{
     Advertised, Bind, Chosen, Plan, PlanError, PlannedEndpoint, PlannedNetwork, Problem,
-    ProblemKind, Severity, Why,
+    ProblemKind, Severity, UnixBind, Why,
 };
 use crate::probe::Reach;
 use crate::spec::{Located, SpecError};
@@ -121,8 +122,8 @@ impl Serialize for Bind {
 }
 
 /// `{"network", "name", "protocol", "transport", "ports", "bind": [Bind],
-/// "unix", "advertise"}`; `ports` is `"8080"`, `"0"` or `"8000-8009"`, and
-/// `null` for a Unix socket, whose path is `unix` (`null` on IP).
+/// "unix": UnixBind, "advertise"}`; `ports` is `"8080"`, `"0"` or
+/// `"8000-8009"`, and `null` for a Unix socket; `unix` is `null` on IP.
 impl Serialize for PlannedEndpoint {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("PlannedEndpoint", 8)?;
@@ -132,8 +133,26 @@ impl Serialize for PlannedEndpoint {
         st.serialize_field("transport", &Text(&self.transport()))?;
         st.serialize_field("ports", &self.ports().as_ref().map(Text))?;
         st.serialize_field("bind", self.binds())?;
-        st.serialize_field("unix", &self.unix().map(|u| Text(u.path())))?;
+        st.serialize_field("unix", &self.unix())?;
         st.serialize_field("advertise", &self.advertised())?;
+        st.end()
+    }
+}
+
+/// `{"path", "owner", "group", "relative_to"}`: the path bound (absolute,
+/// or `@name`), the uid and gid the file is given (`null` when not set),
+/// and the working directory a relative path was resolved against (`null`
+/// when written absolute).
+impl Serialize for UnixBind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("UnixBind", 4)?;
+        st.serialize_field("path", &Text(self.path()))?;
+        st.serialize_field("owner", &self.owner())?;
+        st.serialize_field("group", &self.group())?;
+        st.serialize_field(
+            "relative_to",
+            &self.relative_to().map(Path::to_string_lossy),
+        )?;
         st.end()
     }
 }

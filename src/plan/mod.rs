@@ -20,6 +20,7 @@ use ipnet::IpNet;
 pub use advertise::{Advertised, Source};
 pub use problem::{PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
 pub use unix::UnixBind;
+pub(crate) use unix::resolve_unix_path;
 
 use crate::host::{Host, Interface};
 use crate::spec::{
@@ -486,6 +487,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     }
     platform::check(spec, host, &mut problems);
     check_conflicts(&endpoints, &mut problems);
+    unix::check_conflicts(&endpoints, host, &mut problems);
     check_advertised(&endpoints, &mut problems);
 
     let (errors, warnings) = verdict(problems, options);

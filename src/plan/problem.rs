@@ -3,12 +3,13 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use ipnet::IpNet;
 
 use crate::class::AddrClass;
-use crate::host::{Host, Interface};
-use crate::spec::{Exposure, Family, Name, QualifiedName, Selector, Transport};
+use crate::host::{AccountKind, Host, Interface, PathKind};
+use crate::spec::{Exposure, Family, Name, QualifiedName, Selector, Transport, UnixPath};
 
 /// One finding of the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,6 +347,108 @@ pub enum ProblemKind {
         /// The systems that have it.
         supported: &'static [&'static str],
     },
+    /// A Unix socket's path (or abstract name) does not fit `sun_path` on
+    /// the host's OS.
+    UnixPathTooLong {
+        /// The path as the plan binds it (resolved, if it was relative).
+        path: UnixPath,
+        /// The bytes it takes in `sun_path`, with its NUL.
+        len: usize,
+        /// The bytes `sun_path` holds on the OS.
+        limit: usize,
+        /// The host's OS, as [`Host::os`] names it.
+        os: String,
+    },
+    /// A relative socket path, and the snapshot has no working directory
+    /// to resolve it against.
+    UnixRelativeUnresolved {
+        /// The path as written.
+        written: PathBuf,
+    },
+    /// An abstract socket name on an OS without the abstract namespace.
+    AbstractUnsupported {
+        /// The name, without its `@`.
+        name: String,
+        /// The host's OS.
+        os: String,
+    },
+    /// Two endpoints on one Unix socket: the same path, one file under two
+    /// spellings, or the same abstract name.
+    UnixConflict {
+        /// This endpoint's path.
+        path: UnixPath,
+        /// The other endpoint.
+        other: QualifiedName,
+        /// The other endpoint's path.
+        other_path: UnixPath,
+        /// The file both are, when it is spelled differently from this
+        /// endpoint's path (through a symbolic link, say).
+        same_file: Option<PathBuf>,
+    },
+    /// A socket path's directory does not exist.
+    UnixNoDirectory {
+        /// The socket path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// A socket path's directory is something else than a directory.
+    UnixNotDirectory {
+        /// The socket path.
+        path: PathBuf,
+        /// Its directory's path.
+        dir: PathBuf,
+        /// What is there instead.
+        kind: PathKind,
+    },
+    /// Something other than a socket is at a socket path: a file that is
+    /// never deleted, or a directory.
+    UnixPathTaken {
+        /// The socket path.
+        path: PathBuf,
+        /// What is there.
+        kind: PathKind,
+    },
+    /// A user or group name of `owner=` or `group=` that the host does not
+    /// have.
+    UnknownAccount {
+        /// User or group.
+        kind: AccountKind,
+        /// The name.
+        name: String,
+    },
+    /// The host snapshot has no answer for an `owner=` or `group=` name.
+    AccountNotCaptured {
+        /// User or group.
+        kind: AccountKind,
+        /// The name.
+        name: String,
+    },
+    /// Warning: a relative socket path, resolved against the snapshot's
+    /// working directory.
+    UnixRelative {
+        /// The path as written.
+        written: PathBuf,
+        /// The absolute path the plan binds.
+        resolved: PathBuf,
+    },
+    /// Warning: the capturing process may not create files in a socket
+    /// path's directory.
+    UnixNotWritable {
+        /// The socket path.
+        path: PathBuf,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// Warning: capture could not look at a socket path or its directory.
+    UnixUnreadable {
+        /// The socket path.
+        path: PathBuf,
+        /// What could not be looked at: the path or its directory.
+        looked_at: PathBuf,
+        /// The OS's message.
+        error: String,
+    },
     /// Warning: several candidates tie for the advertised address.
     AdvertiseTie {
         /// The address taken (the lowest).
@@ -587,6 +690,157 @@ impl ProblemKind {
                     "remove `{option}` from the endpoint to run on {os}, or plan against a snapshot of the system it will run on"
                 ),
             ),
+            ProblemKind::UnixPathTooLong {
+                path,
+                len,
+                limit,
+                os,
+            } => (
+                format!(
+                    "{path} takes {len} bytes of sun_path{}, but {os} holds {limit}, so the socket cannot be bound",
+                    if path.is_abstract() {
+                        " (a NUL and the name)"
+                    } else {
+                        " with its closing NUL"
+                    }
+                ),
+                if path.is_abstract() {
+                    format!("use an abstract name of at most {} bytes", limit - 1)
+                } else {
+                    format!(
+                        "use a path of at most {} bytes, e.g. under /run/NAME/ (systemd's RuntimeDirectory=NAME)",
+                        limit - 1
+                    )
+                },
+            ),
+            ProblemKind::UnixRelativeUnresolved { written } => (
+                format!(
+                    "{} is relative, and the host snapshot records no working directory to resolve it against",
+                    written.display()
+                ),
+                "write the socket's absolute path (a server's working directory is rarely what was meant), or capture the host with this spec so its working directory is recorded".to_owned(),
+            ),
+            ProblemKind::AbstractUnsupported { name, os } => (
+                format!(
+                    "@{name} is an abstract socket name, which only Linux has ({os} has no abstract namespace)"
+                ),
+                format!(
+                    "use a socket file on {os}, e.g. /run/{name}.sock, or plan against a snapshot of the Linux host it will run on"
+                ),
+            ),
+            ProblemKind::UnixConflict {
+                path,
+                other,
+                other_path,
+                same_file,
+            } => (
+                match same_file {
+                    None if path == other_path => {
+                        format!("unix socket {path} is also taken by {other}")
+                    }
+                    None => {
+                        format!("unix socket {path} is also taken by {other} (as {other_path})")
+                    }
+                    Some(f) => format!(
+                        "unix socket {path} is the file {}, also taken by {other} (as {other_path})",
+                        f.display()
+                    ),
+                },
+                "give one of the endpoints another path".to_owned(),
+            ),
+            ProblemKind::UnixNoDirectory { path, dir } => (
+                format!(
+                    "the directory of {} does not exist: {}",
+                    path.display(),
+                    dir.display()
+                ),
+                format!(
+                    "create it before the server starts (`mkdir -p {}`, or systemd's RuntimeDirectory= for a directory under /run), or put the socket in a directory that exists",
+                    dir.display()
+                ),
+            ),
+            ProblemKind::UnixNotDirectory { path, dir, kind } => (
+                format!(
+                    "the directory of {} is not a directory: {} is {kind}",
+                    path.display(),
+                    dir.display()
+                ),
+                "put the socket in a directory".to_owned(),
+            ),
+            ProblemKind::UnixPathTaken { path, kind } => (
+                match kind {
+                    PathKind::Directory => format!("{} is a directory, not a socket", path.display()),
+                    _ => format!(
+                        "{} is {kind}, not a socket; listenspec never deletes it",
+                        path.display()
+                    ),
+                },
+                format!(
+                    "move what is at {} away if it is not needed, or use another path for the socket",
+                    path.display()
+                ),
+            ),
+            ProblemKind::UnknownAccount { kind, name } => (
+                format!(
+                    "{}={name}: this host has no {kind} {name}",
+                    kind.option()
+                ),
+                format!(
+                    "create the {kind} (`{} {name}`), fix the name, or give a numeric id ({}=ID)",
+                    match kind {
+                        AccountKind::User => "useradd --system",
+                        AccountKind::Group => "groupadd --system",
+                    },
+                    kind.option()
+                ),
+            ),
+            ProblemKind::AccountNotCaptured { kind, name } => (
+                format!(
+                    "{}={name}: the {kind} {name} was not looked up when the host snapshot was taken",
+                    kind.option()
+                ),
+                format!(
+                    "capture the host with this spec (listenspec doctor --dump-host), or add \"{name}\": ID to the snapshot's \"{kind}s\""
+                ),
+            ),
+            ProblemKind::UnixRelative { written, resolved } => (
+                format!(
+                    "{} is relative: it is bound as {}, from the working directory",
+                    written.display(),
+                    resolved.display()
+                ),
+                format!(
+                    "write {} if that is meant, so the socket does not move with the directory the server starts in",
+                    resolved.display()
+                ),
+            ),
+            ProblemKind::UnixNotWritable { path, dir } => (
+                format!(
+                    "the process that captured the host may not create files in {}, so it cannot bind {} (unless the service manager passes the socket in)",
+                    dir.display(),
+                    path.display()
+                ),
+                format!(
+                    "give the server's user write permission on {} (systemd's RuntimeDirectory= does), or use socket activation (ListenStream={})",
+                    dir.display(),
+                    path.display()
+                ),
+            ),
+            ProblemKind::UnixUnreadable {
+                path,
+                looked_at,
+                error,
+            } => (
+                format!(
+                    "could not look at {} for the socket {}: {error}; binding will most likely fail the same way",
+                    looked_at.display(),
+                    path.display()
+                ),
+                format!(
+                    "give the server's user search permission on the directories above {}, or put the socket where it may",
+                    path.display()
+                ),
+            ),
             ProblemKind::AdvertiseTie { chosen, others } => (
                 format!(
                     "advertises {chosen}, chosen from {} equally ranked addresses: {}",
@@ -659,7 +913,10 @@ impl ProblemKind {
             | ProblemKind::DnsPartlyRemote { .. }
             | ProblemKind::SkippedDown { .. }
             | ProblemKind::AddressOnlyIsolation { .. }
-            | ProblemKind::LoopbackInContainer { .. } => Severity::Warning,
+            | ProblemKind::LoopbackInContainer { .. }
+            | ProblemKind::UnixRelative { .. }
+            | ProblemKind::UnixNotWritable { .. }
+            | ProblemKind::UnixUnreadable { .. } => Severity::Warning,
             ProblemKind::NoMatch { .. }
             | ProblemKind::UnknownInterface { .. }
             | ProblemKind::WrongZone { .. }
@@ -678,7 +935,16 @@ impl ProblemKind {
             | ProblemKind::SameAdvertised { .. }
             | ProblemKind::DeviceMismatch { .. }
             | ProblemKind::DeviceWildcard
-            | ProblemKind::Unsupported { .. } => Severity::Error,
+            | ProblemKind::Unsupported { .. }
+            | ProblemKind::UnixPathTooLong { .. }
+            | ProblemKind::UnixRelativeUnresolved { .. }
+            | ProblemKind::AbstractUnsupported { .. }
+            | ProblemKind::UnixConflict { .. }
+            | ProblemKind::UnixNoDirectory { .. }
+            | ProblemKind::UnixNotDirectory { .. }
+            | ProblemKind::UnixPathTaken { .. }
+            | ProblemKind::UnknownAccount { .. }
+            | ProblemKind::AccountNotCaptured { .. } => Severity::Error,
         }
     }
 

@@ -5,8 +5,8 @@
 
 use std::fmt;
 
-use crate::plan::{Bind, Plan, Problem};
-use crate::spec::{Ports, Protocol, QualifiedName};
+use crate::plan::{Bind, Plan, PlannedEndpoint, Problem, UnixBind};
+use crate::spec::{Account, Ports, Protocol, QualifiedName};
 
 /// Rows of five cells, the header first; columns are as wide as their
 /// widest cell.
@@ -93,6 +93,37 @@ pub(crate) fn why(bind: &Bind) -> String {
     }
 }
 
+/// What a Unix socket is, as the WHY column says it: the kind, where a
+/// relative path was resolved from, and the file's mode and owners:
+/// `unix socket, relative to /srv/app, mode 660, owner www-data (33)`.
+pub(crate) fn unix_why(ep: &PlannedEndpoint, u: &UnixBind) -> String {
+    let mut out = if u.path().is_abstract() {
+        "abstract unix socket".to_owned()
+    } else {
+        "unix socket".to_owned()
+    };
+    if let Some(cwd) = u.relative_to() {
+        out.push_str(&format!(", relative to {}", cwd.display()));
+    }
+    let o = ep.options();
+    if let Some(mode) = o.mode {
+        out.push_str(&format!(", mode {mode:03o}"));
+    }
+    for (what, account, id) in [
+        ("owner", &o.owner, u.owner()),
+        ("group", &o.group, u.group()),
+    ] {
+        match (account, id) {
+            (Some(Account::Name(name)), Some(id)) => {
+                out.push_str(&format!(", {what} {name} ({id})"))
+            }
+            (Some(a), _) => out.push_str(&format!(", {what} {a}")),
+            (None, _) => {}
+        }
+    }
+    out
+}
+
 /// After a blank line, each warning as `warning: ...` with its fix.
 pub(crate) fn write_warnings(f: &mut fmt::Formatter<'_>, warnings: &[Problem]) -> fmt::Result {
     if !warnings.is_empty() {
@@ -122,7 +153,7 @@ impl fmt::Display for Plan {
         let mut t = Table::new("BIND");
         for ep in self.endpoints() {
             let sockets: Vec<(String, String)> = match (ep.unix(), ep.ports()) {
-                (Some(u), _) => vec![(u.path().to_string(), "unix".to_owned())],
+                (Some(u), _) => vec![(u.path().to_string(), unix_why(ep, u))],
                 (None, Some(ports)) => ep
                     .binds()
                     .iter()

@@ -1,11 +1,18 @@
-//! Unix sockets in a plan: the path each endpoint binds, and what clients
-//! are told.
+//! Unix sockets in a plan: the path each endpoint binds, what the host's
+//! recorded facts say about it, and what clients are told.
+//!
+//! Pure like the rest of the planner: relative paths are resolved against
+//! the snapshot's working directory, `sun_path` is measured against the
+//! snapshot's OS, and what is at a path is what capture recorded.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
 
 use url::Url;
 
-use crate::host::Host;
-use crate::plan::{Advertised, ProblemKind, Source};
-use crate::spec::{Account, Advertise, Endpoint, Protocol, UnixPath};
+use crate::host::{AccountKind, Host, Lookup, NameLookup, PathKind};
+use crate::plan::{Advertised, PlannedEndpoint, Problem, ProblemKind, Source};
+use crate::spec::{Account, Advertise, Endpoint, Protocol, QualifiedName, Transport, UnixPath};
 
 /// The one Unix socket an endpoint on a `unix` network will have.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,14 +20,18 @@ pub struct UnixBind {
     path: UnixPath,
     owner: Option<u32>,
     group: Option<u32>,
+    relative_to: Option<PathBuf>,
 }
 
 impl UnixBind {
-    /// The path to bind (absolute), or the abstract name.
+    /// The path to bind, or the abstract name. Absolute: a relative path
+    /// of the spec is resolved against the host's working directory
+    /// ([`Host::cwd`]); a plan is made only when it could be.
     pub fn path(&self) -> &UnixPath {
         &self.path
     }
-    /// The user id the socket file is given to (`owner=`), if any.
+    /// The user id the socket file is given to (`owner=`, a name resolved
+    /// by the host snapshot), if any.
     pub fn owner(&self) -> Option<u32> {
         self.owner
     }
@@ -28,23 +39,249 @@ impl UnixBind {
     pub fn group(&self) -> Option<u32> {
         self.group
     }
+    /// The working directory the spec's relative path was resolved
+    /// against; `None` when the spec wrote it absolute.
+    pub fn relative_to(&self) -> Option<&Path> {
+        self.relative_to.as_deref()
+    }
+}
+
+/// The `sun_path` size of `struct sockaddr_un` on an OS (as
+/// [`std::env::consts::OS`] names it), which holds the path and its NUL,
+/// or the abstract name after its leading NUL.
+fn sun_path_limit(os: &str) -> usize {
+    match os {
+        // Linux's unix(7); Windows' afunix.h; illumos's un.h.
+        "linux" | "android" | "windows" | "illumos" | "solaris" => 108,
+        // macOS, iOS and the BSDs declare 104 bytes; any other system is
+        // held to that, the smallest of them, rather than not checked.
+        _ => 104,
+    }
+}
+
+/// The systems with Linux's abstract socket namespace.
+const ABSTRACT: [&str; 2] = ["linux", "android"];
+
+/// A socket path as the plan binds it: an absolute one as written, a
+/// relative one joined to `cwd` (its `.` components dropped, `..` kept,
+/// which is what the kernel would resolve from there). `None` for a
+/// relative path without a working directory.
+pub(crate) fn resolve_unix_path(path: &Path, cwd: Option<&Path>) -> Option<PathBuf> {
+    if path.has_root() {
+        return Some(path.to_owned());
+    }
+    cwd.map(|cwd| cwd.join(path).components().collect())
 }
 
 /// Plans an endpoint's Unix socket against the host.
 pub(crate) fn bind(
     e: &Endpoint,
     path: &UnixPath,
-    _host: &Host,
-    _report: &mut impl FnMut(ProblemKind),
+    host: &Host,
+    report: &mut impl FnMut(ProblemKind),
 ) -> UnixBind {
-    let id = |a: &Option<Account>| match a {
-        Some(Account::Id(id)) => Some(*id),
-        _ => None,
+    let (path, relative_to) = match path {
+        UnixPath::Abstract(name) => {
+            if !ABSTRACT.contains(&host.os()) {
+                report(ProblemKind::AbstractUnsupported {
+                    name: name.clone(),
+                    os: host.os().to_owned(),
+                });
+            }
+            (path.clone(), None)
+        }
+        UnixPath::File(written) => file(written, host, report),
     };
+    let limit = sun_path_limit(host.os());
+    // A relative path that could not be resolved has no length to judge yet.
+    if path.sun_path_len() > limit && path.file().is_none_or(Path::has_root) {
+        report(ProblemKind::UnixPathTooLong {
+            path: path.clone(),
+            len: path.sun_path_len(),
+            limit,
+            os: host.os().to_owned(),
+        });
+    }
+    if let UnixPath::File(p) = &path {
+        check_facts(p, host, report);
+    }
+    let options = e.options();
     UnixBind {
-        path: path.clone(),
-        owner: id(&e.options().owner),
-        group: id(&e.options().group),
+        path,
+        owner: account(options.owner.as_ref(), AccountKind::User, host, report),
+        group: account(options.group.as_ref(), AccountKind::Group, host, report),
+        relative_to,
+    }
+}
+
+/// A file path, resolved, with the working directory when it was relative.
+fn file(
+    written: &Path,
+    host: &Host,
+    report: &mut impl FnMut(ProblemKind),
+) -> (UnixPath, Option<PathBuf>) {
+    if written.has_root() {
+        return (UnixPath::File(written.to_owned()), None);
+    }
+    match (resolve_unix_path(written, host.cwd()), host.cwd()) {
+        (Some(resolved), Some(cwd)) => {
+            report(ProblemKind::UnixRelative {
+                written: written.to_owned(),
+                resolved: resolved.clone(),
+            });
+            (UnixPath::File(resolved), Some(cwd.to_owned()))
+        }
+        _ => {
+            report(ProblemKind::UnixRelativeUnresolved {
+                written: written.to_owned(),
+            });
+            (UnixPath::File(written.to_owned()), None)
+        }
+    }
+}
+
+/// What the snapshot recorded at the path and its directory, if it did.
+fn check_facts(path: &Path, host: &Host, report: &mut impl FnMut(ProblemKind)) {
+    let Some(facts) = host.unix_path(path) else {
+        return;
+    };
+    let dir = path.parent().unwrap_or(Path::new("/")).to_owned();
+    match facts.parent() {
+        Lookup::Absent => {
+            report(ProblemKind::UnixNoDirectory {
+                path: path.to_owned(),
+                dir,
+            });
+            return;
+        }
+        Lookup::Found(PathKind::Directory) => {}
+        Lookup::Found(kind) => {
+            report(ProblemKind::UnixNotDirectory {
+                path: path.to_owned(),
+                dir,
+                kind: *kind,
+            });
+            return;
+        }
+        Lookup::Failed { error } => {
+            report(ProblemKind::UnixUnreadable {
+                path: path.to_owned(),
+                looked_at: dir,
+                error: error.clone(),
+            });
+            return;
+        }
+    }
+    if facts.is_writable() == Some(false) {
+        report(ProblemKind::UnixNotWritable {
+            path: path.to_owned(),
+            dir,
+        });
+    }
+    match facts.file() {
+        // A socket file may be stale or live: binding decides.
+        Lookup::Absent | Lookup::Found(PathKind::Socket) => {}
+        Lookup::Found(kind) => report(ProblemKind::UnixPathTaken {
+            path: path.to_owned(),
+            kind: *kind,
+        }),
+        Lookup::Failed { error } => report(ProblemKind::UnixUnreadable {
+            path: path.to_owned(),
+            looked_at: path.to_owned(),
+            error: error.clone(),
+        }),
+    }
+}
+
+/// The id of `owner=` or `group=`: as written, or the snapshot's answer
+/// for the name.
+fn account(
+    account: Option<&Account>,
+    kind: AccountKind,
+    host: &Host,
+    report: &mut impl FnMut(ProblemKind),
+) -> Option<u32> {
+    let name = match account? {
+        Account::Id(id) => return Some(*id),
+        Account::Name(name) => name,
+    };
+    let found = match kind {
+        AccountKind::User => host.user(name),
+        AccountKind::Group => host.group(name),
+    };
+    match found {
+        Some(NameLookup::Id(id)) => return Some(id),
+        Some(NameLookup::NoSuchName) => report(ProblemKind::UnknownAccount {
+            kind,
+            name: name.clone(),
+        }),
+        None => report(ProblemKind::AccountNotCaptured {
+            kind,
+            name: name.clone(),
+        }),
+    }
+    None
+}
+
+/// What makes two sockets one: the same file (its directory's real path
+/// where the snapshot has it, else the path with `.` and doubled `/`
+/// dropped), or the same abstract name for the same kind of socket (Linux
+/// keeps stream and datagram names apart).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Key {
+    File(PathBuf),
+    Abstract(String, bool),
+}
+
+fn key(u: &UnixBind, transport: Transport, host: &Host) -> Key {
+    match u.path() {
+        UnixPath::Abstract(name) => Key::Abstract(name.clone(), transport.is_stream()),
+        UnixPath::File(p) => {
+            let real = host
+                .unix_path(p)
+                .and_then(|f| f.realpath())
+                .zip(p.file_name())
+                .map(|(dir, name)| dir.join(name));
+            Key::File(real.unwrap_or_else(|| lexical(p)))
+        }
+    }
+}
+
+/// The path with `.` components and repeated separators gone; `..` stays,
+/// since only the real path can say where it leads.
+fn lexical(p: &Path) -> PathBuf {
+    p.components().filter(|c| *c != Component::CurDir).collect()
+}
+
+/// Two endpoints on one socket: the same path, one file under two
+/// spellings, or one abstract name.
+pub(crate) fn check_conflicts(endpoints: &[PlannedEndpoint], host: &Host, out: &mut Vec<Problem>) {
+    let mut seen: HashMap<Key, usize> = HashMap::new();
+    for (i, e) in endpoints.iter().enumerate() {
+        let Some(u) = e.unix() else {
+            continue;
+        };
+        let k = key(u, e.transport(), host);
+        let Some(&j) = seen.get(&k) else {
+            seen.insert(k, i);
+            continue;
+        };
+        let other = &endpoints[j];
+        let other_path = other.unix().map_or(u.path(), UnixBind::path).clone();
+        let same_file = match k {
+            Key::File(f) if Some(f.as_path()) != u.path().file() => Some(f),
+            _ => None,
+        };
+        out.push(Problem::endpoint(
+            e.network(),
+            e.name(),
+            ProblemKind::UnixConflict {
+                path: u.path().clone(),
+                other: QualifiedName::new(other.network().clone(), other.name().clone()),
+                other_path,
+                same_file,
+            },
+        ));
     }
 }
 
@@ -84,7 +321,8 @@ fn derived(protocol: Protocol, path: &UnixPath) -> Url {
         }
         _ => format!("{}:{text}", protocol.scheme()),
     };
-    // Paths hold no whitespace or control characters (the spec refuses
-    // them), and both forms parse for any other text.
+    // Neither form has a host to refuse: `unix:` has none, and the
+    // `+unix` host is percent-encoded, so both parse for any path
+    // (a working directory with spaces in it too).
     Url::parse(&url).expect("a Unix socket's URL parses")
 }

@@ -1,12 +1,15 @@
 //! The raw calls, for Unix; [`interface_names`] and [`is_running`] for
 //! Linux only, where capture needs them.
 
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 #[cfg(target_os = "linux")]
 use {
-    std::ffi::{CStr, CString},
+    std::ffi::CStr,
     std::os::fd::{AsRawFd, BorrowedFd},
 };
 
@@ -188,4 +191,109 @@ pub(crate) fn is_running(probe: BorrowedFd<'_>, name: &CStr) -> io::Result<bool>
     // field; any bit pattern is a valid c_short besides.
     let flags = unsafe { req.ifr_ifru.ifru_flags };
     Ok(i32::from(flags) & libc::IFF_RUNNING != 0)
+}
+
+/// Whether this process may create a file in `dir`: write and search
+/// permission, by faccessat(2) with `AT_EACCESS`, so for the effective ids
+/// that `bind` is checked against
+/// (<https://man7.org/linux/man-pages/man2/faccessat.2.html>). A read-only
+/// file system counts as not writable.
+pub(crate) fn may_create_in(dir: &Path) -> io::Result<bool> {
+    let dir = CString::new(dir.as_os_str().as_bytes())?;
+    // SAFETY: `dir` is a NUL-terminated string alive for the call, which
+    // only reads it; AT_FDCWD needs no descriptor.
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            dir.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EACCES | libc::EPERM | libc::EROFS) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// The most a passwd or group entry's strings may take: far past any real
+/// entry (a group listing its members is the largest), small enough that a
+/// broken name service cannot make the lookup allocate without end.
+const MAX_ENTRY_BUFFER: usize = 1 << 20;
+
+/// Runs a `get*nam_r` call with a buffer that grows on `ERANGE`, and says
+/// whether it found the name. `call` is given the name, the buffer and its
+/// length, and returns the function's result code and whether the result
+/// pointer was set.
+fn lookup_name(
+    name: &str,
+    mut call: impl FnMut(&CString, &mut [libc::c_char]) -> (libc::c_int, bool),
+) -> io::Result<bool> {
+    let name = CString::new(name)?;
+    let mut buf: Vec<libc::c_char> = vec![0; 1024];
+    loop {
+        match call(&name, &mut buf) {
+            (0, found) => return Ok(found),
+            (libc::ERANGE, _) if buf.len() < MAX_ENTRY_BUFFER => buf.resize(buf.len() * 2, 0),
+            // Some systems say "not found" with an error code rather than a
+            // null result (getpwnam(3) lists ENOENT and ESRCH).
+            (libc::ENOENT | libc::ESRCH, _) => return Ok(false),
+            (rc, _) => return Err(io::Error::from_raw_os_error(rc)),
+        }
+    }
+}
+
+/// The uid of the user `name`, or `None` when the host has no such user,
+/// by getpwnam_r(3) (<https://man7.org/linux/man-pages/man3/getpwnam_r.3.html>),
+/// which asks the name services nsswitch.conf lists.
+pub(crate) fn user_id(name: &str) -> io::Result<Option<u32>> {
+    // SAFETY: `passwd` is integers and pointers, for which all zeroes is a
+    // value; the call overwrites it before it is read.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let found = lookup_name(name, |name, buf| {
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated, `pwd` and `result` are live and
+        // writable, and `buf` is writable for the length passed; the
+        // strings the call puts in `buf` are not read (only the uid is).
+        let rc = unsafe {
+            libc::getpwnam_r(
+                name.as_ptr(),
+                &mut pwd,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        (rc, !result.is_null())
+    })?;
+    Ok(found.then_some(pwd.pw_uid))
+}
+
+/// The gid of the group `name`, or `None` when the host has no such
+/// group, by getgrnam_r(3) (<https://man7.org/linux/man-pages/man3/getgrnam_r.3.html>).
+pub(crate) fn group_id(name: &str) -> io::Result<Option<u32>> {
+    // SAFETY: `group` is integers and pointers, for which all zeroes is a
+    // value; the call overwrites it before it is read.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let found = lookup_name(name, |name, buf| {
+        let mut result: *mut libc::group = std::ptr::null_mut();
+        // SAFETY: `name` is NUL-terminated, `grp` and `result` are live and
+        // writable, and `buf` is writable for the length passed; the
+        // strings the call puts in `buf` are not read (only the gid is).
+        let rc = unsafe {
+            libc::getgrnam_r(
+                name.as_ptr(),
+                &mut grp,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        (rc, !result.is_null())
+    })?;
+    Ok(found.then_some(grp.gr_gid))
 }

@@ -21,6 +21,7 @@ mod reach;
 mod realnet;
 mod serve;
 mod spec;
+mod unix_plan;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from
 /// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.

@@ -110,7 +110,8 @@ fn run(case: &Case) -> Vec<String> {
         match words.as_slice() {
             [sev @ ("error" | "warning"), rest @ ..] => {
                 let (head, contains) = match rest.join(" ").split_once(" contains=") {
-                    Some((h, c)) => (h.to_owned(), Some(c.trim_matches('"').to_owned())),
+                    // `\n` stands for the line break before the fix.
+                    Some((h, c)) => (h.to_owned(), Some(c.trim_matches('"').replace("\\n", "\n"))),
                     None => (rest.join(" "), None),
                 };
                 let key = format!("{sev} {head}");
@@ -151,6 +152,28 @@ fn run(case: &Case) -> Vec<String> {
                 };
                 if got != *addrs {
                     diffs.push(format!("{ep} {}: got {got}, want {addrs}", words[1]));
+                }
+            }
+            [ep, "unix", want] => {
+                let Some(plan) = plan else {
+                    diffs.push(format!("{exp}: the plan failed"));
+                    continue;
+                };
+                let got = ep
+                    .split_once('.')
+                    .and_then(|(n, e)| plan.endpoint(n, e))
+                    .and_then(|pe| pe.unix())
+                    .map(|u| {
+                        let mut text = u.path().to_string();
+                        for (what, id) in [("owner", u.owner()), ("group", u.group())] {
+                            if let Some(id) = id {
+                                text.push_str(&format!(" {what}={id}"));
+                            }
+                        }
+                        text
+                    });
+                if got.as_deref() != Some(*want) {
+                    diffs.push(format!("{ep} unix: got {got:?}, want {want}"));
                 }
             }
             [ep, "bind"] => {

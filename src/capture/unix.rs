@@ -1,0 +1,146 @@
+//! What planning Unix sockets needs from the machine, for the paths and
+//! account names one spec names and nothing else: what is at each socket
+//! path and its parent directory, the working directory when a path is
+//! relative, and the ids of `owner=` and `group=` names.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use crate::capture::CaptureError;
+use crate::host::{AccountKind, Lookup, NameLookup, PathFacts, PathKind, UnixFacts};
+use crate::plan::resolve_unix_path;
+use crate::spec::{Account, ListenSpec, UnixPath};
+
+/// The facts of every socket path and account name of the spec. Fails only
+/// when the name service fails (not for a name it does not know, which is
+/// recorded as such).
+pub(super) fn facts(spec: &ListenSpec) -> Result<UnixFacts, CaptureError> {
+    let files: Vec<&Path> = spec
+        .endpoints()
+        .iter()
+        .filter_map(|e| e.unix_path().and_then(UnixPath::file))
+        .collect();
+    // The working directory is recorded only when a path needs it, as only
+    // the names the spec uses are looked up.
+    let cwd = if files.iter().any(|p| !p.has_root()) {
+        std::env::current_dir().ok()
+    } else {
+        None
+    };
+    let mut paths = BTreeMap::new();
+    for file in files {
+        // A relative path with no working directory to resolve it against
+        // is a plan error; there is nothing to look at.
+        if let Some(path) = resolve_unix_path(file, cwd.as_deref()) {
+            let facts = path_facts(&path);
+            paths.insert(path, facts);
+        }
+    }
+    let mut users = BTreeMap::new();
+    let mut groups = BTreeMap::new();
+    for e in spec.endpoints() {
+        let o = e.options();
+        for (account, kind, found) in [
+            (&o.owner, AccountKind::User, &mut users),
+            (&o.group, AccountKind::Group, &mut groups),
+        ] {
+            if let Some(Account::Name(name)) = account
+                && !found.contains_key(name)
+            {
+                let id = account_id(kind, name).map_err(|error| CaptureError::Account {
+                    kind,
+                    name: name.clone(),
+                    error,
+                })?;
+                found.insert(name.clone(), NameLookup::from(id));
+            }
+        }
+    }
+    Ok(UnixFacts {
+        cwd,
+        paths,
+        users,
+        groups,
+    })
+}
+
+/// What is at `path` and at its parent directory.
+pub(super) fn path_facts(path: &Path) -> PathFacts {
+    // An absolute path other than `/` has a parent, and a socket path is
+    // never `/` (the spec refuses a path ending in `/`).
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("/"));
+    // The parent is looked at through symbolic links, as bind(2) resolves
+    // it; the path itself is not, since a link there is what bind finds.
+    let parent_found = lookup(fs::metadata(parent));
+    let facts = PathFacts::new(parent_found.clone(), lookup(fs::symlink_metadata(path)));
+    if parent_found != Lookup::Found(PathKind::Directory) {
+        return facts;
+    }
+    let facts = match fs::canonicalize(parent) {
+        Ok(real) => facts.parent_realpath(real),
+        Err(_) => facts,
+    };
+    match may_create_in(parent) {
+        Some(writable) => facts.writable(writable),
+        None => facts,
+    }
+}
+
+fn lookup(metadata: io::Result<fs::Metadata>) -> Lookup {
+    match metadata {
+        Ok(m) => Lookup::Found(kind(m.file_type())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Lookup::Absent,
+        Err(e) => Lookup::Failed {
+            error: e.to_string(),
+        },
+    }
+}
+
+fn kind(t: fs::FileType) -> PathKind {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_socket() {
+            return PathKind::Socket;
+        }
+    }
+    if t.is_symlink() {
+        PathKind::Symlink
+    } else if t.is_dir() {
+        PathKind::Directory
+    } else if t.is_file() {
+        PathKind::Regular
+    } else {
+        PathKind::Other
+    }
+}
+
+#[cfg(unix)]
+fn may_create_in(dir: &Path) -> Option<bool> {
+    crate::sys::may_create_in(dir).ok()
+}
+
+/// Elsewhere there is no cheap check, and no Unix permission bits.
+#[cfg(not(unix))]
+fn may_create_in(_dir: &Path) -> Option<bool> {
+    None
+}
+
+#[cfg(unix)]
+fn account_id(kind: AccountKind, name: &str) -> io::Result<Option<u32>> {
+    match kind {
+        AccountKind::User => crate::sys::user_id(name),
+        AccountKind::Group => crate::sys::group_id(name),
+    }
+}
+
+/// Without Unix accounts, no name is known.
+#[cfg(not(unix))]
+fn account_id(_kind: AccountKind, _name: &str) -> io::Result<Option<u32>> {
+    Ok(None)
+}

@@ -1,0 +1,380 @@
+//! Planning Unix sockets with what capture records about their paths: the
+//! facts of a real temporary directory, the JSON form of those facts (old
+//! snapshots without them still load), and the doctor's table.
+
+use std::path::{Path, PathBuf};
+
+use listenspec::host::{Lookup, NameLookup, PathFacts, PathKind};
+use listenspec::plan::ProblemKind;
+use listenspec::{Host, ListenSpec};
+use proptest::prelude::*;
+
+fn spec(text: &str) -> ListenSpec {
+    text.parse()
+        .unwrap_or_else(|e| panic!("spec {text:?}: {e}"))
+}
+
+/// A directory under the system's temporary one, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("ls-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Capture looks at each socket path of the spec, and only those: what is
+/// at the path (not following a link) and at its directory (following
+/// one), the directory's real path, and whether this process may create
+/// files there.
+#[test]
+#[cfg(unix)]
+fn capture_records_what_is_at_each_socket_path() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::net::UnixListener;
+
+    let t = TempDir::new("facts");
+    let d = |rel: &str| t.path(rel);
+    std::fs::create_dir(d("run")).unwrap();
+    std::fs::write(d("run/notes.txt"), "keep me").unwrap();
+    std::fs::create_dir(d("run/data")).unwrap();
+    let live = UnixListener::bind(d("run/live.sock")).unwrap();
+    std::os::unix::fs::symlink(d("run/live.sock"), d("run/link.sock")).unwrap();
+    std::os::unix::fs::symlink(d("run"), d("via")).unwrap();
+    std::fs::create_dir(d("locked")).unwrap();
+    std::fs::set_permissions(d("locked"), std::fs::Permissions::from_mode(0o555)).unwrap();
+    // Root may write anywhere its file system allows; anyone else may not
+    // write a directory of mode 555.
+    let root = std::fs::metadata(d("run/notes.txt")).unwrap().uid() == 0;
+
+    let paths = [
+        "run/api.sock",
+        "run/notes.txt",
+        "run/data",
+        "run/live.sock",
+        "run/link.sock",
+        "gone/api.sock",
+        "run/notes.txt/api.sock",
+        "via/api.sock",
+        "locked/api.sock",
+    ];
+    let mut text = "local = unix\n".to_owned();
+    for (n, p) in paths.iter().enumerate() {
+        text.push_str(&format!("local.e{n} = unix:{}\n", d(p).display()));
+    }
+    let host = listenspec::capture(&spec(&text)).unwrap();
+    drop(live);
+
+    let real = std::fs::canonicalize(d("run")).unwrap();
+    let in_run = || PathFacts::free().parent_realpath(&real).writable(true);
+    let facts = |p: &str| {
+        host.unix_path(&d(p))
+            .unwrap_or_else(|| panic!("no facts for {p} in {:?}", host.unix_paths()))
+            .clone()
+    };
+    assert_eq!(facts("run/api.sock"), in_run());
+    assert_eq!(facts("run/notes.txt"), in_run().taken_by(PathKind::Regular));
+    assert_eq!(facts("run/data"), in_run().taken_by(PathKind::Directory));
+    assert_eq!(facts("run/live.sock"), in_run().taken_by(PathKind::Socket));
+    assert_eq!(facts("run/link.sock"), in_run().taken_by(PathKind::Symlink));
+    assert_eq!(facts("gone/api.sock"), PathFacts::no_parent());
+    let under_file = facts("run/notes.txt/api.sock");
+    assert_eq!(under_file.parent(), &Lookup::Found(PathKind::Regular));
+    assert!(
+        matches!(under_file.file(), Lookup::Failed { error } if error.contains("Not a directory")),
+        "{under_file:?}"
+    );
+    // Through the link the directory is the same one, so the file is too.
+    assert_eq!(facts("via/api.sock"), in_run());
+    let locked = facts("locked/api.sock");
+    assert_eq!(locked.is_writable(), Some(root), "{locked:?}");
+    assert_eq!(host.unix_paths().len(), paths.len());
+    // Nothing relative, so the working directory is not recorded.
+    assert_eq!(host.cwd(), None);
+    // Capture looked, and left every file as it was.
+    assert_eq!(
+        std::fs::read_to_string(d("run/notes.txt")).unwrap(),
+        "keep me"
+    );
+
+    // The captured facts plan offline: each finding at its endpoint.
+    let err = spec(&text).plan(&host).unwrap_err();
+    let kinds: Vec<(String, String)> = err
+        .errors()
+        .iter()
+        .map(|p| {
+            let name = p.endpoint_name().unwrap().to_string();
+            (name, crate::variant_name(p.kind()))
+        })
+        .collect();
+    let want = [
+        ("e1", "UnixPathTaken"),
+        ("e2", "UnixPathTaken"),
+        ("e4", "UnixPathTaken"),
+        ("e5", "UnixNoDirectory"),
+        ("e6", "UnixNotDirectory"),
+        ("e7", "UnixConflict"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(e, k)| (e.to_string(), k.to_string()))
+        .collect();
+    assert_eq!(kinds, want, "{err}");
+    let warned = err
+        .warnings()
+        .iter()
+        .any(|w| matches!(w.kind(), ProblemKind::UnixNotWritable { .. }));
+    assert_eq!(warned, !root, "{err}");
+}
+
+/// A relative path is recorded as resolved against the working directory,
+/// which is recorded with it.
+#[test]
+fn capture_resolves_relative_paths_against_the_working_directory() {
+    let host = listenspec::capture(&spec(
+        "local = unix\nlocal.dev = unix:./ls-capture-test-no-such-dir/dev.sock",
+    ))
+    .unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(host.cwd(), Some(cwd.as_path()));
+    let resolved = cwd.join("ls-capture-test-no-such-dir/dev.sock");
+    assert_eq!(host.unix_path(&resolved), Some(&PathFacts::no_parent()));
+    assert_eq!(host.unix_paths().len(), 1);
+}
+
+/// Owner and group names are looked up, a name the host lacks recorded as
+/// unknown; only the names the spec uses.
+#[test]
+#[cfg(target_os = "linux")]
+fn capture_resolves_owner_and_group_names() {
+    let host = listenspec::capture(&spec(
+        "local = unix\n\
+         local.a = unix:/run/ls-a.sock owner=root group=root\n\
+         local.b = unix:/run/ls-b.sock owner=0\n\
+         local.c = unix:/run/ls-c.sock owner=ls-no-such-user group=ls-no-such-group",
+    ))
+    .unwrap();
+    assert_eq!(host.user("root"), Some(NameLookup::Id(0)));
+    assert_eq!(host.group("root"), Some(NameLookup::Id(0)));
+    assert_eq!(host.user("ls-no-such-user"), Some(NameLookup::NoSuchName));
+    assert_eq!(host.group("ls-no-such-group"), Some(NameLookup::NoSuchName));
+    assert_eq!(host.users().len(), 2);
+    assert_eq!(host.groups().len(), 2);
+}
+
+/// A snapshot recorded before the Unix facts existed loads, with none of
+/// them, and is written back without them.
+#[test]
+fn a_snapshot_without_the_unix_fields_still_loads() {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/hosts/three-networks.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(!text.contains("unix_paths"));
+    let host: Host = serde_json::from_str(&text).unwrap();
+    assert_eq!(host.cwd(), None);
+    assert!(host.unix_paths().is_empty() && host.users().is_empty() && host.groups().is_empty());
+    let json = serde_json::to_string(&host).unwrap();
+    for field in ["cwd", "unix_paths", "users", "groups"] {
+        assert!(!json.contains(field), "{json}");
+    }
+}
+
+/// The new fields in the file's own terms.
+#[test]
+fn unix_facts_in_json_read_and_refuse_in_the_files_terms() {
+    let host: Host = serde_json::from_str(
+        r#"{"interfaces": [], "cwd": "/srv",
+            "unix_paths": {"/run/a.sock": {"parent": "directory", "parent_realpath": "/run",
+                                           "writable": false, "file": "socket"},
+                           "/x/b.sock": {"parent": {"error": "Permission denied"}, "file": "absent"}},
+            "users": {"www-data": 33, "ghost": null}, "groups": {"adm": 4}}"#,
+    )
+    .unwrap();
+    assert_eq!(host.cwd(), Some(Path::new("/srv")));
+    assert_eq!(
+        host.unix_path(Path::new("/run/a.sock")),
+        Some(
+            &PathFacts::free()
+                .taken_by(PathKind::Socket)
+                .parent_realpath("/run")
+                .writable(false)
+        )
+    );
+    assert_eq!(
+        host.unix_path(Path::new("/x/b.sock")).unwrap().parent(),
+        &Lookup::Failed {
+            error: "Permission denied".to_owned()
+        }
+    );
+    assert_eq!(host.user("www-data"), Some(NameLookup::Id(33)));
+    assert_eq!(host.user("ghost"), Some(NameLookup::NoSuchName));
+    assert_eq!(host.user("adm"), None);
+    assert_eq!(host.group("adm"), Some(NameLookup::Id(4)));
+
+    let refused = |json: &str| serde_json::from_str::<Host>(json).unwrap_err().to_string();
+    let cases = [
+        (
+            r#"{"interfaces": [], "unix_paths": {"/a": {"parent": "dir", "file": "absent"}}}"#,
+            "unknown variant `dir`, expected one of `absent`, `socket`, `regular`, `directory`, `symlink`, `other`",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/a": {"parent": "absent"}}}"#,
+            "missing field `file`",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/a": {"parent": "absent", "file": "absent", "mode": 1}}}"#,
+            "unknown field `mode`",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/a": {"parent": 3, "file": "absent"}}}"#,
+            "expected what is at a path: \"absent\"",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/a": {"parent": {"eror": "x"}, "file": "absent"}}}"#,
+            "unknown field `eror`, expected `error`",
+        ),
+        (
+            r#"{"interfaces": [], "users": {"www-data": "33"}}"#,
+            "invalid type: string \"33\"",
+        ),
+        (
+            r#"{"interfaces": [], "unix": {}}"#,
+            "expected one of `interfaces`, `dns`, `container`, `os`, `cwd`, `unix_paths`, `users`, `groups`",
+        ),
+    ];
+    for (json, expected) in cases {
+        let error = refused(json);
+        assert!(
+            error.contains(expected),
+            "{json}:\n  {error}\n  lacks {expected}"
+        );
+        for internal in ["HostRepr", "Lookup", "PathFacts", "NameLookup"] {
+            assert!(!error.contains(internal), "{json}: {error}");
+        }
+    }
+}
+
+fn lookup() -> impl Strategy<Value = Lookup> {
+    prop_oneof![
+        Just(Lookup::Absent),
+        prop_oneof![
+            Just(PathKind::Socket),
+            Just(PathKind::Regular),
+            Just(PathKind::Directory),
+            Just(PathKind::Symlink),
+            Just(PathKind::Other),
+        ]
+        .prop_map(Lookup::Found),
+        "[ -~]{0,16}".prop_map(|error| Lookup::Failed { error }),
+    ]
+}
+
+fn path_facts() -> impl Strategy<Value = PathFacts> {
+    (
+        lookup(),
+        lookup(),
+        prop::option::of("/[a-z/]{0,12}"),
+        prop::option::of(any::<bool>()),
+    )
+        .prop_map(|(parent, file, real, writable)| {
+            let facts = PathFacts::new(parent, file);
+            let facts = match real {
+                Some(r) => facts.parent_realpath(r),
+                None => facts,
+            };
+            match writable {
+                Some(w) => facts.writable(w),
+                None => facts,
+            }
+        })
+}
+
+fn unix_host() -> impl Strategy<Value = Host> {
+    (
+        prop::option::of("/[a-z ]{0,12}"),
+        prop::collection::vec(("/[a-z./]{1,16}", path_facts()), 0..4),
+        prop::collection::vec(("[a-z_-]{1,8}", prop::option::of(any::<u32>())), 0..3),
+        prop::collection::vec(("[a-z_-]{1,8}", prop::option::of(any::<u32>())), 0..3),
+    )
+        .prop_map(|(cwd, paths, users, groups)| {
+            let mut b = Host::builder();
+            if let Some(cwd) = cwd {
+                b = b.cwd(cwd);
+            }
+            for (p, f) in paths {
+                b = b.unix_path(p, f);
+            }
+            for (name, id) in users {
+                b = match id {
+                    Some(id) => b.user(&name, id),
+                    None => b.no_user(&name),
+                };
+            }
+            for (name, id) in groups {
+                b = match id {
+                    Some(id) => b.group(&name, id),
+                    None => b.no_group(&name),
+                };
+            }
+            b.build().unwrap()
+        })
+}
+
+proptest! {
+    #[test]
+    fn unix_facts_json_roundtrips(host in unix_host()) {
+        let json = serde_json::to_string(&host).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Host>(&json).unwrap(), host);
+    }
+}
+
+/// The doctor's table says what a Unix socket is, where a relative path
+/// came from, and the file's mode and owners; the JSON has the ids.
+#[test]
+fn the_table_and_json_say_what_a_unix_socket_is() {
+    let host = Host::builder()
+        .cwd("/srv/app")
+        .user("www-data", 33)
+        .build()
+        .unwrap();
+    let plan = spec(
+        "local = unix\n\
+         local.api = http:./api.sock mode=660 owner=www-data group=44\n\
+         local.admin = unix:@app-admin",
+    )
+    .plan(&host)
+    .unwrap();
+    assert_eq!(
+        plan.to_string(),
+        "ENDPOINT     PROTO  BIND               ADVERTISE                             WHY\n\
+         local.api    http   /srv/app/api.sock  http+unix://%2Fsrv%2Fapp%2Fapi.sock/  unix socket, relative to /srv/app, mode 660, owner www-data (33), group 44\n\
+         local.admin  unix   @app-admin         unix:@app-admin                       abstract unix socket\n\
+         \n\
+         warning: local.api: ./api.sock is relative: it is bound as /srv/app/api.sock, from the working directory\n  \
+         fix: write /srv/app/api.sock if that is meant, so the socket does not move with the directory the server starts in"
+    );
+    let json = serde_json::to_value(&plan).unwrap();
+    assert_eq!(
+        json["endpoints"][0]["unix"],
+        serde_json::json!({"path": "/srv/app/api.sock", "owner": 33, "group": 44, "relative_to": "/srv/app"})
+    );
+    assert_eq!(
+        json["endpoints"][1]["unix"],
+        serde_json::json!({"path": "@app-admin", "owner": null, "group": null, "relative_to": null})
+    );
+    assert_eq!(json["endpoints"][1]["ports"], serde_json::Value::Null);
+}
