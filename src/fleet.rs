@@ -12,7 +12,7 @@
 //! use listenspec::fleet::{Fleet, SnapshotError};
 //! use listenspec::{Host, ListenSpec, PlanOptions};
 //!
-//! let spec: ListenSpec = "ops = if:eth2\nops.metrics = http:9100".parse()?;
+//! let spec: ListenSpec = "ops = if:eth2\nops.metrics = http:9100 device".parse()?;
 //! let with_eth2 = Host::builder().interface("eth2", 2, ["198.51.100.7/24"]).build()?;
 //! let without = Host::builder().interface("eth0", 2, ["203.0.113.5/24"]).build()?;
 //! let fleet = Fleet::from_snapshots(
