@@ -542,28 +542,23 @@ impl UnixError {
     }
 }
 
-/// How a socket at the path was seen to be in use.
+/// How a socket at the path was seen to be in use: a datagram socket's
+/// connect(2) to it, which sends nothing, was not refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Liveness {
-    /// A connection to it was accepted (a datagram socket: it is bound).
-    Connected,
-    /// A socket of another type is bound there (`EPROTOTYPE`).
-    OtherType,
-    /// Its listen queue is full (`EAGAIN`): a busy server.
-    Busy,
-    /// A stream socket is bound there but does not listen yet: a server
-    /// starting up.
-    NotListeningYet,
+    /// A datagram socket is bound to it (the connect succeeded).
+    Datagram,
+    /// A stream (or seqpacket) socket is bound to it (`EPROTOTYPE`),
+    /// listening or about to.
+    Stream,
 }
 
 impl fmt::Display for Liveness {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Liveness::Connected => "a connection to it was accepted",
-            Liveness::OtherType => "a socket of another type is bound to it (EPROTOTYPE)",
-            Liveness::Busy => "its listen queue is full (EAGAIN)",
-            Liveness::NotListeningYet => "a stream socket is bound to it and about to listen",
+            Liveness::Datagram => "a datagram socket is bound to it",
+            Liveness::Stream => "a stream socket is bound to it",
         })
     }
 }

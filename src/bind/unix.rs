@@ -322,7 +322,7 @@ pub(crate) fn open(
                 group: unix.group(),
                 mode: o.mode,
             };
-            clear(path, stream, o.stale.unwrap_or(Stale::Replace))?;
+            clear(path, o.stale.unwrap_or(Stale::Replace))?;
             let (socket, mut file) = if stream {
                 open_stream(path, &setup, backlog)?
             } else {
@@ -384,7 +384,7 @@ fn parent(path: &Path) -> &Path {
 
 /// Makes room at `path`: nothing there is fine, a stale socket file is
 /// removed (unless `stale=refuse`), anything else is an error and stays.
-fn clear(path: &Path, stream: bool, stale: Stale) -> Result<(), UnixError> {
+fn clear(path: &Path, stale: Stale) -> Result<(), UnixError> {
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
         // A missing directory shows again, and is named, when binding.
@@ -397,7 +397,7 @@ fn clear(path: &Path, stream: bool, stale: Stale) -> Result<(), UnixError> {
             kind: kind_of(meta.file_type()),
         });
     }
-    match liveness(path, stream) {
+    match liveness(path) {
         Ok(Some(how)) => Err(UnixError::Live {
             path: path.to_owned(),
             how,
@@ -429,29 +429,21 @@ fn clear(path: &Path, stream: bool, stale: Stale) -> Result<(), UnixError> {
     }
 }
 
-/// Whether a server is behind the socket file at `path`; `None` when it is
-/// stale. A stream endpoint connects as a stream client, without blocking
-/// (a full queue is a busy server, not a reason to wait); when that is
-/// refused, a datagram connect tells a stale file (refused again) from a
-/// stream socket bound but not listening yet (`EPROTOTYPE`): another
-/// instance between its bind and its listen, whose file must not be taken.
-fn liveness(path: &Path, stream: bool) -> io::Result<Option<Liveness>> {
+/// Whether a socket is behind the socket file at `path`; `None` when it is
+/// stale. The probe is a datagram socket's connect(2) whatever the
+/// endpoint's type, as unix(7) answers it: refused (`ECONNREFUSED`) when no
+/// socket is bound to the file; `EPROTOTYPE` when one of another type is
+/// (a stream server, listening or still between its bind and its listen:
+/// another instance starting); success when a datagram socket is. A stream
+/// connect would tell less (a stream socket not listening yet is refused
+/// too, so its file would be taken from an instance starting up), could
+/// block on a full queue, and would hand a live server an empty
+/// connection; a datagram connect sends nothing.
+fn liveness(path: &Path) -> io::Result<Option<Liveness>> {
     let addr = SockAddr::unix(path)?;
-    let first = if stream { Type::STREAM } else { Type::DGRAM };
-    match connect(&addr, first) {
-        Ok(()) => Ok(Some(Liveness::Connected)),
-        Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => Ok(Some(Liveness::OtherType)),
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(Some(Liveness::Busy)),
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && stream => {
-            match connect(&addr, Type::DGRAM) {
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(None),
-                Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => {
-                    Ok(Some(Liveness::NotListeningYet))
-                }
-                Ok(()) => Ok(Some(Liveness::OtherType)),
-                Err(e) => Err(e),
-            }
-        }
+    match connect(&addr, Type::DGRAM) {
+        Ok(()) => Ok(Some(Liveness::Datagram)),
+        Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => Ok(Some(Liveness::Stream)),
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Ok(None),
         Err(e) => Err(e),
     }

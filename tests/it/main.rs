@@ -20,6 +20,8 @@ mod reach;
 mod realnet;
 mod serve;
 mod spec;
+#[cfg(unix)]
+mod unix;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from
 /// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.
