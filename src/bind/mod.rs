@@ -6,6 +6,8 @@
 //! ranges, so a range never takes a port another endpoint names.
 
 mod activation;
+#[cfg(feature = "tokio")]
+mod any;
 mod error;
 #[cfg(feature = "tokio")]
 mod serve;
@@ -21,6 +23,8 @@ use socket2::Socket;
 use url::Url;
 
 pub use activation::{Inherited, take_from_env};
+#[cfg(feature = "tokio")]
+pub use any::{AnyListener, Connection, PeerAddr};
 #[cfg(feature = "tokio")]
 pub use error::TakeError;
 pub use error::{

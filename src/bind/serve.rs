@@ -170,6 +170,9 @@ impl Bound {
 }
 
 #[cfg(feature = "axum")]
+pub(crate) use axum_listener::{ACCEPT_BACKOFF, one_connection};
+
+#[cfg(feature = "axum")]
 mod axum_listener {
     use std::io;
     use std::net::SocketAddr;
@@ -183,7 +186,7 @@ mod axum_listener {
     /// connection's (out of descriptors, say): long enough not to spin on
     /// a socket that stays readable, short enough to serve again soon after
     /// a descriptor is freed.
-    pub(super) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+    pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
     /// `axum::serve(listener, app)`, graceful shutdown included.
     ///
@@ -243,7 +246,7 @@ mod axum_listener {
     }
 
     /// Whether an accept error is one client's, leaving the socket fine.
-    pub(super) fn one_connection(e: &io::Error) -> bool {
+    pub(crate) fn one_connection(e: &io::Error) -> bool {
         matches!(
             e.kind(),
             io::ErrorKind::ConnectionRefused
