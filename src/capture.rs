@@ -407,7 +407,15 @@ fn interfaces() -> Result<Vec<Interface>, CaptureError> {
         let (mut links, mut addrs, mut interrupted) = (Vec::new(), Vec::new(), false);
         for kind in [netlink::RTM_GETLINK, netlink::RTM_GETADDR] {
             seq += 1;
-            dump(&socket, &mut buf, kind, seq, &mut links, &mut addrs, &mut interrupted)?;
+            dump(
+                &socket,
+                &mut buf,
+                kind,
+                seq,
+                &mut links,
+                &mut addrs,
+                &mut interrupted,
+            )?;
         }
         if !interrupted {
             return Ok(assemble(links, addrs));
@@ -452,7 +460,9 @@ fn dump(
             Ok(netlink::Step::More) => {}
             Err(netlink::ReplyError::Bad(why)) => return Err(bad(why)),
             Err(netlink::ReplyError::Errno(errno)) => {
-                return Err(CaptureError::Interfaces(io::Error::from_raw_os_error(errno)));
+                return Err(CaptureError::Interfaces(io::Error::from_raw_os_error(
+                    errno,
+                )));
             }
         }
     }
@@ -478,7 +488,11 @@ fn assemble(links: Vec<netlink::Link>, addrs: Vec<netlink::Addr>) -> Vec<Interfa
 
     use crate::host::AddrFlags;
 
-    let at: HashMap<u32, usize> = links.iter().enumerate().map(|(n, l)| (l.index, n)).collect();
+    let at: HashMap<u32, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(n, l)| (l.index, n))
+        .collect();
     let mut held: Vec<Vec<netlink::Addr>> = links.iter().map(|_| Vec::new()).collect();
     for a in addrs {
         if let Some(&n) = at.get(&a.index) {

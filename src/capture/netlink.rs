@@ -542,10 +542,7 @@ mod tests {
         assert_eq!(addrs[0].ip, IpAddr::from([203, 0, 113, 1]));
         assert_eq!((addrs[0].prefix, addrs[0].flags), (32, 0x80));
         assert_eq!(addrs[1].ip, IpAddr::V6(v6ip));
-        assert_eq!(
-            addrs[1].flags,
-            IFA_F_TENTATIVE | IFA_F_DEPRECATED | 0x100
-        );
+        assert_eq!(addrs[1].flags, IFA_F_TENTATIVE | IFA_F_DEPRECATED | 0x100);
         assert_eq!(addrs[2].flags, IFA_F_DADFAILED);
     }
 

@@ -11,10 +11,6 @@
 //! `netlink` is Linux's and Android's route socket, `ifaddrs` the getifaddrs(3)
 //! of macOS and the BSDs.
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod netlink;
-#[cfg(unix)]
-mod unix;
 #[cfg(any(
     target_os = "macos",
     target_os = "ios",
@@ -24,6 +20,10 @@ mod unix;
     target_os = "dragonfly"
 ))]
 mod ifaddrs;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod netlink;
+#[cfg(unix)]
+mod unix;
 #[cfg(any(
     target_os = "macos",
     target_os = "ios",

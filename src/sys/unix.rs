@@ -3,12 +3,12 @@
 
 use std::ffi::CString;
 use std::io;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-#[cfg(any(target_os = "linux", target_os = "android"))]
-use std::os::fd::{AsRawFd, BorrowedFd};
 
 /// The soft `RLIMIT_NOFILE`: getrlimit(2),
 /// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
@@ -247,4 +247,3 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) ->
     }
     Ok(rc > 0)
 }
-
