@@ -948,7 +948,13 @@ impl ProblemKind {
                         "is down"
                     }
                 ),
-                format!("bring {interface} up, or exclude it with !if:{interface} to silence this"),
+                if *no_carrier {
+                    format!(
+                        "plug the cable in or bring the link's peer up, or exclude it with !if:{interface} to silence this"
+                    )
+                } else {
+                    format!("bring {interface} up, or exclude it with !if:{interface} to silence this")
+                },
             ),
             ProblemKind::AddressOnlyIsolation { exposure, addrs } => (
                 format!(
