@@ -60,9 +60,16 @@
 //! 1 s default); capture turns that off, so `attempts` is the number of
 //! times a query is sent.
 
+mod changes;
 #[cfg(feature = "dns")]
 mod dns;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod netlink;
 mod unix;
+
+pub use changes::HostChanges;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use netlink::BadReply;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -70,13 +77,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use if_addrs::IfOperStatus;
 use ipnet::IpNet;
 
 use crate::host::{AccountKind, DnsAnswer, Host, HostError, Interface};
 use crate::spec::ListenSpec;
-#[cfg(target_os = "linux")]
-use crate::spec::Selector;
 
 /// How [`capture_with`] and `capture_async` (feature `tokio`) look names up.
 ///
@@ -213,11 +217,24 @@ pub enum CaptureError {
     /// The options are out of their bounds.
     #[error("bad DNS options: {0}")]
     Options(CaptureOptionsError),
-    /// `getifaddrs` failed.
+    /// The interfaces could not be read: the netlink socket (Linux) or
+    /// getifaddrs (elsewhere) failed.
     #[error(
-        "could not list the network interfaces: {0} (getifaddrs failed; is /proc or the netlink socket available to this process?)"
+        "could not list the network interfaces: {0} (the route netlink socket on Linux, getifaddrs elsewhere; is it open to this process, or is it out of file descriptors?)"
     )]
     Interfaces(io::Error),
+    /// The kernel's answer to a request for the interfaces (Linux) did not
+    /// parse.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[error(
+        "the kernel's reply to {request} could not be read: {why} (capture again; if it persists, report it with `ip -d link` and `ip addr` output)"
+    )]
+    BadReply {
+        /// The request it answered: `RTM_GETLINK` or `RTM_GETADDR`.
+        request: &'static str,
+        /// What was wrong with it.
+        why: BadReply,
+    },
     /// The resolver could not be set up, usually because the system
     /// configuration could not be read.
     #[error(
@@ -282,7 +299,7 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
 /// [`capture`] does.
 pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     opts.validate().map_err(CaptureError::Options)?;
-    let interfaces = interfaces(spec)?;
+    let interfaces = interfaces()?;
     let names = dns_names(spec)?;
     #[cfg(feature = "dns")]
     let dns = if names.is_empty() {
@@ -308,7 +325,7 @@ pub(crate) use dns::lookup_within;
 #[cfg(feature = "tokio")]
 pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     opts.validate().map_err(CaptureError::Options)?;
-    let interfaces = interfaces(spec)?;
+    let interfaces = interfaces()?;
     let names = dns_names(spec)?;
     #[cfg(feature = "dns")]
     let dns = if names.is_empty() {
@@ -375,29 +392,249 @@ fn without_resolver(names: BTreeSet<&str>) -> BTreeMap<String, DnsAnswer> {
     BTreeMap::new()
 }
 
-fn interfaces(spec: &ListenSpec) -> Result<Vec<Interface>, CaptureError> {
+/// Interfaces by rtnetlink(7): a link dump, then an address dump, on one
+/// socket. A dump the kernel marks as interrupted (an interface changed
+/// while it was made) is read again.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+    const ATTEMPTS: u32 = 3;
+    let socket = crate::sys::route_socket(0).map_err(CaptureError::Interfaces)?;
+    // Large enough for any datagram of a dump: the kernel sizes them to the
+    // reader's buffer, up to 32 KiB.
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut seq = 0;
+    for _ in 0..ATTEMPTS {
+        let (mut links, mut addrs, mut interrupted) = (Vec::new(), Vec::new(), false);
+        for kind in [netlink::RTM_GETLINK, netlink::RTM_GETADDR] {
+            seq += 1;
+            dump(
+                &socket,
+                &mut buf,
+                kind,
+                seq,
+                &mut links,
+                &mut addrs,
+                &mut interrupted,
+            )?;
+        }
+        if !interrupted {
+            return Ok(assemble(links, addrs));
+        }
+    }
+    Err(CaptureError::BadReply {
+        request: "RTM_GETLINK",
+        why: BadReply::KeptChanging { attempts: ATTEMPTS },
+    })
+}
+
+/// Sends one dump request and reads its reply to the end.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn dump(
+    socket: &socket2::Socket,
+    buf: &mut Vec<u8>,
+    kind: u16,
+    seq: u32,
+    links: &mut Vec<netlink::Link>,
+    addrs: &mut Vec<netlink::Addr>,
+    interrupted: &mut bool,
+) -> Result<(), CaptureError> {
+    let request = if kind == netlink::RTM_GETLINK {
+        "RTM_GETLINK"
+    } else {
+        "RTM_GETADDR"
+    };
+    let bad = |why| CaptureError::BadReply { request, why };
+    let message = netlink::dump_request(kind, seq);
+    retry_interrupted(|| socket.send(&message)).map_err(CaptureError::Interfaces)?;
+    loop {
+        let n = retry_interrupted(|| crate::sys::recv_datagram(socket, buf))
+            .map_err(CaptureError::Interfaces)?;
+        if n == 0 {
+            return Err(bad(BadReply::Unfinished));
+        }
+        if n == buf.capacity() {
+            return Err(bad(BadReply::TooLarge { len: n }));
+        }
+        match netlink::read_datagram(buf, seq, links, addrs, interrupted) {
+            Ok(netlink::Step::Done) => return Ok(()),
+            Ok(netlink::Step::More) => {}
+            Err(netlink::ReplyError::Bad(why)) => return Err(bad(why)),
+            Err(netlink::ReplyError::Errno(errno)) => {
+                return Err(CaptureError::Interfaces(io::Error::from_raw_os_error(
+                    errno,
+                )));
+            }
+        }
+    }
+}
+
+/// Runs a call again while a signal interrupts it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn retry_interrupted<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match call() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The snapshot's interfaces from the two dumps, in the link dump's order
+/// (by index, as `ip link` lists them). An address of an interface that
+/// appeared after the link dump is left out with its interface.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn assemble(links: Vec<netlink::Link>, addrs: Vec<netlink::Addr>) -> Vec<Interface> {
+    use std::collections::HashMap;
+
+    use crate::host::AddrFlags;
+
+    let at: HashMap<u32, usize> = links
+        .iter()
+        .enumerate()
+        .map(|(n, l)| (l.index, n))
+        .collect();
+    let mut held: Vec<Vec<netlink::Addr>> = links.iter().map(|_| Vec::new()).collect();
+    for a in addrs {
+        if let Some(&n) = at.get(&a.index) {
+            held[n].push(a);
+        }
+    }
+    links
+        .into_iter()
+        .zip(held)
+        .map(|(l, addrs)| {
+            let mut nets: Vec<IpNet> = Vec::with_capacity(addrs.len());
+            let mut flagged: Vec<(IpAddr, AddrFlags)> = Vec::new();
+            for a in addrs {
+                // The parser checked the prefix against the family's width.
+                let Ok(net) = IpNet::new(a.ip, a.prefix) else {
+                    continue;
+                };
+                // A repeated entry would read as two addresses to the
+                // planner, and so as a conflict with itself.
+                if nets.contains(&net) {
+                    continue;
+                }
+                nets.push(net);
+                if a.ip.is_ipv6() {
+                    flagged.push((a.ip, addr_flags(a.flags)));
+                }
+            }
+            let on = |bit| l.flags & bit != 0;
+            let mut i = Interface::new(l.name, l.index, true, nets)
+                .with_admin_up(on(netlink::IFF_UP))
+                .with_carrier(on(netlink::IFF_RUNNING))
+                .with_loopback(on(netlink::IFF_LOOPBACK));
+            for (ip, f) in flagged {
+                i = i.with_addr_flags(ip, f);
+            }
+            i
+        })
+        .collect()
+}
+
+/// The `IFA_F_*` bits the planner reads.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn addr_flags(bits: u32) -> crate::host::AddrFlags {
+    use crate::host::AddrFlags;
+    [
+        (netlink::IFA_F_TENTATIVE, AddrFlags::TENTATIVE),
+        (netlink::IFA_F_DADFAILED, AddrFlags::DADFAILED),
+        (netlink::IFA_F_DEPRECATED, AddrFlags::DEPRECATED),
+        (netlink::IFA_F_OPTIMISTIC, AddrFlags::OPTIMISTIC),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| bits & bit != 0)
+    .fold(AddrFlags::NONE, |all, (_, f)| all | f)
+}
+
+/// Interfaces by one getifaddrs(3): each one's `AF_LINK` entry gives its
+/// index and flags, with or without addresses.
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+    use crate::sys::IfEntry;
+
+    let entries = crate::sys::interfaces().map_err(CaptureError::Interfaces)?;
+    // Grouped by name, in the order of first appearance, as `ifconfig` lists them.
+    let mut grouped: Vec<(String, Option<(u32, u32)>, Vec<IpNet>)> = Vec::new();
+    for (name, entry) in entries {
+        let n = match grouped.iter().position(|g| g.0 == name) {
+            Some(n) => n,
+            None => {
+                grouped.push((name, None, Vec::new()));
+                grouped.len() - 1
+            }
+        };
+        let g = &mut grouped[n];
+        match entry {
+            IfEntry::Link { index, flags } => g.1 = Some((index, flags)),
+            IfEntry::Addr { ip, prefix } => {
+                if let Ok(net) = IpNet::new(ip, prefix)
+                    && !g.2.contains(&net)
+                {
+                    g.2.push(net);
+                }
+            }
+        }
+    }
+    Ok(grouped
+        .into_iter()
+        .filter_map(|(name, link, addrs)| {
+            // Without its link entry an interface has no index to bind by.
+            let (index, flags) = link.filter(|(index, _)| *index != 0)?;
+            let on = |bit: libc::c_int| flags & bit as u32 != 0;
+            Some(
+                Interface::new(name, index, true, addrs)
+                    .with_admin_up(on(libc::IFF_UP))
+                    .with_carrier(on(libc::IFF_RUNNING))
+                    .with_loopback(on(libc::IFF_LOOPBACK)),
+            )
+        })
+        .collect())
+}
+
+/// Interfaces through `if-addrs`, on systems without a reader of their own
+/// (Windows): only interfaces with an address, and only operational state.
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+    use if_addrs::IfOperStatus;
+
     let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;
-    // getifaddrs lists one entry per address; group them by interface, keeping
-    // the kernel's order of first appearance so the snapshot reads like `ip addr`.
     let mut grouped: Vec<(String, u32, bool, Vec<IpNet>)> = Vec::new();
     for entry in raw {
-        // There is no portable if_nametoindex in std; if-addrs calls it for
-        // us, and 0 (None) means the interface vanished after getifaddrs.
-        // Host forbids index 0, and a gone interface cannot be bound anyway.
+        // 0 (None) means the interface vanished after getifaddrs; Host
+        // forbids index 0, and a gone interface cannot be bound anyway.
         let Some(index) = entry.index else { continue };
         let (ip, prefix) = match &entry.addr {
             if_addrs::IfAddr::V4(a) => (IpAddr::V4(a.ip), a.prefixlen),
             if_addrs::IfAddr::V6(a) => (IpAddr::V6(a.ip), a.prefixlen),
         };
-        // The prefix is a popcount of the netmask, so it never exceeds the
-        // address width and this cannot fail; skipping beats panicking.
         let Ok(net) = IpNet::new(ip, prefix) else {
             continue;
         };
-        let up = is_up(&entry.oper_status);
+        // Windows reports the real RFC 2863 state; Testing and Dormant still
+        // pass traffic in some form, so only the down states count as down.
+        let up = !matches!(
+            entry.oper_status,
+            IfOperStatus::Down | IfOperStatus::NotPresent | IfOperStatus::LowerLayerDown
+        );
         match grouped.iter_mut().find(|g| g.0 == entry.name) {
-            // A repeated entry would read as two addresses to the planner,
-            // and so as a conflict with itself.
             Some(g) => {
                 if !g.3.contains(&net) {
                     g.3.push(net);
@@ -406,109 +643,10 @@ fn interfaces(spec: &ListenSpec) -> Result<Vec<Interface>, CaptureError> {
             None => grouped.push((entry.name, index, up, vec![net])),
         }
     }
-    let interfaces: Vec<Interface> = grouped
+    Ok(grouped
         .into_iter()
         .map(|(name, index, up, addrs)| Interface::new(name, index, up, addrs))
-        .collect();
-    #[cfg(target_os = "linux")]
-    let interfaces = if names_missing_interface(spec, &interfaces) {
-        bare::add(interfaces)
-    } else {
-        interfaces
-    };
-    #[cfg(not(target_os = "linux"))]
-    let _ = spec;
-    Ok(interfaces)
-}
-
-/// Whether the spec names an interface (`if:` name or glob, zone, `device=`)
-/// that none of `listed` matches. Only then can interfaces without an address
-/// change the plan's answer, so only then are they looked up: the lookup
-/// costs about half again what the rest of capture does.
-#[cfg(target_os = "linux")]
-fn names_missing_interface(spec: &ListenSpec, listed: &[Interface]) -> bool {
-    let missing_name = spec
-        .interface_names()
-        .any(|name| !listed.iter().any(|i| i.name() == name));
-    let missing_glob = spec
-        .networks()
-        .iter()
-        .flat_map(|n| n.includes().iter().chain(n.excludes()))
-        .any(|s| match s {
-            Selector::Interface(p) => !listed.iter().any(|i| p.matches(i.name())),
-            _ => false,
-        });
-    missing_name || missing_glob
-}
-
-/// Interfaces without any IP address, which getifaddrs lists only as
-/// link-layer entries and `if-addrs` leaves out.
-#[cfg(target_os = "linux")]
-mod bare {
-    use std::ffi::CStr;
-    use std::os::fd::AsFd;
-
-    use socket2::{Domain, Socket, Type};
-
-    use crate::host::Interface;
-    use crate::sys;
-
-    /// `listed` plus every other interface of this network namespace, with
-    /// no addresses, all in index order as `ip link` shows them. Best effort:
-    /// if the kernel will not list them, `listed` comes back as it was, and
-    /// if no socket can be opened to read their flags, they read as down.
-    pub(super) fn add(mut listed: Vec<Interface>) -> Vec<Interface> {
-        let bare = interfaces(&listed);
-        listed.extend(bare);
-        listed.sort_by_key(Interface::index);
-        listed
-    }
-
-    fn interfaces(listed: &[Interface]) -> Vec<Interface> {
-        let Ok(all) = sys::interface_names() else {
-            return Vec::new();
-        };
-        // The flags come from an ioctl on any socket of this namespace, opened
-        // only when there is an interface to ask about (a socket costs more
-        // than the rest of this).
-        let mut probe: Option<Option<Socket>> = None;
-        let mut out = Vec::new();
-        for (index, name) in all {
-            let text = name.to_string_lossy();
-            if listed.iter().any(|i| i.name() == text) {
-                continue;
-            }
-            let up = probe
-                .get_or_insert_with(|| Socket::new(Domain::IPV4, Type::DGRAM, None).ok())
-                .as_ref()
-                .is_some_and(|p| running(p, &name));
-            out.push(Interface::new(text, index, up, Vec::new()));
-        }
-        out
-    }
-
-    /// Whether the interface has `IFF_RUNNING` (up and with carrier), the
-    /// flag `if-addrs` reports as up, so both kinds of entry mean the same.
-    /// A name the kernel will not answer for reads as down.
-    fn running(probe: &Socket, name: &CStr) -> bool {
-        sys::is_running(probe.as_fd(), name).unwrap_or(false)
-    }
-}
-
-fn is_up(status: &IfOperStatus) -> bool {
-    if cfg!(windows) {
-        // Windows reports the real RFC 2863 state; Testing and Dormant still
-        // pass traffic in some form, so only the down states count as down.
-        !matches!(
-            status,
-            IfOperStatus::Down | IfOperStatus::NotPresent | IfOperStatus::LowerLayerDown
-        )
-    } else {
-        // On Unix if-addrs maps IFF_RUNNING to Up and everything else
-        // (admin down, no carrier) to Unknown, never to Down; `lo` is RUNNING
-        // even though /sys calls its operstate "unknown".
-        *status == IfOperStatus::Up
-    }
+        .collect())
 }
 
 #[cfg(test)]

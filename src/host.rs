@@ -280,22 +280,138 @@ impl From<NameLookup> for Option<u32> {
     }
 }
 
-/// One network interface and the addresses it holds.
+/// One network interface, its state, and the addresses it holds.
+///
+/// Its state is two flags the kernel keeps apart: administratively up (`ip
+/// link set X up`) and carrier (a cable plugged in, a veth's peer up).
+/// [`Interface::is_up`] is both: the interface passes traffic.
+///
+/// ```
+/// use listenspec::host::{AddrFlags, Interface};
+///
+/// let eth2 = Interface::new("eth2", 3, true, vec!["2001:db8::7/64".parse()?])
+///     .with_carrier(false)
+///     .with_addr_flags("2001:db8::7".parse()?, AddrFlags::TENTATIVE);
+/// assert!(eth2.is_admin_up() && !eth2.has_carrier() && !eth2.is_up());
+/// assert!(eth2.addr_flags("2001:db8::7".parse()?).is_tentative());
+/// assert!(!eth2.is_loopback());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(
     feature = "serde",
-    serde(
-        deny_unknown_fields,
-        expecting = "an interface: an object with \"name\", \"index\", \"up\" and \"addrs\""
-    )
+    serde(try_from = "wire::InterfaceRepr", into = "wire::InterfaceRepr")
 )]
 pub struct Interface {
     name: String,
     index: u32,
-    up: bool,
-    #[cfg_attr(feature = "serde", serde(deserialize_with = "wire::addrs"))]
+    admin_up: bool,
+    carrier: bool,
+    loopback: bool,
     addrs: Vec<IpNet>,
+    /// Only addresses with a flag set; most have none.
+    flags: BTreeMap<IpAddr, AddrFlags>,
+}
+
+/// The state flags the kernel keeps on an address; on Linux the `IFA_F_*`
+/// flags of an IPv6 address (ip-address(8) shows them after the address).
+/// Snapshots from other systems, and older ones, have none.
+///
+/// In JSON, a list of names: `["tentative", "deprecated"]`.
+///
+/// ```
+/// use listenspec::host::AddrFlags;
+///
+/// let flags = AddrFlags::TENTATIVE | AddrFlags::OPTIMISTIC;
+/// assert!(flags.is_tentative() && flags.is_optimistic() && !flags.is_deprecated());
+/// assert_eq!(flags.to_string(), "tentative optimistic");
+/// assert!(AddrFlags::NONE.is_empty());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AddrFlags(u8);
+
+impl AddrFlags {
+    /// No flag: the address is usable.
+    pub const NONE: AddrFlags = AddrFlags(0);
+    /// Duplicate address detection (DAD) has not finished: binding the
+    /// address fails with `EADDRNOTAVAIL` until it does, a second or two
+    /// after the address was added (unless `freebind`).
+    pub const TENTATIVE: AddrFlags = AddrFlags(1);
+    /// DAD found another host on the link with this address; the kernel
+    /// will not use it until the duplicate is removed.
+    pub const DADFAILED: AddrFlags = AddrFlags(2);
+    /// Its preferred lifetime is over: it still works, but new
+    /// connections should not use it, and it will go away.
+    pub const DEPRECATED: AddrFlags = AddrFlags(4);
+    /// Optimistic DAD (RFC 4429): usable while DAD runs.
+    pub const OPTIMISTIC: AddrFlags = AddrFlags(8);
+
+    const NAMES: [(AddrFlags, &'static str); 4] = [
+        (AddrFlags::TENTATIVE, "tentative"),
+        (AddrFlags::DADFAILED, "dadfailed"),
+        (AddrFlags::DEPRECATED, "deprecated"),
+        (AddrFlags::OPTIMISTIC, "optimistic"),
+    ];
+
+    /// Whether every flag of `other` is set here.
+    pub fn contains(self, other: AddrFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Whether no flag is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// See [`AddrFlags::TENTATIVE`].
+    pub fn is_tentative(self) -> bool {
+        self.contains(AddrFlags::TENTATIVE)
+    }
+    /// See [`AddrFlags::DADFAILED`].
+    pub fn is_dadfailed(self) -> bool {
+        self.contains(AddrFlags::DADFAILED)
+    }
+    /// See [`AddrFlags::DEPRECATED`].
+    pub fn is_deprecated(self) -> bool {
+        self.contains(AddrFlags::DEPRECATED)
+    }
+    /// See [`AddrFlags::OPTIMISTIC`].
+    pub fn is_optimistic(self) -> bool {
+        self.contains(AddrFlags::OPTIMISTIC)
+    }
+    /// The names of the flags set, as ip-address(8) and the JSON write them.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        AddrFlags::NAMES
+            .into_iter()
+            .filter(move |(f, _)| self.contains(*f))
+            .map(|(_, name)| name)
+    }
+    /// The flag of this name.
+    pub fn from_name(name: &str) -> Option<AddrFlags> {
+        AddrFlags::NAMES
+            .into_iter()
+            .find(|(_, n)| *n == name)
+            .map(|(f, _)| f)
+    }
+}
+
+impl std::ops::BitOr for AddrFlags {
+    type Output = AddrFlags;
+    fn bitor(self, other: AddrFlags) -> AddrFlags {
+        AddrFlags(self.0 | other.0)
+    }
+}
+
+impl fmt::Display for AddrFlags {
+    /// The names, space-separated as ip-address(8) prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, name) in self.names().enumerate() {
+            if n > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
 }
 
 /// What a DNS lookup of one name gave when the host was captured.
@@ -327,14 +443,45 @@ impl Interface {
         self.index
     }
 
-    /// Whether the interface is up.
+    /// Whether the interface is usable: administratively up and with
+    /// carrier.
     pub fn is_up(&self) -> bool {
-        self.up
+        self.admin_up && self.carrier
+    }
+
+    /// Whether it is administratively up (`IFF_UP`: `ip link set X up`),
+    /// with or without carrier.
+    pub fn is_admin_up(&self) -> bool {
+        self.admin_up
+    }
+
+    /// Whether it has carrier and is operational (`IFF_RUNNING`: a cable
+    /// plugged in, a veth's peer up). Always false when it is not
+    /// administratively up, since the kernel then does not look.
+    pub fn has_carrier(&self) -> bool {
+        self.carrier
+    }
+
+    /// Whether it is a loopback interface (`IFF_LOOPBACK`).
+    pub fn is_loopback(&self) -> bool {
+        self.loopback
     }
 
     /// The addresses with their prefix lengths, in the OS's order.
     pub fn addrs(&self) -> &[IpNet] {
         &self.addrs
+    }
+
+    /// The state flags of one of its addresses; none when it has none, when
+    /// the interface does not hold it, or when the snapshot does not know
+    /// (see [`AddrFlags`]).
+    pub fn addr_flags(&self, ip: IpAddr) -> AddrFlags {
+        self.flags.get(&ip).copied().unwrap_or_default()
+    }
+
+    /// Every address with a flag set, and its flags.
+    pub fn flagged_addrs(&self) -> &BTreeMap<IpAddr, AddrFlags> {
+        &self.flags
     }
 }
 
@@ -490,6 +637,16 @@ impl Host {
             if i.index == 0 {
                 return Err(HostError::ZeroIndex(i.name.clone()));
             }
+            if let Some(&ip) = i
+                .flags
+                .keys()
+                .find(|ip| !i.addrs.iter().any(|a| a.addr() == **ip))
+            {
+                return Err(HostError::FlagsWithoutAddr {
+                    interface: i.name.clone(),
+                    ip,
+                });
+            }
             for j in &interfaces[..n] {
                 if j.name == i.name {
                     return Err(HostError::DuplicateName(i.name.clone()));
@@ -521,15 +678,72 @@ pub(crate) struct UnixFacts {
 }
 
 impl Interface {
-    /// An interface as plain data.
+    /// An interface as plain data: `up` sets both administratively up and
+    /// carrier; it is a loopback interface when it holds addresses and all
+    /// of them are loopback addresses (`with_loopback` says otherwise).
     pub fn new(name: impl Into<String>, index: u32, up: bool, addrs: Vec<IpNet>) -> Interface {
+        let loopback = looks_like_loopback(&addrs);
         Interface {
             name: name.into(),
             index,
-            up,
+            admin_up: up,
+            carrier: up,
+            loopback,
             addrs,
+            flags: BTreeMap::new(),
         }
     }
+
+    /// The same, administratively up or not.
+    #[must_use]
+    pub fn with_admin_up(mut self, admin_up: bool) -> Interface {
+        self.admin_up = admin_up;
+        self
+    }
+
+    /// The same, with carrier or not.
+    #[must_use]
+    pub fn with_carrier(mut self, carrier: bool) -> Interface {
+        self.carrier = carrier;
+        self
+    }
+
+    /// The same, a loopback interface or not.
+    #[must_use]
+    pub fn with_loopback(mut self, loopback: bool) -> Interface {
+        self.loopback = loopback;
+        self
+    }
+
+    /// The same, with these flags on one of its addresses (replacing any
+    /// it had; [`AddrFlags::NONE`] clears them). [`Host::new`] refuses
+    /// flags on an address the interface does not hold.
+    #[must_use]
+    pub fn with_addr_flags(mut self, ip: IpAddr, flags: AddrFlags) -> Interface {
+        if flags.is_empty() {
+            self.flags.remove(&ip);
+        } else {
+            self.flags.insert(ip, flags);
+        }
+        self
+    }
+}
+
+impl Interface {
+    /// What a listing adds after the index when the interface is not up.
+    pub(crate) fn state_note(&self) -> &'static str {
+        match (self.admin_up, self.carrier) {
+            (true, true) => "",
+            (true, false) => ", no carrier",
+            (false, _) => ", down",
+        }
+    }
+}
+
+/// Whether addresses say loopback, for snapshots that do not record the
+/// flag: `lo` holds 127.0.0.1/8 and ::1/128, and nothing else does.
+fn looks_like_loopback(addrs: &[IpNet]) -> bool {
+    !addrs.is_empty() && addrs.iter().all(|a| a.addr().is_loopback())
 }
 
 /// Why a host snapshot was refused.
@@ -563,6 +777,38 @@ pub enum HostError {
         text: String,
         /// What is wrong with it.
         reason: AddrError,
+    },
+    /// Address flags were given for an address the interface does not hold.
+    #[error(
+        "interface {interface:?} has flags for {ip}, which it does not hold; add the address to its \"addrs\" or remove its flags"
+    )]
+    FlagsWithoutAddr {
+        /// The interface.
+        interface: String,
+        /// The address.
+        ip: IpAddr,
+    },
+    /// An address given for flags did not parse as an IP address.
+    #[error("interface {interface:?}: flags are given for {text:?}, which is not an IP address")]
+    BadFlagsAddr {
+        /// The interface.
+        interface: String,
+        /// The text given.
+        text: String,
+    },
+    /// The JSON form gives `up` against `admin_up` and `carrier`.
+    #[error(
+        "interface {interface:?} says up={up} but admin_up={admin_up} and carrier={carrier}; up means both, so drop \"up\" or make it agree"
+    )]
+    UpDisagrees {
+        /// The interface.
+        interface: String,
+        /// `up` as given.
+        up: bool,
+        /// `admin_up` as given.
+        admin_up: bool,
+        /// `carrier` as given.
+        carrier: bool,
     },
     /// A DNS answer did not parse as an IP address.
     #[error("dns {name:?}: {text:?} is not an IP address")]
@@ -656,10 +902,78 @@ impl HostBuilder {
         self
     }
 
-    /// Marks the most recently added interface as down.
+    /// Marks the most recently added interface as administratively down
+    /// (and so without carrier).
     pub fn down(mut self) -> Self {
         if let Some(last) = self.interfaces.last_mut() {
-            last.up = false;
+            last.admin_up = false;
+            last.carrier = false;
+        }
+        self
+    }
+
+    /// Marks the most recently added interface as administratively up but
+    /// without carrier (a cable unplugged, a veth whose peer is down).
+    ///
+    /// ```
+    /// use listenspec::plan::ProblemKind;
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let host = Host::builder().interface("eth2", 3, ["198.51.100.7/24"]).no_carrier().build()?;
+    /// let spec: ListenSpec = "ops = if:eth2\nops.metrics = http:9100".parse()?;
+    /// let err = spec.plan(&host).unwrap_err();
+    /// assert!(matches!(err.errors()[0].kind(), ProblemKind::NoCarrier { .. }));
+    /// assert!(err.errors()[0].kind().time_may_fix());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn no_carrier(mut self) -> Self {
+        if let Some(last) = self.interfaces.last_mut() {
+            last.admin_up = true;
+            last.carrier = false;
+        }
+        self
+    }
+
+    /// Records whether the most recently added interface is a loopback
+    /// interface; without this, it is one when all its addresses are
+    /// loopback addresses.
+    pub fn loopback(mut self, loopback: bool) -> Self {
+        if let Some(last) = self.interfaces.last_mut() {
+            last.loopback = loopback;
+        }
+        self
+    }
+
+    /// Sets the state flags of one address of the most recently added
+    /// interface.
+    ///
+    /// ```
+    /// use listenspec::host::AddrFlags;
+    /// use listenspec::plan::ProblemKind;
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let host = Host::builder()
+    ///     .interface("eth0", 2, ["2001:db8::5/64"])
+    ///     .addr_flags("2001:db8::5", AddrFlags::TENTATIVE)
+    ///     .build()?;
+    /// let spec: ListenSpec = "api = 2001:db8::5\napi.grpc = tcp:9000".parse()?;
+    /// let plan = spec.plan(&host)?;
+    /// assert!(matches!(plan.warnings()[0].kind(), ProblemKind::Tentative { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn addr_flags(mut self, addr: &str, flags: AddrFlags) -> Self {
+        let Some(last) = self.interfaces.pop() else {
+            return self;
+        };
+        match addr.parse::<IpAddr>() {
+            Ok(ip) => self.interfaces.push(last.with_addr_flags(ip, flags)),
+            Err(_) => {
+                self.error.get_or_insert(HostError::BadFlagsAddr {
+                    interface: last.name.clone(),
+                    text: addr.to_owned(),
+                });
+                self.interfaces.push(last);
+            }
         }
         self
     }
@@ -879,10 +1193,101 @@ mod wire {
     use std::fmt;
     use std::net::IpAddr;
 
+    use std::collections::BTreeMap;
+
     use ipnet::IpNet;
     use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::ser::SerializeSeq;
 
-    use super::{DnsAnswer, Lookup, PathKind, parse_net};
+    use super::{AddrFlags, DnsAnswer, HostError, Interface, Lookup, PathKind, parse_net};
+
+    /// An interface as JSON. `admin_up`, `carrier`, `loopback` and
+    /// `addr_flags` came later: without them `admin_up` and `carrier` are
+    /// `up`, `loopback` is read from the addresses, and no address has flags.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    #[serde(
+        deny_unknown_fields,
+        expecting = "an interface: an object with \"name\", \"index\", \"up\" and \"addrs\", and optionally \"admin_up\", \"carrier\", \"loopback\" and \"addr_flags\""
+    )]
+    pub(super) struct InterfaceRepr {
+        name: String,
+        index: u32,
+        up: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        admin_up: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        carrier: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        loopback: Option<bool>,
+        #[serde(deserialize_with = "addrs")]
+        addrs: Vec<IpNet>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        addr_flags: BTreeMap<IpAddr, AddrFlags>,
+    }
+
+    impl TryFrom<InterfaceRepr> for Interface {
+        type Error = HostError;
+        fn try_from(r: InterfaceRepr) -> Result<Interface, HostError> {
+            let admin_up = r.admin_up.unwrap_or(r.up);
+            let carrier = r.carrier.unwrap_or(r.up);
+            if r.up != (admin_up && carrier) {
+                return Err(HostError::UpDisagrees {
+                    interface: r.name,
+                    up: r.up,
+                    admin_up,
+                    carrier,
+                });
+            }
+            let mut i = Interface::new(r.name, r.index, r.up, r.addrs)
+                .with_admin_up(admin_up)
+                .with_carrier(carrier);
+            if let Some(loopback) = r.loopback {
+                i = i.with_loopback(loopback);
+            }
+            for (ip, flags) in r.addr_flags {
+                i = i.with_addr_flags(ip, flags);
+            }
+            Ok(i)
+        }
+    }
+
+    impl From<Interface> for InterfaceRepr {
+        fn from(i: Interface) -> InterfaceRepr {
+            InterfaceRepr {
+                up: i.is_up(),
+                admin_up: Some(i.admin_up),
+                carrier: Some(i.carrier),
+                loopback: Some(i.loopback),
+                name: i.name,
+                index: i.index,
+                addrs: i.addrs,
+                addr_flags: i.flags,
+            }
+        }
+    }
+
+    impl serde::Serialize for AddrFlags {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(None)?;
+            for name in self.names() {
+                seq.serialize_element(name)?;
+            }
+            seq.end()
+        }
+    }
+
+    impl<'de> Deserialize<'de> for AddrFlags {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AddrFlags, D::Error> {
+            const NAMES: &[&str] = &["tentative", "dadfailed", "deprecated", "optimistic"];
+            Vec::<String>::deserialize(d)?
+                .iter()
+                .try_fold(AddrFlags::NONE, |all, name| {
+                    AddrFlags::from_name(name)
+                        .map(|f| all | f)
+                        .ok_or_else(|| de::Error::unknown_variant(name, NAMES))
+                })
+        }
+    }
 
     pub(super) fn addrs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
         Vec::<String>::deserialize(d)?
@@ -1016,15 +1421,13 @@ impl fmt::Display for Host {
             if n > 0 {
                 writeln!(f)?;
             }
-            write!(
-                f,
-                "{} (#{}{})",
-                i.name,
-                i.index,
-                if i.up { "" } else { ", down" }
-            )?;
+            write!(f, "{} (#{}{})", i.name, i.index, i.state_note())?;
             for a in &i.addrs {
                 write!(f, " {a}")?;
+                let flags = i.addr_flags(a.addr());
+                if !flags.is_empty() {
+                    write!(f, " ({flags})")?;
+                }
             }
             if i.addrs.is_empty() {
                 f.write_str(" no address")?;

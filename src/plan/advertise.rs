@@ -166,18 +166,27 @@ fn advertisable(ip: IpAddr, class: AddrClass) -> bool {
 pub(crate) struct Ranked {
     best: IpAddr,
     others: Vec<IpAddr>,
+    /// Every candidate was deprecated, so the best is too.
+    deprecated: bool,
 }
 
-/// Ranks a network's addresses (the host's, under a wildcard).
+/// Ranks a network's addresses (the host's, under a wildcard). Deprecated
+/// addresses are going away, so they are ranked only when there is nothing
+/// else.
 pub(crate) fn rank_network(chosen: &[Chosen], view: &HostView) -> Option<Ranked> {
+    rank_among(chosen, view, false).or_else(|| rank_among(chosen, view, true))
+}
+
+/// The ranking among current addresses, or among deprecated ones.
+fn rank_among(chosen: &[Chosen], view: &HostView, deprecated: bool) -> Option<Ranked> {
     // One pass: the best so far, and the other candidates of its rank and
     // family, started afresh whenever a better rank turns up. Whatever joins
     // `others` is above the best of its time, so never equals a later, lower
     // best; and with no ties nothing joins, so nothing is allocated.
     let mut best: Option<(u8, Family, IpAddr)> = None;
     let mut others: Vec<IpAddr> = Vec::new();
-    let mut consider = |ip: IpAddr, class: AddrClass, global: bool| {
-        if !advertisable(ip, class) {
+    let mut consider = |ip: IpAddr, class: AddrClass, global: bool, old: bool| {
+        if !advertisable(ip, class) || old != deprecated {
             return;
         }
         let key = rank(ip, class, global);
@@ -198,18 +207,22 @@ pub(crate) fn rank_network(chosen: &[Chosen], view: &HostView) -> Option<Ranked>
             // A wildcard stands for the host's up addresses of its family.
             let fam = Family::of(c.ip);
             for a in &view.addrs {
-                if a.iface.is_up() && Family::of(a.net.addr()) == fam {
-                    consider(a.net.addr(), a.class, a.global);
+                if a.iface.is_up() && !a.flags.is_dadfailed() && Family::of(a.net.addr()) == fam {
+                    consider(a.net.addr(), a.class, a.global, a.flags.is_deprecated());
                 }
             }
         } else {
-            consider(c.ip, c.class, c.global);
+            consider(c.ip, c.class, c.global, c.deprecated);
         }
     }
     let (_, _, best) = best?;
     others.sort();
     others.dedup();
-    Some(Ranked { best, others })
+    Some(Ranked {
+        best,
+        others,
+        deprecated,
+    })
 }
 
 /// The advertised URL of an endpoint, plus warnings about how it was chosen.
@@ -230,7 +243,14 @@ pub(crate) fn advertise<'r>(
         };
         return Some(explicit(a, e, Source::Network, whole));
     }
-    let Ranked { best, others } = ranked()?;
+    let Ranked {
+        best,
+        others,
+        deprecated,
+    } = ranked()?;
+    if *deprecated {
+        warn(ProblemKind::DeprecatedAdvertised { ip: *best });
+    }
     if !others.is_empty() {
         warn(ProblemKind::AdvertiseTie {
             chosen: *best,

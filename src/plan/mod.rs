@@ -22,7 +22,7 @@ pub use problem::{PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmat
 pub use unix::UnixBind;
 pub(crate) use unix::resolve_unix_path;
 
-use crate::host::{Host, Interface};
+use crate::host::{AddrFlags, Host, Interface};
 use crate::spec::{
     Device, Endpoint, EndpointOptions, Exposure, Family, ListenSpec, Name, Ports, Protocol,
     QualifiedName, Selector, Transport,
@@ -99,6 +99,8 @@ pub struct Chosen {
     /// the checks and the ranking ask again and again.
     class: AddrClass,
     global: bool,
+    /// Its preferred lifetime is over, so advertising avoids it.
+    deprecated: bool,
 }
 
 impl Chosen {
@@ -111,6 +113,7 @@ impl Chosen {
             why,
             class,
             global,
+            deprecated: false,
         }
     }
     /// The address (a wildcard for wildcard selectors).
@@ -360,6 +363,8 @@ pub(crate) struct HostAddr<'h> {
     pub(crate) class: AddrClass,
     /// [`class::is_globally_reachable`] of the address.
     pub(crate) global: bool,
+    /// Its state flags, as the interface records them.
+    pub(crate) flags: AddrFlags,
 }
 
 impl HostAddr<'_> {
@@ -400,6 +405,7 @@ impl<'h> HostView<'h> {
                 net,
                 class,
                 global,
+                flags: iface.addr_flags(net.addr()),
             });
         }
         HostView {

@@ -248,6 +248,19 @@ pub enum ProblemKind {
         /// The interface.
         interface: String,
     },
+    /// A selected interface is administratively up but has no carrier.
+    NoCarrier {
+        /// The interface.
+        interface: String,
+    },
+    /// A chosen address failed duplicate address detection: another host
+    /// on the link has it.
+    DadFailed {
+        /// The interface holding it.
+        interface: String,
+        /// The address.
+        ip: IpAddr,
+    },
     /// A literal address or DNS name points at addresses this host does not have.
     NotLocal {
         /// The selector.
@@ -484,6 +497,22 @@ pub enum ProblemKind {
         interface: String,
         /// The addresses left out.
         addrs: Vec<IpAddr>,
+        /// The interface is administratively up, but has no carrier.
+        no_carrier: bool,
+    },
+    /// Warning: a chosen address is still tentative (duplicate address
+    /// detection has not finished), so binding it fails for now.
+    Tentative {
+        /// The interface holding it.
+        interface: String,
+        /// The address.
+        ip: IpAddr,
+    },
+    /// Warning: the only addresses to advertise are deprecated (their
+    /// preferred lifetime is over), so one of them is.
+    DeprecatedAdvertised {
+        /// The address advertised.
+        ip: IpAddr,
     },
     /// Warning: a non-public endpoint is kept apart from other networks by its
     /// address only.
@@ -567,6 +596,34 @@ impl ProblemKind {
                 format!(
                     "bring it up (`ip link set {interface} up`) or exclude it with !if:{interface}"
                 ),
+            ),
+            ProblemKind::NoCarrier { interface } => (
+                format!(
+                    "{interface} is up but has no carrier: cable unplugged or peer down, so nothing bound to it can be reached"
+                ),
+                format!(
+                    "plug the cable in or bring the link's peer up (`ip link show {interface}` says LOWER_UP once it has carrier), or exclude it with !if:{interface}"
+                ),
+            ),
+            ProblemKind::DadFailed { interface, ip } => (
+                format!(
+                    "{ip} on {interface} failed duplicate address detection: another host on the link has it, so the kernel will not use it"
+                ),
+                format!(
+                    "fix the duplicate: give this host or the other one a different address, then re-add it (`ip addr del {ip} dev {interface}` and add it again)"
+                ),
+            ),
+            ProblemKind::Tentative { interface, ip } => (
+                format!(
+                    "{ip} on {interface} is tentative: duplicate address detection has not finished, and until it does (a second or two) binding it fails with EADDRNOTAVAIL"
+                ),
+                "wait for detection to finish before starting (it will on its own), or give the endpoint `freebind`, which binds now and receives once the address is usable".to_owned(),
+            ),
+            ProblemKind::DeprecatedAdvertised { ip } => (
+                format!(
+                    "advertises {ip}, which is deprecated (its preferred lifetime is over, so it will go away), because the network has no other address to advertise"
+                ),
+                "give the interface a current address, or advertise a name or address explicitly".to_owned(),
             ),
             ProblemKind::NotLocal { selector, remote } => (
                 format!("{} ({LISTED})", not_local(selector, remote)),
@@ -877,9 +934,27 @@ impl ProblemKind {
                     "if clients should only reach this host, give it its own name instead of dns:{name}"
                 ),
             ),
-            ProblemKind::SkippedDown { interface, addrs } => (
-                format!("left out {} on {interface}, which is down", list_ips(addrs)),
-                format!("bring {interface} up, or exclude it with !if:{interface} to silence this"),
+            ProblemKind::SkippedDown {
+                interface,
+                addrs,
+                no_carrier,
+            } => (
+                format!(
+                    "left out {} on {interface}, which {}",
+                    list_ips(addrs),
+                    if *no_carrier {
+                        "is up but has no carrier (cable unplugged or peer down)"
+                    } else {
+                        "is down"
+                    }
+                ),
+                if *no_carrier {
+                    format!(
+                        "plug the cable in or bring the link's peer up, or exclude it with !if:{interface} to silence this"
+                    )
+                } else {
+                    format!("bring {interface} up, or exclude it with !if:{interface} to silence this")
+                },
             ),
             ProblemKind::AddressOnlyIsolation { exposure, addrs } => (
                 format!(
@@ -912,6 +987,8 @@ impl ProblemKind {
             | ProblemKind::NoEndpoints
             | ProblemKind::DnsPartlyRemote { .. }
             | ProblemKind::SkippedDown { .. }
+            | ProblemKind::Tentative { .. }
+            | ProblemKind::DeprecatedAdvertised { .. }
             | ProblemKind::AddressOnlyIsolation { .. }
             | ProblemKind::LoopbackInContainer { .. }
             | ProblemKind::UnixRelative { .. }
@@ -923,6 +1000,8 @@ impl ProblemKind {
             | ProblemKind::Unlistenable { .. }
             | ProblemKind::DnsUnlistenable { .. }
             | ProblemKind::InterfaceDown { .. }
+            | ProblemKind::NoCarrier { .. }
+            | ProblemKind::DadFailed { .. }
             | ProblemKind::NotLocal { .. }
             | ProblemKind::DnsFailed { .. }
             | ProblemKind::DnsNotCaptured { .. }
@@ -945,6 +1024,74 @@ impl ProblemKind {
             | ProblemKind::UnixPathTaken { .. }
             | ProblemKind::UnknownAccount { .. }
             | ProblemKind::AccountNotCaptured { .. } => Severity::Error,
+        }
+    }
+
+    /// Whether waiting may fix it, with no change to the spec or the host's
+    /// configuration: the host is still coming up. True for an interface
+    /// that is missing (`if:` or a zone naming none: a VPN or a NIC not
+    /// there yet), down or without carrier, an interface named by `if:`
+    /// that has no address yet, and a tentative address (detection ends on
+    /// its own). False for everything else, such as a duplicate address or
+    /// a spec that contradicts itself; a caller waiting for the host stops
+    /// at once on those. Every variant is listed, as in `severity`.
+    ///
+    /// ```
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let spec: ListenSpec = "vpn = if:wg0\nvpn.api = tcp:9000".parse()?;
+    /// let err = spec.plan(&Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?).unwrap_err();
+    /// // wg0 is not there yet: it may come.
+    /// assert!(err.errors().iter().all(|p| p.kind().time_may_fix()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn time_may_fix(&self) -> bool {
+        match self {
+            ProblemKind::UnknownInterface { .. }
+            | ProblemKind::InterfaceDown { .. }
+            | ProblemKind::NoCarrier { .. }
+            | ProblemKind::SkippedDown { .. }
+            | ProblemKind::Tentative { .. } => true,
+            ProblemKind::NoMatch { why, .. } => {
+                matches!(why, Some(Unmatched::NoAddress { .. }))
+            }
+            ProblemKind::AdvertiseTie { .. }
+            | ProblemKind::LinkLocalAdvertised { .. }
+            | ProblemKind::AdvertisedNotBound { .. }
+            | ProblemKind::NoEndpoints
+            | ProblemKind::DnsPartlyRemote { .. }
+            | ProblemKind::DeprecatedAdvertised { .. }
+            | ProblemKind::AddressOnlyIsolation { .. }
+            | ProblemKind::LoopbackInContainer { .. }
+            | ProblemKind::UnixRelative { .. }
+            | ProblemKind::UnixNotWritable { .. }
+            | ProblemKind::UnixUnreadable { .. }
+            | ProblemKind::WrongZone { .. }
+            | ProblemKind::Unlistenable { .. }
+            | ProblemKind::DnsUnlistenable { .. }
+            | ProblemKind::DadFailed { .. }
+            | ProblemKind::NotLocal { .. }
+            | ProblemKind::DnsFailed { .. }
+            | ProblemKind::DnsNotCaptured { .. }
+            | ProblemKind::AllExcluded { .. }
+            | ProblemKind::Exposed { .. }
+            | ProblemKind::SharedAddress { .. }
+            | ProblemKind::Conflict { .. }
+            | ProblemKind::WildcardConflict { .. }
+            | ProblemKind::DualStackSelf { .. }
+            | ProblemKind::SameAdvertised { .. }
+            | ProblemKind::DeviceMismatch { .. }
+            | ProblemKind::DeviceWildcard
+            | ProblemKind::Unsupported { .. }
+            | ProblemKind::UnixPathTooLong { .. }
+            | ProblemKind::UnixRelativeUnresolved { .. }
+            | ProblemKind::AbstractUnsupported { .. }
+            | ProblemKind::UnixConflict { .. }
+            | ProblemKind::UnixNoDirectory { .. }
+            | ProblemKind::UnixNotDirectory { .. }
+            | ProblemKind::UnixPathTaken { .. }
+            | ProblemKind::UnknownAccount { .. }
+            | ProblemKind::AccountNotCaptured { .. } => false,
         }
     }
 
@@ -1062,11 +1209,14 @@ fn listing(host: &Host) -> String {
         )
     );
     for i in shown {
-        let _ = write!(out, "\n  {} (#{}", i.name(), i.index());
-        out.push_str(if i.is_up() { ")" } else { ", down)" });
+        let _ = write!(out, "\n  {} (#{}{})", i.name(), i.index(), i.state_note());
         let addrs = i.addrs();
         for a in &addrs[..addrs.len().min(LISTED_ADDRS)] {
             let _ = write!(out, " {a}");
+            let flags = i.addr_flags(a.addr());
+            if !flags.is_empty() {
+                let _ = write!(out, " ({flags})");
+            }
         }
         if addrs.is_empty() {
             out.push_str(" no address");

@@ -153,10 +153,11 @@ pub(crate) fn resolve(
         let matched = match_host(net, view, &mut includes, &excludes, &mut report);
         chosen = matched.chosen;
         loopback_literals(net, view, &mut includes, &mut chosen);
-        for (interface, addrs) in matched.skipped_down {
+        for (iface, addrs) in matched.skipped_down {
             report(ProblemKind::SkippedDown {
-                interface: interface.to_owned(),
+                interface: iface.name().to_owned(),
                 addrs,
+                no_carrier: iface.is_admin_up(),
             });
         }
         let unmatched = report_unmatched(&includes, host, &mut report);
@@ -181,7 +182,18 @@ struct Matched<'h> {
     /// Some address was refused as one no listener may take.
     refused: bool,
     /// Addresses left out because their interface is down, per interface.
-    skipped_down: Vec<(&'h str, Vec<IpAddr>)>,
+    skipped_down: Vec<(&'h Interface, Vec<IpAddr>)>,
+}
+
+/// Why a selected interface that is not up cannot be used: down, or up
+/// without carrier.
+fn down(iface: &Interface) -> ProblemKind {
+    let interface = iface.name().to_owned();
+    if iface.is_admin_up() {
+        ProblemKind::NoCarrier { interface }
+    } else {
+        ProblemKind::InterfaceDown { interface }
+    }
 }
 
 /// Visits each host address once: the first include that takes it, then
@@ -230,21 +242,36 @@ fn match_host<'h>(
         }
         if !iface.is_up() {
             match sel {
-                Selector::Addr { .. } | Selector::Interface(_) => {
-                    report(ProblemKind::InterfaceDown {
-                        interface: iface.name().to_owned(),
-                    });
-                }
-                _ => match m.skipped_down.iter_mut().find(|(n, _)| *n == iface.name()) {
+                Selector::Addr { .. } | Selector::Interface(_) => report(down(iface)),
+                _ => match m
+                    .skipped_down
+                    .iter_mut()
+                    .find(|(i, _)| i.name() == iface.name())
+                {
                     Some((_, list)) => list.push(ip),
-                    None => m.skipped_down.push((iface.name(), vec![ip])),
+                    None => m.skipped_down.push((iface, vec![ip])),
                 },
             }
             continue;
         }
+        // The kernel refuses to bind an address that failed DAD, so it is
+        // not chosen; a tentative one is, since it will bind on its own soon.
+        if a.flags.is_dadfailed() {
+            report(ProblemKind::DadFailed {
+                interface: iface.name().to_owned(),
+                ip,
+            });
+            continue;
+        }
+        if a.flags.is_tentative() {
+            report(ProblemKind::Tentative {
+                interface: iface.name().to_owned(),
+                ip,
+            });
+        }
         let (ip, scope_id) = a.key();
         if seen.insert((ip, scope_id)) {
-            m.chosen.push(Chosen::new(
+            let mut chosen = Chosen::new(
                 ip,
                 scope_id,
                 (a.class, a.global),
@@ -253,7 +280,9 @@ fn match_host<'h>(
                     interface: iface.name().to_owned(),
                     net: *a.net,
                 },
-            ));
+            );
+            chosen.deprecated = a.flags.is_deprecated();
+            m.chosen.push(chosen);
         }
     }
     m

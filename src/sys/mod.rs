@@ -8,9 +8,34 @@
 //! ensures. socket2's calls are safe already and stay where they are used.
 //!
 //! Only Unix has anything here: on other systems the crate makes no raw call.
+//! `netlink` is Linux's and Android's route socket, `ifaddrs` the getifaddrs(3)
+//! of macOS and the BSDs.
 
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod ifaddrs;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod netlink;
 #[cfg(unix)]
 mod unix;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+pub(crate) use ifaddrs::{IfEntry, interfaces};
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use netlink::{recv_datagram, route_socket};
 
 #[cfg(unix)]
 pub(crate) use unix::*;

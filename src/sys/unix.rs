@@ -1,17 +1,14 @@
-//! The raw calls, for Unix; [`interface_names`] and [`is_running`] for
-//! Linux only, where capture needs them.
+//! The raw calls, for Unix; [`wait_readable`] for Linux and Android, where
+//! the kernel has change notifications to wait for.
 
 use std::ffi::CString;
 use std::io;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-#[cfg(target_os = "linux")]
-use {
-    std::ffi::CStr,
-    std::os::fd::{AsRawFd, BorrowedFd},
-};
 
 /// The soft `RLIMIT_NOFILE`: getrlimit(2),
 /// <https://man7.org/linux/man-pages/man2/getrlimit.2.html>.
@@ -124,75 +121,6 @@ pub(crate) fn claim_sockets(
     Ok(Some(owned))
 }
 
-/// The array if_nameindex(3) returned, freed with if_freenameindex(3) when
-/// dropped, however the reading of it ends.
-#[cfg(target_os = "linux")]
-struct NameIndex(std::ptr::NonNull<libc::if_nameindex>);
-
-#[cfg(target_os = "linux")]
-impl Drop for NameIndex {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from a successful if_nameindex, and this
-        // guard, which is neither cloned nor copied, frees it only here.
-        unsafe { libc::if_freenameindex(self.0.as_ptr()) }
-    }
-}
-
-/// Every interface of this network namespace, with its index, as
-/// if_nameindex(3) lists them
-/// (<https://man7.org/linux/man-pages/man3/if_nameindex.3.html>): also those
-/// without any address, which getifaddrs lists only as link-layer entries.
-#[cfg(target_os = "linux")]
-pub(crate) fn interface_names() -> io::Result<Vec<(u32, CString)>> {
-    // SAFETY: if_nameindex takes no arguments and returns an array it
-    // allocated, or null.
-    let head = unsafe { libc::if_nameindex() };
-    let list = NameIndex(std::ptr::NonNull::new(head).ok_or_else(io::Error::last_os_error)?);
-    let mut out = Vec::new();
-    for i in 0.. {
-        // SAFETY: the array ends with an entry whose index is 0 and name is
-        // null, and the loop stops at it, so entry `i` is inside the array;
-        // `list` keeps the array alive for this borrow.
-        let entry = unsafe { &*list.0.as_ptr().add(i) };
-        if entry.if_index == 0 || entry.if_name.is_null() {
-            break;
-        }
-        // SAFETY: a non-null name before the last entry is a NUL-terminated
-        // string inside the array, alive as long as `list`; it is copied out.
-        let name = unsafe { CStr::from_ptr(entry.if_name) };
-        out.push((entry.if_index, name.to_owned()));
-    }
-    Ok(out)
-}
-
-/// Whether the interface has `IFF_RUNNING` (up and with carrier), by the
-/// `SIOCGIFFLAGS` ioctl of netdevice(7)
-/// (<https://man7.org/linux/man-pages/man7/netdevice.7.html>) on `probe`,
-/// any socket of this namespace.
-#[cfg(target_os = "linux")]
-pub(crate) fn is_running(probe: BorrowedFd<'_>, name: &CStr) -> io::Result<bool> {
-    // SAFETY: ifreq is a name array and a union of integers and socket
-    // addresses, for all of which all zeroes is a value.
-    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
-    let bytes = name.to_bytes();
-    // The name must leave room for its NUL, which the zeroing put there.
-    if bytes.len() >= req.ifr_name.len() {
-        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
-    }
-    for (dst, &src) in req.ifr_name.iter_mut().zip(bytes) {
-        *dst = src as libc::c_char;
-    }
-    // SAFETY: SIOCGIFFLAGS reads the NUL-terminated name in `req` and writes
-    // only its flags; `req` is live and writable for the whole call.
-    if unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the call succeeded, so the kernel wrote the union's flags
-    // field; any bit pattern is a valid c_short besides.
-    let flags = unsafe { req.ifr_ifru.ifru_flags };
-    Ok(i32::from(flags) & libc::IFF_RUNNING != 0)
-}
-
 /// Whether this process may create a file in `dir`: write and search
 /// permission, by faccessat(2) with `AT_EACCESS`, so for the effective ids
 /// that `bind` is checked against
@@ -296,4 +224,26 @@ pub(crate) fn group_id(name: &str) -> io::Result<Option<u32>> {
         (rc, !result.is_null())
     })?;
     Ok(found.then_some(grp.gr_gid))
+}
+
+/// Waits until `fd` has something to read, or `timeout` passes, by poll(2)
+/// (<https://man7.org/linux/man-pages/man2/poll.2.html>); true when it is
+/// readable. A timeout past `i32::MAX` milliseconds (24 days) waits that
+/// long. `EINTR` is returned to the caller, which knows the deadline.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // Rounded up, so a wait of 0.5 ms does not become a busy poll of 0.
+    let millis = timeout.as_nanos().div_ceil(1_000_000);
+    let millis = libc::c_int::try_from(millis).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `pfd` is one live, writable pollfd, and the count passed is 1.
+    let rc = unsafe { libc::poll(&mut pfd, 1, millis) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(rc > 0)
 }

@@ -74,18 +74,11 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
     ns.up("bare1");
     ns.wait_running("bare0");
 
-    // Naming bare0 is what makes capture look for interfaces without an
-    // address; a spec whose interfaces all hold one does without the lookup.
+    // Capture reads every interface, with an address or not, whatever the
+    // spec names.
     let host = ns
-        .run(|| capture(&spec("ops = if:ops0, if:bare0\nops.x = tcp:1")))
-        .unwrap();
-    let lean = ns
         .run(|| capture(&spec("ops = if:ops0\nops.x = tcp:1")))
         .unwrap();
-    assert!(
-        lean.interfaces().iter().all(|i| !i.addrs().is_empty()),
-        "captured:\n{lean}"
-    );
 
     let pub0 = ns.index("pub0");
     let ops0 = ns.index("ops0");
@@ -139,6 +132,228 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
         err.to_string().contains("because bare0 has no address"),
         "{err}"
     );
+}
+
+/// Capture against the kernel's own view, as `ip -j addr` prints it: an
+/// interface without any address, one up without carrier, one down, and
+/// IPv6 addresses tentative (DAD cannot finish without carrier), deprecated
+/// (`preferred_lft 0`) and dadfailed (the peer namespace already holds it).
+#[test]
+#[cfg(target_os = "linux")]
+fn capture_sees_link_states_and_address_flags_as_ip_does() {
+    use std::time::{Duration, Instant};
+
+    use listenspec::plan::ProblemKind;
+
+    use crate::netns::two_netns_or_skip;
+
+    let Some((ns, peer)) =
+        two_netns_or_skip("capture_sees_link_states_and_address_flags_as_ip_does")
+    else {
+        return;
+    };
+    ns.veth("pub0", &peer, "pub1");
+    ns.no_auto_link_local("pub0");
+    peer.no_auto_link_local("pub1");
+    ns.up("pub0");
+    peer.up("pub1");
+    ns.wait_running("pub0");
+    // The peer holds 2001:db8:5::1 first (nodad), so when this namespace
+    // adds it, DAD hears the peer defend it.
+    peer.addr("pub1", "2001:db8:5::1/64");
+    ns.addr_with("pub0", "2001:db8:5::1/64", &[]);
+    ns.addr_with("pub0", "2001:db8:4::1/64", &["nodad", "preferred_lft", "0"]);
+    // ops0 is up, its peer ops1 down: no carrier, so DAD of 2001:db8:6::1
+    // never starts and it stays tentative for as long as the test runs.
+    ns.veth_pair("ops0", "ops1");
+    ns.no_auto_link_local("ops0");
+    ns.no_auto_link_local("ops1");
+    ns.up("ops0");
+    ns.addr_with("ops0", "2001:db8:6::1/64", &[]);
+    ns.addr("ops0", "198.51.100.1/24");
+
+    // DAD sends its first probe after a random delay of up to a second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ip_flags(&ns.ip(&["-j", "addr", "show"]))["pub0"]
+        .1
+        .get(&"2001:db8:5::1".parse::<IpAddr>().unwrap())
+        .is_some_and(|f| f.contains(&"dadfailed"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "DAD never failed: {}",
+            ns.ip(&["addr"])
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let spec = spec(
+        "tent = 2001:db8:6::1 expose=public\ntent.a = tcp:1\n\
+         dup = 2001:db8:5::1 expose=public\ndup.a = tcp:1\n\
+         ops = if:ops0 expose=public\nops.a = tcp:2",
+    );
+    let host = ns.run(|| capture(&spec)).unwrap();
+    let kernel = ip_flags(&ns.ip(&["-j", "addr", "show"]));
+
+    // Every interface, with or without an address, and its link flags.
+    let ours: BTreeMap<String, (bool, bool, bool)> = host
+        .interfaces()
+        .iter()
+        .map(|i| {
+            (
+                i.name().to_owned(),
+                (i.is_admin_up(), i.has_carrier(), i.is_loopback()),
+            )
+        })
+        .collect();
+    let theirs: BTreeMap<String, (bool, bool, bool)> = kernel
+        .iter()
+        .map(|(name, (link, _))| {
+            let has = |f: &str| link.contains(&f);
+            (name.clone(), (has("UP"), has("LOWER_UP"), has("LOOPBACK")))
+        })
+        .collect();
+    assert_eq!(ours, theirs, "captured:\n{host}");
+    assert_eq!(
+        ours["ops0"],
+        (true, false, false),
+        "up without carrier:\n{host}"
+    );
+    assert_eq!(ours["ops1"], (false, false, false), "{host}");
+    assert_eq!(ours["lo"], (true, true, true), "{host}");
+    assert!(host.interface("ops1").unwrap().addrs().is_empty());
+
+    // Every address's flags, as ip names them.
+    for i in host.interfaces() {
+        for a in i.addrs() {
+            let flags: Vec<&str> = i.addr_flags(a.addr()).names().collect();
+            let want: Vec<&str> = kernel[i.name()].1[&a.addr()]
+                .iter()
+                .copied()
+                .filter(|f| listenspec::host::AddrFlags::from_name(f).is_some())
+                .collect();
+            assert_eq!(flags, want, "{} {a}:\n{host}", i.name());
+        }
+    }
+    let flags = |iface: &str, ip: &str| {
+        host.interface(iface)
+            .unwrap()
+            .addr_flags(ip.parse().unwrap())
+    };
+    assert!(flags("ops0", "2001:db8:6::1").is_tentative(), "{host}");
+    assert!(flags("pub0", "2001:db8:5::1").is_dadfailed(), "{host}");
+    assert!(flags("pub0", "2001:db8:4::1").is_deprecated(), "{host}");
+    assert!(flags("ops0", "198.51.100.1").is_empty(), "{host}");
+
+    // And the planner says what each means.
+    let err = listenspec::plan(&spec, &host).unwrap_err();
+    let kinds: Vec<String> = err
+        .errors()
+        .iter()
+        .chain(err.warnings())
+        .map(|p| crate::variant_name(p.kind()))
+        .collect();
+    // Without carrier, that is what tent is told first; realnet.rs plans a
+    // tentative address on a running link.
+    assert_eq!(kinds, ["NoCarrier", "DadFailed", "NoCarrier"], "{err}");
+    assert!(
+        err.errors().iter().any(
+            |p| matches!(p.kind(), ProblemKind::NoCarrier { interface } if interface == "ops0")
+        ),
+        "{err}"
+    );
+}
+
+/// `ip -j addr show` as name -> (link flags, address -> the flags ip
+/// prints as `"tentative": true` and the like).
+#[cfg(target_os = "linux")]
+fn ip_flags(
+    json: &str,
+) -> BTreeMap<String, (Vec<&'static str>, BTreeMap<IpAddr, Vec<&'static str>>)> {
+    const LINK: [&str; 3] = ["UP", "LOWER_UP", "LOOPBACK"];
+    const ADDR: [&str; 6] = [
+        "tentative",
+        "dadfailed",
+        "deprecated",
+        "optimistic",
+        "nodad",
+        "home",
+    ];
+    let links: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut view = BTreeMap::new();
+    for link in links.as_array().unwrap() {
+        let flags = link["flags"].as_array().unwrap();
+        let link_flags = LINK
+            .into_iter()
+            .filter(|f| flags.iter().any(|g| g == f))
+            .collect();
+        let addrs = link["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let ip: IpAddr = a["local"].as_str().unwrap().parse().unwrap();
+                let set = ADDR.into_iter().filter(|f| a[*f] == true).collect();
+                (ip, set)
+            })
+            .collect();
+        view.insert(
+            link["ifname"].as_str().unwrap().to_owned(),
+            (link_flags, addrs),
+        );
+    }
+    view
+}
+
+/// Kernel notifications: nothing happening times out, an address added
+/// and a link brought up each wake the waiter once, and what queued is
+/// drained.
+#[test]
+#[cfg(target_os = "linux")]
+fn host_changes_wake_on_addresses_and_links_and_time_out_otherwise() {
+    use std::time::{Duration, Instant};
+
+    use listenspec::capture::HostChanges;
+
+    use crate::netns::netns_or_skip;
+
+    let Some(ns) = netns_or_skip("host_changes_wake_on_addresses_and_links_and_time_out_otherwise")
+    else {
+        return;
+    };
+    ns.veth_pair("ch0", "ch1");
+    ns.no_auto_link_local("ch0");
+    ns.no_auto_link_local("ch1");
+    ns.run(|| {
+        let mut changes = HostChanges::subscribe()
+            .unwrap()
+            .expect("Linux has notifications");
+        let start = Instant::now();
+        assert!(!changes.wait(Duration::from_millis(200)).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(200));
+
+        ns.addr("ch0", "198.51.100.9/24");
+        assert!(
+            changes.wait(Duration::from_secs(5)).unwrap(),
+            "no wake on an address"
+        );
+        assert!(
+            !changes.wait(Duration::from_millis(100)).unwrap(),
+            "not drained"
+        );
+
+        ns.up("ch1");
+        assert!(
+            changes.wait(Duration::from_secs(5)).unwrap(),
+            "no wake on a link"
+        );
+        // A zero timeout only looks.
+        let start = Instant::now();
+        while changes.wait(Duration::ZERO).unwrap() {
+            // ch1 coming up brings more link messages as carrier settles.
+            assert!(start.elapsed() < Duration::from_secs(5));
+        }
+    });
 }
 
 fn nets(list: &[&str]) -> BTreeSet<IpNet> {

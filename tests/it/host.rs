@@ -1,7 +1,7 @@
 //! Host snapshots read from JSON say what is wrong in the file's own terms.
 
 use listenspec::Host;
-use listenspec::host::{AddrError, HostError};
+use listenspec::host::{AddrError, AddrFlags, HostError};
 
 fn refused(json: &str) -> String {
     match serde_json::from_str::<Host>(json) {
@@ -25,11 +25,27 @@ fn json_errors_name_the_files_fields_not_internal_types() {
         ),
         (
             &format!(r#"{{"interfaces": [{{{LO}, "addrs": [], "mtu": 1500}}]}}"#),
-            "unknown field `mtu`, expected one of `name`, `index`, `up`, `addrs`",
+            "unknown field `mtu`, expected one of `name`, `index`, `up`, `admin_up`, `carrier`, `loopback`, `addrs`, `addr_flags`",
+        ),
+        (
+            &format!(
+                r#"{{"interfaces": [{{{LO}, "addrs": ["::1/128"], "addr_flags": {{"::1": ["stale"]}}}}]}}"#
+            ),
+            "unknown variant `stale`, expected one of `tentative`, `dadfailed`, `deprecated`, `optimistic`",
+        ),
+        (
+            &format!(r#"{{"interfaces": [{{{LO}, "carrier": false, "addrs": []}}]}}"#),
+            "interface \"lo\" says up=true but admin_up=true and carrier=false; up means both",
+        ),
+        (
+            &format!(
+                r#"{{"interfaces": [{{{LO}, "addrs": ["::1/128"], "addr_flags": {{"2001:db8::1": ["tentative"]}}}}]}}"#
+            ),
+            "interface \"lo\" has flags for 2001:db8::1, which it does not hold",
         ),
         (
             r#"{"interfaces": [7]}"#,
-            "expected an interface: an object with \"name\", \"index\", \"up\" and \"addrs\"",
+            "expected an interface: an object with \"name\", \"index\", \"up\" and \"addrs\", and optionally \"admin_up\", \"carrier\", \"loopback\" and \"addr_flags\"",
         ),
         (
             &format!(r#"{{"interfaces": [{{{LO}, "addrs": ["::1/129"]}}]}}"#),
@@ -131,4 +147,91 @@ fn the_os_defaults_to_linux_round_trips_and_is_captured() {
         listenspec::capture(&spec).unwrap().os(),
         std::env::consts::OS
     );
+}
+
+/// Every snapshot in tests/data/hosts predates the link state and address
+/// flags: each still loads, `admin_up` and `carrier` are its `up`,
+/// `loopback` follows its addresses, and no address has flags.
+#[test]
+fn old_snapshots_load_with_the_link_state_of_their_up_flag() {
+    let dir = format!("{}/tests/data/hosts", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("admin_up") || path.ends_with("broken.json") {
+            continue;
+        }
+        let host: Host =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for i in host.interfaces() {
+            assert_eq!(i.is_admin_up(), i.is_up(), "{}: {i:?}", path.display());
+            assert_eq!(i.has_carrier(), i.is_up(), "{}: {i:?}", path.display());
+            assert!(i.flagged_addrs().is_empty(), "{}: {i:?}", path.display());
+            let loopback =
+                !i.addrs().is_empty() && i.addrs().iter().all(|a| a.addr().is_loopback());
+            assert_eq!(i.is_loopback(), loopback, "{}: {i:?}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} old snapshots in {dir}");
+    let three = crate::plan::host("three-networks");
+    assert!(three.interface("lo").unwrap().is_loopback());
+    assert!(!three.interface("eth3").unwrap().is_admin_up());
+}
+
+/// The new facts survive a round trip, and are written as named fields.
+#[test]
+fn link_state_and_address_flags_round_trip() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface(
+            "eth0",
+            2,
+            ["2001:db8::1/64", "2001:db8::2/64", "198.51.100.1/24"],
+        )
+        .addr_flags("2001:db8::1", AddrFlags::TENTATIVE | AddrFlags::OPTIMISTIC)
+        .addr_flags("2001:db8::2", AddrFlags::DEPRECATED)
+        .interface("eth1", 3, ["203.0.113.1/24"])
+        .no_carrier()
+        .loopback(true)
+        .interface("eth2", 4, [])
+        .down()
+        .build()
+        .unwrap();
+    let json = serde_json::to_string(&host).unwrap();
+    for part in [
+        r#""name":"eth0","index":2,"up":true,"admin_up":true,"carrier":true,"loopback":false"#,
+        r#""addr_flags":{"2001:db8::1":["tentative","optimistic"],"2001:db8::2":["deprecated"]}"#,
+        r#""name":"eth1","index":3,"up":false,"admin_up":true,"carrier":false,"loopback":true"#,
+        r#""name":"eth2","index":4,"up":false,"admin_up":false,"carrier":false"#,
+    ] {
+        assert!(json.contains(part), "{part} not in {json}");
+    }
+    let back: Host = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, host);
+    let eth0 = back.interface("eth0").unwrap();
+    assert!(
+        eth0.addr_flags("2001:db8::1".parse().unwrap())
+            .is_tentative()
+    );
+    assert!(
+        eth0.addr_flags("2001:db8::2".parse().unwrap())
+            .is_deprecated()
+    );
+    assert!(eth0.addr_flags("198.51.100.1".parse().unwrap()).is_empty());
+    assert_eq!(
+        host.to_string(),
+        "lo (#1) 127.0.0.1/8\n\
+         eth0 (#2) 2001:db8::1/64 (tentative optimistic) 2001:db8::2/64 (deprecated) 198.51.100.1/24\n\
+         eth1 (#3, no carrier) 203.0.113.1/24\n\
+         eth2 (#4, down) no address"
+    );
+    // The builder refuses flags for an address the interface lacks.
+    let err = Host::builder()
+        .interface("eth0", 2, ["2001:db8::1/64"])
+        .addr_flags("2001:db8::9", AddrFlags::TENTATIVE)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, HostError::FlagsWithoutAddr { .. }), "{err}");
 }

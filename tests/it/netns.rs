@@ -133,6 +133,19 @@ impl Netns {
         self.ip(&args);
     }
 
+    /// Adds an address with `ip addr add` options of the test's own
+    /// (`preferred_lft 0`, say), and without `nodad` unless it is among
+    /// them, so an IPv6 address goes through duplicate address detection.
+    pub(crate) fn addr_with(&self, ifname: &str, cidr: &str, opts: &[&str]) {
+        let net: IpNet = cidr
+            .parse()
+            .unwrap_or_else(|e| panic!("{cidr:?} is not ADDRESS/PREFIX: {e}"));
+        assert_test_range(net.addr());
+        let mut args = vec!["addr", "add", cidr, "dev", ifname];
+        args.extend_from_slice(opts);
+        self.ip(&args);
+    }
+
     /// Stops the kernel from adding its own link-local address to `ifname`,
     /// which it would do some time after the link comes up, so a test can
     /// list the addresses exactly.

@@ -214,3 +214,65 @@ fn plan_cases() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// What time may fix, found by planning against the `states` host: an
+/// interface missing, down or without carrier, an interface without its
+/// address yet, a tentative address; and what it cannot.
+#[test]
+fn time_may_fix_the_host_coming_up_and_nothing_else() {
+    let states = host("states");
+    let bare = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("eth5", 2, [])
+        .build()
+        .unwrap();
+    let cases: [(&str, &Host, &str, bool); 8] = [
+        (
+            "vpn = if:wg0 expose=public",
+            &states,
+            "UnknownInterface",
+            true,
+        ),
+        (
+            "ops = if:eth4 expose=public",
+            &states,
+            "InterfaceDown",
+            true,
+        ),
+        ("ops = if:eth2 expose=public", &states, "NoCarrier", true),
+        ("ops = if:eth5 expose=public", &bare, "NoMatch", true),
+        (
+            "api = 2001:db8:2::5 expose=public",
+            &states,
+            "Tentative",
+            true,
+        ),
+        (
+            "api = 2001:db8:2::6 expose=public",
+            &states,
+            "DadFailed",
+            false,
+        ),
+        (
+            "api = 2001:db8:9::1 expose=public",
+            &states,
+            "NotLocal",
+            false,
+        ),
+        ("api = * expose=local", &states, "Exposed", false),
+    ];
+    for (network, host, kind, fixable) in cases {
+        let spec: ListenSpec = format!("{network}\n{}.e = tcp:9000", &network[..3])
+            .parse()
+            .unwrap();
+        let problems: Vec<Problem> = match listenspec::plan(&spec, host) {
+            Ok(plan) => plan.warnings().to_vec(),
+            Err(e) => e.errors().iter().chain(e.warnings()).cloned().collect(),
+        };
+        let found = problems
+            .iter()
+            .find(|p| crate::variant_name(p.kind()) == kind)
+            .unwrap_or_else(|| panic!("{network}: no {kind} in {problems:?}"));
+        assert_eq!(found.kind().time_may_fix(), fixable, "{network}: {found}");
+    }
+}

@@ -242,17 +242,28 @@ fn a_tentative_ipv6_address_fails_with_a_hint_and_freebind_binds_it() {
 
     let plain = spec("api = 2001:db8:3::1; api.grpc = tcp:9000");
     let free = spec("api = 2001:db8:3::1; api.grpc = tcp:9000 freebind");
-    let (host, err) = server.run(|| {
+    let (host, warnings, err) = server.run(|| {
         let host = listenspec::capture(&plain).unwrap();
         let plan = listenspec::plan(&plain, &host).unwrap_or_else(|e| panic!("{e}\n{host}"));
+        let warnings: Vec<String> = plan.warnings().iter().map(ToString::to_string).collect();
         let err = plan.bind_inherited(Vec::new()).unwrap_err();
-        (host, err)
+        (host, warnings, err)
     });
-    // The snapshot lists the address: planning cannot tell it is tentative.
+    // The snapshot records the address as tentative, and the plan warns
+    // of exactly the failure that follows.
+    let pub0 = host.interface("pub0").unwrap();
     assert!(
-        host.owner_of("2001:db8:3::1".parse().unwrap(), None)
-            .is_some_and(|i| i.name() == "pub0"),
+        pub0.addr_flags("2001:db8:3::1".parse().unwrap())
+            .is_tentative(),
         "{host}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("2001:db8:3::1 on pub0 is tentative")
+                && w.contains("EADDRNOTAVAIL")
+                && w.contains("freebind")),
+        "{warnings:?}"
     );
     let [f] = err.failures() else {
         panic!("expected one failure: {err}")
