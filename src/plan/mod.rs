@@ -11,7 +11,7 @@ mod select;
 pub(crate) mod table;
 mod unix;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 

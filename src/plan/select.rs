@@ -1,6 +1,6 @@
 //! Turning one network's selectors into the host addresses it gets.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::net::IpAddr;
 
 use ipnet::IpNet;

@@ -5,7 +5,7 @@
 //! the snapshot's working directory, `sun_path` is measured against the
 //! snapshot's OS, and what is at a path is what capture recorded.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Component, Path, PathBuf};
 
 use url::Url;
