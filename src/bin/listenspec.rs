@@ -152,25 +152,11 @@ impl Fleet {
             );
             return ExitCode::from(2);
         }
-        let spec = match read_spec(self.spec.as_deref(), &self.listen) {
-            Ok(Ok(spec)) => spec,
-            Ok(Err(e)) => {
-                if self.json {
-                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
-                }
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(1);
-            }
+        let spec = match spec_or_status(self.spec.as_deref(), &self.listen, self.json) {
+            Ok(spec) => spec,
+            Err(status) => return status,
         };
-        let options = if self.strict {
-            PlanOptions::strict()
-        } else {
-            PlanOptions::default()
-        };
+        let options = plan_options(self.strict);
         let fleet = match listenspec::fleet::Fleet::check_dir(&spec, &self.dir, options) {
             Ok(fleet) => fleet,
             Err(e) => {
@@ -203,19 +189,9 @@ impl Doctor {
             );
             return ExitCode::from(2);
         }
-        let spec = match self.spec() {
-            Ok(Ok(spec)) => spec,
-            Ok(Err(e)) => {
-                if self.json {
-                    return to_stdout(|out| json(out, &e)).and(ExitCode::from(2));
-                }
-                eprintln!("{e}");
-                return ExitCode::from(2);
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::from(1);
-            }
+        let spec = match spec_or_status(self.spec.as_deref(), &self.listen, self.json) {
+            Ok(spec) => spec,
+            Err(status) => return status,
         };
         let host = match &self.host {
             Some(path) => read_host(path),
@@ -239,19 +215,8 @@ impl Doctor {
         self.plan(&spec, &host)
     }
 
-    /// The spec the arguments give: the file, then each `--listen` line
-    /// laid over it. The outer error is an argument or file the doctor
-    /// cannot read.
-    fn spec(&self) -> Result<Result<ListenSpec, listenspec::SpecError>, String> {
-        read_spec(self.spec.as_deref(), &self.listen)
-    }
-
     fn plan(&self, spec: &ListenSpec, host: &Host) -> ExitCode {
-        let options = if self.strict {
-            PlanOptions::strict()
-        } else {
-            PlanOptions::default()
-        };
+        let options = plan_options(self.strict);
         let plan = match listenspec::plan_with(spec, host, options) {
             Ok(plan) => plan,
             Err(e) => {
@@ -314,6 +279,36 @@ impl Doctor {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+fn plan_options(strict: bool) -> PlanOptions {
+    if strict {
+        PlanOptions::strict()
+    } else {
+        PlanOptions::default()
+    }
+}
+
+/// The spec of `--spec` and `--listen`, or the exit status once the reason
+/// is told: 2 for a spec with errors (as JSON with `--json`), 1 for an
+/// argument or file that cannot be read.
+fn spec_or_status(
+    spec: Option<&Path>,
+    listen: &[OsString],
+    as_json: bool,
+) -> Result<ListenSpec, ExitCode> {
+    match read_spec(spec, listen) {
+        Ok(Ok(spec)) => Ok(spec),
+        Ok(Err(e)) if as_json => Err(to_stdout(|out| json(out, &e)).and(ExitCode::from(2))),
+        Ok(Err(e)) => {
+            eprintln!("{e}");
+            Err(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Err(ExitCode::from(1))
+        }
     }
 }
 

@@ -355,6 +355,11 @@ impl Bound {
         let i = self.position(network, name)?;
         Some(self.take_at(i))
     }
+    /// Moves the endpoint out if it is there and of transport `t`.
+    fn take_of(&mut self, network: &str, name: &str, t: Transport) -> Option<BoundEndpoint> {
+        let i = self.position(network, name)?;
+        (self.endpoints[i].transport == t).then(|| self.take_at(i))
+    }
     fn position(&self, network: &str, name: &str) -> Option<usize> {
         self.endpoints
             .iter()
@@ -384,8 +389,7 @@ impl Bound {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn take_tcp(&mut self, network: &str, name: &str) -> Option<Vec<TcpListener>> {
-        let is_tcp = self.endpoint(network, name)?.transport == Transport::Tcp;
-        is_tcp.then(|| self.take(network, name)?.into_tcp())?
+        self.take_of(network, name, Transport::Tcp)?.into_tcp()
     }
     /// The endpoint's UDP sockets; `None` if there is no such UDP endpoint
     /// (or it was taken already).
@@ -402,8 +406,7 @@ impl Bound {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn take_udp(&mut self, network: &str, name: &str) -> Option<Vec<UdpSocket>> {
-        let is_udp = self.endpoint(network, name)?.transport == Transport::Udp;
-        is_udp.then(|| self.take(network, name)?.into_udp())?
+        self.take_of(network, name, Transport::Udp)?.into_udp()
     }
 
     /// The endpoint's Unix stream socket, listening, with the guard that
@@ -415,8 +418,8 @@ impl Bound {
         network: &str,
         name: &str,
     ) -> Option<WithFile<std::os::unix::net::UnixListener>> {
-        let is_it = self.endpoint(network, name)?.transport == Transport::UnixStream;
-        is_it.then(|| self.take(network, name)?.into_unix_listener())?
+        self.take_of(network, name, Transport::UnixStream)?
+            .into_unix_listener()
     }
     /// The endpoint's Unix datagram socket, with the guard that removes its
     /// file when it is dropped; `None` if there is no such endpoint (or it
@@ -444,8 +447,8 @@ impl Bound {
         network: &str,
         name: &str,
     ) -> Option<WithFile<std::os::unix::net::UnixDatagram>> {
-        let is_it = self.endpoint(network, name)?.transport == Transport::UnixDatagram;
-        is_it.then(|| self.take(network, name)?.into_unix_datagram())?
+        self.take_of(network, name, Transport::UnixDatagram)?
+            .into_unix_datagram()
     }
     /// The endpoint's Unix stream socket as a tokio listener, moved out,
     /// file guard and all; must be called inside a tokio runtime. To serve
