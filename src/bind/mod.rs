@@ -200,29 +200,17 @@ impl BoundEndpoint {
     /// file guard and all; must be called inside a tokio runtime.
     #[cfg(all(unix, feature = "tokio"))]
     pub fn into_tokio_unix_listener(self) -> Result<WithFile<tokio::net::UnixListener>, TakeError> {
-        let endpoint = self.qualified();
-        let found = self.transport;
-        let std = self.into_unix_listener().ok_or(TakeError::WrongTransport {
-            endpoint: endpoint.clone(),
-            found,
-            wanted: Transport::UnixStream,
-        })?;
-        std.into_tokio()
-            .map_err(|error| TakeError::Tokio { endpoint, error })
+        self.into_tokio_with(Transport::UnixStream, Self::into_unix_listener, |s| {
+            s.into_tokio()
+        })
     }
     /// The Unix datagram socket as a tokio one (made non-blocking), file
     /// guard and all; must be called inside a tokio runtime.
     #[cfg(all(unix, feature = "tokio"))]
     pub fn into_tokio_unix_datagram(self) -> Result<WithFile<tokio::net::UnixDatagram>, TakeError> {
-        let endpoint = self.qualified();
-        let found = self.transport;
-        let std = self.into_unix_datagram().ok_or(TakeError::WrongTransport {
-            endpoint: endpoint.clone(),
-            found,
-            wanted: Transport::UnixDatagram,
-        })?;
-        std.into_tokio()
-            .map_err(|error| TakeError::Tokio { endpoint, error })
+        self.into_tokio_with(Transport::UnixDatagram, Self::into_unix_datagram, |s| {
+            s.into_tokio()
+        })
     }
 
     /// The TCP listeners as tokio ones (made non-blocking); must be called
@@ -242,20 +230,15 @@ impl BoundEndpoint {
     /// ```
     #[cfg(feature = "tokio")]
     pub fn into_tokio_tcp(self) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
-        let endpoint = self.qualified();
-        let found = self.transport;
-        let std = self.into_tcp().ok_or(TakeError::WrongTransport {
-            endpoint: endpoint.clone(),
-            found,
-            wanted: Transport::Tcp,
-        })?;
-        std.into_iter()
-            .map(|l| {
-                l.set_nonblocking(true)?;
-                tokio::net::TcpListener::from_std(l)
-            })
-            .collect::<io::Result<_>>()
-            .map_err(|error| TakeError::Tokio { endpoint, error })
+        self.into_tokio_with(Transport::Tcp, Self::into_tcp, |sockets| {
+            sockets
+                .into_iter()
+                .map(|l| {
+                    l.set_nonblocking(true)?;
+                    tokio::net::TcpListener::from_std(l)
+                })
+                .collect()
+        })
     }
 
     /// The UDP sockets as tokio ones (made non-blocking); must be called
@@ -277,20 +260,34 @@ impl BoundEndpoint {
     /// ```
     #[cfg(feature = "tokio")]
     pub fn into_tokio_udp(self) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
+        self.into_tokio_with(Transport::Udp, Self::into_udp, |sockets| {
+            sockets
+                .into_iter()
+                .map(|u| {
+                    u.set_nonblocking(true)?;
+                    tokio::net::UdpSocket::from_std(u)
+                })
+                .collect()
+        })
+    }
+
+    /// The sockets `take` gives, converted for tokio by `convert`; the
+    /// error names the endpoint and which transport it has.
+    #[cfg(feature = "tokio")]
+    fn into_tokio_with<S, T>(
+        self,
+        wanted: Transport,
+        take: impl FnOnce(Self) -> Option<S>,
+        convert: impl FnOnce(S) -> io::Result<T>,
+    ) -> Result<T, TakeError> {
         let endpoint = self.qualified();
         let found = self.transport;
-        let std = self.into_udp().ok_or(TakeError::WrongTransport {
+        let std = take(self).ok_or(TakeError::WrongTransport {
             endpoint: endpoint.clone(),
             found,
-            wanted: Transport::Udp,
+            wanted,
         })?;
-        std.into_iter()
-            .map(|u| {
-                u.set_nonblocking(true)?;
-                tokio::net::UdpSocket::from_std(u)
-            })
-            .collect::<io::Result<_>>()
-            .map_err(|error| TakeError::Tokio { endpoint, error })
+        convert(std).map_err(|error| TakeError::Tokio { endpoint, error })
     }
 }
 
