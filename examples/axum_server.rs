@@ -6,6 +6,10 @@
 //! cargo run --example axum_server -- --config examples/axum_server.toml
 //! PORT=3000 cargo run --example axum_server -- --config examples/axum_server.toml \
 //!     --listen 'ops.http = http:0'
+//! # ops on a Unix socket instead: the code does not change
+//! cargo run --example axum_server -- --config examples/axum_server.toml \
+//!     --listen 'ops = unix' --listen 'ops.http = http:/tmp/ops.sock'
+//! curl --unix-socket /tmp/ops.sock http://localhost/metrics
 //! ```
 //! It prints what it bound (each endpoint's sockets and advertised URL), and
 //! serves until interrupted (Ctrl-C), finishing the requests under way.
@@ -76,8 +80,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut bound = listenspec::bind_layers_async(cli.listen.layers_over(layer).env_vars()).await?;
     println!("{bound}");
     let stop = || async { _ = tokio::signal::ctrl_c().await };
-    let api = axum::serve(bound.listener("public", "http")?, api).with_graceful_shutdown(stop());
-    let ops = axum::serve(bound.listener("ops", "http")?, ops).with_graceful_shutdown(stop());
+    let api = axum::serve(bound.any_listener("public", "http")?, api).with_graceful_shutdown(stop());
+    let ops = axum::serve(bound.any_listener("ops", "http")?, ops).with_graceful_shutdown(stop());
     tokio::try_join!(api.into_future(), ops.into_future())?;
     Ok(())
 }

@@ -28,12 +28,13 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
+use socket2::Socket;
 use url::Url;
 
 use crate::bind::{Bound, BoundEndpoint, Listener};
 use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
-use crate::spec::{Protocol, QualifiedName};
+use crate::spec::{Protocol, QualifiedName, UnixPath};
 
 /// What one probe of one advertised address found.
 #[derive(Debug)]
@@ -43,6 +44,11 @@ pub enum Outcome {
     Reached {
         /// The endpoint's socket that received it.
         local: SocketAddr,
+    },
+    /// The probe arrived on this endpoint's Unix socket.
+    ReachedUnix {
+        /// The socket's path or abstract name.
+        path: UnixPath,
     },
     /// Something took the connection or datagram, but the probe never
     /// arrived on this endpoint: another process answers at the advertised
@@ -64,8 +70,16 @@ pub enum Outcome {
 pub struct Reach {
     endpoint: QualifiedName,
     url: Option<Url>,
-    target: Option<SocketAddr>,
+    target: Option<Target>,
     outcome: Outcome,
+}
+
+/// Where a probe goes: an address the URL's host resolved to, or the Unix
+/// socket a `unix:`, `unixgram:` or `http+unix://` URL names.
+#[derive(Debug, Clone)]
+enum Target {
+    Ip(SocketAddr),
+    Unix(UnixPath),
 }
 
 impl Reach {
@@ -77,9 +91,20 @@ impl Reach {
     pub fn url(&self) -> Option<&Url> {
         self.url.as_ref()
     }
-    /// The address the URL resolved to and was probed.
+    /// The address the URL resolved to and was probed; `None` for a Unix
+    /// socket (see [`Reach::unix_target`]).
     pub fn target(&self) -> Option<SocketAddr> {
-        self.target
+        match self.target {
+            Some(Target::Ip(a)) => Some(a),
+            _ => None,
+        }
+    }
+    /// The Unix socket the URL names, which was probed.
+    pub fn unix_target(&self) -> Option<&UnixPath> {
+        match &self.target {
+            Some(Target::Unix(p)) => Some(p),
+            _ => None,
+        }
     }
     /// What was found.
     pub fn outcome(&self) -> &Outcome {
@@ -87,7 +112,10 @@ impl Reach {
     }
     /// Whether the probe reached this endpoint.
     pub fn reached(&self) -> bool {
-        matches!(self.outcome, Outcome::Reached { .. })
+        matches!(
+            self.outcome,
+            Outcome::Reached { .. } | Outcome::ReachedUnix { .. }
+        )
     }
 }
 
@@ -97,11 +125,14 @@ impl fmt::Display for Reach {
         if let Some(u) = &self.url {
             write!(f, " {u}")?;
         }
-        if let Some(t) = self.target {
-            write!(f, " ({t})")?;
+        match &self.target {
+            Some(Target::Ip(t)) => write!(f, " ({t})")?,
+            Some(Target::Unix(p)) => write!(f, " ({p})")?,
+            None => {}
         }
         match &self.outcome {
             Outcome::Reached { local } => write!(f, ": reaches this process on {local}"),
+            Outcome::ReachedUnix { path } => write!(f, ": reaches this process on {path}"),
             Outcome::Elsewhere => write!(
                 f,
                 ": something answers there, but not this endpoint; another process holds the \
@@ -169,8 +200,17 @@ impl Bound {
                 out.push(not_checked("no advertised URL"));
                 continue;
             };
-            if ep.sockets().is_empty() {
+            if ep.sockets().is_empty() && !has_unix(ep) {
                 out.push(not_checked("no sockets"));
+                continue;
+            }
+            if let Some(path) = unix_target(url) {
+                out.push(Reach {
+                    endpoint: ep.qualified(),
+                    url: Some(url.clone()),
+                    outcome: probe(ep, url, &Target::Unix(path.clone()), timeout),
+                    target: Some(Target::Unix(path)),
+                });
                 continue;
             }
             let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
@@ -190,11 +230,12 @@ impl Bound {
                 }
             };
             for target in targets {
+                let target = Target::Ip(target);
                 out.push(Reach {
                     endpoint: ep.qualified(),
                     url: Some(url.clone()),
+                    outcome: probe(ep, url, &target, timeout),
                     target: Some(target),
-                    outcome: probe(ep, url, target, timeout),
                 });
             }
         }
@@ -213,7 +254,11 @@ impl Bound {
         let hosts: Vec<&str> = self
             .endpoints()
             .iter()
-            .filter_map(|ep| ep.advertised()?.host_str())
+            .filter_map(|ep| {
+                ep.advertised()
+                    .filter(|u| unix_target(u).is_none())?
+                    .host_str()
+            })
             .collect();
         let names: BTreeSet<&str> = hosts
             .iter()
@@ -273,22 +318,64 @@ fn literal(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
-fn probe(ep: &BoundEndpoint, url: &Url, target: SocketAddr, timeout: Duration) -> Outcome {
+/// Whether the endpoint has a Unix socket.
+fn has_unix(ep: &BoundEndpoint) -> bool {
+    #[cfg(unix)]
+    return ep.unix().is_some();
+    #[cfg(not(unix))]
+    {
+        let _ = ep;
+        false
+    }
+}
+
+/// The Unix socket a URL names: `unix:PATH`, `unixgram:PATH` (`@name` for
+/// an abstract one), or `SCHEME+unix://PERCENT-ENCODED-PATH/`.
+fn unix_target(url: &Url) -> Option<UnixPath> {
+    let text = match url.scheme() {
+        "unix" | "unixgram" => percent_decoded(url.path())?,
+        s if s.ends_with("+unix") => percent_decoded(url.host_str()?)?,
+        _ => return None,
+    };
+    Some(match text.strip_prefix('@') {
+        Some(name) => UnixPath::Abstract(name.to_owned()),
+        None => UnixPath::File(text.into()),
+    })
+}
+
+/// `%2F` as `/` and so on; `None` for a bad escape or bytes that are not
+/// UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn probe(ep: &BoundEndpoint, url: &Url, target: &Target, timeout: Duration) -> Outcome {
     let nonce = nonce();
     // HTTP proxies forward a request; anything else gets the bare line.
     let message = match ep.protocol() {
         Protocol::Http => format!(
             "GET /.well-known/listenspec-probe/{nonce} HTTP/1.0\r\nHost: {}\r\n\r\n",
-            url.host_str().unwrap_or("")
+            url.host_str().unwrap_or("localhost")
         ),
         _ => format!("listenspec-probe {nonce}\r\n"),
     };
     if let Err(e) = set_nonblocking(ep, true) {
         return Outcome::Failed(e);
     }
-    let outcome = match ep.protocol() {
-        Protocol::Udp => probe_udp(ep, target, &message, &nonce, timeout),
-        _ => probe_tcp(ep, target, &message, &nonce, timeout),
+    let outcome = if ep.transport().is_stream() {
+        probe_stream(ep, target, &message, &nonce, timeout)
+    } else {
+        probe_datagram(ep, target, &message, &nonce, timeout)
     };
     // Back to blocking, as bound sockets are handed out.
     if let Err(e) = set_nonblocking(ep, false) {
@@ -304,6 +391,10 @@ fn set_nonblocking(ep: &BoundEndpoint, on: bool) -> io::Result<()> {
             Listener::Udp(u) => u.set_nonblocking(on)?,
         }
     }
+    #[cfg(unix)]
+    if let Some(u) = ep.unix() {
+        u.socket().set_nonblocking(on)?;
+    }
     Ok(())
 }
 
@@ -311,15 +402,54 @@ fn set_nonblocking(ep: &BoundEndpoint, on: bool) -> io::Result<()> {
 /// any useful timeout, long enough not to spin a core.
 const POLL: Duration = Duration::from_millis(2);
 
-fn probe_tcp(
+/// A stream client connected to the target.
+fn connect(target: &Target, timeout: Duration) -> io::Result<Socket> {
+    match target {
+        Target::Ip(addr) => TcpStream::connect_timeout(addr, timeout).map(Socket::from),
+        #[cfg(unix)]
+        Target::Unix(path) => {
+            let addr = crate::bind::unix::sock_addr(path)?;
+            let s = Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
+            s.connect_timeout(&addr, timeout)?;
+            Ok(s)
+        }
+        #[cfg(not(unix))]
+        Target::Unix(_) => Err(io::Error::from(io::ErrorKind::Unsupported)),
+    }
+}
+
+/// The first connection waiting on any of the endpoint's stream sockets,
+/// with where it arrived.
+fn accept_any(ep: &BoundEndpoint) -> Option<(Socket, Outcome)> {
+    for s in ep.sockets() {
+        let Listener::Tcp(l) = s.listener() else {
+            continue;
+        };
+        if let Ok((conn, _)) = l.accept() {
+            let local = s.local_addr();
+            return Some((Socket::from(conn), Outcome::Reached { local }));
+        }
+    }
+    #[cfg(unix)]
+    if let Some(u) = ep.unix()
+        && let crate::bind::UnixSocket::Stream(l) = u.socket()
+        && let Ok((conn, _)) = l.accept()
+    {
+        let path = u.path().clone();
+        return Some((Socket::from(conn), Outcome::ReachedUnix { path }));
+    }
+    None
+}
+
+fn probe_stream(
     ep: &BoundEndpoint,
-    target: SocketAddr,
+    target: &Target,
     message: &str,
     nonce: &str,
     timeout: Duration,
 ) -> Outcome {
     let deadline = Instant::now() + timeout;
-    let mut client = match TcpStream::connect_timeout(&target, timeout) {
+    let mut client = match connect(target, timeout) {
         Ok(c) => c,
         Err(e) => return Outcome::Failed(e),
     };
@@ -329,21 +459,13 @@ fn probe_tcp(
         return Outcome::Failed(e);
     }
     while Instant::now() < deadline {
-        for s in ep.sockets() {
-            let Listener::Tcp(l) = s.listener() else {
-                continue;
-            };
-            let Ok((mut conn, _)) = l.accept() else {
-                continue;
-            };
+        while let Some((mut conn, reached)) = accept_any(ep) {
             let left = deadline.saturating_duration_since(Instant::now());
             if read_contains(&mut conn, nonce, left) {
                 if ep.protocol() == Protocol::Http {
                     let _ = conn.write_all(b"HTTP/1.0 204 No Content\r\n\r\n");
                 }
-                return Outcome::Reached {
-                    local: s.local_addr(),
-                };
+                return reached;
             }
         }
         std::thread::sleep(POLL);
@@ -353,7 +475,7 @@ fn probe_tcp(
 
 /// Reads from an accepted connection until the nonce shows up, the peer
 /// stops, or time runs out.
-fn read_contains(conn: &mut TcpStream, nonce: &str, left: Duration) -> bool {
+fn read_contains(conn: &mut Socket, nonce: &str, left: Duration) -> bool {
     if conn.set_nonblocking(false).is_err()
         || conn
             .set_read_timeout(Some(left.max(Duration::from_millis(1))))
@@ -375,35 +497,62 @@ fn read_contains(conn: &mut TcpStream, nonce: &str, left: Duration) -> bool {
     false
 }
 
-fn probe_udp(
+/// Sends the probe datagram to the target.
+fn send(target: &Target, message: &str) -> io::Result<()> {
+    match target {
+        Target::Ip(addr) => {
+            let local: SocketAddr = match addr {
+                SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+                SocketAddr::V6(_) => ([0u16; 8], 0).into(),
+            };
+            UdpSocket::bind(local)?.send_to(message.as_bytes(), addr)?;
+        }
+        #[cfg(unix)]
+        Target::Unix(path) => {
+            let addr = crate::bind::unix::sock_addr(path)?;
+            let s = Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+            s.send_to(message.as_bytes(), &addr)?;
+        }
+        #[cfg(not(unix))]
+        Target::Unix(_) => return Err(io::Error::from(io::ErrorKind::Unsupported)),
+    }
+    Ok(())
+}
+
+fn probe_datagram(
     ep: &BoundEndpoint,
-    target: SocketAddr,
+    target: &Target,
     message: &str,
     nonce: &str,
     timeout: Duration,
 ) -> Outcome {
     let deadline = Instant::now() + timeout;
-    let local: SocketAddr = match target {
-        SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
-        SocketAddr::V6(_) => ([0u16; 8], 0).into(),
-    };
-    let client = match UdpSocket::bind(local) {
-        Ok(c) => c,
-        Err(e) => return Outcome::Failed(e),
-    };
-    if let Err(e) = client.send_to(message.as_bytes(), target) {
+    if let Err(e) = send(target, message) {
         return Outcome::Failed(e);
     }
     let mut buf = [0u8; 512];
+    let has = |n: usize, buf: &[u8]| String::from_utf8_lossy(&buf[..n]).contains(nonce);
     while Instant::now() < deadline {
         for s in ep.sockets() {
             let Listener::Udp(u) = s.listener() else {
                 continue;
             };
             while let Ok((n, _)) = u.recv_from(&mut buf) {
-                if String::from_utf8_lossy(&buf[..n]).contains(nonce) {
+                if has(n, &buf) {
                     return Outcome::Reached {
                         local: s.local_addr(),
+                    };
+                }
+            }
+        }
+        #[cfg(unix)]
+        if let Some(u) = ep.unix()
+            && let crate::bind::UnixSocket::Datagram(d) = u.socket()
+        {
+            while let Ok(n) = d.recv(&mut buf) {
+                if has(n, &buf) {
+                    return Outcome::ReachedUnix {
+                        path: u.path().clone(),
                     };
                 }
             }

@@ -24,6 +24,8 @@ use std::path::Path;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
+#[cfg(unix)]
+use crate::bind::BoundUnix;
 use crate::bind::{BindError, BindFailure, Bound, BoundEndpoint, BoundSocket};
 use crate::plan::{
     Advertised, Bind, Chosen, Plan, PlanError, PlannedEndpoint, PlannedNetwork, Problem,
@@ -223,15 +225,21 @@ impl Serialize for Bound {
     }
 }
 
-/// `{"network", "name", "protocol", "sockets": [BoundSocket], "advertise"}`,
-/// with the advertised URL complete: its port is the one bound.
+/// `{"network", "name", "protocol", "sockets": [BoundSocket], "unix",
+/// "advertise"}`, with the advertised URL complete: its port is the one
+/// bound. `sockets` are the IP sockets; `unix` is the Unix socket, as
+/// `{"path", "inherited"}`, or `null`.
 impl Serialize for BoundEndpoint {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("BoundEndpoint", 5)?;
+        let mut st = s.serialize_struct("BoundEndpoint", 6)?;
         st.serialize_field("network", self.network().as_str())?;
         st.serialize_field("name", self.name().as_str())?;
         st.serialize_field("protocol", &Text(&self.protocol()))?;
         st.serialize_field("sockets", self.sockets())?;
+        #[cfg(unix)]
+        st.serialize_field("unix", &self.unix())?;
+        #[cfg(not(unix))]
+        st.serialize_field("unix", &None::<()>)?;
         st.serialize_field("advertise", &self.advertised().map(url::Url::as_str))?;
         st.end()
     }
@@ -248,6 +256,18 @@ impl Serialize for BoundSocket {
     }
 }
 
+/// `{"path", "inherited"}`: the path or `@name`, and the
+/// `LISTEN_FDNAMES` name when the service manager passed the socket in.
+#[cfg(unix)]
+impl Serialize for BoundUnix {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("BoundUnix", 2)?;
+        st.serialize_field("path", &Text(self.path()))?;
+        st.serialize_field("inherited", &self.inherited())?;
+        st.end()
+    }
+}
+
 /// `{"errors": [BindFailure]}`.
 impl Serialize for BindError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -258,8 +278,9 @@ impl Serialize for BindError {
 }
 
 /// `{"network", "endpoint", "transport", "address", "message", "fix"}`;
-/// the first four are `null` for a failure of no planned socket (an
-/// inherited one that matches no endpoint, say).
+/// `address` is the IP socket address or the Unix socket's path; the
+/// first four are `null` for a failure of no planned socket (an inherited
+/// one that matches no endpoint, say).
 impl Serialize for BindFailure {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let name = self.endpoint();
@@ -267,7 +288,7 @@ impl Serialize for BindFailure {
         st.serialize_field("network", &name.map(|q| q.network().as_str()))?;
         st.serialize_field("endpoint", &name.map(|q| q.endpoint().as_str()))?;
         st.serialize_field("transport", &text(self.transport().as_ref()))?;
-        st.serialize_field("address", &text(self.addr().as_ref()))?;
+        st.serialize_field("address", &text(self.target()))?;
         st.serialize_field("message", &Text(self.cause()))?;
         st.serialize_field("fix", &self.hint())?;
         st.end()
@@ -275,13 +296,17 @@ impl Serialize for BindFailure {
 }
 
 /// `{"endpoint", "url", "target", "reached", "message"}`: `endpoint` is
-/// `network.name`, `target` the address the URL resolved to and was probed.
+/// `network.name`, `target` the address the URL resolved to and was
+/// probed, or the Unix socket's path.
 impl Serialize for Reach {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Reach", 5)?;
         st.serialize_field("endpoint", &Text(self.endpoint()))?;
         st.serialize_field("url", &self.url().map(url::Url::as_str))?;
-        st.serialize_field("target", &text(self.target().as_ref()))?;
+        match self.unix_target() {
+            Some(path) => st.serialize_field("target", &Text(path))?,
+            None => st.serialize_field("target", &text(self.target().as_ref()))?,
+        }
         st.serialize_field("reached", &self.reached())?;
         st.serialize_field("message", &Text(self))?;
         st.end()

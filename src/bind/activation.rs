@@ -38,7 +38,8 @@ pub struct Inherited {
     /// Its descriptor number.
     pub fd: i32,
     pub(crate) socket: Socket,
-    /// TCP or UDP, for an IP socket of either; `None` for anything else.
+    /// TCP or UDP for an IP socket of either, `unix` or `unixgram` for a
+    /// Unix stream or datagram socket; `None` for anything else.
     pub transport: Option<Transport>,
     /// Its local address, for an IP socket.
     pub addr: Option<SocketAddr>,
@@ -72,9 +73,12 @@ impl Inherited {
         let addr = local.as_ref().and_then(SockAddr::as_socket);
         let ty = socket.r#type().ok();
         let kernel = Kernel::read(&socket, addr);
+        let unix = local.as_ref().is_some_and(|l| l.domain() == Domain::UNIX);
         let transport = match (addr, ty, kernel.protocol) {
             (Some(_), Some(Type::STREAM), None | Some(Protocol::TCP)) => Some(Transport::Tcp),
             (Some(_), Some(Type::DGRAM), None | Some(Protocol::UDP)) => Some(Transport::Udp),
+            (None, Some(Type::STREAM), _) if unix => Some(Transport::UnixStream),
+            (None, Some(Type::DGRAM), _) if unix => Some(Transport::UnixDatagram),
             _ => None,
         };
         Inherited {
@@ -128,21 +132,31 @@ impl Inherited {
         format!("unix socket ({ty})")
     }
 
-    /// How this socket, already found at `bind`'s address with the right
-    /// transport, differs from the one the plan would open there. Only what
-    /// the kernel can report is compared.
+    /// The path or abstract name of a Unix socket.
+    #[cfg(unix)]
+    pub(crate) fn unix_path(&self) -> Option<crate::spec::UnixPath> {
+        crate::bind::unix::path_of(self.local.as_ref()?)
+    }
+
+    /// How this socket, already found at `bind`'s address (or the Unix
+    /// socket's path, with no `bind`) with the right transport, differs
+    /// from the one the plan would open there. Only what the kernel can
+    /// report is compared.
     pub(crate) fn disagreements(
         &self,
         transport: Transport,
         options: &EndpointOptions,
-        bind: &Bind,
+        bind: Option<&Bind>,
     ) -> Vec<Disagreement> {
         let mut why = Vec::new();
-        if transport == Transport::Tcp && self.kernel.listening == Some(false) {
+        if transport.is_stream() && self.kernel.listening == Some(false) {
             why.push(Disagreement::NotListening {
                 peer: self.kernel.peer,
             });
         }
+        let Some(bind) = bind else {
+            return why;
+        };
         // The crate's own `[::]` sockets always set IPV6_V6ONLY, to the
         // endpoint's option or else on; an inherited one must match, or a
         // v6-only endpoint would silently serve IPv4 too.

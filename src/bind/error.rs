@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
-use crate::spec::{QualifiedName, Transport};
+use crate::spec::{QualifiedName, Transport, UnixPath};
 
 /// Why one socket could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +86,9 @@ pub enum Cause {
     /// The socket-activation environment could not be used.
     #[error("socket activation: {0}")]
     Activation(ActivationError),
+    /// A Unix socket could not be had at its path.
+    #[error("{0}")]
+    Unix(UnixError),
 }
 
 fn names(endpoints: &[QualifiedName]) -> String {
@@ -150,6 +153,7 @@ impl Cause {
             }
             Cause::InheritedTwice { .. } => "give each inherited socket its own address".to_owned(),
             Cause::Activation(e) => e.fix(),
+            Cause::Unix(e) => e.fix(),
         }
     }
 }
@@ -367,6 +371,9 @@ pub enum FileKind {
     CharDevice,
     /// A block device.
     BlockDevice,
+    /// A symbolic link (what `lstat(2)` sees at a socket's path; it is
+    /// never followed).
+    Symlink,
     /// Any other file type, as `st_mode & S_IFMT`.
     Other {
         /// The file-type bits.
@@ -388,12 +395,243 @@ impl fmt::Display for FileKind {
             FileKind::Pipe => f.write_str("a pipe or FIFO"),
             FileKind::CharDevice => f.write_str("a character device"),
             FileKind::BlockDevice => f.write_str("a block device"),
+            FileKind::Symlink => f.write_str("a symbolic link"),
             FileKind::Other { mode } => write!(f, "a file of type {mode:#o}"),
             FileKind::Unreadable { errno } => write!(
                 f,
                 "of a type fstat cannot read ({})",
                 io::Error::from_raw_os_error(*errno)
             ),
+        }
+    }
+}
+
+/// Why a Unix socket could not be had at its path. Whatever the reason,
+/// no file that was there before was removed, except a stale socket file
+/// the endpoint allows replacing (`stale=replace`, the default).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnixError {
+    /// Something that is not a socket is at the path: it is never deleted.
+    #[error("{} is {kind}, not a socket; it was left as it is", path.display())]
+    NotASocket {
+        /// The path.
+        path: PathBuf,
+        /// What is there.
+        kind: FileKind,
+    },
+    /// A socket at the path is in use.
+    #[error("another instance is running on {}: {how}", path.display())]
+    Live {
+        /// The path.
+        path: PathBuf,
+        /// How that was seen.
+        how: Liveness,
+    },
+    /// A stale socket file is at the path and the endpoint says
+    /// `stale=refuse`.
+    #[error(
+        "a stale socket file is at {} (connecting to it is refused: no process listens on it), and the endpoint says stale=refuse",
+        path.display()
+    )]
+    Stale {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Whether the socket file at the path is in use could not be told:
+    /// connecting to it failed in an unexpected way. It was left as it is.
+    #[error(
+        "cannot tell whether the socket file at {} is in use, so it was left as it is: connecting to it failed: {error}",
+        path.display()
+    )]
+    Probe {
+        /// The path.
+        path: PathBuf,
+        /// The OS error of the connect.
+        error: io::Error,
+    },
+    /// The directory the socket goes in does not exist.
+    #[error("the directory {} does not exist", dir.display())]
+    NoDirectory {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// This process may not create a file in the directory (or search a
+    /// directory on the way to it).
+    #[error("this process may not create a socket file in {}: {error}", dir.display())]
+    DirectoryDenied {
+        /// The directory.
+        dir: PathBuf,
+        /// The OS error.
+        error: io::Error,
+    },
+    /// The file changed while its mode and owner were being set: it is no
+    /// longer the socket this process bound. It was left as it is.
+    #[error(
+        "{} was replaced while its mode and owner were being set; it is no longer this process's socket and was left as it is",
+        path.display()
+    )]
+    Replaced {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A step of making the socket failed.
+    #[error("{step}: {error}")]
+    Os {
+        /// What was being done.
+        step: Step,
+        /// The OS error.
+        error: io::Error,
+    },
+    /// An abstract name, on an OS without the abstract namespace.
+    #[error("abstract socket names (@{name}) exist on Linux and Android only, not on {os}")]
+    AbstractUnsupported {
+        /// The name.
+        name: String,
+        /// This OS, as `std::env::consts::OS` names it.
+        os: &'static str,
+    },
+    /// Unix domain sockets on an OS this crate binds none on.
+    #[error("Unix domain sockets are not supported on {os}")]
+    Unsupported {
+        /// This OS, as `std::env::consts::OS` names it.
+        os: &'static str,
+    },
+}
+
+impl UnixError {
+    /// The OS error, where there is one.
+    pub fn os_error(&self) -> Option<&io::Error> {
+        match self {
+            UnixError::Probe { error, .. }
+            | UnixError::DirectoryDenied { error, .. }
+            | UnixError::Os { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// What to do about it.
+    pub fn fix(&self) -> String {
+        match self {
+            UnixError::NotASocket { .. } => "listenspec never deletes a file that is not a socket: move it away, or give the endpoint another path".to_owned(),
+            UnixError::Live { path, .. } => format!(
+                "stop the other instance first (`ss -xlp 'src {}'` shows which process holds it), or give this one another path",
+                path.display()
+            ),
+            UnixError::Stale { path } => format!(
+                "remove the file (`rm {}`) once sure no server uses it, or drop stale=refuse to have it replaced",
+                path.display()
+            ),
+            UnixError::Probe { path, .. } => format!(
+                "see the OS error above; if no server uses {}, remove it by hand",
+                path.display()
+            ),
+            UnixError::NoDirectory { dir } => format!(
+                "create it (`mkdir -p {}`), or let systemd make it for the service: RuntimeDirectory=NAME in the unit makes /run/NAME",
+                dir.display()
+            ),
+            UnixError::DirectoryDenied { dir, .. } => format!(
+                "let this user write to {} (chown or chmod it), or let systemd make the directory for the service: RuntimeDirectory=NAME with User= in the unit",
+                dir.display()
+            ),
+            UnixError::Replaced { .. } => "another process changes files in that directory; give the service a directory only it may write to (RuntimeDirectory= in the unit)".to_owned(),
+            UnixError::Os { step, error } => step.fix(error),
+            UnixError::AbstractUnsupported { .. } => "use a socket file path (/run/NAME/app.sock) instead of an abstract name".to_owned(),
+            UnixError::Unsupported { .. } => "use a TCP endpoint on loopback on this OS".to_owned(),
+        }
+    }
+}
+
+/// How a socket at the path was seen to be in use: a datagram socket's
+/// connect(2) to it, which sends nothing, was not refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Liveness {
+    /// A datagram socket is bound to it (the connect succeeded).
+    Datagram,
+    /// A stream (or seqpacket) socket is bound to it (`EPROTOTYPE`),
+    /// listening or about to.
+    Stream,
+}
+
+impl fmt::Display for Liveness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Liveness::Datagram => "a datagram socket is bound to it",
+            Liveness::Stream => "a stream socket is bound to it",
+        })
+    }
+}
+
+/// A step of making a Unix socket, each a system call or two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Step {
+    /// Reading what is at the path: `lstat(2)`.
+    Examine,
+    /// Removing the stale socket file: `unlink(2)`.
+    RemoveStale,
+    /// Creating the socket: `socket(2)`.
+    Socket,
+    /// Binding it: `bind(2)`.
+    Bind,
+    /// Giving the file to its owner and group: `lchown(2)`.
+    Chown {
+        /// The user id, if set.
+        owner: Option<u32>,
+        /// The group id, if set.
+        group: Option<u32>,
+    },
+    /// Setting the file's mode: `chmod(2)`.
+    Chmod {
+        /// The permission bits.
+        mode: u32,
+    },
+    /// Listening: `listen(2)`.
+    Listen,
+    /// Creating the private directory a datagram socket is set up in.
+    PrivateDir {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// Linking the set-up socket file into place: `link(2)`.
+    Link,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Examine => f.write_str("reading what is at the path (lstat)"),
+            Step::RemoveStale => f.write_str("removing the stale socket file"),
+            Step::Socket => f.write_str("creating the socket"),
+            Step::Bind => f.write_str("binding the socket"),
+            Step::Chown { owner, group } => {
+                let id = |v: &Option<u32>| v.map_or("unchanged".to_owned(), |v| v.to_string());
+                write!(
+                    f,
+                    "giving the socket file to owner {} and group {} (lchown)",
+                    id(owner),
+                    id(group)
+                )
+            }
+            Step::Chmod { mode } => write!(f, "setting the socket file's mode to {mode:o} (chmod)"),
+            Step::Listen => f.write_str("listening"),
+            Step::PrivateDir { dir } => {
+                write!(f, "creating the private directory {}", dir.display())
+            }
+            Step::Link => f.write_str("linking the socket file into place"),
+        }
+    }
+}
+
+impl Step {
+    fn fix(&self, error: &io::Error) -> String {
+        match (self, error.kind(), error.raw_os_error()) {
+            (Step::Chown { .. }, io::ErrorKind::PermissionDenied, _) => "giving a file to another user needs root or CAP_CHOWN (AmbientCapabilities=CAP_CHOWN in the unit), and a group needs this user to be in it; or let systemd make the socket (SocketUser=/SocketGroup= in a .socket unit)".to_owned(),
+            (Step::Bind, io::ErrorKind::InvalidInput, _) | (_, _, Some(libc::ENAMETOOLONG)) => "the path is too long for a Unix socket address (108 bytes on Linux, 104 on macOS and the BSDs); choose a shorter one".to_owned(),
+            (Step::Bind | Step::Link, io::ErrorKind::AddrInUse | io::ErrorKind::AlreadyExists, _) => "a file appeared at the path after it was checked: another instance is starting; start one at a time".to_owned(),
+            (_, _, Some(libc::EROFS)) => "the file system is read-only; put the socket under /run".to_owned(),
+            _ => "see the OS error above".to_owned(),
         }
     }
 }
@@ -413,16 +651,41 @@ pub struct BindFailure {
 struct Planned {
     endpoint: QualifiedName,
     transport: Transport,
-    addr: SocketAddr,
+    target: BindTarget,
+}
+
+/// Where a planned socket was to be: an IP socket address, or a Unix
+/// socket's path or abstract name. `Display` is the address or the path
+/// as the plan's table writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BindTarget {
+    /// An IP socket address.
+    Ip(SocketAddr),
+    /// A Unix socket's path or abstract name.
+    Unix(UnixPath),
+}
+
+impl fmt::Display for BindTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BindTarget::Ip(a) => write!(f, "{a}"),
+            BindTarget::Unix(p) => write!(f, "{p}"),
+        }
+    }
 }
 
 impl BindFailure {
     pub(crate) fn new(ep: &PlannedEndpoint, addr: SocketAddr, cause: Cause) -> BindFailure {
+        BindFailure::at(ep, BindTarget::Ip(addr), cause)
+    }
+
+    pub(crate) fn at(ep: &PlannedEndpoint, target: BindTarget, cause: Cause) -> BindFailure {
         BindFailure {
             socket: Some(Planned {
                 endpoint: ep.qualified(),
                 transport: ep.transport(),
-                addr,
+                target,
             }),
             cause,
         }
@@ -443,9 +706,17 @@ impl BindFailure {
     pub fn endpoint(&self) -> Option<&QualifiedName> {
         self.socket.as_ref().map(|s| &s.endpoint)
     }
-    /// The address that failed.
+    /// The IP address that failed; `None` for a Unix socket (see
+    /// [`BindFailure::target`]) or a failure of no planned socket.
     pub fn addr(&self) -> Option<SocketAddr> {
-        self.socket.as_ref().map(|s| s.addr)
+        match self.target()? {
+            BindTarget::Ip(a) => Some(*a),
+            BindTarget::Unix(_) => None,
+        }
+    }
+    /// The planned socket that failed: its IP address or Unix path.
+    pub fn target(&self) -> Option<&BindTarget> {
+        self.socket.as_ref().map(|s| &s.target)
     }
     /// The transport of the socket that failed.
     pub fn transport(&self) -> Option<Transport> {
@@ -459,13 +730,17 @@ impl BindFailure {
     pub fn os_error(&self) -> Option<&io::Error> {
         match &self.cause {
             Cause::Os { error, .. } => Some(error),
+            Cause::Unix(e) => e.os_error(),
             _ => None,
         }
     }
     /// What to do about it.
     pub fn hint(&self) -> String {
-        self.cause
-            .hint_for(self.socket.as_ref().map(|s| (s.transport, s.addr)))
+        let ip = self.socket.as_ref().and_then(|s| match s.target {
+            BindTarget::Ip(a) => Some((s.transport, a)),
+            BindTarget::Unix(_) => None,
+        });
+        self.cause.hint_for(ip)
     }
 }
 
@@ -474,7 +749,7 @@ impl fmt::Display for BindFailure {
     /// so causes are printed rather than chained as a `source`), the fix.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(s) = &self.socket {
-            write!(f, "{}: {} {}: ", s.endpoint, s.transport, s.addr)?;
+            write!(f, "{}: {} {}: ", s.endpoint, s.transport, s.target)?;
         }
         write!(f, "{}\n  fix: {}", self.cause, self.hint())
     }

@@ -6,10 +6,14 @@
 //! ranges, so a range never takes a port another endpoint names.
 
 mod activation;
+#[cfg(feature = "tokio")]
+mod any;
 mod error;
 #[cfg(feature = "tokio")]
 mod serve;
 mod socket;
+#[cfg(unix)]
+pub(crate) mod unix;
 
 use std::fmt;
 use std::io;
@@ -20,13 +24,20 @@ use url::Url;
 
 pub use activation::{Inherited, take_from_env};
 #[cfg(feature = "tokio")]
+pub use any::{AnyListener, Connection, PeerAddr};
+#[cfg(feature = "tokio")]
 pub use error::TakeError;
 pub use error::{
-    ActivationError, BindError, BindFailure, Cause, Descriptor, Disagreement, FileKind,
+    ActivationError, BindError, BindFailure, BindTarget, Cause, Descriptor, Disagreement, FileKind,
+    Liveness, Step, UnixError,
 };
 #[cfg(feature = "tokio")]
 pub use serve::EndpointListener;
+#[cfg(all(unix, feature = "tokio"))]
+pub use serve::UnixEndpointListener;
 pub use socket::DEFAULT_BACKLOG;
+#[cfg(unix)]
+pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
 
 use crate::plan::table::{self, Table};
 use crate::plan::{Bind, Plan, PlannedEndpoint, Problem};
@@ -82,7 +93,9 @@ impl BoundSocket {
     }
 }
 
-/// The live sockets of one endpoint, and the URL clients use.
+/// The live sockets of one endpoint, and the URL clients use: IP sockets
+/// in [`sockets`](BoundEndpoint::sockets), or the one Unix socket in
+/// [`unix`](BoundEndpoint::unix).
 #[derive(Debug)]
 pub struct BoundEndpoint {
     network: Name,
@@ -90,6 +103,8 @@ pub struct BoundEndpoint {
     protocol: Protocol,
     transport: Transport,
     sockets: Vec<BoundSocket>,
+    #[cfg(unix)]
+    unix: Option<BoundUnix>,
     /// What clients are told, with the real port.
     advertised: Option<Url>,
 }
@@ -111,7 +126,11 @@ impl BoundEndpoint {
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
-    /// The sockets, in plan order.
+    /// The kind of socket.
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+    /// The IP sockets, in plan order; none for a Unix socket.
     pub fn sockets(&self) -> &[BoundSocket] {
         &self.sockets
     }
@@ -127,8 +146,11 @@ impl BoundEndpoint {
     pub fn advertised(&self) -> Option<&Url> {
         self.advertised.as_ref()
     }
-    /// The TCP listeners; `None` for a UDP endpoint.
+    /// The TCP listeners; `None` for any other endpoint.
     pub fn into_tcp(self) -> Option<Vec<TcpListener>> {
+        if self.transport != Transport::Tcp {
+            return None;
+        }
         self.sockets
             .into_iter()
             .map(|s| match s.listener {
@@ -137,8 +159,11 @@ impl BoundEndpoint {
             })
             .collect()
     }
-    /// The UDP sockets; `None` for a TCP endpoint.
+    /// The UDP sockets; `None` for any other endpoint.
     pub fn into_udp(self) -> Option<Vec<UdpSocket>> {
+        if self.transport != Transport::Udp {
+            return None;
+        }
         self.sockets
             .into_iter()
             .map(|s| match s.listener {
@@ -146,6 +171,58 @@ impl BoundEndpoint {
                 Listener::Tcp(_) => None,
             })
             .collect()
+    }
+
+    /// The Unix socket, for an endpoint on a `unix` network.
+    #[cfg(unix)]
+    pub fn unix(&self) -> Option<&BoundUnix> {
+        self.unix.as_ref()
+    }
+    /// The Unix stream socket, listening, with the guard that removes its
+    /// file when it is dropped; `None` for any other endpoint.
+    #[cfg(unix)]
+    pub fn into_unix_listener(self) -> Option<WithFile<std::os::unix::net::UnixListener>> {
+        match self.unix?.socket {
+            UnixSocket::Stream(l) => Some(l),
+            UnixSocket::Datagram(_) => None,
+        }
+    }
+    /// The Unix datagram socket, with the guard that removes its file when
+    /// it is dropped; `None` for any other endpoint.
+    #[cfg(unix)]
+    pub fn into_unix_datagram(self) -> Option<WithFile<std::os::unix::net::UnixDatagram>> {
+        match self.unix?.socket {
+            UnixSocket::Datagram(d) => Some(d),
+            UnixSocket::Stream(_) => None,
+        }
+    }
+    /// The Unix stream socket as a tokio listener (made non-blocking),
+    /// file guard and all; must be called inside a tokio runtime.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub fn into_tokio_unix_listener(self) -> Result<WithFile<tokio::net::UnixListener>, TakeError> {
+        let endpoint = self.qualified();
+        let found = self.transport;
+        let std = self.into_unix_listener().ok_or(TakeError::WrongTransport {
+            endpoint: endpoint.clone(),
+            found,
+            wanted: Transport::UnixStream,
+        })?;
+        std.into_tokio()
+            .map_err(|error| TakeError::Tokio { endpoint, error })
+    }
+    /// The Unix datagram socket as a tokio one (made non-blocking), file
+    /// guard and all; must be called inside a tokio runtime.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub fn into_tokio_unix_datagram(self) -> Result<WithFile<tokio::net::UnixDatagram>, TakeError> {
+        let endpoint = self.qualified();
+        let found = self.transport;
+        let std = self.into_unix_datagram().ok_or(TakeError::WrongTransport {
+            endpoint: endpoint.clone(),
+            found,
+            wanted: Transport::UnixDatagram,
+        })?;
+        std.into_tokio()
+            .map_err(|error| TakeError::Tokio { endpoint, error })
     }
 
     /// The TCP listeners as tokio ones (made non-blocking); must be called
@@ -329,6 +406,71 @@ impl Bound {
         is_udp.then(|| self.take(network, name)?.into_udp())?
     }
 
+    /// The endpoint's Unix stream socket, listening, with the guard that
+    /// removes its file when it is dropped; `None` if there is no such
+    /// endpoint (or it was taken already). See [`WithFile`].
+    #[cfg(unix)]
+    pub fn take_unix_listener(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Option<WithFile<std::os::unix::net::UnixListener>> {
+        let is_it = self.endpoint(network, name)?.transport == Transport::UnixStream;
+        is_it.then(|| self.take(network, name)?.into_unix_listener())?
+    }
+    /// The endpoint's Unix datagram socket, with the guard that removes its
+    /// file when it is dropped; `None` if there is no such endpoint (or it
+    /// was taken already).
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("listenspec-doc-dgram-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("log.sock");
+    /// let spec: listenspec::ListenSpec =
+    ///     format!("local = unix\nlocal.log = unixgram:{} mode=620", path.display()).parse()?;
+    /// let mut bound = listenspec::bind_all(&spec)?;
+    /// let socket = bound.take_unix_datagram("local", "log").unwrap();
+    /// std::os::unix::net::UnixDatagram::unbound()?.send_to(b"ping", &path)?;
+    /// let mut buf = [0; 4];
+    /// let n = socket.recv(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"ping");
+    /// drop(socket);
+    /// # std::fs::remove_dir(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn take_unix_datagram(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Option<WithFile<std::os::unix::net::UnixDatagram>> {
+        let is_it = self.endpoint(network, name)?.transport == Transport::UnixDatagram;
+        is_it.then(|| self.take(network, name)?.into_unix_datagram())?
+    }
+    /// The endpoint's Unix stream socket as a tokio listener, moved out,
+    /// file guard and all; must be called inside a tokio runtime. To serve
+    /// it with axum or tonic, use [`Bound::unix_listener`].
+    #[cfg(all(unix, feature = "tokio"))]
+    pub fn take_tokio_unix_listener(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Result<WithFile<tokio::net::UnixListener>, TakeError> {
+        self.take_checked(network, name, Transport::UnixStream)?
+            .into_tokio_unix_listener()
+    }
+    /// The endpoint's Unix datagram socket as a tokio one, moved out, file
+    /// guard and all; must be called inside a tokio runtime.
+    #[cfg(all(unix, feature = "tokio"))]
+    pub fn take_tokio_unix_datagram(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Result<WithFile<tokio::net::UnixDatagram>, TakeError> {
+        self.take_checked(network, name, Transport::UnixDatagram)?
+            .into_tokio_unix_datagram()
+    }
+
     /// The endpoint's TCP listeners as tokio ones, moved out; must be called
     /// inside a tokio runtime. To accept on all of them as one, use
     /// [`Bound::listener`].
@@ -451,14 +593,35 @@ impl Bound {
     pub(crate) fn table(&self) -> Table {
         let mut t = Table::new("BOUND");
         for ep in &self.endpoints {
-            let sockets = ep.sockets.iter().map(|s| {
-                let mut why = table::why(&s.planned);
-                if let Some(name) = &s.inherited {
+            #[cfg_attr(
+                not(unix),
+                expect(unused_mut, reason = "Unix sockets are added on Unix")
+            )]
+            let mut sockets: Vec<(String, String)> = ep
+                .sockets
+                .iter()
+                .map(|s| {
+                    let mut why = table::why(&s.planned);
+                    if let Some(name) = &s.inherited {
+                        why.push_str(&format!(", inherited {name}"));
+                    }
+                    (s.local_addr.to_string(), why)
+                })
+                .collect();
+            #[cfg(unix)]
+            if let Some(u) = &ep.unix {
+                let mut why = "unix".to_owned();
+                if let Some(name) = &u.inherited {
                     why.push_str(&format!(", inherited {name}"));
                 }
-                (s.local_addr.to_string(), why)
-            });
-            t.endpoint(ep.qualified(), ep.protocol, ep.advertised(), sockets);
+                sockets.push((u.path().to_string(), why));
+            }
+            t.endpoint(
+                ep.qualified(),
+                ep.protocol,
+                ep.advertised(),
+                sockets.into_iter(),
+            );
         }
         t
     }
@@ -549,6 +712,9 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
         }
     };
     let ep = &eps[i];
+    if let Some(u) = ep.unix() {
+        return match_unix(ep, u, inh).map(|()| (i, 0));
+    }
     let ports = ep.ports().unwrap_or(crate::spec::Ports::single(0));
     let fits = |want: SocketAddr, got: SocketAddr| {
         want.ip() == got.ip()
@@ -570,6 +736,31 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
                 .collect(),
         }),
     }
+}
+
+/// Whether an inherited socket is the endpoint's Unix socket: of its kind
+/// (stream or datagram) and on its path or abstract name.
+fn match_unix(
+    ep: &PlannedEndpoint,
+    u: &crate::plan::UnixBind,
+    inh: &Inherited,
+) -> Result<(), Cause> {
+    #[cfg(unix)]
+    let fits = inh.transport == Some(ep.transport())
+        && inh
+            .unix_path()
+            .is_some_and(|p| unix::same_path(u.path(), &p));
+    // No socket activation, so nothing is inherited, off Unix.
+    #[cfg(not(unix))]
+    let fits = false;
+    if fits {
+        return Ok(());
+    }
+    Err(Cause::InheritedMismatch {
+        name: inh.name.clone(),
+        found: inh.describe(),
+        expected: vec![format!("{} {}", ep.transport(), u.path())],
+    })
 }
 
 /// The sockets opened so far, to name who holds a port when a bind fails.
@@ -611,6 +802,9 @@ struct Placed {
     /// Per endpoint and bind; without inherited sockets (the usual
     /// start-up) it stays empty.
     given: Vec<Vec<Option<BoundSocket>>>,
+    /// Per endpoint, its inherited Unix socket; empty like `given`.
+    #[cfg(unix)]
+    unix: Vec<Option<BoundUnix>>,
     /// Endpoints whose inherited socket holds the planned address but is not
     /// the socket the plan would open there: opening their own would only
     /// fail with "address in use" and blame another process.
@@ -632,6 +826,12 @@ fn place_inherited(
                 .map(|e| e.binds().iter().map(|_| None).collect())
                 .collect()
         },
+        #[cfg(unix)]
+        unix: if inherited.is_empty() {
+            Vec::new()
+        } else {
+            eps.iter().map(|_| None).collect()
+        },
         refused: Vec::new(),
     };
     for inh in inherited {
@@ -643,8 +843,13 @@ fn place_inherited(
             }
         };
         let ep = &eps[i];
+        #[cfg(unix)]
+        if let Some(u) = ep.unix() {
+            place_unix(ep, u, inh, &mut placed, i, failures);
+            continue;
+        }
         let addr = ep.binds()[j].addr();
-        let why = inh.disagreements(ep.transport(), ep.options(), &ep.binds()[j]);
+        let why = inh.disagreements(ep.transport(), ep.options(), Some(&ep.binds()[j]));
         if !why.is_empty() {
             placed.refused.push(i);
             let cause = Cause::InheritedDisagrees {
@@ -669,6 +874,67 @@ fn place_inherited(
     placed
 }
 
+/// Places an inherited socket that matched endpoint `i`'s Unix socket,
+/// once it is checked: a stream socket must be listening.
+#[cfg(unix)]
+fn place_unix(
+    ep: &PlannedEndpoint,
+    u: &crate::plan::UnixBind,
+    inh: Inherited,
+    placed: &mut Placed,
+    i: usize,
+    failures: &mut Vec<BindFailure>,
+) {
+    let target = BindTarget::Unix(u.path().clone());
+    let why = inh.disagreements(ep.transport(), ep.options(), None);
+    if !why.is_empty() {
+        placed.refused.push(i);
+        let cause = Cause::InheritedDisagrees {
+            name: inh.name.clone(),
+            fd: inh.fd,
+            found: inh.describe(),
+            why,
+        };
+        failures.push(BindFailure::at(ep, target, cause));
+    } else if placed.unix[i].is_some() {
+        let cause = Cause::InheritedTwice { name: inh.name };
+        failures.push(BindFailure::at(ep, target, cause));
+    } else {
+        placed.unix[i] = Some(BoundUnix {
+            // Not this process's file: the unit made it and removes it.
+            socket: UnixSocket::new(inh.socket, None, ep.transport()),
+            inherited: Some(inh.name),
+            planned: u.clone(),
+        });
+    }
+}
+
+/// Binds an endpoint's Unix socket, or takes the inherited one.
+#[cfg(unix)]
+fn bind_unix(
+    ep: &PlannedEndpoint,
+    u: &crate::plan::UnixBind,
+    given: Option<BoundUnix>,
+    opener: &mut dyn Open,
+    failures: &mut Vec<BindFailure>,
+) -> Option<BoundUnix> {
+    if given.is_some() {
+        return given;
+    }
+    match opener.open_unix(ep, u) {
+        Ok((socket, file)) => Some(BoundUnix {
+            socket: UnixSocket::new(socket, file, ep.transport()),
+            inherited: None,
+            planned: u.clone(),
+        }),
+        Err(e) => {
+            let target = BindTarget::Unix(u.path().clone());
+            failures.push(BindFailure::at(ep, target, Cause::Unix(e)));
+            None
+        }
+    }
+}
+
 pub(crate) fn bind_with(
     plan: &Plan,
     inherited: Vec<Inherited>,
@@ -676,14 +942,37 @@ pub(crate) fn bind_with(
 ) -> Result<Bound, BindError> {
     let eps = plan.endpoints();
     let mut failures = Vec::new();
-    let Placed { mut given, refused } = place_inherited(plan, inherited, &mut failures);
+    let Placed {
+        mut given,
+        #[cfg(unix)]
+            unix: mut given_unix,
+        refused,
+    } = place_inherited(plan, inherited, &mut failures);
     let mut order: Vec<usize> = (0..eps.len()).collect();
     order.sort_by_key(|&i| eps[i].ports().and_then(crate::spec::Ports::fixed).is_none());
     let mut held = Held {
         entries: Vec::new(),
     };
     let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
+    #[cfg(unix)]
+    let mut bound_unix: Vec<Option<BoundUnix>> = eps.iter().map(|_| None).collect();
     for i in order.into_iter().filter(|i| !refused.contains(i)) {
+        if let Some(u) = eps[i].unix() {
+            #[cfg(unix)]
+            {
+                let given = given_unix.get_mut(i).and_then(Option::take);
+                bound_unix[i] = bind_unix(&eps[i], u, given, opener, &mut failures);
+            }
+            #[cfg(not(unix))]
+            failures.push(BindFailure::at(
+                &eps[i],
+                BindTarget::Unix(u.path().clone()),
+                Cause::Unix(UnixError::Unsupported {
+                    os: std::env::consts::OS,
+                }),
+            ));
+            continue;
+        }
         let given = given.get_mut(i).map(std::mem::take).unwrap_or_default();
         bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
         if let Some(socks) = &bound[i] {
@@ -696,9 +985,16 @@ pub(crate) fn bind_with(
         }
     }
     if !failures.is_empty() {
-        // Dropping `bound` closes every socket opened above.
+        // Dropping `bound` closes every socket opened above; the socket
+        // files this call made go too, `keep-file` or not.
+        #[cfg(unix)]
+        for u in bound_unix.into_iter().flatten() {
+            u.socket.discard();
+        }
         return Err(BindError::new(failures));
     }
+    #[cfg(unix)]
+    let mut bound_unix = bound_unix.into_iter();
     let endpoints = eps
         .iter()
         .zip(bound)
@@ -716,6 +1012,8 @@ pub(crate) fn bind_with(
                     )
                 }),
                 sockets,
+                #[cfg(unix)]
+                unix: bound_unix.next().flatten(),
             }
         })
         .collect();

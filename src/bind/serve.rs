@@ -170,6 +170,9 @@ impl Bound {
 }
 
 #[cfg(feature = "axum")]
+pub(crate) use axum_listener::{ACCEPT_BACKOFF, one_connection};
+
+#[cfg(feature = "axum")]
 mod axum_listener {
     use std::io;
     use std::net::SocketAddr;
@@ -183,7 +186,7 @@ mod axum_listener {
     /// connection's (out of descriptors, say): long enough not to spin on
     /// a socket that stays readable, short enough to serve again soon after
     /// a descriptor is freed.
-    const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+    pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
     /// `axum::serve(listener, app)`, graceful shutdown included.
     ///
@@ -243,7 +246,7 @@ mod axum_listener {
     }
 
     /// Whether an accept error is one client's, leaving the socket fine.
-    fn one_connection(e: &io::Error) -> bool {
+    pub(crate) fn one_connection(e: &io::Error) -> bool {
         matches!(
             e.kind(),
             io::ErrorKind::ConnectionRefused
@@ -288,6 +291,186 @@ impl futures_core::Stream for EndpointListener {
         self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<io::Result<TcpStream>>> {
+        self.get_mut()
+            .poll_accept(cx)
+            .map(|conn| Some(conn.map(|(stream, _)| stream)))
+    }
+}
+
+/// A Unix stream endpoint's socket as a listener: what
+/// [`EndpointListener`] is for TCP, with the guard that removes the socket
+/// file when it is dropped (see [`WithFile`](crate::bind::WithFile)).
+///
+/// A separate type because servers take concrete connection types: axum's
+/// `Listener` has one `Io` type, and tonic's `serve_with_incoming` wants
+/// `tokio::net::UnixStream` (which it knows as `Connected`), not a type
+/// that is either. So a server whose spec may say either writes
+/// `bound.listener(..)` for a TCP endpoint and `bound.unix_listener(..)`
+/// for a Unix one; asking the one for the other is
+/// [`TakeError::WrongTransport`], naming the transport it is.
+///
+/// With the `axum` feature it is an [`axum::serve::Listener`]:
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::env::temp_dir().join(format!("listenspec-doc-axum-unix-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("api.sock");
+/// let spec = format!("local = unix\nlocal.api = http:{} mode=600", path.display()).parse()?;
+/// let mut bound = listenspec::bind_all_async(&spec).await?;
+/// let listener = bound.unix_listener("local", "api")?;
+/// let app = Router::new().route("/", get(|| async { "hello" }));
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(async move {
+///     axum::serve(listener, app)
+///         .with_graceful_shutdown(async { stopped.await.ok(); })
+///         .await
+/// });
+/// let mut conn = tokio::net::UnixStream::connect(&path).await?;
+/// conn.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+/// let mut response = String::new();
+/// conn.read_to_string(&mut response).await?;
+/// assert!(response.starts_with("HTTP/1.1 200") && response.ends_with("hello"));
+/// stop.send(()).unwrap();
+/// server.await??;
+/// assert!(!path.exists(), "the listener removed its file when the server stopped");
+/// # std::fs::remove_dir(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct UnixEndpointListener {
+    endpoint: QualifiedName,
+    path: crate::spec::UnixPath,
+    socket: crate::bind::WithFile<tokio::net::UnixListener>,
+}
+
+#[cfg(unix)]
+impl UnixEndpointListener {
+    /// The endpoint's Unix stream socket as a listener; must be called
+    /// inside a tokio runtime.
+    pub fn new(endpoint: BoundEndpoint) -> Result<UnixEndpointListener, TakeError> {
+        let name = endpoint.qualified();
+        let Some(path) = endpoint.unix().map(|u| u.path().clone()) else {
+            return Err(TakeError::WrongTransport {
+                endpoint: name,
+                found: endpoint.transport(),
+                wanted: Transport::UnixStream,
+            });
+        };
+        Ok(UnixEndpointListener {
+            endpoint: name,
+            path,
+            socket: endpoint.into_tokio_unix_listener()?,
+        })
+    }
+
+    /// The endpoint's name, `network.name`.
+    pub fn endpoint(&self) -> &QualifiedName {
+        &self.endpoint
+    }
+
+    /// The path (or abstract name) it listens on.
+    pub fn path(&self) -> &crate::spec::UnixPath {
+        &self.path
+    }
+
+    /// The socket, with its file guard.
+    pub fn socket(&self) -> &crate::bind::WithFile<tokio::net::UnixListener> {
+        &self.socket
+    }
+
+    /// Waits for a connection: the stream and the client's address (Unix
+    /// clients are mostly unnamed).
+    pub async fn accept(
+        &mut self,
+    ) -> io::Result<(tokio::net::UnixStream, tokio::net::unix::SocketAddr)> {
+        self.socket.accept().await
+    }
+
+    /// [`accept`](UnixEndpointListener::accept) as a poll.
+    pub fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(tokio::net::UnixStream, tokio::net::unix::SocketAddr)>> {
+        self.socket.poll_accept(cx)
+    }
+}
+
+#[cfg(unix)]
+impl Bound {
+    /// Moves the Unix stream endpoint `network.name` out as a listener
+    /// that axum serves and tonic takes, removing the socket file when it
+    /// is dropped; must be called inside a tokio runtime. See
+    /// [`UnixEndpointListener`] for why TCP endpoints have
+    /// [`Bound::listener`] instead.
+    pub fn unix_listener(
+        &mut self,
+        network: &str,
+        name: &str,
+    ) -> Result<UnixEndpointListener, TakeError> {
+        UnixEndpointListener::new(self.take_checked(network, name, Transport::UnixStream)?)
+    }
+}
+
+#[cfg(all(unix, feature = "axum"))]
+impl axum::serve::Listener for UnixEndpointListener {
+    type Io = tokio::net::UnixStream;
+    type Addr = tokio::net::unix::SocketAddr;
+
+    /// Errors are retried as [`EndpointListener`]'s are.
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match UnixEndpointListener::accept(self).await {
+                Ok(conn) => return conn,
+                Err(e) if axum_listener::one_connection(&e) => {}
+                Err(_) => tokio::time::sleep(axum_listener::ACCEPT_BACKOFF).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.socket.local_addr()
+    }
+}
+
+/// The connections, for tonic's `serve_with_incoming` (which knows
+/// `tokio::net::UnixStream` as `Connected`) and other servers that take a
+/// stream; it never ends.
+///
+/// ```
+/// use futures_core::Stream;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::env::temp_dir().join(format!("listenspec-doc-stream-unix-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("grpc.sock");
+/// let spec = format!("local = unix\nlocal.grpc = http:{}", path.display()).parse()?;
+/// let mut bound = listenspec::bind_all_async(&spec).await?;
+/// let mut incoming = bound.unix_listener("local", "grpc")?;
+/// let _client = tokio::net::UnixStream::connect(&path).await?;
+/// let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut incoming).poll_next(cx));
+/// let conn: tokio::net::UnixStream = next.await.expect("never ends")?;
+/// assert_eq!(conn.local_addr()?.as_pathname(), Some(path.as_path()));
+/// # drop(incoming);
+/// # std::fs::remove_dir(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(all(unix, feature = "stream"))]
+impl futures_core::Stream for UnixEndpointListener {
+    type Item = io::Result<tokio::net::UnixStream>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<tokio::net::UnixStream>>> {
         self.get_mut()
             .poll_accept(cx)
             .map(|conn| Some(conn.map(|(stream, _)| stream)))

@@ -8,6 +8,12 @@ use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+#[cfg(unix)]
+use super::error::UnixError;
+#[cfg(unix)]
+use super::unix::SocketFile;
+#[cfg(unix)]
+use crate::plan::UnixBind;
 use crate::plan::{Bind, PlannedEndpoint};
 use crate::spec::Transport;
 
@@ -20,6 +26,17 @@ pub const DEFAULT_BACKLOG: u32 = 1024;
 pub(crate) trait Open {
     /// Creates, configures and binds (and for TCP, listens on) a socket.
     fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket>;
+
+    /// Makes the endpoint's Unix socket (listening, for a stream) and the
+    /// guard of the file it made: see `bind/unix.rs`.
+    #[cfg(unix)]
+    fn open_unix(
+        &mut self,
+        ep: &PlannedEndpoint,
+        unix: &UnixBind,
+    ) -> Result<(Socket, Option<SocketFile>), UnixError> {
+        super::unix::open(ep, unix)
+    }
 }
 
 /// The real thing.

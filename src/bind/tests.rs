@@ -7,8 +7,9 @@ use std::os::fd::AsRawFd;
 use socket2::Socket;
 
 use super::socket::{Open, System};
-use super::{Cause, bind_with, takes};
-use crate::plan::{Bind, PlannedEndpoint};
+use super::unix::SocketFile;
+use super::{Cause, Step, UnixError, bind_with, takes};
+use crate::plan::{Bind, PlannedEndpoint, UnixBind};
 use crate::{Host, ListenSpec, Plan};
 
 /// Opens real sockets but fails the `k`-th call, and remembers the inode of
@@ -27,9 +28,33 @@ impl Open for FailAt {
             return Err(io::Error::from_raw_os_error(libc::EACCES));
         }
         let s = System.open(ep, bind, port)?;
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", s.as_raw_fd()))?;
-        self.inodes.push(link.to_string_lossy().into_owned());
+        self.record(&s);
         Ok(s)
+    }
+
+    fn open_unix(
+        &mut self,
+        ep: &PlannedEndpoint,
+        unix: &UnixBind,
+    ) -> Result<(Socket, Option<SocketFile>), UnixError> {
+        let n = self.calls;
+        self.calls += 1;
+        if n == self.k {
+            return Err(UnixError::Os {
+                step: Step::Bind,
+                error: io::Error::from_raw_os_error(libc::EACCES),
+            });
+        }
+        let (s, file) = super::unix::open(ep, unix)?;
+        self.record(&s);
+        Ok((s, file))
+    }
+}
+
+impl FailAt {
+    fn record(&mut self, s: &Socket) {
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", s.as_raw_fd())).unwrap();
+        self.inodes.push(link.to_string_lossy().into_owned());
     }
 }
 
@@ -94,6 +119,48 @@ fn a_failure_at_any_socket_closes_every_other() {
             .collect();
         assert!(leaked.is_empty(), "k={k}: sockets left open: {leaked:?}");
     }
+}
+
+/// With Unix endpoints among the IP ones: whichever socket fails, every
+/// socket is closed and every socket file this call made is gone, the one
+/// with `keep-file` too, and nothing else in the directory is touched.
+#[test]
+fn a_failure_at_any_socket_removes_every_socket_file_made() {
+    let dir = std::env::temp_dir().join(format!("ls-unit-rollback-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("other.txt"), "not ours").unwrap();
+    let plan = loopback_plan(&format!(
+        "local = loopback
+         sock = unix
+         sock.b = unix:{0}/b.sock mode=600
+         local.a = tcp:0
+         sock.c = unixgram:{0}/c.sock mode=600 keep-file
+         sock.d = unixgram:{0}/d.sock",
+        dir.display()
+    ));
+    let total = 5;
+    for k in 0..total {
+        let mut seam = FailAt {
+            k,
+            calls: 0,
+            inodes: Vec::new(),
+        };
+        let err = bind_with(&plan, Vec::new(), &mut seam).unwrap_err();
+        assert_eq!(seam.calls, total, "k={k}");
+        assert_eq!(err.failures().len(), 1, "k={k}: {err}");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["other.txt"], "k={k}");
+        let still_open = open_sockets();
+        assert!(
+            seam.inodes.iter().all(|i| !still_open.contains(i)),
+            "k={k}: sockets left open"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

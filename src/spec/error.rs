@@ -54,7 +54,7 @@ pub enum SpecErrorKind {
         reason: UnixPathError,
     },
     /// A `unix` network with something only IP networks have.
-    #[error("network {network} = unix: {reason}")]
+    #[error("network {network}: {reason}")]
     UnixNetwork {
         /// The network.
         network: Name,
@@ -229,7 +229,7 @@ pub enum UnixPathError {
     NotReadBack,
 }
 
-/// Why a `unix` network was refused: a network of Unix sockets has no
+/// Why a network and Unix sockets do not fit: a network of Unix sockets has no
 /// addresses to pick, filter or share, and reaches this host only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -251,6 +251,11 @@ pub enum UnixNetworkError {
         "a Unix socket reaches this host only, so its exposure is local; leave out expose={0} (a proxy that publishes it says so in its own config)"
     )]
     Expose(crate::spec::Exposure),
+    /// `advertise unix:…` on a network of IP addresses.
+    #[error(
+        "advertise {0} is a Unix socket's URL, and this network holds IP addresses; advertise a URL with a host, or put Unix endpoints on a network of their own (`local = unix`)"
+    )]
+    UnixUrlOnIp(String),
     /// `advertise HOST` without a scheme.
     #[error(
         "advertise {0}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use)"
@@ -311,6 +316,11 @@ pub enum UnixEndpointError {
     /// `backlog=` on a datagram socket.
     #[error("datagram sockets do not listen, so backlog does not apply")]
     DatagramBacklog,
+    /// A Unix socket's URL advertised by an endpoint on IP addresses.
+    #[error(
+        "advertise {0} is a Unix socket's URL, and this endpoint listens on IP addresses; advertise what its clients connect to (a URL with a host and port), or put the endpoint on a unix network"
+    )]
+    UnixUrl(String),
     /// The endpoint's own `advertise HOST` without a scheme.
     #[error(
         "advertise {0}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use), or leave it out for unix:PATH"
@@ -486,6 +496,11 @@ pub enum AdvertiseError {
         "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address"
     )]
     Group,
+    /// A Unix socket URL whose path is missing, relative or malformed.
+    #[error(
+        "a Unix socket's URL is unix:/ABSOLUTE/PATH, unix:@name (unixgram: alike) or http+unix://%2FABSOLUTE%2FPATH/"
+    )]
+    UnixPath,
     /// Port 0.
     #[error("port 0 means \"any free port\" to the server, and no client can connect to it")]
     PortZero,

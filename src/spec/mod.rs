@@ -174,6 +174,9 @@ impl FromStr for Advertise {
         if s.bytes().any(separator) || (!s.is_ascii() && s.contains(char::is_whitespace)) {
             return Err(bad(AdvertiseError::Separator));
         }
+        if let Some(unix) = unix_url(s) {
+            return unix.map(Advertise::Url).map_err(bad);
+        }
         let is_url = s.as_bytes().windows(3).any(|w| w == b"://");
         // A scheme-less host reads as http:// reads it, which is how every
         // endpoint scheme will: spellings like `0`, `0x0` or `0.0` become
@@ -231,6 +234,43 @@ impl FromStr for Advertise {
         let port = url.port().or_else(|| explicit_port.then_some(80));
         Ok(Advertise::Host { host, port })
     }
+}
+
+impl Advertise {
+    /// Whether it is a Unix socket's URL (`unix:PATH`, `unixgram:PATH`,
+    /// `http+unix://…`), which only an endpoint on a Unix socket can
+    /// advertise.
+    pub fn is_unix(&self) -> bool {
+        matches!(self, Advertise::Url(u) if is_unix_scheme(u.scheme()))
+    }
+}
+
+fn is_unix_scheme(scheme: &str) -> bool {
+    matches!(scheme, "unix" | "unixgram") || scheme.ends_with("+unix")
+}
+
+/// A Unix socket's URL as its clients spell it, when `s` is one:
+/// `unix:/run/app.sock` or `unix:@name` (and `unixgram:`), or
+/// `http+unix://%2Frun%2Fapp.sock/` with the path percent-encoded as the
+/// host. A server in another container or mount namespace advertises the
+/// path its clients see. `None` for any other text.
+fn unix_url(s: &str) -> Option<Result<Url, AdvertiseError>> {
+    let (scheme, rest) = parse::cut(s, b':')?;
+    if !is_unix_scheme(scheme) {
+        return None;
+    }
+    let path = match shorthand::unix_url(s) {
+        Some((_, path)) => path,
+        None if !rest.starts_with("//") => rest.to_owned(),
+        None => return Some(Err(AdvertiseError::UnixPath)),
+    };
+    let absolute = path
+        .parse::<UnixPath>()
+        .is_ok_and(|p| p.file().is_none_or(std::path::Path::is_absolute));
+    if !absolute {
+        return Some(Err(AdvertiseError::UnixPath));
+    }
+    Some(Url::parse(s).map_err(AdvertiseError::Url))
 }
 
 /// A named set of this host's addresses.
@@ -390,6 +430,12 @@ impl Network {
             errors.push(SpecErrorKind::UnixNetwork {
                 network: name.clone(),
                 reason: UnixNetworkError::Mixed,
+            });
+        }
+        if let Some(a) = self.advertise.as_ref().filter(|a| a.is_unix()) {
+            errors.push(SpecErrorKind::UnixNetwork {
+                network: name.clone(),
+                reason: UnixNetworkError::UnixUrlOnIp(a.to_string()),
             });
         }
         let wildcards = self.include.iter().filter(|s| s.is_wildcard()).count();
@@ -819,6 +865,9 @@ impl Endpoint {
                 self.options
                     .file_only()
                     .for_each(|o| bad(UnixEndpointError::FileOption(o)));
+                if let Some(a) = self.advertise.as_ref().filter(|a| a.is_unix()) {
+                    bad(UnixEndpointError::UnixUrl(a.to_string()));
+                }
             }
             Address::Unix(path) => {
                 if self.protocol.only_on() == Some(false) {

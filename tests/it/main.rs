@@ -21,6 +21,8 @@ mod reach;
 mod realnet;
 mod serve;
 mod spec;
+#[cfg(unix)]
+mod unix;
 mod unix_plan;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from

@@ -174,6 +174,44 @@ fn the_axum_server_serves_api_and_ops_on_their_networks() {
     interrupt(running);
 }
 
+#[test]
+fn the_axum_server_serves_ops_on_a_unix_socket_when_the_flags_say_so() {
+    let dir = std::env::temp_dir().join(format!("listenspec-axum-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("ops.sock");
+    let mut cmd = Command::new(example("axum_server"));
+    cmd.args(["--config", "examples/axum_server.toml"])
+        .args(["--listen", "ops = unix"])
+        .arg("--listen")
+        .arg(format!("ops.http = http:{} mode=600", sock.display()))
+        .env("PORT", "0")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    let (running, eps) = start(cmd, 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "no {} in 10 s", sock.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let unix = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "-w", "\n%{http_code}", "--unix-socket"])
+            .arg(&sock)
+            .arg(format!("http://localhost{path}"))
+            .output()
+            .expect("curl is installed");
+        assert!(out.status.success(), "curl --unix-socket {path}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(unix("/healthz"), "ok\n\n200");
+    let public = eps[0].1[0];
+    assert_eq!(curl(public, "/").0, "200");
+    assert_eq!(unix("/metrics"), "requests_total 1\n\n200");
+    assert_eq!(unix("/").rsplit('\n').next(), Some("404"), "no API on ops");
+    interrupt(running);
+    assert!(!sock.exists(), "the socket file goes with the server");
+    std::fs::remove_dir(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn the_grpc_server_answers_health_checks_on_every_address() {
     let mut cmd = Command::new(example("grpc_health"));

@@ -1,0 +1,224 @@
+//! One listener for an endpoint whichever kind of socket its spec gives
+//! it, so a server's code does not change when its config moves an
+//! endpoint from a TCP port to a Unix socket (feature `tokio`).
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
+
+#[cfg(unix)]
+use super::UnixEndpointListener;
+use super::{Bound, EndpointListener, TakeError};
+use crate::spec::{QualifiedName, Transport};
+
+/// An endpoint's stream sockets as one listener: every TCP socket of an
+/// endpoint on IP addresses, or its Unix socket. With `axum`,
+/// `axum::serve(bound.any_listener("public", "http")?, app)` serves
+/// either, as the spec says.
+///
+/// [`EndpointListener`] and [`UnixEndpointListener`] are the two kinds on
+/// their own, with their own connection types, which tonic's
+/// `serve_with_incoming` needs (it knows `TcpStream` and `UnixStream`,
+/// not [`Connection`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AnyListener {
+    /// TCP sockets on IP addresses.
+    Tcp(EndpointListener),
+    /// A Unix stream socket.
+    #[cfg(unix)]
+    Unix(UnixEndpointListener),
+}
+
+/// One accepted connection of an [`AnyListener`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Connection {
+    /// Over TCP.
+    Tcp(TcpStream),
+    /// Over a Unix stream socket.
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+/// Who connected to an [`AnyListener`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum PeerAddr {
+    /// A TCP peer's address.
+    Tcp(SocketAddr),
+    /// A Unix socket peer's address (usually unnamed).
+    #[cfg(unix)]
+    Unix(tokio::net::unix::SocketAddr),
+}
+
+impl AnyListener {
+    /// The endpoint it accepts for.
+    pub fn endpoint(&self) -> &QualifiedName {
+        match self {
+            AnyListener::Tcp(l) => l.endpoint(),
+            #[cfg(unix)]
+            AnyListener::Unix(l) => l.endpoint(),
+        }
+    }
+
+    /// The next connection on any of the endpoint's sockets.
+    pub async fn accept(&mut self) -> io::Result<(Connection, PeerAddr)> {
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for the next connection.
+    pub fn poll_accept(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(Connection, PeerAddr)>> {
+        match self {
+            AnyListener::Tcp(l) => l
+                .poll_accept(cx)
+                .map_ok(|(c, a)| (Connection::Tcp(c), PeerAddr::Tcp(a))),
+            #[cfg(unix)]
+            AnyListener::Unix(l) => l
+                .poll_accept(cx)
+                .map_ok(|(c, a)| (Connection::Unix(c), PeerAddr::Unix(a))),
+        }
+    }
+}
+
+impl Bound {
+    /// The endpoint's stream sockets as one listener, TCP or Unix as the
+    /// plan has them, moved out; must be called inside a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("listenspec-doc-any-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("api.sock");
+    /// // The same code serves a TCP endpoint or, as here, a Unix one.
+    /// let spec = format!("local = unix\nlocal.api = http:{}", path.display()).parse()?;
+    /// let mut bound = listenspec::bind_all_async(&spec).await?;
+    /// let mut listener = bound.any_listener("local", "api")?;
+    /// let mut client = tokio::net::UnixStream::connect(&path).await?;
+    /// let (mut conn, _peer) = listener.accept().await?;
+    /// client.write_all(b"ping").await?;
+    /// let mut buf = [0; 4];
+    /// conn.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"ping");
+    /// # drop(listener);
+    /// # std::fs::remove_dir(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn any_listener(&mut self, network: &str, name: &str) -> Result<AnyListener, TakeError> {
+        let unix = self
+            .endpoint(network, name)
+            .is_some_and(|e| e.transport() == Transport::UnixStream);
+        #[cfg(unix)]
+        if unix {
+            return self.unix_listener(network, name).map(AnyListener::Unix);
+        }
+        // Elsewhere a plan has no Unix socket to bind, so binding failed
+        // before any endpoint could be asked for; this is not reached.
+        #[cfg(not(unix))]
+        let _ = unix;
+        self.listener(network, name).map(AnyListener::Tcp)
+    }
+}
+
+/// Calls `$op` on whichever stream the connection holds.
+macro_rules! on_stream {
+    ($self:ident, $s:ident => $op:expr) => {
+        match $self.get_mut() {
+            Connection::Tcp($s) => $op,
+            #[cfg(unix)]
+            Connection::Unix($s) => $op,
+        }
+    };
+}
+
+impl AsyncRead for Connection {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        on_stream!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Connection {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        on_stream!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_stream!(self, s => Pin::new(s).poll_flush(cx))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_stream!(self, s => Pin::new(s).poll_shutdown(cx))
+    }
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        on_stream!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Connection::Tcp(s) => s.is_write_vectored(),
+            #[cfg(unix)]
+            Connection::Unix(s) => s.is_write_vectored(),
+        }
+    }
+}
+
+/// `axum::serve(listener, app)` for either kind; errors are retried as
+/// [`EndpointListener`]'s are.
+#[cfg(feature = "axum")]
+impl axum::serve::Listener for AnyListener {
+    type Io = Connection;
+    type Addr = PeerAddr;
+
+    async fn accept(&mut self) -> (Connection, PeerAddr) {
+        loop {
+            match AnyListener::accept(self).await {
+                Ok(conn) => return conn,
+                Err(e) if super::serve::one_connection(&e) => {}
+                Err(_) => tokio::time::sleep(super::serve::ACCEPT_BACKOFF).await,
+            }
+        }
+    }
+
+    /// A TCP endpoint's first address (axum has room for one), or the Unix
+    /// socket's address.
+    fn local_addr(&self) -> io::Result<PeerAddr> {
+        match self {
+            AnyListener::Tcp(l) => axum::serve::Listener::local_addr(l).map(PeerAddr::Tcp),
+            #[cfg(unix)]
+            AnyListener::Unix(l) => axum::serve::Listener::local_addr(l).map(PeerAddr::Unix),
+        }
+    }
+}
+
+/// `Router::into_make_service_with_connect_info::<PeerAddr>()`, so a
+/// handler can take `ConnectInfo<PeerAddr>`.
+#[cfg(feature = "axum")]
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, AnyListener>>
+    for PeerAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, AnyListener>) -> PeerAddr {
+        stream.remote_addr().clone()
+    }
+}

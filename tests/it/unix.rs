@@ -1,0 +1,799 @@
+//! Unix domain sockets with real parts: files in a temporary directory,
+//! the real `stat`, `curl --unix-socket`, `setpriv` for a user the mode
+//! excludes, `systemd-socket-activate` with a Unix `--listen` path, and
+//! the doctor's `--check`.
+
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use listenspec::bind::{BindError, BindTarget, Cause, FileKind, Inherited, UnixError};
+use listenspec::probe::Outcome;
+use listenspec::spec::UnixPath;
+use listenspec::{Host, ListenSpec};
+
+use crate::examples::{Running, example};
+
+/// A fresh directory under the system's temporary directory, removed with
+/// all it holds when dropped, failed test or not.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ls-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    /// What is in the directory, by name, sorted.
+    fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn spec(lines: &[String]) -> ListenSpec {
+    let mut text = String::from("local = unix\n");
+    for l in lines {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text.parse().unwrap()
+}
+
+fn bind(lines: &[String]) -> Result<listenspec::Bound, BindError> {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let text = spec(lines);
+    text.plan(&host).unwrap().bind_inherited(Vec::new())
+}
+
+fn unix_error(err: &BindError) -> &UnixError {
+    match err.failures()[0].cause() {
+        Cause::Unix(e) => e,
+        other => panic!("not a Unix failure: {other:?}"),
+    }
+}
+
+/// `stat -c FORMAT PATH`, the real command.
+fn stat(format: &str, path: &Path) -> String {
+    let out = Command::new("stat")
+        .args(["-c", format])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stat {}: {out:?}", path.display());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn is_root() -> bool {
+    // /proc/self belongs to the process's effective user.
+    std::fs::metadata("/proc/self").unwrap().uid() == 0
+}
+
+/// Skips a test that needs root when not root: allowed off CI only.
+fn needs_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    let why = "it needs root (setpriv to another user, chown)";
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run {test}: {why}"
+    );
+    eprintln!("SKIP {test}: {why}");
+    false
+}
+
+fn exchange(path: &Path, listener: &UnixListener) {
+    let mut client = UnixStream::connect(path).unwrap();
+    client.write_all(b"ping").unwrap();
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0; 4];
+    conn.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+}
+
+#[test]
+fn a_stale_socket_file_is_replaced() {
+    let dir = TempDir::new("stale");
+    let path = dir.join("app.sock");
+    // std never removes its socket file: dropped, it leaves a stale one.
+    drop(UnixListener::bind(&path).unwrap());
+    let refused = UnixStream::connect(&path).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+    let mut bound = bind(&[format!("local.api = unix:{}", path.display())]).unwrap();
+    let listener = bound.take_unix_listener("local", "api").unwrap();
+    exchange(&path, &listener);
+}
+
+#[test]
+fn a_stale_socket_file_is_refused_with_stale_refuse() {
+    let dir = TempDir::new("refuse");
+    let path = dir.join("app.sock");
+    drop(UnixDatagram::bind(&path).unwrap());
+    let old = std::fs::symlink_metadata(&path).unwrap().ino();
+    let err = bind(&[format!("local.api = unix:{} stale=refuse", path.display())]).unwrap_err();
+    assert!(
+        matches!(unix_error(&err), UnixError::Stale { path: p } if *p == path),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains(&format!("rm {}", path.display())), "{text}");
+    assert_eq!(std::fs::symlink_metadata(&path).unwrap().ino(), old, "kept");
+}
+
+#[test]
+fn a_live_socket_is_refused_naming_it() {
+    let dir = TempDir::new("live");
+    let path = dir.join("app.sock");
+    let other = UnixListener::bind(&path).unwrap();
+    for proto in ["unix", "http", "unixgram"] {
+        let err = bind(&[format!("local.api = {proto}:{}", path.display())]).unwrap_err();
+        let f = &err.failures()[0];
+        assert_eq!(
+            f.target(),
+            Some(&BindTarget::Unix(UnixPath::File(path.clone())))
+        );
+        assert!(matches!(unix_error(&err), UnixError::Live { .. }), "{err}");
+        let text = err.to_string();
+        let named = format!("another instance is running on {}", path.display());
+        assert!(text.contains(&named), "{proto}: {text}");
+        // The other server still has its file, still answers, and was
+        // not handed a connection by the check.
+        other.set_nonblocking(true).unwrap();
+        assert!(other.accept().is_err(), "{proto}: the check connected");
+        other.set_nonblocking(false).unwrap();
+        exchange(&path, &other);
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_socket_is_never_deleted() {
+    let dir = TempDir::new("notsock");
+    let file = dir.join("file.sock");
+    std::fs::write(&file, "precious").unwrap();
+    let sub = dir.join("dir.sock");
+    std::fs::create_dir(&sub).unwrap();
+    let fifo = dir.join("fifo.sock");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // A link to a live-looking stale socket: never followed.
+    let target = dir.join("target.sock");
+    drop(UnixListener::bind(&target).unwrap());
+    let link = dir.join("link.sock");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    for (path, kind) in [
+        (&file, FileKind::RegularFile),
+        (&sub, FileKind::Directory),
+        (&fifo, FileKind::Pipe),
+        (&link, FileKind::Symlink),
+    ] {
+        for proto in ["unix", "unixgram mode=600"] {
+            let (proto, opts) = proto.split_once(' ').unwrap_or((proto, ""));
+            let err =
+                bind(&[format!("local.api = {proto}:{} {opts}", path.display())]).unwrap_err();
+            assert!(
+                matches!(unix_error(&err), UnixError::NotASocket { path: p, kind: k } if p == path && *k == kind),
+                "{err}"
+            );
+            let text = err.to_string();
+            assert!(text.contains(&path.display().to_string()), "{text}");
+            assert!(
+                text.contains("never deletes a file that is not a socket"),
+                "{text}"
+            );
+        }
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious");
+    assert!(sub.is_dir());
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert_eq!(std::fs::read_link(&link).unwrap(), target);
+    assert!(
+        std::fs::symlink_metadata(&target)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
+}
+
+#[test]
+fn a_missing_directory_says_how_to_make_it() {
+    let dir = TempDir::new("nodir");
+    let path = dir.join("missing/app.sock");
+    for proto in ["unix", "unixgram", "unixgram mode=600"] {
+        let (proto, opts) = proto.split_once(' ').unwrap_or((proto, ""));
+        let err = bind(&[format!("local.api = {proto}:{} {opts}", path.display())]).unwrap_err();
+        assert!(
+            matches!(unix_error(&err), UnixError::NoDirectory { dir: d } if *d == dir.join("missing")),
+            "{err}"
+        );
+        let hint = err.failures()[0].hint();
+        assert!(
+            hint.contains(&format!("mkdir -p {}", dir.join("missing").display())),
+            "{hint}"
+        );
+        assert!(hint.contains("RuntimeDirectory="), "{hint}");
+    }
+}
+
+/// A directory the user may not write to: the doctor run as nobody.
+#[test]
+fn a_directory_without_permission_says_so() {
+    if !needs_root("a_directory_without_permission_says_so") {
+        return;
+    }
+    let dir = TempDir::new("denied");
+    let path = dir.join("app.sock");
+    let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
+        .args(["doctor", "--bind", "--listen", "local = unix", "--listen"])
+        .arg(format!("local.api = unix:{}", path.display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "may not create a socket file in {}",
+            dir.0.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("RuntimeDirectory=NAME with User="), "{text}");
+    assert!(!path.exists());
+}
+
+/// `setpriv` to uid and gid 65534 (nobody), without root's groups.
+fn as_nobody(program: &str) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(program);
+    c
+}
+
+#[test]
+fn the_mode_is_set_before_anything_connects() {
+    let dir = TempDir::new("mode");
+    let stream = dir.join("api.sock");
+    let dgram = dir.join("log.sock");
+    let mut bound = bind(&[
+        format!("local.api = http:{} mode=600", stream.display()),
+        format!("local.log = unixgram:{} mode=620", dgram.display()),
+    ])
+    .unwrap();
+    assert_eq!(stat("%a", &stream), "600");
+    assert_eq!(stat("%a", &dgram), "620");
+    // The datagram socket was set up in a private directory, now gone.
+    assert_eq!(dir.listing(), ["api.sock", "log.sock"]);
+    let log = bound.take_unix_datagram("local", "log").unwrap();
+    UnixDatagram::unbound()
+        .unwrap()
+        .send_to(b"hi", &dgram)
+        .unwrap();
+    let mut buf = [0; 2];
+    assert_eq!(log.recv(&mut buf).unwrap(), 2);
+}
+
+/// The real test of the mode: curl run as nobody is refused where root
+/// gets the page, and gets it too once the mode lets everyone in.
+#[tokio::test]
+async fn a_user_the_mode_excludes_cannot_connect() {
+    if !needs_root("a_user_the_mode_excludes_cannot_connect") {
+        return;
+    }
+    let dir = TempDir::new("nobody");
+    let closed = dir.join("closed.sock");
+    let open = dir.join("open.sock");
+    let text = spec(&[
+        format!("local.closed = http:{} mode=600", closed.display()),
+        format!("local.open = http:{} mode=666", open.display()),
+    ]);
+    let mut bound = listenspec::bind_all_async(&text).await.unwrap();
+    for name in ["closed", "open"] {
+        let listener = bound.unix_listener("local", name).unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+    let curl = |path: PathBuf, nobody: bool| {
+        tokio::task::spawn_blocking(move || {
+            let mut c = if nobody {
+                as_nobody("curl")
+            } else {
+                Command::new("curl")
+            };
+            c.args(["-sS", "--max-time", "5", "--unix-socket"])
+                .arg(&path)
+                .arg("http://localhost/")
+                .output()
+                .unwrap()
+        })
+    };
+    let root = curl(closed.clone(), false).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&root.stdout), "hello", "{root:?}");
+    let refused = curl(closed.clone(), true).await.unwrap();
+    assert!(!refused.status.success(), "{refused:?}");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("Permission denied") || err.contains("Couldn't connect"),
+        "{err}"
+    );
+    let allowed = curl(open.clone(), true).await.unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&allowed.stdout),
+        "hello",
+        "{allowed:?}"
+    );
+}
+
+#[test]
+fn owner_and_group_are_applied() {
+    if !needs_root("owner_and_group_are_applied") {
+        return;
+    }
+    let dir = TempDir::new("owner");
+    let stream = dir.join("api.sock");
+    let dgram = dir.join("log.sock");
+    let _bound = bind(&[
+        format!(
+            "local.api = unix:{} owner=65534 group=65534 mode=660",
+            stream.display()
+        ),
+        format!("local.log = unixgram:{} group=65534", dgram.display()),
+    ])
+    .unwrap();
+    assert_eq!(stat("%u %g %a", &stream), "65534 65534 660");
+    assert_eq!(stat("%u %g", &dgram), "0 65534");
+    assert_eq!(dir.listing(), ["api.sock", "log.sock"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn abstract_sockets_bind_and_accept() {
+    use std::os::linux::net::SocketAddrExt;
+
+    let name = format!("listenspec-it-{}", std::process::id());
+    let mut bound = bind(&[
+        format!("local.api = unix:@{name}"),
+        format!("local.log = unixgram:@{name}-log"),
+    ])
+    .unwrap();
+    assert!(bound.to_string().contains(&format!("@{name}")), "{bound}");
+    let listener = bound.take_unix_listener("local", "api").unwrap();
+    assert!(listener.file().is_none(), "no file to guard");
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+    let mut client = UnixStream::connect_addr(&addr).unwrap();
+    client.write_all(b"ping").unwrap();
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut buf = [0; 4];
+    conn.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+    // A name in use is an OS error on that name.
+    let err = bind(&[format!("local.again = unix:@{name}")]).unwrap_err();
+    assert!(
+        matches!(unix_error(&err), UnixError::Os { error, .. } if error.kind() == std::io::ErrorKind::AddrInUse),
+        "{err}"
+    );
+    let log = bound.take_unix_datagram("local", "log").unwrap();
+    let to = std::os::unix::net::SocketAddr::from_abstract_name(format!("{name}-log")).unwrap();
+    UnixDatagram::unbound()
+        .unwrap()
+        .send_to_addr(b"hi", &to)
+        .unwrap();
+    assert_eq!(log.recv(&mut buf).unwrap(), 2);
+}
+
+/// Counting descriptors needs a process where no other test opens any:
+/// this test runs the next one alone, in a process of its own.
+#[test]
+fn rollback_leaves_no_file_and_no_descriptor() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "unix::rollback_in_a_quiet_process",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("1 passed"), "the test ran: {text}");
+}
+
+#[test]
+#[ignore = "run alone in its own process by rollback_leaves_no_file_and_no_descriptor"]
+fn rollback_in_a_quiet_process() {
+    let fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+    let dir = TempDir::new("rollback");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_fd = 1;
+    let port = busy.local_addr().unwrap().port();
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let text: ListenSpec = format!(
+        "local = unix\nlo = 127.0.0.1\nlocal.api = unix:{}\nlocal.log = unixgram:{} mode=600\nlocal.keep = unix:{} keep-file\nlo.ok = tcp:0\nlo.web = http:{port}",
+        dir.join("api.sock").display(),
+        dir.join("log.sock").display(),
+        dir.join("keep.sock").display(),
+    )
+    .parse()
+    .unwrap();
+    let plan = text.plan(&host).unwrap();
+    let before = fds();
+    let err = plan.bind_inherited(Vec::new()).unwrap_err();
+    assert_eq!(err.failures().len(), 1, "{err}");
+    assert_eq!(err.failures()[0].endpoint().unwrap().to_string(), "lo.web");
+    assert_eq!(fds(), before, "every descriptor closed");
+    assert!(dir.listing().is_empty(), "files left: {:?}", dir.listing());
+    // And the same plan binds once the port is free.
+    drop(busy);
+    let bound = plan.bind_inherited(Vec::new()).unwrap();
+    assert_eq!(dir.listing(), ["api.sock", "keep.sock", "log.sock"]);
+    drop(bound);
+    assert_eq!(dir.listing(), ["keep.sock"], "kept by keep-file");
+    assert_eq!(fds(), before - busy_fd);
+}
+
+#[test]
+fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
+    let dir = TempDir::new("drop");
+    let gone = dir.join("gone.sock");
+    let kept = dir.join("kept.sock");
+    let swapped = dir.join("swapped.sock");
+    let by_hand = dir.join("byhand.sock");
+    let mut bound = bind(&[
+        format!("local.gone = unix:{}", gone.display()),
+        format!("local.kept = unixgram:{} keep-file", kept.display()),
+        format!("local.swapped = unix:{}", swapped.display()),
+        format!("local.byhand = unix:{}", by_hand.display()),
+    ])
+    .unwrap();
+    drop(bound.take_unix_listener("local", "gone").unwrap());
+    assert!(!gone.exists(), "removed on drop");
+
+    let k = bound.take_unix_datagram("local", "kept").unwrap();
+    assert!(k.file().unwrap().is_kept());
+    drop(k);
+    assert!(
+        std::fs::symlink_metadata(&kept)
+            .unwrap()
+            .file_type()
+            .is_socket()
+    );
+    // Kept, it is stale now, and the next start replaces it.
+    drop(bind(&[format!("local.kept = unixgram:{}", kept.display())]).unwrap());
+    assert!(!kept.exists());
+
+    // Someone else's file at the path by the time of the drop stays.
+    let s = bound.take_unix_listener("local", "swapped").unwrap();
+    std::fs::remove_file(&swapped).unwrap();
+    std::fs::write(&swapped, "someone else's").unwrap();
+    assert!(!s.file().unwrap().is_ours());
+    drop(s);
+    assert_eq!(std::fs::read_to_string(&swapped).unwrap(), "someone else's");
+
+    let b = bound.take_unix_listener("local", "byhand").unwrap();
+    let std_listener = b.into_inner_keeping_file();
+    drop(std_listener);
+    assert!(by_hand.exists(), "the socket alone keeps its file");
+}
+
+/// Inherited sockets as systemd passes them (`Inherited::new` over real
+/// sockets): matched by name, checked for path and type, never unlinked.
+#[test]
+fn an_inherited_unix_socket_is_checked_and_not_unlinked() {
+    let dir = TempDir::new("inherit");
+    let path = dir.join("app.sock");
+    let elsewhere = dir.join("else.sock");
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let plan = spec(&[format!("local.api = http:{}", path.display())])
+        .plan(&host)
+        .unwrap();
+    let bind_with =
+        |socket: socket2::Socket| plan.bind_inherited(vec![Inherited::new("local.api", socket)]);
+
+    let wrong_path = UnixListener::bind(&elsewhere).unwrap();
+    let err = bind_with(wrong_path.into()).unwrap_err();
+    assert!(
+        matches!(err.failures()[0].cause(), Cause::InheritedMismatch { .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("but the plan has unix {}", path.display())),
+        "{text}"
+    );
+    assert!(text.contains(&elsewhere.display().to_string()), "{text}");
+
+    // A datagram socket for a stream endpoint: not it. Held open here as
+    // a service manager holds its sockets, so the endpoint's own bind
+    // finds it live too.
+    let dgram = UnixDatagram::bind(&path).unwrap();
+    let err = bind_with(dgram.try_clone().unwrap().into()).unwrap_err();
+    assert!(
+        matches!(err.failures()[0].cause(), Cause::InheritedMismatch { .. }),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("unix socket {} (datagram)", path.display())),
+        "{text}"
+    );
+    assert!(text.contains("another instance is running"), "{text}");
+    drop(dgram);
+    std::fs::remove_file(&path).unwrap();
+
+    let unlistened =
+        socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+    unlistened
+        .bind(&socket2::SockAddr::unix(&path).unwrap())
+        .unwrap();
+    let err = bind_with(unlistened).unwrap_err();
+    assert!(
+        matches!(err.failures()[0].cause(), Cause::InheritedDisagrees { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("is not listening"), "{err}");
+    assert!(path.exists(), "an inherited socket's file is not ours");
+    std::fs::remove_file(&path).unwrap();
+
+    let given = UnixListener::bind(&path).unwrap();
+    let mut bound = bind_with(given.into()).unwrap();
+    let ep = bound.endpoint("local", "api").unwrap();
+    assert_eq!(ep.unix().unwrap().inherited(), Some("local.api"));
+    assert!(
+        bound.to_string().contains("unix, inherited local.api"),
+        "{bound}"
+    );
+    let listener = bound.take_unix_listener("local", "api").unwrap();
+    exchange(&path, &listener);
+    drop(listener);
+    assert!(path.exists(), "the unit's file is left to the unit");
+}
+
+/// Reads the start-up table until it names `path`, or fails after 20 s.
+fn wait_for_table(out: &Path, path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(out).unwrap_or_default();
+        if text.contains(&path.display().to_string()) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "no table in 20 s: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn curl_unix(path: &Path) -> Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--unix-socket"])
+        .arg(path)
+        .arg("http://localhost/")
+        .output()
+        .expect("curl is installed")
+}
+
+fn interrupt(running: &mut Running) {
+    let child = &mut running.0;
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no exit 10 s after SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_axum_server_answers_curl_over_its_unix_socket() {
+    let dir = TempDir::new("axum");
+    let path = dir.join("api.sock");
+    let out = dir.join("out.txt");
+    let mut running = Running(
+        Command::new(example("unix_server"))
+            .args(["--listen", "local = unix", "--listen"])
+            .arg(format!("local.api = http:{} mode=660", path.display()))
+            .stdout(std::fs::File::create(&out).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let table = wait_for_table(&out, &path);
+    assert!(table.contains("http+unix://"), "{table}");
+    let reply = curl_unix(&path);
+    assert_eq!(
+        String::from_utf8_lossy(&reply.stdout),
+        format!("hello from {}\n", path.display()),
+        "{reply:?}"
+    );
+    assert_eq!(stat("%a", &path), "660");
+    interrupt(&mut running);
+    assert!(!path.exists(), "removed when the server stopped");
+}
+
+#[test]
+fn the_server_takes_its_unix_socket_from_systemd_socket_activate() {
+    let tool = "/usr/bin/systemd-socket-activate";
+    if !Path::new(tool).exists() {
+        let why = format!("{tool} is not installed (Debian package systemd)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test: {why}"
+        );
+        eprintln!("SKIP the_server_takes_its_unix_socket_from_systemd_socket_activate: {why}");
+        return;
+    }
+    let dir = TempDir::new("activate");
+    let path = dir.join("app.sock");
+    let out = dir.join("out.txt");
+    let mut running = Running(
+        Command::new(tool)
+            .arg(format!("--listen={}", path.display()))
+            .arg("--fdname=local.api")
+            .arg("-E")
+            .arg("RUST_BACKTRACE=1")
+            .arg(example("unix_server"))
+            .args(["--listen", "local = unix", "--listen"])
+            .arg(format!("local.api = http:{}", path.display()))
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // The tool binds the path itself and starts the server on the first
+    // connection.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "systemd-socket-activate never bound {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reply = curl_unix(&path);
+    assert_eq!(
+        String::from_utf8_lossy(&reply.stdout),
+        format!("hello from {}\n", path.display()),
+        "{reply:?}"
+    );
+    let table = wait_for_table(&out, &path);
+    assert!(table.contains("unix, inherited local.api"), "{table}");
+    interrupt(&mut running);
+    assert!(
+        path.exists(),
+        "the inherited socket's file is not the server's to remove"
+    );
+}
+
+#[test]
+fn the_doctor_check_reaches_unix_sockets() {
+    let dir = TempDir::new("doctor");
+    let api = dir.join("api.sock");
+    let log = dir.join("log.sock");
+    let out = Command::new(env!("CARGO_BIN_EXE_listenspec"))
+        .args(["doctor", "--check", "--listen", "local = unix"])
+        .arg("--listen")
+        .arg(format!("local.api = http:{} mode=600", api.display()))
+        .arg("--listen")
+        .arg(format!("local.log = unixgram:{}", log.display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (name, path) in [("local.api", &api), ("local.log", &log)] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("ok   {name} ")))
+            .unwrap_or_else(|| panic!("no ok line for {name}: {text}"));
+        assert!(
+            line.ends_with(&format!("reaches this process on {}", path.display())),
+            "{line}"
+        );
+    }
+    assert!(dir.listing().is_empty(), "released: {:?}", dir.listing());
+}
+
+/// A TCP proxy in front of the Unix socket, as the advertised URL says:
+/// one that passes the probe through reaches the endpoint; one that
+/// connects to the endpoint but sends something else does not, though the
+/// endpoint got a connection.
+#[test]
+fn a_connection_without_the_nonce_is_not_reached() {
+    let dir = TempDir::new("proxy");
+    let api = dir.join("api.sock");
+    for pass_through in [true, false] {
+        let front = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = front.local_addr().unwrap().port();
+        let bound = bind(&[format!(
+            "local.api = http:{} advertise http://127.0.0.1:{port}/",
+            api.display(),
+        )])
+        .unwrap();
+        let upstream = api.clone();
+        let proxy = std::thread::spawn(move || {
+            let (mut conn, _) = front.accept().unwrap();
+            let mut buf = [0; 512];
+            let n = conn.read(&mut buf).unwrap();
+            let mut up = UnixStream::connect(&upstream).unwrap();
+            if pass_through {
+                up.write_all(&buf[..n]).unwrap();
+            } else {
+                up.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+            }
+            // Held until the check is done with it.
+            let _ = up.read(&mut [0; 64]);
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let reach = bound.check_advertised(Duration::from_millis(800));
+        drop(bound);
+        let seen = proxy.join().unwrap();
+        assert!(
+            seen.starts_with("GET /.well-known/listenspec-probe/"),
+            "{seen}"
+        );
+        assert_eq!(reach.len(), 1);
+        assert_eq!(reach[0].reached(), pass_through, "{}", reach[0]);
+        if pass_through {
+            assert!(
+                matches!(reach[0].outcome(), Outcome::ReachedUnix { path } if *path == UnixPath::File(api.clone())),
+                "{}",
+                reach[0]
+            );
+        } else {
+            assert!(
+                matches!(reach[0].outcome(), Outcome::Elsewhere),
+                "{}",
+                reach[0]
+            );
+        }
+    }
+}
