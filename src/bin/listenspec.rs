@@ -18,7 +18,8 @@ use listenspec::bind::BoundEndpoint;
 use listenspec::plan::{PlannedEndpoint, PlannedNetwork, Problem};
 use listenspec::probe::{Outcome, Reach};
 use listenspec::spec::Layers;
-use listenspec::{Bound, Host, ListenSpec, Plan, PlanOptions};
+use listenspec::wait::Wait;
+use listenspec::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 use serde::Serialize;
 
 /// The most the doctor reads from a spec or host file. A recorded host of
@@ -121,6 +122,13 @@ struct Doctor {
     /// it reaches these sockets.
     #[arg(long)]
     check: bool,
+    /// Wait up to SECS seconds for this host to have what the spec needs
+    /// (an interface to appear or come up, an address to be added or to
+    /// finish duplicate address detection), reading the host again on each
+    /// change, then plan (and with --bind, bind). Errors that waiting
+    /// cannot fix are reported at once.
+    #[arg(long, value_name = "SECS", conflicts_with_all = ["host", "dump_host"])]
+    wait: Option<f64>,
 }
 
 fn main() -> ExitCode {
@@ -217,6 +225,9 @@ impl Doctor {
                 return ExitCode::from(1);
             }
         };
+        if let Some(secs) = self.wait {
+            return self.wait_then_report(&spec, secs);
+        }
         let host = match &self.host {
             Some(path) => read_host(path),
             None => listenspec::capture(&spec).map_err(|e| format!("cannot read this host: {e}")),
@@ -246,13 +257,59 @@ impl Doctor {
         read_spec(self.spec.as_deref(), &self.listen)
     }
 
-    fn plan(&self, spec: &ListenSpec, host: &Host) -> ExitCode {
-        let options = if self.strict {
+    fn options(&self) -> PlanOptions {
+        if self.strict {
             PlanOptions::strict()
         } else {
             PlanOptions::default()
+        }
+    }
+
+    /// `--wait SECS`: the library's waiting plan (and bind), then the
+    /// report of a plan that stands.
+    fn wait_then_report(&self, spec: &ListenSpec, secs: f64) -> ExitCode {
+        let Ok(deadline) = Duration::try_from_secs_f64(secs) else {
+            eprintln!("--wait {secs} is not a number of seconds from 0 on");
+            return ExitCode::from(1);
         };
-        let plan = match listenspec::plan_with(spec, host, options) {
+        let wait = Wait::up_to(deadline).plan_options(self.options());
+        let waited = if self.bind || self.check {
+            wait.bind_planned(spec)
+                .map(|(host, plan, bound)| (host, plan, Some(bound)))
+        } else {
+            wait.plan(spec).map(|(host, plan)| (host, plan, None))
+        };
+        match waited {
+            Ok((host, plan, bound)) => self.report(&host, &plan, bound),
+            Err(e) => {
+                let last = match &e {
+                    Error::Deadline(gave_up) => gave_up.last(),
+                    other => other,
+                };
+                let status = if matches!(last, Error::Capture(_)) {
+                    1
+                } else {
+                    2
+                };
+                if self.json {
+                    let written = to_stdout(|out| match last {
+                        Error::Plan(p) => json(out, p),
+                        Error::Bind(b) => json(out, b),
+                        _ => Ok(()),
+                    });
+                    // The JSON is the last attempt's; how long it waited is
+                    // for the person reading stderr.
+                    eprintln!("{e}");
+                    return written.and(ExitCode::from(status));
+                }
+                eprintln!("{e}");
+                ExitCode::from(status)
+            }
+        }
+    }
+
+    fn plan(&self, spec: &ListenSpec, host: &Host) -> ExitCode {
+        let plan = match listenspec::plan_with(spec, host, self.options()) {
             Ok(plan) => plan,
             Err(e) => {
                 if self.json {
@@ -284,15 +341,22 @@ impl Doctor {
         } else {
             None
         };
+        self.report(host, &plan, bound)
+    }
+
+    /// The plan, what was bound and what the check found, as a table or
+    /// JSON; the exit status says whether every advertised address was
+    /// reached.
+    fn report(&self, host: &Host, plan: &Plan, bound: Option<Bound>) -> ExitCode {
         let reach = match &bound {
             Some(b) if self.check => b.check_advertised(Duration::from_secs(2)),
             _ => Vec::new(),
         };
         let written = to_stdout(|out| {
             if self.json {
-                return json(out, &Report::new(&plan, bound.as_ref(), &reach));
+                return json(out, &Report::new(plan, bound.as_ref(), &reach));
             }
-            print_plan(out, &plan, host, self.host.as_deref())?;
+            print_plan(out, plan, host, self.host.as_deref())?;
             if let Some(b) = &bound {
                 print_bound(out, b)?;
             }
