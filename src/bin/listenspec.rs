@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use listenspec::bind::BoundEndpoint;
+use listenspec::capture::HostChanges;
 use listenspec::plan::{PlannedEndpoint, PlannedNetwork, Problem};
 use listenspec::probe::{Outcome, Reach};
 use listenspec::spec::Layers;
@@ -129,6 +130,12 @@ struct Doctor {
     /// cannot fix are reported at once.
     #[arg(long, value_name = "SECS", conflicts_with_all = ["host", "dump_host"])]
     wait: Option<f64>,
+    /// Plan now, then again on every change of this host's links and
+    /// addresses, printing each change of the plan (`+` a socket it would
+    /// open, `-` one it would close, or its errors) until interrupted.
+    /// Nothing is bound.
+    #[arg(long, conflicts_with_all = ["host", "dump_host", "wait", "bind", "check", "json"])]
+    watch: bool,
 }
 
 fn main() -> ExitCode {
@@ -228,6 +235,9 @@ impl Doctor {
         if let Some(secs) = self.wait {
             return self.wait_then_report(&spec, secs);
         }
+        if self.watch {
+            return self.watch(&spec);
+        }
         let host = match &self.host {
             Some(path) => read_host(path),
             None => listenspec::capture(&spec).map_err(|e| format!("cannot read this host: {e}")),
@@ -304,6 +314,59 @@ impl Doctor {
                 }
                 eprintln!("{e}");
                 ExitCode::from(status)
+            }
+        }
+    }
+
+    /// `--watch`: the plan, then each change of it, as the host changes.
+    /// Ends only on an error reading the host or writing the report.
+    fn watch(&self, spec: &ListenSpec) -> ExitCode {
+        // Subscribed before the first capture, so no change is missed;
+        // where there are no notifications, poll.
+        let mut changes = HostChanges::subscribe().ok().flatten();
+        let mut last: Option<Result<Plan, String>> = None;
+        loop {
+            let host = match listenspec::capture(spec) {
+                Ok(host) => host,
+                Err(e) => {
+                    eprintln!("cannot read this host: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let now = listenspec::plan_with(spec, &host, self.options()).map_err(|e| e.to_string());
+            let mut out = io::stdout().lock();
+            let written = match (&last, &now) {
+                (None | Some(Err(_)), Ok(plan)) => writeln!(out, "{plan}"),
+                (Some(Ok(old)), Ok(plan)) => {
+                    let diff = plan.diff(old);
+                    if diff.is_empty() {
+                        Ok(())
+                    } else {
+                        writeln!(out, "the host changed:\n{diff}")
+                    }
+                }
+                (Some(Err(old)), Err(e)) if old == e => Ok(()),
+                (_, Err(e)) => writeln!(out, "{e}"),
+            };
+            match written.and_then(|()| out.flush()) {
+                Ok(()) => {}
+                // The reader went away (`| head`): it has had what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cannot write the report: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+            drop(out);
+            last = Some(now);
+            // A notification says only that something changed; a broken
+            // subscription falls back to polling.
+            let notified = changes
+                .as_mut()
+                .is_some_and(|c| c.wait(Duration::from_secs(3600)).is_ok());
+            if !notified {
+                changes = None;
+                std::thread::sleep(listenspec::wait::POLL_INTERVAL);
             }
         }
     }

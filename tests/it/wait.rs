@@ -315,3 +315,84 @@ fn the_doctor_waits_for_an_address_then_binds_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_doctor_watches_an_address_come_and_go() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    let Some(ns) = netns_or_skip("the_doctor_watches_an_address_come_and_go") else {
+        return;
+    };
+    pair(&ns, "ww0", "ww1", true);
+    ns.addr("ww0", "198.51.100.12/24");
+    let mut child = KillOnDrop(
+        std::process::Command::new("ip")
+            .args(["netns", "exec", ns.name()])
+            .args([env!("CARGO_BIN_EXE_listenspec"), "doctor", "--watch"])
+            .args(["--listen", "svc = if:ww0; svc.web = http:8080"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // Reads lines until one matches, or panics after LONG.
+    let until = |want: &dyn Fn(&str) -> bool, what: &str| {
+        let mut seen = Vec::new();
+        loop {
+            match lines.recv_timeout(LONG) {
+                Ok(line) if want(&line) => return seen,
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("no {what} ({e}) after {seen:#?}"),
+            }
+        }
+    };
+    // The first plan, whole: its table has the address there at the start.
+    until(&|l| l.contains("198.51.100.12:8080"), "first plan");
+
+    ns.addr("ww0", "198.51.100.11/24");
+    let before = until(
+        &|l| l == "+ svc.web tcp 198.51.100.11:8080",
+        "opened socket",
+    );
+    assert_eq!(
+        before.last().map(String::as_str),
+        Some("the host changed:"),
+        "{before:?}"
+    );
+
+    ns.ip(&["addr", "del", "198.51.100.11/24", "dev", "ww0"]);
+    let before = until(
+        &|l| l == "- svc.web tcp 198.51.100.11:8080",
+        "closed socket",
+    );
+    assert_eq!(
+        before.last().map(String::as_str),
+        Some("the host changed:"),
+        "{before:?}"
+    );
+    // Only that socket changed: the one on .12 was neither opened nor closed.
+    assert!(
+        !before.iter().any(|l| l.contains("198.51.100.12")),
+        "{before:?}"
+    );
+}
+
+/// Kills the watching doctor when the test ends, passing or not: it runs
+/// until interrupted.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
