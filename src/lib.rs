@@ -68,6 +68,7 @@ mod serialize;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;
+pub mod wait;
 
 // The headline types; everything else is reached through its module
 // (`listenspec::spec::Selector`, `listenspec::plan::ProblemKind`, ...).
@@ -135,6 +136,10 @@ pub enum Error {
     /// The layers do not make a spec ([`bind_layers_async`]).
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// Waiting for the host ([`bind_all_waiting`]) reached its deadline
+    /// with problems time may fix still there.
+    #[error(transparent)]
+    Deadline(#[from] wait::DeadlineError),
 }
 
 /// Reads this host, plans the spec against it, and binds every socket; on
@@ -187,6 +192,94 @@ pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
     #[cfg(feature = "tracing")]
     log_bound(&bound);
     Ok(bound)
+}
+
+/// [`bind_all`], waiting up to `deadline` for the host to have what the
+/// spec needs: an interface that is missing, down or without carrier, an
+/// address a named interface does not have yet, an address still
+/// tentative (IPv6 duplicate address detection).
+///
+/// It captures, plans and binds again whenever the kernel reports a change
+/// of links or addresses (Linux), or every
+/// [`POLL_INTERVAL`](wait::POLL_INTERVAL) elsewhere; an error that time
+/// cannot fix (an exposure error, say) fails at once. An unknown
+/// interface is waited for, since it may yet appear, so a misspelt name
+/// costs the whole deadline before its error. When the deadline
+/// passes, [`Error::Deadline`] says how long it waited, for what, and
+/// carries the last attempt's error. Waiting never binds anything the
+/// spec would not bind without it: each attempt is an ordinary
+/// [`bind_all`]. [`wait::Wait`] has the other ways to wait.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let spec: listenspec::ListenSpec = "local = loopback expose=local; local.web = http:0".parse()?;
+/// // Ready at once: no waiting.
+/// let bound = listenspec::bind_all_waiting(&spec, Duration::from_secs(30))?;
+/// assert_ne!(bound.endpoint("local", "web").unwrap().port(), Some(0));
+///
+/// // An exposure error does not go away by waiting: it fails at once.
+/// let public: listenspec::ListenSpec = "web = * expose=local; web.http = http:0".parse()?;
+/// let start = std::time::Instant::now();
+/// let err = listenspec::bind_all_waiting(&public, Duration::from_secs(30)).unwrap_err();
+/// assert!(matches!(err, listenspec::Error::Plan(_)), "{err}");
+/// assert!(start.elapsed() < Duration::from_secs(30));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn bind_all_waiting(spec: &ListenSpec, deadline: std::time::Duration) -> Result<Bound, Error> {
+    let bound = wait::Wait::up_to(deadline).bind(spec)?;
+    #[cfg(feature = "tracing")]
+    log_bound(&bound);
+    Ok(bound)
+}
+
+/// [`bind_all_waiting`] for async code: DNS lookups run on the caller's
+/// runtime, the waits between attempts on tokio's blocking threads. Needs
+/// the `tokio` feature.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = "local = loopback expose=local; local.web = http:0".parse()?;
+/// let mut bound = listenspec::bind_all_async_waiting(&spec, Duration::from_secs(30)).await?;
+/// let web = bound.listener("local", "web")?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn bind_all_async_waiting(
+    spec: &ListenSpec,
+    deadline: std::time::Duration,
+) -> Result<Bound, Error> {
+    let bound = wait::Wait::up_to(deadline).bind_async(spec).await?;
+    #[cfg(feature = "tracing")]
+    log_bound(&bound);
+    Ok(bound)
+}
+
+/// [`bind_layers_async`], waiting up to `deadline` for the host as
+/// [`bind_all_waiting`] does. Needs the `tokio` feature.
+///
+/// ```
+/// use std::time::Duration;
+/// use listenspec::spec::Layers;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), listenspec::Error> {
+/// let layers = Layers::new().text("config.toml [listen]", "local = 127.0.0.1; local.http = http:0");
+/// let bound = listenspec::bind_layers_async_waiting(layers, Duration::from_secs(30)).await?;
+/// assert_eq!(bound.endpoints().len(), 1);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn bind_layers_async_waiting(
+    layers: spec::Layers<'_>,
+    deadline: std::time::Duration,
+) -> Result<Bound, Error> {
+    bind_all_async_waiting(&layers.build()?, deadline).await
 }
 
 /// Start-up's one report. The warnings are events of their own, not lines

@@ -15,10 +15,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use listenspec::bind::BoundEndpoint;
+use listenspec::capture::HostChanges;
 use listenspec::plan::{PlannedEndpoint, PlannedNetwork, Problem};
 use listenspec::probe::{Outcome, Reach};
 use listenspec::spec::Layers;
-use listenspec::{Bound, Host, ListenSpec, Plan, PlanOptions};
+use listenspec::wait::Wait;
+use listenspec::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 use serde::Serialize;
 
 /// The most the doctor reads from a spec or host file. A recorded host of
@@ -121,6 +123,19 @@ struct Doctor {
     /// it reaches these sockets.
     #[arg(long)]
     check: bool,
+    /// Wait up to SECS seconds for this host to have what the spec needs
+    /// (an interface to appear or come up, an address to be added or to
+    /// finish duplicate address detection), reading the host again on each
+    /// change, then plan (and with --bind, bind). Errors that waiting
+    /// cannot fix are reported at once.
+    #[arg(long, value_name = "SECS", conflicts_with_all = ["host", "dump_host"])]
+    wait: Option<f64>,
+    /// Plan now, then again on every change of this host's links and
+    /// addresses, printing each change of the plan (`+` a socket it would
+    /// open, `-` one it would close, or its errors) until interrupted.
+    /// Nothing is bound.
+    #[arg(long, conflicts_with_all = ["host", "dump_host", "wait", "bind", "check", "json"])]
+    watch: bool,
 }
 
 fn main() -> ExitCode {
@@ -193,6 +208,12 @@ impl Doctor {
             Ok(spec) => spec,
             Err(status) => return status,
         };
+        if let Some(secs) = self.wait {
+            return self.wait_then_report(&spec, secs);
+        }
+        if self.watch {
+            return self.watch(&spec);
+        }
         let host = match &self.host {
             Some(path) => read_host(path),
             None => listenspec::capture(&spec).map_err(|e| format!("cannot read this host: {e}")),
@@ -215,9 +236,105 @@ impl Doctor {
         self.plan(&spec, &host)
     }
 
+    /// `--wait SECS`: the library's waiting plan (and bind), then the
+    /// report of a plan that stands.
+    fn wait_then_report(&self, spec: &ListenSpec, secs: f64) -> ExitCode {
+        let Ok(deadline) = Duration::try_from_secs_f64(secs) else {
+            eprintln!("--wait {secs} is not a number of seconds from 0 on");
+            return ExitCode::from(1);
+        };
+        let wait = Wait::up_to(deadline).plan_options(plan_options(self.strict));
+        let waited = if self.bind || self.check {
+            wait.bind_planned(spec)
+                .map(|(host, plan, bound)| (host, plan, Some(bound)))
+        } else {
+            wait.plan(spec).map(|(host, plan)| (host, plan, None))
+        };
+        match waited {
+            Ok((host, plan, bound)) => self.report(&host, &plan, bound),
+            Err(e) => {
+                let last = match &e {
+                    Error::Deadline(gave_up) => gave_up.last(),
+                    other => other,
+                };
+                let status = if matches!(last, Error::Capture(_)) {
+                    1
+                } else {
+                    2
+                };
+                if self.json {
+                    let written = to_stdout(|out| match last {
+                        Error::Plan(p) => json(out, p),
+                        Error::Bind(b) => json(out, b),
+                        _ => Ok(()),
+                    });
+                    // The JSON is the last attempt's; how long it waited is
+                    // for the person reading stderr.
+                    eprintln!("{e}");
+                    return written.and(ExitCode::from(status));
+                }
+                eprintln!("{e}");
+                ExitCode::from(status)
+            }
+        }
+    }
+
+    /// `--watch`: the plan, then each change of it, as the host changes.
+    /// Ends only on an error reading the host or writing the report.
+    fn watch(&self, spec: &ListenSpec) -> ExitCode {
+        // Subscribed before the first capture, so no change is missed;
+        // where there are no notifications, poll.
+        let mut changes = HostChanges::subscribe().ok().flatten();
+        let mut last: Option<Result<Plan, String>> = None;
+        loop {
+            let host = match listenspec::capture(spec) {
+                Ok(host) => host,
+                Err(e) => {
+                    eprintln!("cannot read this host: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let now = listenspec::plan_with(spec, &host, plan_options(self.strict))
+                .map_err(|e| e.to_string());
+            let mut out = io::stdout().lock();
+            let written = match (&last, &now) {
+                (None | Some(Err(_)), Ok(plan)) => writeln!(out, "{plan}"),
+                (Some(Ok(old)), Ok(plan)) => {
+                    let diff = plan.diff(old);
+                    if diff.is_empty() {
+                        Ok(())
+                    } else {
+                        writeln!(out, "the host changed:\n{diff}")
+                    }
+                }
+                (Some(Err(old)), Err(e)) if old == e => Ok(()),
+                (_, Err(e)) => writeln!(out, "{e}"),
+            };
+            match written.and_then(|()| out.flush()) {
+                Ok(()) => {}
+                // The reader went away (`| head`): it has had what it wanted.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cannot write the report: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+            drop(out);
+            last = Some(now);
+            // A notification says only that something changed; a broken
+            // subscription falls back to polling.
+            let notified = changes
+                .as_mut()
+                .is_some_and(|c| c.wait(Duration::from_secs(3600)).is_ok());
+            if !notified {
+                changes = None;
+                std::thread::sleep(listenspec::wait::POLL_INTERVAL);
+            }
+        }
+    }
+
     fn plan(&self, spec: &ListenSpec, host: &Host) -> ExitCode {
-        let options = plan_options(self.strict);
-        let plan = match listenspec::plan_with(spec, host, options) {
+        let plan = match listenspec::plan_with(spec, host, plan_options(self.strict)) {
             Ok(plan) => plan,
             Err(e) => {
                 if self.json {
@@ -249,15 +366,22 @@ impl Doctor {
         } else {
             None
         };
+        self.report(host, &plan, bound)
+    }
+
+    /// The plan, what was bound and what the check found, as a table or
+    /// JSON; the exit status says whether every advertised address was
+    /// reached.
+    fn report(&self, host: &Host, plan: &Plan, bound: Option<Bound>) -> ExitCode {
         let reach = match &bound {
             Some(b) if self.check => b.check_advertised(Duration::from_secs(2)),
             _ => Vec::new(),
         };
         let written = to_stdout(|out| {
             if self.json {
-                return json(out, &Report::new(&plan, bound.as_ref(), &reach));
+                return json(out, &Report::new(plan, bound.as_ref(), &reach));
             }
-            print_plan(out, &plan, host, self.host.as_deref())?;
+            print_plan(out, plan, host, self.host.as_deref())?;
             if let Some(b) = &bound {
                 print_bound(out, b)?;
             }

@@ -12,6 +12,7 @@
 //! checked to be a socket before any is wrapped into an owning type, so a
 //! wrong count never takes, or closes, a file the application opened.
 
+use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 #[cfg(unix)]
 use std::os::fd::AsRawFd;
@@ -91,6 +92,23 @@ impl Inherited {
             ty,
             kernel,
         }
+    }
+
+    /// A second descriptor for the same socket (`dup(2)` through socket2,
+    /// close-on-exec), named by the original's number, so a bind that may
+    /// be tried again can hand one over and keep the socket: a failed bind
+    /// closes what it was given.
+    pub(crate) fn duplicate(&self) -> io::Result<Inherited> {
+        Ok(Inherited {
+            name: self.name.clone(),
+            fd: self.fd,
+            socket: self.socket.try_clone()?,
+            transport: self.transport,
+            addr: self.addr,
+            local: self.local.clone(),
+            ty: self.ty,
+            kernel: self.kernel.clone(),
+        })
     }
 
     /// How the socket reads in messages: `tcp 127.0.0.1:8080`, or for
@@ -181,7 +199,7 @@ impl Inherited {
 
 /// What the kernel says about a socket beyond its address and type; `None`
 /// where this OS cannot say.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Kernel {
     protocol: Option<Protocol>,
     listening: Option<bool>,

@@ -300,6 +300,16 @@ pub enum ActivationError {
         /// The OS error.
         error: io::Error,
     },
+    /// A taken socket could not be duplicated to be kept across a bind
+    /// that is tried again (when waiting for the host); every taken socket
+    /// was closed.
+    #[error("inherited fd {fd}: cannot duplicate it to keep it for the next attempt: {error}")]
+    Duplicate {
+        /// The descriptor.
+        fd: i32,
+        /// The OS error.
+        error: io::Error,
+    },
 }
 
 fn fd_range(count: usize) -> String {
@@ -324,6 +334,7 @@ impl ActivationError {
             ActivationError::NamesMismatch { .. } => "give every socket a name (FileDescriptorName=) or none, so LISTEN_FDNAMES has exactly LISTEN_FDS names".to_owned(),
             ActivationError::NotSockets { .. } => "LISTEN_FDS must count only sockets, passed from fd 3 on; when other descriptors are passed too (the fd store, or files a wrapper opened), take the sockets yourself and give them to Plan::bind_inherited".to_owned(),
             ActivationError::CloseOnExec { .. } => "see the OS error above".to_owned(),
+            ActivationError::Duplicate { .. } => "the process is out of descriptors: raise its limit (LimitNOFILE= in the unit, `ulimit -n`)".to_owned(),
         }
     }
 }

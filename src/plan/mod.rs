@@ -5,6 +5,7 @@
 //! snapshot always give the same plan, on a laptop or in CI.
 
 mod advertise;
+mod diff;
 mod platform;
 mod problem;
 mod select;
@@ -18,6 +19,7 @@ use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
+pub use diff::{PlanDiff, PlannedSocket};
 pub use problem::{PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
 pub use unix::UnixBind;
 pub(crate) use unix::resolve_unix_path;

@@ -1100,6 +1100,12 @@ impl ProblemKind {
         self.severity() == Severity::Warning
     }
 
+    /// What is wrong, without the fix: the first line of the problem's
+    /// `Display`, without its place.
+    pub fn message(&self) -> String {
+        self.explain().message
+    }
+
     /// What to change.
     pub fn fix(&self) -> String {
         self.explain().fix

@@ -24,6 +24,7 @@ mod spec;
 #[cfg(unix)]
 mod unix;
 mod unix_plan;
+mod wait;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from
 /// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.

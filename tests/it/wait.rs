@@ -1,0 +1,398 @@
+//! Waiting for the host at start-up, on real interfaces in namespaces: an
+//! address that comes later, an IPv6 address through duplicate address
+//! detection, a veth whose peer comes up late, the deadline, and an error
+//! time cannot fix.
+//!
+//! Each test changes the namespace from a second thread of the namespace
+//! while the waiting bind runs, so the bind can only succeed by seeing the
+//! change.
+
+#![cfg(target_os = "linux")]
+
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use listenspec::plan::ProblemKind;
+use listenspec::{Error, ListenSpec};
+
+use crate::netns::{Netns, netns_or_skip};
+
+/// A deadline no passing test comes near: only a bound on a hang.
+const LONG: Duration = Duration::from_secs(30);
+
+/// How long the namespace stays unready before the test fixes it.
+const LATE: Duration = Duration::from_millis(300);
+
+fn spec(text: &str) -> ListenSpec {
+    text.parse()
+        .unwrap_or_else(|e| panic!("spec {text:?}: {e}"))
+}
+
+/// A veth pair with both ends here and no automatic link-local addresses,
+/// `a` up; `b` up too when `peer_up`, so `a` has carrier.
+fn pair(ns: &Netns, a: &str, b: &str, peer_up: bool) {
+    ns.veth_pair(a, b);
+    ns.no_auto_link_local(a);
+    ns.no_auto_link_local(b);
+    ns.up(a);
+    if peer_up {
+        ns.up(b);
+        ns.wait_running(a);
+    }
+}
+
+/// The one socket address of `network.name`.
+fn only_addr(bound: &listenspec::Bound, network: &str, name: &str) -> SocketAddr {
+    let addrs = bound.endpoint(network, name).unwrap().local_addrs();
+    let [addr] = addrs[..] else {
+        panic!("expected one socket: {addrs:?}")
+    };
+    addr
+}
+
+#[test]
+fn a_waiting_bind_takes_an_address_added_after_it_started() {
+    let Some(ns) = netns_or_skip("a_waiting_bind_takes_an_address_added_after_it_started") else {
+        return;
+    };
+    pair(&ns, "wa0", "wa1", true);
+    let svc = spec("svc = if:wa0; svc.web = http:0");
+    ns.run(|| {
+        // Without waiting it fails: the interface has no address yet.
+        let err = listenspec::bind_all(&svc).unwrap_err();
+        assert!(matches!(err, Error::Plan(_)), "{err}");
+        let bound = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(LATE);
+                ns.addr("wa0", "198.51.100.7/24");
+            });
+            listenspec::bind_all_waiting(&svc, LONG).unwrap_or_else(|e| panic!("{e}"))
+        });
+        let addr = only_addr(&bound, "svc", "web");
+        assert_eq!(addr.ip().to_string(), "198.51.100.7");
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    });
+}
+
+#[test]
+fn an_async_waiting_bind_leaves_the_runtime_free_while_it_waits() {
+    let Some(ns) = netns_or_skip("an_async_waiting_bind_leaves_the_runtime_free_while_it_waits")
+    else {
+        return;
+    };
+    pair(&ns, "wr0", "wr1", true);
+    let svc = spec("svc = if:wr0; svc.web = http:0");
+    ns.run(|| {
+        // One thread for the runtime: the future that adds the address runs
+        // only if the waiting bind does not hold that thread.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let bound = rt.block_on(async {
+            let adder = async {
+                // Past the bind's first attempt, into its wait.
+                tokio::time::sleep(LATE).await;
+                ns.addr("wr0", "198.51.100.8/24");
+            };
+            let waiting = listenspec::bind_all_async_waiting(&svc, Duration::from_secs(10));
+            tokio::join!(adder, waiting)
+                .1
+                .unwrap_or_else(|e| panic!("{e}"))
+        });
+        assert_eq!(
+            only_addr(&bound, "svc", "web").ip().to_string(),
+            "198.51.100.8"
+        );
+    });
+}
+
+#[test]
+fn a_tentative_address_is_waited_for_until_detection_ends() {
+    let Some(ns) = netns_or_skip("a_tentative_address_is_waited_for_until_detection_ends") else {
+        return;
+    };
+    pair(&ns, "wd0", "wd1", true);
+    // Two probes a second apart: tentative for two seconds or more after
+    // it is added, on a link with carrier, with nothing else to wait for.
+    ns.exec(&[
+        "sh",
+        "-c",
+        "echo 2 > /proc/sys/net/ipv6/conf/wd0/dad_transmits",
+    ]);
+    ns.addr_with("wd0", "2001:db8:5::1/64", &[]);
+    let svc = spec("svc = 2001:db8:5::1; svc.web = http:0");
+    ns.run(|| {
+        // A deadline inside detection: the bind was refused (EADDRNOTAVAIL)
+        // and retried, and the error says it waited for the tentative address.
+        let err = listenspec::bind_all_waiting(&svc, Duration::from_millis(200)).unwrap_err();
+        let Error::Deadline(gave_up) = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            matches!(
+                gave_up.waiting_for(),
+                [p] if matches!(p.kind(), ProblemKind::Tentative { interface, .. } if interface == "wd0")
+            ),
+            "{err}"
+        );
+        let Error::Bind(last) = gave_up.last() else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            last.failures()[0].os_error().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::AddrNotAvailable),
+            "{err}"
+        );
+        assert!(err.to_string().contains("2001:db8:5::1 on wd0 is tentative"), "{err}");
+
+        let bound = listenspec::bind_all_waiting(&svc, LONG).unwrap_or_else(|e| panic!("{e}"));
+        let addr = only_addr(&bound, "svc", "web");
+        assert_eq!(addr.ip().to_string(), "2001:db8:5::1");
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    });
+}
+
+#[test]
+fn a_waiting_bind_takes_an_interface_once_its_peer_brings_carrier() {
+    let Some(ns) = netns_or_skip("a_waiting_bind_takes_an_interface_once_its_peer_brings_carrier")
+    else {
+        return;
+    };
+    pair(&ns, "wc0", "wc1", false);
+    ns.addr("wc0", "198.51.100.9/24");
+    let svc = spec("svc = if:wc0; svc.web = http:0");
+    ns.run(|| {
+        let host = listenspec::capture(&svc).unwrap();
+        let wc0 = host.interface("wc0").unwrap();
+        assert!(wc0.is_admin_up() && !wc0.has_carrier(), "{host}");
+        let err = listenspec::plan(&svc, &host).unwrap_err();
+        assert!(
+            err.errors().iter().any(
+                |p| matches!(p.kind(), ProblemKind::NoCarrier { interface } if interface == "wc0")
+            ),
+            "{err}"
+        );
+        let bound = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(LATE);
+                ns.up("wc1");
+            });
+            listenspec::bind_all_waiting(&svc, LONG).unwrap_or_else(|e| panic!("{e}"))
+        });
+        assert_eq!(
+            only_addr(&bound, "svc", "web").ip().to_string(),
+            "198.51.100.9"
+        );
+    });
+}
+
+#[test]
+fn at_the_deadline_the_error_says_how_long_it_waited_and_for_what() {
+    let Some(ns) = netns_or_skip("at_the_deadline_the_error_says_how_long_it_waited_and_for_what")
+    else {
+        return;
+    };
+    let svc = spec("svc = if:late0; svc.web = http:0");
+    let deadline = Duration::from_millis(500);
+    ns.run(|| {
+        let start = Instant::now();
+        let err = listenspec::bind_all_waiting(&svc, deadline).unwrap_err();
+        let took = start.elapsed();
+        assert!(took >= deadline, "gave up early: {took:?}");
+        assert!(took < LONG, "waited far past the deadline: {took:?}");
+        let Error::Deadline(gave_up) = &err else {
+            panic!("{err}")
+        };
+        assert!(gave_up.waited() >= deadline);
+        assert_eq!(gave_up.deadline(), deadline);
+        assert!(
+            matches!(
+                gave_up.waiting_for(),
+                [p] if matches!(p.kind(), ProblemKind::UnknownInterface { pattern } if pattern == "late0")
+            ),
+            "{err}"
+        );
+        assert!(matches!(gave_up.last(), Error::Plan(_)), "{err}");
+        let text = err.to_string();
+        assert!(text.starts_with("gave up waiting for the host after 0."), "{text}");
+        assert!(text.contains("(the deadline was 0.5 s), with 1 problem still there:"), "{text}");
+        assert!(text.contains("late0"), "{text}");
+        // The last attempt's own error, with its fix.
+        assert!(text.contains("fix:"), "{text}");
+    });
+}
+
+#[test]
+fn an_error_time_cannot_fix_fails_without_waiting() {
+    let Some(ns) = netns_or_skip("an_error_time_cannot_fix_fails_without_waiting") else {
+        return;
+    };
+    pair(&ns, "wx0", "wx1", true);
+    ns.addr("wx0", "203.0.113.4/24");
+    // A wildcard on a local-only network is an exposure error; the missing
+    // interface beside it could come, but the plan cannot stand anyway.
+    let svc =
+        spec("local = * expose=local; local.web = http:0\nops = if:late1; ops.metrics = http:0");
+    let deadline = Duration::from_secs(60);
+    ns.run(|| {
+        let start = Instant::now();
+        let err = listenspec::bind_all_waiting(&svc, deadline).unwrap_err();
+        assert!(
+            start.elapsed() < deadline / 2,
+            "it waited: {:?}",
+            start.elapsed()
+        );
+        let Error::Plan(plan) = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            plan.errors()
+                .iter()
+                .any(|p| matches!(p.kind(), ProblemKind::Exposed { .. })),
+            "{err}"
+        );
+        assert!(
+            plan.errors()
+                .iter()
+                .any(|p| matches!(p.kind(), ProblemKind::UnknownInterface { .. })),
+            "{err}"
+        );
+    });
+}
+
+#[test]
+fn the_doctor_waits_for_an_address_then_binds_it() {
+    let Some(ns) = netns_or_skip("the_doctor_waits_for_an_address_then_binds_it") else {
+        return;
+    };
+    pair(&ns, "wt0", "wt1", true);
+    let doctor = env!("CARGO_BIN_EXE_listenspec");
+    let listen = ["--listen", "svc = if:wt0; svc.web = http:0"];
+    // Without --wait the doctor reports the missing address.
+    let mut args = vec![doctor, "doctor", "--bind"];
+    args.extend(listen);
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name()])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+
+    args.extend(["--wait", "30"]);
+    let child = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name()])
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(LATE);
+    ns.addr("wt0", "198.51.100.10/24");
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.contains("bound (and now released):"), "{stdout}");
+    assert!(stdout.contains("198.51.100.10:"), "{stdout}");
+
+    // A deadline reached: exit 2, and stderr says it gave up.
+    let mut args = vec![
+        doctor,
+        "doctor",
+        "--listen",
+        "svc = if:late2; svc.web = http:0",
+    ];
+    args.extend(["--wait", "0.2"]);
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name()])
+        .args(&args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("gave up waiting for the host after 0."),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_doctor_watches_an_address_come_and_go() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::mpsc;
+
+    let Some(ns) = netns_or_skip("the_doctor_watches_an_address_come_and_go") else {
+        return;
+    };
+    pair(&ns, "ww0", "ww1", true);
+    ns.addr("ww0", "198.51.100.12/24");
+    let mut child = KillOnDrop(
+        std::process::Command::new("ip")
+            .args(["netns", "exec", ns.name()])
+            .args([env!("CARGO_BIN_EXE_listenspec"), "doctor", "--watch"])
+            .args(["--listen", "svc = if:ww0; svc.web = http:8080"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // Reads lines until one matches, or panics after LONG.
+    let until = |want: &dyn Fn(&str) -> bool, what: &str| {
+        let mut seen = Vec::new();
+        loop {
+            match lines.recv_timeout(LONG) {
+                Ok(line) if want(&line) => return seen,
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("no {what} ({e}) after {seen:#?}"),
+            }
+        }
+    };
+    // The first plan, whole: its table has the address there at the start.
+    until(&|l| l.contains("198.51.100.12:8080"), "first plan");
+
+    ns.addr("ww0", "198.51.100.11/24");
+    let before = until(
+        &|l| l == "+ svc.web tcp 198.51.100.11:8080",
+        "opened socket",
+    );
+    assert_eq!(
+        before.last().map(String::as_str),
+        Some("the host changed:"),
+        "{before:?}"
+    );
+
+    ns.ip(&["addr", "del", "198.51.100.11/24", "dev", "ww0"]);
+    let before = until(
+        &|l| l == "- svc.web tcp 198.51.100.11:8080",
+        "closed socket",
+    );
+    assert_eq!(
+        before.last().map(String::as_str),
+        Some("the host changed:"),
+        "{before:?}"
+    );
+    // Only that socket changed: the one on .12 was neither opened nor closed.
+    assert!(
+        !before.iter().any(|l| l.contains("198.51.100.12")),
+        "{before:?}"
+    );
+}
+
+/// Kills the watching doctor when the test ends, passing or not: it runs
+/// until interrupted.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
