@@ -73,7 +73,7 @@ pub use netlink::BadReply;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -486,6 +486,8 @@ fn retry_interrupted<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T
 fn assemble(links: Vec<netlink::Link>, addrs: Vec<netlink::Addr>) -> Vec<Interface> {
     use std::collections::HashMap;
 
+    use std::net::IpAddr;
+
     use crate::host::AddrFlags;
 
     let at: HashMap<u32, usize> = links
@@ -561,37 +563,49 @@ fn addr_flags(bits: u32) -> crate::host::AddrFlags {
 fn interfaces() -> Result<Vec<Interface>, CaptureError> {
     use crate::sys::IfEntry;
 
+    /// One interface's entries gathered: its link entry's index and flags,
+    /// and its addresses.
+    struct Gathered {
+        name: String,
+        link: Option<(u32, u32)>,
+        addrs: Vec<IpNet>,
+    }
+
     let entries = crate::sys::interfaces().map_err(CaptureError::Interfaces)?;
     // Grouped by name, in the order of first appearance, as `ifconfig` lists them.
-    let mut grouped: Vec<(String, Option<(u32, u32)>, Vec<IpNet>)> = Vec::new();
+    let mut gathered: Vec<Gathered> = Vec::new();
     for (name, entry) in entries {
-        let n = match grouped.iter().position(|g| g.0 == name) {
+        let n = match gathered.iter().position(|g| g.name == name) {
             Some(n) => n,
             None => {
-                grouped.push((name, None, Vec::new()));
-                grouped.len() - 1
+                gathered.push(Gathered {
+                    name,
+                    link: None,
+                    addrs: Vec::new(),
+                });
+                gathered.len() - 1
             }
         };
-        let g = &mut grouped[n];
+        let g = &mut gathered[n];
         match entry {
-            IfEntry::Link { index, flags } => g.1 = Some((index, flags)),
+            IfEntry::Link { index, flags } => g.link = Some((index, flags)),
             IfEntry::Addr { ip, prefix } => {
                 if let Ok(net) = IpNet::new(ip, prefix)
-                    && !g.2.contains(&net)
+                    && !g.addrs.contains(&net)
                 {
-                    g.2.push(net);
+                    g.addrs.push(net);
                 }
             }
         }
     }
-    Ok(grouped
+    Ok(gathered
         .into_iter()
-        .filter_map(|(name, link, addrs)| {
+        .filter_map(|g| {
             // Without its link entry an interface has no index to bind by.
-            let (index, flags) = link.filter(|(index, _)| *index != 0)?;
+            let (index, flags) = g.link.filter(|(index, _)| *index != 0)?;
             let on = |bit: libc::c_int| flags & bit as u32 != 0;
             Some(
-                Interface::new(name, index, true, addrs)
+                Interface::new(g.name, index, true, g.addrs)
                     .with_admin_up(on(libc::IFF_UP))
                     .with_carrier(on(libc::IFF_RUNNING))
                     .with_loopback(on(libc::IFF_LOOPBACK)),
@@ -613,6 +627,8 @@ fn interfaces() -> Result<Vec<Interface>, CaptureError> {
     target_os = "dragonfly"
 )))]
 fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+    use std::net::IpAddr;
+
     use if_addrs::IfOperStatus;
 
     let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;

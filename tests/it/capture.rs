@@ -264,12 +264,14 @@ fn capture_sees_link_states_and_address_flags_as_ip_does() {
     );
 }
 
+/// An interface's link flags, and each address's flags, as ip names them.
+#[cfg(target_os = "linux")]
+type IpFlags = (Vec<&'static str>, BTreeMap<IpAddr, Vec<&'static str>>);
+
 /// `ip -j addr show` as name -> (link flags, address -> the flags ip
 /// prints as `"tentative": true` and the like).
 #[cfg(target_os = "linux")]
-fn ip_flags(
-    json: &str,
-) -> BTreeMap<String, (Vec<&'static str>, BTreeMap<IpAddr, Vec<&'static str>>)> {
+fn ip_flags(json: &str) -> BTreeMap<String, IpFlags> {
     const LINK: [&str; 3] = ["UP", "LOWER_UP", "LOOPBACK"];
     const ADDR: [&str; 6] = [
         "tentative",
