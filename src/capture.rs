@@ -10,9 +10,9 @@
 //!
 //! | data | source |
 //! |---|---|
-//! | addresses, prefix lengths, the `RUNNING` flag | [`getifaddrs(3)`](https://man7.org/linux/man-pages/man3/getifaddrs.3.html), through `if-addrs` |
-//! | interface indexes | [`if_nametoindex(3)`](https://man7.org/linux/man-pages/man3/if_nametoindex.3.html), one call per address, through `if-addrs` |
-//! | interfaces without any address (Linux, when the spec names one) | [`if_nameindex(3)`](https://man7.org/linux/man-pages/man3/if_nameindex.3.html), and their `RUNNING` flag by the `SIOCGIFFLAGS` [`ioctl` of netdevice(7)](https://man7.org/linux/man-pages/man7/netdevice.7.html) |
+//! | interfaces (every one, with or without an address), their indexes and `UP`, `RUNNING` and `LOOPBACK` flags; addresses with prefix lengths, and for IPv6 their `tentative`, `dadfailed`, `deprecated` and `optimistic` flags (Linux, Android) | one [rtnetlink(7)](https://man7.org/linux/man-pages/man7/rtnetlink.7.html) conversation on one `NETLINK_ROUTE` socket: an `RTM_GETLINK` dump, then an `RTM_GETADDR` dump (`IFA_LOCAL` for this end of a point-to-point link, `IFA_FLAGS` for the address flags) |
+//! | the same but the address flags (macOS, the BSDs) | one [`getifaddrs(3)`](https://man.freebsd.org/cgi/man.cgi?query=getifaddrs&sektion=3): each interface's `AF_LINK` entry has its index and flags |
+//! | interfaces with an address, their indexes and operational state (Windows) | `GetAdaptersAddresses`, through `if-addrs` |
 //! | whether this is a container | the files `/.dockerenv` (Docker), `/run/.containerenv` (Podman) and `/run/systemd/container` (systemd-nspawn, LXC), and the variable `KUBERNETES_SERVICE_HOST` |
 //! | Unix socket paths of the spec | [`stat(2)`](https://man7.org/linux/man-pages/man2/stat.2.html) of the parent directory (following links) and [`lstat(2)`](https://man7.org/linux/man-pages/man2/lstat.2.html) of the path, the parent's [`realpath(3)`](https://man7.org/linux/man-pages/man3/realpath.3.html), and on Unix [`faccessat(2)`](https://man7.org/linux/man-pages/man2/faccessat.2.html) for write and search permission; relative paths against the working directory ([`getcwd(3)`](https://man7.org/linux/man-pages/man3/getcwd.3.html)), recorded only when the spec has one |
 //! | ids of `owner=`/`group=` names | [`getpwnam_r(3)`](https://man7.org/linux/man-pages/man3/getpwnam_r.3.html) and [`getgrnam_r(3)`](https://man7.org/linux/man-pages/man3/getgrnam_r.3.html) on Unix (the name services of `nsswitch.conf`); elsewhere every name is recorded as unknown |
@@ -20,21 +20,16 @@
 //!
 //! # Known gaps
 //!
-//! - `if-addrs` skips interfaces without any IP address. On Linux, when the
-//!   spec names an interface (`if:`, zone or `device=`) that the others do not
-//!   include, capture adds them (with no addresses), so such a spec is told the
-//!   interface has no address. Otherwise, and on other systems, they do not
-//!   appear, and a spec naming one is told there is no such interface.
-//! - [`Interface::is_up`] means operationally up (Linux `IFF_RUNNING`: up *and*
-//!   carrier). That is all `if-addrs` exposes on Unix; it reports every other
-//!   state as "unknown", so an interface that is administratively up but has
-//!   no carrier (a veth whose peer is down) counts as down.
-//! - IPv6 addresses still doing duplicate address detection are listed,
-//!   although binding them fails with `EADDRNOTAVAIL` until DAD finishes.
-//! - The interface list and the indexes come from separate calls, so an
-//!   interface removed in between is left out (its index reads as 0), and one
-//!   renamed in between may make capture fail with
-//!   [`CaptureError::Inconsistent`]; capturing again fixes both.
+//! - Only Linux and Android record address flags; elsewhere no address is
+//!   tentative or deprecated as far as the snapshot knows, and binding a
+//!   tentative address fails at bind time with a hint instead of a warning
+//!   in the plan.
+//! - On Windows interfaces without an address do not appear, and
+//!   administratively up is not told from carrier (both follow the
+//!   operational state).
+//! - A link appearing between the two dumps is left out with its addresses;
+//!   a dump the kernel marks as interrupted by a change is read again, up
+//!   to three times. To follow changes, see [`HostChanges`].
 //!
 //! # DNS
 //!
@@ -73,7 +68,7 @@ pub use netlink::BadReply;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -289,8 +284,8 @@ pub fn capture(spec: &ListenSpec) -> Result<Host, CaptureError> {
     capture_with(spec, &CaptureOptions::default())
 }
 
-/// Captures this host: every interface with an address (on Linux also those
-/// without one, when the spec names an interface the others lack), the A
+/// Captures this host: every interface with its state and addresses (see
+/// the module docs for what each system tells), the A
 /// and AAAA answers for every name in the spec's `dns:` selectors, and for
 /// its Unix sockets what is at each path, the working directory when a path
 /// is relative, and the ids of the `owner=` and `group=` names.
@@ -321,7 +316,8 @@ pub(crate) use dns::lookup_within;
 /// is [`capture_with`] in an async fn, and a spec with `dns:` names fails
 /// the same way, with [`CaptureError::DnsDisabled`].
 ///
-/// Enumerating interfaces is a blocking call of about 50 µs; it runs inline.
+/// Reading the interfaces is a blocking exchange with the kernel of about
+/// 20 µs; it runs inline.
 #[cfg(feature = "tokio")]
 pub async fn capture_async(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, CaptureError> {
     opts.validate().map_err(CaptureError::Options)?;
@@ -486,6 +482,8 @@ fn retry_interrupted<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T
 fn assemble(links: Vec<netlink::Link>, addrs: Vec<netlink::Addr>) -> Vec<Interface> {
     use std::collections::HashMap;
 
+    use std::net::IpAddr;
+
     use crate::host::AddrFlags;
 
     let at: HashMap<u32, usize> = links
@@ -561,37 +559,49 @@ fn addr_flags(bits: u32) -> crate::host::AddrFlags {
 fn interfaces() -> Result<Vec<Interface>, CaptureError> {
     use crate::sys::IfEntry;
 
+    /// One interface's entries gathered: its link entry's index and flags,
+    /// and its addresses.
+    struct Gathered {
+        name: String,
+        link: Option<(u32, u32)>,
+        addrs: Vec<IpNet>,
+    }
+
     let entries = crate::sys::interfaces().map_err(CaptureError::Interfaces)?;
     // Grouped by name, in the order of first appearance, as `ifconfig` lists them.
-    let mut grouped: Vec<(String, Option<(u32, u32)>, Vec<IpNet>)> = Vec::new();
+    let mut gathered: Vec<Gathered> = Vec::new();
     for (name, entry) in entries {
-        let n = match grouped.iter().position(|g| g.0 == name) {
+        let n = match gathered.iter().position(|g| g.name == name) {
             Some(n) => n,
             None => {
-                grouped.push((name, None, Vec::new()));
-                grouped.len() - 1
+                gathered.push(Gathered {
+                    name,
+                    link: None,
+                    addrs: Vec::new(),
+                });
+                gathered.len() - 1
             }
         };
-        let g = &mut grouped[n];
+        let g = &mut gathered[n];
         match entry {
-            IfEntry::Link { index, flags } => g.1 = Some((index, flags)),
+            IfEntry::Link { index, flags } => g.link = Some((index, flags)),
             IfEntry::Addr { ip, prefix } => {
                 if let Ok(net) = IpNet::new(ip, prefix)
-                    && !g.2.contains(&net)
+                    && !g.addrs.contains(&net)
                 {
-                    g.2.push(net);
+                    g.addrs.push(net);
                 }
             }
         }
     }
-    Ok(grouped
+    Ok(gathered
         .into_iter()
-        .filter_map(|(name, link, addrs)| {
+        .filter_map(|g| {
             // Without its link entry an interface has no index to bind by.
-            let (index, flags) = link.filter(|(index, _)| *index != 0)?;
+            let (index, flags) = g.link.filter(|(index, _)| *index != 0)?;
             let on = |bit: libc::c_int| flags & bit as u32 != 0;
             Some(
-                Interface::new(name, index, true, addrs)
+                Interface::new(g.name, index, true, g.addrs)
                     .with_admin_up(on(libc::IFF_UP))
                     .with_carrier(on(libc::IFF_RUNNING))
                     .with_loopback(on(libc::IFF_LOOPBACK)),
@@ -613,6 +623,8 @@ fn interfaces() -> Result<Vec<Interface>, CaptureError> {
     target_os = "dragonfly"
 )))]
 fn interfaces() -> Result<Vec<Interface>, CaptureError> {
+    use std::net::IpAddr;
+
     use if_addrs::IfOperStatus;
 
     let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;

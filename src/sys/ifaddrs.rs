@@ -84,7 +84,7 @@ fn sockaddr_bytes<'a>(sa: *const libc::sockaddr) -> Option<&'a [u8]> {
 /// index at bytes 2..4, `sockaddr_in` the address at 4..8, `sockaddr_in6`
 /// at 8..24; a netmask is read in its address's family (its own is often
 /// left 0), and a short one has zeroes past its end.
-fn if_entry(addr: &[u8], mask: &[u8], flags: libc::c_uint) -> Option<IfEntry> {
+fn if_entry(addr: &[u8], mask: &[u8], flags: u32) -> Option<IfEntry> {
     let family = i32::from(*addr.get(1)?);
     let ones = |range: std::ops::Range<usize>| -> u8 {
         let mut n = 0u32;
@@ -103,7 +103,7 @@ fn if_entry(addr: &[u8], mask: &[u8], flags: libc::c_uint) -> Option<IfEntry> {
             let index = u16::from_ne_bytes([*addr.get(2)?, *addr.get(3)?]);
             Some(IfEntry::Link {
                 index: u32::from(index),
-                flags: flags as u32,
+                flags,
             })
         }
         libc::AF_INET => {
