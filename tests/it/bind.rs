@@ -27,12 +27,26 @@ fn bind(spec: &str) -> Result<Bound, listenspec::BindError> {
 }
 
 /// A port that was free a moment ago.
+/// A port free now, from below the kernel's ephemeral range (32768 on
+/// by default), which no port-0 bind is ever given: a port-0 port let go
+/// here could be handed to another test's socket before this test binds
+/// it again. Each call starts after the last one's port.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    // Apart from other test processes' picks, as far as the process id
+    // spreads them.
+    let start = 20_000 + (std::process::id() % 8_000) as u16;
+    let span = low.saturating_sub(start).max(1);
+    (0..span)
+        .map(|_| start + NEXT.fetch_add(3, std::sync::atomic::Ordering::Relaxed) % span)
+        .find(|&p| {
+            TcpListener::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("::1", p)).is_ok()
+        })
+        .expect("a free port below the ephemeral range")
 }
 
 #[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
