@@ -88,8 +88,9 @@ fn fleet_groups_hosts_by_cause_and_keeps_going_past_a_corrupt_snapshot() {
         "{stdout}"
     );
     assert!(stdout.contains("\n    fix: "), "{stdout}");
+    // The first host's interfaces, since the message refers to them.
     assert!(
-        stdout.contains("\n    on db-1.json db-2.json\n"),
+        stdout.contains("\n    on db-1.json db-2.json\n    db-1.json: this host has: lo, eth0\n"),
         "{stdout}"
     );
     assert!(
