@@ -124,6 +124,10 @@ impl Watch {
     /// threads and DNS lookups on the caller's runtime, so the runtime's
     /// own threads are never blocked. Needs the `tokio` feature.
     ///
+    /// A runtime shutting down waits for a blocking task under way, so
+    /// keep `timeout` short (a second, say) and call it in a loop: a
+    /// server then stops within that time.
+    ///
     /// Dropped while it waits, it loses the subscription to the host's
     /// notifications, and the watch reads the host every
     /// [`crate::wait::POLL_INTERVAL`] from then on.

@@ -173,7 +173,9 @@ impl EndpointListener {
     /// let follower = listener.follower();
     /// tokio::spawn(async move {
     ///     loop {
-    ///         match watch.next_async(Duration::from_secs(3600)).await {
+    ///         // Short waits: a runtime shutting down waits for the one
+    ///         // under way on its blocking threads.
+    ///         match watch.next_async(Duration::from_millis(500)).await {
     ///             Ok(Some(mut change)) => {
     ///                 println!("{change}");
     ///                 if !follower.apply(&mut change).unwrap_or(true) {
