@@ -176,7 +176,6 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             0,
             "the first address kept serving"
         );
-        assert!(asked.load(Ordering::Relaxed) > 10);
         drop(_guard);
         rt.shutdown_background();
     });
