@@ -69,6 +69,7 @@ pub mod spec;
 #[allow(unsafe_code)]
 mod sys;
 pub mod wait;
+pub mod watch;
 
 // The headline types; everything else is reached through its module
 // (`listenspec::spec::Selector`, `listenspec::plan::ProblemKind`, ...).
@@ -192,6 +193,24 @@ pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
     #[cfg(feature = "tracing")]
     log_bound(&bound);
     Ok(bound)
+}
+
+/// [`bind_all`], and a watch that follows the host's address changes
+/// after it: see [`watch::Watch`]. Each change is planned with the same
+/// spec (so exposure and every planner check hold for it), applied all or
+/// none, and keeps each endpoint's port.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let spec: listenspec::ListenSpec = "local = loopback expose=local; local.web = http:0".parse()?;
+/// let (bound, mut watch) = listenspec::bind_all_following(&spec)?;
+/// assert_ne!(bound.endpoint("local", "web").unwrap().port(), Some(0));
+/// assert!(watch.next(Duration::from_millis(20))?.is_none(), "loopback stays");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn bind_all_following(spec: &ListenSpec) -> Result<(Bound, watch::Watch), Error> {
+    watch::Watch::bind(spec, PlanOptions::default())
 }
 
 /// [`bind_all`], waiting up to `deadline` for the host to have what the

@@ -194,7 +194,7 @@ fn take_inherited() -> Result<Vec<Inherited>, Error> {
 
 /// Waits up to `left` for a change of the host: a kernel notification, or
 /// on a system without them (or once they fail) [`POLL_INTERVAL`].
-fn pause(changes: &mut Option<HostChanges>, left: Duration) {
+pub(crate) fn pause(changes: &mut Option<HostChanges>, left: Duration) {
     if let Some(c) = changes {
         match c.wait(left) {
             Ok(_) => return,

@@ -9,6 +9,7 @@ mod activation;
 #[cfg(feature = "tokio")]
 mod any;
 mod error;
+mod follow;
 #[cfg(feature = "tokio")]
 mod serve;
 mod socket;
@@ -31,10 +32,10 @@ pub use error::{
     ActivationError, BindError, BindFailure, BindTarget, Cause, Descriptor, Disagreement, FileKind,
     Liveness, Step, UnixError,
 };
-#[cfg(feature = "tokio")]
-pub use serve::EndpointListener;
 #[cfg(all(unix, feature = "tokio"))]
 pub use serve::UnixEndpointListener;
+#[cfg(feature = "tokio")]
+pub use serve::{EndpointListener, Follower};
 pub use socket::DEFAULT_BACKLOG;
 #[cfg(unix)]
 pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
@@ -42,7 +43,9 @@ pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
 use crate::plan::table::{self, Table};
 use crate::plan::{Bind, Plan, PlannedEndpoint, Problem};
 use crate::spec::{Name, Protocol, QualifiedName, Transport};
+pub(crate) use follow::{ToOpen, open_planned};
 use socket::Open;
+pub(crate) use socket::System;
 
 /// How many times port 0 on several addresses is retried when the port the
 /// OS gave the first address is taken on another.

@@ -8,7 +8,7 @@ use socket2::Socket;
 
 use super::socket::{Open, System};
 use super::unix::SocketFile;
-use super::{Cause, Step, UnixError, bind_with, takes};
+use super::{Cause, Step, ToOpen, UnixError, bind_with, open_planned, takes};
 use crate::plan::{Bind, PlannedEndpoint, UnixBind};
 use crate::{Host, ListenSpec, Plan};
 
@@ -257,4 +257,45 @@ fn a_port_in_use_elsewhere_is_not_blamed_on_the_endpoint() {
     let hint = err.failures()[0].hint();
     assert!(hint.contains("another process holds it"), "{hint}");
     assert!(!hint.contains("own socket"), "{hint}");
+}
+
+/// A change of a watched host opens its new sockets all or none: whichever
+/// fails, the others it opened are closed, and the first one asked on port
+/// 0 gives its port to the rest.
+#[test]
+fn a_failure_at_any_socket_of_a_change_closes_the_others_it_opened() {
+    let plan = loopback_plan("local = 127.0.0.1, ::1; local.web = tcp:0; local.dns = udp:0");
+    let wanted: Vec<ToOpen> = (0..2)
+        .flat_map(|endpoint| {
+            (0..2).map(move |bind| ToOpen {
+                endpoint,
+                bind,
+                port: 0,
+            })
+        })
+        .collect();
+    let opened = open_planned(&plan, &wanted, &mut System).unwrap();
+    assert_eq!(opened.len(), 4);
+    for pair in opened.chunks(2) {
+        assert_ne!(pair[0].1.local_addr().port(), 0);
+        assert_eq!(pair[0].1.local_addr().port(), pair[1].1.local_addr().port());
+    }
+    drop(opened);
+    for k in 0..wanted.len() {
+        let mut seam = FailAt {
+            k,
+            calls: 0,
+            inodes: Vec::new(),
+        };
+        let err = open_planned(&plan, &wanted, &mut seam).unwrap_err();
+        assert_eq!(seam.calls, wanted.len(), "k={k}: every socket is tried");
+        assert_eq!(err.failures().len(), 1, "k={k}: {err}");
+        let still_open = open_sockets();
+        let leaked: Vec<&String> = seam
+            .inodes
+            .iter()
+            .filter(|i| still_open.contains(i))
+            .collect();
+        assert!(leaked.is_empty(), "k={k}: sockets left open: {leaked:?}");
+    }
 }

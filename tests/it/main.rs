@@ -25,6 +25,7 @@ mod spec;
 mod unix;
 mod unix_plan;
 mod wait;
+mod watch;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from
 /// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.

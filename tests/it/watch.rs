@@ -1,0 +1,280 @@
+//! Following the host while serving, on real interfaces in namespaces: a
+//! server following the watch gains an address added to its interface and
+//! drops one removed, while a client keeps connecting to the first; a
+//! change whose new socket cannot be opened, and a change whose plan has
+//! errors, are not applied.
+
+#![cfg(target_os = "linux")]
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use listenspec::watch::Watch;
+use listenspec::{Error, ListenSpec, PlanOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::netns::{Netns, netns_or_skip};
+
+/// A bound on a hang; a passing test sees each change within milliseconds.
+const LONG: Duration = Duration::from_secs(10);
+
+fn spec(text: &str) -> ListenSpec {
+    text.parse()
+        .unwrap_or_else(|e| panic!("spec {text:?}: {e}"))
+}
+
+/// A veth pair with both ends here and carrier, no automatic link-local
+/// addresses, and `addr` on `a`.
+fn link(ns: &Netns, a: &str, b: &str, addr: &str) {
+    ns.veth_pair(a, b);
+    ns.no_auto_link_local(a);
+    ns.no_auto_link_local(b);
+    ns.up(a);
+    ns.up(b);
+    ns.wait_running(a);
+    ns.addr(a, addr);
+}
+
+/// The one socket address of `network.name`.
+fn only_addr(bound: &listenspec::Bound, network: &str, name: &str) -> SocketAddr {
+    let addrs = bound.endpoint(network, name).unwrap().local_addrs();
+    let [addr] = addrs[..] else {
+        panic!("expected one socket: {addrs:?}")
+    };
+    addr
+}
+
+/// Whether the namespace has a TCP socket listening on `addr` (ss(8)): a
+/// socket whose address was removed still listens there until closed.
+fn listening(ns: &Netns, addr: SocketAddr) -> bool {
+    ns.exec(&["ss", "-Hltn"])
+        .split_whitespace()
+        .any(|w| w == addr.to_string())
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + LONG;
+    while !done() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// One request to the test server: it answers "ok" and closes.
+fn ask(addr: SocketAddr) -> std::io::Result<()> {
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    conn.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got)?;
+    if got == b"ok" {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("answered {got:?}")))
+    }
+}
+
+/// Sets its flag when dropped, on a panic too.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
+    let Some(ns) =
+        netns_or_skip("a_following_server_gains_an_added_address_and_drops_a_removed_one")
+    else {
+        return;
+    };
+    link(&ns, "wf0", "wf1", "198.51.100.1/24");
+    let svc = spec("svc = if:wf0; svc.web = tcp:0");
+    ns.run(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let first = only_addr(&bound, "svc", "web");
+        assert_eq!(first.ip().to_string(), "198.51.100.1");
+        let port = first.port();
+        let second: SocketAddr = format!("198.51.100.2:{port}").parse().unwrap();
+        let (changes_tx, changes) = std::sync::mpsc::channel::<String>();
+        let _guard = rt.enter();
+        let mut listener = bound.listener("svc", "web").unwrap();
+        let follower = listener.follower();
+        rt.spawn(async move {
+            loop {
+                match watch.next_async(LONG).await {
+                    Ok(Some(mut change)) => {
+                        assert_eq!(follower.apply(&mut change).ok(), Some(true));
+                        let _ = changes_tx.send(change.to_string());
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let _ = changes_tx.send(format!("refused: {e}"));
+                    }
+                }
+            }
+        });
+        rt.spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let _ = conn.write_all(b"ok").await;
+                let _ = conn.shutdown().await;
+                let mut rest = Vec::new();
+                let _ = conn.read_to_end(&mut rest).await;
+            }
+        });
+        // The client keeps asking the first address all along.
+        let stop = Arc::new(AtomicBool::new(false));
+        let (asked, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        std::thread::scope(|s| {
+            let (stop2, asked2, failed2) = (stop.clone(), asked.clone(), failed.clone());
+            s.spawn(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    if let Err(e) = ask(first) {
+                        eprintln!("{first}: {e}");
+                        failed2.fetch_add(1, Ordering::Relaxed);
+                    }
+                    asked2.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+
+            // Stops the client however this ends, so a failing assertion
+            // fails the test instead of leaving the scope waiting on it.
+            let _stop = StopOnDrop(&stop);
+            ns.addr("wf0", "198.51.100.2/24");
+            let change = changes.recv_timeout(LONG).expect("a change after the add");
+            assert_eq!(change, format!("+ svc.web {second}"));
+            // Served on the same port at once: the follower woke the listener.
+            ask(second).unwrap_or_else(|e| panic!("{second}: {e}"));
+
+            ns.ip(&["addr", "del", "198.51.100.2/24", "dev", "wf0"]);
+            let change = changes
+                .recv_timeout(LONG)
+                .expect("a change after the delete");
+            assert_eq!(change, format!("- svc.web {second}"));
+            wait_until("the removed address's socket closes", || {
+                !listening(&ns, second)
+            });
+            assert!(listening(&ns, first));
+            let before = asked.load(Ordering::Relaxed);
+            wait_until("the client asks again after the delete", || {
+                asked.load(Ordering::Relaxed) > before + 5
+            });
+        });
+        assert_eq!(
+            failed.load(Ordering::Relaxed),
+            0,
+            "the first address kept serving"
+        );
+        drop(_guard);
+        rt.shutdown_background();
+    });
+}
+
+#[test]
+fn a_change_whose_socket_cannot_be_opened_is_refused_and_tried_at_the_next() {
+    let Some(ns) =
+        netns_or_skip("a_change_whose_socket_cannot_be_opened_is_refused_and_tried_at_the_next")
+    else {
+        return;
+    };
+    link(&ns, "wb0", "wb1", "198.51.100.1/24");
+    let svc = spec("svc = if:wb0; svc.web = tcp:0");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            Watch::bind(&svc, PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let first = only_addr(&bound, "svc", "web");
+        let web = bound.take_tcp("svc", "web").unwrap();
+        ns.addr("wb0", "198.51.100.2/24");
+        // Someone else holds the port on the new address.
+        let second: SocketAddr = format!("198.51.100.2:{}", first.port()).parse().unwrap();
+        let holder = TcpListener::bind(second).unwrap_or_else(|e| panic!("{second}: {e}"));
+        let err = watch.next(LONG).unwrap_err();
+        let Error::Bind(bind) = &err else {
+            panic!("expected a bind error: {err}")
+        };
+        let [failure] = bind.failures() else {
+            panic!("one failure: {err}")
+        };
+        assert_eq!(failure.addr(), Some(second), "{err}");
+        assert_eq!(
+            failure.os_error().map(std::io::Error::kind),
+            Some(std::io::ErrorKind::AddrInUse),
+            "{err}"
+        );
+        // Not applied: the plan is the old one and the old socket serves.
+        let planned: Vec<_> = watch.plan().endpoints()[0]
+            .binds()
+            .iter()
+            .map(|b| b.addr().ip())
+            .collect();
+        assert_eq!(planned, [first.ip()]);
+        let _client = TcpStream::connect(first).unwrap();
+        web[0].accept().unwrap();
+
+        // Freed, it is opened at the next change of the host.
+        drop(holder);
+        ns.addr("wb0", "198.51.100.3/24");
+        let change = watch
+            .next(LONG)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("a change");
+        let third: SocketAddr = format!("198.51.100.3:{}", first.port()).parse().unwrap();
+        assert_eq!(
+            change.to_string(),
+            format!("+ svc.web {second}\n+ svc.web {third}")
+        );
+        for (_, addr) in change.opened() {
+            TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+        }
+    });
+}
+
+#[test]
+fn a_change_whose_plan_has_errors_is_refused_and_the_sockets_stay() {
+    let Some(ns) = netns_or_skip("a_change_whose_plan_has_errors_is_refused_and_the_sockets_stay")
+    else {
+        return;
+    };
+    link(&ns, "wp0", "wp1", "198.51.100.1/24");
+    let svc = spec("svc = if:wp0; svc.web = tcp:0");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let first = only_addr(&bound, "svc", "web");
+        let web = bound.take_tcp("svc", "web").unwrap();
+        // The interface loses its only address: `if:wp0` matches nothing.
+        ns.ip(&["addr", "del", "198.51.100.1/24", "dev", "wp0"]);
+        let err = watch.next(LONG).unwrap_err();
+        let Error::Plan(plan) = &err else {
+            panic!("expected a plan error: {err}")
+        };
+        assert!(err.to_string().contains("wp0"), "{err}");
+        assert!(!plan.errors().is_empty());
+        assert_eq!(
+            watch.plan().endpoints()[0].binds()[0].addr().ip(),
+            first.ip()
+        );
+        // Back again: the same sockets as before, so nothing changes and
+        // the socket bound at start-up serves once more.
+        ns.addr("wp0", "198.51.100.1/24");
+        assert!(
+            watch
+                .next(Duration::from_millis(500))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_none()
+        );
+        let _client = TcpStream::connect(first).unwrap_or_else(|e| panic!("{first}: {e}"));
+        web[0].accept().unwrap();
+    });
+}
