@@ -4,7 +4,7 @@
 //! or none, on the ports the endpoints already have.
 //!
 //! The planner stays pure and so does deciding what a change means
-//! ([`delta`]: old plan, new plan and the bound ports in, sockets to open
+//! (`delta`: old plan, new plan and the bound ports in, sockets to open
 //! and close out); only reading the host and opening sockets are I/O.
 
 use std::collections::BTreeMap;
