@@ -1302,6 +1302,20 @@ mod wire {
             .collect()
     }
 
+    /// `{"error": "..."}`, the failure a DNS answer and a path lookup both
+    /// record: exactly one `error` key.
+    fn failure<'de, A: MapAccess<'de>>(mut map: A) -> Result<String, A::Error> {
+        let mut error = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "error" if error.is_some() => return Err(de::Error::duplicate_field("error")),
+                "error" => error = Some(map.next_value::<String>()?),
+                other => return Err(de::Error::unknown_field(other, &["error"])),
+            }
+        }
+        error.ok_or_else(|| de::Error::missing_field("error"))
+    }
+
     impl<'de> Deserialize<'de> for DnsAnswer {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DnsAnswer, D::Error> {
             d.deserialize_any(AnswerVisitor)
@@ -1332,16 +1346,8 @@ mod wire {
             Ok(DnsAnswer::Addrs(addrs))
         }
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DnsAnswer, A::Error> {
-            let mut error = None;
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "error" if error.is_some() => return Err(de::Error::duplicate_field("error")),
-                    "error" => error = Some(map.next_value::<String>()?),
-                    other => return Err(de::Error::unknown_field(other, &["error"])),
-                }
-            }
-            let error = error.ok_or_else(|| de::Error::missing_field("error"))?;
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DnsAnswer, A::Error> {
+            let error = failure(map)?;
             Ok(DnsAnswer::Failed { error })
         }
     }
@@ -1399,16 +1405,8 @@ mod wire {
             })
         }
 
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Lookup, A::Error> {
-            let mut error = None;
-            while let Some(key) = map.next_key::<String>()? {
-                match key.as_str() {
-                    "error" if error.is_some() => return Err(de::Error::duplicate_field("error")),
-                    "error" => error = Some(map.next_value::<String>()?),
-                    other => return Err(de::Error::unknown_field(other, &["error"])),
-                }
-            }
-            let error = error.ok_or_else(|| de::Error::missing_field("error"))?;
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Lookup, A::Error> {
+            let error = failure(map)?;
             Ok(Lookup::Failed { error })
         }
     }
