@@ -436,19 +436,21 @@ fn backlog_is_applied_and_defaults_to_1024() {
 
 #[test]
 fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
-    let port = free_port();
-    let spec = format!("local = 127.0.0.1; local.a = tcp:{port} reuseport");
-    let first = bind(&spec).unwrap();
-    let second = bind(&spec).expect("SO_REUSEPORT on both sockets");
-    drop((first, second));
+    // The port stays held from first to last, so no other test can take it
+    // in between and turn the refusal into a race.
+    let first = bind("local = 127.0.0.1; local.a = tcp:0 reuseport").unwrap();
+    let port = first.endpoint("local", "a").unwrap().port().unwrap();
+    let second = bind(&format!(
+        "local = 127.0.0.1; local.a = tcp:{port} reuseport"
+    ))
+    .expect("SO_REUSEPORT on both sockets");
 
-    let plain = format!("local = 127.0.0.1; local.a = tcp:{port}");
-    let _held = bind(&plain).unwrap();
-    let err = bind(&plain).unwrap_err();
+    let err = bind(&format!("local = 127.0.0.1; local.a = tcp:{port}")).unwrap_err();
     assert_eq!(
         err.failures()[0].os_error().unwrap().kind(),
         std::io::ErrorKind::AddrInUse
     );
+    drop((first, second));
 }
 
 /// A TCP or UDP socket bound to `addr` by hand, before any option the
@@ -646,7 +648,7 @@ fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) ->
         .envs(env.iter().copied());
     let fds = fds.to_vec();
     let mut high = vec![0; fds.len()];
-    // SAFETY: between fork and exec the closure only calls fcntl and dup2,
+    // SAFETY: between fork and exec the closure only calls fcntl, dup2 and close,
     // which are async-signal-safe, and allocates nothing: `fds` and `high`
     // were allocated before the fork.
     unsafe {
@@ -664,6 +666,11 @@ fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) ->
                 if libc::dup2(h, to) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+            }
+            // What the test runner itself inherited (a jobserver pipe under
+            // cargo-mutants or make) must not look like a passed descriptor.
+            for fd in (3..).skip(high.len()).take_while(|&fd| fd < 100) {
+                libc::close(fd);
             }
             Ok(())
         });
