@@ -38,6 +38,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::mem::Discriminant;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::plan::{PlanError, Problem, ProblemKind, Severity};
 use crate::spec::{ListenSpec, Name};
@@ -73,7 +74,7 @@ pub enum Outcome {
     /// The spec plans; these are the plan's warnings (often none).
     Planned {
         /// The warnings.
-        warnings: Vec<Problem>,
+        warnings: Arc<[Problem]>,
     },
     /// The spec does not plan on this host.
     Failed(PlanError),
@@ -294,7 +295,7 @@ pub(crate) struct Counts {
 fn plan_one(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Outcome {
     match crate::plan_with(spec, host, options) {
         Ok(plan) => Outcome::Planned {
-            warnings: plan.warnings().to_vec(),
+            warnings: plan.shared_warnings(),
         },
         Err(e) => Outcome::Failed(e),
     }

@@ -102,7 +102,7 @@ impl Serialize for Why {
                 let mut st = s.serialize_struct("Why", 5)?;
                 st.serialize_field("kind", "matched")?;
                 st.serialize_field("selector", &Text(selector))?;
-                st.serialize_field("interface", interface)?;
+                st.serialize_field("interface", &**interface)?;
                 st.serialize_field("net", &Text(net))?;
                 st.serialize_field("message", &Text(self))?;
                 st.end()

@@ -19,6 +19,7 @@ pub(crate) mod unix;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::Arc;
 
 use socket2::Socket;
 use url::Url;
@@ -325,7 +326,7 @@ pub struct Bound {
     /// endpoint".
     taken: Vec<QualifiedName>,
     /// The plan's, so a server that only sees `Bound` can still show them.
-    warnings: Vec<Problem>,
+    warnings: Arc<[Problem]>,
 }
 
 impl Bound {
@@ -1023,7 +1024,7 @@ pub(crate) fn bind_with(
     Ok(Bound {
         endpoints,
         taken: Vec::new(),
-        warnings: plan.warnings().to_vec(),
+        warnings: plan.shared_warnings(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! What clients are told: the advertised URL of each endpoint.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::LazyLock;
@@ -102,16 +103,18 @@ fn parse_url(scheme: &str, host: url::Host<&str>, port: Option<u16>) -> Url {
     Url::parse(&text).expect("advertised hosts are checked when the spec is parsed")
 }
 
+/// The schemes of endpoints on IP addresses.
+const SCHEMES: [&str; 4] = ["tcp", "udp", "http", "https"];
+
 /// The URL of `scheme://host:port`. With an address for its host, a
 /// parsed `scheme://0.0.0.0` is copied and given the address and port:
 /// that costs a sixth of formatting and parsing (0.33 against 1.9 µs
 /// here), which a fleet of thousands of snapshots notices. A name is
 /// parsed as written, since parsing is what checks and lowercases it.
 fn make_url(scheme: &str, host: url::Host<&str>, port: Option<u16>) -> Url {
-    /// One per scheme an endpoint on IP addresses has.
+    /// One per scheme.
     static TEMPLATES: LazyLock<[Url; 4]> = LazyLock::new(|| {
-        ["tcp", "udp", "http", "https"]
-            .map(|scheme| parse_url(scheme, url::Host::Ipv4([0, 0, 0, 0].into()), None))
+        SCHEMES.map(|scheme| parse_url(scheme, url::Host::Ipv4([0, 0, 0, 0].into()), None))
     });
     let ip = match host {
         url::Host::Ipv4(a) => IpAddr::V4(a),
@@ -124,15 +127,28 @@ fn make_url(scheme: &str, host: url::Host<&str>, port: Option<u16>) -> Url {
     let mut url = template.clone();
     // Cannot fail: the template has a host.
     let _ = url.set_ip_host(ip);
-    let _ = url.set_port(port);
+    with_port(url, port)
+}
+
+/// `url` with `port`; the templates have none, so `None` leaves it as is.
+fn with_port(mut url: Url, port: Option<u16>) -> Url {
+    if port.is_some() {
+        // Cannot fail: every URL made here has a host.
+        let _ = url.set_port(port);
+    }
     url
 }
 
-/// Builds `scheme://host` with the endpoint's port when it is known.
-fn url_for(scheme: &str, host: url::Host<&str>, explicit: Option<u16>, e: &Endpoint) -> Advertised {
+/// The URL `make` builds with the endpoint's port, when it is known: the
+/// one written with the host, or the endpoint's fixed port.
+fn url_for(
+    explicit: Option<u16>,
+    e: &Endpoint,
+    make: impl FnOnce(Option<u16>) -> Url,
+) -> Advertised {
     let port = explicit.or(e.ports().and_then(Ports::fixed));
     Advertised {
-        url: make_url(scheme, host, port),
+        url: make(port),
         port_from_bind: port.is_none(),
         source: Source::Derived,
     }
@@ -161,8 +177,12 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
                 source: Source::Derived,
             }
         }
-        Advertise::Url(u) => url_for(e.protocol().scheme(), a.host(), u.port(), e),
-        Advertise::Host { port, .. } => url_for(e.protocol().scheme(), a.host(), *port, e),
+        Advertise::Url(u) => url_for(u.port(), e, |p| {
+            make_url(e.protocol().scheme(), a.host(), p)
+        }),
+        Advertise::Host { port, .. } => {
+            url_for(*port, e, |p| make_url(e.protocol().scheme(), a.host(), p))
+        }
     };
     out.source = source;
     out
@@ -195,6 +215,26 @@ pub(crate) struct Ranked {
     others: Vec<IpAddr>,
     /// Every candidate was deprecated, so the best is too.
     deprecated: bool,
+    /// `scheme://best` for each of [`SCHEMES`], made when an endpoint first
+    /// asks: writing the address into a URL is most of deriving one, and
+    /// every endpoint of the network derives from the same address.
+    urls: [OnceCell<Url>; 4],
+}
+
+impl Ranked {
+    /// The URL of `best` for `scheme`, with `port` when it is known.
+    fn url(&self, scheme: &str, port: Option<u16>) -> Url {
+        let host = host_of(self.best);
+        let Some(i) = SCHEMES.iter().position(|&s| s == scheme) else {
+            return make_url(scheme, host, port);
+        };
+        with_port(
+            self.urls[i]
+                .get_or_init(|| make_url(scheme, host, None))
+                .clone(),
+            port,
+        )
+    }
 }
 
 /// Ranks a network's addresses (the host's, under a wildcard). Deprecated
@@ -249,6 +289,7 @@ fn rank_among(chosen: &[Chosen], view: &HostView, deprecated: bool) -> Option<Ra
         best,
         others,
         deprecated,
+        urls: Default::default(),
     })
 }
 
@@ -270,22 +311,19 @@ pub(crate) fn advertise<'r>(
         };
         return Some(explicit(a, e, Source::Network, whole));
     }
-    let Ranked {
-        best,
-        others,
-        deprecated,
-    } = ranked()?;
-    if *deprecated {
-        warn(ProblemKind::DeprecatedAdvertised { ip: *best });
+    let ranked = ranked()?;
+    let best = ranked.best;
+    if ranked.deprecated {
+        warn(ProblemKind::DeprecatedAdvertised { ip: best });
     }
-    if !others.is_empty() {
+    if !ranked.others.is_empty() {
         warn(ProblemKind::AdvertiseTie {
-            chosen: *best,
-            others: others.clone(),
+            chosen: best,
+            others: ranked.others.clone(),
         });
     }
-    if AddrClass::of(*best) == AddrClass::LinkLocal {
-        warn(ProblemKind::LinkLocalAdvertised { ip: *best });
+    if AddrClass::of(best) == AddrClass::LinkLocal {
+        warn(ProblemKind::LinkLocalAdvertised { ip: best });
     }
-    Some(url_for(e.protocol().scheme(), host_of(*best), None, e))
+    Some(url_for(None, e, |p| ranked.url(e.protocol().scheme(), p)))
 }

@@ -15,6 +15,7 @@ mod unix;
 use foldhash::{HashMap, HashMapExt};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -60,7 +61,7 @@ pub enum Why {
         /// The first include selector that matched.
         selector: Selector,
         /// The interface holding the address.
-        interface: String,
+        interface: Arc<str>,
         /// The address with its prefix, as the interface holds it.
         net: IpNet,
     },
@@ -313,7 +314,8 @@ impl PlannedEndpoint {
 pub struct Plan {
     networks: Vec<PlannedNetwork>,
     endpoints: Vec<PlannedEndpoint>,
-    warnings: Vec<Problem>,
+    /// Shared with what is bound from the plan, or planned in a fleet.
+    warnings: Arc<[Problem]>,
 }
 
 impl Plan {
@@ -334,6 +336,11 @@ impl Plan {
     /// The warnings: the plan stands, but a person should read them.
     pub fn warnings(&self) -> &[Problem] {
         &self.warnings
+    }
+    /// The warnings, for what outlives the plan: its [`Bound`](crate::Bound),
+    /// a fleet's outcome.
+    pub(crate) fn shared_warnings(&self) -> Arc<[Problem]> {
+        Arc::clone(&self.warnings)
     }
 }
 
@@ -503,7 +510,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         Ok(Plan {
             networks,
             endpoints,
-            warnings,
+            warnings: warnings.into(),
         })
     } else {
         Err(PlanError::new(errors, warnings, host))

@@ -155,7 +155,7 @@ pub(crate) fn resolve(
         loopback_literals(net, view, &mut includes, &mut chosen);
         for (iface, addrs) in matched.skipped_down {
             report(ProblemKind::SkippedDown {
-                interface: iface.name().to_owned(),
+                interface: iface.name().into(),
                 addrs,
                 no_carrier: iface.is_admin_up(),
             });
@@ -234,7 +234,7 @@ fn match_host<'h>(
             m.refused = true;
             report(ProblemKind::Unlistenable {
                 selector: sel.clone(),
-                interface: iface.name().to_owned(),
+                interface: iface.name().into(),
                 net: *a.net,
                 why,
             });
@@ -258,14 +258,14 @@ fn match_host<'h>(
         // not chosen; a tentative one is, since it will bind on its own soon.
         if a.flags.is_dadfailed() {
             report(ProblemKind::DadFailed {
-                interface: iface.name().to_owned(),
+                interface: iface.name().into(),
                 ip,
             });
             continue;
         }
         if a.flags.is_tentative() {
             report(ProblemKind::Tentative {
-                interface: iface.name().to_owned(),
+                interface: iface.name().into(),
                 ip,
             });
         }
@@ -277,7 +277,7 @@ fn match_host<'h>(
                 (a.class, a.global),
                 Why::Matched {
                     selector: sel.clone(),
-                    interface: iface.name().to_owned(),
+                    interface: iface.name().into(),
                     net: *a.net,
                 },
             );
@@ -400,7 +400,7 @@ fn loopback_literals(
                     class::classify(*ip),
                     Why::Matched {
                         selector: sel.clone(),
-                        interface: a.iface.name().to_owned(),
+                        interface: a.iface.name().into(),
                         net: *a.net,
                     },
                 ));
