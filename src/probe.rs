@@ -200,10 +200,6 @@ impl Bound {
                 out.push(not_checked("no advertised URL"));
                 continue;
             };
-            if ep.sockets().is_empty() && !has_unix(ep) {
-                out.push(not_checked("no sockets"));
-                continue;
-            }
             if let Some(path) = unix_target(url) {
                 out.push(Reach {
                     endpoint: ep.qualified(),
@@ -270,17 +266,25 @@ impl Bound {
         } else {
             look_up(&names, dns, timeout)
         };
-        move |host| {
-            if let Some(ip) = literal(host) {
-                return Ok(vec![ip]);
-            }
-            match answers.as_ref().map(|a| a.get(host)) {
-                Ok(Some(DnsAnswer::Addrs(ips))) if !ips.is_empty() => Ok(ips.clone()),
-                Ok(Some(DnsAnswer::Failed { error })) => Err(error.clone()),
-                Ok(_) => Err("no addresses".to_owned()),
-                Err(e) => Err(e.clone()),
-            }
-        }
+        move |host| addresses(host, &answers)
+    }
+}
+
+/// The addresses to probe for an advertised host: a literal as it is, a
+/// name as looked up. A name without addresses is an error, never an
+/// endpoint left out of the check.
+fn addresses(
+    host: &str,
+    answers: &Result<BTreeMap<String, DnsAnswer>, String>,
+) -> Result<Vec<IpAddr>, String> {
+    if let Some(ip) = literal(host) {
+        return Ok(vec![ip]);
+    }
+    match answers.as_ref().map(|a| a.get(host)) {
+        Ok(Some(DnsAnswer::Addrs(ips))) if !ips.is_empty() => Ok(ips.clone()),
+        Ok(Some(DnsAnswer::Failed { error })) => Err(error.clone()),
+        Ok(_) => Err("no addresses".to_owned()),
+        Err(e) => Err(e.clone()),
     }
 }
 
@@ -316,17 +320,6 @@ fn literal(host: &str) -> Option<IpAddr> {
         .trim_end_matches(']')
         .parse()
         .ok()
-}
-
-/// Whether the endpoint has a Unix socket.
-fn has_unix(ep: &BoundEndpoint) -> bool {
-    #[cfg(unix)]
-    return ep.unix().is_some();
-    #[cfg(not(unix))]
-    {
-        let _ = ep;
-        false
-    }
 }
 
 /// The Unix socket a URL names: `unix:PATH`, `unixgram:PATH` (`@name` for
@@ -560,4 +553,38 @@ fn probe_datagram(
         std::thread::sleep(POLL);
     }
     Outcome::Lost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resolvers report a name without records as an error; an empty answer
+    /// recorded some other way must still not make the check skip it.
+    #[test]
+    fn an_empty_answer_is_no_addresses() {
+        let answers = Ok(BTreeMap::from([
+            ("empty.test".to_owned(), DnsAnswer::Addrs(Vec::new())),
+            (
+                "svc.test".to_owned(),
+                DnsAnswer::Addrs(vec![[192, 0, 2, 1].into()]),
+            ),
+        ]));
+        assert_eq!(
+            addresses("empty.test", &answers),
+            Err("no addresses".to_owned())
+        );
+        assert_eq!(
+            addresses("gone.test", &answers),
+            Err("no addresses".to_owned())
+        );
+        assert_eq!(
+            addresses("svc.test", &answers),
+            Ok(vec![[192, 0, 2, 1].into()])
+        );
+        assert_eq!(
+            addresses("[::1]", &answers),
+            Ok(vec![std::net::Ipv6Addr::LOCALHOST.into()])
+        );
+    }
 }

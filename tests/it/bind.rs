@@ -453,6 +453,45 @@ fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
     drop((first, second));
 }
 
+/// SO_REUSEADDR on TCP is what lets a restarted server bind its port while
+/// connections of its previous run sit in TIME_WAIT.
+#[test]
+fn a_restarted_tcp_server_binds_while_old_connections_sit_in_time_wait() {
+    let mut first = bind("local = 127.0.0.1; local.a = tcp:0").unwrap();
+    let listener = first.take_tcp("local", "a").unwrap().remove(0);
+    let port = listener.local_addr().unwrap().port();
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    // The server closes first, so its side of the connection waits.
+    drop(conn);
+    assert_eq!(client.read(&mut [0; 8]).unwrap(), 0);
+    drop((client, listener));
+    let ss = std::process::Command::new("ss")
+        .args(["-tanH", "state", "time-wait", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    assert!(
+        !String::from_utf8_lossy(&ss.stdout).trim().is_empty(),
+        "no TIME_WAIT connection on {port}, so the case tests nothing"
+    );
+    bind(&format!("local = 127.0.0.1; local.a = tcp:{port}"))
+        .unwrap_or_else(|e| panic!("rebinding over TIME_WAIT: {e}"));
+}
+
+/// Not on UDP, where SO_REUSEADDR would let any later socket that asks for
+/// it share the port and take a part of its datagrams.
+#[test]
+fn a_udp_port_is_not_shared_with_a_socket_that_asks_to_reuse_it() {
+    let bound = bind("local = 127.0.0.1; local.a = udp:0").unwrap();
+    let port = bound.endpoint("local", "a").unwrap().port().unwrap();
+    let other = Socket::new(Domain::IPV4, Type::DGRAM, None).unwrap();
+    other.set_reuse_address(true).unwrap();
+    let err = other
+        .bind(&SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+}
+
 /// A TCP or UDP socket bound to `addr` by hand, before any option the
 /// crate would set, so a case can give it the one the plan disagrees with.
 fn raw_socket(addr: &str, udp: bool, v6only: Option<bool>, device: Option<&str>) -> Socket {

@@ -1,6 +1,7 @@
 //! Checking that advertised addresses reach this process, on loopback.
 
-use std::net::{TcpListener, UdpSocket};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -188,4 +189,155 @@ fn without_the_dns_feature_an_advertised_name_is_unresolved_and_says_why() {
         .find(|r| r.endpoint() == "local.literal")
         .unwrap();
     assert!(literal.reached(), "{literal}");
+}
+
+/// A proxy in front of an endpoint, as a load balancer would be: it takes
+/// one connection, sends `first` upstream and then what the client sent,
+/// and returns what the client sent and what upstream answered.
+fn proxy(
+    front: TcpListener,
+    upstream: std::net::SocketAddr,
+    first: Vec<u8>,
+) -> std::thread::JoinHandle<(String, Vec<u8>)> {
+    std::thread::spawn(move || {
+        let (mut client, _) = front.accept().unwrap();
+        let mut request = [0; 512];
+        let n = client.read(&mut request).unwrap();
+        let mut up = TcpStream::connect(upstream).unwrap();
+        // One write, so the endpoint reads it in whole chunks.
+        up.write_all(&[&first[..], &request[..n]].concat()).unwrap();
+        up.set_read_timeout(Some(WAIT)).unwrap();
+        let mut answer = Vec::new();
+        let _ = up.read_to_end(&mut answer);
+        (String::from_utf8_lossy(&request[..n]).into_owned(), answer)
+    })
+}
+
+/// Through a proxy, an HTTP endpoint's probe gets a well-formed answer (a
+/// proxy waiting for one would otherwise log an error or retry); a raw TCP
+/// endpoint's gets nothing, as its protocol is not known.
+#[test]
+fn through_a_proxy_an_http_probe_is_answered_and_a_raw_one_is_not() {
+    for (protocol, answer) in [
+        ("http", &b"HTTP/1.0 204 No Content\r\n\r\n"[..]),
+        ("tcp", b""),
+    ] {
+        let front = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = front.local_addr().unwrap().port();
+        let bound = bind(&format!(
+            "local = 127.0.0.1; local.e = {protocol}:0 advertise 127.0.0.1:{port}"
+        ));
+        let ep = bound.endpoint("local", "e").unwrap();
+        let relay = proxy(front, ep.local_addrs()[0], Vec::new());
+        let reach = bound.check_advertised(WAIT);
+        assert_eq!(reach.len(), 1);
+        assert!(reach[0].reached(), "{}", reach[0]);
+        assert_eq!(reach[0].url(), ep.advertised());
+        let (_, got) = relay.join().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(answer)
+        );
+    }
+}
+
+/// The probe reads at most 4 KiB of a connection it accepts: a peer that
+/// talks first, before forwarding the probe, is not read to its end.
+#[test]
+fn a_peer_that_sends_4_kib_before_the_probe_is_not_read_further() {
+    for (junk, reached) in [(4096 - 512, true), (4096, false)] {
+        let front = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = front.local_addr().unwrap().port();
+        let bound = bind(&format!(
+            "local = 127.0.0.1; local.raw = tcp:0 advertise 127.0.0.1:{port}"
+        ));
+        let upstream = bound.endpoint("local", "raw").unwrap().local_addrs()[0];
+        let relay = proxy(front, upstream, vec![b'x'; junk]);
+        let reach = bound.check_advertised(Duration::from_millis(500));
+        assert_eq!(
+            reach[0].reached(),
+            reached,
+            "{junk} bytes first: {}",
+            reach[0]
+        );
+        drop(bound);
+        let (seen, _) = relay.join().unwrap();
+        assert!(seen.starts_with("listenspec-probe "), "{seen}");
+    }
+}
+
+/// Each check sends a nonce of its own, so a connection left over from an
+/// earlier check (queued at a proxy, replayed) never counts for a later one.
+#[test]
+fn each_check_sends_a_fresh_nonce() {
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = elsewhere.local_addr().unwrap().port();
+    let bound = bind(&format!(
+        "local = 127.0.0.1; local.raw = tcp:0 advertise 127.0.0.1:{port}"
+    ));
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let reach = bound.check_advertised(Duration::from_millis(100));
+        assert!(
+            matches!(reach[0].outcome(), Outcome::Elsewhere),
+            "{}",
+            reach[0]
+        );
+        let (mut conn, _) = elsewhere.accept().unwrap();
+        let mut line = String::new();
+        conn.read_to_string(&mut line).unwrap();
+        let nonce = line
+            .strip_prefix("listenspec-probe ")
+            .and_then(|n| n.strip_suffix("\r\n"))
+            .unwrap_or_else(|| panic!("{line:?}"))
+            .to_owned();
+        assert!(
+            nonce.len() == 16 && nonce.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{nonce}"
+        );
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+/// An IPv6 literal is probed as it is, never handed to a resolver (whose
+/// answer for `[::1]` would be an error).
+#[test]
+fn an_ipv6_literal_is_probed_without_a_lookup() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "local = ::1; local.raw = tcp:0".parse().unwrap();
+    let bound = listenspec::plan(&spec, &host)
+        .unwrap()
+        .bind_inherited(Vec::new())
+        .unwrap();
+    let reach = bound.check_advertised(WAIT);
+    assert_eq!(reach.len(), 1);
+    assert!(reach[0].reached(), "{}", reach[0]);
+    assert_eq!(
+        reach[0].target(),
+        Some(bound.endpoints()[0].local_addrs()[0])
+    );
+}
+
+/// A name that resolves to no address is unresolved, and says so; it is
+/// not silently left out of the check.
+#[cfg(feature = "dns")]
+#[test]
+fn an_advertised_name_without_addresses_is_unresolved() {
+    let server = DnsServer::start([("empty.test", Reply::Addrs(Vec::new()))]);
+    let bound = bind(
+        "local = 127.0.0.1
+         local.raw = tcp:0 advertise empty.test:9",
+    );
+    let dns = CaptureOptions::default().nameservers([server.addr()]);
+    let reach = bound.check_advertised_with(WAIT, &dns);
+    assert_eq!(reach.len(), 1);
+    assert!(
+        matches!(reach[0].outcome(), Outcome::Unresolved(_)),
+        "{}",
+        reach[0]
+    );
 }

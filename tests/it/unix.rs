@@ -782,6 +782,8 @@ fn a_connection_without_the_nonce_is_not_reached() {
         );
         assert_eq!(reach.len(), 1);
         assert_eq!(reach[0].reached(), pass_through, "{}", reach[0]);
+        assert_eq!(reach[0].unix_target(), Some(&UnixPath::File(api.clone())));
+        assert_eq!(reach[0].target(), None);
         if pass_through {
             assert!(
                 matches!(reach[0].outcome(), Outcome::ReachedUnix { path } if *path == UnixPath::File(api.clone())),
