@@ -742,6 +742,23 @@ fn the_doctor_check_reaches_unix_sockets() {
     assert!(dir.listing().is_empty(), "released: {:?}", dir.listing());
 }
 
+/// A Unix endpoint's own URL is probed at its path, which the report names.
+#[test]
+fn the_check_probes_a_unix_url_at_its_path() {
+    let dir = TempDir::new("reach");
+    let api = dir.join("api.sock");
+    let bound = bind(&[format!("local.api = unix:{}", api.display())]).unwrap();
+    let reach = bound.check_advertised(Duration::from_secs(2));
+    assert_eq!(reach.len(), 1);
+    assert!(reach[0].reached(), "{}", reach[0]);
+    assert_eq!(reach[0].unix_target(), Some(&UnixPath::File(api.clone())));
+    assert_eq!(reach[0].target(), None);
+    assert_eq!(
+        reach[0].url().map(|u| u.as_str().to_owned()),
+        Some(format!("unix:{}", api.display()))
+    );
+}
+
 /// A TCP proxy in front of the Unix socket, as the advertised URL says:
 /// one that passes the probe through reaches the endpoint; one that
 /// connects to the endpoint but sends something else does not, though the
@@ -782,8 +799,8 @@ fn a_connection_without_the_nonce_is_not_reached() {
         );
         assert_eq!(reach.len(), 1);
         assert_eq!(reach[0].reached(), pass_through, "{}", reach[0]);
-        assert_eq!(reach[0].unix_target(), Some(&UnixPath::File(api.clone())));
-        assert_eq!(reach[0].target(), None);
+        assert_eq!(reach[0].target(), Some(([127, 0, 0, 1], port).into()));
+        assert_eq!(reach[0].unix_target(), None);
         if pass_through {
             assert!(
                 matches!(reach[0].outcome(), Outcome::ReachedUnix { path } if *path == UnixPath::File(api.clone())),
