@@ -276,3 +276,26 @@ fn time_may_fix_the_host_coming_up_and_nothing_else() {
         assert_eq!(found.kind().time_may_fix(), fixable, "{network}: {found}");
     }
 }
+
+/// A fixed port is in the advertised URL from the plan on; port 0 is
+/// known only once bound, and `with_port` completes the URL with it.
+#[test]
+fn an_advertised_url_waits_for_the_port_only_when_the_os_picks_it() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "local = 127.0.0.1; local.fixed = http:8080; local.any = http:0"
+        .parse()
+        .unwrap();
+    let plan = listenspec::plan(&spec, &host).unwrap();
+    let fixed = plan.endpoint("local", "fixed").unwrap().advertised().unwrap();
+    assert!(!fixed.port_from_bind());
+    assert_eq!(fixed.url().unwrap().as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(fixed.with_port(9).as_str(), "http://127.0.0.1:8080/");
+    let any = plan.endpoint("local", "any").unwrap().advertised().unwrap();
+    assert!(any.port_from_bind());
+    assert_eq!(any.url(), None);
+    assert_eq!(any.with_port(9).as_str(), "http://127.0.0.1:9/");
+    assert_eq!(any.to_string(), "http://127.0.0.1:<port>/");
+}
