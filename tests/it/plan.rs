@@ -289,7 +289,11 @@ fn an_advertised_url_waits_for_the_port_only_when_the_os_picks_it() {
         .parse()
         .unwrap();
     let plan = listenspec::plan(&spec, &host).unwrap();
-    let fixed = plan.endpoint("local", "fixed").unwrap().advertised().unwrap();
+    let fixed = plan
+        .endpoint("local", "fixed")
+        .unwrap()
+        .advertised()
+        .unwrap();
     assert!(!fixed.port_from_bind());
     assert_eq!(fixed.url().unwrap().as_str(), "http://127.0.0.1:8080/");
     assert_eq!(fixed.with_port(9).as_str(), "http://127.0.0.1:8080/");
