@@ -303,3 +303,42 @@ fn an_advertised_url_waits_for_the_port_only_when_the_os_picks_it() {
     assert_eq!(any.with_port(9).as_str(), "http://127.0.0.1:9/");
     assert_eq!(any.to_string(), "http://127.0.0.1:<port>/");
 }
+
+/// Advertising prefers any other address to a link-local one, which
+/// clients reach only with its zone and only on the same link; there is no
+/// tie to warn of between the two.
+#[test]
+fn a_link_local_address_is_advertised_last() {
+    let host = Host::builder()
+        .interface("eth1", 2, ["fd00::23/64", "fe80::2/64"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "internal = fd00::23, fe80::2%eth1 expose=private
+                            internal.api = tcp:7000 device"
+        .parse()
+        .unwrap();
+    let plan = listenspec::plan(&spec, &host).unwrap_or_else(|e| panic!("{e}"));
+    let api = plan.endpoint("internal", "api").unwrap();
+    assert_eq!(
+        api.advertised().unwrap().url().unwrap().as_str(),
+        "tcp://[fd00::23]:7000"
+    );
+    assert!(plan.warnings().is_empty(), "{:?}", plan.warnings());
+}
+
+/// A host address nobody can listen on (`0.0.0.0/8` is a source address
+/// only) is never what a wildcard endpoint advertises.
+#[test]
+fn an_address_nobody_can_listen_on_is_never_advertised() {
+    let host = Host::builder()
+        .interface("eth0", 2, ["0.1.2.3/8", "198.51.100.7/24"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "public = 0.0.0.0; public.web = http:8080".parse().unwrap();
+    let plan = listenspec::plan(&spec, &host).unwrap_or_else(|e| panic!("{e}"));
+    let web = plan.endpoint("public", "web").unwrap();
+    assert_eq!(
+        web.advertised().unwrap().url().unwrap().as_str(),
+        "http://198.51.100.7:8080/"
+    );
+}
