@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use listenspec::plan::ProblemKind;
 use listenspec::watch::Watch;
 use listenspec::{Error, ListenSpec, PlanOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -237,6 +238,22 @@ fn a_change_whose_socket_cannot_be_opened_is_refused_and_tried_at_the_next() {
         for (_, addr) in change.opened() {
             TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
         }
+        // The same rules as at start-up, warnings too: three addresses of
+        // one rank, so which is advertised is a tie to settle.
+        let ties: Vec<_> = change
+            .warnings()
+            .iter()
+            .filter_map(|w| match w.kind() {
+                ProblemKind::AdvertiseTie { chosen, others } => Some((*chosen, others.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ties,
+            [(first.ip(), vec![second.ip(), third.ip()])],
+            "{:?}",
+            change.warnings()
+        );
     });
 }
 
