@@ -342,3 +342,41 @@ fn an_address_nobody_can_listen_on_is_never_advertised() {
         "http://198.51.100.7:8080/"
     );
 }
+
+/// Only an up loopback interface holding the whole block makes another
+/// address of it bindable: with `127.0.0.1/32`, or `lo` down, `127.0.0.2`
+/// is on no interface, whatever else is up.
+#[test]
+fn a_loopback_literal_needs_an_up_loopback_holding_its_block() {
+    let hosts = [
+        Host::builder()
+            .interface("lo", 1, ["127.0.0.1/32"])
+            .interface("eth0", 2, ["198.51.100.7/24"])
+            .build()
+            .unwrap(),
+        Host::builder()
+            .interface("lo", 1, ["127.0.0.1/8"])
+            .down()
+            .interface("eth0", 2, ["198.51.100.7/24"])
+            .build()
+            .unwrap(),
+    ];
+    let spec: ListenSpec = "local = 127.0.0.2; local.a = tcp:1".parse().unwrap();
+    for host in &hosts {
+        let err = listenspec::plan(&spec, host).unwrap_err();
+        assert!(err.to_string().contains("127.0.0.2"), "{err}");
+    }
+}
+
+/// The block is taken for loopback addresses only: a short prefix on `lo`
+/// (`127.0.0.1/1`) does not make `10.0.0.1` an address of this host.
+#[test]
+fn only_a_loopback_literal_is_taken_from_the_loopback_block() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/1"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "local = 10.0.0.1; local.a = tcp:1".parse().unwrap();
+    let err = listenspec::plan(&spec, &host).unwrap_err();
+    assert!(err.to_string().contains("10.0.0.1"), "{err}");
+}
