@@ -164,6 +164,42 @@ fn doctor_binds_for_real_and_reports_failures() {
     assert!(stderr.contains("another process holds it"), "{stderr}");
 }
 
+/// Waiting, `--json` still puts the last attempt's error on stdout for a
+/// script to read, a plan's or a bind's, and the wait in words on stderr.
+#[test]
+fn doctor_waiting_writes_the_last_error_as_json() {
+    let out = doctor(&[
+        "--listen",
+        "svc = if:nosuch9; svc.web = http:0",
+        "--wait",
+        "0.2",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("nosuch9"), "{v}");
+    assert!(text(&out.stderr).starts_with("gave up waiting for the host after 0."));
+
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let out = doctor(&[
+        "--listen",
+        &format!("local = 127.0.0.1; local.a = tcp:{port}"),
+        "--wait",
+        "5",
+        "--bind",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["errors"][0]["address"],
+        format!("127.0.0.1:{port}"),
+        "{v}"
+    );
+}
+
 /// Kills the child when the test ends, pass or fail.
 pub(crate) struct Running(pub(crate) Child);
 

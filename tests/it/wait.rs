@@ -384,6 +384,20 @@ fn the_doctor_watches_an_address_come_and_go() {
         !before.iter().any(|l| l.contains("198.51.100.12")),
         "{before:?}"
     );
+
+    // The last address goes: the plan fails, and says why.
+    ns.ip(&["addr", "del", "198.51.100.12/24", "dev", "ww0"]);
+    until(&|l| l.starts_with("the listen plan has"), "plan error");
+    // Down as well, it fails for another reason, which is shown too.
+    ns.ip(&["link", "set", "ww0", "down"]);
+    until(
+        &|l| l.starts_with("the listen plan has"),
+        "second plan error",
+    );
+    until(
+        &|l| l.contains("ww0") && l.contains("down"),
+        "the interface down",
+    );
 }
 
 /// Kills the watching doctor when the test ends, passing or not: it runs
