@@ -149,6 +149,8 @@ fn doctor_binds_for_real_and_reports_failures() {
         .unwrap();
     let addr: SocketAddr = bound.parse().unwrap();
     assert_ne!(addr.port(), 0, "the real port is reported");
+    // Binding is not checking: nothing was sent to the advertised address.
+    assert!(v["endpoints"][0].get("reach").is_none(), "{v}");
 
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port();
@@ -197,6 +199,34 @@ fn doctor_waiting_writes_the_last_error_as_json() {
         v["errors"][0]["address"],
         format!("127.0.0.1:{port}"),
         "{v}"
+    );
+}
+
+/// `--watch` ends quietly, with success, when its reader goes away (`| head`)
+/// and with an error when its report cannot be written at all.
+#[test]
+fn doctor_watch_ends_when_its_report_cannot_be_written() {
+    let watch = || {
+        let mut c = doctor_command();
+        c.args(["--watch", "--listen", "local = 127.0.0.1; local.a = tcp:0"]);
+        c
+    };
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let gone = watch().stdout(writer).output().unwrap();
+    assert_eq!(gone.status.code(), Some(0), "{}", text(&gone.stderr));
+    assert_eq!(text(&gone.stderr), "");
+
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let failed = watch().stdout(full).output().unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(
+        text(&failed.stderr).starts_with("cannot write the report: "),
+        "{}",
+        text(&failed.stderr)
     );
 }
 

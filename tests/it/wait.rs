@@ -388,16 +388,21 @@ fn the_doctor_watches_an_address_come_and_go() {
     // The last address goes: the plan fails, and says why.
     ns.ip(&["addr", "del", "198.51.100.12/24", "dev", "ww0"]);
     until(&|l| l.starts_with("the listen plan has"), "plan error");
-    // Down as well, it fails for another reason, which is shown too.
+    // A change the report does not show (the peer's MTU) repeats nothing;
+    // given time to be seen on its own before the next one.
+    ns.ip(&["link", "set", "ww1", "mtu", "1400"]);
+    std::thread::sleep(Duration::from_millis(300));
+    // Down as well, it fails for another reason, which is shown.
     ns.ip(&["link", "set", "ww0", "down"]);
-    until(
-        &|l| l.starts_with("the listen plan has"),
-        "second plan error",
-    );
-    until(
+    let before = until(
         &|l| l.contains("ww0") && l.contains("down"),
         "the interface down",
     );
+    let headers = before
+        .iter()
+        .filter(|l| l.starts_with("the listen plan has"))
+        .count();
+    assert_eq!(headers, 1, "{before:#?}");
 }
 
 /// Kills the watching doctor when the test ends, passing or not: it runs
