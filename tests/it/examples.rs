@@ -202,32 +202,39 @@ fn doctor_waiting_writes_the_last_error_as_json() {
     );
 }
 
-/// `--watch` ends quietly, with success, when its reader goes away (`| head`)
-/// and with an error when its report cannot be written at all.
+/// The doctor, watching or not, ends with an error when its report cannot
+/// be written, and quietly, with success, when its reader went away
+/// (`| head`).
 #[test]
-fn doctor_watch_ends_when_its_report_cannot_be_written() {
-    let watch = || {
-        let mut c = doctor_command();
-        c.args(["--watch", "--listen", "local = 127.0.0.1; local.a = tcp:0"]);
-        c
-    };
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let gone = watch().stdout(writer).output().unwrap();
-    assert_eq!(gone.status.code(), Some(0), "{}", text(&gone.stderr));
-    assert_eq!(text(&gone.stderr), "");
+fn doctor_fails_when_its_report_cannot_be_written() {
+    let listen = ["--listen", "local = 127.0.0.1; local.a = tcp:0"];
+    for watching in [true, false] {
+        let doctor = || {
+            let mut c = doctor_command();
+            c.args(listen);
+            if watching {
+                c.arg("--watch");
+            }
+            c
+        };
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let gone = doctor().stdout(writer).output().unwrap();
+        assert_eq!(gone.status.code(), Some(0), "{}", text(&gone.stderr));
+        assert_eq!(text(&gone.stderr), "");
 
-    let full = std::fs::File::options()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let failed = watch().stdout(full).output().unwrap();
-    assert_eq!(failed.status.code(), Some(1));
-    assert!(
-        text(&failed.stderr).starts_with("cannot write the report: "),
-        "{}",
-        text(&failed.stderr)
-    );
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let failed = doctor().stdout(full).output().unwrap();
+        assert_eq!(failed.status.code(), Some(1), "watching: {watching}");
+        assert!(
+            text(&failed.stderr).starts_with("cannot write the report: "),
+            "{}",
+            text(&failed.stderr)
+        );
+    }
 }
 
 /// Kills the child when the test ends, pass or fail.
