@@ -539,6 +539,26 @@ fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
         stderr.contains("cannot read spec /dev/zero: it is larger than the limit of 64 MiB"),
         "{stderr}"
     );
+    // A spec of exactly the limit is read (and then refused for what it
+    // holds); a byte more is not read at all.
+    let dir = std::env::temp_dir().join(format!("listenspec-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.spec");
+    for (len, too_large) in [(64 << 20, false), ((64 << 20) + 1, true)] {
+        // Not UTF-8 from its first byte, so it is refused without parsing
+        // 64 MiB.
+        let mut f = std::fs::File::create(&file).unwrap();
+        f.write_all(&[0xff]).unwrap();
+        f.set_len(len).unwrap();
+        let out = doctor(&["--spec", file.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(
+            stderr.contains("larger than the limit"),
+            too_large,
+            "{len} bytes: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
