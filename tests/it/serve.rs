@@ -61,6 +61,13 @@ async fn the_listener_names_the_endpoint_it_cannot_give() {
     assert_eq!(udp.len(), 1);
     let err = bound.take_tokio_udp("local", "dns").unwrap_err();
     assert!(matches!(err, TakeError::Taken { .. }), "{err:?}");
+    // A name never in the spec is not found, though others of its network
+    // were taken.
+    let err = bound.take_tokio_tcp("local", "api").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no endpoint local.api; the spec has local.dns, local.web"
+    );
 }
 
 /// Starts an example with its output in a file (a pipe would need reading
