@@ -22,50 +22,74 @@ fn getifaddrs() {
     unsafe { libc::freeifaddrs(head) };
 }
 
-fn spec(n: usize) -> ListenSpec {
+/// `n` TCP endpoints on 127.0.0.1: on ports `first..first + n`, or all on
+/// port 0 when `first` is 0.
+fn spec(n: usize, first: u16) -> ListenSpec {
     let mut text = String::from("local = 127.0.0.1\n");
-    for i in 0..n {
-        text.push_str(&format!("local.e{i} = tcp:0\n"));
+    for (i, port) in ports(n, first).enumerate() {
+        text.push_str(&format!("local.e{i} = tcp:{port}\n"));
     }
     text.parse().expect("the benchmark spec parses")
 }
 
+fn ports(n: usize, first: u16) -> impl Iterator<Item = u16> {
+    (0..n).map(move |i| if first == 0 { 0 } else { first + i as u16 })
+}
+
 /// The floor of `bind_all`: the host read once, and the sockets a server
-/// would open by hand (socket, SO_REUSEADDR, bind, listen).
-fn floor(n: usize) -> Vec<Socket> {
+/// would open by hand (socket, SO_REUSEADDR, bind, listen), on the same
+/// ports. On port 0 a server must then ask which port it got, to tell
+/// anyone; `bind_all` does, and so does this.
+fn floor(n: usize, first: u16) -> Vec<Socket> {
     getifaddrs();
-    let addr = SockAddr::from(SocketAddr::from(([127, 0, 0, 1], 0)));
-    (0..n)
-        .map(|_| {
+    ports(n, first)
+        .map(|port| {
+            let addr = SockAddr::from(SocketAddr::from(([127, 0, 0, 1], port)));
             let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
             s.set_reuse_address(true).unwrap();
             s.bind(&addr).unwrap();
             s.listen(1024).unwrap();
+            if port == 0 {
+                black_box(s.local_addr().unwrap());
+            }
             s
         })
         .collect()
 }
 
+/// The first of 100 ports free on 127.0.0.1 now, for the fixed-port runs.
+fn free_ports() -> u16 {
+    (20_000..60_000)
+        .step_by(100)
+        .find(|&first| {
+            ports(100, first).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        })
+        .expect("100 free ports in a row on 127.0.0.1")
+}
+
 fn capture(c: &mut Criterion) {
     let mut g = c.benchmark_group("capture");
-    let one = spec(1);
+    let one = spec(1, 0);
     g.bench_function("getifaddrs", |b| b.iter(getifaddrs));
     g.bench_function("capture", |b| {
         b.iter(|| black_box(listenspec::capture(&one).unwrap()))
     });
     g.finish();
 
-    let mut g = c.benchmark_group("bind_floor");
-    for n in [1usize, 3, 10, 100] {
-        let spec = spec(n);
-        g.bench_with_input(BenchmarkId::new("getifaddrs_and_binds", n), &n, |b, &n| {
-            b.iter(|| black_box(floor(n)))
-        });
-        g.bench_with_input(BenchmarkId::new("bind_all", n), &spec, |b, spec| {
-            b.iter(|| black_box(listenspec::bind_all(spec).unwrap()))
-        });
+    // Servers in production bind fixed ports; tests and sidecars port 0.
+    for (group, first) in [("bind_floor", free_ports()), ("bind_floor_port0", 0)] {
+        let mut g = c.benchmark_group(group);
+        for n in [1usize, 3, 10, 100] {
+            let spec = spec(n, first);
+            g.bench_with_input(BenchmarkId::new("getifaddrs_and_binds", n), &n, |b, &n| {
+                b.iter(|| black_box(floor(n, first)))
+            });
+            g.bench_with_input(BenchmarkId::new("bind_all", n), &spec, |b, spec| {
+                b.iter(|| black_box(listenspec::bind_all(spec).unwrap()))
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 criterion_group!(benches, capture);
