@@ -8,8 +8,9 @@ use socket2::Socket;
 
 use super::socket::{Open, System};
 use super::unix::SocketFile;
-use super::{Cause, Step, ToOpen, UnixError, bind_with, open_planned, takes};
+use super::{Cause, Held, Step, ToOpen, UnixError, bind_with, dual_stack, open_planned, takes};
 use crate::plan::{Bind, PlannedEndpoint, UnixBind};
+use crate::spec::Transport;
 use crate::{Host, ListenSpec, Plan};
 
 /// Opens real sockets but fails the `k`-th call, and remembers the inode of
@@ -298,4 +299,32 @@ fn a_failure_at_any_socket_of_a_change_closes_the_others_it_opened() {
             .collect();
         assert!(leaked.is_empty(), "k={k}: sockets left open: {leaked:?}");
     }
+}
+
+/// The hint's "endpoint X of this spec holds the port" names the endpoint
+/// whose socket takes the address, of the same transport only; a
+/// dual-stack `[::]` takes IPv4 addresses too.
+#[test]
+fn the_holder_of_a_port_is_an_endpoint_of_its_transport() {
+    let a = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+    let held = Held {
+        entries: vec![
+            (Transport::Tcp, a("127.0.0.1:80"), false, 3),
+            (Transport::Udp, a("127.0.0.1:53"), false, 4),
+        ],
+    };
+    assert_eq!(
+        held.holder(Transport::Tcp, a("127.0.0.1:80"), false),
+        Some(3)
+    );
+    assert_eq!(held.holder(Transport::Udp, a("127.0.0.1:80"), false), None);
+    assert_eq!(held.holder(Transport::Tcp, a("127.0.0.1:53"), false), None);
+
+    let plan = loopback_plan("public = ::\npublic.d = tcp:0 v6only=false\npublic.s = tcp:0");
+    let [dual, single] = plan.endpoints() else {
+        panic!("two endpoints")
+    };
+    assert!(dual_stack(dual, a("[::]:80")));
+    assert!(!dual_stack(single, a("[::]:80")));
+    assert!(!dual_stack(dual, a("[::1]:80")));
 }

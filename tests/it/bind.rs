@@ -206,6 +206,22 @@ fn a_range_takes_the_first_port_free_on_every_address() {
     );
 }
 
+/// Every port of a range is tried, not only its first few.
+#[test]
+fn a_range_is_tried_to_its_end() {
+    let base = free_port();
+    let _taken: Vec<TcpListener> = (0..3)
+        .filter_map(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
+        .collect();
+    let bound = bind(&format!(
+        "local = 127.0.0.1; local.r = tcp:{base}-{}",
+        base + 9
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let port = bound.endpoint("local", "r").unwrap().port().unwrap();
+    assert!((base + 3..=base + 9).contains(&port), "{port}");
+}
+
 #[test]
 fn a_range_with_no_free_port_says_so() {
     let a = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -314,6 +330,30 @@ fn hints_for_privileged_ports() {
 
 fn inherited(name: &str, l: TcpListener) -> Inherited {
     Inherited::new(name, socket2::Socket::from(l))
+}
+
+/// An endpoint on a range takes the port of the socket it inherits, and
+/// its other addresses are bound on that port too, not on the range's first.
+#[test]
+fn an_inherited_socket_sets_the_port_of_its_range() {
+    let first = free_port();
+    let l = TcpListener::bind(("127.0.0.1", first + 5)).unwrap();
+    let plan = plan_on(
+        &lo_host(),
+        &format!(
+            "local = 127.0.0.1, ::1; local.r = tcp:{first}-{}",
+            first + 9
+        ),
+    );
+    let bound = plan
+        .bind_inherited(vec![inherited("local.r", l)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ports: Vec<u16> = bound.endpoints()[0]
+        .local_addrs()
+        .iter()
+        .map(SocketAddr::port)
+        .collect();
+    assert_eq!(ports, [first + 5, first + 5]);
 }
 
 #[test]
