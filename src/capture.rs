@@ -55,16 +55,56 @@
 //! 1 s default); capture turns that off, so `attempts` is the number of
 //! times a query is sent.
 
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod bsd;
 mod changes;
 #[cfg(feature = "dns")]
 mod dns;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod netlink;
 mod unix;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+mod windows;
 
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+use bsd::interfaces;
 pub use changes::HostChanges;
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use netlink::BadReply;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+)))]
+use windows::interfaces;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -72,6 +112,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
 use ipnet::IpNet;
 
 use crate::host::{AccountKind, DnsAnswer, Host, HostError, Interface};
@@ -544,121 +585,6 @@ fn addr_flags(bits: u32) -> crate::host::AddrFlags {
     .into_iter()
     .filter(|(bit, _)| bits & bit != 0)
     .fold(AddrFlags::NONE, |all, (_, f)| all | f)
-}
-
-/// Interfaces by one getifaddrs(3): each one's `AF_LINK` entry gives its
-/// index and flags, with or without addresses.
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-fn interfaces() -> Result<Vec<Interface>, CaptureError> {
-    use crate::sys::IfEntry;
-
-    /// One interface's entries gathered: its link entry's index and flags,
-    /// and its addresses.
-    struct Gathered {
-        name: String,
-        link: Option<(u32, u32)>,
-        addrs: Vec<IpNet>,
-    }
-
-    let entries = crate::sys::interfaces().map_err(CaptureError::Interfaces)?;
-    // Grouped by name, in the order of first appearance, as `ifconfig` lists them.
-    let mut gathered: Vec<Gathered> = Vec::new();
-    for (name, entry) in entries {
-        let n = match gathered.iter().position(|g| g.name == name) {
-            Some(n) => n,
-            None => {
-                gathered.push(Gathered {
-                    name,
-                    link: None,
-                    addrs: Vec::new(),
-                });
-                gathered.len() - 1
-            }
-        };
-        let g = &mut gathered[n];
-        match entry {
-            IfEntry::Link { index, flags } => g.link = Some((index, flags)),
-            IfEntry::Addr { ip, prefix } => {
-                if let Ok(net) = IpNet::new(ip, prefix)
-                    && !g.addrs.contains(&net)
-                {
-                    g.addrs.push(net);
-                }
-            }
-        }
-    }
-    Ok(gathered
-        .into_iter()
-        .filter_map(|g| {
-            // Without its link entry an interface has no index to bind by.
-            let (index, flags) = g.link.filter(|(index, _)| *index != 0)?;
-            let on = |bit: libc::c_int| flags & bit as u32 != 0;
-            Some(
-                Interface::new(g.name, index, true, g.addrs)
-                    .with_admin_up(on(libc::IFF_UP))
-                    .with_carrier(on(libc::IFF_RUNNING))
-                    .with_loopback(on(libc::IFF_LOOPBACK)),
-            )
-        })
-        .collect())
-}
-
-/// Interfaces through `if-addrs`, on systems without a reader of their own
-/// (Windows): only interfaces with an address, and only operational state.
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
-fn interfaces() -> Result<Vec<Interface>, CaptureError> {
-    use std::net::IpAddr;
-
-    use if_addrs::IfOperStatus;
-
-    let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;
-    let mut grouped: Vec<(String, u32, bool, Vec<IpNet>)> = Vec::new();
-    for entry in raw {
-        // 0 (None) means the interface vanished after getifaddrs; Host
-        // forbids index 0, and a gone interface cannot be bound anyway.
-        let Some(index) = entry.index else { continue };
-        let (ip, prefix) = match &entry.addr {
-            if_addrs::IfAddr::V4(a) => (IpAddr::V4(a.ip), a.prefixlen),
-            if_addrs::IfAddr::V6(a) => (IpAddr::V6(a.ip), a.prefixlen),
-        };
-        let Ok(net) = IpNet::new(ip, prefix) else {
-            continue;
-        };
-        // Windows reports the real RFC 2863 state; Testing and Dormant still
-        // pass traffic in some form, so only the down states count as down.
-        let up = !matches!(
-            entry.oper_status,
-            IfOperStatus::Down | IfOperStatus::NotPresent | IfOperStatus::LowerLayerDown
-        );
-        match grouped.iter_mut().find(|g| g.0 == entry.name) {
-            Some(g) => {
-                if !g.3.contains(&net) {
-                    g.3.push(net);
-                }
-            }
-            None => grouped.push((entry.name, index, up, vec![net])),
-        }
-    }
-    Ok(grouped
-        .into_iter()
-        .map(|(name, index, up, addrs)| Interface::new(name, index, up, addrs))
-        .collect())
 }
 
 #[cfg(test)]
