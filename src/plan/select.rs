@@ -155,7 +155,7 @@ pub(crate) fn resolve(
         loopback_literals(net, view, &mut includes, &mut chosen);
         for (iface, addrs) in matched.skipped_down {
             report(ProblemKind::SkippedDown {
-                interface: iface.name().into(),
+                interface: iface.name().to_owned(),
                 addrs,
                 no_carrier: iface.is_admin_up(),
             });
@@ -234,7 +234,7 @@ fn match_host<'h>(
             m.refused = true;
             report(ProblemKind::Unlistenable {
                 selector: sel.clone(),
-                interface: iface.name().into(),
+                interface: iface.name().to_owned(),
                 net: *a.net,
                 why,
             });
@@ -258,14 +258,14 @@ fn match_host<'h>(
         // not chosen; a tentative one is, since it will bind on its own soon.
         if a.flags.is_dadfailed() {
             report(ProblemKind::DadFailed {
-                interface: iface.name().into(),
+                interface: iface.name().to_owned(),
                 ip,
             });
             continue;
         }
         if a.flags.is_tentative() {
             report(ProblemKind::Tentative {
-                interface: iface.name().into(),
+                interface: iface.name().to_owned(),
                 ip,
             });
         }
