@@ -91,7 +91,7 @@ impl Why {
 }
 
 /// One address a network resolved to.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chosen {
     ip: IpAddr,
     scope_id: u32,
@@ -143,18 +143,6 @@ impl Chosen {
             IpAddr::V6(ip) => SocketAddrV6::new(ip, port, 0, self.scope_id).into(),
             ip => SocketAddr::new(ip, port),
         }
-    }
-}
-
-impl fmt::Debug for Chosen {
-    /// As a derived `Debug` would show it with the interface as a field.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Chosen")
-            .field("ip", &self.ip)
-            .field("scope_id", &self.scope_id)
-            .field("interface", &self.interface())
-            .field("why", &self.why)
-            .finish()
     }
 }
 

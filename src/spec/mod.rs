@@ -1107,8 +1107,21 @@ impl ListenSpec {
             })
     }
 
-    /// The interface names the spec names exactly (in `if:` selectors without
-    /// globs, zones and `device=`), for capture and diagnostics.
+    /// The interface names the spec names exactly: in `if:` selectors
+    /// without globs, in zones and in `device=`. A glob names no interface.
+    ///
+    /// ```
+    /// use listenspec::ListenSpec;
+    ///
+    /// let spec: ListenSpec = "ops = if:eth1, !if:veth*\n\
+    ///                         lan = fe80::1%eth2\n\
+    ///                         ops.metrics = tcp:9100 device=ops0\n\
+    ///                         lan.api = tcp:80"
+    ///     .parse()?;
+    /// let names: Vec<&str> = spec.interface_names().collect();
+    /// assert_eq!(names, ["eth1", "eth2", "ops0"]);
+    /// # Ok::<(), listenspec::SpecError>(())
+    /// ```
     pub fn interface_names(&self) -> impl Iterator<Item = &str> {
         let selectors = self
             .networks

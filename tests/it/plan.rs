@@ -380,3 +380,43 @@ fn only_a_loopback_literal_is_taken_from_the_loopback_block() {
     let err = listenspec::plan(&spec, &host).unwrap_err();
     assert!(err.to_string().contains("10.0.0.1"), "{err}");
 }
+
+/// The plan's JSON lists each network's addresses: the interface, the scope
+/// id a link-local address is bound with, and why each was chosen.
+#[test]
+fn the_plan_json_lists_each_networks_addresses() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("eth0", 2, ["198.51.100.7/24", "fe80::7/64"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "lan = if:eth0, fe80::7%eth0\nlan.api = tcp:8080"
+        .parse()
+        .unwrap();
+    let json = serde_json::to_value(spec.plan(&host).unwrap()).unwrap();
+    let matched = |ip: &str, selector: &str, net: &str| {
+        serde_json::json!({
+            "ip": ip,
+            "scope_id": if ip.starts_with("fe80") { 2 } else { 0 },
+            "interface": "eth0",
+            "why": {
+                "kind": "matched",
+                "selector": selector,
+                "interface": "eth0",
+                "net": net,
+                "message": format!("{selector} matched eth0 {net}"),
+            },
+        })
+    };
+    assert_eq!(
+        json["networks"],
+        serde_json::json!([{
+            "name": "lan",
+            "exposure": "private",
+            "addrs": [
+                matched("198.51.100.7", "if:eth0", "198.51.100.7/24"),
+                matched("fe80::7", "fe80::7%eth0", "fe80::7/64"),
+            ],
+        }])
+    );
+}
