@@ -235,10 +235,7 @@ impl Selector {
                 .map(|n| Selector::Dns(n.to_owned()))
                 .ok_or(SelectorError::BadDnsName);
         }
-        // Class names hold no ':' or '.', so addresses skip the name lookup.
-        if !s.bytes().any(|b| b == b':' || b == b'.')
-            && let Some(class) = AddrClass::from_name(s)
-        {
+        if let Some(class) = AddrClass::from_name(s) {
             return match never_listened_class(class).filter(|_| include) {
                 Some(why) => Err(why),
                 None => Ok(Selector::Class(class)),
