@@ -444,6 +444,8 @@ pub enum Suggestion {
     Dns(String),
     /// A misspelled `unix`.
     Unix,
+    /// An endpoint, like `http:8080`, written where selectors go.
+    Endpoint(String),
 }
 
 impl fmt::Display for Suggestion {
@@ -463,6 +465,10 @@ impl fmt::Display for Suggestion {
             Suggestion::Dns(name) => write!(
                 f,
                 "a host name is not a selector: write dns:{name} for the local addresses it resolves to"
+            ),
+            Suggestion::Endpoint(endpoint) => write!(
+                f,
+                "{endpoint} is an endpoint, not a selector: give it a line of its own, NAME.ENDPOINT = {endpoint}"
             ),
         }
     }

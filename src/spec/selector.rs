@@ -10,7 +10,7 @@ use smol_str::SmolStr;
 use crate::AddrClass;
 use crate::spec::error::{SelectorError, Suggestion};
 use crate::spec::parse::cut;
-use crate::spec::{SpecErrorKind, UnixPath};
+use crate::spec::{Protocol, SpecErrorKind, UnixPath};
 
 /// One address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -347,6 +347,9 @@ fn unix_socket(s: &str) -> Option<String> {
 /// What a word that is no selector most likely meant: a name is most often
 /// meant as a DNS name, an interface, or the class it resembles.
 fn suggest_for(word: &str) -> Option<Suggestion> {
+    if cut(word, b':').is_some_and(|(protocol, _)| protocol.parse::<Protocol>().is_ok()) {
+        return Some(Suggestion::Endpoint(word.to_owned()));
+    }
     if word.eq_ignore_ascii_case("localhost") {
         return Some(Suggestion::Loopback);
     }
