@@ -770,10 +770,7 @@ fn check_separation(
     if listening().nth(1).is_none() {
         return;
     }
-    let specific = listening()
-        .map(|(_, n)| n.addrs.iter().filter(|c| !c.is_wildcard()).count())
-        .sum();
-    let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::with_capacity(specific);
+    let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::new();
     for (i, net) in listening() {
         for c in net.addrs.iter().filter(|c| !c.is_wildcard()) {
             match owner.get(&(c.ip, c.scope_id)) {
