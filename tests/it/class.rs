@@ -402,9 +402,13 @@ fn unknown_names_are_refused_with_the_valid_ones() {
         let err = bad.parse::<AddrClass>().expect_err("not a class name");
         assert_eq!(err.name(), bad);
         let msg = err.to_string();
-        assert!(msg.contains(&format!("{bad:?}")), "{msg}");
-        for &c in AddrClass::ALL {
-            assert!(msg.contains(c.name()), "{msg} lacks {c}");
-        }
+        let names: Vec<&str> = AddrClass::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            msg,
+            format!(
+                "unknown address class {bad:?}; valid classes are {}",
+                names.join(", ")
+            )
+        );
     }
 }
