@@ -154,8 +154,9 @@ impl Read {
     /// Counts a layer in, and keeps its name for ordering errors.
     fn next_pass(&mut self, layer: Option<&str>) -> usize {
         self.labels.extend(layer.map(str::to_owned));
+        let pass = self.passes;
         self.passes += 1;
-        self.passes - 1
+        pass
     }
 
     /// Takes a whole spec as a layer; `line` is where it was written, if
