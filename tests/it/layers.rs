@@ -35,11 +35,12 @@ fn later_layers_replace_add_and_remove() {
         .text("--listen #1", "public.http = http:9090")
         .text("--listen #2", "public.grpc = tcp:9000")
         .text("--listen #3", "-ops.admin")
+        .text("--listen #4", "ops = ::1")
         .build()
         .unwrap();
     let want: ListenSpec = "
         public = * advertise https://svc.example
-        ops = loopback
+        ops = ::1
         public.http = http:9090
         ops.metrics = http:9100
         public.grpc = tcp:9000
