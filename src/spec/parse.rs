@@ -389,15 +389,15 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
                 start = i + 1;
                 continue;
             }
-            b'\n' => i,
             // A comment runs to the end of its line.
-            _ => match memchr::memchr(b'\n', &bytes[i..]) {
+            b'#' => match memchr::memchr(b'\n', &bytes[i..]) {
                 Some(j) => i + j,
                 None => {
                     start = bytes.len();
                     break;
                 }
             },
+            _ => i, // the '\n' that memchr3 found
         };
         line += 1;
         start = newline + 1;
