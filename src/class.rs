@@ -713,4 +713,10 @@ mod tests {
     fn a_block_listed_twice_is_refused() {
         check_table(&[row("fd00::/8"), row("fd00::/8")]);
     }
+
+    #[test]
+    #[should_panic(expected = "a block is listed twice")]
+    fn an_ipv4_block_listed_twice_is_refused() {
+        check_table(&[row("10.0.0.0/8"), row("10.0.0.0/8")]);
+    }
 }
