@@ -93,6 +93,7 @@ impl IfPattern {
 /// never exponential, which matters because patterns come from config files.
 fn glob_match(pat: &[u8], name: &[u8]) -> bool {
     let (mut p, mut n) = (0, 0);
+    // The last star and the name position it was last tried at.
     let mut star: Option<(usize, usize)> = None;
     while n < name.len() {
         match pat.get(p) {
@@ -104,11 +105,11 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
                 p += 1;
                 n += 1;
             }
+            // Back to the star, which now takes one more byte of the name.
             _ => match star {
                 Some((sp, sn)) => {
-                    p = sp + 1;
+                    p = sp;
                     n = sn + 1;
-                    star = Some((sp, sn + 1));
                 }
                 None => return false,
             },
