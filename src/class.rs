@@ -671,6 +671,32 @@ mod tests {
         }
     }
 
+    /// Each first byte's row set holds exactly the rows whose block has an
+    /// address that starts with the byte: none missing, which would answer
+    /// wrongly, and none extra, which would only be slower.
+    #[test]
+    fn first_byte_sets_hold_exactly_the_rows_that_can_match() {
+        let has = |set: u64, i: usize| set >> i & 1 == 1;
+        for b in 0..=255u8 {
+            for (i, row) in REGISTRY[..V4_LEN].iter().enumerate() {
+                let IpNet::V4(n) = row.net else {
+                    panic!("{} among the IPv4 rows", row.net)
+                };
+                let probe = (u32::from(b) << 24) | (n.network().to_bits() & 0x00ff_ffff);
+                let admitted = has(V4_BY_FIRST_BYTE[usize::from(b)], i);
+                assert_eq!(admitted, n.contains(&Ipv4Addr::from(probe)), "{n}, {b}");
+            }
+            for (i, row) in REGISTRY[V4_LEN..].iter().enumerate() {
+                let IpNet::V6(n) = row.net else {
+                    panic!("{} among the IPv6 rows", row.net)
+                };
+                let probe = (u128::from(b) << 120) | (n.network().to_bits() & (u128::MAX >> 8));
+                let admitted = has(V6_BY_FIRST_BYTE[usize::from(b)], i);
+                assert_eq!(admitted, n.contains(&Ipv6Addr::from(probe)), "{n}, {b:x}");
+            }
+        }
+    }
+
     fn row(net: &str) -> SpecialBlock {
         SpecialBlock {
             net: net.parse().unwrap(),
