@@ -370,3 +370,26 @@ fn the_builder_checks_unix_parts_as_the_parser_does() {
         ]
     );
 }
+
+/// A word that is no selector is suggested as a host name only when it
+/// could be one and is not a number.
+#[test]
+fn only_a_word_that_could_be_a_host_name_is_suggested_as_one() {
+    use listenspec::spec::{SelectorError, Suggestion};
+    for (word, want) in [
+        ("my-service", Some(Suggestion::Dns("my-service".into()))),
+        ("12345", None),
+        ("a$b", None),
+    ] {
+        let err = format!("x = {word}\nx.a = tcp:1")
+            .parse::<ListenSpec>()
+            .unwrap_err();
+        match &err.errors()[0].kind {
+            SpecErrorKind::BadSelector {
+                reason: SelectorError::Unknown(suggestion),
+                ..
+            } => assert_eq!(suggestion, &want, "{word}"),
+            other => panic!("{word}: {other:?}"),
+        }
+    }
+}
