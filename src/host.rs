@@ -326,6 +326,8 @@ pub struct Interface {
 /// let flags = AddrFlags::TENTATIVE | AddrFlags::OPTIMISTIC;
 /// assert!(flags.is_tentative() && flags.is_optimistic() && !flags.is_deprecated());
 /// assert_eq!(flags.to_string(), "tentative optimistic");
+/// // Adding a flag that is already set changes nothing.
+/// assert_eq!(flags | AddrFlags::TENTATIVE, flags);
 /// assert!(AddrFlags::NONE.is_empty());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
