@@ -325,6 +325,7 @@ pub struct Interface {
 ///
 /// let flags = AddrFlags::TENTATIVE | AddrFlags::OPTIMISTIC;
 /// assert!(flags.is_tentative() && flags.is_optimistic() && !flags.is_deprecated());
+/// assert!(!AddrFlags::TENTATIVE.is_optimistic() && !flags.is_dadfailed());
 /// assert_eq!(flags.to_string(), "tentative optimistic");
 /// // Adding a flag that is already set changes nothing.
 /// assert_eq!(flags | AddrFlags::TENTATIVE, flags);
