@@ -220,6 +220,21 @@ fn link_state_and_address_flags_round_trip() {
             .is_deprecated()
     );
     assert!(eth0.addr_flags("198.51.100.1".parse().unwrap()).is_empty());
+    let flagged: Vec<(String, AddrFlags)> = eth0
+        .flagged_addrs()
+        .iter()
+        .map(|(ip, f)| (ip.to_string(), *f))
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            (
+                "2001:db8::1".to_owned(),
+                AddrFlags::TENTATIVE | AddrFlags::OPTIMISTIC
+            ),
+            ("2001:db8::2".to_owned(), AddrFlags::DEPRECATED),
+        ]
+    );
     assert_eq!(
         host.to_string(),
         "lo (#1) 127.0.0.1/8\n\
