@@ -217,7 +217,14 @@ fn at_the_deadline_the_error_says_how_long_it_waited_and_for_what() {
         let text = err.to_string();
         assert!(text.starts_with("gave up waiting for the host after 0."), "{text}");
         assert!(text.contains("(the deadline was 0.5 s), with 1 problem still there:"), "{text}");
-        assert!(text.contains("late0"), "{text}");
+        // Each problem waited for, as its first line says it.
+        let problem = gave_up.waiting_for()[0].to_string();
+        let summary = problem.lines().next().unwrap();
+        assert!(summary.contains("late0"), "{summary}");
+        let (waited_for, _last) = text
+            .split_once("\nif the host is still coming up")
+            .expect("the last attempt follows");
+        assert!(waited_for.ends_with(summary), "{text}");
         // The last attempt's own error, with its fix.
         assert!(text.contains("fix:"), "{text}");
     });
