@@ -618,6 +618,21 @@ impl Host {
 
     /// The interface holding this address, if any; for link-local IPv6 the
     /// scope id must match too, since the same `fe80::1` may sit on several links.
+    ///
+    /// ```
+    /// use listenspec::Host;
+    ///
+    /// let host = Host::builder()
+    ///     .interface("eth0", 2, ["fe80::1/64"])
+    ///     .interface("eth1", 3, ["fe80::1/64"])
+    ///     .build()?;
+    /// let ip = "fe80::1".parse()?;
+    /// let on = |scope| host.owner_of(ip, scope).map(|i| i.name());
+    /// assert_eq!(on(None), Some("eth0"));
+    /// assert_eq!(on(Some(3)), Some("eth1"));
+    /// assert_eq!(on(Some(9)), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn owner_of(&self, ip: IpAddr, scope_id: Option<u32>) -> Option<&Interface> {
         self.interfaces.iter().find(|i| {
             scope_id.is_none_or(|s| s == i.index) && i.addrs.iter().any(|n| n.addr() == ip)
