@@ -420,3 +420,26 @@ fn the_plan_json_lists_each_networks_addresses() {
         }])
     );
 }
+
+/// The host's listing comes with an error that sends the reader to it (an
+/// unknown interface), with each address's flags, and not with an error
+/// that does not (a wildcard on a private network).
+#[test]
+fn the_host_listing_comes_only_with_errors_that_refer_to_it() {
+    let host = host("states");
+    let listing = |text: &str| {
+        let spec: ListenSpec = text.parse().unwrap();
+        spec.plan(&host)
+            .unwrap_err()
+            .host_listing()
+            .map(str::to_owned)
+    };
+    let listed = listing("ops = if:eth9\nops.m = tcp:1").expect("a listing");
+    assert!(
+        listed.contains(
+            "\n  eth0 (#2) 203.0.113.10/24 2001:db8:1::9/64 (deprecated) 2001:db8:1::10/64 fe80::10/64\n"
+        ),
+        "{listed}"
+    );
+    assert_eq!(listing("internal = *\ninternal.m = tcp:1"), None);
+}
