@@ -797,7 +797,7 @@ fn mutated_text() -> impl Strategy<Value = String> {
 /// Few enough cases to keep the debug test binary fast, unless
 /// `PROPTEST_CASES` asks for a longer hunt; no regression files, since shrunk
 /// failures belong in a named test like the ones at the end.
-fn config() -> ProptestConfig {
+pub(crate) fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())

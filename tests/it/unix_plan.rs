@@ -335,6 +335,8 @@ fn unix_host() -> impl Strategy<Value = Host> {
 }
 
 proptest! {
+    #![proptest_config(crate::props::config())]
+
     #[test]
     fn unix_facts_json_roundtrips(host in unix_host()) {
         let json = serde_json::to_string(&host).unwrap();
