@@ -393,3 +393,28 @@ fn only_a_word_that_could_be_a_host_name_is_suggested_as_one() {
         }
     }
 }
+
+/// An advertised value holding a separator (`;`, `#`, a space of any kind)
+/// is refused as such, also when it reaches `Advertise` without the parser,
+/// which splits words first.
+#[test]
+fn an_advertised_value_with_a_separator_is_refused_as_such() {
+    use listenspec::spec::AdvertiseError;
+    for text in [
+        "svc.example;x",
+        "svc.example#x",
+        "svc example",
+        "svc\u{a0}example",
+    ] {
+        assert!(
+            matches!(
+                text.parse::<Advertise>(),
+                Err(SpecErrorKind::BadAdvertise {
+                    reason: AdvertiseError::Separator,
+                    ..
+                })
+            ),
+            "{text:?}"
+        );
+    }
+}
