@@ -250,3 +250,30 @@ fn link_state_and_address_flags_round_trip() {
         .unwrap_err();
     assert!(matches!(err, HostError::FlagsWithoutAddr { .. }), "{err}");
 }
+
+/// Each builder step adds to the snapshot built so far, whatever its order.
+#[test]
+fn builder_steps_add_to_what_came_before() {
+    use listenspec::host::{DnsAnswer, NameLookup};
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .dns_failure("gone.example", "no such name")
+        .user("www-data", 33)
+        .no_user("ghost")
+        .group("www-data", 33)
+        .no_group("ghosts")
+        .build()
+        .unwrap();
+    assert_eq!(host.interface("lo").unwrap().index(), 1);
+    assert!(matches!(
+        host.dns("gone.example"),
+        Some(DnsAnswer::Failed { error }) if error == "no such name"
+    ));
+    for (names, gone) in [(host.users(), "ghost"), (host.groups(), "ghosts")] {
+        let want = [
+            (gone.to_owned(), NameLookup::NoSuchName),
+            ("www-data".to_owned(), NameLookup::Id(33)),
+        ];
+        assert_eq!(names, &want.into_iter().collect(), "{names:?}");
+    }
+}
