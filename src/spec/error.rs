@@ -510,8 +510,8 @@ pub enum AdvertiseError {
     /// Port 0.
     #[error("port 0 means \"any free port\" to the server, and no client can connect to it")]
     PortZero,
-    /// A user, password or fragment.
-    #[error("it may not carry a user, password or #fragment")]
+    /// A user or password.
+    #[error("it may not carry a user or password")]
     Credentials,
     /// A path or query without a scheme.
     #[error("without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path")]

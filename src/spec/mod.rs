@@ -220,7 +220,8 @@ impl FromStr for Advertise {
         if url.port() == Some(0) {
             return Err(bad(AdvertiseError::PortZero));
         }
-        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        // No fragment can get this far: `#` is refused above as a separator.
+        if !url.username().is_empty() || url.password().is_some() {
             return Err(bad(AdvertiseError::Credentials));
         }
         let Some(host) = host else {
