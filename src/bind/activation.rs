@@ -257,20 +257,18 @@ impl Announced {
     }
 }
 
-/// Reads the three variables; `None` when they are absent or meant for
-/// another process. `fd_limit` is the soft `RLIMIT_NOFILE`. Pure, so it is
-/// tested without touching descriptors or the environment.
+/// Reads the three variables, given `LISTEN_PID` and `LISTEN_FDS`; `None`
+/// when they are meant for another process. `fd_limit` is the soft
+/// `RLIMIT_NOFILE`. Pure, so it is tested without touching descriptors or
+/// the environment.
 #[cfg(unix)]
 pub(crate) fn announced(
     pid: u32,
-    listen_pid: Option<&str>,
-    listen_fds: Option<&str>,
+    for_pid: &str,
+    count: &str,
     names: Option<&str>,
     fd_limit: u64,
 ) -> Result<Option<Announced>, ActivationError> {
-    let (Some(for_pid), Some(count)) = (listen_pid, listen_fds) else {
-        return Ok(None);
-    };
     let for_pid: u32 = for_pid
         .trim()
         .parse()
@@ -409,10 +407,14 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
 #[cfg(unix)]
 pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let var = |k: &str| std::env::var(k).ok();
+    let (Some(for_pid), Some(count)) = (var("LISTEN_PID"), var("LISTEN_FDS")) else {
+        // Not socket-activated, the usual start-up: nothing to ask the OS.
+        return Ok(Vec::new());
+    };
     let announced = announced(
         std::process::id(),
-        var("LISTEN_PID").as_deref(),
-        var("LISTEN_FDS").as_deref(),
+        &for_pid,
+        &count,
         var("LISTEN_FDNAMES").as_deref(),
         // getrlimit fails only for a bad pointer or resource, neither
         // possible here; the `int` range of descriptors still bounds the count.
@@ -462,12 +464,9 @@ mod tests {
 
     #[test]
     fn reads_the_environment_protocol() {
-        let a = |pid: Option<&str>, fds: Option<&str>, names: Option<&str>| {
-            announced(7, pid, fds, names, LIMIT)
-        };
-        assert!(matches!(a(None, None, None), Ok(None)));
-        assert!(matches!(a(Some("8"), Some("2"), None), Ok(None)));
-        let named = a(Some("7"), Some("2"), Some("public.http:ops.metrics"))
+        let a = |pid: &str, fds: &str, names: Option<&str>| announced(7, pid, fds, names, LIMIT);
+        assert!(matches!(a("8", "2", None), Ok(None)));
+        let named = a("7", "2", Some("public.http:ops.metrics"))
             .unwrap()
             .unwrap();
         assert_eq!(named.count, 2);
@@ -475,14 +474,14 @@ mod tests {
             [named.name(0), named.name(1)],
             ["public.http", "ops.metrics"]
         );
-        let unnamed = a(Some("7"), Some("2"), None).unwrap().unwrap();
+        let unnamed = a("7", "2", None).unwrap().unwrap();
         assert_eq!([unnamed.name(0), unnamed.name(1)], ["unknown", "unknown"]);
         assert!(matches!(
-            a(Some("7"), Some("2"), Some("a")),
+            a("7", "2", Some("a")),
             Err(ActivationError::NamesMismatch { names: 1, count: 2 })
         ));
         assert!(matches!(
-            a(Some("x"), Some("2"), None),
+            a("x", "2", None),
             Err(ActivationError::BadPid { found }) if found == "x"
         ));
     }
@@ -531,7 +530,7 @@ mod tests {
             ("1 2", LIMIT, NotACount),
         ];
         for (fds, limit, want) in cases {
-            let got = announced(7, Some("7"), Some(fds), None, *limit);
+            let got = announced(7, "7", fds, None, *limit);
             let ok = match (&got, want) {
                 (Ok(Some(a)), Count(n)) => {
                     a.count == *n && a.name(a.count.saturating_sub(1)) == "unknown"

@@ -955,7 +955,7 @@ pub(crate) fn bind_with(
     let mut order: Vec<usize> = (0..eps.len()).collect();
     order.sort_by_key(|&i| eps[i].ports().and_then(crate::spec::Ports::fixed).is_none());
     let mut held = Held {
-        entries: Vec::new(),
+        entries: Vec::with_capacity(eps.iter().map(|ep| ep.binds().len()).sum()),
     };
     let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
     #[cfg(unix)]
@@ -1066,7 +1066,11 @@ fn bind_endpoint(
     {
         let Attempt { opened, errors } = open_on(ep, port, &mut given, opener);
         if errors.is_empty() {
-            return Some(opened.into_iter().flatten().collect());
+            // Sized up front: collecting through `flatten` would start
+            // small and grow, and most endpoints have one socket.
+            let mut sockets = Vec::with_capacity(opened.len());
+            sockets.extend(opened.into_iter().flatten());
+            return Some(sockets);
         }
         let in_use = errors
             .iter()

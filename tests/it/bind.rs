@@ -715,11 +715,23 @@ const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
 /// Runs `test` of this binary as the child, with `fds` at 3, 4, … and
 /// LISTEN_PID its own pid: `sh` exports its pid and execs the binary, so the
 /// pid stays the same. Returns what the child printed.
-#[allow(unsafe_code)] // plays the service manager: descriptors placed before exec
 fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) -> String {
+    child_with_fds(r#"export LISTEN_PID=$$; exec "$@""#, test, spec, fds, env)
+}
+
+/// [`activated_child`], the child started by the shell `script`.
+#[allow(unsafe_code)] // plays the service manager: descriptors placed before exec
+fn child_with_fds(
+    script: &str,
+    test: &str,
+    spec: &str,
+    fds: &[i32],
+    env: &[(&str, &str)],
+) -> String {
     use std::os::unix::process::CommandExt;
     let mut cmd = std::process::Command::new("/bin/sh");
-    cmd.args(["-c", r#"export LISTEN_PID=$$; exec "$@""#, "sh"])
+    cmd.args(["-c", script, "sh"])
+        .env_remove("LISTEN_PID")
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env_remove("LISTEN_FDNAMES")
@@ -940,4 +952,25 @@ fn activated_sockets_are_taken_once() {
     );
     assert!(out.contains("child: fd 3 cloexec true"), "{out}");
     assert!(out.contains("child: again 0"), "{out}");
+}
+
+/// `LISTEN_FDS` without `LISTEN_PID` (left by a parent that was itself
+/// activated, say) is not this process's: nothing is taken, the endpoint
+/// binds its own socket, and fd 3 stays the application's.
+#[test]
+fn listen_fds_without_listen_pid_takes_nothing() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let out = child_with_fds(
+        r#"exec "$@""#,
+        "bind::listen_fds_without_listen_pid_takes_nothing",
+        "l = 127.0.0.1; l.web = http:0",
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "l.web")],
+    );
+    assert!(out.contains("child: bound 127.0.0.1:"), "{out}");
+    assert!(out.contains(" None\n"), "{out}");
+    assert!(out.contains("child: fd 3 open"), "{out}");
 }
