@@ -55,56 +55,33 @@
 //! 1 s default); capture turns that off, so `attempts` is the number of
 //! times a query is sent.
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-mod bsd;
+// Where the interfaces come from: netlink, read in this file (Linux,
+// Android); getifaddrs(3) (macOS and the BSDs); if-addrs (the rest).
+cfg_if::cfg_if! {
+    if #[cfg(any(target_os = "linux", target_os = "android"))] {
+        mod netlink;
+        pub use netlink::BadReply;
+    } else if #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))] {
+        mod bsd;
+        use bsd::interfaces;
+    } else {
+        mod windows;
+        use windows::interfaces;
+    }
+}
 mod changes;
 #[cfg(feature = "dns")]
 mod dns;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod netlink;
 mod unix;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
-mod windows;
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-use bsd::interfaces;
 pub use changes::HostChanges;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub use netlink::BadReply;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
-use windows::interfaces;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;

@@ -11,31 +11,24 @@
 //! `netlink` is Linux's and Android's route socket, `ifaddrs` the getifaddrs(3)
 //! of macOS and the BSDs.
 
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-mod ifaddrs;
-#[cfg(any(target_os = "linux", target_os = "android"))]
-mod netlink;
+cfg_if::cfg_if! {
+    if #[cfg(any(target_os = "linux", target_os = "android"))] {
+        mod netlink;
+        pub(crate) use netlink::{recv_datagram, route_socket};
+    } else if #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))] {
+        mod ifaddrs;
+        pub(crate) use ifaddrs::{IfEntry, interfaces};
+    }
+}
 #[cfg(unix)]
 mod unix;
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-pub(crate) use ifaddrs::{IfEntry, interfaces};
-
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) use netlink::{recv_datagram, route_socket};
 
 #[cfg(unix)]
 pub(crate) use unix::*;
