@@ -83,6 +83,10 @@ fn json_errors_name_the_files_fields_not_internal_types() {
             r#"{"interfaces": [], "dns": {"svc": {}}}"#,
             "missing field `error`",
         ),
+        (
+            r#"{"interfaces": [], "dns": {"svc": {"error": "timed out", "error": "refused"}}}"#,
+            "duplicate field `error`",
+        ),
     ];
     for (json, expected) in cases {
         let error = refused(json);
@@ -262,9 +266,11 @@ fn builder_steps_add_to_what_came_before() {
         .no_user("ghost")
         .group("www-data", 33)
         .no_group("ghosts")
+        .container("/.dockerenv exists: Docker")
         .build()
         .unwrap();
     assert_eq!(host.interface("lo").unwrap().index(), 1);
+    assert_eq!(host.container(), Some("/.dockerenv exists: Docker"));
     assert!(matches!(
         host.dns("gone.example"),
         Some(DnsAnswer::Failed { error }) if error == "no such name"
