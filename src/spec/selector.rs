@@ -333,16 +333,24 @@ fn never_listened_class(class: AddrClass) -> Option<SelectorError> {
 }
 
 /// The endpoint target a selector that is really a Unix socket stands
-/// for: a path or `@name` (as `unix:PATH`), or `PROTOCOL:PATH` as written.
-/// Checked before the CIDR rule, which would call `/run/app.sock` a bad
-/// block.
+/// for: a path or `@name` (as `unix:PATH`), or `PROTOCOL:PATH` as written,
+/// where `tcp` and `udp`, which do not run over a Unix socket, become
+/// `unix` and `unixgram`. Checked before the CIDR rule, which would call
+/// `/run/app.sock` a bad block.
 fn unix_socket(s: &str) -> Option<String> {
     if UnixPath::looks_like(s) {
         return Some(format!("unix:{s}"));
     }
     let (protocol, path) = cut(s, b':')?;
-    let named = matches!(protocol, "unix" | "unixgram" | "http" | "https");
-    (named && UnixPath::looks_like(path)).then(|| s.to_owned())
+    let protocol: Protocol = protocol.parse().ok()?;
+    if !UnixPath::looks_like(path) {
+        return None;
+    }
+    Some(match protocol.only_on() {
+        Some(false) if protocol.is_datagram() => format!("{}:{path}", Protocol::Unixgram),
+        Some(false) => format!("{}:{path}", Protocol::Unix),
+        _ => s.to_owned(),
+    })
 }
 
 /// What a word that is no selector most likely meant: a name is most often
