@@ -260,10 +260,11 @@ fn unix_url(s: &str) -> Option<Result<Url, AdvertiseError>> {
     if !is_unix_scheme(scheme) {
         return None;
     }
+    // Past `unix:`, a `//` left over (`unix://host/a.sock`) is refused
+    // below: no path starts with two slashes.
     let path = match shorthand::unix_url(s) {
         Some((_, path)) => path,
-        None if !rest.starts_with("//") => rest.to_owned(),
-        None => return Some(Err(AdvertiseError::UnixPath)),
+        None => rest.to_owned(),
     };
     let absolute = path
         .parse::<UnixPath>()

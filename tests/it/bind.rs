@@ -316,16 +316,33 @@ fn a_missing_device_fails_with_enodev_and_names_it() {
     );
 }
 
+/// A permission error is blamed on what needs the privilege: a port below
+/// 1024 (port 0 is not one), else `device`, else nothing in particular.
 #[test]
-fn hints_for_privileged_ports() {
-    let cause = Cause::Os {
-        error: std::io::Error::from_raw_os_error(libc::EACCES),
-        holder: None,
-        own: None,
-        device: None,
-    };
-    let hint = cause.hint(Transport::Tcp, "0.0.0.0:80".parse().unwrap());
-    assert!(hint.contains("CAP_NET_BIND_SERVICE"), "{hint}");
+fn hints_for_permission_errors() {
+    let cases: &[(u16, Option<&str>, &str)] = &[
+        (80, None, "CAP_NET_BIND_SERVICE"),
+        (1023, None, "CAP_NET_BIND_SERVICE"),
+        (80, Some("eth0"), "CAP_NET_BIND_SERVICE"),
+        (1024, None, "see the OS error above"),
+        (0, None, "see the OS error above"),
+        (1024, Some("eth0"), "SO_BINDTODEVICE needs CAP_NET_RAW"),
+        (0, Some("eth0"), "SO_BINDTODEVICE needs CAP_NET_RAW"),
+    ];
+    for &(port, device, want) in cases {
+        let cause = Cause::Os {
+            error: std::io::Error::from_raw_os_error(libc::EACCES),
+            holder: None,
+            own: None,
+            device: device.map(str::to_owned),
+        };
+        let addr = SocketAddr::from(([0, 0, 0, 0], port));
+        let hint = cause.hint(Transport::Tcp, addr);
+        assert!(
+            hint.contains(want),
+            "port {port}, device {device:?}: {hint}"
+        );
+    }
 }
 
 fn inherited(name: &str, l: TcpListener) -> Inherited {

@@ -135,7 +135,8 @@ fn spec_cases() {
             .trim()
             .replace("\\n", "\n")
             .replace("\\0", "\0")
-            .replace("\\x01", "\x01");
+            .replace("\\x01", "\x01")
+            .replace("\\u{a0}", "\u{a0}");
         let (want, says) = match want.split_once(" ~ ") {
             Some((w, says)) => (w.trim(), Some(says.trim())),
             None => (want.trim(), None),
