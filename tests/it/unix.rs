@@ -240,6 +240,8 @@ fn a_missing_directory_says_how_to_make_it() {
             matches!(unix_error(&err), UnixError::NoDirectory { dir: d } if *d == dir.join("missing")),
             "{err}"
         );
+        // Found by looking, not by a failed call: there is no OS error.
+        assert!(err.failures()[0].os_error().is_none(), "{err}");
         let hint = err.failures()[0].hint();
         assert!(
             hint.contains(&format!("mkdir -p {}", dir.join("missing").display())),
@@ -404,6 +406,10 @@ fn abstract_sockets_bind_and_accept() {
     assert!(
         matches!(unix_error(&err), UnixError::Os { error, .. } if error.kind() == std::io::ErrorKind::AddrInUse),
         "{err}"
+    );
+    assert_eq!(
+        err.failures()[0].os_error().map(std::io::Error::kind),
+        Some(std::io::ErrorKind::AddrInUse)
     );
     let log = bound.take_unix_datagram("local", "log").unwrap();
     let to = std::os::unix::net::SocketAddr::from_abstract_name(format!("{name}-log")).unwrap();
