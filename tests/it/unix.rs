@@ -159,7 +159,10 @@ fn a_live_socket_is_refused_naming_it() {
         );
         assert!(matches!(unix_error(&err), UnixError::Live { .. }), "{err}");
         let text = err.to_string();
-        let named = format!("another instance is running on {}", path.display());
+        let named = format!(
+            "another instance is running on {}: a stream socket is bound to it",
+            path.display()
+        );
         assert!(text.contains(&named), "{proto}: {text}");
         // The other server still has its file, still answers, and was
         // not handed a connection by the check.
@@ -168,6 +171,108 @@ fn a_live_socket_is_refused_naming_it() {
         other.set_nonblocking(false).unwrap();
         exchange(&path, &other);
     }
+    let dgram_path = dir.join("log.sock");
+    let _other = UnixDatagram::bind(&dgram_path).unwrap();
+    let err = bind(&[format!("local.log = unixgram:{}", dgram_path.display())]).unwrap_err();
+    let named = format!(
+        "another instance is running on {}: a datagram socket is bound to it",
+        dgram_path.display()
+    );
+    assert!(err.to_string().contains(&named), "{err}");
+}
+
+/// A failed step of making a Unix socket is named, with what to do about
+/// its error there.
+#[test]
+fn a_failed_step_is_named_with_its_fix() {
+    use listenspec::bind::Step;
+    let chown = Step::Chown {
+        owner: Some(33),
+        group: None,
+    };
+    let cases: Vec<(Step, i32, &str, &str)> = vec![
+        (
+            chown.clone(),
+            libc::EPERM,
+            "giving the socket file to owner 33 and group unchanged (lchown)",
+            "needs root or CAP_CHOWN",
+        ),
+        (
+            Step::Chmod { mode: 0o660 },
+            libc::EROFS,
+            "setting the socket file's mode to 660 (chmod)",
+            "the file system is read-only",
+        ),
+        (
+            Step::Bind,
+            libc::EINVAL,
+            "binding the socket",
+            "too long for a Unix socket address",
+        ),
+        (
+            Step::Socket,
+            libc::ENAMETOOLONG,
+            "creating the socket",
+            "too long for a Unix socket address",
+        ),
+        (
+            Step::Bind,
+            libc::EADDRINUSE,
+            "binding the socket",
+            "a file appeared at the path",
+        ),
+        (
+            Step::Link,
+            libc::EEXIST,
+            "linking the socket file into place",
+            "a file appeared at the path",
+        ),
+        (
+            Step::Listen,
+            libc::EADDRINUSE,
+            "listening",
+            "see the OS error above",
+        ),
+        (
+            Step::Examine,
+            libc::EACCES,
+            "reading what is at the path (lstat)",
+            "see the OS error above",
+        ),
+        (
+            Step::RemoveStale,
+            libc::EACCES,
+            "removing the stale socket file",
+            "see the OS error above",
+        ),
+        (
+            Step::PrivateDir {
+                dir: "/run/app/.ls1".into(),
+            },
+            libc::ENOSPC,
+            "creating the private directory /run/app/.ls1",
+            "see the OS error above",
+        ),
+    ];
+    for (step, errno, says, fix) in cases {
+        let error = UnixError::Os {
+            step,
+            error: std::io::Error::from_raw_os_error(errno),
+        };
+        let text = error.to_string();
+        assert!(text.starts_with(&format!("{says}: ")), "{text}");
+        assert!(error.fix().contains(fix), "{text}: {}", error.fix());
+        assert_eq!(error.os_error().and_then(|e| e.raw_os_error()), Some(errno));
+    }
+    let other = UnixError::Os {
+        step: chown,
+        error: std::io::Error::from_raw_os_error(libc::EINVAL),
+    };
+    assert!(
+        other.fix().contains("see the OS error above"),
+        "{}",
+        other.fix()
+    );
 }
 
 #[test]
