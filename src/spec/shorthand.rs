@@ -140,7 +140,9 @@ fn from_url(text: &str) -> Option<(Protocol, String, String)> {
         "https" => Protocol::Https,
         _ => return None,
     };
-    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+    // No fragment to refuse: `#` starts a comment, so text with one never
+    // reaches here.
+    if !matches!(url.path(), "" | "/") || url.query().is_some() {
         return None;
     }
     // tcp:// and udp:// hosts are opaque to the URL parser; read them the
