@@ -287,6 +287,17 @@ fn the_builder_checks_unix_parts_as_the_parser_does() {
             with(&|_| {}),
             "BadUnixPath:Separator",
         ),
+        // `;` would end the statement, `#` start a comment, when read back.
+        (
+            file("/run/a;b.sock"),
+            with(&|_| {}),
+            "BadUnixPath:Separator",
+        ),
+        (
+            file("/run/a#b.sock"),
+            with(&|_| {}),
+            "BadUnixPath:Separator",
+        ),
         (
             file(&format!("/{}", "a".repeat(UnixPath::MAX_LEN))),
             with(&|_| {}),
