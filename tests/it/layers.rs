@@ -177,3 +177,30 @@ fn a_spec_is_edited_in_code_by_laying_a_statement_over_it() {
     let err = spec.with("nowhere.x = tcp:1").unwrap_err();
     assert_eq!(kinds(&err), ["UnknownNetwork"]);
 }
+
+/// `env_vars` reads the process's own environment: cargo gives every test
+/// process `CARGO_PKG_NAME`.
+#[test]
+fn env_vars_expands_from_the_process_environment() {
+    let spec = Layers::new()
+        .text("file", "x = loopback advertise ${CARGO_PKG_NAME}.example")
+        .env_vars()
+        .build()
+        .unwrap();
+    let advertise = spec.network("x").unwrap().advertised().unwrap();
+    assert_eq!(advertise.to_string(), "listenspec.example");
+}
+
+/// A config struct that holds layers prints their names, not their texts,
+/// and whether variables are expanded.
+#[test]
+fn layers_debug_names_each_layer() {
+    let layers = Layers::new()
+        .text("config.toml [listen]", "x = loopback")
+        .text("--listen #1", "x.a = tcp:80")
+        .env(|_| None);
+    assert_eq!(
+        format!("{layers:?}"),
+        r#"Layers { layers: ["config.toml [listen]", "--listen #1"], env: true }"#
+    );
+}

@@ -430,3 +430,24 @@ fn an_advertised_value_with_a_separator_is_refused_as_such() {
         );
     }
 }
+
+/// A qualified name equals the text `network.endpoint` that spells it, and
+/// no text that gets either half wrong.
+#[test]
+fn a_qualified_name_equals_its_spelling() {
+    use listenspec::spec::{Name, QualifiedName};
+    let name = |s: &str| s.parse::<Name>().unwrap();
+    let q = QualifiedName::new(name("public"), name("http"));
+    assert!(q == *"public.http");
+    let spelt = String::from("public.http");
+    assert!(q == spelt);
+    for other in [
+        "public.https",
+        "ops.http",
+        "ops.metrics",
+        "public",
+        "publichttp",
+    ] {
+        assert!(q != *other, "{other}");
+    }
+}
