@@ -158,6 +158,45 @@ fn variables_stand_for_one_word_and_never_for_nothing() {
     assert_eq!(kinds(&err), ["BadPorts"]);
 }
 
+/// Each bad reference is reported on its own line, quoted as written, and
+/// the lines after a variable keep their numbers.
+#[test]
+fn reference_errors_say_where_and_what() {
+    let err = Layers::new()
+        .env(env(&[("EVIL", "a b")]))
+        .text(
+            "file",
+            "x = loopback\nx.a = tcp:${A-B}\nx.b = tcp:${EVIL}\nx.c = tcp:${}\nx.d = tcp:${PORT",
+        )
+        .build()
+        .unwrap_err();
+    let got: Vec<(Option<usize>, String)> = err
+        .errors()
+        .iter()
+        .map(|l| {
+            let what = match &l.kind {
+                SpecErrorKind::BadReference(r) => r.clone(),
+                SpecErrorKind::BadVariable { name, .. } => name.clone(),
+                other => crate::variant_name(other),
+            };
+            (l.line, what)
+        })
+        .collect();
+    let want = [(2, "${A-B}"), (3, "EVIL"), (4, "${}"), (5, "${PORT")];
+    let want: Vec<(Option<usize>, String)> =
+        want.iter().map(|&(n, w)| (Some(n), w.to_owned())).collect();
+    assert_eq!(got, want, "{err}");
+
+    // A value the grammar refuses is its error, on the variable's own line.
+    let err = Layers::new()
+        .env(env(&[("PORT", "80x")]))
+        .text("file", "x = loopback\nx.a = tcp:${PORT}")
+        .build()
+        .unwrap_err();
+    assert_eq!(kinds(&err), ["BadPorts"]);
+    assert_eq!(err.errors()[0].line, Some(2), "{err}");
+}
+
 #[test]
 fn a_spec_is_edited_in_code_by_laying_a_statement_over_it() {
     let spec: ListenSpec = FILE.parse().unwrap();
