@@ -150,6 +150,7 @@ fn a_taken_port_fails_names_the_cause_and_leaves_nothing_bound() {
         f.addr(),
         Some(SocketAddr::from(([127, 0, 0, 1], busy_port)))
     );
+    assert_eq!(f.transport(), Some(Transport::Tcp));
     assert_eq!(f.os_error().unwrap().kind(), std::io::ErrorKind::AddrInUse);
     assert!(
         f.hint().contains("another process holds it"),
