@@ -57,5 +57,13 @@ mod tests {
         assert_eq!(closest("shared", options), None, "an exact word is no slip");
         assert_eq!(closest("metrics", options), None);
         assert_eq!(closest(&"x".repeat(10_000), options), None);
+        // The cut-off is the word's length, not its distance: one letter
+        // past 32 is no slip of a 32-letter word.
+        let long = "a".repeat(32);
+        assert_eq!(
+            closest(&"a".repeat(31), [long.as_str()]),
+            Some(long.as_str())
+        );
+        assert_eq!(closest(&"a".repeat(33), [long.as_str()]), None);
     }
 }
