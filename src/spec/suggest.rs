@@ -64,6 +64,8 @@ mod tests {
             closest(&"a".repeat(31), [long.as_str()]),
             Some(long.as_str())
         );
+        let near = format!("{}b", "a".repeat(31));
+        assert_eq!(closest(&near, [long.as_str()]), Some(long.as_str()));
         assert_eq!(closest(&"a".repeat(33), [long.as_str()]), None);
     }
 }
