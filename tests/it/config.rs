@@ -186,6 +186,14 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
             "name = 'svc'\n[listen.x]\nselect = ['10.0.0.0/8 expose=public']",
             &["x.select", "must be one word"],
         ),
+        // A bare port, as a `port = 8080` field was, says which forms a spec takes.
+        (
+            "name = 'svc'\nlisten = 8080",
+            &[
+                "invalid type: integer `8080`",
+                "expected a listen spec: a string of spec lines, a list of lines, or a table of networks",
+            ],
+        ),
     ];
     for (text, says) in cases {
         let err = toml::from_str::<Config>(text).unwrap_err().to_string();
