@@ -186,6 +186,11 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
             "name = 'svc'\n[listen.x]\nselect = ['10.0.0.0/8 expose=public']",
             &["x.select", "must be one word"],
         ),
+        // Endpoints are a table by name.
+        (
+            "name = 'svc'\n[listen.x]\nselect = 'loopback'\nendpoints = 5",
+            &["expected a table of endpoints by name"],
+        ),
         // A bare port, as a `port = 8080` field was, says which forms a spec takes.
         (
             "name = 'svc'\nlisten = 8080",
@@ -297,4 +302,16 @@ fn unix_table_errors_name_the_key_and_the_fix() {
             assert!(err.contains(s), "{text:?}: {err} does not say {s:?}");
         }
     }
+}
+
+/// `device` in the table form is `true` (the address's own interface) or
+/// the name of one.
+#[test]
+fn the_table_form_takes_a_named_device() {
+    let text = "name = 'svc'\n[listen.ops]\nselect = 'if:eth2'\nendpoints.metrics = { protocol = 'http', port = 9100, device = 'ops0' }";
+    let config: Config = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.listen,
+        spec("ops = if:eth2\nops.metrics = http:9100 device=ops0")
+    );
 }

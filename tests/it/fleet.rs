@@ -238,3 +238,48 @@ fn a_cause_counts_each_host_once_and_errors_come_before_warnings() {
     let spare = causes.iter().find(|c| c.example().is_warning()).unwrap();
     assert_eq!(spare.hosts().len(), 3, "every host warns about spare");
 }
+
+/// Eight hosts of a cause, and eight unreadable files, are listed whole; a
+/// ninth of each becomes "and 1 more".
+#[test]
+fn fleet_lists_eight_of_each_then_counts_the_rest() {
+    let spec: ListenSpec = SPEC.parse().unwrap();
+    for (n, more) in [(8, false), (9, true)] {
+        let f = Folder::new(&format!("shown-{n}"));
+        for i in 0..n {
+            f.write(&format!("db-{i}.json"), &host(i, false));
+            f.write(&format!("zz-{i}.json"), "[]");
+        }
+        let fleet = Fleet::check_dir(&spec, f.path(), PlanOptions::default()).unwrap();
+        let text = fleet.to_string();
+        let cause = format!("db-{}.json", n - 1);
+        let broken = format!("zz-{}.json", n - 1);
+        assert_eq!(text.contains(&cause), !more, "{text}");
+        assert_eq!(text.contains(&broken), !more, "{text}");
+        assert_eq!(
+            text.matches("and 1 more").count(),
+            if more { 2 } else { 0 },
+            "{text}"
+        );
+    }
+}
+
+/// A snapshot of exactly 64 MiB is read (and here refused as no JSON); one
+/// byte more is refused unread.
+#[test]
+fn a_snapshot_may_be_64_mib_and_no_more() {
+    use listenspec::fleet::{SnapshotError, read_snapshot};
+    let f = Folder::new("limit");
+    let file = f.path().join("big.json");
+    for (len, too_large) in [(64 << 20, false), ((64 << 20) + 1, true)] {
+        let mut out = std::fs::File::create(&file).unwrap();
+        std::io::Write::write_all(&mut out, b"x").unwrap();
+        out.set_len(len).unwrap();
+        let err = read_snapshot(&file).unwrap_err();
+        assert_eq!(
+            matches!(err, SnapshotError::TooLarge),
+            too_large,
+            "{len} bytes: {err}"
+        );
+    }
+}
