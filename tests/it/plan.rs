@@ -443,3 +443,49 @@ fn the_host_listing_comes_only_with_errors_that_refer_to_it() {
     );
     assert_eq!(listing("internal = *\ninternal.m = tcp:1"), None);
 }
+
+/// A second address on the interface opens one socket and closes none: the
+/// diff says so by its lists, its emptiness and its one line.
+#[test]
+fn a_plan_diff_lists_what_opens_and_what_closes() {
+    let spec: ListenSpec = "svc = if:eth0\nsvc.web = http:8080\nsvc.dns = udp:53"
+        .parse()
+        .unwrap();
+    let one = Host::builder()
+        .interface("eth0", 2, ["203.0.113.5/24"])
+        .build()
+        .unwrap();
+    let two = Host::builder()
+        .interface("eth0", 2, ["203.0.113.5/24", "203.0.113.6/24"])
+        .build()
+        .unwrap();
+    let (one, two) = (spec.plan(&one).unwrap(), spec.plan(&two).unwrap());
+    let grown = two.diff(&one);
+    assert!(!grown.is_empty());
+    assert!(grown.closed().is_empty());
+    let opened: Vec<String> = grown.opened().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        opened,
+        ["svc.dns udp 203.0.113.6:53", "svc.web tcp 203.0.113.6:8080"]
+    );
+    let web = &grown.opened()[1];
+    assert_eq!(web.endpoint().to_string(), "svc.web");
+    assert_eq!(web.transport(), listenspec::spec::Transport::Tcp);
+    assert_eq!(web.addr(), "203.0.113.6:8080".parse().unwrap());
+    assert_eq!(
+        grown.to_string(),
+        "+ svc.dns udp 203.0.113.6:53\n+ svc.web tcp 203.0.113.6:8080"
+    );
+
+    let shrunk = one.diff(&two);
+    assert!(!shrunk.is_empty());
+    assert!(shrunk.opened().is_empty());
+    assert_eq!(shrunk.closed(), grown.opened());
+    assert!(
+        shrunk
+            .to_string()
+            .starts_with("- svc.dns udp 203.0.113.6:53\n- ")
+    );
+    assert!(one.diff(&one).is_empty());
+    assert_eq!(one.diff(&one).to_string(), "");
+}
