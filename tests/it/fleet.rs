@@ -162,6 +162,12 @@ fn a_fleet_that_plans_everywhere_exits_zero_unless_strict_and_warned() {
         stdout.contains("warnings, by cause:\n  3 hosts: network spare: "),
         "{stdout}"
     );
+    let out = fleet_command(&["--listen", &warned, "--json", dir]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["results"][0]["outcome"], "warnings", "{json}");
+    let out = fleet_command(&["--listen", SPEC, "--json", dir]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["results"][0]["outcome"], "clean", "{json}");
     let out = fleet_command(&["--listen", &warned, "--strict", dir]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
 }
