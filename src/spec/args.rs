@@ -103,20 +103,23 @@ impl ListenArgs {
 /// running out.
 const MAX_FILE: u64 = 64 << 20;
 
-/// A spec file's text, refused past [`MAX_FILE`] bytes.
+/// A spec file's text, refused past [`MAX_FILE`] bytes. The size is
+/// checked before the text, so a large binary file is called too large
+/// rather than not UTF-8.
 fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read as _;
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(MAX_FILE + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_FILE {
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,
             format!("it is larger than the limit of {} MiB", MAX_FILE >> 20),
         ));
     }
-    Ok(text)
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
 }
 
 /// Checks one `--listen` value as the parser reads it, so a typo fails when

@@ -112,3 +112,31 @@ fn the_help_shows_the_grammar_and_the_variable() {
         assert!(help.contains(says), "{help}\ndoes not say {says:?}");
     }
 }
+
+/// `--listen-file` reads a file of up to 64 MiB, and refuses one byte more
+/// (reading `/dev/zero` or a log by mistake ends in an error).
+#[test]
+fn a_listen_file_may_be_64_mib_and_no_more() {
+    let dir = std::env::temp_dir().join(format!("listenspec-args-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("big.spec");
+    for (len, too_large) in [(64 << 20, false), ((64 << 20) + 1, true)] {
+        // Not UTF-8 from its first byte, so it is refused without parsing.
+        let f = std::fs::File::create(&file).unwrap();
+        std::io::Write::write_all(&mut &f, &[0xff]).unwrap();
+        f.set_len(len).unwrap();
+        let cli = Cli::try_parse_from([
+            "server".as_ref(),
+            "--listen-file".as_ref(),
+            file.as_os_str(),
+        ])
+        .unwrap();
+        let err = cli.listen.layers().build().unwrap_err().to_string();
+        assert_eq!(
+            err.contains("larger than the limit of 64 MiB"),
+            too_large,
+            "{len} bytes: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
