@@ -598,7 +598,11 @@ fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
         format!("local.byhand = unix:{}", by_hand.display()),
     ])
     .unwrap();
-    drop(bound.take_unix_listener("local", "gone").unwrap());
+    let g = bound.take_unix_listener("local", "gone").unwrap();
+    assert_eq!(g.file().unwrap().path(), gone);
+    assert!(!g.file().unwrap().is_kept());
+    assert!(g.file().unwrap().is_ours());
+    drop(g);
     assert!(!gone.exists(), "removed on drop");
 
     let k = bound.take_unix_datagram("local", "kept").unwrap();
@@ -626,6 +630,30 @@ fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
     let std_listener = b.into_inner_keeping_file();
     drop(std_listener);
     assert!(by_hand.exists(), "the socket alone keeps its file");
+
+    // Another socket at the path is not ours either, nor removed; and a
+    // file can be kept after binding, as `keep-file` keeps it.
+    let again = dir.join("again.sock");
+    let late = dir.join("late.sock");
+    let mut bound = bind(&[
+        format!("local.again = unix:{}", again.display()),
+        format!("local.late = unix:{}", late.display()),
+    ])
+    .unwrap();
+    let u = bound.endpoint("local", "again").unwrap().unix().unwrap();
+    assert_eq!(u.to_string(), again.display().to_string());
+    assert_eq!(u.socket().file().map(|f| f.path()), Some(again.as_path()));
+    let a = bound.take_unix_listener("local", "again").unwrap();
+    std::fs::remove_file(&again).unwrap();
+    let _other = UnixListener::bind(&again).unwrap();
+    assert!(!a.file().unwrap().is_ours());
+    drop(a);
+    assert!(again.exists(), "the other socket's file stays");
+    let mut l = bound.take_unix_listener("local", "late").unwrap();
+    l.keep_file();
+    assert!(l.file().unwrap().is_kept());
+    drop(l);
+    assert!(late.exists(), "kept by keep_file");
 }
 
 /// Inherited sockets as systemd passes them (`Inherited::new` over real
