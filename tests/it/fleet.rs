@@ -258,12 +258,17 @@ fn fleet_lists_eight_of_each_then_counts_the_rest() {
         }
         let fleet = Fleet::check_dir(&spec, f.path(), PlanOptions::default()).unwrap();
         let text = fleet.to_string();
+        assert_eq!(
+            text.matches("and 1 more").count(),
+            usize::from(more) * 2,
+            "{text}"
+        );
         let cause = format!("db-{}.json", n - 1);
         let broken = format!("zz-{}.json", n - 1);
         assert_eq!(text.contains(&cause), !more, "{text}");
         assert_eq!(text.contains(&broken), !more, "{text}");
         assert_eq!(
-            text.matches("and 1 more").count(),
+            text.matches(" more").count(),
             if more { 2 } else { 0 },
             "{text}"
         );
