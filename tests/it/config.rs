@@ -186,6 +186,11 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
             "name = 'svc'\n[listen.x]\nselect = ['10.0.0.0/8 expose=public']",
             &["x.select", "must be one word"],
         ),
+        // A device's name is one word too.
+        (
+            "name = 'svc'\n[listen.x]\nselect = 'loopback'\nendpoints.a = { protocol = 'tcp', port = 1, device = 'lo reuseport' }",
+            &["x.endpoints.a.device", "must be one word"],
+        ),
         // Endpoints are a table by name.
         (
             "name = 'svc'\n[listen.x]\nselect = 'loopback'\nendpoints = 5",
