@@ -45,6 +45,8 @@ mod tests {
     fn distances() {
         assert_eq!(distance("advertize", "advertise"), 1);
         assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("abc", ""), 3);
+        assert_eq!(distance("ab", "b"), 1);
         assert_eq!(distance("kitten", "sitting"), 3);
         assert_eq!(distance("same", "same"), 0);
     }
