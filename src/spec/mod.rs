@@ -506,6 +506,15 @@ impl Protocol {
     fn is_datagram(self) -> bool {
         matches!(self, Protocol::Udp | Protocol::Unixgram)
     }
+    /// The protocol that runs over a Unix socket for this one: itself, or
+    /// `unix` and `unixgram` for `tcp` and `udp`.
+    fn on_unix(self) -> Protocol {
+        match self {
+            Protocol::Tcp => Protocol::Unix,
+            Protocol::Udp => Protocol::Unixgram,
+            p => p,
+        }
+    }
     /// Whether it names its socket's kind, so runs on one kind only.
     fn only_on(self) -> Option<bool> {
         match self {
@@ -857,11 +866,7 @@ impl Endpoint {
                 } else if on_unix == Some(true) {
                     bad(UnixEndpointError::PortsOnUnixNetwork {
                         network: self.network.clone(),
-                        protocol: if self.protocol.is_datagram() {
-                            Protocol::Unixgram
-                        } else {
-                            self.protocol
-                        },
+                        protocol: self.protocol.on_unix(),
                     });
                 }
                 self.options
@@ -875,11 +880,7 @@ impl Endpoint {
                 if self.protocol.only_on() == Some(false) {
                     bad(UnixEndpointError::IpProtocolOnPath {
                         found: self.protocol,
-                        instead: if self.protocol.is_datagram() {
-                            Protocol::Unixgram
-                        } else {
-                            Protocol::Unix
-                        },
+                        instead: self.protocol.on_unix(),
                         path: path.clone(),
                     });
                 }

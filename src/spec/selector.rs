@@ -346,11 +346,7 @@ fn unix_socket(s: &str) -> Option<String> {
     if !UnixPath::looks_like(path) {
         return None;
     }
-    Some(match protocol.only_on() {
-        Some(false) if protocol.is_datagram() => format!("{}:{path}", Protocol::Unixgram),
-        Some(false) => format!("{}:{path}", Protocol::Unix),
-        _ => s.to_owned(),
-    })
+    Some(format!("{}:{path}", protocol.on_unix()))
 }
 
 /// What a word that is no selector most likely meant: a name is most often
