@@ -94,7 +94,8 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
         return;
     };
     link(&ns, "wf0", "wf1", "198.51.100.1/24");
-    let svc = spec("svc = if:wf0; svc.web = tcp:0");
+    link(&ns, "wo0", "wo1", "203.0.113.1/24");
+    let svc = spec("svc = if:wf0; svc.web = tcp:0; ops = if:wo0; ops.metrics = tcp:0");
     ns.run(|| {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -171,6 +172,15 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             wait_until("the client asks again after the delete", || {
                 asked.load(Ordering::Relaxed) > before + 5
             });
+
+            // A change of another endpoint alone: the follower still says
+            // its listener is there (the task above asserts it on every
+            // change, and stops sending if it is wrong).
+            ns.addr("wo0", "203.0.113.2/24");
+            let change = changes
+                .recv_timeout(LONG)
+                .expect("a change after the add on the other network");
+            assert!(change.starts_with("+ ops.metrics 203.0.113.2:"), "{change}");
         });
         assert_eq!(
             failed.load(Ordering::Relaxed),
