@@ -476,6 +476,9 @@ mod tests {
         );
         let unnamed = a("7", "2", None).unwrap().unwrap();
         assert_eq!([unnamed.name(0), unnamed.name(1)], ["unknown", "unknown"]);
+        // An empty LISTEN_FDNAMES names nothing, as if it were not set.
+        let empty = a("7", "2", Some("")).unwrap().unwrap();
+        assert_eq!([empty.name(0), empty.name(1)], ["unknown", "unknown"]);
         assert!(matches!(
             a("7", "2", Some("a")),
             Err(ActivationError::NamesMismatch { names: 1, count: 2 })

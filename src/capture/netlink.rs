@@ -11,7 +11,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-const NLMSG_NOOP: u16 = 1;
 const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const NLMSG_OVERRUN: u16 = 4;
@@ -23,6 +22,8 @@ pub(crate) const RTM_GETADDR: u16 = 22;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_DUMP_INTR: u16 = 0x10;
 const NLM_F_DUMP: u16 = 0x300;
+/// What a dump request asks: a request, for every object of its kind.
+const DUMP_FLAGS: u16 = NLM_F_REQUEST | NLM_F_DUMP;
 
 const IFLA_IFNAME: u16 = 3;
 const IFLA_EXT_MASK: u16 = 29;
@@ -203,7 +204,7 @@ pub(crate) fn dump_request(kind: u16, seq: u32) -> Vec<u8> {
     // Both sizes are small constants, far below u32::MAX.
     out.extend_from_slice(&(len as u32).to_ne_bytes());
     out.extend_from_slice(&kind.to_ne_bytes());
-    out.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    out.extend_from_slice(&DUMP_FLAGS.to_ne_bytes());
     out.extend_from_slice(&seq.to_ne_bytes());
     // Port id 0: the kernel fills in the sender's.
     out.extend_from_slice(&0u32.to_ne_bytes());
@@ -260,7 +261,6 @@ pub(crate) fn read_datagram(
         }
         *interrupted |= flags & NLM_F_DUMP_INTR != 0;
         match kind {
-            NLMSG_NOOP => {}
             NLMSG_OVERRUN => return Err(BadReply::Overrun.into()),
             NLMSG_DONE | NLMSG_ERROR => {
                 // Both carry an int: 0, or a negative errno (a dump that
@@ -275,6 +275,7 @@ pub(crate) fn read_datagram(
             }
             RTM_NEWLINK => links.push(link(payload, start)?),
             RTM_NEWADDR => addrs.extend(addr(payload, start)?),
+            // NLMSG_NOOP, and kinds a dump does not answer with.
             _ => {}
         }
     }
@@ -414,6 +415,8 @@ fn i32_at(b: &[u8], at: usize) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NLMSG_NOOP: u16 = 1;
 
     /// A netlink message as the kernel would send it.
     fn message(kind: u16, flags: u16, seq: u32, body: &[u8]) -> Vec<u8> {

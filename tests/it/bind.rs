@@ -900,6 +900,22 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
         std::fs::read_to_string(&log_path).unwrap() == "still mine\n",
         "the application's write to its log file failed"
     );
+    // Every descriptor that is not a socket is named, up to the first that
+    // is not open; the numbers after it say nothing more.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = activated_child(
+        name,
+        &format!("l = 127.0.0.1; l.web = http:{port}"),
+        &[listener.as_raw_fd(), log.as_raw_fd()],
+        &[("LISTEN_FDS", "4")],
+    );
+    let want = format!(
+        "LISTEN_FDS=4 announces fds 3 to 6, but fd 4 (\"unknown\") is a regular file ({}), \
+         not a socket; fd 5 (\"unknown\") is not open; none was taken",
+        log_path.display()
+    );
+    assert!(out.contains(&want), "want {want:?} in:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

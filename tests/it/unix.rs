@@ -686,6 +686,21 @@ fn an_inherited_unix_socket_is_checked_and_not_unlinked() {
     );
     assert!(text.contains(&elsewhere.display().to_string()), "{text}");
 
+    // One in the abstract namespace is named by its @name.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("listenspec-inherit-{}", std::process::id());
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+        let abstract_socket = UnixListener::bind_addr(&addr).unwrap();
+        let err = bind_with(abstract_socket.into()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("unix socket @{name} (stream)")),
+            "{text}"
+        );
+    }
+
     // A datagram socket for a stream endpoint: not it. Held open here as
     // a service manager holds its sockets, so the endpoint's own bind
     // finds it live too.
