@@ -988,6 +988,41 @@ fn activated_sockets_are_taken_once() {
     assert!(out.contains("child: again 0"), "{out}");
 }
 
+/// A waiting async bind takes the service manager's socket as the plain
+/// bind does, although it plans again at every attempt.
+#[test]
+fn a_waiting_async_bind_takes_the_activated_socket() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        let spec: ListenSpec = spec.parse().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let waiting = listenspec::bind_all_async_waiting(&spec, std::time::Duration::from_secs(10));
+        match rt.block_on(waiting) {
+            Ok(bound) => {
+                for s in bound.endpoints().iter().flat_map(|e| e.sockets()) {
+                    println!("child: bound {} {:?}", s.local_addr(), s.inherited());
+                }
+            }
+            Err(e) => println!("child: error {}", e.to_string().replace('\n', " / ")),
+        }
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let out = activated_child(
+        "bind::a_waiting_async_bind_takes_the_activated_socket",
+        &format!("l = 127.0.0.1; l.web = http:{}", addr.port()),
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "l.web")],
+    );
+    assert!(
+        out.contains(&format!("child: bound {addr} Some(\"l.web\")")),
+        "{out}"
+    );
+}
+
 /// `LISTEN_FDS` without `LISTEN_PID` (left by a parent that was itself
 /// activated, say) is not this process's: nothing is taken, the endpoint
 /// binds its own socket, and fd 3 stays the application's.

@@ -41,6 +41,14 @@ fn pair(ns: &Netns, a: &str, b: &str, peer_up: bool) {
     }
 }
 
+/// The CPU time this thread has used: the first field of its
+/// `/proc/thread-self/schedstat`, in nanoseconds.
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
+    let ns = stat.split_whitespace().next().and_then(|n| n.parse().ok());
+    Duration::from_nanos(ns.unwrap_or_else(|| panic!("schedstat: {stat:?}")))
+}
+
 /// The one socket address of `network.name`.
 fn only_addr(bound: &listenspec::Bound, network: &str, name: &str) -> SocketAddr {
     let addrs = bound.endpoint(network, name).unwrap().local_addrs();
@@ -197,10 +205,23 @@ fn at_the_deadline_the_error_says_how_long_it_waited_and_for_what() {
     let deadline = Duration::from_millis(500);
     ns.run(|| {
         let start = Instant::now();
-        let err = listenspec::bind_all_waiting(&svc, deadline).unwrap_err();
+        let cpu_before = thread_cpu();
+        // Half way, a change that fixes nothing wakes the wait: the attempt
+        // after it still waits only for what is left of the deadline.
+        let err = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(deadline / 2);
+                pair(&ns, "wake0", "wake1", false);
+            });
+            listenspec::bind_all_waiting(&svc, deadline).unwrap_err()
+        });
         let took = start.elapsed();
         assert!(took >= deadline, "gave up early: {took:?}");
         assert!(took < LONG, "waited far past the deadline: {took:?}");
+        // Between attempts it sleeps: a server waiting at boot does not keep
+        // a core busy recapturing the host.
+        let cpu = thread_cpu() - cpu_before;
+        assert!(cpu < deadline / 5, "{cpu:?} on the CPU in {took:?}");
         let Error::Deadline(gave_up) = &err else {
             panic!("{err}")
         };
