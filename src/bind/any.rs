@@ -192,13 +192,7 @@ impl axum::serve::Listener for AnyListener {
     type Addr = PeerAddr;
 
     async fn accept(&mut self) -> (Connection, PeerAddr) {
-        loop {
-            match AnyListener::accept(self).await {
-                Ok(conn) => return conn,
-                Err(e) if super::serve::one_connection(&e) => {}
-                Err(_) => tokio::time::sleep(super::serve::ACCEPT_BACKOFF).await,
-            }
-        }
+        super::serve::accept_retrying(|cx| self.poll_accept(cx)).await
     }
 
     /// A TCP endpoint's first address (axum has room for one), or the Unix

@@ -327,12 +327,13 @@ impl Bound {
 }
 
 #[cfg(feature = "axum")]
-pub(crate) use axum_listener::{ACCEPT_BACKOFF, one_connection};
+pub(crate) use axum_listener::accept_retrying;
 
 #[cfg(feature = "axum")]
 mod axum_listener {
     use std::io;
     use std::net::SocketAddr;
+    use std::task::{Context, Poll};
     use std::time::Duration;
 
     use tokio::net::TcpStream;
@@ -343,7 +344,7 @@ mod axum_listener {
     /// connection's (out of descriptors, say): long enough not to spin on
     /// a socket that stays readable, short enough to serve again soon after
     /// a descriptor is freed.
-    pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+    const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
     /// `axum::serve(listener, app)`, graceful shutdown included.
     ///
@@ -386,13 +387,7 @@ mod axum_listener {
         type Addr = SocketAddr;
 
         async fn accept(&mut self) -> (TcpStream, SocketAddr) {
-            loop {
-                match EndpointListener::accept(self).await {
-                    Ok(conn) => return conn,
-                    Err(e) if one_connection(&e) => {}
-                    Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
-                }
-            }
+            accept_retrying(|cx| self.poll_accept(cx)).await
         }
 
         /// The first socket's address (axum has room for one); all of them
@@ -408,14 +403,67 @@ mod axum_listener {
         }
     }
 
+    /// A connection for axum, whose `accept` cannot fail: past an error,
+    /// polls again at once when it was one client's, after
+    /// [`ACCEPT_BACKOFF`] otherwise.
+    pub(crate) async fn accept_retrying<C, A>(
+        mut poll_accept: impl FnMut(&mut Context<'_>) -> Poll<io::Result<(C, A)>>,
+    ) -> (C, A) {
+        loop {
+            match std::future::poll_fn(&mut poll_accept).await {
+                Ok(conn) => return conn,
+                Err(e) if one_connection(&e) => {}
+                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+            }
+        }
+    }
+
     /// Whether an accept error is one client's, leaving the socket fine.
-    pub(crate) fn one_connection(e: &io::Error) -> bool {
+    fn one_connection(e: &io::Error) -> bool {
         matches!(
             e.kind(),
             io::ErrorKind::ConnectionRefused
                 | io::ErrorKind::ConnectionAborted
                 | io::ErrorKind::ConnectionReset
         )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use std::io::ErrorKind;
+        use std::task::Poll;
+        use std::time::Duration;
+
+        use tokio::time::Instant;
+
+        use super::{ACCEPT_BACKOFF, accept_retrying};
+
+        /// A client that gave up is skipped at once; an error of the
+        /// socket (ENOMEM, or EMFILE: out of descriptors) waits before the
+        /// next try, so a socket that stays readable is not spun on. On
+        /// tokio's paused clock, where a sleep is seen and costs nothing.
+        #[tokio::test(start_paused = true)]
+        async fn a_clients_error_is_retried_at_once_and_others_after_a_pause() {
+            let cases = [
+                (ErrorKind::ConnectionRefused, Duration::ZERO),
+                (ErrorKind::ConnectionAborted, Duration::ZERO),
+                (ErrorKind::ConnectionReset, Duration::ZERO),
+                (ErrorKind::OutOfMemory, ACCEPT_BACKOFF),
+            ];
+            for (kind, pause) in cases {
+                // Popped from the end: the error, then a connection.
+                let mut results = vec![Ok(("conn", ())), Err(kind.into())];
+                let start = Instant::now();
+                let got =
+                    accept_retrying(|_| Poll::Ready(results.pop().expect("polled once more")));
+                assert_eq!(got.await.0, "conn", "{kind:?}");
+                let waited = start.elapsed();
+                assert!(
+                    waited >= pause && waited < pause + Duration::from_millis(5),
+                    "{kind:?}: {waited:?}"
+                );
+            }
+        }
     }
 }
 
@@ -588,13 +636,7 @@ impl axum::serve::Listener for UnixEndpointListener {
 
     /// Errors are retried as [`EndpointListener`]'s are.
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match UnixEndpointListener::accept(self).await {
-                Ok(conn) => return conn,
-                Err(e) if axum_listener::one_connection(&e) => {}
-                Err(_) => tokio::time::sleep(axum_listener::ACCEPT_BACKOFF).await,
-            }
-        }
+        axum_listener::accept_retrying(|cx| self.poll_accept(cx)).await
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {

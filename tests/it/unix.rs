@@ -413,6 +413,55 @@ fn the_mode_is_set_before_anything_connects() {
     assert_eq!(log.recv(&mut buf).unwrap(), 2);
 }
 
+/// A connection of an `AnyListener` is the stream under it, over TCP and
+/// over a Unix socket alike: what is written reaches the client whole, and
+/// a shutdown ends the client's read while the server still holds the
+/// connection.
+#[tokio::test]
+async fn an_any_listener_connection_writes_and_shuts_down_as_its_stream() {
+    use tokio::io::{AsyncWrite, AsyncWriteExt};
+    let dir = TempDir::new("any");
+    let path = dir.join("api.sock");
+    let text = spec(&[
+        format!("local.api = unix:{}", path.display()),
+        "ip = 127.0.0.1".to_owned(),
+        "ip.web = tcp:0".to_owned(),
+    ]);
+    let mut bound = listenspec::bind_all_async(&text).await.unwrap();
+    let web = bound.endpoint("ip", "web").unwrap().local_addrs()[0];
+    let timeout = Some(Duration::from_secs(5));
+    let unix_client = UnixStream::connect(&path).unwrap();
+    unix_client.set_read_timeout(timeout).unwrap();
+    let tcp_client = std::net::TcpStream::connect(web).unwrap();
+    tcp_client.set_read_timeout(timeout).unwrap();
+    let clients: [(&str, &str, Box<dyn Read + Send>); 2] = [
+        ("local", "api", Box::new(unix_client)),
+        ("ip", "web", Box::new(tcp_client)),
+    ];
+    for (network, name, mut client) in clients {
+        let mut listener = bound.any_listener(network, name).unwrap();
+        let (mut conn, _peer) = listener.accept().await.unwrap();
+        // As its stream, it takes vectored writes, which hyper then uses.
+        assert!(conn.is_write_vectored(), "{network}.{name}");
+        conn.write_all(b"hello, ").await.unwrap();
+        let n = conn
+            .write_vectored(&[std::io::IoSlice::new(b"world")])
+            .await
+            .unwrap();
+        assert_eq!(n, 5, "{network}.{name}");
+        conn.shutdown().await.unwrap();
+        let got = tokio::task::spawn_blocking(move || {
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).map(|_| got)
+        })
+        .await
+        .unwrap();
+        let got = got.unwrap_or_else(|e| panic!("{network}.{name}: {e}"));
+        assert_eq!(got, b"hello, world", "{network}.{name}");
+        drop(conn);
+    }
+}
+
 /// The real test of the mode: curl run as nobody is refused where root
 /// gets the page, and gets it too once the mode lets everyone in.
 #[tokio::test]
