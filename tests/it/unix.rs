@@ -380,6 +380,19 @@ fn a_directory_without_permission_says_so() {
     );
     assert!(text.contains("RuntimeDirectory=NAME with User="), "{text}");
     assert!(!path.exists());
+    // Planned only, the host's capture already saw it: a warning.
+    let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
+        .args(["doctor", "--listen", "local = unix", "--listen"])
+        .arg(format!("local.api = unix:{}", path.display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let warning = format!(
+        "warning: local.api: the process that captured the host may not create files in {}",
+        dir.0.display()
+    );
+    assert!(text.contains(&warning), "{text}");
 }
 
 /// `setpriv` to uid and gid 65534 (nobody), without root's groups.
