@@ -475,6 +475,29 @@ async fn an_any_listener_connection_writes_and_shuts_down_as_its_stream() {
     }
 }
 
+/// A Unix listener is the stream of connections tonic's
+/// `serve_with_incoming` takes: each item is the next client's stream, and
+/// the stream does not end.
+#[tokio::test]
+async fn a_unix_listener_is_a_stream_of_its_connections() {
+    use futures_core::Stream;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TempDir::new("stream");
+    let path = dir.join("api.sock");
+    let text = spec(&[format!("local.api = unix:{}", path.display())]);
+    let mut bound = listenspec::bind_all_async(&text).await.unwrap();
+    let mut listener = bound.unix_listener("local", "api").unwrap();
+    for greeting in [b"one", b"two"] {
+        let mut client = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut listener).poll_next(cx));
+        let mut conn = next.await.expect("the stream never ends").unwrap();
+        client.write_all(greeting).await.unwrap();
+        let mut got = [0; 3];
+        conn.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, greeting);
+    }
+}
+
 /// The real test of the mode: curl run as nobody is refused where root
 /// gets the page, and gets it too once the mode lets everyone in.
 #[tokio::test]
