@@ -395,6 +395,84 @@ fn a_directory_without_permission_says_so() {
     assert!(text.contains(&warning), "{text}");
 }
 
+/// What a user sees where it may not touch another's socket file: a
+/// stale one it may not remove is reported as that, not as a file that
+/// appeared; and one it may not even probe is left alone, live or not, in
+/// a directory where it could delete it.
+#[test]
+fn another_users_socket_file_is_reported_and_left() {
+    if !needs_root("another_users_socket_file_is_reported_and_left") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("others");
+    let doctor_bind = |path: &Path| {
+        let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
+            .args(["doctor", "--bind", "--listen", "local = unix", "--listen"])
+            .arg(format!("local.api = unix:{}", path.display()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let chmod = |path: &Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+
+    // Sticky, as /tmp is: only its owner may remove a file.
+    let sticky = dir.join("sticky");
+    std::fs::create_dir(&sticky).unwrap();
+    chmod(&sticky, 0o1777);
+    let stale = sticky.join("app.sock");
+    drop(UnixListener::bind(&stale).unwrap());
+    chmod(&stale, 0o666);
+    let text = doctor_bind(&stale);
+    assert!(
+        text.contains(&format!(
+            "this process may not create a socket file in {}: Operation not permitted",
+            sticky.display()
+        )),
+        "{text}"
+    );
+    assert!(stale.exists());
+
+    // Anyone may remove files here, but nobody may connect to root's.
+    let open = dir.join("open");
+    std::fs::create_dir(&open).unwrap();
+    chmod(&open, 0o777);
+    let live = open.join("app.sock");
+    let _server = UnixListener::bind(&live).unwrap();
+    chmod(&live, 0o600);
+    let text = doctor_bind(&live);
+    assert!(
+        text.contains(&format!(
+            "cannot tell whether the socket file at {} is in use, so it was left as it is",
+            live.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        live.exists(),
+        "a socket that could not be probed was removed"
+    );
+}
+
+/// A path that cannot even be looked at (a file where its directory
+/// should be) fails at that look, named as such, before any bind.
+#[test]
+fn a_path_that_cannot_be_examined_fails_there() {
+    use listenspec::bind::Step;
+    let dir = TempDir::new("examine");
+    let file = dir.join("file");
+    std::fs::write(&file, "").unwrap();
+    let path = file.join("app.sock");
+    let err = bind(&[format!("local.api = unix:{}", path.display())]).unwrap_err();
+    assert!(
+        matches!(unix_error(&err), UnixError::Os { step: Step::Examine, error } if error.raw_os_error() == Some(libc::ENOTDIR)),
+        "{err}"
+    );
+}
+
 /// `setpriv` to uid and gid 65534 (nobody), without root's groups.
 fn as_nobody(program: &str) -> Command {
     let mut c = Command::new("setpriv");
