@@ -245,3 +245,27 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     .await;
     outputs.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use hickory_resolver::proto::op::ResponseCode;
+
+    use super::rcode;
+
+    #[test]
+    fn response_codes_read_as_dig_prints_them() {
+        for (code, mnemonic) in [
+            (ResponseCode::NoError, "NOERROR"),
+            (ResponseCode::FormErr, "FORMERR"),
+            (ResponseCode::ServFail, "SERVFAIL"),
+            (ResponseCode::NXDomain, "NXDOMAIN"),
+            (ResponseCode::NotImp, "NOTIMP"),
+            (ResponseCode::Refused, "REFUSED"),
+        ] {
+            assert_eq!(rcode(code), format!("{mnemonic}: {code}"));
+        }
+        // One dig has no mnemonic for here: its number.
+        let code = ResponseCode::YXRRSet;
+        assert_eq!(rcode(code), format!("{code} (rcode 7)"));
+    }
+}

@@ -539,18 +539,30 @@ mod dns {
         assert_eq!(host.dns_answers().len(), 2);
     }
 
+    /// Each failure in an operator's words, with the response code as
+    /// `dig` prints it.
     #[test]
-    fn nxdomain_and_servfail_are_recorded_not_raised() {
-        let server = DnsServer::start([("broken.test", Reply::ServFail)]);
+    fn nxdomain_servfail_and_no_records_are_recorded_not_raised() {
+        let server = DnsServer::start([
+            ("broken.test", Reply::ServFail),
+            ("empty.test", Reply::Addrs(Vec::new())),
+        ]);
         let host = capture_with(
-            &spec("edge = dns:gone.test, dns:broken.test\nedge.x = tcp:1"),
+            &spec("edge = dns:gone.test, dns:broken.test, dns:empty.test\nedge.x = tcp:1"),
             &opts(&server),
         )
         .unwrap();
-        let gone = failure(&host, "gone.test");
-        assert!(gone.contains("NXDOMAIN"), "{gone}");
+        assert_eq!(failure(&host, "gone.test"), "no such name (NXDOMAIN)");
         let broken = failure(&host, "broken.test");
-        assert!(broken.contains("SERVFAIL"), "{broken}");
+        assert!(
+            broken.starts_with("the nameserver answered SERVFAIL: "),
+            "{broken}"
+        );
+        let empty = failure(&host, "empty.test");
+        assert!(
+            empty.starts_with("no A or AAAA records (NOERROR: "),
+            "{empty}"
+        );
     }
 
     #[test]
