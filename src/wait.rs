@@ -381,3 +381,30 @@ impl fmt::Display for Summary<'_> {
         write!(f, "{}", self.0.kind().message())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Summary;
+    use crate::plan::{Problem, ProblemKind};
+
+    /// Each problem waited for is named by where it is, as the plan's own
+    /// errors are: the endpoint, or the network when it is the network's.
+    #[test]
+    fn a_summary_names_the_endpoint_or_the_network_of_its_problem() {
+        let (svc, web) = ("svc".parse().unwrap(), "web".parse().unwrap());
+        let kind = ProblemKind::UnknownInterface {
+            pattern: "late0".to_owned(),
+        };
+        let message = kind.message();
+        let of_endpoint = Problem::endpoint(&svc, &web, kind.clone());
+        let of_network = Problem::network(&svc, kind);
+        assert_eq!(
+            Summary(&of_endpoint).to_string(),
+            format!("svc.web: {message}")
+        );
+        assert_eq!(
+            Summary(&of_network).to_string(),
+            format!("network svc: {message}")
+        );
+    }
+}
