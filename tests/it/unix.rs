@@ -364,22 +364,29 @@ fn a_directory_without_permission_says_so() {
     }
     let dir = TempDir::new("denied");
     let path = dir.join("app.sock");
-    let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
-        .args(["doctor", "--bind", "--listen", "local = unix", "--listen"])
-        .arg(format!("local.api = unix:{}", path.display()))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(
-        text.contains(&format!(
-            "may not create a socket file in {}",
-            dir.0.display()
-        )),
-        "{text}"
-    );
-    assert!(text.contains("RuntimeDirectory=NAME with User="), "{text}");
-    assert!(!path.exists());
+    // A datagram socket with a mode is made in a private directory first,
+    // and that mkdir is what is refused.
+    for endpoint in [
+        format!("local.api = unix:{}", path.display()),
+        format!("local.api = unixgram:{} mode=620", path.display()),
+    ] {
+        let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
+            .args(["doctor", "--bind", "--listen", "local = unix", "--listen"])
+            .arg(&endpoint)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{endpoint}: {text}");
+        assert!(
+            text.contains(&format!(
+                "may not create a socket file in {}",
+                dir.0.display()
+            )),
+            "{endpoint}: {text}"
+        );
+        assert!(text.contains("RuntimeDirectory=NAME with User="), "{text}");
+        assert!(!path.exists());
+    }
     // Planned only, the host's capture already saw it: a warning.
     let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
         .args(["doctor", "--listen", "local = unix", "--listen"])
@@ -471,6 +478,65 @@ fn a_path_that_cannot_be_examined_fails_there() {
         matches!(unix_error(&err), UnixError::Os { step: Step::Examine, error } if error.raw_os_error() == Some(libc::ENOTDIR)),
         "{err}"
     );
+}
+
+/// Set in the child run of [`a_leftover_private_directory_is_stepped_over`]:
+/// the directory to bind in.
+const CHILD_DIR: &str = "LISTENSPEC_TEST_PRIVATE_DIR";
+
+/// A private directory left by an earlier process with the same pid (in a
+/// container a service is often pid 1 at every start, and one killed
+/// cannot clean up) does not stop the bind: the next name is tried. Eight
+/// taken names in a row are an error naming the directory. The child's
+/// first names are known: its counter starts at 0, and the shell makes the
+/// leftovers under its own pid, which exec keeps.
+#[test]
+fn a_leftover_private_directory_is_stepped_over() {
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        let path = Path::new(&dir).join("log.sock");
+        match bind(&[format!("local.log = unixgram:{} mode=620", path.display())]) {
+            Ok(_) => println!("child: bound"),
+            Err(e) => println!("child: error {}", e.to_string().replace('\n', " / ")),
+        }
+        return;
+    }
+    for taken in [1, 8] {
+        let dir = TempDir::new("leftover");
+        let script = format!(
+            r#"for n in $(seq 0 {}); do mkdir "$LISTENSPEC_TEST_PRIVATE_DIR/.ls$(printf %x $$).$(printf %x $n)"; done; exec "$@""#,
+            taken - 1
+        );
+        let out = Command::new("/bin/sh")
+            .args(["-c", &script, "sh"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "unix::a_leftover_private_directory_is_stepped_over",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR, &dir.0)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        if taken < 8 {
+            assert!(text.contains("child: bound"), "{taken} taken: {text}");
+            // The leftover is not this process's to remove; its own is gone.
+            let private: Vec<String> = dir
+                .listing()
+                .into_iter()
+                .filter(|n| n.starts_with(".ls"))
+                .collect();
+            assert_eq!(private.len(), taken, "{private:?}");
+        } else {
+            let want = format!(
+                "child: error 1 socket could not be bound, so none were: / - local.log: unixgram {}: creating the private directory {}",
+                dir.join("log.sock").display(),
+                dir.0.display()
+            );
+            assert!(text.contains(&want), "{taken} taken: {text}");
+        }
+    }
 }
 
 /// `setpriv` to uid and gid 65534 (nobody), without root's groups.
@@ -908,6 +974,44 @@ fn an_inherited_unix_socket_is_checked_and_not_unlinked() {
     exchange(&path, &listener);
     drop(listener);
     assert!(path.exists(), "the unit's file is left to the unit");
+}
+
+/// An inherited socket is the planned one when its path reaches the same
+/// file another way (a symlinked directory, as `/var/run` is for `/run`),
+/// and not when it is another file, even with the planned path taken.
+#[test]
+fn an_inherited_unix_socket_reached_another_way_is_the_planned_one() {
+    let dir = TempDir::new("samefile");
+    let real = dir.join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let planned = link.join("app.sock");
+    let plan = spec(&[format!("local.api = http:{}", planned.display())])
+        .plan(&host)
+        .unwrap();
+    let bind_with =
+        |socket: socket2::Socket| plan.bind_inherited(vec![Inherited::new("local.api", socket)]);
+
+    let served = UnixListener::bind(real.join("app.sock")).unwrap();
+    let bound = bind_with(served.try_clone().unwrap().into()).unwrap_or_else(|e| panic!("{e}"));
+    let ep = bound.endpoint("local", "api").unwrap();
+    assert_eq!(ep.unix().unwrap().inherited(), Some("local.api"));
+    drop(bound);
+
+    // The planned path is a live socket now (the one above): a socket
+    // elsewhere on the same file system is still not it.
+    let other = UnixListener::bind(dir.join("other.sock")).unwrap();
+    let err = bind_with(other.into()).unwrap_err();
+    assert!(
+        matches!(err.failures()[0].cause(), Cause::InheritedMismatch { .. }),
+        "{err}"
+    );
+    drop(served);
 }
 
 /// Reads the start-up table until it names `path`, or fails after 20 s.
