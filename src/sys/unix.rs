@@ -247,3 +247,44 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) ->
     }
     Ok(rc > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_ENTRY_BUFFER, lookup_name};
+
+    /// A passwd or group entry too large for the buffer (`ERANGE`) is asked
+    /// again with twice the room, up to the bound and not past it; "no such
+    /// name" is not an error, whichever way the system says it.
+    #[test]
+    fn a_name_lookup_grows_its_buffer_up_to_a_bound() {
+        let mut lens = Vec::new();
+        let found = lookup_name("big", |_, buf| {
+            lens.push(buf.len());
+            if buf.len() < 5000 {
+                (libc::ERANGE, false)
+            } else {
+                (0, true)
+            }
+        });
+        assert!(found.unwrap());
+        assert_eq!(lens, [1024, 2048, 4096, 8192]);
+
+        // A name service that always wants more stops at the bound.
+        let mut largest = 0;
+        let err = lookup_name("endless", |_, buf| {
+            assert!(buf.len() <= MAX_ENTRY_BUFFER, "grew past the bound");
+            largest = buf.len();
+            (libc::ERANGE, false)
+        })
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ERANGE));
+        assert_eq!(largest, MAX_ENTRY_BUFFER);
+
+        for rc in [libc::ENOENT, libc::ESRCH] {
+            assert!(!lookup_name("gone", |_, _| (rc, false)).unwrap());
+        }
+        assert!(!lookup_name("gone", |_, _| (0, false)).unwrap());
+        let err = lookup_name("broken", |_, _| (libc::EIO, false)).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EIO));
+    }
+}
