@@ -95,7 +95,7 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
     };
     link(&ns, "wf0", "wf1", "198.51.100.1/24");
     link(&ns, "wo0", "wo1", "203.0.113.1/24");
-    let svc = spec("svc = if:wf0; svc.web = tcp:0; ops = if:wo0; ops.metrics = tcp:0");
+    let svc = spec("svc = if:wf0; svc.web = tcp:0; ops = if:wo0; ops.web = tcp:0");
     ns.run(|| {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -108,7 +108,10 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
         assert_eq!(first.ip().to_string(), "198.51.100.1");
         let port = first.port();
         let second: SocketAddr = format!("198.51.100.2:{port}").parse().unwrap();
+        // Each change as printed, then what it says it opened and which
+        // endpoints' sockets the follower of svc.web left in it.
         let (changes_tx, changes) = std::sync::mpsc::channel::<String>();
+        let (details_tx, details) = std::sync::mpsc::channel::<(Vec<String>, Vec<String>)>();
         let _guard = rt.enter();
         let mut listener = bound.listener("svc", "web").unwrap();
         let follower = listener.follower();
@@ -116,8 +119,14 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             loop {
                 match watch.next_async(LONG).await {
                     Ok(Some(mut change)) => {
+                        let text = change.to_string();
+                        let opened = change.opened().iter().map(|(n, a)| format!("{n} {a}"));
+                        let opened = opened.collect();
                         assert_eq!(follower.apply(&mut change).ok(), Some(true));
-                        let _ = changes_tx.send(change.to_string());
+                        let left = change.into_sockets().into_iter();
+                        let left = left.map(|(n, _)| n.to_string()).collect();
+                        let _ = details_tx.send((opened, left));
+                        let _ = changes_tx.send(text);
                     }
                     Ok(None) => {}
                     Err(e) => {
@@ -156,6 +165,9 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             ns.addr("wf0", "198.51.100.2/24");
             let change = changes.recv_timeout(LONG).expect("a change after the add");
             assert_eq!(change, format!("+ svc.web {second}"));
+            let (opened, left) = details.recv_timeout(LONG).unwrap();
+            assert_eq!(opened, [format!("svc.web {second}")]);
+            assert!(left.is_empty(), "{left:?}");
             // Served on the same port at once: the follower woke the listener.
             ask(second).unwrap_or_else(|e| panic!("{second}: {e}"));
 
@@ -164,6 +176,7 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
                 .recv_timeout(LONG)
                 .expect("a change after the delete");
             assert_eq!(change, format!("- svc.web {second}"));
+            assert_eq!(details.recv_timeout(LONG).unwrap(), (vec![], vec![]));
             wait_until("the removed address's socket closes", || {
                 !listening(&ns, second)
             });
@@ -180,7 +193,11 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             let change = changes
                 .recv_timeout(LONG)
                 .expect("a change after the add on the other network");
-            assert!(change.starts_with("+ ops.metrics 203.0.113.2:"), "{change}");
+            assert!(change.starts_with("+ ops.web 203.0.113.2:"), "{change}");
+            // It was ops.web's alone: the follower of svc.web left its socket.
+            let (opened, left) = details.recv_timeout(LONG).unwrap();
+            assert_eq!(opened, [change.trim_start_matches("+ ")]);
+            assert_eq!(left, ["ops.web"]);
         });
         assert_eq!(
             failed.load(Ordering::Relaxed),
