@@ -358,6 +358,95 @@ fn host_changes_wake_on_addresses_and_links_and_time_out_otherwise() {
     });
 }
 
+/// More notifications than the socket can queue (`ENOBUFS`): still a
+/// change, never an error, and the next wait is for later ones.
+#[test]
+#[cfg(target_os = "linux")]
+fn host_changes_that_overflow_the_queue_still_count_as_a_change() {
+    use std::time::Duration;
+
+    use listenspec::capture::HostChanges;
+
+    use crate::netns::netns_or_skip;
+
+    let Some(ns) = netns_or_skip("host_changes_that_overflow_the_queue_still_count_as_a_change")
+    else {
+        return;
+    };
+    ns.veth_pair("ov0", "ov1");
+    ns.no_auto_link_local("ov0");
+    ns.no_auto_link_local("ov1");
+    ns.up("ov0");
+    ns.up("ov1");
+    let batch = std::env::temp_dir().join(format!("listenspec-overflow-{}", std::process::id()));
+    let commands: String = (1..=2000)
+        .map(|n| format!("addr add 2001:db8:7::{n:x}/64 dev ov0 nodad\n"))
+        .collect();
+    std::fs::write(&batch, commands).unwrap();
+    ns.run(|| {
+        let mut changes = HostChanges::subscribe()
+            .unwrap()
+            .expect("Linux has notifications");
+        // Two thousand addresses at once: far past the default receive
+        // buffer, unread until every one is in.
+        ns.exec(&["ip", "-batch", batch.to_str().unwrap()]);
+        assert!(changes.wait(Duration::from_secs(5)).unwrap());
+        assert!(
+            !changes.wait(Duration::from_millis(100)).unwrap(),
+            "not drained"
+        );
+    });
+    let _ = std::fs::remove_file(&batch);
+}
+
+/// A signal landing in the wait does not end it: it waits out its time.
+#[test]
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)] // a signal handler, and pthread_kill to deliver it
+fn a_signal_does_not_cut_a_wait_for_host_changes_short() {
+    use std::time::{Duration, Instant};
+
+    use listenspec::capture::HostChanges;
+
+    use crate::netns::netns_or_skip;
+
+    extern "C" fn ignore(_: libc::c_int) {}
+
+    let Some(ns) = netns_or_skip("a_signal_does_not_cut_a_wait_for_host_changes_short") else {
+        return;
+    };
+    // SAFETY: a zeroed sigaction is a valid one (no flags, an empty mask);
+    // the handler does nothing, so it is async-signal-safe. Without
+    // SA_RESTART, poll(2) fails with EINTR when the signal lands in it.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = ignore as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
+    }
+    ns.run(|| {
+        let mut changes = HostChanges::subscribe()
+            .unwrap()
+            .expect("Linux has notifications");
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                // SAFETY: `me` is the thread below, alive until the scope
+                // ends, and SIGUSR1 has a handler.
+                unsafe { libc::pthread_kill(me, libc::SIGUSR1) };
+            });
+            let start = Instant::now();
+            let changed = changes.wait(Duration::from_millis(400));
+            assert!(matches!(changed, Ok(false)), "{changed:?}");
+            assert!(start.elapsed() >= Duration::from_millis(400));
+        });
+    });
+}
+
 fn nets(list: &[&str]) -> BTreeSet<IpNet> {
     list.iter().map(|s| s.parse().unwrap()).collect()
 }
