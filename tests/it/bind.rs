@@ -730,6 +730,28 @@ fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
 /// in this multi-threaded process instead would be unsound.
 const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
 
+/// In the child: each socket bound, and what it was inherited as.
+fn print_bound(bound: &Bound) {
+    for s in bound.endpoints().iter().flat_map(|e| e.sockets()) {
+        println!("child: bound {} {:?}", s.local_addr(), s.inherited());
+    }
+}
+
+/// Runs `test` as the activated child with one socket, named `l.web`, for
+/// the spec `l = 127.0.0.1; l.web = http:PORT`: the socket's address and
+/// what the child printed.
+fn activated_with_one_socket(test: &str) -> (SocketAddr, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let out = activated_child(
+        test,
+        &format!("l = 127.0.0.1; l.web = http:{}", addr.port()),
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "l.web")],
+    );
+    (addr, out)
+}
+
 /// Runs `test` of this binary as the child, with `fds` at 3, 4, … and
 /// LISTEN_PID its own pid: `sh` exports its pid and execs the binary, so the
 /// pid stays the same. Returns what the child printed.
@@ -801,9 +823,7 @@ fn activation_child(spec: &str) {
     let plan = plan_on(&lo_host(), spec);
     match plan.bind() {
         Ok(bound) => {
-            for s in bound.endpoints().iter().flat_map(|e| e.sockets()) {
-                println!("child: bound {} {:?}", s.local_addr(), s.inherited());
-            }
+            print_bound(&bound);
             println!(
                 "child: fd 3 cloexec {}",
                 fd_flags(3, libc::F_GETFD) & libc::FD_CLOEXEC != 0
@@ -972,14 +992,7 @@ fn activated_sockets_are_taken_once() {
     if let Ok(spec) = std::env::var(CHILD_SPEC) {
         return activation_child(&spec);
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let out = activated_child(
-        "bind::activated_sockets_are_taken_once",
-        &format!("l = 127.0.0.1; l.web = http:{}", addr.port()),
-        &[listener.as_raw_fd()],
-        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "l.web")],
-    );
+    let (addr, out) = activated_with_one_socket("bind::activated_sockets_are_taken_once");
     assert!(
         out.contains(&format!("child: bound {addr} Some(\"l.web\")")),
         "{out}"
@@ -1000,23 +1013,13 @@ fn a_waiting_async_bind_takes_the_activated_socket() {
             .unwrap();
         let waiting = listenspec::bind_all_async_waiting(&spec, std::time::Duration::from_secs(10));
         match rt.block_on(waiting) {
-            Ok(bound) => {
-                for s in bound.endpoints().iter().flat_map(|e| e.sockets()) {
-                    println!("child: bound {} {:?}", s.local_addr(), s.inherited());
-                }
-            }
+            Ok(bound) => print_bound(&bound),
             Err(e) => println!("child: error {}", e.to_string().replace('\n', " / ")),
         }
         return;
     }
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let out = activated_child(
-        "bind::a_waiting_async_bind_takes_the_activated_socket",
-        &format!("l = 127.0.0.1; l.web = http:{}", addr.port()),
-        &[listener.as_raw_fd()],
-        &[("LISTEN_FDS", "1"), ("LISTEN_FDNAMES", "l.web")],
-    );
+    let (addr, out) =
+        activated_with_one_socket("bind::a_waiting_async_bind_takes_the_activated_socket");
     assert!(
         out.contains(&format!("child: bound {addr} Some(\"l.web\")")),
         "{out}"

@@ -61,15 +61,11 @@ fn namespace_snapshot_lists_exactly_its_interfaces() {
 
     // ops1 stays down: ops0 is administratively up without carrier, and ops1
     // has no address, which getifaddrs alone would leave out.
-    ns.veth_pair("ops0", "ops1");
-    ns.no_auto_link_local("ops0");
-    ns.no_auto_link_local("ops1");
+    ns.quiet_veth_pair("ops0", "ops1");
     ns.addr("ops0", "198.51.100.1/24");
     ns.up("ops0");
     // A running pair without any address: it is listed, and up.
-    ns.veth_pair("bare0", "bare1");
-    ns.no_auto_link_local("bare0");
-    ns.no_auto_link_local("bare1");
+    ns.quiet_veth_pair("bare0", "bare1");
     ns.up("bare0");
     ns.up("bare1");
     ns.wait_running("bare0");
@@ -165,9 +161,7 @@ fn capture_sees_link_states_and_address_flags_as_ip_does() {
     ns.addr_with("pub0", "2001:db8:4::1/64", &["nodad", "preferred_lft", "0"]);
     // ops0 is up, its peer ops1 down: no carrier, so DAD of 2001:db8:6::1
     // never starts and it stays tentative for as long as the test runs.
-    ns.veth_pair("ops0", "ops1");
-    ns.no_auto_link_local("ops0");
-    ns.no_auto_link_local("ops1");
+    ns.quiet_veth_pair("ops0", "ops1");
     ns.up("ops0");
     ns.addr_with("ops0", "2001:db8:6::1/64", &[]);
     ns.addr("ops0", "198.51.100.1/24");
@@ -323,9 +317,7 @@ fn host_changes_wake_on_addresses_and_links_and_time_out_otherwise() {
     else {
         return;
     };
-    ns.veth_pair("ch0", "ch1");
-    ns.no_auto_link_local("ch0");
-    ns.no_auto_link_local("ch1");
+    ns.quiet_veth_pair("ch0", "ch1");
     ns.run(|| {
         let mut changes = HostChanges::subscribe()
             .unwrap()
@@ -373,9 +365,7 @@ fn host_changes_that_overflow_the_queue_still_count_as_a_change() {
     else {
         return;
     };
-    ns.veth_pair("ov0", "ov1");
-    ns.no_auto_link_local("ov0");
-    ns.no_auto_link_local("ov1");
+    ns.quiet_veth_pair("ov0", "ov1");
     ns.up("ov0");
     ns.up("ov1");
     let batch = std::env::temp_dir().join(format!("listenspec-overflow-{}", std::process::id()));

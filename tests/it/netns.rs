@@ -119,6 +119,14 @@ impl Netns {
         self.ip(&["link", "add", a, "type", "veth", "peer", "name", b]);
     }
 
+    /// [`veth_pair`](Netns::veth_pair) without automatic link-local
+    /// addresses on either end, so only the addresses a test adds appear.
+    pub(crate) fn quiet_veth_pair(&self, a: &str, b: &str) {
+        self.veth_pair(a, b);
+        self.no_auto_link_local(a);
+        self.no_auto_link_local(b);
+    }
+
     /// Adds an address; IPv6 ones with `nodad`, so they are usable at once
     /// instead of tentative.
     pub(crate) fn addr(&self, ifname: &str, cidr: &str) {

@@ -370,11 +370,7 @@ fn a_directory_without_permission_says_so() {
         format!("local.api = unix:{}", path.display()),
         format!("local.api = unixgram:{} mode=620", path.display()),
     ] {
-        let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
-            .args(["doctor", "--bind", "--listen", "local = unix", "--listen"])
-            .arg(&endpoint)
-            .output()
-            .unwrap();
+        let out = doctor_as_nobody(&["--bind"], &endpoint);
         let text = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{endpoint}: {text}");
         assert!(
@@ -388,11 +384,7 @@ fn a_directory_without_permission_says_so() {
         assert!(!path.exists());
     }
     // Planned only, the host's capture already saw it: a warning.
-    let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
-        .args(["doctor", "--listen", "local = unix", "--listen"])
-        .arg(format!("local.api = unix:{}", path.display()))
-        .output()
-        .unwrap();
+    let out = doctor_as_nobody(&[], &format!("local.api = unix:{}", path.display()));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let warning = format!(
@@ -414,11 +406,7 @@ fn another_users_socket_file_is_reported_and_left() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("others");
     let doctor_bind = |path: &Path| {
-        let out = as_nobody(env!("CARGO_BIN_EXE_listenspec"))
-            .args(["doctor", "--bind", "--listen", "local = unix", "--listen"])
-            .arg(format!("local.api = unix:{}", path.display()))
-            .output()
-            .unwrap();
+        let out = doctor_as_nobody(&["--bind"], &format!("local.api = unix:{}", path.display()));
         assert_eq!(out.status.code(), Some(2), "{out:?}");
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
@@ -537,6 +525,17 @@ fn a_leftover_private_directory_is_stepped_over() {
             assert!(text.contains(&want), "{taken} taken: {text}");
         }
     }
+}
+
+/// `listenspec doctor ARGS` run as nobody, on a Unix network with the one
+/// endpoint line `endpoint`.
+fn doctor_as_nobody(args: &[&str], endpoint: &str) -> Output {
+    as_nobody(env!("CARGO_BIN_EXE_listenspec"))
+        .arg("doctor")
+        .args(args)
+        .args(["--listen", "local = unix", "--listen", endpoint])
+        .output()
+        .unwrap()
 }
 
 /// `setpriv` to uid and gid 65534 (nobody), without root's groups.

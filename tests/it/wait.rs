@@ -31,9 +31,7 @@ fn spec(text: &str) -> ListenSpec {
 /// A veth pair with both ends here and no automatic link-local addresses,
 /// `a` up; `b` up too when `peer_up`, so `a` has carrier.
 fn pair(ns: &Netns, a: &str, b: &str, peer_up: bool) {
-    ns.veth_pair(a, b);
-    ns.no_auto_link_local(a);
-    ns.no_auto_link_local(b);
+    ns.quiet_veth_pair(a, b);
     ns.up(a);
     if peer_up {
         ns.up(b);

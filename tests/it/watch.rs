@@ -30,9 +30,7 @@ fn spec(text: &str) -> ListenSpec {
 /// A veth pair with both ends here and carrier, no automatic link-local
 /// addresses, and `addr` on `a`.
 fn link(ns: &Netns, a: &str, b: &str, addr: &str) {
-    ns.veth_pair(a, b);
-    ns.no_auto_link_local(a);
-    ns.no_auto_link_local(b);
+    ns.quiet_veth_pair(a, b);
     ns.up(a);
     ns.up(b);
     ns.wait_running(a);
