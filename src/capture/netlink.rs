@@ -646,6 +646,30 @@ mod tests {
             }
             .into())
         );
+        // IFA_FLAGS is a u32: a shorter one is refused, not read as 0.
+        let short_flags = addr_body(AF_INET6, 64, 0, 2, &[attr(IFA_FLAGS, &[1, 2])]);
+        assert_eq!(
+            read(&message(RTM_NEWADDR, 2, 1, &short_flags), 1),
+            Err(BadReply::BadAttribute {
+                kind: IFA_FLAGS,
+                index: 2
+            }
+            .into())
+        );
+        // A fixed part cut short is named at its offset in the datagram.
+        let mut second = message(RTM_NEWLINK, 2, 1, &link_body(2, 1, "x"));
+        let first_len = second.len();
+        second.extend(message(RTM_NEWADDR, 2, 1, &[4, 24, 0, 0]));
+        assert_eq!(
+            read(&second, 1),
+            Err(BadReply::Truncated {
+                what: "ifaddrmsg",
+                at: first_len + HEADER,
+                need: IFADDRMSG,
+                have: 4
+            }
+            .into())
+        );
         let odd = addr_body(AF_INET6, 64, 0, 2, &[attr(IFA_ADDRESS, &[1, 2, 3, 4])]);
         assert_eq!(
             read(&message(RTM_NEWADDR, 2, 1, &odd), 1),
