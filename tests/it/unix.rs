@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use listenspec::bind::{BindError, BindTarget, Cause, FileKind, Inherited, UnixError};
 use listenspec::probe::Outcome;
 use listenspec::spec::UnixPath;
-use listenspec::{Host, ListenSpec};
+use listenspec::{Host, ListenSpec, Plan};
 
 use crate::examples::{Running, example};
 
@@ -60,13 +60,17 @@ fn spec(lines: &[String]) -> ListenSpec {
     text.parse().unwrap()
 }
 
-fn bind(lines: &[String]) -> Result<listenspec::Bound, BindError> {
+/// The plan of `lines` on a host with only loopback.
+fn plan(lines: &[String]) -> Plan {
     let host = Host::builder()
         .interface("lo", 1, ["127.0.0.1/8"])
         .build()
         .unwrap();
-    let text = spec(lines);
-    text.plan(&host).unwrap().bind_inherited(Vec::new())
+    spec(lines).plan(&host).unwrap()
+}
+
+fn bind(lines: &[String]) -> Result<listenspec::Bound, BindError> {
+    plan(lines).bind_inherited(Vec::new())
 }
 
 fn unix_error(err: &BindError) -> &UnixError {
@@ -891,13 +895,7 @@ fn an_inherited_unix_socket_is_checked_and_not_unlinked() {
     let dir = TempDir::new("inherit");
     let path = dir.join("app.sock");
     let elsewhere = dir.join("else.sock");
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
-    let plan = spec(&[format!("local.api = http:{}", path.display())])
-        .plan(&host)
-        .unwrap();
+    let plan = plan(&[format!("local.api = http:{}", path.display())]);
     let bind_with =
         |socket: socket2::Socket| plan.bind_inherited(vec![Inherited::new("local.api", socket)]);
 
@@ -985,14 +983,8 @@ fn an_inherited_unix_socket_reached_another_way_is_the_planned_one() {
     std::fs::create_dir(&real).unwrap();
     let link = dir.join("link");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
     let planned = link.join("app.sock");
-    let plan = spec(&[format!("local.api = http:{}", planned.display())])
-        .plan(&host)
-        .unwrap();
+    let plan = plan(&[format!("local.api = http:{}", planned.display())]);
     let bind_with =
         |socket: socket2::Socket| plan.bind_inherited(vec![Inherited::new("local.api", socket)]);
 

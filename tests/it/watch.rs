@@ -106,10 +106,10 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
         assert_eq!(first.ip().to_string(), "198.51.100.1");
         let port = first.port();
         let second: SocketAddr = format!("198.51.100.2:{port}").parse().unwrap();
-        // Each change as printed, then what it says it opened and which
+        // Each change as printed, what it says it opened, and which
         // endpoints' sockets the follower of svc.web left in it.
-        let (changes_tx, changes) = std::sync::mpsc::channel::<String>();
-        let (details_tx, details) = std::sync::mpsc::channel::<(Vec<String>, Vec<String>)>();
+        let (changes_tx, changes) =
+            std::sync::mpsc::channel::<(String, Vec<String>, Vec<String>)>();
         let _guard = rt.enter();
         let mut listener = bound.listener("svc", "web").unwrap();
         let follower = listener.follower();
@@ -123,12 +123,11 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
                         assert_eq!(follower.apply(&mut change).ok(), Some(true));
                         let left = change.into_sockets().into_iter();
                         let left = left.map(|(n, _)| n.to_string()).collect();
-                        let _ = details_tx.send((opened, left));
-                        let _ = changes_tx.send(text);
+                        let _ = changes_tx.send((text, opened, left));
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        let _ = changes_tx.send(format!("refused: {e}"));
+                        let _ = changes_tx.send((format!("refused: {e}"), vec![], vec![]));
                     }
                 }
             }
@@ -161,20 +160,20 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             // fails the test instead of leaving the scope waiting on it.
             let _stop = StopOnDrop(&stop);
             ns.addr("wf0", "198.51.100.2/24");
-            let change = changes.recv_timeout(LONG).expect("a change after the add");
+            let (change, opened, left) =
+                changes.recv_timeout(LONG).expect("a change after the add");
             assert_eq!(change, format!("+ svc.web {second}"));
-            let (opened, left) = details.recv_timeout(LONG).unwrap();
             assert_eq!(opened, [format!("svc.web {second}")]);
             assert!(left.is_empty(), "{left:?}");
             // Served on the same port at once: the follower woke the listener.
             ask(second).unwrap_or_else(|e| panic!("{second}: {e}"));
 
             ns.ip(&["addr", "del", "198.51.100.2/24", "dev", "wf0"]);
-            let change = changes
+            let (change, opened, left) = changes
                 .recv_timeout(LONG)
                 .expect("a change after the delete");
             assert_eq!(change, format!("- svc.web {second}"));
-            assert_eq!(details.recv_timeout(LONG).unwrap(), (vec![], vec![]));
+            assert_eq!((opened, left), (vec![], vec![]));
             wait_until("the removed address's socket closes", || {
                 !listening(&ns, second)
             });
@@ -188,12 +187,11 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
             // its listener is there (the task above asserts it on every
             // change, and stops sending if it is wrong).
             ns.addr("wo0", "203.0.113.2/24");
-            let change = changes
+            let (change, opened, left) = changes
                 .recv_timeout(LONG)
                 .expect("a change after the add on the other network");
             assert!(change.starts_with("+ ops.web 203.0.113.2:"), "{change}");
             // It was ops.web's alone: the follower of svc.web left its socket.
-            let (opened, left) = details.recv_timeout(LONG).unwrap();
             assert_eq!(opened, [change.trim_start_matches("+ ")]);
             assert_eq!(left, ["ops.web"]);
         });
