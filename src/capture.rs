@@ -90,6 +90,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -364,11 +365,23 @@ fn snapshot(
         .map_err(CaptureError::Inconsistent)?
         .with_os(std::env::consts::OS)
         .with_unix(unix::facts(spec)?);
-    let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
-    Ok(match container_evidence(Path::new("/"), kubernetes) {
+    Ok(match this_container() {
         Some(evidence) => host.in_container(evidence),
         None => host,
     })
+}
+
+/// Why this process looks like it runs in a container, looked at once: a
+/// process never moves into or out of one, and the look is three `stat`s,
+/// as costly as a fifth of a bind, that every capture would repeat.
+fn this_container() -> Option<&'static str> {
+    static EVIDENCE: OnceLock<Option<String>> = OnceLock::new();
+    EVIDENCE
+        .get_or_init(|| {
+            let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+            container_evidence(Path::new("/"), kubernetes)
+        })
+        .as_deref()
 }
 
 /// Why this looks like a container, from the files container runtimes leave

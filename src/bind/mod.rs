@@ -19,7 +19,7 @@ pub(crate) mod unix;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use socket2::Socket;
 use url::Url;
@@ -42,7 +42,7 @@ pub use socket::DEFAULT_BACKLOG;
 pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
 
 use crate::plan::table::{self, Table};
-use crate::plan::{Bind, Plan, PlannedEndpoint, Problem};
+use crate::plan::{Advertised, Bind, Plan, PlannedEndpoint, Problem};
 use crate::spec::{Name, Protocol, QualifiedName, Transport};
 pub(crate) use follow::{ToOpen, open_planned};
 use socket::Open;
@@ -109,8 +109,12 @@ pub struct BoundEndpoint {
     sockets: Vec<BoundSocket>,
     #[cfg(unix)]
     unix: Option<BoundUnix>,
-    /// What clients are told, with the real port.
-    advertised: Option<Url>,
+    /// What clients are told, as planned, and the port the sockets got.
+    advertise: Option<(Advertised, u16)>,
+    /// That URL with the real port, written out when first asked for:
+    /// writing a port into a URL re-serialises it, and is most of what
+    /// binding an endpoint costs besides its syscalls.
+    advertised: OnceLock<Url>,
 }
 
 impl BoundEndpoint {
@@ -148,7 +152,11 @@ impl BoundEndpoint {
     }
     /// The advertised URL, with the real port where the plan left it open.
     pub fn advertised(&self) -> Option<&Url> {
-        self.advertised.as_ref()
+        let (a, port) = self.advertise.as_ref()?;
+        Some(match a.url() {
+            Some(url) => url,
+            None => self.advertised.get_or_init(|| a.with_port(*port)),
+        })
     }
     /// The TCP listeners; `None` for any other endpoint.
     pub fn into_tcp(self) -> Option<Vec<TcpListener>> {
@@ -1010,11 +1018,12 @@ pub(crate) fn bind_with(
                 name: ep.name().clone(),
                 protocol: ep.protocol(),
                 transport: ep.transport(),
-                advertised: ep.advertised().map(|a| {
-                    a.with_port(
-                        port.unwrap_or_else(|| ep.ports().map_or(0, crate::spec::Ports::first)),
-                    )
+                advertise: ep.advertised().map(|a| {
+                    let port =
+                        port.unwrap_or_else(|| ep.ports().map_or(0, crate::spec::Ports::first));
+                    (a.clone(), port)
                 }),
+                advertised: OnceLock::new(),
                 sockets,
                 #[cfg(unix)]
                 unix: bound_unix.next().flatten(),
