@@ -1075,11 +1075,11 @@ fn bind_endpoint(
     {
         let Attempt { opened, errors } = open_on(ep, port, &mut given, opener);
         if errors.is_empty() {
-            // Sized up front: collecting through `flatten` would start
-            // small and grow, and most endpoints have one socket.
-            let mut sockets = Vec::with_capacity(opened.len());
-            sockets.extend(opened.into_iter().flatten());
-            return Some(sockets);
+            // `filter_map`, not `flatten`: std collects it into the
+            // allocation `opened` already has, where `flatten` makes a new
+            // one.
+            #[allow(clippy::filter_map_identity)]
+            return Some(opened.into_iter().filter_map(|s| s).collect());
         }
         let in_use = errors
             .iter()
