@@ -463,7 +463,6 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         let binds = binds(e, ports, &net.addrs, host, &mut report);
         check_dual_stack(e, &binds, &mut report);
         check_isolation(e, net, &binds, &mut report);
-        check_container(host, net, &binds, &mut report);
         let ranked = &mut ranked[i];
         let advertise = advertise::advertise(
             e,
@@ -545,11 +544,15 @@ fn plan_networks(
         if !listening {
             problems.push(Problem::network(&name, ProblemKind::NoEndpoints));
         }
-        networks.push(PlannedNetwork {
+        let planned = PlannedNetwork {
             name,
             exposure,
             addrs,
-        });
+        };
+        if listening {
+            check_container(view.host, &planned, problems);
+        }
+        networks.push(planned);
     }
     check_separation(spec, &networks, |i| listens[i], problems);
     networks
@@ -581,24 +584,19 @@ fn check_isolation(
     }
 }
 
-/// Inside a container, loopback is the container's own: an endpoint on
-/// loopback only is out of reach of every published port.
-fn check_container(
-    host: &Host,
-    net: &PlannedNetwork,
-    binds: &[Bind],
-    report: &mut impl FnMut(ProblemKind),
-) {
+/// Inside a container, loopback is the container's own: a network on
+/// loopback only is out of reach of every published port. Said once for
+/// the network, since all its endpoints bind its addresses.
+fn check_container(host: &Host, net: &PlannedNetwork, problems: &mut Vec<Problem>) {
     if let Some(evidence) = host.container()
         && net.exposure != Exposure::Local
-        && !binds.is_empty()
-        && binds
-            .iter()
-            .all(|b| b.chosen().class == AddrClass::Loopback)
+        && !net.addrs.is_empty()
+        && net.addrs.iter().all(|c| c.class == AddrClass::Loopback)
     {
-        report(ProblemKind::LoopbackInContainer {
+        let kind = ProblemKind::LoopbackInContainer {
             evidence: evidence.to_owned(),
-        });
+        };
+        problems.push(Problem::network(&net.name, kind));
     }
 }
 

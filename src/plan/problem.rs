@@ -522,7 +522,8 @@ pub enum ProblemKind {
         /// The endpoint's addresses.
         addrs: Vec<IpAddr>,
     },
-    /// Warning: inside a container, an endpoint listens on loopback only.
+    /// Warning: inside a container, a network with endpoints is on loopback
+    /// only.
     LoopbackInContainer {
         /// Why the host looks like a container.
         evidence: String,
@@ -966,7 +967,7 @@ impl ProblemKind {
             ),
             ProblemKind::LoopbackInContainer { evidence } => (
                 format!(
-                    "listens on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches it"
+                    "its endpoints listen on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches them"
                 ),
                 "select the container's interface (if:eth0, say) or `*` on a public network so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned(),
             ),
