@@ -585,7 +585,7 @@ mod tests {
     use std::fs;
     use std::path::PathBuf;
 
-    use super::container_evidence;
+    use super::{container_evidence, this_container};
 
     /// An empty directory standing in for `/`, removed when dropped.
     struct Root(PathBuf);
@@ -632,5 +632,17 @@ mod tests {
             container_evidence(&root.0, false).as_deref(),
             Some("/.dockerenv exists: Docker")
         );
+    }
+
+    #[test]
+    fn a_capture_records_this_hosts_container_as_a_fresh_look_finds_it() {
+        let kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+        let fresh = container_evidence(std::path::Path::new("/"), kubernetes);
+        let spec: crate::ListenSpec = "local = loopback expose=local".parse().unwrap();
+        for _ in 0..2 {
+            let host = crate::capture(&spec).unwrap();
+            assert_eq!(host.container(), fresh.as_deref());
+        }
+        assert_eq!(this_container(), fresh.as_deref());
     }
 }
