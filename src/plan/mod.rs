@@ -541,9 +541,6 @@ fn plan_networks(
             select::resolve(net, &name, view, problems)
         };
         check_exposure(&name, exposure, &addrs, problems);
-        if !listening {
-            problems.push(Problem::network(&name, ProblemKind::NoEndpoints));
-        }
         let planned = PlannedNetwork {
             name,
             exposure,
@@ -551,6 +548,8 @@ fn plan_networks(
         };
         if listening {
             check_container(view.host, &planned, problems);
+        } else {
+            problems.push(Problem::network(&planned.name, ProblemKind::NoEndpoints));
         }
         networks.push(planned);
     }
