@@ -338,12 +338,7 @@ fn kind_of(fd: i32) -> Option<FileKind> {
     use sys::FileType;
     Some(match sys::file_type(fd) {
         Ok(FileType::Socket) => return None,
-        Ok(FileType::Regular) => FileKind::RegularFile,
-        Ok(FileType::Directory) => FileKind::Directory,
-        Ok(FileType::Fifo) => FileKind::Pipe,
-        Ok(FileType::CharDevice) => FileKind::CharDevice,
-        Ok(FileType::BlockDevice) => FileKind::BlockDevice,
-        Ok(FileType::Other(mode)) => FileKind::Other { mode },
+        Ok(t) => FileKind::from(t),
         Err(e) if sys::is_not_open(&e) => FileKind::NotOpen,
         Err(e) => FileKind::Unreadable {
             errno: e.raw_os_error().unwrap_or(0),

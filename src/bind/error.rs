@@ -397,6 +397,28 @@ pub enum FileKind {
     },
 }
 
+#[cfg(unix)]
+impl From<crate::sys::FileType> for FileKind {
+    // mode_t is u16 on macOS.
+    #[allow(clippy::useless_conversion)]
+    fn from(t: crate::sys::FileType) -> FileKind {
+        use crate::sys::FileType;
+        match t {
+            FileType::Regular => FileKind::RegularFile,
+            FileType::Directory => FileKind::Directory,
+            FileType::Fifo => FileKind::Pipe,
+            FileType::CharDevice => FileKind::CharDevice,
+            FileType::BlockDevice => FileKind::BlockDevice,
+            FileType::Symlink => FileKind::Symlink,
+            // Both callers have told a socket apart before asking.
+            FileType::Socket => FileKind::Other {
+                mode: u32::from(libc::S_IFSOCK),
+            },
+            FileType::Other(mode) => FileKind::Other { mode },
+        }
+    }
+}
+
 impl fmt::Display for FileKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -449,6 +471,18 @@ pub enum UnixError {
         /// The path.
         path: PathBuf,
     },
+    /// A stale socket file of another user, in a sticky directory (`/tmp`):
+    /// only its owner may remove it there, so it is theirs, and stays.
+    #[error(
+        "a stale socket file of user id {owner} is at {}, in a sticky directory, where only its owner may remove it; it was left as it is",
+        path.display()
+    )]
+    OthersStale {
+        /// The path.
+        path: PathBuf,
+        /// The file's owner, a user id.
+        owner: u32,
+    },
     /// Whether the socket file at the path is in use could not be told:
     /// connecting to it failed in an unexpected way. It was left as it is.
     #[error(
@@ -476,10 +510,10 @@ pub enum UnixError {
         /// The OS error.
         error: io::Error,
     },
-    /// The file changed while its mode and owner were being set: it is no
-    /// longer the socket this process bound. It was left as it is.
+    /// A file changed while the socket was being made: it is not the
+    /// one this process made or looked at. It was left as it is.
     #[error(
-        "{} was replaced while its mode and owner were being set; it is no longer this process's socket and was left as it is",
+        "{} was replaced by another process while the socket was being made; it is not this process's and was left as it is",
         path.display()
     )]
     Replaced {
@@ -533,6 +567,10 @@ impl UnixError {
                 "remove the file (`rm {}`) once sure no server uses it, or drop stale=refuse to have it replaced",
                 path.display()
             ),
+            UnixError::OthersStale { path, owner } => format!(
+                "ask user {owner} (`getent passwd {owner}`) to remove {} once no server uses it, or give this endpoint a path in a directory of the service's own (RuntimeDirectory= in the unit)",
+                path.display()
+            ),
             UnixError::Probe { path, .. } => format!(
                 "see the OS error above; if no server uses {}, remove it by hand",
                 path.display()
@@ -578,41 +616,43 @@ impl fmt::Display for Liveness {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Step {
-    /// Reading what is at the path: `lstat(2)`.
+    /// Reading what is at the path: opening its directory, then `fstatat(2)`.
     Examine,
-    /// Removing the stale socket file: `unlink(2)`.
+    /// Removing the stale socket file: `unlinkat(2)`.
     RemoveStale,
     /// Creating the socket: `socket(2)`.
     Socket,
     /// Binding it: `bind(2)`.
     Bind,
-    /// Giving the file to its owner and group: `lchown(2)`.
+    /// Giving the file to its owner and group: `fchownat(2)`, never
+    /// following a link.
     Chown {
         /// The user id, if set.
         owner: Option<u32>,
         /// The group id, if set.
         group: Option<u32>,
     },
-    /// Setting the file's mode: `chmod(2)`.
+    /// Setting the file's mode: `fchmodat(2)`, in the private directory.
     Chmod {
         /// The permission bits.
         mode: u32,
     },
     /// Listening: `listen(2)`.
     Listen,
-    /// Creating the private directory a datagram socket is set up in.
+    /// Creating the private directory (mode 0700) the socket is made in.
     PrivateDir {
         /// The directory.
         dir: PathBuf,
     },
-    /// Linking the set-up socket file into place: `link(2)`.
+    /// Publishing the set-up socket file at its path: `linkat(2)`, which
+    /// never replaces a file.
     Link,
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Examine => f.write_str("reading what is at the path (lstat)"),
+            Step::Examine => f.write_str("reading what is at the path (fstatat)"),
             Step::RemoveStale => f.write_str("removing the stale socket file"),
             Step::Socket => f.write_str("creating the socket"),
             Step::Bind => f.write_str("binding the socket"),
@@ -620,12 +660,14 @@ impl fmt::Display for Step {
                 let id = |v: &Option<u32>| v.map_or("unchanged".to_owned(), |v| v.to_string());
                 write!(
                     f,
-                    "giving the socket file to owner {} and group {} (lchown)",
+                    "giving the socket file to owner {} and group {} (fchownat)",
                     id(owner),
                     id(group)
                 )
             }
-            Step::Chmod { mode } => write!(f, "setting the socket file's mode to {mode:o} (chmod)"),
+            Step::Chmod { mode } => {
+                write!(f, "setting the socket file's mode to {mode:o} (fchmodat)")
+            }
             Step::Listen => f.write_str("listening"),
             Step::PrivateDir { dir } => {
                 write!(f, "creating the private directory {}", dir.display())

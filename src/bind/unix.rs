@@ -1,79 +1,71 @@
 //! Unix domain sockets: what is at the path is looked at before anything
-//! is bound, the file's owner and mode are set before the socket takes a
-//! connection, and the file is removed again when the socket is dropped,
-//! if it is still the one this process made.
+//! is bound, the socket is made, given its owner and mode and made ready
+//! where no one else can reach it, and only then published at its path;
+//! the file is removed again when the socket is dropped, if it is still
+//! the one this process made.
 //!
-//! Looking first (lstat(2), <https://man7.org/linux/man-pages/man2/lstat.2.html>):
-//! nothing there, and the socket is bound; a socket file, and a connect
-//! tells whether a server is behind it (unix(7): `ECONNREFUSED` when no
-//! socket is bound to the file); anything else is never deleted. A symbolic
-//! link is not followed: it is "not a socket".
+//! Every step on the file goes through a descriptor of its directory,
+//! opened once (`crate::sys::Dir`): looking (fstatat(2) without following
+//! a link), removing (unlinkat(2)), publishing (linkat(2)). A user who may
+//! write the directory can rename it, or put a symbolic link where a
+//! directory on the path was, and no step follows them there: the steps
+//! stay in the directory that was opened.
 //!
-//! Mode and owner before the first connection:
-//! - a stream socket is bound, then its file chowned and chmodded, then
-//!   listened on: until listen(2) every connect is refused, so no client
-//!   gets in under the umask's mode;
-//! - a datagram socket takes datagrams as soon as it is bound, so with a
-//!   mode or owner it is bound inside a fresh directory of mode 0700 next
-//!   to the target (no one else can reach into it), set up there, and then
-//!   linked into place with link(2), which fails if a file appeared at the
-//!   path meanwhile. rename(2) would do the same but replace whatever is at
-//!   the path by then, a file that is not a socket included; link never
-//!   replaces anything. (The socket's own name, `local_addr`, stays the
-//!   private path, which no longer exists: the kernel names a socket by
-//!   what it was bound to.)
+//! Looking first: nothing there, and the socket is made; a socket file,
+//! and a connect tells whether a server is behind it (unix(7):
+//! `ECONNREFUSED` when no socket is bound to the file); anything else is
+//! never deleted. A symbolic link is not followed: it is "not a socket". A
+//! stale socket file is removed only if it is still the file looked at, and
+//! in a sticky directory (`/tmp`) only if this process's user owns it:
+//! another user's file there is theirs.
+//!
+//! Making it: a fresh directory of mode 0700 is made next to the path and
+//! opened without following a link; the socket is bound inside it (on
+//! Linux through `/proc/self/fd/N/`, the open directory, not its path),
+//! given its owner and mode, and listened on. The kernel checks a client's
+//! permission at connect(2), so until the socket is published nobody but
+//! this user can reach it, and when it is, its mode is already the one
+//! asked for. Publishing is linkat(2) from the private directory to the
+//! path, which fails if a file appeared there meanwhile: it never replaces
+//! anything. (The socket's own name, `local_addr`, stays the private one,
+//! which no longer exists: the kernel names a socket by what it was bound
+//! to.)
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs;
 use std::io;
 use std::ops::{Deref, DerefMut};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use super::error::{FileKind, Liveness, Step, UnixError};
+use super::error::{Liveness, Step, UnixError};
 use super::socket::DEFAULT_BACKLOG;
 use crate::plan::{PlannedEndpoint, UnixBind};
 use crate::spec::{Stale, Transport, UnixPath};
+use crate::sys::{Dir, FileStat, FileType, effective_uid};
 
 /// The socket file this process bound, removed when this is dropped if it
-/// is still that file: the same device and inode as right after binding,
-/// so a file another process put there meanwhile (a restarted instance's
-/// socket, or anything else) is left alone.
+/// is still that file: the same device and inode as when it was published,
+/// looked at through its directory's descriptor, so a file another process
+/// put there meanwhile (a restarted instance's socket, or anything else),
+/// or the same name in a directory swapped in on the path, is left alone.
 #[derive(Debug)]
 pub struct SocketFile {
     path: PathBuf,
+    dir: Dir,
+    name: OsString,
     dev: u64,
     ino: u64,
     keep: bool,
 }
 
 impl SocketFile {
-    /// The file now at `path`, which this process just bound; removed on
-    /// drop unless kept.
-    fn bound_at(path: &Path) -> Result<SocketFile, UnixError> {
-        let m = fs::symlink_metadata(path).map_err(|error| UnixError::Os {
-            step: Step::Examine,
-            error,
-        })?;
-        if !m.file_type().is_socket() {
-            return Err(UnixError::Replaced {
-                path: path.to_owned(),
-            });
-        }
-        Ok(SocketFile {
-            path: path.to_owned(),
-            dev: m.dev(),
-            ino: m.ino(),
-            keep: false,
-        })
-    }
-
     /// The socket file's path.
     pub fn path(&self) -> &Path {
         &self.path
@@ -92,17 +84,18 @@ impl SocketFile {
 
     /// Whether the file at the path is still the socket this process bound.
     pub fn is_ours(&self) -> bool {
-        fs::symlink_metadata(&self.path)
-            .is_ok_and(|m| m.file_type().is_socket() && m.dev() == self.dev && m.ino() == self.ino)
+        self.dir.stat(&self.name).is_ok_and(|m| {
+            m.file_type() == FileType::Socket && (m.dev, m.ino) == (self.dev, self.ino)
+        })
     }
 
     /// Removes the file if it is still ours, kept or not: a rollback.
     fn remove_now(&self) {
         if self.is_ours() {
-            // Only a file another process swapped in between the look and
-            // the unlink could be lost here; a directory only the service
-            // writes to (RuntimeDirectory=) has no such process.
-            let _ = fs::remove_file(&self.path);
+            // Only a file swapped in within the directory between the look
+            // and the unlink could be lost here, and whoever can do that may
+            // remove files there anyway.
+            let _ = self.dir.unlink(&self.name, false);
         }
     }
 }
@@ -322,12 +315,9 @@ pub(crate) fn open(
                 group: unix.group(),
                 mode: o.mode,
             };
-            clear(path, o.stale.unwrap_or(Stale::Replace))?;
-            let (socket, mut file) = if stream {
-                open_stream(path, &setup, backlog)?
-            } else {
-                open_datagram(path, &setup)?
-            };
+            let at = At::open(path)?;
+            at.clear(o.stale.unwrap_or(Stale::Replace))?;
+            let (socket, mut file) = at.make(&setup, stream.then_some(backlog))?;
             file.keep = o.keep_file;
             Ok((socket, Some(file)))
         }
@@ -342,30 +332,18 @@ struct Setup {
 }
 
 impl Setup {
-    fn is_empty(&self) -> bool {
-        self.owner.is_none() && self.group.is_none() && self.mode.is_none()
-    }
-
-    /// lchown(2) (never follows a link), then chmod(2).
-    fn apply(&self, path: &Path) -> Result<(), UnixError> {
+    /// Owner and group, then mode, of `name` in `dir`, a directory only
+    /// this process's user can write (fchmodat follows a link).
+    fn apply(&self, dir: &Dir, name: &OsStr) -> Result<(), UnixError> {
         if self.owner.is_some() || self.group.is_some() {
-            std::os::unix::fs::lchown(path, self.owner, self.group).map_err(|error| {
-                UnixError::Os {
-                    step: Step::Chown {
-                        owner: self.owner,
-                        group: self.group,
-                    },
-                    error,
-                }
-            })?;
+            dir.chown(name, self.owner, self.group)
+                .map_err(os(Step::Chown {
+                    owner: self.owner,
+                    group: self.group,
+                }))?;
         }
         if let Some(mode) = self.mode {
-            fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|error| {
-                UnixError::Os {
-                    step: Step::Chmod { mode },
-                    error,
-                }
-            })?;
+            dir.chmod(name, mode).map_err(os(Step::Chmod { mode }))?;
         }
         Ok(())
     }
@@ -382,51 +360,141 @@ fn parent(path: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// Makes room at `path`: nothing there is fine, a stale socket file is
-/// removed (unless `stale=refuse`), anything else is an error and stays.
-fn clear(path: &Path, stale: Stale) -> Result<(), UnixError> {
-    let meta = match fs::symlink_metadata(path) {
-        Ok(m) => m,
-        // A missing directory shows again, and is named, when binding.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => return Err(in_directory(path, error, Step::Examine)),
-    };
-    if !meta.file_type().is_socket() {
-        return Err(UnixError::NotASocket {
-            path: path.to_owned(),
-            kind: kind_of(meta.file_type()),
-        });
+/// A socket path, as its directory held open and the name in it.
+struct At<'a> {
+    path: &'a Path,
+    dir: Dir,
+    name: &'a OsStr,
+}
+
+impl<'a> At<'a> {
+    /// Opens the path's directory, once: every later step is relative to it.
+    fn open(path: &'a Path) -> Result<At<'a>, UnixError> {
+        let Some(name) = path.file_name() else {
+            // `/`, or a path ending in `..`: no name to make a file at.
+            return Err(UnixError::NotASocket {
+                path: path.to_owned(),
+                kind: super::error::FileKind::Directory,
+            });
+        };
+        let dir = Dir::open(parent(path)).map_err(|e| in_directory(path, e, Step::Examine))?;
+        Ok(At { path, dir, name })
     }
-    match liveness(path) {
-        Ok(Some(how)) => Err(UnixError::Live {
-            path: path.to_owned(),
-            how,
-        }),
-        Ok(None) if stale == Stale::Refuse => Err(UnixError::Stale {
-            path: path.to_owned(),
-        }),
-        Ok(None) => {
-            // Only the file looked at: if another process replaced it since,
-            // that one is not ours to delete.
-            let same = fs::symlink_metadata(path)
-                .is_ok_and(|m| m.dev() == meta.dev() && m.ino() == meta.ino());
-            if !same {
-                return Err(UnixError::Replaced {
-                    path: path.to_owned(),
-                });
-            }
-            match fs::remove_file(path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                    Err(in_directory(path, e, Step::RemoveStale))
-                }
-                _ => Ok(()),
-            }
+
+    /// Makes room at the path: nothing there is fine, a stale socket file
+    /// is removed (unless `stale=refuse`, or another user's in a sticky
+    /// directory), anything else is an error and stays.
+    fn clear(&self, stale: Stale) -> Result<(), UnixError> {
+        let path = || self.path.to_owned();
+        let found = match self.dir.stat(self.name) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(in_directory(self.path, error, Step::Examine)),
+        };
+        if found.file_type() != FileType::Socket {
+            return Err(UnixError::NotASocket {
+                path: path(),
+                kind: found.file_type().into(),
+            });
         }
-        Err(error) => Err(UnixError::Probe {
-            path: path.to_owned(),
-            error,
-        }),
+        match liveness(&self.reach(self.name)) {
+            Ok(Some(how)) => Err(UnixError::Live { path: path(), how }),
+            Ok(None) if stale == Stale::Refuse => Err(UnixError::Stale { path: path() }),
+            Ok(None) => {
+                let sticky = self.dir.stat_self().is_ok_and(|d| d.is_sticky());
+                if sticky && found.uid != effective_uid() {
+                    return Err(UnixError::OthersStale {
+                        path: path(),
+                        owner: found.uid,
+                    });
+                }
+                // Only the file looked at: if another process replaced it
+                // since, that one is not ours to delete.
+                if !self.dir.stat(self.name).is_ok_and(|m| m.same_file(&found)) {
+                    return Err(UnixError::Replaced { path: path() });
+                }
+                match self.dir.unlink(self.name, false) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        Err(in_directory(self.path, e, Step::RemoveStale))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Err(error) => Err(UnixError::Probe {
+                path: path(),
+                error,
+            }),
+        }
     }
+
+    /// The socket, made in a private directory, set up, listened on with
+    /// `listen`'s backlog (a stream), and published at the path.
+    fn make(self, setup: &Setup, listen: Option<i32>) -> Result<(Socket, SocketFile), UnixError> {
+        let private = PrivateDir::create(&self.dir, self.path)?;
+        let socket = new_socket(listen.is_some())?;
+        let addr = SockAddr::unix(private.bind_path(self.path)).map_err(os(Step::Bind))?;
+        // bind(2): https://man7.org/linux/man-pages/man2/bind.2.html
+        socket.bind(&addr).map_err(os(Step::Bind))?;
+        let staged = private
+            .dir
+            .stat(OsStr::new(STAGED))
+            .map_err(os(Step::Examine))?;
+        if staged.file_type() != FileType::Socket {
+            // The private directory's path led elsewhere (off Linux,
+            // where the bind goes by path): not ours to touch.
+            return Err(UnixError::Replaced {
+                path: private.path(self.path),
+            });
+        }
+        setup.apply(&private.dir, OsStr::new(STAGED))?;
+        if let Some(backlog) = listen {
+            // listen(2): https://man7.org/linux/man-pages/man2/listen.2.html
+            socket.listen(backlog).map_err(os(Step::Listen))?;
+        }
+        // linkat(2) never replaces: a file that appeared at the path since
+        // the look stays, and this bind fails.
+        private
+            .dir
+            .link(OsStr::new(STAGED), &self.dir, self.name)
+            .map_err(|e| in_directory(self.path, e, Step::Link))?;
+        drop(private);
+        let mut file = SocketFile {
+            path: self.path.to_owned(),
+            dir: self.dir,
+            name: self.name.to_owned(),
+            dev: staged.dev,
+            ino: staged.ino,
+            keep: false,
+        };
+        if !file.is_ours() {
+            file.keep();
+            return Err(UnixError::Replaced {
+                path: self.path.to_owned(),
+            });
+        }
+        Ok((socket, file))
+    }
+
+    /// A path that reaches `name` in the open directory: through the
+    /// descriptor on Linux when `/proc` is there, else the path.
+    fn reach(&self, name: &OsStr) -> PathBuf {
+        through(&self.dir, name).unwrap_or_else(|| parent(self.path).join(name))
+    }
+}
+
+/// `name` in `dir` through the descriptor (`/proc/self/fd/N/name`), when
+/// this system has that and the result fits a socket address.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn through(dir: &Dir, name: &OsStr) -> Option<PathBuf> {
+    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let mounted = *PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir());
+    let path = dir.proc_path(name);
+    (mounted && SockAddr::unix(&path).is_ok()).then_some(path)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn through(_: &Dir, _: &OsStr) -> Option<PathBuf> {
+    None
 }
 
 /// Whether a socket is behind the socket file at `path`; `None` when it is
@@ -456,24 +524,6 @@ fn connect(addr: &SockAddr, ty: Type) -> io::Result<()> {
     s.connect(addr)
 }
 
-fn kind_of(t: fs::FileType) -> FileKind {
-    if t.is_file() {
-        FileKind::RegularFile
-    } else if t.is_dir() {
-        FileKind::Directory
-    } else if t.is_symlink() {
-        FileKind::Symlink
-    } else if t.is_fifo() {
-        FileKind::Pipe
-    } else if t.is_char_device() {
-        FileKind::CharDevice
-    } else if t.is_block_device() {
-        FileKind::BlockDevice
-    } else {
-        FileKind::Other { mode: 0 }
-    }
-}
-
 /// An OS error at `path` that concerns its directory when it is a
 /// missing one or a permission, else `step`'s.
 fn in_directory(path: &Path, error: io::Error, step: Step) -> UnixError {
@@ -485,124 +535,113 @@ fn in_directory(path: &Path, error: io::Error, step: Step) -> UnixError {
     }
 }
 
-fn bind(socket: &Socket, path: &Path) -> Result<(), UnixError> {
-    let addr = SockAddr::unix(path).map_err(os(Step::Bind))?;
-    // bind(2): https://man7.org/linux/man-pages/man2/bind.2.html
-    socket
-        .bind(&addr)
-        .map_err(|e| in_directory(path, e, Step::Bind))
-}
-
 fn new_socket(stream: bool) -> Result<Socket, UnixError> {
     let ty = if stream { Type::STREAM } else { Type::DGRAM };
     // socket(2), close-on-exec as socket2 makes every socket.
     Socket::new(Domain::UNIX, ty, None).map_err(os(Step::Socket))
 }
 
-/// bind, set up the file, listen: connects before listen(2) are refused.
-fn open_stream(
-    path: &Path,
-    setup: &Setup,
-    backlog: i32,
-) -> Result<(Socket, SocketFile), UnixError> {
-    let socket = new_socket(true)?;
-    bind(&socket, path)?;
-    // From here on an error drops the guard, which removes the file.
-    let file = SocketFile::bound_at(path)?;
-    if !setup.is_empty() {
-        setup.apply(path)?;
-        if !file.is_ours() {
-            return Err(UnixError::Replaced {
-                path: path.to_owned(),
-            });
-        }
-    }
-    // listen(2): https://man7.org/linux/man-pages/man2/listen.2.html
-    socket.listen(backlog).map_err(os(Step::Listen))?;
-    Ok((socket, file))
-}
+/// The socket's name inside its private directory.
+const STAGED: &str = "s";
 
-/// A datagram socket takes datagrams once bound: with a mode or owner it is
-/// set up in a private directory first (see the module docs).
-fn open_datagram(path: &Path, setup: &Setup) -> Result<(Socket, SocketFile), UnixError> {
-    let socket = new_socket(false)?;
-    if setup.is_empty() {
-        bind(&socket, path)?;
-        let file = SocketFile::bound_at(path)?;
-        return Ok((socket, file));
-    }
-    let private = PrivateDir::create(parent(path))?;
-    let inside = private.dir.join("s");
-    bind(&socket, &inside)?;
-    let staged = SocketFile::bound_at(&inside)?;
-    setup.apply(&inside)?;
-    // link(2): https://man7.org/linux/man-pages/man2/link.2.html
-    fs::hard_link(&inside, path).map_err(|e| in_directory(path, e, Step::Link))?;
-    let file = SocketFile::bound_at(path)?;
-    if (file.dev, file.ino) != (staged.dev, staged.ino) {
-        // Not ours after all: the guard must not remove it.
-        let mut file = file;
-        file.keep();
-        return Err(UnixError::Replaced {
-            path: path.to_owned(),
-        });
-    }
-    // `staged` removes the private name, `private` its directory.
-    drop(staged);
-    drop(private);
-    Ok((socket, file))
-}
-
-/// A fresh directory of mode 0700, removed (with the socket name in it)
-/// when dropped.
-struct PrivateDir {
-    dir: PathBuf,
+/// A fresh directory of mode 0700 next to the socket's path, held open,
+/// removed (with the socket's name in it) when dropped.
+struct PrivateDir<'a> {
+    parent: &'a Dir,
+    name: OsString,
+    dir: Dir,
+    made: FileStat,
 }
 
 /// Tells this process's private directories apart.
 static PRIVATE: AtomicU32 = AtomicU32::new(0);
 
-impl PrivateDir {
-    fn create(parent: &Path) -> Result<PrivateDir, UnixError> {
+impl<'a> PrivateDir<'a> {
+    /// Eight names are tried: one left by an earlier process with this pid
+    /// (a container's pid 1 killed before it cleaned up) is stepped over.
+    fn create(parent: &'a Dir, path: &Path) -> Result<PrivateDir<'a>, UnixError> {
+        let parent_path = self::parent(path);
         let mut last = None;
-        // Short names: the socket inside must fit `sun_path` too.
         for _ in 0..8 {
             let n = PRIVATE.fetch_add(1, Ordering::Relaxed);
-            let dir = parent.join(format!(".ls{:x}.{n:x}", std::process::id()));
-            // mkdir(2) fails if anything is there: no link is followed.
-            match fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => return Ok(PrivateDir { dir }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            // Short: off Linux the bind goes by path, and must fit
+            // `sun_path` (the plan counts `PRIVATE_NAME_MAX`).
+            let name = OsString::from(format!(".ls{:x}.{:x}", std::process::id(), n % 256));
+            let step = || Step::PrivateDir {
+                dir: parent_path.join(&name),
+            };
+            // mkdirat(2) fails if anything is there: no link is followed.
+            match parent.mkdir(&name, 0o700) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    last = Some(e);
+                    continue;
+                }
                 Err(e) => {
                     return Err(match e.kind() {
                         io::ErrorKind::NotFound => UnixError::NoDirectory {
-                            dir: parent.to_owned(),
+                            dir: parent_path.to_owned(),
                         },
                         io::ErrorKind::PermissionDenied => UnixError::DirectoryDenied {
-                            dir: parent.to_owned(),
+                            dir: parent_path.to_owned(),
                             error: e,
                         },
                         _ => UnixError::Os {
-                            step: Step::PrivateDir { dir },
+                            step: step(),
                             error: e,
                         },
                     });
                 }
             }
+            // Opened without following a link, and checked to be the one
+            // just made (this user's, closed to others): another user who
+            // can write the parent could have swapped it in between.
+            let dir = parent.open_dir(&name).map_err(os(step()))?;
+            let made = dir.stat_self().map_err(os(step()))?;
+            if made.uid != effective_uid() || made.mode & 0o077 != 0 {
+                return Err(UnixError::Replaced {
+                    path: parent_path.join(&name),
+                });
+            }
+            return Ok(PrivateDir {
+                parent,
+                name,
+                dir,
+                made,
+            });
         }
         Err(UnixError::Os {
             step: Step::PrivateDir {
-                dir: parent.to_owned(),
+                dir: parent_path.to_owned(),
             },
             error: last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)),
         })
     }
+
+    /// The private directory's path, for messages.
+    fn path(&self, socket: &Path) -> PathBuf {
+        parent(socket).join(&self.name)
+    }
+
+    /// Where to bind: through the open directory where the system allows,
+    /// else by path.
+    fn bind_path(&self, socket: &Path) -> PathBuf {
+        through(&self.dir, OsStr::new(STAGED)).unwrap_or_else(|| self.path(socket).join(STAGED))
+    }
 }
 
-impl Drop for PrivateDir {
+impl Drop for PrivateDir<'_> {
     fn drop(&mut self) {
-        let _ = fs::remove_file(self.dir.join("s"));
-        let _ = fs::remove_dir(&self.dir);
+        let _ = self.dir.unlink(OsStr::new(STAGED), false);
+        // By name in the parent, so only if that name is still the
+        // directory made.
+        if self
+            .parent
+            .stat(&self.name)
+            .is_ok_and(|m| m.same_file(&self.made))
+        {
+            let _ = self.parent.unlink(&self.name, true);
+        }
     }
 }
 

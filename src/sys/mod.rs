@@ -31,7 +31,12 @@ cfg_if::cfg_if! {
     }
 }
 #[cfg(unix)]
+mod dir;
+#[cfg(unix)]
 mod unix;
+
+#[cfg(unix)]
+pub(crate) use dir::{Dir, FileStat, effective_uid};
 
 #[cfg(unix)]
 pub(crate) use unix::*;

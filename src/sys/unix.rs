@@ -38,8 +38,29 @@ pub(crate) enum FileType {
     Fifo,
     CharDevice,
     BlockDevice,
+    /// A symbolic link: only an `lstat`-like look sees one.
+    Symlink,
     /// Any other type, as `st_mode & S_IFMT`.
     Other(u32),
+}
+
+impl FileType {
+    /// The type in `st_mode`'s `S_IFMT` bits.
+    // mode_t is u16 on macOS.
+    #[allow(clippy::useless_conversion)]
+    pub(crate) fn of_mode(mode: u32) -> FileType {
+        let t = mode & u32::from(libc::S_IFMT);
+        match t {
+            _ if t == u32::from(libc::S_IFSOCK) => FileType::Socket,
+            _ if t == u32::from(libc::S_IFREG) => FileType::Regular,
+            _ if t == u32::from(libc::S_IFDIR) => FileType::Directory,
+            _ if t == u32::from(libc::S_IFIFO) => FileType::Fifo,
+            _ if t == u32::from(libc::S_IFCHR) => FileType::CharDevice,
+            _ if t == u32::from(libc::S_IFBLK) => FileType::BlockDevice,
+            _ if t == u32::from(libc::S_IFLNK) => FileType::Symlink,
+            _ => FileType::Other(t),
+        }
+    }
 }
 
 /// The type of the file open as `fd`. Only looks: the descriptor is neither
@@ -57,15 +78,7 @@ pub(crate) fn file_type(fd: RawFd) -> io::Result<FileType> {
     if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(match st.st_mode & libc::S_IFMT {
-        libc::S_IFSOCK => FileType::Socket,
-        libc::S_IFREG => FileType::Regular,
-        libc::S_IFDIR => FileType::Directory,
-        libc::S_IFIFO => FileType::Fifo,
-        libc::S_IFCHR => FileType::CharDevice,
-        libc::S_IFBLK => FileType::BlockDevice,
-        mode => FileType::Other(u32::from(mode)),
-    })
+    Ok(FileType::of_mode(u32::from(st.st_mode)))
 }
 
 /// Whether [`file_type`] failed because no file is open with that number.

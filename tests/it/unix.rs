@@ -198,13 +198,13 @@ fn a_failed_step_is_named_with_its_fix() {
         (
             chown.clone(),
             libc::EPERM,
-            "giving the socket file to owner 33 and group unchanged (lchown)",
+            "giving the socket file to owner 33 and group unchanged (fchownat)",
             "needs root or CAP_CHOWN",
         ),
         (
             Step::Chmod { mode: 0o660 },
             libc::EROFS,
-            "setting the socket file's mode to 660 (chmod)",
+            "setting the socket file's mode to 660 (fchmodat)",
             "the file system is read-only",
         ),
         (
@@ -240,7 +240,7 @@ fn a_failed_step_is_named_with_its_fix() {
         (
             Step::Examine,
             libc::EACCES,
-            "reading what is at the path (lstat)",
+            "reading what is at the path (fstatat)",
             "see the OS error above",
         ),
         (
@@ -428,12 +428,22 @@ fn another_users_socket_file_is_reported_and_left() {
     let text = doctor_bind(&stale);
     assert!(
         text.contains(&format!(
-            "this process may not create a socket file in {}: Operation not permitted",
-            sticky.display()
+            "a stale socket file of user id 0 is at {}, in a sticky directory, where only its owner may remove it",
+            stale.display()
         )),
         "{text}"
     );
     assert!(stale.exists());
+    // Root may remove anyone's file there, but a stale socket of another
+    // user in a sticky directory is theirs all the same.
+    std::os::unix::fs::lchown(&stale, Some(65534), Some(65534)).unwrap();
+    let err = bind(&[format!("local.api = unix:{}", stale.display())]).unwrap_err();
+    assert!(
+        matches!(unix_error(&err), UnixError::OthersStale { path, owner: 65534 } if *path == stale),
+        "{err}"
+    );
+    assert!(err.to_string().contains("getent passwd 65534"), "{err}");
+    assert_eq!(stat("%u %F", &stale), "65534 socket");
 
     // Anyone may remove files here, but nobody may connect to root's.
     let open = dir.join("open");
