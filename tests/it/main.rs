@@ -24,6 +24,8 @@ mod spec;
 #[cfg(unix)]
 mod unix;
 mod unix_plan;
+#[cfg(unix)]
+mod unix_race;
 mod wait;
 mod watch;
 

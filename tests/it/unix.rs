@@ -20,10 +20,10 @@ use crate::examples::{Running, example};
 
 /// A fresh directory under the system's temporary directory, removed with
 /// all it holds when dropped, failed test or not.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("ls-{}-{n}-{name}", std::process::id()));
@@ -31,7 +31,7 @@ impl TempDir {
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
-    fn join(&self, name: &str) -> PathBuf {
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
     /// What is in the directory, by name, sorted.
@@ -97,7 +97,7 @@ fn is_root() -> bool {
 }
 
 /// Skips a test that needs root when not root: allowed off CI only.
-fn needs_root(test: &str) -> bool {
+pub(crate) fn needs_root(test: &str) -> bool {
     if is_root() {
         return true;
     }
@@ -553,7 +553,7 @@ fn doctor_as_nobody(args: &[&str], endpoint: &str) -> Output {
 }
 
 /// `setpriv` to uid and gid 65534 (nobody), without root's groups.
-fn as_nobody(program: &str) -> Command {
+pub(crate) fn as_nobody(program: &str) -> Command {
     let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(program);

@@ -1,0 +1,246 @@
+//! Racing a socket file with a real attacker: a second process, running
+//! as `nobody`, in a directory it may write, loops for a bounded time
+//! against the server's socket paths while the server binds and drops its
+//! sockets a few hundred times. It connects to the sockets, renames
+//! symbolic links over their names, and flips a symlinked directory on
+//! their path between the real one and a directory of root's victims.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::unix::{TempDir, as_nobody, needs_root};
+
+/// The role of a child run of [`a_socket_file_holds_against_an_attacker`],
+/// and the directory it works in.
+const ROLE: &str = "LISTENSPEC_RACE_ROLE";
+const DIR: &str = "LISTENSPEC_RACE_DIR";
+
+/// How many times the server binds and drops, and the most time it takes
+/// to get there (the attacker makes many binds fail).
+const ROUNDS: usize = 300;
+const SERVE_FOR: Duration = Duration::from_secs(30);
+/// The most the attacker loops, whatever the server does.
+const ATTACK_FOR: Duration = Duration::from_secs(60);
+
+/// The names of the server's sockets and of root's victims, which the
+/// symbolic links point at.
+const SOCKETS: [&str; 2] = ["api.sock", "log.sock"];
+const VICTIM: &str = "victim";
+
+/// What a test sees of a file: type, mode, owner, group and inode.
+fn look(path: &Path) -> Option<(u32, u32, u32, u64)> {
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.mode(), m.uid(), m.gid(), m.ino()))
+}
+
+/// Under attack, the server's sockets are never reachable by a user their
+/// mode excludes (not even between bind and chmod), and no file outside
+/// the socket's directory changes mode, owner or existence: not through a
+/// symbolic link renamed over the socket's name (chmod, chown), nor through
+/// a directory on the path swapped for a link (removal on drop, rollback
+/// and stale-file clearing).
+#[test]
+fn a_socket_file_holds_against_an_attacker() {
+    match std::env::var(ROLE).as_deref() {
+        Ok("server") => return serve(&PathBuf::from(std::env::var(DIR).unwrap())),
+        Ok("attacker") => return attack(&PathBuf::from(std::env::var(DIR).unwrap())),
+        _ => {}
+    }
+    if !needs_root("a_socket_file_holds_against_an_attacker") {
+        return;
+    }
+    let top = TempDir::new("race");
+    let chmod = |p: &Path, mode| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    // The attacker may write the working directory and the real socket
+    // directory; root's victims are elsewhere, where it may not write.
+    let work = top.join("work");
+    let real = work.join("real");
+    let victims = top.join("victims");
+    for d in [&work, &real] {
+        std::fs::create_dir(d).unwrap();
+        chmod(d, 0o777);
+    }
+    std::fs::create_dir(&victims).unwrap();
+    chmod(&victims, 0o755);
+    for name in [VICTIM, SOCKETS[0], SOCKETS[1]] {
+        let p = victims.join(name);
+        std::fs::write(&p, "root's").unwrap();
+        chmod(&p, 0o640);
+    }
+    // The server's socket directory is `work/p`, a link the attacker
+    // flips between `real` and `victims`.
+    symlink(&real, work.join("p")).unwrap();
+    let before: Vec<_> = std::fs::read_dir(&victims)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (p.clone(), look(&p))
+        })
+        .collect();
+
+    let exe = std::env::current_exe().unwrap();
+    let test = [
+        "--exact",
+        "unix_race::a_socket_file_holds_against_an_attacker",
+    ];
+    let mut attacker = as_nobody(exe.to_str().unwrap())
+        .args(test)
+        .args(["--nocapture", "--test-threads=1"])
+        .env(ROLE, "attacker")
+        .env(DIR, &top.0)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut attacker_out = BufReader::new(attacker.stdout.take().unwrap());
+    // Past the test harness's own words, which end without a newline.
+    let mut line = String::new();
+    while !line.trim_end().ends_with("attacking") {
+        line.clear();
+        let n = attacker_out.read_line(&mut line).unwrap();
+        assert!(n > 0, "the attacker did not start");
+    }
+
+    // The server: root, with a umask that would leave a socket open to
+    // everyone if its mode were set late.
+    let server = Command::new("/bin/sh")
+        .args(["-c", "umask 000; exec \"$@\"", "sh"])
+        .arg(&exe)
+        .args(test)
+        .args(["--nocapture", "--test-threads=1"])
+        .env(ROLE, "server")
+        .env(DIR, &top.0)
+        .output()
+        .unwrap();
+    let _ = attacker.kill();
+    let _ = attacker.wait();
+    let mut attacks = String::new();
+    attacker_out.read_to_string(&mut attacks).unwrap();
+    let served = String::from_utf8_lossy(&server.stdout);
+    assert!(server.status.success(), "server: {served}");
+
+    // The attack ran, and so did the server, often enough to mean something.
+    let bound = served
+        .lines()
+        .find_map(|l| l.split_once("server: bound ").map(|(_, n)| n))
+        .and_then(|n| n.split_whitespace().next()?.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("server: {served}"));
+    assert_eq!(bound, ROUNDS, "{served}");
+    assert!(
+        attacks.lines().any(|l| l.starts_with("flips ")),
+        "attacker: {attacks}"
+    );
+    let reached: Vec<&str> = attacks
+        .lines()
+        .filter(|l| l.starts_with("reached"))
+        .collect();
+    assert!(
+        reached.is_empty(),
+        "nobody reached a mode=600 socket: {reached:?}"
+    );
+    let after: Vec<_> = before.iter().map(|(p, _)| (p.clone(), look(p))).collect();
+    assert_eq!(before, after, "a victim changed");
+    let names = std::fs::read_dir(&victims).unwrap().count();
+    assert_eq!(names, before.len(), "a file appeared among the victims");
+}
+
+/// The server's side: bind both sockets and drop them until `ROUNDS`
+/// binds succeeded or `SERVE_FOR` passed, then say how many bound.
+fn serve(top: &Path) {
+    let dir = top.join("work/p");
+    let spec: listenspec::ListenSpec = format!(
+        "local = unix\n\
+         local.api = unix:{0}/api.sock mode=600 group=nogroup\n\
+         local.log = unixgram:{0}/log.sock mode=600 group=nogroup",
+        dir.display()
+    )
+    .parse()
+    .unwrap();
+    // Planned once, on a made-up host: what is raced is the bind, and a
+    // capture would mostly see the attacker's files and stop at the plan.
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .group("nogroup", 65534)
+        .build()
+        .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let mut bound = 0;
+    let mut errors = std::collections::BTreeMap::new();
+    let start = Instant::now();
+    while bound < ROUNDS && start.elapsed() < SERVE_FOR {
+        match plan.bind_inherited(Vec::new()) {
+            Ok(b) => {
+                bound += 1;
+                // Long enough for the attacker to try the live sockets.
+                std::thread::sleep(Duration::from_micros(200));
+                drop(b);
+            }
+            Err(e) => {
+                let what = match e.failures()[0].cause() {
+                    listenspec::bind::Cause::Unix(u) => crate::variant_name(u),
+                    other => crate::variant_name(other),
+                };
+                *errors.entry(what).or_insert(0) += 1;
+                // Mostly the attacker's link or root's file at the path:
+                // let it move on.
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+    }
+    println!("server: bound {bound} of {ROUNDS}; failures: {errors:?}");
+}
+
+/// The attacker's side, as nobody: loops until killed or `ATTACK_FOR`.
+/// Says "reached PATH" for every connection or datagram a socket took.
+fn attack(top: &Path) {
+    let work = top.join("work");
+    let real = work.join("real");
+    let victims = top.join("victims");
+    let mut out = std::io::stdout();
+    writeln!(out, "attacking").unwrap();
+    let start = Instant::now();
+    let mut flips = 0u64;
+    while start.elapsed() < ATTACK_FOR {
+        for name in SOCKETS {
+            let path = work.join("p").join(name);
+            if UnixStream::connect(&path).is_ok() {
+                writeln!(out, "reached {}", path.display()).unwrap();
+            }
+            let client = UnixDatagram::unbound().unwrap();
+            if client.send_to(b"x", &path).is_ok() {
+                writeln!(out, "reached {} (datagram)", path.display()).unwrap();
+            }
+            // A link to root's victim renamed over the socket's name: a
+            // chmod or chown by path after bind would land on the victim.
+            let tmp = real.join(format!(".{name}.lnk"));
+            let _ = std::fs::remove_file(&tmp);
+            if symlink(victims.join(VICTIM), &tmp).is_ok() {
+                let _ = std::fs::rename(&tmp, real.join(name));
+            }
+            std::thread::yield_now();
+            // Gone again, or the server would only ever find the link.
+            let _ = std::fs::remove_file(real.join(name));
+        }
+        // The directory on the path, flipped to root's victims and back:
+        // a removal or chmod by path meanwhile would land on root's file
+        // of the same name there.
+        for target in [&victims, &real] {
+            let tmp = work.join(".p.lnk");
+            let _ = std::fs::remove_file(&tmp);
+            if symlink(target, &tmp).is_ok() && std::fs::rename(&tmp, work.join("p")).is_ok() {
+                flips += 1;
+            }
+        }
+        std::thread::yield_now();
+        if flips % 1024 < 2 {
+            writeln!(out, "flips {flips}").unwrap();
+        }
+    }
+    writeln!(out, "flips {flips}").unwrap();
+}
