@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use listenspec::host::{Lookup, NameLookup, PathFacts, PathKind};
+use listenspec::host::{DirFacts, Lookup, NameLookup, PathFacts, PathKind};
 use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec};
 use proptest::prelude::*;
@@ -35,10 +35,23 @@ impl Drop for TempDir {
     }
 }
 
+/// The owner and mode of `real` and of each directory above it, nearest
+/// first, as `lstat` tells them here.
+#[cfg(unix)]
+fn dirs_of(real: &Path) -> Vec<DirFacts> {
+    use std::os::unix::fs::MetadataExt;
+    real.ancestors()
+        .map(|d| {
+            let m = std::fs::symlink_metadata(d).unwrap();
+            DirFacts::new(d, m.uid(), m.mode())
+        })
+        .collect()
+}
+
 /// Capture looks at each socket path of the spec, and only those: what is
 /// at the path (not following a link) and at its directory (following
-/// one), the directory's real path, and whether this process may create
-/// files there.
+/// one), the directory's real path with the owner and mode of it and every
+/// directory above, and whether this process may create files there.
 #[test]
 #[cfg(unix)]
 fn capture_records_what_is_at_each_socket_path() {
@@ -78,7 +91,12 @@ fn capture_records_what_is_at_each_socket_path() {
     drop(live);
 
     let real = std::fs::canonicalize(d("run")).unwrap();
-    let in_run = || PathFacts::free().parent_realpath(&real).writable(true);
+    let in_run = || {
+        PathFacts::free()
+            .parent_realpath(&real)
+            .writable(true)
+            .with_dirs(dirs_of(&real))
+    };
     let facts = |p: &str| {
         host.unix_path(&d(p))
             .unwrap_or_else(|| panic!("no facts for {p} in {:?}", host.unix_paths()))
