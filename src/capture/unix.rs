@@ -128,6 +128,8 @@ fn dirs_up_from(_real: &Path) -> Vec<DirFacts> {
     Vec::new()
 }
 
+/// The user the server is taken to run as: the capturing process's
+/// effective one, which `bind` and file creation are checked against.
 #[cfg(unix)]
 fn effective_uid() -> Option<u32> {
     Some(crate::sys::effective_uid())
