@@ -34,6 +34,7 @@ pub struct Host {
     unix_paths: BTreeMap<PathBuf, PathFacts>,
     users: BTreeMap<String, NameLookup>,
     groups: BTreeMap<String, NameLookup>,
+    euid: Option<u32>,
 }
 
 /// The OS a snapshot is taken as when it does not say: snapshots recorded
@@ -53,6 +54,7 @@ impl Default for Host {
             unix_paths: BTreeMap::new(),
             users: BTreeMap::new(),
             groups: BTreeMap::new(),
+            euid: None,
         }
     }
 }
@@ -133,7 +135,7 @@ pub enum Lookup {
     feature = "serde",
     serde(
         deny_unknown_fields,
-        expecting = "the facts of a Unix socket path: an object with \"parent\" and \"file\", and optionally \"parent_realpath\" and \"writable\""
+        expecting = "the facts of a Unix socket path: an object with \"parent\" and \"file\", and optionally \"parent_realpath\", \"writable\" and \"dirs\""
     )
 )]
 pub struct PathFacts {
@@ -149,6 +151,13 @@ pub struct PathFacts {
     )]
     writable: Option<bool>,
     file: Lookup,
+    // Came after `writable`: older snapshots have none, and then the
+    // planner does not judge the directories.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    dirs: Vec<DirFacts>,
 }
 
 impl PathFacts {
@@ -160,6 +169,7 @@ impl PathFacts {
             parent_realpath: None,
             writable: None,
             file,
+            dirs: Vec::new(),
         }
     }
 
@@ -196,6 +206,15 @@ impl PathFacts {
         self
     }
 
+    /// The same facts, with the owner and mode of the parent directory's
+    /// real path and of each directory above it, nearest first (see
+    /// [`PathFacts::dirs`]).
+    #[must_use]
+    pub fn with_dirs(mut self, dirs: Vec<DirFacts>) -> PathFacts {
+        self.dirs = dirs;
+        self
+    }
+
     /// What is at the parent directory's path, symbolic links followed (as
     /// `bind` follows them): a directory, normally.
     pub fn parent(&self) -> &Lookup {
@@ -218,6 +237,89 @@ impl PathFacts {
     /// What is at the path itself, not following a symbolic link.
     pub fn file(&self) -> &Lookup {
         &self.file
+    }
+
+    /// The owner and mode of the parent directory's real path and of each
+    /// directory above it up to `/`, nearest first: who may rename or
+    /// replace the socket file whatever the bind does. Empty when not
+    /// recorded (snapshots from before this field, or a system without
+    /// Unix permissions); it stops short at a directory capture could not
+    /// look at, and after [`DirFacts::MAX`] directories.
+    pub fn dirs(&self) -> &[DirFacts] {
+        &self.dirs
+    }
+}
+
+/// The owner and permission bits of one directory above a Unix socket's
+/// path, as `lstat` tells them.
+///
+/// In JSON, `{"path": "/run/app", "uid": 0, "mode": "755"}`, the mode in
+/// octal as chmod(1) writes it (`"1777"` for a sticky `/tmp`).
+///
+/// ```
+/// use listenspec::host::DirFacts;
+///
+/// let tmp = DirFacts::new("/tmp", 0, 0o1777);
+/// assert!(tmp.is_sticky() && tmp.mode() == 0o1777 && tmp.uid() == 0);
+/// // Bits beyond the permissions and the sticky bit are not kept.
+/// assert_eq!(DirFacts::new("/srv", 0, 0o40755).mode(), 0o755);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        expecting = "a directory above a socket path: an object with \"path\", \"uid\" and \"mode\" (octal, as \"755\")"
+    )
+)]
+pub struct DirFacts {
+    path: PathBuf,
+    uid: u32,
+    #[cfg_attr(feature = "serde", serde(with = "wire::octal"))]
+    mode: u32,
+}
+
+impl DirFacts {
+    /// The most directories recorded for one path: a path of `PATH_MAX`
+    /// (4096) bytes could name 2048, no real one comes near this, and a
+    /// snapshot stays small whatever the path.
+    pub const MAX: usize = 256;
+
+    /// The permission bits and the sticky bit (`0o1777`); the rest of a
+    /// mode (the file type, set-id bits) says nothing about who may
+    /// rename an entry.
+    const KEPT: u32 = 0o1777;
+
+    /// A directory owned by `uid`, of `mode` (only its permission and
+    /// sticky bits are kept).
+    pub fn new(path: impl Into<PathBuf>, uid: u32, mode: u32) -> DirFacts {
+        DirFacts {
+            path: path.into(),
+            uid,
+            mode: mode & DirFacts::KEPT,
+        }
+    }
+
+    /// The directory's path (a real path: no symbolic link in it).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The user id of its owner, who may change its mode.
+    pub fn uid(&self) -> u32 {
+        self.uid
+    }
+
+    /// Its permission bits and sticky bit, as `0o1777`.
+    pub fn mode(&self) -> u32 {
+        self.mode
+    }
+
+    /// Whether the sticky bit is set: then only an entry's owner (or the
+    /// directory's, or root) may rename or remove it (see chmod(2)).
+    pub fn is_sticky(&self) -> bool {
+        self.mode & 0o1000 != 0
     }
 }
 
@@ -590,6 +692,14 @@ impl Host {
         &self.groups
     }
 
+    /// The effective user id of the capturing process, which the server
+    /// is taken to run as: a directory it owns above a socket path is its
+    /// own to keep safe. Recorded when the spec has a socket file; `None`
+    /// otherwise, and in snapshots from before the field.
+    pub fn euid(&self) -> Option<u32> {
+        self.euid
+    }
+
     /// The same snapshot with the facts of a Unix socket spec: what capture
     /// records besides the interfaces.
     #[must_use]
@@ -598,6 +708,7 @@ impl Host {
         self.unix_paths = facts.paths;
         self.users = facts.users;
         self.groups = facts.groups;
+        self.euid = facts.euid;
         self
     }
 
@@ -693,6 +804,7 @@ pub(crate) struct UnixFacts {
     pub(crate) paths: BTreeMap<PathBuf, PathFacts>,
     pub(crate) users: BTreeMap<String, NameLookup>,
     pub(crate) groups: BTreeMap<String, NameLookup>,
+    pub(crate) euid: Option<u32>,
 }
 
 impl Interface {
@@ -1119,6 +1231,30 @@ impl HostBuilder {
         self
     }
 
+    /// Records the effective user id of the process the snapshot stands
+    /// for (see [`Host::euid`]).
+    ///
+    /// ```
+    /// use listenspec::host::{DirFacts, PathFacts};
+    /// use listenspec::plan::ProblemKind;
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// // /srv/app belongs to uid 1000, who may chmod it; the server runs as 33.
+    /// let dirs = vec![DirFacts::new("/srv/app", 1000, 0o755), DirFacts::new("/srv", 0, 0o755)];
+    /// let host = Host::builder()
+    ///     .euid(33)
+    ///     .unix_path("/srv/app/api.sock", PathFacts::free().with_dirs(dirs))
+    ///     .build()?;
+    /// let spec: ListenSpec = "local = unix\nlocal.api = unix:/srv/app/api.sock".parse()?;
+    /// let plan = spec.plan(&host)?;
+    /// assert!(matches!(plan.warnings()[0].kind(), ProblemKind::UnixDirUnsafe { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn euid(mut self, uid: u32) -> Self {
+        self.unix.euid = Some(uid);
+        self
+    }
+
     /// Checks the invariants and returns the snapshot.
     pub fn build(self) -> Result<Host, HostError> {
         if let Some(e) = self.error {
@@ -1141,7 +1277,7 @@ impl HostBuilder {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\", \"container\", \"os\", \"cwd\", \"unix_paths\", \"users\" and \"groups\""
+    expecting = "a host snapshot: an object with \"interfaces\", and optionally \"dns\", \"container\", \"os\", \"cwd\", \"unix_paths\", \"users\", \"groups\" and \"euid\""
 )]
 struct HostRepr {
     interfaces: Vec<Interface>,
@@ -1161,6 +1297,8 @@ struct HostRepr {
     users: BTreeMap<String, NameLookup>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     groups: BTreeMap<String, NameLookup>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    euid: Option<u32>,
 }
 
 #[cfg(feature = "serde")]
@@ -1177,6 +1315,7 @@ impl TryFrom<HostRepr> for Host {
             paths: r.unix_paths,
             users: r.users,
             groups: r.groups,
+            euid: r.euid,
         };
         Ok(Host {
             container: r.container,
@@ -1199,6 +1338,7 @@ impl From<Host> for HostRepr {
             unix_paths: h.unix_paths,
             users: h.users,
             groups: h.groups,
+            euid: h.euid,
         }
     }
 }
@@ -1303,6 +1443,36 @@ mod wire {
                     AddrFlags::from_name(name)
                         .map(|f| all | f)
                         .ok_or_else(|| de::Error::unknown_variant(name, NAMES))
+                })
+        }
+    }
+
+    /// A directory's mode as chmod(1) writes it: octal digits in a string
+    /// (`"1777"`), since `1023` in JSON would say nothing to a reader.
+    pub(super) mod octal {
+        use serde::de::{self, Deserialize, Deserializer};
+
+        pub(in crate::host) fn serialize<S: serde::Serializer>(
+            mode: &u32,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_str(&format_args!("{mode:o}"))
+        }
+
+        pub(in crate::host) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<u32, D::Error> {
+            let text = String::deserialize(d)?;
+            // from_str_radix takes a sign; a mode has none. Four digits
+            // hold every permission, set-id and sticky bit.
+            u32::from_str_radix(&text, 8)
+                .ok()
+                .filter(|_| (1..=4).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
+                .map(|mode| mode & super::super::DirFacts::KEPT)
+                .ok_or_else(|| {
+                    de::Error::custom(format_args!(
+                        "directory mode {text:?} is not octal permission bits like \"755\" or \"1777\""
+                    ))
                 })
         }
     }

@@ -1,7 +1,9 @@
 //! What planning Unix sockets needs from the machine, for the paths and
 //! account names one spec names and nothing else: what is at each socket
 //! path and its parent directory, the working directory when a path is
-//! relative, and the ids of `owner=` and `group=` names.
+//! relative, the ids of `owner=` and `group=` names, and the process's
+//! effective user id, against which the owners of the directories above a
+//! socket path are judged.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -9,7 +11,7 @@ use std::io;
 use std::path::Path;
 
 use crate::capture::CaptureError;
-use crate::host::{AccountKind, Lookup, NameLookup, PathFacts, PathKind, UnixFacts};
+use crate::host::{AccountKind, DirFacts, Lookup, NameLookup, PathFacts, PathKind, UnixFacts};
 use crate::plan::resolve_unix_path;
 use crate::spec::{Account, ListenSpec, UnixPath};
 
@@ -58,11 +60,18 @@ pub(super) fn facts(spec: &ListenSpec) -> Result<UnixFacts, CaptureError> {
             }
         }
     }
+    // Only a socket file has directories to judge against it.
+    let euid = if paths.is_empty() {
+        None
+    } else {
+        effective_uid()
+    };
     Ok(UnixFacts {
         cwd,
         paths,
         users,
         groups,
+        euid,
     })
 }
 
@@ -82,13 +91,54 @@ pub(super) fn path_facts(path: &Path) -> PathFacts {
         return facts;
     }
     let facts = match fs::canonicalize(parent) {
-        Ok(real) => facts.parent_realpath(real),
+        Ok(real) => {
+            let dirs = dirs_up_from(&real);
+            facts.parent_realpath(real).with_dirs(dirs)
+        }
         Err(_) => facts,
     };
     match may_create_in(parent) {
         Some(writable) => facts.writable(writable),
         None => facts,
     }
+}
+
+/// The owner and mode of `real` (a real path: no link in it, so `lstat`
+/// sees each directory itself) and of each directory above it, nearest
+/// first, up to `/`. Stops at the first that cannot be looked at or is
+/// not a directory (it changed since the path was resolved): what was
+/// read is still true, and a missing directory is only not judged.
+#[cfg(unix)]
+fn dirs_up_from(real: &Path) -> Vec<DirFacts> {
+    use std::os::unix::fs::MetadataExt;
+
+    let mut dirs = Vec::new();
+    for dir in real.ancestors().take(DirFacts::MAX) {
+        match fs::symlink_metadata(dir) {
+            Ok(m) if m.is_dir() => dirs.push(DirFacts::new(dir, m.uid(), m.mode())),
+            _ => break,
+        }
+    }
+    dirs
+}
+
+/// Elsewhere directories have no Unix owner and mode to record.
+#[cfg(not(unix))]
+fn dirs_up_from(_real: &Path) -> Vec<DirFacts> {
+    Vec::new()
+}
+
+/// The user the server is taken to run as: the capturing process's
+/// effective one, which `bind` and file creation are checked against.
+#[cfg(unix)]
+fn effective_uid() -> Option<u32> {
+    Some(crate::sys::effective_uid())
+}
+
+/// Without Unix accounts there is no user id.
+#[cfg(not(unix))]
+fn effective_uid() -> Option<u32> {
+    None
 }
 
 fn lookup(metadata: io::Result<fs::Metadata>) -> Lookup {

@@ -21,7 +21,7 @@ use ipnet::IpNet;
 
 pub use advertise::{Advertised, Source};
 pub use diff::{PlanDiff, PlannedSocket};
-pub use problem::{PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
+pub use problem::{DirWriter, PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
 pub use unix::UnixBind;
 pub(crate) use unix::resolve_unix_path;
 

@@ -100,6 +100,25 @@ fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
 /// host is listed once under all the errors, however many refer to it.
 const LISTED: &str = "this host's interfaces are listed below";
 
+/// Who besides the server's user and root may rename or replace entries
+/// of a directory above a Unix socket (as OpenSSH's `StrictModes` judges
+/// the directories of its files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DirWriter {
+    /// Any user: it is world-writable (`o+w`) without the sticky bit.
+    World,
+    /// The members of its group: it is group-writable (`g+w`) without the
+    /// sticky bit.
+    Group,
+    /// Its owner, a user other than the server's and root, who may change
+    /// its mode whatever it is now.
+    Owner {
+        /// The owner's user id.
+        uid: u32,
+    },
+}
+
 /// Why a selector matched nothing, where the planner can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -461,6 +480,18 @@ pub enum ProblemKind {
         looked_at: PathBuf,
         /// The OS's message.
         error: String,
+    },
+    /// Warning: a directory on a socket's path (its own or one above it)
+    /// may be written by a user other than the server's and root, without
+    /// the sticky bit, so that user may rename or replace the socket file
+    /// whatever the bind does. The nearest such directory.
+    UnixDirUnsafe {
+        /// The socket path.
+        path: PathBuf,
+        /// The directory, as a real path.
+        dir: PathBuf,
+        /// Who may write it.
+        writer: DirWriter,
     },
     /// Warning: several candidates tie for the advertised address.
     AdvertiseTie {
@@ -899,6 +930,33 @@ impl ProblemKind {
                     path.display()
                 ),
             ),
+            ProblemKind::UnixDirUnsafe { path, dir, writer } => (
+                format!(
+                    "{} (on the path of the socket {}) {}, so they may rename or replace the socket file whatever the bind does",
+                    dir.display(),
+                    path.display(),
+                    match writer {
+                        DirWriter::World => "is world-writable without the sticky bit: any user may write it".to_owned(),
+                        DirWriter::Group => "is group-writable without the sticky bit: any member of its group may write it".to_owned(),
+                        DirWriter::Owner { uid } => format!(
+                            "belongs to uid {uid}, neither the server's user nor root, who may change its mode at will"
+                        ),
+                    }
+                ),
+                format!(
+                    "put the socket in a directory only the server's user and root may write, such as systemd's RuntimeDirectory=, or {}",
+                    match writer {
+                        DirWriter::World | DirWriter::Group => format!(
+                            "`chmod go-w {0}` (or `chmod +t {0}` if others must create files there)",
+                            dir.display()
+                        ),
+                        DirWriter::Owner { .. } => format!(
+                            "give it to the server's user or root (`chown root {}`)",
+                            dir.display()
+                        ),
+                    }
+                ),
+            ),
             ProblemKind::AdvertiseTie { chosen, others } => (
                 format!(
                     "advertises {chosen}, chosen from {} equally ranked addresses: {}",
@@ -994,7 +1052,8 @@ impl ProblemKind {
             | ProblemKind::LoopbackInContainer { .. }
             | ProblemKind::UnixRelative { .. }
             | ProblemKind::UnixNotWritable { .. }
-            | ProblemKind::UnixUnreadable { .. } => Severity::Warning,
+            | ProblemKind::UnixUnreadable { .. }
+            | ProblemKind::UnixDirUnsafe { .. } => Severity::Warning,
             ProblemKind::NoMatch { .. }
             | ProblemKind::UnknownInterface { .. }
             | ProblemKind::WrongZone { .. }
@@ -1067,6 +1126,7 @@ impl ProblemKind {
             | ProblemKind::UnixRelative { .. }
             | ProblemKind::UnixNotWritable { .. }
             | ProblemKind::UnixUnreadable { .. }
+            | ProblemKind::UnixDirUnsafe { .. }
             | ProblemKind::WrongZone { .. }
             | ProblemKind::Unlistenable { .. }
             | ProblemKind::DnsUnlistenable { .. }

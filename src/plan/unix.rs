@@ -10,8 +10,8 @@ use std::path::{Component, Path, PathBuf};
 
 use url::Url;
 
-use crate::host::{AccountKind, Host, Lookup, NameLookup, PathKind};
-use crate::plan::{Advertised, PlannedEndpoint, Problem, ProblemKind, Source};
+use crate::host::{AccountKind, DirFacts, Host, Lookup, NameLookup, PathKind};
+use crate::plan::{Advertised, DirWriter, PlannedEndpoint, Problem, ProblemKind, Source};
 use crate::spec::{Account, Advertise, Endpoint, Protocol, QualifiedName, Transport, UnixPath};
 
 /// The one Unix socket an endpoint on a `unix` network will have.
@@ -178,6 +178,13 @@ fn check_facts(path: &Path, host: &Host, report: &mut impl FnMut(ProblemKind)) {
             dir,
         });
     }
+    if let Some((dir, writer)) = unsafe_dir(facts.dirs(), host.euid()) {
+        report(ProblemKind::UnixDirUnsafe {
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+            writer,
+        });
+    }
     match facts.file() {
         // A socket file may be stale or live: binding decides.
         Lookup::Absent | Lookup::Found(PathKind::Socket) => {}
@@ -191,6 +198,31 @@ fn check_facts(path: &Path, host: &Host, report: &mut impl FnMut(ProblemKind)) {
             error: error.clone(),
         }),
     }
+}
+
+/// The nearest recorded directory on a socket's path that a user other
+/// than `euid` and root may write without the sticky bit (which would
+/// keep them from renaming entries they do not own), and who that is;
+/// one per socket, however many there are. An owner is judged only when
+/// the snapshot has the process's user id.
+fn unsafe_dir(dirs: &[DirFacts], euid: Option<u32>) -> Option<(&Path, DirWriter)> {
+    dirs.iter().find_map(|d| {
+        let writer = if d.is_sticky() {
+            None
+        } else if d.mode() & 0o002 != 0 {
+            Some(DirWriter::World)
+        } else if d.mode() & 0o020 != 0 {
+            Some(DirWriter::Group)
+        } else {
+            None
+        };
+        // An owner may chmod the directory whatever its mode or sticky bit.
+        let writer = writer.or_else(|| {
+            euid.filter(|&e| d.uid() != 0 && d.uid() != e)
+                .map(|_| DirWriter::Owner { uid: d.uid() })
+        });
+        writer.map(|w| (d.path(), w))
+    })
 }
 
 /// The id of `owner=` or `group=`: as written, or the snapshot's answer

@@ -161,6 +161,14 @@ pub(crate) fn may_create_in(dir: &Path) -> io::Result<bool> {
     }
 }
 
+/// The effective user id of this process, by geteuid(2)
+/// (<https://man7.org/linux/man-pages/man2/geteuid.2.html>), which never
+/// fails.
+pub(crate) fn effective_uid() -> u32 {
+    // SAFETY: geteuid takes nothing and only returns a number.
+    unsafe { libc::geteuid() }
+}
+
 /// The most a passwd or group entry's strings may take: far past any real
 /// entry (a group listing its members is the largest), small enough that a
 /// broken name service cannot make the lookup allocate without end.

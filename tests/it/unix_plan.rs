@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use listenspec::host::{Lookup, NameLookup, PathFacts, PathKind};
+use listenspec::host::{DirFacts, Lookup, NameLookup, PathFacts, PathKind};
 use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec};
 use proptest::prelude::*;
@@ -35,10 +35,23 @@ impl Drop for TempDir {
     }
 }
 
+/// The owner and mode of `real` and of each directory above it, nearest
+/// first, as `lstat` tells them here.
+#[cfg(unix)]
+fn dirs_of(real: &Path) -> Vec<DirFacts> {
+    use std::os::unix::fs::MetadataExt;
+    real.ancestors()
+        .map(|d| {
+            let m = std::fs::symlink_metadata(d).unwrap();
+            DirFacts::new(d, m.uid(), m.mode())
+        })
+        .collect()
+}
+
 /// Capture looks at each socket path of the spec, and only those: what is
 /// at the path (not following a link) and at its directory (following
-/// one), the directory's real path, and whether this process may create
-/// files there.
+/// one), the directory's real path with the owner and mode of it and every
+/// directory above, and whether this process may create files there.
 #[test]
 #[cfg(unix)]
 fn capture_records_what_is_at_each_socket_path() {
@@ -78,7 +91,12 @@ fn capture_records_what_is_at_each_socket_path() {
     drop(live);
 
     let real = std::fs::canonicalize(d("run")).unwrap();
-    let in_run = || PathFacts::free().parent_realpath(&real).writable(true);
+    let in_run = || {
+        PathFacts::free()
+            .parent_realpath(&real)
+            .writable(true)
+            .with_dirs(dirs_of(&real))
+    };
     let facts = |p: &str| {
         host.unix_path(&d(p))
             .unwrap_or_else(|| panic!("no facts for {p} in {:?}", host.unix_paths()))
@@ -139,6 +157,73 @@ fn capture_records_what_is_at_each_socket_path() {
     assert_eq!(warned, !root, "{err}");
 }
 
+/// A socket's directory that another user may write without the sticky
+/// bit is a warning, from the facts capture records; sticky or not
+/// writable by others it is not. A snapshot written to JSON and read back
+/// warns the same.
+#[test]
+#[cfg(unix)]
+fn a_directory_others_may_write_is_a_warning_captured_and_replayed() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    let t = TempDir::new("dirs");
+    let real = std::fs::canonicalize(&t.0).unwrap();
+    let text = format!(
+        "local = unix\nlocal.api = unix:{}",
+        t.path("a.sock").display()
+    );
+    let spec = spec(&text);
+    let capture_as = |mode: u32| {
+        std::fs::set_permissions(&t.0, std::fs::Permissions::from_mode(mode)).unwrap();
+        listenspec::capture(&spec).unwrap()
+    };
+    // The warnings about this directory (the ones above it are the
+    // machine's, and not this test's to judge).
+    let unsafe_here = |host: &Host| -> Vec<String> {
+        let plan = spec.plan(host).unwrap();
+        plan.warnings()
+            .iter()
+            .filter(|w| matches!(w.kind(), ProblemKind::UnixDirUnsafe { dir, .. } if *dir == real))
+            .map(|w| w.to_string())
+            .collect()
+    };
+
+    let open = capture_as(0o777);
+    let me = std::fs::metadata(&t.0).unwrap().uid();
+    assert_eq!(open.euid(), Some(me));
+    let warned = unsafe_here(&open);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("is world-writable without the sticky bit"),
+        "{}",
+        warned[0]
+    );
+
+    // Replayed from JSON, the same warning.
+    let json = serde_json::to_string(&open).unwrap();
+    assert!(
+        json.contains(r#""mode":"777""#) && json.contains(r#""euid":"#),
+        "{json}"
+    );
+    let replayed: Host = serde_json::from_str(&json).unwrap();
+    assert_eq!(replayed, open);
+    assert_eq!(unsafe_here(&replayed), warned);
+
+    for mode in [0o1777, 0o755] {
+        let host = capture_as(mode);
+        assert_eq!(unsafe_here(&host), Vec::<String>::new(), "mode {mode:o}");
+    }
+
+    // Root may give the directory away: then its owner may chmod it.
+    if me == 0 {
+        std::os::unix::fs::chown(&t.0, Some(54321), None).unwrap();
+        let given = capture_as(0o755);
+        let warned = unsafe_here(&given);
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].contains("belongs to uid 54321"), "{}", warned[0]);
+    }
+}
+
 /// A relative path is recorded as resolved against the working directory,
 /// which is recorded with it.
 #[test]
@@ -188,7 +273,8 @@ fn a_snapshot_without_the_unix_fields_still_loads() {
     assert_eq!(host.cwd(), None);
     assert!(host.unix_paths().is_empty() && host.users().is_empty() && host.groups().is_empty());
     let json = serde_json::to_string(&host).unwrap();
-    for field in ["cwd", "unix_paths", "users", "groups"] {
+    assert_eq!(host.euid(), None);
+    for field in ["cwd", "unix_paths", "users", "groups", "euid"] {
         assert!(!json.contains(field), "{json}");
     }
 }
@@ -204,6 +290,14 @@ fn unix_facts_in_json_read_and_refuse_in_the_files_terms() {
             "users": {"www-data": 33, "ghost": null}, "groups": {"adm": 4}}"#,
     )
     .unwrap();
+    // An old snapshot says nothing of directories or the process's user.
+    assert!(
+        host.unix_path(Path::new("/run/a.sock"))
+            .unwrap()
+            .dirs()
+            .is_empty()
+    );
+    assert_eq!(host.euid(), None);
     assert_eq!(host.cwd(), Some(Path::new("/srv")));
     assert_eq!(
         host.unix_path(Path::new("/run/a.sock")),
@@ -225,7 +319,78 @@ fn unix_facts_in_json_read_and_refuse_in_the_files_terms() {
     assert_eq!(host.user("adm"), None);
     assert_eq!(host.group("adm"), Some(NameLookup::Id(4)));
 
+    let host: Host = serde_json::from_str(
+        r#"{"interfaces": [], "euid": 33,
+            "unix_paths": {"/tmp/x/a.sock": {"parent": "directory", "file": "absent",
+                           "dirs": [{"path": "/tmp/x", "uid": 1000, "mode": "0777"},
+                                    {"path": "/tmp", "uid": 0, "mode": "1777"}]}}}"#,
+    )
+    .unwrap();
+    assert_eq!(host.euid(), Some(33));
+    assert_eq!(
+        host.unix_path(Path::new("/tmp/x/a.sock")).unwrap().dirs(),
+        [
+            DirFacts::new("/tmp/x", 1000, 0o777),
+            DirFacts::new("/tmp", 0, 0o1777)
+        ]
+    );
+    // Written back in octal as chmod writes it.
+    let json = serde_json::to_value(&host).unwrap();
+    assert_eq!(
+        json["unix_paths"]["/tmp/x/a.sock"]["dirs"][1],
+        serde_json::json!({"path": "/tmp", "uid": 0, "mode": "1777"})
+    );
+
     let refused = |json: &str| serde_json::from_str::<Host>(json).unwrap_err().to_string();
+    let dir = |d: &str| {
+        format!(
+            r#"{{"interfaces": [], "unix_paths": {{"/a/b": {{"parent": "directory", "file": "absent", "dirs": [{d}]}}}}}}"#
+        )
+    };
+    let bad_modes = [
+        (
+            dir(r#"{"path": "/a", "uid": 0, "mode": "789"}"#),
+            "directory mode \"789\" is not octal permission bits like \"755\"",
+        ),
+        (
+            dir(r#"{"path": "/a", "uid": 0, "mode": "+755"}"#),
+            "directory mode \"+755\"",
+        ),
+        (
+            dir(r#"{"path": "/a", "uid": 0, "mode": "17777"}"#),
+            "directory mode \"17777\"",
+        ),
+        (
+            dir(r#"{"path": "/a", "uid": 0, "mode": ""}"#),
+            "directory mode \"\"",
+        ),
+        (
+            dir(r#"{"path": "/a", "uid": 0, "mode": 493}"#),
+            "invalid type: integer `493`, expected a string",
+        ),
+        (
+            dir(r#"{"path": "/a", "mode": "755"}"#),
+            "missing field `uid`",
+        ),
+        (
+            dir(r#"{"path": "/a", "uid": 0, "mode": "755", "gid": 0}"#),
+            "unknown field `gid`",
+        ),
+        (dir(r#""/a""#), "expected a directory above a socket path"),
+        (
+            r#"{"interfaces": [], "euid": -1}"#.to_owned(),
+            "invalid value: integer `-1`, expected u32",
+        ),
+    ];
+    for (json, expected) in &bad_modes {
+        let error = refused(json);
+        assert!(
+            error.contains(expected),
+            "{json}:\n  {error}\n  lacks {expected}"
+        );
+        assert!(!error.contains("DirFacts"), "{json}: {error}");
+    }
+
     let cases = [
         (
             r#"{"interfaces": [], "unix_paths": {"/a": {"parent": "dir", "file": "absent"}}}"#,
@@ -289,9 +454,14 @@ fn path_facts() -> impl Strategy<Value = PathFacts> {
         lookup(),
         prop::option::of("/[a-z/]{0,12}"),
         prop::option::of(any::<bool>()),
+        prop::collection::vec(("/[a-z/]{0,12}", any::<u32>(), 0..=0o1777u32), 0..3),
     )
-        .prop_map(|(parent, file, real, writable)| {
-            let facts = PathFacts::new(parent, file);
+        .prop_map(|(parent, file, real, writable, dirs)| {
+            let dirs = dirs
+                .into_iter()
+                .map(|(path, uid, mode)| DirFacts::new(path, uid, mode))
+                .collect();
+            let facts = PathFacts::new(parent, file).with_dirs(dirs);
             let facts = match real {
                 Some(r) => facts.parent_realpath(r),
                 None => facts,
@@ -309,9 +479,13 @@ fn unix_host() -> impl Strategy<Value = Host> {
         prop::collection::vec(("/[a-z./]{1,16}", path_facts()), 0..4),
         prop::collection::vec(("[a-z_-]{1,8}", prop::option::of(any::<u32>())), 0..3),
         prop::collection::vec(("[a-z_-]{1,8}", prop::option::of(any::<u32>())), 0..3),
+        prop::option::of(any::<u32>()),
     )
-        .prop_map(|(cwd, paths, users, groups)| {
+        .prop_map(|(cwd, paths, users, groups, euid)| {
             let mut b = Host::builder();
+            if let Some(euid) = euid {
+                b = b.euid(euid);
+            }
             if let Some(cwd) = cwd {
                 b = b.cwd(cwd);
             }
