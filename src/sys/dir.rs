@@ -240,9 +240,3 @@ impl AsFd for Dir {
         self.0.as_fd()
     }
 }
-
-/// This process's effective user id: geteuid(2), which cannot fail.
-pub(crate) fn effective_uid() -> u32 {
-    // SAFETY: geteuid takes nothing and always succeeds.
-    unsafe { libc::geteuid() }
-}

@@ -36,7 +36,7 @@ mod dir;
 mod unix;
 
 #[cfg(unix)]
-pub(crate) use dir::{Dir, FileStat, effective_uid};
+pub(crate) use dir::{Dir, FileStat};
 
 #[cfg(unix)]
 pub(crate) use unix::*;
