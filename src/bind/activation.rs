@@ -142,8 +142,14 @@ impl Inherited {
         }
         #[cfg(unix)]
         match (local.as_pathname(), local.as_abstract_namespace()) {
-            (Some(path), _) => format!("unix socket {} ({ty})", path.display()),
-            (_, Some(name)) => format!("unix socket @{} ({ty})", String::from_utf8_lossy(name)),
+            (Some(path), _) => {
+                use std::os::unix::ffi::OsStrExt;
+                format!(
+                    "unix socket {} ({ty})",
+                    escaped(path.as_os_str().as_bytes())
+                )
+            }
+            (_, Some(name)) => format!("unix socket @{} ({ty})", escaped(name)),
             _ => format!("unnamed unix socket ({ty})"),
         }
         #[cfg(not(unix))]
@@ -194,6 +200,118 @@ impl Inherited {
             });
         }
         why
+    }
+}
+
+/// A socket's path or abstract name as a person reads it: its UTF-8 as it
+/// is, each byte that is not UTF-8 as `\xNN` (and `\` as `\\`, so an
+/// escape cannot be confused with text). Lossy conversion would print
+/// `\xff` and `\u{FFFD}` alike, and two sockets as one.
+#[cfg(unix)]
+fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// How the socket file at an inherited Unix socket's planned path differs
+/// from the file the plan would make there: its mode, owner and group
+/// against the endpoint's `mode=`, `owner=` and `group=` (an option not
+/// given accepts anything). The unit made the file (systemd's `SocketMode=`
+/// is 0666 unless set), and this is the file clients reach, so a wider mode
+/// than the spec's would serve users the spec keeps out. `lstat(2)`
+/// through `symlink_metadata`: a symbolic link there is not the socket
+/// file, whatever it points to. Nothing to look at for an abstract name,
+/// or when the endpoint asks for none of the three.
+#[cfg(unix)]
+pub(crate) fn file_disagreements(
+    u: &crate::plan::UnixBind,
+    options: &EndpointOptions,
+) -> Vec<Disagreement> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Some(path) = u.path().file() else {
+        return Vec::new();
+    };
+    let (owner, group) = (
+        options.owner.as_ref().zip(u.owner()),
+        options.group.as_ref().zip(u.group()),
+    );
+    if options.mode.is_none() && owner.is_none() && group.is_none() {
+        return Vec::new();
+    }
+    let no_file = |found| {
+        vec![Disagreement::NoSocketFile {
+            path: path.to_owned(),
+            found,
+        }]
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => m,
+        Ok(m) => return no_file(Some(file_kind(m.file_type()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return no_file(None),
+        Err(e) => {
+            return no_file(Some(FileKind::Unreadable {
+                errno: e.raw_os_error().unwrap_or(0),
+            }));
+        }
+    };
+    let mut why = Vec::new();
+    // Only the permission bits: mode= cannot say set-id or sticky bits.
+    let found = meta.mode() & 0o777;
+    if let Some(expected) = options.mode.filter(|&m| m != found) {
+        why.push(Disagreement::FileMode {
+            path: path.to_owned(),
+            found,
+            expected,
+        });
+    }
+    if let Some((account, expected)) = owner.filter(|&(_, id)| id != meta.uid()) {
+        why.push(Disagreement::FileOwner {
+            path: path.to_owned(),
+            found: meta.uid(),
+            expected,
+            account: account.clone(),
+        });
+    }
+    if let Some((account, expected)) = group.filter(|&(_, id)| id != meta.gid()) {
+        why.push(Disagreement::FileGroup {
+            path: path.to_owned(),
+            found: meta.gid(),
+            expected,
+            account: account.clone(),
+        });
+    }
+    why
+}
+
+/// What `lstat(2)` found instead of a socket.
+#[cfg(unix)]
+fn file_kind(t: std::fs::FileType) -> FileKind {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        FileKind::RegularFile
+    } else if t.is_dir() {
+        FileKind::Directory
+    } else if t.is_symlink() {
+        FileKind::Symlink
+    } else if t.is_fifo() {
+        FileKind::Pipe
+    } else if t.is_char_device() {
+        FileKind::CharDevice
+    } else if t.is_block_device() {
+        FileKind::BlockDevice
+    } else {
+        FileKind::Other { mode: 0 }
     }
 }
 

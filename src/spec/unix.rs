@@ -119,6 +119,89 @@ impl FromStr for UnixPath {
     }
 }
 
+/// How a Unix socket's URL holds its path: as the path of `unix:PATH`
+/// (`slash` kept), or as the host of `http+unix://HOST/` (every `/`
+/// encoded too). RFC 3986's unreserved characters stay as they are and
+/// every other byte is percent-encoded, `%` among them, so a path holding
+/// `?`, `#`, `%`, a space or bytes that are not UTF-8 names itself and no
+/// other path. An abstract name is `@` and its encoded name.
+///
+/// In a `unix:` path a `.` or `..` segment, and the empty one that would
+/// begin `//`, keeps the `/` before it encoded as `%2F`: a URL parser
+/// removes dot segments (WHATWG's even when the dots are encoded) and reads
+/// `unix://` as the start of a host, and either would name another path.
+pub(crate) fn url_text(path: &UnixPath, slash: bool) -> String {
+    let (prefix, bytes) = match path {
+        UnixPath::File(p) => ("", p.as_os_str().as_encoded_bytes()),
+        UnixPath::Abstract(name) => ("@", name.as_bytes()),
+    };
+    let mut out = String::with_capacity(prefix.len() + bytes.len());
+    out.push_str(prefix);
+    for (i, segment) in bytes.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            // `unix:@…` is an opaque path, which no parser rewrites.
+            let lost = !path.is_abstract()
+                && (matches!(segment, b"." | b"..") || (i == 1 && segment.is_empty()));
+            out.push_str(if slash && !lost { "/" } else { "%2F" });
+        }
+        for &b in segment {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// The Unix socket a URL's path or host names, percent-decoded: `@name` is
+/// an abstract name (which must be UTF-8, as every spec's is), anything
+/// else a path, byte for byte. `None` for a `%` without two hex digits.
+pub(crate) fn from_url_text(text: &str) -> Option<UnixPath> {
+    let bytes = percent_decode(text)?;
+    if let Some(name) = bytes.strip_prefix(b"@") {
+        return String::from_utf8(name.to_vec())
+            .ok()
+            .map(UnixPath::Abstract);
+    }
+    Some(UnixPath::File(path_from_bytes(bytes)?))
+}
+
+/// `%2F` and the like to their bytes; `None` for a `%` without two hex
+/// digits after it.
+pub(crate) fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            let hex = std::str::from_utf8(&hex).ok()?;
+            // from_str_radix takes a sign too; `%+1` is no escape.
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    Some(out)
+}
+
+/// A path from its bytes: any bytes on Unix, where a path is bytes; UTF-8
+/// elsewhere.
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    Some(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> Option<PathBuf> {
+    String::from_utf8(bytes).ok().map(PathBuf::from)
+}
+
 /// Who owns a socket file (`owner=`) or which group it belongs to
 /// (`group=`): a name the host resolves, or a numeric id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
