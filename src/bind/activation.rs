@@ -577,6 +577,96 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 mod tests {
     use super::{ActivationError, announced};
 
+    /// An inherited abstract name that is not UTF-8 is compared as bytes:
+    /// `@…\xff…` is not the planned `@…\u{FFFD}…` that a lossy reading
+    /// would make of it, and reads with its byte escaped. The same socket
+    /// under a UTF-8 name is taken, so the test sees a match when there
+    /// is one.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn an_abstract_name_that_is_not_utf8_matches_no_planned_name() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+
+        use socket2::{Domain, SockAddr, Socket, Type};
+
+        use super::Inherited;
+        use crate::bind::Cause;
+        use crate::{Host, ListenSpec};
+
+        let pid = std::process::id();
+        let host = Host::builder().build().unwrap();
+        let plan = |name: &str| {
+            let spec: ListenSpec = format!("local = unix\nlocal.ctl = unix:@{name}")
+                .parse()
+                .unwrap();
+            spec.plan(&host).unwrap()
+        };
+        let listening = |name: &[u8]| {
+            let mut bytes = vec![0u8];
+            bytes.extend_from_slice(name);
+            let addr = SockAddr::unix(OsStr::from_bytes(&bytes)).unwrap();
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            socket.bind(&addr).unwrap();
+            socket.listen(1).unwrap();
+            Inherited::new("local.ctl", socket)
+        };
+
+        let raw = format!("ls-act-{pid}-\u{FFFD}").into_bytes();
+        let mut raw: Vec<u8> = raw[..raw.len() - 3].to_vec();
+        raw.push(0xff);
+        let inh = listening(&raw);
+        assert_eq!(inh.unix_path(), None);
+        let found = inh.describe();
+        assert_eq!(found, format!("unix socket @ls-act-{pid}-\\xff (stream)"));
+        let err = plan(&format!("ls-act-{pid}-\u{FFFD}"))
+            .bind_inherited(vec![inh])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.failures()[0].cause(),
+                Cause::InheritedMismatch { found: f, .. } if *f == found
+            ),
+            "{err}"
+        );
+
+        let name = format!("ls-act-{pid}-é");
+        let bound = plan(&name)
+            .bind_inherited(vec![listening(name.as_bytes())])
+            .unwrap();
+        let ep = bound.endpoint("local", "ctl").unwrap();
+        assert_eq!(ep.unix().unwrap().inherited(), Some("local.ctl"));
+    }
+
+    /// Paths are compared as bytes: `/a/./b` and `/a/b` are equal
+    /// `Path`s, but only one file, if there is one, makes them the same.
+    #[test]
+    fn paths_are_compared_as_bytes() {
+        use crate::bind::unix::same_path;
+        use crate::spec::UnixPath;
+
+        let p = |s: &str| UnixPath::File(s.into());
+        let none = "/nonexistent-listenspec-test";
+        assert!(same_path(
+            &p(&format!("{none}/b")),
+            &p(&format!("{none}/b"))
+        ));
+        assert!(!same_path(
+            &p(&format!("{none}/./b")),
+            &p(&format!("{none}/b"))
+        ));
+        assert!(!same_path(
+            &p(&format!("{none}//b")),
+            &p(&format!("{none}/b"))
+        ));
+        // The same file under two spellings is one socket.
+        assert!(same_path(&p("/tmp/./"), &p("/tmp")));
+        assert!(!same_path(
+            &UnixPath::Abstract("a".into()),
+            &UnixPath::Abstract("a\u{0}".into())
+        ));
+    }
+
     /// The descriptor limit the cases run under, as `ulimit -n` often is.
     const LIMIT: u64 = 1024;
 
