@@ -124,7 +124,8 @@ impl FromStr for UnixPath {
 /// encoded too). RFC 3986's unreserved characters stay as they are and
 /// every other byte is percent-encoded, `%` among them, so a path holding
 /// `?`, `#`, `%`, a space or bytes that are not UTF-8 names itself and no
-/// other path. An abstract name is `@` and its encoded name.
+/// other path. An abstract name is `@` (`%40` in a host) and its encoded
+/// name.
 ///
 /// In a `unix:` path a `.` or `..` segment, and the empty one that would
 /// begin `//`, keeps the `/` before it encoded as `%2F`: a URL parser
@@ -133,7 +134,8 @@ impl FromStr for UnixPath {
 pub(crate) fn url_text(path: &UnixPath, slash: bool) -> String {
     let (prefix, bytes) = match path {
         UnixPath::File(p) => ("", p.as_os_str().as_encoded_bytes()),
-        UnixPath::Abstract(name) => ("@", name.as_bytes()),
+        // In an authority `@` ends the user info: a host encodes it.
+        UnixPath::Abstract(name) => (if slash { "@" } else { "%40" }, name.as_bytes()),
     };
     let mut out = String::with_capacity(prefix.len() + bytes.len());
     out.push_str(prefix);

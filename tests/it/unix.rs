@@ -1370,6 +1370,51 @@ fn the_check_probes_a_unix_url_at_its_path() {
     );
 }
 
+/// A path with `%` and `?` in it is advertised percent-encoded, so the
+/// check (and the doctor's `--check`) reaches the socket there and not
+/// the path the raw text would name (`?` starting a query); the URL given
+/// back as a one-address spec names the same path.
+#[test]
+fn the_check_reaches_a_unix_socket_whose_path_has_percent_and_question_mark() {
+    let dir = TempDir::new("escape");
+    for (protocol, name) in [("unix", "a%41?b.sock"), ("http", "c%?d.sock")] {
+        let path = dir.join(name);
+        let bound = bind(&[format!("local.api = {protocol}:{}", path.display())]).unwrap();
+        let reach = bound.check_advertised(Duration::from_secs(2));
+        assert!(reach[0].reached(), "{}", reach[0]);
+        assert_eq!(reach[0].unix_target(), Some(&UnixPath::File(path.clone())));
+        let url = reach[0].url().unwrap().as_str().to_owned();
+        assert!(url.contains("%25") && url.contains("%3F"), "{url}");
+        let again: ListenSpec = url.parse().unwrap();
+        let endpoint = &again.endpoints()[0];
+        assert_eq!(
+            endpoint.unix_path(),
+            Some(&UnixPath::File(path.clone())),
+            "{url}"
+        );
+    }
+    drop(dir);
+
+    let dir = TempDir::new("escape-doctor");
+    let api = dir.join("a%3F?.sock");
+    let out = Command::new(env!("CARGO_BIN_EXE_listenspec"))
+        .args(["doctor", "--check", "--listen", "local = unix", "--listen"])
+        .arg(format!("local.api = unix:{}", api.display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("a%253F%3F.sock"), "{text}");
+    assert!(
+        text.contains(&format!("reaches this process on {}", api.display())),
+        "{text}"
+    );
+}
+
 /// A TCP proxy in front of the Unix socket, as the advertised URL says:
 /// one that passes the probe through reaches the endpoint; one that
 /// connects to the endpoint but sends something else does not, though the
