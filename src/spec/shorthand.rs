@@ -15,7 +15,9 @@
 //! `http+unix://%2Frun%2Fapp.sock`, the path percent-encoded) become the
 //! network `listen = unix` and one endpoint on it, `listen.unix =
 //! unix:PATH` (`listen.unixgram`, `listen.http`, `listen.https` as the
-//! protocol says).
+//! protocol says). `unix:PATH` is read as the URL the planner advertises,
+//! percent-decoded like the other URL forms (`unix:/run/a%25b.sock` is
+//! `/run/a%b.sock`), so an advertised URL given back names its own socket.
 //!
 //! ```
 //! use listenspec::ListenSpec;
