@@ -286,3 +286,40 @@ pub(crate) fn parse_mode(s: &str) -> Option<u32> {
     let ok = (1..=4).contains(&s.len()) && s.bytes().all(|b| (b'0'..=b'7').contains(&b));
     u32::from_str_radix(s, 8).ok().filter(|&m| ok && m <= 0o777)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{UnixPath, from_url_text, url_text};
+
+    /// The spellings a URL parser would rewrite (a leading `//` read as a
+    /// host, dot segments removed) keep the `/` before them encoded, and
+    /// still decode to their own bytes after a parse.
+    #[test]
+    fn a_path_a_parser_would_rewrite_keeps_its_slash_encoded() {
+        let cases = [
+            ("//x.sock", "unix:%2F/x.sock"),
+            ("/../x.sock", "unix:%2F../x.sock"),
+            ("/a/./b/../c.sock", "unix:/a%2F./b%2F../c.sock"),
+            ("/a b/%?#.sock", "unix:/a%20b/%25%3F%23.sock"),
+        ];
+        for (path, want) in cases {
+            let path = UnixPath::File(path.into());
+            let text = format!("unix:{}", url_text(&path, true));
+            assert_eq!(text, want);
+            let url = url::Url::parse(&text).unwrap();
+            assert_eq!(url.as_str(), want);
+            assert_eq!(from_url_text(url.path()), Some(path.clone()));
+            let host = format!("http+unix://{}/", url_text(&path, false));
+            let url = url::Url::parse(&host).unwrap();
+            assert_eq!(from_url_text(url.host_str().unwrap()), Some(path));
+        }
+        let name = UnixPath::Abstract("a/../b".into());
+        assert_eq!(url_text(&name, true), "@a/../b");
+        assert_eq!(url_text(&name, false), "%40a%2F..%2Fb");
+        assert_eq!(from_url_text("%40a%2F..%2Fb"), Some(name));
+        // A broken escape names nothing; `%+1` is not hex.
+        for bad in ["/a%2", "/a%zz", "/a%+1"] {
+            assert_eq!(from_url_text(bad), None, "{bad}");
+        }
+    }
+}
