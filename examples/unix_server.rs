@@ -31,7 +31,15 @@ struct Cli {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
-    let mut bound = listenspec::bind_layers_async(cli.listen.layers()).await?;
+    let mut bound = match listenspec::bind_layers_async(cli.listen.layers()).await {
+        Ok(bound) => bound,
+        Err(e) => {
+            // Its Display names each socket, the cause and the fix; a
+            // `main` returning the error would print only its Debug form.
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
     println!("{bound}\n");
     std::io::stdout().flush()?;
     let streams: Vec<(String, String)> = bound

@@ -34,7 +34,7 @@ use url::Url;
 use crate::bind::{Bound, BoundEndpoint, Listener};
 use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
-use crate::spec::{Protocol, QualifiedName, UnixPath};
+use crate::spec::{Protocol, QualifiedName, UnixPath, from_url_text};
 
 /// What one probe of one advertised address found.
 #[derive(Debug)]
@@ -323,33 +323,17 @@ fn literal(host: &str) -> Option<IpAddr> {
 }
 
 /// The Unix socket a URL names: `unix:PATH`, `unixgram:PATH` (`@name` for
-/// an abstract one), or `SCHEME+unix://PERCENT-ENCODED-PATH/`.
+/// an abstract one), or `SCHEME+unix://PERCENT-ENCODED-PATH/`. Decoded to
+/// the path's bytes, which need not be UTF-8: the planner encodes every
+/// byte a URL cannot hold (`%` itself too), so a path with `%`, `?` or a
+/// space in it is reached at itself.
 fn unix_target(url: &Url) -> Option<UnixPath> {
     let text = match url.scheme() {
-        "unix" | "unixgram" => percent_decoded(url.path())?,
-        s if s.ends_with("+unix") => percent_decoded(url.host_str()?)?,
+        "unix" | "unixgram" => url.path(),
+        s if s.ends_with("+unix") => url.host_str()?,
         _ => return None,
     };
-    Some(match text.strip_prefix('@') {
-        Some(name) => UnixPath::Abstract(name.to_owned()),
-        None => UnixPath::File(text.into()),
-    })
-}
-
-/// `%2F` as `/` and so on; `None` for a bad escape or bytes that are not
-/// UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hex = [bytes.next()?, bytes.next()?];
-            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
-        } else {
-            out.push(b);
-        }
-    }
-    String::from_utf8(out).ok()
+    from_url_text(text)
 }
 
 fn probe(ep: &BoundEndpoint, url: &Url, target: &Target, timeout: Duration) -> Outcome {

@@ -142,8 +142,14 @@ impl Inherited {
         }
         #[cfg(unix)]
         match (local.as_pathname(), local.as_abstract_namespace()) {
-            (Some(path), _) => format!("unix socket {} ({ty})", path.display()),
-            (_, Some(name)) => format!("unix socket @{} ({ty})", String::from_utf8_lossy(name)),
+            (Some(path), _) => {
+                use std::os::unix::ffi::OsStrExt;
+                format!(
+                    "unix socket {} ({ty})",
+                    escaped(path.as_os_str().as_bytes())
+                )
+            }
+            (_, Some(name)) => format!("unix socket @{} ({ty})", escaped(name)),
             _ => format!("unnamed unix socket ({ty})"),
         }
         #[cfg(not(unix))]
@@ -195,6 +201,97 @@ impl Inherited {
         }
         why
     }
+}
+
+/// A socket's path or abstract name as a person reads it: its UTF-8 as it
+/// is, each byte that is not UTF-8 as `\xNN` (and `\` as `\\`, so an
+/// escape cannot be confused with text). Lossy conversion would print
+/// `\xff` and `\u{FFFD}` alike, and two sockets as one.
+#[cfg(unix)]
+fn escaped(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+/// How the socket file at an inherited Unix socket's planned path differs
+/// from the file the plan would make there: its mode, owner and group
+/// against the endpoint's `mode=`, `owner=` and `group=` (an option not
+/// given accepts anything). The unit made the file (systemd's `SocketMode=`
+/// is 0666 unless set), and this is the file clients reach, so a wider mode
+/// than the spec's would serve users the spec keeps out. `lstat(2)`
+/// through `symlink_metadata`: a symbolic link there is not the socket
+/// file, whatever it points to. Nothing to look at for an abstract name,
+/// or when the endpoint asks for none of the three.
+#[cfg(unix)]
+pub(crate) fn file_disagreements(
+    u: &crate::plan::UnixBind,
+    options: &EndpointOptions,
+) -> Vec<Disagreement> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Some(path) = u.path().file() else {
+        return Vec::new();
+    };
+    let (owner, group) = (
+        options.owner.as_ref().zip(u.owner()),
+        options.group.as_ref().zip(u.group()),
+    );
+    if options.mode.is_none() && owner.is_none() && group.is_none() {
+        return Vec::new();
+    }
+    let no_file = |found| {
+        vec![Disagreement::NoSocketFile {
+            path: path.to_owned(),
+            found,
+        }]
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => m,
+        Ok(m) => return no_file(Some(sys::FileType::of_mode(m.mode()).into())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return no_file(None),
+        Err(e) => {
+            return no_file(Some(FileKind::Unreadable {
+                errno: e.raw_os_error().unwrap_or(0),
+            }));
+        }
+    };
+    let mut why = Vec::new();
+    // Only the permission bits: mode= cannot say set-id or sticky bits.
+    let found = meta.mode() & 0o777;
+    if let Some(expected) = options.mode.filter(|&m| m != found) {
+        why.push(Disagreement::FileMode {
+            path: path.to_owned(),
+            found,
+            expected,
+        });
+    }
+    if let Some((account, expected)) = owner.filter(|&(_, id)| id != meta.uid()) {
+        why.push(Disagreement::FileOwner {
+            path: path.to_owned(),
+            found: meta.uid(),
+            expected,
+            account: account.clone(),
+        });
+    }
+    if let Some((account, expected)) = group.filter(|&(_, id)| id != meta.gid()) {
+        why.push(Disagreement::FileGroup {
+            path: path.to_owned(),
+            found: meta.gid(),
+            expected,
+            account: account.clone(),
+        });
+    }
+    why
 }
 
 /// What the kernel says about a socket beyond its address and type; `None`
@@ -453,6 +550,96 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 #[cfg(test)]
 mod tests {
     use super::{ActivationError, announced};
+
+    /// An inherited abstract name that is not UTF-8 is compared as bytes:
+    /// `@…\xff…` is not the planned `@…\u{FFFD}…` that a lossy reading
+    /// would make of it, and reads with its byte escaped. The same socket
+    /// under a UTF-8 name is taken, so the test sees a match when there
+    /// is one.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn an_abstract_name_that_is_not_utf8_matches_no_planned_name() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+
+        use socket2::{Domain, SockAddr, Socket, Type};
+
+        use super::Inherited;
+        use crate::bind::Cause;
+        use crate::{Host, ListenSpec};
+
+        let pid = std::process::id();
+        let host = Host::builder().build().unwrap();
+        let plan = |name: &str| {
+            let spec: ListenSpec = format!("local = unix\nlocal.ctl = unix:@{name}")
+                .parse()
+                .unwrap();
+            spec.plan(&host).unwrap()
+        };
+        let listening = |name: &[u8]| {
+            let mut bytes = vec![0u8];
+            bytes.extend_from_slice(name);
+            let addr = SockAddr::unix(OsStr::from_bytes(&bytes)).unwrap();
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+            socket.bind(&addr).unwrap();
+            socket.listen(1).unwrap();
+            Inherited::new("local.ctl", socket)
+        };
+
+        let raw = format!("ls-act-{pid}-\u{FFFD}").into_bytes();
+        let mut raw: Vec<u8> = raw[..raw.len() - 3].to_vec();
+        raw.push(0xff);
+        let inh = listening(&raw);
+        assert_eq!(inh.unix_path(), None);
+        let found = inh.describe();
+        assert_eq!(found, format!("unix socket @ls-act-{pid}-\\xff (stream)"));
+        let err = plan(&format!("ls-act-{pid}-\u{FFFD}"))
+            .bind_inherited(vec![inh])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.failures()[0].cause(),
+                Cause::InheritedMismatch { found: f, .. } if *f == found
+            ),
+            "{err}"
+        );
+
+        let name = format!("ls-act-{pid}-é");
+        let bound = plan(&name)
+            .bind_inherited(vec![listening(name.as_bytes())])
+            .unwrap();
+        let ep = bound.endpoint("local", "ctl").unwrap();
+        assert_eq!(ep.unix().unwrap().inherited(), Some("local.ctl"));
+    }
+
+    /// Paths are compared as bytes: `/a/./b` and `/a/b` are equal
+    /// `Path`s, but only one file, if there is one, makes them the same.
+    #[test]
+    fn paths_are_compared_as_bytes() {
+        use crate::bind::unix::same_path;
+        use crate::spec::UnixPath;
+
+        let p = |s: &str| UnixPath::File(s.into());
+        let none = "/nonexistent-listenspec-test";
+        assert!(same_path(
+            &p(&format!("{none}/b")),
+            &p(&format!("{none}/b"))
+        ));
+        assert!(!same_path(
+            &p(&format!("{none}/./b")),
+            &p(&format!("{none}/b"))
+        ));
+        assert!(!same_path(
+            &p(&format!("{none}//b")),
+            &p(&format!("{none}/b"))
+        ));
+        // The same file under two spellings is one socket.
+        assert!(same_path(&p("/tmp/./"), &p("/tmp")));
+        assert!(!same_path(
+            &UnixPath::Abstract("a".into()),
+            &UnixPath::Abstract("a\u{0}".into())
+        ));
+    }
 
     /// The descriptor limit the cases run under, as `ulimit -n` often is.
     const LIMIT: u64 = 1024;

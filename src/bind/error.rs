@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
-use crate::spec::{QualifiedName, Transport, UnixPath};
+use crate::spec::{Account, QualifiedName, Transport, UnixPath};
 
 /// Why one socket could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +223,50 @@ pub enum Disagreement {
         /// The socket's.
         found: Option<String>,
     },
+    /// No socket file is at the Unix socket's path, so clients cannot
+    /// reach it there, nor can its mode and owner be checked.
+    #[error("has no socket file at {}: {}", path.display(), found.map_or("nothing is there".to_owned(), |k| format!("it is {k}")))]
+    NoSocketFile {
+        /// The planned path, as `lstat(2)` looked at it (a symbolic link
+        /// there is not followed).
+        path: PathBuf,
+        /// What is there instead; `None` when nothing is.
+        found: Option<FileKind>,
+    },
+    /// The socket file's permission bits are not the endpoint's `mode=`.
+    #[error("has mode {found:o} on its file {}, but the endpoint says mode={expected:o}", path.display())]
+    FileMode {
+        /// The socket file.
+        path: PathBuf,
+        /// Its permission bits.
+        found: u32,
+        /// The endpoint's `mode=`.
+        expected: u32,
+    },
+    /// The socket file's owner is not the endpoint's `owner=`.
+    #[error("has its file {} owned by uid {found}, but the endpoint says owner={account} (uid {expected})", path.display())]
+    FileOwner {
+        /// The socket file.
+        path: PathBuf,
+        /// Its owner's uid.
+        found: u32,
+        /// The uid `owner=` resolved to.
+        expected: u32,
+        /// `owner=` as the spec wrote it.
+        account: Account,
+    },
+    /// The socket file's group is not the endpoint's `group=`.
+    #[error("has its file {} in group gid {found}, but the endpoint says group={account} (gid {expected})", path.display())]
+    FileGroup {
+        /// The socket file.
+        path: PathBuf,
+        /// Its group's gid.
+        found: u32,
+        /// The gid `group=` resolved to.
+        expected: u32,
+        /// `group=` as the spec wrote it.
+        account: Account,
+    },
 }
 
 impl Disagreement {
@@ -234,6 +278,11 @@ impl Disagreement {
             Disagreement::V6Only { expected: false } => "set BindIPv6Only=both in the .socket unit, or drop v6only=false from the endpoint".to_owned(),
             Disagreement::Device { expected: Some(d), .. } => format!("set BindToDevice={d} in the .socket unit"),
             Disagreement::Device { expected: None, .. } => "remove BindToDevice= from the .socket unit, or add device to the endpoint".to_owned(),
+            Disagreement::NoSocketFile { path, .. } => format!("ListenStream=/ListenDatagram= of the .socket unit must be {}, and nothing may remove or replace its file while the unit runs", path.display()),
+            // systemd's SocketMode= is octal, its own default 0666.
+            Disagreement::FileMode { expected, .. } => format!("set SocketMode={expected:04o} in the .socket unit, or change the endpoint's mode= to what the unit makes"),
+            Disagreement::FileOwner { account, .. } => format!("set SocketUser={account} in the .socket unit, or drop owner= from the endpoint"),
+            Disagreement::FileGroup { account, .. } => format!("set SocketGroup={account} in the .socket unit, or drop group= from the endpoint"),
         }
     }
 }

@@ -887,7 +887,8 @@ fn place_inherited(
 }
 
 /// Places an inherited socket that matched endpoint `i`'s Unix socket,
-/// once it is checked: a stream socket must be listening.
+/// once it is checked: a stream socket must be listening, and the file at
+/// its path must have the endpoint's mode, owner and group.
 #[cfg(unix)]
 fn place_unix(
     ep: &PlannedEndpoint,
@@ -898,7 +899,8 @@ fn place_unix(
     failures: &mut Vec<BindFailure>,
 ) {
     let target = BindTarget::Unix(u.path().clone());
-    let why = inh.disagreements(ep.transport(), ep.options(), None);
+    let mut why = inh.disagreements(ep.transport(), ep.options(), None);
+    why.extend(activation::file_disagreements(u, ep.options()));
     if !why.is_empty() {
         placed.refused.push(i);
         let cause = Cause::InheritedDisagrees {

@@ -671,26 +671,33 @@ fn open_abstract(name: &str, _: bool, _: i32) -> Result<Socket, UnixError> {
     })
 }
 
-/// The path or abstract name a Unix socket is bound to, from its address.
+/// The path or abstract name a Unix socket is bound to, from its address,
+/// byte for byte. `None` for an unnamed socket, and for an abstract name
+/// that is not UTF-8: a planned name is spec text, so no plan has such a
+/// name, and a lossy conversion would make one (`@\xff` read as `@\u{FFFD}`).
 pub(crate) fn path_of(addr: &SockAddr) -> Option<UnixPath> {
     if let Some(p) = addr.as_pathname() {
         return Some(UnixPath::File(p.to_owned()));
     }
-    addr.as_abstract_namespace()
-        .map(|n| UnixPath::Abstract(String::from_utf8_lossy(n).into_owned()))
+    let name = std::str::from_utf8(addr.as_abstract_namespace()?).ok()?;
+    Some(UnixPath::Abstract(name.to_owned()))
 }
 
-/// Whether an inherited socket's path is the planned one: the same text,
-/// or the same file reached another way (`/var/run` for `/run`).
+/// Whether an inherited socket's path is the planned one: the same bytes,
+/// or the same file reached another way (`/var/run` for `/run`). Paths are
+/// compared as bytes, not as `Path`s, whose equality skips `.` components
+/// and doubled slashes: what two spellings share is decided by the file
+/// they reach, never by their text.
 pub(crate) fn same_path(planned: &UnixPath, found: &UnixPath) -> bool {
-    if planned == found {
-        return true;
-    }
-    match (planned.file(), found.file()) {
-        (Some(a), Some(b)) => match (fs::symlink_metadata(a), fs::symlink_metadata(b)) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-            _ => false,
-        },
+    match (planned, found) {
+        (UnixPath::Abstract(a), UnixPath::Abstract(b)) => a.as_bytes() == b.as_bytes(),
+        (UnixPath::File(a), UnixPath::File(b)) => {
+            a.as_os_str().as_bytes() == b.as_os_str().as_bytes()
+                || match (fs::symlink_metadata(a), fs::symlink_metadata(b)) {
+                    (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                    _ => false,
+                }
+        }
         _ => false,
     }
 }

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::host::{AccountKind, DirFacts, Host, Lookup, NameLookup, PathKind};
 use crate::plan::{Advertised, DirWriter, PlannedEndpoint, Problem, ProblemKind, Source};
+use crate::spec::url_text;
 use crate::spec::{Account, Advertise, Endpoint, Protocol, QualifiedName, Transport, UnixPath};
 
 /// The one Unix socket an endpoint on a `unix` network will have.
@@ -343,18 +344,19 @@ pub(crate) fn advertise(
 
 /// `unix:/run/app.sock`, `unixgram:/run/app.sock`, or for HTTP the
 /// `http+unix://` form (the path percent-encoded as the host) that
-/// requests-unixsocket, hyperlocal and others read.
+/// requests-unixsocket, hyperlocal and others read. Either way the path is
+/// percent-encoded where a URL could not hold it as it is (`url_text`), so
+/// the URL names this socket and no other, and a client that decodes it
+/// (the doctor's `--check`, the one-address shorthand) gets every byte back.
 fn derived(protocol: Protocol, path: &UnixPath) -> Url {
-    let text = path.to_string();
     let url = match protocol {
         Protocol::Http | Protocol::Https => {
-            let host: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+            let host = url_text(path, false);
             format!("{}+unix://{host}/", protocol.scheme())
         }
-        _ => format!("{}:{text}", protocol.scheme()),
+        _ => format!("{}:{}", protocol.scheme(), url_text(path, true)),
     };
-    // Neither form has a host to refuse: `unix:` has none, and the
-    // `+unix` host is percent-encoded, so both parse for any path
-    // (a working directory with spaces in it too).
+    // Only unreserved characters, `/`, `@` and escapes are left, and no
+    // `//` begins the path: nothing a URL parser refuses or rewrites.
     Url::parse(&url).expect("a Unix socket's URL parses")
 }

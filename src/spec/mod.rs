@@ -35,6 +35,7 @@ pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
 pub use unix::{Account, Stale, UnixPath};
+pub(crate) use unix::{from_url_text, percent_decode, url_text};
 
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
 /// with a letter.

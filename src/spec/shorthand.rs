@@ -15,7 +15,9 @@
 //! `http+unix://%2Frun%2Fapp.sock`, the path percent-encoded) become the
 //! network `listen = unix` and one endpoint on it, `listen.unix =
 //! unix:PATH` (`listen.unixgram`, `listen.http`, `listen.https` as the
-//! protocol says).
+//! protocol says). `unix:PATH` is read as the URL the planner advertises,
+//! percent-decoded like the other URL forms (`unix:/run/a%25b.sock` is
+//! `/run/a%b.sock`), so an advertised URL given back names its own socket.
 //!
 //! ```
 //! use listenspec::ListenSpec;
@@ -32,7 +34,7 @@ use url::Url;
 use crate::spec::error::Located;
 use crate::spec::{
     Endpoint, Exposure, ListenSpec, Name, Network, Ports, Protocol, Selector, SpecError,
-    SpecErrorKind, UnixPath,
+    SpecErrorKind, UnixPath, percent_decode,
 };
 
 /// The network a one-address spec defines.
@@ -55,11 +57,14 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<ListenSpec, SpecError>> {
     if UnixPath::looks_like(text) {
         return Some(build_unix(text, Protocol::Unix, text));
     }
+    // `unix:PATH` is also the URL the planner advertises, with every byte
+    // a URL cannot hold percent-encoded, so it is read back decoded: a
+    // path the doctor printed names the same socket here.
     if let Some((scheme, path)) = text.split_once(':')
         && let Ok(protocol @ (Protocol::Unix | Protocol::Unixgram)) = scheme.parse()
         && !path.starts_with("//")
     {
-        return Some(build_unix(text, protocol, path));
+        return Some(build_unix(text, protocol, &decoded(path)?));
     }
     let (protocol, host, port) = match text.split_once("://") {
         Some(_) => from_url(text)?,
@@ -72,13 +77,18 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<ListenSpec, SpecError>> {
 /// path: `unix:///run/app.sock` and `unixgram:///…` (gRPC's and Docker's
 /// spelling, an absolute path after `//`), `http+unix://%2Frun%2Fapp.sock/`
 /// and `https+unix://…` (requests-unixsocket's and hyperlocal's, the path
-/// percent-encoded as the host, as the planner advertises it).
+/// percent-encoded as the host, as the planner advertises it). The path is
+/// percent-decoded; `None` for a bad escape, or a path that is not UTF-8,
+/// which no spec can hold.
 pub(crate) fn unix_url(text: &str) -> Option<(Protocol, String)> {
     let (scheme, rest) = text.split_once("://")?;
     match scheme {
         "unix" | "unixgram" => {
             let protocol = scheme.parse().ok()?;
-            rest.starts_with('/').then(|| (protocol, rest.to_owned()))
+            if !rest.starts_with('/') {
+                return None;
+            }
+            Some((protocol, decoded(rest)?))
         }
         "http+unix" | "https+unix" => {
             let protocol = scheme.trim_end_matches("+unix").parse().ok()?;
@@ -86,7 +96,7 @@ pub(crate) fn unix_url(text: &str) -> Option<(Protocol, String)> {
             if host.is_empty() || host.contains(['/', '?', '#']) {
                 return None;
             }
-            Some((protocol, percent_decode(host)?))
+            Some((protocol, decoded(host)?))
         }
         _ => None,
     }
@@ -94,21 +104,8 @@ pub(crate) fn unix_url(text: &str) -> Option<(Protocol, String)> {
 
 /// `%2F` and the like to their bytes; `None` for a `%` without two hex
 /// digits after it, or bytes that are not UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+fn decoded(text: &str) -> Option<String> {
+    String::from_utf8(percent_decode(text)?).ok()
 }
 
 /// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6.

@@ -119,6 +119,91 @@ impl FromStr for UnixPath {
     }
 }
 
+/// How a Unix socket's URL holds its path: as the path of `unix:PATH`
+/// (`slash` kept), or as the host of `http+unix://HOST/` (every `/`
+/// encoded too). RFC 3986's unreserved characters stay as they are and
+/// every other byte is percent-encoded, `%` among them, so a path holding
+/// `?`, `#`, `%`, a space or bytes that are not UTF-8 names itself and no
+/// other path. An abstract name is `@` (`%40` in a host) and its encoded
+/// name.
+///
+/// In a `unix:` path a `.` or `..` segment, and the empty one that would
+/// begin `//`, keeps the `/` before it encoded as `%2F`: a URL parser
+/// removes dot segments (WHATWG's even when the dots are encoded) and reads
+/// `unix://` as the start of a host, and either would name another path.
+pub(crate) fn url_text(path: &UnixPath, slash: bool) -> String {
+    let (prefix, bytes) = match path {
+        UnixPath::File(p) => ("", p.as_os_str().as_encoded_bytes()),
+        // In an authority `@` ends the user info: a host encodes it.
+        UnixPath::Abstract(name) => (if slash { "@" } else { "%40" }, name.as_bytes()),
+    };
+    let mut out = String::with_capacity(prefix.len() + bytes.len());
+    out.push_str(prefix);
+    for (i, segment) in bytes.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            // `unix:@…` is an opaque path, which no parser rewrites.
+            let lost = !path.is_abstract()
+                && (matches!(segment, b"." | b"..") || (i == 1 && segment.is_empty()));
+            out.push_str(if slash && !lost { "/" } else { "%2F" });
+        }
+        for &b in segment {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// The Unix socket a URL's path or host names, percent-decoded: `@name` is
+/// an abstract name (which must be UTF-8, as every spec's is), anything
+/// else a path, byte for byte. `None` for a `%` without two hex digits.
+pub(crate) fn from_url_text(text: &str) -> Option<UnixPath> {
+    let bytes = percent_decode(text)?;
+    if let Some(name) = bytes.strip_prefix(b"@") {
+        return String::from_utf8(name.to_vec())
+            .ok()
+            .map(UnixPath::Abstract);
+    }
+    Some(UnixPath::File(path_from_bytes(bytes)?))
+}
+
+/// `%2F` and the like to their bytes; `None` for a `%` without two hex
+/// digits after it.
+pub(crate) fn percent_decode(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            let hex = std::str::from_utf8(&hex).ok()?;
+            // from_str_radix takes a sign too; `%+1` is no escape.
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    Some(out)
+}
+
+/// A path from its bytes: any bytes on Unix, where a path is bytes; UTF-8
+/// elsewhere.
+#[cfg(unix)]
+fn path_from_bytes(bytes: Vec<u8>) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    Some(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
+}
+
+#[cfg(not(unix))]
+fn path_from_bytes(bytes: Vec<u8>) -> Option<PathBuf> {
+    String::from_utf8(bytes).ok().map(PathBuf::from)
+}
+
 /// Who owns a socket file (`owner=`) or which group it belongs to
 /// (`group=`): a name the host resolves, or a numeric id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -200,4 +285,41 @@ impl Stale {
 pub(crate) fn parse_mode(s: &str) -> Option<u32> {
     let ok = (1..=4).contains(&s.len()) && s.bytes().all(|b| (b'0'..=b'7').contains(&b));
     u32::from_str_radix(s, 8).ok().filter(|&m| ok && m <= 0o777)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{UnixPath, from_url_text, url_text};
+
+    /// The spellings a URL parser would rewrite (a leading `//` read as a
+    /// host, dot segments removed) keep the `/` before them encoded, and
+    /// still decode to their own bytes after a parse.
+    #[test]
+    fn a_path_a_parser_would_rewrite_keeps_its_slash_encoded() {
+        let cases = [
+            ("//x.sock", "unix:%2F/x.sock"),
+            ("/../x.sock", "unix:%2F../x.sock"),
+            ("/a/./b/../c.sock", "unix:/a%2F./b%2F../c.sock"),
+            ("/a b/%?#.sock", "unix:/a%20b/%25%3F%23.sock"),
+        ];
+        for (path, want) in cases {
+            let path = UnixPath::File(path.into());
+            let text = format!("unix:{}", url_text(&path, true));
+            assert_eq!(text, want);
+            let url = url::Url::parse(&text).unwrap();
+            assert_eq!(url.as_str(), want);
+            assert_eq!(from_url_text(url.path()), Some(path.clone()));
+            let host = format!("http+unix://{}/", url_text(&path, false));
+            let url = url::Url::parse(&host).unwrap();
+            assert_eq!(from_url_text(url.host_str().unwrap()), Some(path));
+        }
+        let name = UnixPath::Abstract("a/../b".into());
+        assert_eq!(url_text(&name, true), "@a/../b");
+        assert_eq!(url_text(&name, false), "%40a%2F..%2Fb");
+        assert_eq!(from_url_text("%40a%2F..%2Fb"), Some(name));
+        // A broken escape names nothing; `%+1` is not hex.
+        for bad in ["/a%2", "/a%zz", "/a%+1"] {
+            assert_eq!(from_url_text(bad), None, "{bad}");
+        }
+    }
 }

@@ -1097,3 +1097,114 @@ fn builder_refuses_what_the_parser_refuses() {
         }
     }
 }
+
+/// Path bytes a URL cannot hold as they are: `%`, `?`, `#`, a space, `@`,
+/// `:`, a backslash, and bytes that are not UTF-8 (a lone continuation
+/// byte, `\xff`, half of `é`), beside plain ones.
+const URL_BYTES: &[u8] = b"az09-._~%?# @:;+&=!$'()*,[]\\\x80\xff\xc3\xa9";
+
+/// A directory's path as bytes: `/` and segments of `URL_BYTES`, among
+/// them `..`, which a URL parser would resolve away (`.` and empty
+/// segments too, though a resolved path keeps neither).
+fn dir_bytes() -> impl Strategy<Value = Vec<u8>> {
+    let segment = prop_oneof![
+        4 => prop::collection::vec(select(URL_BYTES), 1..8),
+        1 => Just(b"..".to_vec()),
+        1 => Just(b".".to_vec()),
+        1 => Just(Vec::new()),
+    ];
+    prop::collection::vec(segment, 1..6).prop_map(|segments| {
+        let mut out = Vec::new();
+        for s in segments {
+            out.push(b'/');
+            out.extend(s);
+        }
+        out
+    })
+}
+
+/// The test's own percent-decoding (RFC 3986), not the crate's: `%XX` to
+/// its byte, anything else as it is; `None` for a broken escape.
+fn decode(text: &str) -> Option<Vec<u8>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// What the advertised URL of a planned Unix endpoint says its socket is,
+/// as a client reads it: the path of `unix:`/`unixgram:`, the host of
+/// `http+unix://`, decoded.
+fn url_names(url: &url::Url) -> Option<Vec<u8>> {
+    match url.scheme() {
+        "unix" | "unixgram" => decode(url.path()),
+        "http+unix" | "https+unix" if url.path() == "/" => decode(url.host_str()?),
+        _ => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The URL a Unix endpoint advertises names its socket and no other:
+    /// it parses again to itself, and decodes to exactly the planned
+    /// path's bytes, whatever bytes the working directory a relative path
+    /// was resolved against holds.
+    #[test]
+    fn an_advertised_unix_url_decodes_to_its_path(
+        dir in dir_bytes(),
+        protocol in select(&["unix", "unixgram", "http", "https"][..]),
+        file in select(&["s.sock", "a%25b?c.sock", "é%.sock", "..x.sock"][..]),
+    ) {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let cwd = std::path::PathBuf::from(std::ffi::OsString::from_vec(dir));
+        let host = Host::builder().cwd(&cwd).build().unwrap();
+        let spec: ListenSpec = format!("local = unix\nlocal.s = {protocol}:./{file}").parse().unwrap();
+        let plan = spec.plan(&host).unwrap();
+        let ep = &plan.endpoints()[0];
+        let planned = ep.unix().unwrap().path().file().unwrap().as_os_str().as_bytes().to_vec();
+        let url = ep.advertised().unwrap().url().unwrap();
+        let again = url::Url::parse(url.as_str()).ok();
+        prop_assert_eq!(again.as_ref(), Some(url));
+        prop_assert_eq!(url_names(url), Some(planned), "{}", url);
+    }
+
+    /// A path written in the spec round-trips as well: `.`, `..` and
+    /// doubled `/` kept as written, and the abstract names of Linux.
+    #[test]
+    fn an_advertised_unix_url_decodes_to_a_written_path(
+        segments in prop::collection::vec(
+            prop_oneof![
+                3 => prop::collection::vec(select(&b"az9-_~%?:@!$&'()*+,=[]"[..]), 1..6)
+                    .prop_map(|b| String::from_utf8(b).unwrap()),
+                1 => select(&["é", "..", ".", "", "%2F", "%2e%2E"][..]).prop_map(str::to_owned),
+            ],
+            1..6,
+        ),
+        abstract_name in any::<bool>(),
+        protocol in select(&["unix", "unixgram", "http"][..]),
+    ) {
+        let body = format!("{}/x.sock", segments.join("/"));
+        let path = if abstract_name { format!("@{body}") } else { format!("/{body}") };
+        let spec = format!("local = unix\nlocal.s = {protocol}:{path}").parse::<ListenSpec>();
+        // `//` at the start is not a socket path the spec takes.
+        prop_assume!(spec.is_ok());
+        let spec = spec.unwrap();
+        let host = Host::builder().build().unwrap();
+        let plan = spec.plan(&host).unwrap();
+        let url = plan.endpoints()[0].advertised().unwrap().url().unwrap();
+        let again = url::Url::parse(url.as_str()).ok();
+        prop_assert_eq!(again.as_ref(), Some(url));
+        prop_assert_eq!(url_names(url), Some(path.into_bytes()), "{}", url);
+    }
+}

@@ -1015,6 +1015,205 @@ fn an_inherited_unix_socket_reached_another_way_is_the_planned_one() {
     drop(served);
 }
 
+/// An inherited socket's file is checked against the endpoint's `mode=`,
+/// `owner=` and `group=`: what a unit made (systemd's `SocketMode=` is
+/// 0666 unless set) is refused when it differs, naming what the file has,
+/// what the spec asks and the unit setting that fixes it; an option the
+/// endpoint leaves out accepts anything; a file that is gone, or a link in
+/// its place, is no socket file clients reach.
+#[test]
+fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
+    use listenspec::bind::Disagreement;
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = TempDir::new("inherit-mode");
+    let path = dir.join("app.sock");
+    let given = UnixListener::bind(&path).unwrap();
+    let chmod =
+        |mode: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    let uid = std::fs::metadata(&path).unwrap().uid();
+    let gid = std::fs::metadata(&path).unwrap().gid();
+    let other = if uid == 65534 { 65533 } else { 65534 };
+    let try_with = |options: &str| {
+        let line = format!("local.api = http:{} {options}", path.display());
+        plan(&[line]).bind_inherited(vec![Inherited::new(
+            "local.api",
+            given.try_clone().unwrap().into(),
+        )])
+    };
+    let why = |err: &BindError| match err.failures()[0].cause() {
+        Cause::InheritedDisagrees { why, .. } => why.clone(),
+        other => panic!("not a disagreement: {other:?}"),
+    };
+
+    chmod(0o644);
+    let err = try_with("mode=600").unwrap_err();
+    assert_eq!(
+        why(&err),
+        [Disagreement::FileMode {
+            path: path.clone(),
+            found: 0o644,
+            expected: 0o600
+        }]
+    );
+    let text = err.to_string();
+    for part in [
+        "local.api",
+        "has mode 644",
+        "the endpoint says mode=600",
+        "SocketMode=0600",
+    ] {
+        assert!(text.contains(part), "{part:?} in {text}");
+    }
+    assert!(path.exists(), "the unit's file is left to the unit");
+
+    // The file agrees, or the endpoint does not ask: taken.
+    for options in ["", &format!("owner={uid} group={gid}")] {
+        let bound = try_with(options).unwrap_or_else(|e| panic!("{options}: {e}"));
+        assert!(bound.to_string().contains("inherited local.api"), "{bound}");
+    }
+    chmod(0o600);
+    let bound = try_with(&format!("mode=0600 owner={uid} group={gid}")).unwrap();
+    assert!(bound.to_string().contains("inherited local.api"), "{bound}");
+    drop(bound);
+
+    // Owner and group are compared as ids, and each is named in the fix
+    // as the spec wrote it.
+    let err = try_with(&format!("mode=600 owner={other} group={other}")).unwrap_err();
+    assert_eq!(why(&err).len(), 2, "{err}");
+    let text = err.to_string();
+    for part in [
+        format!("owned by uid {uid}, but the endpoint says owner={other}"),
+        format!("in group gid {gid}, but the endpoint says group={other}"),
+        format!("SocketUser={other}"),
+        format!("SocketGroup={other}"),
+    ] {
+        assert!(text.contains(&part), "{part:?} in {text}");
+    }
+
+    // No socket file at the path: nothing clients reach there.
+    let moved = dir.join("moved.sock");
+    std::fs::rename(&path, &moved).unwrap();
+    let err = try_with("mode=600").unwrap_err();
+    assert!(
+        matches!(
+            &why(&err)[..],
+            [Disagreement::NoSocketFile { found: None, .. }]
+        ),
+        "{err}"
+    );
+    std::os::unix::fs::symlink(&moved, &path).unwrap();
+    let err = try_with("mode=600").unwrap_err();
+    assert!(
+        matches!(
+            &why(&err)[..],
+            [Disagreement::NoSocketFile {
+                found: Some(FileKind::Symlink),
+                ..
+            }]
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("it is a symbolic link"), "{err}");
+}
+
+/// Starts `unix_server` for `local.api = http:PATH mode=600` under the real
+/// `systemd-socket-activate` holding `PATH`, after giving the file the
+/// tool made `mode` (as a unit's `SocketMode=` would), and connects once,
+/// which starts the server. Returns the server and its stdout and stderr
+/// files; `None` when the tool is missing (off CI only).
+fn activate_with_mode(dir: &TempDir, mode: u32, test: &str) -> Option<(Running, PathBuf, PathBuf)> {
+    use std::os::unix::fs::PermissionsExt;
+    let tool = "/usr/bin/systemd-socket-activate";
+    if !Path::new(tool).exists() {
+        let why = format!("{tool} is not installed (Debian package systemd)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run this test: {why}"
+        );
+        eprintln!("SKIP {test}: {why}");
+        return None;
+    }
+    let path = dir.join("app.sock");
+    let (out, err) = (dir.join("out.txt"), dir.join("err.txt"));
+    let running = Running(
+        Command::new(tool)
+            .arg(format!("--listen={}", path.display()))
+            .arg("--fdname=local.api")
+            .arg(example("unix_server"))
+            .args(["--listen", "local = unix", "--listen"])
+            .arg(format!("local.api = http:{} mode=600", path.display()))
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "systemd-socket-activate never bound {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The tool binds under its umask; what matters is that the file's
+    // mode is not the spec's, as systemd's default 0666 is not.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    Some((running, out, err))
+}
+
+#[test]
+fn a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused() {
+    let test = "a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused";
+    let dir = TempDir::new("activate-mode");
+    let Some((mut running, _, err)) = activate_with_mode(&dir, 0o666, test) else {
+        return;
+    };
+    let path = dir.join("app.sock");
+    // The first connection starts the server, which refuses the socket.
+    let _first = UnixStream::connect(&path).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server kept serving");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(&err).unwrap();
+    assert!(!status.success(), "{text}");
+    for part in [
+        "local.api",
+        "inherited socket \"local.api\"",
+        "has mode 666",
+        "the endpoint says mode=600",
+        "SocketMode=0600",
+    ] {
+        assert!(text.contains(part), "{part:?} in {text}");
+    }
+}
+
+#[test]
+fn a_socket_from_systemd_socket_activate_with_the_spec_mode_is_taken() {
+    let test = "a_socket_from_systemd_socket_activate_with_the_spec_mode_is_taken";
+    let dir = TempDir::new("activate-same");
+    let Some((mut running, out, err)) = activate_with_mode(&dir, 0o600, test) else {
+        return;
+    };
+    let path = dir.join("app.sock");
+    let reply = curl_unix(&path);
+    assert_eq!(
+        String::from_utf8_lossy(&reply.stdout),
+        format!("hello from {}\n", path.display()),
+        "{reply:?} {}",
+        std::fs::read_to_string(&err).unwrap_or_default()
+    );
+    let table = wait_for_table(&out, &path);
+    assert!(table.contains("unix, inherited local.api"), "{table}");
+    interrupt(&mut running);
+}
+
 /// Reads the start-up table until it names `path`, or fails after 20 s.
 fn wait_for_table(out: &Path, path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -1178,6 +1377,51 @@ fn the_check_probes_a_unix_url_at_its_path() {
     assert_eq!(
         reach[0].url().map(|u| u.as_str().to_owned()),
         Some(format!("unix:{}", api.display()))
+    );
+}
+
+/// A path with `%` and `?` in it is advertised percent-encoded, so the
+/// check (and the doctor's `--check`) reaches the socket there and not
+/// the path the raw text would name (`?` starting a query); the URL given
+/// back as a one-address spec names the same path.
+#[test]
+fn the_check_reaches_a_unix_socket_whose_path_has_percent_and_question_mark() {
+    let dir = TempDir::new("escape");
+    for (protocol, name) in [("unix", "a%41?b.sock"), ("http", "c%?d.sock")] {
+        let path = dir.join(name);
+        let bound = bind(&[format!("local.api = {protocol}:{}", path.display())]).unwrap();
+        let reach = bound.check_advertised(Duration::from_secs(2));
+        assert!(reach[0].reached(), "{}", reach[0]);
+        assert_eq!(reach[0].unix_target(), Some(&UnixPath::File(path.clone())));
+        let url = reach[0].url().unwrap().as_str().to_owned();
+        assert!(url.contains("%25") && url.contains("%3F"), "{url}");
+        let again: ListenSpec = url.parse().unwrap();
+        let endpoint = &again.endpoints()[0];
+        assert_eq!(
+            endpoint.unix_path(),
+            Some(&UnixPath::File(path.clone())),
+            "{url}"
+        );
+    }
+    drop(dir);
+
+    let dir = TempDir::new("escape-doctor");
+    let api = dir.join("a%3F?.sock");
+    let out = Command::new(env!("CARGO_BIN_EXE_listenspec"))
+        .args(["doctor", "--check", "--listen", "local = unix", "--listen"])
+        .arg(format!("local.api = unix:{}", api.display()))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("a%253F%3F.sock"), "{text}");
+    assert!(
+        text.contains(&format!("reaches this process on {}", api.display())),
+        "{text}"
     );
 }
 
