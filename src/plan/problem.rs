@@ -391,6 +391,20 @@ pub enum ProblemKind {
         /// The host's OS, as [`Host::os`] names it.
         os: String,
     },
+    /// Off Linux the socket is made in a private directory next to its
+    /// path and bound there by path (`DIR/.lsPID.N/s`), and that path is
+    /// longer than `sun_path` holds, though the socket's own path fits.
+    UnixStagingTooLong {
+        /// The socket's path.
+        path: UnixPath,
+        /// The bytes the private path takes in `sun_path`, at most, with
+        /// its NUL.
+        len: usize,
+        /// The bytes `sun_path` holds on the OS.
+        limit: usize,
+        /// The host's OS, as [`Host::os`] names it.
+        os: String,
+    },
     /// A relative socket path, and the snapshot has no working directory
     /// to resolve it against.
     UnixRelativeUnresolved {
@@ -802,6 +816,20 @@ impl ProblemKind {
                     )
                 },
             ),
+            ProblemKind::UnixStagingTooLong {
+                path,
+                len,
+                limit,
+                os,
+            } => (
+                format!(
+                    "{path} is made in a private directory beside it and bound there first, which on {os} goes by a path of up to {len} bytes of sun_path with its NUL, but {os} holds {limit}, so the socket cannot be bound"
+                ),
+                format!(
+                    "use a directory whose path is at most {} bytes, e.g. /run/NAME/ (systemd's RuntimeDirectory=NAME)",
+                    limit.saturating_sub(1 + crate::plan::unix::STAGING_EXTRA)
+                ),
+            ),
             ProblemKind::UnixRelativeUnresolved { written } => (
                 format!(
                     "{} is relative, and the host snapshot records no working directory to resolve it against",
@@ -1076,6 +1104,7 @@ impl ProblemKind {
             | ProblemKind::DeviceWildcard
             | ProblemKind::Unsupported { .. }
             | ProblemKind::UnixPathTooLong { .. }
+            | ProblemKind::UnixStagingTooLong { .. }
             | ProblemKind::UnixRelativeUnresolved { .. }
             | ProblemKind::AbstractUnsupported { .. }
             | ProblemKind::UnixConflict { .. }
@@ -1145,6 +1174,7 @@ impl ProblemKind {
             | ProblemKind::DeviceWildcard
             | ProblemKind::Unsupported { .. }
             | ProblemKind::UnixPathTooLong { .. }
+            | ProblemKind::UnixStagingTooLong { .. }
             | ProblemKind::UnixRelativeUnresolved { .. }
             | ProblemKind::AbstractUnsupported { .. }
             | ProblemKind::UnixConflict { .. }

@@ -60,6 +60,13 @@ fn sun_path_limit(os: &str) -> usize {
     }
 }
 
+/// How much longer than its directory's path the path is that a socket is
+/// first bound at, off Linux: `DIR/.lsPID.N/s`, with the pid in at most 8
+/// hex digits and N in 2 (`bind/unix.rs` makes the name). On Linux the
+/// bind goes through the private directory's descriptor
+/// (`/proc/self/fd/N/s`), whatever the directory's path.
+pub(crate) const STAGING_EXTRA: usize = "/.lsffffffff.ff/s".len();
+
 /// The systems with Linux's abstract socket namespace.
 const ABSTRACT: [&str; 2] = ["linux", "android"];
 
@@ -104,6 +111,18 @@ pub(crate) fn bind(
         });
     }
     if let UnixPath::File(p) = &path {
+        // Linux and Android bind through the descriptor (`/proc`), as they
+        // have the abstract namespace: the same two systems.
+        let staged = p.parent().map_or(0, |d| d.as_os_str().len()) + STAGING_EXTRA + 1;
+        let fits = path.sun_path_len() <= limit;
+        if fits && !ABSTRACT.contains(&host.os()) && p.has_root() && staged > limit {
+            report(ProblemKind::UnixStagingTooLong {
+                path: path.clone(),
+                len: staged,
+                limit,
+                os: host.os().to_owned(),
+            });
+        }
         check_facts(p, host, report);
     }
     let options = e.options();

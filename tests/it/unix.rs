@@ -1484,3 +1484,38 @@ fn a_connection_without_the_nonce_is_not_reached() {
         }
     }
 }
+
+/// Plan and bind agree on every length: around Linux's `sun_path` limit,
+/// a path the plan accepts binds, and one it refuses would not. The stream
+/// and the datagram socket with a mode are both made in a private
+/// directory first, whose path is longer than theirs; on Linux it is
+/// reached through its descriptor, so only the socket's own path counts.
+#[cfg(target_os = "linux")]
+#[test]
+fn plan_and_bind_agree_on_path_lengths() {
+    let dir = TempDir::new("len");
+    let deep = dir.join(&"d".repeat(95usize.saturating_sub(dir.0.as_os_str().len())));
+    std::fs::create_dir(&deep).unwrap();
+    let room = deep.as_os_str().len() + 1;
+    for len in 100..=112 {
+        let path = deep.join("s".repeat(len - room));
+        assert_eq!(path.as_os_str().len(), len);
+        for endpoint in ["unix:{}", "unixgram:{} mode=600"] {
+            let line = format!("local.api = {}", endpoint.replace("{}", path.to_str().unwrap()));
+            let spec = spec(std::slice::from_ref(&line));
+            let host = listenspec::capture::capture(&spec).unwrap();
+            match spec.plan(&host) {
+                Ok(plan) => {
+                    assert!(len <= 107, "{len}: planned");
+                    let bound = plan.bind_inherited(Vec::new());
+                    assert!(bound.is_ok(), "{len} {line}: {}", bound.unwrap_err());
+                }
+                Err(e) => {
+                    assert!(len > 107, "{len}: {e}");
+                    assert!(e.to_string().contains("so the socket cannot be bound"), "{e}");
+                }
+            }
+            assert!(!path.exists(), "{len}: the socket file outlived its socket");
+        }
+    }
+}
