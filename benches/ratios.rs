@@ -1,9 +1,17 @@
-//! The issue's two speed goals as ratios, each against its floor measured
+//! The speed goals of binding as ratios, each against its floor measured
 //! in the same run, in this thread's CPU time:
 //!
 //! - capture at most 1.2x one bare getifaddrs + freeifaddrs;
 //! - `bind_all` of N endpoints on port 0 at most 1.2x of one getifaddrs
-//!   plus N plain socket2 binds, each asked its port, at every N.
+//!   plus N plain socket2 binds, each asked its port, at every N;
+//! - a planned Unix stream endpoint, bound and dropped, at most 4x a plain
+//!   `UnixListener::bind` of a fresh path and its `remove_file`, on tmpfs
+//!   (`/dev/shm`, as `/run` is where sockets live): the private directory
+//!   (mkdir, open, rmdir), the looks through the directory's descriptor
+//!   and the publishing link and unlink are the price of a socket file no
+//!   one can race, five directory operations where the plain bind has two.
+//!   On a journaling disk file system each costs more (about 6x in `/tmp`
+//!   on ext4 here); set `LISTENSPEC_BENCH_DIR` to measure another place.
 //!
 //! ```text
 //! cargo bench --bench ratios
@@ -37,6 +45,7 @@ fn main() {
         listenspec::capture(&one).unwrap()
     });
     println!("capture / getifaddrs          {capture}   (floor {floor_us:.1} µs)");
+    verdict(&capture, 1.2);
     for n in [1, 3, 10, 100] {
         let spec = spec(n, 0);
         let (bind, floor_us) = ratio(
@@ -45,6 +54,51 @@ fn main() {
             || listenspec::bind_all(&spec).unwrap(),
         );
         println!("bind_all / floor, N = {n:<3}     {bind}   (floor {floor_us:.1} µs)");
+        verdict(&bind, 1.2);
+    }
+    let base = std::env::var_os("LISTENSPEC_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| Some(std::path::PathBuf::from("/dev/shm")).filter(|d| d.is_dir()))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = TempDir(base.join(format!("ls-ratios-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("api.sock");
+    let unix: listenspec::ListenSpec = format!("local = unix\nlocal.api = unix:{}", path.display())
+        .parse()
+        .unwrap();
+    let plan = unix.plan(&listenspec::capture(&unix).unwrap()).unwrap();
+    let plain = dir.0.join("plain.sock");
+    let (bind, floor_us) = ratio(
+        BINDS_PER_ROUND / 2,
+        || {
+            drop(std::os::unix::net::UnixListener::bind(&plain).unwrap());
+            std::fs::remove_file(&plain).unwrap();
+        },
+        || drop(plan.bind_inherited(Vec::new()).unwrap()),
+    );
+    println!(
+        "unix bind / UnixListener::bind {bind}   (floor {floor_us:.1} µs, in {})",
+        base.display()
+    );
+    verdict(&bind, 4.0);
+}
+
+/// The goal beside the figure, met or missed by the median.
+fn verdict(figure: &Spread, goal: f64) {
+    let met = if figure.median <= goal {
+        "met"
+    } else {
+        "MISSED"
+    };
+    println!("    goal at most {goal:.1}x: {met}");
+}
+
+/// A directory for the Unix sockets, removed at the end.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

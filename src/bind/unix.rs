@@ -397,7 +397,7 @@ impl<'a> At<'a> {
                 kind: found.file_type().into(),
             });
         }
-        match liveness(&self.reach(self.name)) {
+        match liveness(&self.reach()) {
             Ok(Some(how)) => Err(UnixError::Live { path: path(), how }),
             Ok(None) if stale == Stale::Refuse => Err(UnixError::Stale { path: path() }),
             Ok(None) => {
@@ -475,10 +475,10 @@ impl<'a> At<'a> {
         Ok((socket, file))
     }
 
-    /// A path that reaches `name` in the open directory: through the
-    /// descriptor on Linux when `/proc` is there, else the path.
-    fn reach(&self, name: &OsStr) -> PathBuf {
-        through(&self.dir, name).unwrap_or_else(|| parent(self.path).join(name))
+    /// A path that reaches the name in the open directory: through the
+    /// descriptor on Linux when `/proc` is there, else the path itself.
+    fn reach(&self) -> PathBuf {
+        through(&self.dir, self.name).unwrap_or_else(|| self.path.to_owned())
     }
 }
 

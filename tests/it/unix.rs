@@ -1501,7 +1501,10 @@ fn plan_and_bind_agree_on_path_lengths() {
         let path = deep.join("s".repeat(len - room));
         assert_eq!(path.as_os_str().len(), len);
         for endpoint in ["unix:{}", "unixgram:{} mode=600"] {
-            let line = format!("local.api = {}", endpoint.replace("{}", path.to_str().unwrap()));
+            let line = format!(
+                "local.api = {}",
+                endpoint.replace("{}", path.to_str().unwrap())
+            );
             let spec = spec(std::slice::from_ref(&line));
             let host = listenspec::capture::capture(&spec).unwrap();
             match spec.plan(&host) {
@@ -1512,7 +1515,10 @@ fn plan_and_bind_agree_on_path_lengths() {
                 }
                 Err(e) => {
                     assert!(len > 107, "{len}: {e}");
-                    assert!(e.to_string().contains("so the socket cannot be bound"), "{e}");
+                    assert!(
+                        e.to_string().contains("so the socket cannot be bound"),
+                        "{e}"
+                    );
                 }
             }
             assert!(!path.exists(), "{len}: the socket file outlived its socket");
