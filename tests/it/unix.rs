@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -1117,13 +1117,13 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
     assert!(err.to_string().contains("it is a symbolic link"), "{err}");
 }
 
-/// Starts `unix_server` for `local.api = http:PATH mode=600` under the real
-/// `systemd-socket-activate` holding `PATH`, after giving the file the
-/// tool made `mode` (as a unit's `SocketMode=` would), and connects once,
-/// which starts the server. Returns the server and its stdout and stderr
-/// files; `None` when the tool is missing (off CI only).
-fn activate_with_mode(dir: &TempDir, mode: u32, test: &str) -> Option<(Running, PathBuf, PathBuf)> {
-    use std::os::unix::fs::PermissionsExt;
+/// Starts `unix_server` for the endpoint line `endpoint` (`{}` standing
+/// for `dir/app.sock`) under the real `systemd-socket-activate` holding
+/// that path as `local.api`, its stdout and stderr in `dir/out.txt` and
+/// `dir/err.txt`, and waits until the tool has bound the path. The server
+/// starts on the first connection. `None` when the tool is missing (off
+/// CI only).
+fn socket_activated(dir: &TempDir, endpoint: &str, test: &str) -> Option<Running> {
     let tool = "/usr/bin/systemd-socket-activate";
     if !Path::new(tool).exists() {
         let why = format!("{tool} is not installed (Debian package systemd)");
@@ -1135,16 +1135,17 @@ fn activate_with_mode(dir: &TempDir, mode: u32, test: &str) -> Option<(Running, 
         return None;
     }
     let path = dir.join("app.sock");
-    let (out, err) = (dir.join("out.txt"), dir.join("err.txt"));
     let running = Running(
         Command::new(tool)
             .arg(format!("--listen={}", path.display()))
             .arg("--fdname=local.api")
+            .arg("-E")
+            .arg("RUST_BACKTRACE=1")
             .arg(example("unix_server"))
             .args(["--listen", "local = unix", "--listen"])
-            .arg(format!("local.api = http:{} mode=600", path.display()))
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
+            .arg(endpoint.replace("{}", path.to_str().unwrap()))
+            .stdout(std::fs::File::create(dir.join("out.txt")).unwrap())
+            .stderr(std::fs::File::create(dir.join("err.txt")).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -1157,10 +1158,20 @@ fn activate_with_mode(dir: &TempDir, mode: u32, test: &str) -> Option<(Running, 
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    Some(running)
+}
+
+/// [`socket_activated`] for `local.api = http:PATH mode=600`, after giving
+/// the file the tool made `mode` (as a unit's `SocketMode=` would).
+/// Returns the server and its stdout and stderr files.
+fn activate_with_mode(dir: &TempDir, mode: u32, test: &str) -> Option<(Running, PathBuf, PathBuf)> {
+    use std::os::unix::fs::PermissionsExt;
+    let running = socket_activated(dir, "local.api = http:{} mode=600", test)?;
     // The tool binds under its umask; what matters is that the file's
     // mode is not the spec's, as systemd's default 0666 is not.
+    let path = dir.join("app.sock");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-    Some((running, out, err))
+    Some((running, dir.join("out.txt"), dir.join("err.txt")))
 }
 
 #[test]
@@ -1278,44 +1289,15 @@ fn the_axum_server_answers_curl_over_its_unix_socket() {
 
 #[test]
 fn the_server_takes_its_unix_socket_from_systemd_socket_activate() {
-    let tool = "/usr/bin/systemd-socket-activate";
-    if !Path::new(tool).exists() {
-        let why = format!("{tool} is not installed (Debian package systemd)");
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run this test: {why}"
-        );
-        eprintln!("SKIP the_server_takes_its_unix_socket_from_systemd_socket_activate: {why}");
-        return;
-    }
+    let test = "the_server_takes_its_unix_socket_from_systemd_socket_activate";
     let dir = TempDir::new("activate");
-    let path = dir.join("app.sock");
-    let out = dir.join("out.txt");
-    let mut running = Running(
-        Command::new(tool)
-            .arg(format!("--listen={}", path.display()))
-            .arg("--fdname=local.api")
-            .arg("-E")
-            .arg("RUST_BACKTRACE=1")
-            .arg(example("unix_server"))
-            .args(["--listen", "local = unix", "--listen"])
-            .arg(format!("local.api = http:{}", path.display()))
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
     // The tool binds the path itself and starts the server on the first
     // connection.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !path.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "systemd-socket-activate never bound {}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let Some(mut running) = socket_activated(&dir, "local.api = http:{}", test) else {
+        return;
+    };
+    let path = dir.join("app.sock");
+    let out = dir.join("out.txt");
     let reply = curl_unix(&path);
     assert_eq!(
         String::from_utf8_lossy(&reply.stdout),
