@@ -1507,3 +1507,17 @@ fn plan_and_bind_agree_on_path_lengths() {
         }
     }
 }
+
+/// axum is told the path clients use as the listener's address, not the
+/// private one the kernel names the socket by (it was bound there before
+/// being published).
+#[tokio::test]
+async fn a_unix_listener_reports_its_published_path() {
+    let dir = TempDir::new("local-addr");
+    let path = dir.join("api.sock");
+    let spec = spec(&[format!("local.api = http:{}", path.display())]);
+    let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
+    let listener = bound.unix_listener("local", "api").unwrap();
+    let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+    assert_eq!(addr.as_pathname(), Some(path.as_path()));
+}
