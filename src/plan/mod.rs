@@ -14,7 +14,7 @@ mod unix;
 
 use foldhash::{HashMap, HashMapExt};
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -174,6 +174,8 @@ impl PlannedNetwork {
 pub struct Bind {
     addr: SocketAddr,
     device: Option<String>,
+    /// The IPv6 wildcard with `v6only=false`: it takes IPv4 too.
+    dual_stack: bool,
     /// The network's address this socket binds, with why it was chosen.
     chosen: Chosen,
 }
@@ -191,6 +193,11 @@ impl Bind {
     /// The interface `SO_BINDTODEVICE` pins the socket to, if any.
     pub fn device(&self) -> Option<&str> {
         self.device.as_deref()
+    }
+    /// Whether this is `[::]` with `v6only=false`, which takes IPv4
+    /// connections too.
+    pub fn is_dual_stack(&self) -> bool {
+        self.dual_stack
     }
     /// Why the address was chosen.
     pub fn why(&self) -> &Why {
@@ -651,8 +658,11 @@ fn binds(
                     None
                 }
             };
+            let addr = c.socket_addr(ports.first());
             Bind {
-                addr: c.socket_addr(ports.first()),
+                dual_stack: addr.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                    && e.options().v6only == Some(false),
+                addr,
                 device: dev,
                 chosen: c.clone(),
             }

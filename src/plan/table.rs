@@ -87,10 +87,14 @@ impl fmt::Display for Table {
 
 /// Why a planned socket has its address, with the device it is pinned to.
 pub(crate) fn why(bind: &Bind) -> String {
-    match bind.device() {
-        Some(d) => format!("{}, device {d}", bind.why()),
-        None => bind.why().to_string(),
+    let mut why = bind.why().to_string();
+    if bind.is_dual_stack() {
+        why.push_str(", dual-stack (IPv4 too)");
     }
+    if let Some(d) = bind.device() {
+        why.push_str(&format!(", device {d}"));
+    }
+    why
 }
 
 /// What a Unix socket is, as the WHY column says it: the kind, where a

@@ -18,6 +18,15 @@ pub enum SpecErrorKind {
         "expected `NAME = selectors` or `NETWORK.ENDPOINT = protocol:port` (or protocol:PATH on a network NAME = unix), found {0:?}"
     )]
     BadStatement(String),
+    /// A listen address in another program's spelling that this grammar
+    /// does not take, with what to write instead.
+    #[error("{written:?} is {}; write {}", form.what(), form.instead())]
+    Foreign {
+        /// The statement as written.
+        written: String,
+        /// The form recognised.
+        form: ForeignForm,
+    },
     /// A network or endpoint name has characters outside `[A-Za-z0-9_-]`.
     #[error("{0:?} is not a name: use letters, digits, '-' and '_', starting with a letter")]
     BadName(String),
@@ -725,3 +734,167 @@ impl fmt::Display for SpecError {
 }
 
 impl std::error::Error for SpecError {}
+
+/// A listen address as another program spells it (Go, std, Caddy, etcd,
+/// Kafka, tokio-listener), recognised so that the error says what to
+/// write here instead of only that the grammar did not read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ForeignForm {
+    /// `127.0.0.1` or `::1`: an address without a port.
+    NoPort {
+        /// The address.
+        host: String,
+    },
+    /// `127.0.0.1:http`: a service's name where the port goes.
+    NamedPort {
+        /// The host as written.
+        host: String,
+        /// The service's name.
+        service: String,
+    },
+    /// `::1:8080` or `fe80::1%eth0:80`: IPv6 and a port without brackets.
+    UnbracketedIpv6 {
+        /// The address before the last `:`.
+        addr: String,
+        /// What follows the last `:`.
+        port: String,
+    },
+    /// Caddy's network address, `tcp/HOST:PORT` or `udp/HOST:PORT`.
+    Caddy {
+        /// `tcp` or `udp` (Caddy's `tcp4`, `udp6`, … read as these).
+        network: String,
+        /// `HOST:PORT`, the port maybe a range.
+        address: String,
+    },
+    /// A Unix socket with its mode after a bar (`/run/app.sock|0660`), or
+    /// Caddy's `unix//PATH`.
+    UnixSpelling {
+        /// The path.
+        path: String,
+        /// The mode after the bar, if any.
+        mode: Option<String>,
+    },
+    /// Several addresses in one value, separated by commas (etcd's URL
+    /// lists, Kafka's listeners).
+    List {
+        /// How many values there are.
+        count: usize,
+    },
+    /// A URL with a path: the path is no part of a listen address.
+    UrlPath {
+        /// The URL without its path.
+        address: String,
+    },
+    /// tokio-listener's `sd-listen`, `sd-listen:NAME` or `sd-listen:*`.
+    SdListen {
+        /// The name after `sd-listen:`, if one.
+        name: Option<String>,
+    },
+    /// `http:8080`: an endpoint's protocol and port without its network.
+    EndpointOnly {
+        /// The protocol.
+        protocol: String,
+        /// The port or range.
+        port: String,
+    },
+    /// Kafka's `PLAINTEXT://HOST:PORT`: a listener's name as the scheme.
+    Listener {
+        /// The listener's name.
+        name: String,
+        /// `HOST:PORT`.
+        address: String,
+    },
+}
+
+impl ForeignForm {
+    /// What the form was recognised as.
+    fn what(&self) -> String {
+        match self {
+            ForeignForm::NoPort { .. } => "an address without a port".to_owned(),
+            ForeignForm::NamedPort { service, .. } => {
+                format!("an address with the service name {service:?} for its port")
+            }
+            ForeignForm::UnbracketedIpv6 { .. } => {
+                "an IPv6 address and a port without brackets, which cannot be told apart".to_owned()
+            }
+            ForeignForm::Caddy { .. } => "Caddy's network address form".to_owned(),
+            ForeignForm::UnixSpelling { mode: Some(_), .. } => {
+                "a Unix socket with its mode after a bar, as Caddy writes it".to_owned()
+            }
+            ForeignForm::UnixSpelling { mode: None, .. } => {
+                "a Unix socket as Caddy writes it".to_owned()
+            }
+            ForeignForm::List { count } => {
+                format!("{count} addresses in one value, separated by commas")
+            }
+            ForeignForm::UrlPath { .. } => {
+                "a URL with a path, which is no part of a listen address".to_owned()
+            }
+            ForeignForm::SdListen { .. } => "tokio-listener's socket activation form".to_owned(),
+            ForeignForm::EndpointOnly { .. } => {
+                "an endpoint's protocol and port without its network".to_owned()
+            }
+            ForeignForm::Listener { name, .. } => {
+                format!("a Kafka listener, {name:?}, whose name is not a protocol")
+            }
+        }
+    }
+
+    /// The spelling to write instead.
+    fn instead(&self) -> String {
+        match self {
+            ForeignForm::NoPort { host } => format!("{}:8080 with the port to use", bracketed(host)),
+            ForeignForm::NamedPort { host, service } => {
+                let port = match service.as_str() {
+                    "http" => "80",
+                    "https" => "443",
+                    _ => "PORT",
+                };
+                format!("the port's number, {}:{port}", bracketed(host))
+            }
+            ForeignForm::UnbracketedIpv6 { addr, port } => format!(
+                "[{addr}]:{port} for port {port} on {addr}, or [ADDRESS]:PORT if all of it is the address"
+            ),
+            ForeignForm::Caddy { network, address } if address.contains('-') => format!(
+                "a network and an endpoint with the range: `listen = HOST expose=public` and `listen.{network} = {network}:FIRST-LAST` for {address}"
+            ),
+            ForeignForm::Caddy { network, address } => format!("{network}://{address}"),
+            ForeignForm::UnixSpelling { path, mode: None } => format!("the path alone, {path}"),
+            ForeignForm::UnixSpelling {
+                path,
+                mode: Some(mode),
+            } => format!(
+                "a unix network and an endpoint with mode=: `local = unix` and `local.api = unix:{path} mode={}`",
+                mode.trim_start_matches('0')
+            ),
+            ForeignForm::List { .. } => {
+                "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
+            }
+            ForeignForm::UrlPath { address } => format!("{address}, and route the path in the server"),
+            ForeignForm::SdListen { name } => format!(
+                "nothing: sockets systemd passes are taken by their names. Give the socket an endpoint's name with FileDescriptorName=NETWORK.ENDPOINT in the .socket unit (systemd-socket-activate --fdname=NETWORK.ENDPOINT) and define that endpoint{}",
+                name.as_ref()
+                    .filter(|n| n.as_str() != "*")
+                    .map(|n| format!(" (instead of the name {n:?})"))
+                    .unwrap_or_default()
+            ),
+            ForeignForm::EndpointOnly { protocol, port } => format!(
+                "an address too, {protocol}://127.0.0.1:{port} or :{port} for every address; or a network for it, `public = *` then `public.{protocol} = {protocol}:{port}`"
+            ),
+            ForeignForm::Listener { name, address } => format!(
+                "tcp://{address}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
+                name.to_ascii_lowercase()
+            ),
+        }
+    }
+}
+
+/// An IPv6 address in brackets, anything else as it is.
+fn bracketed(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}

@@ -28,7 +28,7 @@ use url::Url;
 #[cfg(feature = "clap")]
 pub use args::ListenArgs;
 pub use error::{
-    AdvertiseError, Located, OptionError, Place, PortsError, SelectorError, SpecError,
+    AdvertiseError, ForeignForm, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion, UnixEndpointError, UnixNetworkError, UnixPathError,
 };
 pub use layers::Layers;

@@ -19,6 +19,9 @@ struct Statement<'a> {
     /// split on whitespace anyway, and only an error message needs it gone.
     text: &'a str,
     form: Form<'a>,
+    /// A `#` right after the text, with no space between: in
+    /// `/run/a.sock#x` the `#` may be part of what was meant.
+    glued_comment: bool,
 }
 
 impl Statement<'_> {
@@ -89,6 +92,8 @@ pub(crate) enum Stmt {
     Endpoint(Endpoint),
     /// `-NAME` or `-NETWORK.NAME`: take out what an earlier layer defined.
     Remove(String),
+    /// One address (`127.0.0.1:8080`), added to those before it.
+    OneAddress(shorthand::Value),
 }
 
 /// Statements read from one or more layers, in order, and the syntax
@@ -109,25 +114,35 @@ pub(crate) struct Read {
 impl Read {
     /// Reads one layer's text; `layer` names it in errors.
     pub(crate) fn layer(&mut self, layer: Option<&str>, input: &str) {
-        if let Some(one) = shorthand::shorthand(input) {
-            match one {
-                Ok(spec) => self.spec(layer.map(str::to_owned), Some(1), spec),
-                Err(e) => self.errors.extend(e.errors().iter().cloned().map(|mut l| {
-                    l.layer = layer.map(str::to_owned);
-                    l
-                })),
-            }
-            return;
-        }
         let pass = self.next_pass(layer);
         let origin = |line| Origin {
             layer: layer.map(str::to_owned),
             line: Some(line),
             pass,
         };
+        // The whole text as one address first: a URL's `#` or `;` would
+        // otherwise split it.
+        if let Some(one) = shorthand::shorthand(input) {
+            self.one_address(origin(1), one);
+            return;
+        }
         for st in statements(input) {
+            let one = match st.form {
+                Form::Bad if !st.glued_comment => shorthand::shorthand(st.text),
+                _ => None,
+            };
+            if let Some(one) = one {
+                self.one_address(origin(st.line), one);
+                continue;
+            }
             let result = match st.form {
-                Form::Bad => Err(vec![SpecErrorKind::BadStatement(st.trimmed())]),
+                Form::Bad => Err(vec![match shorthand::foreign(st.text) {
+                    Some(form) => SpecErrorKind::Foreign {
+                        written: st.trimmed(),
+                        form,
+                    },
+                    None => SpecErrorKind::BadStatement(st.trimmed()),
+                }]),
                 Form::Remove(name) => Ok(Stmt::Remove(name.to_owned())),
                 Form::Network { name, rhs } => network(name, rhs).map(Stmt::Network),
                 Form::Endpoint { network, name, rhs } => {
@@ -148,6 +163,18 @@ impl Read {
                     }));
                 }
             }
+        }
+    }
+
+    /// One address read, or its errors.
+    fn one_address(&mut self, origin: Origin, one: Result<shorthand::Value, SpecError>) {
+        match one {
+            Ok(value) => self.stmts.push((origin, Stmt::OneAddress(value))),
+            Err(e) => self.errors.extend(e.errors().iter().cloned().map(|mut l| {
+                l.layer.clone_from(&origin.layer);
+                l.line = origin.line;
+                l
+            })),
         }
     }
 
@@ -265,8 +292,30 @@ fn apply(
     let mut network_at: HashMap<Name, usize> = HashMap::new();
     let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
     let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::new();
+    let mut one_address = shorthand::Groups::default();
     for (origin, stmt) in stmts {
         match stmt {
+            // Every group again, each in its place: the one the value
+            // joined has grown, and all may have become `shared`.
+            Stmt::OneAddress(value) => {
+                one_address.add(value);
+                for (n, e) in one_address.statements() {
+                    match network_at.get(n.name()) {
+                        Some(&i) => networks[i] = Some((origin.clone(), n)),
+                        None => add_network(&mut networks, &mut network_at, origin.clone(), n),
+                    }
+                    match endpoint_at.get(&e.qualified()) {
+                        Some(&i) => endpoints[i] = Some((origin.clone(), e)),
+                        None => add_endpoint(
+                            &mut endpoints,
+                            &mut endpoint_at,
+                            &mut endpoints_of,
+                            origin.clone(),
+                            e,
+                        ),
+                    }
+                }
+            }
             Stmt::Network(n) => match network_at.get(n.name()) {
                 Some(&i) if same_pass(&networks[i], &origin) => {
                     errors.push(duplicate(
@@ -275,10 +324,7 @@ fn apply(
                     ));
                 }
                 Some(&i) => networks[i] = Some((origin, n)),
-                None => {
-                    network_at.insert(n.name().clone(), networks.len());
-                    networks.push(Some((origin, n)));
-                }
+                None => add_network(&mut networks, &mut network_at, origin, n),
             },
             Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
                 Some(&i) if same_pass(&endpoints[i], &origin) => {
@@ -288,14 +334,13 @@ fn apply(
                     ));
                 }
                 Some(&i) => endpoints[i] = Some((origin, e)),
-                None => {
-                    endpoint_at.insert(e.qualified(), endpoints.len());
-                    endpoints_of
-                        .entry(e.network().clone())
-                        .or_default()
-                        .push(endpoints.len());
-                    endpoints.push(Some((origin, e)));
-                }
+                None => add_endpoint(
+                    &mut endpoints,
+                    &mut endpoint_at,
+                    &mut endpoints_of,
+                    origin,
+                    e,
+                ),
             },
             Stmt::Remove(name) => {
                 let mut removed = false;
@@ -334,6 +379,34 @@ fn apply(
         networks.into_iter().flatten().collect(),
         endpoints.into_iter().flatten().collect(),
     )
+}
+
+/// A network not defined before, at the end.
+fn add_network(
+    networks: &mut Vec<Option<(Origin, Network)>>,
+    network_at: &mut HashMap<Name, usize>,
+    origin: Origin,
+    n: Network,
+) {
+    network_at.insert(n.name().clone(), networks.len());
+    networks.push(Some((origin, n)));
+}
+
+/// An endpoint not defined before, at the end, and listed under its network
+/// for a removal of the network.
+fn add_endpoint(
+    endpoints: &mut Vec<Option<(Origin, Endpoint)>>,
+    endpoint_at: &mut HashMap<QualifiedName, usize>,
+    endpoints_of: &mut HashMap<Name, Vec<usize>>,
+    origin: Origin,
+    e: Endpoint,
+) {
+    endpoint_at.insert(e.qualified(), endpoints.len());
+    endpoints_of
+        .entry(e.network().clone())
+        .or_default()
+        .push(endpoints.len());
+    endpoints.push(Some((origin, e)));
 }
 
 /// Whether a slot holds something written in the same layer as `origin`.
@@ -378,6 +451,8 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
                 line,
                 text,
                 form: Form::of(text),
+                glued_comment: bytes.get(to) == Some(&b'#')
+                    && !text.ends_with(|c: char| c.is_ascii_whitespace()),
             });
         }
     };

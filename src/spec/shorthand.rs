@@ -2,12 +2,25 @@
 //! `--listen 0.0.0.0:8080` flag held before it became a [`ListenSpec`], so
 //! that changing the field's type breaks no user's config.
 //!
-//! `ADDRESS:PORT` (`0.0.0.0:8080`, `[::1]:9000`, `[fe80::1%eth0]:80`) and
-//! `SCHEME://HOST[:PORT]` (`http://0.0.0.0:8080`, `https://[::]:8443`,
-//! `http://localhost:3000`) become one network, [`NETWORK`], holding that
-//! address (a host name becomes `dns:NAME`) with `expose=public`, since the
-//! address is exactly what was written; and one endpoint on it named after
-//! the protocol (`tcp` for a bare address, else the scheme).
+//! `ADDRESS:PORT` (`0.0.0.0:8080`, `[::1]:9000`, `[fe80::1%eth0]:80`),
+//! `HOST:PORT` (`localhost:8080`), `:PORT` (Go's and Kafka's "every
+//! address") and `SCHEME://HOST[:PORT]` (`http://0.0.0.0:8080`,
+//! `https://[::]:8443`, `http://localhost:3000`, `tcp://:9092`) become one
+//! network, [`NETWORK`], holding that address with `expose=public`, since
+//! the address is exactly what was written; and one endpoint on it named
+//! after the protocol (`tcp` for a bare address, else the scheme). Each
+//! means what it meant to the program it came from:
+//!
+//! - `:PORT` and an empty URL host are `*`, every address of both families;
+//! - a host name is `dns:NAME`, every address it resolves to (std binds only
+//!   the first), and is advertised as written, so clients keep checking TLS
+//!   certificates against the name;
+//! - `[::]:PORT` is dual-stack on Linux (`v6only=false`), as std, tokio and
+//!   Go bind it there while `net.ipv6.bindv6only` is 0 (the default), and
+//!   IPv6-only elsewhere, as they do on Windows and the BSDs.
+//!
+//! Several one-address values (repeated `--listen` flags, the entries of a
+//! list, lines of a file) add up, each address kept ([`Groups`]).
 //!
 //! A Unix socket is one too: a path or abstract name (`/run/app.sock`,
 //! `./app.sock`, `@app`), `unix:PATH` or `unixgram:PATH`, and the URLs
@@ -31,24 +44,164 @@
 
 use url::Url;
 
-use crate::spec::error::Located;
+use crate::spec::error::{ForeignForm, Located};
 use crate::spec::{
-    Endpoint, Exposure, ListenSpec, Name, Network, Ports, Protocol, Selector, SpecError,
-    SpecErrorKind, UnixPath, percent_decode,
+    Advertise, Endpoint, EndpointOptions, Exposure, Name, Network, Ports, Protocol, Selector,
+    SpecError, SpecErrorKind, UnixPath, percent_decode,
 };
 
 /// The network a one-address spec defines.
 pub const NETWORK: &str = "listen";
 
-/// The spec `input` stands for, if it is one address; `None` when it is
+/// One address, as read: an IP endpoint's address, protocol and port, or a
+/// Unix socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value {
+    Ip {
+        selector: Selector,
+        protocol: Protocol,
+        ports: Ports,
+        /// The host name as written, advertised as such.
+        advertise: Option<Advertise>,
+        /// `[::]` bound dual-stack, as std does on this OS.
+        dual: bool,
+    },
+    Unix {
+        protocol: Protocol,
+        path: UnixPath,
+    },
+}
+
+/// The values read so far, grouped: the addresses of one protocol and port
+/// (and advertised name) are one network with one endpoint on them, so
+/// `127.0.0.1:8080` and `[::1]:8080` are both bound; anything else, a Unix
+/// socket included, is a network of its own. The first group is the
+/// network [`NETWORK`], the next ones `listen-2`, `listen-3`, … in the order
+/// they first appeared, so a single value means what it always did and
+/// every name is predictable. When there are several IP groups, each says
+/// `shared`: every address was written on purpose, if twice.
+#[derive(Debug, Default)]
+pub(crate) struct Groups {
+    groups: Vec<Value>,
+    /// Further addresses of each IP group, after its first.
+    more: Vec<Vec<Selector>>,
+}
+
+impl Groups {
+    pub(crate) fn add(&mut self, value: Value) {
+        if let Value::Ip {
+            selector,
+            protocol,
+            ports,
+            advertise,
+            dual,
+        } = &value
+        {
+            let same = |g: &Value| {
+                matches!(g, Value::Ip { protocol: p, ports: q, advertise: a, dual: d, .. }
+                    if (p, q, a, d) == (protocol, ports, advertise, dual))
+            };
+            if let Some(i) = self.groups.iter().position(same) {
+                let Value::Ip {
+                    selector: first, ..
+                } = &self.groups[i]
+                else {
+                    unreachable!("`same` matched an IP group")
+                };
+                if first != selector && !self.more[i].contains(selector) {
+                    self.more[i].push(selector.clone());
+                }
+                return;
+            }
+        } else if self.groups.contains(&value) {
+            return;
+        }
+        self.groups.push(value);
+        self.more.push(Vec::new());
+    }
+
+    /// Each group as its network and endpoint.
+    pub(crate) fn statements(&self) -> Vec<(Network, Endpoint)> {
+        let ip_groups = self
+            .groups
+            .iter()
+            .filter(|g| matches!(g, Value::Ip { .. }))
+            .count();
+        let name = |i: usize| -> Name {
+            let text = match i {
+                0 => NETWORK.to_owned(),
+                _ => format!("{NETWORK}-{}", i + 1),
+            };
+            text.parse().expect("listen-N is a name")
+        };
+        self.groups
+            .iter()
+            .zip(&self.more)
+            .enumerate()
+            .map(|(i, (g, more))| {
+                let network = name(i);
+                match g {
+                    Value::Ip {
+                        selector,
+                        protocol,
+                        ports,
+                        advertise,
+                        dual,
+                    } => {
+                        let mut net = Network::new(network.clone()).with_expose(Exposure::Public);
+                        for s in std::iter::once(selector).chain(more) {
+                            net = net.with_include(s.clone());
+                        }
+                        if let Some(a) = advertise {
+                            net = net.with_advertise(a.clone());
+                        }
+                        if ip_groups > 1 {
+                            net = net.with_shared();
+                        }
+                        let mut ep =
+                            Endpoint::new(network, protocol_name(*protocol), *protocol, *ports);
+                        if *dual {
+                            ep = ep.with_options(EndpointOptions {
+                                v6only: Some(false),
+                                ..EndpointOptions::default()
+                            });
+                        }
+                        (net, ep)
+                    }
+                    Value::Unix { protocol, path } => (
+                        Network::new(network.clone()).with_include(Selector::Unix),
+                        Endpoint::unix(network, protocol_name(*protocol), *protocol, path.clone()),
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+/// An endpoint named after its protocol: `tcp`, `http`, `unix`, ….
+fn protocol_name(protocol: Protocol) -> Name {
+    protocol
+        .to_string()
+        .parse()
+        .expect("a protocol's name is a name")
+}
+
+/// The value `input` stands for, if it is one address; `None` when it is
 /// not shaped like one, so the full grammar reads it.
-pub(crate) fn shorthand(input: &str) -> Option<Result<ListenSpec, SpecError>> {
+pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     let text = input.trim_ascii();
     if text.is_empty()
         || text
             .bytes()
             .any(|b| b.is_ascii_whitespace() || b"=;#".contains(&b))
     {
+        return None;
+    }
+    // Caddy's `PATH|0660`: the mode is not part of the file's name, and
+    // the grammar says how to write it.
+    if text.rsplit_once('|').is_some_and(|(_, mode)| {
+        !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    }) {
         return None;
     }
     if let Some((protocol, path)) = unix_url(text) {
@@ -70,7 +223,131 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<ListenSpec, SpecError>> {
         Some(_) => from_url(text)?,
         None => from_socket_addr(text)?,
     };
-    Some(build(text, protocol, &host, &port))
+    Some(ip_value(text, protocol, host, &port))
+}
+
+/// The form another program would have meant by a statement the grammar
+/// cannot read, if it is one (see [`ForeignForm`]).
+pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
+    let text = text.trim_ascii();
+    if let Some(rest) = text.strip_prefix("sd-listen") {
+        return match rest.strip_prefix(':') {
+            None if rest.is_empty() => Some(ForeignForm::SdListen { name: None }),
+            Some(name) if !name.is_empty() => Some(ForeignForm::SdListen {
+                name: Some(name.to_owned()),
+            }),
+            _ => None,
+        };
+    }
+    if text.contains(',') {
+        let count = text.split(',').count();
+        let each_one = text
+            .split(',')
+            .all(|v| shorthand(v).is_some() || foreign(v).is_some());
+        return each_one.then_some(ForeignForm::List { count });
+    }
+    if let Some((path, mode)) = text.rsplit_once('|') {
+        let path = path.strip_prefix("unix/").unwrap_or(path);
+        let octal = !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b));
+        return (octal && UnixPath::looks_like(path)).then(|| ForeignForm::UnixSpelling {
+            path: path.to_owned(),
+            mode: Some(mode.to_owned()),
+        });
+    }
+    if let Some(path) = text.strip_prefix("unix/")
+        && UnixPath::looks_like(path)
+    {
+        return Some(ForeignForm::UnixSpelling {
+            path: path.to_owned(),
+            mode: None,
+        });
+    }
+    if let Some((network, address)) = text.split_once('/')
+        && let Some(network @ ("tcp" | "udp")) = network
+            .get(..3)
+            .filter(|_| matches!(network, "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6"))
+        && address.contains(':')
+    {
+        return Some(ForeignForm::Caddy {
+            network: network.to_owned(),
+            address: address.to_owned(),
+        });
+    }
+    if let Some((scheme, rest)) = text.split_once("://") {
+        return foreign_url(scheme, rest);
+    }
+    if let Some((protocol, port)) = text.split_once(':')
+        && matches!(protocol, "tcp" | "udp" | "http" | "https")
+        && !port.is_empty()
+        && port.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+    {
+        return Some(ForeignForm::EndpointOnly {
+            protocol: protocol.to_owned(),
+            port: port.to_owned(),
+        });
+    }
+    let without_zone = |a: &str| a.split_once('%').map_or(a, |(a, _)| a).to_owned();
+    if text == "localhost" || without_zone(text).parse::<std::net::IpAddr>().is_ok() {
+        if let Some((addr, port)) = text.rsplit_once(':')
+            && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
+            && port.len() > 1
+            && port.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Some(ForeignForm::UnbracketedIpv6 {
+                addr: addr.to_owned(),
+                port: port.to_owned(),
+            });
+        }
+        return Some(ForeignForm::NoPort {
+            host: text.to_owned(),
+        });
+    }
+    if let Some((addr, port)) = text.rsplit_once(':')
+        && addr.contains(':')
+        && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
+        && port.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Some(ForeignForm::UnbracketedIpv6 {
+            addr: addr.to_owned(),
+            port: port.to_owned(),
+        });
+    }
+    let (host, service) = text.rsplit_once(':')?;
+    let host_ok = host.parse::<std::net::Ipv4Addr>().is_ok()
+        || (host.starts_with('[') && host.ends_with(']'))
+        || is_host_name(host);
+    (host_ok && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphabetic())).then(
+        || ForeignForm::NamedPort {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            service: service.to_owned(),
+        },
+    )
+}
+
+/// A URL the shorthand did not take: one of its schemes with a path, or a
+/// listener's name (Kafka) as the scheme.
+fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.is_empty() || authority.contains(['?', '@']) {
+        return None;
+    }
+    if matches!(scheme, "tcp" | "udp" | "http" | "https") {
+        return (!path.is_empty()).then(|| ForeignForm::UrlPath {
+            address: format!("{scheme}://{authority}"),
+        });
+    }
+    let listener = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && scheme.bytes().any(|b| b.is_ascii_uppercase());
+    (listener && path.is_empty()).then(|| ForeignForm::Listener {
+        name: scheme.to_owned(),
+        address: authority.to_owned(),
+    })
 }
 
 /// A Unix socket's URL as its clients write one, as its protocol and
@@ -108,27 +385,68 @@ fn decoded(text: &str) -> Option<String> {
     String::from_utf8(percent_decode(text)?).ok()
 }
 
-/// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6.
-fn from_socket_addr(text: &str) -> Option<(Protocol, String, String)> {
+/// A host as a one-address value holds it.
+#[derive(Debug)]
+enum Host {
+    /// `:PORT`, or a URL with no host: every address of both families.
+    Any,
+    /// An IP address, as text the selector grammar reads (a zone kept).
+    Ip(String),
+    /// A host name, looked up and advertised as written.
+    Name(String),
+}
+
+/// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6; `:PORT`;
+/// `HOST:PORT` for a host name that is not a protocol's (`http:8080` is an
+/// endpoint line without its network, which the grammar explains).
+fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
     let (host, port) = match text.strip_prefix('[') {
         Some(rest) => {
             let (host, after) = rest.split_once(']')?;
-            (host, after.strip_prefix(':')?)
+            (Host::Ip(host.to_owned()), after.strip_prefix(':')?)
         }
         None => {
             let (host, port) = text.rsplit_once(':')?;
-            // An IPv4 address: IPv6 needs its brackets before a port.
-            host.parse::<std::net::Ipv4Addr>().ok()?;
-            (host, port)
+            if host.is_empty() {
+                (Host::Any, port)
+            } else if host.parse::<std::net::Ipv4Addr>().is_ok() {
+                (Host::Ip(host.to_owned()), port)
+            } else if is_host_name(host) && host.parse::<Protocol>().is_err() {
+                (Host::Name(host.to_owned()), port)
+            } else {
+                // IPv6 needs its brackets before a port.
+                return None;
+            }
         }
     };
-    port.bytes()
-        .all(|b| b.is_ascii_digit())
-        .then(|| (Protocol::Tcp, host.to_owned(), port.to_owned()))
+    (!port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| (Protocol::Tcp, host, port.to_owned()))
 }
 
-/// `SCHEME://HOST[:PORT][/]` for the endpoint schemes.
-fn from_url(text: &str) -> Option<(Protocol, String, String)> {
+/// Whether `text` is a DNS name as one would write it for a host: labels
+/// of letters, digits and `-`, not all digits (`1.2.3` is no host).
+fn is_host_name(text: &str) -> bool {
+    text.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+    }) && !text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+/// `SCHEME://HOST[:PORT][/]` for the endpoint schemes; an empty host
+/// (`tcp://:9092`, Kafka's and Go's every address) is `*`.
+fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
+    let (scheme, rest) = text.split_once("://")?;
+    let any = rest.starts_with(':');
+    let filled;
+    let text = if any {
+        // The URL parser wants a host: any will do to read the port.
+        filled = format!("{scheme}://0.0.0.0{rest}");
+        &filled
+    } else {
+        text
+    };
     let url = Url::parse(text).ok()?;
     let protocol = match url.scheme() {
         "tcp" => Protocol::Tcp,
@@ -148,9 +466,10 @@ fn from_url(text: &str) -> Option<(Protocol, String, String)> {
         .then(|| Url::parse(&format!("http://{}", url.host_str()?)).ok())
         .flatten();
     let host = match reread.as_ref().unwrap_or(&url).host()? {
-        url::Host::Ipv4(a) => a.to_string(),
-        url::Host::Ipv6(a) => a.to_string(),
-        url::Host::Domain(d) => format!("dns:{d}"),
+        _ if any => Host::Any,
+        url::Host::Ipv4(a) => Host::Ip(a.to_string()),
+        url::Host::Ipv6(a) => Host::Ip(a.to_string()),
+        url::Host::Domain(d) => Host::Name(d.to_owned()),
     };
     // The URL parser leaves out a port that is its scheme's default.
     let port = url.port().or(match protocol {
@@ -174,31 +493,33 @@ fn located(text: &str, kind: SpecErrorKind) -> SpecError {
     )
 }
 
-/// The spec of one Unix socket, or the parser's error for its path.
-fn build_unix(text: &str, protocol: Protocol, path: &str) -> Result<ListenSpec, SpecError> {
-    let located = |kind| located(text, kind);
-    let path: UnixPath = path.parse().map_err(located)?;
-    let network: Name = NETWORK.parse().map_err(located)?;
-    let endpoint: Name = protocol.to_string().parse().map_err(located)?;
-    ListenSpec::new(
-        vec![Network::new(network.clone()).with_include(Selector::Unix)],
-        vec![Endpoint::unix(network, endpoint, protocol, path)],
-    )
+/// One Unix socket, or the parser's error for its path.
+fn build_unix(text: &str, protocol: Protocol, path: &str) -> Result<Value, SpecError> {
+    let path: UnixPath = path.parse().map_err(|kind| located(text, kind))?;
+    Ok(Value::Unix { protocol, path })
 }
 
-/// The spec, or the parser's own errors for the address or port, pointed at
-/// what was written.
-fn build(text: &str, protocol: Protocol, host: &str, port: &str) -> Result<ListenSpec, SpecError> {
+/// An IP endpoint's value, or the parser's own errors for the address or
+/// port, pointed at what was written.
+fn ip_value(text: &str, protocol: Protocol, host: Host, port: &str) -> Result<Value, SpecError> {
     let located = |kind| located(text, kind);
-    let selector: Selector = host.parse().map_err(located)?;
     let ports: Ports = port.parse().map_err(located)?;
-    let network: Name = NETWORK.parse().map_err(located)?;
-    let endpoint: Name = protocol.to_string().parse().map_err(located)?;
-    let net = Network::new(network.clone())
-        .with_include(selector)
-        .with_expose(Exposure::Public);
-    ListenSpec::new(
-        vec![net],
-        vec![Endpoint::new(network, endpoint, protocol, ports)],
-    )
+    let (selector, advertise) = match &host {
+        Host::Any => ("*".to_owned(), None),
+        Host::Ip(ip) => (ip.clone(), None),
+        Host::Name(name) => (
+            format!("dns:{name}"),
+            Some(name.parse::<Advertise>().map_err(located)?),
+        ),
+    };
+    let selector: Selector = selector.parse().map_err(located)?;
+    let dual = cfg!(any(target_os = "linux", target_os = "android"))
+        && matches!(&host, Host::Ip(ip) if ip.parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED));
+    Ok(Value::Ip {
+        selector,
+        protocol,
+        ports,
+        advertise,
+        dual,
+    })
 }

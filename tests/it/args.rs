@@ -9,6 +9,47 @@ struct Cli {
     listen: ListenArgs,
 }
 
+/// `--listen ADDR` given twice binds both, as a server taking several
+/// `SocketAddr` flags did; `$LISTEN` may hold several too, and adds to them.
+#[test]
+fn several_one_address_flags_add_up() {
+    let cli = Cli::try_parse_from([
+        "server",
+        "--listen",
+        "127.0.0.1:8080",
+        "--listen",
+        "[::1]:8080",
+        "--listen",
+        "/run/svc.sock",
+        "--listen-spec",
+        "http://127.0.0.1:9090; http://[::1]:9090",
+    ])
+    .unwrap();
+    let spec = cli.listen.layers().build().unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "listen = 127.0.0.1, ::1 expose=public shared\n\
+         listen-2 = unix\n\
+         listen-3 = 127.0.0.1, ::1 expose=public shared\n\
+         listen.tcp = tcp:8080\n\
+         listen-2.unix = unix:/run/svc.sock\n\
+         listen-3.http = http:9090\n"
+    );
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .build()
+        .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let tcp: Vec<String> = plan
+        .endpoint("listen", "tcp")
+        .unwrap()
+        .binds()
+        .iter()
+        .map(|b| b.addr().to_string())
+        .collect();
+    assert_eq!(tcp, ["127.0.0.1:8080", "[::1]:8080"]);
+}
+
 #[test]
 fn file_then_flags_then_the_environment_make_one_spec() {
     let dir = std::env::temp_dir().join(format!("listenspec-args-{}", std::process::id()));

@@ -121,6 +121,25 @@ fn a_config_field_that_was_a_socket_address_keeps_working() {
     }
 }
 
+/// A list of addresses, as a `Vec<SocketAddr>` field or etcd's URL lists
+/// held them, keeps every address: the entries add up.
+#[test]
+fn a_list_of_addresses_keeps_every_one() {
+    let config: Config = toml::from_str(
+        "name = 'svc'\nlisten = ['127.0.0.1:8080', '[::1]:8080', 'https://127.0.0.1:8443', '/run/svc.sock']",
+    )
+    .unwrap();
+    assert_eq!(
+        config.listen.to_string(),
+        "listen = 127.0.0.1, ::1 expose=public shared\n\
+         listen-2 = 127.0.0.1 expose=public shared\n\
+         listen-3 = unix\n\
+         listen.tcp = tcp:8080\n\
+         listen-2.https = https:8443\n\
+         listen-3.unix = unix:/run/svc.sock\n"
+    );
+}
+
 #[test]
 fn a_spec_is_written_back_as_its_canonical_text_and_reads_again() {
     let config = Config {

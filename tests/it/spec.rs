@@ -103,6 +103,7 @@ fn the_example_means_what_its_comments_say() {
 fn kind_and_reason(kind: &SpecErrorKind) -> String {
     let reason = match kind {
         SpecErrorKind::BadSelector { reason, .. } => crate::variant_name(reason),
+        SpecErrorKind::Foreign { form, .. } => crate::variant_name(form),
         SpecErrorKind::BadAdvertise { reason, .. } => crate::variant_name(reason),
         SpecErrorKind::BadOption { reason, .. } => crate::variant_name(reason),
         SpecErrorKind::BadPorts { reason, .. } => crate::variant_name(reason),
