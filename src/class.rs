@@ -14,8 +14,11 @@
 //! The two multicast rows (`224.0.0.0/4`, `ff00::/8`) and the deprecated
 //! site-local row (`fec0::/10`, RFC 3879) are not in those registries: they
 //! come from the address-space registries, which have no "Globally
-//! Reachable" column (see [`is_globally_reachable`] for the value used;
-//! site-local addresses were never routed beyond a site):
+//! Reachable" column (see [`is_globally_reachable`] for the value used).
+//! The site-local row is left blank, so it counts as maybe public (below):
+//! RFC 3879 section 4 has new implementations treat the block as global
+//! unicast, since nothing keeps it inside a site, and Go and Python's
+//! `ipaddress` call it global too:
 //!
 //! - IANA IPv4 Address Space Registry,
 //!   `https://www.iana.org/assignments/ipv4-address-space/` (224/8 to 239/8)
@@ -29,7 +32,8 @@
 //!
 //! The registries give "N/A" (Teredo `2001::/32`, 6to4 `2002::/16`) or
 //! nothing at all (the terminated rows `192.88.99.0/24` and `2001:10::/28`)
-//! instead of True/False for a few rows; [`SpecialBlock::globally_reachable`]
+//! instead of True/False for a few rows, and the site-local row comes from a
+//! registry without the column; [`SpecialBlock::globally_reachable`]
 //! keeps that as `None`. [`is_globally_reachable`] answers `true` for them:
 //! this crate uses it to refuse exposing private-only services, so when the
 //! registry does not promise "not reachable", we assume reachable.
@@ -102,8 +106,10 @@ pub enum AddrClass {
     /// `unique-local`: `fc00::/7` (RFC 4193), which includes `fd00::/8`.
     UniqueLocal,
     /// `site-local`: `fec0::/10`, deprecated by RFC 3879 (from the IPv6
-    /// address-space registry): never globally reachable, and ranked below
-    /// unique-local addresses, as RFC 6724's precedence table has it.
+    /// address-space registry). Maybe globally reachable, as RFC 3879 has
+    /// new implementations treat it (global unicast), so a `private` network
+    /// may not take it; and ranked below global and unique-local addresses
+    /// when choosing what to advertise, as RFC 6724's precedence table has it.
     SiteLocal,
     /// `documentation`: `192.0.2.0/24`, `198.51.100.0/24`, `203.0.113.0/24`,
     /// `2001:db8::/32`, `3fff::/20`.
@@ -312,7 +318,8 @@ pub struct SpecialBlock {
     /// The class this crate gives the block.
     pub class: AddrClass,
     /// The registry's "Globally Reachable" column; `None` where it says N/A
-    /// or, for terminated rows, nothing.
+    /// or, for terminated rows, nothing, and for the site-local row, which
+    /// comes from the address-space registry that has no such column.
     pub globally_reachable: Option<bool>,
 }
 
@@ -367,9 +374,10 @@ fn first_row(mut rows: u64, holds: impl Fn(usize) -> bool) -> Option<usize> {
 /// Whether the registries call `ip` globally reachable: the "Globally
 /// Reachable" column of the most specific row holding it.
 ///
-/// - N/A (Teredo, 6to4) and blank (terminated rows) count as reachable: the
-///   crate uses this answer to keep private services off public addresses, so
-///   "unknown" must not pass for "private".
+/// - N/A (Teredo, 6to4) and blank (terminated rows, deprecated site-local
+///   `fec0::/10`) count as reachable: the crate uses this answer to keep
+///   private services off public addresses, so "unknown" must not pass for
+///   "private".
 /// - Addresses in no row are reachable.
 /// - Multicast has no registry column. IPv6 multicast with global scope
 ///   (`ffXe::/16`, scope nibble `e`, any flags) is reachable; every other
@@ -490,7 +498,7 @@ const TABLE: [SpecialBlock; 54] = {
         row(v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16),            "6to4", "RFC 3056", C::SixToFour, NA),
         row(v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16),            "Segment Routing (SRv6) SIDs", "RFC 9602", C::Srv6, NO),
         row(v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),            "Link-Local Unicast", "RFC 4291", C::LinkLocal, NO),
-        row(v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),            "Site-Local (deprecated)", "RFC 3879", C::SiteLocal, NO),
+        row(v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),            "Site-Local (deprecated)", "RFC 3879", C::SiteLocal, NA),
         row(v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),             "Multicast", "RFC 4291", C::Multicast, NO),
         row(v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),             "Unique-Local", "RFC 4193, RFC 8190", C::UniqueLocal, NO),
     ]

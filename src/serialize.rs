@@ -32,7 +32,7 @@ use crate::plan::{
     ProblemKind, Severity, UnixBind, Why,
 };
 use crate::probe::Reach;
-use crate::spec::{Located, SpecError};
+use crate::spec::{Located, Name, SpecError};
 
 /// A value written as its `Display` text.
 struct Text<'a, T: ?Sized>(&'a T);
@@ -313,11 +313,25 @@ impl Serialize for Reach {
     }
 }
 
-/// `{"errors": [Located]}`.
+/// `{"errors": [Located], "networks": [name] or null}`: `networks` is
+/// every network the spec defines, in the order written, when an endpoint
+/// names one that is not defined, and `null` otherwise.
+///
+/// The field is always there, so a script reads one shape. `null` is not
+/// `[]`: `[]` says the spec defines no network, `null` that no error needed
+/// the list, which is then not always known (a `--listen` line is checked
+/// alone before the layers are put together). Unlike the text, which shows
+/// the first 32 names to a reader, the list is whole, so a script can tell
+/// whether a name is defined; it is written once, whatever the number of
+/// errors.
 impl Serialize for SpecError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("SpecError", 1)?;
+        let mut st = s.serialize_struct("SpecError", 2)?;
         st.serialize_field("errors", self.errors())?;
+        let networks = self
+            .defined_networks()
+            .map(|names| names.iter().map(Name::as_str).collect::<Vec<_>>());
+        st.serialize_field("networks", &networks)?;
         st.end()
     }
 }

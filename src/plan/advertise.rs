@@ -191,8 +191,12 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
 /// Ranks an address for advertising, given its class and whether it is
 /// globally reachable: lower is better.
 fn rank(ip: IpAddr, class: AddrClass, global: bool) -> (u8, Family, IpAddr) {
-    // RFC 6724's precedence puts deprecated site-local addresses below
-    // unique-local ones.
+    // Site-local comes before the `global` guard: `fec0::/10` counts as maybe
+    // public for exposure (the safe side there), but it is deprecated and
+    // may not reach past the site, so clients are told a global or
+    // unique-local address first, as RFC 6724's precedence table has it.
+    // It stays above link-local and loopback, which reach no other host
+    // without a zone, or none at all.
     let r = match class {
         AddrClass::Loopback => 4,
         AddrClass::LinkLocal => 3,

@@ -661,9 +661,12 @@ pub struct Located {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     errors: Vec<Located>,
-    /// The networks the spec defines, listed once under the errors when an
-    /// endpoint names one that is not defined.
-    defined: Option<String>,
+    /// The networks the spec defines, in the order written, when an endpoint
+    /// names one that is not defined (`None` otherwise, and then the list
+    /// may not be known: a single layer is checked without the others).
+    /// Kept as names, not as the line the text prints, so the JSON form
+    /// can list them too.
+    defined: Option<Vec<Name>>,
 }
 
 /// How many network names the listing under the errors shows.
@@ -685,25 +688,23 @@ impl SpecError {
 
     pub(crate) fn new(errors: Vec<Located>, networks: &[Network]) -> SpecError {
         let unknown = |e: &Located| matches!(e.kind, SpecErrorKind::UnknownNetwork { .. });
-        let defined = errors.iter().any(unknown).then(|| {
-            let names: Vec<&str> = networks
-                .iter()
-                .take(LISTED_NETWORKS)
-                .map(|n| n.name().as_str())
-                .collect();
-            let more = networks.len().saturating_sub(LISTED_NETWORKS);
-            match (names.is_empty(), more) {
-                (true, _) => "the spec defines no network".to_owned(),
-                (false, 0) => format!("defined networks: {}", names.join(", ")),
-                (false, n) => format!("defined networks: {} and {n} more", names.join(", ")),
-            }
-        });
+        let defined = errors
+            .iter()
+            .any(unknown)
+            .then(|| networks.iter().map(|n| n.name().clone()).collect());
         SpecError { errors, defined }
     }
 
     /// The problems, in the order found.
     pub fn errors(&self) -> &[Located] {
         &self.errors
+    }
+
+    /// Every network the spec defines, in the order written, when an
+    /// endpoint names one that is not defined; the text lists the first
+    /// `LISTED_NETWORKS` of them under the errors.
+    pub(crate) fn defined_networks(&self) -> Option<&[Name]> {
+        self.defined.as_deref()
     }
 }
 
@@ -726,10 +727,23 @@ impl fmt::Display for Located {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         crate::write_list(f, ("the listen spec has ", "error", ""), "  ", &self.errors)?;
-        if let Some(defined) = &self.defined {
-            write!(f, "\n{defined}")?;
+        let Some(defined) = &self.defined else {
+            return Ok(());
+        };
+        if defined.is_empty() {
+            return f.write_str("\nthe spec defines no network");
         }
-        Ok(())
+        f.write_str("\ndefined networks: ")?;
+        for (i, name) in defined.iter().take(LISTED_NETWORKS).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(name.as_str())?;
+        }
+        match defined.len().saturating_sub(LISTED_NETWORKS) {
+            0 => Ok(()),
+            more => write!(f, " and {more} more"),
+        }
     }
 }
 

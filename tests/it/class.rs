@@ -318,6 +318,10 @@ fn hand_picked() {
         ("2001:20::1", "orchid", true),
         ("2001:30::1", "dets", true),
         ("5f00::1", "srv6", false),
+        // Deprecated site-local: RFC 3879 has it treated as global unicast,
+        // so it is maybe public, at both ends of the block.
+        ("fec0::1", "site-local", true),
+        ("feff:ffff::1", "site-local", true),
     ];
     for &(text, class, reachable) in cases {
         let ip: IpAddr = text.parse().expect("test address parses");

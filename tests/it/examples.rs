@@ -97,6 +97,46 @@ fn doctor_json_lists_endpoints_and_errors() {
     assert_eq!(v["errors"][0]["line"], 1);
     assert_eq!(v["errors"][0]["layer"], "--listen #1");
     assert_eq!(v["errors"][0]["statement"], "x = 10.0.0.1/8");
+    // No error names an undefined network, so no list (not an empty one,
+    // which would say the spec defines none).
+    assert_eq!(v["networks"], serde_json::Value::Null, "{v}");
+}
+
+/// An endpoint on an undefined network: the JSON lists the networks the
+/// spec does define, in the order written, as the text does under the
+/// errors, and says so once however many endpoints are lost.
+#[test]
+fn doctor_json_spec_error_lists_the_defined_networks() {
+    let out = doctor(&[
+        "--listen",
+        "public = loopback",
+        "--listen",
+        "ops = loopback expose=local",
+        "--listen",
+        "nowhere.a = tcp:1",
+        "--listen",
+        "elsewhere.b = tcp:2",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"].as_array().unwrap().len(), 2, "{v}");
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("nowhere.a"), "{v}");
+    assert_eq!(v["networks"], serde_json::json!(["public", "ops"]), "{v}");
+
+    // A spec with endpoints and no network at all: an empty list, where
+    // the text says so in words.
+    let out = doctor(&["--listen", "nowhere.a = tcp:1", "--json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["networks"], serde_json::json!([]), "{v}");
+    let out = doctor(&["--listen", "nowhere.a = tcp:1"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.ends_with("\nthe spec defines no network\n"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -83,6 +83,14 @@ fn many_endpoints_on_an_undefined_network_list_the_networks_once() {
     );
     // 259 MB before, for the same spec.
     assert!(text.len() < 20_000 * 200, "{} bytes", text.len());
+    // The JSON lists every network, once: a script can look a name up.
+    let json = serde_json::to_value(&err).unwrap();
+    let networks = json["networks"].as_array().unwrap();
+    assert_eq!(networks.len(), 100);
+    assert_eq!(
+        (networks[0].as_str(), networks[99].as_str()),
+        (Some("net0"), Some("net99"))
+    );
 }
 
 #[test]
