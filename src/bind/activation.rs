@@ -735,6 +735,29 @@ mod tests {
         ));
     }
 
+    /// Sockets announced but not for this process are told apart from
+    /// none announced and from this process's own.
+    #[test]
+    fn announced_sockets_not_for_this_process_are_noticed() {
+        use super::{NotTaken, not_taken_from};
+        let n = |pid: Option<&str>, fds: Option<&str>| not_taken_from(7, pid, fds);
+        let not_taken = |pid: Option<&str>| NotTaken {
+            listen_fds: "2".to_owned(),
+            listen_pid: pid.map(str::to_owned),
+            pid: 7,
+        };
+        assert_eq!(n(None, Some("2")), Some(not_taken(None)));
+        assert_eq!(n(Some("8"), Some("2")), Some(not_taken(Some("8"))));
+        // This process's: they were taken (or refused) as usual.
+        assert_eq!(n(Some("7"), Some("2")), None);
+        assert_eq!(n(Some(" 7\n"), Some("2")), None);
+        // Nothing announced that could hold an address.
+        assert_eq!(n(None, None), None);
+        assert_eq!(n(Some("8"), None), None);
+        assert_eq!(n(None, Some("0")), None);
+        assert_eq!(n(None, Some("two")), None);
+    }
+
     /// The descriptor limit the cases run under, as `ulimit -n` often is.
     const LIMIT: u64 = 1024;
 
