@@ -575,6 +575,24 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
 /// is a file, a pipe or not open, the error names it and every descriptor,
 /// sockets included, is left open and untouched.
 ///
+/// # Names, and `LISTEN_PID`
+///
+/// Each socket is named from `LISTEN_FDNAMES`; without it (the listenfd
+/// convention: `systemfd`, `systemd-socket-activate` without `--fdname`)
+/// each is `unknown`, as `sd_listen_fds_with_names(3)` says, and
+/// [`crate::Plan::bind`] takes it for the one planned socket it sits on,
+/// if exactly one (see [`Inherited::unnamed`]).
+///
+/// Sockets are taken only when `LISTEN_PID` is this process's id, as
+/// `sd_listen_fds(3)` takes them, also when it is not set at all, which
+/// the listenfd crate accepts (`systemfd --no-pid`): the variables are
+/// inherited by every child, so a process started by an activated one, or
+/// with an environment a parent left behind, would otherwise adopt
+/// descriptors numbered from 3 that are some other code's. When a bind is
+/// then refused an address (the passed socket still holds it), the error
+/// says that `LISTEN_FDS` is set without this process's `LISTEN_PID` and
+/// how to run the server instead, rather than blaming another process.
+///
 /// # Precondition
 ///
 /// The announced descriptors (3 up to `2 + LISTEN_FDS`) must belong to no

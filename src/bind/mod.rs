@@ -678,6 +678,14 @@ impl Plan {
     /// kernel says, listening state, `IPV6_V6ONLY` on `[::]` and
     /// `SO_BINDTODEVICE`; all or none.
     ///
+    /// A socket without a name ([`Inherited::unnamed`], named `unknown`)
+    /// is matched by where it sits instead: the planned socket with its
+    /// address and port (or Unix path), else the one with its address and
+    /// port 0 or a range holding its port. It is taken only when exactly
+    /// one planned socket fits and no other unnamed socket fits that one,
+    /// and is then checked as a named one is; otherwise the error says it
+    /// came without a name and how to name it.
+    ///
     /// ```
     /// use listenspec::{Host, ListenSpec};
     ///
