@@ -31,6 +31,10 @@ use crate::sys;
 #[cfg(unix)]
 const FIRST_FD: i32 = 3;
 
+/// The name of a socket passed without one: what `sd_listen_fds_with_names(3)`
+/// calls it when `LISTEN_FDNAMES` is not set.
+pub(crate) const UNNAMED: &str = "unknown";
+
 /// One socket the service manager passed in.
 #[derive(Debug)]
 pub struct Inherited {
@@ -92,6 +96,39 @@ impl Inherited {
             ty,
             kernel,
         }
+    }
+
+    /// Wraps an already-owned socket that came without a name, as the
+    /// listenfd convention (`systemfd`) and `systemd-socket-activate`
+    /// without `--fdname` pass them: it is named `unknown`, as systemd's
+    /// `sd_listen_fds_with_names(3)` names it, and a bind takes it for the
+    /// one planned socket whose address (or Unix path) and transport it
+    /// has, if exactly one has them and that one is given no other.
+    ///
+    /// ```
+    /// use listenspec::bind::Inherited;
+    /// use listenspec::{Host, ListenSpec};
+    ///
+    /// let given = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let port = given.local_addr()?.port();
+    /// let spec: ListenSpec = format!("local = 127.0.0.1 expose=local\nlocal.web = http:{port}").parse()?;
+    /// let host = Host::builder().interface("lo", 1, ["127.0.0.1/8"]).build()?;
+    /// let inherited = Inherited::unnamed(socket2::Socket::from(given));
+    /// assert!(!inherited.is_named());
+    /// let bound = spec.plan(&host)?.bind_inherited(vec![inherited])?;
+    /// assert_eq!(bound.endpoint("local", "web").unwrap().sockets()[0].inherited(), Some("unknown"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn unnamed(socket: Socket) -> Inherited {
+        Inherited::new(UNNAMED, socket)
+    }
+
+    /// Whether it came with a name. A socket named `unknown` did not:
+    /// that is the name systemd gives a socket passed without one, so no
+    /// unit can mean it as a name of its own.
+    pub fn is_named(&self) -> bool {
+        self.name != UNNAMED
     }
 
     /// A second descriptor for the same socket (`dup(2)` through socket2,
@@ -350,7 +387,7 @@ pub(crate) struct Announced {
 #[cfg(unix)]
 impl Announced {
     pub(crate) fn name(&self, i: usize) -> &str {
-        self.names.get(i).map_or("unknown", String::as_str)
+        self.names.get(i).map_or(UNNAMED, String::as_str)
     }
 }
 
@@ -390,6 +427,63 @@ pub(crate) fn announced(
         _ => Vec::new(),
     };
     Ok(Some(Announced { count, names }))
+}
+
+/// Sockets announced but not for this process: `LISTEN_FDS` set while
+/// `LISTEN_PID` is absent (`systemfd --no-pid`) or names another process
+/// (a program in between, such as `cargo watch`, that did not exec). Such
+/// sockets are never taken, but they are still open in this process, and
+/// one of them likely holds the address a bind is then refused; an error
+/// that blamed another process would send the reader looking in vain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NotTaken {
+    /// `LISTEN_FDS` as found.
+    pub(crate) listen_fds: String,
+    /// `LISTEN_PID` as found; `None` when it is not set.
+    pub(crate) listen_pid: Option<String>,
+    /// This process's id.
+    pub(crate) pid: u32,
+}
+
+/// [`NotTaken`] from the environment, read only when a bind was refused
+/// (the usual start-up never asks).
+#[cfg(unix)]
+pub(crate) fn not_taken() -> Option<NotTaken> {
+    let var = |k: &str| std::env::var(k).ok();
+    not_taken_from(
+        std::process::id(),
+        var("LISTEN_PID").as_deref(),
+        var("LISTEN_FDS").as_deref(),
+    )
+}
+
+/// Off Unix nothing is ever passed.
+#[cfg(not(unix))]
+pub(crate) fn not_taken() -> Option<NotTaken> {
+    None
+}
+
+/// [`not_taken`] given the variables: pure, so it is tested without the
+/// environment. A `LISTEN_FDS` of 0, or one that is no count, announces no
+/// socket that could hold an address.
+#[cfg(unix)]
+fn not_taken_from(
+    pid: u32,
+    listen_pid: Option<&str>,
+    listen_fds: Option<&str>,
+) -> Option<NotTaken> {
+    let fds = listen_fds?;
+    if fds.trim().parse::<u64>().map_or(true, |n| n == 0) {
+        return None;
+    }
+    if listen_pid.is_some_and(|p| p.trim().parse::<u32>() == Ok(pid)) {
+        return None;
+    }
+    Some(NotTaken {
+        listen_fds: fds.to_owned(),
+        listen_pid: listen_pid.map(str::to_owned),
+        pid,
+    })
 }
 
 /// `LISTEN_FDS` as a count whose descriptors, numbered from 3, this process
@@ -480,6 +574,24 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
 /// Nothing is taken unless every announced descriptor is a socket: when one
 /// is a file, a pipe or not open, the error names it and every descriptor,
 /// sockets included, is left open and untouched.
+///
+/// # Names, and `LISTEN_PID`
+///
+/// Each socket is named from `LISTEN_FDNAMES`; without it (the listenfd
+/// convention: `systemfd`, `systemd-socket-activate` without `--fdname`)
+/// each is `unknown`, as `sd_listen_fds_with_names(3)` says, and
+/// [`crate::Plan::bind`] takes it for the one planned socket it sits on,
+/// if exactly one (see [`Inherited::unnamed`]).
+///
+/// Sockets are taken only when `LISTEN_PID` is this process's id, as
+/// `sd_listen_fds(3)` takes them, also when it is not set at all, which
+/// the listenfd crate accepts (`systemfd --no-pid`): the variables are
+/// inherited by every child, so a process started by an activated one, or
+/// with an environment a parent left behind, would otherwise adopt
+/// descriptors numbered from 3 that are some other code's. When a bind is
+/// then refused an address (the passed socket still holds it), the error
+/// says that `LISTEN_FDS` is set without this process's `LISTEN_PID` and
+/// how to run the server instead, rather than blaming another process.
 ///
 /// # Precondition
 ///
@@ -639,6 +751,29 @@ mod tests {
             &UnixPath::Abstract("a".into()),
             &UnixPath::Abstract("a\u{0}".into())
         ));
+    }
+
+    /// Sockets announced but not for this process are told apart from
+    /// none announced and from this process's own.
+    #[test]
+    fn announced_sockets_not_for_this_process_are_noticed() {
+        use super::{NotTaken, not_taken_from};
+        let n = |pid: Option<&str>, fds: Option<&str>| not_taken_from(7, pid, fds);
+        let not_taken = |pid: Option<&str>| NotTaken {
+            listen_fds: "2".to_owned(),
+            listen_pid: pid.map(str::to_owned),
+            pid: 7,
+        };
+        assert_eq!(n(None, Some("2")), Some(not_taken(None)));
+        assert_eq!(n(Some("8"), Some("2")), Some(not_taken(Some("8"))));
+        // This process's: they were taken (or refused) as usual.
+        assert_eq!(n(Some("7"), Some("2")), None);
+        assert_eq!(n(Some(" 7\n"), Some("2")), None);
+        // Nothing announced that could hold an address.
+        assert_eq!(n(None, None), None);
+        assert_eq!(n(Some("8"), None), None);
+        assert_eq!(n(None, Some("0")), None);
+        assert_eq!(n(None, Some("two")), None);
     }
 
     /// The descriptor limit the cases run under, as `ulimit -n` often is.

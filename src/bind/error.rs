@@ -83,6 +83,74 @@ pub enum Cause {
         /// Its name.
         name: String,
     },
+    /// An inherited socket that came without a name (`LISTEN_FDNAMES` not
+    /// set, as `systemfd` and `systemd-socket-activate` without `--fdname`
+    /// pass them) sits on no planned socket's address, of its transport.
+    #[error(
+        "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but no planned socket has it; the plan has {}",
+        capped(planned)
+    )]
+    UnnamedUnmatched {
+        /// Its descriptor number.
+        fd: i32,
+        /// What it is.
+        found: String,
+        /// Every planned socket, as `ENDPOINT TRANSPORT ADDRESS`.
+        planned: Vec<String>,
+    },
+    /// An inherited socket that came without a name fits the planned
+    /// sockets of several endpoints (each on its address, with port 0 or
+    /// a range that holds its port), so which one it is for is a guess.
+    #[error(
+        "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but it fits {}",
+        candidates.join(" and ")
+    )]
+    UnnamedAmbiguous {
+        /// Its descriptor number.
+        fd: i32,
+        /// What it is.
+        found: String,
+        /// The planned sockets it fits, as `ENDPOINT TRANSPORT ADDRESS`.
+        candidates: Vec<String>,
+    },
+    /// Several inherited sockets that came without names fit the one
+    /// planned socket, which can take only one of them.
+    #[error(
+        "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but {} this planned socket too",
+        match others.as_slice() {
+            [one] => format!("unnamed fd {one} fits"),
+            many => format!("unnamed fds {} fit", many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
+        }
+    )]
+    UnnamedShared {
+        /// Its descriptor number.
+        fd: i32,
+        /// What it is.
+        found: String,
+        /// The other unnamed sockets that fit the same planned socket.
+        others: Vec<i32>,
+    },
+    /// The address is in use, and sockets were announced (`LISTEN_FDS`)
+    /// but not for this process (`LISTEN_PID` absent, or another
+    /// process's id), so none was taken: one of them, still open in this
+    /// process from fd 3 on, likely holds the address.
+    #[error(
+        "{error}; LISTEN_FDS={listen_fds:?} is set {}, so the sockets passed from fd 3 on were not taken, and one of them likely holds this address",
+        match listen_pid {
+            None => "without LISTEN_PID".to_owned(),
+            Some(p) => format!("with LISTEN_PID={p:?}, which is not this process ({pid})"),
+        }
+    )]
+    PassedNotTaken {
+        /// The OS error (address in use).
+        error: io::Error,
+        /// `LISTEN_FDS` as found.
+        listen_fds: String,
+        /// `LISTEN_PID` as found; `None` when it is not set.
+        listen_pid: Option<String>,
+        /// This process's id.
+        pid: u32,
+    },
     /// The socket-activation environment could not be used.
     #[error("socket activation: {0}")]
     Activation(ActivationError),
@@ -95,6 +163,23 @@ fn names(endpoints: &[QualifiedName]) -> String {
     let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
     all.join(", ")
 }
+
+/// At most eight items, then how many more: every planned socket of a
+/// spec on a wildcard-rich host can be many.
+fn capped(items: &[String]) -> String {
+    const SHOWN: usize = 8;
+    let mut out = items[..items.len().min(SHOWN)].join(", ");
+    if items.len() > SHOWN {
+        out.push_str(&format!(" and {} more", items.len() - SHOWN));
+    }
+    if out.is_empty() {
+        out.push_str("none");
+    }
+    out
+}
+
+/// How to give passed sockets names, for every error about unnamed ones.
+const NAME_THEM: &str = "name each socket after its endpoint: FileDescriptorName=NETWORK.ENDPOINT in the .socket unit, or systemd-socket-activate --fdname=NETWORK.ENDPOINT (one --fdname per --listen); systemfd passes no names, so each of its sockets must sit on exactly one planned address";
 
 fn phrases(why: &[Disagreement]) -> String {
     let all: Vec<String> = why.iter().map(ToString::to_string).collect();
@@ -152,6 +237,17 @@ impl Cause {
                 fixes.join("; ")
             }
             Cause::InheritedTwice { .. } => "give each inherited socket its own address".to_owned(),
+            Cause::UnnamedUnmatched { .. } => format!(
+                "{NAME_THEM}: give the tool the endpoint's address and port (`systemfd -s tcp::127.0.0.1:8080` for an endpoint http:8080 on 127.0.0.1), or make the spec plan the socket's address"
+            ),
+            Cause::UnnamedAmbiguous { .. } => format!(
+                "{NAME_THEM}, which it does when only one endpoint has its address with its port, or port 0 or a range that holds it: give the others fixed ports or other addresses"
+            ),
+            Cause::UnnamedShared { .. } => format!(
+                "pass one socket per planned address, or {NAME_THEM}"
+            ),
+            Cause::PassedNotTaken { listen_pid: None, .. } => "systemfd --no-pid leaves LISTEN_PID out, and listenspec takes passed sockets only when LISTEN_PID is this process's id (as sd_listen_fds(3) does), so that sockets meant for another process are never taken: run systemfd without --no-pid, with the server as its command (`systemfd -s http::8080 -- cargo run`: cargo run replaces itself with the server), or set LISTEN_PID to the server's pid (`sh -c 'export LISTEN_PID=$$; exec SERVER'`)".to_owned(),
+            Cause::PassedNotTaken { listen_pid: Some(_), .. } => "a program between the one that passed the sockets and this server (cargo watch, a shell that does not exec) changed the process, and listenspec takes passed sockets only when LISTEN_PID is this process's id (as sd_listen_fds(3) does): start the server directly (`systemfd -s http::8080 -- cargo run`: cargo run replaces itself with the server), or set LISTEN_PID to the server's pid (`sh -c 'export LISTEN_PID=$$; exec SERVER'`)".to_owned(),
             Cause::Activation(e) => e.fix(),
             Cause::Unix(e) => e.fix(),
         }
@@ -831,7 +927,7 @@ impl BindFailure {
     /// The OS error, when the OS refused.
     pub fn os_error(&self) -> Option<&io::Error> {
         match &self.cause {
-            Cause::Os { error, .. } => Some(error),
+            Cause::Os { error, .. } | Cause::PassedNotTaken { error, .. } => Some(error),
             Cause::Unix(e) => e.os_error(),
             _ => None,
         }

@@ -678,6 +678,14 @@ impl Plan {
     /// kernel says, listening state, `IPV6_V6ONLY` on `[::]` and
     /// `SO_BINDTODEVICE`; all or none.
     ///
+    /// A socket without a name ([`Inherited::unnamed`], named `unknown`)
+    /// is matched by where it sits instead: the planned socket with its
+    /// address and port (or Unix path), else the one with its address and
+    /// port 0 or a range holding its port. It is taken only when exactly
+    /// one planned socket fits and no other unnamed socket fits that one,
+    /// and is then checked as a named one is; otherwise the error says it
+    /// came without a name and how to name it.
+    ///
     /// ```
     /// use listenspec::{Host, ListenSpec};
     ///
@@ -724,55 +732,162 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
         }
     };
     let ep = &eps[i];
+    match fitting_bind(ep, inh) {
+        Some(j) => Ok((i, j)),
+        None => Err(Cause::InheritedMismatch {
+            name: inh.name.clone(),
+            found: inh.describe(),
+            expected: planned_sockets(ep),
+        }),
+    }
+}
+
+/// Which bind of `ep` an inherited socket fits, by what it is and where
+/// it sits: of the endpoint's transport, and on a bind's address with the
+/// endpoint's port, or any port inside its range, or any port at all for
+/// port 0 (the port is then the socket's); or on the endpoint's Unix
+/// path, as bind 0.
+fn fitting_bind(ep: &PlannedEndpoint, inh: &Inherited) -> Option<usize> {
     if let Some(u) = ep.unix() {
-        return match_unix(ep, u, inh).map(|()| (i, 0));
+        return unix_fits(ep, u, inh).then_some(0);
     }
     let ports = ep.ports().unwrap_or(crate::spec::Ports::single(0));
     let fits = |want: SocketAddr, got: SocketAddr| {
         want.ip() == got.ip()
             && (ports.is_ephemeral() || (ports.first()..=ports.last()).contains(&got.port()))
     };
-    let found = inh
-        .addr
+    inh.addr
         .filter(|_| inh.transport == Some(ep.transport()))
-        .and_then(|got| ep.binds().iter().position(|b| fits(b.addr(), got)));
-    match found {
-        Some(j) => Ok((i, j)),
-        None => Err(Cause::InheritedMismatch {
-            name: inh.name.clone(),
-            found: inh.describe(),
-            expected: ep
-                .binds()
-                .iter()
-                .map(|b| format!("{} {}", ep.transport(), b.addr()))
-                .collect(),
-        }),
+        .and_then(|got| ep.binds().iter().position(|b| fits(b.addr(), got)))
+}
+
+/// Each planned socket of `ep` as messages write it: `tcp 127.0.0.1:8080`,
+/// or the Unix socket's `unix /run/app.sock`.
+fn planned_sockets(ep: &PlannedEndpoint) -> Vec<String> {
+    if let Some(u) = ep.unix() {
+        return vec![format!("{} {}", ep.transport(), u.path())];
     }
+    ep.binds()
+        .iter()
+        .map(|b| format!("{} {}", ep.transport(), b.addr()))
+        .collect()
+}
+
+/// Bind `j` of `ep` as the errors about unnamed sockets write it:
+/// `local.web tcp 127.0.0.1:0 (any port)`, with the range or port 0
+/// spelled out, since a range or port 0 is what lets a socket fit.
+fn planned_socket(ep: &PlannedEndpoint, j: usize) -> String {
+    let at = match (ep.unix(), ep.binds().get(j), ep.ports()) {
+        (Some(u), _, _) => u.path().to_string(),
+        (None, Some(b), Some(p)) if p.is_ephemeral() => format!("{} (any port)", b.addr()),
+        (None, Some(b), Some(p)) if p.fixed().is_none() => {
+            let ip = b.addr().ip();
+            let ip = if ip.is_ipv6() {
+                format!("[{ip}]")
+            } else {
+                ip.to_string()
+            };
+            format!("{ip}:{}-{}", p.first(), p.last())
+        }
+        (None, Some(b), _) => b.addr().to_string(),
+        (None, None, _) => "?".to_owned(),
+    };
+    format!("{} {} {at}", ep.qualified(), ep.transport())
 }
 
 /// Whether an inherited socket is the endpoint's Unix socket: of its kind
 /// (stream or datagram) and on its path or abstract name.
-fn match_unix(
-    ep: &PlannedEndpoint,
-    u: &crate::plan::UnixBind,
-    inh: &Inherited,
-) -> Result<(), Cause> {
+fn unix_fits(ep: &PlannedEndpoint, u: &crate::plan::UnixBind, inh: &Inherited) -> bool {
     #[cfg(unix)]
-    let fits = inh.transport == Some(ep.transport())
+    return inh.transport == Some(ep.transport())
         && inh
             .unix_path()
             .is_some_and(|p| unix::same_path(u.path(), &p));
     // No socket activation, so nothing is inherited, off Unix.
     #[cfg(not(unix))]
-    let fits = false;
-    if fits {
-        return Ok(());
+    {
+        let _ = (ep, u, inh);
+        false
     }
-    Err(Cause::InheritedMismatch {
-        name: inh.name.clone(),
-        found: inh.describe(),
-        expected: vec![format!("{} {}", ep.transport(), u.path())],
-    })
+}
+
+/// The bind each unnamed inherited socket stands for, found by where it
+/// sits, as [`fitting_bind`] says. A planned socket on exactly its
+/// address and port (or its Unix path) is the one: the plan gives no two
+/// planned sockets one address and port, and any other choice would
+/// leave that one's port taken. Otherwise it must fit exactly one planned
+/// socket with port 0 or a range holding its port. Either way, no other
+/// unnamed socket may fit the one it is taken for, so no socket is ever
+/// a guess. Every other one is a failure here, saying it came without a
+/// name and how to give it one.
+fn match_unnamed(
+    plan: &Plan,
+    unnamed: Vec<Inherited>,
+    failures: &mut Vec<BindFailure>,
+) -> Vec<(Inherited, (usize, usize))> {
+    let eps = plan.endpoints();
+    let exact = |i: usize| {
+        eps[i].unix().is_some() || eps[i].ports().and_then(crate::spec::Ports::fixed).is_some()
+    };
+    let fits: Vec<Vec<(usize, usize)>> = unnamed
+        .iter()
+        .map(|inh| {
+            let all: Vec<(usize, usize)> = (0..eps.len())
+                .filter_map(|i| fitting_bind(&eps[i], inh).map(|j| (i, j)))
+                .collect();
+            if all.iter().any(|&(i, _)| exact(i)) {
+                all.into_iter().filter(|&(i, _)| exact(i)).collect()
+            } else {
+                all
+            }
+        })
+        .collect();
+    let fds: Vec<i32> = unnamed.iter().map(|inh| inh.fd).collect();
+    let mut matched = Vec::with_capacity(unnamed.len());
+    for (k, inh) in unnamed.into_iter().enumerate() {
+        let (fd, found) = (inh.fd, inh.describe());
+        match fits[k].as_slice() {
+            [] => failures.push(BindFailure::inherited(Cause::UnnamedUnmatched {
+                fd,
+                found,
+                planned: (0..eps.len())
+                    .flat_map(|i| {
+                        let n = if eps[i].unix().is_some() {
+                            1
+                        } else {
+                            eps[i].binds().len()
+                        };
+                        (0..n).map(move |j| planned_socket(&eps[i], j))
+                    })
+                    .collect(),
+            })),
+            &[(i, j)] => {
+                let others: Vec<i32> = (0..fits.len())
+                    .filter(|&o| o != k && fits[o].contains(&(i, j)))
+                    .map(|o| fds[o])
+                    .collect();
+                if others.is_empty() {
+                    matched.push((inh, (i, j)));
+                } else {
+                    let target = match eps[i].unix() {
+                        Some(u) => BindTarget::Unix(u.path().clone()),
+                        None => BindTarget::Ip(eps[i].binds()[j].addr()),
+                    };
+                    let cause = Cause::UnnamedShared { fd, found, others };
+                    failures.push(BindFailure::at(&eps[i], target, cause));
+                }
+            }
+            many => failures.push(BindFailure::inherited(Cause::UnnamedAmbiguous {
+                fd,
+                found,
+                candidates: many
+                    .iter()
+                    .map(|&(i, j)| planned_socket(&eps[i], j))
+                    .collect(),
+            })),
+        }
+    }
+    matched
 }
 
 /// The sockets opened so far, to name who holds a port when a bind fails.
@@ -846,44 +961,62 @@ fn place_inherited(
         },
         refused: Vec::new(),
     };
-    for inh in inherited {
-        let (i, j) = match match_inherited(plan, &inh) {
-            Ok(slot) => slot,
-            Err(cause) => {
-                failures.push(BindFailure::inherited(cause));
-                continue;
-            }
-        };
-        let ep = &eps[i];
-        #[cfg(unix)]
-        if let Some(u) = ep.unix() {
-            place_unix(ep, u, inh, &mut placed, i, failures);
-            continue;
-        }
-        let addr = ep.binds()[j].addr();
-        let why = inh.disagreements(ep.transport(), ep.options(), Some(&ep.binds()[j]));
-        if !why.is_empty() {
-            placed.refused.push(i);
-            let cause = Cause::InheritedDisagrees {
-                name: inh.name.clone(),
-                fd: inh.fd,
-                found: inh.describe(),
-                why,
-            };
-            failures.push(BindFailure::new(ep, addr, cause));
-        } else if placed.given[i][j].is_some() {
-            let cause = Cause::InheritedTwice { name: inh.name };
-            failures.push(BindFailure::new(ep, addr, cause));
-        } else {
-            placed.given[i][j] = Some(BoundSocket {
-                local_addr: inh.addr.unwrap_or(addr),
-                inherited: Some(inh.name.clone()),
-                listener: into_listener(inh.socket, ep.transport()),
-                planned: ep.binds()[j].clone(),
-            });
+    // Named sockets by their names; then the unnamed ones by where they
+    // sit, each checked and placed as a named one is.
+    let (named, unnamed): (Vec<Inherited>, Vec<Inherited>) =
+        inherited.into_iter().partition(Inherited::is_named);
+    let mut slots = Vec::with_capacity(named.len() + unnamed.len());
+    for inh in named {
+        match match_inherited(plan, &inh) {
+            Ok(slot) => slots.push((inh, slot)),
+            Err(cause) => failures.push(BindFailure::inherited(cause)),
         }
     }
+    if !unnamed.is_empty() {
+        slots.extend(match_unnamed(plan, unnamed, failures));
+    }
+    for (inh, (i, j)) in slots {
+        place(&eps[i], inh, (i, j), &mut placed, failures);
+    }
     placed
+}
+
+/// Places an inherited socket that matched bind `j` of endpoint `i`, once
+/// it is checked against what the plan would open there.
+fn place(
+    ep: &PlannedEndpoint,
+    inh: Inherited,
+    (i, j): (usize, usize),
+    placed: &mut Placed,
+    failures: &mut Vec<BindFailure>,
+) {
+    #[cfg(unix)]
+    if let Some(u) = ep.unix() {
+        place_unix(ep, u, inh, placed, i, failures);
+        return;
+    }
+    let addr = ep.binds()[j].addr();
+    let why = inh.disagreements(ep.transport(), ep.options(), Some(&ep.binds()[j]));
+    if !why.is_empty() {
+        placed.refused.push(i);
+        let cause = Cause::InheritedDisagrees {
+            name: inh.name.clone(),
+            fd: inh.fd,
+            found: inh.describe(),
+            why,
+        };
+        failures.push(BindFailure::new(ep, addr, cause));
+    } else if placed.given[i][j].is_some() {
+        let cause = Cause::InheritedTwice { name: inh.name };
+        failures.push(BindFailure::new(ep, addr, cause));
+    } else {
+        placed.given[i][j] = Some(BoundSocket {
+            local_addr: inh.addr.unwrap_or(addr),
+            inherited: Some(inh.name.clone()),
+            listener: into_listener(inh.socket, ep.transport()),
+            planned: ep.binds()[j].clone(),
+        });
+    }
 }
 
 /// Places an inherited socket that matched endpoint `i`'s Unix socket,
@@ -1192,11 +1325,21 @@ fn report_failures(
             .flatten()
             .map(|s| s.local_addr)
             .find(|&a| takes(a, dual_stack(ep, a), addr, dual));
-        failures.push(BindFailure::new(
-            ep,
-            addr,
-            Cause::os(e, (holder, own), ep, addr),
-        ));
+        let cause = match (e.kind(), &holder, own) {
+            // Nothing of this spec holds it: before blaming another
+            // process, sockets passed to this one but not taken.
+            (io::ErrorKind::AddrInUse, None, None) => match activation::not_taken() {
+                Some(n) => Cause::PassedNotTaken {
+                    error: e,
+                    listen_fds: n.listen_fds,
+                    listen_pid: n.listen_pid,
+                    pid: n.pid,
+                },
+                None => Cause::os(e, (holder, own), ep, addr),
+            },
+            _ => Cause::os(e, (holder, own), ep, addr),
+        };
+        failures.push(BindFailure::new(ep, addr, cause));
     }
 }
 

@@ -26,6 +26,8 @@ mod unix;
 mod unix_plan;
 #[cfg(unix)]
 mod unix_race;
+#[cfg(unix)]
+mod unnamed;
 mod wait;
 mod watch;
 
