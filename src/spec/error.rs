@@ -701,9 +701,17 @@ impl SpecError {
     }
 
     /// Every network the spec defines, in the order written, when an
-    /// endpoint names one that is not defined; the text lists the first
-    /// `LISTED_NETWORKS` of them under the errors.
-    pub(crate) fn defined_networks(&self) -> Option<&[Name]> {
+    /// endpoint names one that is not defined (`None` when no error needs
+    /// the list); the text lists the first 32 of them under the errors.
+    ///
+    /// ```
+    /// let err = "public = *\nops = loopback\nadmin.http = http:8080"
+    ///     .parse::<listenspec::ListenSpec>()
+    ///     .unwrap_err();
+    /// let names: Vec<&str> = err.defined_networks().unwrap().iter().map(|n| n.as_str()).collect();
+    /// assert_eq!(names, ["public", "ops"]);
+    /// ```
+    pub fn defined_networks(&self) -> Option<&[Name]> {
         self.defined.as_deref()
     }
 }
