@@ -444,6 +444,16 @@ fn another_users_socket_file_is_reported_and_left() {
     );
     assert!(err.to_string().contains("getent passwd 65534"), "{err}");
     assert_eq!(stat("%u %F", &stale), "65534 socket");
+    // Outside a sticky directory the directory's owner decides, and a
+    // stale socket of another user there is replaced like any other.
+    let plain = dir.join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let theirs = plain.join("app.sock");
+    drop(UnixListener::bind(&theirs).unwrap());
+    std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
+    let bound = bind(&[format!("local.api = unix:{}", theirs.display())]).unwrap();
+    assert_eq!(stat("%u %F", &theirs), "0 socket");
+    drop(bound);
 
     // Anyone may remove files here, but nobody may connect to root's.
     let open = dir.join("open");
