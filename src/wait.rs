@@ -125,7 +125,9 @@ impl Wait {
         }
     }
 
-    /// The time left, or the deadline's error when none is.
+    /// How long to wait for a change before the next attempt: the time
+    /// left (at most [`POLL_INTERVAL`] when `again` is to be tried soon),
+    /// or the deadline's error when none is.
     fn left(&self, start: Instant, again: Again) -> Result<Duration, Error> {
         let waited = start.elapsed();
         if waited >= self.deadline {
@@ -136,7 +138,12 @@ impl Wait {
                 last: Box::new(again.error),
             }));
         }
-        Ok(self.deadline - waited)
+        let left = self.deadline - waited;
+        Ok(if again.soon {
+            left.min(POLL_INTERVAL)
+        } else {
+            left
+        })
     }
 
     /// [`Wait::bind`] for async code: DNS lookups run on the caller's
@@ -236,6 +243,11 @@ impl<T> Step<T> {
 struct Again {
     waiting_for: Vec<Problem>,
     error: Error,
+    /// Try again within [`POLL_INTERVAL`] even if no change is reported:
+    /// set for a refused bind, since whether an address binds can change
+    /// with no address notification after it (Linux announces a new IPv4
+    /// address before it adds the local route that bind(2) checks).
+    soon: bool,
 }
 
 /// Plans against one capture: a plan error is waited out only when time
@@ -253,6 +265,7 @@ fn plan_step(
         Err(e) if e.errors().iter().all(waitable) => Step::Again(Again {
             waiting_for: e.errors().to_vec(),
             error: Error::Plan(e),
+            soon: false,
         }),
         Err(e) => Step::Fail(Error::Plan(e)),
     }
@@ -310,6 +323,7 @@ fn bind_step(
             Some(waiting_for) => Step::Again(Again {
                 waiting_for,
                 error: Error::Bind(e),
+                soon: true,
             }),
             None => Step::Fail(Error::Bind(e)),
         },
