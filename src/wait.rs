@@ -1,7 +1,8 @@
 //! Waiting for the host at start-up: capture, plan and bind again until
 //! the problems that time can fix are gone (an interface that is missing,
-//! down or without carrier, a named interface without its address yet, a
-//! tentative address), or a deadline passes.
+//! down or without carrier, a named interface without its address yet or
+//! with only link-local ones, a tentative address, an address that went
+//! away between reading the host and binding it), or a deadline passes.
 //!
 //! This is the edge where waiting happens; the planner stays pure. Each
 //! attempt is an ordinary capture, plan and bind, so waiting never changes
@@ -9,12 +10,14 @@
 
 use std::fmt;
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use crate::AddrClass;
 use crate::bind::{ActivationError, BindError, BindFailure, Inherited, take_from_env};
 use crate::capture::HostChanges;
 use crate::plan::{Problem, ProblemKind};
+use crate::spec::{Selector, Zone};
 use crate::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 
 /// How often the host is read again where the OS sends no notification of
@@ -29,9 +32,13 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Each attempt captures the host, plans, and (for [`Wait::bind`]) binds.
 /// An attempt that fails only for reasons time can fix
 /// ([`ProblemKind::time_may_fix`], or a bind refused with `EADDRNOTAVAIL`
-/// on an address the plan called tentative) is tried again when the kernel
-/// reports a change of links or addresses (Linux), or every
-/// [`POLL_INTERVAL`] elsewhere. Any other error ends the wait at once.
+/// on an address the host held when it was read: a tentative one, or one
+/// that went away since, as on a host whose addresses flap) is tried again
+/// when the kernel reports a change of links or addresses (Linux), or
+/// every [`POLL_INTERVAL`] elsewhere. Once a bind was refused so, the
+/// address missing from a later plan (not local, or a block or class that
+/// now matches nothing) is waited for too: it was there a moment ago. Any
+/// other error ends the wait at once.
 /// When the deadline passes, the error is [`Error::Deadline`]: how long it
 /// waited, for what, and the last attempt's own error.
 ///
@@ -72,7 +79,7 @@ impl Wait {
 
     /// Waits until the spec plans on this host: the host and the plan.
     pub fn plan(&self, spec: &ListenSpec) -> Result<(Host, Plan), Error> {
-        self.run(spec, |host, plan| Step::Ready((host, plan)))
+        self.run(spec, |host, plan, _| Step::Ready((host, plan)))
     }
 
     /// Waits until the spec plans and binds on this host.
@@ -84,27 +91,29 @@ impl Wait {
     /// from, for a caller that shows them (the doctor does).
     pub fn bind_planned(&self, spec: &ListenSpec) -> Result<(Host, Plan, Bound), Error> {
         let inherited = take_inherited()?;
-        self.run(spec, |host, plan| {
-            bind_step(&plan, &inherited).map(|bound| (host, plan, bound))
+        self.run(spec, |host, plan, vanished| {
+            bind_step(&plan, &host, &inherited, vanished).map(|bound| (host, plan, bound))
         })
     }
 
-    /// Captures and plans until `finish` (given each plan) is done, fails
-    /// for good, or the deadline passes.
+    /// Captures and plans until `finish` (given each plan, and the
+    /// addresses binds of this wait saw go away) is done, fails for good,
+    /// or the deadline passes.
     fn run<T>(
         &self,
         spec: &ListenSpec,
-        mut finish: impl FnMut(Host, Plan) -> Step<T>,
+        mut finish: impl FnMut(Host, Plan, &mut Vec<IpAddr>) -> Step<T>,
     ) -> Result<T, Error> {
         let start = Instant::now();
         // Subscribed before the first capture, so a change between the
         // capture and the wait is not missed. Where there are no
         // notifications, or the socket cannot be had, poll.
         let mut changes = HostChanges::subscribe().ok().flatten();
+        let mut vanished = Vec::new();
         loop {
             let host = crate::capture(spec)?;
-            let step = match plan_step(spec, &host, self.options) {
-                Step::Ready(plan) => finish(host, plan),
+            let step = match plan_step(spec, &host, self.options, &vanished) {
+                Step::Ready(plan) => finish(host, plan, &mut vanished),
                 Step::Fail(e) => Step::Fail(e),
                 Step::Again(again) => Step::Again(again),
             };
@@ -116,7 +125,9 @@ impl Wait {
         }
     }
 
-    /// The time left, or the deadline's error when none is.
+    /// How long to wait for a change before the next attempt: the time
+    /// left (at most [`POLL_INTERVAL`] when `again` is to be tried soon),
+    /// or the deadline's error when none is.
     fn left(&self, start: Instant, again: Again) -> Result<Duration, Error> {
         let waited = start.elapsed();
         if waited >= self.deadline {
@@ -127,7 +138,12 @@ impl Wait {
                 last: Box::new(again.error),
             }));
         }
-        Ok(self.deadline - waited)
+        let left = self.deadline - waited;
+        Ok(if again.soon {
+            left.min(POLL_INTERVAL)
+        } else {
+            left
+        })
     }
 
     /// [`Wait::bind`] for async code: DNS lookups run on the caller's
@@ -155,10 +171,11 @@ impl Wait {
         let mut changes = subscribed.ok().and_then(Result::ok).flatten();
         let inherited = take_inherited()?;
         let capture_options = crate::capture::CaptureOptions::default();
+        let mut vanished = Vec::new();
         loop {
             let host = crate::capture::capture_async(spec, &capture_options).await?;
-            let step = match plan_step(spec, &host, self.options) {
-                Step::Ready(plan) => bind_step(&plan, &inherited),
+            let step = match plan_step(spec, &host, self.options, &vanished) {
+                Step::Ready(plan) => bind_step(&plan, &host, &inherited, &mut vanished),
                 Step::Fail(e) => Step::Fail(e),
                 Step::Again(again) => Step::Again(again),
             };
@@ -226,24 +243,65 @@ impl<T> Step<T> {
 struct Again {
     waiting_for: Vec<Problem>,
     error: Error,
+    /// Try again within [`POLL_INTERVAL`] even if no change is reported:
+    /// set for a refused bind, since whether an address binds can change
+    /// with no address notification after it (Linux announces a new IPv4
+    /// address before it adds the local route that bind(2) checks).
+    soon: bool,
 }
 
 /// Plans against one capture: a plan error is waited out only when time
-/// may fix every one of its errors.
-fn plan_step(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Step<Plan> {
+/// may fix every one of its errors, counting as such the absence of an
+/// address a bind of this wait saw go away (`vanished`).
+fn plan_step(
+    spec: &ListenSpec,
+    host: &Host,
+    options: PlanOptions,
+    vanished: &[IpAddr],
+) -> Step<Plan> {
+    let waitable = |p: &Problem| p.kind().time_may_fix() || may_come_back(p.kind(), vanished);
     match crate::plan_with(spec, host, options) {
         Ok(plan) => Step::Ready(plan),
-        Err(e) if e.errors().iter().all(|p| p.kind().time_may_fix()) => Step::Again(Again {
+        Err(e) if e.errors().iter().all(waitable) => Step::Again(Again {
             waiting_for: e.errors().to_vec(),
             error: Error::Plan(e),
+            soon: false,
         }),
         Err(e) => Step::Fail(Error::Plan(e)),
     }
 }
 
+/// Whether a plan error is only the absence of addresses this wait saw go
+/// away between a capture and its bind: a host whose addresses flap (a
+/// DHCP renewal that removes and adds, a link bouncing) brings them back,
+/// and until the deadline that is worth waiting for. A literal or a DNS
+/// name's answer is `NotLocal` then; a block or a class matches nothing.
+/// Every other error, and these for an address never seen, stays final:
+/// a typo in a spec must not wait out its deadline.
+fn may_come_back(kind: &ProblemKind, vanished: &[IpAddr]) -> bool {
+    match kind {
+        ProblemKind::NotLocal { remote, .. } => remote.iter().all(|ip| vanished.contains(ip)),
+        ProblemKind::NoMatch {
+            selector: Selector::Cidr(net),
+            why: None,
+        } => vanished.iter().any(|ip| net.contains(ip)),
+        ProblemKind::NoMatch {
+            selector: Selector::Class(class),
+            why: None,
+        } => vanished.iter().any(|ip| AddrClass::of(*ip) == *class),
+        _ => false,
+    }
+}
+
 /// Binds a plan, handing over a duplicate of each inherited socket so the
-/// originals are still there for the next attempt.
-fn bind_step(plan: &Plan, inherited: &[Inherited]) -> Step<Bound> {
+/// originals are still there for the next attempt. Addresses refused as
+/// gone though `host` held them are added to `vanished`.
+fn bind_step(
+    plan: &Plan,
+    host: &Host,
+    inherited: &[Inherited],
+    vanished: &mut Vec<IpAddr>,
+) -> Step<Bound> {
     let given = inherited
         .iter()
         .map(|i| {
@@ -261,20 +319,29 @@ fn bind_step(plan: &Plan, inherited: &[Inherited]) -> Step<Bound> {
     };
     match plan.bind_inherited(given) {
         Ok(bound) => Step::Ready(bound),
-        Err(e) => match tentative_failures(plan, &e) {
+        Err(e) => match unavailable_failures(plan, host, &e, vanished) {
             Some(waiting_for) => Step::Again(Again {
                 waiting_for,
                 error: Error::Bind(e),
+                soon: true,
             }),
             None => Step::Fail(Error::Bind(e)),
         },
     }
 }
 
-/// When every failure is `EADDRNOTAVAIL` on an address the plan warned is
-/// tentative, those warnings: duplicate address detection will end, and
-/// the bind may then succeed. Otherwise `None`: time will not fix it.
-fn tentative_failures(plan: &Plan, e: &BindError) -> Option<Vec<Problem>> {
+/// When every failure is `EADDRNOTAVAIL` on an address the captured
+/// `host` held, what the wait is for: the plan's warning for a tentative
+/// one (duplicate address detection will end), and for any other a
+/// `NotLocal` of the address, which is what the kernel just said (it went
+/// away after the host was read; it is added to `vanished`, so a later
+/// plan that misses it waits too). Otherwise `None`: time will not fix it.
+fn unavailable_failures(
+    plan: &Plan,
+    host: &Host,
+    e: &BindError,
+    vanished: &mut Vec<IpAddr>,
+) -> Option<Vec<Problem>> {
     let tentative = |ip: IpAddr| {
         plan.warnings()
             .iter()
@@ -282,17 +349,50 @@ fn tentative_failures(plan: &Plan, e: &BindError) -> Option<Vec<Problem>> {
     };
     let mut waiting_for: Vec<Problem> = Vec::new();
     for f in e.failures() {
-        let unavailable =
-            f.os_error().map(io::Error::kind) == Some(io::ErrorKind::AddrNotAvailable);
-        let warning = f
-            .addr()
-            .and_then(|a| tentative(a.ip()))
-            .filter(|_| unavailable)?;
-        if !waiting_for.contains(warning) {
-            waiting_for.push(warning.clone());
+        if f.os_error().map(io::Error::kind) != Some(io::ErrorKind::AddrNotAvailable) {
+            return None;
+        }
+        let (addr, endpoint) = (f.addr()?, f.endpoint()?);
+        let problem = match tentative(addr.ip()) {
+            Some(warning) => warning.clone(),
+            None => {
+                let owner = host.owner_of(addr.ip(), scope(addr))?;
+                if !vanished.contains(&addr.ip()) {
+                    vanished.push(addr.ip());
+                }
+                Problem::endpoint(
+                    endpoint.network(),
+                    endpoint.endpoint(),
+                    gone(addr.ip(), owner.name()),
+                )
+            }
+        };
+        if !waiting_for.contains(&problem) {
+            waiting_for.push(problem);
         }
     }
     (!waiting_for.is_empty()).then_some(waiting_for)
+}
+
+/// The interface a planned socket address is scoped to (a link-local
+/// IPv6 address's), or `None`: any interface may hold it.
+fn scope(addr: SocketAddr) -> Option<u32> {
+    match addr {
+        SocketAddr::V6(a) if a.scope_id() != 0 => Some(a.scope_id()),
+        _ => None,
+    }
+}
+
+/// An address gone from the host since it was read, as the planner says
+/// of a literal no interface holds (a link-local one with the zone of the
+/// interface that held it, as a link-local literal must have).
+fn gone(ip: IpAddr, interface: &str) -> ProblemKind {
+    let zone =
+        (AddrClass::of(ip) == AddrClass::LinkLocal).then(|| Zone::Name(interface.to_owned()));
+    ProblemKind::NotLocal {
+        selector: Selector::Addr { ip, zone },
+        remote: vec![ip],
+    }
 }
 
 /// The deadline passed while the host still had problems time may fix.
@@ -331,7 +431,9 @@ impl DeadlineError {
         self.deadline
     }
     /// What was still there at the last attempt: plan errors time may fix,
-    /// or the tentative addresses a bind was refused on.
+    /// or the addresses a bind was refused on (each tentative address's
+    /// warning, and a `NotLocal` for one that went away after the host was
+    /// read).
     pub fn waiting_for(&self) -> &[Problem] {
         &self.waiting_for
     }
@@ -384,8 +486,98 @@ impl fmt::Display for Summary<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::Summary;
+    use std::net::IpAddr;
+
+    use super::{Step, Summary, plan_step};
     use crate::plan::{Problem, ProblemKind};
+    use crate::{Host, ListenSpec, PlanOptions};
+
+    /// Plans `network` (one line, its endpoint added) against `host` as a
+    /// waiting bind's attempt does: whether it would wait, with the
+    /// errors' variant names.
+    fn waits(network: &str, host: &Host, vanished: &[&str]) -> (bool, Vec<String>) {
+        let name = network.split_once(' ').unwrap().0;
+        let spec: ListenSpec = format!("{network}\n{name}.web = http:0").parse().unwrap();
+        let vanished: Vec<IpAddr> = vanished.iter().map(|a| a.parse().unwrap()).collect();
+        let errors = match crate::plan_with(&spec, host, PlanOptions::default()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .errors()
+                .iter()
+                .map(|p| format!("{:?}", p.kind()))
+                .collect(),
+        };
+        let again = match plan_step(&spec, host, PlanOptions::default(), &vanished) {
+            Step::Again(_) => true,
+            Step::Ready(_) | Step::Fail(_) => false,
+        };
+        (again, errors)
+    }
+
+    /// An interface with only its link-local address is one waiting for
+    /// DHCP or a router advertisement; link-local-only under a selector
+    /// that names no interface, and excludes that remove every address,
+    /// are not waited for.
+    #[test]
+    fn only_link_local_on_a_named_interface_is_waited_for_and_nothing_like_it() {
+        let host = Host::builder()
+            .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+            .interface("eth0", 2, ["fe80::1/64"])
+            .interface("eth1", 3, ["2001:db8::1/64"])
+            .build()
+            .unwrap();
+        let cases = [
+            ("svc = if:eth0", true, "LinkLocalOnly"),
+            ("svc = if:eth0, ipv4", true, "LinkLocalOnly"),
+            ("svc = if:e*0", true, "LinkLocalOnly"),
+            ("svc = ::/0, !::1, !2001:db8::/32", false, "AllExcluded"),
+            ("svc = if:eth1, !2001:db8::/32", false, "AllExcluded"),
+        ];
+        for (network, waited, why) in cases {
+            let (again, errors) = waits(network, &host, &[]);
+            assert_eq!(again, waited, "{network}: {errors:?}");
+            assert!(
+                errors.iter().any(|e| e.contains(why)),
+                "{network}: {errors:?}"
+            );
+        }
+        // Only link-local addresses under a block: nothing says one is coming.
+        let bare = Host::builder()
+            .interface("lo", 1, ["127.0.0.1/8"])
+            .interface("eth0", 2, ["fe80::1/64"])
+            .build()
+            .unwrap();
+        let (again, errors) = waits("svc = ::/0", &bare, &[]);
+        assert!(!again, "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("LinkLocalOnly")),
+            "{errors:?}"
+        );
+    }
+
+    /// An address a bind of this wait saw go away is waited for when a
+    /// later plan misses it, as a literal, in a block or a class; one
+    /// never seen is a typo or a remote address, final at once.
+    #[test]
+    fn an_address_that_went_away_is_waited_for_and_only_that_one() {
+        let host = Host::builder()
+            .interface("lo", 1, ["127.0.0.1/8"])
+            .interface("eth0", 2, ["fe80::1/64"])
+            .build()
+            .unwrap();
+        let gone = ["198.51.100.20"];
+        let cases = [
+            ("svc = 198.51.100.20", &gone[..], true),
+            ("svc = 198.51.100.0/24", &gone[..], true),
+            ("svc = 198.51.100.20", &[][..], false),
+            ("svc = 198.51.100.21", &gone[..], false),
+            ("svc = 203.0.113.0/24", &gone[..], false),
+        ];
+        for (network, vanished, waited) in cases {
+            let (again, errors) = waits(network, &host, vanished);
+            assert_eq!(again, waited, "{network} after {vanished:?}: {errors:?}");
+        }
+    }
 
     /// Each problem waited for is named by where it is, as the plan's own
     /// errors are: the endpoint, or the network when it is the network's.

@@ -1120,10 +1120,12 @@ impl ProblemKind {
     /// configuration: the host is still coming up. True for an interface
     /// that is missing (`if:` or a zone naming none: a VPN or a NIC not
     /// there yet), down or without carrier, an interface named by `if:`
-    /// that has no address yet, and a tentative address (detection ends on
-    /// its own). False for everything else, such as a duplicate address or
-    /// a spec that contradicts itself; a caller waiting for the host stops
-    /// at once on those. Every variant is listed, as in `severity`.
+    /// that has no address yet or only link-local ones (still waiting for
+    /// DHCP or a router advertisement), and a tentative address (detection
+    /// ends on its own). False for everything else, such as a duplicate
+    /// address, excludes that remove every address, or a spec that
+    /// contradicts itself; a caller waiting for the host stops at once on
+    /// those. Every variant is listed, as in `severity`.
     ///
     /// ```
     /// use listenspec::{Host, ListenSpec};
@@ -1141,9 +1143,16 @@ impl ProblemKind {
             | ProblemKind::NoCarrier { .. }
             | ProblemKind::SkippedDown { .. }
             | ProblemKind::Tentative { .. } => true,
-            ProblemKind::NoMatch { why, .. } => {
-                matches!(why, Some(Unmatched::NoAddress { .. }))
-            }
+            // An interface named by `if:` with no address, or only its
+            // link-local ones (which `if:` never takes), is one still waiting
+            // for DHCP or a router advertisement. Link-local-only under any
+            // other selector (`::/0`, say) stays final: nothing says an
+            // address is coming there.
+            ProblemKind::NoMatch { selector, why } => matches!(
+                (selector, why),
+                (_, Some(Unmatched::NoAddress { .. }))
+                    | (Selector::Interface(_), Some(Unmatched::LinkLocalOnly))
+            ),
             ProblemKind::AdvertiseTie { .. }
             | ProblemKind::LinkLocalAdvertised { .. }
             | ProblemKind::AdvertisedNotBound { .. }

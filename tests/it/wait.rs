@@ -1,7 +1,8 @@
 //! Waiting for the host at start-up, on real interfaces in namespaces: an
-//! address that comes later, an IPv6 address through duplicate address
-//! detection, a veth whose peer comes up late, the deadline, and an error
-//! time cannot fix.
+//! address that comes later, an interface with only its link-local address
+//! until a global one comes, an IPv6 address through duplicate address
+//! detection, an address that flaps, a veth whose peer comes up late, the
+//! deadline, and an error time cannot fix.
 //!
 //! Each test changes the namespace from a second thread of the namespace
 //! while the waiting bind runs, so the bind can only succeed by seeing the
@@ -12,7 +13,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use listenspec::plan::ProblemKind;
+use listenspec::plan::{ProblemKind, Unmatched};
 use listenspec::{Error, ListenSpec};
 
 use crate::netns::{Netns, netns_or_skip};
@@ -76,6 +77,209 @@ fn a_waiting_bind_takes_an_address_added_after_it_started() {
         });
         let addr = only_addr(&bound, "svc", "web");
         assert_eq!(addr.ip().to_string(), "198.51.100.7");
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    });
+}
+
+/// How long DHCP or a router advertisement takes to give an interface
+/// its address in the link-local-only test: a second, as on a real link.
+const ADDRESS_LATE: Duration = Duration::from_secs(1);
+
+/// A deadline that the tests below must beat, and by far.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_waiting_bind_takes_an_interface_that_had_only_its_link_local_address() {
+    let Some(ns) =
+        netns_or_skip("a_waiting_bind_takes_an_interface_that_had_only_its_link_local_address")
+    else {
+        return;
+    };
+    // The kernel's own fe80:: address, without duplicate address
+    // detection so that it is there (and not tentative) once the link is.
+    ns.veth_pair("wl0", "wl1");
+    ns.exec(&[
+        "sh",
+        "-c",
+        "echo 0 > /proc/sys/net/ipv6/conf/wl0/accept_dad",
+    ]);
+    ns.up("wl0");
+    ns.up("wl1");
+    ns.wait_running("wl0");
+    let svc = spec("svc = if:wl0; svc.web = http:0");
+    ns.run(|| {
+        let link_local_only = |host: &listenspec::Host| {
+            let addrs = host.interface("wl0").map_or(&[][..], |i| i.addrs());
+            !addrs.is_empty() && addrs.iter().all(|a| a.addr().to_string().starts_with("fe80:"))
+        };
+        // The address comes with the link, a moment after it.
+        let since = Instant::now();
+        let host = loop {
+            let host = listenspec::capture(&svc).unwrap();
+            if link_local_only(&host) {
+                break host;
+            }
+            assert!(since.elapsed() < DEADLINE, "no fe80:: address on wl0: {host}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let err = listenspec::plan(&svc, &host).unwrap_err();
+        assert!(
+            matches!(
+                err.errors(),
+                [p] if matches!(p.kind(), ProblemKind::NoMatch { why: Some(Unmatched::LinkLocalOnly), .. })
+            ),
+            "{err}"
+        );
+        let start = Instant::now();
+        let bound = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(ADDRESS_LATE);
+                ns.addr("wl0", "2001:db8:6::1/64");
+            });
+            listenspec::bind_all_waiting(&svc, DEADLINE).unwrap_or_else(|e| panic!("{e}"))
+        });
+        let took = start.elapsed();
+        assert!(took >= ADDRESS_LATE && took < DEADLINE, "{took:?}");
+        // The address that came, and not the link-local one, which `if:`
+        // never takes.
+        let addr = only_addr(&bound, "svc", "web");
+        assert_eq!(addr.ip().to_string(), "2001:db8:6::1");
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    });
+}
+
+#[test]
+fn a_waiting_bind_outlasts_an_address_that_flaps() {
+    let Some(ns) = netns_or_skip("a_waiting_bind_outlasts_an_address_that_flaps") else {
+        return;
+    };
+    pair(&ns, "wf0", "wf1", true);
+    ns.addr("wf0", "198.51.100.20/24");
+    // The moment a flap leaves between reading the host and binding, held
+    // open: the interface lists the address, but without its local route
+    // the kernel no longer takes it as this host's, and bind(2) refuses it
+    // with EADDRNOTAVAIL, as it does once the address is gone.
+    let no_local_route = [
+        "route",
+        "del",
+        "local",
+        "198.51.100.20",
+        "dev",
+        "wf0",
+        "table",
+        "local",
+    ];
+    ns.ip(&no_local_route);
+    let svc = spec("svc = 198.51.100.20; svc.web = http:0");
+    let refused = |e: &Error| {
+        let Error::Bind(b) = e else { return false };
+        b.failures().iter().all(|f| {
+            f.os_error().map(std::io::Error::kind) == Some(std::io::ErrorKind::AddrNotAvailable)
+                && f.addr().map(|a| a.ip().to_string()).as_deref() == Some("198.51.100.20")
+        })
+    };
+    ns.run(|| {
+        // Without waiting: the capture has the address, the bind is refused.
+        let err = listenspec::bind_all(&svc).unwrap_err();
+        assert!(refused(&err), "{err}");
+
+        // Waiting, it is tried again until the deadline, and the error says
+        // for which address.
+        let short = Duration::from_millis(300);
+        let err = listenspec::bind_all_waiting(&svc, short).unwrap_err();
+        let Error::Deadline(gave_up) = &err else {
+            panic!("{err}")
+        };
+        assert!(
+            matches!(
+                gave_up.waiting_for(),
+                [p] if matches!(p.kind(), ProblemKind::NotLocal { remote, .. } if remote[..] == ["198.51.100.20".parse::<std::net::IpAddr>().unwrap()])
+            ),
+            "{err}"
+        );
+        assert!(refused(gave_up.last()), "{err}");
+
+        // The address goes and comes back a few times while the bind
+        // waits; each time it is back, with its route, it binds. A plan
+        // made while it is gone waits too: it was there a moment ago.
+        let flap = Duration::from_millis(50);
+        let start = Instant::now();
+        let bound = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(LATE);
+                for _ in 0..3 {
+                    ns.ip(&["addr", "del", "198.51.100.20/24", "dev", "wf0"]);
+                    std::thread::sleep(flap);
+                    ns.addr("wf0", "198.51.100.20/24");
+                    std::thread::sleep(flap);
+                }
+            });
+            listenspec::bind_all_waiting(&svc, DEADLINE).unwrap_or_else(|e| panic!("{e}"))
+        });
+        let took = start.elapsed();
+        assert!(took >= LATE && took < DEADLINE, "{took:?}");
+        // The flapping is over and the address back: the socket bound in
+        // the middle of it answers.
+        let addr = only_addr(&bound, "svc", "web");
+        assert_eq!(addr.ip().to_string(), "198.51.100.20");
+        TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    });
+}
+
+#[test]
+fn a_refused_bind_is_tried_again_without_a_notification() {
+    let Some(ns) = netns_or_skip("a_refused_bind_is_tried_again_without_a_notification") else {
+        return;
+    };
+    pair(&ns, "wn0", "wn1", true);
+    ns.addr("wn0", "198.51.100.21/24");
+    // Listed but not local: bind(2) refuses it (EADDRNOTAVAIL).
+    ns.ip(&[
+        "route",
+        "del",
+        "local",
+        "198.51.100.21",
+        "dev",
+        "wn0",
+        "table",
+        "local",
+    ]);
+    let svc = spec("svc = 198.51.100.21; svc.web = http:0");
+    ns.run(|| {
+        let start = Instant::now();
+        let bound = std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(LATE);
+                // Only the local route comes back, as Linux adds it just
+                // after announcing a new IPv4 address: no link or address
+                // notification follows, so only trying again soon binds.
+                ns.ip(&[
+                    "route",
+                    "add",
+                    "local",
+                    "198.51.100.21",
+                    "dev",
+                    "wn0",
+                    "table",
+                    "local",
+                    "proto",
+                    "kernel",
+                    "scope",
+                    "host",
+                    "src",
+                    "198.51.100.21",
+                ]);
+            });
+            listenspec::bind_all_waiting(&svc, DEADLINE).unwrap_or_else(|e| panic!("{e}"))
+        });
+        let took = start.elapsed();
+        // Within a poll or two of the route, not at a notification that
+        // never comes.
+        assert!(
+            took >= LATE && took < LATE + Duration::from_secs(2),
+            "{took:?}"
+        );
+        let addr = only_addr(&bound, "svc", "web");
         TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     });
 }
