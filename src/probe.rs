@@ -426,6 +426,8 @@ const ANSWER: &str = "listenspec-answer ";
 #[derive(Debug, Clone)]
 enum Arrival {
     Ip(SocketAddr),
+    // Unix sockets are bound only on Unix.
+    #[cfg_attr(not(unix), allow(dead_code))]
     Unix(UnixPath),
 }
 
@@ -580,37 +582,20 @@ impl Probe {
     /// One non-blocking round of the client's side: connect, write the
     /// message, read what comes back and look for the answer.
     fn step_client(&mut self) {
-        let done = match &mut self.client {
-            Client::Stream(c) => c.step(&self.message),
-            Client::Udp(u) => {
-                let mut buf = [0u8; 512];
-                let mut got = None;
-                for _ in 0..DATAGRAMS_PER_POLL {
-                    match u.recv_from(&mut buf) {
-                        Ok((n, _)) if contains(&buf[..n], &self.token) => {
-                            got = Some(());
-                            break;
-                        }
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-                got.map(|()| Ok(true)).unwrap_or(Ok(false))
-            }
+        let answered = match &mut self.client {
+            Client::Stream(c) => c
+                .step(&self.message)
+                .map(|()| contains(&c.got, &self.token)),
+            Client::Udp(u) => Ok(udp_answered(u, &self.token)),
             #[cfg(unix)]
             Client::UnixDatagram => Ok(false),
             Client::Gone => Ok(false),
         };
-        match done {
+        match answered {
             Err(e) => self.outcome = Some(Outcome::Failed(e)),
-            Ok(answered) => {
-                let answered = answered
-                    || matches!(&self.client, Client::Stream(c) if contains(&c.got, &self.token));
-                if answered {
-                    // The token is sent only where the nonce arrived.
-                    self.outcome = self.arrived.as_ref().map(Arrival::reached);
-                }
-            }
+            // The token is sent only where the nonce arrived.
+            Ok(true) => self.outcome = self.arrived.as_ref().map(Arrival::reached),
+            Ok(false) => {}
         }
     }
 
@@ -629,19 +614,20 @@ impl Probe {
 }
 
 impl StreamClient {
-    /// Connects, writes and reads as far as the socket allows now; `Err` is
-    /// a connection refused or broken before the message was sent.
-    fn step(&mut self, message: &[u8]) -> io::Result<bool> {
+    /// Connects, writes and reads as far as the socket allows now, without
+    /// waiting; `Err` is a connection refused, or broken before the
+    /// message was sent.
+    fn step(&mut self, message: &[u8]) -> io::Result<()> {
         if !self.connected {
             self.connected = self.connect()?;
             if !self.connected {
-                return Ok(false);
+                return Ok(());
             }
         }
         while self.written < message.len() {
             match (&self.socket).write(&message[self.written..]) {
                 Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(e),
             }
         }
@@ -656,7 +642,7 @@ impl StreamClient {
                 Err(_) => self.ended = true,
             }
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Whether the connection is made; `Err` when it failed.
@@ -686,6 +672,20 @@ impl StreamClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether the answer came back to the probe's UDP socket; a bounded
+/// number of datagrams is read per round.
+fn udp_answered(u: &UdpSocket, token: &str) -> bool {
+    let mut buf = [0u8; 512];
+    for _ in 0..DATAGRAMS_PER_POLL {
+        match u.recv_from(&mut buf) {
+            Ok((n, _)) if contains(&buf[..n], token) => return true,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    false
 }
 
 /// A non-blocking connect under way.
