@@ -65,6 +65,74 @@ pub enum SnapshotError {
     /// It is not the JSON of a host snapshot.
     #[error("is not a host snapshot (write one with `listenspec doctor --dump-host`): {0}")]
     Json(serde_json::Error),
+    /// It is not a regular file (nor a symbolic link to one), so it is
+    /// not opened, or is closed unread: a FIFO would block the reader
+    /// until something writes to it, and a device is no snapshot.
+    #[error(
+        "is {0}, not a host snapshot: only regular files are read (move it out of the folder, \
+         or rename it so that its name does not end in .json)"
+    )]
+    NotAFile(FileKind),
+}
+
+/// What a `*.json` entry of a snapshot folder is, when it is not a regular
+/// file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A FIFO (named pipe).
+    Fifo,
+    /// A Unix socket file.
+    Socket,
+    /// A character device, such as `/dev/null`.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A directory (reached through a symbolic link: directories are
+    /// skipped when the folder is listed).
+    Directory,
+    /// Anything else that is not a regular file.
+    Other,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Fifo => "a FIFO (named pipe)",
+            FileKind::Socket => "a socket",
+            FileKind::CharDevice => "a character device",
+            FileKind::BlockDevice => "a block device",
+            FileKind::Directory => "a directory",
+            FileKind::Other => "not a regular file",
+        })
+    }
+}
+
+impl FileKind {
+    /// `None` for a regular file, else what it is.
+    fn of(t: std::fs::FileType) -> Option<FileKind> {
+        #[cfg(unix)]
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_file() {
+            return None;
+        }
+        if t.is_dir() {
+            return Some(FileKind::Directory);
+        }
+        #[cfg(unix)]
+        {
+            let kinds = [
+                (t.is_fifo(), FileKind::Fifo),
+                (t.is_socket(), FileKind::Socket),
+                (t.is_char_device(), FileKind::CharDevice),
+                (t.is_block_device(), FileKind::BlockDevice),
+            ];
+            if let Some((_, kind)) = kinds.into_iter().find(|(is, _)| *is) {
+                return Some(kind);
+            }
+        }
+        Some(FileKind::Other)
+    }
 }
 
 /// What planning the spec gave on one host.
@@ -203,7 +271,7 @@ impl Fleet {
                     s.spawn(move || {
                         part.iter()
                             .map(|path| HostOutcome {
-                                outcome: match read_snapshot(path) {
+                                outcome: match read_in_folder(path) {
                                     Ok(host) => plan_one(spec, &host, options),
                                     Err(error) => Outcome::Unreadable(error),
                                 },
@@ -303,10 +371,52 @@ fn plan_one(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Outcome {
 
 /// Reads one host snapshot (JSON, as `listenspec doctor --dump-host`
 /// writes it) of at most 64 MiB.
+///
+/// This reads whatever `path` is, a pipe too (`--host <(ssh web-1
+/// listenspec doctor --dump-host)`), and waits for it as any reader of a
+/// named file does: the caller chose the file. [`Fleet::check_dir`], which
+/// chooses files by their names alone, reads regular files only.
 pub fn read_snapshot(path: &Path) -> Result<Host, SnapshotError> {
+    parse_snapshot(File::open(path).map_err(SnapshotError::Read)?)
+}
+
+/// One `*.json` entry of a snapshot folder, read only if it is a regular
+/// file or a symbolic link to one, and never waited for.
+///
+/// Symbolic links are followed: a Kubernetes ConfigMap or Secret mounted as
+/// a folder is one link per key, and a `latest.json` link is a common way to
+/// keep a history. What the name leads to is looked at first, so a FIFO, a
+/// socket or a device is reported without being opened; it is then opened
+/// non-blocking (a FIFO put in its place meanwhile cannot hold the reader:
+/// the open returns at once, and for a regular file the flag changes
+/// nothing) and without becoming the controlling terminal, and the file
+/// opened is looked at again (`fstat`), so only a regular file is read,
+/// whatever was swapped in between. What is left: someone who can write the
+/// folder and win that race can make the fleet check open (never read) a
+/// device they can name.
+fn read_in_folder(path: &Path) -> Result<Host, SnapshotError> {
+    let regular = |meta: std::fs::Metadata| match FileKind::of(meta.file_type()) {
+        None => Ok(()),
+        Some(kind) => Err(SnapshotError::NotAFile(kind)),
+    };
+    regular(std::fs::metadata(path).map_err(SnapshotError::Read)?)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        libc::O_NONBLOCK | libc::O_NOCTTY,
+    );
+    let file = options.open(path).map_err(SnapshotError::Read)?;
+    regular(file.metadata().map_err(SnapshotError::Read)?)?;
+    parse_snapshot(file)
+}
+
+/// The host in a file already open, read up to [`FILE_LIMIT`].
+fn parse_snapshot(file: File) -> Result<Host, SnapshotError> {
     let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|f| f.take(FILE_LIMIT + 1).read_to_end(&mut bytes))
+    file.take(FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)
         .map_err(SnapshotError::Read)?;
     // One byte past the limit tells a file of exactly the limit from a
     // larger one.
@@ -351,9 +461,9 @@ impl fmt::Display for Fleet {
                 let hosts = if n == 1 { "host" } else { "hosts" };
                 write!(f, "\n  {n} {hosts}: {finding}")?;
                 write!(f, "\n    on ")?;
-                write_some(f, cause.hosts.iter().map(|p| p.display()))?;
+                write_some(f, cause.hosts.iter().map(|p| Shown(p)))?;
                 if let (Some(listing), Some(first)) = (cause.listing, cause.hosts.first()) {
-                    write!(f, "\n    {}: {listing}", first.display())?;
+                    write!(f, "\n    {}: {listing}", Shown(first))?;
                 }
             }
         }
@@ -361,7 +471,7 @@ impl fmt::Display for Fleet {
             .hosts
             .iter()
             .filter_map(|h| match &h.outcome {
-                Outcome::Unreadable(error) => Some((h.file.display(), error)),
+                Outcome::Unreadable(error) => Some((Shown(&h.file), error)),
                 _ => None,
             })
             .collect();
@@ -375,6 +485,34 @@ impl fmt::Display for Fleet {
             }
         }
         Ok(())
+    }
+}
+
+/// A snapshot's file name as the report prints it: as it is when every
+/// character is a printable one other than a space or a quote, which is
+/// what collected snapshots are named (`web-1.json`); otherwise quoted and
+/// escaped as Rust's `{:?}` writes it (`"a\nb.json"`, `"\u{1b}[31m.json"`,
+/// `"\xFF.json"` for a byte that is not UTF-8).
+///
+/// A name is whatever the folder's writer chose, and printed raw a newline
+/// in it would forge a line of the report, an escape sequence would
+/// repaint the terminal, a space would split it into two hosts of a list.
+/// Plain names stay as they were, so the report reads and greps as before;
+/// a quoted name cannot be taken for a plain one, which never holds a quote.
+struct Shown<'a>(&'a Path);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = self.0.to_str().filter(|name| {
+            // `escape_debug` leaves a printable character alone and escapes
+            // quotes and backslashes; an apostrophe it escapes too, needlessly.
+            name.chars()
+                .all(|c| !c.is_whitespace() && (c == '\'' || c.escape_debug().len() == 1))
+        });
+        match plain {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{:?}", self.0.as_os_str()),
+        }
     }
 }
 

@@ -1,10 +1,34 @@
 //! Does the advertised address really reach this process?
 //!
-//! Bind first, then connect to each advertised URL as a client would and see
-//! whether the connection arrives on the endpoint's own sockets, carrying a
-//! nonce only this check knows. That answers the question NAT, proxies, load
-//! balancers and container port maps make hard: the advertised name may
-//! resolve, and something may answer there, but is it *this* server?
+//! Bind first, then connect to each advertised URL as a client would, send
+//! a nonce only this check knows, and see whether this process answers it
+//! on that same connection. The endpoint's side of the check accepts on the
+//! endpoint's own sockets, and when a connection there carries a nonce it
+//! sends back, on that connection, a second random value (as an HTTP
+//! response for an HTTP endpoint, a bare line otherwise); the probe counts
+//! the address reached only when that value comes back on the connection
+//! it opened. That answers the question NAT, proxies, load balancers and
+//! container port maps make hard: the advertised name may resolve, and
+//! something may answer there, but is it *this* server? A proxy that
+//! forwards the connection passes; something that reads the probe and sends
+//! it on over a connection of its own, without passing the answer back, is
+//! [`Outcome::Unanswered`]: its clients are not served by this process.
+//!
+//! UDP is a round trip too: the endpoint answers the address the probe
+//! datagram came from, from the socket it arrived on, and the probe waits
+//! for that answer on its own socket. A Unix datagram probe is sent from a
+//! socket without an address, so there is nothing to answer: reached there
+//! means the datagram sent to the path arrived on this endpoint's socket,
+//! one way.
+//!
+//! The whole check, the lookups of advertised names included, ends by its
+//! one timeout, whatever the clients of the endpoint or the peers at the
+//! advertised addresses do: every address is probed at once, every
+//! connect, accept, read and write is non-blocking, and the clock is looked
+//! at between rounds. What one check holds is bounded too: it reads at
+//! most 4 KiB of a connection before the nonce, keeps at most 64
+//! connections per endpoint open, closing the rest as they come, and reads
+//! at most 8 KiB back on its own.
 //!
 //! The check accepts connections on the endpoint while it runs and closes
 //! any that are not its probe, so run it before serving (as `listenspec
@@ -25,7 +49,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
@@ -40,12 +64,14 @@ use crate::spec::{Protocol, QualifiedName, UnixPath, from_url_text};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// The probe arrived on this endpoint's socket bound to `local`.
+    /// The probe arrived on this endpoint's socket bound to `local`, and
+    /// the answer sent there came back to the probe.
     Reached {
         /// The endpoint's socket that received it.
         local: SocketAddr,
     },
-    /// The probe arrived on this endpoint's Unix socket.
+    /// The probe arrived on this endpoint's Unix socket, and (on a stream
+    /// socket) the answer sent there came back to the probe.
     ReachedUnix {
         /// The socket's path or abstract name.
         path: UnixPath,
@@ -57,6 +83,12 @@ pub enum Outcome {
     /// The probe datagram never arrived on this endpoint (UDP has no
     /// handshake to tell "nobody there" from "someone else there").
     Lost,
+    /// The probe arrived on this endpoint, but the answer the endpoint sent
+    /// back where it came from never reached the probe's own connection
+    /// (or socket): what answers at the advertised address passes on what
+    /// it receives over connections of its own, without passing back what
+    /// this process answers, so clients there are not served by it.
+    Unanswered,
     /// The connection was refused or failed.
     Failed(io::Error),
     /// The advertised host did not resolve.
@@ -142,6 +174,12 @@ impl fmt::Display for Reach {
                 f,
                 ": the probe datagram never arrived here; the address leads elsewhere or nowhere"
             ),
+            Outcome::Unanswered => write!(
+                f,
+                ": the probe arrived here, but this endpoint's answer never came back to it; \
+                 something at the advertised address re-sends what it receives instead of \
+                 forwarding the connection, so clients there are not answered by this process"
+            ),
             Outcome::Failed(e) => write!(f, ": {e}; nothing reachable answers there"),
             Outcome::Unresolved(e) => write!(f, ": the host does not resolve: {e}"),
             Outcome::NotChecked(why) => write!(f, ": not checked: {why}"),
@@ -149,7 +187,10 @@ impl fmt::Display for Reach {
     }
 }
 
-/// A number no other client will send, to recognise the probe.
+/// A number no other client will send, to recognise the probe, or the
+/// answer to it. Each call hashes with keys of its own (`RandomState::new`
+/// draws fresh ones from the process's random seed), so one value does not
+/// tell another: a relay that sees the nonce cannot make up the answer.
 fn nonce() -> String {
     let mut h = RandomState::new().build_hasher();
     h.write_u128(
@@ -164,8 +205,11 @@ fn nonce() -> String {
 impl Bound {
     /// Connects to every advertised address (each address the URL's host
     /// resolves to) and reports whether the probe reached the endpoint's own
-    /// sockets, waiting at most `timeout` for the advertised names to
-    /// resolve and then at most `timeout` per address.
+    /// sockets and came back answered, all within `timeout`: the advertised
+    /// names are looked up and every address is probed at once, and the
+    /// check returns by then however slowly anyone involved answers (a few
+    /// milliseconds later at most). An address not answered by then is
+    /// reported as such.
     ///
     /// This sends real traffic to the advertised addresses and accepts on the
     /// endpoints while it runs; see the module docs.
@@ -185,55 +229,72 @@ impl Bound {
     }
 
     /// [`Bound::check_advertised`], looking advertised names up with these
-    /// options; a DNS timeout longer than `timeout` is cut to it.
+    /// options; a DNS timeout longer than `timeout` is cut to it, and the
+    /// time the lookups take comes out of `timeout`.
     pub fn check_advertised_with(&self, timeout: Duration, dns: &CaptureOptions) -> Vec<Reach> {
+        let deadline = Instant::now() + timeout;
         let resolved = self.resolve_advertised(timeout, dns);
         let mut out = Vec::new();
-        for ep in self.endpoints() {
-            let not_checked = |why| Reach {
+        let mut probes = Vec::new();
+        for (index, ep) in self.endpoints().iter().enumerate() {
+            let reach = |target, outcome| Reach {
                 endpoint: ep.qualified(),
                 url: ep.advertised().cloned(),
-                target: None,
-                outcome: Outcome::NotChecked(why),
+                target,
+                outcome,
             };
             let Some(url) = ep.advertised() else {
-                out.push(not_checked("no advertised URL"));
+                out.push(reach(None, Outcome::NotChecked("no advertised URL")));
                 continue;
             };
-            if let Some(path) = unix_target(url) {
-                out.push(Reach {
-                    endpoint: ep.qualified(),
-                    url: Some(url.clone()),
-                    outcome: probe(ep, url, &Target::Unix(path.clone()), timeout),
-                    target: Some(Target::Unix(path)),
-                });
-                continue;
-            }
-            let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-                out.push(not_checked("the URL has no host or port"));
-                continue;
-            };
-            let targets: Vec<SocketAddr> = match resolved(host) {
-                Ok(ips) => ips.iter().map(|&ip| SocketAddr::new(ip, port)).collect(),
-                Err(e) => {
-                    out.push(Reach {
-                        endpoint: ep.qualified(),
-                        url: Some(url.clone()),
-                        target: None,
-                        outcome: Outcome::Unresolved(e),
-                    });
+            let targets = if let Some(path) = unix_target(url) {
+                vec![Target::Unix(path)]
+            } else {
+                let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                    out.push(reach(
+                        None,
+                        Outcome::NotChecked("the URL has no host or port"),
+                    ));
                     continue;
+                };
+                match resolved(host) {
+                    Ok(ips) => ips
+                        .iter()
+                        .map(|&ip| Target::Ip(SocketAddr::new(ip, port)))
+                        .collect(),
+                    Err(e) => {
+                        out.push(reach(None, Outcome::Unresolved(e)));
+                        continue;
+                    }
                 }
             };
             for target in targets {
-                let target = Target::Ip(target);
-                out.push(Reach {
-                    endpoint: ep.qualified(),
-                    url: Some(url.clone()),
-                    outcome: probe(ep, url, &target, timeout),
-                    target: Some(target),
-                });
+                probes.push(Probe::start(out.len(), index, ep, url, &target));
+                // Decided once every probe has run.
+                out.push(reach(Some(target), Outcome::NotChecked("")));
             }
+        }
+        let probed: BTreeSet<usize> = probes.iter().map(|p| p.ep).collect();
+        let endpoints = self.endpoints();
+        let mut broken: Vec<(usize, io::Error)> = Vec::new();
+        for &i in &probed {
+            if let Err(e) = set_nonblocking(&endpoints[i], true) {
+                broken.push((i, e));
+            }
+        }
+        self.run_probes(&mut probes, deadline);
+        // Back to blocking, as bound sockets are handed out.
+        for &i in &probed {
+            if let Err(e) = set_nonblocking(&endpoints[i], false) {
+                broken.push((i, e));
+            }
+        }
+        for p in probes {
+            let outcome = match broken.iter().find(|(i, _)| *i == p.ep) {
+                Some((_, e)) => Outcome::Failed(io::Error::new(e.kind(), e.to_string())),
+                None => p.outcome.unwrap_or(Outcome::Elsewhere),
+            };
+            out[p.slot].outcome = outcome;
         }
         out
     }
@@ -336,29 +397,357 @@ fn unix_target(url: &Url) -> Option<UnixPath> {
     from_url_text(text)
 }
 
-fn probe(ep: &BoundEndpoint, url: &Url, target: &Target, timeout: Duration) -> Outcome {
-    let nonce = nonce();
-    // HTTP proxies forward a request; anything else gets the bare line.
-    let message = match ep.protocol() {
-        Protocol::Http => format!(
-            "GET /.well-known/listenspec-probe/{nonce} HTTP/1.0\r\nHost: {}\r\n\r\n",
-            url.host_str().unwrap_or("localhost")
-        ),
-        _ => format!("listenspec-probe {nonce}\r\n"),
-    };
-    if let Err(e) = set_nonblocking(ep, true) {
-        return Outcome::Failed(e);
+/// How long to sleep between polls of non-blocking sockets: short against
+/// any useful timeout, long enough not to spin a core.
+const POLL: Duration = Duration::from_millis(2);
+
+/// The most read from one connection the check accepts before the nonce:
+/// a peer that talks first is not read to its end.
+const READ_LIMIT: usize = 4096;
+
+/// The most the probe reads of what comes back on its own connection
+/// before the answer (an HTTP proxy adds its headers).
+const ANSWER_LIMIT: usize = 8192;
+
+/// The most connections one endpoint keeps open while reading for the
+/// nonce; more are closed as they are accepted. What one check holds stays
+/// bounded, whoever connects.
+const OPEN_LIMIT: usize = 64;
+
+/// The most datagrams read from one socket between two looks at the clock,
+/// so a flood cannot keep the check past its deadline.
+const DATAGRAMS_PER_POLL: usize = 64;
+
+/// What the endpoint side sends back on the connection (or to the
+/// address) the nonce came from, before the answer token.
+const ANSWER: &str = "listenspec-answer ";
+
+/// Where a probe's nonce arrived: one of the endpoint's sockets.
+#[derive(Debug, Clone)]
+enum Arrival {
+    Ip(SocketAddr),
+    // Unix sockets are bound only on Unix.
+    #[cfg_attr(not(unix), allow(dead_code))]
+    Unix(UnixPath),
+}
+
+impl Arrival {
+    fn reached(&self) -> Outcome {
+        match self {
+            Arrival::Ip(local) => Outcome::Reached { local: *local },
+            Arrival::Unix(path) => Outcome::ReachedUnix { path: path.clone() },
+        }
     }
-    let outcome = if ep.transport().is_stream() {
-        probe_stream(ep, target, &message, &nonce, timeout)
-    } else {
-        probe_datagram(ep, target, &message, &nonce, timeout)
-    };
-    // Back to blocking, as bound sockets are handed out.
-    if let Err(e) = set_nonblocking(ep, false) {
-        return Outcome::Failed(e);
+}
+
+/// One advertised address being probed: the client's side and what the
+/// endpoint's side has seen of it.
+struct Probe {
+    /// Its place in the check's results.
+    slot: usize,
+    /// Its place in the check's endpoints.
+    ep: usize,
+    /// What the probe sends, which names the nonce.
+    message: Vec<u8>,
+    nonce: String,
+    /// A second random value, sent back only by this endpoint and only once
+    /// the nonce arrived there: seeing the nonce does not tell it.
+    token: String,
+    /// What the endpoint sends back to the nonce.
+    answer: Vec<u8>,
+    client: Client,
+    arrived: Option<Arrival>,
+    outcome: Option<Outcome>,
+}
+
+/// The probe's own socket.
+enum Client {
+    Stream(StreamClient),
+    /// A UDP socket the answer comes back to.
+    Udp(UdpSocket),
+    /// A Unix datagram socket, which has no address to answer.
+    #[cfg(unix)]
+    UnixDatagram,
+    /// None could be made; the outcome says why.
+    Gone,
+}
+
+struct StreamClient {
+    socket: Socket,
+    target: socket2::SockAddr,
+    /// `connect` is to be called (again): first, and after a Unix socket's
+    /// full backlog (`EAGAIN`); a TCP connect in progress is watched instead.
+    call_connect: bool,
+    connected: bool,
+    /// The part of the message not yet written.
+    written: usize,
+    /// What came back, up to [`ANSWER_LIMIT`].
+    got: Vec<u8>,
+    /// The peer closed, or reading failed: nothing more will come.
+    ended: bool,
+}
+
+/// A connection the endpoint accepted while the check runs.
+struct Conn {
+    socket: Socket,
+    on: Arrival,
+    read: Vec<u8>,
+    /// The answer, once the nonce came, and how much of it is written.
+    answer: Option<(Vec<u8>, usize)>,
+}
+
+impl Bound {
+    /// Probes every target at once, within one deadline: each connect,
+    /// accept, read and write is non-blocking and the clock is looked at
+    /// between rounds, so no client of the endpoint, however slow, holds
+    /// the check past `deadline`.
+    fn run_probes(&self, probes: &mut [Probe], deadline: Instant) {
+        let endpoints = self.endpoints();
+        let mut inboxes: Vec<Vec<Conn>> = endpoints.iter().map(|_| Vec::new()).collect();
+        loop {
+            for p in probes.iter_mut().filter(|p| p.outcome.is_none()) {
+                p.step_client();
+            }
+            for (i, ep) in endpoints.iter().enumerate() {
+                if probes.iter().any(|p| p.ep == i && p.outcome.is_none()) {
+                    serve_stream(ep, i, &mut inboxes[i], probes);
+                    serve_datagrams(ep, i, probes);
+                }
+            }
+            if probes.iter().all(|p| p.outcome.is_some()) {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+        for p in probes.iter_mut().filter(|p| p.outcome.is_none()) {
+            p.outcome = Some(p.undecided());
+        }
     }
-    outcome
+}
+
+impl Probe {
+    /// A probe of `target` for endpoint number `index`, its socket made and
+    /// its connect or datagram sent; a failure to do so is its outcome.
+    fn start(slot: usize, index: usize, ep: &BoundEndpoint, url: &Url, target: &Target) -> Self {
+        let token = nonce();
+        let nonce = nonce();
+        // HTTP proxies forward a request, and pass back a response; anything
+        // else gets the bare lines.
+        let (message, answer) = match ep.protocol() {
+            Protocol::Http => {
+                let body = format!("{ANSWER}{token}\r\n");
+                (
+                    format!(
+                        "GET /.well-known/listenspec-probe/{nonce} HTTP/1.0\r\nHost: {}\r\n\r\n",
+                        url.host_str().unwrap_or("localhost")
+                    ),
+                    format!(
+                        "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                         Connection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                )
+            }
+            _ => (
+                format!("listenspec-probe {nonce}\r\n"),
+                format!("{ANSWER}{token}\r\n"),
+            ),
+        };
+        let client = if ep.transport().is_stream() {
+            stream_client(target).map(Client::Stream)
+        } else {
+            datagram_client(target, message.as_bytes())
+        };
+        let (client, outcome) = match client {
+            Ok(c) => (c, None),
+            Err(e) => (Client::Gone, Some(Outcome::Failed(e))),
+        };
+        Probe {
+            slot,
+            ep: index,
+            message: message.into_bytes(),
+            nonce,
+            token,
+            answer: answer.into_bytes(),
+            client,
+            arrived: None,
+            outcome,
+        }
+    }
+
+    /// One non-blocking round of the client's side: connect, write the
+    /// message, read what comes back and look for the answer.
+    fn step_client(&mut self) {
+        let answered = match &mut self.client {
+            Client::Stream(c) => c
+                .step(&self.message)
+                .map(|()| contains(&c.got, &self.token)),
+            Client::Udp(u) => Ok(udp_answered(u, &self.token)),
+            #[cfg(unix)]
+            Client::UnixDatagram => Ok(false),
+            Client::Gone => Ok(false),
+        };
+        match answered {
+            Err(e) => self.outcome = Some(Outcome::Failed(e)),
+            // The token is sent only where the nonce arrived.
+            Ok(true) => self.outcome = self.arrived.as_ref().map(Arrival::reached),
+            Ok(false) => {}
+        }
+    }
+
+    /// The outcome of a probe still open at the deadline.
+    fn undecided(&self) -> Outcome {
+        match (&self.client, &self.arrived) {
+            (Client::Stream(c), _) if !c.connected => Outcome::Failed(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the connection was not accepted within the check's timeout",
+            )),
+            (_, Some(_)) => Outcome::Unanswered,
+            (Client::Stream(_), None) => Outcome::Elsewhere,
+            _ => Outcome::Lost,
+        }
+    }
+}
+
+impl StreamClient {
+    /// Connects, writes and reads as far as the socket allows now, without
+    /// waiting; `Err` is a connection refused, or broken before the
+    /// message was sent.
+    fn step(&mut self, message: &[u8]) -> io::Result<()> {
+        if !self.connected {
+            self.connected = self.connect()?;
+            if !self.connected {
+                return Ok(());
+            }
+        }
+        while self.written < message.len() {
+            match (&self.socket).write(&message[self.written..]) {
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        let mut chunk = [0u8; 512];
+        while !self.ended && self.got.len() < ANSWER_LIMIT {
+            let room = chunk.len().min(ANSWER_LIMIT - self.got.len());
+            match (&self.socket).read(&mut chunk[..room]) {
+                Ok(0) => self.ended = true,
+                Ok(n) => self.got.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                // Reset after the message went out: what came back counts.
+                Err(_) => self.ended = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the connection is made; `Err` when it failed.
+    fn connect(&mut self) -> io::Result<bool> {
+        if self.call_connect {
+            return match self.socket.connect(&self.target) {
+                Ok(()) => Ok(true),
+                // A Unix socket's backlog is full: try again next round.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.target.is_unix() => {
+                    Ok(false)
+                }
+                Err(e) if in_progress(&e) => {
+                    self.call_connect = false;
+                    Ok(false)
+                }
+                Err(e) => Err(e),
+            };
+        }
+        // A non-blocking TCP connect ends with its error in SO_ERROR, or
+        // with a peer: connect(2) "EINPROGRESS".
+        if let Some(e) = self.socket.take_error()? {
+            return Err(e);
+        }
+        match self.socket.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether the answer came back to the probe's UDP socket; a bounded
+/// number of datagrams is read per round.
+fn udp_answered(u: &UdpSocket, token: &str) -> bool {
+    let mut buf = [0u8; 512];
+    for _ in 0..DATAGRAMS_PER_POLL {
+        match u.recv_from(&mut buf) {
+            Ok((n, _)) if contains(&buf[..n], token) => return true,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    false
+}
+
+/// A non-blocking connect under way.
+fn in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::EINPROGRESS) {
+        return true;
+    }
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// A non-blocking stream socket for the target, its connect begun on the
+/// first round.
+fn stream_client(target: &Target) -> io::Result<StreamClient> {
+    let (domain, target) = match target {
+        Target::Ip(addr) => (socket2::Domain::for_address(*addr), (*addr).into()),
+        #[cfg(unix)]
+        Target::Unix(path) => (socket2::Domain::UNIX, crate::bind::unix::sock_addr(path)?),
+        #[cfg(not(unix))]
+        Target::Unix(_) => return Err(io::Error::from(io::ErrorKind::Unsupported)),
+    };
+    let socket = Socket::new(domain, socket2::Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    Ok(StreamClient {
+        socket,
+        target,
+        call_connect: true,
+        connected: false,
+        written: 0,
+        got: Vec::new(),
+        ended: false,
+    })
+}
+
+/// Sends the probe datagram to the target, from a socket the answer can
+/// come back to (UDP), or from an unnamed one (Unix).
+fn datagram_client(target: &Target, message: &[u8]) -> io::Result<Client> {
+    match target {
+        Target::Ip(addr) => {
+            let local: SocketAddr = match addr {
+                SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
+                SocketAddr::V6(_) => ([0u16; 8], 0).into(),
+            };
+            let u = UdpSocket::bind(local)?;
+            u.set_nonblocking(true)?;
+            u.send_to(message, addr)?;
+            Ok(Client::Udp(u))
+        }
+        #[cfg(unix)]
+        Target::Unix(path) => {
+            let addr = crate::bind::unix::sock_addr(path)?;
+            let s = Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+            s.send_to(message, &addr)?;
+            Ok(Client::UnixDatagram)
+        }
+        #[cfg(not(unix))]
+        Target::Unix(_) => Err(io::Error::from(io::ErrorKind::Unsupported)),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    memchr::memmem::find(haystack, needle.as_bytes()).is_some()
 }
 
 fn set_nonblocking(ep: &BoundEndpoint, on: bool) -> io::Result<()> {
@@ -375,168 +764,143 @@ fn set_nonblocking(ep: &BoundEndpoint, on: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// How long to sleep between polls of non-blocking sockets: short against
-/// any useful timeout, long enough not to spin a core.
-const POLL: Duration = Duration::from_millis(2);
-
-/// A stream client connected to the target.
-fn connect(target: &Target, timeout: Duration) -> io::Result<Socket> {
-    match target {
-        Target::Ip(addr) => TcpStream::connect_timeout(addr, timeout).map(Socket::from),
-        #[cfg(unix)]
-        Target::Unix(path) => {
-            let addr = crate::bind::unix::sock_addr(path)?;
-            let s = Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)?;
-            s.connect_timeout(&addr, timeout)?;
-            Ok(s)
+/// One round of the endpoint's side for its stream sockets: accepts what
+/// waits, reads each open connection once, and answers a nonce on the
+/// connection that carried it.
+fn serve_stream(ep: &BoundEndpoint, index: usize, conns: &mut Vec<Conn>, probes: &mut [Probe]) {
+    if !ep.transport().is_stream() {
+        return;
+    }
+    accept_waiting(ep, conns);
+    conns.retain_mut(|conn| {
+        if conn.answer.is_none() {
+            match read_some(conn) {
+                Some(true) => {}
+                // Closed, failed or over the limit without a nonce: done.
+                Some(false) => return false,
+                None => return true,
+            }
+            let Some(p) = arrive(probes, index, &conn.read, conn.on.clone()) else {
+                return conn.read.len() < READ_LIMIT;
+            };
+            conn.answer = Some((p.answer.clone(), 0));
         }
-        #[cfg(not(unix))]
-        Target::Unix(_) => Err(io::Error::from(io::ErrorKind::Unsupported)),
+        // Answered connections stay open until the check ends: closed with
+        // bytes still unread, one would be reset, the answer maybe with it.
+        if let Some((answer, written)) = &mut conn.answer
+            && *written < answer.len()
+        {
+            match (&conn.socket).write(&answer[*written..]) {
+                Ok(n) => *written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return false,
+            }
+            if *written == answer.len() {
+                // The end of the answer, for a proxy that waits for it.
+                let _ = conn.socket.shutdown(std::net::Shutdown::Write);
+            }
+        }
+        true
+    });
+}
+
+/// Reads once from a connection: `Some(true)` when bytes came,
+/// `Some(false)` when it ended or failed, `None` when nothing is there yet.
+fn read_some(conn: &mut Conn) -> Option<bool> {
+    let mut chunk = [0u8; 512];
+    let room = chunk.len().min(READ_LIMIT - conn.read.len());
+    match (&conn.socket).read(&mut chunk[..room]) {
+        Ok(0) => Some(false),
+        Ok(n) => {
+            conn.read.extend_from_slice(&chunk[..n]);
+            Some(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        Err(_) => Some(false),
     }
 }
 
-/// The first connection waiting on any of the endpoint's stream sockets,
-/// with where it arrived.
-fn accept_any(ep: &BoundEndpoint) -> Option<(Socket, Outcome)> {
+/// Accepts every connection waiting on the endpoint's stream sockets; past
+/// [`OPEN_LIMIT`] open ones, a connection is closed as it is accepted.
+fn accept_waiting(ep: &BoundEndpoint, conns: &mut Vec<Conn>) {
+    let mut take = |socket: Socket, on: Arrival| {
+        if conns.len() < OPEN_LIMIT && socket.set_nonblocking(true).is_ok() {
+            conns.push(Conn {
+                socket,
+                on,
+                read: Vec::new(),
+                answer: None,
+            });
+        }
+    };
     for s in ep.sockets() {
         let Listener::Tcp(l) = s.listener() else {
             continue;
         };
-        if let Ok((conn, _)) = l.accept() {
-            let local = s.local_addr();
-            return Some((Socket::from(conn), Outcome::Reached { local }));
+        for _ in 0..OPEN_LIMIT {
+            let Ok((conn, _)) = l.accept() else { break };
+            take(Socket::from(conn), Arrival::Ip(s.local_addr()));
         }
     }
     #[cfg(unix)]
     if let Some(u) = ep.unix()
         && let crate::bind::UnixSocket::Stream(l) = u.socket()
-        && let Ok((conn, _)) = l.accept()
     {
-        let path = u.path().clone();
-        return Some((Socket::from(conn), Outcome::ReachedUnix { path }));
+        for _ in 0..OPEN_LIMIT {
+            let Ok((conn, _)) = l.accept() else { break };
+            take(Socket::from(conn), Arrival::Unix(u.path().clone()));
+        }
     }
-    None
 }
 
-fn probe_stream(
-    ep: &BoundEndpoint,
-    target: &Target,
-    message: &str,
-    nonce: &str,
-    timeout: Duration,
-) -> Outcome {
-    let deadline = Instant::now() + timeout;
-    let mut client = match connect(target, timeout) {
-        Ok(c) => c,
-        Err(e) => return Outcome::Failed(e),
-    };
-    // The kernel buffers the probe until someone reads it; if what answered
-    // is a proxy, it forwards it on its own time.
-    if let Err(e) = client.write_all(message.as_bytes()) {
-        return Outcome::Failed(e);
-    }
-    while Instant::now() < deadline {
-        while let Some((mut conn, reached)) = accept_any(ep) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if read_contains(&mut conn, nonce, left) {
-                if ep.protocol() == Protocol::Http {
-                    let _ = conn.write_all(b"HTTP/1.0 204 No Content\r\n\r\n");
-                }
-                return reached;
-            }
-        }
-        std::thread::sleep(POLL);
-    }
-    Outcome::Elsewhere
+/// The probe of endpoint number `index` whose nonce `data` holds, marked
+/// arrived `on` that socket.
+fn arrive<'p>(
+    probes: &'p mut [Probe],
+    index: usize,
+    data: &[u8],
+    on: Arrival,
+) -> Option<&'p mut Probe> {
+    let p = probes
+        .iter_mut()
+        .find(|p| p.ep == index && p.arrived.is_none() && contains(data, &p.nonce))?;
+    p.arrived = Some(on);
+    Some(p)
 }
 
-/// Reads from an accepted connection until the nonce shows up, the peer
-/// stops, or time runs out.
-fn read_contains(conn: &mut Socket, nonce: &str, left: Duration) -> bool {
-    if conn.set_nonblocking(false).is_err()
-        || conn
-            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-            .is_err()
-    {
-        return false;
-    }
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 512];
-    while buf.len() < 4096 {
-        match conn.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-        if String::from_utf8_lossy(&buf).contains(nonce) {
-            return true;
-        }
-    }
-    false
-}
-
-/// Sends the probe datagram to the target.
-fn send(target: &Target, message: &str) -> io::Result<()> {
-    match target {
-        Target::Ip(addr) => {
-            let local: SocketAddr = match addr {
-                SocketAddr::V4(_) => ([0, 0, 0, 0], 0).into(),
-                SocketAddr::V6(_) => ([0u16; 8], 0).into(),
-            };
-            UdpSocket::bind(local)?.send_to(message.as_bytes(), addr)?;
-        }
-        #[cfg(unix)]
-        Target::Unix(path) => {
-            let addr = crate::bind::unix::sock_addr(path)?;
-            let s = Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
-            s.send_to(message.as_bytes(), &addr)?;
-        }
-        #[cfg(not(unix))]
-        Target::Unix(_) => return Err(io::Error::from(io::ErrorKind::Unsupported)),
-    }
-    Ok(())
-}
-
-fn probe_datagram(
-    ep: &BoundEndpoint,
-    target: &Target,
-    message: &str,
-    nonce: &str,
-    timeout: Duration,
-) -> Outcome {
-    let deadline = Instant::now() + timeout;
-    if let Err(e) = send(target, message) {
-        return Outcome::Failed(e);
+/// One round of the endpoint's side for its datagram sockets: a datagram
+/// with a probe's nonce is answered to the address it came from (UDP); a
+/// Unix datagram's sender has no address, so its arrival decides.
+fn serve_datagrams(ep: &BoundEndpoint, index: usize, probes: &mut [Probe]) {
+    if ep.transport().is_stream() {
+        return;
     }
     let mut buf = [0u8; 512];
-    let has = |n: usize, buf: &[u8]| String::from_utf8_lossy(&buf[..n]).contains(nonce);
-    while Instant::now() < deadline {
-        for s in ep.sockets() {
-            let Listener::Udp(u) = s.listener() else {
-                continue;
+    for s in ep.sockets() {
+        let Listener::Udp(u) = s.listener() else {
+            continue;
+        };
+        for _ in 0..DATAGRAMS_PER_POLL {
+            let Ok((n, from)) = u.recv_from(&mut buf) else {
+                break;
             };
-            while let Ok((n, _)) = u.recv_from(&mut buf) {
-                if has(n, &buf) {
-                    return Outcome::Reached {
-                        local: s.local_addr(),
-                    };
-                }
+            if let Some(p) = arrive(probes, index, &buf[..n], Arrival::Ip(s.local_addr())) {
+                // Lost on the way back, it is reported as unanswered.
+                let _ = u.send_to(&p.answer, from);
             }
         }
-        #[cfg(unix)]
-        if let Some(u) = ep.unix()
-            && let crate::bind::UnixSocket::Datagram(d) = u.socket()
-        {
-            while let Ok(n) = d.recv(&mut buf) {
-                if has(n, &buf) {
-                    return Outcome::ReachedUnix {
-                        path: u.path().clone(),
-                    };
-                }
-            }
-        }
-        std::thread::sleep(POLL);
     }
-    Outcome::Lost
+    #[cfg(unix)]
+    if let Some(u) = ep.unix()
+        && let crate::bind::UnixSocket::Datagram(d) = u.socket()
+    {
+        for _ in 0..DATAGRAMS_PER_POLL {
+            let Ok(n) = d.recv(&mut buf) else { break };
+            if let Some(p) = arrive(probes, index, &buf[..n], Arrival::Unix(u.path().clone())) {
+                p.outcome = p.arrived.as_ref().map(Arrival::reached);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -88,8 +88,9 @@ struct Fleet {
 /// --bind binds the plan for real, reports each socket's real address and
 /// advertised URL (or every failure with its fix), then releases
 /// everything. --check also connects to every advertised address, as a
-/// client would, and says whether it reaches these sockets; it sends
-/// traffic to those addresses, so use it on your own networks.
+/// client would, and says whether it reaches these sockets and their
+/// answer comes back, all within 2 seconds; it sends traffic to those
+/// addresses, so use it on your own networks.
 ///
 /// Spec and host files are read up to 64 MiB.
 #[derive(Args)]
@@ -120,7 +121,7 @@ struct Doctor {
     #[arg(long)]
     bind: bool,
     /// Like --bind, and connect to every advertised address to see whether
-    /// it reaches these sockets.
+    /// it reaches these sockets and is answered by them (2 seconds in all).
     #[arg(long)]
     check: bool,
     /// Wait up to SECS seconds for this host to have what the spec needs

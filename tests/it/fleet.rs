@@ -294,3 +294,110 @@ fn a_snapshot_may_be_64_mib_and_no_more() {
         );
     }
 }
+
+/// `listenspec fleet` with a bound on its run: a hang fails the test after
+/// 30 s instead of holding CI.
+fn fleet_within_30_s(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_listenspec"))
+        .arg("fleet")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("listenspec fleet still runs after 30 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A FIFO, a socket and a device named `*.json` are reported as not
+/// snapshots, at once: opening the FIFO for reading would otherwise wait
+/// for a writer forever. A symbolic link to a regular snapshot is read (a
+/// ConfigMap mounted as a folder is links), one to `/dev/null` is not.
+#[cfg(unix)]
+#[test]
+fn a_fifo_a_socket_or_a_device_named_json_is_no_snapshot_and_does_not_hang() {
+    let f = Folder::new("special");
+    f.write("web-1.json", &host(1, true));
+    let made = Command::new("mkfifo")
+        .arg(f.path().join("x.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(f.path().join("s.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", f.path().join("null.json")).unwrap();
+    std::os::unix::fs::symlink("web-1.json", f.path().join("latest.json")).unwrap();
+    let out = fleet_within_30_s(&["--listen", SPEC, f.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("5 hosts: 2 plans cleanly, 0 fails, 3 unreadable"),
+        "{stdout}"
+    );
+    for line in [
+        "\n  null.json is a character device, not a host snapshot: only regular files are read",
+        "\n  s.json is a socket, not a host snapshot",
+        "\n  x.json is a FIFO (named pipe), not a host snapshot",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    let out = fleet_within_30_s(&["--listen", SPEC, "--json", f.path().to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let x = &json["results"].as_array().unwrap()[4];
+    assert_eq!(
+        (&x["file"], &x["outcome"]),
+        (&"x.json".into(), &"unreadable".into())
+    );
+}
+
+/// A file name is printed escaped in the text, where a newline or an
+/// escape sequence in it would forge a line or repaint the terminal, and
+/// exactly in the JSON, whose strings escape it themselves.
+#[cfg(unix)]
+#[test]
+fn a_snapshot_name_is_escaped_in_the_text_and_exact_in_the_json() {
+    let f = Folder::new("names");
+    let forged = "a.json\n\n3 hosts: 3 plans cleanly\n\x1b[31mb.json";
+    f.write(forged, "[]")
+        .write("c d.json", "[]")
+        .write("plain.json", "[]");
+    let out = fleet_within_30_s(&["--listen", SPEC, f.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{stdout}");
+    assert_eq!(
+        lines[..3],
+        [
+            "3 hosts: 0 plans cleanly, 0 fails, 3 unreadable",
+            "",
+            "unreadable snapshots:"
+        ]
+    );
+    for (line, name) in lines[3..].iter().zip([
+        r#""a.json\n\n3 hosts: 3 plans cleanly\n\u{1b}[31mb.json""#,
+        r#""c d.json""#,
+        "plain.json",
+    ]) {
+        assert!(
+            line.starts_with(&format!("  {name} is not a host snapshot")),
+            "{name} in {stdout}"
+        );
+    }
+    assert!(!stdout.contains('\x1b'), "{stdout}");
+    let out = fleet_within_30_s(&["--listen", SPEC, "--json", f.path().to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<_> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(files, [forged, "c d.json", "plain.json"]);
+}

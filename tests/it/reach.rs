@@ -193,7 +193,8 @@ fn without_the_dns_feature_an_advertised_name_is_unresolved_and_says_why() {
 
 /// A proxy in front of an endpoint, as a load balancer would be: it takes
 /// one connection, sends `first` upstream and then what the client sent,
-/// and returns what the client sent and what upstream answered.
+/// passes upstream's answer back to the client, and returns what the client
+/// sent and what upstream answered.
 fn proxy(
     front: TcpListener,
     upstream: std::net::SocketAddr,
@@ -209,18 +210,20 @@ fn proxy(
         up.set_read_timeout(Some(WAIT)).unwrap();
         let mut answer = Vec::new();
         let _ = up.read_to_end(&mut answer);
+        // Passed back on the client's connection, as a proxy does.
+        let _ = client.write_all(&answer);
         (String::from_utf8_lossy(&request[..n]).into_owned(), answer)
     })
 }
 
-/// Through a proxy, an HTTP endpoint's probe gets a well-formed answer (a
-/// proxy waiting for one would otherwise log an error or retry); a raw TCP
-/// endpoint's gets nothing, as its protocol is not known.
+/// Through a proxy, the probe gets its answer on its own connection: a
+/// well-formed HTTP response for an HTTP endpoint (a proxy waiting for one
+/// would otherwise log an error or retry), a bare line for a raw TCP one.
 #[test]
-fn through_a_proxy_an_http_probe_is_answered_and_a_raw_one_is_not() {
-    for (protocol, answer) in [
-        ("http", &b"HTTP/1.0 204 No Content\r\n\r\n"[..]),
-        ("tcp", b""),
+fn through_a_proxy_the_probe_is_answered_in_its_protocol() {
+    for (protocol, head) in [
+        ("http", "HTTP/1.0 200 OK\r\n"),
+        ("tcp", "listenspec-answer "),
     ] {
         let front = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = front.local_addr().unwrap().port();
@@ -234,10 +237,9 @@ fn through_a_proxy_an_http_probe_is_answered_and_a_raw_one_is_not() {
         assert!(reach[0].reached(), "{}", reach[0]);
         assert_eq!(reach[0].url(), ep.advertised());
         let (_, got) = relay.join().unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&got),
-            String::from_utf8_lossy(answer)
-        );
+        let got = String::from_utf8_lossy(&got);
+        assert!(got.starts_with(head), "{got}");
+        assert!(got.contains("listenspec-answer "), "{got}");
     }
 }
 
@@ -337,6 +339,154 @@ fn an_advertised_name_without_addresses_is_unresolved() {
     assert_eq!(reach.len(), 1);
     assert!(
         matches!(reach[0].outcome(), Outcome::Unresolved(_)),
+        "{}",
+        reach[0]
+    );
+}
+
+/// A client of the endpoint that sends a byte every 200 ms while the check
+/// runs cannot hold it past its timeout: every read is within the one
+/// deadline. (Each read used to wait up to the time left, 4096 times.)
+#[test]
+fn a_client_dribbling_bytes_cannot_hold_the_check_past_its_timeout() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+    // Advertised elsewhere, so the probe never arrives and the check runs
+    // to its deadline.
+    let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = elsewhere.local_addr().unwrap().port();
+    let bound = bind(&format!(
+        "local = 127.0.0.1; local.raw = tcp:0 advertise 127.0.0.1:{port}"
+    ));
+    let endpoint = bound.endpoint("local", "raw").unwrap().local_addrs()[0];
+    let stop = Arc::new(AtomicBool::new(false));
+    let dribbler = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut conn = TcpStream::connect(endpoint).unwrap();
+            // At most 30 s, so a check that waits for it still ends.
+            for _ in 0..150 {
+                if stop.load(Ordering::Relaxed) || conn.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let reach = bound.check_advertised(timeout);
+    let took = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    dribbler.join().unwrap();
+    // A promise, not a speed test: generous slack for a loaded machine.
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(
+        matches!(reach[0].outcome(), Outcome::Elsewhere),
+        "{}",
+        reach[0]
+    );
+}
+
+/// A relay at the advertised address that reads the probe and sends it to
+/// the endpoint on a connection of its own, never passing the answer back:
+/// the nonce arrives, but clients of that address are not served by this
+/// process, so the check does not count it reached. A relay that forwards
+/// the connection both ways does reach it.
+#[test]
+fn a_relay_that_resends_the_probe_is_not_reached_and_one_that_forwards_is() {
+    for forwards in [false, true] {
+        let front = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = front.local_addr().unwrap().port();
+        let bound = bind(&format!(
+            "local = 127.0.0.1; local.raw = tcp:0 advertise 127.0.0.1:{port}"
+        ));
+        let upstream = bound.endpoint("local", "raw").unwrap().local_addrs()[0];
+        let relay = std::thread::spawn(move || {
+            let (client, _) = front.accept().unwrap();
+            let up = TcpStream::connect(upstream).unwrap();
+            if forwards {
+                copy_both_ways(client, up);
+            } else {
+                resend(client, up);
+            }
+        });
+        let reach = bound.check_advertised(Duration::from_secs(1));
+        drop(bound);
+        relay.join().unwrap();
+        assert_eq!(reach[0].reached(), forwards, "{}", reach[0]);
+        if !forwards {
+            assert!(
+                matches!(reach[0].outcome(), Outcome::Unanswered),
+                "{}",
+                reach[0]
+            );
+            assert!(
+                reach[0].to_string().contains("answer never came back"),
+                "{}",
+                reach[0]
+            );
+        }
+    }
+}
+
+/// Reads the probe's line from `client` and sends it on `up`, a new
+/// connection; reads and drops what comes back, and leaves the client
+/// unanswered until the endpoint is gone.
+fn resend(mut client: TcpStream, mut up: TcpStream) {
+    let mut line = Vec::new();
+    let mut byte = [0; 1];
+    while !line.ends_with(b"\r\n") && client.read(&mut byte).unwrap() == 1 {
+        line.push(byte[0]);
+    }
+    up.write_all(&line).unwrap();
+    up.set_read_timeout(Some(WAIT)).unwrap();
+    let _ = std::io::copy(&mut up, &mut std::io::sink());
+    drop(client);
+}
+
+/// A TCP forwarder: bytes copied both ways on the same pair of
+/// connections until both ends close.
+fn copy_both_ways(client: TcpStream, up: TcpStream) {
+    let (mut c_read, mut u_write) = (client.try_clone().unwrap(), up.try_clone().unwrap());
+    let there = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c_read, &mut u_write);
+        let _ = u_write.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut u_read, mut c_write) = (up, client);
+    u_read.set_read_timeout(Some(WAIT)).unwrap();
+    let _ = std::io::copy(&mut u_read, &mut c_write);
+    let _ = c_write.shutdown(std::net::Shutdown::Both);
+    there.join().unwrap();
+}
+
+/// The UDP check is a round trip too: the endpoint answers the address the
+/// probe came from. A relay that re-sends the datagram from a socket of its
+/// own, and drops the answer, is not reached.
+#[test]
+fn a_udp_relay_that_resends_the_probe_is_not_reached() {
+    let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = front.local_addr().unwrap().port();
+    let bound = bind(&format!(
+        "local = 127.0.0.1; local.snmp = udp:0 advertise 127.0.0.1:{port}"
+    ));
+    let upstream = bound.endpoint("local", "snmp").unwrap().local_addrs()[0];
+    let relay = std::thread::spawn(move || {
+        let mut buf = [0; 512];
+        front.set_read_timeout(Some(WAIT)).unwrap();
+        let (n, _) = front.recv_from(&mut buf).unwrap();
+        let own = UdpSocket::bind("127.0.0.1:0").unwrap();
+        own.send_to(&buf[..n], upstream).unwrap();
+        own.set_read_timeout(Some(WAIT)).unwrap();
+        let (n, _) = own.recv_from(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    });
+    let reach = bound.check_advertised(Duration::from_millis(500));
+    let dropped = relay.join().unwrap();
+    assert!(dropped.starts_with("listenspec-answer "), "{dropped}");
+    assert!(
+        matches!(reach[0].outcome(), Outcome::Unanswered),
         "{}",
         reach[0]
     );

@@ -1440,12 +1440,17 @@ fn a_connection_without_the_nonce_is_not_reached() {
             let n = conn.read(&mut buf).unwrap();
             let mut up = UnixStream::connect(&upstream).unwrap();
             if pass_through {
+                // A proxy passes the answer back too: the check is a round
+                // trip on the probe's own connection.
                 up.write_all(&buf[..n]).unwrap();
+                let mut answer = Vec::new();
+                let _ = up.read_to_end(&mut answer);
+                conn.write_all(&answer).unwrap();
             } else {
                 up.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+                // Held until the check is done with it.
+                let _ = up.read(&mut [0; 64]);
             }
-            // Held until the check is done with it.
-            let _ = up.read(&mut [0; 64]);
             String::from_utf8_lossy(&buf[..n]).into_owned()
         });
         let reach = bound.check_advertised(Duration::from_millis(800));
