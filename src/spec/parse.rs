@@ -295,11 +295,11 @@ fn apply(
     let mut one_address = shorthand::Groups::default();
     for (origin, stmt) in stmts {
         match stmt {
-            // Every group again, each in its place: the one the value
-            // joined has grown, and all may have become `shared`.
+            // The groups the value changed, each in its place: the one it
+            // joined has grown, or a new one began (and the first may have
+            // become `shared`).
             Stmt::OneAddress(value) => {
-                one_address.add(value);
-                for (n, e) in one_address.statements() {
+                for (n, e) in one_address.add(value) {
                     match network_at.get(n.name()) {
                         Some(&i) => networks[i] = Some((origin.clone(), n)),
                         None => add_network(&mut networks, &mut network_at, origin.clone(), n),

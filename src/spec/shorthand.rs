@@ -42,6 +42,8 @@
 //! # Ok::<(), listenspec::SpecError>(())
 //! ```
 
+use std::collections::{HashMap, HashSet};
+
 use url::Url;
 
 use crate::spec::error::{ForeignForm, Located};
@@ -55,7 +57,7 @@ pub const NETWORK: &str = "listen";
 
 /// One address, as read: an IP endpoint's address, protocol and port, or a
 /// Unix socket.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Value {
     Ip {
         selector: Selector,
@@ -80,101 +82,127 @@ pub(crate) enum Value {
 /// they first appeared, so a single value means what it always did and
 /// every name is predictable. When there are several IP groups, each says
 /// `shared`: every address was written on purpose, if twice.
+///
+/// Each value finds its group through a map, and [`Groups::add`] says which
+/// groups changed, so a file of many thousand addresses reads in linear
+/// time.
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
-    groups: Vec<Value>,
-    /// Further addresses of each IP group, after its first.
-    more: Vec<Vec<Selector>>,
+    groups: Vec<Group>,
+    /// A group by what its values share: the IP fields but the address, or
+    /// the whole Unix value.
+    index: HashMap<Value, usize>,
+    ip_groups: usize,
+}
+
+#[derive(Debug)]
+struct Group {
+    /// The first value; for an IP group, its address is the first of many.
+    first: Value,
+    /// The further addresses of an IP group, in the order written, and the
+    /// same as a set, so that one written twice is kept once.
+    more: Vec<Selector>,
+    seen: HashSet<Selector>,
 }
 
 impl Groups {
-    pub(crate) fn add(&mut self, value: Value) {
-        if let Value::Ip {
-            selector,
-            protocol,
-            ports,
-            advertise,
-            dual,
-        } = &value
-        {
-            let same = |g: &Value| {
-                matches!(g, Value::Ip { protocol: p, ports: q, advertise: a, dual: d, .. }
-                    if (p, q, a, d) == (protocol, ports, advertise, dual))
-            };
-            if let Some(i) = self.groups.iter().position(same) {
-                let Value::Ip {
-                    selector: first, ..
-                } = &self.groups[i]
-                else {
-                    unreachable!("`same` matched an IP group")
-                };
-                if first != selector && !self.more[i].contains(selector) {
-                    self.more[i].push(selector.clone());
-                }
-                return;
+    /// Adds a value; returns the groups whose statements changed, as
+    /// (network, endpoint) for each.
+    pub(crate) fn add(&mut self, value: Value) -> Vec<(Network, Endpoint)> {
+        // An IP value's key is the value with its address left out (the
+        // same placeholder in every key).
+        let key = match &value {
+            Value::Ip {
+                protocol,
+                ports,
+                advertise,
+                dual,
+                ..
+            } => Value::Ip {
+                selector: Selector::Unix,
+                protocol: *protocol,
+                ports: *ports,
+                advertise: advertise.clone(),
+                dual: *dual,
+            },
+            Value::Unix { .. } => value.clone(),
+        };
+        if let Some(&i) = self.index.get(&key) {
+            let group = &mut self.groups[i];
+            if let Value::Ip { selector, .. } = value
+                && !matches!(&group.first, Value::Ip { selector: first, .. } if *first == selector)
+                && group.seen.insert(selector.clone())
+            {
+                group.more.push(selector);
+                return vec![self.statements(i)];
             }
-        } else if self.groups.contains(&value) {
-            return;
+            return Vec::new();
         }
-        self.groups.push(value);
-        self.more.push(Vec::new());
+        let i = self.groups.len();
+        let ip = matches!(value, Value::Ip { .. });
+        self.index.insert(key, i);
+        self.groups.push(Group {
+            first: value,
+            more: Vec::new(),
+            seen: HashSet::new(),
+        });
+        let mut changed = Vec::new();
+        if ip {
+            self.ip_groups += 1;
+            // The first IP group becomes `shared` with the second.
+            if self.ip_groups == 2
+                && let Some(first) = self.groups[..i]
+                    .iter()
+                    .position(|g| matches!(g.first, Value::Ip { .. }))
+            {
+                changed.push(self.statements(first));
+            }
+        }
+        changed.push(self.statements(i));
+        changed
     }
 
-    /// Each group as its network and endpoint.
-    pub(crate) fn statements(&self) -> Vec<(Network, Endpoint)> {
-        let ip_groups = self
-            .groups
-            .iter()
-            .filter(|g| matches!(g, Value::Ip { .. }))
-            .count();
-        let name = |i: usize| -> Name {
-            let text = match i {
-                0 => NETWORK.to_owned(),
-                _ => format!("{NETWORK}-{}", i + 1),
-            };
-            text.parse().expect("listen-N is a name")
-        };
-        self.groups
-            .iter()
-            .zip(&self.more)
-            .enumerate()
-            .map(|(i, (g, more))| {
-                let network = name(i);
-                match g {
-                    Value::Ip {
-                        selector,
-                        protocol,
-                        ports,
-                        advertise,
-                        dual,
-                    } => {
-                        let mut net = Network::new(network.clone()).with_expose(Exposure::Public);
-                        for s in std::iter::once(selector).chain(more) {
-                            net = net.with_include(s.clone());
-                        }
-                        if let Some(a) = advertise {
-                            net = net.with_advertise(a.clone());
-                        }
-                        if ip_groups > 1 {
-                            net = net.with_shared();
-                        }
-                        let mut ep =
-                            Endpoint::new(network, protocol_name(*protocol), *protocol, *ports);
-                        if *dual {
-                            ep = ep.with_options(EndpointOptions {
-                                v6only: Some(false),
-                                ..EndpointOptions::default()
-                            });
-                        }
-                        (net, ep)
-                    }
-                    Value::Unix { protocol, path } => (
-                        Network::new(network.clone()).with_include(Selector::Unix),
-                        Endpoint::unix(network, protocol_name(*protocol), *protocol, path.clone()),
-                    ),
+    /// Group `i` as its network and endpoint.
+    fn statements(&self, i: usize) -> (Network, Endpoint) {
+        let network: Name = match i {
+            0 => NETWORK.to_owned(),
+            _ => format!("{NETWORK}-{}", i + 1),
+        }
+        .parse()
+        .expect("listen-N is a name");
+        let group = &self.groups[i];
+        match &group.first {
+            Value::Ip {
+                selector,
+                protocol,
+                ports,
+                advertise,
+                dual,
+            } => {
+                let mut net = Network::new(network.clone()).with_expose(Exposure::Public);
+                for s in std::iter::once(selector).chain(&group.more) {
+                    net = net.with_include(s.clone());
                 }
-            })
-            .collect()
+                if let Some(a) = advertise {
+                    net = net.with_advertise(a.clone());
+                }
+                if self.ip_groups > 1 {
+                    net = net.with_shared();
+                }
+                let mut ep = Endpoint::new(network, protocol_name(*protocol), *protocol, *ports);
+                if *dual {
+                    ep = ep.with_options(EndpointOptions {
+                        v6only: Some(false),
+                        ..EndpointOptions::default()
+                    });
+                }
+                (net, ep)
+            }
+            Value::Unix { protocol, path } => (
+                Network::new(network.clone()).with_include(Selector::Unix),
+                Endpoint::unix(network, protocol_name(*protocol), *protocol, path.clone()),
+            ),
+        }
     }
 }
 
