@@ -126,7 +126,11 @@ impl Read {
             self.one_address(origin(1), one);
             return;
         }
-        for st in statements(input) {
+        let statements = statements(input);
+        // At most one parsed statement each: reserved at once, so a spec of
+        // many thousand statements is not copied as the list grows.
+        self.stmts.reserve(statements.len());
+        for st in statements {
             let one = match st.form {
                 Form::Bad if !st.glued_comment => shorthand::shorthand(st.text),
                 _ => None,
@@ -237,8 +241,8 @@ impl Read {
             passes: _,
         } = self;
         let (networks, endpoints) = apply(stmts, &mut errors);
-        let (origins_n, networks): (Vec<Origin>, Vec<Network>) = networks.into_iter().unzip();
-        let (origins_e, endpoints): (Vec<Origin>, Vec<Endpoint>) = endpoints.into_iter().unzip();
+        let (origins_n, networks) = unzip_written(networks);
+        let (origins_e, endpoints) = unzip_written(endpoints);
         for (item, kind) in validate(&networks, &endpoints) {
             if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
                 && failed_networks.contains(endpoints[i].network().as_str())
@@ -274,8 +278,25 @@ impl Read {
     }
 }
 
-/// Networks or endpoints with where each was written.
-type Written<T> = Vec<(Origin, T)>;
+/// Networks or endpoints with where each was written; `None` where a
+/// later statement removed one.
+type Written<T> = Vec<Option<(Origin, T)>>;
+
+/// What is left of networks or endpoints, and apart from them where each
+/// was written, in one pass into lists of the right size: a network is a
+/// few hundred bytes, and a spec of many thousand copied through
+/// intermediate lists costs more per network the larger it is, as the
+/// copies stop fitting in the caches.
+fn unzip_written<T>(written: Written<T>) -> (Vec<Origin>, Vec<T>) {
+    let n = written.iter().flatten().count();
+    let mut origins = Vec::with_capacity(n);
+    let mut items = Vec::with_capacity(n);
+    for (origin, item) in written.into_iter().flatten() {
+        origins.push(origin);
+        items.push(item);
+    }
+    (origins, items)
+}
 
 /// The statements applied in order: a later one for the same name replaces
 /// the earlier in its place; a removal takes it out, a network with its
@@ -287,11 +308,21 @@ fn apply(
     // Removed entries become `None` in place and leave the maps, so each
     // statement costs the same however many came before: a spec of many
     // thousand removals stays linear.
-    let mut networks: Vec<Option<(Origin, Network)>> = Vec::new();
-    let mut endpoints: Vec<Option<(Origin, Endpoint)>> = Vec::new();
-    let mut network_at: HashMap<Name, usize> = HashMap::new();
-    let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
-    let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::new();
+    // Sized for the statements up front: growing lists and maps of many
+    // thousand entries copies each entry again at every doubling.
+    let n_networks = stmts
+        .iter()
+        .filter(|(_, s)| matches!(s, Stmt::Network(_)))
+        .count();
+    let n_endpoints = stmts
+        .iter()
+        .filter(|(_, s)| matches!(s, Stmt::Endpoint(_)))
+        .count();
+    let mut networks: Written<Network> = Vec::with_capacity(n_networks);
+    let mut endpoints: Written<Endpoint> = Vec::with_capacity(n_endpoints);
+    let mut network_at: HashMap<Name, usize> = HashMap::with_capacity(n_networks);
+    let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::with_capacity(n_endpoints);
+    let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::with_capacity(n_networks);
     let mut one_address = shorthand::Groups::default();
     for (origin, stmt) in stmts {
         match stmt {
@@ -375,15 +406,12 @@ fn apply(
             }
         }
     }
-    (
-        networks.into_iter().flatten().collect(),
-        endpoints.into_iter().flatten().collect(),
-    )
+    (networks, endpoints)
 }
 
 /// A network not defined before, at the end.
 fn add_network(
-    networks: &mut Vec<Option<(Origin, Network)>>,
+    networks: &mut Written<Network>,
     network_at: &mut HashMap<Name, usize>,
     origin: Origin,
     n: Network,
@@ -395,7 +423,7 @@ fn add_network(
 /// An endpoint not defined before, at the end, and listed under its network
 /// for a removal of the network.
 fn add_endpoint(
-    endpoints: &mut Vec<Option<(Origin, Endpoint)>>,
+    endpoints: &mut Written<Endpoint>,
     endpoint_at: &mut HashMap<QualifiedName, usize>,
     endpoints_of: &mut HashMap<Name, Vec<usize>>,
     origin: Origin,
