@@ -26,8 +26,9 @@ enum Ready<'a> {
     /// An address class.
     Class(AddrClass),
     /// A DNS name's answers that a listener may take, IPv4-mapped ones as
-    /// the IPv4 address inside.
-    Dns(Vec<IpAddr>),
+    /// the IPv4 address inside, in the resolver's order and as a set: a
+    /// name may answer thousands, and each host address asks.
+    Dns(Vec<IpAddr>, HashSet<IpAddr>),
     /// A wildcard among other selectors: only a network of wildcards has
     /// wildcard addresses, so it matches no host address.
     Nothing,
@@ -61,7 +62,7 @@ impl Ready<'_> {
             (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
             (Ready::Interface(p), _) => p.matches(iface.name()),
             (Ready::Class(c), _) => a.class == *c,
-            (Ready::Dns(answers), _) => answers.contains(&ip.to_canonical()),
+            (Ready::Dns(_, answers), _) => answers.contains(&ip.to_canonical()),
             (Ready::Nothing | Ready::Dead, _) => false,
         }
     }
@@ -337,7 +338,7 @@ fn report_unmatched(
                     selector: sel.clone(),
                     remote: vec![*ip],
                 }),
-            (Selector::Dns(_), Ready::Dns(answers)) => ProblemKind::NotLocal {
+            (Selector::Dns(_), Ready::Dns(answers, _)) => ProblemKind::NotLocal {
                 selector: sel.clone(),
                 remote: answers.clone(),
             },
@@ -362,7 +363,7 @@ fn report_partly_remote(
     report: &mut impl FnMut(ProblemKind),
 ) {
     for inc in includes {
-        if let (Selector::Dns(dns), Ready::Dns(answers)) = (inc.sel, &inc.ready) {
+        if let (Selector::Dns(dns), Ready::Dns(answers, _)) = (inc.sel, &inc.ready) {
             let remote: Vec<IpAddr> = answers
                 .iter()
                 .copied()
@@ -553,6 +554,7 @@ fn dns_answers<'a>(
     if usable.is_empty() {
         Ready::Dead
     } else {
-        Ready::Dns(usable)
+        let set = usable.iter().copied().collect();
+        Ready::Dns(usable, set)
     }
 }
