@@ -391,14 +391,16 @@ pub(crate) struct HostView<'h> {
     pub(crate) host: &'h Host,
     /// Every `(interface, address)` pair, in host order.
     pub(crate) addrs: Vec<HostAddr<'h>>,
-    /// The interfaces by name and by index, which selectors, zones and
+    /// The interfaces by name and by index, which `if:` names, zones and
     /// `device=` name: looked up, never searched for, so a plan is linear
-    /// in the host's interfaces however many selectors name one.
-    by_name: HashMap<&'h str, &'h Interface>,
-    by_index: HashMap<u32, &'h Interface>,
-    /// The interfaces holding each address, in host order. Built when first
-    /// asked (a DNS selector, an advertised literal, a wrong zone): most
-    /// plans never ask.
+    /// in the host's interfaces however many selectors name one. Each map
+    /// is built when first asked, as many plans never ask, and on a large
+    /// host a map that does not fit in the caches costs more per
+    /// interface than the rest of the plan.
+    by_name: OnceCell<HashMap<&'h str, &'h Interface>>,
+    by_index: OnceCell<HashMap<u32, &'h Interface>>,
+    /// The interfaces holding each address, in host order (a DNS selector,
+    /// an advertised literal, a wrong zone ask).
     holders: OnceCell<HashMap<IpAddr, Vec<&'h Interface>>>,
     has_v4: bool,
     has_v6: bool,
@@ -407,8 +409,6 @@ pub(crate) struct HostView<'h> {
 impl<'h> HostView<'h> {
     fn new(host: &'h Host) -> HostView<'h> {
         let mut addrs = Vec::with_capacity(host.interfaces().iter().map(|i| i.addrs().len()).sum());
-        let by_name = host.interfaces().iter().map(|i| (i.name(), i)).collect();
-        let by_index = host.interfaces().iter().map(|i| (i.index(), i)).collect();
         let (mut has_v4, mut has_v6) = (false, false);
         for (iface, net) in host.addrs() {
             if iface.is_up() {
@@ -427,8 +427,8 @@ impl<'h> HostView<'h> {
         HostView {
             host,
             addrs,
-            by_name,
-            by_index,
+            by_name: OnceCell::new(),
+            by_index: OnceCell::new(),
             holders: OnceCell::new(),
             has_v4,
             has_v6,
@@ -437,12 +437,20 @@ impl<'h> HostView<'h> {
 
     /// The interface with this name.
     pub(crate) fn interface(&self, name: &str) -> Option<&'h Interface> {
-        self.by_name.get(name).copied()
+        let all = self.host.interfaces();
+        let by_name = self
+            .by_name
+            .get_or_init(|| all.iter().map(|i| (i.name(), i)).collect());
+        by_name.get(name).copied()
     }
 
     /// The interface with this index.
     pub(crate) fn interface_by_index(&self, index: u32) -> Option<&'h Interface> {
-        self.by_index.get(&index).copied()
+        let all = self.host.interfaces();
+        let by_index = self
+            .by_index
+            .get_or_init(|| all.iter().map(|i| (i.index(), i)).collect());
+        by_index.get(&index).copied()
     }
 
     /// The interfaces holding `ip`, in host order; empty when none does.
