@@ -88,8 +88,11 @@ pub(crate) struct Origin {
 
 /// One statement that parsed.
 pub(crate) enum Stmt {
-    Network(Network),
-    Endpoint(Endpoint),
+    // Boxed: a network or endpoint is a few hundred bytes, and each is
+    // moved from statement to slot to spec; a spec of many thousand copied
+    // whole at each step costs more per statement the larger it is.
+    Network(Box<Network>),
+    Endpoint(Box<Endpoint>),
     /// `-NAME` or `-NETWORK.NAME`: take out what an earlier layer defined.
     Remove(String),
     /// One address (`127.0.0.1:8080`), added to those before it.
@@ -148,9 +151,11 @@ impl Read {
                     None => SpecErrorKind::BadStatement(st.trimmed()),
                 }]),
                 Form::Remove(name) => Ok(Stmt::Remove(name.to_owned())),
-                Form::Network { name, rhs } => network(name, rhs).map(Stmt::Network),
+                Form::Network { name, rhs } => {
+                    network(name, rhs).map(|n| Stmt::Network(Box::new(n)))
+                }
                 Form::Endpoint { network, name, rhs } => {
-                    endpoint(network, name, rhs).map(Stmt::Endpoint)
+                    endpoint(network, name, rhs).map(|e| Stmt::Endpoint(Box::new(e)))
                 }
             };
             match result {
@@ -205,11 +210,11 @@ impl Read {
         self.stmts.extend(
             networks
                 .into_iter()
-                .map(|n| (origin.clone(), Stmt::Network(n)))
+                .map(|n| (origin.clone(), Stmt::Network(Box::new(n))))
                 .chain(
                     endpoints
                         .into_iter()
-                        .map(|e| (origin.clone(), Stmt::Endpoint(e))),
+                        .map(|e| (origin.clone(), Stmt::Endpoint(Box::new(e)))),
                 ),
         );
     }
@@ -280,7 +285,7 @@ impl Read {
 
 /// Networks or endpoints with where each was written; `None` where a
 /// later statement removed one.
-type Written<T> = Vec<Option<(Origin, T)>>;
+type Written<T> = Vec<Option<(Origin, Box<T>)>>;
 
 /// What is left of networks or endpoints, and apart from them where each
 /// was written, in one pass into lists of the right size: a network is a
@@ -293,7 +298,7 @@ fn unzip_written<T>(written: Written<T>) -> (Vec<Origin>, Vec<T>) {
     let mut items = Vec::with_capacity(n);
     for (origin, item) in written.into_iter().flatten() {
         origins.push(origin);
-        items.push(item);
+        items.push(*item);
     }
     (origins, items)
 }
@@ -331,6 +336,7 @@ fn apply(
             Stmt::OneAddress(value) => {
                 one_address.add(value);
                 for (n, e) in one_address.statements() {
+                    let (n, e) = (Box::new(n), Box::new(e));
                     match network_at.get(n.name()) {
                         Some(&i) => networks[i] = Some((origin.clone(), n)),
                         None => add_network(&mut networks, &mut network_at, origin.clone(), n),
@@ -414,7 +420,7 @@ fn add_network(
     networks: &mut Written<Network>,
     network_at: &mut HashMap<Name, usize>,
     origin: Origin,
-    n: Network,
+    n: Box<Network>,
 ) {
     network_at.insert(n.name().clone(), networks.len());
     networks.push(Some((origin, n)));
@@ -427,7 +433,7 @@ fn add_endpoint(
     endpoint_at: &mut HashMap<QualifiedName, usize>,
     endpoints_of: &mut HashMap<Name, Vec<usize>>,
     origin: Origin,
-    e: Endpoint,
+    e: Box<Endpoint>,
 ) {
     endpoint_at.insert(e.qualified(), endpoints.len());
     endpoints_of
