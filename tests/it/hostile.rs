@@ -356,3 +356,67 @@ fn problems_list_a_bounded_number_of_addresses_and_say_how_many_more() {
         assert!(w.to_string().len() < 2 << 10, "{w}");
     }
 }
+
+#[test]
+fn a_snapshot_of_100k_interfaces_loads_in_linear_time_and_finds_duplicates() {
+    use listenspec::host::{AddrFlags, HostError, Interface};
+    let start = std::time::Instant::now();
+    let interfaces = |n: u32| -> Vec<Interface> {
+        (1..=n)
+            .map(|i| {
+                let net = format!("10.{}.{}.{}/8", i >> 16, i >> 8 & 0xff, i & 0xff);
+                Interface::new(format!("eth{i}"), i, true, vec![net.parse().unwrap()])
+            })
+            .collect()
+    };
+    // Each interface was compared with every earlier one: 100,000 took
+    // over a minute in a release build.
+    let json = serde_json::json!({ "interfaces": interfaces(100_000) }).to_string();
+    let host: Host = serde_json::from_str(&json).unwrap();
+    assert_eq!(host.interfaces().len(), 100_000);
+
+    // A duplicate at the end is still found, naming both interfaces.
+    let mut all = interfaces(100_000);
+    all.push(Interface::new("eth1", 200_000, true, Vec::new()));
+    assert_eq!(
+        Host::new(all, Default::default()).unwrap_err(),
+        HostError::DuplicateName("eth1".to_owned())
+    );
+    let mut all = interfaces(100_000);
+    all.push(Interface::new("extra", 7, true, Vec::new()));
+    assert_eq!(
+        Host::new(all, Default::default()).unwrap_err(),
+        HostError::DuplicateIndex {
+            index: 7,
+            first: "eth7".to_owned(),
+            second: "extra".to_owned(),
+        }
+    );
+
+    // 50,000 flagged addresses on one interface: each flag's address was
+    // searched for among all of them.
+    let nets: Vec<ipnet::IpNet> = tens(50_000).iter().map(|t| t.parse().unwrap()).collect();
+    let mut one = Interface::new("eth0", 1, true, nets.clone());
+    for n in &nets {
+        one = one.with_addr_flags(n.addr(), AddrFlags::DEPRECATED);
+    }
+    assert!(Host::new(vec![one.clone()], Default::default()).is_ok());
+    let stray = "192.0.2.1".parse().unwrap();
+    assert_eq!(
+        Host::new(
+            vec![one.with_addr_flags(stray, AddrFlags::TENTATIVE)],
+            Default::default()
+        )
+        .unwrap_err(),
+        HostError::FlagsWithoutAddr {
+            interface: "eth0".to_owned(),
+            ip: stray,
+        }
+    );
+    // Quadratic work on these sizes would take hours in a debug build.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
