@@ -8,7 +8,7 @@
 //! one from JSON (with the `serde` feature), so a plan made on a production box
 //! can be replayed exactly in CI.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -762,31 +762,33 @@ impl Host {
         interfaces: Vec<Interface>,
         dns: BTreeMap<String, DnsAnswer>,
     ) -> Result<Host, HostError> {
-        for (n, i) in interfaces.iter().enumerate() {
+        // Maps, not a comparison of every interface with every earlier one
+        // or of every flag with every address: a snapshot of many thousand
+        // interfaces (a router, a container host) loads in linear time.
+        let mut names: HashSet<&str> = HashSet::with_capacity(interfaces.len());
+        let mut indexes: HashMap<u32, &str> = HashMap::with_capacity(interfaces.len());
+        for i in &interfaces {
             if i.index == 0 {
                 return Err(HostError::ZeroIndex(i.name.clone()));
             }
-            if let Some(&ip) = i
-                .flags
-                .keys()
-                .find(|ip| !i.addrs.iter().any(|a| a.addr() == **ip))
-            {
-                return Err(HostError::FlagsWithoutAddr {
-                    interface: i.name.clone(),
-                    ip,
-                });
-            }
-            for j in &interfaces[..n] {
-                if j.name == i.name {
-                    return Err(HostError::DuplicateName(i.name.clone()));
-                }
-                if j.index == i.index {
-                    return Err(HostError::DuplicateIndex {
-                        index: i.index,
-                        first: j.name.clone(),
-                        second: i.name.clone(),
+            if !i.flags.is_empty() {
+                let held: HashSet<IpAddr> = i.addrs.iter().map(IpNet::addr).collect();
+                if let Some(&ip) = i.flags.keys().find(|ip| !held.contains(ip)) {
+                    return Err(HostError::FlagsWithoutAddr {
+                        interface: i.name.clone(),
+                        ip,
                     });
                 }
+            }
+            if !names.insert(&i.name) {
+                return Err(HostError::DuplicateName(i.name.clone()));
+            }
+            if let Some(first) = indexes.insert(i.index, &i.name) {
+                return Err(HostError::DuplicateIndex {
+                    index: i.index,
+                    first: first.to_owned(),
+                    second: i.name.clone(),
+                });
             }
         }
         Ok(Host {

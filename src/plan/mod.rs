@@ -13,6 +13,7 @@ pub(crate) mod table;
 mod unix;
 
 use foldhash::{HashMap, HashMapExt};
+use std::cell::OnceCell;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::Arc;
@@ -390,6 +391,17 @@ pub(crate) struct HostView<'h> {
     pub(crate) host: &'h Host,
     /// Every `(interface, address)` pair, in host order.
     pub(crate) addrs: Vec<HostAddr<'h>>,
+    /// The interfaces by name and by index, which `if:` names, zones and
+    /// `device=` name: looked up, never searched for, so a plan is linear
+    /// in the host's interfaces however many selectors name one. Each map
+    /// is built when first asked, as many plans never ask, and on a large
+    /// host a map that does not fit in the caches costs more per
+    /// interface than the rest of the plan.
+    by_name: OnceCell<HashMap<&'h str, &'h Interface>>,
+    by_index: OnceCell<HashMap<u32, &'h Interface>>,
+    /// The interfaces holding each address, in host order (a DNS selector,
+    /// an advertised literal, a wrong zone ask).
+    holders: OnceCell<HashMap<IpAddr, Vec<&'h Interface>>>,
     has_v4: bool,
     has_v6: bool,
 }
@@ -415,9 +427,47 @@ impl<'h> HostView<'h> {
         HostView {
             host,
             addrs,
+            by_name: OnceCell::new(),
+            by_index: OnceCell::new(),
+            holders: OnceCell::new(),
             has_v4,
             has_v6,
         }
+    }
+
+    /// The interface with this name.
+    pub(crate) fn interface(&self, name: &str) -> Option<&'h Interface> {
+        let all = self.host.interfaces();
+        let by_name = self
+            .by_name
+            .get_or_init(|| all.iter().map(|i| (i.name(), i)).collect());
+        by_name.get(name).copied()
+    }
+
+    /// The interface with this index.
+    pub(crate) fn interface_by_index(&self, index: u32) -> Option<&'h Interface> {
+        let all = self.host.interfaces();
+        let by_index = self
+            .by_index
+            .get_or_init(|| all.iter().map(|i| (i.index(), i)).collect());
+        by_index.get(&index).copied()
+    }
+
+    /// The interfaces holding `ip`, in host order; empty when none does.
+    pub(crate) fn holders(&self, ip: IpAddr) -> &[&'h Interface] {
+        let holders = self.holders.get_or_init(|| {
+            let mut map: HashMap<IpAddr, Vec<&'h Interface>> =
+                HashMap::with_capacity(self.addrs.len());
+            for a in &self.addrs {
+                let list = map.entry(a.net.addr()).or_default();
+                // An interface listing one address twice holds it once.
+                if list.last().is_none_or(|i| i.index() != a.iface.index()) {
+                    list.push(a.iface);
+                }
+            }
+            map
+        });
+        holders.get(&ip).map_or(&[], Vec::as_slice)
     }
 
     /// Whether an up interface has an address of this family.
@@ -467,7 +517,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             }
             continue;
         };
-        let binds = binds(e, ports, &net.addrs, host, &mut report);
+        let binds = binds(e, ports, &net.addrs, &view, &mut report);
         check_dual_stack(e, &binds, &mut report);
         check_isolation(e, net, &binds, &mut report);
         let ranked = &mut ranked[i];
@@ -482,7 +532,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
             &mut report,
         );
         if let Some(a) = &advertise {
-            check_advertised_bound(a, e, &binds, host, &mut report);
+            check_advertised_bound(a, e, &binds, &view, &mut report);
         }
         endpoints.push(PlannedEndpoint {
             network: net.name.clone(),
@@ -623,12 +673,12 @@ fn binds(
     e: &Endpoint,
     ports: Ports,
     addrs: &[Chosen],
-    host: &Host,
+    view: &HostView,
     report: &mut impl FnMut(ProblemKind),
 ) -> Vec<Bind> {
     let mut device = e.options().device.as_ref();
     if let Some(Device::Named(d)) = device
-        && host.interface(d).is_none()
+        && view.interface(d).is_none()
     {
         // Reported once here; comparing it with each address would only repeat it.
         device = None;
@@ -698,7 +748,7 @@ fn check_advertised_bound(
     a: &Advertised,
     e: &Endpoint,
     binds: &[Bind],
-    host: &Host,
+    view: &HostView,
     report: &mut impl FnMut(ProblemKind),
 ) {
     // A derived URL is made from the endpoint's own addresses.
@@ -708,7 +758,7 @@ fn check_advertised_bound(
     let Some(ip) = a.literal_ip() else {
         return;
     };
-    let Some(holder) = host.owner_of(ip, None) else {
+    let Some(holder) = view.holders(ip).first() else {
         return;
     };
     let family = Family::of(ip);

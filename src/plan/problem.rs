@@ -76,16 +76,36 @@ impl fmt::Display for Problem {
     }
 }
 
-fn list_ips(list: &[IpAddr]) -> String {
-    let v: Vec<String> = list.iter().map(ToString::to_string).collect();
-    v.join(", ")
+/// The most addresses or interfaces one message names: it is read by a
+/// person, and a host of 20,000 addresses made two messages 500 KB. The
+/// problem itself keeps them all.
+pub(crate) const LISTED_IN_MESSAGE: usize = 8;
+
+/// `a, b, c`, or past [`LISTED_IN_MESSAGE`] the first ones and `and N more`.
+fn list<T: fmt::Display>(items: &[T]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for (n, item) in items.iter().take(LISTED_IN_MESSAGE).enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{item}");
+    }
+    if let Some(more) = items
+        .len()
+        .checked_sub(LISTED_IN_MESSAGE)
+        .filter(|&n| n > 0)
+    {
+        let _ = write!(out, " and {more} more");
+    }
+    out
 }
 
 fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
     match selector {
         Selector::Dns(_) => format!(
             "{selector} resolves to {} but no interface of this host has {}",
-            list_ips(remote),
+            list(remote),
             if remote.len() == 1 {
                 "it"
             } else {
@@ -146,7 +166,7 @@ impl fmt::Display for Unmatched {
             Unmatched::NoAddress { interfaces } => write!(
                 f,
                 " because {} has no address: give it one, or select an interface that has one",
-                interfaces.join(", ")
+                list(interfaces)
             ),
             Unmatched::NoFamily => {
                 f.write_str(" because the host has no up interface with an address of that family")
@@ -612,7 +632,7 @@ impl ProblemKind {
             ProblemKind::WrongZone { ip, zone, holders } => (
                 format!(
                     "{ip} is on {}, not on {zone}: a link-local address is only reachable on its own link",
-                    holders.join(", ")
+                    list(holders)
                 ),
                 format!(
                     "write {ip}%{} to name the link that holds it",
@@ -699,7 +719,7 @@ impl ProblemKind {
             ProblemKind::AllExcluded { removed } => (
                 format!(
                     "the includes matched [{}] but excludes and family filters removed all of them",
-                    list_ips(removed)
+                    list(removed)
                 ),
                 "loosen the excludes or the family filter, or include more".to_owned(),
             ),
@@ -715,7 +735,7 @@ impl ProblemKind {
                     } else {
                         ""
                     },
-                    list_ips(addrs)
+                    list(addrs)
                 ),
                 match (exposure, wildcard) {
                     (Exposure::Local, _) => "select loopback only (e.g. `loopback`), or raise the level with expose=private",
@@ -989,7 +1009,7 @@ impl ProblemKind {
                 format!(
                     "advertises {chosen}, chosen from {} equally ranked addresses: {}",
                     others.len() + 1,
-                    list_ips(others)
+                    list(others)
                 ),
                 "say which one clients use with `advertise HOST` on the network or endpoint"
                     .to_owned(),
@@ -1015,7 +1035,7 @@ impl ProblemKind {
             ProblemKind::DnsPartlyRemote { name, remote } => (
                 format!(
                     "dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound",
-                    list_ips(remote)
+                    list(remote)
                 ),
                 format!(
                     "if clients should only reach this host, give it its own name instead of dns:{name}"
@@ -1028,7 +1048,7 @@ impl ProblemKind {
             } => (
                 format!(
                     "left out {} on {interface}, which {}",
-                    list_ips(addrs),
+                    list(addrs),
                     if *no_carrier {
                         "is up but has no carrier (cable unplugged or peer down)"
                     } else {
@@ -1046,7 +1066,7 @@ impl ProblemKind {
             ProblemKind::AddressOnlyIsolation { exposure, addrs } => (
                 format!(
                     "listens on {} of a {exposure} network without `device`; Linux accepts packets for any local address on any interface (weak host model), so a peer on another network that routes to this address reaches it",
-                    list_ips(addrs)
+                    list(addrs)
                 ),
                 "add `device` so each socket refuses packets that arrive on other interfaces"
                     .to_owned(),

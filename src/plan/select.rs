@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::host::{DnsAnswer, Host, Interface};
+use crate::host::{DnsAnswer, Interface};
 use crate::plan::problem::{Unlistenable, Unmatched};
 use crate::plan::{Chosen, HostAddr, HostView, Problem, ProblemKind, Why};
 use crate::spec::{Family, IfPattern, Name, Network, Selector, Zone};
@@ -26,8 +26,9 @@ enum Ready<'a> {
     /// An address class.
     Class(AddrClass),
     /// A DNS name's answers that a listener may take, IPv4-mapped ones as
-    /// the IPv4 address inside.
-    Dns(Vec<IpAddr>),
+    /// the IPv4 address inside, in the resolver's order and as a set: a
+    /// name may answer thousands, and each host address asks.
+    Dns(Vec<IpAddr>, HashSet<IpAddr>),
     /// A wildcard among other selectors: only a network of wildcards has
     /// wildcard addresses, so it matches no host address.
     Nothing,
@@ -61,7 +62,7 @@ impl Ready<'_> {
             (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
             (Ready::Interface(p), _) => p.matches(iface.name()),
             (Ready::Class(c), _) => a.class == *c,
-            (Ready::Dns(answers), _) => answers.contains(&ip.to_canonical()),
+            (Ready::Dns(_, answers), _) => answers.contains(&ip.to_canonical()),
             (Ready::Nothing | Ready::Dead, _) => false,
         }
     }
@@ -69,34 +70,43 @@ impl Ready<'_> {
 
 /// For an `if:` selector whose interfaces exist but hold no address at all,
 /// says so: the cause is on the host, which a bare "no match" would hide.
-fn bare_interfaces(sel: &Selector, host: &Host) -> Option<Unmatched> {
+fn bare_interfaces(sel: &Selector, view: &HostView) -> Option<Unmatched> {
     let Selector::Interface(p) = sel else {
         return None;
     };
-    let interfaces: Vec<String> = host
-        .interfaces()
-        .iter()
-        .filter(|i| p.matches(i.name()) && i.addrs().is_empty())
+    let interfaces: Vec<String> = named(p, view)
+        .into_iter()
+        .filter(|i| i.addrs().is_empty())
         .map(|i| i.name().to_owned())
         .collect();
     (!interfaces.is_empty()).then_some(Unmatched::NoAddress { interfaces })
 }
 
-fn zone_index(zone: &Zone, host: &Host) -> Option<u32> {
+/// The interfaces an `if:` pattern names, in host order: a plain name is
+/// looked up, and only a glob goes through every interface.
+fn named<'h>(p: &IfPattern, view: &HostView<'h>) -> Vec<&'h Interface> {
+    if p.is_glob() {
+        let all = view.host.interfaces().iter();
+        all.filter(|i| p.matches(i.name())).collect()
+    } else {
+        view.interface(p.as_str()).into_iter().collect()
+    }
+}
+
+fn zone_index(zone: &Zone, view: &HostView) -> Option<u32> {
     match zone {
-        Zone::Index(i) => host.interface_by_index(*i).map(Interface::index),
-        Zone::Name(n) => host.interface(n).map(Interface::index),
+        Zone::Index(i) => view.interface_by_index(*i).map(Interface::index),
+        Zone::Name(n) => view.interface(n).map(Interface::index),
     }
 }
 
 /// For a link-local literal whose zone names another link than the one
 /// holding the address, says where the address is; `None` when no
 /// interface holds it.
-fn wrong_zone(ip: IpAddr, zone: &Zone, host: &Host) -> Option<ProblemKind> {
-    let holders: Vec<String> = host
-        .interfaces()
+fn wrong_zone(ip: IpAddr, zone: &Zone, view: &HostView) -> Option<ProblemKind> {
+    let holders: Vec<String> = view
+        .holders(ip)
         .iter()
-        .filter(|i| i.addrs().iter().any(|n| n.addr() == ip))
         .map(|i| i.name().to_owned())
         .collect();
     (!holders.is_empty()).then(|| ProblemKind::WrongZone {
@@ -132,14 +142,13 @@ pub(crate) fn resolve(
     if net.includes().iter().all(Selector::is_wildcard) {
         wildcards(net, view, &mut chosen, &mut |kind| found.push(kind));
     } else {
-        let host = view.host;
         let mut report = |kind| found.push(kind);
         let mut includes: Vec<Include> = net
             .includes()
             .iter()
             .map(|sel| Include {
                 sel,
-                ready: prepare(sel, host, &mut report),
+                ready: prepare(sel, view, &mut report),
                 names_link_local: sel.names_link_local(),
                 matched: false,
                 link_local_only: false,
@@ -148,7 +157,7 @@ pub(crate) fn resolve(
         let excludes: Vec<Ready> = net
             .excludes()
             .iter()
-            .map(|s| prepare(s, host, &mut report))
+            .map(|s| prepare(s, view, &mut report))
             .collect();
         let matched = match_host(net, view, &mut includes, &excludes, &mut report);
         chosen = matched.chosen;
@@ -160,8 +169,8 @@ pub(crate) fn resolve(
                 no_carrier: iface.is_admin_up(),
             });
         }
-        let unmatched = report_unmatched(&includes, host, &mut report);
-        report_partly_remote(&includes, host, &mut report);
+        let unmatched = report_unmatched(&includes, view, &mut report);
+        report_partly_remote(&includes, view, &mut report);
         if chosen.is_empty() && !unmatched && !matched.refused && !matched.removed.is_empty() {
             report(ProblemKind::AllExcluded {
                 removed: matched.removed,
@@ -243,13 +252,12 @@ fn match_host<'h>(
         if !iface.is_up() {
             match sel {
                 Selector::Addr { .. } | Selector::Interface(_) => report(down(iface)),
-                _ => match m
-                    .skipped_down
-                    .iter_mut()
-                    .find(|(i, _)| i.name() == iface.name())
-                {
-                    Some((_, list)) => list.push(ip),
-                    None => m.skipped_down.push((iface, vec![ip])),
+                // The host's addresses come interface by interface, so
+                // one interface's are together: only the last entry can
+                // be its own, and nothing is searched per address.
+                _ => match m.skipped_down.last_mut() {
+                    Some((i, list)) if i.index() == iface.index() => list.push(ip),
+                    _ => m.skipped_down.push((iface, vec![ip])),
                 },
             }
             continue;
@@ -312,7 +320,7 @@ fn first_include<'s>(includes: &mut [Include<'s>], a: &HostAddr) -> Option<&'s S
 /// returns whether there was one.
 fn report_unmatched(
     includes: &[Include],
-    host: &Host,
+    view: &HostView,
     report: &mut impl FnMut(ProblemKind),
 ) -> bool {
     let mut unmatched = false;
@@ -325,12 +333,12 @@ fn report_unmatched(
         let kind = match (sel, &inc.ready) {
             (Selector::Addr { ip, zone }, _) => zone
                 .as_ref()
-                .and_then(|zone| wrong_zone(*ip, zone, host))
+                .and_then(|zone| wrong_zone(*ip, zone, view))
                 .unwrap_or_else(|| ProblemKind::NotLocal {
                     selector: sel.clone(),
                     remote: vec![*ip],
                 }),
-            (Selector::Dns(_), Ready::Dns(answers)) => ProblemKind::NotLocal {
+            (Selector::Dns(_), Ready::Dns(answers, _)) => ProblemKind::NotLocal {
                 selector: sel.clone(),
                 remote: answers.clone(),
             },
@@ -339,7 +347,7 @@ fn report_unmatched(
                 why: if inc.link_local_only {
                     Some(Unmatched::LinkLocalOnly)
                 } else {
-                    bare_interfaces(sel, host)
+                    bare_interfaces(sel, view)
                 },
             },
         };
@@ -349,13 +357,17 @@ fn report_unmatched(
 }
 
 /// A DNS name that resolves partly to this host and partly elsewhere.
-fn report_partly_remote(includes: &[Include], host: &Host, report: &mut impl FnMut(ProblemKind)) {
+fn report_partly_remote(
+    includes: &[Include],
+    view: &HostView,
+    report: &mut impl FnMut(ProblemKind),
+) {
     for inc in includes {
-        if let (Selector::Dns(dns), Ready::Dns(answers)) = (inc.sel, &inc.ready) {
+        if let (Selector::Dns(dns), Ready::Dns(answers, _)) = (inc.sel, &inc.ready) {
             let remote: Vec<IpAddr> = answers
                 .iter()
                 .copied()
-                .filter(|ip| host.owner_of(*ip, None).is_none())
+                .filter(|ip| view.holders(*ip).is_empty())
                 .collect();
             if !remote.is_empty() && remote.len() < answers.len() {
                 report(ProblemKind::DnsPartlyRemote {
@@ -455,7 +467,7 @@ fn wildcards(
 /// answers, whether its interface exists.
 fn prepare<'a>(
     sel: &'a Selector,
-    host: &'a Host,
+    view: &HostView<'_>,
     report: &mut impl FnMut(ProblemKind),
 ) -> Ready<'a> {
     match sel {
@@ -465,10 +477,10 @@ fn prepare<'a>(
         Selector::Addr {
             ip,
             zone: Some(zone),
-        } => match zone_index(zone, host) {
+        } => match zone_index(zone, view) {
             Some(index) => Ready::Scoped(*ip, index),
             None => {
-                report(wrong_zone(*ip, zone, host).unwrap_or_else(|| {
+                report(wrong_zone(*ip, zone, view).unwrap_or_else(|| {
                     ProblemKind::UnknownInterface {
                         pattern: zone.to_string(),
                     }
@@ -476,7 +488,7 @@ fn prepare<'a>(
                 Ready::Dead
             }
         },
-        Selector::Dns(name) => match host.dns(name) {
+        Selector::Dns(name) => match view.host.dns(name) {
             Some(DnsAnswer::Addrs(a)) if !a.is_empty() => dns_answers(name, a, report),
             Some(DnsAnswer::Addrs(_)) => {
                 report(ProblemKind::DnsFailed {
@@ -498,7 +510,12 @@ fn prepare<'a>(
             }
         },
         Selector::Interface(p) => {
-            if host.interfaces().iter().any(|i| p.matches(i.name())) {
+            let exists = if p.is_glob() {
+                view.host.interfaces().iter().any(|i| p.matches(i.name()))
+            } else {
+                view.interface(p.as_str()).is_some()
+            };
+            if exists {
                 Ready::Interface(p)
             } else {
                 report(ProblemKind::UnknownInterface {
@@ -537,6 +554,7 @@ fn dns_answers<'a>(
     if usable.is_empty() {
         Ready::Dead
     } else {
-        Ready::Dns(usable)
+        let set = usable.iter().copied().collect();
+        Ready::Dns(usable, set)
     }
 }

@@ -29,6 +29,10 @@
 //! plain `660` reach serde as the numbers 432 and 660, so the crate could
 //! not tell which was meant.
 //!
+//! In the table form a network's and an endpoint's name are keys, and as
+//! in the grammar a name has no `.` in it: `[listen."ops.metrics"]` is an
+//! error naming the key, never the endpoint statement it would spell.
+//!
 //! Every form is read by the spec parser, so it is checked alike and its
 //! errors, all at once, say where they are: the line of a string, the entry
 //! of a list, or the network and endpoint key of a table. A spec is written
@@ -267,9 +271,24 @@ fn one_word(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A network's or endpoint's name as a table key: one word, and without a
+/// `.`, which on the statement the table becomes would split the name into
+/// a network and an endpoint (`ops.metrics = ...` is an endpoint), so a
+/// network would silently become an endpoint statement.
+fn name_key(key: &str, name: &str) -> Result<(), String> {
+    one_word(key, name)?;
+    if name.contains('.') {
+        return Err(format!(
+            "{key}: {name:?} holds a '.', which in a spec separates a network from its endpoint; a name is letters, digits, '-' and '_' (\"{}\", say)",
+            name.replace('.', "-")
+        ));
+    }
+    Ok(())
+}
+
 impl NetworkTable {
     fn write(self, name: &str, lines: &mut Lines) -> Result<(), String> {
-        one_word("network name", name)?;
+        name_key("network name", name)?;
         let selectors = match self.select {
             OneOrMany::One(s) => vec![s],
             OneOrMany::Many(list) => list,
@@ -295,6 +314,7 @@ impl NetworkTable {
         }
         lines.push(name.to_owned(), &line);
         for (ep, e) in self.endpoints.0 {
+            name_key(&format!("{name}.endpoints name"), &ep)?;
             let key = format!("{name}.endpoints.{ep}");
             let port = match e.port {
                 Some(PortValue::Number(n)) => Some(n.to_string()),
@@ -332,7 +352,6 @@ impl NetworkTable {
             };
             let owner = e.owner.map(AccountValue::text);
             let group = e.group.map(AccountValue::text);
-            one_word(&format!("{name}.endpoints name"), &ep)?;
             let device = match &e.device {
                 Some(DeviceValue::Named(d)) => Some(d),
                 _ => None,

@@ -88,8 +88,11 @@ pub(crate) struct Origin {
 
 /// One statement that parsed.
 pub(crate) enum Stmt {
-    Network(Network),
-    Endpoint(Endpoint),
+    // Boxed: a network or endpoint is a few hundred bytes, and each is
+    // moved from statement to slot to spec; a spec of many thousand copied
+    // whole at each step costs more per statement the larger it is.
+    Network(Box<Network>),
+    Endpoint(Box<Endpoint>),
     /// `-NAME` or `-NETWORK.NAME`: take out what an earlier layer defined.
     Remove(String),
     /// One address (`127.0.0.1:8080`), added to those before it.
@@ -126,7 +129,11 @@ impl Read {
             self.one_address(origin(1), one);
             return;
         }
-        for st in statements(input) {
+        let statements = statements(input);
+        // At most one parsed statement each: reserved at once, so a spec of
+        // many thousand statements is not copied as the list grows.
+        self.stmts.reserve(statements.len());
+        for st in statements {
             let one = match st.form {
                 Form::Bad if !st.glued_comment => shorthand::shorthand(st.text),
                 _ => None,
@@ -144,9 +151,11 @@ impl Read {
                     None => SpecErrorKind::BadStatement(st.trimmed()),
                 }]),
                 Form::Remove(name) => Ok(Stmt::Remove(name.to_owned())),
-                Form::Network { name, rhs } => network(name, rhs).map(Stmt::Network),
+                Form::Network { name, rhs } => {
+                    network(name, rhs).map(|n| Stmt::Network(Box::new(n)))
+                }
                 Form::Endpoint { network, name, rhs } => {
-                    endpoint(network, name, rhs).map(Stmt::Endpoint)
+                    endpoint(network, name, rhs).map(|e| Stmt::Endpoint(Box::new(e)))
                 }
             };
             match result {
@@ -201,11 +210,11 @@ impl Read {
         self.stmts.extend(
             networks
                 .into_iter()
-                .map(|n| (origin.clone(), Stmt::Network(n)))
+                .map(|n| (origin.clone(), Stmt::Network(Box::new(n))))
                 .chain(
                     endpoints
                         .into_iter()
-                        .map(|e| (origin.clone(), Stmt::Endpoint(e))),
+                        .map(|e| (origin.clone(), Stmt::Endpoint(Box::new(e)))),
                 ),
         );
     }
@@ -237,8 +246,8 @@ impl Read {
             passes: _,
         } = self;
         let (networks, endpoints) = apply(stmts, &mut errors);
-        let (origins_n, networks): (Vec<Origin>, Vec<Network>) = networks.into_iter().unzip();
-        let (origins_e, endpoints): (Vec<Origin>, Vec<Endpoint>) = endpoints.into_iter().unzip();
+        let (origins_n, networks) = unzip_written(networks);
+        let (origins_e, endpoints) = unzip_written(endpoints);
         for (item, kind) in validate(&networks, &endpoints) {
             if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
                 && failed_networks.contains(endpoints[i].network().as_str())
@@ -274,8 +283,25 @@ impl Read {
     }
 }
 
-/// Networks or endpoints with where each was written.
-type Written<T> = Vec<(Origin, T)>;
+/// Networks or endpoints with where each was written; `None` where a
+/// later statement removed one.
+type Written<T> = Vec<Option<(Origin, Box<T>)>>;
+
+/// What is left of networks or endpoints, and apart from them where each
+/// was written, in one pass into lists of the right size: a network is a
+/// few hundred bytes, and a spec of many thousand copied through
+/// intermediate lists costs more per network the larger it is, as the
+/// copies stop fitting in the caches.
+fn unzip_written<T>(written: Written<T>) -> (Vec<Origin>, Vec<T>) {
+    let n = written.iter().flatten().count();
+    let mut origins = Vec::with_capacity(n);
+    let mut items = Vec::with_capacity(n);
+    for (origin, item) in written.into_iter().flatten() {
+        origins.push(origin);
+        items.push(*item);
+    }
+    (origins, items)
+}
 
 /// The statements applied in order: a later one for the same name replaces
 /// the earlier in its place; a removal takes it out, a network with its
@@ -287,11 +313,21 @@ fn apply(
     // Removed entries become `None` in place and leave the maps, so each
     // statement costs the same however many came before: a spec of many
     // thousand removals stays linear.
-    let mut networks: Vec<Option<(Origin, Network)>> = Vec::new();
-    let mut endpoints: Vec<Option<(Origin, Endpoint)>> = Vec::new();
-    let mut network_at: HashMap<Name, usize> = HashMap::new();
-    let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::new();
-    let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::new();
+    // Sized for the statements up front: growing lists and maps of many
+    // thousand entries copies each entry again at every doubling.
+    let n_networks = stmts
+        .iter()
+        .filter(|(_, s)| matches!(s, Stmt::Network(_)))
+        .count();
+    let n_endpoints = stmts
+        .iter()
+        .filter(|(_, s)| matches!(s, Stmt::Endpoint(_)))
+        .count();
+    let mut networks: Written<Network> = Vec::with_capacity(n_networks);
+    let mut endpoints: Written<Endpoint> = Vec::with_capacity(n_endpoints);
+    let mut network_at: HashMap<Name, usize> = HashMap::with_capacity(n_networks);
+    let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::with_capacity(n_endpoints);
+    let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::with_capacity(n_networks);
     let mut one_address = shorthand::Groups::default();
     for (origin, stmt) in stmts {
         match stmt {
@@ -300,6 +336,7 @@ fn apply(
             // become `shared`).
             Stmt::OneAddress(value) => {
                 for (n, e) in one_address.add(value) {
+                    let (n, e) = (Box::new(n), Box::new(e));
                     match network_at.get(n.name()) {
                         Some(&i) => networks[i] = Some((origin.clone(), n)),
                         None => add_network(&mut networks, &mut network_at, origin.clone(), n),
@@ -375,18 +412,15 @@ fn apply(
             }
         }
     }
-    (
-        networks.into_iter().flatten().collect(),
-        endpoints.into_iter().flatten().collect(),
-    )
+    (networks, endpoints)
 }
 
 /// A network not defined before, at the end.
 fn add_network(
-    networks: &mut Vec<Option<(Origin, Network)>>,
+    networks: &mut Written<Network>,
     network_at: &mut HashMap<Name, usize>,
     origin: Origin,
-    n: Network,
+    n: Box<Network>,
 ) {
     network_at.insert(n.name().clone(), networks.len());
     networks.push(Some((origin, n)));
@@ -395,11 +429,11 @@ fn add_network(
 /// An endpoint not defined before, at the end, and listed under its network
 /// for a removal of the network.
 fn add_endpoint(
-    endpoints: &mut Vec<Option<(Origin, Endpoint)>>,
+    endpoints: &mut Written<Endpoint>,
     endpoint_at: &mut HashMap<QualifiedName, usize>,
     endpoints_of: &mut HashMap<Name, Vec<usize>>,
     origin: Origin,
-    e: Endpoint,
+    e: Box<Endpoint>,
 ) {
     endpoint_at.insert(e.qualified(), endpoints.len());
     endpoints_of

@@ -339,3 +339,48 @@ fn the_table_form_takes_a_named_device() {
         spec("ops = if:eth2\nops.metrics = http:9100 device=ops0")
     );
 }
+
+#[test]
+fn a_dotted_name_in_the_table_form_is_an_error_naming_the_key() {
+    // Before, `[listen."ops.metrics"]` became the line `ops.metrics = ...`:
+    // an endpoint statement, not the network written.
+    let network = [
+        "name = 'svc'\n[listen.\"ops.metrics\"]\nselect = 'loopback'\nendpoints.a = { protocol = 'tcp', port = 1 }",
+        r#"{"name": "svc", "listen": {"ops.metrics": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1}}}}}"#,
+        "name: svc\nlisten:\n  ops.metrics:\n    select: loopback\n    endpoints:\n      a: {protocol: tcp, port: 1}\n",
+    ];
+    let endpoint = [
+        "name = 'svc'\n[listen.ops]\nselect = 'loopback'\nendpoints.\"a.b\" = { protocol = 'tcp', port = 1 }",
+        r#"{"name": "svc", "listen": {"ops": {"select": "loopback", "endpoints": {"a.b": {"protocol": "tcp", "port": 1}}}}}"#,
+        "name: svc\nlisten:\n  ops:\n    select: loopback\n    endpoints:\n      a.b: {protocol: tcp, port: 1}\n",
+    ];
+    for (texts, says) in [
+        (
+            network,
+            [
+                "network name: \"ops.metrics\" holds a '.'",
+                "\"ops-metrics\"",
+            ],
+        ),
+        (
+            endpoint,
+            ["ops.endpoints name: \"a.b\" holds a '.'", "\"a-b\""],
+        ),
+    ] {
+        let [toml_text, json_text, yaml_text] = texts;
+        let errors = [
+            toml::from_str::<Config>(toml_text).unwrap_err().to_string(),
+            serde_json::from_str::<Config>(json_text)
+                .unwrap_err()
+                .to_string(),
+            serde_norway::from_str::<Config>(yaml_text)
+                .unwrap_err()
+                .to_string(),
+        ];
+        for err in errors {
+            for s in says {
+                assert!(err.contains(s), "{err} does not say {s:?}");
+            }
+        }
+    }
+}

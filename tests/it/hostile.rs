@@ -224,3 +224,199 @@ fn many_unix_endpoints_parse_and_fail_in_linear_time() {
         start.elapsed()
     );
 }
+
+/// `n` addresses of 10.0.0.0/8, from 10.0.0.1 up.
+fn tens(n: u32) -> Vec<String> {
+    (1..=n)
+        .map(|i| format!("10.{}.{}.{}/8", i >> 16, i >> 8 & 0xff, i & 0xff))
+        .collect()
+}
+
+/// A host of 100,000 addresses on one interface, 20,000 on a down one,
+/// 20,000 interfaces holding one link-local address and 20,000 holding
+/// none, and DNS names answering 100,000 and 20,000 addresses: every
+/// problem that lists addresses or interfaces has the whole host to list.
+fn listing_host() -> Host {
+    fn strs(v: &[String]) -> impl Iterator<Item = &str> {
+        v.iter().map(String::as_str)
+    }
+    let eth0 = tens(100_000);
+    let down: Vec<String> = (1..=20_000u32)
+        .map(|i| format!("172.16.{}.{}/12", i >> 8, i & 0xff))
+        .collect();
+    let far: Vec<String> = (1..=100_000u32)
+        .map(|i| format!("198.{}.{}.{}", 18 + (i >> 16), i >> 8 & 0xff, i & 0xff))
+        .collect();
+    let near: Vec<String> = std::iter::once("10.0.0.1".to_owned())
+        .chain(far[..20_000].iter().cloned())
+        .collect();
+    let mut b = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("eth0", 2, strs(&eth0))
+        .interface("down0", 3, strs(&down))
+        .down()
+        .dns("far", strs(&far))
+        .dns("near", strs(&near));
+    for i in 0..20_000u32 {
+        b = b
+            .interface(&format!("ll{i}"), 10 + i, ["fe80::1/64"])
+            .interface(&format!("bare{i}"), 100_000 + i, []);
+    }
+    b.build().unwrap()
+}
+
+#[test]
+fn problems_list_a_bounded_number_of_addresses_and_say_how_many_more() {
+    let host = listing_host();
+    // Shared, and each endpoint on its own port: the findings are the
+    // listing ones, not one per address.
+    let spec: ListenSpec = "
+        internal = 10.0.0.0/8 shared
+        internal.api = tcp:9000
+        local = 10.0.0.0/8 expose=local shared
+        local.a = tcp:9001
+        gone = 10.0.0.0/8, !if:eth0 shared
+        gone.a = tcp:9002
+        bare = if:bare* shared
+        bare.a = tcp:9003
+        zoned = fe80::1%eth0 shared
+        zoned.a = tcp:9004
+        remote = dns:far shared
+        remote.a = tcp:9005
+        partly = dns:near shared
+        partly.a = tcp:9006
+        downs = 172.16.0.0/12, 10.0.0.1 shared
+        downs.a = tcp:9007
+    "
+    .parse()
+    .unwrap();
+    let err = listenspec::plan_with(&spec, &host, listenspec::PlanOptions::strict()).unwrap_err();
+    let text = err.to_string();
+    let kinds: Vec<String> = err
+        .errors()
+        .iter()
+        .map(|p| {
+            format!("{:?}", p.kind())
+                .split([' ', '{', '('])
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for kind in [
+        "AddressOnlyIsolation",
+        "AdvertiseTie",
+        "Exposed",
+        "AllExcluded",
+        "NoMatch",
+        "WrongZone",
+        "NotLocal",
+        "DnsPartlyRemote",
+        "SkippedDown",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "no {kind} among {kinds:?}");
+    }
+    // Before, one isolation and one tie message on this host were 2.5 MB.
+    assert!(
+        text.len() < 16 << 10,
+        "{} bytes:\n{}",
+        text.len(),
+        &text[..4_000]
+    );
+    // Each lists 8 and counts the rest.
+    for (what, more) in [
+        (
+            "isolation of internal.api",
+            "10.0.0.8 and 99992 more of a private network",
+        ),
+        ("tie of internal.api", "10.0.0.9 and 99991 more"),
+        ("expose=local", "10.0.0.8 and 99992 more\n"),
+        ("the excluded", "10.0.0.8 and 99992 more]"),
+        ("the bare interfaces", "bare7 and 19992 more has no address"),
+        ("the holders of fe80::1", "ll7 and 19992 more, not on eth0"),
+        (
+            "the answers of far",
+            "198.18.0.8 and 99992 more but no interface",
+        ),
+        (
+            "the remote answers of near",
+            "198.18.0.8 and 19992 more, which",
+        ),
+        ("the down addresses", "172.16.0.8 and 19992 more on down0"),
+    ] {
+        assert!(text.contains(more), "{what}: no {more:?} in\n{text}");
+    }
+    // As warnings under the doctor's table (and in its JSON), the same.
+    let spec: ListenSpec = "internal = 10.0.0.0/8\ninternal.api = tcp:9000"
+        .parse()
+        .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    assert_eq!(plan.warnings().len(), 2, "{:?}", plan.warnings());
+    for w in plan.warnings() {
+        assert!(w.to_string().len() < 2 << 10, "{w}");
+    }
+}
+
+#[test]
+fn a_snapshot_of_100k_interfaces_loads_in_linear_time_and_finds_duplicates() {
+    use listenspec::host::{AddrFlags, HostError, Interface};
+    let start = std::time::Instant::now();
+    let interfaces = |n: u32| -> Vec<Interface> {
+        (1..=n)
+            .map(|i| {
+                let net = format!("10.{}.{}.{}/8", i >> 16, i >> 8 & 0xff, i & 0xff);
+                Interface::new(format!("eth{i}"), i, true, vec![net.parse().unwrap()])
+            })
+            .collect()
+    };
+    // Each interface was compared with every earlier one: 100,000 took
+    // over a minute in a release build.
+    let json = serde_json::json!({ "interfaces": interfaces(100_000) }).to_string();
+    let host: Host = serde_json::from_str(&json).unwrap();
+    assert_eq!(host.interfaces().len(), 100_000);
+
+    // A duplicate at the end is still found, naming both interfaces.
+    let mut all = interfaces(100_000);
+    all.push(Interface::new("eth1", 200_000, true, Vec::new()));
+    assert_eq!(
+        Host::new(all, Default::default()).unwrap_err(),
+        HostError::DuplicateName("eth1".to_owned())
+    );
+    let mut all = interfaces(100_000);
+    all.push(Interface::new("extra", 7, true, Vec::new()));
+    assert_eq!(
+        Host::new(all, Default::default()).unwrap_err(),
+        HostError::DuplicateIndex {
+            index: 7,
+            first: "eth7".to_owned(),
+            second: "extra".to_owned(),
+        }
+    );
+
+    // 50,000 flagged addresses on one interface: each flag's address was
+    // searched for among all of them.
+    let nets: Vec<ipnet::IpNet> = tens(50_000).iter().map(|t| t.parse().unwrap()).collect();
+    let mut one = Interface::new("eth0", 1, true, nets.clone());
+    for n in &nets {
+        one = one.with_addr_flags(n.addr(), AddrFlags::DEPRECATED);
+    }
+    assert!(Host::new(vec![one.clone()], Default::default()).is_ok());
+    let stray = "192.0.2.1".parse().unwrap();
+    assert_eq!(
+        Host::new(
+            vec![one.with_addr_flags(stray, AddrFlags::TENTATIVE)],
+            Default::default()
+        )
+        .unwrap_err(),
+        HostError::FlagsWithoutAddr {
+            interface: "eth0".to_owned(),
+            ip: stray,
+        }
+    );
+    // Quadratic work on these sizes would take hours in a debug build.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+}
