@@ -21,11 +21,14 @@
 //! figure is the median of the rounds' ratios, in this thread's CPU time.
 //! It takes about half a minute.
 
+#[path = "common/rounds.rs"]
+mod rounds;
+
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::time::Duration;
 
 use listenspec::{Host, ListenSpec};
+use rounds::{Spread, cpu_time_of, verdict};
 
 /// The sizes measured; the ratio is the last's cost per item to the first's.
 const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
@@ -180,12 +183,7 @@ fn per_item(mut run: impl FnMut(usize)) -> (Vec<f64>, Spread) {
 /// missed by the median.
 fn report(what: &str, figures: &(Vec<f64>, Spread)) {
     let ratio = print_figures(what, figures);
-    let met = if ratio.median <= GOAL {
-        "met"
-    } else {
-        "MISSED"
-    };
-    println!("    goal at most {GOAL:.1}x: {met}");
+    println!("    {}", verdict(ratio, GOAL));
 }
 
 /// The cost per item at each size and the ratio of the largest to the
@@ -201,52 +199,4 @@ fn print_figures<'a>(what: &str, (costs, ratio): &'a (Vec<f64>, Spread)) -> &'a 
         SIZES[0]
     );
     ratio
-}
-
-/// The median of a figure's rounds, and the middle half around it.
-struct Spread {
-    low: f64,
-    median: f64,
-    high: f64,
-}
-
-impl Spread {
-    fn of(mut xs: Vec<f64>) -> Spread {
-        xs.sort_by(f64::total_cmp);
-        let at = |q: usize| xs[(xs.len() - 1) * q / 4];
-        Spread {
-            low: at(1),
-            median: at(2),
-            high: at(3),
-        }
-    }
-}
-
-impl std::fmt::Display for Spread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Spread { low, median, high } = self;
-        write!(f, "{median:.2}x  (middle half {low:.2} to {high:.2})")
-    }
-}
-
-/// Runs `f` `calls` times and returns the CPU time this thread took.
-fn cpu_time_of(calls: usize, mut f: impl FnMut()) -> Duration {
-    let start = thread_cpu_time();
-    for _ in 0..calls {
-        f();
-    }
-    thread_cpu_time() - start
-}
-
-/// This thread's CPU time: other processes on the machine do not count.
-#[allow(unsafe_code)] // clock_gettime has no safe std wrapper
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is live and writable for the call to fill.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime: {}", std::io::Error::last_os_error());
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }

@@ -31,11 +31,11 @@
 //! on 127.0.0.1.
 
 mod common;
-
-use std::hint::black_box;
-use std::time::Duration;
+#[path = "common/rounds.rs"]
+mod rounds;
 
 use common::{floor, getifaddrs, spec};
+use rounds::{Spread, cpu_time_of, verdict};
 
 /// Rounds per figure; one more runs first, to warm caches and the
 /// allocator, and is not counted.
@@ -50,7 +50,7 @@ fn main() {
         listenspec::capture(&one).unwrap()
     });
     println!("capture / getifaddrs          {capture}   (floor {floor_us:.1} µs)");
-    verdict(&capture, 1.2);
+    println!("    {}", verdict(&capture, 1.2));
     for n in [1, 3, 10, 100, 1000] {
         let spec = spec(n, 0);
         let (bind, floor_us) = ratio(
@@ -59,7 +59,7 @@ fn main() {
             || listenspec::bind_all(&spec).unwrap(),
         );
         println!("bind_all / floor, N = {n:<4}    {bind}   (floor {floor_us:.1} µs)");
-        verdict(&bind, 1.2);
+        println!("    {}", verdict(&bind, 1.2));
     }
     let base = std::env::var_os("LISTENSPEC_BENCH_DIR")
         .map(std::path::PathBuf::from)
@@ -85,17 +85,7 @@ fn main() {
         "unix bind / UnixListener::bind {bind}   (floor {floor_us:.1} µs, in {})",
         base.display()
     );
-    verdict(&bind, 4.0);
-}
-
-/// The goal beside the figure, met or missed by the median.
-fn verdict(figure: &Spread, goal: f64) {
-    let met = if figure.median <= goal {
-        "met"
-    } else {
-        "MISSED"
-    };
-    println!("    goal at most {goal:.1}x: {met}");
+    println!("    {}", verdict(&bind, 4.0));
 }
 
 /// A directory for the Unix sockets, removed at the end.
@@ -132,52 +122,4 @@ fn ratio<A, B>(
         }
     }
     (Spread::of(ratios), Spread::of(floors).median)
-}
-
-/// The median of a figure's rounds, and the middle half around it.
-struct Spread {
-    low: f64,
-    median: f64,
-    high: f64,
-}
-
-impl Spread {
-    fn of(mut xs: Vec<f64>) -> Spread {
-        xs.sort_by(f64::total_cmp);
-        let at = |q: usize| xs[(xs.len() - 1) * q / 4];
-        Spread {
-            low: at(1),
-            median: at(2),
-            high: at(3),
-        }
-    }
-}
-
-impl std::fmt::Display for Spread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Spread { low, median, high } = self;
-        write!(f, "{median:.3}  (middle half {low:.3} to {high:.3})")
-    }
-}
-
-/// Runs `f` `calls` times and returns the CPU time this thread took.
-fn cpu_time_of<T>(calls: usize, mut f: impl FnMut() -> T) -> Duration {
-    let start = thread_cpu_time();
-    for _ in 0..calls {
-        black_box(f());
-    }
-    thread_cpu_time() - start
-}
-
-/// This thread's CPU time.
-#[allow(unsafe_code)] // clock_gettime has no safe std wrapper
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is live and writable for the call to fill.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime: {}", std::io::Error::last_os_error());
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
