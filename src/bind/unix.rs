@@ -579,9 +579,6 @@ impl<'a> PrivateDir<'a> {
                 }
                 Err(e) => {
                     return Err(match e.kind() {
-                        io::ErrorKind::NotFound => UnixError::NoDirectory {
-                            dir: parent_path.to_owned(),
-                        },
                         io::ErrorKind::PermissionDenied => UnixError::DirectoryDenied {
                             dir: parent_path.to_owned(),
                             error: e,

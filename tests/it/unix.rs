@@ -1536,3 +1536,29 @@ async fn a_unix_listener_reports_its_published_path() {
     let addr = axum::serve::Listener::local_addr(&listener).unwrap();
     assert_eq!(addr.as_pathname(), Some(path.as_path()));
 }
+
+/// A stale socket whose name is long is still probed and replaced: the
+/// probe goes through the directory's descriptor only when that path fits
+/// a socket address (`/proc/self/fd/N/` and a name of 94 bytes does not),
+/// else by the socket's own path, which fits when the directory's is short.
+#[test]
+fn a_stale_socket_with_a_long_name_is_replaced() {
+    /// A directory with a short path, removed when dropped.
+    struct Short(PathBuf);
+    impl Drop for Short {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let dir = Short(Path::new("/tmp").join(format!("l{:x}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let name = "s".repeat(107 - dir.0.as_os_str().len() - 1);
+    let path = dir.0.join(&name);
+    assert_eq!(path.as_os_str().len(), 107);
+    assert!("/proc/self/fd/3/".len() + name.len() > 107);
+    drop(UnixListener::bind(&path).unwrap());
+    let bound = bind(&[format!("local.api = unix:{}", path.display())]).unwrap();
+    UnixStream::connect(&path).unwrap();
+    drop(bound);
+    assert!(!path.exists());
+}
