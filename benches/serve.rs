@@ -18,13 +18,14 @@
 //! connection (every request an accept, where the listener's own work
 //! shows).
 //!
-//! wrk's load: one thread and 64 connections. On a machine of two cores
-//! the server's runtime takes both, and wrk's one thread is what is left
-//! of the machine: more wrk threads only take cores from the server (the
-//! plain server answered fewer requests with `-t2` than with `-t1` here),
-//! and more connections add nothing once every worker is busy (`-c256`
-//! gave the plain server no more than `-c64`). `WRK_THREADS` and
-//! `WRK_CONNECTIONS` change them on a larger machine. It takes about two
+//! wrk's load: two threads and 64 connections, the most the plain server
+//! answered here, measured on this two-core machine with the plain server
+//! alone, 3 s each, twice: `-t1 -c64` 154k and 160k req/s, `-t2 -c64` 163k
+//! and 178k, `-t1 -c256` 149k and 154k, `-t2 -c256` 159k and 162k. More
+//! connections add nothing once every worker is busy, and a second wrk
+//! thread loads the server harder though it shares the cores with it.
+//! `WRK_THREADS` and `WRK_CONNECTIONS` change them on another machine. It
+//! takes about three
 //! minutes and stops by itself; traffic goes to 127.0.0.1 only.
 
 use std::io::{BufRead, BufReader};
@@ -108,7 +109,7 @@ impl Drop for Server {
 
 /// Requests per second wrk gets from `url`.
 fn load(url: &str, close: bool) -> f64 {
-    let threads = std::env::var("WRK_THREADS").unwrap_or_else(|_| "1".to_owned());
+    let threads = std::env::var("WRK_THREADS").unwrap_or_else(|_| "2".to_owned());
     let connections = std::env::var("WRK_CONNECTIONS").unwrap_or_else(|_| "64".to_owned());
     let mut wrk = Command::new("wrk");
     wrk.args(["-t", &threads, "-c", &connections, "-d", DURATION]);
