@@ -52,7 +52,36 @@ use crate::spec::{
     SpecError, SpecErrorKind, UnixPath, percent_decode,
 };
 
-/// The network a one-address spec defines.
+/// The network a one-address spec defines: `listen`.
+///
+/// One address is a whole spec, meaning what it meant to the program it
+/// came from: `0.0.0.0:8080`, `[::1]:9000`, `http://0.0.0.0:8080` that
+/// address; `:8080` and `tcp://:9092` every address of both families (Go,
+/// Kafka); `localhost:8080` and `NAME:PORT` every address the name resolves
+/// to, with the name advertised as written; `[::]:8080` dual-stack on Linux,
+/// as std binds it there. A Unix path (`/run/app.sock`, `@app`,
+/// `unix:///run/app.sock`) is one too. The network is `listen`, with
+/// `expose=public`, and its endpoint is named after the protocol.
+///
+/// Several such values (repeated `--listen` flags, list entries, lines)
+/// add up: the addresses of one protocol and port are one endpoint, and
+/// anything else a network of its own, `listen-2`, `listen-3`, … in the
+/// order written. A form of another program that this grammar does not
+/// take is a [`SpecErrorKind::Foreign`] error saying what to write.
+///
+/// ```
+/// use listenspec::ListenSpec;
+///
+/// let spec: ListenSpec = "127.0.0.1:8080; [::1]:8080; /run/app.sock".parse()?;
+/// assert_eq!(
+///     spec.to_string(),
+///     "listen = 127.0.0.1, ::1 expose=public\nlisten-2 = unix\n\
+///      listen.tcp = tcp:8080\nlisten-2.unix = unix:/run/app.sock\n"
+/// );
+/// let err = "127.0.0.1:http".parse::<ListenSpec>().unwrap_err();
+/// assert!(err.to_string().contains("write the port's number, 127.0.0.1:80"));
+/// # Ok::<(), listenspec::SpecError>(())
+/// ```
 pub const NETWORK: &str = "listen";
 
 /// One address, as read: an IP endpoint's address, protocol and port, or a
