@@ -60,8 +60,8 @@ pub struct SocketFile {
     path: PathBuf,
     dir: Dir,
     name: OsString,
-    dev: u64,
-    ino: u64,
+    /// The file as published: its device and inode tell it apart.
+    made: FileStat,
     keep: bool,
 }
 
@@ -84,9 +84,9 @@ impl SocketFile {
 
     /// Whether the file at the path is still the socket this process bound.
     pub fn is_ours(&self) -> bool {
-        self.dir.stat(&self.name).is_ok_and(|m| {
-            m.file_type() == FileType::Socket && (m.dev, m.ino) == (self.dev, self.ino)
-        })
+        self.dir
+            .stat(&self.name)
+            .is_ok_and(|m| m.file_type() == FileType::Socket && m.same_file(&self.made))
     }
 
     /// Removes the file if it is still ours, kept or not: a rollback.
@@ -462,8 +462,7 @@ impl<'a> At<'a> {
             path: self.path.to_owned(),
             dir: self.dir,
             name: self.name.to_owned(),
-            dev: staged.dev,
-            ino: staged.ino,
+            made: staged,
             keep: false,
         };
         if !file.is_ours() {
@@ -566,7 +565,7 @@ impl<'a> PrivateDir<'a> {
             let n = PRIVATE.fetch_add(1, Ordering::Relaxed);
             // Short: off Linux the bind goes by path, and must fit
             // `sun_path` (the plan counts `PRIVATE_NAME_MAX`).
-            let name = OsString::from(format!(".ls{:x}.{:x}", std::process::id(), n % 256));
+            let name = private_name(std::process::id(), n);
             let step = || Step::PrivateDir {
                 dir: parent_path.join(&name),
             };
@@ -625,6 +624,13 @@ impl<'a> PrivateDir<'a> {
     fn bind_path(&self, socket: &Path) -> PathBuf {
         through(&self.dir, OsStr::new(STAGED)).unwrap_or_else(|| self.path(socket).join(STAGED))
     }
+}
+
+/// The private directory's name: this process's pid and a counter, short
+/// enough for the plan's `STAGING_EXTRA` off Linux, where the bind goes by
+/// its path.
+fn private_name(pid: u32, n: u32) -> OsString {
+    OsString::from(format!(".ls{pid:x}.{:x}", n % 256))
 }
 
 impl Drop for PrivateDir<'_> {
@@ -708,5 +714,27 @@ pub(crate) fn sock_addr(path: &UnixPath) -> io::Result<SockAddr> {
             bytes.extend_from_slice(name.as_bytes());
             SockAddr::unix(OsStr::from_bytes(&bytes))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{STAGED, private_name};
+    use crate::plan::STAGING_EXTRA;
+
+    /// The plan refuses, off Linux, a directory too long for the path the
+    /// socket is first bound at; it counts on the longest private name.
+    #[test]
+    fn the_private_path_is_no_longer_than_the_plan_counts() {
+        let dir = Path::new("/d");
+        for (pid, n) in [(u32::MAX, u32::MAX), (u32::MAX, 255), (1, 0)] {
+            let staged = dir.join(private_name(pid, n)).join(STAGED);
+            let extra = staged.as_os_str().len() - dir.as_os_str().len();
+            assert!(extra <= STAGING_EXTRA, "{}", staged.display());
+        }
+        let longest = dir.join(private_name(u32::MAX, 255)).join(STAGED);
+        assert_eq!(longest.as_os_str().len() - 2, STAGING_EXTRA);
     }
 }

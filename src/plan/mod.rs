@@ -24,7 +24,7 @@ pub use advertise::{Advertised, Source};
 pub use diff::{PlanDiff, PlannedSocket};
 pub use problem::{DirWriter, PlanError, Problem, ProblemKind, Severity, Unlistenable, Unmatched};
 pub use unix::UnixBind;
-pub(crate) use unix::resolve_unix_path;
+pub(crate) use unix::{STAGING_EXTRA, resolve_unix_path};
 
 use crate::host::{AddrFlags, Host, Interface};
 use crate::spec::{

@@ -847,7 +847,7 @@ impl ProblemKind {
                 ),
                 format!(
                     "use a directory whose path is at most {} bytes, e.g. /run/NAME/ (systemd's RuntimeDirectory=NAME)",
-                    limit.saturating_sub(1 + crate::plan::unix::STAGING_EXTRA)
+                    limit.saturating_sub(1 + crate::plan::STAGING_EXTRA)
                 ),
             ),
             ProblemKind::UnixRelativeUnresolved { written } => (

@@ -21,7 +21,6 @@ pub(crate) struct FileStat {
     /// `st_mode`: the type bits and the permission bits.
     pub(crate) mode: u32,
     pub(crate) uid: u32,
-    pub(crate) gid: u32,
 }
 
 impl FileStat {
@@ -37,7 +36,6 @@ impl FileStat {
             ino: st.st_ino as u64,
             mode: u32::from(st.st_mode),
             uid: st.st_uid,
-            gid: st.st_gid,
         }
     }
 
