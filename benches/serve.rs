@@ -1,5 +1,5 @@
 //! Serving figure: requests per second through the endpoint listener
-//! (`Bound::listener`) and through `Bound::any_listener`, each against a
+//! (`EndpointListener`) and through `AnyListener`, each against a
 //! plain `tokio::net::TcpListener`, the same axum app, loaded by `wrk`
 //! over loopback. Goal: at least 0.97x the plain listener.
 //!
@@ -34,6 +34,7 @@ use std::process::{Child, Command, ExitCode, Stdio};
 
 use axum::Router;
 use axum::routing::get;
+use listenspec::serve::{AnyListener, EndpointListener};
 
 const ROUNDS: usize = 9;
 const DURATION: &str = "3s";
@@ -59,14 +60,14 @@ fn serve(kind: &str) {
             }
             "endpoint" => {
                 let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
-                let l = bound.listener("bench", "http").unwrap();
+                let l = bound.take::<EndpointListener>("bench", "http").unwrap();
                 println!("{}", l.local_addrs()[0]);
                 axum::serve(l, app()).await.unwrap();
             }
             "any" => {
                 let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
                 let addr = bound.endpoint("bench", "http").unwrap().local_addrs()[0];
-                let l = bound.any_listener("bench", "http").unwrap();
+                let l = bound.take::<AnyListener>("bench", "http").unwrap();
                 println!("{addr}");
                 axum::serve(l, app()).await.unwrap();
             }
@@ -167,9 +168,9 @@ fn main() -> ExitCode {
         }
         let [plain, endpoint, any] = rates.map(median);
         println!(
-            "{load_name}: TcpListener {plain:.0} req/s, Bound::listener {endpoint:.0}, any_listener {any:.0} (medians)"
+            "{load_name}: TcpListener {plain:.0} req/s, EndpointListener {endpoint:.0}, AnyListener {any:.0} (medians)"
         );
-        for (name, r) in ["Bound::listener", "any_listener"].iter().zip(ratios) {
+        for (name, r) in ["EndpointListener", "AnyListener"].iter().zip(ratios) {
             let r = median(r);
             let verdict = if r >= GOAL { "met" } else { "MISSED" };
             println!("    {name} / TcpListener {r:.3}   goal at least {GOAL}: {verdict}");

@@ -22,6 +22,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use clap::Parser;
+use listenspec::serve::AnyListener;
 use listenspec::spec::{Layers, ListenArgs};
 use serde::Deserialize;
 
@@ -80,9 +81,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut bound = listenspec::bind_layers_async(cli.listen.layers_over(layer).env_vars()).await?;
     println!("{bound}");
     let stop = || async { _ = tokio::signal::ctrl_c().await };
-    let api =
-        axum::serve(bound.any_listener("public", "http")?, api).with_graceful_shutdown(stop());
-    let ops = axum::serve(bound.any_listener("ops", "http")?, ops).with_graceful_shutdown(stop());
+    let api = axum::serve(bound.take::<AnyListener>("public", "http")?, api)
+        .with_graceful_shutdown(stop());
+    let ops =
+        axum::serve(bound.take::<AnyListener>("ops", "http")?, ops).with_graceful_shutdown(stop());
     tokio::try_join!(api.into_future(), ops.into_future())?;
     Ok(())
 }

@@ -65,8 +65,12 @@ fn main() -> ExitCode {
 
     let requests = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
-    let public = bound.take_tcp("public", "http").unwrap_or_default();
-    let ops = bound.take_tcp("ops", "health").unwrap_or_default();
+    let public = bound
+        .take::<Vec<TcpListener>>("public", "http")
+        .unwrap_or_default();
+    let ops = bound
+        .take::<Vec<TcpListener>>("ops", "health")
+        .unwrap_or_default();
     for l in public {
         let n = Arc::clone(&requests);
         workers.push(thread::spawn(move || {

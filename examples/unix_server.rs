@@ -19,6 +19,7 @@ use std::io::Write;
 use axum::Router;
 use axum::routing::get;
 use clap::Parser;
+use listenspec::serve::UnixEndpointListener;
 use listenspec::spec::{ListenArgs, Transport};
 
 /// The server's command line.
@@ -50,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let mut servers = tokio::task::JoinSet::new();
     for (network, name) in streams {
-        let listener = bound.unix_listener(&network, &name)?;
+        let listener = bound.take::<UnixEndpointListener>(&network, &name)?;
         let greeting = format!("hello from {}\n", listener.path());
         let app = Router::new().route("/", get(move || async move { greeting }));
         let stop = async { _ = tokio::signal::ctrl_c().await };

@@ -21,7 +21,7 @@
 //! fn start(spec: &ListenSpec) -> Result<Vec<std::net::TcpListener>, listenspec::Error> {
 //!     let mut bound = listenspec::bind_all(spec)?;
 //!     println!("{bound}");
-//!     Ok(bound.take_tcp("public", "http").expect("planned above"))
+//!     Ok(bound.take("public", "http").expect("planned above"))
 //! }
 //! // On the server, which has eth2: let http = start(&spec)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -65,6 +65,8 @@ pub mod plan;
 pub mod probe;
 #[cfg(feature = "serde")]
 mod serialize;
+#[cfg(feature = "tokio")]
+pub mod serve;
 pub mod spec;
 #[allow(unsafe_code)]
 mod sys;
@@ -163,7 +165,7 @@ pub enum Error {
 /// assert_ne!(port, 0, "the real port");
 /// assert_eq!(web.advertised().unwrap().to_string(), format!("http://127.0.0.1:{port}/"));
 /// println!("{bound}");
-/// let listeners = bound.take_tcp("local", "web").unwrap();
+/// let listeners: Vec<std::net::TcpListener> = bound.take("local", "web")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
@@ -181,7 +183,7 @@ pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
 /// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
 /// let mut bound = listenspec::bind_all_async(&spec).await?;
-/// let web: Vec<tokio::net::TcpListener> = bound.take("local", "web").unwrap().into_tokio_tcp()?;
+/// let web: Vec<tokio::net::TcpListener> = bound.take("local", "web")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -263,7 +265,7 @@ pub fn bind_all_waiting(spec: &ListenSpec, deadline: std::time::Duration) -> Res
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let spec = "local = loopback expose=local; local.web = http:0".parse()?;
 /// let mut bound = listenspec::bind_all_async_waiting(&spec, Duration::from_secs(30)).await?;
-/// let web = bound.listener("local", "web")?;
+/// let web = bound.take::<listenspec::serve::EndpointListener>("local", "web")?;
 /// # Ok(())
 /// # }
 /// ```

@@ -159,7 +159,7 @@ impl Wait {
     /// let spec = "local = loopback expose=local; local.web = http:0".parse()?;
     /// let wait = listenspec::wait::Wait::up_to(Duration::from_secs(5));
     /// let mut bound = wait.bind_async(&spec).await?;
-    /// let listener = bound.listener("local", "web")?;
+    /// let listener = bound.take::<listenspec::serve::EndpointListener>("local", "web")?;
     /// assert_eq!(listener.endpoint().to_string(), "local.web");
     /// # Ok(())
     /// # }

@@ -40,7 +40,7 @@ use crate::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 ///
 /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local; local.web = http:0".parse()?;
 /// let (mut bound, mut watch) = listenspec::bind_all_following(&spec)?;
-/// let web = bound.take_tcp("local", "web").unwrap();
+/// let web: Vec<std::net::TcpListener> = bound.take("local", "web")?;
 /// // A server thread would loop on this, adding the opened sockets and
 /// // closing the closed ones; loopback does not renumber.
 /// match watch.next(Duration::from_millis(50))? {

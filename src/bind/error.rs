@@ -159,9 +159,17 @@ pub enum Cause {
     Unix(UnixError),
 }
 
+/// The endpoints' names, capped as [`capped`] caps any list: a spec can
+/// have thousands.
 fn names(endpoints: &[QualifiedName]) -> String {
     let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
-    all.join(", ")
+    capped(&all)
+}
+
+/// The transports a type can be made from: `tcp`, `tcp or unix`.
+fn either(wanted: &[Transport]) -> String {
+    let all: Vec<String> = wanted.iter().map(ToString::to_string).collect();
+    all.join(" or ")
 }
 
 /// At most eight items, then how many more: every planned socket of a
@@ -999,32 +1007,29 @@ impl fmt::Display for BindError {
 
 impl std::error::Error for BindError {}
 
-/// Why [`Bound::take_tokio_tcp`](crate::Bound::take_tokio_tcp),
-/// [`take_tokio_udp`](crate::Bound::take_tokio_udp) or
-/// [`listener`](crate::Bound::listener) handed out no sockets; each names
-/// the endpoint asked for.
+/// Why [`Bound::take`](crate::Bound::take) handed out no sockets; each
+/// names the endpoint asked for. Every refusal but `Tokio` leaves the
+/// endpoint in [`Bound`](crate::Bound), to take as another type.
 ///
 /// ```
 /// use listenspec::bind::TakeError;
+/// use std::net::{TcpListener, UdpSocket};
 ///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let spec = "local = 127.0.0.1; local.dns = udp:0; local.web = http:0".parse()?;
-/// let mut bound = listenspec::bind_all_async(&spec).await?;
-/// let err = bound.take_tokio_tcp("local", "dns").unwrap_err();
+/// let mut bound = listenspec::bind_all(&spec)?;
+/// let err = bound.take::<Vec<TcpListener>>("local", "dns").unwrap_err();
 /// assert!(matches!(err, TakeError::WrongTransport { .. }));
 /// assert_eq!(err.to_string(), "endpoint local.dns is udp, not tcp");
+/// let _dns: Vec<UdpSocket> = bound.take("local", "dns")?;
 ///
-/// bound.take_tokio_tcp("local", "web")?;
-/// let err = bound.take_tokio_tcp("local", "web").unwrap_err();
+/// let _web: Vec<TcpListener> = bound.take("local", "web")?;
+/// let err = bound.take::<Vec<TcpListener>>("local", "web").unwrap_err();
 /// assert_eq!(err.to_string(), "endpoint local.web was taken already: each endpoint's sockets are handed out once");
 ///
-/// let err = bound.take_tokio_tcp("local", "wbe").unwrap_err();
+/// let err = bound.take::<Vec<TcpListener>>("local", "wbe").unwrap_err();
 /// assert_eq!(err.to_string(), "no endpoint local.wbe; the spec has local.dns, local.web");
-/// # Ok(())
-/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[cfg(feature = "tokio")]
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TakeError {
@@ -1038,15 +1043,15 @@ pub enum TakeError {
         /// The endpoints the spec has, taken or not.
         endpoints: Vec<QualifiedName>,
     },
-    /// The endpoint is of the other transport.
-    #[error("endpoint {endpoint} is {found}, not {wanted}")]
+    /// The endpoint is of another transport than the type asked for takes.
+    #[error("endpoint {endpoint} is {found}, not {}", either(wanted))]
     WrongTransport {
         /// The endpoint.
         endpoint: QualifiedName,
         /// Its transport.
         found: Transport,
-        /// The transport asked for.
-        wanted: Transport,
+        /// The transports the type asked for can be made from.
+        wanted: &'static [Transport],
     },
     /// The endpoint's sockets were handed out before.
     #[error("endpoint {endpoint} was taken already: each endpoint's sockets are handed out once")]
@@ -1054,7 +1059,17 @@ pub enum TakeError {
         /// The endpoint.
         endpoint: QualifiedName,
     },
-    /// A socket could not be made non-blocking or registered with tokio.
+    /// A tokio type was asked for outside a tokio runtime, which
+    /// registering its sockets needs.
+    #[error(
+        "endpoint {endpoint}: tokio sockets can only be made inside a tokio runtime; take them in async code, or inside Runtime::block_on or Runtime::enter"
+    )]
+    NoRuntime {
+        /// The endpoint.
+        endpoint: QualifiedName,
+    },
+    /// A socket could not be made non-blocking or registered with tokio;
+    /// the endpoint's sockets are closed.
     #[error("endpoint {endpoint}: a socket could not be handed to tokio: {error}")]
     Tokio {
         /// The endpoint.

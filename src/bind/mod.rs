@@ -6,13 +6,10 @@
 //! ranges, so a range never takes a port another endpoint names.
 
 mod activation;
-#[cfg(feature = "tokio")]
-mod any;
 mod error;
 mod follow;
-#[cfg(feature = "tokio")]
-mod serve;
 mod socket;
+mod take;
 #[cfg(unix)]
 pub(crate) mod unix;
 
@@ -25,19 +22,15 @@ use socket2::Socket;
 use url::Url;
 
 pub use activation::{Inherited, take_from_env};
-#[cfg(feature = "tokio")]
-pub use any::{AnyListener, Connection, PeerAddr};
-#[cfg(feature = "tokio")]
-pub use error::TakeError;
 pub use error::{
     ActivationError, BindError, BindFailure, BindTarget, Cause, Descriptor, Disagreement, FileKind,
-    Liveness, Step, UnixError,
+    Liveness, Step, TakeError, UnixError,
 };
-#[cfg(all(unix, feature = "tokio"))]
-pub use serve::UnixEndpointListener;
-#[cfg(feature = "tokio")]
-pub use serve::{EndpointListener, Follower};
 pub use socket::DEFAULT_BACKLOG;
+pub use take::FromEndpoint;
+#[cfg(feature = "tokio")]
+pub(crate) use take::in_runtime;
+pub(crate) use take::want;
 #[cfg(unix)]
 pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
 
@@ -158,148 +151,10 @@ impl BoundEndpoint {
             None => self.advertised.get_or_init(|| a.with_port(*port)),
         })
     }
-    /// The TCP listeners; `None` for any other endpoint.
-    pub fn into_tcp(self) -> Option<Vec<TcpListener>> {
-        if self.transport != Transport::Tcp {
-            return None;
-        }
-        self.sockets
-            .into_iter()
-            .map(|s| match s.listener {
-                Listener::Tcp(l) => Some(l),
-                Listener::Udp(_) => None,
-            })
-            .collect()
-    }
-    /// The UDP sockets; `None` for any other endpoint.
-    pub fn into_udp(self) -> Option<Vec<UdpSocket>> {
-        if self.transport != Transport::Udp {
-            return None;
-        }
-        self.sockets
-            .into_iter()
-            .map(|s| match s.listener {
-                Listener::Udp(u) => Some(u),
-                Listener::Tcp(_) => None,
-            })
-            .collect()
-    }
-
     /// The Unix socket, for an endpoint on a `unix` network.
     #[cfg(unix)]
     pub fn unix(&self) -> Option<&BoundUnix> {
         self.unix.as_ref()
-    }
-    /// The Unix stream socket, listening, with the guard that removes its
-    /// file when it is dropped; `None` for any other endpoint.
-    #[cfg(unix)]
-    pub fn into_unix_listener(self) -> Option<WithFile<std::os::unix::net::UnixListener>> {
-        match self.unix?.socket {
-            UnixSocket::Stream(l) => Some(l),
-            UnixSocket::Datagram(_) => None,
-        }
-    }
-    /// The Unix datagram socket, with the guard that removes its file when
-    /// it is dropped; `None` for any other endpoint.
-    #[cfg(unix)]
-    pub fn into_unix_datagram(self) -> Option<WithFile<std::os::unix::net::UnixDatagram>> {
-        match self.unix?.socket {
-            UnixSocket::Datagram(d) => Some(d),
-            UnixSocket::Stream(_) => None,
-        }
-    }
-    /// The Unix stream socket as a tokio listener (made non-blocking),
-    /// file guard and all; must be called inside a tokio runtime.
-    #[cfg(all(unix, feature = "tokio"))]
-    pub fn into_tokio_unix_listener(self) -> Result<WithFile<tokio::net::UnixListener>, TakeError> {
-        self.into_tokio_with(Transport::UnixStream, Self::into_unix_listener, |s| {
-            s.into_tokio()
-        })
-    }
-    /// The Unix datagram socket as a tokio one (made non-blocking), file
-    /// guard and all; must be called inside a tokio runtime.
-    #[cfg(all(unix, feature = "tokio"))]
-    pub fn into_tokio_unix_datagram(self) -> Result<WithFile<tokio::net::UnixDatagram>, TakeError> {
-        self.into_tokio_with(Transport::UnixDatagram, Self::into_unix_datagram, |s| {
-            s.into_tokio()
-        })
-    }
-
-    /// The TCP listeners as tokio ones (made non-blocking); must be called
-    /// inside a tokio runtime.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new()?.block_on(async {
-    /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let listeners = bound.take("local", "web").unwrap().into_tokio_tcp()?;
-    /// let addr = listeners[0].local_addr()?;
-    /// let (_client, accepted) = tokio::join!(tokio::net::TcpStream::connect(addr), listeners[0].accept());
-    /// assert_eq!(accepted?.0.local_addr()?, addr);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// # })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[cfg(feature = "tokio")]
-    pub fn into_tokio_tcp(self) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
-        self.into_tokio_with(Transport::Tcp, Self::into_tcp, |sockets| {
-            sockets
-                .into_iter()
-                .map(|l| {
-                    l.set_nonblocking(true)?;
-                    tokio::net::TcpListener::from_std(l)
-                })
-                .collect()
-        })
-    }
-
-    /// The UDP sockets as tokio ones (made non-blocking); must be called
-    /// inside a tokio runtime.
-    ///
-    /// ```
-    /// # tokio::runtime::Runtime::new()?.block_on(async {
-    /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.dns = udp:0".parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let sockets = bound.take("local", "dns").unwrap().into_tokio_udp()?;
-    /// let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
-    /// client.send_to(b"ping", sockets[0].local_addr()?).await?;
-    /// let mut buf = [0; 4];
-    /// let (n, _) = sockets[0].recv_from(&mut buf).await?;
-    /// assert_eq!(&buf[..n], b"ping");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// # })?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[cfg(feature = "tokio")]
-    pub fn into_tokio_udp(self) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
-        self.into_tokio_with(Transport::Udp, Self::into_udp, |sockets| {
-            sockets
-                .into_iter()
-                .map(|u| {
-                    u.set_nonblocking(true)?;
-                    tokio::net::UdpSocket::from_std(u)
-                })
-                .collect()
-        })
-    }
-
-    /// The sockets `take` gives, converted for tokio by `convert`; the
-    /// error names the endpoint and which transport it has.
-    #[cfg(feature = "tokio")]
-    fn into_tokio_with<S, T>(
-        self,
-        wanted: Transport,
-        take: impl FnOnce(Self) -> Option<S>,
-        convert: impl FnOnce(S) -> io::Result<T>,
-    ) -> Result<T, TakeError> {
-        let endpoint = self.qualified();
-        let found = self.transport;
-        let std = take(self).ok_or(TakeError::WrongTransport {
-            endpoint: endpoint.clone(),
-            found,
-            wanted,
-        })?;
-        convert(std).map_err(|error| TakeError::Tokio { endpoint, error })
     }
 }
 
@@ -322,8 +177,8 @@ impl BoundEndpoint {
 ///     }
 /// }
 /// println!("{bound}");
-/// let web: Vec<std::net::TcpListener> = bound.take_tcp("local", "web").unwrap();
-/// let dns: Vec<std::net::UdpSocket> = bound.take_udp("local", "dns").unwrap();
+/// let web: Vec<std::net::TcpListener> = bound.take("local", "web")?;
+/// let dns: Vec<std::net::UdpSocket> = bound.take("local", "dns")?;
 /// assert!(bound.endpoints().is_empty(), "both taken");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -348,27 +203,6 @@ impl Bound {
             .iter()
             .find(|e| e.network == network && e.name == name)
     }
-    /// Moves the endpoint `network.name` out, to hand its sockets to a server.
-    ///
-    /// ```
-    /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
-    /// let mut bound = listenspec::bind_all(&spec)?;
-    /// let web = bound.take("local", "web").unwrap();
-    /// let url = web.advertised().unwrap().clone();
-    /// let listeners = web.into_tcp().unwrap();
-    /// assert_eq!(url.port(), Some(listeners[0].local_addr()?.port()));
-    /// assert!(bound.take("local", "web").is_none(), "taken once");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn take(&mut self, network: &str, name: &str) -> Option<BoundEndpoint> {
-        let i = self.position(network, name)?;
-        Some(self.take_at(i))
-    }
-    /// Moves the endpoint out if it is there and of transport `t`.
-    fn take_of(&mut self, network: &str, name: &str, t: Transport) -> Option<BoundEndpoint> {
-        let i = self.position(network, name)?;
-        (self.endpoints[i].transport == t).then(|| self.take_at(i))
-    }
     fn position(&self, network: &str, name: &str) -> Option<usize> {
         self.endpoints
             .iter()
@@ -379,199 +213,7 @@ impl Bound {
         self.taken.push(ep.qualified());
         ep
     }
-    /// The endpoint's TCP listeners; `None` if there is no such TCP endpoint
-    /// (or it was taken already).
-    ///
-    /// ```
-    /// use std::io::{Read, Write};
-    ///
-    /// let spec: listenspec::ListenSpec = "local = loopback expose=local\nlocal.web = http:0".parse()?;
-    /// let mut bound = listenspec::bind_all(&spec)?;
-    /// let listeners = bound.take_tcp("local", "web").unwrap();
-    /// let mut client = std::net::TcpStream::connect(listeners[0].local_addr()?)?;
-    /// client.write_all(b"hi")?;
-    /// let (mut conn, _) = listeners[0].accept()?;
-    /// let mut buf = [0; 2];
-    /// conn.read_exact(&mut buf)?;
-    /// assert_eq!(&buf, b"hi");
-    /// assert!(bound.take_udp("local", "web").is_none(), "not UDP");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn take_tcp(&mut self, network: &str, name: &str) -> Option<Vec<TcpListener>> {
-        self.take_of(network, name, Transport::Tcp)?.into_tcp()
-    }
-    /// The endpoint's UDP sockets; `None` if there is no such UDP endpoint
-    /// (or it was taken already).
-    ///
-    /// ```
-    /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.dns = udp:0".parse()?;
-    /// let mut bound = listenspec::bind_all(&spec)?;
-    /// let sockets = bound.take_udp("local", "dns").unwrap();
-    /// let client = std::net::UdpSocket::bind("127.0.0.1:0")?;
-    /// client.send_to(b"ping", sockets[0].local_addr()?)?;
-    /// let mut buf = [0; 4];
-    /// let (n, _) = sockets[0].recv_from(&mut buf)?;
-    /// assert_eq!(&buf[..n], b"ping");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn take_udp(&mut self, network: &str, name: &str) -> Option<Vec<UdpSocket>> {
-        self.take_of(network, name, Transport::Udp)?.into_udp()
-    }
-
-    /// The endpoint's Unix stream socket, listening, with the guard that
-    /// removes its file when it is dropped; `None` if there is no such
-    /// endpoint (or it was taken already). See [`WithFile`].
-    #[cfg(unix)]
-    pub fn take_unix_listener(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Option<WithFile<std::os::unix::net::UnixListener>> {
-        self.take_of(network, name, Transport::UnixStream)?
-            .into_unix_listener()
-    }
-    /// The endpoint's Unix datagram socket, with the guard that removes its
-    /// file when it is dropped; `None` if there is no such endpoint (or it
-    /// was taken already).
-    ///
-    /// ```
-    /// let dir = std::env::temp_dir().join(format!("listenspec-doc-dgram-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir)?;
-    /// let path = dir.join("log.sock");
-    /// let spec: listenspec::ListenSpec =
-    ///     format!("local = unix\nlocal.log = unixgram:{} mode=620", path.display()).parse()?;
-    /// let mut bound = listenspec::bind_all(&spec)?;
-    /// let socket = bound.take_unix_datagram("local", "log").unwrap();
-    /// std::os::unix::net::UnixDatagram::unbound()?.send_to(b"ping", &path)?;
-    /// let mut buf = [0; 4];
-    /// let n = socket.recv(&mut buf)?;
-    /// assert_eq!(&buf[..n], b"ping");
-    /// drop(socket);
-    /// # std::fs::remove_dir(&dir)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[cfg(unix)]
-    pub fn take_unix_datagram(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Option<WithFile<std::os::unix::net::UnixDatagram>> {
-        self.take_of(network, name, Transport::UnixDatagram)?
-            .into_unix_datagram()
-    }
-    /// The endpoint's Unix stream socket as a tokio listener, moved out,
-    /// file guard and all; must be called inside a tokio runtime. To serve
-    /// it with axum or tonic, use [`Bound::unix_listener`].
-    #[cfg(all(unix, feature = "tokio"))]
-    pub fn take_tokio_unix_listener(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Result<WithFile<tokio::net::UnixListener>, TakeError> {
-        self.take_checked(network, name, Transport::UnixStream)?
-            .into_tokio_unix_listener()
-    }
-    /// The endpoint's Unix datagram socket as a tokio one, moved out, file
-    /// guard and all; must be called inside a tokio runtime.
-    #[cfg(all(unix, feature = "tokio"))]
-    pub fn take_tokio_unix_datagram(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Result<WithFile<tokio::net::UnixDatagram>, TakeError> {
-        self.take_checked(network, name, Transport::UnixDatagram)?
-            .into_tokio_unix_datagram()
-    }
-
-    /// The endpoint's TCP listeners as tokio ones, moved out; must be called
-    /// inside a tokio runtime. To accept on all of them as one, use
-    /// [`Bound::listener`].
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = "local = 127.0.0.1; local.web = http:0".parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let web = bound.take_tokio_tcp("local", "web")?;
-    /// let addr = web[0].local_addr()?;
-    /// let client = tokio::net::TcpStream::connect(addr).await?;
-    /// let (_conn, peer) = web[0].accept().await?;
-    /// assert_eq!(peer, client.local_addr()?);
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg(feature = "tokio")]
-    pub fn take_tokio_tcp(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Result<Vec<tokio::net::TcpListener>, TakeError> {
-        self.take_checked(network, name, Transport::Tcp)?
-            .into_tokio_tcp()
-    }
-
-    /// The endpoint's UDP sockets as tokio ones, moved out; must be called
-    /// inside a tokio runtime.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = "local = 127.0.0.1; local.dns = udp:0".parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let dns = bound.take_tokio_udp("local", "dns")?;
-    /// let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
-    /// client.send_to(b"ping", dns[0].local_addr()?).await?;
-    /// let mut buf = [0; 4];
-    /// let (n, from) = dns[0].recv_from(&mut buf).await?;
-    /// assert_eq!((&buf[..n], from), (&b"ping"[..], client.local_addr()?));
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[cfg(feature = "tokio")]
-    pub fn take_tokio_udp(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Result<Vec<tokio::net::UdpSocket>, TakeError> {
-        self.take_checked(network, name, Transport::Udp)?
-            .into_tokio_udp()
-    }
-
-    /// Moves the endpoint out if it is there and of transport `wanted`;
-    /// otherwise says which of those it is not.
-    #[cfg(feature = "tokio")]
-    fn take_checked(
-        &mut self,
-        network: &str,
-        name: &str,
-        wanted: Transport,
-    ) -> Result<BoundEndpoint, TakeError> {
-        let Some(i) = self.position(network, name) else {
-            let named = |q: &&QualifiedName| q.network() == network && q.endpoint() == name;
-            return Err(match self.taken.iter().find(named) {
-                Some(q) => TakeError::Taken {
-                    endpoint: q.clone(),
-                },
-                None => TakeError::NotFound {
-                    network: network.to_owned(),
-                    name: name.to_owned(),
-                    endpoints: self.names(),
-                },
-            });
-        };
-        let found = self.endpoints[i].transport;
-        if found != wanted {
-            return Err(TakeError::WrongTransport {
-                endpoint: self.endpoints[i].qualified(),
-                found,
-                wanted,
-            });
-        }
-        Ok(self.take_at(i))
-    }
-
     /// Every endpoint of the spec, taken or not, sorted.
-    #[cfg(feature = "tokio")]
     fn names(&self) -> Vec<QualifiedName> {
         let mut all: Vec<QualifiedName> = self
             .endpoints

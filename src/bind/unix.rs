@@ -115,13 +115,15 @@ impl Drop for SocketFile {
 ///
 /// ```
 /// use std::io::Write;
+/// use std::os::unix::net::UnixListener;
+/// use listenspec::bind::WithFile;
 ///
 /// let dir = std::env::temp_dir().join(format!("listenspec-doc-withfile-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
 /// let path = dir.join("app.sock");
 /// let spec: listenspec::ListenSpec = format!("local = unix\nlocal.api = unix:{}", path.display()).parse()?;
 /// let mut bound = listenspec::bind_all(&spec)?;
-/// let listener = bound.take_unix_listener("local", "api").unwrap();
+/// let listener: WithFile<UnixListener> = bound.take("local", "api")?;
 /// let mut client = std::os::unix::net::UnixStream::connect(&path)?;
 /// client.write_all(b"hi")?;
 /// let (_conn, _) = listener.accept()?; // a std UnixListener underneath
@@ -196,7 +198,7 @@ impl<T> DerefMut for WithFile<T> {
 impl WithFile<UnixListener> {
     /// The listener as a tokio one (made non-blocking), file guard and
     /// all; must be called inside a tokio runtime.
-    pub fn into_tokio(self) -> io::Result<WithFile<tokio::net::UnixListener>> {
+    pub(crate) fn into_tokio(self) -> io::Result<WithFile<tokio::net::UnixListener>> {
         self.socket.set_nonblocking(true)?;
         Ok(WithFile {
             socket: tokio::net::UnixListener::from_std(self.socket)?,
@@ -209,7 +211,7 @@ impl WithFile<UnixListener> {
 impl WithFile<UnixDatagram> {
     /// The socket as a tokio one (made non-blocking), file guard and all;
     /// must be called inside a tokio runtime.
-    pub fn into_tokio(self) -> io::Result<WithFile<tokio::net::UnixDatagram>> {
+    pub(crate) fn into_tokio(self) -> io::Result<WithFile<tokio::net::UnixDatagram>> {
         self.socket.set_nonblocking(true)?;
         Ok(WithFile {
             socket: tokio::net::UnixDatagram::from_std(self.socket)?,

@@ -4,11 +4,14 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsRawFd;
 
+use listenspec::bind::BoundEndpoint;
+use listenspec::bind::FromEndpoint;
 use listenspec::bind::Listener;
 use listenspec::bind::{Cause, Disagreement, Inherited};
 use listenspec::spec::Transport;
 use listenspec::{Bound, Host, ListenSpec, Plan};
 use socket2::{Domain, Socket, Type};
+use std::os::unix::net::UnixListener;
 
 fn lo_host() -> Host {
     Host::builder()
@@ -89,7 +92,7 @@ fn every_protocol_on_port_0_gets_one_real_port_on_both_families() {
         "http"
     );
 
-    let web = bound.take_tcp("local", "web").unwrap();
+    let web = bound.take::<Vec<TcpListener>>("local", "web").unwrap();
     let port = web[0].local_addr().unwrap().port();
     for (listener, target) in web
         .iter()
@@ -103,14 +106,16 @@ fn every_protocol_on_port_0_gets_one_real_port_on_both_families() {
         assert_eq!(&buf, b"ping");
     }
 
-    let snmp = bound.take_udp("local", "snmp").unwrap();
+    let err = bound.take::<Vec<TcpListener>>("local", "snmp").unwrap_err();
+    assert_eq!(err.to_string(), "endpoint local.snmp is udp, not tcp");
+    // Refused, it stays, to take as what it is.
+    let snmp = bound.take::<Vec<UdpSocket>>("local", "snmp").unwrap();
     let target = snmp[0].local_addr().unwrap();
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
     client.send_to(b"get", target).unwrap();
     let mut buf = [0; 8];
     let (n, _) = snmp[0].recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"get");
-    assert!(bound.take_tcp("local", "snmp").is_none(), "snmp is UDP");
 }
 
 #[test]
@@ -261,14 +266,20 @@ fn an_ipv6_wildcard_with_v6only_false_takes_ipv4_too() {
     let mut bound = plan_on(&host, "public = ::; public.http = tcp:0 v6only=false")
         .bind_inherited(Vec::new())
         .unwrap();
-    let l = bound.take_tcp("public", "http").unwrap().remove(0);
+    let l = bound
+        .take::<Vec<TcpListener>>("public", "http")
+        .unwrap()
+        .remove(0);
     let port = l.local_addr().unwrap().port();
     TcpStream::connect(("127.0.0.1", port)).expect("dual-stack socket takes IPv4");
 
     let mut bound = plan_on(&host, "public = ::; public.http = tcp:0")
         .bind_inherited(Vec::new())
         .unwrap();
-    let l = bound.take_tcp("public", "http").unwrap().remove(0);
+    let l = bound
+        .take::<Vec<TcpListener>>("public", "http")
+        .unwrap()
+        .remove(0);
     let port = l.local_addr().unwrap().port();
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "v6only");
 }
@@ -453,9 +464,9 @@ fn bind_all_works_inside_a_running_tokio_runtime() {
         rt.unwrap().block_on(async {
             let spec: ListenSpec = "local = 127.0.0.1; local.http = http:0".parse().unwrap();
             let mut bound = listenspec::bind_all(&spec).unwrap();
-            let ep = bound.take("local", "http").unwrap();
+            let ep = bound.take::<BoundEndpoint>("local", "http").unwrap();
             let port = ep.port().unwrap();
-            let listeners = ep.into_tokio_tcp().unwrap();
+            let listeners = Vec::<tokio::net::TcpListener>::from_endpoint(ep).unwrap();
             let accept = listeners[0].accept();
             let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
             let (accepted, connected) = tokio::join!(accept, connect);
@@ -463,7 +474,7 @@ fn bind_all_works_inside_a_running_tokio_runtime() {
             connected.unwrap();
 
             let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
-            assert!(bound.take("local", "http").is_some());
+            bound.take::<BoundEndpoint>("local", "http").unwrap();
         });
     }
 }
@@ -516,7 +527,10 @@ fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
 #[test]
 fn a_restarted_tcp_server_binds_while_old_connections_sit_in_time_wait() {
     let mut first = bind("local = 127.0.0.1; local.a = tcp:0").unwrap();
-    let listener = first.take_tcp("local", "a").unwrap().remove(0);
+    let listener = first
+        .take::<Vec<TcpListener>>("local", "a")
+        .unwrap()
+        .remove(0);
     let port = listener.local_addr().unwrap().port();
     let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (conn, _) = listener.accept().unwrap();
@@ -588,7 +602,7 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
     std::fs::create_dir_all(&dir).unwrap();
     let sock_path = dir.join("x.sock");
     let _ = std::fs::remove_file(&sock_path);
-    let unix = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+    let unix = UnixListener::bind(&sock_path).unwrap();
 
     let dual = raw_socket("[::]:0", false, Some(false), None);
     let v6only = raw_socket("[::]:0", false, Some(true), None);

@@ -19,6 +19,8 @@ use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec, Plan};
 
 use crate::netns::{Netns, netns_or_skip, two_netns_or_skip};
+use listenspec::bind::BoundEndpoint;
+use listenspec::bind::FromEndpoint;
 
 /// The longest any connect or accept here may take. Every one of them is
 /// between namespaces on one machine, so this is only a bound on a hang.
@@ -206,7 +208,7 @@ fn freebind_binds_an_address_before_the_host_has_it() {
         .run(|| free.bind_inherited(Vec::new()))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(bound.endpoint("vip", "http").unwrap().local_addrs(), vip);
-    let listeners = bound.take_tcp("vip", "http").unwrap();
+    let listeners = bound.take::<Vec<TcpListener>>("vip", "http").unwrap();
 
     // The address arrives, and the sockets bound before it serve it.
     server.addr("pub0", "203.0.113.200/24");
@@ -387,7 +389,9 @@ fn start_admin(server: &Netns, spec_text: &str) -> (Plan, TcpListener) {
         let mut bound = plan
             .bind_inherited(Vec::new())
             .unwrap_or_else(|e| panic!("{e}"));
-        let admin = bound.take_tcp("ops", "admin").expect("ops.admin is TCP");
+        let admin = bound
+            .take::<Vec<TcpListener>>("ops", "admin")
+            .expect("ops.admin is TCP");
         (plan, admin)
     });
     let local: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
@@ -442,7 +446,10 @@ fn behind_nat_clients_use_the_advertised_address_the_server_cannot_bind() {
     assert_eq!(http.local_addrs(), [sock("198.51.100.1:8080")]);
     let url = http.advertised().expect("advertised").clone();
     assert_eq!(url.as_str(), "http://203.0.113.80/");
-    let listener = bound.take_tcp("public", "http").unwrap().remove(0);
+    let listener = bound
+        .take::<Vec<TcpListener>>("public", "http")
+        .unwrap()
+        .remove(0);
 
     // The client knows only the URL.
     let target = SocketAddr::new(
@@ -508,7 +515,7 @@ fn a_link_local_address_binds_with_its_scope_and_takes_connections_on_its_link()
     let mut bound = server
         .run(|| listenspec::bind_all(&spec))
         .unwrap_or_else(|e| panic!("{e}"));
-    let ep = bound.take("ops", "m").unwrap();
+    let ep = bound.take::<BoundEndpoint>("ops", "m").unwrap();
     let SocketAddr::V6(local) = ep.local_addrs()[0] else {
         panic!("not IPv6: {:?}", ep.local_addrs())
     };
@@ -518,7 +525,7 @@ fn a_link_local_address_binds_with_its_scope_and_takes_connections_on_its_link()
         server.index("ll0"),
         "bound with its scope id"
     );
-    let listener = ep.into_tcp().unwrap().remove(0);
+    let listener = Vec::<TcpListener>::from_endpoint(ep).unwrap().remove(0);
     // From the peer, fe80::1 exists only through the peer's own link.
     let target = std::net::SocketAddrV6::new(*local.ip(), local.port(), 0, peer.index("ll1"));
     let client = connect_from(&peer, target.into()).expect("the peer reaches it on its link");

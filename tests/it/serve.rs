@@ -11,12 +11,13 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 use crate::examples::{Running, example};
+use listenspec::serve::EndpointListener;
 
 #[tokio::test]
 async fn the_listener_takes_turns_between_its_sockets() {
     let spec = "local = 127.0.0.1, ::1; local.web = tcp:0".parse().unwrap();
     let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
-    let mut listener = bound.listener("local", "web").unwrap();
+    let mut listener = bound.take::<EndpointListener>("local", "web").unwrap();
     let [v4, v6] = listener.local_addrs().to_vec()[..] else {
         panic!("two sockets")
     };
@@ -41,29 +42,38 @@ async fn the_listener_names_the_endpoint_it_cannot_give() {
         .parse()
         .unwrap();
     let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
-    let err = bound.listener("local", "dns").unwrap_err();
+    let err = bound.take::<EndpointListener>("local", "dns").unwrap_err();
     assert!(matches!(err, TakeError::WrongTransport { .. }), "{err:?}");
     assert_eq!(err.to_string(), "endpoint local.dns is udp, not tcp");
 
-    let err = bound.listener("lokal", "web").unwrap_err();
+    let err = bound.take::<EndpointListener>("lokal", "web").unwrap_err();
     assert!(matches!(err, TakeError::NotFound { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
         "no endpoint lokal.web; the spec has local.dns, local.web"
     );
 
-    bound.listener("local", "web").unwrap();
-    let err = bound.listener("local", "web").unwrap_err();
+    bound.take::<EndpointListener>("local", "web").unwrap();
+    let err = bound.take::<EndpointListener>("local", "web").unwrap_err();
     assert!(matches!(err, TakeError::Taken { .. }), "{err:?}");
     // The std way out and the tokio way agree on what was taken.
-    assert!(bound.take_tcp("local", "web").is_none());
-    let udp = bound.take_udp("local", "dns").unwrap();
+    let err = bound
+        .take::<Vec<std::net::TcpListener>>("local", "web")
+        .unwrap_err();
+    assert!(matches!(err, TakeError::Taken { .. }), "{err:?}");
+    let udp = bound
+        .take::<Vec<std::net::UdpSocket>>("local", "dns")
+        .unwrap();
     assert_eq!(udp.len(), 1);
-    let err = bound.take_tokio_udp("local", "dns").unwrap_err();
+    let err = bound
+        .take::<Vec<tokio::net::UdpSocket>>("local", "dns")
+        .unwrap_err();
     assert!(matches!(err, TakeError::Taken { .. }), "{err:?}");
     // A name never in the spec is not found, though others of its network
     // were taken.
-    let err = bound.take_tokio_tcp("local", "api").unwrap_err();
+    let err = bound
+        .take::<Vec<tokio::net::TcpListener>>("local", "api")
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "no endpoint local.api; the spec has local.dns, local.web"
@@ -243,4 +253,89 @@ async fn the_grpc_server_answers_health_checks_on_every_address() {
     tokio::task::spawn_blocking(|| interrupt(running))
         .await
         .unwrap();
+}
+
+/// The same gRPC server, told by its flags to listen on a Unix socket,
+/// answers there: tonic serves the endpoint as the spec has it through
+/// one `AnyListener`, and a tonic client over the socket gets the health
+/// reply.
+#[tokio::test]
+async fn the_grpc_server_answers_on_a_unix_socket_when_the_flags_say_so() {
+    let dir = std::env::temp_dir().join(format!("listenspec-grpc-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("health.sock");
+    let mut cmd = Command::new(example("grpc_health"));
+    cmd.args(["--listen", "grpc = unix"])
+        .arg("--listen")
+        .arg(format!("grpc.health = http:{}", sock.display()));
+    let running = tokio::task::spawn_blocking(move || start(cmd, 0).0)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "no {} in 10 s", sock.display());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let path = sock.clone();
+    // The URI is not dialled: the connector opens the socket.
+    let channel = tonic::transport::Endpoint::from_static("http://[::]:50051")
+        .connect_with_connector(tower::service_fn(move |_| {
+            let path = path.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+        .unwrap();
+    let reply = HealthClient::new(channel)
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().status, ServingStatus::Serving as i32);
+    tokio::task::spawn_blocking(|| interrupt(running))
+        .await
+        .unwrap();
+    assert!(!sock.exists(), "the socket file goes with the server");
+    std::fs::remove_dir(&dir).unwrap();
+}
+
+/// Taking a tokio type outside a runtime is an error that says so, not
+/// tokio's panic, and the endpoint stays to be taken as a std type.
+#[test]
+fn a_tokio_type_outside_a_runtime_is_refused_and_the_endpoint_stays() {
+    let spec = "local = 127.0.0.1; local.web = http:0".parse().unwrap();
+    let mut bound = listenspec::bind_all(&spec).unwrap();
+    let err = bound.take::<EndpointListener>("local", "web").unwrap_err();
+    assert!(matches!(err, TakeError::NoRuntime { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(
+            "endpoint local.web: tokio sockets can only be made inside a tokio runtime"
+        )
+    );
+    let err = bound
+        .take::<Vec<tokio::net::TcpListener>>("local", "web")
+        .unwrap_err();
+    assert!(matches!(err, TakeError::NoRuntime { .. }), "{err:?}");
+    let std: Vec<std::net::TcpListener> = bound.take("local", "web").unwrap();
+    assert_eq!(std.len(), 1);
+}
+
+/// A name not in a spec of many endpoints lists a few of them and how
+/// many more, not all.
+#[test]
+fn a_missing_endpoint_lists_some_of_many() {
+    let text: String = (0..20)
+        .map(|i| format!("local.e{i:02} = tcp:0\n"))
+        .collect();
+    let spec = format!("local = 127.0.0.1\n{text}").parse().unwrap();
+    let mut bound = listenspec::bind_all(&spec).unwrap();
+    let err = bound
+        .take::<Vec<std::net::TcpListener>>("local", "nope")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no endpoint local.nope; the spec has local.e00, local.e01, local.e02, local.e03, \
+         local.e04, local.e05, local.e06, local.e07 and 12 more"
+    );
 }

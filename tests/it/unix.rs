@@ -17,6 +17,9 @@ use listenspec::spec::UnixPath;
 use listenspec::{Host, ListenSpec, Plan};
 
 use crate::examples::{Running, example};
+use listenspec::bind::WithFile;
+use listenspec::serve::AnyListener;
+use listenspec::serve::UnixEndpointListener;
 
 /// A fresh directory under the system's temporary directory, removed with
 /// all it holds when dropped, failed test or not.
@@ -129,7 +132,9 @@ fn a_stale_socket_file_is_replaced() {
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 
     let mut bound = bind(&[format!("local.api = unix:{}", path.display())]).unwrap();
-    let listener = bound.take_unix_listener("local", "api").unwrap();
+    let listener = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "api")
+        .unwrap();
     exchange(&path, &listener);
 }
 
@@ -584,7 +589,9 @@ fn the_mode_is_set_before_anything_connects() {
     assert_eq!(stat("%a", &dgram), "620");
     // The datagram socket was set up in a private directory, now gone.
     assert_eq!(dir.listing(), ["api.sock", "log.sock"]);
-    let log = bound.take_unix_datagram("local", "log").unwrap();
+    let log = bound
+        .take::<WithFile<std::os::unix::net::UnixDatagram>>("local", "log")
+        .unwrap();
     UnixDatagram::unbound()
         .unwrap()
         .send_to(b"hi", &dgram)
@@ -619,7 +626,7 @@ async fn an_any_listener_connection_writes_and_shuts_down_as_its_stream() {
         ("ip", "web", Box::new(tcp_client)),
     ];
     for (network, name, mut client) in clients {
-        let mut listener = bound.any_listener(network, name).unwrap();
+        let mut listener = bound.take::<AnyListener>(network, name).unwrap();
         let (mut conn, _peer) = listener.accept().await.unwrap();
         // As its stream, it takes vectored writes, which hyper then uses.
         assert!(conn.is_write_vectored(), "{network}.{name}");
@@ -653,7 +660,7 @@ async fn a_unix_listener_is_a_stream_of_its_connections() {
     let path = dir.join("api.sock");
     let text = spec(&[format!("local.api = unix:{}", path.display())]);
     let mut bound = listenspec::bind_all_async(&text).await.unwrap();
-    let mut listener = bound.unix_listener("local", "api").unwrap();
+    let mut listener = bound.take::<UnixEndpointListener>("local", "api").unwrap();
     for greeting in [b"one", b"two"] {
         let mut client = tokio::net::UnixStream::connect(&path).await.unwrap();
         let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut listener).poll_next(cx));
@@ -681,7 +688,7 @@ async fn a_user_the_mode_excludes_cannot_connect() {
     ]);
     let mut bound = listenspec::bind_all_async(&text).await.unwrap();
     for name in ["closed", "open"] {
-        let listener = bound.unix_listener("local", name).unwrap();
+        let listener = bound.take::<UnixEndpointListener>("local", name).unwrap();
         let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello" }));
         tokio::spawn(async move { axum::serve(listener, app).await });
     }
@@ -749,7 +756,9 @@ fn abstract_sockets_bind_and_accept() {
     ])
     .unwrap();
     assert!(bound.to_string().contains(&format!("@{name}")), "{bound}");
-    let listener = bound.take_unix_listener("local", "api").unwrap();
+    let listener = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "api")
+        .unwrap();
     assert!(listener.file().is_none(), "no file to guard");
     let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
     let mut client = UnixStream::connect_addr(&addr).unwrap();
@@ -768,7 +777,9 @@ fn abstract_sockets_bind_and_accept() {
         err.failures()[0].os_error().map(std::io::Error::kind),
         Some(std::io::ErrorKind::AddrInUse)
     );
-    let log = bound.take_unix_datagram("local", "log").unwrap();
+    let log = bound
+        .take::<WithFile<std::os::unix::net::UnixDatagram>>("local", "log")
+        .unwrap();
     let to = std::os::unix::net::SocketAddr::from_abstract_name(format!("{name}-log")).unwrap();
     UnixDatagram::unbound()
         .unwrap()
@@ -850,14 +861,18 @@ fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
         format!("local.byhand = unix:{}", by_hand.display()),
     ])
     .unwrap();
-    let g = bound.take_unix_listener("local", "gone").unwrap();
+    let g = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "gone")
+        .unwrap();
     assert_eq!(g.file().unwrap().path(), gone);
     assert!(!g.file().unwrap().is_kept());
     assert!(g.file().unwrap().is_ours());
     drop(g);
     assert!(!gone.exists(), "removed on drop");
 
-    let k = bound.take_unix_datagram("local", "kept").unwrap();
+    let k = bound
+        .take::<WithFile<std::os::unix::net::UnixDatagram>>("local", "kept")
+        .unwrap();
     assert!(k.file().unwrap().is_kept());
     drop(k);
     assert!(
@@ -871,14 +886,18 @@ fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
     assert!(!kept.exists());
 
     // Someone else's file at the path by the time of the drop stays.
-    let s = bound.take_unix_listener("local", "swapped").unwrap();
+    let s = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "swapped")
+        .unwrap();
     std::fs::remove_file(&swapped).unwrap();
     std::fs::write(&swapped, "someone else's").unwrap();
     assert!(!s.file().unwrap().is_ours());
     drop(s);
     assert_eq!(std::fs::read_to_string(&swapped).unwrap(), "someone else's");
 
-    let b = bound.take_unix_listener("local", "byhand").unwrap();
+    let b = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "byhand")
+        .unwrap();
     let std_listener = b.into_inner_keeping_file();
     drop(std_listener);
     assert!(by_hand.exists(), "the socket alone keeps its file");
@@ -895,13 +914,17 @@ fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
     let u = bound.endpoint("local", "again").unwrap().unix().unwrap();
     assert_eq!(u.to_string(), again.display().to_string());
     assert_eq!(u.socket().file().map(|f| f.path()), Some(again.as_path()));
-    let a = bound.take_unix_listener("local", "again").unwrap();
+    let a = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "again")
+        .unwrap();
     std::fs::remove_file(&again).unwrap();
     let _other = UnixListener::bind(&again).unwrap();
     assert!(!a.file().unwrap().is_ours());
     drop(a);
     assert!(again.exists(), "the other socket's file stays");
-    let mut l = bound.take_unix_listener("local", "late").unwrap();
+    let mut l = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "late")
+        .unwrap();
     l.keep_file();
     assert!(l.file().unwrap().is_kept());
     drop(l);
@@ -987,7 +1010,9 @@ fn an_inherited_unix_socket_is_checked_and_not_unlinked() {
         bound.to_string().contains("unix, inherited local.api"),
         "{bound}"
     );
-    let listener = bound.take_unix_listener("local", "api").unwrap();
+    let listener = bound
+        .take::<WithFile<std::os::unix::net::UnixListener>>("local", "api")
+        .unwrap();
     exchange(&path, &listener);
     drop(listener);
     assert!(path.exists(), "the unit's file is left to the unit");
@@ -1532,7 +1557,7 @@ async fn a_unix_listener_reports_its_published_path() {
     let path = dir.join("api.sock");
     let spec = spec(&[format!("local.api = http:{}", path.display())]);
     let mut bound = listenspec::bind_all_async(&spec).await.unwrap();
-    let listener = bound.unix_listener("local", "api").unwrap();
+    let listener = bound.take::<UnixEndpointListener>("local", "api").unwrap();
     let addr = axum::serve::Listener::local_addr(&listener).unwrap();
     assert_eq!(addr.as_pathname(), Some(path.as_path()));
 }

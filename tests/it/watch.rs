@@ -18,6 +18,7 @@ use listenspec::{Error, ListenSpec, PlanOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::netns::{Netns, netns_or_skip};
+use listenspec::serve::EndpointListener;
 
 /// A bound on a hang; a passing test sees each change within milliseconds.
 const LONG: Duration = Duration::from_secs(10);
@@ -111,7 +112,7 @@ fn a_following_server_gains_an_added_address_and_drops_a_removed_one() {
         let (changes_tx, changes) =
             std::sync::mpsc::channel::<(String, Vec<String>, Vec<String>)>();
         let _guard = rt.enter();
-        let mut listener = bound.listener("svc", "web").unwrap();
+        let mut listener = bound.take::<EndpointListener>("svc", "web").unwrap();
         let follower = listener.follower();
         rt.spawn(async move {
             loop {
@@ -218,7 +219,7 @@ fn a_change_whose_socket_cannot_be_opened_is_refused_and_tried_at_the_next() {
         let (mut bound, mut watch) =
             Watch::bind(&svc, PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let first = only_addr(&bound, "svc", "web");
-        let web = bound.take_tcp("svc", "web").unwrap();
+        let web = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
         ns.addr("wb0", "198.51.100.2/24");
         // Someone else holds the port on the new address.
         let second: SocketAddr = format!("198.51.100.2:{}", first.port()).parse().unwrap();
@@ -292,7 +293,7 @@ fn a_change_whose_plan_has_errors_is_refused_and_the_sockets_stay() {
         let (mut bound, mut watch) =
             listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
         let first = only_addr(&bound, "svc", "web");
-        let web = bound.take_tcp("svc", "web").unwrap();
+        let web = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
         // The interface loses its only address: `if:wp0` matches nothing.
         ns.ip(&["addr", "del", "198.51.100.1/24", "dev", "wp0"]);
         let err = watch.next(LONG).unwrap_err();

@@ -1,6 +1,7 @@
-//! Serving an endpoint: every TCP socket of it accepted as one listener
-//! (feature `tokio`), which axum serves (feature `axum`) and tonic takes
-//! as its incoming stream (feature `stream`).
+//! Every TCP socket of an endpoint accepted as one listener, which axum
+//! serves (feature `axum`) and tonic takes as its incoming stream
+//! (feature `stream`), and the follower that hands it the sockets a
+//! change of the host opens.
 
 use std::io;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::task::{Context, Poll};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use crate::bind::{Bound, BoundEndpoint, Listener, TakeError};
+use crate::bind::{BoundEndpoint, FromEndpoint, Listener, TakeError};
 use crate::spec::{QualifiedName, Transport};
 use crate::watch::Change;
 
@@ -30,9 +31,11 @@ use crate::watch::Change;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use listenspec::serve::EndpointListener;
+///
 /// let spec = "local = 127.0.0.1, ::1; local.echo = tcp:0".parse()?;
 /// let mut bound = listenspec::bind_all_async(&spec).await?;
-/// let mut listener = bound.listener("local", "echo")?;
+/// let mut listener = bound.take::<EndpointListener>("local", "echo")?;
 /// let addrs = listener.local_addrs().to_vec();
 /// tokio::spawn(async move {
 ///     while let Ok((mut conn, _peer)) = listener.accept().await {
@@ -114,7 +117,7 @@ impl Follower {
                 Listener::Udp(_) => Err(TakeError::WrongTransport {
                     endpoint: self.endpoint.clone(),
                     found: Transport::Udp,
-                    wanted: Transport::Tcp,
+                    wanted: &[Transport::Tcp],
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -126,35 +129,6 @@ impl Follower {
 }
 
 impl EndpointListener {
-    /// The endpoint's TCP sockets as one listener; must be called inside a
-    /// tokio runtime.
-    ///
-    /// ```
-    /// use listenspec::bind::EndpointListener;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = "local = 127.0.0.1; local.a = http:0; local.b = http:0".parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let b = bound.take("local", "b").expect("in the spec");
-    /// let listener = EndpointListener::new(b)?;
-    /// assert_eq!(listener.endpoint().to_string(), "local.b");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn new(endpoint: BoundEndpoint) -> Result<EndpointListener, TakeError> {
-        let name = endpoint.qualified();
-        let local_addrs = endpoint.local_addrs();
-        let sockets = endpoint.into_tokio_tcp()?;
-        Ok(EndpointListener {
-            endpoint: name,
-            sockets,
-            local_addrs,
-            next: 0,
-            updates: None,
-        })
-    }
-
     /// A handle that makes this listener follow a [`Watch`](crate::watch::Watch):
     /// give it each [`Change`] and the listener takes this endpoint's new
     /// sockets and drops its closed ones between accepts, so a server
@@ -167,9 +141,11 @@ impl EndpointListener {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use listenspec::serve::EndpointListener;
+    ///
     /// let spec = "local = 127.0.0.1; local.web = http:0".parse()?;
     /// let (mut bound, mut watch) = listenspec::bind_all_following(&spec)?;
-    /// let mut listener = bound.listener("local", "web")?;
+    /// let mut listener = bound.take::<EndpointListener>("local", "web")?;
     /// let follower = listener.follower();
     /// tokio::spawn(async move {
     ///     loop {
@@ -253,9 +229,11 @@ impl EndpointListener {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use listenspec::serve::EndpointListener;
+    ///
     /// let spec = "local = 127.0.0.1, ::1; local.web = http:0".parse()?;
     /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let listener = bound.listener("local", "web")?;
+    /// let listener = bound.take::<EndpointListener>("local", "web")?;
     /// let [v4, v6] = listener.local_addrs() else { panic!("two sockets") };
     /// assert!(v4.is_ipv4() && v6.is_ipv6());
     /// assert_eq!(v4.port(), v6.port(), "port 0 is one port across addresses");
@@ -273,9 +251,11 @@ impl EndpointListener {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use listenspec::serve::EndpointListener;
+    ///
     /// let spec = "local = ::1; local.web = http:0".parse()?;
     /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let mut listener = bound.listener("local", "web")?;
+    /// let mut listener = bound.take::<EndpointListener>("local", "web")?;
     /// let client = tokio::net::TcpStream::connect(listener.local_addrs()[0]).await?;
     /// let (_conn, peer) = listener.accept().await?;
     /// assert_eq!(peer, client.local_addr()?);
@@ -307,22 +287,20 @@ impl EndpointListener {
     }
 }
 
-impl Bound {
-    /// Moves the TCP endpoint `network.name` out as one listener accepting
-    /// on all its sockets; must be called inside a tokio runtime.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let spec = "local = 127.0.0.1, ::1; local.web = http:0".parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let listener = bound.listener("local", "web")?;
-    /// assert_eq!(listener.local_addrs().len(), 2);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn listener(&mut self, network: &str, name: &str) -> Result<EndpointListener, TakeError> {
-        EndpointListener::new(self.take_checked(network, name, Transport::Tcp)?)
+impl FromEndpoint for EndpointListener {
+    fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
+        Vec::<TcpListener>::check(endpoint)
+    }
+    fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
+        let name = endpoint.qualified();
+        let local_addrs = endpoint.local_addrs();
+        Ok(EndpointListener {
+            endpoint: name,
+            sockets: Vec::<TcpListener>::from_endpoint(endpoint)?,
+            local_addrs,
+            next: 0,
+            updates: None,
+        })
     }
 }
 
@@ -358,9 +336,11 @@ mod axum_listener {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use listenspec::serve::EndpointListener;
+    ///
     /// let spec = "public = 127.0.0.1, ::1; public.http = http:0".parse()?;
     /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let listener = bound.listener("public", "http")?;
+    /// let listener = bound.take::<EndpointListener>("public", "http")?;
     /// let addrs = listener.local_addrs().to_vec();
     /// let app = Router::new().route("/", get(|| async { "hello" }));
     /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -477,9 +457,11 @@ mod axum_listener {
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use listenspec::serve::EndpointListener;
+///
 /// let spec = "local = 127.0.0.1; local.grpc = http:0".parse()?;
 /// let mut bound = listenspec::bind_all_async(&spec).await?;
-/// let incoming = bound.listener("local", "grpc")?;
+/// let incoming = bound.take::<EndpointListener>("local", "grpc")?;
 /// let addr = incoming.local_addrs()[0];
 /// let (_reporter, health) = tonic_health::server::health_reporter();
 /// tokio::spawn(
@@ -502,187 +484,6 @@ impl futures_core::Stream for EndpointListener {
         self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<io::Result<TcpStream>>> {
-        self.get_mut()
-            .poll_accept(cx)
-            .map(|conn| Some(conn.map(|(stream, _)| stream)))
-    }
-}
-
-/// A Unix stream endpoint's socket as a listener: what
-/// [`EndpointListener`] is for TCP, with the guard that removes the socket
-/// file when it is dropped (see [`WithFile`](crate::bind::WithFile)).
-///
-/// A separate type because servers take concrete connection types: axum's
-/// `Listener` has one `Io` type, and tonic's `serve_with_incoming` wants
-/// `tokio::net::UnixStream` (which it knows as `Connected`), not a type
-/// that is either. So a server whose spec may say either writes
-/// `bound.listener(..)` for a TCP endpoint and `bound.unix_listener(..)`
-/// for a Unix one; asking the one for the other is
-/// [`TakeError::WrongTransport`], naming the transport it is.
-///
-/// With the `axum` feature it is an [`axum::serve::Listener`]:
-///
-/// ```
-/// use axum::{Router, routing::get};
-/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let dir = std::env::temp_dir().join(format!("listenspec-doc-axum-unix-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir)?;
-/// let path = dir.join("api.sock");
-/// let spec = format!("local = unix\nlocal.api = http:{} mode=600", path.display()).parse()?;
-/// let mut bound = listenspec::bind_all_async(&spec).await?;
-/// let listener = bound.unix_listener("local", "api")?;
-/// let app = Router::new().route("/", get(|| async { "hello" }));
-/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-/// let server = tokio::spawn(async move {
-///     axum::serve(listener, app)
-///         .with_graceful_shutdown(async { stopped.await.ok(); })
-///         .await
-/// });
-/// let mut conn = tokio::net::UnixStream::connect(&path).await?;
-/// conn.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
-/// let mut response = String::new();
-/// conn.read_to_string(&mut response).await?;
-/// assert!(response.starts_with("HTTP/1.1 200") && response.ends_with("hello"));
-/// stop.send(()).unwrap();
-/// server.await??;
-/// assert!(!path.exists(), "the listener removed its file when the server stopped");
-/// # std::fs::remove_dir(&dir)?;
-/// # Ok(())
-/// # }
-/// ```
-#[cfg(unix)]
-#[derive(Debug)]
-pub struct UnixEndpointListener {
-    endpoint: QualifiedName,
-    path: crate::spec::UnixPath,
-    socket: crate::bind::WithFile<tokio::net::UnixListener>,
-}
-
-#[cfg(unix)]
-impl UnixEndpointListener {
-    /// The endpoint's Unix stream socket as a listener; must be called
-    /// inside a tokio runtime.
-    pub fn new(endpoint: BoundEndpoint) -> Result<UnixEndpointListener, TakeError> {
-        let name = endpoint.qualified();
-        let Some(path) = endpoint.unix().map(|u| u.path().clone()) else {
-            return Err(TakeError::WrongTransport {
-                endpoint: name,
-                found: endpoint.transport(),
-                wanted: Transport::UnixStream,
-            });
-        };
-        Ok(UnixEndpointListener {
-            endpoint: name,
-            path,
-            socket: endpoint.into_tokio_unix_listener()?,
-        })
-    }
-
-    /// The endpoint's name, `network.name`.
-    pub fn endpoint(&self) -> &QualifiedName {
-        &self.endpoint
-    }
-
-    /// The path (or abstract name) it listens on.
-    pub fn path(&self) -> &crate::spec::UnixPath {
-        &self.path
-    }
-
-    /// The socket, with its file guard.
-    pub fn socket(&self) -> &crate::bind::WithFile<tokio::net::UnixListener> {
-        &self.socket
-    }
-
-    /// Waits for a connection: the stream and the client's address (Unix
-    /// clients are mostly unnamed).
-    pub async fn accept(
-        &mut self,
-    ) -> io::Result<(tokio::net::UnixStream, tokio::net::unix::SocketAddr)> {
-        self.socket.accept().await
-    }
-
-    /// [`accept`](UnixEndpointListener::accept) as a poll.
-    pub fn poll_accept(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(tokio::net::UnixStream, tokio::net::unix::SocketAddr)>> {
-        self.socket.poll_accept(cx)
-    }
-}
-
-#[cfg(unix)]
-impl Bound {
-    /// Moves the Unix stream endpoint `network.name` out as a listener
-    /// that axum serves and tonic takes, removing the socket file when it
-    /// is dropped; must be called inside a tokio runtime. See
-    /// [`UnixEndpointListener`] for why TCP endpoints have
-    /// [`Bound::listener`] instead.
-    pub fn unix_listener(
-        &mut self,
-        network: &str,
-        name: &str,
-    ) -> Result<UnixEndpointListener, TakeError> {
-        UnixEndpointListener::new(self.take_checked(network, name, Transport::UnixStream)?)
-    }
-}
-
-#[cfg(all(unix, feature = "axum"))]
-impl axum::serve::Listener for UnixEndpointListener {
-    type Io = tokio::net::UnixStream;
-    type Addr = tokio::net::unix::SocketAddr;
-
-    /// Errors are retried as [`EndpointListener`]'s are.
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        axum_listener::accept_retrying(|cx| self.poll_accept(cx)).await
-    }
-
-    /// The path the socket was published at. The kernel names a socket by
-    /// the address it was bound to, and a socket file is bound in its
-    /// private directory before it is published (see README's Unix
-    /// section), so the socket's own name is not the one clients use.
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        match self.path.file() {
-            Some(path) => std::os::unix::net::SocketAddr::from_pathname(path).map(Into::into),
-            None => self.socket.local_addr(),
-        }
-    }
-}
-
-/// The connections, for tonic's `serve_with_incoming` (which knows
-/// `tokio::net::UnixStream` as `Connected`) and other servers that take a
-/// stream; it never ends.
-///
-/// ```
-/// use futures_core::Stream;
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let dir = std::env::temp_dir().join(format!("listenspec-doc-stream-unix-{}", std::process::id()));
-/// std::fs::create_dir_all(&dir)?;
-/// let path = dir.join("grpc.sock");
-/// let spec = format!("local = unix\nlocal.grpc = http:{}", path.display()).parse()?;
-/// let mut bound = listenspec::bind_all_async(&spec).await?;
-/// let mut incoming = bound.unix_listener("local", "grpc")?;
-/// let _client = tokio::net::UnixStream::connect(&path).await?;
-/// let next = std::future::poll_fn(|cx| std::pin::Pin::new(&mut incoming).poll_next(cx));
-/// let conn: tokio::net::UnixStream = next.await.expect("never ends")?;
-/// assert!(conn.peer_addr()?.is_unnamed(), "the client bound no name");
-/// # drop(incoming);
-/// # std::fs::remove_dir(&dir)?;
-/// # Ok(())
-/// # }
-/// ```
-#[cfg(all(unix, feature = "stream"))]
-impl futures_core::Stream for UnixEndpointListener {
-    type Item = io::Result<tokio::net::UnixStream>;
-
-    fn poll_next(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<io::Result<tokio::net::UnixStream>>> {
         self.get_mut()
             .poll_accept(cx)
             .map(|conn| Some(conn.map(|(stream, _)| stream)))

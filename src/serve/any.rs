@@ -1,6 +1,6 @@
 //! One listener for an endpoint whichever kind of socket its spec gives
 //! it, so a server's code does not change when its config moves an
-//! endpoint from a TCP port to a Unix socket (feature `tokio`).
+//! endpoint from a TCP port to a Unix socket.
 
 use std::io;
 use std::net::SocketAddr;
@@ -14,18 +14,19 @@ use tokio::net::UnixStream;
 
 #[cfg(unix)]
 use super::UnixEndpointListener;
-use super::{Bound, EndpointListener, TakeError};
+use super::{EndpointListener, accept_retrying};
+use crate::bind::{BoundEndpoint, FromEndpoint, TakeError, want};
 use crate::spec::{QualifiedName, Transport};
 
 /// An endpoint's stream sockets as one listener: every TCP socket of an
-/// endpoint on IP addresses, or its Unix socket. With `axum`,
-/// `axum::serve(bound.any_listener("public", "http")?, app)` serves
-/// either, as the spec says.
+/// endpoint on IP addresses, or its Unix socket, as the spec says. It is
+/// what a server takes when it does not care which: with `axum`,
+/// `axum::serve(bound.take::<AnyListener>("public", "http")?, app)`;
+/// with `stream`, a [`Stream`](futures_core::Stream) of [`Connection`]s,
+/// which tonic's `serve_with_incoming` takes with the `tonic` feature.
 ///
 /// [`EndpointListener`] and [`UnixEndpointListener`] are the two kinds on
-/// their own, with their own connection types, which tonic's
-/// `serve_with_incoming` needs (it knows `TcpStream` and `UnixStream`,
-/// not [`Connection`]).
+/// their own, with the plain tokio stream types as connections.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum AnyListener {
@@ -90,46 +91,43 @@ impl AnyListener {
     }
 }
 
-impl Bound {
-    /// The endpoint's stream sockets as one listener, TCP or Unix as the
-    /// plan has them, moved out; must be called inside a tokio runtime.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    ///
-    /// let dir = std::env::temp_dir().join(format!("listenspec-doc-any-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir)?;
-    /// let path = dir.join("api.sock");
-    /// // The same code serves a TCP endpoint or, as here, a Unix one.
-    /// let spec = format!("local = unix\nlocal.api = http:{}", path.display()).parse()?;
-    /// let mut bound = listenspec::bind_all_async(&spec).await?;
-    /// let mut listener = bound.any_listener("local", "api")?;
-    /// let mut client = tokio::net::UnixStream::connect(&path).await?;
-    /// let (mut conn, _peer) = listener.accept().await?;
-    /// client.write_all(b"ping").await?;
-    /// let mut buf = [0; 4];
-    /// conn.read_exact(&mut buf).await?;
-    /// assert_eq!(&buf, b"ping");
-    /// # drop(listener);
-    /// # std::fs::remove_dir(&dir)?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn any_listener(&mut self, network: &str, name: &str) -> Result<AnyListener, TakeError> {
-        let unix = self
-            .endpoint(network, name)
-            .is_some_and(|e| e.transport() == Transport::UnixStream);
+/// TCP or Unix stream, as the plan has it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use listenspec::serve::AnyListener;
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let dir = std::env::temp_dir().join(format!("listenspec-doc-any-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("api.sock");
+/// // The same code serves a TCP endpoint or, as here, a Unix one.
+/// let spec = format!("local = unix\nlocal.api = http:{}", path.display()).parse()?;
+/// let mut bound = listenspec::bind_all_async(&spec).await?;
+/// let mut listener = bound.take::<AnyListener>("local", "api")?;
+/// let mut client = tokio::net::UnixStream::connect(&path).await?;
+/// let (mut conn, _peer) = listener.accept().await?;
+/// client.write_all(b"ping").await?;
+/// let mut buf = [0; 4];
+/// conn.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// # drop(listener);
+/// # std::fs::remove_dir(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
+impl FromEndpoint for AnyListener {
+    fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
+        want(endpoint, &[Transport::Tcp, Transport::UnixStream])?;
+        crate::bind::in_runtime(endpoint)
+    }
+    fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
         #[cfg(unix)]
-        if unix {
-            return self.unix_listener(network, name).map(AnyListener::Unix);
+        if endpoint.transport() == Transport::UnixStream {
+            return UnixEndpointListener::from_endpoint(endpoint).map(AnyListener::Unix);
         }
-        // Elsewhere a plan has no Unix socket to bind, so binding failed
-        // before any endpoint could be asked for; this is not reached.
-        #[cfg(not(unix))]
-        let _ = unix;
-        self.listener(network, name).map(AnyListener::Tcp)
+        EndpointListener::from_endpoint(endpoint).map(AnyListener::Tcp)
     }
 }
 
@@ -192,7 +190,7 @@ impl axum::serve::Listener for AnyListener {
     type Addr = PeerAddr;
 
     async fn accept(&mut self) -> (Connection, PeerAddr) {
-        super::serve::accept_retrying(|cx| self.poll_accept(cx)).await
+        accept_retrying(|cx| self.poll_accept(cx)).await
     }
 
     /// A TCP endpoint's first address (axum has room for one), or the Unix
@@ -214,5 +212,38 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, AnyL
 {
     fn connect_info(stream: axum::serve::IncomingStream<'_, AnyListener>) -> PeerAddr {
         stream.remote_addr().clone()
+    }
+}
+
+/// The connections, for tonic's `serve_with_incoming` (with the `tonic`
+/// feature, which makes [`Connection`] tonic's `Connected`) and other
+/// servers that take a stream; it never ends. Errors are one socket's
+/// accept errors, for the server to decide on (tonic skips them).
+#[cfg(feature = "stream")]
+impl futures_core::Stream for AnyListener {
+    type Item = io::Result<Connection>;
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<Connection>>> {
+        self.get_mut()
+            .poll_accept(cx)
+            .map(|conn| Some(conn.map(|(stream, _)| stream)))
+    }
+}
+
+/// What tonic's `Request::extensions` holds for a connection from an
+/// [`AnyListener`]: the peer, when the OS could say.
+#[cfg(feature = "tonic")]
+impl tonic::transport::server::Connected for Connection {
+    type ConnectInfo = Option<PeerAddr>;
+
+    fn connect_info(&self) -> Option<PeerAddr> {
+        match self {
+            Connection::Tcp(s) => s.peer_addr().ok().map(PeerAddr::Tcp),
+            #[cfg(unix)]
+            Connection::Unix(s) => s.peer_addr().ok().map(PeerAddr::Unix),
+        }
     }
 }

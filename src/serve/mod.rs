@@ -1,0 +1,25 @@
+//! Serving: the listeners frameworks take, made from bound endpoints with
+//! [`Bound::take`](crate::Bound::take) (feature `tokio`).
+//!
+//! | listener | endpoint | connections |
+//! |---|---|---|
+//! | [`EndpointListener`] | TCP: every socket of the endpoint | `tokio::net::TcpStream` |
+//! | [`UnixEndpointListener`] | Unix stream | `tokio::net::UnixStream` |
+//! | [`AnyListener`] | TCP or Unix stream, as the spec says | [`Connection`] |
+//!
+//! Each is an `axum::serve::Listener` (feature `axum`) and a `Stream` of
+//! connections (feature `stream`) for tonic's `serve_with_incoming` and
+//! hyper loops; a [`Follower`] hands an [`EndpointListener`] the sockets
+//! a change of the host opens.
+
+mod any;
+mod endpoint;
+#[cfg(unix)]
+mod unix;
+
+pub use any::{AnyListener, Connection, PeerAddr};
+#[cfg(feature = "axum")]
+pub(crate) use endpoint::accept_retrying;
+pub use endpoint::{EndpointListener, Follower};
+#[cfg(unix)]
+pub use unix::UnixEndpointListener;
