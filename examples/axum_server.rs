@@ -23,7 +23,7 @@ use axum::extract::State;
 use axum::routing::get;
 use clap::Parser;
 use listenspec::serve::AnyListener;
-use listenspec::spec::{Layers, ListenArgs};
+use listenspec::spec::{Layers, ListenArgs, SpecText};
 use serde::Deserialize;
 
 /// The server's command line.
@@ -42,8 +42,8 @@ struct Config {
     /// What the public API answers.
     greeting: String,
     /// Spec text rather than a `ListenSpec`, so `${PORT}` is expanded when
-    /// laid with the flags instead of refused by the parser.
-    listen: String,
+    /// laid with the flags and the environment.
+    listen: SpecText,
 }
 
 /// Requests the public API has answered, for the metrics.

@@ -37,7 +37,8 @@ use crate::spec::parse::Read;
 
 /// What `--listen` takes, in brief; `ListenSpec`'s docs have the grammar.
 const GRAMMAR: &str = "\
-A spec line, over the lines of --listen-file (repeat it for more):
+A spec line, over the lines of --listen-file (repeat it for more), under
+$LISTEN (spec lines, ';' between them):
   NAME = SELECTORS [expose=public|private|local] [shared] [advertise URL]
   NETWORK.NAME = tcp|udp|http|https:PORT[-LAST] [backlog=N] [reuseport]
                  [v6only[=false]] [device[=IFNAME]] [freebind] [advertise URL]
@@ -51,28 +52,59 @@ A spec line, over the lines of --listen-file (repeat it for more):
 Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 (loopback, private, global, ...), dns:NAME, !SELECTOR to exclude, ipv4, ipv6.";
 
-/// `--listen LINE` (repeatable), `--listen-file FILE` and `$LISTEN`, to
-/// `#[command(flatten)]` into a server's own clap arguments.
+/// `--listen LINE` (repeatable) and `--listen-file FILE`, to
+/// `#[command(flatten)]` into a server's own clap arguments, and the
+/// `$LISTEN` variable.
 ///
-/// [`ListenArgs::layers`] lays them over each other in that order: the
-/// file, then each `--listen` line, then `$LISTEN`.
+/// [`ListenArgs::layers_over`] lays them over a server's own spec (from
+/// its config file, say) in this order: the file, then each `--listen`
+/// line, then `$LISTEN` (spec lines, `;` between them). `$LISTEN` is read
+/// when the layers are built, and only if they have an environment
+/// ([`Layers::env_vars`], which also expands `${NAME}` in every layer):
+/// parsing the arguments reads no variable, so a unit test that parses a
+/// command line sees only what it gave.
+///
+/// ```
+/// use clap::Parser;
+/// use listenspec::spec::{Layers, ListenArgs};
+///
+/// #[derive(Parser)]
+/// struct Cli {
+///     #[command(flatten)]
+///     listen: ListenArgs,
+/// }
+///
+/// let cli = Cli::try_parse_from(["server", "--listen", "public.http = http:${PORT:-8080}"])?;
+/// let defaults = Layers::new().text("defaults", "public = 127.0.0.1; public.http = http:80");
+/// // In a server: .env_vars(), the process environment. Here, a test's own.
+/// let env = |name: &str| match name {
+///     "PORT" => Some("3000".to_owned()),
+///     "LISTEN" => Some("public.admin = http:9000".to_owned()),
+///     _ => None,
+/// };
+/// let spec = cli.listen.layers_over(defaults).env(env).build()?;
+/// assert_eq!(
+///     spec.to_string(),
+///     "public = 127.0.0.1\npublic.http = http:3000\npublic.admin = http:9000\n"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ListenArgs {
-    /// A listen spec line, laid over --listen-file; repeatable.
-    #[arg(long = "listen", value_name = "LINE", value_parser = statement, long_help = GRAMMAR, allow_hyphen_values = true)]
+    /// A listen spec line, laid over the lines of `--listen-file`;
+    /// repeatable.
+    #[arg(long = "listen", value_name = "LINE", value_parser = statement, help = "A listen spec line, laid over the lines of --listen-file; repeatable", long_help = GRAMMAR, allow_hyphen_values = true)]
     pub listen: Vec<String>,
     /// A file of listen spec lines.
     #[arg(long = "listen-file", value_name = "FILE")]
     pub listen_file: Option<PathBuf>,
-    /// Listen spec lines (`;` between them), laid over the rest.
-    #[arg(long = "listen-spec", value_name = "SPEC", env = "LISTEN", value_parser = statement, allow_hyphen_values = true)]
-    pub listen_env: Option<String>,
 }
 
 impl ListenArgs {
     /// The layers these arguments give, named as a person would find them
     /// (`--listen-file ./listen.spec`, `--listen #2`, `$LISTEN`). Lay them
-    /// over a spec from a config file with [`ListenArgs::layers_over`].
+    /// over a spec from a config file with [`ListenArgs::layers_over`];
+    /// add [`Layers::env_vars`] for `$LISTEN` and `${NAME}`.
     ///
     /// A file that cannot be read is a layer with that one error.
     pub fn layers(&self) -> Layers<'static> {
@@ -91,10 +123,7 @@ impl ListenArgs {
         for (i, line) in self.listen.iter().enumerate() {
             base = base.text(format!("--listen #{}", i + 1), line.clone());
         }
-        if let Some(text) = &self.listen_env {
-            base = base.text("$LISTEN", text.clone());
-        }
-        base
+        base.variable("LISTEN")
     }
 }
 
@@ -123,8 +152,12 @@ fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
 }
 
 /// Checks one `--listen` value as the parser reads it, so a typo fails when
-/// the arguments are parsed; rules that span statements wait for the whole.
+/// the arguments are parsed; rules that span statements wait for the whole,
+/// and a line with a `${NAME}` waits for its environment.
 fn statement(line: &str) -> Result<String, String> {
+    if line.contains("${") {
+        return Ok(line.to_owned());
+    }
     let mut read = Read::default();
     read.layer(None, line);
     read.syntax()

@@ -1,47 +1,6 @@
-//! A [`ListenSpec`] inside a user's own config file (feature `serde`), in
-//! whichever of three forms reads best there:
-//!
-//! - one string of spec lines (or one address, `"0.0.0.0:8080"`);
-//! - a list of lines, each a statement;
-//! - a table of networks, each with its selectors, options and endpoints.
-//!
-//! ```toml
-//! [listen.public]
-//! select = ["*"]
-//! advertise = "https://my-awesome-service"
-//! endpoints.http = { protocol = "http", port = 8080 }
-//!
-//! [listen.ops]
-//! select = ["if:eth2", "!link-local"]
-//! endpoints.metrics = { protocol = "http", port = 9100, device = true }
-//!
-//! [listen.local]
-//! select = "unix"
-//! endpoints.api = { protocol = "http", path = "/run/app/api.sock", mode = "660", group = "www-data" }
-//! endpoints.ctl = { protocol = "unix", path = "@app-ctl" }
-//! ```
-//!
-//! An endpoint has a `port` (on IP addresses) or a `path` (a Unix socket,
-//! on a network whose `select` is `"unix"`), and the file options of one:
-//! `mode` as a string of octal digits (`"660"`, `"0660"`), `owner` and
-//! `group` as a name or a numeric id, `stale` (`"replace"` or `"refuse"`)
-//! and `keep-file`. A number is refused as a mode: TOML's `0o660` and a
-//! plain `660` reach serde as the numbers 432 and 660, so the crate could
-//! not tell which was meant.
-//!
-//! In the table form a network's and an endpoint's name are keys, and as
-//! in the grammar a name has no `.` in it: `[listen."ops.metrics"]` is an
-//! error naming the key, never the endpoint statement it would spell.
-//!
-//! Every form is read by the spec parser, so it is checked alike and its
-//! errors, all at once, say where they are: the line of a string, the entry
-//! of a list, or the network and endpoint key of a table. A spec is written
-//! back as its canonical string, which every form reads again as the same
-//! spec.
-//!
-//! A table is read in the order the format hands its keys over: networks and
-//! endpoints are planned and listed in that order (the `toml` crate sorts
-//! keys unless its `preserve_order` feature is on).
+//! A [`ListenSpec`] or [`SpecText`] inside a user's own config file
+//! (feature `serde`): the forms are documented on `ListenSpec`'s
+//! `Deserialize` impl, where docs.rs shows them.
 
 use std::fmt::{self, Write as _};
 
@@ -57,16 +16,20 @@ impl Serialize for ListenSpec {
     }
 }
 
-impl<'de> Deserialize<'de> for ListenSpec {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ListenSpec, D::Error> {
-        deserializer.deserialize_any(SpecVisitor)
-    }
+/// A spec as a config file wrote it, in one of the three forms.
+enum Written {
+    /// One string of spec lines.
+    Text(String),
+    /// A list of lines, joined: line N is entry N.
+    List(String),
+    /// A table of networks, as lines that know their keys.
+    Table(Lines),
 }
 
-struct SpecVisitor;
+struct WrittenVisitor;
 
-impl<'de> Visitor<'de> for SpecVisitor {
-    type Value = ListenSpec;
+impl<'de> Visitor<'de> for WrittenVisitor {
+    type Value = Written;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
@@ -74,11 +37,11 @@ impl<'de> Visitor<'de> for SpecVisitor {
         )
     }
 
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<ListenSpec, E> {
-        text.parse().map_err(E::custom)
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Written, E> {
+        Ok(Written::Text(text.to_owned()))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ListenSpec, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Written, A::Error> {
         // One statement per entry, so an error's line is the entry's number.
         let mut text = String::new();
         while let Some(line) = seq.next_element::<String>()? {
@@ -90,16 +53,145 @@ impl<'de> Visitor<'de> for SpecVisitor {
             text.push_str(&line);
             text.push('\n');
         }
-        text.parse::<ListenSpec>()
-            .map_err(|e| de::Error::custom(format!("{e}\n(a line is an entry of the list)")))
+        Ok(Written::List(text))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListenSpec, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Written, A::Error> {
         let mut lines = Lines::default();
         while let Some((name, net)) = map.next_entry::<String, NetworkTable>()? {
             net.write(&name, &mut lines).map_err(de::Error::custom)?;
         }
-        lines.parse().map_err(de::Error::custom)
+        Ok(Written::Table(lines))
+    }
+}
+
+/// A spec inside a user's own config file (feature `serde`), in
+/// whichever of three forms reads best there:
+///
+/// - one string of spec lines (or one address, `"0.0.0.0:8080"`);
+/// - a list of lines, each a statement;
+/// - a table of networks, each with its selectors, options and endpoints.
+///
+/// ```toml
+/// [listen.public]
+/// select = ["*"]
+/// advertise = "https://my-awesome-service"
+/// endpoints.http = { protocol = "http", port = 8080 }
+///
+/// [listen.ops]
+/// select = ["if:eth2", "!link-local"]
+/// endpoints.metrics = { protocol = "http", port = 9100, device = true }
+///
+/// [listen.local]
+/// select = "unix"
+/// endpoints.api = { protocol = "http", path = "/run/app/api.sock", mode = "660", group = "www-data" }
+/// endpoints.ctl = { protocol = "unix", path = "@app-ctl" }
+/// ```
+///
+/// An endpoint has a `port` (on IP addresses) or a `path` (a Unix socket,
+/// on a network whose `select` is `"unix"`), and the file options of one:
+/// `mode` as a string of octal digits (`"660"`, `"0660"`), `owner` and
+/// `group` as a name or a numeric id, `stale` (`"replace"` or `"refuse"`)
+/// and `keep-file`. A number is refused as a mode: TOML's `0o660` and a
+/// plain `660` reach serde as the numbers 432 and 660, so the crate could
+/// not tell which was meant.
+///
+/// In the table form a network's and an endpoint's name are keys, and as
+/// in the grammar a name has no `.` in it: `[listen."ops.metrics"]` is an
+/// error naming the key, never the endpoint statement it would spell.
+///
+/// Every form is read by the spec parser, so it is checked alike and its
+/// errors, all at once, say where they are: the line of a string, the entry
+/// of a list, or the network and endpoint key of a table. A spec is written
+/// back as its canonical string, which every form reads again as the same
+/// spec.
+///
+/// A table is read in the order the format hands its keys over: networks and
+/// endpoints are planned and listed in that order (the `toml` crate sorts
+/// keys unless its `preserve_order` feature is on).
+///
+/// There is no environment here: text holding `${PORT}` is an error. For
+/// a field whose text may hold variables, use [`SpecText`] and lay it with
+/// [`Layers`](crate::spec::Layers).
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Config {
+///     listen: listenspec::ListenSpec,
+/// }
+///
+/// let config: Config = toml::from_str(r#"
+///     listen = ["public = 127.0.0.1", "public.http = http:8080"]
+/// "#)?;
+/// assert_eq!(config.listen.to_string(), "public = 127.0.0.1\npublic.http = http:8080\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<'de> Deserialize<'de> for ListenSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ListenSpec, D::Error> {
+        match deserializer.deserialize_any(WrittenVisitor)? {
+            Written::Text(text) => text.parse().map_err(de::Error::custom),
+            Written::List(text) => text
+                .parse::<ListenSpec>()
+                .map_err(|e| de::Error::custom(format!("{e}\n(a line is an entry of the list)"))),
+            Written::Table(lines) => lines.parse().map_err(de::Error::custom),
+        }
+    }
+}
+
+/// Spec text from a config file, in any of the forms a [`ListenSpec`]
+/// field takes (a string, a list of lines, a table of networks), kept as
+/// text so that its `${NAME}` variables are expanded when it is laid with
+/// [`Layers`](crate::spec::Layers) and their environment, not refused when
+/// the file is read (feature `serde`).
+///
+/// ```
+/// use listenspec::spec::{Layers, SpecText};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Config {
+///     listen: SpecText,
+/// }
+///
+/// let config: Config = toml::from_str(r#"
+///     [listen.public]
+///     select = "127.0.0.1"
+///     endpoints.http = { protocol = "http", port = "${PORT:-8080}" }
+/// "#)?;
+/// let spec = Layers::new()
+///     .text("config.toml [listen]", config.listen)
+///     .env(|name| (name == "PORT").then(|| "3000".to_owned())) // in a server: .env_vars()
+///     .build()?;
+/// assert_eq!(spec.to_string(), "public = 127.0.0.1\npublic.http = http:3000\n");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// A table's shape (its keys, one word a value) is checked when the file
+/// is read; the statements, when the layers are built, where an error
+/// names the layer and its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecText(String);
+
+impl SpecText {
+    /// The spec lines.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<SpecText> for String {
+    fn from(text: SpecText) -> String {
+        text.0
+    }
+}
+
+impl<'de> Deserialize<'de> for SpecText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SpecText, D::Error> {
+        Ok(SpecText(
+            match deserializer.deserialize_any(WrittenVisitor)? {
+                Written::Text(text) | Written::List(text) => text,
+                Written::Table(lines) => lines.text,
+            },
+        ))
     }
 }
 

@@ -182,6 +182,12 @@ pub enum SpecErrorKind {
         /// Its value.
         value: String,
     },
+    /// `${NAME}` reached the parser: the text was parsed without an
+    /// environment to expand it from.
+    #[error(
+        "{0} is a variable, but nothing expanded it: lay the text with Layers::env_vars() (or Layers::env) to expand it; str::parse and Deserialize for ListenSpec take no environment, so keep config-file text in a SpecText and add it with Layers::text"
+    )]
+    UnexpandedVariable(String),
     /// `${` without its `}`, or with no name.
     #[error("{0:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}")]
     BadReference(String),

@@ -1,39 +1,4 @@
-//! One spec from several places: a config file, then `--listen` flags,
-//! then the environment, each a layer over the ones before.
-//!
-//! ```
-//! use listenspec::spec::Layers;
-//!
-//! let from_file = "
-//!     public      = *
-//!     ops         = loopback
-//!     public.http = http:8080
-//!     ops.metrics = http:9100
-//! ";
-//! let spec = Layers::new()
-//!     .env(|name| (name == "PORT").then(|| "3000".to_owned()))
-//!     .text("config.toml [listen]", from_file)
-//!     .text("--listen #1", "public.http = http:${PORT:-8080}")
-//!     .text("--listen #2", "-ops.metrics")
-//!     .build()?;
-//! assert_eq!(spec.to_string(), "public = *\nops = loopback\npublic.http = http:3000\n");
-//! # Ok::<(), listenspec::SpecError>(())
-//! ```
-//!
-//! A later statement for a network or endpoint replaces the earlier one in
-//! its place; `-NAME` removes a network with its endpoints, `-NETWORK.NAME`
-//! one endpoint. The rules that span statements (every endpoint's network
-//! is defined, ...) are checked once, on the result, and every error names
-//! its layer and line: `config.toml [listen] line 3: ...`.
-//!
-//! With [`Layers::env`] (only then), `${NAME}` and `${NAME:-DEFAULT}` in a
-//! layer's text stand for a variable's value: the `PORT` that cloud
-//! platforms set (`public.http = http:${PORT:-8080}`), or a Kubernetes pod's
-//! own address from the downward API as what it advertises
-//! (`cluster = * advertise ${POD_IP}`). A variable that is not set and has
-//! no default is an error naming it, never an empty address, and a value
-//! stands for one word: one holding a space, `;`, `#` or `=` is refused, so
-//! the environment cannot add statements or options the text does not have.
+//! One spec from several places: [`Layers`].
 
 use std::fmt;
 
@@ -42,9 +7,52 @@ use crate::spec::parse::Read;
 use crate::spec::{ListenSpec, SpecError, SpecErrorKind};
 
 /// Looks a variable up: `std::env::var(name).ok()`, or a test's own table.
-type Lookup<'e> = Box<dyn Fn(&str) -> Option<String> + 'e>;
+/// `Send` and `Sync`, so layers can cross into a spawned task.
+type Lookup<'e> = Box<LookupFn<'e>>;
+type LookupFn<'e> = dyn Fn(&str) -> Option<String> + Send + Sync + 'e;
 
-/// Layers of spec text and specs, applied in order; see the module docs.
+/// One spec from several places: a config file, then `--listen` flags,
+/// then the environment, each a layer over the ones before.
+///
+/// ```
+/// use listenspec::spec::Layers;
+///
+/// let from_file = "
+///     public      = *
+///     ops         = loopback
+///     public.http = http:8080
+///     ops.metrics = http:9100
+/// ";
+/// let spec = Layers::new()
+///     .env(|name| (name == "PORT").then(|| "3000".to_owned()))
+///     .text("config.toml [listen]", from_file)
+///     .text("--listen #1", "public.http = http:${PORT:-8080}")
+///     .text("--listen #2", "-ops.metrics")
+///     .build()?;
+/// assert_eq!(spec.to_string(), "public = *\nops = loopback\npublic.http = http:3000\n");
+/// # Ok::<(), listenspec::SpecError>(())
+/// ```
+///
+/// A later statement for a network or endpoint replaces the earlier one in
+/// its place; `-NAME` removes a network with its endpoints, `-NETWORK.NAME`
+/// one endpoint. The rules that span statements (every endpoint's network
+/// is defined, ...) are checked once, on the result, and every error names
+/// its layer and line: `config.toml [listen] line 3: ...`.
+///
+/// With [`Layers::env`] (only then), `${NAME}` and `${NAME:-DEFAULT}` in a
+/// layer's text stand for a variable's value: the `PORT` that cloud
+/// platforms set (`public.http = http:${PORT:-8080}`), or a Kubernetes pod's
+/// own address from the downward API as what it advertises
+/// (`cluster = * advertise ${POD_IP}`). A variable that is not set and has
+/// no default is an error naming it, never an empty address, and a value
+/// stands for one word: one holding a space, `;`, `#` or `=` is refused, so
+/// the environment cannot add statements or options the text does not have.
+///
+/// The environment is only ever read through [`Layers::env`] or
+/// [`Layers::env_vars`]: without one, text holding `${NAME}` is an error
+/// that says to add one, and [`ListenArgs`](crate::spec::ListenArgs)'
+/// `$LISTEN` layer is left out, so a unit test sees no variable it did
+/// not give.
 #[derive(Default)]
 pub struct Layers<'e> {
     layers: Vec<(String, Layer)>,
@@ -53,6 +61,9 @@ pub struct Layers<'e> {
 
 enum Layer {
     Text(String),
+    /// The text of an environment variable, when there is an environment
+    /// (`$LISTEN`); nothing otherwise.
+    Variable(String),
     Spec(ListenSpec),
     /// A file that could not be read, with why.
     Unreadable(std::io::Error),
@@ -95,7 +106,7 @@ impl<'e> Layers<'e> {
 
     /// Expands `${NAME}` and `${NAME:-DEFAULT}` in text layers with
     /// `lookup`, which [`Layers::env_vars`] sets to the process environment.
-    pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + 'e) -> Layers<'e> {
+    pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'e) -> Layers<'e> {
         self.env = Some(Box::new(lookup));
         self
     }
@@ -105,9 +116,18 @@ impl<'e> Layers<'e> {
         self.env(|name| std::env::var(name).ok())
     }
 
+    /// Adds the text of the environment variable `name`, when it is set
+    /// and the layers have an environment; named `$NAME` in errors.
+    pub(crate) fn variable(mut self, name: &str) -> Layers<'e> {
+        self.layers
+            .push((format!("${name}"), Layer::Variable(name.to_owned())));
+        self
+    }
+
     /// The spec the layers make, or every error of every layer.
     pub fn build(self) -> Result<ListenSpec, SpecError> {
         let mut read = Read::default();
+        let env = self.env.as_deref();
         for (name, layer) in self.layers {
             match layer {
                 Layer::Spec(spec) => read.spec(Some(name), None, spec),
@@ -119,25 +139,37 @@ impl<'e> Layers<'e> {
                         error: error.to_string(),
                     },
                 }),
-                Layer::Text(text) => match &self.env {
-                    None => read.layer(Some(&name), &text),
-                    Some(lookup) => match expand(&text, lookup) {
-                        Ok(text) => read.layer(Some(&name), &text),
-                        Err(errors) => {
-                            for (line, kind) in errors {
-                                read.error(Located {
-                                    line: Some(line),
-                                    statement: None,
-                                    layer: Some(name.clone()),
-                                    kind,
-                                });
-                            }
-                        }
-                    },
-                },
+                Layer::Text(text) => read_text(&mut read, env, name, &text),
+                // Read only with an environment; unset, it adds nothing.
+                Layer::Variable(var) => {
+                    if let Some(text) = env.and_then(|lookup| lookup(&var)) {
+                        read_text(&mut read, env, name, &text);
+                    }
+                }
             }
         }
         read.assemble()
+    }
+}
+
+/// Reads one text layer, its variables expanded first when there is an
+/// environment.
+fn read_text(read: &mut Read, env: Option<&LookupFn<'_>>, name: String, text: &str) {
+    let Some(lookup) = env else {
+        return read.layer(Some(&name), text);
+    };
+    match expand(text, lookup) {
+        Ok(text) => read.layer(Some(&name), &text),
+        Err(errors) => {
+            for (line, kind) in errors {
+                read.error(Located {
+                    line: Some(line),
+                    statement: None,
+                    layer: Some(name.clone()),
+                    kind,
+                });
+            }
+        }
     }
 }
 
@@ -167,10 +199,7 @@ impl ListenSpec {
 
 /// `text` with its variables expanded, line by line so that errors keep
 /// their lines; or every bad reference, with its line.
-fn expand(
-    text: &str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<String, Vec<(usize, SpecErrorKind)>> {
+fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecErrorKind)>> {
     let mut out = String::with_capacity(text.len());
     let mut errors = Vec::new();
     for (n, line) in text.split('\n').enumerate() {

@@ -27,6 +27,8 @@ use url::Url;
 
 #[cfg(feature = "clap")]
 pub use args::ListenArgs;
+#[cfg(feature = "serde")]
+pub use config::SpecText;
 pub use error::{
     AdvertiseError, ForeignForm, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion, UnixEndpointError, UnixNetworkError, UnixPathError,

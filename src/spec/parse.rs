@@ -124,8 +124,11 @@ impl Read {
             pass,
         };
         // The whole text as one address first: a URL's `#` or `;` would
-        // otherwise split it.
-        if let Some(one) = shorthand::shorthand(input) {
+        // otherwise split it. One holding a variable is read below, to
+        // say so.
+        if !input.contains("${")
+            && let Some(one) = shorthand::shorthand(input)
+        {
             self.one_address(origin(1), one);
             return;
         }
@@ -134,6 +137,22 @@ impl Read {
         // many thousand statements is not copied as the list grows.
         self.stmts.reserve(statements.len());
         for st in statements {
+            // Text parsed without an environment keeps its `${NAME}`: that
+            // is the statement's error, not the port or address it spoils.
+            if let Some(at) = st.text.find("${") {
+                if let Form::Network { name, .. } = st.form {
+                    self.failed_networks.insert(name.to_owned());
+                }
+                let reference = &st.text[at..];
+                let end = reference.find('}').map_or(reference.len(), |i| i + 1);
+                self.errors.push(Located {
+                    line: Some(st.line),
+                    statement: Some(st.trimmed()),
+                    layer: layer.map(str::to_owned),
+                    kind: SpecErrorKind::UnexpandedVariable(reference[..end].to_owned()),
+                });
+                continue;
+            }
             let one = match st.form {
                 Form::Bad if !st.glued_comment => shorthand::shorthand(st.text),
                 _ => None,

@@ -21,11 +21,14 @@ fn several_one_address_flags_add_up() {
         "[::1]:8080",
         "--listen",
         "/run/svc.sock",
-        "--listen-spec",
-        "http://127.0.0.1:9090; http://[::1]:9090",
     ])
     .unwrap();
-    let spec = cli.listen.layers().build().unwrap();
+    let spec = cli
+        .listen
+        .layers()
+        .env(listen_is("http://127.0.0.1:9090; http://[::1]:9090"))
+        .build()
+        .unwrap();
     assert_eq!(
         spec.to_string(),
         "listen = 127.0.0.1, ::1 expose=public shared\n\
@@ -68,16 +71,22 @@ fn file_then_flags_then_the_environment_make_one_spec() {
         "public.http = http:9090".as_ref(),
         "--listen".as_ref(),
         "-ops".as_ref(),
-        // What $LISTEN would hold.
-        "--listen-spec".as_ref(),
-        "public.grpc = tcp:9000".as_ref(),
     ])
     .unwrap();
-    let spec = cli.listen.layers().build().unwrap();
+    let spec = cli
+        .listen
+        .layers()
+        .env(listen_is("public.grpc = tcp:9000"))
+        .build()
+        .unwrap();
     assert_eq!(
         spec.to_string(),
         "public = *\npublic.http = http:9090\npublic.grpc = tcp:9000\n"
     );
+    // Without an environment there is no $LISTEN: parsing the arguments
+    // read none, and building reads only what it is given.
+    let spec = cli.listen.layers().build().unwrap();
+    assert_eq!(spec.to_string(), "public = *\npublic.http = http:9090\n");
 
     // Errors name the flag, and a file that cannot be read is one of them.
     let cli = Cli::try_parse_from([
@@ -100,15 +109,27 @@ fn file_then_flags_then_the_environment_make_one_spec() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// An environment holding only `$LISTEN`, as a test gives one.
+fn listen_is(text: &'static str) -> impl Fn(&str) -> Option<String> + Send + Sync {
+    move |name| (name == "LISTEN").then(|| text.to_owned())
+}
+
 #[test]
 fn a_bad_line_fails_when_the_arguments_are_parsed() {
     let err = Cli::try_parse_from(["server", "--listen", "x = loopback advertize https://svc"])
         .unwrap_err()
         .to_string();
     assert!(err.contains("did you mean advertise?"), "{err}");
-    let err = Cli::try_parse_from(["server", "--listen-spec", "x = 239.1.1.1"])
+    // $LISTEN is read when the layers are built, and its errors say so.
+    let cli = Cli::try_parse_from(["server", "--listen", "x = 127.0.0.1"]).unwrap();
+    let err = cli
+        .listen
+        .layers()
+        .env(listen_is("x = 239.1.1.1"))
+        .build()
         .unwrap_err()
         .to_string();
+    assert!(err.contains("$LISTEN line 1:"), "{err}");
     assert!(err.contains("multicast group"), "{err}");
 }
 
@@ -148,7 +169,7 @@ fn the_help_shows_the_grammar_and_the_variable() {
         "NETWORK.NAME = tcp|udp|http|https:PORT",
         "NAME.NAME = unix|unixgram|http|https:PATH",
         "--listen-file <FILE>",
-        "env: LISTEN",
+        "$LISTEN (spec lines, ';' between them)",
     ] {
         assert!(help.contains(says), "{help}\ndoes not say {says:?}");
     }

@@ -2,6 +2,7 @@
 //! YAML, in each of the three forms, with errors that say where.
 
 use listenspec::ListenSpec;
+use listenspec::spec::{Layers, SpecText};
 use serde::Deserialize;
 
 /// A server's own config, with the listen spec as one of its fields.
@@ -383,4 +384,58 @@ fn a_dotted_name_in_the_table_form_is_an_error_naming_the_key() {
             }
         }
     }
+}
+
+/// A `SpecText` field takes every form a `ListenSpec` field does, keeps
+/// `${NAME}` for the layers' environment, and still refuses a table whose
+/// shape is wrong when the file is read.
+#[test]
+fn spec_text_keeps_variables_for_the_layers_in_every_form() {
+    #[derive(Deserialize)]
+    struct Config {
+        listen: SpecText,
+    }
+    let forms = [
+        r#"listen = "public = 127.0.0.1\npublic.http = http:${PORT:-8080}""#,
+        r#"listen = ["public = 127.0.0.1", "public.http = http:${PORT:-8080}"]"#,
+        r#"
+        [listen.public]
+        select = "127.0.0.1"
+        endpoints.http = { protocol = "http", port = "${PORT:-8080}" }
+        "#,
+    ];
+    for (form, text) in forms.iter().enumerate() {
+        let config: Config = toml::from_str(text).unwrap_or_else(|e| panic!("form {form}: {e}"));
+        let layers = || Layers::new().text("config.toml [listen]", config.listen.clone());
+        let port = |vars: &'static [(&'static str, &'static str)]| {
+            let spec = layers()
+                .env(move |name| {
+                    vars.iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| (*v).to_owned())
+                })
+                .build()
+                .unwrap_or_else(|e| panic!("form {form}: {e}"));
+            spec.endpoints()[0].ports().unwrap().to_string()
+        };
+        assert_eq!(port(&[("PORT", "3000")]), "3000", "form {form}");
+        assert_eq!(port(&[]), "8080", "form {form}");
+        // Built without an environment, the variable is the error.
+        let err = layers().build().unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "config.toml [listen] line 2: ${PORT:-8080} is a variable, but nothing expanded it"
+            ),
+            "form {form}: {err}"
+        );
+    }
+    let err = toml::from_str::<Config>(
+        r#"
+        [listen."ops.metrics"]
+        select = "loopback"
+        "#,
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("holds a '.'"), "{err}");
 }

@@ -13,7 +13,7 @@ ops.metrics = http:9100
 ops.admin   = http:9200
 ";
 
-fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync {
     let vars: HashMap<String, String> = vars
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -150,12 +150,12 @@ fn variables_stand_for_one_word_and_never_for_nothing() {
         matches!(&err.errors()[1].kind, SpecErrorKind::BadVariable { name, .. } if name == "EVIL")
     );
 
-    // Without env, `${` is left as written, and the grammar refuses it.
+    // Without env, `${` is left as written, and refused as unexpanded.
     let err = Layers::new()
         .text("file", "x = loopback\nx.a = tcp:${PORT}")
         .build()
         .unwrap_err();
-    assert_eq!(kinds(&err), ["BadPorts"]);
+    assert_eq!(kinds(&err), ["UnexpandedVariable"]);
 }
 
 /// Each bad reference is reported on its own line, quoted as written, and
@@ -242,4 +242,57 @@ fn layers_debug_names_each_layer() {
         format!("{layers:?}"),
         r#"Layers { layers: ["config.toml [listen]", "--listen #1"], env: true }"#
     );
+}
+
+/// Text parsed without an environment keeps its `${NAME}`: each statement
+/// holding one is that error, saying what to call, not a bad port; and an
+/// endpoint on a network so spoiled is not also "not defined".
+#[test]
+fn a_variable_nothing_expanded_says_to_lay_the_text_with_an_environment() {
+    let text =
+        "public = ${ADDR}\npublic.http = http:${PORT:-8080}\nops = loopback\nops.m = http:9100";
+    for err in [
+        text.parse::<ListenSpec>().unwrap_err(),
+        Layers::new()
+            .text("config.toml [listen]", text)
+            .build()
+            .unwrap_err(),
+    ] {
+        assert_eq!(kinds(&err), ["UnexpandedVariable", "UnexpandedVariable"]);
+        let lines: Vec<String> = err.errors().iter().map(|e| e.kind.to_string()).collect();
+        assert_eq!(
+            lines,
+            [
+                "${ADDR} is a variable, but nothing expanded it: lay the text with Layers::env_vars() (or Layers::env) to expand it; str::parse and Deserialize for ListenSpec take no environment, so keep config-file text in a SpecText and add it with Layers::text",
+                "${PORT:-8080} is a variable, but nothing expanded it: lay the text with Layers::env_vars() (or Layers::env) to expand it; str::parse and Deserialize for ListenSpec take no environment, so keep config-file text in a SpecText and add it with Layers::text",
+            ]
+        );
+    }
+    // A whole spec of one address is read the same way.
+    let err = "0.0.0.0:${PORT}".parse::<ListenSpec>().unwrap_err();
+    assert_eq!(kinds(&err), ["UnexpandedVariable"], "{err}");
+    // With an environment it is expanded.
+    let spec = Layers::new()
+        .text("config.toml [listen]", text)
+        .env(env(&[("ADDR", "127.0.0.1")]))
+        .build()
+        .unwrap();
+    assert_eq!(spec.endpoints()[0].ports().unwrap().to_string(), "8080");
+}
+
+/// The future of `bind_layers_async` is `Send`, so a server can bind from
+/// a spawned task, its layers carrying the process environment.
+#[tokio::test]
+async fn layers_bind_from_a_spawned_task() {
+    let layers = Layers::new()
+        .text(
+            "config.toml [listen]",
+            "local = 127.0.0.1; local.http = http:${NO_SUCH_PORT_VAR:-0}",
+        )
+        .env_vars();
+    let bound = tokio::spawn(listenspec::bind_layers_async(layers))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(bound.endpoint("local", "http").unwrap().port(), Some(0));
 }
