@@ -18,19 +18,138 @@
 //! ".parse()?;
 //!
 //! /// At start-up: every socket or none, and the plan in the log.
-//! fn start(spec: &ListenSpec) -> Result<Vec<std::net::TcpListener>, listenspec::Error> {
+//! fn start(spec: &ListenSpec) -> Result<Vec<std::net::TcpListener>, Box<dyn std::error::Error>> {
 //!     let mut bound = listenspec::bind_all(spec)?;
 //!     println!("{bound}");
-//!     Ok(bound.take("public", "http").expect("planned above"))
+//!     Ok(bound.take("public", "http")?)
 //! }
 //! // On the server, which has eth2: let http = start(&spec)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Every example in these docs runs as a test (none is `no_run`), so every
-//! spec in them parses; examples that bind use loopback and port 0.
+//! The grammar of the spec is on [`ListenSpec`]; every example in these
+//! docs runs as a test, so every spec in them parses.
 //!
-//! The three steps are separate so each can be used alone:
+//! # From a config file to serving
+//!
+//! A server's listeners usually come from three places: its config file,
+//! its command line, and its environment (`PORT` on cloud platforms, or a
+//! whole spec in `$LISTEN`). [`spec::SpecText`] is the config field,
+//! [`spec::ListenArgs`] the clap flags (`--listen LINE`, `--listen-file`),
+//! and [`spec::Layers`] lays them over each other, later over earlier,
+//! with `${NAME}` expanded from the environment. [`bind_layers_async`]
+//! builds the spec and binds it, or fails with every problem at once;
+//! [`Bound::take`] hands each endpoint to the framework as the type it
+//! takes. This is the whole glue of a server with its API and its metrics
+//! on two networks, served by axum until Ctrl-C (features `serde`, `clap`,
+//! `axum`; with `tracing`, the plan is logged too):
+//!
+//! ```
+//! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
+//! #[derive(clap::Parser)]
+//! struct Cli {
+//!     /// The config file.
+//!     #[arg(long, default_value = "config.toml")]
+//!     config: std::path::PathBuf,
+//!     #[command(flatten)]
+//!     listen: listenspec::spec::ListenArgs,
+//! }
+//!
+//! /// config.toml: `listen` is spec text in any form a spec field takes.
+//! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
+//! #[derive(serde::Deserialize)]
+//! struct Config {
+//!     listen: listenspec::spec::SpecText,
+//! }
+//!
+//! /// Binds what the config, the flags and the environment say, then serves
+//! /// until `stop` resolves, letting requests under way finish.
+//! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
+//! async fn serve<F>(cli: Cli, config: Config, stop: impl Fn() -> F) -> Result<(), Box<dyn std::error::Error>>
+//! where
+//!     F: Future<Output = ()> + Send + 'static,
+//! {
+//!     use axum::{Router, routing::get};
+//!     use listenspec::serve::AnyListener;
+//!     use listenspec::spec::Layers;
+//!
+//!     let config_layer = Layers::new().text("config.toml [listen]", config.listen);
+//!     let layers = cli.listen.layers_over(config_layer).env_vars();
+//!     let mut bound = listenspec::bind_layers_async(layers).await?;
+//!     println!("{bound}"); // each endpoint's sockets and the URL clients use
+//!
+//!     let api = Router::new().route("/", get(|| async { "hello" }));
+//!     let ops = Router::new().route("/metrics", get(|| async { "requests_total 0\n" }));
+//!     // TCP or a Unix socket, as the spec says: the code is the same.
+//!     let api = axum::serve(bound.take::<AnyListener>("public", "http")?, api)
+//!         .with_graceful_shutdown(stop());
+//!     let ops = axum::serve(bound.take::<AnyListener>("ops", "metrics")?, ops)
+//!         .with_graceful_shutdown(stop());
+//!     tokio::try_join!(api.into_future(), ops.into_future())?;
+//!     Ok(())
+//! }
+//!
+//! // In a server's main:
+//! //     let cli: Cli = clap::Parser::parse();
+//! //     let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
+//! //     serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await
+//! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! #     let cli: Cli = clap::Parser::try_parse_from(["server", "--listen", "ops.metrics = http:0"])?;
+//! #     let config: Config = toml::from_str(r#"listen = """
+//! #         public      = 127.0.0.1, ::1
+//! #         ops         = 127.0.0.2        expose=local
+//! #         public.http = http:${NO_SUCH_VARIABLE_HERE:-0}
+//! #         ops.metrics = http:9100
+//! #     """"#)?;
+//! #     serve(cli, config, || std::future::ready(())).await
+//! # }
+//! # #[cfg(not(all(feature = "serde", feature = "clap", feature = "axum")))]
+//! # fn main() {}
+//! ```
+//!
+//! A unit test builds the same `Cli` with `try_parse_from` and gives
+//! [`Layers::env`](spec::Layers::env) a table instead of `.env_vars()`:
+//! parsing a command line reads no variable, so the test sees only what it
+//! gave.
+//!
+//! # Which call for my framework
+//!
+//! [`Bound::take`] takes any type that implements [`bind::FromEndpoint`]:
+//!
+//! | framework | what to take | then | feature |
+//! |---|---|---|---|
+//! | axum 0.8 | [`serve::AnyListener`] (TCP or Unix), or [`serve::EndpointListener`] | `axum::serve(listener, app)` | `axum` |
+//! | tonic 0.14 | [`serve::AnyListener`], or [`serve::EndpointListener`] | `Server::builder()...serve_with_incoming(listener)` | `tonic` (`stream` for `EndpointListener` alone) |
+//! | hyper 1 with hyper-util | [`serve::AnyListener`] | `accept().await` in a loop, each connection to `hyper_util::server::conn::auto::Builder` | `tokio` |
+//! | actix-web 4 | `Vec<std::net::TcpListener>` | `HttpServer::new(..).listen(l)?` for each | |
+//! | anything on std | `Vec<std::net::TcpListener>`, `Vec<std::net::UdpSocket>`, [`bind::WithFile`]`<UnixListener>` | | |
+//! | anything on tokio | `Vec<tokio::net::TcpListener>`, `Vec<tokio::net::UdpSocket>`, `WithFile<tokio::net::UnixListener>` | | `tokio` |
+//!
+//! An endpoint has a socket per address (IPv4 and IPv6, each interface a
+//! network selects), which is why the plain socket types come as a `Vec`
+//! and the serving listeners accept on all of them as one.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `dns` (default) | looks up `dns:NAME` selectors when capturing the host, and advertised names in [`Bound::check_advertised`] |
+//! | `serde` | `Serialize`/`Deserialize` for specs, hosts and plans; [`spec::SpecText`] |
+//! | `clap` | [`spec::ListenArgs`], `--listen` and `--listen-file` for a server's own command line |
+//! | `tokio` | tokio sockets from [`Bound::take`], the listeners of [`serve`], the async entry points ([`bind_all_async`], [`bind_layers_async`], ...) |
+//! | `axum` | the listeners of [`serve`] are `axum::serve::Listener`s (with `tokio`) |
+//! | `stream` | the listeners of [`serve`] are `Stream`s of connections (futures-core), for tonic and others (with `tokio`) |
+//! | `tonic` | [`serve::Connection`] is tonic's `Connected`, so tonic serves an [`serve::AnyListener`] (with `stream`) |
+//! | `tracing` | [`bind_all`] and friends log what they bound once: the table at info, each warning at warn |
+//! | `fleet` | [`fleet`]: one spec against a folder of recorded host snapshots (with `serde`) |
+//! | `cli` | the `listenspec` binary and its doctor (`cargo install listenspec --features cli`) |
+//!
+//! Items that need a feature say so on their page.
+//!
+//! # The steps, each usable alone
+//!
 //! - [`capture()`] reads the host once (interfaces, and DNS for `dns:` names)
 //!   into a [`Host`], plain data that can be recorded as JSON and replayed.
 //! - [`plan()`] is a pure function of the spec and a `Host`: every socket
@@ -39,6 +158,8 @@
 //!   against a fake host.
 //! - [`Plan::bind`] opens the sockets, taking systemd-activated ones where
 //!   their names match, and on any failure closes all and reports each.
+//! - [`Bound::take`] hands each endpoint's sockets to the server, and the
+//!   listeners of [`serve`] accept on them.
 //!
 //! ```
 //! use listenspec::{Host, ListenSpec};
@@ -54,6 +175,7 @@
 //! assert_eq!(http.advertised().unwrap().to_string(), "http://203.0.113.5:8080/");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod bind;
 pub mod capture;

@@ -7,7 +7,7 @@ use crate::bind::{BoundEndpoint, FromEndpoint, TakeError, WithFile};
 use crate::spec::{QualifiedName, Transport, UnixPath};
 
 /// A Unix stream endpoint's socket as a listener: what
-/// [`EndpointListener`] is for TCP, with the guard that removes the socket
+/// [`EndpointListener`](super::EndpointListener) is for TCP, with the guard that removes the socket
 /// file when it is dropped (see [`WithFile`](crate::bind::WithFile)).
 ///
 /// Its connections are plain `tokio::net::UnixStream`s. A server whose
@@ -118,7 +118,7 @@ impl axum::serve::Listener for UnixEndpointListener {
     type Io = tokio::net::UnixStream;
     type Addr = tokio::net::unix::SocketAddr;
 
-    /// Errors are retried as [`EndpointListener`]'s are.
+    /// Errors are retried as [`EndpointListener`](super::EndpointListener)'s are.
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         super::accept_retrying(|cx| self.poll_accept(cx)).await
     }

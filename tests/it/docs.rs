@@ -92,3 +92,36 @@ fn the_readmes_unix_block_parses_and_means_what_it_says() {
     );
     assert_eq!(spec.endpoints()[0].options().mode, Some(0o660));
 }
+
+/// The crate root's feature table (what docs.rs shows first) lists every
+/// feature of Cargo.toml, and no other.
+#[test]
+fn the_crate_roots_feature_table_lists_every_feature() {
+    let manifest: toml::Table = include_str!("../../Cargo.toml").parse().unwrap();
+    let mut features: Vec<&str> = manifest["features"]
+        .as_table()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|f| *f != "default")
+        .collect();
+    features.sort_unstable();
+    let lib = include_str!("../../src/lib.rs");
+    let table = lib
+        .split_once("//! # Features")
+        .and_then(|(_, rest)| rest.split_once("//! #"))
+        .map(|(table, _)| table)
+        .expect("lib.rs has a Features section");
+    let mut listed: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("//! | `"))
+        .filter_map(|l| l.split_once('`').map(|(name, _)| name))
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, features);
+    // docs.rs turns every feature on, and doc_cfg marks what needs one.
+    let docs_rs = &manifest["package"]["metadata"]["docs"]["rs"];
+    assert_eq!(docs_rs["all-features"].as_bool(), Some(true));
+    assert!(docs_rs["rustdoc-args"].to_string().contains("docsrs"));
+    assert!(lib.contains("#![cfg_attr(docsrs, feature(doc_cfg))]"));
+}
