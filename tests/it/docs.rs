@@ -125,3 +125,23 @@ fn the_crate_roots_feature_table_lists_every_feature() {
     assert!(docs_rs["rustdoc-args"].to_string().contains("docsrs"));
     assert!(lib.contains("#![cfg_attr(docsrs, feature(doc_cfg))]"));
 }
+
+/// crates.io shows the README's code as written: no line of a Rust block
+/// is one rustdoc would hide (`# ...`), so what a reader copies is what
+/// the doc test runs.
+#[test]
+fn the_readmes_rust_blocks_hide_nothing() {
+    let mut in_rust = false;
+    let mut hidden = Vec::new();
+    for (n, line) in README.lines().enumerate() {
+        match line.trim() {
+            "```rust" => in_rust = true,
+            "```" => in_rust = false,
+            l if in_rust && (l == "#" || l.starts_with("# ")) => {
+                hidden.push(format!("README.md:{}: {line}", n + 1));
+            }
+            _ => {}
+        }
+    }
+    assert!(hidden.is_empty(), "hidden lines:\n{}", hidden.join("\n"));
+}
