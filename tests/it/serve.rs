@@ -1,6 +1,7 @@
 //! Serving endpoints: the endpoint listener taking turns between its
-//! sockets, its errors, and the axum and tonic examples as a person runs
-//! them, each endpoint reached by a real client (curl, a tonic channel).
+//! sockets, its errors, and the axum, tonic, hyper and actix-web examples
+//! as a person runs them, each endpoint reached by a real client (curl, a
+//! tonic channel).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command};
@@ -127,32 +128,49 @@ fn table(text: &str) -> Vec<(String, Vec<SocketAddr>)> {
 }
 
 fn curl(addr: SocketAddr, path: &str) -> (String, String) {
+    curl_with(&[], &format!("http://{addr}{path}"))
+}
+
+/// curl with `args` before the URL: the status and the body, within 10 s.
+fn curl_with(args: &[&str], url: &str) -> (String, String) {
     let out = Command::new("curl")
-        .args(["-sS", "-g", "-w", "\n%{http_code}"])
-        .arg(format!("http://{addr}{path}"))
+        .args(["-sS", "-g", "--max-time", "10", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(url)
         .output()
         .expect("curl is installed");
-    assert!(out.status.success(), "curl {addr}{path}: {out:?}");
+    assert!(out.status.success(), "curl {args:?} {url}: {out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     let (body, code) = text.rsplit_once('\n').unwrap();
     (code.to_owned(), body.to_owned())
 }
 
-/// Sends Ctrl-C's signal and waits, a bounded time, for a clean exit.
-fn interrupt(mut running: Running) {
-    let child: &mut Child = &mut running.0;
+/// Sends `signal` (`"INT"` is Ctrl-C's) to the example.
+fn send(running: &Running, signal: &str) {
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .arg(format!("-{signal}"))
+        .arg(running.0.id().to_string())
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Sends Ctrl-C's signal and waits, a bounded time, for a clean exit.
+fn interrupt(running: Running) {
+    send(&running, "INT");
+    exits_cleanly(running);
+}
+
+/// Waits, a bounded time, for the example to exit with success.
+fn exits_cleanly(mut running: Running) {
+    let child: &mut Child = &mut running.0;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "{status}");
             return;
         }
-        assert!(Instant::now() < deadline, "no exit 10 s after SIGINT");
+        assert!(Instant::now() < deadline, "no exit 10 s after the signal");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -298,6 +316,123 @@ async fn the_grpc_server_answers_on_a_unix_socket_when_the_flags_say_so() {
         .unwrap();
     assert!(!sock.exists(), "the socket file goes with the server");
     std::fs::remove_dir(&dir).unwrap();
+}
+
+/// Waits, a bounded time, for the socket file a Unix endpoint publishes.
+fn wait_for(sock: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "no {} in 10 s", sock.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_hyper_server_answers_on_every_address() {
+    let mut cmd = Command::new(example("hyper_server"));
+    cmd.args(["--listen", "web.http = http:0"]);
+    let (running, eps) = start(cmd, 2);
+    assert_eq!(eps[0].0, "web.http");
+    let ips: Vec<String> = eps[0].1.iter().map(|a| a.ip().to_string()).collect();
+    assert_eq!(ips, ["127.0.0.1", "::1"]);
+    for &addr in &eps[0].1 {
+        let hello = ("200".into(), "hello from hyper\n".into());
+        assert_eq!(curl(addr, "/"), hello, "{addr}");
+        assert_eq!(curl(addr, "/nope").0, "404", "{addr}");
+    }
+    // hyper-util's auto builder speaks HTTP/2 to a client that starts so.
+    let h2 = [
+        "--http2-prior-knowledge",
+        "-w",
+        "\n%{http_code} HTTP/%{http_version}",
+    ];
+    let url = format!("http://{}/", eps[0].1[0]);
+    let hello = ("200 HTTP/2".into(), "hello from hyper\n".into());
+    assert_eq!(curl_with(&h2, &url), hello);
+    interrupt(running);
+}
+
+/// The same accept loop over a Unix socket, the flags alone changed.
+#[test]
+fn the_hyper_server_answers_on_a_unix_socket_when_the_flags_say_so() {
+    let dir = std::env::temp_dir().join(format!("listenspec-hyper-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock = dir.join("web.sock");
+    let mut cmd = Command::new(example("hyper_server"));
+    cmd.args(["--listen", "web = unix"])
+        .arg("--listen")
+        .arg(format!("web.http = http:{}", sock.display()));
+    let (running, _) = start(cmd, 0);
+    wait_for(&sock);
+    let unix = ["--unix-socket", sock.to_str().unwrap()];
+    let hello = ("200".into(), "hello from hyper\n".into());
+    assert_eq!(curl_with(&unix, "http://localhost/"), hello);
+    assert_eq!(curl_with(&unix, "http://localhost/nope").0, "404");
+    interrupt(running);
+    assert!(!sock.exists(), "the socket file goes with the server");
+    std::fs::remove_dir(&dir).unwrap();
+}
+
+/// Ctrl-C while a request is under way: the server closes its sockets at
+/// once (a new client is refused while it still runs), answers the
+/// request in full, and exits cleanly.
+#[test]
+fn the_hyper_server_finishes_its_requests_and_takes_no_new_ones_when_interrupted() {
+    let mut cmd = Command::new(example("hyper_server"));
+    cmd.args(["--listen", "web.http = http:0"]);
+    let (mut running, eps) = start(cmd, 2);
+    let addr = eps[0].1[0];
+    let slow = std::thread::spawn(move || curl(addr, "/slow"));
+    // /slow answers after a second: this is time enough for its request
+    // to be accepted and read, and leaves most of the second for the
+    // checks below.
+    std::thread::sleep(Duration::from_millis(300));
+    send(&running, "INT");
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match std::net::TcpStream::connect(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
+            // Connected before the sockets closed: try again.
+            Ok(_) => {}
+            Err(e) => panic!("connect {addr}: {e}"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{addr} still open 5 s after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !slow.is_finished(),
+        "refused while /slow is still under way"
+    );
+    assert!(
+        running.0.try_wait().unwrap().is_none(),
+        "and the server runs"
+    );
+    let answered = slow.join().unwrap();
+    assert_eq!(answered, ("200".into(), "slow but done\n".into()));
+    exits_cleanly(running);
+}
+
+/// actix-web serves the std listeners it was given, one `listen` each,
+/// and stops gracefully on SIGTERM.
+#[test]
+fn the_actix_server_answers_on_every_address() {
+    let mut cmd = Command::new(example("actix_server"));
+    cmd.args(["--listen", "web.http = http:0"]);
+    let (running, eps) = start(cmd, 2);
+    assert_eq!(eps[0].0, "web.http");
+    let ips: Vec<String> = eps[0].1.iter().map(|a| a.ip().to_string()).collect();
+    assert_eq!(ips, ["127.0.0.1", "::1"]);
+    for &addr in &eps[0].1 {
+        let hello = ("200".into(), "hello from actix-web\n".into());
+        assert_eq!(curl(addr, "/"), hello, "{addr}");
+        assert_eq!(curl(addr, "/nope").0, "404", "{addr}");
+    }
+    send(&running, "TERM");
+    exits_cleanly(running);
 }
 
 /// Taking a tokio type outside a runtime is an error that says so, not
