@@ -182,6 +182,7 @@ pub mod capture;
 pub mod class;
 #[cfg(feature = "fleet")]
 pub mod fleet;
+pub mod handoff;
 pub mod host;
 pub mod plan;
 pub mod probe;

@@ -51,6 +51,19 @@ pub struct Inherited {
     local: Option<SockAddr>,
     ty: Option<Type>,
     kernel: Kernel,
+    /// Handed over by a predecessor process (`crate::handoff`), not a
+    /// service manager: a socket the plan no longer has is closed, not
+    /// refused, and a Unix socket's file (its device and inode) becomes
+    /// this process's to remove.
+    pub(crate) predecessor: Option<Predecessor>,
+}
+
+/// What a predecessor said of one socket it handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Predecessor {
+    /// The socket file's device and inode, for a Unix socket whose file
+    /// goes along.
+    pub(crate) file: Option<(u64, u64)>,
 }
 
 impl Inherited {
@@ -95,6 +108,7 @@ impl Inherited {
             local,
             ty,
             kernel,
+            predecessor: None,
         }
     }
 
@@ -145,6 +159,7 @@ impl Inherited {
             local: self.local.clone(),
             ty: self.ty,
             kernel: self.kernel.clone(),
+            predecessor: self.predecessor,
         })
     }
 
@@ -627,6 +642,9 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let Some(announced) = announced else {
         return Ok(Vec::new());
     };
+    // Set only by a predecessor handing its sockets over: which of them
+    // carry their socket file, `INDEX:DEV:INO` comma-separated.
+    let handoff = var(crate::handoff::HANDOFF_VAR).map(|v| handed_files(&v));
     let owned = match sys::claim_sockets(FIRST_FD, announced.count) {
         Ok(Some(owned)) => owned,
         Ok(None) => return Ok(Vec::new()),
@@ -647,7 +665,30 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
             socket
                 .set_cloexec(true)
                 .map_err(|error| ActivationError::CloseOnExec { fd: number, error })?;
-            Ok(Inherited::new(announced.name(i), socket))
+            let mut inherited = Inherited::new(announced.name(i), socket);
+            inherited.predecessor = handoff.as_ref().map(|files| Predecessor {
+                file: files.get(&i).copied(),
+            });
+            Ok(inherited)
+        })
+        .collect()
+}
+
+/// The device and inode of each handed-over socket's file, by the
+/// socket's index, from a predecessor's list (`INDEX:DEV:INO`,
+/// comma-separated). Entries that do not read so are skipped: at worst a
+/// file stays when this process ends.
+#[cfg(unix)]
+fn handed_files(files: &str) -> std::collections::HashMap<usize, (u64, u64)> {
+    files
+        .split(',')
+        .filter_map(|entry| {
+            let mut parts = entry.split(':');
+            let (index, dev, ino) = (parts.next()?, parts.next()?, parts.next()?);
+            if parts.next().is_some() {
+                return None;
+            }
+            Some((index.parse().ok()?, (dev.parse().ok()?, ino.parse().ok()?)))
         })
         .collect()
 }

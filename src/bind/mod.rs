@@ -30,6 +30,7 @@ pub use socket::DEFAULT_BACKLOG;
 pub use take::FromEndpoint;
 #[cfg(feature = "tokio")]
 pub(crate) use take::in_runtime;
+#[cfg(feature = "tokio")]
 pub(crate) use take::want;
 #[cfg(unix)]
 pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
@@ -611,6 +612,9 @@ fn place_inherited(
     for inh in named {
         match match_inherited(plan, &inh) {
             Ok(slot) => slots.push((inh, slot)),
+            // A predecessor's socket this spec no longer has (or has on
+            // another address) is closed here; the plan binds what it has.
+            Err(_) if inh.predecessor.is_some() => drop(inh),
             Err(cause) => failures.push(BindFailure::inherited(cause)),
         }
     }
@@ -639,7 +643,12 @@ fn place(
     }
     let addr = ep.binds()[j].addr();
     let why = inh.disagreements(ep.transport(), ep.options(), Some(&ep.binds()[j]));
-    if !why.is_empty() {
+    if !why.is_empty() && inh.predecessor.is_some() {
+        // Made for the predecessor's spec: closed, and bound anew as this
+        // one says (refused if the predecessor's copy still holds the
+        // address, and then the predecessor serves on).
+        drop(inh);
+    } else if !why.is_empty() {
         placed.refused.push(i);
         let cause = Cause::InheritedDisagrees {
             name: inh.name.clone(),
@@ -676,7 +685,9 @@ fn place_unix(
     let target = BindTarget::Unix(u.path().clone());
     let mut why = inh.disagreements(ep.transport(), ep.options(), None);
     why.extend(activation::file_disagreements(u, ep.options()));
-    if !why.is_empty() {
+    if !why.is_empty() && inh.predecessor.is_some() {
+        drop(inh);
+    } else if !why.is_empty() {
         placed.refused.push(i);
         let cause = Cause::InheritedDisagrees {
             name: inh.name.clone(),
@@ -689,9 +700,20 @@ fn place_unix(
         let cause = Cause::InheritedTwice { name: inh.name };
         failures.push(BindFailure::at(ep, target, cause));
     } else {
+        // A service manager's socket file is the unit's to remove; one a
+        // predecessor handed over with its socket is this process's now,
+        // if it is still that file.
+        let file = match (inh.predecessor, u.path().file()) {
+            (
+                Some(activation::Predecessor {
+                    file: Some((dev, ino)),
+                }),
+                Some(path),
+            ) => SocketFile::adopt(path, dev, ino),
+            _ => None,
+        };
         placed.unix[i] = Some(BoundUnix {
-            // Not this process's file: the unit made it and removes it.
-            socket: UnixSocket::new(inh.socket, None, ep.transport()),
+            socket: UnixSocket::new(inh.socket, file, ep.transport()),
             inherited: Some(inh.name),
             planned: u.clone(),
         });

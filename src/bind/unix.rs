@@ -40,7 +40,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixDatagram, UnixListener};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
@@ -62,7 +63,9 @@ pub struct SocketFile {
     name: OsString,
     /// The file as published: its device and inode tell it apart.
     made: FileStat,
-    keep: bool,
+    /// Shared with a [`crate::handoff::Upgrader`], which keeps the file
+    /// once a successor serves it.
+    keep: Arc<AtomicBool>,
 }
 
 impl SocketFile {
@@ -73,13 +76,43 @@ impl SocketFile {
 
     /// Whether the file stays when this is dropped.
     pub fn is_kept(&self) -> bool {
-        self.keep
+        self.keep.load(Ordering::Relaxed)
     }
 
     /// Leaves the file in place when this is dropped, as `keep-file` does:
     /// the next start finds a stale socket file and replaces it.
     pub fn keep(&mut self) {
-        self.keep = true;
+        self.keep.store(true, Ordering::Relaxed);
+    }
+
+    /// The file's identity and the flag that keeps it, for handing it to
+    /// a successor.
+    pub(crate) fn handoff(&self) -> (&Path, &FileStat, Arc<AtomicBool>) {
+        (&self.path, &self.made, Arc::clone(&self.keep))
+    }
+
+    /// The guard of a socket file a predecessor made and handed over with
+    /// its socket: taken only if the file at `path` is still that one (its
+    /// device and inode), so this process removes it when done, as the
+    /// predecessor would have.
+    pub(crate) fn adopt(path: &Path, dev: u64, ino: u64) -> Option<SocketFile> {
+        let (parent, name) = (path.parent()?, path.file_name()?);
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let dir = Dir::open(parent).ok()?;
+        let made = dir.stat(name).ok()?;
+        (made.file_type() == FileType::Socket && made.dev == dev && made.ino == ino).then(|| {
+            SocketFile {
+                path: path.to_owned(),
+                dir,
+                name: name.to_owned(),
+                made,
+                keep: Arc::new(AtomicBool::new(false)),
+            }
+        })
     }
 
     /// Whether the file at the path is still the socket this process bound.
@@ -102,7 +135,7 @@ impl SocketFile {
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        if !self.keep {
+        if !self.is_kept() {
             self.remove_now();
         }
     }
@@ -320,7 +353,7 @@ pub(crate) fn open(
             let at = At::open(path)?;
             at.clear(o.stale.unwrap_or(Stale::Replace))?;
             let (socket, mut file) = at.make(&setup, stream.then_some(backlog))?;
-            file.keep = o.keep_file;
+            file.keep = Arc::new(AtomicBool::new(o.keep_file));
             Ok((socket, Some(file)))
         }
     }
@@ -465,7 +498,7 @@ impl<'a> At<'a> {
             dir: self.dir,
             name: self.name.to_owned(),
             made: staged,
-            keep: false,
+            keep: Arc::new(AtomicBool::new(false)),
         };
         if !file.is_ours() {
             file.keep();

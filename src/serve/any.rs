@@ -12,9 +12,11 @@ use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 
+use super::EndpointListener;
 #[cfg(unix)]
 use super::UnixEndpointListener;
-use super::{EndpointListener, accept_retrying};
+#[cfg(feature = "axum")]
+use super::accept_retrying;
 use crate::bind::{BoundEndpoint, FromEndpoint, TakeError, want};
 use crate::spec::{QualifiedName, Transport};
 

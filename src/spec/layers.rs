@@ -116,9 +116,21 @@ impl<'e> Layers<'e> {
         self.env(|name| std::env::var(name).ok())
     }
 
-    /// Adds the text of the environment variable `name`, when it is set
-    /// and the layers have an environment; named `$NAME` in errors.
-    pub(crate) fn variable(mut self, name: &str) -> Layers<'e> {
+    /// Adds the text of the environment variable `name` as a layer (spec
+    /// lines, `;` between them), read when the layers are built and only
+    /// if they have an environment; unset, it adds nothing. Errors name it
+    /// `$NAME`. [`ListenArgs`](crate::spec::ListenArgs) adds `$LISTEN` so.
+    ///
+    /// ```
+    /// use listenspec::spec::Layers;
+    ///
+    /// let layers = || Layers::new().text("defaults", "public = 127.0.0.1; public.http = http:80").variable("LISTEN");
+    /// let env = |name: &str| (name == "LISTEN").then(|| "public.http = http:8080".to_owned());
+    /// assert_eq!(layers().env(env).build()?.to_string(), "public = 127.0.0.1\npublic.http = http:8080\n");
+    /// assert_eq!(layers().build()?.to_string(), "public = 127.0.0.1\npublic.http = http:80\n");
+    /// # Ok::<(), listenspec::SpecError>(())
+    /// ```
+    pub fn variable(mut self, name: &str) -> Layers<'e> {
         self.layers
             .push((format!("${name}"), Layer::Variable(name.to_owned())));
         self

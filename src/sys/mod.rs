@@ -33,10 +33,14 @@ cfg_if::cfg_if! {
 #[cfg(unix)]
 mod dir;
 #[cfg(unix)]
+mod spawn;
+#[cfg(unix)]
 mod unix;
 
 #[cfg(unix)]
 pub(crate) use dir::{Dir, FileStat};
 
+#[cfg(unix)]
+pub(crate) use spawn::{kill_and_reap, send_with_fds, spawn_with_sockets, try_wait};
 #[cfg(unix)]
 pub(crate) use unix::*;

@@ -1,0 +1,116 @@
+//! An axum server that upgrades itself without refusing a connection: on
+//! SIGHUP it starts its successor (this program again, reading its spec
+//! again) with its listening sockets, keeps serving until the successor
+//! says it serves, then stops accepting, finishes its requests and exits.
+//! A successor that fails, or is not ready in time, is stopped, and this
+//! one serves on.
+//!
+//! ```text
+//! cargo run --example upgrade_server -- --listen-file listen.spec
+//! kill -HUP <pid>     # after editing listen.spec, or replacing the binary
+//! ```
+//! Every endpoint of the spec answers `hello from pid N generation G`.
+//! For the tests, `UPGRADE_FAIL_FILE` names a file whose text makes a
+//! successor exit at start (`exit`) or never say it is ready (`hang`).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use clap::Parser;
+use listenspec::handoff::{Successor, Upgrader, notify_ready};
+use listenspec::serve::AnyListener;
+use listenspec::spec::{ListenArgs, Transport};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// The server's command line.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    listen: ListenArgs,
+}
+
+/// How long a successor has to say it serves.
+fn ready_within() -> Duration {
+    let ms = std::env::var("UPGRADE_READY_WITHIN_MS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    Duration::from_millis(ms.unwrap_or(10_000))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let generation: u32 = std::env::var("UPGRADE_GENERATION")
+        .ok()
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0);
+    let mut bound = listenspec::bind_layers_async(Cli::parse().listen.layers().env_vars()).await?;
+    println!("{bound}");
+    let upgrader = std::sync::Arc::new(Upgrader::new(&bound)?);
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    let streams: Vec<(String, String)> = bound
+        .endpoints()
+        .iter()
+        .filter(|e| matches!(e.transport(), Transport::Tcp | Transport::UnixStream))
+        .map(|e| (e.network().to_string(), e.name().to_string()))
+        .collect();
+    for (network, name) in streams {
+        let listener = bound.take::<AnyListener>(&network, &name)?;
+        let body = format!(
+            "hello from pid {} generation {generation}\n",
+            std::process::id()
+        );
+        let app = Router::new().route("/", get(move || async move { body }));
+        let mut stopped = stopped.clone();
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { _ = stopped.wait_for(|s| *s).await })
+                .await
+        });
+    }
+    if generation > 0 {
+        test_failure().await;
+    }
+    // Serving: tell a predecessor (or systemd) so.
+    notify_ready()?;
+
+    let (mut hangup, mut terminate) = (
+        signal(SignalKind::hangup())?,
+        signal(SignalKind::terminate())?,
+    );
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => {
+                let successor = Successor::this_program()?.env("UPGRADE_GENERATION", (generation + 1).to_string());
+                match upgrader.upgrade_async(successor, ready_within()).await {
+                    Ok(upgraded) => {
+                        println!("upgraded: {upgraded}");
+                        break;
+                    }
+                    // The successor is stopped; this process serves on.
+                    Err(e) => eprintln!("upgrade refused: {e}"),
+                }
+            }
+            _ = terminate.recv() => break,
+        }
+    }
+    stop.send(true)?;
+    while let Some(done) = servers.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// What `UPGRADE_FAIL_FILE` asks a successor to do wrong, for the tests.
+async fn test_failure() {
+    let Some(file) = std::env::var_os("UPGRADE_FAIL_FILE") else {
+        return;
+    };
+    match std::fs::read_to_string(file).unwrap_or_default().trim() {
+        "exit" => std::process::exit(3),
+        "hang" => std::future::pending::<()>().await,
+        _ => {}
+    }
+}

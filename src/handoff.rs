@@ -1,0 +1,553 @@
+//! Restarts that refuse no connection: the listening sockets handed to a
+//! successor process, which plans its own spec and takes the ones that
+//! still fit, while this process goes on accepting until the successor
+//! says it serves.
+//!
+//! The sockets go the way socket activation passes them (descriptors from
+//! 3, `LISTEN_FDS`, `LISTEN_FDNAMES` with each socket's endpoint name,
+//! `LISTEN_PID` the successor's own id), so the successor's start-up is
+//! the usual one: [`crate::bind_all`] and its kin take them by name after
+//! the same checks as under systemd. Readiness is systemd's protocol too:
+//! the successor calls [`notify_ready`] once it serves, which sends
+//! `READY=1` to `NOTIFY_SOCKET`, here a socket of this process.
+//!
+//! ```
+//! use std::time::Duration;
+//! use listenspec::handoff::{Successor, Upgrader};
+//!
+//! let spec: listenspec::ListenSpec = "local = 127.0.0.1; local.web = http:0".parse()?;
+//! let mut bound = listenspec::bind_all(&spec)?;
+//! // Before the endpoints are taken: the upgrader keeps a copy of each socket.
+//! let upgrader = Upgrader::new(&bound)?;
+//! let web: Vec<std::net::TcpListener> = bound.take("local", "web")?;
+//! // ... serve `web`; on SIGHUP, say:
+//! let successor = Successor::new("/bin/sh").arg("-c").arg("exit 3"); // a successor that fails
+//! let err = upgrader.upgrade(&successor, Duration::from_secs(5)).unwrap_err();
+//! assert!(err.to_string().contains("exited before it was ready"), "{err}");
+//! // Refused: this process keeps its sockets and goes on serving.
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The successor takes every inherited socket whose name and address its
+//! own plan still has, binds what is new, and closes what its spec no
+//! longer has, all or nothing; a plan it refuses (a widened exposure, a
+//! mistake) fails its start-up as it would a fresh one, and this process
+//! keeps serving. A Unix socket file goes with its socket: once the
+//! successor is ready this process no longer removes it, and the successor
+//! removes it when it ends.
+//!
+//! Under systemd, restart through the service manager instead:
+//! [`Upgrader::store_fds`] hands the sockets to systemd's file descriptor
+//! store, which passes them back to the restarted service.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[cfg(unix)]
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::Bound;
+
+/// The variable that tells a successor its sockets come from a
+/// predecessor (and which of them carry their socket file along):
+/// sockets its spec no longer has are then closed, not refused.
+pub(crate) const HANDOFF_VAR: &str = "LISTENSPEC_HANDOFF";
+
+/// The program a successor runs, with its arguments and the variables it
+/// gets beside this process's own.
+#[derive(Debug, Clone)]
+pub struct Successor {
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl Successor {
+    /// `program` (a path, not looked up in `PATH`) with no arguments.
+    pub fn new(program: impl Into<PathBuf>) -> Successor {
+        Successor {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// This very program, with the arguments it was started with: the
+    /// successor of an upgrade that replaced the binary on disk.
+    pub fn this_program() -> io::Result<Successor> {
+        Ok(Successor {
+            program: std::env::current_exe()?,
+            args: std::env::args_os().skip(1).collect(),
+            env: Vec::new(),
+        })
+    }
+
+    /// Adds an argument.
+    #[must_use]
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Successor {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Replaces the arguments.
+    #[must_use]
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Successor {
+        self.args = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        self
+    }
+
+    /// Sets a variable for the successor, over this process's own.
+    #[must_use]
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Successor {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+}
+
+/// A successor that serves: this process should stop accepting now and
+/// let the connections under way finish (its framework's graceful
+/// shutdown), then exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upgraded {
+    /// The successor's process id.
+    pub pid: u32,
+    /// From the upgrade's start to the successor's `READY=1`.
+    pub took: Duration,
+}
+
+/// Why an upgrade did not happen. In every case this process keeps its
+/// sockets and goes on serving; a successor that was started is stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandoffError {
+    /// Passing sockets to another process is not done on this system.
+    #[error(
+        "handing sockets to a successor is not supported on {os}: restart the server instead (its clients see refused connections meanwhile)"
+    )]
+    Unsupported {
+        /// The operating system.
+        os: &'static str,
+    },
+    /// Another upgrade of this upgrader is under way.
+    #[error("an upgrade is under way already: wait for it to end before starting another")]
+    InProgress,
+    /// The sockets could not be duplicated, or the readiness socket made.
+    #[error("the upgrade could not be prepared: {0}")]
+    Prepare(io::Error),
+    /// The successor could not be started.
+    #[error(
+        "the successor {program:?} could not be started: {error}; check the path and that it is executable"
+    )]
+    Start {
+        /// The program.
+        program: PathBuf,
+        /// The OS's error.
+        error: io::Error,
+    },
+    /// The successor ended before it said it was ready.
+    #[error(
+        "the successor (pid {pid}) exited before it was ready ({status}); this process keeps serving. Its own output says why: a spec or bind error at its start-up, say"
+    )]
+    Exited {
+        /// Its process id.
+        pid: u32,
+        /// How it ended.
+        status: std::process::ExitStatus,
+    },
+    /// The successor did not say it was ready in time, and was killed.
+    #[error(
+        "the successor (pid {pid}) did not say it was ready within {within:?}, and was killed; this process keeps serving. A successor calls listenspec::handoff::notify_ready() once it serves"
+    )]
+    NotReady {
+        /// Its process id.
+        pid: u32,
+        /// The deadline given.
+        within: Duration,
+    },
+    /// Waiting for the successor failed.
+    #[error("waiting for the successor failed: {0}")]
+    Wait(io::Error),
+}
+
+/// One socket to pass: its endpoint name, a duplicate of it, and the
+/// socket file that goes with it.
+#[cfg(unix)]
+#[derive(Debug)]
+struct Passed {
+    name: String,
+    fd: OwnedFd,
+    /// The file's path, device and inode, and the flag that keeps this
+    /// process from removing it.
+    file: Option<(PathBuf, u64, u64, Arc<AtomicBool>)>,
+}
+
+/// Hands this process's listening sockets to a successor process: made
+/// from [`Bound`] before its endpoints are taken, it keeps a duplicate of
+/// every socket, so the server can serve them meanwhile.
+///
+/// Sockets a [`Watch`](crate::watch::Watch) opens later are not among
+/// them; a successor binds those anew.
+#[derive(Debug)]
+pub struct Upgrader {
+    #[cfg(unix)]
+    sockets: Vec<Passed>,
+    busy: AtomicBool,
+}
+
+impl Upgrader {
+    /// Keeps a duplicate of every socket of `bound` (close-on-exec), with
+    /// its endpoint name.
+    pub fn new(bound: &Bound) -> Result<Upgrader, HandoffError> {
+        #[cfg(unix)]
+        {
+            let mut sockets = Vec::new();
+            for ep in bound.endpoints() {
+                let name = ep.qualified().to_string();
+                for s in ep.sockets() {
+                    let fd = match s.listener() {
+                        crate::bind::Listener::Tcp(l) => l.as_fd().try_clone_to_owned(),
+                        crate::bind::Listener::Udp(u) => u.as_fd().try_clone_to_owned(),
+                    };
+                    sockets.push(Passed {
+                        name: name.clone(),
+                        fd: fd.map_err(HandoffError::Prepare)?,
+                        file: None,
+                    });
+                }
+                if let Some(u) = ep.unix() {
+                    let (fd, file) = match u.socket() {
+                        crate::bind::UnixSocket::Stream(l) => {
+                            (l.as_fd().try_clone_to_owned(), l.file())
+                        }
+                        crate::bind::UnixSocket::Datagram(d) => {
+                            (d.as_fd().try_clone_to_owned(), d.file())
+                        }
+                    };
+                    let file = file.map(|f| {
+                        let (path, made, keep) = f.handoff();
+                        (path.to_owned(), made.dev, made.ino, keep)
+                    });
+                    sockets.push(Passed {
+                        name: name.clone(),
+                        fd: fd.map_err(HandoffError::Prepare)?,
+                        file,
+                    });
+                }
+            }
+            Ok(Upgrader {
+                sockets,
+                busy: AtomicBool::new(false),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = bound;
+            Err(HandoffError::Unsupported {
+                os: std::env::consts::OS,
+            })
+        }
+    }
+
+    /// Starts `successor` with the sockets and waits, at most `ready_within`,
+    /// for it to say it serves. On success this process should stop
+    /// accepting and finish what it serves; its socket files are now the
+    /// successor's. Otherwise the successor is stopped (killed if it still
+    /// runs) and this process keeps everything. One upgrade at a time.
+    pub fn upgrade(
+        &self,
+        successor: &Successor,
+        ready_within: Duration,
+    ) -> Result<Upgraded, HandoffError> {
+        if self.busy.swap(true, Ordering::SeqCst) {
+            return Err(HandoffError::InProgress);
+        }
+        let result = self.upgrade_once(successor, ready_within);
+        self.busy.store(false, Ordering::SeqCst);
+        result
+    }
+
+    /// [`Upgrader::upgrade`] on tokio's blocking threads, for async code.
+    #[cfg(feature = "tokio")]
+    pub async fn upgrade_async(
+        self: &Arc<Self>,
+        successor: Successor,
+        ready_within: Duration,
+    ) -> Result<Upgraded, HandoffError> {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || this.upgrade(&successor, ready_within))
+            .await
+            .unwrap_or_else(|e| Err(HandoffError::Wait(io::Error::other(e))))
+    }
+
+    #[cfg(unix)]
+    fn upgrade_once(
+        &self,
+        successor: &Successor,
+        ready_within: Duration,
+    ) -> Result<Upgraded, HandoffError> {
+        let start = Instant::now();
+        let notify = NotifySocket::new().map_err(HandoffError::Prepare)?;
+        let env = self.successor_env(successor, &notify.path);
+        let program = c_string(successor.program.as_os_str());
+        let mut args = vec![program.clone()];
+        args.extend(successor.args.iter().map(|a| c_string(a)));
+        let fds: Vec<_> = self.sockets.iter().map(|s| s.fd.as_fd()).collect();
+        let pid = crate::sys::spawn_with_sockets(&program, &args, &env, &fds).map_err(|error| {
+            HandoffError::Start {
+                program: successor.program.clone(),
+                error,
+            }
+        })?;
+        let upid = pid.unsigned_abs();
+        let deadline = start + ready_within;
+        loop {
+            // Short waits, so a successor that ends is seen soon.
+            match notify.ready_by((Instant::now() + Duration::from_millis(50)).min(deadline)) {
+                Ok(true) => {
+                    for s in &self.sockets {
+                        if let Some((.., keep)) = &s.file {
+                            keep.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    return Ok(Upgraded {
+                        pid: upid,
+                        took: start.elapsed(),
+                    });
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = crate::sys::kill_and_reap(pid);
+                    return Err(HandoffError::Wait(e));
+                }
+            }
+            match crate::sys::try_wait(pid) {
+                Ok(Some(status)) => return Err(HandoffError::Exited { pid: upid, status }),
+                Ok(None) => {}
+                Err(e) => return Err(HandoffError::Wait(e)),
+            }
+            if Instant::now() >= deadline {
+                let _ = crate::sys::kill_and_reap(pid);
+                return Err(HandoffError::NotReady {
+                    pid: upid,
+                    within: ready_within,
+                });
+            }
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn upgrade_once(&self, _: &Successor, _: Duration) -> Result<Upgraded, HandoffError> {
+        Err(HandoffError::Unsupported {
+            os: std::env::consts::OS,
+        })
+    }
+
+    /// The successor's environment: this process's, less what activation
+    /// and readiness set, then the successor's own variables, then the
+    /// sockets' (`LISTEN_PID` is written by the child itself).
+    #[cfg(unix)]
+    fn successor_env(&self, successor: &Successor, notify: &std::path::Path) -> Vec<CString> {
+        use std::os::unix::ffi::OsStrExt;
+        const SET_HERE: [&str; 5] = [
+            "LISTEN_PID",
+            "LISTEN_FDS",
+            "LISTEN_FDNAMES",
+            "NOTIFY_SOCKET",
+            HANDOFF_VAR,
+        ];
+        let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+            .filter(|(k, _)| !SET_HERE.iter().any(|s| k == s))
+            .filter(|(k, _)| !successor.env.iter().any(|(o, _)| o == k))
+            .collect();
+        vars.extend(successor.env.iter().cloned());
+        let names: Vec<&str> = self.sockets.iter().map(|s| s.name.as_str()).collect();
+        // Which sockets carry their file: `INDEX:DEV:INO`, comma-separated.
+        let files: Vec<String> = self
+            .sockets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.file
+                    .as_ref()
+                    .map(|(_, dev, ino, _)| format!("{i}:{dev}:{ino}"))
+            })
+            .collect();
+        vars.push(("LISTEN_FDS".into(), self.sockets.len().to_string().into()));
+        vars.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
+        vars.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
+        vars.push((HANDOFF_VAR.into(), files.join(",").into()));
+        vars.into_iter()
+            .map(|(k, v)| {
+                let mut entry = k.as_bytes().to_vec();
+                entry.push(b'=');
+                entry.extend_from_slice(v.as_bytes());
+                entry.retain(|&b| b != 0);
+                CString::new(entry).unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Hands the sockets to systemd's file descriptor store (`FDSTORE=1`,
+    /// each endpoint's sockets under `FDNAME=` its name), so that a
+    /// `systemctl restart` passes them back to the new process, which takes
+    /// them as socket activation. Returns how many sockets were stored;
+    /// none when `NOTIFY_SOCKET` is not set (not run by systemd). The unit
+    /// needs `FileDescriptorStoreMax=` at least that many, and
+    /// `NotifyAccess=` letting this process notify.
+    pub fn store_fds(&self) -> Result<usize, HandoffError> {
+        #[cfg(unix)]
+        {
+            let Some(to) = notify_address().map_err(HandoffError::Prepare)? else {
+                return Ok(0);
+            };
+            let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)
+                .map_err(HandoffError::Prepare)?;
+            let mut stored = 0;
+            let mut i = 0;
+            while i < self.sockets.len() {
+                let name = &self.sockets[i].name;
+                let run = self.sockets[i..]
+                    .iter()
+                    .take_while(|s| &s.name == name)
+                    .count();
+                let fds: Vec<_> = self.sockets[i..i + run]
+                    .iter()
+                    .map(|s| s.fd.as_fd())
+                    .collect();
+                let message = format!("FDSTORE=1\nFDNAME={name}\n");
+                crate::sys::send_with_fds(socket.as_fd(), &to, message.as_bytes(), &fds)
+                    .map_err(HandoffError::Prepare)?;
+                stored += run;
+                i += run;
+            }
+            Ok(stored)
+        }
+        #[cfg(not(unix))]
+        Err(HandoffError::Unsupported {
+            os: std::env::consts::OS,
+        })
+    }
+}
+
+/// Says `READY=1` to the process that started this one (a predecessor in
+/// an upgrade, or systemd for a `Type=notify` service), through
+/// `NOTIFY_SOCKET`; returns whether it was set. Call it once the server
+/// serves: its sockets are bound and accepting.
+pub fn notify_ready() -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        let Some(to) = notify_address()? else {
+            return Ok(false);
+        };
+        let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+        socket.send_to(b"READY=1\n", &to)?;
+        Ok(true)
+    }
+    #[cfg(not(unix))]
+    Ok(false)
+}
+
+/// `NOTIFY_SOCKET` as an address: a path, or `@name` for Linux's abstract
+/// namespace; `None` when it is not set.
+#[cfg(unix)]
+fn notify_address() -> io::Result<Option<socket2::SockAddr>> {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(value) = std::env::var_os("NOTIFY_SOCKET") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    let path: Vec<u8> = match bytes.split_first() {
+        Some((b'@', name)) => std::iter::once(0).chain(name.iter().copied()).collect(),
+        Some(_) => bytes.to_vec(),
+        None => return Ok(None),
+    };
+    socket2::SockAddr::unix(OsStr::from_bytes(&path)).map(Some)
+}
+
+/// `s` as a C string; an interior NUL, which no path or argument the OS
+/// could take has, is dropped.
+#[cfg(unix)]
+fn c_string(s: &OsStr) -> CString {
+    use std::os::unix::ffi::OsStrExt;
+    let mut bytes = s.as_bytes().to_vec();
+    bytes.retain(|&b| b != 0);
+    CString::new(bytes).unwrap_or_default()
+}
+
+/// The datagram socket a successor says `READY=1` to: in a fresh
+/// directory of mode 0700, so only this user can, removed when dropped.
+#[cfg(unix)]
+struct NotifySocket {
+    dir: PathBuf,
+    path: PathBuf,
+    socket: std::os::unix::net::UnixDatagram,
+}
+
+#[cfg(unix)]
+impl NotifySocket {
+    fn new() -> io::Result<NotifySocket> {
+        use std::os::unix::fs::DirBuilderExt;
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("listenspec-handoff-{}-{n}", std::process::id()));
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let path = dir.join("notify");
+        match std::os::unix::net::UnixDatagram::bind(&path) {
+            Ok(socket) => Ok(NotifySocket { dir, path, socket }),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether a `READY=1` arrived by `until`.
+    fn ready_by(&self, until: Instant) -> io::Result<bool> {
+        let mut buf = [0u8; 4096];
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(false);
+            }
+            self.socket.set_read_timeout(Some(left))?;
+            match self.socket.recv(&mut buf) {
+                Ok(n) => {
+                    if buf[..n].split(|&b| b == b'\n').any(|l| l == b"READY=1") {
+                        return Ok(true);
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Drop for NotifySocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+impl fmt::Display for Upgraded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "successor pid {} ready after {:?}", self.pid, self.took)
+    }
+}
