@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use clap::Parser;
-use listenspec::handoff::{Successor, Upgrader, notify_ready};
+use listenspec::handoff::{StopAccepting, Successor, Upgrader, notify_ready};
 use listenspec::serve::AnyListener;
 use listenspec::spec::{ListenArgs, Transport};
 use tokio::signal::unix::{SignalKind, signal};
@@ -30,6 +30,11 @@ struct Cli {
     listen: ListenArgs,
 }
 
+/// How long connections accepted just before the upgrade have to send
+/// their first request, before the graceful shutdown would close them as
+/// idle.
+const GRACE: Duration = Duration::from_secs(1);
+
 /// How long a successor has to say it serves.
 fn ready_within() -> Duration {
     let ms = std::env::var("UPGRADE_READY_WITHIN_MS")
@@ -39,7 +44,19 @@ fn ready_within() -> Duration {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // Errors as people read them (a successor's start-up error is what its
+    // predecessor's log shows of a refused upgrade).
+    match serve().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let generation: u32 = std::env::var("UPGRADE_GENERATION")
         .ok()
         .and_then(|g| g.parse().ok())
@@ -63,10 +80,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::id()
         );
         let app = Router::new().route("/", get(move || async move { body }));
-        let mut stopped = stopped.clone();
+        let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+            _ = stopped.wait_for(|s| *s).await;
+        };
+        // Every new connection goes to the successor at once; the ones
+        // under way finish.
+        let listener = StopAccepting::new(listener, until(stopped.clone()));
+        let shutdown = until(stopped.clone());
         servers.spawn(async move {
             axum::serve(listener, app)
-                .with_graceful_shutdown(async move { _ = stopped.wait_for(|s| *s).await })
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    tokio::time::sleep(GRACE).await;
+                })
                 .await
         });
     }

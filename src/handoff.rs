@@ -546,6 +546,100 @@ impl Drop for NotifySocket {
     }
 }
 
+/// An axum listener that stops taking connections once `stop` resolves,
+/// while the server goes on with those it has (feature `axum`): what the
+/// predecessor of an upgrade does first, so that every new connection goes
+/// to the successor, which accepts on the same sockets.
+///
+/// Its graceful shutdown comes a moment later: hyper closes a connection
+/// that has not sent its first request yet as idle, and one accepted just
+/// before the stop may not have. A second is plenty on a local network:
+///
+/// ```
+/// use std::time::Duration;
+/// use listenspec::handoff::StopAccepting;
+/// use listenspec::serve::AnyListener;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spec = "local = 127.0.0.1; local.web = http:0".parse()?;
+/// let mut bound = listenspec::bind_all_async(&spec).await?;
+/// let (upgraded, mut is_upgraded) = tokio::sync::watch::channel(false);
+/// let mut also = is_upgraded.clone();
+/// let stop = async move { _ = is_upgraded.wait_for(|u| *u).await };
+/// let listener = StopAccepting::new(bound.take::<AnyListener>("local", "web")?, stop);
+/// let app = axum::Router::new();
+/// let server = tokio::spawn(async move {
+///     axum::serve(listener, app)
+///         .with_graceful_shutdown(async move {
+///             _ = also.wait_for(|u| *u).await;
+///             tokio::time::sleep(Duration::from_secs(1)).await;
+///         })
+///         .await
+/// });
+/// upgraded.send(true)?; // what an `Ok` from `Upgrader::upgrade` leads to
+/// server.await??;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "axum")]
+pub struct StopAccepting<L> {
+    listener: L,
+    stop: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    stopped: bool,
+}
+
+#[cfg(feature = "axum")]
+impl<L> StopAccepting<L> {
+    /// `listener`, until `stop` resolves.
+    pub fn new(listener: L, stop: impl Future<Output = ()> + Send + 'static) -> StopAccepting<L> {
+        StopAccepting {
+            listener,
+            stop: Box::pin(stop),
+            stopped: false,
+        }
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<L> fmt::Debug for StopAccepting<L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StopAccepting")
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "axum")]
+impl<L: axum::serve::Listener> axum::serve::Listener for StopAccepting<L> {
+    type Io = L::Io;
+    type Addr = L::Addr;
+
+    async fn accept(&mut self) -> (L::Io, L::Addr) {
+        if !self.stopped {
+            let StopAccepting { listener, stop, .. } = self;
+            let mut accept = std::pin::pin!(listener.accept());
+            let first = std::future::poll_fn(|cx| {
+                if stop.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(None);
+                }
+                accept.as_mut().poll(cx).map(Some)
+            })
+            .await;
+            match first {
+                Some(conn) => return conn,
+                None => self.stopped = true,
+            }
+        }
+        // Never again: the server's own shutdown ends it.
+        std::future::pending().await
+    }
+
+    fn local_addr(&self) -> io::Result<L::Addr> {
+        self.listener.local_addr()
+    }
+}
+
 impl fmt::Display for Upgraded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "successor pid {} ready after {:?}", self.pid, self.took)

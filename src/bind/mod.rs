@@ -441,11 +441,18 @@ fn planned_socket(ep: &PlannedEndpoint, j: usize) -> String {
 /// Whether an inherited socket is the endpoint's Unix socket: of its kind
 /// (stream or datagram) and on its path or abstract name.
 fn unix_fits(ep: &PlannedEndpoint, u: &crate::plan::UnixBind, inh: &Inherited) -> bool {
+    // A predecessor's socket is named where it was made (see the Unix
+    // module), so it is known by the file it hands over instead.
     #[cfg(unix)]
     return inh.transport == Some(ep.transport())
-        && inh
+        && (inh
             .unix_path()
-            .is_some_and(|p| unix::same_path(u.path(), &p));
+            .is_some_and(|p| unix::same_path(u.path(), &p))
+            || matches!(
+                (inh.predecessor, u.path().file()),
+                (Some(activation::Predecessor { file: Some((dev, ino)) }), Some(path))
+                    if unix::is_handed_file(path, dev, ino)
+            ));
     // No socket activation, so nothing is inherited, off Unix.
     #[cfg(not(unix))]
     {

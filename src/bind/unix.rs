@@ -96,25 +96,40 @@ impl SocketFile {
     /// device and inode), so this process removes it when done, as the
     /// predecessor would have.
     pub(crate) fn adopt(path: &Path, dev: u64, ino: u64) -> Option<SocketFile> {
-        let (parent, name) = (path.parent()?, path.file_name()?);
-        let parent = if parent.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            parent
-        };
-        let dir = Dir::open(parent).ok()?;
-        let made = dir.stat(name).ok()?;
-        (made.file_type() == FileType::Socket && made.dev == dev && made.ino == ino).then(|| {
-            SocketFile {
-                path: path.to_owned(),
-                dir,
-                name: name.to_owned(),
-                made,
-                keep: Arc::new(AtomicBool::new(false)),
-            }
+        let (dir, name, made) = handed_file(path, dev, ino)?;
+        Some(SocketFile {
+            path: path.to_owned(),
+            dir,
+            name,
+            made,
+            keep: Arc::new(AtomicBool::new(false)),
         })
     }
+}
 
+/// Whether the socket file at `path` is the one a predecessor handed over
+/// (its device and inode): how a handed-over Unix socket is recognised,
+/// since its own name is where the predecessor made it, not its path.
+pub(crate) fn is_handed_file(path: &Path, dev: u64, ino: u64) -> bool {
+    handed_file(path, dev, ino).is_some()
+}
+
+/// The directory, name and identity of the socket file at `path` if it
+/// has this device and inode.
+fn handed_file(path: &Path, dev: u64, ino: u64) -> Option<(Dir, OsString, FileStat)> {
+    let (parent, name) = (path.parent()?, path.file_name()?);
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let dir = Dir::open(parent).ok()?;
+    let made = dir.stat(name).ok()?;
+    (made.file_type() == FileType::Socket && made.dev == dev && made.ino == ino)
+        .then(|| (dir, name.to_owned(), made))
+}
+
+impl SocketFile {
     /// Whether the file at the path is still the socket this process bound.
     pub fn is_ours(&self) -> bool {
         self.dir

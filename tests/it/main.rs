@@ -10,6 +10,9 @@ mod dns_server;
 mod docs;
 mod examples;
 mod fleet;
+// The upgrade example runs on Unix; the tests read /proc.
+#[cfg(target_os = "linux")]
+mod handoff;
 mod host;
 mod hostile;
 mod layers;

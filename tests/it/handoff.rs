@@ -1,0 +1,424 @@
+//! Upgrades that refuse no connection: the upgrade example, a real axum
+//! server, hands its sockets to its successor on SIGHUP while clients on
+//! loopback count every request; and systemd's file descriptor store,
+//! with a real datagram socket standing in for systemd.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::examples::{Running, example};
+
+/// A folder for one test's files, removed at the end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("listenspec-handoff-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The upgrade example on the spec in `spec_file`, its output (and its
+/// successors', which inherit it) in `log`.
+fn start(spec_file: &Path, log: &Path, env: &[(&str, &str)]) -> Running {
+    let out = std::fs::File::create(log).unwrap();
+    let mut cmd = Command::new(example("upgrade_server"));
+    cmd.arg("--listen-file")
+        .arg(spec_file)
+        .envs(env.iter().copied())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out);
+    Running(cmd.spawn().unwrap())
+}
+
+/// Waits, a bounded time, until `log` says what `done` looks for.
+fn wait_for_log<T>(log: &Path, what: &str, mut done: impl FnMut(&str) -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(t) = done(&text) {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "no {what} in 15 s:\n{text}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The address of endpoint `name` in the `n`th table the log holds (each
+/// process prints one at start).
+fn bound_addr(log: &Path, name: &str, n: usize) -> SocketAddr {
+    wait_for_log(log, &format!("table {n} with {name}"), |text| {
+        text.split("ENDPOINT")
+            .nth(n + 1)?
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .find_map(|w| w.parse().ok())
+    })
+}
+
+/// One request on a fresh connection: the body, or why it failed.
+fn get(addr: SocketAddr) -> Result<String, String> {
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    conn.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response)
+        .map_err(|e| format!("read: {e}"))?;
+    match response.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.1 200") => Ok(body.to_owned()),
+        _ => Err(format!("response: {response:?}")),
+    }
+}
+
+/// `hello from pid N generation G` as `(N, G)`.
+fn who(body: &str) -> (u32, u32) {
+    let words: Vec<&str> = body.split_whitespace().collect();
+    match words[..] {
+        ["hello", "from", "pid", pid, "generation", g] => {
+            (pid.parse().unwrap(), g.parse().unwrap())
+        }
+        _ => panic!("not the example's answer: {body:?}"),
+    }
+}
+
+/// Clients on fresh connections in a loop until stopped, counting every
+/// request and every failure.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    failures: Arc<std::sync::Mutex<Vec<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn on(addr: SocketAddr, clients: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, ok, failures) = (stop.clone(), ok.clone(), failures.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        match get(addr) {
+                            Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                            Err(e) => {
+                                failures.lock().unwrap().push(e);
+                                0
+                            }
+                        };
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            ok,
+            failures,
+            threads,
+        }
+    }
+
+    /// Stops the clients: the requests that succeeded, and every failure.
+    fn end(self) -> (usize, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let failures = self.failures.lock().unwrap().clone();
+        (self.ok.load(Ordering::Relaxed), failures)
+    }
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {name} {pid}");
+}
+
+/// Whether the process has ended (gone, or a zombie nobody reaped yet).
+fn ended(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+fn wait_ended(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !ended(pid) {
+        assert!(Instant::now() < deadline, "pid {pid} still runs 15 s on");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asks until the answer comes from generation `g`; returns its pid.
+fn wait_generation(addr: SocketAddr, g: u32) -> u32 {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(body) = get(addr) {
+            let (pid, got) = who(&body);
+            if got == g {
+                return pid;
+            }
+        }
+        assert!(Instant::now() < deadline, "generation {g} never answered");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Stops whichever process serves last, even when an assertion failed.
+struct Last(u32);
+
+impl Drop for Last {
+    fn drop(&mut self) {
+        if !ended(self.0) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status();
+        }
+    }
+}
+
+/// Ten upgrades in a row under load: every request answered, none
+/// refused or reset, each successor serving after its upgrade and each
+/// predecessor gone.
+#[test]
+fn ten_upgrades_under_load_refuse_no_connection() {
+    let dir = Scratch::new("ten");
+    let (spec, log) = (dir.join("listen.spec"), dir.join("out.log"));
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    let first = start(&spec, &log, &[]);
+    let addr = bound_addr(&log, "local.web", 0);
+    let mut pid = wait_generation(addr, 0);
+    let mut last = Last(pid);
+    let load = Load::on(addr, 4);
+    let mut took = Vec::new();
+    for g in 1..=10 {
+        let asked = Instant::now();
+        signal(pid, "-HUP");
+        let next = wait_generation(addr, g);
+        took.push(asked.elapsed());
+        wait_ended(pid);
+        assert_ne!(next, pid);
+        pid = next;
+        last.0 = pid;
+        // Requests reach each generation before the next upgrade.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ok, failures) = load.end();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        text.matches("upgraded: successor pid").count(),
+        10,
+        "{text}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failed of {}: {:?}",
+        failures.len(),
+        ok + failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(ok > 100, "only {ok} requests");
+    let ready: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_once(" ready after ").map(|(_, t)| t))
+        .collect();
+    eprintln!(
+        "handoff: {ok} requests, {} failures, over 10 upgrades; signal to the successor answering: {took:?}; successor ready after: {ready:?}",
+        failures.len()
+    );
+    signal(pid, "-TERM");
+    wait_ended(pid);
+    drop(first);
+}
+
+/// A successor that exits before it is ready, or never says it is, is
+/// stopped, and the server it was to replace serves on, refusing nothing;
+/// a later upgrade still works.
+#[test]
+fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
+    let dir = Scratch::new("fail");
+    let (spec, log, fail) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("fail"),
+    );
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    std::fs::write(&fail, "exit").unwrap();
+    let first = start(
+        &spec,
+        &log,
+        &[
+            ("UPGRADE_FAIL_FILE", fail.to_str().unwrap()),
+            ("UPGRADE_READY_WITHIN_MS", "1000"),
+        ],
+    );
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    let _last = Last(pid);
+    let load = Load::on(addr, 2);
+    signal(pid, "-HUP");
+    let refused = wait_for_log(&log, "the exit refused", |t| {
+        t.lines()
+            .find(|l| l.contains("upgrade refused"))
+            .map(str::to_owned)
+    });
+    assert!(
+        refused.contains("exited before it was ready (exit status: 3)"),
+        "{refused}"
+    );
+    assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
+
+    std::fs::write(&fail, "hang").unwrap();
+    signal(pid, "-HUP");
+    let refused = wait_for_log(&log, "the hang refused", |t| {
+        t.lines()
+            .filter(|l| l.contains("upgrade refused"))
+            .nth(1)
+            .map(str::to_owned)
+    });
+    assert!(
+        refused.contains("did not say it was ready within 1s, and was killed"),
+        "{refused}"
+    );
+    let hung: u32 = refused
+        .split("(pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    wait_ended(hung);
+    assert_eq!(who(&get(addr).unwrap()), (pid, 0));
+
+    std::fs::write(&fail, "").unwrap();
+    signal(pid, "-HUP");
+    let next = wait_generation(addr, 1);
+    wait_ended(pid);
+    let (ok, failures) = load.end();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(ok > 0);
+    signal(next, "-TERM");
+    wait_ended(next);
+    drop(first);
+}
+
+/// An upgrade to a changed spec: the endpoint both specs have is never
+/// unbound (its clients see no refusal), the one only the new spec has is
+/// bound, the one it dropped is closed; the Unix socket file goes with its
+/// socket and the successor removes it when it ends. A new spec whose
+/// plan widens exposure is refused, and the old server serves on.
+#[test]
+fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
+    let dir = Scratch::new("changed");
+    let (spec, log, sock) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("api.sock"),
+    );
+    let with = |extra: &str| {
+        format!(
+            "local = 127.0.0.1 expose=local\nlocal.kept = http:0\n{extra}\nfiles = unix\nfiles.api = http:{}\n",
+            sock.display()
+        )
+    };
+    std::fs::write(&spec, with("local.gone = http:0")).unwrap();
+    let first = start(&spec, &log, &[]);
+    let kept = bound_addr(&log, "local.kept", 0);
+    let gone = bound_addr(&log, "local.gone", 0);
+    let pid = wait_generation(kept, 0);
+    let _last = Last(pid);
+    let load = Load::on(kept, 2);
+
+    // Widened: a wildcard on a network that may only be local.
+    std::fs::write(
+        &spec,
+        format!(
+            "local = * expose=local\nlocal.kept = http:0\nfiles = unix\nfiles.api = http:{}\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    signal(pid, "-HUP");
+    let refused = wait_for_log(&log, "the widened spec refused", |t| {
+        t.lines()
+            .find(|l| l.contains("upgrade refused"))
+            .map(str::to_owned)
+    });
+    assert!(refused.contains("exited before it was ready"), "{refused}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("expose=local forbids a wildcard"), "{text}");
+    assert_eq!(who(&get(kept).unwrap()), (pid, 0));
+    assert_eq!(who(&get(gone).unwrap()), (pid, 0));
+
+    std::fs::write(&spec, with("local.new = http:0")).unwrap();
+    signal(pid, "-HUP");
+    let next = wait_generation(kept, 1);
+    let _last = Last(next);
+    wait_ended(pid);
+    let (ok, failures) = load.end();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(ok > 0);
+    // The successor's table is the second start-up's (the refused one
+    // printed none: its plan failed).
+    let new = bound_addr(&log, "local.new", 1);
+    assert_eq!(bound_addr(&log, "local.kept", 1), kept, "the same socket");
+    assert_eq!(who(&get(new).unwrap()), (next, 1));
+    let err = get(gone).unwrap_err();
+    assert!(err.contains("Connection refused"), "{err}");
+    let curl = Command::new("curl")
+        .args(["-sS", "--unix-socket"])
+        .arg(&sock)
+        .arg("http://localhost/")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&curl.stdout),
+        format!("hello from pid {next} generation 1\n")
+    );
+    assert!(
+        sock.exists(),
+        "the predecessor left the file to its successor"
+    );
+    signal(next, "-TERM");
+    wait_ended(next);
+    assert!(
+        !sock.exists(),
+        "the successor removed the file it was handed"
+    );
+    drop(first);
+}
