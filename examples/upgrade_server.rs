@@ -28,6 +28,10 @@ use tokio::signal::unix::{SignalKind, signal};
 struct Cli {
     #[command(flatten)]
     listen: ListenArgs,
+    /// Hand the sockets to systemd's file descriptor store at start, so
+    /// that `systemctl restart` passes them to the next process.
+    #[arg(long)]
+    store_fds: bool,
 }
 
 /// How long connections accepted just before the upgrade have to send
@@ -61,9 +65,16 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|g| g.parse().ok())
         .unwrap_or(0);
-    let mut bound = listenspec::bind_layers_async(Cli::parse().listen.layers().env_vars()).await?;
+    let cli = Cli::parse();
+    let mut bound = listenspec::bind_layers_async(cli.listen.layers().env_vars()).await?;
     println!("{bound}");
     let upgrader = std::sync::Arc::new(Upgrader::new(&bound)?);
+    if cli.store_fds {
+        println!(
+            "stored {} sockets with the service manager",
+            upgrader.store_fds()?
+        );
+    }
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();

@@ -422,3 +422,141 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
     );
     drop(first);
 }
+
+/// One datagram and the descriptors it carried (`SCM_RIGHTS`), as systemd
+/// receives a notification: recvmsg(2).
+#[allow(unsafe_code)] // no safe std API for ancillary data yet
+fn recv_with_fds(socket: &std::os::unix::net::UnixDatagram) -> (String, Vec<std::os::fd::OwnedFd>) {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    let mut buf = [0u8; 4096];
+    let mut control = [0u64; 64];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty one; the fields are set next.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: every pointer in `msg` is live for the call.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+    let mut fds = Vec::new();
+    // SAFETY: the kernel filled `control` up to `msg_controllen`; the CMSG
+    // macros walk the headers inside it.
+    unsafe {
+        let mut header = libc::CMSG_FIRSTHDR(&msg);
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET && (*header).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(header).cast::<RawFd>();
+                let count = ((*header).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                    / std::mem::size_of::<RawFd>();
+                for k in 0..count {
+                    fds.push(OwnedFd::from_raw_fd(data.add(k).read_unaligned()));
+                }
+            }
+            header = libc::CMSG_NXTHDR(&msg, header);
+        }
+    }
+    (
+        String::from_utf8_lossy(&buf[..n.unsigned_abs()]).into_owned(),
+        fds,
+    )
+}
+
+/// Systemd's file descriptor store, with a real datagram socket standing
+/// in for systemd: the server stores its sockets under their endpoint
+/// names, and started again with them (as `systemctl restart` does) takes
+/// them by name; a client that connected while no process ran is
+/// answered by the new one.
+#[test]
+#[allow(unsafe_code)] // dup2 in the child, as a service manager does
+fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let dir = Scratch::new("fdstore");
+    let (spec, log, notify) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("notify"),
+    );
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    let systemd = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    systemd
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let out = std::fs::File::create(&log).unwrap();
+    let first = Running(
+        Command::new(example("upgrade_server"))
+            .args(["--store-fds", "--listen-file"])
+            .arg(&spec)
+            .env("NOTIFY_SOCKET", &notify)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap(),
+    );
+    let (stored, fds) = recv_with_fds(&systemd);
+    assert_eq!(stored, "FDSTORE=1\nFDNAME=local.web\n");
+    assert_eq!(fds.len(), 1);
+    let (ready, none) = recv_with_fds(&systemd);
+    assert_eq!((ready.as_str(), none.len()), ("READY=1\n", 0));
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = first.0.id();
+    signal(pid, "-TERM");
+    wait_ended(pid);
+    drop(first);
+
+    // No process serves now, but the stored socket still listens: a
+    // client is queued, not refused.
+    let mut waiting = TcpStream::connect(addr).unwrap();
+    waiting
+        .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+
+    let fd = fds[0].as_raw_fd();
+    let out = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let mut again = Command::new("sh");
+    again
+        .args(["-c", "LISTEN_PID=$$ exec \"$0\" \"$@\""])
+        .arg(example("upgrade_server"))
+        .arg("--listen-file")
+        .arg(&spec)
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_FDNAMES", "local.web")
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .stdin(Stdio::null());
+    // SAFETY: dup2 is async-signal-safe, and `fd` stays open in the parent
+    // until the child is spawned.
+    unsafe {
+        again.pre_exec(move || {
+            if libc::dup2(fd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let second = Running(again.spawn().unwrap());
+    let _last = Last(second.0.id());
+    drop(fds);
+    assert_eq!(bound_addr(&log, "local.web", 1), addr, "the same socket");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("inherited local.web"), "{text}");
+    let mut response = String::new();
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    waiting.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.ends_with(&format!("hello from pid {} generation 0\n", second.0.id())),
+        "{response}"
+    );
+}
