@@ -147,7 +147,7 @@ pub enum Error {
 /// any error nothing stays bound and the error lists every problem.
 ///
 /// Works inside or outside a tokio runtime: DNS lookups for `dns:` selectors
-/// run on a thread of their own. Without the `dns` feature a spec with
+/// run on threads of their own. Without the `dns` feature a spec with
 /// `dns:` selectors fails with [`CaptureError::DnsDisabled`]. With the
 /// `tracing` feature it logs what it bound, once: the table at info, each
 /// warning at warn.

@@ -21,6 +21,7 @@ mod reach;
 mod realnet;
 mod serve;
 mod spec;
+mod system_dns;
 #[cfg(unix)]
 mod unix;
 mod unix_plan;
