@@ -174,8 +174,10 @@ pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
     Ok(bound)
 }
 
-/// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
-/// Needs the `tokio` feature.
+/// [`bind_all`] for async code: DNS lookups never block the runtime's own
+/// threads (the system resolver is waited for on tokio's blocking threads;
+/// hickory, with `dns-hickory`, runs on the caller's runtime). Needs the
+/// `tokio` feature.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new()?.block_on(async {
