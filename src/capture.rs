@@ -57,9 +57,10 @@
 //! unanswered then is recorded as failed, and its lookup is abandoned:
 //! getaddrinfo cannot be cancelled, so its thread goes on until the
 //! resolver gives up by the `timeout:` and `attempts:` of `resolv.conf` (5 s
-//! and 2 unless set there), and then ends. At most 16 such threads are
-//! alive in a process; a capture that finds them all still waiting records
-//! its names as failed without asking. The wire traffic is the system
+//! and 2 unless set there), and then ends. At most 16 lookup threads are
+//! alive in a process; a capture that finds them all still waiting (for
+//! captures running at the same time, or abandoned) records its names as
+//! failed without asking. The wire traffic is the system
 //! resolver's; [`CaptureOptions::nameservers`] cannot be honoured, and a
 //! capture given them fails with [`CaptureError::NameserversNeedHickory`].
 //!
