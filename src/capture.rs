@@ -16,7 +16,7 @@
 //! | whether this is a container | the files `/.dockerenv` (Docker), `/run/.containerenv` (Podman) and `/run/systemd/container` (systemd-nspawn, LXC), and the variable `KUBERNETES_SERVICE_HOST` |
 //! | Unix socket paths of the spec | [`stat(2)`](https://man7.org/linux/man-pages/man2/stat.2.html) of the parent directory (following links) and [`lstat(2)`](https://man7.org/linux/man-pages/man2/lstat.2.html) of the path, the parent's [`realpath(3)`](https://man7.org/linux/man-pages/man3/realpath.3.html), and on Unix [`faccessat(2)`](https://man7.org/linux/man-pages/man2/faccessat.2.html) for write and search permission; relative paths against the working directory ([`getcwd(3)`](https://man7.org/linux/man-pages/man3/getcwd.3.html)), recorded only when the spec has one |
 //! | ids of `owner=`/`group=` names | [`getpwnam_r(3)`](https://man7.org/linux/man-pages/man3/getpwnam_r.3.html) and [`getgrnam_r(3)`](https://man7.org/linux/man-pages/man3/getgrnam_r.3.html) on Unix (the name services of `nsswitch.conf`); elsewhere every name is recorded as unknown |
-//! | DNS names of `dns:` selectors | A and AAAA queries over UDP (TCP on truncation) to the servers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html) or [`CaptureOptions::nameservers`], after [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html), through `hickory-resolver` |
+//! | DNS names of `dns:` selectors | the system resolver, [`getaddrinfo(3)`](https://man7.org/linux/man-pages/man3/getaddrinfo.3.html) (on Unix the sources of [`nsswitch.conf(5)`](https://man7.org/linux/man-pages/man5/nsswitch.conf.5.html), usually [`hosts(5)`](https://man7.org/linux/man-pages/man5/hosts.5.html) then the nameservers of [`resolv.conf(5)`](https://man7.org/linux/man-pages/man5/resolv.conf.5.html)); with `dns-hickory`, A and AAAA queries over UDP (TCP on truncation) to the servers of `resolv.conf` or [`CaptureOptions::nameservers`], after `hosts`, through `hickory-resolver` |
 //!
 //! # Known gaps
 //!
@@ -36,14 +36,43 @@
 //! Only with the `dns` feature (on by default). Without it nothing is looked
 //! up: a spec with `dns:` selectors fails capture with
 //! [`CaptureError::DnsDisabled`], and plans only against a snapshot that
-//! already holds the answers.
+//! already holds the answers. A spec without `dns:` selectors builds no
+//! resolver and starts no runtime or thread, whatever the features.
+//!
+//! Whoever answers, an answer is only a candidate: one no listener may take
+//! (`0.0.0.0`, `::`, `::ffff:0.0.0.0`, a multicast group) is refused by the
+//! planner, never bound, so a DNS answer cannot widen what a spec exposes.
+//!
+//! ## The system resolver (`dns`)
+//!
+//! Names are looked up as every other program on the host looks them up:
+//! [`getaddrinfo(3)`](https://man7.org/linux/man-pages/man3/getaddrinfo.3.html),
+//! through std, with its `nsswitch.conf` sources, `/etc/hosts`, the
+//! nameservers, `search` and `options` of `resolv.conf`, and `gai.conf`.
+//! `getent ahosts NAME` shows what it will answer. The names of one capture
+//! are looked up on at most 4 threads started for them, each taking the
+//! next name when done with one, and capture waits for their answers at
+//! most [`CaptureOptions::timeout`] × [`CaptureOptions::attempts`] (2 s by
+//! default; for `Bound::check_advertised`, its own timeout). A name still
+//! unanswered then is recorded as failed, and its lookup is abandoned:
+//! getaddrinfo cannot be cancelled, so its thread goes on until the
+//! resolver gives up by the `timeout:` and `attempts:` of `resolv.conf` (5 s
+//! and 2 unless set there), and then ends. At most 16 lookup threads are
+//! alive in a process; a capture that finds them all still waiting (for
+//! captures running at the same time, or abandoned) records its names as
+//! failed without asking. The wire traffic is the system
+//! resolver's; [`CaptureOptions::nameservers`] cannot be honoured, and a
+//! capture given them fails with [`CaptureError::NameserversNeedHickory`].
+//!
+//! ## hickory (`dns-hickory`)
 //!
 //! `hickory-resolver` answers `localhost` (and names under it) itself, with
 //! both `127.0.0.1` and `::1` whatever `/etc/hosts` says (RFC 6761), and reads
 //! `/etc/hosts` before asking any server. Every other name is asked of the
 //! nameservers, all names at once, each bounded by
-//! [`CaptureOptions::timeout`] × [`CaptureOptions::attempts`]. A spec without
-//! `dns:` selectors builds no resolver and starts no runtime or thread.
+//! [`CaptureOptions::timeout`] × [`CaptureOptions::attempts`]. It does not
+//! read `nsswitch.conf`: names only mDNS, LDAP or systemd-resolved know are
+//! not found.
 //!
 //! What a name costs on the wire, when no answer comes: each attempt sends
 //! one A and one AAAA query over UDP to each of up to two nameservers at once
@@ -80,8 +109,13 @@ cfg_if::cfg_if! {
     }
 }
 mod changes;
-#[cfg(feature = "dns")]
+// The resolver: hickory with `dns-hickory`, else with `dns` the system's.
+#[cfg(feature = "dns-hickory")]
 mod dns;
+#[cfg(all(feature = "dns", not(feature = "dns-hickory")))]
+mod system_dns;
+#[cfg(all(feature = "dns", not(feature = "dns-hickory")))]
+use system_dns as dns;
 mod unix;
 
 pub use changes::HostChanges;
@@ -100,6 +134,9 @@ use crate::host::{AccountKind, DnsAnswer, Host, HostError, Interface};
 use crate::spec::ListenSpec;
 
 /// How [`capture_with`] and `capture_async` (feature `tokio`) look names up.
+/// With the system resolver (feature `dns` without `dns-hickory`) the
+/// timeout and attempts only bound how long capture waits, and nameservers
+/// are refused; see the [module docs](mod@crate::capture#dns).
 ///
 /// ```
 /// use std::time::Duration;
@@ -116,17 +153,23 @@ use crate::spec::ListenSpec;
 pub struct CaptureOptions {
     /// The nameservers to ask, each over UDP and TCP on the given port; `None`
     /// (the default) uses the system configuration (`/etc/resolv.conf` on Unix,
-    /// with its `search`, `domain` and `ndots`).
+    /// with its `search`, `domain` and `ndots`). Only hickory (feature
+    /// `dns-hickory`) can ask servers of its own choosing: with the system
+    /// resolver, a capture that has names to look up fails with
+    /// [`CaptureError::NameserversNeedHickory`].
     pub nameservers: Option<Vec<SocketAddr>>,
     /// How long one query may take before it is sent again; 1 s by default,
-    /// more than zero and at most [`CaptureOptions::MAX_TIMEOUT`]. Replaces
-    /// the `timeout:` of `resolv.conf`, whose 5 s default would stall
-    /// start-up on a dead resolver.
+    /// more than zero and at most [`CaptureOptions::MAX_TIMEOUT`]. With
+    /// hickory it replaces the `timeout:` of `resolv.conf`, whose 5 s default
+    /// would stall start-up on a dead resolver; the system resolver keeps
+    /// its own, and capture stops waiting for it after `timeout` ×
+    /// `attempts`, all names together.
     pub timeout: Duration,
     /// How many times a query is sent in all before the name is recorded as
     /// failed, from 1 to [`CaptureOptions::MAX_ATTEMPTS`]; 2 by default.
-    /// Replaces the `attempts:` of `resolv.conf`. Negative answers
-    /// (NXDOMAIN, no records) are never retried.
+    /// With hickory it replaces the `attempts:` of `resolv.conf`, and
+    /// negative answers (NXDOMAIN, no records) are never retried; the system
+    /// resolver keeps its own, as `timeout` says.
     pub attempts: usize,
 }
 
@@ -261,11 +304,23 @@ pub enum CaptureError {
         /// The resolver's message.
         message: String,
     },
-    /// The private runtime that drives the DNS lookups could not start.
+    /// The private runtime (hickory) or the threads (the system resolver)
+    /// that run the DNS lookups could not start.
     #[error(
-        "could not start the runtime for DNS lookups: {0} (out of file descriptors or threads?)"
+        "could not start the runtime or thread for DNS lookups: {0} (out of file descriptors or threads?)"
     )]
     Runtime(io::Error),
+    /// [`CaptureOptions::nameservers`] was set, but names are looked up with
+    /// the system resolver (feature `dns` without `dns-hickory`), which asks
+    /// only the system's nameservers.
+    #[error(
+        "nameservers {} were given for the DNS lookups, but listenspec looks names up with the system resolver, which asks only the nameservers of /etc/resolv.conf (enable the `dns-hickory` feature to ask others: listenspec = {{ version = \"0.1\", features = [\"dns-hickory\"] }}, or leave nameservers unset)",
+        nameservers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    NameserversNeedHickory {
+        /// The nameservers given.
+        nameservers: Vec<SocketAddr>,
+    },
     /// The spec has `dns:` selectors, but the crate was built without its
     /// `dns` feature, so it has no resolver.
     #[error(
@@ -332,11 +387,13 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
 #[cfg(feature = "dns")]
 pub(crate) use dns::lookup_within;
 
-/// Captures this host from async code, looking names up on the caller's
-/// runtime, which must be Tokio with I/O and time enabled (hickory's
-/// transport needs both). Needs the `tokio` feature; without `dns` too it
-/// is [`capture_with`] in an async fn, and a spec with `dns:` names fails
-/// the same way, with [`CaptureError::DnsDisabled`].
+/// Captures this host from async code. Needs the `tokio` feature. With
+/// `dns-hickory` it looks names up on the caller's runtime, which must be
+/// Tokio with I/O and time enabled (hickory's transport needs both); with
+/// the system resolver (`dns`) it waits for the lookups on Tokio's
+/// blocking threads, never the runtime's own. Without `dns` it is
+/// [`capture_with`] in an async fn, and a spec with `dns:` names fails the
+/// same way, with [`CaptureError::DnsDisabled`].
 ///
 /// Reading the interfaces is a blocking exchange with the kernel of about
 /// 20 µs; it runs inline.

@@ -135,7 +135,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `dns` (default) | looks up `dns:NAME` selectors when capturing the host, and advertised names in [`Bound::check_advertised`] |
+//! | `dns` (default) | looks up `dns:NAME` selectors when capturing the host, and advertised names in [`Bound::check_advertised`], with the system resolver (getaddrinfo: `/etc/hosts`, nsswitch, `resolv.conf`) on a few threads, bounded in time; no DNS stack is compiled |
+//! | `dns-hickory` | the same lookups with hickory-resolver (and tokio): nameservers of one's own (`CaptureOptions::nameservers`), exact per-query timeouts and attempts |
 //! | `serde` | `Serialize`/`Deserialize` for specs, hosts and plans; [`spec::SpecText`] |
 //! | `clap` | [`spec::ListenArgs`], `--listen` and `--listen-file` for a server's own command line |
 //! | `tokio` | tokio sockets from [`Bound::take`], the listeners of [`serve`], the async entry points ([`bind_all_async`], [`bind_layers_async`], ...) |
@@ -272,7 +273,7 @@ pub enum Error {
 /// any error nothing stays bound and the error lists every problem.
 ///
 /// Works inside or outside a tokio runtime: DNS lookups for `dns:` selectors
-/// run on a thread of their own. Without the `dns` feature a spec with
+/// run on threads of their own. Without the `dns` feature a spec with
 /// `dns:` selectors fails with [`CaptureError::DnsDisabled`]. With the
 /// `tracing` feature it logs what it bound, once: the table at info, each
 /// warning at warn.
@@ -299,8 +300,10 @@ pub fn bind_all(spec: &ListenSpec) -> Result<Bound, Error> {
     Ok(bound)
 }
 
-/// [`bind_all`] for async code: DNS lookups run on the caller's runtime.
-/// Needs the `tokio` feature.
+/// [`bind_all`] for async code: DNS lookups never block the runtime's own
+/// threads (the system resolver is waited for on tokio's blocking threads;
+/// hickory, with `dns-hickory`, runs on the caller's runtime). Needs the
+/// `tokio` feature.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new()?.block_on(async {

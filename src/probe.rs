@@ -35,14 +35,14 @@
 //! doctor --check` does), not on a server already taking traffic.
 //!
 //! Advertised names are looked up the way [`crate::capture()`] looks up
-//! `dns:` names (hickory-resolver: `/etc/hosts`, then the nameservers of
-//! `resolv.conf` or [`CaptureOptions::nameservers`]), all at once and within
-//! the check's timeout, so a resolver that never answers cannot hold the
-//! check past it. Without the `dns` feature names are not looked up at all:
-//! an advertised name is reported [`Outcome::Unresolved`], naming the
-//! feature, and advertised IP addresses are probed as usual. (std's
-//! `ToSocketAddrs` could not honour the timeout, nor
-//! [`CaptureOptions::nameservers`].)
+//! `dns:` names (the system resolver with the `dns` feature, hickory with
+//! `dns-hickory`: see [the capture module](mod@crate::capture#dns)),
+//! within the check's timeout, so a resolver that never answers cannot
+//! hold the check past it: a lookup of the system resolver still running
+//! then is abandoned to its thread.
+//! Without the `dns` feature names are not looked up at all: an advertised
+//! name is reported [`Outcome::Unresolved`], naming the feature, and
+//! advertised IP addresses are probed as usual.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};

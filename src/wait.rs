@@ -146,10 +146,10 @@ impl Wait {
         })
     }
 
-    /// [`Wait::bind`] for async code: DNS lookups run on the caller's
-    /// runtime, and the waits between attempts on tokio's blocking threads,
-    /// so the runtime's own threads are never blocked. Needs the `tokio`
-    /// feature.
+    /// [`Wait::bind`] for async code: DNS lookups as in
+    /// [`capture_async`](crate::capture::capture_async), and the waits
+    /// between attempts on tokio's blocking threads, so the runtime's own
+    /// threads are never blocked. Needs the `tokio` feature.
     ///
     /// ```
     /// use std::time::Duration;

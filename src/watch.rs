@@ -121,7 +121,8 @@ impl Watch {
     }
 
     /// [`Watch::next`] for async code: the waits run on tokio's blocking
-    /// threads and DNS lookups on the caller's runtime, so the runtime's
+    /// threads and DNS lookups as in
+    /// [`capture_async`](crate::capture::capture_async), so the runtime's
     /// own threads are never blocked. Needs the `tokio` feature.
     ///
     /// A runtime shutting down waits for a blocking task under way, so

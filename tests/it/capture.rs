@@ -561,8 +561,9 @@ async fn no_dns_names_inside_a_runtime() {
     assert!(host.dns_answers().is_empty());
 }
 
-/// Lookups through hickory, against the test server: the `dns` feature.
-#[cfg(feature = "dns")]
+/// Lookups through hickory, against the test server: the `dns-hickory`
+/// feature. The system resolver's are in `system_dns.rs`.
+#[cfg(feature = "dns-hickory")]
 mod dns {
     use std::net::IpAddr;
     use std::time::Duration;

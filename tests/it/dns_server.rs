@@ -51,13 +51,33 @@ impl DnsServer {
     /// Starts a server on 127.0.0.1 with this table (names without the final
     /// dot, matched case-insensitively).
     pub(crate) fn start<'a>(table: impl IntoIterator<Item = (&'a str, Reply)>) -> DnsServer {
+        let (udp, tcp) = bind_pair();
+        DnsServer::serve(udp, tcp, table)
+    }
+
+    /// Starts a server on 127.0.0.1:53, where the system resolver asks
+    /// (`nameserver 127.0.0.1` in `resolv.conf` takes no port): only in a
+    /// network namespace of the test's own.
+    pub(crate) fn start_on_port_53<'a>(
+        table: impl IntoIterator<Item = (&'a str, Reply)>,
+    ) -> DnsServer {
+        let at = SocketAddr::from((Ipv4Addr::LOCALHOST, 53));
+        let udp = UdpSocket::bind(at).expect("bind udp 127.0.0.1:53");
+        let tcp = TcpListener::bind(at).expect("bind tcp 127.0.0.1:53");
+        DnsServer::serve(udp, tcp, table)
+    }
+
+    fn serve<'a>(
+        udp: UdpSocket,
+        tcp: TcpListener,
+        table: impl IntoIterator<Item = (&'a str, Reply)>,
+    ) -> DnsServer {
         let table: Arc<HashMap<String, Reply>> = Arc::new(
             table
                 .into_iter()
                 .map(|(name, reply)| (name.to_ascii_lowercase(), reply))
                 .collect(),
         );
-        let (udp, tcp) = bind_pair();
         let addr = udp.local_addr().expect("udp local addr");
         udp.set_read_timeout(Some(POLL)).expect("udp timeout");
         tcp.set_nonblocking(true).expect("tcp nonblocking");

@@ -24,6 +24,7 @@ mod reach;
 mod realnet;
 mod serve;
 mod spec;
+mod system_dns;
 #[cfg(unix)]
 mod unix;
 mod unix_plan;

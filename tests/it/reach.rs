@@ -8,7 +8,7 @@ use std::time::Duration;
 use listenspec::bind::Listener;
 use listenspec::probe::Outcome;
 use listenspec::{Bound, Host, ListenSpec};
-#[cfg(feature = "dns")]
+#[cfg(feature = "dns-hickory")]
 use {
     crate::dns_server::{DnsServer, Reply},
     listenspec::capture::CaptureOptions,
@@ -114,7 +114,7 @@ fn a_udp_probe_that_lands_elsewhere_is_lost() {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("listenspec-probe "));
 }
 
-#[cfg(feature = "dns")]
+#[cfg(feature = "dns-hickory")]
 #[test]
 fn a_black_hole_resolver_cannot_hold_the_check_past_its_timeout() {
     let black_hole = DnsServer::start([("quiet.test", Reply::Silent)]);
@@ -147,7 +147,7 @@ fn a_black_hole_resolver_cannot_hold_the_check_past_its_timeout() {
     );
 }
 
-#[cfg(feature = "dns")]
+#[cfg(feature = "dns-hickory")]
 #[test]
 fn an_advertised_name_is_probed_at_every_address_it_resolves_to() {
     let probe = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -326,7 +326,7 @@ fn an_ipv6_literal_is_probed_without_a_lookup() {
 
 /// A name that resolves to no address is unresolved, and says so; it is
 /// not silently left out of the check.
-#[cfg(feature = "dns")]
+#[cfg(feature = "dns-hickory")]
 #[test]
 fn an_advertised_name_without_addresses_is_unresolved() {
     let server = DnsServer::start([("empty.test", Reply::Addrs(Vec::new()))]);
