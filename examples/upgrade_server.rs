@@ -77,7 +77,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut servers = tokio::task::JoinSet::new();
+    let mut servers = Vec::new();
     let streams: Vec<(String, String)> = bound
         .endpoints()
         .iter()
@@ -98,7 +98,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         // under way finish.
         let listener = StopAccepting::new(listener, until(stopped.clone()));
         let shutdown = until(stopped.clone());
-        servers.spawn(async move {
+        servers.push(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     shutdown.await;
@@ -110,8 +110,10 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     if generation > 0 {
         test_failure().await;
     }
-    // Serving: tell a predecessor (or systemd) so.
+    // Ready to serve: tell a predecessor (or systemd) so, then accept. A
+    // successor that fails before this line has accepted no connection.
     notify_ready()?;
+    let mut servers: tokio::task::JoinSet<_> = servers.into_iter().collect();
 
     let (mut hangup, mut terminate) = (
         signal(SignalKind::hangup())?,

@@ -437,8 +437,13 @@ impl Upgrader {
 
 /// Says `READY=1` to the process that started this one (a predecessor in
 /// an upgrade, or systemd for a `Type=notify` service), through
-/// `NOTIFY_SOCKET`; returns whether it was set. Call it once the server
-/// serves: its sockets are bound and accepting.
+/// `NOTIFY_SOCKET`; returns whether it was set.
+///
+/// Call it when the server is ready to serve (its sockets bound and
+/// taken, the application built), just before it starts accepting: the
+/// predecessor stops accepting when it hears it. A successor that fails
+/// before then has accepted no connection, so its predecessor, which goes
+/// on serving, loses none.
 pub fn notify_ready() -> io::Result<bool> {
     #[cfg(unix)]
     {

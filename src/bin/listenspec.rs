@@ -137,6 +137,11 @@ struct Doctor {
     /// Nothing is bound.
     #[arg(long, conflicts_with_all = ["host", "dump_host", "wait", "bind", "check", "json"])]
     watch: bool,
+    /// The spec file of the server now running: after the plan, say what
+    /// an upgrade from it to this spec would do with the sockets it hands
+    /// over (listenspec::handoff): keep, open, close. Nothing is bound.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dump_host", "wait", "bind", "check", "json", "watch"])]
+    upgrade_from: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -348,6 +353,9 @@ impl Doctor {
                 return ExitCode::from(2);
             }
         };
+        if let Some(old) = &self.upgrade_from {
+            return self.upgrade_preview(old, host, &plan);
+        }
         let bound = if self.bind || self.check {
             match plan.bind() {
                 Ok(bound) => Some(bound),
@@ -368,6 +376,44 @@ impl Doctor {
             None
         };
         self.report(host, &plan, bound)
+    }
+
+    /// `--upgrade-from FILE`: the plan, then what an upgrade from the
+    /// running spec to this one keeps, opens and closes, on this host.
+    fn upgrade_preview(&self, old: &Path, host: &Host, plan: &Plan) -> ExitCode {
+        let old_spec = match spec_or_status(Some(old), &[], false) {
+            Ok(spec) => spec,
+            Err(status) => return status,
+        };
+        let old_plan = match listenspec::plan_with(&old_spec, host, plan_options(self.strict)) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!(
+                    "the running spec {} does not plan on this host: {e}",
+                    old.display()
+                );
+                return ExitCode::from(2);
+            }
+        };
+        let diff = plan.diff(&old_plan);
+        let total: usize = plan.endpoints().iter().map(|e| e.binds().len()).sum();
+        let kept = total - diff.opened().len();
+        to_stdout(|out| {
+            print_plan(out, plan, host, self.host.as_deref())?;
+            writeln!(
+                out,
+                "\nan upgrade from {}: {kept} socket{} kept (never closed), {} opened, {} closed",
+                old.display(),
+                if kept == 1 { "" } else { "s" },
+                diff.opened().len(),
+                diff.closed().len()
+            )?;
+            if !diff.is_empty() {
+                writeln!(out, "{diff}")?;
+            }
+            Ok(())
+        })
+        .and(ExitCode::SUCCESS)
     }
 
     /// The plan, what was bound and what the check found, as a table or

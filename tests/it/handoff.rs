@@ -560,3 +560,46 @@ fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
         "{response}"
     );
 }
+
+/// The doctor says what an upgrade from the running spec would do with
+/// the sockets it hands over: what stays bound, what opens, what closes.
+#[test]
+fn the_doctor_previews_an_upgrade() {
+    let dir = Scratch::new("doctor");
+    let (old, new) = (dir.join("old.spec"), dir.join("new.spec"));
+    std::fs::write(
+        &old,
+        "local = 127.0.0.1 expose=local\nlocal.kept = http:8080\nlocal.gone = http:8081\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &new,
+        "local = 127.0.0.1 expose=local\nlocal.kept = http:8080\nlocal.new = udp:8082\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_listenspec"))
+        .args(["doctor", "--spec"])
+        .arg(&new)
+        .arg("--upgrade-from")
+        .arg(&old)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tail = stdout
+        .split_once("\nan upgrade from ")
+        .map(|(_, t)| t)
+        .unwrap_or_default();
+    assert_eq!(
+        tail,
+        format!(
+            "{}: 1 socket kept (never closed), 1 opened, 1 closed\n+ local.new udp 127.0.0.1:8082\n- local.gone tcp 127.0.0.1:8081\n",
+            old.display()
+        ),
+        "{stdout}"
+    );
+}
