@@ -2,7 +2,8 @@
 //! `unsafe` block is here, and nowhere else (`unsafe_code` is denied
 //! everywhere but this module).
 //!
-//! Each function is a safe wrapper around one call, links its man page, and
+//! Each function is a safe wrapper around one call (but `spawn`, whose
+//! fork-to-exec is one unit, as it says), links its man page, and
 //! returns `io::Result` (or a value that cannot fail); each `unsafe` block is
 //! the call alone, with a `SAFETY:` line naming what the code around it
 //! ensures. socket2's calls are safe already and stay where they are used.

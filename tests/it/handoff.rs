@@ -350,10 +350,12 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
         dir.join("out.log"),
         dir.join("api.sock"),
     );
+    let gram = dir.join("log.sock");
     let with = |extra: &str| {
         format!(
-            "local = 127.0.0.1 expose=local\nlocal.kept = http:0\n{extra}\nfiles = unix\nfiles.api = http:{}\n",
-            sock.display()
+            "local = 127.0.0.1 expose=local\nlocal.kept = http:0\nlocal.dns = udp:0\n{extra}\nfiles = unix\nfiles.api = http:{}\nfiles.log = unixgram:{}\n",
+            sock.display(),
+            gram.display()
         )
     };
     std::fs::write(&spec, with("local.gone = http:0")).unwrap();
@@ -397,6 +399,19 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
     // printed none: its plan failed).
     let new = bound_addr(&log, "local.new", 1);
     assert_eq!(bound_addr(&log, "local.kept", 1), kept, "the same socket");
+    // UDP and Unix datagram sockets are handed over too.
+    assert_eq!(
+        bound_addr(&log, "local.dns", 1),
+        bound_addr(&log, "local.dns", 0)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    let second = text.split("ENDPOINT").nth(2).unwrap();
+    for name in ["local.kept", "local.dns", "files.api", "files.log"] {
+        assert!(
+            second.contains(&format!("inherited {name}")),
+            "{name}: {second}"
+        );
+    }
     assert_eq!(who(&get(new).unwrap()), (next, 1));
     let err = get(gone).unwrap_err();
     assert!(err.contains("Connection refused"), "{err}");
@@ -420,6 +435,7 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
         !sock.exists(),
         "the successor removed the file it was handed"
     );
+    assert!(!gram.exists(), "and the datagram socket's");
     drop(first);
 }
 
