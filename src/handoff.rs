@@ -40,13 +40,18 @@
 //! [`Upgrader::store_fds`] hands the sockets to systemd's file descriptor
 //! store, which passes them back to the restarted service.
 
-use std::ffi::{CString, OsStr, OsString};
+#[cfg(unix)]
+use std::ffi::CString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+#[cfg(any(unix, feature = "tokio"))]
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
 #[cfg(unix)]
 use std::os::fd::{AsFd, OwnedFd};
@@ -56,11 +61,14 @@ use crate::Bound;
 /// The variable that tells a successor its sockets come from a
 /// predecessor (and which of them carry their socket file along):
 /// sockets its spec no longer has are then closed, not refused.
+#[cfg(unix)]
 pub(crate) const HANDOFF_VAR: &str = "LISTENSPEC_HANDOFF";
 
 /// The program a successor runs, with its arguments and the variables it
 /// gets beside this process's own.
 #[derive(Debug, Clone)]
+// Off Unix no successor is started, so nothing reads its fields.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub struct Successor {
     program: PathBuf,
     args: Vec<OsString>,
