@@ -70,7 +70,8 @@ pub(crate) fn open_planned(
                         listener: into_listener(s, ep.transport()),
                         local_addr: local,
                         inherited: None,
-                        planned: b.clone(),
+                        planned: ep.shared_binds(),
+                        bind: w.bind,
                     },
                 ));
             }

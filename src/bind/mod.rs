@@ -62,8 +62,11 @@ pub struct BoundSocket {
     listener: Listener,
     local_addr: SocketAddr,
     inherited: Option<String>,
-    /// Kept so a bound socket can still say why its address was chosen.
-    planned: Bind,
+    /// The endpoint's planned binds and which of them this socket is, so
+    /// that a bound socket can still say why its address was chosen: the
+    /// binds are the plan's own, shared, not a copy per socket.
+    planned: Arc<[Bind]>,
+    bind: usize,
 }
 
 impl BoundSocket {
@@ -87,7 +90,7 @@ impl BoundSocket {
     /// The planned socket this one is: the address asked for (port 0 or
     /// the first of a range), its device, and why it was chosen.
     pub fn planned(&self) -> &Bind {
-        &self.planned
+        &self.planned[self.bind]
     }
 }
 
@@ -102,7 +105,7 @@ pub struct BoundEndpoint {
     transport: Transport,
     sockets: Vec<BoundSocket>,
     #[cfg(unix)]
-    unix: Option<BoundUnix>,
+    unix: Option<Box<BoundUnix>>,
     /// What clients are told, as planned, and the port the sockets got.
     advertise: Option<(Advertised, u16)>,
     /// That URL with the real port, written out when first asked for:
@@ -112,6 +115,29 @@ pub struct BoundEndpoint {
 }
 
 impl BoundEndpoint {
+    /// The endpoint `ep` of the plan, bound: its IP sockets, or its Unix
+    /// socket.
+    fn new(
+        ep: &PlannedEndpoint,
+        sockets: Vec<BoundSocket>,
+        #[cfg(unix)] unix: Option<Box<BoundUnix>>,
+    ) -> BoundEndpoint {
+        let port = sockets.first().map(|s| s.local_addr.port());
+        BoundEndpoint {
+            network: ep.network().clone(),
+            name: ep.name().clone(),
+            protocol: ep.protocol(),
+            transport: ep.transport(),
+            advertise: ep.advertised().map(|a| {
+                let port = port.unwrap_or_else(|| ep.ports().map_or(0, crate::spec::Ports::first));
+                (a.clone(), port)
+            }),
+            advertised: OnceLock::new(),
+            sockets,
+            #[cfg(unix)]
+            unix,
+        }
+    }
     /// The network's name.
     pub fn network(&self) -> &Name {
         &self.network
@@ -155,7 +181,7 @@ impl BoundEndpoint {
     /// The Unix socket, for an endpoint on a `unix` network.
     #[cfg(unix)]
     pub fn unix(&self) -> Option<&BoundUnix> {
-        self.unix.as_ref()
+        self.unix.as_deref()
     }
 }
 
@@ -256,7 +282,7 @@ impl Bound {
                 .sockets
                 .iter()
                 .map(|s| {
-                    let mut why = table::why(&s.planned);
+                    let mut why = table::why(s.planned());
                     if let Some(name) = &s.inherited {
                         why.push_str(&format!(", inherited {name}"));
                     }
@@ -540,19 +566,24 @@ fn match_unnamed(
     matched
 }
 
-/// The sockets opened so far, to name who holds a port when a bind fails.
-struct Held {
-    /// Transport, local address, whether it is a dual-stack `[::]`, owner.
-    entries: Vec<(Transport, SocketAddr, bool, usize)>,
-}
-
-impl Held {
-    fn holder(&self, t: Transport, addr: SocketAddr, dual: bool) -> Option<usize> {
-        self.entries
-            .iter()
-            .find(|&&(ht, ha, hdual, _)| ht == t && takes(ha, hdual, addr, dual))
-            .map(|&(_, _, _, who)| who)
-    }
+/// Which endpoint of this spec holds `addr` for transport `t`: the one
+/// with a socket, among those `bound` so far (per endpoint), that takes
+/// it. Asked only when a bind fails, of the sockets themselves: a list of
+/// them kept aside for the purpose would cost every bind, and most never
+/// fail.
+fn who_holds(
+    eps: &[PlannedEndpoint],
+    bound: &[Option<BoundEndpoint>],
+    t: Transport,
+    addr: SocketAddr,
+    dual: bool,
+) -> Option<usize> {
+    bound.iter().zip(eps).position(|(b, ep)| {
+        ep.transport() == t
+            && b.iter()
+                .flat_map(|b| &b.sockets)
+                .any(|s| takes(s.local_addr, dual_stack(ep, s.local_addr), addr, dual))
+    })
 }
 
 /// Whether a socket on `held` keeps one from binding `want`: the same port
@@ -672,7 +703,8 @@ fn place(
             local_addr: inh.addr.unwrap_or(addr),
             inherited: Some(inh.name.clone()),
             listener: into_listener(inh.socket, ep.transport()),
-            planned: ep.binds()[j].clone(),
+            planned: ep.shared_binds(),
+            bind: j,
         });
     }
 }
@@ -768,22 +800,21 @@ pub(crate) fn bind_with(
     } = place_inherited(plan, inherited, &mut failures);
     let mut order: Vec<usize> = (0..eps.len()).collect();
     order.sort_by_key(|&i| eps[i].ports().and_then(crate::spec::Ports::fixed).is_none());
-    let mut held = Held {
-        entries: Vec::with_capacity(eps.iter().map(|ep| ep.binds().len()).sum()),
-    };
-    let mut bound: Vec<Option<Vec<BoundSocket>>> = eps.iter().map(|_| None).collect();
-    #[cfg(unix)]
-    let mut bound_unix: Vec<Option<BoundUnix>> = eps.iter().map(|_| None).collect();
+    // Per endpoint, in spec order; each is made as soon as its sockets are
+    // bound, while its plan is at hand.
+    let mut bound: Vec<Option<BoundEndpoint>> = eps.iter().map(|_| None).collect();
     for i in order.into_iter().filter(|i| !refused.contains(i)) {
-        if let Some(u) = eps[i].unix() {
+        let ep = &eps[i];
+        if let Some(u) = ep.unix() {
             #[cfg(unix)]
             {
                 let given = given_unix.get_mut(i).and_then(Option::take);
-                bound_unix[i] = bind_unix(&eps[i], u, given, opener, &mut failures);
+                bound[i] = bind_unix(ep, u, given, opener, &mut failures)
+                    .map(|u| BoundEndpoint::new(ep, Vec::new(), Some(Box::new(u))));
             }
             #[cfg(not(unix))]
             failures.push(BindFailure::at(
-                &eps[i],
+                ep,
                 BindTarget::Unix(u.path().clone()),
                 Cause::Unix(UnixError::Unsupported {
                     os: std::env::consts::OS,
@@ -792,50 +823,29 @@ pub(crate) fn bind_with(
             continue;
         }
         let given = given.get_mut(i).map(std::mem::take).unwrap_or_default();
-        bound[i] = bind_endpoint(eps, i, given, opener, &held, &mut failures);
-        if let Some(socks) = &bound[i] {
-            let t = eps[i].transport();
-            held.entries.extend(
-                socks
-                    .iter()
-                    .map(|s| (t, s.local_addr, dual_stack(&eps[i], s.local_addr), i)),
-            );
-        }
+        let sockets = bind_endpoint(eps, i, given, opener, &bound, &mut failures);
+        bound[i] = sockets.map(|sockets| {
+            BoundEndpoint::new(
+                ep,
+                sockets,
+                #[cfg(unix)]
+                None,
+            )
+        });
     }
     if !failures.is_empty() {
         // Dropping `bound` closes every socket opened above; the socket
         // files this call made go too, `keep-file` or not.
         #[cfg(unix)]
-        for u in bound_unix.into_iter().flatten() {
+        for u in bound.into_iter().flatten().filter_map(|e| e.unix) {
             u.socket.discard();
         }
         return Err(BindError::new(failures));
     }
-    #[cfg(unix)]
-    let mut bound_unix = bound_unix.into_iter();
-    let endpoints = eps
-        .iter()
-        .zip(bound)
-        .map(|(ep, socks)| {
-            let sockets = socks.unwrap_or_default();
-            let port = sockets.first().map(|s| s.local_addr.port());
-            BoundEndpoint {
-                network: ep.network().clone(),
-                name: ep.name().clone(),
-                protocol: ep.protocol(),
-                transport: ep.transport(),
-                advertise: ep.advertised().map(|a| {
-                    let port =
-                        port.unwrap_or_else(|| ep.ports().map_or(0, crate::spec::Ports::first));
-                    (a.clone(), port)
-                }),
-                advertised: OnceLock::new(),
-                sockets,
-                #[cfg(unix)]
-                unix: bound_unix.next().flatten(),
-            }
-        })
-        .collect();
+    // Without failures every endpoint is bound. `filter_map`, not
+    // `flatten`: std collects it into the allocation `bound` already has.
+    #[allow(clippy::filter_map_identity)]
+    let endpoints = bound.into_iter().filter_map(|e| e).collect();
     Ok(Bound {
         endpoints,
         taken: Vec::new(),
@@ -852,13 +862,14 @@ fn into_listener(socket: Socket, t: Transport) -> Listener {
 
 /// Binds one endpoint on one port for all its addresses, trying the next port
 /// of a range, or a fresh ephemeral port, while the only failures are
-/// "address in use". Failures go to `failures`; `None` then.
+/// "address in use". Failures go to `failures`, naming the endpoint of
+/// `bound` (those bound so far) that holds the port; `None` then.
 fn bind_endpoint(
     eps: &[PlannedEndpoint],
     i: usize,
     mut given: Vec<Option<BoundSocket>>,
     opener: &mut dyn Open,
-    held: &Held,
+    bound: &[Option<BoundEndpoint>],
     failures: &mut Vec<BindFailure>,
 ) -> Option<Vec<BoundSocket>> {
     let ep = &eps[i];
@@ -910,7 +921,7 @@ fn bind_endpoint(
             ));
             return None;
         }
-        report_failures(eps, ep, &opened, errors, held, failures);
+        report_failures(eps, ep, &opened, errors, bound, failures);
         return None;
     }
     None
@@ -961,7 +972,8 @@ fn open_on(
                     listener: into_listener(s, t),
                     local_addr: local,
                     inherited: None,
-                    planned: b.clone(),
+                    planned: ep.shared_binds(),
+                    bind: j,
                 }));
             }
             Err(e) => {
@@ -984,13 +996,13 @@ fn report_failures(
     ep: &PlannedEndpoint,
     opened: &[Option<BoundSocket>],
     errors: Vec<(SocketAddr, io::Error)>,
-    held: &Held,
+    bound: &[Option<BoundEndpoint>],
     failures: &mut Vec<BindFailure>,
 ) {
     let t = ep.transport();
     for (addr, e) in errors {
         let dual = dual_stack(ep, addr);
-        let holder = held.holder(t, addr, dual).map(|j| eps[j].qualified());
+        let holder = who_holds(eps, bound, t, addr, dual).map(|j| eps[j].qualified());
         let own = opened
             .iter()
             .flatten()

@@ -8,7 +8,10 @@ use socket2::Socket;
 
 use super::socket::{Open, System};
 use super::unix::SocketFile;
-use super::{Cause, Held, Step, ToOpen, UnixError, bind_with, dual_stack, open_planned, takes};
+use super::{
+    BoundEndpoint, Cause, Step, ToOpen, UnixError, bind_with, dual_stack, open_planned, takes,
+    who_holds,
+};
 use crate::plan::{Bind, PlannedEndpoint, UnixBind};
 use crate::spec::Transport;
 use crate::{Host, ListenSpec, Plan};
@@ -307,18 +310,23 @@ fn a_failure_at_any_socket_of_a_change_closes_the_others_it_opened() {
 #[test]
 fn the_holder_of_a_port_is_an_endpoint_of_its_transport() {
     let a = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
-    let held = Held {
-        entries: vec![
-            (Transport::Tcp, a("127.0.0.1:80"), false, 3),
-            (Transport::Udp, a("127.0.0.1:53"), false, 4),
-        ],
-    };
-    assert_eq!(
-        held.holder(Transport::Tcp, a("127.0.0.1:80"), false),
-        Some(3)
-    );
-    assert_eq!(held.holder(Transport::Udp, a("127.0.0.1:80"), false), None);
-    assert_eq!(held.holder(Transport::Tcp, a("127.0.0.1:53"), false), None);
+    let plan = loopback_plan("local = 127.0.0.1\nlocal.web = tcp:0\nlocal.dns = udp:0");
+    let bound = bind_with(&plan, Vec::new(), &mut System).unwrap();
+    // The endpoints, as `bind_with` holds them while binding.
+    let opened: Vec<Option<BoundEndpoint>> = bound.endpoints.into_iter().map(Some).collect();
+    let port = |i: usize| opened[i].as_ref().unwrap().sockets[0].local_addr.port();
+    let (web, dns) = (port(0), port(1));
+    let on = |ip: &str, port: u16| std::net::SocketAddr::new(ip.parse().unwrap(), port);
+    let holds = |t, addr| who_holds(plan.endpoints(), &opened, t, addr, false);
+    assert_eq!(holds(Transport::Tcp, on("127.0.0.1", web)), Some(0));
+    assert_eq!(holds(Transport::Tcp, on("0.0.0.0", web)), Some(0));
+    assert_eq!(holds(Transport::Udp, on("127.0.0.1", dns)), Some(1));
+    assert_eq!(holds(Transport::Tcp, on("127.0.0.2", web)), None);
+    // TCP and UDP ports are apart: the OS may give both one number.
+    if web != dns {
+        assert_eq!(holds(Transport::Udp, on("127.0.0.1", web)), None);
+        assert_eq!(holds(Transport::Tcp, on("127.0.0.1", dns)), None);
+    }
 
     let plan = loopback_plan("public = ::\npublic.d = tcp:0 v6only=false\npublic.s = tcp:0");
     let [dual, single] = plan.endpoints() else {

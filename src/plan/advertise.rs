@@ -3,7 +3,7 @@
 use std::cell::OnceCell;
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use url::Url;
 
@@ -30,7 +30,10 @@ pub enum Source {
 /// [`Advertised::with_port`] completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Advertised {
-    pub(crate) url: Url,
+    /// Shared: the endpoints of a network that derive their URL from one
+    /// address, on ports the OS picks, all have this one, and what is bound
+    /// from the plan keeps it too.
+    pub(crate) url: Arc<Url>,
     pub(crate) port_from_bind: bool,
     pub(crate) source: Source,
 }
@@ -38,12 +41,12 @@ pub struct Advertised {
 impl Advertised {
     /// The URL, when its port is known at plan time.
     pub fn url(&self) -> Option<&Url> {
-        (!self.port_from_bind).then_some(&self.url)
+        (!self.port_from_bind).then_some(&*self.url)
     }
 
     /// The URL once the endpoint is bound on `port`.
     pub fn with_port(&self, port: u16) -> Url {
-        let mut url = self.url.clone();
+        let mut url = Url::clone(&self.url);
         if self.port_from_bind {
             // Cannot fail: every advertised URL has a host (checked when the
             // spec was parsed, or an IP address when derived).
@@ -144,7 +147,7 @@ fn with_port(mut url: Url, port: Option<u16>) -> Url {
 fn url_for(
     explicit: Option<u16>,
     e: &Endpoint,
-    make: impl FnOnce(Option<u16>) -> Url,
+    make: impl FnOnce(Option<u16>) -> Arc<Url>,
 ) -> Advertised {
     let port = explicit.or(e.ports().and_then(Ports::fixed));
     Advertised {
@@ -173,16 +176,16 @@ fn explicit(a: &Advertise, e: &Endpoint, source: Source, whole: bool) -> Adverti
             }
             Advertised {
                 port_from_bind: !known && fixed.is_none(),
-                url,
+                url: Arc::new(url),
                 source: Source::Derived,
             }
         }
         Advertise::Url(u) => url_for(u.port(), e, |p| {
-            make_url(e.protocol().scheme(), a.host(), p)
+            Arc::new(make_url(e.protocol().scheme(), a.host(), p))
         }),
-        Advertise::Host { port, .. } => {
-            url_for(*port, e, |p| make_url(e.protocol().scheme(), a.host(), p))
-        }
+        Advertise::Host { port, .. } => url_for(*port, e, |p| {
+            Arc::new(make_url(e.protocol().scheme(), a.host(), p))
+        }),
     };
     out.source = source;
     out
@@ -221,23 +224,23 @@ pub(crate) struct Ranked {
     deprecated: bool,
     /// `scheme://best` for each of [`SCHEMES`], made when an endpoint first
     /// asks: writing the address into a URL is most of deriving one, and
-    /// every endpoint of the network derives from the same address.
-    urls: [OnceCell<Url>; 4],
+    /// every endpoint of the network derives from the same address. Those
+    /// on ports the OS picks share it as it is.
+    urls: [OnceCell<Arc<Url>>; 4],
 }
 
 impl Ranked {
     /// The URL of `best` for `scheme`, with `port` when it is known.
-    fn url(&self, scheme: &str, port: Option<u16>) -> Url {
+    fn url(&self, scheme: &str, port: Option<u16>) -> Arc<Url> {
         let host = host_of(self.best);
         let Some(i) = SCHEMES.iter().position(|&s| s == scheme) else {
-            return make_url(scheme, host, port);
+            return Arc::new(make_url(scheme, host, port));
         };
-        with_port(
-            self.urls[i]
-                .get_or_init(|| make_url(scheme, host, None))
-                .clone(),
-            port,
-        )
+        let url = self.urls[i].get_or_init(|| Arc::new(make_url(scheme, host, None)));
+        match port {
+            None => Arc::clone(url),
+            Some(_) => Arc::new(with_port(Url::clone(url), port)),
+        }
     }
 }
 

@@ -97,8 +97,9 @@ pub struct Chosen {
     ip: IpAddr,
     scope_id: u32,
     /// Also names the interface, which a matched address always has and a
-    /// wildcard never does.
-    why: Why,
+    /// wildcard never does. Shared by every bind of the address, one per
+    /// endpoint of its network, which copy the rest of `Chosen`.
+    why: Arc<Why>,
     /// `AddrClass::of(ip)` and `class::is_globally_reachable(ip)`, which
     /// the checks and the ranking ask again and again.
     class: AddrClass,
@@ -114,7 +115,7 @@ impl Chosen {
         Chosen {
             ip,
             scope_id,
-            why,
+            why: Arc::new(why),
             class,
             global,
             deprecated: false,
@@ -137,7 +138,7 @@ impl Chosen {
         &self.why
     }
     fn is_wildcard(&self) -> bool {
-        matches!(self.why, Why::Wildcard { .. })
+        matches!(*self.why, Why::Wildcard { .. })
     }
     fn socket_addr(&self, port: u16) -> SocketAddr {
         match self.ip {
@@ -225,10 +226,13 @@ pub struct PlannedEndpoint {
 }
 
 /// An endpoint's sockets: one per address on ports, or one Unix socket.
+/// The binds are shared with the sockets bound from them, which keep
+/// their planned bind without a copy of it each; the Unix socket is boxed,
+/// so that it does not make every endpoint on IP addresses its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Sockets {
-    Ip { ports: Ports, binds: Vec<Bind> },
-    Unix(UnixBind),
+    Ip { ports: Ports, binds: Arc<[Bind]> },
+    Unix(Box<UnixBind>),
 }
 
 impl PlannedEndpoint {
@@ -285,6 +289,14 @@ impl PlannedEndpoint {
     /// (then the plan has an error for it).
     pub fn advertised(&self) -> Option<&Advertised> {
         self.advertise.as_ref()
+    }
+    /// The binds, to share with the sockets bound from them; empty for a
+    /// Unix socket.
+    pub(crate) fn shared_binds(&self) -> Arc<[Bind]> {
+        match &self.sockets {
+            Sockets::Ip { binds, .. } => Arc::clone(binds),
+            Sockets::Unix(_) => Arc::new([]),
+        }
     }
 }
 
@@ -510,7 +522,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
                     name: e.name().clone(),
                     protocol: e.protocol(),
                     transport: e.transport(),
-                    sockets: Sockets::Unix(bind),
+                    sockets: Sockets::Unix(Box::new(bind)),
                     options: e.options().clone(),
                     advertise: Some(advertise),
                 });
@@ -675,7 +687,7 @@ fn binds(
     addrs: &[Chosen],
     view: &HostView,
     report: &mut impl FnMut(ProblemKind),
-) -> Vec<Bind> {
+) -> Arc<[Bind]> {
     let mut device = e.options().device.as_ref();
     if let Some(Device::Named(d)) = device
         && view.interface(d).is_none()

@@ -7,6 +7,7 @@
 
 use foldhash::{HashMap, HashMapExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use url::Url;
 
@@ -355,7 +356,7 @@ pub(crate) fn advertise(
         });
     let (url, source) = written.unwrap_or_else(|| (derived(e.protocol(), path), Source::Derived));
     Advertised {
-        url,
+        url: Arc::new(url),
         port_from_bind: false,
         source,
     }
