@@ -384,8 +384,18 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
     snapshot(spec, interfaces, dns)
 }
 
+/// Looks `names` up as capture does, and records every name still
+/// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
+/// whose timeout bounds everything it does.
 #[cfg(feature = "dns")]
-pub(crate) use dns::lookup_within;
+pub(crate) fn lookup_within(
+    names: &BTreeSet<&str>,
+    opts: &CaptureOptions,
+    limit: Duration,
+) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
+    opts.validate().map_err(CaptureError::Options)?;
+    dns::lookup_blocking(names, opts, Some(limit))
+}
 
 /// Captures this host from async code. Needs the `tokio` feature. With
 /// `dns-hickory` it looks names up on the caller's runtime, which must be

@@ -239,73 +239,62 @@ mod tokio_types {
         })
     }
 
-    impl FromEndpoint for Vec<tokio::net::TcpListener> {
-        fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
-            Vec::<std::net::TcpListener>::check(endpoint)?;
-            in_runtime(endpoint)
-        }
-        fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
-            in_runtime(&endpoint)?;
-            converted(endpoint, |sockets: Vec<std::net::TcpListener>| {
-                sockets
-                    .into_iter()
-                    .map(|l| {
-                        l.set_nonblocking(true)?;
-                        tokio::net::TcpListener::from_std(l)
-                    })
-                    .collect()
-            })
-        }
+    /// `FromEndpoint` for a tokio type made from the std type `$std` by
+    /// `$convert`, inside a runtime: the same check as the std type's,
+    /// and the runtime's.
+    macro_rules! from_std {
+        ($tokio:ty, $std:ty, $convert:expr) => {
+            impl FromEndpoint for $tokio {
+                fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
+                    <$std>::check(endpoint)?;
+                    in_runtime(endpoint)
+                }
+                fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
+                    in_runtime(&endpoint)?;
+                    converted::<$std, _>(endpoint, $convert)
+                }
+            }
+        };
     }
 
-    impl FromEndpoint for Vec<tokio::net::UdpSocket> {
-        fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
-            Vec::<std::net::UdpSocket>::check(endpoint)?;
-            in_runtime(endpoint)
+    from_std!(
+        Vec<tokio::net::TcpListener>,
+        Vec<std::net::TcpListener>,
+        |sockets: Vec<std::net::TcpListener>| {
+            sockets
+                .into_iter()
+                .map(|l| {
+                    l.set_nonblocking(true)?;
+                    tokio::net::TcpListener::from_std(l)
+                })
+                .collect()
         }
-        fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
-            in_runtime(&endpoint)?;
-            converted(endpoint, |sockets: Vec<std::net::UdpSocket>| {
-                sockets
-                    .into_iter()
-                    .map(|u| {
-                        u.set_nonblocking(true)?;
-                        tokio::net::UdpSocket::from_std(u)
-                    })
-                    .collect()
-            })
+    );
+    from_std!(
+        Vec<tokio::net::UdpSocket>,
+        Vec<std::net::UdpSocket>,
+        |sockets: Vec<std::net::UdpSocket>| {
+            sockets
+                .into_iter()
+                .map(|u| {
+                    u.set_nonblocking(true)?;
+                    tokio::net::UdpSocket::from_std(u)
+                })
+                .collect()
         }
-    }
-
+    );
     #[cfg(unix)]
-    impl FromEndpoint for crate::bind::WithFile<tokio::net::UnixListener> {
-        fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
-            crate::bind::WithFile::<std::os::unix::net::UnixListener>::check(endpoint)?;
-            in_runtime(endpoint)
-        }
-        fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
-            in_runtime(&endpoint)?;
-            converted(
-                endpoint,
-                crate::bind::WithFile::<std::os::unix::net::UnixListener>::into_tokio,
-            )
-        }
-    }
-
+    from_std!(
+        crate::bind::WithFile<tokio::net::UnixListener>,
+        crate::bind::WithFile<std::os::unix::net::UnixListener>,
+        crate::bind::WithFile::<std::os::unix::net::UnixListener>::into_tokio
+    );
     #[cfg(unix)]
-    impl FromEndpoint for crate::bind::WithFile<tokio::net::UnixDatagram> {
-        fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
-            crate::bind::WithFile::<std::os::unix::net::UnixDatagram>::check(endpoint)?;
-            in_runtime(endpoint)
-        }
-        fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
-            in_runtime(&endpoint)?;
-            converted(
-                endpoint,
-                crate::bind::WithFile::<std::os::unix::net::UnixDatagram>::into_tokio,
-            )
-        }
-    }
+    from_std!(
+        crate::bind::WithFile<tokio::net::UnixDatagram>,
+        crate::bind::WithFile<std::os::unix::net::UnixDatagram>,
+        crate::bind::WithFile::<std::os::unix::net::UnixDatagram>::into_tokio
+    );
 }
 
 #[cfg(feature = "tokio")]

@@ -22,18 +22,6 @@ use hickory_resolver::{ConnectionProvider, PoolContext, Resolver};
 use super::{CaptureError, CaptureOptions};
 use crate::host::DnsAnswer;
 
-/// Looks `names` up as capture does, and records every name still
-/// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
-/// whose timeout bounds everything it does.
-pub(crate) fn lookup_within(
-    names: &BTreeSet<&str>,
-    opts: &CaptureOptions,
-    limit: Duration,
-) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
-    opts.validate().map_err(CaptureError::Options)?;
-    lookup_blocking(names, opts, Some(limit))
-}
-
 /// hickory needs a Tokio runtime, and building one inside a running
 /// runtime panics; so inside one the lookups run on a scoped thread with a
 /// runtime of its own, and otherwise on a runtime on this thread.

@@ -36,18 +36,6 @@ const MAX_THREADS: usize = 4 * BATCH_THREADS;
 /// The lookup threads alive now.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// Looks `names` up as capture does, and records every name still
-/// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
-/// whose timeout bounds everything it does.
-pub(crate) fn lookup_within(
-    names: &BTreeSet<&str>,
-    opts: &CaptureOptions,
-    limit: Duration,
-) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
-    opts.validate().map_err(CaptureError::Options)?;
-    lookup_blocking(names, opts, Some(limit))
-}
-
 /// Looks `names` up, waiting on this thread at most `limit`, or without
 /// one the capture's deadline, [`CaptureOptions::timeout`] ×
 /// [`CaptureOptions::attempts`].
