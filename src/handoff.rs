@@ -190,6 +190,8 @@ pub enum HandoffError {
 struct Passed {
     name: String,
     fd: OwnedFd,
+    /// An IP socket's address, which a followed change may close.
+    addr: Option<std::net::SocketAddr>,
     /// The file's path, device and inode, and the flag that keeps this
     /// process from removing it.
     file: Option<(PathBuf, u64, u64, Arc<AtomicBool>)>,
@@ -199,12 +201,14 @@ struct Passed {
 /// from [`Bound`] before its endpoints are taken, it keeps a duplicate of
 /// every socket, so the server can serve them meanwhile.
 ///
-/// Sockets a [`Watch`](crate::watch::Watch) opens later are not among
-/// them; a successor binds those anew.
+/// A server that follows the host with a [`Watch`](crate::watch::Watch)
+/// gives each [`Change`](crate::watch::Change) to [`Upgrader::follow`]
+/// too, before its listeners take the new sockets, so that what it hands
+/// over is what it serves.
 #[derive(Debug)]
 pub struct Upgrader {
     #[cfg(unix)]
-    sockets: Vec<Passed>,
+    sockets: std::sync::Mutex<Vec<Passed>>,
     busy: AtomicBool,
 }
 
@@ -225,6 +229,7 @@ impl Upgrader {
                     sockets.push(Passed {
                         name: name.clone(),
                         fd: fd.map_err(HandoffError::Prepare)?,
+                        addr: Some(s.local_addr()),
                         file: None,
                     });
                 }
@@ -244,12 +249,13 @@ impl Upgrader {
                     sockets.push(Passed {
                         name: name.clone(),
                         fd: fd.map_err(HandoffError::Prepare)?,
+                        addr: None,
                         file,
                     });
                 }
             }
             Ok(Upgrader {
-                sockets,
+                sockets: std::sync::Mutex::new(sockets),
                 busy: AtomicBool::new(false),
             })
         }
@@ -260,6 +266,66 @@ impl Upgrader {
                 os: std::env::consts::OS,
             })
         }
+    }
+
+    /// Follows a change of the host: the sockets it closes are no longer
+    /// handed over, the ones it opens are (a copy of each, taken here:
+    /// call it before the listeners take them from the change).
+    pub fn follow(&self, change: &crate::watch::Change) -> Result<(), HandoffError> {
+        #[cfg(unix)]
+        {
+            let closed: std::collections::HashSet<(String, std::net::SocketAddr)> = change
+                .closed()
+                .iter()
+                .map(|(n, a)| (n.to_string(), *a))
+                .collect();
+            let mut sockets = self.lock();
+            sockets.retain(|s| {
+                s.addr
+                    .is_none_or(|a| !closed.contains(&(s.name.clone(), a)))
+            });
+            for (name, socket) in change.sockets() {
+                let fd = match socket.listener() {
+                    crate::bind::Listener::Tcp(l) => l.as_fd().try_clone_to_owned(),
+                    crate::bind::Listener::Udp(u) => u.as_fd().try_clone_to_owned(),
+                };
+                sockets.push(Passed {
+                    name: name.to_string(),
+                    fd: fd.map_err(HandoffError::Prepare)?,
+                    addr: Some(socket.local_addr()),
+                    file: None,
+                });
+            }
+            // Each endpoint's sockets together, as `store_fds` sends them.
+            sockets.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = change;
+            Err(HandoffError::Unsupported {
+                os: std::env::consts::OS,
+            })
+        }
+    }
+
+    /// The endpoint names and addresses of the sockets an upgrade would
+    /// hand over now, for a test to compare.
+    #[cfg(all(test, unix))]
+    fn handed(&self) -> Vec<(String, Option<std::net::SocketAddr>)> {
+        self.lock()
+            .iter()
+            .map(|s| (s.name.clone(), s.addr))
+            .collect()
+    }
+
+    /// The sockets to hand over. A poisoned lock is taken as it is: the
+    /// list is whole after every step that changes it.
+    #[cfg(unix)]
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Passed>> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Starts `successor` with the sockets and waits, at most `ready_within`,
@@ -301,11 +367,12 @@ impl Upgrader {
     ) -> Result<Upgraded, HandoffError> {
         let start = Instant::now();
         let notify = NotifySocket::new().map_err(HandoffError::Prepare)?;
-        let env = self.successor_env(successor, &notify.path);
+        let sockets = self.lock();
+        let env = successor_env(&sockets, successor, &notify.path);
         let program = c_string(successor.program.as_os_str());
         let mut args = vec![program.clone()];
         args.extend(successor.args.iter().map(|a| c_string(a)));
-        let fds: Vec<_> = self.sockets.iter().map(|s| s.fd.as_fd()).collect();
+        let fds: Vec<_> = sockets.iter().map(|s| s.fd.as_fd()).collect();
         let pid = crate::sys::spawn_with_sockets(&program, &args, &env, &fds).map_err(|error| {
             HandoffError::Start {
                 program: successor.program.clone(),
@@ -318,7 +385,7 @@ impl Upgrader {
             // Short waits, so a successor that ends is seen soon.
             match notify.ready_by((Instant::now() + Duration::from_millis(50)).min(deadline)) {
                 Ok(true) => {
-                    for s in &self.sockets {
+                    for s in sockets.iter() {
                         if let Some((.., keep)) = &s.file {
                             keep.store(true, Ordering::Relaxed);
                         }
@@ -356,51 +423,6 @@ impl Upgrader {
         })
     }
 
-    /// The successor's environment: this process's, less what activation
-    /// and readiness set, then the successor's own variables, then the
-    /// sockets' (`LISTEN_PID` is written by the child itself).
-    #[cfg(unix)]
-    fn successor_env(&self, successor: &Successor, notify: &std::path::Path) -> Vec<CString> {
-        use std::os::unix::ffi::OsStrExt;
-        const SET_HERE: [&str; 5] = [
-            "LISTEN_PID",
-            "LISTEN_FDS",
-            "LISTEN_FDNAMES",
-            "NOTIFY_SOCKET",
-            HANDOFF_VAR,
-        ];
-        let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
-            .filter(|(k, _)| !SET_HERE.iter().any(|s| k == s))
-            .filter(|(k, _)| !successor.env.iter().any(|(o, _)| o == k))
-            .collect();
-        vars.extend(successor.env.iter().cloned());
-        let names: Vec<&str> = self.sockets.iter().map(|s| s.name.as_str()).collect();
-        // Which sockets carry their file: `INDEX:DEV:INO`, comma-separated.
-        let files: Vec<String> = self
-            .sockets
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                s.file
-                    .as_ref()
-                    .map(|(_, dev, ino, _)| format!("{i}:{dev}:{ino}"))
-            })
-            .collect();
-        vars.push(("LISTEN_FDS".into(), self.sockets.len().to_string().into()));
-        vars.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
-        vars.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
-        vars.push((HANDOFF_VAR.into(), files.join(",").into()));
-        vars.into_iter()
-            .map(|(k, v)| {
-                let mut entry = k.as_bytes().to_vec();
-                entry.push(b'=');
-                entry.extend_from_slice(v.as_bytes());
-                entry.retain(|&b| b != 0);
-                CString::new(entry).unwrap_or_default()
-            })
-            .collect()
-    }
-
     /// Hands the sockets to systemd's file descriptor store (`FDSTORE=1`,
     /// each endpoint's sockets under `FDNAME=` its name), so that a
     /// `systemctl restart` passes them back to the new process, which takes
@@ -416,18 +438,13 @@ impl Upgrader {
             };
             let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)
                 .map_err(HandoffError::Prepare)?;
+            let sockets = self.lock();
             let mut stored = 0;
             let mut i = 0;
-            while i < self.sockets.len() {
-                let name = &self.sockets[i].name;
-                let run = self.sockets[i..]
-                    .iter()
-                    .take_while(|s| &s.name == name)
-                    .count();
-                let fds: Vec<_> = self.sockets[i..i + run]
-                    .iter()
-                    .map(|s| s.fd.as_fd())
-                    .collect();
+            while i < sockets.len() {
+                let name = &sockets[i].name;
+                let run = sockets[i..].iter().take_while(|s| &s.name == name).count();
+                let fds: Vec<_> = sockets[i..i + run].iter().map(|s| s.fd.as_fd()).collect();
                 let message = format!("FDSTORE=1\nFDNAME={name}\n");
                 crate::sys::send_with_fds(socket.as_fd(), &to, message.as_bytes(), &fds)
                     .map_err(HandoffError::Prepare)?;
@@ -441,6 +458,54 @@ impl Upgrader {
             os: std::env::consts::OS,
         })
     }
+}
+
+/// The successor's environment: this process's, less what activation
+/// and readiness set, then the successor's own variables, then the
+/// sockets' (`LISTEN_PID` is written by the child itself).
+#[cfg(unix)]
+fn successor_env(
+    sockets: &[Passed],
+    successor: &Successor,
+    notify: &std::path::Path,
+) -> Vec<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    const SET_HERE: [&str; 5] = [
+        "LISTEN_PID",
+        "LISTEN_FDS",
+        "LISTEN_FDNAMES",
+        "NOTIFY_SOCKET",
+        HANDOFF_VAR,
+    ];
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !SET_HERE.iter().any(|s| k == s))
+        .filter(|(k, _)| !successor.env.iter().any(|(o, _)| o == k))
+        .collect();
+    vars.extend(successor.env.iter().cloned());
+    let names: Vec<&str> = sockets.iter().map(|s| s.name.as_str()).collect();
+    // Which sockets carry their file: `INDEX:DEV:INO`, comma-separated.
+    let files: Vec<String> = sockets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            s.file
+                .as_ref()
+                .map(|(_, dev, ino, _)| format!("{i}:{dev}:{ino}"))
+        })
+        .collect();
+    vars.push(("LISTEN_FDS".into(), sockets.len().to_string().into()));
+    vars.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
+    vars.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
+    vars.push((HANDOFF_VAR.into(), files.join(",").into()));
+    vars.into_iter()
+        .map(|(k, v)| {
+            let mut entry = k.as_bytes().to_vec();
+            entry.push(b'=');
+            entry.extend_from_slice(v.as_bytes());
+            entry.retain(|&b| b != 0);
+            CString::new(entry).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Says `READY=1` to the process that started this one (a predecessor in
@@ -656,5 +721,54 @@ impl<L: axum::serve::Listener> axum::serve::Listener for StopAccepting<L> {
 impl fmt::Display for Upgraded {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "successor pid {} ready after {:?}", self.pid, self.took)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::Upgrader;
+    use crate::bind::BoundEndpoint;
+    use crate::spec::QualifiedName;
+    use crate::watch::Change;
+
+    fn q(name: &str) -> QualifiedName {
+        let (n, e) = name.split_once('.').unwrap();
+        QualifiedName::new(n.parse().unwrap(), e.parse().unwrap())
+    }
+
+    /// What an upgrade hands over follows the host: a socket a change
+    /// opened goes along, one it closed does not.
+    #[test]
+    fn follow_hands_over_what_a_change_opens_and_not_what_it_closes() {
+        let spec = "local = 127.0.0.1; local.a = tcp:0; local.b = udp:0"
+            .parse()
+            .unwrap();
+        let bound = crate::bind_all(&spec).unwrap();
+        let upgrader = Upgrader::new(&bound).unwrap();
+        let addr = |name| bound.endpoint("local", name).unwrap().local_addrs()[0];
+        let (a, b) = (addr("a"), addr("b"));
+        let handed = |names: &[(&str, std::net::SocketAddr)]| -> Vec<(String, Option<std::net::SocketAddr>)> {
+            names.iter().map(|(n, a)| ((*n).to_owned(), Some(*a))).collect()
+        };
+        assert_eq!(upgrader.handed(), handed(&[("local.a", a), ("local.b", b)]));
+
+        let more = "local = 127.0.0.1; local.a = tcp:0".parse().unwrap();
+        let mut other = crate::bind_all(&more).unwrap();
+        let mut opened = other
+            .take::<BoundEndpoint>("local", "a")
+            .unwrap()
+            .into_sockets();
+        let new_a = opened[0].local_addr();
+        let plan = crate::plan(&spec, &crate::capture(&spec).unwrap()).unwrap();
+        let change = Change::of(
+            plan,
+            vec![(q("local.a"), opened.remove(0))],
+            vec![(q("local.b"), b)],
+        );
+        upgrader.follow(&change).unwrap();
+        assert_eq!(
+            upgrader.handed(),
+            handed(&[("local.a", a), ("local.a", new_a)])
+        );
     }
 }

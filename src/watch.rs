@@ -231,6 +231,28 @@ impl Change {
     pub fn into_sockets(self) -> Vec<(QualifiedName, BoundSocket)> {
         self.sockets
     }
+    /// The opened sockets not taken yet, for an upgrader to copy.
+    #[cfg(unix)]
+    pub(crate) fn sockets(&self) -> &[(QualifiedName, BoundSocket)] {
+        &self.sockets
+    }
+    /// A change of these parts, for tests of what follows changes.
+    #[cfg(test)]
+    pub(crate) fn of(
+        plan: Plan,
+        sockets: Vec<(QualifiedName, BoundSocket)>,
+        closed: Vec<(QualifiedName, SocketAddr)>,
+    ) -> Change {
+        Change {
+            plan,
+            opened: sockets
+                .iter()
+                .map(|(n, s)| (n.clone(), s.local_addr()))
+                .collect(),
+            sockets,
+            closed,
+        }
+    }
 }
 
 impl fmt::Display for Change {

@@ -162,6 +162,11 @@ impl BoundEndpoint {
     pub fn sockets(&self) -> &[BoundSocket] {
         &self.sockets
     }
+    /// The IP sockets, owned, for tests that make a change of them.
+    #[cfg(test)]
+    pub(crate) fn into_sockets(self) -> Vec<BoundSocket> {
+        self.sockets
+    }
     /// The real local addresses, in plan order.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.sockets.iter().map(|s| s.local_addr).collect()
