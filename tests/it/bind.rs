@@ -577,7 +577,7 @@ fn a_restarted_tcp_server_binds_while_old_connections_sit_in_time_wait() {
 
 /// Not on UDP, where SO_REUSEADDR would let any later socket that asks for
 /// it share the port and take a part of its datagrams.
-#[cfg(unix)] // Windows says access denied: windows.rs
+#[cfg(unix)] // Windows may share it: README, "What Wine does not prove"
 #[test]
 fn a_udp_port_is_not_shared_with_a_socket_that_asks_to_reuse_it() {
     let bound = bind("local = 127.0.0.1; local.a = udp:0").unwrap();
