@@ -14,11 +14,14 @@
 //! or `systemd-socket-activate --listen=/tmp/app/api.sock --fdname=local.api`)
 //! it serves the socket passed in, and leaves its file to the unit.
 
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use std::io::Write;
 
 use axum::Router;
 use axum::routing::get;
 use clap::Parser;
+#[cfg(unix)]
 use listenspec::serve::UnixEndpointListener;
 use listenspec::spec::{ListenArgs, Transport};
 
@@ -29,6 +32,14 @@ struct Cli {
     listen: ListenArgs,
 }
 
+/// Unix sockets are bound on Unix only: elsewhere the example says so.
+#[cfg(not(unix))]
+fn main() {
+    eprintln!("unix_server serves Unix domain sockets, which listenspec binds on Unix only");
+    std::process::exit(1);
+}
+
+#[cfg(unix)]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();

@@ -36,7 +36,13 @@ file that cannot be read, or a host that cannot be captured.";
 
 /// Plan, check and bind listen specs.
 #[derive(Parser)]
-#[command(name = "listenspec", version, arg_required_else_help = true)]
+// bin_name: the usage says `listenspec`, not `listenspec.exe`, on Windows too.
+#[command(
+    name = "listenspec",
+    bin_name = "listenspec",
+    version,
+    arg_required_else_help = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

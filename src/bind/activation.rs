@@ -700,7 +700,8 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     Ok(Vec::new())
 }
 
-#[cfg(test)]
+// Socket activation is Unix's: the functions tested here exist only there.
+#[cfg(all(test, unix))]
 mod tests {
     use super::{ActivationError, announced};
 

@@ -262,7 +262,8 @@ impl Cause {
     }
 }
 
-/// What to do about an OS error on the socket on `addr`.
+/// What to do about an OS error on the socket on `addr`, in the terms of
+/// the OS this runs on (the one that refused it).
 fn os_hint(
     error: &io::Error,
     holder: Option<&QualifiedName>,
@@ -279,10 +280,18 @@ fn os_hint(
                 ),
                 (None, Some(h)) => format!("endpoint {h} of this spec already holds port {port}; give one of them another port"),
                 (None, None) => format!(
-                    "another process holds it: `ss -{}lnp 'sport = :{port}'` shows which; stop it, or choose another port",
-                    if transport == Transport::Tcp { "t" } else { "u" }
+                    "another process holds it: {} shows which; stop it, or choose another port",
+                    who_holds(transport, port)
                 ),
             },
+            // Windows has no privileged ports: it refuses a port it reserves,
+            // or one another socket holds with SO_EXCLUSIVEADDRUSE.
+            (io::ErrorKind::PermissionDenied, _) if cfg!(windows) => format!(
+                "Windows keeps port {port} from this process: it is in a range the system reserves (`netsh interface {} show excludedportrange protocol={}` lists them; Hyper-V, WSL and Docker reserve ranges), or another process holds it for itself (SO_EXCLUSIVEADDRUSE: {} shows which); choose another port",
+                if addr.is_ipv4() { "ipv4" } else { "ipv6" },
+                if transport == Transport::Tcp { "tcp" } else { "udp" },
+                who_holds(transport, port)
+            ),
             (io::ErrorKind::PermissionDenied, _) if port != 0 && port < 1024 => {
                 "ports below 1024 need CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep BINARY`, AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit, socket activation, or a port of 1024 or more behind a proxy".to_owned()
             }
@@ -290,14 +299,32 @@ fn os_hint(
                 "SO_BINDTODEVICE needs CAP_NET_RAW on kernels before 5.7; grant it or drop `device`".to_owned()
             }
             (io::ErrorKind::AddrNotAvailable, _) => format!(
-                "{} is not on this host now: it changed since the host was read, or it is an IPv6 address still tentative (duplicate address detection); add `freebind` to the endpoint, or retry in a moment",
-                addr.ip()
+                "{} is not on this host now: it changed since the host was read, or it is an IPv6 address still tentative (duplicate address detection); {}",
+                addr.ip(),
+                // IP_FREEBIND is Linux's; the planner refuses it elsewhere.
+                if cfg!(any(target_os = "linux", target_os = "android")) {
+                    "add `freebind` to the endpoint, or retry in a moment"
+                } else {
+                    "retry in a moment"
+                }
             ),
-            (_, Some(libc::ENODEV)) => format!(
+            (_, Some(libc::ENODEV)) if cfg!(unix) => format!(
                 "device {} does not exist; `ip -br link` lists the interfaces",
                 device.unwrap_or("?")
             ),
             _ => "see the OS error above".to_owned(),
+    }
+}
+
+/// The command that names the process holding `port`, on this OS.
+fn who_holds(transport: Transport, port: u16) -> String {
+    match (cfg!(windows), transport) {
+        (true, Transport::Tcp) => format!("`Get-NetTCPConnection -LocalPort {port}` (PowerShell)"),
+        (true, _) => format!(
+            "`Get-NetUDPEndpoint -LocalPort {port} | Select-Object LocalAddress, OwningProcess` (PowerShell)"
+        ),
+        (false, Transport::Tcp) => format!("`ss -tlnp 'sport = :{port}'`"),
+        (false, _) => format!("`ss -ulnp 'sport = :{port}'`"),
     }
 }
 

@@ -57,10 +57,19 @@ impl Open for System {
         // socket(2): https://man7.org/linux/man-pages/man2/socket.2.html
         let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
         let o = ep.options();
-        if transport == Transport::Tcp {
+        if cfg!(unix) && transport == Transport::Tcp {
             // SO_REUSEADDR, as std sets it on Unix: a restarted server can bind
             // while old connections sit in TIME_WAIT. Not on UDP, where it
             // would let another socket share the port. socket(7).
+            //
+            // Not on Windows either, as std does not set it there: Windows
+            // needs nothing to bind over TIME_WAIT, and its SO_REUSEADDR
+            // means taking a port another socket holds (Windows lets the
+            // same user's bind share it, refuses another user's with
+            // WSAEACCES), so a taken port would not be AddrInUse and a range
+            // would not move past it. Nor SO_EXCLUSIVEADDRUSE, which can keep
+            // a restarted server off its port while the connections of the
+            // last run close (libuv leaves it off for that reason).
             socket.set_reuse_address(true)?;
         }
         if o.reuseport {

@@ -2,28 +2,36 @@
 //! opened before it is closed and the error names the failing one.
 
 use std::io;
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 
 use socket2::Socket;
 
 use super::socket::{Open, System};
+#[cfg(unix)]
 use super::unix::SocketFile;
-use super::{
-    BoundEndpoint, Cause, Step, ToOpen, UnixError, bind_with, dual_stack, open_planned, takes,
-    who_holds,
-};
-use crate::plan::{Bind, PlannedEndpoint, UnixBind};
+#[cfg(unix)]
+use super::{Cause, Step, ToOpen, UnixError, open_planned};
+use super::{BoundEndpoint, bind_with, dual_stack, takes, who_holds};
+#[cfg(unix)]
+use crate::plan::UnixBind;
+use crate::plan::{Bind, PlannedEndpoint};
 use crate::spec::Transport;
 use crate::{Host, ListenSpec, Plan};
 
 /// Opens real sockets but fails the `k`-th call, and remembers the inode of
 /// every socket it opened so the test can check they were all closed.
+///
+/// It and its tests are Unix-only: Windows has no `/proc/self/fd` to list
+/// a process's open sockets by.
+#[cfg(unix)]
 struct FailAt {
     k: usize,
     calls: usize,
     inodes: Vec<String>,
 }
 
+#[cfg(unix)]
 impl Open for FailAt {
     fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
         let n = self.calls;
@@ -55,6 +63,7 @@ impl Open for FailAt {
     }
 }
 
+#[cfg(unix)]
 impl FailAt {
     fn record(&mut self, s: &Socket) {
         let link = std::fs::read_link(format!("/proc/self/fd/{}", s.as_raw_fd())).unwrap();
@@ -64,6 +73,7 @@ impl FailAt {
 
 /// Sockets of this process, by their `socket:[inode]` link: unique while
 /// open, so the check holds while other tests open descriptors in parallel.
+#[cfg(unix)]
 fn open_sockets() -> Vec<String> {
     std::fs::read_dir("/proc/self/fd")
         .map(|dir| {
@@ -85,6 +95,7 @@ fn loopback_plan(spec: &str) -> Plan {
     crate::plan(&spec, &host).unwrap()
 }
 
+#[cfg(unix)] // FailAt: /proc/self/fd
 #[test]
 fn a_failure_at_any_socket_closes_every_other() {
     let plan = loopback_plan(
@@ -128,6 +139,7 @@ fn a_failure_at_any_socket_closes_every_other() {
 /// With Unix endpoints among the IP ones: whichever socket fails, every
 /// socket is closed and every socket file this call made is gone, the one
 /// with `keep-file` too, and nothing else in the directory is touched.
+#[cfg(unix)] // FailAt: /proc/self/fd
 #[test]
 fn a_failure_at_any_socket_removes_every_socket_file_made() {
     let dir = std::env::temp_dir().join(format!("ls-unit-rollback-{}", std::process::id()));
@@ -167,6 +179,7 @@ fn a_failure_at_any_socket_removes_every_socket_file_made() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[cfg(unix)] // FailAt: /proc/self/fd
 #[test]
 fn without_failures_every_socket_stays_open_until_dropped() {
     let plan = loopback_plan("local = loopback; local.a = tcp:0; local.b = udp:0");
@@ -247,7 +260,7 @@ fn a_port_in_use_elsewhere_is_not_blamed_on_the_endpoint() {
         fn open(&mut self, ep: &PlannedEndpoint, bind: &Bind, port: u16) -> io::Result<Socket> {
             self.1 += 1;
             if self.1 == self.0 {
-                return Err(io::Error::from_raw_os_error(libc::EADDRINUSE));
+                return Err(io::Error::from(io::ErrorKind::AddrInUse));
             }
             System.open(ep, bind, port)
         }
@@ -266,6 +279,7 @@ fn a_port_in_use_elsewhere_is_not_blamed_on_the_endpoint() {
 /// A change of a watched host opens its new sockets all or none: whichever
 /// fails, the others it opened are closed, and the first one asked on port
 /// 0 gives its port to the rest.
+#[cfg(unix)] // FailAt: /proc/self/fd
 #[test]
 fn a_failure_at_any_socket_of_a_change_closes_the_others_it_opened() {
     let plan = loopback_plan("local = 127.0.0.1, ::1; local.web = tcp:0; local.dns = udp:0");

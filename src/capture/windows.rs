@@ -14,11 +14,8 @@ pub(super) fn interfaces() -> Result<Vec<Interface>, CaptureError> {
     use if_addrs::IfOperStatus;
 
     let raw = if_addrs::get_if_addrs().map_err(CaptureError::Interfaces)?;
-    let mut grouped: Vec<(String, u32, bool, Vec<IpNet>)> = Vec::new();
+    let mut grouped: Vec<(String, Option<u32>, bool, Vec<IpNet>)> = Vec::new();
     for entry in raw {
-        // 0 (None) means the interface vanished after getifaddrs; Host
-        // forbids index 0, and a gone interface cannot be bound anyway.
-        let Some(index) = entry.index else { continue };
         let (ip, prefix) = match &entry.addr {
             if_addrs::IfAddr::V4(a) => (IpAddr::V4(a.ip), a.prefixlen),
             if_addrs::IfAddr::V6(a) => (IpAddr::V6(a.ip), a.prefixlen),
@@ -32,17 +29,23 @@ pub(super) fn interfaces() -> Result<Vec<Interface>, CaptureError> {
             entry.oper_status,
             IfOperStatus::Down | IfOperStatus::NotPresent | IfOperStatus::LowerLayerDown
         );
+        // Windows numbers an interface once, for both families, and each
+        // entry carries the number of its family: an IPv6 entry may come
+        // without one (Wine's do), so the interface's is any entry's.
         match grouped.iter_mut().find(|g| g.0 == entry.name) {
             Some(g) => {
+                g.1 = g.1.or(entry.index);
                 if !g.3.contains(&net) {
                     g.3.push(net);
                 }
             }
-            None => grouped.push((entry.name, index, up, vec![net])),
+            None => grouped.push((entry.name, entry.index, up, vec![net])),
         }
     }
+    // No number on any entry (0) means the interface vanished after the
+    // read; Host forbids index 0, and a gone interface cannot be bound.
     Ok(grouped
         .into_iter()
-        .map(|(name, index, up, addrs)| Interface::new(name, index, up, addrs))
+        .filter_map(|(name, index, up, addrs)| Some(Interface::new(name, index?, up, addrs)))
         .collect())
 }

@@ -531,7 +531,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
         };
         let binds = binds(e, ports, &net.addrs, &view, &mut report);
         check_dual_stack(e, &binds, &mut report);
-        check_isolation(e, net, &binds, &mut report);
+        check_isolation(e, net, &binds, host, &mut report);
         let ranked = &mut ranked[i];
         let advertise = advertise::advertise(
             e,
@@ -628,13 +628,17 @@ fn plan_networks(
 
 /// A non-public endpoint without `device` is kept apart from other networks
 /// by its address only, which Linux's weak host model does not honour.
+/// Windows' strong host model does (its default since Vista: a packet for
+/// an address is taken only on that address's interface), and it has no
+/// `device` to add.
 fn check_isolation(
     e: &Endpoint,
     net: &PlannedNetwork,
     binds: &[Bind],
+    host: &Host,
     report: &mut impl FnMut(ProblemKind),
 ) {
-    if e.options().device.is_some() || net.exposure == Exposure::Public {
+    if e.options().device.is_some() || net.exposure == Exposure::Public || host.os() == "windows" {
         return;
     }
     // Loopback cannot be reached from other hosts, and wildcards on a

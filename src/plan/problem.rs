@@ -431,6 +431,14 @@ pub enum ProblemKind {
         /// The path as written.
         written: PathBuf,
     },
+    /// A Unix socket on a host whose OS this crate binds none on
+    /// (Windows: its AF_UNIX is not used).
+    UnixUnsupported {
+        /// The path or abstract name as written.
+        path: UnixPath,
+        /// The host's OS.
+        os: String,
+    },
     /// An abstract socket name on an OS without the abstract namespace.
     AbstractUnsupported {
         /// The name, without its `@`.
@@ -857,6 +865,14 @@ impl ProblemKind {
                 ),
                 "write the socket's absolute path (a server's working directory is rarely what was meant), or capture the host with this spec so its working directory is recorded".to_owned(),
             ),
+            ProblemKind::UnixUnsupported { path, os } => (
+                format!(
+                    "{path} is a Unix domain socket, and listenspec binds those on Unix only, not on {os}"
+                ),
+                format!(
+                    "listen on loopback on {os} instead (`local = 127.0.0.1 expose=local` and a `local.NAME = tcp:PORT` endpoint), or plan against a snapshot of the Unix host it will run on"
+                ),
+            ),
             ProblemKind::AbstractUnsupported { name, os } => (
                 format!(
                     "@{name} is an abstract socket name, which only Linux has ({os} has no abstract namespace)"
@@ -1126,6 +1142,7 @@ impl ProblemKind {
             | ProblemKind::UnixPathTooLong { .. }
             | ProblemKind::UnixStagingTooLong { .. }
             | ProblemKind::UnixRelativeUnresolved { .. }
+            | ProblemKind::UnixUnsupported { .. }
             | ProblemKind::AbstractUnsupported { .. }
             | ProblemKind::UnixConflict { .. }
             | ProblemKind::UnixNoDirectory { .. }
@@ -1205,6 +1222,7 @@ impl ProblemKind {
             | ProblemKind::UnixPathTooLong { .. }
             | ProblemKind::UnixStagingTooLong { .. }
             | ProblemKind::UnixRelativeUnresolved { .. }
+            | ProblemKind::UnixUnsupported { .. }
             | ProblemKind::AbstractUnsupported { .. }
             | ProblemKind::UnixConflict { .. }
             | ProblemKind::UnixNoDirectory { .. }

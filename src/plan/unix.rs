@@ -53,8 +53,9 @@ impl UnixBind {
 /// or the abstract name after its leading NUL.
 fn sun_path_limit(os: &str) -> usize {
     match os {
-        // Linux's unix(7); Windows' afunix.h; illumos's un.h.
-        "linux" | "android" | "windows" | "illumos" | "solaris" => 108,
+        // Linux's unix(7); illumos's un.h. (Windows' afunix.h has 108 too,
+        // but the crate binds no Unix socket there: see `bind`.)
+        "linux" | "android" | "illumos" | "solaris" => 108,
         // macOS, iOS and the BSDs declare 104 bytes; any other system is
         // held to that, the smallest of them, rather than not checked.
         _ => 104,
@@ -72,14 +73,39 @@ pub(crate) const STAGING_EXTRA: usize = "/.lsffffffff.ff/s".len();
 const ABSTRACT: [&str; 2] = ["linux", "android"];
 
 /// A socket path as the plan binds it: an absolute one as written, a
-/// relative one joined to `cwd` (its `.` components dropped, `..` kept,
-/// which is what the kernel would resolve from there). `None` for a
-/// relative path without a working directory.
+/// relative one joined to `cwd`. `None` for a relative path without a
+/// working directory.
 pub(crate) fn resolve_unix_path(path: &Path, cwd: Option<&Path>) -> Option<PathBuf> {
     if path.has_root() {
         return Some(path.to_owned());
     }
-    cwd.map(|cwd| cwd.join(path).components().collect())
+    cwd.map(|cwd| unix_join(cwd, path))
+}
+
+/// `rel` joined to `dir` as the kernel would resolve it from there (`.`
+/// components dropped, `..` kept), with `/` between components wherever
+/// the plan is made: a Unix path stays one when a Linux host's snapshot
+/// is planned on Windows, whose own paths join with `\`.
+fn unix_join(dir: &Path, rel: &Path) -> PathBuf {
+    let mut joined = std::ffi::OsString::new();
+    let mut after_name = false;
+    for c in dir.components().chain(rel.components()) {
+        match c {
+            Component::CurDir => {}
+            Component::RootDir => {
+                joined.push("/");
+                after_name = false;
+            }
+            name => {
+                if after_name {
+                    joined.push("/");
+                }
+                joined.push(name.as_os_str());
+                after_name = true;
+            }
+        }
+    }
+    PathBuf::from(joined)
 }
 
 /// Plans an endpoint's Unix socket against the host.
@@ -89,6 +115,20 @@ pub(crate) fn bind(
     host: &Host,
     report: &mut impl FnMut(ProblemKind),
 ) -> UnixBind {
+    // Binding makes Unix sockets on Unix only (`bind/unix.rs`); on the one
+    // other system the crate claims, that is all there is to say.
+    if host.os() == "windows" {
+        report(ProblemKind::UnixUnsupported {
+            path: path.clone(),
+            os: host.os().to_owned(),
+        });
+        return UnixBind {
+            path: path.clone(),
+            owner: None,
+            group: None,
+            relative_to: None,
+        };
+    }
     let (path, relative_to) = match path {
         UnixPath::Abstract(name) => {
             if !ABSTRACT.contains(&host.os()) {
@@ -294,7 +334,7 @@ fn key(u: &UnixBind, transport: Transport, host: &Host) -> Key {
                 .unix_path(p)
                 .and_then(|f| f.realpath())
                 .zip(p.file_name())
-                .map(|(dir, name)| dir.join(name));
+                .map(|(dir, name)| unix_join(dir, Path::new(name)));
             Key::File(real.unwrap_or_else(|| lexical(p)))
         }
     }

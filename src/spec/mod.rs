@@ -269,9 +269,11 @@ fn unix_url(s: &str) -> Option<Result<Url, AdvertiseError>> {
         Some((_, path)) => path,
         None => rest.to_owned(),
     };
+    // `has_root`: `/run/a.sock` is absolute as a Unix path, also where
+    // std's `is_absolute` wants a drive first (Windows).
     let absolute = path
         .parse::<UnixPath>()
-        .is_ok_and(|p| p.file().is_none_or(std::path::Path::is_absolute));
+        .is_ok_and(|p| p.file().is_none_or(std::path::Path::has_root));
     if !absolute {
         return Some(Err(AdvertiseError::UnixPath));
     }

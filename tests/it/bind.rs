@@ -2,15 +2,21 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 
 use listenspec::bind::BoundEndpoint;
+use listenspec::bind::Cause;
 use listenspec::bind::FromEndpoint;
+#[cfg(unix)]
 use listenspec::bind::Listener;
-use listenspec::bind::{Cause, Disagreement, Inherited};
+#[cfg(unix)]
+use listenspec::bind::{Disagreement, Inherited};
 use listenspec::spec::Transport;
 use listenspec::{Bound, Host, ListenSpec, Plan};
+#[cfg(unix)]
 use socket2::{Domain, Socket, Type};
+#[cfg(unix)]
 use std::os::unix::net::UnixListener;
 
 fn lo_host() -> Host {
@@ -52,6 +58,7 @@ fn free_port() -> u16 {
         .expect("a free port below the ephemeral range")
 }
 
+#[cfg(unix)]
 #[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
 fn fd_flags(fd: i32, cmd: i32) -> i32 {
     // SAFETY: F_GETFD/F_GETFL only read the descriptor's flags.
@@ -118,6 +125,7 @@ fn every_protocol_on_port_0_gets_one_real_port_on_both_families() {
     assert_eq!(&buf[..n], b"get");
 }
 
+#[cfg(unix)] // fcntl flags; a Windows socket has none to read
 #[test]
 fn sockets_are_blocking_and_close_on_exec() {
     let bound = bind("local = loopback; local.a = tcp:0; local.b = udp:0").unwrap();
@@ -185,7 +193,12 @@ fn every_failure_is_reported_not_just_the_first() {
         .map(|f| f.endpoint().unwrap().to_string())
         .collect();
     assert_eq!(who, ["local.a", "local.b"]);
-    assert!(err.failures()[1].hint().contains("ss -ulnp"), "{err}");
+    let tool = if cfg!(windows) {
+        "Get-NetUDPEndpoint -LocalPort"
+    } else {
+        "ss -ulnp"
+    };
+    assert!(err.failures()[1].hint().contains(tool), "{err}");
 }
 
 #[test]
@@ -286,6 +299,7 @@ fn an_ipv6_wildcard_with_v6only_false_takes_ipv4_too() {
 
 /// The host snapshot says 203.0.113.99 is on lo, the kernel does not:
 /// binding fails with EADDRNOTAVAIL and a hint, and `freebind` makes it work.
+#[cfg(unix)] // device and freebind are Linux's; Windows' hint: windows.rs
 #[test]
 fn an_address_not_on_the_host_fails_unless_freebind() {
     let host = Host::builder()
@@ -309,6 +323,7 @@ fn an_address_not_on_the_host_fails_unless_freebind() {
     assert_eq!(addr.ip().to_string(), "203.0.113.99");
 }
 
+#[cfg(unix)] // device (SO_BINDTODEVICE) is Linux's
 #[test]
 fn a_missing_device_fails_with_enodev_and_names_it() {
     let host = Host::builder()
@@ -330,6 +345,7 @@ fn a_missing_device_fails_with_enodev_and_names_it() {
 
 /// A permission error is blamed on what needs the privilege: a port below
 /// 1024 (port 0 is not one), else `device`, else nothing in particular.
+#[cfg(unix)] // Linux's errno and hints; Windows' are in windows.rs
 #[test]
 fn hints_for_permission_errors() {
     let cases: &[(u16, Option<&str>, &str)] = &[
@@ -357,12 +373,14 @@ fn hints_for_permission_errors() {
     }
 }
 
+#[cfg(unix)]
 fn inherited(name: &str, l: TcpListener) -> Inherited {
     Inherited::new(name, socket2::Socket::from(l))
 }
 
 /// An endpoint on a range takes the port of the socket it inherits, and
 /// its other addresses are bound on that port too, not on the range's first.
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn an_inherited_socket_sets_the_port_of_its_range() {
     let first = free_port();
@@ -385,6 +403,7 @@ fn an_inherited_socket_sets_the_port_of_its_range() {
     assert_eq!(ports, [first + 5, first + 5]);
 }
 
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn inherited_sockets_are_used_by_name_and_checked_against_the_plan() {
     let host = lo_host();
@@ -412,6 +431,7 @@ fn inherited_sockets_are_used_by_name_and_checked_against_the_plan() {
     );
 }
 
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn an_inherited_socket_that_disagrees_names_both_sides() {
     let host = lo_host();
@@ -437,6 +457,7 @@ fn an_inherited_socket_that_disagrees_names_both_sides() {
     assert!(err.to_string().contains("is udp"), "{err}");
 }
 
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn an_unmatched_inherited_socket_is_reported() {
     let host = lo_host();
@@ -481,6 +502,7 @@ fn bind_all_works_inside_a_running_tokio_runtime() {
 
 /// The listen backlog as the kernel holds it: `ss` shows it as Send-Q of a
 /// listening socket.
+#[cfg(unix)]
 fn backlog_of(port: u16) -> u32 {
     let out = std::process::Command::new("ss")
         .args(["-ltnH", &format!("sport = :{port}")])
@@ -494,6 +516,7 @@ fn backlog_of(port: u16) -> u32 {
     line.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
 
+#[cfg(unix)] // ss (iproute2) reads the backlog
 #[test]
 fn backlog_is_applied_and_defaults_to_1024() {
     let bound = bind("local = 127.0.0.1; local.a = tcp:0 backlog=77; local.b = tcp:0").unwrap();
@@ -503,6 +526,7 @@ fn backlog_is_applied_and_defaults_to_1024() {
     assert_eq!(backlog_of(b), listenspec::bind::DEFAULT_BACKLOG);
 }
 
+#[cfg(unix)] // Windows has no SO_REUSEPORT: windows.rs
 #[test]
 fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
     // The port stays held from first to last, so no other test can take it
@@ -524,6 +548,7 @@ fn reuseport_lets_two_processes_share_a_port_and_its_absence_does_not() {
 
 /// SO_REUSEADDR on TCP is what lets a restarted server bind its port while
 /// connections of its previous run sit in TIME_WAIT.
+#[cfg(unix)] // ss shows TIME_WAIT; Windows' case is in windows.rs
 #[test]
 fn a_restarted_tcp_server_binds_while_old_connections_sit_in_time_wait() {
     let mut first = bind("local = 127.0.0.1; local.a = tcp:0").unwrap();
@@ -552,6 +577,7 @@ fn a_restarted_tcp_server_binds_while_old_connections_sit_in_time_wait() {
 
 /// Not on UDP, where SO_REUSEADDR would let any later socket that asks for
 /// it share the port and take a part of its datagrams.
+#[cfg(unix)] // Windows may share it: README, "What Wine does not prove"
 #[test]
 fn a_udp_port_is_not_shared_with_a_socket_that_asks_to_reuse_it() {
     let bound = bind("local = 127.0.0.1; local.a = udp:0").unwrap();
@@ -566,6 +592,7 @@ fn a_udp_port_is_not_shared_with_a_socket_that_asks_to_reuse_it() {
 
 /// A TCP or UDP socket bound to `addr` by hand, before any option the
 /// crate would set, so a case can give it the one the plan disagrees with.
+#[cfg(unix)]
 fn raw_socket(addr: &str, udp: bool, v6only: Option<bool>, device: Option<&str>) -> Socket {
     let addr: SocketAddr = addr.parse().unwrap();
     let ty = if udp { Type::DGRAM } else { Type::STREAM };
@@ -583,6 +610,7 @@ fn raw_socket(addr: &str, udp: bool, v6only: Option<bool>, device: Option<&str>)
     s
 }
 
+#[cfg(unix)]
 fn port_of(s: &Socket) -> u16 {
     s.local_addr().unwrap().as_socket().unwrap().port()
 }
@@ -591,6 +619,7 @@ fn port_of(s: &Socket) -> u16 {
 /// plan: a connection where a listener belongs, a dual-stack socket for a
 /// v6-only `[::]` (and the reverse), a socket pinned to no device for a
 /// `device` endpoint, and a non-IP socket, which is named for what it is.
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
     let host = lo_host();
@@ -718,6 +747,7 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -742,9 +772,11 @@ fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
 /// one test again, with `LISTEN_*` set from its start and the descriptors
 /// in place, as a service manager starts a service. Setting the variables
 /// in this multi-threaded process instead would be unsound.
+#[cfg(unix)]
 const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
 
 /// In the child: each socket bound, and what it was inherited as.
+#[cfg(unix)]
 fn print_bound(bound: &Bound) {
     for s in bound.endpoints().iter().flat_map(|e| e.sockets()) {
         println!("child: bound {} {:?}", s.local_addr(), s.inherited());
@@ -754,6 +786,7 @@ fn print_bound(bound: &Bound) {
 /// Runs `test` as the activated child with one socket, named `l.web`, for
 /// the spec `l = 127.0.0.1; l.web = http:PORT`: the socket's address and
 /// what the child printed.
+#[cfg(unix)]
 fn activated_with_one_socket(test: &str) -> (SocketAddr, String) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -769,11 +802,13 @@ fn activated_with_one_socket(test: &str) -> (SocketAddr, String) {
 /// Runs `test` of this binary as the child, with `fds` at 3, 4, … and
 /// LISTEN_PID its own pid: `sh` exports its pid and execs the binary, so the
 /// pid stays the same. Returns what the child printed.
+#[cfg(unix)]
 fn activated_child(test: &str, spec: &str, fds: &[i32], env: &[(&str, &str)]) -> String {
     child_with_fds(r#"export LISTEN_PID=$$; exec "$@""#, test, spec, fds, env)
 }
 
 /// [`activated_child`], the child started by the shell `script`.
+#[cfg(unix)]
 #[allow(unsafe_code)] // plays the service manager: descriptors placed before exec
 fn child_with_fds(
     script: &str,
@@ -832,6 +867,7 @@ fn child_with_fds(
 
 /// The child's side: bind the spec through the environment, as a service
 /// does, take again, and say what became of descriptors 3 and 4.
+#[cfg(unix)]
 #[allow(unsafe_code)] // borrows the application's own log descriptor
 fn activation_child(spec: &str) {
     let plan = plan_on(&lo_host(), spec);
@@ -876,6 +912,7 @@ fn activation_child(spec: &str) {
 /// application's own (a log file, a pipe, a device, a directory) or not
 /// open at all. It is named in the error for what it is, nothing is taken,
 /// and every descriptor, the socket too, stays open.
+#[cfg(unix)] // socket activation passes descriptors by number, a Unix thing
 #[test]
 fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
     if let Ok(spec) = std::env::var(CHILD_SPEC) {
@@ -955,6 +992,7 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
 
 /// Hostile counts through the real environment: a bind error, no panic,
 /// no abort, and quickly.
+#[cfg(unix)] // socket activation passes descriptors by number, a Unix thing
 #[test]
 fn a_hostile_listen_fds_fails_the_bind_and_nothing_else() {
     if let Ok(spec) = std::env::var(CHILD_SPEC) {
@@ -1001,6 +1039,7 @@ fn a_hostile_listen_fds_fails_the_bind_and_nothing_else() {
 /// The sockets really passed are taken, close-on-exec, and only once: a
 /// second take, after the application closed them, gets none and no error,
 /// so the crate never owns a descriptor twice.
+#[cfg(unix)] // socket activation passes descriptors by number, a Unix thing
 #[test]
 fn activated_sockets_are_taken_once() {
     if let Ok(spec) = std::env::var(CHILD_SPEC) {
@@ -1017,6 +1056,7 @@ fn activated_sockets_are_taken_once() {
 
 /// A waiting async bind takes the service manager's socket as the plain
 /// bind does, although it plans again at every attempt.
+#[cfg(unix)] // socket activation passes descriptors by number, a Unix thing
 #[test]
 fn a_waiting_async_bind_takes_the_activated_socket() {
     if let Ok(spec) = std::env::var(CHILD_SPEC) {
@@ -1043,6 +1083,7 @@ fn a_waiting_async_bind_takes_the_activated_socket() {
 /// `LISTEN_FDS` without `LISTEN_PID` (left by a parent that was itself
 /// activated, say) is not this process's: nothing is taken, the endpoint
 /// binds its own socket, and fd 3 stays the application's.
+#[cfg(unix)] // socket activation passes descriptors by number, a Unix thing
 #[test]
 fn listen_fds_without_listen_pid_takes_nothing() {
     if let Ok(spec) = std::env::var(CHILD_SPEC) {

@@ -1,13 +1,18 @@
 //! `capture` against real interfaces (this host, and throw-away network
 //! namespaces) and a real DNS server on 127.0.0.1.
 
+#[cfg(target_os = "linux")]
 use std::collections::{BTreeMap, BTreeSet};
+#[cfg(target_os = "linux")]
 use std::net::IpAddr;
 use std::time::Duration;
 
+#[cfg(target_os = "linux")]
 use ipnet::IpNet;
+#[cfg(target_os = "linux")]
+use listenspec::Host;
 use listenspec::capture::{CaptureOptions, capture_with};
-use listenspec::{Host, ListenSpec, capture};
+use listenspec::{ListenSpec, capture};
 
 use crate::dns_server::{DnsServer, Reply};
 
@@ -446,10 +451,12 @@ fn a_signal_does_not_cut_a_wait_for_host_changes_short() {
     });
 }
 
+#[cfg(target_os = "linux")]
 fn nets(list: &[&str]) -> BTreeSet<IpNet> {
     list.iter().map(|s| s.parse().unwrap()).collect()
 }
 
+#[cfg(target_os = "linux")]
 fn snapshot(host: &Host) -> BTreeMap<&str, (u32, bool, BTreeSet<IpNet>)> {
     host.interfaces()
         .iter()
@@ -462,6 +469,7 @@ fn snapshot(host: &Host) -> BTreeMap<&str, (u32, bool, BTreeSet<IpNet>)> {
 }
 
 /// `ip -j addr show` as name -> (index, addresses).
+#[cfg(target_os = "linux")]
 fn ip_addr_view(json: &str) -> BTreeMap<String, (u32, BTreeSet<IpNet>)> {
     let links: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut view = BTreeMap::new();

@@ -96,6 +96,7 @@ fn a_name_longer_than_any_format_width_still_lines_up() {
     assert_eq!(header.find("WHY"), row.find("127.0.0.1 matched"));
 }
 
+#[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn a_socket_passed_in_says_so_in_its_row() {
     use listenspec::bind::Inherited;

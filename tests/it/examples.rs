@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use listenspec::Host;
@@ -13,7 +14,9 @@ use listenspec::Host;
 pub(crate) fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join("examples").join(name);
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is missing: run the tests with `cargo test`, which builds the examples",
@@ -346,6 +349,7 @@ fn the_server_serves_public_and_ops_on_separate_networks() {
     assert!(TcpStream::connect(cross).is_err());
 }
 
+#[cfg(unix)] // systemd-socket-activate
 #[test]
 fn the_server_takes_its_socket_from_systemd_socket_activate() {
     let tool = "/usr/bin/systemd-socket-activate";
@@ -424,6 +428,7 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
 
 /// A real EACCES: `listenspec doctor` without CAP_NET_BIND_SERVICE (dropped from
 /// the bounding set by util-linux's setpriv) binding a port below 1024.
+#[cfg(unix)] // setpriv; Windows has no privileged ports
 #[test]
 fn a_privileged_port_without_the_capability_says_how_to_get_it() {
     let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
@@ -601,6 +606,7 @@ fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[cfg(unix)] // a Windows command line holds 32,767 characters
 #[test]
 fn doctor_prints_a_name_longer_than_any_format_width() {
     // Format widths stop at 65,535; a table column this wide must still print.
@@ -623,6 +629,7 @@ fn doctor_prints_a_name_longer_than_any_format_width() {
     assert_eq!(header.find("PROTO"), row.find("tcp"), "columns line up");
 }
 
+#[cfg(unix)] // a Unix argument or file name is bytes, a Windows one UTF-16
 #[test]
 fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
     use std::ffi::OsStr;

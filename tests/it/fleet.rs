@@ -297,6 +297,7 @@ fn a_snapshot_may_be_64_mib_and_no_more() {
 
 /// `listenspec fleet` with a bound on its run: a hang fails the test after
 /// 30 s instead of holding CI.
+#[cfg(unix)]
 fn fleet_within_30_s(args: &[&str]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_listenspec"))
         .arg("fleet")

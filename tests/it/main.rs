@@ -34,6 +34,7 @@ mod unix_race;
 mod unnamed;
 mod wait;
 mod watch;
+mod windows;
 
 /// An enum value's variant name, as the data files write it: `NoMatch` from
 /// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.

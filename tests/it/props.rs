@@ -1101,11 +1101,13 @@ fn builder_refuses_what_the_parser_refuses() {
 /// Path bytes a URL cannot hold as they are: `%`, `?`, `#`, a space, `@`,
 /// `:`, a backslash, and bytes that are not UTF-8 (a lone continuation
 /// byte, `\xff`, half of `é`), beside plain ones.
+#[cfg(unix)]
 const URL_BYTES: &[u8] = b"az09-._~%?# @:;+&=!$'()*,[]\\\x80\xff\xc3\xa9";
 
 /// A directory's path as bytes: `/` and segments of `URL_BYTES`, among
 /// them `..`, which a URL parser would resolve away (`.` and empty
 /// segments too, though a resolved path keeps neither).
+#[cfg(unix)]
 fn dir_bytes() -> impl Strategy<Value = Vec<u8>> {
     let segment = prop_oneof![
         4 => prop::collection::vec(select(URL_BYTES), 1..8),
@@ -1160,6 +1162,7 @@ proptest! {
     /// it parses again to itself, and decodes to exactly the planned
     /// path's bytes, whatever bytes the working directory a relative path
     /// was resolved against holds.
+    #[cfg(unix)] // a working directory of any bytes: Unix paths are bytes
     #[test]
     fn an_advertised_unix_url_decodes_to_its_path(
         dir in dir_bytes(),

@@ -2,9 +2,11 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
+#[cfg(unix)]
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+#[cfg(unix)]
 use listenspec::bind::Listener;
 use listenspec::probe::Outcome;
 use listenspec::{Bound, Host, ListenSpec};
@@ -30,7 +32,6 @@ fn bind(spec: &str) -> Bound {
 const WAIT: Duration = Duration::from_secs(5);
 
 #[test]
-#[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
 fn a_derived_address_reaches_every_protocol() {
     let bound = bind(
         "local = 127.0.0.1
@@ -53,7 +54,10 @@ fn a_derived_address_reaches_every_protocol() {
         );
         assert_eq!(r.target(), Some(local));
     }
-    // The sockets are blocking again afterwards.
+    // The sockets are blocking again afterwards (a Windows socket has no
+    // flags to read that from).
+    #[cfg(unix)]
+    #[allow(unsafe_code)] // descriptor flags, which the crate has no API to read
     for ep in bound.endpoints() {
         let fd = match ep.sockets()[0].listener() {
             Listener::Tcp(l) => l.as_raw_fd(),

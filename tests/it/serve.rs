@@ -3,6 +3,10 @@
 //! as a person runs them, each endpoint reached by a real client (curl, a
 //! tonic channel).
 
+// The examples' tests reach them with curl and stop them with kill(1),
+// Linux tools here: on Windows those tests and their helpers are out.
+#![cfg_attr(not(unix), allow(dead_code, unused_imports))]
+
 use std::net::SocketAddr;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -175,6 +179,7 @@ fn exits_cleanly(mut running: Running) {
     }
 }
 
+#[cfg(unix)] // curl and kill(1), Linux tools here
 #[test]
 fn the_axum_server_serves_api_and_ops_on_their_networks() {
     let mut cmd = Command::new(example("axum_server"));
@@ -209,6 +214,7 @@ fn the_axum_server_serves_api_and_ops_on_their_networks() {
     interrupt(running);
 }
 
+#[cfg(unix)] // a Unix socket
 #[test]
 fn the_axum_server_serves_ops_on_a_unix_socket_when_the_flags_say_so() {
     let dir = std::env::temp_dir().join(format!("listenspec-axum-unix-{}", std::process::id()));
@@ -247,6 +253,7 @@ fn the_axum_server_serves_ops_on_a_unix_socket_when_the_flags_say_so() {
     std::fs::remove_dir(&dir).unwrap();
 }
 
+#[cfg(unix)] // kill(1), a Linux tool here
 #[tokio::test]
 async fn the_grpc_server_answers_health_checks_on_every_address() {
     let mut cmd = Command::new(example("grpc_health"));
@@ -277,6 +284,7 @@ async fn the_grpc_server_answers_health_checks_on_every_address() {
 /// answers there: tonic serves the endpoint as the spec has it through
 /// one `AnyListener`, and a tonic client over the socket gets the health
 /// reply.
+#[cfg(unix)] // a Unix socket
 #[tokio::test]
 async fn the_grpc_server_answers_on_a_unix_socket_when_the_flags_say_so() {
     let dir = std::env::temp_dir().join(format!("listenspec-grpc-unix-{}", std::process::id()));
@@ -327,6 +335,7 @@ fn wait_for(sock: &std::path::Path) {
     }
 }
 
+#[cfg(unix)] // curl and kill(1), Linux tools here
 #[test]
 fn the_hyper_server_answers_on_every_address() {
     let mut cmd = Command::new(example("hyper_server"));
@@ -353,6 +362,7 @@ fn the_hyper_server_answers_on_every_address() {
 }
 
 /// The same accept loop over a Unix socket, the flags alone changed.
+#[cfg(unix)] // a Unix socket
 #[test]
 fn the_hyper_server_answers_on_a_unix_socket_when_the_flags_say_so() {
     let dir = std::env::temp_dir().join(format!("listenspec-hyper-unix-{}", std::process::id()));
@@ -376,6 +386,7 @@ fn the_hyper_server_answers_on_a_unix_socket_when_the_flags_say_so() {
 /// Ctrl-C while a request is under way: the server closes its sockets at
 /// once (a new client is refused while it still runs), answers the
 /// request in full, and exits cleanly.
+#[cfg(unix)] // curl and kill(1), Linux tools here
 #[test]
 fn the_hyper_server_finishes_its_requests_and_takes_no_new_ones_when_interrupted() {
     let mut cmd = Command::new(example("hyper_server"));
@@ -418,6 +429,7 @@ fn the_hyper_server_finishes_its_requests_and_takes_no_new_ones_when_interrupted
 
 /// actix-web serves the std listeners it was given, one `listen` each,
 /// and stops gracefully on SIGTERM.
+#[cfg(unix)] // curl and kill(1), Linux tools here
 #[test]
 fn the_actix_server_answers_on_every_address() {
     let mut cmd = Command::new(example("actix_server"));

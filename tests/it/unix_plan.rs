@@ -2,9 +2,12 @@
 //! facts of a real temporary directory, the JSON form of those facts (old
 //! snapshots without them still load), and the doctor's table.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
+use std::path::PathBuf;
 
 use listenspec::host::{DirFacts, Lookup, NameLookup, PathFacts, PathKind};
+#[cfg(unix)]
 use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec};
 use proptest::prelude::*;
@@ -15,8 +18,10 @@ fn spec(text: &str) -> ListenSpec {
 }
 
 /// A directory under the system's temporary one, removed when dropped.
+#[cfg(unix)]
 struct TempDir(PathBuf);
 
+#[cfg(unix)]
 impl TempDir {
     fn new(test: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!("ls-{test}-{}", std::process::id()));
@@ -29,6 +34,7 @@ impl TempDir {
     }
 }
 
+#[cfg(unix)]
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
