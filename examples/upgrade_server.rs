@@ -13,6 +13,8 @@
 //! For the tests, `UPGRADE_FAIL_FILE` names a file whose text makes a
 //! successor exit at start (`exit`) or never say it is ready (`hang`).
 
+#![cfg_attr(not(unix), allow(unused_imports, dead_code))]
+
 use std::time::Duration;
 
 use axum::Router;
@@ -21,6 +23,7 @@ use clap::Parser;
 use listenspec::handoff::{StopAccepting, Successor, Upgrader, notify_ready};
 use listenspec::serve::AnyListener;
 use listenspec::spec::{ListenArgs, Transport};
+#[cfg(unix)]
 use tokio::signal::unix::{SignalKind, signal};
 
 /// The server's command line.
@@ -47,6 +50,16 @@ fn ready_within() -> Duration {
     Duration::from_millis(ms.unwrap_or(10_000))
 }
 
+/// Handing sockets over is done on Unix only: elsewhere the example says so.
+#[cfg(not(unix))]
+fn main() {
+    eprintln!(
+        "upgrade_server hands its sockets to its successor, which listenspec does on Unix only"
+    );
+    std::process::exit(1);
+}
+
+#[cfg(unix)]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Errors as people read them (a successor's start-up error is what its
@@ -60,6 +73,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+#[cfg(unix)]
 async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let generation: u32 = std::env::var("UPGRADE_GENERATION")
         .ok()

@@ -10,9 +10,9 @@ use socket2::Socket;
 use super::socket::{Open, System};
 #[cfg(unix)]
 use super::unix::SocketFile;
+use super::{BoundEndpoint, bind_with, dual_stack, takes, who_holds};
 #[cfg(unix)]
 use super::{Cause, Step, ToOpen, UnixError, open_planned};
-use super::{BoundEndpoint, bind_with, dual_stack, takes, who_holds};
 #[cfg(unix)]
 use crate::plan::UnixBind;
 use crate::plan::{Bind, PlannedEndpoint};
