@@ -237,7 +237,7 @@ impl Change {
         &self.sockets
     }
     /// A change of these parts, for tests of what follows changes.
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     pub(crate) fn of(
         plan: Plan,
         sockets: Vec<(QualifiedName, BoundSocket)>,

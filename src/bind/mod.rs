@@ -163,7 +163,7 @@ impl BoundEndpoint {
         &self.sockets
     }
     /// The IP sockets, owned, for tests that make a change of them.
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     pub(crate) fn into_sockets(self) -> Vec<BoundSocket> {
         self.sockets
     }
