@@ -404,7 +404,12 @@ impl Upgrader {
             match crate::sys::try_wait(pid) {
                 Ok(Some(status)) => return Err(HandoffError::Exited { pid: upid, status }),
                 Ok(None) => {}
-                Err(e) => return Err(HandoffError::Wait(e)),
+                // ECHILD where SIGCHLD is ignored: the successor cannot be
+                // watched, so it is stopped as one that is not ready.
+                Err(e) => {
+                    let _ = crate::sys::kill_and_reap(pid);
+                    return Err(HandoffError::Wait(e));
+                }
             }
             if Instant::now() >= deadline {
                 let _ = crate::sys::kill_and_reap(pid);
