@@ -76,7 +76,9 @@
 //!     let config_layer = Layers::new().text("config.toml [listen]", config.listen);
 //!     let layers = cli.listen.layers_over(config_layer).env_vars();
 //!     let mut bound = listenspec::bind_layers_async(layers).await?;
-//!     println!("{bound}"); // each endpoint's sockets and the URL clients use
+//!     // Each endpoint's sockets and the URL clients use; with the `tracing`
+//!     // feature `bind_layers_async` logs this table itself.
+//!     println!("{bound}");
 //!
 //!     let api = Router::new().route("/", get(|| async { "hello" }));
 //!     let ops = Router::new().route("/metrics", get(|| async { "requests_total 0\n" }));
@@ -89,10 +91,14 @@
 //!     Ok(())
 //! }
 //!
-//! // In a server's main:
+//! // In a server's main, errors printed as people read them (`{e}`: each
+//! // problem with its fix), not as `main`'s `Err` would (`{e:?}`):
 //! //     let cli: Cli = clap::Parser::parse();
 //! //     let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
-//! //     serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await
+//! //     if let Err(e) = serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await {
+//! //         eprintln!("{e}");
+//! //         std::process::exit(1);
+//! //     }
 //! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -140,10 +146,10 @@
 //! | `serde` | `Serialize`/`Deserialize` for specs, hosts and plans; [`spec::SpecText`] |
 //! | `clap` | [`spec::ListenArgs`], `--listen` and `--listen-file` for a server's own command line |
 //! | `tokio` | tokio sockets from [`Bound::take`], the listeners of [`serve`], the async entry points ([`bind_all_async`], [`bind_layers_async`], ...) |
-//! | `axum` | the listeners of [`serve`] are `axum::serve::Listener`s (with `tokio`) |
-//! | `stream` | the listeners of [`serve`] are `Stream`s of connections (futures-core), for tonic and others (with `tokio`) |
-//! | `tonic` | [`serve::Connection`] is tonic's `Connected`, so tonic serves an [`serve::AnyListener`] (with `stream`) |
-//! | `tracing` | [`bind_all`] and friends log what they bound once: the table at info, each warning at warn |
+//! | `axum` | the listeners of [`serve`] are `axum::serve::Listener`s (turns `tokio` on) |
+//! | `stream` | the listeners of [`serve`] are `Stream`s of connections (futures-core), for tonic and others (turns `tokio` on) |
+//! | `tonic` | [`serve::Connection`] is tonic's `Connected`, so tonic serves an [`serve::AnyListener`] (turns `stream` on) |
+//! | `tracing` | [`bind_all`] and friends log what they bound once, with target `listenspec`: the table at info, each warning at warn (the application installs a subscriber, `tracing_subscriber::fmt::init()` say) |
 //! | `fleet` | [`fleet`]: one spec against a folder of recorded host snapshots (with `serde`) |
 //! | `cli` | the `listenspec` binary and its doctor (`cargo install listenspec --features cli`) |
 //!

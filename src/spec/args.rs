@@ -90,6 +90,9 @@ Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Default, clap::Args)]
+// These docs are for rustdoc: clap would otherwise show them as the
+// description of a server's command that has none of its own.
+#[command(about = None, long_about = None)]
 pub struct ListenArgs {
     /// A listen spec line, laid over the lines of `--listen-file`;
     /// repeatable.

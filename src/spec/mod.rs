@@ -1010,6 +1010,11 @@ impl PartialEq<String> for QualifiedName {
 /// (`ipv4`, `ipv6`) applies last. [`fmt::Display`] writes the canonical form,
 /// which parses back to an equal spec.
 ///
+/// Networks keep apart: two that listen on one address are an error
+/// (metrics meant for the ops network would answer on the public one too),
+/// unless both say `shared`, as two networks on loopback for a test or a
+/// laptop do: `api = 127.0.0.1 shared` and `ops = 127.0.0.1 shared`.
+///
 /// A network `NAME = unix` holds Unix domain sockets instead of addresses:
 /// it reaches this host only (its exposure is `local`), and each endpoint
 /// on it is one socket, on a path or (Linux) an abstract name. `unix` is a

@@ -173,6 +173,9 @@ fn the_help_shows_the_grammar_and_the_variable() {
     ] {
         assert!(help.contains(says), "{help}\ndoes not say {says:?}");
     }
+    // A server's command without a description of its own does not get
+    // ListenArgs' docs as one.
+    assert!(!help.contains("flatten"), "{help}");
 }
 
 /// `--listen-file` reads a file of up to 64 MiB, and refuses one byte more

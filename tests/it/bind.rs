@@ -1101,3 +1101,49 @@ fn listen_fds_without_listen_pid_takes_nothing() {
     assert!(out.contains(" None\n"), "{out}");
     assert!(out.contains("child: fd 3 open"), "{out}");
 }
+
+/// Taking an endpoint as a type of another transport is refused and
+/// leaves it there, for every type: it is then taken as what it is.
+#[cfg(unix)] // Unix sockets
+#[test]
+fn a_refused_take_leaves_the_endpoint_for_every_type() {
+    use listenspec::bind::WithFile;
+    use std::os::unix::net::{UnixDatagram, UnixListener};
+    let dir = std::env::temp_dir().join(format!("listenspec-take-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = format!(
+        "local = 127.0.0.1\nlocal.web = tcp:0\nlocal.dns = udp:0\nfiles = unix\nfiles.api = unix:{}\nfiles.log = unixgram:{}\n",
+        dir.join("api.sock").display(),
+        dir.join("log.sock").display()
+    );
+    let mut bound = listenspec::bind_all(&text.parse().unwrap()).unwrap();
+    let wrong = |e: listenspec::bind::TakeError| {
+        assert!(
+            matches!(e, listenspec::bind::TakeError::WrongTransport { .. }),
+            "{e:?}"
+        );
+    };
+    wrong(bound.take::<Vec<UdpSocket>>("local", "web").unwrap_err());
+    wrong(
+        bound
+            .take::<WithFile<UnixListener>>("local", "web")
+            .unwrap_err(),
+    );
+    wrong(bound.take::<Vec<TcpListener>>("local", "dns").unwrap_err());
+    wrong(
+        bound
+            .take::<WithFile<UnixDatagram>>("files", "api")
+            .unwrap_err(),
+    );
+    wrong(
+        bound
+            .take::<WithFile<UnixListener>>("files", "log")
+            .unwrap_err(),
+    );
+    wrong(bound.take::<Vec<UdpSocket>>("files", "log").unwrap_err());
+    let _: Vec<TcpListener> = bound.take("local", "web").unwrap();
+    let _: Vec<UdpSocket> = bound.take("local", "dns").unwrap();
+    let _: WithFile<UnixListener> = bound.take("files", "api").unwrap();
+    let _: WithFile<UnixDatagram> = bound.take("files", "log").unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
