@@ -11,7 +11,8 @@
 //! ```
 //! Every endpoint of the spec answers `hello from pid N generation G`.
 //! For the tests, `UPGRADE_FAIL_FILE` names a file whose text makes a
-//! successor exit at start (`exit`) or never say it is ready (`hang`).
+//! successor exit at start (`exit`), never say it is ready (`hang`), or
+//! say so only after half a second (`slow`).
 
 #![cfg_attr(not(unix), allow(unused_imports, dead_code))]
 
@@ -164,6 +165,7 @@ async fn test_failure() {
     match std::fs::read_to_string(file).unwrap_or_default().trim() {
         "exit" => std::process::exit(3),
         "hang" => std::future::pending::<()>().await,
+        "slow" => tokio::time::sleep(Duration::from_millis(500)).await,
         _ => {}
     }
 }

@@ -325,7 +325,8 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
     wait_ended(hung);
     assert_eq!(who(&get(addr).unwrap()), (pid, 0));
 
-    std::fs::write(&fail, "").unwrap();
+    // A successor that takes a while to be ready is waited for.
+    std::fs::write(&fail, "slow").unwrap();
     signal(pid, "-HUP");
     let next = wait_generation(addr, 1);
     wait_ended(pid);
@@ -404,14 +405,18 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
         bound_addr(&log, "local.dns", 1),
         bound_addr(&log, "local.dns", 0)
     );
-    let text = std::fs::read_to_string(&log).unwrap();
-    let second = text.split("ENDPOINT").nth(2).unwrap();
-    for name in ["local.kept", "local.dns", "files.api", "files.log"] {
-        assert!(
-            second.contains(&format!("inherited {name}")),
-            "{name}: {second}"
-        );
-    }
+    // The table is written a line at a time: waited for whole.
+    wait_for_log(
+        &log,
+        "the successor's table, each socket inherited",
+        |text| {
+            let second = text.split("ENDPOINT").nth(2)?;
+            ["local.kept", "local.dns", "files.api", "files.log"]
+                .iter()
+                .all(|name| second.contains(&format!("inherited {name}")))
+                .then_some(())
+        },
+    );
     assert_eq!(who(&get(new).unwrap()), (next, 1));
     let err = get(gone).unwrap_err();
     assert!(err.contains("Connection refused"), "{err}");
@@ -521,6 +526,10 @@ fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
     let (stored, fds) = recv_with_fds(&systemd);
     assert_eq!(stored, "FDSTORE=1\nFDNAME=local.web\n");
     assert_eq!(fds.len(), 1);
+    wait_for_log(&log, "the count stored", |t| {
+        t.contains("stored 1 sockets with the service manager")
+            .then_some(())
+    });
     let (ready, none) = recv_with_fds(&systemd);
     assert_eq!((ready.as_str(), none.len()), ("READY=1\n", 0));
     let addr = bound_addr(&log, "local.web", 0);
@@ -549,11 +558,17 @@ fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
         .stdout(out.try_clone().unwrap())
         .stderr(out)
         .stdin(Stdio::null());
-    // SAFETY: dup2 is async-signal-safe, and `fd` stays open in the parent
-    // until the child is spawned.
+    // SAFETY: dup2 and fcntl are async-signal-safe, and `fd` stays open in
+    // the parent until the child is spawned.
     unsafe {
         again.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
+            // dup2 onto itself would keep close-on-exec: clear it instead.
+            let placed = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if placed < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
