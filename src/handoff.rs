@@ -222,10 +222,7 @@ impl Upgrader {
             for ep in bound.endpoints() {
                 let name = ep.qualified().to_string();
                 for s in ep.sockets() {
-                    let fd = match s.listener() {
-                        crate::bind::Listener::Tcp(l) => l.as_fd().try_clone_to_owned(),
-                        crate::bind::Listener::Udp(u) => u.as_fd().try_clone_to_owned(),
-                    };
+                    let fd = copy_of(s.listener());
                     sockets.push(Passed {
                         name: name.clone(),
                         fd: fd.map_err(HandoffError::Prepare)?,
@@ -285,10 +282,7 @@ impl Upgrader {
                     .is_none_or(|a| !closed.contains(&(s.name.clone(), a)))
             });
             for (name, socket) in change.sockets() {
-                let fd = match socket.listener() {
-                    crate::bind::Listener::Tcp(l) => l.as_fd().try_clone_to_owned(),
-                    crate::bind::Listener::Udp(u) => u.as_fd().try_clone_to_owned(),
-                };
+                let fd = copy_of(socket.listener());
                 sockets.push(Passed {
                     name: name.to_string(),
                     fd: fd.map_err(HandoffError::Prepare)?,
@@ -534,6 +528,15 @@ pub fn notify_ready() -> io::Result<bool> {
     }
     #[cfg(not(unix))]
     Ok(false)
+}
+
+/// A copy of an IP socket's descriptor (close-on-exec), to hand over.
+#[cfg(unix)]
+fn copy_of(listener: &crate::bind::Listener) -> io::Result<OwnedFd> {
+    match listener {
+        crate::bind::Listener::Tcp(l) => l.as_fd().try_clone_to_owned(),
+        crate::bind::Listener::Udp(u) => u.as_fd().try_clone_to_owned(),
+    }
 }
 
 /// `NOTIFY_SOCKET` as an address: a path, or `@name` for Linux's abstract

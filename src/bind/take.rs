@@ -123,20 +123,31 @@ impl FromEndpoint for BoundEndpoint {
     }
 }
 
+/// The endpoint's IP sockets of the kind `pick` finds, once the endpoint
+/// is of the `wanted` transport.
+fn ip_sockets<T>(
+    endpoint: BoundEndpoint,
+    wanted: &'static [Transport],
+    pick: impl FnMut(Listener) -> Option<T>,
+) -> Result<Vec<T>, TakeError> {
+    want(&endpoint, wanted)?;
+    Ok(endpoint
+        .sockets
+        .into_iter()
+        .map(|s| s.listener)
+        .filter_map(pick)
+        .collect())
+}
+
 impl FromEndpoint for Vec<TcpListener> {
     fn check(endpoint: &BoundEndpoint) -> Result<(), TakeError> {
         want(endpoint, &[Transport::Tcp])
     }
     fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
-        Self::check(&endpoint)?;
-        Ok(endpoint
-            .sockets
-            .into_iter()
-            .filter_map(|s| match s.listener {
-                Listener::Tcp(l) => Some(l),
-                Listener::Udp(_) => None,
-            })
-            .collect())
+        ip_sockets(endpoint, &[Transport::Tcp], |l| match l {
+            Listener::Tcp(l) => Some(l),
+            Listener::Udp(_) => None,
+        })
     }
 }
 
@@ -145,15 +156,10 @@ impl FromEndpoint for Vec<UdpSocket> {
         want(endpoint, &[Transport::Udp])
     }
     fn from_endpoint(endpoint: BoundEndpoint) -> Result<Self, TakeError> {
-        Self::check(&endpoint)?;
-        Ok(endpoint
-            .sockets
-            .into_iter()
-            .filter_map(|s| match s.listener {
-                Listener::Udp(u) => Some(u),
-                Listener::Tcp(_) => None,
-            })
-            .collect())
+        ip_sockets(endpoint, &[Transport::Udp], |l| match l {
+            Listener::Udp(u) => Some(u),
+            Listener::Tcp(_) => None,
+        })
     }
 }
 
