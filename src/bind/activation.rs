@@ -703,7 +703,21 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 // Socket activation is Unix's: the functions tested here exist only there.
 #[cfg(all(test, unix))]
 mod tests {
-    use super::{ActivationError, announced};
+    use super::{ActivationError, announced, handed_files};
+
+    /// A predecessor's list of socket files is read entry by entry: what
+    /// does not read as `INDEX:DEV:INO` is skipped (that file then stays
+    /// when the successor ends), never a panic, whatever its size.
+    #[test]
+    fn a_hostile_list_of_handed_files_is_skipped_not_trusted() {
+        let files = handed_files("0:1:2,x:1:2,1:2,2:3:4:5,3:-1:7,4:18446744073709551616:1,,5:8:9");
+        let mut got: Vec<_> = files.into_iter().collect();
+        got.sort_unstable();
+        assert_eq!(got, [(0, (1, 2)), (5, (8, 9))]);
+        let huge = ",".repeat(1 << 20) + "7:1:1";
+        assert_eq!(handed_files(&huge).get(&7), Some(&(1, 1)));
+        assert!(handed_files("").is_empty());
+    }
 
     /// An inherited abstract name that is not UTF-8 is compared as bytes:
     /// `@…\xff…` is not the planned `@…\u{FFFD}…` that a lossy reading
