@@ -76,6 +76,33 @@ fn bind(lines: &[String]) -> Result<listenspec::Bound, BindError> {
     plan(lines).bind_inherited(Vec::new())
 }
 
+/// Binds a socket of this kind at `path` and closes it, leaving its file
+/// stale, and waits until no process holds it: a socket closed here lives
+/// on for a moment in any child another test forks before it execs, and
+/// a socket open anywhere is live to the code under test, rightly.
+fn leave_stale(path: &Path, stream: bool) {
+    if stream {
+        drop(UnixListener::bind(path).unwrap());
+    } else {
+        drop(UnixDatagram::bind(path).unwrap());
+    }
+    closed_everywhere(path);
+}
+
+/// Waits, ten seconds at most, until connecting to `path` is refused as
+/// it is when no process holds the socket bound to it.
+fn closed_everywhere(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let probe = UnixDatagram::unbound().unwrap();
+        match probe.connect(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            other => panic!("{} still open after 10 s: {other:?}", path.display()),
+        }
+    }
+}
+
 fn unix_error(err: &BindError) -> &UnixError {
     match err.failures()[0].cause() {
         Cause::Unix(e) => e,
@@ -127,7 +154,7 @@ fn a_stale_socket_file_is_replaced() {
     let dir = TempDir::new("stale");
     let path = dir.join("app.sock");
     // std never removes its socket file: dropped, it leaves a stale one.
-    drop(UnixListener::bind(&path).unwrap());
+    leave_stale(&path, true);
     let refused = UnixStream::connect(&path).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 
@@ -142,7 +169,7 @@ fn a_stale_socket_file_is_replaced() {
 fn a_stale_socket_file_is_refused_with_stale_refuse() {
     let dir = TempDir::new("refuse");
     let path = dir.join("app.sock");
-    drop(UnixDatagram::bind(&path).unwrap());
+    leave_stale(&path, false);
     let old = std::fs::symlink_metadata(&path).unwrap().ino();
     let err = bind(&[format!("local.api = unix:{} stale=refuse", path.display())]).unwrap_err();
     assert!(
@@ -301,7 +328,7 @@ fn a_file_that_is_not_a_socket_is_never_deleted() {
     );
     // A link to a live-looking stale socket: never followed.
     let target = dir.join("target.sock");
-    drop(UnixListener::bind(&target).unwrap());
+    leave_stale(&target, true);
     let link = dir.join("link.sock");
     std::os::unix::fs::symlink(&target, &link).unwrap();
     for (path, kind) in [
@@ -428,7 +455,7 @@ fn another_users_socket_file_is_reported_and_left() {
     std::fs::create_dir(&sticky).unwrap();
     chmod(&sticky, 0o1777);
     let stale = sticky.join("app.sock");
-    drop(UnixListener::bind(&stale).unwrap());
+    leave_stale(&stale, true);
     chmod(&stale, 0o666);
     let text = doctor_bind(&stale);
     assert!(
@@ -454,7 +481,7 @@ fn another_users_socket_file_is_reported_and_left() {
     let plain = dir.join("plain");
     std::fs::create_dir(&plain).unwrap();
     let theirs = plain.join("app.sock");
-    drop(UnixListener::bind(&theirs).unwrap());
+    leave_stale(&theirs, true);
     std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
     let bound = bind(&[format!("local.api = unix:{}", theirs.display())]).unwrap();
     assert_eq!(stat("%u %F", &theirs), "0 socket");
@@ -875,6 +902,7 @@ fn the_file_goes_with_the_listener_unless_kept_or_replaced() {
         .unwrap();
     assert!(k.file().unwrap().is_kept());
     drop(k);
+    closed_everywhere(&kept);
     assert!(
         std::fs::symlink_metadata(&kept)
             .unwrap()
@@ -1581,7 +1609,7 @@ fn a_stale_socket_with_a_long_name_is_replaced() {
     let path = dir.0.join(&name);
     assert_eq!(path.as_os_str().len(), 107);
     assert!("/proc/self/fd/3/".len() + name.len() > 107);
-    drop(UnixListener::bind(&path).unwrap());
+    leave_stale(&path, true);
     let bound = bind(&[format!("local.api = unix:{}", path.display())]).unwrap();
     UnixStream::connect(&path).unwrap();
     drop(bound);
