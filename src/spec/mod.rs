@@ -1082,7 +1082,17 @@ impl ListenSpec {
             .flat_map(Network::parts_read_back)
             .chain(endpoints.iter().flat_map(Endpoint::parts_read_back))
             .collect();
-        errors.extend(validate(&networks, &endpoints).into_iter().map(|(_, k)| k));
+        // The first network of a name, as the parser keeps the first.
+        let mut unix_of = HashMap::with_capacity(networks.len());
+        for n in &networks {
+            unix_of.entry(&n.name).or_insert(n.is_unix());
+        }
+        let is_unix = |name: &Name| unix_of.get(name).copied();
+        errors.extend(
+            validate(&networks, &endpoints, is_unix, false)
+                .into_iter()
+                .map(|(_, k)| k),
+        );
         if errors.is_empty() {
             Ok(ListenSpec {
                 networks,
@@ -1257,24 +1267,34 @@ enum Item {
 
 /// Every rule a spec must satisfy whatever the host, shared by the parser and
 /// [`ListenSpec::new`] so both paths accept exactly the same specs.
-fn validate(networks: &[Network], endpoints: &[Endpoint]) -> Vec<(Item, SpecErrorKind)> {
+/// `network_is_unix(name)` says whether the network of that name is a Unix
+/// one, `None` when there is none. Names defined twice are looked for only
+/// when `unique` is false: the parser has already refused or replaced
+/// them as it read, with the line of each, and a spec of many thousand
+/// networks pays for every set built over them.
+fn validate(
+    networks: &[Network],
+    endpoints: &[Endpoint],
+    network_is_unix: impl Fn(&Name) -> Option<bool>,
+    unique: bool,
+) -> Vec<(Item, SpecErrorKind)> {
     // Sets, not pairwise comparison: a spec of many thousand statements
     // (generated, or hostile) is checked in linear time.
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let mut names = HashMap::with_capacity(networks.len());
+    let mut names = HashSet::with_capacity(if unique { 0 } else { networks.len() });
     for (i, n) in networks.iter().enumerate() {
         n.check(&mut errors);
-        if names.insert(n.name.as_str(), n.is_unix()).is_some() {
+        if !unique && !names.insert(n.name.as_str()) {
             errors.push(SpecErrorKind::DuplicateNetwork(n.name.clone()));
         }
         out.extend(errors.drain(..).map(|k| (Item::Network(i), k)));
     }
-    let mut qualified = HashSet::with_capacity(endpoints.len());
+    let mut qualified = HashSet::with_capacity(if unique { 0 } else { endpoints.len() });
     for (i, e) in endpoints.iter().enumerate() {
-        let on_unix = names.get(e.network.as_str()).copied();
+        let on_unix = network_is_unix(&e.network);
         e.check(on_unix, &mut errors);
-        if !qualified.insert((e.network.as_str(), e.name.as_str())) {
+        if !unique && !qualified.insert((e.network.as_str(), e.name.as_str())) {
             errors.push(SpecErrorKind::DuplicateEndpoint(e.qualified()));
         }
         if on_unix.is_none() {

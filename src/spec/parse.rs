@@ -264,10 +264,19 @@ impl Read {
             labels,
             passes: _,
         } = self;
-        let (networks, endpoints) = apply(stmts, &mut errors);
+        let Applied {
+            networks,
+            endpoints,
+            network_at,
+        } = apply(stmts, &mut errors);
+        let unix_at: Vec<bool> = networks
+            .iter()
+            .map(|slot| slot.as_ref().is_some_and(|(_, n)| n.is_unix()))
+            .collect();
+        let is_unix = |name: &Name| network_at.get(name).map(|&i| unix_at[i]);
         let (origins_n, networks) = unzip_written(networks);
         let (origins_e, endpoints) = unzip_written(endpoints);
-        for (item, kind) in validate(&networks, &endpoints) {
+        for (item, kind) in validate(&networks, &endpoints, is_unix, true) {
             if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
                 && failed_networks.contains(endpoints[i].network().as_str())
             {
@@ -322,13 +331,18 @@ fn unzip_written<T>(written: Written<T>) -> (Vec<Origin>, Vec<T>) {
     (origins, items)
 }
 
+/// What is left once every statement is applied, and where each network
+/// left is by name.
+struct Applied {
+    networks: Written<Network>,
+    endpoints: Written<Endpoint>,
+    network_at: HashMap<Name, usize>,
+}
+
 /// The statements applied in order: a later one for the same name replaces
 /// the earlier in its place; a removal takes it out, a network with its
 /// endpoints. A removal of nothing is an error.
-fn apply(
-    stmts: Vec<(Origin, Stmt)>,
-    errors: &mut Vec<Located>,
-) -> (Written<Network>, Written<Endpoint>) {
+fn apply(stmts: Vec<(Origin, Stmt)>, errors: &mut Vec<Located>) -> Applied {
     // Removed entries become `None` in place and leave the maps, so each
     // statement costs the same however many came before: a spec of many
     // thousand removals stays linear.
@@ -346,7 +360,14 @@ fn apply(
     let mut endpoints: Written<Endpoint> = Vec::with_capacity(n_endpoints);
     let mut network_at: HashMap<Name, usize> = HashMap::with_capacity(n_networks);
     let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::with_capacity(n_endpoints);
-    let mut endpoints_of: HashMap<Name, Vec<usize>> = HashMap::with_capacity(n_networks);
+    // Only the removal of a whole network needs its endpoints listed; most
+    // specs remove none, and the lists cost a map and an allocation per
+    // network.
+    let removes_networks = stmts
+        .iter()
+        .any(|(_, s)| matches!(s, Stmt::Remove(name) if cut(name, b'.').is_none()));
+    let mut endpoints_of: Option<HashMap<Name, Vec<usize>>> =
+        removes_networks.then(|| HashMap::with_capacity(n_networks));
     let mut one_address = shorthand::Groups::default();
     for (origin, stmt) in stmts {
         match stmt {
@@ -417,7 +438,8 @@ fn apply(
                         if let Some(i) = network_at.remove(&net) {
                             removed = networks[i].take().is_some();
                         }
-                        for i in endpoints_of.remove(&net).unwrap_or_default() {
+                        let of = endpoints_of.as_mut().and_then(|of| of.remove(&net));
+                        for i in of.unwrap_or_default() {
                             if let Some((_, e)) = endpoints[i].take() {
                                 endpoint_at.remove(&e.qualified());
                                 removed = true;
@@ -431,7 +453,11 @@ fn apply(
             }
         }
     }
-    (networks, endpoints)
+    Applied {
+        networks,
+        endpoints,
+        network_at,
+    }
 }
 
 /// A network not defined before, at the end.
@@ -446,19 +472,20 @@ fn add_network(
 }
 
 /// An endpoint not defined before, at the end, and listed under its network
-/// for a removal of the network.
+/// when the spec removes a network.
 fn add_endpoint(
     endpoints: &mut Written<Endpoint>,
     endpoint_at: &mut HashMap<QualifiedName, usize>,
-    endpoints_of: &mut HashMap<Name, Vec<usize>>,
+    endpoints_of: &mut Option<HashMap<Name, Vec<usize>>>,
     origin: Origin,
     e: Box<Endpoint>,
 ) {
     endpoint_at.insert(e.qualified(), endpoints.len());
-    endpoints_of
-        .entry(e.network().clone())
-        .or_default()
-        .push(endpoints.len());
+    if let Some(of) = endpoints_of {
+        of.entry(e.network().clone())
+            .or_default()
+            .push(endpoints.len());
+    }
     endpoints.push(Some((origin, e)));
 }
 

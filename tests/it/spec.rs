@@ -459,3 +459,42 @@ fn a_qualified_name_equals_its_spelling() {
         assert!(q != *other, "{other}");
     }
 }
+
+/// Names the parser refuses or replaces as it reads a line at a time, the
+/// builder gets in one go: each name defined twice, and an endpoint on a
+/// network that is not there or of the other kind, is an error.
+#[test]
+fn the_builder_refuses_a_name_twice_and_an_endpoint_without_its_network() {
+    let name = |s: &str| s.parse::<listenspec::spec::Name>().unwrap();
+    let tcp =
+        |net: &str, ep: &str| Endpoint::new(name(net), name(ep), Protocol::Tcp, Ports::single(1));
+    let err = ListenSpec::new(
+        vec![
+            Network::new(name("local")).with_include(sel("loopback")),
+            Network::new(name("local")).with_include(sel("loopback")),
+            Network::new(name("sock")).with_include(Selector::Unix),
+        ],
+        vec![
+            tcp("local", "a"),
+            tcp("local", "a"),
+            tcp("gone", "b"),
+            tcp("sock", "c"),
+        ],
+    )
+    .unwrap_err();
+    let kinds: Vec<String> = err
+        .errors()
+        .iter()
+        .map(|l| crate::variant_name(&l.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "DuplicateNetwork",
+            "DuplicateEndpoint",
+            "UnknownNetwork",
+            "UnixEndpoint"
+        ],
+        "{err}"
+    );
+}
