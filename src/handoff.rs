@@ -578,12 +578,7 @@ struct NotifySocket {
 #[cfg(unix)]
 impl NotifySocket {
     fn new() -> io::Result<NotifySocket> {
-        use std::os::unix::fs::DirBuilderExt;
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("listenspec-handoff-{}-{n}", std::process::id()));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let dir = private_dir()?;
         let path = dir.join("notify");
         match std::os::unix::net::UnixDatagram::bind(&path) {
             Ok(socket) => Ok(NotifySocket { dir, path, socket }),
@@ -620,6 +615,28 @@ impl NotifySocket {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
+        }
+    }
+}
+
+/// A fresh directory of mode 0700 in the temporary directory, under a
+/// name nobody can guess: another user who made something at a name known
+/// in advance (the pid and a count) would stop every upgrade.
+#[cfg(unix)]
+fn private_dir() -> io::Result<PathBuf> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::os::unix::fs::DirBuilderExt;
+    let mut tries = 0;
+    loop {
+        // std seeds every `RandomState` from the OS's random source.
+        let random = std::hash::RandomState::new().build_hasher().finish();
+        let dir = std::env::temp_dir().join(format!(
+            "listenspec-handoff-{}-{random:016x}",
+            std::process::id()
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
+            made => return made.map(|()| dir),
         }
     }
 }

@@ -634,3 +634,137 @@ fn the_doctor_previews_an_upgrade() {
         "{stdout}"
     );
 }
+
+/// The role of a child run of
+/// [`another_user_can_neither_stop_nor_fake_an_upgrade`]: `PID:DIR`, the
+/// server's pid and its temporary directory.
+const ATTACKER: &str = "LISTENSPEC_HANDOFF_ATTACKER";
+
+/// Another local user, in the temporary directory the server shares with
+/// everyone, loops while the server upgrades: it makes directories at the
+/// names a server could be expected to use (its pid and a count), and
+/// says `READY=1` to every notify socket it can find there. A successor
+/// that never says it is ready is still refused, the next honest upgrade
+/// still goes through, and no datagram of the attacker's lands.
+#[test]
+fn another_user_can_neither_stop_nor_fake_an_upgrade() {
+    if let Some(role) = std::env::var_os(ATTACKER) {
+        return attack(&role.to_string_lossy());
+    }
+    let name = "handoff::another_user_can_neither_stop_nor_fake_an_upgrade";
+    if !crate::unix::needs_root(name) {
+        return;
+    }
+    let dir = Scratch::new("attack");
+    let (spec, log, fail, tmp) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("fail"),
+        dir.join("tmp"),
+    );
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    std::fs::write(&fail, "hang").unwrap();
+    let first = start(
+        &spec,
+        &log,
+        &[
+            ("TMPDIR", tmp.to_str().unwrap()),
+            ("UPGRADE_FAIL_FILE", fail.to_str().unwrap()),
+            ("UPGRADE_READY_WITHIN_MS", "2000"),
+        ],
+    );
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    let mut last = Last(pid);
+
+    let exe = std::env::current_exe().unwrap();
+    let mut attacker = crate::unix::as_nobody(exe.to_str().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(ATTACKER, format!("{pid}:{}", tmp.display()))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(attacker.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.trim_end().ends_with("attacking") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(n > 0, "the attacker did not start");
+    }
+
+    signal(pid, "-HUP");
+    let refused = wait_for_log(&log, "the hang refused", |t| {
+        t.lines()
+            .find(|l| l.contains("upgrade refused"))
+            .map(str::to_owned)
+    });
+    assert!(
+        refused.contains("did not say it was ready within 2s, and was killed"),
+        "{refused}"
+    );
+    assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
+
+    std::fs::write(&fail, "").unwrap();
+    signal(pid, "-HUP");
+    let next = wait_generation(addr, 1);
+    last.0 = next;
+    wait_ended(pid);
+
+    std::fs::write(tmp.join("stop"), "").unwrap();
+    let mut attacks = String::new();
+    out.read_to_string(&mut attacks).unwrap();
+    assert!(attacker.wait().unwrap().success(), "attacker: {attacks}");
+    assert!(!attacks.contains("reached"), "{attacks}");
+    let tried = attacks
+        .split_once("tried ")
+        .and_then(|(_, n)| n.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("the attacker's count: {attacks}"));
+    assert!(
+        tried > 0,
+        "the attacker found no notify socket to try: {attacks}"
+    );
+    eprintln!("handoff attacker: {}", attacks.trim());
+    signal(next, "-TERM");
+    wait_ended(next);
+    drop(first);
+}
+
+/// The attacker's side, as nobody: loops until told to stop, 30 s at most.
+fn attack(role: &str) {
+    let (pid, tmp) = role.split_once(':').unwrap();
+    let tmp = Path::new(tmp);
+    println!("attacking");
+    let start = Instant::now();
+    let (mut made, mut tried) = (0u64, 0u64);
+    while start.elapsed() < Duration::from_secs(30) && !tmp.join("stop").exists() {
+        for n in 0..16 {
+            if std::fs::create_dir(tmp.join(format!("listenspec-handoff-{pid}-{n}"))).is_ok() {
+                made += 1;
+            }
+        }
+        for entry in std::fs::read_dir(tmp).unwrap().flatten() {
+            if !entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("listenspec-handoff-")
+            {
+                continue;
+            }
+            let notify = entry.path().join("notify");
+            tried += 1;
+            let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
+            if client.send_to(b"READY=1\n", &notify).is_ok() {
+                println!("reached {}", notify.display());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    println!("made {made} tried {tried}");
+}
