@@ -606,8 +606,10 @@ struct PrivateDir<'a> {
 static PRIVATE: AtomicU32 = AtomicU32::new(0);
 
 impl<'a> PrivateDir<'a> {
-    /// Eight names are tried: one left by an earlier process with this pid
-    /// (a container's pid 1 killed before it cleaned up) is stepped over.
+    /// The name is random: another user who may write the directory (a
+    /// sticky `/tmp`) and made directories at every name this process
+    /// would try, known in advance, would stop its every bind there. Eight
+    /// names are tried, for one left by an earlier process.
     fn create(parent: &'a Dir, path: &Path) -> Result<PrivateDir<'a>, UnixError> {
         let parent_path = self::parent(path);
         let mut last = None;
@@ -615,7 +617,7 @@ impl<'a> PrivateDir<'a> {
             let n = PRIVATE.fetch_add(1, Ordering::Relaxed);
             // Short: off Linux the bind goes by path, and must fit
             // `sun_path` (the plan counts `PRIVATE_NAME_MAX`).
-            let name = private_name(std::process::id(), n);
+            let name = private_name(random_u32(), n);
             let step = || Step::PrivateDir {
                 dir: parent_path.join(&name),
             };
@@ -676,11 +678,19 @@ impl<'a> PrivateDir<'a> {
     }
 }
 
-/// The private directory's name: this process's pid and a counter, short
+/// The private directory's name: a random number and a counter, short
 /// enough for the plan's `STAGING_EXTRA` off Linux, where the bind goes by
 /// its path.
-fn private_name(pid: u32, n: u32) -> OsString {
-    OsString::from(format!(".ls{pid:x}.{:x}", n % 256))
+fn private_name(random: u32, n: u32) -> OsString {
+    OsString::from(format!(".ls{random:x}.{:x}", n % 256))
+}
+
+/// A number another process cannot guess: std seeds every `RandomState`
+/// from the OS's random source.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let r = std::hash::RandomState::new().build_hasher().finish();
+    (r >> 32) as u32 ^ r as u32
 }
 
 impl Drop for PrivateDir<'_> {
@@ -779,8 +789,8 @@ mod tests {
     #[test]
     fn the_private_path_is_no_longer_than_the_plan_counts() {
         let dir = Path::new("/d");
-        for (pid, n) in [(u32::MAX, u32::MAX), (u32::MAX, 255), (1, 0)] {
-            let staged = dir.join(private_name(pid, n)).join(STAGED);
+        for (random, n) in [(u32::MAX, u32::MAX), (u32::MAX, 255), (1, 0)] {
+            let staged = dir.join(private_name(random, n)).join(STAGED);
             let extra = staged.as_os_str().len() - dir.as_os_str().len();
             assert!(extra <= STAGING_EXTRA, "{}", staged.display());
         }

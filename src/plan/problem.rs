@@ -412,7 +412,7 @@ pub enum ProblemKind {
         os: String,
     },
     /// Off Linux the socket is made in a private directory next to its
-    /// path and bound there by path (`DIR/.lsPID.N/s`), and that path is
+    /// path and bound there by path (`DIR/.lsR.N/s`, R random), and that path is
     /// longer than `sun_path` holds, though the socket's own path fits.
     UnixStagingTooLong {
         /// The socket's path.

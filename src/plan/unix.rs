@@ -63,7 +63,7 @@ fn sun_path_limit(os: &str) -> usize {
 }
 
 /// How much longer than its directory's path the path is that a socket is
-/// first bound at, off Linux: `DIR/.lsPID.N/s`, with the pid in at most 8
+/// first bound at, off Linux: `DIR/.lsR.N/s`, with R random in at most 8
 /// hex digits and N in 2 (`bind/unix.rs` makes the name). On Linux the
 /// bind goes through the private directory's descriptor
 /// (`/proc/self/fd/N/s`), whatever the directory's path.
