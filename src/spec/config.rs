@@ -41,6 +41,16 @@ impl<'de> Visitor<'de> for WrittenVisitor {
         Ok(Written::Text(text.to_owned()))
     }
 
+    // A number, as a `port = 8080` field held one, is read as its text, so
+    // the error says which forms of it a spec takes.
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Written, E> {
+        Ok(Written::Text(n.to_string()))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Written, E> {
+        Ok(Written::Text(n.to_string()))
+    }
+
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Written, A::Error> {
         // One statement per entry, so an error's line is the entry's number.
         let mut text = String::new();

@@ -764,7 +764,7 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 /// A listen address as another program spells it (Go, std, Caddy, etcd,
-/// Kafka, tokio-listener), recognised so that the error says what to
+/// Kafka, tokio-listener, nginx, HAProxy), recognised so that the error says what to
 /// write here instead of only that the grammar did not read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -833,6 +833,33 @@ pub enum ForeignForm {
         /// `HOST:PORT`.
         address: String,
     },
+    /// `8080`: a port without an address (nginx's `listen 8080`, a
+    /// `--port` flag's value).
+    PortOnly {
+        /// The port.
+        port: String,
+    },
+    /// `*:8080`: every IPv4 address, as nginx and HAProxy write it.
+    Star {
+        /// The port.
+        port: String,
+    },
+    /// `HOST:FIRST-LAST`: a range of ports on one address, which takes an
+    /// endpoint of its own here.
+    PortRange {
+        /// The host as written: an address, a name, `*` or nothing.
+        host: String,
+        /// `FIRST-LAST`.
+        ports: String,
+    },
+    /// HAProxy's `PREFIX@ADDRESS` (`ipv4@`, `ipv6@`, `udp@`, `unix@`,
+    /// `abns@`, `fd@`, `sockpair@`).
+    Haproxy {
+        /// The prefix, without the `@`.
+        prefix: String,
+        /// What follows the `@`.
+        address: String,
+    },
 }
 
 impl ForeignForm {
@@ -866,6 +893,12 @@ impl ForeignForm {
             ForeignForm::Listener { name, .. } => {
                 format!("a Kafka listener, {name:?}, whose name is not a protocol")
             }
+            ForeignForm::PortOnly { .. } => "a port without an address".to_owned(),
+            ForeignForm::Star { .. } => {
+                "every IPv4 address, as nginx and HAProxy write it".to_owned()
+            }
+            ForeignForm::PortRange { .. } => "a range of ports on one address".to_owned(),
+            ForeignForm::Haproxy { prefix, .. } => format!("HAProxy's {prefix}@ address form"),
         }
     }
 
@@ -901,7 +934,7 @@ impl ForeignForm {
             }
             ForeignForm::UrlPath { address } => format!("{address}, and route the path in the server"),
             ForeignForm::SdListen { name } => format!(
-                "nothing: sockets systemd passes are taken by their names. Give the socket an endpoint's name with FileDescriptorName=NETWORK.ENDPOINT in the .socket unit (systemd-socket-activate --fdname=NETWORK.ENDPOINT) and define that endpoint{}",
+                "{PASSED_BY_NAME}{}",
                 name.as_ref()
                     .filter(|n| n.as_str() != "*")
                     .map(|n| format!(" (instead of the name {n:?})"))
@@ -914,9 +947,35 @@ impl ForeignForm {
                 "tcp://{address}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
                 name.to_ascii_lowercase()
             ),
+            ForeignForm::PortOnly { port } => {
+                format!(":{port} for every address, or 127.0.0.1:{port} for this host only")
+            }
+            ForeignForm::Star { port } => format!(
+                "0.0.0.0:{port} for every IPv4 address, or :{port} for every address of both families"
+            ),
+            ForeignForm::PortRange { host, ports } => {
+                let selector = match host.trim_start_matches('[').trim_end_matches(']') {
+                    "" | "*" => "*".to_owned(),
+                    h if h.parse::<std::net::IpAddr>().is_ok() => h.to_owned(),
+                    name => format!("dns:{name}"),
+                };
+                format!(
+                    "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.tcp = tcp:{ports}`"
+                )
+            }
+            ForeignForm::Haproxy { prefix, address } => match prefix.as_str() {
+                "fd" | "sockpair" => PASSED_BY_NAME.to_owned(),
+                "unix" => format!("the path alone, {address}"),
+                "abns" => format!("@{address}"),
+                p if p.starts_with("udp") => format!("udp://{address}"),
+                _ => format!("the address alone, {address}"),
+            },
         }
     }
 }
+
+/// What to write instead of a form that names a socket passed in.
+const PASSED_BY_NAME: &str = "nothing: sockets systemd passes are taken by their names. Give the socket an endpoint's name with FileDescriptorName=NETWORK.ENDPOINT in the .socket unit (systemd-socket-activate --fdname=NETWORK.ENDPOINT) and define that endpoint";
 
 /// An IPv6 address in brackets, anything else as it is.
 fn bracketed(host: &str) -> String {

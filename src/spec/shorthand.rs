@@ -296,6 +296,19 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             _ => None,
         };
     }
+    if let Some((prefix, address)) = text.split_once('@')
+        && matches!(
+            prefix,
+            "ipv4" | "ipv6" | "udp" | "udp4" | "udp6" | "unix" | "abns" | "fd" | "sockpair"
+        )
+        && !address.is_empty()
+        && !address.contains(',')
+    {
+        return Some(ForeignForm::Haproxy {
+            prefix: prefix.to_owned(),
+            address: address.to_owned(),
+        });
+    }
     if text.contains(',') {
         let count = text.split(',').count();
         let each_one = text
@@ -341,6 +354,39 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return Some(ForeignForm::EndpointOnly {
             protocol: protocol.to_owned(),
             port: port.to_owned(),
+        });
+    }
+    let is_port = |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    let is_range = |p: &str| {
+        p.split_once('-')
+            .is_some_and(|(a, b)| is_port(a) && is_port(b))
+    };
+    if is_port(text) {
+        return Some(ForeignForm::PortOnly {
+            port: text.to_owned(),
+        });
+    }
+    if let Some(port) = text.strip_prefix("*:")
+        && is_port(port)
+    {
+        return Some(ForeignForm::Star {
+            port: port.to_owned(),
+        });
+    }
+    if let Some((host, ports)) = text.rsplit_once(':').or(Some(("", text)))
+        && is_range(ports)
+        && (host.is_empty()
+            || host == "*"
+            || host.parse::<std::net::Ipv4Addr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+            || is_host_name(host))
+    {
+        return Some(ForeignForm::PortRange {
+            host: host.to_owned(),
+            ports: ports.to_owned(),
         });
     }
     let without_zone = |a: &str| a.split_once('%').map_or(a, |(a, _)| a).to_owned();

@@ -220,7 +220,14 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
         (
             "name = 'svc'\nlisten = 8080",
             &[
-                "invalid type: integer `8080`",
+                "\"8080\" is a port without an address",
+                "write :8080 for every address, or 127.0.0.1:8080 for this host only",
+            ],
+        ),
+        (
+            "name = 'svc'\nlisten = true",
+            &[
+                "invalid type: boolean `true`",
                 "expected a listen spec: a string of spec lines, a list of lines, or a table of networks",
             ],
         ),
