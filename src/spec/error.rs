@@ -814,7 +814,8 @@ pub enum ForeignForm {
         /// The URL without its path.
         address: String,
     },
-    /// tokio-listener's `sd-listen`, `sd-listen:NAME` or `sd-listen:*`.
+    /// tokio-listener's `sd-listen`, `sd-listen:NAME` or `sd-listen:*` (and
+    /// its other spellings: `SD_LISTEN`, `sd_listen`, `sd-listen-unix`).
     SdListen {
         /// The name after `sd-listen:`, if one.
         name: Option<String>,
@@ -831,6 +832,14 @@ pub enum ForeignForm {
         /// The listener's name.
         name: String,
         /// `HOST:PORT`.
+        address: String,
+    },
+    /// tokio-listener's `inetd` (or `stdio`): one connection on
+    /// standard input and output, where nothing is bound.
+    Inetd,
+    /// tokio-listener's `vsock:CID:PORT`: a virtual machine socket.
+    Vsock {
+        /// `CID:PORT`.
         address: String,
     },
     /// `8080`: a port without an address (nginx's `listen 8080`, a
@@ -893,6 +902,14 @@ impl ForeignForm {
             ForeignForm::Listener { name, .. } => {
                 format!("a Kafka listener, {name:?}, whose name is not a protocol")
             }
+            ForeignForm::Inetd => {
+                "tokio-listener's inetd mode, one connection on standard input and output"
+                    .to_owned()
+            }
+            ForeignForm::Vsock { .. } => {
+                "tokio-listener's virtual machine socket (vsock), which listenspec does not bind"
+                    .to_owned()
+            }
             ForeignForm::PortOnly { .. } => "a port without an address".to_owned(),
             ForeignForm::Star { .. } => {
                 "every IPv4 address, as nginx and HAProxy write it".to_owned()
@@ -947,6 +964,8 @@ impl ForeignForm {
                 "tcp://{address}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
                 name.to_ascii_lowercase()
             ),
+            ForeignForm::Inetd => "an address to listen on, such as 127.0.0.1:8080: listenspec binds sockets, and a service manager that hands a process one connection (inetd, systemd's Accept=yes) needs no listen address".to_owned(),
+            ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),
             ForeignForm::PortOnly { port } => {
                 format!(":{port} for every address, or 127.0.0.1:{port} for this host only")
             }

@@ -287,14 +287,29 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
 /// cannot read, if it is one (see [`ForeignForm`]).
 pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     let text = text.trim_ascii();
-    if let Some(rest) = text.strip_prefix("sd-listen") {
-        return match rest.strip_prefix(':') {
-            None if rest.is_empty() => Some(ForeignForm::SdListen { name: None }),
-            Some(name) if !name.is_empty() => Some(ForeignForm::SdListen {
-                name: Some(name.to_owned()),
-            }),
-            _ => None,
-        };
+    // tokio-listener's forms, in every spelling it takes.
+    let lower = text.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "sd-listen" | "sd_listen" | "sd-listen-unix" | "sd_listen_unix"
+    ) {
+        return Some(ForeignForm::SdListen { name: None });
+    }
+    if let Some(name) = text
+        .strip_prefix("sd-listen:")
+        .or_else(|| text.strip_prefix("sd_listen:"))
+    {
+        return (!name.is_empty()).then(|| ForeignForm::SdListen {
+            name: Some(name.to_owned()),
+        });
+    }
+    if matches!(lower.as_str(), "inetd" | "stdio") {
+        return Some(ForeignForm::Inetd);
+    }
+    if let Some(address) = text.strip_prefix("vsock:") {
+        return Some(ForeignForm::Vsock {
+            address: address.to_owned(),
+        });
     }
     if let Some((prefix, address)) = text.split_once('@')
         && matches!(
