@@ -834,6 +834,14 @@ pub enum ForeignForm {
         /// `HOST:PORT`.
         address: String,
     },
+    /// etcd's `unix://HOST:PORT` or `unixs://…`: a Unix socket whose file is
+    /// named after the URL's host and port, in the working directory.
+    EtcdUnix {
+        /// The socket file's path, as etcd would make it.
+        path: String,
+        /// `unixs://`: TLS on the socket.
+        tls: bool,
+    },
     /// tokio-listener's `inetd` (or `stdio`): one connection on
     /// standard input and output, where nothing is bound.
     Inetd,
@@ -902,6 +910,13 @@ impl ForeignForm {
             ForeignForm::Listener { name, .. } => {
                 format!("a Kafka listener, {name:?}, whose name is not a protocol")
             }
+            ForeignForm::EtcdUnix { tls: false, .. } => {
+                "etcd's Unix socket URL, whose file is named after its host and port".to_owned()
+            }
+            ForeignForm::EtcdUnix { tls: true, .. } => {
+                "etcd's Unix socket URL with TLS, whose file is named after its host and port"
+                    .to_owned()
+            }
             ForeignForm::Inetd => {
                 "tokio-listener's inetd mode, one connection on standard input and output"
                     .to_owned()
@@ -963,6 +978,10 @@ impl ForeignForm {
             ForeignForm::Listener { name, address } => format!(
                 "tcp://{address}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
                 name.to_ascii_lowercase()
+            ),
+            ForeignForm::EtcdUnix { path, tls: false } => format!("the path, {path}"),
+            ForeignForm::EtcdUnix { path, tls: true } => format!(
+                "a unix network and an https endpoint: `local = unix` and `local.api = https:{path}`"
             ),
             ForeignForm::Inetd => "an address to listen on, such as 127.0.0.1:8080: listenspec binds sockets, and a service manager that hands a process one connection (inetd, systemd's Accept=yes) needs no listen address".to_owned(),
             ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),

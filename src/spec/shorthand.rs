@@ -448,6 +448,19 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
 /// A URL the shorthand did not take: one of its schemes with a path, or a
 /// listener's name (Kafka) as the scheme.
 fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
+    // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
+    // working directory, `unixs://` the same with TLS.
+    if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
+        let path = if rest.starts_with('/') {
+            rest.to_owned()
+        } else {
+            format!("./{rest}")
+        };
+        return Some(ForeignForm::EtcdUnix {
+            path,
+            tls: scheme == "unixs",
+        });
+    }
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     if authority.is_empty() || authority.contains(['?', '@']) {
         return None;
