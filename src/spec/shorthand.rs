@@ -371,10 +371,12 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             port: port.to_owned(),
         });
     }
-    let is_port = |p: &str| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    let is_port = |p: &str| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok();
+    // A range the endpoint line takes as it is written: FIRST below LAST.
     let is_range = |p: &str| {
-        p.split_once('-')
-            .is_some_and(|(a, b)| is_port(a) && is_port(b))
+        p.split_once('-').is_some_and(
+            |(a, b)| matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a < b),
+        )
     };
     if is_port(text) {
         return Some(ForeignForm::PortOnly {
