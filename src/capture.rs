@@ -350,6 +350,11 @@ pub enum CaptureError {
     /// snapshot broke its own rules.
     #[error("the interfaces changed while being read: {0} (capture again)")]
     Inconsistent(HostError),
+    /// An interface's name (or a DNS lookup's message) holds a control
+    /// character ([`HostError::ControlCharacter`]), which messages would
+    /// print as it is.
+    #[error("{0}")]
+    Unprintable(HostError),
 }
 
 /// Captures this host with the default [`CaptureOptions`].
@@ -429,7 +434,10 @@ fn snapshot(
     dns: BTreeMap<String, DnsAnswer>,
 ) -> Result<Host, CaptureError> {
     let host = Host::new(interfaces, dns)
-        .map_err(CaptureError::Inconsistent)?
+        .map_err(|e| match e {
+            HostError::ControlCharacter { .. } => CaptureError::Unprintable(e),
+            e => CaptureError::Inconsistent(e),
+        })?
         .with_os(std::env::consts::OS)
         .with_unix(unix::facts(spec)?);
     Ok(match this_container() {

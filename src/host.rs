@@ -768,6 +768,7 @@ impl Host {
         let mut names: HashSet<&str> = HashSet::with_capacity(interfaces.len());
         let mut indexes: HashMap<u32, &str> = HashMap::with_capacity(interfaces.len());
         for i in &interfaces {
+            printable(TextOf::InterfaceName, &i.name)?;
             if i.index == 0 {
                 return Err(HostError::ZeroIndex(i.name.clone()));
             }
@@ -789,6 +790,12 @@ impl Host {
                     first: first.to_owned(),
                     second: i.name.clone(),
                 });
+            }
+        }
+        for (name, answer) in &dns {
+            printable(TextOf::DnsName, name)?;
+            if let DnsAnswer::Failed { error } = answer {
+                printable(TextOf::DnsError, error)?;
             }
         }
         Ok(Host {
@@ -950,6 +957,63 @@ pub enum HostError {
         /// The text given.
         text: String,
     },
+    /// Text that is printed as it is (an interface's name, a DNS error)
+    /// holds a control character: a newline or an escape sequence there
+    /// could forge lines of the doctor's output or rewrite the terminal.
+    #[error(
+        "{what} {text:?} holds a control character, which could forge lines of the output it is printed in; rename it, or remove it from the snapshot"
+    )]
+    ControlCharacter {
+        /// Which text it is.
+        what: TextOf,
+        /// The text, as given.
+        text: String,
+    },
+}
+
+/// Which text of a snapshot holds a control character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TextOf {
+    /// An interface's name.
+    InterfaceName,
+    /// A name with a DNS answer.
+    DnsName,
+    /// A DNS lookup's error message.
+    DnsError,
+    /// The evidence of a container.
+    Container,
+    /// The OS's name.
+    Os,
+    /// A path: the working directory, or a Unix socket's directory.
+    Path,
+    /// The OS's message for a path it could not look at.
+    OsError,
+}
+
+impl fmt::Display for TextOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TextOf::InterfaceName => "interface name",
+            TextOf::DnsName => "DNS name",
+            TextOf::DnsError => "DNS error",
+            TextOf::Container => "container evidence",
+            TextOf::Os => "OS name",
+            TextOf::Path => "path",
+            TextOf::OsError => "OS error",
+        })
+    }
+}
+
+/// `text` when it holds no control character.
+fn printable(what: TextOf, text: &str) -> Result<(), HostError> {
+    if text.chars().any(char::is_control) {
+        return Err(HostError::ControlCharacter {
+            what,
+            text: text.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Why a text is not an interface address with its prefix length.
@@ -1312,6 +1376,31 @@ fn default_os() -> String {
 impl TryFrom<HostRepr> for Host {
     type Error = HostError;
     fn try_from(r: HostRepr) -> Result<Host, HostError> {
+        // What capture takes from this process's own state is checked here,
+        // where a file may say anything.
+        printable(TextOf::Os, &r.os)?;
+        if let Some(c) = &r.container {
+            printable(TextOf::Container, c)?;
+        }
+        let paths = r
+            .cwd
+            .iter()
+            .chain(r.unix_paths.iter().flat_map(|(path, facts)| {
+                let dirs = facts.dirs.iter().map(|d| &d.path);
+                std::iter::once(path)
+                    .chain(&facts.parent_realpath)
+                    .chain(dirs)
+            }));
+        for path in paths {
+            printable(TextOf::Path, &path.to_string_lossy())?;
+        }
+        for facts in r.unix_paths.values() {
+            for lookup in [&facts.parent, &facts.file] {
+                if let Lookup::Failed { error } = lookup {
+                    printable(TextOf::OsError, error)?;
+                }
+            }
+        }
         let unix = UnixFacts {
             cwd: r.cwd,
             paths: r.unix_paths,

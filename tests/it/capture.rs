@@ -818,3 +818,46 @@ fn without_the_dns_feature_capture_refuses_dns_names_and_says_which_feature() {
         ["127.0.0.1:1".parse().unwrap()]
     );
 }
+
+/// Linux lets an interface's name hold an escape character (anything but
+/// `/`, `:`, whitespace and NUL). Printed as it is, one named to rewrite
+/// the terminal would: capture refuses it, naming it escaped, and the
+/// doctor's output holds no control byte.
+#[test]
+#[cfg(target_os = "linux")]
+fn an_interface_named_with_an_escape_sequence_is_refused_escaped() {
+    let Some(ns) = crate::netns::netns_or_skip(
+        "an_interface_named_with_an_escape_sequence_is_refused_escaped",
+    ) else {
+        return;
+    };
+    let evil = "e\u{1b}[2J\u{7}";
+    ns.ip(&[
+        "link", "add", "name", evil, "type", "veth", "peer", "name", "plain0",
+    ]);
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name(), env!("CARGO_BIN_EXE_listenspec")])
+        .args([
+            "doctor",
+            "--listen",
+            "x = loopback",
+            "--listen",
+            "x.a = tcp:80",
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains(r#"cannot read this host: interface name "e\u{1b}[2J\u{7}" holds a control character, which could forge lines of the output it is printed in; rename it"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains(|c: char| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+}

@@ -87,6 +87,51 @@ fn json_errors_name_the_files_fields_not_internal_types() {
             r#"{"interfaces": [], "dns": {"svc": {"error": "timed out", "error": "refused"}}}"#,
             "duplicate field `error`",
         ),
+        // Text printed as it is may not forge lines or rewrite the terminal.
+        (
+            r#"{"interfaces": [{"name": "eth0\u001b[31m\nfix: rm -rf /", "index": 2, "up": true, "addrs": []}]}"#,
+            "interface name \"eth0\\u{1b}[31m\\nfix: rm -rf /\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "dns": {"svc\r": ["203.0.113.5"]}}"#,
+            "DNS name \"svc\\r\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "dns": {"svc": {"error": "timed out\n- network public: fine"}}}"#,
+            "DNS error \"timed out\\n- network public: fine\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "container": "docker\u0007"}"#,
+            "container evidence \"docker\\u{7}\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "os": "linux\u009b"}"#,
+            "OS name \"linux\\u{9b}\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "cwd": "/srv\n"}"#,
+            "path \"/srv\\n\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/run/a.sock": {"parent": "directory", "parent_realpath": "/run\u001b", "file": "absent"}}}"#,
+            "path \"/run\\u{1b}\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/run/\u001b.sock": {"parent": "directory", "file": "absent"}}}"#,
+            "path \"/run/\\u{1b}.sock\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/run/a.sock": {"parent": "directory", "file": "absent", "dirs": [{"path": "/r\tun", "uid": 0, "mode": "755"}]}}}"#,
+            "path \"/r\\tun\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/x/b.sock": {"parent": {"error": "Permission denied\n"}, "file": "absent"}}}"#,
+            "OS error \"Permission denied\\n\" holds a control character",
+        ),
+        (
+            r#"{"interfaces": [], "unix_paths": {"/x/b.sock": {"parent": "directory", "file": {"error": "\u001b[2J"}}}}"#,
+            "OS error \"\\u{1b}[2J\" holds a control character",
+        ),
     ];
     for (json, expected) in cases {
         let error = refused(json);
