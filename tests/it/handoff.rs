@@ -74,12 +74,40 @@ fn bound_addr(log: &Path, name: &str, n: usize) -> SocketAddr {
     })
 }
 
+/// Where the clients go: the example's TCP or Unix stream endpoint.
+#[derive(Clone)]
+enum Target {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl From<SocketAddr> for Target {
+    fn from(addr: SocketAddr) -> Target {
+        Target::Tcp(addr)
+    }
+}
+
 /// One request on a fresh connection: the body, or why it failed.
-fn get(addr: SocketAddr) -> Result<String, String> {
-    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .map_err(|e| format!("connect: {e}"))?;
-    conn.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+fn get(to: impl Into<Target>) -> Result<String, String> {
+    match to.into() {
+        Target::Tcp(addr) => {
+            let conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .map_err(|e| format!("connect: {e}"))?;
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            request(conn)
+        }
+        Target::Unix(path) => {
+            let conn = std::os::unix::net::UnixStream::connect(&path)
+                .map_err(|e| format!("connect: {e}"))?;
+            conn.set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            request(conn)
+        }
+    }
+}
+
+fn request(mut conn: impl Read + Write) -> Result<String, String> {
     conn.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         .map_err(|e| format!("write: {e}"))?;
     let mut response = String::new();
@@ -112,16 +140,18 @@ struct Load {
 }
 
 impl Load {
-    fn on(addr: SocketAddr, clients: usize) -> Load {
+    fn on(to: impl Into<Target>, clients: usize) -> Load {
+        let to = to.into();
         let stop = Arc::new(AtomicBool::new(false));
         let ok = Arc::new(AtomicUsize::new(0));
         let failures = Arc::new(std::sync::Mutex::new(Vec::new()));
         let threads = (0..clients)
             .map(|_| {
                 let (stop, ok, failures) = (stop.clone(), ok.clone(), failures.clone());
+                let to = to.clone();
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
-                        match get(addr) {
+                        match get(to.clone()) {
                             Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
                             Err(e) => {
                                 failures.lock().unwrap().push(e);
@@ -211,17 +241,25 @@ impl Drop for Last {
 #[test]
 fn ten_upgrades_under_load_refuse_no_connection() {
     let dir = Scratch::new("ten");
-    let (spec, log) = (dir.join("listen.spec"), dir.join("out.log"));
+    let (spec, log, sock) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("web.sock"),
+    );
     std::fs::write(
         &spec,
-        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+        format!(
+            "local = 127.0.0.1 expose=local\nlocal.web = http:0\nfiles = unix\nfiles.web = http:{}\n",
+            sock.display()
+        ),
     )
     .unwrap();
     let first = start(&spec, &log, &[]);
     let addr = bound_addr(&log, "local.web", 0);
     let mut pid = wait_generation(addr, 0);
     let mut last = Last(pid);
-    let load = Load::on(addr, 4);
+    let load = Load::on(addr, 3);
+    let unix_load = Load::on(Target::Unix(sock.clone()), 2);
     let mut took = Vec::new();
     for g in 1..=10 {
         let asked = Instant::now();
@@ -236,12 +274,25 @@ fn ten_upgrades_under_load_refuse_no_connection() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let (ok, failures) = load.end();
+    let (unix_ok, unix_failures) = unix_load.end();
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         text.matches("upgraded: successor pid").count(),
         10,
         "{text}"
     );
+    assert!(
+        unix_failures.is_empty(),
+        "over the Unix socket, {} failed of {}: {:?}",
+        unix_failures.len(),
+        unix_ok + unix_failures.len(),
+        &unix_failures[..unix_failures.len().min(5)]
+    );
+    assert!(
+        unix_ok > 100,
+        "only {unix_ok} requests over the Unix socket"
+    );
+    assert_eq!(who(&get(Target::Unix(sock.clone())).unwrap()), (pid, 10));
     assert!(
         failures.is_empty(),
         "{} failed of {}: {:?}",
@@ -255,11 +306,12 @@ fn ten_upgrades_under_load_refuse_no_connection() {
         .filter_map(|l| l.split_once(" ready after ").map(|(_, t)| t))
         .collect();
     eprintln!(
-        "handoff: {ok} requests, {} failures, over 10 upgrades; signal to the successor answering: {took:?}; successor ready after: {ready:?}",
+        "handoff: {ok} requests over TCP and {unix_ok} over a Unix socket, {} failures, over 10 upgrades; signal to the successor answering: {took:?}; successor ready after: {ready:?}",
         failures.len()
     );
     signal(pid, "-TERM");
     wait_ended(pid);
+    assert!(!sock.exists(), "the last successor removed the socket file");
     drop(first);
 }
 
