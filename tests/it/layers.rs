@@ -21,13 +21,6 @@ fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync {
     move |name| vars.get(name).cloned()
 }
 
-fn kinds(e: &listenspec::SpecError) -> Vec<String> {
-    e.errors()
-        .iter()
-        .map(|l| crate::variant_name(&l.kind))
-        .collect()
-}
-
 #[test]
 fn later_layers_replace_add_and_remove() {
     let spec = Layers::new()
@@ -100,7 +93,7 @@ fn errors_name_their_layer_and_line() {
         assert!(text.contains(says), "{text}\ndoes not say {says:?}");
     }
     assert_eq!(
-        kinds(&err),
+        crate::error_kinds(&err),
         ["BadPorts", "UnknownNetwork", "NothingToRemove"]
     );
     // Within one layer a name is still defined once.
@@ -108,7 +101,7 @@ fn errors_name_their_layer_and_line() {
         .text("file", "x = loopback\nx = loopback")
         .build()
         .unwrap_err();
-    assert_eq!(kinds(&err), ["DuplicateNetwork"]);
+    assert_eq!(crate::error_kinds(&err), ["DuplicateNetwork"]);
 }
 
 #[test]
@@ -136,7 +129,7 @@ fn variables_stand_for_one_word_and_never_for_nothing() {
         .unwrap_err();
     let text = err.to_string();
     assert_eq!(
-        kinds(&err),
+        crate::error_kinds(&err),
         [
             "UnsetVariable",
             "BadVariable",
@@ -155,7 +148,7 @@ fn variables_stand_for_one_word_and_never_for_nothing() {
         .text("file", "x = loopback\nx.a = tcp:${PORT}")
         .build()
         .unwrap_err();
-    assert_eq!(kinds(&err), ["UnexpandedVariable"]);
+    assert_eq!(crate::error_kinds(&err), ["UnexpandedVariable"]);
 }
 
 /// Each bad reference is reported on its own line, quoted as written, and
@@ -193,7 +186,7 @@ fn reference_errors_say_where_and_what() {
         .text("file", "x = loopback\nx.a = tcp:${PORT}")
         .build()
         .unwrap_err();
-    assert_eq!(kinds(&err), ["BadPorts"]);
+    assert_eq!(crate::error_kinds(&err), ["BadPorts"]);
     assert_eq!(err.errors()[0].line, Some(2), "{err}");
 }
 
@@ -214,7 +207,7 @@ fn a_spec_is_edited_in_code_by_laying_a_statement_over_it() {
         "https://edge.example/"
     );
     let err = spec.with("nowhere.x = tcp:1").unwrap_err();
-    assert_eq!(kinds(&err), ["UnknownNetwork"]);
+    assert_eq!(crate::error_kinds(&err), ["UnknownNetwork"]);
 }
 
 /// `env_vars` reads the process's own environment: cargo gives every test
@@ -258,7 +251,10 @@ fn a_variable_nothing_expanded_says_to_lay_the_text_with_an_environment() {
             .build()
             .unwrap_err(),
     ] {
-        assert_eq!(kinds(&err), ["UnexpandedVariable", "UnexpandedVariable"]);
+        assert_eq!(
+            crate::error_kinds(&err),
+            ["UnexpandedVariable", "UnexpandedVariable"]
+        );
         let lines: Vec<String> = err.errors().iter().map(|e| e.kind.to_string()).collect();
         assert_eq!(
             lines,
@@ -270,7 +266,7 @@ fn a_variable_nothing_expanded_says_to_lay_the_text_with_an_environment() {
     }
     // A whole spec of one address is read the same way.
     let err = "0.0.0.0:${PORT}".parse::<ListenSpec>().unwrap_err();
-    assert_eq!(kinds(&err), ["UnexpandedVariable"], "{err}");
+    assert_eq!(crate::error_kinds(&err), ["UnexpandedVariable"], "{err}");
     // With an environment it is expanded.
     let spec = Layers::new()
         .text("config.toml [listen]", text)

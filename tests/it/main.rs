@@ -46,3 +46,8 @@ pub fn variant_name(value: &impl std::fmt::Debug) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The variant names of a spec error's problems, in order.
+pub fn error_kinds(e: &listenspec::SpecError) -> Vec<String> {
+    e.errors().iter().map(|l| variant_name(&l.kind)).collect()
+}

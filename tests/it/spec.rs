@@ -243,11 +243,7 @@ fn the_builder_checks_what_the_parser_checks() {
         )],
     )
     .unwrap_err();
-    let kinds: Vec<String> = err
-        .errors()
-        .iter()
-        .map(|l| crate::variant_name(&l.kind))
-        .collect();
+    let kinds = crate::error_kinds(&err);
     assert_eq!(kinds, ["WildcardMixed", "UnknownNetwork"]);
     assert!(err.errors().iter().all(|l| l.line.is_none()));
 }
@@ -482,11 +478,7 @@ fn the_builder_refuses_a_name_twice_and_an_endpoint_without_its_network() {
         ],
     )
     .unwrap_err();
-    let kinds: Vec<String> = err
-        .errors()
-        .iter()
-        .map(|l| crate::variant_name(&l.kind))
-        .collect();
+    let kinds = crate::error_kinds(&err);
     assert_eq!(
         kinds,
         [
