@@ -498,6 +498,10 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
     // Room for about one finding per network and endpoint, which covers most
     // plans without growing.
     let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
+    // A network without endpoints has a warning of its own.
+    if spec.networks().is_empty() {
+        problems.push(Problem::spec(ProblemKind::EmptySpec));
+    }
     let networks = plan_networks(spec, &view, &network_of, &mut problems);
 
     let mut endpoints = Vec::with_capacity(spec.endpoints().len());

@@ -32,6 +32,16 @@ impl Problem {
         }
     }
 
+    /// A finding about the spec as a whole.
+    pub(crate) fn spec(kind: ProblemKind) -> Problem {
+        Problem {
+            network: None,
+            endpoint: None,
+            warning: kind.is_warning(),
+            kind,
+        }
+    }
+
     pub(crate) fn endpoint(network: &Name, endpoint: &Name, kind: ProblemKind) -> Problem {
         Problem {
             network: Some(network.clone()),
@@ -557,6 +567,10 @@ pub enum ProblemKind {
     },
     /// Warning: a network has no endpoints, so binds nothing.
     NoEndpoints,
+    /// Warning: the spec is empty, so nothing listens at all (an empty
+    /// `--listen`, or a config file whose listen section was not read and
+    /// left the default, empty spec).
+    EmptySpec,
     /// Warning: a DNS name resolves partly to other hosts.
     DnsPartlyRemote {
         /// The name.
@@ -1048,6 +1062,10 @@ impl ProblemKind {
                 "has no endpoints, so nothing listens on it".to_owned(),
                 "add an endpoint (`NET.NAME = tcp:PORT`) or remove the network".to_owned(),
             ),
+            ProblemKind::EmptySpec => (
+                "the listen spec is empty, so nothing listens".to_owned(),
+                "define a network and an endpoint on it (`public = *` and `public.http = http:8080`); if the spec comes from a config file, check that its listen section was read".to_owned(),
+            ),
             ProblemKind::DnsPartlyRemote { name, remote } => (
                 format!(
                     "dns:{name} also resolves to {}, which this host does not have; only its local addresses are bound",
@@ -1108,6 +1126,7 @@ impl ProblemKind {
             | ProblemKind::LinkLocalAdvertised { .. }
             | ProblemKind::AdvertisedNotBound { .. }
             | ProblemKind::NoEndpoints
+            | ProblemKind::EmptySpec
             | ProblemKind::DnsPartlyRemote { .. }
             | ProblemKind::SkippedDown { .. }
             | ProblemKind::Tentative { .. }
@@ -1194,6 +1213,7 @@ impl ProblemKind {
             | ProblemKind::LinkLocalAdvertised { .. }
             | ProblemKind::AdvertisedNotBound { .. }
             | ProblemKind::NoEndpoints
+            | ProblemKind::EmptySpec
             | ProblemKind::DnsPartlyRemote { .. }
             | ProblemKind::DeprecatedAdvertised { .. }
             | ProblemKind::AddressOnlyIsolation { .. }
