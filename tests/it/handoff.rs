@@ -782,6 +782,16 @@ fn another_user_can_neither_stop_nor_fake_an_upgrade() {
         tried > 0,
         "the attacker found no notify socket to try: {attacks}"
     );
+    // The server's notify socket was there to find, in a directory closed
+    // to others.
+    let denied = attacks
+        .split_once("denied ")
+        .and_then(|(_, n)| n.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("the attacker's count: {attacks}"));
+    assert!(
+        denied > 0,
+        "the server's directory was never found: {attacks}"
+    );
     eprintln!("handoff attacker: {}", attacks.trim());
     signal(next, "-TERM");
     wait_ended(next);
@@ -794,7 +804,7 @@ fn attack(role: &str) {
     let tmp = Path::new(tmp);
     println!("attacking");
     let start = Instant::now();
-    let (mut made, mut tried) = (0u64, 0u64);
+    let (mut made, mut tried, mut denied) = (0u64, 0u64, 0u64);
     while start.elapsed() < Duration::from_secs(30) && !tmp.join("stop").exists() {
         for n in 0..16 {
             if std::fs::create_dir(tmp.join(format!("listenspec-handoff-{pid}-{n}"))).is_ok() {
@@ -812,11 +822,46 @@ fn attack(role: &str) {
             let notify = entry.path().join("notify");
             tried += 1;
             let client = std::os::unix::net::UnixDatagram::unbound().unwrap();
-            if client.send_to(b"READY=1\n", &notify).is_ok() {
-                println!("reached {}", notify.display());
+            match client.send_to(b"READY=1\n", &notify) {
+                Ok(_) => println!("reached {}", notify.display()),
+                // Only the server's own directory keeps nobody out.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => denied += 1,
+                Err(_) => {}
             }
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    println!("made {made} tried {tried}");
+    println!("made {made} tried {tried} denied {denied}");
+}
+
+/// An upgrade whose notify socket cannot be made (the temporary directory
+/// is missing) is refused at once, saying why, and the server serves on.
+#[test]
+fn an_upgrade_without_a_temporary_directory_says_why() {
+    let dir = Scratch::new("notmp");
+    let (spec, log) = (dir.join("listen.spec"), dir.join("out.log"));
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    let missing = dir.join("missing");
+    let first = start(&spec, &log, &[("TMPDIR", missing.to_str().unwrap())]);
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    let _last = Last(pid);
+    signal(pid, "-HUP");
+    let refused = wait_for_log(&log, "the upgrade refused", |t| {
+        t.lines()
+            .find(|l| l.contains("upgrade refused"))
+            .map(str::to_owned)
+    });
+    assert!(
+        refused.contains("could not be prepared: No such file or directory"),
+        "{refused}"
+    );
+    assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
+    signal(pid, "-TERM");
+    wait_ended(pid);
+    drop(first);
 }

@@ -894,7 +894,8 @@ fn problems_are_explained(list: &[Problem]) -> Result<(), TestCaseError> {
         prop_assert!(!p.fix().trim().is_empty(), "{:?}", p);
         // Every finding names its network but the one about the spec as a whole.
         prop_assert!(
-            p.network_name().is_some() || matches!(p.kind(), listenspec::plan::ProblemKind::EmptySpec),
+            p.network_name().is_some()
+                || matches!(p.kind(), listenspec::plan::ProblemKind::EmptySpec),
             "{:?}",
             p
         );
