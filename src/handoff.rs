@@ -626,19 +626,14 @@ impl NotifySocket {
 fn private_dir() -> io::Result<PathBuf> {
     use std::hash::{BuildHasher, Hasher};
     use std::os::unix::fs::DirBuilderExt;
-    let mut tries = 0;
-    loop {
-        // std seeds every `RandomState` from the OS's random source.
-        let random = std::hash::RandomState::new().build_hasher().finish();
-        let dir = std::env::temp_dir().join(format!(
-            "listenspec-handoff-{}-{random:016x}",
-            std::process::id()
-        ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 8 => tries += 1,
-            made => return made.map(|()| dir),
-        }
-    }
+    // std seeds every `RandomState` from the OS's random source.
+    let random = std::hash::RandomState::new().build_hasher().finish();
+    let dir = std::env::temp_dir().join(format!(
+        "listenspec-handoff-{}-{random:016x}",
+        std::process::id()
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    Ok(dir)
 }
 
 #[cfg(unix)]

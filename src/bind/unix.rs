@@ -608,61 +608,43 @@ static PRIVATE: AtomicU32 = AtomicU32::new(0);
 impl<'a> PrivateDir<'a> {
     /// The name is random: another user who may write the directory (a
     /// sticky `/tmp`) and made directories at every name this process
-    /// would try, known in advance, would stop its every bind there. Eight
-    /// names are tried, for one left by an earlier process.
+    /// would try, known in advance, would stop its every bind there; and
+    /// one left by an earlier process is not in the way.
     fn create(parent: &'a Dir, path: &Path) -> Result<PrivateDir<'a>, UnixError> {
         let parent_path = self::parent(path);
-        let mut last = None;
-        for _ in 0..8 {
-            let n = PRIVATE.fetch_add(1, Ordering::Relaxed);
-            // Short: off Linux the bind goes by path, and must fit
-            // `sun_path` (the plan counts `PRIVATE_NAME_MAX`).
-            let name = private_name(random_u32(), n);
-            let step = || Step::PrivateDir {
-                dir: parent_path.join(&name),
-            };
-            // mkdirat(2) fails if anything is there: no link is followed.
-            match parent.mkdir(&name, 0o700) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    last = Some(e);
-                    continue;
-                }
-                Err(e) => {
-                    return Err(match e.kind() {
-                        io::ErrorKind::PermissionDenied => UnixError::DirectoryDenied {
-                            dir: parent_path.to_owned(),
-                            error: e,
-                        },
-                        _ => UnixError::Os {
-                            step: step(),
-                            error: e,
-                        },
-                    });
-                }
-            }
-            // Opened without following a link, and checked to be the one
-            // just made (this user's, closed to others): another user who
-            // can write the parent could have swapped it in between.
-            let dir = parent.open_dir(&name).map_err(os(step()))?;
-            let made = dir.stat_self().map_err(os(step()))?;
-            if made.uid != effective_uid() || made.mode & 0o077 != 0 {
-                return Err(UnixError::Replaced {
-                    path: parent_path.join(&name),
-                });
-            }
-            return Ok(PrivateDir {
-                parent,
-                name,
-                dir,
-                made,
+        let n = PRIVATE.fetch_add(1, Ordering::Relaxed);
+        // Short: off Linux the bind goes by path, and must fit `sun_path`
+        // (the plan counts `STAGING_EXTRA`).
+        let name = private_name(random_u32(), n);
+        let step = || Step::PrivateDir {
+            dir: parent_path.join(&name),
+        };
+        // mkdirat(2) fails if anything is there: no link is followed.
+        parent.mkdir(&name, 0o700).map_err(|e| match e.kind() {
+            io::ErrorKind::PermissionDenied => UnixError::DirectoryDenied {
+                dir: parent_path.to_owned(),
+                error: e,
+            },
+            _ => UnixError::Os {
+                step: step(),
+                error: e,
+            },
+        })?;
+        // Opened without following a link, and checked to be the one just
+        // made (this user's, closed to others): another user who can write
+        // the parent could have swapped it in between.
+        let dir = parent.open_dir(&name).map_err(os(step()))?;
+        let made = dir.stat_self().map_err(os(step()))?;
+        if made.uid != effective_uid() || made.mode & 0o077 != 0 {
+            return Err(UnixError::Replaced {
+                path: parent_path.join(&name),
             });
         }
-        Err(UnixError::Os {
-            step: Step::PrivateDir {
-                dir: parent_path.to_owned(),
-            },
-            error: last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)),
+        Ok(PrivateDir {
+            parent,
+            name,
+            dir,
+            made,
         })
     }
 
