@@ -40,7 +40,7 @@ use std::mem::Discriminant;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::plan::{PlanError, Problem, ProblemKind, Severity};
+use crate::plan::{PlanError, Planner, Problem, ProblemKind, Severity};
 use crate::spec::{ListenSpec, Name};
 use crate::{Host, PlanOptions};
 
@@ -236,11 +236,12 @@ impl Fleet {
         options: PlanOptions,
         snapshots: impl IntoIterator<Item = (PathBuf, Result<Host, SnapshotError>)>,
     ) -> Fleet {
+        let planner = Planner::new(spec);
         let hosts = snapshots
             .into_iter()
             .map(|(file, host)| HostOutcome {
                 outcome: match host {
-                    Ok(host) => plan_one(spec, &host, options),
+                    Ok(host) => plan_one(&planner, &host, options),
                     Err(error) => Outcome::Unreadable(error),
                 },
                 file,
@@ -264,6 +265,7 @@ impl Fleet {
         files.sort();
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = files.len().div_ceil(workers).max(1);
+        let planner = &Planner::new(spec);
         let hosts = std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .chunks(chunk)
@@ -272,7 +274,7 @@ impl Fleet {
                         part.iter()
                             .map(|path| HostOutcome {
                                 outcome: match read_in_folder(path) {
-                                    Ok(host) => plan_one(spec, &host, options),
+                                    Ok(host) => plan_one(planner, &host, options),
                                     Err(error) => Outcome::Unreadable(error),
                                 },
                                 file: path.strip_prefix(dir).unwrap_or(path).to_owned(),
@@ -360,8 +362,8 @@ pub(crate) struct Counts {
     pub(crate) unreadable: usize,
 }
 
-fn plan_one(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Outcome {
-    match crate::plan_with(spec, host, options) {
+fn plan_one(planner: &Planner, host: &Host, options: PlanOptions) -> Outcome {
+    match planner.plan(host, options) {
         Ok(plan) => Outcome::Planned {
             warnings: plan.shared_warnings(),
         },

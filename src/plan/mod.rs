@@ -493,83 +493,132 @@ impl<'h> HostView<'h> {
 
 /// Plans a spec against a host snapshot.
 pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
-    let view = HostView::new(host);
-    let network_of = networks_of_endpoints(spec);
-    // Room for about one finding per network and endpoint, which covers most
-    // plans without growing.
-    let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
-    let networks = plan_networks(spec, &view, &network_of, &mut problems);
+    Planner::new(spec).plan(host, options)
+}
 
-    let mut endpoints = Vec::with_capacity(spec.endpoints().len());
-    // Each network's advertise candidates, ranked when an endpoint first
-    // needs them, so a wildcard on a large host is ranked once.
-    let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
-        networks.iter().map(|_| None).collect();
-    for (e, &i) in spec.endpoints().iter().zip(&network_of) {
-        // Every endpoint's network exists (ListenSpec guarantees it); one
-        // that did not would be skipped.
-        let Some(i) = i else {
-            continue;
-        };
-        let net = &networks[i];
-        let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
-        let (Some(ports), None) = (e.ports(), e.unix_path()) else {
-            if let Some(path) = e.unix_path() {
-                let bind = unix::bind(e, path, host, &mut report);
-                let advertise = unix::advertise(e, spec.networks()[i].advertised(), bind.path());
-                endpoints.push(PlannedEndpoint {
-                    network: net.name.clone(),
-                    name: e.name().clone(),
-                    protocol: e.protocol(),
-                    transport: e.transport(),
-                    sockets: Sockets::Unix(Box::new(bind)),
-                    options: e.options().clone(),
-                    advertise: Some(advertise),
-                });
-            }
-            continue;
-        };
-        let binds = binds(e, ports, &net.addrs, &view, &mut report);
-        check_dual_stack(e, &binds, &mut report);
-        check_isolation(e, net, &binds, host, &mut report);
-        let ranked = &mut ranked[i];
-        let advertise = advertise::advertise(
-            e,
-            spec.networks()[i].advertised(),
-            || {
-                ranked
-                    .get_or_insert_with(|| advertise::rank_network(&net.addrs, &view))
-                    .as_ref()
-            },
-            &mut report,
-        );
-        if let Some(a) = &advertise {
-            check_advertised_bound(a, e, &binds, &view, &mut report);
+/// A spec with what planning asks of it whatever the host, worked out
+/// once: a fleet check plans one spec against thousands of hosts.
+#[derive(Debug)]
+pub(crate) struct Planner<'s> {
+    spec: &'s ListenSpec,
+    /// Each endpoint's network, by index.
+    network_of: Vec<Option<usize>>,
+    /// Whether each network has an endpoint.
+    listens: Vec<bool>,
+    /// Each endpoint's URL when the endpoint or its network says it; `None`
+    /// for a Unix endpoint, whose URL may name its socket's path.
+    written: Vec<Option<Advertised>>,
+}
+
+impl<'s> Planner<'s> {
+    pub(crate) fn new(spec: &'s ListenSpec) -> Planner<'s> {
+        let network_of = networks_of_endpoints(spec);
+        let mut listens = vec![false; spec.networks().len()];
+        for &i in network_of.iter().flatten() {
+            listens[i] = true;
         }
-        endpoints.push(PlannedEndpoint {
-            network: net.name.clone(),
-            name: e.name().clone(),
-            protocol: e.protocol(),
-            transport: e.transport(),
-            sockets: Sockets::Ip { ports, binds },
-            options: e.options().clone(),
-            advertise,
-        });
+        let written = spec
+            .endpoints()
+            .iter()
+            .zip(&network_of)
+            .map(|(e, &i)| {
+                let network = i.and_then(|i| spec.networks()[i].advertised());
+                e.unix_path()
+                    .is_none()
+                    .then(|| advertise::written(e, network))
+                    .flatten()
+            })
+            .collect();
+        Planner {
+            spec,
+            network_of,
+            listens,
+            written,
+        }
     }
-    platform::check(spec, host, &mut problems);
-    check_conflicts(&endpoints, &mut problems);
-    unix::check_conflicts(&endpoints, host, &mut problems);
-    check_advertised(&endpoints, &mut problems);
 
-    let (errors, warnings) = verdict(problems, options);
-    if errors.is_empty() {
-        Ok(Plan {
-            networks,
-            endpoints,
-            warnings: warnings.into(),
-        })
-    } else {
-        Err(PlanError::new(errors, warnings, host))
+    pub(crate) fn plan(&self, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
+        let spec = self.spec;
+        let view = HostView::new(host);
+        // Room for about one finding per network and endpoint, which covers
+        // most plans without growing.
+        let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
+        let networks = plan_networks(spec, &view, &self.listens, &mut problems);
+
+        let mut endpoints = Vec::with_capacity(spec.endpoints().len());
+        // Each network's advertise candidates, ranked when an endpoint first
+        // needs them, so a wildcard on a large host is ranked once.
+        let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
+            networks.iter().map(|_| None).collect();
+        for ((e, &i), written) in spec
+            .endpoints()
+            .iter()
+            .zip(&self.network_of)
+            .zip(&self.written)
+        {
+            // Every endpoint's network exists (ListenSpec guarantees it); one
+            // that did not would be skipped.
+            let Some(i) = i else {
+                continue;
+            };
+            let net = &networks[i];
+            let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
+            let (Some(ports), None) = (e.ports(), e.unix_path()) else {
+                if let Some(path) = e.unix_path() {
+                    let bind = unix::bind(e, path, host, &mut report);
+                    let advertise =
+                        unix::advertise(e, spec.networks()[i].advertised(), bind.path());
+                    endpoints.push(PlannedEndpoint {
+                        network: net.name.clone(),
+                        name: e.name().clone(),
+                        protocol: e.protocol(),
+                        transport: e.transport(),
+                        sockets: Sockets::Unix(Box::new(bind)),
+                        options: e.options().clone(),
+                        advertise: Some(advertise),
+                    });
+                }
+                continue;
+            };
+            let binds = binds(e, ports, &net.addrs, &view, &mut report);
+            check_dual_stack(e, &binds, &mut report);
+            check_isolation(e, net, &binds, host, &mut report);
+            let advertise = match written {
+                Some(a) => Some(a.clone()),
+                None => {
+                    let ranked =
+                        ranked[i].get_or_insert_with(|| advertise::rank_network(&net.addrs, &view));
+                    advertise::derived(e, ranked.as_ref(), &mut report)
+                }
+            };
+            if let Some(a) = &advertise {
+                check_advertised_bound(a, e, &binds, &view, &mut report);
+            }
+            endpoints.push(PlannedEndpoint {
+                network: net.name.clone(),
+                name: e.name().clone(),
+                protocol: e.protocol(),
+                transport: e.transport(),
+                sockets: Sockets::Ip { ports, binds },
+                options: e.options().clone(),
+                advertise,
+            });
+        }
+        platform::check(spec, host, &mut problems);
+        check_conflicts(&endpoints, &mut problems);
+        unix::check_conflicts(&endpoints, host, &mut problems);
+        check_advertised(&endpoints, &mut problems);
+
+        let (errors, warnings) = verdict(problems, options);
+        if errors.is_empty() {
+            Ok(Plan {
+                networks,
+                endpoints,
+                warnings: warnings.into(),
+            })
+        } else {
+            Err(PlanError::new(errors, warnings, host))
+        }
     }
 }
 
@@ -593,15 +642,11 @@ fn networks_of_endpoints(spec: &ListenSpec) -> Vec<Option<usize>> {
 fn plan_networks(
     spec: &ListenSpec,
     view: &HostView,
-    network_of: &[Option<usize>],
+    listens: &[bool],
     problems: &mut Vec<Problem>,
 ) -> Vec<PlannedNetwork> {
-    let mut listens = vec![false; spec.networks().len()];
-    for &i in network_of.iter().flatten() {
-        listens[i] = true;
-    }
     let mut networks = Vec::with_capacity(spec.networks().len());
-    for (net, &listening) in spec.networks().iter().zip(&listens) {
+    for (net, &listening) in spec.networks().iter().zip(listens) {
         let name = net.name().clone();
         let exposure = net.exposure();
         let addrs = if net.is_unix() {
