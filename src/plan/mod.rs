@@ -83,7 +83,7 @@ impl fmt::Display for Why {
 
 impl Why {
     /// The interface holding the address; `None` for a wildcard.
-    fn interface(&self) -> Option<&str> {
+    fn interface(&self) -> Option<&Arc<str>> {
         match self {
             Why::Wildcard { .. } => None,
             Why::Matched { interface, .. } => Some(interface),
@@ -131,7 +131,7 @@ impl Chosen {
     }
     /// The interface holding it; `None` for a wildcard.
     pub fn interface(&self) -> Option<&str> {
-        self.why.interface()
+        self.why.interface().map(|i| &**i)
     }
     /// Why it was chosen.
     pub fn why(&self) -> &Why {
@@ -175,7 +175,8 @@ impl PlannedNetwork {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
     addr: SocketAddr,
-    device: Option<String>,
+    /// Shared with the address's reason, or by the endpoint's binds.
+    device: Option<Arc<str>>,
     /// The IPv6 wildcard with `v6only=false`: it takes IPv4 too.
     dual_stack: bool,
     /// The network's address this socket binds, with why it was chosen.
@@ -745,22 +746,26 @@ fn binds(
         device = None;
         report(ProblemKind::UnknownInterface { pattern: d.clone() });
     }
+    let named: Option<Arc<str>> = match device {
+        Some(Device::Named(d)) => Some(d.as_str().into()),
+        _ => None,
+    };
     let mut wildcard_reported = false;
     addrs
         .iter()
         .map(|c| {
-            let dev = match (device, c.interface()) {
+            let dev = match (device, c.why.interface()) {
                 (None, _) => None,
-                (Some(Device::Named(d)), Some(on)) if d != on => {
+                (Some(Device::Named(d)), Some(on)) if d.as_str() != &**on => {
                     report(ProblemKind::DeviceMismatch {
                         device: d.clone(),
                         ip: c.ip,
-                        interface: on.to_owned(),
+                        interface: on.to_string(),
                     });
-                    Some(d.clone())
+                    named.clone()
                 }
-                (Some(Device::Named(d)), _) => Some(d.clone()),
-                (Some(Device::Own), Some(on)) => Some(on.to_owned()),
+                (Some(Device::Named(_)), _) => named.clone(),
+                (Some(Device::Own), Some(on)) => Some(Arc::clone(on)),
                 (Some(Device::Own), None) => {
                     if !wildcard_reported {
                         report(ProblemKind::DeviceWildcard);
@@ -888,7 +893,9 @@ fn check_separation(
     if listening().nth(1).is_none() {
         return;
     }
-    let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::new();
+    // Sized up front, so that it is allocated once rather than grown.
+    let mut owner: HashMap<(IpAddr, u32), usize> =
+        HashMap::with_capacity(listening().map(|(_, n)| n.addrs.len()).sum());
     for (i, net) in listening() {
         for c in net.addrs.iter().filter(|c| !c.is_wildcard()) {
             match owner.get(&(c.ip, c.scope_id)) {
@@ -927,7 +934,9 @@ type Wildcards = HashMap<(Transport, u16, Family), (usize, SocketAddr)>;
 /// Two endpoints on one socket address, or on one family's wildcard (an
 /// IPv6 wildcard with `v6only=false` takes IPv4 too). Returns the wildcards.
 fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> Wildcards {
-    let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::new();
+    // Sized up front, so that it is allocated once rather than grown.
+    let mut exact: HashMap<(Transport, SocketAddr), usize> =
+        HashMap::with_capacity(endpoints.iter().map(|e| e.binds().len()).sum());
     let mut wildcards = Wildcards::new();
     for (i, e) in endpoints.iter().enumerate() {
         let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {

@@ -2,6 +2,7 @@
 
 use foldhash::{HashSet, HashSetExt};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -224,6 +225,9 @@ fn match_host<'h>(
     // A host that lists one address twice (on two interfaces, say) must
     // not give a network the same socket twice.
     let mut seen = HashSet::new();
+    // The host's addresses come interface by interface, so each interface's
+    // name is made once and shared by the reasons of its addresses.
+    let mut name: Option<(&Interface, Arc<str>)> = None;
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
         let Some(sel) = first_include(includes, a) else {
@@ -279,13 +283,17 @@ fn match_host<'h>(
         }
         let (ip, scope_id) = a.key();
         if seen.insert((ip, scope_id)) {
+            let interface = match &name {
+                Some((i, n)) if std::ptr::eq(*i, iface) => Arc::clone(n),
+                _ => Arc::clone(&name.insert((iface, iface.name().into())).1),
+            };
             let mut chosen = Chosen::new(
                 ip,
                 scope_id,
                 (a.class, a.global),
                 Why::Matched {
                     selector: sel.clone(),
-                    interface: iface.name().into(),
+                    interface,
                     net: *a.net,
                 },
             );
