@@ -363,10 +363,8 @@ pub(crate) struct Counts {
 }
 
 fn plan_one(planner: &Planner, host: &Host, options: PlanOptions) -> Outcome {
-    match planner.plan(host, options) {
-        Ok(plan) => Outcome::Planned {
-            warnings: plan.shared_warnings(),
-        },
+    match planner.warnings(host, options) {
+        Ok(warnings) => Outcome::Planned { warnings },
         Err(e) => Outcome::Failed(e),
     }
 }

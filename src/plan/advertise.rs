@@ -315,11 +315,12 @@ pub(crate) fn written(e: &Endpoint, network_advertise: Option<&Advertise>) -> Op
 }
 
 /// The advertised URL of an endpoint that neither it nor its network
-/// writes, from its network's ranked addresses, plus warnings about how it
-/// was chosen.
+/// writes, from its network's ranked addresses, when `url`; and warnings
+/// about how it was chosen.
 pub(crate) fn derived(
     e: &Endpoint,
     ranked: Option<&Ranked>,
+    url: bool,
     warn: &mut impl FnMut(ProblemKind),
 ) -> Option<Advertised> {
     let ranked = ranked?;
@@ -336,5 +337,5 @@ pub(crate) fn derived(
     if AddrClass::of(best) == AddrClass::LinkLocal {
         warn(ProblemKind::LinkLocalAdvertised { ip: best });
     }
-    Some(url_for(None, e, |p| ranked.url(e.protocol().scheme(), p)))
+    url.then(|| url_for(None, e, |p| ranked.url(e.protocol().scheme(), p)))
 }

@@ -539,6 +539,24 @@ impl<'s> Planner<'s> {
     }
 
     pub(crate) fn plan(&self, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
+        self.plan_urls(host, options, true)
+    }
+
+    /// The plan's warnings, as a fleet keeps them, or its errors. The URLs
+    /// derived from the host's addresses are not made: no check reads them,
+    /// and making them was a fifth of planning a small host.
+    pub(crate) fn warnings(
+        &self,
+        host: &Host,
+        options: PlanOptions,
+    ) -> Result<Arc<[Problem]>, PlanError> {
+        self.plan_urls(host, options, false)
+            .map(|plan| plan.warnings)
+    }
+
+    /// The plan, with its derived URLs when `urls` (else without, so not for
+    /// anyone to read but its findings).
+    fn plan_urls(&self, host: &Host, options: PlanOptions, urls: bool) -> Result<Plan, PlanError> {
         let spec = self.spec;
         let view = HostView::new(host);
         // Room for about one finding per network and endpoint, which covers
@@ -589,7 +607,7 @@ impl<'s> Planner<'s> {
                 None => {
                     let ranked =
                         ranked[i].get_or_insert_with(|| advertise::rank_network(&net.addrs, &view));
-                    advertise::derived(e, ranked.as_ref(), &mut report)
+                    advertise::derived(e, ranked.as_ref(), urls, &mut report)
                 }
             };
             if let Some(a) = &advertise {
