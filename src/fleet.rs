@@ -257,8 +257,13 @@ impl Fleet {
     pub fn check_dir(spec: &ListenSpec, dir: &Path, options: PlanOptions) -> io::Result<Fleet> {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json") && !path.is_dir() {
+            let entry = entry?;
+            let path = entry.path();
+            // The listing says what most entries are; only a symbolic link
+            // is followed, to skip one that leads to a folder.
+            let kind = entry.file_type()?;
+            let folder = kind.is_dir() || (kind.is_symlink() && path.is_dir());
+            if path.extension().is_some_and(|e| e == "json") && !folder {
                 files.push(path);
             }
         }
@@ -377,7 +382,7 @@ fn plan_one(planner: &Planner, host: &Host, options: PlanOptions) -> Outcome {
 /// named file does: the caller chose the file. [`Fleet::check_dir`], which
 /// chooses files by their names alone, reads regular files only.
 pub fn read_snapshot(path: &Path) -> Result<Host, SnapshotError> {
-    parse_snapshot(File::open(path).map_err(SnapshotError::Read)?)
+    parse_snapshot(File::open(path).map_err(SnapshotError::Read)?, 0)
 }
 
 /// One `*.json` entry of a snapshot folder, read only if it is a regular
@@ -408,13 +413,19 @@ fn read_in_folder(path: &Path) -> Result<Host, SnapshotError> {
         libc::O_NONBLOCK | libc::O_NOCTTY,
     );
     let file = options.open(path).map_err(SnapshotError::Read)?;
-    regular(file.metadata().map_err(SnapshotError::Read)?)?;
-    parse_snapshot(file)
+    let meta = file.metadata().map_err(SnapshotError::Read)?;
+    let size = meta.len();
+    regular(meta)?;
+    parse_snapshot(file, size)
 }
 
-/// The host in a file already open, read up to [`FILE_LIMIT`].
-fn parse_snapshot(file: File) -> Result<Host, SnapshotError> {
-    let mut bytes = Vec::new();
+/// The host in a file already open, read up to [`FILE_LIMIT`]. `size` is
+/// what the file is expected to hold: read into room for it and one byte
+/// more, a file is read in two calls (its bytes, then the end), where
+/// growing the buffer from nothing takes seven for a small snapshot.
+fn parse_snapshot(file: File, size: u64) -> Result<Host, SnapshotError> {
+    let room = size.min(FILE_LIMIT) + 1;
+    let mut bytes = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
     file.take(FILE_LIMIT + 1)
         .read_to_end(&mut bytes)
         .map_err(SnapshotError::Read)?;
