@@ -912,9 +912,7 @@ fn check_separation(
     if listening().nth(1).is_none() {
         return;
     }
-    // Sized up front, so that it is allocated once rather than grown.
-    let mut owner: HashMap<(IpAddr, u32), usize> =
-        HashMap::with_capacity(listening().map(|(_, n)| n.addrs.len()).sum());
+    let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::new();
     for (i, net) in listening() {
         for c in net.addrs.iter().filter(|c| !c.is_wildcard()) {
             match owner.get(&(c.ip, c.scope_id)) {
@@ -953,9 +951,13 @@ type Wildcards = HashMap<(Transport, u16, Family), (usize, SocketAddr)>;
 /// Two endpoints on one socket address, or on one family's wildcard (an
 /// IPv6 wildcard with `v6only=false` takes IPv4 too). Returns the wildcards.
 fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> Wildcards {
-    // Sized up front, so that it is allocated once rather than grown.
+    // Sized for every socket on a fixed port, so that it is allocated once
+    // rather than grown.
+    let fixed = endpoints
+        .iter()
+        .filter(|e| e.ports().and_then(Ports::fixed).is_some());
     let mut exact: HashMap<(Transport, SocketAddr), usize> =
-        HashMap::with_capacity(endpoints.iter().map(|e| e.binds().len()).sum());
+        HashMap::with_capacity(fixed.map(|e| e.binds().len()).sum());
     let mut wildcards = Wildcards::new();
     for (i, e) in endpoints.iter().enumerate() {
         let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {
