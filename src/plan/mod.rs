@@ -559,10 +559,9 @@ impl<'s> Planner<'s> {
     fn plan_urls(&self, host: &Host, options: PlanOptions, urls: bool) -> Result<Plan, PlanError> {
         let spec = self.spec;
         let view = HostView::new(host);
-        // Grown as findings come: most plans have none or a few, and room
-        // for one per network and endpoint would be a large allocation
-        // each time.
-        let mut problems = Vec::new();
+        // Room for about one finding per network and endpoint, which covers
+        // most plans without growing.
+        let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
         let networks = plan_networks(spec, &view, &self.listens, &mut problems);
 
         let mut endpoints = Vec::with_capacity(spec.endpoints().len());
