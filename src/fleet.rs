@@ -40,7 +40,7 @@ use std::mem::Discriminant;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::plan::{PlanError, Problem, ProblemKind, Severity};
+use crate::plan::{PlanError, Planner, Problem, ProblemKind, Severity};
 use crate::spec::{ListenSpec, Name};
 use crate::{Host, PlanOptions};
 
@@ -236,11 +236,12 @@ impl Fleet {
         options: PlanOptions,
         snapshots: impl IntoIterator<Item = (PathBuf, Result<Host, SnapshotError>)>,
     ) -> Fleet {
+        let planner = Planner::new(spec);
         let hosts = snapshots
             .into_iter()
             .map(|(file, host)| HostOutcome {
                 outcome: match host {
-                    Ok(host) => plan_one(spec, &host, options),
+                    Ok(host) => plan_one(&planner, &host, options),
                     Err(error) => Outcome::Unreadable(error),
                 },
                 file,
@@ -256,14 +257,20 @@ impl Fleet {
     pub fn check_dir(spec: &ListenSpec, dir: &Path, options: PlanOptions) -> io::Result<Fleet> {
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json") && !path.is_dir() {
+            let entry = entry?;
+            let path = entry.path();
+            // The listing says what most entries are; only a symbolic link
+            // is followed, to skip one that leads to a folder.
+            let kind = entry.file_type()?;
+            let folder = kind.is_dir() || (kind.is_symlink() && path.is_dir());
+            if path.extension().is_some_and(|e| e == "json") && !folder {
                 files.push(path);
             }
         }
         files.sort();
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = files.len().div_ceil(workers).max(1);
+        let planner = &Planner::new(spec);
         let hosts = std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .chunks(chunk)
@@ -272,7 +279,7 @@ impl Fleet {
                         part.iter()
                             .map(|path| HostOutcome {
                                 outcome: match read_in_folder(path) {
-                                    Ok(host) => plan_one(spec, &host, options),
+                                    Ok(host) => plan_one(planner, &host, options),
                                     Err(error) => Outcome::Unreadable(error),
                                 },
                                 file: path.strip_prefix(dir).unwrap_or(path).to_owned(),
@@ -360,11 +367,9 @@ pub(crate) struct Counts {
     pub(crate) unreadable: usize,
 }
 
-fn plan_one(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Outcome {
-    match crate::plan_with(spec, host, options) {
-        Ok(plan) => Outcome::Planned {
-            warnings: plan.shared_warnings(),
-        },
+fn plan_one(planner: &Planner, host: &Host, options: PlanOptions) -> Outcome {
+    match planner.warnings(host, options) {
+        Ok(warnings) => Outcome::Planned { warnings },
         Err(e) => Outcome::Failed(e),
     }
 }
@@ -377,7 +382,7 @@ fn plan_one(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Outcome {
 /// named file does: the caller chose the file. [`Fleet::check_dir`], which
 /// chooses files by their names alone, reads regular files only.
 pub fn read_snapshot(path: &Path) -> Result<Host, SnapshotError> {
-    parse_snapshot(File::open(path).map_err(SnapshotError::Read)?)
+    parse_snapshot(File::open(path).map_err(SnapshotError::Read)?, 0)
 }
 
 /// One `*.json` entry of a snapshot folder, read only if it is a regular
@@ -408,13 +413,19 @@ fn read_in_folder(path: &Path) -> Result<Host, SnapshotError> {
         libc::O_NONBLOCK | libc::O_NOCTTY,
     );
     let file = options.open(path).map_err(SnapshotError::Read)?;
-    regular(file.metadata().map_err(SnapshotError::Read)?)?;
-    parse_snapshot(file)
+    let meta = file.metadata().map_err(SnapshotError::Read)?;
+    let size = meta.len();
+    regular(meta)?;
+    parse_snapshot(file, size)
 }
 
-/// The host in a file already open, read up to [`FILE_LIMIT`].
-fn parse_snapshot(file: File) -> Result<Host, SnapshotError> {
-    let mut bytes = Vec::new();
+/// The host in a file already open, read up to [`FILE_LIMIT`]. `size` is
+/// what the file is expected to hold: read into room for it and one byte
+/// more, a file is read in two calls (its bytes, then the end), where
+/// growing the buffer from nothing takes seven for a small snapshot.
+fn parse_snapshot(file: File, size: u64) -> Result<Host, SnapshotError> {
+    let room = size.min(FILE_LIMIT) + 1;
+    let mut bytes = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
     file.take(FILE_LIMIT + 1)
         .read_to_end(&mut bytes)
         .map_err(SnapshotError::Read)?;

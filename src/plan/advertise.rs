@@ -300,25 +300,30 @@ fn rank_among(chosen: &[Chosen], view: &HostView, deprecated: bool) -> Option<Ra
     })
 }
 
-/// The advertised URL of an endpoint, plus warnings about how it was chosen.
-/// `ranked` is asked for only when neither endpoint nor network says.
-pub(crate) fn advertise<'r>(
-    e: &Endpoint,
-    network_advertise: Option<&Advertise>,
-    ranked: impl FnOnce() -> Option<&'r Ranked>,
-    warn: &mut impl FnMut(ProblemKind),
-) -> Option<Advertised> {
+/// The URL of an endpoint on IP addresses when the endpoint or its network
+/// says it, which no host changes.
+pub(crate) fn written(e: &Endpoint, network_advertise: Option<&Advertise>) -> Option<Advertised> {
     if let Some(a) = e.advertised() {
         return Some(explicit(a, e, Source::Endpoint, true));
     }
-    if let Some(a) = network_advertise {
-        let whole = match a {
-            Advertise::Url(u) => compatible(u, e),
-            Advertise::Host { .. } => false,
-        };
-        return Some(explicit(a, e, Source::Network, whole));
-    }
-    let ranked = ranked()?;
+    let a = network_advertise?;
+    let whole = match a {
+        Advertise::Url(u) => compatible(u, e),
+        Advertise::Host { .. } => false,
+    };
+    Some(explicit(a, e, Source::Network, whole))
+}
+
+/// The advertised URL of an endpoint that neither it nor its network
+/// writes, from its network's ranked addresses, when `url`; and warnings
+/// about how it was chosen.
+pub(crate) fn derived(
+    e: &Endpoint,
+    ranked: Option<&Ranked>,
+    url: bool,
+    warn: &mut impl FnMut(ProblemKind),
+) -> Option<Advertised> {
+    let ranked = ranked?;
     let best = ranked.best;
     if ranked.deprecated {
         warn(ProblemKind::DeprecatedAdvertised { ip: best });
@@ -332,5 +337,5 @@ pub(crate) fn advertise<'r>(
     if AddrClass::of(best) == AddrClass::LinkLocal {
         warn(ProblemKind::LinkLocalAdvertised { ip: best });
     }
-    Some(url_for(None, e, |p| ranked.url(e.protocol().scheme(), p)))
+    url.then(|| url_for(None, e, |p| ranked.url(e.protocol().scheme(), p)))
 }

@@ -83,7 +83,7 @@ impl fmt::Display for Why {
 
 impl Why {
     /// The interface holding the address; `None` for a wildcard.
-    fn interface(&self) -> Option<&str> {
+    fn interface(&self) -> Option<&Arc<str>> {
         match self {
             Why::Wildcard { .. } => None,
             Why::Matched { interface, .. } => Some(interface),
@@ -131,7 +131,7 @@ impl Chosen {
     }
     /// The interface holding it; `None` for a wildcard.
     pub fn interface(&self) -> Option<&str> {
-        self.why.interface()
+        self.why.interface().map(|i| &**i)
     }
     /// Why it was chosen.
     pub fn why(&self) -> &Why {
@@ -175,7 +175,8 @@ impl PlannedNetwork {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bind {
     addr: SocketAddr,
-    device: Option<String>,
+    /// Shared with the address's reason, or by the endpoint's binds.
+    device: Option<Arc<str>>,
     /// The IPv6 wildcard with `v6only=false`: it takes IPv4 too.
     dual_stack: bool,
     /// The network's address this socket binds, with why it was chosen.
@@ -493,87 +494,154 @@ impl<'h> HostView<'h> {
 
 /// Plans a spec against a host snapshot.
 pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
-    let view = HostView::new(host);
-    let network_of = networks_of_endpoints(spec);
-    // Room for about one finding per network and endpoint, which covers most
-    // plans without growing.
-    let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
-    // A network without endpoints has a warning of its own.
-    if spec.networks().is_empty() {
-        problems.push(Problem::spec(ProblemKind::EmptySpec));
-    }
-    let networks = plan_networks(spec, &view, &network_of, &mut problems);
+    Planner::new(spec).plan(host, options)
+}
 
-    let mut endpoints = Vec::with_capacity(spec.endpoints().len());
-    // Each network's advertise candidates, ranked when an endpoint first
-    // needs them, so a wildcard on a large host is ranked once.
-    let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
-        networks.iter().map(|_| None).collect();
-    for (e, &i) in spec.endpoints().iter().zip(&network_of) {
-        // Every endpoint's network exists (ListenSpec guarantees it); one
-        // that did not would be skipped.
-        let Some(i) = i else {
-            continue;
-        };
-        let net = &networks[i];
-        let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
-        let (Some(ports), None) = (e.ports(), e.unix_path()) else {
-            if let Some(path) = e.unix_path() {
-                let bind = unix::bind(e, path, host, &mut report);
-                let advertise = unix::advertise(e, spec.networks()[i].advertised(), bind.path());
-                endpoints.push(PlannedEndpoint {
-                    network: net.name.clone(),
-                    name: e.name().clone(),
-                    protocol: e.protocol(),
-                    transport: e.transport(),
-                    sockets: Sockets::Unix(Box::new(bind)),
-                    options: e.options().clone(),
-                    advertise: Some(advertise),
-                });
-            }
-            continue;
-        };
-        let binds = binds(e, ports, &net.addrs, &view, &mut report);
-        check_dual_stack(e, &binds, &mut report);
-        check_isolation(e, net, &binds, host, &mut report);
-        let ranked = &mut ranked[i];
-        let advertise = advertise::advertise(
-            e,
-            spec.networks()[i].advertised(),
-            || {
-                ranked
-                    .get_or_insert_with(|| advertise::rank_network(&net.addrs, &view))
-                    .as_ref()
-            },
-            &mut report,
-        );
-        if let Some(a) = &advertise {
-            check_advertised_bound(a, e, &binds, &view, &mut report);
+/// A spec with what planning asks of it whatever the host, worked out
+/// once: a fleet check plans one spec against thousands of hosts.
+#[derive(Debug)]
+pub(crate) struct Planner<'s> {
+    spec: &'s ListenSpec,
+    /// Each endpoint's network, by index.
+    network_of: Vec<Option<usize>>,
+    /// Whether each network has an endpoint.
+    listens: Vec<bool>,
+    /// Each endpoint's URL when the endpoint or its network says it; `None`
+    /// for a Unix endpoint, whose URL may name its socket's path.
+    written: Vec<Option<Advertised>>,
+}
+
+impl<'s> Planner<'s> {
+    pub(crate) fn new(spec: &'s ListenSpec) -> Planner<'s> {
+        let network_of = networks_of_endpoints(spec);
+        let mut listens = vec![false; spec.networks().len()];
+        for &i in network_of.iter().flatten() {
+            listens[i] = true;
         }
-        endpoints.push(PlannedEndpoint {
-            network: net.name.clone(),
-            name: e.name().clone(),
-            protocol: e.protocol(),
-            transport: e.transport(),
-            sockets: Sockets::Ip { ports, binds },
-            options: e.options().clone(),
-            advertise,
-        });
+        let written = spec
+            .endpoints()
+            .iter()
+            .zip(&network_of)
+            .map(|(e, &i)| {
+                let network = i.and_then(|i| spec.networks()[i].advertised());
+                e.unix_path()
+                    .is_none()
+                    .then(|| advertise::written(e, network))
+                    .flatten()
+            })
+            .collect();
+        Planner {
+            spec,
+            network_of,
+            listens,
+            written,
+        }
     }
-    platform::check(spec, host, &mut problems);
-    check_conflicts(&endpoints, &mut problems);
-    unix::check_conflicts(&endpoints, host, &mut problems);
-    check_advertised(&endpoints, &mut problems);
 
-    let (errors, warnings) = verdict(problems, options);
-    if errors.is_empty() {
-        Ok(Plan {
-            networks,
-            endpoints,
-            warnings: warnings.into(),
-        })
-    } else {
-        Err(PlanError::new(errors, warnings, host))
+    pub(crate) fn plan(&self, host: &Host, options: PlanOptions) -> Result<Plan, PlanError> {
+        self.plan_urls(host, options, true)
+    }
+
+    /// The plan's warnings, as a fleet keeps them, or its errors. The URLs
+    /// derived from the host's addresses are not made: no check reads them,
+    /// and making them was a fifth of planning a small host.
+    pub(crate) fn warnings(
+        &self,
+        host: &Host,
+        options: PlanOptions,
+    ) -> Result<Arc<[Problem]>, PlanError> {
+        self.plan_urls(host, options, false)
+            .map(|plan| plan.warnings)
+    }
+
+    /// The plan, with its derived URLs when `urls` (else without, so not for
+    /// anyone to read but its findings).
+    fn plan_urls(&self, host: &Host, options: PlanOptions, urls: bool) -> Result<Plan, PlanError> {
+        let spec = self.spec;
+        let view = HostView::new(host);
+        // Room for about one finding per network and endpoint, which covers
+        // most plans without growing.
+        let mut problems = Vec::with_capacity(spec.networks().len() + spec.endpoints().len());
+        // A network without endpoints has a warning of its own.
+        if spec.networks().is_empty() {
+            problems.push(Problem::spec(ProblemKind::EmptySpec));
+        }
+        let networks = plan_networks(spec, &view, &self.listens, &mut problems);
+
+        let mut endpoints = Vec::with_capacity(spec.endpoints().len());
+        // Each network's advertise candidates, ranked when an endpoint first
+        // needs them, so a wildcard on a large host is ranked once.
+        let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
+            networks.iter().map(|_| None).collect();
+        for ((e, &i), written) in spec
+            .endpoints()
+            .iter()
+            .zip(&self.network_of)
+            .zip(&self.written)
+        {
+            // Every endpoint's network exists (ListenSpec guarantees it); one
+            // that did not would be skipped.
+            let Some(i) = i else {
+                continue;
+            };
+            let net = &networks[i];
+            let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
+            let (Some(ports), None) = (e.ports(), e.unix_path()) else {
+                if let Some(path) = e.unix_path() {
+                    let bind = unix::bind(e, path, host, &mut report);
+                    let advertise =
+                        unix::advertise(e, spec.networks()[i].advertised(), bind.path());
+                    endpoints.push(PlannedEndpoint {
+                        network: net.name.clone(),
+                        name: e.name().clone(),
+                        protocol: e.protocol(),
+                        transport: e.transport(),
+                        sockets: Sockets::Unix(Box::new(bind)),
+                        options: e.options().clone(),
+                        advertise: Some(advertise),
+                    });
+                }
+                continue;
+            };
+            let binds = binds(e, ports, &net.addrs, &view, &mut report);
+            check_dual_stack(e, &binds, &mut report);
+            check_isolation(e, net, &binds, host, &mut report);
+            let advertise = match written {
+                Some(a) => Some(a.clone()),
+                None => {
+                    let ranked =
+                        ranked[i].get_or_insert_with(|| advertise::rank_network(&net.addrs, &view));
+                    advertise::derived(e, ranked.as_ref(), urls, &mut report)
+                }
+            };
+            if let Some(a) = &advertise {
+                check_advertised_bound(a, e, &binds, &view, &mut report);
+            }
+            endpoints.push(PlannedEndpoint {
+                network: net.name.clone(),
+                name: e.name().clone(),
+                protocol: e.protocol(),
+                transport: e.transport(),
+                sockets: Sockets::Ip { ports, binds },
+                options: e.options().clone(),
+                advertise,
+            });
+        }
+        platform::check(spec, host, &mut problems);
+        check_conflicts(&endpoints, &mut problems);
+        unix::check_conflicts(&endpoints, host, &mut problems);
+        check_advertised(&endpoints, &mut problems);
+
+        let (errors, warnings) = verdict(problems, options);
+        if errors.is_empty() {
+            Ok(Plan {
+                networks,
+                endpoints,
+                warnings: warnings.into(),
+            })
+        } else {
+            Err(PlanError::new(errors, warnings, host))
+        }
     }
 }
 
@@ -597,15 +665,11 @@ fn networks_of_endpoints(spec: &ListenSpec) -> Vec<Option<usize>> {
 fn plan_networks(
     spec: &ListenSpec,
     view: &HostView,
-    network_of: &[Option<usize>],
+    listens: &[bool],
     problems: &mut Vec<Problem>,
 ) -> Vec<PlannedNetwork> {
-    let mut listens = vec![false; spec.networks().len()];
-    for &i in network_of.iter().flatten() {
-        listens[i] = true;
-    }
     let mut networks = Vec::with_capacity(spec.networks().len());
-    for (net, &listening) in spec.networks().iter().zip(&listens) {
+    for (net, &listening) in spec.networks().iter().zip(listens) {
         let name = net.name().clone();
         let exposure = net.exposure();
         let addrs = if net.is_unix() {
@@ -704,22 +768,26 @@ fn binds(
         device = None;
         report(ProblemKind::UnknownInterface { pattern: d.clone() });
     }
+    let named: Option<Arc<str>> = match device {
+        Some(Device::Named(d)) => Some(d.as_str().into()),
+        _ => None,
+    };
     let mut wildcard_reported = false;
     addrs
         .iter()
         .map(|c| {
-            let dev = match (device, c.interface()) {
+            let dev = match (device, c.why.interface()) {
                 (None, _) => None,
-                (Some(Device::Named(d)), Some(on)) if d != on => {
+                (Some(Device::Named(d)), Some(on)) if d.as_str() != &**on => {
                     report(ProblemKind::DeviceMismatch {
                         device: d.clone(),
                         ip: c.ip,
-                        interface: on.to_owned(),
+                        interface: on.to_string(),
                     });
-                    Some(d.clone())
+                    named.clone()
                 }
-                (Some(Device::Named(d)), _) => Some(d.clone()),
-                (Some(Device::Own), Some(on)) => Some(on.to_owned()),
+                (Some(Device::Named(_)), _) => named.clone(),
+                (Some(Device::Own), Some(on)) => Some(Arc::clone(on)),
                 (Some(Device::Own), None) => {
                     if !wildcard_reported {
                         report(ProblemKind::DeviceWildcard);
@@ -886,7 +954,13 @@ type Wildcards = HashMap<(Transport, u16, Family), (usize, SocketAddr)>;
 /// Two endpoints on one socket address, or on one family's wildcard (an
 /// IPv6 wildcard with `v6only=false` takes IPv4 too). Returns the wildcards.
 fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> Wildcards {
-    let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::new();
+    // Sized for every socket on a fixed port, so that it is allocated once
+    // rather than grown.
+    let fixed = endpoints
+        .iter()
+        .filter(|e| e.ports().and_then(Ports::fixed).is_some());
+    let mut exact: HashMap<(Transport, SocketAddr), usize> =
+        HashMap::with_capacity(fixed.map(|e| e.binds().len()).sum());
     let mut wildcards = Wildcards::new();
     for (i, e) in endpoints.iter().enumerate() {
         let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {

@@ -2,6 +2,7 @@
 
 use foldhash::{HashSet, HashSetExt};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -21,8 +22,11 @@ enum Ready<'a> {
     V6 { net: u128, mask: u128 },
     /// A link-local literal with its zone turned into an interface index.
     Scoped(IpAddr, u32),
-    /// An interface name or glob.
-    Interface(&'a IfPattern),
+    /// An interface glob.
+    Glob(&'a IfPattern),
+    /// An interface named in full, by its index (unique on a host, as its
+    /// name is), which is cheaper to compare than the name.
+    Index(u32),
     /// An address class.
     Class(AddrClass),
     /// A DNS name's answers that a listener may take, IPv4-mapped ones as
@@ -60,7 +64,8 @@ impl Ready<'_> {
             // A block of the other family.
             (Ready::V4 { .. } | Ready::V6 { .. }, _) => false,
             (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
-            (Ready::Interface(p), _) => p.matches(iface.name()),
+            (Ready::Glob(p), _) => p.matches(iface.name()),
+            (Ready::Index(i), _) => iface.index() == *i,
             (Ready::Class(c), _) => a.class == *c,
             (Ready::Dns(_, answers), _) => answers.contains(&ip.to_canonical()),
             (Ready::Nothing | Ready::Dead, _) => false,
@@ -224,6 +229,9 @@ fn match_host<'h>(
     // A host that lists one address twice (on two interfaces, say) must
     // not give a network the same socket twice.
     let mut seen = HashSet::new();
+    // The host's addresses come interface by interface, so each interface's
+    // name is made once and shared by the reasons of its addresses.
+    let mut name: Option<(&Interface, Arc<str>)> = None;
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
         let Some(sel) = first_include(includes, a) else {
@@ -279,13 +287,17 @@ fn match_host<'h>(
         }
         let (ip, scope_id) = a.key();
         if seen.insert((ip, scope_id)) {
+            let interface = match &name {
+                Some((i, n)) if std::ptr::eq(*i, iface) => Arc::clone(n),
+                _ => Arc::clone(&name.insert((iface, iface.name().into())).1),
+            };
             let mut chosen = Chosen::new(
                 ip,
                 scope_id,
                 (a.class, a.global),
                 Why::Matched {
                     selector: sel.clone(),
-                    interface: iface.name().into(),
+                    interface,
                     net: *a.net,
                 },
             );
@@ -510,19 +522,18 @@ fn prepare<'a>(
             }
         },
         Selector::Interface(p) => {
-            let exists = if p.is_glob() {
-                view.host.interfaces().iter().any(|i| p.matches(i.name()))
+            let ready = if p.is_glob() {
+                let exists = view.host.interfaces().iter().any(|i| p.matches(i.name()));
+                exists.then_some(Ready::Glob(p))
             } else {
-                view.interface(p.as_str()).is_some()
+                view.interface(p.as_str()).map(|i| Ready::Index(i.index()))
             };
-            if exists {
-                Ready::Interface(p)
-            } else {
+            ready.unwrap_or_else(|| {
                 report(ProblemKind::UnknownInterface {
                     pattern: p.as_str().to_owned(),
                 });
                 Ready::Dead
-            }
+            })
         }
         Selector::Addr { ip, zone: None } => Ready::block(IpNet::from(*ip)),
         Selector::Cidr(net) => Ready::block(*net),
