@@ -545,6 +545,7 @@ impl<'s> Planner<'s> {
     /// The plan's warnings, as a fleet keeps them, or its errors. The URLs
     /// derived from the host's addresses are not made: no check reads them,
     /// and making them was a fifth of planning a small host.
+    #[cfg(feature = "fleet")]
     pub(crate) fn warnings(
         &self,
         host: &Host,
