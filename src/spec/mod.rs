@@ -290,7 +290,9 @@ pub struct Network {
     exclude: Vec<Selector>,
     family: Option<Family>,
     expose: Option<Exposure>,
-    advertise: Option<Advertise>,
+    // Boxed: most have none, and a spec of many thousand networks
+    // costs per byte where it is first written.
+    advertise: Option<Box<Advertise>>,
     shared: bool,
 }
 
@@ -339,7 +341,7 @@ impl Network {
     /// Sets what clients use to reach this network's endpoints.
     #[must_use]
     pub fn with_advertise(mut self, a: Advertise) -> Network {
-        self.advertise = Some(a);
+        self.advertise = Some(Box::new(a));
         self
     }
 
@@ -381,7 +383,7 @@ impl Network {
     }
     /// The advertised host or URL, if set.
     pub fn advertised(&self) -> Option<&Advertise> {
-        self.advertise.as_ref()
+        self.advertise.as_deref()
     }
     /// Whether the network opted in to sharing addresses.
     pub fn is_shared(&self) -> bool {
@@ -417,7 +419,7 @@ impl Network {
         if let Some(e) = self.expose.filter(|&e| e != Exposure::Local) {
             bad(UnixNetworkError::Expose(e));
         }
-        if let Some(a @ Advertise::Host { .. }) = &self.advertise {
+        if let Some(a @ Advertise::Host { .. }) = self.advertise.as_deref() {
             bad(UnixNetworkError::AdvertiseHost(a.to_string()));
         }
     }
@@ -439,7 +441,7 @@ impl Network {
                 reason: UnixNetworkError::Mixed,
             });
         }
-        if let Some(a) = self.advertise.as_ref().filter(|a| a.is_unix()) {
+        if let Some(a) = self.advertise.as_deref().filter(|a| a.is_unix()) {
             errors.push(SpecErrorKind::UnixNetwork {
                 network: name.clone(),
                 reason: UnixNetworkError::UnixUrlOnIp(a.to_string()),
@@ -765,7 +767,9 @@ pub struct Endpoint {
     protocol: Protocol,
     address: Address,
     options: EndpointOptions,
-    advertise: Option<Advertise>,
+    // Boxed: most have none, and a spec of many thousand networks
+    // costs per byte where it is first written.
+    advertise: Option<Box<Advertise>>,
 }
 
 impl Endpoint {
@@ -801,7 +805,7 @@ impl Endpoint {
     /// Sets what clients use to reach this endpoint; wins over the network's.
     #[must_use]
     pub fn with_advertise(mut self, a: Advertise) -> Endpoint {
-        self.advertise = Some(a);
+        self.advertise = Some(Box::new(a));
         self
     }
 
@@ -846,7 +850,7 @@ impl Endpoint {
     }
     /// The endpoint's own advertised URL or host, if set.
     pub fn advertised(&self) -> Option<&Advertise> {
-        self.advertise.as_ref()
+        self.advertise.as_deref()
     }
 
     /// The rules an endpoint satisfies whatever the host; `on_unix` is
@@ -877,7 +881,7 @@ impl Endpoint {
                 self.options
                     .file_only()
                     .for_each(|o| bad(UnixEndpointError::FileOption(o)));
-                if let Some(a) = self.advertise.as_ref().filter(|a| a.is_unix()) {
+                if let Some(a) = self.advertise.as_deref().filter(|a| a.is_unix()) {
                     bad(UnixEndpointError::UnixUrl(a.to_string()));
                 }
             }
@@ -906,7 +910,7 @@ impl Endpoint {
                 if self.protocol == Protocol::Unixgram && self.options.backlog.is_some() {
                     bad(UnixEndpointError::DatagramBacklog);
                 }
-                if let Some(a @ Advertise::Host { .. }) = &self.advertise {
+                if let Some(a @ Advertise::Host { .. }) = self.advertise.as_deref() {
                     bad(UnixEndpointError::AdvertiseHost(a.to_string()));
                 }
             }
@@ -1208,7 +1212,7 @@ impl Network {
         for s in &self.exclude {
             read_back(s, Selector::parse_exclude, &mut errors, selector_mismatch);
         }
-        if let Some(a) = &self.advertise {
+        if let Some(a) = self.advertise.as_deref() {
             read_back(a, str::parse, &mut errors, advertise_mismatch);
         }
         errors
@@ -1243,7 +1247,7 @@ impl Endpoint {
                 errors.push(option_mismatch(key, a.to_string()));
             }
         }
-        if let Some(a) = &self.advertise {
+        if let Some(a) = self.advertise.as_deref() {
             read_back(a, str::parse, &mut errors, advertise_mismatch);
         }
         if let Some(Device::Named(d)) = &self.options.device

@@ -88,15 +88,15 @@ pub(crate) struct Origin {
 
 /// One statement that parsed.
 pub(crate) enum Stmt {
-    // Boxed: a network or endpoint is a few hundred bytes, and each is
-    // moved from statement to slot to spec; a spec of many thousand copied
-    // whole at each step costs more per statement the larger it is.
-    Network(Box<Network>),
-    Endpoint(Box<Endpoint>),
+    /// A network, by its place in [`Read::networks`].
+    Network(usize),
+    /// An endpoint, by its place in [`Read::endpoints`].
+    Endpoint(usize),
     /// `-NAME` or `-NETWORK.NAME`: take out what an earlier layer defined.
     Remove(String),
-    /// One address (`127.0.0.1:8080`), added to those before it.
-    OneAddress(shorthand::Value),
+    /// One address (`127.0.0.1:8080`), added to those before it; boxed, as
+    /// it is a few hundred bytes and most statements are not one.
+    OneAddress(Box<shorthand::Value>),
 }
 
 /// Statements read from one or more layers, in order, and the syntax
@@ -104,6 +104,14 @@ pub(crate) enum Stmt {
 #[derive(Default)]
 pub(crate) struct Read {
     stmts: Vec<(Origin, Stmt)>,
+    /// Every network read, in order. A network is a few hundred bytes, and
+    /// memory the size of a spec of many thousand costs the most where it
+    /// is first written (a page fault per 4 KiB): each is written once,
+    /// here, and the spec keeps this very list when no statement replaced
+    /// or removed one (see [`kept`]).
+    networks: Vec<Option<Network>>,
+    /// Every endpoint read, in order, as `networks`.
+    endpoints: Vec<Option<Endpoint>>,
     errors: Vec<Located>,
     /// Networks whose statement had a syntax error: an endpoint on one is
     /// not also called "unknown".
@@ -136,6 +144,11 @@ impl Read {
         // At most one parsed statement each: reserved at once, so a spec of
         // many thousand statements is not copied as the list grows.
         self.stmts.reserve(statements.len());
+        let count = |f: fn(&Form<'_>) -> bool| statements.iter().filter(|st| f(&st.form)).count();
+        self.networks
+            .reserve(count(|f| matches!(f, Form::Network { .. })));
+        self.endpoints
+            .reserve(count(|f| matches!(f, Form::Endpoint { .. })));
         for st in statements {
             // Text parsed without an environment keeps its `${NAME}`: that
             // is the statement's error, not the port or address it spoils.
@@ -170,11 +183,9 @@ impl Read {
                     None => SpecErrorKind::BadStatement(st.trimmed()),
                 }]),
                 Form::Remove(name) => Ok(Stmt::Remove(name.to_owned())),
-                Form::Network { name, rhs } => {
-                    network(name, rhs).map(|n| Stmt::Network(Box::new(n)))
-                }
+                Form::Network { name, rhs } => network(name, rhs).map(|n| self.network(n)),
                 Form::Endpoint { network, name, rhs } => {
-                    endpoint(network, name, rhs).map(|e| Stmt::Endpoint(Box::new(e)))
+                    endpoint(network, name, rhs).map(|e| self.endpoint(e))
                 }
             };
             match result {
@@ -197,7 +208,7 @@ impl Read {
     /// One address read, or its errors.
     fn one_address(&mut self, origin: Origin, one: Result<shorthand::Value, SpecError>) {
         match one {
-            Ok(value) => self.stmts.push((origin, Stmt::OneAddress(value))),
+            Ok(value) => self.stmts.push((origin, Stmt::OneAddress(Box::new(value)))),
             Err(e) => self.errors.extend(e.errors().iter().cloned().map(|mut l| {
                 l.layer.clone_from(&origin.layer);
                 l.line = origin.line;
@@ -226,16 +237,26 @@ impl Read {
             networks,
             endpoints,
         } = spec;
-        self.stmts.extend(
-            networks
-                .into_iter()
-                .map(|n| (origin.clone(), Stmt::Network(Box::new(n))))
-                .chain(
-                    endpoints
-                        .into_iter()
-                        .map(|e| (origin.clone(), Stmt::Endpoint(Box::new(e)))),
-                ),
-        );
+        for n in networks {
+            let stmt = self.network(n);
+            self.stmts.push((origin.clone(), stmt));
+        }
+        for e in endpoints {
+            let stmt = self.endpoint(e);
+            self.stmts.push((origin.clone(), stmt));
+        }
+    }
+
+    /// Keeps a network read, for a statement to name.
+    fn network(&mut self, n: Network) -> Stmt {
+        self.networks.push(Some(n));
+        Stmt::Network(self.networks.len() - 1)
+    }
+
+    /// Keeps an endpoint read, for a statement to name.
+    fn endpoint(&mut self, e: Endpoint) -> Stmt {
+        self.endpoints.push(Some(e));
+        Stmt::Endpoint(self.endpoints.len() - 1)
     }
 
     pub(crate) fn error(&mut self, error: Located) {
@@ -259,6 +280,8 @@ impl Read {
     pub(crate) fn assemble(self) -> Result<ListenSpec, SpecError> {
         let Read {
             stmts,
+            networks: mut read_networks,
+            endpoints: mut read_endpoints,
             mut errors,
             failed_networks,
             labels,
@@ -268,14 +291,18 @@ impl Read {
             networks,
             endpoints,
             network_at,
-        } = apply(stmts, &mut errors);
+        } = apply(stmts, &mut read_networks, &mut read_endpoints, &mut errors);
+        // By place among those written, where `network_at` points.
         let unix_at: Vec<bool> = networks
             .iter()
-            .map(|slot| slot.as_ref().is_some_and(|(_, n)| n.is_unix()))
+            .map(|slot| {
+                slot.as_ref()
+                    .is_some_and(|&(_, at)| read(&read_networks, at).is_unix())
+            })
             .collect();
         let is_unix = |name: &Name| network_at.get(name).map(|&i| unix_at[i]);
-        let (origins_n, networks) = unzip_written(networks);
-        let (origins_e, endpoints) = unzip_written(endpoints);
+        let (origins_n, networks) = kept(networks, read_networks);
+        let (origins_e, endpoints) = kept(endpoints, read_endpoints);
         for (item, kind) in validate(&networks, &endpoints, is_unix, true) {
             if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
                 && failed_networks.contains(endpoints[i].network().as_str())
@@ -311,22 +338,36 @@ impl Read {
     }
 }
 
-/// Networks or endpoints with where each was written; `None` where a
-/// later statement removed one.
-type Written<T> = Vec<Option<(Origin, Box<T>)>>;
+/// The networks or endpoints the spec has, in its order, each with where
+/// it was written and its place in the list read; `None` where a later
+/// statement removed one.
+type Written = Vec<Option<(Origin, usize)>>;
 
-/// What is left of networks or endpoints, and apart from them where each
-/// was written, in one pass into lists of the right size: a network is a
-/// few hundred bytes, and a spec of many thousand copied through
-/// intermediate lists costs more per network the larger it is, as the
-/// copies stop fitting in the caches.
-fn unzip_written<T>(written: Written<T>) -> (Vec<Origin>, Vec<T>) {
+/// What is left of the networks or endpoints `read`, in the spec's order,
+/// and apart from them where each was written. When every one read is
+/// kept where it was read, as in most specs, the list read becomes the
+/// spec's in place: `Option<T>` is the size of `T`, so the collect below
+/// reuses its memory instead of writing every item again.
+fn kept<T>(written: Written, mut read: Vec<Option<T>>) -> (Vec<Origin>, Vec<T>) {
     let n = written.iter().flatten().count();
+    let in_place = n == read.len()
+        && written
+            .iter()
+            .flatten()
+            .enumerate()
+            .all(|(i, &(_, at))| at == i);
     let mut origins = Vec::with_capacity(n);
+    if in_place {
+        origins.extend(written.into_iter().flatten().map(|(origin, _)| origin));
+        let items = read
+            .into_iter()
+            .map(|item| item.expect("every item read is kept"));
+        return (origins, items.collect());
+    }
     let mut items = Vec::with_capacity(n);
-    for (origin, item) in written.into_iter().flatten() {
+    for (origin, at) in written.into_iter().flatten() {
         origins.push(origin);
-        items.push(*item);
+        items.push(read[at].take().expect("each item read is kept once"));
     }
     (origins, items)
 }
@@ -334,15 +375,20 @@ fn unzip_written<T>(written: Written<T>) -> (Vec<Origin>, Vec<T>) {
 /// What is left once every statement is applied, and where each network
 /// left is by name.
 struct Applied {
-    networks: Written<Network>,
-    endpoints: Written<Endpoint>,
+    networks: Written,
+    endpoints: Written,
     network_at: HashMap<Name, usize>,
 }
 
 /// The statements applied in order: a later one for the same name replaces
 /// the earlier in its place; a removal takes it out, a network with its
 /// endpoints. A removal of nothing is an error.
-fn apply(stmts: Vec<(Origin, Stmt)>, errors: &mut Vec<Located>) -> Applied {
+fn apply(
+    stmts: Vec<(Origin, Stmt)>,
+    read_networks: &mut Vec<Option<Network>>,
+    read_endpoints: &mut Vec<Option<Endpoint>>,
+    errors: &mut Vec<Located>,
+) -> Applied {
     // Removed entries become `None` in place and leave the maps, so each
     // statement costs the same however many came before: a spec of many
     // thousand removals stays linear.
@@ -356,8 +402,8 @@ fn apply(stmts: Vec<(Origin, Stmt)>, errors: &mut Vec<Located>) -> Applied {
         .iter()
         .filter(|(_, s)| matches!(s, Stmt::Endpoint(_)))
         .count();
-    let mut networks: Written<Network> = Vec::with_capacity(n_networks);
-    let mut endpoints: Written<Endpoint> = Vec::with_capacity(n_endpoints);
+    let mut networks: Written = Vec::with_capacity(n_networks);
+    let mut endpoints: Written = Vec::with_capacity(n_endpoints);
     let mut network_at: HashMap<Name, usize> = HashMap::with_capacity(n_networks);
     let mut endpoint_at: HashMap<QualifiedName, usize> = HashMap::with_capacity(n_endpoints);
     // Only the removal of a whole network needs its endpoints listed; most
@@ -375,50 +421,67 @@ fn apply(stmts: Vec<(Origin, Stmt)>, errors: &mut Vec<Located>) -> Applied {
             // joined has grown, or a new one began (and the first may have
             // become `shared`).
             Stmt::OneAddress(value) => {
-                for (n, e) in one_address.add(value) {
-                    let (n, e) = (Box::new(n), Box::new(e));
-                    match network_at.get(n.name()) {
+                for (n, e) in one_address.add(*value) {
+                    let name = n.name().clone();
+                    let qualified = e.qualified();
+                    read_networks.push(Some(n));
+                    read_endpoints.push(Some(e));
+                    let (n, e) = (read_networks.len() - 1, read_endpoints.len() - 1);
+                    match network_at.get(&name) {
                         Some(&i) => networks[i] = Some((origin.clone(), n)),
-                        None => add_network(&mut networks, &mut network_at, origin.clone(), n),
+                        None => {
+                            add_network(&mut networks, &mut network_at, origin.clone(), name, n)
+                        }
                     }
-                    match endpoint_at.get(&e.qualified()) {
+                    match endpoint_at.get(&qualified) {
                         Some(&i) => endpoints[i] = Some((origin.clone(), e)),
                         None => add_endpoint(
                             &mut endpoints,
                             &mut endpoint_at,
                             &mut endpoints_of,
                             origin.clone(),
+                            qualified,
                             e,
                         ),
                     }
                 }
             }
-            Stmt::Network(n) => match network_at.get(n.name()) {
-                Some(&i) if same_pass(&networks[i], &origin) => {
-                    errors.push(duplicate(
-                        &origin,
-                        SpecErrorKind::DuplicateNetwork(n.name().clone()),
-                    ));
+            Stmt::Network(n) => {
+                let name = read(read_networks, n).name();
+                match network_at.get(name) {
+                    Some(&i) if same_pass(&networks[i], &origin) => {
+                        errors.push(duplicate(
+                            &origin,
+                            SpecErrorKind::DuplicateNetwork(name.clone()),
+                        ));
+                    }
+                    Some(&i) => networks[i] = Some((origin, n)),
+                    None => {
+                        let name = name.clone();
+                        add_network(&mut networks, &mut network_at, origin, name, n);
+                    }
                 }
-                Some(&i) => networks[i] = Some((origin, n)),
-                None => add_network(&mut networks, &mut network_at, origin, n),
-            },
-            Stmt::Endpoint(e) => match endpoint_at.get(&e.qualified()) {
-                Some(&i) if same_pass(&endpoints[i], &origin) => {
-                    errors.push(duplicate(
-                        &origin,
-                        SpecErrorKind::DuplicateEndpoint(e.qualified()),
-                    ));
+            }
+            Stmt::Endpoint(e) => {
+                let qualified = read(read_endpoints, e).qualified();
+                match endpoint_at.get(&qualified) {
+                    Some(&i) if same_pass(&endpoints[i], &origin) => {
+                        errors.push(duplicate(
+                            &origin,
+                            SpecErrorKind::DuplicateEndpoint(qualified),
+                        ));
+                    }
+                    Some(&i) => endpoints[i] = Some((origin, e)),
+                    None => add_endpoint(
+                        &mut endpoints,
+                        &mut endpoint_at,
+                        &mut endpoints_of,
+                        origin,
+                        qualified,
+                        e,
+                    ),
                 }
-                Some(&i) => endpoints[i] = Some((origin, e)),
-                None => add_endpoint(
-                    &mut endpoints,
-                    &mut endpoint_at,
-                    &mut endpoints_of,
-                    origin,
-                    e,
-                ),
-            },
+            }
             Stmt::Remove(name) => {
                 let mut removed = false;
                 match cut(&name, b'.') {
@@ -441,7 +504,7 @@ fn apply(stmts: Vec<(Origin, Stmt)>, errors: &mut Vec<Located>) -> Applied {
                         let of = endpoints_of.as_mut().and_then(|of| of.remove(&net));
                         for i in of.unwrap_or_default() {
                             if let Some((_, e)) = endpoints[i].take() {
-                                endpoint_at.remove(&e.qualified());
+                                endpoint_at.remove(&read(read_endpoints, e).qualified());
                                 removed = true;
                             }
                         }
@@ -460,32 +523,42 @@ fn apply(stmts: Vec<(Origin, Stmt)>, errors: &mut Vec<Located>) -> Applied {
     }
 }
 
-/// A network not defined before, at the end.
+/// The network or endpoint read at `at`, which only the spec's own list
+/// takes out, once every statement is applied.
+fn read<T>(read: &[Option<T>], at: usize) -> &T {
+    read[at]
+        .as_ref()
+        .expect("nothing read is taken before the statements are applied")
+}
+
+/// A network not defined before, at the end; `n` is where it was read.
 fn add_network(
-    networks: &mut Written<Network>,
+    networks: &mut Written,
     network_at: &mut HashMap<Name, usize>,
     origin: Origin,
-    n: Box<Network>,
+    name: Name,
+    n: usize,
 ) {
-    network_at.insert(n.name().clone(), networks.len());
+    network_at.insert(name, networks.len());
     networks.push(Some((origin, n)));
 }
 
 /// An endpoint not defined before, at the end, and listed under its network
-/// when the spec removes a network.
+/// when the spec removes a network; `e` is where it was read.
 fn add_endpoint(
-    endpoints: &mut Written<Endpoint>,
+    endpoints: &mut Written,
     endpoint_at: &mut HashMap<QualifiedName, usize>,
     endpoints_of: &mut Option<HashMap<Name, Vec<usize>>>,
     origin: Origin,
-    e: Box<Endpoint>,
+    qualified: QualifiedName,
+    e: usize,
 ) {
-    endpoint_at.insert(e.qualified(), endpoints.len());
     if let Some(of) = endpoints_of {
-        of.entry(e.network().clone())
+        of.entry(qualified.network().clone())
             .or_default()
             .push(endpoints.len());
     }
+    endpoint_at.insert(qualified, endpoints.len());
     endpoints.push(Some((origin, e)));
 }
 
@@ -662,7 +735,7 @@ fn network_options<'w>(
             ("advertise", Some(v)) => {
                 opts.once(key, net.advertise.is_some());
                 match v.parse::<Advertise>() {
-                    Ok(a) => net.advertise = Some(a),
+                    Ok(a) => net.advertise = Some(Box::new(a)),
                     Err(e) => opts.errors.push(e),
                 }
             }
@@ -772,7 +845,7 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
             protocol,
             address,
             options,
-            advertise,
+            advertise: advertise.map(Box::new),
         }),
         (net, name, protocol, address) => {
             let parts = [net.err(), name.err(), protocol.err(), address.err()];
