@@ -790,7 +790,7 @@ pub enum ForeignForm {
     },
     /// Caddy's network address, `tcp/HOST:PORT` or `udp/HOST:PORT`.
     Caddy {
-        /// `tcp` or `udp` (Caddy's `tcp4`, `udp6`, … read as these).
+        /// As written: `tcp`, `tcp4`, `tcp6`, `udp`, `udp4` or `udp6`.
         network: String,
         /// `HOST:PORT`, the port maybe a range.
         address: String,
@@ -949,10 +949,20 @@ impl ForeignForm {
             ForeignForm::UnbracketedIpv6 { addr, port } => format!(
                 "[{addr}]:{port} for port {port} on {addr}, or [ADDRESS]:PORT if all of it is the address"
             ),
-            ForeignForm::Caddy { network, address } if address.contains('-') => format!(
-                "a network and an endpoint with the range: `listen = HOST expose=public` and `listen.{network} = {network}:FIRST-LAST` for {address}"
-            ),
-            ForeignForm::Caddy { network, address } => format!("{network}://{address}"),
+            ForeignForm::Caddy { network, address } if address.contains('-') => {
+                let scheme = &network[..3];
+                format!(
+                    "a network and an endpoint with the range: `listen = HOST expose=public` and `listen.{scheme} = {scheme}:FIRST-LAST` for {address}"
+                )
+            }
+            ForeignForm::Caddy { network, address } => {
+                let family = match &network[3..] {
+                    "4" => Some(Family::V4),
+                    "6" => Some(Family::V6),
+                    _ => None,
+                };
+                on_family(&network[..3], family, address)
+            }
             ForeignForm::UnixSpelling { path, mode: None } => format!("the path alone, {path}"),
             ForeignForm::UnixSpelling {
                 path,
@@ -993,7 +1003,9 @@ impl ForeignForm {
             ),
             ForeignForm::PortRange { host, ports } => {
                 let selector = match host.trim_start_matches('[').trim_end_matches(']') {
-                    "" | "*" => "*".to_owned(),
+                    "" => "*".to_owned(),
+                    // HAProxy's `*` is every IPv4 address, as in `*:PORT`.
+                    "*" => "0.0.0.0".to_owned(),
                     h if h.parse::<std::net::IpAddr>().is_ok() => h.to_owned(),
                     name => format!("dns:{name}"),
                 };
@@ -1005,10 +1017,40 @@ impl ForeignForm {
                 "fd" | "sockpair" => PASSED_BY_NAME.to_owned(),
                 "unix" => format!("the path alone, {address}"),
                 "abns" => format!("@{address}"),
+                // HAProxy binds `ipv6@` on both families where the system
+                // does (Linux, unless net.ipv6.bindv6only), as `[::]` is.
+                "ipv4" => on_family("tcp", Some(Family::V4), address),
+                "udp4" => on_family("udp", Some(Family::V4), address),
                 p if p.starts_with("udp") => format!("udp://{address}"),
                 _ => format!("the address alone, {address}"),
             },
         }
+    }
+}
+
+/// What to write for `HOST:PORT` bound with `scheme` (`tcp` or `udp`) on
+/// `family` alone, if one: Go (so Caddy) binds `tcp4/:80` on IPv4 alone
+/// and `tcp6/:80` on IPv6 alone, and names on that family's addresses, so
+/// a spelling that takes both families would widen what it listens on.
+fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
+    let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let wildcard = host.is_empty()
+        || host == "*"
+        || host
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_unspecified());
+    let is_address = host.parse::<IpAddr>().is_ok();
+    match family {
+        None => format!("{scheme}://{address}"),
+        Some(Family::V4) if wildcard => format!("{scheme}://0.0.0.0:{port}"),
+        Some(Family::V6) if wildcard => format!(
+            "a network and an endpoint on IPv6 alone: `listen = :: expose=public` and `listen.{scheme} = {scheme}:{port}` ({scheme}://[::]:{port} takes IPv4 too)"
+        ),
+        Some(_) if is_address => format!("{scheme}://{address}"),
+        Some(family) => format!(
+            "a network and an endpoint on the name's {family} addresses alone: `listen = dns:{host}, {family}` and `listen.{scheme} = {scheme}:{port}`"
+        ),
     }
 }
 

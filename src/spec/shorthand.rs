@@ -348,9 +348,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     if let Some((network, address)) = text.split_once('/')
-        && let Some(network @ ("tcp" | "udp")) = network
-            .get(..3)
-            .filter(|_| matches!(network, "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6"))
+        && matches!(network, "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6")
         && address.contains(':')
     {
         return Some(ForeignForm::Caddy {

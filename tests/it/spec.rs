@@ -490,3 +490,72 @@ fn the_builder_refuses_a_name_twice_and_an_endpoint_without_its_network() {
         "{err}"
     );
 }
+
+/// What an error says to write instead of `written`, as spec text: the
+/// one-address form it names first, or the statements it quotes in
+/// backticks.
+fn suggestion(written: &str) -> String {
+    let err = written.parse::<ListenSpec>().unwrap_err().to_string();
+    let (_, instead) = err
+        .split_once("; write ")
+        .unwrap_or_else(|| panic!("{written:?}: no suggestion in {err}"));
+    let instead = instead.lines().next().unwrap();
+    let quoted: Vec<&str> = instead.split('`').skip(1).step_by(2).collect();
+    if quoted.is_empty() {
+        let instead = instead
+            .strip_prefix("the address alone, ")
+            .unwrap_or(instead);
+        instead.split_whitespace().next().unwrap().to_owned()
+    } else {
+        quoted.join("\n")
+    }
+}
+
+#[test]
+fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .interface("eth0", 2, ["198.51.100.7/24", "2001:db8::7/64"])
+        .build()
+        .unwrap();
+    // Go binds `tcp4` and `tcp6` on their family alone (so Caddy), HAProxy
+    // `ipv4@` and `*`; the form without a family takes both.
+    let cases = [
+        ("tcp4/:8080", Some(Family::V4)),
+        ("udp4/:53", Some(Family::V4)),
+        ("tcp4/[::]:8080", Some(Family::V4)),
+        ("ipv4@:80", Some(Family::V4)),
+        ("ipv4@*:80", Some(Family::V4)),
+        ("udp4@0.0.0.0:514", Some(Family::V4)),
+        ("*:8080", Some(Family::V4)),
+        ("*:8080-8090", Some(Family::V4)),
+        ("tcp6/:8080", Some(Family::V6)),
+        ("udp6/[::]:53", Some(Family::V6)),
+        ("tcp6/0.0.0.0:8080", Some(Family::V6)),
+        ("tcp/:8080", None),
+        ("ipv6@:80", None),
+    ];
+    for (written, family) in cases {
+        let text = suggestion(written);
+        let spec: ListenSpec = text
+            .parse()
+            .unwrap_or_else(|e| panic!("{written:?} -> {text:?} does not parse:\n{e}"));
+        let plan = spec
+            .plan(&host)
+            .unwrap_or_else(|e| panic!("{written:?} -> {text:?} does not plan:\n{e}"));
+        let mut seen: Vec<Family> = plan
+            .endpoints()
+            .iter()
+            .flat_map(|e| e.binds())
+            .flat_map(|b| {
+                let own = Family::of(b.addr().ip());
+                let dual = b.is_dual_stack().then_some(Family::V4);
+                [Some(own), dual].into_iter().flatten()
+            })
+            .collect();
+        seen.sort();
+        seen.dedup();
+        let expected = family.map_or(vec![Family::V4, Family::V6], |f| vec![f]);
+        assert_eq!(seen, expected, "{written:?} -> {text:?}");
+    }
+}
