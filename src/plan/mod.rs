@@ -955,16 +955,33 @@ type Wildcards = HashMap<(Transport, u16, Family), (usize, SocketAddr)>;
 /// Two endpoints on one socket address, or on one family's wildcard (an
 /// IPv6 wildcard with `v6only=false` takes IPv4 too). Returns the wildcards.
 fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> Wildcards {
-    // Sized for every socket on a fixed port, so that it is allocated once
-    // rather than grown.
-    let fixed = endpoints
-        .iter()
-        .filter(|e| e.ports().and_then(Ports::fixed).is_some());
-    let mut exact: HashMap<(Transport, SocketAddr), usize> =
-        HashMap::with_capacity(fixed.map(|e| e.binds().len()).sum());
+    // Only endpoints on one transport and fixed port can meet (an
+    // endpoint's own binds are distinct): one alone on its port puts none
+    // of its sockets in the maps, which on a host of many thousand
+    // addresses would hold an entry for each.
+    let mut on_port: HashMap<(Transport, u16), usize> = HashMap::with_capacity(endpoints.len());
+    for e in endpoints {
+        if let Some(port) = e.ports().and_then(Ports::fixed) {
+            *on_port.entry((e.transport, port)).or_default() += 1;
+        }
+    }
+    let port_shared = |e: &PlannedEndpoint| {
+        e.ports()
+            .and_then(Ports::fixed)
+            .filter(|&port| on_port[&(e.transport, port)] > 1)
+    };
+    // Sized for every socket that may meet another, so that it is
+    // allocated once rather than grown.
+    let mut exact: HashMap<(Transport, SocketAddr), usize> = HashMap::with_capacity(
+        endpoints
+            .iter()
+            .filter(|e| port_shared(e).is_some())
+            .map(|e| e.binds().len())
+            .sum(),
+    );
     let mut wildcards = Wildcards::new();
     for (i, e) in endpoints.iter().enumerate() {
-        let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {
+        let (t, Some(port)) = (e.transport, port_shared(e)) else {
             continue;
         };
         for b in e.binds() {
