@@ -644,7 +644,9 @@ fn misplaced(belongs: Place) -> &'static str {
 pub struct Located {
     /// 1-based line number, when the spec came from text.
     pub line: Option<usize>,
-    /// The statement as written.
+    /// The statement as written, with the first of its errors; the ones
+    /// after it from the same statement have none, so a statement is held
+    /// and printed once however many errors it has.
     pub statement: Option<String>,
     /// The layer it came from, as its caller named it (`config.toml
     /// [listen]`, `--listen #2`), when the spec was built from layers.
