@@ -7,6 +7,7 @@ use std::fmt::{self, Write as _};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::spec::error::Escaped;
 use crate::spec::{ListenSpec, UnixPath};
 
 impl Serialize for ListenSpec {
@@ -347,7 +348,7 @@ impl Lines {
                     .line
                     .and_then(|l| self.keys.get(l - 1))
                     .map_or("", String::as_str);
-                let _ = write!(out, "\n  {key}: {}", err.kind);
+                let _ = write!(out, "\n  {}: {}", Escaped(key), Escaped(&err.kind));
             }
             out
         })
@@ -356,7 +357,9 @@ impl Lines {
 
 /// A table value is one word of the grammar: whitespace, `;`, `#` or `=`
 /// in it would make it other words or statements, which the key it stands
-/// under does not say.
+/// under does not say. A control character is no part of any word: it is
+/// refused here, so that the messages naming the key never echo it raw (an
+/// escape sequence would rewrite the reader's terminal).
 fn one_word(key: &str, value: &str) -> Result<(), String> {
     // An advertised URL may have a query; `advertise` takes its next word
     // whole, `=` included.
@@ -365,9 +368,11 @@ fn one_word(key: &str, value: &str) -> Result<(), String> {
     } else {
         ";#="
     };
-    if value.is_empty() || value.contains(|c: char| c.is_whitespace() || reserved.contains(c)) {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || reserved.contains(c);
+    if value.is_empty() || value.contains(bad) {
         return Err(format!(
-            "{key}: {value:?} must be one word, without spaces, ';' or '#' (or '=' but in a URL)"
+            "{}: {value:?} must be one word, without spaces, control characters, ';' or '#' (or '=' but in a URL)",
+            Escaped(key)
         ));
     }
     Ok(())

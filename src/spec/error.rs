@@ -644,7 +644,9 @@ fn misplaced(belongs: Place) -> &'static str {
 pub struct Located {
     /// 1-based line number, when the spec came from text.
     pub line: Option<usize>,
-    /// The statement as written.
+    /// The statement as written, with the first of its errors; the ones
+    /// after it from the same statement have none, so a statement is held
+    /// and printed once however many errors it has.
     pub statement: Option<String>,
     /// The layer it came from, as its caller named it (`config.toml
     /// [listen]`, `--listen #2`), when the spec was built from layers.
@@ -722,17 +724,42 @@ impl SpecError {
     }
 }
 
+/// Spec text echoed in a message with each control character but a tab
+/// escaped (`\u{1b}`): a statement, a value a variable put into it, or a
+/// layer's name may hold an escape sequence or a carriage return, which
+/// printed raw would rewrite the terminal or forge a line of the report.
+pub(crate) struct Escaped<T>(pub(crate) T);
+
+impl<T: fmt::Display> fmt::Display for Escaped<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Out<'a, 'b>(&'a mut fmt::Formatter<'b>);
+        impl fmt::Write for Out<'_, '_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                let mut rest = s;
+                while let Some(at) = rest.find(|c: char| c.is_control() && c != '\t') {
+                    self.0.write_str(&rest[..at])?;
+                    let c = rest[at..].chars().next().unwrap_or_default();
+                    write!(self.0, "{}", c.escape_debug())?;
+                    rest = &rest[at + c.len_utf8()..];
+                }
+                self.0.write_str(rest)
+            }
+        }
+        fmt::write(&mut Out(f), format_args!("{}", self.0))
+    }
+}
+
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.layer, self.line) {
-            (Some(layer), Some(l)) => write!(f, "{layer} line {l}: ")?,
-            (Some(layer), None) => write!(f, "{layer}: ")?,
+            (Some(layer), Some(l)) => write!(f, "{} line {l}: ", Escaped(layer))?,
+            (Some(layer), None) => write!(f, "{}: ", Escaped(layer))?,
             (None, Some(l)) => write!(f, "line {l}: ")?,
             (None, None) => {}
         }
-        write!(f, "{}", self.kind)?;
+        write!(f, "{}", Escaped(&self.kind))?;
         if let Some(s) = &self.statement {
-            write!(f, "\n    {s}")?;
+            write!(f, "\n    {}", Escaped(s))?;
         }
         Ok(())
     }

@@ -194,9 +194,13 @@ impl Read {
                     if let Form::Network { name, .. } = st.form {
                         self.failed_networks.insert(name.to_owned());
                     }
+                    // The statement goes with its first error only: a
+                    // line of many bad words copied into each of its
+                    // errors would cost, and print, its length times theirs.
+                    let mut statement = Some(st.trimmed());
                     self.errors.extend(kinds.into_iter().map(|kind| Located {
                         line: Some(st.line),
-                        statement: Some(st.trimmed()),
+                        statement: statement.take(),
                         layer: layer.map(str::to_owned),
                         kind,
                     }));

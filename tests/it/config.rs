@@ -446,3 +446,44 @@ fn spec_text_keeps_variables_for_the_layers_in_every_form() {
     .unwrap();
     assert!(err.to_string().contains("holds a '.'"), "{err}");
 }
+
+/// What a config file says is echoed in the errors reading it: a control
+/// character there (an escape sequence, a carriage return) is refused in a
+/// table's values and keys, and printed escaped, never raw.
+#[test]
+fn control_characters_in_a_config_are_never_printed_raw() {
+    let listens = [
+        r#"{"x\u001b[2J": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1}}}}"#,
+        r#"{"x": {"select": "loop\u001bback", "endpoints": {"a": {"protocol": "tcp", "port": 1}}}}"#,
+        r#"{"x": {"select": ["loopback", "\r\u001b[1Aforged"], "endpoints": {"a": {"protocol": "tcp", "port": 1}}}}"#,
+        r#"{"x": {"select": "loopback", "endpoints": {"a\u001b": {"protocol": "tcp", "port": 1}}}}"#,
+        r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp\u0007", "port": 1}}}}"#,
+        r#"{"x": {"select": "loopback", "advertise": "a\u001b]0;t\u0007", "endpoints": {"a": {"protocol": "tcp", "port": 1}}}}"#,
+        r#"["x = loop\u001bback", "x.a = tcp:1"]"#,
+        r#""x = loopback\nx.a = tcp:1 \u001b[2J""#,
+    ];
+    for listen in listens {
+        let json = format!(r#"{{"name": "svc", "listen": {listen}}}"#);
+        let err = serde_json::from_str::<Config>(&json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains(|c: char| c.is_control() && c != '\n'),
+            "{listen}: {err:?}"
+        );
+        let err = serde_json::from_str::<SpecText>(listen).map_or_else(
+            |e| e.to_string(),
+            |text| {
+                Layers::new()
+                    .text("config", text)
+                    .build()
+                    .unwrap_err()
+                    .to_string()
+            },
+        );
+        assert!(
+            !err.contains(|c: char| c.is_control() && c != '\n'),
+            "{listen}: {err:?}"
+        );
+    }
+}

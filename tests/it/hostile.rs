@@ -420,3 +420,75 @@ fn a_snapshot_of_100k_interfaces_loads_in_linear_time_and_finds_duplicates() {
         start.elapsed()
     );
 }
+
+/// One statement of many bad words is one error a word, and the statement
+/// is echoed once, not under each of them: before, a line of 4,000 bad
+/// selectors (35 KB) printed 140 MB, and held as much, the line copied
+/// into every error.
+#[test]
+fn a_statement_of_many_errors_is_echoed_once() {
+    let n = 4_000;
+    let words: Vec<String> = (0..n).map(|i| format!("bad{i}")).collect();
+    let options: Vec<String> = (0..n).map(|i| format!("opt{i}")).collect();
+    for text in [
+        format!("x = {}\nx.a = tcp:1", words.join(", ")),
+        format!("x = loopback\nx.a = tcp:1 {}", options.join(" ")),
+        format!("x = loopback\nx.a = tcp:1{}", " reuseport".repeat(n)),
+    ] {
+        let err = text.parse::<ListenSpec>().unwrap_err();
+        assert!(err.errors().len() >= n - 1, "{}", err.errors().len());
+        let statements = err.errors().iter().filter(|e| e.statement.is_some());
+        assert_eq!(statements.count(), 1, "the statement is kept once");
+        let shown = err.to_string();
+        assert!(
+            shown.len() < err.errors().len() * 400 + 2 * text.len(),
+            "{} bytes for {} errors of a {}-byte spec",
+            shown.len(),
+            err.errors().len(),
+            text.len()
+        );
+        assert_eq!(shown.matches("\n    x").count(), 1, "echoed once");
+    }
+}
+
+/// Spec text is echoed in errors, and it may hold what a terminal obeys
+/// (an escape sequence, a carriage return) from a config file or a
+/// variable: every control character is printed escaped, as a snapshot's
+/// are refused.
+#[test]
+fn control_characters_in_spec_text_are_printed_escaped() {
+    use listenspec::spec::Layers;
+    let texts = [
+        "x = loop\x1bback\nx.a = tcp:1",
+        "-x\x1b[31m",
+        "x = loopback\nx.a = tcp:${A\x1bB}",
+        "x = loopback\x07 expose=\x1b]0;title\x07",
+        "x = loopback\nx.a = tcp:1 \x1b[2J",
+        "x\x1b = loopback",
+        "x = loopback\r\x1b[1Aforged\nx.a = tcp:1",
+    ];
+    for text in texts {
+        let shown = text.parse::<ListenSpec>().unwrap_err().to_string();
+        assert!(!shown.contains(raw_control), "{shown:?}");
+        assert!(
+            shown.contains("\\u{1b}") || shown.contains("\\u{7}"),
+            "{shown:?}"
+        );
+    }
+    // A variable's value reaches the statement an error echoes.
+    let err = Layers::new()
+        .env(|_| Some("\x1b[2J".to_owned()))
+        .text(
+            "file \x1b[1A",
+            "x = loopback advertise ${HOST}\nx.a = tcp:1",
+        )
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains(raw_control), "{err:?}");
+}
+
+/// A control character other than the line breaks the messages are made of.
+fn raw_control(c: char) -> bool {
+    c.is_control() && c != '\n'
+}
