@@ -61,7 +61,6 @@ use crate::Bound;
 /// The variable that tells a successor its sockets come from a
 /// predecessor (and which of them carry their socket file along):
 /// sockets its spec no longer has are then closed, not refused.
-#[cfg(unix)]
 pub(crate) const HANDOFF_VAR: &str = "LISTENSPEC_HANDOFF";
 
 /// The program a successor runs, with its arguments and the variables it
@@ -109,7 +108,11 @@ impl Successor {
         self
     }
 
-    /// Sets a variable for the successor, over this process's own.
+    /// Sets a variable for the successor, over this process's own; set
+    /// twice, the last value is the one passed. The variables the handoff
+    /// sets itself (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`,
+    /// `NOTIFY_SOCKET` and `LISTENSPEC_HANDOFF`) cannot be set here:
+    /// [`Upgrader::upgrade`] refuses them ([`HandoffError::Variable`]).
     #[must_use]
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Successor {
         self.env
@@ -181,6 +184,61 @@ pub enum HandoffError {
     /// Waiting for the successor failed.
     #[error("waiting for the successor failed: {0}")]
     Wait(io::Error),
+    /// A variable given with [`Successor::env`] that cannot be passed as
+    /// given; no successor was started.
+    #[error("the successor's variable {name:?} {reason}")]
+    Variable {
+        /// Its name, as given.
+        name: OsString,
+        /// Why it cannot be passed.
+        reason: VariableError,
+    },
+}
+
+/// Why a variable given with [`Successor::env`] cannot be passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VariableError {
+    /// One the handoff sets itself, to tell the successor its sockets and
+    /// where to say it is ready.
+    #[error(
+        "is set by the handoff itself, to pass the sockets and readiness: remove it from Successor::env"
+    )]
+    Reserved,
+    /// A name that is empty or holds `=`, or a name or value that holds a
+    /// NUL byte, which an environment cannot carry.
+    #[error(
+        "cannot be put in an environment (an empty name, '=' in the name, or a NUL byte): fix its name or value in Successor::env"
+    )]
+    Malformed,
+}
+
+/// The variables the handoff sets in the successor's environment.
+const SET_HERE: [&str; 5] = [
+    "LISTEN_PID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+    "NOTIFY_SOCKET",
+    HANDOFF_VAR,
+];
+
+/// The successor's own variables, checked: a second `LISTEN_FDS`, say,
+/// would be the one it read, and point it at the wrong sockets.
+fn check_env(successor: &Successor) -> Result<(), HandoffError> {
+    for (name, value) in &successor.env {
+        let bad = |reason| HandoffError::Variable {
+            name: name.clone(),
+            reason,
+        };
+        if SET_HERE.iter().any(|s| name == s) {
+            return Err(bad(VariableError::Reserved));
+        }
+        let (n, v) = (name.as_encoded_bytes(), value.as_encoded_bytes());
+        if n.is_empty() || n.contains(&b'=') || n.contains(&0) || v.contains(&0) {
+            return Err(bad(VariableError::Malformed));
+        }
+    }
+    Ok(())
 }
 
 /// One socket to pass: its endpoint name, a duplicate of it, and the
@@ -332,6 +390,7 @@ impl Upgrader {
         successor: &Successor,
         ready_within: Duration,
     ) -> Result<Upgraded, HandoffError> {
+        check_env(successor)?;
         if self.busy.swap(true, Ordering::SeqCst) {
             return Err(HandoffError::InProgress);
         }
@@ -469,18 +528,18 @@ fn successor_env(
     notify: &std::path::Path,
 ) -> Vec<CString> {
     use std::os::unix::ffi::OsStrExt;
-    const SET_HERE: [&str; 5] = [
-        "LISTEN_PID",
-        "LISTEN_FDS",
-        "LISTEN_FDNAMES",
-        "NOTIFY_SOCKET",
-        HANDOFF_VAR,
-    ];
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| !SET_HERE.iter().any(|s| k == s))
         .filter(|(k, _)| !successor.env.iter().any(|(o, _)| o == k))
         .collect();
-    vars.extend(successor.env.iter().cloned());
+    // The last value of a name set twice, as `Command::env` keeps it.
+    let own = &successor.env;
+    vars.extend(
+        own.iter()
+            .enumerate()
+            .filter(|&(i, (k, _))| !own[i + 1..].iter().any(|(o, _)| o == k))
+            .map(|(_, kv)| kv.clone()),
+    );
     let names: Vec<&str> = sockets.iter().map(|s| s.name.as_str()).collect();
     // Which sockets carry their file: `INDEX:DEV:INO`, comma-separated.
     let files: Vec<String> = sockets
@@ -501,8 +560,9 @@ fn successor_env(
             let mut entry = k.as_bytes().to_vec();
             entry.push(b'=');
             entry.extend_from_slice(v.as_bytes());
-            entry.retain(|&b| b != 0);
-            CString::new(entry).unwrap_or_default()
+            // This process's environment holds no NUL, and `check_env`
+            // refused one in the successor's own.
+            CString::new(entry).expect("no NUL in an environment variable")
         })
         .collect()
 }

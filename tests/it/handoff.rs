@@ -876,3 +876,50 @@ fn an_upgrade_without_a_temporary_directory_says_why() {
     wait_ended(pid);
     drop(first);
 }
+
+#[test]
+fn the_successor_gets_its_variables_last_value_and_never_shadows_the_handoffs() {
+    use listenspec::handoff::{HandoffError, Successor, Upgrader, VariableError};
+    let dir = Scratch::new("env");
+    let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = tcp:0\n"
+        .parse()
+        .unwrap();
+    let bound = listenspec::bind_all(&spec).unwrap();
+    let upgrader = Upgrader::new(&bound).unwrap();
+    let out = dir.join("env.txt");
+    // A successor that writes what it was given and ends, never ready.
+    let shell = |extra: Successor| {
+        extra.arg("-c").arg(format!(
+            "printf '%s %s %s' \"$A\" \"$LISTEN_FDS\" \"$LISTEN_FDNAMES\" > {}; exit 3",
+            out.display()
+        ))
+    };
+    let successor = shell(Successor::new("/bin/sh").env("A", "1").env("A", "2"));
+    let err = upgrader
+        .upgrade(&successor, Duration::from_secs(10))
+        .unwrap_err();
+    assert!(matches!(err, HandoffError::Exited { .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "2 1 local.web");
+
+    std::fs::remove_file(&out).unwrap();
+    for (name, value, reason) in [
+        ("LISTEN_FDS", "7", VariableError::Reserved),
+        ("LISTEN_FDNAMES", "x", VariableError::Reserved),
+        ("NOTIFY_SOCKET", "/tmp/x", VariableError::Reserved),
+        ("LISTEN_PID", "1", VariableError::Reserved),
+        ("A=B", "1", VariableError::Malformed),
+        ("", "1", VariableError::Malformed),
+        ("A", "1\0", VariableError::Malformed),
+    ] {
+        let successor = shell(Successor::new("/bin/sh").env(name, value));
+        let err = upgrader
+            .upgrade(&successor, Duration::from_secs(10))
+            .unwrap_err();
+        assert!(
+            matches!(&err, HandoffError::Variable { name: n, reason: r } if n == name && *r == reason),
+            "{name}: {err}"
+        );
+        assert!(err.to_string().contains("Successor::env"), "{err}");
+        assert!(!out.exists(), "{name}: no successor is started");
+    }
+}
