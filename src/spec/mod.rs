@@ -218,6 +218,13 @@ impl FromStr for Advertise {
         if ip.is_some_and(|ip| ip.is_multicast() || ip == IpAddr::from([255u8; 4])) {
             return Err(bad(AdvertiseError::Group));
         }
+        // The URL grammar lets a name hold `,`, `!` or `*`, which no
+        // resolver answers: a client told `x,y` could never connect.
+        if let url::Host::Domain(name) = host
+            && selector::dns_name(name).is_none()
+        {
+            return Err(bad(AdvertiseError::BadHost));
+        }
         // Owned only when kept: a URL keeps its host inside itself.
         let host = (!is_url).then(|| host.to_owned());
         if url.port() == Some(0) {

@@ -389,7 +389,7 @@ pub(crate) fn is_ifname(name: &str) -> bool {
 
 /// Checks the shape of a DNS name (letters, digits, `-`, `_`, dots), so that
 /// a typo fails at parse time instead of as a lookup at start-up.
-fn dns_name(name: &str) -> Option<&str> {
+pub(crate) fn dns_name(name: &str) -> Option<&str> {
     let name_ok = !name.is_empty()
         && name.len() <= 253
         && name.trim_end_matches('.').split('.').all(|label| {
