@@ -760,7 +760,9 @@ impl ProblemKind {
                     list(addrs)
                 ),
                 match (exposure, wildcard) {
-                    (Exposure::Local, _) => "select loopback only (e.g. `loopback`), or raise the level with expose=private",
+                    // `private` forbids a wildcard too: only `public` takes one.
+                    (Exposure::Local, true) => "select loopback only (e.g. `loopback`), or mark it expose=public if it really is public",
+                    (Exposure::Local, false) => "select loopback only (e.g. `loopback`), or raise the level: expose=private for private addresses, expose=public for public ones",
                     (_, true) => "list this network's own addresses (a CIDR block or if:NAME) instead of a wildcard, or mark it expose=public if it really is public",
                     (_, false) => "select private addresses only, or mark the network expose=public if it really is public",
                 }
