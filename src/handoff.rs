@@ -36,9 +36,109 @@
 //! successor is ready this process no longer removes it, and the successor
 //! removes it when it ends.
 //!
-//! Under systemd, restart through the service manager instead:
-//! [`Upgrader::store_fds`] hands the sockets to systemd's file descriptor
-//! store, which passes them back to the restarted service.
+//! # A server that upgrades on SIGHUP
+//!
+//! The whole of it with axum (features `axum` and `tokio`): the upgrader
+//! made before the endpoints are taken, [`StopAccepting`] so that new
+//! connections go to the successor the moment it is ready, readiness said
+//! once the listeners are in place, and the graceful shutdown after a
+//! successful upgrade. A successor is this same program, started afresh:
+//! it runs the same `main`, takes the sockets, and says it is ready.
+//!
+//! ```
+//! # #[cfg(all(unix, feature = "axum"))]
+//! # mod server {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use axum::{Router, routing::get};
+//! use listenspec::handoff::{StopAccepting, Successor, Upgrader, notify_ready};
+//! use listenspec::serve::AnyListener;
+//! use tokio::signal::unix::{SignalKind, signal};
+//!
+//! /// Serves `spec` until a SIGHUP's upgrade to `successor` succeeds (in a
+//! /// server, `Successor::this_program()?`: the binary on disk now).
+//! pub async fn serve(spec: &str, successor: Successor) -> Result<(), Box<dyn std::error::Error>> {
+//!     let spec: listenspec::ListenSpec = spec.parse()?;
+//!     // Under a predecessor, this takes the sockets it handed over.
+//!     let mut bound = listenspec::bind_all_async(&spec).await?;
+//!     let upgrader = Arc::new(Upgrader::new(&bound)?);
+//!     let listener = bound.take::<AnyListener>("public", "http")?;
+//!
+//!     let (stop, stopped) = tokio::sync::watch::channel(false);
+//!     let until_stopped = move || {
+//!         let mut stopped = stopped.clone();
+//!         async move { _ = stopped.wait_for(|s| *s).await }
+//!     };
+//!     let app = Router::new().route("/", get(|| async { "hello" }));
+//!     let server = axum::serve(StopAccepting::new(listener, until_stopped()), app)
+//!         .with_graceful_shutdown(until_stopped());
+//!     let server = tokio::spawn(server.into_future());
+//!     // Ready: a predecessor (or systemd) is told, and stops accepting.
+//!     notify_ready()?;
+//!
+//!     let mut hangup = signal(SignalKind::hangup())?;
+//!     while hangup.recv().await.is_some() {
+//!         match upgrader.upgrade_async(successor.clone(), Duration::from_secs(30)).await {
+//!             Ok(upgraded) => {
+//!                 eprintln!("upgraded: {upgraded}");
+//!                 break;
+//!             }
+//!             // The successor was stopped; this process serves on.
+//!             Err(e) => eprintln!("upgrade refused: {e}"),
+//!         }
+//!     }
+//!     // New connections go to the successor; those under way finish here.
+//!     stop.send(true)?;
+//!     server.await??;
+//!     Ok(())
+//! }
+//! # }
+//! # #[cfg(all(unix, feature = "axum"))]
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! #     use tokio::signal::unix::{SignalKind, signal};
+//! #     // Run as its own successor: it says it is ready and ends.
+//! #     if std::env::var_os("HANDOFF_DOC_SUCCESSOR").is_some() {
+//! #         listenspec::handoff::notify_ready()?;
+//! #         return Ok(());
+//! #     }
+//! #     let successor = listenspec::handoff::Successor::this_program()?.env("HANDOFF_DOC_SUCCESSOR", "1");
+//! #     // SIGHUP handled from here on (its default ends the process); sent
+//! #     // until the upgrade is done, since a stream only sees later signals.
+//! #     let _handled = signal(SignalKind::hangup())?;
+//! #     let pid = std::process::id().to_string();
+//! #     tokio::spawn(async move {
+//! #         loop {
+//! #             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+//! #             let _ = std::process::Command::new("kill").args(["-HUP", &pid]).status();
+//! #         }
+//! #     });
+//! #     server::serve("public = 127.0.0.1 expose=local; public.http = http:0", successor).await
+//! # }
+//! # #[cfg(not(all(unix, feature = "axum")))]
+//! # fn main() {}
+//! ```
+//!
+//! `examples/upgrade_server.rs` in the repository is this server with
+//! several endpoints and TERM handling, which the tests upgrade ten times
+//! under load.
+//!
+//! # The process tree, and supervisors
+//!
+//! The successor is this process's child, and outlives it: when this
+//! process exits, the successor is adopted by the nearest subreaper or by
+//! init, and goes on serving. Whoever watches this process sees it exit:
+//!
+//! - Under systemd, restart through the service manager instead:
+//!   [`Upgrader::store_fds`] hands the sockets to systemd's file
+//!   descriptor store, which passes them back to the restarted service.
+//! - In a container, the process the runtime started is the container:
+//!   when it exits the container ends, its successor with it, whatever
+//!   init runs as PID 1 (tini and `docker run --init` exit with their
+//!   child). Upgrade there with the orchestrator's rolling update.
+//! - Started from a shell, the shell's prompt returns when this process
+//!   exits, while the successor goes on writing to the same terminal.
 
 #[cfg(unix)]
 use std::ffi::CString;
@@ -399,7 +499,10 @@ impl Upgrader {
         result
     }
 
-    /// [`Upgrader::upgrade`] on tokio's blocking threads, for async code.
+    /// [`Upgrader::upgrade`] on tokio's blocking threads, for async code:
+    /// the wait for the successor blocks a thread for up to `ready_within`,
+    /// so the upgrader is shared (`Arc`) and the successor moved to that
+    /// thread.
     #[cfg(feature = "tokio")]
     pub async fn upgrade_async(
         self: &Arc<Self>,

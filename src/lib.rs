@@ -118,7 +118,15 @@
 //! A unit test builds the same `Cli` with `try_parse_from` and gives
 //! [`Layers::env`](spec::Layers::env) a table instead of `.env_vars()`:
 //! parsing a command line reads no variable, so the test sees only what it
-//! gave.
+//! gave. Where `.env_vars()` or `.env(..)` stands in the chain does not
+//! matter: variables are expanded when the spec is built.
+//!
+//! Over a config file, `--listen` takes statements: `--listen 'public.http
+//! = http:8282'` moves the config's endpoint, `--listen '-ops.admin'`
+//! removes one. A value of one address (`--listen 127.0.0.1:8282`) is a
+//! whole spec when it stands alone; over a config it adds a network of its
+//! own, `listen`, with one endpoint (`listen.tcp`, `listen.http`, ...),
+//! which the server serves only if it takes that endpoint.
 //!
 //! # Which call for my framework
 //!
@@ -149,7 +157,7 @@
 //! | `axum` | the listeners of [`serve`] are `axum::serve::Listener`s (turns `tokio` on) |
 //! | `stream` | the listeners of [`serve`] are `Stream`s of connections (futures-core), for tonic and others (turns `tokio` on) |
 //! | `tonic` | [`serve::Connection`] is tonic's `Connected`, so tonic serves an [`serve::AnyListener`] (turns `stream` on) |
-//! | `tracing` | [`bind_all`] and friends log what they bound once, with target `listenspec`: the table at info, each warning at warn (the application installs a subscriber, `tracing_subscriber::fmt::init()` say) |
+//! | `tracing` | [`bind_all`] and friends log what they bound once, with target `listenspec`: the table at info, each warning at warn (the application installs a subscriber: `tracing_subscriber::fmt::init()` shows info, but with its `env-filter` feature only what `RUST_LOG` asks, so `RUST_LOG=info`) |
 //! | `fleet` | [`fleet`]: one spec against a folder of recorded host snapshots (with `serde`) |
 //! | `cli` | the `listenspec` binary and its doctor (`cargo install listenspec --features cli`) |
 //!
@@ -157,8 +165,9 @@
 //!
 //! # The steps, each usable alone
 //!
-//! - [`capture()`] reads the host once (interfaces, and DNS for `dns:` names)
-//!   into a [`Host`], plain data that can be recorded as JSON and replayed.
+//! - [`capture(&spec)`](capture()) reads the host once (interfaces, and DNS for the
+//!   spec's `dns:` names) into a [`Host`], plain data that can be recorded
+//!   as JSON and replayed.
 //! - [`plan()`] is a pure function of the spec and a `Host`: every socket
 //!   address of every endpoint, why it was chosen, the advertised URL, and
 //!   every error or warning, with no syscalls, so unit tests can assert it

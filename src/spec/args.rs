@@ -47,7 +47,8 @@ $LISTEN (spec lines, ';' between them):
               [group=GROUP] [stale=replace|refuse] [keep-file] [backlog=N]
               PATH is /abs/path, ./rel/path or @abstract-name
   -NAME, -NETWORK.NAME   remove what an earlier layer defined
-  ADDRESS:PORT, SCHEME://HOST:PORT   one address as the whole spec
+  ADDRESS:PORT, SCHEME://HOST:PORT   one address: alone, the whole spec;
+              over a config, a network of its own, 'listen' (listen.tcp)
   /run/app.sock, unix:PATH, http+unix://%2Frun%2Fapp.sock   one Unix socket
 Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 (loopback, private, global, ...), dns:NAME, !SELECTOR to exclude, ipv4, ipv6.";

@@ -99,6 +99,16 @@ impl<'de> Visitor<'de> for WrittenVisitor {
 /// endpoints.ctl = { protocol = "unix", path = "@app-ctl" }
 /// ```
 ///
+/// A network's keys are `select` (a string or a list: selectors, `!`
+/// excludes, `ipv4` or `ipv6`, as the grammar writes them), `expose`
+/// (`"public"`, `"private"` or `"local"`), `advertise`, `shared` (`true`
+/// or `false`) and `endpoints`. An endpoint's are `protocol`, then `port`
+/// (also `ports`: a number, 0 for any free one, or `"FIRST-LAST"`) or
+/// `path`, and `backlog`, `reuseport`, `v6only`, `device` (`true` for the
+/// address's own interface, or an interface's name), `freebind` and
+/// `advertise`; each means what the option of that name does in the
+/// grammar, and an unknown key is an error listing the known ones.
+///
 /// An endpoint has a `port` (on IP addresses) or a `path` (a Unix socket,
 /// on a network whose `select` is `"unix"`), and the file options of one:
 /// `mode` as a string of octal digits (`"660"`, `"0660"`), `owner` and
@@ -178,7 +188,12 @@ impl<'de> Deserialize<'de> for ListenSpec {
 ///
 /// A table's shape (its keys, one word a value) is checked when the file
 /// is read; the statements, when the layers are built, where an error
-/// names the layer and its line.
+/// names the layer and the line of the statement, and quotes it: a table
+/// becomes a statement per network, then one per endpoint, so its lines
+/// are not the file's. Its networks and endpoints come in the order the
+/// format hands the keys over (the `toml` crate sorts them unless its
+/// `preserve_order` feature is on), and are planned and listed so; the
+/// string and list forms keep the order written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecText(String);
 

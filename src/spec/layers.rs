@@ -173,10 +173,22 @@ fn read_text(read: &mut Read, env: Option<&LookupFn<'_>>, name: String, text: &s
     match expand(text, lookup) {
         Ok(text) => read.layer(Some(&name), &text),
         Err(errors) => {
+            // Each line quoted with its first error, as the parser quotes a
+            // statement: a config's table becomes lines of its own, whose
+            // numbers alone would not say which key is meant.
+            // The errors come in line order: the lines are walked once.
+            let mut lines = (1..).zip(text.split('\n'));
+            let mut quoted = None;
             for (line, kind) in errors {
+                let statement = (quoted != Some(line)).then(|| {
+                    quoted = Some(line);
+                    lines
+                        .find(|&(n, _)| n == line)
+                        .map_or_else(String::new, |(_, l)| l.trim().to_owned())
+                });
                 read.error(Located {
                     line: Some(line),
-                    statement: None,
+                    statement,
                     layer: Some(name.clone()),
                     kind,
                 });

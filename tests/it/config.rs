@@ -427,6 +427,21 @@ fn spec_text_keeps_variables_for_the_layers_in_every_form() {
         };
         assert_eq!(port(&[("PORT", "3000")]), "3000", "form {form}");
         assert_eq!(port(&[]), "8080", "form {form}");
+        // A variable without a default quotes the statement it is in: the
+        // table's own lines are not the file's.
+        let unset = text.replace("${PORT:-8080}", "${PROT}");
+        let config: Config = toml::from_str(&unset).unwrap();
+        let err = Layers::new()
+            .text("config.toml [listen]", config.listen)
+            .env(|_| None)
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "config.toml [listen] line 2: ${PROT} is not set, and has no default (write ${PROT:-DEFAULT} for one)\n    public.http = http:${PROT}"
+            ),
+            "form {form}: {err}"
+        );
         // Built without an environment, the variable is the error.
         let err = layers().build().unwrap_err();
         assert!(
