@@ -1005,6 +1005,36 @@ impl fmt::Display for TextOf {
     }
 }
 
+/// The text of a snapshot besides its interfaces and names, which a file
+/// or a builder may fill with anything and the doctor prints: the OS, the
+/// container evidence, the socket paths and the errors reading them.
+fn printable_facts(os: &str, container: Option<&str>, unix: &UnixFacts) -> Result<(), HostError> {
+    printable(TextOf::Os, os)?;
+    if let Some(c) = container {
+        printable(TextOf::Container, c)?;
+    }
+    let paths = unix
+        .cwd
+        .iter()
+        .chain(unix.paths.iter().flat_map(|(path, facts)| {
+            let dirs = facts.dirs.iter().map(|d| &d.path);
+            std::iter::once(path)
+                .chain(&facts.parent_realpath)
+                .chain(dirs)
+        }));
+    for path in paths {
+        printable(TextOf::Path, &path.to_string_lossy())?;
+    }
+    for facts in unix.paths.values() {
+        for lookup in [&facts.parent, &facts.file] {
+            if let Lookup::Failed { error } = lookup {
+                printable(TextOf::OsError, error)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `text` when it holds no control character.
 fn printable(what: TextOf, text: &str) -> Result<(), HostError> {
     if text.chars().any(char::is_control) {
@@ -1326,6 +1356,11 @@ impl HostBuilder {
         if let Some(e) = self.error {
             return Err(e);
         }
+        printable_facts(
+            self.os.as_deref().unwrap_or("linux"),
+            self.container.as_deref(),
+            &self.unix,
+        )?;
         let host = Host {
             container: self.container,
             ..Host::new(self.interfaces, self.dns)?
@@ -1376,31 +1411,6 @@ fn default_os() -> String {
 impl TryFrom<HostRepr> for Host {
     type Error = HostError;
     fn try_from(r: HostRepr) -> Result<Host, HostError> {
-        // What capture takes from this process's own state is checked here,
-        // where a file may say anything.
-        printable(TextOf::Os, &r.os)?;
-        if let Some(c) = &r.container {
-            printable(TextOf::Container, c)?;
-        }
-        let paths = r
-            .cwd
-            .iter()
-            .chain(r.unix_paths.iter().flat_map(|(path, facts)| {
-                let dirs = facts.dirs.iter().map(|d| &d.path);
-                std::iter::once(path)
-                    .chain(&facts.parent_realpath)
-                    .chain(dirs)
-            }));
-        for path in paths {
-            printable(TextOf::Path, &path.to_string_lossy())?;
-        }
-        for facts in r.unix_paths.values() {
-            for lookup in [&facts.parent, &facts.file] {
-                if let Lookup::Failed { error } = lookup {
-                    printable(TextOf::OsError, error)?;
-                }
-            }
-        }
         let unix = UnixFacts {
             cwd: r.cwd,
             paths: r.unix_paths,
@@ -1408,6 +1418,7 @@ impl TryFrom<HostRepr> for Host {
             groups: r.groups,
             euid: r.euid,
         };
+        printable_facts(&r.os, r.container.as_deref(), &unix)?;
         Ok(Host {
             container: r.container,
             ..Host::new(r.interfaces, r.dns)?

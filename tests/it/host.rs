@@ -146,6 +146,29 @@ fn json_errors_name_the_files_fields_not_internal_types() {
 }
 
 #[test]
+fn a_built_host_refuses_the_control_characters_a_snapshot_would() {
+    let refused = |builder: listenspec::host::HostBuilder| builder.build().unwrap_err().to_string();
+    assert!(
+        refused(Host::builder().container("docker\u{1b}[2J"))
+            .contains("container evidence \"docker\\u{1b}[2J\" holds a control character")
+    );
+    assert!(
+        refused(Host::builder().os("linux\r"))
+            .contains("OS name \"linux\\r\" holds a control character")
+    );
+    assert!(
+        refused(Host::builder().cwd("/srv\n"))
+            .contains("path \"/srv\\n\" holds a control character")
+    );
+    Host::builder()
+        .container("docker")
+        .os("freebsd")
+        .cwd("/srv")
+        .build()
+        .unwrap();
+}
+
+#[test]
 fn a_good_snapshot_still_reads_both_kinds_of_answer() {
     let host: Host = serde_json::from_str(&format!(
         r#"{{"interfaces": [{{{LO}, "addrs": ["127.0.0.1/8", "::1/128"]}}],
