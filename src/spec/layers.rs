@@ -47,6 +47,9 @@ type LookupFn<'e> = dyn Fn(&str) -> Option<String> + Send + Sync + 'e;
 /// no default is an error naming it, never an empty address, and a value
 /// stands for one word: one holding a space, `;`, `#` or `=` is refused, so
 /// the environment cannot add statements or options the text does not have.
+/// Where a statement takes a list (a network's selectors), commas in a
+/// value separate its items as written ones do: `ops = ${OPS_ADDRS}` with
+/// `10.0.0.1,10.0.0.2` selects both.
 ///
 /// The environment is only ever read through [`Layers::env`] or
 /// [`Layers::env_vars`]: without one, text holding `${NAME}` is an error
