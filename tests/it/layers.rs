@@ -292,3 +292,16 @@ async fn layers_bind_from_a_spawned_task() {
         .unwrap();
     assert_ne!(bound.endpoint("local", "http").unwrap().port(), Some(0));
 }
+
+#[test]
+fn a_variable_in_a_list_may_hold_several_items() {
+    let spec = Layers::new()
+        .text("file", "ops = ${OPS_ADDRS}\nops.metrics = http:9100")
+        .env(env(&[("OPS_ADDRS", "10.0.0.1,10.0.0.2")]))
+        .build()
+        .unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "ops = 10.0.0.1, 10.0.0.2\nops.metrics = http:9100\n"
+    );
+}
