@@ -910,6 +910,7 @@ fn the_successor_gets_its_variables_last_value_and_never_shadows_the_handoffs() 
         ("A=B", "1", VariableError::Malformed),
         ("", "1", VariableError::Malformed),
         ("A", "1\0", VariableError::Malformed),
+        ("A\0B", "1", VariableError::Malformed),
     ] {
         let successor = shell(Successor::new("/bin/sh").env(name, value));
         let err = upgrader
