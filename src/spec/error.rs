@@ -896,8 +896,9 @@ pub enum ForeignForm {
         /// `FIRST-LAST`.
         ports: String,
     },
-    /// HAProxy's `PREFIX@ADDRESS` (`ipv4@`, `ipv6@`, `udp@`, `unix@`,
-    /// `abns@`, `fd@`, `sockpair@`).
+    /// HAProxy's `PREFIX@ADDRESS` (`ipv4@`, `ipv6@`, `tcp@`, `tcp4@`,
+    /// `tcp6@`, `udp@`, `udp4@`, `udp6@`, `unix@`, `uxst@`, `uxdg@`, `abns@`,
+    /// `abnsz@`, `fd@`, `sockpair@`).
     Haproxy {
         /// The prefix, without the `@`.
         prefix: String,
@@ -964,7 +965,12 @@ impl ForeignForm {
     /// The spelling to write instead.
     fn instead(&self) -> String {
         match self {
-            ForeignForm::NoPort { host } => format!("{}:8080 with the port to use", bracketed(host)),
+            // nginx's `listen 127.0.0.1` is port 80: the one program that
+            // takes an address alone means that port.
+            ForeignForm::NoPort { host } => format!(
+                "{0}:8080 with the port to use ({0}:80 for nginx's `listen {0}`, which is port 80)",
+                bracketed(host)
+            ),
             ForeignForm::NamedPort { host, service } => {
                 let port = match service.as_str() {
                     "http" => "80",
@@ -976,12 +982,6 @@ impl ForeignForm {
             ForeignForm::UnbracketedIpv6 { addr, port } => format!(
                 "[{addr}]:{port} for port {port} on {addr}, or [ADDRESS]:PORT if all of it is the address"
             ),
-            ForeignForm::Caddy { network, address } if address.contains('-') => {
-                let scheme = &network[..3];
-                format!(
-                    "a network and an endpoint with the range: `listen = HOST expose=public` and `listen.{scheme} = {scheme}:FIRST-LAST` for {address}"
-                )
-            }
             ForeignForm::Caddy { network, address } => {
                 let family = match &network[3..] {
                     "4" => Some(Family::V4),
@@ -1022,9 +1022,12 @@ impl ForeignForm {
             ),
             ForeignForm::Inetd => "an address to listen on, such as 127.0.0.1:8080: listenspec binds sockets, and a service manager that hands a process one connection (inetd, systemd's Accept=yes) needs no listen address".to_owned(),
             ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),
-            ForeignForm::PortOnly { port } => {
-                format!(":{port} for every address, or 127.0.0.1:{port} for this host only")
-            }
+            // A port alone means both families to systemd and a `--port`
+            // flag, but every IPv4 address alone to nginx (`listen 80` is
+            // `*:80`): each is named, so neither is widened.
+            ForeignForm::PortOnly { port } => format!(
+                ":{port} for every address of both families (systemd's ListenStream={port}), 0.0.0.0:{port} for every IPv4 address (nginx's `listen {port}`), or 127.0.0.1:{port} for this host only"
+            ),
             ForeignForm::Star { port } => format!(
                 "0.0.0.0:{port} for every IPv4 address, or :{port} for every address of both families"
             ),
@@ -1042,42 +1045,108 @@ impl ForeignForm {
             }
             ForeignForm::Haproxy { prefix, address } => match prefix.as_str() {
                 "fd" | "sockpair" => PASSED_BY_NAME.to_owned(),
-                "unix" => format!("the path alone, {address}"),
-                "abns" => format!("@{address}"),
-                // HAProxy binds `ipv6@` on both families where the system
-                // does (Linux, unless net.ipv6.bindv6only), as `[::]` is.
-                "ipv4" => on_family("tcp", Some(Family::V4), address),
-                "udp4" => on_family("udp", Some(Family::V4), address),
-                p if p.starts_with("udp") => format!("udp://{address}"),
-                _ => format!("the address alone, {address}"),
+                "unix" | "uxst" => format!("the path alone, {}", unix_path(address)),
+                "uxdg" => format!("unixgram:{}", unix_path(address)),
+                "abns" | "abnsz" => format!("@{address}"),
+                _ => haproxy_ip(prefix, address),
             },
         }
     }
 }
 
-/// What to write for `HOST:PORT` bound with `scheme` (`tcp` or `udp`) on
-/// `family` alone, if one: Go (so Caddy) binds `tcp4/:80` on IPv4 alone
-/// and `tcp6/:80` on IPv6 alone, and names on that family's addresses, so
-/// a spelling that takes both families would widen what it listens on.
+/// What to write for `HOST:PORT` (the port maybe a range `FIRST-LAST`)
+/// bound with `scheme` (`tcp` or `udp`) on `family` alone, if one: Go (so
+/// Caddy) binds `tcp4/:80` on IPv4 alone and `tcp6/:80` on IPv6 alone, and
+/// names on that family's addresses, so a spelling that takes both families
+/// would widen what it listens on. Without a family, Go binds a wildcard,
+/// `0.0.0.0` too, on both families: `:PORT` here.
 fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
     let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let wildcard = host.is_empty()
-        || host == "*"
-        || host
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.to_canonical().is_unspecified());
-    let is_address = host.parse::<IpAddr>().is_ok();
+    let ip = host
+        .split_once('%')
+        .map_or(host, |(ip, _)| ip)
+        .parse::<IpAddr>()
+        .ok();
+    let wildcard =
+        host.is_empty() || host == "*" || ip.is_some_and(|ip| ip.to_canonical().is_unspecified());
+    let with_port = format!("{}:{port}", bracketed(host));
+    if port.contains('-') {
+        // A range takes an endpoint of its own: the selector says the
+        // addresses, as the address would have.
+        let selector = match family {
+            None if wildcard => "*".to_owned(),
+            Some(Family::V4) if wildcard => "0.0.0.0".to_owned(),
+            Some(Family::V6) if wildcard => "::".to_owned(),
+            _ if ip.is_some() => host.to_owned(),
+            None => format!("dns:{host}"),
+            Some(family) => format!("dns:{host}, {family}"),
+        };
+        return format!(
+            "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.{scheme} = {scheme}:{port}`"
+        );
+    }
     match family {
-        None => format!("{scheme}://{address}"),
+        None if wildcard => format!("{scheme}://:{port}"),
+        None => format!("{scheme}://{with_port}"),
         Some(Family::V4) if wildcard => format!("{scheme}://0.0.0.0:{port}"),
         Some(Family::V6) if wildcard => format!(
             "a network and an endpoint on IPv6 alone: `listen = :: expose=public` and `listen.{scheme} = {scheme}:{port}` ({scheme}://[::]:{port} takes IPv4 too)"
         ),
-        Some(_) if is_address => format!("{scheme}://{address}"),
+        Some(_) if ip.is_some() => format!("{scheme}://{with_port}"),
         Some(family) => format!(
             "a network and an endpoint on the name's {family} addresses alone: `listen = dns:{host}, {family}` and `listen.{scheme} = {scheme}:{port}`"
         ),
+    }
+}
+
+/// What to write for HAProxy's `PREFIX@ADDRESS` of an IP family. HAProxy
+/// takes the port after the last colon, so `:::80` is `::` and port 80;
+/// `tcp@` and `udp@` take the family from the address (IPv4 for `*` and
+/// none, as a bare `bind :80` is every IPv4 address).
+fn haproxy_ip(prefix: &str, address: &str) -> String {
+    let scheme = if prefix.starts_with("udp") {
+        "udp"
+    } else {
+        "tcp"
+    };
+    let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let family = match prefix {
+        "ipv4" | "tcp4" | "udp4" => Some(Family::V4),
+        "ipv6" | "tcp6" | "udp6" => Some(Family::V6),
+        _ if host.contains(':') => Some(Family::V6),
+        _ if host.is_empty() || host == "*" || host.parse::<std::net::Ipv4Addr>().is_ok() => {
+            Some(Family::V4)
+        }
+        _ => None,
+    };
+    let address = format!("{}:{port}", bracketed(host));
+    let ipv6_wildcard =
+        matches!(host, "" | "*") || host.parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED);
+    match family {
+        // HAProxy binds an IPv6 wildcard as the system does: on both
+        // families on Linux (unless net.ipv6.bindv6only), as `[::]` is
+        // bound here.
+        Some(Family::V6) if ipv6_wildcard && !port.contains('-') => match scheme {
+            "udp" => format!("udp://[::]:{port}"),
+            _ => format!("the address alone, [::]:{port}"),
+        },
+        Some(Family::V6) if host.parse::<IpAddr>().is_ok() && !port.contains('-') => match scheme {
+            "udp" => format!("udp://{address}"),
+            _ => format!("the address alone, {address}"),
+        },
+        _ => on_family(scheme, family, &address),
+    }
+}
+
+/// A Unix socket's path as the grammar takes it: HAProxy's `unix@app.sock`
+/// is relative to its working directory, `./app.sock` here.
+fn unix_path(path: &str) -> String {
+    if path.starts_with(['/', '@']) || path.starts_with("./") || path.starts_with("../") {
+        path.to_owned()
+    } else {
+        format!("./{path}")
     }
 }
 

@@ -314,7 +314,21 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some((prefix, address)) = text.split_once('@')
         && matches!(
             prefix,
-            "ipv4" | "ipv6" | "udp" | "udp4" | "udp6" | "unix" | "abns" | "fd" | "sockpair"
+            "ipv4"
+                | "ipv6"
+                | "tcp"
+                | "tcp4"
+                | "tcp6"
+                | "udp"
+                | "udp4"
+                | "udp6"
+                | "unix"
+                | "uxst"
+                | "uxdg"
+                | "abns"
+                | "abnsz"
+                | "fd"
+                | "sockpair"
         )
         && !address.is_empty()
         && !address.contains(',')
@@ -405,6 +419,14 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     let without_zone = |a: &str| a.split_once('%').map_or(a, |(a, _)| a).to_owned();
+    // `[::1]`: nginx's `listen [::1]`, an address without its port.
+    if let Some(addr) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
+        && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
+    {
+        return Some(ForeignForm::NoPort {
+            host: addr.to_owned(),
+        });
+    }
     if text == "localhost" || without_zone(text).parse::<std::net::IpAddr>().is_ok() {
         if let Some((addr, port)) = text.rsplit_once(':')
             && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
@@ -431,7 +453,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     let (host, service) = text.rsplit_once(':')?;
-    let host_ok = host.parse::<std::net::Ipv4Addr>().is_ok()
+    // Go's `:http` is every address, its port looked up by name.
+    let host_ok = host.is_empty()
+        || host.parse::<std::net::Ipv4Addr>().is_ok()
         || (host.starts_with('[') && host.ends_with(']'))
         || is_host_name(host);
     (host_ok && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphabetic())).then(
@@ -470,11 +494,15 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
             address: format!("{scheme}://{authority}"),
         });
     }
+    // Kafka upper-cases a listener's name, so `plaintext://` is a listener
+    // too when it is one of Kafka's security protocols; another lowercase
+    // scheme is some other program's.
     let listener = !scheme.is_empty()
         && scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && scheme.bytes().any(|b| b.is_ascii_uppercase());
+        && (scheme.bytes().any(|b| b.is_ascii_uppercase())
+            || matches!(scheme, "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl"));
     (listener && path.is_empty()).then(|| ForeignForm::Listener {
         name: scheme.to_owned(),
         address: authority.to_owned(),

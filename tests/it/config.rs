@@ -221,7 +221,7 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
             "name = 'svc'\nlisten = 8080",
             &[
                 "\"8080\" is a port without an address",
-                "write :8080 for every address, or 127.0.0.1:8080 for this host only",
+                "write :8080 for every address of both families (systemd's ListenStream=8080), 0.0.0.0:8080 for every IPv4 address (nginx's `listen 8080`), or 127.0.0.1:8080 for this host only",
             ],
         ),
         (
