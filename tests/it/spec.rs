@@ -532,7 +532,12 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         ("tcp6/:8080", Some(Family::V6)),
         ("udp6/[::]:53", Some(Family::V6)),
         ("tcp6/0.0.0.0:8080", Some(Family::V6)),
+        ("tcp4/:8000-8010", Some(Family::V4)),
+        ("tcp6/:8000-8010", Some(Family::V6)),
+        ("tcp@:80", Some(Family::V4)),
+        ("tcp6@[::1]:80", Some(Family::V6)),
         ("tcp/:8080", None),
+        ("tcp/0.0.0.0:8080", None),
         ("ipv6@:80", None),
     ];
     for (written, family) in cases {
