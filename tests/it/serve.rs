@@ -404,11 +404,16 @@ fn the_hyper_server_finishes_its_requests_and_takes_no_new_ones_when_interrupted
     loop {
         match std::net::TcpStream::connect(addr) {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
-            // Connected before the sockets closed, or no local port free
-            // for a moment (the load of a test running beside this one):
-            // try again.
+            // Connected before the sockets closed, reset as they closed
+            // (the handshake met the close), or no local port free for a
+            // moment (the load of a test running beside this one): try
+            // again, until refused.
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::AddrNotAvailable
+                ) => {}
             Err(e) => panic!("connect {addr}: {e} ({:?})", e.kind()),
         }
         assert!(
