@@ -48,8 +48,8 @@ use url::Url;
 
 use crate::spec::error::{ForeignForm, Located};
 use crate::spec::{
-    Advertise, Endpoint, EndpointOptions, Exposure, Name, Network, Ports, Protocol, Selector,
-    SpecError, SpecErrorKind, UnixPath, percent_decode,
+    Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
+    Selector, SpecError, SpecErrorKind, UnixPath, percent_decode,
 };
 
 /// The network a one-address spec defines: `listen`.
@@ -138,6 +138,7 @@ impl Groups {
     /// Adds a value; returns the groups whose statements changed, as
     /// (network, endpoint) for each.
     pub(crate) fn add(&mut self, value: Value) -> Vec<(Network, Endpoint)> {
+        let value = self.wildcard_pair(value);
         // An IP value's key is the value with its address left out (the
         // same placeholder in every key).
         let key = match &value {
@@ -189,6 +190,78 @@ impl Groups {
         }
         changed.push(self.statements(i));
         changed
+    }
+
+    /// nginx's pair, `0.0.0.0:P` and `[::]:P` (`listen P; listen [::]:P`),
+    /// is every address of both families, as `:P` is. Read apart, the
+    /// `[::]` of the pair is dual-stack where std binds it so, and would
+    /// take the IPv4 wildcard's port: together, whichever comes first, they
+    /// are one endpoint on both wildcards with `[::]` on IPv6 alone. Not
+    /// wider than written: each address was written, and `[::]` alone
+    /// stays dual-stack. Returns the value to add.
+    fn wildcard_pair(&mut self, value: Value) -> Value {
+        let Value::Ip {
+            selector: selector @ Selector::Wildcard(family),
+            protocol,
+            ports,
+            advertise,
+            dual,
+        } = value
+        else {
+            return value;
+        };
+        let key = |dual| Value::Ip {
+            selector: Selector::Unix,
+            protocol,
+            ports,
+            advertise: advertise.clone(),
+            dual,
+        };
+        let holds = |groups: &Groups, dual, wildcard: &Selector| {
+            groups.index.get(&key(dual)).is_some_and(|&i| {
+                let g = &groups.groups[i];
+                matches!(&g.first, Value::Ip { selector, .. } if selector == wildcard)
+                    || g.seen.contains(wildcard)
+            })
+        };
+        let v4 = Selector::Wildcard(Family::V4);
+        let v6 = Selector::Wildcard(Family::V6);
+        match family {
+            // `[::]` after `0.0.0.0`: it joins the IPv4 wildcard's group.
+            Family::V6 if dual && holds(self, false, &v4) => Value::Ip {
+                selector,
+                protocol,
+                ports,
+                advertise,
+                dual: false,
+            },
+            // `0.0.0.0` after `[::]`, with no group of its own kind yet:
+            // the `[::]` group is on IPv6 alone from now on, and takes it.
+            Family::V4 if !self.index.contains_key(&key(false)) && holds(self, true, &v6) => {
+                let i = self
+                    .index
+                    .remove(&key(true))
+                    .expect("the [::] group is indexed");
+                if let Value::Ip { dual, .. } = &mut self.groups[i].first {
+                    *dual = false;
+                }
+                self.index.insert(key(false), i);
+                Value::Ip {
+                    selector,
+                    protocol,
+                    ports,
+                    advertise,
+                    dual,
+                }
+            }
+            _ => Value::Ip {
+                selector,
+                protocol,
+                ports,
+                advertise,
+                dual,
+            },
+        }
     }
 
     /// Group `i` as its network and endpoint.
