@@ -139,24 +139,7 @@ impl Groups {
     /// (network, endpoint) for each.
     pub(crate) fn add(&mut self, value: Value) -> Vec<(Network, Endpoint)> {
         let value = self.wildcard_pair(value);
-        // An IP value's key is the value with its address left out (the
-        // same placeholder in every key).
-        let key = match &value {
-            Value::Ip {
-                protocol,
-                ports,
-                advertise,
-                dual,
-                ..
-            } => Value::Ip {
-                selector: Selector::Unix,
-                protocol: *protocol,
-                ports: *ports,
-                advertise: advertise.clone(),
-                dual: *dual,
-            },
-            Value::Unix { .. } => value.clone(),
-        };
+        let key = key(&value);
         if let Some(&i) = self.index.get(&key) {
             let group = &mut self.groups[i];
             if let Value::Ip { selector, .. } = value
@@ -199,69 +182,53 @@ impl Groups {
     /// are one endpoint on both wildcards with `[::]` on IPv6 alone. Not
     /// wider than written: each address was written, and `[::]` alone
     /// stays dual-stack. Returns the value to add.
-    fn wildcard_pair(&mut self, value: Value) -> Value {
+    fn wildcard_pair(&mut self, mut value: Value) -> Value {
         let Value::Ip {
-            selector: selector @ Selector::Wildcard(family),
-            protocol,
-            ports,
-            advertise,
+            selector: Selector::Wildcard(family),
             dual,
+            ..
         } = value
         else {
             return value;
         };
-        let key = |dual| Value::Ip {
-            selector: Selector::Unix,
-            protocol,
-            ports,
-            advertise: advertise.clone(),
-            dual,
+        // The key of the value's group, as if it were (or not) dual-stack.
+        let key_as = |dual| {
+            let mut key = key(&value);
+            set_dual(&mut key, dual);
+            key
         };
-        let holds = |groups: &Groups, dual, wildcard: &Selector| {
-            groups.index.get(&key(dual)).is_some_and(|&i| {
-                let g = &groups.groups[i];
-                matches!(&g.first, Value::Ip { selector, .. } if selector == wildcard)
-                    || g.seen.contains(wildcard)
-            })
-        };
-        let v4 = Selector::Wildcard(Family::V4);
-        let v6 = Selector::Wildcard(Family::V6);
-        match family {
-            // `[::]` after `0.0.0.0`: it joins the IPv4 wildcard's group.
-            Family::V6 if dual && holds(self, false, &v4) => Value::Ip {
-                selector,
-                protocol,
-                ports,
-                advertise,
-                dual: false,
-            },
-            // `0.0.0.0` after `[::]`, with no group of its own kind yet:
-            // the `[::]` group is on IPv6 alone from now on, and takes it.
-            Family::V4 if !self.index.contains_key(&key(false)) && holds(self, true, &v6) => {
-                let i = self
-                    .index
-                    .remove(&key(true))
-                    .expect("the [::] group is indexed");
-                if let Value::Ip { dual, .. } = &mut self.groups[i].first {
-                    *dual = false;
-                }
-                self.index.insert(key(false), i);
-                Value::Ip {
-                    selector,
-                    protocol,
-                    ports,
-                    advertise,
-                    dual,
-                }
-            }
-            _ => Value::Ip {
-                selector,
-                protocol,
-                ports,
-                advertise,
-                dual,
-            },
+        let (v4, v6) = (
+            Selector::Wildcard(Family::V4),
+            Selector::Wildcard(Family::V6),
+        );
+        // `[::]` after `0.0.0.0`: it joins the IPv4 wildcard's group.
+        let joins_v4 = family == Family::V6 && dual && self.holds(&key_as(false), &v4);
+        // `0.0.0.0` after `[::]`, with no group of its own kind yet: the
+        // `[::]` group is on IPv6 alone from now on, and takes it.
+        let takes_v6 = family == Family::V4
+            && !self.index.contains_key(&key_as(false))
+            && self.holds(&key_as(true), &v6);
+        if takes_v6 {
+            let i = self
+                .index
+                .remove(&key_as(true))
+                .expect("the [::] group is indexed");
+            set_dual(&mut self.groups[i].first, false);
+            self.index.insert(key_as(false), i);
         }
+        if joins_v4 {
+            set_dual(&mut value, false);
+        }
+        value
+    }
+
+    /// Whether the group of `key` holds `wildcard`.
+    fn holds(&self, key: &Value, wildcard: &Selector) -> bool {
+        self.index.get(key).is_some_and(|&i| {
+            let g = &self.groups[i];
+            matches!(&g.first, Value::Ip { selector, .. } if selector == wildcard)
+                || g.seen.contains(wildcard)
+        })
     }
 
     /// Group `i` as its network and endpoint.
@@ -305,6 +272,34 @@ impl Groups {
                 Endpoint::unix(network, protocol_name(*protocol), *protocol, path.clone()),
             ),
         }
+    }
+}
+
+/// A value's group: an IP value with its address left out (the same
+/// placeholder in every key), a Unix value whole.
+fn key(value: &Value) -> Value {
+    match value {
+        Value::Ip {
+            protocol,
+            ports,
+            advertise,
+            dual,
+            ..
+        } => Value::Ip {
+            selector: Selector::Unix,
+            protocol: *protocol,
+            ports: *ports,
+            advertise: advertise.clone(),
+            dual: *dual,
+        },
+        Value::Unix { .. } => value.clone(),
+    }
+}
+
+/// Makes an IP value (or key) dual-stack or not.
+fn set_dual(value: &mut Value, to: bool) {
+    if let Value::Ip { dual, .. } = value {
+        *dual = to;
     }
 }
 
