@@ -305,3 +305,30 @@ fn a_variable_in_a_list_may_hold_several_items() {
         "ops = 10.0.0.1, 10.0.0.2\nops.metrics = http:9100\n"
     );
 }
+
+#[test]
+fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_stack() {
+    let flags = |values: &[&str]| {
+        values
+            .iter()
+            .enumerate()
+            .fold(Layers::new(), |l, (i, v)| {
+                l.text(format!("--listen #{i}"), *v)
+            })
+            .build()
+            .unwrap()
+            .to_string()
+    };
+    let both = "listen = 0.0.0.0, :: expose=public\nlisten.tcp = tcp:8080\n";
+    assert_eq!(flags(&["0.0.0.0:8080", "[::]:8080"]), both);
+    assert_eq!(
+        flags(&["[::]:8080", "0.0.0.0:8080"]),
+        "listen = ::, 0.0.0.0 expose=public\nlisten.tcp = tcp:8080\n"
+    );
+    if cfg!(target_os = "linux") {
+        assert_eq!(
+            flags(&["[::]:8080"]),
+            "listen = :: expose=public\nlisten.tcp = tcp:8080 v6only=false\n"
+        );
+    }
+}
