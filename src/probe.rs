@@ -53,12 +53,11 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
-use url::Url;
 
 use crate::bind::{Bound, BoundEndpoint, Listener};
 use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
-use crate::spec::{Protocol, QualifiedName, UnixPath, from_url_text};
+use crate::spec::{Protocol, QualifiedName, UnixPath, Url, from_url_text};
 
 /// What one probe of one advertised address found.
 #[derive(Debug)]
@@ -250,7 +249,8 @@ impl Bound {
             let targets = if let Some(path) = unix_target(url) {
                 vec![Target::Unix(path)]
             } else {
-                let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+                let (Some(host), Some(port)) = (url.host().map(|_| url.host_str()), url.port())
+                else {
                     out.push(reach(
                         None,
                         Outcome::NotChecked("the URL has no host or port"),
@@ -312,9 +312,8 @@ impl Bound {
             .endpoints()
             .iter()
             .filter_map(|ep| {
-                ep.advertised()
-                    .filter(|u| unix_target(u).is_none())?
-                    .host_str()
+                let url = ep.advertised().filter(|u| unix_target(u).is_none())?;
+                url.host().map(|_| url.host_str())
             })
             .collect();
         let names: BTreeSet<&str> = hosts
@@ -391,7 +390,7 @@ fn literal(host: &str) -> Option<IpAddr> {
 fn unix_target(url: &Url) -> Option<UnixPath> {
     let text = match url.scheme() {
         "unix" | "unixgram" => url.path(),
-        s if s.ends_with("+unix") => url.host_str()?,
+        s if s.ends_with("+unix") => url.host_str(),
         _ => return None,
     };
     from_url_text(text)
@@ -543,7 +542,7 @@ impl Probe {
                 (
                     format!(
                         "GET /.well-known/listenspec-probe/{nonce} HTTP/1.0\r\nHost: {}\r\n\r\n",
-                        url.host_str().unwrap_or("localhost")
+                        url.host_str()
                     ),
                     format!(
                         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\

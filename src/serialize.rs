@@ -240,7 +240,10 @@ impl Serialize for BoundEndpoint {
         st.serialize_field("unix", &self.unix())?;
         #[cfg(not(unix))]
         st.serialize_field("unix", &None::<()>)?;
-        st.serialize_field("advertise", &self.advertised().map(url::Url::as_str))?;
+        st.serialize_field(
+            "advertise",
+            &self.advertised().map(crate::spec::Url::as_str),
+        )?;
         st.end()
     }
 }
@@ -302,7 +305,7 @@ impl Serialize for Reach {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Reach", 5)?;
         st.serialize_field("endpoint", &Text(self.endpoint()))?;
-        st.serialize_field("url", &self.url().map(url::Url::as_str))?;
+        st.serialize_field("url", &self.url().map(crate::spec::Url::as_str))?;
         match self.unix_target() {
             Some(path) => st.serialize_field("target", &Text(path))?,
             None => st.serialize_field("target", &text(self.target().as_ref()))?,

@@ -19,7 +19,6 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::{Arc, OnceLock};
 
 use socket2::Socket;
-use url::Url;
 
 pub use activation::{Inherited, take_from_env};
 pub use error::{
@@ -37,7 +36,7 @@ pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
 
 use crate::plan::table::{self, Table};
 use crate::plan::{Advertised, Bind, Plan, PlannedEndpoint, Problem};
-use crate::spec::{Name, Protocol, QualifiedName, Transport};
+use crate::spec::{Name, Protocol, QualifiedName, Transport, Url};
 pub(crate) use follow::{ToOpen, open_planned};
 use socket::Open;
 pub(crate) use socket::System;

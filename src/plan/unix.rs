@@ -9,12 +9,12 @@ use foldhash::{HashMap, HashMapExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use url::Url;
-
 use crate::host::{AccountKind, DirFacts, Host, Lookup, NameLookup, PathKind};
 use crate::plan::{Advertised, DirWriter, PlannedEndpoint, Problem, ProblemKind, Source};
 use crate::spec::url_text;
-use crate::spec::{Account, Advertise, Endpoint, Protocol, QualifiedName, Transport, UnixPath};
+use crate::spec::{
+    Account, Advertise, Endpoint, Protocol, QualifiedName, Transport, UnixPath, Url,
+};
 
 /// The one Unix socket an endpoint on a `unix` network will have.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,14 +409,13 @@ pub(crate) fn advertise(
 /// the URL names this socket and no other, and a client that decodes it
 /// (the doctor's `--check`, the one-address shorthand) gets every byte back.
 fn derived(protocol: Protocol, path: &UnixPath) -> Url {
-    let url = match protocol {
-        Protocol::Http | Protocol::Https => {
-            let host = url_text(path, false);
-            format!("{}+unix://{host}/", protocol.scheme())
-        }
-        _ => format!("{}:{}", protocol.scheme(), url_text(path, true)),
-    };
     // Only unreserved characters, `/`, `@` and escapes are left, and no
     // `//` begins the path: nothing a URL parser refuses or rewrites.
-    Url::parse(&url).expect("a Unix socket's URL parses")
+    match protocol {
+        Protocol::Http | Protocol::Https => Url::unix(
+            &format!("{}+unix", protocol.scheme()),
+            &url_text(path, false),
+        ),
+        _ => Url::unix(protocol.scheme(), &url_text(path, true)),
+    }
 }

@@ -500,7 +500,7 @@ pub enum AdvertiseError {
     Separator,
     /// It is not a URL, or a host with an optional port.
     #[error("{0}")]
-    Url(url::ParseError),
+    Url(super::UrlError),
     /// A URL without a host.
     #[error("it names no host")]
     NoHost,

@@ -15,6 +15,7 @@ mod selector;
 mod shorthand;
 mod suggest;
 mod unix;
+mod url;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -23,7 +24,6 @@ use std::str::FromStr;
 
 use smallvec::SmallVec;
 use smol_str::SmolStr;
-use url::Url;
 
 #[cfg(feature = "clap")]
 pub use args::ListenArgs;
@@ -38,6 +38,7 @@ pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
 pub use unix::{Account, Stale, UnixPath};
 pub(crate) use unix::{from_url_text, percent_decode, url_text};
+pub use url::{Url, UrlError, UrlHost};
 
 /// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
 /// with a letter.
@@ -132,23 +133,18 @@ pub enum Advertise {
     /// `my-awesome-service` or `203.0.113.7:8443`.
     Host {
         /// The host clients connect to.
-        host: url::Host<String>,
+        host: UrlHost,
         /// The port clients connect to, when it differs from the bound one.
         port: Option<u16>,
     },
 }
 
 impl Advertise {
-    /// The host clients are told to use.
-    pub fn host(&self) -> url::Host<&str> {
+    /// The host clients are told to use; `None` for a Unix socket's URL.
+    pub fn host(&self) -> Option<&UrlHost> {
         match self {
-            // Checked at parse time: an advertised URL always has a host.
-            Advertise::Url(u) => u.host().unwrap_or(url::Host::Domain("")),
-            Advertise::Host { host, .. } => match host {
-                url::Host::Domain(d) => url::Host::Domain(d.as_str()),
-                url::Host::Ipv4(a) => url::Host::Ipv4(*a),
-                url::Host::Ipv6(a) => url::Host::Ipv6(*a),
-            },
+            Advertise::Url(u) => u.host(),
+            Advertise::Host { host, .. } => Some(host),
         }
     }
 }
@@ -180,37 +176,27 @@ impl FromStr for Advertise {
         if let Some(unix) = unix_url(s) {
             return unix.map(Advertise::Url).map_err(bad);
         }
-        let is_url = s.as_bytes().windows(3).any(|w| w == b"://");
-        // A scheme-less host reads as http:// reads it, which is how every
-        // endpoint scheme will: spellings like `0`, `0x0` or `0.0` become
-        // the address 0.0.0.0 there, and names are lowercased.
-        let url = if is_url {
-            Url::parse(s)
+        let is_url = s.contains("://");
+        // A scheme-less host reads as http:// reads it, and so does the host
+        // of every scheme: spellings like `0`, `0x0` or `0.0` are the
+        // address 0.0.0.0 there, and names are lowercased.
+        let parts = if is_url {
+            url::Parts::url(s)
         } else {
-            Url::parse(&format!("http://{s}"))
+            url::Parts::host(s)
         }
         .map_err(|e| bad(AdvertiseError::Url(e)))?;
-        if matches!(url.host(), None | Some(url::Host::Domain(""))) {
+        if parts.userinfo {
+            return Err(bad(AdvertiseError::Credentials));
+        }
+        let url::RawHost::Host(host) = &parts.host else {
             return Err(bad(AdvertiseError::NoHost));
-        }
-        // An opaque host (tcp://, udp://) is read again the http:// way for
-        // the same reasons; special schemes already read it so.
-        let reread;
-        let host = if url.is_special() {
-            url.host()
-        } else {
-            reread = url
-                .host_str()
-                .and_then(|h| Url::parse(&format!("http://{h}")).ok());
-            reread.as_ref().and_then(Url::host)
-        }
-        .ok_or_else(|| bad(AdvertiseError::BadHost))?;
+        };
         // An IPv4-mapped address is judged by the IPv4 address inside it:
         // `[::ffff:0:0]` is the IPv4 wildcard in another spelling.
         let ip = match host {
-            url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
-            url::Host::Ipv6(a) => Some(IpAddr::V6(a).to_canonical()),
-            url::Host::Domain(_) => None,
+            UrlHost::Ip(ip) => Some(ip.to_canonical()),
+            UrlHost::Name(_) => None,
         };
         if ip.is_some_and(|ip| ip.is_unspecified()) {
             return Err(bad(AdvertiseError::Wildcard));
@@ -220,30 +206,24 @@ impl FromStr for Advertise {
         }
         // The URL grammar lets a name hold `,`, `!` or `*`, which no
         // resolver answers: a client told `x,y` could never connect.
-        if let url::Host::Domain(name) = host
+        if let UrlHost::Name(name) = host
             && selector::dns_name(name).is_none()
         {
             return Err(bad(AdvertiseError::BadHost));
         }
-        // Owned only when kept: a URL keeps its host inside itself.
-        let host = (!is_url).then(|| host.to_owned());
-        if url.port() == Some(0) {
+        if parts.port == Some(0) {
             return Err(bad(AdvertiseError::PortZero));
         }
-        // No fragment can get this far: `#` is refused above as a separator.
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(bad(AdvertiseError::Credentials));
+        if is_url {
+            return Ok(Advertise::Url(Url::from_parts(&parts)));
         }
-        let Some(host) = host else {
-            return Ok(Advertise::Url(url));
-        };
-        if url.path() != "/" || url.query().is_some() {
+        if !matches!(parts.rest, "" | "/") {
             return Err(bad(AdvertiseError::PathWithoutScheme));
         }
-        // http:// elides its default port; a host's port is kept as written.
-        let explicit_port = s.rsplit_once(']').map_or(s, |(_, rest)| rest).contains(':');
-        let port = url.port().or_else(|| explicit_port.then_some(80));
-        Ok(Advertise::Host { host, port })
+        Ok(Advertise::Host {
+            host: host.clone(),
+            port: parts.port,
+        })
     }
 }
 
@@ -252,12 +232,8 @@ impl Advertise {
     /// `http+unix://…`), which only an endpoint on a Unix socket can
     /// advertise.
     pub fn is_unix(&self) -> bool {
-        matches!(self, Advertise::Url(u) if is_unix_scheme(u.scheme()))
+        matches!(self, Advertise::Url(u) if url::is_unix_scheme(u.scheme()))
     }
-}
-
-fn is_unix_scheme(scheme: &str) -> bool {
-    matches!(scheme, "unix" | "unixgram") || scheme.ends_with("+unix")
 }
 
 /// A Unix socket's URL as its clients spell it, when `s` is one:
@@ -267,7 +243,7 @@ fn is_unix_scheme(scheme: &str) -> bool {
 /// path its clients see. `None` for any other text.
 fn unix_url(s: &str) -> Option<Result<Url, AdvertiseError>> {
     let (scheme, rest) = parse::cut(s, b':')?;
-    if !is_unix_scheme(scheme) {
+    if !url::is_unix_scheme(scheme) {
         return None;
     }
     // Past `unix:`, a `//` left over (`unix://host/a.sock`) is refused
@@ -284,7 +260,11 @@ fn unix_url(s: &str) -> Option<Result<Url, AdvertiseError>> {
     if !absolute {
         return Some(Err(AdvertiseError::UnixPath));
     }
-    Some(Url::parse(s).map_err(AdvertiseError::Url))
+    Some(match url::Parts::url(s) {
+        Ok(parts) if parts.userinfo => Err(AdvertiseError::Credentials),
+        Ok(parts) => Ok(Url::from_parts(&parts)),
+        Err(e) => Err(AdvertiseError::Url(e)),
+    })
 }
 
 /// A named set of this host's addresses.
@@ -1020,6 +1000,14 @@ impl PartialEq<String> for QualifiedName {
 /// Includes are a union; excludes (`!`) are then removed; a family filter
 /// (`ipv4`, `ipv6`) applies last. [`fmt::Display`] writes the canonical form,
 /// which parses back to an equal spec.
+///
+/// An advertised value is what clients type, so its host is read as a
+/// client reads a URL (the URL Standard's `http://` rules, whatever the
+/// scheme): `0x7f.1` is `127.0.0.1`, `0`, `0.0` and `[::ffff:0:0]` are the
+/// wildcard and refused, like multicast and broadcast addresses. A name
+/// is written in ASCII (`xn--bcher-kva.example`, not `bücher.example`),
+/// without user, password or percent-escapes. The value is kept in its
+/// canonical form ([`Url`]): lowercase, the scheme's default port left out.
 ///
 /// Networks keep apart: two that listen on one address are an error
 /// (metrics meant for the ops network would answer on the public one too),

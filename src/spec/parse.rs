@@ -6,10 +6,11 @@ use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
 use crate::spec::shorthand;
 use crate::spec::unix::{self, Account, Stale, UnixPath};
+use crate::spec::url;
 use crate::spec::{
     Address, Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
     OptionError, Place, Protocol, QualifiedName, Selector, SelectorError, SpecError, SpecErrorKind,
-    suggest, validate,
+    UrlHost, suggest, validate,
 };
 
 /// One statement with the line it came from.
@@ -995,15 +996,17 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
             ),
         };
     }
-    let instead = match url::Url::parse(target) {
-        Ok(u) if u.host_str().is_some() => {
-            let host = u.host_str().unwrap_or_default();
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            let scheme = match u.scheme() {
+    let instead = match &url::Parts::url(target) {
+        Ok(u) if let url::RawHost::Host(host) = &u.host => {
+            let host = match host {
+                UrlHost::Ip(ip) => ip.to_string(),
+                UrlHost::Name(n) => n.clone(),
+            };
+            let scheme = match u.scheme.as_str() {
                 s @ ("http" | "https" | "tcp" | "udp") => s,
                 _ => "tcp",
             };
-            let port = u.port_or_known_default().unwrap_or(0);
+            let port = u.port.or(url::default_port(&u.scheme)).unwrap_or(0);
             format!("write `{net} = {host}` and `{net}.{name} = {scheme}:{port}`")
         }
         _ => format!(

@@ -44,12 +44,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use url::Url;
-
 use crate::spec::error::{ForeignForm, Located};
+use crate::spec::url::{Parts, RawHost};
 use crate::spec::{
     Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
-    Selector, SpecError, SpecErrorKind, UnixPath, percent_decode,
+    Selector, SpecError, SpecErrorKind, UnixPath, UrlHost, percent_decode,
 };
 
 /// The network a one-address spec defines: `listen`.
@@ -674,8 +673,8 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     } else {
         text
     };
-    let url = Url::parse(text).ok()?;
-    let protocol = match url.scheme() {
+    let url = Parts::url(text).ok()?;
+    let protocol = match url.scheme.as_str() {
         "tcp" => Protocol::Tcp,
         "udp" => Protocol::Udp,
         "http" => Protocol::Http,
@@ -684,22 +683,17 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     };
     // No fragment to refuse: `#` starts a comment, so text with one never
     // reaches here.
-    if !matches!(url.path(), "" | "/") || url.query().is_some() {
+    if !matches!(url.rest, "" | "/") || url.userinfo {
         return None;
     }
-    // tcp:// and udp:// hosts are opaque to the URL parser; read them the
-    // http:// way, as an advertised host is.
-    let reread = (!url.is_special())
-        .then(|| Url::parse(&format!("http://{}", url.host_str()?)).ok())
-        .flatten();
-    let host = match reread.as_ref().unwrap_or(&url).host()? {
+    // Every scheme's host is read the http:// way, as an advertised host is.
+    let host = match url.host {
         _ if any => Host::Any,
-        url::Host::Ipv4(a) => Host::Ip(a.to_string()),
-        url::Host::Ipv6(a) => Host::Ip(a.to_string()),
-        url::Host::Domain(d) => Host::Name(d.to_owned()),
+        RawHost::Host(UrlHost::Ip(a)) => Host::Ip(a.to_string()),
+        RawHost::Host(UrlHost::Name(d)) => Host::Name(d),
+        RawHost::Empty | RawHost::Opaque(_) => return None,
     };
-    // The URL parser leaves out a port that is its scheme's default.
-    let port = url.port().or(match protocol {
+    let port = url.port.or(match protocol {
         Protocol::Http => Some(80),
         Protocol::Https => Some(443),
         _ => None,

@@ -452,6 +452,7 @@ fn behind_nat_clients_use_the_advertised_address_the_server_cannot_bind() {
         .remove(0);
 
     // The client knows only the URL.
+    let url = url::Url::parse(url.as_str()).unwrap();
     let target = SocketAddr::new(
         ip(url.host_str().unwrap()),
         url.port_or_known_default().unwrap(),
