@@ -106,6 +106,9 @@ pub struct Chosen {
     global: bool,
     /// Its preferred lifetime is over, so advertising avoids it.
     deprecated: bool,
+    /// `why` is `Why::Wildcard`: asked of every address by the checks,
+    /// kept here so they need not follow `why` to the heap.
+    wildcard: bool,
 }
 
 impl Chosen {
@@ -115,6 +118,7 @@ impl Chosen {
         Chosen {
             ip,
             scope_id,
+            wildcard: matches!(why, Why::Wildcard { .. }),
             why: Arc::new(why),
             class,
             global,
@@ -138,7 +142,7 @@ impl Chosen {
         &self.why
     }
     fn is_wildcard(&self) -> bool {
-        matches!(*self.why, Why::Wildcard { .. })
+        self.wildcard
     }
     fn socket_addr(&self, port: u16) -> SocketAddr {
         match self.ip {
@@ -502,8 +506,7 @@ pub fn plan_with(spec: &ListenSpec, host: &Host, options: PlanOptions) -> Result
 #[derive(Debug)]
 pub(crate) struct Planner<'s> {
     spec: &'s ListenSpec,
-    /// Each endpoint's network, by index.
-    network_of: Vec<Option<usize>>,
+
     /// Whether each network has an endpoint.
     listens: Vec<bool>,
     /// Each endpoint's URL when the endpoint or its network says it; `None`
@@ -513,17 +516,16 @@ pub(crate) struct Planner<'s> {
 
 impl<'s> Planner<'s> {
     pub(crate) fn new(spec: &'s ListenSpec) -> Planner<'s> {
-        let network_of = networks_of_endpoints(spec);
         let mut listens = vec![false; spec.networks().len()];
-        for &i in network_of.iter().flatten() {
+        for i in spec.network_of() {
             listens[i] = true;
         }
         let written = spec
             .endpoints()
             .iter()
-            .zip(&network_of)
-            .map(|(e, &i)| {
-                let network = i.and_then(|i| spec.networks()[i].advertised());
+            .zip(spec.network_of())
+            .map(|(e, i)| {
+                let network = spec.networks()[i].advertised();
                 e.unix_path()
                     .is_none()
                     .then(|| advertise::written(e, network))
@@ -532,7 +534,6 @@ impl<'s> Planner<'s> {
             .collect();
         Planner {
             spec,
-            network_of,
             listens,
             written,
         }
@@ -574,17 +575,12 @@ impl<'s> Planner<'s> {
         // needs them, so a wildcard on a large host is ranked once.
         let mut ranked: Vec<Option<Option<advertise::Ranked>>> =
             networks.iter().map(|_| None).collect();
-        for ((e, &i), written) in spec
+        for ((e, i), written) in spec
             .endpoints()
             .iter()
-            .zip(&self.network_of)
+            .zip(spec.network_of())
             .zip(&self.written)
         {
-            // Every endpoint's network exists (ListenSpec guarantees it); one
-            // that did not would be skipped.
-            let Some(i) = i else {
-                continue;
-            };
             let net = &networks[i];
             let mut report = |kind| problems.push(Problem::endpoint(&net.name, e.name(), kind));
             let (Some(ports), None) = (e.ports(), e.unix_path()) else {
@@ -644,21 +640,6 @@ impl<'s> Planner<'s> {
             Err(PlanError::new(errors, warnings, host))
         }
     }
-}
-
-/// Each endpoint's network, by index, found through a map so that a spec of
-/// many networks plans in linear time.
-fn networks_of_endpoints(spec: &ListenSpec) -> Vec<Option<usize>> {
-    let by_name: HashMap<&str, usize> = spec
-        .networks()
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.name().as_str(), i))
-        .collect();
-    spec.endpoints()
-        .iter()
-        .map(|e| by_name.get(e.network().as_str()).copied())
-        .collect()
 }
 
 /// Resolves every network, checks its exposure, and checks that networks

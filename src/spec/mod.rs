@@ -17,7 +17,7 @@ mod suggest;
 mod unix;
 mod url;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -1058,6 +1058,9 @@ impl PartialEq<String> for QualifiedName {
 pub struct ListenSpec {
     networks: Vec<Network>,
     endpoints: Vec<Endpoint>,
+    /// Each endpoint's network, by place in `networks`: found once, when
+    /// the spec is checked, instead of by name wherever it is needed.
+    network_of: Vec<u32>,
 }
 
 impl ListenSpec {
@@ -1082,20 +1085,22 @@ impl ListenSpec {
             .chain(endpoints.iter().flat_map(Endpoint::parts_read_back))
             .collect();
         // The first network of a name, as the parser keeps the first.
-        let mut unix_of = HashMap::with_capacity(networks.len());
-        for n in &networks {
-            unix_of.entry(&n.name).or_insert(n.is_unix());
+        let mut index = HashMap::with_capacity(networks.len());
+        for (i, n) in networks.iter().enumerate() {
+            index.entry(&n.name).or_insert(i);
         }
-        let is_unix = |name: &Name| unix_of.get(name).copied();
-        errors.extend(
-            validate(&networks, &endpoints, is_unix, false)
-                .into_iter()
-                .map(|(_, k)| k),
+        let (found, network_of) = validate(
+            &networks,
+            &endpoints,
+            |name| index.get(name).copied(),
+            false,
         );
+        errors.extend(found.into_iter().map(|(_, k)| k));
         if errors.is_empty() {
             Ok(ListenSpec {
                 networks,
                 endpoints,
+                network_of,
             })
         } else {
             Err(SpecError::unlocated(errors, &networks))
@@ -1105,6 +1110,11 @@ impl ListenSpec {
     /// The networks, in the order written.
     pub fn networks(&self) -> &[Network] {
         &self.networks
+    }
+
+    /// Each endpoint's network, by place in [`ListenSpec::networks`].
+    pub(crate) fn network_of(&self) -> impl Iterator<Item = usize> + '_ {
+        self.network_of.iter().map(|&i| i as usize)
     }
 
     /// The endpoints, in the order written.
@@ -1271,12 +1281,15 @@ enum Item {
 /// when `unique` is false: the parser has already refused or replaced
 /// them as it read, with the line of each, and a spec of many thousand
 /// networks pays for every set built over them.
+/// The problems of a spec's parts, and each endpoint's network by place
+/// (meaningful only when there are no problems); `network_index` finds a
+/// network by name.
 fn validate(
     networks: &[Network],
     endpoints: &[Endpoint],
-    network_is_unix: impl Fn(&Name) -> Option<bool>,
+    network_index: impl Fn(&Name) -> Option<usize>,
     unique: bool,
-) -> Vec<(Item, SpecErrorKind)> {
+) -> (Vec<(Item, SpecErrorKind)>, Vec<u32>) {
     // Sets, not pairwise comparison: a spec of many thousand statements
     // (generated, or hostile) is checked in linear time.
     let mut out = Vec::new();
@@ -1290,8 +1303,22 @@ fn validate(
         out.extend(errors.drain(..).map(|k| (Item::Network(i), k)));
     }
     let mut qualified = HashSet::with_capacity(if unique { 0 } else { endpoints.len() });
+    let mut network_of = Vec::with_capacity(endpoints.len());
+    // Most specs list each network's endpoints together, in the networks'
+    // order: the network of the endpoint before, or the one after it, is
+    // tried before the map, whose every look at many thousand networks is
+    // a miss in the cache. With names unique, the name decides alone.
+    let mut last = None;
     for (i, e) in endpoints.iter().enumerate() {
-        let on_unix = network_is_unix(&e.network);
+        let guess = last.into_iter().flat_map(|at: usize| [at, at + 1]);
+        let at = guess
+            .filter(|_| unique)
+            .find(|&at| networks.get(at).is_some_and(|n| n.name == e.network))
+            .or_else(|| network_index(&e.network));
+        last = at;
+        // More networks than `u32` holds would not fit in memory.
+        network_of.push(at.map_or(u32::MAX, |at| at as u32));
+        let on_unix = at.map(|at| networks[at].is_unix());
         e.check(on_unix, &mut errors);
         if !unique && !qualified.insert((e.network.as_str(), e.name.as_str())) {
             errors.push(SpecErrorKind::DuplicateEndpoint(e.qualified()));
@@ -1303,7 +1330,7 @@ fn validate(
         }
         out.extend(errors.drain(..).map(|k| (Item::Endpoint(i), k)));
     }
-    out
+    (out, network_of)
 }
 
 impl FromStr for ListenSpec {

@@ -1,6 +1,8 @@
 //! The text form of a spec; the grammar is on [`ListenSpec`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
@@ -77,14 +79,26 @@ pub(crate) fn parse(input: &str) -> Result<ListenSpec, SpecError> {
     read.assemble()
 }
 
-/// Where a network or endpoint was written: its layer, when there are
-/// several, and its line.
-#[derive(Debug, Clone, Default)]
+/// Where a network or endpoint was written: its layer and its line. Kept
+/// beside every statement, so it is small: the layer's name is looked up
+/// by `pass` in [`Read::names`] when an error needs it.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Origin {
-    pub(crate) layer: Option<String>,
-    pub(crate) line: Option<usize>,
+    line: Option<u32>,
     /// Which layer, counting from 0: within one a name is defined once.
-    pass: usize,
+    pass: u32,
+}
+
+impl Origin {
+    /// An error at this origin; `names` are the layers' names by pass.
+    fn error(self, names: &[Option<String>], kind: SpecErrorKind) -> Located {
+        Located {
+            line: self.line.map(|l| l as usize),
+            statement: None,
+            layer: names[self.pass as usize].clone(),
+            kind,
+        }
+    }
 }
 
 /// One statement that parsed.
@@ -94,7 +108,7 @@ pub(crate) enum Stmt {
     /// An endpoint, by its place in [`Read::endpoints`].
     Endpoint(usize),
     /// `-NAME` or `-NETWORK.NAME`: take out what an earlier layer defined.
-    Remove(String),
+    Remove(Box<str>),
     /// One address (`127.0.0.1:8080`), added to those before it; boxed, as
     /// it is a few hundred bytes and most statements are not one.
     OneAddress(Box<shorthand::Value>),
@@ -119,17 +133,16 @@ pub(crate) struct Read {
     failed_networks: HashSet<String>,
     /// The layers' names, in the order read.
     labels: Vec<String>,
-    /// How many layers were read.
-    passes: usize,
+    /// Each layer's name, if it has one, by pass.
+    names: Vec<Option<String>>,
 }
 
 impl Read {
     /// Reads one layer's text; `layer` names it in errors.
     pub(crate) fn layer(&mut self, layer: Option<&str>, input: &str) {
         let pass = self.next_pass(layer);
-        let origin = |line| Origin {
-            layer: layer.map(str::to_owned),
-            line: Some(line),
+        let origin = |line: usize| Origin {
+            line: u32::try_from(line).ok(),
             pass,
         };
         // The whole text as one address first: a URL's `#` or `;` would
@@ -183,7 +196,7 @@ impl Read {
                     },
                     None => SpecErrorKind::BadStatement(st.trimmed()),
                 }]),
-                Form::Remove(name) => Ok(Stmt::Remove(name.to_owned())),
+                Form::Remove(name) => Ok(Stmt::Remove(name.into())),
                 Form::Network { name, rhs } => network(name, rhs).map(|n| self.network(n)),
                 Form::Endpoint { network, name, rhs } => {
                     endpoint(network, name, rhs).map(|e| self.endpoint(e))
@@ -215,19 +228,19 @@ impl Read {
         match one {
             Ok(value) => self.stmts.push((origin, Stmt::OneAddress(Box::new(value)))),
             Err(e) => self.errors.extend(e.errors().iter().cloned().map(|mut l| {
-                l.layer.clone_from(&origin.layer);
-                l.line = origin.line;
+                l.layer.clone_from(&self.names[origin.pass as usize]);
+                l.line = origin.line.map(|l| l as usize);
                 l
             })),
         }
     }
 
     /// Counts a layer in, and keeps its name for ordering errors.
-    fn next_pass(&mut self, layer: Option<&str>) -> usize {
+    fn next_pass(&mut self, layer: Option<&str>) -> u32 {
         self.labels.extend(layer.map(str::to_owned));
-        let pass = self.passes;
-        self.passes += 1;
-        pass
+        self.names.push(layer.map(str::to_owned));
+        // More layers than `u32` holds would not fit in memory.
+        (self.names.len() - 1) as u32
     }
 
     /// Takes a whole spec as a layer; `line` is where it was written, if
@@ -235,20 +248,20 @@ impl Read {
     pub(crate) fn spec(&mut self, layer: Option<String>, line: Option<usize>, spec: ListenSpec) {
         let origin = Origin {
             pass: self.next_pass(layer.as_deref()),
-            layer,
-            line,
+            line: line.and_then(|l| u32::try_from(l).ok()),
         };
         let ListenSpec {
             networks,
             endpoints,
+            network_of: _,
         } = spec;
         for n in networks {
             let stmt = self.network(n);
-            self.stmts.push((origin.clone(), stmt));
+            self.stmts.push((origin, stmt));
         }
         for e in endpoints {
             let stmt = self.endpoint(e);
-            self.stmts.push((origin.clone(), stmt));
+            self.stmts.push((origin, stmt));
         }
     }
 
@@ -290,25 +303,36 @@ impl Read {
             mut errors,
             failed_networks,
             labels,
-            passes: _,
+            names,
         } = self;
         let Applied {
             networks,
             endpoints,
             network_at,
-        } = apply(stmts, &mut read_networks, &mut read_endpoints, &mut errors);
-        // By place among those written, where `network_at` points.
-        let unix_at: Vec<bool> = networks
+        } = apply(
+            stmts,
+            &names,
+            &mut read_networks,
+            &mut read_endpoints,
+            &mut errors,
+        );
+        // Where each network written is kept (`network_at` points among
+        // those written, some of which a later statement removed).
+        let mut next = 0;
+        let kept_at: Vec<Option<usize>> = networks
             .iter()
             .map(|slot| {
-                slot.as_ref()
-                    .is_some_and(|&(_, at)| read(&read_networks, at).is_unix())
+                slot.as_ref().map(|_| {
+                    next += 1;
+                    next - 1
+                })
             })
             .collect();
-        let is_unix = |name: &Name| network_at.get(name).map(|&i| unix_at[i]);
+        let index = |name: &Name| network_at.get(name).and_then(|&i| kept_at[i]);
         let (origins_n, networks) = kept(networks, read_networks);
         let (origins_e, endpoints) = kept(endpoints, read_endpoints);
-        for (item, kind) in validate(&networks, &endpoints, is_unix, true) {
+        let (found, network_of) = validate(&networks, &endpoints, index, true);
+        for (item, kind) in found {
             if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
                 && failed_networks.contains(endpoints[i].network().as_str())
             {
@@ -318,17 +342,13 @@ impl Read {
                 Item::Network(i) => &origins_n[i],
                 Item::Endpoint(i) => &origins_e[i],
             };
-            errors.push(Located {
-                line: origin.line,
-                statement: None,
-                layer: origin.layer.clone(),
-                kind,
-            });
+            errors.push(origin.error(&names, kind));
         }
         if errors.is_empty() {
             Ok(ListenSpec {
                 networks,
                 endpoints,
+                network_of,
             })
         } else {
             // Layers in the order given, lines in order within each.
@@ -390,6 +410,7 @@ struct Applied {
 /// endpoints. A removal of nothing is an error.
 fn apply(
     stmts: Vec<(Origin, Stmt)>,
+    names: &[Option<String>],
     read_networks: &mut Vec<Option<Network>>,
     read_endpoints: &mut Vec<Option<Endpoint>>,
     errors: &mut Vec<Located>,
@@ -433,58 +454,57 @@ fn apply(
                     read_endpoints.push(Some(e));
                     let (n, e) = (read_networks.len() - 1, read_endpoints.len() - 1);
                     match network_at.get(&name) {
-                        Some(&i) => networks[i] = Some((origin.clone(), n)),
-                        None => {
-                            add_network(&mut networks, &mut network_at, origin.clone(), name, n)
-                        }
+                        Some(&i) => networks[i] = Some((origin, n)),
+                        None => add_network(&mut networks, &mut network_at, origin, name, n),
                     }
                     match endpoint_at.get(&qualified) {
-                        Some(&i) => endpoints[i] = Some((origin.clone(), e)),
+                        Some(&i) => endpoints[i] = Some((origin, e)),
                         None => add_endpoint(
                             &mut endpoints,
                             &mut endpoint_at,
                             &mut endpoints_of,
-                            origin.clone(),
+                            origin,
                             qualified,
                             e,
                         ),
                     }
                 }
             }
+            // One look into the map per statement: at many thousand
+            // networks, each look is a miss in the cache.
             Stmt::Network(n) => {
                 let name = read(read_networks, n).name();
-                match network_at.get(name) {
-                    Some(&i) if same_pass(&networks[i], &origin) => {
-                        errors.push(duplicate(
-                            &origin,
-                            SpecErrorKind::DuplicateNetwork(name.clone()),
-                        ));
+                match network_at.entry(name.clone()) {
+                    Entry::Occupied(at) if same_pass(&networks[*at.get()], &origin) => {
+                        errors.push(
+                            origin.error(names, SpecErrorKind::DuplicateNetwork(name.clone())),
+                        );
                     }
-                    Some(&i) => networks[i] = Some((origin, n)),
-                    None => {
-                        let name = name.clone();
-                        add_network(&mut networks, &mut network_at, origin, name, n);
+                    Entry::Occupied(at) => networks[*at.get()] = Some((origin, n)),
+                    Entry::Vacant(slot) => {
+                        slot.insert(networks.len());
+                        networks.push(Some((origin, n)));
                     }
                 }
             }
             Stmt::Endpoint(e) => {
                 let qualified = read(read_endpoints, e).qualified();
-                match endpoint_at.get(&qualified) {
-                    Some(&i) if same_pass(&endpoints[i], &origin) => {
-                        errors.push(duplicate(
-                            &origin,
-                            SpecErrorKind::DuplicateEndpoint(qualified),
-                        ));
+                match endpoint_at.entry(qualified) {
+                    Entry::Occupied(at) if same_pass(&endpoints[*at.get()], &origin) => {
+                        let qualified = at.key().clone();
+                        errors
+                            .push(origin.error(names, SpecErrorKind::DuplicateEndpoint(qualified)));
                     }
-                    Some(&i) => endpoints[i] = Some((origin, e)),
-                    None => add_endpoint(
-                        &mut endpoints,
-                        &mut endpoint_at,
-                        &mut endpoints_of,
-                        origin,
-                        qualified,
-                        e,
-                    ),
+                    Entry::Occupied(at) => endpoints[*at.get()] = Some((origin, e)),
+                    Entry::Vacant(slot) => {
+                        if let Some(of) = &mut endpoints_of {
+                            of.entry(slot.key().network().clone())
+                                .or_default()
+                                .push(endpoints.len());
+                        }
+                        slot.insert(endpoints.len());
+                        endpoints.push(Some((origin, e)));
+                    }
                 }
             }
             Stmt::Remove(name) => {
@@ -500,7 +520,9 @@ fn apply(
                     }
                     None => {
                         let Ok(net) = name.parse::<Name>() else {
-                            errors.push(nothing_to_remove(origin, name));
+                            errors.push(
+                                origin.error(names, SpecErrorKind::NothingToRemove(name.into())),
+                            );
                             continue;
                         };
                         if let Some(i) = network_at.remove(&net) {
@@ -516,7 +538,7 @@ fn apply(
                     }
                 }
                 if !removed {
-                    errors.push(nothing_to_remove(origin, name));
+                    errors.push(origin.error(names, SpecErrorKind::NothingToRemove(name.into())));
                 }
             }
         }
@@ -570,26 +592,6 @@ fn add_endpoint(
 /// Whether a slot holds something written in the same layer as `origin`.
 fn same_pass<T>(slot: &Option<(Origin, T)>, origin: &Origin) -> bool {
     slot.as_ref().is_some_and(|(o, _)| o.pass == origin.pass)
-}
-
-fn nothing_to_remove(origin: Origin, name: String) -> Located {
-    Located {
-        line: origin.line,
-        statement: None,
-        layer: origin.layer,
-        kind: SpecErrorKind::NothingToRemove(name),
-    }
-}
-
-/// A second definition within one layer: across layers a later statement
-/// replaces an earlier one, but within one it is a slip.
-fn duplicate(origin: &Origin, kind: SpecErrorKind) -> Located {
-    Located {
-        line: origin.line,
-        statement: None,
-        layer: origin.layer.clone(),
-        kind,
-    }
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,
@@ -996,8 +998,13 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
             ),
         };
     }
-    let instead = match &url::Parts::url(target) {
-        Ok(u) if let url::RawHost::Host(host) = &u.host => {
+    let parts = url::Parts::url(target);
+    let with_host = parts.as_ref().ok().and_then(|u| match &u.host {
+        url::RawHost::Host(host) => Some((u, host)),
+        _ => None,
+    });
+    let instead = match with_host {
+        Some((u, host)) => {
             let host = match host {
                 UrlHost::Ip(ip) => ip.to_string(),
                 UrlHost::Name(n) => n.clone(),

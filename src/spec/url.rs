@@ -8,7 +8,7 @@
 //! rather than guessed: a client would be told a name it could not look
 //! up, or an address other than the one written.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 
@@ -365,7 +365,7 @@ fn encode(out: &mut String, s: &str, also: &[u8]) {
         if b.is_ascii_graphic() && !also.contains(&b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            let _ = write!(out, "%{b:02X}");
         }
     }
 }
@@ -373,7 +373,11 @@ fn encode(out: &mut String, s: &str, also: &[u8]) {
 impl Url {
     /// The URL of `parts`, whose host the caller has judged.
     pub(crate) fn from_parts(parts: &Parts<'_>) -> Url {
-        let mut text = parts.scheme.clone();
+        // Room for the longest host and port up front: a plan makes a URL
+        // per endpoint, and growing the text would allocate several times.
+        let room = parts.scheme.len() + 56 + parts.rest.len();
+        let mut text = String::with_capacity(room);
+        text.push_str(&parts.scheme);
         let scheme = text.len();
         text.push(':');
         let (host, host_text);
@@ -385,7 +389,8 @@ impl Url {
             let start = text.len();
             host = match &parts.host {
                 RawHost::Host(h) => {
-                    text.push_str(&h.to_string());
+                    // Writing to a String cannot fail.
+                    let _ = write!(text, "{h}");
                     Some(h.clone())
                 }
                 RawHost::Empty => None,
@@ -400,7 +405,7 @@ impl Url {
             .port
             .filter(|&p| Some(p) != default_port(&parts.scheme));
         if let Some(p) = port {
-            text.push_str(&format!(":{p}"));
+            let _ = write!(text, ":{p}");
         }
         let path = text.len();
         let (path_part, query) = match parts.rest.split_once('?') {
