@@ -199,12 +199,7 @@ impl<'a> Parts<'a> {
                 userinfo: false,
             });
         };
-        let end = after.find(['/', '?']).unwrap_or(after.len());
-        let (authority, rest) = after.split_at(end);
-        let (userinfo, authority) = match authority.rsplit_once('@') {
-            Some((_, a)) => (true, a),
-            None => (false, authority),
-        };
+        let (userinfo, authority, rest) = authority(after);
         let (host, port) = host_port(authority, scheme.ends_with("+unix"))?;
         Ok(Parts {
             scheme,
@@ -221,12 +216,7 @@ impl<'a> Parts<'a> {
         if text.contains('\\') {
             return Err(UrlError::Backslash);
         }
-        let end = text.find(['/', '?']).unwrap_or(text.len());
-        let (authority, rest) = text.split_at(end);
-        let (userinfo, authority) = match authority.rsplit_once('@') {
-            Some((_, a)) => (true, a),
-            None => (false, authority),
-        };
+        let (userinfo, authority, rest) = authority(text);
         let (host, port) = host_port(authority, false)?;
         Ok(Parts {
             scheme: String::new(),
@@ -236,6 +226,17 @@ impl<'a> Parts<'a> {
             no_authority: false,
             userinfo,
         })
+    }
+}
+
+/// Splits `text` at the end of its authority (`/`, `?` or the end), and
+/// the authority after a user or password, if one was written.
+fn authority(text: &str) -> (bool, &str, &str) {
+    let end = text.find(['/', '?']).unwrap_or(text.len());
+    let (authority, rest) = text.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((_, host)) => (true, host, rest),
+        None => (false, authority, rest),
     }
 }
 
@@ -320,7 +321,8 @@ fn ipv4(host: &str) -> Option<Ipv4Addr> {
         .strip_suffix('.')
         .filter(|h| !h.is_empty())
         .unwrap_or(host);
-    let parts: Vec<&str> = host.split('.').collect();
+    // Five are enough to refuse: a host of a million dots is not listed.
+    let parts: Vec<&str> = host.split('.').take(5).collect();
     if parts.len() > 4 {
         return None;
     }
