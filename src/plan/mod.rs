@@ -12,7 +12,7 @@ mod select;
 pub(crate) mod table;
 mod unix;
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::cell::OnceCell;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -381,6 +381,8 @@ pub fn plan(spec: &ListenSpec, host: &Host) -> Result<Plan, PlanError> {
 /// per plan rather than once per network, selector and check.
 pub(crate) struct HostAddr<'h> {
     pub(crate) iface: &'h Interface,
+    /// The interface's place in the host's list.
+    pub(crate) iface_at: usize,
     pub(crate) net: &'h IpNet,
     pub(crate) class: AddrClass,
     /// [`class::is_globally_reachable`] of the address.
@@ -419,6 +421,13 @@ pub(crate) struct HostView<'h> {
     /// The interfaces holding each address, in host order (a DNS selector,
     /// an advertised literal, a wrong zone ask).
     holders: OnceCell<HashMap<IpAddr, Vec<&'h Interface>>>,
+    /// Each interface's name, by place, shared by the reasons of every
+    /// address chosen on it, whichever network chose it.
+    names: OnceCell<Vec<Arc<str>>>,
+    /// Whether some address (with its scope) is listed twice: on two
+    /// interfaces, say. Most hosts list none twice, and then no network
+    /// has to look out for one.
+    listed_twice: OnceCell<bool>,
     has_v4: bool,
     has_v6: bool,
 }
@@ -427,19 +436,22 @@ impl<'h> HostView<'h> {
     fn new(host: &'h Host) -> HostView<'h> {
         let mut addrs = Vec::with_capacity(host.interfaces().iter().map(|i| i.addrs().len()).sum());
         let (mut has_v4, mut has_v6) = (false, false);
-        for (iface, net) in host.addrs() {
-            if iface.is_up() {
-                has_v4 |= net.addr().is_ipv4();
-                has_v6 |= net.addr().is_ipv6();
+        for (iface_at, iface) in host.interfaces().iter().enumerate() {
+            for net in iface.addrs() {
+                if iface.is_up() {
+                    has_v4 |= net.addr().is_ipv4();
+                    has_v6 |= net.addr().is_ipv6();
+                }
+                let (class, global) = class::classify(net.addr());
+                addrs.push(HostAddr {
+                    iface,
+                    iface_at,
+                    net,
+                    class,
+                    global,
+                    flags: iface.addr_flags(net.addr()),
+                });
             }
-            let (class, global) = class::classify(net.addr());
-            addrs.push(HostAddr {
-                iface,
-                net,
-                class,
-                global,
-                flags: iface.addr_flags(net.addr()),
-            });
         }
         HostView {
             host,
@@ -447,6 +459,8 @@ impl<'h> HostView<'h> {
             by_name: OnceCell::new(),
             by_index: OnceCell::new(),
             holders: OnceCell::new(),
+            names: OnceCell::new(),
+            listed_twice: OnceCell::new(),
             has_v4,
             has_v6,
         }
@@ -485,6 +499,26 @@ impl<'h> HostView<'h> {
             map
         });
         holders.get(&ip).map_or(&[], Vec::as_slice)
+    }
+
+    /// The name of the interface holding `a`.
+    pub(crate) fn interface_name(&self, a: &HostAddr<'h>) -> Arc<str> {
+        let names = self.names.get_or_init(|| {
+            self.host
+                .interfaces()
+                .iter()
+                .map(|i| i.name().into())
+                .collect()
+        });
+        Arc::clone(&names[a.iface_at])
+    }
+
+    /// Whether some address is listed twice, with the same scope.
+    pub(crate) fn lists_an_address_twice(&self) -> bool {
+        *self.listed_twice.get_or_init(|| {
+            let mut seen = HashSet::with_capacity(self.addrs.len());
+            !self.addrs.iter().all(|a| seen.insert(a.key()))
+        })
     }
 
     /// Whether an up interface has an address of this family.

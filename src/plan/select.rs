@@ -2,9 +2,9 @@
 
 use foldhash::{HashSet, HashSetExt};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use ipnet::IpNet;
+use smallvec::SmallVec;
 
 use crate::host::{DnsAnswer, Interface};
 use crate::plan::problem::{Unlistenable, Unmatched};
@@ -148,7 +148,7 @@ pub(crate) fn resolve(
         wildcards(net, view, &mut chosen, &mut |kind| found.push(kind));
     } else {
         let mut report = |kind| found.push(kind);
-        let mut includes: Vec<Include> = net
+        let mut includes: SmallVec<[Include; 2]> = net
             .includes()
             .iter()
             .map(|sel| Include {
@@ -228,10 +228,7 @@ fn match_host<'h>(
     };
     // A host that lists one address twice (on two interfaces, say) must
     // not give a network the same socket twice.
-    let mut seen = HashSet::new();
-    // The host's addresses come interface by interface, so each interface's
-    // name is made once and shared by the reasons of its addresses.
-    let mut name: Option<(&Interface, Arc<str>)> = None;
+    let mut seen = view.lists_an_address_twice().then(HashSet::new);
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
         let Some(sel) = first_include(includes, a) else {
@@ -286,11 +283,8 @@ fn match_host<'h>(
             });
         }
         let (ip, scope_id) = a.key();
-        if seen.insert((ip, scope_id)) {
-            let interface = match &name {
-                Some((i, n)) if std::ptr::eq(*i, iface) => Arc::clone(n),
-                _ => Arc::clone(&name.insert((iface, iface.name().into())).1),
-            };
+        if seen.as_mut().is_none_or(|seen| seen.insert((ip, scope_id))) {
+            let interface = view.interface_name(a);
             let mut chosen = Chosen::new(
                 ip,
                 scope_id,

@@ -489,3 +489,26 @@ fn a_plan_diff_lists_what_opens_and_what_closes() {
     assert!(one.diff(&one).is_empty());
     assert_eq!(one.diff(&one).to_string(), "");
 }
+
+/// A host may list one address on two interfaces (an anycast address on a
+/// dummy and a loopback, say): a network taking both still binds it once,
+/// and says which interface it matched first. A link-local address on two
+/// links is two sockets, one per scope.
+#[test]
+fn an_address_listed_twice_is_bound_once() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .interface("dummy0", 2, ["203.0.113.5/32", "fe80::5/64"])
+        .interface("eth0", 3, ["203.0.113.5/24", "fe80::5/64"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "edge = 203.0.113.0/24, fe80::/64\nedge.dns = udp:53"
+        .parse()
+        .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let ep = plan.endpoint("edge", "dns").unwrap();
+    let addrs: Vec<String> = ep.socket_addrs().iter().map(|a| a.to_string()).collect();
+    assert_eq!(addrs, ["203.0.113.5:53", "[fe80::5%2]:53", "[fe80::5%3]:53"]);
+    let why = plan.networks()[0].addrs()[0].why().to_string();
+    assert!(why.contains("dummy0"), "{why}");
+}
