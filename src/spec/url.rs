@@ -585,6 +585,10 @@ mod tests {
         for (text, want) in [
             ("HTTP://Svc.Example", "http://svc.example/"),
             ("http://svc:80", "http://svc/"),
+            ("ws://svc:80", "ws://svc/"),
+            ("wss://svc:443/a", "wss://svc/a"),
+            ("ftp://svc:21/f", "ftp://svc/f"),
+            ("ftp://svc:80/f", "ftp://svc:80/f"),
             ("https://svc:0443/a/b?x=1&y", "https://svc/a/b?x=1&y"),
             ("tcp://svc", "tcp://svc"),
             ("tcp://svc:80", "tcp://svc:80"),

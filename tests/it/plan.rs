@@ -508,7 +508,10 @@ fn an_address_listed_twice_is_bound_once() {
     let plan = spec.plan(&host).unwrap();
     let ep = plan.endpoint("edge", "dns").unwrap();
     let addrs: Vec<String> = ep.socket_addrs().iter().map(|a| a.to_string()).collect();
-    assert_eq!(addrs, ["203.0.113.5:53", "[fe80::5%2]:53", "[fe80::5%3]:53"]);
+    assert_eq!(
+        addrs,
+        ["203.0.113.5:53", "[fe80::5%2]:53", "[fe80::5%3]:53"]
+    );
     let why = plan.networks()[0].addrs()[0].why().to_string();
     assert!(why.contains("dummy0"), "{why}");
 }
