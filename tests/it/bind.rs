@@ -205,13 +205,17 @@ fn every_failure_is_reported_not_just_the_first() {
 fn a_range_takes_the_first_port_free_on_every_address() {
     // Find three consecutive free ports, then occupy the first on IPv6 only:
     // the range must skip it because it is not free on *every* address.
-    let base = loop {
+    // Other tests bind ports at the same time: a port found free may be
+    // taken before it is held, so look again until it is held.
+    let (base, _v6_only_taken) = loop {
         let p = free_port();
-        if p < 65000 && (1..3).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok()) {
-            break p;
+        if p < 65000
+            && (1..3).all(|i| TcpListener::bind(("127.0.0.1", p + i)).is_ok())
+            && let Ok(held) = TcpListener::bind(("::1", p))
+        {
+            break (p, held);
         }
     };
-    let _v6_only_taken = TcpListener::bind(("::1", base)).unwrap();
     let bound = bind(&format!(
         "local = loopback; local.grpc = tcp:{base}-{}",
         base + 2
