@@ -271,12 +271,11 @@ fn host_port(authority: &str, opaque: bool) -> Result<(RawHost<'_>, Option<u16>)
     let port = port
         .map(|p| {
             let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-            let p = p.trim_start_matches('0');
-            match p {
+            // Leading zeros are allowed, as the URL Standard allows them.
+            match p.trim_start_matches('0') {
                 _ if !digits => Err(UrlError::Port),
                 "" => Ok(0),
-                _ if p.len() > 5 => Err(UrlError::Port),
-                _ => p.parse::<u16>().map_err(|_| UrlError::Port),
+                p => p.parse::<u16>().map_err(|_| UrlError::Port),
             }
         })
         .transpose()?;
@@ -592,6 +591,8 @@ mod tests {
             ("https://svc:0443/a/b?x=1&y", "https://svc/a/b?x=1&y"),
             ("tcp://svc", "tcp://svc"),
             ("tcp://svc:80", "tcp://svc:80"),
+            ("tcp://svc:65535", "tcp://svc:65535"),
+            ("tcp://svc:0000065535", "tcp://svc:65535"),
             ("grpc://svc:9/", "grpc://svc:9/"),
             ("http://svc/a\"b<c>`{}", "http://svc/a%22b%3Cc%3E%60%7B%7D"),
             ("http://svc/é?é'", "http://svc/%C3%A9?%C3%A9%27"),
@@ -618,6 +619,7 @@ mod tests {
             ("http+unix:/run/a.sock", UrlError::Scheme),
             ("http://svc:", UrlError::Port),
             ("http://svc:65536", UrlError::Port),
+            ("http://svc:99999999999999999999", UrlError::Port),
             ("http://svc:8o", UrlError::Port),
             ("http://svc:-1", UrlError::Port),
             ("http://[::1]x", UrlError::Port),
