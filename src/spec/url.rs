@@ -539,6 +539,11 @@ mod tests {
             ("017.0.0.1", Some("15.0.0.1")),
             ("2130706433", Some("127.0.0.1")),
             ("1.2.3.4.", Some("1.2.3.4")),
+            ("1.65536", Some("1.1.0.0")),
+            ("1.2.256", Some("1.2.1.0")),
+            ("1.16777215", Some("1.255.255.255")),
+            ("1.16777216", None),
+            ("1.2.65536", None),
             ("0x", Some("0.0.0.0")),
             ("1.2.3.4.5", None),
             ("256.0.0.1", None),
@@ -549,6 +554,9 @@ mod tests {
         ] {
             assert!(ends_in_number(host), "{host}");
             assert_eq!(ipv4(host).map(|a| a.to_string()).as_deref(), want, "{host}");
+            let theirs = ::url::Url::parse(&format!("http://{host}/")).ok();
+            let theirs = theirs.as_ref().and_then(|u| u.host_str());
+            assert_eq!(theirs, want, "{host}: the url crate reads it so");
         }
         for name in ["svc", "0x1g", "1.2.3.x", "a.0x1g", "."] {
             assert!(!ends_in_number(name), "{name}");
