@@ -1,6 +1,6 @@
 //! The text form of a spec; the grammar is on [`ListenSpec`].
 
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{Entry, VacantEntry};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
@@ -453,20 +453,15 @@ fn apply(
                     read_networks.push(Some(n));
                     read_endpoints.push(Some(e));
                     let (n, e) = (read_networks.len() - 1, read_endpoints.len() - 1);
-                    match network_at.get(&name) {
-                        Some(&i) => networks[i] = Some((origin, n)),
-                        None => add_network(&mut networks, &mut network_at, origin, name, n),
+                    match network_at.entry(name) {
+                        Entry::Occupied(at) => networks[*at.get()] = Some((origin, n)),
+                        Entry::Vacant(slot) => add_network(&mut networks, slot, origin, n),
                     }
-                    match endpoint_at.get(&qualified) {
-                        Some(&i) => endpoints[i] = Some((origin, e)),
-                        None => add_endpoint(
-                            &mut endpoints,
-                            &mut endpoint_at,
-                            &mut endpoints_of,
-                            origin,
-                            qualified,
-                            e,
-                        ),
+                    match endpoint_at.entry(qualified) {
+                        Entry::Occupied(at) => endpoints[*at.get()] = Some((origin, e)),
+                        Entry::Vacant(slot) => {
+                            add_endpoint(&mut endpoints, slot, &mut endpoints_of, origin, e);
+                        }
                     }
                 }
             }
@@ -481,10 +476,7 @@ fn apply(
                         );
                     }
                     Entry::Occupied(at) => networks[*at.get()] = Some((origin, n)),
-                    Entry::Vacant(slot) => {
-                        slot.insert(networks.len());
-                        networks.push(Some((origin, n)));
-                    }
+                    Entry::Vacant(slot) => add_network(&mut networks, slot, origin, n),
                 }
             }
             Stmt::Endpoint(e) => {
@@ -497,13 +489,7 @@ fn apply(
                     }
                     Entry::Occupied(at) => endpoints[*at.get()] = Some((origin, e)),
                     Entry::Vacant(slot) => {
-                        if let Some(of) = &mut endpoints_of {
-                            of.entry(slot.key().network().clone())
-                                .or_default()
-                                .push(endpoints.len());
-                        }
-                        slot.insert(endpoints.len());
-                        endpoints.push(Some((origin, e)));
+                        add_endpoint(&mut endpoints, slot, &mut endpoints_of, origin, e);
                     }
                 }
             }
@@ -561,12 +547,11 @@ fn read<T>(read: &[Option<T>], at: usize) -> &T {
 /// A network not defined before, at the end; `n` is where it was read.
 fn add_network(
     networks: &mut Written,
-    network_at: &mut HashMap<Name, usize>,
+    slot: VacantEntry<'_, Name, usize>,
     origin: Origin,
-    name: Name,
     n: usize,
 ) {
-    network_at.insert(name, networks.len());
+    slot.insert(networks.len());
     networks.push(Some((origin, n)));
 }
 
@@ -574,18 +559,17 @@ fn add_network(
 /// when the spec removes a network; `e` is where it was read.
 fn add_endpoint(
     endpoints: &mut Written,
-    endpoint_at: &mut HashMap<QualifiedName, usize>,
+    slot: VacantEntry<'_, QualifiedName, usize>,
     endpoints_of: &mut Option<HashMap<Name, Vec<usize>>>,
     origin: Origin,
-    qualified: QualifiedName,
     e: usize,
 ) {
     if let Some(of) = endpoints_of {
-        of.entry(qualified.network().clone())
+        of.entry(slot.key().network().clone())
             .or_default()
             .push(endpoints.len());
     }
-    endpoint_at.insert(qualified, endpoints.len());
+    slot.insert(endpoints.len());
     endpoints.push(Some((origin, e)));
 }
 
