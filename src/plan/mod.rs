@@ -113,13 +113,13 @@ pub struct Chosen {
 
 impl Chosen {
     /// `classified` is [`class::classify`] of `ip`.
-    fn new(ip: IpAddr, scope_id: u32, classified: (AddrClass, bool), why: Why) -> Chosen {
+    fn new(ip: IpAddr, scope_id: u32, classified: (AddrClass, bool), why: Arc<Why>) -> Chosen {
         let (class, global) = classified;
         Chosen {
             ip,
             scope_id,
-            wildcard: matches!(why, Why::Wildcard { .. }),
-            why: Arc::new(why),
+            wildcard: matches!(*why, Why::Wildcard { .. }),
+            why,
             class,
             global,
             deprecated: false,
@@ -389,6 +389,9 @@ pub(crate) struct HostAddr<'h> {
     pub(crate) global: bool,
     /// Its state flags, as the interface records them.
     pub(crate) flags: AddrFlags,
+    /// Why a network first chose it; the networks that choose it after,
+    /// with the same selector, share it.
+    why: OnceCell<Arc<Why>>,
 }
 
 impl HostAddr<'_> {
@@ -450,6 +453,7 @@ impl<'h> HostView<'h> {
                     class,
                     global,
                     flags: iface.addr_flags(net.addr()),
+                    why: OnceCell::new(),
                 });
             }
         }
@@ -511,6 +515,23 @@ impl<'h> HostView<'h> {
                 .collect()
         });
         Arc::clone(&names[a.iface_at])
+    }
+
+    /// Why `selector` chose `a`: the reason a network made before for the
+    /// same choice, or a new one.
+    pub(crate) fn why_matched(&self, a: &HostAddr<'h>, selector: &Selector) -> Arc<Why> {
+        let made = || {
+            Arc::new(Why::Matched {
+                selector: selector.clone(),
+                interface: self.interface_name(a),
+                net: *a.net,
+            })
+        };
+        let first = a.why.get_or_init(made);
+        match &**first {
+            Why::Matched { selector: s, .. } if s == selector => Arc::clone(first),
+            _ => made(),
+        }
     }
 
     /// Whether some address is listed twice, with the same scope.

@@ -2,6 +2,7 @@
 
 use foldhash::{HashSet, HashSetExt};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use smallvec::SmallVec;
@@ -284,17 +285,8 @@ fn match_host<'h>(
         }
         let (ip, scope_id) = a.key();
         if seen.as_mut().is_none_or(|seen| seen.insert((ip, scope_id))) {
-            let interface = view.interface_name(a);
-            let mut chosen = Chosen::new(
-                ip,
-                scope_id,
-                (a.class, a.global),
-                Why::Matched {
-                    selector: sel.clone(),
-                    interface,
-                    net: *a.net,
-                },
-            );
+            let mut chosen =
+                Chosen::new(ip, scope_id, (a.class, a.global), view.why_matched(a, sel));
             chosen.deprecated = a.flags.is_deprecated();
             m.chosen.push(chosen);
         }
@@ -416,11 +408,7 @@ fn loopback_literals(
                     *ip,
                     0,
                     class::classify(*ip),
-                    Why::Matched {
-                        selector: sel.clone(),
-                        interface: a.iface.name().into(),
-                        net: *a.net,
-                    },
+                    view.why_matched(a, sel),
                 ));
             }
         }
@@ -448,9 +436,9 @@ fn wildcards(
                     f.unspecified(),
                     0,
                     class::classify(f.unspecified()),
-                    Why::Wildcard {
+                    Arc::new(Why::Wildcard {
                         selector: sel.clone(),
-                    },
+                    }),
                 ));
             }
         }

@@ -993,7 +993,7 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
                 UrlHost::Ip(ip) => ip.to_string(),
                 UrlHost::Name(n) => n.clone(),
             };
-            let scheme = match u.scheme.as_str() {
+            let scheme = match &*u.scheme {
                 s @ ("http" | "https" | "tcp" | "udp") => s,
                 _ => "tcp",
             };

@@ -674,7 +674,7 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
         text
     };
     let url = Parts::url(text).ok()?;
-    let protocol = match url.scheme.as_str() {
+    let protocol = match &*url.scheme {
         "tcp" => Protocol::Tcp,
         "udp" => Protocol::Udp,
         "http" => Protocol::Http,

@@ -8,6 +8,7 @@
 //! rather than guessed: a client would be told a name it could not look
 //! up, or an address other than the one written.
 
+use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
@@ -140,7 +141,8 @@ pub(crate) enum RawHost<'a> {
 /// judgement on what the host is.
 #[derive(Debug)]
 pub(crate) struct Parts<'a> {
-    pub(crate) scheme: String,
+    /// Lowercase; borrowed unless the text had capitals.
+    pub(crate) scheme: Cow<'a, str>,
     pub(crate) host: RawHost<'a>,
     pub(crate) port: Option<u16>,
     /// Path and query, as written.
@@ -184,7 +186,11 @@ impl<'a> Parts<'a> {
         if !scheme_ok {
             return Err(UrlError::Scheme);
         }
-        let scheme = scheme.to_ascii_lowercase();
+        let scheme = if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(scheme.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(scheme)
+        };
         let Some(after) = rest.strip_prefix("//") else {
             // Only a Unix socket's URL is a path alone.
             if !is_unix_scheme(&scheme) || scheme.ends_with("+unix") {
@@ -219,7 +225,7 @@ impl<'a> Parts<'a> {
         let (userinfo, authority, rest) = authority(text);
         let (host, port) = host_port(authority, false)?;
         Ok(Parts {
-            scheme: String::new(),
+            scheme: Cow::Borrowed(""),
             host,
             port,
             rest,
@@ -439,7 +445,7 @@ impl Url {
     /// `SCHEME://HOST[:PORT]`, with the path `/` where the scheme has one.
     pub(crate) fn new(scheme: &str, host: UrlHost, port: Option<u16>) -> Url {
         Url::from_parts(&Parts {
-            scheme: scheme.to_owned(),
+            scheme: Cow::Borrowed(scheme),
             host: RawHost::Host(host),
             port,
             rest: "",
@@ -454,7 +460,7 @@ impl Url {
     pub(crate) fn unix(scheme: &str, encoded: &str) -> Url {
         let in_host = scheme.ends_with("+unix");
         Url::from_parts(&Parts {
-            scheme: scheme.to_owned(),
+            scheme: Cow::Borrowed(scheme),
             host: RawHost::Opaque(encoded),
             port: None,
             rest: if in_host { "/" } else { encoded },
@@ -466,7 +472,7 @@ impl Url {
     /// This URL on `port` instead of its own.
     pub(crate) fn with_port(&self, port: u16) -> Url {
         Url::from_parts(&Parts {
-            scheme: self.scheme().to_owned(),
+            scheme: Cow::Borrowed(self.scheme()),
             host: match &self.host {
                 Some(h) => RawHost::Host(h.clone()),
                 None => RawHost::Opaque(self.host_str()),

@@ -515,3 +515,36 @@ fn an_address_listed_twice_is_bound_once() {
     let why = plan.networks()[0].addrs()[0].why().to_string();
     assert!(why.contains("dummy0"), "{why}");
 }
+
+#[test]
+fn each_network_says_which_of_its_selectors_chose_a_shared_address() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("eth0", 2, ["198.51.100.7/24"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "
+        by_block = 198.51.100.0/24 shared
+        by_name = if:eth0 shared
+        again = 198.51.100.0/24 shared
+        by_block.a = tcp:8001
+        by_name.a = tcp:8002
+        again.a = tcp:8003
+    "
+    .parse()
+    .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let why: Vec<String> = plan
+        .networks()
+        .iter()
+        .map(|n| n.addrs()[0].why().to_string())
+        .collect();
+    assert_eq!(
+        why,
+        [
+            "198.51.100.0/24 matched eth0 198.51.100.7/24",
+            "if:eth0 matched eth0 198.51.100.7/24",
+            "198.51.100.0/24 matched eth0 198.51.100.7/24",
+        ]
+    );
+}
