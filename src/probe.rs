@@ -274,7 +274,9 @@ impl Bound {
                 out.push(reach(Some(target), Outcome::NotChecked("")));
             }
         }
-        let probed: BTreeSet<usize> = probes.iter().map(|p| p.ep).collect();
+        // Probes start in endpoint order: each endpoint once, after dedup.
+        let mut probed: Vec<usize> = probes.iter().map(|p| p.ep).collect();
+        probed.dedup();
         let endpoints = self.endpoints();
         let mut broken: Vec<(usize, io::Error)> = Vec::new();
         for &i in &probed {
