@@ -121,6 +121,7 @@ mod unix;
 pub use changes::HostChanges;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -249,46 +250,56 @@ impl CaptureOptions {
 }
 
 /// Why [`CaptureOptions`] were refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CaptureOptionsError {
     /// `nameservers` was given an empty list.
-    #[error(
-        "the list of nameservers is empty; give at least one, or leave nameservers unset to use the system's"
-    )]
     NoNameservers,
     /// A nameserver's port is 0, where nothing can listen.
-    #[error("nameserver {0} has port 0; DNS servers listen on port 53")]
     PortZero(SocketAddr),
     /// The timeout is zero or longer than [`CaptureOptions::MAX_TIMEOUT`].
-    #[error("a DNS timeout of {0:?} is out of range: it must be more than zero and at most 60s")]
     Timeout(Duration),
     /// The attempts are 0 or more than [`CaptureOptions::MAX_ATTEMPTS`].
-    #[error("{0} DNS attempts are out of range: from 1 to 10")]
     Attempts(usize),
 }
+
+impl fmt::Display for CaptureOptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureOptionsError::NoNameservers => f.write_str(
+                "the list of nameservers is empty; give at least one, or leave nameservers unset to use the system's",
+            ),
+            CaptureOptionsError::PortZero(nameserver) => write!(
+                f,
+                "nameserver {nameserver} has port 0; DNS servers listen on port 53"
+            ),
+            CaptureOptionsError::Timeout(timeout) => write!(
+                f,
+                "a DNS timeout of {timeout:?} is out of range: it must be more than zero and at most 60s"
+            ),
+            CaptureOptionsError::Attempts(attempts) => {
+                write!(f, "{attempts} DNS attempts are out of range: from 1 to 10")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureOptionsError {}
 
 /// Why the host could not be captured. A failed DNS lookup is not one of
 /// these: it is recorded in the snapshot as [`DnsAnswer::Failed`], so the
 /// planner can say which endpoint it affects.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum CaptureError {
     /// The options are out of their bounds.
-    #[error("bad DNS options: {0}")]
     Options(CaptureOptionsError),
     /// The interfaces could not be read: the netlink socket (Linux) or
     /// getifaddrs (elsewhere) failed.
-    #[error(
-        "could not list the network interfaces: {0} (the route netlink socket on Linux, getifaddrs elsewhere; is it open to this process, or is it out of file descriptors?)"
-    )]
     Interfaces(io::Error),
     /// The kernel's answer to a request for the interfaces (Linux) did not
     /// parse.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    #[error(
-        "the kernel's reply to {request} could not be read: {why} (capture again; if it persists, report it with `ip -d link` and `ip addr` output)"
-    )]
     BadReply {
         /// The request it answered: `RTM_GETLINK` or `RTM_GETADDR`.
         request: &'static str,
@@ -297,36 +308,22 @@ pub enum CaptureError {
     },
     /// The resolver could not be set up, usually because the system
     /// configuration could not be read.
-    #[error(
-        "could not set up the DNS resolver: {message} (check /etc/resolv.conf, or pass nameservers in CaptureOptions)"
-    )]
     Resolver {
         /// The resolver's message.
         message: String,
     },
     /// The private runtime (hickory) or the threads (the system resolver)
     /// that run the DNS lookups could not start.
-    #[error(
-        "could not start the runtime or thread for DNS lookups: {0} (out of file descriptors or threads?)"
-    )]
     Runtime(io::Error),
     /// [`CaptureOptions::nameservers`] was set, but names are looked up with
     /// the system resolver (feature `dns` without `dns-hickory`), which asks
     /// only the system's nameservers.
-    #[error(
-        "nameservers {} were given for the DNS lookups, but listenspec looks names up with the system resolver, which asks only the nameservers of /etc/resolv.conf (enable the `dns-hickory` feature to ask others: listenspec = {{ version = \"0.1\", features = [\"dns-hickory\"] }}, or leave nameservers unset)",
-        nameservers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-    )]
     NameserversNeedHickory {
         /// The nameservers given.
         nameservers: Vec<SocketAddr>,
     },
     /// The spec has `dns:` selectors, but the crate was built without its
     /// `dns` feature, so it has no resolver.
-    #[error(
-        "the spec selects {}, but listenspec was built without its `dns` feature, so nothing can look names up (enable it: listenspec = {{ version = \"0.1\", features = [\"dns\"] }}, or select the addresses themselves)",
-        names.iter().map(|n| format!("dns:{n}")).collect::<Vec<_>>().join(", ")
-    )]
     DnsDisabled {
         /// The names, in order.
         names: Vec<String>,
@@ -334,10 +331,6 @@ pub enum CaptureError {
     /// Looking up a user or group name of `owner=` or `group=` failed (the
     /// name service could not answer; a name it does not know is recorded
     /// in the snapshot, not an error here).
-    #[error(
-        "could not look up the {kind} {name:?} of {option}={name}: {error} (check the name services in /etc/nsswitch.conf, or give the numeric id)",
-        option = kind.option()
-    )]
     Account {
         /// A user or a group.
         kind: AccountKind,
@@ -348,14 +341,69 @@ pub enum CaptureError {
     },
     /// The interfaces changed while they were read (one was renamed), so the
     /// snapshot broke its own rules.
-    #[error("the interfaces changed while being read: {0} (capture again)")]
     Inconsistent(HostError),
     /// An interface's name (or a DNS lookup's message) holds a control
     /// character ([`HostError::ControlCharacter`]), which messages would
     /// print as it is.
-    #[error("{0}")]
     Unprintable(HostError),
 }
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Options(error) => write!(f, "bad DNS options: {error}"),
+            CaptureError::Interfaces(error) => write!(
+                f,
+                "could not list the network interfaces: {error} (the route netlink socket on Linux, getifaddrs elsewhere; is it open to this process, or is it out of file descriptors?)"
+            ),
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            CaptureError::BadReply { request, why } => write!(
+                f,
+                "the kernel's reply to {request} could not be read: {why} (capture again; if it persists, report it with `ip -d link` and `ip addr` output)"
+            ),
+            CaptureError::Resolver { message } => write!(
+                f,
+                "could not set up the DNS resolver: {message} (check /etc/resolv.conf, or pass nameservers in CaptureOptions)"
+            ),
+            CaptureError::Runtime(error) => write!(
+                f,
+                "could not start the runtime or thread for DNS lookups: {error} (out of file descriptors or threads?)"
+            ),
+            CaptureError::NameserversNeedHickory { nameservers } => write!(
+                f,
+                "nameservers {} were given for the DNS lookups, but listenspec looks names up with the system resolver, which asks only the nameservers of /etc/resolv.conf (enable the `dns-hickory` feature to ask others: listenspec = {{ version = \"0.1\", features = [\"dns-hickory\"] }}, or leave nameservers unset)",
+                nameservers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            CaptureError::DnsDisabled { names } => write!(
+                f,
+                "the spec selects {}, but listenspec was built without its `dns` feature, so nothing can look names up (enable it: listenspec = {{ version = \"0.1\", features = [\"dns\"] }}, or select the addresses themselves)",
+                names
+                    .iter()
+                    .map(|n| format!("dns:{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            CaptureError::Account { kind, name, error } => write!(
+                f,
+                "could not look up the {kind} {name:?} of {option}={name}: {error} (check the name services in /etc/nsswitch.conf, or give the numeric id)",
+                option = kind.option()
+            ),
+            CaptureError::Inconsistent(error) => {
+                write!(
+                    f,
+                    "the interfaces changed while being read: {error} (capture again)"
+                )
+            }
+            CaptureError::Unprintable(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
 
 /// Captures this host with the default [`CaptureOptions`].
 ///

@@ -53,27 +53,42 @@ const FILE_LIMIT: u64 = 64 << 20;
 const SHOWN: usize = 8;
 
 /// Why a snapshot file could not be read as a host.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum SnapshotError {
     /// The OS could not read it.
-    #[error("cannot be read: {0}")]
     Read(io::Error),
     /// It is larger than 64 MiB.
-    #[error("is larger than the limit of {} MiB", FILE_LIMIT >> 20)]
     TooLarge,
     /// It is not the JSON of a host snapshot.
-    #[error("is not a host snapshot (write one with `listenspec doctor --dump-host`): {0}")]
     Json(serde_json::Error),
     /// It is not a regular file (nor a symbolic link to one), so it is
     /// not opened, or is closed unread: a FIFO would block the reader
     /// until something writes to it, and a device is no snapshot.
-    #[error(
-        "is {0}, not a host snapshot: only regular files are read (move it out of the folder, \
-         or rename it so that its name does not end in .json)"
-    )]
     NotAFile(FileKind),
 }
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Read(error) => write!(f, "cannot be read: {error}"),
+            SnapshotError::TooLarge => {
+                write!(f, "is larger than the limit of {} MiB", FILE_LIMIT >> 20)
+            }
+            SnapshotError::Json(error) => write!(
+                f,
+                "is not a host snapshot (write one with `listenspec doctor --dump-host`): {error}"
+            ),
+            SnapshotError::NotAFile(kind) => write!(
+                f,
+                "is {kind}, not a host snapshot: only regular files are read (move it out of the folder, \
+                 or rename it so that its name does not end in .json)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
 
 /// What a `*.json` entry of a snapshot folder is, when it is not a regular
 /// file.

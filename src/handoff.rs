@@ -234,27 +234,19 @@ pub struct Upgraded {
 
 /// Why an upgrade did not happen. In every case this process keeps its
 /// sockets and goes on serving; a successor that was started is stopped.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum HandoffError {
     /// Passing sockets to another process is not done on this system.
-    #[error(
-        "handing sockets to a successor is not supported on {os}: restart the server instead (its clients see refused connections meanwhile)"
-    )]
     Unsupported {
         /// The operating system.
         os: &'static str,
     },
     /// Another upgrade of this upgrader is under way.
-    #[error("an upgrade is under way already: wait for it to end before starting another")]
     InProgress,
     /// The sockets could not be duplicated, or the readiness socket made.
-    #[error("the upgrade could not be prepared: {0}")]
     Prepare(io::Error),
     /// The successor could not be started.
-    #[error(
-        "the successor {program:?} could not be started: {error}; check the path and that it is executable"
-    )]
     Start {
         /// The program.
         program: PathBuf,
@@ -262,9 +254,6 @@ pub enum HandoffError {
         error: io::Error,
     },
     /// The successor ended before it said it was ready.
-    #[error(
-        "the successor (pid {pid}) exited before it was ready ({status}); this process keeps serving. Its own output says why: a spec or bind error at its start-up, say"
-    )]
     Exited {
         /// Its process id.
         pid: u32,
@@ -272,9 +261,6 @@ pub enum HandoffError {
         status: std::process::ExitStatus,
     },
     /// The successor did not say it was ready in time, and was killed.
-    #[error(
-        "the successor (pid {pid}) did not say it was ready within {within:?}, and was killed; this process keeps serving. A successor calls listenspec::handoff::notify_ready() once it serves"
-    )]
     NotReady {
         /// Its process id.
         pid: u32,
@@ -282,11 +268,9 @@ pub enum HandoffError {
         within: Duration,
     },
     /// Waiting for the successor failed.
-    #[error("waiting for the successor failed: {0}")]
     Wait(io::Error),
     /// A variable given with [`Successor::env`] that cannot be passed as
     /// given; no successor was started.
-    #[error("the successor's variable {name:?} {reason}")]
     Variable {
         /// Its name, as given.
         name: OsString,
@@ -295,23 +279,67 @@ pub enum HandoffError {
     },
 }
 
+impl fmt::Display for HandoffError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandoffError::Unsupported { os } => write!(
+                f,
+                "handing sockets to a successor is not supported on {os}: restart the server instead (its clients see refused connections meanwhile)"
+            ),
+            HandoffError::InProgress => f.write_str(
+                "an upgrade is under way already: wait for it to end before starting another",
+            ),
+            HandoffError::Prepare(error) => {
+                write!(f, "the upgrade could not be prepared: {error}")
+            }
+            HandoffError::Start { program, error } => write!(
+                f,
+                "the successor {program:?} could not be started: {error}; check the path and that it is executable"
+            ),
+            HandoffError::Exited { pid, status } => write!(
+                f,
+                "the successor (pid {pid}) exited before it was ready ({status}); this process keeps serving. Its own output says why: a spec or bind error at its start-up, say"
+            ),
+            HandoffError::NotReady { pid, within } => write!(
+                f,
+                "the successor (pid {pid}) did not say it was ready within {within:?}, and was killed; this process keeps serving. A successor calls listenspec::handoff::notify_ready() once it serves"
+            ),
+            HandoffError::Wait(error) => write!(f, "waiting for the successor failed: {error}"),
+            HandoffError::Variable { name, reason } => {
+                write!(f, "the successor's variable {name:?} {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HandoffError {}
+
 /// Why a variable given with [`Successor::env`] cannot be passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum VariableError {
     /// One the handoff sets itself, to tell the successor its sockets and
     /// where to say it is ready.
-    #[error(
-        "is set by the handoff itself, to pass the sockets and readiness: remove it from Successor::env"
-    )]
     Reserved,
     /// A name that is empty or holds `=`, or a name or value that holds a
     /// NUL byte, which an environment cannot carry.
-    #[error(
-        "cannot be put in an environment (an empty name, '=' in the name, or a NUL byte): fix its name or value in Successor::env"
-    )]
     Malformed,
 }
+
+impl fmt::Display for VariableError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            VariableError::Reserved => {
+                "is set by the handoff itself, to pass the sockets and readiness: remove it from Successor::env"
+            }
+            VariableError::Malformed => {
+                "cannot be put in an environment (an empty name, '=' in the name, or a NUL byte): fix its name or value in Successor::env"
+            }
+        })
+    }
+}
+
+impl std::error::Error for VariableError {}
 
 /// The variables the handoff sets in the successor's environment.
 const SET_HERE: [&str; 5] = [

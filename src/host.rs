@@ -886,14 +886,12 @@ fn looks_like_loopback(addrs: &[IpNet]) -> bool {
 }
 
 /// Why a host snapshot was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HostError {
     /// Two interfaces share a name.
-    #[error("two interfaces are named {0:?}; names must be unique")]
     DuplicateName(String),
     /// Two interfaces share an index.
-    #[error("interfaces {first:?} and {second:?} both have index {index}; indexes must be unique")]
     DuplicateIndex {
         /// The shared index.
         index: u32,
@@ -903,12 +901,8 @@ pub enum HostError {
         second: String,
     },
     /// An interface has index 0, which no OS assigns.
-    #[error("interface {0:?} has index 0; the OS numbers interfaces from 1")]
     ZeroIndex(String),
     /// An address did not parse as `ADDRESS/PREFIX`.
-    #[error(
-        "interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64: {reason}"
-    )]
     BadAddr {
         /// The interface it was given for.
         interface: String,
@@ -918,9 +912,6 @@ pub enum HostError {
         reason: AddrError,
     },
     /// Address flags were given for an address the interface does not hold.
-    #[error(
-        "interface {interface:?} has flags for {ip}, which it does not hold; add the address to its \"addrs\" or remove its flags"
-    )]
     FlagsWithoutAddr {
         /// The interface.
         interface: String,
@@ -928,7 +919,6 @@ pub enum HostError {
         ip: IpAddr,
     },
     /// An address given for flags did not parse as an IP address.
-    #[error("interface {interface:?}: flags are given for {text:?}, which is not an IP address")]
     BadFlagsAddr {
         /// The interface.
         interface: String,
@@ -936,9 +926,6 @@ pub enum HostError {
         text: String,
     },
     /// The JSON form gives `up` against `admin_up` and `carrier`.
-    #[error(
-        "interface {interface:?} says up={up} but admin_up={admin_up} and carrier={carrier}; up means both, so drop \"up\" or make it agree"
-    )]
     UpDisagrees {
         /// The interface.
         interface: String,
@@ -950,7 +937,6 @@ pub enum HostError {
         carrier: bool,
     },
     /// A DNS answer did not parse as an IP address.
-    #[error("dns {name:?}: {text:?} is not an IP address")]
     BadDnsAddr {
         /// The name it was given for.
         name: String,
@@ -960,9 +946,6 @@ pub enum HostError {
     /// Text that is printed as it is (an interface's name, a DNS error)
     /// holds a control character: a newline or an escape sequence there
     /// could forge lines of the doctor's output or rewrite the terminal.
-    #[error(
-        "{what} {text:?} holds a control character, which could forge lines of the output it is printed in; rename it, or remove it from the snapshot"
-    )]
     ControlCharacter {
         /// Which text it is.
         what: TextOf,
@@ -970,6 +953,62 @@ pub enum HostError {
         text: String,
     },
 }
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::DuplicateName(name) => {
+                write!(f, "two interfaces are named {name:?}; names must be unique")
+            }
+            HostError::DuplicateIndex {
+                index,
+                first,
+                second,
+            } => write!(
+                f,
+                "interfaces {first:?} and {second:?} both have index {index}; indexes must be unique"
+            ),
+            HostError::ZeroIndex(name) => write!(
+                f,
+                "interface {name:?} has index 0; the OS numbers interfaces from 1"
+            ),
+            HostError::BadAddr {
+                interface,
+                text,
+                reason,
+            } => write!(
+                f,
+                "interface {interface:?}: {text:?} is not an address with a prefix length, like 10.0.0.1/8 or fe80::1/64: {reason}"
+            ),
+            HostError::FlagsWithoutAddr { interface, ip } => write!(
+                f,
+                "interface {interface:?} has flags for {ip}, which it does not hold; add the address to its \"addrs\" or remove its flags"
+            ),
+            HostError::BadFlagsAddr { interface, text } => write!(
+                f,
+                "interface {interface:?}: flags are given for {text:?}, which is not an IP address"
+            ),
+            HostError::UpDisagrees {
+                interface,
+                up,
+                admin_up,
+                carrier,
+            } => write!(
+                f,
+                "interface {interface:?} says up={up} but admin_up={admin_up} and carrier={carrier}; up means both, so drop \"up\" or make it agree"
+            ),
+            HostError::BadDnsAddr { name, text } => {
+                write!(f, "dns {name:?}: {text:?} is not an IP address")
+            }
+            HostError::ControlCharacter { what, text } => write!(
+                f,
+                "{what} {text:?} holds a control character, which could forge lines of the output it is printed in; rename it, or remove it from the snapshot"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
 
 /// Which text of a snapshot holds a control character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1047,25 +1086,16 @@ fn printable(what: TextOf, text: &str) -> Result<(), HostError> {
 }
 
 /// Why a text is not an interface address with its prefix length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AddrError {
     /// There is no `/` and prefix length.
-    #[error("the /PREFIX after the address is missing")]
     NoPrefix,
     /// The part before the `/` is not an IP address.
-    #[error("the part before the / is not an IPv4 or IPv6 address")]
     NotAnAddress,
     /// The part after the `/` is not a number.
-    #[error(
-        "the prefix length after the / is not a number of bits (up to 32 for IPv4, 128 for IPv6)"
-    )]
     BadPrefix,
     /// The prefix length is longer than the address.
-    #[error(
-        "the prefix length {prefix} is longer than the {max} bits of an {} address",
-        if *max == 32 { "IPv4" } else { "IPv6" }
-    )]
     PrefixTooLong {
         /// The prefix length given.
         prefix: u32,
@@ -1073,6 +1103,27 @@ pub enum AddrError {
         max: u8,
     },
 }
+
+impl fmt::Display for AddrError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AddrError::NoPrefix => f.write_str("the /PREFIX after the address is missing"),
+            AddrError::NotAnAddress => {
+                f.write_str("the part before the / is not an IPv4 or IPv6 address")
+            }
+            AddrError::BadPrefix => f.write_str(
+                "the prefix length after the / is not a number of bits (up to 32 for IPv4, 128 for IPv6)",
+            ),
+            AddrError::PrefixTooLong { prefix, max } => write!(
+                f,
+                "the prefix length {prefix} is longer than the {max} bits of an {} address",
+                if *max == 32 { "IPv4" } else { "IPv6" }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AddrError {}
 
 /// `ADDRESS/PREFIX`, saying which half is wrong; `IpNet`'s own parser only
 /// says the whole is not valid.

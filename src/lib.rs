@@ -276,25 +276,76 @@ impl ListenSpec {
 /// }
 /// # Ok::<(), listenspec::SpecError>(())
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The host could not be read.
-    #[error(transparent)]
-    Capture(#[from] CaptureError),
+    Capture(CaptureError),
     /// The spec does not fit this host.
-    #[error(transparent)]
-    Plan(#[from] PlanError),
+    Plan(PlanError),
     /// Some sockets could not be bound.
-    #[error(transparent)]
-    Bind(#[from] BindError),
+    Bind(BindError),
     /// The layers do not make a spec ([`bind_layers_async`]).
-    #[error(transparent)]
-    Spec(#[from] SpecError),
+    Spec(SpecError),
     /// Waiting for the host ([`bind_all_waiting`]) reached its deadline
     /// with problems time may fix still there.
-    #[error(transparent)]
-    Deadline(#[from] wait::DeadlineError),
+    Deadline(wait::DeadlineError),
+}
+
+/// Each variant prints as the error it holds, with the same formatter.
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Capture(e) => std::fmt::Display::fmt(e, f),
+            Error::Plan(e) => std::fmt::Display::fmt(e, f),
+            Error::Bind(e) => std::fmt::Display::fmt(e, f),
+            Error::Spec(e) => std::fmt::Display::fmt(e, f),
+            Error::Deadline(e) => std::fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+/// The held error is what prints, so the source is its source, not itself.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Capture(e) => e.source(),
+            Error::Plan(e) => e.source(),
+            Error::Bind(e) => e.source(),
+            Error::Spec(e) => e.source(),
+            Error::Deadline(e) => e.source(),
+        }
+    }
+}
+
+impl From<CaptureError> for Error {
+    fn from(e: CaptureError) -> Error {
+        Error::Capture(e)
+    }
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Error {
+        Error::Plan(e)
+    }
+}
+
+impl From<BindError> for Error {
+    fn from(e: BindError) -> Error {
+        Error::Bind(e)
+    }
+}
+
+impl From<SpecError> for Error {
+    fn from(e: SpecError) -> Error {
+        Error::Spec(e)
+    }
+}
+
+impl From<wait::DeadlineError> for Error {
+    fn from(e: wait::DeadlineError) -> Error {
+        Error::Deadline(e)
+    }
 }
 
 /// Reads this host, plans the spec against it, and binds every socket; on

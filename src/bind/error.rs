@@ -9,11 +9,10 @@ use crate::plan::PlannedEndpoint;
 use crate::spec::{Account, QualifiedName, Transport, UnixPath};
 
 /// Why one socket could not be had.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Cause {
     /// The OS refused a call.
-    #[error("{error}")]
     Os {
         /// The OS error.
         error: io::Error,
@@ -25,7 +24,6 @@ pub enum Cause {
         device: Option<String>,
     },
     /// No port of a range was free on every address of the endpoint.
-    #[error("no port in {first}-{last} is free on every address of the endpoint")]
     NoFreePort {
         /// The range's first port.
         first: u16,
@@ -33,10 +31,6 @@ pub enum Cause {
         last: u16,
     },
     /// An inherited socket's name matches no endpoint.
-    #[error(
-        "inherited socket {name:?} ({found}) matches no endpoint; endpoints: {}",
-        names(endpoints)
-    )]
     UnmatchedInherited {
         /// Its `LISTEN_FDNAMES` name.
         name: String,
@@ -46,7 +40,6 @@ pub enum Cause {
         endpoints: Vec<QualifiedName>,
     },
     /// An inherited socket's name matches several endpoints.
-    #[error("inherited socket {name:?} could be any of {}", names(endpoints))]
     AmbiguousInherited {
         /// Its name.
         name: String,
@@ -55,7 +48,6 @@ pub enum Cause {
     },
     /// An inherited socket's transport, family or address is none of the
     /// endpoint's.
-    #[error("inherited socket {name:?} is {found}, but the plan has {}", expected.join(", "))]
     InheritedMismatch {
         /// Its name.
         name: String,
@@ -66,7 +58,6 @@ pub enum Cause {
     },
     /// An inherited socket has the planned address, but the kernel says it
     /// is not the socket the plan would open there.
-    #[error("inherited socket {name:?} (fd {fd}, {found}) {}", phrases(why))]
     InheritedDisagrees {
         /// Its name.
         name: String,
@@ -78,7 +69,6 @@ pub enum Cause {
         why: Vec<Disagreement>,
     },
     /// Two inherited sockets stand for the same planned address.
-    #[error("a second inherited socket {name:?} stands for the same address")]
     InheritedTwice {
         /// Its name.
         name: String,
@@ -86,10 +76,6 @@ pub enum Cause {
     /// An inherited socket that came without a name (`LISTEN_FDNAMES` not
     /// set, as `systemfd` and `systemd-socket-activate` without `--fdname`
     /// pass them) sits on no planned socket's address, of its transport.
-    #[error(
-        "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but no planned socket has it; the plan has {}",
-        capped(planned)
-    )]
     UnnamedUnmatched {
         /// Its descriptor number.
         fd: i32,
@@ -101,10 +87,6 @@ pub enum Cause {
     /// An inherited socket that came without a name fits the planned
     /// sockets of several endpoints (each on its address, with port 0 or
     /// a range that holds its port), so which one it is for is a guess.
-    #[error(
-        "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but it fits {}",
-        candidates.join(" and ")
-    )]
     UnnamedAmbiguous {
         /// Its descriptor number.
         fd: i32,
@@ -115,13 +97,6 @@ pub enum Cause {
     },
     /// Several inherited sockets that came without names fit the one
     /// planned socket, which can take only one of them.
-    #[error(
-        "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but {} this planned socket too",
-        match others.as_slice() {
-            [one] => format!("unnamed fd {one} fits"),
-            many => format!("unnamed fds {} fit", many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")),
-        }
-    )]
     UnnamedShared {
         /// Its descriptor number.
         fd: i32,
@@ -134,13 +109,6 @@ pub enum Cause {
     /// but not for this process (`LISTEN_PID` absent, or another
     /// process's id), so none was taken: one of them, still open in this
     /// process from fd 3 on, likely holds the address.
-    #[error(
-        "{error}; LISTEN_FDS={listen_fds:?} is set {}, so the sockets passed from fd 3 on were not taken, and one of them likely holds this address",
-        match listen_pid {
-            None => "without LISTEN_PID".to_owned(),
-            Some(p) => format!("with LISTEN_PID={p:?}, which is not this process ({pid})"),
-        }
-    )]
     PassedNotTaken {
         /// The OS error (address in use).
         error: io::Error,
@@ -152,12 +120,104 @@ pub enum Cause {
         pid: u32,
     },
     /// The socket-activation environment could not be used.
-    #[error("socket activation: {0}")]
     Activation(ActivationError),
     /// A Unix socket could not be had at its path.
-    #[error("{0}")]
     Unix(UnixError),
 }
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::Os { error, .. } => write!(f, "{error}"),
+            Cause::NoFreePort { first, last } => write!(
+                f,
+                "no port in {first}-{last} is free on every address of the endpoint"
+            ),
+            Cause::UnmatchedInherited {
+                name,
+                found,
+                endpoints,
+            } => write!(
+                f,
+                "inherited socket {name:?} ({found}) matches no endpoint; endpoints: {}",
+                names(endpoints)
+            ),
+            Cause::AmbiguousInherited { name, endpoints } => write!(
+                f,
+                "inherited socket {name:?} could be any of {}",
+                names(endpoints)
+            ),
+            Cause::InheritedMismatch {
+                name,
+                found,
+                expected,
+            } => write!(
+                f,
+                "inherited socket {name:?} is {found}, but the plan has {}",
+                expected.join(", ")
+            ),
+            Cause::InheritedDisagrees {
+                name,
+                fd,
+                found,
+                why,
+            } => write!(
+                f,
+                "inherited socket {name:?} (fd {fd}, {found}) {}",
+                phrases(why)
+            ),
+            Cause::InheritedTwice { name } => write!(
+                f,
+                "a second inherited socket {name:?} stands for the same address"
+            ),
+            Cause::UnnamedUnmatched { fd, found, planned } => write!(
+                f,
+                "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but no planned socket has it; the plan has {}",
+                capped(planned)
+            ),
+            Cause::UnnamedAmbiguous {
+                fd,
+                found,
+                candidates,
+            } => write!(
+                f,
+                "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but it fits {}",
+                candidates.join(" and ")
+            ),
+            Cause::UnnamedShared { fd, found, others } => write!(
+                f,
+                "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but {} this planned socket too",
+                match others.as_slice() {
+                    [one] => format!("unnamed fd {one} fits"),
+                    many => format!(
+                        "unnamed fds {} fit",
+                        many.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+            ),
+            Cause::PassedNotTaken {
+                error,
+                listen_fds,
+                listen_pid,
+                pid,
+            } => write!(
+                f,
+                "{error}; LISTEN_FDS={listen_fds:?} is set {}, so the sockets passed from fd 3 on were not taken, and one of them likely holds this address",
+                match listen_pid {
+                    None => "without LISTEN_PID".to_owned(),
+                    Some(p) => format!("with LISTEN_PID={p:?}, which is not this process ({pid})"),
+                }
+            ),
+            Cause::Activation(error) => write!(f, "socket activation: {error}"),
+            Cause::Unix(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl std::error::Error for Cause {}
 
 /// The endpoints' names, capped as [`capped`] caps any list: a spec can
 /// have thousands.
@@ -330,24 +390,21 @@ fn who_holds(transport: Transport, port: u16) -> String {
 
 /// How an inherited socket at a planned address differs from the socket the
 /// plan would open there, as the kernel reports it (socket(7), ipv6(7)).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Disagreement {
     /// A TCP socket nobody called `listen(2)` on (`SO_ACCEPTCONN` off):
     /// usually one accepted connection, as `Accept=yes` units pass.
-    #[error("is not listening (SO_ACCEPTCONN off){}", peer.map_or(String::new(), |p| format!(", it is connected to {p}")))]
     NotListening {
         /// The far end, when it is connected.
         peer: Option<SocketAddr>,
     },
     /// `IPV6_V6ONLY` on an `[::]` socket is not what the endpoint says.
-    #[error("{}", if *expected { "takes IPv4 too (IPV6_V6ONLY off), but the endpoint is v6-only" } else { "is v6-only (IPV6_V6ONLY on), but the endpoint says v6only=false" })]
     V6Only {
         /// What the endpoint says: `true` unless it has `v6only=false`.
         expected: bool,
     },
     /// `SO_BINDTODEVICE` is not the interface the plan pins the socket to.
-    #[error("is pinned to {}, but the plan pins it to {} (SO_BINDTODEVICE)", found.as_deref().unwrap_or("no device"), expected.as_deref().unwrap_or("no device"))]
     Device {
         /// The plan's device.
         expected: Option<String>,
@@ -356,7 +413,6 @@ pub enum Disagreement {
     },
     /// No socket file is at the Unix socket's path, so clients cannot
     /// reach it there, nor can its mode and owner be checked.
-    #[error("has no socket file at {}: {}", path.display(), found.map_or("nothing is there".to_owned(), |k| format!("it is {k}")))]
     NoSocketFile {
         /// The planned path, as `lstat(2)` looked at it (a symbolic link
         /// there is not followed).
@@ -365,7 +421,6 @@ pub enum Disagreement {
         found: Option<FileKind>,
     },
     /// The socket file's permission bits are not the endpoint's `mode=`.
-    #[error("has mode {found:o} on its file {}, but the endpoint says mode={expected:o}", path.display())]
     FileMode {
         /// The socket file.
         path: PathBuf,
@@ -375,7 +430,6 @@ pub enum Disagreement {
         expected: u32,
     },
     /// The socket file's owner is not the endpoint's `owner=`.
-    #[error("has its file {} owned by uid {found}, but the endpoint says owner={account} (uid {expected})", path.display())]
     FileOwner {
         /// The socket file.
         path: PathBuf,
@@ -387,7 +441,6 @@ pub enum Disagreement {
         account: Account,
     },
     /// The socket file's group is not the endpoint's `group=`.
-    #[error("has its file {} in group gid {found}, but the endpoint says group={account} (gid {expected})", path.display())]
     FileGroup {
         /// The socket file.
         path: PathBuf,
@@ -399,6 +452,66 @@ pub enum Disagreement {
         account: Account,
     },
 }
+
+impl fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Disagreement::NotListening { peer } => write!(
+                f,
+                "is not listening (SO_ACCEPTCONN off){}",
+                peer.map_or(String::new(), |p| format!(", it is connected to {p}"))
+            ),
+            Disagreement::V6Only { expected } => f.write_str(if *expected {
+                "takes IPv4 too (IPV6_V6ONLY off), but the endpoint is v6-only"
+            } else {
+                "is v6-only (IPV6_V6ONLY on), but the endpoint says v6only=false"
+            }),
+            Disagreement::Device { expected, found } => write!(
+                f,
+                "is pinned to {}, but the plan pins it to {} (SO_BINDTODEVICE)",
+                found.as_deref().unwrap_or("no device"),
+                expected.as_deref().unwrap_or("no device")
+            ),
+            Disagreement::NoSocketFile { path, found } => write!(
+                f,
+                "has no socket file at {}: {}",
+                path.display(),
+                found.map_or("nothing is there".to_owned(), |k| format!("it is {k}"))
+            ),
+            Disagreement::FileMode {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "has mode {found:o} on its file {}, but the endpoint says mode={expected:o}",
+                path.display()
+            ),
+            Disagreement::FileOwner {
+                path,
+                found,
+                expected,
+                account,
+            } => write!(
+                f,
+                "has its file {} owned by uid {found}, but the endpoint says owner={account} (uid {expected})",
+                path.display()
+            ),
+            Disagreement::FileGroup {
+                path,
+                found,
+                expected,
+                account,
+            } => write!(
+                f,
+                "has its file {} in group gid {found}, but the endpoint says group={account} (gid {expected})",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Disagreement {}
 
 impl Disagreement {
     /// What to change so the two agree.
@@ -421,32 +534,26 @@ impl Disagreement {
 /// Why the socket-activation environment (`LISTEN_PID`, `LISTEN_FDS`,
 /// `LISTEN_FDNAMES`) could not be used. Whatever the reason, no descriptor
 /// was taken and none was closed, except where a variant says otherwise.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum ActivationError {
     /// `LISTEN_PID` is not a process id.
-    #[error("LISTEN_PID={found:?} is not a process id")]
     BadPid {
         /// The value as found.
         found: String,
     },
     /// `LISTEN_FDS` is not a decimal count.
-    #[error("LISTEN_FDS={found:?} is not a count of descriptors")]
     NotACount {
         /// The value as found.
         found: String,
     },
     /// `LISTEN_FDS` is negative.
-    #[error("LISTEN_FDS={found:?} is negative")]
     NegativeCount {
         /// The value as found.
         found: String,
     },
     /// `LISTEN_FDS` counts descriptors this process cannot have: numbered
     /// from 3, the last would reach its descriptor limit.
-    #[error(
-        "LISTEN_FDS={found:?} announces more descriptors than this process can have: numbered from 3, they must stay below its descriptor limit of {limit} (RLIMIT_NOFILE)"
-    )]
     TooMany {
         /// The value as found.
         found: String,
@@ -454,7 +561,6 @@ pub enum ActivationError {
         limit: u64,
     },
     /// `LISTEN_FDNAMES` names a different number of sockets.
-    #[error("LISTEN_FDNAMES has {names} names but LISTEN_FDS={count}")]
     NamesMismatch {
         /// How many names it has.
         names: usize,
@@ -463,7 +569,6 @@ pub enum ActivationError {
     },
     /// Some announced descriptors are not sockets, or not open; they were
     /// all left as they are, and the sockets beside them too.
-    #[error("LISTEN_FDS={count} announces {}, but {}; none was taken or closed", fd_range(*count), list(descriptors))]
     NotSockets {
         /// `LISTEN_FDS`.
         count: usize,
@@ -473,7 +578,6 @@ pub enum ActivationError {
     },
     /// Close-on-exec could not be set on a taken socket; every socket taken
     /// so far was closed again.
-    #[error("inherited fd {fd}: cannot set close-on-exec: {error}")]
     CloseOnExec {
         /// The descriptor.
         fd: i32,
@@ -483,7 +587,6 @@ pub enum ActivationError {
     /// A taken socket could not be duplicated to be kept across a bind
     /// that is tried again (when waiting for the host); every taken socket
     /// was closed.
-    #[error("inherited fd {fd}: cannot duplicate it to keep it for the next attempt: {error}")]
     Duplicate {
         /// The descriptor.
         fd: i32,
@@ -491,6 +594,44 @@ pub enum ActivationError {
         error: io::Error,
     },
 }
+
+impl fmt::Display for ActivationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActivationError::BadPid { found } => {
+                write!(f, "LISTEN_PID={found:?} is not a process id")
+            }
+            ActivationError::NotACount { found } => {
+                write!(f, "LISTEN_FDS={found:?} is not a count of descriptors")
+            }
+            ActivationError::NegativeCount { found } => {
+                write!(f, "LISTEN_FDS={found:?} is negative")
+            }
+            ActivationError::TooMany { found, limit } => write!(
+                f,
+                "LISTEN_FDS={found:?} announces more descriptors than this process can have: numbered from 3, they must stay below its descriptor limit of {limit} (RLIMIT_NOFILE)"
+            ),
+            ActivationError::NamesMismatch { names, count } => {
+                write!(f, "LISTEN_FDNAMES has {names} names but LISTEN_FDS={count}")
+            }
+            ActivationError::NotSockets { count, descriptors } => write!(
+                f,
+                "LISTEN_FDS={count} announces {}, but {}; none was taken or closed",
+                fd_range(*count),
+                list(descriptors)
+            ),
+            ActivationError::CloseOnExec { fd, error } => {
+                write!(f, "inherited fd {fd}: cannot set close-on-exec: {error}")
+            }
+            ActivationError::Duplicate { fd, error } => write!(
+                f,
+                "inherited fd {fd}: cannot duplicate it to keep it for the next attempt: {error}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ActivationError {}
 
 fn fd_range(count: usize) -> String {
     match count {
@@ -622,11 +763,10 @@ impl fmt::Display for FileKind {
 /// Why a Unix socket could not be had at its path. Whatever the reason,
 /// no file that was there before was removed, except a stale socket file
 /// the endpoint allows replacing (`stale=replace`, the default).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum UnixError {
     /// Something that is not a socket is at the path: it is never deleted.
-    #[error("{} is {kind}, not a socket; it was left as it is", path.display())]
     NotASocket {
         /// The path.
         path: PathBuf,
@@ -634,7 +774,6 @@ pub enum UnixError {
         kind: FileKind,
     },
     /// A socket at the path is in use.
-    #[error("another instance is running on {}: {how}", path.display())]
     Live {
         /// The path.
         path: PathBuf,
@@ -643,20 +782,12 @@ pub enum UnixError {
     },
     /// A stale socket file is at the path and the endpoint says
     /// `stale=refuse`.
-    #[error(
-        "a stale socket file is at {} (connecting to it is refused: no process listens on it), and the endpoint says stale=refuse",
-        path.display()
-    )]
     Stale {
         /// The path.
         path: PathBuf,
     },
     /// A stale socket file of another user, in a sticky directory (`/tmp`):
     /// only its owner may remove it there, so it is theirs, and stays.
-    #[error(
-        "a stale socket file of user id {owner} is at {}, in a sticky directory, where only its owner may remove it; it was left as it is",
-        path.display()
-    )]
     OthersStale {
         /// The path.
         path: PathBuf,
@@ -665,10 +796,6 @@ pub enum UnixError {
     },
     /// Whether the socket file at the path is in use could not be told:
     /// connecting to it failed in an unexpected way. It was left as it is.
-    #[error(
-        "cannot tell whether the socket file at {} is in use, so it was left as it is: connecting to it failed: {error}",
-        path.display()
-    )]
     Probe {
         /// The path.
         path: PathBuf,
@@ -676,14 +803,12 @@ pub enum UnixError {
         error: io::Error,
     },
     /// The directory the socket goes in does not exist.
-    #[error("the directory {} does not exist", dir.display())]
     NoDirectory {
         /// The directory.
         dir: PathBuf,
     },
     /// This process may not create a file in the directory (or search a
     /// directory on the way to it).
-    #[error("this process may not create a socket file in {}: {error}", dir.display())]
     DirectoryDenied {
         /// The directory.
         dir: PathBuf,
@@ -692,16 +817,11 @@ pub enum UnixError {
     },
     /// A file changed while the socket was being made: it is not the
     /// one this process made or looked at. It was left as it is.
-    #[error(
-        "{} was replaced by another process while the socket was being made; it is not this process's and was left as it is",
-        path.display()
-    )]
     Replaced {
         /// The path.
         path: PathBuf,
     },
     /// A step of making the socket failed.
-    #[error("{step}: {error}")]
     Os {
         /// What was being done.
         step: Step,
@@ -709,7 +829,6 @@ pub enum UnixError {
         error: io::Error,
     },
     /// An abstract name, on an OS without the abstract namespace.
-    #[error("abstract socket names (@{name}) exist on Linux and Android only, not on {os}")]
     AbstractUnsupported {
         /// The name.
         name: String,
@@ -717,12 +836,66 @@ pub enum UnixError {
         os: &'static str,
     },
     /// Unix domain sockets on an OS this crate binds none on.
-    #[error("Unix domain sockets are not supported on {os}")]
     Unsupported {
         /// This OS, as `std::env::consts::OS` names it.
         os: &'static str,
     },
 }
+
+impl fmt::Display for UnixError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnixError::NotASocket { path, kind } => write!(
+                f,
+                "{} is {kind}, not a socket; it was left as it is",
+                path.display()
+            ),
+            UnixError::Live { path, how } => write!(
+                f,
+                "another instance is running on {}: {how}",
+                path.display()
+            ),
+            UnixError::Stale { path } => write!(
+                f,
+                "a stale socket file is at {} (connecting to it is refused: no process listens on it), and the endpoint says stale=refuse",
+                path.display()
+            ),
+            UnixError::OthersStale { path, owner } => write!(
+                f,
+                "a stale socket file of user id {owner} is at {}, in a sticky directory, where only its owner may remove it; it was left as it is",
+                path.display()
+            ),
+            UnixError::Probe { path, error } => write!(
+                f,
+                "cannot tell whether the socket file at {} is in use, so it was left as it is: connecting to it failed: {error}",
+                path.display()
+            ),
+            UnixError::NoDirectory { dir } => {
+                write!(f, "the directory {} does not exist", dir.display())
+            }
+            UnixError::DirectoryDenied { dir, error } => write!(
+                f,
+                "this process may not create a socket file in {}: {error}",
+                dir.display()
+            ),
+            UnixError::Replaced { path } => write!(
+                f,
+                "{} was replaced by another process while the socket was being made; it is not this process's and was left as it is",
+                path.display()
+            ),
+            UnixError::Os { step, error } => write!(f, "{step}: {error}"),
+            UnixError::AbstractUnsupported { name, os } => write!(
+                f,
+                "abstract socket names (@{name}) exist on Linux and Android only, not on {os}"
+            ),
+            UnixError::Unsupported { os } => {
+                write!(f, "Unix domain sockets are not supported on {os}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UnixError {}
 
 impl UnixError {
     /// The OS error, where there is one.
@@ -1057,11 +1230,10 @@ impl std::error::Error for BindError {}
 /// assert_eq!(err.to_string(), "no endpoint local.wbe; the spec has local.dns, local.web");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum TakeError {
     /// The spec has no endpoint of that name.
-    #[error("no endpoint {network}.{name}; the spec has {}", names(endpoints))]
     NotFound {
         /// The network asked for.
         network: String,
@@ -1071,7 +1243,6 @@ pub enum TakeError {
         endpoints: Vec<QualifiedName>,
     },
     /// The endpoint is of another transport than the type asked for takes.
-    #[error("endpoint {endpoint} is {found}, not {}", either(wanted))]
     WrongTransport {
         /// The endpoint.
         endpoint: QualifiedName,
@@ -1081,23 +1252,18 @@ pub enum TakeError {
         wanted: &'static [Transport],
     },
     /// The endpoint's sockets were handed out before.
-    #[error("endpoint {endpoint} was taken already: each endpoint's sockets are handed out once")]
     Taken {
         /// The endpoint.
         endpoint: QualifiedName,
     },
     /// A tokio type was asked for outside a tokio runtime, which
     /// registering its sockets needs.
-    #[error(
-        "endpoint {endpoint}: tokio sockets can only be made inside a tokio runtime; take them in async code, or inside Runtime::block_on or Runtime::enter"
-    )]
     NoRuntime {
         /// The endpoint.
         endpoint: QualifiedName,
     },
     /// A socket could not be made non-blocking or registered with tokio;
     /// the endpoint's sockets are closed.
-    #[error("endpoint {endpoint}: a socket could not be handed to tokio: {error}")]
     Tokio {
         /// The endpoint.
         endpoint: QualifiedName,
@@ -1105,3 +1271,38 @@ pub enum TakeError {
         error: io::Error,
     },
 }
+
+impl fmt::Display for TakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TakeError::NotFound {
+                network,
+                name,
+                endpoints,
+            } => write!(
+                f,
+                "no endpoint {network}.{name}; the spec has {}",
+                names(endpoints)
+            ),
+            TakeError::WrongTransport {
+                endpoint,
+                found,
+                wanted,
+            } => write!(f, "endpoint {endpoint} is {found}, not {}", either(wanted)),
+            TakeError::Taken { endpoint } => write!(
+                f,
+                "endpoint {endpoint} was taken already: each endpoint's sockets are handed out once"
+            ),
+            TakeError::NoRuntime { endpoint } => write!(
+                f,
+                "endpoint {endpoint}: tokio sockets can only be made inside a tokio runtime; take them in async code, or inside Runtime::block_on or Runtime::enter"
+            ),
+            TakeError::Tokio { endpoint, error } => write!(
+                f,
+                "endpoint {endpoint}: a socket could not be handed to tokio: {error}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TakeError {}

@@ -9,6 +9,7 @@
 //! `linux/if.h` (<https://man7.org/linux/man-pages/man7/rtnetlink.7.html>).
 //! Netlink is in the host's byte order.
 
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const NLMSG_ERROR: u16 = 2;
@@ -57,13 +58,10 @@ const IFADDRMSG: usize = 8;
 
 /// Why a kernel reply could not be read. Each names the request it answered
 /// and where in the datagram reading stopped.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BadReply {
     /// A message's header or fixed part is cut short.
-    #[error(
-        "a {what} at byte {at} needs {need} bytes but the datagram has {have} left (a truncated reply)"
-    )]
     Truncated {
         /// What was being read: `message header`, `ifinfomsg`, `ifaddrmsg`.
         what: &'static str,
@@ -76,7 +74,6 @@ pub enum BadReply {
     },
     /// A message says it is shorter than its header or longer than the
     /// datagram.
-    #[error("a message at byte {at} gives its length as {len}, but {have} bytes are left")]
     BadLength {
         /// Its offset in the datagram.
         at: usize,
@@ -87,7 +84,6 @@ pub enum BadReply {
     },
     /// An attribute's length runs past its message, or is shorter than its
     /// own header.
-    #[error("attribute {kind} of interface #{index} has a bad length")]
     BadAttribute {
         /// The attribute type.
         kind: u16,
@@ -95,7 +91,6 @@ pub enum BadReply {
         index: u32,
     },
     /// An address attribute has a length its family does not have.
-    #[error("an address of interface #{index} is {len} bytes long, not {want}")]
     BadAddress {
         /// The interface.
         index: u32,
@@ -105,7 +100,6 @@ pub enum BadReply {
         want: usize,
     },
     /// An address's prefix is longer than the address.
-    #[error("an address of interface #{index} has prefix length {prefix}, past its width")]
     BadPrefix {
         /// The interface.
         index: u32,
@@ -113,37 +107,78 @@ pub enum BadReply {
         prefix: u8,
     },
     /// A link without its name attribute.
-    #[error("interface #{index} came without a name")]
     NoName {
         /// The interface.
         index: u32,
     },
     /// A link or address of interface index 0, which the kernel never assigns.
-    #[error("a {what} names interface index 0")]
     ZeroIndex {
         /// `link` or `address`.
         what: &'static str,
     },
     /// The kernel could not queue the whole reply (`NLMSG_OVERRUN`).
-    #[error("the kernel reported an overrun: part of the reply was lost")]
     Overrun,
     /// The dump ended without an `NLMSG_DONE`.
-    #[error("the reply ended without its closing NLMSG_DONE")]
     Unfinished,
     /// A datagram filled the whole receive buffer, so it may have been cut.
-    #[error("a datagram of {len} bytes filled the receive buffer and may be cut short")]
     TooLarge {
         /// Its length.
         len: usize,
     },
     /// The interfaces changed during every attempt to read them (the kernel
     /// marks such a dump `NLM_F_DUMP_INTR`).
-    #[error("the interfaces kept changing during {attempts} attempts to read them")]
     KeptChanging {
         /// How many dumps were tried.
         attempts: u32,
     },
 }
+
+impl fmt::Display for BadReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadReply::Truncated {
+                what,
+                at,
+                need,
+                have,
+            } => write!(
+                f,
+                "a {what} at byte {at} needs {need} bytes but the datagram has {have} left (a truncated reply)"
+            ),
+            BadReply::BadLength { at, len, have } => write!(
+                f,
+                "a message at byte {at} gives its length as {len}, but {have} bytes are left"
+            ),
+            BadReply::BadAttribute { kind, index } => {
+                write!(f, "attribute {kind} of interface #{index} has a bad length")
+            }
+            BadReply::BadAddress { index, len, want } => write!(
+                f,
+                "an address of interface #{index} is {len} bytes long, not {want}"
+            ),
+            BadReply::BadPrefix { index, prefix } => write!(
+                f,
+                "an address of interface #{index} has prefix length {prefix}, past its width"
+            ),
+            BadReply::NoName { index } => write!(f, "interface #{index} came without a name"),
+            BadReply::ZeroIndex { what } => write!(f, "a {what} names interface index 0"),
+            BadReply::Overrun => {
+                f.write_str("the kernel reported an overrun: part of the reply was lost")
+            }
+            BadReply::Unfinished => f.write_str("the reply ended without its closing NLMSG_DONE"),
+            BadReply::TooLarge { len } => write!(
+                f,
+                "a datagram of {len} bytes filled the receive buffer and may be cut short"
+            ),
+            BadReply::KeptChanging { attempts } => write!(
+                f,
+                "the interfaces kept changing during {attempts} attempts to read them"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BadReply {}
 
 /// One interface of a `RTM_GETLINK` dump.
 #[derive(Debug, Clone, PartialEq, Eq)]

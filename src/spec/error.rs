@@ -10,17 +10,13 @@ use crate::class::AddrClass;
 use crate::spec::{Family, Name, Network, QualifiedName, Selector};
 
 /// One thing wrong with a spec.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SpecErrorKind {
     /// A line is not `NAME = …` or `NETWORK.ENDPOINT = …`.
-    #[error(
-        "expected `NAME = selectors` or `NETWORK.ENDPOINT = protocol:port` (or protocol:PATH on a network NAME = unix), found {0:?}"
-    )]
     BadStatement(String),
     /// A listen address in another program's spelling that this grammar
     /// does not take, with what to write instead.
-    #[error("{written:?} is {}; write {}", form.what(), form.instead())]
     Foreign {
         /// The statement as written.
         written: String,
@@ -28,10 +24,8 @@ pub enum SpecErrorKind {
         form: ForeignForm,
     },
     /// A network or endpoint name has characters outside `[A-Za-z0-9_-]`.
-    #[error("{0:?} is not a name: use letters, digits, '-' and '_', starting with a letter")]
     BadName(String),
     /// A selector did not parse.
-    #[error("selector {text:?}: {reason}")]
     BadSelector {
         /// The selector as written.
         text: String,
@@ -39,10 +33,8 @@ pub enum SpecErrorKind {
         reason: SelectorError,
     },
     /// `expose=` has an unknown level.
-    #[error("expose={0:?}: the levels are public, private and local")]
     BadExpose(String),
     /// An advertised URL or host did not parse or cannot be reached.
-    #[error("advertise {text:?}: {reason}")]
     BadAdvertise {
         /// The URL or host as written.
         text: String,
@@ -50,12 +42,8 @@ pub enum SpecErrorKind {
         reason: AdvertiseError,
     },
     /// An endpoint protocol is unknown.
-    #[error(
-        "protocol {0:?}: use tcp, udp, http or https (on a unix network: unix, unixgram, http or https)"
-    )]
     BadProtocol(String),
     /// A Unix socket path or abstract name did not parse.
-    #[error("Unix socket {text:?}: {reason}")]
     BadUnixPath {
         /// The path as written.
         text: String,
@@ -63,7 +51,6 @@ pub enum SpecErrorKind {
         reason: UnixPathError,
     },
     /// A `unix` network with something only IP networks have.
-    #[error("network {network}: {reason}")]
     UnixNetwork {
         /// The network.
         network: Name,
@@ -72,7 +59,6 @@ pub enum SpecErrorKind {
     },
     /// An endpoint whose address, protocol or options do not fit its
     /// network's kind (Unix sockets or IP addresses).
-    #[error("endpoint {endpoint}: {reason}")]
     UnixEndpoint {
         /// The endpoint.
         endpoint: QualifiedName,
@@ -80,9 +66,6 @@ pub enum SpecErrorKind {
         reason: UnixEndpointError,
     },
     /// A port or range did not parse.
-    #[error(
-        "ports {text:?}: {reason}; use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
-    )]
     BadPorts {
         /// The ports as written.
         text: String,
@@ -90,12 +73,8 @@ pub enum SpecErrorKind {
         reason: PortsError,
     },
     /// An endpoint's right-hand side does not start with `PROTOCOL:PORTS`.
-    #[error(
-        "{0:?} is not PROTOCOL:PORT or PROTOCOL:PATH, like http:8080, tcp:9000-9010, udp:161 or (on a network NAME = unix) unix:/run/app.sock"
-    )]
     BadTarget(String),
     /// An option is unknown or has a bad value.
-    #[error("option {text:?}: {reason}")]
     BadOption {
         /// The option as written.
         text: String,
@@ -104,9 +83,6 @@ pub enum SpecErrorKind {
     },
     /// An endpoint's target is a URL (`http://0.0.0.0:8080`), where the
     /// grammar wants `PROTOCOL:PORT` and takes addresses from the network.
-    #[error(
-        "{url:?} is a URL, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}"
-    )]
     EndpointUrl {
         /// The target as written.
         url: String,
@@ -114,27 +90,14 @@ pub enum SpecErrorKind {
         instead: String,
     },
     /// An option was given twice.
-    #[error("option {0:?} is given twice")]
     RepeatedOption(String),
     /// A network has only excludes and family filters.
-    #[error(
-        "network {0} includes nothing: add an include such as `*`, a CIDR block or if:NAME before excludes and ipv4/ipv6"
-    )]
     NoInclude(Name),
     /// A wildcard is listed beside specific selectors.
-    #[error(
-        "network {0} mixes a wildcard with specific selectors: a wildcard already takes every address, so list either the wildcard or the addresses"
-    )]
     WildcardMixed(Name),
     /// A wildcard network has excludes.
-    #[error(
-        "network {0} excludes from a wildcard, but a wildcard socket takes every address and cannot skip any: list the addresses to include instead"
-    )]
     WildcardExclude(Name),
     /// `!*`, `!0.0.0.0` or `!::`.
-    #[error(
-        "network {network}: !{selector} excludes everything of a family; use ipv4 or ipv6 to keep one family"
-    )]
     ExcludeWildcard {
         /// The network.
         network: Name,
@@ -142,12 +105,8 @@ pub enum SpecErrorKind {
         selector: Selector,
     },
     /// Both `ipv4` and `ipv6` are given.
-    #[error(
-        "network {0} lists both ipv4 and ipv6; give one to keep one family, or neither for both"
-    )]
     BothFamilies(Name),
     /// A family filter leaves none of the includes.
-    #[error("network {network}: {family} removes every selector it includes")]
     FamilyEmpty {
         /// The network.
         network: Name,
@@ -155,27 +114,19 @@ pub enum SpecErrorKind {
         family: Family,
     },
     /// A network is defined twice.
-    #[error("network {0} is defined twice")]
     DuplicateNetwork(Name),
     /// An endpoint is defined twice.
-    #[error("endpoint {0} is defined twice")]
     DuplicateEndpoint(QualifiedName),
     /// A layer's file could not be read.
-    #[error("cannot be read: {error}")]
     Unreadable {
         /// The OS's message.
         error: String,
     },
     /// `-NAME` names no network or endpoint that an earlier layer defined.
-    #[error("-{0} removes nothing: no earlier layer defines {0}")]
     NothingToRemove(String),
     /// `${NAME}` without a default, and the variable is not set.
-    #[error("${{{0}}} is not set, and has no default (write ${{{0}:-DEFAULT}} for one)")]
     UnsetVariable(String),
     /// A variable's value would be more than one word of the spec.
-    #[error(
-        "${{{name}}} is {value:?}, which holds a space, ';', '#', '=' or a newline; a variable stands for one word of the spec"
-    )]
     BadVariable {
         /// The variable.
         name: String,
@@ -184,108 +135,264 @@ pub enum SpecErrorKind {
     },
     /// `${NAME}` reached the parser: the text was parsed without an
     /// environment to expand it from.
-    #[error(
-        "{0} is a variable, but nothing expanded it: lay the text with Layers::env_vars() (or Layers::env) to expand it; str::parse and Deserialize for ListenSpec take no environment, so keep config-file text in a SpecText and add it with Layers::text"
-    )]
     UnexpandedVariable(String),
     /// `${` without its `}`, or with no name.
-    #[error("{0:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}")]
     BadReference(String),
     /// An endpoint names a network that is not defined.
-    #[error(
-        "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
-    )]
     UnknownNetwork {
         /// The endpoint.
         endpoint: QualifiedName,
     },
     /// `backlog=` on a UDP endpoint.
-    #[error("endpoint {0}: UDP sockets do not listen, so backlog does not apply")]
     UdpBacklog(QualifiedName),
     /// `backlog=0`.
-    #[error("endpoint {0}: backlog=0 refuses every connection; leave it out for the OS default")]
     ZeroBacklog(QualifiedName),
 }
 
+impl fmt::Display for SpecErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecErrorKind::BadStatement(found) => write!(
+                f,
+                "expected `NAME = selectors` or `NETWORK.ENDPOINT = protocol:port` (or protocol:PATH on a network NAME = unix), found {found:?}"
+            ),
+            SpecErrorKind::Foreign { written, form } => {
+                write!(
+                    f,
+                    "{written:?} is {}; write {}",
+                    form.what(),
+                    form.instead()
+                )
+            }
+            SpecErrorKind::BadName(name) => write!(
+                f,
+                "{name:?} is not a name: use letters, digits, '-' and '_', starting with a letter"
+            ),
+            SpecErrorKind::BadSelector { text, reason } => {
+                write!(f, "selector {text:?}: {reason}")
+            }
+            SpecErrorKind::BadExpose(level) => {
+                write!(
+                    f,
+                    "expose={level:?}: the levels are public, private and local"
+                )
+            }
+            SpecErrorKind::BadAdvertise { text, reason } => {
+                write!(f, "advertise {text:?}: {reason}")
+            }
+            SpecErrorKind::BadProtocol(protocol) => write!(
+                f,
+                "protocol {protocol:?}: use tcp, udp, http or https (on a unix network: unix, unixgram, http or https)"
+            ),
+            SpecErrorKind::BadUnixPath { text, reason } => {
+                write!(f, "Unix socket {text:?}: {reason}")
+            }
+            SpecErrorKind::UnixNetwork { network, reason } => {
+                write!(f, "network {network}: {reason}")
+            }
+            SpecErrorKind::UnixEndpoint { endpoint, reason } => {
+                write!(f, "endpoint {endpoint}: {reason}")
+            }
+            SpecErrorKind::BadPorts { text, reason } => write!(
+                f,
+                "ports {text:?}: {reason}; use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
+            ),
+            SpecErrorKind::BadTarget(target) => write!(
+                f,
+                "{target:?} is not PROTOCOL:PORT or PROTOCOL:PATH, like http:8080, tcp:9000-9010, udp:161 or (on a network NAME = unix) unix:/run/app.sock"
+            ),
+            SpecErrorKind::BadOption { text, reason } => write!(f, "option {text:?}: {reason}"),
+            SpecErrorKind::EndpointUrl { url, instead } => write!(
+                f,
+                "{url:?} is a URL, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}"
+            ),
+            SpecErrorKind::RepeatedOption(option) => write!(f, "option {option:?} is given twice"),
+            SpecErrorKind::NoInclude(network) => write!(
+                f,
+                "network {network} includes nothing: add an include such as `*`, a CIDR block or if:NAME before excludes and ipv4/ipv6"
+            ),
+            SpecErrorKind::WildcardMixed(network) => write!(
+                f,
+                "network {network} mixes a wildcard with specific selectors: a wildcard already takes every address, so list either the wildcard or the addresses"
+            ),
+            SpecErrorKind::WildcardExclude(network) => write!(
+                f,
+                "network {network} excludes from a wildcard, but a wildcard socket takes every address and cannot skip any: list the addresses to include instead"
+            ),
+            SpecErrorKind::ExcludeWildcard { network, selector } => write!(
+                f,
+                "network {network}: !{selector} excludes everything of a family; use ipv4 or ipv6 to keep one family"
+            ),
+            SpecErrorKind::BothFamilies(network) => write!(
+                f,
+                "network {network} lists both ipv4 and ipv6; give one to keep one family, or neither for both"
+            ),
+            SpecErrorKind::FamilyEmpty { network, family } => {
+                write!(
+                    f,
+                    "network {network}: {family} removes every selector it includes"
+                )
+            }
+            SpecErrorKind::DuplicateNetwork(network) => {
+                write!(f, "network {network} is defined twice")
+            }
+            SpecErrorKind::DuplicateEndpoint(endpoint) => {
+                write!(f, "endpoint {endpoint} is defined twice")
+            }
+            SpecErrorKind::Unreadable { error } => write!(f, "cannot be read: {error}"),
+            SpecErrorKind::NothingToRemove(name) => {
+                write!(
+                    f,
+                    "-{name} removes nothing: no earlier layer defines {name}"
+                )
+            }
+            SpecErrorKind::UnsetVariable(name) => write!(
+                f,
+                "${{{name}}} is not set, and has no default (write ${{{name}:-DEFAULT}} for one)"
+            ),
+            SpecErrorKind::BadVariable { name, value } => write!(
+                f,
+                "${{{name}}} is {value:?}, which holds a space, ';', '#', '=' or a newline; a variable stands for one word of the spec"
+            ),
+            SpecErrorKind::UnexpandedVariable(reference) => write!(
+                f,
+                "{reference} is a variable, but nothing expanded it: lay the text with Layers::env_vars() (or Layers::env) to expand it; str::parse and Deserialize for ListenSpec take no environment, so keep config-file text in a SpecText and add it with Layers::text"
+            ),
+            SpecErrorKind::BadReference(text) => {
+                write!(f, "{text:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}")
+            }
+            SpecErrorKind::UnknownNetwork { endpoint } => write!(
+                f,
+                "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
+            ),
+            SpecErrorKind::UdpBacklog(endpoint) => write!(
+                f,
+                "endpoint {endpoint}: UDP sockets do not listen, so backlog does not apply"
+            ),
+            SpecErrorKind::ZeroBacklog(endpoint) => write!(
+                f,
+                "endpoint {endpoint}: backlog=0 refuses every connection; leave it out for the OS default"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SpecErrorKind {}
+
 /// Why a Unix socket path was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnixPathError {
     /// Whitespace, a control character, `;` or `#`.
-    #[error("a path in a spec holds no spaces, control characters, ';' or '#'")]
     Separator,
     /// `@` alone.
-    #[error("an abstract socket needs a name after @, like @app-admin")]
     EmptyName,
     /// Not starting with `/`, `./`, `../` or `@`.
-    #[error(
-        "write an absolute path (/run/app.sock), a relative one (./app.sock) or an abstract name (@app)"
-    )]
     NotAPath,
     /// Starting with `//`, which after a protocol reads as a URL.
-    #[error(
-        "after the protocol, // starts a URL (unix://…); write the path with one leading /, which names the same file"
-    )]
     DoubleSlash,
     /// Ending in `/`, `/.` or `/..`.
-    #[error("it names a directory; a socket is a file in it, like /run/app/api.sock")]
     Directory,
     /// Longer than [`crate::spec::UnixPath::MAX_LEN`] bytes.
-    #[error(
-        "it is {len} bytes, and no OS takes a socket path of more than 108 (104 on macOS and the BSDs); use a shorter path, like /run/app/api.sock"
-    )]
     TooLong {
         /// Its length in bytes.
         len: usize,
     },
     /// A path built in code whose text form parses as something else (a
     /// file path that is not UTF-8, say).
-    #[error("it does not read back as itself; build it from text (\"/run/app.sock\".parse())")]
     NotReadBack,
 }
 
+impl fmt::Display for UnixPathError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnixPathError::Separator => {
+                f.write_str("a path in a spec holds no spaces, control characters, ';' or '#'")
+            }
+            UnixPathError::EmptyName => {
+                f.write_str("an abstract socket needs a name after @, like @app-admin")
+            }
+            UnixPathError::NotAPath => f.write_str(
+                "write an absolute path (/run/app.sock), a relative one (./app.sock) or an abstract name (@app)",
+            ),
+            UnixPathError::DoubleSlash => f.write_str(
+                "after the protocol, // starts a URL (unix://…); write the path with one leading /, which names the same file",
+            ),
+            UnixPathError::Directory => f.write_str(
+                "it names a directory; a socket is a file in it, like /run/app/api.sock",
+            ),
+            UnixPathError::TooLong { len } => write!(
+                f,
+                "it is {len} bytes, and no OS takes a socket path of more than 108 (104 on macOS and the BSDs); use a shorter path, like /run/app/api.sock"
+            ),
+            UnixPathError::NotReadBack => f.write_str(
+                "it does not read back as itself; build it from text (\"/run/app.sock\".parse())",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnixPathError {}
+
 /// Why a network and Unix sockets do not fit: a network of Unix sockets has no
 /// addresses to pick, filter or share, and reaches this host only.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnixNetworkError {
     /// `unix` beside address selectors.
-    #[error("unix stands alone; put IP addresses on a network of their own")]
     Mixed,
     /// An exclude.
-    #[error("a network of Unix sockets has no addresses to exclude")]
     Exclude,
     /// `ipv4` or `ipv6`.
-    #[error("a network of Unix sockets has no address family")]
     Family,
     /// `shared`.
-    #[error("a network of Unix sockets shares no addresses; leave out shared")]
     Shared,
     /// `expose=public` or `expose=private`.
-    #[error(
-        "a Unix socket reaches this host only, so its exposure is local; leave out expose={0} (a proxy that publishes it says so in its own config)"
-    )]
     Expose(crate::spec::Exposure),
     /// `advertise unix:…` on a network of IP addresses.
-    #[error(
-        "advertise {0} is a Unix socket's URL, and this network holds IP addresses; advertise a URL with a host, or put Unix endpoints on a network of their own (`local = unix`)"
-    )]
     UnixUrlOnIp(String),
     /// `advertise HOST` without a scheme.
-    #[error(
-        "advertise {0}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use)"
-    )]
     AdvertiseHost(String),
 }
 
+impl fmt::Display for UnixNetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnixNetworkError::Mixed => {
+                f.write_str("unix stands alone; put IP addresses on a network of their own")
+            }
+            UnixNetworkError::Exclude => {
+                f.write_str("a network of Unix sockets has no addresses to exclude")
+            }
+            UnixNetworkError::Family => {
+                f.write_str("a network of Unix sockets has no address family")
+            }
+            UnixNetworkError::Shared => {
+                f.write_str("a network of Unix sockets shares no addresses; leave out shared")
+            }
+            UnixNetworkError::Expose(exposure) => write!(
+                f,
+                "a Unix socket reaches this host only, so its exposure is local; leave out expose={exposure} (a proxy that publishes it says so in its own config)"
+            ),
+            UnixNetworkError::UnixUrlOnIp(url) => write!(
+                f,
+                "advertise {url} is a Unix socket's URL, and this network holds IP addresses; advertise a URL with a host, or put Unix endpoints on a network of their own (`local = unix`)"
+            ),
+            UnixNetworkError::AdvertiseHost(host) => write!(
+                f,
+                "advertise {host}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnixNetworkError {}
+
 /// Why an endpoint does not fit its network's kind.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnixEndpointError {
     /// A path on an IP network.
-    #[error(
-        "{path} is a Unix socket, but network {network} holds IP addresses; put it on a network of Unix sockets (a line `local = unix`, then `local.NAME = PROTOCOL:{path}`)"
-    )]
     PathOnIpNetwork {
         /// The path as written.
         path: crate::spec::UnixPath,
@@ -293,9 +400,6 @@ pub enum UnixEndpointError {
         network: Name,
     },
     /// Ports on a `unix` network.
-    #[error(
-        "network {network} is a network of Unix sockets, so the endpoint takes a path (like {protocol}:/run/app/api.sock), not ports"
-    )]
     PortsOnUnixNetwork {
         /// The endpoint's network.
         network: Name,
@@ -303,12 +407,8 @@ pub enum UnixEndpointError {
         protocol: crate::spec::Protocol,
     },
     /// `unix` or `unixgram` with ports.
-    #[error(
-        "{0} is a Unix socket protocol and takes a path (like {0}:/run/app.sock); for TCP or UDP write tcp: or udp:"
-    )]
     UnixProtocolOnPorts(crate::spec::Protocol),
     /// `tcp` or `udp` with a path.
-    #[error("{found} does not run over a Unix socket; write {instead}:{path}")]
     IpProtocolOnPath {
         /// The protocol as written.
         found: crate::spec::Protocol,
@@ -318,111 +418,183 @@ pub enum UnixEndpointError {
         path: crate::spec::UnixPath,
     },
     /// An IP socket option on a Unix socket.
-    #[error("{0} is an IP socket option and does not apply to a Unix socket")]
     IpOption(&'static str),
     /// A socket-file option on an IP endpoint.
-    #[error("{0} applies to a Unix socket's file, and this endpoint listens on IP addresses")]
     FileOption(&'static str),
     /// A socket-file option on an abstract socket.
-    #[error(
-        "{0} applies to a socket file, and an abstract socket has none; use a path for permissions, or check the peer's credentials (SO_PEERCRED)"
-    )]
     AbstractFileOption(&'static str),
     /// `backlog=` on a datagram socket.
-    #[error("datagram sockets do not listen, so backlog does not apply")]
     DatagramBacklog,
     /// A Unix socket's URL advertised by an endpoint on IP addresses.
-    #[error(
-        "advertise {0} is a Unix socket's URL, and this endpoint listens on IP addresses; advertise what its clients connect to (a URL with a host and port), or put the endpoint on a unix network"
-    )]
     UnixUrl(String),
     /// The endpoint's own `advertise HOST` without a scheme.
-    #[error(
-        "advertise {0}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use), or leave it out for unix:PATH"
-    )]
     AdvertiseHost(String),
 }
 
+impl fmt::Display for UnixEndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnixEndpointError::PathOnIpNetwork { path, network } => write!(
+                f,
+                "{path} is a Unix socket, but network {network} holds IP addresses; put it on a network of Unix sockets (a line `local = unix`, then `local.NAME = PROTOCOL:{path}`)"
+            ),
+            UnixEndpointError::PortsOnUnixNetwork { network, protocol } => write!(
+                f,
+                "network {network} is a network of Unix sockets, so the endpoint takes a path (like {protocol}:/run/app/api.sock), not ports"
+            ),
+            UnixEndpointError::UnixProtocolOnPorts(protocol) => write!(
+                f,
+                "{protocol} is a Unix socket protocol and takes a path (like {protocol}:/run/app.sock); for TCP or UDP write tcp: or udp:"
+            ),
+            UnixEndpointError::IpProtocolOnPath {
+                found,
+                instead,
+                path,
+            } => write!(
+                f,
+                "{found} does not run over a Unix socket; write {instead}:{path}"
+            ),
+            UnixEndpointError::IpOption(option) => write!(
+                f,
+                "{option} is an IP socket option and does not apply to a Unix socket"
+            ),
+            UnixEndpointError::FileOption(option) => write!(
+                f,
+                "{option} applies to a Unix socket's file, and this endpoint listens on IP addresses"
+            ),
+            UnixEndpointError::AbstractFileOption(option) => write!(
+                f,
+                "{option} applies to a socket file, and an abstract socket has none; use a path for permissions, or check the peer's credentials (SO_PEERCRED)"
+            ),
+            UnixEndpointError::DatagramBacklog => {
+                f.write_str("datagram sockets do not listen, so backlog does not apply")
+            }
+            UnixEndpointError::UnixUrl(url) => write!(
+                f,
+                "advertise {url} is a Unix socket's URL, and this endpoint listens on IP addresses; advertise what its clients connect to (a URL with a host and port), or put the endpoint on a unix network"
+            ),
+            UnixEndpointError::AdvertiseHost(host) => write!(
+                f,
+                "advertise {host}: a host alone takes the endpoint's port, and a Unix socket has none; advertise a full URL (what clients of the proxy in front use), or leave it out for unix:PATH"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnixEndpointError {}
+
 /// Why a selector was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SelectorError {
     /// `if:` without a name, or with one no interface can have.
-    #[error("an interface name is one word, like if:eth0 or if:en*")]
     BadInterface,
     /// `dns:` with text that is no DNS name.
-    #[error(
-        "a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com"
-    )]
     BadDnsName,
     /// Text with a `/` that is no CIDR block.
-    #[error("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8")]
     BadCidr,
     /// A block with host bits set.
-    #[error("it has host bits set; the block is {0}")]
     HostBits(ipnet::IpNet),
     /// A word that is no selector, with what was likely meant.
-    #[error("{}", with_usage(.0.as_ref(), EXPECTED_SELECTOR))]
     Unknown(Option<Suggestion>),
     /// A multicast group or the `multicast` class.
-    #[error(
-        "a multicast group is joined, not held by an interface: listen on the interface's own address (or a wildcard) and have the server join the group"
-    )]
     Multicast,
     /// The `unspecified` class.
-    #[error("no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::")]
     UnspecifiedClass,
     /// A wildcard written as a block, like `0.0.0.0/32`.
-    #[error("it is the wildcard alone; write {} to listen on every {} address", .0, Family::of(*.0))]
     WildcardBlock(IpAddr),
     /// An address or block in `0.0.0.0/8`, or the `this-network` class.
-    #[error(
-        "0.0.0.0/8 means \"this network\" (RFC 791): a source address for a host that has no address yet, never one clients connect to; for a wildcard write 0.0.0.0"
-    )]
     ThisNetwork,
     /// `255.255.255.255`, or the `broadcast` class.
-    #[error(
-        "255.255.255.255 is the limited broadcast address: packets to it go to every host on the link, so no listener can own it; listen on the interface's own address"
-    )]
     Broadcast,
     /// An IPv4-mapped address or block, with the IPv4 one it maps.
-    #[error("IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {}", mapped_ipv4(.0))]
     Ipv4Mapped(Ipv4Net),
     /// The `ipv4-mapped` class.
-    #[error(
-        "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; select the IPv4 addresses themselves (ipv4, or their block)"
-    )]
     Ipv4MappedClass,
     /// A wildcard with a `%zone`.
-    #[error("a wildcard has no zone")]
     ZonedWildcard,
     /// A link-local IPv6 address without its zone.
-    #[error(
-        "a link-local IPv6 address needs its zone, like fe80::1%eth0, because every link has its own fe80::/10"
-    )]
     MissingZone,
     /// A zone on an address that is not link-local IPv6.
-    #[error("only link-local IPv6 addresses take a %zone")]
     NeedlessZone,
     /// `%` with nothing after it.
-    #[error("the zone after % is empty")]
     EmptyZone,
     /// `!ipv4` or `!ipv6`.
-    #[error("to drop a family, keep the other: write ipv4 instead of !ipv6")]
     ExcludedFamily,
     /// Two selectors with no comma between them, or a comma with none.
-    #[error("selectors are separated by commas")]
     MissingComma,
     /// A Unix socket (a path, `@name`, or `PROTOCOL:PATH`) where a
     /// selector stands: it is an endpoint, on a network of Unix sockets.
-    #[error(
-        "a Unix socket is an endpoint, not a selector: write the network as `NAME = unix`, and the socket on an endpoint line of its own, `NAME.ENDPOINT = {0}`"
-    )]
     UnixSocket(String),
     /// A selector built in code whose text form parses as something else.
-    #[error("it does not read back as itself")]
     NotReadBack,
 }
+
+impl fmt::Display for SelectorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SelectorError::BadInterface => {
+                f.write_str("an interface name is one word, like if:eth0 or if:en*")
+            }
+            SelectorError::BadDnsName => f.write_str(
+                "a DNS name is labels of letters, digits and '-' joined by dots, like dns:my-service.example.com",
+            ),
+            SelectorError::BadCidr => {
+                f.write_str("a CIDR block is ADDRESS/PREFIX, like 10.0.0.0/8 or fd00::/8")
+            }
+            SelectorError::HostBits(block) => {
+                write!(f, "it has host bits set; the block is {block}")
+            }
+            SelectorError::Unknown(suggestion) => {
+                f.write_str(&with_usage(suggestion.as_ref(), EXPECTED_SELECTOR))
+            }
+            SelectorError::Multicast => f.write_str(
+                "a multicast group is joined, not held by an interface: listen on the interface's own address (or a wildcard) and have the server join the group",
+            ),
+            SelectorError::UnspecifiedClass => f.write_str(
+                "no interface holds the unspecified address; for a wildcard write *, 0.0.0.0 or ::",
+            ),
+            SelectorError::WildcardBlock(wildcard) => write!(
+                f,
+                "it is the wildcard alone; write {wildcard} to listen on every {} address",
+                Family::of(*wildcard)
+            ),
+            SelectorError::ThisNetwork => f.write_str(
+                "0.0.0.0/8 means \"this network\" (RFC 791): a source address for a host that has no address yet, never one clients connect to; for a wildcard write 0.0.0.0",
+            ),
+            SelectorError::Broadcast => f.write_str(
+                "255.255.255.255 is the limited broadcast address: packets to it go to every host on the link, so no listener can own it; listen on the interface's own address",
+            ),
+            SelectorError::Ipv4Mapped(net) => write!(
+                f,
+                "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; write {}",
+                mapped_ipv4(net)
+            ),
+            SelectorError::Ipv4MappedClass => f.write_str(
+                "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; select the IPv4 addresses themselves (ipv4, or their block)",
+            ),
+            SelectorError::ZonedWildcard => f.write_str("a wildcard has no zone"),
+            SelectorError::MissingZone => f.write_str(
+                "a link-local IPv6 address needs its zone, like fe80::1%eth0, because every link has its own fe80::/10",
+            ),
+            SelectorError::NeedlessZone => {
+                f.write_str("only link-local IPv6 addresses take a %zone")
+            }
+            SelectorError::EmptyZone => f.write_str("the zone after % is empty"),
+            SelectorError::ExcludedFamily => {
+                f.write_str("to drop a family, keep the other: write ipv4 instead of !ipv6")
+            }
+            SelectorError::MissingComma => f.write_str("selectors are separated by commas"),
+            SelectorError::UnixSocket(socket) => write!(
+                f,
+                "a Unix socket is an endpoint, not a selector: write the network as `NAME = unix`, and the socket on an endpoint line of its own, `NAME.ENDPOINT = {socket}`"
+            ),
+            SelectorError::NotReadBack => f.write_str("it does not read back as itself"),
+        }
+    }
+}
+
+impl std::error::Error for SelectorError {}
 
 /// What the grammar takes where a selector stands.
 const EXPECTED_SELECTOR: &str =
@@ -490,69 +662,93 @@ impl fmt::Display for Suggestion {
 }
 
 /// Why an `advertise` value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AdvertiseError {
     /// It holds a space, `;` or `#`.
-    #[error(
-        "it may not contain spaces, ';' or '#', which separate statements and comments in a spec"
-    )]
     Separator,
     /// It is not a URL, or a host with an optional port.
-    #[error("{0}")]
     Url(super::UrlError),
     /// A URL without a host.
-    #[error("it names no host")]
     NoHost,
     /// A host that is neither a DNS name nor an IP address.
-    #[error("the host is not a valid DNS name or IP address")]
     BadHost,
     /// A wildcard, in any spelling.
-    #[error(
-        "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach"
-    )]
     Wildcard,
     /// A multicast or broadcast address.
-    #[error(
-        "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address"
-    )]
     Group,
     /// A Unix socket URL whose path is missing, relative or malformed.
-    #[error(
-        "a Unix socket's URL is unix:/ABSOLUTE/PATH, unix:@name (unixgram: alike) or http+unix://%2FABSOLUTE%2FPATH/"
-    )]
     UnixPath,
     /// Port 0.
-    #[error("port 0 means \"any free port\" to the server, and no client can connect to it")]
     PortZero,
     /// A user or password.
-    #[error("it may not carry a user or password")]
     Credentials,
     /// A path or query without a scheme.
-    #[error("without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path")]
     PathWithoutScheme,
     /// A value built in code whose text form parses as something else.
-    #[error("it does not read back as itself")]
     NotReadBack,
 }
 
+impl fmt::Display for AdvertiseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdvertiseError::Separator => f.write_str(
+                "it may not contain spaces, ';' or '#', which separate statements and comments in a spec",
+            ),
+            AdvertiseError::Url(error) => write!(f, "{error}"),
+            AdvertiseError::NoHost => f.write_str("it names no host"),
+            AdvertiseError::BadHost => {
+                f.write_str("the host is not a valid DNS name or IP address")
+            }
+            AdvertiseError::Wildcard => f.write_str(
+                "a wildcard is where a server listens, never where clients connect; advertise a name or address clients can reach",
+            ),
+            AdvertiseError::Group => f.write_str(
+                "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address",
+            ),
+            AdvertiseError::UnixPath => f.write_str(
+                "a Unix socket's URL is unix:/ABSOLUTE/PATH, unix:@name (unixgram: alike) or http+unix://%2FABSOLUTE%2FPATH/",
+            ),
+            AdvertiseError::PortZero => f.write_str(
+                "port 0 means \"any free port\" to the server, and no client can connect to it",
+            ),
+            AdvertiseError::Credentials => f.write_str("it may not carry a user or password"),
+            AdvertiseError::PathWithoutScheme => f.write_str(
+                "without a scheme only HOST or HOST:PORT is allowed; write a full URL for a path",
+            ),
+            AdvertiseError::NotReadBack => f.write_str("it does not read back as itself"),
+        }
+    }
+}
+
+impl std::error::Error for AdvertiseError {}
+
 /// Why a port or range was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PortsError {
     /// Not a whole number from 0 to 65535.
-    #[error("not a port number")]
     NotAPort,
     /// A range that starts at 0 or does not go up.
-    #[error("not a range")]
     NotARange,
     /// A word that is no number: most likely a Unix socket path written
     /// without its `/`, `./` or `@`.
-    #[error(
-        "not a port number, nor a Unix socket path, which starts with /, ./ or ../ (like http:./app.sock on a network NAME = unix), or @ for an abstract name"
-    )]
     NotAPortOrPath,
 }
+
+impl fmt::Display for PortsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortsError::NotAPort => "not a port number",
+            PortsError::NotARange => "not a range",
+            PortsError::NotAPortOrPath => {
+                "not a port number, nor a Unix socket path, which starts with /, ./ or ../ (like http:./app.sock on a network NAME = unix), or @ for an abstract name"
+            }
+        })
+    }
+}
+
+impl std::error::Error for PortsError {}
 
 /// Which kind of line an option stands on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -579,36 +775,24 @@ impl Place {
 }
 
 /// Why an option was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptionError {
     /// `backlog=` without a whole number.
-    #[error("backlog takes a whole number, like backlog=1024")]
     Backlog,
     /// `v6only=` with something other than `true` or `false`.
-    #[error("v6only takes true or false")]
     V6only,
     /// `device=` without an interface name.
-    #[error("device takes an interface name, like device=eth2")]
     Device,
     /// `mode=` without octal permission bits.
-    #[error("mode takes permission bits in octal, at most 777, like mode=660 or mode=0660")]
     Mode,
     /// `owner=` or `group=` with no user or group name or id.
-    #[error(
-        "it takes a user or group name (up to 32 letters, digits, '.', '_', '-', not starting with '-') or a numeric id below 4294967295, like owner=www-data or group=33"
-    )]
     Account,
     /// `stale=` with an unknown choice.
-    #[error(
-        "stale takes replace (remove a socket file no one accepts on) or refuse (leave any file for a person)"
-    )]
     Stale,
     /// `advertise` at the end of a line.
-    #[error("advertise needs a URL or host after it")]
     MissingValue,
     /// An option this line does not know, with the nearest one it does.
-    #[error("{}", with_usage(near.map(|n| format!("did you mean {n}?")).as_ref(), place.usage()))]
     Unknown {
         /// The line it stands on.
         place: Place,
@@ -617,15 +801,41 @@ pub enum OptionError {
     },
     /// An option built in code whose text form parses as something else
     /// (`mode` past 777, an owner name with a space).
-    #[error("it does not read back as itself")]
     NotReadBack,
     /// An option of the other kind of line.
-    #[error("{}", misplaced(*belongs))]
     Misplaced {
         /// Where it belongs.
         belongs: Place,
     },
 }
+
+impl fmt::Display for OptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionError::Backlog => f.write_str("backlog takes a whole number, like backlog=1024"),
+            OptionError::V6only => f.write_str("v6only takes true or false"),
+            OptionError::Device => f.write_str("device takes an interface name, like device=eth2"),
+            OptionError::Mode => f.write_str(
+                "mode takes permission bits in octal, at most 777, like mode=660 or mode=0660",
+            ),
+            OptionError::Account => f.write_str(
+                "it takes a user or group name (up to 32 letters, digits, '.', '_', '-', not starting with '-') or a numeric id below 4294967295, like owner=www-data or group=33",
+            ),
+            OptionError::Stale => f.write_str(
+                "stale takes replace (remove a socket file no one accepts on) or refuse (leave any file for a person)",
+            ),
+            OptionError::MissingValue => f.write_str("advertise needs a URL or host after it"),
+            OptionError::Unknown { place, near } => f.write_str(&with_usage(
+                near.map(|n| format!("did you mean {n}?")).as_ref(),
+                place.usage(),
+            )),
+            OptionError::NotReadBack => f.write_str("it does not read back as itself"),
+            OptionError::Misplaced { belongs } => f.write_str(misplaced(*belongs)),
+        }
+    }
+}
+
+impl std::error::Error for OptionError {}
 
 fn misplaced(belongs: Place) -> &'static str {
     match belongs {

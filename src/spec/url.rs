@@ -97,34 +97,45 @@ pub struct Url {
 }
 
 /// Why text is not a URL (or a host and port) that clients can use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UrlError {
     /// No scheme, or not one followed by `//` and a host.
-    #[error(
-        "a URL is SCHEME://HOST[:PORT][/PATH], its scheme letters, digits, '+', '-' or '.' (https://svc.example)"
-    )]
     Scheme,
     /// The port is not a number up to 65535.
-    #[error("the port is not a number from 1 to 65535")]
     Port,
     /// A host that ends in a number, as an IPv4 address does, but is none.
-    #[error(
-        "a host that ends in a number is an IPv4 address to clients, and this is none (write four numbers 0-255, like 203.0.113.7)"
-    )]
     Ipv4,
     /// What is in `[ ]` is not an IPv6 address.
-    #[error("the address in [ ] is not an IPv6 address")]
     Ipv6,
     /// A name with non-ASCII letters.
-    #[error(
-        "write an international name in its ASCII form (xn--..., as `idn2 NAME` prints it), the one clients look up"
-    )]
     NonAscii,
     /// A backslash, which URL readers disagree on.
-    #[error("'\\' is not allowed: some URL readers take it for '/', others do not")]
     Backslash,
 }
+
+impl fmt::Display for UrlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UrlError::Scheme => {
+                "a URL is SCHEME://HOST[:PORT][/PATH], its scheme letters, digits, '+', '-' or '.' (https://svc.example)"
+            }
+            UrlError::Port => "the port is not a number from 1 to 65535",
+            UrlError::Ipv4 => {
+                "a host that ends in a number is an IPv4 address to clients, and this is none (write four numbers 0-255, like 203.0.113.7)"
+            }
+            UrlError::Ipv6 => "the address in [ ] is not an IPv6 address",
+            UrlError::NonAscii => {
+                "write an international name in its ASCII form (xn--..., as `idn2 NAME` prints it), the one clients look up"
+            }
+            UrlError::Backslash => {
+                "'\\' is not allowed: some URL readers take it for '/', others do not"
+            }
+        })
+    }
+}
+
+impl std::error::Error for UrlError {}
 
 /// Where a host's text came from, as the parts of a URL are read.
 #[derive(Debug)]
