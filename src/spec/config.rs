@@ -386,8 +386,9 @@ fn one_word(key: &str, value: &str) -> Result<(), String> {
     let bad = |c: char| c.is_whitespace() || c.is_control() || reserved.contains(c);
     if value.is_empty() || value.contains(bad) {
         return Err(format!(
-            "{}: {value:?} must be one word, without spaces, control characters, ';' or '#' (or '=' but in a URL)",
-            Escaped(key)
+            "{}: {} must be one word, without spaces, control characters, ';' or '#' (or '=' but in a URL)",
+            Escaped(key),
+            Escaped(format_args!("{value:?}"))
         ));
     }
     Ok(())

@@ -938,24 +938,79 @@ impl SpecError {
 /// escaped (`\u{1b}`): a statement, a value a variable put into it, or a
 /// layer's name may hold an escape sequence or a carriage return, which
 /// printed raw would rewrite the terminal or forge a line of the report.
+///
+/// A word (a run without spaces) is shown up to [`WORD_SHOWN`] characters
+/// and the whole text up to [`TEXT_SHOWN`], then how many bytes were left
+/// out: a value or statement thousands of times longer than any real one
+/// (a megabyte of URL from a broken template) is still an error of a few
+/// lines, which names it by its start.
 pub(crate) struct Escaped<T>(pub(crate) T);
+
+/// The most of one word a message echoes, in characters: longer than any
+/// name, path, URL or selector a spec holds by intent.
+pub(crate) const WORD_SHOWN: usize = 256;
+/// The most of one text (a message, a statement) echoed, in characters.
+pub(crate) const TEXT_SHOWN: usize = 2048;
 
 impl<T: fmt::Display> fmt::Display for Escaped<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Out<'a, 'b>(&'a mut fmt::Formatter<'b>);
-        impl fmt::Write for Out<'_, '_> {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                let mut rest = s;
-                while let Some(at) = rest.find(|c: char| c.is_control() && c != '\t') {
-                    self.0.write_str(&rest[..at])?;
-                    let c = rest[at..].chars().next().unwrap_or_default();
-                    write!(self.0, "{}", c.escape_debug())?;
-                    rest = &rest[at + c.len_utf8()..];
+        let mut out = Out {
+            f,
+            shown: 0,
+            word: 0,
+            cut: 0,
+        };
+        fmt::write(&mut out, format_args!("{}", self.0))?;
+        out.end_word()
+    }
+}
+
+/// The writer behind [`Escaped`].
+struct Out<'a, 'b> {
+    f: &'a mut fmt::Formatter<'b>,
+    /// Characters shown so far.
+    shown: usize,
+    /// Characters of the current word shown so far.
+    word: usize,
+    /// Bytes left out since the last note: of the current word, or past
+    /// `TEXT_SHOWN` of everything after.
+    cut: usize,
+}
+
+impl Out<'_, '_> {
+    fn end_word(&mut self) -> fmt::Result {
+        if self.cut > 0 {
+            write!(self.f, "… ({} more bytes)", self.cut)?;
+        }
+        self.word = 0;
+        self.cut = 0;
+        Ok(())
+    }
+}
+
+impl fmt::Write for Out<'_, '_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.shown >= TEXT_SHOWN {
+                // The rest is one note, at the end.
+                self.cut += c.len_utf8();
+            } else if c == ' ' || c == '\t' {
+                self.end_word()?;
+                self.f.write_char(c)?;
+                self.shown += 1;
+            } else if self.word < WORD_SHOWN {
+                self.word += 1;
+                self.shown += 1;
+                if c.is_control() {
+                    write!(self.f, "{}", c.escape_debug())?;
+                } else {
+                    self.f.write_char(c)?;
                 }
-                self.0.write_str(rest)
+            } else {
+                self.cut += c.len_utf8();
             }
         }
-        fmt::write(&mut Out(f), format_args!("{}", self.0))
+        Ok(())
     }
 }
 

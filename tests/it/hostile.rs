@@ -492,3 +492,47 @@ fn control_characters_in_spec_text_are_printed_escaped() {
 fn raw_control(c: char) -> bool {
     c.is_control() && c != '\n'
 }
+
+/// A value or statement a million bytes long, as a broken template or a
+/// variable holding a file makes: its error shows its start and how much
+/// was left out, a few lines whatever the size.
+#[test]
+fn a_huge_value_is_echoed_by_its_start_and_its_length() {
+    let n = 1 << 20;
+    let values = [
+        format!("https://{}x", "a.".repeat(n / 2)),
+        format!("https://svc:{}", "9".repeat(n)),
+        format!("https://[{}]", ":".repeat(n)),
+        format!("https://{}1", "1.".repeat(n / 2)),
+        format!("https://{}@svc", "u".repeat(n)),
+        format!("https://{}", "é".repeat(n / 2)),
+    ];
+    let mut texts: Vec<String> = values
+        .iter()
+        .flat_map(|v| {
+            [
+                format!("x = loopback advertise {v}\nx.a = tcp:1"),
+                format!("x = loopback\nx.a = tcp:1 advertise {v}"),
+            ]
+        })
+        .collect();
+    texts.push(format!("x = {}\nx.a = tcp:1", "if:e".repeat(n / 4)));
+    texts.push(format!("x = loopback\nx.a = {}:1", "t".repeat(n)));
+    // A statement of many words with one error: the echo is cut, too.
+    texts.push(format!(
+        "x = {}b@d\nx.a = tcp:1",
+        "127.0.0.1, ".repeat(n / 10)
+    ));
+    for text in &texts {
+        let err = text.parse::<ListenSpec>().unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.len() < 8 * 1024,
+            "{} bytes for a {}-byte spec:\n{}",
+            shown.len(),
+            text.len(),
+            &shown[..2000]
+        );
+        assert!(shown.contains("more bytes)"), "{shown}");
+    }
+}
