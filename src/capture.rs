@@ -120,7 +120,7 @@ mod unix;
 
 pub use changes::HostChanges;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -442,7 +442,7 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
 /// whose timeout bounds everything it does.
 #[cfg(feature = "dns")]
 pub(crate) fn lookup_within(
-    names: &BTreeSet<&str>,
+    names: &[&str],
     opts: &CaptureOptions,
     limit: Duration,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
@@ -522,12 +522,19 @@ fn container_evidence(root: &Path, kubernetes: bool) -> Option<String> {
         .or_else(|| kubernetes.then(|| "KUBERNETES_SERVICE_HOST is set: Kubernetes".to_owned()))
 }
 
+/// `names` sorted, each once: the names a batch of lookups runs.
+pub(crate) fn distinct(mut names: Vec<&str>) -> Vec<&str> {
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// The names of the spec's `dns:` selectors. Without the `dns` feature
 /// there is nothing to look them up with, and a spec that has any is refused
 /// here, at capture: it still parses, and a snapshot recorded with their
 /// answers still plans.
-fn dns_names(spec: &ListenSpec) -> Result<BTreeSet<&str>, CaptureError> {
-    let names: BTreeSet<&str> = spec.dns_names().collect();
+fn dns_names(spec: &ListenSpec) -> Result<Vec<&str>, CaptureError> {
+    let names = distinct(spec.dns_names().collect());
     if cfg!(feature = "dns") || names.is_empty() {
         Ok(names)
     } else {
@@ -540,7 +547,7 @@ fn dns_names(spec: &ListenSpec) -> Result<BTreeSet<&str>, CaptureError> {
 /// The answers of a capture without the `dns` feature, where
 /// [`dns_names`] let only a spec without names through.
 #[cfg(not(feature = "dns"))]
-fn without_resolver(names: BTreeSet<&str>) -> BTreeMap<String, DnsAnswer> {
+fn without_resolver(names: Vec<&str>) -> BTreeMap<String, DnsAnswer> {
     debug_assert!(names.is_empty());
     BTreeMap::new()
 }

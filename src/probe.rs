@@ -44,8 +44,8 @@
 //! name is reported [`Outcome::Unresolved`], naming the feature, and
 //! advertised IP addresses are probed as usual.
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Read, Write};
@@ -310,19 +310,17 @@ impl Bound {
         timeout: Duration,
         dns: &CaptureOptions,
     ) -> impl Fn(&str) -> Result<Vec<IpAddr>, String> {
-        let hosts: Vec<&str> = self
+        // The names among the hosts: literals are their own addresses.
+        let names = self
             .endpoints()
             .iter()
             .filter_map(|ep| {
                 let url = ep.advertised().filter(|u| unix_target(u).is_none())?;
-                url.host().map(|_| url.host_str())
+                let host = url.host().map(|_| url.host_str())?;
+                literal(host).is_none().then_some(host)
             })
             .collect();
-        let names: BTreeSet<&str> = hosts
-            .iter()
-            .copied()
-            .filter(|h| literal(h).is_none())
-            .collect();
+        let names = crate::capture::distinct(names);
         let answers = if names.is_empty() {
             Ok(BTreeMap::new())
         } else {
@@ -353,7 +351,7 @@ fn addresses(
 /// The advertised names' answers, all within `timeout`.
 #[cfg(feature = "dns")]
 fn look_up(
-    names: &BTreeSet<&str>,
+    names: &[&str],
     dns: &CaptureOptions,
     timeout: Duration,
 ) -> Result<BTreeMap<String, DnsAnswer>, String> {
@@ -365,7 +363,7 @@ fn look_up(
 /// never guessed at through another resolver than the one capture uses.
 #[cfg(not(feature = "dns"))]
 fn look_up(
-    _: &BTreeSet<&str>,
+    _: &[&str],
     _: &CaptureOptions,
     _: Duration,
 ) -> Result<BTreeMap<String, DnsAnswer>, String> {

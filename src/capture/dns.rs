@@ -2,7 +2,7 @@
 //! a private one. Only with the `dns` feature; see the parent module for
 //! what is asked and what it costs on the wire.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::future::{Future, poll_fn};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -26,7 +26,7 @@ use crate::host::DnsAnswer;
 /// runtime panics; so inside one the lookups run on a scoped thread with a
 /// runtime of its own, and otherwise on a runtime on this thread.
 pub(super) fn lookup_blocking(
-    names: &BTreeSet<&str>,
+    names: &[&str],
     opts: &CaptureOptions,
     limit: Option<Duration>,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
@@ -59,7 +59,7 @@ fn block_on_private<T>(
 }
 
 pub(super) async fn lookup_all(
-    names: &BTreeSet<&str>,
+    names: &[&str],
     opts: &CaptureOptions,
     limit: Option<Duration>,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {

@@ -16,7 +16,7 @@
 //! and the process has at most [`MAX_THREADS`] alive, abandoned ones
 //! included.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,7 +40,7 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// one the capture's deadline, [`CaptureOptions::timeout`] ×
 /// [`CaptureOptions::attempts`].
 pub(super) fn lookup_blocking(
-    names: &BTreeSet<&str>,
+    names: &[&str],
     opts: &CaptureOptions,
     limit: Option<Duration>,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
@@ -52,7 +52,7 @@ pub(super) fn lookup_blocking(
 /// of Tokio's blocking threads, never on the runtime's own.
 #[cfg(feature = "tokio")]
 pub(super) async fn lookup_all(
-    names: &BTreeSet<&str>,
+    names: &[&str],
     opts: &CaptureOptions,
     limit: Option<Duration>,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
