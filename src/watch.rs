@@ -7,7 +7,7 @@
 //! (`delta`: old plan, new plan and the bound ports in, sockets to open
 //! and close out); only reading the host and opening sockets are I/O.
 
-use std::collections::BTreeMap;
+use foldhash::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -58,7 +58,7 @@ pub struct Watch {
     /// The plan now applied: the start-up one, then each change's.
     plan: Plan,
     /// The port each endpoint's IP sockets share, as bound.
-    ports: BTreeMap<QualifiedName, u16>,
+    ports: HashMap<QualifiedName, u16>,
     /// `None` where the OS sends no notifications: poll.
     changes: Option<HostChanges>,
 }
@@ -290,7 +290,7 @@ pub(crate) struct Delta {
 /// addresses; the bound port goes on afterwards. An endpoint without a
 /// bound port (it had no IP socket until now) opens on the spec's: the
 /// fixed port, the first of a range, or 0.
-pub(crate) fn delta(old: &Plan, new: &Plan, ports: &BTreeMap<QualifiedName, u16>) -> Delta {
+pub(crate) fn delta(old: &Plan, new: &Plan, ports: &HashMap<QualifiedName, u16>) -> Delta {
     let diff = new.diff(old);
     let eps = new.endpoints();
     let open = diff
@@ -346,7 +346,7 @@ mod tests {
         let spec: ListenSpec = "svc = if:eth0; svc.web = http:0".parse().unwrap();
         let one = plan(&spec, &["198.51.100.1/24"]);
         let two = plan(&spec, &["198.51.100.1/24", "198.51.100.2/24"]);
-        let ports = BTreeMap::from([(name("svc", "web"), 41000)]);
+        let ports = HashMap::from_iter([(name("svc", "web"), 41000)]);
 
         let added = delta(&one, &two, &ports);
         assert!(added.close.is_empty());
@@ -377,7 +377,7 @@ mod tests {
         let spec: ListenSpec = "svc = if:eth0; svc.web = http:8080".parse().unwrap();
         let old = plan(&spec, &["203.0.113.5/24"]);
         let new = plan(&spec, &["203.0.113.6/24"]);
-        let ports = BTreeMap::from([(name("svc", "web"), 8080)]);
+        let ports = HashMap::from_iter([(name("svc", "web"), 8080)]);
         let d = delta(&old, &new, &ports);
         assert_eq!(d.open.len(), 1);
         assert_eq!(d.open[0].port, 8080);
@@ -392,7 +392,7 @@ mod tests {
         let spec: ListenSpec = "svc = if:eth0; svc.web = http:9000-9009".parse().unwrap();
         let old = plan(&spec, &["203.0.113.5/24"]);
         let new = plan(&spec, &["203.0.113.5/24", "203.0.113.7/24"]);
-        let d = delta(&old, &new, &BTreeMap::new());
+        let d = delta(&old, &new, &HashMap::default());
         assert_eq!(d.open.len(), 1);
         assert_eq!(d.open[0].port, 9000);
     }
