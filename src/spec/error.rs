@@ -117,6 +117,11 @@ pub enum SpecErrorKind {
     DuplicateNetwork(Name),
     /// An endpoint is defined twice.
     DuplicateEndpoint(QualifiedName),
+    /// A one-address value (`:8080`, `--listen 127.0.0.1:8080`) makes a
+    /// network of its own, `listen` or `listen-N`, and the spec already
+    /// defines a network of that name: taking its place would move that
+    /// network's endpoints to the value's addresses.
+    OneAddressClash(Name),
     /// A layer's file could not be read.
     Unreadable {
         /// The OS's message.
@@ -239,6 +244,10 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::DuplicateEndpoint(endpoint) => {
                 write!(f, "endpoint {endpoint} is defined twice")
             }
+            SpecErrorKind::OneAddressClash(network) => write!(
+                f,
+                "this address makes network {network} of its own, but the spec already defines {network}, whose endpoints would move to it; rename that network (one-address values make listen, listen-2, …), or write the address as statements"
+            ),
             SpecErrorKind::Unreadable { error } => write!(f, "cannot be read: {error}"),
             SpecErrorKind::NothingToRemove(name) => {
                 write!(

@@ -6,7 +6,7 @@ use foldhash::{HashMap, HashMapExt, HashSet};
 
 use crate::spec::error::Located;
 use crate::spec::selector::is_ifname;
-use crate::spec::shorthand;
+use crate::spec::shorthand::{self, Change, Groups};
 use crate::spec::unix::{self, Account, Stale, UnixPath};
 use crate::spec::url;
 use crate::spec::{
@@ -440,22 +440,48 @@ fn apply(
         .any(|(_, s)| matches!(s, Stmt::Remove(name) if cut(name, b'.').is_none()));
     let mut endpoints_of: Option<HashMap<Name, Vec<usize>>> =
         removes_networks.then(|| HashMap::with_capacity(n_networks));
-    let mut one_address = shorthand::Groups::default();
+    let mut one_address = Groups::default();
+    // The places in `networks` that hold a network a one-address value
+    // made: only those may one-address values change.
+    let mut generated: HashSet<usize> = HashSet::default();
     for (origin, stmt) in stmts {
         match stmt {
-            // The groups the value changed, each in its place: the one it
-            // joined has grown, or a new one began (and the first may have
-            // become `shared`).
             Stmt::OneAddress(value) => {
-                for (n, e) in one_address.add(*value) {
+                for change in one_address.add(*value) {
+                    let group = match change {
+                        Change::Grew { group, selector } => {
+                            let at = network_at
+                                .get(&Groups::network_name(group))
+                                .copied()
+                                .filter(|at| generated.contains(at));
+                            if let Some(Some((o, n))) = at.map(|at| &mut networks[at]) {
+                                *o = origin;
+                                let net = read_networks[*n].as_mut().expect("applied in place");
+                                net.include.push(selector);
+                                continue;
+                            }
+                            // Removed since, or never there: whole again.
+                            group
+                        }
+                        Change::Whole(group) => group,
+                    };
+                    let (n, e) = one_address.statements(group);
                     let name = n.name().clone();
                     let qualified = e.qualified();
                     read_networks.push(Some(n));
                     read_endpoints.push(Some(e));
                     let (n, e) = (read_networks.len() - 1, read_endpoints.len() - 1);
                     match network_at.entry(name) {
+                        Entry::Occupied(at) if !generated.contains(at.get()) => {
+                            let name = at.key().clone();
+                            errors.push(origin.error(names, SpecErrorKind::OneAddressClash(name)));
+                            continue;
+                        }
                         Entry::Occupied(at) => networks[*at.get()] = Some((origin, n)),
-                        Entry::Vacant(slot) => add_network(&mut networks, slot, origin, n),
+                        Entry::Vacant(slot) => {
+                            generated.insert(networks.len());
+                            add_network(&mut networks, slot, origin, n);
+                        }
                     }
                     match endpoint_at.entry(qualified) {
                         Entry::Occupied(at) => endpoints[*at.get()] = Some((origin, e)),
@@ -475,7 +501,10 @@ fn apply(
                             origin.error(names, SpecErrorKind::DuplicateNetwork(name.clone())),
                         );
                     }
-                    Entry::Occupied(at) => networks[*at.get()] = Some((origin, n)),
+                    Entry::Occupied(at) => {
+                        generated.remove(at.get());
+                        networks[*at.get()] = Some((origin, n));
+                    }
                     Entry::Vacant(slot) => add_network(&mut networks, slot, origin, n),
                 }
             }

@@ -133,11 +133,22 @@ struct Group {
     seen: HashSet<Selector>,
 }
 
+/// How a value changed the groups.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// Group `group` has one more address, at the end of its network's
+    /// selectors: a change the reader can make in place, where a group of
+    /// many thousand addresses rewritten whole at each would be quadratic.
+    Grew { group: usize, selector: Selector },
+    /// Group `group` is new, or changed otherwise (it became `shared`):
+    /// its statements ([`Groups::statements`]) replace what it had.
+    Whole(usize),
+}
+
 impl Groups {
-    /// Adds a value; returns the groups whose statements changed, as
-    /// (network, endpoint) for each.
-    pub(crate) fn add(&mut self, value: Value) -> Vec<(Network, Endpoint)> {
-        let value = self.wildcard_pair(value);
+    /// Adds a value; returns how the groups changed.
+    pub(crate) fn add(&mut self, value: Value) -> Vec<Change> {
+        let (value, rewrote) = self.wildcard_pair(value);
         let key = key(&value);
         if let Some(&i) = self.index.get(&key) {
             let group = &mut self.groups[i];
@@ -145,8 +156,12 @@ impl Groups {
                 && !matches!(&group.first, Value::Ip { selector: first, .. } if *first == selector)
                 && group.seen.insert(selector.clone())
             {
-                group.more.push(selector);
-                return vec![self.statements(i)];
+                group.more.push(selector.clone());
+                return vec![if rewrote {
+                    Change::Whole(i)
+                } else {
+                    Change::Grew { group: i, selector }
+                }];
             }
             return Vec::new();
         }
@@ -167,11 +182,21 @@ impl Groups {
                     .iter()
                     .position(|g| matches!(g.first, Value::Ip { .. }))
             {
-                changed.push(self.statements(first));
+                changed.push(Change::Whole(first));
             }
         }
-        changed.push(self.statements(i));
+        changed.push(Change::Whole(i));
         changed
+    }
+
+    /// The name of group `i`'s network.
+    pub(crate) fn network_name(i: usize) -> Name {
+        match i {
+            0 => NETWORK.to_owned(),
+            _ => format!("{NETWORK}-{}", i + 1),
+        }
+        .parse()
+        .expect("listen-N is a name")
     }
 
     /// nginx's pair, `0.0.0.0:P` and `[::]:P` (`listen P; listen [::]:P`),
@@ -180,15 +205,16 @@ impl Groups {
     /// take the IPv4 wildcard's port: together, whichever comes first, they
     /// are one endpoint on both wildcards with `[::]` on IPv6 alone. Not
     /// wider than written: each address was written, and `[::]` alone
-    /// stays dual-stack. Returns the value to add.
-    fn wildcard_pair(&mut self, mut value: Value) -> Value {
+    /// stays dual-stack. Returns the value to add, and whether the `[::]`
+    /// group it joins was rewritten (to IPv6 alone).
+    fn wildcard_pair(&mut self, mut value: Value) -> (Value, bool) {
         let Value::Ip {
             selector: Selector::Wildcard(family),
             dual,
             ..
         } = value
         else {
-            return value;
+            return (value, false);
         };
         // The key of the value's group, as if it were (or not) dual-stack.
         let key_as = |dual| {
@@ -218,7 +244,7 @@ impl Groups {
         if joins_v4 {
             set_dual(&mut value, false);
         }
-        value
+        (value, takes_v6)
     }
 
     /// Whether the group of `key` holds `wildcard`.
@@ -231,13 +257,8 @@ impl Groups {
     }
 
     /// Group `i` as its network and endpoint.
-    fn statements(&self, i: usize) -> (Network, Endpoint) {
-        let network: Name = match i {
-            0 => NETWORK.to_owned(),
-            _ => format!("{NETWORK}-{}", i + 1),
-        }
-        .parse()
-        .expect("listen-N is a name");
+    pub(crate) fn statements(&self, i: usize) -> (Network, Endpoint) {
+        let network = Groups::network_name(i);
         let group = &self.groups[i];
         match &group.first {
             Value::Ip {

@@ -332,3 +332,55 @@ fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_s
         );
     }
 }
+
+/// `--listen :8080` over a config that names a network `listen`: the
+/// value's network would take that one's place and its endpoints would
+/// bind every address. It is refused, in either order of the layers.
+#[test]
+fn a_one_address_flag_never_takes_the_place_of_a_network_the_config_wrote() {
+    let config = "listen = 127.0.0.1 expose=local\nlisten.admin = http:9000";
+    let err = Layers::new()
+        .text("config", config)
+        .text("--listen #1", ":8080")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.errors()
+            .iter()
+            .any(|e| matches!(&e.kind, SpecErrorKind::OneAddressClash(n) if n == "listen")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--listen #1"), "{err}");
+    // A network of the config's own name still takes the value's place
+    // in a later layer, as any later statement does; so does a removal.
+    let spec = Layers::new()
+        .text("--listen #1", "127.0.0.1:8080")
+        .text("config", config)
+        .build()
+        .unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "listen = 127.0.0.1 expose=local\nlisten.tcp = tcp:8080\nlisten.admin = http:9000\n"
+    );
+}
+
+/// Many one-address values of one port, as a `--listen-file` of every
+/// address of a fleet: one network that grows, in linear time.
+#[test]
+fn many_one_address_values_of_one_port_read_in_linear_time() {
+    let n = 100_000;
+    let text: String = (0..n)
+        .map(|i| {
+            format!(
+                "127.{}.{}.{}:8080\n",
+                i >> 16 & 0xff,
+                i >> 8 & 0xff,
+                i & 0xff
+            )
+        })
+        .collect();
+    let spec: ListenSpec = Layers::new().text("--listen-file", text).build().unwrap();
+    assert_eq!(spec.networks().len(), 1);
+    assert_eq!(spec.networks()[0].includes().len(), n);
+    assert_eq!(spec.endpoints().len(), 1);
+}
