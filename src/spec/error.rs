@@ -537,6 +537,10 @@ pub enum SelectorError {
     UnixSocket(String),
     /// A selector built in code whose text form parses as something else.
     NotReadBack,
+    /// An address in a spelling only a URL's rules read (`0`, `127.1`,
+    /// `0x7f.0.0.1`, `0177.0.0.1`), with the address they read it as: a
+    /// wildcard or an address comes only from its usual form.
+    UrlSpelling(IpAddr),
 }
 
 impl fmt::Display for SelectorError {
@@ -599,6 +603,14 @@ impl fmt::Display for SelectorError {
                 "a Unix socket is an endpoint, not a selector: write the network as `NAME = unix`, and the socket on an endpoint line of its own, `NAME.ENDPOINT = {socket}`"
             ),
             SelectorError::NotReadBack => f.write_str("it does not read back as itself"),
+            SelectorError::UrlSpelling(ip) if ip.is_unspecified() => write!(
+                f,
+                "a URL reads it as the wildcard {ip}, which this grammar takes only written so; write {ip}, or :PORT for every address of both families"
+            ),
+            SelectorError::UrlSpelling(ip) => write!(
+                f,
+                "a URL reads it as {ip} (a short, octal or hexadecimal form), which this grammar takes only written so; write {ip}"
+            ),
         }
     }
 }

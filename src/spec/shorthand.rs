@@ -43,12 +43,13 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 
 use crate::spec::error::{ForeignForm, Located};
 use crate::spec::url::{Parts, RawHost};
 use crate::spec::{
     Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
-    Selector, SpecError, SpecErrorKind, UnixPath, UrlHost, percent_decode,
+    Selector, SelectorError, SpecError, SpecErrorKind, UnixPath, UrlHost, percent_decode,
 };
 
 /// The network a one-address spec defines: `listen`.
@@ -641,6 +642,22 @@ enum Host {
     Ip(String),
     /// A host name, looked up and advertised as written.
     Name(String),
+    /// An address in a spelling only a URL's rules read, as written.
+    UrlSpelling(String, IpAddr),
+}
+
+/// The address a URL's rules read `host` as when they read an address
+/// and its usual form is other text (`0`, `127.1`, `0x7f.0.0.1`).
+fn url_spelling(host: &str) -> Option<IpAddr> {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let parts = Parts::host(host).ok()?;
+    if parts.userinfo || parts.port.is_some() || !parts.rest.is_empty() {
+        return None;
+    }
+    match parts.host {
+        RawHost::Host(UrlHost::Ip(ip)) if bare.unwrap_or(host).parse() != Ok(ip) => Some(ip),
+        _ => None,
+    }
 }
 
 /// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6; `:PORT`;
@@ -658,6 +675,8 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
                 (Host::Any, port)
             } else if host.parse::<std::net::Ipv4Addr>().is_ok() {
                 (Host::Ip(host.to_owned()), port)
+            } else if let Some(ip) = url_spelling(host) {
+                (Host::UrlSpelling(host.to_owned(), ip), port)
             } else if is_host_name(host) && host.parse::<Protocol>().is_err() {
                 (Host::Name(host.to_owned()), port)
             } else {
@@ -708,9 +727,17 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
         return None;
     }
     // Every scheme's host is read the http:// way, as an advertised host is.
+    let written = rest.split(['/', '?']).next().unwrap_or_default();
+    let written = match written.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => host,
+        _ => written,
+    };
     let host = match url.host {
         _ if any => Host::Any,
-        RawHost::Host(UrlHost::Ip(a)) => Host::Ip(a.to_string()),
+        RawHost::Host(UrlHost::Ip(a)) => match url_spelling(written) {
+            Some(ip) => Host::UrlSpelling(written.to_owned(), ip),
+            None => Host::Ip(a.to_string()),
+        },
         RawHost::Host(UrlHost::Name(d)) => Host::Name(d),
         RawHost::Empty | RawHost::Opaque(_) => return None,
     };
@@ -753,6 +780,12 @@ fn ip_value(text: &str, protocol: Protocol, host: Host, port: &str) -> Result<Va
             format!("dns:{name}"),
             Some(name.parse::<Advertise>().map_err(located)?),
         ),
+        Host::UrlSpelling(written, ip) => {
+            return Err(located(SpecErrorKind::BadSelector {
+                text: written.clone(),
+                reason: SelectorError::UrlSpelling(*ip),
+            }));
+        }
     };
     let selector: Selector = selector.parse().map_err(located)?;
     let dual = cfg!(any(target_os = "linux", target_os = "android"))
