@@ -528,6 +528,9 @@ pub enum SelectorError {
     NeedlessZone,
     /// `%` with nothing after it.
     EmptyZone,
+    /// A zone that is neither an interface's index nor a name one can
+    /// have (at most 15 printable characters, no `,`, `/`, `;` or `#`).
+    BadZone,
     /// `!ipv4` or `!ipv6`.
     ExcludedFamily,
     /// Two selectors with no comma between them, or a comma with none.
@@ -594,6 +597,9 @@ impl fmt::Display for SelectorError {
                 f.write_str("only link-local IPv6 addresses take a %zone")
             }
             SelectorError::EmptyZone => f.write_str("the zone after % is empty"),
+            SelectorError::BadZone => f.write_str(
+                "the zone after % is an interface's name (at most 15 printable characters, like fe80::1%eth0) or index (fe80::1%2)",
+            ),
             SelectorError::ExcludedFamily => {
                 f.write_str("to drop a family, keep the other: write ipv4 instead of !ipv6")
             }

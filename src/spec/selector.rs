@@ -276,7 +276,8 @@ impl Selector {
             (Some(""), true) => return Err(SelectorError::EmptyZone),
             (Some(z), true) => Some(match z.parse::<u32>() {
                 Ok(i) => Zone::Index(i),
-                Err(_) => Zone::Name(z.to_owned()),
+                Err(_) if is_ifname(z) => Zone::Name(z.to_owned()),
+                Err(_) => return Err(SelectorError::BadZone),
             }),
         };
         Ok(Selector::Addr { ip, zone })
