@@ -268,7 +268,10 @@ impl fmt::Display for SpecErrorKind {
                 "{reference} is a variable, but nothing expanded it: lay the text with Layers::env_vars() (or Layers::env) to expand it; str::parse and Deserialize for ListenSpec take no environment, so keep config-file text in a SpecText and add it with Layers::text"
             ),
             SpecErrorKind::BadReference(text) => {
-                write!(f, "{text:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}")
+                write!(
+                    f,
+                    "{text:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}, its default plain text"
+                )
             }
             SpecErrorKind::UnknownNetwork { endpoint } => write!(
                 f,

@@ -49,7 +49,9 @@ type LookupFn<'e> = dyn Fn(&str) -> Option<String> + Send + Sync + 'e;
 /// the environment cannot add statements or options the text does not have.
 /// Where a statement takes a list (a network's selectors), commas in a
 /// value separate its items as written ones do: `ops = ${OPS_ADDRS}` with
-/// `10.0.0.1,10.0.0.2` selects both.
+/// `10.0.0.1,10.0.0.2` selects both. A comment (from `#` to the end of its
+/// line) is left as written, references and all. A default is text, not
+/// another reference: `${A:-${B}}` is refused.
 ///
 /// The environment is only ever read through [`Layers::env`] or
 /// [`Layers::env_vars`]: without one, text holding `${NAME}` is an error
@@ -233,7 +235,10 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
         if n > 0 {
             out.push('\n');
         }
-        let mut rest = line;
+        // A comment is no part of the spec: a reference there is left as
+        // it is, so commenting a line out disables it.
+        let (code, comment) = line.split_at(line.find('#').unwrap_or(line.len()));
+        let mut rest = code;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
@@ -246,8 +251,10 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
                 Some((name, default)) => (name, Some(default)),
                 None => (&after[..end], None),
             };
-            let valid_name =
-                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            // A default is text: `${A:-${B}}` would take `${B` for it.
+            let valid_name = !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !default.is_some_and(|d| d.contains("${"));
             match (
                 valid_name,
                 lookup(name).or(default.map(str::to_owned)),
@@ -279,6 +286,7 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
             rest = &after[end + 1..];
         }
         out.push_str(rest);
+        out.push_str(comment);
     }
     if errors.is_empty() {
         Ok(out)

@@ -384,3 +384,35 @@ fn many_one_address_values_of_one_port_read_in_linear_time() {
     assert_eq!(spec.networks()[0].includes().len(), n);
     assert_eq!(spec.endpoints().len(), 1);
 }
+
+/// A comment is no part of the spec: a variable there is not expanded,
+/// so a line commented out, or a note of what a value was, needs no
+/// variable set.
+#[test]
+fn variables_in_comments_are_left_alone() {
+    let spec = Layers::new()
+        .env(env(&[("PORT", "3000")]))
+        .text(
+            "file",
+            "public = 127.0.0.1\npublic.http = http:${PORT}  # was ${OLD_PORT}\n# public.grpc = tcp:${GRPC_PORT}",
+        )
+        .build()
+        .unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "public = 127.0.0.1\npublic.http = http:3000\n"
+    );
+}
+
+/// A default is plain text: `${A:-${B}}` is a bad reference, not an
+/// unexpanded `${B}` with advice to add an environment there already is.
+#[test]
+fn a_reference_as_a_default_is_refused_as_such() {
+    let err = Layers::new()
+        .env(env(&[("B", "9000")]))
+        .text("file", "x = loopback\nx.a = tcp:${A:-${B}}")
+        .build()
+        .unwrap_err();
+    assert_eq!(crate::error_kinds(&err), ["BadReference"], "{err}");
+    assert!(err.to_string().contains("its default plain text"), "{err}");
+}
