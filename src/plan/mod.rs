@@ -431,6 +431,9 @@ pub(crate) struct HostView<'h> {
     /// interfaces, say. Most hosts list none twice, and then no network
     /// has to look out for one.
     listed_twice: OnceCell<bool>,
+    /// Where the up loopback addresses are in `addrs`, for the literals
+    /// and DNS answers inside their blocks that no interface lists.
+    loopback_blocks: OnceCell<Vec<usize>>,
     has_v4: bool,
     has_v6: bool,
 }
@@ -465,6 +468,7 @@ impl<'h> HostView<'h> {
             holders: OnceCell::new(),
             names: OnceCell::new(),
             listed_twice: OnceCell::new(),
+            loopback_blocks: OnceCell::new(),
             has_v4,
             has_v6,
         }
@@ -532,6 +536,24 @@ impl<'h> HostView<'h> {
             Why::Matched { selector: s, .. } if s == selector => Arc::clone(first),
             _ => made(),
         }
+    }
+
+    /// The up loopback address whose block holds `ip`, a loopback address
+    /// no interface lists, which the kernel delivers to it all the same.
+    pub(crate) fn loopback_holder(&self, ip: IpAddr) -> Option<&HostAddr<'h>> {
+        if AddrClass::of(ip) != AddrClass::Loopback {
+            return None;
+        }
+        let blocks = self.loopback_blocks.get_or_init(|| {
+            (self.addrs.iter().enumerate())
+                .filter(|(_, a)| a.iface.is_up() && a.class == AddrClass::Loopback)
+                .map(|(i, _)| i)
+                .collect()
+        });
+        blocks
+            .iter()
+            .map(|&i| &self.addrs[i])
+            .find(|a| a.net.contains(&ip))
     }
 
     /// Whether some address is listed twice, with the same scope.

@@ -1,6 +1,6 @@
 //! Turning one network's selectors into the host addresses it gets.
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -71,6 +71,104 @@ impl Ready<'_> {
             (Ready::Dns(_, answers), _) => answers.contains(&ip.to_canonical()),
             (Ready::Nothing | Ready::Dead, _) => false,
         }
+    }
+}
+
+/// Which of a network's prepared selectors take a host address, found by
+/// looking the address up rather than trying each selector on it: a
+/// network listing ten thousand addresses on a host of ten thousand would
+/// otherwise try each on each. Only globs and classes are tried in turn; a
+/// glob cannot be looked up, and there are few classes.
+#[derive(Default)]
+struct Lookup {
+    /// Addresses and blocks by (mask, address under the mask); each mask
+    /// in use once, so an address is looked up once per prefix length.
+    v4: HashMap<(u32, u32), SmallVec<[usize; 1]>>,
+    v4_masks: SmallVec<[u32; 2]>,
+    v6: HashMap<(u128, u128), SmallVec<[usize; 1]>>,
+    v6_masks: SmallVec<[u128; 2]>,
+    /// Link-local literals by address and interface index.
+    scoped: HashMap<(IpAddr, u32), SmallVec<[usize; 1]>>,
+    /// Interfaces named in full, by index.
+    by_index: HashMap<u32, SmallVec<[usize; 1]>>,
+    /// DNS answers.
+    answers: HashMap<IpAddr, SmallVec<[usize; 1]>>,
+    tried: SmallVec<[usize; 4]>,
+}
+
+/// A network's includes and excludes, each as a [`Lookup`].
+struct Lookups {
+    includes: Lookup,
+    excludes: Lookup,
+}
+
+impl Lookup {
+    fn new<'r, 'a: 'r>(ready: impl Iterator<Item = &'r Ready<'a>>) -> Lookup {
+        let mut l = Lookup::default();
+        for (i, r) in ready.enumerate() {
+            match r {
+                Ready::V4 { net, mask } => {
+                    if !l.v4_masks.contains(mask) {
+                        l.v4_masks.push(*mask);
+                    }
+                    l.v4.entry((*mask, *net)).or_default().push(i);
+                }
+                Ready::V6 { net, mask } => {
+                    if !l.v6_masks.contains(mask) {
+                        l.v6_masks.push(*mask);
+                    }
+                    l.v6.entry((*mask, *net)).or_default().push(i);
+                }
+                Ready::Scoped(ip, index) => l.scoped.entry((*ip, *index)).or_default().push(i),
+                Ready::Index(index) => l.by_index.entry(*index).or_default().push(i),
+                Ready::Dns(_, set) => {
+                    for ip in set {
+                        l.answers.entry(*ip).or_default().push(i);
+                    }
+                }
+                Ready::Glob(_) | Ready::Class(_) => l.tried.push(i),
+                Ready::Nothing | Ready::Dead => {}
+            }
+        }
+        l
+    }
+
+    /// The places of the selectors that take `a`, in ascending order;
+    /// `ready(i)` is the selector at place `i`.
+    fn matching<'r, 'a: 'r>(
+        &self,
+        a: &HostAddr,
+        ready: impl Fn(usize) -> &'r Ready<'a>,
+    ) -> SmallVec<[usize; 2]> {
+        let ip = a.net.addr();
+        let mut out = SmallVec::new();
+        let mut add = |found: Option<&SmallVec<[usize; 1]>>| {
+            out.extend(found.into_iter().flatten().copied());
+        };
+        match ip {
+            IpAddr::V4(x) => {
+                for &m in &self.v4_masks {
+                    add(self.v4.get(&(m, x.to_bits() & m)));
+                }
+            }
+            IpAddr::V6(x) => {
+                for &m in &self.v6_masks {
+                    add(self.v6.get(&(m, x.to_bits() & m)));
+                }
+            }
+        }
+        if !self.scoped.is_empty() {
+            add(self.scoped.get(&(ip, a.iface.index())));
+        }
+        if !self.by_index.is_empty() {
+            add(self.by_index.get(&a.iface.index()));
+        }
+        if !self.answers.is_empty() {
+            add(self.answers.get(&ip.to_canonical()));
+        }
+        out.extend(self.tried.iter().copied().filter(|&i| ready(i).matches(a)));
+        out.sort_unstable();
+        out
     }
 }
 
@@ -165,7 +263,11 @@ pub(crate) fn resolve(
             .iter()
             .map(|s| prepare(s, view, &mut report))
             .collect();
-        let matched = match_host(net, view, &mut includes, &excludes, &mut report);
+        let lookups = Lookups {
+            includes: Lookup::new(includes.iter().map(|i| &i.ready)),
+            excludes: Lookup::new(excludes.iter()),
+        };
+        let matched = match_host(net, view, &mut includes, &excludes, &lookups, &mut report);
         chosen = matched.chosen;
         loopback_literals(net, view, &mut includes, &mut chosen);
         for (iface, addrs) in matched.skipped_down {
@@ -219,6 +321,7 @@ fn match_host<'h>(
     view: &HostView<'h>,
     includes: &mut [Include],
     excludes: &[Ready],
+    lookups: &Lookups,
     report: &mut impl FnMut(ProblemKind),
 ) -> Matched<'h> {
     let mut m = Matched {
@@ -232,11 +335,11 @@ fn match_host<'h>(
     let mut seen = view.lists_an_address_twice().then(HashSet::new);
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
-        let Some(sel) = first_include(includes, a) else {
+        let Some(sel) = first_include(includes, &lookups.includes, a) else {
             continue;
         };
         // Excludes first, so `!if:eth3` silences a down eth3.
-        if excludes.iter().any(|x| x.matches(a))
+        if !lookups.excludes.matching(a, |i| &excludes[i]).is_empty()
             || net.family_filter().is_some_and(|f| f != Family::of(ip))
         {
             m.removed.push(ip);
@@ -297,13 +400,15 @@ fn match_host<'h>(
 /// The first include that takes a host address, marking every include that
 /// matches it; a link-local address counts only for includes that name
 /// link-local addresses.
-fn first_include<'s>(includes: &mut [Include<'s>], a: &HostAddr) -> Option<&'s Selector> {
+fn first_include<'s>(
+    includes: &mut [Include<'s>],
+    lookup: &Lookup,
+    a: &HostAddr,
+) -> Option<&'s Selector> {
     let link_local = a.class == AddrClass::LinkLocal;
     let mut hit = None;
-    for inc in includes.iter_mut() {
-        if !inc.ready.matches(a) {
-            continue;
-        }
+    for i in lookup.matching(a, |i| &includes[i].ready) {
+        let inc = &mut includes[i];
         if link_local && !inc.names_link_local {
             inc.link_local_only = true;
             continue;
@@ -365,7 +470,7 @@ fn report_partly_remote(
             let remote: Vec<IpAddr> = answers
                 .iter()
                 .copied()
-                .filter(|ip| view.holders(*ip).is_empty())
+                .filter(|ip| view.holders(*ip).is_empty() && view.loopback_holder(*ip).is_none())
                 .collect();
             if !remote.is_empty() && remote.len() < answers.len() {
                 report(ProblemKind::DnsPartlyRemote {
@@ -379,31 +484,34 @@ fn report_partly_remote(
 
 /// Linux delivers the whole loopback block an interface holds (127.0.0.0/8
 /// for `127.0.0.1/8`) to it, so `127.0.0.2` is bindable though no interface
-/// lists it; a literal there is taken with the block as its reason.
+/// lists it; a literal there is taken with the block as its reason, and so
+/// is a DNS answer there (Debian's `/etc/hosts` gives the host's own name
+/// `127.0.1.1`).
 fn loopback_literals(
     net: &Network,
     view: &HostView,
     includes: &mut [Include],
     chosen: &mut Vec<Chosen>,
 ) {
+    // What was chosen, as a set once a literal asks: a network may list
+    // thousands of loopback literals.
+    let mut taken: Option<HashSet<IpAddr>> = None;
     for inc in includes {
         let sel = inc.sel;
-        let Selector::Addr { ip, zone: None } = sel else {
-            continue;
+        // A literal an interface lists is chosen already; a name may have
+        // answered both a listed address and one of the block.
+        let candidates: &[IpAddr] = match (sel, &inc.ready) {
+            (Selector::Addr { ip, zone: None }, _) if !inc.matched => std::slice::from_ref(ip),
+            (Selector::Dns(_), Ready::Dns(answers, _)) => answers,
+            _ => continue,
         };
-        if inc.matched || AddrClass::of(*ip) != AddrClass::Loopback {
-            continue;
-        }
-        let holder = view
-            .addrs
-            .iter()
-            .find(|a| a.iface.is_up() && a.class == AddrClass::Loopback && a.net.contains(ip));
-        if let Some(a) = holder {
+        for ip in candidates {
+            let Some(a) = view.loopback_holder(*ip) else {
+                continue;
+            };
             inc.matched = true;
-            // An unmatched literal is on no interface, so it can only repeat
-            // another literal: few enough to look for among the chosen.
-            let repeat = chosen.iter().any(|c| c.ip == *ip && c.scope_id == 0);
-            if net.family_filter().is_none_or(|f| f == Family::of(*ip)) && !repeat {
+            let taken = taken.get_or_insert_with(|| chosen.iter().map(|c| c.ip).collect());
+            if net.family_filter().is_none_or(|f| f == Family::of(*ip)) && taken.insert(*ip) {
                 chosen.push(Chosen::new(
                     *ip,
                     0,

@@ -548,3 +548,41 @@ fn each_network_says_which_of_its_selectors_chose_a_shared_address() {
         ]
     );
 }
+
+/// Debian's `/etc/hosts` gives the host's own name `127.0.1.1`, which no
+/// interface lists but lo's 127.0.0.0/8 takes: a name answering it is
+/// this host, as the literal is, never a NAT case whose fix is `*`.
+#[test]
+fn a_name_answering_an_address_of_the_loopback_block_is_this_host() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .interface("eth0", 2, ["203.0.113.5/24"])
+        .dns("debian-host", ["127.0.1.1"])
+        .dns("both", ["203.0.113.5", "127.0.1.1"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "
+        self = dns:debian-host expose=local shared
+        self.http = http:8080
+        both = dns:both shared
+        both.http = http:8081
+    "
+    .parse()
+    .unwrap();
+    let plan = spec.plan(&host).unwrap_or_else(|e| panic!("{e}"));
+    let of = |net: &str| -> Vec<String> {
+        let n = plan.networks().iter().find(|n| n.name() == net).unwrap();
+        n.addrs().iter().map(|c| c.ip().to_string()).collect()
+    };
+    assert_eq!(of("self"), ["127.0.1.1"]);
+    assert_eq!(of("both"), ["203.0.113.5", "127.0.1.1"]);
+    let why = plan.networks()[0].addrs()[0].why().to_string();
+    assert_eq!(why, "dns:debian-host matched lo 127.0.0.1/8");
+    assert!(
+        plan.warnings()
+            .iter()
+            .all(|w| !w.to_string().contains("remote")),
+        "{:?}",
+        plan.warnings()
+    );
+}
