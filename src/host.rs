@@ -1074,9 +1074,10 @@ fn printable_facts(os: &str, container: Option<&str>, unix: &UnixFacts) -> Resul
     Ok(())
 }
 
-/// `text` when it holds no control character.
+/// `text` when it holds no control character, nor any other character
+/// that would forge or reorder what the reader sees (`is_unprintable`).
 fn printable(what: TextOf, text: &str) -> Result<(), HostError> {
-    if text.chars().any(char::is_control) {
+    if text.chars().any(crate::is_unprintable) {
         return Err(HostError::ControlCharacter {
             what,
             text: text.to_owned(),

@@ -234,6 +234,24 @@ pub use host::Host;
 pub use plan::{Plan, PlanError, PlanOptions, plan, plan_with};
 pub use spec::{ListenSpec, SpecError};
 
+/// Whether printing `c` raw could forge or hide what a reader sees: a
+/// control character (a newline, an escape sequence), a line or paragraph
+/// separator, or a bidirectional formatting character, which reorders the
+/// text around it on screen (`eth0\u{202e}1hte` shows as another name).
+pub(crate) fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
 /// Writes a count with its noun, then each item on a line of its own, the
 /// way every error type here that holds several problems reads.
 pub(crate) fn write_list<T: std::fmt::Display>(

@@ -965,9 +965,11 @@ impl SpecError {
 }
 
 /// Spec text echoed in a message with each control character but a tab
-/// escaped (`\u{1b}`): a statement, a value a variable put into it, or a
-/// layer's name may hold an escape sequence or a carriage return, which
-/// printed raw would rewrite the terminal or forge a line of the report.
+/// escaped (`\u{1b}`), and each bidirectional formatting character or line
+/// separator (`\u{202e}`): a statement, a value a variable put into it, or
+/// a layer's name may hold an escape sequence or a carriage return, which
+/// printed raw would rewrite the terminal or forge a line of the report,
+/// or a right-to-left override, which would show other text than it is.
 ///
 /// A word (a run without spaces) is shown up to [`WORD_SHOWN`] characters
 /// and the whole text up to [`TEXT_SHOWN`], then how many bytes were left
@@ -1033,6 +1035,8 @@ impl fmt::Write for Out<'_, '_> {
                 self.shown += 1;
                 if c.is_control() {
                     write!(self.f, "{}", c.escape_debug())?;
+                } else if crate::is_unprintable(c) {
+                    write!(self.f, "{}", c.escape_unicode())?;
                 } else {
                     self.f.write_char(c)?;
                 }

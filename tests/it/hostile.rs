@@ -571,3 +571,31 @@ fn a_network_of_many_selectors_on_a_host_of_many_plans_in_linear_time() {
         start.elapsed()
     );
 }
+
+/// A right-to-left override shows text other than it is
+/// (`eth0\u{202e}1hte` reads as another name): a snapshot holding one, or
+/// a line separator, is refused as a control character is, and a spec
+/// error prints one escaped.
+#[test]
+fn bidirectional_overrides_are_refused_in_snapshots_and_escaped_in_errors() {
+    use listenspec::host::HostError;
+    for name in [
+        "eth0\u{202e}1hte",
+        "eth\u{2066}0",
+        "eth\u{2028}0",
+        "eth\u{200f}0",
+    ] {
+        let err = Host::builder()
+            .interface(name, 2, ["203.0.113.5/24"])
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, HostError::ControlCharacter { .. }),
+            "{name:?}: {err}"
+        );
+    }
+    let err = "x\u{202e} = loopback".parse::<ListenSpec>().unwrap_err();
+    let shown = err.to_string();
+    assert!(!shown.contains('\u{202e}'), "{shown}");
+    assert!(shown.contains("\\u{202e}"), "{shown}");
+}
