@@ -954,8 +954,24 @@ pub enum HostError {
     },
 }
 
+/// Through [`Escaped`](crate::spec::Escaped): a snapshot's text is
+/// quoted with what it holds escaped and at most a few hundred characters
+/// of each word, so an address or name a megabyte long from a hostile
+/// snapshot is still an error of a line.
 impl fmt::Display for HostError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Message<'a>(&'a HostError);
+        impl fmt::Display for Message<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.message(f)
+            }
+        }
+        write!(f, "{}", crate::spec::Escaped(Message(self)))
+    }
+}
+
+impl HostError {
+    fn message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HostError::DuplicateName(name) => {
                 write!(f, "two interfaces are named {name:?}; names must be unique")
@@ -1512,6 +1528,7 @@ mod wire {
     use serde::ser::SerializeSeq;
 
     use super::{AddrFlags, DnsAnswer, HostError, Interface, Lookup, PathKind, parse_net};
+    use crate::spec::Escaped;
 
     /// An interface as JSON. `admin_up`, `carrier`, `loopback` and
     /// `addr_flags` came later: without them `admin_up` and `carrier` are
@@ -1606,6 +1623,8 @@ mod wire {
     pub(super) mod octal {
         use serde::de::{self, Deserialize, Deserializer};
 
+        use crate::spec::Escaped;
+
         pub(in crate::host) fn serialize<S: serde::Serializer>(
             mode: &u32,
             s: S,
@@ -1624,9 +1643,9 @@ mod wire {
                 .filter(|_| (1..=4).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit()))
                 .map(|mode| mode & super::super::DirFacts::KEPT)
                 .ok_or_else(|| {
-                    de::Error::custom(format_args!(
+                    de::Error::custom(Escaped(format_args!(
                         "directory mode {text:?} is not octal permission bits like \"755\" or \"1777\""
-                    ))
+                    )))
                 })
         }
     }
@@ -1636,9 +1655,9 @@ mod wire {
             .iter()
             .map(|text| {
                 parse_net(text).map_err(|reason| {
-                    de::Error::custom(format_args!(
+                    de::Error::custom(Escaped(format_args!(
                         "interface address {text:?} is not like 10.0.0.1/8 or fe80::1/64: {reason}"
-                    ))
+                    )))
                 })
             })
             .collect()
@@ -1679,9 +1698,9 @@ mod wire {
             let mut addrs = Vec::new();
             while let Some(text) = seq.next_element::<String>()? {
                 let ip: IpAddr = text.parse().map_err(|_| {
-                    de::Error::custom(format_args!(
+                    de::Error::custom(Escaped(format_args!(
                         "DNS answer {text:?} is not an IPv4 or IPv6 address"
-                    ))
+                    )))
                 })?;
                 addrs.push(ip);
             }

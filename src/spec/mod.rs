@@ -29,6 +29,7 @@ use smol_str::SmolStr;
 pub use args::ListenArgs;
 #[cfg(feature = "serde")]
 pub use config::SpecText;
+pub(crate) use error::Escaped;
 pub use error::{
     AdvertiseError, ForeignForm, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion, UnixEndpointError, UnixNetworkError, UnixPathError,

@@ -599,3 +599,21 @@ fn bidirectional_overrides_are_refused_in_snapshots_and_escaped_in_errors() {
     assert!(!shown.contains('\u{202e}'), "{shown}");
     assert!(shown.contains("\\u{202e}"), "{shown}");
 }
+
+/// A snapshot's text is quoted in its errors by its start: an address or
+/// a DNS answer a megabyte long is an error of a line, in the doctor's
+/// output and in a fleet's list of unreadable snapshots alike.
+#[test]
+fn a_huge_text_in_a_snapshot_is_quoted_by_its_start() {
+    let huge = "1".repeat(1 << 20);
+    for json in [
+        format!(
+            r#"{{"interfaces": [{{"name": "eth0", "index": 2, "up": true, "addrs": ["{huge}/8"]}}]}}"#
+        ),
+        format!(r#"{{"interfaces": [], "dns": {{"svc": ["{huge}"]}}}}"#),
+    ] {
+        let err = serde_json::from_str::<Host>(&json).unwrap_err().to_string();
+        assert!(err.len() < 4096, "{} bytes: {}", err.len(), &err[..300]);
+        assert!(err.contains("more bytes)"), "{err}");
+    }
+}
