@@ -1187,6 +1187,14 @@ pub enum ForeignForm {
         /// The port.
         port: String,
     },
+    /// `http://*:8080` or `http://+:8080`: every address, as ASP.NET Core
+    /// (Kestrel, `ASPNETCORE_URLS`) writes it.
+    AnyHostUrl {
+        /// The scheme.
+        scheme: String,
+        /// The port, if written.
+        port: Option<String>,
+    },
     /// `HOST:FIRST-LAST`: a range of ports on one address, which takes an
     /// endpoint of its own here.
     PortRange {
@@ -1256,6 +1264,7 @@ impl ForeignForm {
             ForeignForm::Star { .. } => {
                 "every IPv4 address, as nginx and HAProxy write it".to_owned()
             }
+            ForeignForm::AnyHostUrl { .. } => "every address, as ASP.NET Core writes it".to_owned(),
             ForeignForm::PortRange { .. } => "a range of ports on one address".to_owned(),
             ForeignForm::Haproxy { prefix, .. } => format!("HAProxy's {prefix}@ address form"),
         }
@@ -1330,6 +1339,10 @@ impl ForeignForm {
             ForeignForm::Star { port } => format!(
                 "0.0.0.0:{port} for every IPv4 address, or :{port} for every address of both families"
             ),
+            ForeignForm::AnyHostUrl { scheme, port } => match port {
+                Some(port) => format!("{scheme}://:{port} for every address of both families"),
+                None => format!("{scheme}:// with the port, {scheme}://:PORT, for every address of both families"),
+            },
             ForeignForm::PortRange { host, ports } => {
                 let selector = match host.trim_start_matches('[').trim_end_matches(']') {
                     "" => "*".to_owned(),

@@ -140,6 +140,8 @@ pub(crate) struct Read {
 impl Read {
     /// Reads one layer's text; `layer` names it in errors.
     pub(crate) fn layer(&mut self, layer: Option<&str>, input: &str) {
+        // A file saved by some Windows editors starts with a byte order mark.
+        let input = input.strip_prefix('\u{feff}').unwrap_or(input);
         let pass = self.next_pass(layer);
         let origin = |line: usize| Origin {
             line: u32::try_from(line).ok(),

@@ -579,6 +579,21 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
         return None;
     }
     if matches!(scheme, "tcp" | "udp" | "http" | "https") {
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if matches!(host, "*" | "+") {
+            let default = match scheme {
+                "http" => Some("80"),
+                "https" => Some("443"),
+                _ => None,
+            };
+            return Some(ForeignForm::AnyHostUrl {
+                scheme: scheme.to_owned(),
+                port: port.or(default).map(str::to_owned),
+            });
+        }
         return (!path.is_empty()).then(|| ForeignForm::UrlPath {
             address: format!("{scheme}://{authority}"),
         });
@@ -713,6 +728,10 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     } else {
         text
     };
+    // ASP.NET Core's every address: the error says what to write.
+    if rest.starts_with(['*', '+']) {
+        return None;
+    }
     let url = Parts::url(text).ok()?;
     let protocol = match &*url.scheme {
         "tcp" => Protocol::Tcp,

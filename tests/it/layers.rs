@@ -416,3 +416,23 @@ fn a_reference_as_a_default_is_refused_as_such() {
     assert_eq!(crate::error_kinds(&err), ["BadReference"], "{err}");
     assert!(err.to_string().contains("its default plain text"), "{err}");
 }
+
+/// A spec file saved with a byte order mark (Notepad's UTF-8) reads as
+/// the same file without one, in any layer.
+#[test]
+fn a_byte_order_mark_at_the_start_of_a_layer_is_not_text() {
+    let text = "public = 127.0.0.1\npublic.http = http:8080";
+    let want: ListenSpec = text.parse().unwrap();
+    let bom = format!("\u{feff}{text}");
+    assert_eq!(bom.parse::<ListenSpec>().unwrap(), want);
+    let spec = Layers::new()
+        .text("config", "x = loopback")
+        .text("--listen-file", bom)
+        .build()
+        .unwrap();
+    assert_eq!(
+        spec.to_string(),
+        "x = loopback\npublic = 127.0.0.1\npublic.http = http:8080\n"
+    );
+    assert!("\u{feff}:8080".parse::<ListenSpec>().is_ok());
+}
