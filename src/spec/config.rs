@@ -49,6 +49,10 @@ impl<'de> Visitor<'de> for WrittenVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, n: i64) -> Result<Written, E> {
+        // A negative number would read as `-NAME`, a removal.
+        if n < 0 {
+            return Err(de::Error::invalid_value(de::Unexpected::Signed(n), &self));
+        }
         Ok(Written::Text(n.to_string()))
     }
 
@@ -266,7 +270,10 @@ struct EndpointTable {
 /// A mode: a string of octal digits; a number is kept only to be refused
 /// by name, since TOML's `0o660` and `660` are both plain numbers by then.
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a mode: write it as a string of octal digits, like \"660\""
+)]
 enum ModeValue {
     Text(String),
     Number(i64),
@@ -274,7 +281,10 @@ enum ModeValue {
 
 /// A user or group: a name, or a numeric id as a number or a string.
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a user or group: give a name or a numeric id"
+)]
 enum AccountValue {
     Id(u64),
     Name(String),
@@ -290,21 +300,30 @@ impl AccountValue {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not selectors: give a selector or a list of selectors"
+)]
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a port: give a number from 0 (any free one) to 65535, or \"FIRST-LAST\""
+)]
 enum PortValue {
     Number(u64),
     Text(String),
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "not a device: give true for the address's own interface, or an interface's name"
+)]
 enum DeviceValue {
     Own(bool),
     Named(String),

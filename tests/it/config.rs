@@ -502,3 +502,46 @@ fn control_characters_in_a_config_are_never_printed_raw() {
         );
     }
 }
+
+/// A value of the wrong type in the table form says what the key takes,
+/// never the name of a type inside the crate; a negative number is no
+/// removal.
+#[test]
+fn a_table_value_of_the_wrong_type_says_what_its_key_takes() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "endpoints.a = { protocol = 'tcp', port = -1 }",
+            "not a port: give a number from 0",
+        ),
+        (
+            "endpoints.a = { protocol = 'tcp', port = 80.5 }",
+            "not a port",
+        ),
+        (
+            "endpoints.a = { protocol = 'tcp', port = 1, device = 1 }",
+            "not a device: give true",
+        ),
+        (
+            "endpoints.a = { protocol = 'unix', path = '/run/a.sock', owner = -1 }",
+            "not a user or group",
+        ),
+        (
+            "endpoints.a = { protocol = 'unix', path = '/run/a.sock', mode = true }",
+            "not a mode",
+        ),
+    ];
+    for (endpoint, says) in cases {
+        let text = format!("name = 'svc'\n[listen.x]\nselect = 'loopback'\n{endpoint}");
+        let err = toml::from_str::<Config>(&text).unwrap_err().to_string();
+        assert!(err.contains(says), "{endpoint}: {err}");
+        assert!(!err.contains("untagged enum"), "{endpoint}: {err}");
+    }
+    let err = toml::from_str::<Config>("name = 'svc'\n[listen.x]\nselect = 5")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not selectors"), "{err}");
+    let err = serde_json::from_str::<Config>(r#"{"name": "svc", "listen": -8080}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("invalid value: integer `-8080`"), "{err}");
+}
