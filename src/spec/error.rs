@@ -543,6 +543,8 @@ pub enum SelectorError {
     UnixSocket(String),
     /// A selector built in code whose text form parses as something else.
     NotReadBack,
+    /// A URL where a selector goes (Kafka's `listeners=PLAINTEXT://:9092`).
+    Url,
     /// An address in a spelling only a URL's rules read (`0`, `127.1`,
     /// `0x7f.0.0.1`, `0177.0.0.1`), with the address they read it as: a
     /// wildcard or an address comes only from its usual form.
@@ -612,6 +614,9 @@ impl fmt::Display for SelectorError {
                 "a Unix socket is an endpoint, not a selector: write the network as `NAME = unix`, and the socket on an endpoint line of its own, `NAME.ENDPOINT = {socket}`"
             ),
             SelectorError::NotReadBack => f.write_str("it does not read back as itself"),
+            SelectorError::Url => f.write_str(
+                "a URL is a one-address value, written alone (tcp://0.0.0.0:9092 is every IPv4 address on port 9092), not a selector; a network selects addresses, blocks, if:NAME, dns:NAME or classes",
+            ),
             SelectorError::UrlSpelling(ip) if ip.is_unspecified() => write!(
                 f,
                 "a URL reads it as the wildcard {ip}, which this grammar takes only written so; write {ip}, or :PORT for every address of both families"

@@ -10,7 +10,8 @@ use smol_str::SmolStr;
 use crate::AddrClass;
 use crate::spec::error::{SelectorError, Suggestion};
 use crate::spec::parse::cut;
-use crate::spec::{Protocol, SpecErrorKind, UnixPath};
+use crate::spec::url::{Parts, RawHost};
+use crate::spec::{Protocol, SpecErrorKind, UnixPath, UrlHost};
 
 /// One address family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -242,6 +243,10 @@ impl Selector {
                 None => Ok(Selector::Class(class)),
             };
         }
+        // Kafka's `listeners=PLAINTEXT://:9092` read as a statement.
+        if s.contains("://") {
+            return Err(SelectorError::Url);
+        }
         if s.bytes().any(|b| b == b'/') {
             let net: IpNet = s.parse().map_err(|_| SelectorError::BadCidr)?;
             if let Some(why) = never_held(net).filter(|_| include) {
@@ -257,6 +262,15 @@ impl Selector {
             None => (s, None),
         };
         let Ok(ip) = ip_text.parse::<IpAddr>() else {
+            // A bare number other than 0 is likelier a port in the wrong
+            // place than an address in inet_aton's form.
+            let address_like = s.contains('.')
+                || s.starts_with("0x")
+                || s.starts_with("0X")
+                || s.bytes().all(|b| b == b'0');
+            if let Some(ip) = url_spelling(s).filter(|_| address_like) {
+                return Err(SelectorError::UrlSpelling(ip));
+            }
             return Err(SelectorError::Unknown(suggest_for(s)));
         };
         if ip.is_unspecified() {
@@ -376,6 +390,20 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
     }
     (dns_name(word).is_some() && word.bytes().any(|b| b.is_ascii_alphabetic()))
         .then(|| Suggestion::Dns(word.to_owned()))
+}
+
+/// The address a URL's rules read `host` as when they read an address
+/// and its usual form is other text (`0`, `127.1`, `0x7f.0.0.1`).
+pub(crate) fn url_spelling(host: &str) -> Option<IpAddr> {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let parts = Parts::host(host).ok()?;
+    if parts.userinfo || parts.port.is_some() || !parts.rest.is_empty() {
+        return None;
+    }
+    match parts.host {
+        RawHost::Host(UrlHost::Ip(ip)) if bare.unwrap_or(host).parse() != Ok(ip) => Some(ip),
+        _ => None,
+    }
 }
 
 /// Whether text can be an interface name (or an `if:` glob): IFNAMSIZ is 16

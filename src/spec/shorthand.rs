@@ -46,6 +46,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::spec::error::{ForeignForm, Located};
+use crate::spec::selector::url_spelling;
 use crate::spec::url::{Parts, RawHost};
 use crate::spec::{
     Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
@@ -659,20 +660,6 @@ enum Host {
     Name(String),
     /// An address in a spelling only a URL's rules read, as written.
     UrlSpelling(String, IpAddr),
-}
-
-/// The address a URL's rules read `host` as when they read an address
-/// and its usual form is other text (`0`, `127.1`, `0x7f.0.0.1`).
-fn url_spelling(host: &str) -> Option<IpAddr> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
-    let parts = Parts::host(host).ok()?;
-    if parts.userinfo || parts.port.is_some() || !parts.rest.is_empty() {
-        return None;
-    }
-    match parts.host {
-        RawHost::Host(UrlHost::Ip(ip)) if bare.unwrap_or(host).parse() != Ok(ip) => Some(ip),
-        _ => None,
-    }
 }
 
 /// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6; `:PORT`;
