@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 
 use crate::class::AddrClass;
-use crate::host::{AccountKind, Host, Interface, PathKind};
-use crate::spec::{Exposure, Family, Name, QualifiedName, Selector, Transport, UnixPath};
+use crate::host::{AccountKind, Host, PathKind};
+use crate::spec::{Escaped, Exposure, Family, Name, QualifiedName, Selector, Transport, UnixPath};
 
 /// One finding of the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1365,7 +1365,12 @@ fn listing(host: &Host) -> String {
             String::new()
         }
     };
-    let names: Vec<&str> = shown.iter().map(Interface::name).collect();
+    // A name is quoted by its start (`Escaped`): a snapshot may hold
+    // names a megabyte long, which no person reads to the end.
+    let names: Vec<String> = shown
+        .iter()
+        .map(|i| Escaped(i.name()).to_string())
+        .collect();
     let mut out = format!(
         "this host has: {}{}",
         names.join(", "),
@@ -1375,7 +1380,13 @@ fn listing(host: &Host) -> String {
         )
     );
     for i in shown {
-        let _ = write!(out, "\n  {} (#{}{})", i.name(), i.index(), i.state_note());
+        let _ = write!(
+            out,
+            "\n  {} (#{}{})",
+            Escaped(i.name()),
+            i.index(),
+            i.state_note()
+        );
         let addrs = i.addrs();
         for a in &addrs[..addrs.len().min(LISTED_ADDRS)] {
             let _ = write!(out, " {a}");

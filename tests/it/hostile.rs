@@ -617,3 +617,22 @@ fn a_huge_text_in_a_snapshot_is_quoted_by_its_start() {
         assert!(err.contains("more bytes)"), "{err}");
     }
 }
+
+/// Interface names have no length a snapshot must keep to (Linux's are
+/// at most 15 bytes, Windows' friendly names longer): the host's listing
+/// under a plan error quotes each by its start.
+#[test]
+fn huge_interface_names_are_listed_by_their_start() {
+    let names: Vec<String> = (0..5)
+        .map(|i| format!("{}{i}", "e".repeat(1 << 20)))
+        .collect();
+    let mut b: HostBuilder = Host::builder().interface("lo", 1, ["127.0.0.1/8"]);
+    for (i, name) in names.iter().enumerate() {
+        b = b.interface(name, i as u32 + 2, ["203.0.113.5/24"]);
+    }
+    let host = b.build().unwrap();
+    let spec: ListenSpec = "x = if:eth9\nx.a = tcp:1".parse().unwrap();
+    let err = spec.plan(&host).unwrap_err().to_string();
+    assert!(err.len() < 16 * 1024, "{} bytes", err.len());
+    assert!(err.contains("more bytes)"), "{}", &err[..500]);
+}
