@@ -56,22 +56,6 @@ impl Ready<'_> {
             },
         }
     }
-
-    fn matches(&self, a: &HostAddr) -> bool {
-        let (iface, ip) = (a.iface, a.net.addr());
-        match (self, ip) {
-            (Ready::V4 { net, mask }, IpAddr::V4(x)) => x.to_bits() & mask == *net,
-            (Ready::V6 { net, mask }, IpAddr::V6(x)) => x.to_bits() & mask == *net,
-            // A block of the other family.
-            (Ready::V4 { .. } | Ready::V6 { .. }, _) => false,
-            (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
-            (Ready::Glob(p), _) => p.matches(iface.name()),
-            (Ready::Index(i), _) => iface.index() == *i,
-            (Ready::Class(c), _) => a.class == *c,
-            (Ready::Dns(_, answers), _) => answers.contains(&ip.to_canonical()),
-            (Ready::Nothing | Ready::Dead, _) => false,
-        }
-    }
 }
 
 /// Which of a network's prepared selectors take a host address, found by
@@ -80,7 +64,7 @@ impl Ready<'_> {
 /// otherwise try each on each. Only globs and classes are tried in turn; a
 /// glob cannot be looked up, and there are few classes.
 #[derive(Default)]
-struct Lookup {
+struct Lookup<'a> {
     /// Addresses and blocks by (mask, address under the mask); each mask
     /// in use once, so an address is looked up once per prefix length.
     v4: HashMap<(u32, u32), SmallVec<[usize; 1]>>,
@@ -93,17 +77,26 @@ struct Lookup {
     by_index: HashMap<u32, SmallVec<[usize; 1]>>,
     /// DNS answers.
     answers: HashMap<IpAddr, SmallVec<[usize; 1]>>,
-    tried: SmallVec<[usize; 4]>,
+    tried: SmallVec<[(usize, Tried<'a>); 4]>,
+}
+
+/// A selector [`Lookup`] tries on each address.
+enum Tried<'a> {
+    Glob(&'a IfPattern),
+    Class(AddrClass),
 }
 
 /// A network's includes and excludes, each as a [`Lookup`].
-struct Lookups {
-    includes: Lookup,
-    excludes: Lookup,
+struct Lookups<'a> {
+    includes: Lookup<'a>,
+    excludes: Lookup<'a>,
 }
 
-impl Lookup {
-    fn new<'r, 'a: 'r>(ready: impl Iterator<Item = &'r Ready<'a>>) -> Lookup {
+impl<'a> Lookup<'a> {
+    fn new<'r>(ready: impl Iterator<Item = &'r Ready<'a>>) -> Lookup<'a>
+    where
+        'a: 'r,
+    {
         let mut l = Lookup::default();
         for (i, r) in ready.enumerate() {
             match r {
@@ -126,20 +119,16 @@ impl Lookup {
                         l.answers.entry(*ip).or_default().push(i);
                     }
                 }
-                Ready::Glob(_) | Ready::Class(_) => l.tried.push(i),
+                Ready::Glob(p) => l.tried.push((i, Tried::Glob(p))),
+                Ready::Class(c) => l.tried.push((i, Tried::Class(*c))),
                 Ready::Nothing | Ready::Dead => {}
             }
         }
         l
     }
 
-    /// The places of the selectors that take `a`, in ascending order;
-    /// `ready(i)` is the selector at place `i`.
-    fn matching<'r, 'a: 'r>(
-        &self,
-        a: &HostAddr,
-        ready: impl Fn(usize) -> &'r Ready<'a>,
-    ) -> SmallVec<[usize; 2]> {
+    /// The places of the selectors that take `a`, in ascending order.
+    fn matching(&self, a: &HostAddr) -> SmallVec<[usize; 2]> {
         let ip = a.net.addr();
         let mut out = SmallVec::new();
         let mut add = |found: Option<&SmallVec<[usize; 1]>>| {
@@ -166,7 +155,13 @@ impl Lookup {
         if !self.answers.is_empty() {
             add(self.answers.get(&ip.to_canonical()));
         }
-        out.extend(self.tried.iter().copied().filter(|&i| ready(i).matches(a)));
+        out.extend(self.tried.iter().filter_map(|(i, t)| {
+            let hit = match t {
+                Tried::Glob(p) => p.matches(a.iface.name()),
+                Tried::Class(c) => a.class == *c,
+            };
+            hit.then_some(*i)
+        }));
         out.sort_unstable();
         out
     }
@@ -267,7 +262,7 @@ pub(crate) fn resolve(
             includes: Lookup::new(includes.iter().map(|i| &i.ready)),
             excludes: Lookup::new(excludes.iter()),
         };
-        let matched = match_host(net, view, &mut includes, &excludes, &lookups, &mut report);
+        let matched = match_host(net, view, &mut includes, &lookups, &mut report);
         chosen = matched.chosen;
         loopback_literals(net, view, &mut includes, &mut chosen);
         for (iface, addrs) in matched.skipped_down {
@@ -320,7 +315,6 @@ fn match_host<'h>(
     net: &Network,
     view: &HostView<'h>,
     includes: &mut [Include],
-    excludes: &[Ready],
     lookups: &Lookups,
     report: &mut impl FnMut(ProblemKind),
 ) -> Matched<'h> {
@@ -339,7 +333,7 @@ fn match_host<'h>(
             continue;
         };
         // Excludes first, so `!if:eth3` silences a down eth3.
-        if !lookups.excludes.matching(a, |i| &excludes[i]).is_empty()
+        if !lookups.excludes.matching(a).is_empty()
             || net.family_filter().is_some_and(|f| f != Family::of(ip))
         {
             m.removed.push(ip);
@@ -407,7 +401,7 @@ fn first_include<'s>(
 ) -> Option<&'s Selector> {
     let link_local = a.class == AddrClass::LinkLocal;
     let mut hit = None;
-    for i in lookup.matching(a, |i| &includes[i].ready) {
+    for i in lookup.matching(a) {
         let inc = &mut includes[i];
         if link_local && !inc.names_link_local {
             inc.link_local_only = true;
