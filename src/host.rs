@@ -954,7 +954,7 @@ pub enum HostError {
     },
 }
 
-/// Through [`Escaped`](crate::spec::Escaped): a snapshot's text is
+/// Through the spec errors' quoting (`Escaped`): a snapshot's text is
 /// quoted with what it holds escaped and at most a few hundred characters
 /// of each word, so an address or name a megabyte long from a hostile
 /// snapshot is still an error of a line.

@@ -492,10 +492,9 @@ fn loopback_literals(
     let mut taken: Option<HashSet<IpAddr>> = None;
     for inc in includes {
         let sel = inc.sel;
-        // A literal an interface lists is chosen already; a name may have
-        // answered both a listed address and one of the block.
+        // One an interface lists is chosen already, and left as it is.
         let candidates: &[IpAddr] = match (sel, &inc.ready) {
-            (Selector::Addr { ip, zone: None }, _) if !inc.matched => std::slice::from_ref(ip),
+            (Selector::Addr { ip, zone: None }, _) => std::slice::from_ref(ip),
             (Selector::Dns(_), Ready::Dns(answers, _)) => answers,
             _ => continue,
         };
