@@ -56,48 +56,87 @@ impl Ready<'_> {
             },
         }
     }
+
+    fn matches(&self, a: &HostAddr) -> bool {
+        let (iface, ip) = (a.iface, a.net.addr());
+        match (self, ip) {
+            (Ready::V4 { net, mask }, IpAddr::V4(x)) => x.to_bits() & mask == *net,
+            (Ready::V6 { net, mask }, IpAddr::V6(x)) => x.to_bits() & mask == *net,
+            // A block of the other family.
+            (Ready::V4 { .. } | Ready::V6 { .. }, _) => false,
+            (Ready::Scoped(want, index), _) => *want == ip && iface.index() == *index,
+            (Ready::Glob(p), _) => p.matches(iface.name()),
+            (Ready::Index(i), _) => iface.index() == *i,
+            (Ready::Class(c), _) => a.class == *c,
+            (Ready::Dns(_, answers), _) => answers.contains(&ip.to_canonical()),
+            (Ready::Nothing | Ready::Dead, _) => false,
+        }
+    }
 }
 
 /// Which of a network's prepared selectors take a host address, found by
 /// looking the address up rather than trying each selector on it: a
 /// network listing ten thousand addresses on a host of ten thousand would
-/// otherwise try each on each. Only globs and classes are tried in turn; a
-/// glob cannot be looked up, and there are few classes.
-#[derive(Default)]
+/// otherwise try each on each. Made only for a network of more than
+/// [`Lookup::FEW`] selectors; the few most have are tried in turn, which
+/// costs less than building maps (a fleet check plans every network on
+/// every host). Globs and classes are tried in turn here too: a glob
+/// cannot be looked up, and there are few classes.
 struct Lookup<'a> {
     /// Addresses and blocks by (mask, address under the mask); each mask
     /// in use once, so an address is looked up once per prefix length.
     v4: HashMap<(u32, u32), SmallVec<[usize; 1]>>,
-    v4_masks: SmallVec<[u32; 2]>,
+    v4_masks: Vec<u32>,
     v6: HashMap<(u128, u128), SmallVec<[usize; 1]>>,
-    v6_masks: SmallVec<[u128; 2]>,
+    v6_masks: Vec<u128>,
     /// Link-local literals by address and interface index.
     scoped: HashMap<(IpAddr, u32), SmallVec<[usize; 1]>>,
     /// Interfaces named in full, by index.
     by_index: HashMap<u32, SmallVec<[usize; 1]>>,
     /// DNS answers.
     answers: HashMap<IpAddr, SmallVec<[usize; 1]>>,
-    tried: SmallVec<[(usize, Tried<'a>); 4]>,
+    tried: Vec<(usize, Tried<'a>)>,
 }
 
-/// A selector [`Lookup`] tries on each address.
+/// A selector a [`Lookup`] tries on each address.
 enum Tried<'a> {
     Glob(&'a IfPattern),
     Class(AddrClass),
 }
 
-/// A network's includes and excludes, each as a [`Lookup`].
+/// A network's includes and excludes, each with its [`Lookup`] when it
+/// has more than a few.
 struct Lookups<'a> {
-    includes: Lookup<'a>,
-    excludes: Lookup<'a>,
+    includes: Option<Lookup<'a>>,
+    excludes: Option<Lookup<'a>>,
 }
 
 impl<'a> Lookup<'a> {
+    /// Up to this many selectors are tried in turn.
+    const FEW: usize = 8;
+
+    /// The lookup of `ready`, when there are more than [`Lookup::FEW`].
+    fn of<'r>(ready: impl ExactSizeIterator<Item = &'r Ready<'a>>) -> Option<Lookup<'a>>
+    where
+        'a: 'r,
+    {
+        (ready.len() > Lookup::FEW).then(|| Lookup::new(ready))
+    }
+
     fn new<'r>(ready: impl Iterator<Item = &'r Ready<'a>>) -> Lookup<'a>
     where
         'a: 'r,
     {
-        let mut l = Lookup::default();
+        let mut l = Lookup {
+            v4: HashMap::default(),
+            v4_masks: Vec::new(),
+            v6: HashMap::default(),
+            v6_masks: Vec::new(),
+            scoped: HashMap::default(),
+            by_index: HashMap::default(),
+            answers: HashMap::default(),
+            tried: Vec::new(),
+        };
         for (i, r) in ready.enumerate() {
             match r {
                 Ready::V4 { net, mask } => {
@@ -146,15 +185,9 @@ impl<'a> Lookup<'a> {
                 }
             }
         }
-        if !self.scoped.is_empty() {
-            add(self.scoped.get(&(ip, a.iface.index())));
-        }
-        if !self.by_index.is_empty() {
-            add(self.by_index.get(&a.iface.index()));
-        }
-        if !self.answers.is_empty() {
-            add(self.answers.get(&ip.to_canonical()));
-        }
+        add(self.scoped.get(&(ip, a.iface.index())));
+        add(self.by_index.get(&a.iface.index()));
+        add(self.answers.get(&ip.to_canonical()));
         out.extend(self.tried.iter().filter_map(|(i, t)| {
             let hit = match t {
                 Tried::Glob(p) => p.matches(a.iface.name()),
@@ -259,10 +292,10 @@ pub(crate) fn resolve(
             .map(|s| prepare(s, view, &mut report))
             .collect();
         let lookups = Lookups {
-            includes: Lookup::new(includes.iter().map(|i| &i.ready)),
-            excludes: Lookup::new(excludes.iter()),
+            includes: Lookup::of(includes.iter().map(|i| &i.ready)),
+            excludes: Lookup::of(excludes.iter()),
         };
-        let matched = match_host(net, view, &mut includes, &lookups, &mut report);
+        let matched = match_host(net, view, &mut includes, (&excludes, &lookups), &mut report);
         chosen = matched.chosen;
         loopback_literals(net, view, &mut includes, &mut chosen);
         for (iface, addrs) in matched.skipped_down {
@@ -315,7 +348,7 @@ fn match_host<'h>(
     net: &Network,
     view: &HostView<'h>,
     includes: &mut [Include],
-    lookups: &Lookups,
+    (excludes, lookups): (&[Ready], &Lookups),
     report: &mut impl FnMut(ProblemKind),
 ) -> Matched<'h> {
     let mut m = Matched {
@@ -329,13 +362,15 @@ fn match_host<'h>(
     let mut seen = view.lists_an_address_twice().then(HashSet::new);
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
-        let Some(sel) = first_include(includes, &lookups.includes, a) else {
+        let Some(sel) = first_include(includes, lookups.includes.as_ref(), a) else {
             continue;
         };
+        let excluded = match &lookups.excludes {
+            Some(lookup) => !lookup.matching(a).is_empty(),
+            None => excludes.iter().any(|x| x.matches(a)),
+        };
         // Excludes first, so `!if:eth3` silences a down eth3.
-        if !lookups.excludes.matching(a).is_empty()
-            || net.family_filter().is_some_and(|f| f != Family::of(ip))
-        {
+        if excluded || net.family_filter().is_some_and(|f| f != Family::of(ip)) {
             m.removed.push(ip);
             continue;
         }
@@ -396,19 +431,28 @@ fn match_host<'h>(
 /// link-local addresses.
 fn first_include<'s>(
     includes: &mut [Include<'s>],
-    lookup: &Lookup,
+    lookup: Option<&Lookup>,
     a: &HostAddr,
 ) -> Option<&'s Selector> {
     let link_local = a.class == AddrClass::LinkLocal;
     let mut hit = None;
-    for i in lookup.matching(a) {
-        let inc = &mut includes[i];
+    let mut take = |inc: &mut Include<'s>| {
         if link_local && !inc.names_link_local {
             inc.link_local_only = true;
-            continue;
+        } else {
+            hit.get_or_insert(inc.sel);
+            inc.matched = true;
         }
-        hit.get_or_insert(inc.sel);
-        inc.matched = true;
+    };
+    match lookup {
+        Some(lookup) => lookup
+            .matching(a)
+            .into_iter()
+            .for_each(|i| take(&mut includes[i])),
+        None => includes
+            .iter_mut()
+            .filter(|inc| inc.ready.matches(a))
+            .for_each(take),
     }
     hit
 }
