@@ -120,13 +120,9 @@ impl<'a> Lookup<'a> {
     where
         'a: 'r,
     {
-        (ready.len() > Lookup::FEW).then(|| Lookup::new(ready))
-    }
-
-    fn new<'r>(ready: impl Iterator<Item = &'r Ready<'a>>) -> Lookup<'a>
-    where
-        'a: 'r,
-    {
+        if ready.len() <= Lookup::FEW {
+            return None;
+        }
         let mut l = Lookup {
             v4: HashMap::default(),
             v4_masks: Vec::new(),
@@ -163,7 +159,7 @@ impl<'a> Lookup<'a> {
                 Ready::Nothing | Ready::Dead => {}
             }
         }
-        l
+        Some(l)
     }
 
     /// The places of the selectors that take `a`, in ascending order.
@@ -295,7 +291,7 @@ pub(crate) fn resolve(
             includes: Lookup::of(includes.iter().map(|i| &i.ready)),
             excludes: Lookup::of(excludes.iter()),
         };
-        let matched = match_host(net, view, &mut includes, (&excludes, &lookups), &mut report);
+        let matched = match_host(net, view, &mut includes, &excludes, &lookups, &mut report);
         chosen = matched.chosen;
         loopback_literals(net, view, &mut includes, &mut chosen);
         for (iface, addrs) in matched.skipped_down {
@@ -348,7 +344,8 @@ fn match_host<'h>(
     net: &Network,
     view: &HostView<'h>,
     includes: &mut [Include],
-    (excludes, lookups): (&[Ready], &Lookups),
+    excludes: &[Ready],
+    lookups: &Lookups,
     report: &mut impl FnMut(ProblemKind),
 ) -> Matched<'h> {
     let mut m = Matched {
