@@ -395,15 +395,21 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
 /// The address a URL's rules read `host` as when they read an address
 /// and its usual form is other text (`0`, `127.1`, `0x7f.0.0.1`).
 pub(crate) fn url_spelling(host: &str) -> Option<IpAddr> {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
     let parts = Parts::host(host).ok()?;
     if parts.userinfo || parts.port.is_some() || !parts.rest.is_empty() {
         return None;
     }
     match parts.host {
-        RawHost::Host(UrlHost::Ip(ip)) if bare.unwrap_or(host).parse() != Ok(ip) => Some(ip),
+        RawHost::Host(UrlHost::Ip(ip)) if !usual_form(host, ip) => Some(ip),
         _ => None,
     }
+}
+
+/// Whether `host`, as a URL writes it (IPv6 in brackets), is `ip` in the
+/// form std reads and writes.
+pub(crate) fn usual_form(host: &str, ip: IpAddr) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    bare.unwrap_or(host).parse() == Ok(ip)
 }
 
 /// Whether text can be an interface name (or an `if:` glob): IFNAMSIZ is 16

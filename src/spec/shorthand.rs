@@ -46,7 +46,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::spec::error::{ForeignForm, Located};
-use crate::spec::selector::url_spelling;
+use crate::spec::selector::{url_spelling, usual_form};
 use crate::spec::url::{Parts, RawHost};
 use crate::spec::{
     Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
@@ -740,10 +740,8 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     };
     let host = match url.host {
         _ if any => Host::Any,
-        RawHost::Host(UrlHost::Ip(a)) => match url_spelling(written) {
-            Some(ip) => Host::UrlSpelling(written.to_owned(), ip),
-            None => Host::Ip(a.to_string()),
-        },
+        RawHost::Host(UrlHost::Ip(a)) if usual_form(written, a) => Host::Ip(a.to_string()),
+        RawHost::Host(UrlHost::Ip(a)) => Host::UrlSpelling(written.to_owned(), a),
         RawHost::Host(UrlHost::Name(d)) => Host::Name(d),
         RawHost::Empty | RawHost::Opaque(_) => return None,
     };
