@@ -586,3 +586,52 @@ fn a_name_answering_an_address_of_the_loopback_block_is_this_host() {
         plan.warnings()
     );
 }
+
+/// A network of more than eight selectors finds them by lookup, a smaller
+/// one tries each in turn: both choose the same addresses, each with the
+/// first selector written that takes it, link-local ones only by a
+/// selector that names link-local addresses, and leave out what an
+/// exclude names.
+#[test]
+fn a_network_of_many_selectors_chooses_as_one_of_few() {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .interface(
+            "eth0",
+            2,
+            ["198.51.100.7/24", "2001:db8::7/64", "fe80::7/64"],
+        )
+        .interface("eth1", 3, ["203.0.113.9/24", "fe80::9/64"])
+        .build()
+        .unwrap();
+    let few = "198.51.100.0/24, if:eth0, 203.0.113.9, link-local, !fe80::9%eth1";
+    // Nine more selectors, each taking only what one before it took, and
+    // nine excludes of addresses the host does not have.
+    let again = "198.51.100.7, 198.51.100.0/25, if:eth1, if:eth*, 2001:db8::/32, \
+                 2001:db8::7, 203.0.113.0/24, fe80::7%eth0, fe80::/10";
+    let absent = (1..=9)
+        .map(|i| format!("!192.0.2.{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unused = format!("{again}, {absent}");
+    let plan_of = |selectors: &str| {
+        let spec: ListenSpec = format!("x = {selectors}\nx.a = tcp:1").parse().unwrap();
+        let plan = spec.plan(&host).unwrap_or_else(|e| panic!("{e}"));
+        plan.networks()[0]
+            .addrs()
+            .iter()
+            .map(|c| format!("{} {}", c.ip(), c.why()))
+            .collect::<Vec<_>>()
+    };
+    let want = plan_of(few);
+    assert_eq!(
+        want,
+        [
+            "198.51.100.7 198.51.100.0/24 matched eth0 198.51.100.7/24",
+            "2001:db8::7 if:eth0 matched eth0 2001:db8::7/64",
+            "fe80::7 link-local matched eth0 fe80::7/64",
+            "203.0.113.9 203.0.113.9 matched eth1 203.0.113.9/24",
+        ]
+    );
+    assert_eq!(plan_of(&format!("{few}, {unused}")), want);
+}
