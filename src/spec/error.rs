@@ -1217,6 +1217,32 @@ pub enum ForeignForm {
         /// What follows the `@`.
         address: String,
     },
+    /// A network or protocol and an address in one value, without a URL's
+    /// `//`: Go's `net.Listen("tcp4", ":80")` joined as `tcp4:80` or
+    /// `tcp4::80`, `tcp:127.0.0.1:80`, and the URL-like `tcp6://[::1]:80`.
+    NetworkPrefix {
+        /// As written: `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6`,
+        /// `http` or `https`.
+        network: String,
+        /// `HOST:PORT`, or `:PORT` for a port alone.
+        address: String,
+    },
+    /// A socket passed by its number: `fd:3`, Docker's `fd://` or `fd://3`.
+    PassedFd,
+    /// A URL whose scheme is no protocol here: `grpc://127.0.0.1:50051`,
+    /// `h2c://…`, `ws://…`.
+    Scheme {
+        /// The scheme.
+        scheme: String,
+        /// `HOST:PORT`.
+        address: String,
+    },
+    /// Several addresses in one value, separated by spaces (a `$LISTEN`
+    /// written as a shell list).
+    Spaced {
+        /// How many values there are.
+        count: usize,
+    },
 }
 
 impl ForeignForm {
@@ -1272,6 +1298,19 @@ impl ForeignForm {
             ForeignForm::AnyHostUrl { .. } => "every address, as ASP.NET Core writes it".to_owned(),
             ForeignForm::PortRange { .. } => "a range of ports on one address".to_owned(),
             ForeignForm::Haproxy { prefix, .. } => format!("HAProxy's {prefix}@ address form"),
+            ForeignForm::NetworkPrefix { network, .. } if network.ends_with(['4', '6']) => {
+                format!("Go's network name {network:?} and an address in one value")
+            }
+            ForeignForm::NetworkPrefix { .. } => {
+                "a protocol and an address without the // of a URL".to_owned()
+            }
+            ForeignForm::PassedFd => "a socket passed by its number (fd://)".to_owned(),
+            ForeignForm::Scheme { scheme, .. } => {
+                format!("a URL whose scheme, {scheme:?}, is no protocol here")
+            }
+            ForeignForm::Spaced { count } => {
+                format!("{count} addresses in one value, separated by spaces")
+            }
         }
     }
 
@@ -1311,7 +1350,7 @@ impl ForeignForm {
                 "a unix network and an endpoint with mode=: `local = unix` and `local.api = unix:{path} mode={}`",
                 mode.trim_start_matches('0')
             ),
-            ForeignForm::List { .. } => {
+            ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
             }
             ForeignForm::UrlPath { address } => format!("{address}, and route the path in the server"),
@@ -1366,6 +1405,29 @@ impl ForeignForm {
                 "uxdg" => format!("unixgram:{}", unix_path(address)),
                 "abns" | "abnsz" => format!("@{address}"),
                 _ => haproxy_ip(prefix, address),
+            },
+            ForeignForm::NetworkPrefix { network, address } => {
+                let (scheme, family) = match network.strip_suffix('4') {
+                    Some(scheme) => (scheme, Some(Family::V4)),
+                    None => match network.strip_suffix('6') {
+                        Some(scheme) => (scheme, Some(Family::V6)),
+                        None => (network.as_str(), None),
+                    },
+                };
+                on_family(scheme, family, address)
+            }
+            ForeignForm::PassedFd => PASSED_BY_NAME.to_owned(),
+            ForeignForm::Scheme { scheme, address } => match scheme.as_str() {
+                // gRPC, HTTP/2 and WebSocket servers are HTTP servers.
+                "grpc" | "h2c" | "ws" => {
+                    format!("http://{address}, the protocol {scheme} runs over")
+                }
+                "grpcs" | "h2" | "wss" => {
+                    format!("https://{address}, the protocol {scheme} runs over")
+                }
+                _ => format!(
+                    "tcp://{address}, or the protocol spoken on it: http://, https:// or udp://"
+                ),
             },
         }
     }

@@ -428,6 +428,21 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             address: address.to_owned(),
         });
     }
+    if let Some(number) = text.strip_prefix("fd:")
+        && number
+            .trim_start_matches("//")
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
+        return Some(ForeignForm::PassedFd);
+    }
+    if text.contains(|c: char| c.is_ascii_whitespace()) {
+        let count = text.split_ascii_whitespace().count();
+        let each_one = text
+            .split_ascii_whitespace()
+            .all(|v| shorthand(v).is_some() || foreign(v).is_some());
+        return (count > 1 && each_one).then_some(ForeignForm::Spaced { count });
+    }
     if text.contains(',') {
         let count = text.split(',').count();
         let each_one = text
@@ -459,6 +474,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             network: network.to_owned(),
             address: address.to_owned(),
         });
+    }
+    if let Some(form) = network_prefix(text) {
+        return Some(form);
     }
     if let Some((scheme, rest)) = text.split_once("://") {
         return foreign_url(scheme, rest);
@@ -547,7 +565,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     let host_ok = host.is_empty()
         || host.parse::<std::net::Ipv4Addr>().is_ok()
         || (host.starts_with('[') && host.ends_with(']'))
-        || is_host_name(host);
+        || (is_host_name(host) && !is_network_word(host));
     (host_ok && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphabetic())).then(
         || ForeignForm::NamedPort {
             host: host
@@ -557,6 +575,37 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             service: service.to_owned(),
         },
     )
+}
+
+/// `NETWORK:ADDRESS` as Go's `net.Listen(network, address)` takes the
+/// two (`tcp4:80`, `tcp4::80`, `tcp:127.0.0.1:80`), or a URL of a network
+/// with its family (`tcp6://[::1]:80`). `tcp:80` is an endpoint's value
+/// without its network, and `tcp://…` a URL the shorthand reads.
+fn network_prefix(text: &str) -> Option<ForeignForm> {
+    let (network, rest) = text.split_once(':')?;
+    let family = network.ends_with(['4', '6']);
+    if !matches!(
+        network,
+        "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6" | "http" | "https"
+    ) {
+        return None;
+    }
+    let address = match rest.strip_prefix("//") {
+        Some(_) if !family => return None,
+        Some(authority) => authority,
+        None if !family && !rest.contains(':') => return None,
+        None => rest,
+    };
+    let address = if address.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        format!(":{address}")
+    } else {
+        address.to_owned()
+    };
+    let port = address.rsplit_once(':').map(|(_, port)| port)?;
+    (!port.is_empty() && !address.contains('/')).then(|| ForeignForm::NetworkPrefix {
+        network: network.to_owned(),
+        address,
+    })
 }
 
 /// A URL the shorthand did not take: one of its schemes with a path, or a
@@ -608,8 +657,17 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && (scheme.bytes().any(|b| b.is_ascii_uppercase())
             || matches!(scheme, "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl"));
-    (listener && path.is_empty()).then(|| ForeignForm::Listener {
-        name: scheme.to_owned(),
+    if listener {
+        return path.is_empty().then(|| ForeignForm::Listener {
+            name: scheme.to_owned(),
+            address: authority.to_owned(),
+        });
+    }
+    let named = scheme
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    (named && !scheme.is_empty() && path.is_empty()).then(|| ForeignForm::Scheme {
+        scheme: scheme.to_owned(),
         address: authority.to_owned(),
     })
 }
@@ -663,8 +721,10 @@ enum Host {
 }
 
 /// `ADDRESS:PORT`, with brackets (and maybe a zone) around IPv6; `:PORT`;
-/// `HOST:PORT` for a host name that is not a protocol's (`http:8080` is an
-/// endpoint line without its network, which the grammar explains).
+/// `HOST:PORT` for a host name that is not a protocol's or a network's
+/// (`http:8080` is an endpoint line without its network, `tcp4:80` Go's
+/// network and port, `fd:3` a passed socket's number: the grammar explains
+/// each).
 fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
     let (host, port) = match text.strip_prefix('[') {
         Some(rest) => {
@@ -679,7 +739,10 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
                 (Host::Ip(host.to_owned()), port)
             } else if let Some(ip) = url_spelling(host) {
                 (Host::UrlSpelling(host.to_owned(), ip), port)
-            } else if is_host_name(host) && host.parse::<Protocol>().is_err() {
+            } else if is_host_name(host)
+                && host.parse::<Protocol>().is_err()
+                && !is_network_word(host)
+            {
                 (Host::Name(host.to_owned()), port)
             } else {
                 // IPv6 needs its brackets before a port.
@@ -691,13 +754,21 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
         .then(|| (Protocol::Tcp, host, port.to_owned()))
 }
 
+/// Go's network names with a family, and `fd`: before a `:`, a network
+/// (`tcp4:80`) or a passed socket (`fd:3`), never a host's name.
+fn is_network_word(host: &str) -> bool {
+    matches!(host, "tcp4" | "tcp6" | "udp4" | "udp6" | "fd")
+}
+
 /// Whether `text` is a DNS name as one would write it for a host: labels
-/// of letters, digits and `-`, not all digits (`1.2.3` is no host).
+/// of letters, digits, `-` and `_` (as `dns:` takes them: Docker Compose
+/// names services `my_app`), not all digits (`1.2.3` is no host).
 fn is_host_name(text: &str) -> bool {
     text.split('.').all(|l| {
         !l.is_empty()
             && l.len() <= 63
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !l.starts_with('-')
     }) && !text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }

@@ -519,8 +519,9 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         .interface("eth0", 2, ["198.51.100.7/24", "2001:db8::7/64"])
         .build()
         .unwrap();
-    // Go binds `tcp4` and `tcp6` on their family alone (so Caddy), HAProxy
-    // `ipv4@` and `*`; the form without a family takes both.
+    // Go binds `tcp4` and `tcp6` on their family alone (so Caddy, and
+    // `tcp4:8080` written for Go's `net.Listen`), HAProxy `ipv4@` and `*`;
+    // the form without a family takes both.
     let cases = [
         ("tcp4/:8080", Some(Family::V4)),
         ("udp4/:53", Some(Family::V4)),
@@ -539,6 +540,13 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         ("tcp6@[::1]:80", Some(Family::V6)),
         ("tcp/:8080", None),
         ("tcp/0.0.0.0:8080", None),
+        // Go's network and address joined, as `net.Listen` takes them.
+        ("tcp4:8080", Some(Family::V4)),
+        ("tcp4::8080", Some(Family::V4)),
+        ("udp6:53", Some(Family::V6)),
+        ("tcp6://[::]:8080", Some(Family::V6)),
+        ("tcp4:8000-8010", Some(Family::V4)),
+        ("tcp::8080", None),
         // `[::]:80`, dual-stack where std binds it so (Linux).
         (
             "ipv6@:80",
