@@ -718,8 +718,9 @@ impl ProblemKind {
                 format!(
                     "a server can only bind addresses its own interfaces hold. {selector} most likely \
                      reaches this host through NAT, a proxy or load balancer, or a container's port \
-                     mapping, so clients use it but the server cannot bind it. Bind a local address \
-                     (or `*`) and advertise the name instead, e.g. `NET = * advertise {}`",
+                     mapping, so clients use it but the server cannot bind it. Select the local \
+                     address or interface the traffic arrives on, and advertise this one, e.g. \
+                     `NET = if:eth0 advertise {}` (not `*`, which would listen on every network)",
                     match selector {
                         Selector::Dns(name) => name.clone(),
                         other => other.to_string(),
