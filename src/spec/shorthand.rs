@@ -46,7 +46,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::spec::error::{ForeignForm, Located};
-use crate::spec::selector::{url_spelling, usual_form};
+use crate::spec::selector::{is_ifname, url_spelling, usual_form};
 use crate::spec::url::{Parts, RawHost};
 use crate::spec::{
     Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
@@ -624,7 +624,12 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
             tls: scheme == "unixs",
         });
     }
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    // A `/` inside an IPv6 host's brackets is no path's.
+    let host_end = rest.find(']').unwrap_or(0);
+    let (authority, path) = match rest[host_end..].find('/') {
+        Some(at) => (&rest[..host_end + at], &rest[host_end + at + 1..]),
+        None => (rest, ""),
+    };
     if authority.is_empty() || authority.contains(['?', '@']) {
         return None;
     }
@@ -774,7 +779,8 @@ fn is_host_name(text: &str) -> bool {
 }
 
 /// `SCHEME://HOST[:PORT][/]` for the endpoint schemes; an empty host
-/// (`tcp://:9092`, Kafka's and Go's every address) is `*`.
+/// (`tcp://:9092`, Kafka's and Go's every address) is `*`; an IPv6 host
+/// may have a zone.
 fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     let (scheme, rest) = text.split_once("://")?;
     let any = rest.starts_with(':');
@@ -790,6 +796,30 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     if rest.starts_with(['*', '+']) {
         return None;
     }
+    // A zone, as RFC 6874 writes it (`[fe80::1%25eth0]`) or as most do
+    // (`[fe80::1%eth0]`): the URL parser takes none, so it reads the
+    // address without it, and the selector gets it back.
+    let (zone, unzoned);
+    let text = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((inside, after)) if inside.contains('%') => {
+            let (addr, written) = inside.split_once('%')?;
+            let name = written.strip_prefix("25").filter(|z| !z.is_empty());
+            let name = name.unwrap_or(written);
+            // Text that is no interface's name or index (`%eth0/64`) would
+            // be read as more of the selector; an empty zone, the selector
+            // names.
+            if !name.is_empty() && !is_ifname(name) {
+                return None;
+            }
+            zone = Some(name);
+            unzoned = format!("{scheme}://[{addr}]{after}");
+            &unzoned
+        }
+        _ => {
+            zone = None;
+            text
+        }
+    };
     let url = Parts::url(text).ok()?;
     let protocol = match &*url.scheme {
         "tcp" => Protocol::Tcp,
@@ -811,6 +841,7 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     };
     let host = match url.host {
         _ if any => Host::Any,
+        RawHost::Host(UrlHost::Ip(a)) if let Some(zone) = zone => Host::Ip(format!("{a}%{zone}")),
         RawHost::Host(UrlHost::Ip(a)) if usual_form(written, a) => Host::Ip(a.to_string()),
         RawHost::Host(UrlHost::Ip(a)) => Host::UrlSpelling(written.to_owned(), a),
         RawHost::Host(UrlHost::Name(d)) => Host::Name(d),
