@@ -171,7 +171,8 @@ impl fmt::Display for SpecErrorKind {
             }
             SpecErrorKind::BadName(name) => write!(
                 f,
-                "{name:?} is not a name: use letters, digits, '-' and '_', starting with a letter"
+                "{name:?} is not a name: use up to {} letters, digits, '-' and '_', starting with a letter",
+                Name::MAX
             ),
             SpecErrorKind::BadSelector { text, reason } => {
                 write!(f, "selector {text:?}: {reason}")

@@ -41,8 +41,8 @@ pub use unix::{Account, Stale, UnixPath};
 pub(crate) use unix::{from_url_text, percent_decode, url_text};
 pub use url::{Url, UrlError, UrlHost};
 
-/// A network or endpoint name: ASCII letters, digits, `-` and `_`, starting
-/// with a letter.
+/// A network or endpoint name: up to 64 ASCII letters, digits, `-` and
+/// `_`, starting with a letter.
 ///
 /// Cheap to clone: names of up to 23 bytes are kept inline, longer ones are
 /// shared.
@@ -50,6 +50,11 @@ pub use url::{Url, UrlError, UrlHost};
 pub struct Name(SmolStr);
 
 impl Name {
+    /// The longest name, in bytes: a name is printed in every message
+    /// about its network or endpoint, and `NETWORK.ENDPOINT` must fit
+    /// systemd's 255 bytes of `FileDescriptorName=`.
+    pub(crate) const MAX: usize = 64;
+
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -60,7 +65,8 @@ impl FromStr for Name {
     type Err = SpecErrorKind;
     fn from_str(s: &str) -> Result<Name, SpecErrorKind> {
         let mut bytes = s.bytes();
-        let ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        let ok = s.len() <= Name::MAX
+            && bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
             && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
             Ok(Name(SmolStr::new(s)))

@@ -608,25 +608,28 @@ fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
 
 #[cfg(unix)] // a Windows command line holds 32,767 characters
 #[test]
-fn doctor_prints_a_name_longer_than_any_format_width() {
-    // Format widths stop at 65,535; a table column this wide must still print.
-    let name = "n".repeat(70_000);
+fn doctor_prints_a_column_wider_than_any_format_width() {
+    // Format widths stop at 65,535; a table column this wide must still
+    // print (a name is at most 64 bytes, an advertised URL's path is not).
+    let path = "p".repeat(70_000);
     let out = doctor(&[
         "--host",
         "tests/data/hosts/loopback-only.json",
         "--listen",
-        &format!("{name} = 127.0.0.1"),
+        &format!("x = 127.0.0.1 advertise http://svc/{path}"),
         "--listen",
-        &format!("{name}.x = tcp:1"),
+        "x.web = http:1",
     ]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let header = stdout.lines().find(|l| l.starts_with("ENDPOINT")).unwrap();
-    let row = stdout
-        .lines()
-        .find(|l| l.starts_with(&format!("{name}.x ")))
-        .unwrap();
-    assert_eq!(header.find("PROTO"), row.find("tcp"), "columns line up");
+    let row = stdout.lines().find(|l| l.starts_with("x.web ")).unwrap();
+    assert!(row.contains(&path));
+    assert_eq!(
+        header.find("WHY"),
+        row.find("127.0.0.1 matched"),
+        "columns line up"
+    );
 }
 
 #[cfg(unix)] // a Unix argument or file name is bytes, a Windows one UTF-16
@@ -662,9 +665,13 @@ fn doctor_piped_into_a_reader_that_stops_early_ends_quietly() {
     // A table wider than a pipe's buffer, so the doctor is still writing
     // when the reader goes away, as under `| head -1`.
     // (In a file: one argument may not be that long.)
-    let name = "n".repeat(200_000);
+    let path = "p".repeat(200_000);
     let spec = std::env::temp_dir().join(format!("listenspec-wide-{}.spec", std::process::id()));
-    std::fs::write(&spec, format!("{name} = 127.0.0.1\n{name}.x = tcp:1\n")).unwrap();
+    std::fs::write(
+        &spec,
+        format!("x = 127.0.0.1 advertise http://svc/{path}\nx.web = http:1\n"),
+    )
+    .unwrap();
     let mut child = doctor_command()
         .args(["--host", "tests/data/hosts/loopback-only.json", "--spec"])
         .arg(&spec)

@@ -537,6 +537,50 @@ fn a_huge_value_is_echoed_by_its_start_and_its_length() {
     }
 }
 
+/// A network's or endpoint's name is in every message about it, so a huge
+/// one is refused where it is written, in bounded words; 64 bytes is the
+/// longest name, and the plan's messages about it stay short.
+#[test]
+fn a_huge_name_is_refused_and_the_longest_name_keeps_messages_short() {
+    let huge = "n".repeat(1 << 20);
+    for text in [
+        format!("{huge} = loopback\n{huge}.a = tcp:1"),
+        format!("x = loopback\nx.{huge} = tcp:1"),
+    ] {
+        let err = text.parse::<ListenSpec>().unwrap_err();
+        assert!(
+            crate::error_kinds(&err).iter().all(|k| k == "BadName"),
+            "{err}"
+        );
+        let shown = err.to_string();
+        assert!(shown.len() < 8 * 1024, "{} bytes", shown.len());
+        assert!(shown.contains("up to 64 letters"), "{shown}");
+    }
+    // Removing it removes nothing, in as few words.
+    let err = format!("x = loopback\nx.a = tcp:1\n-{huge}")
+        .parse::<ListenSpec>()
+        .unwrap_err();
+    assert!(err.to_string().len() < 8 * 1024);
+    let longest = "n".repeat(64);
+    let too_long = "n".repeat(65);
+    assert!(
+        format!("x = loopback\nx.{longest} = tcp:1")
+            .parse::<ListenSpec>()
+            .is_ok()
+    );
+    let err = format!("x = loopback\nx.{too_long} = tcp:1")
+        .parse::<ListenSpec>()
+        .unwrap_err();
+    assert_eq!(crate::error_kinds(&err), ["BadName"]);
+    // The plan names the network and endpoint in its problems: an address
+    // no interface holds, and the listing of the host.
+    let spec: ListenSpec = format!("{longest} = 203.0.113.9\n{longest}.{longest} = tcp:1")
+        .parse()
+        .unwrap();
+    let err = listenspec::plan(&spec, &big_host(10)).unwrap_err();
+    assert!(err.to_string().len() < 4 * 1024, "{err}");
+}
+
 /// A network that lists every address of a host of 50,000 interfaces (as
 /// addresses, as blocks of one, by interface name, as excludes), or 50,000
 /// loopback addresses no interface lists: each host address is looked up
