@@ -1244,6 +1244,46 @@ pub enum ForeignForm {
         /// How many values there are.
         count: usize,
     },
+    /// Docker's port mapping, `[HOST_IP:]PUBLISHED:PORT`: the port the
+    /// server listens on is the last.
+    PortMapping {
+        /// The port the server listens on, in its container.
+        port: String,
+    },
+    /// Elasticsearch's special values, `_local_`, `_site_`, `_global_`,
+    /// `_eth0_` (maybe `:ipv4` or `:ipv6` before the last `_`), with a port
+    /// or not.
+    Elasticsearch {
+        /// The selector that picks the same addresses.
+        selector: String,
+        /// The port, if written.
+        port: Option<String>,
+    },
+    /// A selector of this grammar with a port after it (`loopback:8080`,
+    /// `if:eth0:8080`, `10.0.0.0/8:8080`), or gRPC's `ipv4:ADDRESS:PORT`.
+    SelectorPort {
+        /// The selector.
+        selector: String,
+        /// The port.
+        port: String,
+    },
+    /// gRPC's `unix-abstract:NAME`: an abstract Unix socket.
+    UnixAbstract {
+        /// The socket's name.
+        name: String,
+    },
+    /// ASP.NET Core's `http://unix:/PATH`: a Unix socket.
+    KestrelUnix {
+        /// `http` or `https`.
+        scheme: String,
+        /// The socket's path.
+        path: String,
+    },
+    /// A value still in the quotes of the file it came from (`':9090'`).
+    Quoted {
+        /// The value without them.
+        inner: String,
+    },
 }
 
 impl ForeignForm {
@@ -1296,7 +1336,10 @@ impl ForeignForm {
             ForeignForm::Star { .. } => {
                 "every IPv4 address, as nginx and HAProxy write it".to_owned()
             }
-            ForeignForm::AnyHostUrl { .. } => "every address, as ASP.NET Core writes it".to_owned(),
+            ForeignForm::AnyHostUrl { scheme, .. } if scheme.starts_with("http") => {
+                "every address, as ASP.NET Core writes it".to_owned()
+            }
+            ForeignForm::AnyHostUrl { .. } => "every address, as ZeroMQ writes it".to_owned(),
             ForeignForm::PortRange { .. } => "a range of ports on one address".to_owned(),
             ForeignForm::Haproxy { prefix, .. } => format!("HAProxy's {prefix}@ address form"),
             ForeignForm::NetworkPrefix { network, .. } if network.ends_with(['4', '6']) => {
@@ -1312,6 +1355,16 @@ impl ForeignForm {
             ForeignForm::Spaced { count } => {
                 format!("{count} addresses in one value, separated by spaces")
             }
+            ForeignForm::PortMapping { .. } => {
+                "Docker's port mapping, the published port then the container's".to_owned()
+            }
+            ForeignForm::Elasticsearch { .. } => "an Elasticsearch network value".to_owned(),
+            ForeignForm::SelectorPort { .. } => "a selector and a port in one value".to_owned(),
+            ForeignForm::UnixAbstract { .. } => "gRPC's abstract Unix socket address".to_owned(),
+            ForeignForm::KestrelUnix { .. } => "a Unix socket as ASP.NET Core writes it".to_owned(),
+            ForeignForm::Quoted { .. } => {
+                "a value in quotes, which a config file's syntax left in".to_owned()
+            }
         }
     }
 
@@ -1320,6 +1373,17 @@ impl ForeignForm {
         match self {
             // nginx's `listen 127.0.0.1` is port 80: the one program that
             // takes an address alone means that port.
+            // nginx's `listen [::]` is IPv6 alone (ipv6only=on), where
+            // `[::]:80` here is both families.
+            ForeignForm::NoPort { host }
+                if host.trim_matches(['[', ']']).parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED) =>
+            {
+                "a network and an endpoint with the port, on IPv6 alone as nginx's listen [::] is (port 80): `listen = :: expose=public` and `listen.tcp = tcp:80`; or [::]:8080, which takes IPv4 too".to_owned()
+            }
+            // PostgreSQL's and MySQL's `*`: every address of both families.
+            ForeignForm::NoPort { host } if host == "*" => {
+                ":8080 with the port to use, every address of both families; or 0.0.0.0:8080 for IPv4 alone".to_owned()
+            }
             ForeignForm::NoPort { host } => format!(
                 "{0}:8080 with the port to use ({0}:80 for nginx's `listen {0}`, which is port 80)",
                 bracketed(host)
@@ -1384,6 +1448,13 @@ impl ForeignForm {
             ForeignForm::Star { port } => format!(
                 "0.0.0.0:{port} for every IPv4 address, or :{port} for every address of both families"
             ),
+            // ZeroMQ's `tcp://*` is IPv4 alone (unless ZMQ_IPV6).
+            ForeignForm::AnyHostUrl {
+                scheme,
+                port: Some(port),
+            } if !scheme.starts_with("http") => format!(
+                "{scheme}://0.0.0.0:{port} for every IPv4 address (ZeroMQ's *), or {scheme}://:{port} for every address of both families"
+            ),
             ForeignForm::AnyHostUrl { scheme, port } => match port {
                 Some(port) => format!("{scheme}://:{port} for every address of both families"),
                 None => format!("{scheme}:// with the port, {scheme}://:PORT, for every address of both families"),
@@ -1418,6 +1489,27 @@ impl ForeignForm {
                 on_family(scheme, family, address)
             }
             ForeignForm::PassedFd => PASSED_BY_NAME.to_owned(),
+            ForeignForm::PortMapping { port } => format!(
+                ":{port} for every address of both families: the port this server listens on in its container, which Docker publishes the host's port to"
+            ),
+            ForeignForm::Elasticsearch { selector, port } => format!(
+                "a network and an endpoint: `listen = {selector}` and `listen.tcp = tcp:{}`",
+                port.as_deref().unwrap_or("PORT")
+            ),
+            ForeignForm::SelectorPort { selector, port } => {
+                match selector.parse::<IpAddr>() {
+                    // gRPC's `ipv4:127.0.0.1:50051`: one address.
+                    Ok(ip) => format!("the address alone, {}:{port}", bracketed(&ip.to_string())),
+                    Err(_) => format!(
+                        "a network and an endpoint: `listen = {selector}` and `listen.tcp = tcp:{port}`"
+                    ),
+                }
+            }
+            ForeignForm::UnixAbstract { name } => format!("the name alone, @{name}"),
+            ForeignForm::KestrelUnix { scheme, path } => format!(
+                "a unix network and an {scheme} endpoint: `local = unix` and `local.{scheme} = {scheme}:{path}`"
+            ),
+            ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
             ForeignForm::Scheme { scheme, address } => match scheme.as_str() {
                 // gRPC, HTTP/2 and WebSocket servers are HTTP servers.
                 "grpc" | "h2c" | "ws" => {
@@ -1466,7 +1558,17 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
             "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.{scheme} = {scheme}:{port}`"
         );
     }
+    let other_family = |family| ip.is_some_and(|ip| Family::of(ip.to_canonical()) != family);
     match family {
+        // Go refuses `tcp4` with an IPv6 address, and HAProxy `ipv4@`:
+        // neither family is the one written, so neither is suggested alone.
+        Some(family) if !wildcard && other_family(family) => format!(
+            "an {family} address, which is all {scheme}{} takes ({host} is not one), or {scheme}://{with_port} for {host} itself",
+            match family {
+                Family::V4 => "4",
+                Family::V6 => "6",
+            }
+        ),
         None if wildcard => format!("{scheme}://:{port}"),
         None => format!("{scheme}://{with_port}"),
         Some(Family::V4) if wildcard => format!("{scheme}://0.0.0.0:{port}"),

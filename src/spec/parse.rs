@@ -1020,16 +1020,24 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
     });
     let instead = match with_host {
         Some((u, host)) => {
-            let host = match host {
-                UrlHost::Ip(ip) => ip.to_string(),
-                UrlHost::Name(n) => n.clone(),
-            };
             let scheme = match &*u.scheme {
                 s @ ("http" | "https" | "tcp" | "udp") => s,
                 _ => "tcp",
             };
             let port = u.port.or(url::default_port(&u.scheme)).unwrap_or(0);
-            format!("write `{net} = {host}` and `{net}.{name} = {scheme}:{port}`")
+            match host {
+                // Kafka's `advertised.listeners`: what clients are told,
+                // which is no address to bind.
+                _ if net.starts_with("advertised") => format!(
+                    "to tell clients this address, give the network that listens `advertise {scheme}://{host}:{port}` on its line"
+                ),
+                UrlHost::Ip(ip) => {
+                    format!("write `{net} = {ip}` and `{net}.{name} = {scheme}:{port}`")
+                }
+                UrlHost::Name(n) => {
+                    format!("write `{net} = dns:{n}` and `{net}.{name} = {scheme}:{port}`")
+                }
+            }
         }
         _ => format!(
             "write the address on the network's line (`{net} = ADDRESS`) and `{net}.{name} = PROTOCOL:PORT`"

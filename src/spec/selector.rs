@@ -358,7 +358,8 @@ fn unix_socket(s: &str) -> Option<String> {
     }
     let (protocol, path) = cut(s, b':')?;
     let protocol: Protocol = protocol.parse().ok()?;
-    if !UnixPath::looks_like(path) {
+    // `tcp://:9092` is a URL, which the selector says.
+    if !UnixPath::looks_like(path) || path.starts_with("//") {
         return None;
     }
     Some(format!("{}:{path}", protocol.on_unix()))

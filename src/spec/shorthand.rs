@@ -45,6 +45,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+use crate::class::AddrClass;
 use crate::spec::error::{ForeignForm, Located};
 use crate::spec::selector::{is_ifname, url_spelling, usual_form};
 use crate::spec::url::{Parts, RawHost};
@@ -428,6 +429,34 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             address: address.to_owned(),
         });
     }
+    // Quotes a config file's syntax left in: a value without them is
+    // written so; another form is told what to write as it is.
+    if let Some(inner) = ['\'', '"']
+        .iter()
+        .find_map(|&q| text.strip_prefix(q)?.strip_suffix(q))
+    {
+        return match shorthand(inner) {
+            Some(_) => Some(ForeignForm::Quoted {
+                inner: inner.to_owned(),
+            }),
+            None => foreign(inner),
+        };
+    }
+    if text == "*" {
+        return Some(ForeignForm::NoPort {
+            host: text.to_owned(),
+        });
+    }
+    if let Some(name) = text.strip_prefix("unix-abstract:")
+        && !name.is_empty()
+    {
+        return Some(ForeignForm::UnixAbstract {
+            name: name.to_owned(),
+        });
+    }
+    if let Some(form) = elasticsearch(text) {
+        return Some(form);
+    }
     if let Some(number) = text.strip_prefix("fd:")
         && number
             .trim_start_matches("//")
@@ -437,11 +466,17 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return Some(ForeignForm::PassedFd);
     }
     if text.contains(|c: char| c.is_ascii_whitespace()) {
-        let count = text.split_ascii_whitespace().count();
-        let each_one = text
-            .split_ascii_whitespace()
-            .all(|v| shorthand(v).is_some() || foreign(v).is_some());
-        return (count > 1 && each_one).then_some(ForeignForm::Spaced { count });
+        let values = || {
+            text.split(|c: char| c == ',' || c.is_ascii_whitespace())
+                .filter(|v| !v.is_empty())
+        };
+        let count = values().count();
+        let each_one = values().all(|v| shorthand(v).is_some() || foreign(v).is_some());
+        return (count > 1 && each_one).then_some(if text.contains(',') {
+            ForeignForm::List { count }
+        } else {
+            ForeignForm::Spaced { count }
+        });
     }
     if text.contains(',') {
         let count = text.split(',').count();
@@ -498,6 +533,22 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             |(a, b)| matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a < b),
         )
     };
+    // Docker's `-p [HOST_IP:]PUBLISHED:PORT`.
+    let parts: Vec<&str> = text.split(':').collect();
+    if let [.., published, port] = parts[..]
+        && (parts.len() == 2
+            || (parts.len() == 3 && parts[0].parse::<std::net::Ipv4Addr>().is_ok()))
+        && is_port(published)
+        && published != "0"
+        && is_port(port)
+    {
+        return Some(ForeignForm::PortMapping {
+            port: port.to_owned(),
+        });
+    }
+    if let Some(form) = selector_port(text) {
+        return Some(form);
+    }
     if is_port(text) {
         return Some(ForeignForm::PortOnly {
             port: text.to_owned(),
@@ -577,6 +628,64 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     )
 }
 
+/// Elasticsearch's `_local_`, `_site_`, `_global_` and `_IFACE_` (each
+/// maybe `_NAME:ipv4_` or `_NAME:ipv6_`), with `:PORT` or not.
+fn elasticsearch(text: &str) -> Option<ForeignForm> {
+    let (value, port) = match text.rsplit_once(':') {
+        Some((value, port)) if value.ends_with('_') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (value, Some(port.to_owned()))
+        }
+        _ => (text, None),
+    };
+    let inner = value.strip_prefix('_')?.strip_suffix('_')?;
+    let (name, family) = match inner.split_once(':') {
+        Some((name, family @ ("ipv4" | "ipv6"))) => (name, Some(family)),
+        Some(_) => return None,
+        None => (inner, None),
+    };
+    let selector = match name {
+        "local" => "loopback".to_owned(),
+        "site" => "private".to_owned(),
+        "global" => "global".to_owned(),
+        name if is_ifname(name) && !name.contains(['_', ':']) => format!("if:{name}"),
+        _ => return None,
+    };
+    Some(ForeignForm::Elasticsearch {
+        selector: match family {
+            Some(family) => format!("{selector}, {family}"),
+            None => selector,
+        },
+        port,
+    })
+}
+
+/// `SELECTOR:PORT` for a selector of this grammar that is no address or
+/// host name (`loopback:8080`, `if:eth0:8080`, `dns:db:5432`,
+/// `10.0.0.0/8:8080`), or gRPC's `ipv4:ADDRESS:PORT` and
+/// `ipv6:[ADDRESS]:PORT`.
+fn selector_port(text: &str) -> Option<ForeignForm> {
+    let (selector, port) = text.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let grpc = selector
+        .strip_prefix("ipv4:")
+        .or_else(|| selector.strip_prefix("ipv6:"))
+        .map(|a| a.trim_start_matches('[').trim_end_matches(']'));
+    let selector = match grpc {
+        Some(address) => address.parse::<IpAddr>().ok()?.to_string(),
+        None => match selector.parse::<Selector>().ok()? {
+            Selector::Class(_) | Selector::Interface(_) | Selector::Cidr(_) => selector.to_owned(),
+            Selector::Dns(_) if selector.starts_with("dns:") => selector.to_owned(),
+            _ => return None,
+        },
+    };
+    Some(ForeignForm::SelectorPort {
+        selector,
+        port: port.to_owned(),
+    })
+}
+
 /// `NETWORK:ADDRESS` as Go's `net.Listen(network, address)` takes the
 /// two (`tcp4:80`, `tcp4::80`, `tcp:127.0.0.1:80`), or a URL of a network
 /// with its family (`tcp6://[::1]:80`). `tcp:80` is an endpoint's value
@@ -622,6 +731,15 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
         return Some(ForeignForm::EtcdUnix {
             path,
             tls: scheme == "unixs",
+        });
+    }
+    if matches!(scheme, "http" | "https")
+        && let Some(path) = rest.strip_prefix("unix:")
+        && UnixPath::looks_like(path)
+    {
+        return Some(ForeignForm::KestrelUnix {
+            scheme: scheme.to_owned(),
+            path: path.to_owned(),
         });
     }
     // A `/` inside an IPv6 host's brackets is no path's.
@@ -742,6 +860,12 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
                 (Host::Any, port)
             } else if host.parse::<std::net::Ipv4Addr>().is_ok() {
                 (Host::Ip(host.to_owned()), port)
+            } else if host.parse::<u16>().is_ok_and(|p| p != 0)
+                || AddrClass::from_name(host).is_some()
+            {
+                // Docker's `8080:80`, and `loopback:8080`: the grammar
+                // says what to write.
+                return None;
             } else if let Some(ip) = url_spelling(host) {
                 (Host::UrlSpelling(host.to_owned(), ip), port)
             } else if is_host_name(host)
@@ -767,14 +891,16 @@ fn is_network_word(host: &str) -> bool {
 
 /// Whether `text` is a DNS name as one would write it for a host: labels
 /// of letters, digits, `-` and `_` (as `dns:` takes them: Docker Compose
-/// names services `my_app`), not all digits (`1.2.3` is no host).
+/// names services `my_app`), not all digits (`1.2.3` is no host). A label
+/// starts and ends with a letter or digit: `_site_` is Elasticsearch's.
 fn is_host_name(text: &str) -> bool {
     text.split('.').all(|l| {
         !l.is_empty()
             && l.len() <= 63
             && l.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            && !l.starts_with('-')
+            && !l.starts_with(['-', '_'])
+            && !l.ends_with('_')
     }) && !text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 

@@ -547,6 +547,14 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         ("tcp6://[::]:8080", Some(Family::V6)),
         ("tcp4:8000-8010", Some(Family::V4)),
         ("tcp::8080", None),
+        // nginx's `listen [::]` is IPv6 alone; ZeroMQ's `tcp://*` IPv4.
+        ("[::]", Some(Family::V6)),
+        ("::", Some(Family::V6)),
+        ("tcp://*:9000", Some(Family::V4)),
+        ("udp://*:53", Some(Family::V4)),
+        // PostgreSQL's `*`, Docker's published port: both families.
+        ("*", None),
+        ("8080:80", None),
         // `[::]:80`, dual-stack where std binds it so (Linux).
         (
             "ipv6@:80",
