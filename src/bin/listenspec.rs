@@ -98,6 +98,10 @@ struct Fleet {
 /// answer comes back, all within 2 seconds; it sends traffic to those
 /// addresses, so use it on your own networks.
 ///
+/// `${NAME}` and `${NAME:-DEFAULT}` in the spec are expanded from the
+/// doctor's environment, as a server's are with `Layers::env_vars`: run it
+/// with the server's environment.
+///
 /// Spec and host files are read up to 64 MiB.
 #[derive(Args)]
 #[command(after_long_help = EXIT_STATUS)]
@@ -490,12 +494,13 @@ fn spec_or_status(
 }
 
 /// The spec of `--spec` and `--listen`: the file, then each line laid over
-/// it. The outer error is an argument or file that cannot be read.
+/// it, their variables expanded from the environment as a server's are.
+/// The outer error is an argument or file that cannot be read.
 fn read_spec(
     spec: Option<&Path>,
     listen: &[OsString],
 ) -> Result<Result<ListenSpec, listenspec::SpecError>, String> {
-    let mut layers = Layers::new();
+    let mut layers = Layers::new().env_vars();
     if let Some(path) = spec {
         let text = read_limited(path)
             .and_then(|bytes| {

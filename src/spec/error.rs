@@ -143,6 +143,9 @@ pub enum SpecErrorKind {
     UnexpandedVariable(String),
     /// `${` without its `}`, or with no name.
     BadReference(String),
+    /// `$NAME` in a statement that did not parse: a shell's variable,
+    /// which is expanded here only as `${NAME}`.
+    UnbracedVariable(String),
     /// An endpoint names a network that is not defined.
     UnknownNetwork {
         /// The endpoint.
@@ -274,6 +277,12 @@ impl fmt::Display for SpecErrorKind {
                     "{text:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}, its default plain text"
                 )
             }
+            SpecErrorKind::UnbracedVariable(variable) => write!(
+                f,
+                "{variable} is written as a shell's variable, which nothing here expands; write ${{{}}} (or ${{{}:-DEFAULT}}) for the spec's layers to expand it from their environment",
+                &variable[1..],
+                &variable[1..]
+            ),
             SpecErrorKind::UnknownNetwork { endpoint } => write!(
                 f,
                 "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"

@@ -206,9 +206,14 @@ impl Read {
             };
             match result {
                 Ok(stmt) => self.stmts.push((origin(st.line), stmt)),
-                Err(kinds) => {
+                Err(mut kinds) => {
                     if let Form::Network { name, .. } = st.form {
                         self.failed_networks.insert(name.to_owned());
+                    }
+                    // `$PORT` spoils the words around it: it is the one
+                    // thing to fix.
+                    if let Some(variable) = unbraced_variable(st.text) {
+                        kinds = vec![SpecErrorKind::UnbracedVariable(variable.to_owned())];
                     }
                     // The statement goes with its first error only: a
                     // line of many bad words copied into each of its
@@ -1047,6 +1052,21 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
         url: target.to_owned(),
         instead,
     }
+}
+
+/// The first `$NAME` in `text`, as a shell writes a variable.
+fn unbraced_variable(text: &str) -> Option<&str> {
+    let at = text.match_indices('$').map(|(at, _)| at).find(|&at| {
+        text[at + 1..]
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+    })?;
+    let rest = &text[at + 1..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    Some(&text[at..at + 1 + end])
 }
 
 /// Walks `key`, `key=value` and `advertise VALUE` options, collecting errors.

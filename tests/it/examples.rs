@@ -632,6 +632,56 @@ fn doctor_prints_a_column_wider_than_any_format_width() {
     );
 }
 
+/// The doctor expands `${NAME}` from its environment, as a server with
+/// `Layers::env_vars` does, so ops run it on the server's spec file as is.
+#[test]
+fn doctor_expands_variables_from_its_environment() {
+    let run = |port: Option<&str>| {
+        let mut command = doctor_command();
+        command.args([
+            "--host",
+            "tests/data/hosts/loopback-only.json",
+            "--listen",
+            "x = 127.0.0.1",
+            "--listen",
+            "x.web = http:${LISTENSPEC_TEST_PORT:-8080}",
+            "--listen",
+            "x.admin = tcp:${LISTENSPEC_TEST_ADMIN}",
+        ]);
+        command.env_remove("LISTENSPEC_TEST_PORT");
+        command.env("LISTENSPEC_TEST_ADMIN", "9001");
+        if let Some(port) = port {
+            command.env("LISTENSPEC_TEST_PORT", port);
+        }
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let out = run(Some("18099"));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("127.0.0.1:18099"), "{stdout}");
+    assert!(stdout.contains("127.0.0.1:9001"), "{stdout}");
+    let out = run(None);
+    assert!(text(&out.stdout).contains("127.0.0.1:8080"), "the default");
+
+    let out = doctor(&[
+        "--host",
+        "tests/data/hosts/loopback-only.json",
+        "--listen",
+        "x = 127.0.0.1",
+        "--listen",
+        "x.web = http:${LISTENSPEC_TEST_NEVER_SET}",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("${LISTENSPEC_TEST_NEVER_SET} is not set"),
+        "{stderr}"
+    );
+}
+
 #[cfg(unix)] // a Unix argument or file name is bytes, a Windows one UTF-16
 #[test]
 fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
