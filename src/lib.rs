@@ -62,20 +62,28 @@
 //!     listen: listenspec::spec::SpecText,
 //! }
 //!
+//! /// The spec's layers: the config file's, then the flags' over it. The
+//! /// server adds `.env_vars()`; a unit test adds `.env(..)` with a table
+//! /// and plans the same layers against a fake host.
+//! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
+//! fn layers(cli: &Cli, config: Config) -> listenspec::spec::Layers<'static> {
+//!     let config_layer = listenspec::spec::Layers::new().text("config.toml [listen]", config.listen);
+//!     cli.listen.layers_over(config_layer)
+//! }
+//!
 //! /// Binds what the config, the flags and the environment say, then serves
 //! /// until `stop` resolves, letting requests under way finish.
 //! # #[cfg(all(feature = "serde", feature = "clap", feature = "axum"))]
 //! async fn serve<F>(cli: Cli, config: Config, stop: impl Fn() -> F) -> Result<(), Box<dyn std::error::Error>>
 //! where
-//!     F: Future<Output = ()> + Send + 'static,
+//!     F: std::future::Future<Output = ()> + Send + 'static,
 //! {
+//!     use std::future::IntoFuture; // in the prelude from edition 2024
+//!
 //!     use axum::{Router, routing::get};
 //!     use listenspec::serve::AnyListener;
-//!     use listenspec::spec::Layers;
 //!
-//!     let config_layer = Layers::new().text("config.toml [listen]", config.listen);
-//!     let layers = cli.listen.layers_over(config_layer).env_vars();
-//!     let mut bound = listenspec::bind_layers_async(layers).await?;
+//!     let mut bound = listenspec::bind_layers_async(layers(&cli, config).env_vars()).await?;
 //!     // Each endpoint's sockets and the URL clients use; with the `tracing`
 //!     // feature `bind_layers_async` logs this table itself.
 //!     println!("{bound}");
@@ -92,7 +100,8 @@
 //! }
 //!
 //! // In a server's main, errors printed as people read them (`{e}`: each
-//! // problem with its fix), not as `main`'s `Err` would (`{e:?}`):
+//! // problem with its fix), not as `main`'s `Err` would (`{e:?}`). Under
+//! // systemd or Kubernetes, stop on SIGTERM too (tokio::signal::unix).
 //! //     let cli: Cli = clap::Parser::parse();
 //! //     let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
 //! //     if let Err(e) = serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await {
@@ -115,10 +124,13 @@
 //! # fn main() {}
 //! ```
 //!
-//! A unit test builds the same `Cli` with `try_parse_from` and gives
-//! [`Layers::env`](spec::Layers::env) a table instead of `.env_vars()`:
-//! parsing a command line reads no variable, so the test sees only what it
-//! gave. Where `.env_vars()` or `.env(..)` stands in the chain does not
+//! A unit test builds the same `Cli` with `try_parse_from`, calls `layers`,
+//! and gives [`Layers::env`](spec::Layers::env) a table instead of
+//! `.env_vars()`: parsing a command line reads no variable, so the test
+//! sees only what it gave; [`spec::Layers::build`] then gives the spec to
+//! plan against a fake host (see [`Host::builder`]). A config's table form
+//! comes in the order the `toml` crate hands its keys over: sorted, unless
+//! its `preserve_order` feature is on. Where `.env_vars()` or `.env(..)` stands in the chain does not
 //! matter: variables are expanded when the spec is built.
 //!
 //! Over a config file, `--listen` takes statements: `--listen 'public.http
