@@ -85,6 +85,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_graceful_shutdown(stop());
     let ops =
         axum::serve(bound.take::<AnyListener>("ops", "http")?, ops).with_graceful_shutdown(stop());
+    // An endpoint the spec has and this server does not serve is an error.
+    bound.check_all_taken()?;
     tokio::try_join!(api.into_future(), ops.into_future())?;
     Ok(())
 }

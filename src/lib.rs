@@ -95,6 +95,9 @@
 //!         .with_graceful_shutdown(stop());
 //!     let ops = axum::serve(bound.take::<AnyListener>("ops", "metrics")?, ops)
 //!         .with_graceful_shutdown(stop());
+//!     // An endpoint the spec has and this server does not serve (a
+//!     // one-address `--listen` over the config adds one) is an error.
+//!     bound.check_all_taken()?;
 //!     tokio::try_join!(api.into_future(), ops.into_future())?;
 //!     Ok(())
 //! }
@@ -138,7 +141,8 @@
 //! removes one. A value of one address (`--listen 127.0.0.1:8282`) is a
 //! whole spec when it stands alone; over a config it adds a network of its
 //! own, `listen`, with one endpoint (`listen.tcp`, `listen.http`, ...),
-//! which the server serves only if it takes that endpoint.
+//! which the server serves only if it takes that endpoint;
+//! [`Bound::check_all_taken`] after taking makes one it does not an error.
 //!
 //! # Which call for my framework
 //!

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
-use crate::spec::{Account, QualifiedName, Transport, UnixPath};
+use crate::spec::{Account, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath};
 
 /// Why one socket could not be had.
 #[derive(Debug)]
@@ -1270,6 +1270,14 @@ pub enum TakeError {
         /// The OS error.
         error: io::Error,
     },
+    /// [`Bound::check_all_taken`](crate::Bound::check_all_taken): endpoints
+    /// bound that the server did not take, whose sockets nothing serves.
+    NotTaken {
+        /// The endpoints left.
+        endpoints: Vec<QualifiedName>,
+        /// The endpoints the server took.
+        taken: Vec<QualifiedName>,
+    },
 }
 
 impl fmt::Display for TakeError {
@@ -1301,6 +1309,36 @@ impl fmt::Display for TakeError {
                 f,
                 "endpoint {endpoint}: a socket could not be handed to tokio: {error}"
             ),
+            TakeError::NotTaken { endpoints, taken } => {
+                write!(
+                    f,
+                    "{} bound, but this server serves no such endpoint (it serves {}), so clients that connect there wait for an answer that never comes; remove it from the spec",
+                    names(endpoints),
+                    match taken.is_empty() {
+                        true => "none".to_owned(),
+                        false => names(taken),
+                    }
+                )?;
+                // A one-address `--listen` over a config is a network of
+                // its own, which this server does not know.
+                let generated = |q: &QualifiedName| {
+                    let network = q.network().as_str();
+                    network == SHORTHAND_NETWORK
+                        || network
+                            .strip_prefix(SHORTHAND_NETWORK)
+                            .and_then(|n| n.strip_prefix('-'))
+                            .is_some_and(|n| n.parse::<u32>().is_ok())
+                };
+                if endpoints.iter().any(generated) {
+                    write!(
+                        f,
+                        "; a one-address value (--listen 127.0.0.1:8282) over a config adds network {SHORTHAND_NETWORK} beside the config's: to move an endpoint the server serves, give its statement (--listen '{}.{} = http:8282')",
+                        taken.first().map_or("NETWORK", |q| q.network().as_str()),
+                        taken.first().map_or("ENDPOINT", |q| q.endpoint().as_str()),
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -96,6 +96,36 @@ impl Bound {
         T::check(&self.endpoints[i])?;
         T::from_endpoint(self.take_at(i))
     }
+
+    /// `Ok` once every endpoint was taken; else [`TakeError::NotTaken`],
+    /// which names the endpoints left. Their sockets are bound and nothing
+    /// serves them, so a client that connects waits in the backlog: call
+    /// this after taking what the server serves, before serving, so that a
+    /// spec with an endpoint the server does not know (a one-address
+    /// `--listen` over a config file adds one) fails at start-up.
+    ///
+    /// ```
+    /// let spec: listenspec::ListenSpec =
+    ///     "local = 127.0.0.1 expose=local\nlocal.web = http:0\nlocal.extra = http:0".parse()?;
+    /// let mut bound = listenspec::bind_all(&spec)?;
+    /// let web: Vec<std::net::TcpListener> = bound.take("local", "web")?;
+    /// let err = bound.check_all_taken().unwrap_err();
+    /// assert!(err.to_string().starts_with("local.extra bound, but this server serves no such endpoint (it serves local.web)"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_all_taken(&self) -> Result<(), TakeError> {
+        if self.endpoints.is_empty() {
+            return Ok(());
+        }
+        Err(TakeError::NotTaken {
+            endpoints: self
+                .endpoints
+                .iter()
+                .map(BoundEndpoint::qualified)
+                .collect(),
+            taken: self.taken.clone(),
+        })
+    }
 }
 
 /// `Ok` if the endpoint is of one of the `wanted` transports.

@@ -1149,5 +1149,44 @@ fn a_refused_take_leaves_the_endpoint_for_every_type() {
     let _: Vec<UdpSocket> = bound.take("local", "dns").unwrap();
     let _: WithFile<UnixListener> = bound.take("files", "api").unwrap();
     let _: WithFile<UnixDatagram> = bound.take("files", "log").unwrap();
+    bound.check_all_taken().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A one-address `--listen` over a config adds an endpoint the server
+/// does not know; the check after taking names it, and what to write to
+/// move the config's endpoint instead.
+#[test]
+fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
+    use listenspec::spec::Layers;
+    let spec = Layers::new()
+        .text(
+            "config.toml [listen]",
+            "public = 127.0.0.1\npublic.http = http:0",
+        )
+        .text("--listen #1", "127.0.0.2:0")
+        .build()
+        .unwrap();
+    let mut bound = listenspec::bind_all(&spec).unwrap();
+    let _: Vec<TcpListener> = bound.take("public", "http").unwrap();
+    let err = bound.check_all_taken().unwrap_err();
+    assert!(
+        matches!(&err, listenspec::bind::TakeError::NotTaken { endpoints, .. } if endpoints.len() == 1),
+        "{err:?}"
+    );
+    let said = err.to_string();
+    assert!(
+        said.starts_with(
+            "listen.tcp bound, but this server serves no such endpoint (it serves public.http)"
+        ),
+        "{said}"
+    );
+    assert!(
+        said.contains("give its statement (--listen 'public.http = http:8282')"),
+        "{said}"
+    );
+    // Its sockets are there until the server takes or drops them.
+    let extra: Vec<TcpListener> = bound.take("listen", "tcp").unwrap();
+    assert_eq!(extra.len(), 1);
+    bound.check_all_taken().unwrap();
 }

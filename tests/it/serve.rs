@@ -214,6 +214,34 @@ fn the_axum_server_serves_api_and_ops_on_their_networks() {
     interrupt(running);
 }
 
+/// A one-address `--listen` over the config adds an endpoint the server
+/// does not serve: it refuses to start rather than hold a socket nobody
+/// answers.
+#[test]
+fn the_axum_server_refuses_an_endpoint_it_does_not_serve() {
+    let mut child = Command::new(example("axum_server"))
+        .args(["--config", "examples/axum_server.toml"])
+        .args(["--listen", "ops.http = http:0", "--listen", "127.0.0.3:0"])
+        .env("PORT", "0")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still serving 10 s later");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("NotTaken"), "{stderr}");
+}
+
 #[cfg(unix)] // a Unix socket
 #[test]
 fn the_axum_server_serves_ops_on_a_unix_socket_when_the_flags_say_so() {

@@ -35,6 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ops = Router::new().route("/metrics", get(|| async { "requests_total 0\n" }));
     let api = axum::serve(bound.take::<AnyListener>("public", "http")?, api).with_graceful_shutdown(shutdown());
     let ops = axum::serve(bound.take::<AnyListener>("ops", "metrics")?, ops).with_graceful_shutdown(shutdown());
+    bound.check_all_taken()?;
     tokio::try_join!(api.into_future(), ops.into_future())?;
     Ok(())
 }
