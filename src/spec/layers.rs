@@ -176,7 +176,11 @@ fn read_text(read: &mut Read, env: Option<&LookupFn<'_>>, name: String, text: &s
         return read.layer(Some(&name), text);
     };
     match expand(text, lookup) {
-        Ok(text) => read.layer(Some(&name), &text),
+        Ok(expanded) => {
+            let from = read.error_count();
+            read.layer(Some(&name), &expanded);
+            read.quote_as_written(from, text);
+        }
         Err(errors) => {
             // Each line quoted with its first error, as the parser quotes a
             // statement: a config's table becomes lines of its own, whose

@@ -288,6 +288,30 @@ impl Read {
         self.errors.push(error);
     }
 
+    /// How many errors were found so far.
+    pub(crate) fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
+    /// Quotes the lines of the errors found since `from` as `written`
+    /// has them, before its variables were expanded, beside the
+    /// statement the parser read: `http:${PORT}` is what the reader finds
+    /// in the file, `http:abc` why it failed.
+    pub(crate) fn quote_as_written(&mut self, from: usize, written: &str) {
+        let written = written.strip_prefix('\u{feff}').unwrap_or(written);
+        let lines: Vec<&str> = written.split('\n').collect();
+        for error in &mut self.errors[from..] {
+            let (Some(line), Some(statement)) = (error.line, &mut error.statement) else {
+                continue;
+            };
+            if let Some(as_written) = lines.get(line - 1).map(|l| l.trim())
+                && as_written.contains("${")
+            {
+                *statement = format!("{as_written}   (expanded: {statement})");
+            }
+        }
+    }
+
     /// The errors found reading, before the rules that span statements: a
     /// single line is checked this way, since its network may come from
     /// another layer.

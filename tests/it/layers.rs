@@ -188,6 +188,18 @@ fn reference_errors_say_where_and_what() {
         .unwrap_err();
     assert_eq!(crate::error_kinds(&err), ["BadPorts"]);
     assert_eq!(err.errors()[0].line, Some(2), "{err}");
+    // Quoted as the file has it, beside what the parser read.
+    assert_eq!(
+        err.errors()[0].statement.as_deref(),
+        Some("x.a = tcp:${PORT}   (expanded: x.a = tcp:80x)"),
+    );
+    // A line without a variable is quoted as it is.
+    let err = Layers::new()
+        .env(env(&[("PORT", "80")]))
+        .text("file", "x = loopback\nx.a = tcp:${PORT}\nx.b = tcp:8x")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.errors()[0].statement.as_deref(), Some("x.b = tcp:8x"));
 }
 
 #[test]
