@@ -616,7 +616,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     let host_ok = host.is_empty()
         || host.parse::<std::net::Ipv4Addr>().is_ok()
         || (host.starts_with('[') && host.ends_with(']'))
-        || (is_host_name(host) && !is_network_word(host));
+        || (is_host_name(host) && !is_network_word(host) && AddrClass::from_name(host).is_none());
     (host_ok && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphabetic())).then(
         || ForeignForm::NamedPort {
             host: host
@@ -675,8 +675,9 @@ fn selector_port(text: &str) -> Option<ForeignForm> {
     let selector = match grpc {
         Some(address) => address.parse::<IpAddr>().ok()?.to_string(),
         None => match selector.parse::<Selector>().ok()? {
-            Selector::Class(_) | Selector::Interface(_) | Selector::Cidr(_) => selector.to_owned(),
-            Selector::Dns(_) if selector.starts_with("dns:") => selector.to_owned(),
+            Selector::Class(_) | Selector::Interface(_) | Selector::Cidr(_) | Selector::Dns(_) => {
+                selector.to_owned()
+            }
             _ => return None,
         },
     };
