@@ -430,11 +430,15 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     // Quotes a config file's syntax left in: a value without them is
-    // written so; another form is told what to write as it is.
+    // written so; another form is told what to write as it is. One pair
+    // only, so that no text of quotes recurses as deep as it is long.
     if let Some(inner) = ['\'', '"']
         .iter()
         .find_map(|&q| text.strip_prefix(q)?.strip_suffix(q))
     {
+        if inner.starts_with(['\'', '"']) {
+            return None;
+        }
         return match shorthand(inner) {
             Some(_) => Some(ForeignForm::Quoted {
                 inner: inner.to_owned(),

@@ -537,6 +537,28 @@ fn a_huge_value_is_echoed_by_its_start_and_its_length() {
     }
 }
 
+/// Forms of other programs are recognised in one pass over the value: a
+/// megabyte of quotes, of quoted values separated by spaces or commas, or
+/// of colons is an error in bounded words, never a deep recursion.
+#[test]
+fn a_huge_value_of_quotes_and_separators_is_refused_without_recursing() {
+    let n = 1 << 20;
+    let values = [
+        "'".repeat(n),
+        format!("{}:80{}", "'".repeat(n / 2), "'".repeat(n / 2)),
+        "':80' ".repeat(n / 6),
+        "':80',".repeat(n / 6),
+        "\"'".repeat(n / 2),
+        ":".repeat(n),
+        "_".repeat(n),
+        format!("_{}_:80", "a".repeat(n)),
+    ];
+    for value in &values {
+        let err = value.parse::<ListenSpec>().unwrap_err();
+        assert!(err.to_string().len() < 8 * 1024, "{:.100}", err.to_string());
+    }
+}
+
 /// A network's or endpoint's name is in every message about it, so a huge
 /// one is refused where it is written, in bounded words; 64 bytes is the
 /// longest name, and the plan's messages about it stay short.
