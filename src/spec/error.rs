@@ -1237,7 +1237,8 @@ pub enum ForeignForm {
         /// `HOST:PORT`, or `:PORT` for a port alone.
         address: String,
     },
-    /// A socket passed by its number: `fd:3`, Docker's `fd://` or `fd://3`.
+    /// A socket passed by its number: `fd:3`, Docker's `fd://` or `fd://3`,
+    /// Caddy's `fd/3` or `fdgram/3`.
     PassedFd,
     /// A URL whose scheme is no protocol here: `grpc://127.0.0.1:50051`,
     /// `h2c://…`, `ws://…`.
@@ -1285,6 +1286,13 @@ pub enum ForeignForm {
     KestrelUnix {
         /// `http` or `https`.
         scheme: String,
+        /// The socket's path.
+        path: String,
+    },
+    /// Caddy's `unixgram//PATH`, `unix+h2c//PATH` or `unixpacket//PATH`.
+    CaddyUnix {
+        /// `unixgram`, `unix+h2c` or `unixpacket`.
+        network: String,
         /// The socket's path.
         path: String,
     },
@@ -1373,6 +1381,9 @@ impl ForeignForm {
             ForeignForm::KestrelUnix { .. } => "a Unix socket as ASP.NET Core writes it".to_owned(),
             ForeignForm::Quoted { .. } => {
                 "a value in quotes, which a config file's syntax left in".to_owned()
+            }
+            ForeignForm::CaddyUnix { network, .. } => {
+                format!("Caddy's {network} network address form")
             }
         }
     }
@@ -1519,6 +1530,16 @@ impl ForeignForm {
                 "a unix network and an {scheme} endpoint: `local = unix` and `local.{scheme} = {scheme}:{path}`"
             ),
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
+            ForeignForm::CaddyUnix { network, path } => match network.as_str() {
+                "unixgram" => format!("unixgram:{path}"),
+                // SOCK_SEQPACKET: listenspec binds streams and datagrams.
+                "unixpacket" => format!(
+                    "{path} for a stream socket or unixgram:{path} for a datagram one; listenspec binds no SOCK_SEQPACKET socket"
+                ),
+                _ => format!(
+                    "a unix network and an http endpoint (h2c is HTTP/2 over it): `local = unix` and `local.http = http:{path}`"
+                ),
+            },
             ForeignForm::Scheme { scheme, address } => match scheme.as_str() {
                 // gRPC, HTTP/2 and WebSocket servers are HTTP servers.
                 "grpc" | "h2c" | "ws" => {

@@ -461,7 +461,10 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = elasticsearch(text) {
         return Some(form);
     }
-    if let Some(number) = text.strip_prefix("fd:")
+    // Docker's `fd://`, `fd:3`, and Caddy's `fd/3` and `fdgram/3`.
+    if let Some(number) = ["fd:", "fd/", "fdgram/"]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
         && number
             .trim_start_matches("//")
             .bytes()
@@ -503,6 +506,15 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return Some(ForeignForm::UnixSpelling {
             path: path.to_owned(),
             mode: None,
+        });
+    }
+    if let Some((network, path)) = text.split_once('/')
+        && matches!(network, "unixgram" | "unix+h2c" | "unixpacket")
+        && UnixPath::looks_like(path)
+    {
+        return Some(ForeignForm::CaddyUnix {
+            network: network.to_owned(),
+            path: path.to_owned(),
         });
     }
     if let Some((network, address)) = text.split_once('/')
