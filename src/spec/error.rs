@@ -1296,6 +1296,14 @@ pub enum ForeignForm {
         /// The socket's path.
         path: String,
     },
+    /// An address with options after it, as nginx's `listen` and HAProxy's
+    /// `bind` take them: `[::]:80 ipv6only=on`, `443 ssl http2`.
+    WithOptions {
+        /// The address: the first word.
+        address: String,
+        /// The words after it.
+        options: Vec<String>,
+    },
     /// A value still in the quotes of the file it came from (`':9090'`).
     Quoted {
         /// The value without them.
@@ -1384,6 +1392,10 @@ impl ForeignForm {
             }
             ForeignForm::CaddyUnix { network, .. } => {
                 format!("Caddy's {network} network address form")
+            }
+            ForeignForm::WithOptions { .. } => {
+                "an address with options after it, as nginx's listen and HAProxy's bind take them"
+                    .to_owned()
             }
         }
     }
@@ -1530,6 +1542,7 @@ impl ForeignForm {
                 "a unix network and an {scheme} endpoint: `local = unix` and `local.{scheme} = {scheme}:{path}`"
             ),
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
+            ForeignForm::WithOptions { address, options } => with_options(address, options),
             ForeignForm::CaddyUnix { network, path } => match network.as_str() {
                 "unixgram" => format!("unixgram:{path}"),
                 // SOCK_SEQPACKET: listenspec binds streams and datagrams.
@@ -1610,6 +1623,67 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
             "a network and an endpoint on the name's {family} addresses alone: `listen = dns:{host}, {family}` and `listen.{scheme} = {scheme}:{port}`"
         ),
     }
+}
+
+/// What to write for an address with nginx's or HAProxy's options after
+/// it: the options this grammar has go on an endpoint's line, under a
+/// network of the address (`[::]` with `ipv6only=on` stays on IPv6 alone);
+/// without any, the address as its own form says. The others (TLS, HTTP/2,
+/// the default server) are the server's own.
+fn with_options(address: &str, options: &[String]) -> String {
+    let (mut here, mut theirs) = (Vec::new(), Vec::new());
+    for option in options {
+        match option.as_str() {
+            "ipv6only=on" | "v6only" => here.push("v6only".to_owned()),
+            "ipv6only=off" | "v4v6" => here.push("v6only=false".to_owned()),
+            "reuseport" | "freebind" => here.push(option.clone()),
+            o if o.starts_with("backlog=") => here.push(option.clone()),
+            _ => theirs.push(option.as_str()),
+        }
+    }
+    // HAProxy's `:::80` is `[::]:80`, its port after the last colon.
+    let address = match super::shorthand::foreign(address) {
+        Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
+        _ => address.to_owned(),
+    };
+    let address = address.as_str();
+    let ip = match super::shorthand::shorthand(address) {
+        Some(Ok(super::shorthand::Value::Ip {
+            selector,
+            protocol,
+            ports,
+            ..
+        })) => Some((selector, protocol, ports)),
+        _ => None,
+    };
+    let mut out = match (ip, here.is_empty()) {
+        (Some((selector, protocol, ports)), false) => format!(
+            "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
+            here.join(" ")
+        ),
+        (_, true) => match super::shorthand::foreign(address) {
+            Some(form) => form.instead(),
+            None => format!("the address alone, {address}"),
+        },
+        (None, false) => match super::shorthand::foreign(address) {
+            Some(form) => format!(
+                "{}; and {} on the endpoint's line",
+                form.instead(),
+                here.join(" ")
+            ),
+            None => format!("the address alone, {address}"),
+        },
+    };
+    if !theirs.is_empty() {
+        let (list, verb) = match theirs.len() {
+            1 => (theirs[0].to_owned(), "is"),
+            _ => (theirs.join(", "), "are"),
+        };
+        out.push_str(&format!(
+            "; {list} {verb} the server's own, not the listening socket's"
+        ));
+    }
+    out
 }
 
 /// What to write for HAProxy's `PREFIX@ADDRESS` of an IP family. HAProxy

@@ -4,7 +4,7 @@ use std::collections::hash_map::{Entry, VacantEntry};
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
-use crate::spec::error::Located;
+use crate::spec::error::{ForeignForm, Located};
 use crate::spec::selector::is_ifname;
 use crate::spec::shorthand::{self, Change, Groups};
 use crate::spec::unix::{self, Account, Stale, UnixPath};
@@ -214,6 +214,16 @@ impl Read {
                     // thing to fix.
                     if let Some(variable) = unbraced_variable(st.text) {
                         kinds = vec![SpecErrorKind::UnbracedVariable(variable.to_owned())];
+                    } else if !matches!(st.form, Form::Bad)
+                        && let Some(form @ ForeignForm::WithOptions { .. }) =
+                            shorthand::foreign(st.text)
+                    {
+                        // `[::]:80 ipv6only=on`: nginx's address and
+                        // options, which an `=` made look like a statement.
+                        kinds = vec![SpecErrorKind::Foreign {
+                            written: st.trimmed(),
+                            form,
+                        }];
                     }
                     // The statement goes with its first error only: a
                     // line of many bad words copied into each of its

@@ -479,10 +479,55 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         };
         let count = values().count();
         let each_one = values().all(|v| shorthand(v).is_some() || foreign(v).is_some());
-        return (count > 1 && each_one).then_some(if text.contains(',') {
-            ForeignForm::List { count }
-        } else {
-            ForeignForm::Spaced { count }
+        if count > 1 && each_one {
+            return Some(if text.contains(',') {
+                ForeignForm::List { count }
+            } else {
+                ForeignForm::Spaced { count }
+            });
+        }
+        // nginx's `listen 443 ssl`, HAProxy's `bind :80 v4v6`: option words
+        // after an address.
+        let mut words = text.split_ascii_whitespace();
+        let address = words.next()?;
+        let options: Vec<String> = words.map(str::to_owned).collect();
+        // nginx's and HAProxy's own words, so that a stray word is not
+        // called one.
+        let option_like = |o: &String| {
+            matches!(
+                o.as_str(),
+                "default_server"
+                    | "ssl"
+                    | "http2"
+                    | "http3"
+                    | "quic"
+                    | "proxy_protocol"
+                    | "deferred"
+                    | "bind"
+                    | "reuseport"
+                    | "v4v6"
+                    | "v6only"
+                    | "transparent"
+                    | "freebind"
+            ) || [
+                "ipv6only=",
+                "backlog=",
+                "rcvbuf=",
+                "sndbuf=",
+                "fastopen=",
+                "so_keepalive=",
+                "setfib=",
+                "accept_filter=",
+            ]
+            .iter()
+            .any(|prefix| o.starts_with(prefix))
+        };
+        let is_address = shorthand(address).is_some() || foreign(address).is_some();
+        return (is_address && !options.is_empty() && options.iter().all(option_like)).then(|| {
+            ForeignForm::WithOptions {
+                address: address.to_owned(),
+                options,
+            }
         });
     }
     if text.contains(',') {

@@ -555,6 +555,10 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         // PostgreSQL's `*`, Docker's published port: both families.
         ("*", None),
         ("8080:80", None),
+        // nginx's options: `ipv6only=on` keeps `[::]` on IPv6.
+        ("[::]:8080 ipv6only=on", Some(Family::V6)),
+        ("[::]:8080 ipv6only=off", None),
+        (":::8080 v6only", Some(Family::V6)),
         // `[::]:80`, dual-stack where std binds it so (Linux).
         (
             "ipv6@:80",
