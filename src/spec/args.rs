@@ -46,6 +46,8 @@ $LISTEN (spec lines, ';' between them):
   NAME.NAME = unix|unixgram|http|https:PATH [mode=660] [owner=USER]
               [group=GROUP] [stale=replace|refuse] [keep-file] [backlog=N]
               PATH is /abs/path, ./rel/path or @abstract-name
+  A NAME or NETWORK.NAME line replaces an earlier one whole, options and
+  advertise included: repeat those you keep.
   -NAME, -NETWORK.NAME   remove what an earlier layer defined
   ADDRESS:PORT, SCHEME://HOST:PORT   one address: alone, the whole spec;
               over a config, a network of its own, 'listen' (listen.tcp)
@@ -59,7 +61,10 @@ Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 ///
 /// [`ListenArgs::layers_over`] lays them over a server's own spec (from
 /// its config file, say) in this order: the file, then each `--listen`
-/// line, then `$LISTEN` (spec lines, `;` between them). `$LISTEN` is read
+/// line, then `$LISTEN` (spec lines, `;` between them). A network's or
+/// endpoint's line replaces the earlier one whole, options and `advertise`
+/// included: `--listen 'public = 127.0.0.1'` over a config's `public = *
+/// advertise https://svc` advertises `http://127.0.0.1/`. `$LISTEN` is read
 /// when the layers are built, and only if they have an environment
 /// ([`Layers::env_vars`], which also expands `${NAME}` in every layer):
 /// parsing the arguments reads no variable, so a unit test that parses a

@@ -170,6 +170,7 @@ fn the_help_shows_the_grammar_and_the_variable() {
         "NAME.NAME = unix|unixgram|http|https:PATH",
         "--listen-file <FILE>",
         "$LISTEN (spec lines, ';' between them)",
+        "replaces an earlier one whole, options and",
     ] {
         assert!(help.contains(says), "{help}\ndoes not say {says:?}");
     }
