@@ -269,7 +269,9 @@ pub(crate) fn is_unprintable(c: char) -> bool {
 }
 
 /// Writes a count with its noun, then each item on a line of its own, the
-/// way every error type here that holds several problems reads.
+/// way every error type here that holds several problems reads: the first
+/// [`LISTED_ITEMS`], and how many more, so that a spec of a million bad
+/// lines is not a million lines of output (the error's own list has all).
 pub(crate) fn write_list<T: std::fmt::Display>(
     f: &mut std::fmt::Formatter<'_>,
     (before, noun, after): (&str, &str, &str),
@@ -282,11 +284,17 @@ pub(crate) fn write_list<T: std::fmt::Display>(
         "{before}{n} {noun}{}{after}:",
         if n == 1 { "" } else { "s" }
     )?;
-    for item in items {
+    for item in items.iter().take(LISTED_ITEMS) {
         write!(f, "\n{bullet}{item}")?;
     }
-    Ok(())
+    match n.saturating_sub(LISTED_ITEMS) {
+        0 => Ok(()),
+        more => write!(f, "\n{bullet}… and {more} more {noun}s, not shown"),
+    }
 }
+
+/// The most problems an error prints.
+const LISTED_ITEMS: usize = 100;
 
 impl ListenSpec {
     /// Plans this spec against a host snapshot; see [`plan()`].

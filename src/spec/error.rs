@@ -1259,6 +1259,8 @@ pub enum ForeignForm {
     PortMapping {
         /// The port the server listens on, in its container.
         port: String,
+        /// The host's address Docker publishes it on, if written.
+        published_on: Option<String>,
     },
     /// Elasticsearch's special values, `_local_`, `_site_`, `_global_`,
     /// `_eth0_` (maybe `:ipv4` or `:ipv6` before the last `_`), with a port
@@ -1521,8 +1523,12 @@ impl ForeignForm {
                 on_family(scheme, family, address)
             }
             ForeignForm::PassedFd => PASSED_BY_NAME.to_owned(),
-            ForeignForm::PortMapping { port } => format!(
-                ":{port} for every address of both families: the port this server listens on in its container, which Docker publishes the host's port to"
+            ForeignForm::PortMapping { port, published_on } => format!(
+                ":{port} for every address of both families: the port this server listens on in its container, which Docker publishes the host's port to{}",
+                published_on
+                    .as_ref()
+                    .map(|ip| format!(" (on the host's {ip} alone: that limit is Docker's, not this server's)"))
+                    .unwrap_or_default()
             ),
             ForeignForm::Elasticsearch { selector, port } => format!(
                 "a network and an endpoint: `listen = {selector}` and `listen.tcp = tcp:{}`",
@@ -1532,6 +1538,11 @@ impl ForeignForm {
                 match selector.parse::<IpAddr>() {
                     // gRPC's `ipv4:127.0.0.1:50051`: one address.
                     Ok(ip) => format!("the address alone, {}:{port}", bracketed(&ip.to_string())),
+                    // `private:8080` may name a host: the narrower reading
+                    // first.
+                    Err(_) if crate::class::AddrClass::from_name(selector).is_some() => format!(
+                        "a network and an endpoint: `listen = dns:{selector}` and `listen.tcp = tcp:{port}` for the host of that name, or `listen = {selector}` for every {selector} address"
+                    ),
                     Err(_) => format!(
                         "a network and an endpoint: `listen = {selector}` and `listen.tcp = tcp:{port}`"
                     ),
@@ -1631,19 +1642,38 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
 /// without any, the address as its own form says. The others (TLS, HTTP/2,
 /// the default server) are the server's own.
 fn with_options(address: &str, options: &[String]) -> String {
-    let (mut here, mut theirs) = (Vec::new(), Vec::new());
+    // The socket options this grammar has, each once, the last word of
+    // one kind winning; a backlog that is no number is no option here.
+    let (mut v6only, mut here, mut theirs) = (None, Vec::new(), Vec::new());
     for option in options {
         match option.as_str() {
-            "ipv6only=on" | "v6only" => here.push("v6only".to_owned()),
-            "ipv6only=off" | "v4v6" => here.push("v6only=false".to_owned()),
-            "reuseport" | "freebind" => here.push(option.clone()),
-            o if o.starts_with("backlog=") => here.push(option.clone()),
+            "ipv6only=on" | "v6only" => v6only = Some("v6only"),
+            "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
+            "reuseport" | "freebind" if !here.contains(option) => here.push(option.clone()),
+            "reuseport" | "freebind" => {}
+            o if o
+                .strip_prefix("backlog=")
+                .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) =>
+            {
+                here.retain(|h: &String| !h.starts_with("backlog="));
+                here.push(option.clone());
+            }
             _ => theirs.push(option.as_str()),
         }
     }
+    // nginx's `listen [::]:80` is IPv6 alone (ipv6only=on by default),
+    // where `[::]:80` here is both families.
+    let nginx_wildcard = address.contains("[::]");
+    if v6only.is_none() && nginx_wildcard {
+        v6only = Some("v6only");
+    }
+    here.extend(v6only.map(str::to_owned));
     // HAProxy's `:::80` is `[::]:80`, its port after the last colon.
-    let address = match super::shorthand::foreign(address) {
+    let form = super::shorthand::foreign(address);
+    let address = match &form {
         Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
+        // A port with options is nginx's `listen 443`: every IPv4 address.
+        Some(ForeignForm::PortOnly { port }) => format!("0.0.0.0:{port}"),
         _ => address.to_owned(),
     };
     let address = address.as_str();
@@ -1661,9 +1691,12 @@ fn with_options(address: &str, options: &[String]) -> String {
             "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
             here.join(" ")
         ),
-        (_, true) => match super::shorthand::foreign(address) {
-            Some(form) => form.instead(),
-            None => format!("the address alone, {address}"),
+        (_, true) => match (super::shorthand::foreign(address), &form) {
+            (_, Some(ForeignForm::PortOnly { port })) => format!(
+                "{address} for every IPv4 address, as nginx's listen {port} is (:{port} for both families)"
+            ),
+            (Some(form), _) => form.instead(),
+            (None, _) => format!("the address alone, {address}"),
         },
         (None, false) => match super::shorthand::foreign(address) {
             Some(form) => format!(

@@ -307,16 +307,33 @@ impl Read {
     /// has them, before its variables were expanded, beside the
     /// statement the parser read: `http:${PORT}` is what the reader finds
     /// in the file, `http:abc` why it failed.
+    ///
+    /// Only a line of one statement, of at most [`AS_WRITTEN_MAX`] bytes
+    /// before its comment, is quoted so, and each line is looked at once:
+    /// a line of many statements, each with its error, would otherwise be
+    /// copied and searched once per error.
     pub(crate) fn quote_as_written(&mut self, from: usize, written: &str) {
         let written = written.strip_prefix('\u{feff}').unwrap_or(written);
         let lines: Vec<&str> = written.split('\n').collect();
+        fn one_statement(line: &str) -> Option<&str> {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            (line.len() <= AS_WRITTEN_MAX && !line.contains(';') && line.contains("${"))
+                .then_some(line)
+        }
+        let mut looked_at: Option<(usize, Option<&str>)> = None;
         for error in &mut self.errors[from..] {
             let (Some(line), Some(statement)) = (error.line, &mut error.statement) else {
                 continue;
             };
-            if let Some(as_written) = lines.get(line - 1).map(|l| l.trim())
-                && as_written.contains("${")
-            {
+            let as_written = match looked_at {
+                Some((at, as_written)) if at == line => as_written,
+                _ => {
+                    let as_written = lines.get(line - 1).and_then(|l| one_statement(l));
+                    looked_at = Some((line, as_written));
+                    as_written
+                }
+            };
+            if let Some(as_written) = as_written {
                 *statement = format!("{as_written}   (expanded: {statement})");
             }
         }
@@ -1087,6 +1104,9 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
         instead,
     }
 }
+
+/// The longest line quoted as written beside its expanded statement.
+const AS_WRITTEN_MAX: usize = 1024;
 
 /// The first `$NAME` in `text`, as a shell writes a variable.
 fn unbraced_variable(text: &str) -> Option<&str> {

@@ -422,7 +422,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                 | "sockpair"
         )
         && !address.is_empty()
-        && !address.contains(',')
+        && !address.contains(|c: char| c == ',' || c.is_ascii_whitespace())
     {
         return Some(ForeignForm::Haproxy {
             prefix: prefix.to_owned(),
@@ -453,6 +453,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     if let Some(name) = text.strip_prefix("unix-abstract:")
         && !name.is_empty()
+        && !name.contains(|c: char| c.is_ascii_whitespace())
     {
         return Some(ForeignForm::UnixAbstract {
             name: name.to_owned(),
@@ -605,6 +606,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     {
         return Some(ForeignForm::PortMapping {
             port: port.to_owned(),
+            published_on: (parts.len() == 3).then(|| parts[0].to_owned()),
         });
     }
     if let Some(form) = selector_port(text) {
@@ -693,11 +695,14 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
 /// maybe `_NAME:ipv4_` or `_NAME:ipv6_`), with `:PORT` or not.
 fn elasticsearch(text: &str) -> Option<ForeignForm> {
     let (value, port) = match text.rsplit_once(':') {
-        Some((value, port)) if value.ends_with('_') && port.bytes().all(|b| b.is_ascii_digit()) => {
-            (value, Some(port.to_owned()))
-        }
+        Some((value, port)) if value.ends_with('_') => (value, Some(port)),
         _ => (text, None),
     };
+    // A port this grammar takes, or none: `_local_:99999` is no value.
+    if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().is_err()) {
+        return None;
+    }
+    let port = port.map(str::to_owned);
     let inner = value.strip_prefix('_')?.strip_suffix('_')?;
     let (name, family) = match inner.split_once(':') {
         Some((name, family @ ("ipv4" | "ipv6"))) => (name, Some(family)),
@@ -734,7 +739,20 @@ fn selector_port(text: &str) -> Option<ForeignForm> {
         .or_else(|| selector.strip_prefix("ipv6:"))
         .map(|a| a.trim_start_matches('[').trim_end_matches(']'));
     let selector = match grpc {
-        Some(address) => address.parse::<IpAddr>().ok()?.to_string(),
+        // gRPC's family prefix with an address of the other family is
+        // refused there: no reading here.
+        Some(address) => {
+            let ip = address.parse::<IpAddr>().ok()?;
+            let family = if text.starts_with("ipv4:") {
+                ip.is_ipv4()
+            } else {
+                ip.is_ipv6()
+            };
+            if !family {
+                return None;
+            }
+            ip.to_string()
+        }
         None => match selector.parse::<Selector>().ok()? {
             Selector::Class(_) | Selector::Interface(_) | Selector::Cidr(_) | Selector::Dns(_) => {
                 selector.to_owned()
@@ -945,10 +963,14 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
         .then(|| (Protocol::Tcp, host, port.to_owned()))
 }
 
-/// Go's network names with a family, and `fd`: before a `:`, a network
-/// (`tcp4:80`) or a passed socket (`fd:3`), never a host's name.
+/// Go's network names with a family, `fd`, and gRPC's `ipv4` and `ipv6`:
+/// before a `:`, a network (`tcp4:80`, `ipv4:127.0.0.1:80`) or a passed
+/// socket (`fd:3`), never a host's name.
 fn is_network_word(host: &str) -> bool {
-    matches!(host, "tcp4" | "tcp6" | "udp4" | "udp6" | "fd")
+    matches!(
+        host,
+        "tcp4" | "tcp6" | "udp4" | "udp6" | "fd" | "ipv4" | "ipv6"
+    )
 }
 
 /// Whether `text` is a DNS name as one would write it for a host: labels

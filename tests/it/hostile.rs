@@ -559,6 +559,69 @@ fn a_huge_value_of_quotes_and_separators_is_refused_without_recursing() {
     }
 }
 
+/// A spec of thousands of bad statements prints its first hundred errors
+/// and how many more; `errors()` has them all.
+#[test]
+fn an_error_prints_its_first_hundred_problems_and_how_many_more() {
+    let err = "a;".repeat(5000).parse::<ListenSpec>().unwrap_err();
+    assert_eq!(err.errors().len(), 5000);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("the listen spec has 5000 errors:"),
+        "{shown:.200}"
+    );
+    assert!(
+        shown.ends_with("… and 4900 more errors, not shown"),
+        "{shown:.200}"
+    );
+    assert_eq!(shown.matches("line ").count(), 100);
+}
+
+/// An error on a line whose variables were expanded quotes the line as
+/// written once per line, and only a line of one statement: a line of
+/// thousands of bad statements after a variable, or before a comment of a
+/// megabyte, is not copied or searched once per error.
+#[test]
+fn quoting_lines_as_written_costs_once_per_line() {
+    use listenspec::spec::Layers;
+    let huge_comment = format!("{}# {}", "a;".repeat(5000), "x".repeat(1 << 20));
+    let many = format!(
+        "${{X}}:80; {}",
+        (0..10_000)
+            .map(|i| format!("bad{i}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    for text in [huge_comment, many] {
+        let started = std::time::Instant::now();
+        let err = Layers::new()
+            .env(|name| (name == "X").then(|| "127.0.0.1".to_owned()))
+            .text("file", text)
+            .build()
+            .unwrap_err();
+        assert!(err.errors().len() >= 5000);
+        let quoted: usize = err
+            .errors()
+            .iter()
+            .filter_map(|l| l.statement.as_ref())
+            .map(String::len)
+            .sum();
+        assert!(quoted < 1 << 20, "{quoted} bytes quoted");
+        // Not a timing assertion: a bound a quadratic walk misses by far.
+        assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    }
+    // One statement on its line is quoted as written.
+    let err = Layers::new()
+        .env(|name| (name == "P").then(|| "x".to_owned()))
+        .text("file", "a = loopback\na.b = tcp:${P} # port ${P}")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.errors()[0].statement.as_deref(),
+        Some("a.b = tcp:${P}   (expanded: a.b = tcp:x)")
+    );
+}
+
 /// A network's or endpoint's name is in every message about it, so a huge
 /// one is refused where it is written, in bounded words; 64 bytes is the
 /// longest name, and the plan's messages about it stay short.
