@@ -71,8 +71,19 @@ async fn metrics(State(requests): State<Requests>) -> String {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    // Errors as people read them, each problem with its fix (`{e}`), not
+    // as `main` returning `Err` would print them (`{e:?}`).
+    match serve(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
     let requests = Requests::default();
     let (api, ops) = (api(config.greeting, requests.clone()), ops(requests));
