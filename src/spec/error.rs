@@ -1596,6 +1596,13 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
         .ok();
     let wildcard =
         host.is_empty() || host == "*" || ip.is_some_and(|ip| ip.to_canonical().is_unspecified());
+    // `::ffff:127.0.0.1` is refused as written here: its IPv4 address is
+    // what Go binds for it.
+    let canonical = ip
+        .filter(|ip| ip.to_canonical() != *ip)
+        .map(|ip| ip.to_canonical().to_string());
+    let host = canonical.as_deref().unwrap_or(host);
+    let ip = ip.map(|ip| ip.to_canonical());
     let with_port = format!("{}:{port}", bracketed(host));
     if port.contains('-') {
         // A range takes an endpoint of its own: the selector says the
