@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
-use crate::spec::{Account, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath};
+use crate::spec::{
+    Account, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
+};
 
 /// Why one socket could not be had.
 #[derive(Debug)]
@@ -1321,15 +1323,10 @@ impl fmt::Display for TakeError {
                 )?;
                 // A one-address `--listen` over a config is a network of
                 // its own, which this server does not know.
-                let generated = |q: &QualifiedName| {
-                    let network = q.network().as_str();
-                    network == SHORTHAND_NETWORK
-                        || network
-                            .strip_prefix(SHORTHAND_NETWORK)
-                            .and_then(|n| n.strip_prefix('-'))
-                            .is_some_and(|n| n.parse::<u32>().is_ok())
-                };
-                if endpoints.iter().any(generated) {
+                if endpoints
+                    .iter()
+                    .any(|q| is_one_address_network(q.network().as_str()))
+                {
                     write!(
                         f,
                         "; a one-address value (--listen 127.0.0.1:8282) over a config adds network {SHORTHAND_NETWORK} beside the config's: to move an endpoint the server serves, give its statement (--listen '{}.{} = http:8282')",

@@ -9,7 +9,10 @@ use ipnet::IpNet;
 
 use crate::class::AddrClass;
 use crate::host::{AccountKind, Host, PathKind};
-use crate::spec::{Escaped, Exposure, Family, Name, QualifiedName, Selector, Transport, UnixPath};
+use crate::spec::{
+    Escaped, Exposure, Family, Name, QualifiedName, Selector, Transport, UnixPath,
+    is_one_address_network,
+};
 
 /// One finding of the planner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +68,27 @@ impl Problem {
     }
     /// What to change, in a sentence.
     pub fn fix(&self) -> String {
-        self.kind.fix()
+        self.hinted(self.kind.fix())
+    }
+
+    /// The kind's fix, with what this problem's network names add to it.
+    fn hinted(&self, fix: String) -> String {
+        // A one-address `--listen` on an address a config's network has:
+        // the flag meant to move that network's endpoint.
+        match &self.kind {
+            ProblemKind::SharedAddress { other, .. }
+                if self
+                    .network
+                    .iter()
+                    .chain([other])
+                    .any(|n| is_one_address_network(n.as_str())) =>
+            {
+                format!(
+                    "{fix}; a one-address value (--listen 127.0.0.1:8282) over a config makes a network of its own beside the config's: to move an endpoint the config has, give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')"
+                )
+            }
+            _ => fix,
+        }
     }
     /// Whether this is a warning (the plan stands) rather than an error.
     pub fn is_warning(&self) -> bool {
@@ -82,7 +105,7 @@ impl fmt::Display for Problem {
             _ => {}
         }
         let Explained { message, fix, .. } = self.kind.explain();
-        write!(f, "{message}\n  fix: {fix}")
+        write!(f, "{message}\n  fix: {}", self.hinted(fix))
     }
 }
 

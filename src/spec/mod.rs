@@ -37,6 +37,7 @@ pub use error::{
 pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
+pub(crate) use shorthand::is_one_address_network;
 pub use unix::{Account, Stale, UnixPath};
 pub(crate) use unix::{from_url_text, percent_decode, url_text};
 pub use url::{Url, UrlError, UrlHost};

@@ -334,6 +334,16 @@ fn protocol_name(protocol: Protocol) -> Name {
         .expect("a protocol's name is a name")
 }
 
+/// Whether `name` is one a one-address value gives its network: [`NETWORK`],
+/// `listen-2`, `listen-3`, … (a spec may also write one so).
+pub(crate) fn is_one_address_network(name: &str) -> bool {
+    name == NETWORK
+        || name
+            .strip_prefix(NETWORK)
+            .and_then(|n| n.strip_prefix('-'))
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+}
+
 /// The value `input` stands for, if it is one address; `None` when it is
 /// not shaped like one, so the full grammar reads it.
 pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {

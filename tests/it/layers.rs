@@ -345,6 +345,43 @@ fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_s
     }
 }
 
+/// A one-address `--listen` on an address a config's network has: the two
+/// networks share it, and the fix says that the flag's form to move the
+/// config's endpoint is its statement. Two written networks are not told.
+#[test]
+fn a_one_address_flag_on_a_config_network_s_address_is_told_the_statement_form() {
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let fix_of = |flag: &str| {
+        let spec = Layers::new()
+            .text("config", "public = 127.0.0.1\npublic.http = http:8080")
+            .text("--listen #1", flag)
+            .build()
+            .unwrap();
+        let err = spec.plan(&host).unwrap_err();
+        let shared = err
+            .errors()
+            .iter()
+            .find(|p| {
+                matches!(
+                    p.kind(),
+                    listenspec::plan::ProblemKind::SharedAddress { .. }
+                )
+            })
+            .unwrap_or_else(|| panic!("{err}"))
+            .clone();
+        assert!(err.to_string().contains(&shared.fix()), "{err}");
+        shared.fix()
+    };
+    assert!(
+        fix_of("127.0.0.1:8282")
+            .contains("give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')")
+    );
+    assert!(!fix_of("other = 127.0.0.1\nother.x = tcp:1").contains("one-address"));
+}
+
 /// `--listen :8080` over a config that names a network `listen`: the
 /// value's network would take that one's place and its endpoints would
 /// bind every address. It is refused, in either order of the layers.
