@@ -347,6 +347,15 @@ pub enum ProblemKind {
         /// The resolver's message.
         error: String,
     },
+    /// A DNS name in a selector could not be resolved, and it is the name
+    /// of one of this host's interfaces (`eth0:8080`, ZeroMQ's
+    /// `tcp://eth0:5555`): the interface was most likely meant.
+    DnsNameIsInterface {
+        /// The name.
+        name: String,
+        /// The resolver's message.
+        error: String,
+    },
     /// The host snapshot has no answer for a DNS name in a selector.
     DnsNotCaptured {
         /// The name.
@@ -754,6 +763,14 @@ impl ProblemKind {
                 format!("dns:{name} could not be resolved: {error}"),
                 format!(
                     "check that {name} resolves on this host (`getent ahosts {name}`), or select the addresses directly"
+                ),
+            ),
+            ProblemKind::DnsNameIsInterface { name, error } => (
+                format!(
+                    "dns:{name} could not be resolved ({error}), and {name} is an interface of this host"
+                ),
+                format!(
+                    "select the interface's addresses with if:{name} on the network's line (`NET = if:{name}`, then `NET.tcp = tcp:PORT`): {name}:PORT reads {name} as a host name"
                 ),
             ),
             ProblemKind::DnsNotCaptured { name } => (
@@ -1173,6 +1190,7 @@ impl ProblemKind {
             | ProblemKind::DadFailed { .. }
             | ProblemKind::NotLocal { .. }
             | ProblemKind::DnsFailed { .. }
+            | ProblemKind::DnsNameIsInterface { .. }
             | ProblemKind::DnsNotCaptured { .. }
             | ProblemKind::AllExcluded { .. }
             | ProblemKind::Exposed { .. }
@@ -1254,6 +1272,7 @@ impl ProblemKind {
             | ProblemKind::DadFailed { .. }
             | ProblemKind::NotLocal { .. }
             | ProblemKind::DnsFailed { .. }
+            | ProblemKind::DnsNameIsInterface { .. }
             | ProblemKind::DnsNotCaptured { .. }
             | ProblemKind::AllExcluded { .. }
             | ProblemKind::Exposed { .. }

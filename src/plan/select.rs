@@ -634,9 +634,15 @@ fn prepare<'a>(
                 Ready::Dead
             }
             Some(DnsAnswer::Failed { error }) => {
-                report(ProblemKind::DnsFailed {
-                    name: name.clone(),
-                    error: error.clone(),
+                report(match view.host.interface(name) {
+                    Some(_) => ProblemKind::DnsNameIsInterface {
+                        name: name.clone(),
+                        error: error.clone(),
+                    },
+                    None => ProblemKind::DnsFailed {
+                        name: name.clone(),
+                        error: error.clone(),
+                    },
                 });
                 Ready::Dead
             }
