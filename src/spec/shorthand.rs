@@ -1059,13 +1059,13 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
         Some((host, port)) if !port.contains(']') => host,
         _ => written,
     };
-    let host = match url.host {
+    let host = match (url.host, zone) {
         _ if any => Host::Any,
-        RawHost::Host(UrlHost::Ip(a)) if let Some(zone) = zone => Host::Ip(format!("{a}%{zone}")),
-        RawHost::Host(UrlHost::Ip(a)) if usual_form(written, a) => Host::Ip(a.to_string()),
-        RawHost::Host(UrlHost::Ip(a)) => Host::UrlSpelling(written.to_owned(), a),
-        RawHost::Host(UrlHost::Name(d)) => Host::Name(d),
-        RawHost::Empty | RawHost::Opaque(_) => return None,
+        (RawHost::Host(UrlHost::Ip(a)), Some(zone)) => Host::Ip(format!("{a}%{zone}")),
+        (RawHost::Host(UrlHost::Ip(a)), None) if usual_form(written, a) => Host::Ip(a.to_string()),
+        (RawHost::Host(UrlHost::Ip(a)), None) => Host::UrlSpelling(written.to_owned(), a),
+        (RawHost::Host(UrlHost::Name(d)), _) => Host::Name(d),
+        (RawHost::Empty | RawHost::Opaque(_), _) => return None,
     };
     let port = url.port.or(match protocol {
         Protocol::Http => Some(80),
