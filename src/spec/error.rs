@@ -1589,20 +1589,17 @@ impl ForeignForm {
 fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
     let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ip = host
+    let written = host
         .split_once('%')
         .map_or(host, |(ip, _)| ip)
         .parse::<IpAddr>()
         .ok();
-    let wildcard =
-        host.is_empty() || host == "*" || ip.is_some_and(|ip| ip.to_canonical().is_unspecified());
+    let ip = written.map(|ip| ip.to_canonical());
+    let wildcard = host.is_empty() || host == "*" || ip.is_some_and(|ip| ip.is_unspecified());
     // `::ffff:127.0.0.1` is refused as written here: its IPv4 address is
     // what Go binds for it.
-    let canonical = ip
-        .filter(|ip| ip.to_canonical() != *ip)
-        .map(|ip| ip.to_canonical().to_string());
+    let canonical = ip.filter(|_| ip != written).map(|ip| ip.to_string());
     let host = canonical.as_deref().unwrap_or(host);
-    let ip = ip.map(|ip| ip.to_canonical());
     let with_port = format!("{}:{port}", bracketed(host));
     if port.contains('-') {
         // A range takes an endpoint of its own: the selector says the
@@ -1619,7 +1616,7 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
             "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.{scheme} = {scheme}:{port}`"
         );
     }
-    let other_family = |family| ip.is_some_and(|ip| Family::of(ip.to_canonical()) != family);
+    let other_family = |family| ip.is_some_and(|ip| Family::of(ip) != family);
     match family {
         // Go refuses `tcp4` with an IPv6 address, and HAProxy `ipv4@`:
         // neither family is the one written, so neither is suggested alone.

@@ -489,7 +489,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                 .filter(|v| !v.is_empty())
         };
         let count = values().count();
-        let each_one = values().all(|v| shorthand(v).is_some() || foreign(v).is_some());
+        let each_one = values().all(is_value);
         if count > 1 && each_one {
             return Some(if text.contains(',') {
                 ForeignForm::List { count }
@@ -533,7 +533,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             .iter()
             .any(|prefix| o.starts_with(prefix))
         };
-        let is_address = shorthand(address).is_some() || foreign(address).is_some();
+        let is_address = is_value(address);
         return (is_address && !options.is_empty() && options.iter().all(option_like)).then(|| {
             ForeignForm::WithOptions {
                 address: address.to_owned(),
@@ -543,9 +543,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     if text.contains(',') {
         let count = text.split(',').count();
-        let each_one = text
-            .split(',')
-            .all(|v| shorthand(v).is_some() || foreign(v).is_some());
+        let each_one = text.split(',').all(is_value);
         return each_one.then_some(ForeignForm::List { count });
     }
     if let Some((path, mode)) = text.rsplit_once('|') {
@@ -598,7 +596,6 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             port: port.to_owned(),
         });
     }
-    let is_port = |p: &str| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok();
     // A range the endpoint line takes as it is written: FIRST below LAST.
     let is_range = |p: &str| {
         p.split_once('-').is_some_and(
@@ -701,6 +698,17 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     )
 }
 
+/// Whether `text` is one value a user could mean as a listen address: one
+/// the shorthand reads, or another program's form.
+fn is_value(text: &str) -> bool {
+    shorthand(text).is_some() || foreign(text).is_some()
+}
+
+/// Whether `text` is a port number, as written: digits, at most 65535.
+fn is_port(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit()) && text.parse::<u16>().is_ok()
+}
+
 /// Elasticsearch's `_local_`, `_site_`, `_global_` and `_IFACE_` (each
 /// maybe `_NAME:ipv4_` or `_NAME:ipv6_`), with `:PORT` or not.
 fn elasticsearch(text: &str) -> Option<ForeignForm> {
@@ -709,7 +717,7 @@ fn elasticsearch(text: &str) -> Option<ForeignForm> {
         _ => (text, None),
     };
     // A port this grammar takes, or none: `_local_:99999` is no value.
-    if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit()) || p.parse::<u16>().is_err()) {
+    if port.is_some_and(|p| !is_port(p)) {
         return None;
     }
     let port = port.map(str::to_owned);
