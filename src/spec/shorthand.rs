@@ -749,7 +749,7 @@ fn elasticsearch(text: &str) -> Option<ForeignForm> {
 /// `ipv6:[ADDRESS]:PORT`.
 fn selector_port(text: &str) -> Option<ForeignForm> {
     let (selector, port) = text.rsplit_once(':')?;
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_port(port) {
         return None;
     }
     let grpc = selector
