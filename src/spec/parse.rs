@@ -313,8 +313,13 @@ impl Read {
     /// a line of many statements, each with its error, would otherwise be
     /// copied and searched once per error.
     pub(crate) fn quote_as_written(&mut self, from: usize, written: &str) {
+        if self.errors.len() == from {
+            return;
+        }
         let written = written.strip_prefix('\u{feff}').unwrap_or(written);
-        let lines: Vec<&str> = written.split('\n').collect();
+        // The errors come in line order: the lines are walked once, as
+        // those of the expansion's own errors are.
+        let mut lines = (1..).zip(written.split('\n'));
         fn one_statement(line: &str) -> Option<&str> {
             let line = line.split('#').next().unwrap_or_default().trim();
             (line.len() <= AS_WRITTEN_MAX && !line.contains(';') && line.contains("${"))
@@ -328,7 +333,9 @@ impl Read {
             let as_written = match looked_at {
                 Some((at, as_written)) if at == line => as_written,
                 _ => {
-                    let as_written = lines.get(line - 1).and_then(|l| one_statement(l));
+                    let as_written = lines
+                        .find(|&(n, _)| n == line)
+                        .and_then(|(_, l)| one_statement(l));
                     looked_at = Some((line, as_written));
                     as_written
                 }

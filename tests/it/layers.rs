@@ -200,6 +200,29 @@ fn reference_errors_say_where_and_what() {
         .build()
         .unwrap_err();
     assert_eq!(err.errors()[0].statement.as_deref(), Some("x.b = tcp:8x"));
+    // Each line with its error, down the layer.
+    let err = Layers::new()
+        .env(env(&[("PORT", "80x")]))
+        .text(
+            "file",
+            "x = loopback\nx.a = tcp:${PORT} backlg=1\nx.b = tcp:2\nx.c = tcp:${PORT}",
+        )
+        .build()
+        .unwrap_err();
+    let quoted: Vec<Option<&str>> = err
+        .errors()
+        .iter()
+        .map(|l| l.statement.as_deref())
+        .collect();
+    assert_eq!(
+        quoted,
+        [
+            Some("x.a = tcp:${PORT} backlg=1   (expanded: x.a = tcp:80x backlg=1)"),
+            None,
+            Some("x.c = tcp:${PORT}   (expanded: x.c = tcp:80x)"),
+        ],
+        "{err}"
+    );
 }
 
 #[test]
