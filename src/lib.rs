@@ -133,8 +133,9 @@
 //! sees only what it gave; [`spec::Layers::build`] then gives the spec to
 //! plan against a fake host (see [`Host::builder`]). A config's table form
 //! comes in the order the `toml` crate hands its keys over: sorted, unless
-//! its `preserve_order` feature is on. Where `.env_vars()` or `.env(..)` stands in the chain does not
-//! matter: variables are expanded when the spec is built.
+//! its `preserve_order` feature is on. Where `.env_vars()` or `.env(..)`
+//! stands in the chain does not matter: variables are expanded when the
+//! spec is built.
 //!
 //! Over a config file, `--listen` takes statements: `--listen 'public.http
 //! = http:8282'` moves the config's endpoint, `--listen '-ops.admin'`

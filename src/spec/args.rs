@@ -64,11 +64,11 @@ Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 /// line, then `$LISTEN` (spec lines, `;` between them). A network's or
 /// endpoint's line replaces the earlier one whole, options and `advertise`
 /// included: `--listen 'public = 127.0.0.1'` over a config's `public = *
-/// advertise https://svc` advertises 127.0.0.1, not `https://svc`. `$LISTEN` is read
-/// when the layers are built, and only if they have an environment
-/// ([`Layers::env_vars`], which also expands `${NAME}` in every layer):
-/// parsing the arguments reads no variable, so a unit test that parses a
-/// command line sees only what it gave.
+/// advertise https://svc` advertises 127.0.0.1, not `https://svc`.
+/// `$LISTEN` is read when the layers are built, and only if they have an
+/// environment ([`Layers::env_vars`], which also expands `${NAME}` in every
+/// layer): parsing the arguments reads no variable, so a unit test that
+/// parses a command line sees only what it gave.
 ///
 /// ```
 /// use clap::Parser;

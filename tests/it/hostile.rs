@@ -575,6 +575,25 @@ fn an_error_prints_its_first_hundred_problems_and_how_many_more() {
         "{shown:.200}"
     );
     assert_eq!(shown.matches("line ").count(), 100);
+
+    // A plan's errors alike.
+    let mut text = String::new();
+    for i in 0..150 {
+        let _ = writeln!(text, "n{i} = 203.0.113.{}\nn{i}.a = tcp:1", i + 1);
+    }
+    let spec: ListenSpec = text.parse().unwrap();
+    let err = listenspec::plan(&spec, &big_host(4)).unwrap_err();
+    assert_eq!(err.errors().len(), 150);
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with("the listen plan has 150 errors:"),
+        "{shown:.200}"
+    );
+    assert!(
+        shown.contains("\n- … and 50 more errors, not shown"),
+        "{shown:.200}"
+    );
+    assert_eq!(shown.matches("\n- network").count(), 100);
 }
 
 /// An error on a line whose variables were expanded quotes the line as
