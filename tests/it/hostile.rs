@@ -629,6 +629,19 @@ fn quoting_lines_as_written_costs_once_per_line() {
         // Not a timing assertion: a bound a quadratic walk misses by far.
         assert!(started.elapsed() < std::time::Duration::from_secs(60));
     }
+    // A statement longer than 1 KiB is quoted as the parser read it only.
+    let long = format!(
+        "a = loopback\na.b = tcp:${{P}} advertise https://h/{}",
+        "p".repeat(2000)
+    );
+    let err = Layers::new()
+        .env(|name| (name == "P").then(|| "x".to_owned()))
+        .text("file", long)
+        .build()
+        .unwrap_err();
+    let statement = err.errors()[0].statement.as_deref().unwrap();
+    assert!(statement.starts_with("a.b = tcp:x "), "{statement:.100}");
+    assert!(!statement.contains("expanded"), "{statement:.100}");
     // One statement on its line is quoted as written.
     let err = Layers::new()
         .env(|name| (name == "P").then(|| "x".to_owned()))
