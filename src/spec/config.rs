@@ -1,13 +1,20 @@
 //! A [`ListenSpec`] or [`SpecText`] inside a user's own config file
 //! (feature `serde`): the forms are documented on `ListenSpec`'s
 //! `Deserialize` impl, where docs.rs shows them.
+//!
+//! Every form is read by one small visitor into a [`Value`] and checked
+//! here, key by key, outside serde's generics: a server's build then
+//! instantiates that visitor once per deserializer, where derived ones for
+//! each table and value kind cost it more than the rest of reading its
+//! config (issue #23). The errors name the key, as the parser's do.
 
 use std::fmt::{self, Write as _};
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::spec::error::Escaped;
+use crate::spec::suggest::closest;
 use crate::spec::{ListenSpec, UnixPath};
 
 impl Serialize for ListenSpec {
@@ -16,6 +23,9 @@ impl Serialize for ListenSpec {
         serializer.collect_str(self)
     }
 }
+
+const A_SPEC: &str =
+    "a listen spec: a string of spec lines, a list of lines, or a table of networks";
 
 /// A spec as a config file wrote it, in one of the three forms.
 enum Written {
@@ -27,56 +37,204 @@ enum Written {
     Table(Lines),
 }
 
-struct WrittenVisitor;
+impl Written {
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Written, D::Error> {
+        let value = deserializer.deserialize_any(Depth(0))?;
+        Written::from_value(value).map_err(de::Error::custom)
+    }
 
-impl<'de> Visitor<'de> for WrittenVisitor {
-    type Value = Written;
+    fn from_value(value: Value) -> Result<Written, String> {
+        match value {
+            Value::Text(text) => Ok(Written::Text(text)),
+            // A number, as a `port = 8080` field held one, is read as its
+            // text, so the error says which forms of it a spec takes; a
+            // negative one would read as `-NAME`, a removal.
+            Value::Unsigned(n) => Ok(Written::Text(n.to_string())),
+            Value::Signed(n) if n >= 0 => Ok(Written::Text(n.to_string())),
+            Value::Signed(n) => Err(format!(
+                "invalid value: {}, expected {A_SPEC}",
+                Unexpected::Signed(n)
+            )),
+            Value::List(entries) => {
+                // One statement per entry, so an error's line is the entry's number.
+                let mut text = String::new();
+                for (i, entry) in entries.into_iter().enumerate() {
+                    let Value::Text(line) = entry else {
+                        let entry_key = format!("entry {} of the listen list", i + 1);
+                        return Err(entry.wrong(&entry_key, "give a spec line as a string"));
+                    };
+                    if line.contains('\n') {
+                        return Err(
+                            "each entry of a listen list is one line; use a string for several"
+                                .to_owned(),
+                        );
+                    }
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                Ok(Written::List(text))
+            }
+            Value::Table(networks) => {
+                let mut lines = Lines::default();
+                for (name, network) in networks {
+                    write_network(&name, network, &mut lines)?;
+                }
+                Ok(Written::Table(lines))
+            }
+            other => Err(format!(
+                "invalid type: {}, expected {A_SPEC}",
+                other.unexpected()
+            )),
+        }
+    }
+
+    fn parse(self) -> Result<ListenSpec, String> {
+        match self {
+            Written::Text(text) => text.parse().map_err(|e: crate::SpecError| e.to_string()),
+            Written::List(text) => text
+                .parse::<ListenSpec>()
+                .map_err(|e| format!("{e}\n(a line is an entry of the list)")),
+            Written::Table(lines) => lines.parse(),
+        }
+    }
+}
+
+/// A value of a config file as a self-describing format hands it over.
+enum Value {
+    Text(String),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    List(Vec<Value>),
+    Table(Vec<(String, Value)>),
+}
+
+impl Value {
+    fn unexpected(&self) -> Unexpected<'_> {
+        match self {
+            Value::Text(t) => Unexpected::Str(t),
+            Value::Unsigned(n) => Unexpected::Unsigned(*n),
+            Value::Signed(n) => Unexpected::Signed(*n),
+            Value::Float(n) => Unexpected::Float(*n),
+            Value::Bool(b) => Unexpected::Bool(*b),
+            Value::Null => Unexpected::Unit,
+            Value::List(_) => Unexpected::Seq,
+            Value::Table(_) => Unexpected::Map,
+        }
+    }
+
+    /// This value, found under `key` where it does not belong: the key,
+    /// what to write instead, and what was found (a long string by its
+    /// length only, so that the message stays short).
+    fn wrong(&self, key: &str, instead: &str) -> String {
+        let found = match self {
+            Value::Text(t) if t.len() > 64 => format!("a string of {} bytes", t.len()),
+            other => other.unexpected().to_string(),
+        };
+        format!("{}: {instead} (found {})", Escaped(key), Escaped(found))
+    }
+
+    /// A number that is no negative one, as its text.
+    fn natural(&self) -> Option<u64> {
+        match *self {
+            Value::Unsigned(n) => Some(n),
+            Value::Signed(n) => u64::try_from(n).ok(),
+            _ => None,
+        }
+    }
+}
+
+/// A value of any shape, read at most `MAX_DEPTH` tables and lists deep:
+/// a spec's deepest value is an endpoint's, four tables down, and deeper
+/// input is refused where it starts, never recursed into.
+#[derive(Clone, Copy)]
+struct Depth(u8);
+
+const MAX_DEPTH: u8 = 8;
+
+impl Depth {
+    fn deeper<E: de::Error>(self) -> Result<Depth, E> {
+        if self.0 >= MAX_DEPTH {
+            return Err(de::Error::custom(format!(
+                "the listen spec is nested more than {MAX_DEPTH} tables or lists deep; a spec's deepest value is an endpoint's key, four tables down"
+            )));
+        }
+        Ok(Depth(self.0 + 1))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Depth {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Depth {
+    type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "a listen spec: a string of spec lines, a list of lines, or a table of networks",
-        )
+        f.write_str(A_SPEC)
     }
 
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Written, E> {
-        Ok(Written::Text(text.to_owned()))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
     }
 
-    // A number, as a `port = 8080` field held one, is read as its text, so
-    // the error says which forms of it a spec takes.
-    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Written, E> {
-        Ok(Written::Text(n.to_string()))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Signed(v))
     }
 
-    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Written, E> {
-        // A negative number would read as `-NAME`, a removal.
-        if n < 0 {
-            return Err(de::Error::invalid_value(de::Unexpected::Signed(n), &self));
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Unsigned(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Text(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Text(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.deeper()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            items.push(item);
         }
-        Ok(Written::Text(n.to_string()))
+        Ok(Value::List(items))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Written, A::Error> {
-        // One statement per entry, so an error's line is the entry's number.
-        let mut text = String::new();
-        while let Some(line) = seq.next_element::<String>()? {
-            if line.contains('\n') {
-                return Err(de::Error::custom(
-                    "each entry of a listen list is one line; use a string for several",
-                ));
-            }
-            text.push_str(&line);
-            text.push('\n');
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.deeper()?;
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(inner)? {
+            let Value::Text(key) = key else {
+                return Err(de::Error::custom(key.wrong("a key", "a key is a name")));
+            };
+            entries.push((key, map.next_value_seed(inner)?));
         }
-        Ok(Written::List(text))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Written, A::Error> {
-        let mut lines = Lines::default();
-        while let Some((name, net)) = map.next_entry::<String, NetworkTable>()? {
-            net.write(&name, &mut lines).map_err(de::Error::custom)?;
-        }
-        Ok(Written::Table(lines))
+        Ok(Value::Table(entries))
     }
 }
 
@@ -153,13 +311,9 @@ impl<'de> Visitor<'de> for WrittenVisitor {
 /// ```
 impl<'de> Deserialize<'de> for ListenSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ListenSpec, D::Error> {
-        match deserializer.deserialize_any(WrittenVisitor)? {
-            Written::Text(text) => text.parse().map_err(de::Error::custom),
-            Written::List(text) => text
-                .parse::<ListenSpec>()
-                .map_err(|e| de::Error::custom(format!("{e}\n(a line is an entry of the list)"))),
-            Written::Table(lines) => lines.parse().map_err(de::Error::custom),
-        }
+        Written::read(deserializer)?
+            .parse()
+            .map_err(de::Error::custom)
     }
 }
 
@@ -216,146 +370,10 @@ impl From<SpecText> for String {
 
 impl<'de> Deserialize<'de> for SpecText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<SpecText, D::Error> {
-        Ok(SpecText(
-            match deserializer.deserialize_any(WrittenVisitor)? {
-                Written::Text(text) | Written::List(text) => text,
-                Written::Table(lines) => lines.text,
-            },
-        ))
-    }
-}
-
-/// One network in the table form.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NetworkTable {
-    /// Selectors, excludes (`!…`) and family filters, as the grammar writes them.
-    select: OneOrMany,
-    expose: Option<String>,
-    advertise: Option<String>,
-    #[serde(default)]
-    shared: bool,
-    #[serde(default)]
-    endpoints: Ordered<EndpointTable>,
-}
-
-/// One endpoint in the table form.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EndpointTable {
-    protocol: String,
-    /// A port, 0 for any free one, or `"FIRST-LAST"`.
-    #[serde(alias = "ports")]
-    port: Option<PortValue>,
-    /// A Unix socket's path or `@name`, instead of a port.
-    path: Option<String>,
-    backlog: Option<u32>,
-    #[serde(default)]
-    reuseport: bool,
-    v6only: Option<bool>,
-    /// `true` for the address's own interface, or an interface name.
-    device: Option<DeviceValue>,
-    #[serde(default)]
-    freebind: bool,
-    /// Octal digits, as a string.
-    mode: Option<ModeValue>,
-    owner: Option<AccountValue>,
-    group: Option<AccountValue>,
-    stale: Option<String>,
-    #[serde(default, rename = "keep-file", alias = "keep_file")]
-    keep_file: bool,
-    advertise: Option<String>,
-}
-
-/// A mode: a string of octal digits; a number is kept only to be refused
-/// by name, since TOML's `0o660` and `660` are both plain numbers by then.
-#[derive(Deserialize)]
-#[serde(
-    untagged,
-    expecting = "not a mode: write it as a string of octal digits, like \"660\""
-)]
-enum ModeValue {
-    Text(String),
-    Number(i64),
-}
-
-/// A user or group: a name, or a numeric id as a number or a string.
-#[derive(Deserialize)]
-#[serde(
-    untagged,
-    expecting = "not a user or group: give a name or a numeric id"
-)]
-enum AccountValue {
-    Id(u64),
-    Name(String),
-}
-
-impl AccountValue {
-    fn text(self) -> String {
-        match self {
-            AccountValue::Id(id) => id.to_string(),
-            AccountValue::Name(n) => n,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(
-    untagged,
-    expecting = "not selectors: give a selector or a list of selectors"
-)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(
-    untagged,
-    expecting = "not a port: give a number from 0 (any free one) to 65535, or \"FIRST-LAST\""
-)]
-enum PortValue {
-    Number(u64),
-    Text(String),
-}
-
-#[derive(Deserialize)]
-#[serde(
-    untagged,
-    expecting = "not a device: give true for the address's own interface, or an interface's name"
-)]
-enum DeviceValue {
-    Own(bool),
-    Named(String),
-}
-
-/// A map kept in the order it was written: networks and endpoints are
-/// planned, and listed, in spec order.
-struct Ordered<T>(Vec<(String, T)>);
-
-impl<T> Default for Ordered<T> {
-    fn default() -> Self {
-        Ordered(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OrderedVisitor<T>(std::marker::PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for OrderedVisitor<T> {
-            type Value = Ordered<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a table of endpoints by name")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered<T>, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Ordered(entries))
-            }
-        }
-        deserializer.deserialize_map(OrderedVisitor(std::marker::PhantomData))
+        Ok(SpecText(match Written::read(deserializer)? {
+            Written::Text(text) | Written::List(text) => text,
+            Written::Table(lines) => lines.text,
+        }))
     }
 }
 
@@ -428,128 +446,313 @@ fn name_key(key: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-impl NetworkTable {
-    fn write(self, name: &str, lines: &mut Lines) -> Result<(), String> {
-        name_key("network name", name)?;
-        let selectors = match self.select {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(list) => list,
+const NETWORK_KEYS: &[&str] = &["select", "expose", "advertise", "shared", "endpoints"];
+const ENDPOINT_KEYS: &[&str] = &[
+    "protocol",
+    "port",
+    "path",
+    "backlog",
+    "reuseport",
+    "v6only",
+    "device",
+    "freebind",
+    "mode",
+    "owner",
+    "group",
+    "stale",
+    "keep-file",
+    "advertise",
+];
+
+/// The entries of a network's or an endpoint's table, under the key path
+/// its errors name; each key is one of those known, given once.
+struct Table {
+    path: String,
+    entries: Vec<(&'static str, Value)>,
+}
+
+impl Table {
+    fn new(
+        path: String,
+        value: Value,
+        known: &'static [&'static str],
+        what: &str,
+    ) -> Result<Table, String> {
+        let Value::Table(written) = value else {
+            return Err(value.wrong(&path, what));
         };
-        for s in &selectors {
-            one_word(&format!("{name}.select"), s)?;
-        }
-        for (field, value) in [("expose", &self.expose), ("advertise", &self.advertise)] {
-            if let Some(v) = value {
-                one_word(&format!("{name}.{field}"), v)?;
-            }
-        }
-        let selectors = selectors.join(", ");
-        let mut line = format!("{name} = {selectors}");
-        if let Some(e) = &self.expose {
-            let _ = write!(line, " expose={e}");
-        }
-        if self.shared {
-            line.push_str(" shared");
-        }
-        if let Some(a) = &self.advertise {
-            let _ = write!(line, " advertise {a}");
-        }
-        lines.push(name.to_owned(), &line);
-        for (ep, e) in self.endpoints.0 {
-            name_key(&format!("{name}.endpoints name"), &ep)?;
-            let key = format!("{name}.endpoints.{ep}");
-            let port = match e.port {
-                Some(PortValue::Number(n)) => Some(n.to_string()),
-                Some(PortValue::Text(t)) => Some(t),
-                None => None,
+        let mut entries: Vec<(&'static str, Value)> = Vec::with_capacity(written.len());
+        for (key, value) in written {
+            // The spellings other formats and older configs use.
+            let canonical = match key.as_str() {
+                "ports" => "port",
+                "keep_file" => "keep-file",
+                k => k,
             };
-            let (address_field, address) = match (port, e.path) {
-                (Some(port), None) => ("port", port),
-                (None, Some(path)) => ("path", path),
-                (Some(_), Some(_)) => {
-                    return Err(format!(
-                        "{key}: give a port (on IP addresses) or a path (a Unix socket), not both"
-                    ));
-                }
-                (None, None) => {
-                    return Err(format!(
-                        "{key}: give a port (port = 8080) or, on a network whose select is \"unix\", a Unix socket's path (path = \"/run/app.sock\")"
-                    ));
-                }
+            let Some(&known_key) = known.iter().find(|k| **k == canonical) else {
+                let hint = closest(&key, known.iter().copied())
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{}: unknown key {}{hint}; the keys here are {}",
+                    Escaped(&path),
+                    Escaped(format_args!("{key:?}")),
+                    known.join(", ")
+                ));
             };
-            // Text that is no path would read as ports on the line; say
-            // what it is as a path, under its own key.
-            if address_field == "path" && !UnixPath::looks_like(&address) {
-                let why = address.parse::<UnixPath>().err().map(|e| e.to_string());
-                return Err(format!("{key}.path: {}", why.unwrap_or_default()));
+            if entries.iter().any(|(k, _)| *k == known_key) {
+                return Err(format!("{}: {known_key} is given twice", Escaped(&path)));
             }
-            let mode = match e.mode {
-                Some(ModeValue::Text(m)) => Some(m),
-                Some(ModeValue::Number(n)) => {
-                    return Err(format!(
-                        "{key}.mode: write the mode as a string of octal digits, like mode = \"660\"; the number {n} could be TOML's 0o{n:o} or a plain {n}, which mean different modes"
-                    ));
-                }
-                None => None,
-            };
-            let owner = e.owner.map(AccountValue::text);
-            let group = e.group.map(AccountValue::text);
-            let device = match &e.device {
-                Some(DeviceValue::Named(d)) => Some(d),
-                _ => None,
-            };
-            for (field, value) in [
-                ("protocol", Some(&e.protocol)),
-                (address_field, Some(&address)),
-                ("device", device),
-                ("mode", mode.as_ref()),
-                ("owner", owner.as_ref()),
-                ("group", group.as_ref()),
-                ("stale", e.stale.as_ref()),
-                ("advertise", e.advertise.as_ref()),
-            ] {
-                if let Some(v) = value {
-                    one_word(&format!("{key}.{field}"), v)?;
-                }
-            }
-            let mut line = format!("{name}.{ep} = {}:{address}", e.protocol);
-            if let Some(b) = e.backlog {
-                let _ = write!(line, " backlog={b}");
-            }
-            if e.reuseport {
-                line.push_str(" reuseport");
-            }
-            if let Some(v) = e.v6only {
-                let _ = write!(line, " v6only={v}");
-            }
-            match e.device {
-                Some(DeviceValue::Own(true)) => line.push_str(" device"),
-                Some(DeviceValue::Named(d)) => {
-                    let _ = write!(line, " device={d}");
-                }
-                Some(DeviceValue::Own(false)) | None => {}
-            }
-            if e.freebind {
-                line.push_str(" freebind");
-            }
-            for (option, value) in [
-                ("mode", &mode),
-                ("owner", &owner),
-                ("group", &group),
-                ("stale", &e.stale),
-            ] {
-                if let Some(v) = value {
-                    let _ = write!(line, " {option}={v}");
-                }
-            }
-            if e.keep_file {
-                line.push_str(" keep-file");
-            }
-            if let Some(a) = &e.advertise {
-                let _ = write!(line, " advertise {a}");
-            }
-            lines.push(key, &line);
+            entries.push((known_key, value));
         }
-        Ok(())
+        Ok(Table { path, entries })
     }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    fn take(&mut self, key: &str) -> Option<Value> {
+        let i = self.entries.iter().position(|(k, _)| *k == key)?;
+        Some(self.entries.swap_remove(i).1)
+    }
+
+    fn text(&mut self, key: &str, example: &str) -> Result<Option<String>, String> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Text(text)) => Ok(Some(text)),
+            Some(other) => Err(other.wrong(
+                &self.key(key),
+                &format!("give a string, like {key} = {example}"),
+            )),
+        }
+    }
+
+    fn flag(&mut self, key: &str) -> Result<Option<bool>, String> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(b)),
+            Some(other) => Err(other.wrong(&self.key(key), "give true or false")),
+        }
+    }
+
+    /// A number or a string, as the text a statement holds; `refusal`
+    /// says what the key takes.
+    fn number_or_text(&mut self, key: &str, refusal: &str) -> Result<Option<String>, String> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(Value::Text(text)) => Ok(Some(text)),
+            Some(other) => match other.natural() {
+                Some(n) => Ok(Some(n.to_string())),
+                None => Err(other.wrong(&self.key(key), refusal)),
+            },
+        }
+    }
+}
+
+fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), String> {
+    name_key("network name", name)?;
+    let mut net = Table::new(
+        name.to_owned(),
+        value,
+        NETWORK_KEYS,
+        "a network is a table of select, expose, advertise, shared and endpoints",
+    )?;
+    let selectors = match net.take("select") {
+        Some(Value::Text(s)) => vec![s],
+        Some(Value::List(list)) if list.iter().all(|s| matches!(s, Value::Text(_))) => list
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        Some(other) => {
+            return Err(other.wrong(
+                &net.key("select"),
+                "not selectors: give a selector or a list of selectors",
+            ));
+        }
+        None => {
+            return Err(format!(
+                "{name}: give the network's selectors, like select = \"127.0.0.1\" or select = [\"if:eth1\", \"ipv4\"]"
+            ));
+        }
+    };
+    let expose = net.text("expose", "\"private\"")?;
+    let advertise = net.text("advertise", "\"https://api.example.com\"")?;
+    let shared = net.flag("shared")?.unwrap_or(false);
+    for s in &selectors {
+        one_word(&format!("{name}.select"), s)?;
+    }
+    for (field, value) in [("expose", &expose), ("advertise", &advertise)] {
+        if let Some(v) = value {
+            one_word(&format!("{name}.{field}"), v)?;
+        }
+    }
+    let mut line = format!("{name} = {}", selectors.join(", "));
+    if let Some(e) = &expose {
+        let _ = write!(line, " expose={e}");
+    }
+    if shared {
+        line.push_str(" shared");
+    }
+    if let Some(a) = &advertise {
+        let _ = write!(line, " advertise {a}");
+    }
+    lines.push(name.to_owned(), &line);
+    let endpoints = match net.take("endpoints") {
+        None => Vec::new(),
+        Some(Value::Table(endpoints)) => endpoints,
+        Some(other) => {
+            return Err(other.wrong(
+                &net.key("endpoints"),
+                "expected a table of endpoints by name",
+            ));
+        }
+    };
+    for (ep, value) in endpoints {
+        name_key(&format!("{name}.endpoints name"), &ep)?;
+        let endpoint = Table::new(
+            format!("{name}.endpoints.{ep}"),
+            value,
+            ENDPOINT_KEYS,
+            "an endpoint is a table of its keys, like { protocol = \"http\", port = 8080 }",
+        )?;
+        write_endpoint(name, &ep, endpoint, lines)?;
+    }
+    Ok(())
+}
+
+fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> Result<(), String> {
+    let key = e.path.clone();
+    let protocol = e.text("protocol", "\"http\"")?.ok_or_else(|| {
+        format!(
+            "{key}: give a protocol, like protocol = \"http\" (tcp, udp, http, https, unix or unixgram)"
+        )
+    })?;
+    let port = e.number_or_text(
+        "port",
+        "not a port: give a number from 0 (any free one) to 65535, or \"FIRST-LAST\"",
+    )?;
+    let path = e.text("path", "\"/run/app.sock\"")?;
+    let (address_field, address) = match (port, path) {
+        (Some(port), None) => ("port", port),
+        (None, Some(path)) => ("path", path),
+        (Some(_), Some(_)) => {
+            return Err(format!(
+                "{key}: give a port (on IP addresses) or a path (a Unix socket), not both"
+            ));
+        }
+        (None, None) => {
+            return Err(format!(
+                "{key}: give a port (port = 8080) or, on a network whose select is \"unix\", a Unix socket's path (path = \"/run/app.sock\")"
+            ));
+        }
+    };
+    // Text that is no path would read as ports on the line; say what it is
+    // as a path, under its own key.
+    if address_field == "path" && !UnixPath::looks_like(&address) {
+        let why = address.parse::<UnixPath>().err().map(|e| e.to_string());
+        return Err(format!("{key}.path: {}", why.unwrap_or_default()));
+    }
+    let backlog = match e.take("backlog") {
+        None => None,
+        Some(v) => match v.natural().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) => Some(n),
+            None => {
+                return Err(v.wrong(
+                    &e.key("backlog"),
+                    "give the number of connections the kernel queues, like backlog = 1024",
+                ));
+            }
+        },
+    };
+    let reuseport = e.flag("reuseport")?.unwrap_or(false);
+    let v6only = e.flag("v6only")?;
+    let device = match e.take("device") {
+        None | Some(Value::Bool(false)) => None,
+        Some(Value::Bool(true)) => Some(None),
+        Some(Value::Text(d)) => Some(Some(d)),
+        Some(other) => {
+            return Err(other.wrong(
+                &e.key("device"),
+                "not a device: give true for the address's own interface, or an interface's name",
+            ));
+        }
+    };
+    let freebind = e.flag("freebind")?.unwrap_or(false);
+    let mode = match e.take("mode") {
+        None => None,
+        Some(Value::Text(m)) => Some(m),
+        Some(other) => {
+            return Err(match other.natural() {
+                Some(n) => format!(
+                    "{key}.mode: write the mode as a string of octal digits, like mode = \"660\"; the number {n} could be TOML's 0o{n:o} or a plain {n}, which mean different modes"
+                ),
+                None => other.wrong(
+                    &e.key("mode"),
+                    "not a mode: write it as a string of octal digits, like \"660\"",
+                ),
+            });
+        }
+    };
+    let account = "not a user or group: give a name or a numeric id";
+    let owner = e.number_or_text("owner", account)?;
+    let group = e.number_or_text("group", account)?;
+    let stale = e.text("stale", "\"replace\"")?;
+    let keep_file = e.flag("keep-file")?.unwrap_or(false);
+    let advertise = e.text("advertise", "\"https://api.example.com\"")?;
+    for (field, value) in [
+        ("protocol", Some(&protocol)),
+        (address_field, Some(&address)),
+        ("device", device.as_ref().and_then(Option::as_ref)),
+        ("mode", mode.as_ref()),
+        ("owner", owner.as_ref()),
+        ("group", group.as_ref()),
+        ("stale", stale.as_ref()),
+        ("advertise", advertise.as_ref()),
+    ] {
+        if let Some(v) = value {
+            one_word(&format!("{key}.{field}"), v)?;
+        }
+    }
+    let mut line = format!("{network}.{ep} = {protocol}:{address}");
+    if let Some(b) = backlog {
+        let _ = write!(line, " backlog={b}");
+    }
+    if reuseport {
+        line.push_str(" reuseport");
+    }
+    if let Some(v) = v6only {
+        let _ = write!(line, " v6only={v}");
+    }
+    match &device {
+        Some(None) => line.push_str(" device"),
+        Some(Some(d)) => {
+            let _ = write!(line, " device={d}");
+        }
+        None => {}
+    }
+    if freebind {
+        line.push_str(" freebind");
+    }
+    for (option, value) in [
+        ("mode", &mode),
+        ("owner", &owner),
+        ("group", &group),
+        ("stale", &stale),
+    ] {
+        if let Some(v) = value {
+            let _ = write!(line, " {option}={v}");
+        }
+    }
+    if keep_file {
+        line.push_str(" keep-file");
+    }
+    if let Some(a) = &advertise {
+        let _ = write!(line, " advertise {a}");
+    }
+    lines.push(key, &line);
+    Ok(())
 }

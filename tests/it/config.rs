@@ -199,7 +199,9 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
         // Unknown keys are refused by name.
         (
             "name = 'svc'\n[listen.x]\nselect = 'loopback'\nexpsoe = 'local'",
-            &["unknown field `expsoe`"],
+            &[
+                "x: unknown key \"expsoe\"; the keys here are select, expose, advertise, shared, endpoints",
+            ],
         ),
         // A value may not smuggle in more words.
         (
@@ -324,7 +326,7 @@ fn unix_table_errors_name_the_key_and_the_fix() {
         ),
         (
             "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', keep-fil = true }",
-            &["unknown field `keep-fil`"],
+            &["l.endpoints.a: unknown key \"keep-fil\" (did you mean keep-file?)"],
         ),
     ];
     for (text, says) in cases {
@@ -544,4 +546,98 @@ fn a_table_value_of_the_wrong_type_says_what_its_key_takes() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("invalid value: integer `-8080`"), "{err}");
+}
+
+/// The table form's shape is checked key by key, in every format alike:
+/// each refusal names the key, what it takes, and what was found.
+#[test]
+fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"x": {"select": "loopback", "select": "lo"}}"#,
+            "x: select is given twice",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "ports": 2}}}}"#,
+            "x.endpoints.a: port is given twice",
+        ),
+        (
+            r#"{"x": {"expose": "local"}}"#,
+            "x: give the network's selectors, like select = \"127.0.0.1\"",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": {"port": 1}}}}"#,
+            "x.endpoints.a: give a protocol, like protocol = \"http\"",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "expose": true}}"#,
+            "x.expose: give a string, like expose = \"private\" (found boolean `true`)",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "shared": "yes"}}"#,
+            "x.shared: give true or false (found string \"yes\")",
+        ),
+        (
+            r#"{"x": {"select": ["loopback", 5]}}"#,
+            "x.select: not selectors: give a selector or a list of selectors (found sequence)",
+        ),
+        (
+            r#"{"x": 5}"#,
+            "x: a network is a table of select, expose, advertise, shared and endpoints (found integer `5`)",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": "tcp:1"}}}"#,
+            "x.endpoints.a: an endpoint is a table of its keys",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "backlog": -1}}}}"#,
+            "x.endpoints.a.backlog: give the number of connections the kernel queues, like backlog = 1024 (found integer `-1`)",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "backlog": 4294967296}}}}"#,
+            "x.endpoints.a.backlog",
+        ),
+        (
+            r#"["x = loopback", 5]"#,
+            "entry 2 of the listen list: give a spec line as a string (found integer `5`)",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "exposé": "local"}}"#,
+            "x: unknown key \"exposé\" (did you mean expose?)",
+        ),
+    ];
+    for (listen, says) in cases {
+        let json = format!(r#"{{"name": "svc", "listen": {listen}}}"#);
+        let err = serde_json::from_str::<Config>(&json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{listen}: {err} does not say {says:?}");
+    }
+    // A long string is named by its length, not echoed.
+    let long = "a".repeat(10_000);
+    let err = serde_json::from_str::<Config>(&format!(
+        r#"{{"name": "svc", "listen": {{"x": {{"select": "loopback", "shared": "{long}"}}}}}}"#
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("(found a string of 10000 bytes)") && err.len() < 200,
+        "{err}"
+    );
+}
+
+/// Nesting deeper than any spec goes is refused where it starts, before a
+/// format's own depth limit (serde_json's is 128).
+#[test]
+fn a_table_nested_deeper_than_a_spec_goes_is_refused() {
+    let deep = format!("{}\"a\"{}", "[".repeat(100), "]".repeat(100));
+    let err = serde_json::from_str::<Config>(&format!(
+        r#"{{"name": "svc", "listen": {{"x": {{"select": {deep}}}}}}}"#
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("nested more than 8 tables or lists deep"),
+        "{err}"
+    );
 }
