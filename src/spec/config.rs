@@ -61,7 +61,7 @@ impl Written {
                 for (i, entry) in entries.into_iter().enumerate() {
                     let Value::Text(line) = entry else {
                         let entry_key = format!("entry {} of the listen list", i + 1);
-                        return Err(entry.wrong(&entry_key, "give a spec line as a string"));
+                        return Err(entry.invalid_type(&entry_key, "a spec line as a string"));
                     };
                     if line.contains('\n') {
                         return Err(
@@ -125,15 +125,33 @@ impl Value {
         }
     }
 
-    /// This value, found under `key` where it does not belong: the key,
-    /// what to write instead, and what was found (a long string by its
-    /// length only, so that the message stays short).
-    fn wrong(&self, key: &str, instead: &str) -> String {
-        let found = match self {
+    /// What was found, for a message: a long string by its length only, so
+    /// that the message stays short.
+    fn found(&self) -> String {
+        match self {
             Value::Text(t) if t.len() > 64 => format!("a string of {} bytes", t.len()),
             other => other.unexpected().to_string(),
-        };
-        format!("{}: {instead} (found {})", Escaped(key), Escaped(found))
+        }
+    }
+
+    /// This value, found under `key` where a value of another kind
+    /// belongs, in serde's words: `KEY: invalid type: FOUND, expected WHAT`.
+    fn invalid_type(&self, key: &str, expected: &str) -> String {
+        format!(
+            "{}: invalid type: {}, expected {expected}",
+            Escaped(key),
+            Escaped(self.found())
+        )
+    }
+
+    /// This value, found under `key` where it is none of what `refusal`
+    /// says the key takes.
+    fn wrong(&self, key: &str, refusal: &str) -> String {
+        format!(
+            "{}: {refusal} (found {})",
+            Escaped(key),
+            Escaped(self.found())
+        )
     }
 
     /// A number that is no negative one, as its text.
@@ -230,7 +248,7 @@ impl<'de> Visitor<'de> for Depth {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key_seed(inner)? {
             let Value::Text(key) = key else {
-                return Err(de::Error::custom(key.wrong("a key", "a key is a name")));
+                return Err(de::Error::custom(key.invalid_type("a key", "a name")));
             };
             entries.push((key, map.next_value_seed(inner)?));
         }
@@ -479,7 +497,7 @@ impl Table {
         what: &str,
     ) -> Result<Table, String> {
         let Value::Table(written) = value else {
-            return Err(value.wrong(&path, what));
+            return Err(value.invalid_type(&path, what));
         };
         let mut entries: Vec<(&'static str, Value)> = Vec::with_capacity(written.len());
         for (key, value) in written {
@@ -494,14 +512,14 @@ impl Table {
                     .map(|k| format!(" (did you mean {k}?)"))
                     .unwrap_or_default();
                 return Err(format!(
-                    "{}: unknown key {}{hint}; the keys here are {}",
+                    "{}: unknown field `{}`, expected one of `{}`{hint}",
                     Escaped(&path),
-                    Escaped(format_args!("{key:?}")),
-                    known.join(", ")
+                    Escaped(&key),
+                    known.join("`, `")
                 ));
             };
             if entries.iter().any(|(k, _)| *k == known_key) {
-                return Err(format!("{}: {known_key} is given twice", Escaped(&path)));
+                return Err(format!("{}: duplicate field `{known_key}`", Escaped(&path)));
             }
             entries.push((known_key, value));
         }
@@ -521,10 +539,10 @@ impl Table {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Text(text)) => Ok(Some(text)),
-            Some(other) => Err(other.wrong(
-                &self.key(key),
-                &format!("give a string, like {key} = {example}"),
-            )),
+            Some(other) => {
+                Err(other
+                    .invalid_type(&self.key(key), &format!("a string, like {key} = {example}")))
+            }
         }
     }
 
@@ -532,7 +550,7 @@ impl Table {
         match self.take(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(b)),
-            Some(other) => Err(other.wrong(&self.key(key), "give true or false")),
+            Some(other) => Err(other.invalid_type(&self.key(key), "true or false")),
         }
     }
 
@@ -556,7 +574,7 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
         name.to_owned(),
         value,
         NETWORK_KEYS,
-        "a network is a table of select, expose, advertise, shared and endpoints",
+        "a network: a table of select, expose, advertise, shared and endpoints",
     )?;
     let selectors = match net.take("select") {
         Some(Value::Text(s)) => vec![s],
@@ -575,7 +593,7 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
         }
         None => {
             return Err(format!(
-                "{name}: give the network's selectors, like select = \"127.0.0.1\" or select = [\"if:eth1\", \"ipv4\"]"
+                "{name}: missing field `select`: give the network's selectors, like select = \"127.0.0.1\" or select = [\"if:eth1\", \"ipv4\"]"
             ));
         }
     };
@@ -605,10 +623,7 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
         None => Vec::new(),
         Some(Value::Table(endpoints)) => endpoints,
         Some(other) => {
-            return Err(other.wrong(
-                &net.key("endpoints"),
-                "expected a table of endpoints by name",
-            ));
+            return Err(other.invalid_type(&net.key("endpoints"), "a table of endpoints by name"));
         }
     };
     for (ep, value) in endpoints {
@@ -617,7 +632,7 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
             format!("{name}.endpoints.{ep}"),
             value,
             ENDPOINT_KEYS,
-            "an endpoint is a table of its keys, like { protocol = \"http\", port = 8080 }",
+            "an endpoint: a table of its keys, like { protocol = \"http\", port = 8080 }",
         )?;
         write_endpoint(name, &ep, endpoint, lines)?;
     }
@@ -628,7 +643,7 @@ fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> R
     let key = e.path.clone();
     let protocol = e.text("protocol", "\"http\"")?.ok_or_else(|| {
         format!(
-            "{key}: give a protocol, like protocol = \"http\" (tcp, udp, http, https, unix or unixgram)"
+            "{key}: missing field `protocol`: give one, like protocol = \"http\" (tcp, udp, http, https, unix or unixgram)"
         )
     })?;
     let port = e.number_or_text(
@@ -663,7 +678,7 @@ fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> R
             None => {
                 return Err(v.wrong(
                     &e.key("backlog"),
-                    "give the number of connections the kernel queues, like backlog = 1024",
+                    "not a backlog: give the number of connections the kernel queues, like backlog = 1024",
                 ));
             }
         },

@@ -200,7 +200,7 @@ fn errors_say_where_in_the_config_and_come_all_at_once() {
         (
             "name = 'svc'\n[listen.x]\nselect = 'loopback'\nexpsoe = 'local'",
             &[
-                "x: unknown key \"expsoe\"; the keys here are select, expose, advertise, shared, endpoints",
+                "x: unknown field `expsoe`, expected one of `select`, `expose`, `advertise`, `shared`, `endpoints`",
             ],
         ),
         // A value may not smuggle in more words.
@@ -326,7 +326,10 @@ fn unix_table_errors_name_the_key_and_the_fix() {
         ),
         (
             "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', keep-fil = true }",
-            &["l.endpoints.a: unknown key \"keep-fil\" (did you mean keep-file?)"],
+            &[
+                "l.endpoints.a: unknown field `keep-fil`",
+                "(did you mean keep-file?)",
+            ],
         ),
     ];
     for (text, says) in cases {
@@ -555,27 +558,27 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
     let cases: &[(&str, &str)] = &[
         (
             r#"{"x": {"select": "loopback", "select": "lo"}}"#,
-            "x: select is given twice",
+            "x: duplicate field `select`",
         ),
         (
             r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "ports": 2}}}}"#,
-            "x.endpoints.a: port is given twice",
+            "x.endpoints.a: duplicate field `port`",
         ),
         (
             r#"{"x": {"expose": "local"}}"#,
-            "x: give the network's selectors, like select = \"127.0.0.1\"",
+            "x: missing field `select`: give the network's selectors, like select = \"127.0.0.1\"",
         ),
         (
             r#"{"x": {"select": "loopback", "endpoints": {"a": {"port": 1}}}}"#,
-            "x.endpoints.a: give a protocol, like protocol = \"http\"",
+            "x.endpoints.a: missing field `protocol`: give one, like protocol = \"http\"",
         ),
         (
             r#"{"x": {"select": "loopback", "expose": true}}"#,
-            "x.expose: give a string, like expose = \"private\" (found boolean `true`)",
+            "x.expose: invalid type: boolean `true`, expected a string, like expose = \"private\"",
         ),
         (
             r#"{"x": {"select": "loopback", "shared": "yes"}}"#,
-            "x.shared: give true or false (found string \"yes\")",
+            "x.shared: invalid type: string \"yes\", expected true or false",
         ),
         (
             r#"{"x": {"select": ["loopback", 5]}}"#,
@@ -583,15 +586,15 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
         ),
         (
             r#"{"x": 5}"#,
-            "x: a network is a table of select, expose, advertise, shared and endpoints (found integer `5`)",
+            "x: invalid type: integer `5`, expected a network: a table of select, expose, advertise, shared and endpoints",
         ),
         (
             r#"{"x": {"select": "loopback", "endpoints": {"a": "tcp:1"}}}"#,
-            "x.endpoints.a: an endpoint is a table of its keys",
+            "x.endpoints.a: invalid type: string \"tcp:1\", expected an endpoint: a table of its keys",
         ),
         (
             r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "backlog": -1}}}}"#,
-            "x.endpoints.a.backlog: give the number of connections the kernel queues, like backlog = 1024 (found integer `-1`)",
+            "x.endpoints.a.backlog: not a backlog: give the number of connections the kernel queues, like backlog = 1024 (found integer `-1`)",
         ),
         (
             r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "backlog": 4294967296}}}}"#,
@@ -599,11 +602,11 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
         ),
         (
             r#"["x = loopback", 5]"#,
-            "entry 2 of the listen list: give a spec line as a string (found integer `5`)",
+            "entry 2 of the listen list: invalid type: integer `5`, expected a spec line as a string",
         ),
         (
             r#"{"x": {"select": "loopback", "exposé": "local"}}"#,
-            "x: unknown key \"exposé\" (did you mean expose?)",
+            "x: unknown field `exposé`, expected one of `select`, `expose`, `advertise`, `shared`, `endpoints` (did you mean expose?)",
         ),
     ];
     for (listen, says) in cases {
@@ -621,7 +624,8 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("(found a string of 10000 bytes)") && err.len() < 200,
+        err.contains("invalid type: a string of 10000 bytes, expected true or false")
+            && err.len() < 200,
         "{err}"
     );
 }
