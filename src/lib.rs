@@ -223,6 +223,27 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
+/// `Debug` for an error a server's `main` may return: `{:?}` is its
+/// message, every fix included, since `fn main() -> Result<(), Box<dyn
+/// Error>>` prints an error with `Debug` (derived, it buried the fixes in
+/// nested structs, and a plan's held the whole host); `{:#?}` is its
+/// fields, for a programmer.
+macro_rules! debug_is_message {
+    ($ty:ident { $($field:ident),* }) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                if !f.alternate() {
+                    return std::fmt::Display::fmt(self, f);
+                }
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))*
+                    .finish()
+            }
+        }
+    };
+}
+pub(crate) use debug_is_message;
+
 pub mod bind;
 pub mod capture;
 pub mod class;
@@ -319,7 +340,6 @@ impl ListenSpec {
 /// }
 /// # Ok::<(), listenspec::SpecError>(())
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The host could not be read.
@@ -345,6 +365,24 @@ impl std::fmt::Display for Error {
             Error::Spec(e) => std::fmt::Display::fmt(e, f),
             Error::Deadline(e) => std::fmt::Display::fmt(e, f),
         }
+    }
+}
+
+/// `{:?}` is the message, as `main` returning this error prints it; `{:#?}`
+/// the variant and the held error's fields.
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !f.alternate() {
+            return std::fmt::Display::fmt(self, f);
+        }
+        let (variant, held): (&str, &dyn std::fmt::Debug) = match self {
+            Error::Capture(e) => ("Capture", e),
+            Error::Plan(e) => ("Plan", e),
+            Error::Bind(e) => ("Bind", e),
+            Error::Spec(e) => ("Spec", e),
+            Error::Deadline(e) => ("Deadline", e),
+        };
+        f.debug_tuple(variant).field(held).finish()
     }
 }
 

@@ -413,7 +413,6 @@ fn gone(ip: IpAddr, interface: &str) -> ProblemKind {
 /// assert!(text.contains("nosuch0"), "{text}");
 /// # Ok::<(), listenspec::SpecError>(())
 /// ```
-#[derive(Debug)]
 pub struct DeadlineError {
     waited: Duration,
     deadline: Duration,
@@ -442,6 +441,13 @@ impl DeadlineError {
         &self.last
     }
 }
+
+crate::debug_is_message!(DeadlineError {
+    waited,
+    deadline,
+    waiting_for,
+    last
+});
 
 impl fmt::Display for DeadlineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1181,7 +1181,6 @@ impl std::error::Error for BindFailure {}
 /// assert!(err.to_string().contains("another process holds it"), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 pub struct BindError {
     failures: Vec<BindFailure>,
 }
@@ -1195,6 +1194,8 @@ impl BindError {
         &self.failures
     }
 }
+
+crate::debug_is_message!(BindError { failures });
 
 impl fmt::Display for BindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1338,7 +1338,7 @@ impl std::error::Error for ProblemKind {}
 /// assert!(err.to_string().contains("this host has: lo, eth0"), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PlanError {
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
@@ -1445,6 +1445,12 @@ fn listing(host: &Host) -> String {
     }
     out
 }
+
+crate::debug_is_message!(PlanError {
+    errors,
+    warnings,
+    host
+});
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -921,7 +921,7 @@ pub struct Located {
 /// // `device` is an endpoint option, and the message says where it goes.
 /// assert!(err.to_string().contains("it is an endpoint option"), "{err}");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SpecError {
     errors: Vec<Located>,
     /// The networks the spec defines, in the order written, when an endpoint
@@ -1078,6 +1078,8 @@ impl fmt::Display for Located {
         Ok(())
     }
 }
+
+crate::debug_is_message!(SpecError { errors, defined });
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

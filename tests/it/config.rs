@@ -418,6 +418,14 @@ fn spec_text_keeps_variables_for_the_layers_in_every_form() {
     ];
     for (form, text) in forms.iter().enumerate() {
         let config: Config = toml::from_str(text).unwrap_or_else(|e| panic!("form {form}: {e}"));
+        assert!(
+            config
+                .listen
+                .as_str()
+                .starts_with("public = 127.0.0.1\npublic.http = http:${PORT:-8080}"),
+            "form {form}: {:?}",
+            config.listen
+        );
         let layers = || Layers::new().text("config.toml [listen]", config.listen.clone());
         let port = |vars: &'static [(&'static str, &'static str)]| {
             let spec = layers()
@@ -616,7 +624,41 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
             .to_string();
         assert!(err.contains(says), "{listen}: {err} does not say {says:?}");
     }
-    // A long string is named by its length, not echoed.
+    // A control character is no part of a word: refused under its key.
+    let err = serde_json::from_str::<Config>(
+        r#"{"name": "svc", "listen": {"x": {"select": "loop\u0007back"}}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("x.select: \"loop\\u{7}back\" must be one word"),
+        "{err}"
+    );
+    // A value no spec form has (a YAML tag) says what a spec is.
+    let err = serde_norway::from_str::<Config>("name: svc\nlisten: !tagged x\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("expected a listen spec: a string of spec lines"),
+        "{err}"
+    );
+    // A string of up to 64 bytes is echoed; a longer one is named by its
+    // length, not echoed.
+    for (len, found) in [
+        (64, format!("string \"{}\"", "a".repeat(64))),
+        (65, "a string of 65 bytes".to_owned()),
+    ] {
+        let err = serde_json::from_str::<Config>(&format!(
+            r#"{{"name": "svc", "listen": {{"x": {{"select": "loopback", "shared": "{}"}}}}}}"#,
+            "a".repeat(len)
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("invalid type: {found}, expected true or false")),
+            "{err}"
+        );
+    }
     let long = "a".repeat(10_000);
     let err = serde_json::from_str::<Config>(&format!(
         r#"{{"name": "svc", "listen": {{"x": {{"select": "loopback", "shared": "{long}"}}}}}}"#

@@ -136,3 +136,21 @@ fn a_dual_stack_socket_says_so() {
     let v6 = plan("listen = :: expose=public; listen.tcp = tcp:8080").to_string();
     assert!(!v6.contains("dual-stack"), "{v6}");
 }
+
+/// `{:?}` of the errors a server's `main` returns is their message, so
+/// `main` returning one prints the fix; `{:#?}` is the fields.
+#[test]
+fn an_errors_debug_is_its_message_and_the_alternate_its_fields() {
+    let spec: ListenSpec = "ops = if:nosuch0\nops.metrics = http:0".parse().unwrap();
+    let err = spec.plan(&host()).unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    let fields = format!("{err:#?}");
+    assert!(fields.starts_with("PlanError {\n    errors: ["), "{fields}");
+    assert!(fields.contains("UnknownInterface"), "{fields}");
+    let err = listenspec::Error::Plan(err);
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert!(format!("{err:#?}").starts_with("Plan(\n    PlanError {"));
+    let err = "x.a = tcp:1".parse::<ListenSpec>().unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert!(format!("{err:#?}").starts_with("SpecError {"));
+}

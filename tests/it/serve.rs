@@ -392,6 +392,26 @@ fn the_hyper_server_answers_on_every_address() {
     interrupt(running);
 }
 
+/// A server whose `main` returns the error, as the hyper example's does
+/// (`Result<(), Box<dyn Error>>`), prints it with `Debug`: that is the
+/// message with its fix, not the error's fields.
+#[test]
+fn a_main_returning_the_error_prints_its_message_and_fix() {
+    let out = Command::new(example("hyper_server"))
+        .args(["--listen", "web = if:nosuch0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("Error: "), "{stderr}");
+    assert!(
+        stderr.contains("no interface matches \"nosuch0\"")
+            && stderr.contains("use one of the interface names listed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Problem {"), "{stderr}");
+}
+
 /// The same accept loop over a Unix socket, the flags alone changed.
 #[cfg(unix)] // a Unix socket
 #[test]
