@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
 use crate::spec::{
-    Account, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
+    Account, Escaped, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
 };
 
 /// Why one socket could not be had.
@@ -175,7 +175,7 @@ impl fmt::Display for Cause {
             Cause::UnnamedUnmatched { fd, found, planned } => write!(
                 f,
                 "inherited fd {fd} ({found}) came without a name (LISTEN_FDNAMES is not set), so it is matched by its address, but no planned socket has it; the plan has {}",
-                capped(planned)
+                capped(planned, ", ")
             ),
             Cause::UnnamedAmbiguous {
                 fd,
@@ -225,7 +225,7 @@ impl std::error::Error for Cause {}
 /// have thousands.
 fn names(endpoints: &[QualifiedName]) -> String {
     let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
-    capped(&all)
+    capped(&all, ", ")
 }
 
 /// The transports a type can be made from: `tcp`, `tcp or unix`.
@@ -236,9 +236,9 @@ fn either(wanted: &[Transport]) -> String {
 
 /// At most eight items, then how many more: every planned socket of a
 /// spec on a wildcard-rich host can be many.
-fn capped(items: &[String]) -> String {
+fn capped(items: &[String], separator: &str) -> String {
     const SHOWN: usize = 8;
-    let mut out = items[..items.len().min(SHOWN)].join(", ");
+    let mut out = items[..items.len().min(SHOWN)].join(separator);
     if items.len() > SHOWN {
         out.push_str(&format!(" and {} more", items.len() - SHOWN));
     }
@@ -601,17 +601,22 @@ impl fmt::Display for ActivationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ActivationError::BadPid { found } => {
-                write!(f, "LISTEN_PID={found:?} is not a process id")
+                write!(f, "LISTEN_PID={} is not a process id", quoted(found))
             }
             ActivationError::NotACount { found } => {
-                write!(f, "LISTEN_FDS={found:?} is not a count of descriptors")
+                write!(
+                    f,
+                    "LISTEN_FDS={} is not a count of descriptors",
+                    quoted(found)
+                )
             }
             ActivationError::NegativeCount { found } => {
-                write!(f, "LISTEN_FDS={found:?} is negative")
+                write!(f, "LISTEN_FDS={} is negative", quoted(found))
             }
             ActivationError::TooMany { found, limit } => write!(
                 f,
-                "LISTEN_FDS={found:?} announces more descriptors than this process can have: numbered from 3, they must stay below its descriptor limit of {limit} (RLIMIT_NOFILE)"
+                "LISTEN_FDS={} announces more descriptors than this process can have: numbered from 3, they must stay below its descriptor limit of {limit} (RLIMIT_NOFILE)",
+                quoted(found)
             ),
             ActivationError::NamesMismatch { names, count } => {
                 write!(f, "LISTEN_FDNAMES has {names} names but LISTEN_FDS={count}")
@@ -644,7 +649,13 @@ fn fd_range(count: usize) -> String {
 
 fn list(descriptors: &[Descriptor]) -> String {
     let all: Vec<String> = descriptors.iter().map(ToString::to_string).collect();
-    all.join("; ")
+    capped(&all, "; ")
+}
+
+/// A variable's value as the environment held it, quoted, its start only
+/// when it is long: any process may set it, to anything.
+fn quoted(value: &str) -> String {
+    Escaped(format_args!("{value:?}")).to_string()
 }
 
 impl ActivationError {

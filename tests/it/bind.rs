@@ -991,6 +991,22 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
         log_path.display()
     );
     assert!(out.contains(&want), "want {want:?} in:\n{out}");
+    // Many are named eight at a time, then counted.
+    let fds: Vec<i32> = [listener.as_raw_fd()]
+        .into_iter()
+        .chain([log.as_raw_fd(); 10])
+        .collect();
+    let out = activated_child(
+        name,
+        &format!("l = 127.0.0.1; l.web = http:{port}"),
+        &fds,
+        &[("LISTEN_FDS", "11")],
+    );
+    let want = format!(
+        "fd 11 (\"unknown\") is a regular file ({}), not a socket and 2 more; none was taken",
+        log_path.display()
+    );
+    assert!(out.contains(&want), "want {want:?} in:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -1021,6 +1037,7 @@ fn a_hostile_listen_fds_fails_the_bind_and_nothing_else() {
         ("-1", "is negative"),
         ("two", "is not a count of descriptors"),
     ];
+    let huge = "9".repeat(100_000);
     for (count, why) in cases {
         let started = std::time::Instant::now();
         let out = activated_child(
@@ -1038,6 +1055,20 @@ fn a_hostile_listen_fds_fails_the_bind_and_nothing_else() {
             started.elapsed()
         );
     }
+    // A value of any length is quoted by its start (256 characters, the
+    // opening quote one of them): the message stays short.
+    let out = activated_child(
+        name,
+        &format!("l = 127.0.0.1; l.web = http:{port}"),
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", &huge)],
+    );
+    let want = format!(
+        "socket activation: LISTEN_FDS=\"{}… (99746 more bytes) announces more descriptors",
+        &huge[..255]
+    );
+    assert!(out.contains(&want), "want {want:?} in:\n{out}");
+    assert!(out.len() < 4096, "{} bytes of output", out.len());
 }
 
 /// The sockets really passed are taken, close-on-exec, and only once: a
