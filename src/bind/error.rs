@@ -141,12 +141,14 @@ impl fmt::Display for Cause {
                 endpoints,
             } => write!(
                 f,
-                "inherited socket {name:?} ({found}) matches no endpoint; endpoints: {}",
+                "inherited socket {} ({found}) matches no endpoint; endpoints: {}",
+                quoted(name),
                 names(endpoints)
             ),
             Cause::AmbiguousInherited { name, endpoints } => write!(
                 f,
-                "inherited socket {name:?} could be any of {}",
+                "inherited socket {} could be any of {}",
+                quoted(name),
                 names(endpoints)
             ),
             Cause::InheritedMismatch {
@@ -155,7 +157,8 @@ impl fmt::Display for Cause {
                 expected,
             } => write!(
                 f,
-                "inherited socket {name:?} is {found}, but the plan has {}",
+                "inherited socket {} is {found}, but the plan has {}",
+                quoted(name),
                 expected.join(", ")
             ),
             Cause::InheritedDisagrees {
@@ -165,12 +168,14 @@ impl fmt::Display for Cause {
                 why,
             } => write!(
                 f,
-                "inherited socket {name:?} (fd {fd}, {found}) {}",
+                "inherited socket {} (fd {fd}, {found}) {}",
+                quoted(name),
                 phrases(why)
             ),
             Cause::InheritedTwice { name } => write!(
                 f,
-                "a second inherited socket {name:?} stands for the same address"
+                "a second inherited socket {} stands for the same address",
+                quoted(name)
             ),
             Cause::UnnamedUnmatched { fd, found, planned } => write!(
                 f,
@@ -193,10 +198,10 @@ impl fmt::Display for Cause {
                     [one] => format!("unnamed fd {one} fits"),
                     many => format!(
                         "unnamed fds {} fit",
-                        many.iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        capped(
+                            &many.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                            ", "
+                        )
                     ),
                 }
             ),
@@ -207,10 +212,14 @@ impl fmt::Display for Cause {
                 pid,
             } => write!(
                 f,
-                "{error}; LISTEN_FDS={listen_fds:?} is set {}, so the sockets passed from fd 3 on were not taken, and one of them likely holds this address",
+                "{error}; LISTEN_FDS={} is set {}, so the sockets passed from fd 3 on were not taken, and one of them likely holds this address",
+                quoted(listen_fds),
                 match listen_pid {
                     None => "without LISTEN_PID".to_owned(),
-                    Some(p) => format!("with LISTEN_PID={p:?}, which is not this process ({pid})"),
+                    Some(p) => format!(
+                        "with LISTEN_PID={}, which is not this process ({pid})",
+                        quoted(p)
+                    ),
                 }
             ),
             Cause::Activation(error) => write!(f, "socket activation: {error}"),
@@ -689,7 +698,13 @@ pub struct Descriptor {
 
 impl fmt::Display for Descriptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "fd {} ({:?}) is {}", self.fd, self.name, self.kind)?;
+        write!(
+            f,
+            "fd {} ({}) is {}",
+            self.fd,
+            quoted(&self.name),
+            self.kind
+        )?;
         if let Some(p) = &self.path {
             write!(f, " ({})", p.display())?;
         }
