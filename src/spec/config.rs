@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::spec::error::Escaped;
 use crate::spec::suggest::closest;
-use crate::spec::{ListenSpec, UnixPath};
+use crate::spec::{ListenSpec, Name, UnixPath};
 
 impl Serialize for ListenSpec {
     /// As its canonical text, one statement a line.
@@ -39,7 +39,7 @@ enum Written {
 
 impl Written {
     fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Written, D::Error> {
-        let value = deserializer.deserialize_any(Depth(0))?;
+        let value = deserializer.deserialize_any(Seed::SPEC)?;
         Written::from_value(value).map_err(de::Error::custom)
     }
 
@@ -100,6 +100,7 @@ impl Written {
 }
 
 /// A value of a config file as a self-describing format hands it over.
+#[derive(Clone)]
 enum Value {
     Text(String),
     Unsigned(u64),
@@ -109,6 +110,8 @@ enum Value {
     Null,
     List(Vec<Value>),
     Table(Vec<(String, Value)>),
+    /// A TOML date and time.
+    Datetime,
 }
 
 impl Value {
@@ -122,6 +125,7 @@ impl Value {
             Value::Null => Unexpected::Unit,
             Value::List(_) => Unexpected::Seq,
             Value::Table(_) => Unexpected::Map,
+            Value::Datetime => Unexpected::Other("a date and time"),
         }
     }
 
@@ -154,6 +158,18 @@ impl Value {
         )
     }
 
+    /// A table's key: a name, or a scalar some formats (YAML) hand over
+    /// as what it looks like (`80:`, `true:`), read as its text.
+    fn into_key(self) -> Result<String, String> {
+        match self {
+            Value::Text(key) => Ok(key),
+            Value::Unsigned(n) => Ok(n.to_string()),
+            Value::Signed(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => Err(other.invalid_type("a key", "a name")),
+        }
+    }
+
     /// A number that is no negative one, as its text.
     fn natural(&self) -> Option<u64> {
         match *self {
@@ -164,38 +180,80 @@ impl Value {
     }
 }
 
-/// A value of any shape, read at most `MAX_DEPTH` tables and lists deep:
+/// Where in a spec a value is read. The table form's networks and
+/// endpoints are checked as each is read, inside the format's reading of
+/// it, so that the format's error points at the table that is wrong.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    /// The spec itself, in any form.
+    Spec,
+    /// One network's table, by its name.
+    Network(&'a str),
+    /// A network's `endpoints`.
+    Endpoints(&'a str),
+    /// One endpoint's table: its network's name and its own.
+    Endpoint(&'a str, &'a str),
+    /// Anything inside those.
+    Inside,
+}
+
+/// Reads a value of any shape, at most `MAX_DEPTH` tables and lists deep:
 /// a spec's deepest value is an endpoint's, four tables down, and deeper
 /// input is refused where it starts, never recursed into.
 #[derive(Clone, Copy)]
-struct Depth(u8);
+struct Seed<'a> {
+    depth: u8,
+    at: At<'a>,
+}
 
 const MAX_DEPTH: u8 = 8;
 
-impl Depth {
-    fn deeper<E: de::Error>(self) -> Result<Depth, E> {
-        if self.0 >= MAX_DEPTH {
+/// The key under which the `toml` crate hands a date and time over.
+const TOML_DATETIME: &str = "$__toml_private_datetime";
+
+impl Seed<'_> {
+    const SPEC: Seed<'static> = Seed {
+        depth: 0,
+        at: At::Spec,
+    };
+
+    fn deeper<E: de::Error>(self) -> Result<u8, E> {
+        if self.depth >= MAX_DEPTH {
             return Err(de::Error::custom(format!(
                 "the listen spec is nested more than {MAX_DEPTH} tables or lists deep; a spec's deepest value is an endpoint's key, four tables down"
             )));
         }
-        Ok(Depth(self.0 + 1))
+        Ok(self.depth + 1)
+    }
+
+    /// A network's or an endpoint's table, checked as it will be written.
+    fn check(self, value: &Value) -> Result<(), String> {
+        match self.at {
+            At::Network(name) => write_network(name, value.clone(), &mut Lines::default()),
+            At::Endpoint(network, ep) => endpoint_line(network, ep, value.clone()).map(drop),
+            At::Spec | At::Endpoints(_) | At::Inside => Ok(()),
+        }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Depth {
+impl<'de> DeserializeSeed<'de> for Seed<'_> {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
+        let value = deserializer.deserialize_any(self)?;
+        self.check(&value).map_err(de::Error::custom)?;
+        Ok(value)
     }
 }
 
-impl<'de> Visitor<'de> for Depth {
+impl<'de> Visitor<'de> for Seed<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(A_SPEC)
+        f.write_str(match self.at {
+            At::Spec => A_SPEC,
+            _ => "a string, a number, true or false, a list or a table",
+        })
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
@@ -235,7 +293,10 @@ impl<'de> Visitor<'de> for Depth {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let inner = self.deeper()?;
+        let inner = Seed {
+            depth: self.deeper()?,
+            at: At::Inside,
+        };
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
@@ -244,13 +305,40 @@ impl<'de> Visitor<'de> for Depth {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let inner = self.deeper()?;
-        let mut entries = Vec::new();
-        while let Some(key) = map.next_key_seed(inner)? {
-            let Value::Text(key) = key else {
-                return Err(de::Error::custom(key.invalid_type("a key", "a name")));
+        let depth = self.deeper()?;
+        let mut entries: Vec<(String, Value)> = Vec::new();
+        while let Some(key) = map.next_key_seed(Seed {
+            depth,
+            at: At::Inside,
+        })? {
+            let key = key.into_key().map_err(de::Error::custom)?;
+            if key == TOML_DATETIME {
+                map.next_value_seed(Seed {
+                    depth,
+                    at: At::Inside,
+                })?;
+                return Ok(Value::Datetime);
+            }
+            let at = match self.at {
+                At::Spec => At::Network(&key),
+                At::Network(name) if key == "endpoints" => At::Endpoints(name),
+                At::Endpoints(name) => At::Endpoint(name, &key),
+                _ => At::Inside,
             };
-            entries.push((key, map.next_value_seed(inner)?));
+            let twice = match at {
+                At::Network(name) => Some(format!("{}: the network is given twice", Escaped(name))),
+                At::Endpoint(network, ep) => Some(format!(
+                    "{}.endpoints.{}: the endpoint is given twice",
+                    Escaped(network),
+                    Escaped(ep)
+                )),
+                _ => None,
+            };
+            if let Some(twice) = twice.filter(|_| entries.iter().any(|(k, _)| *k == key)) {
+                return Err(de::Error::custom(twice));
+            }
+            let value = map.next_value_seed(Seed { depth, at })?;
+            entries.push((key, value));
         }
         Ok(Value::Table(entries))
     }
@@ -412,16 +500,28 @@ impl Lines {
     /// Parses the lines; an error names the table key of its line.
     fn parse(self) -> Result<ListenSpec, String> {
         self.text.parse::<ListenSpec>().map_err(|e| {
-            let mut out = format!("the listen table has {} error(s):", e.errors().len());
-            for err in e.errors() {
-                let key = err
-                    .line
-                    .and_then(|l| self.keys.get(l - 1))
-                    .map_or("", String::as_str);
-                let _ = write!(out, "\n  {}: {}", Escaped(key), Escaped(&err.kind));
-            }
-            out
+            let errors: Vec<String> = e
+                .errors()
+                .iter()
+                .map(|err| {
+                    let key = err
+                        .line
+                        .and_then(|l| self.keys.get(l - 1))
+                        .map_or("", String::as_str);
+                    format!("{}: {}", Escaped(key), Escaped(&err.kind))
+                })
+                .collect();
+            TableErrors(errors).to_string()
         })
+    }
+}
+
+/// A table's errors, listed as every error of a spec is.
+struct TableErrors(Vec<String>);
+
+impl fmt::Display for TableErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::write_list(f, ("the listen table has ", "error", ""), "  ", &self.0)
     }
 }
 
@@ -455,6 +555,16 @@ fn one_word(key: &str, value: &str) -> Result<(), String> {
 /// network would silently become an endpoint statement.
 fn name_key(key: &str, name: &str) -> Result<(), String> {
     one_word(key, name)?;
+    // As the grammar's names are; refused here, before any message that
+    // names its key echoes it.
+    if name.len() > Name::MAX {
+        return Err(format!(
+            "{key}: {} is {} bytes long; a name is at most {} bytes",
+            Escaped(format_args!("{name:?}")),
+            name.len(),
+            Name::MAX
+        ));
+    }
     if name.contains('.') {
         return Err(format!(
             "{key}: {name:?} holds a '.', which in a spec separates a network from its endpoint; a name is letters, digits, '-' and '_' (\"{}\", say)",
@@ -518,6 +628,10 @@ impl Table {
                     known.join("`, `")
                 ));
             };
+            // `key: null`, and YAML's `key:` with no value, is the key left out.
+            if matches!(value, Value::Null) {
+                continue;
+            }
             if entries.iter().any(|(k, _)| *k == known_key) {
                 return Err(format!("{}: duplicate field `{known_key}`", Escaped(&path)));
             }
@@ -578,13 +692,19 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
     )?;
     let selectors = match net.take("select") {
         Some(Value::Text(s)) => vec![s],
-        Some(Value::List(list)) if list.iter().all(|s| matches!(s, Value::Text(_))) => list
-            .into_iter()
-            .filter_map(|s| match s {
-                Value::Text(s) => Some(s),
-                _ => None,
-            })
-            .collect(),
+        Some(Value::List(list)) => {
+            let mut selectors = Vec::with_capacity(list.len());
+            for (i, s) in list.into_iter().enumerate() {
+                let Value::Text(s) = s else {
+                    return Err(s.invalid_type(
+                        &format!("{name}.select entry {}", i + 1),
+                        "a selector as a string",
+                    ));
+                };
+                selectors.push(s);
+            }
+            selectors
+        }
         Some(other) => {
             return Err(other.wrong(
                 &net.key("select"),
@@ -593,10 +713,28 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
         }
         None => {
             return Err(format!(
-                "{name}: missing field `select`: give the network's selectors, like select = \"127.0.0.1\" or select = [\"if:eth1\", \"ipv4\"]"
+                "{}: missing field `select`: give the network's selectors, like select = \"127.0.0.1\" or select = [\"if:eth1\", \"ipv4\"]",
+                Escaped(name)
             ));
         }
     };
+    if selectors.is_empty() {
+        return Err(format!(
+            "{}: the list is empty; give at least one selector, like select = [\"127.0.0.1\"]",
+            Escaped(net.key("select"))
+        ));
+    }
+    for s in &selectors {
+        // An empty piece between commas would make the word after the
+        // selectors (`shared`, `advertise`) read as one more selector.
+        if s.split(',').any(|piece| piece.trim().is_empty()) {
+            return Err(format!(
+                "{}: {} has an empty selector before or after a comma; give each selector as an entry of the list (select = [\"10.0.0.1\", \"if:eth0\"])",
+                Escaped(net.key("select")),
+                Escaped(format_args!("{s:?}"))
+            ));
+        }
+    }
     let expose = net.text("expose", "\"private\"")?;
     let advertise = net.text("advertise", "\"https://api.example.com\"")?;
     let shared = net.flag("shared")?.unwrap_or(false);
@@ -627,19 +765,25 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
         }
     };
     for (ep, value) in endpoints {
-        name_key(&format!("{name}.endpoints name"), &ep)?;
-        let endpoint = Table::new(
-            format!("{name}.endpoints.{ep}"),
-            value,
-            ENDPOINT_KEYS,
-            "an endpoint: a table of its keys, like { protocol = \"http\", port = 8080 }",
-        )?;
-        write_endpoint(name, &ep, endpoint, lines)?;
+        let (key, line) = endpoint_line(name, &ep, value)?;
+        lines.push(key, &line);
     }
     Ok(())
 }
 
-fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> Result<(), String> {
+/// One endpoint's table as its statement, with the key it came from.
+fn endpoint_line(network: &str, ep: &str, value: Value) -> Result<(String, String), String> {
+    name_key(&format!("{network}.endpoints name"), ep)?;
+    let endpoint = Table::new(
+        format!("{network}.endpoints.{ep}"),
+        value,
+        ENDPOINT_KEYS,
+        "an endpoint: a table of its keys, like { protocol = \"http\", port = 8080 }",
+    )?;
+    write_endpoint(network, ep, endpoint)
+}
+
+fn write_endpoint(network: &str, ep: &str, mut e: Table) -> Result<(String, String), String> {
     let key = e.path.clone();
     let protocol = e.text("protocol", "\"http\"")?.ok_or_else(|| {
         format!(
@@ -669,7 +813,7 @@ fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> R
     // as a path, under its own key.
     if address_field == "path" && !UnixPath::looks_like(&address) {
         let why = address.parse::<UnixPath>().err().map(|e| e.to_string());
-        return Err(format!("{key}.path: {}", why.unwrap_or_default()));
+        return Err(format!("{key}.path: {}", Escaped(why.unwrap_or_default())));
     }
     let backlog = match e.take("backlog") {
         None => None,
@@ -701,7 +845,7 @@ fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> R
         None => None,
         Some(Value::Text(m)) => Some(m),
         Some(other) => {
-            return Err(match other.natural() {
+            return Err(match other.natural().filter(|&n| n <= 0o7777) {
                 Some(n) => format!(
                     "{key}.mode: write the mode as a string of octal digits, like mode = \"660\"; the number {n} could be TOML's 0o{n:o} or a plain {n}, which mean different modes"
                 ),
@@ -768,6 +912,5 @@ fn write_endpoint(network: &str, ep: &str, mut e: Table, lines: &mut Lines) -> R
     if let Some(a) = &advertise {
         let _ = write!(line, " advertise {a}");
     }
-    lines.push(key, &line);
-    Ok(())
+    Ok((key, line))
 }

@@ -590,7 +590,7 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
         ),
         (
             r#"{"x": {"select": ["loopback", 5]}}"#,
-            "x.select: not selectors: give a selector or a list of selectors (found sequence)",
+            "x.select entry 2: invalid type: integer `5`, expected a selector as a string",
         ),
         (
             r#"{"x": 5}"#,
@@ -607,6 +607,30 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
         (
             r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1, "backlog": 4294967296}}}}"#,
             "x.endpoints.a.backlog",
+        ),
+        (
+            r#"{"x": {"select": "10.0.0.1,", "shared": true}}"#,
+            "x.select: \"10.0.0.1,\" has an empty selector before or after a comma",
+        ),
+        (
+            r#"{"x": {"select": ["10.0.0.1", "if:eth0,,lo"]}}"#,
+            "x.select: \"if:eth0,,lo\" has an empty selector",
+        ),
+        (
+            r#"{"x": {"select": []}}"#,
+            "x.select: the list is empty; give at least one selector",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "unix", "path": "/run/a.sock", "mode": 18446744073709551615}}}}"#,
+            "x.endpoints.a.mode: not a mode: write it as a string of octal digits",
+        ),
+        (
+            r#"{"x": {"select": "loopback"}, "x": {"select": "lo"}}"#,
+            "x: the network is given twice",
+        ),
+        (
+            r#"{"x": {"select": "loopback", "endpoints": {"a": {"protocol": "tcp", "port": 1}, "a": {"protocol": "tcp", "port": 2}}}}"#,
+            "x.endpoints.a: the endpoint is given twice",
         ),
         (
             r#"["x = loopback", 5]"#,
@@ -686,4 +710,90 @@ fn a_table_nested_deeper_than_a_spec_goes_is_refused() {
         err.contains("nested more than 8 tables or lists deep"),
         "{err}"
     );
+}
+
+/// `null`, and YAML's key with no value, is the key left out, as serde's
+/// `Option` fields read it.
+#[test]
+fn a_null_value_is_the_key_left_out() {
+    let want = spec("x = 127.0.0.1\nx.a = tcp:1");
+    let json = r#"{"name": "svc", "listen": {"x": {"select": "127.0.0.1", "expose": null, "advertise": null,
+        "endpoints": {"a": {"protocol": "tcp", "port": 1, "path": null, "mode": null, "device": null}}}}}"#;
+    let config: Config = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.listen, want);
+    let yaml = "name: svc\nlisten:\n  x:\n    select: 127.0.0.1\n    advertise:\n    endpoints:\n      a: {protocol: tcp, port: 1, stale: ~}\n";
+    let config: Config = serde_norway::from_str(yaml).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.listen, want);
+}
+
+/// An error in one network's or endpoint's table is told at that table:
+/// the format's own location points there, not at the first network.
+#[test]
+fn a_table_error_points_at_its_own_table() {
+    let text = "name = 'svc'\n[listen.public]\nselect = '127.0.0.1'\nendpoints.http = { protocol = 'http', port = 8080 }\n\n[listen.ops]\nselect = 'loopback'\nendpoints.metrics = { protocol = 'http', port = 9100, backlog = -5 }\n";
+    let err = toml::from_str::<Config>(text).unwrap_err().to_string();
+    assert!(err.starts_with("TOML parse error at line 8,"), "{err}");
+    assert!(
+        err.contains("ops.endpoints.metrics.backlog: not a backlog"),
+        "{err}"
+    );
+    let text =
+        "name = 'svc'\n[listen.public]\nselect = '127.0.0.1'\n\n[listen.ops]\nselct = 'loopback'\n";
+    let err = toml::from_str::<Config>(text).unwrap_err().to_string();
+    assert!(err.starts_with("TOML parse error at line 5,"), "{err}");
+    assert!(err.contains("ops: unknown field `selct`"), "{err}");
+    let yaml = "name: svc\nlisten:\n  public:\n    select: 127.0.0.1\n  ops:\n    select: loopback\n    endpoints:\n      metrics: {protocol: http, port: 9100, backlog: -5}\n";
+    let err = serde_norway::from_str::<Config>(yaml)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 8"), "{err}");
+}
+
+/// However large the table, its error stays short: a name is at most 64
+/// bytes and echoed by its start, and a table of many bad endpoints lists
+/// the first 100 of their errors.
+#[test]
+fn a_huge_table_gives_a_short_error() {
+    let name = "n".repeat(1 << 20);
+    let json = format!(r#"{{"name": "svc", "listen": {{"{name}": {{"expose": "local"}}}}}}"#);
+    let err = serde_json::from_str::<Config>(&json)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("is 1048576 bytes long; a name is at most 64 bytes"),
+        "{err}"
+    );
+    assert!(err.len() < 1024, "{} bytes", err.len());
+    let endpoints: Vec<String> = (0..1000)
+        .map(|i| format!(r#""e{i}": {{"protocol": "ftp", "port": 1}}"#))
+        .collect();
+    let json = format!(
+        r#"{{"name": "svc", "listen": {{"x": {{"select": "loopback", "endpoints": {{{}}}}}}}}}"#,
+        endpoints.join(", ")
+    );
+    let err = serde_json::from_str::<Config>(&json)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the listen table has 1000 errors:"), "{err}");
+    assert!(err.contains("… and 900 more errors, not shown"), "{err}");
+    assert!(err.len() < 100 * 1024, "{} bytes", err.len());
+}
+
+/// A TOML date and time is named as one, wherever it stands.
+#[test]
+fn a_toml_date_is_named_as_one() {
+    let err = toml::from_str::<Config>("name = 'svc'\nlisten = 1979-05-27T07:32:00Z")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("invalid type: a date and time, expected a listen spec"),
+        "{err}"
+    );
+    let err = toml::from_str::<Config>(
+        "name = 'svc'\n[listen.x]\nselect = 'loopback'\nendpoints.a = { protocol = 'tcp', port = 1979-05-27 }",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("x.endpoints.a.port: not a port"), "{err}");
+    assert!(err.contains("(found a date and time)"), "{err}");
 }
