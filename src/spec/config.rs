@@ -2,11 +2,14 @@
 //! (feature `serde`): the forms are documented on `ListenSpec`'s
 //! `Deserialize` impl, where docs.rs shows them.
 //!
-//! Every form is read by one small visitor into a [`Value`] and checked
-//! here, key by key, outside serde's generics: a server's build then
-//! instantiates that visitor once per deserializer, where derived ones for
-//! each table and value kind cost it more than the rest of reading its
-//! config (issue #23). The errors name the key, as the parser's do.
+//! Every form is read by one small visitor (`Seed`) into a `Value` and
+//! checked here, key by key, outside serde's generics: a server's build
+//! then instantiates that visitor once per deserializer, where derived
+//! ones for each table and value kind cost it more than the rest of
+//! reading its config (issue #23). Each network's and endpoint's table is
+//! checked as soon as it is read, so that the format's own location
+//! points at it; the errors name the key path, as the parser's name the
+//! line.
 
 use std::fmt::{self, Write as _};
 
