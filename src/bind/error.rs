@@ -1257,9 +1257,11 @@ impl std::error::Error for BindError {}
 ///
 /// let err = bound.take::<Vec<TcpListener>>("local", "wbe").unwrap_err();
 /// assert_eq!(err.to_string(), "no endpoint local.wbe; the spec has local.dns, local.web");
+/// // What `main` returning it prints is the message; `{:#?}` the fields.
+/// assert_eq!(format!("{err:?}"), err.to_string());
+/// assert!(format!("{err:#?}").starts_with("NotFound {\n    network: \"local\","));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum TakeError {
     /// The spec has no endpoint of that name.
@@ -1363,6 +1365,55 @@ impl fmt::Display for TakeError {
                 }
                 Ok(())
             }
+        }
+    }
+}
+
+/// `{:?}` is the message, as `main` returning this error prints it;
+/// `{:#?}` the variant's fields.
+impl fmt::Debug for TakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            return fmt::Display::fmt(self, f);
+        }
+        match self {
+            TakeError::NotFound {
+                network,
+                name,
+                endpoints,
+            } => f
+                .debug_struct("NotFound")
+                .field("network", network)
+                .field("name", name)
+                .field("endpoints", endpoints)
+                .finish(),
+            TakeError::WrongTransport {
+                endpoint,
+                found,
+                wanted,
+            } => f
+                .debug_struct("WrongTransport")
+                .field("endpoint", endpoint)
+                .field("found", found)
+                .field("wanted", wanted)
+                .finish(),
+            TakeError::Taken { endpoint } => {
+                f.debug_struct("Taken").field("endpoint", endpoint).finish()
+            }
+            TakeError::NoRuntime { endpoint } => f
+                .debug_struct("NoRuntime")
+                .field("endpoint", endpoint)
+                .finish(),
+            TakeError::Tokio { endpoint, error } => f
+                .debug_struct("Tokio")
+                .field("endpoint", endpoint)
+                .field("error", error)
+                .finish(),
+            TakeError::NotTaken { endpoints, taken } => f
+                .debug_struct("NotTaken")
+                .field("endpoints", endpoints)
+                .field("taken", taken)
+                .finish(),
         }
     }
 }
