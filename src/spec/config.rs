@@ -13,6 +13,8 @@
 
 use std::fmt::{self, Write as _};
 
+use foldhash::HashSet;
+
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -310,6 +312,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let depth = self.deeper()?;
         let mut entries: Vec<(String, Value)> = Vec::new();
+        let mut names = Names::default();
         while let Some(key) = map.next_key_seed(Seed {
             depth,
             at: At::Inside,
@@ -328,22 +331,36 @@ impl<'de> Visitor<'de> for Seed<'_> {
                 At::Endpoints(name) => At::Endpoint(name, &key),
                 _ => At::Inside,
             };
-            let twice = match at {
-                At::Network(name) => Some(format!("{}: the network is given twice", Escaped(name))),
-                At::Endpoint(network, ep) => Some(format!(
-                    "{}.endpoints.{}: the endpoint is given twice",
-                    Escaped(network),
-                    Escaped(ep)
-                )),
-                _ => None,
-            };
-            if let Some(twice) = twice.filter(|_| entries.iter().any(|(k, _)| *k == key)) {
-                return Err(de::Error::custom(twice));
-            }
+            names.read(at).map_err(de::Error::custom)?;
             let value = map.next_value_seed(Seed { depth, at })?;
             entries.push((key, value));
         }
         Ok(Value::Table(entries))
+    }
+}
+
+/// The networks or endpoints of one table read so far: a name given twice
+/// (JSON allows it) is refused, as a key given twice is. Outside the
+/// visitor, so that a server's build compiles it once.
+#[derive(Default)]
+struct Names(HashSet<String>);
+
+impl Names {
+    fn read(&mut self, at: At<'_>) -> Result<(), String> {
+        let (name, twice) = match at {
+            At::Network(name) => (name, "the network is given twice"),
+            At::Endpoint(_, ep) => (ep, "the endpoint is given twice"),
+            At::Spec | At::Endpoints(_) | At::Inside => return Ok(()),
+        };
+        if self.0.insert(name.to_owned()) {
+            return Ok(());
+        }
+        Err(match at {
+            At::Endpoint(network, ep) => {
+                format!("{}.endpoints.{}: {twice}", Escaped(network), Escaped(ep))
+            }
+            _ => format!("{}: {twice}", Escaped(name)),
+        })
     }
 }
 

@@ -779,6 +779,28 @@ fn a_huge_table_gives_a_short_error() {
     assert!(err.len() < 100 * 1024, "{} bytes", err.len());
 }
 
+/// Reading a table is linear in its size: 100,000 endpoints, each checked
+/// for a name given twice, read in seconds.
+#[test]
+fn a_table_of_many_endpoints_is_read_in_linear_time() {
+    let endpoints: Vec<String> = (0..100_000)
+        .map(|i| format!(r#""e{i}": {{"protocol": "tcp", "port": 0}}"#))
+        .collect();
+    let json = format!(
+        r#"{{"x": {{"select": "loopback", "endpoints": {{{}}}}}}}"#,
+        endpoints.join(", ")
+    );
+    let started = std::time::Instant::now();
+    let text: SpecText = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text.as_str().lines().count(), 100_001);
+    // A generous bound: a quadratic check takes minutes here.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// A TOML date and time is named as one, wherever it stands.
 #[test]
 fn a_toml_date_is_named_as_one() {
