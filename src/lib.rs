@@ -102,12 +102,17 @@
 //!     Ok(())
 //! }
 //!
-//! // In a server's main, errors printed as people read them (`{e}`: each
-//! // problem with its fix), not as `main`'s `Err` would (`{e:?}`). Under
+//! // In a server's main, every error printed as people read it (`{e}`:
+//! // each problem with its fix), the config file's too: a `main` returning
+//! // `Err` prints it with `Debug`, which is the message for listenspec's
+//! // errors but, for toml's, a struct holding the whole file. Under
 //! // systemd or Kubernetes, stop on SIGTERM too (tokio::signal::unix).
 //! //     let cli: Cli = clap::Parser::parse();
-//! //     let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
-//! //     if let Err(e) = serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await {
+//! //     let run = async move {
+//! //         let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
+//! //         serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await
+//! //     };
+//! //     if let Err(e) = run.await {
 //! //         eprintln!("{e}");
 //! //         std::process::exit(1);
 //! //     }

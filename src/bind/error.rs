@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::plan::PlannedEndpoint;
+use crate::spec::suggest::closest;
 use crate::spec::{
     Account, Escaped, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
 };
@@ -1318,11 +1319,28 @@ impl fmt::Display for TakeError {
                 network,
                 name,
                 endpoints,
-            } => write!(
-                f,
-                "no endpoint {network}.{name}; the spec has {}",
-                names(endpoints)
-            ),
+            } => {
+                let wanted = format!("{network}.{name}");
+                write!(f, "no endpoint {wanted}")?;
+                let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
+                if let Some(near) = closest(&wanted, all.iter().map(String::as_str)) {
+                    write!(f, " (did you mean {near}?)")?;
+                }
+                write!(f, "; the spec has {}", names(endpoints))?;
+                // One address alone is a whole spec of one network, which
+                // has none of the networks the server takes.
+                if !endpoints.is_empty()
+                    && endpoints
+                        .iter()
+                        .all(|q| is_one_address_network(q.network().as_str()))
+                {
+                    write!(
+                        f,
+                        "; one address alone (127.0.0.1:8080, :8080, http://0.0.0.0:8080) is a whole spec of its own network, {SHORTHAND_NETWORK}: to give the server its {wanted}, write that endpoint's statements instead ({network} = ADDRESS and {wanted} = http:PORT)"
+                    )?;
+                }
+                Ok(())
+            }
             TakeError::WrongTransport {
                 endpoint,
                 found,

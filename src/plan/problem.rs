@@ -73,23 +73,28 @@ impl Problem {
 
     /// The kind's fix, with what this problem's network names add to it.
     fn hinted(&self, fix: String) -> String {
-        // A one-address `--listen` on an address a config's network has:
-        // the flag meant to move that network's endpoint.
-        match &self.kind {
-            ProblemKind::SharedAddress { other, .. }
-                if self
-                    .network
-                    .iter()
-                    .chain([other])
-                    .any(|n| is_one_address_network(n.as_str())) =>
-            {
-                format!(
-                    "{fix}; a one-address value (--listen 127.0.0.1:8282) over a config makes a network of its own beside the config's: to move an endpoint the config has, give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')"
-                )
+        // A one-address `--listen` on an address, or a port, a config's
+        // network has: the flag meant to move that network's endpoint.
+        let other = match &self.kind {
+            ProblemKind::SharedAddress { other, .. } => other,
+            ProblemKind::Conflict { other, .. } | ProblemKind::WildcardConflict { other, .. } => {
+                other.network()
             }
-            _ => fix,
+            _ => return fix,
+        };
+        if !self
+            .network
+            .iter()
+            .chain([other])
+            .any(|n| is_one_address_network(n.as_str()))
+        {
+            return fix;
         }
+        format!(
+            "{fix}; a one-address value (--listen 127.0.0.1:8282) over a config makes a network of its own beside the config's: to move an endpoint the config has, give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')"
+        )
     }
+
     /// Whether this is a warning (the plan stands) rather than an error.
     pub fn is_warning(&self) -> bool {
         self.warning
@@ -1107,7 +1112,7 @@ impl ProblemKind {
             ),
             ProblemKind::EmptySpec => (
                 "the listen spec is empty, so nothing listens".to_owned(),
-                "define a network and an endpoint on it (`public = *` and `public.http = http:8080`); if the spec comes from a config file, check that its listen section was read".to_owned(),
+                "define a network and an endpoint on it (`local = 127.0.0.1` and `local.http = http:8080`); if the spec comes from a config file, check that its listen section was read".to_owned(),
             ),
             ProblemKind::DnsPartlyRemote { name, remote } => (
                 format!(
@@ -1152,7 +1157,7 @@ impl ProblemKind {
                 format!(
                     "its endpoints listen on loopback only, inside a container ({evidence}): loopback there is the container's own, and a published port forwards to the container's interface address, so nothing outside the container reaches them"
                 ),
-                "select the container's interface (if:eth0, say) or `*` on a public network so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned(),
+                "select the container's interface (if:eth0, say) so published ports reach it; if only this container (or its pod) should, say expose=local".to_owned(),
             ),
         };
         Explained { message, fix }

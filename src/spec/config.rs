@@ -470,6 +470,9 @@ impl<'de> Deserialize<'de> for ListenSpec {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
+/// Its forms, and the keys of the table form, are those of a
+/// [`ListenSpec`] field: see `ListenSpec`'s `Deserialize` impl.
+///
 /// A table's shape (its keys, one word a value) is checked when the file
 /// is read; the statements, when the layers are built, where an error
 /// names the layer and the line of the statement, and quotes it: a table

@@ -274,7 +274,7 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::BadReference(text) => {
                 write!(
                     f,
-                    "{text:?}: a variable is ${{NAME}} or ${{NAME:-DEFAULT}}, its default plain text"
+                    "{text:?} is no variable: write ${{NAME}}, or ${{NAME:-DEFAULT}} with a default of plain text (no $, {{ or }} in it)"
                 )
             }
             SpecErrorKind::UnbracedVariable(variable) => write!(

@@ -13,7 +13,7 @@ mod layers;
 mod parse;
 mod selector;
 mod shorthand;
-mod suggest;
+pub(crate) mod suggest;
 mod unix;
 mod url;
 

@@ -403,6 +403,33 @@ fn a_one_address_flag_on_a_config_network_s_address_is_told_the_statement_form()
             .contains("give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')")
     );
     assert!(!fix_of("other = 127.0.0.1\nother.x = tcp:1").contains("one-address"));
+    // The same port on the wildcard, or on the same address: the flag's
+    // socket collides with the config's, told the same.
+    for flag in ["0.0.0.0:8080", "127.0.0.1:8080"] {
+        let spec = Layers::new()
+            .text("config", "public = 127.0.0.1\npublic.http = http:8080")
+            .text("--listen #1", flag)
+            .build()
+            .unwrap();
+        let err = spec.plan(&host).unwrap_err();
+        let conflict = err
+            .errors()
+            .iter()
+            .find(|p| {
+                matches!(
+                    p.kind(),
+                    listenspec::plan::ProblemKind::WildcardConflict { .. }
+                        | listenspec::plan::ProblemKind::Conflict { .. }
+                )
+            })
+            .unwrap_or_else(|| panic!("{flag}: {err}"));
+        assert!(
+            conflict
+                .fix()
+                .contains("give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')"),
+            "{flag}: {err}"
+        );
+    }
 }
 
 /// `--listen :8080` over a config that names a network `listen`: the
@@ -486,7 +513,10 @@ fn a_reference_as_a_default_is_refused_as_such() {
         .build()
         .unwrap_err();
     assert_eq!(crate::error_kinds(&err), ["BadReference"], "{err}");
-    assert!(err.to_string().contains("its default plain text"), "{err}");
+    assert!(
+        err.to_string().contains("with a default of plain text"),
+        "{err}"
+    );
 }
 
 /// A spec file saved with a byte order mark (Notepad's UTF-8) reads as

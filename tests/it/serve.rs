@@ -55,7 +55,16 @@ async fn the_listener_names_the_endpoint_it_cannot_give() {
     assert!(matches!(err, TakeError::NotFound { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        "no endpoint lokal.web; the spec has local.dns, local.web"
+        "no endpoint lokal.web (did you mean local.web?); the spec has local.dns, local.web"
+    );
+    // One address alone is a whole spec of its own network: told so, and
+    // how to write the endpoint the server takes.
+    let spec = "127.0.0.1:0".parse().unwrap();
+    let mut one = listenspec::bind_all_async(&spec).await.unwrap();
+    let err = one.take::<EndpointListener>("public", "http").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no endpoint public.http; the spec has listen.tcp; one address alone (127.0.0.1:8080, :8080, http://0.0.0.0:8080) is a whole spec of its own network, listen: to give the server its public.http, write that endpoint's statements instead (public = ADDRESS and public.http = http:PORT)"
     );
 
     bound.take::<EndpointListener>("local", "web").unwrap();
