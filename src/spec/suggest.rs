@@ -21,18 +21,26 @@ pub(crate) fn closest<'c>(
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance, one row at a time.
+/// Edit distance counting a swap of two neighbouring letters as one edit,
+/// as a typist makes it (`prot` for `port`, `expsoe` for `expose`): the
+/// optimal string alignment distance, computed a row at a time with the
+/// row before kept for the swaps.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    let mut before: Vec<usize> = Vec::new();
     let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+    for i in 1..=a.len() {
+        let mut next = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let substitute = row[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            let mut best = substitute.min(row[j] + 1).min(next[j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(before[j - 2] + 1);
+            }
+            next[j] = best;
         }
+        before = std::mem::replace(&mut row, next);
     }
     row[b.len()]
 }
@@ -49,6 +57,11 @@ mod tests {
         assert_eq!(distance("ab", "b"), 1);
         assert_eq!(distance("kitten", "sitting"), 3);
         assert_eq!(distance("same", "same"), 0);
+        // A swap of neighbours is one edit.
+        assert_eq!(distance("prot", "port"), 1);
+        assert_eq!(distance("expsoe", "expose"), 1);
+        assert_eq!(distance("ab", "ba"), 1);
+        assert_eq!(distance("abc", "ca"), 3);
     }
 
     #[test]
@@ -58,6 +71,8 @@ mod tests {
         assert_eq!(closest("exposse", options), Some("expose"));
         assert_eq!(closest("shared", options), None, "an exact word is no slip");
         assert_eq!(closest("metrics", options), None);
+        assert_eq!(closest("expsoe", options), Some("expose"));
+        assert_eq!(closest("prot", ["protocol", "port", "path"]), Some("port"));
         assert_eq!(closest(&"x".repeat(10_000), options), None);
         // The cut-off is the word's length, not its distance: one letter
         // past 32 is no slip of a 32-letter word.
