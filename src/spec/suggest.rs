@@ -73,6 +73,7 @@ mod tests {
         assert_eq!(closest("metrics", options), None);
         assert_eq!(closest("expsoe", options), Some("expose"));
         assert_eq!(closest("prot", ["protocol", "port", "path"]), Some("port"));
+        assert_eq!(closest("pubilc", ["public", "ops"]), Some("public"));
         assert_eq!(closest(&"x".repeat(10_000), options), None);
         // The cut-off is the word's length, not its distance: one letter
         // past 32 is no slip of a 32-letter word.
