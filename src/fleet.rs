@@ -75,9 +75,13 @@ impl fmt::Display for SnapshotError {
             SnapshotError::TooLarge => {
                 write!(f, "is larger than the limit of {} MiB", FILE_LIMIT >> 20)
             }
+            // serde's own messages quote what the file holds (an unknown
+            // key, a value): quoted here as any snapshot text is, escaped
+            // and by its start.
             SnapshotError::Json(error) => write!(
                 f,
-                "is not a host snapshot (write one with `listenspec doctor --dump-host`): {error}"
+                "is not a host snapshot (write one with `listenspec doctor --dump-host`): {}",
+                crate::spec::Escaped(error)
             ),
             SnapshotError::NotAFile(kind) => write!(
                 f,

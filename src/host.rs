@@ -952,6 +952,25 @@ pub enum HostError {
         /// The text, as given.
         text: String,
     },
+    /// The working directory is a relative path: relative socket paths
+    /// resolve against it, and would then resolve against the working
+    /// directory of the process that plans, another machine's.
+    RelativeCwd {
+        /// The path, as given.
+        path: String,
+    },
+    /// Text longer than any host has: an interface's name, say, is at most
+    /// 15 bytes on Linux and 256 characters on Windows. Each problem about
+    /// an address names its interface, so a forged megabyte-long name
+    /// would make a plan of a few thousand addresses gigabytes.
+    TooLong {
+        /// Which text it is.
+        what: TextOf,
+        /// Its length, in bytes.
+        length: usize,
+        /// The most a text of its kind may be, in bytes.
+        limit: usize,
+    },
 }
 
 /// Through the spec errors' quoting (`Escaped`): a snapshot's text is
@@ -1020,6 +1039,18 @@ impl HostError {
                 f,
                 "{what} {text:?} holds a control character, which could forge lines of the output it is printed in; rename it, or remove it from the snapshot"
             ),
+            HostError::RelativeCwd { path } => write!(
+                f,
+                "cwd {path:?} is relative; a working directory is absolute (/srv/app), and the spec's relative socket paths resolve against it, never against the directory of the process that plans"
+            ),
+            HostError::TooLong {
+                what,
+                length,
+                limit,
+            } => write!(
+                f,
+                "{what} of {length} bytes, where no host has one over {limit}: the snapshot is damaged or was not written by a capture"
+            ),
         }
     }
 }
@@ -1044,6 +1075,8 @@ pub enum TextOf {
     Path,
     /// The OS's message for a path it could not look at.
     OsError,
+    /// A user's or group's name.
+    Account,
 }
 
 impl fmt::Display for TextOf {
@@ -1056,6 +1089,7 @@ impl fmt::Display for TextOf {
             TextOf::Os => "OS name",
             TextOf::Path => "path",
             TextOf::OsError => "OS error",
+            TextOf::Account => "user or group name",
         })
     }
 }
@@ -1065,6 +1099,18 @@ impl fmt::Display for TextOf {
 /// container evidence, the socket paths and the errors reading them.
 fn printable_facts(os: &str, container: Option<&str>, unix: &UnixFacts) -> Result<(), HostError> {
     printable(TextOf::Os, os)?;
+    // A Windows host's is `C:\\…`, which is no Unix path.
+    if let Some(cwd) = &unix.cwd
+        && os != "windows"
+        && !cwd.to_string_lossy().starts_with('/')
+    {
+        return Err(HostError::RelativeCwd {
+            path: cwd.to_string_lossy().into_owned(),
+        });
+    }
+    for name in unix.users.keys().chain(unix.groups.keys()) {
+        printable(TextOf::Account, name)?;
+    }
     if let Some(c) = container {
         printable(TextOf::Container, c)?;
     }
@@ -1090,9 +1136,24 @@ fn printable_facts(os: &str, container: Option<&str>, unix: &UnixFacts) -> Resul
     Ok(())
 }
 
-/// `text` when it holds no control character, nor any other character
-/// that would forge or reorder what the reader sees (`is_unprintable`).
+/// `text` when it is no longer than a text of its kind on any host, and
+/// holds no control character, nor any other character that would forge
+/// or reorder what the reader sees (`is_unprintable`).
 fn printable(what: TextOf, text: &str) -> Result<(), HostError> {
+    // A path as long as the OS takes (PATH_MAX); the rest, names and
+    // messages, well past the longest an OS gives (a Windows adapter's
+    // friendly name: 256 UTF-16 units, up to 768 bytes of UTF-8).
+    let limit = match what {
+        TextOf::Path => 4096,
+        _ => 1024,
+    };
+    if text.len() > limit {
+        return Err(HostError::TooLong {
+            what,
+            length: text.len(),
+            limit,
+        });
+    }
     if text.chars().any(crate::is_unprintable) {
         return Err(HostError::ControlCharacter {
             what,

@@ -431,9 +431,12 @@ pub(crate) struct HostView<'h> {
     /// interfaces, say. Most hosts list none twice, and then no network
     /// has to look out for one.
     listed_twice: OnceCell<bool>,
-    /// Where the up loopback addresses are in `addrs`, for the literals
-    /// and DNS answers inside their blocks that no interface lists.
-    loopback_blocks: OnceCell<Vec<usize>>,
+    /// The up loopback blocks, for the literals and DNS answers inside
+    /// them that no interface lists: by prefix length, each block's
+    /// network to the first address in `addrs` that has it. A lookup is
+    /// one per prefix length the host uses, not a scan of every loopback
+    /// address: a snapshot may list thousands, each asked about.
+    loopback_blocks: OnceCell<Vec<(u8, HashMap<IpNet, usize>)>>,
     has_v4: bool,
     has_v6: bool,
 }
@@ -545,15 +548,32 @@ impl<'h> HostView<'h> {
             return None;
         }
         let blocks = self.loopback_blocks.get_or_init(|| {
-            (self.addrs.iter().enumerate())
-                .filter(|(_, a)| a.iface.is_up() && a.class == AddrClass::Loopback)
-                .map(|(i, _)| i)
-                .collect()
+            let mut blocks: Vec<(u8, HashMap<IpNet, usize>)> = Vec::new();
+            let up_loopback = (self.addrs.iter().enumerate())
+                .filter(|(_, a)| a.iface.is_up() && a.class == AddrClass::Loopback);
+            for (i, a) in up_loopback {
+                let len = a.net.prefix_len();
+                let at = match blocks.iter().position(|(l, _)| *l == len) {
+                    Some(at) => at,
+                    None => {
+                        blocks.push((len, HashMap::new()));
+                        blocks.len() - 1
+                    }
+                };
+                blocks[at].1.entry(a.net.trunc()).or_insert(i);
+            }
+            blocks
         });
+        // The first listed of the blocks that hold `ip`, as a scan in
+        // order would find.
         blocks
             .iter()
-            .map(|&i| &self.addrs[i])
-            .find(|a| a.net.contains(&ip))
+            .filter_map(|(len, networks)| {
+                let network = IpNet::new(ip, *len).ok()?.trunc();
+                networks.get(&network).copied()
+            })
+            .min()
+            .map(|i| &self.addrs[i])
     }
 
     /// Whether some address is listed twice, with the same scope.

@@ -786,14 +786,23 @@ fn a_huge_text_in_a_snapshot_is_quoted_by_its_start() {
     }
 }
 
-/// Interface names have no length a snapshot must keep to (Linux's are
-/// at most 15 bytes, Windows' friendly names longer): the host's listing
-/// under a plan error quotes each by its start.
+/// An interface name longer than any OS gives (Linux's are at most 15
+/// bytes, Windows' friendly names 256 characters) is refused: each problem
+/// about an address names its interface, and a forged megabyte-long name
+/// made a plan of a few thousand addresses gigabytes. Names up to the
+/// limit are quoted by their start in the host's listing.
 #[test]
-fn huge_interface_names_are_listed_by_their_start() {
-    let names: Vec<String> = (0..5)
-        .map(|i| format!("{}{i}", "e".repeat(1 << 20)))
-        .collect();
+fn huge_interface_names_are_refused_and_long_ones_listed_by_their_start() {
+    let huge = "e".repeat(1 << 20);
+    let err = Host::builder()
+        .interface(&huge, 2, ["203.0.113.5/24"])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "interface name of 1048576 bytes, where no host has one over 1024: the snapshot is damaged or was not written by a capture"
+    );
+    let names: Vec<String> = (0..5).map(|i| format!("{}{i}", "e".repeat(1023))).collect();
     let mut b: HostBuilder = Host::builder().interface("lo", 1, ["127.0.0.1/8"]);
     for (i, name) in names.iter().enumerate() {
         b = b.interface(name, i as u32 + 2, ["203.0.113.5/24"]);
@@ -803,4 +812,79 @@ fn huge_interface_names_are_listed_by_their_start() {
     let err = spec.plan(&host).unwrap_err().to_string();
     assert!(err.len() < 16 * 1024, "{} bytes", err.len());
     assert!(err.contains("more bytes)"), "{}", &err[..500]);
+}
+
+/// A snapshot of many loopback addresses and as many DNS answers inside
+/// their blocks plans in linear time: each answer finds the block that
+/// holds it by its prefix lengths, not by a scan of every address (30,000
+/// of each took minutes).
+#[test]
+fn many_loopback_answers_on_many_loopback_addresses_plan_in_linear_time() {
+    const N: u32 = 30_000;
+    let ip = |base: u32, i: u32| std::net::Ipv4Addr::from(base + i).to_string();
+    let addrs: Vec<String> = (0..N)
+        .map(|i| format!("{}/32", ip(0x7f00_0001, i)))
+        .collect();
+    let answers: Vec<String> = (0..N).map(|i| ip(0x7fc8_0000, i)).collect();
+    let host = Host::builder()
+        .interface("lo", 1, addrs.iter().map(String::as_str))
+        .dns("svc", answers.iter().map(String::as_str))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let spec: ListenSpec = "n = dns:svc expose=local\nn.x = http:8080".parse().unwrap();
+    let _ = spec.plan(&host);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// serde's own messages about a snapshot quote what the file holds (an
+/// unknown key): they are escaped and cut as any snapshot text is, so a
+/// forged key can neither rewrite the terminal nor forge a report line.
+#[test]
+fn a_snapshot_s_json_errors_are_escaped_and_short() {
+    let dir = std::env::temp_dir().join(format!("listenspec-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = format!(
+        "\u{1b}]0;PWNED\u{7}\u{1b}[2J\nforged line{}",
+        "k".repeat(1 << 20)
+    );
+    let path = dir.join("evil.json");
+    std::fs::write(
+        &path,
+        serde_json::json!({"interfaces": [], key: 1}).to_string(),
+    )
+    .unwrap();
+    let err = listenspec::fleet::read_snapshot(&path)
+        .unwrap_err()
+        .to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(err.starts_with("is not a host snapshot"), "{err:.300}");
+    assert!(!err.contains(|c: char| c.is_control()), "{err:.300}");
+    assert!(err.len() < 4096, "{} bytes", err.len());
+}
+
+/// A snapshot's working directory is absolute: a relative one would make
+/// the spec's relative socket paths resolve against the directory of the
+/// process that plans (the doctor's, another machine's). User and group
+/// names are checked for control characters as every other name is.
+#[test]
+fn a_snapshot_s_cwd_is_absolute_and_its_accounts_printable() {
+    for cwd in ["sub", "../x", ""] {
+        let err = Host::builder().cwd(cwd).build().unwrap_err();
+        assert!(err.to_string().contains("is relative"), "{cwd}: {err}");
+    }
+    assert!(Host::builder().cwd("/srv/app").build().is_ok());
+    let err = Host::builder()
+        .user("www\u{1b}[2J", 33)
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("user or group name \"www\\u{1b}[2J\" holds a control character"),
+        "{err}"
+    );
 }
