@@ -321,7 +321,7 @@ pub(crate) fn write_list<T: std::fmt::Display>(
 }
 
 /// The most problems an error prints.
-const LISTED_ITEMS: usize = 100;
+pub(crate) const LISTED_ITEMS: usize = 100;
 
 impl ListenSpec {
     /// Plans this spec against a host snapshot; see [`plan()`].

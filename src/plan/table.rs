@@ -128,15 +128,21 @@ pub(crate) fn unix_why(ep: &PlannedEndpoint, u: &UnixBind) -> String {
     out
 }
 
-/// After a blank line, each warning as `warning: ...` with its fix.
+/// After a blank line, each warning as `warning: ...` with its fix: the
+/// first [`LISTED_ITEMS`](crate::LISTED_ITEMS), then how many more, as an
+/// error's list is cut (a snapshot of 100,000 tentative addresses is as
+/// many warnings; `Plan::warnings` has them all).
 pub(crate) fn write_warnings(f: &mut fmt::Formatter<'_>, warnings: &[Problem]) -> fmt::Result {
     if !warnings.is_empty() {
         f.write_str("\n")?;
     }
-    for w in warnings {
+    for w in warnings.iter().take(crate::LISTED_ITEMS) {
         write!(f, "\nwarning: {w}")?;
     }
-    Ok(())
+    match warnings.len().saturating_sub(crate::LISTED_ITEMS) {
+        0 => Ok(()),
+        more => write!(f, "\nwarning: … and {more} more warnings, not shown"),
+    }
 }
 
 /// A planned address with the last port of its range, as binding will try

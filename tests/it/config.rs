@@ -617,6 +617,10 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
             "x.select: \"if:eth0,,lo\" has an empty selector",
         ),
         (
+            r#"{"x": {"select": {"a": 1}}}"#,
+            "x.select: not selectors: give a selector or a list of selectors (found map)",
+        ),
+        (
             r#"{"x": {"select": []}}"#,
             "x.select: the list is empty; give at least one selector",
         ),

@@ -154,3 +154,29 @@ fn an_errors_debug_is_its_message_and_the_alternate_its_fields() {
     assert_eq!(format!("{err:?}"), err.to_string());
     assert!(format!("{err:#?}").starts_with("SpecError {"));
 }
+
+/// A plan of many warnings prints the first 100 and how many more, as an
+/// error of many problems does; `warnings()` has them all.
+#[test]
+fn a_plan_of_many_warnings_prints_a_hundred_and_counts_the_rest() {
+    let addrs: Vec<String> = (1..=150).map(|i| format!("2001:db8::{i:x}/64")).collect();
+    let mut b = Host::builder().interface("eth0", 2, addrs.iter().map(String::as_str));
+    for a in &addrs {
+        b = b.addr_flags(
+            a.trim_end_matches("/64"),
+            listenspec::host::AddrFlags::TENTATIVE,
+        );
+    }
+    let host = b.build().unwrap();
+    let spec: ListenSpec = "x = if:eth0\nx.a = tcp:1".parse().unwrap();
+    let plan = spec.plan(&host).unwrap();
+    // One per tentative address, and two about the endpoint: no `device`
+    // on a private network, and the advertised address's choice.
+    assert_eq!(plan.warnings().len(), 152);
+    let text = plan.to_string();
+    assert_eq!(text.matches("\nwarning: ").count(), 101, "{text}");
+    assert!(
+        text.ends_with("\nwarning: … and 52 more warnings, not shown"),
+        "{text}"
+    );
+}
