@@ -435,6 +435,10 @@ fn read_in_folder(path: &Path) -> Result<Host, SnapshotError> {
     let meta = file.metadata().map_err(SnapshotError::Read)?;
     let size = meta.len();
     regular(meta)?;
+    // A regular file says its size: one over the limit is refused unread.
+    if size > FILE_LIMIT {
+        return Err(SnapshotError::TooLarge);
+    }
     parse_snapshot(file, size)
 }
 
