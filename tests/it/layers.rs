@@ -368,67 +368,48 @@ fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_s
     }
 }
 
-/// A one-address `--listen` on an address a config's network has: the two
-/// networks share it, and the fix says that the flag's form to move the
-/// config's endpoint is its statement. Two written networks are not told.
+/// A one-address `--listen` on an address, or a port, a config's network
+/// has: the two networks share the address or their sockets collide, and
+/// the fix says that the flag's form to move the config's endpoint is its
+/// statement. Two written networks are not told.
 #[test]
 fn a_one_address_flag_on_a_config_network_s_address_is_told_the_statement_form() {
+    use listenspec::plan::ProblemKind;
     let host = listenspec::Host::builder()
         .interface("lo", 1, ["127.0.0.1/8"])
         .build()
         .unwrap();
-    let fix_of = |flag: &str| {
+    // The fix of the first problem of the kind `is_kind` picks.
+    let fix_of = |flag: &str, is_kind: fn(&ProblemKind) -> bool| {
         let spec = Layers::new()
             .text("config", "public = 127.0.0.1\npublic.http = http:8080")
             .text("--listen #1", flag)
             .build()
             .unwrap();
         let err = spec.plan(&host).unwrap_err();
-        let shared = err
+        let problem = err
             .errors()
             .iter()
-            .find(|p| {
-                matches!(
-                    p.kind(),
-                    listenspec::plan::ProblemKind::SharedAddress { .. }
-                )
-            })
-            .unwrap_or_else(|| panic!("{err}"))
+            .find(|p| is_kind(p.kind()))
+            .unwrap_or_else(|| panic!("{flag}: {err}"))
             .clone();
-        assert!(err.to_string().contains(&shared.fix()), "{err}");
-        shared.fix()
+        assert!(err.to_string().contains(&problem.fix()), "{err}");
+        problem.fix()
     };
-    assert!(
-        fix_of("127.0.0.1:8282")
-            .contains("give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')")
-    );
-    assert!(!fix_of("other = 127.0.0.1\nother.x = tcp:1").contains("one-address"));
+    let statement = "give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')";
+    let shared: fn(&ProblemKind) -> bool = |k| matches!(k, ProblemKind::SharedAddress { .. });
+    assert!(fix_of("127.0.0.1:8282", shared).contains(statement));
+    assert!(!fix_of("other = 127.0.0.1\nother.x = tcp:1", shared).contains("one-address"));
     // The same port on the wildcard, or on the same address: the flag's
     // socket collides with the config's, told the same.
+    let conflict: fn(&ProblemKind) -> bool = |k| {
+        matches!(
+            k,
+            ProblemKind::WildcardConflict { .. } | ProblemKind::Conflict { .. }
+        )
+    };
     for flag in ["0.0.0.0:8080", "127.0.0.1:8080"] {
-        let spec = Layers::new()
-            .text("config", "public = 127.0.0.1\npublic.http = http:8080")
-            .text("--listen #1", flag)
-            .build()
-            .unwrap();
-        let err = spec.plan(&host).unwrap_err();
-        let conflict = err
-            .errors()
-            .iter()
-            .find(|p| {
-                matches!(
-                    p.kind(),
-                    listenspec::plan::ProblemKind::WildcardConflict { .. }
-                        | listenspec::plan::ProblemKind::Conflict { .. }
-                )
-            })
-            .unwrap_or_else(|| panic!("{flag}: {err}"));
-        assert!(
-            conflict
-                .fix()
-                .contains("give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')"),
-            "{flag}: {err}"
-        );
+        assert!(fix_of(flag, conflict).contains(statement), "{flag}");
     }
 }
 
