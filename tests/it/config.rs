@@ -768,6 +768,15 @@ fn a_huge_table_gives_a_short_error() {
         "{err}"
     );
     assert!(err.len() < 1024, "{} bytes", err.len());
+    // At the limit, a name is read; one byte more is refused by its length.
+    for (len, ok) in [(64, true), (65, false)] {
+        let json = format!(
+            r#"{{"name": "svc", "listen": {{"{}": {{"select": "loopback"}}}}}}"#,
+            "n".repeat(len)
+        );
+        let read = serde_json::from_str::<Config>(&json);
+        assert_eq!(read.is_ok(), ok, "{len}: {:?}", read.err());
+    }
     let endpoints: Vec<String> = (0..1000)
         .map(|i| format!(r#""e{i}": {{"protocol": "ftp", "port": 1}}"#))
         .collect();
