@@ -1257,7 +1257,7 @@ impl std::error::Error for BindError {}
 /// assert_eq!(err.to_string(), "endpoint local.web was taken already: each endpoint's sockets are handed out once");
 ///
 /// let err = bound.take::<Vec<TcpListener>>("local", "wbe").unwrap_err();
-/// assert_eq!(err.to_string(), "no endpoint local.wbe; the spec has local.dns, local.web");
+/// assert_eq!(err.to_string(), "no endpoint local.wbe (did you mean local.web?); the spec has local.dns, local.web");
 /// // What `main` returning it prints is the message; `{:#?}` the fields.
 /// assert_eq!(format!("{err:?}"), err.to_string());
 /// assert!(format!("{err:#?}").starts_with("NotFound {\n    network: \"local\","));
