@@ -1326,7 +1326,7 @@ impl fmt::Display for TakeError {
                 if let Some(near) = closest(&wanted, all.iter().map(String::as_str)) {
                     write!(f, " (did you mean {near}?)")?;
                 }
-                write!(f, "; the spec has {}", names(endpoints))?;
+                write!(f, "; the spec has {}", capped(&all, ", "))?;
                 // One address alone is a whole spec of one network, which
                 // has none of the networks the server takes.
                 if !endpoints.is_empty()
