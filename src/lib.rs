@@ -311,10 +311,21 @@ pub(crate) fn write_list<T: std::fmt::Display>(
         "{before}{n} {noun}{}{after}:",
         if n == 1 { "" } else { "s" }
     )?;
+    write_items(f, noun, bullet, items)
+}
+
+/// Each item on a line of its own after `bullet`: the first
+/// [`LISTED_ITEMS`], then how many more `noun`s were left out.
+pub(crate) fn write_items<T: std::fmt::Display>(
+    f: &mut std::fmt::Formatter<'_>,
+    noun: &str,
+    bullet: &str,
+    items: &[T],
+) -> std::fmt::Result {
     for item in items.iter().take(LISTED_ITEMS) {
         write!(f, "\n{bullet}{item}")?;
     }
-    match n.saturating_sub(LISTED_ITEMS) {
+    match items.len().saturating_sub(LISTED_ITEMS) {
         0 => Ok(()),
         more => write!(f, "\n{bullet}… and {more} more {noun}s, not shown"),
     }

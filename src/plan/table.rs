@@ -136,13 +136,7 @@ pub(crate) fn write_warnings(f: &mut fmt::Formatter<'_>, warnings: &[Problem]) -
     if !warnings.is_empty() {
         f.write_str("\n")?;
     }
-    for w in warnings.iter().take(crate::LISTED_ITEMS) {
-        write!(f, "\nwarning: {w}")?;
-    }
-    match warnings.len().saturating_sub(crate::LISTED_ITEMS) {
-        0 => Ok(()),
-        more => write!(f, "\nwarning: … and {more} more warnings, not shown"),
-    }
+    crate::write_items(f, "warning", "warning: ", warnings)
 }
 
 /// A planned address with the last port of its range, as binding will try
