@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::plan::PlannedEndpoint;
 use crate::spec::suggest::closest;
 use crate::spec::{
-    Account, Escaped, QualifiedName, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
+    Account, QualifiedName, Quoted, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
 };
 
 /// Why one socket could not be had.
@@ -143,13 +143,13 @@ impl fmt::Display for Cause {
             } => write!(
                 f,
                 "inherited socket {} ({found}) matches no endpoint; endpoints: {}",
-                quoted(name),
+                Quoted(name),
                 names(endpoints)
             ),
             Cause::AmbiguousInherited { name, endpoints } => write!(
                 f,
                 "inherited socket {} could be any of {}",
-                quoted(name),
+                Quoted(name),
                 names(endpoints)
             ),
             Cause::InheritedMismatch {
@@ -159,7 +159,7 @@ impl fmt::Display for Cause {
             } => write!(
                 f,
                 "inherited socket {} is {found}, but the plan has {}",
-                quoted(name),
+                Quoted(name),
                 expected.join(", ")
             ),
             Cause::InheritedDisagrees {
@@ -170,13 +170,13 @@ impl fmt::Display for Cause {
             } => write!(
                 f,
                 "inherited socket {} (fd {fd}, {found}) {}",
-                quoted(name),
+                Quoted(name),
                 phrases(why)
             ),
             Cause::InheritedTwice { name } => write!(
                 f,
                 "a second inherited socket {} stands for the same address",
-                quoted(name)
+                Quoted(name)
             ),
             Cause::UnnamedUnmatched { fd, found, planned } => write!(
                 f,
@@ -214,12 +214,12 @@ impl fmt::Display for Cause {
             } => write!(
                 f,
                 "{error}; LISTEN_FDS={} is set {}, so the sockets passed from fd 3 on were not taken, and one of them likely holds this address",
-                quoted(listen_fds),
+                Quoted(listen_fds),
                 match listen_pid {
                     None => "without LISTEN_PID".to_owned(),
                     Some(p) => format!(
                         "with LISTEN_PID={}, which is not this process ({pid})",
-                        quoted(p)
+                        Quoted(p)
                     ),
                 }
             ),
@@ -611,22 +611,22 @@ impl fmt::Display for ActivationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ActivationError::BadPid { found } => {
-                write!(f, "LISTEN_PID={} is not a process id", quoted(found))
+                write!(f, "LISTEN_PID={} is not a process id", Quoted(found))
             }
             ActivationError::NotACount { found } => {
                 write!(
                     f,
                     "LISTEN_FDS={} is not a count of descriptors",
-                    quoted(found)
+                    Quoted(found)
                 )
             }
             ActivationError::NegativeCount { found } => {
-                write!(f, "LISTEN_FDS={} is negative", quoted(found))
+                write!(f, "LISTEN_FDS={} is negative", Quoted(found))
             }
             ActivationError::TooMany { found, limit } => write!(
                 f,
                 "LISTEN_FDS={} announces more descriptors than this process can have: numbered from 3, they must stay below its descriptor limit of {limit} (RLIMIT_NOFILE)",
-                quoted(found)
+                Quoted(found)
             ),
             ActivationError::NamesMismatch { names, count } => {
                 write!(f, "LISTEN_FDNAMES has {names} names but LISTEN_FDS={count}")
@@ -660,12 +660,6 @@ fn fd_range(count: usize) -> String {
 fn list(descriptors: &[Descriptor]) -> String {
     let all: Vec<String> = descriptors.iter().map(ToString::to_string).collect();
     capped(&all, "; ")
-}
-
-/// A variable's value as the environment held it, quoted, its start only
-/// when it is long: any process may set it, to anything.
-fn quoted(value: &str) -> String {
-    Escaped(format_args!("{value:?}")).to_string()
 }
 
 impl ActivationError {
@@ -703,7 +697,7 @@ impl fmt::Display for Descriptor {
             f,
             "fd {} ({}) is {}",
             self.fd,
-            quoted(&self.name),
+            Quoted(&self.name),
             self.kind
         )?;
         if let Some(p) = &self.path {

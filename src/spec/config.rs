@@ -18,7 +18,7 @@ use foldhash::HashSet;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::spec::error::Escaped;
+use crate::spec::error::{Escaped, Quoted};
 use crate::spec::suggest::closest;
 use crate::spec::{ListenSpec, Name, UnixPath};
 
@@ -566,7 +566,7 @@ fn one_word(key: &str, value: &str) -> Result<(), String> {
         return Err(format!(
             "{}: {} must be one word, without spaces, control characters, ';' or '#' (or '=' but in a URL)",
             Escaped(key),
-            Escaped(format_args!("{value:?}"))
+            Quoted(value)
         ));
     }
     Ok(())
@@ -583,7 +583,7 @@ fn name_key(key: &str, name: &str) -> Result<(), String> {
     if name.len() > Name::MAX {
         return Err(format!(
             "{key}: {} is {} bytes long; a name is at most {} bytes",
-            Escaped(format_args!("{name:?}")),
+            Quoted(name),
             name.len(),
             Name::MAX
         ));
@@ -754,7 +754,7 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
             return Err(format!(
                 "{}: {} has an empty selector before or after a comma; give each selector as an entry of the list (select = [\"10.0.0.1\", \"if:eth0\"])",
                 Escaped(net.key("select")),
-                Escaped(format_args!("{s:?}"))
+                Quoted(s)
             ));
         }
     }

@@ -1012,6 +1012,17 @@ impl<T: fmt::Display> fmt::Display for Escaped<T> {
     }
 }
 
+/// Text from outside (a config's value, an environment variable) quoted
+/// as `Debug` quotes a string, then through [`Escaped`]: its start only
+/// when it is long.
+pub(crate) struct Quoted<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", Escaped(format_args!("{:?}", self.0)))
+    }
+}
+
 /// The writer behind [`Escaped`].
 struct Out<'a, 'b> {
     f: &'a mut fmt::Formatter<'b>,
