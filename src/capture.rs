@@ -342,9 +342,9 @@ pub enum CaptureError {
     /// The interfaces changed while they were read (one was renamed), so the
     /// snapshot broke its own rules.
     Inconsistent(HostError),
-    /// An interface's name (or a DNS lookup's message) holds a control
-    /// character ([`HostError::ControlCharacter`]), which messages would
-    /// print as it is.
+    /// An interface's name (or a DNS lookup's message) holds a control or
+    /// invisible character ([`HostError::ControlCharacter`]), which messages
+    /// would print as it is.
     Unprintable(HostError),
 }
 

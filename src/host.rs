@@ -944,8 +944,11 @@ pub enum HostError {
         text: String,
     },
     /// Text that is printed as it is (an interface's name, a DNS error)
-    /// holds a control character: a newline or an escape sequence there
-    /// could forge lines of the doctor's output or rewrite the terminal.
+    /// holds a control character or another that forges or hides what is
+    /// shown: a newline or an escape sequence there could forge lines of
+    /// the doctor's output or rewrite the terminal, a right-to-left
+    /// override reorders the name, a zero-width space makes `eth\u{200b}0`
+    /// pass for `eth0`.
     ControlCharacter {
         /// Which text it is.
         what: TextOf,
@@ -1037,7 +1040,7 @@ impl HostError {
             }
             HostError::ControlCharacter { what, text } => write!(
                 f,
-                "{what} {text:?} holds a control character, which could forge lines of the output it is printed in; rename it, or remove it from the snapshot"
+                "{what} {text:?} holds a control or invisible character, which could forge lines of the output it is printed in or pass for another name; rename it, or remove it from the snapshot"
             ),
             HostError::RelativeCwd { path } => write!(
                 f,
@@ -1057,7 +1060,7 @@ impl HostError {
 
 impl std::error::Error for HostError {}
 
-/// Which text of a snapshot holds a control character.
+/// Which text of a snapshot holds a control or invisible character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TextOf {

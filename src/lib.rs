@@ -279,19 +279,22 @@ pub use spec::{ListenSpec, SpecError};
 
 /// Whether printing `c` raw could forge or hide what a reader sees: a
 /// control character (a newline, an escape sequence), a line or paragraph
-/// separator, or a bidirectional formatting character, which reorders the
-/// text around it on screen (`eth0\u{202e}1hte` shows as another name).
+/// separator, a bidirectional formatting character, which reorders the
+/// text around it on screen (`eth0\u{202e}1hte` shows as another name), or
+/// an invisible one, which makes two names look alike (`eth\u{200b}0` shows
+/// as `eth0`): zero-width spaces and joiners, word joiners, the byte order
+/// mark, the soft hyphen.
 pub(crate) fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061c}'
-                | '\u{200e}'
-                | '\u{200f}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202a}'..='\u{202e}'
-                | '\u{2066}'..='\u{2069}'
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
         )
 }
 

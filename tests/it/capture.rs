@@ -853,7 +853,7 @@ fn an_interface_named_with_an_escape_sequence_is_refused_escaped() {
     );
     assert!(!out.status.success(), "{text}");
     assert!(
-        text.contains(r#"cannot read this host: interface name "e\u{1b}[2J\u{7}" holds a control character, which could forge lines of the output it is printed in; rename it"#),
+        text.contains(r#"cannot read this host: interface name "e\u{1b}[2J\u{7}" holds a control or invisible character, which could forge lines of the output it is printed in or pass for another name; rename it"#),
         "{text}"
     );
     assert!(

@@ -90,47 +90,47 @@ fn json_errors_name_the_files_fields_not_internal_types() {
         // Text printed as it is may not forge lines or rewrite the terminal.
         (
             r#"{"interfaces": [{"name": "eth0\u001b[31m\nfix: rm -rf /", "index": 2, "up": true, "addrs": []}]}"#,
-            "interface name \"eth0\\u{1b}[31m\\nfix: rm -rf /\" holds a control character",
+            "interface name \"eth0\\u{1b}[31m\\nfix: rm -rf /\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "dns": {"svc\r": ["203.0.113.5"]}}"#,
-            "DNS name \"svc\\r\" holds a control character",
+            "DNS name \"svc\\r\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "dns": {"svc": {"error": "timed out\n- network public: fine"}}}"#,
-            "DNS error \"timed out\\n- network public: fine\" holds a control character",
+            "DNS error \"timed out\\n- network public: fine\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "container": "docker\u0007"}"#,
-            "container evidence \"docker\\u{7}\" holds a control character",
+            "container evidence \"docker\\u{7}\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "os": "linux\u009b"}"#,
-            "OS name \"linux\\u{9b}\" holds a control character",
+            "OS name \"linux\\u{9b}\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "cwd": "/srv\n"}"#,
-            "path \"/srv\\n\" holds a control character",
+            "path \"/srv\\n\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "unix_paths": {"/run/a.sock": {"parent": "directory", "parent_realpath": "/run\u001b", "file": "absent"}}}"#,
-            "path \"/run\\u{1b}\" holds a control character",
+            "path \"/run\\u{1b}\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "unix_paths": {"/run/\u001b.sock": {"parent": "directory", "file": "absent"}}}"#,
-            "path \"/run/\\u{1b}.sock\" holds a control character",
+            "path \"/run/\\u{1b}.sock\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "unix_paths": {"/run/a.sock": {"parent": "directory", "file": "absent", "dirs": [{"path": "/r\tun", "uid": 0, "mode": "755"}]}}}"#,
-            "path \"/r\\tun\" holds a control character",
+            "path \"/r\\tun\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "unix_paths": {"/x/b.sock": {"parent": {"error": "Permission denied\n"}, "file": "absent"}}}"#,
-            "OS error \"Permission denied\\n\" holds a control character",
+            "OS error \"Permission denied\\n\" holds a control or invisible character",
         ),
         (
             r#"{"interfaces": [], "unix_paths": {"/x/b.sock": {"parent": "directory", "file": {"error": "\u001b[2J"}}}}"#,
-            "OS error \"\\u{1b}[2J\" holds a control character",
+            "OS error \"\\u{1b}[2J\" holds a control or invisible character",
         ),
     ];
     for (json, expected) in cases {
@@ -149,16 +149,17 @@ fn json_errors_name_the_files_fields_not_internal_types() {
 fn a_built_host_refuses_the_control_characters_a_snapshot_would() {
     let refused = |builder: listenspec::host::HostBuilder| builder.build().unwrap_err().to_string();
     assert!(
-        refused(Host::builder().container("docker\u{1b}[2J"))
-            .contains("container evidence \"docker\\u{1b}[2J\" holds a control character")
+        refused(Host::builder().container("docker\u{1b}[2J")).contains(
+            "container evidence \"docker\\u{1b}[2J\" holds a control or invisible character"
+        )
     );
     assert!(
         refused(Host::builder().os("linux\r"))
-            .contains("OS name \"linux\\r\" holds a control character")
+            .contains("OS name \"linux\\r\" holds a control or invisible character")
     );
     assert!(
         refused(Host::builder().cwd("/srv\n"))
-            .contains("path \"/srv\\n\" holds a control character")
+            .contains("path \"/srv\\n\" holds a control or invisible character")
     );
     Host::builder()
         .container("docker")

@@ -741,17 +741,23 @@ fn a_network_of_many_selectors_on_a_host_of_many_plans_in_linear_time() {
 }
 
 /// A right-to-left override shows text other than it is
-/// (`eth0\u{202e}1hte` reads as another name): a snapshot holding one, or
-/// a line separator, is refused as a control character is, and a spec
-/// error prints one escaped.
+/// (`eth0\u{202e}1hte` reads as another name), and an invisible character
+/// makes two names look alike (`eth\u{200b}0` shows as `eth0`): a snapshot
+/// holding one, or a line separator, is refused as a control character is,
+/// and a spec error prints one escaped.
 #[test]
-fn bidirectional_overrides_are_refused_in_snapshots_and_escaped_in_errors() {
+fn bidirectional_and_invisible_characters_are_refused_in_snapshots_and_escaped_in_errors() {
     use listenspec::host::HostError;
     for name in [
         "eth0\u{202e}1hte",
         "eth\u{2066}0",
         "eth\u{2028}0",
         "eth\u{200f}0",
+        "eth\u{200b}0",
+        "eth\u{200d}0",
+        "eth\u{2060}0",
+        "eth\u{feff}0",
+        "eth\u{00ad}0",
     ] {
         let err = Host::builder()
             .interface(name, 2, ["203.0.113.5/24"])
@@ -762,10 +768,15 @@ fn bidirectional_overrides_are_refused_in_snapshots_and_escaped_in_errors() {
             "{name:?}: {err}"
         );
     }
-    let err = "x\u{202e} = loopback".parse::<ListenSpec>().unwrap_err();
-    let shown = err.to_string();
-    assert!(!shown.contains('\u{202e}'), "{shown}");
-    assert!(shown.contains("\\u{202e}"), "{shown}");
+    for (spec, c, escaped) in [
+        ("x\u{202e} = loopback", '\u{202e}', "\\u{202e}"),
+        ("pub\u{200b}lic = loopback", '\u{200b}', "\\u{200b}"),
+    ] {
+        let err = spec.parse::<ListenSpec>().unwrap_err();
+        let shown = err.to_string();
+        assert!(!shown.contains(c), "{shown}");
+        assert!(shown.contains(escaped), "{shown}");
+    }
 }
 
 /// A snapshot's text is quoted in its errors by its start: an address or
@@ -883,8 +894,9 @@ fn a_snapshot_s_cwd_is_absolute_and_its_accounts_printable() {
         .build()
         .unwrap_err();
     assert!(
-        err.to_string()
-            .starts_with("user or group name \"www\\u{1b}[2J\" holds a control character"),
+        err.to_string().starts_with(
+            "user or group name \"www\\u{1b}[2J\" holds a control or invisible character"
+        ),
         "{err}"
     );
 }
