@@ -1514,7 +1514,7 @@ impl HostBuilder {
 )]
 struct HostRepr {
     interfaces: Vec<Interface>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wire::unique")]
     dns: BTreeMap<String, DnsAnswer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     container: Option<String>,
@@ -1524,11 +1524,23 @@ struct HostRepr {
     // and ones without Unix sockets are written as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cwd: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "wire::unique"
+    )]
     unix_paths: BTreeMap<PathBuf, PathFacts>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "wire::unique"
+    )]
     users: BTreeMap<String, NameLookup>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "wire::unique"
+    )]
     groups: BTreeMap<String, NameLookup>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     euid: Option<u32>,
@@ -1614,7 +1626,11 @@ mod wire {
         loopback: Option<bool>,
         #[serde(deserialize_with = "addrs")]
         addrs: Vec<IpNet>,
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "BTreeMap::is_empty",
+            deserialize_with = "unique"
+        )]
         addr_flags: BTreeMap<IpAddr, AddrFlags>,
     }
 
@@ -1725,6 +1741,46 @@ mod wire {
                 })
             })
             .collect()
+    }
+
+    /// An object whose keys are each given once. serde's maps keep the last
+    /// of two, so a snapshot with `"db"` twice in `dns` would show a reader
+    /// one answer and be planned with the other.
+    pub(super) fn unique<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord + fmt::Debug,
+        V: Deserialize<'de>,
+    {
+        struct Unique<K, V>(std::marker::PhantomData<(K, V)>);
+
+        impl<'de, K, V> Visitor<'de> for Unique<K, V>
+        where
+            K: Deserialize<'de> + Ord + fmt::Debug,
+            V: Deserialize<'de>,
+        {
+            type Value = BTreeMap<K, V>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(key) = map.next_key::<K>()? {
+                    if out.contains_key(&key) {
+                        return Err(de::Error::custom(Escaped(format_args!(
+                            "{key:?} is given twice in one object; a snapshot records each once, so keep the one that is true"
+                        ))));
+                    }
+                    let value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                Ok(out)
+            }
+        }
+
+        d.deserialize_map(Unique(std::marker::PhantomData))
     }
 
     /// `{"error": "..."}`, the failure a DNS answer and a path lookup both

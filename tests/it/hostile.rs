@@ -797,6 +797,48 @@ fn a_huge_text_in_a_snapshot_is_quoted_by_its_start() {
     }
 }
 
+/// A key given twice in one of a snapshot's maps is refused: JSON readers
+/// keep the first or the last, so a snapshot whose `dns` says `"db"` twice
+/// shows a reviewer one answer and would be planned with the other.
+#[test]
+fn a_snapshot_key_given_twice_is_refused() {
+    let eth0 = r#"{"name": "eth0", "index": 2, "up": true, "addrs": ["203.0.113.5/24"]"#;
+    for (json, key) in [
+        (
+            r#"{"interfaces": [], "dns": {"db": ["203.0.113.5"], "db": ["198.51.100.7"]}}"#.to_owned(),
+            "\"db\"",
+        ),
+        (
+            format!(
+                r#"{{"interfaces": [{eth0}, "addr_flags": {{"203.0.113.5": [], "203.0.113.5": ["tentative"]}}}}]}}"#
+            ),
+            "203.0.113.5",
+        ),
+        (
+            r#"{"interfaces": [], "cwd": "/", "unix_paths": {"/run/a.sock": {"parent": "directory", "file": "absent"}, "/run/a.sock": {"parent": "directory", "file": "socket"}}}"#.to_owned(),
+            "\"/run/a.sock\"",
+        ),
+        (
+            r#"{"interfaces": [], "users": {"www": 33, "www": 0}}"#.to_owned(),
+            "\"www\"",
+        ),
+        (
+            r#"{"interfaces": [], "groups": {"www": 33, "www": 0}}"#.to_owned(),
+            "\"www\"",
+        ),
+    ] {
+        let err = serde_json::from_str::<Host>(&json).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{key} is given twice in one object; a snapshot records each once, so keep the one that is true")),
+            "{json}: {err}"
+        );
+    }
+    let once =
+        format!(r#"{{"interfaces": [{eth0}}}], "dns": {{"db": ["203.0.113.5"], "web": []}}}}"#);
+    let host = serde_json::from_str::<Host>(&once).unwrap();
+    assert_eq!(host.dns_answers().len(), 2);
+}
+
 /// An interface name longer than any OS gives (Linux's are at most 15
 /// bytes, Windows' friendly names 256 characters) is refused: each problem
 /// about an address names its interface, and a forged megabyte-long name
