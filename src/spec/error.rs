@@ -131,7 +131,8 @@ pub enum SpecErrorKind {
     NothingToRemove(String),
     /// `${NAME}` without a default, and the variable is not set.
     UnsetVariable(String),
-    /// A variable's value would be more than one word of the spec.
+    /// A variable's value would be more than one word of the spec, or none
+    /// (it is empty, and the reference has no default).
     BadVariable {
         /// The variable.
         name: String,
@@ -262,6 +263,10 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::UnsetVariable(name) => write!(
                 f,
                 "${{{name}}} is not set, and has no default (write ${{{name}:-DEFAULT}} for one)"
+            ),
+            SpecErrorKind::BadVariable { name, value } if value.is_empty() => write!(
+                f,
+                "${{{name}}} is set but empty, and a variable stands for one word of the spec: set it, or write ${{{name}:-DEFAULT}} for a default to take when it is empty or not set"
             ),
             SpecErrorKind::BadVariable { name, value } => write!(
                 f,

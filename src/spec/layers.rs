@@ -43,8 +43,10 @@ type LookupFn<'e> = dyn Fn(&str) -> Option<String> + Send + Sync + 'e;
 /// layer's text stand for a variable's value: the `PORT` that cloud
 /// platforms set (`public.http = http:${PORT:-8080}`), or a Kubernetes pod's
 /// own address from the downward API as what it advertises
-/// (`cluster = * advertise ${POD_IP}`). A variable that is not set and has
-/// no default is an error naming it, never an empty address, and a value
+/// (`cluster = * advertise ${POD_IP}`). The default is taken when the
+/// variable is not set or is empty, as a shell's `${NAME:-DEFAULT}` is. A
+/// variable that is not set or empty and has no default is an error naming
+/// it, never an empty address, and a value
 /// stands for one word: one holding a space, `;`, `#` or `=` is refused, so
 /// the environment cannot add statements or options the text does not have.
 /// Where a statement takes a list (a network's selectors), commas in a
@@ -259,11 +261,13 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
             let valid_name = !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !default.is_some_and(|d| d.contains("${"));
-            match (
-                valid_name,
-                lookup(name).or(default.map(str::to_owned)),
-                default,
-            ) {
+            // As a shell's `:-`, the default stands for an empty value too
+            // (a `PORT=` left in a unit file or a compose file).
+            let value = match lookup(name) {
+                Some(v) if v.is_empty() && default.is_some() => default.map(str::to_owned),
+                v => v.or(default.map(str::to_owned)),
+            };
+            match (valid_name, value, default) {
                 (false, ..) => errors.push((
                     n + 1,
                     SpecErrorKind::BadReference(rest[start..start + end + 3].to_owned()),

@@ -107,16 +107,17 @@ fn errors_name_their_layer_and_line() {
 #[test]
 fn variables_stand_for_one_word_and_never_for_nothing() {
     let spec = Layers::new()
-        .env(env(&[("PORT", "3000"), ("POD_IP", "203.0.113.7")]))
+        .env(env(&[("PORT", "3000"), ("POD_IP", "203.0.113.7"), ("ADMIN_PORT", "")]))
         .text(
             "file",
-            "cluster = * advertise ${POD_IP}\ncluster.http = http:${PORT:-8080}\ncluster.grpc = tcp:${GRPC_PORT:-9000}",
+            "cluster = * advertise ${POD_IP}\ncluster.http = http:${PORT:-8080}\ncluster.grpc = tcp:${GRPC_PORT:-9000}\ncluster.admin = tcp:${ADMIN_PORT:-9001}",
         )
         .build()
         .unwrap();
+    // Unset or empty, a variable with a default is its default (a shell's `:-`).
     assert_eq!(
         spec.to_string(),
-        "cluster = * advertise 203.0.113.7\ncluster.http = http:3000\ncluster.grpc = tcp:9000\n"
+        "cluster = * advertise 203.0.113.7\ncluster.http = http:3000\ncluster.grpc = tcp:9000\ncluster.admin = tcp:9001\n"
     );
 
     let err = Layers::new()
@@ -139,6 +140,10 @@ fn variables_stand_for_one_word_and_never_for_nothing() {
         "{text}"
     );
     assert!(text.contains("file line 2: ${PORT} is not set"), "{text}");
+    assert!(
+        text.contains("file line 4: ${EMPTY} is set but empty, and a variable stands for one word of the spec: set it, or write ${EMPTY:-DEFAULT} for a default to take when it is empty or not set"),
+        "{text}"
+    );
     assert!(
         matches!(&err.errors()[1].kind, SpecErrorKind::BadVariable { name, .. } if name == "EVIL")
     );
