@@ -205,7 +205,7 @@ impl fmt::Display for SpecErrorKind {
             }
             SpecErrorKind::BadPorts { text, reason } => write!(
                 f,
-                "ports {text:?}: {reason}; use a port (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST"
+                "ports {text:?}: {reason}; use a port up to 65535 (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST <= 65535"
             ),
             SpecErrorKind::BadTarget(target) => write!(
                 f,
