@@ -739,6 +739,25 @@ impl<'s> Planner<'s> {
     }
 }
 
+/// For a network without endpoints, a network with endpoints whose name is a
+/// slip away: `--listen 'opps = 127.0.0.3'` meant to change `ops`, and made
+/// a network of its own. Only among a person's few networks, so that a
+/// generated spec of thousands costs no product of the two.
+fn meant_network<'s>(spec: &'s ListenSpec, listens: &[bool], name: &Name) -> Option<&'s Name> {
+    if spec.networks().len() > 256 {
+        return None;
+    }
+    let listening = || {
+        spec.networks()
+            .iter()
+            .zip(listens)
+            .filter(|&(_, &l)| l)
+            .map(|(n, _)| n.name())
+    };
+    let near = crate::spec::suggest::closest(name.as_str(), listening().map(Name::as_str))?;
+    listening().find(|n| n.as_str() == near)
+}
+
 /// Resolves every network, checks its exposure, and checks that networks
 /// that listen keep apart.
 fn plan_networks(
@@ -765,7 +784,8 @@ fn plan_networks(
         if listening {
             check_container(view.host, &planned, problems);
         } else {
-            problems.push(Problem::network(&planned.name, ProblemKind::NoEndpoints));
+            let problem = Problem::network(&planned.name, ProblemKind::NoEndpoints);
+            problems.push(problem.meaning(meant_network(spec, listens, &planned.name)));
         }
         networks.push(planned);
     }

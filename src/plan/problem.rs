@@ -23,6 +23,9 @@ pub struct Problem {
     /// than once.
     warning: bool,
     kind: ProblemKind,
+    /// For a network without endpoints, the one with endpoints it was most
+    /// likely meant to change (its name is a slip away).
+    meant: Option<Name>,
 }
 
 impl Problem {
@@ -32,6 +35,7 @@ impl Problem {
             endpoint: None,
             warning: kind.is_warning(),
             kind,
+            meant: None,
         }
     }
 
@@ -42,6 +46,7 @@ impl Problem {
             endpoint: None,
             warning: kind.is_warning(),
             kind,
+            meant: None,
         }
     }
 
@@ -51,6 +56,14 @@ impl Problem {
             endpoint: Some(endpoint.clone()),
             warning: kind.is_warning(),
             kind,
+            meant: None,
+        }
+    }
+
+    pub(crate) fn meaning(self, meant: Option<&Name>) -> Problem {
+        Problem {
+            meant: meant.cloned(),
+            ..self
         }
     }
 
@@ -75,6 +88,11 @@ impl Problem {
     fn hinted(&self, fix: String) -> String {
         // A one-address `--listen` on an address, or a port, a config's
         // network has: the flag meant to move that network's endpoint.
+        if let Some(meant) = &self.meant {
+            return format!(
+                "{fix}; if it was meant to change network {meant}, name it {meant}: a later layer's statement for {meant} replaces the earlier one"
+            );
+        }
         let other = match &self.kind {
             ProblemKind::SharedAddress { other, .. } => other,
             ProblemKind::Conflict { other, .. } | ProblemKind::WildcardConflict { other, .. } => {

@@ -935,10 +935,19 @@ pub struct SpecError {
     /// Kept as names, not as the line the text prints, so the JSON form
     /// can list them too.
     defined: Option<Vec<Name>>,
+    /// For a name that is not defined (`opps.metrics`, `-opps`), the one
+    /// meant when a defined network's name is a slip away (`ops.metrics`),
+    /// as (written, meant).
+    meant: Vec<(String, String)>,
 }
 
 /// How many network names the listing under the errors shows.
 const LISTED_NETWORKS: usize = 32;
+
+/// How many undefined names get a "did you mean", and among at most how
+/// many networks.
+const GUESSED: usize = 8;
+const GUESSED_AMONG: usize = 256;
 
 impl SpecError {
     pub(crate) fn unlocated(kinds: Vec<SpecErrorKind>, networks: &[Network]) -> SpecError {
@@ -960,7 +969,40 @@ impl SpecError {
             .iter()
             .any(unknown)
             .then(|| networks.iter().map(|n| n.name().clone()).collect());
-        SpecError { errors, defined }
+        // A guess is for a person's slip in a spec of a few networks: a
+        // generated spec of thousands gets none, rather than a time that
+        // grows with the product of its networks and its errors.
+        let mut meant: Vec<(String, String)> = Vec::new();
+        let misnamed = errors.iter().filter_map(|e| match &e.kind {
+            SpecErrorKind::UnknownNetwork { endpoint } => Some(endpoint.to_string()),
+            SpecErrorKind::NothingToRemove(name) => Some(format!("-{name}")),
+            _ => None,
+        });
+        let guessed = if networks.len() <= GUESSED_AMONG {
+            GUESSED
+        } else {
+            0
+        };
+        for written in misnamed.take(guessed) {
+            let (dash, name) = written.split_at(usize::from(written.starts_with('-')));
+            let (network, endpoint) = name.split_once('.').unwrap_or((name, ""));
+            let names = networks.iter().map(|n| n.name().as_str());
+            let Some(near) = super::suggest::closest(network, names) else {
+                continue;
+            };
+            let guess = match endpoint {
+                "" => format!("{dash}{near}"),
+                endpoint => format!("{dash}{near}.{endpoint}"),
+            };
+            if !meant.iter().any(|(w, _)| *w == written) {
+                meant.push((written, guess));
+            }
+        }
+        SpecError {
+            errors,
+            defined,
+            meant,
+        }
     }
 
     /// The problems, in the order found.
@@ -1095,28 +1137,44 @@ impl fmt::Display for Located {
     }
 }
 
-crate::debug_is_message!(SpecError { errors, defined });
+crate::debug_is_message!(SpecError {
+    errors,
+    defined,
+    meant
+});
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         crate::write_list(f, ("the listen spec has ", "error", ""), "  ", &self.errors)?;
-        let Some(defined) = &self.defined else {
-            return Ok(());
-        };
-        if defined.is_empty() {
-            return f.write_str("\nthe spec defines no network");
-        }
-        f.write_str("\ndefined networks: ")?;
-        for (i, name) in defined.iter().take(LISTED_NETWORKS).enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
+        match &self.defined {
+            Some(defined) if defined.is_empty() => f.write_str("\nthe spec defines no network")?,
+            Some(defined) => {
+                f.write_str("\ndefined networks: ")?;
+                for (i, name) in defined.iter().take(LISTED_NETWORKS).enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(name.as_str())?;
+                }
+                if let Some(more) = defined
+                    .len()
+                    .checked_sub(LISTED_NETWORKS)
+                    .filter(|&n| n > 0)
+                {
+                    write!(f, " and {more} more")?;
+                }
             }
-            f.write_str(name.as_str())?;
+            None => {}
         }
-        match defined.len().saturating_sub(LISTED_NETWORKS) {
-            0 => Ok(()),
-            more => write!(f, " and {more} more"),
+        for (written, meant) in &self.meant {
+            write!(
+                f,
+                "\ndid you mean {} for {}?",
+                Escaped(meant),
+                Escaped(written)
+            )?;
         }
+        Ok(())
     }
 }
 

@@ -2,7 +2,8 @@
 
 /// The candidate closest to `word` by edit distance, if it is close enough
 /// to be a slip of the keyboard rather than another word: at most one edit
-/// per four characters, and at least one.
+/// per four characters, and at least one, but never all of it (`y` is no
+/// slip for `x`).
 pub(crate) fn closest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
@@ -12,11 +13,12 @@ pub(crate) fn closest<'c>(
     if word.len() > 32 {
         return None;
     }
-    let limit = (word.chars().count() / 4).max(1);
+    let length = word.chars().count();
+    let limit = (length / 4).max(1);
     candidates
         .into_iter()
         .map(|c| (distance(word, c), c))
-        .filter(|&(d, c)| d > 0 && d <= limit && c.len() <= 32)
+        .filter(|&(d, c)| d > 0 && d <= limit && d < length && c.len() <= 32)
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }

@@ -96,6 +96,66 @@ fn errors_name_their_layer_and_line() {
         crate::error_kinds(&err),
         ["BadPorts", "UnknownNetwork", "NothingToRemove"]
     );
+    // One letter is no slip for another: no guess.
+    assert!(!text.contains("did you mean"), "{text}");
+}
+
+/// A flag that misspells the network it means to change is told the one
+/// meant: an endpoint on it, and a removal of it or its endpoint.
+#[test]
+fn a_misspelt_network_in_a_later_layer_is_told_the_one_meant() {
+    let config =
+        "public = 127.0.0.1\nops = 127.0.0.2\npublic.http = http:8080\nops.metrics = http:9100";
+    let err = Layers::new()
+        .text("config.toml [listen]", config)
+        .text("--listen #1", "opps.metrics = http:9101")
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(crate::error_kinds(&err), ["UnknownNetwork"]);
+    assert!(
+        text.ends_with("defined networks: public, ops\ndid you mean ops.metrics for opps.metrics?"),
+        "{text}"
+    );
+    let err = Layers::new()
+        .text("config.toml [listen]", config)
+        .text("--listen #1", "-opps.metrics")
+        .text("--listen #2", "-pubilc")
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(
+        crate::error_kinds(&err),
+        ["NothingToRemove", "NothingToRemove"]
+    );
+    assert!(
+        text.ends_with(
+            "\ndid you mean -ops.metrics for -opps.metrics?\ndid you mean -public for -pubilc?"
+        ),
+        "{text}"
+    );
+    // A misspelt network statement alone makes a network of its own,
+    // without endpoints: its warning names the one meant.
+    let spec = Layers::new()
+        .text("config.toml [listen]", config)
+        .text("--listen #1", "opps = 127.0.0.3")
+        .build()
+        .unwrap();
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let warnings: Vec<String> = plan.warnings().iter().map(|w| w.to_string()).collect();
+    assert_eq!(
+        warnings,
+        [
+            "network opps: has no endpoints, so nothing listens on it\n  \
+          fix: add an endpoint (`NET.NAME = tcp:PORT`) or remove the network; \
+          if it was meant to change network ops, name it ops: \
+          a later layer's statement for ops replaces the earlier one"
+        ]
+    );
     // Within one layer a name is still defined once.
     let err = Layers::new()
         .text("file", "x = loopback\nx = loopback")
