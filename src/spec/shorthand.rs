@@ -950,6 +950,11 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
     let (host, port) = match text.strip_prefix('[') {
         Some(rest) => {
             let (host, after) = rest.split_once(']')?;
+            // Brackets hold an address (its zone is the selector's to
+            // check): `[*]:80` or `[if:eth*]:80` would otherwise be any
+            // selector, on a network that may hold a wildcard.
+            let addr = host.split_once('%').map_or(host, |(addr, _)| addr);
+            addr.parse::<std::net::IpAddr>().ok()?;
             (Host::Ip(host.to_owned()), after.strip_prefix(':')?)
         }
         None => {
