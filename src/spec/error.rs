@@ -122,6 +122,11 @@ pub enum SpecErrorKind {
     /// defines a network of that name: taking its place would move that
     /// network's endpoints to the value's addresses.
     OneAddressClash(Name),
+    /// A one-address value after a statement's `advertise URL` and a `;`
+    /// on the same line: the second of a URL list joined by `;` (ASP.NET's
+    /// and RavenDB's), as in `advertise https://a.example;https://b.example`,
+    /// which would otherwise listen on what was meant to be advertised.
+    OneAddressAfterAdvertise(String),
     /// A layer's file could not be read.
     Unreadable {
         /// The OS's message.
@@ -282,6 +287,10 @@ impl fmt::Display for SpecErrorKind {
                     "{text:?} is no variable: write ${{NAME}}, or ${{NAME:-DEFAULT}} with a default of plain text (no $, {{ or }} in it)"
                 )
             }
+            SpecErrorKind::OneAddressAfterAdvertise(value) => write!(
+                f,
+                "{value:?} follows an advertise URL and a `;`, which ends the statement, so it would listen on a network of its own: advertise takes one URL, so drop the others; to listen there too, give it a line of its own"
+            ),
             SpecErrorKind::UnbracedVariable(variable) => write!(
                 f,
                 "{variable} is written as a shell's variable, which nothing here expands; write ${{{}}} (or ${{{}:-DEFAULT}}) for the spec's layers to expand it from their environment",

@@ -165,7 +165,16 @@ impl Read {
             .reserve(count(|f| matches!(f, Form::Network { .. })));
         self.endpoints
             .reserve(count(|f| matches!(f, Form::Endpoint { .. })));
+        // The line of a statement ending in `advertise URL`, while what
+        // follows it there are one-address values: a URL list joined by
+        // `;`, which must not listen on what it meant to advertise.
+        let mut advertise_list: Option<usize> = None;
         for st in statements {
+            if !matches!(st.form, Form::Bad) {
+                advertise_list = ends_in_advertise(st.text).then_some(st.line);
+            } else if advertise_list != Some(st.line) {
+                advertise_list = None;
+            }
             // Text parsed without an environment keeps its `${NAME}`: that
             // is the statement's error, not the port or address it spoils.
             if let Some(at) = st.text.find("${") {
@@ -187,7 +196,16 @@ impl Read {
                 _ => None,
             };
             if let Some(one) = one {
-                self.one_address(origin(st.line), one);
+                if advertise_list == Some(st.line) {
+                    self.errors.push(Located {
+                        line: Some(st.line),
+                        statement: Some(st.trimmed()),
+                        layer: layer.map(str::to_owned),
+                        kind: SpecErrorKind::OneAddressAfterAdvertise(st.trimmed()),
+                    });
+                } else {
+                    self.one_address(origin(st.line), one);
+                }
                 continue;
             }
             let result = match st.form {
@@ -670,6 +688,12 @@ fn add_endpoint(
 /// Whether a slot holds something written in the same layer as `origin`.
 fn same_pass<T>(slot: &Option<(Origin, T)>, origin: &Origin) -> bool {
     slot.as_ref().is_some_and(|(o, _)| o.pass == origin.pass)
+}
+
+/// Whether a statement's last option is `advertise URL`.
+fn ends_in_advertise(statement: &str) -> bool {
+    let mut words = statement.split_ascii_whitespace().rev();
+    words.next().is_some() && words.next() == Some("advertise")
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,
