@@ -157,6 +157,9 @@ pub enum SpecErrorKind {
         /// The endpoint.
         endpoint: QualifiedName,
     },
+    /// `v6only=false` on an endpoint of a network filtered to `ipv6`: its
+    /// `::` socket would take IPv4 too.
+    DualStackOnIpv6(QualifiedName),
     /// `backlog=` on a UDP endpoint.
     UdpBacklog(QualifiedName),
     /// `backlog=0`.
@@ -300,6 +303,11 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::UnknownNetwork { endpoint } => write!(
                 f,
                 "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
+            ),
+            SpecErrorKind::DualStackOnIpv6(endpoint) => write!(
+                f,
+                "endpoint {endpoint}: v6only=false makes a socket on :: take IPv4 too, but its network {} is ipv6 only: drop v6only=false to keep it so, or drop ipv6 from the network's line to take both families",
+                endpoint.network()
             ),
             SpecErrorKind::UdpBacklog(endpoint) => write!(
                 f,

@@ -1328,6 +1328,11 @@ fn validate(
         network_of.push(at.map_or(u32::MAX, |at| at as u32));
         let on_unix = at.map(|at| networks[at].is_unix());
         e.check(on_unix, &mut errors);
+        if e.options.v6only == Some(false)
+            && at.is_some_and(|at| networks[at].family_filter() == Some(Family::V6))
+        {
+            errors.push(SpecErrorKind::DualStackOnIpv6(e.qualified()));
+        }
         if !unique && !qualified.insert((e.network.as_str(), e.name.as_str())) {
             errors.push(SpecErrorKind::DuplicateEndpoint(e.qualified()));
         }
