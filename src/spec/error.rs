@@ -744,6 +744,10 @@ pub enum AdvertiseError {
     Wildcard,
     /// A multicast or broadcast address.
     Group,
+    /// An address in 0.0.0.0/8, "this network", which no client can
+    /// connect to; where a port alone lands too (`8080` is 0.0.31.144 to
+    /// a URL's reader).
+    ThisNetwork,
     /// A Unix socket URL whose path is missing, relative or malformed.
     UnixPath,
     /// Port 0.
@@ -772,6 +776,9 @@ impl fmt::Display for AdvertiseError {
             ),
             AdvertiseError::Group => f.write_str(
                 "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address",
+            ),
+            AdvertiseError::ThisNetwork => f.write_str(
+                "it is an address in 0.0.0.0/8, \"this network\", which no client can connect to (a number alone is one: 8080 reads as 0.0.31.144); advertise this server's own name or address, with the port after it (HOST:8080)",
             ),
             AdvertiseError::UnixPath => f.write_str(
                 "a Unix socket's URL is unix:/ABSOLUTE/PATH, unix:@name (unixgram: alike) or http+unix://%2FABSOLUTE%2FPATH/",
