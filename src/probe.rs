@@ -92,6 +92,11 @@ pub enum Outcome {
     Failed(io::Error),
     /// The advertised host did not resolve.
     Unresolved(String),
+    /// The advertised name answered a wildcard (`0.0.0.0`, `::`) or
+    /// another address of 0.0.0.0/8: not probed, since a connection there
+    /// goes to the connecting host itself, which passes here and reaches
+    /// no server for a client anywhere else.
+    NoServer,
     /// Nothing to check: the endpoint has no advertised URL or no socket.
     NotChecked(&'static str),
 }
@@ -181,8 +186,23 @@ impl fmt::Display for Reach {
             ),
             Outcome::Failed(e) => write!(f, ": {e}; nothing reachable answers there"),
             Outcome::Unresolved(e) => write!(f, ": the host does not resolve: {e}"),
+            Outcome::NoServer => write!(
+                f,
+                ": the name answers an address that is no server's (a wildcard, or 0.0.0.0/8), \
+                 which a client connects to itself through; make the name answer this server's \
+                 address, or advertise another"
+            ),
             Outcome::NotChecked(why) => write!(f, ": not checked: {why}"),
         }
+    }
+}
+
+/// Whether no client could reach a server at `ip`: a wildcard in any
+/// spelling, or "this network" (0.0.0.0/8).
+fn is_no_server(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.octets()[0] == 0,
+        IpAddr::V6(v6) => v6.is_unspecified(),
     }
 }
 
@@ -269,6 +289,14 @@ impl Bound {
                 }
             };
             for target in targets {
+                // A connection to 0.0.0.0 or `::` goes to the connecting
+                // host: it would reach this process from here alone.
+                if let Target::Ip(addr) = target
+                    && is_no_server(addr.ip())
+                {
+                    out.push(reach(Some(target), Outcome::NoServer));
+                    continue;
+                }
                 probes.push(Probe::start(out.len(), index, ep, url, &target));
                 // Decided once every probe has run.
                 out.push(reach(Some(target), Outcome::NotChecked("")));

@@ -348,6 +348,38 @@ fn an_advertised_name_without_addresses_is_unresolved() {
     );
 }
 
+/// A name answering a wildcard or another address of 0.0.0.0/8 reaches no
+/// server: a connection to 0.0.0.0 goes to the connecting host, so from
+/// here the probe would arrive and pass, and from anywhere else reach
+/// the client itself. It is reported, not probed.
+#[cfg(feature = "dns-hickory")]
+#[test]
+fn an_advertised_name_answering_a_wildcard_reaches_no_server() {
+    for answer in ["0.0.0.0", "::", "::ffff:0.0.0.0", "0.0.0.7"] {
+        let server = DnsServer::start([("zero.test", Reply::Addrs(vec![answer.parse().unwrap()]))]);
+        let bound = bind(
+            "local = 127.0.0.1
+             local.raw = tcp:0 advertise zero.test:9",
+        );
+        let dns = CaptureOptions::default().nameservers([server.addr()]);
+        let reach = bound.check_advertised_with(WAIT, &dns);
+        assert_eq!(reach.len(), 1);
+        assert!(
+            matches!(reach[0].outcome(), Outcome::NoServer),
+            "{answer}: {}",
+            reach[0]
+        );
+        assert!(!reach[0].reached());
+        assert!(
+            reach[0].to_string().contains(
+                "the name answers an address that is no server's (a wildcard, or 0.0.0.0/8)"
+            ),
+            "{}",
+            reach[0]
+        );
+    }
+}
+
 /// A client of the endpoint that sends a byte every 200 ms while the check
 /// runs cannot hold it past its timeout: every read is within the one
 /// deadline. (Each read used to wait up to the time left, 4096 times.)
