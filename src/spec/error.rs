@@ -700,6 +700,17 @@ pub enum Suggestion {
     Unix,
     /// An endpoint, like `http:8080`, written where selectors go.
     Endpoint(String),
+    /// An address or host with a port (`0.0.0.0:8080`, `:8080`,
+    /// `localhost:8080`) where selectors go.
+    WithPort {
+        /// The selector for the host's addresses (`0.0.0.0`, `*`,
+        /// `loopback`).
+        selector: String,
+        /// The port, which goes on an endpoint's line.
+        port: String,
+    },
+    /// Elasticsearch's special value (`_site_`, `_local_`, `_eth0_`).
+    Elasticsearch(String),
 }
 
 impl fmt::Display for Suggestion {
@@ -723,6 +734,14 @@ impl fmt::Display for Suggestion {
             Suggestion::Endpoint(endpoint) => write!(
                 f,
                 "{endpoint} is an endpoint, not a selector: give it a line of its own, NAME.ENDPOINT = {endpoint}"
+            ),
+            Suggestion::WithPort { selector, port } => write!(
+                f,
+                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}` and `NAME.ENDPOINT = tcp:{port}`"
+            ),
+            Suggestion::Elasticsearch(selector) => write!(
+                f,
+                "that is Elasticsearch's special value; here {selector} selects the same addresses"
             ),
         }
     }

@@ -371,6 +371,12 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
     if cut(word, b':').is_some_and(|(protocol, _)| protocol.parse::<Protocol>().is_ok()) {
         return Some(Suggestion::Endpoint(word.to_owned()));
     }
+    if let Some(suggestion) = with_port(word) {
+        return Some(suggestion);
+    }
+    if let Some(selector) = crate::spec::shorthand::elasticsearch_selector(word) {
+        return Some(Suggestion::Elasticsearch(selector));
+    }
     if word.eq_ignore_ascii_case("localhost") {
         return Some(Suggestion::Loopback);
     }
@@ -381,16 +387,59 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
     if let Some(name) = crate::spec::suggest::closest(word, classes) {
         return AddrClass::from_name(name).map(Suggestion::Class);
     }
-    let interface_like = word == "lo"
+    if interface_like(word) {
+        return Some(Suggestion::Interface(word.to_owned()));
+    }
+    // `_ec2_` is Elasticsearch's, not a host's.
+    (dns_name(word).is_some()
+        && word.bytes().any(|b| b.is_ascii_alphabetic())
+        && !word.starts_with('_')
+        && !word.ends_with('_')
+        && !matches!(word, "sd-listen" | "inetd" | "stdio"))
+    .then(|| Suggestion::Dns(word.to_owned()))
+}
+
+/// Whether a word is shaped like an interface's name (`lo`, `eth0`,
+/// `enp3s0`) rather than a host's.
+fn interface_like(word: &str) -> bool {
+    word == "lo"
         || (word.starts_with(|c: char| c.is_ascii_alphabetic())
             && word.ends_with(|c: char| c.is_ascii_digit())
             && is_ifname(word)
-            && !word.contains(['.', '-']));
-    if interface_like {
-        return Some(Suggestion::Interface(word.to_owned()));
+            && !word.contains(['.', '-']))
+}
+
+/// `HOST:PORT` where a selector goes (`0.0.0.0:8080`, `:8080`,
+/// `localhost:8080`): the selector that picks the host's addresses, with
+/// the port, which goes on an endpoint's line.
+fn with_port(word: &str) -> Option<Suggestion> {
+    let (host, port) = word.rsplit_once(':')?;
+    if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+        return None;
     }
-    (dns_name(word).is_some() && word.bytes().any(|b| b.is_ascii_alphabetic()))
-        .then(|| Suggestion::Dns(word.to_owned()))
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let selector = if host.is_empty() {
+        "*".to_owned()
+    } else if host.eq_ignore_ascii_case("localhost") {
+        "loopback".to_owned()
+    } else if host.parse::<Selector>().is_ok() {
+        host.to_owned()
+    } else if let Some(selector) = crate::spec::shorthand::elasticsearch_selector(host) {
+        selector
+    } else if interface_like(host) {
+        format!("if:{host}")
+    } else if dns_name(host).is_some() && host.bytes().any(|b| b.is_ascii_alphabetic()) {
+        format!("dns:{host}")
+    } else {
+        return None;
+    };
+    Some(Suggestion::WithPort {
+        selector,
+        port: port.to_owned(),
+    })
 }
 
 /// The address a URL's rules read `host` as when they read an address

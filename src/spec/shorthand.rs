@@ -731,6 +731,8 @@ fn elasticsearch(text: &str) -> Option<ForeignForm> {
         "local" => "loopback".to_owned(),
         "site" => "private".to_owned(),
         "global" => "global".to_owned(),
+        // A cloud plugin's (`_ec2_`, `_gce_`): an address only it knows.
+        "ec2" | "gce" => return None,
         name if is_ifname(name) && !name.contains(['_', ':']) => format!("if:{name}"),
         _ => return None,
     };
@@ -741,6 +743,18 @@ fn elasticsearch(text: &str) -> Option<ForeignForm> {
         },
         port,
     })
+}
+
+/// The selector an Elasticsearch special value without a port stands for
+/// (`_site_` is `private`), when `word` is one.
+pub(crate) fn elasticsearch_selector(word: &str) -> Option<String> {
+    match elasticsearch(word)? {
+        ForeignForm::Elasticsearch {
+            selector,
+            port: None,
+        } => Some(selector),
+        _ => None,
+    }
 }
 
 /// `SELECTOR:PORT` for a selector of this grammar that is no address or

@@ -397,6 +397,19 @@ fn only_a_word_that_could_be_a_host_name_is_suggested_as_one() {
         ("my-service", Some(Suggestion::Dns("my-service".into()))),
         ("12345", None),
         ("a+b", None),
+        // Another program's word for a way of listening, not a host.
+        ("sd-listen", None),
+        ("_ec2_", None),
+        // Elasticsearch's special values, as the selector they stand for.
+        ("_site_", Some(Suggestion::Elasticsearch("private".into()))),
+        (
+            "_local_",
+            Some(Suggestion::Elasticsearch("loopback".into())),
+        ),
+        (
+            "_eth0:ipv6_",
+            Some(Suggestion::Elasticsearch("if:eth0, ipv6".into())),
+        ),
     ] {
         let err = format!("x = {word}\nx.a = tcp:1")
             .parse::<ListenSpec>()
@@ -408,6 +421,48 @@ fn only_a_word_that_could_be_a_host_name_is_suggested_as_one() {
             } => assert_eq!(suggestion, &want, "{word}"),
             other => panic!("{word}: {other:?}"),
         }
+    }
+}
+
+/// An address or host with its port where selectors go is told that the
+/// port goes on an endpoint's line, with the selector for the host.
+#[test]
+fn a_selector_with_a_port_is_told_where_the_port_goes() {
+    use listenspec::spec::{SelectorError, Suggestion};
+    for (word, selector) in [
+        ("0.0.0.0:8080", "0.0.0.0"),
+        (":8080", "*"),
+        ("localhost:8080", "loopback"),
+        ("[::1]:8080", "::1"),
+        ("db.example:5432", "dns:db.example"),
+        ("eth0:8080", "if:eth0"),
+        ("loopback:8080", "loopback"),
+        ("_site_:9200", "private"),
+    ] {
+        let err = format!("x = {word}\nx.a = tcp:1")
+            .parse::<ListenSpec>()
+            .unwrap_err();
+        let port = word.rsplit_once(':').unwrap().1;
+        match &err.errors()[0].kind {
+            SpecErrorKind::BadSelector {
+                reason: SelectorError::Unknown(Some(suggestion)),
+                ..
+            } => assert_eq!(
+                suggestion,
+                &Suggestion::WithPort {
+                    selector: selector.into(),
+                    port: port.into()
+                },
+                "{word}"
+            ),
+            other => panic!("{word}: {other:?}"),
+        }
+        assert!(
+            err.to_string().contains(&format!(
+                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}` and `NAME.ENDPOINT = tcp:{port}`"
+            )),
+            "{err}"
+        );
     }
 }
 
