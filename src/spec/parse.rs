@@ -1100,6 +1100,27 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
             ),
         };
     }
+    // etcd's `unix://localhost:2379`: a path relative to the directory
+    // it runs in, as its one-address form reads it.
+    if let Some((scheme, path)) = target.split_once("://")
+        && matches!(scheme.to_ascii_lowercase().as_str(), "unix" | "unixs")
+        && !path.is_empty()
+    {
+        let path = match path.starts_with('/') {
+            true => path.to_owned(),
+            false => format!("./{path}"),
+        };
+        return SpecErrorKind::EndpointUrl {
+            url: target.to_owned(),
+            instead: format!(
+                "for a Unix socket write `{net}.{name} = unix:{path}`, on a network of Unix sockets (`{net} = unix`)"
+            ),
+        };
+    }
+    // ASP.NET Core's every address.
+    let every = target
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.starts_with(['*', '+']));
     let parts = url::Parts::url(target);
     let with_host = parts.as_ref().ok().and_then(|u| match &u.host {
         url::RawHost::Host(host) => Some((u, host)),
@@ -1111,12 +1132,23 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
                 s @ ("http" | "https" | "tcp" | "udp") => s,
                 _ => "tcp",
             };
-            let port = u.port.or(url::default_port(&u.scheme)).unwrap_or(0);
+            // No port written nor known: one to choose, never 0 (any).
+            let port = u
+                .port
+                .or(url::default_port(&u.scheme))
+                .map_or_else(|| "PORT".to_owned(), |p| p.to_string());
             match host {
                 // Kafka's `advertised.listeners`: what clients are told,
                 // which is no address to bind.
                 _ if net.starts_with("advertised") => format!(
                     "to tell clients this address, give the network that listens `advertise {scheme}://{host}:{port}` on its line"
+                ),
+                _ if every => {
+                    format!("write `{net} = *` and `{net}.{name} = {scheme}:{port}`")
+                }
+                // `[::]` in a URL takes IPv4 too, as Go and etcd bind it.
+                UrlHost::Ip(ip) if ip.is_unspecified() && ip.is_ipv6() => format!(
+                    "write `{net} = ::` and `{net}.{name} = {scheme}:{port} v6only=false` (or `{net} = *` for a socket of each family)"
                 ),
                 UrlHost::Ip(ip) => {
                     format!("write `{net} = {ip}` and `{net}.{name} = {scheme}:{port}`")
