@@ -1430,6 +1430,13 @@ pub enum ForeignForm {
         /// The value without them.
         inner: String,
     },
+    /// A go-sockaddr template, as Consul's `bind_addr` takes
+    /// (`{{ GetPrivateIP }}`), which nothing here evaluates.
+    SockaddrTemplate {
+        /// The selectors that pick what the template would, when it is one
+        /// of the common ones (`private, ipv4` for `GetPrivateIP`).
+        selectors: Option<String>,
+    },
 }
 
 impl ForeignForm {
@@ -1469,6 +1476,9 @@ impl ForeignForm {
             ForeignForm::EtcdUnix { tls: true, .. } => {
                 "etcd's Unix socket URL with TLS, whose file is named after its host and port"
                     .to_owned()
+            }
+            ForeignForm::SockaddrTemplate { .. } => {
+                "a go-sockaddr template (Consul's), which nothing here evaluates".to_owned()
             }
             ForeignForm::Inetd => {
                 "tokio-listener's inetd mode, one connection on standard input and output"
@@ -1590,6 +1600,10 @@ impl ForeignForm {
             ForeignForm::EtcdUnix { path, tls: true } => format!(
                 "a unix network and an https endpoint: `local = unix` and `local.api = https:{path}`"
             ),
+            ForeignForm::SockaddrTemplate { selectors: Some(selectors) } => format!(
+                "the selectors that pick its addresses, `NAME = {selectors}`, and an endpoint with the port on its own line (a selector takes every address it matches: name the address to take one alone)"
+            ),
+            ForeignForm::SockaddrTemplate { selectors: None } => "the selectors that pick its addresses: an address class (private, global, loopback), if:NAME, a CIDR block, ipv4 or ipv6, and an endpoint with the port on its own line".to_owned(),
             ForeignForm::Inetd => "an address to listen on, such as 127.0.0.1:8080: listenspec binds sockets, and a service manager that hands a process one connection (inetd, systemd's Accept=yes) needs no listen address".to_owned(),
             ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),
             // A port alone means both families to systemd and a `--port`

@@ -233,11 +233,15 @@ impl Read {
                     if let Some(variable) = unbraced_variable(st.text) {
                         kinds = vec![SpecErrorKind::UnbracedVariable(variable.to_owned())];
                     } else if !matches!(st.form, Form::Bad)
-                        && let Some(form @ ForeignForm::WithOptions { .. }) =
-                            shorthand::foreign(st.text)
+                        && let Some(
+                            form @ (ForeignForm::WithOptions { .. }
+                            | ForeignForm::SockaddrTemplate { .. }),
+                        ) = shorthand::foreign(st.text)
                     {
                         // `[::]:80 ipv6only=on`: nginx's address and
-                        // options, which an `=` made look like a statement.
+                        // options, which an `=` made look like a statement;
+                        // `x = {{ GetPrivateIP }}`, Consul's template, whose
+                        // words are no selectors.
                         kinds = vec![SpecErrorKind::Foreign {
                             written: st.trimmed(),
                             form,

@@ -388,6 +388,9 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
 /// cannot read, if it is one (see [`ForeignForm`]).
 pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     let text = text.trim_ascii();
+    if let Some(template) = sockaddr_template(text) {
+        return Some(template);
+    }
     // tokio-listener's forms, in every spelling it takes.
     let lower = text.to_ascii_lowercase();
     if matches!(
@@ -702,6 +705,26 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
 /// the shorthand reads, or another program's form.
 fn is_value(text: &str) -> bool {
     shorthand(text).is_some() || foreign(text).is_some()
+}
+
+/// A go-sockaddr template anywhere in `text` (`{{ GetPrivateIP }}`, maybe
+/// after `NAME =`), with the selectors of the common one-call templates.
+fn sockaddr_template(text: &str) -> Option<ForeignForm> {
+    let start = text.find("{{")?;
+    let end = text[start..].find("}}")? + start;
+    let words: Vec<&str> = text[start + 2..end]
+        .split(|c: char| c.is_ascii_whitespace() || c == '"')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let selectors = match words.as_slice() {
+        ["GetPrivateIP" | "GetPrivateIPs"] => Some("private, ipv4".to_owned()),
+        ["GetPublicIP" | "GetPublicIPs"] => Some("global, ipv4".to_owned()),
+        ["GetInterfaceIP", name] if is_ifname(name) => Some(format!("if:{name}, ipv4")),
+        ["GetInterfaceIPs", name] if is_ifname(name) => Some(format!("if:{name}")),
+        ["GetAllInterfaces"] => Some("if:*".to_owned()),
+        _ => None,
+    };
+    Some(ForeignForm::SockaddrTemplate { selectors })
 }
 
 /// Whether `text` is a port number, as written: digits, at most 65535.
