@@ -163,6 +163,13 @@
 //! | anything on std | `Vec<std::net::TcpListener>`, `Vec<std::net::UdpSocket>`, [`bind::WithFile`]`<UnixListener>` | | |
 //! | anything on tokio | `Vec<tokio::net::TcpListener>`, `Vec<tokio::net::UdpSocket>`, `WithFile<tokio::net::UnixListener>` | | `tokio` |
 //!
+//! Take [`serve::AnyListener`] unless you need what only
+//! [`serve::EndpointListener`] has: it serves a TCP port or a Unix socket
+//! as the spec says, with no change to the code. `EndpointListener` is TCP
+//! alone, and has [`follower`](serve::EndpointListener::follower), which
+//! takes the sockets of a host's changes while it serves (see
+//! [`watch`]), and [`local_addrs`](serve::EndpointListener::local_addrs).
+//!
 //! An endpoint has a socket per address (IPv4 and IPv6, each interface a
 //! network selects), which is why the plain socket types come as a `Vec`
 //! and the serving listeners accept on all of them as one.
