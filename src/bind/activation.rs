@@ -243,8 +243,19 @@ impl Inherited {
         {
             why.push(Disagreement::V6Only { expected });
         }
+        // Linux pins a socket bound to a link-local address to its scope's
+        // interface, as if by SO_BINDTODEVICE: that device is the
+        // address's own, not a BindToDevice= the plan lacks.
+        let scoped = match bind.addr() {
+            SocketAddr::V6(a) => a.scope_id() != 0,
+            SocketAddr::V4(_) => false,
+        };
+        let own = |found: &Option<String>| {
+            scoped && bind.device().is_none() && found.as_deref() == bind.interface()
+        };
         if let Some(found) = &self.kernel.device
             && found.as_deref() != bind.device()
+            && !own(found)
         {
             why.push(Disagreement::Device {
                 expected: bind.device().map(str::to_owned),

@@ -751,6 +751,48 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Linux pins a socket bound to a link-local address to the interface of
+/// its scope, as SO_BINDTODEVICE would: an inherited one that agrees with
+/// the plan in all else is taken, not refused as pinned by
+/// `BindToDevice=`.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_inherited_link_local_socket_pinned_to_its_own_interface_is_taken() {
+    use std::net::SocketAddrV6;
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128", "fe80::7/64"])
+        .interface("eth0", 2, ["203.0.113.5/24"])
+        .build()
+        .unwrap();
+    let link_local = |device: Option<&str>| {
+        let s = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
+        // The address is the fake host's, not this machine's.
+        s.set_freebind_v6(true).unwrap();
+        if let Some(d) = device {
+            s.bind_device(Some(d.as_bytes())).unwrap();
+        }
+        let addr = SocketAddrV6::new("fe80::7".parse().unwrap(), 0, 0, 1);
+        s.bind(&addr.into()).unwrap();
+        s.listen(8).unwrap();
+        s
+    };
+    let s = link_local(None);
+    let port = port_of(&s);
+    let spec = format!("ops = fe80::7%lo\nops.m = tcp:{port}");
+    let bound = plan_on(&host, &spec)
+        .bind_inherited(vec![Inherited::new("ops.m", s)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bound.endpoints()[0].sockets()[0].inherited(), Some("ops.m"));
+
+    // Pinned by `device` on the endpoint: the same, asked for.
+    let s = link_local(Some("lo"));
+    let port = port_of(&s);
+    let spec = format!("ops = fe80::7%lo\nops.m = tcp:{port} device");
+    plan_on(&host, &spec)
+        .bind_inherited(vec![Inherited::new("ops.m", s)])
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 #[cfg(unix)] // socket activation (Inherited::new) is Unix's
 #[test]
 fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
