@@ -1656,6 +1656,9 @@ impl ForeignForm {
                 on_family(scheme, family, address)
             }
             ForeignForm::PassedFd => PASSED_BY_NAME.to_owned(),
+            ForeignForm::PortMapping { port, .. } if port.contains('-') => format!(
+                "an endpoint for each port the server listens on in its container (`NET.p1 = tcp:FIRST`, …, for {port}): Docker publishes every port of a range, where a range here is one port, the first free"
+            ),
             ForeignForm::PortMapping { port, published_on } => format!(
                 ":{port} for every address of both families: the port this server listens on in its container, which Docker publishes the host's port to{}",
                 published_on

@@ -610,9 +610,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let [.., published, port] = parts[..]
         && (parts.len() == 2
             || (parts.len() == 3 && parts[0].parse::<std::net::Ipv4Addr>().is_ok()))
-        && is_port(published)
-        && published != "0"
-        && is_port(port)
+        && ((is_port(published) && published != "0" && is_port(port))
+            || (is_range(published) && is_range(port)))
     {
         return Some(ForeignForm::PortMapping {
             port: port.to_owned(),
