@@ -1642,7 +1642,12 @@ impl ForeignForm {
                 "fd" | "sockpair" => PASSED_BY_NAME.to_owned(),
                 "unix" | "uxst" => format!("the path alone, {}", unix_path(address)),
                 "uxdg" => format!("unixgram:{}", unix_path(address)),
-                "abns" | "abnsz" => format!("@{address}"),
+                "abnsz" => format!("@{address}"),
+                // HAProxy pads an abns@ name with NULs to the whole of
+                // sun_path: another address than the name alone.
+                "abns" => format!(
+                    "@{address}, which is HAProxy's abnsz@{address}: HAProxy pads an abns@ name with NULs to 108 bytes, an address no spec here names, so point HAProxy at abnsz@{address} too"
+                ),
                 _ => haproxy_ip(prefix, address),
             },
             ForeignForm::NetworkPrefix { network, address } => {

@@ -184,6 +184,12 @@ impl FromStr for Advertise {
         if let Some(unix) = unix_url(s) {
             return unix.map(Advertise::Url).map_err(bad);
         }
+        // etcd's `unixs://` (a Unix socket with TLS) is no host's URL.
+        if s.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("unixs://"))
+        {
+            return Err(bad(AdvertiseError::UnixPath));
+        }
         let is_url = s.contains("://");
         // A scheme-less host reads as http:// reads it, and so does the host
         // of every scheme: spellings like `0`, `0x0` or `0.0` are the
