@@ -164,6 +164,14 @@ fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
 /// the arguments are parsed; rules that span statements wait for the whole,
 /// and a line with a `${NAME}` waits for its environment.
 fn statement(line: &str) -> Result<String, String> {
+    // `--listen "$ADDR"` with `ADDR` unset: the listener meant would be
+    // left out without a word.
+    if line.trim_ascii().is_empty() {
+        return Err(
+            "the value is empty (an unset shell variable?); give a spec line, or leave the flag out"
+                .to_owned(),
+        );
+    }
     if line.contains("${") {
         return Ok(line.to_owned());
     }

@@ -74,6 +74,14 @@ impl Written {
                                 .to_owned(),
                         );
                     }
+                    // Most often a template's value that came out empty:
+                    // a listener left out without a word.
+                    if line.trim_ascii().is_empty() {
+                        return Err(format!(
+                            "entry {} of the listen list is empty; give it a spec line, or remove it",
+                            i + 1
+                        ));
+                    }
                     text.push_str(&line);
                     text.push('\n');
                 }

@@ -120,6 +120,16 @@ fn a_bad_line_fails_when_the_arguments_are_parsed() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("did you mean advertise?"), "{err}");
+    // `--listen "$ADDR"` with ADDR unset is no flag left out in silence.
+    for empty in ["", " "] {
+        let err = Cli::try_parse_from(["server", "--listen", empty])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the value is empty (an unset shell variable?); give a spec line, or leave the flag out"),
+            "{err}"
+        );
+    }
     // $LISTEN is read when the layers are built, and its errors say so.
     let cli = Cli::try_parse_from(["server", "--listen", "x = 127.0.0.1"]).unwrap();
     let err = cli

@@ -641,6 +641,10 @@ fn a_table_of_the_wrong_shape_names_the_key_and_what_it_takes() {
             "entry 2 of the listen list: invalid type: integer `5`, expected a spec line as a string",
         ),
         (
+            r#"["127.0.0.1:8080", " "]"#,
+            "entry 2 of the listen list is empty; give it a spec line, or remove it",
+        ),
+        (
             r#"{"x": {"select": "loopback", "exposé": "local"}}"#,
             "x: unknown field `exposé`, expected one of `select`, `expose`, `advertise`, `shared`, `endpoints` (did you mean expose?)",
         ),
