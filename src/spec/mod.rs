@@ -184,9 +184,11 @@ impl FromStr for Advertise {
         if let Some(unix) = unix_url(s) {
             return unix.map(Advertise::Url).map_err(bad);
         }
-        // etcd's `unixs://` (a Unix socket with TLS) is no host's URL.
-        if s.get(..8)
-            .is_some_and(|p| p.eq_ignore_ascii_case("unixs://"))
+        // etcd's `unixs://` (a Unix socket with TLS) is no host's URL, and
+        // `@name` an abstract socket's name, not a user before a host.
+        if s.starts_with('@')
+            || s.get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case("unixs://"))
         {
             return Err(bad(AdvertiseError::UnixPath));
         }

@@ -901,6 +901,13 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
                 port: port.or(default).map(str::to_owned),
             });
         }
+        // `tcp://0.0.0.0`: Docker's `-H` and others without the port,
+        // which tcp and udp have no default for.
+        if port.is_none() && matches!(scheme, "tcp" | "udp") && path.is_empty() {
+            return Some(ForeignForm::NoPort {
+                host: host.to_owned(),
+            });
+        }
         return (!path.is_empty()).then(|| ForeignForm::UrlPath {
             address: format!("{scheme}://{authority}"),
         });
