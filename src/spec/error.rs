@@ -708,6 +708,9 @@ pub enum Suggestion {
         selector: String,
         /// The port, which goes on an endpoint's line.
         port: String,
+        /// `[::]:PORT`, which as one value takes IPv4 too: the endpoint
+        /// needs `v6only=false` to mean the same.
+        dual_stack: bool,
     },
     /// Elasticsearch's special value (`_site_`, `_local_`, `_eth0_`).
     Elasticsearch(String),
@@ -735,9 +738,14 @@ impl fmt::Display for Suggestion {
                 f,
                 "{endpoint} is an endpoint, not a selector: give it a line of its own, NAME.ENDPOINT = {endpoint}"
             ),
-            Suggestion::WithPort { selector, port } => write!(
+            Suggestion::WithPort {
+                selector,
+                port,
+                dual_stack,
+            } => write!(
                 f,
-                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}` and `NAME.ENDPOINT = tcp:{port}`"
+                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}` and `NAME.ENDPOINT = tcp:{port}{}`",
+                if *dual_stack { " v6only=false" } else { "" }
             ),
             Suggestion::Elasticsearch(selector) => write!(
                 f,
@@ -763,6 +771,12 @@ pub enum AdvertiseError {
     Wildcard,
     /// A multicast or broadcast address.
     Group,
+    /// Several URLs joined by commas (etcd's advertise list): one is
+    /// advertised.
+    List,
+    /// Elasticsearch's special value (`_site_`), with the selector that
+    /// picks the addresses it stands for: no host a client can use.
+    Elasticsearch(String),
     /// An address in 0.0.0.0/8, "this network", which no client can
     /// connect to; where a port alone lands too (`8080` is 0.0.31.144 to
     /// a URL's reader).
@@ -795,6 +809,13 @@ impl fmt::Display for AdvertiseError {
             ),
             AdvertiseError::Group => f.write_str(
                 "a multicast or broadcast address is a group, not one server clients can connect to; advertise this server's own name or address",
+            ),
+            AdvertiseError::List => f.write_str(
+                "it is a list of URLs, and an endpoint advertises one: give the one clients use",
+            ),
+            AdvertiseError::Elasticsearch(selector) => write!(
+                f,
+                "it is Elasticsearch's special value, which names addresses to pick ({selector} here), not a host clients can use: advertise this server's own name or address"
             ),
             AdvertiseError::ThisNetwork => f.write_str(
                 "it is an address in 0.0.0.0/8, \"this network\", which no client can connect to (a number alone is one: 8080 reads as 0.0.31.144); advertise this server's own name or address, with the port after it (HOST:8080)",

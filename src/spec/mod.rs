@@ -192,6 +192,10 @@ impl FromStr for Advertise {
         {
             return Err(bad(AdvertiseError::UnixPath));
         }
+        // etcd's `--advertise-client-urls` list: one URL is advertised.
+        if s.split_once(',').is_some_and(|(_, rest)| rest.contains("://")) {
+            return Err(bad(AdvertiseError::List));
+        }
         let is_url = s.contains("://");
         // A scheme-less host reads as http:// reads it, and so does the host
         // of every scheme: spellings like `0`, `0x0` or `0.0` are the
@@ -234,6 +238,12 @@ impl FromStr for Advertise {
             && selector::dns_name(name).is_none()
         {
             return Err(bad(AdvertiseError::BadHost));
+        }
+        // Elasticsearch's `publish_host: _site_`: no host a client can use.
+        if let UrlHost::Name(name) = host
+            && let Some(selector) = shorthand::elasticsearch_selector(name)
+        {
+            return Err(bad(AdvertiseError::Elasticsearch(selector)));
         }
         if parts.port == Some(0) {
             return Err(bad(AdvertiseError::PortZero));

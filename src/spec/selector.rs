@@ -387,6 +387,10 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
     if let Some(name) = crate::spec::suggest::closest(word, classes) {
         return AddrClass::from_name(name).map(Suggestion::Class);
     }
+    // Another program's prefix (HAProxy's `unix@`): no name of either.
+    if word.contains('@') {
+        return None;
+    }
     if interface_like(word) {
         return Some(Suggestion::Interface(word.to_owned()));
     }
@@ -417,11 +421,20 @@ fn with_port(word: &str) -> Option<Suggestion> {
     if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
         return None;
     }
+    // HAProxy's family prefixes: `ipv4@:80`, `ipv6@:::80`.
+    let (family, host) = match host.split_once('@') {
+        Some(("ipv4", host)) => (Some("0.0.0.0"), host),
+        Some(("ipv6", host)) => (Some("::"), host),
+        Some(_) => return None,
+        None => (None, host),
+    };
     let host = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    let selector = if host.is_empty() {
+    let selector = if let Some(wildcard) = family.filter(|_| matches!(host, "" | "::")) {
+        wildcard.to_owned()
+    } else if host.is_empty() {
         "*".to_owned()
     } else if host.eq_ignore_ascii_case("localhost") {
         "loopback".to_owned()
@@ -437,6 +450,8 @@ fn with_port(word: &str) -> Option<Suggestion> {
         return None;
     };
     Some(Suggestion::WithPort {
+        // `[::]:8080` alone is both families, as a one-address value is.
+        dual_stack: selector == "::" && family.is_none(),
         selector,
         port: port.to_owned(),
     })

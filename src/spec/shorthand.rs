@@ -611,7 +611,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         && (parts.len() == 2
             || (parts.len() == 3 && parts[0].parse::<std::net::Ipv4Addr>().is_ok()))
         && ((is_port(published) && published != "0" && is_port(port))
-            || (is_range(published) && is_range(port)))
+            || (is_range(published) && (is_range(port) || is_port(port))))
     {
         return Some(ForeignForm::PortMapping {
             port: port.to_owned(),
@@ -1007,10 +1007,13 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
             } else if host.parse::<std::net::Ipv4Addr>().is_ok() {
                 (Host::Ip(host.to_owned()), port)
             } else if host.parse::<u16>().is_ok_and(|p| p != 0)
+                || host
+                    .split_once('-')
+                    .is_some_and(|(a, b)| a.parse::<u16>().is_ok() && b.parse::<u16>().is_ok())
                 || AddrClass::from_name(host).is_some()
             {
-                // Docker's `8080:80`, and `loopback:8080`: the grammar
-                // says what to write.
+                // Docker's `8080:80` and `8000-8010:80`, and
+                // `loopback:8080`: the grammar says what to write.
                 return None;
             } else if let Some(ip) = url_spelling(host) {
                 (Host::UrlSpelling(host.to_owned(), ip), port)

@@ -431,6 +431,8 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
     use listenspec::spec::{SelectorError, Suggestion};
     for (word, selector) in [
         ("0.0.0.0:8080", "0.0.0.0"),
+        ("ipv4@:80", "0.0.0.0"),
+        ("ipv6@:::80", "::"),
         (":8080", "*"),
         ("localhost:8080", "loopback"),
         ("[::1]:8080", "::1"),
@@ -451,7 +453,8 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
                 suggestion,
                 &Suggestion::WithPort {
                     selector: selector.into(),
-                    port: port.into()
+                    port: port.into(),
+                    dual_stack: false,
                 },
                 "{word}"
             ),
@@ -464,6 +467,12 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
             "{err}"
         );
     }
+    // `[::]:8080` alone takes IPv4 too: so does what it is told to write.
+    let err = "x = [::]:8080\nx.a = tcp:1".parse::<ListenSpec>().unwrap_err();
+    assert!(
+        err.to_string().contains("write `NAME = ::` and `NAME.ENDPOINT = tcp:8080 v6only=false`"),
+        "{err}"
+    );
 }
 
 /// An advertised value holding a separator (`;`, `#`, a space of any kind)
