@@ -289,19 +289,30 @@ pub use spec::{ListenSpec, SpecError};
 /// separator, a bidirectional formatting character, which reorders the
 /// text around it on screen (`eth0\u{202e}1hte` shows as another name), or
 /// an invisible one, which makes two names look alike (`eth\u{200b}0` shows
-/// as `eth0`): zero-width spaces and joiners, word joiners, the byte order
-/// mark, the soft hyphen.
+/// as `eth0`): Unicode's default-ignorable code points (zero-width spaces
+/// and joiners, variation selectors, fillers, tags, the byte order mark,
+/// the soft hyphen), which a terminal shows as nothing.
 pub(crate) fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{00ad}'
+                | '\u{034f}'
                 | '\u{061c}'
-                | '\u{180e}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
                 | '\u{200b}'..='\u{200f}'
                 | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fff8}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
         )
 }
 

@@ -193,7 +193,9 @@ impl FromStr for Advertise {
             return Err(bad(AdvertiseError::UnixPath));
         }
         // etcd's `--advertise-client-urls` list: one URL is advertised.
-        if s.split_once(',').is_some_and(|(_, rest)| rest.contains("://")) {
+        if s.split_once(',')
+            .is_some_and(|(_, rest)| rest.contains("://"))
+        {
             return Err(bad(AdvertiseError::List));
         }
         let is_url = s.contains("://");

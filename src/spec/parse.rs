@@ -694,10 +694,15 @@ fn same_pass<T>(slot: &Option<(Origin, T)>, origin: &Origin) -> bool {
     slot.as_ref().is_some_and(|(o, _)| o.pass == origin.pass)
 }
 
-/// Whether a statement's last option is `advertise URL`.
+/// Whether a statement's last option is `advertise URL` (or
+/// `advertise=URL`).
 fn ends_in_advertise(statement: &str) -> bool {
     let mut words = statement.split_ascii_whitespace().rev();
-    words.next().is_some() && words.next() == Some("advertise")
+    match words.next() {
+        Some(last) if last.starts_with("advertise=") => true,
+        Some(_) => words.next() == Some("advertise"),
+        None => false,
+    }
 }
 
 /// Splits text into statements: `#` comments run to the end of the line,

@@ -758,6 +758,11 @@ fn bidirectional_and_invisible_characters_are_refused_in_snapshots_and_escaped_i
         "eth\u{2060}0",
         "eth\u{feff}0",
         "eth\u{00ad}0",
+        "eth\u{034f}0",
+        "eth\u{3164}0",
+        "eth\u{fe0f}0",
+        "eth\u{e0041}0",
+        "eth\u{1d173}0",
     ] {
         let err = Host::builder()
             .interface(name, 2, ["203.0.113.5/24"])

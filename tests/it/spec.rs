@@ -468,9 +468,12 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
         );
     }
     // `[::]:8080` alone takes IPv4 too: so does what it is told to write.
-    let err = "x = [::]:8080\nx.a = tcp:1".parse::<ListenSpec>().unwrap_err();
+    let err = "x = [::]:8080\nx.a = tcp:1"
+        .parse::<ListenSpec>()
+        .unwrap_err();
     assert!(
-        err.to_string().contains("write `NAME = ::` and `NAME.ENDPOINT = tcp:8080 v6only=false`"),
+        err.to_string()
+            .contains("write `NAME = ::` and `NAME.ENDPOINT = tcp:8080 v6only=false`"),
         "{err}"
     );
 }
