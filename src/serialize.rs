@@ -316,9 +316,11 @@ impl Serialize for Reach {
     }
 }
 
-/// `{"errors": [Located], "networks": [name] or null}`: `networks` is
-/// every network the spec defines, in the order written, when an endpoint
-/// names one that is not defined, and `null` otherwise.
+/// `{"errors": [Located], "networks": [name] or null, "did_you_mean":
+/// [[written, meant]]}`: `networks` is every network the spec defines, in
+/// the order written, when an endpoint names one that is not defined, and
+/// `null` otherwise; `did_you_mean` the text's guesses for names that are
+/// not defined (`[["opps.a", "ops.a"]]`), often none.
 ///
 /// The field is always there, so a script reads one shape. `null` is not
 /// `[]`: `[]` says the spec defines no network, `null` that no error needed
@@ -329,12 +331,18 @@ impl Serialize for Reach {
 /// errors.
 impl Serialize for SpecError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("SpecError", 2)?;
+        let mut st = s.serialize_struct("SpecError", 3)?;
         st.serialize_field("errors", self.errors())?;
         let networks = self
             .defined_networks()
             .map(|names| names.iter().map(Name::as_str).collect::<Vec<_>>());
         st.serialize_field("networks", &networks)?;
+        let meant: Vec<[&str; 2]> = self
+            .meant()
+            .iter()
+            .map(|(written, meant)| [written.as_str(), meant.as_str()])
+            .collect();
+        st.serialize_field("did_you_mean", &meant)?;
         st.end()
     }
 }

@@ -287,7 +287,7 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::BadReference(text) => {
                 write!(
                     f,
-                    "{text:?} is no variable: write ${{NAME}}, or ${{NAME:-DEFAULT}} with a default of plain text (no $, {{ or }} in it)"
+                    "{text:?} is no variable: write ${{NAME}}, or ${{NAME:-DEFAULT}} with a default of plain text, not empty (no $, {{ or }} in it)"
                 )
             }
             SpecErrorKind::OneAddressAfterAdvertise(value) => write!(
@@ -1050,8 +1050,13 @@ impl SpecError {
         for written in misnamed.take(guessed) {
             let (dash, name) = written.split_at(usize::from(written.starts_with('-')));
             let (network, endpoint) = name.split_once('.').unwrap_or((name, ""));
-            let names = networks.iter().map(|n| n.name().as_str());
-            let Some(near) = super::suggest::closest(network, names) else {
+            let names = || networks.iter().map(|n| n.name().as_str());
+            // A network that is defined is not the slip: its endpoint is,
+            // and no other network's endpoint of that name is the guess.
+            if names().any(|n| n == network) {
+                continue;
+            }
+            let Some(near) = super::suggest::closest(network, names()) else {
                 continue;
             };
             let guess = match endpoint {
@@ -1087,6 +1092,13 @@ impl SpecError {
     /// ```
     pub fn defined_networks(&self) -> Option<&[Name]> {
         self.defined.as_deref()
+    }
+
+    /// For a name that is not defined, the one meant, when a defined
+    /// network's name is a slip away: (`opps.metrics`, `ops.metrics`), as
+    /// the text's `did you mean` lines say.
+    pub(crate) fn meant(&self) -> &[(String, String)] {
+        &self.meant
     }
 }
 

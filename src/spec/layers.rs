@@ -260,7 +260,7 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
             // A default is text: `${A:-${B}}` would take `${B` for it.
             let valid_name = !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && !default.is_some_and(|d| d.contains("${"));
+                && !default.is_some_and(|d| d.is_empty() || d.contains("${"));
             // As a shell's `:-`, the default stands for an empty value too
             // (a `PORT=` left in a unit file or a compose file).
             let value = match lookup(name) {

@@ -127,6 +127,21 @@ fn doctor_json_spec_error_lists_the_defined_networks() {
     let message = v["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("nowhere.a"), "{v}");
     assert_eq!(v["networks"], serde_json::json!(["public", "ops"]), "{v}");
+    assert_eq!(v["did_you_mean"], serde_json::json!([]), "{v}");
+    // A slip of a defined network's name: the guess, as the text's.
+    let out = doctor(&[
+        "--listen",
+        "ops = loopback expose=local",
+        "--listen",
+        "opps.a = tcp:1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["did_you_mean"],
+        serde_json::json!([["opps.a", "ops.a"]]),
+        "{v}"
+    );
 
     // A spec with endpoints and no network at all: an empty list, where
     // the text says so in words.

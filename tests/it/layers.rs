@@ -134,6 +134,15 @@ fn a_misspelt_network_in_a_later_layer_is_told_the_one_meant() {
         ),
         "{text}"
     );
+    // A misspelt endpoint of a network that exists gets no guess of
+    // another network's endpoint.
+    let err = Layers::new()
+        .text("config.toml [listen]", config)
+        .text("config.d/opt", "opt = 127.0.0.3\nopt.a = tcp:1")
+        .text("--listen #1", "-ops.metricz")
+        .build()
+        .unwrap_err();
+    assert!(!err.to_string().contains("did you mean"), "{err}");
     // A misspelt network statement alone makes a network of its own,
     // without endpoints: its warning names the one meant.
     let spec = Layers::new()
@@ -241,6 +250,17 @@ fn reference_errors_say_where_and_what() {
         })
         .collect();
     let want = [(2, "${A-B}"), (3, "EVIL"), (4, "${}"), (5, "${PORT")];
+    // An empty default stands for nothing, as an unset variable would.
+    let empty = Layers::new()
+        .env(env(&[]))
+        .text("file", "x = loopback\nx.a = tcp:${X:-}")
+        .build()
+        .unwrap_err();
+    assert_eq!(crate::error_kinds(&empty), ["BadReference"], "{empty}");
+    assert!(
+        empty.to_string().contains("\"${X:-}\" is no variable"),
+        "{empty}"
+    );
     let want: Vec<(Option<usize>, String)> =
         want.iter().map(|&(n, w)| (Some(n), w.to_owned())).collect();
     assert_eq!(got, want, "{err}");
