@@ -186,10 +186,7 @@ impl FromStr for Advertise {
         }
         // etcd's `unixs://` (a Unix socket with TLS) is no host's URL, and
         // `@name` an abstract socket's name, not a user before a host.
-        if s.starts_with('@')
-            || s.get(..8)
-                .is_some_and(|p| p.eq_ignore_ascii_case("unixs://"))
-        {
+        if s.starts_with('@') || s.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("unixs:")) {
             return Err(bad(AdvertiseError::UnixPath));
         }
         // etcd's `--advertise-client-urls` list: one URL is advertised.
@@ -1356,8 +1353,13 @@ fn validate(
         network_of.push(at.map_or(u32::MAX, |at| at as u32));
         let on_unix = at.map(|at| networks[at].is_unix());
         e.check(on_unix, &mut errors);
+        // Only a socket on `::` takes IPv4 with v6only=false: `::1, ipv6`
+        // is IPv6 either way.
         if e.options.v6only == Some(false)
-            && at.is_some_and(|at| networks[at].family_filter() == Some(Family::V6))
+            && at.is_some_and(|at| {
+                networks[at].family_filter() == Some(Family::V6)
+                    && networks[at].includes().iter().any(Selector::is_wildcard)
+            })
         {
             errors.push(SpecErrorKind::DualStackOnIpv6(e.qualified()));
         }

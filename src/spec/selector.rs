@@ -410,7 +410,7 @@ fn interface_like(word: &str) -> bool {
         || (word.starts_with(|c: char| c.is_ascii_alphabetic())
             && word.ends_with(|c: char| c.is_ascii_digit())
             && is_ifname(word)
-            && !word.contains(['.', '-']))
+            && !word.contains(['.', '-', ':']))
 }
 
 /// `HOST:PORT` where a selector goes (`0.0.0.0:8080`, `:8080`,
