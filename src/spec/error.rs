@@ -1625,10 +1625,16 @@ impl ForeignForm {
             ForeignForm::EndpointOnly { protocol, port } => format!(
                 "an address too, {protocol}://127.0.0.1:{port} or :{port} for every address; or a network for it, `public = *` then `public.{protocol} = {protocol}:{port}`"
             ),
-            ForeignForm::Listener { name, address } => format!(
-                "tcp://{address}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
-                name.to_ascii_lowercase()
-            ),
+            ForeignForm::Listener { name, address } => {
+                // Kafka's listener always has its port; tcp:// has no
+                // default for one left out.
+                let host_end = address.rfind(']').unwrap_or(0);
+                let port = if address[host_end..].contains(':') { "" } else { ":PORT" };
+                format!(
+                    "tcp://{address}{port}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
+                    name.to_ascii_lowercase()
+                )
+            }
             ForeignForm::EtcdUnix { path, tls: false } => format!("the path, {path}"),
             ForeignForm::EtcdUnix { path, tls: true } => format!(
                 "a unix network and an https endpoint: `local = unix` and `local.api = https:{path}`"

@@ -1112,17 +1112,21 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
     // etcd's `unix://localhost:2379`: a path relative to the directory
     // it runs in, as its one-address form reads it.
     if let Some((scheme, path)) = target.split_once("://")
-        && matches!(scheme.to_ascii_lowercase().as_str(), "unix" | "unixs")
+        && let scheme = scheme.to_ascii_lowercase()
+        && matches!(scheme.as_str(), "unix" | "unixs")
         && !path.is_empty()
     {
-        let path = match path.starts_with('/') {
+        // An absolute path or an abstract name as it is; etcd's TLS
+        // (`unixs`) is an https endpoint's.
+        let path = match path.starts_with(['/', '@']) {
             true => path.to_owned(),
             false => format!("./{path}"),
         };
+        let protocol = if scheme == "unixs" { "https" } else { "unix" };
         return SpecErrorKind::EndpointUrl {
             url: target.to_owned(),
             instead: format!(
-                "for a Unix socket write `{net}.{name} = unix:{path}`, on a network of Unix sockets (`{net} = unix`)"
+                "for a Unix socket write `{net}.{name} = {protocol}:{path}`, on a network of Unix sockets (`{net} = unix`)"
             ),
         };
     }
@@ -1159,9 +1163,12 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
                 UrlHost::Ip(ip) if ip.is_unspecified() && ip.is_ipv6() => format!(
                     "write `{net} = ::` and `{net}.{name} = {scheme}:{port} v6only=false` (or `{net} = *` for a socket of each family)"
                 ),
-                UrlHost::Ip(ip) => {
-                    format!("write `{net} = {ip}` and `{net}.{name} = {scheme}:{port}`")
-                }
+                // `[::ffff:0.0.0.0]` as the IPv4 address it is, which a
+                // selector takes.
+                UrlHost::Ip(ip) => format!(
+                    "write `{net} = {}` and `{net}.{name} = {scheme}:{port}`",
+                    ip.to_canonical()
+                ),
                 UrlHost::Name(n) => {
                     format!("write `{net} = dns:{n}` and `{net}.{name} = {scheme}:{port}`")
                 }

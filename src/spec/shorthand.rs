@@ -857,7 +857,7 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
-        let path = if rest.starts_with('/') {
+        let path = if rest.starts_with(['/', '@']) {
             rest.to_owned()
         } else {
             format!("./{rest}")
