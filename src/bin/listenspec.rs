@@ -516,6 +516,13 @@ fn read_spec(
             .clone()
             .into_string()
             .map_err(|bad| format!("--listen {bad:?} is not UTF-8 text; a spec line must be"))?;
+        // `--listen "$ADDR"` with `ADDR` unset is no line left out silently.
+        if line.trim_ascii().is_empty() {
+            return Err(format!(
+                "--listen #{} is empty (an unset shell variable?); give a spec line, or leave the flag out",
+                i + 1
+            ));
+        }
         layers = layers.text(format!("--listen #{}", i + 1), line);
     }
     Ok(layers.build())

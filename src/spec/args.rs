@@ -165,10 +165,18 @@ fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
 /// and a line with a `${NAME}` waits for its environment.
 fn statement(line: &str) -> Result<String, String> {
     // `--listen "$ADDR"` with `ADDR` unset: the listener meant would be
-    // left out without a word.
-    if line.trim_ascii().is_empty() {
+    // left out without a word. So would one of only `;` and comments.
+    let no_statement = line.split(['\n', ';']).all(|piece| {
+        piece
+            .split('#')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii()
+            .is_empty()
+    });
+    if no_statement {
         return Err(
-            "the value is empty (an unset shell variable?); give a spec line, or leave the flag out"
+            "the value is empty (an unset shell variable?) or holds only `;` and comments; give a spec line, or leave the flag out"
                 .to_owned(),
         );
     }

@@ -121,12 +121,12 @@ fn a_bad_line_fails_when_the_arguments_are_parsed() {
         .to_string();
     assert!(err.contains("did you mean advertise?"), "{err}");
     // `--listen "$ADDR"` with ADDR unset is no flag left out in silence.
-    for empty in ["", " "] {
+    for empty in ["", " ", ";", " ; ", "# off"] {
         let err = Cli::try_parse_from(["server", "--listen", empty])
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("the value is empty (an unset shell variable?); give a spec line, or leave the flag out"),
+            err.contains("the value is empty (an unset shell variable?) or holds only `;` and comments; give a spec line, or leave the flag out"),
             "{err}"
         );
     }
