@@ -1097,6 +1097,7 @@ impl SpecError {
     /// For a name that is not defined, the one meant, when a defined
     /// network's name is a slip away: (`opps.metrics`, `ops.metrics`), as
     /// the text's `did you mean` lines say.
+    #[cfg(feature = "serde")]
     pub(crate) fn meant(&self) -> &[(String, String)] {
         &self.meant
     }
