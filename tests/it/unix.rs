@@ -1164,6 +1164,29 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
         "{err}"
     );
     assert!(err.to_string().contains("it is a symbolic link"), "{err}");
+
+    // A path that cannot be looked at is named with the error, not taken
+    // for a file that is gone: a regular file where its directory was.
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let inner = sub.join("app.sock");
+    let held = UnixListener::bind(&inner).unwrap();
+    std::fs::rename(&sub, dir.join("sub.moved")).unwrap();
+    std::fs::write(&sub, b"").unwrap();
+    let line = format!("local.api = http:{} mode=600", inner.display());
+    let err = plan(&[line])
+        .bind_inherited(vec![Inherited::new("local.api", held.into())])
+        .unwrap_err();
+    assert!(
+        matches!(
+            &why(&err)[..],
+            [Disagreement::NoSocketFile {
+                found: Some(FileKind::Unreadable { errno }),
+                ..
+            }] if *errno == libc::ENOTDIR
+        ),
+        "{err}"
+    );
 }
 
 /// Starts `unix_server` for the endpoint line `endpoint` (`{}` standing
