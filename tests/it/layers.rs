@@ -173,6 +173,37 @@ fn a_misspelt_network_in_a_later_layer_is_told_the_one_meant() {
     assert_eq!(crate::error_kinds(&err), ["DuplicateNetwork"]);
 }
 
+/// The warning's guess is for a person's few networks: among 256 it is
+/// made, among more it is not (a generated spec would pay the product of
+/// its networks).
+#[test]
+fn a_network_without_endpoints_is_guessed_among_256_networks_and_no_more() {
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    for (networks, guessed) in [(256, true), (257, false)] {
+        let mut text =
+            String::from("ops = loopback shared\nops.m = tcp:0\nopps = loopback shared\n");
+        for i in 0..networks - 2 {
+            text.push_str(&format!("n{i:03} = loopback shared\n"));
+        }
+        let spec: ListenSpec = text.parse().unwrap();
+        assert_eq!(spec.networks().len(), networks);
+        let plan = spec.plan(&host).unwrap_or_else(|e| panic!("{e}"));
+        let opps = plan
+            .warnings()
+            .iter()
+            .find(|w| w.network_name().is_some_and(|n| n.as_str() == "opps"))
+            .unwrap();
+        assert_eq!(
+            opps.fix().contains("if it was meant to change network ops"),
+            guessed,
+            "{networks}: {opps}"
+        );
+    }
+}
+
 #[test]
 fn variables_stand_for_one_word_and_never_for_nothing() {
     let spec = Layers::new()
