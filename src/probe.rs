@@ -54,6 +54,7 @@ use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use crate::AddrClass;
 use crate::bind::{Bound, BoundEndpoint, Listener};
 use crate::capture::CaptureOptions;
 use crate::host::DnsAnswer;
@@ -198,12 +199,12 @@ impl fmt::Display for Reach {
 }
 
 /// Whether no client could reach a server at `ip`: a wildcard in any
-/// spelling, or "this network" (0.0.0.0/8).
+/// spelling, or "this network" (0.0.0.0/8), as the registry's table says.
 fn is_no_server(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.octets()[0] == 0,
-        IpAddr::V6(v6) => v6.is_unspecified(),
-    }
+    matches!(
+        AddrClass::of(ip.to_canonical()),
+        AddrClass::Unspecified | AddrClass::ThisNetwork
+    )
 }
 
 /// A number no other client will send, to recognise the probe, or the

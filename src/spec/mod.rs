@@ -223,9 +223,7 @@ impl FromStr for Advertise {
         // "This network": no client connects there. Where a port alone
         // lands too: to a URL's reader `advertise 8080` (Elasticsearch's
         // `publish_port`) or `https://8443` is the address 0.0.31.144.
-        if let Some(IpAddr::V4(v4)) = ip
-            && v4.octets()[0] == 0
-        {
+        if ip.is_some_and(|ip| crate::AddrClass::of(ip) == crate::AddrClass::ThisNetwork) {
             return Err(bad(AdvertiseError::ThisNetwork));
         }
         if ip.is_some_and(|ip| ip.is_multicast() || ip == IpAddr::from([255u8; 4])) {
