@@ -741,10 +741,10 @@ impl<'s> Planner<'s> {
 
 /// For a network without endpoints, a network with endpoints whose name is a
 /// slip away: `--listen 'opps = 127.0.0.3'` meant to change `ops`, and made
-/// a network of its own. Only among a person's few networks, so that a
-/// generated spec of thousands costs no product of the two.
+/// a network of its own. Only among a person's few networks
+/// (`GUESSED_AMONG`), as a spec error's guesses.
 fn meant_network<'s>(spec: &'s ListenSpec, listens: &[bool], name: &Name) -> Option<&'s Name> {
-    if spec.networks().len() > 256 {
+    if spec.networks().len() > crate::spec::suggest::GUESSED_AMONG {
         return None;
     }
     let listening = || {

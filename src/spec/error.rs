@@ -1008,10 +1008,8 @@ pub struct SpecError {
 /// How many network names the listing under the errors shows.
 const LISTED_NETWORKS: usize = 32;
 
-/// How many undefined names get a "did you mean", and among at most how
-/// many networks.
+/// How many undefined names get a "did you mean".
 const GUESSED: usize = 8;
-const GUESSED_AMONG: usize = 256;
 
 impl SpecError {
     pub(crate) fn unlocated(kinds: Vec<SpecErrorKind>, networks: &[Network]) -> SpecError {
@@ -1033,16 +1031,15 @@ impl SpecError {
             .iter()
             .any(unknown)
             .then(|| networks.iter().map(|n| n.name().clone()).collect());
-        // A guess is for a person's slip in a spec of a few networks: a
-        // generated spec of thousands gets none, rather than a time that
-        // grows with the product of its networks and its errors.
+        // A guess is for a person's slip in a spec of a few networks
+        // (`GUESSED_AMONG`): a generated spec of thousands gets none.
         let mut meant: Vec<(String, String)> = Vec::new();
         let misnamed = errors.iter().filter_map(|e| match &e.kind {
             SpecErrorKind::UnknownNetwork { endpoint } => Some(endpoint.to_string()),
             SpecErrorKind::NothingToRemove(name) => Some(format!("-{name}")),
             _ => None,
         });
-        let guessed = if networks.len() <= GUESSED_AMONG {
+        let guessed = if networks.len() <= super::suggest::GUESSED_AMONG {
             GUESSED
         } else {
             0

@@ -1,5 +1,10 @@
 //! "Did you mean": the known word nearest to a misspelled one.
 
+/// The most networks among which a network's misspelt name is guessed: a
+/// person's slip is in a spec of a few, and a generated spec of thousands
+/// would pay the product of its networks and its misspelt names.
+pub(crate) const GUESSED_AMONG: usize = 256;
+
 /// The candidate closest to `word` by edit distance, if it is close enough
 /// to be a slip of the keyboard rather than another word: at most one edit
 /// per four characters, and at least one, but never all of it (`y` is no

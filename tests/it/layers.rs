@@ -173,9 +173,10 @@ fn a_misspelt_network_in_a_later_layer_is_told_the_one_meant() {
     assert_eq!(crate::error_kinds(&err), ["DuplicateNetwork"]);
 }
 
-/// The warning's guess is for a person's few networks: among 256 it is
-/// made, among more it is not (a generated spec would pay the product of
-/// its networks).
+/// The guesses (a network without endpoints, an endpoint on an undefined
+/// network) are for a person's few networks: among 256 they are made,
+/// among more they are not (a generated spec would pay the product of its
+/// networks).
 #[test]
 fn a_network_without_endpoints_is_guessed_among_256_networks_and_no_more() {
     let host = listenspec::Host::builder()
@@ -200,6 +201,15 @@ fn a_network_without_endpoints_is_guessed_among_256_networks_and_no_more() {
             opps.fix().contains("if it was meant to change network ops"),
             guessed,
             "{networks}: {opps}"
+        );
+        // So is a spec error's guess for an endpoint on a misspelt network.
+        let err = format!("{text}oops.a = tcp:1")
+            .parse::<ListenSpec>()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string().contains("did you mean ops.a for oops.a?"),
+            guessed,
+            "{networks}"
         );
     }
 }
