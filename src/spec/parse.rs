@@ -1116,12 +1116,8 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
         && matches!(scheme.as_str(), "unix" | "unixs")
         && !path.is_empty()
     {
-        // An absolute path or an abstract name as it is; etcd's TLS
-        // (`unixs`) is an https endpoint's.
-        let path = match path.starts_with(['/', '@']) {
-            true => path.to_owned(),
-            false => format!("./{path}"),
-        };
+        // etcd's TLS (`unixs`) is an https endpoint's.
+        let path = shorthand::etcd_unix_path(path);
         let protocol = if scheme == "unixs" { "https" } else { "unix" };
         return SpecErrorKind::EndpointUrl {
             url: target.to_owned(),

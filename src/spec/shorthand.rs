@@ -853,17 +853,22 @@ fn network_prefix(text: &str) -> Option<ForeignForm> {
 
 /// A URL the shorthand did not take: one of its schemes with a path, or a
 /// listener's name (Kafka) as the scheme.
+/// The path etcd's `unix://REST` names: an absolute path or an abstract
+/// name as it is, anything else a file in the directory etcd runs in.
+pub(crate) fn etcd_unix_path(rest: &str) -> String {
+    if rest.starts_with(['/', '@']) {
+        rest.to_owned()
+    } else {
+        format!("./{rest}")
+    }
+}
+
 fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
-        let path = if rest.starts_with(['/', '@']) {
-            rest.to_owned()
-        } else {
-            format!("./{rest}")
-        };
         return Some(ForeignForm::EtcdUnix {
-            path,
+            path: etcd_unix_path(rest),
             tls: scheme == "unixs",
         });
     }
