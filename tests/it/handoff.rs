@@ -53,12 +53,15 @@ fn start(spec_file: &Path, log: &Path, env: &[(&str, &str)]) -> Running {
 /// things go right.
 const PATIENCE: Duration = Duration::from_secs(40);
 
-/// Waits, a bounded time, until `log` says what `done` looks for.
+/// Waits, a bounded time, until `log` says what `done` looks for, in its
+/// complete lines: a line the server is still writing is read next time
+/// (a message read up to its `: ` and no further failed a test).
 fn wait_for_log<T>(log: &Path, what: &str, mut done: impl FnMut(&str) -> Option<T>) -> T {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let text = std::fs::read_to_string(log).unwrap_or_default();
-        if let Some(t) = done(&text) {
+        let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        if let Some(t) = done(complete) {
             return t;
         }
         assert!(
