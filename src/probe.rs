@@ -76,6 +76,16 @@ pub enum Outcome {
         /// The socket's path or abstract name.
         path: UnixPath,
     },
+    /// The probe reached this endpoint's socket bound to `local`, but at a
+    /// loopback address, while the endpoint also listens beyond loopback:
+    /// it reaches this process from this host alone, and a client anywhere
+    /// else connects to its own loopback. A name that answers loopback
+    /// here (Debian's `/etc/hosts` maps the host's name to 127.0.1.1) may
+    /// answer a reachable address elsewhere, which this host cannot check.
+    ThisHostOnly {
+        /// The endpoint's socket that received it.
+        local: SocketAddr,
+    },
     /// Something took the connection or datagram, but the probe never
     /// arrived on this endpoint: another process answers at the advertised
     /// address, or a TLS-terminating proxy dropped the probe.
@@ -170,6 +180,12 @@ impl fmt::Display for Reach {
         match &self.outcome {
             Outcome::Reached { local } => write!(f, ": reaches this process on {local}"),
             Outcome::ReachedUnix { path } => write!(f, ": reaches this process on {path}"),
+            Outcome::ThisHostOnly { local } => write!(
+                f,
+                ": reaches this process on {local}, but only from this host: the address is \
+                 loopback, and a client on any other host connects to its own; make the name \
+                 answer an address of the endpoint's network here, or advertise one"
+            ),
             Outcome::Elsewhere => write!(
                 f,
                 ": something answers there, but not this endpoint; another process holds the \
@@ -205,6 +221,14 @@ fn is_no_server(ip: IpAddr) -> bool {
         AddrClass::of(ip.to_canonical()),
         AddrClass::Unspecified | AddrClass::ThisNetwork
     )
+}
+
+/// Whether the endpoint listens on an address other hosts may reach: one
+/// not loopback, a wildcard included.
+fn beyond_loopback(ep: &BoundEndpoint) -> bool {
+    ep.sockets()
+        .iter()
+        .any(|s| !s.local_addr().ip().to_canonical().is_loopback())
 }
 
 /// A number no other client will send, to recognise the probe, or the
@@ -324,6 +348,15 @@ impl Bound {
             let outcome = match broken.iter().find(|(i, _)| *i == p.ep) {
                 Some((_, e)) => Outcome::Failed(io::Error::new(e.kind(), e.to_string())),
                 None => p.outcome.unwrap_or(Outcome::Elsewhere),
+            };
+            let outcome = match (outcome, &out[p.slot].target) {
+                (Outcome::Reached { local }, Some(Target::Ip(to)))
+                    if to.ip().to_canonical().is_loopback()
+                        && beyond_loopback(&endpoints[p.ep]) =>
+                {
+                    Outcome::ThisHostOnly { local }
+                }
+                (outcome, _) => outcome,
             };
             out[p.slot].outcome = outcome;
         }

@@ -527,3 +527,50 @@ fn a_udp_relay_that_resends_the_probe_is_not_reached() {
         reach[0]
     );
 }
+
+/// An advertised loopback address reaches a wildcard endpoint from this
+/// host alone: the probe arrives, but a client anywhere else would connect
+/// to its own loopback. Debian's `/etc/hosts` maps the host's own name to
+/// 127.0.1.1, so "the name reaches me" passed a check that no other host
+/// would. On an endpoint that listens on loopback only, loopback is what
+/// it means and is reached. Run in a namespace of its own, so the wildcard
+/// is bound there and not on this machine's interfaces.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_advertised_loopback_address_reaches_a_wider_endpoint_from_this_host_only() {
+    let Some(ns) = crate::netns::netns_or_skip(
+        "an_advertised_loopback_address_reaches_a_wider_endpoint_from_this_host_only",
+    ) else {
+        return;
+    };
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("eth0", 2, ["198.51.100.7/24"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "public = *, ipv4  advertise 127.0.1.1
+         public.web = http:0
+         local = 127.0.0.1 expose=local  advertise 127.0.0.1
+         local.web = http:0"
+        .parse()
+        .unwrap();
+    let plan = listenspec::plan(&spec, &host).unwrap();
+    ns.run(move || {
+        let bound = plan.bind_inherited(Vec::new()).unwrap();
+        let reach = bound.check_advertised(WAIT);
+        let public = reach.iter().find(|r| r.endpoint() == "public.web").unwrap();
+        let Outcome::ThisHostOnly { local } = public.outcome() else {
+            panic!("{public}")
+        };
+        assert!(local.ip().is_unspecified(), "{public}");
+        assert!(!public.reached());
+        assert!(
+            public.to_string().contains(
+                "but only from this host: the address is loopback, and a client on any other host connects to its own"
+            ),
+            "{public}"
+        );
+        let local = reach.iter().find(|r| r.endpoint() == "local.web").unwrap();
+        assert!(local.reached(), "{local}");
+    });
+}
