@@ -777,6 +777,15 @@ pub enum AdvertiseError {
     /// Elasticsearch's special value (`_site_`), with the selector that
     /// picks the addresses it stands for: no host a client can use.
     Elasticsearch(String),
+    /// Kafka's `advertised.listeners` form, a listener's name where the
+    /// scheme goes (`PLAINTEXT://broker1:9092`): no URL scheme, and Kafka's
+    /// clients are told the host and port alone.
+    KafkaListener {
+        /// The listener's name, as written.
+        name: String,
+        /// What follows `://`.
+        address: String,
+    },
     /// An address in 0.0.0.0/8, "this network", which no client can
     /// connect to; where a port alone lands too (`8080` is 0.0.31.144 to
     /// a URL's reader).
@@ -816,6 +825,10 @@ impl fmt::Display for AdvertiseError {
             AdvertiseError::Elasticsearch(selector) => write!(
                 f,
                 "it is Elasticsearch's special value, which names addresses to pick ({selector} here), not a host clients can use: advertise this server's own name or address"
+            ),
+            AdvertiseError::KafkaListener { name, address } => write!(
+                f,
+                "it is a Kafka listener, {name:?}, whose name is no URL scheme: advertise {address} (a host and port, which each endpoint gets with its own scheme, as Kafka's clients are told the host and port alone)"
             ),
             AdvertiseError::ThisNetwork => f.write_str(
                 "it is an address in 0.0.0.0/8, \"this network\", which no client can connect to (a number alone is one: 8080 reads as 0.0.31.144); advertise this server's own name or address, with the port after it (HOST:8080)",

@@ -195,6 +195,16 @@ impl FromStr for Advertise {
         {
             return Err(bad(AdvertiseError::List));
         }
+        // Kafka's `advertised.listeners=PLAINTEXT://broker1:9092`: the
+        // listener's name is no scheme clients could use.
+        if let Some((scheme, address)) = s.split_once("://")
+            && shorthand::is_kafka_listener(scheme)
+        {
+            return Err(bad(AdvertiseError::KafkaListener {
+                name: scheme.to_owned(),
+                address: address.to_owned(),
+            }));
+        }
         let is_url = s.contains("://");
         // A scheme-less host reads as http:// reads it, and so does the host
         // of every scheme: spellings like `0`, `0x0` or `0.0` are the

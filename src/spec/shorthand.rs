@@ -863,7 +863,43 @@ pub(crate) fn etcd_unix_path(rest: &str) -> String {
     }
 }
 
+/// Whether a URL's scheme is a Kafka listener's name (`PLAINTEXT://`,
+/// `INTERNAL://`): Kafka upper-cases them, so a scheme in capitals is one
+/// unless it is a URL scheme this crate knows written in capitals
+/// (`HTTP://`, `UNIX://`); and Kafka's security protocols are listeners in
+/// any case.
+pub(crate) fn is_kafka_listener(scheme: &str) -> bool {
+    let lower = scheme.to_ascii_lowercase();
+    let known = matches!(
+        &*lower,
+        "tcp"
+            | "udp"
+            | "http"
+            | "https"
+            | "ws"
+            | "wss"
+            | "grpc"
+            | "grpcs"
+            | "unix"
+            | "unixs"
+            | "unixgram"
+    );
+    !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && (matches!(&*lower, "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl")
+            || (!known && !scheme.bytes().any(|b| b.is_ascii_lowercase())))
+}
+
 fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
+    // A scheme is case-insensitive: `UNIX://` is etcd's as `unix://` is.
+    let lower = scheme.to_ascii_lowercase();
+    let scheme = if is_kafka_listener(scheme) {
+        scheme
+    } else {
+        &*lower
+    };
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
@@ -917,16 +953,7 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
             address: format!("{scheme}://{authority}"),
         });
     }
-    // Kafka upper-cases a listener's name, so `plaintext://` is a listener
-    // too when it is one of Kafka's security protocols; another lowercase
-    // scheme is some other program's.
-    let listener = !scheme.is_empty()
-        && scheme
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        && (scheme.bytes().any(|b| b.is_ascii_uppercase())
-            || matches!(scheme, "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl"));
-    if listener {
+    if is_kafka_listener(scheme) {
         return path.is_empty().then(|| ForeignForm::Listener {
             name: scheme.to_owned(),
             address: authority.to_owned(),
