@@ -2,7 +2,7 @@
 //! the endpoint, the address, the cause and what to change.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use ipnet::IpNet;
@@ -170,6 +170,31 @@ fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
         ),
         _ => format!("{selector} is not an address of this host"),
     }
+}
+
+/// An IPv6 address whose last group reads as a port after an address of
+/// its own (`::1:80`, `2001:db8::1:443`): HAProxy's and others' way of
+/// writing an IPv6 address and port without brackets. The group must be
+/// written in decimal digits, and what comes before it must be a whole
+/// address (`2001:db8::80` is not one, as `2001:db8:` is no address).
+fn port_in_address(ip: Ipv6Addr) -> Option<(Ipv6Addr, u16)> {
+    let text = ip.to_string();
+    let (address, port) = text.rsplit_once(':')?;
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let port: u16 = port.parse().ok().filter(|&p| p != 0)?;
+    Some((address.parse().ok()?, port))
+}
+
+/// An interface name followed by what reads as a port (`eth0:8080`): the
+/// name and the port. A port here is a number above 0 of more than one
+/// digit, so an alias's label (`eth0:1`) is not read as one.
+fn port_after_name(pattern: &str) -> Option<(&str, u16)> {
+    let (name, port) = pattern.rsplit_once(':')?;
+    let digits = port.len() > 1 && port.bytes().all(|b| b.is_ascii_digit());
+    let port: u16 = port.parse().ok().filter(|&p| digits && p != 0)?;
+    (!name.is_empty()).then_some((name, port))
 }
 
 /// Where messages that speak of the host's interfaces send the reader: the
@@ -704,7 +729,15 @@ impl ProblemKind {
             ),
             ProblemKind::UnknownInterface { pattern } => (
                 format!("no interface matches {pattern:?} ({LISTED})"),
-                "use one of the interface names listed (`ip -br addr` shows them)".to_owned(),
+                match port_after_name(pattern) {
+                    // `if:eth0:8080`: a name may hold `:` (an old alias's
+                    // label, eth0:1), so it parsed; the port was meant.
+                    Some((name, port)) => format!(
+                        "if :{port} was meant as the port, it goes on an endpoint's line: `NET = if:{name}` and `NET.NAME = tcp:{port}`; otherwise use one of the interface names listed (`ip -br addr` shows them)"
+                    ),
+                    None => "use one of the interface names listed (`ip -br addr` shows them)"
+                        .to_owned(),
+                },
             ),
             ProblemKind::WrongZone { ip, zone, holders } => (
                 format!(
@@ -770,16 +803,25 @@ impl ProblemKind {
             ),
             ProblemKind::NotLocal { selector, remote } => (
                 format!("{} ({LISTED})", not_local(selector, remote)),
-                format!(
-                    "a server can only bind addresses its own interfaces hold. {selector} most likely \
-                     reaches this host through NAT, a proxy or load balancer, or a container's port \
-                     mapping, so clients use it but the server cannot bind it. Select the local \
-                     address or interface the traffic arrives on, and advertise this one, e.g. \
-                     `NET = if:eth0 advertise {}` (not `*`, which would listen on every network)",
-                    match selector {
-                        Selector::Dns(name) => name.clone(),
-                        other => other.to_string(),
-                    }
+                match selector {
+                    Selector::Addr { ip: IpAddr::V6(ip), .. } => port_in_address(*ip),
+                    _ => None,
+                }
+                .map_or_else(
+                    || format!(
+                        "a server can only bind addresses its own interfaces hold. {selector} most likely \
+                         reaches this host through NAT, a proxy or load balancer, or a container's port \
+                         mapping, so clients use it but the server cannot bind it. Select the local \
+                         address or interface the traffic arrives on, and advertise this one, e.g. \
+                         `NET = if:eth0 advertise {}` (not `*`, which would listen on every network)",
+                        match selector {
+                            Selector::Dns(name) => name.clone(),
+                            other => other.to_string(),
+                        }
+                    ),
+                    |(address, port)| format!(
+                        "if :{port} was meant as the port ({selector} is read as one IPv6 address, where HAProxy and others mean {address} and port {port}), the port goes on an endpoint's line: `NET = {address}` and `NET.NAME = tcp:{port}`; an IPv6 address with its port is written [{address}]:{port}"
+                    ),
                 ),
             ),
             ProblemKind::DnsFailed { name, error } => (
