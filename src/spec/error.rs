@@ -1424,6 +1424,8 @@ pub enum ForeignForm {
         port: String,
         /// The host's address Docker publishes it on, if written.
         published_on: Option<String>,
+        /// Whether it maps UDP (`/udp` after it); TCP otherwise.
+        udp: bool,
     },
     /// Elasticsearch's special values, `_local_`, `_site_`, `_global_`,
     /// `_eth0_` (maybe `:ipv4` or `:ipv6` before the last `_`), with a port
@@ -1711,11 +1713,13 @@ impl ForeignForm {
                 on_family(scheme, family, address)
             }
             ForeignForm::PassedFd => PASSED_BY_NAME.to_owned(),
-            ForeignForm::PortMapping { port, .. } if port.contains('-') => format!(
-                "an endpoint for each port the server listens on in its container (`NET.p1 = tcp:FIRST`, …, for {port}): Docker publishes every port of a range, where a range here is one port, the first free"
+            ForeignForm::PortMapping { port, udp, .. } if port.contains('-') => format!(
+                "an endpoint for each port the server listens on in its container (`NET.p1 = {}:FIRST`, …, for {port}): Docker publishes every port of a range, where a range here is one port, the first free",
+                if *udp { "udp" } else { "tcp" }
             ),
-            ForeignForm::PortMapping { port, published_on } => format!(
-                ":{port} for every address of both families: the port this server listens on in its container, which Docker publishes the host's port to{}",
+            ForeignForm::PortMapping { port, published_on, udp } => format!(
+                "{}:{port} for every address of both families: the port this server listens on in its container, which Docker publishes the host's port to{}",
+                if *udp { "udp://" } else { "" },
                 published_on
                     .as_ref()
                     .map(|ip| format!(" (on the host's {ip} alone: that limit is Docker's, not this server's)"))
@@ -1919,7 +1923,8 @@ fn with_options(address: &str, options: &[String]) -> String {
 /// `tcp@` and `udp@` take the family from the address (IPv4 for `*` and
 /// none, as a bare `bind :80` is every IPv4 address).
 fn haproxy_ip(prefix: &str, address: &str) -> String {
-    let scheme = if prefix.starts_with("udp") {
+    // QUIC (HTTP/3) runs over UDP: a UDP socket is what HAProxy binds.
+    let scheme = if prefix.starts_with("udp") || prefix.starts_with("quic") {
         "udp"
     } else {
         "tcp"
@@ -1927,8 +1932,8 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
     let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let family = match prefix {
-        "ipv4" | "tcp4" | "udp4" => Some(Family::V4),
-        "ipv6" | "tcp6" | "udp6" => Some(Family::V6),
+        "ipv4" | "tcp4" | "udp4" | "quic4" => Some(Family::V4),
+        "ipv6" | "tcp6" | "udp6" | "quic6" => Some(Family::V6),
         _ if host.contains(':') => Some(Family::V6),
         _ if host.is_empty() || host == "*" || host.parse::<std::net::Ipv4Addr>().is_ok() => {
             Some(Family::V4)

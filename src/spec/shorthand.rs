@@ -426,6 +426,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                 | "udp"
                 | "udp4"
                 | "udp6"
+                | "quic4"
+                | "quic6"
                 | "unix"
                 | "uxst"
                 | "uxdg"
@@ -605,8 +607,13 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             |(a, b)| matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a < b),
         )
     };
-    // Docker's `-p [HOST_IP:]PUBLISHED:PORT`.
-    let parts: Vec<&str> = text.split(':').collect();
+    // Docker's `-p [HOST_IP:]PUBLISHED:PORT[/PROTOCOL]`.
+    let (mapping, udp) = match text.rsplit_once('/') {
+        Some((mapping, "udp")) => (mapping, true),
+        Some((mapping, "tcp")) => (mapping, false),
+        _ => (text, false),
+    };
+    let parts: Vec<&str> = mapping.split(':').collect();
     if let [.., published, port] = parts[..]
         && (parts.len() == 2
             || (parts.len() == 3 && parts[0].parse::<std::net::Ipv4Addr>().is_ok()))
@@ -616,6 +623,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return Some(ForeignForm::PortMapping {
             port: port.to_owned(),
             published_on: (parts.len() == 3).then(|| parts[0].to_owned()),
+            udp,
         });
     }
     if let Some(form) = selector_port(text) {
@@ -851,8 +859,6 @@ fn network_prefix(text: &str) -> Option<ForeignForm> {
     })
 }
 
-/// A URL the shorthand did not take: one of its schemes with a path, or a
-/// listener's name (Kafka) as the scheme.
 /// The path etcd's `unix://REST` names: an absolute path or an abstract
 /// name as it is, anything else a file in the directory etcd runs in.
 pub(crate) fn etcd_unix_path(rest: &str) -> String {
@@ -892,6 +898,8 @@ pub(crate) fn is_kafka_listener(scheme: &str) -> bool {
             || (!known && !scheme.bytes().any(|b| b.is_ascii_lowercase())))
 }
 
+/// A URL the shorthand did not take: one of its schemes with a path, or a
+/// listener's name (Kafka) as the scheme.
 fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     // A scheme is case-insensitive: `UNIX://` is etcd's as `unix://` is.
     let lower = scheme.to_ascii_lowercase();
