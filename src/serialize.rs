@@ -354,8 +354,14 @@ impl Serialize for Located {
         let mut st = s.serialize_struct("Located", 4)?;
         st.serialize_field("layer", &self.layer)?;
         st.serialize_field("line", &self.line)?;
-        st.serialize_field("statement", &self.statement)?;
-        st.serialize_field("message", &Text(&self.kind))?;
+        st.serialize_field(
+            "statement",
+            &self.statement.as_deref().map(crate::spec::hide_userinfo),
+        )?;
+        st.serialize_field(
+            "message",
+            &crate::spec::hide_userinfo(&self.kind.to_string()),
+        )?;
         st.end()
     }
 }

@@ -983,7 +983,8 @@ pub struct Located {
     pub line: Option<usize>,
     /// The statement as written, with the first of its errors; the ones
     /// after it from the same statement have none, so a statement is held
-    /// and printed once however many errors it has.
+    /// and printed once however many errors it has. Held as written; the
+    /// error's text and JSON show a URL's user and password in it as `***`.
     pub statement: Option<String>,
     /// The layer it came from, as its caller named it (`config.toml
     /// [listen]`, `--listen #2`), when the spec was built from layers.
@@ -1141,9 +1142,37 @@ impl<T: fmt::Display> fmt::Display for Escaped<T> {
             word: 0,
             cut: 0,
         };
-        fmt::write(&mut out, format_args!("{}", self.0))?;
+        fmt::Write::write_str(&mut out, &hide_userinfo(&self.0.to_string()))?;
         out.end_word()
     }
+}
+
+/// `text` with the user and password of every URL in it (`://USER:PASSWORD@`)
+/// shown as `***`: a refused `advertise https://admin:hunter2@a.example`,
+/// or a value from a secret's variable, would otherwise put the password
+/// in the logs that print the error, twice (the value and its statement).
+pub(crate) fn hide_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        let end = after
+            .find(|c: char| "/?#\"'`,;()<>[]{}".contains(c) || c.is_whitespace())
+            .unwrap_or(after.len());
+        out.push_str(before);
+        match after[..end].rfind('@') {
+            Some(userinfo) => {
+                out.push_str("***");
+                rest = &after[userinfo..];
+            }
+            None => rest = after,
+        }
+    }
+    if out.is_empty() {
+        return text.into();
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// Text from outside (a config's value, an environment variable) quoted

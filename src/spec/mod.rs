@@ -33,7 +33,7 @@ pub use error::{
     AdvertiseError, ForeignForm, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion, UnixEndpointError, UnixNetworkError, UnixPathError,
 };
-pub(crate) use error::{Escaped, Quoted};
+pub(crate) use error::{Escaped, Quoted, hide_userinfo};
 pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;

@@ -645,3 +645,42 @@ fn a_byte_order_mark_at_the_start_of_a_layer_is_not_text() {
     );
     assert!("\u{feff}:8080".parse::<ListenSpec>().is_ok());
 }
+
+/// A URL's user and password never reach the error's text or JSON: the
+/// refused `advertise` value, the statement quoted under it, and a value
+/// a secret's variable put into a one-address layer are each shown with
+/// `***` in their place, while the host stays, to say which URL it is.
+#[test]
+fn an_error_never_echoes_a_urls_password() {
+    let err = Layers::new()
+        .text(
+            "config.toml",
+            "public = * advertise https://admin:hunter2@svc.example\npublic.http = http:8080",
+        )
+        .text("--listen #1", "${ADMIN_URL}")
+        .env(env(&[(
+            "ADMIN_URL",
+            "https://root:s3cr3t@0.0.0.0:9443/admin",
+        )]))
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    for secret in ["admin:", "hunter2", "root:", "s3cr3t"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(
+        text.contains(
+            r#"advertise "https://***@svc.example": it may not carry a user or password"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("https://***@0.0.0.0:9443/admin"), "{text}");
+    #[cfg(feature = "serde")]
+    {
+        let json = serde_json::to_string(&err).unwrap();
+        for secret in ["hunter2", "s3cr3t"] {
+            assert!(!json.contains(secret), "{secret} in {json}");
+        }
+        assert!(json.contains("https://***@svc.example"), "{json}");
+    }
+}
