@@ -185,10 +185,13 @@ impl Successor {
     }
 
     /// This very program, with the arguments it was started with: the
-    /// successor of an upgrade that replaced the binary on disk.
+    /// successor of an upgrade that replaced the binary on disk. Where the
+    /// binary was replaced by a rename over it (as package managers and
+    /// `install` do), the path it was started from, which holds the new
+    /// one.
     pub fn this_program() -> io::Result<Successor> {
         Ok(Successor {
-            program: std::env::current_exe()?,
+            program: replaced(std::env::current_exe()?),
             args: std::env::args_os().skip(1).collect(),
             env: Vec::new(),
         })
@@ -700,13 +703,17 @@ fn successor_env(
 
 /// Says `READY=1` to the process that started this one (a predecessor in
 /// an upgrade, or systemd for a `Type=notify` service), through
-/// `NOTIFY_SOCKET`; returns whether it was set.
+/// `NOTIFY_SOCKET`; returns whether it was heard there: `false` when
+/// `NOTIFY_SOCKET` is not set, and when nothing listens at it any more.
 ///
 /// Call it when the server is ready to serve (its sockets bound and
 /// taken, the application built), just before it starts accepting: the
 /// predecessor stops accepting when it hears it. A successor that fails
 /// before then has accepted no connection, so its predecessor, which goes
-/// on serving, loses none.
+/// on serving, loses none. A predecessor that died during the upgrade
+/// (killed, or crashed) has left its sockets to this process, which is
+/// then the only one to serve them: that is `Ok(false)`, not an error, so
+/// `notify_ready()?` goes on to serve.
 pub fn notify_ready() -> io::Result<bool> {
     #[cfg(unix)]
     {
@@ -714,11 +721,39 @@ pub fn notify_ready() -> io::Result<bool> {
             return Ok(false);
         };
         let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
-        socket.send_to(b"READY=1\n", &to)?;
-        Ok(true)
+        match socket.send_to(b"READY=1\n", &to) {
+            Ok(_) => Ok(true),
+            // The listener is gone: its socket file is left unbound
+            // (ECONNREFUSED), or removed with its directory.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
     }
     #[cfg(not(unix))]
     Ok(false)
+}
+
+/// The path of this program's binary on disk now: Linux names a running
+/// binary that was renamed over or removed `PATH (deleted)`, and the
+/// upgrade is to whatever `PATH` holds now.
+fn replaced(exe: PathBuf) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        if let Some(path) = exe.as_os_str().as_bytes().strip_suffix(b" (deleted)")
+            && !exe.exists()
+        {
+            return PathBuf::from(OsStr::from_bytes(path));
+        }
+    }
+    exe
 }
 
 /// A copy of an IP socket's descriptor (close-on-exec), to hand over.

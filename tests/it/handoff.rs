@@ -404,6 +404,92 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
     drop(first);
 }
 
+/// A predecessor killed while its successor gets ready leaves the
+/// successor serving: the `READY=1` it sends then finds no one listening,
+/// which `notify_ready` says is `Ok(false)`, and the successor's
+/// `notify_ready()?` goes on to serve the sockets it took. (It failed with
+/// ECONNREFUSED, and the successor exited: nothing served.)
+#[test]
+fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
+    let dir = Scratch::new("killed");
+    let (spec, log, fail) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("fail"),
+    );
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    // The successor takes half a second between binding and ready.
+    std::fs::write(&fail, "slow").unwrap();
+    let first = start(
+        &spec,
+        &log,
+        &[("UPGRADE_FAIL_FILE", fail.to_str().unwrap())],
+    );
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    signal(pid, "-HUP");
+    // The successor's table: it holds the sockets and is not ready yet.
+    assert_eq!(bound_addr(&log, "local.web", 1), addr);
+    signal(pid, "-KILL");
+    let next = wait_generation(addr, 1);
+    let _last = Last(next);
+    assert_ne!(next, pid);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("Connection refused"), "{text}");
+    signal(next, "-TERM");
+    wait_ended(next);
+    drop(first);
+}
+
+/// `Successor::this_program()` upgrades to the binary a package manager
+/// put in place by renaming it over the running one: Linux then names the
+/// running binary `PATH (deleted)`, which was started, and failed.
+#[test]
+fn an_upgrade_starts_the_binary_renamed_over_the_running_one() {
+    let dir = Scratch::new("replaced");
+    let (spec, log, bin) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("server"),
+    );
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    std::fs::copy(example("upgrade_server"), &bin).unwrap();
+    let out = std::fs::File::create(&log).unwrap();
+    let first = Running(
+        Command::new(&bin)
+            .arg("--listen-file")
+            .arg(&spec)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap(),
+    );
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    let _last = Last(pid);
+    // What `install` and package managers do: a new file, renamed over.
+    let new = dir.join("server.new");
+    std::fs::copy(example("upgrade_server"), &new).unwrap();
+    std::fs::rename(&new, &bin).unwrap();
+    signal(pid, "-HUP");
+    let next = wait_generation(addr, 1);
+    let _last = Last(next);
+    wait_ended(pid);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("(deleted)"), "{text}");
+    signal(next, "-TERM");
+    wait_ended(next);
+    drop(first);
+}
+
 /// An upgrade to a changed spec: the endpoint both specs have is never
 /// unbound (its clients see no refusal), the one only the new spec has is
 /// bound, the one it dropped is closed; the Unix socket file goes with its
