@@ -269,7 +269,10 @@ impl Inherited {
 /// A socket's path or abstract name as a person reads it: its UTF-8 as it
 /// is, each byte that is not UTF-8 as `\xNN` (and `\` as `\\`, so an
 /// escape cannot be confused with text). Lossy conversion would print
-/// `\xff` and `\u{FFFD}` alike, and two sockets as one.
+/// `\xff` and `\u{FFFD}` alike, and two sockets as one. A control
+/// character is escaped (`\n`, `\u{1b}`), and so is an invisible or
+/// bidirectional one: whoever named the socket must not write lines or
+/// terminal escapes into the error.
 #[cfg(unix)]
 fn escaped(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
@@ -277,6 +280,8 @@ fn escaped(bytes: &[u8]) -> String {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
+                c if c.is_control() => out.extend(c.escape_debug()),
+                c if crate::is_unprintable(c) => out.extend(c.escape_unicode()),
                 c => out.push(c),
             }
         }
@@ -789,6 +794,36 @@ mod tests {
             .unwrap();
         let ep = bound.endpoint("local", "ctl").unwrap();
         assert_eq!(ep.unix().unwrap().inherited(), Some("local.ctl"));
+    }
+
+    /// An inherited socket whose name holds a line break, a terminal
+    /// escape or a bidirectional override reads with each escaped: whoever
+    /// bound it cannot forge a line of the error or clear the screen.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn an_inherited_names_control_characters_are_escaped() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+
+        use socket2::{Domain, SockAddr, Socket, Type};
+
+        use super::Inherited;
+
+        let name = format!(
+            "\0ls-act-{}\n- fake: all good\x1b[2J\u{202e}",
+            std::process::id()
+        );
+        let addr = SockAddr::unix(OsStr::from_bytes(name.as_bytes())).unwrap();
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+        socket.bind(&addr).unwrap();
+        let found = Inherited::new("x", socket).describe();
+        assert_eq!(
+            found,
+            format!(
+                "unix socket @ls-act-{}\\n- fake: all good\\u{{1b}}[2J\\u{{202e}} (stream)",
+                std::process::id()
+            )
+        );
     }
 
     /// Paths are compared as bytes: `/a/./b` and `/a/b` are equal

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use crate::plan::PlannedEndpoint;
 use crate::spec::suggest::closest;
 use crate::spec::{
-    Account, QualifiedName, Quoted, SHORTHAND_NETWORK, Transport, UnixPath, is_one_address_network,
+    Account, Escaped, QualifiedName, Quoted, SHORTHAND_NETWORK, Transport, UnixPath,
+    is_one_address_network,
 };
 
 /// Why one socket could not be had.
@@ -487,7 +488,7 @@ impl fmt::Display for Disagreement {
             Disagreement::NoSocketFile { path, found } => write!(
                 f,
                 "has no socket file at {}: {}",
-                path.display(),
+                Escaped(path.display()),
                 found.map_or("nothing is there".to_owned(), |k| format!("it is {k}"))
             ),
             Disagreement::FileMode {
@@ -497,7 +498,7 @@ impl fmt::Display for Disagreement {
             } => write!(
                 f,
                 "has mode {found:o} on its file {}, but the endpoint says mode={expected:o}",
-                path.display()
+                Escaped(path.display())
             ),
             Disagreement::FileOwner {
                 path,
@@ -507,7 +508,7 @@ impl fmt::Display for Disagreement {
             } => write!(
                 f,
                 "has its file {} owned by uid {found}, but the endpoint says owner={account} (uid {expected})",
-                path.display()
+                Escaped(path.display())
             ),
             Disagreement::FileGroup {
                 path,
@@ -517,7 +518,7 @@ impl fmt::Display for Disagreement {
             } => write!(
                 f,
                 "has its file {} in group gid {found}, but the endpoint says group={account} (gid {expected})",
-                path.display()
+                Escaped(path.display())
             ),
         }
     }
@@ -534,7 +535,7 @@ impl Disagreement {
             Disagreement::V6Only { expected: false } => "set BindIPv6Only=both in the .socket unit, or drop v6only=false from the endpoint".to_owned(),
             Disagreement::Device { expected: Some(d), .. } => format!("set BindToDevice={d} in the .socket unit"),
             Disagreement::Device { expected: None, .. } => "remove BindToDevice= from the .socket unit, or add device to the endpoint".to_owned(),
-            Disagreement::NoSocketFile { path, .. } => format!("ListenStream=/ListenDatagram= of the .socket unit must be {}, and nothing may remove or replace its file while the unit runs", path.display()),
+            Disagreement::NoSocketFile { path, .. } => format!("ListenStream=/ListenDatagram= of the .socket unit must be {}, and nothing may remove or replace its file while the unit runs", Escaped(path.display())),
             // systemd's SocketMode= is octal, its own default 0666.
             Disagreement::FileMode { expected, .. } => format!("set SocketMode={expected:04o} in the .socket unit, or change the endpoint's mode= to what the unit makes"),
             Disagreement::FileOwner { account, .. } => format!("set SocketUser={account} in the .socket unit, or drop owner= from the endpoint"),
@@ -701,7 +702,7 @@ impl fmt::Display for Descriptor {
             self.kind
         )?;
         if let Some(p) = &self.path {
-            write!(f, " ({})", p.display())?;
+            write!(f, " ({})", Escaped(p.display()))?;
         }
         if self.kind != FileKind::NotOpen {
             f.write_str(", not a socket")?;
@@ -871,40 +872,40 @@ impl fmt::Display for UnixError {
             UnixError::NotASocket { path, kind } => write!(
                 f,
                 "{} is {kind}, not a socket; it was left as it is",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::Live { path, how } => write!(
                 f,
                 "another instance is running on {}: {how}",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::Stale { path } => write!(
                 f,
                 "a stale socket file is at {} (connecting to it is refused: no process listens on it), and the endpoint says stale=refuse",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::OthersStale { path, owner } => write!(
                 f,
                 "a stale socket file of user id {owner} is at {}, in a sticky directory, where only its owner may remove it; it was left as it is",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::Probe { path, error } => write!(
                 f,
                 "cannot tell whether the socket file at {} is in use, so it was left as it is: connecting to it failed: {error}",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::NoDirectory { dir } => {
-                write!(f, "the directory {} does not exist", dir.display())
+                write!(f, "the directory {} does not exist", Escaped(dir.display()))
             }
             UnixError::DirectoryDenied { dir, error } => write!(
                 f,
                 "this process may not create a socket file in {}: {error}",
-                dir.display()
+                Escaped(dir.display())
             ),
             UnixError::Replaced { path } => write!(
                 f,
                 "{} was replaced by another process while the socket was being made; it is not this process's and was left as it is",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::Os { step, error } => write!(f, "{step}: {error}"),
             UnixError::AbstractUnsupported { name, os } => write!(
@@ -937,27 +938,27 @@ impl UnixError {
             UnixError::NotASocket { .. } => "listenspec never deletes a file that is not a socket: move it away, or give the endpoint another path".to_owned(),
             UnixError::Live { path, .. } => format!(
                 "stop the other instance first (`ss -xlp 'src {}'` shows which process holds it), or give this one another path",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::Stale { path } => format!(
                 "remove the file (`rm {}`) once sure no server uses it, or drop stale=refuse to have it replaced",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::OthersStale { path, owner } => format!(
                 "ask user {owner} (`getent passwd {owner}`) to remove {} once no server uses it, or give this endpoint a path in a directory of the service's own (RuntimeDirectory= in the unit)",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::Probe { path, .. } => format!(
                 "see the OS error above; if no server uses {}, remove it by hand",
-                path.display()
+                Escaped(path.display())
             ),
             UnixError::NoDirectory { dir } => format!(
                 "create it (`mkdir -p {}`), or let systemd make it for the service: RuntimeDirectory=NAME in the unit makes /run/NAME",
-                dir.display()
+                Escaped(dir.display())
             ),
             UnixError::DirectoryDenied { dir, .. } => format!(
                 "let this user write to {} (chown or chmod it), or let systemd make the directory for the service: RuntimeDirectory=NAME with User= in the unit",
-                dir.display()
+                Escaped(dir.display())
             ),
             UnixError::Replaced { .. } => "another process changes files in that directory; give the service a directory only it may write to (RuntimeDirectory= in the unit)".to_owned(),
             UnixError::Os { step, error } => step.fix(error),
@@ -1046,7 +1047,11 @@ impl fmt::Display for Step {
             }
             Step::Listen => f.write_str("listening"),
             Step::PrivateDir { dir } => {
-                write!(f, "creating the private directory {}", dir.display())
+                write!(
+                    f,
+                    "creating the private directory {}",
+                    Escaped(dir.display())
+                )
             }
             Step::Link => f.write_str("linking the socket file into place"),
         }

@@ -983,7 +983,7 @@ impl ProblemKind {
             ProblemKind::UnixRelativeUnresolved { written } => (
                 format!(
                     "{} is relative, and the host snapshot records no working directory to resolve it against",
-                    written.display()
+                    Escaped(written.display())
                 ),
                 "write the socket's absolute path (a server's working directory is rarely what was meant), or capture the host with this spec so its working directory is recorded".to_owned(),
             ),
@@ -1018,7 +1018,7 @@ impl ProblemKind {
                     }
                     Some(f) => format!(
                         "unix socket {path} is the file {}, also taken by {other} (as {other_path})",
-                        f.display()
+                        Escaped(f.display())
                     ),
                 },
                 "give one of the endpoints another path".to_owned(),
@@ -1026,33 +1026,33 @@ impl ProblemKind {
             ProblemKind::UnixNoDirectory { path, dir } => (
                 format!(
                     "the directory of {} does not exist: {}",
-                    path.display(),
-                    dir.display()
+                    Escaped(path.display()),
+                    Escaped(dir.display())
                 ),
                 format!(
                     "create it before the server starts (`mkdir -p {}`, or systemd's RuntimeDirectory= for a directory under /run), or put the socket in a directory that exists",
-                    dir.display()
+                    Escaped(dir.display())
                 ),
             ),
             ProblemKind::UnixNotDirectory { path, dir, kind } => (
                 format!(
                     "the directory of {} is not a directory: {} is {kind}",
-                    path.display(),
-                    dir.display()
+                    Escaped(path.display()),
+                    Escaped(dir.display())
                 ),
                 "put the socket in a directory".to_owned(),
             ),
             ProblemKind::UnixPathTaken { path, kind } => (
                 match kind {
-                    PathKind::Directory => format!("{} is a directory, not a socket", path.display()),
+                    PathKind::Directory => format!("{} is a directory, not a socket", Escaped(path.display())),
                     _ => format!(
                         "{} is {kind}, not a socket; listenspec never deletes it",
-                        path.display()
+                        Escaped(path.display())
                     ),
                 },
                 format!(
                     "move what is at {} away if it is not needed, or use another path for the socket",
-                    path.display()
+                    Escaped(path.display())
                 ),
             ),
             ProblemKind::UnknownAccount { kind, name } => (
@@ -1081,24 +1081,24 @@ impl ProblemKind {
             ProblemKind::UnixRelative { written, resolved } => (
                 format!(
                     "{} is relative: it is bound as {}, from the working directory",
-                    written.display(),
-                    resolved.display()
+                    Escaped(written.display()),
+                    Escaped(resolved.display())
                 ),
                 format!(
                     "write {} if that is meant, so the socket does not move with the directory the server starts in",
-                    resolved.display()
+                    Escaped(resolved.display())
                 ),
             ),
             ProblemKind::UnixNotWritable { path, dir } => (
                 format!(
                     "the process that captured the host may not create files in {}, so it cannot bind {} (unless the service manager passes the socket in)",
-                    dir.display(),
-                    path.display()
+                    Escaped(dir.display()),
+                    Escaped(path.display())
                 ),
                 format!(
                     "give the server's user write permission on {} (systemd's RuntimeDirectory= does), or use socket activation (ListenStream={})",
-                    dir.display(),
-                    path.display()
+                    Escaped(dir.display()),
+                    Escaped(path.display())
                 ),
             ),
             ProblemKind::UnixUnreadable {
@@ -1108,19 +1108,19 @@ impl ProblemKind {
             } => (
                 format!(
                     "could not look at {} for the socket {}: {error}; binding will most likely fail the same way",
-                    looked_at.display(),
-                    path.display()
+                    Escaped(looked_at.display()),
+                    Escaped(path.display())
                 ),
                 format!(
                     "give the server's user search permission on the directories above {}, or put the socket where it may",
-                    path.display()
+                    Escaped(path.display())
                 ),
             ),
             ProblemKind::UnixDirUnsafe { path, dir, writer } => (
                 format!(
                     "{} (on the path of the socket {}) {}, so they may rename or replace the socket file whatever the bind does",
-                    dir.display(),
-                    path.display(),
+                    Escaped(dir.display()),
+                    Escaped(path.display()),
                     match writer {
                         DirWriter::World => "is world-writable without the sticky bit: any user may write it".to_owned(),
                         DirWriter::Group => "is group-writable without the sticky bit: any member of its group may write it".to_owned(),
@@ -1134,11 +1134,11 @@ impl ProblemKind {
                     match writer {
                         DirWriter::World | DirWriter::Group => format!(
                             "`chmod go-w {0}` (or `chmod +t {0}` if others must create files there)",
-                            dir.display()
+                            Escaped(dir.display())
                         ),
                         DirWriter::Owner { .. } => format!(
                             "give it to the server's user or root (`chown root {}`)",
-                            dir.display()
+                            Escaped(dir.display())
                         ),
                     }
                 ),

@@ -972,7 +972,17 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
     let (_reader, writer) = std::io::pipe().unwrap();
     let null = std::fs::File::open("/dev/null").unwrap();
     let dir_fd = std::fs::File::open(&dir).unwrap();
+    // A name that would forge a line of the error and clear the screen.
+    let evil_path = dir.join("evil\n- fake: all good\x1b[2J");
+    let evil = std::fs::File::create(&evil_path).unwrap();
     let cases: Vec<(Option<i32>, String)> = vec![
+        (
+            Some(evil.as_raw_fd()),
+            format!(
+                "is a regular file ({}/evil\\n- fake: all good\\u{{1b}}[2J), not a socket",
+                dir.display()
+            ),
+        ),
         (
             Some(log.as_raw_fd()),
             format!("is a regular file ({}), not a socket", log_path.display()),
