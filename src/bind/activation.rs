@@ -243,6 +243,10 @@ impl Inherited {
         {
             why.push(Disagreement::V6Only { expected });
         }
+        // SO_REUSEPORT is not compared: systemfd sets it on every socket it
+        // passes (so that a reloaded server can bind beside it), and a
+        // process of the same user, the only one it lets share the port,
+        // can take the socket itself anyway (pidfd_getfd, ptrace).
         // Linux pins a socket bound to a link-local address to its scope's
         // interface, as if by SO_BINDTODEVICE: that device is the
         // address's own, not a BindToDevice= the plan lacks.
