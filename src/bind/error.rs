@@ -109,6 +109,16 @@ pub enum Cause {
         /// The other unnamed sockets that fit the same planned socket.
         others: Vec<i32>,
     },
+    /// The address is in use, in a successor of an upgrade
+    /// ([`crate::handoff`]): the predecessor, which serves on, holds it
+    /// with the socket it made for its own spec, which this spec does not
+    /// take as it is (another address, family, `v6only` or `device`).
+    PredecessorHolds {
+        /// The OS error (address in use).
+        error: io::Error,
+        /// The predecessor's process id.
+        pid: u32,
+    },
     /// The address is in use, and sockets were announced (`LISTEN_FDS`)
     /// but not for this process (`LISTEN_PID` absent, or another
     /// process's id), so none was taken: one of them, still open in this
@@ -224,6 +234,10 @@ impl fmt::Display for Cause {
                     ),
                 }
             ),
+            Cause::PredecessorHolds { error, pid } => write!(
+                f,
+                "{error}: the process upgrading to this one (pid {pid}) holds it, with a socket it made for its own spec that this spec does not take as it is (its address, family, v6only or device differ)"
+            ),
             Cause::Activation(error) => write!(f, "socket activation: {error}"),
             Cause::Unix(error) => write!(f, "{error}"),
         }
@@ -329,6 +343,9 @@ impl Cause {
             ),
             Cause::PassedNotTaken { listen_pid: None, .. } => "systemfd --no-pid leaves LISTEN_PID out, and listenspec takes passed sockets only when LISTEN_PID is this process's id (as sd_listen_fds(3) does), so that sockets meant for another process are never taken: run systemfd without --no-pid, with the server as its command (`systemfd -s http::8080 -- cargo run`: cargo run replaces itself with the server), or set LISTEN_PID to the server's pid (`sh -c 'export LISTEN_PID=$$; exec SERVER'`)".to_owned(),
             Cause::PassedNotTaken { listen_pid: Some(_), .. } => "a program between the one that passed the sockets and this server (cargo watch, a shell that does not exec) changed the process, and listenspec takes passed sockets only when LISTEN_PID is this process's id (as sd_listen_fds(3) does): start the server directly (`systemfd -s http::8080 -- cargo run`: cargo run replaces itself with the server), or set LISTEN_PID to the server's pid (`sh -c 'export LISTEN_PID=$$; exec SERVER'`)".to_owned(),
+            Cause::PredecessorHolds { pid, .. } => format!(
+                "an upgrade hands a socket over as it is, and this one stays with pid {pid}, which serves on: to change how the port is bound, restart instead (stop pid {pid}, then start this server), or give the endpoint another port"
+            ),
             Cause::Activation(e) => e.fix(),
             Cause::Unix(e) => e.fix(),
         }
@@ -804,6 +821,16 @@ pub enum UnixError {
         /// How that was seen.
         how: Liveness,
     },
+    /// A socket at the path is in use by the predecessor of an upgrade
+    /// ([`crate::handoff`]), which handed it over made for its own spec
+    /// (another `mode=`, `owner=` or `group=`), so this spec did not take
+    /// it as it is.
+    PredecessorHolds {
+        /// The path.
+        path: PathBuf,
+        /// The predecessor's process id.
+        pid: u32,
+    },
     /// A stale socket file is at the path and the endpoint says
     /// `stale=refuse`.
     Stale {
@@ -879,6 +906,11 @@ impl fmt::Display for UnixError {
                 "another instance is running on {}: {how}",
                 Escaped(path.display())
             ),
+            UnixError::PredecessorHolds { path, pid } => write!(
+                f,
+                "the process upgrading to this one (pid {pid}) serves on {} with the socket it made for its own spec, which this spec does not take as it is (its file's mode, owner or group differ)",
+                Escaped(path.display())
+            ),
             UnixError::Stale { path } => write!(
                 f,
                 "a stale socket file is at {} (connecting to it is refused: no process listens on it), and the endpoint says stale=refuse",
@@ -939,6 +971,9 @@ impl UnixError {
             UnixError::Live { path, .. } => format!(
                 "stop the other instance first (`ss -xlp 'src {}'` shows which process holds it), or give this one another path",
                 Escaped(path.display())
+            ),
+            UnixError::PredecessorHolds { pid, .. } => format!(
+                "an upgrade hands a socket over as it is, and this one stays with pid {pid}, which serves on: to change the socket file, restart instead (stop pid {pid}, then start this server), or give the endpoint another path"
             ),
             UnixError::Stale { path } => format!(
                 "remove the file (`rm {}`) once sure no server uses it, or drop stale=refuse to have it replaced",
@@ -1125,6 +1160,41 @@ impl BindFailure {
         }
     }
 
+    /// This failure as the predecessor of an upgrade (process `pid`)
+    /// causes it, where it does: an address in use, or a live Unix socket
+    /// at the path, where `held` says the predecessor keeps a socket this
+    /// spec did not take as it was.
+    #[cfg(unix)]
+    pub(crate) fn blame_predecessor(
+        self,
+        held: impl Fn(Transport, &BindTarget) -> bool,
+        pid: u32,
+    ) -> BindFailure {
+        if !self
+            .socket
+            .as_ref()
+            .is_some_and(|s| held(s.transport, &s.target))
+        {
+            return self;
+        }
+        let cause = match self.cause {
+            Cause::Os {
+                error,
+                holder: None,
+                own: None,
+                ..
+            } if error.kind() == io::ErrorKind::AddrInUse => Cause::PredecessorHolds { error, pid },
+            Cause::Unix(UnixError::Live { path, .. }) => {
+                Cause::Unix(UnixError::PredecessorHolds { path, pid })
+            }
+            cause => cause,
+        };
+        BindFailure {
+            socket: self.socket,
+            cause,
+        }
+    }
+
     pub(crate) fn inherited(cause: Cause) -> BindFailure {
         BindFailure {
             socket: None,
@@ -1163,7 +1233,9 @@ impl BindFailure {
     /// The OS error, when the OS refused.
     pub fn os_error(&self) -> Option<&io::Error> {
         match &self.cause {
-            Cause::Os { error, .. } | Cause::PassedNotTaken { error, .. } => Some(error),
+            Cause::Os { error, .. }
+            | Cause::PassedNotTaken { error, .. }
+            | Cause::PredecessorHolds { error, .. } => Some(error),
             Cause::Unix(e) => e.os_error(),
             _ => None,
         }

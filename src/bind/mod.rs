@@ -621,6 +621,35 @@ struct Placed {
     /// the socket the plan would open there: opening their own would only
     /// fail with "address in use" and blame another process.
     refused: Vec<usize>,
+    /// Where the predecessor of an upgrade handed over a socket this spec
+    /// does not take as it is: closed here, while the predecessor's copy
+    /// holds the address until it ends, so a bind there fails because of
+    /// it, not of another process.
+    handed_back: Vec<(Option<Transport>, BindTarget)>,
+}
+
+/// Closes a predecessor's IP socket this spec does not take, noting where
+/// it was: see [`Placed::handed_back`]. (A Unix socket is noted at the path
+/// it was matched to: its own address is where the predecessor made it
+/// before moving the file into place.)
+fn hand_back(inh: Inherited, handed_back: &mut Vec<(Option<Transport>, BindTarget)>) {
+    if let Some(addr) = inh.addr {
+        handed_back.push((inh.transport, BindTarget::Ip(addr)));
+    }
+}
+
+/// Whether a socket the predecessor keeps at `kept` holds `want` for
+/// `transport`: the same path, or the same port on the same address or a
+/// wildcard.
+#[cfg(unix)]
+fn keeps(kept: &(Option<Transport>, BindTarget), transport: Transport, want: &BindTarget) -> bool {
+    match (kept, want) {
+        ((t, BindTarget::Ip(held)), BindTarget::Ip(want)) => {
+            *t == Some(transport) && takes(*held, true, *want, true)
+        }
+        ((_, BindTarget::Unix(held)), BindTarget::Unix(want)) => held == want,
+        _ => false,
+    }
 }
 
 /// Matches each inherited socket to a planned bind and checks it there.
@@ -645,6 +674,7 @@ fn place_inherited(
             eps.iter().map(|_| None).collect()
         },
         refused: Vec::new(),
+        handed_back: Vec::new(),
     };
     // Named sockets by their names; then the unnamed ones by where they
     // sit, each checked and placed as a named one is.
@@ -656,7 +686,7 @@ fn place_inherited(
             Ok(slot) => slots.push((inh, slot)),
             // A predecessor's socket this spec no longer has (or has on
             // another address) is closed here; the plan binds what it has.
-            Err(_) if inh.predecessor.is_some() => drop(inh),
+            Err(_) if inh.predecessor.is_some() => hand_back(inh, &mut placed.handed_back),
             Err(cause) => failures.push(BindFailure::inherited(cause)),
         }
     }
@@ -689,7 +719,7 @@ fn place(
         // Made for the predecessor's spec: closed, and bound anew as this
         // one says (refused if the predecessor's copy still holds the
         // address, and then the predecessor serves on).
-        drop(inh);
+        hand_back(inh, &mut placed.handed_back);
     } else if !why.is_empty() {
         placed.refused.push(i);
         let cause = Cause::InheritedDisagrees {
@@ -730,6 +760,7 @@ fn place_unix(
     why.extend(activation::file_disagreements(u, ep.options()));
     if !why.is_empty() && inh.predecessor.is_some() {
         drop(inh);
+        placed.handed_back.push((None, target));
     } else if !why.is_empty() {
         placed.refused.push(i);
         let cause = Cause::InheritedDisagrees {
@@ -801,6 +832,10 @@ pub(crate) fn bind_with(
         #[cfg(unix)]
             unix: mut given_unix,
         refused,
+        #[cfg(unix)]
+        handed_back,
+        #[cfg(not(unix))]
+            handed_back: _,
     } = place_inherited(plan, inherited, &mut failures);
     let mut order: Vec<usize> = (0..eps.len()).collect();
     order.sort_by_key(|&i| eps[i].ports().and_then(crate::spec::Ports::fixed).is_none());
@@ -836,6 +871,17 @@ pub(crate) fn bind_with(
                 None,
             )
         });
+    }
+    #[cfg(unix)]
+    if !handed_back.is_empty() {
+        // The predecessor is the parent, which serves on while this
+        // process starts.
+        let pid = std::os::unix::process::parent_id();
+        let held = |t, want: &BindTarget| handed_back.iter().any(|k| keeps(k, t, want));
+        failures = failures
+            .into_iter()
+            .map(|f| f.blame_predecessor(held, pid))
+            .collect();
     }
     if !failures.is_empty() {
         // Dropping `bound` closes every socket opened above; the socket

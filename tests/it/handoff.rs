@@ -445,6 +445,91 @@ fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
     drop(first);
 }
 
+/// A new spec that binds a port or path the predecessor keeps in another
+/// way (a TCP socket now pinned to a device, a Unix socket file now of
+/// another mode): the handed socket does not fit and is closed, the new
+/// one finds the predecessor's copy there, and the error says so and to
+/// restart, where it blamed "another process" (or "another instance") and
+/// said to stop it. A port and a path another process holds are still
+/// said to be another's. The predecessor serves on.
+#[test]
+fn a_changed_binding_on_a_kept_port_names_the_predecessor_and_says_to_restart() {
+    let dir = Scratch::new("rebind");
+    let (spec, log, sock) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("web.sock"),
+    );
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let other_sock = dir.join("other.sock");
+    let _other_unix = std::os::unix::net::UnixListener::bind(&other_sock).unwrap();
+    std::fs::write(
+        &spec,
+        format!(
+            "local = 127.0.0.1 expose=local\nlocal.web = http:0\n\
+             files = unix\nfiles.web = http:{} mode=660\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    let first = start(&spec, &log, &[]);
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    let _last = Last(pid);
+    std::fs::write(
+        &spec,
+        format!(
+            "local = 127.0.0.1 expose=local\nlocal.web = http:{} device\nlocal.other = http:{other_port}\n\
+             files = unix\nfiles.web = http:{} mode=600\nfiles.other = http:{}\n",
+            addr.port(),
+            sock.display(),
+            other_sock.display()
+        ),
+    )
+    .unwrap();
+    signal(pid, "-HUP");
+    wait_for_log(&log, "the refusal", |t| {
+        t.contains("upgrade refused").then_some(())
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!(
+            "Address already in use (os error 98): the process upgrading to this one (pid {pid}) holds it"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "the process upgrading to this one (pid {pid}) serves on {} with the socket it made for its own spec",
+            sock.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches(&format!(
+            "restart instead (stop pid {pid}, then start this server)"
+        ))
+        .count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("another process holds it").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("another instance is running").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
+    signal(pid, "-TERM");
+    wait_ended(pid);
+    drop(first);
+}
+
 /// `Successor::this_program()` upgrades to the binary a package manager
 /// put in place by renaming it over the running one: Linux then names the
 /// running binary `PATH (deleted)`, which was started, and failed.
