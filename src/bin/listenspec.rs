@@ -127,12 +127,13 @@ struct Doctor {
     /// Treat every warning as an error.
     #[arg(long)]
     strict: bool,
-    /// Bind every socket for real, report them, then release them.
-    #[arg(long)]
+    /// Bind every socket for real, report them, then release them. Not
+    /// with --host: a recorded host's addresses are another machine's.
+    #[arg(long, conflicts_with = "host")]
     bind: bool,
     /// Like --bind, and connect to every advertised address to see whether
     /// it reaches these sockets and is answered by them (2 seconds in all).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "host")]
     check: bool,
     /// Wait up to SECS seconds for this host to have what the spec needs
     /// (an interface to appear or come up, an address to be added or to
@@ -191,7 +192,7 @@ impl Fleet {
         let fleet = match listenspec::fleet::Fleet::check_dir(&spec, &self.dir, options) {
             Ok(fleet) => fleet,
             Err(e) => {
-                eprintln!("cannot read the folder {}: {e}", self.dir.display());
+                eprintln!("cannot read the folder {}: {e}", Shown(&self.dir));
                 return ExitCode::from(1);
             }
         };
@@ -400,7 +401,7 @@ impl Doctor {
             Err(e) => {
                 eprintln!(
                     "the running spec {} does not plan on this host: {e}",
-                    old.display()
+                    Shown(old)
                 );
                 return ExitCode::from(2);
             }
@@ -413,7 +414,7 @@ impl Doctor {
             writeln!(
                 out,
                 "\nan upgrade from {}: {kept} socket{} kept (never closed), {} opened, {} closed",
-                old.display(),
+                Shown(old),
                 if kept == 1 { "" } else { "s" },
                 diff.opened().len(),
                 diff.closed().len()
@@ -508,8 +509,8 @@ fn read_spec(
                     std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
                 })
             })
-            .map_err(|e| format!("cannot read spec {}: {e}", path.display()))?;
-        layers = layers.text(format!("--spec {}", path.display()), text);
+            .map_err(|e| format!("cannot read spec {}: {e}", Shown(path)))?;
+        layers = layers.text(format!("--spec {}", Shown(path)), text);
     }
     for (i, line) in listen.iter().enumerate() {
         let line = line
@@ -601,7 +602,7 @@ fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
 }
 
 fn read_host(path: &Path) -> Result<Host, String> {
-    listenspec::fleet::read_snapshot(path).map_err(|e| format!("host {} {e}", path.display()))
+    listenspec::fleet::read_snapshot(path).map_err(|e| format!("host {} {e}", Shown(path)))
 }
 
 /// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
@@ -632,7 +633,7 @@ fn print_plan(
     recorded: Option<&Path>,
 ) -> io::Result<()> {
     match recorded {
-        Some(path) => writeln!(out, "host (recorded in {}):", path.display())?,
+        Some(path) => writeln!(out, "host (recorded in {}):", Shown(path))?,
         None => writeln!(out, "host (this machine):")?,
     }
     for line in host.to_string().lines() {
@@ -644,4 +645,24 @@ fn print_plan(
     writeln!(out)?;
     // The library's own table, so a server's log and the doctor agree.
     writeln!(out, "{plan}")
+}
+
+/// A path the doctor names, as the fleet report names a snapshot: as it is
+/// when every character is a printable one other than a space or a quote,
+/// otherwise quoted and escaped as `{:?}` writes it, so that a newline or
+/// an escape sequence in a file's name cannot forge a line of the output
+/// or repaint the terminal.
+struct Shown<'a>(&'a Path);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plain = self.0.to_str().filter(|name| {
+            name.chars()
+                .all(|c| !c.is_whitespace() && (c == '\'' || c.escape_debug().len() == 1))
+        });
+        match plain {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{:?}", self.0.as_os_str()),
+        }
+    }
 }

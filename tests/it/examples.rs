@@ -195,6 +195,80 @@ fn doctor_replays_a_recorded_host_and_explains_errors() {
     assert!(stderr.contains("NAT, a proxy or load balancer"), "{stderr}");
 }
 
+/// A recorded host's addresses are another machine's: binding or
+/// probing its plan here would bind whatever this machine has at them
+/// (the snapshot's ops address may be this machine's public one). The
+/// doctor refuses `--bind` and `--check` with `--host` as a bad argument,
+/// before anything is bound.
+#[test]
+fn doctor_binds_and_checks_this_host_only() {
+    let host = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/hosts/container.json"
+    );
+    for flag in ["--bind", "--check"] {
+        let out = doctor(&[
+            "--host",
+            host,
+            "--listen",
+            "l = loopback",
+            "--listen",
+            "l.a = tcp:0",
+            flag,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{flag}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("cannot be used with"), "{flag}: {stderr}");
+        assert!(out.stdout.is_empty(), "{flag}: {}", text(&out.stdout));
+    }
+}
+
+/// A host file whose name holds a newline and a terminal escape is named
+/// quoted and escaped, in the table's heading and in an error: its name
+/// cannot forge a line of the doctor's output.
+#[test]
+fn doctor_names_a_host_file_with_control_characters_escaped() {
+    let dir = std::env::temp_dir().join(format!("listenspec-doctor-name-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("web-1\n- network ops: all good\x1b[2K.json");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/hosts/container.json"
+        ),
+        &good,
+    )
+    .unwrap();
+    let out = doctor(&[
+        "--host",
+        good.to_str().unwrap(),
+        "--listen",
+        "l = loopback",
+        "--listen",
+        "l.a = tcp:0",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(r#"web-1\n- network ops: all good\u{1b}[2K.json""#),
+        "{stdout}"
+    );
+    let bad = dir.join("web-2\n- fake\x1b[2K.json");
+    std::fs::write(&bad, "{").unwrap();
+    let out = doctor(&["--host", bad.to_str().unwrap(), "--listen", "l = loopback"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(r#"web-2\n- fake\u{1b}[2K.json""#),
+        "{stderr}"
+    );
+    for output in [&stdout, &stderr] {
+        assert!(!output.contains('\x1b'), "{output}");
+        assert!(!output.contains("\n- "), "{output}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn doctor_dumps_this_host_as_a_snapshot_it_can_replay() {
     let out = doctor(&["--listen", "local = loopback", "--dump-host"]);
