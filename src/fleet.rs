@@ -66,6 +66,11 @@ pub enum SnapshotError {
     /// not opened, or is closed unread: a FIFO would block the reader
     /// until something writes to it, and a device is no snapshot.
     NotAFile(FileKind),
+    /// A symbolic link in the folder that leads out of it, to a file its
+    /// owner does not own: not read, since whoever may write the folder
+    /// would otherwise have the check read (and its errors quote) any
+    /// file the checker can.
+    LinkOutside,
 }
 
 impl fmt::Display for SnapshotError {
@@ -82,6 +87,9 @@ impl fmt::Display for SnapshotError {
                 f,
                 "is not a host snapshot (write one with `listenspec doctor --dump-host`): {}",
                 crate::spec::Escaped(error)
+            ),
+            SnapshotError::LinkOutside => f.write_str(
+                "is a symbolic link out of the folder to a file of another owner than the link's, and is not followed: a link may lead inside the folder (as a ConfigMap's do), or to a file of the link's own owner",
             ),
             SnapshotError::NotAFile(kind) => write!(
                 f,
@@ -274,6 +282,7 @@ impl Fleet {
     /// The error is for the folder alone: a file that cannot be read is an
     /// [`Outcome::Unreadable`] host.
     pub fn check_dir(spec: &ListenSpec, dir: &Path, options: PlanOptions) -> io::Result<Fleet> {
+        let folder = &std::fs::canonicalize(dir)?;
         let mut files = Vec::new();
         for entry in std::fs::read_dir(dir)? {
             let entry = entry?;
@@ -297,7 +306,7 @@ impl Fleet {
                     s.spawn(move || {
                         part.iter()
                             .map(|path| HostOutcome {
-                                outcome: match read_in_folder(path) {
+                                outcome: match read_in_folder(path, folder) {
                                     Ok(host) => plan_one(planner, &host, options),
                                     Err(error) => Outcome::Unreadable(error),
                                 },
@@ -418,11 +427,19 @@ pub fn read_snapshot(path: &Path) -> Result<Host, SnapshotError> {
 /// whatever was swapped in between. What is left: someone who can write the
 /// folder and win that race can make the fleet check open (never read) a
 /// device they can name.
-fn read_in_folder(path: &Path) -> Result<Host, SnapshotError> {
+///
+/// A link is followed inside `folder` (canonical), or out of it to a file
+/// of the link's own owner (as nginx's `disable_symlinks if_not_owner`):
+/// otherwise whoever may write the folder could have the check, run by
+/// root, read a file only root may, and quote it in its errors. The file
+/// opened must be the one judged (device and inode), so a link changed in
+/// between is refused too.
+fn read_in_folder(path: &Path, folder: &Path) -> Result<Host, SnapshotError> {
     let regular = |meta: std::fs::Metadata| match FileKind::of(meta.file_type()) {
         None => Ok(()),
         Some(kind) => Err(SnapshotError::NotAFile(kind)),
     };
+    let judged = followed(path, folder)?;
     regular(std::fs::metadata(path).map_err(SnapshotError::Read)?)?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -434,12 +451,55 @@ fn read_in_folder(path: &Path) -> Result<Host, SnapshotError> {
     let file = options.open(path).map_err(SnapshotError::Read)?;
     let meta = file.metadata().map_err(SnapshotError::Read)?;
     let size = meta.len();
+    if judged.is_some_and(|judged| !same_file(&judged, &meta)) {
+        return Err(SnapshotError::LinkOutside);
+    }
     regular(meta)?;
     // A regular file says its size: one over the limit is refused unread.
     if size > FILE_LIMIT {
         return Err(SnapshotError::TooLarge);
     }
     parse_snapshot(file, size)
+}
+
+/// For a symbolic link, what its target was found to be when it was
+/// allowed (see [`read_in_folder`]); `None` for anything else.
+fn followed(path: &Path, folder: &Path) -> Result<Option<std::fs::Metadata>, SnapshotError> {
+    let link = std::fs::symlink_metadata(path).map_err(SnapshotError::Read)?;
+    if !link.file_type().is_symlink() {
+        return Ok(None);
+    }
+    let target = std::fs::canonicalize(path).map_err(SnapshotError::Read)?;
+    let meta = std::fs::metadata(&target).map_err(SnapshotError::Read)?;
+    if target.starts_with(folder) || same_owner(&link, &meta) {
+        Ok(Some(meta))
+    } else {
+        Err(SnapshotError::LinkOutside)
+    }
+}
+
+#[cfg(unix)]
+fn same_owner(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.uid() == b.uid()
+}
+
+/// Elsewhere a link out of the folder is not followed.
+#[cfg(not(unix))]
+fn same_owner(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Windows's metadata has no stable file id: the judged file is trusted.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// The host in a file already open, read up to [`FILE_LIMIT`]. `size` is

@@ -399,13 +399,21 @@ impl Serialize for crate::fleet::Cause<'_> {
         st.serialize_field("severity", &self.severity())?;
         st.serialize_field("message", &Text(p.kind()))?;
         st.serialize_field("fix", &p.fix())?;
-        let hosts: Vec<_> = self
-            .hosts()
-            .iter()
-            .map(|h| h.display().to_string())
-            .collect();
+        let hosts: Vec<_> = self.hosts().iter().map(|h| file_name(h)).collect();
         st.serialize_field("hosts", &hosts)?;
         st.end()
+    }
+}
+
+/// A snapshot's file name in the JSON: exact when it is UTF-8, which a
+/// JSON string can hold; otherwise as the text report writes it, quoted
+/// with each byte that is not UTF-8 as `\xNN`, so that two such names
+/// stay two (a lossy conversion wrote both as `\u{FFFD}`).
+#[cfg(feature = "fleet")]
+fn file_name(path: &std::path::Path) -> String {
+    match path.to_str() {
+        Some(name) => name.to_owned(),
+        None => format!("{:?}", path.as_os_str()),
     }
 }
 
@@ -420,7 +428,7 @@ impl Serialize for crate::fleet::HostOutcome {
             Outcome::Unreadable(error) => ("unreadable", Some(error.to_string())),
         };
         let mut st = s.serialize_struct("HostOutcome", 3)?;
-        st.serialize_field("file", &self.file().display().to_string())?;
+        st.serialize_field("file", &file_name(self.file()))?;
         st.serialize_field("outcome", outcome)?;
         st.serialize_field("error", &error)?;
         st.end()

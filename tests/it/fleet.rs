@@ -401,4 +401,60 @@ fn a_snapshot_name_is_escaped_in_the_text_and_exact_in_the_json() {
         .map(|r| r["file"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(files, [forged, "c d.json", "plain.json"]);
+
+    // Names that are not UTF-8 stay apart in the JSON, and apart from the
+    // name U+FFFD a lossy conversion would make of either.
+    use std::os::unix::ffi::OsStrExt;
+    let g = Folder::new("bytes");
+    for name in [&b"\xff.json"[..], b"\xfe.json", "\u{FFFD}.json".as_bytes()] {
+        std::fs::write(g.path().join(std::ffi::OsStr::from_bytes(name)), "[]").unwrap();
+    }
+    let out = fleet_within_30_s(&["--listen", SPEC, "--json", g.path().to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<_> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap().to_owned())
+        .collect();
+    // In file-name order: U+FFFD is 0xEF 0xBF 0xBD.
+    assert_eq!(files, ["\u{FFFD}.json", r#""\xFE.json""#, r#""\xFF.json""#]);
+}
+
+/// A link in the folder out of it to a file of another owner is not
+/// followed: whoever may write the folder (here `nobody`, owning the link)
+/// would otherwise have the check, run as root, read a file only root may
+/// and quote it in its errors. A link out of the folder to a file of its
+/// own owner is followed, as is a link inside it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_link_out_of_the_folder_to_another_owners_file_is_not_followed() {
+    let test = "a_link_out_of_the_folder_to_another_owners_file_is_not_followed";
+    if !crate::unix::needs_root(test) {
+        return;
+    }
+    let f = Folder::new("links");
+    let outside = Folder::new("links-outside");
+    // Root's, mode 600: JSON whose error would quote the token.
+    let secret = outside.path().join("secret.json");
+    std::fs::write(&secret, r#"["ghp_SuperSecretToken1234567890"]"#).unwrap();
+    let mine = outside.path().join("web-9.json");
+    std::fs::write(&mine, host(9, true)).unwrap();
+    f.write("web-1.json", &host(1, true));
+    let leak = f.path().join("leak.json");
+    std::os::unix::fs::symlink(&secret, &leak).unwrap();
+    std::os::unix::fs::lchown(&leak, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::symlink(&mine, f.path().join("web-9.json")).unwrap();
+    std::os::unix::fs::symlink("web-1.json", f.path().join("latest.json")).unwrap();
+    let out = fleet_within_30_s(&["--listen", SPEC, f.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("4 hosts: 3 plans cleanly, 0 fails, 1 unreadable"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n  leak.json is a symbolic link out of the folder to a file of another owner than the link's, and is not followed"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("ghp_"), "{stdout}");
 }
