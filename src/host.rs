@@ -769,6 +769,15 @@ impl Host {
         let mut indexes: HashMap<u32, &str> = HashMap::with_capacity(interfaces.len());
         for i in &interfaces {
             printable(TextOf::InterfaceName, &i.name)?;
+            // No system names an interface with a space at either end
+            // (Windows's friendly names have them inside): `eth2 ` would
+            // be listed as a second eth2.
+            if i.name.trim() != i.name {
+                return Err(HostError::ControlCharacter {
+                    what: TextOf::InterfaceName,
+                    text: i.name.clone(),
+                });
+            }
             if i.index == 0 {
                 return Err(HostError::ZeroIndex(i.name.clone()));
             }

@@ -291,12 +291,32 @@ pub use spec::{ListenSpec, SpecError};
 /// an invisible one, which makes two names look alike (`eth\u{200b}0` shows
 /// as `eth0`): Unicode's default-ignorable code points (zero-width spaces
 /// and joiners, variation selectors, fillers, tags, the byte order mark,
-/// the soft hyphen), which a terminal shows as nothing.
+/// the soft hyphen), which a terminal shows as nothing; the other format
+/// characters (Arabic number signs, interlinear annotation marks,
+/// Egyptian format controls), which show as nothing or as a box; and
+/// every space but the ASCII one (no-break, en, ideographic, the Braille
+/// blank), which shows as one and is another character.
 pub(crate) fn is_unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{00ad}'
+            '\u{00a0}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{06dd}'
+                | '\u{070f}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08e2}'
+                | '\u{1680}'
+                | '\u{2000}'..='\u{200a}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{2800}'
+                | '\u{3000}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1345f}'
+                | '\u{00ad}'
                 | '\u{034f}'
                 | '\u{061c}'
                 | '\u{115f}'..='\u{1160}'

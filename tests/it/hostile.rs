@@ -767,6 +767,18 @@ fn bidirectional_and_invisible_characters_are_refused_in_snapshots_and_escaped_i
         "eth\u{fe0f}0",
         "eth\u{e0041}0",
         "eth\u{1d173}0",
+        // Format characters that are not default-ignorable, and spaces
+        // other than the ASCII one, or at either end of a name.
+        "eth\u{fff9}0",
+        "eth\u{0600}0",
+        "eth\u{070f}0",
+        "eth\u{13430}0",
+        "eth\u{00a0}0",
+        "eth\u{2002}0",
+        "eth\u{3000}0",
+        "eth\u{2800}0",
+        "eth2 ",
+        " eth2",
     ] {
         let err = Host::builder()
             .interface(name, 2, ["203.0.113.5/24"])
@@ -780,6 +792,7 @@ fn bidirectional_and_invisible_characters_are_refused_in_snapshots_and_escaped_i
     for (spec, c, escaped) in [
         ("x\u{202e} = loopback", '\u{202e}', "\\u{202e}"),
         ("pub\u{200b}lic = loopback", '\u{200b}', "\\u{200b}"),
+        ("pub\u{00a0}lic = loopback", '\u{00a0}', "\\u{a0}"),
     ] {
         let err = spec.parse::<ListenSpec>().unwrap_err();
         let shown = err.to_string();
