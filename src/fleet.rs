@@ -66,6 +66,9 @@ pub enum SnapshotError {
     /// not opened, or is closed unread: a FIFO would block the reader
     /// until something writes to it, and a device is no snapshot.
     NotAFile(FileKind),
+    /// It is UTF-16 (it starts with UTF-16's byte order mark), as Windows
+    /// PowerShell 5.1 writes `>` and `Out-File`: JSON here is UTF-8.
+    Utf16,
     /// A symbolic link in the folder that leads out of it, to a file its
     /// owner does not own: not read, since whoever may write the folder
     /// would otherwise have the check read (and its errors quote) any
@@ -87,6 +90,9 @@ impl fmt::Display for SnapshotError {
                 f,
                 "is not a host snapshot (write one with `listenspec doctor --dump-host`): {}",
                 crate::spec::Escaped(error)
+            ),
+            SnapshotError::Utf16 => f.write_str(
+                "is UTF-16 (as Windows PowerShell 5.1 writes `>`), and a snapshot is UTF-8 JSON: write it with `listenspec doctor --dump-host | Set-Content -Encoding utf8 FILE`, or convert it (`iconv -f UTF-16 -t UTF-8`)",
             ),
             SnapshotError::LinkOutside => f.write_str(
                 "is a symbolic link out of the folder to a file of another owner than the link's, and is not followed: a link may lead inside the folder (as a ConfigMap's do), or to a file of the link's own owner",
@@ -517,7 +523,14 @@ fn parse_snapshot(file: File, size: u64) -> Result<Host, SnapshotError> {
     if bytes.len() as u64 > FILE_LIMIT {
         return Err(SnapshotError::TooLarge);
     }
-    serde_json::from_slice(&bytes).map_err(SnapshotError::Json)
+    // A byte order mark is no JSON, but editors and PowerShell write one
+    // before UTF-8 text, and it says nothing else.
+    let text = match bytes.as_slice() {
+        [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => return Err(SnapshotError::Utf16),
+        [0xef, 0xbb, 0xbf, rest @ ..] => rest,
+        all => all,
+    };
+    serde_json::from_slice(text).map_err(SnapshotError::Json)
 }
 
 impl fmt::Display for Fleet {

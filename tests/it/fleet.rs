@@ -458,3 +458,32 @@ fn a_link_out_of_the_folder_to_another_owners_file_is_not_followed() {
     );
     assert!(!stdout.contains("ghp_"), "{stdout}");
 }
+
+/// What Windows writes: a snapshot saved with a UTF-8 byte order mark is
+/// read, one saved as UTF-16 (Windows PowerShell 5.1's `>`) is named as
+/// such with how to write it, where both were "not a host snapshot ...
+/// write one with --dump-host", which is what the user did.
+#[test]
+fn a_snapshot_with_a_byte_order_mark_is_read_and_one_in_utf16_is_named() {
+    let f = Folder::new("bom");
+    let json = host(1, true);
+    let mut bom = vec![0xef, 0xbb, 0xbf];
+    bom.extend_from_slice(json.as_bytes());
+    std::fs::write(f.path().join("bom.json"), bom).unwrap();
+    let utf16: Vec<u8> = [0xfeff_u16]
+        .into_iter()
+        .chain(json.encode_utf16())
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    std::fs::write(f.path().join("wide.json"), utf16).unwrap();
+    let out = fleet_within_30_s(&["--listen", SPEC, f.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("2 hosts: 1 plans cleanly, 0 fails, 1 unreadable"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n  wide.json is UTF-16 (as Windows PowerShell 5.1 writes `>`), and a snapshot is UTF-8 JSON"),
+        "{stdout}"
+    );
+}
