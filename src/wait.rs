@@ -345,7 +345,7 @@ fn unavailable_failures(
     let tentative = |ip: IpAddr| {
         plan.warnings()
             .iter()
-            .find(|w| matches!(w.kind(), ProblemKind::Tentative { ip: t, .. } if *t == ip))
+            .find(|w| matches!(w.kind(), ProblemKind::Tentative { ips, .. } if ips.contains(&ip)))
     };
     let mut waiting_for: Vec<Problem> = Vec::new();
     for f in e.failures() {

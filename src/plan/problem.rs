@@ -343,24 +343,26 @@ pub enum ProblemKind {
         /// The interfaces that hold the address.
         holders: Vec<String>,
     },
-    /// A selector matched an interface address that no listener may take.
+    /// A selector matched interface addresses that no listener may take:
+    /// one problem for each run of them on one interface, for one reason.
     Unlistenable {
-        /// The selector that matched it.
+        /// The selector that matched them.
         selector: Selector,
-        /// The interface holding it.
+        /// The interface holding them.
         interface: String,
-        /// The address with its prefix, as the interface holds it.
-        net: IpNet,
-        /// Why it cannot be listened on.
+        /// The addresses with their prefixes, as the interface holds them.
+        nets: Vec<IpNet>,
+        /// Why they cannot be listened on.
         why: Unlistenable,
     },
-    /// A DNS name answered an address that no listener may take.
+    /// A DNS name answered addresses that no listener may take, for one
+    /// reason.
     DnsUnlistenable {
         /// The name.
         name: String,
-        /// The answer as the resolver gave it.
-        ip: IpAddr,
-        /// Why it cannot be listened on.
+        /// The answers as the resolver gave them.
+        ips: Vec<IpAddr>,
+        /// Why they cannot be listened on.
         why: Unlistenable,
     },
     /// A selected interface is down.
@@ -373,13 +375,13 @@ pub enum ProblemKind {
         /// The interface.
         interface: String,
     },
-    /// A chosen address failed duplicate address detection: another host
-    /// on the link has it.
+    /// Chosen addresses of one interface failed duplicate address
+    /// detection: another host on the link has each.
     DadFailed {
-        /// The interface holding it.
+        /// The interface holding them.
         interface: String,
-        /// The address.
-        ip: IpAddr,
+        /// The addresses.
+        ips: Vec<IpAddr>,
     },
     /// A literal address or DNS name points at addresses this host does not have.
     NotLocal {
@@ -667,13 +669,14 @@ pub enum ProblemKind {
         /// The interface is administratively up, but has no carrier.
         no_carrier: bool,
     },
-    /// Warning: a chosen address is still tentative (duplicate address
-    /// detection has not finished), so binding it fails for now.
+    /// Warning: chosen addresses of one interface are still tentative
+    /// (duplicate address detection has not finished), so binding them
+    /// fails for now.
     Tentative {
-        /// The interface holding it.
+        /// The interface holding them.
         interface: String,
-        /// The address.
-        ip: IpAddr,
+        /// The addresses.
+        ips: Vec<IpAddr>,
     },
     /// Warning: the only addresses to advertise are deprecated (their
     /// preferred lifetime is over), so one of them is.
@@ -752,17 +755,32 @@ impl ProblemKind {
             ProblemKind::Unlistenable {
                 selector,
                 interface,
-                net,
+                nets,
                 why,
             } => (
-                format!("{} on {interface} matches {selector}, but {why}", net.addr()),
-                format!(
-                    "remove it from the interface (`ip addr del {net} dev {interface}`), or exclude it with !{}",
-                    net.addr()
-                ),
+                match nets.as_slice() {
+                    [net] => format!("{} on {interface} matches {selector}, but {why}", net.addr()),
+                    _ => format!(
+                        "{} on {interface} match {selector}, but for each: {why}",
+                        list(&nets.iter().map(IpNet::addr).collect::<Vec<_>>())
+                    ),
+                },
+                match nets.as_slice() {
+                    [net] => format!(
+                        "remove it from the interface (`ip addr del {net} dev {interface}`), or exclude it with !{}",
+                        net.addr()
+                    ),
+                    _ => format!(
+                        "remove them from the interface (`ip addr del {} dev {interface}`, and so on), or exclude each with !ADDRESS",
+                        nets[0]
+                    ),
+                },
             ),
-            ProblemKind::DnsUnlistenable { name, ip, why } => (
-                format!("dns:{name} answered {ip}, but {why}"),
+            ProblemKind::DnsUnlistenable { name, ips, why } => (
+                match ips.as_slice() {
+                    [ip] => format!("dns:{name} answered {ip}, but {why}"),
+                    _ => format!("dns:{name} answered {}, but for each: {why}", list(ips)),
+                },
                 format!(
                     "fix the records of {name} so they hold this host's own unicast addresses, or select the addresses directly"
                 ),
@@ -781,17 +799,24 @@ impl ProblemKind {
                     "plug the cable in or bring the link's peer up (`ip link show {interface}` says LOWER_UP once it has carrier), or exclude it with !if:{interface}"
                 ),
             ),
-            ProblemKind::DadFailed { interface, ip } => (
+            ProblemKind::DadFailed { interface, ips } => (
                 format!(
-                    "{ip} on {interface} failed duplicate address detection: another host on the link has it, so the kernel will not use it"
+                    "{} on {interface} failed duplicate address detection: another host on the link has {}, so the kernel will not use {}",
+                    list(ips),
+                    if ips.len() == 1 { "it" } else { "each" },
+                    if ips.len() == 1 { "it" } else { "them" },
                 ),
                 format!(
-                    "fix the duplicate: give this host or the other one a different address, then re-add it (`ip addr del {ip} dev {interface}` and add it again)"
+                    "fix the duplicate: give this host or the other one a different address, then re-add it (`ip addr del {} dev {interface}` and add it again)",
+                    ips[0]
                 ),
             ),
-            ProblemKind::Tentative { interface, ip } => (
+            ProblemKind::Tentative { interface, ips } => (
                 format!(
-                    "{ip} on {interface} is tentative: duplicate address detection has not finished, and until it does (a second or two) binding it fails with EADDRNOTAVAIL"
+                    "{} on {interface} {} tentative: duplicate address detection has not finished, and until it does (a second or two) binding {} fails with EADDRNOTAVAIL",
+                    list(ips),
+                    if ips.len() == 1 { "is" } else { "are" },
+                    if ips.len() == 1 { "it" } else { "them" },
                 ),
                 "wait for detection to finish before starting (it will on its own), or give the endpoint `freebind`, which binds now and receives once the address is usable".to_owned(),
             ),

@@ -268,9 +268,9 @@ pub(crate) fn resolve(
     let mut found = Vec::new();
     let mut chosen = Vec::new();
     if net.includes().iter().all(Selector::is_wildcard) {
-        wildcards(net, view, &mut chosen, &mut |kind| found.push(kind));
+        wildcards(net, view, &mut chosen, &mut |kind| add(&mut found, kind));
     } else {
-        let mut report = |kind| found.push(kind);
+        let mut report = |kind| add(&mut found, kind);
         let mut includes: SmallVec<[Include; 2]> = net
             .includes()
             .iter()
@@ -313,6 +313,70 @@ pub(crate) fn resolve(
     found.dedup();
     out.extend(found.into_iter().map(|kind| Problem::network(name, kind)));
     chosen
+}
+
+/// Adds a finding, folding its addresses into the last finding of its kind
+/// when that is about the same interface (or name) and selector, for the
+/// same reason: one finding per run, not per address, so a host of a
+/// million addresses no listener may take is a few findings, whose
+/// messages name the first few. The search back stops at the last finding
+/// of the same kind, so each finding is passed over at most once per kind.
+fn add(found: &mut Vec<ProblemKind>, kind: ProblemKind) {
+    use ProblemKind as K;
+    let same_kind = |k: &K| std::mem::discriminant(k) == std::mem::discriminant(&kind);
+    let groups = matches!(
+        kind,
+        K::Unlistenable { .. }
+            | K::DnsUnlistenable { .. }
+            | K::DadFailed { .. }
+            | K::Tentative { .. }
+    );
+    let last = if groups {
+        found.iter_mut().rev().find(|k| same_kind(k))
+    } else {
+        None
+    };
+    match (last, kind) {
+        (
+            Some(K::Unlistenable {
+                selector,
+                interface,
+                nets,
+                why,
+            }),
+            K::Unlistenable {
+                selector: s,
+                interface: i,
+                nets: more,
+                why: w,
+            },
+        ) if *selector == s && *interface == i && *why == w => nets.extend(more),
+        (
+            Some(K::DnsUnlistenable { name, ips, why }),
+            K::DnsUnlistenable {
+                name: n,
+                ips: more,
+                why: w,
+            },
+        ) if *name == n && *why == w => ips.extend(more),
+        (
+            Some(K::DadFailed { interface, ips }),
+            K::DadFailed {
+                interface: i,
+                ips: more,
+            },
+        )
+        | (
+            Some(K::Tentative { interface, ips }),
+            K::Tentative {
+                interface: i,
+                ips: more,
+            },
+        ) if *interface == i => {
+            ips.extend(more);
+        }
+        (_, kind) => found.push(kind),
+    }
 }
 
 /// What matching the host's addresses against a network gave.
@@ -379,7 +443,7 @@ fn match_host<'h>(
             report(ProblemKind::Unlistenable {
                 selector: sel.clone(),
                 interface: iface.name().to_owned(),
-                net: *a.net,
+                nets: vec![*a.net],
                 why,
             });
             continue;
@@ -402,14 +466,14 @@ fn match_host<'h>(
         if a.flags.is_dadfailed() {
             report(ProblemKind::DadFailed {
                 interface: iface.name().to_owned(),
-                ip,
+                ips: vec![ip],
             });
             continue;
         }
         if a.flags.is_tentative() {
             report(ProblemKind::Tentative {
                 interface: iface.name().to_owned(),
-                ip,
+                ips: vec![ip],
             });
         }
         let (ip, scope_id) = a.key();
@@ -686,7 +750,7 @@ fn dns_answers<'a>(
         match Unlistenable::of(ip, AddrClass::of(ip)) {
             Some(why) => report(ProblemKind::DnsUnlistenable {
                 name: name.to_owned(),
-                ip: answer,
+                ips: vec![answer],
                 why,
             }),
             None => usable.push(ip),

@@ -159,19 +159,20 @@ fn an_errors_debug_is_its_message_and_the_alternate_its_fields() {
 /// error of many problems does; `warnings()` has them all.
 #[test]
 fn a_plan_of_many_warnings_prints_a_hundred_and_counts_the_rest() {
-    let addrs: Vec<String> = (1..=150).map(|i| format!("2001:db8::{i:x}/64")).collect();
-    let mut b = Host::builder().interface("eth0", 2, addrs.iter().map(String::as_str));
-    for a in &addrs {
-        b = b.addr_flags(
-            a.trim_end_matches("/64"),
-            listenspec::host::AddrFlags::TENTATIVE,
-        );
+    // 150 interfaces, each with a tentative address.
+    let mut b = Host::builder();
+    for i in 1..=150u32 {
+        let addr = format!("2001:db8::{i:x}");
+        b = b
+            .interface(&format!("eth{i}"), i + 1, [format!("{addr}/64").as_str()])
+            .addr_flags(&addr, listenspec::host::AddrFlags::TENTATIVE);
     }
     let host = b.build().unwrap();
-    let spec: ListenSpec = "x = if:eth0\nx.a = tcp:1".parse().unwrap();
+    let spec: ListenSpec = "x = if:eth*\nx.a = tcp:1".parse().unwrap();
     let plan = spec.plan(&host).unwrap();
-    // One per tentative address, and two about the endpoint: no `device`
-    // on a private network, and the advertised address's choice.
+    // One per interface with a tentative address, and two about the
+    // endpoint: no `device` on a private network, and the advertised
+    // address's choice.
     assert_eq!(plan.warnings().len(), 152);
     let text = plan.to_string();
     assert_eq!(text.matches("\nwarning: ").count(), 101, "{text}");

@@ -810,7 +810,7 @@ fn doctor_takes_any_file_name_and_refuses_a_spec_line_that_is_not_utf8() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("cannot read spec /nonexistent/"),
+        stderr.contains(r#"cannot read spec "/nonexistent/\xFF.spec": "#),
         "{stderr}"
     );
     assert!(stderr.contains("No such file"), "{stderr}");

@@ -964,3 +964,42 @@ fn a_snapshot_s_cwd_is_absolute_and_its_accounts_printable() {
         "{err}"
     );
 }
+
+/// A snapshot of 100,000 addresses no listener may take, on an interface
+/// with a name a thousand bytes long, and a DNS name answering as many
+/// groups: a few findings, not one per address (which, each with its own
+/// copy of the name, made a fleet check of sixteen such hosts take a
+/// gigabyte and a doctor's JSON a thousand times the snapshot). The
+/// messages name the first few addresses and count the rest.
+#[test]
+fn a_hundred_thousand_unlistenable_addresses_are_a_few_findings() {
+    let name = "e".repeat(1000);
+    let n = 100_000u32;
+    let groups: Vec<String> = (0..n)
+        .map(|i| format!("239.{}.{}.{}/32", i >> 16, (i >> 8) & 255, i & 255))
+        .collect();
+    let answers: Vec<String> = (0..n)
+        .map(|i| format!("ff0e::{:x}:{:x}", i >> 16, i & 0xffff))
+        .collect();
+    let host = Host::builder()
+        .interface(&name, 2, groups.iter().map(String::as_str))
+        .dns("groups.test", answers.iter().map(String::as_str))
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "ops = if:e*, dns:groups.test\nops.metrics = http:9100"
+        .parse()
+        .unwrap();
+    let err = listenspec::plan(&spec, &host).unwrap_err();
+    let kinds: Vec<_> = err
+        .errors()
+        .iter()
+        .map(|p| crate::variant_name(p.kind()))
+        .collect();
+    assert_eq!(kinds, ["DnsUnlistenable", "Unlistenable"], "{err}");
+    let text = err.to_string();
+    assert!(text.len() < 16 * 1024, "{} bytes", text.len());
+    assert!(text.contains("239.0.0.0, 239.0.0.1,"), "{text}");
+    assert!(text.contains(&format!("and {} more", n - 8)), "{text}");
+    let json = serde_json::to_string(&err).unwrap();
+    assert!(json.len() < 16 * 1024, "{} bytes", json.len());
+}
