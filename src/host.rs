@@ -135,7 +135,7 @@ pub enum Lookup {
     feature = "serde",
     serde(
         deny_unknown_fields,
-        expecting = "the facts of a Unix socket path: an object with \"parent\" and \"file\", and optionally \"parent_realpath\", \"writable\" and \"dirs\""
+        expecting = "the facts of a Unix socket path: an object with \"parent\" and \"file\", and optionally \"parent_realpath\", \"writable\", \"dirs\" and \"links\""
     )
 )]
 pub struct PathFacts {
@@ -158,6 +158,13 @@ pub struct PathFacts {
         serde(default, skip_serializing_if = "Vec::is_empty")
     )]
     dirs: Vec<DirFacts>,
+    // Came after `dirs`: older snapshots have none, and then the planner
+    // does not judge the links.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    links: Vec<LinkFacts>,
 }
 
 impl PathFacts {
@@ -170,6 +177,7 @@ impl PathFacts {
             writable: None,
             file,
             dirs: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -215,6 +223,14 @@ impl PathFacts {
         self
     }
 
+    /// The same facts, with the symbolic links on the parent directory's
+    /// path as written (see [`PathFacts::links`]).
+    #[must_use]
+    pub fn with_links(mut self, links: Vec<LinkFacts>) -> PathFacts {
+        self.links = links;
+        self
+    }
+
     /// What is at the parent directory's path, symbolic links followed (as
     /// `bind` follows them): a directory, normally.
     pub fn parent(&self) -> &Lookup {
@@ -247,6 +263,59 @@ impl PathFacts {
     /// look at, and after [`DirFacts::MAX`] directories.
     pub fn dirs(&self) -> &[DirFacts] {
         &self.dirs
+    }
+
+    /// The symbolic links on the parent directory's path as written
+    /// (`/tmp/app` in `/tmp/app/api.sock`, when it is one), with their
+    /// owners, nearest first: whoever owns one may replace it, and so
+    /// choose the directory the socket is made in. Empty when there are
+    /// none, or they were not recorded (snapshots from before this field).
+    pub fn links(&self) -> &[LinkFacts] {
+        &self.links
+    }
+}
+
+/// A symbolic link on the path of a Unix socket as written, and the user
+/// id of its owner, as `lstat` tells them. In JSON, `{"path": "/tmp/app",
+/// "uid": 65534}`.
+///
+/// ```
+/// use listenspec::host::LinkFacts;
+///
+/// let link = LinkFacts::new("/tmp/app", 65534);
+/// assert_eq!((link.path().to_str(), link.uid()), (Some("/tmp/app"), 65534));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(
+        deny_unknown_fields,
+        expecting = "a symbolic link above a socket path: an object with \"path\" and \"uid\""
+    )
+)]
+pub struct LinkFacts {
+    path: PathBuf,
+    uid: u32,
+}
+
+impl LinkFacts {
+    /// A link at `path` owned by `uid`.
+    pub fn new(path: impl Into<PathBuf>, uid: u32) -> LinkFacts {
+        LinkFacts {
+            path: path.into(),
+            uid,
+        }
+    }
+
+    /// The link's path, as the socket's path writes it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The user id of its owner, who may replace it.
+    pub fn uid(&self) -> u32 {
+        self.uid
     }
 }
 
@@ -1131,9 +1200,11 @@ fn printable_facts(os: &str, container: Option<&str>, unix: &UnixFacts) -> Resul
         .iter()
         .chain(unix.paths.iter().flat_map(|(path, facts)| {
             let dirs = facts.dirs.iter().map(|d| &d.path);
+            let links = facts.links.iter().map(|l| &l.path);
             std::iter::once(path)
                 .chain(&facts.parent_realpath)
                 .chain(dirs)
+                .chain(links)
         }));
     for path in paths {
         printable(TextOf::Path, &path.to_string_lossy())?;

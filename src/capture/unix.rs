@@ -11,7 +11,9 @@ use std::io;
 use std::path::Path;
 
 use crate::capture::CaptureError;
-use crate::host::{AccountKind, DirFacts, Lookup, NameLookup, PathFacts, PathKind, UnixFacts};
+use crate::host::{
+    AccountKind, DirFacts, LinkFacts, Lookup, NameLookup, PathFacts, PathKind, UnixFacts,
+};
 use crate::plan::resolve_unix_path;
 use crate::spec::{Account, ListenSpec, UnixPath};
 
@@ -92,8 +94,19 @@ pub(super) fn path_facts(path: &Path) -> PathFacts {
     }
     let facts = match fs::canonicalize(parent) {
         Ok(real) => {
-            let dirs = dirs_up_from(&real);
-            facts.parent_realpath(real).with_dirs(dirs)
+            let mut dirs = dirs_up_from(&real);
+            let (links, written) = along_written(parent);
+            // The directories of the path as written too: the one a link
+            // sits in decides who may replace the link.
+            for d in written {
+                if !dirs.iter().any(|seen| seen.path() == d.path()) {
+                    dirs.push(d);
+                }
+            }
+            facts
+                .parent_realpath(real)
+                .with_dirs(dirs)
+                .with_links(links)
         }
         Err(_) => facts,
     };
@@ -126,6 +139,31 @@ fn dirs_up_from(real: &Path) -> Vec<DirFacts> {
 #[cfg(not(unix))]
 fn dirs_up_from(_real: &Path) -> Vec<DirFacts> {
     Vec::new()
+}
+
+/// The symbolic links and the directories on `parent` as written, nearest
+/// first, each as `lstat` sees it (the components before it followed):
+/// `/tmp/app`, a link another user made in `/tmp`, is no directory on the
+/// real path, yet its owner chooses where the socket goes.
+#[cfg(unix)]
+fn along_written(parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
+    use std::os::unix::fs::MetadataExt;
+
+    let (mut links, mut dirs) = (Vec::new(), Vec::new());
+    for p in parent.ancestors().take(DirFacts::MAX) {
+        match fs::symlink_metadata(p) {
+            Ok(m) if m.file_type().is_symlink() => links.push(LinkFacts::new(p, m.uid())),
+            Ok(m) if m.is_dir() => dirs.push(DirFacts::new(p, m.uid(), m.mode())),
+            _ => break,
+        }
+    }
+    (links, dirs)
+}
+
+/// Elsewhere links have no Unix owner to record.
+#[cfg(not(unix))]
+fn along_written(_parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
+    (Vec::new(), Vec::new())
 }
 
 /// The user the server is taken to run as: the capturing process's

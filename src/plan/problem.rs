@@ -615,6 +615,18 @@ pub enum ProblemKind {
         /// The OS's message.
         error: String,
     },
+    /// The socket's path as written goes through a symbolic link owned by
+    /// a user other than the server's and root: they may point it at
+    /// another directory whenever they like, and the socket is then made
+    /// there (and a stale socket file there removed).
+    UnixLinkUnsafe {
+        /// The socket's path.
+        path: PathBuf,
+        /// The link.
+        link: PathBuf,
+        /// The link owner's user id.
+        uid: u32,
+    },
     /// Warning: a directory on a socket's path (its own or one above it)
     /// may be written by a user other than the server's and root, without
     /// the sticky bit, so that user may rename or replace the socket file
@@ -1141,6 +1153,17 @@ impl ProblemKind {
                     Escaped(path.display())
                 ),
             ),
+            ProblemKind::UnixLinkUnsafe { path, link, uid } => (
+                format!(
+                    "the path of the socket {} goes through the symbolic link {}, which belongs to uid {uid}, neither the server's user nor root: they may point it at another directory at any time, and the socket would be made (and a stale socket there removed) where they choose",
+                    Escaped(path.display()),
+                    Escaped(link.display())
+                ),
+                format!(
+                    "write the socket's path without the link, or give the link to the server's user or root (`chown -h root {}`)",
+                    Escaped(link.display())
+                ),
+            ),
             ProblemKind::UnixDirUnsafe { path, dir, writer } => (
                 format!(
                     "{} (on the path of the socket {}) {}, so they may rename or replace the socket file whatever the bind does",
@@ -1301,6 +1324,7 @@ impl ProblemKind {
             | ProblemKind::UnixNoDirectory { .. }
             | ProblemKind::UnixNotDirectory { .. }
             | ProblemKind::UnixPathTaken { .. }
+            | ProblemKind::UnixLinkUnsafe { .. }
             | ProblemKind::UnknownAccount { .. }
             | ProblemKind::AccountNotCaptured { .. } => Severity::Error,
         }
@@ -1383,6 +1407,7 @@ impl ProblemKind {
             | ProblemKind::UnixNoDirectory { .. }
             | ProblemKind::UnixNotDirectory { .. }
             | ProblemKind::UnixPathTaken { .. }
+            | ProblemKind::UnixLinkUnsafe { .. }
             | ProblemKind::UnknownAccount { .. }
             | ProblemKind::AccountNotCaptured { .. } => false,
         }

@@ -239,6 +239,19 @@ fn check_facts(path: &Path, host: &Host, report: &mut impl FnMut(ProblemKind)) {
             dir,
         });
     }
+    // An owner is judged only when the snapshot has the process's user id.
+    if let Some(euid) = host.euid()
+        && let Some(link) = facts
+            .links()
+            .iter()
+            .find(|l| l.uid() != 0 && l.uid() != euid)
+    {
+        report(ProblemKind::UnixLinkUnsafe {
+            path: path.to_owned(),
+            link: link.path().to_owned(),
+            uid: link.uid(),
+        });
+    }
     if let Some((dir, writer)) = unsafe_dir(facts.dirs(), host.euid()) {
         report(ProblemKind::UnixDirUnsafe {
             path: path.to_owned(),

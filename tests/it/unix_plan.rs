@@ -6,7 +6,7 @@ use std::path::Path;
 #[cfg(unix)]
 use std::path::PathBuf;
 
-use listenspec::host::{DirFacts, Lookup, NameLookup, PathFacts, PathKind};
+use listenspec::host::{DirFacts, LinkFacts, Lookup, NameLookup, PathFacts, PathKind};
 #[cfg(unix)]
 use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec};
@@ -120,8 +120,13 @@ fn capture_records_what_is_at_each_socket_path() {
         matches!(under_file.file(), Lookup::Failed { error } if error.contains("Not a directory")),
         "{under_file:?}"
     );
-    // Through the link the directory is the same one, so the file is too.
-    assert_eq!(facts("via/api.sock"), in_run());
+    // Through the link the directory is the same one, so the file is too;
+    // the link is recorded with its owner.
+    let me = std::fs::symlink_metadata(d("via")).unwrap().uid();
+    assert_eq!(
+        facts("via/api.sock"),
+        in_run().with_links(vec![LinkFacts::new(d("via"), me)])
+    );
     let locked = facts("locked/api.sock");
     assert_eq!(locked.is_writable(), Some(root), "{locked:?}");
     assert_eq!(host.unix_paths().len(), paths.len());
@@ -228,6 +233,49 @@ fn a_directory_others_may_write_is_a_warning_captured_and_replayed() {
         assert_eq!(warned.len(), 1, "{warned:?}");
         assert!(warned[0].contains("belongs to uid 54321"), "{}", warned[0]);
     }
+}
+
+/// A socket path through a symbolic link another user owns (`nobody`'s
+/// link in a sticky `/tmp`, pointing into root's own directory) is an
+/// error: its owner may point it anywhere, and the socket would be made,
+/// and a stale socket removed, where they choose; capture records the
+/// link with its owner, and the snapshot replays it. A link of the
+/// server's own user, or root's, is not.
+#[test]
+#[cfg(unix)]
+fn a_path_through_another_users_link_is_an_error_captured_and_replayed() {
+    let test = "a_path_through_another_users_link_is_an_error_captured_and_replayed";
+    if !crate::unix::needs_root(test) {
+        return;
+    }
+    let t = TempDir::new("links");
+    std::fs::create_dir(t.path("victim")).unwrap();
+    let link = t.path("app");
+    std::os::unix::fs::symlink(t.path("victim"), &link).unwrap();
+    let text = format!("local = unix\nlocal.api = unix:{}/api.sock", link.display());
+    let spec = spec(&text);
+
+    let host = listenspec::capture(&spec).unwrap();
+    spec.plan(&host).unwrap();
+
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    let host = listenspec::capture(&spec).unwrap();
+    let facts = host.unix_path(&link.join("api.sock")).unwrap();
+    assert_eq!(facts.links(), [LinkFacts::new(&link, 65534)]);
+    let err = spec.plan(&host).unwrap_err();
+    assert_eq!(err.errors().len(), 1, "{err}");
+    let shown = err.errors()[0].to_string();
+    assert!(
+        shown.contains(&format!(
+            "goes through the symbolic link {}, which belongs to uid 65534, neither the server's user nor root",
+            link.display()
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("chown -h root"), "{shown}");
+    let replayed: Host = serde_json::from_str(&serde_json::to_string(&host).unwrap()).unwrap();
+    assert_eq!(replayed, host);
+    assert!(spec.plan(&replayed).is_err());
 }
 
 /// A relative path is recorded as resolved against the working directory,
