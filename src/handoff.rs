@@ -688,7 +688,11 @@ fn successor_env(
     vars.push(("LISTEN_FDS".into(), sockets.len().to_string().into()));
     vars.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
     vars.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
-    vars.push((HANDOFF_VAR.into(), files.join(",").into()));
+    // This process's id first: the successor, this process's child, takes
+    // the variable for a handoff only from its parent, so a copy left in
+    // the environment of a process it starts later is not one.
+    let handoff = format!("{};{}", std::process::id(), files.join(","));
+    vars.push((HANDOFF_VAR.into(), handoff.into()));
     vars.into_iter()
         .map(|(k, v)| {
             let mut entry = k.as_bytes().to_vec();

@@ -662,9 +662,11 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let Some(announced) = announced else {
         return Ok(Vec::new());
     };
-    // Set only by a predecessor handing its sockets over: which of them
-    // carry their socket file, `INDEX:DEV:INO` comma-separated.
-    let handoff = var(crate::handoff::HANDOFF_VAR).map(|v| handed_files(&v));
+    // Set only by a predecessor handing its sockets over: its process id,
+    // then which of the sockets carry their socket file, `INDEX:DEV:INO`
+    // comma-separated.
+    let handoff = var(crate::handoff::HANDOFF_VAR)
+        .and_then(|v| from_parent(&v, std::os::unix::process::parent_id()).map(handed_files));
     let owned = match sys::claim_sockets(FIRST_FD, announced.count) {
         Ok(Some(owned)) => owned,
         Ok(None) => return Ok(Vec::new()),
@@ -699,6 +701,18 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 /// comma-separated). Entries that do not read so are skipped: at worst a
 /// file stays when this process ends.
 #[cfg(unix)]
+/// What the handoff variable says of the sockets, when the predecessor it
+/// names (`PID;…`) is `parent`, this process's parent: the successor is
+/// the predecessor's child. Any other value (a copy the successor left in
+/// the environment of a process it started, a forged one, one of an
+/// older version without the id) is no handoff, and every socket passed
+/// is then checked as socket activation checks it.
+#[cfg(unix)]
+fn from_parent(value: &str, parent: u32) -> Option<&str> {
+    let (pid, files) = value.split_once(';')?;
+    (pid.parse::<u32>().ok()? == parent).then_some(files)
+}
+
 fn handed_files(files: &str) -> std::collections::HashMap<usize, (u64, u64)> {
     files
         .split(',')
@@ -723,7 +737,7 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 // Socket activation is Unix's: the functions tested here exist only there.
 #[cfg(all(test, unix))]
 mod tests {
-    use super::{ActivationError, announced, handed_files};
+    use super::{ActivationError, announced, from_parent, handed_files};
 
     /// A predecessor's list of socket files is read entry by entry: what
     /// does not read as `INDEX:DEV:INO` is skipped (that file then stays
@@ -828,6 +842,25 @@ mod tests {
                 std::process::id()
             )
         );
+    }
+
+    /// The handoff variable counts only from the parent it names: not a
+    /// copy inherited further down, nor a forged or empty one.
+    #[test]
+    fn a_handoff_is_taken_from_the_parent_it_names_alone() {
+        assert_eq!(from_parent("41;0:1:2", 41), Some("0:1:2"));
+        assert_eq!(from_parent("41;", 41), Some(""));
+        for other in [
+            "41;0:1:2",
+            "",
+            ";",
+            "0:1:2",
+            "x;0:1:2",
+            "-41;",
+            "4294967337;",
+        ] {
+            assert_eq!(from_parent(other, 7), None, "{other:?}");
+        }
     }
 
     /// Paths are compared as bytes: `/a/./b` and `/a/b` are equal

@@ -1273,3 +1273,34 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
     assert_eq!(extra.len(), 1);
     bound.check_all_taken().unwrap();
 }
+
+/// The handoff's variable counts only from the parent it names: set empty,
+/// forged, or left over from another process's upgrade, it does not turn
+/// socket activation's checks into the handoff's silent close (a socket
+/// that disagrees with the plan is refused, naming how).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stray_handoff_variable_leaves_activation_checks_as_they_are() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_stray_handoff_variable_leaves_activation_checks_as_they_are";
+    for value in ["", "1;", "0:1:2", "1;0:1:2"] {
+        let pinned = raw_socket("127.0.0.1:0", false, None, Some("lo"));
+        let port = port_of(&pinned);
+        let out = activated_child(
+            name,
+            &format!("l = 127.0.0.1; l.web = http:{port}"),
+            &[pinned.as_raw_fd()],
+            &[
+                ("LISTEN_FDS", "1"),
+                ("LISTEN_FDNAMES", "l.web"),
+                ("LISTENSPEC_HANDOFF", value),
+            ],
+        );
+        assert!(
+            out.contains("is pinned to lo, but the plan pins it to no device (SO_BINDTODEVICE)"),
+            "{value:?}: {out}"
+        );
+    }
+}
