@@ -595,6 +595,24 @@ impl fmt::Display for Fleet {
     }
 }
 
+/// A file's name as the fleet report and `listenspec doctor` print it:
+/// as it is when it holds only printable characters other than a space or
+/// a quote (`web-1.json`), else quoted and escaped as `{:?}` writes it
+/// (`"a\nb.json"`, `"\xFF.json"`), so that a name cannot forge a line of
+/// the output or repaint the terminal.
+///
+/// ```
+/// use std::path::Path;
+///
+/// use listenspec::fleet::shown;
+///
+/// assert_eq!(shown(Path::new("web-1.json")).to_string(), "web-1.json");
+/// assert_eq!(shown(Path::new("a\nb.json")).to_string(), r#""a\nb.json""#);
+/// ```
+pub fn shown(path: &Path) -> impl fmt::Display + '_ {
+    Shown(path)
+}
+
 /// A snapshot's file name as the report prints it: as it is when every
 /// character is a printable one other than a space or a quote, which is
 /// what collected snapshots are named (`web-1.json`); otherwise quoted and

@@ -16,6 +16,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use listenspec::bind::BoundEndpoint;
 use listenspec::capture::HostChanges;
+use listenspec::fleet::shown;
 use listenspec::plan::{PlannedEndpoint, PlannedNetwork, Problem};
 use listenspec::probe::{Outcome, Reach};
 use listenspec::spec::Layers;
@@ -192,7 +193,7 @@ impl Fleet {
         let fleet = match listenspec::fleet::Fleet::check_dir(&spec, &self.dir, options) {
             Ok(fleet) => fleet,
             Err(e) => {
-                eprintln!("cannot read the folder {}: {e}", Shown(&self.dir));
+                eprintln!("cannot read the folder {}: {e}", shown(&self.dir));
                 return ExitCode::from(1);
             }
         };
@@ -401,7 +402,7 @@ impl Doctor {
             Err(e) => {
                 eprintln!(
                     "the running spec {} does not plan on this host: {e}",
-                    Shown(old)
+                    shown(old)
                 );
                 return ExitCode::from(2);
             }
@@ -414,7 +415,7 @@ impl Doctor {
             writeln!(
                 out,
                 "\nan upgrade from {}: {kept} socket{} kept (never closed), {} opened, {} closed",
-                Shown(old),
+                shown(old),
                 if kept == 1 { "" } else { "s" },
                 diff.opened().len(),
                 diff.closed().len()
@@ -509,8 +510,8 @@ fn read_spec(
                     std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
                 })
             })
-            .map_err(|e| format!("cannot read spec {}: {e}", Shown(path)))?;
-        layers = layers.text(format!("--spec {}", Shown(path)), text);
+            .map_err(|e| format!("cannot read spec {}: {e}", shown(path)))?;
+        layers = layers.text(format!("--spec {}", shown(path)), text);
     }
     for (i, line) in listen.iter().enumerate() {
         let line = line
@@ -602,7 +603,7 @@ fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
 }
 
 fn read_host(path: &Path) -> Result<Host, String> {
-    listenspec::fleet::read_snapshot(path).map_err(|e| format!("host {} {e}", Shown(path)))
+    listenspec::fleet::read_snapshot(path).map_err(|e| format!("host {} {e}", shown(path)))
 }
 
 /// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
@@ -633,7 +634,7 @@ fn print_plan(
     recorded: Option<&Path>,
 ) -> io::Result<()> {
     match recorded {
-        Some(path) => writeln!(out, "host (recorded in {}):", Shown(path))?,
+        Some(path) => writeln!(out, "host (recorded in {}):", shown(path))?,
         None => writeln!(out, "host (this machine):")?,
     }
     for line in host.to_string().lines() {
@@ -645,24 +646,4 @@ fn print_plan(
     writeln!(out)?;
     // The library's own table, so a server's log and the doctor agree.
     writeln!(out, "{plan}")
-}
-
-/// A path the doctor names, as the fleet report names a snapshot: as it is
-/// when every character is a printable one other than a space or a quote,
-/// otherwise quoted and escaped as `{:?}` writes it, so that a newline or
-/// an escape sequence in a file's name cannot forge a line of the output
-/// or repaint the terminal.
-struct Shown<'a>(&'a Path);
-
-impl std::fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let plain = self.0.to_str().filter(|name| {
-            name.chars()
-                .all(|c| !c.is_whitespace() && (c == '\'' || c.escape_debug().len() == 1))
-        });
-        match plain {
-            Some(name) => f.write_str(name),
-            None => write!(f, "{:?}", self.0.as_os_str()),
-        }
-    }
 }

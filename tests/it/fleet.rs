@@ -358,6 +358,18 @@ fn a_fifo_a_socket_or_a_device_named_json_is_no_snapshot_and_does_not_hang() {
     );
 }
 
+/// The file of each host in the fleet's JSON, in order.
+fn json_files(f: &Folder) -> Vec<String> {
+    let out = fleet_within_30_s(&["--listen", SPEC, "--json", f.path().to_str().unwrap()]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A file name is printed escaped in the text, where a newline or an
 /// escape sequence in it would forge a line or repaint the terminal, and
 /// exactly in the JSON, whose strings escape it themselves.
@@ -392,15 +404,7 @@ fn a_snapshot_name_is_escaped_in_the_text_and_exact_in_the_json() {
         );
     }
     assert!(!stdout.contains('\x1b'), "{stdout}");
-    let out = fleet_within_30_s(&["--listen", SPEC, "--json", f.path().to_str().unwrap()]);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files: Vec<_> = json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["file"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(files, [forged, "c d.json", "plain.json"]);
+    assert_eq!(json_files(&f), [forged, "c d.json", "plain.json"]);
 
     // Names that are not UTF-8 stay apart in the JSON, and apart from the
     // name U+FFFD a lossy conversion would make of either.
@@ -409,16 +413,11 @@ fn a_snapshot_name_is_escaped_in_the_text_and_exact_in_the_json() {
     for name in [&b"\xff.json"[..], b"\xfe.json", "\u{FFFD}.json".as_bytes()] {
         std::fs::write(g.path().join(std::ffi::OsStr::from_bytes(name)), "[]").unwrap();
     }
-    let out = fleet_within_30_s(&["--listen", SPEC, "--json", g.path().to_str().unwrap()]);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let files: Vec<_> = json["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["file"].as_str().unwrap().to_owned())
-        .collect();
     // In file-name order: U+FFFD is 0xEF 0xBF 0xBD.
-    assert_eq!(files, ["\u{FFFD}.json", r#""\xFE.json""#, r#""\xFF.json""#]);
+    assert_eq!(
+        json_files(&g),
+        ["\u{FFFD}.json", r#""\xFE.json""#, r#""\xFF.json""#]
+    );
 }
 
 /// A link in the folder out of it to a file of another owner is not
