@@ -713,6 +713,7 @@ fn from_parent(value: &str, parent: u32) -> Option<&str> {
     (pid.parse::<u32>().ok()? == parent).then_some(files)
 }
 
+#[cfg(unix)]
 fn handed_files(files: &str) -> std::collections::HashMap<usize, (u64, u64)> {
     files
         .split(',')

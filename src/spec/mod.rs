@@ -29,11 +29,13 @@ use smol_str::SmolStr;
 pub use args::ListenArgs;
 #[cfg(feature = "serde")]
 pub use config::SpecText;
+#[cfg(feature = "serde")]
+pub(crate) use error::hide_userinfo;
 pub use error::{
     AdvertiseError, ForeignForm, Located, OptionError, Place, PortsError, SelectorError, SpecError,
     SpecErrorKind, Suggestion, UnixEndpointError, UnixNetworkError, UnixPathError,
 };
-pub(crate) use error::{Escaped, Quoted, hide_userinfo};
+pub(crate) use error::{Escaped, Quoted};
 pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
