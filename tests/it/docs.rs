@@ -145,3 +145,32 @@ fn the_readmes_rust_blocks_hide_nothing() {
     }
     assert!(hidden.is_empty(), "hidden lines:\n{}", hidden.join("\n"));
 }
+
+/// The README's table of other programs' forms tells, in some rows, the
+/// two lines to write instead (`listen = …` and `listen.tcp = …`): each
+/// such pair parses and plans on a host with both families, as written.
+/// (Three rows said `listen = ::`, which a network named `listen` refuses
+/// without `expose=public`.)
+#[test]
+fn the_readmes_suggested_lines_plan_as_written() {
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8", "::1/128"])
+        .interface("eth0", 2, ["198.51.100.7/24", "2001:db8::7/64"])
+        .build()
+        .unwrap();
+    let mut checked = 0;
+    for line in README.lines().filter(|l| l.starts_with('|')) {
+        let spans: Vec<&str> = line.split('`').skip(1).step_by(2).collect();
+        for pair in spans.windows(2) {
+            let [network, endpoint] = pair else { continue };
+            if network.starts_with("listen = ") && endpoint.starts_with("listen.tcp = ") {
+                let text = format!("{network}\n{endpoint}");
+                let spec: listenspec::ListenSpec =
+                    text.parse().unwrap_or_else(|e| panic!("{line}\n{e}"));
+                listenspec::plan(&spec, &host).unwrap_or_else(|e| panic!("{line}\n{e}"));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 2, "only {checked} pairs found");
+}
