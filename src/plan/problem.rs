@@ -841,10 +841,20 @@ impl ProblemKind {
             ProblemKind::NotLocal { selector, remote } => (
                 format!("{} ({LISTED})", not_local(selector, remote)),
                 match selector {
-                    Selector::Addr { ip: IpAddr::V6(ip), .. } => port_in_address(*ip),
+                    // A link-local address is its own link's: no NAT, proxy
+                    // or port map leads one here.
+                    Selector::Addr { ip: ip @ IpAddr::V6(v6), .. } if v6.is_unicast_link_local() => Some(format!(
+                        "a link-local address belongs to one link, and {ip} is on none of this host's (`ip -6 addr show scope link` lists theirs): select one of those, or the interface's (`NET = if:eth0, link-local`)"
+                    )),
                     _ => None,
                 }
-                .map_or_else(
+                .or_else(|| match selector {
+                    Selector::Addr { ip: IpAddr::V6(ip), .. } => port_in_address(*ip).map(|(address, port)| format!(
+                        "if :{port} was meant as the port ({selector} is read as one IPv6 address, where HAProxy and others mean {address} and port {port}), the port goes on an endpoint's line: `NET = {address}` and `NET.NAME = tcp:{port}`; an IPv6 address with its port is written [{address}]:{port}"
+                    )),
+                    _ => None,
+                })
+                .unwrap_or_else(
                     || format!(
                         "a server can only bind addresses its own interfaces hold. {selector} most likely \
                          reaches this host through NAT, a proxy or load balancer, or a container's port \
@@ -855,9 +865,6 @@ impl ProblemKind {
                             Selector::Dns(name) => name.clone(),
                             other => other.to_string(),
                         }
-                    ),
-                    |(address, port)| format!(
-                        "if :{port} was meant as the port ({selector} is read as one IPv6 address, where HAProxy and others mean {address} and port {port}), the port goes on an endpoint's line: `NET = {address}` and `NET.NAME = tcp:{port}`; an IPv6 address with its port is written [{address}]:{port}"
                     ),
                 ),
             ),

@@ -1307,6 +1307,16 @@ pub enum ForeignForm {
         /// The address.
         host: String,
     },
+    /// `127.0.0.1%lo:8080`: an IPv4 address with a zone, which only a
+    /// link-local IPv6 address has (Go ignores it).
+    ZonedIpv4 {
+        /// The address.
+        addr: String,
+        /// The zone, as written.
+        zone: String,
+        /// The port, if one follows.
+        port: Option<String>,
+    },
     /// `127.0.0.1:http`: a service's name where the port goes.
     NamedPort {
         /// The host as written.
@@ -1519,6 +1529,9 @@ impl ForeignForm {
     fn what(&self) -> String {
         match self {
             ForeignForm::NoPort { .. } => "an address without a port".to_owned(),
+            ForeignForm::ZonedIpv4 { .. } => {
+                "an IPv4 address with a zone, which only a link-local IPv6 address has".to_owned()
+            }
             ForeignForm::NamedPort { service, .. } => {
                 format!("an address with the service name {service:?} for its port")
             }
@@ -1622,9 +1635,17 @@ impl ForeignForm {
             ForeignForm::NoPort { host } if host == "*" => {
                 ":8080 with the port to use, every address of both families; or 0.0.0.0:8080 for IPv4 alone".to_owned()
             }
-            ForeignForm::NoPort { host } => format!(
-                "{0}:8080 with the port to use ({0}:80 for nginx's `listen {0}`, which is port 80)",
-                bracketed(host)
+            ForeignForm::NoPort { host } => match listenable(host) {
+                Ok(host) => format!(
+                    "{0}:8080 with the port to use ({0}:80 for nginx's `listen {0}`, which is port 80)",
+                    bracketed(&host)
+                ),
+                Err(why) => format!("an address of this host with its port, such as 127.0.0.1:8080; {why}"),
+            },
+            ForeignForm::ZonedIpv4 { addr, zone, port } => format!(
+                "{addr}:{}{}; to pin its socket to {zone}, give its endpoint `device={zone}`",
+                port.as_deref().unwrap_or("8080"),
+                if port.is_some() { "" } else { " with the port to use" }
             ),
             ForeignForm::NamedPort { host, service } => {
                 let port = match service.as_str() {
@@ -2002,6 +2023,33 @@ fn unix_path(path: &str) -> String {
 const PASSED_BY_NAME: &str = "nothing: sockets systemd passes are taken by their names. Give the socket an endpoint's name with FileDescriptorName=NETWORK.ENDPOINT in the .socket unit (systemd-socket-activate --fdname=NETWORK.ENDPOINT) and define that endpoint";
 
 /// An IPv6 address in brackets, anything else as it is.
+/// A host of a value without its port as a suggestion may write it: an
+/// IPv4 address without a zone (it has none), a zone only on a link-local
+/// IPv6 address and never empty; or why no listener takes the address at
+/// all (a group, a broadcast, an IPv4-mapped one), which no port mends. A
+/// wildcard is suggested with its port: `0.0.0.0:8080` is a value.
+fn listenable(host: &str) -> Result<String, String> {
+    let (addr, zone) = match host.split_once('%') {
+        Some((addr, zone)) => (addr, Some(zone)),
+        None => (host, None),
+    };
+    let Ok(ip) = addr.trim_matches(['[', ']']).parse::<IpAddr>() else {
+        return Ok(host.to_owned());
+    };
+    // A wildcard with its port is a one-address value of its own.
+    if let Some(why) = crate::plan::Unlistenable::of(ip, AddrClass::of(ip))
+        .filter(|&why| why != crate::plan::Unlistenable::Unspecified)
+    {
+        return Err(format!("{ip} is not one ({why})"));
+    }
+    Ok(match (ip, zone) {
+        (IpAddr::V6(v6), Some(zone)) if v6.is_unicast_link_local() && !zone.is_empty() => {
+            format!("{ip}%{zone}")
+        }
+        _ => ip.to_string(),
+    })
+}
+
 fn bracketed(host: &str) -> String {
     if host.contains(':') {
         format!("[{host}]")

@@ -657,6 +657,22 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             ports: ports.to_owned(),
         });
     }
+    // `127.0.0.1%lo:8080`: Go ignores an IPv4 address's zone.
+    if let Some((addr, rest)) = text.split_once('%')
+        && addr.parse::<std::net::Ipv4Addr>().is_ok()
+    {
+        let (zone, port) = match rest.split_once(':') {
+            Some((zone, port)) => (zone, Some(port)),
+            None => (rest, None),
+        };
+        if port.is_none_or(is_port) {
+            return Some(ForeignForm::ZonedIpv4 {
+                addr: addr.to_owned(),
+                zone: zone.to_owned(),
+                port: port.map(str::to_owned),
+            });
+        }
+    }
     let without_zone = |a: &str| a.split_once('%').map_or(a, |(a, _)| a).to_owned();
     // `[::1]`: nginx's `listen [::1]`, an address without its port.
     if let Some(addr) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
