@@ -396,7 +396,8 @@ impl Names {
 /// ```
 ///
 /// A network's keys are `select` (a string or a list: selectors, `!`
-/// excludes, `ipv4` or `ipv6`, as the grammar writes them), `expose`
+/// excludes, `ipv4` or `ipv6`, as the grammar writes them; a string may
+/// hold several, separated by commas, as after `NAME =`), `expose`
 /// (`"public"`, `"private"` or `"local"`), `advertise`, `shared` (`true`
 /// or `false`) and `endpoints`. An endpoint's are `protocol`, then `port`
 /// (also `ports`: a number, 0 for any free one, or `"FIRST-LAST"`) or
@@ -766,6 +767,13 @@ fn write_network(name: &str, value: Value, lines: &mut Lines) -> Result<(), Stri
             ));
         }
     }
+    // `select = "127.0.0.1, ::1"` is the text grammar's list, as written
+    // after `NAME =`: each selector a word of its own.
+    let selectors: Vec<String> = selectors
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|piece| piece.trim().to_owned())
+        .collect();
     let expose = net.text("expose", "\"private\"")?;
     let advertise = net.text("advertise", "\"https://api.example.com\"")?;
     let shared = net.flag("shared")?.unwrap_or(false);

@@ -836,3 +836,24 @@ fn a_toml_date_is_named_as_one() {
     assert!(err.contains("x.endpoints.a.port: not a port"), "{err}");
     assert!(err.contains("(found a date and time)"), "{err}");
 }
+
+/// `select = "127.0.0.1, ::1"` is the text grammar's list, as a spec line
+/// writes it after `NAME =`: each selector taken, as from a TOML list.
+#[test]
+fn a_select_string_may_list_selectors_with_commas() {
+    let list: Config = toml::from_str(
+        "name = 'svc'\n[listen.x]\nselect = ['127.0.0.1', '::1', '!if:eth9']\nendpoints.a = { protocol = 'tcp', port = 1 }",
+    )
+    .unwrap();
+    for select in ["'127.0.0.1, ::1, !if:eth9'", "'127.0.0.1,::1 , !if:eth9'"] {
+        let text: Config = toml::from_str(&format!(
+            "name = 'svc'\n[listen.x]\nselect = {select}\nendpoints.a = {{ protocol = 'tcp', port = 1 }}"
+        ))
+        .unwrap();
+        assert_eq!(text, list, "{select}");
+    }
+    assert_eq!(
+        list.listen.to_string(),
+        "x = 127.0.0.1, ::1, !if:eth9\nx.a = tcp:1\n"
+    );
+}
