@@ -1441,16 +1441,31 @@ impl fmt::Display for TakeError {
                 )?;
                 // A one-address `--listen` over a config is a network of
                 // its own, which this server does not know.
-                if endpoints
+                let one_address = endpoints
                     .iter()
-                    .any(|q| is_one_address_network(q.network().as_str()))
-                {
-                    write!(
-                        f,
-                        "; a one-address value (--listen 127.0.0.1:8282) over a config adds network {SHORTHAND_NETWORK} beside the config's: to move an endpoint the server serves, give its statement (--listen '{}.{} = http:8282')",
+                    .filter(|q| is_one_address_network(q.network().as_str()));
+                let (mut any, mut unix) = (false, false);
+                for q in one_address {
+                    any = true;
+                    unix |= q.endpoint().as_str().starts_with("unix");
+                }
+                if any {
+                    let (net, ep) = (
                         taken.first().map_or("NETWORK", |q| q.network().as_str()),
                         taken.first().map_or("ENDPOINT", |q| q.endpoint().as_str()),
+                    );
+                    write!(
+                        f,
+                        "; a one-address value (--listen 127.0.0.1:8282) over a config adds network {SHORTHAND_NETWORK} beside the config's: to move an endpoint the server serves, give its statement (--listen '{net}.{ep} = http:8282'"
                     )?;
+                    // A path: the network becomes one of Unix sockets.
+                    if unix {
+                        write!(
+                            f,
+                            ", or to a Unix socket --listen '{net} = unix; {net}.{ep} = http:/PATH/TO.sock'"
+                        )?;
+                    }
+                    f.write_str(")")?;
                 }
                 Ok(())
             }

@@ -480,7 +480,7 @@ impl fmt::Display for UnixEndpointError {
         match self {
             UnixEndpointError::PathOnIpNetwork { path, network } => write!(
                 f,
-                "{path} is a Unix socket, but network {network} holds IP addresses; put it on a network of Unix sockets (a line `local = unix`, then `local.NAME = PROTOCOL:{path}`)"
+                "{path} is a Unix socket, but network {network} holds IP addresses; make {network} a network of Unix sockets (`{network} = unix`, which in a later layer replaces its selectors, and a path for each of its endpoints), or put this endpoint on one of its own (`local = unix`, then `local.NAME = PROTOCOL:{path}`, and serve local.NAME)"
             ),
             UnixEndpointError::PortsOnUnixNetwork { network, protocol } => write!(
                 f,

@@ -1272,6 +1272,32 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
     let extra: Vec<TcpListener> = bound.take("listen", "tcp").unwrap();
     assert_eq!(extra.len(), 1);
     bound.check_all_taken().unwrap();
+
+    // A path given so is told how the endpoint moves to a Unix socket.
+    #[cfg(unix)]
+    {
+        let dir = std::env::temp_dir().join(format!("listenspec-moved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = Layers::new()
+            .text(
+                "config.toml [listen]",
+                "public = 127.0.0.1\npublic.http = http:0",
+            )
+            .text("--listen #1", dir.join("g.sock").to_str().unwrap())
+            .build()
+            .unwrap();
+        let mut bound = listenspec::bind_all(&spec).unwrap();
+        let _: Vec<TcpListener> = bound.take("public", "http").unwrap();
+        let said = bound.check_all_taken().unwrap_err().to_string();
+        assert!(
+            said.contains(
+                "or to a Unix socket --listen 'public = unix; public.http = http:/PATH/TO.sock')"
+            ),
+            "{said}"
+        );
+        drop(bound);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
 
 /// The handoff's variable counts only from the parent it names: set empty,
