@@ -236,16 +236,25 @@ impl futures_core::Stream for AnyListener {
 }
 
 /// What tonic's `Request::extensions` holds for a connection from an
-/// [`AnyListener`]: the peer, when the OS could say.
+/// [`AnyListener`]: tonic's own `TcpConnectInfo`, as for its TCP listener,
+/// so `request.remote_addr()` is the client's address on TCP. On a Unix
+/// socket both addresses are `None` (a Unix client's socket has no
+/// address to speak of, as a rule).
 #[cfg(feature = "tonic")]
 impl tonic::transport::server::Connected for Connection {
-    type ConnectInfo = Option<PeerAddr>;
+    type ConnectInfo = tonic::transport::server::TcpConnectInfo;
 
-    fn connect_info(&self) -> Option<PeerAddr> {
+    fn connect_info(&self) -> Self::ConnectInfo {
         match self {
-            Connection::Tcp(s) => s.peer_addr().ok().map(PeerAddr::Tcp),
+            Connection::Tcp(s) => tonic::transport::server::TcpConnectInfo {
+                local_addr: s.local_addr().ok(),
+                remote_addr: s.peer_addr().ok(),
+            },
             #[cfg(unix)]
-            Connection::Unix(s) => s.peer_addr().ok().map(PeerAddr::Unix),
+            Connection::Unix(_) => tonic::transport::server::TcpConnectInfo {
+                local_addr: None,
+                remote_addr: None,
+            },
         }
     }
 }

@@ -554,3 +554,49 @@ fn a_missing_endpoint_lists_some_of_many() {
          local.e04, local.e05, local.e06, local.e07 and 12 more"
     );
 }
+
+/// tonic's `request.remote_addr()` is the client's address on a
+/// connection from an `AnyListener`, as on tonic's own TCP listener: the
+/// connect info is tonic's `TcpConnectInfo` (it was a listenspec type
+/// tonic does not read, so `remote_addr()` was `None`).
+#[tokio::test]
+async fn tonic_sees_the_clients_address_through_any_listener() {
+    use std::sync::{Arc, Mutex};
+
+    let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.grpc = http:0"
+        .parse()
+        .unwrap();
+    let mut bound = listenspec::bind_all(&spec).unwrap();
+    let addr = bound.endpoint("local", "grpc").unwrap().local_addrs()[0];
+    let incoming = bound
+        .take::<listenspec::serve::AnyListener>("local", "grpc")
+        .unwrap();
+    let seen = Arc::new(Mutex::new(None));
+    let record = seen.clone();
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(tonic::service::InterceptorLayer::new(
+                move |request: tonic::Request<()>| {
+                    *record.lock().unwrap() = Some(request.remote_addr());
+                    Ok(request)
+                },
+            ))
+            .add_service(health)
+            .serve_with_incoming(incoming),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    HealthClient::new(channel)
+        .check(HealthCheckRequest::default())
+        .await
+        .unwrap();
+    let remote = seen.lock().unwrap().expect("the interceptor ran");
+    let remote = remote.expect("tonic knows the client's address");
+    assert_eq!(remote.ip(), addr.ip());
+    assert_ne!(remote.port(), addr.port());
+    server.abort();
+}
