@@ -72,6 +72,65 @@ impl AnyListener {
     }
 
     /// The next connection on any of the endpoint's sockets.
+    ///
+    /// Cancel-safe: in a `tokio::select!` beside a shutdown signal, an
+    /// `accept` dropped unfinished has taken no connection, which the next
+    /// one gets. An error is one accept's (a client that reset before it
+    /// was taken, the process out of descriptors): the listener goes on,
+    /// so log it and accept again, after a pause for `EMFILE`, whose
+    /// socket stays readable. Dropping the listener closes its sockets
+    /// (and removes a Unix socket's file): new clients are refused while
+    /// the connections already accepted go on.
+    ///
+    /// A hyper 1 server over it, TCP or Unix as the spec says, which on
+    /// its signal stops accepting and lets the requests under way finish
+    /// (`examples/hyper_server.rs` in the repository adds Ctrl-C and a
+    /// deadline):
+    ///
+    /// ```
+    /// use hyper::{Response, service::service_fn};
+    /// use hyper_util::{rt::{TokioExecutor, TokioIo}, server::conn::auto, server::graceful::GracefulShutdown};
+    /// use listenspec::serve::AnyListener;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local; local.web = http:0".parse()?;
+    /// let mut bound = listenspec::bind_all(&spec)?;
+    /// let addr = bound.endpoint("local", "web").unwrap().local_addrs()[0];
+    /// let mut listener = bound.take::<AnyListener>("local", "web")?;
+    /// let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let server = tokio::spawn(async move {
+    ///     let (http, graceful) = (auto::Builder::new(TokioExecutor::new()), GracefulShutdown::new());
+    ///     loop {
+    ///         let conn = tokio::select! {
+    ///             accepted = listener.accept() => match accepted {
+    ///                 Ok((conn, _peer)) => conn,
+    ///                 Err(_) => {
+    ///                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    ///                     continue;
+    ///                 }
+    ///             },
+    ///             _ = &mut stopped => break,
+    ///         };
+    ///         let service = service_fn(|_| async { Ok::<_, std::convert::Infallible>(Response::new("hello\n".to_owned())) });
+    ///         let served = graceful.watch(http.serve_connection(TokioIo::new(conn), service).into_owned());
+    ///         tokio::spawn(served);
+    ///     }
+    ///     drop(listener);
+    ///     graceful.shutdown().await;
+    /// });
+    ///
+    /// let mut client = tokio::net::TcpStream::connect(addr).await?;
+    /// client.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+    /// let mut reply = String::new();
+    /// client.read_to_string(&mut reply).await?;
+    /// assert!(reply.starts_with("HTTP/1.1 200") && reply.ends_with("hello\n"), "{reply}");
+    /// stop.send(()).unwrap();
+    /// server.await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn accept(&mut self) -> io::Result<(Connection, PeerAddr)> {
         std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
