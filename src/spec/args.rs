@@ -100,9 +100,11 @@ Selectors: *, 0.0.0.0, ::, addresses, CIDR blocks, if:NAME (globs), classes
 // description of a server's command that has none of its own.
 #[command(about = None, long_about = None)]
 pub struct ListenArgs {
-    /// A listen spec line, laid over the lines of `--listen-file`;
-    /// repeatable.
-    #[arg(long = "listen", value_name = "LINE", value_parser = statement, help = "A listen spec line, laid over the lines of --listen-file; repeatable", long_help = GRAMMAR, allow_hyphen_values = true)]
+    /// A listen spec line (statements separated by `;` too, as in
+    /// `--listen 'web = unix; web.http = http:/run/web.sock'`), or a
+    /// one-address value (`127.0.0.1:8080`), laid over the lines of
+    /// `--listen-file`; repeatable.
+    #[arg(long = "listen", value_name = "LINE", value_parser = statement, help = "A listen spec line (statements separated by ';'), or an address like 127.0.0.1:8080, laid over the lines of --listen-file; repeatable", long_help = GRAMMAR, allow_hyphen_values = true)]
     pub listen: Vec<String>,
     /// A file of listen spec lines.
     #[arg(long = "listen-file", value_name = "FILE")]
