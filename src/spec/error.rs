@@ -1352,7 +1352,15 @@ pub enum ForeignForm {
         /// How many values there are.
         count: usize,
     },
-    /// A URL with a path: the path is no part of a listen address.
+    /// A value with `#` right after it (`127.0.0.1:8080#api`): `#` starts a
+    /// comment, so what was meant is unclear (a URL's fragment, which is
+    /// no part of a listen address, or a comment without its space).
+    GluedComment {
+        /// The value before the `#`.
+        value: String,
+    },
+    /// A URL with a path, a query or a fragment, which is no part of a
+    /// listen address.
     UrlPath {
         /// The URL without its path.
         address: String,
@@ -1549,7 +1557,11 @@ impl ForeignForm {
                 format!("{count} addresses in one value, separated by commas")
             }
             ForeignForm::UrlPath { .. } => {
-                "a URL with a path, which is no part of a listen address".to_owned()
+                "a URL with a path, a query or a fragment, which is no part of a listen address"
+                    .to_owned()
+            }
+            ForeignForm::GluedComment { .. } => {
+                "an address with a '#' right after it, which starts a comment here".to_owned()
             }
             ForeignForm::SdListen { .. } => "tokio-listener's socket activation form".to_owned(),
             ForeignForm::EndpointOnly { .. } => {
@@ -1677,7 +1689,12 @@ impl ForeignForm {
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
             }
-            ForeignForm::UrlPath { address } => format!("{address}, and route the path in the server"),
+            ForeignForm::GluedComment { value } => format!(
+                "{value} alone (a URL's fragment is no part of a listen address), with a space before a comment"
+            ),
+            ForeignForm::UrlPath { address } => {
+                format!("{address}, and route the path (or read the query) in the server")
+            }
             ForeignForm::SdListen { name } => format!(
                 "{PASSED_BY_NAME}{}",
                 name.as_ref()
@@ -1736,8 +1753,11 @@ impl ForeignForm {
                     h if h.parse::<std::net::IpAddr>().is_ok() => h.to_owned(),
                     name => format!("dns:{name}"),
                 };
+                // `[::]:PORT` takes IPv4 too, as Go and etcd bind it: its
+                // range the same.
+                let dual = if selector == "::" { " v6only=false" } else { "" };
                 format!(
-                    "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.tcp = tcp:{ports}`"
+                    "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.tcp = tcp:{ports}{dual}`; a range here is one port, the first free on every address (Caddy and HAProxy listen on each port of theirs: for that, an endpoint per port)"
                 )
             }
             ForeignForm::Haproxy { prefix, address } => match prefix.as_str() {

@@ -209,6 +209,16 @@ impl Read {
                 continue;
             }
             let result = match st.form {
+                // `127.0.0.1:8080#api`: an address, then a comment without
+                // its space, or a URL's fragment.
+                Form::Bad if st.glued_comment && shorthand::shorthand(st.text).is_some() => {
+                    Err(vec![SpecErrorKind::Foreign {
+                        written: st.trimmed(),
+                        form: ForeignForm::GluedComment {
+                            value: st.trimmed(),
+                        },
+                    }])
+                }
                 Form::Bad => Err(vec![match shorthand::foreign(st.text) {
                     Some(form) => SpecErrorKind::Foreign {
                         written: st.trimmed(),
@@ -235,7 +245,8 @@ impl Read {
                     } else if !matches!(st.form, Form::Bad)
                         && let Some(
                             form @ (ForeignForm::WithOptions { .. }
-                            | ForeignForm::SockaddrTemplate { .. }),
+                            | ForeignForm::SockaddrTemplate { .. }
+                            | ForeignForm::UrlPath { .. }),
                         ) = shorthand::foreign(st.text)
                     {
                         // `[::]:80 ipv6only=on`: nginx's address and

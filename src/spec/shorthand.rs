@@ -941,13 +941,16 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
             path: path.to_owned(),
         });
     }
-    // A `/` inside an IPv6 host's brackets is no path's.
+    // A `/` inside an IPv6 host's brackets is no path's. A query or a
+    // fragment ends the authority as a path does, and is none of a listen
+    // address either.
     let host_end = rest.find(']').unwrap_or(0);
-    let (authority, path) = match rest[host_end..].find('/') {
-        Some(at) => (&rest[..host_end + at], &rest[host_end + at + 1..]),
+    let (authority, path) = match rest[host_end..].find(['/', '?', '#']) {
+        Some(at) => (&rest[..host_end + at], &rest[host_end + at..]),
         None => (rest, ""),
     };
-    if authority.is_empty() || authority.contains(['?', '@']) {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    if authority.is_empty() || authority.contains('@') {
         return None;
     }
     if matches!(scheme, "tcp" | "udp" | "http" | "https") {
