@@ -1683,7 +1683,7 @@ impl ForeignForm {
                 path,
                 mode: Some(mode),
             } => format!(
-                "a unix network and an endpoint with mode=: `local = unix` and `local.api = unix:{path} mode={}`",
+                "a unix network and an endpoint with mode=: `listen = unix` and `listen.unix = unix:{path} mode={}`",
                 mode.trim_start_matches('0')
             ),
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
@@ -1717,7 +1717,7 @@ impl ForeignForm {
             }
             ForeignForm::EtcdUnix { path, tls: false } => format!("the path, {path}"),
             ForeignForm::EtcdUnix { path, tls: true } => format!(
-                "a unix network and an https endpoint: `local = unix` and `local.api = https:{path}`"
+                "a unix network and an https endpoint: `listen = unix` and `listen.https = https:{path}`"
             ),
             ForeignForm::SockaddrTemplate { selectors: Some(selectors) } => format!(
                 "the selectors that pick its addresses, `NAME = {selectors}`, and an endpoint with the port on its own line (a selector takes every address it matches: name the address to take one alone)"
@@ -1815,7 +1815,7 @@ impl ForeignForm {
             }
             ForeignForm::UnixAbstract { name } => format!("the name alone, @{name}"),
             ForeignForm::KestrelUnix { scheme, path } => format!(
-                "a unix network and an {scheme} endpoint: `local = unix` and `local.{scheme} = {scheme}:{path}`"
+                "a unix network and an {scheme} endpoint: `listen = unix` and `listen.{scheme} = {scheme}:{path}`"
             ),
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
             ForeignForm::WithOptions { address, options } => with_options(address, options),
@@ -1826,7 +1826,7 @@ impl ForeignForm {
                     "{path} for a stream socket or unixgram:{path} for a datagram one; listenspec binds no SOCK_SEQPACKET socket"
                 ),
                 _ => format!(
-                    "a unix network and an http endpoint (h2c is HTTP/2 over it): `local = unix` and `local.http = http:{path}`"
+                    "a unix network and an http endpoint (h2c is HTTP/2 over it): `listen = unix` and `listen.http = http:{path}`"
                 ),
             },
             ForeignForm::Scheme { scheme, address } => match scheme.as_str() {
