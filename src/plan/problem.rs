@@ -484,7 +484,8 @@ pub enum ProblemKind {
     DeviceWildcard,
     /// An endpoint option is a socket option the host's OS does not have.
     Unsupported {
-        /// The option as the spec writes it: `device`, `freebind`, `reuseport`.
+        /// The option as the spec writes it: `device`, `freebind`,
+        /// `reuseport`, `v6only=false`.
         option: &'static str,
         /// The host's OS, as [`Host::os`] names it.
         os: String,
