@@ -1317,6 +1317,11 @@ pub enum ForeignForm {
         /// The port, if one follows.
         port: Option<String>,
     },
+    /// `127.0.0.1:` or `:`: an empty port, which Go reads as port 0.
+    EmptyPort {
+        /// The address before the `:`, as written (empty for `:`).
+        host: String,
+    },
     /// `127.0.0.1:http`: a service's name where the port goes.
     NamedPort {
         /// The host as written.
@@ -1537,6 +1542,9 @@ impl ForeignForm {
     fn what(&self) -> String {
         match self {
             ForeignForm::NoPort { .. } => "an address without a port".to_owned(),
+            ForeignForm::EmptyPort { .. } => {
+                "an address with an empty port, which Go reads as port 0".to_owned()
+            }
             ForeignForm::ZonedIpv4 { .. } => {
                 "an IPv4 address with a zone, which only a link-local IPv6 address has".to_owned()
             }
@@ -1654,6 +1662,9 @@ impl ForeignForm {
                 ),
                 Err(why) => format!("an address of this host with its port, such as 127.0.0.1:8080; {why}"),
             },
+            ForeignForm::EmptyPort { host } => format!(
+                "{host}:0 for any free port, as Go takes it, or {host}:PORT with the port to use"
+            ),
             ForeignForm::ZonedIpv4 { addr, zone, port } => format!(
                 "{addr}:{}{}; to pin its socket to {zone}, give its endpoint `device={zone}`",
                 port.as_deref().unwrap_or("8080"),

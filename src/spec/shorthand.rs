@@ -713,15 +713,22 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         || host.parse::<std::net::Ipv4Addr>().is_ok()
         || (host.starts_with('[') && host.ends_with(']'))
         || (is_host_name(host) && !is_network_word(host) && AddrClass::from_name(host).is_none());
-    (host_ok && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphabetic())).then(
-        || ForeignForm::NamedPort {
-            host: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_owned(),
-            service: service.to_owned(),
-        },
-    )
+    // Go's `127.0.0.1:` and `:`: an empty port is port 0 to it.
+    if host_ok
+        && service.is_empty()
+        && !matches!(host, "tcp" | "udp" | "http" | "https" | "unix" | "unixgram")
+    {
+        return Some(ForeignForm::EmptyPort {
+            host: host.to_owned(),
+        });
+    }
+    (host_ok && service.bytes().all(|b| b.is_ascii_alphabetic())).then(|| ForeignForm::NamedPort {
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned(),
+        service: service.to_owned(),
+    })
 }
 
 /// Whether `text` is one value a user could mean as a listen address: one
