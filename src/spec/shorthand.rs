@@ -722,13 +722,15 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             host: host.to_owned(),
         });
     }
-    (host_ok && service.bytes().all(|b| b.is_ascii_alphabetic())).then(|| ForeignForm::NamedPort {
-        host: host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned(),
-        service: service.to_owned(),
-    })
+    (host_ok && !service.is_empty() && service.bytes().all(|b| b.is_ascii_alphabetic())).then(
+        || ForeignForm::NamedPort {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
+            service: service.to_owned(),
+        },
+    )
 }
 
 /// Whether `text` is one value a user could mean as a listen address: one
