@@ -111,7 +111,21 @@ impl Wait {
         let mut changes = HostChanges::subscribe().ok().flatten();
         let mut vanished = Vec::new();
         loop {
-            let host = crate::capture(spec)?;
+            let host = match crate::capture(spec) {
+                Ok(host) => host,
+                // A host changing so fast that no read of it held still
+                // is what waiting is for: read it again after a change.
+                Err(e) if is_unsettled(&e) => {
+                    let again = Again {
+                        waiting_for: Vec::new(),
+                        error: Error::Capture(e),
+                        soon: true,
+                    };
+                    pause(&mut changes, self.left(start, again)?);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let step = match plan_step(spec, &host, self.options, &vanished) {
                 Step::Ready(plan) => finish(host, plan, &mut vanished),
                 Step::Fail(e) => Step::Fail(e),
@@ -120,7 +134,9 @@ impl Wait {
             match step {
                 Step::Ready(done) => return Ok(done),
                 Step::Fail(e) => return Err(e),
-                Step::Again(again) => pause(&mut changes, self.left(start, again)?),
+                Step::Again(again) => {
+                    pause(&mut changes, self.left(start, again)?);
+                }
             }
         }
     }
@@ -210,16 +226,34 @@ fn take_inherited() -> Result<Vec<Inherited>, Error> {
 }
 
 /// Waits up to `left` for a change of the host: a kernel notification, or
-/// on a system without them (or once they fail) [`POLL_INTERVAL`].
-pub(crate) fn pause(changes: &mut Option<HostChanges>, left: Duration) {
+/// on a system without them (or once they fail) [`POLL_INTERVAL`]. Whether
+/// the host may have changed: `false` only when notifications said
+/// nothing changed in `left`.
+pub(crate) fn pause(changes: &mut Option<HostChanges>, left: Duration) -> bool {
     if let Some(c) = changes {
         match c.wait(left) {
-            Ok(_) => return,
+            Ok(changed) => return changed,
             // The subscription broke (a sandbox, say); polling still works.
             Err(_) => *changes = None,
         }
     }
     std::thread::sleep(left.min(POLL_INTERVAL));
+    true
+}
+
+/// Whether a capture failed only because the host changed while it was
+/// read (the kernel's dump interrupted at every attempt, or its reply
+/// overrun by the changes): a later read may hold still.
+pub(crate) fn is_unsettled(e: &crate::capture::CaptureError) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let crate::capture::CaptureError::BadReply { why, .. } = e {
+        return matches!(
+            why,
+            crate::capture::BadReply::KeptChanging { .. } | crate::capture::BadReply::Overrun
+        );
+    }
+    let _ = e;
+    false
 }
 
 /// One step of an attempt: done, failed for good, or to try again.
@@ -493,6 +527,25 @@ impl fmt::Display for Summary<'_> {
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
+
+    /// A capture the host's changes kept from holding still is waited
+    /// out; one that failed otherwise is not.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn a_capture_the_host_kept_changing_is_waited_out() {
+        use crate::capture::{BadReply, CaptureError};
+        let bad = |why| CaptureError::BadReply {
+            request: "RTM_GETLINK",
+            why,
+        };
+        assert!(super::is_unsettled(&bad(BadReply::KeptChanging {
+            attempts: 3
+        })));
+        assert!(super::is_unsettled(&bad(BadReply::Overrun)));
+        assert!(!super::is_unsettled(&bad(BadReply::Unfinished)));
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!super::is_unsettled(&CaptureError::Interfaces(io)));
+    }
 
     use super::{Step, Summary, plan_step};
     use crate::plan::{Problem, ProblemKind};

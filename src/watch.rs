@@ -61,6 +61,11 @@ pub struct Watch {
     ports: HashMap<QualifiedName, u16>,
     /// `None` where the OS sends no notifications: poll.
     changes: Option<HostChanges>,
+    /// The last change was refused at binding: try it again at a timeout
+    /// too, since whether an address binds can change with no notification
+    /// (Linux announces an IPv4 address before the route bind(2) checks).
+    /// A change refused by the plan waits for the host to change.
+    bind_refused: bool,
 }
 
 impl Watch {
@@ -87,6 +92,7 @@ impl Watch {
             plan,
             ports,
             changes,
+            bind_refused: false,
         };
         Ok((bound, watch))
     }
@@ -112,7 +118,10 @@ impl Watch {
             if left.is_zero() {
                 return Ok(None);
             }
-            crate::wait::pause(&mut self.changes, left);
+            // Nothing changed: a refused change is not refused again.
+            if !crate::wait::pause(&mut self.changes, left) && !self.bind_refused {
+                continue;
+            }
             let host = crate::capture(&self.spec)?;
             if let Some(change) = self.apply(&host)? {
                 return Ok(Some(change));
@@ -143,13 +152,18 @@ impl Watch {
             }
             let mut changes = self.changes.take();
             let waited = tokio::task::spawn_blocking(move || {
-                crate::wait::pause(&mut changes, left);
-                changes
+                let changed = crate::wait::pause(&mut changes, left);
+                (changes, changed)
             })
             .await;
             // A blocking task fails only when the runtime is shutting down
             // or the wait panicked: either way, poll from here on.
-            self.changes = waited.ok().flatten();
+            let (changes, changed) = waited.unwrap_or((None, true));
+            self.changes = changes;
+            // Nothing changed: a refused change is not refused again.
+            if !changed && !self.bind_refused {
+                continue;
+            }
             let host = crate::capture::capture_async(&self.spec, &options).await?;
             if let Some(change) = self.apply(&host)? {
                 return Ok(Some(change));
@@ -160,6 +174,7 @@ impl Watch {
     /// Plans against `host` and, when the sockets change, opens the new
     /// ones; the watch moves to the new plan only when all of them opened.
     fn apply(&mut self, host: &Host) -> Result<Option<Change>, Error> {
+        self.bind_refused = false;
         let plan = crate::plan_with(&self.spec, host, self.options)?;
         let Delta { open, close } = delta(&self.plan, &plan, &self.ports);
         if open.is_empty() && close.is_empty() {
@@ -167,7 +182,9 @@ impl Watch {
             self.plan = plan;
             return Ok(None);
         }
-        let sockets = open_planned(&plan, &open, &mut crate::bind::System)?;
+        let sockets = open_planned(&plan, &open, &mut crate::bind::System);
+        self.bind_refused = sockets.is_err();
+        let sockets = sockets?;
         for (name, s) in &sockets {
             self.ports
                 .entry(name.clone())
