@@ -359,6 +359,7 @@ fn a_fifo_a_socket_or_a_device_named_json_is_no_snapshot_and_does_not_hang() {
 }
 
 /// The file of each host in the fleet's JSON, in order.
+#[cfg(unix)]
 fn json_files(f: &Folder) -> Vec<String> {
     let out = fleet_within_30_s(&["--listen", SPEC, "--json", f.path().to_str().unwrap()]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -462,6 +463,7 @@ fn a_link_out_of_the_folder_to_another_owners_file_is_not_followed() {
 /// read, one saved as UTF-16 (Windows PowerShell 5.1's `>`) is named as
 /// such with how to write it, where both were "not a host snapshot ...
 /// write one with --dump-host", which is what the user did.
+#[cfg(unix)] // the bounded run is Unix's (timeout(1))
 #[test]
 fn a_snapshot_with_a_byte_order_mark_is_read_and_one_in_utf16_is_named() {
     let f = Folder::new("bom");

@@ -6,7 +6,9 @@ use std::path::Path;
 #[cfg(unix)]
 use std::path::PathBuf;
 
-use listenspec::host::{DirFacts, LinkFacts, Lookup, NameLookup, PathFacts, PathKind};
+#[cfg(unix)]
+use listenspec::host::LinkFacts;
+use listenspec::host::{DirFacts, Lookup, NameLookup, PathFacts, PathKind};
 #[cfg(unix)]
 use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec};
