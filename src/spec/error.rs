@@ -1156,8 +1156,11 @@ pub(crate) fn hide_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
     let mut rest = text;
     while let Some(at) = rest.find("://") {
         let (before, after) = rest.split_at(at + 3);
+        // To the last `@` before the word ends: a password may hold `/`,
+        // `?` or `#` unescaped (a base64 secret does), and a path with an
+        // `@` in it loses its host to `***` rather than a password show.
         let end = after
-            .find(|c: char| "/?#\"'`,;()<>[]{}".contains(c) || c.is_whitespace())
+            .find(|c: char| "\"'`,;()<>{}".contains(c) || c.is_whitespace())
             .unwrap_or(after.len());
         out.push_str(before);
         match after[..end].rfind('@') {

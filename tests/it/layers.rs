@@ -658,14 +658,21 @@ fn an_error_never_echoes_a_urls_password() {
             "public = * advertise https://admin:hunter2@svc.example\npublic.http = http:8080",
         )
         .text("--listen #1", "${ADMIN_URL}")
-        .env(env(&[(
-            "ADMIN_URL",
-            "https://root:s3cr3t@0.0.0.0:9443/admin",
-        )]))
+        .text(
+            "--listen #2",
+            "x = loopback advertise https://svc:${PASS}@svc.example/",
+        )
+        .env(env(&[
+            ("ADMIN_URL", "https://root:s3cr3t@0.0.0.0:9443/admin"),
+            // A base64 secret holds `/`, `+` and more.
+            ("PASS", "wJalrXUt/K7MDENG+bPxRfi?x"),
+        ]))
         .build()
         .unwrap_err();
     let text = err.to_string();
-    for secret in ["admin:", "hunter2", "root:", "s3cr3t"] {
+    for secret in [
+        "admin:", "hunter2", "root:", "s3cr3t", "wJalrXUt", "K7MDENG",
+    ] {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
     assert!(
@@ -678,7 +685,7 @@ fn an_error_never_echoes_a_urls_password() {
     #[cfg(feature = "serde")]
     {
         let json = serde_json::to_string(&err).unwrap();
-        for secret in ["hunter2", "s3cr3t"] {
+        for secret in ["hunter2", "s3cr3t", "wJalrXUt", "K7MDENG"] {
             assert!(!json.contains(secret), "{secret} in {json}");
         }
         assert!(json.contains("https://***@svc.example"), "{json}");
