@@ -6,7 +6,10 @@
 //!   and a spec planned against it: the cost per interface at N = 100,000
 //!   at most 1.5x the cost at N = 1,000;
 //! - a spec of N networks parsed and planned against a small host: the
-//!   cost per network at N = 100,000 at most 1.5x the cost at N = 1,000.
+//!   cost per network at N = 100,000 at most 1.5x the cost at N = 1,000;
+//! - N layers (`--listen` values) with an error each, laid and reported:
+//!   the cost per layer at N = 100,000 at most 1.5x the cost at N = 1,000
+//!   (errors were sorted by a search of the layers' names, quadratic).
 //!
 //! ```text
 //! cargo bench --bench linear
@@ -79,6 +82,7 @@ fn main() {
     }
     report("load + plan, per interface", "interfaces");
     report("parse + plan, per network", "networks");
+    report("layers with an error each, per layer", "layers");
 
     // Not a goal: how much this machine charges per item for size alone,
     // for the figures above to be read against.
@@ -126,6 +130,18 @@ fn once(figure: &str, size: usize) -> f64 {
                 black_box(spec.plan(&host).unwrap());
             })
         }
+        "layers" => {
+            let layers: Vec<(String, String)> = (0..size)
+                .map(|i| (format!("--listen #{i}"), format!("n{i} = zz")))
+                .collect();
+            cpu_time_of(1, || {
+                let mut laid = listenspec::spec::Layers::new();
+                for (name, text) in &layers {
+                    laid = laid.text(name.clone(), text.clone());
+                }
+                black_box(laid.build().unwrap_err());
+            })
+        }
         other => panic!("no figure {other}"),
     };
     took.as_secs_f64() * 1e9 / size as f64
@@ -138,7 +154,10 @@ fn report(what: &str, figure: &str) {
     println!("    {}", verdict(ratio, GOAL));
     let warm = match figure {
         "interfaces" => repeated_interfaces(),
-        _ => repeated_networks(),
+        "networks" => repeated_networks(),
+        // Layers are measured once only: their inputs are owned Strings,
+        // made afresh for each run.
+        _ => return,
     };
     print_figures(&format!("{what}, repeated in one process (no goal)"), &warm);
 }

@@ -184,6 +184,7 @@ fn read_text(read: &mut Read, env: Option<&LookupFn<'_>>, name: String, text: &s
             read.quote_as_written(from, text);
         }
         Err(errors) => {
+            read.unread_layer(&name);
             // Each line quoted with its first error, as the parser quotes a
             // statement: a config's table becomes lines of its own, whose
             // numbers alone would not say which key is meant.

@@ -285,6 +285,12 @@ impl Read {
         }
     }
 
+    /// Counts in a layer that is not read (its variables could not be
+    /// expanded), so that its errors keep its place among the layers'.
+    pub(crate) fn unread_layer(&mut self, layer: &str) {
+        self.next_pass(Some(layer));
+    }
+
     /// Counts a layer in, and keeps its name for ordering errors.
     fn next_pass(&mut self, layer: Option<&str>) -> u32 {
         self.labels.extend(layer.map(str::to_owned));
@@ -449,12 +455,15 @@ impl Read {
                 network_of,
             })
         } else {
-            // Layers in the order given, lines in order within each.
-            let position = |layer: &Option<String>| {
-                layer
-                    .as_ref()
-                    .and_then(|l| labels.iter().position(|x| x == l))
-            };
+            // Layers in the order given, lines in order within each: each
+            // name's place looked up, not searched for, so a spec of many
+            // thousand layers with errors sorts in `n log n`.
+            let mut first: HashMap<&str, usize> = HashMap::with_capacity(labels.len());
+            for (i, label) in labels.iter().enumerate() {
+                first.entry(label.as_str()).or_insert(i);
+            }
+            let position =
+                |layer: &Option<String>| layer.as_deref().and_then(|l| first.get(l).copied());
             errors.sort_by_key(|e| (position(&e.layer), e.line));
             Err(SpecError::new(errors, &networks))
         }

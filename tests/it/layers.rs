@@ -691,3 +691,27 @@ fn an_error_never_echoes_a_urls_password() {
         assert!(json.contains("https://***@svc.example"), "{json}");
     }
 }
+
+/// Errors come in the order of the layers, a layer whose variables could
+/// not be expanded among them (it was listed first, never having been
+/// counted in).
+#[test]
+fn errors_come_in_the_order_of_the_layers() {
+    let err = Layers::new()
+        .text("--listen #1", "a = zz")
+        .text("--listen #2", "b = ${UNSET}")
+        .text("--listen #3", "c = yy")
+        .env(env(&[]))
+        .build()
+        .unwrap_err();
+    let layers: Vec<&str> = err
+        .errors()
+        .iter()
+        .filter_map(|e| e.layer.as_deref())
+        .collect();
+    assert_eq!(
+        layers,
+        ["--listen #1", "--listen #2", "--listen #3"],
+        "{err}"
+    );
+}
