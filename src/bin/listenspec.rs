@@ -75,7 +75,8 @@ struct Fleet {
     /// A file of listen spec lines.
     #[arg(long, visible_alias = "listen-file", value_name = "FILE")]
     spec: Option<PathBuf>,
-    /// A listen spec line, laid over --spec; repeat it for more.
+    /// A listen spec line, laid over --spec; repeat it for more. Then
+    /// $LISTEN, if set, is laid over both, as a server's ListenArgs lays it.
     #[arg(long, value_name = "LINE", allow_hyphen_values = true)]
     listen: Vec<OsString>,
     /// The folder of host snapshots.
@@ -527,7 +528,9 @@ fn read_spec(
         }
         layers = layers.text(format!("--listen #{}", i + 1), line);
     }
-    Ok(layers.build())
+    // Last, as a server's `ListenArgs` lays it: the doctor run with the
+    // server's environment plans what the server binds.
+    Ok(layers.variable("LISTEN").build())
 }
 
 /// The doctor's JSON for a good plan: the plan's networks, endpoints and

@@ -269,6 +269,28 @@ fn doctor_names_a_host_file_with_control_characters_escaped() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `$LISTEN` is laid over `--spec` and `--listen` as a server's
+/// `ListenArgs` lays it: the doctor run with the server's environment
+/// plans what the server binds (it left `$LISTEN` out, and showed less).
+#[test]
+fn doctor_lays_listen_from_the_environment_as_a_server_does() {
+    let out = doctor_command()
+        .args([
+            "--listen",
+            "ops = 127.0.0.1",
+            "--listen",
+            "ops.http = http:0",
+        ])
+        .env("LISTEN", "extra = 127.0.0.2; extra.http = http:0")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("extra.http"), "{stdout}");
+    assert!(stdout.contains("ops.http"), "{stdout}");
+}
+
 #[test]
 fn doctor_dumps_this_host_as_a_snapshot_it_can_replay() {
     let out = doctor(&["--listen", "local = loopback", "--dump-host"]);
