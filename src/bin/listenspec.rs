@@ -7,7 +7,6 @@
 //! says what the library says, field for field.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -612,10 +611,20 @@ fn read_host(path: &Path) -> Result<Host, String> {
 /// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
 /// byte past the limit tells a file of exactly the limit from a larger one.
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
+    // A named pipe no process writes to reads as empty at once (as
+    // `ListenArgs` reads `--listen-file`), instead of holding the doctor.
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?.take(FILE_LIMIT + 1);
     let mut bytes = Vec::new();
-    File::open(path)?
-        .take(FILE_LIMIT + 1)
-        .read_to_end(&mut bytes)?;
+    while let Err(e) = file.read_to_end(&mut bytes) {
+        if e.kind() != std::io::ErrorKind::WouldBlock {
+            return Err(e);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     if bytes.len() as u64 > FILE_LIMIT {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,

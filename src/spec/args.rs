@@ -146,12 +146,26 @@ const MAX_FILE: u64 = 64 << 20;
 /// A spec file's text, refused past [`MAX_FILE`] bytes. The size is
 /// checked before the text, so a large binary file is called too large
 /// rather than not UTF-8.
+///
+/// A named pipe is opened without waiting for a writer, then read to its
+/// end: one no process writes to (a `--listen-file` left at a FIFO) reads
+/// as empty at once, where the start-up waited for it forever; process
+/// substitution (`--listen-file <(…)`) has its writer, and is read whole.
 fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let mut file = options.open(path)?.take(MAX_FILE + 1);
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)?;
+    // A pipe's writer at work gives nothing for a moment: wait for it.
+    while let Err(e) = file.read_to_end(&mut bytes) {
+        if e.kind() != std::io::ErrorKind::WouldBlock {
+            return Err(e);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     if bytes.len() as u64 > MAX_FILE {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,

@@ -216,3 +216,49 @@ fn a_listen_file_may_be_64_mib_and_no_more() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A `--listen-file` that is a named pipe no process writes to reads as
+/// empty, at once: the server's start-up waited for a writer forever. One
+/// with its writer (process substitution, `<(…)`) is read whole.
+#[cfg(unix)]
+#[test]
+fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
+    let dir = std::env::temp_dir().join(format!("listenspec-args-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("listen.spec");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let cli = Cli::try_parse_from([
+        "server".as_ref(),
+        "--listen-file".as_ref(),
+        fifo.as_os_str(),
+    ])
+    .unwrap();
+    let (done, got) = std::sync::mpsc::channel();
+    let args = cli.listen.clone();
+    std::thread::spawn(move || done.send(args.layers().build().map(|s| s.to_string())));
+    let read = got
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("reading the pipe returned");
+    assert_eq!(read.unwrap(), "");
+
+    // With a writer, open before the reader as a shell's `<(…)` has it:
+    // what it writes, however slowly. (Read and write, so that opening it
+    // does not wait for a reader.)
+    let mut w = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .unwrap();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::io::Write::write_all(&mut w, b"l = 127.0.0.1\nl.a = tcp:0\n").unwrap();
+    });
+    let spec = cli.listen.layers().build().unwrap();
+    writer.join().unwrap();
+    assert_eq!(spec.to_string(), "l = 127.0.0.1\nl.a = tcp:0\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
