@@ -327,7 +327,8 @@ impl std::error::Error for SpecErrorKind {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum UnixPathError {
-    /// Whitespace, a control character, `;` or `#`.
+    /// Whitespace, a control character (or an invisible or bidirectional
+    /// one), `;` or `#`.
     Separator,
     /// `@` alone.
     EmptyName,
@@ -351,7 +352,7 @@ impl fmt::Display for UnixPathError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             UnixPathError::Separator => {
-                f.write_str("a path in a spec holds no spaces, control characters, ';' or '#'")
+                f.write_str("a path in a spec holds no spaces, control or invisible characters, ';' or '#'")
             }
             UnixPathError::EmptyName => {
                 f.write_str("an abstract socket needs a name after @, like @app-admin")

@@ -96,7 +96,10 @@ impl FromStr for UnixPath {
         if s.len() > UnixPath::MAX_LEN {
             return Err(bad(UnixPathError::TooLong { len: s.len() }));
         }
-        let separator = |c: char| c.is_whitespace() || c.is_control() || c == ';' || c == '#';
+        // An invisible or bidirectional character would show another path
+        // than the one bound (`./x\u{202e}gpj.sock` reads `./xkcos.jpg`).
+        let separator =
+            |c: char| c.is_whitespace() || crate::is_unprintable(c) || c == ';' || c == '#';
         if s.contains(separator) {
             return Err(bad(UnixPathError::Separator));
         }

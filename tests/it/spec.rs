@@ -137,7 +137,8 @@ fn spec_cases() {
             .replace("\\n", "\n")
             .replace("\\0", "\0")
             .replace("\\x01", "\x01")
-            .replace("\\u{a0}", "\u{a0}");
+            .replace("\\u{a0}", "\u{a0}")
+            .replace("\\u{202e}", "\u{202e}");
         let (want, says) = match want.split_once(" ~ ") {
             Some((w, says)) => (w.trim(), Some(says.trim())),
             None => (want.trim(), None),
