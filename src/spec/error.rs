@@ -276,6 +276,10 @@ impl fmt::Display for SpecErrorKind {
                 f,
                 "${{{name}}} is set but empty, and a variable stands for one word of the spec: set it, or write ${{{name}:-DEFAULT}} for a default to take when it is empty or not set"
             ),
+            SpecErrorKind::BadVariable { name, value } if value.contains("${") => write!(
+                f,
+                "${{{name}}} is {value:?}, which holds a reference of its own; a variable's value is not expanded again: give the value itself"
+            ),
             SpecErrorKind::BadVariable { name, value } => write!(
                 f,
                 "${{{name}}} is {value:?}, which holds a space, ';', '#', '=' or a newline; a variable stands for one word of the spec"

@@ -274,8 +274,11 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
                     SpecErrorKind::BadReference(rest[start..start + end + 3].to_owned()),
                 )),
                 (true, Some(value), _) => {
+                    // A value is not expanded again: `${` in it would
+                    // reach the parser as if nothing had expanded it.
                     if value.is_empty()
                         || value.contains(|c: char| c.is_whitespace() || ";#=".contains(c))
+                        || value.contains("${")
                     {
                         errors.push((
                             n + 1,

@@ -715,3 +715,21 @@ fn errors_come_in_the_order_of_the_layers() {
         "{err}"
     );
 }
+
+/// A variable's value is not expanded again, and one holding a reference
+/// says so by the variable's name (it said that nothing had expanded the
+/// text, to a server that had laid it with an environment).
+#[test]
+fn a_value_holding_a_reference_is_named_not_expanded() {
+    let err = Layers::new()
+        .text("--listen #1", "p = 127.0.0.1; p.http = http:${P}")
+        .env(env(&[("P", "${Q}"), ("Q", "8080")]))
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(r#"${P} is "${Q}", which holds a reference of its own; a variable's value is not expanded again"#),
+        "{text}"
+    );
+    assert!(!text.contains("nothing expanded it"), "{text}");
+}
