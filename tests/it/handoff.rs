@@ -200,6 +200,12 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success(), "kill {name} {pid}");
 }
 
+/// Asks the server to end (SIGTERM) and waits until it has.
+fn stop(pid: u32) {
+    signal(pid, "-TERM");
+    wait_ended(pid);
+}
+
 /// Whether the process has ended (gone, or a zombie nobody reaped yet).
 fn ended(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -323,8 +329,7 @@ fn ten_upgrades_under_load_refuse_no_connection() {
         "handoff: {ok} requests over TCP and {unix_ok} over a Unix socket, {} failures, over 10 upgrades; signal to the successor answering: {took:?}; successor ready after: {ready:?}",
         failures.len()
     );
-    signal(pid, "-TERM");
-    wait_ended(pid);
+    stop(pid);
     assert!(!sock.exists(), "the last successor removed the socket file");
     drop(first);
 }
@@ -399,8 +404,7 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
     let (ok, failures) = load.end();
     assert!(failures.is_empty(), "{failures:?}");
     assert!(ok > 0);
-    signal(next, "-TERM");
-    wait_ended(next);
+    stop(next);
     drop(first);
 }
 
@@ -440,8 +444,7 @@ fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
     assert_ne!(next, pid);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("Connection refused"), "{text}");
-    signal(next, "-TERM");
-    wait_ended(next);
+    stop(next);
     drop(first);
 }
 
@@ -525,8 +528,7 @@ fn a_changed_binding_on_a_kept_port_names_the_predecessor_and_says_to_restart() 
         "{text}"
     );
     assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
-    signal(pid, "-TERM");
-    wait_ended(pid);
+    stop(pid);
     drop(first);
 }
 
@@ -570,8 +572,7 @@ fn an_upgrade_starts_the_binary_renamed_over_the_running_one() {
     wait_ended(pid);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("(deleted)"), "{text}");
-    signal(next, "-TERM");
-    wait_ended(next);
+    stop(next);
     drop(first);
 }
 
@@ -671,8 +672,7 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
         sock.exists(),
         "the predecessor left the file to its successor"
     );
-    signal(next, "-TERM");
-    wait_ended(next);
+    stop(next);
     assert!(
         !sock.exists(),
         "the successor removed the file it was handed"
@@ -771,8 +771,7 @@ fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
     assert_eq!((ready.as_str(), none.len()), ("READY=1\n", 0));
     let addr = bound_addr(&log, "local.web", 0);
     let pid = first.0.id();
-    signal(pid, "-TERM");
-    wait_ended(pid);
+    stop(pid);
     drop(first);
 
     // No process serves now, but the stored socket still listens: a
@@ -978,8 +977,7 @@ fn another_user_can_neither_stop_nor_fake_an_upgrade() {
         "the server's directory was never found: {attacks}"
     );
     eprintln!("handoff attacker: {}", attacks.trim());
-    signal(next, "-TERM");
-    wait_ended(next);
+    stop(next);
     drop(first);
 }
 
@@ -1046,8 +1044,7 @@ fn an_upgrade_without_a_temporary_directory_says_why() {
         "{refused}"
     );
     assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
-    signal(pid, "-TERM");
-    wait_ended(pid);
+    stop(pid);
     drop(first);
 }
 
