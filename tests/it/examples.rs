@@ -226,6 +226,7 @@ fn doctor_binds_and_checks_this_host_only() {
 /// A host file whose name holds a newline and a terminal escape is named
 /// quoted and escaped, in the table's heading and in an error: its name
 /// cannot forge a line of the doctor's output.
+#[cfg(unix)] // Windows names no file with a newline
 #[test]
 fn doctor_names_a_host_file_with_control_characters_escaped() {
     let dir = std::env::temp_dir().join(format!("listenspec-doctor-name-{}", std::process::id()));
