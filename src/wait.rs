@@ -528,6 +528,10 @@ impl fmt::Display for Summary<'_> {
 mod tests {
     use std::net::IpAddr;
 
+    use super::{Step, Summary, plan_step};
+    use crate::plan::{Problem, ProblemKind};
+    use crate::{Host, ListenSpec, PlanOptions};
+
     /// A capture the host's changes kept from holding still is waited
     /// out; one that failed otherwise is not.
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -546,10 +550,6 @@ mod tests {
         let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(!super::is_unsettled(&CaptureError::Interfaces(io)));
     }
-
-    use super::{Step, Summary, plan_step};
-    use crate::plan::{Problem, ProblemKind};
-    use crate::{Host, ListenSpec, PlanOptions};
 
     /// Plans `network` (one line, its endpoint added) against `host` as a
     /// waiting bind's attempt does: whether it would wait, with the

@@ -110,7 +110,8 @@ struct Doctor {
     /// A file of listen spec lines.
     #[arg(long, visible_alias = "listen-file", value_name = "FILE")]
     spec: Option<PathBuf>,
-    /// A listen spec line, laid over --spec; repeat it for more.
+    /// A listen spec line, laid over --spec; repeat it for more. Then
+    /// $LISTEN, if set, is laid over both, as a server's ListenArgs lays it.
     // An `OsString`, so that a line that is not UTF-8 gets the doctor's
     // own message rather than clap's, which does not say which argument.
     #[arg(long, value_name = "LINE", allow_hyphen_values = true)]

@@ -696,11 +696,6 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
         .collect()
 }
 
-/// The device and inode of each handed-over socket's file, by the
-/// socket's index, from a predecessor's list (`INDEX:DEV:INO`,
-/// comma-separated). Entries that do not read so are skipped: at worst a
-/// file stays when this process ends.
-#[cfg(unix)]
 /// What the handoff variable says of the sockets, when the predecessor it
 /// names (`PID;…`) is `parent`, this process's parent: the successor is
 /// the predecessor's child. Any other value (a copy the successor left in
@@ -713,6 +708,10 @@ fn from_parent(value: &str, parent: u32) -> Option<&str> {
     (pid.parse::<u32>().ok()? == parent).then_some(files)
 }
 
+/// The device and inode of each handed-over socket's file, by the
+/// socket's index, from a predecessor's list (`INDEX:DEV:INO`,
+/// comma-separated). Entries that do not read so are skipped: at worst a
+/// file stays when this process ends.
 #[cfg(unix)]
 fn handed_files(files: &str) -> std::collections::HashMap<usize, (u64, u64)> {
     files
