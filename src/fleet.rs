@@ -446,7 +446,11 @@ fn read_in_folder(path: &Path, folder: &Path) -> Result<Host, SnapshotError> {
         Some(kind) => Err(SnapshotError::NotAFile(kind)),
     };
     let judged = followed(path, folder)?;
-    regular(std::fs::metadata(path).map_err(SnapshotError::Read)?)?;
+    // A link's target was looked at to judge it: not looked at again.
+    regular(match &judged {
+        Some(target) => target.clone(),
+        None => std::fs::metadata(path).map_err(SnapshotError::Read)?,
+    })?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
