@@ -26,11 +26,21 @@ use crate::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 /// every planner check holds for it as for the first plan: exposure,
 /// address classes, conflicts. A change whose plan has errors is not
 /// applied: `next` returns the plan error and the watch keeps the plan it
-/// had. A change whose new sockets cannot all be opened is not applied
-/// either: what opened is closed, `next` returns the bind error, and the
-/// same change is tried again at the next change of the host. An endpoint
-/// keeps its port: one bound on port 0 or a range opens its new addresses
-/// on the port it got.
+/// had, less the sockets whose address is no longer where it was planned
+/// (gone from its interface, held by another one too, or its interface or
+/// `device` made again with a new index): those it closes first, in a
+/// change of their own, since the checks that let them open no longer
+/// hold, and the next call returns the plan error. A change whose new
+/// sockets cannot all be opened is not applied either: what opened is
+/// closed, `next` returns the bind error, and the same change is tried
+/// again at the next change of the host; if the change also closes
+/// sockets, those are closed first (a change of their own) and the
+/// opening is tried again at the next call, since the socket a change
+/// closes can be the one holding the port it opens. An endpoint keeps its
+/// port: one bound on port 0 or a range opens its new addresses on the
+/// port it got. A socket pinned to its interface (`device`) whose address
+/// moved to another interface, or whose interface was made again under
+/// the same name, is opened again on the interface that now holds it.
 ///
 /// On a host that does not change, `next` returns `Ok(None)` at the
 /// timeout:
@@ -57,6 +67,9 @@ pub struct Watch {
     options: PlanOptions,
     /// The plan now applied: the start-up one, then each change's.
     plan: Plan,
+    /// The host the plan's sockets are open on: a change asks it where
+    /// each socket's address and device were.
+    host: Host,
     /// The port each endpoint's IP sockets share, as bound.
     ports: HashMap<QualifiedName, u16>,
     /// `None` where the OS sends no notifications: poll.
@@ -66,6 +79,12 @@ pub struct Watch {
     /// (Linux announces an IPv4 address before the route bind(2) checks).
     /// A change refused by the plan waits for the host to change.
     bind_refused: bool,
+    /// The plan error of a change whose closes went out first, as a
+    /// change of their own: the next call returns it.
+    refusal: Option<Error>,
+    /// The last change closed sockets before opening any: open the rest
+    /// at the next call, without waiting for the host.
+    open_now: bool,
 }
 
 impl Watch {
@@ -90,9 +109,12 @@ impl Watch {
             spec: spec.clone(),
             options,
             plan,
+            host,
             ports,
             changes,
             bind_refused: false,
+            refusal: None,
+            open_now: false,
         };
         Ok((bound, watch))
     }
@@ -105,25 +127,32 @@ impl Watch {
     /// Waits up to `timeout` for a change of the host that changes the
     /// sockets, and applies it: `Ok(Some(change))` with the sockets opened
     /// (the caller serves them) and the addresses closed (the caller drops
-    /// its sockets there), `Ok(None)` when none came in time. A change the
-    /// watch refuses is an error, and the watch keeps its sockets; call
-    /// `next` again to go on following.
+    /// its sockets there, before adding the opened ones), `Ok(None)` when
+    /// none came in time. A change the watch refuses is an error, and the
+    /// watch keeps its sockets but those no longer where they were planned,
+    /// which the call before closed; call `next` again to go on following.
     ///
     /// Where the OS sends no notifications (all but Linux), the host is
     /// read every [`crate::wait::POLL_INTERVAL`].
     pub fn next(&mut self, timeout: Duration) -> Result<Option<Change>, Error> {
         let start = Instant::now();
         loop {
+            if let Some(e) = self.refusal.take() {
+                return Err(e);
+            }
             let left = timeout.saturating_sub(start.elapsed());
             if left.is_zero() {
                 return Ok(None);
             }
             // Nothing changed: a refused change is not refused again.
-            if !crate::wait::pause(&mut self.changes, left) && !self.bind_refused {
+            if !std::mem::take(&mut self.open_now)
+                && !crate::wait::pause(&mut self.changes, left)
+                && !self.bind_refused
+            {
                 continue;
             }
             let host = crate::capture(&self.spec)?;
-            if let Some(change) = self.apply(&host)? {
+            if let Some(change) = self.apply(host)? {
                 return Ok(Some(change));
             }
         }
@@ -146,26 +175,31 @@ impl Watch {
         let start = Instant::now();
         let options = crate::capture::CaptureOptions::default();
         loop {
+            if let Some(e) = self.refusal.take() {
+                return Err(e);
+            }
             let left = timeout.saturating_sub(start.elapsed());
             if left.is_zero() {
                 return Ok(None);
             }
-            let mut changes = self.changes.take();
-            let waited = tokio::task::spawn_blocking(move || {
-                let changed = crate::wait::pause(&mut changes, left);
-                (changes, changed)
-            })
-            .await;
-            // A blocking task fails only when the runtime is shutting down
-            // or the wait panicked: either way, poll from here on.
-            let (changes, changed) = waited.unwrap_or((None, true));
-            self.changes = changes;
-            // Nothing changed: a refused change is not refused again.
-            if !changed && !self.bind_refused {
-                continue;
+            if !std::mem::take(&mut self.open_now) {
+                let mut changes = self.changes.take();
+                let waited = tokio::task::spawn_blocking(move || {
+                    let changed = crate::wait::pause(&mut changes, left);
+                    (changes, changed)
+                })
+                .await;
+                // A blocking task fails only when the runtime is shutting
+                // down or the wait panicked: either way, poll from here on.
+                let (changes, changed) = waited.unwrap_or((None, true));
+                self.changes = changes;
+                // Nothing changed: a refused change is not refused again.
+                if !changed && !self.bind_refused {
+                    continue;
+                }
             }
             let host = crate::capture::capture_async(&self.spec, &options).await?;
-            if let Some(change) = self.apply(&host)? {
+            if let Some(change) = self.apply(host)? {
                 return Ok(Some(change));
             }
         }
@@ -173,18 +207,42 @@ impl Watch {
 
     /// Plans against `host` and, when the sockets change, opens the new
     /// ones; the watch moves to the new plan only when all of them opened.
-    fn apply(&mut self, host: &Host) -> Result<Option<Change>, Error> {
+    /// A refused plan, or a refused opening of a change that also closes,
+    /// makes a change of the closes alone.
+    fn apply(&mut self, host: Host) -> Result<Option<Change>, Error> {
         self.bind_refused = false;
-        let plan = crate::plan_with(&self.spec, host, self.options)?;
-        let Delta { open, close } = delta(&self.plan, &plan, &self.ports);
+        let plan = match crate::plan_with(&self.spec, &host, self.options) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let gone = displaced(&self.plan, &self.host, &host);
+                self.host = host;
+                if gone.is_empty() {
+                    return Err(e.into());
+                }
+                self.refusal = Some(e.into());
+                return Ok(Some(self.close(&gone)));
+            }
+        };
+        let Delta { open, close } = delta(&self.plan, &self.host, &plan, &host, &self.ports);
         if open.is_empty() && close.is_empty() {
             // Warnings or advertised URLs may differ; the sockets do not.
             self.plan = plan;
+            self.host = host;
             return Ok(None);
         }
-        let sockets = open_planned(&plan, &open, &mut crate::bind::System);
-        self.bind_refused = sockets.is_err();
-        let sockets = sockets?;
+        let sockets = match open_planned(&plan, &open, &mut crate::bind::System) {
+            Ok(sockets) => sockets,
+            Err(e) if close.is_empty() => {
+                self.bind_refused = true;
+                return Err(e.into());
+            }
+            Err(_) => {
+                // The rest is opened at the next call, after these close.
+                self.host = host;
+                self.open_now = true;
+                return Ok(Some(self.close(&close)));
+            }
+        };
         for (name, s) in &sockets {
             self.ports
                 .entry(name.clone())
@@ -195,13 +253,40 @@ impl Watch {
             .map(|(n, s)| (n.clone(), s.local_addr()))
             .collect();
         self.plan = plan;
+        self.host = host;
         Ok(Some(Change {
             plan: self.plan.clone(),
             opened,
             sockets,
-            closed: close,
+            closed: bound_on(close, &self.ports),
         }))
     }
+
+    /// A change that closes the sockets `gone` (planned addresses) and
+    /// opens none; the watch's plan goes on without them.
+    fn close(&mut self, gone: &[(QualifiedName, SocketAddr)]) -> Change {
+        self.plan = self.plan.without(gone);
+        Change {
+            plan: self.plan.clone(),
+            opened: Vec::new(),
+            sockets: Vec::new(),
+            closed: bound_on(gone.to_vec(), &self.ports),
+        }
+    }
+}
+
+/// The planned addresses `planned` on the ports their endpoints are bound
+/// on.
+fn bound_on(
+    mut planned: Vec<(QualifiedName, SocketAddr)>,
+    ports: &HashMap<QualifiedName, u16>,
+) -> Vec<(QualifiedName, SocketAddr)> {
+    for (name, addr) in &mut planned {
+        if let Some(&p) = ports.get(name) {
+            addr.set_port(p);
+        }
+    }
+    planned
 }
 
 /// One applied change of the host: the new plan, the sockets it opened and
@@ -231,7 +316,8 @@ impl Change {
         &self.opened
     }
     /// Each socket to close: its endpoint and the real address it was
-    /// bound on.
+    /// bound on. Close them before adding the opened ones: a socket opened
+    /// again on its interface has the address of the one it replaces.
     pub fn closed(&self) -> &[(QualifiedName, SocketAddr)] {
         &self.closed
     }
@@ -292,66 +378,142 @@ impl fmt::Display for Change {
 /// What a change means for the sockets.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Delta {
-    /// The new plan's sockets the old one does not have.
+    /// The new plan's sockets the old one does not have, and those it
+    /// opens again on their interface.
     pub(crate) open: Vec<ToOpen>,
-    /// The old plan's sockets the new one does not have, on their bound
-    /// ports.
+    /// The old plan's sockets the new one does not have, and those it
+    /// opens again: endpoint and planned address.
     pub(crate) close: Vec<(QualifiedName, SocketAddr)>,
 }
 
-/// The sockets to open and close going from `old` to `new`, with `ports`
-/// the port each endpoint is bound on. Pure.
+/// The sockets to open and close going from `old` (planned on `old_host`)
+/// to `new` (on `new_host`), with `ports` the port each endpoint is bound
+/// on. Pure.
 ///
 /// An endpoint's planned sockets carry the spec's port (0, or a range's
 /// first), the same in both plans, so comparing planned sockets compares
 /// addresses; the bound port goes on afterwards. An endpoint without a
 /// bound port (it had no IP socket until now) opens on the spec's: the
-/// fixed port, the first of a range, or 0.
-pub(crate) fn delta(old: &Plan, new: &Plan, ports: &HashMap<QualifiedName, u16>) -> Delta {
+/// fixed port, the first of a range, or 0. A socket both plans have is
+/// opened again when it is pinned to an interface (`device`) and its
+/// address or device is no longer where it was: the old socket is bound
+/// to an interface index that is gone or no longer holds the address. The
+/// new one, pinned to another index, does not conflict with it.
+pub(crate) fn delta(
+    old: &Plan,
+    old_host: &Host,
+    new: &Plan,
+    new_host: &Host,
+    ports: &HashMap<QualifiedName, u16>,
+) -> Delta {
     let diff = new.diff(old);
     let eps = new.endpoints();
-    let open = diff
+    let to_open = |name: &QualifiedName, addr: SocketAddr| {
+        let endpoint = eps.iter().position(|e| e.qualified() == *name)?;
+        let ep = &eps[endpoint];
+        let bind = ep.binds().iter().position(|b| b.addr() == addr)?;
+        let port = ports
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| ep.ports().map_or(0, Ports::first));
+        Some(ToOpen {
+            endpoint,
+            bind,
+            port,
+        })
+    };
+    let mut open: Vec<ToOpen> = diff
         .opened()
         .iter()
-        .filter_map(|s| {
-            let endpoint = eps.iter().position(|e| e.qualified() == *s.endpoint())?;
-            let ep = &eps[endpoint];
-            let bind = ep.binds().iter().position(|b| b.addr() == s.addr())?;
-            let port = ports
-                .get(s.endpoint())
-                .copied()
-                .unwrap_or_else(|| ep.ports().map_or(0, Ports::first));
-            Some(ToOpen {
-                endpoint,
-                bind,
-                port,
-            })
-        })
+        .filter_map(|s| to_open(s.endpoint(), s.addr()))
         .collect();
-    let close = diff
+    let mut close: Vec<(QualifiedName, SocketAddr)> = diff
         .closed()
         .iter()
-        .map(|s| {
-            let mut addr = s.addr();
-            if let Some(&p) = ports.get(s.endpoint()) {
-                addr.set_port(p);
-            }
-            (s.endpoint().clone(), addr)
-        })
+        .map(|s| (s.endpoint().clone(), s.addr()))
         .collect();
+    for (name, addr) in displaced(old, old_host, new_host) {
+        let pinned = |plan: &Plan| {
+            plan.endpoint(name.network().as_str(), name.endpoint().as_str())
+                .and_then(|ep| ep.binds().iter().find(|b| b.addr() == addr))
+                .is_some_and(|b| b.device().is_some())
+        };
+        if !close.contains(&(name.clone(), addr))
+            && (pinned(old) || pinned(new))
+            && let Some(again) = to_open(&name, addr)
+        {
+            open.push(again);
+            close.push((name, addr));
+        }
+    }
     Delta { open, close }
+}
+
+/// The IP sockets of `plan`, opened on `old`, whose address or device is
+/// not where it was on `new`: the interface that held the address (by name
+/// and index) no longer does, or another holds it too, or the device is
+/// gone or has another index. A wildcard without a device is never
+/// displaced.
+fn displaced(plan: &Plan, old: &Host, new: &Host) -> Vec<(QualifiedName, SocketAddr)> {
+    let same = |name: &str| match (old.interface(name), new.interface(name)) {
+        (Some(a), Some(b)) => a.index() == b.index(),
+        _ => false,
+    };
+    let in_place = |b: &crate::plan::Bind| {
+        if b.device().is_some_and(|d| !same(d)) {
+            return false;
+        }
+        let Some(name) = b.interface() else {
+            return true;
+        };
+        let ip = b.addr().ip();
+        // A link-local address is the one on the link of its scope.
+        let scope = match b.addr() {
+            SocketAddr::V6(a) => a.scope_id(),
+            SocketAddr::V4(_) => 0,
+        };
+        let mut holders = new.interfaces().iter().filter(|i| {
+            (scope == 0 || i.index() == scope) && i.addrs().iter().any(|n| n.addr() == ip)
+        });
+        same(name) && holders.next().is_some_and(|i| i.name() == name) && holders.next().is_none()
+    };
+    plan.endpoints()
+        .iter()
+        .flat_map(|ep| {
+            ep.binds()
+                .iter()
+                .filter(|b| !in_place(b))
+                .map(move |b| (ep.qualified(), b.addr()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn plan(spec: &ListenSpec, addrs: &[&str]) -> Plan {
-        let host = Host::builder()
+    fn host(addrs: &[&str]) -> Host {
+        Host::builder()
             .interface("eth0", 2, addrs.iter().copied())
             .build()
-            .unwrap();
-        spec.plan(&host).unwrap()
+            .unwrap()
+    }
+
+    fn plan(spec: &ListenSpec, addrs: &[&str]) -> (Plan, Host) {
+        let host = host(addrs);
+        (spec.plan(&host).unwrap(), host)
+    }
+
+    fn change(
+        old: &(Plan, Host),
+        new: &(Plan, Host),
+        ports: &HashMap<QualifiedName, u16>,
+    ) -> Delta {
+        let Delta { open, close } = delta(&old.0, &old.1, &new.0, &new.1, ports);
+        Delta {
+            open,
+            close: bound_on(close, ports),
+        }
     }
 
     fn name(n: &str, e: &str) -> QualifiedName {
@@ -365,23 +527,23 @@ mod tests {
         let two = plan(&spec, &["198.51.100.1/24", "198.51.100.2/24"]);
         let ports = HashMap::from_iter([(name("svc", "web"), 41000)]);
 
-        let added = delta(&one, &two, &ports);
+        let added = change(&one, &two, &ports);
         assert!(added.close.is_empty());
         let [open] = added.open[..] else {
             panic!("{added:?}")
         };
         assert_eq!(open.port, 41000);
-        let bind = &two.endpoints()[open.endpoint].binds()[open.bind];
+        let bind = &two.0.endpoints()[open.endpoint].binds()[open.bind];
         assert_eq!(bind.addr().ip().to_string(), "198.51.100.2");
 
-        let removed = delta(&two, &one, &ports);
+        let removed = change(&two, &one, &ports);
         assert!(removed.open.is_empty());
         assert_eq!(
             removed.close,
             vec![(name("svc", "web"), "198.51.100.2:41000".parse().unwrap())]
         );
         assert_eq!(
-            delta(&two, &two, &ports),
+            change(&two, &two, &ports),
             Delta {
                 open: Vec::new(),
                 close: Vec::new()
@@ -395,7 +557,7 @@ mod tests {
         let old = plan(&spec, &["203.0.113.5/24"]);
         let new = plan(&spec, &["203.0.113.6/24"]);
         let ports = HashMap::from_iter([(name("svc", "web"), 8080)]);
-        let d = delta(&old, &new, &ports);
+        let d = change(&old, &new, &ports);
         assert_eq!(d.open.len(), 1);
         assert_eq!(d.open[0].port, 8080);
         assert_eq!(
@@ -409,8 +571,118 @@ mod tests {
         let spec: ListenSpec = "svc = if:eth0; svc.web = http:9000-9009".parse().unwrap();
         let old = plan(&spec, &["203.0.113.5/24"]);
         let new = plan(&spec, &["203.0.113.5/24", "203.0.113.7/24"]);
-        let d = delta(&old, &new, &HashMap::default());
+        let d = change(&old, &new, &HashMap::default());
         assert_eq!(d.open.len(), 1);
         assert_eq!(d.open[0].port, 9000);
+    }
+
+    /// `svc` on `if:eth1` (index `index`, holding `svc_addr`) beside
+    /// `eth0` holding `other`.
+    fn two_links(index: u32, svc_addr: &[&str], other: &[&str]) -> Host {
+        Host::builder()
+            .interface("eth0", 2, other.iter().copied())
+            .interface("eth1", index, svc_addr.iter().copied())
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_pinned_socket_whose_interface_is_made_again_opens_again_on_the_new_one() {
+        let spec: ListenSpec = "svc = 198.51.100.0/24; svc.web = http:8080 device"
+            .parse()
+            .unwrap();
+        let old_host = two_links(3, &["198.51.100.1/24"], &[]);
+        let old = (spec.plan(&old_host).unwrap(), old_host);
+        let ports = HashMap::from_iter([(name("svc", "web"), 8080)]);
+        let addr: SocketAddr = "198.51.100.1:8080".parse().unwrap();
+
+        // The same name, a new index: the socket is pinned to the old one.
+        let again = two_links(9, &["198.51.100.1/24"], &[]);
+        let again = (spec.plan(&again).unwrap(), again);
+        let d = change(&old, &again, &ports);
+        assert_eq!(d.close, [(name("svc", "web"), addr)]);
+        let [open] = d.open[..] else { panic!("{d:?}") };
+        assert_eq!(open.port, 8080);
+        let bind = &again.0.endpoints()[open.endpoint].binds()[open.bind];
+        assert_eq!((bind.addr(), bind.device()), (addr, Some("eth1")));
+
+        // Moved to eth0: pinned there now.
+        let moved = two_links(3, &[], &["198.51.100.1/24"]);
+        let moved = (spec.plan(&moved).unwrap(), moved);
+        let d = change(&old, &moved, &ports);
+        assert_eq!(d.close, [(name("svc", "web"), addr)]);
+        let bind = &moved.0.endpoints()[d.open[0].endpoint].binds()[d.open[0].bind];
+        assert_eq!(bind.device(), Some("eth0"));
+
+        // Unchanged: nothing to do.
+        let same = (old.0.clone(), old.1.clone());
+        assert_eq!(
+            change(&old, &same, &ports),
+            Delta {
+                open: Vec::new(),
+                close: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn an_unpinned_socket_stays_open_when_its_address_moves_in_a_plan_that_keeps_it() {
+        let spec: ListenSpec = "svc = 198.51.100.0/24 expose=public; svc.web = http:8080"
+            .parse()
+            .unwrap();
+        let old_host = two_links(3, &["198.51.100.1/24"], &[]);
+        let old = (spec.plan(&old_host).unwrap(), old_host);
+        let moved = two_links(3, &[], &["198.51.100.1/24"]);
+        let moved = (spec.plan(&moved).unwrap(), moved);
+        // Bound by address, it takes the address on any interface.
+        let d = change(&old, &moved, &HashMap::default());
+        assert_eq!(
+            d,
+            Delta {
+                open: Vec::new(),
+                close: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn a_socket_is_displaced_when_its_address_leaves_its_interface_by_name_and_index() {
+        let spec: ListenSpec = "svc = 198.51.100.0/24 expose=public; svc.web = http:8080; \
+                                any = * expose=public; any.web = http:9090"
+            .parse()
+            .unwrap();
+        let old_host = two_links(3, &["198.51.100.1/24"], &["203.0.113.1/24"]);
+        let plan = spec.plan(&old_host).unwrap();
+        let web = (name("svc", "web"), "198.51.100.1:8080".parse().unwrap());
+        let cases: [(&str, Host, bool); 5] = [
+            ("unchanged", old_host.clone(), false),
+            (
+                "moved",
+                two_links(3, &[], &["198.51.100.1/24", "203.0.113.1/24"]),
+                true,
+            ),
+            (
+                "held twice",
+                two_links(3, &["198.51.100.1/24"], &["198.51.100.1/24"]),
+                true,
+            ),
+            (
+                "made again",
+                two_links(7, &["198.51.100.1/24"], &["203.0.113.1/24"]),
+                true,
+            ),
+            ("gone", two_links(3, &[], &["203.0.113.1/24"]), true),
+        ];
+        for (what, new, gone) in cases {
+            // The wildcards stay whatever the host does.
+            let expected = if gone { vec![web.clone()] } else { Vec::new() };
+            assert_eq!(displaced(&plan, &old_host, &new), expected, "{what}");
+        }
+        let renamed = Host::builder()
+            .interface("eth0", 2, ["203.0.113.1/24"])
+            .interface("pub1", 3, ["198.51.100.1/24"])
+            .build()
+            .unwrap();
+        assert_eq!(displaced(&plan, &old_host, &renamed), [web], "renamed");
     }
 }

@@ -355,6 +355,25 @@ impl Plan {
     pub(crate) fn shared_warnings(&self) -> Arc<[Problem]> {
         Arc::clone(&self.warnings)
     }
+    /// This plan without the IP sockets `gone` (endpoint and planned
+    /// address): what a watch still has open after closing them.
+    pub(crate) fn without(&self, gone: &[(QualifiedName, SocketAddr)]) -> Plan {
+        let mut plan = self.clone();
+        for ep in &mut plan.endpoints {
+            if let Sockets::Ip { binds, .. } = &mut ep.sockets {
+                let name = QualifiedName::new(ep.network.clone(), ep.name.clone());
+                let kept: Vec<Bind> = binds
+                    .iter()
+                    .filter(|b| !gone.iter().any(|(n, a)| *n == name && *a == b.addr))
+                    .cloned()
+                    .collect();
+                if kept.len() < binds.len() {
+                    *binds = kept.into();
+                }
+            }
+        }
+        plan
+    }
 }
 
 /// Plans a spec against a host snapshot with default options.

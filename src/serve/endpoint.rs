@@ -159,7 +159,8 @@ impl EndpointListener {
     ///                 }
     ///             }
     ///             Ok(None) => {}
-    ///             // Refused: the listener keeps its sockets.
+    ///             // Refused: the sockets still where they were planned
+    ///             // serve on (the change before closed the others).
     ///             Err(e) => eprintln!("{e}"),
     ///         }
     ///     }

@@ -12,12 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use listenspec::bind::Listener;
 use listenspec::plan::ProblemKind;
 use listenspec::watch::Watch;
 use listenspec::{Error, ListenSpec, PlanOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::netns::{Netns, netns_or_skip};
+use crate::netns::{Netns, netns_or_skip, two_netns_or_skip};
 use listenspec::serve::EndpointListener;
 
 /// A bound on a hang; a passing test sees each change within milliseconds.
@@ -282,9 +283,9 @@ fn a_change_whose_socket_cannot_be_opened_is_refused_and_tried_at_the_next() {
 }
 
 #[test]
-fn a_change_whose_plan_has_errors_is_refused_and_the_sockets_stay() {
-    let Some(ns) = netns_or_skip("a_change_whose_plan_has_errors_is_refused_and_the_sockets_stay")
-    else {
+fn a_refused_change_closes_the_sockets_whose_address_left_and_reopens_them_on_return() {
+    let test = "a_refused_change_closes_the_sockets_whose_address_left_and_reopens_them_on_return";
+    let Some(ns) = netns_or_skip(test) else {
         return;
     };
     link(&ns, "wp0", "wp1", "198.51.100.1/24");
@@ -293,34 +294,213 @@ fn a_change_whose_plan_has_errors_is_refused_and_the_sockets_stay() {
         let (mut bound, mut watch) =
             listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
         let first = only_addr(&bound, "svc", "web");
-        let web = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
-        // The interface loses its only address: `if:wp0` matches nothing.
+        let mut web = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
+        // The interface loses its only address: `if:wp0` matches nothing,
+        // and the socket on it is closed first, in a change of its own.
         ns.ip(&["addr", "del", "198.51.100.1/24", "dev", "wp0"]);
-        let err = watch.next(LONG).unwrap_err();
+        let change = watch
+            .next(LONG)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the closes first");
+        assert_eq!(change.to_string(), format!("- svc.web {first}"));
+        assert!(change.opened().is_empty());
+        web.retain(|l| {
+            !change
+                .closed()
+                .iter()
+                .any(|(_, a)| l.local_addr().ok() == Some(*a))
+        });
+        assert!(web.is_empty());
+        assert!(!listening(&ns, first));
+        // Then the refusal itself, at once.
+        let err = watch.next(Duration::ZERO).unwrap_err();
         let Error::Plan(plan) = &err else {
             panic!("expected a plan error: {err}")
         };
         assert!(err.to_string().contains("wp0"), "{err}");
         assert!(!plan.errors().is_empty());
-        assert_eq!(
-            watch.plan().endpoints()[0].binds()[0].addr().ip(),
-            first.ip()
-        );
+        assert!(watch.plan().endpoints()[0].binds().is_empty());
         // While the host does not change, the refusal is not repeated at
         // every timeout: `next` says nothing changed (once the kernel's
         // last notifications of the removal are read).
         let quiet = (0..10).any(|_| matches!(watch.next(Duration::from_millis(300)), Ok(None)));
         assert!(quiet, "the refused change came back at every timeout");
-        // Back again: the same sockets as before, so nothing changes and
-        // the socket bound at start-up serves once more.
+        // Back again: opened again on the port the endpoint had.
         ns.addr("wp0", "198.51.100.1/24");
-        assert!(
-            watch
-                .next(Duration::from_millis(500))
-                .unwrap_or_else(|e| panic!("{e}"))
-                .is_none()
-        );
+        let mut change = watch
+            .next(LONG)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the socket opened again");
+        assert_eq!(change.to_string(), format!("+ svc.web {first}"));
+        let again = change.take("svc", "web");
         let _client = TcpStream::connect(first).unwrap_or_else(|e| panic!("{first}: {e}"));
-        web[0].accept().unwrap();
+        let Some(Listener::Tcp(again)) = again.into_iter().next().map(|s| s.into_listener()) else {
+            panic!("one TCP socket")
+        };
+        again.accept().unwrap();
+    });
+}
+
+#[test]
+fn an_ops_address_moved_to_the_public_link_is_closed_before_the_refusal() {
+    let test = "an_ops_address_moved_to_the_public_link_is_closed_before_the_refusal";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "wu0", "wu1", "203.0.113.1/24");
+    link(&ns, "wq0", "wq1", "198.51.100.1/24");
+    let svc = spec(
+        "public = if:wu0 expose=public; public.web = tcp:0\n\
+         ops = 198.51.100.0/24; ops.metrics = tcp:0",
+    );
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let web = only_addr(&bound, "public", "web");
+        let metrics = only_addr(&bound, "ops", "metrics");
+        let _sockets = bound.take::<Vec<TcpListener>>("public", "web").unwrap();
+        // The ops address moves to the public link: the plan refuses it
+        // (public and ops would share it), and the ops socket, no longer
+        // where it was planned, closes first.
+        ns.addr("wu0", "198.51.100.1/24");
+        ns.ip(&["addr", "del", "198.51.100.1/24", "dev", "wq0"]);
+        let mut closed = Vec::new();
+        let err = loop {
+            match watch.next(LONG) {
+                Ok(Some(change)) => {
+                    assert!(change.opened().is_empty(), "{change}");
+                    closed.extend(change.closed().iter().map(|(n, a)| format!("{n} {a}")));
+                }
+                Ok(None) => panic!("no refusal"),
+                Err(e) => break e,
+            }
+        };
+        // Whether the watch saw the address on both links or on the
+        // public one alone, the plan refuses it and the socket closes once.
+        assert_eq!(closed, [format!("ops.metrics {metrics}")]);
+        assert!(
+            err.to_string().contains("also selected by network public"),
+            "{err}"
+        );
+        let left: Vec<String> = watch
+            .plan()
+            .endpoints()
+            .iter()
+            .flat_map(|e| {
+                e.binds()
+                    .iter()
+                    .map(move |b| format!("{} {}", e.qualified(), b.addr()))
+            })
+            .collect();
+        assert_eq!(
+            left,
+            [format!("public.web {}", SocketAddr::new(web.ip(), 0))]
+        );
+    });
+}
+
+#[test]
+fn a_pinned_socket_follows_its_interface_made_again_under_the_same_name() {
+    let test = "a_pinned_socket_follows_its_interface_made_again_under_the_same_name";
+    let Some((server, client)) = two_netns_or_skip(test) else {
+        return;
+    };
+    let wire = |server_if: &str| {
+        server.veth(server_if, &client, "wc1");
+        server.no_auto_link_local(server_if);
+        client.no_auto_link_local("wc1");
+        server.up(server_if);
+        client.up("wc1");
+        server.wait_running(server_if);
+        server.addr(server_if, "198.51.100.1/24");
+        client.addr("wc1", "198.51.100.2/24");
+    };
+    wire("wd0");
+    let svc = spec("ops = if:wd0 expose=private; ops.web = tcp:0 device");
+    server.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let addr = only_addr(&bound, "ops", "web");
+        let mut sockets = bound.take::<Vec<TcpListener>>("ops", "web").unwrap();
+        let from_client =
+            || client.run(|| TcpStream::connect_timeout(&addr, Duration::from_secs(2)));
+        from_client().unwrap_or_else(|e| panic!("{addr}: {e}"));
+        sockets[0].accept().unwrap();
+        let old_index = server.index("wd0");
+
+        // Deleted and made again: the same name and address, a new index.
+        server.ip(&["link", "del", "wd0"]);
+        wire("wd0");
+        assert_ne!(server.index("wd0"), old_index);
+        let mut change = loop {
+            match watch.next(LONG) {
+                Ok(Some(change)) if !change.opened().is_empty() => break change,
+                // The deletion alone: the address is gone, so is the socket.
+                Ok(Some(change)) => assert_eq!(change.to_string(), format!("- ops.web {addr}")),
+                Ok(None) => panic!("no change"),
+                Err(e) => eprintln!("refused meanwhile: {e}"),
+            }
+        };
+        // Closed before the opened one is added: the same address.
+        sockets.retain(|l| {
+            !change
+                .closed()
+                .iter()
+                .any(|(_, a)| l.local_addr().ok() == Some(*a))
+        });
+        assert!(sockets.is_empty());
+        let again = change.take("ops", "web");
+        assert_eq!(change.opened().len(), 1, "{change}");
+        let Some(Listener::Tcp(again)) = again.into_iter().next().map(|s| s.into_listener()) else {
+            panic!("one TCP socket")
+        };
+        from_client().unwrap_or_else(|e| panic!("{addr} after the interface came back: {e}"));
+        again.accept().unwrap();
+    });
+}
+
+#[test]
+fn an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_closes() {
+    let test = "an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_closes";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "wa0", "wa1", "198.51.100.1/24");
+    ns.addr("wa0", "198.51.100.3/24");
+    link(&ns, "wb0", "wb1", "203.0.113.1/24");
+    let svc = spec("a = if:wa0; a.web = tcp:9000; b = if:wb0; b.web = tcp:9000");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let mut a = bound.take::<Vec<TcpListener>>("a", "web").unwrap();
+        let moved: SocketAddr = "198.51.100.3:9000".parse().unwrap();
+        // Both steps before the watch looks: it sees the address on wb0
+        // alone, for b, on the port a's socket still holds.
+        ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "wa0"]);
+        ns.addr("wb0", "198.51.100.3/24");
+        let change = watch
+            .next(LONG)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the close first");
+        assert_eq!(change.to_string(), format!("- a.web {moved}"));
+        a.retain(|l| {
+            !change
+                .closed()
+                .iter()
+                .any(|(_, c)| l.local_addr().ok() == Some(*c))
+        });
+        assert_eq!(a.len(), 1);
+        // At once, without another change of the host: the opening.
+        let mut change = watch
+            .next(Duration::from_millis(1))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the open next");
+        assert_eq!(change.to_string(), format!("+ b.web {moved}"));
+        let Some(Listener::Tcp(b)) = change.take("b", "web").pop().map(|s| s.into_listener())
+        else {
+            panic!("one TCP socket")
+        };
+        let _client = TcpStream::connect(moved).unwrap_or_else(|e| panic!("{moved}: {e}"));
+        b.accept().unwrap();
     });
 }
