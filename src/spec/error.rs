@@ -631,13 +631,15 @@ impl fmt::Display for SelectorError {
             SelectorError::Ipv4MappedClass => f.write_str(
                 "IPv4-mapped addresses are how an IPv6 socket sees IPv4 peers, not addresses of an interface; select the IPv4 addresses themselves (ipv4, or their block)",
             ),
-            SelectorError::ZonedWildcard => f.write_str("a wildcard has no zone"),
+            SelectorError::ZonedWildcard => f.write_str(
+                "a wildcard has no zone; to keep its sockets to one interface, give the endpoint `device=NAME`",
+            ),
             SelectorError::MissingZone => f.write_str(
                 "a link-local IPv6 address needs its zone, like fe80::1%eth0, because every link has its own fe80::/10",
             ),
-            SelectorError::NeedlessZone => {
-                f.write_str("only link-local IPv6 addresses take a %zone")
-            }
+            SelectorError::NeedlessZone => f.write_str(
+                "only link-local IPv6 addresses take a %zone; write the address without it, and to keep its sockets to one interface, give the endpoint `device=NAME`",
+            ),
             SelectorError::EmptyZone => f.write_str("the zone after % is empty"),
             SelectorError::BadZone => f.write_str(
                 "the zone after % is an interface's name (at most 15 printable characters, like fe80::1%eth0) or index (fe80::1%2)",
@@ -1549,6 +1551,10 @@ impl ForeignForm {
     /// What the form was recognised as.
     fn what(&self) -> String {
         match self {
+            ForeignForm::NoPort { host } if is_dotted_name(host) => {
+                "a host name without a port, or an endpoint line without its `= protocol:port`"
+                    .to_owned()
+            }
             ForeignForm::NoPort { .. } => "an address without a port".to_owned(),
             ForeignForm::EmptyPort { .. } => {
                 "an address with an empty port, which Go reads as port 0".to_owned()
@@ -1663,6 +1669,9 @@ impl ForeignForm {
             ForeignForm::NoPort { host } if host == "*" => {
                 ":8080 with the port to use, every address of both families; or 0.0.0.0:8080 for IPv4 alone".to_owned()
             }
+            ForeignForm::NoPort { host } if is_dotted_name(host) => format!(
+                "{host}:8080 with the port to use, which listens on each address of this host the name resolves to; or, for an endpoint, `{host} = tcp:8080`"
+            ),
             ForeignForm::NoPort { host } => match listenable(host) {
                 Ok(host) => format!(
                     "{0}:8080 with the port to use ({0}:80 for nginx's `listen {0}`, which is port 80)",
@@ -1701,9 +1710,15 @@ impl ForeignForm {
             ForeignForm::UnixSpelling {
                 path,
                 mode: Some(mode),
-            } => format!(
+            } if mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) => format!(
                 "a unix network and an endpoint with mode=: `listen = unix` and `listen.unix = unix:{path} mode={}`",
-                mode.trim_start_matches('0')
+                match mode.trim_start_matches('0') {
+                    "" => "0",
+                    mode => mode,
+                }
+            ),
+            ForeignForm::UnixSpelling { path, mode: Some(mode) } => format!(
+                "a unix network and an endpoint with mode= in octal, its digits 0 to 7 ({mode} is no mode): `listen = unix` and `listen.unix = unix:{path} mode=660`"
             ),
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
@@ -1764,6 +1779,12 @@ impl ForeignForm {
                 Some(port) => format!("{scheme}://:{port} for every address of both families"),
                 None => format!("{scheme}:// with the port, {scheme}://:PORT, for every address of both families"),
             },
+            ForeignForm::PortRange { host, ports }
+                if ports.split_once('-').is_some_and(|(a, b)| a == b) =>
+            {
+                let port = ports.split_once('-').map_or(ports.as_str(), |(a, _)| a);
+                format!("{host}:{port}, the one port of that range")
+            }
             ForeignForm::PortRange { host, ports } => {
                 let selector = match host.trim_start_matches('[').trim_end_matches(']') {
                     "" => "*".to_owned(),
@@ -2095,4 +2116,10 @@ fn bracketed(host: &str) -> String {
     } else {
         host.to_owned()
     }
+}
+
+/// A name of dots (`www.example.com`, `ops.metrics`), not an address:
+/// without its port it may be a host or an endpoint line cut short.
+fn is_dotted_name(host: &str) -> bool {
+    host.contains('.') && host.parse::<std::net::IpAddr>().is_err()
 }

@@ -356,10 +356,11 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
         return None;
     }
     // Caddy's `PATH|0660`: the mode is not part of the file's name, and
-    // the grammar says how to write it.
-    if text.rsplit_once('|').is_some_and(|(_, mode)| {
-        !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b))
-    }) {
+    // the grammar says how to write it (and that `|888` is no mode).
+    if text
+        .rsplit_once('|')
+        .is_some_and(|(_, mode)| !mode.is_empty() && mode.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     if let Some((protocol, path)) = unix_url(text) {
@@ -552,9 +553,12 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return each_one.then_some(ForeignForm::List { count });
     }
     if let Some((path, mode)) = text.rsplit_once('|') {
-        let path = path.strip_prefix("unix/").unwrap_or(path);
-        let octal = !mode.is_empty() && mode.bytes().all(|b| (b'0'..=b'7').contains(&b));
-        return (octal && UnixPath::looks_like(path)).then(|| ForeignForm::UnixSpelling {
+        let path = path
+            .strip_prefix("unix/")
+            .or_else(|| path.strip_prefix("unix:"))
+            .unwrap_or(path);
+        let digits = !mode.is_empty() && mode.bytes().all(|b| b.is_ascii_digit());
+        return (digits && UnixPath::looks_like(path)).then(|| ForeignForm::UnixSpelling {
             path: path.to_owned(),
             mode: Some(mode.to_owned()),
         });
@@ -607,6 +611,11 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             |(a, b)| matches!((a.parse::<u16>(), b.parse::<u16>()), (Ok(a), Ok(b)) if a < b),
         )
     };
+    // `8080-8080`, a range of one port as a port-range field writes it.
+    let is_one_port_range = |p: &str| {
+        p.split_once('-')
+            .is_some_and(|(a, b)| a == b && a != "0" && is_port(a))
+    };
     // Docker's `-p [HOST_IP:]PUBLISHED:PORT[/PROTOCOL]`.
     let (mapping, udp) = match text.rsplit_once('/') {
         Some((mapping, "udp")) => (mapping, true),
@@ -642,7 +651,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     if let Some((host, ports)) = text.rsplit_once(':').or(Some(("", text)))
-        && is_range(ports)
+        && (is_range(ports) || is_one_port_range(ports))
         && (host.is_empty()
             || host == "*"
             || host.parse::<std::net::Ipv4Addr>().is_ok()
@@ -682,7 +691,11 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             host: addr.to_owned(),
         });
     }
-    if text == "localhost" || without_zone(text).parse::<std::net::IpAddr>().is_ok() {
+    // `www.example.com`: a name of dots, as a host without its port (a
+    // word alone may be a network's name, so only dotted ones).
+    let dotted_name = text.contains('.') && is_host_name(text);
+    if text == "localhost" || dotted_name || without_zone(text).parse::<std::net::IpAddr>().is_ok()
+    {
         if let Some((addr, port)) = text.rsplit_once(':')
             && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
             && port.len() > 1
