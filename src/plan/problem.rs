@@ -93,6 +93,19 @@ impl Problem {
                 "{fix}; if it was meant to change network {meant}, name it {meant}: a later layer's statement for {meant} replaces the earlier one"
             );
         }
+        // `[::]:PORT` read on Linux is dual-stack, as std binds it there:
+        // the option is the shorthand's, not the user's.
+        if let ProblemKind::Unsupported { option, os, .. } = &self.kind
+            && *option == "v6only=false"
+            && self
+                .network
+                .as_ref()
+                .is_some_and(|n| is_one_address_network(n.as_str()))
+        {
+            return format!(
+                "a one-address [::]:PORT read on Linux is dual-stack (v6only=false), as std binds it there, and {os} keeps IPv6 sockets to IPv6: for {os}, write statements instead, a network `:: expose=public` with its endpoint `tcp:PORT v6only` and another on 0.0.0.0 for IPv4"
+            );
+        }
         let other = match &self.kind {
             ProblemKind::SharedAddress { other, .. } => other,
             ProblemKind::Conflict { other, .. } | ProblemKind::WildcardConflict { other, .. } => {

@@ -635,3 +635,38 @@ fn a_network_of_many_selectors_chooses_as_one_of_few() {
     );
     assert_eq!(plan_of(&format!("{few}, {unused}")), want);
 }
+
+/// Read on Linux, `[::]:PORT` is dual-stack as std binds it there; planned
+/// for OpenBSD, the refusal of `v6only=false` says where the option came
+/// from and how to write the spec for OpenBSD.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dual_stack_shorthand_refused_on_openbsd_says_the_option_was_its_own() {
+    let spec: ListenSpec = "[::]:8080".parse().unwrap();
+    let err = spec.plan(&host("openbsd")).unwrap_err();
+    let [problem] = err.errors() else {
+        panic!("one error: {err}")
+    };
+    assert!(matches!(
+        problem.kind(),
+        listenspec::plan::ProblemKind::Unsupported {
+            option: "v6only=false",
+            ..
+        }
+    ));
+    assert!(
+        problem.fix().starts_with(
+            "a one-address [::]:PORT read on Linux is dual-stack (v6only=false), as std binds it there, and openbsd keeps IPv6 sockets to IPv6"
+        ),
+        "{err}"
+    );
+    // Written out, the option is the user's own: the plain fix.
+    let spec: ListenSpec = "public = ::; public.http = http:8080 v6only=false"
+        .parse()
+        .unwrap();
+    let err = spec.plan(&host("openbsd")).unwrap_err();
+    assert!(
+        err.errors()[0].fix().starts_with("remove `v6only=false`"),
+        "{err}"
+    );
+}
