@@ -492,6 +492,11 @@ fn displaced(plan: &Plan, old: &Host, new: &Host) -> Vec<(QualifiedName, SocketA
 mod tests {
     use super::*;
 
+    const NOTHING: Delta = Delta {
+        open: Vec::new(),
+        close: Vec::new(),
+    };
+
     fn host(addrs: &[&str]) -> Host {
         Host::builder()
             .interface("eth0", 2, addrs.iter().copied())
@@ -500,7 +505,10 @@ mod tests {
     }
 
     fn plan(spec: &ListenSpec, addrs: &[&str]) -> (Plan, Host) {
-        let host = host(addrs);
+        planned(spec, host(addrs))
+    }
+
+    fn planned(spec: &ListenSpec, host: Host) -> (Plan, Host) {
         (spec.plan(&host).unwrap(), host)
     }
 
@@ -542,13 +550,7 @@ mod tests {
             removed.close,
             vec![(name("svc", "web"), "198.51.100.2:41000".parse().unwrap())]
         );
-        assert_eq!(
-            change(&two, &two, &ports),
-            Delta {
-                open: Vec::new(),
-                close: Vec::new()
-            }
-        );
+        assert_eq!(change(&two, &two, &ports), NOTHING);
     }
 
     #[test]
@@ -597,8 +599,7 @@ mod tests {
         let addr: SocketAddr = "198.51.100.1:8080".parse().unwrap();
 
         // The same name, a new index: the socket is pinned to the old one.
-        let again = two_links(9, &["198.51.100.1/24"], &[]);
-        let again = (spec.plan(&again).unwrap(), again);
+        let again = planned(&spec, two_links(9, &["198.51.100.1/24"], &[]));
         let d = change(&old, &again, &ports);
         assert_eq!(d.close, [(name("svc", "web"), addr)]);
         let [open] = d.open[..] else { panic!("{d:?}") };
@@ -607,8 +608,7 @@ mod tests {
         assert_eq!((bind.addr(), bind.device()), (addr, Some("eth1")));
 
         // Moved to eth0: pinned there now.
-        let moved = two_links(3, &[], &["198.51.100.1/24"]);
-        let moved = (spec.plan(&moved).unwrap(), moved);
+        let moved = planned(&spec, two_links(3, &[], &["198.51.100.1/24"]));
         let d = change(&old, &moved, &ports);
         assert_eq!(d.close, [(name("svc", "web"), addr)]);
         let bind = &moved.0.endpoints()[d.open[0].endpoint].binds()[d.open[0].bind];
@@ -616,13 +616,7 @@ mod tests {
 
         // Unchanged: nothing to do.
         let same = (old.0.clone(), old.1.clone());
-        assert_eq!(
-            change(&old, &same, &ports),
-            Delta {
-                open: Vec::new(),
-                close: Vec::new()
-            }
-        );
+        assert_eq!(change(&old, &same, &ports), NOTHING);
     }
 
     #[test]
@@ -632,17 +626,10 @@ mod tests {
             .unwrap();
         let old_host = two_links(3, &["198.51.100.1/24"], &[]);
         let old = (spec.plan(&old_host).unwrap(), old_host);
-        let moved = two_links(3, &[], &["198.51.100.1/24"]);
-        let moved = (spec.plan(&moved).unwrap(), moved);
+        let moved = planned(&spec, two_links(3, &[], &["198.51.100.1/24"]));
         // Bound by address, it takes the address on any interface.
         let d = change(&old, &moved, &HashMap::default());
-        assert_eq!(
-            d,
-            Delta {
-                open: Vec::new(),
-                close: Vec::new()
-            }
-        );
+        assert_eq!(d, NOTHING);
     }
 
     #[test]

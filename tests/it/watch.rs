@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use listenspec::bind::Listener;
 use listenspec::plan::ProblemKind;
-use listenspec::watch::Watch;
+use listenspec::watch::{Change, Watch};
 use listenspec::{Error, ListenSpec, PlanOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -46,6 +46,26 @@ fn only_addr(bound: &listenspec::Bound, network: &str, name: &str) -> SocketAddr
         panic!("expected one socket: {addrs:?}")
     };
     addr
+}
+
+/// The one socket `change` opened for `network.name`, as a TCP listener.
+fn opened_tcp(change: &mut Change, network: &str, name: &str) -> TcpListener {
+    let mut sockets = change.take(network, name);
+    assert_eq!(sockets.len(), 1, "one socket for {network}.{name}");
+    let Some(Listener::Tcp(l)) = sockets.pop().map(|s| s.into_listener()) else {
+        panic!("a TCP socket")
+    };
+    l
+}
+
+/// Drops the sockets whose address `change` closes, as a server does.
+fn drop_closed(sockets: &mut Vec<TcpListener>, change: &Change) {
+    sockets.retain(|l| {
+        !change
+            .closed()
+            .iter()
+            .any(|(_, a)| l.local_addr().ok() == Some(*a))
+    });
 }
 
 /// Whether the namespace has a TCP socket listening on `addr` (ss(8)): a
@@ -304,12 +324,7 @@ fn a_refused_change_closes_the_sockets_whose_address_left_and_reopens_them_on_re
             .expect("the closes first");
         assert_eq!(change.to_string(), format!("- svc.web {first}"));
         assert!(change.opened().is_empty());
-        web.retain(|l| {
-            !change
-                .closed()
-                .iter()
-                .any(|(_, a)| l.local_addr().ok() == Some(*a))
-        });
+        drop_closed(&mut web, &change);
         assert!(web.is_empty());
         assert!(!listening(&ns, first));
         // Then the refusal itself, at once.
@@ -332,11 +347,8 @@ fn a_refused_change_closes_the_sockets_whose_address_left_and_reopens_them_on_re
             .unwrap_or_else(|e| panic!("{e}"))
             .expect("the socket opened again");
         assert_eq!(change.to_string(), format!("+ svc.web {first}"));
-        let again = change.take("svc", "web");
+        let again = opened_tcp(&mut change, "svc", "web");
         let _client = TcpStream::connect(first).unwrap_or_else(|e| panic!("{first}: {e}"));
-        let Some(Listener::Tcp(again)) = again.into_iter().next().map(|s| s.into_listener()) else {
-            panic!("one TCP socket")
-        };
         again.accept().unwrap();
     });
 }
@@ -442,18 +454,10 @@ fn a_pinned_socket_follows_its_interface_made_again_under_the_same_name() {
             }
         };
         // Closed before the opened one is added: the same address.
-        sockets.retain(|l| {
-            !change
-                .closed()
-                .iter()
-                .any(|(_, a)| l.local_addr().ok() == Some(*a))
-        });
+        drop_closed(&mut sockets, &change);
         assert!(sockets.is_empty());
-        let again = change.take("ops", "web");
+        let again = opened_tcp(&mut change, "ops", "web");
         assert_eq!(change.opened().len(), 1, "{change}");
-        let Some(Listener::Tcp(again)) = again.into_iter().next().map(|s| s.into_listener()) else {
-            panic!("one TCP socket")
-        };
         from_client().unwrap_or_else(|e| panic!("{addr} after the interface came back: {e}"));
         again.accept().unwrap();
     });
@@ -483,12 +487,7 @@ fn an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_clo
             .unwrap_or_else(|e| panic!("{e}"))
             .expect("the close first");
         assert_eq!(change.to_string(), format!("- a.web {moved}"));
-        a.retain(|l| {
-            !change
-                .closed()
-                .iter()
-                .any(|(_, c)| l.local_addr().ok() == Some(*c))
-        });
+        drop_closed(&mut a, &change);
         assert_eq!(a.len(), 1);
         // At once, without another change of the host: the opening.
         let mut change = watch
@@ -496,10 +495,7 @@ fn an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_clo
             .unwrap_or_else(|e| panic!("{e}"))
             .expect("the open next");
         assert_eq!(change.to_string(), format!("+ b.web {moved}"));
-        let Some(Listener::Tcp(b)) = change.take("b", "web").pop().map(|s| s.into_listener())
-        else {
-            panic!("one TCP socket")
-        };
+        let b = opened_tcp(&mut change, "b", "web");
         let _client = TcpStream::connect(moved).unwrap_or_else(|e| panic!("{moved}: {e}"));
         b.accept().unwrap();
     });
