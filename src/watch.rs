@@ -32,15 +32,21 @@ use crate::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 /// change of their own, since the checks that let them open no longer
 /// hold, and the next call returns the plan error. A change whose new
 /// sockets cannot all be opened is not applied either: what opened is
-/// closed, `next` returns the bind error, and the same change is tried
-/// again at the next change of the host; if the change also closes
+/// closed, `next` returns the bind error once, and the same change is
+/// tried again at each change of the host and each timeout (a port freed
+/// or an address done with duplicate address detection says nothing),
+/// a refusal that differs returned as it comes. If the change also closes
 /// sockets, those are closed first (a change of their own) and the
-/// opening is tried again at the next call, since the socket a change
-/// closes can be the one holding the port it opens. An endpoint keeps its
-/// port: one bound on port 0 or a range opens its new addresses on the
-/// port it got. A socket pinned to its interface (`device`) whose address
-/// moved to another interface, or whose interface was made again under
-/// the same name, is opened again on the interface that now holds it.
+/// opening is tried again at the next call, for up to a second while the
+/// caller drops them (a `Follower`'s listener does at its next accept),
+/// since the socket a change closes can be the one holding the port it
+/// opens. An endpoint keeps its port: one bound on port 0 or a range
+/// opens its new addresses on the port it got, and a socket closed and
+/// opened again is opened there too, so a process that takes that port
+/// meanwhile refuses the change until it lets go. A socket pinned to its
+/// interface (`device`) whose address moved to another interface, or
+/// whose interface was made again under the same name, is opened again
+/// on the interface index that now holds it.
 ///
 /// On a host that does not change, `next` returns `Ok(None)` at the
 /// timeout:
@@ -79,13 +85,26 @@ pub struct Watch {
     /// (Linux announces an IPv4 address before the route bind(2) checks).
     /// A change refused by the plan waits for the host to change.
     bind_refused: bool,
+    /// The last bind refusal returned: the same again is not returned
+    /// again, at a timeout or a change of the host.
+    reported: Option<String>,
     /// The plan error of a change whose closes went out first, as a
     /// change of their own: the next call returns it.
     refusal: Option<Error>,
     /// The last change closed sockets before opening any: open the rest
     /// at the next call, without waiting for the host.
     open_now: bool,
+    /// When that change went out and the addresses it closed: until the
+    /// caller has dropped those sockets (a `Follower`'s listener does at its
+    /// next accept), the opening finds them in use and is tried again
+    /// every [`CLOSE_RETRY`], for [`CLOSE_GRACE`], before it is refused.
+    closing: Option<(Instant, Vec<SocketAddr>)>,
 }
+
+/// How long the sockets a change closes first may take to close.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How often the opening after them is tried meanwhile.
+const CLOSE_RETRY: Duration = Duration::from_millis(10);
 
 impl Watch {
     /// Captures, plans with `options` and binds, as
@@ -113,8 +132,10 @@ impl Watch {
             ports,
             changes,
             bind_refused: false,
+            reported: None,
             refusal: None,
             open_now: false,
+            closing: None,
         };
         Ok((bound, watch))
     }
@@ -144,11 +165,9 @@ impl Watch {
             if left.is_zero() {
                 return Ok(None);
             }
+            let wait = self.wait(left);
             // Nothing changed: a refused change is not refused again.
-            if !std::mem::take(&mut self.open_now)
-                && !crate::wait::pause(&mut self.changes, left)
-                && !self.bind_refused
-            {
+            if !self.open_now && !crate::wait::pause(&mut self.changes, wait) && !self.retrying() {
                 continue;
             }
             let host = crate::capture(&self.spec)?;
@@ -182,10 +201,11 @@ impl Watch {
             if left.is_zero() {
                 return Ok(None);
             }
-            if !std::mem::take(&mut self.open_now) {
+            if !self.open_now {
                 let mut changes = self.changes.take();
+                let wait = self.wait(left);
                 let waited = tokio::task::spawn_blocking(move || {
-                    let changed = crate::wait::pause(&mut changes, left);
+                    let changed = crate::wait::pause(&mut changes, wait);
                     (changes, changed)
                 })
                 .await;
@@ -194,7 +214,7 @@ impl Watch {
                 let (changes, changed) = waited.unwrap_or((None, true));
                 self.changes = changes;
                 // Nothing changed: a refused change is not refused again.
-                if !changed && !self.bind_refused {
+                if !changed && !self.retrying() {
                     continue;
                 }
             }
@@ -205,12 +225,29 @@ impl Watch {
         }
     }
 
+    /// How long to wait for the host before trying again: while sockets
+    /// closed first may still be open, a moment; else what is `left`.
+    fn wait(&self, left: Duration) -> Duration {
+        match self.closing {
+            Some(_) => left.min(CLOSE_RETRY),
+            None => left,
+        }
+    }
+
+    /// Whether to plan and open again though the host did not change.
+    fn retrying(&self) -> bool {
+        self.bind_refused || self.closing.is_some()
+    }
+
     /// Plans against `host` and, when the sockets change, opens the new
     /// ones; the watch moves to the new plan only when all of them opened.
     /// A refused plan, or a refused opening of a change that also closes,
     /// makes a change of the closes alone.
     fn apply(&mut self, host: Host) -> Result<Option<Change>, Error> {
+        self.open_now = false;
         self.bind_refused = false;
+        let reported = self.reported.take();
+        let closing = self.closing.take();
         let plan = match crate::plan_with(&self.spec, &host, self.options) {
             Ok(plan) => plan,
             Err(e) => {
@@ -232,15 +269,32 @@ impl Watch {
         }
         let sockets = match open_planned(&plan, &open, &mut crate::bind::System) {
             Ok(sockets) => sockets,
-            Err(e) if close.is_empty() => {
-                self.bind_refused = true;
-                return Err(e.into());
-            }
-            Err(_) => {
+            Err(_) if !close.is_empty() => {
                 // The rest is opened at the next call, after these close.
                 self.host = host;
                 self.open_now = true;
-                return Ok(Some(self.close(&close)));
+                let change = self.close(&close);
+                let addrs = change.closed().iter().map(|&(_, a)| a).collect();
+                self.closing = Some((Instant::now(), addrs));
+                return Ok(Some(change));
+            }
+            Err(e) => {
+                if let Some((since, addrs)) = closing
+                    && since.elapsed() < CLOSE_GRACE
+                    && e.failures().iter().all(|f| {
+                        f.addr().is_some_and(|a| addrs.contains(&a))
+                            && f.os_error().map(std::io::Error::kind)
+                                == Some(std::io::ErrorKind::AddrInUse)
+                    })
+                {
+                    self.closing = Some((since, addrs));
+                    return Ok(None);
+                }
+                self.bind_refused = true;
+                let text = e.to_string();
+                let again = reported.as_ref() == Some(&text);
+                self.reported = Some(text);
+                return if again { Ok(None) } else { Err(e.into()) };
             }
         };
         for (name, s) in &sockets {
@@ -395,10 +449,10 @@ pub(crate) struct Delta {
 /// addresses; the bound port goes on afterwards. An endpoint without a
 /// bound port (it had no IP socket until now) opens on the spec's: the
 /// fixed port, the first of a range, or 0. A socket both plans have is
-/// opened again when it is pinned to an interface (`device`) and its
-/// address or device is no longer where it was: the old socket is bound
-/// to an interface index that is gone or no longer holds the address. The
-/// new one, pinned to another index, does not conflict with it.
+/// opened again when it is pinned to an interface (`device`) and the new
+/// plan pins it to another interface index: its address moved, or its
+/// interface was made again. The new socket, pinned to another index than
+/// the old one, does not conflict with it.
 pub(crate) fn delta(
     old: &Plan,
     old_host: &Host,
@@ -433,13 +487,16 @@ pub(crate) fn delta(
         .map(|s| (s.endpoint().clone(), s.addr()))
         .collect();
     for (name, addr) in displaced(old, old_host, new_host) {
-        let pinned = |plan: &Plan| {
-            plan.endpoint(name.network().as_str(), name.endpoint().as_str())
-                .and_then(|ep| ep.binds().iter().find(|b| b.addr() == addr))
-                .is_some_and(|b| b.device().is_some())
+        // The interface index the socket is pinned to in a plan, if it is.
+        let pinned = |plan: &Plan, host: &Host| {
+            let ep = plan.endpoint(name.network().as_str(), name.endpoint().as_str())?;
+            let device = ep.binds().iter().find(|b| b.addr() == addr)?.device()?;
+            Some(host.interface(device).map(crate::host::Interface::index))
         };
-        if !close.contains(&(name.clone(), addr))
-            && (pinned(old) || pinned(new))
+        let (was, now) = (pinned(old, old_host), pinned(new, new_host));
+        if (was.is_some() || now.is_some())
+            && was != now
+            && !close.contains(&(name.clone(), addr))
             && let Some(again) = to_open(&name, addr)
         {
             open.push(again);
@@ -449,32 +506,39 @@ pub(crate) fn delta(
     Delta { open, close }
 }
 
-/// The IP sockets of `plan`, opened on `old`, whose address or device is
-/// not where it was on `new`: the interface that held the address (by name
-/// and index) no longer does, or another holds it too, or the device is
-/// gone or has another index. A wildcard without a device is never
-/// displaced.
+/// The IP sockets of `plan`, opened on `old`, whose address is not where
+/// it was on `new`: the interface that held it (by name and index) no
+/// longer does, or another holds it too. A socket pinned to its interface
+/// (`device`) takes only what arrives on that interface's index, whatever
+/// it is called now and whoever else holds the address: it is displaced
+/// when that index is gone or no longer holds its address. A wildcard
+/// without a device is never displaced.
 fn displaced(plan: &Plan, old: &Host, new: &Host) -> Vec<(QualifiedName, SocketAddr)> {
     let same = |name: &str| match (old.interface(name), new.interface(name)) {
         (Some(a), Some(b)) => a.index() == b.index(),
         _ => false,
     };
+    let holds = |i: &crate::host::Interface, ip| i.addrs().iter().any(|n| n.addr() == ip);
     let in_place = |b: &crate::plan::Bind| {
-        if b.device().is_some_and(|d| !same(d)) {
-            return false;
+        let ip = b.addr().ip();
+        if let Some(device) = b.device() {
+            let index = old.interface(device).map(crate::host::Interface::index);
+            return index
+                .and_then(|index| new.interface_by_index(index))
+                .is_some_and(|i| b.interface().is_none() || holds(i, ip));
         }
         let Some(name) = b.interface() else {
             return true;
         };
-        let ip = b.addr().ip();
         // A link-local address is the one on the link of its scope.
         let scope = match b.addr() {
             SocketAddr::V6(a) => a.scope_id(),
             SocketAddr::V4(_) => 0,
         };
-        let mut holders = new.interfaces().iter().filter(|i| {
-            (scope == 0 || i.index() == scope) && i.addrs().iter().any(|n| n.addr() == ip)
-        });
+        let mut holders = new
+            .interfaces()
+            .iter()
+            .filter(|i| (scope == 0 || i.index() == scope) && holds(i, ip));
         same(name) && holders.next().is_some_and(|i| i.name() == name) && holders.next().is_none()
     };
     plan.endpoints()
@@ -671,5 +735,54 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(displaced(&plan, &old_host, &renamed), [web], "renamed");
+    }
+
+    #[test]
+    fn a_pinned_socket_still_on_its_interface_index_is_not_opened_again() {
+        let spec: ListenSpec = "svc = if:eth1 expose=private; svc.web = http:8080 device"
+            .parse()
+            .unwrap();
+        let ports = HashMap::from_iter([(name("svc", "web"), 8080)]);
+        let old = planned(
+            &spec,
+            two_links(3, &["198.51.100.1/24"], &["203.0.113.1/24"]),
+        );
+        // Its address on another link too: the pinned socket takes it on
+        // its own alone, as before.
+        let twice = planned(
+            &spec,
+            two_links(
+                3,
+                &["198.51.100.1/24"],
+                &["203.0.113.1/24", "198.51.100.1/24"],
+            ),
+        );
+        assert_eq!(change(&old, &twice, &ports), NOTHING, "held twice");
+        let later = planned(
+            &spec,
+            two_links(
+                3,
+                &["198.51.100.1/24"],
+                &["203.0.113.1/24", "203.0.113.2/24", "198.51.100.1/24"],
+            ),
+        );
+        assert_eq!(
+            change(&twice, &later, &ports),
+            NOTHING,
+            "an unrelated change"
+        );
+
+        // Renamed, the same index: SO_BINDTODEVICE holds the index.
+        let spec: ListenSpec = "svc = 198.51.100.0/24 expose=private; svc.web = http:8080 device"
+            .parse()
+            .unwrap();
+        let old = planned(&spec, two_links(3, &["198.51.100.1/24"], &[]));
+        let renamed = Host::builder()
+            .interface("eth0", 2, std::iter::empty::<&str>())
+            .interface("ops9", 3, ["198.51.100.1/24"])
+            .build()
+            .unwrap();
+        let renamed = planned(&spec, renamed);
+        assert_eq!(change(&old, &renamed, &ports), NOTHING, "renamed");
     }
 }

@@ -125,7 +125,9 @@ impl<'e> Layers<'e> {
 
     /// Adds the text of the environment variable `name` as a layer (spec
     /// lines, `;` between them), read when the layers are built and only
-    /// if they have an environment; unset, it adds nothing. Errors name it
+    /// if they have an environment; unset or empty, it adds nothing (a
+    /// compose file or a unit's `Environment=LISTEN=` sets a variable to
+    /// empty to mean none), where `--listen ''` is refused. Errors name it
     /// `$NAME`. [`ListenArgs`](crate::spec::ListenArgs) adds `$LISTEN` so.
     ///
     /// ```
@@ -135,6 +137,8 @@ impl<'e> Layers<'e> {
     /// let env = |name: &str| (name == "LISTEN").then(|| "public.http = http:8080".to_owned());
     /// assert_eq!(layers().env(env).build()?.to_string(), "public = 127.0.0.1\npublic.http = http:8080\n");
     /// assert_eq!(layers().build()?.to_string(), "public = 127.0.0.1\npublic.http = http:80\n");
+    /// let empty = |name: &str| (name == "LISTEN").then(String::new);
+    /// assert_eq!(layers().env(empty).build()?.to_string(), "public = 127.0.0.1\npublic.http = http:80\n");
     /// # Ok::<(), listenspec::SpecError>(())
     /// ```
     pub fn variable(mut self, name: &str) -> Layers<'e> {

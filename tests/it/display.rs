@@ -181,3 +181,32 @@ fn a_plan_of_many_warnings_prints_a_hundred_and_counts_the_rest() {
         "{text}"
     );
 }
+
+/// The bind's error too, as the README says: `main` returning a
+/// `BindError` (or `listenspec::Error::Bind`) prints its message, every
+/// fix included, not its nested fields.
+#[test]
+fn a_bind_errors_debug_is_its_message_and_the_alternate_its_fields() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let spec: ListenSpec = format!("local = 127.0.0.1 expose=local\nlocal.web = http:{port}")
+        .parse()
+        .unwrap();
+    let err = plan_on_lo(&spec).bind_inherited(Vec::new()).unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert!(err.to_string().contains("fix: "), "{err}");
+    assert!(
+        format!("{err:#?}").starts_with("BindError {\n    failures: ["),
+        "{err:#?}"
+    );
+    let err = listenspec::Error::Bind(err);
+    assert_eq!(format!("{err:?}"), err.to_string());
+}
+
+fn plan_on_lo(spec: &ListenSpec) -> Plan {
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    spec.plan(&host).unwrap()
+}

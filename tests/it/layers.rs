@@ -733,3 +733,34 @@ fn a_value_holding_a_reference_is_named_not_expanded() {
     );
     assert!(!text.contains("nothing expanded it"), "{text}");
 }
+
+/// Each character that could add to a statement is refused in a value on
+/// its own, not only beside another: `public = ${ADDR} expose=local` with
+/// a `#` in ADDR would comment the exposure out (and `public`'s default is
+/// `expose=public`), an `=` would add an option, a `;` a statement, a
+/// space or tab another word.
+#[test]
+fn each_character_that_could_add_to_a_statement_is_refused_alone() {
+    for value in [
+        "*#",
+        "127.0.0.1,expose=public",
+        "*;127.0.0.1",
+        "127.0.0.1 *",
+        "127.0.0.1\t*",
+    ] {
+        let err = Layers::new()
+            .env(env(&[("ADDR", value)]))
+            .text(
+                "file",
+                "public = ${ADDR} expose=local\npublic.http = http:8080",
+            )
+            .build()
+            .map(|spec| spec.to_string())
+            .unwrap_err();
+        assert_eq!(
+            crate::error_kinds(&err),
+            ["BadVariable"],
+            "{value:?}: {err}"
+        );
+    }
+}

@@ -267,6 +267,12 @@ fn a_change_whose_socket_cannot_be_opened_is_refused_and_tried_at_the_next() {
         assert_eq!(planned, [first.ip()]);
         let _client = TcpStream::connect(first).unwrap();
         web[0].accept().unwrap();
+        // Held still: tried again at each timeout, the same refusal is not
+        // said again.
+        for _ in 0..3 {
+            let again = watch.next(Duration::from_millis(200));
+            assert!(matches!(again, Ok(None)), "{again:?}");
+        }
 
         // Freed, it is opened at the next change of the host.
         drop(holder);
@@ -498,5 +504,189 @@ fn an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_clo
         let b = opened_tcp(&mut change, "b", "web");
         let _client = TcpStream::connect(moved).unwrap_or_else(|e| panic!("{moved}: {e}"));
         b.accept().unwrap();
+    });
+}
+
+/// Follows `watch` as a careful synchronous server does (closed sockets
+/// dropped before the opened ones are added) until a quiet `Ok(None)`:
+/// every change as printed, and the refusals.
+fn drain(watch: &mut Watch, sockets: &mut Vec<TcpListener>, within: Duration) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        match watch.next(within) {
+            Ok(Some(change)) => {
+                seen.push(change.to_string());
+                drop_closed(sockets, &change);
+                for (_, s) in change.into_sockets() {
+                    match s.into_listener() {
+                        Listener::Tcp(l) => sockets.push(l),
+                        other => panic!("not TCP: {other:?}"),
+                    }
+                }
+            }
+            Ok(None) => return seen,
+            Err(e) => seen.push(format!("refused: {e}")),
+        }
+        assert!(seen.len() < 20, "never quiet: {seen:?}");
+    }
+}
+
+#[test]
+fn a_pinned_socket_whose_address_is_also_on_another_link_stays_open_across_changes() {
+    let test = "a_pinned_socket_whose_address_is_also_on_another_link_stays_open_across_changes";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "rd0", "rd1", "198.51.100.1/24");
+    link(&ns, "rx0", "rx1", "203.0.113.1/24");
+    let svc = spec("ops = if:rd0 expose=private; ops.web = tcp:0 device");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let addr = only_addr(&bound, "ops", "web");
+        let mut sockets = bound.take::<Vec<TcpListener>>("ops", "web").unwrap();
+        // The same address on another link too: the socket pinned to rd0
+        // still has it there.
+        ns.addr("rx0", "198.51.100.1/24");
+        let first = drain(&mut watch, &mut sockets, Duration::from_millis(500));
+        assert_eq!(sockets.len(), 1, "{first:?}");
+        // Unrelated changes of the other link: nothing to do for ops.web.
+        let mut later = Vec::new();
+        for i in 2..5 {
+            ns.addr("rx0", &format!("203.0.113.{i}/24"));
+            later.extend(drain(&mut watch, &mut sockets, Duration::from_millis(500)));
+        }
+        assert_eq!(sockets.len(), 1);
+        assert!(
+            later.is_empty(),
+            "unrelated changes closed and opened {addr} again: {later:?}"
+        );
+    });
+}
+
+#[test]
+fn followers_take_an_address_moved_between_endpoints_without_a_refusal() {
+    let test = "followers_take_an_address_moved_between_endpoints_without_a_refusal";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "ra0", "ra1", "198.51.100.1/24");
+    ns.addr("ra0", "198.51.100.3/24");
+    link(&ns, "rb0", "rb1", "203.0.113.1/24");
+    let svc = spec("a = if:ra0; a.web = tcp:9000; b = if:rb0; b.web = tcp:9000");
+    ns.run(|| {
+        // The README's pattern: a watch task applying each change through
+        // the endpoints' followers, each listener serving in its own task.
+        // On one thread, a's listener drops its socket only once the watch
+        // task yields: the opening on that port has to wait for it.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut bound, mut watch) =
+                listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+            let mut a = bound.take::<EndpointListener>("a", "web").unwrap();
+            let mut b = bound.take::<EndpointListener>("b", "web").unwrap();
+            let (fa, fb) = (a.follower(), b.follower());
+            let (tx, mut events) = tokio::sync::mpsc::unbounded_channel::<String>();
+            tokio::spawn(async move {
+                loop {
+                    let event = match watch.next_async(Duration::from_secs(5)).await {
+                        Ok(Some(mut change)) => {
+                            let text = change.to_string();
+                            assert_eq!(fa.apply(&mut change).ok(), Some(true));
+                            assert_eq!(fb.apply(&mut change).ok(), Some(true));
+                            text
+                        }
+                        Ok(None) => continue,
+                        Err(e) => format!("refused: {e}"),
+                    };
+                    let _ = tx.send(event);
+                }
+            });
+            for (name, mut l) in [(b"a", a), (b"b", b)] {
+                tokio::spawn(async move {
+                    while let Ok((mut conn, _)) = l.accept().await {
+                        let _ = conn.write_all(name).await;
+                    }
+                });
+            }
+            let moved: SocketAddr = "198.51.100.3:9000".parse().unwrap();
+            ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "ra0"]);
+            ns.addr("rb0", "198.51.100.3/24");
+            let start = Instant::now();
+            let mut seen = Vec::new();
+            let served = loop {
+                // Until then a's old socket, still open, may answer.
+                if let Ok(mut conn) = tokio::net::TcpStream::connect(moved).await {
+                    let mut who = Vec::new();
+                    let _ = conn.read_to_end(&mut who).await;
+                    if who == b"b" {
+                        break true;
+                    }
+                }
+                if start.elapsed() > Duration::from_secs(3) {
+                    break false;
+                }
+                while let Ok(e) = events.try_recv() {
+                    seen.push(e);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            while let Ok(e) = events.try_recv() {
+                seen.push(e);
+            }
+            assert!(
+                served,
+                "{moved} not served by b.web 3 s after the move: {seen:#?}"
+            );
+            assert!(
+                !seen.iter().any(|e| e.starts_with("refused")),
+                "a refusal: {seen:#?}"
+            );
+        });
+        rt.shutdown_background();
+    });
+}
+
+#[test]
+fn a_link_flap_with_ipv6_ends_with_every_address_served() {
+    let test = "a_link_flap_with_ipv6_ends_with_every_address_served";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "rf0", "rf1", "198.51.100.1/24");
+    ns.addr("rf0", "2001:db8::1/64");
+    let svc = spec("svc = if:rf0 expose=public; svc.web = tcp:0");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let mut sockets = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
+        assert_eq!(sockets.len(), 2);
+        let quiet = Duration::from_millis(700);
+        // Down, Linux drops the static IPv6 address: its socket closes,
+        // the IPv4 one stays (its address is still on the link).
+        ns.down("rf0");
+        drain(&mut watch, &mut sockets, quiet);
+        assert_eq!(sockets.len(), 1);
+        assert!(sockets[0].local_addr().unwrap().is_ipv4());
+        ns.up("rf0");
+        ns.wait_running("rf0");
+        drain(&mut watch, &mut sockets, quiet);
+        // The operator adds the address again, through DAD this time: its
+        // socket opens on the endpoint's port once DAD is done.
+        ns.addr_with("rf0", "2001:db8::1/64", &[]);
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + LONG;
+        while sockets.len() < 2 && Instant::now() < deadline {
+            seen.extend(drain(&mut watch, &mut sockets, quiet));
+        }
+        let addrs: Vec<_> = sockets.iter().map(|s| s.local_addr().unwrap()).collect();
+        assert_eq!(sockets.len(), 2, "{addrs:?} {seen:?}");
+        assert_eq!(addrs[0].port(), addrs[1].port(), "{addrs:?}");
+        for a in addrs {
+            TcpStream::connect(a).unwrap_or_else(|e| panic!("{a}: {e}"));
+        }
     });
 }
