@@ -488,3 +488,126 @@ fn a_snapshot_with_a_byte_order_mark_is_read_and_one_in_utf16_is_named() {
         "{stdout}"
     );
 }
+
+/// The child run of [`a_link_flipped_to_roots_file_while_checked_is_never_read`]
+/// that attacks: the folder it flips links in.
+#[cfg(target_os = "linux")]
+const RACE_DIR: &str = "LISTENSPEC_FLEET_RACE_DIR";
+
+/// Racing the fleet check with a real attacker: `nobody`, who may write the
+/// folder, flips `web-2.json` between a snapshot of its own out of the
+/// folder and root's secret (JSON whose parse error would quote it), as
+/// fast as it can, while root checks the folder a few hundred times. The
+/// link is judged by its target's owner, then the file opened must be the
+/// one judged: the secret is never read into a report, and web-2 is
+/// always the attacker's snapshot or refused.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_link_flipped_to_roots_file_while_checked_is_never_read() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+
+    if let Ok(dir) = std::env::var(RACE_DIR) {
+        return flip_links(Path::new(&dir));
+    }
+    let test = "fleet::a_link_flipped_to_roots_file_while_checked_is_never_read";
+    if !crate::unix::needs_root(test) {
+        return;
+    }
+    let top = Folder::new("race");
+    let chmod = |p: &Path, mode| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    chmod(top.path(), 0o755);
+    // The folder nobody may write; its own snapshot, out of the folder.
+    let folder = top.path().join("fleet");
+    let theirs = top.path().join("theirs");
+    for d in [&folder, &theirs] {
+        std::fs::create_dir(d).unwrap();
+        std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
+    }
+    std::fs::write(folder.join("web-1.json"), host(1, true)).unwrap();
+    let mine = theirs.join("web-2.json");
+    std::fs::write(&mine, host(2, true)).unwrap();
+    std::os::unix::fs::chown(&mine, Some(65534), Some(65534)).unwrap();
+    // Root's, where nobody may not look.
+    let secret = top.path().join("secret.json");
+    std::fs::write(&secret, r#"["ghp_SuperSecretToken1234567890"]"#).unwrap();
+    chmod(&secret, 0o600);
+
+    let exe = std::env::current_exe().unwrap();
+    let mut attacker = crate::unix::as_nobody(exe.to_str().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(RACE_DIR, top.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(attacker.stdout.take().unwrap());
+    // Past the test harness's own words, which end without a newline.
+    let mut line = String::new();
+    while !line.trim_end().ends_with("flipping") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the attacker did not start"
+        );
+    }
+
+    let spec: ListenSpec = SPEC.parse().unwrap();
+    let (mut read, mut refused) = (0, 0);
+    let start = Instant::now();
+    for _ in 0..300 {
+        if start.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        let fleet = Fleet::check_dir(&spec, &folder, PlanOptions::default()).unwrap();
+        let report = format!("{fleet}\n{fleet:?}");
+        assert!(!report.contains("ghp_"), "{report}");
+        for h in fleet.hosts() {
+            match h.outcome() {
+                Outcome::Unreadable(_) => refused += 1,
+                _ if h.file().ends_with("web-2.json") => read += 1,
+                _ => {}
+            }
+        }
+    }
+    std::fs::write(top.path().join("stop"), "").unwrap();
+    let mut said = String::new();
+    out.read_to_string(&mut said).unwrap();
+    assert!(attacker.wait().unwrap().success(), "attacker: {said}");
+    let flips: u64 = said
+        .lines()
+        .find_map(|l| l.strip_prefix("flips "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("attacker: {said}"));
+    // The attack ran while the checks did, and the link was both read
+    // (the attacker's own file) and refused along the way.
+    assert!(flips > 100, "{flips} flips");
+    assert!(read > 0 && refused > 0, "read {read}, refused {refused}");
+}
+
+/// The attacker: flips the link, renamed over the name at once, until told
+/// to stop or for a minute at most; then says how often.
+#[cfg(target_os = "linux")]
+fn flip_links(top: &Path) {
+    use std::io::Write;
+    let folder = top.join("fleet");
+    let targets = [top.join("theirs/web-2.json"), top.join("secret.json")];
+    let tmp = folder.join(".web-2.lnk");
+    let mut out = std::io::stdout();
+    writeln!(out, "flipping").unwrap();
+    let start = std::time::Instant::now();
+    let mut flips = 0u64;
+    while start.elapsed() < std::time::Duration::from_secs(60) && !top.join("stop").exists() {
+        for target in &targets {
+            let _ = std::fs::remove_file(&tmp);
+            if std::os::unix::fs::symlink(target, &tmp).is_ok()
+                && std::fs::rename(&tmp, folder.join("web-2.json")).is_ok()
+            {
+                flips += 1;
+            }
+        }
+    }
+    writeln!(out, "flips {flips}").unwrap();
+}
