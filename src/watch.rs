@@ -494,7 +494,8 @@ pub(crate) fn delta(
             Some(host.interface(device).map(crate::host::Interface::index))
         };
         let (was, now) = (pinned(old, old_host), pinned(new, new_host));
-        if (was.is_some() || now.is_some())
+        // The same spec: pinned in both plans or in neither.
+        if was.is_some()
             && was != now
             && !close.contains(&(name.clone(), addr))
             && let Some(again) = to_open(&name, addr)
@@ -784,5 +785,50 @@ mod tests {
             .unwrap();
         let renamed = planned(&spec, renamed);
         assert_eq!(change(&old, &renamed, &ports), NOTHING, "renamed");
+    }
+
+    #[test]
+    fn a_pinned_socket_stays_in_place_while_its_interface_index_holds_its_address() {
+        let pinned: ListenSpec = "svc = 198.51.100.0/24 expose=public; svc.web = http:8080 device"
+            .parse()
+            .unwrap();
+        let unpinned: ListenSpec = "svc = 198.51.100.0/24 expose=public; svc.web = http:8080"
+            .parse()
+            .unwrap();
+        let web = (name("svc", "web"), "198.51.100.1:8080".parse().unwrap());
+        let old_host = two_links(3, &["198.51.100.1/24"], &[]);
+        let twice = two_links(3, &["198.51.100.1/24"], &["198.51.100.1/24"]);
+        let plan = pinned.plan(&old_host).unwrap();
+        assert_eq!(displaced(&plan, &old_host, &old_host), [], "unchanged");
+        // Held by eth0 too: packets for it there never reach the pinned
+        // socket, but do reach a socket bound by address alone.
+        assert_eq!(
+            displaced(&plan, &old_host, &twice),
+            [],
+            "held twice, pinned"
+        );
+        let plan = unpinned.plan(&old_host).unwrap();
+        assert_eq!(
+            displaced(&plan, &old_host, &twice),
+            [web.clone()],
+            "held twice"
+        );
+        // Gone from its interface: displaced either way.
+        let moved = two_links(3, &[], &["198.51.100.1/24"]);
+        let plan = pinned.plan(&old_host).unwrap();
+        assert_eq!(displaced(&plan, &old_host, &moved), [web], "moved, pinned");
+    }
+
+    #[test]
+    fn a_link_local_socket_is_judged_on_the_link_of_its_scope_alone() {
+        let spec: ListenSpec = "svc = fe80::1%eth1; svc.web = http:8080".parse().unwrap();
+        let old_host = two_links(3, &["fe80::1/64"], &[]);
+        let plan = spec.plan(&old_host).unwrap();
+        // Every link has its own fe80::/10: eth0 taking the same address
+        // is another address, on another link.
+        let both = two_links(3, &["fe80::1/64"], &["fe80::1/64"]);
+        assert_eq!(displaced(&plan, &old_host, &both), []);
+        let gone = two_links(3, &[], &["fe80::1/64"]);
+        assert_eq!(displaced(&plan, &old_host, &gone).len(), 1);
     }
 }

@@ -690,3 +690,43 @@ fn a_link_flap_with_ipv6_ends_with_every_address_served() {
         }
     });
 }
+
+#[test]
+fn after_the_closes_an_opening_refused_elsewhere_is_reported_at_once() {
+    let test = "after_the_closes_an_opening_refused_elsewhere_is_reported_at_once";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "wg0", "wg1", "198.51.100.1/24");
+    ns.addr("wg0", "198.51.100.3/24");
+    link(&ns, "wh0", "wh1", "203.0.113.1/24");
+    let svc = spec("a = if:wg0; a.web = tcp:9000; b = if:wh0; b.web = tcp:9000");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let mut a = bound.take::<Vec<TcpListener>>("a", "web").unwrap();
+        // The address moves to b, and b gains another that someone else
+        // holds on b's port.
+        ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "wg0"]);
+        ns.addr("wh0", "198.51.100.3/24");
+        ns.addr("wh0", "203.0.113.7/24");
+        let held: SocketAddr = "203.0.113.7:9000".parse().unwrap();
+        let _holder = TcpListener::bind(held).unwrap_or_else(|e| panic!("{held}: {e}"));
+        let change = watch
+            .next(LONG)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .expect("the close first");
+        assert_eq!(change.to_string(), "- a.web 198.51.100.3:9000");
+        drop_closed(&mut a, &change);
+        // What holds up the opening now is not a socket the change closed:
+        // said at once, not retried for the grace the closes get.
+        let err = watch.next(Duration::from_millis(300)).unwrap_err();
+        let Error::Bind(bind) = &err else {
+            panic!("expected a bind error: {err}")
+        };
+        let [failure] = bind.failures() else {
+            panic!("one failure: {err}")
+        };
+        assert_eq!(failure.addr(), Some(held), "{err}");
+    });
+}
