@@ -810,7 +810,7 @@ mod tests {
         let plan = unpinned.plan(&old_host).unwrap();
         assert_eq!(
             displaced(&plan, &old_host, &twice),
-            [web.clone()],
+            std::slice::from_ref(&web),
             "held twice"
         );
         // Gone from its interface: displaced either way.
