@@ -1411,6 +1411,16 @@ pub enum ForeignForm {
     /// tokio-listener's `inetd` (or `stdio`): one connection on
     /// standard input and output, where nothing is bound.
     Inetd,
+    /// systemd's `[ADDRESS]:PORT%DEV` (`ListenStream=`): an IPv6 address
+    /// with its interface scope written after the port.
+    ScopeAfterPort {
+        /// The address, without brackets.
+        addr: String,
+        /// The port.
+        port: String,
+        /// The interface's name or index after the `%`.
+        zone: String,
+    },
     /// tokio-listener's `vsock:CID:PORT`: a virtual machine socket.
     Vsock {
         /// `CID:PORT`.
@@ -1424,6 +1434,12 @@ pub enum ForeignForm {
     },
     /// `*:8080`: every IPv4 address, as nginx and HAProxy write it.
     Star {
+        /// The port.
+        port: String,
+    },
+    /// `tcp://:2375`: a TCP URL without a host, which Docker's `-H` reads
+    /// as localhost and Go's and Kafka's as every address.
+    EmptyHostUrl {
         /// The port.
         port: String,
     },
@@ -1607,7 +1623,11 @@ impl ForeignForm {
                     .to_owned()
             }
             ForeignForm::Vsock { .. } => {
-                "tokio-listener's virtual machine socket (vsock), which listenspec does not bind"
+                "systemd's and tokio-listener's virtual machine socket (vsock), which listenspec does not bind"
+                    .to_owned()
+            }
+            ForeignForm::ScopeAfterPort { .. } => {
+                "an address with its interface scope after the port, as systemd's ListenStream= writes it"
                     .to_owned()
             }
             ForeignForm::PortOnly { .. } => "a port without an address".to_owned(),
@@ -1618,6 +1638,9 @@ impl ForeignForm {
                 "every address, as ASP.NET Core writes it".to_owned()
             }
             ForeignForm::AnyHostUrl { .. } => "every address, as ZeroMQ writes it".to_owned(),
+            ForeignForm::EmptyHostUrl { .. } => {
+                "a TCP URL without a host, which Docker reads as localhost and Go and Kafka as every address".to_owned()
+            }
             ForeignForm::PortRange { .. } => "a range of ports on one address".to_owned(),
             ForeignForm::Haproxy { prefix, .. } => format!("HAProxy's {prefix}@ address form"),
             ForeignForm::NetworkPrefix { network, .. } if network.ends_with(['4', '6']) => {
@@ -1744,8 +1767,14 @@ impl ForeignForm {
                 // default for one left out.
                 let host_end = address.rfind(']').unwrap_or(0);
                 let port = if address[host_end..].contains(':') { "" } else { ":PORT" };
+                // Kafka's empty host is every address: `:PORT`, which
+                // tcp:// without a host is not here (Docker's localhost).
+                let url = match address.strip_prefix(':') {
+                    Some(port) => format!(":{port}"),
+                    None => format!("tcp://{address}{port}"),
+                };
                 format!(
-                    "tcp://{address}{port}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
+                    "{url}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
                     name.to_ascii_lowercase()
                 )
             }
@@ -1759,6 +1788,16 @@ impl ForeignForm {
             ForeignForm::SockaddrTemplate { selectors: None } => "the selectors that pick its addresses: an address class (private, global, loopback), if:NAME, a CIDR block, ipv4 or ipv6, and an endpoint with the port on its own line".to_owned(),
             ForeignForm::Inetd => "an address to listen on, such as 127.0.0.1:8080: listenspec binds sockets, and a service manager that hands a process one connection (inetd, systemd's Accept=yes) needs no listen address".to_owned(),
             ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),
+            // The kernel takes a scope only for a link-local address and
+            // ignores it on any other: there the address alone is meant.
+            ForeignForm::ScopeAfterPort { addr, port, zone }
+                if addr.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_unicast_link_local()) =>
+            {
+                format!("the scope inside the brackets, [{addr}%{zone}]:{port}")
+            }
+            ForeignForm::ScopeAfterPort { addr, port, zone } => format!(
+                "[{addr}]:{port}: a scope means nothing to an address that is not link-local; to keep its socket to {zone}, give its endpoint `device={zone}`"
+            ),
             // A port alone means both families to systemd and a `--port`
             // flag, but every IPv4 address alone to nginx (`listen 80` is
             // `*:80`): each is named, so neither is widened.
@@ -1773,12 +1812,16 @@ impl ForeignForm {
                 scheme,
                 port: Some(port),
             } if !scheme.starts_with("http") => format!(
-                "{scheme}://0.0.0.0:{port} for every IPv4 address (ZeroMQ's *), or {scheme}://:{port} for every address of both families"
+                "{scheme}://0.0.0.0:{port} for every IPv4 address (ZeroMQ's *), or {} for every address of both families",
+                every_address(scheme, port)
             ),
             ForeignForm::AnyHostUrl { scheme, port } => match port {
-                Some(port) => format!("{scheme}://:{port} for every address of both families"),
-                None => format!("{scheme}:// with the port, {scheme}://:PORT, for every address of both families"),
+                Some(port) => format!("{} for every address of both families", every_address(scheme, port)),
+                None => format!("{scheme}:// with the port, {}, for every address of both families", every_address(scheme, "PORT")),
             },
+            ForeignForm::EmptyHostUrl { port } => format!(
+                "127.0.0.1:{port} for this host alone (what Docker's -H tcp://:{port} binds), or :{port} for every address of both families"
+            ),
             ForeignForm::PortRange { host, ports }
                 if ports.split_once('-').is_some_and(|(a, b)| a == b) =>
             {
@@ -1892,7 +1935,16 @@ impl ForeignForm {
 /// would widen what it listens on. Without a family, Go binds a wildcard,
 /// `0.0.0.0` too, on both families: `:PORT` here.
 fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
-    let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
+    // Caddy's `bind` takes a host alone (`tcp6/[::1]`, `tcp6/::1`): the
+    // colons of an IPv6 address are no port's.
+    let (host, port) = match address.strip_prefix('[') {
+        Some(rest) => match rest.split_once("]:") {
+            Some((host, port)) => (host, port),
+            None => (rest.trim_end_matches(']'), "PORT"),
+        },
+        None if address.matches(':').count() > 1 => (address, "PORT"),
+        None => address.rsplit_once(':').unwrap_or((address, "PORT")),
+    };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let written = host
         .split_once('%')
@@ -1932,7 +1984,7 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
                 Family::V6 => "6",
             }
         ),
-        None if wildcard => format!("{scheme}://:{port}"),
+        None if wildcard => every_address(scheme, port),
         None => format!("{scheme}://{with_port}"),
         Some(Family::V4) if wildcard => format!("{scheme}://0.0.0.0:{port}"),
         Some(Family::V6) if wildcard => format!(
@@ -1954,8 +2006,11 @@ fn with_options(address: &str, options: &[String]) -> String {
     // The socket options this grammar has, each once, the last word of
     // one kind winning; a backlog that is no number is no option here.
     let (mut v6only, mut here, mut theirs) = (None, Vec::new(), Vec::new());
+    // nginx's stream `listen 53 udp`: the protocol, not a socket option.
+    let mut udp = false;
     for option in options {
         match option.as_str() {
+            "udp" => udp = true,
             "ipv6only=on" | "v6only" => v6only = Some("v6only"),
             "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
             "reuseport" | "freebind" if !here.contains(option) => here.push(option.clone()),
@@ -1983,10 +2038,15 @@ fn with_options(address: &str, options: &[String]) -> String {
         Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
         // A port with options is nginx's `listen 443`: every IPv4 address.
         Some(ForeignForm::PortOnly { port }) => format!("0.0.0.0:{port}"),
+        // nginx's `*:53`, every IPv4 address, told its protocol.
+        Some(ForeignForm::Star { port }) if udp => format!("0.0.0.0:{port}"),
         _ => address.to_owned(),
     };
     let address = address.as_str();
     let ip = match super::shorthand::shorthand(address) {
+        Some(Ok(super::shorthand::Value::Ip {
+            selector, ports, ..
+        })) if udp => Some((selector, crate::spec::Protocol::Udp, ports)),
         Some(Ok(super::shorthand::Value::Ip {
             selector,
             protocol,
@@ -1996,6 +2056,12 @@ fn with_options(address: &str, options: &[String]) -> String {
         _ => None,
     };
     let mut out = match (ip, here.is_empty()) {
+        (Some(_), true) if udp => match &form {
+            Some(ForeignForm::PortOnly { port }) => format!(
+                "udp://{address} for every IPv4 address, as nginx's listen {port} udp is (udp://:{port} for both families)"
+            ),
+            _ => format!("udp://{address}"),
+        },
         (Some((selector, protocol, ports)), false) => format!(
             "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
             here.join(" ")
@@ -2122,4 +2188,13 @@ fn bracketed(host: &str) -> String {
 /// without its port it may be a host or an endpoint line cut short.
 fn is_dotted_name(host: &str) -> bool {
     host.contains('.') && host.parse::<std::net::IpAddr>().is_err()
+}
+
+/// Every address of both families on `port`, in `scheme`: TCP's is `:PORT`,
+/// since `tcp://:PORT` is refused (Docker reads it as localhost).
+fn every_address(scheme: &str, port: &str) -> String {
+    match scheme {
+        "tcp" => format!(":{port}"),
+        _ => format!("{scheme}://:{port}"),
+    }
 }

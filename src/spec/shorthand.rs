@@ -5,7 +5,7 @@
 //! `ADDRESS:PORT` (`0.0.0.0:8080`, `[::1]:9000`, `[fe80::1%eth0]:80`),
 //! `HOST:PORT` (`localhost:8080`), `:PORT` (Go's and Kafka's "every
 //! address") and `SCHEME://HOST[:PORT]` (`http://0.0.0.0:8080`,
-//! `https://[::]:8443`, `http://localhost:3000`, `tcp://:9092`) become one
+//! `https://[::]:8443`, `http://localhost:3000`, `udp://:53`) become one
 //! network, [`NETWORK`], holding that address with `expose=public`, since
 //! the address is exactly what was written; and one endpoint on it named
 //! after the protocol (`tcp` for a bare address, else the scheme). Each
@@ -58,9 +58,10 @@ use crate::spec::{
 ///
 /// One address is a whole spec, meaning what it meant to the program it
 /// came from: `0.0.0.0:8080`, `[::1]:9000`, `http://0.0.0.0:8080` that
-/// address; `:8080` and `tcp://:9092` every address of both families (Go,
-/// Kafka); `localhost:8080` and `NAME:PORT` every address the name resolves
-/// to, with the name advertised as written; `[::]:8080` dual-stack on Linux,
+/// address; `:8080` and `udp://:9092` every address of both families (Go,
+/// Kafka; `tcp://:9092`, localhost to Docker, is refused);
+/// `localhost:8080` and `NAME:PORT` every address the name resolves to,
+/// with the name advertised as written; `[::]:8080` dual-stack on Linux,
 /// as std binds it there. A Unix path (`/run/app.sock`, `@app`,
 /// `unix:///run/app.sock`) is one too. The network is `listen`, with
 /// `expose=public`, and its endpoint is named after the protocol.
@@ -363,6 +364,11 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     {
         return None;
     }
+    // `tcp://:2375`: every address to Go and Kafka, localhost to Docker;
+    // the grammar names both.
+    if text.starts_with("tcp://:") {
+        return None;
+    }
     if let Some((protocol, path)) = unix_url(text) {
         return Some(build_unix(text, protocol, &path));
     }
@@ -478,8 +484,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = elasticsearch(text) {
         return Some(form);
     }
-    // Docker's `fd://`, `fd:3`, and Caddy's `fd/3` and `fdgram/3`.
-    if let Some(number) = ["fd:", "fd/", "fdgram/"]
+    // Docker's `fd://`, `fd:3`, Caddy's `fd/3` and `fdgram/3`, and
+    // tokio-listener's `accept-from-fd:3`.
+    if let Some(number) = ["fd:", "fd/", "fdgram/", "accept-from-fd:"]
         .iter()
         .find_map(|prefix| text.strip_prefix(prefix))
         && number
@@ -526,6 +533,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     | "v6only"
                     | "transparent"
                     | "freebind"
+                    | "udp"
             ) || [
                 "ipv6only=",
                 "backlog=",
@@ -580,9 +588,12 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             path: path.to_owned(),
         });
     }
+    // Caddy's `bind` takes a host alone too (`tcp6/[::1]`, `tcp4/0.0.0.0`).
     if let Some((network, address)) = text.split_once('/')
         && matches!(network, "tcp" | "tcp4" | "tcp6" | "udp" | "udp4" | "udp6")
-        && address.contains(':')
+        && (address.contains(':')
+            || address.parse::<std::net::Ipv4Addr>().is_ok()
+            || is_host_name(address))
     {
         return Some(ForeignForm::Caddy {
             network: network.to_owned(),
@@ -681,6 +692,23 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                 port: port.map(str::to_owned),
             });
         }
+    }
+    // systemd's `[fe80::1]:80%eth0`: the scope after the port.
+    if let Some((addr, rest)) = text.strip_prefix('[').and_then(|t| t.split_once("]:"))
+        && let Some((port, zone)) = rest.split_once('%')
+        && addr.parse::<std::net::Ipv6Addr>().is_ok()
+        && is_port(port)
+        && !zone.is_empty()
+        && zone.len() <= 15
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Some(ForeignForm::ScopeAfterPort {
+            addr: addr.to_owned(),
+            port: port.to_owned(),
+            zone: zone.to_owned(),
+        });
     }
     let without_zone = |a: &str| a.split_once('%').map_or(a, |(a, _)| a).to_owned();
     // `[::1]`: nginx's `listen [::1]`, an address without its port.
@@ -980,6 +1008,15 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
             Some((host, port)) => (host, Some(port)),
             None => (authority, None),
         };
+        if scheme == "tcp"
+            && host.is_empty()
+            && let Some(port) = port.filter(|p| is_port(p))
+            && matches!(path, "" | "/")
+        {
+            return Some(ForeignForm::EmptyHostUrl {
+                port: port.to_owned(),
+            });
+        }
         if matches!(host, "*" | "+") {
             let default = match scheme {
                 "http" => Some("80"),
@@ -1119,7 +1156,7 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
 fn is_network_word(host: &str) -> bool {
     matches!(
         host,
-        "tcp4" | "tcp6" | "udp4" | "udp6" | "fd" | "ipv4" | "ipv6"
+        "tcp4" | "tcp6" | "udp4" | "udp6" | "fd" | "ipv4" | "ipv6" | "vsock" | "accept-from-fd"
     )
 }
 
@@ -1139,7 +1176,7 @@ fn is_host_name(text: &str) -> bool {
 }
 
 /// `SCHEME://HOST[:PORT][/]` for the endpoint schemes; an empty host
-/// (`tcp://:9092`, Kafka's and Go's every address) is `*`; an IPv6 host
+/// (`udp://:53`, `http://:8080`) is `*`; an IPv6 host
 /// may have a zone.
 fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     let (scheme, rest) = text.split_once("://")?;
