@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::bind::{BoundSocket, ToOpen, open_planned};
-use crate::capture::HostChanges;
+use crate::capture::{CaptureError, HostChanges};
 use crate::plan::Problem;
 use crate::spec::{Ports, QualifiedName};
 use crate::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
@@ -94,11 +94,15 @@ pub struct Watch {
     /// The last change closed sockets before opening any: open the rest
     /// at the next call, without waiting for the host.
     open_now: bool,
+    /// The last read of the host failed after its notifications were
+    /// spent: read it again at the next timeout, even if nothing changes.
+    read_failed: bool,
     /// When that change went out and the addresses it closed: until the
     /// caller has dropped those sockets (a `Follower`'s listener does at its
     /// next accept), the opening finds them in use and is tried again
     /// every [`CLOSE_RETRY`], for [`CLOSE_GRACE`], before it is refused.
-    closing: Option<(Instant, Vec<SocketAddr>)>,
+    /// After the grace, a refusal on those addresses names them.
+    closing: Option<(Instant, Vec<(QualifiedName, SocketAddr)>)>,
 }
 
 /// How long the sockets a change closes first may take to close.
@@ -135,6 +139,7 @@ impl Watch {
             reported: None,
             refusal: None,
             open_now: false,
+            read_failed: false,
             closing: None,
         };
         Ok((bound, watch))
@@ -153,6 +158,11 @@ impl Watch {
     /// watch keeps its sockets but those no longer where they were planned,
     /// which the call before closed; call `next` again to go on following.
     ///
+    /// Each call looks at the host at least once: `next(Duration::ZERO)`
+    /// applies a change already announced without waiting for one. A
+    /// failed read of the host is returned, and the host read again at
+    /// the next timeout.
+    ///
     /// Where the OS sends no notifications (all but Linux), the host is
     /// read every [`crate::wait::POLL_INTERVAL`].
     pub fn next(&mut self, timeout: Duration) -> Result<Option<Change>, Error> {
@@ -162,17 +172,17 @@ impl Watch {
                 return Err(e);
             }
             let left = timeout.saturating_sub(start.elapsed());
-            if left.is_zero() {
-                return Ok(None);
-            }
             let wait = self.wait(left);
-            // Nothing changed: a refused change is not refused again.
-            if !self.open_now && !crate::wait::pause(&mut self.changes, wait) && !self.retrying() {
-                continue;
+            // Nothing changed: a refused change is not refused again. A
+            // zero `timeout` still looks once, without waiting.
+            if self.open_now || crate::wait::pause(&mut self.changes, wait) || self.retrying() {
+                let host = self.captured(crate::capture(&self.spec))?;
+                if let Some(change) = self.apply(host)? {
+                    return Ok(Some(change));
+                }
             }
-            let host = crate::capture(&self.spec)?;
-            if let Some(change) = self.apply(host)? {
-                return Ok(Some(change));
+            if self.refusal.is_none() && timeout <= start.elapsed() {
+                return Ok(None);
             }
         }
     }
@@ -198,9 +208,6 @@ impl Watch {
                 return Err(e);
             }
             let left = timeout.saturating_sub(start.elapsed());
-            if left.is_zero() {
-                return Ok(None);
-            }
             if !self.open_now {
                 let mut changes = self.changes.take();
                 let wait = self.wait(left);
@@ -214,29 +221,51 @@ impl Watch {
                 let (changes, changed) = waited.unwrap_or((None, true));
                 self.changes = changes;
                 // Nothing changed: a refused change is not refused again.
+                // A zero `timeout` still looks once.
                 if !changed && !self.retrying() {
+                    if timeout <= start.elapsed() {
+                        return Ok(None);
+                    }
                     continue;
                 }
             }
-            let host = crate::capture::capture_async(&self.spec, &options).await?;
+            let host = self.captured(crate::capture::capture_async(&self.spec, &options).await)?;
             if let Some(change) = self.apply(host)? {
                 return Ok(Some(change));
             }
+            if self.refusal.is_none() && timeout <= start.elapsed() {
+                return Ok(None);
+            }
         }
+    }
+
+    /// A read of the host; one that failed is tried again at the next
+    /// timeout, since the notifications that called for it are spent.
+    fn captured(&mut self, host: Result<Host, CaptureError>) -> Result<Host, Error> {
+        self.read_failed = host.is_err();
+        Ok(host?)
     }
 
     /// How long to wait for the host before trying again: while sockets
     /// closed first may still be open, a moment; else what is `left`.
     fn wait(&self, left: Duration) -> Duration {
-        match self.closing {
-            Some(_) => left.min(CLOSE_RETRY),
-            None => left,
+        if self.in_grace() {
+            left.min(CLOSE_RETRY)
+        } else {
+            left
         }
     }
 
     /// Whether to plan and open again though the host did not change.
     fn retrying(&self) -> bool {
-        self.bind_refused || self.closing.is_some()
+        self.bind_refused || self.read_failed || self.closing.is_some()
+    }
+
+    /// Whether sockets closed first may still be on their way out.
+    fn in_grace(&self) -> bool {
+        self.closing
+            .as_ref()
+            .is_some_and(|(since, _)| since.elapsed() < CLOSE_GRACE)
     }
 
     /// Plans against `host` and, when the sockets change, opens the new
@@ -260,6 +289,7 @@ impl Watch {
                 return Ok(Some(self.close(&gone)));
             }
         };
+        let plan = keep_pins(&self.plan, &self.host, plan, &host);
         let Delta { open, close } = delta(&self.plan, &self.host, &plan, &host, &self.ports);
         if open.is_empty() && close.is_empty() {
             // Warnings or advertised URLs may differ; the sockets do not.
@@ -274,22 +304,30 @@ impl Watch {
                 self.host = host;
                 self.open_now = true;
                 let change = self.close(&close);
-                let addrs = change.closed().iter().map(|&(_, a)| a).collect();
-                self.closing = Some((Instant::now(), addrs));
+                self.closing = Some((Instant::now(), change.closed().to_vec()));
                 return Ok(Some(change));
             }
             Err(e) => {
-                if let Some((since, addrs)) = closing
-                    && since.elapsed() < CLOSE_GRACE
-                    && e.failures().iter().all(|f| {
-                        f.addr().is_some_and(|a| addrs.contains(&a))
+                let in_use_by_closed = |closed: &[(QualifiedName, SocketAddr)]| {
+                    e.failures().iter().all(|f| {
+                        f.addr()
+                            .is_some_and(|a| closed.iter().any(|(_, c)| *c == a))
                             && f.os_error().map(std::io::Error::kind)
                                 == Some(std::io::ErrorKind::AddrInUse)
                     })
-                {
-                    self.closing = Some((since, addrs));
-                    return Ok(None);
-                }
+                };
+                let e = match closing {
+                    Some((since, closed)) => {
+                        if since.elapsed() < CLOSE_GRACE && in_use_by_closed(&closed) {
+                            self.closing = Some((since, closed));
+                            return Ok(None);
+                        }
+                        let e = e.blame_closed(&closed);
+                        self.closing = Some((since, closed));
+                        e
+                    }
+                    None => e,
+                };
                 self.bind_refused = true;
                 let text = e.to_string();
                 let again = reported.as_ref() == Some(&text);
@@ -505,6 +543,34 @@ pub(crate) fn delta(
         }
     }
     Delta { open, close }
+}
+
+/// `new` (planned on `new_host`) with each socket `old` pins to an
+/// interface (planned on `old_host`) and that is still in place pinned
+/// where it is, under its interface's name now: a fresh plan pins an
+/// address held by two interfaces to the first, which may not be the one
+/// the open socket is pinned to. The plan applied says where the sockets
+/// are, so a later change judges them right. Pure.
+fn keep_pins(old: &Plan, old_host: &Host, mut new: Plan, new_host: &Host) -> Plan {
+    let gone = displaced(old, old_host, new_host);
+    for ep in old.endpoints() {
+        let name = ep.qualified();
+        for b in ep.binds() {
+            let Some(device) = b.device() else {
+                continue;
+            };
+            if gone.contains(&(name.clone(), b.addr())) {
+                continue;
+            }
+            let index = old_host
+                .interface(device)
+                .map(crate::host::Interface::index);
+            if let Some(now) = index.and_then(|i| new_host.interface_by_index(i)) {
+                new.pinned_as(&name, b, now.name());
+            }
+        }
+    }
+    new
 }
 
 /// The IP sockets of `plan`, opened on `old`, whose address is not where

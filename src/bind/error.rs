@@ -119,6 +119,15 @@ pub enum Cause {
         /// The predecessor's process id.
         pid: u32,
     },
+    /// The address is in use, following the host ([`crate::watch`]): by
+    /// the socket endpoint `closed` had there, which the change before
+    /// this one closed and the server has not dropped.
+    ClosedStillOpen {
+        /// The OS error (address in use).
+        error: io::Error,
+        /// The endpoint whose socket it was.
+        closed: QualifiedName,
+    },
     /// The address is in use, and sockets were announced (`LISTEN_FDS`)
     /// but not for this process (`LISTEN_PID` absent, or another
     /// process's id), so none was taken: one of them, still open in this
@@ -238,6 +247,10 @@ impl fmt::Display for Cause {
                 f,
                 "{error}: the process upgrading to this one (pid {pid}) holds it, with a socket it made for its own spec that this spec does not take as it is (its address, family, v6only or device differ)"
             ),
+            Cause::ClosedStillOpen { error, closed } => write!(
+                f,
+                "{error}: by the socket {closed} had there, which the change before this one closed and this process still holds"
+            ),
             Cause::Activation(error) => write!(f, "socket activation: {error}"),
             Cause::Unix(error) => write!(f, "{error}"),
         }
@@ -345,6 +358,9 @@ impl Cause {
             Cause::PassedNotTaken { listen_pid: Some(_), .. } => "a program between the one that passed the sockets and this server (cargo watch, a shell that does not exec) changed the process, and listenspec takes passed sockets only when LISTEN_PID is this process's id (as sd_listen_fds(3) does): start the server directly (`systemfd -s http::8080 -- cargo run`: cargo run replaces itself with the server), or set LISTEN_PID to the server's pid (`sh -c 'export LISTEN_PID=$$; exec SERVER'`)".to_owned(),
             Cause::PredecessorHolds { pid, .. } => format!(
                 "an upgrade hands a socket over as it is, and this one stays with pid {pid}, which serves on: to change how the port is bound, restart instead (stop pid {pid}, then start this server), or give the endpoint another port"
+            ),
+            Cause::ClosedStillOpen { closed, .. } => format!(
+                "drop the sockets of each change's `closed()` before adding its opened ones ({closed}'s here), as a `Follower` does at its listener's next accept"
             ),
             Cause::Activation(e) => e.fix(),
             Cause::Unix(e) => e.fix(),
@@ -1195,6 +1211,28 @@ impl BindFailure {
         }
     }
 
+    /// This failure blamed on the socket `closed` had at its address, if
+    /// the address is in use and is one of `held`: a change closed that
+    /// socket and the server still holds it.
+    pub(crate) fn blame_closed(self, held: &[(QualifiedName, SocketAddr)]) -> BindFailure {
+        let Some((closed, _)) = held.iter().find(|(_, a)| Some(*a) == self.addr()) else {
+            return self;
+        };
+        let cause = match self.cause {
+            Cause::Os { error, .. } if error.kind() == io::ErrorKind::AddrInUse => {
+                Cause::ClosedStillOpen {
+                    error,
+                    closed: closed.clone(),
+                }
+            }
+            cause => cause,
+        };
+        BindFailure {
+            socket: self.socket,
+            cause,
+        }
+    }
+
     pub(crate) fn inherited(cause: Cause) -> BindFailure {
         BindFailure {
             socket: None,
@@ -1235,7 +1273,8 @@ impl BindFailure {
         match &self.cause {
             Cause::Os { error, .. }
             | Cause::PassedNotTaken { error, .. }
-            | Cause::PredecessorHolds { error, .. } => Some(error),
+            | Cause::PredecessorHolds { error, .. }
+            | Cause::ClosedStillOpen { error, .. } => Some(error),
             Cause::Unix(e) => e.os_error(),
             _ => None,
         }
@@ -1285,6 +1324,15 @@ pub struct BindError {
 
 impl BindError {
     pub(crate) fn new(failures: Vec<BindFailure>) -> BindError {
+        BindError { failures }
+    }
+    /// Each failure with [`BindFailure::blame_closed`].
+    pub(crate) fn blame_closed(self, held: &[(QualifiedName, SocketAddr)]) -> BindError {
+        let failures = self
+            .failures
+            .into_iter()
+            .map(|f| f.blame_closed(held))
+            .collect();
         BindError { failures }
     }
     /// The failures, in the order they happened.

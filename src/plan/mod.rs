@@ -355,6 +355,34 @@ impl Plan {
     pub(crate) fn shared_warnings(&self) -> Arc<[Problem]> {
         Arc::clone(&self.warnings)
     }
+    /// This plan with the socket of endpoint `name` on `kept`'s address
+    /// pinned as `kept` (the open socket) is, its interface now called
+    /// `device`: another interface holding the address too may come first
+    /// in a fresh plan, but the socket stays where it is pinned.
+    pub(crate) fn pinned_as(&mut self, name: &QualifiedName, kept: &Bind, device: &str) {
+        for ep in &mut self.endpoints {
+            if ep.network != *name.network() || ep.name != *name.endpoint() {
+                continue;
+            }
+            if let Sockets::Ip { binds, .. } = &mut ep.sockets {
+                let Some(i) = binds
+                    .iter()
+                    .position(|b| b.addr == kept.addr && b.device.is_some())
+                else {
+                    return;
+                };
+                if binds[i].device.as_deref() == Some(device) {
+                    return;
+                }
+                let mut all = binds.to_vec();
+                all[i] = Bind {
+                    device: Some(Arc::from(device)),
+                    ..kept.clone()
+                };
+                *binds = all.into();
+            }
+        }
+    }
     /// This plan without the IP sockets `gone` (endpoint and planned
     /// address): what a watch still has open after closing them.
     pub(crate) fn without(&self, gone: &[(QualifiedName, SocketAddr)]) -> Plan {

@@ -730,3 +730,176 @@ fn after_the_closes_an_opening_refused_elsewhere_is_reported_at_once() {
         assert_eq!(failure.addr(), Some(held), "{err}");
     });
 }
+
+// ---- review 2 ----
+
+#[test]
+fn a_zero_timeout_poll_loop_sees_a_change() {
+    let test = "a_zero_timeout_poll_loop_sees_a_change";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "zt0", "zt1", "198.51.100.1/24");
+    let svc = spec("svc = if:zt0; svc.web = tcp:0");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let _web = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
+        ns.addr("zt0", "198.51.100.2/24");
+        // An event loop that asks without blocking, between other work.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut seen = None;
+        while Instant::now() < deadline {
+            if let Some(change) = watch.next(Duration::ZERO).unwrap_or_else(|e| panic!("{e}")) {
+                seen = Some(change.to_string());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let seen = seen.expect("next(ZERO) never looked at the host");
+        assert!(seen.starts_with("+ svc.web 198.51.100.2:"), "{seen}");
+    });
+}
+
+#[test]
+fn a_pinned_socket_kept_while_its_address_came_and_went_elsewhere_is_not_churned() {
+    let test = "a_pinned_socket_kept_while_its_address_came_and_went_elsewhere_is_not_churned";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    // pz0 made first: the lower index, the one a plan picks first.
+    link(&ns, "pz0", "pz1", "203.0.113.1/24");
+    link(&ns, "py0", "py1", "198.51.100.1/24");
+    let svc = spec("ops = 198.51.100.0/24 expose=private; ops.web = tcp:0 device");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let device = |w: &Watch| {
+            w.plan().endpoints()[0].binds()[0]
+                .device()
+                .map(str::to_owned)
+        };
+        assert_eq!(device(&watch).as_deref(), Some("py0"));
+        let mut sockets = bound.take::<Vec<TcpListener>>("ops", "web").unwrap();
+        // The address on pz0 too: the socket pinned to py0 still has it
+        // there, nothing to do.
+        ns.addr("pz0", "198.51.100.1/24");
+        let first = drain(&mut watch, &mut sockets, Duration::from_millis(500));
+        assert!(first.is_empty(), "{first:?}");
+        // The plan now applied says where the socket is pinned.
+        assert_eq!(
+            device(&watch).as_deref(),
+            Some("py0"),
+            "watch.plan() after the add"
+        );
+        // Gone from pz0 again: py0 held it all along.
+        ns.ip(&["addr", "del", "198.51.100.1/24", "dev", "pz0"]);
+        let later = drain(&mut watch, &mut sockets, Duration::from_millis(500));
+        assert!(
+            later.is_empty(),
+            "the socket on py0 was closed and opened again: {later:?}"
+        );
+        assert_eq!(sockets.len(), 1);
+    });
+}
+
+#[test]
+fn the_grace_ends_in_one_clear_refusal_when_the_caller_keeps_the_closed_socket() {
+    let test = "the_grace_ends_in_one_clear_refusal_when_the_caller_keeps_the_closed_socket";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "gk0", "gk1", "198.51.100.1/24");
+    ns.addr("gk0", "198.51.100.3/24");
+    link(&ns, "gl0", "gl1", "203.0.113.1/24");
+    let svc = spec("a = if:gk0; a.web = tcp:9000; b = if:gl0; b.web = tcp:9000");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let a = bound.take::<Vec<TcpListener>>("a", "web").unwrap();
+        ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "gk0"]);
+        ns.addr("gl0", "198.51.100.3/24");
+        let change = watch.next(LONG).unwrap().expect("the close first");
+        assert_eq!(change.to_string(), "- a.web 198.51.100.3:9000");
+        // The caller never drops it.
+        let start = Instant::now();
+        let mut seen = Vec::new();
+        while start.elapsed() < Duration::from_secs(3) {
+            match watch.next(Duration::from_millis(100)) {
+                Ok(None) => {}
+                Ok(Some(c)) => seen.push(format!("change: {c}")),
+                Err(e) => seen.push(format!("refused after {:?}: {e}", start.elapsed())),
+            }
+        }
+        // Once, after the grace.
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+        // And about the socket the caller still holds, not a stranger.
+        assert!(
+            seen[0].contains("by the socket a.web had there, which the change before this one closed and this process still holds")
+                && seen[0].contains("fix: drop the sockets of each change's `closed()` before adding its opened ones"),
+            "the refusal does not name the caller's own closed socket: {}",
+            seen[0]
+        );
+        drop(a);
+    });
+}
+
+#[test]
+fn udp_sockets_follow_and_a_unix_socket_is_never_touched() {
+    let test = "udp_sockets_follow_and_a_unix_socket_is_never_touched";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "ud0", "ud1", "198.51.100.1/24");
+    let path = std::env::temp_dir().join(format!("ls-r2-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let svc = spec(&format!(
+        "svc = if:ud0; svc.dns = udp:0; local = unix; local.ctl = http:{}",
+        path.display()
+    ));
+    ns.run(|| {
+        let (bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let first = only_addr(&bound, "svc", "dns");
+        ns.addr("ud0", "198.51.100.2/24");
+        let mut change = watch.next(LONG).unwrap().expect("a change");
+        let second: SocketAddr = format!("198.51.100.2:{}", first.port()).parse().unwrap();
+        assert_eq!(change.to_string(), format!("+ svc.dns {second}"));
+        let mut s = change.take("svc", "dns");
+        let Some(Listener::Udp(u)) = s.pop().map(|s| s.into_listener()) else {
+            panic!("a UDP socket")
+        };
+        let c = std::net::UdpSocket::bind("198.51.100.1:0").unwrap();
+        c.send_to(b"hi", second).unwrap();
+        let mut buf = [0; 8];
+        u.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        assert_eq!(u.recv_from(&mut buf).unwrap().0, 2);
+        // Everything gone from ud0: a refusal, the UDP sockets closed first,
+        // the Unix socket kept.
+        ns.ip(&["addr", "flush", "dev", "ud0"]);
+        let mut closed = Vec::new();
+        let err = loop {
+            match watch.next(LONG) {
+                Ok(Some(c)) => {
+                    assert!(c.opened().is_empty(), "{c}");
+                    closed.extend(c.closed().iter().map(|(n, _)| n.to_string()));
+                }
+                Ok(None) => panic!("no refusal"),
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("ud0"), "{err}");
+        assert_eq!(closed, ["svc.dns", "svc.dns"]);
+        assert!(path.exists());
+        assert_eq!(
+            watch
+                .plan()
+                .endpoint("local", "ctl")
+                .map(|e| e.qualified().to_string())
+                .as_deref(),
+            Some("local.ctl")
+        );
+        drop(bound);
+    });
+    let _ = std::fs::remove_file(&path);
+}
