@@ -68,6 +68,24 @@ fn drop_closed(sockets: &mut Vec<TcpListener>, change: &Change) {
     });
 }
 
+/// Endpoints `a.web` on link `{a}0` (198.51.100.1 and .3) and `b.web` on
+/// `{b}0` (203.0.113.1), both on port 9000: moving .3 to `{b}0` moves a
+/// socket from one endpoint to the other on the same port.
+fn one_port_two_links(ns: &Netns, a: &str, b: &str) -> ListenSpec {
+    link(ns, &format!("{a}0"), &format!("{a}1"), "198.51.100.1/24");
+    ns.addr(&format!("{a}0"), "198.51.100.3/24");
+    link(ns, &format!("{b}0"), &format!("{b}1"), "203.0.113.1/24");
+    spec(&format!(
+        "a = if:{a}0; a.web = tcp:9000; b = if:{b}0; b.web = tcp:9000"
+    ))
+}
+
+/// Moves 198.51.100.3 from `{a}0` to `{b}0` (see [`one_port_two_links`]).
+fn move_to_b(ns: &Netns, a: &str, b: &str) {
+    ns.ip(&["addr", "del", "198.51.100.3/24", "dev", &format!("{a}0")]);
+    ns.addr(&format!("{b}0"), "198.51.100.3/24");
+}
+
 /// Whether the namespace has a TCP socket listening on `addr` (ss(8)): a
 /// socket whose address was removed still listens there until closed.
 fn listening(ns: &Netns, addr: SocketAddr) -> bool {
@@ -475,10 +493,7 @@ fn an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_clo
     let Some(ns) = netns_or_skip(test) else {
         return;
     };
-    link(&ns, "wa0", "wa1", "198.51.100.1/24");
-    ns.addr("wa0", "198.51.100.3/24");
-    link(&ns, "wb0", "wb1", "203.0.113.1/24");
-    let svc = spec("a = if:wa0; a.web = tcp:9000; b = if:wb0; b.web = tcp:9000");
+    let svc = one_port_two_links(&ns, "wa", "wb");
     ns.run(|| {
         let (mut bound, mut watch) =
             listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
@@ -486,8 +501,7 @@ fn an_address_moved_to_another_endpoint_on_the_same_port_opens_after_the_old_clo
         let moved: SocketAddr = "198.51.100.3:9000".parse().unwrap();
         // Both steps before the watch looks: it sees the address on wb0
         // alone, for b, on the port a's socket still holds.
-        ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "wa0"]);
-        ns.addr("wb0", "198.51.100.3/24");
+        move_to_b(&ns, "wa", "wb");
         let change = watch
             .next(LONG)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -570,10 +584,7 @@ fn followers_take_an_address_moved_between_endpoints_without_a_refusal() {
     let Some(ns) = netns_or_skip(test) else {
         return;
     };
-    link(&ns, "ra0", "ra1", "198.51.100.1/24");
-    ns.addr("ra0", "198.51.100.3/24");
-    link(&ns, "rb0", "rb1", "203.0.113.1/24");
-    let svc = spec("a = if:ra0; a.web = tcp:9000; b = if:rb0; b.web = tcp:9000");
+    let svc = one_port_two_links(&ns, "ra", "rb");
     ns.run(|| {
         // The README's pattern: a watch task applying each change through
         // the endpoints' followers, each listener serving in its own task.
@@ -613,8 +624,7 @@ fn followers_take_an_address_moved_between_endpoints_without_a_refusal() {
                 });
             }
             let moved: SocketAddr = "198.51.100.3:9000".parse().unwrap();
-            ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "ra0"]);
-            ns.addr("rb0", "198.51.100.3/24");
+            move_to_b(&ns, "ra", "rb");
             let start = Instant::now();
             let mut seen = Vec::new();
             let served = loop {
@@ -697,18 +707,14 @@ fn after_the_closes_an_opening_refused_elsewhere_is_reported_at_once() {
     let Some(ns) = netns_or_skip(test) else {
         return;
     };
-    link(&ns, "wg0", "wg1", "198.51.100.1/24");
-    ns.addr("wg0", "198.51.100.3/24");
-    link(&ns, "wh0", "wh1", "203.0.113.1/24");
-    let svc = spec("a = if:wg0; a.web = tcp:9000; b = if:wh0; b.web = tcp:9000");
+    let svc = one_port_two_links(&ns, "wg", "wh");
     ns.run(|| {
         let (mut bound, mut watch) =
             listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
         let mut a = bound.take::<Vec<TcpListener>>("a", "web").unwrap();
         // The address moves to b, and b gains another that someone else
         // holds on b's port.
-        ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "wg0"]);
-        ns.addr("wh0", "198.51.100.3/24");
+        move_to_b(&ns, "wg", "wh");
         ns.addr("wh0", "203.0.113.7/24");
         let held: SocketAddr = "203.0.113.7:9000".parse().unwrap();
         let _holder = TcpListener::bind(held).unwrap_or_else(|e| panic!("{held}: {e}"));
@@ -809,16 +815,12 @@ fn the_grace_ends_in_one_clear_refusal_when_the_caller_keeps_the_closed_socket()
     let Some(ns) = netns_or_skip(test) else {
         return;
     };
-    link(&ns, "gk0", "gk1", "198.51.100.1/24");
-    ns.addr("gk0", "198.51.100.3/24");
-    link(&ns, "gl0", "gl1", "203.0.113.1/24");
-    let svc = spec("a = if:gk0; a.web = tcp:9000; b = if:gl0; b.web = tcp:9000");
+    let svc = one_port_two_links(&ns, "gk", "gl");
     ns.run(|| {
         let (mut bound, mut watch) =
             listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
         let a = bound.take::<Vec<TcpListener>>("a", "web").unwrap();
-        ns.ip(&["addr", "del", "198.51.100.3/24", "dev", "gk0"]);
-        ns.addr("gl0", "198.51.100.3/24");
+        move_to_b(&ns, "gk", "gl");
         let change = watch.next(LONG).unwrap().expect("the close first");
         assert_eq!(change.to_string(), "- a.web 198.51.100.3:9000");
         // The caller never drops it.
