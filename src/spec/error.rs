@@ -1478,8 +1478,9 @@ pub enum ForeignForm {
         /// `HOST:PORT`, or `:PORT` for a port alone.
         address: String,
     },
-    /// A socket passed by its number: `fd:3`, Docker's `fd://` or `fd://3`,
-    /// Caddy's `fd/3` or `fdgram/3`.
+    /// A socket passed to the process, by its number or name: `fd:3`,
+    /// Docker's `fd://`, `fd://3` or `fd://NAME`, Caddy's `fd/3`,
+    /// `fdgram/3` or `fdname/NAME`, tokio-listener's `accept-from-fd:3`.
     PassedFd,
     /// A URL whose scheme is no protocol here: `grpc://127.0.0.1:50051`,
     /// `h2c://…`, `ws://…`.
@@ -1649,7 +1650,9 @@ impl ForeignForm {
             ForeignForm::NetworkPrefix { .. } => {
                 "a protocol and an address without the // of a URL".to_owned()
             }
-            ForeignForm::PassedFd => "a socket passed by its number (fd://)".to_owned(),
+            ForeignForm::PassedFd => {
+                "a socket passed to the process, by its number or name (fd://)".to_owned()
+            }
             ForeignForm::Scheme { scheme, .. } => {
                 format!("a URL whose scheme, {scheme:?}, is no protocol here")
             }

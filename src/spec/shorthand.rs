@@ -485,8 +485,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return Some(form);
     }
     // Docker's `fd://`, `fd:3`, Caddy's `fd/3` and `fdgram/3`, and
-    // tokio-listener's `accept-from-fd:3`. Docker's `fd://NAME` names a
-    // socket systemd passed, as FileDescriptorName= does.
+    // tokio-listener's `accept-from-fd:3`. Docker's `fd://NAME` and
+    // Caddy's `fdname/NAME` name a socket systemd passed, as
+    // FileDescriptorName= does.
     if let Some(number) = ["fd:", "fd/", "fdgram/", "accept-from-fd:"]
         .iter()
         .find_map(|prefix| text.strip_prefix(prefix))
@@ -495,6 +496,13 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             .bytes()
             .all(|b| b.is_ascii_digit())
             || number.strip_prefix("//").is_some_and(is_host_name))
+    {
+        return Some(ForeignForm::PassedFd);
+    }
+    if let Some(name) = ["fdname/", "fdgramname/"]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
+        && is_host_name(name.split_once(':').map_or(name, |(name, _)| name))
     {
         return Some(ForeignForm::PassedFd);
     }
