@@ -181,7 +181,7 @@ impl Watch {
                     return Ok(Some(change));
                 }
             }
-            if self.refusal.is_none() && timeout <= start.elapsed() {
+            if timeout <= start.elapsed() {
                 return Ok(None);
             }
         }
@@ -233,7 +233,7 @@ impl Watch {
             if let Some(change) = self.apply(host)? {
                 return Ok(Some(change));
             }
-            if self.refusal.is_none() && timeout <= start.elapsed() {
+            if timeout <= start.elapsed() {
                 return Ok(None);
             }
         }
@@ -277,10 +277,10 @@ impl Watch {
         self.bind_refused = false;
         let reported = self.reported.take();
         let closing = self.closing.take();
+        let gone = displaced(&self.plan, &self.host, &host);
         let plan = match crate::plan_with(&self.spec, &host, self.options) {
             Ok(plan) => plan,
             Err(e) => {
-                let gone = displaced(&self.plan, &self.host, &host);
                 self.host = host;
                 if gone.is_empty() {
                     return Err(e.into());
@@ -289,8 +289,8 @@ impl Watch {
                 return Ok(Some(self.close(&gone)));
             }
         };
-        let plan = keep_pins(&self.plan, &self.host, plan, &host);
-        let Delta { open, close } = delta(&self.plan, &self.host, &plan, &host, &self.ports);
+        let plan = keep_pins(&self.plan, &self.host, plan, &host, &gone);
+        let Delta { open, close } = delta(&self.plan, &self.host, &plan, &host, &self.ports, &gone);
         if open.is_empty() && close.is_empty() {
             // Warnings or advertised URLs may differ; the sockets do not.
             self.plan = plan;
@@ -316,18 +316,17 @@ impl Watch {
                                 == Some(std::io::ErrorKind::AddrInUse)
                     })
                 };
-                let e = match closing {
-                    Some((since, closed)) => {
-                        if since.elapsed() < CLOSE_GRACE && in_use_by_closed(&closed) {
-                            self.closing = Some((since, closed));
-                            return Ok(None);
-                        }
-                        let e = e.blame_closed(&closed);
-                        self.closing = Some((since, closed));
-                        e
+                let e = match &closing {
+                    Some((since, closed))
+                        if since.elapsed() < CLOSE_GRACE && in_use_by_closed(closed) =>
+                    {
+                        self.closing = closing;
+                        return Ok(None);
                     }
+                    Some((_, closed)) => e.blame_closed(closed),
                     None => e,
                 };
+                self.closing = closing;
                 self.bind_refused = true;
                 let text = e.to_string();
                 let again = reported.as_ref() == Some(&text);
@@ -480,7 +479,7 @@ pub(crate) struct Delta {
 
 /// The sockets to open and close going from `old` (planned on `old_host`)
 /// to `new` (on `new_host`), with `ports` the port each endpoint is bound
-/// on. Pure.
+/// on and `gone` the old plan's [`displaced`] sockets. Pure.
 ///
 /// An endpoint's planned sockets carry the spec's port (0, or a range's
 /// first), the same in both plans, so comparing planned sockets compares
@@ -497,6 +496,7 @@ pub(crate) fn delta(
     new: &Plan,
     new_host: &Host,
     ports: &HashMap<QualifiedName, u16>,
+    gone: &[(QualifiedName, SocketAddr)],
 ) -> Delta {
     let diff = new.diff(old);
     let eps = new.endpoints();
@@ -524,7 +524,7 @@ pub(crate) fn delta(
         .iter()
         .map(|s| (s.endpoint().clone(), s.addr()))
         .collect();
-    for (name, addr) in displaced(old, old_host, new_host) {
+    for &(ref name, addr) in gone {
         // The interface index the socket is pinned to in a plan, if it is.
         let pinned = |plan: &Plan, host: &Host| {
             let ep = plan.endpoint(name.network().as_str(), name.endpoint().as_str())?;
@@ -536,10 +536,10 @@ pub(crate) fn delta(
         if was.is_some()
             && was != now
             && !close.contains(&(name.clone(), addr))
-            && let Some(again) = to_open(&name, addr)
+            && let Some(again) = to_open(name, addr)
         {
             open.push(again);
-            close.push((name, addr));
+            close.push((name.clone(), addr));
         }
     }
     Delta { open, close }
@@ -550,9 +550,15 @@ pub(crate) fn delta(
 /// where it is, under its interface's name now: a fresh plan pins an
 /// address held by two interfaces to the first, which may not be the one
 /// the open socket is pinned to. The plan applied says where the sockets
-/// are, so a later change judges them right. Pure.
-fn keep_pins(old: &Plan, old_host: &Host, mut new: Plan, new_host: &Host) -> Plan {
-    let gone = displaced(old, old_host, new_host);
+/// are, so a later change judges them right; `gone` are the old plan's
+/// [`displaced`] sockets. Pure.
+fn keep_pins(
+    old: &Plan,
+    old_host: &Host,
+    mut new: Plan,
+    new_host: &Host,
+    gone: &[(QualifiedName, SocketAddr)],
+) -> Plan {
     for ep in old.endpoints() {
         let name = ep.qualified();
         for b in ep.binds() {
@@ -648,7 +654,8 @@ mod tests {
         new: &(Plan, Host),
         ports: &HashMap<QualifiedName, u16>,
     ) -> Delta {
-        let Delta { open, close } = delta(&old.0, &old.1, &new.0, &new.1, ports);
+        let gone = displaced(&old.0, &old.1, &new.1);
+        let Delta { open, close } = delta(&old.0, &old.1, &new.0, &new.1, ports, &gone);
         Delta {
             open,
             close: bound_on(close, ports),

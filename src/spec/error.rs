@@ -1568,7 +1568,7 @@ impl ForeignForm {
     /// What the form was recognised as.
     fn what(&self) -> String {
         match self {
-            ForeignForm::NoPort { host } if is_dotted_name(host) => {
+            ForeignForm::NoPort { host } if super::shorthand::is_dotted_name(host) => {
                 "a host name without a port, or an endpoint line without its `= protocol:port`"
                     .to_owned()
             }
@@ -1695,7 +1695,7 @@ impl ForeignForm {
             ForeignForm::NoPort { host } if host == "*" => {
                 ":8080 with the port to use, every address of both families; or 0.0.0.0:8080 for IPv4 alone".to_owned()
             }
-            ForeignForm::NoPort { host } if is_dotted_name(host) => format!(
+            ForeignForm::NoPort { host } if super::shorthand::is_dotted_name(host) => format!(
                 "{host}:8080 with the port to use, which listens on each address of this host the name resolves to; or, for an endpoint, `{host} = tcp:8080`"
             ),
             ForeignForm::NoPort { host } => match listenable(host) {
@@ -1773,7 +1773,7 @@ impl ForeignForm {
                 // Kafka's empty host is every address: `:PORT`, which
                 // tcp:// without a host is not here (Docker's localhost).
                 let url = match address.strip_prefix(':') {
-                    Some(port) => format!(":{port}"),
+                    Some(port) => every_address("tcp", port),
                     None => format!("tcp://{address}{port}"),
                 };
                 format!(
@@ -2185,12 +2185,6 @@ fn bracketed(host: &str) -> String {
     } else {
         host.to_owned()
     }
-}
-
-/// A name of dots (`www.example.com`, `ops.metrics`), not an address:
-/// without its port it may be a host or an endpoint line cut short.
-fn is_dotted_name(host: &str) -> bool {
-    host.contains('.') && host.parse::<std::net::IpAddr>().is_err()
 }
 
 /// Every address of both families on `port`, in `scheme`: TCP's is `:PORT`,

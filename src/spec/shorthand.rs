@@ -731,8 +731,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     // `www.example.com`: a name of dots, as a host without its port (a
     // word alone may be a network's name, so only dotted ones).
-    let dotted_name = text.contains('.') && is_host_name(text);
-    if text == "localhost" || dotted_name || without_zone(text).parse::<std::net::IpAddr>().is_ok()
+    if text == "localhost"
+        || is_dotted_name(text)
+        || without_zone(text).parse::<std::net::IpAddr>().is_ok()
     {
         if let Some((addr, port)) = text.rsplit_once(':')
             && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
@@ -1183,6 +1184,12 @@ fn is_host_name(text: &str) -> bool {
             && !l.starts_with(['-', '_'])
             && !l.ends_with('_')
     }) && !text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+/// A name of dots (`www.example.com`, `ops.metrics`), not an address:
+/// without its port it may be a host or an endpoint line cut short.
+pub(crate) fn is_dotted_name(text: &str) -> bool {
+    text.contains('.') && is_host_name(text)
 }
 
 /// `SCHEME://HOST[:PORT][/]` for the endpoint schemes; an empty host
