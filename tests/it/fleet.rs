@@ -504,7 +504,7 @@ const RACE_DIR: &str = "LISTENSPEC_FLEET_RACE_DIR";
 #[cfg(target_os = "linux")]
 #[test]
 fn a_link_flipped_to_roots_file_while_checked_is_never_read() {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::Read;
     use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, Instant};
 
@@ -536,23 +536,8 @@ fn a_link_flipped_to_roots_file_while_checked_is_never_read() {
     std::fs::write(&secret, r#"["ghp_SuperSecretToken1234567890"]"#).unwrap();
     chmod(&secret, 0o600);
 
-    let exe = std::env::current_exe().unwrap();
-    let mut attacker = crate::unix::as_nobody(exe.to_str().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(RACE_DIR, top.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(attacker.stdout.take().unwrap());
-    // Past the test harness's own words, which end without a newline.
-    let mut line = String::new();
-    while !line.trim_end().ends_with("flipping") {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the attacker did not start"
-        );
-    }
+    let (mut attacker, mut out) =
+        crate::unix::attacker(test, &[(RACE_DIR, top.path().as_os_str())], "flipping");
 
     let spec: ListenSpec = SPEC.parse().unwrap();
     let (mut read, mut refused) = (0, 0);

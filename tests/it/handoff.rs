@@ -920,20 +920,9 @@ fn another_user_can_neither_stop_nor_fake_an_upgrade() {
     let pid = wait_generation(addr, 0);
     let mut last = Last(pid);
 
-    let exe = std::env::current_exe().unwrap();
-    let mut attacker = crate::unix::as_nobody(exe.to_str().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(ATTACKER, format!("{pid}:{}", tmp.display()))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(attacker.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.trim_end().ends_with("attacking") {
-        line.clear();
-        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-        assert!(n > 0, "the attacker did not start");
-    }
+    let target = format!("{pid}:{}", tmp.display());
+    let (mut attacker, mut out) =
+        crate::unix::attacker(name, &[(ATTACKER, target.as_ref())], "attacking");
 
     signal(pid, "-HUP");
     let refused = wait_for_log(&log, "the hang refused", |t| {

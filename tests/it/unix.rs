@@ -588,6 +588,36 @@ pub(crate) fn as_nobody(program: &str) -> Command {
     c
 }
 
+/// This test binary run again as `nobody`, for `test` alone, with `envs`
+/// set: a racing attacker. Returned once it has printed a line ending in
+/// `ready`, with the rest of its output to read.
+pub(crate) fn attacker(
+    test: &str,
+    envs: &[(&str, &std::ffi::OsStr)],
+    ready: &str,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().unwrap();
+    let mut child = as_nobody(exe.to_str().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    // Past the test harness's own words, which end without a newline.
+    let mut line = String::new();
+    while !line.trim_end().ends_with(ready) {
+        line.clear();
+        let n = out.read_line(&mut line).unwrap();
+        assert!(n > 0, "the attacker did not start");
+    }
+    (child, out)
+}
+
 #[test]
 fn the_mode_is_set_before_anything_connects() {
     let dir = TempDir::new("mode");

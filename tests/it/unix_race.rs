@@ -5,14 +5,14 @@
 //! symbolic links over their names, and flips a symlinked directory on
 //! their path between the real one and a directory of root's victims.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::unix::{TempDir, as_nobody, needs_root};
+use crate::unix::{TempDir, attacker, needs_root};
 
 /// The role of a child run of [`a_socket_file_holds_against_an_attacker`],
 /// and the directory it works in.
@@ -87,35 +87,19 @@ fn a_socket_file_holds_against_an_attacker() {
         })
         .collect();
 
-    let exe = std::env::current_exe().unwrap();
-    let test = [
-        "--exact",
-        "unix_race::a_socket_file_holds_against_an_attacker",
-    ];
-    let mut attacker = as_nobody(exe.to_str().unwrap())
-        .args(test)
-        .args(["--nocapture", "--test-threads=1"])
-        .env(ROLE, "attacker")
-        .env(DIR, &top.0)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut attacker_out = BufReader::new(attacker.stdout.take().unwrap());
-    // Past the test harness's own words, which end without a newline.
-    let mut line = String::new();
-    while !line.trim_end().ends_with("attacking") {
-        line.clear();
-        let n = attacker_out.read_line(&mut line).unwrap();
-        assert!(n > 0, "the attacker did not start");
-    }
+    let test = "unix_race::a_socket_file_holds_against_an_attacker";
+    let (mut attacker, mut attacker_out) = attacker(
+        test,
+        &[(ROLE, "attacker".as_ref()), (DIR, top.0.as_os_str())],
+        "attacking",
+    );
 
     // The server: root, with a umask that would leave a socket open to
     // everyone if its mode were set late.
     let server = Command::new("/bin/sh")
         .args(["-c", "umask 000; exec \"$@\"", "sh"])
-        .arg(&exe)
-        .args(test)
-        .args(["--nocapture", "--test-threads=1"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(ROLE, "server")
         .env(DIR, &top.0)
         .output()
