@@ -4,9 +4,10 @@
 //! Snapshots come from `listenspec doctor --dump-host`, collected by
 //! whatever runs commands across the fleet (ssh, Ansible, a Kubernetes
 //! DaemonSet) into one folder. [`Fleet::check_dir`] reads and plans them
-//! all in parallel, a thread per core; a snapshot that cannot be read is reported with its
-//! file and never stops the rest. [`Fleet::from_snapshots`] is the same
-//! without the I/O, for snapshots a test or a server's CI already holds.
+//! all in parallel, a thread per core; a snapshot that cannot be read is
+//! reported with its file and never stops the rest.
+//! [`Fleet::from_snapshots`] is the same without the I/O, for snapshots a
+//! test or a server's CI already holds.
 //!
 //! ```
 //! use listenspec::fleet::{Fleet, SnapshotError};
@@ -284,7 +285,8 @@ impl Fleet {
     }
 
     /// Reads every `*.json` snapshot in `dir` (not its subfolders) and plans
-    /// `spec` against each, in parallel (a thread per core); hosts are in file-name order.
+    /// `spec` against each, in parallel (a thread per core); hosts are in
+    /// file-name order.
     /// The error is for the folder alone: a file that cannot be read is an
     /// [`Outcome::Unreadable`] host.
     pub fn check_dir(spec: &ListenSpec, dir: &Path, options: PlanOptions) -> io::Result<Fleet> {
