@@ -440,7 +440,7 @@ pub fn capture_with(spec: &ListenSpec, opts: &CaptureOptions) -> Result<Host, Ca
 /// Looks `names` up as capture does, and records every name still
 /// unanswered after `limit` as failed; for [`crate::Bound::check_advertised`],
 /// whose timeout bounds everything it does.
-#[cfg(feature = "dns")]
+#[cfg(all(feature = "dns", feature = "probe"))]
 pub(crate) fn lookup_within(
     names: &[&str],
     opts: &CaptureOptions,

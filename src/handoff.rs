@@ -157,11 +157,7 @@ use std::time::Instant;
 use std::os::fd::{AsFd, OwnedFd};
 
 use crate::Bound;
-
-/// The variable that tells a successor its sockets come from a
-/// predecessor (and which of them carry their socket file along):
-/// sockets its spec no longer has are then closed, not refused.
-pub(crate) const HANDOFF_VAR: &str = "LISTENSPEC_HANDOFF";
+use crate::bind::HANDOFF_VAR;
 
 /// The program a successor runs, with its arguments and the variables it
 /// gets beside this process's own.
@@ -380,6 +376,7 @@ struct Passed {
     name: String,
     fd: OwnedFd,
     /// An IP socket's address, which a followed change may close.
+    #[cfg(feature = "watch")]
     addr: Option<std::net::SocketAddr>,
     /// The file's path, device and inode, and the flag that keeps this
     /// process from removing it.
@@ -415,6 +412,7 @@ impl Upgrader {
                     sockets.push(Passed {
                         name: name.clone(),
                         fd: fd.map_err(HandoffError::Prepare)?,
+                        #[cfg(feature = "watch")]
                         addr: Some(s.local_addr()),
                         file: None,
                     });
@@ -435,6 +433,7 @@ impl Upgrader {
                     sockets.push(Passed {
                         name: name.clone(),
                         fd: fd.map_err(HandoffError::Prepare)?,
+                        #[cfg(feature = "watch")]
                         addr: None,
                         file,
                     });
@@ -457,6 +456,7 @@ impl Upgrader {
     /// Follows a change of the host: the sockets it closes are no longer
     /// handed over, the ones it opens are (a copy of each, taken here:
     /// call it before the listeners take them from the change).
+    #[cfg(feature = "watch")]
     pub fn follow(&self, change: &crate::watch::Change) -> Result<(), HandoffError> {
         #[cfg(unix)]
         {

@@ -167,8 +167,8 @@
 //! [`serve::EndpointListener`] has: it serves a TCP port or a Unix socket
 //! as the spec says, with no change to the code. `EndpointListener` is TCP
 //! alone, and has [`follower`](serve::EndpointListener::follower), which
-//! takes the sockets of a host's changes while it serves (see
-//! [`watch`]), and [`local_addrs`](serve::EndpointListener::local_addrs).
+//! takes the sockets of a host's changes while it serves (feature
+//! `watch`: see [`watch`]), and [`local_addrs`](serve::EndpointListener::local_addrs).
 //!
 //! An endpoint has a socket per address (IPv4 and IPv6, each interface a
 //! network selects), which is why the plain socket types come as a `Vec`
@@ -187,6 +187,9 @@
 //! | `stream` | the listeners of [`serve`] are `Stream`s of connections (futures-core), for tonic and others (turns `tokio` on) |
 //! | `tonic` | [`serve::Connection`] is tonic's `Connected`, so tonic serves an [`serve::AnyListener`] (turns `stream` on) |
 //! | `tracing` | [`bind_all`] and friends log what they bound once, with target `listenspec`: the table at info, each warning at warn (the application installs a subscriber: `tracing_subscriber::fmt::init()` shows info, but with its `env-filter` feature only what `RUST_LOG` asks, so `RUST_LOG=info`) |
+//! | `watch` | [`watch`]: following the host's address changes after binding ([`bind_all_following`], [`serve::EndpointListener::follower`]) |
+//! | `handoff` | [`handoff`]: upgrades that refuse no connection, the sockets handed to a new process ([`handoff::Upgrader`]); [`handoff::notify_ready`] |
+//! | `probe` | [`Bound::check_advertised`]: does each advertised address reach this process? |
 //! | `fleet` | [`fleet`]: one spec against a folder of recorded host snapshots (with `serde`) |
 //! | `cli` | the `listenspec` binary and its doctor (`cargo install listenspec --features cli`) |
 //!
@@ -230,7 +233,10 @@
         feature = "clap",
         feature = "tokio",
         feature = "axum",
-        feature = "fleet"
+        feature = "fleet",
+        feature = "watch",
+        feature = "handoff",
+        feature = "probe"
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]
@@ -261,9 +267,11 @@ pub mod capture;
 pub mod class;
 #[cfg(feature = "fleet")]
 pub mod fleet;
+#[cfg(feature = "handoff")]
 pub mod handoff;
 pub mod host;
 pub mod plan;
+#[cfg(feature = "probe")]
 pub mod probe;
 #[cfg(feature = "serde")]
 mod serialize;
@@ -273,6 +281,7 @@ pub mod spec;
 #[allow(unsafe_code)]
 mod sys;
 pub mod wait;
+#[cfg(feature = "watch")]
 pub mod watch;
 
 // The headline types; everything else is reached through its module
@@ -554,6 +563,7 @@ pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
 /// assert!(watch.next(Duration::from_millis(20))?.is_none(), "loopback stays");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[cfg(feature = "watch")]
 pub fn bind_all_following(spec: &ListenSpec) -> Result<(Bound, watch::Watch), Error> {
     watch::Watch::bind(spec, PlanOptions::default())
 }

@@ -31,6 +31,7 @@ use crate::plan::{
     Advertised, Bind, Chosen, Plan, PlanError, PlannedEndpoint, PlannedNetwork, Problem,
     ProblemKind, Severity, UnixBind, Why,
 };
+#[cfg(feature = "probe")]
 use crate::probe::Reach;
 use crate::spec::{Located, Name, SpecError};
 
@@ -301,6 +302,7 @@ impl Serialize for BindFailure {
 /// `{"endpoint", "url", "target", "reached", "message"}`: `endpoint` is
 /// `network.name`, `target` the address the URL resolved to and was
 /// probed, or the Unix socket's path.
+#[cfg(feature = "probe")]
 impl Serialize for Reach {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Reach", 5)?;

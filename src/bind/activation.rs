@@ -35,6 +35,12 @@ const FIRST_FD: i32 = 3;
 /// calls it when `LISTEN_FDNAMES` is not set.
 pub(crate) const UNNAMED: &str = "unknown";
 
+/// The variable that tells a successor its sockets come from a
+/// predecessor (`crate::handoff`, and which of them carry their socket file
+/// along): sockets its spec no longer has are then closed, not refused.
+#[cfg(any(unix, feature = "handoff"))]
+pub(crate) const HANDOFF_VAR: &str = "LISTENSPEC_HANDOFF";
+
 /// One socket the service manager passed in.
 #[derive(Debug)]
 pub struct Inherited {
@@ -665,7 +671,7 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     // Set only by a predecessor handing its sockets over: its process id,
     // then which of the sockets carry their socket file, `INDEX:DEV:INO`
     // comma-separated.
-    let handoff = var(crate::handoff::HANDOFF_VAR)
+    let handoff = var(HANDOFF_VAR)
         .and_then(|v| from_parent(&v, std::os::unix::process::parent_id()).map(handed_files));
     let owned = match sys::claim_sockets(FIRST_FD, announced.count) {
         Ok(Some(owned)) => owned,

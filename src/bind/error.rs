@@ -1214,6 +1214,7 @@ impl BindFailure {
     /// This failure blamed on the socket `closed` had at its address, if
     /// the address is in use and is one of `held`: a change closed that
     /// socket and the server still holds it.
+    #[cfg(feature = "watch")]
     pub(crate) fn blame_closed(self, held: &[(QualifiedName, SocketAddr)]) -> BindFailure {
         let Some((closed, _)) = held.iter().find(|(_, a)| Some(*a) == self.addr()) else {
             return self;
@@ -1327,6 +1328,7 @@ impl BindError {
         BindError { failures }
     }
     /// Each failure with [`BindFailure::blame_closed`].
+    #[cfg(feature = "watch")]
     pub(crate) fn blame_closed(self, held: &[(QualifiedName, SocketAddr)]) -> BindError {
         let failures = self
             .failures

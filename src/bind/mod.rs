@@ -7,6 +7,7 @@
 
 mod activation;
 mod error;
+#[cfg(feature = "watch")]
 mod follow;
 mod socket;
 mod take;
@@ -20,6 +21,8 @@ use std::sync::{Arc, OnceLock};
 
 use socket2::Socket;
 
+#[cfg(feature = "handoff")]
+pub(crate) use activation::HANDOFF_VAR;
 pub use activation::{Inherited, take_from_env};
 pub use error::{
     ActivationError, BindError, BindFailure, BindTarget, Cause, Descriptor, Disagreement, FileKind,
@@ -37,8 +40,10 @@ pub use unix::{BoundUnix, SocketFile, UnixSocket, WithFile};
 use crate::plan::table::{self, Table};
 use crate::plan::{Advertised, Bind, Plan, PlannedEndpoint, Problem};
 use crate::spec::{Name, Protocol, QualifiedName, Transport, Url};
+#[cfg(feature = "watch")]
 pub(crate) use follow::{ToOpen, open_planned};
 use socket::Open;
+#[cfg(feature = "watch")]
 pub(crate) use socket::System;
 
 /// How many times port 0 on several addresses is retried when the port the

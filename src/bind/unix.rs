@@ -87,6 +87,7 @@ impl SocketFile {
 
     /// The file's identity and the flag that keeps it, for handing it to
     /// a successor.
+    #[cfg(feature = "handoff")]
     pub(crate) fn handoff(&self) -> (&Path, &FileStat, Arc<AtomicBool>) {
         (&self.path, &self.made, Arc::clone(&self.keep))
     }
@@ -302,6 +303,7 @@ impl UnixSocket {
         }
     }
 
+    #[cfg(feature = "probe")]
     pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
             UnixSocket::Stream(s) => s.set_nonblocking(on),
@@ -748,6 +750,7 @@ pub(crate) fn same_path(planned: &UnixPath, found: &UnixPath) -> bool {
 }
 
 /// The socket address of a Unix path, for a client.
+#[cfg(feature = "probe")]
 pub(crate) fn sock_addr(path: &UnixPath) -> io::Result<SockAddr> {
     match path {
         UnixPath::File(p) => SockAddr::unix(p),

@@ -359,6 +359,7 @@ impl Plan {
     /// pinned as `kept` (the open socket) is, its interface now called
     /// `device`: another interface holding the address too may come first
     /// in a fresh plan, but the socket stays where it is pinned.
+    #[cfg(feature = "watch")]
     pub(crate) fn pinned_as(&mut self, name: &QualifiedName, kept: &Bind, device: &str) {
         for ep in &mut self.endpoints {
             if ep.network != *name.network() || ep.name != *name.endpoint() {
@@ -385,6 +386,7 @@ impl Plan {
     }
     /// This plan without the IP sockets `gone` (endpoint and planned
     /// address): what a watch still has open after closing them.
+    #[cfg(feature = "watch")]
     pub(crate) fn without(&self, gone: &[(QualifiedName, SocketAddr)]) -> Plan {
         let mut plan = self.clone();
         for ep in &mut plan.endpoints {

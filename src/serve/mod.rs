@@ -14,12 +14,16 @@
 
 mod any;
 mod endpoint;
+#[cfg(feature = "watch")]
+mod follower;
 #[cfg(unix)]
 mod unix;
 
 pub use any::{AnyListener, Connection, PeerAddr};
+pub use endpoint::EndpointListener;
 #[cfg(feature = "axum")]
 pub(crate) use endpoint::accept_retrying;
-pub use endpoint::{EndpointListener, Follower};
+#[cfg(feature = "watch")]
+pub use follower::Follower;
 #[cfg(unix)]
 pub use unix::UnixEndpointListener;

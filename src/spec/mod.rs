@@ -40,8 +40,10 @@ pub use layers::Layers;
 pub use selector::{Family, IfPattern, Selector, Zone};
 pub use shorthand::NETWORK as SHORTHAND_NETWORK;
 pub(crate) use shorthand::is_one_address_network;
+#[cfg(feature = "probe")]
+pub(crate) use unix::from_url_text;
 pub use unix::{Account, Stale, UnixPath};
-pub(crate) use unix::{from_url_text, percent_decode, url_text};
+pub(crate) use unix::{percent_decode, url_text};
 pub use url::{Url, UrlError, UrlHost};
 
 /// A network or endpoint name: up to 64 ASCII letters, digits, `-` and

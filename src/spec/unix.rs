@@ -163,6 +163,7 @@ pub(crate) fn url_text(path: &UnixPath, slash: bool) -> String {
 /// The Unix socket a URL's path or host names, percent-decoded: `@name` is
 /// an abstract name (which must be UTF-8, as every spec's is), anything
 /// else a path, byte for byte. `None` for a `%` without two hex digits.
+#[cfg(any(feature = "probe", test))]
 pub(crate) fn from_url_text(text: &str) -> Option<UnixPath> {
     let bytes = percent_decode(text)?;
     if let Some(name) = bytes.strip_prefix(b"@") {
@@ -196,13 +197,13 @@ pub(crate) fn percent_decode(text: &str) -> Option<Vec<u8>> {
 
 /// A path from its bytes: any bytes on Unix, where a path is bytes; UTF-8
 /// elsewhere.
-#[cfg(unix)]
+#[cfg(all(unix, any(feature = "probe", test)))]
 fn path_from_bytes(bytes: Vec<u8>) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStringExt;
     Some(PathBuf::from(std::ffi::OsString::from_vec(bytes)))
 }
 
-#[cfg(not(unix))]
+#[cfg(all(not(unix), any(feature = "probe", test)))]
 fn path_from_bytes(bytes: Vec<u8>) -> Option<PathBuf> {
     String::from_utf8(bytes).ok().map(PathBuf::from)
 }

@@ -33,7 +33,7 @@ cfg_if::cfg_if! {
 }
 #[cfg(unix)]
 mod dir;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "handoff"))]
 mod spawn;
 #[cfg(unix)]
 mod unix;
@@ -41,7 +41,7 @@ mod unix;
 #[cfg(unix)]
 pub(crate) use dir::{Dir, FileStat};
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "handoff"))]
 pub(crate) use spawn::{kill_and_reap, send_with_fds, spawn_with_sockets, try_wait};
 #[cfg(unix)]
 pub(crate) use unix::*;
