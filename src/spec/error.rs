@@ -1568,9 +1568,12 @@ impl ForeignForm {
     /// What the form was recognised as.
     fn what(&self) -> String {
         match self {
-            ForeignForm::NoPort { host } if super::shorthand::is_dotted_name(host) => {
+            ForeignForm::NoPort { host } if super::shorthand::is_endpoint_name(host) => {
                 "a host name without a port, or an endpoint line without its `= protocol:port`"
                     .to_owned()
+            }
+            ForeignForm::NoPort { host } if super::shorthand::is_dotted_name(host) => {
+                "a host name without a port".to_owned()
             }
             ForeignForm::NoPort { .. } => "an address without a port".to_owned(),
             ForeignForm::EmptyPort { .. } => {
@@ -1696,9 +1699,18 @@ impl ForeignForm {
                 ":8080 with the port to use, every address of both families; or 0.0.0.0:8080 for IPv4 alone".to_owned()
             }
             ForeignForm::NoPort { host } if super::shorthand::is_dotted_name(host) => format!(
-                "{host}:8080 with the port to use, which listens on each address of this host the name resolves to; or, for an endpoint, `{host} = tcp:8080`"
+                "{host}:8080 with the port to use, which listens on each address of this host the name resolves to{}",
+                if super::shorthand::is_endpoint_name(host) {
+                    format!("; or, for an endpoint, `{host} = tcp:8080`")
+                } else {
+                    String::new()
+                }
             ),
             ForeignForm::NoPort { host } => match listenable(host) {
+                Ok(host) if host.ends_with("%IFACE") => format!(
+                    "{}:8080 with the interface it is on for IFACE and the port to use: a link-local address is that interface's alone",
+                    bracketed(&host)
+                ),
                 Ok(host) => format!(
                     "{0}:8080 with the port to use ({0}:80 for nginx's `listen {0}`, which is port 80)",
                     bracketed(&host)
@@ -1767,14 +1779,22 @@ impl ForeignForm {
             ),
             ForeignForm::Listener { name, address } => {
                 // Kafka's listener always has its port; tcp:// has no
-                // default for one left out.
+                // default for one left out, nor a port of -1.
                 let host_end = address.rfind(']').unwrap_or(0);
-                let port = if address[host_end..].contains(':') { "" } else { ":PORT" };
+                let (host, port) = match address[host_end..].rfind(':') {
+                    Some(at) => address.split_at(host_end + at),
+                    None => (address.as_str(), ""),
+                };
+                let port = port
+                    .strip_prefix(':')
+                    .filter(|p| super::shorthand::is_port(p))
+                    .unwrap_or("PORT");
                 // Kafka's empty host is every address: `:PORT`, which
                 // tcp:// without a host is not here (Docker's localhost).
-                let url = match address.strip_prefix(':') {
-                    Some(port) => every_address("tcp", port),
-                    None => format!("tcp://{address}{port}"),
+                let url = if host.is_empty() {
+                    every_address("tcp", port)
+                } else {
+                    format!("tcp://{host}:{port}")
                 };
                 format!(
                     "{url}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
@@ -2175,6 +2195,8 @@ fn listenable(host: &str) -> Result<String, String> {
         (IpAddr::V6(v6), Some(zone)) if v6.is_unicast_link_local() && !zone.is_empty() => {
             format!("{ip}%{zone}")
         }
+        // Planned only with its zone, which the form left out.
+        (IpAddr::V6(v6), _) if v6.is_unicast_link_local() => format!("{ip}%IFACE"),
         _ => ip.to_string(),
     })
 }

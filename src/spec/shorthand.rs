@@ -812,7 +812,7 @@ fn sockaddr_template(text: &str) -> Option<ForeignForm> {
 }
 
 /// Whether `text` is a port number, as written: digits, at most 65535.
-fn is_port(text: &str) -> bool {
+pub(crate) fn is_port(text: &str) -> bool {
     text.bytes().all(|b| b.is_ascii_digit()) && text.parse::<u16>().is_ok()
 }
 
@@ -1046,7 +1046,9 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
                 host: host.to_owned(),
             });
         }
-        return (!path.is_empty()).then(|| ForeignForm::UrlPath {
+        // What is left without the path is a listen address only with a
+        // port (`tcp://unix:///run/docker.sock` is none).
+        return (!path.is_empty() && port.is_none_or(is_port)).then(|| ForeignForm::UrlPath {
             address: format!("{scheme}://{authority}"),
         });
     }
@@ -1190,6 +1192,14 @@ fn is_host_name(text: &str) -> bool {
 /// without its port it may be a host or an endpoint line cut short.
 pub(crate) fn is_dotted_name(text: &str) -> bool {
     text.contains('.') && is_host_name(text)
+}
+
+/// `NETWORK.ENDPOINT`, two names: a dotted name that may be an endpoint
+/// line cut short (`ops.metrics`); `www.example.com` may not.
+pub(crate) fn is_endpoint_name(text: &str) -> bool {
+    text.split_once('.').is_some_and(|(network, endpoint)| {
+        network.parse::<Name>().is_ok() && endpoint.parse::<Name>().is_ok()
+    })
 }
 
 /// `SCHEME://HOST[:PORT][/]` for the endpoint schemes; an empty host

@@ -168,6 +168,19 @@ fn spec_cases() {
                     .collect();
                 // Every message must read as a sentence a person can act on.
                 assert!(e.to_string().contains("error"), "{e}");
+                // What another program's form is told to write is a spec:
+                // copied as it is (placeholders filled in), it parses.
+                if let [only] = e.errors()
+                    && matches!(only.kind, SpecErrorKind::Foreign { .. })
+                    && let Some(instead) = written_instead(&e.to_string())
+                    && !has_placeholder(&instead)
+                    && let Err(bad) = in_place_of(&input, only.line, &instead).parse::<ListenSpec>()
+                {
+                    failures.push(format!(
+                        "line {}: {input:?} is told to write {instead:?}, which does not parse:\n{bad}",
+                        n + 1
+                    ));
+                }
                 if let Some(says) = says
                     && !e.to_string().contains(says)
                 {
@@ -578,6 +591,55 @@ fn suggestion(written: &str) -> String {
     } else {
         quoted.join("\n")
     }
+}
+
+/// The spec text an error message says to write, if it names one: the
+/// statements it quotes (`NET = ...`), or else the address form it starts
+/// with (`127.0.0.1:8080 with the port to use`); prose is none.
+fn written_instead(err: &str) -> Option<String> {
+    let (_, instead) = err.split_once("; write ")?;
+    let instead = instead.lines().next()?;
+    // The first of the alternatives it offers.
+    let instead = instead.split(", or ").next()?;
+    let statements: Vec<&str> = instead
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|q| q.contains(" = "))
+        .collect();
+    if !statements.is_empty() {
+        return Some(statements.join("\n"));
+    }
+    let instead = instead
+        .strip_prefix("the address alone, ")
+        .unwrap_or(instead);
+    let first = instead
+        .split_whitespace()
+        .next()?
+        .trim_end_matches([',', ';', '.', ':']);
+    let first = first.trim_matches('`');
+    first.contains([':', '[']).then(|| first.to_owned())
+}
+
+/// `input` with its line `line` (from 1; the whole input for `None`)
+/// replaced by `with`.
+fn in_place_of(input: &str, line: Option<usize>, with: &str) -> String {
+    let Some(line) = line else {
+        return with.to_owned();
+    };
+    input
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i + 1 == line { with } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A word a suggestion leaves for the reader to fill in (`tcp:PORT`,
+/// `NET = ADDRESS`), which no spec holds.
+fn has_placeholder(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .any(|w| w.len() > 1 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
 }
 
 #[test]
