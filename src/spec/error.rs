@@ -2031,21 +2031,53 @@ fn with_options(address: &str, options: &[String]) -> String {
     let (mut v6only, mut here, mut theirs) = (None, Vec::new(), Vec::new());
     // nginx's stream `listen 53 udp`: the protocol, not a socket option.
     let mut udp = false;
+    // HAProxy's `unix@PATH` or a path: `mode`, `user` and `group` are its
+    // file's.
+    let unix = match super::shorthand::shorthand(address) {
+        Some(Ok(super::shorthand::Value::Unix { path, .. })) => Some(path.to_string()),
+        _ => match super::shorthand::foreign(address) {
+            Some(ForeignForm::Haproxy { prefix, address })
+                if matches!(prefix.as_str(), "unix" | "uxst") =>
+            {
+                Some(address)
+            }
+            _ => None,
+        },
+    };
     for option in options {
+        // HAProxy's keywords with a value, in this grammar's spelling
+        // where it has the option.
+        let octal = |m: &str| !m.is_empty() && m.bytes().all(|b| (b'0'..=b'7').contains(&b));
+        let option = match option.split_once(' ') {
+            Some(("interface", name)) if super::selector::is_ifname(name) => {
+                format!("device={name}")
+            }
+            Some(("backlog", n)) => format!("backlog={n}"),
+            Some(("mode", m)) if unix.is_some() && octal(m) => format!("mode={m}"),
+            Some(("user" | "uid", who)) if unix.is_some() => format!("owner={who}"),
+            Some(("group" | "gid", who)) if unix.is_some() => format!("group={who}"),
+            _ => option.clone(),
+        };
         match option.as_str() {
             "udp" => udp = true,
             "ipv6only=on" | "v6only" => v6only = Some("v6only"),
             "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
-            "reuseport" | "freebind" if !here.contains(option) => here.push(option.clone()),
+            "reuseport" | "freebind" if !here.contains(&option) => here.push(option),
             "reuseport" | "freebind" => {}
+            o if ["device=", "mode=", "owner=", "group="]
+                .iter()
+                .any(|p| o.starts_with(p)) =>
+            {
+                here.push(option);
+            }
             o if o
                 .strip_prefix("backlog=")
                 .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) =>
             {
                 here.retain(|h: &String| !h.starts_with("backlog="));
-                here.push(option.clone());
+                here.push(option);
             }
-            _ => theirs.push(option.as_str()),
+            _ => theirs.push(option),
         }
     }
     // nginx's `listen [::]:80` is IPv6 alone (ipv6only=on by default),
@@ -2057,7 +2089,11 @@ fn with_options(address: &str, options: &[String]) -> String {
     here.extend(v6only.map(str::to_owned));
     // HAProxy's `:::80` is `[::]:80`, its port after the last colon.
     let form = super::shorthand::foreign(address);
+    // HAProxy's `bind :80`, every IPv4 address, where `:80` here is both
+    // families.
+    let haproxy_any = form.is_none() && address.starts_with(':') && !address.starts_with("::");
     let address = match &form {
+        _ if haproxy_any => format!("0.0.0.0{address}"),
         Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
         // A port with options is nginx's `listen 443`: every IPv4 address.
         Some(ForeignForm::PortOnly { port }) => format!("0.0.0.0:{port}"),
@@ -2079,6 +2115,10 @@ fn with_options(address: &str, options: &[String]) -> String {
         _ => None,
     };
     let mut out = match (ip, here.is_empty()) {
+        (_, false) if let Some(path) = &unix => format!(
+            "a unix network and an endpoint with the options: `listen = unix` and `listen.sock = unix:{path} {}`",
+            here.join(" ")
+        ),
         (Some(_), true) if udp => match &form {
             Some(ForeignForm::PortOnly { port }) => format!(
                 "udp://{address} for every IPv4 address, as nginx's listen {port} udp is (udp://:{port} for both families)"
@@ -2088,6 +2128,11 @@ fn with_options(address: &str, options: &[String]) -> String {
         (Some((selector, protocol, ports)), false) => format!(
             "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
             here.join(" ")
+        ),
+        (_, true) if haproxy_any => format!(
+            "{address} for every IPv4 address, as HAProxy's bind {} is ({} for both families)",
+            &address[7..],
+            &address[7..]
         ),
         (_, true) => match (super::shorthand::foreign(address), &form) {
             (_, Some(ForeignForm::PortOnly { port })) => format!(
@@ -2107,7 +2152,7 @@ fn with_options(address: &str, options: &[String]) -> String {
     };
     if !theirs.is_empty() {
         let (list, verb) = match theirs.len() {
-            1 => (theirs[0].to_owned(), "is"),
+            1 => (theirs[0].clone(), "is"),
             _ => (theirs.join(", "), "are"),
         };
         out.push_str(&format!(

@@ -393,6 +393,28 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
 
 /// The form another program would have meant by a statement the grammar
 /// cannot read, if it is one (see [`ForeignForm`]).
+/// HAProxy's `bind` keywords that take a value, the next word.
+pub(crate) const HAPROXY_VALUED: [&str; 18] = [
+    "crt",
+    "crt-list",
+    "ca-file",
+    "alpn",
+    "ciphers",
+    "ssl-min-ver",
+    "ssl-max-ver",
+    "verify",
+    "name",
+    "id",
+    "interface",
+    "user",
+    "uid",
+    "group",
+    "gid",
+    "mode",
+    "maxconn",
+    "backlog",
+];
+
 pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     let text = text.trim_ascii();
     if let Some(template) = sockaddr_template(text) {
@@ -524,7 +546,16 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         // after an address.
         let mut words = text.split_ascii_whitespace();
         let address = words.next()?;
-        let options: Vec<String> = words.map(str::to_owned).collect();
+        let mut options = Vec::new();
+        while let Some(word) = words.next() {
+            // HAProxy's keywords that take the next word as their value
+            // (`crt /etc/haproxy/site.pem`, `interface eth0`): one option.
+            if HAPROXY_VALUED.contains(&word) {
+                options.push(format!("{word} {}", words.next()?));
+            } else {
+                options.push(word.to_owned());
+            }
+        }
         // nginx's and HAProxy's own words, so that a stray word is not
         // called one.
         let option_like = |o: &String| {
@@ -544,18 +575,23 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     | "transparent"
                     | "freebind"
                     | "udp"
-            ) || [
-                "ipv6only=",
-                "backlog=",
-                "rcvbuf=",
-                "sndbuf=",
-                "fastopen=",
-                "so_keepalive=",
-                "setfib=",
-                "accept_filter=",
-            ]
-            .iter()
-            .any(|prefix| o.starts_with(prefix))
+                    | "accept-proxy"
+                    | "tfo"
+                    | "defer-accept"
+                    | "strict-sni"
+            ) || o.contains(' ')
+                || [
+                    "ipv6only=",
+                    "backlog=",
+                    "rcvbuf=",
+                    "sndbuf=",
+                    "fastopen=",
+                    "so_keepalive=",
+                    "setfib=",
+                    "accept_filter=",
+                ]
+                .iter()
+                .any(|prefix| o.starts_with(prefix))
         };
         let is_address = is_value(address);
         return (is_address && !options.is_empty() && options.iter().all(option_like)).then(|| {
