@@ -2062,8 +2062,8 @@ fn with_options(address: &str, options: &[String]) -> String {
             "udp" => udp = true,
             "ipv6only=on" | "v6only" => v6only = Some("v6only"),
             "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
-            "reuseport" | "freebind" if !here.contains(&option) => here.push(option),
-            "reuseport" | "freebind" => {}
+            "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
+            "reuseport" | "freebind" | "device" => {}
             o if ["device=", "mode=", "owner=", "group="]
                 .iter()
                 .any(|p| o.starts_with(p)) =>

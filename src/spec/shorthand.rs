@@ -579,7 +579,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     | "tfo"
                     | "defer-accept"
                     | "strict-sni"
+                    | "device"
             ) || o.contains(' ')
+                || o.strip_prefix("device=").is_some_and(is_ifname)
                 || [
                     "ipv6only=",
                     "backlog=",
