@@ -9,6 +9,9 @@
 //! cargo run --example upgrade_server -- --listen-file listen.spec
 //! kill -HUP <pid>     # after editing listen.spec, or replacing the binary
 //! ```
+//! In this repository the dev-dependencies turn on the features it uses;
+//! in a crate of your own it needs listenspec's `handoff`, `axum` and
+//! `clap` features (`handoff` is off by default).
 //! Every endpoint of the spec answers `hello from pid N generation G`.
 //! For the tests, `UPGRADE_FAIL_FILE` names a file whose text makes a
 //! successor exit at start (`exit`), never say it is ready (`hang`), or

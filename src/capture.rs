@@ -53,11 +53,11 @@
 //! are looked up on at most 4 threads started for them, each taking the
 //! next name when done with one, and capture waits for their answers at
 //! most [`CaptureOptions::timeout`] × [`CaptureOptions::attempts`] (2 s by
-//! default; for `Bound::check_advertised`, its own timeout). A name still
-//! unanswered then is recorded as failed, and its lookup is abandoned:
-//! getaddrinfo cannot be cancelled, so its thread goes on until the
-//! resolver gives up by the `timeout:` and `attempts:` of `resolv.conf` (5 s
-//! and 2 unless set there), and then ends. At most 16 lookup threads are
+//! default; for `Bound::check_advertised`, feature `probe`, its own
+//! timeout). A name still unanswered then is recorded as failed, and its
+//! lookup is abandoned: getaddrinfo cannot be cancelled, so its thread
+//! goes on until the resolver gives up by the `timeout:` and `attempts:`
+//! of `resolv.conf` (5 s and 2 unless set there), and then ends. At most 16 lookup threads are
 //! alive in a process; a capture that finds them all still waiting (for
 //! captures running at the same time, or abandoned) records its names as
 //! failed without asking. The wire traffic is the system

@@ -11,6 +11,11 @@
 //! the successor calls [`notify_ready`] once it serves, which sends
 //! `READY=1` to `NOTIFY_SOCKET`, here a socket of this process.
 //!
+//! Needs the `handoff` feature, which is off by default:
+//! `listenspec = { version = "0.1", features = ["handoff"] }`;
+//! [`StopAccepting`] needs `axum` too, [`Upgrader::upgrade_async`]
+//! `tokio`, and [`Upgrader::follow`] `watch`.
+//!
 //! ```
 //! use std::time::Duration;
 //! use listenspec::handoff::{Successor, Upgrader};
@@ -38,8 +43,8 @@
 //!
 //! # A server that upgrades on SIGHUP
 //!
-//! The whole of it with axum (features `axum` and `tokio`): the upgrader
-//! made before the endpoints are taken, [`StopAccepting`] so that new
+//! The whole of it with axum (features `handoff` and `axum`, which turns
+//! `tokio` on): the upgrader made before the endpoints are taken, [`StopAccepting`] so that new
 //! connections go to the successor the moment it is ready, readiness said
 //! once the listeners are in place, and the graceful shutdown after a
 //! successful upgrade. A successor is this same program, started afresh:
@@ -388,9 +393,9 @@ struct Passed {
 /// every socket, so the server can serve them meanwhile.
 ///
 /// A server that follows the host with a [`Watch`](crate::watch::Watch)
-/// gives each [`Change`](crate::watch::Change) to [`Upgrader::follow`]
-/// too, before its listeners take the new sockets, so that what it hands
-/// over is what it serves.
+/// (feature `watch`) gives each [`Change`](crate::watch::Change) to
+/// [`Upgrader::follow`] too, before its listeners take the new sockets,
+/// so that what it hands over is what it serves.
 #[derive(Debug)]
 pub struct Upgrader {
     #[cfg(unix)]
@@ -455,7 +460,8 @@ impl Upgrader {
 
     /// Follows a change of the host: the sockets it closes are no longer
     /// handed over, the ones it opens are (a copy of each, taken here:
-    /// call it before the listeners take them from the change).
+    /// call it before the listeners take them from the change). Needs the
+    /// `watch` feature.
     #[cfg(feature = "watch")]
     pub fn follow(&self, change: &crate::watch::Change) -> Result<(), HandoffError> {
         #[cfg(unix)]

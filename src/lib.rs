@@ -178,7 +178,7 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | `dns` (default) | looks up `dns:NAME` selectors when capturing the host, and advertised names in [`Bound::check_advertised`], with the system resolver (getaddrinfo: `/etc/hosts`, nsswitch, `resolv.conf`) on a few threads, bounded in time; no DNS stack is compiled |
+//! | `dns` (default) | looks up `dns:NAME` selectors when capturing the host, and advertised names in [`Bound::check_advertised`] (with `probe`), with the system resolver (getaddrinfo: `/etc/hosts`, nsswitch, `resolv.conf`) on a few threads, bounded in time; no DNS stack is compiled |
 //! | `dns-hickory` | the same lookups with hickory-resolver (and tokio): nameservers of one's own (`CaptureOptions::nameservers`), exact per-query timeouts and attempts |
 //! | `serde` | `Serialize`/`Deserialize` for specs, hosts and plans; [`spec::SpecText`] |
 //! | `clap` | [`spec::ListenArgs`], `--listen` and `--listen-file` for a server's own command line |
@@ -187,11 +187,11 @@
 //! | `stream` | the listeners of [`serve`] are `Stream`s of connections (futures-core), for tonic and others (turns `tokio` on) |
 //! | `tonic` | [`serve::Connection`] is tonic's `Connected`, so tonic serves an [`serve::AnyListener`] (turns `stream` on) |
 //! | `tracing` | [`bind_all`] and friends log what they bound once, with target `listenspec`: the table at info, each warning at warn (the application installs a subscriber: `tracing_subscriber::fmt::init()` shows info, but with its `env-filter` feature only what `RUST_LOG` asks, so `RUST_LOG=info`) |
-//! | `watch` | [`watch`]: following the host's address changes after binding ([`bind_all_following`], [`serve::EndpointListener::follower`]) |
-//! | `handoff` | [`handoff`]: upgrades that refuse no connection, the sockets handed to a new process ([`handoff::Upgrader`]); [`handoff::notify_ready`] |
-//! | `probe` | [`Bound::check_advertised`]: does each advertised address reach this process? |
+//! | `watch` | [`watch`]: following the host's address changes after binding ([`bind_all_following`]; with `tokio`, [`watch::Watch::next_async`] and [`serve::EndpointListener::follower`]; with `handoff`, [`handoff::Upgrader::follow`]) |
+//! | `handoff` | [`handoff`]: upgrades that refuse no connection, the sockets handed to a new process ([`handoff::Upgrader`], or to systemd's store with [`handoff::Upgrader::store_fds`]); [`handoff::notify_ready`]; with `axum`, [`handoff::StopAccepting`] |
+//! | `probe` | [`probe`]: [`Bound::check_advertised`], does each advertised address reach this process? |
 //! | `fleet` | [`fleet`]: one spec against a folder of recorded host snapshots (with `serde`) |
-//! | `cli` | the `listenspec` binary and its doctor (`cargo install listenspec --features cli`) |
+//! | `cli` | the `listenspec` binary and its doctor (`cargo install listenspec --features cli`); turns on `clap`, `fleet` and `probe` |
 //!
 //! Items that need a feature say so on their page.
 //!
@@ -552,7 +552,7 @@ pub async fn bind_all_async(spec: &ListenSpec) -> Result<Bound, Error> {
 /// [`bind_all`], and a watch that follows the host's address changes
 /// after it: see [`watch::Watch`]. Each change is planned with the same
 /// spec (so exposure and every planner check hold for it), applied all or
-/// none, and keeps each endpoint's port.
+/// none, and keeps each endpoint's port. Needs the `watch` feature.
 ///
 /// ```
 /// use std::time::Duration;

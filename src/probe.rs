@@ -1,5 +1,9 @@
 //! Does the advertised address really reach this process?
 //!
+//! Needs the `probe` feature, which is off by default:
+//! `listenspec = { version = "0.1", features = ["probe"] }` (`cli` turns it
+//! on for `listenspec doctor --check`).
+//!
 //! Bind first, then connect to each advertised URL as a client would, send
 //! a nonce only this check knows, and see whether this process answers it
 //! on that same connection. The endpoint's side of the check accepts on the
@@ -256,7 +260,8 @@ impl Bound {
     /// reported as such.
     ///
     /// This sends real traffic to the advertised addresses and accepts on the
-    /// endpoints while it runs; see the module docs.
+    /// endpoints while it runs; see the module docs. Needs the `probe`
+    /// feature.
     ///
     /// ```
     /// use std::time::Duration;

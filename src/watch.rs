@@ -6,6 +6,12 @@
 //! The planner stays pure and so does deciding what a change means
 //! (`delta`: old plan, new plan and the bound ports in, sockets to open
 //! and close out); only reading the host and opening sockets are I/O.
+//!
+//! Needs the `watch` feature, which is off by default:
+//! `listenspec = { version = "0.1", features = ["watch"] }`. With `tokio`
+//! too, [`Watch::next_async`] waits in async code and
+//! [`EndpointListener::follower`](crate::serve::EndpointListener::follower)
+//! hands each change's sockets to a serving listener.
 
 use foldhash::HashMap;
 use std::fmt;
@@ -426,7 +432,7 @@ impl Change {
         self.sockets
     }
     /// The opened sockets not taken yet, for an upgrader to copy.
-    #[cfg(unix)]
+    #[cfg(all(unix, feature = "handoff"))]
     pub(crate) fn sockets(&self) -> &[(QualifiedName, BoundSocket)] {
         &self.sockets
     }

@@ -110,18 +110,19 @@ pub enum Cause {
         others: Vec<i32>,
     },
     /// The address is in use, in a successor of an upgrade
-    /// ([`crate::handoff`]): the predecessor, which serves on, holds it
-    /// with the socket it made for its own spec, which this spec does not
-    /// take as it is (another address, family, `v6only` or `device`).
+    /// ([`crate::handoff`], feature `handoff`): the predecessor, which
+    /// serves on, holds it with the socket it made for its own spec, which
+    /// this spec does not take as it is (another address, family,
+    /// `v6only` or `device`).
     PredecessorHolds {
         /// The OS error (address in use).
         error: io::Error,
         /// The predecessor's process id.
         pid: u32,
     },
-    /// The address is in use, following the host ([`crate::watch`]): by
-    /// the socket endpoint `closed` had there, which the change before
-    /// this one closed and the server has not dropped.
+    /// The address is in use, following the host ([`crate::watch`],
+    /// feature `watch`): by the socket endpoint `closed` had there, which
+    /// the change before this one closed and the server has not dropped.
     ClosedStillOpen {
         /// The OS error (address in use).
         error: io::Error,
@@ -838,9 +839,9 @@ pub enum UnixError {
         how: Liveness,
     },
     /// A socket at the path is in use by the predecessor of an upgrade
-    /// ([`crate::handoff`]), which handed it over made for its own spec
-    /// (another `mode=`, `owner=` or `group=`), so this spec did not take
-    /// it as it is.
+    /// ([`crate::handoff`], feature `handoff`), which handed it over made
+    /// for its own spec (another `mode=`, `owner=` or `group=`), so this
+    /// spec did not take it as it is.
     PredecessorHolds {
         /// The path.
         path: PathBuf,

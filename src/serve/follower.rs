@@ -79,7 +79,8 @@ impl EndpointListener {
     /// sockets and drops its closed ones between accepts, so a server
     /// (`axum::serve(listener, app)`) goes on across changes of the
     /// host's addresses. A listener has one follower; asking again makes a
-    /// new one, and the older stops reaching the listener.
+    /// new one, and the older stops reaching the listener. Needs the
+    /// `watch` feature (and `tokio`, as every listener here).
     ///
     /// ```
     /// use std::time::Duration;

@@ -9,8 +9,8 @@
 //!
 //! Each is an `axum::serve::Listener` (feature `axum`) and a `Stream` of
 //! connections (feature `stream`) for tonic's `serve_with_incoming` and
-//! hyper loops; a [`Follower`] hands an [`EndpointListener`] the sockets
-//! a change of the host opens.
+//! hyper loops; with the `watch` feature, a [`Follower`] hands an
+//! [`EndpointListener`] the sockets a change of the host opens.
 
 mod any;
 mod endpoint;
