@@ -236,7 +236,10 @@
         feature = "fleet",
         feature = "watch",
         feature = "handoff",
-        feature = "probe"
+        feature = "probe",
+        feature = "stream",
+        feature = "tonic",
+        feature = "tracing"
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]

@@ -2115,10 +2115,33 @@ fn with_options(address: &str, options: &[String]) -> String {
         _ => None,
     };
     let mut out = match (ip, here.is_empty()) {
-        (_, false) if let Some(path) = &unix => format!(
-            "a unix network and an endpoint with the options: `listen = unix` and `listen.sock = unix:{path} {}`",
-            here.join(" ")
-        ),
+        (_, false) if let Some(path) = &unix => {
+            let (file, ip): (Vec<&String>, Vec<&String>) = here.iter().partition(|o| {
+                ["backlog=", "mode=", "owner=", "group="]
+                    .iter()
+                    .any(|p| o.starts_with(p))
+            });
+            let mut out = if file.is_empty() {
+                format!("the path alone, {path}")
+            } else {
+                format!(
+                    "a unix network and an endpoint with the options: `listen = unix` and `listen.sock = unix:{path} {}`",
+                    file.iter()
+                        .map(|o| o.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                )
+            };
+            if !ip.is_empty() {
+                let ip: Vec<&str> = ip.iter().map(|o| o.as_str()).collect();
+                out.push_str(&format!(
+                    "; {} {} an IP socket's, not a Unix socket's",
+                    ip.join(", "),
+                    if ip.len() == 1 { "is" } else { "are" }
+                ));
+            }
+            out
+        }
         (Some(_), true) if udp => match &form {
             Some(ForeignForm::PortOnly { port }) => format!(
                 "udp://{address} for every IPv4 address, as nginx's listen {port} udp is (udp://:{port} for both families)"
