@@ -391,10 +391,8 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     Some(ip_value(text, protocol, host, &port))
 }
 
-/// The form another program would have meant by a statement the grammar
-/// cannot read, if it is one (see [`ForeignForm`]).
 /// HAProxy's `bind` keywords that take a value, the next word.
-pub(crate) const HAPROXY_VALUED: [&str; 18] = [
+const HAPROXY_VALUED: [&str; 18] = [
     "crt",
     "crt-list",
     "ca-file",
@@ -415,6 +413,8 @@ pub(crate) const HAPROXY_VALUED: [&str; 18] = [
     "backlog",
 ];
 
+/// The form another program would have meant by a statement the grammar
+/// cannot read, if it is one (see [`ForeignForm`]).
 pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     let text = text.trim_ascii();
     if let Some(template) = sockaddr_template(text) {
