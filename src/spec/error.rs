@@ -2114,64 +2114,41 @@ fn with_options(address: &str, options: &[String]) -> String {
         })) => Some((selector, protocol, ports)),
         _ => None,
     };
-    let mut out = match (ip, here.is_empty()) {
-        (_, false) if let Some(path) = &unix => {
-            let (file, ip): (Vec<&String>, Vec<&String>) = here.iter().partition(|o| {
-                ["backlog=", "mode=", "owner=", "group="]
-                    .iter()
-                    .any(|p| o.starts_with(p))
-            });
-            let mut out = if file.is_empty() {
-                format!("the path alone, {path}")
-            } else {
-                format!(
-                    "a unix network and an endpoint with the options: `listen = unix` and `listen.sock = unix:{path} {}`",
-                    file.iter()
-                        .map(|o| o.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                )
-            };
-            if !ip.is_empty() {
-                let ip: Vec<&str> = ip.iter().map(|o| o.as_str()).collect();
-                out.push_str(&format!(
-                    "; {} {} an IP socket's, not a Unix socket's",
-                    ip.join(", "),
-                    if ip.len() == 1 { "is" } else { "are" }
-                ));
-            }
-            out
-        }
-        (Some(_), true) if udp => match &form {
-            Some(ForeignForm::PortOnly { port }) => format!(
-                "udp://{address} for every IPv4 address, as nginx's listen {port} udp is (udp://:{port} for both families)"
-            ),
-            _ => format!("udp://{address}"),
-        },
-        (Some((selector, protocol, ports)), false) => format!(
-            "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
-            here.join(" ")
-        ),
-        (_, true) if haproxy_any => format!(
-            "{address} for every IPv4 address, as HAProxy's bind {} is ({} for both families)",
-            &address[7..],
-            &address[7..]
-        ),
-        (_, true) => match (super::shorthand::foreign(address), &form) {
-            (_, Some(ForeignForm::PortOnly { port })) => format!(
-                "{address} for every IPv4 address, as nginx's listen {port} is (:{port} for both families)"
-            ),
-            (Some(form), _) => form.instead(),
-            (None, _) => format!("the address alone, {address}"),
-        },
-        (None, false) => match super::shorthand::foreign(address) {
-            Some(form) => format!(
-                "{}; and {} on the endpoint's line",
-                form.instead(),
+    let mut out = if let Some(path) = unix.as_ref().filter(|_| !here.is_empty()) {
+        unix_with_options(path, &here)
+    } else {
+        match (ip, here.is_empty()) {
+            (Some(_), true) if udp => match &form {
+                Some(ForeignForm::PortOnly { port }) => format!(
+                    "udp://{address} for every IPv4 address, as nginx's listen {port} udp is (udp://:{port} for both families)"
+                ),
+                _ => format!("udp://{address}"),
+            },
+            (Some((selector, protocol, ports)), false) => format!(
+                "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
                 here.join(" ")
             ),
-            None => format!("the address alone, {address}"),
-        },
+            (_, true) if haproxy_any => format!(
+                "{address} for every IPv4 address, as HAProxy's bind {} is ({} for both families)",
+                &address[7..],
+                &address[7..]
+            ),
+            (_, true) => match (super::shorthand::foreign(address), &form) {
+                (_, Some(ForeignForm::PortOnly { port })) => format!(
+                    "{address} for every IPv4 address, as nginx's listen {port} is (:{port} for both families)"
+                ),
+                (Some(form), _) => form.instead(),
+                (None, _) => format!("the address alone, {address}"),
+            },
+            (None, false) => match super::shorthand::foreign(address) {
+                Some(form) => format!(
+                    "{}; and {} on the endpoint's line",
+                    form.instead(),
+                    here.join(" ")
+                ),
+                None => format!("the address alone, {address}"),
+            },
+        }
     };
     if !theirs.is_empty() {
         let (list, verb) = match theirs.len() {
@@ -2180,6 +2157,37 @@ fn with_options(address: &str, options: &[String]) -> String {
         };
         out.push_str(&format!(
             "; {list} {verb} the server's own, not the listening socket's"
+        ));
+    }
+    out
+}
+
+/// What to write for HAProxy's `unix@PATH` (or a path) with the options
+/// `here` in this grammar's spelling: a socket file's on its endpoint line,
+/// the IP ones said to be no Unix socket's.
+fn unix_with_options(path: &str, here: &[String]) -> String {
+    let (file, ip): (Vec<&String>, Vec<&String>) = here.iter().partition(|o| {
+        ["backlog=", "mode=", "owner=", "group="]
+            .iter()
+            .any(|p| o.starts_with(p))
+    });
+    let mut out = if file.is_empty() {
+        format!("the path alone, {path}")
+    } else {
+        format!(
+            "a unix network and an endpoint with the options: `listen = unix` and `listen.sock = unix:{path} {}`",
+            file.iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )
+    };
+    if !ip.is_empty() {
+        let ip: Vec<&str> = ip.iter().map(|o| o.as_str()).collect();
+        out.push_str(&format!(
+            "; {} {} an IP socket's, not a Unix socket's",
+            ip.join(", "),
+            if ip.len() == 1 { "is" } else { "are" }
         ));
     }
     out
