@@ -103,6 +103,11 @@ pub struct Watch {
     /// The last read of the host failed after its notifications were
     /// spent: read it again at the next timeout, even if nothing changes.
     read_failed: bool,
+    /// A read of the host is under way in `next_async`. Still set at the
+    /// next call, the call that started it was dropped (a `select!` took
+    /// another branch) and the notifications that called for it are
+    /// spent: read the host at once.
+    reading: bool,
     /// When that change went out and the addresses it closed: until the
     /// caller has dropped those sockets (a `Follower`'s listener does at its
     /// next accept), the opening finds them in use and is tried again
@@ -146,6 +151,7 @@ impl Watch {
             refusal: None,
             open_now: false,
             read_failed: false,
+            reading: false,
             closing: None,
         };
         Ok((bound, watch))
@@ -204,7 +210,9 @@ impl Watch {
     ///
     /// Dropped while it waits, it loses the subscription to the host's
     /// notifications, and the watch reads the host every
-    /// [`crate::wait::POLL_INTERVAL`] from then on.
+    /// [`crate::wait::POLL_INTERVAL`] from then on. Dropped while it reads
+    /// the host for a change (a `select!` took another branch), the next
+    /// call reads it at once, so the change is not lost.
     #[cfg(feature = "tokio")]
     pub async fn next_async(&mut self, timeout: Duration) -> Result<Option<Change>, Error> {
         let start = Instant::now();
@@ -214,7 +222,7 @@ impl Watch {
                 return Err(e);
             }
             let left = timeout.saturating_sub(start.elapsed());
-            if !self.open_now {
+            if !self.open_now && !self.reading {
                 let mut changes = self.changes.take();
                 let wait = self.wait(left);
                 let waited = tokio::task::spawn_blocking(move || {
@@ -235,6 +243,7 @@ impl Watch {
                     continue;
                 }
             }
+            self.reading = true;
             let host = self.captured(crate::capture::capture_async(&self.spec, &options).await)?;
             if let Some(change) = self.apply(host)? {
                 return Ok(Some(change));
@@ -248,6 +257,7 @@ impl Watch {
     /// A read of the host; one that failed is tried again at the next
     /// timeout, since the notifications that called for it are spent.
     fn captured(&mut self, host: Result<Host, CaptureError>) -> Result<Host, Error> {
+        self.reading = false;
         self.read_failed = host.is_err();
         Ok(host?)
     }

@@ -905,3 +905,67 @@ fn udp_sockets_follow_and_a_unix_socket_is_never_touched() {
     });
     let _ = std::fs::remove_file(&path);
 }
+
+/// A `select!` loop drops `next_async` whenever another branch is ready
+/// first, sometimes while it reads the host for a change it was told of.
+/// The change is not lost: the next call reads the host at once. The read
+/// is made to stall at the one point it can be dropped, the system
+/// resolver's lookup of the spec's name on tokio's only blocking thread,
+/// which the test holds meanwhile.
+#[cfg(all(feature = "dns", not(feature = "dns-hickory")))]
+#[test]
+fn a_change_whose_read_was_dropped_midway_comes_at_the_next_call() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    async fn poll_once<F: Future>(future: &mut Pin<Box<F>>) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
+    }
+
+    let test = "a_change_whose_read_was_dropped_midway_comes_at_the_next_call";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "dr0", "dr1", "198.51.100.1/24");
+    let svc = spec("svc = if:dr0; svc.web = tcp:0; near = dns:localhost expose=local");
+    ns.run(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let _web = bound.take::<Vec<TcpListener>>("svc", "web").unwrap();
+        ns.addr("dr0", "198.51.100.2/24");
+        rt.block_on(async {
+            let mut next = Box::pin(watch.next_async(LONG));
+            // The wait for the host, on the blocking thread; the
+            // notification is there already.
+            assert!(poll_once(&mut next).await.is_pending());
+            // The blocker runs once the wait has given the thread back.
+            let (started_tx, started) = std::sync::mpsc::channel();
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let blocker = tokio::task::spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                let _ = released.recv();
+            });
+            started.recv().unwrap();
+            // Told of the change, the call reads the host: its lookup
+            // waits behind the blocker. Dropped there.
+            assert!(poll_once(&mut next).await.is_pending());
+            drop(next);
+            release.send(()).unwrap();
+            blocker.await.unwrap();
+            // No notification is left: only the dropped read says to look.
+            let change = watch
+                .next_async(Duration::from_secs(2))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .expect("the change the dropped call was reading");
+            let text = change.to_string();
+            assert!(text.starts_with("+ svc.web 198.51.100.2:"), "{text}");
+        });
+    });
+}
