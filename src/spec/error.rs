@@ -150,7 +150,8 @@ pub enum SpecErrorKind {
     /// `${` without its `}`, or with no name.
     BadReference(String),
     /// `$NAME` in a statement that did not parse: a shell's variable,
-    /// which is expanded here only as `${NAME}`.
+    /// which is expanded here only as `${NAME}`; or Caddy's `{$NAME}`,
+    /// `{$NAME:DEFAULT}` or `{env.NAME}`, whole.
     UnbracedVariable(String),
     /// An endpoint names a network that is not defined.
     UnknownNetwork {
@@ -298,12 +299,23 @@ impl fmt::Display for SpecErrorKind {
                 f,
                 "{value:?} follows an advertise URL and a `;`, which ends the statement, so it would listen on a network of its own: advertise takes one URL, so drop the others; to listen there too, give it a line of its own"
             ),
-            SpecErrorKind::UnbracedVariable(variable) => write!(
-                f,
-                "{variable} is written as a shell's variable, which nothing here expands; write ${{{}}} (or ${{{}:-DEFAULT}}) for the spec's layers to expand it from their environment",
-                &variable[1..],
-                &variable[1..]
-            ),
+            SpecErrorKind::UnbracedVariable(variable) => {
+                let (whose, name) = match variable.strip_prefix('{') {
+                    Some(caddy) => {
+                        let name = caddy.trim_start_matches('$').trim_start_matches("env.");
+                        ("Caddy's", name.trim_end_matches('}'))
+                    }
+                    None => ("a shell's", &variable[1..]),
+                };
+                let write = match name.split_once(':') {
+                    Some((name, default)) => format!("${{{name}:-{default}}}"),
+                    None => format!("${{{name}}} (or ${{{name}:-DEFAULT}})"),
+                };
+                write!(
+                    f,
+                    "{variable} is written as {whose} variable, which nothing here expands; write {write} for the spec's layers to expand it from their environment"
+                )
+            }
             SpecErrorKind::UnknownNetwork { endpoint } => write!(
                 f,
                 "endpoint {endpoint} is on a network that is not defined (the defined networks are listed below)"
@@ -1506,6 +1518,14 @@ pub enum ForeignForm {
         /// Whether it maps UDP (`/udp` after it); TCP otherwise.
         udp: bool,
     },
+    /// `80/tcp`, `53/udp`: a container's port with its protocol, as
+    /// Docker's `EXPOSE` and `-p` write it.
+    ContainerPort {
+        /// The port the server listens on, in its container.
+        port: String,
+        /// Whether it is UDP; TCP otherwise.
+        udp: bool,
+    },
     /// Elasticsearch's special values, `_local_`, `_site_`, `_global_`,
     /// `_eth0_` (maybe `:ipv4` or `:ipv6` before the last `_`), with a port
     /// or not.
@@ -1664,6 +1684,9 @@ impl ForeignForm {
             }
             ForeignForm::PortMapping { .. } => {
                 "Docker's port mapping, the published port then the container's".to_owned()
+            }
+            ForeignForm::ContainerPort { .. } => {
+                "a container's port and its protocol, as Docker writes them".to_owned()
             }
             ForeignForm::Elasticsearch { .. } => "an Elasticsearch network value".to_owned(),
             ForeignForm::SelectorPort { .. } => "a selector and a port in one value".to_owned(),
@@ -1901,6 +1924,10 @@ impl ForeignForm {
                     .map(|ip| format!(" (on the host's {ip} alone: that limit is Docker's, not this server's)"))
                     .unwrap_or_default()
             ),
+            ForeignForm::ContainerPort { port, udp } => format!(
+                "{}:{port} for every address of both families: the port this server listens on in its container",
+                if *udp { "udp://" } else { "" },
+            ),
             ForeignForm::Elasticsearch { selector, port } => format!(
                 "a network and an endpoint: `listen = {selector}` and `listen.tcp = tcp:{}`",
                 port.as_deref().unwrap_or("PORT")
@@ -2064,12 +2091,7 @@ fn with_options(address: &str, options: &[String]) -> String {
             "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
             "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
             "reuseport" | "freebind" | "device" => {}
-            o if ["device=", "mode=", "owner=", "group="]
-                .iter()
-                .any(|p| o.starts_with(p)) =>
-            {
-                here.push(option);
-            }
+            o if o.starts_with("device=") || is_socket_file_option(o) => here.push(option),
             o if o
                 .strip_prefix("backlog=")
                 .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) =>
@@ -2091,7 +2113,9 @@ fn with_options(address: &str, options: &[String]) -> String {
     let form = super::shorthand::foreign(address);
     // HAProxy's `bind :80`, every IPv4 address, where `:80` here is both
     // families.
-    let haproxy_any = form.is_none() && address.starts_with(':') && !address.starts_with("::");
+    let haproxy_any = address.starts_with(':')
+        && !address.starts_with("::")
+        && matches!(&form, None | Some(ForeignForm::PortRange { .. }));
     let address = match &form {
         _ if haproxy_any => format!("0.0.0.0{address}"),
         Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
@@ -2128,11 +2152,15 @@ fn with_options(address: &str, options: &[String]) -> String {
                 "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
                 here.join(" ")
             ),
-            (_, true) if haproxy_any => format!(
-                "{address} for every IPv4 address, as HAProxy's bind {} is ({} for both families)",
-                &address[7..],
-                &address[7..]
-            ),
+            (_, true) if haproxy_any => match super::shorthand::foreign(address) {
+                // A range: its network and endpoint lines.
+                Some(form) => form.instead(),
+                None => format!(
+                    "{address} for every IPv4 address, as HAProxy's bind {} is ({} for both families)",
+                    &address[7..],
+                    &address[7..]
+                ),
+            },
             (_, true) => match (super::shorthand::foreign(address), &form) {
                 (_, Some(ForeignForm::PortOnly { port })) => format!(
                     "{address} for every IPv4 address, as nginx's listen {port} is (:{port} for both families)"
@@ -2162,15 +2190,21 @@ fn with_options(address: &str, options: &[String]) -> String {
     out
 }
 
+/// Whether `option` is one of a socket file's own, in this grammar's
+/// spelling: its mode, owner or group.
+fn is_socket_file_option(option: &str) -> bool {
+    ["mode=", "owner=", "group="]
+        .iter()
+        .any(|p| option.starts_with(p))
+}
+
 /// What to write for HAProxy's `unix@PATH` (or a path) with the options
 /// `here` in this grammar's spelling: a socket file's on its endpoint line,
 /// the IP ones said to be no Unix socket's.
 fn unix_with_options(path: &str, here: &[String]) -> String {
-    let (file, ip): (Vec<&String>, Vec<&String>) = here.iter().partition(|o| {
-        ["backlog=", "mode=", "owner=", "group="]
-            .iter()
-            .any(|p| o.starts_with(p))
-    });
+    let (file, ip): (Vec<&String>, Vec<&String>) = here
+        .iter()
+        .partition(|o| o.starts_with("backlog=") || is_socket_file_option(o));
     let mut out = if file.is_empty() {
         format!("the path alone, {path}")
     } else {

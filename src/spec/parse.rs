@@ -1203,8 +1203,37 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
 /// The longest line quoted as written beside its expanded statement.
 const AS_WRITTEN_MAX: usize = 1024;
 
-/// The first `$NAME` in `text`, as a shell writes a variable.
+/// A variable in `text` as another program writes it, which nothing here
+/// expands: Caddy's `{$NAME}`, `{$NAME:DEFAULT}` or `{env.NAME}`, whole,
+/// or else a shell's `$NAME`.
 fn unbraced_variable(text: &str) -> Option<&str> {
+    let caddy = text.match_indices('{').find_map(|(at, _)| {
+        let rest = &text[at + 1..];
+        let name = rest
+            .strip_prefix('$')
+            .or_else(|| rest.strip_prefix("env."))?;
+        let end = name
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(name.len());
+        let first = name.bytes().next()?;
+        if end == 0 || !(first.is_ascii_alphabetic() || first == b'_') {
+            return None;
+        }
+        // The `}`, after a default that holds no `{`: each `{` is looked
+        // past once, so a hostile line costs its length, not its square.
+        let after = &name[end..];
+        let closed = match after.strip_prefix(':') {
+            Some(default) => {
+                let stop = default.find(['{', '}'])?;
+                default[stop..].starts_with('}').then_some(stop + 2)?
+            }
+            None => after.starts_with('}').then_some(1)?,
+        };
+        Some(&text[at..at + 1 + (rest.len() - name.len()) + end + closed])
+    });
+    if caddy.is_some() {
+        return caddy;
+    }
     let at = text.match_indices('$').map(|(at, _)| at).find(|&at| {
         text[at + 1..]
             .bytes()

@@ -675,22 +675,41 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         p.split_once('-')
             .is_some_and(|(a, b)| a == b && a != "0" && is_port(a))
     };
-    // Docker's `-p [HOST_IP:]PUBLISHED:PORT[/PROTOCOL]`.
-    let (mapping, udp) = match text.rsplit_once('/') {
-        Some((mapping, "udp")) => (mapping, true),
-        Some((mapping, "tcp")) => (mapping, false),
-        _ => (text, false),
+    // Docker's `-p [HOST_IP:]PUBLISHED:PORT[/PROTOCOL]`, the host's
+    // address IPv4 or IPv6 in brackets.
+    let (mapping, protocol) = match text.rsplit_once('/') {
+        Some((mapping, protocol @ ("tcp" | "udp"))) => (mapping, Some(protocol)),
+        _ => (text, None),
     };
-    let parts: Vec<&str> = mapping.split(':').collect();
-    if let [.., published, port] = parts[..]
-        && (parts.len() == 2
-            || (parts.len() == 3 && parts[0].parse::<std::net::Ipv4Addr>().is_ok()))
+    let udp = protocol == Some("udp");
+    let (published_on, ports) = match mapping.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once("]:") {
+            Some((ip, ports)) if ip.parse::<std::net::Ipv6Addr>().is_ok() => {
+                (Some(format!("[{ip}]")), ports)
+            }
+            _ => (None, ""),
+        },
+        None => match mapping.split_once(':') {
+            Some((ip, ports)) if ip.parse::<std::net::Ipv4Addr>().is_ok() => {
+                (Some(ip.to_owned()), ports)
+            }
+            _ => (None, mapping),
+        },
+    };
+    if let Some((published, port)) = ports.split_once(':')
         && ((is_port(published) && published != "0" && is_port(port))
             || (is_range(published) && (is_range(port) || is_port(port))))
     {
         return Some(ForeignForm::PortMapping {
             port: port.to_owned(),
-            published_on: (parts.len() == 3).then(|| parts[0].to_owned()),
+            published_on,
+            udp,
+        });
+    }
+    // Docker's `EXPOSE 80/tcp`, or `-p 80/udp` (a host port Docker picks).
+    if protocol.is_some() && is_port(mapping) && mapping != "0" {
+        return Some(ForeignForm::ContainerPort {
+            port: mapping.to_owned(),
             udp,
         });
     }

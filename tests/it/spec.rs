@@ -573,24 +573,11 @@ fn the_builder_refuses_a_name_twice_and_an_endpoint_without_its_network() {
     );
 }
 
-/// What an error says to write instead of `written`, as spec text: the
-/// one-address form it names first, or the statements it quotes in
-/// backticks.
+/// What the error of `written` says to write instead, as spec text (see
+/// [`written_instead`]).
 fn suggestion(written: &str) -> String {
     let err = written.parse::<ListenSpec>().unwrap_err().to_string();
-    let (_, instead) = err
-        .split_once("; write ")
-        .unwrap_or_else(|| panic!("{written:?}: no suggestion in {err}"));
-    let instead = instead.lines().next().unwrap();
-    let quoted: Vec<&str> = instead.split('`').skip(1).step_by(2).collect();
-    if quoted.is_empty() {
-        let instead = instead
-            .strip_prefix("the address alone, ")
-            .unwrap_or(instead);
-        instead.split_whitespace().next().unwrap().to_owned()
-    } else {
-        quoted.join("\n")
-    }
+    written_instead(&err).unwrap_or_else(|| panic!("{written:?}: no suggestion in {err}"))
 }
 
 /// The spec text an error message says to write, if it names one: the
