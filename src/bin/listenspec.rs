@@ -299,22 +299,24 @@ impl Doctor {
     }
 
     /// `--watch`: the plan, then each change of it, as the host changes.
-    /// Ends only on an error reading the host or writing the report.
+    /// Ends only on an error reading the host at the start, or writing the
+    /// report; a later failed read is reported as the plan's errors are,
+    /// and the next change reads the host again.
     fn watch(&self, spec: &ListenSpec) -> ExitCode {
         // Subscribed before the first capture, so no change is missed;
         // where there are no notifications, poll.
         let mut changes = HostChanges::subscribe().ok().flatten();
         let mut last: Option<Result<Plan, String>> = None;
         loop {
-            let host = match listenspec::capture(spec) {
-                Ok(host) => host,
-                Err(e) => {
+            let now = match listenspec::capture(spec) {
+                Ok(host) => listenspec::plan_with(spec, &host, plan_options(self.strict))
+                    .map_err(|e| e.to_string()),
+                Err(e) if last.is_none() => {
                     eprintln!("cannot read this host: {e}");
                     return ExitCode::from(1);
                 }
+                Err(e) => Err(format!("cannot read this host: {e}")),
             };
-            let now = listenspec::plan_with(spec, &host, plan_options(self.strict))
-                .map_err(|e| e.to_string());
             let mut out = io::stdout().lock();
             let written = match (&last, &now) {
                 (None | Some(Err(_)), Ok(plan)) => writeln!(out, "{plan}"),

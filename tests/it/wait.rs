@@ -633,6 +633,23 @@ fn the_doctor_watches_an_address_come_and_go() {
         .filter(|l| l.starts_with("the listen plan has"))
         .count();
     assert_eq!(headers, 1, "{before:#?}");
+
+    // A read of the host that fails (an interface whose name holds a
+    // control character) is reported, and the watch goes on: the next
+    // change, the interface gone, plans again.
+    ns.ip(&[
+        "link", "add", "name", "bad\u{1}", "type", "veth", "peer", "name", "badpeer0",
+    ]);
+    until(
+        &|l| l.starts_with("cannot read this host: interface name \"bad\\u{1}\""),
+        "the failed read",
+    );
+    ns.ip(&["link", "del", "bad\u{1}"]);
+    until(&|l| l.starts_with("the listen plan has"), "the plan again");
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the doctor stopped watching"
+    );
 }
 
 /// Kills the watching doctor when the test ends, passing or not: it runs
