@@ -763,7 +763,9 @@ impl fmt::Display for Suggestion {
                 dual_stack,
             } => write!(
                 f,
-                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}` and `NAME.ENDPOINT = tcp:{port}{}`",
+                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}{}` and `NAME.ENDPOINT = tcp:{port}{}`",
+                // A wildcard plans only on a network that may have one.
+                if matches!(selector.as_str(), "*" | "0.0.0.0" | "::") { " expose=public" } else { "" },
                 if *dual_stack { " v6only=false" } else { "" }
             ),
             Suggestion::Elasticsearch(selector) => write!(
@@ -1562,6 +1564,14 @@ pub enum ForeignForm {
         /// The socket's path.
         path: String,
     },
+    /// A systemd socket unit's `ListenStream=`, `ListenDatagram=`,
+    /// `ListenSequentialPacket=` or `ListenFIFO=` line.
+    Systemd {
+        /// `ListenStream` and so on.
+        directive: String,
+        /// What follows the `=`.
+        value: String,
+    },
     /// An address with options after it, as nginx's `listen` and HAProxy's
     /// `bind` take them: `[::]:80 ipv6only=on`, `443 ssl http2`.
     WithOptions {
@@ -1698,6 +1708,9 @@ impl ForeignForm {
             ForeignForm::CaddyUnix { network, .. } => {
                 format!("Caddy's {network} network address form")
             }
+            ForeignForm::Systemd { directive, .. } => {
+                format!("a systemd socket unit's {directive}= line")
+            }
             ForeignForm::WithOptions { .. } => {
                 "an address with options after it, as nginx's listen and HAProxy's bind take them"
                     .to_owned()
@@ -1812,12 +1825,11 @@ impl ForeignForm {
                     .strip_prefix(':')
                     .filter(|p| super::shorthand::is_port(p))
                     .unwrap_or("PORT");
-                // Kafka's empty host is every address: `:PORT`, which
-                // tcp:// without a host is not here (Docker's localhost).
-                let url = if host.is_empty() {
-                    every_address("tcp", port)
+                // Kafka writes an IPv6 host with or without brackets.
+                let url = if host.contains(':') && !host.starts_with('[') {
+                    as_url("tcp", &format!("[{host}]:{port}"))
                 } else {
-                    format!("tcp://{host}:{port}")
+                    as_url("tcp", &format!("{host}:{port}"))
                 };
                 format!(
                     "{url}; a listener's name is an endpoint's name here, as in `NETWORK.{} = tcp:PORT`",
@@ -1853,6 +1865,17 @@ impl ForeignForm {
             ForeignForm::Star { port } => format!(
                 "0.0.0.0:{port} for every IPv4 address, or :{port} for every address of both families"
             ),
+            // ZeroMQ's port range: an endpoint of its own.
+            ForeignForm::AnyHostUrl {
+                scheme,
+                port: Some(port),
+            } if port.contains('-') => {
+                let protocol = if scheme == "udp" { "udp" } else { "tcp" };
+                let selector = if scheme.starts_with("http") { "*" } else { "0.0.0.0" };
+                format!(
+                    "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{port}`; a range here is one port, the first free"
+                )
+            }
             // ZeroMQ's `tcp://*` is IPv4 alone (unless ZMQ_IPV6).
             ForeignForm::AnyHostUrl {
                 scheme,
@@ -1962,16 +1985,45 @@ impl ForeignForm {
                     "a unix network and an http endpoint (h2c is HTTP/2 over it): `listen = unix` and `listen.http = http:{path}`"
                 ),
             },
+            ForeignForm::Systemd { directive, value } => {
+                let udp = directive == "ListenDatagram";
+                let address = match value.as_str() {
+                    // systemd's `ListenStream=80` is both families.
+                    port if super::shorthand::is_port(port) => {
+                        every_address(if udp { "udp" } else { "tcp" }, port)
+                    }
+                    path if crate::spec::UnixPath::looks_like(path) && udp => format!("unixgram:{path}"),
+                    path if crate::spec::UnixPath::looks_like(path) => path.to_owned(),
+                    address if udp => as_url("udp", address),
+                    address => match super::shorthand::foreign(address) {
+                        Some(form) => form.instead(),
+                        None => address.to_owned(),
+                    },
+                };
+                match directive.as_str() {
+                    "ListenStream" | "ListenDatagram" => format!(
+                        "{address}; or keep the socket unit and write {PASSED_BY_NAME}"
+                    ),
+                    "ListenFIFO" => format!("an address or a path of a socket: a FIFO is no socket, and listenspec binds none; {value} is the FIFO's"),
+                    _ => format!("a stream socket, {value}, or a datagram one, unixgram:{value}: listenspec binds no SOCK_SEQPACKET socket"),
+                }
+            }
             ForeignForm::Scheme { scheme, address } => match scheme.as_str() {
                 // gRPC, HTTP/2 and WebSocket servers are HTTP servers.
                 "grpc" | "h2c" | "ws" => {
-                    format!("http://{address}, the protocol {scheme} runs over")
+                    format!("{}, the protocol {scheme} runs over", as_url("http", address))
                 }
                 "grpcs" | "h2" | "wss" => {
-                    format!("https://{address}, the protocol {scheme} runs over")
+                    format!("{}, the protocol {scheme} runs over", as_url("https", address))
                 }
+                "quic" | "http3" | "h3" => {
+                    format!("{}, the protocol {scheme} runs over", as_url("udp", address))
+                }
+                // ZeroMQ's threads of one process, which share no socket.
+                "inproc" => "an address to listen on, such as 127.0.0.1:5555, for peers in other processes: inproc:// connects threads of one process and opens no socket".to_owned(),
                 _ => format!(
-                    "tcp://{address}, or the protocol spoken on it: http://, https:// or udp://"
+                    "{}, or the protocol spoken on it: http://, https:// or udp://",
+                    as_url("tcp", address)
                 ),
             },
         }
@@ -1992,7 +2044,16 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
             Some((host, port)) => (host, port),
             None => (rest.trim_end_matches(']'), "PORT"),
         },
-        None if address.matches(':').count() > 1 => (address, "PORT"),
+        // `:::80`: an IPv6 address, then its port after the last colon.
+        None if address.matches(':').count() > 1 => match address.rsplit_once(':') {
+            Some((host, port))
+                if address.parse::<std::net::Ipv6Addr>().is_err()
+                    && host.parse::<std::net::Ipv6Addr>().is_ok() =>
+            {
+                (host, port)
+            }
+            _ => (address, "PORT"),
+        },
         None => address.rsplit_once(':').unwrap_or((address, "PORT")),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -2056,8 +2117,9 @@ fn with_options(address: &str, options: &[String]) -> String {
     // The socket options this grammar has, each once, the last word of
     // one kind winning; a backlog that is no number is no option here.
     let (mut v6only, mut here, mut theirs) = (None, Vec::new(), Vec::new());
-    // nginx's stream `listen 53 udp`: the protocol, not a socket option.
-    let mut udp = false;
+    // nginx's stream `listen 53 udp`, and its `listen 443 quic` (a UDP
+    // socket): the protocol, not a socket option.
+    let mut udp = None;
     // HAProxy's `unix@PATH` or a path: `mode`, `user` and `group` are its
     // file's.
     let unix = match super::shorthand::shorthand(address) {
@@ -2086,7 +2148,8 @@ fn with_options(address: &str, options: &[String]) -> String {
             _ => option.clone(),
         };
         match option.as_str() {
-            "udp" => udp = true,
+            "udp" => udp = Some("udp"),
+            "quic" => udp = Some("quic"),
             "ipv6only=on" | "v6only" => v6only = Some("v6only"),
             "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
             "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
@@ -2122,14 +2185,14 @@ fn with_options(address: &str, options: &[String]) -> String {
         // A port with options is nginx's `listen 443`: every IPv4 address.
         Some(ForeignForm::PortOnly { port }) => format!("0.0.0.0:{port}"),
         // nginx's `*:53`, every IPv4 address, told its protocol.
-        Some(ForeignForm::Star { port }) if udp => format!("0.0.0.0:{port}"),
+        Some(ForeignForm::Star { port }) if udp.is_some() => format!("0.0.0.0:{port}"),
         _ => address.to_owned(),
     };
     let address = address.as_str();
     let ip = match super::shorthand::shorthand(address) {
         Some(Ok(super::shorthand::Value::Ip {
             selector, ports, ..
-        })) if udp => Some((selector, crate::spec::Protocol::Udp, ports)),
+        })) if udp.is_some() => Some((selector, crate::spec::Protocol::Udp, ports)),
         Some(Ok(super::shorthand::Value::Ip {
             selector,
             protocol,
@@ -2142,9 +2205,10 @@ fn with_options(address: &str, options: &[String]) -> String {
         unix_with_options(path, &here)
     } else {
         match (ip, here.is_empty()) {
-            (Some(_), true) if udp => match &form {
+            (Some(_), true) if udp.is_some() => match &form {
                 Some(ForeignForm::PortOnly { port }) => format!(
-                    "udp://{address} for every IPv4 address, as nginx's listen {port} udp is (udp://:{port} for both families)"
+                    "udp://{address} for every IPv4 address, as nginx's listen {port} {} is (udp://:{port} for both families)",
+                    udp.unwrap_or("udp")
                 ),
                 _ => format!("udp://{address}"),
             },
@@ -2202,9 +2266,11 @@ fn is_socket_file_option(option: &str) -> bool {
 /// `here` in this grammar's spelling: a socket file's on its endpoint line,
 /// the IP ones said to be no Unix socket's.
 fn unix_with_options(path: &str, here: &[String]) -> String {
+    // An abstract socket (`@NAME`) has no file to own.
+    let abstract_name = path.starts_with('@');
     let (file, ip): (Vec<&String>, Vec<&String>) = here
         .iter()
-        .partition(|o| o.starts_with("backlog=") || is_socket_file_option(o));
+        .partition(|o| o.starts_with("backlog=") || (!abstract_name && is_socket_file_option(o)));
     let mut out = if file.is_empty() {
         format!("the path alone, {path}")
     } else {
@@ -2216,12 +2282,22 @@ fn unix_with_options(path: &str, here: &[String]) -> String {
                 .join(" ")
         )
     };
+    let (owned, ip): (Vec<&str>, Vec<&str>) = ip
+        .iter()
+        .map(|o| o.as_str())
+        .partition(|o| is_socket_file_option(o));
     if !ip.is_empty() {
-        let ip: Vec<&str> = ip.iter().map(|o| o.as_str()).collect();
         out.push_str(&format!(
             "; {} {} an IP socket's, not a Unix socket's",
             ip.join(", "),
             if ip.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if !owned.is_empty() {
+        out.push_str(&format!(
+            "; {} {} a socket file's, which an abstract socket has none of",
+            owned.join(", "),
+            if owned.len() == 1 { "is" } else { "are" }
         ));
     }
     out
@@ -2321,6 +2397,23 @@ fn bracketed(host: &str) -> String {
 
 /// Every address of both families on `port`, in `scheme`: TCP's is `:PORT`,
 /// since `tcp://:PORT` is refused (Docker reads it as localhost).
+/// What to write for `SCHEME://ADDRESS`, the authority another scheme
+/// had: the URL where it is one here, or what its own form is told. An
+/// empty host is every address, as Go and Kafka read it (`tcp://` without
+/// a host is Docker's localhost, which no other scheme meant).
+fn as_url(scheme: &str, address: &str) -> String {
+    if let Some(port) = address.strip_prefix(':')
+        && (super::shorthand::is_port(port) || port == "PORT")
+    {
+        return every_address(scheme, port);
+    }
+    let url = format!("{scheme}://{address}");
+    match super::shorthand::shorthand(&url) {
+        Some(Ok(_)) => url,
+        _ => super::shorthand::foreign(&url).map_or(url, |form| form.instead()),
+    }
+}
+
 fn every_address(scheme: &str, port: &str) -> String {
     match scheme {
         "tcp" => format!(":{port}"),

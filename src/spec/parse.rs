@@ -246,6 +246,7 @@ impl Read {
                         && let Some(
                             form @ (ForeignForm::WithOptions { .. }
                             | ForeignForm::SockaddrTemplate { .. }
+                            | ForeignForm::Systemd { .. }
                             | ForeignForm::UrlPath { .. }),
                         ) = shorthand::foreign(st.text)
                     {

@@ -439,6 +439,22 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if matches!(lower.as_str(), "inetd" | "stdio") {
         return Some(ForeignForm::Inetd);
     }
+    // systemd's socket unit lines, pasted whole.
+    if let Some((directive, value)) = text.split_once('=')
+        && matches!(
+            directive.trim_ascii_end(),
+            "ListenStream" | "ListenDatagram" | "ListenSequentialPacket" | "ListenFIFO"
+        )
+        && !value.trim_ascii().is_empty()
+        && !value
+            .trim_ascii()
+            .contains(|c: char| c.is_ascii_whitespace())
+    {
+        return Some(ForeignForm::Systemd {
+            directive: directive.trim_ascii_end().to_owned(),
+            value: value.trim_ascii().to_owned(),
+        });
+    }
     if let Some(address) = text.strip_prefix("vsock:") {
         return Some(ForeignForm::Vsock {
             address: address.to_owned(),
@@ -1045,6 +1061,16 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
+        // Go reads `user:password@` as no part of the host, nor so of the
+        // file's name; a `/` at the end would name a directory.
+        let rest = match rest.split_once('@') {
+            Some((userinfo, host)) if !userinfo.is_empty() && !userinfo.contains('/') => host,
+            _ => rest,
+        };
+        let rest = rest.trim_end_matches('/');
+        if matches!(rest, "" | "." | "..") {
+            return None;
+        }
         return Some(ForeignForm::EtcdUnix {
             path: etcd_unix_path(rest),
             tls: scheme == "unixs",
@@ -1091,6 +1117,8 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
                 "https" => Some("443"),
                 _ => None,
             };
+            // ZeroMQ's `tcp://*:*`: a port the system picks, 0 here.
+            let port = port.map(|p| if p == "*" { "0" } else { p });
             return Some(ForeignForm::AnyHostUrl {
                 scheme: scheme.to_owned(),
                 port: port.or(default).map(str::to_owned),

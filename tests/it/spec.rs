@@ -474,9 +474,15 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
             ),
             other => panic!("{word}: {other:?}"),
         }
+        // A wildcard plans only on a network that may have one.
+        let expose = if ["0.0.0.0", "::", "*"].contains(&selector) {
+            " expose=public"
+        } else {
+            ""
+        };
         assert!(
             err.to_string().contains(&format!(
-                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}` and `NAME.ENDPOINT = tcp:{port}`"
+                "a port goes on an endpoint's line, not among a network's selectors: write `NAME = {selector}{expose}` and `NAME.ENDPOINT = tcp:{port}`"
             )),
             "{err}"
         );
@@ -486,8 +492,9 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
         .parse::<ListenSpec>()
         .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("write `NAME = ::` and `NAME.ENDPOINT = tcp:8080 v6only=false`"),
+        err.to_string().contains(
+            "write `NAME = :: expose=public` and `NAME.ENDPOINT = tcp:8080 v6only=false`"
+        ),
         "{err}"
     );
 }
