@@ -291,9 +291,17 @@ pub(crate) fn resolve(
             includes: Lookup::of(includes.iter().map(|i| &i.ready)),
             excludes: Lookup::of(excludes.iter()),
         };
-        let matched = match_host(net, view, &mut includes, &excludes, &lookups, &mut report);
+        let mut matched = match_host(net, view, &mut includes, &excludes, &lookups, &mut report);
         chosen = matched.chosen;
-        loopback_literals(net, view, &mut includes, &mut chosen);
+        let excluded = |a: &HostAddr| excluded(a, &excludes, &lookups);
+        loopback_literals(
+            net,
+            view,
+            &mut includes,
+            excluded,
+            &mut chosen,
+            &mut matched.removed,
+        );
         for (iface, addrs) in matched.skipped_down {
             report(ProblemKind::SkippedDown {
                 interface: iface.name().to_owned(),
@@ -426,12 +434,10 @@ fn match_host<'h>(
         let Some(sel) = first_include(includes, lookups.includes.as_ref(), a) else {
             continue;
         };
-        let excluded = match &lookups.excludes {
-            Some(lookup) => !lookup.matching(a).is_empty(),
-            None => excludes.iter().any(|x| x.matches(a)),
-        };
         // Excludes first, so `!if:eth3` silences a down eth3.
-        if excluded || net.family_filter().is_some_and(|f| f != Family::of(ip)) {
+        if excluded(a, excludes, lookups)
+            || net.family_filter().is_some_and(|f| f != Family::of(ip))
+        {
             m.removed.push(ip);
             continue;
         }
@@ -590,7 +596,9 @@ fn loopback_literals(
     net: &Network,
     view: &HostView,
     includes: &mut [Include],
+    excluded: impl Fn(&HostAddr) -> bool,
     chosen: &mut Vec<Chosen>,
+    removed: &mut Vec<IpAddr>,
 ) {
     // What was chosen, as a set once a literal asks: a network may list
     // thousands of loopback literals.
@@ -608,6 +616,20 @@ fn loopback_literals(
                 continue;
             };
             inc.matched = true;
+            // The excludes judge the address itself, on the interface
+            // whose block holds it: `!loopback`, `!if:lo`, `!127.0.0.2`.
+            let own = IpNet::new(*ip, a.net.prefix_len()).unwrap_or(*a.net);
+            let literal = HostAddr {
+                net: &own,
+                class: AddrClass::of(*ip),
+                global: false,
+                why: Default::default(),
+                ..*a
+            };
+            if excluded(&literal) {
+                removed.push(*ip);
+                continue;
+            }
             let taken = taken.get_or_insert_with(|| chosen.iter().map(|c| c.ip).collect());
             if net.family_filter().is_none_or(|f| f == Family::of(*ip)) && taken.insert(*ip) {
                 chosen.push(Chosen::new(
@@ -618,6 +640,14 @@ fn loopback_literals(
                 ));
             }
         }
+    }
+}
+
+/// Whether one of a network's excludes takes the host address `a`.
+fn excluded(a: &HostAddr, excludes: &[Ready], lookups: &Lookups) -> bool {
+    match &lookups.excludes {
+        Some(lookup) => !lookup.matching(a).is_empty(),
+        None => excludes.iter().any(|x| x.matches(a)),
     }
 }
 

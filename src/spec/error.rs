@@ -1184,13 +1184,17 @@ pub(crate) fn hide_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
             .find(|c: char| "\"'`,;()<>{}".contains(c) || c.is_whitespace())
             .unwrap_or(after.len());
         out.push_str(before);
-        match after[..end].rfind('@') {
+        // The rest of the word holds no `@` after that one, so no other
+        // URL's userinfo: it goes as it is, each word looked at once.
+        let shown = match after[..end].rfind('@') {
             Some(userinfo) => {
                 out.push_str("***");
-                rest = &after[userinfo..];
+                userinfo
             }
-            None => rest = after,
-        }
+            None => 0,
+        };
+        out.push_str(&after[shown..end]);
+        rest = &after[end..];
     }
     if out.is_empty() {
         return text.into();

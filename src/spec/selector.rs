@@ -432,6 +432,15 @@ fn with_port(word: &str) -> Option<Suggestion> {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
+    // A second port (`:1:1`) is no host's: reading the host as a selector
+    // would look for its port again, as deep as the word has ports.
+    if host.parse::<IpAddr>().is_err()
+        && host
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
     let selector = if let Some(wildcard) = family.filter(|_| matches!(host, "" | "::")) {
         wildcard.to_owned()
     } else if host.is_empty() {

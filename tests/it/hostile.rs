@@ -563,6 +563,34 @@ fn a_huge_value_of_quotes_and_separators_is_refused_without_recursing() {
     }
 }
 
+/// A selector of many ports (`:1:1:1…`) is one error, not a search for
+/// each port's host as deep as the word has ports (a 6 KB line overflowed
+/// the stack); many URLs in one value have their userinfo hidden in one
+/// pass (40 KB of `http://` took 15 s).
+#[test]
+fn a_selector_of_many_ports_and_a_value_of_many_urls_are_refused_in_linear_time() {
+    let n = 1 << 18;
+    let values = [
+        format!("public = {}", ":1".repeat(n)),
+        format!("public = ipv4@{}", ":1".repeat(n)),
+        format!("public = [{}]:1", ":1".repeat(n)),
+        "http://".repeat(n),
+        format!("x = loopback advertise {}", "http://a@".repeat(n)),
+        "://".repeat(n),
+    ];
+    for value in &values {
+        let err = value.parse::<ListenSpec>().unwrap_err();
+        assert!(err.to_string().len() < 8 * 1024, "{:.100}", err.to_string());
+    }
+    let err = format!(
+        "x = loopback advertise http://u:pw@a/http://v:pw2@b{}",
+        " x".repeat(3)
+    )
+    .parse::<ListenSpec>()
+    .unwrap_err();
+    assert!(!err.to_string().contains("pw"), "{err}");
+}
+
 /// A spec of thousands of bad statements prints its first hundred errors
 /// and how many more; `errors()` has them all.
 #[test]
