@@ -546,10 +546,13 @@ fn report_unmatched(
                     selector: sel.clone(),
                     remote: vec![*ip],
                 }),
-            (Selector::Dns(_), Ready::Dns(answers, _)) => ProblemKind::NotLocal {
-                selector: sel.clone(),
-                remote: answers.clone(),
-            },
+            // Its link-local answers are this host's, only not taken.
+            (Selector::Dns(_), Ready::Dns(answers, _)) if !inc.link_local_only => {
+                ProblemKind::NotLocal {
+                    selector: sel.clone(),
+                    remote: answers.clone(),
+                }
+            }
             _ => ProblemKind::NoMatch {
                 selector: sel.clone(),
                 why: if inc.link_local_only {
