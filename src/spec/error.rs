@@ -1568,6 +1568,15 @@ pub enum ForeignForm {
         /// The socket's path.
         path: String,
     },
+    /// A directive or a command-line flag pasted with its value: nginx's
+    /// `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind ADDRESS`,
+    /// Docker's `-p 8080:80`.
+    Pasted {
+        /// The directive or flag: `listen`, `bind`, `--bind`, `-p`, ...
+        word: String,
+        /// What follows it.
+        value: String,
+    },
     /// A systemd socket unit's `ListenStream=`, `ListenDatagram=`,
     /// `ListenSequentialPacket=` or `ListenFIFO=` line.
     Systemd {
@@ -1715,6 +1724,11 @@ impl ForeignForm {
             ForeignForm::Systemd { directive, .. } => {
                 format!("a systemd socket unit's {directive}= line")
             }
+            ForeignForm::Pasted { word, .. } => match word.as_str() {
+                "listen" => "nginx's listen directive, pasted whole".to_owned(),
+                "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
+                flag => format!("the command-line flag {flag} with its value"),
+            },
             ForeignForm::WithOptions { .. } => {
                 "an address with options after it, as nginx's listen and HAProxy's bind take them"
                     .to_owned()
@@ -1988,6 +2002,21 @@ impl ForeignForm {
                 _ => format!(
                     "a unix network and an http endpoint (h2c is HTTP/2 over it): `listen = unix` and `listen.http = http:{path}`"
                 ),
+            },
+            // nginx's and HAProxy's words as their own: `listen [::]:80`
+            // is IPv6 alone, `bind :80` IPv4.
+            ForeignForm::Pasted { word, value } if matches!(word.as_str(), "listen" | "bind") => {
+                match super::shorthand::foreign(value) {
+                    Some(ForeignForm::WithOptions { address, options }) => {
+                        with_options(&address, &options)
+                    }
+                    _ => with_options(value, &[]),
+                }
+            }
+            ForeignForm::Pasted { value, .. } => match super::shorthand::shorthand(value) {
+                Some(Ok(_)) => format!("the value alone, {value}"),
+                _ => super::shorthand::foreign(value)
+                    .map_or_else(|| format!("the value alone, {value}"), |form| form.instead()),
             },
             ForeignForm::Systemd { directive, value } => {
                 let udp = directive == "ListenDatagram";

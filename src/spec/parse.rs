@@ -247,6 +247,7 @@ impl Read {
                             form @ (ForeignForm::WithOptions { .. }
                             | ForeignForm::SockaddrTemplate { .. }
                             | ForeignForm::Systemd { .. }
+                            | ForeignForm::Pasted { .. }
                             | ForeignForm::UrlPath { .. }),
                         ) = shorthand::foreign(st.text)
                     {

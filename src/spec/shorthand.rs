@@ -544,6 +544,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     {
         return Some(ForeignForm::PassedFd);
     }
+    if let Some(form) = pasted(text) {
+        return Some(form);
+    }
     if text.contains(|c: char| c.is_ascii_whitespace()) {
         let values = || {
             text.split(|c: char| c == ',' || c.is_ascii_whitespace())
@@ -860,6 +863,40 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
 
 /// Whether `text` is one value a user could mean as a listen address: one
 /// the shorthand reads, or another program's form.
+/// A directive or a command-line flag pasted with its value: nginx's
+/// `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind
+/// 0.0.0.0:8000` (`-b`), Docker's `-p 8080:80` and `-H tcp://:2375`. The
+/// value is one this module recognises, or none is.
+fn pasted(text: &str) -> Option<ForeignForm> {
+    let (word, value) = match text.split_once(|c: char| c.is_ascii_whitespace()) {
+        Some((word, value)) => (word, value),
+        None => text
+            .strip_prefix("--")?
+            .split_once('=')
+            .map(|(flag, value)| (&text[..flag.len() + 2], value))?,
+    };
+    let word = word.strip_suffix('=').unwrap_or(word);
+    if !matches!(
+        word,
+        "listen" | "bind" | "--bind" | "-b" | "--listen" | "-p" | "--publish" | "-H" | "--host"
+    ) {
+        return None;
+    }
+    // nginx ends a directive with `;`, which here ended the statement.
+    let value = value.trim_ascii().trim_end_matches(';').trim_ascii();
+    let directive = matches!(word, "listen" | "bind");
+    let one = !value.contains(|c: char| c.is_ascii_whitespace());
+    let known = match foreign(value) {
+        Some(ForeignForm::WithOptions { .. }) => directive,
+        Some(_) => one,
+        None => one && shorthand(value).is_some(),
+    };
+    known.then(|| ForeignForm::Pasted {
+        word: word.to_owned(),
+        value: value.to_owned(),
+    })
+}
+
 fn is_value(text: &str) -> bool {
     shorthand(text).is_some() || foreign(text).is_some()
 }
