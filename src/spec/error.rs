@@ -1568,11 +1568,12 @@ pub enum ForeignForm {
         /// The socket's path.
         path: String,
     },
-    /// A directive or a command-line flag pasted with its value: nginx's
-    /// `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind ADDRESS`,
-    /// Docker's `-p 8080:80`.
+    /// A directive, a command-line flag or a YAML key pasted with its
+    /// value: nginx's `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's
+    /// `--bind ADDRESS`, Docker's `-p 8080:80`, `network.host: 0.0.0.0`.
     Pasted {
-        /// The directive or flag: `listen`, `bind`, `--bind`, `-p`, ...
+        /// The directive, flag or key: `listen`, `bind`, `--bind`, `-p`,
+        /// `network.host:` (with its colon), ...
         word: String,
         /// What follows it.
         value: String,
@@ -1727,6 +1728,9 @@ impl ForeignForm {
             ForeignForm::Pasted { word, .. } => match word.as_str() {
                 "listen" => "nginx's listen directive, pasted whole".to_owned(),
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
+                key if key.ends_with(':') => {
+                    format!("a config file's {key} line (YAML), pasted whole")
+                }
                 flag => format!("the command-line flag {flag} with its value"),
             },
             ForeignForm::WithOptions { .. } => {

@@ -547,6 +547,21 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = pasted(text) {
         return Some(form);
     }
+    // A YAML line pasted whole: `network.host: 0.0.0.0`, compose's
+    // `target: 80`, `KAFKA_CFG_LISTENERS: PLAINTEXT://:9092,...`.
+    if let Some((key, value)) = text.split_once(": ")
+        && !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && key.parse::<Protocol>().is_err()
+        && is_value(value.trim_ascii())
+    {
+        return Some(ForeignForm::Pasted {
+            word: format!("{key}:"),
+            value: value.trim_ascii().to_owned(),
+        });
+    }
     if text.contains(|c: char| c.is_ascii_whitespace()) {
         let values = || {
             text.split(|c: char| c == ',' || c.is_ascii_whitespace())
