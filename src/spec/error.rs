@@ -2187,8 +2187,8 @@ fn with_options(address: &str, options: &[String]) -> String {
         match option.as_str() {
             "udp" => udp = Some("udp"),
             "quic" => udp = Some("quic"),
-            "ipv6only=on" | "v6only" => v6only = Some("v6only"),
-            "ipv6only=off" | "v4v6" => v6only = Some("v6only=false"),
+            "ipv6only=on" | "v6only" => v6only = Some(("v6only", option)),
+            "ipv6only=off" | "v4v6" => v6only = Some(("v6only=false", option)),
             "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
             "reuseport" | "freebind" | "device" => {}
             o if o.starts_with("device=") || is_socket_file_option(o) => here.push(option),
@@ -2206,9 +2206,8 @@ fn with_options(address: &str, options: &[String]) -> String {
     // where `[::]:80` here is both families.
     let nginx_wildcard = address.contains("[::]");
     if v6only.is_none() && nginx_wildcard {
-        v6only = Some("v6only");
+        v6only = Some(("v6only", String::new()));
     }
-    here.extend(v6only.map(str::to_owned));
     // HAProxy's `:::80` is `[::]:80`, its port after the last colon.
     let form = super::shorthand::foreign(address);
     // HAProxy's `bind :80`, every IPv4 address, where `:80` here is both
@@ -2237,6 +2236,18 @@ fn with_options(address: &str, options: &[String]) -> String {
             ..
         })) => Some((selector, protocol, ports)),
         _ => None,
+    };
+    // An IPv4 address has no IPv6 socket's option to take.
+    let ipv4 = ip
+        .as_ref()
+        .is_some_and(|(selector, ..)| selector.to_string().parse::<std::net::Ipv4Addr>().is_ok());
+    let moot = match v6only {
+        Some((_, word)) if ipv4 => Some(word),
+        Some((ours, _)) => {
+            here.push(ours.to_owned());
+            None
+        }
+        None => None,
     };
     let mut out = if let Some(path) = unix.as_ref().filter(|_| !here.is_empty()) {
         unix_with_options(path, &here)
@@ -2286,6 +2297,11 @@ fn with_options(address: &str, options: &[String]) -> String {
         };
         out.push_str(&format!(
             "; {list} {verb} the server's own, not the listening socket's"
+        ));
+    }
+    if let Some(word) = moot {
+        out.push_str(&format!(
+            "; {word} is an IPv6 socket's, which an IPv4 address has no use for"
         ));
     }
     out
