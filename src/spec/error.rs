@@ -2082,15 +2082,17 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
             None => (rest.trim_end_matches(']'), "PORT"),
         },
         // `:::80`: an IPv6 address, then its port after the last colon.
-        None if address.matches(':').count() > 1 => match address.rsplit_once(':') {
-            Some((host, port))
-                if address.parse::<std::net::Ipv6Addr>().is_err()
-                    && host.parse::<std::net::Ipv6Addr>().is_ok() =>
-            {
-                (host, port)
+        None if address.matches(':').count() > 1 => {
+            // The zone of `fe80::1%eth0` is no part of the address's text.
+            let ipv6 = |text: &str| match text.split_once('%') {
+                Some((ip, zone)) => !zone.contains(':') && ip.parse::<std::net::Ipv6Addr>().is_ok(),
+                None => text.parse::<std::net::Ipv6Addr>().is_ok(),
+            };
+            match address.rsplit_once(':') {
+                Some((host, port)) if !ipv6(address) && ipv6(host) => (host, port),
+                _ => (address, "PORT"),
             }
-            _ => (address, "PORT"),
-        },
+        }
         None => address.rsplit_once(':').unwrap_or((address, "PORT")),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -2191,7 +2193,9 @@ fn with_options(address: &str, options: &[String]) -> String {
             "ipv6only=off" | "v4v6" => v6only = Some(("v6only=false", option)),
             "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
             "reuseport" | "freebind" | "device" => {}
-            o if o.starts_with("device=") || is_socket_file_option(o) => here.push(option),
+            o if o.starts_with("device=") || (unix.is_some() && is_socket_file_option(o)) => {
+                here.push(option)
+            }
             o if o
                 .strip_prefix("backlog=")
                 .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0)) =>

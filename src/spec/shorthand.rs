@@ -625,6 +625,10 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     "so_keepalive=",
                     "setfib=",
                     "accept_filter=",
+                    // This grammar's own, for a socket file.
+                    "mode=",
+                    "owner=",
+                    "group=",
                 ]
                 .iter()
                 .any(|prefix| o.starts_with(prefix))
