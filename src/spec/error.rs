@@ -1186,7 +1186,8 @@ pub(crate) fn hide_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
         out.push_str(before);
         // The rest of the word holds no `@` after that one, so no other
         // URL's userinfo: it goes as it is, each word looked at once.
-        let shown = match after[..end].rfind('@') {
+        // An empty one (`unix://@abstract`) has nothing to hide.
+        let shown = match after[..end].rfind('@').filter(|&at| at > 0) {
             Some(userinfo) => {
                 out.push_str("***");
                 userinfo
@@ -1757,9 +1758,15 @@ impl ForeignForm {
                 ":8080 with the port to use, every address of both families; or 0.0.0.0:8080 for IPv4 alone".to_owned()
             }
             ForeignForm::NoPort { host } if super::shorthand::is_dotted_name(host) => format!(
-                "{host}:8080 with the port to use, which listens on each address of this host the name resolves to{}",
+                "{host}:8080 with the port to use, which listens on each address of this host the name resolves to{}{}",
                 if super::shorthand::is_endpoint_name(host) {
                     format!("; or, for an endpoint, `{host} = tcp:8080`")
+                } else {
+                    String::new()
+                },
+                // `app.sock`: a socket file's name more likely than a host's.
+                if host.ends_with(".sock") || host.ends_with(".socket") {
+                    format!("; or ./{host} for a Unix socket in the working directory")
                 } else {
                     String::new()
                 }
