@@ -104,9 +104,9 @@ pub struct Watch {
     /// spent: read it again at the next timeout, even if nothing changes.
     read_failed: bool,
     /// A read of the host is under way in `next_async`. Still set at the
-    /// next call, the call that started it was dropped (a `select!` took
-    /// another branch) and the notifications that called for it are
-    /// spent: read the host at once.
+    /// next call (of either kind), the call that started it was dropped
+    /// (a `select!` took another branch) and the notifications that
+    /// called for it are spent: read the host at once.
     reading: bool,
     /// When that change went out and the addresses it closed: until the
     /// caller has dropped those sockets (a `Follower`'s listener does at its
@@ -187,7 +187,11 @@ impl Watch {
             let wait = self.wait(left);
             // Nothing changed: a refused change is not refused again. A
             // zero `timeout` still looks once, without waiting.
-            if self.open_now || crate::wait::pause(&mut self.changes, wait) || self.retrying() {
+            if self.open_now
+                || self.reading
+                || crate::wait::pause(&mut self.changes, wait)
+                || self.retrying()
+            {
                 let host = self.captured(crate::capture(&self.spec))?;
                 if let Some(change) = self.apply(host)? {
                     return Ok(Some(change));

@@ -308,7 +308,14 @@ impl Doctor {
         let mut changes = HostChanges::subscribe().ok().flatten();
         let mut last: Option<Result<Plan, String>> = None;
         loop {
-            let now = match listenspec::capture(spec) {
+            let captured = listenspec::capture(spec);
+            // A failed read is tried again within a second: no change of
+            // the host need follow it (a resolver that failed, say).
+            let wait = match captured {
+                Ok(_) => Duration::from_secs(3600),
+                Err(_) => Duration::from_secs(1),
+            };
+            let now = match captured {
                 Ok(host) => listenspec::plan_with(spec, &host, plan_options(self.strict))
                     .map_err(|e| e.to_string()),
                 Err(e) if last.is_none() => {
@@ -344,9 +351,7 @@ impl Doctor {
             last = Some(now);
             // A notification says only that something changed; a broken
             // subscription falls back to polling.
-            let notified = changes
-                .as_mut()
-                .is_some_and(|c| c.wait(Duration::from_secs(3600)).is_ok());
+            let notified = changes.as_mut().is_some_and(|c| c.wait(wait).is_ok());
             if !notified {
                 changes = None;
                 std::thread::sleep(listenspec::wait::POLL_INTERVAL);

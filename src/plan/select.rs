@@ -293,12 +293,12 @@ pub(crate) fn resolve(
         };
         let mut matched = match_host(net, view, &mut includes, &excludes, &lookups, &mut report);
         chosen = matched.chosen;
-        let excluded = |a: &HostAddr| excluded(a, &excludes, &lookups);
+        let is_excluded = |a: &HostAddr| excluded(a, &excludes, &lookups);
         loopback_literals(
             net,
             view,
             &mut includes,
-            excluded,
+            is_excluded,
             &mut chosen,
             &mut matched.removed,
         );
@@ -608,7 +608,6 @@ fn loopback_literals(
     let mut taken: Option<HashSet<IpAddr>> = None;
     for inc in includes {
         let sel = inc.sel;
-        // One an interface lists is chosen already, and left as it is.
         let candidates: &[IpAddr] = match (sel, &inc.ready) {
             (Selector::Addr { ip, zone: None }, _) => std::slice::from_ref(ip),
             (Selector::Dns(_), Ready::Dns(answers, _)) => answers,
@@ -619,6 +618,11 @@ fn loopback_literals(
                 continue;
             };
             inc.matched = true;
+            // One an interface lists was judged with the host's addresses,
+            // excludes and all.
+            if !view.holders(*ip).is_empty() {
+                continue;
+            }
             // The excludes judge the address itself, on the interface
             // whose block holds it: `!loopback`, `!if:lo`, `!127.0.0.2`.
             let own = IpNet::new(*ip, a.net.prefix_len()).unwrap_or(*a.net);

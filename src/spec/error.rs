@@ -1894,7 +1894,7 @@ impl ForeignForm {
             ForeignForm::Star { port } => format!(
                 "0.0.0.0:{port} for every IPv4 address, or :{port} for every address of both families"
             ),
-            // ZeroMQ's port range: an endpoint of its own.
+            // A range of ports after `*`: an endpoint of its own.
             ForeignForm::AnyHostUrl {
                 scheme,
                 port: Some(port),
@@ -2052,24 +2052,34 @@ impl ForeignForm {
                     _ => format!("a stream socket, {value}, or a datagram one, unixgram:{value}: listenspec binds no SOCK_SEQPACKET socket"),
                 }
             }
-            ForeignForm::Scheme { scheme, address } => match scheme.as_str() {
-                // gRPC, HTTP/2 and WebSocket servers are HTTP servers.
-                "grpc" | "h2c" | "ws" => {
-                    format!("{}, the protocol {scheme} runs over", as_url("http", address))
+            ForeignForm::Scheme { scheme, address } => {
+                // gRPC, HTTP/2 and WebSocket servers are HTTP servers;
+                // QUIC and HTTP/3 run over UDP.
+                let over = match scheme.as_str() {
+                    "grpc" | "h2c" | "ws" => Some("http"),
+                    "grpcs" | "h2" | "wss" => Some("https"),
+                    "quic" | "http3" | "h3" => Some("udp"),
+                    _ => None,
+                };
+                // `*` (ZeroMQ's `ws://*:5555`) is every IPv4 address: that
+                // reading first, as for `tcp://*`.
+                let url = |to: &str| match address.strip_prefix(['*', '+']).and_then(|a| a.strip_prefix(':')) {
+                    Some(port) if super::shorthand::is_port(port) => format!(
+                        "{to}://0.0.0.0:{port} for every IPv4 address, or {} for every address of both families",
+                        every_address(to, port)
+                    ),
+                    _ => as_url(to, address),
+                };
+                match over {
+                    // ZeroMQ's threads of one process, which share no socket.
+                    _ if scheme == "inproc" => "an address to listen on, such as 127.0.0.1:5555, for peers in other processes: inproc:// connects threads of one process and opens no socket".to_owned(),
+                    Some(to) => format!("{}, the protocol {scheme} runs over", url(to)),
+                    None => format!(
+                        "{}, or the protocol spoken on it: http://, https:// or udp://",
+                        url("tcp")
+                    ),
                 }
-                "grpcs" | "h2" | "wss" => {
-                    format!("{}, the protocol {scheme} runs over", as_url("https", address))
-                }
-                "quic" | "http3" | "h3" => {
-                    format!("{}, the protocol {scheme} runs over", as_url("udp", address))
-                }
-                // ZeroMQ's threads of one process, which share no socket.
-                "inproc" => "an address to listen on, such as 127.0.0.1:5555, for peers in other processes: inproc:// connects threads of one process and opens no socket".to_owned(),
-                _ => format!(
-                    "{}, or the protocol spoken on it: http://, https:// or udp://",
-                    as_url("tcp", address)
-                ),
-            },
+            }
         }
     }
 }
@@ -2459,8 +2469,6 @@ fn bracketed(host: &str) -> String {
     }
 }
 
-/// Every address of both families on `port`, in `scheme`: TCP's is `:PORT`,
-/// since `tcp://:PORT` is refused (Docker reads it as localhost).
 /// What to write for `SCHEME://ADDRESS`, the authority another scheme
 /// had: the URL where it is one here, or what its own form is told. An
 /// empty host is every address, as Go and Kafka read it (`tcp://` without
@@ -2478,6 +2486,8 @@ fn as_url(scheme: &str, address: &str) -> String {
     }
 }
 
+/// Every address of both families on `port`, in `scheme`: TCP's is `:PORT`,
+/// since `tcp://:PORT` is refused (Docker reads it as localhost).
 fn every_address(scheme: &str, port: &str) -> String {
     match scheme {
         "tcp" => format!(":{port}"),

@@ -448,7 +448,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         && !value.trim_ascii().is_empty()
         && !value
             .trim_ascii()
-            .contains(|c: char| c.is_ascii_whitespace())
+            .contains(|c: char| c.is_ascii_whitespace() || c == '=')
     {
         return Some(ForeignForm::Systemd {
             directive: directive.trim_ascii_end().to_owned(),
@@ -555,6 +555,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         && key.parse::<Protocol>().is_err()
+        && !is_pasted_word(value.trim_ascii())
         && is_value(value.trim_ascii())
     {
         return Some(ForeignForm::Pasted {
@@ -880,8 +881,6 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     )
 }
 
-/// Whether `text` is one value a user could mean as a listen address: one
-/// the shorthand reads, or another program's form.
 /// A directive or a command-line flag pasted with its value: nginx's
 /// `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind
 /// 0.0.0.0:8000` (`-b`), Docker's `-p 8080:80` and `-H tcp://:2375`. The
@@ -895,20 +894,22 @@ fn pasted(text: &str) -> Option<ForeignForm> {
             .map(|(flag, value)| (&text[..flag.len() + 2], value))?,
     };
     let word = word.strip_suffix('=').unwrap_or(word);
-    if !matches!(
-        word,
-        "listen" | "bind" | "--bind" | "-b" | "--listen" | "-p" | "--publish" | "-H" | "--host"
-    ) {
+    if !is_directive_or_flag(word) {
         return None;
     }
     // nginx ends a directive with `;`, which here ended the statement.
     let value = value.trim_ascii().trim_end_matches(';').trim_ascii();
+    // A value is read once: one pasted in a pasted one (`-p -p -p 80`)
+    // would be read again as deep as the line repeats it.
+    if is_pasted_word(value) {
+        return None;
+    }
     let directive = matches!(word, "listen" | "bind");
     let one = !value.contains(|c: char| c.is_ascii_whitespace());
     let known = match foreign(value) {
         Some(ForeignForm::WithOptions { .. }) => directive,
         Some(_) => one,
-        None => one && shorthand(value).is_some(),
+        None => one && matches!(shorthand(value), Some(Ok(_))),
     };
     known.then(|| ForeignForm::Pasted {
         word: word.to_owned(),
@@ -916,6 +917,28 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// Whether `text` starts with a directive or flag [`pasted`] reads, a
+/// YAML key, or a systemd directive: a value that does is no address.
+fn is_pasted_word(text: &str) -> bool {
+    let word = text
+        .split(|c: char| c.is_ascii_whitespace() || c == '=')
+        .next()
+        .unwrap_or_default();
+    is_directive_or_flag(word)
+        || word.starts_with("Listen")
+        || (word.ends_with(':') && text[word.len()..].starts_with(' '))
+}
+
+/// The directives and flags [`pasted`] reads a value after.
+fn is_directive_or_flag(word: &str) -> bool {
+    matches!(
+        word,
+        "listen" | "bind" | "--bind" | "-b" | "--listen" | "-p" | "--publish" | "-H" | "--host"
+    )
+}
+
+/// Whether `text` is one value a user could mean as a listen address: one
+/// the shorthand reads, or another program's form.
 fn is_value(text: &str) -> bool {
     shorthand(text).is_some() || foreign(text).is_some()
 }
@@ -1117,10 +1140,12 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
-        // Go reads `user:password@` as no part of the host, nor so of the
-        // file's name; a `/` at the end would name a directory.
+        // Go reads `user:password@` (an empty one too) as no part of the
+        // host, nor so of the file's name: `unix://@x` is the file `x`,
+        // not an abstract socket, which no file mode guards. A `/` at the
+        // end would name a directory.
         let rest = match rest.split_once('@') {
-            Some((userinfo, host)) if !userinfo.is_empty() && !userinfo.contains('/') => host,
+            Some((userinfo, host)) if !userinfo.contains('/') => host,
             _ => rest,
         };
         let rest = rest.trim_end_matches('/');

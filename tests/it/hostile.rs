@@ -565,10 +565,11 @@ fn a_huge_value_of_quotes_and_separators_is_refused_without_recursing() {
 
 /// A selector of many ports (`:1:1:1…`) is one error, not a search for
 /// each port's host as deep as the word has ports (a 6 KB line overflowed
-/// the stack); many URLs in one value have their userinfo hidden in one
-/// pass (40 KB of `http://` took 15 s).
+/// the stack), nor is a pasted value read again inside itself; many URLs
+/// in one value have their userinfo hidden in one pass (40 KB of
+/// `http://` took 15 s).
 #[test]
-fn a_selector_of_many_ports_and_a_value_of_many_urls_are_refused_in_linear_time() {
+fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
     let n = 1 << 18;
     let values = [
         format!("public = {}", ":1".repeat(n)),
@@ -577,6 +578,13 @@ fn a_selector_of_many_ports_and_a_value_of_many_urls_are_refused_in_linear_time(
         "http://".repeat(n),
         format!("x = loopback advertise {}", "http://a@".repeat(n)),
         "://".repeat(n),
+        // A directive, a flag, a YAML key or a systemd line whose value is
+        // another: each value is read once.
+        format!("{}80", "-p ".repeat(n)),
+        format!("{}80", "listen ".repeat(n)),
+        format!("{}80", "--bind=".repeat(n)),
+        format!("{}80", "a: ".repeat(n)),
+        format!("{}80", "ListenStream=".repeat(n)),
     ];
     for value in &values {
         let err = value.parse::<ListenSpec>().unwrap_err();
