@@ -733,6 +733,9 @@ pub enum Suggestion {
     },
     /// Elasticsearch's special value (`_site_`, `_local_`, `_eth0_`).
     Elasticsearch(String),
+    /// A selector in the quotes a config file's syntax left in
+    /// (PostgreSQL's `listen_addresses = '*'`).
+    Quoted(String),
 }
 
 impl fmt::Display for Suggestion {
@@ -771,6 +774,10 @@ impl fmt::Display for Suggestion {
             Suggestion::Elasticsearch(selector) => write!(
                 f,
                 "that is Elasticsearch's special value; here {selector} selects the same addresses"
+            ),
+            Suggestion::Quoted(selector) => write!(
+                f,
+                "the quotes are a config file's syntax, left in: write {selector} without them"
             ),
         }
     }

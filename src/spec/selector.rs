@@ -368,6 +368,16 @@ fn unix_socket(s: &str) -> Option<String> {
 /// What a word that is no selector most likely meant: a name is most often
 /// meant as a DNS name, an interface, or the class it resembles.
 fn suggest_for(word: &str) -> Option<Suggestion> {
+    // One pair of quotes, so that no word of quotes is read as deep as it
+    // is long.
+    if let Some(inner) = ['\'', '"']
+        .iter()
+        .find_map(|&q| word.strip_prefix(q)?.strip_suffix(q))
+        && !inner.starts_with(['\'', '"'])
+        && inner.parse::<Selector>().is_ok()
+    {
+        return Some(Suggestion::Quoted(inner.to_owned()));
+    }
     if cut(word, b':').is_some_and(|(protocol, _)| protocol.parse::<Protocol>().is_ok()) {
         return Some(Suggestion::Endpoint(word.to_owned()));
     }
