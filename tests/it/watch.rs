@@ -912,6 +912,26 @@ fn udp_sockets_follow_and_a_unix_socket_is_never_touched() {
 /// is made to stall at the one point it can be dropped, the system
 /// resolver's lookup of the spec's name on tokio's only blocking thread,
 /// which the test holds meanwhile.
+/// Holds the runtime's one blocking thread until the returned sender is
+/// used, once `before` (a hold queued earlier) is released; returns when
+/// the hold has started, so every task queued between the two has run.
+#[cfg(all(feature = "dns", not(feature = "dns-hickory")))]
+fn hold_blocking_thread(
+    before: Option<std::sync::mpsc::Sender<()>>,
+) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let held = tokio::task::spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        let _ = released.recv();
+    });
+    if let Some(before) = before {
+        before.send(()).unwrap();
+    }
+    started.recv().unwrap();
+    (release, held)
+}
+
 #[cfg(all(feature = "dns", not(feature = "dns-hickory")))]
 #[test]
 fn a_change_whose_read_was_dropped_midway_comes_at_the_next_call() {
@@ -942,24 +962,21 @@ fn a_change_whose_read_was_dropped_midway_comes_at_the_next_call() {
         for (addr, blocking) in [("198.51.100.2", false), ("198.51.100.3", true)] {
             ns.addr("dr0", &format!("{addr}/24"));
             rt.block_on(async {
+                // The one blocking thread, held: the wait for the host
+                // queues behind it.
+                let (first, first_done) = hold_blocking_thread(None);
                 let mut next = Box::pin(watch.next_async(LONG));
-                // The wait for the host, on the blocking thread; the
-                // notification is there already.
                 assert!(poll_once(&mut next).await.is_pending());
-                // The blocker runs once the wait has given the thread back.
-                let (started_tx, started) = std::sync::mpsc::channel();
-                let (release, released) = std::sync::mpsc::channel::<()>();
-                let blocker = tokio::task::spawn_blocking(move || {
-                    started_tx.send(()).unwrap();
-                    let _ = released.recv();
-                });
-                started.recv().unwrap();
+                // Queued behind the wait, the second holder starts once the
+                // wait, told of the change at once, has given the thread back.
+                let (second, second_done) = hold_blocking_thread(Some(first));
                 // Told of the change, the call reads the host: its lookup
-                // waits behind the blocker. Dropped there.
+                // queues behind the second holder. Dropped there.
                 assert!(poll_once(&mut next).await.is_pending());
                 drop(next);
-                release.send(()).unwrap();
-                blocker.await.unwrap();
+                second.send(()).unwrap();
+                first_done.await.unwrap();
+                second_done.await.unwrap();
                 // No notification is left: only the dropped read says to look.
                 let next = if blocking {
                     watch.next(Duration::from_secs(2))
