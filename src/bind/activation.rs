@@ -9,8 +9,10 @@
 //!
 //! The environment is not trusted: the count is bounded by the descriptor
 //! limit before anything is allocated, and every announced descriptor is
-//! checked to be a socket before any is wrapped into an owning type, so a
-//! wrong count never takes, or closes, a file the application opened.
+//! checked to be a socket that came across exec (not close-on-exec, as
+//! every descriptor std and this crate open is) before any is wrapped into
+//! an owning type, so a wrong count never takes, or closes, a file or a
+//! socket the application opened.
 
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -564,11 +566,12 @@ fn bounded_count(found: &str, fd_limit: u64) -> Result<usize, ActivationError> {
         })
 }
 
-/// What descriptor `fd` is; `None` for a socket.
+/// What descriptor `fd` is; `None` for a socket passed across exec.
 #[cfg(unix)]
 fn kind_of(fd: i32) -> Option<FileKind> {
     use sys::FileType;
     Some(match sys::file_type(fd) {
+        Ok(FileType::Socket) if matches!(sys::is_cloexec(fd), Ok(true)) => FileKind::OwnSocket,
         Ok(FileType::Socket) => return None,
         Ok(t) => FileKind::from(t),
         Err(e) if sys::is_not_open(&e) => FileKind::NotOpen,

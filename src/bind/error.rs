@@ -712,7 +712,7 @@ impl ActivationError {
     }
 }
 
-/// An announced descriptor that is not a socket.
+/// An announced descriptor that is not a socket passed to this process.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Descriptor {
@@ -738,8 +738,10 @@ impl fmt::Display for Descriptor {
         if let Some(p) = &self.path {
             write!(f, " ({})", Escaped(p.display()))?;
         }
-        if self.kind != FileKind::NotOpen {
-            f.write_str(", not a socket")?;
+        match self.kind {
+            FileKind::NotOpen => {}
+            FileKind::OwnSocket => f.write_str(", not one passed to it")?,
+            _ => f.write_str(", not a socket")?,
         }
         Ok(())
     }
@@ -769,6 +771,9 @@ pub enum FileKind {
         /// The file-type bits.
         mode: u32,
     },
+    /// A socket this process opened itself (close-on-exec, which no
+    /// descriptor passed across exec is): the application's, not passed.
+    OwnSocket,
     /// `fstat(2)` failed for another reason than a closed descriptor.
     Unreadable {
         /// The errno.
@@ -809,6 +814,9 @@ impl fmt::Display for FileKind {
             FileKind::BlockDevice => f.write_str("a block device"),
             FileKind::Symlink => f.write_str("a symbolic link"),
             FileKind::Other { mode } => write!(f, "a file of type {mode:#o}"),
+            FileKind::OwnSocket => {
+                f.write_str("a socket this process opened itself (close-on-exec)")
+            }
             FileKind::Unreadable { errno } => write!(
                 f,
                 "of a type fstat cannot read ({})",

@@ -81,6 +81,18 @@ pub(crate) fn file_type(fd: RawFd) -> io::Result<FileType> {
     Ok(FileType::of_mode(u32::from(st.st_mode)))
 }
 
+/// Whether `fd` is close-on-exec. A descriptor passed across exec never is
+/// (exec closes those): one that is was opened by this process itself.
+pub(crate) fn is_cloexec(fd: RawFd) -> io::Result<bool> {
+    // SAFETY: F_GETFD only reads the descriptor's flags, whatever number
+    // `fd` is.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(flags & libc::FD_CLOEXEC != 0)
+}
+
 /// Whether [`file_type`] failed because no file is open with that number.
 pub(crate) fn is_not_open(e: &io::Error) -> bool {
     e.raw_os_error() == Some(libc::EBADF)
@@ -95,7 +107,9 @@ static CLAIMED: AtomicBool = AtomicBool::new(false);
 pub(crate) struct NotSockets;
 
 /// Takes ownership of the `count` descriptors from `first` on, once per process, and only if
-/// every one is an open socket: `Ok(None)` once they were claimed (by this
+/// every one is an open socket that came across exec (not close-on-exec,
+/// so not one this process opened, such as a log's or a database's
+/// socket a wrong count would reach): `Ok(None)` once they were claimed (by this
 /// or an earlier call; a later call does not even look, since their numbers
 /// may belong to the application's files by now), `Err` if one is not a
 /// socket, and then nothing is owned.
@@ -112,10 +126,9 @@ pub(crate) fn claim_sockets(
         return Ok(None);
     }
     let fds = (first..).take(count);
-    if !fds
-        .clone()
-        .all(|fd| matches!(file_type(fd), Ok(FileType::Socket)))
-    {
+    if !fds.clone().all(|fd| {
+        matches!(file_type(fd), Ok(FileType::Socket)) && matches!(is_cloexec(fd), Ok(false))
+    }) {
         return Err(NotSockets);
     }
     if CLAIMED.swap(true, Ordering::SeqCst) {
@@ -123,7 +136,8 @@ pub(crate) fn claim_sockets(
     }
     let owned = fds
         .map(|fd| {
-            // SAFETY: fstat just found `fd` open (so it is not -1) and a socket,
+            // SAFETY: fstat just found `fd` open (so it is not -1) and a socket
+            // that came across exec,
             // and CLAIMED makes this the only place in the crate that wraps
             // inherited descriptors, once per process, so nothing in the
             // crate owns it already; that nothing outside the crate does is

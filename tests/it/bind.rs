@@ -841,6 +841,9 @@ fn a_disagreeing_inherited_socket_names_its_fd_and_the_fix() {
 /// in this multi-threaded process instead would be unsound.
 #[cfg(unix)]
 const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
+/// Set, the child opens a socket of its own before it binds.
+#[cfg(unix)]
+const CHILD_OWN_SOCKET: &str = "LISTENSPEC_TEST_OWN_SOCKET";
 
 /// In the child: each socket bound, and what it was inherited as.
 #[cfg(unix)]
@@ -937,6 +940,13 @@ fn child_with_fds(
 #[cfg(unix)]
 #[allow(unsafe_code)] // borrows the application's own log descriptor
 fn activation_child(spec: &str) {
+    // The application's own socket (a log's, a database's), opened before
+    // it binds: the lowest free number, the one after the passed socket.
+    let _own = std::env::var_os(CHILD_OWN_SOCKET).map(|_| {
+        let own = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert_eq!(own.as_raw_fd(), 4, "the application's socket is fd 4");
+        own
+    });
     let plan = plan_on(&lo_host(), spec);
     match plan.bind() {
         Ok(bound) => {
@@ -1081,6 +1091,37 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
     );
     assert!(out.contains(&want), "want {want:?} in:\n{out}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `LISTEN_FDS=2` with one socket passed, where the application opened a
+/// socket of its own before binding (it got fd 4): that socket is its own,
+/// close-on-exec as every descriptor std opens, so it is named for what it
+/// is, nothing is taken, and both stay open.
+#[cfg(unix)]
+#[test]
+fn a_socket_the_application_opened_is_never_taken_for_a_passed_one() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_socket_the_application_opened_is_never_taken_for_a_passed_one";
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = activated_child(
+        name,
+        &format!("l = 127.0.0.1; l.web = http:{port}"),
+        &[listener.as_raw_fd()],
+        &[
+            ("LISTEN_FDS", "2"),
+            ("LISTEN_FDNAMES", "l.web:app"),
+            (CHILD_OWN_SOCKET, "1"),
+        ],
+    );
+    let want = "LISTEN_FDS=2 announces fds 3 to 4, but fd 4 (\"app\") is a socket this process opened itself (close-on-exec)";
+    assert!(out.contains(want), "want {want:?} in:\n{out}");
+    assert!(out.contains("not one passed to it"), "{out}");
+    assert!(out.contains("none was taken or closed"), "{out}");
+    assert!(out.contains("child: fd 3 open"), "{out}");
+    assert!(out.contains("child: fd 4 open"), "{out}");
 }
 
 /// Hostile counts through the real environment: a bind error, no panic,
