@@ -890,10 +890,15 @@ pub(crate) fn bind_with(
     }
     if !failures.is_empty() {
         // Dropping `bound` closes every socket opened above; the socket
-        // files this call made go too, `keep-file` or not.
+        // files this call made go too, `keep-file` or not. A file a
+        // predecessor handed over stays: it serves on there.
         #[cfg(unix)]
         for u in bound.into_iter().flatten().filter_map(|e| e.unix) {
-            u.socket.discard();
+            if u.inherited.is_some() {
+                u.socket.close_keeping_file();
+            } else {
+                u.socket.discard();
+            }
         }
         return Err(BindError::new(failures));
     }

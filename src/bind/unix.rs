@@ -303,6 +303,14 @@ impl UnixSocket {
         }
     }
 
+    /// Closes the socket and leaves its file in place.
+    pub(crate) fn close_keeping_file(self) {
+        match self {
+            UnixSocket::Stream(mut s) => s.keep_file(),
+            UnixSocket::Datagram(mut s) => s.keep_file(),
+        }
+    }
+
     #[cfg(feature = "probe")]
     pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
