@@ -207,23 +207,12 @@ fn dup_at_least(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
-/// A pipe whose ends close on exec: pipe(2), then fcntl(2) (pipe2 is not
-/// on macOS).
+/// A pipe whose ends close on exec, made so at once where the OS can
+/// (std's `io::pipe`: pipe2 with `O_CLOEXEC` on Linux and the BSDs), so a
+/// child another thread spawns meanwhile inherits neither end.
 fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: `fds` has room for the two descriptors pipe writes.
-    if unsafe { libc::pipe(fds.as_mut_ptr()) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pipe just returned both, owned by no one else.
-    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-    for fd in [&r, &w] {
-        // SAFETY: fcntl F_SETFD on a descriptor this function owns.
-        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok((r, w))
+    let (r, w) = io::pipe()?;
+    Ok((r.into(), w.into()))
 }
 
 /// How a child ended, or that it has not: waitpid(2) with `WNOHANG`,
