@@ -727,24 +727,31 @@ fn successor_env(
 pub fn notify_ready() -> io::Result<bool> {
     #[cfg(unix)]
     {
-        let Some(to) = notify_address()? else {
-            return Ok(false);
-        };
-        let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
-        match socket.send_to(b"READY=1\n", &to) {
-            Ok(_) => Ok(true),
-            // The listener is gone: its socket file is left unbound
-            // (ECONNREFUSED), or removed with its directory.
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound
-                ) =>
-            {
-                Ok(false)
+        let told = match notify_address()? {
+            None => false,
+            Some(to) => {
+                let socket =
+                    socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+                match socket.send_to(b"READY=1\n", &to) {
+                    Ok(_) => true,
+                    // The listener is gone: its socket file is left unbound
+                    // (ECONNREFUSED), or removed with its directory.
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::ConnectionRefused | io::ErrorKind::NotFound
+                        ) =>
+                    {
+                        false
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            Err(e) => Err(e),
-        }
+        };
+        // Serving now, alone or soon: the socket files handed over are
+        // this process's to remove when it is done.
+        crate::bind::unix::SUCCESSOR_READY.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(told)
     }
     #[cfg(not(unix))]
     Ok(false)

@@ -66,7 +66,15 @@ pub struct SocketFile {
     /// Shared with a [`crate::handoff::Upgrader`], which keeps the file
     /// once a successor serves it.
     keep: Arc<AtomicBool>,
+    /// Handed over by a predecessor, which serves on it until this process
+    /// says it is ready: kept until then, whatever ends this process first.
+    adopted: bool,
 }
+
+/// Whether this process, a successor, has told its predecessor it is
+/// ready (or found it gone): from then on the socket files it adopted are
+/// its own to remove.
+pub(crate) static SUCCESSOR_READY: AtomicBool = AtomicBool::new(false);
 
 impl SocketFile {
     /// The socket file's path.
@@ -95,7 +103,9 @@ impl SocketFile {
     /// The guard of a socket file a predecessor made and handed over with
     /// its socket: taken only if the file at `path` is still that one (its
     /// device and inode), so this process removes it when done, as the
-    /// predecessor would have.
+    /// predecessor would have, once it has said it is ready
+    /// (`notify_ready`); ending before, it leaves the file to the
+    /// predecessor, which serves on there.
     pub(crate) fn adopt(path: &Path, dev: u64, ino: u64) -> Option<SocketFile> {
         let (dir, name, made) = handed_file(path, dev, ino)?;
         Some(SocketFile {
@@ -104,6 +114,7 @@ impl SocketFile {
             name,
             made,
             keep: Arc::new(AtomicBool::new(false)),
+            adopted: true,
         })
     }
 }
@@ -151,7 +162,8 @@ impl SocketFile {
 
 impl Drop for SocketFile {
     fn drop(&mut self) {
-        if !self.is_kept() {
+        let predecessors = self.adopted && !SUCCESSOR_READY.load(Ordering::SeqCst);
+        if !self.is_kept() && !predecessors {
             self.remove_now();
         }
     }
@@ -524,6 +536,7 @@ impl<'a> At<'a> {
             name: self.name.to_owned(),
             made: staged,
             keep: Arc::new(AtomicBool::new(false)),
+            adopted: false,
         };
         if !file.is_ours() {
             file.keep();

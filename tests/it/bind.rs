@@ -1093,51 +1093,54 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// An upgrade whose bind fails (another process took its new TCP port)
-/// leaves the socket file its predecessor handed over: the predecessor
-/// serves on there. The failed successor removed it, so clients of the
-/// server still running found no socket.
+/// A successor that ends before it says it is ready, its bind failed
+/// (another process took its new TCP port) or not, leaves the socket file
+/// its predecessor handed over: the predecessor serves on there. It removed
+/// the file, so clients of the server still running found no socket.
 #[cfg(unix)]
 #[test]
-fn a_failed_successor_leaves_the_socket_file_its_predecessor_serves_on() {
+fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
     use std::os::unix::fs::MetadataExt;
     if let Ok(spec) = std::env::var(CHILD_SPEC) {
         return activation_child(&spec);
     }
-    let name = "bind::a_failed_successor_leaves_the_socket_file_its_predecessor_serves_on";
+    let name = "bind::a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on";
     let dir = std::env::temp_dir().join(format!("listenspec-handed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("api.sock");
-    let _ = std::fs::remove_file(&path);
-    let serving = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    let file = std::fs::metadata(&path).unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let out = activated_child(
-        name,
-        &format!(
-            "u = unix; u.api = unix:{}; l = 127.0.0.1; l.web = http:{port}",
-            path.display()
-        ),
-        &[serving.as_raw_fd()],
-        &[
-            ("LISTEN_FDS", "1"),
-            ("LISTEN_FDNAMES", "u.api"),
-            (
-                "LISTENSPEC_HANDOFF",
-                &format!("{};0:{}:{}", std::process::id(), file.dev(), file.ino()),
-            ),
-        ],
-    );
-    assert!(out.contains("child: error"), "{out}");
-    let after = std::fs::metadata(&path);
-    let _ = std::fs::remove_dir_all(&dir);
-    let after = after.unwrap_or_else(|e| panic!("the handed-over file is gone ({e}):\n{out}"));
-    assert_eq!(
-        (after.dev(), after.ino()),
-        (file.dev(), file.ino()),
-        "{out}"
-    );
+    let unix = format!("u = unix; u.api = unix:{}", path.display());
+    for (spec, bound) in [
+        (format!("{unix}; l = 127.0.0.1; l.web = http:{port}"), false),
+        (unix.clone(), true),
+    ] {
+        let _ = std::fs::remove_file(&path);
+        let serving = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let file = std::fs::metadata(&path).unwrap();
+        let out = activated_child(
+            name,
+            &spec,
+            &[serving.as_raw_fd()],
+            &[
+                ("LISTEN_FDS", "1"),
+                ("LISTEN_FDNAMES", "u.api"),
+                (
+                    "LISTENSPEC_HANDOFF",
+                    &format!("{};0:{}:{}", std::process::id(), file.dev(), file.ino()),
+                ),
+            ],
+        );
+        assert_eq!(out.contains("child: error"), !bound, "{out}");
+        let after = std::fs::metadata(&path)
+            .unwrap_or_else(|e| panic!("the handed-over file is gone ({e}):\n{out}"));
+        assert_eq!(
+            (after.dev(), after.ino()),
+            (file.dev(), file.ino()),
+            "{out}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `LISTEN_FDS=2` with one socket passed, where the application opened a
