@@ -301,7 +301,7 @@ impl Doctor {
     /// `--watch`: the plan, then each change of it, as the host changes.
     /// Ends only on an error reading the host at the start, or writing the
     /// report; a later failed read is reported as the plan's errors are,
-    /// and the next change reads the host again.
+    /// and the host is read again within a second, or at its next change.
     fn watch(&self, spec: &ListenSpec) -> ExitCode {
         // Subscribed before the first capture, so no change is missed;
         // where there are no notifications, poll.
