@@ -270,6 +270,10 @@ pub enum HandoffError {
         pid: u32,
         /// The deadline given.
         within: Duration,
+        /// Another process that said `READY=1` (the last one's id): a
+        /// child of the successor, say, which is not heeded (on Linux,
+        /// where the sender is known).
+        heard_from: Option<u32>,
     },
     /// Waiting for the successor failed.
     Wait(io::Error),
@@ -304,10 +308,25 @@ impl fmt::Display for HandoffError {
                 f,
                 "the successor (pid {pid}) exited before it was ready ({status}); this process keeps serving. Its own output says why: a spec or bind error at its start-up, say"
             ),
-            HandoffError::NotReady { pid, within } => write!(
-                f,
-                "the successor (pid {pid}) did not say it was ready within {within:?}, and was killed; this process keeps serving. A successor calls listenspec::handoff::notify_ready() once it serves"
-            ),
+            HandoffError::NotReady {
+                pid,
+                within,
+                heard_from,
+            } => {
+                write!(
+                    f,
+                    "the successor (pid {pid}) did not say it was ready within {within:?}, and was killed; this process keeps serving. "
+                )?;
+                match heard_from {
+                    Some(other) => write!(
+                        f,
+                        "READY=1 came from pid {other} instead, another process (one the successor started, say), and only the successor's own is heeded: a wrapper script starts the server with `exec`, so that the server is the successor"
+                    ),
+                    None => f.write_str(
+                        "A successor calls listenspec::handoff::notify_ready() once it serves",
+                    ),
+                }
+            }
             HandoffError::Wait(error) => write!(f, "waiting for the successor failed: {error}"),
             HandoffError::Variable { name, reason } => {
                 write!(f, "the successor's variable {name:?} {reason}")
@@ -574,9 +593,11 @@ impl Upgrader {
         })?;
         let upid = pid.unsigned_abs();
         let deadline = start + ready_within;
+        let mut heard_from = None;
         loop {
             // Short waits, so a successor that ends is seen soon.
-            match notify.ready_by((Instant::now() + Duration::from_millis(50)).min(deadline)) {
+            let wait = (Instant::now() + Duration::from_millis(50)).min(deadline);
+            match notify.ready_by(pid, wait, &mut heard_from) {
                 Ok(true) => {
                     for s in sockets.iter() {
                         if let Some((.., keep)) = &s.file {
@@ -609,6 +630,7 @@ impl Upgrader {
                 return Err(HandoffError::NotReady {
                     pid: upid,
                     within: ready_within,
+                    heard_from,
                 });
             }
         }
@@ -716,6 +738,10 @@ fn successor_env(
 /// `NOTIFY_SOCKET`; returns whether it was heard there: `false` when
 /// `NOTIFY_SOCKET` is not set, and when nothing listens at it any more.
 ///
+/// Call it from the server's own process (a wrapper script `exec`s the
+/// server): on Linux a predecessor heeds a `READY=1` from its successor's
+/// process alone, not from one the successor started.
+///
 /// Call it when the server is ready to serve (its sockets bound and
 /// taken, the application built), just before it starts accepting: the
 /// predecessor stops accepting when it hears it. A successor that fails
@@ -811,6 +837,9 @@ fn c_string(s: &OsStr) -> CString {
 
 /// The datagram socket a successor says `READY=1` to: in a fresh
 /// directory of mode 0700, so only this user can, removed when dropped.
+/// On Linux only the successor's own process is heard, as systemd's
+/// `NotifyAccess=main`: a process it started (a helper, a server of its
+/// own that inherited `NOTIFY_SOCKET`) is not it being ready.
 #[cfg(unix)]
 struct NotifySocket {
     dir: PathBuf,
@@ -823,17 +852,28 @@ impl NotifySocket {
     fn new() -> io::Result<NotifySocket> {
         let dir = private_dir()?;
         let path = dir.join("notify");
-        match std::os::unix::net::UnixDatagram::bind(&path) {
+        let made = std::os::unix::net::UnixDatagram::bind(&path);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let made =
+            made.and_then(|socket| crate::sys::pass_credentials(socket.as_fd()).map(|()| socket));
+        match made {
             Ok(socket) => Ok(NotifySocket { dir, path, socket }),
             Err(e) => {
+                let _ = std::fs::remove_file(&path);
                 let _ = std::fs::remove_dir(&dir);
                 Err(e)
             }
         }
     }
 
-    /// Whether a `READY=1` arrived by `until`.
-    fn ready_by(&self, until: Instant) -> io::Result<bool> {
+    /// Whether `successor` said `READY=1` by `until`; a `READY=1` from
+    /// another process is recorded in `others`, its id, and not heeded.
+    fn ready_by(
+        &self,
+        successor: i32,
+        until: Instant,
+        others: &mut Option<u32>,
+    ) -> io::Result<bool> {
         let mut buf = [0u8; 4096];
         loop {
             let left = until.saturating_duration_since(Instant::now());
@@ -841,10 +881,13 @@ impl NotifySocket {
                 return Ok(false);
             }
             self.socket.set_read_timeout(Some(left))?;
-            match self.socket.recv(&mut buf) {
-                Ok(n) => {
+            match self.recv(&mut buf) {
+                Ok((n, sender)) => {
                     if buf[..n].split(|&b| b == b'\n').any(|l| l == b"READY=1") {
-                        return Ok(true);
+                        match sender {
+                            Some(pid) if pid != successor => *others = Some(pid.unsigned_abs()),
+                            _ => return Ok(true),
+                        }
                     }
                 }
                 Err(e)
@@ -859,6 +902,14 @@ impl NotifySocket {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// One datagram and, where the system tells it, its sender's id.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<(usize, Option<i32>)> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        return crate::sys::recv_with_sender(self.socket.as_fd(), buf);
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        return Ok((self.socket.recv(buf)?, None));
     }
 }
 

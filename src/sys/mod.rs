@@ -43,5 +43,7 @@ pub(crate) use dir::{Dir, FileStat};
 
 #[cfg(all(unix, feature = "handoff"))]
 pub(crate) use spawn::{kill_and_reap, send_with_fds, spawn_with_sockets, try_wait};
+#[cfg(all(any(target_os = "linux", target_os = "android"), feature = "handoff"))]
+pub(crate) use spawn::{pass_credentials, recv_with_sender};
 #[cfg(unix)]
 pub(crate) use unix::*;

@@ -318,3 +318,77 @@ pub(crate) fn send_with_fds(
         }
     }
 }
+
+/// Has the kernel attach each sender's credentials to the datagrams
+/// `socket` receives: `SO_PASSCRED`, unix(7)
+/// <https://man7.org/linux/man-pages/man7/unix.7.html>.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn pass_credentials(socket: BorrowedFd<'_>) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: `on` is a live c_int, its size given.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            (&raw const on).cast(),
+            std::mem::size_of_val(&on) as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Receives one datagram into `buf` on a socket set by
+/// [`pass_credentials`]: its length, and the sender's process id from its
+/// `SCM_CREDENTIALS`, which the kernel fills in and only a privileged
+/// sender can set to another's (recvmsg(2), unix(7)). `None` when no
+/// credentials came.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn recv_with_sender(
+    socket: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<(usize, Option<i32>)> {
+    let cred_bytes = std::mem::size_of::<libc::ucred>() as u32;
+    // SAFETY: CMSG_SPACE is arithmetic on its argument.
+    let space = unsafe { libc::CMSG_SPACE(cred_bytes) } as usize;
+    // u64s, so the control buffer is aligned for `cmsghdr`.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: an all-zero msghdr is a valid empty one; the fields are set next.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space as _;
+    // SAFETY: every pointer in `msg` is live and writable for the call.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
+    let Ok(n) = usize::try_from(n) else {
+        return Err(io::Error::last_os_error());
+    };
+    // SAFETY: recvmsg left `msg` describing `control`: CMSG_FIRSTHDR and
+    // CMSG_NXTHDR stay inside it or return null, and a header of
+    // SCM_CREDENTIALS whose length is checked holds a `ucred`, read
+    // unaligned as CMSG_DATA need not be.
+    let sender = unsafe {
+        let mut header = libc::CMSG_FIRSTHDR(&msg);
+        let mut sender = None;
+        while !header.is_null() {
+            if (*header).cmsg_level == libc::SOL_SOCKET
+                && (*header).cmsg_type == libc::SCM_CREDENTIALS
+                && (*header).cmsg_len as usize >= libc::CMSG_LEN(cred_bytes) as usize
+            {
+                let cred: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast());
+                sender = Some(cred.pid);
+            }
+            header = libc::CMSG_NXTHDR(&msg, header);
+        }
+        sender
+    };
+    Ok((n, sender))
+}

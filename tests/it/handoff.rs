@@ -1084,3 +1084,61 @@ fn the_successor_gets_its_variables_last_value_and_never_shadows_the_handoffs() 
         assert!(!out.exists(), "{name}: no successor is started");
     }
 }
+
+/// Set in a successor's child that only says `READY=1`.
+const SAY_READY: &str = "LISTENSPEC_TEST_SAY_READY";
+
+/// A `READY=1` from a process the successor started (one that inherited
+/// `NOTIFY_SOCKET`) is not the successor being ready: the upgrade waits
+/// for the successor's own, refuses it in the end, and names the process
+/// it heard instead. The same child run with `exec`, so it is the
+/// successor, is heard.
+#[cfg(any(target_os = "linux", target_os = "android"))] // the sender's id
+#[test]
+fn only_the_successors_own_ready_is_heeded() {
+    use listenspec::handoff::{HandoffError, Successor, Upgrader};
+    let name = "handoff::only_the_successors_own_ready_is_heeded";
+    if std::env::var_os(SAY_READY).is_some() {
+        assert!(listenspec::handoff::notify_ready().unwrap(), "heard");
+        return;
+    }
+    let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = tcp:0\n"
+        .parse()
+        .unwrap();
+    let bound = listenspec::bind_all(&spec).unwrap();
+    let upgrader = Upgrader::new(&bound).unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let successor = |before: &str, after: &str| {
+        Successor::new("/bin/sh")
+            .arg("-c")
+            .arg(format!(
+                "{before}\"$0\" --exact {name} --quiet > /dev/null{after}"
+            ))
+            .arg(&exe)
+            .env(SAY_READY, "1")
+    };
+
+    let err = upgrader
+        .upgrade(&successor("", "; exec sleep 30"), Duration::from_secs(2))
+        .unwrap_err();
+    let HandoffError::NotReady {
+        pid,
+        heard_from: Some(child),
+        ..
+    } = err
+    else {
+        panic!("{err}")
+    };
+    assert_ne!(child, pid);
+    assert!(
+        err.to_string()
+            .contains(&format!("READY=1 came from pid {child} instead"))
+            && err.to_string().contains("`exec`"),
+        "{err}"
+    );
+
+    let upgraded = upgrader
+        .upgrade(&successor("exec ", ""), Duration::from_secs(10))
+        .unwrap();
+    assert!(upgraded.took < Duration::from_secs(10));
+}
