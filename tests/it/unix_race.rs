@@ -2,12 +2,13 @@
 //! as `nobody`, in a directory it may write, loops for a bounded time
 //! against the server's socket paths while the server binds and drops its
 //! sockets a few hundred times. It connects to the sockets, renames
-//! symbolic links over their names, and flips a symlinked directory on
-//! their path between the real one and a directory of root's victims.
+//! symbolic links over their names, leaves stale sockets of its own there
+//! for the server to clear, and flips a symlinked directory on their path
+//! between the real one and a directory of root's victims.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
-use std::os::unix::net::{UnixDatagram, UnixStream};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -120,12 +121,28 @@ fn a_socket_file_holds_against_an_attacker() {
         .and_then(|n| n.split_whitespace().next()?.parse::<usize>().ok())
         .unwrap_or_else(|| panic!("server: {served}"));
     assert_eq!(bound, ROUNDS, "{served}");
-    let flips = attacks
-        .lines()
-        .find_map(|l| l.split_once("flips ").map(|(_, n)| n))
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("attacker: {attacks}"));
-    assert!(flips > 0, "attacker: {attacks}");
+    let count = |what: &str| {
+        attacks
+            .lines()
+            .find_map(|l| l.split_once(what).map(|(_, n)| n))
+            .and_then(|n| n.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("attacker: {attacks}"))
+    };
+    assert!(count("flips ") > 0, "attacker: {attacks}");
+    // The server removed stale sockets while the directory flipped: the
+    // removal went through the directory it looked in.
+    assert!(count("cleared ") > 0, "attacker: {attacks}");
+    // The line of a child's output that `key` starts, past the harness's
+    // words before it.
+    let said = |out: &str, key: &str| {
+        let rest = out.lines().find_map(|l| l.split_once(key).map(|(_, r)| r));
+        format!("{key}{}", rest.unwrap_or_default())
+    };
+    eprintln!(
+        "unix race: attacker {}; {}",
+        said(&attacks, "flips "),
+        said(&served, "bound ")
+    );
     let reached: Vec<&str> = attacks
         .lines()
         .filter(|l| l.starts_with("reached"))
@@ -195,11 +212,18 @@ fn attack(top: &Path) {
     let mut out = std::io::stdout();
     writeln!(out, "attacking").unwrap();
     let start = Instant::now();
-    let mut flips = 0u64;
+    let (mut flips, mut cleared) = (0u64, 0u64);
+    // The stale socket last left at each name, to see whether the server
+    // removed it.
+    let mut left: [Option<u64>; 2] = [None, None];
     let stop = top.join(STOP);
     while start.elapsed() < ATTACK_FOR && !stop.exists() {
-        for name in SOCKETS {
+        for (name, left) in SOCKETS.into_iter().zip(&mut left) {
             let path = work.join("p").join(name);
+            let here = std::fs::symlink_metadata(real.join(name)).ok();
+            if left.is_some_and(|ino| here.is_none_or(|m| m.ino() != ino)) {
+                cleared += 1;
+            }
             if UnixStream::connect(&path).is_ok() {
                 writeln!(out, "reached {}", path.display()).unwrap();
             }
@@ -215,8 +239,15 @@ fn attack(top: &Path) {
                 let _ = std::fs::rename(&tmp, real.join(name));
             }
             std::thread::yield_now();
-            // Gone again, or the server would only ever find the link.
+            // Gone again, or the server would only ever find the link;
+            // in its place a stale socket, nobody's, which the server
+            // removes (the directory is not sticky): a removal by path
+            // after a flip would remove root's file of that name.
             let _ = std::fs::remove_file(real.join(name));
+            *left = UnixListener::bind(real.join(name))
+                .ok()
+                .and_then(|_| std::fs::symlink_metadata(real.join(name)).ok())
+                .map(|m| m.ino());
         }
         // The directory on the path, flipped to root's victims and back:
         // a removal or chmod by path meanwhile would land on root's file
@@ -230,5 +261,5 @@ fn attack(top: &Path) {
         }
         std::thread::yield_now();
     }
-    writeln!(out, "flips {flips}").unwrap();
+    writeln!(out, "flips {flips} cleared {cleared}").unwrap();
 }
