@@ -1602,6 +1602,13 @@ pub enum ForeignForm {
         /// The words after it.
         options: Vec<String>,
     },
+    /// `[::]:80;`: nginx's listen value with the `;` that ends the
+    /// directive. nginx binds `[::]` on IPv6 alone, where `[::]:80` alone
+    /// here is both families.
+    Terminated {
+        /// The value without its `;`.
+        value: String,
+    },
     /// A value still in the quotes of the file it came from (`':9090'`).
     Quoted {
         /// The value without them.
@@ -1726,6 +1733,10 @@ impl ForeignForm {
             ForeignForm::KestrelUnix { .. } => "a Unix socket as ASP.NET Core writes it".to_owned(),
             ForeignForm::Quoted { .. } => {
                 "a value in quotes, which a config file's syntax left in".to_owned()
+            }
+            ForeignForm::Terminated { .. } => {
+                "an address ended by `;` as nginx's listen is, where nginx binds [::] on IPv6 alone"
+                    .to_owned()
             }
             ForeignForm::CaddyUnix { network, .. } => {
                 format!("Caddy's {network} network address form")
@@ -2010,6 +2021,10 @@ impl ForeignForm {
                 "a unix network and an {scheme} endpoint: `listen = unix` and `listen.{scheme} = {scheme}:{path}`"
             ),
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
+            ForeignForm::Terminated { value } => format!(
+                "{}; or {value}, without the `;`, for both families",
+                with_options(value, &[])
+            ),
             ForeignForm::WithOptions { address, options } => with_options(address, options),
             ForeignForm::CaddyUnix { network, path } => match network.as_str() {
                 "unixgram" => format!("unixgram:{path}"),

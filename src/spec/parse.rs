@@ -156,6 +156,25 @@ impl Read {
             self.one_address(origin(1), one);
             return;
         }
+        // nginx's `[::]:80;` is IPv6 alone: read as a list of one value, it
+        // would be both families.
+        if let Some(value) = input.trim_ascii().strip_suffix(';')
+            && !value.contains("://")
+            && let Some(Ok(shorthand::Value::Ip { dual: true, .. })) = shorthand::shorthand(value)
+        {
+            self.errors.push(Located {
+                line: Some(1),
+                statement: Some(input.trim_ascii().to_owned()),
+                layer: layer.map(str::to_owned),
+                kind: SpecErrorKind::Foreign {
+                    written: input.trim_ascii().to_owned(),
+                    form: ForeignForm::Terminated {
+                        value: value.trim_ascii().to_owned(),
+                    },
+                },
+            });
+            return;
+        }
         let statements = statements(input);
         // At most one parsed statement each: reserved at once, so a spec of
         // many thousand statements is not copied as the list grows.

@@ -686,6 +686,7 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         // nginx's `[::]` is IPv6 alone whatever its other words; a port
         // with nginx's words is every IPv4 address.
         ("[::]:8080 ssl", Some(Family::V6)),
+        ("[::]:8080;", Some(Family::V6)),
         ("http://[::]:8080 default_server", Some(Family::V6)),
         ("8080 ssl http2", Some(Family::V4)),
         ("8080 reuseport", Some(Family::V4)),
