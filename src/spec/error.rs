@@ -187,6 +187,23 @@ impl fmt::Display for SpecErrorKind {
                 "{name:?} is not a name: use up to {} letters, digits, '-' and '_', starting with a letter",
                 Name::MAX
             ),
+            // Kafka's `listeners=PLAINTEXT://:9092`, etcd's
+            // `listen-client-urls=http://0.0.0.0:2379`: what the URL alone
+            // is told, rather than an example of another.
+            SpecErrorKind::BadSelector {
+                text,
+                reason: SelectorError::Url,
+            } => {
+                let instead = match super::shorthand::shorthand(text) {
+                    Some(Ok(_)) => format!("{text}, alone"),
+                    _ => super::shorthand::foreign(text)
+                        .map_or_else(|| format!("{text}, alone"), |form| form.instead()),
+                };
+                write!(
+                    f,
+                    "selector {text:?}: a URL is a one-address value, the whole spec, not a selector; write {instead}"
+                )
+            }
             SpecErrorKind::BadSelector { text, reason } => {
                 write!(f, "selector {text:?}: {reason}")
             }
@@ -666,7 +683,7 @@ impl fmt::Display for SelectorError {
             ),
             SelectorError::NotReadBack => f.write_str("it does not read back as itself"),
             SelectorError::Url => f.write_str(
-                "a URL is a one-address value, written alone (tcp://0.0.0.0:9092 is every IPv4 address on port 9092), not a selector; a network selects addresses, blocks, if:NAME, dns:NAME or classes",
+                "a URL is a one-address value, the whole spec (tcp://0.0.0.0:9092 alone), not a selector; a network selects addresses, blocks, if:NAME, dns:NAME or classes",
             ),
             SelectorError::UrlSpelling(ip) if ip.is_unspecified() => write!(
                 f,
