@@ -14,8 +14,9 @@
 //! `clap` features (`handoff` is off by default).
 //! Every endpoint of the spec answers `hello from pid N generation G`.
 //! For the tests, `UPGRADE_FAIL_FILE` names a file whose text makes a
-//! successor exit at start (`exit`), never say it is ready (`hang`), or
-//! say so only after half a second (`slow`).
+//! successor exit at start (`exit`), never say it is ready (`hang`), say
+//! so only after half a second (`slow`), or bind only after a second
+//! (`late`).
 
 #![cfg_attr(not(unix), allow(unused_imports, dead_code))]
 
@@ -84,6 +85,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|g| g.parse().ok())
         .unwrap_or(0);
     let cli = Cli::parse();
+    if generation > 0 {
+        test_failure(false).await;
+    }
     let mut bound = listenspec::bind_layers_async(cli.listen.layers().env_vars()).await?;
     println!("{bound}");
     let upgrader = std::sync::Arc::new(Upgrader::new(&bound)?);
@@ -126,7 +130,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     if generation > 0 {
-        test_failure().await;
+        test_failure(true).await;
     }
     // Ready to serve: tell a predecessor (or systemd) so, then accept. A
     // successor that fails before this line has accepted no connection.
@@ -160,15 +164,20 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// What `UPGRADE_FAIL_FILE` asks a successor to do wrong, for the tests.
-async fn test_failure() {
+/// What `UPGRADE_FAIL_FILE` asks a successor to do wrong, for the tests,
+/// before it binds or once it has (`bound`).
+async fn test_failure(bound: bool) {
     let Some(file) = std::env::var_os("UPGRADE_FAIL_FILE") else {
         return;
     };
-    match std::fs::read_to_string(file).unwrap_or_default().trim() {
-        "exit" => std::process::exit(3),
-        "hang" => std::future::pending::<()>().await,
-        "slow" => tokio::time::sleep(Duration::from_millis(500)).await,
+    match (
+        std::fs::read_to_string(file).unwrap_or_default().trim(),
+        bound,
+    ) {
+        ("exit", true) => std::process::exit(3),
+        ("hang", true) => std::future::pending::<()>().await,
+        ("slow", true) => tokio::time::sleep(Duration::from_millis(500)).await,
+        ("late", false) => tokio::time::sleep(Duration::from_secs(1)).await,
         _ => {}
     }
 }

@@ -585,12 +585,14 @@ impl Upgrader {
         let mut args = vec![program.clone()];
         args.extend(successor.args.iter().map(|a| c_string(a)));
         let fds: Vec<_> = sockets.iter().map(|s| s.fd.as_fd()).collect();
-        let pid = crate::sys::spawn_with_sockets(&program, &args, &env, &fds).map_err(|error| {
-            HandoffError::Start {
+        let handoff = handoff_entry(&sockets);
+        let with_pid = [b"LISTEN_PID=".as_slice(), &handoff];
+        let pid = crate::sys::spawn_with_sockets(&program, &args, &env, &with_pid, &fds).map_err(
+            |error| HandoffError::Start {
                 program: successor.program.clone(),
                 error,
-            }
-        })?;
+            },
+        )?;
         let upid = pid.unsigned_abs();
         let deadline = start + ready_within;
         let mut heard_from = None;
@@ -680,6 +682,26 @@ impl Upgrader {
     }
 }
 
+/// The handoff's variable but for the successor's id, which the child
+/// writes after the `;` between fork and exec, as it writes `LISTEN_PID`:
+/// which sockets carry their file, `INDEX:DEV:INO` comma-separated. The
+/// successor takes it for a handoff only with its own id there, so a copy
+/// left in the environment of a process it starts later is none, and its
+/// predecessor may die before it reads it.
+#[cfg(unix)]
+fn handoff_entry(sockets: &[Passed]) -> Vec<u8> {
+    let files: Vec<String> = sockets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            s.file
+                .as_ref()
+                .map(|(_, dev, ino, _)| format!("{i}:{dev}:{ino}"))
+        })
+        .collect();
+    format!("{HANDOFF_VAR}={};", files.join(",")).into_bytes()
+}
+
 /// The successor's environment: this process's, less what activation
 /// and readiness set, then the successor's own variables, then the
 /// sockets' (`LISTEN_PID` is written by the child itself).
@@ -703,24 +725,9 @@ fn successor_env(
             .map(|(_, kv)| kv.clone()),
     );
     let names: Vec<&str> = sockets.iter().map(|s| s.name.as_str()).collect();
-    // Which sockets carry their file: `INDEX:DEV:INO`, comma-separated.
-    let files: Vec<String> = sockets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            s.file
-                .as_ref()
-                .map(|(_, dev, ino, _)| format!("{i}:{dev}:{ino}"))
-        })
-        .collect();
     vars.push(("LISTEN_FDS".into(), sockets.len().to_string().into()));
     vars.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
     vars.push(("NOTIFY_SOCKET".into(), notify.as_os_str().to_owned()));
-    // This process's id first: the successor, this process's child, takes
-    // the variable for a handoff only from its parent, so a copy left in
-    // the environment of a process it starts later is not one.
-    let handoff = format!("{};{}", std::process::id(), files.join(","));
-    vars.push((HANDOFF_VAR.into(), handoff.into()));
     vars.into_iter()
         .map(|(k, v)| {
             let mut entry = k.as_bytes().to_vec();

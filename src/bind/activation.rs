@@ -671,11 +671,10 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
     let Some(announced) = announced else {
         return Ok(Vec::new());
     };
-    // Set only by a predecessor handing its sockets over: its process id,
-    // then which of the sockets carry their socket file, `INDEX:DEV:INO`
-    // comma-separated.
-    let handoff = var(HANDOFF_VAR)
-        .and_then(|v| from_parent(&v, std::os::unix::process::parent_id()).map(handed_files));
+    // Set only by a predecessor handing its sockets over: which of the
+    // sockets carry their socket file, `INDEX:DEV:INO` comma-separated,
+    // then this process's id.
+    let handoff = var(HANDOFF_VAR).and_then(|v| for_me(&v, std::process::id()).map(handed_files));
     let owned = match sys::claim_sockets(FIRST_FD, announced.count) {
         Ok(Some(owned)) => owned,
         Ok(None) => return Ok(Vec::new()),
@@ -705,16 +704,18 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
         .collect()
 }
 
-/// What the handoff variable says of the sockets, when the predecessor it
-/// names (`PID;…`) is `parent`, this process's parent: the successor is
-/// the predecessor's child. Any other value (a copy the successor left in
-/// the environment of a process it started, a forged one, one of an
-/// older version without the id) is no handoff, and every socket passed
-/// is then checked as socket activation checks it.
+/// What the handoff variable says of the sockets, when the process it
+/// names (`…;PID`, written between fork and exec as `LISTEN_PID` is) is
+/// `me`, this process. Any other value (a copy the successor left in the
+/// environment of a process it started, a forged one, one of an older
+/// version, which named its own id first) is no handoff, and every socket
+/// passed is then checked as socket activation checks it. The predecessor
+/// need not be alive: one killed during the upgrade has left its sockets
+/// and files to this process.
 #[cfg(unix)]
-fn from_parent(value: &str, parent: u32) -> Option<&str> {
-    let (pid, files) = value.split_once(';')?;
-    (pid.parse::<u32>().ok()? == parent).then_some(files)
+fn for_me(value: &str, me: u32) -> Option<&str> {
+    let (files, pid) = value.rsplit_once(';')?;
+    (pid.parse::<u32>().ok()? == me).then_some(files)
 }
 
 /// The device and inode of each handed-over socket's file, by the
@@ -746,7 +747,7 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 // Socket activation is Unix's: the functions tested here exist only there.
 #[cfg(all(test, unix))]
 mod tests {
-    use super::{ActivationError, announced, from_parent, handed_files};
+    use super::{ActivationError, announced, for_me, handed_files};
 
     /// A predecessor's list of socket files is read entry by entry: what
     /// does not read as `INDEX:DEV:INO` is skipped (that file then stays
@@ -853,22 +854,27 @@ mod tests {
         );
     }
 
-    /// The handoff variable counts only from the parent it names: not a
-    /// copy inherited further down, nor a forged or empty one.
+    /// The handoff variable counts only for the process it names: not a
+    /// copy inherited further down, nor a forged or empty one, nor an
+    /// older version's, which named the predecessor first.
     #[test]
-    fn a_handoff_is_taken_from_the_parent_it_names_alone() {
-        assert_eq!(from_parent("41;0:1:2", 41), Some("0:1:2"));
-        assert_eq!(from_parent("41;", 41), Some(""));
+    fn a_handoff_is_taken_by_the_process_it_names_alone() {
+        assert_eq!(for_me("0:1:2;41", 41), Some("0:1:2"));
+        assert_eq!(for_me("0:1:2,1:3:4;41", 41), Some("0:1:2,1:3:4"));
+        assert_eq!(for_me(";41", 41), Some(""));
         for other in [
-            "41;0:1:2",
+            "0:1:2;41",
+            "7;0:1:2",
+            "7;",
             "",
             ";",
             "0:1:2",
-            "x;0:1:2",
-            "-41;",
-            "4294967337;",
+            "0:1:2;x",
+            ";-7",
+            ";4294967303",
+            "0:1:2;7;8",
         ] {
-            assert_eq!(from_parent(other, 7), None, "{other:?}");
+            assert_eq!(for_me(other, 7), None, "{other:?}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! Starting a successor process with sockets at descriptors 3 and up, as
-//! socket activation passes them, and `LISTEN_PID` set to its own id.
+//! socket activation passes them, and `LISTEN_PID` (and the handoff's own
+//! variable) ending in its own id.
 //!
 //! The one place in the crate where a sequence of calls is one unit: after
 //! fork(2) a multi-threaded parent's child may only make
@@ -20,15 +21,13 @@ const FIRST_FD: RawFd = 3;
 /// Room for a process id's digits: `pid_t` is an `i32`, at most 10 digits.
 const PID_DIGITS: usize = 10;
 
-/// The environment entry that holds the child's id, written in the child.
-const LISTEN_PID: &[u8] = b"LISTEN_PID=";
-
 /// Starts `program` (a path, not looked up in `PATH`) with `args` (the
 /// first is `argv[0]`) and `env` (`NAME=value` entries), and `sockets` at
 /// descriptors 3, 4, ... in order, without close-on-exec; the environment
-/// also gets `LISTEN_PID=` the child's own id. Returns the child's id once
-/// it has executed the program, or the error of the fork or the exec (the
-/// child is then reaped).
+/// also gets each of `with_pid` (`LISTEN_PID=`, say) followed by the
+/// child's own id. Returns the child's id once it has executed the
+/// program, or the error of the fork or the exec (the child is then
+/// reaped).
 ///
 /// fork(2) <https://man7.org/linux/man-pages/man2/fork.2.html>, dup2(2),
 /// execve(2) <https://man7.org/linux/man-pages/man2/execve.2.html>.
@@ -36,6 +35,7 @@ pub(crate) fn spawn_with_sockets(
     program: &CStr,
     args: &[CString],
     env: &[CString],
+    with_pid: &[&[u8]],
     sockets: &[BorrowedFd<'_>],
 ) -> io::Result<i32> {
     let top = FIRST_FD + RawFd::try_from(sockets.len()).map_err(|_| too_many())?;
@@ -47,18 +47,33 @@ pub(crate) fn spawn_with_sockets(
         .collect::<io::Result<_>>()?;
     let staged_raw: Vec<RawFd> = staged.iter().map(AsRawFd::as_raw_fd).collect();
 
-    let mut pid_entry: Vec<u8> = Vec::with_capacity(LISTEN_PID.len() + PID_DIGITS + 1);
-    pid_entry.extend_from_slice(LISTEN_PID);
-    pid_entry.resize(LISTEN_PID.len() + PID_DIGITS + 1, 0);
+    // Each entry with room for the digits and a NUL, written in the child.
+    let mut pid_entries: Vec<Vec<u8>> = with_pid
+        .iter()
+        .map(|prefix| {
+            let mut entry = prefix.to_vec();
+            entry.resize(prefix.len() + PID_DIGITS + 1, 0);
+            entry
+        })
+        .collect();
+    let starts: Vec<*mut u8> = pid_entries.iter_mut().map(Vec::as_mut_ptr).collect();
+    let digits: Vec<*mut u8> = starts
+        .iter()
+        .zip(with_pid)
+        // SAFETY: each entry is longer than its prefix.
+        .map(|(&start, prefix)| unsafe { start.add(prefix.len()) })
+        .collect();
     let argv: Vec<*const c_char> = args
         .iter()
         .map(|a| a.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect();
-    let mut envp: Vec<*const c_char> = env.iter().map(|e| e.as_ptr()).collect();
-    envp.push(pid_entry.as_ptr().cast());
-    envp.push(std::ptr::null());
-    let digits: *mut u8 = pid_entry[LISTEN_PID.len()..].as_mut_ptr();
+    let envp: Vec<*const c_char> = env
+        .iter()
+        .map(|e| e.as_ptr())
+        .chain(starts.iter().map(|&s| s.cast_const().cast()))
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
 
     let (read_end, write_end) = pipe_cloexec()?;
     // SAFETY: fork has no preconditions; what the child may do after it is
@@ -70,16 +85,17 @@ pub(crate) fn spawn_with_sockets(
     if pid == 0 {
         // SAFETY: in the child of a possibly multi-threaded process, so
         // only async-signal-safe calls (sigprocmask, signal, dup2, getpid,
-        // execve, write, _exit) on memory made before the fork: `digits`
-        // points into `pid_entry` with room for 10 digits and a NUL,
-        // `argv` and `envp` are NULL-terminated arrays of NUL-terminated
-        // strings that live until the exec, and the descriptors are open.
+        // execve, write, _exit) on memory made before the fork: each of
+        // `digits` points into an entry of `pid_entries` with room for 10
+        // digits and a NUL, `argv` and `envp` are NULL-terminated arrays
+        // of NUL-terminated strings that live until the exec, and the
+        // descriptors are open.
         unsafe {
             child(
                 program.as_ptr(),
                 &argv,
                 &envp,
-                digits,
+                &digits,
                 &staged_raw,
                 write_end.as_raw_fd(),
             )
@@ -119,13 +135,13 @@ pub(crate) fn spawn_with_sockets(
 /// # Safety
 ///
 /// Called only in the child of fork, with `argv` and `envp`
-/// NULL-terminated, `digits` writable for `PID_DIGITS + 1` bytes, and the
-/// descriptors open.
+/// NULL-terminated, each of `digits` writable for `PID_DIGITS + 1` bytes,
+/// and the descriptors open.
 unsafe fn child(
     program: *const c_char,
     argv: &[*const c_char],
     envp: &[*const c_char],
-    digits: *mut u8,
+    digits: &[*mut u8],
     staged: &[RawFd],
     report: RawFd,
 ) -> ! {
@@ -146,7 +162,10 @@ unsafe fn child(
                 fail(report);
             }
         }
-        write_decimal(libc::getpid().unsigned_abs(), digits);
+        let pid = libc::getpid().unsigned_abs();
+        for &at in digits {
+            write_decimal(pid, at);
+        }
         libc::execve(program, argv.as_ptr(), envp.as_ptr());
         fail(report)
     }

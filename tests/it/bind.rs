@@ -1118,7 +1118,10 @@ fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
         let _ = std::fs::remove_file(&path);
         let serving = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let file = std::fs::metadata(&path).unwrap();
-        let out = activated_child(
+        // The handoff's variable ends in the successor's id, as
+        // `LISTEN_PID` is.
+        let out = child_with_fds(
+            r#"export LISTEN_PID=$$ LISTENSPEC_HANDOFF="$LISTENSPEC_HANDOFF$$"; exec "$@""#,
             name,
             &spec,
             &[serving.as_raw_fd()],
@@ -1127,7 +1130,7 @@ fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
                 ("LISTEN_FDNAMES", "u.api"),
                 (
                     "LISTENSPEC_HANDOFF",
-                    &format!("{};0:{}:{}", std::process::id(), file.dev(), file.ino()),
+                    &format!("0:{}:{};", file.dev(), file.ino()),
                 ),
             ],
         );
@@ -1412,8 +1415,9 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
     }
 }
 
-/// The handoff's variable counts only from the parent it names: set empty,
-/// forged, or left over from another process's upgrade, it does not turn
+/// The handoff's variable counts only in the process it names: set empty,
+/// forged, naming another process (its parent, as older versions did), or
+/// left over from another process's upgrade, it does not turn
 /// socket activation's checks into the handoff's silent close (a socket
 /// that disagrees with the plan is refused, naming how).
 #[cfg(target_os = "linux")]
@@ -1423,7 +1427,19 @@ fn a_stray_handoff_variable_leaves_activation_checks_as_they_are() {
         return activation_child(&spec);
     }
     let name = "bind::a_stray_handoff_variable_leaves_activation_checks_as_they_are";
-    for value in ["", "1;", "0:1:2", "1;0:1:2"] {
+    let parent = std::process::id().to_string();
+    let named_parent = format!("0:1:2;{parent}");
+    let older = format!("{parent};0:1:2");
+    for value in [
+        "",
+        "1;",
+        ";1",
+        "0:1:2",
+        "1;0:1:2",
+        "0:1:2;1",
+        &named_parent,
+        &older,
+    ] {
         let pinned = raw_socket("127.0.0.1:0", false, None, Some("lo"));
         let port = port_of(&pinned);
         let out = activated_child(

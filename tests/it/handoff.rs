@@ -448,6 +448,69 @@ fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
     drop(first);
 }
 
+/// A predecessor killed before its successor has read its environment:
+/// the successor takes every socket all the same, a Unix socket with its
+/// file, which it removes when it ends. The handoff names the successor,
+/// not its parent, which is gone by then. (The successor took the Unix
+/// socket for an activated one of another name, and refused it.)
+#[test]
+fn a_predecessor_killed_before_its_successor_starts_leaves_it_every_socket() {
+    let dir = Scratch::new("orphan");
+    let (spec, log, fail, sock) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("fail"),
+        dir.join("web.sock"),
+    );
+    std::fs::write(
+        &spec,
+        format!(
+            "local = 127.0.0.1 expose=local\nlocal.web = http:0\n\
+             sock = unix\nsock.web = http:{}\n",
+            sock.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(&fail, "late").unwrap();
+    let first = start(
+        &spec,
+        &log,
+        &[("UPGRADE_FAIL_FILE", fail.to_str().unwrap())],
+    );
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    signal(pid, "-HUP");
+    let successor = wait_for_child(pid);
+    let _last = Last(successor);
+    signal(pid, "-KILL");
+    wait_ended(pid);
+    assert_eq!(bound_addr(&log, "local.web", 1), addr);
+    assert_eq!(wait_generation(addr, 1), successor);
+    let unix = get(Target::Unix(sock.clone())).unwrap();
+    assert_eq!(who(&unix), (successor, 1));
+    stop(successor);
+    assert!(!sock.exists(), "the successor removed the file it took");
+    drop(first);
+}
+
+/// The first child process of `pid` to appear, from /proc.
+fn wait_for_child(pid: u32) -> u32 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        // Any of its threads may have started it: each task's list.
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let child = tasks.flatten().find_map(|task| {
+            let list = std::fs::read_to_string(task.path().join("children")).ok()?;
+            list.split_whitespace().next()?.parse().ok()
+        });
+        if let Some(child) = child {
+            return child;
+        }
+        assert!(Instant::now() < deadline, "{pid} started no successor");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// A new spec that binds a port or path the predecessor keeps in another
 /// way (a TCP socket now pinned to a device, a Unix socket file now of
 /// another mode): the handed socket does not fit and is closed, the new
