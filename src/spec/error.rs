@@ -2275,8 +2275,16 @@ fn with_options(address: &str, options: &[String]) -> String {
     let haproxy_any = address.starts_with(':')
         && !address.starts_with("::")
         && matches!(&form, None | Some(ForeignForm::PortRange { .. }));
+    // Options to write on an endpoint's line: its address as one value,
+    // for the network's line.
+    let with_options = !here.is_empty() || v6only.is_some();
     let address = match &form {
         _ if haproxy_any => format!("0.0.0.0{address}"),
+        Some(ForeignForm::Star { port }) if with_options => format!("0.0.0.0:{port}"),
+        Some(ForeignForm::Haproxy {
+            prefix,
+            address: at,
+        }) if with_options => haproxy_address(prefix, at).unwrap_or_else(|| address.to_owned()),
         Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
         // A port with options is nginx's `listen 443`: every IPv4 address.
         Some(ForeignForm::PortOnly { port }) => format!("0.0.0.0:{port}"),
@@ -2341,11 +2349,27 @@ fn with_options(address: &str, options: &[String]) -> String {
                 (None, _) => format!("the address alone, {address}"),
             },
             (None, false) => match super::shorthand::foreign(address) {
-                Some(form) => format!(
-                    "{}; and {} on the endpoint's line",
-                    form.instead(),
-                    here.join(" ")
-                ),
+                Some(form) => {
+                    let instead = form.instead();
+                    // Those its own endpoint's line does not have already.
+                    let written = |o: &&String| {
+                        instead
+                            .split(|c: char| c.is_ascii_whitespace() || c == '`')
+                            .any(|w| w == o.as_str())
+                    };
+                    let missing: Vec<&str> = here
+                        .iter()
+                        .filter(|o| !written(o))
+                        .map(String::as_str)
+                        .collect();
+                    match missing.is_empty() {
+                        true => instead,
+                        false => format!(
+                            "{instead}; and {} on the endpoint's line",
+                            missing.join(" ")
+                        ),
+                    }
+                }
                 None => format!("the address alone, {address}"),
             },
         }
@@ -2429,15 +2453,7 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
     };
     let (host, port) = address.rsplit_once(':').unwrap_or((address, "PORT"));
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let family = match prefix {
-        "ipv4" | "tcp4" | "udp4" | "quic4" => Some(Family::V4),
-        "ipv6" | "tcp6" | "udp6" | "quic6" => Some(Family::V6),
-        _ if host.contains(':') => Some(Family::V6),
-        _ if host.is_empty() || host == "*" || host.parse::<std::net::Ipv4Addr>().is_ok() => {
-            Some(Family::V4)
-        }
-        _ => None,
-    };
+    let family = haproxy_family(prefix, host);
     let address = format!("{}:{port}", bracketed(host));
     let ipv6_wildcard =
         matches!(host, "" | "*") || host.parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED);
@@ -2455,6 +2471,43 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
         },
         _ => on_family(scheme, family, &address),
     }
+}
+
+/// The family HAProxy binds `host` on after `prefix@`: the prefix's, else
+/// the address's; `*` and no host are IPv4's wildcard.
+fn haproxy_family(prefix: &str, host: &str) -> Option<Family> {
+    match prefix {
+        "ipv4" | "tcp4" | "udp4" | "quic4" => Some(Family::V4),
+        "ipv6" | "tcp6" | "udp6" | "quic6" => Some(Family::V6),
+        _ if host.contains(':') => Some(Family::V6),
+        _ if host.is_empty() || host == "*" || host.parse::<std::net::Ipv4Addr>().is_ok() => {
+            Some(Family::V4)
+        }
+        _ => None,
+    }
+}
+
+/// HAProxy's `PREFIX@HOST:PORT` as one address of this grammar, where it
+/// is one (an IP socket on one port): `ipv6@:::80` is `[::]:80`,
+/// `udp@:53` `udp://0.0.0.0:53`.
+fn haproxy_address(prefix: &str, address: &str) -> Option<String> {
+    let (host, port) = address.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let udp = prefix.starts_with("udp") || prefix.starts_with("quic");
+    if !udp && !matches!(prefix, "ipv4" | "ipv6" | "tcp" | "tcp4" | "tcp6") {
+        return None;
+    }
+    let host = match (haproxy_family(prefix, host)?, host) {
+        (Family::V4, "" | "*") => "0.0.0.0",
+        (Family::V6, "" | "*") => "::",
+        (_, host) => host,
+    };
+    let address = format!("{}:{port}", bracketed(host));
+    Some(if udp {
+        format!("udp://{address}")
+    } else {
+        address
+    })
 }
 
 /// A Unix socket's path as the grammar takes it: HAProxy's `unix@app.sock`

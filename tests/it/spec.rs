@@ -687,6 +687,10 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         // with nginx's words is every IPv4 address.
         ("[::]:8080 ssl", Some(Family::V6)),
         ("[::]:8080;", Some(Family::V6)),
+        // HAProxy's with options: its family kept on the lines written.
+        ("*:8080 reuseport", Some(Family::V4)),
+        ("ipv4@:8080 reuseport", Some(Family::V4)),
+        ("ipv6@:::8080 v6only", Some(Family::V6)),
         ("http://[::]:8080 default_server", Some(Family::V6)),
         ("8080 ssl http2", Some(Family::V4)),
         ("8080 reuseport", Some(Family::V4)),
