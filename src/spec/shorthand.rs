@@ -364,6 +364,14 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     {
         return None;
     }
+    // A number no port can be (`99999`): the port's own error. A port
+    // alone is another program's form (`foreign`).
+    if text.bytes().all(|b| b.is_ascii_digit())
+        && !is_port(text)
+        && let Err(kind) = text.parse::<Ports>()
+    {
+        return Some(Err(located(text, kind)));
+    }
     // `tcp://:2375`: every address to Go and Kafka, localhost to Docker;
     // the grammar names both.
     if text.starts_with("tcp://:") {
