@@ -781,14 +781,14 @@ fn place_unix(
     } else {
         // A service manager's socket file is the unit's to remove; one a
         // predecessor handed over with its socket is this process's now,
-        // if it is still that file.
+        // if it is still that file, and kept as this spec says.
         let file = match (inh.predecessor, u.path().file()) {
             (
                 Some(activation::Predecessor {
                     file: Some((dev, ino)),
                 }),
                 Some(path),
-            ) => SocketFile::adopt(path, dev, ino),
+            ) => SocketFile::adopt(path, dev, ino, ep.options().keep_file),
             _ => None,
         };
         placed.unix[i] = Some(BoundUnix {

@@ -104,16 +104,17 @@ impl SocketFile {
     /// its socket: taken only if the file at `path` is still that one (its
     /// device and inode), so this process removes it when done, as the
     /// predecessor would have, once it has said it is ready
-    /// (`notify_ready`); ending before, it leaves the file to the
-    /// predecessor, which serves on there.
-    pub(crate) fn adopt(path: &Path, dev: u64, ino: u64) -> Option<SocketFile> {
+    /// (`notify_ready`), unless this spec says `keep-file` (`keep`); ending
+    /// before, it leaves the file to the predecessor, which serves on
+    /// there.
+    pub(crate) fn adopt(path: &Path, dev: u64, ino: u64, keep: bool) -> Option<SocketFile> {
         let (dir, name, made) = handed_file(path, dev, ino)?;
         Some(SocketFile {
             path: path.to_owned(),
             dir,
             name,
             made,
-            keep: Arc::new(AtomicBool::new(false)),
+            keep: Arc::new(AtomicBool::new(keep)),
             adopted: true,
         })
     }

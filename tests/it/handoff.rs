@@ -493,6 +493,44 @@ fn a_predecessor_killed_before_its_successor_starts_leaves_it_every_socket() {
     drop(first);
 }
 
+/// A successor whose spec now says `keep-file` leaves the socket file it
+/// took over when it ends, as it would one it made. (It removed it, as
+/// the predecessor's spec, without `keep-file`, would have.)
+#[test]
+fn a_socket_file_taken_over_is_kept_as_the_new_spec_says() {
+    let dir = Scratch::new("keep");
+    let (spec, log, sock) = (
+        dir.join("listen.spec"),
+        dir.join("out.log"),
+        dir.join("web.sock"),
+    );
+    let write = |keep: &str| {
+        let text = format!(
+            "local = 127.0.0.1 expose=local\nlocal.web = http:0\n\
+             sock = unix\nsock.web = http:{}{keep}\n",
+            sock.display()
+        );
+        std::fs::write(&spec, text).unwrap();
+    };
+    write("");
+    let first = start(&spec, &log, &[]);
+    let addr = bound_addr(&log, "local.web", 0);
+    let pid = wait_generation(addr, 0);
+    let _first_last = Last(pid);
+    use std::os::unix::fs::MetadataExt;
+    let made = std::fs::metadata(&sock).unwrap().ino();
+    write(" keep-file");
+    signal(pid, "-HUP");
+    let next = wait_generation(addr, 1);
+    let _last = Last(next);
+    wait_ended(pid);
+    assert_eq!(who(&get(Target::Unix(sock.clone())).unwrap()), (next, 1));
+    stop(next);
+    let kept = std::fs::symlink_metadata(&sock).expect("the file is kept");
+    assert_eq!(kept.ino(), made, "the same file");
+    drop(first);
+}
+
 /// The first child process of `pid` to appear, from /proc.
 fn wait_for_child(pid: u32) -> u32 {
     let deadline = Instant::now() + PATIENCE;
