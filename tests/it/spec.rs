@@ -636,6 +636,37 @@ fn has_placeholder(text: &str) -> bool {
         .any(|w| w.len() > 1 && w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
 }
 
+/// nginx's `[::]:80;` pasted without `listen` never takes IPv4, as
+/// nginx's does not: where `[::]` alone is dual-stack (Linux), the `;`
+/// says it was nginx's and it is refused, told how to write IPv6 alone;
+/// elsewhere `[::]:80` is IPv6 alone already, and reads.
+#[test]
+fn nginxs_ipv6_wildcard_with_its_semicolon_never_takes_ipv4() {
+    for (written, port) in [("[::]:80;", 80), ("[::]:443 ;", 443)] {
+        match written.parse::<ListenSpec>() {
+            Err(e) => {
+                assert!(cfg!(any(target_os = "linux", target_os = "android")), "{e}");
+                let [only] = e.errors() else { panic!("{e}") };
+                assert_eq!(kind_and_reason(&only.kind), "Foreign:Terminated", "{e}");
+                assert!(
+                    e.to_string().contains(&format!(
+                        "is an address ended by `;` as nginx's listen is, where nginx binds [::] on IPv6 alone; write a network and an endpoint with the options: `listen = :: expose=public` and `listen.tcp = tcp:{port} v6only`; or [::]:{port}, without the `;`, for both families"
+                    )),
+                    "{e}"
+                );
+            }
+            Ok(spec) => {
+                assert!(
+                    !cfg!(any(target_os = "linux", target_os = "android")),
+                    "{spec}"
+                );
+                let want = format!("listen = :: expose=public\nlisten.tcp = tcp:{port}\n");
+                assert_eq!(spec.to_string(), want);
+            }
+        }
+    }
+}
+
 #[test]
 fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
     let host = listenspec::Host::builder()
@@ -686,7 +717,6 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         // nginx's `[::]` is IPv6 alone whatever its other words; a port
         // with nginx's words is every IPv4 address.
         ("[::]:8080 ssl", Some(Family::V6)),
-        ("[::]:8080;", Some(Family::V6)),
         // HAProxy's with options: its family kept on the lines written.
         ("*:8080 reuseport", Some(Family::V4)),
         ("ipv4@:8080 reuseport", Some(Family::V4)),
@@ -700,6 +730,11 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
             (!cfg!(any(target_os = "linux", target_os = "android"))).then_some(Family::V6),
         ),
     ];
+    let mut cases = cases.to_vec();
+    // nginx's `[::]:8080;`, refused where `[::]` alone is dual-stack.
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        cases.push(("[::]:8080;", Some(Family::V6)));
+    }
     for (written, family) in cases {
         let text = suggestion(written);
         let spec: ListenSpec = text
