@@ -2040,9 +2040,11 @@ impl ForeignForm {
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
             ForeignForm::Terminated { value } => format!(
                 "{}; or {value}, without the `;`, for both families",
-                with_options(value, &[])
+                with_options(value, &[], false)
             ),
-            ForeignForm::WithOptions { address, options } => with_options(address, options),
+            ForeignForm::WithOptions { address, options } => {
+                with_options(address, options, super::shorthand::is_haproxys(options))
+            }
             ForeignForm::CaddyUnix { network, path } => match network.as_str() {
                 "unixgram" => format!("unixgram:{path}"),
                 // SOCK_SEQPACKET: listenspec binds streams and datagrams.
@@ -2056,12 +2058,25 @@ impl ForeignForm {
             // nginx's and HAProxy's words as their own: `listen [::]:80`
             // is IPv6 alone, `bind :80` IPv4.
             ForeignForm::Pasted { word, value } if matches!(word.as_str(), "listen" | "bind") => {
+                let haproxy = word == "bind";
                 match super::shorthand::foreign(value) {
                     Some(ForeignForm::WithOptions { address, options }) => {
-                        with_options(&address, &options)
+                        with_options(&address, &options, haproxy)
                     }
-                    _ => with_options(value, &[]),
+                    _ => with_options(value, &[], haproxy),
                 }
+            }
+            // gunicorn binds `:8000` on an IPv4 socket (an empty host is
+            // no IPv6 address to it).
+            ForeignForm::Pasted { word, value }
+                if matches!(word.as_str(), "--bind" | "-b")
+                    && value
+                        .strip_prefix(':')
+                        .is_some_and(super::shorthand::is_port) =>
+            {
+                format!(
+                    "0.0.0.0{value} for every IPv4 address, as gunicorn binds {value} ({value} here is both families)"
+                )
             }
             ForeignForm::Pasted { value, .. } => match super::shorthand::shorthand(value) {
                 Some(Ok(_)) => format!("the value alone, {value}"),
@@ -2208,7 +2223,7 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
 /// network of the address (`[::]` with `ipv6only=on` stays on IPv6 alone);
 /// without any, the address as its own form says. The others (TLS, HTTP/2,
 /// the default server) are the server's own.
-fn with_options(address: &str, options: &[String]) -> String {
+fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
     // The socket options this grammar has, each once, the last word of
     // one kind winning; a backlog that is no number is no option here.
     let (mut v6only, mut here, mut theirs) = (None, Vec::new(), Vec::new());
@@ -2263,8 +2278,14 @@ fn with_options(address: &str, options: &[String]) -> String {
         }
     }
     // nginx's `listen [::]:80` is IPv6 alone (ipv6only=on by default),
-    // where `[::]:80` here is both families.
-    let nginx_wildcard = address.contains("[::]");
+    // where `[::]:80` here is both families; HAProxy's (`ipv6@[::]:80`
+    // too) is both, as here.
+    let haproxy = haproxy
+        || matches!(
+            super::shorthand::foreign(address),
+            Some(ForeignForm::Haproxy { .. })
+        );
+    let nginx_wildcard = address.contains("[::]") && !haproxy;
     if v6only.is_none() && nginx_wildcard {
         v6only = Some(("v6only", String::new()));
     }

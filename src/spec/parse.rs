@@ -25,6 +25,9 @@ struct Statement<'a> {
     /// A `#` right after the text, with no space between: in
     /// `/run/a.sock#x` the `#` may be part of what was meant.
     glued_comment: bool,
+    /// Ended by `;` with nothing after it on its line but blanks or a
+    /// comment, as nginx ends a directive: a list of values goes on.
+    semicolon_ends_line: bool,
 }
 
 impl Statement<'_> {
@@ -156,26 +159,8 @@ impl Read {
             self.one_address(origin(1), one);
             return;
         }
-        // nginx's `[::]:80;` is IPv6 alone: read as a list of one value, it
-        // would be both families.
-        if let Some(value) = input.trim_ascii().strip_suffix(';')
-            && !value.contains("://")
-            && let Some(Ok(shorthand::Value::Ip { dual: true, .. })) = shorthand::shorthand(value)
-        {
-            self.errors.push(Located {
-                line: Some(1),
-                statement: Some(input.trim_ascii().to_owned()),
-                layer: layer.map(str::to_owned),
-                kind: SpecErrorKind::Foreign {
-                    written: input.trim_ascii().to_owned(),
-                    form: ForeignForm::Terminated {
-                        value: value.trim_ascii().to_owned(),
-                    },
-                },
-            });
-            return;
-        }
         let statements = statements(input);
+        let ipv4_wildcards = ipv4_wildcards(&statements);
         // At most one parsed statement each: reserved at once, so a spec of
         // many thousand statements is not copied as the list grows.
         self.stmts.reserve(statements.len());
@@ -214,6 +199,33 @@ impl Read {
                 Form::Bad if !st.glued_comment => shorthand::shorthand(st.text),
                 _ => None,
             };
+            // nginx's `listen [::]:80;`, pasted without `listen`: IPv6
+            // alone there, both families here; but for its pair with
+            // `0.0.0.0:80;`, which reads as nginx's.
+            if let Some(Ok(shorthand::Value::Ip {
+                dual: true,
+                protocol,
+                ports,
+                ..
+            })) = &one
+                && st.semicolon_ends_line
+                && !st.text.contains("://")
+                && !ipv4_wildcards.contains(&(*protocol, *ports))
+            {
+                let written = format!("{};", st.trimmed());
+                self.errors.push(Located {
+                    line: Some(st.line),
+                    statement: Some(written.clone()),
+                    layer: layer.map(str::to_owned),
+                    kind: SpecErrorKind::Foreign {
+                        written,
+                        form: ForeignForm::Terminated {
+                            value: st.trimmed(),
+                        },
+                    },
+                });
+                continue;
+            }
             if let Some(one) = one {
                 if advertise_list == Some(st.line) {
                     self.errors.push(Located {
@@ -765,6 +777,11 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
                 form: Form::of(text),
                 glued_comment: bytes.get(to) == Some(&b'#')
                     && !text.ends_with(|c: char| c.is_ascii_whitespace()),
+                semicolon_ends_line: bytes.get(to) == Some(&b';')
+                    && bytes[to..]
+                        .iter()
+                        .take_while(|&&b| !matches!(b, b'\n' | b'#'))
+                        .all(|&b| b == b';' || b.is_ascii_whitespace()),
             });
         }
     };
@@ -791,6 +808,23 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
     }
     push(start, bytes.len(), line);
     out
+}
+
+/// The protocols and ports of the one-address values on `0.0.0.0`.
+fn ipv4_wildcards(statements: &[Statement<'_>]) -> HashSet<(Protocol, crate::spec::Ports)> {
+    statements
+        .iter()
+        .filter(|st| matches!(st.form, Form::Bad))
+        .filter_map(|st| match shorthand::shorthand(st.text) {
+            Some(Ok(shorthand::Value::Ip {
+                selector: Selector::Wildcard(Family::V4),
+                protocol,
+                ports,
+                ..
+            })) => Some((protocol, ports)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Parses a network statement.

@@ -399,6 +399,19 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     Some(ip_value(text, protocol, host, &port))
 }
 
+/// Whether `options` (after an address) are HAProxy's `bind` keywords
+/// rather than nginx's `listen` parameters: one nginx has none of.
+pub(crate) fn is_haproxys(options: &[String]) -> bool {
+    options.iter().any(|o| {
+        let word = o.split(' ').next().unwrap_or_default();
+        HAPROXY_VALUED.contains(&word)
+            || matches!(
+                word,
+                "v4v6" | "v6only" | "accept-proxy" | "transparent" | "tfo" | "defer-accept"
+            )
+    })
+}
+
 /// HAProxy's `bind` keywords that take a value, the next word.
 const HAPROXY_VALUED: [&str; 18] = [
     "crt",

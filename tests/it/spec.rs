@@ -637,12 +637,23 @@ fn has_placeholder(text: &str) -> bool {
 }
 
 /// nginx's `[::]:80;` pasted without `listen` never takes IPv4, as
-/// nginx's does not: where `[::]` alone is dual-stack (Linux), the `;`
-/// says it was nginx's and it is refused, told how to write IPv6 alone;
-/// elsewhere `[::]:80` is IPv6 alone already, and reads.
+/// nginx's does not: where `[::]` alone is dual-stack (Linux), a `;` that
+/// ends the line (before a comment, too) says it was nginx's and it is
+/// refused, told how to write IPv6 alone; elsewhere `[::]:80` is IPv6
+/// alone already, and reads. nginx's pair with `0.0.0.0:80;` reads as
+/// nginx's, and a `;` with more values after it is a list's.
 #[test]
 fn nginxs_ipv6_wildcard_with_its_semicolon_never_takes_ipv4() {
-    for (written, port) in [("[::]:80;", 80), ("[::]:443 ;", 443)] {
+    let pasted = [
+        ("[::]:80;", 80),
+        ("[::]:443 ;", 443),
+        ("[::]:80; # IPv6", 80),
+        ("[::]:80;# IPv6", 80),
+        ("[::]:80;;", 80),
+        ("0.0.0.0:443;\n[::]:443;\n[::]:8443;", 8443),
+        ("[::]:443;\n0.0.0.0:80;", 443),
+    ];
+    for (written, port) in pasted {
         match written.parse::<ListenSpec>() {
             Err(e) => {
                 assert!(cfg!(any(target_os = "linux", target_os = "android")), "{e}");
@@ -660,11 +671,33 @@ fn nginxs_ipv6_wildcard_with_its_semicolon_never_takes_ipv4() {
                     !cfg!(any(target_os = "linux", target_os = "android")),
                     "{spec}"
                 );
-                let want = format!("listen = :: expose=public\nlisten.tcp = tcp:{port}\n");
-                assert_eq!(spec.to_string(), want);
+                assert!(
+                    !spec.to_string().contains("v6only=false"),
+                    "{written:?}: {spec}"
+                );
             }
         }
     }
+    for (written, want) in [
+        (
+            "0.0.0.0:80;\n[::]:80;",
+            "listen = 0.0.0.0, :: expose=public\nlisten.tcp = tcp:80\n",
+        ),
+        (
+            "[::]:80;\n0.0.0.0:80;",
+            "listen = ::, 0.0.0.0 expose=public\nlisten.tcp = tcp:80\n",
+        ),
+    ] {
+        let spec: ListenSpec = written.parse().unwrap();
+        assert_eq!(spec.to_string(), want, "{written:?}");
+    }
+    // This grammar's own list, one line of values: `[::]` as std binds it.
+    let list: ListenSpec = "[::]:80; [::1]:81".parse().unwrap();
+    assert_eq!(
+        list.to_string().contains("tcp:80 v6only=false"),
+        cfg!(any(target_os = "linux", target_os = "android")),
+        "{list}"
+    );
 }
 
 #[test]
@@ -721,6 +754,9 @@ fn what_a_one_family_form_is_told_to_write_listens_on_that_family_alone() {
         ("*:8080 reuseport", Some(Family::V4)),
         ("ipv4@:8080 reuseport", Some(Family::V4)),
         ("ipv6@:::8080 v6only", Some(Family::V6)),
+        // gunicorn's `-b :8000` is an IPv4 socket.
+        ("-b :8000", Some(Family::V4)),
+        ("--bind=:8000", Some(Family::V4)),
         ("http://[::]:8080 default_server", Some(Family::V6)),
         ("8080 ssl http2", Some(Family::V4)),
         ("8080 reuseport", Some(Family::V4)),
