@@ -75,6 +75,10 @@ pub enum SnapshotError {
     /// would otherwise have the check read (and its errors quote) any
     /// file the checker can.
     LinkOutside,
+    /// What was opened is not the file looked at a moment before: another
+    /// file, or a link, was put at its name in between. Not read, since a
+    /// link put there is followed by no one's judgement.
+    Replaced,
 }
 
 impl fmt::Display for SnapshotError {
@@ -94,6 +98,9 @@ impl fmt::Display for SnapshotError {
             ),
             SnapshotError::Utf16 => f.write_str(
                 "is UTF-16 (as Windows PowerShell 5.1 writes `>`), and a snapshot is UTF-8 JSON: write it with `listenspec doctor --dump-host | Set-Content -Encoding utf8 FILE`, or convert it (`iconv -f UTF-16 -t UTF-8`)",
+            ),
+            SnapshotError::Replaced => f.write_str(
+                "was replaced while it was opened (another file or a link put at its name), and is not read: whoever may write the folder can do that; check the folder again, and keep it writable by its owner alone",
             ),
             SnapshotError::LinkOutside => f.write_str(
                 "is a symbolic link out of the folder to a file of another owner than the link's, and is not followed: a link may lead inside the folder (as a ConfigMap's do), or to a file of the link's own owner",
@@ -440,31 +447,41 @@ pub fn read_snapshot(path: &Path) -> Result<Host, SnapshotError> {
 /// of the link's own owner (as nginx's `disable_symlinks if_not_owner`):
 /// otherwise whoever may write the folder could have the check, run by
 /// root, read a file only root may, and quote it in its errors. The file
-/// opened must be the one judged (device and inode), so a link changed in
-/// between is refused too.
+/// opened must be the one judged (device and inode), a link's target or
+/// the entry itself, so a link put at the name in between, or changed, is
+/// refused too. (A hard link in the folder to a file its writer may not
+/// read is what Linux's `fs.protected_hardlinks`, on by default, keeps
+/// anyone but the file's owner from making.)
 fn read_in_folder(path: &Path, folder: &Path) -> Result<Host, SnapshotError> {
     let regular = |meta: std::fs::Metadata| match FileKind::of(meta.file_type()) {
         None => Ok(()),
         Some(kind) => Err(SnapshotError::NotAFile(kind)),
     };
-    let judged = followed(path, folder)?;
-    // A link's target was looked at to judge it: not looked at again.
-    regular(match &judged {
-        Some(target) => target.clone(),
-        None => std::fs::metadata(path).map_err(SnapshotError::Read)?,
-    })?;
+    let (judged, link) = judged(path, folder)?;
+    regular(judged.clone())?;
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
+    // An entry that was no link is opened as none: a link put there since
+    // fails the open (ELOOP).
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(
         &mut options,
-        libc::O_NONBLOCK | libc::O_NOCTTY,
+        libc::O_NONBLOCK | libc::O_NOCTTY | if link { 0 } else { libc::O_NOFOLLOW },
     );
-    let file = options.open(path).map_err(SnapshotError::Read)?;
+    #[cfg(not(unix))]
+    let _ = link;
+    let file = options.open(path).map_err(|e| match e.raw_os_error() {
+        #[cfg(unix)]
+        Some(libc::ELOOP) if !link => SnapshotError::Replaced,
+        _ => SnapshotError::Read(e),
+    })?;
     let meta = file.metadata().map_err(SnapshotError::Read)?;
     let size = meta.len();
-    if judged.is_some_and(|judged| !same_file(&judged, &meta)) {
-        return Err(SnapshotError::LinkOutside);
+    if !same_file(&judged, &meta) {
+        return Err(match link {
+            true => SnapshotError::LinkOutside,
+            false => SnapshotError::Replaced,
+        });
     }
     regular(meta)?;
     // A regular file says its size: one over the limit is refused unread.
@@ -474,17 +491,18 @@ fn read_in_folder(path: &Path, folder: &Path) -> Result<Host, SnapshotError> {
     parse_snapshot(file, size)
 }
 
-/// For a symbolic link, what its target was found to be when it was
-/// allowed (see [`read_in_folder`]); `None` for anything else.
-fn followed(path: &Path, folder: &Path) -> Result<Option<std::fs::Metadata>, SnapshotError> {
-    let link = std::fs::symlink_metadata(path).map_err(SnapshotError::Read)?;
-    if !link.file_type().is_symlink() {
-        return Ok(None);
+/// What the entry at `path` is to be read as, and whether it is a link:
+/// for a symbolic link, its target, when it is allowed (see
+/// [`read_in_folder`]); for anything else, the entry itself.
+fn judged(path: &Path, folder: &Path) -> Result<(std::fs::Metadata, bool), SnapshotError> {
+    let entry = std::fs::symlink_metadata(path).map_err(SnapshotError::Read)?;
+    if !entry.file_type().is_symlink() {
+        return Ok((entry, false));
     }
     let target = std::fs::canonicalize(path).map_err(SnapshotError::Read)?;
     let meta = std::fs::metadata(&target).map_err(SnapshotError::Read)?;
-    if target.starts_with(folder) || same_owner(&link, &meta) {
-        Ok(Some(meta))
+    if target.starts_with(folder) || same_owner(&entry, &meta) {
+        Ok((meta, true))
     } else {
         Err(SnapshotError::LinkOutside)
     }

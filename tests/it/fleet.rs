@@ -496,11 +496,13 @@ const RACE_DIR: &str = "LISTENSPEC_FLEET_RACE_DIR";
 
 /// Racing the fleet check with a real attacker: `nobody`, who may write the
 /// folder, flips `web-2.json` between a snapshot of its own out of the
-/// folder and root's secret (JSON whose parse error would quote it), as
-/// fast as it can, while root checks the folder a few hundred times. The
-/// link is judged by its target's owner, then the file opened must be the
-/// one judged: the secret is never read into a report, and web-2 is
-/// always the attacker's snapshot or refused.
+/// folder, a file of its own in it, and a link to root's secret (JSON
+/// whose parse error would quote it), as fast as it can, while root
+/// checks the folder a few hundred times. A link is judged by its
+/// target's owner, and the file opened must be the one judged, link or
+/// not: the secret is never read into a report (it was, through a link
+/// put where a file had just been looked at), and web-2 is always the
+/// attacker's snapshot or refused.
 #[cfg(target_os = "linux")]
 #[test]
 fn a_link_flipped_to_roots_file_while_checked_is_never_read() {
@@ -580,6 +582,8 @@ fn flip_links(top: &Path) {
     let folder = top.join("fleet");
     let targets = [top.join("theirs/web-2.json"), top.join("secret.json")];
     let tmp = folder.join(".web-2.lnk");
+    let file = folder.join(".web-2.tmp");
+    let own = std::fs::read(&targets[0]).unwrap();
     let mut out = std::io::stdout();
     writeln!(out, "flipping").unwrap();
     let start = std::time::Instant::now();
@@ -589,6 +593,13 @@ fn flip_links(top: &Path) {
             let _ = std::fs::remove_file(&tmp);
             if std::os::unix::fs::symlink(target, &tmp).is_ok()
                 && std::fs::rename(&tmp, folder.join("web-2.json")).is_ok()
+            {
+                flips += 1;
+            }
+            // A file of its own between the links: looked at as one, it
+            // may be a link to the secret by the time it is opened.
+            if std::fs::write(&file, &own).is_ok()
+                && std::fs::rename(&file, folder.join("web-2.json")).is_ok()
             {
                 flips += 1;
             }
