@@ -304,6 +304,20 @@ impl Unlistenable {
     }
 }
 
+impl Unlistenable {
+    /// Whether `other` is the same reason, for one finding of many
+    /// addresses: IPv4-mapped addresses are, but for the mapped wildcard,
+    /// whatever IPv4 address each maps (the finding says the first's).
+    pub(crate) fn same_reason(&self, other: &Unlistenable) -> bool {
+        match (self, other) {
+            (Unlistenable::Ipv4Mapped(a), Unlistenable::Ipv4Mapped(b)) => {
+                a.is_unspecified() == b.is_unspecified()
+            }
+            _ => self == other,
+        }
+    }
+}
+
 impl fmt::Display for Unlistenable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -324,7 +338,7 @@ impl fmt::Display for Unlistenable {
             ),
             Unlistenable::Ipv4Mapped(v4) => write!(
                 f,
-                "it is IPv4-mapped: a socket bound to it takes IPv4 traffic for {v4}, which listenspec judges and binds only as {v4} itself"
+                "it is IPv4-mapped: a socket bound to it takes IPv4 traffic for the address inside ({v4} for ::ffff:{v4}), which listenspec judges and binds only as that IPv4 address itself"
             ),
         }
     }

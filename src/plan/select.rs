@@ -358,7 +358,7 @@ fn add(found: &mut Vec<ProblemKind>, kind: ProblemKind) {
                 nets: more,
                 why: w,
             },
-        ) if *selector == s && *interface == i && *why == w => nets.extend(more),
+        ) if *selector == s && *interface == i && why.same_reason(&w) => nets.extend(more),
         (
             Some(K::DnsUnlistenable { name, ips, why }),
             K::DnsUnlistenable {
@@ -366,7 +366,7 @@ fn add(found: &mut Vec<ProblemKind>, kind: ProblemKind) {
                 ips: more,
                 why: w,
             },
-        ) if *name == n && *why == w => ips.extend(more),
+        ) if *name == n && why.same_reason(&w) => ips.extend(more),
         (
             Some(K::DadFailed { interface, ips }),
             K::DadFailed {

@@ -265,6 +265,39 @@ fn listing_host() -> Host {
     b.build().unwrap()
 }
 
+/// Addresses no listener may take are one finding per interface (or
+/// name), selector and reason, however many: IPv4-mapped ones too, each
+/// of which maps another IPv4 address (each was a finding of its own, and
+/// 200,000 of them 75 MB of JSON). The mapped wildcard stays apart: its
+/// reason says more.
+#[test]
+fn many_ipv4_mapped_addresses_are_one_finding() {
+    let mapped: Vec<String> = (0..5_000u32)
+        .map(|i| format!("::ffff:10.0.{}.{}/128", i >> 8, i & 0xff))
+        .chain(["::ffff:0.0.0.0/128".to_owned(), "10.0.0.5/8".to_owned()])
+        .collect();
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .interface("eth0", 2, mapped.iter().map(String::as_str))
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "ops = if:eth0\nops.http = http:80".parse().unwrap();
+    let err = spec.plan(&host).unwrap_err();
+    let kinds: Vec<String> = err
+        .errors()
+        .iter()
+        .map(|p| crate::variant_name(p.kind()))
+        .collect();
+    assert_eq!(kinds, ["Unlistenable", "Unlistenable"], "{err}");
+    let text = err.to_string();
+    assert!(text.contains("and 4992 more on eth0"), "{text}");
+    assert!(
+        text.contains("the IPv4 wildcard in another spelling"),
+        "{text}"
+    );
+    assert!(text.len() < 4 << 10, "{} bytes:\n{text}", text.len());
+}
+
 #[test]
 fn problems_list_a_bounded_number_of_addresses_and_say_how_many_more() {
     let host = listing_host();
