@@ -1626,6 +1626,12 @@ pub enum ForeignForm {
         /// The value without its `;`.
         value: String,
     },
+    /// Redis's `bind` line: addresses without a port, each maybe `-`
+    /// (skipped where the host lacks it), `*` or `::*`.
+    Redis {
+        /// The addresses as written.
+        addresses: Vec<String>,
+    },
     /// A value still in the quotes of the file it came from (`':9090'`).
     Quoted {
         /// The value without them.
@@ -1751,6 +1757,9 @@ impl ForeignForm {
             ForeignForm::Quoted { .. } => {
                 "a value in quotes, which a config file's syntax left in".to_owned()
             }
+            ForeignForm::Redis { .. } => {
+                "Redis's bind line, whose port is set apart (`port`)".to_owned()
+            }
             ForeignForm::Terminated { .. } => {
                 "an address ended by `;` as nginx's listen is, where nginx binds [::] on IPv6 alone"
                     .to_owned()
@@ -1833,9 +1842,20 @@ impl ForeignForm {
                 };
                 format!("the port's number, {}:{port}", bracketed(host))
             }
-            ForeignForm::UnbracketedIpv6 { addr, port } => format!(
-                "[{addr}]:{port} for port {port} on {addr}, or [ADDRESS]:PORT if all of it is the address"
-            ),
+            // `::ffff:127.0.0.1:80`: the IPv4 address is how it is bound.
+            ForeignForm::UnbracketedIpv6 { addr, port } => {
+                match addr.parse::<std::net::Ipv6Addr>().ok().and_then(|a| a.to_ipv4_mapped()) {
+                    Some(v4) if v4.is_unspecified() => format!(
+                        "0.0.0.0:{port} for every IPv4 address, which {addr} spells another way"
+                    ),
+                    Some(v4) => format!(
+                        "{v4}:{port}, the IPv4 address {addr} maps (an IPv4-mapped address is how an IPv6 socket sees an IPv4 peer, not one to bind)"
+                    ),
+                    _ => format!(
+                        "[{addr}]:{port} for port {port} on {addr}, or [ADDRESS]:PORT if all of it is the address"
+                    ),
+                }
+            }
             ForeignForm::Caddy { network, address } => {
                 let family = match &network[3..] {
                     "4" => Some(Family::V4),
@@ -2015,8 +2035,10 @@ impl ForeignForm {
                 "{}:{port} for every address of both families: the port this server listens on in its container",
                 if *udp { "udp://" } else { "" },
             ),
+            // `_global_`: addresses a private network may not take.
             ForeignForm::Elasticsearch { selector, port } => format!(
-                "a network and an endpoint: `listen = {selector}` and `listen.tcp = tcp:{}`",
+                "a network and an endpoint: `listen = {selector}{}` and `listen.tcp = tcp:{}`",
+                if selector.contains("global") { " expose=public" } else { "" },
                 port.as_deref().unwrap_or("PORT")
             ),
             ForeignForm::SelectorPort { selector, port } => {
@@ -2038,6 +2060,7 @@ impl ForeignForm {
                 "a unix network and an {scheme} endpoint: `listen = unix` and `listen.{scheme} = {scheme}:{path}`"
             ),
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
+            ForeignForm::Redis { addresses } => redis(addresses),
             ForeignForm::Terminated { value } => format!(
                 "{}; or {value}, without the `;`, for both families",
                 with_options(value, &[], false)
@@ -2492,6 +2515,52 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
         },
         _ => on_family(scheme, family, &address),
     }
+}
+
+/// Redis's `bind` addresses as a network and an endpoint on its port.
+fn redis(addresses: &[String]) -> String {
+    let mut selectors: Vec<&str> = Vec::new();
+    let mut optional = Vec::new();
+    for written in addresses {
+        let address = written.strip_prefix('-').unwrap_or(written);
+        // A wildcard matches whatever the host has, none included.
+        if address.len() < written.len() && !matches!(address, "*" | "::*") {
+            optional.push(address);
+        }
+        let selector = match address {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            ip => ip,
+        };
+        if !selectors.contains(&selector) {
+            selectors.push(selector);
+        }
+    }
+    // `bind * -::*`, Redis's default in its image: both wildcards are `*`.
+    let wildcard = |s: &&str| matches!(*s, "0.0.0.0" | "::");
+    let selectors = match selectors.iter().all(wildcard) {
+        true if selectors.len() == 2 => vec!["*"],
+        _ => selectors,
+    };
+    let expose = if selectors
+        .iter()
+        .any(|s| matches!(*s, "*" | "0.0.0.0" | "::"))
+    {
+        " expose=public"
+    } else {
+        ""
+    };
+    let mut out = format!(
+        "a network of its addresses and an endpoint on Redis's port: `listen = {}{expose}` and `listen.redis = tcp:6379`",
+        selectors.join(", ")
+    );
+    if !optional.is_empty() {
+        out.push_str(&format!(
+            "; an address Redis skips where the host lacks it (`-`: {}) is an error here when no interface has it: leave it out there",
+            optional.join(", ")
+        ));
+    }
+    out
 }
 
 /// The family HAProxy binds `host` on after `prefix@`: the prefix's, else

@@ -565,6 +565,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     {
         return Some(ForeignForm::PassedFd);
     }
+    if let Some(form) = redis_bind(text) {
+        return Some(form);
+    }
     if let Some(form) = pasted(text) {
         return Some(form);
     }
@@ -902,6 +905,24 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     )
 }
 
+/// Redis's `bind 127.0.0.1 -::1`: addresses without a port (Redis's
+/// `port` sets it), each maybe `-` (skipped where the host lacks it), `*`
+/// every IPv4 address, `::*` every IPv6 one.
+fn redis_bind(text: &str) -> Option<ForeignForm> {
+    let rest = text.strip_prefix("bind")?;
+    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+        return None;
+    }
+    let words: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let address = |w: &str| {
+        let w = w.strip_prefix('-').unwrap_or(w);
+        matches!(w, "*" | "::*") || w.parse::<std::net::IpAddr>().is_ok()
+    };
+    (!words.is_empty() && words.iter().all(|w| address(w))).then(|| ForeignForm::Redis {
+        addresses: words.iter().map(|w| (*w).to_owned()).collect(),
+    })
+}
+
 /// A directive or a command-line flag pasted with its value: nginx's
 /// `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind
 /// 0.0.0.0:8000` (`-b`), Docker's `-p 8080:80` and `-H tcp://:2375`. The
@@ -950,12 +971,16 @@ fn is_pasted_word(text: &str) -> bool {
         || (word.ends_with(':') && text[word.len()..].starts_with(' '))
 }
 
-/// The directives and flags [`pasted`] reads a value after.
+/// The directives and flags [`pasted`] reads a value after: these, and
+/// any long flag (Prometheus's `--web.listen-address=:9090`).
 fn is_directive_or_flag(word: &str) -> bool {
-    matches!(
-        word,
-        "listen" | "bind" | "--bind" | "-b" | "--listen" | "-p" | "--publish" | "-H" | "--host"
-    )
+    let long_flag = word.strip_prefix("--").is_some_and(|flag| {
+        !flag.is_empty()
+            && flag
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    });
+    long_flag || matches!(word, "listen" | "bind" | "-b" | "-p" | "-H")
 }
 
 /// Whether `text` is one value a user could mean as a listen address: one
@@ -1112,7 +1137,7 @@ fn network_prefix(text: &str) -> Option<ForeignForm> {
 /// The path etcd's `unix://REST` names: an absolute path or an abstract
 /// name as it is, anything else a file in the directory etcd runs in.
 pub(crate) fn etcd_unix_path(rest: &str) -> String {
-    if rest.starts_with(['/', '@']) {
+    if rest.starts_with(['/', '@']) || rest.starts_with("./") || rest.starts_with("../") {
         rest.to_owned()
     } else {
         format!("./{rest}")
