@@ -2250,6 +2250,8 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
     // The socket options this grammar has, each once, the last word of
     // one kind winning; a backlog that is no number is no option here.
     let (mut v6only, mut here, mut theirs) = (None, Vec::new(), Vec::new());
+    // Socket options this grammar has no word for.
+    let mut unset = Vec::new();
     // nginx's stream `listen 53 udp`, and its `listen 443 quic` (a UDP
     // socket): the protocol, not a socket option.
     let mut udp = None;
@@ -2297,6 +2299,7 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
                 here.retain(|h: &String| !h.starts_with("backlog="));
                 here.push(option);
             }
+            o if is_unset_socket_option(o) => unset.push(option),
             _ => theirs.push(option),
         }
     }
@@ -2427,12 +2430,45 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
             "; {list} {verb} the server's own, not the listening socket's"
         ));
     }
+    if !unset.is_empty() {
+        let (list, verb, it) = match unset.len() {
+            1 => (unset[0].clone(), "is a socket option", "it"),
+            _ => (unset.join(", "), "are socket options", "them"),
+        };
+        out.push_str(&format!(
+            "; {list} {verb} listenspec does not set: set {it} on the socket taken from the endpoint, or leave {it} out"
+        ));
+    }
     if let Some(word) = moot {
         out.push_str(&format!(
             "; {word} is an IPv6 socket's, which an IPv4 address has no use for"
         ));
     }
     out
+}
+
+/// nginx's and HAProxy's listening-socket options that this grammar has
+/// no word for (`freebind`, `reuseport`, `backlog`, `v6only` and `device`
+/// it has).
+fn is_unset_socket_option(option: &str) -> bool {
+    let word = option.split([' ', '=']).next().unwrap_or_default();
+    matches!(
+        word,
+        "transparent"
+            | "tfo"
+            | "defer-accept"
+            | "mss"
+            | "namespace"
+            | "tcp-ut"
+            | "noreuseport"
+            | "fastopen"
+            | "deferred"
+            | "so_keepalive"
+            | "setfib"
+            | "accept_filter"
+            | "rcvbuf"
+            | "sndbuf"
+    )
 }
 
 /// Whether `option` is one of a socket file's own, in this grammar's

@@ -672,13 +672,18 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return each_one.then_some(ForeignForm::List { count });
     }
     if let Some((path, mode)) = text.rsplit_once('|') {
-        let path = path
-            .strip_prefix("unix/")
-            .or_else(|| path.strip_prefix("unix:"))
-            .unwrap_or(path);
+        // `unix:///run/app.sock|0660`: the URL's path.
+        let path = match unix_url(path) {
+            Some((_, path)) => path,
+            None => path
+                .strip_prefix("unix/")
+                .or_else(|| path.strip_prefix("unix:"))
+                .unwrap_or(path)
+                .to_owned(),
+        };
         let digits = !mode.is_empty() && mode.bytes().all(|b| b.is_ascii_digit());
-        return (digits && UnixPath::looks_like(path)).then(|| ForeignForm::UnixSpelling {
-            path: path.to_owned(),
+        return (digits && UnixPath::looks_like(&path)).then(|| ForeignForm::UnixSpelling {
+            path,
             mode: Some(mode.to_owned()),
         });
     }
