@@ -247,6 +247,15 @@ impl fmt::Display for SpecErrorKind {
                 f,
                 "network {network} includes nothing: add an include such as `*`, a CIDR block or if:NAME before excludes and ipv4/ipv6"
             ),
+            // `:8080` and `127.0.0.1:8080`, each a value of its own: the
+            // network is one the values made, not one the user wrote.
+            SpecErrorKind::WildcardMixed(network)
+                if super::shorthand::is_one_address_network(network.as_str()) =>
+            {
+                f.write_str(
+                    "a wildcard value (`:PORT`, `0.0.0.0:PORT`, `[::]:PORT`) and a specific address on the same port: the wildcard already takes every address of its family, so write either the wildcard or the addresses",
+                )
+            }
             SpecErrorKind::WildcardMixed(network) => write!(
                 f,
                 "network {network} mixes a wildcard with specific selectors: a wildcard already takes every address, so list either the wildcard or the addresses"

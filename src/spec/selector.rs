@@ -374,9 +374,12 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
         .iter()
         .find_map(|&q| word.strip_prefix(q)?.strip_suffix(q))
         && !inner.starts_with(['\'', '"'])
-        && inner.parse::<Selector>().is_ok()
     {
-        return Some(Suggestion::Quoted(inner.to_owned()));
+        // PostgreSQL's `'localhost'`: what the word inside means.
+        return match inner.parse::<Selector>() {
+            Ok(_) => Some(Suggestion::Quoted(inner.to_owned())),
+            Err(_) => suggest_for(inner),
+        };
     }
     if cut(word, b':').is_some_and(|(protocol, _)| protocol.parse::<Protocol>().is_ok()) {
         return Some(Suggestion::Endpoint(word.to_owned()));
