@@ -700,6 +700,15 @@ pub enum ProblemKind {
         /// The addresses not on this host.
         remote: Vec<IpAddr>,
     },
+    /// Warning: a DNS name resolves to link-local addresses of this host
+    /// too, which a name does not select (a link-local address is one per
+    /// link, and needs its zone): only its other addresses are bound.
+    DnsLinkLocal {
+        /// The name.
+        name: String,
+        /// Its link-local answers that interfaces here hold.
+        ips: Vec<IpAddr>,
+    },
     /// Warning: addresses on down interfaces were left out.
     SkippedDown {
         /// The interface.
@@ -1266,6 +1275,13 @@ impl ProblemKind {
                     "if clients should only reach this host, give it its own name instead of dns:{name}"
                 ),
             ),
+            ProblemKind::DnsLinkLocal { name, ips } => (
+                format!(
+                    "dns:{name} also resolves to {}, link-local on this host, which a name does not select; only its other addresses are bound",
+                    list(ips)
+                ),
+                "to listen there too, add the address with its zone (`fe80::1%eth0`); else nothing to do".to_owned(),
+            ),
             ProblemKind::SkippedDown {
                 interface,
                 addrs,
@@ -1319,6 +1335,7 @@ impl ProblemKind {
             | ProblemKind::NoEndpoints
             | ProblemKind::EmptySpec
             | ProblemKind::DnsPartlyRemote { .. }
+            | ProblemKind::DnsLinkLocal { .. }
             | ProblemKind::SkippedDown { .. }
             | ProblemKind::Tentative { .. }
             | ProblemKind::DeprecatedAdvertised { .. }
@@ -1408,6 +1425,7 @@ impl ProblemKind {
             | ProblemKind::NoEndpoints
             | ProblemKind::EmptySpec
             | ProblemKind::DnsPartlyRemote { .. }
+            | ProblemKind::DnsLinkLocal { .. }
             | ProblemKind::DeprecatedAdvertised { .. }
             | ProblemKind::AddressOnlyIsolation { .. }
             | ProblemKind::LoopbackInContainer { .. }

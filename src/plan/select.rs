@@ -586,6 +586,25 @@ fn report_partly_remote(
                     remote,
                 });
             }
+            // Taken in part, its link-local answers left (they were
+            // dropped without a word).
+            if inc.matched && inc.link_local_only {
+                let ips: Vec<IpAddr> = answers
+                    .iter()
+                    .copied()
+                    .filter(|ip| {
+                        let link_local = match ip {
+                            IpAddr::V4(v4) => v4.is_link_local(),
+                            IpAddr::V6(v6) => v6.is_unicast_link_local(),
+                        };
+                        link_local && !view.holders(*ip).is_empty()
+                    })
+                    .collect();
+                report(ProblemKind::DnsLinkLocal {
+                    name: dns.clone(),
+                    ips,
+                });
+            }
         }
     }
 }
