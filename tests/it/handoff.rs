@@ -462,15 +462,7 @@ fn a_predecessor_killed_before_its_successor_starts_leaves_it_every_socket() {
         dir.join("fail"),
         dir.join("web.sock"),
     );
-    std::fs::write(
-        &spec,
-        format!(
-            "local = 127.0.0.1 expose=local\nlocal.web = http:0\n\
-             sock = unix\nsock.web = http:{}\n",
-            sock.display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&spec, tcp_and_unix(&sock, "")).unwrap();
     std::fs::write(&fail, "late").unwrap();
     let first = start(
         &spec,
@@ -504,22 +496,14 @@ fn a_socket_file_taken_over_is_kept_as_the_new_spec_says() {
         dir.join("out.log"),
         dir.join("web.sock"),
     );
-    let write = |keep: &str| {
-        let text = format!(
-            "local = 127.0.0.1 expose=local\nlocal.web = http:0\n\
-             sock = unix\nsock.web = http:{}{keep}\n",
-            sock.display()
-        );
-        std::fs::write(&spec, text).unwrap();
-    };
-    write("");
+    std::fs::write(&spec, tcp_and_unix(&sock, "")).unwrap();
     let first = start(&spec, &log, &[]);
     let addr = bound_addr(&log, "local.web", 0);
     let pid = wait_generation(addr, 0);
     let _first_last = Last(pid);
     use std::os::unix::fs::MetadataExt;
     let made = std::fs::metadata(&sock).unwrap().ino();
-    write(" keep-file");
+    std::fs::write(&spec, tcp_and_unix(&sock, " keep-file")).unwrap();
     signal(pid, "-HUP");
     let next = wait_generation(addr, 1);
     let _last = Last(next);
@@ -529,6 +513,16 @@ fn a_socket_file_taken_over_is_kept_as_the_new_spec_says() {
     let kept = std::fs::symlink_metadata(&sock).expect("the file is kept");
     assert_eq!(kept.ino(), made, "the same file");
     drop(first);
+}
+
+/// A spec of an endpoint on 127.0.0.1 and one on the Unix socket `sock`,
+/// with `options` after its path.
+fn tcp_and_unix(sock: &Path, options: &str) -> String {
+    format!(
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n\
+         sock = unix\nsock.web = http:{}{options}\n",
+        sock.display()
+    )
 }
 
 /// The first child process of `pid` to appear, from /proc.
