@@ -704,7 +704,8 @@ fn handoff_entry(sockets: &[Passed]) -> Vec<u8> {
 
 /// The successor's environment: this process's, less what activation
 /// and readiness set, then the successor's own variables, then the
-/// sockets' (`LISTEN_PID` is written by the child itself).
+/// sockets' (`LISTEN_PID` and `LISTENSPEC_HANDOFF`, which end in the
+/// successor's id, are written by the child itself).
 #[cfg(unix)]
 fn successor_env(
     sockets: &[Passed],

@@ -592,12 +592,8 @@ fn report_partly_remote(
                 let ips: Vec<IpAddr> = answers
                     .iter()
                     .copied()
-                    .filter(|ip| {
-                        let link_local = match ip {
-                            IpAddr::V4(v4) => v4.is_link_local(),
-                            IpAddr::V6(v6) => v6.is_unicast_link_local(),
-                        };
-                        link_local && !view.holders(*ip).is_empty()
+                    .filter(|&ip| {
+                        AddrClass::of(ip) == AddrClass::LinkLocal && !view.holders(ip).is_empty()
                     })
                     .collect();
                 report(ProblemKind::DnsLinkLocal {

@@ -2333,14 +2333,14 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
         && matches!(&form, None | Some(ForeignForm::PortRange { .. }));
     // Options to write on an endpoint's line: its address as one value,
     // for the network's line.
-    let with_options = !here.is_empty() || v6only.is_some();
+    let has_options = !here.is_empty() || v6only.is_some();
     let address = match &form {
         _ if haproxy_any => format!("0.0.0.0{address}"),
-        Some(ForeignForm::Star { port }) if with_options => format!("0.0.0.0:{port}"),
+        Some(ForeignForm::Star { port }) if has_options => format!("0.0.0.0:{port}"),
         Some(ForeignForm::Haproxy {
             prefix,
             address: at,
-        }) if with_options => haproxy_address(prefix, at).unwrap_or_else(|| address.to_owned()),
+        }) if has_options => haproxy_address(prefix, at).unwrap_or_else(|| address.to_owned()),
         Some(ForeignForm::UnbracketedIpv6 { addr, port }) => format!("[{addr}]:{port}"),
         // A port with options is nginx's `listen 443`: every IPv4 address.
         Some(ForeignForm::PortOnly { port }) => format!("0.0.0.0:{port}"),

@@ -160,7 +160,11 @@ impl Read {
             return;
         }
         let statements = statements(input);
-        let ipv4_wildcards = ipv4_wildcards(&statements);
+        // Looked for only where a `;` ends a line, as nginx's do.
+        let ipv4_wildcards = match statements.iter().any(|st| st.semicolon_ends_line) {
+            true => ipv4_wildcards(&statements),
+            false => HashSet::default(),
+        };
         // At most one parsed statement each: reserved at once, so a spec of
         // many thousand statements is not copied as the list grows.
         self.stmts.reserve(statements.len());

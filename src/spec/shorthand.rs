@@ -367,7 +367,6 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     // A number no port can be (`99999`): the port's own error. A port
     // alone is another program's form (`foreign`).
     if text.bytes().all(|b| b.is_ascii_digit())
-        && !is_port(text)
         && let Err(kind) = text.parse::<Ports>()
     {
         return Some(Err(located(text, kind)));
