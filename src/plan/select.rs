@@ -323,68 +323,72 @@ pub(crate) fn resolve(
     chosen
 }
 
-/// Adds a finding, folding its addresses into the last finding of its kind
-/// when that is about the same interface (or name) and selector, for the
-/// same reason: one finding per run, not per address, so a host of a
-/// million addresses no listener may take is a few findings, whose
-/// messages name the first few. The search back stops at the last finding
-/// of the same kind, so each finding is passed over at most once per kind.
+/// Adds a finding, folding its addresses into an earlier finding of its
+/// kind about the same interface (or name) and selector, for the same
+/// reason: one finding per reason, not per address, so a host of a million
+/// addresses no listener may take is a few findings, whose messages name
+/// the first few, however its reasons alternate. The search back passes
+/// only findings of that interface and selector (one per reason, a handful)
+/// and stops at the first of the kind about another, so it stays short
+/// however many interfaces there are.
 fn add(found: &mut Vec<ProblemKind>, kind: ProblemKind) {
     use ProblemKind as K;
-    let same_kind = |k: &K| std::mem::discriminant(k) == std::mem::discriminant(&kind);
-    let groups = matches!(
-        kind,
-        K::Unlistenable { .. }
-            | K::DnsUnlistenable { .. }
-            | K::DadFailed { .. }
-            | K::Tentative { .. }
-    );
-    let last = if groups {
-        found.iter_mut().rev().find(|k| same_kind(k))
-    } else {
-        None
-    };
-    match (last, kind) {
-        (
-            Some(K::Unlistenable {
-                selector,
-                interface,
-                nets,
-                why,
-            }),
-            K::Unlistenable {
-                selector: s,
-                interface: i,
-                nets: more,
-                why: w,
-            },
-        ) if *selector == s && *interface == i && why.same_reason(&w) => nets.extend(more),
-        (
-            Some(K::DnsUnlistenable { name, ips, why }),
-            K::DnsUnlistenable {
-                name: n,
-                ips: more,
-                why: w,
-            },
-        ) if *name == n && why.same_reason(&w) => ips.extend(more),
-        (
-            Some(K::DadFailed { interface, ips }),
-            K::DadFailed {
-                interface: i,
-                ips: more,
-            },
-        )
-        | (
-            Some(K::Tentative { interface, ips }),
-            K::Tentative {
-                interface: i,
-                ips: more,
-            },
-        ) if *interface == i => {
-            ips.extend(more);
+    let same_kind = |k: &&mut K| std::mem::discriminant(*k) == std::mem::discriminant(&kind);
+    for earlier in found.iter_mut().rev().filter(same_kind) {
+        match (earlier, &kind) {
+            (
+                K::Unlistenable {
+                    selector,
+                    interface,
+                    nets,
+                    why,
+                },
+                K::Unlistenable {
+                    selector: s,
+                    interface: i,
+                    nets: more,
+                    why: w,
+                },
+            ) if selector == s && interface == i => {
+                if why.same_reason(w) {
+                    nets.extend_from_slice(more);
+                    return;
+                }
+            }
+            (
+                K::DnsUnlistenable { name, ips, why },
+                K::DnsUnlistenable {
+                    name: n,
+                    ips: more,
+                    why: w,
+                },
+            ) if name == n => {
+                if why.same_reason(w) {
+                    ips.extend_from_slice(more);
+                    return;
+                }
+            }
+            (
+                K::DadFailed { interface, ips },
+                K::DadFailed {
+                    interface: i,
+                    ips: more,
+                },
+            )
+            | (
+                K::Tentative { interface, ips },
+                K::Tentative {
+                    interface: i,
+                    ips: more,
+                },
+            ) if interface == i => {
+                ips.extend_from_slice(more);
+                return;
+            }
+            _ => break,
         }
-        (_, kind) => found.push(kind),
     }
+    found.push(kind);
 }
 
 /// What matching the host's addresses against a network gave.
