@@ -1973,15 +1973,25 @@ mod wire {
     }
 }
 
+/// How many interfaces, and addresses of one interface, a listing shows: a
+/// person reads a few dozen lines, not a 10,000-interface host.
+pub(crate) const LISTED_INTERFACES: usize = 32;
+const LISTED_ADDRS: usize = 16;
+
 impl fmt::Display for Host {
-    /// One line per interface, as the doctor and error messages list them.
+    /// One line per interface, as the doctor and error messages list them:
+    /// the first 32 interfaces, 16 addresses each, names quoted by their
+    /// start (a snapshot may hold names a megabyte long), and how many
+    /// more; [`Host::interfaces`] has them all.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (n, i) in self.interfaces.iter().enumerate() {
+        let shown = &self.interfaces[..self.interfaces.len().min(LISTED_INTERFACES)];
+        for (n, i) in shown.iter().enumerate() {
             if n > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{} (#{}{})", i.name, i.index, i.state_note())?;
-            for a in &i.addrs {
+            let name = crate::spec::Escaped(&i.name);
+            write!(f, "{name} (#{}{})", i.index, i.state_note())?;
+            for a in &i.addrs[..i.addrs.len().min(LISTED_ADDRS)] {
                 write!(f, " {a}")?;
                 let flags = i.addr_flags(a.addr());
                 if !flags.is_empty() {
@@ -1991,7 +2001,14 @@ impl fmt::Display for Host {
             if i.addrs.is_empty() {
                 f.write_str(" no address")?;
             }
+            match i.addrs.len().saturating_sub(LISTED_ADDRS) {
+                0 => {}
+                n => write!(f, " and {n} more addresses")?,
+            }
         }
-        Ok(())
+        match self.interfaces.len() - shown.len() {
+            0 => Ok(()),
+            n => write!(f, "\nand {n} more interfaces"),
+        }
     }
 }

@@ -1556,60 +1556,29 @@ impl ProblemKind {
     }
 }
 
-/// How many interfaces, and addresses of one interface, a listing shows: a
-/// person reads a few dozen lines, not a 10,000-interface host.
-const LISTED_INTERFACES: usize = 32;
-const LISTED_ADDRS: usize = 16;
-
-/// `this host has: lo, eth0` and a line per interface with its addresses.
+/// `this host has: lo, eth0` and the host's own lines under it.
 fn listing(host: &Host) -> String {
-    use std::fmt::Write as _;
     let interfaces = host.interfaces();
     if interfaces.is_empty() {
         return "this host has no interfaces".to_owned();
     }
-    let shown = &interfaces[..interfaces.len().min(LISTED_INTERFACES)];
-    let more = |n: usize, what: &str| {
-        if n > 0 {
-            format!(" and {n} more {what}")
-        } else {
-            String::new()
-        }
-    };
+    let shown = &interfaces[..interfaces.len().min(crate::host::LISTED_INTERFACES)];
     // A name is quoted by its start (`Escaped`): a snapshot may hold
     // names a megabyte long, which no person reads to the end.
     let names: Vec<String> = shown
         .iter()
         .map(|i| Escaped(i.name()).to_string())
         .collect();
-    let mut out = format!(
-        "this host has: {}{}",
-        names.join(", "),
-        more(
-            interfaces.len() - shown.len(),
-            "(`ip -br addr` lists them all)"
-        )
-    );
-    for i in shown {
-        let _ = write!(
-            out,
-            "\n  {} (#{}{})",
-            Escaped(i.name()),
-            i.index(),
-            i.state_note()
+    let mut out = format!("this host has: {}", names.join(", "));
+    if interfaces.len() > shown.len() {
+        out += &format!(
+            " and {} more (`ip -br addr` lists them all)",
+            interfaces.len() - shown.len()
         );
-        let addrs = i.addrs();
-        for a in &addrs[..addrs.len().min(LISTED_ADDRS)] {
-            let _ = write!(out, " {a}");
-            let flags = i.addr_flags(a.addr());
-            if !flags.is_empty() {
-                let _ = write!(out, " ({flags})");
-            }
-        }
-        if addrs.is_empty() {
-            out.push_str(" no address");
-        }
-        out.push_str(&more(addrs.len().saturating_sub(LISTED_ADDRS), "addresses"));
+    }
+    for line in host.to_string().lines() {
+        out += "\n  ";
+        out += line;
     }
     out
 }

@@ -270,6 +270,62 @@ fn doctor_names_a_host_file_with_control_characters_escaped() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A good plan on a host of thousands of interfaces, one named with 1,000
+/// characters, is a page of output, not the whole host: the doctor lists
+/// the first interfaces and addresses, and how many more, and quotes a
+/// name by its start (it printed 2,000 lines of 40 addresses, and the
+/// name whole).
+#[test]
+fn doctor_lists_a_huge_host_in_a_bounded_page() {
+    let dir = std::env::temp_dir().join(format!("listenspec-doctor-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let long_name = "n".repeat(1_000);
+    let interfaces: Vec<String> = std::iter::once(
+        r#"{"name": "lo", "index": 1, "up": true, "addrs": ["127.0.0.1/8"]}"#.to_owned(),
+    )
+    .chain((0..2_000u32).map(|i| {
+        let name = if i == 0 {
+            long_name.clone()
+        } else {
+            format!("eth{i}")
+        };
+        let addrs: Vec<String> = (0..40u32)
+            .map(|a| format!(r#""2001:db8:{i:x}::{a:x}/64""#))
+            .collect();
+        format!(
+            r#"{{"name": "{name}", "index": {}, "up": true, "addrs": [{}]}}"#,
+            i + 2,
+            addrs.join(", ")
+        )
+    }))
+    .collect();
+    let host = dir.join("huge.json");
+    let json = format!(r#"{{"interfaces": [{}]}}"#, interfaces.join(",\n"));
+    std::fs::write(&host, json).unwrap();
+    let out = doctor(&[
+        "--host",
+        host.to_str().unwrap(),
+        "--listen",
+        "l = loopback",
+        "--listen",
+        "l.a = tcp:1",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("and 1969 more interfaces"), "{stdout}");
+    assert!(stdout.contains("eth9 (#11) 2001:db8:9::/64"), "{stdout}");
+    assert!(stdout.contains("and 24 more addresses"), "{stdout}");
+    assert!(stdout.contains("127.0.0.1:1"), "{stdout}");
+    assert!(!stdout.contains(&"n".repeat(300)), "{stdout}");
+    assert!(
+        stdout.len() < 16 << 10 && stdout.lines().count() < 60,
+        "{} bytes, {} lines:\n{stdout}",
+        stdout.len(),
+        stdout.lines().count()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `$LISTEN` is laid over `--spec` and `--listen` as a server's
 /// `ListenArgs` lays it: the doctor run with the server's environment
 /// plans what the server binds (it left `$LISTEN` out, and showed less).
