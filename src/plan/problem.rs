@@ -709,6 +709,16 @@ pub enum ProblemKind {
         /// Its link-local answers that interfaces here hold.
         ips: Vec<IpAddr>,
     },
+    /// Warning: a DNS name's local answers sit on several interfaces, and
+    /// the network listens on each, where Go and std bind one answer: a
+    /// host name that nss-myhostname answers is every address of the host,
+    /// ops network and all.
+    DnsSeveralInterfaces {
+        /// The name.
+        name: String,
+        /// The interfaces holding its answers, loopback left out, by name.
+        interfaces: Vec<String>,
+    },
     /// Warning: addresses on down interfaces were left out.
     SkippedDown {
         /// The interface.
@@ -1282,6 +1292,17 @@ impl ProblemKind {
                 ),
                 "to listen there too, add the address with its zone (`fe80::1%eth0`); else nothing to do".to_owned(),
             ),
+            ProblemKind::DnsSeveralInterfaces { name, interfaces } => (
+                format!(
+                    "dns:{name} resolves to addresses on {} interfaces of this host ({}), and every one is bound, so the endpoints listen on each of those networks (Go and std would bind one answer)",
+                    interfaces.len(),
+                    list(interfaces)
+                ),
+                format!(
+                    "if one network was meant, select it instead of the name (`if:{}`, or its address), or leave the others out with !if:NAME; else nothing to do",
+                    interfaces[0]
+                ),
+            ),
             ProblemKind::SkippedDown {
                 interface,
                 addrs,
@@ -1336,6 +1357,7 @@ impl ProblemKind {
             | ProblemKind::EmptySpec
             | ProblemKind::DnsPartlyRemote { .. }
             | ProblemKind::DnsLinkLocal { .. }
+            | ProblemKind::DnsSeveralInterfaces { .. }
             | ProblemKind::SkippedDown { .. }
             | ProblemKind::Tentative { .. }
             | ProblemKind::DeprecatedAdvertised { .. }
@@ -1426,6 +1448,7 @@ impl ProblemKind {
             | ProblemKind::EmptySpec
             | ProblemKind::DnsPartlyRemote { .. }
             | ProblemKind::DnsLinkLocal { .. }
+            | ProblemKind::DnsSeveralInterfaces { .. }
             | ProblemKind::DeprecatedAdvertised { .. }
             | ProblemKind::AddressOnlyIsolation { .. }
             | ProblemKind::LoopbackInContainer { .. }

@@ -311,6 +311,7 @@ pub(crate) fn resolve(
         }
         let unmatched = report_unmatched(&includes, view, &mut report);
         report_partly_remote(&includes, view, &mut report);
+        report_spread(&includes, &chosen, &mut report);
         if chosen.is_empty() && !unmatched && !matched.refused && !matched.removed.is_empty() {
             report(ProblemKind::AllExcluded {
                 removed: matched.removed,
@@ -605,6 +606,37 @@ fn report_partly_remote(
                     ips,
                 });
             }
+        }
+    }
+}
+
+/// A DNS name whose chosen answers sit on several interfaces (loopback
+/// aside): each is bound, where Go and std bind one answer, so a name
+/// pasted from their configs (`my-host:8080`) may reach every network.
+fn report_spread(includes: &[Include], chosen: &[Chosen], report: &mut impl FnMut(ProblemKind)) {
+    for inc in includes {
+        let Selector::Dns(name) = inc.sel else {
+            continue;
+        };
+        let mut interfaces: Vec<&str> = chosen
+            .iter()
+            .filter(|c| c.class != AddrClass::Loopback)
+            .filter_map(|c| match &*c.why {
+                Why::Matched {
+                    selector,
+                    interface,
+                    ..
+                } if selector == inc.sel => Some(&**interface),
+                _ => None,
+            })
+            .collect();
+        interfaces.sort_unstable();
+        interfaces.dedup();
+        if interfaces.len() > 1 {
+            report(ProblemKind::DnsSeveralInterfaces {
+                name: name.clone(),
+                interfaces: interfaces.into_iter().map(str::to_owned).collect(),
+            });
         }
     }
 }

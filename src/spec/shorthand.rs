@@ -13,8 +13,9 @@
 //!
 //! - `:PORT` and an empty URL host are `*`, every address of both families;
 //! - a host name is `dns:NAME`, every address it resolves to (std binds only
-//!   the first), and is advertised as written, so clients keep checking TLS
-//!   certificates against the name;
+//!   the first; answers on several interfaces are a warning,
+//!   `DnsSeveralInterfaces`), and is advertised as written, so clients keep
+//!   checking TLS certificates against the name;
 //! - `[::]:PORT` is dual-stack on Linux (`v6only=false`), as std, tokio and
 //!   Go bind it there while `net.ipv6.bindv6only` is 0 (the default), and
 //!   IPv6-only elsewhere, as they do on Windows and the BSDs.
