@@ -311,10 +311,14 @@ fn escaped(bytes: &[u8]) -> String {
 /// is 0666 unless set), and this is the file clients reach, so a wider mode
 /// than the spec's would serve users the spec keeps out. `lstat(2)`
 /// through `symlink_metadata`: a symbolic link there is not the socket
-/// file, whatever it points to. Nothing to look at for an abstract name,
-/// or when the endpoint asks for none of the three.
+/// file, whatever it points to; on Linux, neither is a socket file other
+/// than the one `socket` made (sock_diag(7) names its inode): that one was
+/// removed, and whoever made the new one there chose its mode and owner.
+/// Nothing to look at for an abstract name, or when the endpoint asks for
+/// none of the three.
 #[cfg(unix)]
 pub(crate) fn file_disagreements(
+    socket: &Socket,
     u: &crate::plan::UnixBind,
     options: &EndpointOptions,
 ) -> Vec<Disagreement> {
@@ -336,7 +340,8 @@ pub(crate) fn file_disagreements(
         }]
     };
     let meta = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => m,
+        Ok(m) if m.file_type().is_socket() && !is_another_sockets(socket, &m) => m,
+        Ok(m) if m.file_type().is_socket() => return no_file(Some(FileKind::AnotherSocket)),
         Ok(m) => return no_file(Some(sys::FileType::of_mode(m.mode()).into())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return no_file(None),
         Err(e) => {
@@ -372,6 +377,23 @@ pub(crate) fn file_disagreements(
         });
     }
     why
+}
+
+/// Whether the socket file `found` is not the one `socket` was bound to.
+/// Where the kernel cannot say (no sock_diag, or not Linux), it is taken
+/// to be, as the path alone showed before.
+#[cfg(unix)]
+fn is_another_sockets(socket: &Socket, found: &std::fs::Metadata) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            use std::os::unix::fs::MetadataExt;
+            // The kernel reports the low 32 bits of the inode number.
+            matches!(sys::unix_socket_file(socket), Ok(Some(ino)) if ino != found.ino() as u32)
+        } else {
+            let _ = (socket, found);
+            false
+        }
+    }
 }
 
 /// What the kernel says about a socket beyond its address and type; `None`

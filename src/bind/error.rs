@@ -774,6 +774,10 @@ pub enum FileKind {
     /// A socket this process opened itself (close-on-exec, which no
     /// descriptor passed across exec is): the application's, not passed.
     OwnSocket,
+    /// The file of another socket, at an inherited socket's path (Linux):
+    /// the file the inherited socket made was removed, and something bound
+    /// there again since. Clients reach that one.
+    AnotherSocket,
     /// `fstat(2)` failed for another reason than a closed descriptor.
     Unreadable {
         /// The errno.
@@ -817,6 +821,9 @@ impl fmt::Display for FileKind {
             FileKind::OwnSocket => {
                 f.write_str("a socket this process opened itself (close-on-exec)")
             }
+            FileKind::AnotherSocket => f.write_str(
+                "another socket's file: this socket's was removed, and another bound there since",
+            ),
             FileKind::Unreadable { errno } => write!(
                 f,
                 "of a type fstat cannot read ({})",

@@ -762,7 +762,7 @@ fn place_unix(
 ) {
     let target = BindTarget::Unix(u.path().clone());
     let mut why = inh.disagreements(ep.transport(), ep.options(), None);
-    why.extend(activation::file_disagreements(u, ep.options()));
+    why.extend(activation::file_disagreements(&inh.socket, u, ep.options()));
     if !why.is_empty() && inh.predecessor.is_some() {
         drop(inh);
         placed.handed_back.push((None, target));

@@ -18,7 +18,7 @@
 mod netlink;
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
-        pub(crate) use netlink::{recv_datagram, route_socket};
+        pub(crate) use netlink::{recv_datagram, route_socket, unix_socket_file};
     } else if #[cfg(any(
         target_os = "macos",
         target_os = "ios",

@@ -69,6 +69,18 @@ impl FileType {
 // mode_t is u16 on macOS.
 #[allow(clippy::useless_conversion)]
 pub(crate) fn file_type(fd: RawFd) -> io::Result<FileType> {
+    Ok(FileType::of_mode(u32::from(fstat(fd)?.st_mode)))
+}
+
+/// The inode number of the file open as `fd`; for a socket, the one
+/// sock_diag(7) knows it by.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn inode(fd: RawFd) -> io::Result<u64> {
+    Ok(fstat(fd)?.st_ino)
+}
+
+/// fstat(2), <https://man7.org/linux/man-pages/man2/fstat.2.html>.
+fn fstat(fd: RawFd) -> io::Result<libc::stat> {
     // SAFETY: `stat` is plain integers (and integer padding), for which all
     // zeroes is a value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -78,7 +90,7 @@ pub(crate) fn file_type(fd: RawFd) -> io::Result<FileType> {
     if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(FileType::of_mode(u32::from(st.st_mode)))
+    Ok(st)
 }
 
 /// Whether `fd` is close-on-exec. A descriptor passed across exec never is

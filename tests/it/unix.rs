@@ -1170,6 +1170,32 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
         assert!(text.contains(&part), "{part:?} in {text}");
     }
 
+    // Another socket's file at the path, with the mode asked: clients
+    // reach that one, not the inherited socket (Linux tells them apart by
+    // the inode the socket keeps). Put back, the file is taken again.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let first = dir.join("first.sock");
+        std::fs::rename(&path, &first).unwrap();
+        let squatter = UnixListener::bind(&path).unwrap();
+        chmod(0o600);
+        let err = try_with(&format!("mode=600 owner={uid} group={gid}")).unwrap_err();
+        assert!(
+            matches!(
+                &why(&err)[..],
+                [Disagreement::NoSocketFile {
+                    found: Some(FileKind::AnotherSocket),
+                    ..
+                }]
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("another socket's file"), "{err}");
+        drop(squatter);
+        std::fs::rename(&first, &path).unwrap();
+        drop(try_with("mode=600").unwrap());
+    }
+
     // No socket file at the path: nothing clients reach there.
     let moved = dir.join("moved.sock");
     std::fs::rename(&path, &moved).unwrap();
@@ -1302,6 +1328,61 @@ fn a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused() {
         "has mode 666",
         "the endpoint says mode=600",
         "SocketMode=0600",
+    ] {
+        assert!(text.contains(part), "{part:?} in {text}");
+    }
+}
+
+/// Another user who may write the directory (`nobody`, by `setpriv`)
+/// moves the socket file `systemd-socket-activate` made aside and binds a
+/// socket of its own at the path, with the mode the spec asks: clients
+/// reach the attacker there. The server, started through the moved file,
+/// refuses the inherited socket: the file at its path is not its own. It
+/// took it, its mode agreeing.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn a_socket_from_systemd_socket_activate_whose_file_another_user_replaced_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = "a_socket_from_systemd_socket_activate_whose_file_another_user_replaced_is_refused";
+    if let Some(dir) = std::env::var_os("LISTENSPEC_SQUAT") {
+        // The attacker: move the file aside, bind in its place, hold it.
+        let dir = PathBuf::from(dir);
+        std::fs::rename(dir.join("app.sock"), dir.join("moved.sock")).unwrap();
+        let _held = UnixListener::bind(dir.join("app.sock")).unwrap();
+        std::fs::set_permissions(dir.join("app.sock"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        println!("squatted ready");
+        std::thread::sleep(Duration::from_secs(30));
+        return;
+    }
+    if !needs_root(test) {
+        return;
+    }
+    let dir = TempDir::new("activate-squat");
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let Some((mut running, _, err)) = activate_with_mode(&dir, 0o600, test) else {
+        return;
+    };
+    let squat = [("LISTENSPEC_SQUAT", dir.0.as_os_str())];
+    let (mut squatter, _out) = attacker(&format!("unix::{test}"), &squat, "ready");
+    // The first connection, through the moved file, starts the server.
+    let _first = UnixStream::connect(dir.join("moved.sock")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server kept serving");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    let text = std::fs::read_to_string(&err).unwrap();
+    assert!(!status.success(), "{text}");
+    for part in [
+        "inherited socket \"local.api\"",
+        "another socket's file",
+        "nothing may remove or replace its file",
     ] {
         assert!(text.contains(part), "{part:?} in {text}");
     }
