@@ -240,7 +240,8 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::BadOption { text, reason } => write!(f, "option {text:?}: {reason}"),
             SpecErrorKind::EndpointUrl { url, instead } => write!(
                 f,
-                "{url:?} is a URL, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}"
+                "{url:?} is {}, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}",
+                if url.contains(',') { "a list of URLs" } else { "a URL" }
             ),
             SpecErrorKind::RepeatedOption(option) => write!(f, "option {option:?} is given twice"),
             SpecErrorKind::NoInclude(network) => write!(
@@ -1542,6 +1543,14 @@ pub enum ForeignForm {
         /// `HOST:PORT`.
         address: String,
     },
+    /// A command line with the address and the port in two flags:
+    /// uvicorn's and Flask's `--host 0.0.0.0 --port 8000`, Jupyter's `--ip`.
+    HostAndPort {
+        /// The `--host` value, without brackets.
+        host: String,
+        /// The `--port` value.
+        port: String,
+    },
     /// Several addresses in one value, separated by spaces (a `$LISTEN`
     /// written as a shell list).
     Spaced {
@@ -1753,6 +1762,9 @@ impl ForeignForm {
             ForeignForm::Spaced { count } => {
                 format!("{count} addresses in one value, separated by spaces")
             }
+            ForeignForm::HostAndPort { .. } => {
+                "a command line that gives the address and the port in two flags".to_owned()
+            }
             ForeignForm::PortMapping { .. } => {
                 "Docker's port mapping, the published port then the container's".to_owned()
             }
@@ -1887,6 +1899,9 @@ impl ForeignForm {
             ForeignForm::UnixSpelling { path, mode: Some(mode) } => format!(
                 "a unix network and an endpoint with mode= in octal, its digits 0 to 7 ({mode} is no mode): `listen = unix` and `listen.unix = unix:{path} mode=660`"
             ),
+            ForeignForm::HostAndPort { host, port } => {
+                format!("{}:{port}, the address and the port in one value", bracketed(host))
+            }
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
             }
@@ -1941,14 +1956,7 @@ impl ForeignForm {
             ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),
             // The kernel takes a scope only for a link-local address and
             // ignores it on any other: there the address alone is meant.
-            ForeignForm::ScopeAfterPort { addr, port, zone }
-                if addr.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| ip.is_unicast_link_local()) =>
-            {
-                format!("the scope inside the brackets, [{addr}%{zone}]:{port}")
-            }
-            ForeignForm::ScopeAfterPort { addr, port, zone } => format!(
-                "[{addr}]:{port}: a scope means nothing to an address that is not link-local; to keep its socket to {zone}, give its endpoint `device={zone}`"
-            ),
+            ForeignForm::ScopeAfterPort { addr, port, zone } => scope_after_port(addr, port, zone, "tcp"),
             // A port alone means both families to systemd and a `--port`
             // flag, but every IPv4 address alone to nginx (`listen 80` is
             // `*:80`): each is named, so neither is widened.
@@ -2110,10 +2118,21 @@ impl ForeignForm {
                     "0.0.0.0{value} for every IPv4 address, as gunicorn binds {value} ({value} here is both families)"
                 )
             }
-            ForeignForm::Pasted { value, .. } => match super::shorthand::shorthand(value) {
+            ForeignForm::Pasted { word, value } => match super::shorthand::shorthand(value) {
                 Some(Ok(_)) => format!("the value alone, {value}"),
-                _ => super::shorthand::foreign(value)
-                    .map_or_else(|| format!("the value alone, {value}"), |form| form.instead()),
+                _ => match super::shorthand::foreign(value) {
+                    // uvicorn's and Flask's `--host 0.0.0.0`: the port is
+                    // another flag's, and nginx's readings of an address
+                    // alone are not a flag's.
+                    Some(ForeignForm::NoPort { host }) if word.starts_with('-') && host != "*" => {
+                        format!(
+                            "{}:8000 with the port to use (its --port flag's value, if the command has one)",
+                            bracketed(&host)
+                        )
+                    }
+                    Some(form) => form.instead(),
+                    None => format!("the value alone, {value}"),
+                },
             },
             ForeignForm::Systemd { directive, value } => {
                 let udp = directive == "ListenDatagram";
@@ -2124,7 +2143,15 @@ impl ForeignForm {
                     }
                     path if crate::spec::UnixPath::looks_like(path) && udp => format!("unixgram:{path}"),
                     path if crate::spec::UnixPath::looks_like(path) => path.to_owned(),
-                    address if udp => as_url("udp", address),
+                    address if udp => match super::shorthand::foreign(address) {
+                        Some(ForeignForm::Star { port }) => format!(
+                            "udp://0.0.0.0:{port} for every IPv4 address, or udp://:{port} for every address of both families"
+                        ),
+                        Some(ForeignForm::ScopeAfterPort { addr, port, zone }) => {
+                            scope_after_port(&addr, &port, &zone, "udp")
+                        }
+                        _ => as_url("udp", address),
+                    },
                     address => match super::shorthand::foreign(address) {
                         Some(form) => form.instead(),
                         None => address.to_owned(),
@@ -2710,6 +2737,30 @@ fn as_url(scheme: &str, address: &str) -> String {
     match super::shorthand::shorthand(&url) {
         Some(Ok(_)) => url,
         _ => super::shorthand::foreign(&url).map_or(url, |form| form.instead()),
+    }
+}
+
+/// What to write for systemd's `ADDRESS:PORT%IFACE` in `scheme`: a
+/// link-local address's scope goes inside the brackets; after any other
+/// address systemd reads it as `BindToDevice=`, which is `device=` here.
+fn scope_after_port(addr: &str, port: &str, zone: &str, scheme: &str) -> String {
+    let written = |address: String| match scheme {
+        "tcp" => address,
+        _ => format!("{scheme}://{address}"),
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) if ip.is_unicast_link_local() => format!(
+            "the scope inside the brackets, {}",
+            written(format!("[{addr}%{zone}]:{port}"))
+        ),
+        Ok(std::net::IpAddr::V6(_)) => format!(
+            "{}: a scope means nothing to an address that is not link-local; to keep its socket to {zone}, give its endpoint `device={zone}`",
+            written(format!("[{addr}]:{port}"))
+        ),
+        _ => format!(
+            "{}, and to keep its socket to {zone} as systemd does (BindToDevice=), give its endpoint `device={zone}`",
+            written(format!("{addr}:{port}"))
+        ),
     }
 }
 

@@ -283,6 +283,7 @@ impl Read {
                             | ForeignForm::SockaddrTemplate { .. }
                             | ForeignForm::Systemd { .. }
                             | ForeignForm::Pasted { .. }
+                            | ForeignForm::HostAndPort { .. }
                             | ForeignForm::UrlPath { .. }),
                         ) = shorthand::foreign(st.text)
                     {
@@ -1178,6 +1179,17 @@ fn unknown_option(key: &str, place: Place) -> OptionError {
 /// The error for an endpoint written as a URL, with the two lines that say
 /// the same in the grammar, when the URL reads as one.
 fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecErrorKind {
+    // Kafka's lists (`PLAINTEXT://kafka1:9092,SSL://kafka1:9093`): the
+    // first URL shows what to write, once for each.
+    if let Some((first, _)) = target.split_once(',')
+        && url::Parts::url(first).is_ok()
+        && let SpecErrorKind::EndpointUrl { instead, .. } = endpoint_url(net, name, first)
+    {
+        return SpecErrorKind::EndpointUrl {
+            url: target.to_owned(),
+            instead: format!("{instead}; and so for each URL of the list, an endpoint apiece"),
+        };
+    }
     let net = net.map_or("NET", Name::as_str);
     let name = name.map_or("NAME", Name::as_str);
     if let Some((protocol, path)) = shorthand::unix_url(target) {

@@ -568,6 +568,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = redis_bind(text) {
         return Some(form);
     }
+    if let Some(form) = host_and_port_flags(text) {
+        return Some(form);
+    }
     if let Some(form) = pasted(text) {
         return Some(form);
     }
@@ -828,10 +831,15 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             });
         }
     }
-    // systemd's `[fe80::1]:80%eth0`: the scope after the port.
-    if let Some((addr, rest)) = text.strip_prefix('[').and_then(|t| t.split_once("]:"))
+    // systemd's `[fe80::1]:80%eth0` and `0.0.0.0:80%eth0`: the scope (or,
+    // for any but a link-local address, BindToDevice=) after the port.
+    if let Some((addr, rest)) = (text.strip_prefix('[').and_then(|t| t.split_once("]:")))
+        .filter(|(addr, _)| addr.parse::<std::net::Ipv6Addr>().is_ok())
+        .or_else(|| {
+            text.split_once(':')
+                .filter(|(addr, _)| addr.parse::<std::net::Ipv4Addr>().is_ok())
+        })
         && let Some((port, zone)) = rest.split_once('%')
-        && addr.parse::<std::net::Ipv6Addr>().is_ok()
         && is_port(port)
         && !zone.is_empty()
         && zone.len() <= 15
@@ -925,6 +933,31 @@ fn redis_bind(text: &str) -> Option<ForeignForm> {
     };
     (!words.is_empty() && words.iter().all(|w| address(w))).then(|| ForeignForm::Redis {
         addresses: words.iter().map(|w| (*w).to_owned()).collect(),
+    })
+}
+
+/// A command line that gives the address and the port in two flags, as
+/// uvicorn's and Flask's `--host 0.0.0.0 --port 8000` and Jupyter's
+/// `--ip`, `--flag=value` or `--flag value`, whatever else it holds.
+fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
+    let words: Vec<&str> = text
+        .split_ascii_whitespace()
+        .flat_map(|w| match w.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => [flag, value].into_iter().take(2),
+            _ => [w, ""].into_iter().take(1),
+        })
+        .collect();
+    let after = |flags: &[&str]| {
+        let at = words.iter().position(|w| flags.contains(w))?;
+        words.get(at + 1).copied()
+    };
+    let host = after(&["--host", "--ip"])?;
+    let port = after(&["--port"])?;
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let is_host = bare.parse::<std::net::IpAddr>().is_ok() || is_host_name(bare);
+    (is_host && is_port(port)).then(|| ForeignForm::HostAndPort {
+        host: bare.to_owned(),
+        port: port.to_owned(),
     })
 }
 
