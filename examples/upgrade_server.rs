@@ -42,9 +42,10 @@ struct Cli {
     store_fds: bool,
 }
 
-/// How long connections accepted just before the upgrade have to send
-/// their first request, before the graceful shutdown would close them as
-/// idle.
+/// How long the connections under way have, once the successor serves,
+/// to send another request (answered, and told to reconnect: see
+/// [`reconnect_once_stopped`]) before the graceful shutdown closes the
+/// idle ones.
 const GRACE: Duration = Duration::from_secs(1);
 
 /// How long a successor has to say it serves.
@@ -112,7 +113,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             "hello from pid {} generation {generation}\n",
             std::process::id()
         );
-        let app = Router::new().route("/", get(move || async move { body }));
+        let app = Router::new()
+            .route("/", get(move || async move { body }))
+            .layer(axum::middleware::map_response(reconnect_once_stopped(
+                stopped.clone(),
+            )));
         let until = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
             _ = stopped.wait_for(|s| *s).await;
         };
@@ -162,6 +167,26 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         done??;
     }
     Ok(())
+}
+
+/// Once this process stops accepting, every response says
+/// `Connection: close`, so a keep-alive client (a browser, a proxy's pool,
+/// `wrk`) opens its next connection to the successor. Closed while idle
+/// instead, such a connection may meet the client's next request on its
+/// way, which the client sees fail: a graceful shutdown alone lost one
+/// request of each of wrk's connections at each upgrade.
+fn reconnect_once_stopped(
+    stopped: tokio::sync::watch::Receiver<bool>,
+) -> impl Fn(axum::response::Response) -> std::future::Ready<axum::response::Response> + Clone {
+    move |mut response| {
+        if *stopped.borrow() {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        std::future::ready(response)
+    }
 }
 
 /// What `UPGRADE_FAIL_FILE` asks a successor to do wrong, for the tests,

@@ -50,6 +50,14 @@
 //! successful upgrade. A successor is this same program, started afresh:
 //! it runs the same `main`, takes the sockets, and says it is ready.
 //!
+//! Keep-alive connections need one more step. Closed while idle, as a
+//! graceful shutdown closes them, a connection may meet the client's next
+//! request on its way, and the client sees that request fail (`wrk` counts
+//! a read error for each of its connections at each upgrade). So once
+//! stopped, the server answers `Connection: close` for a moment before it
+//! shuts down: each client's next request is answered, and the client
+//! reconnects, to the successor.
+//!
 //! ```
 //! # #[cfg(all(unix, feature = "axum"))]
 //! # mod server {
@@ -71,13 +79,27 @@
 //!     let listener = bound.take::<AnyListener>("public", "http")?;
 //!
 //!     let (stop, stopped) = tokio::sync::watch::channel(false);
+//!     let closing = stopped.clone();
 //!     let until_stopped = move || {
 //!         let mut stopped = stopped.clone();
 //!         async move { _ = stopped.wait_for(|s| *s).await }
 //!     };
-//!     let app = Router::new().route("/", get(|| async { "hello" }));
+//!     let app = Router::new()
+//!         .route("/", get(|| async { "hello" }))
+//!         // Once stopped, each response tells its client to reconnect.
+//!         .layer(axum::middleware::map_response(move |mut res: axum::response::Response| {
+//!             if *closing.borrow() {
+//!                 let close = axum::http::HeaderValue::from_static("close");
+//!                 res.headers_mut().insert(axum::http::header::CONNECTION, close);
+//!             }
+//!             std::future::ready(res)
+//!         }));
 //!     let server = axum::serve(StopAccepting::new(listener, until_stopped()), app)
-//!         .with_graceful_shutdown(until_stopped());
+//!         .with_graceful_shutdown(async move {
+//!             until_stopped().await;
+//!             // A moment for keep-alive clients to be told.
+//!             tokio::time::sleep(Duration::from_secs(1)).await;
+//!         });
 //!     let server = tokio::spawn(server.into_future());
 //!     // Ready: a predecessor (or systemd) is told, and stops accepting.
 //!     notify_ready()?;
@@ -127,7 +149,7 @@
 //!
 //! `examples/upgrade_server.rs` in the repository is this server with
 //! several endpoints and TERM handling, which the tests upgrade ten times
-//! under load.
+//! under load, and under `wrk`'s keep-alive connections.
 //!
 //! # The process tree, and supervisors
 //!

@@ -334,6 +334,73 @@ fn ten_upgrades_under_load_refuse_no_connection() {
     drop(first);
 }
 
+/// Upgrades under `wrk`, whose keep-alive connections each send the next
+/// request the moment the last is answered: none fails. A graceful
+/// shutdown alone closed each idle connection under wrk's next request, a
+/// read error for every connection at every upgrade; the server answers
+/// `Connection: close` once stopped, and wrk reconnects to the successor.
+#[test]
+fn upgrades_under_wrk_keep_alive_load_fail_no_request() {
+    let test = "upgrades_under_wrk_keep_alive_load_fail_no_request";
+    if Command::new("wrk").arg("--version").output().is_err() {
+        let why = "wrk is not installed (Debian package wrk)";
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run {test}: {why}"
+        );
+        eprintln!("SKIP {test}: {why}");
+        return;
+    }
+    let dir = Scratch::new("wrk");
+    let (spec, log) = (dir.join("listen.spec"), dir.join("out.log"));
+    std::fs::write(
+        &spec,
+        "local = 127.0.0.1 expose=local\nlocal.web = http:0\n",
+    )
+    .unwrap();
+    let first = start(&spec, &log, &[]);
+    let addr = bound_addr(&log, "local.web", 0);
+    let mut pid = wait_generation(addr, 0);
+    let mut last = Last(pid);
+    let wrk = Command::new("wrk")
+        .args(["-t1", "-c8", "-d6s", &format!("http://{addr}/")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    for g in 1..=3 {
+        signal(pid, "-HUP");
+        pid = wait_generation(addr, g);
+        last.0 = pid;
+        // The predecessor's moment of `Connection: close`, then its end.
+        std::thread::sleep(Duration::from_millis(1300));
+    }
+    let out = wrk.wait_with_output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let upgrades = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        upgrades.matches("upgraded: successor pid").count(),
+        3,
+        "{upgrades}"
+    );
+    let requests: u64 = report
+        .split_once(" requests in ")
+        .and_then(|(before, _)| before.split_whitespace().last()?.parse().ok())
+        .unwrap_or_else(|| panic!("no request count in {report}"));
+    assert!(requests > 1000, "{report}");
+    assert!(!report.contains("Socket errors"), "{report}");
+    assert!(!report.contains("Non-2xx"), "{report}");
+    eprintln!("handoff under wrk: {requests} requests over 3 upgrades, none failed");
+    stop(pid);
+    drop(first);
+}
+
 /// A successor that exits before it is ready, or never says it is, is
 /// stopped, and the server it was to replace serves on, refusing nothing;
 /// a later upgrade still works.
