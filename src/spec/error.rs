@@ -233,6 +233,11 @@ impl fmt::Display for SpecErrorKind {
                 f,
                 "ports {text:?}: {reason}; use a port up to 65535 (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST <= 65535"
             ),
+            // Spring's `server.port=8080`: a port alone.
+            SpecErrorKind::BadTarget(target) if super::shorthand::is_port(target) => write!(
+                f,
+                "{target:?} is a port alone, but an endpoint is PROTOCOL:PORT: write tcp:{target}, or http:{target} for an HTTP server"
+            ),
             SpecErrorKind::BadTarget(target) => write!(
                 f,
                 "{target:?} is not PROTOCOL:PORT or PROTOCOL:PATH, like http:8080, tcp:9000-9010, udp:161 or (on a network NAME = unix) unix:/run/app.sock"

@@ -1044,6 +1044,17 @@ fn sockaddr_template(text: &str) -> Option<ForeignForm> {
         ["GetAllInterfaces"] => Some("if:*".to_owned()),
         _ => None,
     };
+    // Consul's `client_addr = "127.0.0.1 {{ GetPrivateIP }}"`: the
+    // addresses written beside the template are selected too.
+    let literals: Vec<&str> = (text[..start].split_ascii_whitespace())
+        .chain(text[end + 2..].split_ascii_whitespace())
+        .map(|w| w.trim_matches(['"', '\'', ',']))
+        .filter(|w| w.parse::<std::net::IpAddr>().is_ok())
+        .collect();
+    let selectors = selectors.map(|s| match literals.as_slice() {
+        [] => s,
+        _ => format!("{}, {s}", literals.join(", ")),
+    });
     Some(ForeignForm::SockaddrTemplate { selectors })
 }
 
