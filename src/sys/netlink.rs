@@ -65,6 +65,8 @@ pub(crate) fn unix_socket_file(socket: &Socket) -> io::Result<Option<u32>> {
         Type::RAW,
         Some(Protocol::from(libc::NETLINK_SOCK_DIAG)),
     )?;
+    // The kernel answers at once; a start-up never hangs on it if not.
+    diag.set_read_timeout(Some(std::time::Duration::from_secs(1)))?;
     let mut request = Vec::with_capacity(HEADER + UNIX_DIAG_REQ);
     request.extend_from_slice(&((HEADER + UNIX_DIAG_REQ) as u32).to_ne_bytes());
     request.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
