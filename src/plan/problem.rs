@@ -1300,7 +1300,7 @@ impl ProblemKind {
                 ),
                 format!(
                     "if one network was meant, select it instead of the name (`if:{}`, or its address), or leave the others out with !if:NAME; else nothing to do",
-                    interfaces[0]
+                    interfaces.first().map_or("NAME", String::as_str)
                 ),
             ),
             ProblemKind::SkippedDown {
