@@ -1124,6 +1124,12 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
         Cause::InheritedDisagrees { why, .. } => why.clone(),
         other => panic!("not a disagreement: {other:?}"),
     };
+    // What is at the path instead of the socket's file, when that is the
+    // one disagreement.
+    let instead = |err: &BindError| match &why(err)[..] {
+        [Disagreement::NoSocketFile { found, .. }] => *found,
+        other => panic!("not a missing socket file: {other:?}"),
+    };
 
     chmod(0o644);
     let err = try_with("mode=600").unwrap_err();
@@ -1180,16 +1186,7 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
         let squatter = UnixListener::bind(&path).unwrap();
         chmod(0o600);
         let err = try_with(&format!("mode=600 owner={uid} group={gid}")).unwrap_err();
-        assert!(
-            matches!(
-                &why(&err)[..],
-                [Disagreement::NoSocketFile {
-                    found: Some(FileKind::AnotherSocket),
-                    ..
-                }]
-            ),
-            "{err}"
-        );
+        assert_eq!(instead(&err), Some(FileKind::AnotherSocket), "{err}");
         assert!(err.to_string().contains("another socket's file"), "{err}");
         drop(squatter);
         std::fs::rename(&first, &path).unwrap();
@@ -1200,25 +1197,10 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
     let moved = dir.join("moved.sock");
     std::fs::rename(&path, &moved).unwrap();
     let err = try_with("mode=600").unwrap_err();
-    assert!(
-        matches!(
-            &why(&err)[..],
-            [Disagreement::NoSocketFile { found: None, .. }]
-        ),
-        "{err}"
-    );
+    assert_eq!(instead(&err), None, "{err}");
     std::os::unix::fs::symlink(&moved, &path).unwrap();
     let err = try_with("mode=600").unwrap_err();
-    assert!(
-        matches!(
-            &why(&err)[..],
-            [Disagreement::NoSocketFile {
-                found: Some(FileKind::Symlink),
-                ..
-            }]
-        ),
-        "{err}"
-    );
+    assert_eq!(instead(&err), Some(FileKind::Symlink), "{err}");
     assert!(err.to_string().contains("it is a symbolic link"), "{err}");
 
     // A path that cannot be looked at is named with the error, not taken
@@ -1233,16 +1215,10 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
     let err = plan(&[line])
         .bind_inherited(vec![Inherited::new("local.api", held.into())])
         .unwrap_err();
-    assert!(
-        matches!(
-            &why(&err)[..],
-            [Disagreement::NoSocketFile {
-                found: Some(FileKind::Unreadable { errno }),
-                ..
-            }] if *errno == libc::ENOTDIR
-        ),
-        "{err}"
-    );
+    let unreadable = FileKind::Unreadable {
+        errno: libc::ENOTDIR,
+    };
+    assert_eq!(instead(&err), Some(unreadable), "{err}");
 }
 
 /// Starts `unix_server` for the endpoint line `endpoint` (`{}` standing
