@@ -1278,16 +1278,10 @@ fn activate_with_mode(dir: &TempDir, mode: u32, test: &str) -> Option<(Running, 
     Some((running, dir.join("out.txt"), dir.join("err.txt")))
 }
 
-#[test]
-fn a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused() {
-    let test = "a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused";
-    let dir = TempDir::new("activate-mode");
-    let Some((mut running, _, err)) = activate_with_mode(&dir, 0o666, test) else {
-        return;
-    };
-    let path = dir.join("app.sock");
-    // The first connection starts the server, which refuses the socket.
-    let _first = UnixStream::connect(&path).unwrap();
+/// Connects through `path`, which starts the activated server, and waits
+/// until it has exited in failure; returns what it wrote to `err`.
+fn refused_at_start(running: &mut Running, path: &Path, err: &Path) -> String {
+    let _first = UnixStream::connect(path).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(status) = running.0.try_wait().unwrap() {
@@ -1296,8 +1290,19 @@ fn a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused() {
         assert!(Instant::now() < deadline, "the server kept serving");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let text = std::fs::read_to_string(&err).unwrap();
+    let text = std::fs::read_to_string(err).unwrap();
     assert!(!status.success(), "{text}");
+    text
+}
+
+#[test]
+fn a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused() {
+    let test = "a_socket_from_systemd_socket_activate_with_a_wider_mode_is_refused";
+    let dir = TempDir::new("activate-mode");
+    let Some((mut running, _, err)) = activate_with_mode(&dir, 0o666, test) else {
+        return;
+    };
+    let text = refused_at_start(&mut running, &dir.join("app.sock"), &err);
     for part in [
         "local.api",
         "inherited socket \"local.api\"",
@@ -1342,19 +1347,9 @@ fn a_socket_from_systemd_socket_activate_whose_file_another_user_replaced_is_ref
     let squat = [("LISTENSPEC_SQUAT", dir.0.as_os_str())];
     let (mut squatter, _out) = attacker(&format!("unix::{test}"), &squat, "ready");
     // The first connection, through the moved file, starts the server.
-    let _first = UnixStream::connect(dir.join("moved.sock")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = running.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server kept serving");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let text = refused_at_start(&mut running, &dir.join("moved.sock"), &err);
     let _ = squatter.kill();
     let _ = squatter.wait();
-    let text = std::fs::read_to_string(&err).unwrap();
-    assert!(!status.success(), "{text}");
     for part in [
         "inherited socket \"local.api\"",
         "another socket's file",
