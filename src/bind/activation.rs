@@ -388,7 +388,7 @@ fn is_another_sockets(socket: &Socket, found: &std::fs::Metadata) -> bool {
         if #[cfg(any(target_os = "linux", target_os = "android"))] {
             use std::os::unix::fs::MetadataExt;
             // The kernel reports the low 32 bits of the inode number.
-            matches!(sys::unix_socket_file(socket), Ok(Some(ino)) if ino != found.ino() as u32)
+            matches!(super::sock_diag::socket_file(socket), Ok(Some(ino)) if ino != found.ino() as u32)
         } else {
             let _ = (socket, found);
             false

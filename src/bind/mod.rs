@@ -9,6 +9,8 @@ mod activation;
 mod error;
 #[cfg(feature = "watch")]
 mod follow;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod sock_diag;
 mod socket;
 mod take;
 #[cfg(unix)]

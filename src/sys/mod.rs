@@ -18,7 +18,7 @@
 mod netlink;
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
-        pub(crate) use netlink::{recv_datagram, route_socket, unix_socket_file};
+        pub(crate) use netlink::{recv_datagram, route_socket, sock_diag};
     } else if #[cfg(any(
         target_os = "macos",
         target_os = "ios",
