@@ -137,15 +137,16 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     if generation > 0 {
         test_failure(true).await;
     }
-    // Ready to serve: tell a predecessor (or systemd) so, then accept. A
-    // successor that fails before this line has accepted no connection.
-    notify_ready()?;
-    let mut servers: tokio::task::JoinSet<_> = servers.into_iter().collect();
-
+    // The signals are ours before anyone can see this process serve: a
+    // SIGHUP before that would end it (its default action).
     let (mut hangup, mut terminate) = (
         signal(SignalKind::hangup())?,
         signal(SignalKind::terminate())?,
     );
+    // Ready to serve: tell a predecessor (or systemd) so, then accept. A
+    // successor that fails before this line has accepted no connection.
+    notify_ready()?;
+    let mut servers: tokio::task::JoinSet<_> = servers.into_iter().collect();
     loop {
         tokio::select! {
             _ = hangup.recv() => {

@@ -100,11 +100,13 @@
 //!             // A moment for keep-alive clients to be told.
 //!             tokio::time::sleep(Duration::from_secs(1)).await;
 //!         });
+//!     // SIGHUP is handled before anyone sees this process serve: its
+//!     // default action would end it.
+//!     let mut hangup = signal(SignalKind::hangup())?;
 //!     let server = tokio::spawn(server.into_future());
 //!     // Ready: a predecessor (or systemd) is told, and stops accepting.
 //!     notify_ready()?;
 //!
-//!     let mut hangup = signal(SignalKind::hangup())?;
 //!     while hangup.recv().await.is_some() {
 //!         match upgrader.upgrade_async(successor.clone(), Duration::from_secs(30)).await {
 //!             Ok(upgraded) => {
