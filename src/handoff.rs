@@ -55,8 +55,10 @@
 //! request on its way, and the client sees that request fail (`wrk` counts
 //! a read error for each of its connections at each upgrade). So once
 //! stopped, the server answers `Connection: close` for a moment before it
-//! shuts down: each client's next request is answered, and the client
-//! reconnects, to the successor.
+//! shuts down: a client's request in that moment is answered, and the
+//! client reconnects, to the successor. (One idle through the whole
+//! moment may still meet the close: HTTP/1.1 leaves that race to clients,
+//! which send an idempotent request again.)
 //!
 //! ```
 //! # #[cfg(all(unix, feature = "axum"))]

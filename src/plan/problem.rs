@@ -1292,17 +1292,23 @@ impl ProblemKind {
                 ),
                 "to listen there too, add the address with its zone (`fe80::1%eth0`); else nothing to do".to_owned(),
             ),
-            ProblemKind::DnsSeveralInterfaces { name, interfaces } => (
-                format!(
-                    "dns:{name} resolves to addresses on {} interfaces of this host ({}), and every one is bound, so the endpoints listen on each of those networks (Go and std would bind one answer)",
-                    interfaces.len(),
-                    list(interfaces)
-                ),
-                format!(
-                    "if one network was meant, select it instead of the name (`if:{}`, or its address), or leave the others out with !if:NAME; else nothing to do",
-                    interfaces.first().map_or("NAME", String::as_str)
-                ),
-            ),
+            ProblemKind::DnsSeveralInterfaces { name, interfaces } => {
+                // Names from a snapshot, quoted by their start.
+                let shown: Vec<Escaped<&String>> = interfaces.iter().map(Escaped).collect();
+                let nth = |n: usize| shown.get(n).map_or("IFNAME".to_owned(), ToString::to_string);
+                (
+                    format!(
+                        "dns:{name} resolves to addresses on {} interfaces of this host ({}), and every one is bound, so the endpoints listen on each of those networks (Go and std would bind one answer)",
+                        interfaces.len(),
+                        list(&shown)
+                    ),
+                    format!(
+                        "if one network was meant, leave the others out (`NET = dns:{name}, !if:{}`) or select it instead of the name (`NET = if:{}`), with `advertise {name}` so clients still reach it by name; else nothing to do",
+                        nth(1),
+                        nth(0)
+                    ),
+                )
+            }
             ProblemKind::SkippedDown {
                 interface,
                 addrs,

@@ -311,7 +311,7 @@ pub(crate) fn resolve(
         }
         let unmatched = report_unmatched(&includes, view, &mut report);
         report_partly_remote(&includes, view, &mut report);
-        report_spread(&includes, &chosen, &mut report);
+        report_spread(&chosen, &mut report);
         if chosen.is_empty() && !unmatched && !matched.refused && !matched.removed.is_empty() {
             report(ProblemKind::AllExcluded {
                 removed: matched.removed,
@@ -613,29 +613,27 @@ fn report_partly_remote(
 /// A DNS name whose chosen answers sit on several interfaces (loopback
 /// aside): each is bound, where Go and std bind one answer, so a name
 /// pasted from their configs (`my-host:8080`) may reach every network.
-fn report_spread(includes: &[Include], chosen: &[Chosen], report: &mut impl FnMut(ProblemKind)) {
-    for inc in includes {
-        let Selector::Dns(name) = inc.sel else {
-            continue;
-        };
-        let mut interfaces: Vec<&str> = chosen
-            .iter()
-            .filter(|c| c.class != AddrClass::Loopback)
-            .filter_map(|c| match &*c.why {
-                Why::Matched {
-                    selector,
-                    interface,
-                    ..
-                } if selector == inc.sel => Some(&**interface),
-                _ => None,
-            })
-            .collect();
-        interfaces.sort_unstable();
-        interfaces.dedup();
-        if interfaces.len() > 1 {
+/// One pass over what was chosen, however many names the network lists.
+fn report_spread(chosen: &[Chosen], report: &mut impl FnMut(ProblemKind)) {
+    let mut held: Vec<(&str, &str)> = chosen
+        .iter()
+        .filter(|c| c.class != AddrClass::Loopback)
+        .filter_map(|c| match &*c.why {
+            Why::Matched {
+                selector: Selector::Dns(name),
+                interface,
+                ..
+            } => Some((name.as_str(), &**interface)),
+            _ => None,
+        })
+        .collect();
+    held.sort_unstable();
+    held.dedup();
+    for by_name in held.chunk_by(|a, b| a.0 == b.0) {
+        if let [(name, _), _, ..] = by_name {
             report(ProblemKind::DnsSeveralInterfaces {
-                name: name.clone(),
-                interfaces: interfaces.into_iter().map(str::to_owned).collect(),
+                name: (*name).to_owned(),
+                interfaces: by_name.iter().map(|(_, i)| (*i).to_owned()).collect(),
             });
         }
     }

@@ -246,7 +246,11 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::EndpointUrl { url, instead } => write!(
                 f,
                 "{url:?} is {}, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}",
-                if url.contains(',') { "a list of URLs" } else { "a URL" }
+                if super::url::first_of_list(url).is_some() {
+                    "a list of URLs"
+                } else {
+                    "a URL"
+                }
             ),
             SpecErrorKind::RepeatedOption(option) => write!(f, "option {option:?} is given twice"),
             SpecErrorKind::NoInclude(network) => write!(
@@ -2747,7 +2751,8 @@ fn as_url(scheme: &str, address: &str) -> String {
 
 /// What to write for systemd's `ADDRESS:PORT%IFACE` in `scheme`: a
 /// link-local address's scope goes inside the brackets; after any other
-/// address systemd reads it as `BindToDevice=`, which is `device=` here.
+/// address the scope means nothing (systemd checks the name, then binds
+/// every interface), and `device=` is what keeps a socket to one.
 fn scope_after_port(addr: &str, port: &str, zone: &str, scheme: &str) -> String {
     let written = |address: String| match scheme {
         "tcp" => address,
@@ -2763,7 +2768,7 @@ fn scope_after_port(addr: &str, port: &str, zone: &str, scheme: &str) -> String 
             written(format!("[{addr}]:{port}"))
         ),
         _ => format!(
-            "{}, and to keep its socket to {zone} as systemd does (BindToDevice=), give its endpoint `device={zone}`",
+            "{}: systemd takes no interface from %{zone} after an IPv4 address, and binds it on every one; to keep its socket to {zone}, give its endpoint `device={zone}` (BindToDevice= in a unit)",
             written(format!("{addr}:{port}"))
         ),
     }

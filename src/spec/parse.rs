@@ -1181,7 +1181,7 @@ fn unknown_option(key: &str, place: Place) -> OptionError {
 fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecErrorKind {
     // Kafka's lists (`PLAINTEXT://kafka1:9092,SSL://kafka1:9093`): the
     // first URL shows what to write, once for each.
-    if let Some((first, _)) = target.split_once(',')
+    if let Some(first) = url::first_of_list(target)
         && url::Parts::url(first).is_ok()
         && let SpecErrorKind::EndpointUrl { instead, .. } = endpoint_url(net, name, first)
     {

@@ -837,7 +837,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         .filter(|(addr, _)| addr.parse::<std::net::Ipv6Addr>().is_ok())
         .or_else(|| {
             text.split_once(':')
-                .filter(|(addr, _)| addr.parse::<std::net::Ipv4Addr>().is_ok())
+                .filter(|(addr, _)| *addr == "*" || addr.parse::<std::net::Ipv4Addr>().is_ok())
         })
         && let Some((port, zone)) = rest.split_once('%')
         && is_port(port)
@@ -848,7 +848,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     {
         return Some(ForeignForm::ScopeAfterPort {
-            addr: addr.to_owned(),
+            // nginx's and ZeroMQ's `*`, every IPv4 address.
+            addr: if addr == "*" { "0.0.0.0" } else { addr }.to_owned(),
             port: port.to_owned(),
             zone: zone.to_owned(),
         });
@@ -938,7 +939,10 @@ fn redis_bind(text: &str) -> Option<ForeignForm> {
 
 /// A command line that gives the address and the port in two flags, as
 /// uvicorn's and Flask's `--host 0.0.0.0 --port 8000` and Jupyter's
-/// `--ip`, `--flag=value` or `--flag value`, whatever else it holds.
+/// `--ip`, `--flag=value` or `--flag value`, whatever else it holds. A
+/// flag given twice counts as its parser counts it, the last one; a
+/// command that listens on a Unix socket or a passed descriptor instead
+/// (uvicorn's `--uds`, `--fd`) is not read.
 fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
     let words: Vec<&str> = text
         .split_ascii_whitespace()
@@ -947,14 +951,23 @@ fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
             _ => [w, ""].into_iter().take(1),
         })
         .collect();
+    if words.iter().any(|w| matches!(*w, "--uds" | "--fd")) {
+        return None;
+    }
     let after = |flags: &[&str]| {
-        let at = words.iter().position(|w| flags.contains(w))?;
+        let at = words.iter().rposition(|w| flags.contains(w))?;
         words.get(at + 1).copied()
     };
     let host = after(&["--host", "--ip"])?;
     let port = after(&["--port"])?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let is_host = bare.parse::<std::net::IpAddr>().is_ok() || is_host_name(bare);
+    // An address, or a name no selector or protocol here spells
+    // (`--host unix` would read as a Unix endpoint).
+    let is_host = match bare.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(ip)) => ip.to_ipv4_mapped().is_none(),
+        Ok(_) => true,
+        Err(_) => bare == "localhost" || is_dotted_name(bare),
+    };
     (is_host && is_port(port)).then(|| ForeignForm::HostAndPort {
         host: bare.to_owned(),
         port: port.to_owned(),
@@ -1045,11 +1058,18 @@ fn sockaddr_template(text: &str) -> Option<ForeignForm> {
         _ => None,
     };
     // Consul's `client_addr = "127.0.0.1 {{ GetPrivateIP }}"`: the
-    // addresses written beside the template are selected too.
+    // addresses written beside the template are selected too, those a
+    // selector may name and the template's family filter keeps.
+    let v4_only = selectors.as_deref().is_some_and(|s| s.ends_with("ipv4"));
     let literals: Vec<&str> = (text[..start].split_ascii_whitespace())
         .chain(text[end + 2..].split_ascii_whitespace())
         .map(|w| w.trim_matches(['"', '\'', ',']))
-        .filter(|w| w.parse::<std::net::IpAddr>().is_ok())
+        .filter(|w| match w.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() || ip.is_multicast() => false,
+            Ok(std::net::IpAddr::V6(ip)) => !v4_only && ip.to_ipv4_mapped().is_none(),
+            Ok(_) => true,
+            Err(_) => false,
+        })
         .collect();
     let selectors = selectors.map(|s| match literals.as_slice() {
         [] => s,

@@ -164,6 +164,15 @@ pub(crate) struct Parts<'a> {
     pub(crate) userinfo: bool,
 }
 
+/// The first URL of a list of them (Kafka's
+/// `PLAINTEXT://kafka1:9092,SSL://kafka1:9093`): what comes after a comma
+/// is another URL, not a query's value (`?q=1,2`).
+pub(crate) fn first_of_list(text: &str) -> Option<&str> {
+    text.split_once(',')
+        .filter(|(_, rest)| rest.contains("://"))
+        .map(|(first, _)| first)
+}
+
 /// The schemes whose default port a URL leaves out, as the URL Standard
 /// lists them (`file` has none and no port).
 pub(crate) fn default_port(scheme: &str) -> Option<u16> {
