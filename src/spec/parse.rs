@@ -1022,6 +1022,14 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
     };
     // A URL right after the scheme; a path may hold `://` further on.
     if address.starts_with("//") {
+        // A list written with spaces after its commas, whole.
+        let list: String;
+        let target = if target.ends_with(',') {
+            list = rhs.split_ascii_whitespace().collect();
+            &list
+        } else {
+            target
+        };
         return Err(vec![endpoint_url(
             net.as_ref().ok(),
             name.as_ref().ok(),
