@@ -89,7 +89,7 @@
 // `netlink` is declared outside the chain because cargo-mutants looks for
 // modules only outside macros, and Linux's is the one its run can test.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-mod netlink;
+pub(crate) mod netlink;
 cfg_if::cfg_if! {
     if #[cfg(any(target_os = "linux", target_os = "android"))] {
         pub use netlink::BadReply;

@@ -10,6 +10,7 @@ use std::os::fd::AsRawFd;
 
 use socket2::Socket;
 
+use crate::capture::netlink::{attrs, i32_at, u16_at, u32_at};
 use crate::sys;
 
 /// sock_diag(7)'s numbers, from `linux/sock_diag.h` and `linux/unix_diag.h`.
@@ -56,33 +57,33 @@ fn request(ino: u32) -> Vec<u8> {
     request
 }
 
-/// The file's inode number in the reply about socket `ino`.
+/// The file's inode number in the reply about socket `ino`. Its
+/// attributes are walked as rtnetlink's are (`capture::netlink`).
 fn vfs_inode(reply: &[u8], ino: u32) -> io::Result<Option<u32>> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "sock_diag reply does not parse");
-    let u16_at = |b: &[u8], at: usize| b.get(at..at + 2).map(|b| u16::from_ne_bytes([b[0], b[1]]));
-    let u32_at = |b: &[u8], at: usize| {
-        b.get(at..at + 4)
-            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let len = u32_at(reply, 0).ok_or_else(bad)? as usize;
-    let message = reply.get(HEADER..len).ok_or_else(bad)?;
-    match u16_at(reply, 4).ok_or_else(bad)? {
+    let head = reply.get(..HEADER).ok_or_else(bad)?;
+    let message = reply
+        .get(HEADER..u32_at(head, 0) as usize)
+        .ok_or_else(bad)?;
+    match u16_at(head, 4) {
         NLMSG_ERROR => {
-            let code = u32_at(message, 0).ok_or_else(bad)? as i32;
+            let code = i32_at(message.get(..4).ok_or_else(bad)?, 0);
             Err(io::Error::from_raw_os_error(
                 code.checked_neg().ok_or_else(bad)?,
             ))
         }
-        SOCK_DIAG_BY_FAMILY if u32_at(message, 4) == Some(ino) => {
-            let mut attrs = message.get(UNIX_DIAG_MSG..).ok_or_else(bad)?;
-            while let (Some(attr_len), Some(kind)) = (u16_at(attrs, 0), u16_at(attrs, 2)) {
-                let attr = attrs.get(4..usize::from(attr_len)).ok_or_else(bad)?;
+        SOCK_DIAG_BY_FAMILY => {
+            let fixed = message.get(..UNIX_DIAG_MSG).ok_or_else(bad)?;
+            if u32_at(fixed, 4) != ino {
+                return Err(bad());
+            }
+            for attr in attrs(&message[UNIX_DIAG_MSG..], ino) {
+                let (kind, data) = attr.map_err(|_| bad())?;
                 if kind == UNIX_DIAG_VFS {
                     // unix_diag_vfs: the inode number, then the device.
-                    return u32_at(attr, 0).map(Some).ok_or_else(bad);
+                    let vfs = data.get(..4).ok_or_else(bad)?;
+                    return Ok(Some(u32_at(vfs, 0)));
                 }
-                let next = (usize::from(attr_len) + 3) & !3;
-                attrs = attrs.get(next..).unwrap_or_default();
             }
             Ok(None)
         }

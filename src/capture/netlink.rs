@@ -400,7 +400,10 @@ fn fixed<'a>(
 }
 
 /// The `rtattr`s of a message: type and data, each length checked.
-fn attrs(mut rest: &[u8], index: u32) -> impl Iterator<Item = Result<(u16, &[u8]), BadReply>> {
+pub(crate) fn attrs(
+    mut rest: &[u8],
+    index: u32,
+) -> impl Iterator<Item = Result<(u16, &[u8]), BadReply>> {
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
@@ -427,7 +430,7 @@ fn align(len: usize) -> usize {
 
 // Callers slice first, so each of these reads inside bounds; a short slice
 // reads as zeroes rather than panicking.
-fn u16_at(b: &[u8], at: usize) -> u16 {
+pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     let mut raw = [0u8; 2];
     if let Some(s) = b.get(at..at + 2) {
         raw.copy_from_slice(s);
@@ -435,7 +438,7 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes(raw)
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
+pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut raw = [0u8; 4];
     if let Some(s) = b.get(at..at + 4) {
         raw.copy_from_slice(s);
@@ -443,7 +446,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes(raw)
 }
 
-fn i32_at(b: &[u8], at: usize) -> i32 {
+pub(crate) fn i32_at(b: &[u8], at: usize) -> i32 {
     u32_at(b, at) as i32
 }
 
