@@ -2153,9 +2153,7 @@ impl ForeignForm {
                     path if crate::spec::UnixPath::looks_like(path) && udp => format!("unixgram:{path}"),
                     path if crate::spec::UnixPath::looks_like(path) => path.to_owned(),
                     address if udp => match super::shorthand::foreign(address) {
-                        Some(ForeignForm::Star { port }) => format!(
-                            "udp://0.0.0.0:{port} for every IPv4 address, or udp://:{port} for every address of both families"
-                        ),
+                        Some(ForeignForm::Star { port }) => star_url("udp", &port),
                         Some(ForeignForm::ScopeAfterPort { addr, port, zone }) => {
                             scope_after_port(&addr, &port, &zone, "udp")
                         }
@@ -2186,10 +2184,7 @@ impl ForeignForm {
                 // `*` (ZeroMQ's `ws://*:5555`) is every IPv4 address: that
                 // reading first, as for `tcp://*`.
                 let url = |to: &str| match address.strip_prefix(['*', '+']).and_then(|a| a.strip_prefix(':')) {
-                    Some(port) if super::shorthand::is_port(port) => format!(
-                        "{to}://0.0.0.0:{port} for every IPv4 address, or {} for every address of both families",
-                        every_address(to, port)
-                    ),
+                    Some(port) if super::shorthand::is_port(port) => star_url(to, port),
                     _ => as_url(to, address),
                 };
                 match over {
@@ -2747,6 +2742,15 @@ fn as_url(scheme: &str, address: &str) -> String {
         Some(Ok(_)) => url,
         _ => super::shorthand::foreign(&url).map_or(url, |form| form.instead()),
     }
+}
+
+/// What to write for `SCHEME://*:PORT`: every IPv4 address, as ZeroMQ,
+/// nginx and HAProxy read `*`, or every address of both families.
+fn star_url(scheme: &str, port: &str) -> String {
+    format!(
+        "{scheme}://0.0.0.0:{port} for every IPv4 address, or {} for every address of both families",
+        every_address(scheme, port)
+    )
 }
 
 /// What to write for systemd's `ADDRESS:PORT%IFACE` in `scheme`: a

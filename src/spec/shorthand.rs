@@ -831,8 +831,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             });
         }
     }
-    // systemd's `[fe80::1]:80%eth0` and `0.0.0.0:80%eth0`: the scope (or,
-    // for any but a link-local address, BindToDevice=) after the port.
+    // systemd's `[fe80::1]:80%eth0` and `0.0.0.0:80%eth0`: the scope after
+    // the port, which only a link-local address takes.
     if let Some((addr, rest)) = (text.strip_prefix('[').and_then(|t| t.split_once("]:")))
         .filter(|(addr, _)| addr.parse::<std::net::Ipv6Addr>().is_ok())
         .or_else(|| {
