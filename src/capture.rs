@@ -644,9 +644,9 @@ fn retry_interrupted<T>(mut call: impl FnMut() -> io::Result<T>) -> io::Result<T
 /// appeared after the link dump is left out with its interface.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn assemble(links: Vec<netlink::Link>, addrs: Vec<netlink::Addr>) -> Vec<Interface> {
-    use std::collections::HashMap;
-
     use std::net::IpAddr;
+
+    use foldhash::HashMap;
 
     use crate::host::AddrFlags;
 

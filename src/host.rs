@@ -8,7 +8,9 @@
 //! one from JSON (with the `serde` feature), so a plan made on a production box
 //! can be replayed exactly in CI.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

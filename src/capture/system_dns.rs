@@ -19,9 +19,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use super::{CaptureError, CaptureOptions};
 use crate::host::DnsAnswer;
@@ -117,11 +117,27 @@ fn describe(e: &io::Error) -> String {
 }
 
 /// What the threads of one batch share: the names, the next one to take,
-/// and whether the caller stopped waiting.
+/// and under the lock the answers so far, the threads still working, and
+/// whether the caller stopped waiting.
 struct Batch {
     names: Vec<String>,
     next: AtomicUsize,
-    abandoned: AtomicBool,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+struct State {
+    answers: Vec<Option<DnsAnswer>>,
+    working: usize,
+    abandoned: bool,
+}
+
+impl Batch {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; a lookup that panicked
+        // elsewhere left the answers as they were.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A place among the `max` lookup threads `live` counts, given back when
@@ -156,58 +172,60 @@ fn lookup_batch(
     live: &'static AtomicUsize,
     max: usize,
 ) -> Result<BTreeMap<String, DnsAnswer>, CaptureError> {
-    let start = Instant::now();
     let count = names.len();
     let batch = Arc::new(Batch {
         names,
         next: AtomicUsize::new(0),
-        abandoned: AtomicBool::new(false),
+        state: Mutex::new(State {
+            answers: (0..count).map(|_| None).collect(),
+            working: 0,
+            abandoned: false,
+        }),
+        changed: Condvar::new(),
     });
-    let (tx, rx) = mpsc::channel();
-    let mut started = false;
+    let mut started = 0;
     for _ in 0..count.min(BATCH_THREADS) {
         let Some(slot) = Slot::take(live, max) else {
             break;
         };
-        let (batch, tx) = (Arc::clone(&batch), tx.clone());
+        batch.lock().working += 1;
+        let worker = Worker(Arc::clone(&batch));
         let spawned = std::thread::Builder::new()
             .name("listenspec-dns".to_owned())
             .spawn(move || {
                 let _slot = slot;
-                work(&batch, &tx, lookup);
+                worker.work(lookup);
             });
         match spawned {
-            Ok(_) => started = true,
-            Err(e) if !started => return Err(CaptureError::Runtime(e)),
+            Ok(_) => started += 1,
+            Err(e) if started == 0 => return Err(CaptureError::Runtime(e)),
             // The threads already started take every name in turn.
             Err(_) => break,
         }
     }
-    drop(tx);
-    let mut answers: Vec<Option<DnsAnswer>> = (0..count).map(|_| None).collect();
-    // Every thread ends, and drops its sender, once no name is left, so
-    // the answers end in `Disconnected` when all are in.
-    let missing = if !started {
+    let mut state = batch.lock();
+    let missing = if started == 0 {
         format!(
             "not looked up: {max} lookups of other captures, or abandoned by earlier ones, are still waiting for the system resolver (is its nameserver answering?)"
         )
     } else {
-        loop {
-            match rx.recv_timeout(deadline.saturating_sub(start.elapsed())) {
-                Ok((i, answer)) => answers[i] = Some(answer),
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    break format!(
-                        "no answer within {deadline:?} from the system resolver (getaddrinfo; its own timeouts are those of resolv.conf)"
-                    );
-                }
-                // Only a thread that panicked leaves a name without one.
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    break "the lookup thread ended without an answer".to_owned();
-                }
-            }
+        let (waited, timeout) = batch
+            .changed
+            .wait_timeout_while(state, deadline, |s| s.working > 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        state = waited;
+        if timeout.timed_out() {
+            format!(
+                "no answer within {deadline:?} from the system resolver (getaddrinfo; its own timeouts are those of resolv.conf)"
+            )
+        } else {
+            // Only a thread that panicked leaves a name without one.
+            "the lookup thread ended without an answer".to_owned()
         }
     };
-    batch.abandoned.store(true, Ordering::Release);
+    state.abandoned = true;
+    let answers = std::mem::take(&mut state.answers);
+    drop(state);
     Ok(batch
         .names
         .iter()
@@ -221,17 +239,36 @@ fn lookup_batch(
         .collect())
 }
 
-/// One thread of a batch: the next name, until none is left or the caller
-/// stopped waiting.
-fn work(batch: &Batch, tx: &mpsc::Sender<(usize, DnsAnswer)>, lookup: fn(&str) -> DnsAnswer) {
-    while !batch.abandoned.load(Ordering::Acquire) {
-        let i = batch.next.fetch_add(1, Ordering::Relaxed);
-        let Some(name) = batch.names.get(i) else {
-            return;
-        };
-        if tx.send((i, lookup(name))).is_err() {
-            return;
+/// One thread of a batch; when it ends, however it ends, the batch counts
+/// one thread fewer and the caller hears of it.
+struct Worker(Arc<Batch>);
+
+impl Worker {
+    /// The next name, until none is left or the caller stopped waiting.
+    fn work(&self, lookup: fn(&str) -> DnsAnswer) {
+        let batch = &self.0;
+        loop {
+            let i = batch.next.fetch_add(1, Ordering::Relaxed);
+            let Some(name) = batch.names.get(i) else {
+                return;
+            };
+            if batch.lock().abandoned {
+                return;
+            }
+            let answer = lookup(name);
+            let mut state = batch.lock();
+            if state.abandoned {
+                return;
+            }
+            state.answers[i] = Some(answer);
         }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.0.lock().working -= 1;
+        self.0.changed.notify_all();
     }
 }
 

@@ -244,7 +244,7 @@ fn rank_among(chosen: &[Chosen], view: &HostView, deprecated: bool) -> Option<Ra
         }
     }
     let (_, _, best) = best?;
-    others.sort();
+    others.sort_unstable();
     others.dedup();
     Some(Ranked {
         best,

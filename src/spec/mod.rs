@@ -21,9 +21,9 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
-use smol_str::SmolStr;
 
 #[cfg(feature = "clap")]
 pub use args::ListenArgs;
@@ -49,10 +49,9 @@ pub use url::{Url, UrlError, UrlHost};
 /// A network or endpoint name: up to 64 ASCII letters, digits, `-` and
 /// `_`, starting with a letter.
 ///
-/// Cheap to clone: names of up to 23 bytes are kept inline, longer ones are
-/// shared.
+/// Cheap to clone: the text is shared.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(SmolStr);
+pub struct Name(Arc<str>);
 
 impl Name {
     /// The longest name, in bytes: a name is printed in every message
@@ -74,7 +73,7 @@ impl FromStr for Name {
             && bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
             && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
-            Ok(Name(SmolStr::new(s)))
+            Ok(Name(Arc::from(s)))
         } else {
             Err(SpecErrorKind::BadName(s.to_owned()))
         }
@@ -89,13 +88,13 @@ impl fmt::Display for Name {
 
 impl PartialEq<str> for Name {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other
+        *self.0 == *other
     }
 }
 
 impl PartialEq<&str> for Name {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
+        *self.0 == **other
     }
 }
 

@@ -3,9 +3,9 @@
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use ipnet::{IpNet, Ipv4Net};
-use smol_str::SmolStr;
 
 use crate::AddrClass;
 use crate::spec::error::{SelectorError, Suggestion};
@@ -71,7 +71,7 @@ impl fmt::Display for Zone {
 /// An interface-name pattern: a plain name, or a glob with `*` (any run of
 /// characters) and `?` (one character).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IfPattern(SmolStr);
+pub struct IfPattern(Arc<str>);
 
 impl IfPattern {
     /// Whether the pattern has glob characters, so may match several interfaces.
@@ -230,7 +230,7 @@ impl Selector {
             if !is_ifname(name) {
                 return Err(SelectorError::BadInterface);
             }
-            return Ok(Selector::Interface(IfPattern(SmolStr::new(name))));
+            return Ok(Selector::Interface(IfPattern(Arc::from(name))));
         }
         if let Some(name) = s.strip_prefix("dns:") {
             return dns_name(name)

@@ -43,7 +43,7 @@
 //! # Ok::<(), listenspec::SpecError>(())
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::net::IpAddr;
 
 use crate::class::AddrClass;
