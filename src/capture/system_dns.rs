@@ -325,6 +325,37 @@ mod tests {
         }
     }
 
+    /// A lookup that panics loses its own name, said so, and no other: the
+    /// thread's end is counted however it ends, so the caller neither
+    /// waits for the deadline nor loses the other answers.
+    #[test]
+    fn a_panicking_lookup_fails_its_name_alone_at_once() {
+        static LIVE: AtomicUsize = AtomicUsize::new(0);
+        fn panics_on_n3(name: &str) -> DnsAnswer {
+            assert_ne!(name, "n3.test", "the resolver broke");
+            fixed(name)
+        }
+        let started = Instant::now();
+        let answers =
+            lookup_batch(names(10), Duration::from_secs(30), panics_on_n3, &LIVE, 16).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "waited for the deadline"
+        );
+        for (name, answer) in &answers {
+            if name == "n3.test" {
+                assert_eq!(
+                    answer,
+                    &DnsAnswer::Failed {
+                        error: "the lookup thread ended without an answer".to_owned()
+                    }
+                );
+            } else {
+                assert_eq!(answer, &fixed(name), "{name}");
+            }
+        }
+    }
+
     /// Ten thousand names against a resolver that never answers: the wait
     /// ends at the deadline with every name failed, having started at most
     /// one batch of threads, and the process never holds more than `max`:
