@@ -1,5 +1,6 @@
 //! The listen spec on a clap command line.
 
+use crate::TempDir;
 use clap::{CommandFactory, Parser};
 use listenspec::spec::ListenArgs;
 
@@ -55,8 +56,7 @@ fn several_one_address_flags_add_up() {
 
 #[test]
 fn file_then_flags_then_the_environment_make_one_spec() {
-    let dir = std::env::temp_dir().join(format!("listenspec-args-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("args");
     let file = dir.join("listen.spec");
     std::fs::write(
         &file,
@@ -106,7 +106,6 @@ fn file_then_flags_then_the_environment_make_one_spec() {
         err.contains("--listen #1 line 1: endpoint x.a is on a network that is not defined"),
         "{err}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// An environment holding only `$LISTEN`, as a test gives one.
@@ -193,8 +192,7 @@ fn the_help_shows_the_grammar_and_the_variable() {
 /// (reading `/dev/zero` or a log by mistake ends in an error).
 #[test]
 fn a_listen_file_may_be_64_mib_and_no_more() {
-    let dir = std::env::temp_dir().join(format!("listenspec-args-big-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("args-big");
     let file = dir.join("big.spec");
     for (len, too_large) in [(64 << 20, false), ((64 << 20) + 1, true)] {
         // Not UTF-8 from its first byte, so it is refused without parsing.
@@ -214,7 +212,6 @@ fn a_listen_file_may_be_64_mib_and_no_more() {
             "{len} bytes: {err}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A `--listen-file` that is a named pipe no process writes to reads as
@@ -223,8 +220,7 @@ fn a_listen_file_may_be_64_mib_and_no_more() {
 #[cfg(unix)]
 #[test]
 fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
-    let dir = std::env::temp_dir().join(format!("listenspec-args-fifo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("args-fifo");
     let fifo = dir.join("listen.spec");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)
@@ -260,5 +256,4 @@ fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
     let spec = cli.listen.layers().build().unwrap();
     writer.join().unwrap();
     assert_eq!(spec.to_string(), "l = 127.0.0.1\nl.a = tcp:0\n");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -5,6 +5,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 #[cfg(unix)]
 use std::os::fd::AsRawFd;
 
+#[cfg(unix)]
+use crate::TempDir;
 use listenspec::bind::BoundEndpoint;
 use listenspec::bind::Cause;
 use listenspec::bind::FromEndpoint;
@@ -652,8 +654,7 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
     let client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
     let (accepted, _) = server.accept().unwrap();
     let conn_port = server.local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("listenspec-unix-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("unix");
     let sock_path = dir.join("x.sock");
     let _ = std::fs::remove_file(&sock_path);
     let unix = UnixListener::bind(&sock_path).unwrap();
@@ -769,7 +770,6 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
             (Err(err), None) => panic!("{what}: refused, but it agrees: {err}"),
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Linux pins a socket bound to a link-local address to the interface of
@@ -996,8 +996,7 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
         return activation_child(&spec);
     }
     let name = "bind::a_descriptor_that_is_not_a_socket_is_reported_and_left_open";
-    let dir = std::env::temp_dir().join(format!("listenspec-fds-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("fds");
     let log_path = dir.join("app.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let (_reader, writer) = std::io::pipe().unwrap();
@@ -1011,7 +1010,7 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
             Some(evil.as_raw_fd()),
             format!(
                 "is a regular file ({}/evil\\n- fake: all good\\u{{1b}}[2J), not a socket",
-                dir.display()
+                dir.0.display()
             ),
         ),
         (
@@ -1028,7 +1027,7 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
         ),
         (
             Some(dir_fd.as_raw_fd()),
-            format!("is a directory ({}), not a socket", dir.display()),
+            format!("is a directory ({}), not a socket", dir.0.display()),
         ),
         (None, "is not open".to_owned()),
     ];
@@ -1090,7 +1089,6 @@ fn a_descriptor_that_is_not_a_socket_is_reported_and_left_open() {
         log_path.display()
     );
     assert!(out.contains(&want), "want {want:?} in:\n{out}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A successor that ends before it says it is ready, its bind failed
@@ -1105,8 +1103,7 @@ fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
         return activation_child(&spec);
     }
     let name = "bind::a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on";
-    let dir = std::env::temp_dir().join(format!("listenspec-handed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("handed");
     let path = dir.join("api.sock");
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
@@ -1143,7 +1140,6 @@ fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
             "{out}"
         );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `LISTEN_FDS=2` with one socket passed, where the application opened a
@@ -1311,8 +1307,7 @@ fn listen_fds_without_listen_pid_takes_nothing() {
 fn a_refused_take_leaves_the_endpoint_for_every_type() {
     use listenspec::bind::WithFile;
     use std::os::unix::net::{UnixDatagram, UnixListener};
-    let dir = std::env::temp_dir().join(format!("listenspec-take-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("take");
     let text = format!(
         "local = 127.0.0.1\nlocal.web = tcp:0\nlocal.dns = udp:0\nfiles = unix\nfiles.api = unix:{}\nfiles.log = unixgram:{}\n",
         dir.join("api.sock").display(),
@@ -1348,7 +1343,6 @@ fn a_refused_take_leaves_the_endpoint_for_every_type() {
     let _: WithFile<UnixListener> = bound.take("files", "api").unwrap();
     let _: WithFile<UnixDatagram> = bound.take("files", "log").unwrap();
     bound.check_all_taken().unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A one-address `--listen` over a config adds an endpoint the server
@@ -1391,8 +1385,7 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
     // A path given so is told how the endpoint moves to a Unix socket.
     #[cfg(unix)]
     {
-        let dir = std::env::temp_dir().join(format!("listenspec-moved-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("moved");
         let spec = Layers::new()
             .text(
                 "config.toml [listen]",
@@ -1411,7 +1404,6 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
             "{said}"
         );
         drop(bound);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
 

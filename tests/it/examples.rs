@@ -8,6 +8,7 @@ use std::process::{Child, ChildStdout, Command, Output, Stdio};
 #[cfg(unix)]
 use std::time::{Duration, Instant};
 
+use crate::TempDir;
 use listenspec::Host;
 
 /// An example binary; `cargo test` builds examples beside the test binary.
@@ -229,8 +230,7 @@ fn doctor_binds_and_checks_this_host_only() {
 #[cfg(unix)] // Windows names no file with a newline
 #[test]
 fn doctor_names_a_host_file_with_control_characters_escaped() {
-    let dir = std::env::temp_dir().join(format!("listenspec-doctor-name-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("doctor-name");
     let good = dir.join("web-1\n- network ops: all good\x1b[2K.json");
     std::fs::copy(
         concat!(
@@ -267,7 +267,6 @@ fn doctor_names_a_host_file_with_control_characters_escaped() {
         assert!(!output.contains('\x1b'), "{output}");
         assert!(!output.contains("\n- "), "{output}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A good plan on a host of thousands of interfaces, one named with 1,000
@@ -277,8 +276,7 @@ fn doctor_names_a_host_file_with_control_characters_escaped() {
 /// name whole).
 #[test]
 fn doctor_lists_a_huge_host_in_a_bounded_page() {
-    let dir = std::env::temp_dir().join(format!("listenspec-doctor-huge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("doctor-huge");
     let long_name = "n".repeat(1_000);
     let interfaces: Vec<String> = std::iter::once(
         r#"{"name": "lo", "index": 1, "up": true, "addrs": ["127.0.0.1/8"]}"#.to_owned(),
@@ -323,7 +321,6 @@ fn doctor_lists_a_huge_host_in_a_bounded_page() {
         stdout.len(),
         stdout.lines().count()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `$LISTEN` is laid over `--spec` and `--listen` as a server's
@@ -552,8 +549,7 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!("listenspec-activate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("activate");
     let spec = dir.join("server.spec");
     std::fs::write(
         &spec,
@@ -608,7 +604,6 @@ fn the_server_takes_its_socket_from_systemd_socket_activate() {
             .any(|l| l.starts_with("ops.health [::1]:") && !l.contains("inherited")),
         "{lines:?}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A real EACCES: `listenspec doctor` without CAP_NET_BIND_SERVICE (dropped from
@@ -771,8 +766,7 @@ fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
     );
     // A spec of exactly the limit is read (and then refused for what it
     // holds); a byte more is not read at all.
-    let dir = std::env::temp_dir().join(format!("listenspec-limit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("limit");
     let file = dir.join("big.spec");
     for (len, too_large) in [(64 << 20, false), ((64 << 20) + 1, true)] {
         // Not UTF-8 from its first byte, so it is refused without parsing
@@ -788,7 +782,6 @@ fn doctor_stops_reading_a_host_or_spec_file_at_its_limit() {
             "{len} bytes: {stderr}"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(unix)] // a Windows command line holds 32,767 characters

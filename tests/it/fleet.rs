@@ -1,37 +1,29 @@
 //! `listenspec fleet` and `listenspec::fleet`: one spec against a folder of
 //! recorded snapshots, grouped by outcome and by cause.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use listenspec::fleet::{Fleet, Outcome};
 use listenspec::{ListenSpec, PlanOptions};
 
+use crate::TempDir;
+
 const SPEC: &str = "public = * advertise https://svc.example.com\nops = if:eth2\npublic.http = http:8080\nops.metrics = http:9100 device\n";
 
 /// A folder of snapshots, removed when dropped (a failing test too).
-struct Folder(PathBuf);
+struct Folder(TempDir);
 
 impl Folder {
     fn new(tag: &str) -> Folder {
-        let dir =
-            std::env::temp_dir().join(format!("listenspec-fleet-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Folder(dir)
+        Folder(TempDir::new(&format!("fleet-{tag}")))
     }
     fn write(&self, name: &str, text: &str) -> &Folder {
         std::fs::write(self.0.join(name), text).unwrap();
         self
     }
     fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        &self.0.0
     }
 }
 

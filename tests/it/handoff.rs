@@ -11,29 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::TempDir;
 use crate::examples::{Running, example};
-
-/// A folder for one test's files, removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("listenspec-handoff-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The upgrade example on the spec in `spec_file`, its output (and its
 /// successors', which inherit it) in `log`.
@@ -260,7 +239,7 @@ impl Drop for Last {
 /// predecessor gone.
 #[test]
 fn ten_upgrades_under_load_refuse_no_connection() {
-    let dir = Scratch::new("ten");
+    let dir = TempDir::new("ten");
     let (spec, log, sock) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -351,7 +330,7 @@ fn upgrades_under_wrk_keep_alive_load_fail_no_request() {
         eprintln!("SKIP {test}: {why}");
         return;
     }
-    let dir = Scratch::new("wrk");
+    let dir = TempDir::new("wrk");
     let (spec, log) = (dir.join("listen.spec"), dir.join("out.log"));
     std::fs::write(
         &spec,
@@ -406,7 +385,7 @@ fn upgrades_under_wrk_keep_alive_load_fail_no_request() {
 /// a later upgrade still works.
 #[test]
 fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
-    let dir = Scratch::new("fail");
+    let dir = TempDir::new("fail");
     let (spec, log, fail) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -482,7 +461,7 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
 /// ECONNREFUSED, and the successor exited: nothing served.)
 #[test]
 fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
-    let dir = Scratch::new("killed");
+    let dir = TempDir::new("killed");
     let (spec, log, fail) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -522,7 +501,7 @@ fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
 /// socket for an activated one of another name, and refused it.)
 #[test]
 fn a_predecessor_killed_before_its_successor_starts_leaves_it_every_socket() {
-    let dir = Scratch::new("orphan");
+    let dir = TempDir::new("orphan");
     let (spec, log, fail, sock) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -557,7 +536,7 @@ fn a_predecessor_killed_before_its_successor_starts_leaves_it_every_socket() {
 /// the predecessor's spec, without `keep-file`, would have.)
 #[test]
 fn a_socket_file_taken_over_is_kept_as_the_new_spec_says() {
-    let dir = Scratch::new("keep");
+    let dir = TempDir::new("keep");
     let (spec, log, sock) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -619,7 +598,7 @@ fn wait_for_child(pid: u32) -> u32 {
 /// said to be another's. The predecessor serves on.
 #[test]
 fn a_changed_binding_on_a_kept_port_names_the_predecessor_and_says_to_restart() {
-    let dir = Scratch::new("rebind");
+    let dir = TempDir::new("rebind");
     let (spec, log, sock) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -699,7 +678,7 @@ fn a_changed_binding_on_a_kept_port_names_the_predecessor_and_says_to_restart() 
 /// running binary `PATH (deleted)`, which was started, and failed.
 #[test]
 fn an_upgrade_starts_the_binary_renamed_over_the_running_one() {
-    let dir = Scratch::new("replaced");
+    let dir = TempDir::new("replaced");
     let (spec, log, bin) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -745,7 +724,7 @@ fn an_upgrade_starts_the_binary_renamed_over_the_running_one() {
 /// plan widens exposure is refused, and the old server serves on.
 #[test]
 fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
-    let dir = Scratch::new("changed");
+    let dir = TempDir::new("changed");
     let (spec, log, sock) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -896,7 +875,7 @@ fn recv_with_fds(socket: &std::os::unix::net::UnixDatagram) -> (String, Vec<std:
 fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
-    let dir = Scratch::new("fdstore");
+    let dir = TempDir::new("fdstore");
     let (spec, log, notify) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -994,7 +973,7 @@ fn store_fds_hands_the_sockets_to_the_service_manager_and_back() {
 /// the sockets it hands over: what stays bound, what opens, what closes.
 #[test]
 fn the_doctor_previews_an_upgrade() {
-    let dir = Scratch::new("doctor");
+    let dir = TempDir::new("doctor");
     let (old, new) = (dir.join("old.spec"), dir.join("new.spec"));
     std::fs::write(
         &old,
@@ -1053,7 +1032,7 @@ fn another_user_can_neither_stop_nor_fake_an_upgrade() {
     if !crate::unix::needs_root(name) {
         return;
     }
-    let dir = Scratch::new("attack");
+    let dir = TempDir::new("attack");
     let (spec, log, fail, tmp) = (
         dir.join("listen.spec"),
         dir.join("out.log"),
@@ -1172,7 +1151,7 @@ fn attack(role: &str) {
 /// is missing) is refused at once, saying why, and the server serves on.
 #[test]
 fn an_upgrade_without_a_temporary_directory_says_why() {
-    let dir = Scratch::new("notmp");
+    let dir = TempDir::new("notmp");
     let (spec, log) = (dir.join("listen.spec"), dir.join("out.log"));
     std::fs::write(
         &spec,
@@ -1202,7 +1181,7 @@ fn an_upgrade_without_a_temporary_directory_says_why() {
 #[test]
 fn the_successor_gets_its_variables_last_value_and_never_shadows_the_handoffs() {
     use listenspec::handoff::{HandoffError, Successor, Upgrader, VariableError};
-    let dir = Scratch::new("env");
+    let dir = TempDir::new("env");
     let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = tcp:0\n"
         .parse()
         .unwrap();

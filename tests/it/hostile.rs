@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::TempDir;
 use listenspec::host::HostBuilder;
 use listenspec::{Host, ListenSpec};
 
@@ -997,8 +998,7 @@ fn many_loopback_answers_on_many_loopback_addresses_plan_in_linear_time() {
 /// forged key can neither rewrite the terminal nor forge a report line.
 #[test]
 fn a_snapshot_s_json_errors_are_escaped_and_short() {
-    let dir = std::env::temp_dir().join(format!("listenspec-json-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("json");
     let key = format!(
         "\u{1b}]0;PWNED\u{7}\u{1b}[2J\nforged line{}",
         "k".repeat(1 << 20)
@@ -1012,7 +1012,6 @@ fn a_snapshot_s_json_errors_are_escaped_and_short() {
     let err = listenspec::fleet::read_snapshot(&path)
         .unwrap_err()
         .to_string();
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(err.starts_with("is not a host snapshot"), "{err:.300}");
     assert!(!err.contains(|c: char| c.is_control()), "{err:.300}");
     assert!(err.len() < 4096, "{} bytes", err.len());

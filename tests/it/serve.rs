@@ -15,6 +15,7 @@ use listenspec::bind::TakeError;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+use crate::TempDir;
 use crate::examples::{Running, example};
 use listenspec::serve::EndpointListener;
 
@@ -257,8 +258,7 @@ fn the_axum_server_refuses_an_endpoint_it_does_not_serve() {
 #[cfg(unix)] // a Unix socket
 #[test]
 fn the_axum_server_serves_ops_on_a_unix_socket_when_the_flags_say_so() {
-    let dir = std::env::temp_dir().join(format!("listenspec-axum-unix-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("axum-unix");
     let sock = dir.join("ops.sock");
     let mut cmd = Command::new(example("axum_server"));
     cmd.args(["--config", "examples/axum_server.toml"])
@@ -327,8 +327,7 @@ async fn the_grpc_server_answers_health_checks_on_every_address() {
 #[cfg(unix)] // a Unix socket
 #[tokio::test]
 async fn the_grpc_server_answers_on_a_unix_socket_when_the_flags_say_so() {
-    let dir = std::env::temp_dir().join(format!("listenspec-grpc-unix-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("grpc-unix");
     let sock = dir.join("health.sock");
     let mut cmd = Command::new(example("grpc_health"));
     cmd.args(["--listen", "grpc = unix"])
@@ -425,8 +424,7 @@ fn a_main_returning_the_error_prints_its_message_and_fix() {
 #[cfg(unix)] // a Unix socket
 #[test]
 fn the_hyper_server_answers_on_a_unix_socket_when_the_flags_say_so() {
-    let dir = std::env::temp_dir().join(format!("listenspec-hyper-unix-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("hyper-unix");
     let sock = dir.join("web.sock");
     let mut cmd = Command::new(example("hyper_server"));
     cmd.args(["--listen", "web = unix"])

@@ -8,7 +8,6 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use listenspec::bind::{BindError, BindTarget, Cause, FileKind, Inherited, UnixError};
@@ -16,43 +15,11 @@ use listenspec::probe::Outcome;
 use listenspec::spec::UnixPath;
 use listenspec::{Host, ListenSpec, Plan};
 
+use crate::TempDir;
 use crate::examples::{Running, example};
 use listenspec::bind::WithFile;
 use listenspec::serve::AnyListener;
 use listenspec::serve::UnixEndpointListener;
-
-/// A fresh directory under the system's temporary directory, removed with
-/// all it holds when dropped, failed test or not.
-pub(crate) struct TempDir(pub(crate) PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(name: &str) -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("ls-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    pub(crate) fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    /// What is in the directory, by name, sorted.
-    fn listing(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn spec(lines: &[String]) -> ListenSpec {
     let mut text = String::from("local = unix\n");

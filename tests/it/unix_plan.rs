@@ -3,8 +3,6 @@
 //! snapshots without them still load), and the doctor's table.
 
 use std::path::Path;
-#[cfg(unix)]
-use std::path::PathBuf;
 
 #[cfg(unix)]
 use listenspec::host::LinkFacts;
@@ -14,33 +12,12 @@ use listenspec::plan::ProblemKind;
 use listenspec::{Host, ListenSpec};
 use proptest::prelude::*;
 
+#[cfg(unix)]
+use crate::TempDir;
+
 fn spec(text: &str) -> ListenSpec {
     text.parse()
         .unwrap_or_else(|e| panic!("spec {text:?}: {e}"))
-}
-
-/// A directory under the system's temporary one, removed when dropped.
-#[cfg(unix)]
-struct TempDir(PathBuf);
-
-#[cfg(unix)]
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("ls-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-#[cfg(unix)]
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The owner and mode of `real` and of each directory above it, nearest
@@ -67,7 +44,7 @@ fn capture_records_what_is_at_each_socket_path() {
     use std::os::unix::net::UnixListener;
 
     let t = TempDir::new("facts");
-    let d = |rel: &str| t.path(rel);
+    let d = |rel: &str| t.join(rel);
     std::fs::create_dir(d("run")).unwrap();
     std::fs::write(d("run/notes.txt"), "keep me").unwrap();
     std::fs::create_dir(d("run/data")).unwrap();
@@ -183,7 +160,7 @@ fn a_directory_others_may_write_is_a_warning_captured_and_replayed() {
     let real = std::fs::canonicalize(&t.0).unwrap();
     let text = format!(
         "local = unix\nlocal.api = unix:{}",
-        t.path("a.sock").display()
+        t.join("a.sock").display()
     );
     let spec = spec(&text);
     let capture_as = |mode: u32| {
@@ -251,9 +228,9 @@ fn a_path_through_another_users_link_is_an_error_captured_and_replayed() {
         return;
     }
     let t = TempDir::new("links");
-    std::fs::create_dir(t.path("victim")).unwrap();
-    let link = t.path("app");
-    std::os::unix::fs::symlink(t.path("victim"), &link).unwrap();
+    std::fs::create_dir(t.join("victim")).unwrap();
+    let link = t.join("app");
+    std::os::unix::fs::symlink(t.join("victim"), &link).unwrap();
     let text = format!("local = unix\nlocal.api = unix:{}/api.sock", link.display());
     let spec = spec(&text);
 

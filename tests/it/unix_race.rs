@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::unix::{TempDir, attacker, needs_root};
+use crate::TempDir;
+use crate::unix::{attacker, needs_root};
 
 /// The role of a child run of [`a_socket_file_holds_against_an_attacker`],
 /// and the directory it works in.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use listenspec::bind::{Cause, Disagreement, Inherited};
 use listenspec::{BindError, Bound, Host, ListenSpec, Plan};
 
+use crate::TempDir;
 use crate::examples::{Running, example};
 
 fn lo_host() -> Host {
@@ -314,8 +315,7 @@ fn an_unnamed_socket_is_checked_as_a_named_one() {
 /// A Unix socket passed without a name is matched by its path.
 #[test]
 fn an_unnamed_unix_socket_is_matched_by_its_path() {
-    let dir = std::env::temp_dir().join(format!("listenspec-unnamed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("unnamed");
     let path = dir.join("ctl.sock");
     let _ = std::fs::remove_file(&path);
     let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -330,7 +330,6 @@ fn an_unnamed_unix_socket_is_matched_by_its_path() {
     assert_eq!(ctl.inherited(), Some("unknown"));
     assert_eq!(socket_of(&bound, "l", "web").1, None);
     drop(bound);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A port free a moment ago on 127.0.0.1: bound on port 0, then let go,
@@ -355,19 +354,18 @@ fn tool_or_skip(test: &str, tool: &str, install: &str) -> bool {
     false
 }
 
-/// The server example's spec for a passed socket on 127.0.0.1:`port`.
-fn server_spec(test: &str, port: u16) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("listenspec-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let spec = dir.join("server.spec");
+/// The server example's spec for a passed socket on 127.0.0.1:`port`, in
+/// `server.spec` of the directory returned.
+fn server_spec(test: &str, port: u16) -> TempDir {
+    let dir = TempDir::new(test);
     std::fs::write(
-        &spec,
+        dir.join("server.spec"),
         format!(
             "public = 127.0.0.1\npublic.http = http:{port}\nops = ::1 expose=local\nops.health = http:0\n"
         ),
     )
     .unwrap();
-    spec
+    dir
 }
 
 /// `GET /` on 127.0.0.1:`port`, retried until something listens there
@@ -414,7 +412,8 @@ fn the_server_takes_an_unnamed_socket_from_systemd_socket_activate() {
         return;
     }
     let port = free_port();
-    let spec = server_spec("unnamed-activate", port);
+    let dir = server_spec("unnamed-activate", port);
+    let spec = dir.join("server.spec");
     let mut child = Command::new(tool)
         .arg(format!("--listen=127.0.0.1:{port}"))
         .arg(example("server"))
@@ -438,7 +437,6 @@ fn the_server_takes_an_unnamed_socket_from_systemd_socket_activate() {
                 && l.ends_with("(inherited unknown)")),
         "{lines:?}"
     );
-    let _ = std::fs::remove_dir_all(spec.parent().unwrap());
 }
 
 /// The real `systemfd` (`cargo install --locked systemfd`): with
@@ -452,7 +450,8 @@ fn the_server_takes_its_socket_from_systemfd_and_explains_no_pid() {
         return;
     }
     let port = free_port();
-    let spec = server_spec("systemfd", port);
+    let dir = server_spec("systemfd", port);
+    let spec = dir.join("server.spec");
     // tcp::HOST:PORT, so it binds loopback only.
     let socket = format!("tcp::127.0.0.1:{port}");
     let mut child = Command::new("systemfd")
@@ -480,7 +479,8 @@ fn the_server_takes_its_socket_from_systemfd_and_explains_no_pid() {
     drop(_guard);
 
     let port = free_port();
-    let spec = server_spec("systemfd-no-pid", port);
+    let dir = server_spec("systemfd-no-pid", port);
+    let spec = dir.join("server.spec");
     let socket = format!("tcp::127.0.0.1:{port}");
     let out = Command::new("systemfd")
         .args(["--quiet", "--no-pid", "-s", &socket, "--"])
@@ -528,5 +528,4 @@ fn the_server_takes_its_socket_from_systemfd_and_explains_no_pid() {
     ] {
         assert!(stderr.contains(want), "want {want:?} in:\n{stderr}");
     }
-    let _ = std::fs::remove_dir_all(spec.parent().unwrap());
 }
