@@ -9,7 +9,10 @@
 //! the usual one: [`crate::bind_all`] and its kin take them by name after
 //! the same checks as under systemd. Readiness is systemd's protocol too:
 //! the successor calls [`notify_ready`] once it serves, which sends
-//! `READY=1` to `NOTIFY_SOCKET`, here a socket of this process.
+//! `READY=1` to `NOTIFY_SOCKET`, here a socket of this process, in a
+//! folder of its own (mode 0700, `listenspec-handoff-PID-RANDOM` in the
+//! temporary directory) that the upgrade removes when it ends; a process
+//! killed with SIGKILL during an upgrade leaves it there.
 //!
 //! Needs the `handoff` feature, which is off by default:
 //! `listenspec = { version = "0.1", features = ["handoff"] }`;

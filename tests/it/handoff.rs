@@ -179,6 +179,26 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success(), "kill {name} {pid}");
 }
 
+/// The folders of the notification sockets of `pid`'s upgrades that are
+/// still in the temporary directory.
+fn notify_folders_of(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefix = format!("listenspec-handoff-{pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Removes the folder of the notification socket of an upgrade whose
+/// process was killed with SIGKILL, which cannot remove it itself.
+fn remove_notify_folder_of(pid: u32) {
+    for folder in notify_folders_of(pid) {
+        let _ = std::fs::remove_dir_all(folder);
+    }
+}
+
 /// Asks the server to end (SIGTERM) and waits until it has.
 fn stop(pid: u32) {
     signal(pid, "-TERM");
@@ -266,6 +286,7 @@ fn ten_upgrades_under_load_refuse_no_connection() {
         let next = wait_generation(addr, g);
         took.push(asked.elapsed());
         wait_ended(pid);
+        assert_eq!(notify_folders_of(pid), Vec::<std::path::PathBuf>::new());
         assert_ne!(next, pid);
         pid = next;
         last.0 = pid;
@@ -441,6 +462,7 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
         .unwrap();
     wait_ended(hung);
     assert_eq!(who(&get(addr).unwrap()), (pid, 0));
+    assert_eq!(notify_folders_of(pid), Vec::<std::path::PathBuf>::new());
 
     // A successor that takes a while to be ready is waited for.
     std::fs::write(&fail, "slow").unwrap();
@@ -485,6 +507,7 @@ fn a_predecessor_killed_during_the_upgrade_leaves_the_successor_serving() {
     // The successor's table: it holds the sockets and is not ready yet.
     assert_eq!(bound_addr(&log, "local.web", 1), addr);
     signal(pid, "-KILL");
+    remove_notify_folder_of(pid);
     let next = wait_generation(addr, 1);
     let _last = Last(next);
     assert_ne!(next, pid);
@@ -522,6 +545,7 @@ fn a_predecessor_killed_before_its_successor_starts_leaves_it_every_socket() {
     let _last = Last(successor);
     signal(pid, "-KILL");
     wait_ended(pid);
+    remove_notify_folder_of(pid);
     assert_eq!(bound_addr(&log, "local.web", 1), addr);
     assert_eq!(wait_generation(addr, 1), successor);
     let unix = get(Target::Unix(sock.clone())).unwrap();
