@@ -1059,23 +1059,28 @@ fn sockaddr_template(text: &str) -> Option<ForeignForm> {
     };
     // Consul's `client_addr = "127.0.0.1 {{ GetPrivateIP }}"`: the
     // addresses written beside the template are selected too, those a
-    // selector may name and the template's family filter keeps.
+    // selector may name; an IPv6 one beside a template of IPv4 alone goes
+    // in a network of its own, where the template's `ipv4` cannot drop it.
     let v4_only = selectors.as_deref().is_some_and(|s| s.ends_with("ipv4"));
-    let literals: Vec<&str> = (text[..start].split_ascii_whitespace())
+    let mut literals = Vec::new();
+    let mut apart = Vec::new();
+    let beside = (text[..start].split_ascii_whitespace())
         .chain(text[end + 2..].split_ascii_whitespace())
-        .map(|w| w.trim_matches(['"', '\'', ',']))
-        .filter(|w| match w.parse::<std::net::IpAddr>() {
-            Ok(ip) if ip.is_unspecified() || ip.is_multicast() => false,
-            Ok(std::net::IpAddr::V6(ip)) => !v4_only && ip.to_ipv4_mapped().is_none(),
-            Ok(_) => true,
-            Err(_) => false,
-        })
-        .collect();
+        .map(|w| w.trim_matches(['"', '\'', ',']));
+    for word in beside {
+        match word.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() || ip.is_multicast() => {}
+            Ok(std::net::IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_some() => {}
+            Ok(std::net::IpAddr::V6(_)) if v4_only => apart.push(word.to_owned()),
+            Ok(_) => literals.push(word),
+            Err(_) => {}
+        }
+    }
     let selectors = selectors.map(|s| match literals.as_slice() {
         [] => s,
         _ => format!("{}, {s}", literals.join(", ")),
     });
-    Some(ForeignForm::SockaddrTemplate { selectors })
+    Some(ForeignForm::SockaddrTemplate { selectors, apart })
 }
 
 /// Whether `text` is a port number, as written: digits, at most 65535.
