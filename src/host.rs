@@ -9,12 +9,11 @@
 //! can be replayed exactly in CI.
 
 use std::collections::BTreeMap;
-
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use ipnet::IpNet;
 
 /// A snapshot of one host's interfaces and DNS answers, and what planning

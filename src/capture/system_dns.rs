@@ -183,7 +183,7 @@ fn lookup_batch(
         }),
         changed: Condvar::new(),
     });
-    let mut started = 0;
+    let mut started = false;
     for _ in 0..count.min(BATCH_THREADS) {
         let Some(slot) = Slot::take(live, max) else {
             break;
@@ -197,14 +197,14 @@ fn lookup_batch(
                 worker.work(lookup);
             });
         match spawned {
-            Ok(_) => started += 1,
-            Err(e) if started == 0 => return Err(CaptureError::Runtime(e)),
+            Ok(_) => started = true,
+            Err(e) if !started => return Err(CaptureError::Runtime(e)),
             // The threads already started take every name in turn.
             Err(_) => break,
         }
     }
     let mut state = batch.lock();
-    let missing = if started == 0 {
+    let missing = if !started {
         format!(
             "not looked up: {max} lookups of other captures, or abandoned by earlier ones, are still waiting for the system resolver (is its nameserver answering?)"
         )

@@ -1961,13 +1961,21 @@ impl ForeignForm {
             ForeignForm::EtcdUnix { path, tls: true } => format!(
                 "a unix network and an https endpoint: `listen = unix` and `listen.https = https:{path}`"
             ),
-            ForeignForm::SockaddrTemplate { selectors: Some(selectors), apart } if apart.is_empty() => format!(
-                "the selectors that pick its addresses, `NAME = {selectors}`, and an endpoint with the port on its own line (a selector takes every address it matches: name the address to take one alone)"
-            ),
-            ForeignForm::SockaddrTemplate { selectors: Some(selectors), apart } => format!(
-                "the selectors that pick its addresses, `NAME = {selectors}`, and another network for {list}, `OTHER = {list}`, which that one's `ipv4` would drop, each with an endpoint with the port on its own line (a selector takes every address it matches: name the address to take one alone)",
-                list = apart.join(", ")
-            ),
+            ForeignForm::SockaddrTemplate { selectors: Some(selectors), apart } => {
+                let (other, each) = match apart.as_slice() {
+                    [] => (String::new(), "and an endpoint"),
+                    _ => {
+                        let list = apart.join(", ");
+                        (
+                            format!(", and another network for {list}, `OTHER = {list}`, which that one's `ipv4` would drop"),
+                            "each with an endpoint",
+                        )
+                    }
+                };
+                format!(
+                    "the selectors that pick its addresses, `NAME = {selectors}`{other}, {each} with the port on its own line (a selector takes every address it matches: name the address to take one alone)"
+                )
+            }
             ForeignForm::SockaddrTemplate { selectors: None, .. } => "the selectors that pick its addresses: an address class (private, global, loopback), if:NAME, a CIDR block, ipv4 or ipv6, and an endpoint with the port on its own line".to_owned(),
             ForeignForm::Inetd => "an address to listen on, such as 127.0.0.1:8080: listenspec binds sockets, and a service manager that hands a process one connection (inetd, systemd's Accept=yes) needs no listen address".to_owned(),
             ForeignForm::Vsock { .. } => "a TCP address or a Unix socket the host forwards to the VM, such as 127.0.0.1:8080".to_owned(),
