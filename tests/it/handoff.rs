@@ -180,15 +180,18 @@ fn signal(pid: u32, name: &str) {
 }
 
 /// The folders of the notification sockets of `pid`'s upgrades that are
-/// still in the temporary directory.
+/// still in the temporary directory. Taken before an upgrade too: one a
+/// process killed long ago left under the same pid is not this one's.
 fn notify_folders_of(pid: u32) -> Vec<std::path::PathBuf> {
     let prefix = format!("listenspec-handoff-{pid}-");
-    std::fs::read_dir(std::env::temp_dir())
+    let mut folders: Vec<_> = std::fs::read_dir(std::env::temp_dir())
         .unwrap()
         .map(|e| e.unwrap())
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
-        .collect()
+        .collect();
+    folders.sort();
+    folders
 }
 
 /// Removes the folder of the notification socket of an upgrade whose
@@ -281,12 +284,13 @@ fn ten_upgrades_under_load_refuse_no_connection() {
     let unix_load = Load::on(Target::Unix(sock.clone()), 2);
     let mut took = Vec::new();
     for g in 1..=10 {
+        let stale = notify_folders_of(pid);
         let asked = Instant::now();
         signal(pid, "-HUP");
         let next = wait_generation(addr, g);
         took.push(asked.elapsed());
         wait_ended(pid);
-        assert_eq!(notify_folders_of(pid), Vec::<std::path::PathBuf>::new());
+        assert_eq!(notify_folders_of(pid), stale);
         assert_ne!(next, pid);
         pid = next;
         last.0 = pid;
@@ -430,6 +434,7 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
     let pid = wait_generation(addr, 0);
     let _last = Last(pid);
     let load = Load::on(addr, 2);
+    let stale = notify_folders_of(pid);
     signal(pid, "-HUP");
     let refused = wait_for_log(&log, "the exit refused", |t| {
         t.lines()
@@ -462,7 +467,7 @@ fn a_successor_that_fails_or_hangs_leaves_the_old_one_serving() {
         .unwrap();
     wait_ended(hung);
     assert_eq!(who(&get(addr).unwrap()), (pid, 0));
-    assert_eq!(notify_folders_of(pid), Vec::<std::path::PathBuf>::new());
+    assert_eq!(notify_folders_of(pid), stale);
 
     // A successor that takes a while to be ready is waited for.
     std::fs::write(&fail, "slow").unwrap();
