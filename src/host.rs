@@ -1985,7 +1985,22 @@ impl fmt::Display for Host {
     /// start (a snapshot may hold names a megabyte long), and how many
     /// more; [`Host::interfaces`] has them all.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = &self.interfaces[..self.interfaces.len().min(LISTED_INTERFACES)];
+        ListedInterfaces(self).fmt(f)?;
+        match self.interfaces.len().saturating_sub(LISTED_INTERFACES) {
+            0 => Ok(()),
+            n => write!(f, "\nand {n} more interfaces"),
+        }
+    }
+}
+
+/// The lines of the interfaces a listing shows, without the count of those
+/// it leaves out: an error's listing says that count in its first line.
+pub(crate) struct ListedInterfaces<'a>(pub(crate) &'a Host);
+
+impl fmt::Display for ListedInterfaces<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let interfaces = &self.0.interfaces;
+        let shown = &interfaces[..interfaces.len().min(LISTED_INTERFACES)];
         for (n, i) in shown.iter().enumerate() {
             if n > 0 {
                 writeln!(f)?;
@@ -2007,9 +2022,6 @@ impl fmt::Display for Host {
                 n => write!(f, " and {n} more addresses")?,
             }
         }
-        match self.interfaces.len() - shown.len() {
-            0 => Ok(()),
-            n => write!(f, "\nand {n} more interfaces"),
-        }
+        Ok(())
     }
 }

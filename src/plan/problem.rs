@@ -1605,7 +1605,7 @@ fn listing(host: &Host) -> String {
             interfaces.len() - shown.len()
         );
     }
-    for line in host.to_string().lines() {
+    for line in crate::host::ListedInterfaces(host).to_string().lines() {
         out += "\n  ";
         out += line;
     }
