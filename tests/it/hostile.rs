@@ -111,6 +111,42 @@ fn a_host_with_huge_interfaces_is_listed_in_bounded_lines() {
     assert!(listing.len() < 1_000, "{} bytes", listing.len());
 }
 
+/// A name whose answers sit on every one of 10,000 interfaces, selected by
+/// 50 networks: one warning each, naming a few interfaces and how many
+/// more, and its fix still names two of them.
+#[test]
+fn a_name_answering_on_thousands_of_interfaces_warns_in_bounded_lines() {
+    let mut b: HostBuilder = Host::builder().interface("lo", 1, ["127.0.0.1/8"]);
+    let mut answers = Vec::new();
+    for i in 0..10_000u32 {
+        let addr = format!("10.{}.{}.{}", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff);
+        b = b.interface(&format!("eth{i}"), i + 2, [format!("{addr}/8").as_str()]);
+        answers.push(addr);
+    }
+    let host = b
+        .dns("web-1", answers.iter().map(String::as_str))
+        .build()
+        .unwrap();
+    let mut spec = String::new();
+    for n in 0..50 {
+        let _ = writeln!(spec, "n{n} = dns:web-1 shared\nn{n}.a = tcp:{}", 1000 + n);
+    }
+    let spec: ListenSpec = spec.parse().unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let text: Vec<String> = plan.warnings().iter().map(ToString::to_string).collect();
+    let spread: Vec<&String> = text
+        .iter()
+        .filter(|w| w.contains("resolves to addresses on 10000 interfaces"))
+        .collect();
+    assert_eq!(spread.len(), 50, "{:?}", &text[..text.len().min(3)]);
+    for w in spread {
+        assert!(w.contains("(eth0, eth1, "), "{w}");
+        assert!(w.contains(" and 9992 more)"), "{w}");
+        assert!(w.contains("`NET = dns:web-1, !if:eth1`"), "{w}");
+        assert!(w.len() < 1_000, "{} bytes: {w}", w.len());
+    }
+}
+
 #[test]
 fn many_layers_and_removals_cost_linear_time_and_say_each_error() {
     // 20,000 networks, then a layer removing half of them and naming 20,000
