@@ -210,6 +210,18 @@ fn port_after_name(pattern: &str) -> Option<(&str, u16)> {
     (!name.is_empty()).then_some((name, port))
 }
 
+/// The zone a URL's `%25ZONE` stands for, where `pattern` starts so: an
+/// interface's name starts with a letter, seldom with `25`. Only a name
+/// as `ip link` makes them is offered.
+fn url_zone(pattern: &str) -> Option<&str> {
+    pattern.strip_prefix("25").filter(|zone| {
+        zone.starts_with(|c: char| c.is_ascii_alphabetic())
+            && zone
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
+    })
+}
+
 /// Where messages that speak of the host's interfaces send the reader: the
 /// host is listed once under all the errors, however many refer to it.
 const LISTED: &str = "this host's interfaces are listed below";
@@ -797,8 +809,14 @@ impl ProblemKind {
                     Some((name, port)) => format!(
                         "if :{port} was meant as the port, it goes on an endpoint's line: `NET = if:{name}` and `NET.NAME = tcp:{port}`; otherwise use one of the interface names listed (`ip -br addr` shows them)"
                     ),
-                    None => "use one of the interface names listed (`ip -br addr` shows them)"
-                        .to_owned(),
+                    None => match url_zone(pattern) {
+                        // `fe80::1%25eth0` copied out of a URL (RFC 6874).
+                        Some(zone) => format!(
+                            "`%25` is how a URL writes `%`: out of one, the zone is `{zone}`, written `%{zone}` here; otherwise use one of the interface names listed (`ip -br addr` shows them)"
+                        ),
+                        None => "use one of the interface names listed (`ip -br addr` shows them)"
+                            .to_owned(),
+                    },
                 },
             ),
             ProblemKind::WrongZone { ip, zone, holders } => (
