@@ -1621,8 +1621,9 @@ pub enum ForeignForm {
         path: String,
     },
     /// A directive, a command-line flag or a YAML key pasted with its
-    /// value: nginx's `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's
-    /// `--bind ADDRESS`, Docker's `-p 8080:80`, `network.host: 0.0.0.0`.
+    /// value: nginx's `listen 80`, Apache's `Listen 8443 https`, HAProxy's
+    /// `bind :443 ssl`, gunicorn's `--bind ADDRESS`, Docker's `-p 8080:80`,
+    /// `network.host: 0.0.0.0`.
     Pasted {
         /// The directive, flag or key: `listen`, `bind`, `--bind`, `-p`,
         /// `network.host:` (with its colon), ...
@@ -1806,6 +1807,7 @@ impl ForeignForm {
             }
             ForeignForm::Pasted { word, .. } => match word.as_str() {
                 "listen" => "nginx's listen directive, pasted whole".to_owned(),
+                "Listen" => "Apache's Listen directive, pasted whole".to_owned(),
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
                 key if key.ends_with(':') => {
                     format!("a config file's {key} line (YAML), pasted whole")
@@ -2129,6 +2131,22 @@ impl ForeignForm {
                         with_options(&address, &options, haproxy)
                     }
                     _ => with_options(value, &[], haproxy),
+                }
+            }
+            // Apache's `Listen 80` is one IPv6 socket that takes IPv4 too
+            // (as on Linux and most systems), and its `https` the protocol
+            // it speaks there, not the socket's.
+            ForeignForm::Pasted { word, value } if word == "Listen" => {
+                let (address, protocol) =
+                    super::shorthand::apache_listen(value).unwrap_or((value, None));
+                let address = if super::shorthand::is_port(address) {
+                    format!(":{address} for every address of both families, as Apache's Listen {address} is")
+                } else {
+                    format!("the address alone, {address}")
+                };
+                match protocol {
+                    Some(protocol) => format!("{address}; {protocol} is the server's own protocol, not the listening socket's"),
+                    None => address,
                 }
             }
             // gunicorn binds `:8000` on an IPv4 socket (an empty host is

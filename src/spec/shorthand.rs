@@ -975,7 +975,7 @@ fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
 }
 
 /// A directive or a command-line flag pasted with its value: nginx's
-/// `listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind
+/// `listen 80`, Apache's `Listen 80`, HAProxy's `bind :443 ssl`, gunicorn's `--bind
 /// 0.0.0.0:8000` (`-b`), Docker's `-p 8080:80` and `-H tcp://:2375`. The
 /// value is one this module recognises, or none is.
 fn pasted(text: &str) -> Option<ForeignForm> {
@@ -999,6 +999,16 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     }
     let directive = matches!(word, "listen" | "bind");
     let one = !value.contains(|c: char| c.is_ascii_whitespace());
+    // Apache's `Listen 8443 https`: the protocol it speaks there.
+    if word == "Listen" {
+        let address = apache_listen(value)?.0;
+        return (is_port(address) || matches!(shorthand(address), Some(Ok(_)))).then(|| {
+            ForeignForm::Pasted {
+                word: word.to_owned(),
+                value: value.to_owned(),
+            }
+        });
+    }
     let known = match foreign(value) {
         Some(ForeignForm::WithOptions { .. }) => directive,
         Some(_) => one,
@@ -1008,6 +1018,14 @@ fn pasted(text: &str) -> Option<ForeignForm> {
         word: word.to_owned(),
         value: value.to_owned(),
     })
+}
+
+/// Apache's `Listen [IP:]PORT [PROTOCOL]` as its address and protocol.
+pub(crate) fn apache_listen(value: &str) -> Option<(&str, Option<&str>)> {
+    let mut words = value.split_ascii_whitespace();
+    let address = words.next()?;
+    let protocol = words.next();
+    words.next().is_none().then_some((address, protocol))
 }
 
 /// Whether `text` starts with a directive or flag [`pasted`] reads, a
@@ -1031,7 +1049,7 @@ fn is_directive_or_flag(word: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     });
-    long_flag || matches!(word, "listen" | "bind" | "-b" | "-p" | "-H")
+    long_flag || matches!(word, "listen" | "bind" | "Listen" | "-b" | "-p" | "-H")
 }
 
 /// Whether `text` is one value a user could mean as a listen address: one
