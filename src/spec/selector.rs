@@ -387,6 +387,15 @@ fn suggest_for(word: &str) -> Option<Suggestion> {
     if let Some(suggestion) = with_port(word) {
         return Some(suggestion);
     }
+    // `http = 8080`, or `PORT=8080` pasted from an environment: a port
+    // alone, meant for every address.
+    if crate::spec::shorthand::is_port(word) && word != "0" {
+        return Some(Suggestion::WithPort {
+            selector: "*".to_owned(),
+            port: word.to_owned(),
+            dual_stack: false,
+        });
+    }
     if let Some(selector) = crate::spec::shorthand::elasticsearch_selector(word) {
         return Some(Suggestion::Elasticsearch(selector));
     }
