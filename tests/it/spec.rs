@@ -409,7 +409,16 @@ fn only_a_word_that_could_be_a_host_name_is_suggested_as_one() {
     use listenspec::spec::{SelectorError, Suggestion};
     for (word, want) in [
         ("my-service", Some(Suggestion::Dns("my-service".into()))),
-        ("12345", None),
+        // A number is no host's name: a port, where it could be one.
+        (
+            "12345",
+            Some(Suggestion::WithPort {
+                selector: "*".into(),
+                port: "12345".into(),
+                dual_stack: false,
+            }),
+        ),
+        ("123456", None),
         ("a+b", None),
         // Another program's word for a way of listening, not a host.
         ("sd-listen", None),
