@@ -1408,6 +1408,17 @@ pub enum ForeignForm {
         /// What follows the last `:`.
         port: String,
     },
+    /// A Caddyfile's site block opened, `localhost:8080 {`: Caddy binds
+    /// every address on the site's port, and its host only picks the
+    /// requests it answers there.
+    CaddySite {
+        /// The site's host, when it has one (`localhost`, `[::1]`).
+        host: Option<String>,
+        /// Its port, or the one its scheme, or HTTPS, implies.
+        port: String,
+        /// `http` or `https`: what clients use.
+        scheme: &'static str,
+    },
     /// Caddy's network address, `tcp/HOST:PORT` or `udp/HOST:PORT`.
     Caddy {
         /// As written: `tcp`, `tcp4`, `tcp6`, `udp`, `udp4` or `udp6`.
@@ -1703,6 +1714,7 @@ impl ForeignForm {
                 "an IPv6 address and a port without brackets, which cannot be told apart".to_owned()
             }
             ForeignForm::Caddy { .. } => "Caddy's network address form".to_owned(),
+            ForeignForm::CaddySite { .. } => "a Caddyfile's site address".to_owned(),
             ForeignForm::UnixSpelling { mode: Some(_), .. } => {
                 "a Unix socket with its mode after a bar, as Caddy writes it".to_owned()
             }
@@ -1891,6 +1903,18 @@ impl ForeignForm {
                         "[{addr}]:{port} for port {port} on {addr}, or [ADDRESS]:PORT if all of it is the address"
                     ),
                 }
+            }
+            ForeignForm::CaddySite { host: None, port, .. } => {
+                format!(":{port} for every address of both families, as Caddy binds it")
+            }
+            ForeignForm::CaddySite { host: Some(host), port, scheme } => {
+                let url = match (*scheme, port.as_str()) {
+                    ("http", "80") | ("https", "443") => format!("{scheme}://{host}"),
+                    _ => format!("{scheme}://{host}:{port}"),
+                };
+                format!(
+                    ":{port} for every address of both families, as Caddy binds it: the site's host, {host}, picks the requests Caddy answers, not the addresses it binds (its bind directive does); to tell clients the host, `listen = * expose=public advertise {url}` and `listen.{scheme} = {scheme}:{port}`"
+                )
             }
             ForeignForm::Caddy { network, address } => {
                 let family = match &network[3..] {

@@ -476,6 +476,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             value: value.trim_ascii().to_owned(),
         });
     }
+    if let Some(site) = caddy_site(text) {
+        return Some(site);
+    }
     if let Some(address) = text.strip_prefix("vsock:") {
         return Some(ForeignForm::Vsock {
             address: address.to_owned(),
@@ -917,6 +920,50 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             service: service.to_owned(),
         },
     )
+}
+
+/// A Caddyfile's site block opened on one address: `:8080 {`,
+/// `localhost:8080 {`, `https://example.com {`, `[::1]:443 {`.
+fn caddy_site(text: &str) -> Option<ForeignForm> {
+    let site = text.strip_suffix('{')?.trim_ascii_end();
+    let (scheme, address) = match site.split_once("://") {
+        Some(("http", address)) => (Some("http"), address),
+        Some(("https", address)) => (Some("https"), address),
+        Some(_) => return None,
+        None => (None, site),
+    };
+    let (host, port) = match address.rsplit_once(':') {
+        Some((host, port)) if is_port(port) && !host.contains(']') || host.ends_with(']') => {
+            (host, Some(port))
+        }
+        _ => (address, None),
+    };
+    // A word alone is a site only as `localhost`: nginx's `server {` and
+    // `http {` open blocks too.
+    let host_ok = match host {
+        "" => port.is_some(),
+        "localhost" => true,
+        host if scheme.is_some() || port.is_some() => {
+            is_host_name(host)
+                || host.parse::<std::net::Ipv4Addr>().is_ok()
+                || host
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+        }
+        host => is_dotted_name(host),
+    };
+    if !host_ok || port.is_some_and(|p| !is_port(p)) {
+        return None;
+    }
+    // Caddy serves a site HTTPS unless its scheme or port is HTTP's.
+    let scheme = scheme.unwrap_or(if port == Some("80") { "http" } else { "https" });
+    let port = port.unwrap_or(if scheme == "http" { "80" } else { "443" });
+    Some(ForeignForm::CaddySite {
+        host: (!host.is_empty()).then(|| host.to_owned()),
+        port: port.to_owned(),
+        scheme,
+    })
 }
 
 /// Redis's `bind 127.0.0.1 -::1`: addresses without a port (Redis's
