@@ -932,25 +932,23 @@ fn caddy_site(text: &str) -> Option<ForeignForm> {
         Some(_) => return None,
         None => (None, site),
     };
+    // `[::1]` alone has no port: its last `:` is inside the brackets.
     let (host, port) = match address.rsplit_once(':') {
-        Some((host, port)) if is_port(port) && !host.contains(']') || host.ends_with(']') => {
-            (host, Some(port))
-        }
+        Some((host, port)) if !host.starts_with('[') || host.ends_with(']') => (host, Some(port)),
         _ => (address, None),
     };
     // A word alone is a site only as `localhost`: nginx's `server {` and
     // `http {` open blocks too.
+    let ip = host.parse::<std::net::Ipv4Addr>().is_ok()
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
     let host_ok = match host {
         "" => port.is_some(),
         "localhost" => true,
-        host if scheme.is_some() || port.is_some() => {
-            is_host_name(host)
-                || host.parse::<std::net::Ipv4Addr>().is_ok()
-                || host
-                    .strip_prefix('[')
-                    .and_then(|h| h.strip_suffix(']'))
-                    .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
-        }
+        _ if ip => true,
+        host if scheme.is_some() || port.is_some() => is_host_name(host),
         host => is_dotted_name(host),
     };
     if !host_ok || port.is_some_and(|p| !is_port(p)) {
