@@ -288,12 +288,15 @@ fn ten_upgrades_under_load_refuse_no_connection() {
         let asked = Instant::now();
         signal(pid, "-HUP");
         let next = wait_generation(addr, g);
+        // Both stopped if an assertion below fails: the successor serves,
+        // and the predecessor may not have ended.
+        last.0 = next;
+        let _predecessor = Last(pid);
         took.push(asked.elapsed());
         wait_ended(pid);
         assert_eq!(notify_folders_of(pid), stale);
         assert_ne!(next, pid);
         pid = next;
-        last.0 = pid;
         // Requests reach each generation before the next upgrade.
         std::thread::sleep(Duration::from_millis(100));
     }
