@@ -1665,8 +1665,9 @@ pub enum ForeignForm {
         /// The value without its `;`.
         value: String,
     },
-    /// Redis's `bind` line: addresses without a port, each maybe `-`
-    /// (skipped where the host lacks it), `*` or `::*`.
+    /// A `bind` line of addresses without a port: Redis's, each maybe `-`
+    /// (skipped where the host lacks it), `*` or `::*`, or Caddy's
+    /// directive (`bind 127.0.0.1 [::1]`), whose port is the site's.
     Redis {
         /// The addresses as written.
         addresses: Vec<String>,
@@ -1804,9 +1805,11 @@ impl ForeignForm {
             ForeignForm::Quoted { .. } => {
                 "a value in quotes, which a config file's syntax left in".to_owned()
             }
-            ForeignForm::Redis { .. } => {
-                "Redis's bind line, whose port is set apart (`port`)".to_owned()
-            }
+            ForeignForm::Redis { addresses } => match bind_of(addresses) {
+                Bind::Redis => "Redis's bind line, whose port is set apart (`port`)".to_owned(),
+                Bind::Caddy => "Caddy's bind directive, whose port is the site's".to_owned(),
+                Bind::Either => "a bind line of addresses alone, as Redis's (whose `port` sets the port) and Caddy's (whose site does)".to_owned(),
+            },
             ForeignForm::Terminated { .. } => {
                 "an address ended by `;` as nginx's listen is, where nginx binds [::] on IPv6 alone"
                     .to_owned()
@@ -2652,6 +2655,27 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
 }
 
 /// Redis's `bind` addresses as a network and an endpoint on its port.
+/// Whose `bind` line a list of addresses is: Redis's marks (`-`, `*`,
+/// `::*`) or Caddy's brackets tell, plain addresses do not.
+enum Bind {
+    Redis,
+    Caddy,
+    Either,
+}
+
+fn bind_of(addresses: &[String]) -> Bind {
+    if addresses
+        .iter()
+        .any(|a| a.starts_with('-') || matches!(a.as_str(), "*" | "::*"))
+    {
+        Bind::Redis
+    } else if addresses.iter().any(|a| a.starts_with('[')) {
+        Bind::Caddy
+    } else {
+        Bind::Either
+    }
+}
+
 fn redis(addresses: &[String]) -> String {
     let mut selectors: Vec<&str> = Vec::new();
     let mut optional = Vec::new();
@@ -2661,6 +2685,11 @@ fn redis(addresses: &[String]) -> String {
         if address.len() < written.len() && !matches!(address, "*" | "::*") {
             optional.push(address);
         }
+        // Caddy's `[::1]`.
+        let address = address
+            .strip_prefix('[')
+            .and_then(|a| a.strip_suffix(']'))
+            .unwrap_or(address);
         let selector = match address {
             "*" => "0.0.0.0",
             "::*" => "::",
@@ -2684,10 +2713,18 @@ fn redis(addresses: &[String]) -> String {
     } else {
         ""
     };
-    let mut out = format!(
-        "a network of its addresses and an endpoint on Redis's port: `listen = {}{expose}` and `listen.redis = tcp:6379`",
-        selectors.join(", ")
-    );
+    let selectors = selectors.join(", ");
+    let mut out = match bind_of(addresses) {
+        Bind::Redis => format!(
+            "a network of its addresses and an endpoint on Redis's port: `listen = {selectors}{expose}` and `listen.redis = tcp:6379`"
+        ),
+        Bind::Caddy => format!(
+            "a network of its addresses and an endpoint on the site's port: `listen = {selectors}{expose}` and `listen.https = https:443`"
+        ),
+        Bind::Either => format!(
+            "a network of its addresses and an endpoint on the port: `listen = {selectors}{expose}` and `listen.tcp = tcp:PORT` (Redis's 6379; for Caddy, the site's port)"
+        ),
+    };
     if !optional.is_empty() {
         out.push_str(&format!(
             "; an address Redis skips where the host lacks it (`-`: {}) is an error here when no interface has it: leave it out there",

@@ -966,7 +966,8 @@ fn caddy_site(text: &str) -> Option<ForeignForm> {
 
 /// Redis's `bind 127.0.0.1 -::1`: addresses without a port (Redis's
 /// `port` sets it), each maybe `-` (skipped where the host lacks it), `*`
-/// every IPv4 address, `::*` every IPv6 one.
+/// every IPv4 address, `::*` every IPv6 one; or Caddy's `bind 127.0.0.1
+/// [::1]`, whose port is the site's.
 fn redis_bind(text: &str) -> Option<ForeignForm> {
     let rest = text.strip_prefix("bind")?;
     if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
@@ -975,7 +976,11 @@ fn redis_bind(text: &str) -> Option<ForeignForm> {
     let words: Vec<&str> = rest.split_ascii_whitespace().collect();
     let address = |w: &str| {
         let w = w.strip_prefix('-').unwrap_or(w);
-        matches!(w, "*" | "::*") || w.parse::<std::net::IpAddr>().is_ok()
+        matches!(w, "*" | "::*")
+            || w.parse::<std::net::IpAddr>().is_ok()
+            || w.strip_prefix('[')
+                .and_then(|w| w.strip_suffix(']'))
+                .is_some_and(|w| w.parse::<std::net::Ipv6Addr>().is_ok())
     };
     (!words.is_empty() && words.iter().all(|w| address(w))).then(|| ForeignForm::Redis {
         addresses: words.iter().map(|w| (*w).to_owned()).collect(),
