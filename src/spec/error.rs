@@ -2718,8 +2718,14 @@ fn redis(addresses: &[String]) -> String {
         Bind::Redis => format!(
             "a network of its addresses and an endpoint on Redis's port: `listen = {selectors}{expose}` and `listen.redis = tcp:6379`"
         ),
+        // Caddy listens as Go does: `[::]` alone on both families.
         Bind::Caddy => format!(
-            "a network of its addresses and an endpoint on the site's port: `listen = {selectors}{expose}` and `listen.https = https:443`"
+            "a network of its addresses and an endpoint on the site's port: `listen = {selectors}{expose}` and `listen.https = https:443{}`",
+            if selectors == "::" {
+                " v6only=false"
+            } else {
+                ""
+            }
         ),
         Bind::Either => format!(
             "a network of its addresses and an endpoint on the port: `listen = {selectors}{expose}` and `listen.tcp = tcp:PORT` (Redis's 6379; for Caddy, the site's port)"
