@@ -804,14 +804,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     if let Some((host, ports)) = text.rsplit_once(':').or(Some(("", text)))
         && (is_range(ports) || is_one_port_range(ports))
-        && (host.is_empty()
-            || host == "*"
-            || host.parse::<std::net::Ipv4Addr>().is_ok()
-            || host
-                .strip_prefix('[')
-                .and_then(|h| h.strip_suffix(']'))
-                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
-            || is_host_name(host))
+        && (host.is_empty() || host == "*" || is_ip_host(host) || is_host_name(host))
     {
         return Some(ForeignForm::PortRange {
             host: host.to_owned(),
@@ -939,15 +932,10 @@ fn caddy_site(text: &str) -> Option<ForeignForm> {
     };
     // A word alone is a site only as `localhost`: nginx's `server {` and
     // `http {` open blocks too.
-    let ip = host.parse::<std::net::Ipv4Addr>().is_ok()
-        || host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
     let host_ok = match host {
         "" => port.is_some(),
         "localhost" => true,
-        _ if ip => true,
+        _ if is_ip_host(host) => true,
         host if scheme.is_some() || port.is_some() => is_host_name(host),
         host => is_dotted_name(host),
     };
@@ -964,6 +952,16 @@ fn caddy_site(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// An address as a host before `:PORT` is written: IPv4, or IPv6 in
+/// brackets.
+fn is_ip_host(host: &str) -> bool {
+    host.parse::<std::net::Ipv4Addr>().is_ok()
+        || host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+}
+
 /// Redis's `bind 127.0.0.1 -::1`: addresses without a port (Redis's
 /// `port` sets it), each maybe `-` (skipped where the host lacks it), `*`
 /// every IPv4 address, `::*` every IPv6 one; or Caddy's `bind 127.0.0.1
@@ -976,11 +974,7 @@ fn redis_bind(text: &str) -> Option<ForeignForm> {
     let words: Vec<&str> = rest.split_ascii_whitespace().collect();
     let address = |w: &str| {
         let w = w.strip_prefix('-').unwrap_or(w);
-        matches!(w, "*" | "::*")
-            || w.parse::<std::net::IpAddr>().is_ok()
-            || w.strip_prefix('[')
-                .and_then(|w| w.strip_suffix(']'))
-                .is_some_and(|w| w.parse::<std::net::Ipv6Addr>().is_ok())
+        matches!(w, "*" | "::*") || w.parse::<std::net::IpAddr>().is_ok() || is_ip_host(w)
     };
     (!words.is_empty() && words.iter().all(|w| address(w))).then(|| ForeignForm::Redis {
         addresses: words.iter().map(|w| (*w).to_owned()).collect(),
