@@ -9,12 +9,22 @@ use listenspec::{Host, ListenSpec};
 
 /// A host with `n` interfaces, each holding one address of 10.0.0.0/8.
 fn big_host(n: u32) -> Host {
+    big_host_builder(n).build().unwrap()
+}
+
+/// [`big_host`] before it is built, for DNS answers to add.
+fn big_host_builder(n: u32) -> HostBuilder {
     let mut b: HostBuilder = Host::builder().interface("lo", 1, ["127.0.0.1/8"]);
     for i in 0..n {
-        let addr = format!("10.{}.{}.{}/8", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff);
+        let addr = format!("{}/8", eth_addr(i));
         b = b.interface(&format!("eth{i}"), i + 2, [addr.as_str()]);
     }
-    b.build().unwrap()
+    b
+}
+
+/// The address of `big_host`'s `eth{i}`.
+fn eth_addr(i: u32) -> String {
+    format!("10.{}.{}.{}", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff)
 }
 
 #[test]
@@ -116,14 +126,8 @@ fn a_host_with_huge_interfaces_is_listed_in_bounded_lines() {
 /// more, and its fix still names two of them.
 #[test]
 fn a_name_answering_on_thousands_of_interfaces_warns_in_bounded_lines() {
-    let mut b: HostBuilder = Host::builder().interface("lo", 1, ["127.0.0.1/8"]);
-    let mut answers = Vec::new();
-    for i in 0..10_000u32 {
-        let addr = format!("10.{}.{}.{}", i >> 16 & 0xff, i >> 8 & 0xff, i & 0xff);
-        b = b.interface(&format!("eth{i}"), i + 2, [format!("{addr}/8").as_str()]);
-        answers.push(addr);
-    }
-    let host = b
+    let answers: Vec<String> = (0..10_000).map(eth_addr).collect();
+    let host = big_host_builder(10_000)
         .dns("web-1", answers.iter().map(String::as_str))
         .build()
         .unwrap();
