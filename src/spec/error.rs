@@ -1453,6 +1453,16 @@ pub enum ForeignForm {
         /// The URL without its path.
         address: String,
     },
+    /// A URL with socket options in its query, as Puma writes them
+    /// (`tcp://0.0.0.0:9292?backlog=1024`, `unix:///run/puma.sock?umask=0111`,
+    /// `ssl://0.0.0.0:9292?key=…&cert=…`).
+    UrlQuery {
+        /// The URL without its query (`tcp://` for Puma's `ssl://`).
+        address: String,
+        /// The query's pairs, in this grammar's spelling where it has the
+        /// option (`umask=0111` is `mode=0666`); `ssl` for `ssl://`.
+        options: Vec<String>,
+    },
     /// tokio-listener's `sd-listen`, `sd-listen:NAME` or `sd-listen:*` (and
     /// its other spellings: `SD_LISTEN`, `sd_listen`, `sd-listen-unix`).
     SdListen {
@@ -1729,6 +1739,9 @@ impl ForeignForm {
                 "a URL with a path, a query or a fragment, which is no part of a listen address"
                     .to_owned()
             }
+            ForeignForm::UrlQuery { .. } => {
+                "a URL with options in its query, as Puma takes them".to_owned()
+            }
             ForeignForm::GluedComment { .. } => {
                 "an address with a '#' right after it, which starts a comment here".to_owned()
             }
@@ -1824,6 +1837,10 @@ impl ForeignForm {
                 "listen" => "nginx's listen directive, pasted whole".to_owned(),
                 "Listen" => "Apache's Listen directive, pasted whole".to_owned(),
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
+                export if export.starts_with("export ") => format!(
+                    "a shell's export of {}, pasted whole",
+                    export["export ".len()..].trim_end_matches('=')
+                ),
                 key if key.ends_with(':') => {
                     format!("a config file's {key} line (YAML), pasted whole")
                 }
@@ -1950,6 +1967,9 @@ impl ForeignForm {
             ForeignForm::GluedComment { value } => format!(
                 "{value} alone (a URL's fragment is no part of a listen address), with a space before a comment"
             ),
+            // A URL's `[::]` is both families, as HAProxy's is: not
+            // nginx's IPv6 alone.
+            ForeignForm::UrlQuery { address, options } => with_options(address, options, true),
             ForeignForm::UrlPath { address } => {
                 format!("{address}, and route the path (or read the query) in the server")
             }
@@ -2191,14 +2211,26 @@ impl ForeignForm {
             ForeignForm::Pasted { word, value } => match super::shorthand::shorthand(value) {
                 Some(Ok(_)) => format!("the value alone, {value}"),
                 _ => match super::shorthand::foreign(value) {
-                    // uvicorn's and Flask's `--host 0.0.0.0`: the port is
-                    // another flag's, and nginx's readings of an address
-                    // alone are not a flag's.
-                    Some(ForeignForm::NoPort { host }) if word.starts_with('-') && host != "*" => {
-                        format!(
-                            "{}:8000 with the port to use (its --port flag's value, if the command has one)",
-                            bracketed(&host)
-                        )
+                    // uvicorn's `--host 0.0.0.0`, Elasticsearch's
+                    // `network.host: 0.0.0.0`: the port is another flag's
+                    // or key's, and nginx's reading of an address alone
+                    // (port 80) is not theirs. A link-local address, or
+                    // one no server listens on, is told as it is alone.
+                    Some(ForeignForm::NoPort { host })
+                        if host != "*"
+                            && matches!(listenable(&host), Ok(h) if !h.ends_with("%IFACE")) =>
+                    {
+                        let (port, whose) = if word.starts_with('-') {
+                            ("8000", " (its --port flag's value, if the command has one)")
+                        } else if word.ends_with(".host:") {
+                            ("9200", " (Elasticsearch's http.port, 9200 unless set)")
+                        } else {
+                            ("8080", "")
+                        };
+                        format!("{}:{port} with the port to use{whose}", bracketed(&host))
+                    }
+                    Some(ForeignForm::Quoted { inner }) => {
+                        format!("the value alone, without its quotes, {inner}")
                     }
                     Some(form) => form.instead(),
                     None => format!("the value alone, {value}"),

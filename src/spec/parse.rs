@@ -284,7 +284,8 @@ impl Read {
                             | ForeignForm::Systemd { .. }
                             | ForeignForm::Pasted { .. }
                             | ForeignForm::HostAndPort { .. }
-                            | ForeignForm::UrlPath { .. }),
+                            | ForeignForm::UrlPath { .. }
+                            | ForeignForm::UrlQuery { .. }),
                         ) = shorthand::foreign(st.text)
                     {
                         // `[::]:80 ipv6only=on`: nginx's address and

@@ -577,6 +577,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = pasted(text) {
         return Some(form);
     }
+    if let Some(form) = shell_export(text) {
+        return Some(form);
+    }
     // A YAML line pasted whole: `network.host: 0.0.0.0`, compose's
     // `target: 80`, `KAFKA_CFG_LISTENERS: PLAINTEXT://:9092,...`.
     if let Some((key, value)) = text.split_once(": ")
@@ -770,8 +773,10 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             _ => (None, mapping),
         },
     };
+    // `127.0.0.1::80`: no published port, one Docker picks.
     if let Some((published, port)) = ports.split_once(':')
         && ((is_port(published) && published != "0" && is_port(port))
+            || (published.is_empty() && published_on.is_some() && is_port(port) && port != "0")
             || (is_range(published) && (is_range(port) || is_port(port))))
     {
         return Some(ForeignForm::PortMapping {
@@ -1064,6 +1069,24 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// A shell's `export LISTEN=:80`, from a script or an environment file,
+/// whose value is one this grammar or another program's form reads.
+fn shell_export(text: &str) -> Option<ForeignForm> {
+    let (name, value) = text
+        .strip_prefix("export ")?
+        .trim_ascii_start()
+        .split_once('=')?;
+    let first = name.bytes().next()?;
+    let variable = (first.is_ascii_alphabetic() || first == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    // A value is read once, as in `pasted`: `export A=export A=…` is no
+    // export of an export.
+    (variable && !value.starts_with("export ") && is_value(value)).then(|| ForeignForm::Pasted {
+        word: format!("export {name}="),
+        value: value.to_owned(),
+    })
+}
+
 /// Apache's `Listen [IP:]PORT [PROTOCOL]` as its address and protocol.
 pub(crate) fn apache_listen(value: &str) -> Option<(&str, Option<&str>)> {
     let mut words = value.split_ascii_whitespace();
@@ -1319,6 +1342,9 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     } else {
         &*lower
     };
+    if let Some(form) = url_query(scheme, rest) {
+        return Some(form);
+    }
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
@@ -1413,6 +1439,52 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
         scheme: scheme.to_owned(),
         address: authority.to_owned(),
     })
+}
+
+/// Puma's options in a URL's query (`tcp://0.0.0.0:9292?backlog=1024`,
+/// `unix:///run/puma.sock?umask=0111`, `ssl://…?key=…&cert=…`), in this
+/// grammar's spelling where it has the option: a listen address this
+/// grammar reads, then `NAME=VALUE` pairs.
+fn url_query(scheme: &str, rest: &str) -> Option<ForeignForm> {
+    let (before, query) = rest.split_once('?')?;
+    let pairs = query
+        .split('&')
+        .map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            let named = !key.is_empty()
+                && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !value.is_empty()
+                && !value.contains(|c: char| c.is_ascii_whitespace());
+            named.then_some((key, value))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    // Puma's keys, not a query a server reads (`?x=1`, told as a path is).
+    if scheme != "ssl"
+        && !pairs
+            .iter()
+            .any(|(key, _)| matches!(*key, "backlog" | "umask" | "low_latency"))
+    {
+        return None;
+    }
+    // Puma's TLS: the socket is TCP's, TLS the server's own.
+    let (address, mut options) = match scheme {
+        "ssl" => (format!("tcp://{before}"), vec!["ssl".to_owned()]),
+        scheme => (format!("{scheme}://{before}"), Vec::new()),
+    };
+    let unix = match shorthand(&address)? {
+        Ok(Value::Unix { .. }) => true,
+        Ok(Value::Ip { .. }) => false,
+        Err(_) => return None,
+    };
+    for (key, value) in pairs {
+        // A socket file is made with every permission the umask leaves.
+        let mode = u32::from_str_radix(value, 8).ok().filter(|m| *m <= 0o777);
+        options.push(match (key, mode) {
+            ("umask", Some(umask)) if unix => format!("mode={:04o}", 0o777 & !umask),
+            _ => format!("{key}={value}"),
+        });
+    }
+    Some(ForeignForm::UrlQuery { address, options })
 }
 
 /// A Unix socket's URL as its clients write one, as its protocol and
