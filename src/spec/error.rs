@@ -1837,6 +1837,8 @@ impl ForeignForm {
                 "listen" => "nginx's listen directive, pasted whole".to_owned(),
                 "Listen" => "Apache's Listen directive, pasted whole".to_owned(),
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
+                "ListenAddress" => "sshd's ListenAddress directive, pasted whole".to_owned(),
+                "port" | "Port" => format!("a config file's {word} directive, pasted whole"),
                 export if export.starts_with("export ") => format!(
                     "a shell's export of {}, pasted whole",
                     export["export ".len()..].trim_end_matches('=')
@@ -1844,6 +1846,7 @@ impl ForeignForm {
                 key if key.ends_with(':') => {
                     format!("a config file's {key} line (YAML), pasted whole")
                 }
+                key if key.ends_with(" =") => format!("a config file's `{key}` line, pasted whole"),
                 flag => format!("the command-line flag {flag} with its value"),
             },
             ForeignForm::WithOptions { .. } => {
@@ -2224,6 +2227,8 @@ impl ForeignForm {
                             ("8000", " (its --port flag's value, if the command has one)")
                         } else if word.ends_with(".host:") {
                             ("9200", " (Elasticsearch's http.port, 9200 unless set)")
+                        } else if word == "ListenAddress" {
+                            ("22", " (sshd's Port, 22 unless set)")
                         } else {
                             ("8080", "")
                         };

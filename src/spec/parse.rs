@@ -296,6 +296,17 @@ impl Read {
                             written: st.trimmed(),
                             form,
                         }];
+                    } else if let Form::Endpoint { network, name, rhs } = st.form
+                        && let Some(inner) = shorthand::unquoted(rhs.trim_ascii())
+                        && endpoint(network, name, inner).is_ok()
+                    {
+                        // `api.http = "http:8080"`: a config file's quotes.
+                        kinds = vec![SpecErrorKind::Foreign {
+                            written: st.trimmed(),
+                            form: ForeignForm::Quoted {
+                                inner: format!("{network}.{name} = {inner}"),
+                            },
+                        }];
                     }
                     // The statement goes with its first error only: a
                     // line of many bad words copied into each of its

@@ -370,9 +370,7 @@ fn unix_socket(s: &str) -> Option<String> {
 fn suggest_for(word: &str) -> Option<Suggestion> {
     // One pair of quotes, so that no word of quotes is read as deep as it
     // is long.
-    if let Some(inner) = ['\'', '"']
-        .iter()
-        .find_map(|&q| word.strip_prefix(q)?.strip_suffix(q))
+    if let Some(inner) = super::shorthand::unquoted(word)
         && !inner.starts_with(['\'', '"'])
     {
         // PostgreSQL's `'localhost'`: what the word inside means.

@@ -516,10 +516,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     // Quotes a config file's syntax left in: a value without them is
     // written so; another form is told what to write as it is. One pair
     // only, so that no text of quotes recurses as deep as it is long.
-    if let Some(inner) = ['\'', '"']
-        .iter()
-        .find_map(|&q| text.strip_prefix(q)?.strip_suffix(q))
-    {
+    if let Some(inner) = unquoted(text) {
         if inner.starts_with(['\'', '"']) {
             return None;
         }
@@ -578,6 +575,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         return Some(form);
     }
     if let Some(form) = shell_export(text) {
+        return Some(form);
+    }
+    if let Some(form) = quoted_assignment(text) {
         return Some(form);
     }
     // A YAML line pasted whole: `network.host: 0.0.0.0`, compose's
@@ -1046,6 +1046,10 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     if is_pasted_word(value) {
         return None;
     }
+    // Redis's and sshd's `port 6379`: a port, nothing else.
+    if matches!(word, "port" | "Port") && !is_port(value) {
+        return None;
+    }
     let directive = matches!(word, "listen" | "bind");
     let one = !value.contains(|c: char| c.is_ascii_whitespace());
     // Apache's `Listen 8443 https`: the protocol it speaks there.
@@ -1065,6 +1069,29 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     };
     known.then(|| ForeignForm::Pasted {
         word: word.to_owned(),
+        value: value.to_owned(),
+    })
+}
+
+/// `text` without the one pair of quotes, single or double, around it.
+pub(crate) fn unquoted(text: &str) -> Option<&str> {
+    ['\'', '"']
+        .iter()
+        .find_map(|&q| text.strip_prefix(q)?.strip_suffix(q))
+}
+
+/// A config file's `listen = "127.0.0.1:8080"` (TOML, INI) pasted whole:
+/// a one-address value in quotes, which no selector is.
+fn quoted_assignment(text: &str) -> Option<ForeignForm> {
+    let (key, value) = text.split_once('=')?;
+    let (key, value) = (key.trim_ascii(), value.trim_ascii());
+    let inner = unquoted(value)?;
+    let named = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    (named && matches!(shorthand(inner), Some(Ok(_)))).then(|| ForeignForm::Pasted {
+        word: format!("{key} ="),
         value: value.to_owned(),
     })
 }
@@ -1116,7 +1143,11 @@ fn is_directive_or_flag(word: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     });
-    long_flag || matches!(word, "listen" | "bind" | "Listen" | "-b" | "-p" | "-H")
+    long_flag
+        || matches!(
+            word,
+            "listen" | "bind" | "Listen" | "ListenAddress" | "port" | "Port" | "-b" | "-p" | "-H"
+        )
 }
 
 /// Whether `text` is one value a user could mean as a listen address: one
