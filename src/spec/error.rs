@@ -1453,6 +1453,15 @@ pub enum ForeignForm {
         /// The URL without its path.
         address: String,
     },
+    /// One of tokio-listener's options (`--tcp-reuse-port`,
+    /// `--unix-listen-chmod=group`, or `unix_listen_chmod = "group"` as its
+    /// serde form writes it).
+    TokioListener {
+        /// The option as its command line spells it (`--unix-listen-chmod`).
+        flag: String,
+        /// This grammar's endpoint option for it (`mode=660`), if it has one.
+        option: Option<String>,
+    },
     /// A URL with socket options in its query, as Puma writes them
     /// (`tcp://0.0.0.0:9292?backlog=1024`, `unix:///run/puma.sock?umask=0111`,
     /// `ssl://0.0.0.0:9292?key=…&cert=…`).
@@ -1742,6 +1751,7 @@ impl ForeignForm {
             ForeignForm::UrlQuery { .. } => {
                 "a URL with options in its query, as Puma takes them".to_owned()
             }
+            ForeignForm::TokioListener { flag, .. } => format!("tokio-listener's option {flag}"),
             ForeignForm::GluedComment { .. } => {
                 "an address with a '#' right after it, which starts a comment here".to_owned()
             }
@@ -1973,6 +1983,7 @@ impl ForeignForm {
             // A URL's `[::]` is both families, as HAProxy's is: not
             // nginx's IPv6 alone.
             ForeignForm::UrlQuery { address, options } => with_options(address, options, true),
+            ForeignForm::TokioListener { flag, option } => tokio_listener(flag, option.as_deref()),
             ForeignForm::UrlPath { address } => {
                 format!("{address}, and route the path (or read the query) in the server")
             }
@@ -2583,6 +2594,35 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
         ));
     }
     out
+}
+
+/// What to write for tokio-listener's option `flag`: this grammar's
+/// `option` on an endpoint's line, or why none is needed.
+fn tokio_listener(flag: &str, option: Option<&str>) -> String {
+    let unix = flag.starts_with("--unix");
+    match option {
+        // Its `owner` sets mode 006 (everyone but the owner and group),
+        // where its docs say `u+rw`, which is what was meant.
+        Some(option) => format!(
+            "{option} on the endpoint's line, as in {}{}",
+            if unix {
+                format!("`NET.sock = unix:/run/app.sock {option}` (on a network `NET = unix`)")
+            } else {
+                format!("`NET.tcp = tcp:PORT {option}`")
+            },
+            if option == "mode=600" {
+                ": the owner alone, as its docs say (tokio-listener itself sets 006, which lets every other user in and not the owner)"
+            } else {
+                ""
+            }
+        ),
+        None => match flag {
+            "--unix-listen-unlink" => "nothing: a stale socket file (one no process accepts on) is replaced by default (`stale=replace`), and a live one is an error, never removed".to_owned(),
+            "--sd-accept-ignore-environment" => PASSED_BY_NAME.to_owned(),
+            "--tcp-keepalive" => "nothing here: keepalive is each accepted connection's, set by the server (socket2's `set_tcp_keepalive` on the stream)".to_owned(),
+            _ => "nothing: listenspec sets no buffer size, so the kernel's default applies; set it on the socket taken from the endpoint".to_owned(),
+        },
+    }
 }
 
 /// nginx's and HAProxy's listening-socket options that this grammar has

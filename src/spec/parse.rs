@@ -58,7 +58,12 @@ impl<'a> Form<'a> {
     fn of(text: &'a str) -> Form<'a> {
         let Some((lhs, rhs)) = cut(text, b'=') else {
             return match text.trim_ascii_end().strip_prefix('-') {
-                Some(name) if !name.is_empty() && !name.contains(char::is_whitespace) => {
+                // `--tcp-reuse-port`: a flag, no name's removal.
+                Some(name)
+                    if !name.is_empty()
+                        && !name.starts_with('-')
+                        && !name.contains(char::is_whitespace) =>
+                {
                     Form::Remove(name)
                 }
                 _ => Form::Bad,
@@ -285,7 +290,8 @@ impl Read {
                             | ForeignForm::Pasted { .. }
                             | ForeignForm::HostAndPort { .. }
                             | ForeignForm::UrlPath { .. }
-                            | ForeignForm::UrlQuery { .. }),
+                            | ForeignForm::UrlQuery { .. }
+                            | ForeignForm::TokioListener { .. }),
                         ) = shorthand::foreign(st.text)
                     {
                         // `[::]:80 ipv6only=on`: nginx's address and

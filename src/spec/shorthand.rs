@@ -571,6 +571,11 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = host_and_port_flags(text) {
         return Some(form);
     }
+    // Before `pasted`, which would read `--tcp-listen-backlog=1024` as a
+    // flag's port.
+    if let Some(form) = tokio_listener_option(text) {
+        return Some(form);
+    }
     if let Some(form) = pasted(text) {
         return Some(form);
     }
@@ -1093,6 +1098,54 @@ fn quoted_assignment(text: &str) -> Option<ForeignForm> {
     (named && matches!(shorthand(inner), Some(Ok(_)))).then(|| ForeignForm::Pasted {
         word: format!("{key} ="),
         value: value.to_owned(),
+    })
+}
+
+/// One of tokio-listener's options, as its command line writes it
+/// (`--tcp-reuse-port`, `--unix-listen-chmod=group`) or its serde form
+/// does (`unix_listen_chmod = "group"`), with this grammar's endpoint
+/// option where it has one.
+fn tokio_listener_option(text: &str) -> Option<ForeignForm> {
+    let flag = text.strip_prefix("--").is_some();
+    let text = text.trim_start_matches('-');
+    let (name, value) = match text.split_once(['=', ' ']) {
+        Some((name, value)) => (name.trim_ascii(), Some(value.trim_ascii())),
+        None => (text, None),
+    };
+    let value = value.map(|v| {
+        unquoted(v.trim_start_matches(['=', ' '])).unwrap_or(v.trim_start_matches(['=', ' ']))
+    });
+    let name = name.replace('_', "-");
+    // Its serde form spells a switch `= true`; `= false` is its default.
+    let on = match value {
+        None => flag,
+        Some(v) => v == "true",
+    };
+    let number = value.filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()));
+    let option = match (name.as_str(), value) {
+        ("tcp-reuse-port", _) if on => Some("reuseport".to_owned()),
+        ("tcp-only-v6", _) if on => Some("v6only".to_owned()),
+        ("unix-listen-unlink", _) if on => None,
+        ("sd-accept-ignore-environment", _) if on => None,
+        ("tcp-listen-backlog", _) => Some(format!("backlog={}", number?)),
+        ("unix-listen-uid", _) => Some(format!("owner={}", number?)),
+        ("unix-listen-gid", _) => Some(format!("group={}", number?)),
+        ("unix-listen-chmod", Some(variant)) => Some(
+            match variant.to_ascii_lowercase().as_str() {
+                "owner" => "mode=600",
+                "group" => "mode=660",
+                "everybody" => "mode=666",
+                _ => return None,
+            }
+            .to_owned(),
+        ),
+        ("tcp-keepalive", _) => None,
+        ("recv-buffer-size" | "send-buffer-size", _) if number.is_some() => None,
+        _ => return None,
+    };
+    Some(ForeignForm::TokioListener {
+        flag: format!("--{name}"),
+        option,
     })
 }
 
