@@ -1819,7 +1819,7 @@ impl ForeignForm {
                 "Docker's port mapping, the published port then the container's".to_owned()
             }
             ForeignForm::ContainerPort { .. } => {
-                "a container's port and its protocol, as Docker writes them".to_owned()
+                "a container's port, as Docker's EXPOSE and -p write it".to_owned()
             }
             ForeignForm::Elasticsearch { .. } => "an Elasticsearch network value".to_owned(),
             ForeignForm::SelectorPort { .. } => "a selector and a port in one value".to_owned(),
@@ -1857,6 +1857,7 @@ impl ForeignForm {
                     format!("a config file's {key} line (YAML), pasted whole")
                 }
                 key if key.ends_with(" =") => format!("a config file's `{key}` line, pasted whole"),
+                call if call.ends_with('(') => format!("a call of {call}…) from code, pasted whole"),
                 flag => format!("the command-line flag {flag} with its value"),
             },
             ForeignForm::WithOptions { .. } => {

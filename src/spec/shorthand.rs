@@ -571,6 +571,19 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = host_and_port_flags(text) {
         return Some(form);
     }
+    if let Some(form) = call(text) {
+        return Some(form);
+    }
+    // A Dockerfile's `EXPOSE 8080` (`EXPOSE 53/udp` reads as `53/udp`).
+    if let Some(port) = text.strip_prefix("EXPOSE ").map(str::trim_ascii) {
+        return match foreign(port) {
+            Some(form @ ForeignForm::ContainerPort { .. }) => Some(form),
+            _ => (is_port(port) && port != "0").then(|| ForeignForm::ContainerPort {
+                port: port.to_owned(),
+                udp: false,
+            }),
+        };
+    }
     // Before `pasted`, which would read `--tcp-listen-backlog=1024` as a
     // flag's port.
     if let Some(form) = tokio_listener_option(text) {
@@ -1149,6 +1162,75 @@ fn tokio_listener_option(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// A function call pasted from code, with the address it listens on:
+/// Go's `net.Listen("tcp4", ":8080")` and `http.ListenAndServe(":8080",
+/// nil)`, Rust's `TcpListener::bind("127.0.0.1:8080").await?`, Node's
+/// `app.listen(3000, "127.0.0.1")`, Python's `app.run(host="0.0.0.0",
+/// port=5000)` and `sock.bind(("0.0.0.0", 8080))`.
+fn call(text: &str) -> Option<ForeignForm> {
+    let (callee, rest) = text.split_once('(')?;
+    let callee = callee.trim_ascii();
+    if callee.is_empty()
+        || !callee
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'_'))
+    {
+        return None;
+    }
+    // What follows the call: `.await?`, `.unwrap()`, `;`.
+    let close = rest.rfind(')')?;
+    let tail = rest[close + 1..].trim_ascii();
+    if !(tail.is_empty() || tail.starts_with(['.', '?', ';'])) {
+        return None;
+    }
+    // Python's keywords (`port=5000`) and tuples (`(("0.0.0.0", 8080))`).
+    let args: Vec<&str> = rest[..close]
+        .split(',')
+        .map(|arg| {
+            let arg = arg.trim_matches(|c: char| c.is_ascii_whitespace() || c == '(' || c == ')');
+            match arg.split_once('=') {
+                Some((key, value))
+                    if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                {
+                    value.trim_ascii()
+                }
+                _ => arg,
+            }
+        })
+        .collect();
+    let strings: Vec<&str> = args.iter().filter_map(|a| unquoted(a)).collect();
+    // One number, the port; of more, which is unclear.
+    let mut ports = args.iter().filter(|a| is_port(a));
+    let port = ports.next();
+    if ports.next().is_some() {
+        return None;
+    }
+    let value = match (strings.as_slice(), port) {
+        // Go's network first: `tcp4` and `tcp6` keep their family, as
+        // `tcp4:…` in one value does; `tcp` and `unix` add nothing.
+        ([network, address], None)
+            if matches!(*network, "tcp4" | "tcp6" | "udp" | "udp4" | "udp6") =>
+        {
+            format!("{network}:{address}")
+        }
+        ([_, address], None) | ([address], None) => (*address).to_owned(),
+        // Node's `listen(port[, host])`: every address without a host.
+        ([], Some(port)) => format!(":{port}"),
+        ([host], Some(port)) if is_ip_host(host) || !host.contains(':') => {
+            format!("{host}:{port}")
+        }
+        ([host], Some(port)) => format!("[{host}]:{port}"),
+        _ => return None,
+    };
+    // A value is read once: `f("f(…)")` is no call in a call.
+    (!value.starts_with(['\'', '"']) && !value.contains('(') && is_value(&value)).then(|| {
+        ForeignForm::Pasted {
+            word: format!("{callee}("),
+            value,
+        }
+    })
+}
+
 /// A shell's `export LISTEN=:80`, from a script or an environment file,
 /// whose value is one this grammar or another program's form reads.
 fn shell_export(text: &str) -> Option<ForeignForm> {
@@ -1159,9 +1241,9 @@ fn shell_export(text: &str) -> Option<ForeignForm> {
     let first = name.bytes().next()?;
     let variable = (first.is_ascii_alphabetic() || first == b'_')
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    // A value is read once, as in `pasted`: `export A=export A=…` is no
-    // export of an export.
-    (variable && !value.starts_with("export ") && is_value(value)).then(|| ForeignForm::Pasted {
+    // A value is read once, as in `pasted`: `export A="export A=…"` is no
+    // export of an export, read again as deep as it nests.
+    (variable && !value.contains("export ") && is_value(value)).then(|| ForeignForm::Pasted {
         word: format!("export {name}="),
         value: value.to_owned(),
     })

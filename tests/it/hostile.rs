@@ -667,6 +667,13 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
         format!("{}80", "--bind=".repeat(n)),
         format!("{}80", "a: ".repeat(n)),
         format!("{}80", "ListenStream=".repeat(n)),
+        // A shell's export, a call from code and a config file's key
+        // around a quoted value that is another.
+        format!("{}:80{}", "export A=\"".repeat(n / 8), "\"".repeat(n / 8)),
+        format!("{}:80{}", "f(\"".repeat(n / 4), "\")".repeat(n / 4)),
+        format!("{}:80{}", "a = \"".repeat(n / 4), "\"".repeat(n / 4)),
+        format!("{}:80", "--tcp-reuse-port=".repeat(n / 8)),
+        format!("tcp://:80?{}", "backlog=1&".repeat(n / 8)),
     ];
     for value in &values {
         let err = value.parse::<ListenSpec>().unwrap_err();
