@@ -2223,6 +2223,24 @@ impl ForeignForm {
                     "0.0.0.0{value} for every IPv4 address, as gunicorn binds {value} ({value} here is both families)"
                 )
             }
+            // etcd's `--advertise-client-urls=…`, Consul's
+            // `advertise_addr = "…"`: what clients are told.
+            ForeignForm::Pasted { word, value } if super::shorthand::is_advertise_key(word) => {
+                let value = super::shorthand::unquoted(value).unwrap_or(value);
+                let (first, more) = match value.split_once(',') {
+                    Some((first, _)) => (first.trim_ascii(), "; one per network, so the list's others on networks of their own"),
+                    None => (value, ""),
+                };
+                // Kafka's `PLAINTEXT://kafka:9092`: a host and port, each
+                // endpoint's scheme its own.
+                let first = match super::shorthand::foreign(first) {
+                    Some(ForeignForm::Listener { address, .. }) => address,
+                    _ => first.to_owned(),
+                };
+                format!(
+                    "the network that listens, with `advertise {first}` on its line (`public = * expose=public advertise {first}`): it is what clients are told, not an address this server binds{more}"
+                )
+            }
             ForeignForm::Pasted { word, value } => match super::shorthand::shorthand(value) {
                 Some(Ok(_)) => format!("the value alone, {value}"),
                 _ => match super::shorthand::foreign(value) {

@@ -302,6 +302,20 @@ impl Read {
                             written: st.trimmed(),
                             form,
                         }];
+                    } else if let Form::Network { name, rhs } = st.form
+                        && shorthand::is_advertise_key(name)
+                        && !rhs.trim_ascii().is_empty()
+                        && !rhs.trim_ascii().contains(char::is_whitespace)
+                    {
+                        // Consul's `advertise_addr = "10.0.0.1"`, RavenDB's
+                        // `PublicServerUrl=https://…`: what clients are told.
+                        kinds = vec![SpecErrorKind::Foreign {
+                            written: st.trimmed(),
+                            form: ForeignForm::Pasted {
+                                word: format!("{name} ="),
+                                value: rhs.trim_ascii().to_owned(),
+                            },
+                        }];
                     } else if let Form::Endpoint { network, name, rhs } = st.form
                         && let Some(inner) = shorthand::unquoted(rhs.trim_ascii())
                         && endpoint(network, name, inner).is_ok()
@@ -1266,9 +1280,11 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
             match host {
                 // Kafka's `advertised.listeners`: what clients are told,
                 // which is no address to bind.
-                _ if net.starts_with("advertised") => format!(
-                    "to tell clients this address, give the network that listens `advertise {scheme}://{host}:{port}` on its line"
-                ),
+                _ if shorthand::is_advertise_key(net) || shorthand::is_advertise_key(name) => {
+                    format!(
+                        "to tell clients this address, give the network that listens `advertise {scheme}://{host}:{port}` on its line"
+                    )
+                }
                 _ if every => {
                     format!("write `{net} = *` and `{net}.{name} = {scheme}:{port}`")
                 }

@@ -1091,6 +1091,15 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// Whether a flag's, key's or variable's name says its value is what
+/// clients are told, not what the server binds: etcd's
+/// `--advertise-client-urls`, Kafka's `advertised.listeners`, Consul's
+/// `advertise_addr`, RavenDB's `PublicServerUrl`.
+pub(crate) fn is_advertise_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.contains("advertise") || key.contains("publicserverurl")
+}
+
 /// `text` without the one pair of quotes, single or double, around it.
 pub(crate) fn unquoted(text: &str) -> Option<&str> {
     ['\'', '"']
