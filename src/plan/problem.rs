@@ -93,6 +93,16 @@ impl Problem {
                 "{fix}; if it was meant to change network {meant}, name it {meant}: a later layer's statement for {meant} replaces the earlier one"
             );
         }
+        // `Public = *`: only `public`, in lowercase, is public by default.
+        if let ProblemKind::Exposed { .. } = &self.kind
+            && let Some(name) = &self.network
+            && name.as_str() != "public"
+            && name.as_str().eq_ignore_ascii_case("public")
+        {
+            return format!(
+                "{fix}; a network is public by default only when named `public`, in lowercase"
+            );
+        }
         // `[::]:PORT` read on Linux is dual-stack, as std binds it there:
         // the option is the shorthand's, not the user's.
         if let ProblemKind::Unsupported { option, os, .. } = &self.kind

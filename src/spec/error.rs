@@ -216,10 +216,16 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::BadAdvertise { text, reason } => {
                 write!(f, "advertise {text:?}: {reason}")
             }
-            SpecErrorKind::BadProtocol(protocol) => write!(
-                f,
-                "protocol {protocol:?}: use tcp, udp, http or https (on a unix network: unix, unixgram, http or https)"
-            ),
+            SpecErrorKind::BadProtocol(protocol) => {
+                write!(
+                    f,
+                    "protocol {protocol:?}: use tcp, udp, http or https (on a unix network: unix, unixgram, http or https)"
+                )?;
+                match protocol_hint(protocol) {
+                    Some(hint) => write!(f, "; {hint}"),
+                    None => Ok(()),
+                }
+            }
             SpecErrorKind::BadUnixPath { text, reason } => {
                 write!(f, "Unix socket {text:?}: {reason}")
             }
@@ -229,10 +235,17 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::UnixEndpoint { endpoint, reason } => {
                 write!(f, "endpoint {endpoint}: {reason}")
             }
-            SpecErrorKind::BadPorts { text, reason } => write!(
-                f,
-                "ports {text:?}: {reason}; use a port up to 65535 (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST <= 65535"
-            ),
+            SpecErrorKind::BadPorts { text, reason } => {
+                write!(
+                    f,
+                    "ports {text:?}: {reason}; use a port up to 65535 (0 for any free port) or a range FIRST-LAST with 0 < FIRST < LAST <= 65535"
+                )?;
+                // `tcp:80,443`, `http:80,https:443`: an endpoint apiece.
+                if text.contains(',') {
+                    f.write_str("; one endpoint has one port or range: for several, an endpoint apiece, each on its own line (`NET.http = http:80` and `NET.https = https:443`)")?;
+                }
+                Ok(())
+            }
             // Spring's `server.port=8080`: a port alone.
             SpecErrorKind::BadTarget(target) if super::shorthand::is_port(target) => write!(
                 f,
@@ -983,6 +996,12 @@ pub enum OptionError {
     Stale,
     /// `advertise` at the end of a line.
     MissingValue,
+    /// Spaces around an option's `=` (`backlog = 1024`), which split it
+    /// into words.
+    SpacedEquals {
+        /// The option as one word (`backlog=1024`).
+        joined: String,
+    },
     /// An option this line does not know, with the nearest one it does.
     Unknown {
         /// The line it stands on.
@@ -1016,6 +1035,9 @@ impl fmt::Display for OptionError {
                 "stale takes replace (remove a socket file no one accepts on) or refuse (leave any file for a person)",
             ),
             OptionError::MissingValue => f.write_str("advertise needs a URL or host after it"),
+            OptionError::SpacedEquals { joined } => {
+                write!(f, "an option is one word: write {joined}, without spaces around =")
+            }
             OptionError::Unknown { place, near } => f.write_str(&with_usage(
                 near.map(|n| format!("did you mean {n}?")).as_ref(),
                 place.usage(),
@@ -2892,6 +2914,31 @@ const PASSED_BY_NAME: &str = "nothing: sockets systemd passes are taken by their
 /// IPv6 address and never empty; or why no listener takes the address at
 /// all (a group, a broadcast, an IPv4-mapped one), which no port mends. A
 /// wildcard is suggested with its port: `0.0.0.0:8080` is a value.
+/// What a protocol this grammar does not name most likely is here: the
+/// one written in capitals, or the transport of an application protocol.
+fn protocol_hint(protocol: &str) -> Option<String> {
+    let lower = protocol.to_ascii_lowercase();
+    if lower != protocol && lower.parse::<crate::spec::Protocol>().is_ok() {
+        return Some(format!("a protocol is written in lowercase, {lower}"));
+    }
+    Some(
+        match lower.as_str() {
+            "grpc" | "h2c" => "gRPC and h2c are HTTP/2: http (https with TLS)",
+            "h2" | "wss" => "https (HTTP/2 and WebSocket over TLS are https)",
+            "ws" => "http (WebSocket starts as HTTP)",
+            "tls" | "ssl" => {
+                "https for HTTP over TLS, or tcp for another protocol's: TLS is the server's own"
+            }
+            "quic" | "h3" | "http3" => "udp (QUIC runs over UDP), with `advertise https://…`",
+            "tcp4" | "tcp6" | "udp4" | "udp6" => {
+                "tcp or udp, with the family on the network's line (ipv4 or ipv6)"
+            }
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
 fn listenable(host: &str) -> Result<String, String> {
     let (addr, zone) = match host.split_once('%') {
         Some((addr, zone)) => (addr, Some(zone)),

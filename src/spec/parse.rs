@@ -868,7 +868,7 @@ fn ipv4_wildcards(statements: &[Statement<'_>]) -> HashSet<(Protocol, crate::spe
 fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
     let mut net = Network::new(name.parse().map_err(|e| vec![e])?);
     let mut errors = Vec::new();
-    let mut words = words(rhs);
+    let mut words = words(rhs).peekable();
     let first_option = network_selectors(&mut net, &mut words, &mut errors);
     network_options(&mut net, first_option.into_iter().chain(words), &mut errors);
     if errors.is_empty() {
@@ -880,18 +880,21 @@ fn network(name: &str, rhs: &str) -> Result<Network, Vec<SpecErrorKind>> {
 
 /// Reads selectors and family filters until the first option word, which it
 /// returns.
-fn network_selectors<'w>(
+fn network_selectors<'w, I: Iterator<Item = &'w str>>(
     net: &mut Network,
-    words: &mut impl Iterator<Item = &'w str>,
+    words: &mut std::iter::Peekable<I>,
     errors: &mut Vec<SpecErrorKind>,
 ) -> Option<&'w str> {
     let mut items = Items::default();
     let mut first_option = None;
-    for word in words.by_ref() {
+    while let Some(word) = words.next() {
         let starts_options = match word {
             // `shared` is also an address class: first, or after a comma,
             // it is a selector, which is how Display writes the class.
             "shared" => !items.want_item,
+            // `expose = public`: an option with spaces around its `=`,
+            // which the options tell.
+            "expose" | "advertise" if words.peek().is_some_and(|w| w.starts_with('=')) => true,
             _ => {
                 word == "advertise" || word.starts_with("advertise=") || word.starts_with("expose=")
             }
@@ -948,7 +951,10 @@ fn network_options<'w>(
     words: impl Iterator<Item = &'w str>,
     errors: &mut Vec<SpecErrorKind>,
 ) {
-    let mut opts = Options { words, errors };
+    let mut opts = Options {
+        words: words.peekable(),
+        errors,
+    };
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("shared", None) => {
@@ -1101,7 +1107,10 @@ fn endpoint_options<'w>(
 ) -> (EndpointOptions, Option<Advertise>) {
     let mut options = EndpointOptions::default();
     let mut advertise = None;
-    let mut opts = Options { words, errors };
+    let mut opts = Options {
+        words: words.peekable(),
+        errors,
+    };
     while let Some((key, value)) = opts.next() {
         match (key, value) {
             ("backlog", Some(v)) => {
@@ -1361,14 +1370,40 @@ fn unbraced_variable(text: &str) -> Option<&str> {
 }
 
 /// Walks `key`, `key=value` and `advertise VALUE` options, collecting errors.
-struct Options<'e, I> {
-    words: I,
+struct Options<'e, I: Iterator> {
+    words: std::iter::Peekable<I>,
     errors: &'e mut Vec<SpecErrorKind>,
 }
 
 impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
     fn next(&mut self) -> Option<(&'w str, Option<&'w str>)> {
         let word = self.words.next()?;
+        // `backlog = 1024`, `backlog= 1024`, `backlog =1024`: one error for
+        // the words a spaced `=` split, not one for each.
+        let spaced = match cut(word, b'=') {
+            Some((key, "")) if !key.is_empty() => Some((key, self.words.next())),
+            None if self.words.peek() == Some(&"=") => {
+                self.words.next();
+                Some((word, self.words.next()))
+            }
+            None if self
+                .words
+                .peek()
+                .is_some_and(|w| w.len() > 1 && w.starts_with('=')) =>
+            {
+                Some((word, self.words.next().map(|w| &w[1..])))
+            }
+            _ => None,
+        };
+        if let Some((key, Some(value))) = spaced {
+            let joined = format!("{key}={value}");
+            self.bad(
+                &format!("{key} = {value}"),
+                None,
+                OptionError::SpacedEquals { joined },
+            );
+            return self.next();
+        }
         Some(match cut(word, b'=') {
             Some((k, v)) => (k, Some(v)),
             // `advertise` alone takes the next word as its value, as the
