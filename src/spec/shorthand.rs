@@ -574,15 +574,18 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some(form) = call(text) {
         return Some(form);
     }
-    // A Dockerfile's `EXPOSE 8080` (`EXPOSE 53/udp` reads as `53/udp`).
+    // A Dockerfile's `EXPOSE 8080` or `EXPOSE 53/udp`.
     if let Some(port) = text.strip_prefix("EXPOSE ").map(str::trim_ascii) {
-        return match foreign(port) {
-            Some(form @ ForeignForm::ContainerPort { .. }) => Some(form),
-            _ => (is_port(port) && port != "0").then(|| ForeignForm::ContainerPort {
-                port: port.to_owned(),
-                udp: false,
-            }),
+        let (port, udp) = match port.split_once('/') {
+            Some((number, "udp")) => (number, true),
+            Some((number, "tcp")) => (number, false),
+            None => (port, false),
+            Some(_) => return None,
         };
+        return (is_port(port) && port != "0").then(|| ForeignForm::ContainerPort {
+            port: port.to_owned(),
+            udp,
+        });
     }
     // Before `pasted`, which would read `--tcp-listen-backlog=1024` as a
     // flag's port.
