@@ -1380,8 +1380,19 @@ impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
         let word = self.words.next()?;
         // `backlog = 1024`, `backlog= 1024`, `backlog =1024`: one error for
         // the words a spaced `=` split, not one for each.
+        // A word that is an option of its own (`device= reuseport`) is no
+        // value of the one before.
+        let own = |w: &&str| {
+            w.contains('=')
+                || matches!(
+                    *w,
+                    "reuseport" | "v6only" | "freebind" | "device" | "shared" | "keep-file"
+                )
+        };
         let spaced = match cut(word, b'=') {
-            Some((key, "")) if !key.is_empty() => Some((key, self.words.next())),
+            Some((key, "")) if !key.is_empty() && self.words.peek().is_some_and(|w| !own(w)) => {
+                Some((key, self.words.next()))
+            }
             None if self.words.peek() == Some(&"=") => {
                 self.words.next();
                 Some((word, self.words.next()))
