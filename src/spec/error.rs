@@ -1871,6 +1871,9 @@ impl ForeignForm {
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
                 "ListenAddress" => "sshd's ListenAddress directive, pasted whole".to_owned(),
                 "port" | "Port" => format!("a config file's {word} directive, pasted whole"),
+                "http_port" | "https_port" | "admin" => {
+                    format!("Caddy's {word} global option, pasted whole")
+                }
                 export if export.starts_with("export ") => format!(
                     "a shell's export of {}, pasted whole",
                     export["export ".len()..].trim_end_matches('=')
@@ -2244,6 +2247,11 @@ impl ForeignForm {
                 format!(
                     "0.0.0.0{value} for every IPv4 address, as gunicorn binds {value} ({value} here is both families)"
                 )
+            }
+            // Caddy's `http_port 8080`: every address, as Caddy binds.
+            ForeignForm::Pasted { word, value } if matches!(word.as_str(), "http_port" | "https_port") => {
+                let scheme = word.trim_end_matches("_port");
+                format!("{scheme}://:{value} for every address of both families, as Caddy binds its {scheme} port")
             }
             // etcd's `--advertise-client-urls=…`, Consul's
             // `advertise_addr = "…"`: what clients are told.

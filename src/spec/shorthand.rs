@@ -1067,8 +1067,9 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     if is_pasted_word(value) {
         return None;
     }
-    // Redis's and sshd's `port 6379`: a port, nothing else.
-    if matches!(word, "port" | "Port") && !is_port(value) {
+    // Redis's and sshd's `port 6379`, Caddy's `http_port 8080`: a port,
+    // nothing else.
+    if matches!(word, "port" | "Port" | "http_port" | "https_port") && !is_port(value) {
         return None;
     }
     let directive = matches!(word, "listen" | "bind");
@@ -1293,7 +1294,18 @@ fn is_directive_or_flag(word: &str) -> bool {
     long_flag
         || matches!(
             word,
-            "listen" | "bind" | "Listen" | "ListenAddress" | "port" | "Port" | "-b" | "-p" | "-H"
+            "listen"
+                | "bind"
+                | "Listen"
+                | "ListenAddress"
+                | "port"
+                | "Port"
+                | "http_port"
+                | "https_port"
+                | "admin"
+                | "-b"
+                | "-p"
+                | "-H"
         )
 }
 
