@@ -1391,8 +1391,10 @@ impl fmt::Display for SpecError {
 impl std::error::Error for SpecError {}
 
 /// A listen address as another program spells it (Go, std, Caddy, etcd,
-/// Kafka, tokio-listener, nginx, HAProxy), recognised so that the error says what to
-/// write here instead of only that the grammar did not read it.
+/// Kafka, tokio-listener, nginx, HAProxy, Apache, Docker, Puma, sshd,
+/// Redis, a shell, a config file, a call in code), recognised so that the
+/// error says what to write here instead of only that the grammar did not
+/// read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ForeignForm {
@@ -1672,13 +1674,18 @@ pub enum ForeignForm {
         /// The socket's path.
         path: String,
     },
-    /// A directive, a command-line flag or a YAML key pasted with its
-    /// value: nginx's `listen 80`, Apache's `Listen 8443 https`, HAProxy's
-    /// `bind :443 ssl`, gunicorn's `--bind ADDRESS`, Docker's `-p 8080:80`,
-    /// `network.host: 0.0.0.0`.
+    /// A directive, a command-line flag, a config file's key, a shell's
+    /// export or a call in code pasted with its value: nginx's `listen
+    /// 80`, Apache's `Listen 8443 https`, HAProxy's `bind :443 ssl`, sshd's
+    /// `ListenAddress 0.0.0.0`, Caddy's `http_port 8080`, gunicorn's
+    /// `--bind ADDRESS`, Docker's `-p 8080:80`, `network.host: 0.0.0.0`,
+    /// `listen = "127.0.0.1:8080"`, `export LISTEN=:80`,
+    /// `net.Listen("tcp4", ":8080")`. A key that names what clients are
+    /// told (`--advertise-client-urls`) is told `advertise`.
     Pasted {
         /// The directive, flag or key: `listen`, `bind`, `--bind`, `-p`,
-        /// `network.host:` (with its colon), ...
+        /// `network.host:` (with its colon), `listen =`, `export LISTEN=`,
+        /// `net.Listen(` (a call's name with its parenthesis), ...
         word: String,
         /// What follows it.
         value: String,
