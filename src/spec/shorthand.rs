@@ -527,6 +527,23 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             None => foreign(inner),
         };
     }
+    // A config file's array, `["127.0.0.1:8080", "[::1]:8080"]` (TOML,
+    // JSON, YAML's flow form): each item quoted, which tells it from
+    // IPv6's brackets.
+    if let Some(items) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let values = || items.split(',').map(|item| unquoted(item.trim_ascii()));
+        let count = values().count();
+        // An item holds no quote of its own: an array in an item is not
+        // read again inside it.
+        if values().all(|v| v.is_some_and(|v| !v.contains(['\'', '"']) && is_value(v))) {
+            return Some(match values().next().flatten() {
+                Some(one) if count == 1 => ForeignForm::Quoted {
+                    inner: one.to_owned(),
+                },
+                _ => ForeignForm::List { count },
+            });
+        }
+    }
     if text == "*" {
         return Some(ForeignForm::NoPort {
             host: text.to_owned(),
@@ -1112,16 +1129,30 @@ pub(crate) fn unquoted(text: &str) -> Option<&str> {
 }
 
 /// A config file's `listen = "127.0.0.1:8080"` (TOML, INI) pasted whole:
-/// a one-address value in quotes, which no selector is.
+/// a one-address value in quotes, which no selector is, or an array of
+/// them.
 fn quoted_assignment(text: &str) -> Option<ForeignForm> {
     let (key, value) = text.split_once('=')?;
     let (key, value) = (key.trim_ascii(), value.trim_ascii());
-    let inner = unquoted(value)?;
     let named = !key.is_empty()
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    (named && matches!(shorthand(inner), Some(Ok(_)))).then(|| ForeignForm::Pasted {
+    if !named {
+        return None;
+    }
+    // `listen = ["…", "…"]`, an array of them, too.
+    let one = match unquoted(value) {
+        Some(inner) => matches!(shorthand(inner), Some(Ok(_))),
+        None => {
+            value.starts_with('[')
+                && matches!(
+                    foreign(value),
+                    Some(ForeignForm::List { .. } | ForeignForm::Quoted { .. })
+                )
+        }
+    };
+    one.then(|| ForeignForm::Pasted {
         word: format!("{key} ="),
         value: value.to_owned(),
     })

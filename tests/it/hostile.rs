@@ -675,6 +675,13 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
         format!("{}:80", "--tcp-reuse-port=".repeat(n / 8)),
         format!("tcp://:80?{}", "backlog=1&".repeat(n / 8)),
         format!("{}80", "EXPOSE ".repeat(n / 4)),
+        format!("{}\":80\"{}", "a = [\"".repeat(n / 8), "\"]".repeat(n / 8)),
+        format!(
+            "{}:80{}",
+            "a = ['b = [\"".repeat(n / 16),
+            "\"]']".repeat(n / 16)
+        ),
+        format!("{}:80{}", "[\"".repeat(n / 4), "\"]".repeat(n / 4)),
     ];
     for value in &values {
         let err = value.parse::<ListenSpec>().unwrap_err();
