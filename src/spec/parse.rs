@@ -1378,8 +1378,6 @@ struct Options<'e, I: Iterator> {
 impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
     fn next(&mut self) -> Option<(&'w str, Option<&'w str>)> {
         let word = self.words.next()?;
-        // `backlog = 1024`, `backlog= 1024`, `backlog =1024`: one error for
-        // the words a spaced `=` split, not one for each.
         // A word that is an option of its own (`device= reuseport`) is no
         // value of the one before.
         let own = |w: &&str| {
@@ -1389,6 +1387,8 @@ impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
                     "reuseport" | "v6only" | "freebind" | "device" | "shared" | "keep-file"
                 )
         };
+        // `backlog = 1024`, `backlog= 1024`, `backlog =1024`: one error for
+        // the words a spaced `=` split, not one for each.
         let spaced = match cut(word, b'=') {
             Some((key, "")) if !key.is_empty() && self.words.peek().is_some_and(|w| !own(w)) => {
                 Some((key, self.words.next()))
@@ -1397,11 +1397,7 @@ impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
                 self.words.next();
                 Some((word, self.words.next()))
             }
-            None if self
-                .words
-                .peek()
-                .is_some_and(|w| w.len() > 1 && w.starts_with('=')) =>
-            {
+            None if self.words.peek().is_some_and(|w| w.starts_with('=')) => {
                 Some((word, self.words.next().map(|w| &w[1..])))
             }
             _ => None,
