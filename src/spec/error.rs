@@ -2274,6 +2274,12 @@ impl ForeignForm {
                     Some(ForeignForm::Listener { address, .. }) => address,
                     _ => first.to_owned(),
                 };
+                // `--advertise-addr=0.0.0.0`: no address to tell clients.
+                if let Err(e) = first.parse::<crate::spec::Advertise>() {
+                    return format!(
+                        "`advertise HOST` on the line of the network that listens, with the name or address clients use: it is what clients are told, not an address this server binds; as written it is refused: {e}"
+                    );
+                }
                 format!(
                     "the network that listens, with `advertise {first}` on its line (`public = * expose=public advertise {first}`): it is what clients are told, not an address this server binds{more}"
                 )

@@ -1581,6 +1581,12 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
         if matches!(rest, "" | "." | "..") {
             return None;
         }
+        // `unix:///run/app.sock?x=1`: a query, no part of a file's name.
+        if let Some((path, _)) = rest.split_once('?') {
+            return Some(ForeignForm::UrlPath {
+                address: format!("{scheme}://{path}"),
+            });
+        }
         return Some(ForeignForm::EtcdUnix {
             path: etcd_unix_path(rest),
             tls: scheme == "unixs",
