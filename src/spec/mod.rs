@@ -1041,8 +1041,10 @@ impl PartialEq<String> for QualifiedName {
 /// name      = letter { letter | digit | "-" | "_" } ;
 /// ```
 ///
-/// Includes are a union; excludes (`!`) are then removed; a family filter
-/// (`ipv4`, `ipv6`) applies last. [`fmt::Display`] writes the canonical form,
+/// Whitespace separates words, so an option is one word (`backlog=1024`,
+/// not `backlog = 1024`), and protocols and options are written in
+/// lowercase. Includes are a union; excludes (`!`) are then removed; a
+/// family filter (`ipv4`, `ipv6`) applies last. [`fmt::Display`] writes the canonical form,
 /// which parses back to an equal spec.
 ///
 /// An advertised value is what clients type, so its host is read as a
