@@ -1490,7 +1490,7 @@ pub enum ForeignForm {
     /// (`tcp://0.0.0.0:9292?backlog=1024`, `unix:///run/puma.sock?umask=0111`,
     /// `ssl://0.0.0.0:9292?key=…&cert=…`).
     UrlQuery {
-        /// The URL without its query (`tcp://` for Puma's `ssl://`).
+        /// The URL without its query (`https://` for Puma's `ssl://`).
         address: String,
         /// The query's pairs, in this grammar's spelling where it has the
         /// option (`umask=0111` is `mode=0666`); `ssl` for `ssl://`.

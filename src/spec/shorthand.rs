@@ -1693,9 +1693,9 @@ fn url_query(scheme: &str, rest: &str) -> Option<ForeignForm> {
     {
         return None;
     }
-    // Puma's TLS: the socket is TCP's, TLS the server's own.
+    // Puma's TLS: an HTTPS endpoint, its TLS the server's own.
     let (address, mut options) = match scheme {
-        "ssl" => (format!("tcp://{before}"), vec!["ssl".to_owned()]),
+        "ssl" => (format!("https://{before}"), vec!["ssl".to_owned()]),
         scheme => (format!("{scheme}://{before}"), Vec::new()),
     };
     let unix = match shorthand(&address)? {
