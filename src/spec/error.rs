@@ -2793,7 +2793,6 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
     }
 }
 
-/// Redis's `bind` addresses as a network and an endpoint on its port.
 /// Whose `bind` line a list of addresses is: Redis's marks (`-`, `*`,
 /// `::*`) or Caddy's brackets tell, plain addresses do not.
 enum Bind {
@@ -2815,6 +2814,8 @@ fn bind_of(addresses: &[String]) -> Bind {
     }
 }
 
+/// A `bind` line's addresses as a network and an endpoint on the port of
+/// the program it is (Redis's 6379, Caddy's site's).
 fn redis(addresses: &[String]) -> String {
     let mut selectors: Vec<&str> = Vec::new();
     let mut optional = Vec::new();
@@ -2929,12 +2930,6 @@ fn unix_path(path: &str) -> String {
 /// What to write instead of a form that names a socket passed in.
 const PASSED_BY_NAME: &str = "nothing: sockets systemd passes are taken by their names. Give the socket an endpoint's name with FileDescriptorName=NETWORK.ENDPOINT in the .socket unit (systemd-socket-activate --fdname=NETWORK.ENDPOINT) and define that endpoint";
 
-/// An IPv6 address in brackets, anything else as it is.
-/// A host of a value without its port as a suggestion may write it: an
-/// IPv4 address without a zone (it has none), a zone only on a link-local
-/// IPv6 address and never empty; or why no listener takes the address at
-/// all (a group, a broadcast, an IPv4-mapped one), which no port mends. A
-/// wildcard is suggested with its port: `0.0.0.0:8080` is a value.
 /// What a protocol this grammar does not name most likely is here: the
 /// one written in capitals, or the transport of an application protocol.
 fn protocol_hint(protocol: &str) -> Option<String> {
@@ -2960,6 +2955,11 @@ fn protocol_hint(protocol: &str) -> Option<String> {
     )
 }
 
+/// A host of a value without its port as a suggestion may write it: an
+/// IPv4 address without a zone (it has none), a zone only on a link-local
+/// IPv6 address and never empty; or why no listener takes the address at
+/// all (a group, a broadcast, an IPv4-mapped one), which no port mends. A
+/// wildcard is suggested with its port: `0.0.0.0:8080` is a value.
 fn listenable(host: &str) -> Result<String, String> {
     let (addr, zone) = match host.split_once('%') {
         Some((addr, zone)) => (addr, Some(zone)),
@@ -2984,6 +2984,7 @@ fn listenable(host: &str) -> Result<String, String> {
     })
 }
 
+/// An IPv6 address in brackets, anything else as it is.
 fn bracketed(host: &str) -> String {
     if host.contains(':') {
         format!("[{host}]")
