@@ -593,16 +593,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     // A Dockerfile's `EXPOSE 8080` or `EXPOSE 53/udp`.
     if let Some(port) = text.strip_prefix("EXPOSE ").map(str::trim_ascii) {
-        let (port, udp) = match port.split_once('/') {
-            Some((number, "udp")) => (number, true),
-            Some((number, "tcp")) => (number, false),
-            None => (port, false),
-            Some(_) => return None,
-        };
-        return (is_port(port) && port != "0").then(|| ForeignForm::ContainerPort {
-            port: port.to_owned(),
-            udp,
-        });
+        let (port, protocol) = docker_protocol(port);
+        return container_port(port, protocol == Some("udp"));
     }
     // Before `pasted`, which would read `--tcp-listen-backlog=1024` as a
     // flag's port.
@@ -621,10 +613,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     // A YAML line pasted whole: `network.host: 0.0.0.0`, compose's
     // `target: 80`, `KAFKA_CFG_LISTENERS: PLAINTEXT://:9092,...`.
     if let Some((key, value)) = text.split_once(": ")
-        && !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && is_config_key(key)
         && key.parse::<Protocol>().is_err()
         && !is_pasted_word(value.trim_ascii())
         && is_value(value.trim_ascii())
@@ -792,10 +781,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     };
     // Docker's `-p [HOST_IP:]PUBLISHED:PORT[/PROTOCOL]`, the host's
     // address IPv4 or IPv6 in brackets.
-    let (mapping, protocol) = match text.rsplit_once('/') {
-        Some((mapping, protocol @ ("tcp" | "udp"))) => (mapping, Some(protocol)),
-        _ => (text, None),
-    };
+    let (mapping, protocol) = docker_protocol(text);
     let udp = protocol == Some("udp");
     let (published_on, ports) = match mapping.strip_prefix('[') {
         Some(bracketed) => match bracketed.split_once("]:") {
@@ -824,11 +810,10 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     // Docker's `EXPOSE 80/tcp`, or `-p 80/udp` (a host port Docker picks).
-    if protocol.is_some() && is_port(mapping) && mapping != "0" {
-        return Some(ForeignForm::ContainerPort {
-            port: mapping.to_owned(),
-            udp,
-        });
+    if protocol.is_some()
+        && let Some(form) = container_port(mapping, udp)
+    {
+        return Some(form);
     }
     if let Some(form) = selector_port(text) {
         return Some(form);
@@ -995,6 +980,32 @@ fn caddy_site(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// Docker's `PORT/tcp` or `PORT/udp` with its protocol split off; any
+/// other text as it is, with none.
+fn docker_protocol(text: &str) -> (&str, Option<&str>) {
+    match text.rsplit_once('/') {
+        Some((port, protocol @ ("tcp" | "udp"))) => (port, Some(protocol)),
+        _ => (text, None),
+    }
+}
+
+/// A container's port, as Docker's `EXPOSE` and `-p` write it (never 0).
+fn container_port(port: &str, udp: bool) -> Option<ForeignForm> {
+    (is_port(port) && port != "0").then(|| ForeignForm::ContainerPort {
+        port: port.to_owned(),
+        udp,
+    })
+}
+
+/// A config file's key, as YAML and TOML lines write it:
+/// `network.host`, `listen_address`, `http-port`.
+fn is_config_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 /// An address as a host before `:PORT` is written: IPv4, or IPv6 in
 /// brackets.
 fn is_ip_host(host: &str) -> bool {
@@ -1134,11 +1145,7 @@ pub(crate) fn unquoted(text: &str) -> Option<&str> {
 fn quoted_assignment(text: &str) -> Option<ForeignForm> {
     let (key, value) = text.split_once('=')?;
     let (key, value) = (key.trim_ascii(), value.trim_ascii());
-    let named = !key.is_empty()
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if !named {
+    if !is_config_key(key) {
         return None;
     }
     // `listen = ["…", "…"]`, an array of them, too.
@@ -1170,7 +1177,8 @@ fn tokio_listener_option(text: &str) -> Option<ForeignForm> {
         None => (text, None),
     };
     let value = value.map(|v| {
-        unquoted(v.trim_start_matches(['=', ' '])).unwrap_or(v.trim_start_matches(['=', ' ']))
+        let v = v.trim_start_matches(['=', ' ']);
+        unquoted(v).unwrap_or(v)
     });
     let name = name.replace('_', "-");
     // Its serde form spells a switch `= true`; `= false` is its default.
