@@ -1381,11 +1381,7 @@ impl<'w, I: Iterator<Item = &'w str>> Options<'_, I> {
         // A word that is an option of its own (`device= reuseport`) is no
         // value of the one before.
         let own = |w: &&str| {
-            w.contains('=')
-                || matches!(
-                    *w,
-                    "reuseport" | "v6only" | "freebind" | "device" | "shared" | "keep-file"
-                )
+            w.contains('=') || NETWORK_OPTIONS.contains(w) || ENDPOINT_OPTIONS.contains(w)
         };
         // `backlog = 1024`, `backlog= 1024`, `backlog =1024`: one error for
         // the words a spaced `=` split, not one for each.
