@@ -711,6 +711,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         // `unix:///run/app.sock|0660`: the URL's path.
         let path = match unix_url(path) {
             Some((_, path)) => path,
+            // A URL with a query or a fragment is none of Caddy's.
+            None if path.contains("://") => return None,
             None => path
                 .strip_prefix("unix/")
                 .or_else(|| path.strip_prefix("unix:"))
@@ -1523,8 +1525,10 @@ fn network_prefix(text: &str) -> Option<ForeignForm> {
 }
 
 /// The path etcd's `unix://REST` names: an absolute path or an abstract
-/// name as it is, anything else a file in the directory etcd runs in.
+/// name as it is, anything else a file in the directory etcd runs in. A
+/// query or a fragment is none of the name: Go's URL parser cuts them off.
 pub(crate) fn etcd_unix_path(rest: &str) -> String {
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
     if rest.starts_with(['/', '@']) || rest.starts_with("./") || rest.starts_with("../") {
         rest.to_owned()
     } else {
@@ -1574,6 +1578,14 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
     if let Some(form) = url_query(scheme, rest) {
         return Some(form);
     }
+    // `unixgram:///run/app.sock?x`: a query, no part of a file's name.
+    if scheme == "unixgram"
+        && let Some((path, _)) = rest.split_once(['?', '#'])
+    {
+        return Some(ForeignForm::UrlPath {
+            address: format!("{scheme}://{path}"),
+        });
+    }
     // etcd's: `unix://HOST:PORT` names the socket file `HOST:PORT` in the
     // working directory, `unixs://` the same with TLS.
     if matches!(scheme, "unix" | "unixs") && !rest.is_empty() {
@@ -1589,8 +1601,9 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
         if matches!(rest, "" | "." | "..") {
             return None;
         }
-        // `unix:///run/app.sock?x=1`: a query, no part of a file's name.
-        if let Some((path, _)) = rest.split_once('?') {
+        // `unix:///run/app.sock?x=1`: a query, no part of a file's name,
+        // nor is a fragment.
+        if let Some((path, _)) = rest.split_once(['?', '#']) {
             return Some(ForeignForm::UrlPath {
                 address: format!("{scheme}://{path}"),
             });
@@ -1734,7 +1747,9 @@ pub(crate) fn unix_url(text: &str) -> Option<(Protocol, String)> {
     match scheme {
         "unix" | "unixgram" => {
             let protocol = scheme.parse().ok()?;
-            if !rest.starts_with('/') {
+            // A `?` or `#` ends a URL's path (a file name holding one
+            // writes it `%3F`, `%23`): the query is told, not named.
+            if !rest.starts_with('/') || rest.contains(['?', '#']) {
                 return None;
             }
             Some((protocol, decoded(rest)?))
