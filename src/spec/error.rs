@@ -1715,8 +1715,11 @@ pub enum ForeignForm {
     },
     /// A `bind` line of addresses without a port: Redis's, each maybe `-`
     /// (skipped where the host lacks it), `*` or `::*`, or Caddy's
-    /// directive (`bind 127.0.0.1 [::1]`), whose port is the site's.
+    /// directive (`bind 127.0.0.1 [::1]`), whose port is the site's; or
+    /// Caddy's global option `default_bind`, every site's.
     Redis {
+        /// `bind` or `default_bind`.
+        directive: String,
         /// The addresses as written.
         addresses: Vec<String>,
     },
@@ -1857,8 +1860,14 @@ impl ForeignForm {
             ForeignForm::Quoted { .. } => {
                 "a value in quotes, which a config file's syntax left in".to_owned()
             }
-            ForeignForm::Redis { addresses } => match bind_of(addresses) {
+            ForeignForm::Redis {
+                directive,
+                addresses,
+            } => match bind_of(directive, addresses) {
                 Bind::Redis => "Redis's bind line, whose port is set apart (`port`)".to_owned(),
+                Bind::Caddy if directive == "default_bind" => {
+                    "Caddy's default_bind option, whose port is each site's".to_owned()
+                }
                 Bind::Caddy => "Caddy's bind directive, whose port is the site's".to_owned(),
                 Bind::Either => "a bind line of addresses alone, as Redis's (whose `port` sets the port) and Caddy's (whose site does)".to_owned(),
             },
@@ -2198,7 +2207,10 @@ impl ForeignForm {
                 "a unix network and an {scheme} endpoint: `listen = unix` and `listen.{scheme} = {scheme}:{path}`"
             ),
             ForeignForm::Quoted { inner } => format!("it without them, {inner}"),
-            ForeignForm::Redis { addresses } => redis(addresses),
+            ForeignForm::Redis {
+                directive,
+                addresses,
+            } => redis(directive, addresses),
             ForeignForm::Terminated { value } => format!(
                 "{}; or {value}, without the `;`, for both families",
                 with_options(value, &[], false)
@@ -2794,15 +2806,18 @@ fn haproxy_ip(prefix: &str, address: &str) -> String {
 }
 
 /// Whose `bind` line a list of addresses is: Redis's marks (`-`, `*`,
-/// `::*`) or Caddy's brackets tell, plain addresses do not.
+/// `::*`) or Caddy's brackets tell, plain addresses do not; `default_bind`
+/// is Caddy's alone.
 enum Bind {
     Redis,
     Caddy,
     Either,
 }
 
-fn bind_of(addresses: &[String]) -> Bind {
-    if addresses
+fn bind_of(directive: &str, addresses: &[String]) -> Bind {
+    if directive == "default_bind" {
+        Bind::Caddy
+    } else if addresses
         .iter()
         .any(|a| a.starts_with('-') || matches!(a.as_str(), "*" | "::*"))
     {
@@ -2816,7 +2831,7 @@ fn bind_of(addresses: &[String]) -> Bind {
 
 /// A `bind` line's addresses as a network and an endpoint on the port of
 /// the program it is (Redis's 6379, Caddy's site's).
-fn redis(addresses: &[String]) -> String {
+fn redis(directive: &str, addresses: &[String]) -> String {
     let mut selectors: Vec<&str> = Vec::new();
     let mut optional = Vec::new();
     for written in addresses {
@@ -2854,7 +2869,7 @@ fn redis(addresses: &[String]) -> String {
         ""
     };
     let selectors = selectors.join(", ");
-    let mut out = match bind_of(addresses) {
+    let mut out = match bind_of(directive, addresses) {
         Bind::Redis => format!(
             "a network of its addresses and an endpoint on Redis's port: `listen = {selectors}{expose}` and `listen.redis = tcp:6379`"
         ),

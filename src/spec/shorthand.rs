@@ -1021,18 +1021,23 @@ fn is_ip_host(host: &str) -> bool {
 /// Redis's `bind 127.0.0.1 -::1`: addresses without a port (Redis's
 /// `port` sets it), each maybe `-` (skipped where the host lacks it), `*`
 /// every IPv4 address, `::*` every IPv6 one; or Caddy's `bind 127.0.0.1
-/// [::1]`, whose port is the site's.
+/// [::1]`, whose port is the site's, and its `default_bind`, every site's.
 fn redis_bind(text: &str) -> Option<ForeignForm> {
-    let rest = text.strip_prefix("bind")?;
-    if !rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+    let (directive, rest) = text.split_once(|c: char| c.is_ascii_whitespace())?;
+    if !matches!(directive, "bind" | "default_bind") {
         return None;
     }
     let words: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // Redis's marks are none of Caddy's.
+    let redis = directive == "bind";
     let address = |w: &str| {
-        let w = w.strip_prefix('-').unwrap_or(w);
-        matches!(w, "*" | "::*") || w.parse::<std::net::IpAddr>().is_ok() || is_ip_host(w)
+        let w = w.strip_prefix('-').filter(|_| redis).unwrap_or(w);
+        (redis && matches!(w, "*" | "::*"))
+            || w.parse::<std::net::IpAddr>().is_ok()
+            || is_ip_host(w)
     };
     (!words.is_empty() && words.iter().all(|w| address(w))).then(|| ForeignForm::Redis {
+        directive: directive.to_owned(),
         addresses: words.iter().map(|w| (*w).to_owned()).collect(),
     })
 }
