@@ -1607,7 +1607,9 @@ pub enum ForeignForm {
         address: String,
     },
     /// A command line with the address and the port in two flags:
-    /// uvicorn's and Flask's `--host 0.0.0.0 --port 8000`, Jupyter's `--ip`.
+    /// uvicorn's and Flask's `--host 0.0.0.0 --port 8000`, Jupyter's `--ip`;
+    /// or an environment with them in two variables, `HOST=0.0.0.0
+    /// PORT=3000`.
     HostAndPort {
         /// The `--host` value, without brackets.
         host: String,
@@ -1845,7 +1847,7 @@ impl ForeignForm {
                 format!("{count} addresses in one value, separated by spaces")
             }
             ForeignForm::HostAndPort { .. } => {
-                "a command line that gives the address and the port in two flags".to_owned()
+                "a command line or an environment that gives the address and the port apart, in two flags or two variables".to_owned()
             }
             ForeignForm::PortMapping { .. } => {
                 "Docker's port mapping, the published port then the container's".to_owned()

@@ -316,6 +316,25 @@ impl Read {
                                 value: rhs.trim_ascii().to_owned(),
                             },
                         }];
+                    } else if let Form::Network { name, rhs } = st.form
+                        && let Some(inner) = shorthand::unquoted(rhs.trim_ascii())
+                        && inner.contains(|c: char| c == ',' || c.is_whitespace())
+                        && let selectors = inner
+                            .split(|c: char| c == ',' || c.is_whitespace())
+                            .filter(|word| !word.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                        && network(name, &selectors).is_ok()
+                    {
+                        // Consul's `client_addr = "127.0.0.1 ::1"`: a
+                        // config file's quotes around addresses a space
+                        // separates, which read as two bad selectors.
+                        kinds = vec![SpecErrorKind::Foreign {
+                            written: st.trimmed(),
+                            form: ForeignForm::Quoted {
+                                inner: format!("{name} = {selectors}"),
+                            },
+                        }];
                     } else if let Form::Endpoint { network, name, rhs } = st.form
                         && let Some(inner) = shorthand::unquoted(rhs.trim_ascii())
                         && endpoint(network, name, inner).is_ok()

@@ -1044,7 +1044,8 @@ fn redis_bind(text: &str) -> Option<ForeignForm> {
 
 /// A command line that gives the address and the port in two flags, as
 /// uvicorn's and Flask's `--host 0.0.0.0 --port 8000` and Jupyter's
-/// `--ip`, `--flag=value` or `--flag value`, whatever else it holds. A
+/// `--ip`, `--flag=value` or `--flag value`, whatever else it holds; or an
+/// environment that gives them in two variables (`HOST=0.0.0.0 PORT=3000`). A
 /// flag given twice counts as its parser counts it, the last one; a
 /// command that listens on a Unix socket or a passed descriptor instead
 /// (uvicorn's `--uds`, `--fd`) is not read.
@@ -1053,6 +1054,9 @@ fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
         .split_ascii_whitespace()
         .flat_map(|w| match w.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => [flag, value].into_iter().take(2),
+            Some((key, value)) if let Some(flag) = variable_flag(key) => {
+                [flag, value].into_iter().take(2)
+            }
             _ => [w, ""].into_iter().take(1),
         })
         .collect();
@@ -1077,6 +1081,25 @@ fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
         host: bare.to_owned(),
         port: port.to_owned(),
     })
+}
+
+/// The flag an environment variable stands for: `HOST=0.0.0.0
+/// PORT=3000` is Node's and many a platform's `--host` and `--port`, and
+/// `FLASK_RUN_HOST` Flask's.
+fn variable_flag(key: &str) -> Option<&'static str> {
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    if matches!(key, "HOST" | "HOSTNAME") || key.ends_with("_HOST") {
+        Some("--host")
+    } else if key == "PORT" || key.ends_with("_PORT") {
+        Some("--port")
+    } else {
+        None
+    }
 }
 
 /// A directive or a command-line flag pasted with its value: nginx's
