@@ -1883,9 +1883,13 @@ impl ForeignForm {
             ForeignForm::Systemd { directive, .. } => {
                 format!("a systemd socket unit's {directive}= line")
             }
-            ForeignForm::Pasted { word, .. } => match word.as_str() {
+            ForeignForm::Pasted { word, value } => match word.as_str() {
                 "listen" => "nginx's listen directive, pasted whole".to_owned(),
                 "Listen" => "Apache's Listen directive, pasted whole".to_owned(),
+                // HAProxy quotes no address; Puma's config file does.
+                "bind" if super::shorthand::unquoted(value).is_some() => {
+                    "Puma's bind line, pasted whole".to_owned()
+                }
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
                 "ListenAddress" => "sshd's ListenAddress directive, pasted whole".to_owned(),
                 "port" | "Port" => format!("a config file's {word} directive, pasted whole"),
@@ -2232,6 +2236,16 @@ impl ForeignForm {
             },
             // nginx's and HAProxy's words as their own: `listen [::]:80`
             // is IPv6 alone, `bind :80` IPv4.
+            // Puma's `bind 'tcp://0.0.0.0:9292'`, its query too.
+            ForeignForm::Pasted { word, value }
+                if word == "bind" && super::shorthand::unquoted(value).is_some() =>
+            {
+                let inner = super::shorthand::unquoted(value).unwrap_or(value);
+                match super::shorthand::foreign(inner) {
+                    Some(form @ ForeignForm::UrlQuery { .. }) => form.instead(),
+                    _ => format!("the value alone, without its quotes, {inner}"),
+                }
+            }
             ForeignForm::Pasted { word, value } if matches!(word.as_str(), "listen" | "bind") => {
                 let haproxy = word == "bind";
                 match super::shorthand::foreign(value) {
