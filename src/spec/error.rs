@@ -81,8 +81,9 @@ pub enum SpecErrorKind {
         /// What is wrong and what is accepted.
         reason: OptionError,
     },
-    /// An endpoint's target is a URL (`http://0.0.0.0:8080`), where the
-    /// grammar wants `PROTOCOL:PORT` and takes addresses from the network.
+    /// An endpoint's target is a URL (`http://0.0.0.0:8080`) or an address
+    /// and a port (`0.0.0.0:8080`), where the grammar wants
+    /// `PROTOCOL:PORT` and takes addresses from the network.
     EndpointUrl {
         /// The target as written.
         url: String,
@@ -261,8 +262,10 @@ impl fmt::Display for SpecErrorKind {
                 "{url:?} is {}, but an endpoint is PROTOCOL:PORT and listens on its network's addresses: {instead}",
                 if super::url::first_of_list(url).is_some() {
                     "a list of URLs"
-                } else {
+                } else if url.contains("://") {
                     "a URL"
+                } else {
+                    "an address and a port"
                 }
             ),
             SpecErrorKind::RepeatedOption(option) => write!(f, "option {option:?} is given twice"),
@@ -1904,6 +1907,9 @@ impl ForeignForm {
                     format!("a config file's {key} line (YAML), pasted whole")
                 }
                 key if key.ends_with(" =") => format!("a config file's `{key}` line, pasted whole"),
+                key if key.ends_with('=') => {
+                    format!("a config file's {key} line (Java properties), pasted whole")
+                }
                 call if call.ends_with('(') => format!("a call of {call}…) from code, pasted whole"),
                 flag => format!("the command-line flag {flag} with its value"),
             },

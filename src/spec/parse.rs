@@ -8,7 +8,7 @@ use crate::spec::error::{ForeignForm, Located};
 use crate::spec::selector::is_ifname;
 use crate::spec::shorthand::{self, Change, Groups};
 use crate::spec::unix::{self, Account, Stale, UnixPath};
-use crate::spec::url;
+use crate::spec::url::{self, RawHost};
 use crate::spec::{
     Address, Advertise, Device, Endpoint, EndpointOptions, Family, Item, ListenSpec, Name, Network,
     OptionError, Place, Protocol, QualifiedName, Selector, SelectorError, SpecError, SpecErrorKind,
@@ -1093,6 +1093,24 @@ fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorK
             target,
         )]);
     }
+    // `x.y = 0.0.0.0:80`, `x.y = :80`: an address and a port, which the
+    // grammar writes apart, as it does a URL's.
+    if protocol.parse::<Protocol>().is_err()
+        && target
+            .rsplit_once(':')
+            .is_some_and(|(host, _)| host.is_empty() || shorthand::is_ip_host(host))
+        && matches!(
+            shorthand::shorthand(target),
+            Some(Ok(shorthand::Value::Ip { .. }))
+        )
+    {
+        let url = format!("tcp://{target}");
+        let mut error = endpoint_url(net.as_ref().ok(), name.as_ref().ok(), &url);
+        if let SpecErrorKind::EndpointUrl { url, .. } = &mut error {
+            target.clone_into(url);
+        }
+        return Err(vec![error]);
+    }
     let protocol = protocol.parse::<Protocol>();
     let address = if UnixPath::looks_like(address) {
         address.parse().map(Address::Unix)
@@ -1285,17 +1303,18 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
             ),
         };
     }
-    // ASP.NET Core's every address.
+    // ASP.NET Core's every address (`http://*:80`, `http://+:80`), and
+    // Go's and Kafka's (`tcp://:9092`, no host).
     let every = target
         .split_once("://")
-        .is_some_and(|(_, rest)| rest.starts_with(['*', '+']));
+        .is_some_and(|(_, rest)| rest.starts_with(['*', '+', ':']));
     let parts = url::Parts::url(target);
-    let with_host = parts.as_ref().ok().and_then(|u| match &u.host {
-        url::RawHost::Host(host) => Some((u, host)),
-        _ => None,
-    });
-    let instead = match with_host {
-        Some((u, host)) => {
+    let instead = match parts
+        .as_ref()
+        .ok()
+        .filter(|u| every || matches!(u.host, RawHost::Host(_)))
+    {
+        Some(u) => {
             let scheme = match &*u.scheme {
                 s @ ("http" | "https" | "tcp" | "udp") => s,
                 _ => "tcp",
@@ -1305,33 +1324,43 @@ fn endpoint_url(net: Option<&Name>, name: Option<&Name>, target: &str) -> SpecEr
                 .port
                 .or(url::default_port(&u.scheme))
                 .map_or_else(|| "PORT".to_owned(), |p| p.to_string());
-            match host {
+            // A wildcard plans only on a network that may have one.
+            let expose = if net == "public" {
+                ""
+            } else {
+                " expose=public"
+            };
+            match &u.host {
                 // Kafka's `advertised.listeners`: what clients are told,
                 // which is no address to bind.
-                _ if shorthand::is_advertise_key(net) || shorthand::is_advertise_key(name) => {
+                RawHost::Host(host)
+                    if shorthand::is_advertise_key(net) || shorthand::is_advertise_key(name) =>
+                {
                     format!(
                         "to tell clients this address, give the network that listens `advertise {scheme}://{host}:{port}` on its line"
                     )
                 }
-                _ if every => {
-                    format!("write `{net} = *` and `{net}.{name} = {scheme}:{port}`")
-                }
                 // `[::]` in a URL takes IPv4 too, as Go and etcd bind it.
-                UrlHost::Ip(ip) if ip.is_unspecified() && ip.is_ipv6() => format!(
-                    "write `{net} = ::` and `{net}.{name} = {scheme}:{port} v6only=false` (or `{net} = *` for a socket of each family)"
-                ),
+                RawHost::Host(UrlHost::Ip(ip)) if !every && ip.is_unspecified() && ip.is_ipv6() => {
+                    format!(
+                        "write `{net} = ::{expose}` and `{net}.{name} = {scheme}:{port} v6only=false` (or `{net} = *{expose}` for a socket of each family)"
+                    )
+                }
                 // `[::ffff:0.0.0.0]` as the IPv4 address it is, which a
                 // selector takes.
-                UrlHost::Ip(ip) => format!(
-                    "write `{net} = {}` and `{net}.{name} = {scheme}:{port}`",
-                    ip.to_canonical()
+                RawHost::Host(UrlHost::Ip(ip)) if !every => format!(
+                    "write `{net} = {}{}` and `{net}.{name} = {scheme}:{port}`",
+                    ip.to_canonical(),
+                    if ip.is_unspecified() { expose } else { "" }
                 ),
-                UrlHost::Name(n) => {
+                RawHost::Host(UrlHost::Name(n)) if !every => {
                     format!("write `{net} = dns:{n}` and `{net}.{name} = {scheme}:{port}`")
                 }
+                // ASP.NET Core's `*` and `+`, or no host: every address.
+                _ => format!("write `{net} = *{expose}` and `{net}.{name} = {scheme}:{port}`"),
             }
         }
-        _ => format!(
+        None => format!(
             "write the address on the network's line (`{net} = ADDRESS`) and `{net}.{name} = PROTOCOL:PORT`"
         ),
     };

@@ -623,6 +623,27 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             value: value.trim_ascii().to_owned(),
         });
     }
+    // A Java properties line pasted whole: Spring's `server.port=8080`,
+    // Quarkus's `quarkus.http.host=0.0.0.0`. Its dotted key reads as an
+    // endpoint's line, which its value is not: the key's last word names
+    // a port or an address, where an endpoint's name is its service's. A
+    // URL is told as an endpoint's, which says what it is to clients.
+    if let Some((key, value)) = text.split_once('=')
+        && is_config_key(key)
+        && let Some((_, last)) = key.rsplit_once('.')
+        && ["port", "addr", "host", "bind", "listen"]
+            .iter()
+            .any(|word| last.to_ascii_lowercase().contains(word))
+        && !value.contains("://")
+        && !value.contains(|c: char| c.is_ascii_whitespace())
+        && !is_pasted_word(value)
+        && is_value(value)
+    {
+        return Some(ForeignForm::Pasted {
+            word: format!("{key}="),
+            value: value.to_owned(),
+        });
+    }
     if text.contains(|c: char| c.is_ascii_whitespace()) {
         let values = || {
             text.split(|c: char| c == ',' || c.is_ascii_whitespace())
@@ -1010,7 +1031,7 @@ fn is_config_key(key: &str) -> bool {
 
 /// An address as a host before `:PORT` is written: IPv4, or IPv6 in
 /// brackets.
-fn is_ip_host(host: &str) -> bool {
+pub(crate) fn is_ip_host(host: &str) -> bool {
     host.parse::<std::net::Ipv4Addr>().is_ok()
         || host
             .strip_prefix('[')
