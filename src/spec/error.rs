@@ -1913,6 +1913,12 @@ impl ForeignForm {
                 call if call.ends_with('(') => format!("a call of {call}…) from code, pasted whole"),
                 flag => format!("the command-line flag {flag} with its value"),
             },
+            ForeignForm::WithOptions { options, .. }
+                if options.iter().any(|o| is_network_option(o)) =>
+            {
+                "an address with options after it, which only a network's and an endpoint's lines take"
+                    .to_owned()
+            }
             ForeignForm::WithOptions { .. } => {
                 "an address with options after it, as nginx's listen and HAProxy's bind take them"
                     .to_owned()
@@ -2503,17 +2509,25 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
     // HAProxy's `unix@PATH` or a path: `mode`, `user` and `group` are its
     // file's.
     let unix = match super::shorthand::shorthand(address) {
-        Some(Ok(super::shorthand::Value::Unix { path, .. })) => Some(path.to_string()),
+        Some(Ok(super::shorthand::Value::Unix { protocol, path })) => {
+            Some((protocol, path.to_string()))
+        }
         _ => match super::shorthand::foreign(address) {
             Some(ForeignForm::Haproxy { prefix, address })
                 if matches!(prefix.as_str(), "unix" | "uxst") =>
             {
-                Some(address)
+                Some((crate::spec::Protocol::Unix, address))
             }
             _ => None,
         },
     };
+    // This grammar's network options, for the network's line.
+    let mut network = Vec::new();
     for option in options {
+        if is_network_option(option) {
+            network.push(option.replacen("advertise=", "advertise ", 1));
+            continue;
+        }
         // HAProxy's keywords with a value, in this grammar's spelling
         // where it has the option.
         let octal = |m: &str| !m.is_empty() && m.bytes().all(|b| (b'0'..=b'7').contains(&b));
@@ -2558,13 +2572,16 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
         );
     let nginx_wildcard = address.contains("[::]") && !haproxy;
     if v6only.is_none() && nginx_wildcard {
-        v6only = Some(("v6only", String::new()));
+        // This grammar's `[::]:80` is both families.
+        let ours = !network.is_empty();
+        v6only = Some((if ours { "v6only=false" } else { "v6only" }, String::new()));
     }
     // HAProxy's `:::80` is `[::]:80`, its port after the last colon.
     let form = super::shorthand::foreign(address);
     // HAProxy's `bind :80`, every IPv4 address, where `:80` here is both
-    // families.
-    let haproxy_any = address.starts_with(':')
+    // families, as it is with this grammar's network options after it.
+    let haproxy_any = network.is_empty()
+        && address.starts_with(':')
         && !address.starts_with("::")
         && matches!(&form, None | Some(ForeignForm::PortRange { .. }));
     // Options to write on an endpoint's line: its address as one value,
@@ -2609,10 +2626,11 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
         }
         None => None,
     };
-    let mut out = if let Some(path) = unix.as_ref().filter(|_| !here.is_empty()) {
-        unix_with_options(path, &here)
+    let bare = here.is_empty() && network.is_empty();
+    let mut out = if let Some((protocol, path)) = unix.as_ref().filter(|_| !bare) {
+        unix_with_options(*protocol, path, &network, &here)
     } else {
-        match (ip, here.is_empty()) {
+        match (ip, bare) {
             (Some(_), true) if udp.is_some() => match &form {
                 Some(ForeignForm::PortOnly { port }) => format!(
                     "udp://{address} for every IPv4 address, as nginx's listen {port} {} is (udp://:{port} for both families)",
@@ -2620,9 +2638,19 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
                 ),
                 _ => format!("udp://{address}"),
             },
+            // The one-address value's network is public, unless the
+            // options say how far it reaches.
             (Some((selector, protocol, ports)), false) => format!(
-                "a network and an endpoint with the options: `listen = {selector} expose=public` and `listen.{protocol} = {protocol}:{ports} {}`",
-                here.join(" ")
+                "a network and an endpoint with the options: `listen = {selector}{}` and `listen.{protocol} = {protocol}:{ports}{}`",
+                spaced(
+                    network
+                        .iter()
+                        .all(|o| !o.starts_with("expose="))
+                        .then_some("expose=public")
+                        .into_iter()
+                        .chain(network.iter().map(String::as_str))
+                ),
+                spaced(here.iter().map(String::as_str))
             ),
             (_, true) if haproxy_any => match super::shorthand::foreign(address) {
                 // A range: its network and endpoint lines.
@@ -2654,13 +2682,20 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
                         .filter(|o| !written(o))
                         .map(String::as_str)
                         .collect();
-                    match missing.is_empty() {
+                    let mut instead = match missing.is_empty() {
                         true => instead,
                         false => format!(
                             "{instead}; and {} on the endpoint's line",
                             missing.join(" ")
                         ),
+                    };
+                    if !network.is_empty() {
+                        instead.push_str(&format!(
+                            "; and {} on the network's line",
+                            network.join(" ")
+                        ));
                     }
+                    instead
                 }
                 None => format!("the address alone, {address}"),
             },
@@ -2756,21 +2791,26 @@ fn is_socket_file_option(option: &str) -> bool {
 /// What to write for HAProxy's `unix@PATH` (or a path) with the options
 /// `here` in this grammar's spelling: a socket file's on its endpoint line,
 /// the IP ones said to be no Unix socket's.
-fn unix_with_options(path: &str, here: &[String]) -> String {
+fn unix_with_options(
+    protocol: crate::spec::Protocol,
+    path: &str,
+    network: &[String],
+    here: &[String],
+) -> String {
     // An abstract socket (`@NAME`) has no file to own.
     let abstract_name = path.starts_with('@');
     let (file, ip): (Vec<&String>, Vec<&String>) = here
         .iter()
         .partition(|o| o.starts_with("backlog=") || (!abstract_name && is_socket_file_option(o)));
-    let mut out = if file.is_empty() {
+    // The endpoint is named as the path alone names it, so that the
+    // server takes it by the same name.
+    let mut out = if file.is_empty() && network.is_empty() {
         format!("the path alone, {path}")
     } else {
         format!(
-            "a unix network and an endpoint with the options: `listen = unix` and `listen.sock = unix:{path} {}`",
-            file.iter()
-                .map(|o| o.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
+            "a unix network and an endpoint with the options: `listen = unix{}` and `listen.{protocol} = {protocol}:{path}{}`",
+            spaced(network.iter().map(String::as_str)),
+            spaced(file.iter().map(|o| o.as_str()))
         )
     };
     let (owned, ip): (Vec<&str>, Vec<&str>) = ip
@@ -2792,6 +2832,18 @@ fn unix_with_options(path: &str, here: &[String]) -> String {
         ));
     }
     out
+}
+
+/// Whether an option after an address is one of this grammar's network
+/// options (`expose=`, `advertise URL`, `shared`), which no other
+/// program's listen line has.
+fn is_network_option(option: &str) -> bool {
+    option.starts_with("expose=") || option.starts_with("advertise") || option == "shared"
+}
+
+/// Words, each after a space: what follows a value on its line.
+fn spaced<'a>(words: impl Iterator<Item = &'a str>) -> String {
+    words.map(|w| format!(" {w}")).collect()
 }
 
 /// What to write for HAProxy's `PREFIX@ADDRESS` of an IP family. HAProxy

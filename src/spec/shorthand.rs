@@ -666,7 +666,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         while let Some(word) = words.next() {
             // HAProxy's keywords that take the next word as their value
             // (`crt /etc/haproxy/site.pem`, `interface eth0`): one option.
-            if HAPROXY_VALUED.contains(&word) {
+            // And this grammar's `advertise URL`.
+            if HAPROXY_VALUED.contains(&word) || word == "advertise" {
                 options.push(format!("{word} {}", words.next()?));
             } else {
                 options.push(word.to_owned());
@@ -696,6 +697,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     | "defer-accept"
                     | "strict-sni"
                     | "device"
+                    | "shared"
             ) || o.contains(' ')
                 || o.strip_prefix("device=").is_some_and(is_ifname)
                 || [
@@ -707,10 +709,13 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     "so_keepalive=",
                     "setfib=",
                     "accept_filter=",
-                    // This grammar's own, for a socket file.
+                    // This grammar's own, for a socket file, and its
+                    // network's.
                     "mode=",
                     "owner=",
                     "group=",
+                    "expose=",
+                    "advertise",
                 ]
                 .iter()
                 .any(|prefix| o.starts_with(prefix))
