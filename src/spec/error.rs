@@ -212,7 +212,11 @@ impl fmt::Display for SpecErrorKind {
                 write!(
                     f,
                     "expose={level:?}: the levels are public, private and local"
-                )
+                )?;
+                match super::suggest::closest(level, ["public", "private", "local"]) {
+                    Some(near) => write!(f, "; did you mean expose={near}?"),
+                    None => Ok(()),
+                }
             }
             SpecErrorKind::BadAdvertise { text, reason } => {
                 write!(f, "advertise {text:?}: {reason}")
@@ -222,7 +226,11 @@ impl fmt::Display for SpecErrorKind {
                     f,
                     "protocol {protocol:?}: use tcp, udp, http or https (on a unix network: unix, unixgram, http or https)"
                 )?;
-                match protocol_hint(protocol) {
+                let near = || {
+                    let all = ["tcp", "udp", "http", "https", "unix", "unixgram"];
+                    super::suggest::closest(protocol, all).map(|p| format!("did you mean {p}?"))
+                };
+                match protocol_hint(protocol).or_else(near) {
                     Some(hint) => write!(f, "; {hint}"),
                     None => Ok(()),
                 }
