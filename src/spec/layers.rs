@@ -253,7 +253,7 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let Some(end) = after.find('}') else {
+            let Some(mut end) = after.find('}') else {
                 errors.push((n + 1, SpecErrorKind::BadReference(rest[start..].to_owned())));
                 rest = "";
                 break;
@@ -262,6 +262,22 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
                 Some((name, default)) => (name, Some(default)),
                 None => (&after[..end], None),
             };
+            // `${A:-${B}}` ends at the `}` that closes its own `{`: quoted
+            // whole, with no `}` left over. What is looked through is
+            // passed by, so a line costs its length.
+            if default.is_some_and(|d| d.contains("${")) {
+                let mut depth = 1;
+                let close = after.bytes().position(|b| {
+                    depth += i32::from(b == b'{') - i32::from(b == b'}');
+                    depth == 0
+                });
+                let Some(close) = close else {
+                    errors.push((n + 1, SpecErrorKind::BadReference(rest[start..].to_owned())));
+                    rest = "";
+                    break;
+                };
+                end = close;
+            }
             // A default is text: `${A:-${B}}` would take `${B` for it.
             let valid_name = !name.is_empty()
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')

@@ -274,7 +274,7 @@ fn reference_errors_say_where_and_what() {
         .env(env(&[("EVIL", "a b")]))
         .text(
             "file",
-            "x = loopback\nx.a = tcp:${A-B}\nx.b = tcp:${EVIL}\nx.c = tcp:${}\nx.d = tcp:${PORT",
+            "x = loopback\nx.a = tcp:${A-B}\nx.b = tcp:${EVIL}\nx.c = tcp:${}\nx.d = tcp:${PORT\nx.e = tcp:${P:-${Q:-${R}}} ; x.f = tcp:${S:-${T}",
         )
         .build()
         .unwrap_err();
@@ -290,7 +290,16 @@ fn reference_errors_say_where_and_what() {
             (l.line, what)
         })
         .collect();
-    let want = [(2, "${A-B}"), (3, "EVIL"), (4, "${}"), (5, "${PORT")];
+    // A default holding a reference is quoted to the `}` that closes it,
+    // nested ones too; one that never closes, to the line's end.
+    let want = [
+        (2, "${A-B}"),
+        (3, "EVIL"),
+        (4, "${}"),
+        (5, "${PORT"),
+        (6, "${P:-${Q:-${R}}}"),
+        (6, "${S:-${T}"),
+    ];
     // An empty default stands for nothing, as an unset variable would.
     let empty = Layers::new()
         .env(env(&[]))
