@@ -84,8 +84,8 @@
 //!     use listenspec::serve::AnyListener;
 //!
 //!     let mut bound = listenspec::bind_layers_async(layers(&cli, config).env_vars()).await?;
-//!     // Each endpoint's sockets and the URL clients use; with the `tracing`
-//!     // feature `bind_layers_async` logs this table itself.
+//!     // Each endpoint's sockets and the URL clients use. With the `tracing`
+//!     // feature `bind_layers_async` logs this table itself: leave this out.
 //!     println!("{bound}");
 //!
 //!     let api = Router::new().route("/", get(|| async { "hello" }));
@@ -660,10 +660,12 @@ pub async fn bind_layers_async_waiting(
 }
 
 /// Start-up's one report. The warnings are events of their own, not lines
-/// of the table, so a filter at warn keeps them and drops the table.
+/// of the table, so a filter at warn keeps them and drops the table. The
+/// table starts on a line of its own, so that a log line's prefix does not
+/// push its header out of line with its rows.
 #[cfg(feature = "tracing")]
 fn log_bound(bound: &Bound) {
-    tracing::info!("{}", bound.table());
+    tracing::info!("bound:\n{}", bound.table());
     for w in bound.warnings() {
         tracing::warn!("{w}");
     }

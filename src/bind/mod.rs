@@ -302,7 +302,7 @@ impl Bound {
                 .collect();
             #[cfg(unix)]
             if let Some(u) = &ep.unix {
-                let mut why = "unix".to_owned();
+                let mut why = u.why.clone();
                 if let Some(name) = &u.inherited {
                     why.push_str(&format!(", inherited {name}"));
                 }
@@ -797,6 +797,9 @@ fn place_unix(
             socket: UnixSocket::new(inh.socket, file, ep.transport()),
             inherited: Some(inh.name),
             planned: u.clone(),
+            // Made by whoever passed it: a service manager, as its unit
+            // says, or the process before this one.
+            why: "unix socket".to_owned(),
         });
     }
 }
@@ -818,6 +821,7 @@ fn bind_unix(
             socket: UnixSocket::new(socket, file, ep.transport()),
             inherited: None,
             planned: u.clone(),
+            why: crate::plan::table::unix_why(ep, u),
         }),
         Err(e) => {
             let target = BindTarget::Unix(u.path().clone());

@@ -339,6 +339,9 @@ pub struct BoundUnix {
     pub(crate) socket: UnixSocket,
     pub(crate) inherited: Option<String>,
     pub(crate) planned: UnixBind,
+    /// The plan's WHY for it (`unix socket, mode 600`), which the bound
+    /// table repeats: the endpoint's options are not kept past binding.
+    pub(crate) why: String,
 }
 
 impl BoundUnix {

@@ -78,7 +78,8 @@ fn assert_logged(bound: &Bound, events: &[(Level, String)]) {
     assert!(!bound.warnings().is_empty(), "the spec has a warning");
     let shown = bound.to_string();
     let table = shown.split("\n\nwarning: ").next().unwrap();
-    let mut want = vec![(Level::INFO, table.to_owned())];
+    // On a line of its own, under the log line's prefix.
+    let mut want = vec![(Level::INFO, format!("bound:\n{table}"))];
     want.extend(
         bound
             .warnings()

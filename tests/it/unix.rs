@@ -597,6 +597,10 @@ fn the_mode_is_set_before_anything_connects() {
     .unwrap();
     assert_eq!(stat("%a", &stream), "600");
     assert_eq!(stat("%a", &dgram), "620");
+    // The table a server prints at start-up says so, as the plan's does.
+    let table = bound.to_string();
+    assert!(table.contains("unix socket, mode 600"), "{table}");
+    assert!(table.contains("unix socket, mode 620"), "{table}");
     // The datagram socket was set up in a private directory, now gone.
     assert_eq!(dir.listing(), ["api.sock", "log.sock"]);
     let log = bound
