@@ -1522,7 +1522,7 @@ impl fmt::Display for TakeError {
                     );
                     write!(
                         f,
-                        "; a one-address value (--listen 127.0.0.1:8282) over a config adds network {SHORTHAND_NETWORK} beside the config's: to move an endpoint the server serves, give its statement (--listen '{net}.{ep} = http:8282'"
+                        "; a one-address value (--listen or $LISTEN 127.0.0.1:8282) over a config adds network {SHORTHAND_NETWORK} beside the config's: to move an endpoint the server serves, give its statement (--listen '{net}.{ep} = http:8282'"
                     )?;
                     // A path: the network becomes one of Unix sockets.
                     if unix {
@@ -1531,7 +1531,7 @@ impl fmt::Display for TakeError {
                             ", or to a Unix socket --listen '{net} = unix; {net}.{ep} = http:/PATH/TO.sock'"
                         )?;
                     }
-                    f.write_str(")")?;
+                    f.write_str("; so too in $LISTEN)")?;
                 }
                 Ok(())
             }

@@ -132,7 +132,7 @@ impl Problem {
             return fix;
         }
         format!(
-            "{fix}; a one-address value (--listen 127.0.0.1:8282) over a config makes a network of its own beside the config's: to move an endpoint the config has, give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')"
+            "{fix}; a one-address value (--listen or $LISTEN 127.0.0.1:8282) over a config makes a network of its own beside the config's: to move an endpoint the config has, give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282'; so too in $LISTEN)"
         )
     }
 

@@ -1374,7 +1374,7 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
         "{said}"
     );
     assert!(
-        said.contains("give its statement (--listen 'public.http = http:8282')"),
+        said.contains("give its statement (--listen 'public.http = http:8282'; so too in $LISTEN)"),
         "{said}"
     );
     // Its sockets are there until the server takes or drops them.
@@ -1399,7 +1399,7 @@ fn an_endpoint_the_server_never_took_fails_the_check_with_what_to_write() {
         let said = bound.check_all_taken().unwrap_err().to_string();
         assert!(
             said.contains(
-                "or to a Unix socket --listen 'public = unix; public.http = http:/PATH/TO.sock')"
+                "or to a Unix socket --listen 'public = unix; public.http = http:/PATH/TO.sock'; so too in $LISTEN)"
             ),
             "{said}"
         );

@@ -531,7 +531,8 @@ fn a_one_address_flag_on_a_config_network_s_address_is_told_the_statement_form()
         assert!(err.to_string().contains(&problem.fix()), "{err}");
         problem.fix()
     };
-    let statement = "give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282')";
+    let statement =
+        "give its statement instead (--listen 'NETWORK.ENDPOINT = http:8282'; so too in $LISTEN)";
     let shared: fn(&ProblemKind) -> bool = |k| matches!(k, ProblemKind::SharedAddress { .. });
     assert!(fix_of("127.0.0.1:8282", shared).contains(statement));
     assert!(!fix_of("other = 127.0.0.1\nother.x = tcp:1", shared).contains("one-address"));
