@@ -33,6 +33,12 @@ use crate::spec::Transport;
 ///
 /// A type of one's own (another runtime's listener, say) implements
 /// `check` and `from_endpoint` from the std types' impls.
+#[diagnostic::on_unimplemented(
+    message = "an endpoint's sockets cannot be taken as `{Self}`",
+    label = "not a type `Bound::take` hands out",
+    note = "an endpoint has one socket per address, so the IP types come as a `Vec` (`Vec<std::net::TcpListener>`)",
+    note = "tokio's types and the listeners of `listenspec::serve` need listenspec's `tokio` feature; the table on `FromEndpoint` lists every type"
+)]
 pub trait FromEndpoint: Sized {
     /// Whether `endpoint` can become `Self`. [`Bound::take`] asks before
     /// it moves the endpoint out, so an endpoint refused here stays.
