@@ -434,6 +434,16 @@ fn match_host<'h>(
     // A host that lists one address twice (on two interfaces, say) must
     // not give a network the same socket twice.
     let mut seen = view.lists_an_address_twice().then(HashSet::new);
+    // Nor may it keep one an exclude takes on another interface: a socket
+    // on the address is reached through both (`!if:eth0` where eth0 and
+    // eth1 hold 198.51.100.10 removes it).
+    let excluded_keys: HashSet<_> = match seen {
+        Some(_) if !excludes.is_empty() => (view.addrs.iter())
+            .filter(|a| excluded(a, excludes, lookups))
+            .map(HostAddr::key)
+            .collect(),
+        _ => HashSet::new(),
+    };
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
         let Some(sel) = first_include(includes, lookups.includes.as_ref(), a) else {
@@ -441,6 +451,7 @@ fn match_host<'h>(
         };
         // Excludes first, so `!if:eth3` silences a down eth3.
         if excluded(a, excludes, lookups)
+            || excluded_keys.contains(&a.key())
             || net.family_filter().is_some_and(|f| f != Family::of(ip))
         {
             m.removed.push(ip);
