@@ -313,9 +313,10 @@ fn escaped(bytes: &[u8]) -> String {
 /// through `symlink_metadata`: a symbolic link there is not the socket
 /// file, whatever it points to; on Linux, neither is a socket file other
 /// than the one `socket` made (sock_diag(7) names its inode): that one was
-/// removed, and whoever made the new one there chose its mode and owner.
-/// Nothing to look at for an abstract name, or when the endpoint asks for
-/// none of the three.
+/// removed, and whoever made the new one there chose its mode and owner,
+/// and takes the clients. That the file is the socket's is checked
+/// whether or not the endpoint asks for any of the three; nothing is
+/// looked at for an abstract name.
 #[cfg(unix)]
 pub(crate) fn file_disagreements(
     socket: &Socket,
@@ -330,9 +331,6 @@ pub(crate) fn file_disagreements(
         options.owner.as_ref().zip(u.owner()),
         options.group.as_ref().zip(u.group()),
     );
-    if options.mode.is_none() && owner.is_none() && group.is_none() {
-        return Vec::new();
-    }
     let no_file = |found| {
         vec![Disagreement::NoSocketFile {
             path: path.to_owned(),

@@ -1022,7 +1022,9 @@ fn an_inherited_unix_socket_is_checked_and_not_unlinked() {
     let ep = bound.endpoint("local", "api").unwrap();
     assert_eq!(ep.unix().unwrap().inherited(), Some("local.api"));
     assert!(
-        bound.to_string().contains("unix, inherited local.api"),
+        bound
+            .to_string()
+            .contains("unix socket, inherited local.api"),
         "{bound}"
     );
     let listener = bound
@@ -1069,8 +1071,9 @@ fn an_inherited_unix_socket_reached_another_way_is_the_planned_one() {
 /// `owner=` and `group=`: what a unit made (systemd's `SocketMode=` is
 /// 0666 unless set) is refused when it differs, naming what the file has,
 /// what the spec asks and the unit setting that fixes it; an option the
-/// endpoint leaves out accepts anything; a file that is gone, or a link in
-/// its place, is no socket file clients reach.
+/// endpoint leaves out accepts anything; a file that is gone, a link in its
+/// place or another socket's is no socket file clients reach, whether the
+/// endpoint asks for any option or none.
 #[test]
 fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
     use listenspec::bind::Disagreement;
@@ -1159,6 +1162,8 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
         let err = try_with(&format!("mode=600 owner={uid} group={gid}")).unwrap_err();
         assert_eq!(instead(&err), Some(FileKind::AnotherSocket), "{err}");
         assert!(err.to_string().contains("another socket's file"), "{err}");
+        let err = try_with("").unwrap_err();
+        assert_eq!(instead(&err), Some(FileKind::AnotherSocket), "{err}");
         drop(squatter);
         std::fs::rename(&first, &path).unwrap();
         drop(try_with("mode=600").unwrap());
@@ -1167,11 +1172,16 @@ fn an_inherited_unix_socket_file_is_checked_for_mode_owner_and_group() {
     // No socket file at the path: nothing clients reach there.
     let moved = dir.join("moved.sock");
     std::fs::rename(&path, &moved).unwrap();
-    let err = try_with("mode=600").unwrap_err();
-    assert_eq!(instead(&err), None, "{err}");
+    for options in ["mode=600", ""] {
+        let err = try_with(options).unwrap_err();
+        assert_eq!(instead(&err), None, "{options}: {err}");
+    }
     std::os::unix::fs::symlink(&moved, &path).unwrap();
+    for options in ["mode=600", ""] {
+        let err = try_with(options).unwrap_err();
+        assert_eq!(instead(&err), Some(FileKind::Symlink), "{options}: {err}");
+    }
     let err = try_with("mode=600").unwrap_err();
-    assert_eq!(instead(&err), Some(FileKind::Symlink), "{err}");
     assert!(err.to_string().contains("it is a symbolic link"), "{err}");
 
     // A path that cannot be looked at is named with the error, not taken
@@ -1346,7 +1356,10 @@ fn a_socket_from_systemd_socket_activate_with_the_spec_mode_is_taken() {
         std::fs::read_to_string(&err).unwrap_or_default()
     );
     let table = wait_for_table(&out, &path);
-    assert!(table.contains("unix, inherited local.api"), "{table}");
+    assert!(
+        table.contains("unix socket, inherited local.api"),
+        "{table}"
+    );
     interrupt(&mut running);
 }
 
@@ -1430,7 +1443,10 @@ fn the_server_takes_its_unix_socket_from_systemd_socket_activate() {
         "{reply:?}"
     );
     let table = wait_for_table(&out, &path);
-    assert!(table.contains("unix, inherited local.api"), "{table}");
+    assert!(
+        table.contains("unix socket, inherited local.api"),
+        "{table}"
+    );
     interrupt(&mut running);
     assert!(
         path.exists(),
