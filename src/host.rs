@@ -266,11 +266,12 @@ impl PathFacts {
         &self.dirs
     }
 
-    /// The symbolic links on the parent directory's path as written
-    /// (`/tmp/app` in `/tmp/app/api.sock`, when it is one), with their
-    /// owners, nearest first: whoever owns one may replace it, and so
-    /// choose the directory the socket is made in. Empty when there are
-    /// none, or they were not recorded (snapshots from before this field).
+    /// The symbolic links met resolving the parent directory's path
+    /// (`/tmp/app` in `/tmp/app/api.sock`, when it is one, and any link
+    /// its target goes through), with their owners, in the order met:
+    /// whoever owns one may replace it, and so choose the directory the
+    /// socket is made in. Empty when there are none, or they were not
+    /// recorded (snapshots from before this field).
     pub fn links(&self) -> &[LinkFacts] {
         &self.links
     }

@@ -904,6 +904,18 @@ pub enum UnixError {
         /// The path.
         path: PathBuf,
     },
+    /// The socket's directory is reached through a symbolic link that
+    /// belongs to a user other than the server's and root, which the plan
+    /// did not see there (the plan refuses one it sees): that user chose
+    /// where the socket would go, and nothing was made or removed there.
+    UntrustedLink {
+        /// The path.
+        path: PathBuf,
+        /// The link, as the path led to it.
+        link: PathBuf,
+        /// The link owner's user id.
+        uid: u32,
+    },
     /// A step of making the socket failed.
     Os {
         /// What was being done.
@@ -971,6 +983,12 @@ impl fmt::Display for UnixError {
                 "{} was replaced by another process while the socket was being made; it is not this process's and was left as it is",
                 Escaped(path.display())
             ),
+            UnixError::UntrustedLink { path, link, uid } => write!(
+                f,
+                "the directory of {} is reached through the symbolic link {}, which belongs to uid {uid}, neither the server's user nor root; it was not followed, and nothing was made or removed where it leads",
+                Escaped(path.display()),
+                Escaped(link.display())
+            ),
             UnixError::Os { step, error } => write!(f, "{step}: {error}"),
             UnixError::AbstractUnsupported { name, os } => write!(
                 f,
@@ -1028,6 +1046,7 @@ impl UnixError {
                 Escaped(dir.display())
             ),
             UnixError::Replaced { .. } => "another process changes files in that directory; give the service a directory only it may write to (RuntimeDirectory= in the unit)".to_owned(),
+            UnixError::UntrustedLink { .. } => "another user changes the directories on the socket's path (the plan saw no such link): give the service a directory only it and root may write to (RuntimeDirectory= in the unit), reached by no other user's link".to_owned(),
             UnixError::Os { step, error } => step.fix(error),
             UnixError::AbstractUnsupported { .. } => "use a socket file path (/run/NAME/app.sock) instead of an abstract name".to_owned(),
             UnixError::Unsupported { .. } => "use a TCP endpoint on loopback on this OS".to_owned(),

@@ -49,7 +49,7 @@ use super::error::{Liveness, Step, UnixError};
 use super::socket::DEFAULT_BACKLOG;
 use crate::plan::{PlannedEndpoint, UnixBind};
 use crate::spec::{Stale, Transport, UnixPath};
-use crate::sys::{Dir, FileStat, FileType, effective_uid};
+use crate::sys::{Along, Dir, FileStat, FileType, effective_uid};
 
 /// The socket file this process bound, removed when this is dropped if it
 /// is still that file: the same device and inode as when it was published,
@@ -453,7 +453,20 @@ impl<'a> At<'a> {
                 kind: super::error::FileKind::Directory,
             });
         };
-        let dir = Dir::open(parent(path)).map_err(|e| in_directory(path, e, Step::Examine))?;
+        // The plan refused a link on the way that another user owns; one
+        // put there since is not followed either.
+        let euid = effective_uid();
+        let dir = match Dir::open_along(parent(path), |uid| uid == 0 || uid == euid) {
+            Ok(dir) => dir,
+            Err(Along::Io(e)) => return Err(in_directory(path, e, Step::Examine)),
+            Err(Along::Untrusted { link, uid }) => {
+                return Err(UnixError::UntrustedLink {
+                    path: path.to_owned(),
+                    link,
+                    uid,
+                });
+            }
+        };
         Ok(At { path, dir, name })
     }
 

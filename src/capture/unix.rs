@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use crate::capture::CaptureError;
 use crate::host::{
@@ -95,10 +95,10 @@ pub(super) fn path_facts(path: &Path) -> PathFacts {
     let facts = match fs::canonicalize(parent) {
         Ok(real) => {
             let mut dirs = dirs_up_from(&real);
-            let (links, written) = along_written(parent);
-            // The directories of the path as written too: the one a link
-            // sits in decides who may replace the link.
-            for d in written {
+            let (links, holding) = links_met(parent);
+            // The directories the links sit in too: each decides who may
+            // replace its link.
+            for d in holding {
                 if !dirs.iter().any(|seen| seen.path() == d.path()) {
                     dirs.push(d);
                 }
@@ -141,19 +141,54 @@ fn dirs_up_from(_real: &Path) -> Vec<DirFacts> {
     Vec::new()
 }
 
-/// The symbolic links and the directories on `parent` as written, nearest
-/// first, each as `lstat` sees it (the components before it followed):
-/// `/tmp/app`, a link another user made in `/tmp`, is no directory on the
-/// real path, yet its owner chooses where the socket goes.
+/// The symbolic links met resolving `parent` as the kernel does, a
+/// component at a time, a link's target walked the same way (it may hold
+/// links of its own), each with the directory it sits in, in the order
+/// met: `/tmp/app`, a link another user made in `/tmp`, is no directory on
+/// the real path, yet its owner chooses where the socket goes, and so does
+/// the owner of any link its target goes through. Stops at what cannot
+/// be looked at, and after [`DirFacts::MAX`] links.
 #[cfg(unix)]
-fn along_written(parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
+fn links_met(parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
     use std::os::unix::fs::MetadataExt;
 
     let (mut links, mut dirs) = (Vec::new(), Vec::new());
-    for p in parent.ancestors().take(DirFacts::MAX) {
-        match fs::symlink_metadata(p) {
-            Ok(m) if m.file_type().is_symlink() => links.push(LinkFacts::new(p, m.uid())),
-            Ok(m) if m.is_dir() => dirs.push(DirFacts::new(p, m.uid(), m.mode())),
+    let root = if parent.is_absolute() { "/" } else { "." };
+    let mut at = PathBuf::from(root);
+    // The components still to walk, the next last.
+    let mut todo: Vec<std::ffi::OsString> = Vec::new();
+    let push = |todo: &mut Vec<std::ffi::OsString>, path: &Path| {
+        let names = path.components().filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_owned()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        });
+        let from = todo.len();
+        todo.extend(names);
+        todo[from..].reverse();
+    };
+    push(&mut todo, parent);
+    while let Some(name) = todo.pop() {
+        if name == ".." {
+            at.pop();
+            continue;
+        }
+        let next = at.join(&name);
+        match fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() && links.len() < DirFacts::MAX => {
+                links.push(LinkFacts::new(&next, m.uid()));
+                if let Ok(d) = fs::symlink_metadata(&at) {
+                    dirs.push(DirFacts::new(&at, d.uid(), d.mode()));
+                }
+                let Ok(target) = fs::read_link(&next) else {
+                    break;
+                };
+                if target.is_absolute() {
+                    at = PathBuf::from("/");
+                }
+                push(&mut todo, &target);
+            }
+            Ok(m) if m.is_dir() => at = next,
             _ => break,
         }
     }
@@ -162,7 +197,7 @@ fn along_written(parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
 
 /// Elsewhere links have no Unix owner to record.
 #[cfg(not(unix))]
-fn along_written(_parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
+fn links_met(_parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
     (Vec::new(), Vec::new())
 }
 

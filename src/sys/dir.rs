@@ -7,8 +7,8 @@
 use std::ffi::{CString, OsStr};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Component, Path, PathBuf};
 
 use super::FileType;
 
@@ -80,6 +80,26 @@ const DIR_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOE
 #[derive(Debug)]
 pub(crate) struct Dir(OwnedFd);
 
+/// Why [`Dir::open_along`] opened no directory.
+#[derive(Debug)]
+pub(crate) enum Along {
+    /// A step failed.
+    Io(io::Error),
+    /// A symbolic link on the way belongs to a user not trusted to choose
+    /// where it leads: the link, as the path resolved up to it, and its
+    /// owner.
+    Untrusted { link: PathBuf, uid: u32 },
+}
+
+impl From<io::Error> for Along {
+    fn from(e: io::Error) -> Along {
+        Along::Io(e)
+    }
+}
+
+/// The most links one path may go through, as Linux's `MAXSYMLINKS`.
+const MAX_LINKS: usize = 40;
+
 impl Dir {
     /// Opens the directory at `path` (following links on the way, as
     /// binding by path would): open(2),
@@ -90,6 +110,133 @@ impl Dir {
         // only reads it; the flags make no file.
         let fd = unsafe { libc::open(path.as_ptr(), DIR_FLAGS) };
         Dir::adopt(fd)
+    }
+
+    /// Opens the directory at `path` as the kernel would resolve it, but a
+    /// component at a time, from `/` (or the working directory, for a
+    /// relative path), none followed where it is a link: a link met is read
+    /// and its target walked the same way, once `trusted` takes its owner.
+    /// Each step is taken in the directory the last one opened, so a
+    /// directory on the way renamed, or replaced by another user's link,
+    /// between the plan's look and this walk leads nowhere that user
+    /// chooses.
+    pub(crate) fn open_along(path: &Path, trusted: impl Fn(u32) -> bool) -> Result<Dir, Along> {
+        let start = if path.is_absolute() { "/" } else { "." };
+        let mut dir = Dir::open(Path::new(start))?;
+        // Where the walk is, to name a link by: the kernel's view, not
+        // the path as written.
+        let mut at = PathBuf::from(start);
+        // The components still to walk, the next last.
+        let mut todo: Vec<std::ffi::OsString> = Vec::new();
+        let push = |todo: &mut Vec<std::ffi::OsString>, path: &Path| {
+            let names = path.components().filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_owned()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            });
+            let at = todo.len();
+            todo.extend(names);
+            todo[at..].reverse();
+        };
+        push(&mut todo, path);
+        let mut links = 0;
+        while let Some(name) = todo.pop() {
+            let err = match dir.open_dir(&name) {
+                Ok(next) => {
+                    dir = next;
+                    if name == ".." {
+                        at.pop();
+                    } else {
+                        at.push(&name);
+                    }
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let (link, target) = match dir.read_link(&name) {
+                Ok(Some(read)) => read,
+                // Not a link: the open's own error says why.
+                Ok(None) => return Err(Along::Io(err)),
+                Err(e) => return Err(Along::Io(e)),
+            };
+            if !trusted(link.uid) {
+                return Err(Along::Untrusted {
+                    link: at.join(&name),
+                    uid: link.uid,
+                });
+            }
+            links += 1;
+            if links > MAX_LINKS {
+                return Err(Along::Io(io::Error::from_raw_os_error(libc::ELOOP)));
+            }
+            if target.is_absolute() {
+                dir = Dir::open(Path::new("/"))?;
+                at = PathBuf::from("/");
+            }
+            push(&mut todo, &target);
+        }
+        Ok(dir)
+    }
+
+    /// The symbolic link `name` and what it holds, or `None` when `name`
+    /// is no link. On Linux both come from one descriptor of the link
+    /// itself (`O_PATH | O_NOFOLLOW`, then fstat(2) and readlinkat(2) on
+    /// it), so the owner judged is the owner of the target read.
+    /// Elsewhere the link is looked at before and after it is read, and a
+    /// link replaced between the two is an error.
+    fn read_link(&self, name: &OsStr) -> io::Result<Option<(FileStat, PathBuf)>> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let c = c_name(name)?;
+            // SAFETY: the descriptor is open, `c` NUL-terminated and alive
+            // for the call, which only reads it; the flags make no file.
+            let fd = unsafe {
+                libc::openat(
+                    self.0.as_raw_fd(),
+                    c.as_ptr(),
+                    libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                )
+            };
+            let link = Dir::adopt(fd)?;
+            let stat = link.stat_self()?;
+            if stat.file_type() != FileType::Symlink {
+                return Ok(None);
+            }
+            let target = link.read_link_at(c"")?;
+            Ok(Some((stat, target)))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            let before = self.stat(name)?;
+            if before.file_type() != FileType::Symlink {
+                return Ok(None);
+            }
+            let target = self.read_link_at(&c_name(name)?)?;
+            if !self.stat(name)?.same_file(&before) {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            Ok(Some((before, target)))
+        }
+    }
+
+    /// readlink(2) of `name` in this directory (an empty name: the link
+    /// this descriptor is, on Linux).
+    fn read_link_at(&self, name: &std::ffi::CStr) -> io::Result<PathBuf> {
+        // A link holds a path, which PATH_MAX bounds.
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: the descriptor is open, `name` NUL-terminated and alive,
+        // `buf` live and writable for its length.
+        let n = unsafe {
+            libc::readlinkat(
+                self.0.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+        buf.truncate(n);
+        Ok(PathBuf::from(std::ffi::OsString::from_vec(buf)))
     }
 
     /// Opens the directory `name` inside this one, never following a link

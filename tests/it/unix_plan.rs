@@ -255,6 +255,49 @@ fn a_path_through_another_users_link_is_an_error_captured_and_replayed() {
     let replayed: Host = serde_json::from_str(&serde_json::to_string(&host).unwrap()).unwrap();
     assert_eq!(replayed, host);
     assert!(spec.plan(&replayed).is_err());
+
+    // Root's link to nobody's link: the second is met resolving the
+    // first, and its owner chooses the directory as much. Bound anyway
+    // (from a plan that never saw it), the link is not followed and root's
+    // stale socket where it leads stays.
+    let root_link = t.join("rl");
+    std::os::unix::fs::symlink(&link, &root_link).unwrap();
+    let stale = t.join("victim/api.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+    let before = std::os::unix::fs::MetadataExt::ino(&std::fs::symlink_metadata(&stale).unwrap());
+    let chained = self::spec(&format!(
+        "local = unix\nlocal.api = unix:{}/api.sock",
+        root_link.display()
+    ));
+    let host = listenspec::capture(&chained).unwrap();
+    let facts = host.unix_path(&root_link.join("api.sock")).unwrap();
+    assert_eq!(
+        facts.links(),
+        [LinkFacts::new(&root_link, 0), LinkFacts::new(&link, 65534)]
+    );
+    let err = chained.plan(&host).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "goes through the symbolic link {}",
+            link.display()
+        )),
+        "{err}"
+    );
+    let unseen = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let err = chained.plan(&unseen).unwrap().bind().unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!(
+            "is reached through the symbolic link {}, which belongs to uid 65534",
+            link.display()
+        )),
+        "{shown}"
+    );
+    let after = std::os::unix::fs::MetadataExt::ino(&std::fs::symlink_metadata(&stale).unwrap());
+    assert_eq!(after, before, "root's stale socket stays");
 }
 
 /// A relative path is recorded as resolved against the working directory,

@@ -3,8 +3,8 @@
 //! against the server's socket paths while the server binds and drops its
 //! sockets a few hundred times. It connects to the sockets, renames
 //! symbolic links over their names, leaves stale sockets of its own there
-//! for the server to clear, and flips a symlinked directory on their path
-//! between the real one and a directory of root's victims.
+//! for the server to clear, and flips the directory on their path to a
+//! link of its own to a directory of root's victims and back.
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
@@ -46,8 +46,9 @@ fn look(path: &Path) -> Option<(u32, u32, u32, u64)> {
 /// mode excludes (not even between bind and chmod), and no file outside
 /// the socket's directory changes mode, owner or existence: not through a
 /// symbolic link renamed over the socket's name (chmod, chown), nor through
-/// a directory on the path swapped for a link (removal on drop, rollback
-/// and stale-file clearing).
+/// a directory on the path swapped for the attacker's link (removal on
+/// drop, rollback and stale-file clearing): the bind does not follow that
+/// link, which the plan never saw.
 #[test]
 fn a_socket_file_holds_against_an_attacker() {
     match std::env::var(ROLE).as_deref() {
@@ -62,10 +63,10 @@ fn a_socket_file_holds_against_an_attacker() {
     let chmod = |p: &Path, mode| {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
     };
-    // The attacker may write the working directory and the real socket
-    // directory; root's victims are elsewhere, where it may not write.
+    // The attacker may write the working directory and the socket
+    // directory in it; root's victims are elsewhere, where it may not.
     let work = top.join("work");
-    let real = work.join("real");
+    let real = work.join("p");
     let victims = top.join("victims");
     for d in [&work, &real] {
         std::fs::create_dir(d).unwrap();
@@ -73,14 +74,14 @@ fn a_socket_file_holds_against_an_attacker() {
     }
     std::fs::create_dir(&victims).unwrap();
     chmod(&victims, 0o755);
-    for name in [VICTIM, SOCKETS[0], SOCKETS[1]] {
-        let p = victims.join(name);
-        std::fs::write(&p, "root's").unwrap();
-        chmod(&p, 0o640);
+    // Root's file, and root's stale sockets of the names the server
+    // binds: a bind led there would clear them as its own path's.
+    let p = victims.join(VICTIM);
+    std::fs::write(&p, "root's").unwrap();
+    chmod(&p, 0o640);
+    for name in SOCKETS {
+        drop(UnixListener::bind(victims.join(name)).unwrap());
     }
-    // The server's socket directory is `work/p`, a link the attacker
-    // flips between `real` and `victims`.
-    symlink(&real, work.join("p")).unwrap();
     let before: Vec<_> = std::fs::read_dir(&victims)
         .unwrap()
         .map(|e| {
@@ -208,7 +209,7 @@ fn serve(top: &Path) {
 /// Says "reached PATH" for every connection or datagram a socket took.
 fn attack(top: &Path) {
     let work = top.join("work");
-    let real = work.join("real");
+    let real = work.join("p");
     let victims = top.join("victims");
     let mut out = std::io::stdout();
     writeln!(out, "attacking").unwrap();
@@ -250,15 +251,19 @@ fn attack(top: &Path) {
                 .and_then(|_| std::fs::symlink_metadata(real.join(name)).ok())
                 .map(|m| m.ino());
         }
-        // The directory on the path, flipped to root's victims and back:
-        // a removal or chmod by path meanwhile would land on root's file
-        // of the same name there.
-        for target in [&victims, &real] {
-            let tmp = work.join(".p.lnk");
-            let _ = std::fs::remove_file(&tmp);
-            if symlink(target, &tmp).is_ok() && std::fs::rename(&tmp, work.join("p")).is_ok() {
+        // The directory on the path moved aside, and in its place a link
+        // of nobody's to root's victims, then the directory back: a
+        // removal or chmod by path meanwhile would land on root's file of
+        // the same name there.
+        let (tmp, aside) = (work.join(".p.lnk"), work.join(".p.aside"));
+        let _ = std::fs::remove_file(&tmp);
+        if symlink(&victims, &tmp).is_ok() && std::fs::rename(&real, &aside).is_ok() {
+            if std::fs::rename(&tmp, &real).is_ok() {
                 flips += 1;
             }
+            std::thread::yield_now();
+            let _ = std::fs::remove_file(&real);
+            std::fs::rename(&aside, &real).unwrap();
         }
         std::thread::yield_now();
     }
