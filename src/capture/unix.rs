@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use crate::capture::CaptureError;
 use crate::host::{
@@ -152,22 +152,15 @@ fn dirs_up_from(_real: &Path) -> Vec<DirFacts> {
 fn links_met(parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
     use std::os::unix::fs::MetadataExt;
 
+    use std::path::PathBuf;
+
+    use crate::sys::push_names;
+
     let (mut links, mut dirs) = (Vec::new(), Vec::new());
     let root = if parent.is_absolute() { "/" } else { "." };
     let mut at = PathBuf::from(root);
-    // The components still to walk, the next last.
-    let mut todo: Vec<std::ffi::OsString> = Vec::new();
-    let push = |todo: &mut Vec<std::ffi::OsString>, path: &Path| {
-        let names = path.components().filter_map(|c| match c {
-            Component::Normal(name) => Some(name.to_owned()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        });
-        let from = todo.len();
-        todo.extend(names);
-        todo[from..].reverse();
-    };
-    push(&mut todo, parent);
+    let mut todo = Vec::new();
+    push_names(&mut todo, parent);
     while let Some(name) = todo.pop() {
         if name == ".." {
             at.pop();
@@ -186,7 +179,7 @@ fn links_met(parent: &Path) -> (Vec<LinkFacts>, Vec<DirFacts>) {
                 if target.is_absolute() {
                     at = PathBuf::from("/");
                 }
-                push(&mut todo, &target);
+                push_names(&mut todo, &target);
             }
             Ok(m) if m.is_dir() => at = next,
             _ => break,

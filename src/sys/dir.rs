@@ -4,7 +4,7 @@
 //! where a name is looked at, made or removed. No call follows a symbolic
 //! link at the name itself either.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -100,6 +100,21 @@ impl From<io::Error> for Along {
 /// The most links one path may go through, as Linux's `MAXSYMLINKS`.
 const MAX_LINKS: usize = 40;
 
+/// Puts the names of `path` on `todo`, the names a walk of a path still
+/// has to take, the next last: `..` kept, `/` and `.` left out (a walk
+/// starts at `/` or `.` itself). A link's target is put on the same way,
+/// in front of what was left.
+pub(crate) fn push_names(todo: &mut Vec<OsString>, path: &Path) {
+    let names = path.components().filter_map(|c| match c {
+        Component::Normal(name) => Some(name.to_owned()),
+        Component::ParentDir => Some("..".into()),
+        _ => None,
+    });
+    let from = todo.len();
+    todo.extend(names);
+    todo[from..].reverse();
+}
+
 impl Dir {
     /// Opens the directory at `path` (following links on the way, as
     /// binding by path would): open(2),
@@ -126,19 +141,8 @@ impl Dir {
         // Where the walk is, to name a link by: the kernel's view, not
         // the path as written.
         let mut at = PathBuf::from(start);
-        // The components still to walk, the next last.
-        let mut todo: Vec<std::ffi::OsString> = Vec::new();
-        let push = |todo: &mut Vec<std::ffi::OsString>, path: &Path| {
-            let names = path.components().filter_map(|c| match c {
-                Component::Normal(name) => Some(name.to_owned()),
-                Component::ParentDir => Some("..".into()),
-                _ => None,
-            });
-            let at = todo.len();
-            todo.extend(names);
-            todo[at..].reverse();
-        };
-        push(&mut todo, path);
+        let mut todo = Vec::new();
+        push_names(&mut todo, path);
         let mut links = 0;
         while let Some(name) = todo.pop() {
             let err = match dir.open_dir(&name) {
@@ -173,7 +177,7 @@ impl Dir {
                 dir = Dir::open(Path::new("/"))?;
                 at = PathBuf::from("/");
             }
-            push(&mut todo, &target);
+            push_names(&mut todo, &target);
         }
         Ok(dir)
     }
@@ -236,7 +240,7 @@ impl Dir {
         };
         let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
         buf.truncate(n);
-        Ok(PathBuf::from(std::ffi::OsString::from_vec(buf)))
+        Ok(PathBuf::from(OsString::from_vec(buf)))
     }
 
     /// Opens the directory `name` inside this one, never following a link

@@ -39,7 +39,7 @@ mod spawn;
 mod unix;
 
 #[cfg(unix)]
-pub(crate) use dir::{Along, Dir, FileStat};
+pub(crate) use dir::{Along, Dir, FileStat, push_names};
 
 #[cfg(all(unix, feature = "handoff"))]
 pub(crate) use spawn::{kill_and_reap, send_with_fds, spawn_with_sockets, try_wait};
