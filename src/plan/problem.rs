@@ -921,6 +921,13 @@ impl ProblemKind {
                     Selector::Addr { ip: ip @ IpAddr::V6(v6), .. } if v6.is_unicast_link_local() => Some(format!(
                         "a link-local address belongs to one link, and {ip} is on none of this host's (`ip -6 addr show scope link` lists theirs): select one of those, or the interface's (`NET = if:eth0, link-local`)"
                     )),
+                    // Nor does any lead to a loopback address: the host
+                    // lacks it (`::1` where IPv6 is turned off).
+                    Selector::Addr { ip, .. } if ip.is_loopback() => Some(format!(
+                        "no interface of this host holds the loopback address {ip}{}: select `loopback`, which takes the loopback addresses the host has{}",
+                        if ip.is_ipv6() { " (IPv6 is turned off on lo, or on the host)" } else { "" },
+                        if ip.is_ipv6() { ", or 127.0.0.1" } else { "" }
+                    )),
                     _ => None,
                 }
                 .or_else(|| match selector {

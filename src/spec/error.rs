@@ -1704,7 +1704,9 @@ pub enum ForeignForm {
         value: String,
     },
     /// A systemd socket unit's `ListenStream=`, `ListenDatagram=`,
-    /// `ListenSequentialPacket=` or `ListenFIFO=` line.
+    /// `ListenSequentialPacket=` or `ListenFIFO=` line, or one of what is
+    /// no socket (`ListenNetlink=`, `ListenSpecial=`,
+    /// `ListenMessageQueue=`, `ListenUSBFunction=`).
     Systemd {
         /// `ListenStream` and so on.
         directive: String,
@@ -2388,7 +2390,10 @@ impl ForeignForm {
                         "{address}; or keep the socket unit and write {PASSED_BY_NAME}"
                     ),
                     "ListenFIFO" => format!("an address or a path of a socket: a FIFO is no socket, and listenspec binds none; {value} is the FIFO's"),
-                    _ => format!("a stream socket, {value}, or a datagram one, unixgram:{value}: listenspec binds no SOCK_SEQPACKET socket"),
+                    "ListenSequentialPacket" => format!(
+                        "a stream socket, {value}, or a datagram one, unixgram:{value}: listenspec binds no SOCK_SEQPACKET socket"
+                    ),
+                    other => format!("an address or a path of a socket: {other}= opens what is no socket listenspec binds ({value} is systemd's to open); leave it to the unit"),
                 }
             }
             ForeignForm::Scheme { scheme, address } => {

@@ -460,19 +460,31 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if matches!(lower.as_str(), "inetd" | "stdio") {
         return Some(ForeignForm::Inetd);
     }
-    // systemd's socket unit lines, pasted whole.
+    // systemd's socket unit lines, pasted whole; those of what is no
+    // socket this crate binds (`ListenNetlink=kobject-uevent 1`) may hold
+    // a space.
     if let Some((directive, value)) = text.split_once('=')
-        && matches!(
-            directive.trim_ascii_end(),
-            "ListenStream" | "ListenDatagram" | "ListenSequentialPacket" | "ListenFIFO"
+        && let directive = directive.trim_ascii_end()
+        && let socket = matches!(
+            directive,
+            "ListenStream" | "ListenDatagram" | "ListenSequentialPacket"
         )
+        && (socket
+            || matches!(
+                directive,
+                "ListenFIFO"
+                    | "ListenNetlink"
+                    | "ListenSpecial"
+                    | "ListenMessageQueue"
+                    | "ListenUSBFunction"
+            ))
         && !value.trim_ascii().is_empty()
-        && !value
-            .trim_ascii()
-            .contains(|c: char| c.is_ascii_whitespace() || c == '=')
+        && !value.trim_ascii().contains(|c: char| {
+            c == '=' || (c.is_ascii_whitespace() && (socket || directive == "ListenFIFO"))
+        })
     {
         return Some(ForeignForm::Systemd {
-            directive: directive.trim_ascii_end().to_owned(),
+            directive: directive.to_owned(),
             value: value.trim_ascii().to_owned(),
         });
     }
@@ -938,6 +950,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some((addr, port)) = text.rsplit_once(':')
         && addr.contains(':')
         && without_zone(addr).parse::<std::net::Ipv6Addr>().is_ok()
+        && !port.is_empty()
         && port.bytes().all(|b| b.is_ascii_digit())
     {
         return Some(ForeignForm::UnbracketedIpv6 {
