@@ -2106,7 +2106,8 @@ impl ForeignForm {
                     }
                 };
                 format!(
-                    "the selectors that pick its addresses, `NAME = {selectors}`{other}, {each} with the port on its own line (a selector takes every address it matches: name the address to take one alone)"
+                    "the selectors that pick its addresses, `NAME = {selectors}{}`{other}, {each} with the port on its own line (a selector takes every address it matches: name the address to take one alone)",
+                    may_be_public(selectors)
                 )
             }
             ForeignForm::SockaddrTemplate { selectors: None, .. } => "the selectors that pick its addresses: an address class (private, global, loopback), if:NAME, a CIDR block, ipv4 or ipv6, and an endpoint with the port on its own line".to_owned(),
@@ -2213,7 +2214,7 @@ impl ForeignForm {
             // `_global_`: addresses a private network may not take.
             ForeignForm::Elasticsearch { selector, port } => format!(
                 "a network and an endpoint: `listen = {selector}{}` and `listen.tcp = tcp:{}`",
-                if selector.contains("global") { " expose=public" } else { "" },
+                may_be_public(selector),
                 port.as_deref().unwrap_or("PORT")
             ),
             ForeignForm::SelectorPort { selector, port } => {
@@ -2845,6 +2846,17 @@ fn unix_with_options(
         ));
     }
     out
+}
+
+/// `expose=public` for selectors that take public addresses as the other
+/// program did (`global`, or an interface's, whatever it holds), which a
+/// network not named public refuses without it.
+fn may_be_public(selectors: &str) -> &'static str {
+    if selectors.contains("global") || selectors.contains("if:") {
+        " expose=public"
+    } else {
+        ""
+    }
 }
 
 /// Whether an option after an address is one of this grammar's network
