@@ -2652,17 +2652,16 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
                 ),
                 _ => format!("udp://{address}"),
             },
-            // The one-address value's network is public, unless the
-            // options say how far it reaches.
+            // A wildcard's or a public address's network is public,
+            // unless the options say how far it reaches.
             (Some((selector, protocol, ports)), false) => format!(
                 "a network and an endpoint with the options: `listen = {selector}{}` and `listen.{protocol} = {protocol}:{ports}{}`",
                 spaced(
-                    network
-                        .iter()
-                        .all(|o| !o.starts_with("expose="))
-                        .then_some("expose=public")
-                        .into_iter()
-                        .chain(network.iter().map(String::as_str))
+                    (network.iter().all(|o| !o.starts_with("expose="))
+                        && reaches_public(&selector))
+                    .then_some("expose=public")
+                    .into_iter()
+                    .chain(network.iter().map(String::as_str))
                 ),
                 spaced(here.iter().map(String::as_str))
             ),
@@ -2846,6 +2845,17 @@ fn unix_with_options(
         ));
     }
     out
+}
+
+/// Whether a one-address value's selector needs a public network: a
+/// wildcard, a globally reachable address, or a name that may resolve to
+/// one.
+fn reaches_public(selector: &crate::spec::Selector) -> bool {
+    match selector {
+        crate::spec::Selector::Addr { ip, .. } => crate::class::is_globally_reachable(*ip),
+        crate::spec::Selector::Dns(name) => name != "localhost",
+        other => other.is_wildcard(),
+    }
 }
 
 /// `expose=public` for selectors that take public addresses as the other
