@@ -630,3 +630,76 @@ fn the_table_and_json_say_what_a_unix_socket_is() {
     );
     assert_eq!(json["endpoints"][1]["ports"], serde_json::Value::Null);
 }
+
+/// The role of a child run of
+/// [`a_server_not_root_follows_roots_links_and_its_own_and_no_others`],
+/// with the socket paths it binds.
+const LINKS_ROLE: &str = "LISTENSPEC_LINKS_ROLE";
+
+/// A server that is not root follows root's links and its own user's to
+/// its socket's directory, and no third user's: binding (from a plan that
+/// never looked) names that link and makes nothing.
+#[test]
+#[cfg(unix)]
+fn a_server_not_root_follows_roots_links_and_its_own_and_no_others() {
+    let test = "unix_plan::a_server_not_root_follows_roots_links_and_its_own_and_no_others";
+    if let Some(paths) = std::env::var_os(LINKS_ROLE) {
+        // The server, as nobody: binds each path, says what became of it.
+        let host = listenspec::Host::builder()
+            .interface("lo", 1, ["127.0.0.1/8"])
+            .build()
+            .unwrap();
+        for path in std::env::split_paths(&paths) {
+            let line = format!("local = unix\nlocal.api = unix:{}", path.display());
+            match spec(&line).plan(&host).unwrap().bind() {
+                Ok(_) => println!("bound {}", path.display()),
+                Err(e) => println!("refused {}: {e}", path.display()),
+            }
+        }
+        return;
+    }
+    if !crate::unix::needs_root(test) {
+        return;
+    }
+    let t = TempDir::new("others-links");
+    let own = t.join("own");
+    std::fs::create_dir(&own).unwrap();
+    std::os::unix::fs::chown(&own, Some(65534), Some(65534)).unwrap();
+    let link = |name: &str, uid: u32| {
+        let l = t.join(name);
+        std::os::unix::fs::symlink(&own, &l).unwrap();
+        std::os::unix::fs::lchown(&l, Some(uid), Some(uid)).unwrap();
+        l.join("api.sock")
+    };
+    let paths = [
+        link("roots", 0),
+        link("nobodys", 65534),
+        link("thirds", 54321),
+    ];
+    let out = crate::unix::as_nobody(std::env::current_exe().unwrap().to_str().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(LINKS_ROLE, std::env::join_paths(&paths).unwrap())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("bound {}", paths[0].display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("bound {}", paths[1].display())),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "refused {}: 1 socket could not be bound, so none were",
+            paths[2].display()
+        )) && said.contains(&format!(
+            "is reached through the symbolic link {}, which belongs to uid 54321",
+            t.join("thirds").display()
+        )),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_dir(&own).unwrap().count(), 0, "nothing left");
+}
