@@ -1991,7 +1991,13 @@ impl ForeignForm {
                     "https" => "443",
                     _ => "PORT",
                 };
-                format!("the port's number, {}:{port}", bracketed(host))
+                // `[::ffff:127.0.0.1]`: the IPv4 address it is bound as.
+                let bare = host.trim_matches(['[', ']']);
+                let host = match bare.parse::<std::net::Ipv6Addr>().ok().and_then(|a| a.to_ipv4_mapped()) {
+                    Some(v4) => v4.to_string(),
+                    None => bracketed(bare),
+                };
+                format!("the port's number, {host}:{port}")
             }
             // `::ffff:127.0.0.1:80`: the IPv4 address is how it is bound.
             ForeignForm::UnbracketedIpv6 { addr, port } => {
