@@ -232,9 +232,11 @@ impl Selector {
             }
             return Ok(Selector::Interface(IfPattern(Arc::from(name))));
         }
+        // A DNS name is case-insensitive: one spelling, so that a snapshot's
+        // answer for `localhost` is `LOCALHOST`'s too.
         if let Some(name) = s.strip_prefix("dns:") {
             return dns_name(name)
-                .map(|n| Selector::Dns(n.to_owned()))
+                .map(|n| Selector::Dns(n.to_ascii_lowercase()))
                 .ok_or(SelectorError::BadDnsName);
         }
         if let Some(class) = AddrClass::from_name(s) {
