@@ -526,10 +526,20 @@ fn read_spec(
             .clone()
             .into_string()
             .map_err(|bad| format!("--listen {bad:?} is not UTF-8 text; a spec line must be"))?;
-        // `--listen "$ADDR"` with `ADDR` unset is no line left out silently.
-        if line.trim_ascii().is_empty() {
+        // `--listen "$ADDR"` with `ADDR` unset is no line left out silently,
+        // nor is one of only `;` and comments (`--listen '#…'`), as
+        // `ListenArgs` refuses them.
+        let no_statement = line.split(['\n', ';']).all(|piece| {
+            piece
+                .split('#')
+                .next()
+                .unwrap_or_default()
+                .trim_ascii()
+                .is_empty()
+        });
+        if no_statement {
             return Err(format!(
-                "--listen #{} is empty (an unset shell variable?); give a spec line, or leave the flag out",
+                "--listen #{} is empty (an unset shell variable?) or holds only `;` and comments; give a spec line, or leave the flag out",
                 i + 1
             ));
         }

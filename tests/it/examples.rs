@@ -106,21 +106,24 @@ fn doctor_json_lists_endpoints_and_errors() {
     assert_eq!(v["networks"], serde_json::Value::Null, "{v}");
 }
 
-/// `--listen "$ADDR"` with `ADDR` unset is an error, not a flag dropped.
+/// `--listen "$ADDR"` with `ADDR` unset is an error, not a flag dropped;
+/// so is a value of only comments (`#$%@`), which would plan nothing.
 #[test]
 fn doctor_refuses_an_empty_listen() {
-    let out = doctor(&[
-        "--listen",
-        "x = loopback expose=local; x.a = tcp:1",
-        "--listen",
-        "",
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("--listen #2 is empty (an unset shell variable?); give a spec line, or leave the flag out"),
-        "{}",
-        text(&out.stderr)
-    );
+    for empty in ["", "#$%@", " ; # x"] {
+        let out = doctor(&[
+            "--listen",
+            "x = loopback expose=local; x.a = tcp:1",
+            "--listen",
+            empty,
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("--listen #2 is empty (an unset shell variable?) or holds only `;` and comments; give a spec line, or leave the flag out"),
+            "{empty:?}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 /// An endpoint on an undefined network: the JSON lists the networks the
