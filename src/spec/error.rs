@@ -2485,7 +2485,7 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
             Some(family) => format!("dns:{host}, {family}"),
         };
         return format!(
-            "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.{scheme} = {scheme}:{port}`"
+            "a network and an endpoint with the range: `listen = {selector} expose=public` and `listen.{scheme} = {scheme}:{port}`; a range here is one port, the first free on every address (Caddy and HAProxy listen on each port of theirs: for that, an endpoint per port)"
         );
     }
     let other_family = |family| ip.is_some_and(|ip| Family::of(ip) != family);
