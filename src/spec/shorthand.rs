@@ -457,7 +457,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             name: Some(name.to_owned()),
         });
     }
-    if matches!(lower.as_str(), "inetd" | "stdio") {
+    if matches!(lower.as_str(), "inetd" | "stdio" | "-") {
         return Some(ForeignForm::Inetd);
     }
     // systemd's socket unit lines, pasted whole; those of what is no
