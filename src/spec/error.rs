@@ -1535,7 +1535,7 @@ pub enum ForeignForm {
         /// `unixs://`: TLS on the socket.
         tls: bool,
     },
-    /// tokio-listener's `inetd` (or `stdio`): one connection on
+    /// tokio-listener's `inetd` (or `stdio`, or `-`): one connection on
     /// standard input and output, where nothing is bound.
     Inetd,
     /// systemd's `[ADDRESS]:PORT%DEV` (`ListenStream=`): an IPv6 address

@@ -161,7 +161,17 @@ impl Read {
         if !input.contains("${")
             && let Some(one) = shorthand::shorthand(input)
         {
-            self.one_address(origin(1), one);
+            // `http://{env.APP_DOMAIN}`, `http://$HOST`: a variable nothing
+            // expanded, not a host to tell what a host is.
+            match unbraced_variable(input).filter(|_| one.is_err()) {
+                Some(variable) => self.errors.push(Located {
+                    line: Some(1),
+                    statement: Some(input.trim().to_owned()),
+                    layer: layer.map(str::to_owned),
+                    kind: SpecErrorKind::UnbracedVariable(variable.to_owned()),
+                }),
+                None => self.one_address(origin(1), one),
+            }
             return;
         }
         let statements = statements(input);
