@@ -2086,7 +2086,13 @@ impl ForeignForm {
                     .filter(|p| super::shorthand::is_port(p))
                     .unwrap_or("PORT");
                 // Kafka writes an IPv6 host with or without brackets.
-                let url = if host.contains(':') && !host.starts_with('[') {
+                let url = if host == "0.0.0.0" {
+                    // Java binds `0.0.0.0` on an IPv6 socket that takes
+                    // IPv4 too: both families, as `:PORT` here.
+                    format!(
+                        ":{port} for every address of both families, as Kafka binds 0.0.0.0 (tcp://0.0.0.0:{port} for IPv4 alone)"
+                    )
+                } else if host.contains(':') && !host.starts_with('[') {
                     as_url("tcp", &format!("[{host}]:{port}"))
                 } else {
                     as_url("tcp", &format!("{host}:{port}"))
@@ -2362,6 +2368,13 @@ impl ForeignForm {
                         } else {
                             ("8080", "")
                         };
+                        // Elasticsearch (Java) binds `0.0.0.0` on an IPv6
+                        // socket that takes IPv4 too: both families.
+                        if host == "0.0.0.0" && word.ends_with(".host:") {
+                            return format!(
+                                ":{port} for every address of both families, as Elasticsearch binds 0.0.0.0 (0.0.0.0:{port} for IPv4 alone), with the port to use{whose}"
+                            );
+                        }
                         format!("{}:{port} with the port to use{whose}", bracketed(&host))
                     }
                     Some(ForeignForm::Quoted { inner }) => {
