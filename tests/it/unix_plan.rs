@@ -703,3 +703,36 @@ fn a_server_not_root_follows_roots_links_and_its_own_and_no_others() {
     );
     assert_eq!(std::fs::read_dir(&own).unwrap().count(), 0, "nothing left");
 }
+
+/// A link's target is walked as the kernel walks it: `..` in it is the
+/// parent of the directory the link is in, and a loop of links ends in
+/// an error, not a walk without end.
+#[test]
+#[cfg(unix)]
+fn a_socket_path_through_links_resolves_as_the_kernel_does() {
+    let t = TempDir::new("link-walk");
+    for dir in ["a", "own"] {
+        std::fs::create_dir(t.join(dir)).unwrap();
+    }
+    std::os::unix::fs::symlink("../own", t.join("a/up")).unwrap();
+    std::os::unix::fs::symlink("loop2", t.join("loop1")).unwrap();
+    std::os::unix::fs::symlink("loop1", t.join("loop2")).unwrap();
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let bind = |path: &Path| {
+        spec(&format!(
+            "local = unix\nlocal.api = unix:{}",
+            path.display()
+        ))
+        .plan(&host)
+        .unwrap()
+        .bind()
+    };
+    let bound = bind(&t.join("a/up/api.sock")).unwrap();
+    assert!(t.join("own/api.sock").exists(), "made in own, through ..");
+    drop(bound);
+    let err = bind(&t.join("loop1/api.sock")).unwrap_err().to_string();
+    assert!(err.contains("symbolic links"), "{err}");
+}
