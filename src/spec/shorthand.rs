@@ -798,6 +798,14 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some((scheme, rest)) = text.split_once("://") {
         return foreign_url(scheme, rest);
     }
+    // `127.0.0.1:8080/`, `example.com:80/api`: an address and a URL's path.
+    if let Some((address, _)) = text.split_once('/')
+        && matches!(shorthand(address), Some(Ok(Value::Ip { .. })))
+    {
+        return Some(ForeignForm::UrlPath {
+            address: address.to_owned(),
+        });
+    }
     if let Some((protocol, port)) = text.split_once(':')
         && matches!(protocol, "tcp" | "udp" | "http" | "https")
         && !port.is_empty()
