@@ -486,10 +486,10 @@ impl<'a> At<'a> {
                 kind: found.file_type().into(),
             });
         }
-        match liveness(&self.reach()) {
-            Ok(Some(how)) => Err(UnixError::Live { path: path(), how }),
-            Ok(None) if stale == Stale::Refuse => Err(UnixError::Stale { path: path() }),
-            Ok(None) => {
+        match self.liveness(&found)? {
+            Some(how) => Err(UnixError::Live { path: path(), how }),
+            None if stale == Stale::Refuse => Err(UnixError::Stale { path: path() }),
+            None => {
                 let sticky = self.dir.stat_self().is_ok_and(|d| d.is_sticky());
                 if sticky && found.uid != effective_uid() {
                     return Err(UnixError::OthersStale {
@@ -509,11 +509,42 @@ impl<'a> At<'a> {
                     _ => Ok(()),
                 }
             }
-            Err(error) => Err(UnixError::Probe {
-                path: path(),
-                error,
-            }),
         }
+    }
+
+    /// Whether a socket is behind `found`, the file at the name: probed
+    /// through the directory's descriptor, or, where the name is too long
+    /// for that to fit a socket address, through a hard link to the file
+    /// made in a private directory and checked to be `found`. Never by the
+    /// path where the descriptor's path exists: a user who may write a
+    /// directory on the path could point it at a dead socket of theirs
+    /// between the look and the probe, and a live socket's file would be
+    /// taken for stale. Off Linux (no `/proc`) it goes by the path.
+    fn liveness(&self, found: &FileStat) -> Result<Option<Liveness>, UnixError> {
+        let probe = |error| UnixError::Probe {
+            path: self.path.to_owned(),
+            error,
+        };
+        if let Some(path) = through(&self.dir, self.name) {
+            return liveness(&path).map_err(probe);
+        }
+        if !fd_paths() {
+            return liveness(self.path).map_err(probe);
+        }
+        let private = PrivateDir::create(&self.dir, self.path)?;
+        let staged = OsStr::new(STAGED);
+        self.dir
+            .link(self.name, &private.dir, staged)
+            .map_err(os(Step::Examine))?;
+        if !private.dir.stat(staged).is_ok_and(|m| m.same_file(found)) {
+            return Err(UnixError::Replaced {
+                path: self.path.to_owned(),
+            });
+        }
+        // A private directory's name and `s` fit, as they do for a bind.
+        let path =
+            through(&private.dir, staged).unwrap_or_else(|| private.path(self.path).join(STAGED));
+        liveness(&path).map_err(probe)
     }
 
     /// The socket, made in a private directory, set up, listened on with
@@ -563,27 +594,32 @@ impl<'a> At<'a> {
         }
         Ok((socket, file))
     }
-
-    /// A path that reaches the name in the open directory: through the
-    /// descriptor on Linux when `/proc` is there, else the path itself.
-    fn reach(&self) -> PathBuf {
-        through(&self.dir, self.name).unwrap_or_else(|| self.path.to_owned())
-    }
 }
 
 /// `name` in `dir` through the descriptor (`/proc/self/fd/N/name`), when
 /// this system has that and the result fits a socket address.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn through(dir: &Dir, name: &OsStr) -> Option<PathBuf> {
-    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let mounted = *PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir());
     let path = dir.proc_path(name);
-    (mounted && SockAddr::unix(&path).is_ok()).then_some(path)
+    (fd_paths() && SockAddr::unix(&path).is_ok()).then_some(path)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 fn through(_: &Dir, _: &OsStr) -> Option<PathBuf> {
     None
+}
+
+/// Whether a name in an open directory has a path through its
+/// descriptor: on Linux and Android, while `/proc` is mounted.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn fd_paths() -> bool {
+    static PROC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn fd_paths() -> bool {
+    false
 }
 
 /// Whether a socket is behind the socket file at `path`; `None` when it is

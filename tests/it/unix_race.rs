@@ -269,3 +269,138 @@ fn attack(top: &Path) {
     }
     writeln!(out, "flips {flips} cleared {cleared}").unwrap();
 }
+
+/// The role of a child run of
+/// [`a_live_socket_with_a_long_name_is_never_taken_for_stale`].
+const LONG_ROLE: &str = "LISTENSPEC_RACE_LONG_ROLE";
+
+/// How many binds the server tries against the live socket, at most.
+const LONG_ROUNDS: usize = 2000;
+
+/// A socket name too long for the probe to go through the directory's
+/// descriptor (`/proc/self/fd/N/NAME` is past `sun_path`): a live socket's
+/// file there is never taken for stale, while nobody flips the directory
+/// on its path to a link of theirs to a dead socket of that name.
+#[test]
+fn a_live_socket_with_a_long_name_is_never_taken_for_stale() {
+    let name = format!("{}.sock", "l".repeat(87));
+    match std::env::var(LONG_ROLE).as_deref() {
+        Ok("server") => return serve_long(&PathBuf::from(std::env::var(DIR).unwrap()), &name),
+        Ok("attacker") => return flip(&PathBuf::from(std::env::var(DIR).unwrap())),
+        _ => {}
+    }
+    if !needs_root("a_live_socket_with_a_long_name_is_never_taken_for_stale") {
+        return;
+    }
+    // Short, so that the whole path fits `sun_path` though the name is long.
+    let top = PathBuf::from(format!("/tmp/lr{}", std::process::id() % 1000));
+    let _ = std::fs::remove_dir_all(&top);
+    let (work, real, dead) = (top.join("w"), top.join("w/p"), top.join("d"));
+    for d in [&top, &work, &real, &dead] {
+        std::fs::create_dir(d).unwrap();
+    }
+    for d in [&work, &real] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let live = UnixListener::bind(real.join(&name)).unwrap();
+    let live_ino = look(&real.join(&name)).unwrap().3;
+    drop(UnixListener::bind(dead.join(&name)).unwrap());
+    let test = "unix_race::a_live_socket_with_a_long_name_is_never_taken_for_stale";
+    let (mut attacker, mut attacker_out) = attacker(
+        test,
+        &[(LONG_ROLE, "attacker".as_ref()), (DIR, top.as_os_str())],
+        "attacking",
+    );
+    let server = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(LONG_ROLE, "server")
+        .env(DIR, &top)
+        .output()
+        .unwrap();
+    std::fs::write(top.join(STOP), "").unwrap();
+    let mut attacks = String::new();
+    attacker_out.read_to_string(&mut attacks).unwrap();
+    assert!(attacker.wait().unwrap().success(), "attacker: {attacks}");
+    let served = String::from_utf8_lossy(&server.stdout);
+    assert!(server.status.success(), "server: {served}");
+    eprintln!(
+        "unix race, long name: {}",
+        served.lines().find(|l| l.contains("server:")).unwrap_or("")
+    );
+    assert!(served.contains("server: bound 0 of"), "{served}");
+    assert!(!attacks.contains("flips 0"), "attacker: {attacks}");
+    assert_eq!(
+        look(&real.join(&name)).map(|l| l.3),
+        Some(live_ino),
+        "the live socket's file"
+    );
+    // Its socket gone, the file is stale, and the probe through the link
+    // made to it says so: the bind replaces it.
+    drop(live);
+    let spec: listenspec::ListenSpec = format!(
+        "local = unix\nlocal.api = unix:{}",
+        real.join(&name).display()
+    )
+    .parse()
+    .unwrap();
+    drop(listenspec::bind_all(&spec).unwrap());
+    std::fs::remove_dir_all(&top).unwrap();
+}
+
+/// The server's side: tries to bind the long name until `LONG_ROUNDS` or
+/// `SERVE_FOR`; every try should find the live socket.
+fn serve_long(top: &Path, name: &str) {
+    let spec: listenspec::ListenSpec = format!(
+        "local = unix\nlocal.api = unix:{}",
+        top.join("w/p").join(name).display()
+    )
+    .parse()
+    .unwrap();
+    let host = listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let plan = spec.plan(&host).unwrap();
+    let (mut bound, mut tries) = (0, 0);
+    let mut errors = std::collections::BTreeMap::new();
+    let start = Instant::now();
+    while tries < LONG_ROUNDS && start.elapsed() < SERVE_FOR {
+        tries += 1;
+        match plan.bind_inherited(Vec::new()) {
+            Ok(_) => bound += 1,
+            Err(e) => {
+                let what = match e.failures()[0].cause() {
+                    listenspec::bind::Cause::Unix(u) => crate::variant_name(u),
+                    other => crate::variant_name(other),
+                };
+                *errors.entry(what).or_insert(0) += 1;
+            }
+        }
+    }
+    println!("server: bound {bound} of {tries}; failures: {errors:?}");
+}
+
+/// The attacker's side, as nobody: the socket's directory moved aside and
+/// a link of nobody's to the dead socket's directory put in its place,
+/// then the directory back, until told to stop or `ATTACK_FOR`.
+fn flip(top: &Path) {
+    let (work, dead) = (top.join("w"), top.join("d"));
+    let (real, tmp, aside) = (work.join("p"), work.join(".l"), work.join(".a"));
+    let mut out = std::io::stdout();
+    writeln!(out, "attacking").unwrap();
+    let (start, stop) = (Instant::now(), top.join(STOP));
+    let mut flips = 0u64;
+    while start.elapsed() < ATTACK_FOR && !stop.exists() {
+        let _ = std::fs::remove_file(&tmp);
+        if symlink(&dead, &tmp).is_ok() && std::fs::rename(&real, &aside).is_ok() {
+            if std::fs::rename(&tmp, &real).is_ok() {
+                flips += 1;
+            }
+            std::thread::yield_now();
+            let _ = std::fs::remove_file(&real);
+            std::fs::rename(&aside, &real).unwrap();
+        }
+        std::thread::yield_now();
+    }
+    writeln!(out, "flips {flips}").unwrap();
+}
