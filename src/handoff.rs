@@ -713,7 +713,9 @@ impl Upgrader {
 
 /// The handoff's variable but for the successor's id, which the child
 /// writes after the `;` between fork and exec, as it writes `LISTEN_PID`:
-/// which sockets carry their file, `INDEX:DEV:INO` comma-separated. The
+/// which sockets carry their file, `INDEX:DEV:INO:PATH` comma-separated
+/// (the path's bytes in hexadecimal, so no byte of it reads as a
+/// separator). The
 /// successor takes it for a handoff only with its own id there, so a copy
 /// left in the environment of a process it starts later is none, and its
 /// predecessor may die before it reads it.
@@ -725,10 +727,21 @@ fn handoff_entry(sockets: &[Passed]) -> Vec<u8> {
         .filter_map(|(i, s)| {
             s.file
                 .as_ref()
-                .map(|(_, dev, ino, _)| format!("{i}:{dev}:{ino}"))
+                .map(|(path, dev, ino, _)| format!("{i}:{dev}:{ino}:{}", hex(path)))
         })
         .collect();
     format!("{HANDOFF_VAR}={};", files.join(",")).into_bytes()
+}
+
+/// A path's bytes in hexadecimal.
+#[cfg(unix)]
+fn hex(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str()
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The successor's environment: this process's, less what activation
@@ -813,7 +826,7 @@ pub fn notify_ready() -> io::Result<bool> {
         };
         // Serving now, alone or soon: the socket files handed over are
         // this process's to remove when it is done.
-        crate::bind::unix::SUCCESSOR_READY.store(true, std::sync::atomic::Ordering::SeqCst);
+        crate::bind::unix::successor_ready();
         Ok(told)
     }
     #[cfg(not(unix))]

@@ -67,11 +67,14 @@ pub struct Inherited {
 }
 
 /// What a predecessor said of one socket it handed over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Predecessor {
     /// The socket file's device and inode, for a Unix socket whose file
     /// goes along.
     pub(crate) file: Option<(u64, u64)>,
+    /// Where that file is, to remove it when this process's spec has the
+    /// socket no more.
+    pub(crate) path: Option<std::path::PathBuf>,
 }
 
 impl Inherited {
@@ -167,7 +170,7 @@ impl Inherited {
             local: self.local.clone(),
             ty: self.ty,
             kernel: self.kernel.clone(),
-            predecessor: self.predecessor,
+            predecessor: self.predecessor.clone(),
         })
     }
 
@@ -716,8 +719,12 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
                 .set_cloexec(true)
                 .map_err(|error| ActivationError::CloseOnExec { fd: number, error })?;
             let mut inherited = Inherited::new(announced.name(i), socket);
-            inherited.predecessor = handoff.as_ref().map(|files| Predecessor {
-                file: files.get(&i).copied(),
+            inherited.predecessor = handoff.as_ref().map(|files| {
+                let file = files.get(&i);
+                Predecessor {
+                    file: file.map(|f| (f.0, f.1)),
+                    path: file.and_then(|f| f.2.clone()),
+                }
             });
             Ok(inherited)
         })
@@ -738,22 +745,52 @@ fn for_me(value: &str, me: u32) -> Option<&str> {
     (pid.parse::<u32>().ok()? == me).then_some(files)
 }
 
-/// The device and inode of each handed-over socket's file, by the
-/// socket's index, from a predecessor's list (`INDEX:DEV:INO`,
-/// comma-separated). Entries that do not read so are skipped: at worst a
-/// file stays when this process ends.
+/// A handed-over socket's file: its device, its inode and, when the
+/// predecessor said, its path.
 #[cfg(unix)]
-fn handed_files(files: &str) -> std::collections::HashMap<usize, (u64, u64)> {
+type HandedFile = (u64, u64, Option<std::path::PathBuf>);
+
+/// The device, inode and path of each handed-over socket's file, by the
+/// socket's index, from a predecessor's list (`INDEX:DEV:INO:PATH`, the
+/// path in hexadecimal, comma-separated; `INDEX:DEV:INO` without it).
+/// Entries that do not read so are skipped: at worst a file stays when
+/// this process ends.
+#[cfg(unix)]
+fn handed_files(files: &str) -> std::collections::HashMap<usize, HandedFile> {
+    use std::os::unix::ffi::OsStringExt;
+
     files
         .split(',')
         .filter_map(|entry| {
             let mut parts = entry.split(':');
             let (index, dev, ino) = (parts.next()?, parts.next()?, parts.next()?);
+            let path = match parts.next() {
+                Some(hex) => Some(std::path::PathBuf::from(std::ffi::OsString::from_vec(
+                    unhex(hex)?,
+                ))),
+                None => None,
+            };
             if parts.next().is_some() {
                 return None;
             }
-            Some((index.parse().ok()?, (dev.parse().ok()?, ino.parse().ok()?)))
+            Some((
+                index.parse().ok()?,
+                (dev.parse().ok()?, ino.parse().ok()?, path),
+            ))
         })
+        .collect()
+}
+
+/// Bytes from hexadecimal, two digits each; `None` for anything else, or
+/// nothing at all.
+#[cfg(unix)]
+fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(hex.get(at..at + 2)?, 16).ok())
         .collect()
 }
 
@@ -774,12 +811,21 @@ mod tests {
     /// when the successor ends), never a panic, whatever its size.
     #[test]
     fn a_hostile_list_of_handed_files_is_skipped_not_trusted() {
-        let files = handed_files("0:1:2,x:1:2,1:2,2:3:4:5,3:-1:7,4:18446744073709551616:1,,5:8:9");
+        let files = handed_files(
+            "0:1:2,x:1:2,1:2,2:3:4:5,3:-1:7,4:18446744073709551616:1,,5:8:9,6:1:2:2f612e736f636b,7:1:2:zz,8:1:2:2f:0",
+        );
         let mut got: Vec<_> = files.into_iter().collect();
         got.sort_unstable();
-        assert_eq!(got, [(0, (1, 2)), (5, (8, 9))]);
+        assert_eq!(
+            got,
+            [
+                (0, (1, 2, None)),
+                (5, (8, 9, None)),
+                (6, (1, 2, Some("/a.sock".into())))
+            ]
+        );
         let huge = ",".repeat(1 << 20) + "7:1:1";
-        assert_eq!(handed_files(&huge).get(&7), Some(&(1, 1)));
+        assert_eq!(handed_files(&huge).get(&7), Some(&(1, 1, None)));
         assert!(handed_files("").is_empty());
     }
 

@@ -486,9 +486,9 @@ fn unix_fits(ep: &PlannedEndpoint, u: &crate::plan::UnixBind, inh: &Inherited) -
             .unix_path()
             .is_some_and(|p| unix::same_path(u.path(), &p))
             || matches!(
-                (inh.predecessor, u.path().file()),
-                (Some(activation::Predecessor { file: Some((dev, ino)) }), Some(path))
-                    if unix::is_handed_file(path, dev, ino)
+                (&inh.predecessor, u.path().file()),
+                (Some(activation::Predecessor { file: Some((dev, ino)), .. }), Some(path))
+                    if unix::is_handed_file(path, *dev, *ino)
             ));
     // No socket activation, so nothing is inherited, off Unix.
     #[cfg(not(unix))]
@@ -643,6 +643,17 @@ fn hand_back(inh: Inherited, handed_back: &mut Vec<(Option<Transport>, BindTarge
     if let Some(addr) = inh.addr {
         handed_back.push((inh.transport, BindTarget::Ip(addr)));
     }
+    // A Unix socket's file is stale once this process is ready and the
+    // predecessor stops serving: removed then, if it is still that file.
+    #[cfg(unix)]
+    if let Some(activation::Predecessor {
+        file: Some((dev, ino)),
+        path: Some(path),
+    }) = &inh.predecessor
+        && let Some(file) = unix::SocketFile::adopt(path, *dev, *ino, false)
+    {
+        unix::retire(file);
+    }
 }
 
 /// Whether a socket the predecessor keeps at `kept` holds `want` for
@@ -788,6 +799,7 @@ fn place_unix(
             (
                 Some(activation::Predecessor {
                     file: Some((dev, ino)),
+                    ..
                 }),
                 Some(path),
             ) => SocketFile::adopt(path, dev, ino, ep.options().keep_file),

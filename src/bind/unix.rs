@@ -74,7 +74,34 @@ pub struct SocketFile {
 /// Whether this process, a successor, has told its predecessor it is
 /// ready (or found it gone): from then on the socket files it adopted are
 /// its own to remove.
-pub(crate) static SUCCESSOR_READY: AtomicBool = AtomicBool::new(false);
+static SUCCESSOR_READY: AtomicBool = AtomicBool::new(false);
+
+/// The files of a predecessor's Unix sockets this process's spec does not
+/// have (an endpoint dropped or moved): the predecessor serves on them
+/// until this process is ready, and then they are stale.
+static RETIRED: std::sync::Mutex<Vec<SocketFile>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps a retired socket file until [`successor_ready`], which removes it
+/// if it is still that file.
+pub(crate) fn retire(file: SocketFile) {
+    RETIRED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(file);
+}
+
+/// This process, a successor, is ready: the socket files it adopted are
+/// its own to remove from now on, and those it retired go now.
+#[cfg(feature = "handoff")]
+pub(crate) fn successor_ready() {
+    SUCCESSOR_READY.store(true, Ordering::SeqCst);
+    let retired = std::mem::take(
+        &mut *RETIRED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    drop(retired);
+}
 
 impl SocketFile {
     /// The socket file's path.

@@ -770,7 +770,17 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
             gram.display()
         )
     };
-    std::fs::write(&spec, with("local.gone = http:0")).unwrap();
+    // A Unix endpoint the next spec drops: its file stays while the
+    // predecessor serves on it, and goes once the successor is ready.
+    let old = dir.join("old.sock");
+    std::fs::write(
+        &spec,
+        with(&format!(
+            "local.gone = http:0\nfiles.old = http:{}",
+            old.display()
+        )),
+    )
+    .unwrap();
     let first = start(&spec, &log, &[]);
     let kept = bound_addr(&log, "local.kept", 0);
     let gone = bound_addr(&log, "local.gone", 0);
@@ -804,6 +814,10 @@ fn an_upgrade_to_a_changed_spec_keeps_opens_and_closes() {
     let next = wait_generation(kept, 1);
     let _last = Last(next);
     wait_ended(pid);
+    assert!(
+        !old.exists(),
+        "the file of a Unix endpoint the new spec dropped is gone"
+    );
     let (ok, failures) = load.end();
     assert!(failures.is_empty(), "{failures:?}");
     assert!(ok > 0);
