@@ -923,6 +923,12 @@ pub enum UnixError {
         /// The OS error.
         error: io::Error,
     },
+    /// An abstract name another socket is bound to: another instance is
+    /// running (an abstract socket has no file to be stale).
+    AbstractTaken {
+        /// The name, without its `@`.
+        name: String,
+    },
     /// An abstract name, on an OS without the abstract namespace.
     AbstractUnsupported {
         /// The name.
@@ -949,6 +955,11 @@ impl fmt::Display for UnixError {
                 f,
                 "another instance is running on {}: {how}",
                 Escaped(path.display())
+            ),
+            UnixError::AbstractTaken { name } => write!(
+                f,
+                "another instance is running on @{}: a socket is bound to that abstract name, which has no file to be stale",
+                Escaped(name)
             ),
             UnixError::PredecessorHolds { path, pid } => write!(
                 f,
@@ -1048,6 +1059,10 @@ impl UnixError {
             UnixError::Replaced { .. } => "another process changes files in that directory; give the service a directory only it may write to (RuntimeDirectory= in the unit)".to_owned(),
             UnixError::UntrustedLink { .. } => "another user changes the directories on the socket's path (the plan saw no such link): give the service a directory only it and root may write to (RuntimeDirectory= in the unit), reached by no other user's link".to_owned(),
             UnixError::Os { step, error } => step.fix(error),
+            UnixError::AbstractTaken { name } => format!(
+                "stop the other instance first (`ss -xlp | grep '@{}'` shows which process holds it), or give this one another name",
+                Escaped(name)
+            ),
             UnixError::AbstractUnsupported { .. } => "use a socket file path (/run/NAME/app.sock) instead of an abstract name".to_owned(),
             UnixError::Unsupported { .. } => "use a TCP endpoint on loopback on this OS".to_owned(),
         }

@@ -802,7 +802,15 @@ fn open_abstract(name: &str, stream: bool, backlog: i32) -> Result<Socket, UnixE
     // A leading NUL is the abstract namespace: unix(7).
     let addr = SockAddr::unix(OsStr::from_bytes(&bytes)).map_err(os(Step::Bind))?;
     let socket = new_socket(stream)?;
-    socket.bind(&addr).map_err(os(Step::Bind))?;
+    socket.bind(&addr).map_err(|error| match error.kind() {
+        io::ErrorKind::AddrInUse => UnixError::AbstractTaken {
+            name: name.to_owned(),
+        },
+        _ => UnixError::Os {
+            step: Step::Bind,
+            error,
+        },
+    })?;
     if stream {
         socket.listen(backlog).map_err(os(Step::Listen))?;
     }

@@ -781,16 +781,19 @@ fn abstract_sockets_bind_and_accept() {
     let mut buf = [0; 4];
     conn.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"ping");
-    // A name in use is an OS error on that name.
+    // A name in use is another instance running, as a live socket's file
+    // is: an abstract name has no file to be stale.
     let err = bind(&[format!("local.again = unix:@{name}")]).unwrap_err();
     assert!(
-        matches!(unix_error(&err), UnixError::Os { error, .. } if error.kind() == std::io::ErrorKind::AddrInUse),
+        matches!(unix_error(&err), UnixError::AbstractTaken { name: n } if *n == name),
         "{err}"
     );
-    assert_eq!(
-        err.failures()[0].os_error().map(std::io::Error::kind),
-        Some(std::io::ErrorKind::AddrInUse)
+    let shown = err.to_string();
+    assert!(
+        shown.contains(&format!("another instance is running on @{name}")),
+        "{shown}"
     );
+    assert!(!shown.contains("a file appeared"), "{shown}");
     let log = bound
         .take::<WithFile<std::os::unix::net::UnixDatagram>>("local", "log")
         .unwrap();
