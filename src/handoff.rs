@@ -42,7 +42,8 @@
 //! mistake) fails its start-up as it would a fresh one, and this process
 //! keeps serving. A Unix socket file goes with its socket: once the
 //! successor is ready this process no longer removes it, and the successor
-//! removes it when it ends.
+//! removes it when it ends (the file of an endpoint its spec dropped, as
+//! soon as it is ready).
 //!
 //! # A server that upgrades on SIGHUP
 //!
