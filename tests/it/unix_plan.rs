@@ -634,6 +634,7 @@ fn the_table_and_json_say_what_a_unix_socket_is() {
 /// The role of a child run of
 /// [`a_server_not_root_follows_roots_links_and_its_own_and_no_others`],
 /// with the socket paths it binds.
+#[cfg(unix)]
 const LINKS_ROLE: &str = "LISTENSPEC_LINKS_ROLE";
 
 /// A server that is not root follows root's links and its own user's to
