@@ -1099,12 +1099,16 @@ fn redis_bind(text: &str) -> Option<ForeignForm> {
 fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
     let words: Vec<&str> = text
         .split_ascii_whitespace()
-        .flat_map(|w| match w.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => [flag, value].into_iter().take(2),
-            Some((key, value)) if let Some(flag) = variable_flag(key) => {
-                [flag, value].into_iter().take(2)
+        .flat_map(|w| {
+            let flag = match w.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => Some((flag, value)),
+                Some((key, value)) => variable_flag(key).map(|flag| (flag, value)),
+                None => None,
+            };
+            match flag {
+                Some((flag, value)) => [flag, value].into_iter().take(2),
+                None => [w, ""].into_iter().take(1),
             }
-            _ => [w, ""].into_iter().take(1),
         })
         .collect();
     if words.iter().any(|w| matches!(*w, "--uds" | "--fd")) {
