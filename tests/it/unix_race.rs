@@ -191,11 +191,7 @@ fn serve(top: &Path) {
                 drop(b);
             }
             Err(e) => {
-                let what = match e.failures()[0].cause() {
-                    listenspec::bind::Cause::Unix(u) => crate::variant_name(u),
-                    other => crate::variant_name(other),
-                };
-                *errors.entry(what).or_insert(0) += 1;
+                *errors.entry(cause_name(&e)).or_insert(0) += 1;
                 // Mostly the attacker's link or root's file at the path:
                 // let it move on.
                 std::thread::sleep(Duration::from_micros(100));
@@ -255,15 +251,8 @@ fn attack(top: &Path) {
         // of nobody's to root's victims, then the directory back: a
         // removal or chmod by path meanwhile would land on root's file of
         // the same name there.
-        let (tmp, aside) = (work.join(".p.lnk"), work.join(".p.aside"));
-        let _ = std::fs::remove_file(&tmp);
-        if symlink(&victims, &tmp).is_ok() && std::fs::rename(&real, &aside).is_ok() {
-            if std::fs::rename(&tmp, &real).is_ok() {
-                flips += 1;
-            }
-            std::thread::yield_now();
-            let _ = std::fs::remove_file(&real);
-            std::fs::rename(&aside, &real).unwrap();
+        if flip_once(&real, &victims) {
+            flips += 1;
         }
         std::thread::yield_now();
     }
@@ -368,13 +357,7 @@ fn serve_long(top: &Path, name: &str) {
         tries += 1;
         match plan.bind_inherited(Vec::new()) {
             Ok(_) => bound += 1,
-            Err(e) => {
-                let what = match e.failures()[0].cause() {
-                    listenspec::bind::Cause::Unix(u) => crate::variant_name(u),
-                    other => crate::variant_name(other),
-                };
-                *errors.entry(what).or_insert(0) += 1;
-            }
+            Err(e) => *errors.entry(cause_name(&e)).or_insert(0) += 1,
         }
     }
     println!("server: bound {bound} of {tries}; failures: {errors:?}");
@@ -384,23 +367,40 @@ fn serve_long(top: &Path, name: &str) {
 /// a link of nobody's to the dead socket's directory put in its place,
 /// then the directory back, until told to stop or `ATTACK_FOR`.
 fn flip(top: &Path) {
-    let (work, dead) = (top.join("w"), top.join("d"));
-    let (real, tmp, aside) = (work.join("p"), work.join(".l"), work.join(".a"));
     let mut out = std::io::stdout();
     writeln!(out, "attacking").unwrap();
     let (start, stop) = (Instant::now(), top.join(STOP));
     let mut flips = 0u64;
     while start.elapsed() < ATTACK_FOR && !stop.exists() {
-        let _ = std::fs::remove_file(&tmp);
-        if symlink(&dead, &tmp).is_ok() && std::fs::rename(&real, &aside).is_ok() {
-            if std::fs::rename(&tmp, &real).is_ok() {
-                flips += 1;
-            }
-            std::thread::yield_now();
-            let _ = std::fs::remove_file(&real);
-            std::fs::rename(&aside, &real).unwrap();
+        if flip_once(&top.join("w/p"), &top.join("d")) {
+            flips += 1;
         }
         std::thread::yield_now();
     }
     writeln!(out, "flips {flips}").unwrap();
+}
+
+/// The directory `dir` moved aside and a link of this user's to `target`
+/// put in its place for a moment, then the directory back; whether the
+/// link was in place.
+fn flip_once(dir: &Path, target: &Path) -> bool {
+    let (tmp, aside) = (dir.with_extension("lnk"), dir.with_extension("aside"));
+    let _ = std::fs::remove_file(&tmp);
+    if symlink(target, &tmp).is_err() || std::fs::rename(dir, &aside).is_err() {
+        return false;
+    }
+    let flipped = std::fs::rename(&tmp, dir).is_ok();
+    std::thread::yield_now();
+    let _ = std::fs::remove_file(dir);
+    std::fs::rename(&aside, dir).unwrap();
+    flipped
+}
+
+/// A failed bind's first cause, by its variant's name (a Unix socket's
+/// error by its own).
+fn cause_name(e: &listenspec::bind::BindError) -> String {
+    match e.failures()[0].cause() {
+        listenspec::bind::Cause::Unix(u) => crate::variant_name(u),
+        other => crate::variant_name(other),
+    }
 }
