@@ -2891,7 +2891,7 @@ fn may_be_public(selectors: &str) -> &'static str {
 /// Whether an option after an address is one of this grammar's network
 /// options (`expose=`, `advertise URL`, `shared`), which no other
 /// program's listen line has.
-fn is_network_option(option: &str) -> bool {
+pub(crate) fn is_network_option(option: &str) -> bool {
     option.starts_with("expose=") || option.starts_with("advertise") || option == "shared"
 }
 

@@ -709,8 +709,8 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     | "defer-accept"
                     | "strict-sni"
                     | "device"
-                    | "shared"
-            ) || o.contains(' ')
+            ) || super::error::is_network_option(o)
+                || o.contains(' ')
                 || o.strip_prefix("device=").is_some_and(is_ifname)
                 || [
                     "ipv6only=",
@@ -721,13 +721,10 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     "so_keepalive=",
                     "setfib=",
                     "accept_filter=",
-                    // This grammar's own, for a socket file, and its
-                    // network's.
+                    // This grammar's own, for a socket file.
                     "mode=",
                     "owner=",
                     "group=",
-                    "expose=",
-                    "advertise",
                 ]
                 .iter()
                 .any(|prefix| o.starts_with(prefix))
