@@ -204,9 +204,6 @@ fn a_bind_errors_debug_is_its_message_and_the_alternate_its_fields() {
 }
 
 fn plan_on_lo(spec: &ListenSpec) -> Plan {
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     spec.plan(&host).unwrap()
 }

@@ -150,10 +150,7 @@ fn a_misspelt_network_in_a_later_layer_is_told_the_one_meant() {
         .text("--listen #1", "opps = 127.0.0.3")
         .build()
         .unwrap();
-    let host = listenspec::Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     let plan = spec.plan(&host).unwrap();
     let warnings: Vec<String> = plan.warnings().iter().map(|w| w.to_string()).collect();
     assert_eq!(
@@ -179,10 +176,7 @@ fn a_misspelt_network_in_a_later_layer_is_told_the_one_meant() {
 /// networks).
 #[test]
 fn a_network_without_endpoints_is_guessed_among_256_networks_and_no_more() {
-    let host = listenspec::Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     for (networks, guessed) in [(256, true), (257, false)] {
         let mut text =
             String::from("ops = loopback shared\nops.m = tcp:0\nopps = loopback shared\n");
@@ -510,10 +504,7 @@ fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_s
 #[test]
 fn a_one_address_flag_on_a_config_network_s_address_is_told_the_statement_form() {
     use listenspec::plan::ProblemKind;
-    let host = listenspec::Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     // The fix of the first problem of the kind `is_kind` picks.
     let fix_of = |flag: &str, is_kind: fn(&ProblemKind) -> bool| {
         let spec = Layers::new()

@@ -36,6 +36,15 @@ mod wait;
 mod watch;
 mod windows;
 
+/// A made-up host of loopback alone, for plans whose addresses do not
+/// matter (a Unix socket's, say).
+pub fn loopback_host() -> listenspec::Host {
+    listenspec::Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap()
+}
+
 /// An enum value's variant name, as the data files write it: `NoMatch` from
 /// `NoMatch { .. }`, `BadPorts` from `BadPorts("x")`.
 pub fn variant_name(value: &impl std::fmt::Debug) -> String {

@@ -281,10 +281,7 @@ fn time_may_fix_the_host_coming_up_and_nothing_else() {
 /// known only once bound, and `with_port` completes the URL with it.
 #[test]
 fn an_advertised_url_waits_for_the_port_only_when_the_os_picks_it() {
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     let spec: ListenSpec = "local = 127.0.0.1; local.fixed = http:8080; local.any = http:0"
         .parse()
         .unwrap();

@@ -18,10 +18,7 @@ use {
 };
 
 fn bind(spec: &str) -> Bound {
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     let spec: ListenSpec = spec.parse().unwrap();
     listenspec::plan(&spec, &host)
         .unwrap()

@@ -361,10 +361,7 @@ mod inside {
 
         let bound = listenspec::plan(
             &spec("local = 127.0.0.1 advertise quiet.test:9\nlocal.raw = tcp:0"),
-            &Host::builder()
-                .interface("lo", 1, ["127.0.0.1/8"])
-                .build()
-                .unwrap(),
+            &crate::loopback_host(),
         )
         .unwrap()
         .bind_inherited(Vec::new())
@@ -392,10 +389,7 @@ mod inside {
             &spec(&format!(
                 "local = 127.0.0.1\nlocal.raw = tcp:{port} advertise near.test:{port}"
             )),
-            &Host::builder()
-                .interface("lo", 1, ["127.0.0.1/8"])
-                .build()
-                .unwrap(),
+            &crate::loopback_host(),
         )
         .unwrap()
         .bind_inherited(Vec::new())

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use listenspec::bind::{BindError, BindTarget, Cause, FileKind, Inherited, UnixError};
 use listenspec::probe::Outcome;
 use listenspec::spec::UnixPath;
-use listenspec::{Host, ListenSpec, Plan};
+use listenspec::{ListenSpec, Plan};
 
 use crate::TempDir;
 use crate::examples::{Running, example};
@@ -32,10 +32,7 @@ fn spec(lines: &[String]) -> ListenSpec {
 
 /// The plan of `lines` on a host with only loopback.
 fn plan(lines: &[String]) -> Plan {
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     spec(lines).plan(&host).unwrap()
 }
 
@@ -836,10 +833,7 @@ fn rollback_in_a_quiet_process() {
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let busy_fd = 1;
     let port = busy.local_addr().unwrap().port();
-    let host = Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     let text: ListenSpec = format!(
         "local = unix\nlo = 127.0.0.1\nlocal.api = unix:{}\nlocal.log = unixgram:{} mode=600\nlocal.keep = unix:{} keep-file\nlo.ok = tcp:0\nlo.web = http:{port}",
         dir.join("api.sock").display(),

@@ -283,10 +283,7 @@ fn a_path_through_another_users_link_is_an_error_captured_and_replayed() {
         )),
         "{err}"
     );
-    let unseen = listenspec::Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let unseen = crate::loopback_host();
     let err = chained.plan(&unseen).unwrap().bind().unwrap_err();
     let shown = err.to_string();
     assert!(
@@ -646,10 +643,7 @@ fn a_server_not_root_follows_roots_links_and_its_own_and_no_others() {
     let test = "unix_plan::a_server_not_root_follows_roots_links_and_its_own_and_no_others";
     if let Some(paths) = std::env::var_os(LINKS_ROLE) {
         // The server, as nobody: binds each path, says what became of it.
-        let host = listenspec::Host::builder()
-            .interface("lo", 1, ["127.0.0.1/8"])
-            .build()
-            .unwrap();
+        let host = crate::loopback_host();
         for path in std::env::split_paths(&paths) {
             let line = format!("local = unix\nlocal.api = unix:{}", path.display());
             match spec(&line).plan(&host).unwrap().bind() {
@@ -718,10 +712,7 @@ fn a_socket_path_through_links_resolves_as_the_kernel_does() {
     std::os::unix::fs::symlink("../own", t.join("a/up")).unwrap();
     std::os::unix::fs::symlink("loop2", t.join("loop1")).unwrap();
     std::os::unix::fs::symlink("loop1", t.join("loop2")).unwrap();
-    let host = listenspec::Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     let bind = |path: &Path| {
         spec(&format!(
             "local = unix\nlocal.api = unix:{}",

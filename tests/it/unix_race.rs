@@ -345,10 +345,7 @@ fn serve_long(top: &Path, name: &str) {
     )
     .parse()
     .unwrap();
-    let host = listenspec::Host::builder()
-        .interface("lo", 1, ["127.0.0.1/8"])
-        .build()
-        .unwrap();
+    let host = crate::loopback_host();
     let plan = spec.plan(&host).unwrap();
     let (mut bound, mut tries) = (0, 0);
     let mut errors = std::collections::BTreeMap::new();
