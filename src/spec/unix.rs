@@ -305,6 +305,8 @@ mod tests {
             ("/../x.sock", "unix:%2F../x.sock"),
             ("/a/./b/../c.sock", "unix:/a%2F./b%2F../c.sock"),
             ("/a b/%?#.sock", "unix:/a%20b/%25%3F%23.sock"),
+            // Every byte but letters, digits, `-._~` and `/`, as README says.
+            ("/a:b@c~d_e-f.1.sock", "unix:/a%3Ab%40c~d_e-f.1.sock"),
         ];
         for (path, want) in cases {
             let path = UnixPath::File(path.into());
