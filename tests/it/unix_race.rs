@@ -90,31 +90,18 @@ fn a_socket_file_holds_against_an_attacker() {
         })
         .collect();
 
-    let test = "unix_race::a_socket_file_holds_against_an_attacker";
-    let (mut attacker, mut attacker_out) = attacker(
-        test,
-        &[(ROLE, "attacker".as_ref()), (DIR, top.0.as_os_str())],
-        "attacking",
-    );
-
     // The server: root, with a umask that would leave a socket open to
     // everyone if its mode were set late.
-    let server = Command::new("/bin/sh")
+    let mut server = Command::new("/bin/sh");
+    server
         .args(["-c", "umask 000; exec \"$@\"", "sh"])
-        .arg(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(ROLE, "server")
-        .env(DIR, &top.0)
-        .output()
-        .unwrap();
-    // Told to stop, the attacker says how often it flipped the directory
-    // and ends; it ends by itself after `ATTACK_FOR` in any case.
-    std::fs::write(top.join(STOP), "").unwrap();
-    let mut attacks = String::new();
-    attacker_out.read_to_string(&mut attacks).unwrap();
-    assert!(attacker.wait().unwrap().success(), "attacker: {attacks}");
-    let served = String::from_utf8_lossy(&server.stdout);
-    assert!(server.status.success(), "server: {served}");
+        .arg(std::env::current_exe().unwrap());
+    let (attacks, served) = race(
+        "unix_race::a_socket_file_holds_against_an_attacker",
+        ROLE,
+        &top.0,
+        server,
+    );
 
     // The attack ran, and so did the server, often enough to mean something.
     let bound = served
@@ -157,6 +144,32 @@ fn a_socket_file_holds_against_an_attacker() {
     assert_eq!(before, after, "a victim changed");
     let names = std::fs::read_dir(&victims).unwrap().count();
     assert_eq!(names, before.len(), "a file appeared among the victims");
+}
+
+/// Runs `test` of this binary twice at once in `top`: as the attacker (as
+/// nobody), and as the server by `server` (this binary, or a shell that
+/// starts it). Told to stop when the server is done, the attacker says how
+/// often it attacked and ends; it ends by itself after `ATTACK_FOR` in any
+/// case. What each printed, both having succeeded.
+fn race(test: &str, role: &str, top: &Path, mut server: Command) -> (String, String) {
+    let (mut attacker, mut attacker_out) = attacker(
+        test,
+        &[(role, "attacker".as_ref()), (DIR, top.as_os_str())],
+        "attacking",
+    );
+    let server = server
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(role, "server")
+        .env(DIR, top)
+        .output()
+        .unwrap();
+    std::fs::write(top.join(STOP), "").unwrap();
+    let mut attacks = String::new();
+    attacker_out.read_to_string(&mut attacks).unwrap();
+    assert!(attacker.wait().unwrap().success(), "attacker: {attacks}");
+    let served = String::from_utf8_lossy(&server.stdout).into_owned();
+    assert!(server.status.success(), "server: {served}");
+    (attacks, served)
 }
 
 /// The server's side: bind both sockets and drop them until `ROUNDS`
@@ -294,24 +307,12 @@ fn a_live_socket_with_a_long_name_is_never_taken_for_stale() {
     let live = UnixListener::bind(real.join(&name)).unwrap();
     let live_ino = look(&real.join(&name)).unwrap().3;
     drop(UnixListener::bind(dead.join(&name)).unwrap());
-    let test = "unix_race::a_live_socket_with_a_long_name_is_never_taken_for_stale";
-    let (mut attacker, mut attacker_out) = attacker(
-        test,
-        &[(LONG_ROLE, "attacker".as_ref()), (DIR, top.as_os_str())],
-        "attacking",
+    let (attacks, served) = race(
+        "unix_race::a_live_socket_with_a_long_name_is_never_taken_for_stale",
+        LONG_ROLE,
+        &top,
+        Command::new(std::env::current_exe().unwrap()),
     );
-    let server = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(LONG_ROLE, "server")
-        .env(DIR, &top)
-        .output()
-        .unwrap();
-    std::fs::write(top.join(STOP), "").unwrap();
-    let mut attacks = String::new();
-    attacker_out.read_to_string(&mut attacks).unwrap();
-    assert!(attacker.wait().unwrap().success(), "attacker: {attacks}");
-    let served = String::from_utf8_lossy(&server.stdout);
-    assert!(server.status.success(), "server: {served}");
     eprintln!(
         "unix race, long name: {}",
         served.lines().find(|l| l.contains("server:")).unwrap_or("")
