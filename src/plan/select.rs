@@ -436,13 +436,20 @@ fn match_host<'h>(
     let mut seen = view.lists_an_address_twice().then(HashSet::new);
     // Nor may it keep one an exclude takes on another interface: a socket
     // on the address is reached through both (`!if:eth0` where eth0 and
-    // eth1 hold 198.51.100.10 removes it).
-    let excluded_keys: HashSet<_> = match seen {
-        Some(_) if !excludes.is_empty() => (view.addrs.iter())
-            .filter(|a| excluded(a, excludes, lookups))
-            .map(HostAddr::key)
-            .collect(),
-        _ => HashSet::new(),
+    // eth1 hold 198.51.100.10 removes it). Judged once per entry, here
+    // where a host lists an address twice, in the loop elsewhere.
+    let excluded_keys: Option<HashSet<_>> = match seen {
+        Some(_) if !excludes.is_empty() => Some(
+            (view.addrs.iter())
+                .filter(|a| excluded(a, excludes, lookups))
+                .map(HostAddr::key)
+                .collect(),
+        ),
+        _ => None,
+    };
+    let is_excluded = |a: &HostAddr| match &excluded_keys {
+        Some(keys) => keys.contains(&a.key()),
+        None => excluded(a, excludes, lookups),
     };
     for a in &view.addrs {
         let (iface, ip) = (a.iface, a.net.addr());
@@ -450,10 +457,7 @@ fn match_host<'h>(
             continue;
         };
         // Excludes first, so `!if:eth3` silences a down eth3.
-        if excluded(a, excludes, lookups)
-            || excluded_keys.contains(&a.key())
-            || net.family_filter().is_some_and(|f| f != Family::of(ip))
-        {
+        if is_excluded(a) || net.family_filter().is_some_and(|f| f != Family::of(ip)) {
             m.removed.push(ip);
             continue;
         }
