@@ -1633,6 +1633,18 @@ pub enum ForeignForm {
         /// How many values there are.
         count: usize,
     },
+    /// One value with a comma before or after it (`:8080,`), as a list in
+    /// another syntax leaves.
+    StrayComma {
+        /// The value.
+        value: String,
+    },
+    /// A socket path with a space in it (`/tmp/my app.sock`), which a
+    /// spec cannot hold: spaces separate values.
+    SpacedPath {
+        /// The path, its spaces turned to `_`.
+        suggested: String,
+    },
     /// Docker's port mapping, `[HOST_IP:]PUBLISHED:PORT`: the port the
     /// server listens on is the last.
     PortMapping {
@@ -1859,6 +1871,10 @@ impl ForeignForm {
             ForeignForm::Spaced { count } => {
                 format!("{count} addresses in one value, separated by spaces")
             }
+            ForeignForm::StrayComma { .. } => "one value with a comma beside it".to_owned(),
+            ForeignForm::SpacedPath { .. } => {
+                "a socket path with a space in it, which a spec cannot hold (spaces separate values)".to_owned()
+            }
             ForeignForm::HostAndPort { .. } => {
                 "a command line or an environment that gives the address and the port apart, in two flags or two variables".to_owned()
             }
@@ -2049,6 +2065,10 @@ impl ForeignForm {
             ),
             ForeignForm::HostAndPort { host, port } => {
                 format!("{}:{port}, the address and the port in one value", bracketed(host))
+            }
+            ForeignForm::StrayComma { value } => format!("{value} alone"),
+            ForeignForm::SpacedPath { suggested } => {
+                format!("a path without spaces, like {suggested}")
             }
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()

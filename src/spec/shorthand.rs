@@ -399,6 +399,54 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     Some(ip_value(text, protocol, host, &port))
 }
 
+/// nginx's and HAProxy's own words after an address, and this grammar's
+/// options, so that a stray word is not called one; HAProxy's keywords
+/// that take a value (`crt`) and `advertise` too.
+fn is_option_word(o: &str) -> bool {
+    HAPROXY_VALUED.contains(&o)
+        || o == "advertise"
+        || matches!(
+            o,
+            "default_server"
+                | "ssl"
+                | "http2"
+                | "http3"
+                | "quic"
+                | "proxy_protocol"
+                | "deferred"
+                | "bind"
+                | "reuseport"
+                | "v4v6"
+                | "v6only"
+                | "transparent"
+                | "freebind"
+                | "udp"
+                | "accept-proxy"
+                | "tfo"
+                | "defer-accept"
+                | "strict-sni"
+                | "device"
+        )
+        || super::error::is_network_option(o)
+        || o.strip_prefix("device=").is_some_and(is_ifname)
+        || [
+            "ipv6only=",
+            "backlog=",
+            "rcvbuf=",
+            "sndbuf=",
+            "fastopen=",
+            "so_keepalive=",
+            "setfib=",
+            "accept_filter=",
+            // This grammar's own, for a socket file.
+            "mode=",
+            "owner=",
+            "group=",
+        ]
+        .iter()
+        .any(|prefix| o.starts_with(prefix))
+}
+
 /// Whether `options` (after an address) are HAProxy's `bind` keywords
 /// rather than nginx's `listen` parameters: one nginx has none of.
 pub(crate) fn is_haproxys(options: &[String]) -> bool {
@@ -663,6 +711,17 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         };
         let count = values().count();
         let each_one = values().all(is_value);
+        // `/tmp/my app.sock`: after a path, a word that is no address, path
+        // or option of its own (a host name without a port is a value
+        // only in another program's form) is the rest of the path.
+        let mut words = text.split_ascii_whitespace();
+        if words.next().is_some_and(UnixPath::looks_like)
+            && words.all(|w| shorthand(w).is_none() && !w.contains('=') && !is_option_word(w))
+        {
+            return Some(ForeignForm::SpacedPath {
+                suggested: text.split_ascii_whitespace().collect::<Vec<_>>().join("_"),
+            });
+        }
         if count > 1 && each_one {
             return Some(if text.contains(',') {
                 ForeignForm::List { count }
@@ -685,50 +744,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                 options.push(word.to_owned());
             }
         }
-        // nginx's and HAProxy's own words, so that a stray word is not
-        // called one.
-        let option_like = |o: &String| {
-            matches!(
-                o.as_str(),
-                "default_server"
-                    | "ssl"
-                    | "http2"
-                    | "http3"
-                    | "quic"
-                    | "proxy_protocol"
-                    | "deferred"
-                    | "bind"
-                    | "reuseport"
-                    | "v4v6"
-                    | "v6only"
-                    | "transparent"
-                    | "freebind"
-                    | "udp"
-                    | "accept-proxy"
-                    | "tfo"
-                    | "defer-accept"
-                    | "strict-sni"
-                    | "device"
-            ) || super::error::is_network_option(o)
-                || o.contains(' ')
-                || o.strip_prefix("device=").is_some_and(is_ifname)
-                || [
-                    "ipv6only=",
-                    "backlog=",
-                    "rcvbuf=",
-                    "sndbuf=",
-                    "fastopen=",
-                    "so_keepalive=",
-                    "setfib=",
-                    "accept_filter=",
-                    // This grammar's own, for a socket file.
-                    "mode=",
-                    "owner=",
-                    "group=",
-                ]
-                .iter()
-                .any(|prefix| o.starts_with(prefix))
-        };
+        let option_like = |o: &String| is_option_word(o) || o.contains(' ');
         let is_address = is_value(address);
         return (is_address && !options.is_empty() && options.iter().all(option_like)).then(|| {
             ForeignForm::WithOptions {
@@ -738,9 +754,18 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         });
     }
     if text.contains(',') {
-        let count = text.split(',').count();
-        let each_one = text.split(',').all(is_value);
-        return each_one.then_some(ForeignForm::List { count });
+        // A comma a list left before or after the one value (`:8080,`).
+        let values = || text.split(',').filter(|v| !v.is_empty());
+        let count = values().count();
+        if count == 0 || !values().all(is_value) {
+            return None;
+        }
+        return Some(match values().next() {
+            Some(value) if count == 1 => ForeignForm::StrayComma {
+                value: value.to_owned(),
+            },
+            _ => ForeignForm::List { count },
+        });
     }
     if let Some((path, mode)) = text.rsplit_once('|') {
         // `unix:///run/app.sock|0660`: the URL's path.
@@ -1894,7 +1919,7 @@ fn from_socket_addr(text: &str) -> Option<(Protocol, Host, String)> {
                 return None;
             } else if let Some(ip) = url_spelling(host) {
                 (Host::UrlSpelling(host.to_owned(), ip), port)
-            } else if is_host_name(host)
+            } else if is_host_name(host.strip_suffix('.').unwrap_or(host))
                 && host.parse::<Protocol>().is_err()
                 && !is_network_word(host)
             {
@@ -1990,6 +2015,23 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
             text
         }
     };
+    // A port no port can be (`:65536`) fails the URL parser: the URL is
+    // read with another in its place, and the port's own error says why.
+    let start = text.find("://")? + 3;
+    let authority = text[start..].split(['/', '?']).next().unwrap_or_default();
+    let end = start + authority.len();
+    let too_big = authority
+        .rsplit_once(':')
+        .map(|(_, port)| port)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_err());
+    let with_port;
+    let text = match too_big {
+        Some(port) => {
+            with_port = format!("{}1{}", &text[..end - port.len()], &text[end..]);
+            &with_port
+        }
+        None => text,
+    };
     let url = Parts::url(text).ok()?;
     let protocol = match &*url.scheme {
         "tcp" => Protocol::Tcp,
@@ -2017,6 +2059,9 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
         (RawHost::Host(UrlHost::Name(d)), _) => Host::Name(d),
         (RawHost::Empty | RawHost::Opaque(_), _) => return None,
     };
+    if let Some(port) = too_big {
+        return Some((protocol, host, port.to_owned()));
+    }
     let port = url.port.or(match protocol {
         Protocol::Http => Some(80),
         Protocol::Https => Some(443),
