@@ -397,6 +397,24 @@ fn is_another_sockets(socket: &Socket, found: &std::fs::Metadata) -> bool {
     }
 }
 
+/// Whether `socket` made the file with inode `ino` when it was bound: a
+/// predecessor's word that it did is taken only where the kernel confirms
+/// it (sock_diag on Linux), since whoever can set the handoff variable
+/// could name any socket file, a live one of another process among them.
+/// Where the kernel cannot say, the file is not the socket's, and stays.
+#[cfg(unix)]
+pub(crate) fn made_file(socket: &Socket, ino: u64) -> bool {
+    cfg_if::cfg_if! {
+        if #[cfg(any(target_os = "linux", target_os = "android"))] {
+            // The kernel reports the low 32 bits of the inode number.
+            matches!(super::sock_diag::socket_file(socket), Ok(Some(made)) if made == ino as u32)
+        } else {
+            let _ = (socket, ino);
+            false
+        }
+    }
+}
+
 /// What the kernel says about a socket beyond its address and type; `None`
 /// where this OS cannot say.
 #[derive(Debug, Clone, Default)]

@@ -644,12 +644,14 @@ fn hand_back(inh: Inherited, handed_back: &mut Vec<(Option<Transport>, BindTarge
         handed_back.push((inh.transport, BindTarget::Ip(addr)));
     }
     // A Unix socket's file is stale once this process is ready and the
-    // predecessor stops serving: removed then, if it is still that file.
+    // predecessor stops serving: removed then, if it is still that file
+    // and the kernel says this socket made it.
     #[cfg(unix)]
     if let Some(activation::Predecessor {
         file: Some((dev, ino)),
         path: Some(path),
     }) = &inh.predecessor
+        && activation::made_file(&inh.socket, *ino)
         && let Some(file) = unix::SocketFile::adopt(path, *dev, *ino, false)
     {
         unix::retire(file);

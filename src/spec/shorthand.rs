@@ -2023,7 +2023,9 @@ fn from_url(text: &str) -> Option<(Protocol, Host, String)> {
     let too_big = authority
         .rsplit_once(':')
         .map(|(_, port)| port)
-        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_err());
+        .filter(|p| {
+            !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_err()
+        });
     let with_port;
     let text = match too_big {
         Some(port) => {

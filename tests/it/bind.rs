@@ -844,6 +844,10 @@ const CHILD_SPEC: &str = "LISTENSPEC_TEST_ACTIVATION_SPEC";
 /// Set, the child opens a socket of its own before it binds.
 #[cfg(unix)]
 const CHILD_OWN_SOCKET: &str = "LISTENSPEC_TEST_OWN_SOCKET";
+/// Set: the child says it is ready, as a successor does once it serves
+/// (`handoff::notify_ready`), before it closes what it bound.
+#[cfg(unix)]
+const CHILD_READY: &str = "LISTENSPEC_TEST_READY";
 
 /// In the child: each socket bound, and what it was inherited as.
 #[cfg(unix)]
@@ -955,6 +959,12 @@ fn activation_child(spec: &str) {
                 "child: fd 3 cloexec {}",
                 fd_flags(3, libc::F_GETFD) & libc::FD_CLOEXEC != 0
             );
+            if std::env::var_os(CHILD_READY).is_some() {
+                println!(
+                    "child: ready {:?}",
+                    listenspec::handoff::notify_ready().is_ok()
+                );
+            }
             // Closing them before the second take: it must not look at
             // fd 3 again, which is no longer open.
             drop(bound);
@@ -1140,6 +1150,57 @@ fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
             "{out}"
         );
     }
+}
+
+/// A forged handoff naming another process's live socket file, with any
+/// Unix socket of the attacker's passed beside it for an endpoint the spec
+/// does not have: the file is not that socket's (the kernel says which
+/// file a socket made), so it is never taken for a dropped endpoint's,
+/// and the successor, ready, leaves it and its server serving.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_forged_handoff_never_removes_another_process_s_live_socket_file() {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_forged_handoff_never_removes_another_process_s_live_socket_file";
+    let dir = TempDir::new("forged");
+    let (victim, mine) = (dir.join("victim.sock"), dir.join("mine.sock"));
+    let serving = std::os::unix::net::UnixListener::bind(&victim).unwrap();
+    let passed = std::os::unix::net::UnixListener::bind(&mine).unwrap();
+    let file = std::fs::metadata(&victim).unwrap();
+    let hex: String = victim
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let out = child_with_fds(
+        r#"export LISTEN_PID=$$ LISTENSPEC_HANDOFF="$LISTENSPEC_HANDOFF$$"; exec "$@""#,
+        name,
+        "l = 127.0.0.1 expose=local; l.web = http:0",
+        &[passed.as_raw_fd()],
+        &[
+            ("LISTEN_FDS", "1"),
+            ("LISTEN_FDNAMES", "gone.z"),
+            (
+                "LISTENSPEC_HANDOFF",
+                &format!("0:{}:{}:{hex};", file.dev(), file.ino()),
+            ),
+            (CHILD_READY, "1"),
+        ],
+    );
+    assert!(out.contains("child: ready true"), "{out}");
+    let after = std::fs::metadata(&victim)
+        .unwrap_or_else(|e| panic!("the live socket's file is gone ({e}):\n{out}"));
+    assert_eq!(
+        (after.dev(), after.ino()),
+        (file.dev(), file.ino()),
+        "{out}"
+    );
+    std::os::unix::net::UnixStream::connect(&victim).unwrap();
+    assert!(serving.accept().is_ok());
 }
 
 /// `LISTEN_FDS=2` with one socket passed, where the application opened a
