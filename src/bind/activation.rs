@@ -695,7 +695,10 @@ fn not_sockets(announced: &Announced) -> Vec<Descriptor> {
 /// [`crate::Plan::bind`] opens every socket itself.
 #[cfg(unix)]
 pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
-    let var = |k: &str| std::env::var(k).ok();
+    // A value that is not UTF-8 is read with U+FFFD for its bad bytes, so
+    // that it is the error its text is (no pid, no count, a name no
+    // endpoint has), never taken for a variable not set.
+    let var = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
     let (Some(for_pid), Some(count)) = (var("LISTEN_PID"), var("LISTEN_FDS")) else {
         // Not socket-activated, the usual start-up: nothing to ask the OS.
         return Ok(Vec::new());

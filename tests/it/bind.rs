@@ -1234,6 +1234,30 @@ fn a_socket_the_application_opened_is_never_taken_for_a_passed_one() {
     assert!(out.contains("child: fd 4 open"), "{out}");
 }
 
+/// `LISTEN_FDNAMES` with a byte that is not UTF-8: a name no endpoint
+/// has (shown escaped), an error, never the socket taken as unnamed by
+/// its address as if the variable were not set.
+#[cfg(unix)]
+#[test]
+fn a_listen_fdnames_not_utf8_is_a_name_no_endpoint_has() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_listen_fdnames_not_utf8_is_a_name_no_endpoint_has";
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = child_with_fds(
+        r#"export LISTEN_PID=$$ LISTEN_FDNAMES="$(printf 'l.web\377')"; exec "$@""#,
+        name,
+        &format!("l = 127.0.0.1; l.web = http:{port}"),
+        &[listener.as_raw_fd()],
+        &[("LISTEN_FDS", "1")],
+    );
+    assert!(out.contains("child: error"), "{out}");
+    assert!(out.contains("matches no endpoint"), "{out}");
+    assert!(out.contains("\"l.web\u{fffd}\""), "{out}");
+}
+
 /// Hostile counts through the real environment: a bind error, no panic,
 /// no abort, and quickly.
 #[cfg(unix)] // socket activation passes descriptors by number, a Unix thing
