@@ -1050,6 +1050,32 @@ fn check_exposure(name: &Name, exposure: Exposure, addrs: &[Chosen], out: &mut V
     }
 }
 
+/// Findings grouped by what they are between (two networks, two
+/// endpoints), in the order each group first came: one finding per pair
+/// with its addresses, however many the host gives them, so that output
+/// grows with the mistakes, not the host.
+struct Grouped<K, V> {
+    at: HashMap<K, usize>,
+    groups: Vec<(K, Vec<V>)>,
+}
+
+impl<K: std::hash::Hash + Eq + Copy, V> Grouped<K, V> {
+    fn new() -> Self {
+        Grouped {
+            at: HashMap::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, key: K, value: V) {
+        let at = *self.at.entry(key).or_insert_with(|| {
+            self.groups.push((key, Vec::new()));
+            self.groups.len() - 1
+        });
+        self.groups[at].1.push(value);
+    }
+}
+
 /// One address in two networks that both listen is an error unless both
 /// opted in with `shared`; wildcards are left to the conflict check.
 fn check_separation(
@@ -1064,19 +1090,14 @@ fn check_separation(
         return;
     }
     let mut owner: HashMap<(IpAddr, u32), usize> = HashMap::new();
+    let mut shared = Grouped::new();
     for (i, net) in listening() {
         for c in net.addrs.iter().filter(|c| !c.is_wildcard()) {
             match owner.get(&(c.ip, c.scope_id)) {
                 Some(&j) => {
                     let both = spec.networks()[i].is_shared() && spec.networks()[j].is_shared();
                     if !both {
-                        out.push(Problem::network(
-                            &net.name,
-                            ProblemKind::SharedAddress {
-                                ip: c.ip,
-                                other: Name::clone(&networks[j].name),
-                            },
-                        ));
+                        shared.push((i, j), c.ip);
                     }
                 }
                 None => {
@@ -1084,6 +1105,15 @@ fn check_separation(
                 }
             }
         }
+    }
+    for ((i, j), ips) in shared.groups {
+        out.push(Problem::network(
+            &networks[i].name,
+            ProblemKind::SharedAddress {
+                ips,
+                other: Name::clone(&networks[j].name),
+            },
+        ));
     }
 }
 
@@ -1127,18 +1157,15 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
             .sum(),
     );
     let mut wildcards = Wildcards::new();
+    // By endpoint and the one it meets: an endpoint has one transport.
+    let mut clashes = Grouped::new();
     for (i, e) in endpoints.iter().enumerate() {
         let (t, Some(port)) = (e.transport, port_shared(e)) else {
             continue;
         };
         for b in e.binds() {
-            let clash = |other: usize| ProblemKind::Conflict {
-                transport: t,
-                addr: b.addr,
-                other: endpoints[other].qualified(),
-            };
             if let Some(&j) = exact.get(&(t, b.addr)) {
-                out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
+                clashes.push((i, j), b.addr);
                 continue;
             }
             exact.insert((t, b.addr), i);
@@ -1152,15 +1179,25 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
                 .flatten()
             {
                 match wildcards.get(&(t, port, f)) {
-                    Some(&(j, _)) if j != i => {
-                        out.push(Problem::endpoint(&e.network, &e.name, clash(j)));
-                    }
+                    Some(&(j, _)) if j != i => clashes.push((i, j), b.addr),
                     _ => {
                         wildcards.insert((t, port, f), (i, b.addr));
                     }
                 }
             }
         }
+    }
+    for ((i, j), addrs) in clashes.groups {
+        let e = &endpoints[i];
+        out.push(Problem::endpoint(
+            &e.network,
+            &e.name,
+            ProblemKind::Conflict {
+                transport: e.transport,
+                addrs,
+                other: endpoints[j].qualified(),
+            },
+        ));
     }
     wildcards
 }
@@ -1175,6 +1212,7 @@ fn check_under_wildcard(
     if wildcards.is_empty() {
         return;
     }
+    let mut under = Grouped::new();
     for (i, e) in endpoints.iter().enumerate() {
         let (t, Some(port)) = (e.transport, e.ports().and_then(Ports::fixed)) else {
             continue;
@@ -1184,19 +1222,23 @@ fn check_under_wildcard(
             if let Some(&(j, wildcard)) = wildcards.get(&(t, port, family))
                 && j != i
             {
-                out.push(Problem::endpoint(
-                    &e.network,
-                    &e.name,
-                    ProblemKind::WildcardConflict {
-                        transport: t,
-                        family,
-                        specific: b.addr,
-                        wildcard,
-                        other: endpoints[j].qualified(),
-                    },
-                ));
+                under.push((i, j, family, wildcard), b.addr);
             }
         }
+    }
+    for ((i, j, family, wildcard), specific) in under.groups {
+        let e = &endpoints[i];
+        out.push(Problem::endpoint(
+            &e.network,
+            &e.name,
+            ProblemKind::WildcardConflict {
+                transport: e.transport,
+                family,
+                specific,
+                wildcard,
+                other: endpoints[j].qualified(),
+            },
+        ));
     }
 }
 

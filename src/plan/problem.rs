@@ -180,6 +180,11 @@ fn list<T: fmt::Display>(items: &[T]) -> String {
     out
 }
 
+/// The verb for [`list`]'s items.
+fn is_are<T>(items: &[T]) -> &'static str {
+    if items.len() == 1 { "is" } else { "are" }
+}
+
 fn not_local(selector: &Selector, remote: &[IpAddr]) -> String {
     match selector {
         Selector::Dns(_) => format!(
@@ -474,30 +479,33 @@ pub enum ProblemKind {
         /// The addresses that would have been exposed.
         addrs: Vec<IpAddr>,
     },
-    /// Two networks select the same address.
+    /// Two networks select the same addresses: one finding per pair of
+    /// networks.
     SharedAddress {
-        /// The address.
-        ip: IpAddr,
+        /// The addresses.
+        ips: Vec<IpAddr>,
         /// The other network.
         other: Name,
     },
-    /// Two endpoints on the same protocol, address and port.
+    /// Two endpoints on the same protocol, addresses and port: one finding
+    /// per pair of endpoints.
     Conflict {
         /// The transport.
         transport: Transport,
-        /// The address and port.
-        addr: SocketAddr,
+        /// The addresses and port.
+        addrs: Vec<SocketAddr>,
         /// The other endpoint.
         other: QualifiedName,
     },
-    /// A wildcard and a specific address on the same port and family.
+    /// A wildcard and specific addresses on the same port and family: one
+    /// finding per pair of endpoints and wildcard.
     WildcardConflict {
         /// The transport.
         transport: Transport,
         /// The family.
         family: Family,
-        /// The specific address.
-        specific: SocketAddr,
+        /// The specific addresses.
+        specific: Vec<SocketAddr>,
         /// The wildcard.
         wildcard: SocketAddr,
         /// The other endpoint.
@@ -1000,9 +1008,11 @@ impl ProblemKind {
                 }
                 .to_owned(),
             ),
-            ProblemKind::SharedAddress { ip, other } => (
+            ProblemKind::SharedAddress { ips, other } => (
                 format!(
-                    "{ip} is also selected by network {other}, so endpoints meant for one network would be reachable from the other"
+                    "{} {} also selected by network {other}, so endpoints meant for one network would be reachable from the other",
+                    list(ips),
+                    is_are(ips)
                 ),
                 format!(
                     "give each network its own addresses, or mark both this network and {other} `shared` if they really share one"
@@ -1010,10 +1020,14 @@ impl ProblemKind {
             ),
             ProblemKind::Conflict {
                 transport,
-                addr,
+                addrs,
                 other,
             } => (
-                format!("{transport} {addr} is also taken by {other}"),
+                format!(
+                    "{transport} {} {} also taken by {other}",
+                    list(addrs),
+                    is_are(addrs)
+                ),
                 "give one of the endpoints another port or address".to_owned(),
             ),
             ProblemKind::WildcardConflict {
@@ -1024,7 +1038,9 @@ impl ProblemKind {
                 other,
             } => (
                 format!(
-                    "{transport} {specific} collides with {other} on {wildcard}: a wildcard already takes every {family} address on port {}",
+                    "{transport} {} {} with {other} on {wildcard}: a wildcard already takes every {family} address on port {}",
+                    list(specific),
+                    if specific.len() == 1 { "collides" } else { "collide" },
                     wildcard.port()
                 ),
                 "use specific addresses on both endpoints, or another port for one of them"

@@ -1134,3 +1134,58 @@ fn a_hundred_thousand_unlistenable_addresses_are_a_few_findings() {
     let json = serde_json::to_string(&err).unwrap();
     assert!(json.len() < 16 * 1024, "{} bytes", json.len());
 }
+
+/// Two endpoints on one port of a block of a hundred thousand addresses,
+/// and two networks selecting it: a finding per pair of endpoints and of
+/// networks, naming the first few addresses and counting the rest, not
+/// one per address (which made a doctor's JSON 16 MB here).
+#[test]
+fn conflicts_over_a_hundred_thousand_addresses_are_one_finding_per_pair() {
+    let n = 100_000u32;
+    let addrs: Vec<String> = (0..n)
+        .map(|i| format!("10.{}.{}.{}/8", i >> 16, (i >> 8) & 255, i & 255))
+        .collect();
+    let host = Host::builder()
+        .interface("eth0", 2, addrs.iter().map(String::as_str))
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "ops = 10.0.0.0/8; ops.x = tcp:80; ops.y = tcp:80\n\
+         api = if:eth0; api.z = tcp:80\n\
+         any = * expose=public; any.w = tcp:80"
+        .parse()
+        .unwrap();
+    let err = listenspec::plan(&spec, &host).unwrap_err();
+    let kinds: Vec<_> = err
+        .errors()
+        .iter()
+        .map(|p| crate::variant_name(p.kind()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "SharedAddress",
+            "Conflict",
+            "Conflict",
+            "WildcardConflict",
+            "WildcardConflict",
+            "WildcardConflict"
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.len() < 16 * 1024, "{} bytes", text.len());
+    let more = format!("and {} more", n - 8);
+    assert!(
+        text.contains(&format!(
+            "10.0.0.0, 10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4, 10.0.0.5, 10.0.0.6, 10.0.0.7 {more} are also selected by network ops"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("tcp 10.0.0.0:80, 10.0.0.1:80, 10.0.0.2:80, 10.0.0.3:80, 10.0.0.4:80, 10.0.0.5:80, 10.0.0.6:80, 10.0.0.7:80 {more} are also taken by ops.x")),
+        "{text}"
+    );
+    assert!(text.contains("collide with any.w on 0.0.0.0:80"), "{text}");
+    let json = serde_json::to_string(&err).unwrap();
+    assert!(json.len() < 16 * 1024, "{} bytes", json.len());
+}
