@@ -2499,7 +2499,10 @@ fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
         .map_or(host, |(ip, _)| ip)
         .parse::<IpAddr>()
         .ok();
-    let ip = written.map(|ip| ip.to_canonical());
+    // A URL's spelling (`0`, `0x7f.1`) is the address a URL reads it as.
+    let ip = written
+        .or_else(|| crate::spec::selector::url_spelling(host))
+        .map(|ip| ip.to_canonical());
     let wildcard = host.is_empty() || host == "*" || ip.is_some_and(|ip| ip.is_unspecified());
     // `::ffff:127.0.0.1` is refused as written here: its IPv4 address is
     // what Go binds for it.
