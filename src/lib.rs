@@ -159,7 +159,7 @@
 //! | axum 0.8 | [`serve::AnyListener`] (TCP or Unix), or [`serve::EndpointListener`] | `axum::serve(listener, app)` | `axum` |
 //! | tonic 0.14 | [`serve::AnyListener`], or [`serve::EndpointListener`] | `Server::builder()...serve_with_incoming(listener)`, or `serve_with_incoming_shutdown(listener, signal)` | `tonic` (`stream` for `EndpointListener` alone) |
 //! | hyper 1 with hyper-util | [`serve::AnyListener`] | `accept().await` in a loop, each connection to `hyper_util::server::conn::auto::Builder` (the loop, with graceful shutdown, is on [`AnyListener::accept`](serve::AnyListener::accept)) | `tokio` |
-//! | actix-web 4 | `Vec<std::net::TcpListener>` | `HttpServer::new(..).listen(l)?` for each | |
+//! | actix-web 4 | `Vec<std::net::TcpListener>`; for a Unix socket (on [`bind::TakeError::WrongTransport`]), [`bind::WithFile`]`<UnixListener>` | `HttpServer::new(..).listen(l)?` for each, or `listen_uds(l)?` with the file guard of [`into_parts`](bind::WithFile::into_parts) kept until the server stops; two servers: `.disable_signals()` on each, and on SIGTERM `handle().stop(true)` each | |
 //! | anything on std | `Vec<std::net::TcpListener>`, `Vec<std::net::UdpSocket>`, [`bind::WithFile`]`<UnixListener>` | | |
 //! | anything on tokio | `Vec<tokio::net::TcpListener>`, `Vec<tokio::net::UdpSocket>`, `WithFile<tokio::net::UnixListener>` | | `tokio` |
 //!

@@ -556,6 +556,29 @@ fn the_actix_server_answers_on_every_address() {
     exits_cleanly(running);
 }
 
+/// The same actix server on a Unix socket, the flags alone changed: its
+/// file goes once SIGTERM has stopped the server.
+#[cfg(unix)] // a Unix socket
+#[test]
+fn the_actix_server_answers_on_a_unix_socket_when_the_flags_say_so() {
+    let dir = TempDir::new("actix-unix");
+    let sock = dir.join("web.sock");
+    let mut cmd = Command::new(example("actix_server"));
+    cmd.args(["--listen", "web = unix"])
+        .arg("--listen")
+        .arg(format!("web.http = http:{}", sock.display()));
+    let (running, _) = start(cmd, 0);
+    wait_for(&sock);
+    let unix = ["--unix-socket", sock.to_str().unwrap()];
+    let hello = ("200".into(), "hello from actix-web\n".into());
+    assert_eq!(curl_with(&unix, "http://localhost/"), hello);
+    assert_eq!(curl_with(&unix, "http://localhost/nope").0, "404");
+    send(&running, "TERM");
+    exits_cleanly(running);
+    assert!(!sock.exists(), "the socket file goes with the server");
+    std::fs::remove_dir(&dir).unwrap();
+}
+
 /// Taking a tokio type outside a runtime is an error that says so, not
 /// tokio's panic, and the endpoint stays to be taken as a std type.
 #[test]
