@@ -163,6 +163,14 @@
 //! | anything on std | `Vec<std::net::TcpListener>`, `Vec<std::net::UdpSocket>`, [`bind::WithFile`]`<UnixListener>` | | |
 //! | anything on tokio | `Vec<tokio::net::TcpListener>`, `Vec<tokio::net::UdpSocket>`, `WithFile<tokio::net::UnixListener>` | | `tokio` |
 //!
+//! Without the feature in the last column, the error comes from the
+//! framework's own trait, which cannot name it: for tonic, ``the trait
+//! bound `Connection: Connected` is not satisfied`` (turn on `tonic`) or
+//! ``the trait bound `AnyListener: Stream` is not satisfied`` (turn on
+//! `stream`); for axum,
+//! ``the trait bound `AnyListener: Listener` is not satisfied`` (turn on
+//! `axum`).
+//!
 //! Take [`serve::AnyListener`] unless you need what only
 //! [`serve::EndpointListener`] has: it serves a TCP port or a Unix socket
 //! as the spec says, with no change to the code. `EndpointListener` is TCP

@@ -886,7 +886,7 @@ fn write_endpoint(network: &str, ep: &str, mut e: Table) -> Result<(String, Stri
         Some(other) => {
             return Err(match other.natural().filter(|&n| n <= 0o7777) {
                 Some(n) => format!(
-                    "{key}.mode: write the mode as a string of octal digits, like mode = \"660\"; the number {n} could be TOML's 0o{n:o} or a plain {n}, which mean different modes"
+                    "{key}.mode: write the mode in quotes, a string of octal digits (\"660\"): the number {n} is what the file's parser gave for 0o{n:o} and for {n} alike, and those are different modes"
                 ),
                 None => other.wrong(
                     &e.key("mode"),

@@ -294,11 +294,20 @@ fn unix_table_errors_name_the_key_and_the_fix() {
         // A number is no mode: TOML's 0o660 and 660 arrive alike.
         (
             "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', mode = 0o660 }",
-            &["l.endpoints.a.mode", "mode = \"660\"", "0o660"],
+            &[
+                "l.endpoints.a.mode",
+                "in quotes",
+                "(\"660\")",
+                "for 0o660 and for 432 alike",
+            ],
         ),
         (
             "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', mode = 660 }",
-            &["l.endpoints.a.mode", "string of octal digits"],
+            &[
+                "l.endpoints.a.mode",
+                "string of octal digits",
+                "for 0o1224 and for 660 alike",
+            ],
         ),
         (
             "[listen.l]\nselect = 'unix'\nendpoints.a = { protocol = 'unix', path = '/run/a.sock', port = 80 }",
