@@ -1494,7 +1494,8 @@ impl fmt::Display for TakeError {
                 let wanted = format!("{network}.{name}");
                 write!(f, "no endpoint {wanted}")?;
                 let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
-                if let Some(near) = closest(&wanted, all.iter().map(String::as_str)) {
+                let near = closest(&wanted, all.iter().map(String::as_str));
+                if let Some(near) = near {
                     write!(f, " (did you mean {near}?)")?;
                 }
                 write!(f, "; the spec has {}", capped(&all, ", "))?;
@@ -1509,6 +1510,16 @@ impl fmt::Display for TakeError {
                         f,
                         "; one address alone (127.0.0.1:8080, :8080, http://0.0.0.0:8080) is a whole spec of its own network, {SHORTHAND_NETWORK}: to give the server its {wanted}, write that endpoint's statements instead ({network} = ADDRESS and {wanted} = http:PORT)"
                     )?;
+                } else if near.is_none() {
+                    // A config written before the server served it.
+                    if endpoints.iter().any(|q| q.network().as_str() == network) {
+                        write!(f, "; to serve it, add `{wanted} = http:PORT` to the spec")?;
+                    } else {
+                        write!(
+                            f,
+                            "; to serve it, add its network and endpoint to the spec: `{network} = ADDRESSES` and `{wanted} = http:PORT`"
+                        )?;
+                    }
                 }
                 Ok(())
             }

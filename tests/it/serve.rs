@@ -91,7 +91,16 @@ async fn the_listener_names_the_endpoint_it_cannot_give() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "no endpoint local.api; the spec has local.dns, local.web"
+        "no endpoint local.api; the spec has local.dns, local.web; to serve it, add `local.api = http:PORT` to the spec"
+    );
+    let err = bound
+        .take::<Vec<std::net::TcpListener>>("ops", "metrics")
+        .unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "; to serve it, add its network and endpoint to the spec: `ops = ADDRESSES` and `ops.metrics = http:PORT`"
+        ),
+        "{err}"
     );
 }
 
@@ -615,7 +624,8 @@ fn a_missing_endpoint_lists_some_of_many() {
     assert_eq!(
         err.to_string(),
         "no endpoint local.nope; the spec has local.e00, local.e01, local.e02, local.e03, \
-         local.e04, local.e05, local.e06, local.e07 and 12 more"
+         local.e04, local.e05, local.e06, local.e07 and 12 more; to serve it, add `local.nope = http:PORT` \
+         to the spec"
     );
 }
 
