@@ -932,6 +932,16 @@ fn network_selectors<'w, I: Iterator<Item = &'w str>>(
             first_option = Some(word);
             break;
         }
+        // `advertize URL`: a misspelled `advertise` takes its URL along,
+        // which is no selector of its own.
+        if !items.want_item
+            && !word.contains(['=', ','])
+            && suggest::closest(word, ["advertise"]).is_some()
+        {
+            Items::missing(word, errors);
+            words.next_if(|w| !w.contains('='));
+            continue;
+        }
         items.feed(word, errors, |item, errors| {
             selector_item(net, item, errors)
         });
