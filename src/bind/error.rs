@@ -161,12 +161,18 @@ impl fmt::Display for Cause {
                 name,
                 found,
                 endpoints,
-            } => write!(
-                f,
-                "inherited socket {} ({found}) matches no endpoint; endpoints: {}",
-                Quoted(name),
-                names(endpoints)
-            ),
+            } => {
+                write!(
+                    f,
+                    "inherited socket {} ({found}) matches no endpoint",
+                    Quoted(name)
+                )?;
+                let all: Vec<String> = endpoints.iter().map(ToString::to_string).collect();
+                if let Some(near) = closest(name, all.iter().map(String::as_str)) {
+                    write!(f, " (did you mean {near}?)")?;
+                }
+                write!(f, "; endpoints: {}", names(endpoints))
+            }
             Cause::AmbiguousInherited { name, endpoints } => write!(
                 f,
                 "inherited socket {} could be any of {}",

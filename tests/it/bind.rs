@@ -1254,7 +1254,10 @@ fn a_listen_fdnames_not_utf8_is_a_name_no_endpoint_has() {
         &[("LISTEN_FDS", "1")],
     );
     assert!(out.contains("child: error"), "{out}");
-    assert!(out.contains("matches no endpoint"), "{out}");
+    assert!(
+        out.contains("matches no endpoint (did you mean l.web?)"),
+        "{out}"
+    );
     assert!(out.contains("\"l.web\u{fffd}\""), "{out}");
 }
 
