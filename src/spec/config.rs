@@ -420,7 +420,8 @@ impl Names {
 ///
 /// Every form is read by the spec parser, so it is checked alike and its
 /// errors, all at once, say where they are: the line of a string, the entry
-/// of a list, or the network and endpoint key of a table. A spec is written
+/// of a list (in a `SpecText` laid with `Layers`, as its line: `line 2` is
+/// entry 2), or the network and endpoint key of a table. A spec is written
 /// back as its canonical string, which every form reads again as the same
 /// spec.
 ///
