@@ -189,15 +189,17 @@ impl Serialize for ProblemKind {
     }
 }
 
-/// `{"network", "endpoint", "severity", "message", "fix"}`; `endpoint` is
-/// `null` for a finding about a whole network. The severity is the
-/// finding's own: in strict mode a warning is among the errors yet still
-/// says `"warning"`.
+/// `{"network", "endpoint", "written", "severity", "message", "fix"}`;
+/// `endpoint` is `null` for a finding about a whole network, `written`
+/// (where its statement was written, `--listen #1 line 1`) for a spec not
+/// built of named layers. The severity is the finding's own: in strict
+/// mode a warning is among the errors yet still says `"warning"`.
 impl Serialize for Problem {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Problem", 5)?;
+        let mut st = s.serialize_struct("Problem", 6)?;
         st.serialize_field("network", &self.network_name().map(|n| n.as_str()))?;
         st.serialize_field("endpoint", &self.endpoint_name().map(|n| n.as_str()))?;
+        st.serialize_field("written", &self.written())?;
         st.serialize_field("severity", &self.kind().severity())?;
         st.serialize_field("message", &Text(self.kind()))?;
         st.serialize_field("fix", &self.fix())?;

@@ -783,7 +783,7 @@ impl<'s> Planner<'s> {
                 warnings: warnings.into(),
             })
         } else {
-            Err(PlanError::new(errors, warnings, host))
+            Err(PlanError::new(errors, warnings, host, spec))
         }
     }
 }

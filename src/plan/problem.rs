@@ -1,12 +1,14 @@
 //! What planning found wrong (errors) or worth knowing (warnings), each with
 //! the endpoint, the address, the cause and what to change.
 
+use foldhash::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
 use ipnet::IpNet;
 
+use crate::ListenSpec;
 use crate::class::AddrClass;
 use crate::host::{AccountKind, Host, PathKind};
 use crate::spec::{
@@ -26,6 +28,9 @@ pub struct Problem {
     /// For a network without endpoints, the one with endpoints it was most
     /// likely meant to change (its name is a slip away).
     meant: Option<Name>,
+    /// Where its network's or endpoint's statement was written, in a spec
+    /// of layers (`--listen #1 line 1`): the layer to change.
+    written: Option<String>,
 }
 
 impl Problem {
@@ -36,6 +41,7 @@ impl Problem {
             warning: kind.is_warning(),
             kind,
             meant: None,
+            written: None,
         }
     }
 
@@ -47,6 +53,7 @@ impl Problem {
             warning: kind.is_warning(),
             kind,
             meant: None,
+            written: None,
         }
     }
 
@@ -57,6 +64,7 @@ impl Problem {
             warning: kind.is_warning(),
             kind,
             meant: None,
+            written: None,
         }
     }
 
@@ -65,6 +73,12 @@ impl Problem {
             meant: meant.cloned(),
             ..self
         }
+    }
+
+    /// Where the statement of its network or endpoint was written, in a
+    /// spec of named layers.
+    pub(crate) fn written(&self) -> Option<&str> {
+        self.written.as_deref()
     }
 
     /// The network it concerns.
@@ -146,9 +160,15 @@ impl fmt::Display for Problem {
     /// `network ops, endpoint metrics: message` then `  fix: …` on its own line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.network, &self.endpoint) {
-            (Some(n), Some(e)) => write!(f, "{n}.{e}: ")?,
-            (Some(n), None) => write!(f, "network {n}: ")?,
+            (Some(n), Some(e)) => write!(f, "{n}.{e}")?,
+            (Some(n), None) => write!(f, "network {n}")?,
             _ => {}
+        }
+        if let Some(written) = &self.written {
+            write!(f, " ({written})")?;
+        }
+        if self.network.is_some() {
+            f.write_str(": ")?;
         }
         let Explained { message, fix, .. } = self.kind.explain();
         write!(f, "{message}\n  fix: {}", self.hinted(fix))
@@ -1595,7 +1615,13 @@ pub struct PlanError {
 }
 
 impl PlanError {
-    pub(crate) fn new(errors: Vec<Problem>, warnings: Vec<Problem>, host: &Host) -> PlanError {
+    pub(crate) fn new(
+        mut errors: Vec<Problem>,
+        warnings: Vec<Problem>,
+        host: &Host,
+        spec: &ListenSpec,
+    ) -> PlanError {
+        locate(&mut errors, spec);
         let host = errors
             .iter()
             .any(|p| p.kind.refers_to_host())
@@ -1668,6 +1694,36 @@ crate::debug_is_message!(PlanError {
     warnings,
     host
 });
+
+/// Notes on each problem where its network or endpoint was written, for a
+/// spec of named layers: which layer to change is the reader's first
+/// question when a flag, the environment and a file all say something.
+fn locate(problems: &mut [Problem], spec: &ListenSpec) {
+    let written = spec.written();
+    if written.is_empty() {
+        return;
+    }
+    let networks: HashMap<&str, usize> = spec
+        .networks()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name().as_str(), i))
+        .collect();
+    let endpoints: HashMap<(&str, &str), usize> = spec
+        .endpoints()
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ((e.network().as_str(), e.name().as_str()), i))
+        .collect();
+    for p in problems {
+        let Some(network) = &p.network else { continue };
+        let endpoint = p
+            .endpoint
+            .as_ref()
+            .and_then(|e| endpoints.get(&(network.as_str(), e.as_str())).copied());
+        p.written = written.place(networks.get(network.as_str()).copied(), endpoint);
+    }
+}
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -37,7 +37,10 @@ type LookupFn<'e> = dyn Fn(&str) -> Option<String> + Send + Sync + 'e;
 /// its place; `-NAME` removes a network with its endpoints, `-NETWORK.NAME`
 /// one endpoint. The rules that span statements (every endpoint's network
 /// is defined, ...) are checked once, on the result, and every error names
-/// its layer and line: `config.toml [listen] line 3: ...`.
+/// its layer and line: `config.toml [listen] line 3: ...`. So does a plan
+/// error of the spec built, beside the network or endpoint it is about:
+/// `network ops (--listen #1 line 1): expose=local forbids a wildcard…`
+/// names the layer whose statement to change (and its JSON, `written`).
 ///
 /// With [`Layers::env`] (only then), `${NAME}` and `${NAME:-DEFAULT}` in a
 /// layer's text stand for a variable's value: the `PORT` that cloud

@@ -1107,6 +1107,47 @@ pub struct ListenSpec {
     /// Each endpoint's network, by place in `networks`: found once, when
     /// the spec is checked, instead of by name wherever it is needed.
     network_of: Vec<u32>,
+    /// Where each network and endpoint was written, for a spec of layers.
+    written: WrittenAt,
+}
+
+/// Where a spec's networks and endpoints were written (`--listen #1 line
+/// 1`), by their places in it, for a spec built of named layers, so that a
+/// plan error says which layer to change; empty for a spec of one text or
+/// built in code, where there is one place to look. It is no part of what
+/// the spec says: specs of the same statements are equal wherever they
+/// were written.
+#[derive(Clone, Default)]
+pub(crate) struct WrittenAt(Option<Arc<parse::Places>>);
+
+impl WrittenAt {
+    /// Where the network at `network`, or its endpoint at `endpoint`, was
+    /// written.
+    pub(crate) fn place(&self, network: Option<usize>, endpoint: Option<usize>) -> Option<String> {
+        let places = self.0.as_deref()?;
+        match endpoint {
+            Some(e) => places.endpoint(e),
+            None => places.network(network?),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl PartialEq for WrittenAt {
+    fn eq(&self, _: &WrittenAt) -> bool {
+        true
+    }
+}
+
+impl Eq for WrittenAt {}
+
+impl fmt::Debug for WrittenAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "layers" } else { "-" })
+    }
 }
 
 impl ListenSpec {
@@ -1147,6 +1188,7 @@ impl ListenSpec {
                 networks,
                 endpoints,
                 network_of,
+                written: WrittenAt::default(),
             })
         } else {
             Err(SpecError::unlocated(errors, &networks))
@@ -1159,6 +1201,11 @@ impl ListenSpec {
     }
 
     /// Each endpoint's network, by place in [`ListenSpec::networks`].
+    /// Where its networks and endpoints were written, for a spec of layers.
+    pub(crate) fn written(&self) -> &WrittenAt {
+        &self.written
+    }
+
     pub(crate) fn network_of(&self) -> impl Iterator<Item = usize> + '_ {
         self.network_of.iter().map(|&i| i as usize)
     }

@@ -109,6 +109,34 @@ impl Origin {
     }
 }
 
+/// Where a layered spec's networks and endpoints were written, in its
+/// order, and the layers' names by pass.
+pub(crate) struct Places {
+    names: Vec<Option<String>>,
+    networks: Vec<Origin>,
+    endpoints: Vec<Origin>,
+}
+
+impl Places {
+    pub(crate) fn network(&self, at: usize) -> Option<String> {
+        self.place(*self.networks.get(at)?)
+    }
+
+    pub(crate) fn endpoint(&self, at: usize) -> Option<String> {
+        self.place(*self.endpoints.get(at)?)
+    }
+
+    /// `LAYER line N`, as a spec error names its place.
+    fn place(&self, origin: Origin) -> Option<String> {
+        let layer = self.names.get(origin.pass as usize)?.as_deref()?;
+        let layer = super::Escaped(layer);
+        Some(match origin.line {
+            Some(line) => format!("{layer} line {line}"),
+            None => layer.to_string(),
+        })
+    }
+}
+
 /// One statement that parsed.
 pub(crate) enum Stmt {
     /// A network, by its place in [`Read::networks`].
@@ -409,6 +437,7 @@ impl Read {
             networks,
             endpoints,
             network_of: _,
+            written: _,
         } = spec;
         for n in networks {
             let stmt = self.network(n);
@@ -548,10 +577,20 @@ impl Read {
             errors.push(origin.error(&names, kind));
         }
         if errors.is_empty() {
+            // Only layers a caller named tell a reader where to look.
+            let layered = names.iter().any(Option::is_some);
+            let written = super::WrittenAt(layered.then(|| {
+                std::sync::Arc::new(Places {
+                    names,
+                    networks: origins_n,
+                    endpoints: origins_e,
+                })
+            }));
             Ok(ListenSpec {
                 networks,
                 endpoints,
                 network_of,
+                written,
             })
         } else {
             // Layers in the order given, lines in order within each: each

@@ -75,7 +75,7 @@ fn fleet_groups_hosts_by_cause_and_keeps_going_past_a_corrupt_snapshot() {
     assert_eq!(out.status.code(), Some(2), "{stdout}{}", text(&out.stderr));
     assert!(
         stdout.starts_with(
-            "8 hosts: 5 plans cleanly, 2 fails, 1 unreadable\n\nerrors, by cause:\n  2 hosts: network ops: no interface matches \"eth2\""
+            "8 hosts: 5 plans cleanly, 2 fails, 1 unreadable\n\nerrors, by cause:\n  2 hosts: network ops (--listen #1 line 2): no interface matches \"eth2\""
         ),
         "{stdout}"
     );

@@ -100,6 +100,45 @@ fn errors_name_their_layer_and_line() {
     assert!(!text.contains("did you mean"), "{text}");
 }
 
+/// A plan error of a spec of layers says where the network or endpoint
+/// it is about was written: the config file's line, or the flag that
+/// replaced it, in the text and in the JSON; a spec of one unnamed text
+/// has one place to look, and says none.
+#[test]
+fn plan_errors_name_the_layer_that_wrote_the_statement() {
+    let host = crate::loopback_host();
+    let spec = Layers::new()
+        .text(
+            "config.toml [listen]",
+            "ops = loopback expose=local\nops.a = tcp:9100\nops.b = tcp:9200",
+        )
+        .text("--listen #1", "ops = 0.0.0.0 expose=local")
+        .text("--listen #2", "ops.b = tcp:9100")
+        .build()
+        .unwrap();
+    let err = listenspec::plan(&spec, &host).unwrap_err();
+    let text = err.to_string();
+    for says in [
+        "- network ops (--listen #1 line 1): expose=local forbids a wildcard",
+        "- ops.b (--listen #2 line 1): tcp 0.0.0.0:9100 is also taken by ops.a",
+    ] {
+        assert!(text.contains(says), "{text}\ndoes not say {says:?}");
+    }
+    let json = serde_json::to_value(&err).unwrap();
+    assert_eq!(json["errors"][0]["written"], "--listen #1 line 1", "{json}");
+    assert_eq!(json["errors"][1]["written"], "--listen #2 line 1", "{json}");
+    let unnamed: ListenSpec = spec.to_string().parse().unwrap();
+    assert_eq!(unnamed, spec, "where it was written is no part of the spec");
+    let text = listenspec::plan(&unnamed, &host).unwrap_err().to_string();
+    assert!(text.contains("- network ops: expose=local"), "{text}");
+    let json = serde_json::to_value(listenspec::plan(&unnamed, &host).unwrap_err()).unwrap();
+    assert_eq!(
+        json["errors"][0]["written"],
+        serde_json::Value::Null,
+        "{json}"
+    );
+}
+
 /// A flag that misspells the network it means to change is told the one
 /// meant: an endpoint on it, and a removal of it or its endpoint.
 #[test]
