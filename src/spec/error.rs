@@ -2296,9 +2296,12 @@ impl ForeignForm {
                 if word == "bind" && super::shorthand::unquoted(value).is_some() =>
             {
                 let inner = super::shorthand::unquoted(value).unwrap_or(value);
-                match super::shorthand::foreign(inner) {
-                    Some(form @ ForeignForm::UrlQuery { .. }) => form.instead(),
-                    _ => format!("the value alone, without its quotes, {inner}"),
+                match super::shorthand::shorthand(inner) {
+                    Some(Ok(_)) => format!("the value alone, without its quotes, {inner}"),
+                    _ => match super::shorthand::foreign(inner) {
+                        Some(form) => form.instead(),
+                        None => format!("the value alone, without its quotes, {inner}"),
+                    },
                 }
             }
             ForeignForm::Pasted { word, value } if matches!(word.as_str(), "listen" | "bind") => {
@@ -2366,6 +2369,18 @@ impl ForeignForm {
                 format!(
                     "the network that listens, with `advertise {first}` on its line (`public = * expose=public advertise {first}`): it is what clients are told, not an address this server binds{more}"
                 )
+            }
+            // sshd sets IPV6_V6ONLY on every socket, as uvicorn (asyncio)
+            // does: `::` is IPv6 alone to them, both families here.
+            ForeignForm::Pasted { word, value }
+                if matches!(word.as_str(), "ListenAddress" | "--host")
+                    && (value == "::" || value.starts_with("[::]:")) =>
+            {
+                let port = value.strip_prefix("[::]:").unwrap_or(match word.as_str() {
+                    "ListenAddress" => "22",
+                    _ => "8000",
+                });
+                on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
             }
             ForeignForm::Pasted { word, value } => match super::shorthand::shorthand(value) {
                 Some(Ok(_)) => format!("the value alone, {value}"),

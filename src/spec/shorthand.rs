@@ -1323,6 +1323,13 @@ fn tokio_listener_option(text: &str) -> Option<ForeignForm> {
 /// `app.listen(3000, "127.0.0.1")`, Python's `app.run(host="0.0.0.0",
 /// port=5000)` and `sock.bind(("0.0.0.0", 8080))`.
 fn call(text: &str) -> Option<ForeignForm> {
+    // A chain (`HttpServer::new(|| …).bind(("127.0.0.1", 8080))?`): its
+    // last call is the one that binds.
+    if let Some(at) = text.rfind(").")
+        && let Some(last) = call(&text[at + 2..])
+    {
+        return Some(last);
+    }
     let (callee, rest) = text.split_once('(')?;
     let callee = callee.trim_ascii();
     if callee.is_empty()
@@ -1339,27 +1346,59 @@ fn call(text: &str) -> Option<ForeignForm> {
         return None;
     }
     // Python's keywords (`port=5000`) and tuples (`(("0.0.0.0", 8080))`).
-    let args: Vec<&str> = rest[..close]
+    let args: Vec<(Option<&str>, &str)> = rest[..close]
         .split(',')
         .map(|arg| {
             let arg = arg.trim_matches(|c: char| c.is_ascii_whitespace() || c == '(' || c == ')');
             match arg.split_once('=') {
                 Some((key, value))
-                    if key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                    if !key.is_empty()
+                        && key
+                            .trim_ascii()
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
                 {
-                    value.trim_ascii()
+                    (Some(key.trim_ascii()), value.trim_ascii())
                 }
-                _ => arg,
+                _ => (None, arg),
             }
         })
         .collect();
-    let strings: Vec<&str> = args.iter().filter_map(|a| unquoted(a)).collect();
-    // One number, the port; of more, which is unclear.
-    let mut ports = args.iter().filter(|a| is_port(a));
-    let port = ports.next();
-    if ports.next().is_some() {
-        return None;
+    // With keywords, only `host` and `port` say where (`debug=True`, the
+    // app before them, say nothing of it).
+    let keywords = args.iter().any(|(key, _)| key.is_some());
+    let args: Vec<&str> = args
+        .iter()
+        .filter(|(key, _)| match key {
+            Some(key) => matches!(*key, "host" | "hostname" | "port"),
+            None => !keywords,
+        })
+        .map(|&(_, arg)| arg)
+        .collect();
+    let mut strings = Vec::new();
+    let mut ports = Vec::new();
+    let mut unknown = false;
+    for arg in &args {
+        if let Some(host) = host_constant(arg) {
+            strings.push(host);
+        } else if let Some(string) = unquoted(arg) {
+            // Python's `''` host: every IPv4 address (an AF_INET socket).
+            strings.push(if string.is_empty() { "0.0.0.0" } else { string });
+        } else if is_port(arg) {
+            ports.push(*arg);
+        } else {
+            // A variable, an expression (or a handler, a callback): where
+            // no string names the host, it may, and a guess could be
+            // wider than it.
+            unknown |= !(arg.is_empty() || arg.contains("=>") || arg.starts_with("function"));
+        }
     }
+    // One number, the port; of more, which is unclear.
+    let port = match ports.as_slice() {
+        [] => None,
+        [port] => Some(*port),
+        _ => return None,
+    };
     let value = match (strings.as_slice(), port) {
         // Go's network first: `tcp4` and `tcp6` keep their family, as
         // `tcp4:…` in one value does; `tcp` and `unix` add nothing.
@@ -1369,8 +1408,17 @@ fn call(text: &str) -> Option<ForeignForm> {
             format!("{network}:{address}")
         }
         ([_, address], None) | ([address], None) => (*address).to_owned(),
-        // Node's `listen(port[, host])`: every address without a host.
+        // Kestrel's own: both loopback addresses, or every address.
+        ([], Some(_)) if unknown => return None,
+        ([], Some(port)) if callee.ends_with("ListenLocalhost") => format!("localhost:{port}"),
+        // Flask's and uvicorn's `run` listen on loopback unless told a
+        // host; Node's `listen(port)` on every address.
+        ([], Some(port)) if callee.ends_with("run") => format!("127.0.0.1:{port}"),
         ([], Some(port)) => format!(":{port}"),
+        // asyncio's servers (uvicorn's, aiohttp's) set IPV6_V6ONLY.
+        (["::"], Some(port)) if callee.ends_with("run") || callee.ends_with("run_app") => {
+            format!("tcp6:[::]:{port}")
+        }
         ([host], Some(port)) if is_ip_host(host) || !host.contains(':') => {
             format!("{host}:{port}")
         }
@@ -1383,6 +1431,20 @@ fn call(text: &str) -> Option<ForeignForm> {
             word: format!("{callee}("),
             value,
         }
+    })
+}
+
+/// The address a language's constant names (`Ipv4Addr::LOCALHOST`,
+/// `IPAddress.Loopback`), as text.
+fn host_constant(arg: &str) -> Option<&'static str> {
+    let name = arg.rsplit_once(['.', ':']).map_or(arg, |(_, name)| name);
+    let v6 = arg.contains("Ipv6Addr") || arg.contains("IPv6");
+    Some(match name {
+        "LOCALHOST" | "Loopback" | "IPv6Loopback" if v6 => "::1",
+        "LOCALHOST" | "Loopback" => "127.0.0.1",
+        "UNSPECIFIED" | "Any" | "IPv6Any" if v6 => "::",
+        "UNSPECIFIED" | "Any" => "0.0.0.0",
+        _ => return None,
     })
 }
 
@@ -1662,6 +1724,9 @@ pub(crate) fn is_kafka_listener(scheme: &str) -> bool {
         && scheme
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        // Lowercase `ssl://` is Puma's too, which binds IPv4 alone for
+        // 0.0.0.0, where Kafka binds both: the narrower reading is told.
+        && scheme != "ssl"
         && (matches!(&*lower, "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl")
             || (!known && !scheme.bytes().any(|b| b.is_ascii_lowercase())))
 }
