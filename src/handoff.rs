@@ -679,16 +679,26 @@ impl Upgrader {
     /// each endpoint's sockets under `FDNAME=` its name), so that a
     /// `systemctl restart` passes them back to the new process, which takes
     /// them as socket activation. Returns how many sockets were stored;
-    /// none when `NOTIFY_SOCKET` is not set (not run by systemd). The unit
+    /// none when `NOTIFY_SOCKET` is not set (not run by systemd), and none
+    /// in a successor of an upgrade, whose `NOTIFY_SOCKET` is its
+    /// predecessor's, which stores nothing. The unit
     /// needs `FileDescriptorStoreMax=` at least that many, and
     /// `NotifyAccess=` letting this process notify.
     pub fn store_fds(&self) -> Result<usize, HandoffError> {
         #[cfg(unix)]
         {
+            // A successor's `NOTIFY_SOCKET` is its predecessor's, which
+            // stores nothing (and is gone once it heard `READY=1`).
+            if crate::bind::is_successor() {
+                return Ok(0);
+            }
             let Some(to) = notify_address().map_err(HandoffError::Prepare)? else {
                 return Ok(0);
             };
             let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)
+                .map_err(HandoffError::Prepare)?;
+            socket
+                .set_write_timeout(Some(NOTIFY_TIMEOUT))
                 .map_err(HandoffError::Prepare)?;
             let sockets = self.lock();
             let mut stored = 0;
@@ -801,14 +811,27 @@ fn successor_env(
 /// (killed, or crashed) has left its sockets to this process, which is
 /// then the only one to serve them: that is `Ok(false)`, not an error, so
 /// `notify_ready()?` goes on to serve.
+///
+/// A successor tells its predecessor once: a later call sends nothing and
+/// is `Ok(false)`, since the predecessor has removed its socket and
+/// anyone may make that path again. `NOTIFY_SOCKET` stays in the
+/// environment (removing it is unsafe in a threaded program): start
+/// other programs with `Command::env_remove("NOTIFY_SOCKET")`. A send
+/// waits at most a second for room in the listener's queue.
 pub fn notify_ready() -> io::Result<bool> {
     #[cfg(unix)]
     {
+        // A predecessor hears once: once it has, it stops and removes its
+        // socket's directory, and whoever makes that path again in the
+        // temporary folder would hear the rest.
+        let heard_before =
+            crate::bind::is_successor() && PREDECESSOR_TOLD.swap(true, Ordering::SeqCst);
         let told = match notify_address()? {
-            None => false,
-            Some(to) => {
+            Some(to) if !heard_before => {
                 let socket =
                     socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+                // A listener whose queue is full holds the sender no longer.
+                socket.set_write_timeout(Some(NOTIFY_TIMEOUT))?;
                 match socket.send_to(b"READY=1\n", &to) {
                     Ok(_) => true,
                     // The listener is gone: its socket file is left unbound
@@ -824,6 +847,7 @@ pub fn notify_ready() -> io::Result<bool> {
                     Err(e) => return Err(e),
                 }
             }
+            _ => false,
         };
         // Serving now, alone or soon: the socket files handed over are
         // this process's to remove when it is done.
@@ -833,6 +857,17 @@ pub fn notify_ready() -> io::Result<bool> {
     #[cfg(not(unix))]
     Ok(false)
 }
+
+/// Whether this process, a successor, has told its predecessor it is
+/// ready: its `NOTIFY_SOCKET` is then stale, and nothing more is sent
+/// there.
+#[cfg(unix)]
+static PREDECESSOR_TOLD: AtomicBool = AtomicBool::new(false);
+
+/// How long a message to `NOTIFY_SOCKET` may wait for room in a full
+/// queue before it is an error.
+#[cfg(unix)]
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The path of this program's binary on disk now: Linux names a running
 /// binary that was renamed over or removed `PATH (deleted)`, and the

@@ -761,9 +761,17 @@ pub fn take_from_env() -> Result<Vec<Inherited>, ActivationError> {
 /// need not be alive: one killed during the upgrade has left its sockets
 /// and files to this process.
 #[cfg(unix)]
-fn for_me(value: &str, me: u32) -> Option<&str> {
+pub(crate) fn for_me(value: &str, me: u32) -> Option<&str> {
     let (files, pid) = value.rsplit_once(';')?;
     (pid.parse::<u32>().ok()? == me).then_some(files)
+}
+
+/// Whether this process was started by a predecessor handing its sockets
+/// over (the handoff's variable names this process): its `NOTIFY_SOCKET`
+/// is then the predecessor's, not a service manager's.
+#[cfg(all(unix, feature = "handoff"))]
+pub(crate) fn is_successor() -> bool {
+    std::env::var(HANDOFF_VAR).is_ok_and(|v| for_me(&v, std::process::id()).is_some())
 }
 
 /// A handed-over socket's file: its device, its inode and, when the

@@ -25,6 +25,8 @@ use socket2::Socket;
 
 #[cfg(feature = "handoff")]
 pub(crate) use activation::HANDOFF_VAR;
+#[cfg(all(unix, feature = "handoff"))]
+pub(crate) use activation::is_successor;
 pub use activation::{Inherited, take_from_env};
 pub use error::{
     ActivationError, BindError, BindFailure, BindTarget, Cause, Descriptor, Disagreement, FileKind,

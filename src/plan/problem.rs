@@ -76,8 +76,9 @@ impl Problem {
     }
 
     /// Where the statement of its network or endpoint was written, in a
-    /// spec of named layers.
-    pub(crate) fn written(&self) -> Option<&str> {
+    /// spec built of named layers (`--listen #1 line 1`); `None` for a
+    /// spec of one unnamed text or built in code.
+    pub fn written(&self) -> Option<&str> {
         self.written.as_deref()
     }
 

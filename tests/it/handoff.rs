@@ -1329,3 +1329,87 @@ fn only_the_successors_own_ready_is_heeded() {
         .unwrap();
     assert!(upgraded.took < Duration::from_secs(10));
 }
+
+/// Where a successor writes what it saw, and the file whose appearance
+/// tells it to go on.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const LATER: &str = "LISTENSPEC_TEST_LATER";
+
+/// Once the predecessor heard `READY=1` it removes its socket's directory,
+/// and anyone may make that path again in the temporary folder: the
+/// successor's later `notify_ready` and `store_fds` send nothing there (an
+/// attacker listening at it took the successor's listening socket).
+#[cfg(any(target_os = "linux", target_os = "android"))] // only the successor's own READY counts
+#[test]
+fn a_successor_sends_nothing_more_to_its_predecessors_notify_socket() {
+    use listenspec::handoff::{Successor, Upgrader};
+    let name = "handoff::a_successor_sends_nothing_more_to_its_predecessors_notify_socket";
+    let spec: listenspec::ListenSpec = "local = 127.0.0.1 expose=local\nlocal.web = tcp:0\n"
+        .parse()
+        .unwrap();
+    if let Some(dir) = std::env::var_os(LATER) {
+        let dir = PathBuf::from(dir);
+        let bound = listenspec::bind_all(&spec).unwrap();
+        let first = listenspec::handoff::notify_ready().unwrap();
+        let notify = std::env::var("NOTIFY_SOCKET").unwrap();
+        std::fs::write(dir.join("notify"), &notify).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !dir.join("go").exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let again = listenspec::handoff::notify_ready().unwrap();
+        let stored = Upgrader::new(&bound).unwrap().store_fds().unwrap();
+        std::fs::write(dir.join("said"), format!("{first} {again} {stored}")).unwrap();
+        return;
+    }
+    let dir = TempDir::new("later");
+    let bound = listenspec::bind_all(&spec).unwrap();
+    let upgrader = Upgrader::new(&bound).unwrap();
+    let successor = Successor::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--quiet"])
+        .env(LATER, dir.0.as_os_str());
+    upgrader
+        .upgrade(&successor, Duration::from_secs(10))
+        .unwrap();
+    // The predecessor's directory is gone; the path made again, as an
+    // attacker would.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let notify = loop {
+        if let Ok(path) = std::fs::read_to_string(dir.join("notify"))
+            && !path.is_empty()
+        {
+            break PathBuf::from(path);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the successor said no NOTIFY_SOCKET"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(
+        !notify.exists(),
+        "the predecessor removed its notify socket"
+    );
+    std::fs::create_dir_all(notify.parent().unwrap()).unwrap();
+    let squatter = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    squatter.set_nonblocking(true).unwrap();
+    std::fs::write(dir.join("go"), "").unwrap();
+    let said = loop {
+        if let Ok(said) = std::fs::read_to_string(dir.join("said"))
+            && !said.is_empty()
+        {
+            break said;
+        }
+        assert!(Instant::now() < deadline, "the successor said nothing more");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(said, "true false 0", "READY heard once; nothing stored");
+    let mut buf = [0; 256];
+    let got = squatter.recv(&mut buf);
+    assert!(
+        got.as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "the path made again heard {got:?}"
+    );
+    std::fs::remove_dir_all(notify.parent().unwrap()).unwrap();
+}
