@@ -320,11 +320,18 @@ fn escaped(bytes: &[u8]) -> String {
 /// and takes the clients. That the file is the socket's is checked
 /// whether or not the endpoint asks for any of the three; nothing is
 /// looked at for an abstract name.
+///
+/// A predecessor's file (`fresh`) is held to what this spec's own bind
+/// would make even where an option is not given: no permission bit the
+/// umask would clear, this process's user, its group or the directory's.
+/// An upgrade that drops `mode=666` or `group=` makes no wider file
+/// stay.
 #[cfg(unix)]
 pub(crate) fn file_disagreements(
     socket: &Socket,
     u: &crate::plan::UnixBind,
     options: &EndpointOptions,
+    fresh: bool,
 ) -> Vec<Disagreement> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let Some(path) = u.path().file() else {
@@ -377,7 +384,38 @@ pub(crate) fn file_disagreements(
             account: account.clone(),
         });
     }
+    if fresh && wider_than_fresh(path, &meta, options) {
+        why.push(Disagreement::WiderThanFresh {
+            path: path.to_owned(),
+            mode: found,
+            uid: meta.uid(),
+            gid: meta.gid(),
+        });
+    }
     why
+}
+
+/// Whether a socket file gives more than this process's own bind of it
+/// would, in what the endpoint's options leave to the OS.
+#[cfg(unix)]
+fn wider_than_fresh(
+    path: &std::path::Path,
+    meta: &std::fs::Metadata,
+    options: &EndpointOptions,
+) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mode = options.mode.is_none()
+        && sys::umask().is_some_and(|umask| meta.mode() & 0o777 & umask != 0);
+    let owner = options.owner.is_none() && meta.uid() != sys::effective_uid();
+    // A file takes the directory's group where it is set-group-ID (and
+    // always on the BSDs).
+    let group = options.group.is_none()
+        && meta.gid() != sys::effective_gid()
+        && path
+            .parent()
+            .and_then(|dir| std::fs::metadata(dir).ok())
+            .is_none_or(|dir| dir.gid() != meta.gid());
+    mode || owner || group
 }
 
 /// Whether the socket file `found` is not the one `socket` was bound to.

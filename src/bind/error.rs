@@ -504,6 +504,20 @@ pub enum Disagreement {
         /// `group=` as the spec wrote it.
         account: Account,
     },
+    /// A predecessor's socket file gives more than this process's own
+    /// bind would where the endpoint sets no `mode=`, `owner=` or
+    /// `group=`: a permission bit the umask clears, another owner, or a
+    /// group neither this process's nor the directory's.
+    WiderThanFresh {
+        /// The socket file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+        /// Its owner's uid.
+        uid: u32,
+        /// Its group's gid.
+        gid: u32,
+    },
 }
 
 impl fmt::Display for Disagreement {
@@ -560,6 +574,16 @@ impl fmt::Display for Disagreement {
                 "has its file {} in group gid {found}, but the endpoint says group={account} (gid {expected})",
                 Escaped(path.display())
             ),
+            Disagreement::WiderThanFresh {
+                path,
+                mode,
+                uid,
+                gid,
+            } => write!(
+                f,
+                "has its file {} with mode {mode:o}, uid {uid}, gid {gid}: more than this spec's own bind makes, as it sets no mode=, owner= or group=",
+                Escaped(path.display())
+            ),
         }
     }
 }
@@ -580,6 +604,7 @@ impl Disagreement {
             Disagreement::FileMode { expected, .. } => format!("set SocketMode={expected:04o} in the .socket unit, or change the endpoint's mode= to what the unit makes"),
             Disagreement::FileOwner { account, .. } => format!("set SocketUser={account} in the .socket unit, or drop owner= from the endpoint"),
             Disagreement::FileGroup { account, .. } => format!("set SocketGroup={account} in the .socket unit, or drop group= from the endpoint"),
+            Disagreement::WiderThanFresh { mode, .. } => format!("restart instead, so that the file is made anew, or give the endpoint mode={mode:o} (and owner=, group=) to keep it"),
         }
     }
 }

@@ -779,7 +779,12 @@ fn place_unix(
 ) {
     let target = BindTarget::Unix(u.path().clone());
     let mut why = inh.disagreements(ep.transport(), ep.options(), None);
-    why.extend(activation::file_disagreements(&inh.socket, u, ep.options()));
+    why.extend(activation::file_disagreements(
+        &inh.socket,
+        u,
+        ep.options(),
+        inh.predecessor.is_some(),
+    ));
     if !why.is_empty() && inh.predecessor.is_some() {
         drop(inh);
         placed.handed_back.push((None, target));

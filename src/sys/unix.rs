@@ -195,6 +195,23 @@ pub(crate) fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// The effective group id of this process, by getegid(2), which never
+/// fails.
+pub(crate) fn effective_gid() -> u32 {
+    // SAFETY: getegid takes nothing and only returns a number.
+    unsafe { libc::getegid() }
+}
+
+/// This process's umask, where the OS tells it without changing it (Linux
+/// 4.7 and later: `Umask:` in `/proc/self/status`); `None` elsewhere, as
+/// umask(2) can only read it by setting it, which would race other
+/// threads' file creation.
+pub(crate) fn umask() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
+}
+
 /// The most a passwd or group entry's strings may take: far past any real
 /// entry (a group listing its members is the largest), small enough that a
 /// broken name service cannot make the lookup allocate without end.
