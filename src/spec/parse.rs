@@ -564,6 +564,29 @@ impl Read {
         let (origins_n, networks) = kept(networks, read_networks);
         let (origins_e, endpoints) = kept(endpoints, read_endpoints);
         let (found, network_of) = validate(&networks, &endpoints, index, true);
+        // MySQL's `bind-address = 127.0.0.1`, `HOST=0.0.0.0`: a line of
+        // another program's config read as a network, which without an
+        // endpoint binds nothing (and beside `:3306`, every address).
+        let mut served = vec![false; networks.len()];
+        for &n in &network_of {
+            if let Some(s) = served.get_mut(n as usize) {
+                *s = true;
+            }
+        }
+        for (i, net) in networks.iter().enumerate() {
+            if !served[i] && shorthand::is_address_key(net.name().as_str()) {
+                let written = net.to_string();
+                let value = written.split_once(" = ").map_or("", |(_, v)| v).to_owned();
+                let kind = SpecErrorKind::Foreign {
+                    form: ForeignForm::Pasted {
+                        word: format!("{} =", net.name()),
+                        value,
+                    },
+                    written,
+                };
+                errors.push(origins_n[i].error(&names, kind));
+            }
+        }
         for (item, kind) in found {
             if let (Item::Endpoint(i), SpecErrorKind::UnknownNetwork { .. }) = (item, &kind)
                 && failed_networks.contains(endpoints[i].network().as_str())

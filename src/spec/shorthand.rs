@@ -1434,6 +1434,20 @@ fn call(text: &str) -> Option<ForeignForm> {
     })
 }
 
+/// A config file's or an environment's key for a server's address
+/// (MySQL's `bind-address`, PostgreSQL's `listen_addresses`, Grafana's
+/// `http_addr`, `HOST`, `SERVER_ADDRESS`): as a network's name without an
+/// endpoint, a line pasted from there.
+pub(crate) fn is_address_key(name: &str) -> bool {
+    let key = name.to_ascii_lowercase().replace('-', "_");
+    matches!(
+        key.as_str(),
+        "host" | "hostname" | "bind" | "address" | "addr" | "bindip" | "bind_ip"
+    ) || ["_host", "_addr", "_address", "_addresses", "_bind"]
+        .iter()
+        .any(|end| key.ends_with(end))
+}
+
 /// The address a language's constant names (`Ipv4Addr::LOCALHOST`,
 /// `IPAddress.Loopback`), as text.
 fn host_constant(arg: &str) -> Option<&'static str> {
