@@ -1633,6 +1633,14 @@ pub enum ForeignForm {
         /// How many values there are.
         count: usize,
     },
+    /// An address with its protocol after a slash (`:80/udp`), as
+    /// Traefik's entry points write it.
+    ProtocolAfter {
+        /// The address.
+        address: String,
+        /// `tcp` or `udp`.
+        protocol: String,
+    },
     /// One value with a comma before or after it (`:8080,`), as a list in
     /// another syntax leaves.
     StrayComma {
@@ -1872,6 +1880,9 @@ impl ForeignForm {
                 format!("{count} addresses in one value, separated by spaces")
             }
             ForeignForm::StrayComma { .. } => "one value with a comma beside it".to_owned(),
+            ForeignForm::ProtocolAfter { .. } => {
+                "an address with its protocol after a slash, as Traefik's entry points write it".to_owned()
+            }
             ForeignForm::SpacedPath { .. } => {
                 "a socket path with a space in it, which a spec cannot hold (spaces separate values)".to_owned()
             }
@@ -2067,6 +2078,7 @@ impl ForeignForm {
                 format!("{}:{port}, the address and the port in one value", bracketed(host))
             }
             ForeignForm::StrayComma { value } => format!("{value} alone"),
+            ForeignForm::ProtocolAfter { address, protocol } => on_family(protocol, None, address),
             ForeignForm::SpacedPath { suggested } => {
                 format!("a path without spaces, like {suggested}")
             }

@@ -820,6 +820,15 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     if let Some((scheme, rest)) = text.split_once("://") {
         return foreign_url(scheme, rest);
     }
+    // Traefik's `:80/udp`: the protocol after the address.
+    if let (address, Some(protocol)) = docker_protocol(text)
+        && matches!(shorthand(address), Some(Ok(Value::Ip { .. })))
+    {
+        return Some(ForeignForm::ProtocolAfter {
+            address: address.to_owned(),
+            protocol: protocol.to_owned(),
+        });
+    }
     // `127.0.0.1:8080/`, `example.com:80/api`: an address and a URL's path.
     if let Some((address, _)) = text.split_once('/')
         && matches!(shorthand(address), Some(Ok(Value::Ip { .. })))
