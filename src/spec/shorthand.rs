@@ -1899,7 +1899,7 @@ fn url_query(scheme: &str, rest: &str) -> Option<ForeignForm> {
     if scheme != "ssl"
         && !pairs
             .iter()
-            .any(|(key, _)| matches!(*key, "backlog" | "umask" | "low_latency"))
+            .any(|(key, _)| matches!(*key, "backlog" | "umask" | "mode" | "low_latency"))
     {
         return None;
     }
@@ -1914,10 +1914,19 @@ fn url_query(scheme: &str, rest: &str) -> Option<ForeignForm> {
         Err(_) => return None,
     };
     for (key, value) in pairs {
-        // A socket file is made with every permission the umask leaves.
-        let mode = u32::from_str_radix(value, 8).ok().filter(|m| *m <= 0o777);
-        options.push(match (key, mode) {
+        // Puma reads `umask` as Ruby's `Integer()` does (octal after a
+        // leading 0, decimal without: `111` is 0o157), and `mode` as
+        // octal always.
+        let octal = |v: &str| u32::from_str_radix(v, 8).ok();
+        let number = match key {
+            "umask" if value.starts_with('0') => octal(value),
+            "umask" => value.parse().ok(),
+            _ => octal(value),
+        };
+        options.push(match (key, number.filter(|m| *m <= 0o777)) {
+            // A socket file is made with every permission the umask leaves.
             ("umask", Some(umask)) if unix => format!("mode={:04o}", 0o777 & !umask),
+            ("mode", Some(mode)) if unix => format!("mode={mode:03o}"),
             _ => format!("{key}={value}"),
         });
     }
