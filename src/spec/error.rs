@@ -2353,6 +2353,10 @@ impl ForeignForm {
                     "0.0.0.0{value} for every IPv4 address, as gunicorn binds {value} ({value} here is both families)"
                 )
             }
+            // Redis's `port 0` listens on no TCP port at all.
+            ForeignForm::Pasted { word, value } if matches!(word.as_str(), "port" | "Port") && value == "0" => {
+                "nothing for it: `port 0` turns TCP off (Redis), where :0 here would listen on a free port of every address; give the Unix socket the server listens on instead (/run/app.sock)".to_owned()
+            }
             // Caddy's `http_port 8080`: every address, as Caddy binds.
             ForeignForm::Pasted { word, value } if matches!(word.as_str(), "http_port" | "https_port") => {
                 let scheme = word.trim_end_matches("_port");
