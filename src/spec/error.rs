@@ -236,7 +236,12 @@ impl fmt::Display for SpecErrorKind {
                 }
             }
             SpecErrorKind::BadUnixPath { text, reason } => {
-                write!(f, "Unix socket {text:?}: {reason}")
+                write!(f, "Unix socket {text:?}: {reason}")?;
+                // gunicorn's `unix:app.sock`: a file in the working directory.
+                if *reason == UnixPathError::NotAPath && !text.is_empty() {
+                    write!(f, "; here, ./{text} for the file in the working directory")?;
+                }
+                Ok(())
             }
             SpecErrorKind::UnixNetwork { network, reason } => {
                 write!(f, "network {network}: {reason}")
@@ -1013,6 +1018,12 @@ pub enum OptionError {
         /// The option as one word (`backlog=1024`).
         joined: String,
     },
+    /// An endpoint option on a line of its own, as an endpoint
+    /// (PHP-FPM's `listen.mode = 0660`).
+    OwnLine {
+        /// The option as one word (`mode=0660`).
+        joined: String,
+    },
     /// An option this line does not know, with the nearest one it does.
     Unknown {
         /// The line it stands on.
@@ -1049,6 +1060,10 @@ impl fmt::Display for OptionError {
             OptionError::SpacedEquals { joined } => {
                 write!(f, "an option is one word: write {joined}, without spaces around =")
             }
+            OptionError::OwnLine { joined } => write!(
+                f,
+                "an endpoint's option on a line of its own, as PHP-FPM writes `listen.mode`; write {joined} after the endpoint's PROTOCOL:PORT or PATH, on its line"
+            ),
             OptionError::Unknown { place, near } => f.write_str(&with_usage(
                 near.map(|n| format!("did you mean {n}?")).as_ref(),
                 place.usage(),
@@ -2093,6 +2108,12 @@ impl ForeignForm {
             ForeignForm::UrlQuery { address, options } => with_options(address, options, true),
             ForeignForm::TokioListener { flag, option } => tokio_listener(flag, option.as_deref()),
             ForeignForm::UrlPath { address } => {
+                // An address refused alone (`tcp://:9292`) is told as it
+                // is told alone.
+                let address = match (super::shorthand::shorthand(address), super::shorthand::foreign(address)) {
+                    (Some(Ok(_)), _) | (_, None) => address.clone(),
+                    (_, Some(form)) => form.instead(),
+                };
                 format!("{address}, and route the path (or read the query) in the server")
             }
             ForeignForm::SdListen { name } => format!(
@@ -2429,7 +2450,12 @@ impl ForeignForm {
                         format!("{}:{port} with the port to use{whose}", bracketed(&host))
                     }
                     Some(ForeignForm::Quoted { inner }) => {
-                        format!("the value alone, without its quotes, {inner}")
+                        match (super::shorthand::shorthand(&inner), super::shorthand::foreign(&inner)) {
+                            (Some(Ok(_)), _) | (_, None) => {
+                                format!("the value alone, without its quotes, {inner}")
+                            }
+                            (_, Some(form)) => form.instead(),
+                        }
                     }
                     Some(form) => form.instead(),
                     None => format!("the value alone, {value}"),

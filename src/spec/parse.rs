@@ -1151,12 +1151,21 @@ impl Items {
 }
 
 /// Parses an endpoint statement.
-fn endpoint(net: &str, name: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorKind>> {
-    let net = net.parse();
-    let name = name.parse();
+fn endpoint(net_text: &str, name_text: &str, rhs: &str) -> Result<Endpoint, Vec<SpecErrorKind>> {
+    let net = net_text.parse();
+    let name = name_text.parse();
     let mut words = words(rhs);
     let target = words.next().unwrap_or("");
     let Some((protocol, address)) = cut(target, b':') else {
+        // PHP-FPM's `listen.mode = 0660`: an option on a line of its own.
+        if ENDPOINT_OPTIONS.contains(&name_text) && !target.is_empty() {
+            return Err(vec![SpecErrorKind::BadOption {
+                text: format!("{net_text}.{name_text} = {target}"),
+                reason: OptionError::OwnLine {
+                    joined: format!("{name_text}={target}"),
+                },
+            }]);
+        }
         return Err(vec![SpecErrorKind::BadTarget(target.to_owned())]);
     };
     // A URL right after the scheme; a path may hold `://` further on.
