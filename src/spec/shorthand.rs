@@ -1200,6 +1200,10 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     if !is_directive_or_flag(word) {
         return None;
     }
+    // uvicorn's and hypercorn's `--fd 3`: a socket passed by its number.
+    if word == "--fd" && value.trim_ascii().bytes().all(|b| b.is_ascii_digit()) {
+        return Some(ForeignForm::PassedFd);
+    }
     // nginx ends a directive with `;`, which here ended the statement.
     let value = value.trim_ascii().trim_end_matches(';').trim_ascii();
     // A value is read once: one pasted in a pasted one (`-p -p -p 80`)
