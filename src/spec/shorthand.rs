@@ -1149,8 +1149,9 @@ fn host_and_port_flags(text: &str) -> Option<ForeignForm> {
         let at = words.iter().rposition(|w| flags.contains(w))?;
         words.get(at + 1).copied()
     };
-    let host = after(&["--host", "--ip"])?;
-    let port = after(&["--port"])?;
+    // Redis's `--bind`, memcached's `-l` and `-p`.
+    let host = after(&["--host", "--ip", "--bind", "-l"])?;
+    let port = after(&["--port", "-p"])?;
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     // An address, or a name no selector or protocol here spells
     // (`--host unix` would read as a Unix endpoint).
@@ -1358,14 +1359,18 @@ fn call(text: &str) -> Option<ForeignForm> {
     if !(tail.is_empty() || tail.starts_with(['.', '?', ';'])) {
         return None;
     }
-    // Python's keywords (`port=5000`) and tuples (`(("0.0.0.0", 8080))`).
+    // Python's keywords (`port=5000`) and tuples (`(("0.0.0.0", 8080))`),
+    // and JavaScript's option objects (`listen({ port: 3000, host })`).
     let args: Vec<(Option<&str>, &str)> = rest[..close]
         .split(',')
         .map(|arg| {
-            let arg = arg.trim_matches(|c: char| c.is_ascii_whitespace() || c == '(' || c == ')');
-            match arg.split_once('=') {
+            let arg = arg.trim_matches(|c: char| c.is_ascii_whitespace() || "(){}".contains(c));
+            let keyed = arg
+                .split_once('=')
+                .or_else(|| arg.split_once(':').filter(|(_, v)| !v.starts_with(':')));
+            match keyed {
                 Some((key, value))
-                    if !key.is_empty()
+                    if !key.trim_ascii().is_empty()
                         && key
                             .trim_ascii()
                             .bytes()
@@ -1427,6 +1432,8 @@ fn call(text: &str) -> Option<ForeignForm> {
         // Flask's and uvicorn's `run` listen on loopback unless told a
         // host; Node's `listen(port)` on every address.
         ([], Some(port)) if callee.ends_with("run") => format!("127.0.0.1:{port}"),
+        // Deno's and Bun's `serve` on every IPv4 address.
+        ([], Some(port)) if callee.ends_with("serve") => format!("0.0.0.0:{port}"),
         ([], Some(port)) => format!(":{port}"),
         // asyncio's servers (uvicorn's, aiohttp's) set IPV6_V6ONLY.
         (["::"], Some(port)) if callee.ends_with("run") || callee.ends_with("run_app") => {
