@@ -1656,6 +1656,14 @@ pub enum ForeignForm {
         /// `tcp` or `udp`.
         protocol: String,
     },
+    /// A call from code whose host is a variable or an expression
+    /// (`server.listen(3000, HOST)`), which no text here can stand for.
+    CallHost {
+        /// The function called, with its `(`.
+        call: String,
+        /// The port.
+        port: String,
+    },
     /// One value with a comma before or after it (`:8080,`), as a list in
     /// another syntax leaves.
     StrayComma {
@@ -1895,6 +1903,9 @@ impl ForeignForm {
                 format!("{count} addresses in one value, separated by spaces")
             }
             ForeignForm::StrayComma { .. } => "one value with a comma beside it".to_owned(),
+            ForeignForm::CallHost { call, .. } => format!(
+                "a call of {call}…) from code whose host is a variable or an expression, which no text here stands for"
+            ),
             ForeignForm::ProtocolAfter { .. } => {
                 "an address with its protocol after a slash, as Traefik's entry points write it".to_owned()
             }
@@ -2089,10 +2100,18 @@ impl ForeignForm {
             ForeignForm::UnixSpelling { path, mode: Some(mode) } => format!(
                 "a unix network and an endpoint with mode= in octal, its digits 0 to 7 ({mode} is no mode): `listen = unix` and `listen.unix = unix:{path} mode=660`"
             ),
+            // uvicorn's `--host ::` is IPv6 alone (asyncio sets
+            // IPV6_V6ONLY): the narrower reading.
+            ForeignForm::HostAndPort { host, port } if host == "::" => {
+                on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
+            }
             ForeignForm::HostAndPort { host, port } => {
                 format!("{}:{port}, the address and the port in one value", bracketed(host))
             }
             ForeignForm::StrayComma { value } => format!("{value} alone"),
+            ForeignForm::CallHost { port, .. } => format!(
+                "the address it holds with the port, ADDRESS:{port} (127.0.0.1:{port} for this host alone), or give the server a listen spec of its own instead of the host"
+            ),
             ForeignForm::ProtocolAfter { address, protocol } => on_family(protocol, None, address),
             ForeignForm::SpacedPath { suggested } => {
                 format!("a path without spaces, like {suggested}")
@@ -2409,13 +2428,16 @@ impl ForeignForm {
             }
             // sshd sets IPV6_V6ONLY on every socket, as uvicorn (asyncio)
             // does: `::` is IPv6 alone to them, both families here.
+            // So does PostgreSQL; of a key or flag whose program is not
+            // known, IPv6 alone is the narrower reading.
             ForeignForm::Pasted { word, value }
-                if matches!(word.as_str(), "ListenAddress" | "--host")
-                    && (value == "::" || value.starts_with("[::]:")) =>
+                if matches!(super::shorthand::unquoted(value).unwrap_or(value), "::" | "[::]")
+                    || (word == "ListenAddress" && value.starts_with("[::]:")) =>
             {
                 let port = value.strip_prefix("[::]:").unwrap_or(match word.as_str() {
                     "ListenAddress" => "22",
-                    _ => "8000",
+                    w if w.starts_with('-') => "8000",
+                    _ => "PORT",
                 });
                 on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
             }

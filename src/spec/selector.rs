@@ -468,7 +468,9 @@ fn with_port(word: &str) -> Option<Suggestion> {
     } else if host.is_empty() {
         "*".to_owned()
     } else if host.eq_ignore_ascii_case("localhost") {
-        "loopback".to_owned()
+        // What the name resolves to, as `localhost:9000` alone is read:
+        // `loopback` would take [::1] too where localhost is 127.0.0.1.
+        "dns:localhost".to_owned()
     } else if host.parse::<Selector>().is_ok() {
         host.to_owned()
     } else if let Some(selector) = crate::spec::shorthand::elasticsearch_selector(host) {

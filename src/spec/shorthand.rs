@@ -1385,11 +1385,17 @@ fn call(text: &str) -> Option<ForeignForm> {
     // With keywords, only `host` and `port` say where (`debug=True`, the
     // app before them, say nothing of it).
     let keywords = args.iter().any(|(key, _)| key.is_some());
+    // Node's `ipv6Only: true`: `::` is IPv6 alone.
+    let v6_only = args
+        .iter()
+        .any(|&(key, value)| key == Some("ipv6Only") && value == "true");
     let args: Vec<&str> = args
         .iter()
-        .filter(|(key, _)| match key {
-            Some(key) => matches!(*key, "host" | "hostname" | "port"),
-            None => !keywords,
+        .filter(|&&(key, arg)| match key {
+            Some(key) => matches!(key, "host" | "hostname" | "port"),
+            // Flask's `app.run('0.0.0.0', port=5000)`: a literal before
+            // the keywords is the host.
+            None => !keywords || unquoted(arg).is_some() || is_port(arg),
         })
         .map(|&(_, arg)| arg)
         .collect();
@@ -1427,13 +1433,25 @@ fn call(text: &str) -> Option<ForeignForm> {
         }
         ([_, address], None) | ([address], None) => (*address).to_owned(),
         // Kestrel's own: both loopback addresses, or every address.
-        ([], Some(_)) if unknown => return None,
+        ([], Some(port)) if unknown => {
+            return Some(ForeignForm::CallHost {
+                call: format!("{callee}("),
+                port: port.to_owned(),
+            });
+        }
+        ([] | ["::"], Some(port)) if v6_only => format!("tcp6:[::]:{port}"),
         ([], Some(port)) if callee.ends_with("ListenLocalhost") => format!("localhost:{port}"),
         // Flask's and uvicorn's `run` listen on loopback unless told a
         // host; Node's `listen(port)` on every address.
         ([], Some(port)) if callee.ends_with("run") => format!("127.0.0.1:{port}"),
-        // Deno's and Bun's `serve` on every IPv4 address.
-        ([], Some(port)) if callee.ends_with("serve") => format!("0.0.0.0:{port}"),
+        // Deno's and Bun's `serve` and `listen` on every IPv4 address.
+        ([], Some(port))
+            if callee.ends_with("serve")
+                || callee.starts_with("Deno.")
+                || callee.starts_with("Bun.") =>
+        {
+            format!("0.0.0.0:{port}")
+        }
         ([], Some(port)) => format!(":{port}"),
         // asyncio's servers (uvicorn's, aiohttp's) set IPV6_V6ONLY.
         (["::"], Some(port)) if callee.ends_with("run") || callee.ends_with("run_app") => {

@@ -457,7 +457,7 @@ fn a_selector_with_a_port_is_told_where_the_port_goes() {
         ("ipv4@:80", "0.0.0.0"),
         ("ipv6@:::80", "::"),
         (":8080", "*"),
-        ("localhost:8080", "loopback"),
+        ("localhost:8080", "dns:localhost"),
         ("[::1]:8080", "::1"),
         ("db.example:5432", "dns:db.example"),
         ("eth0:8080", "if:eth0"),
