@@ -2509,6 +2509,11 @@ impl ForeignForm {
                         "{address}; or keep the socket unit and write {PASSED_BY_NAME}"
                     ),
                     "ListenFIFO" => format!("an address or a path of a socket: a FIFO is no socket, and listenspec binds none; {value} is the FIFO's"),
+                    // A socket file's mode and owners: options of the
+                    // endpoint, never a listener of their own.
+                    "SocketMode" => format!("mode={} after the Unix endpoint's path, on its line", value.trim_start_matches('0')),
+                    "SocketUser" => format!("owner={value} after the Unix endpoint's path, on its line"),
+                    "SocketGroup" => format!("group={value} after the Unix endpoint's path, on its line"),
                     "ListenSequentialPacket" => format!(
                         "a stream socket, {value}, or a datagram one, unixgram:{value}: listenspec binds no SOCK_SEQPACKET socket"
                     ),

@@ -525,6 +525,9 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                     | "ListenSpecial"
                     | "ListenMessageQueue"
                     | "ListenUSBFunction"
+                    | "SocketMode"
+                    | "SocketUser"
+                    | "SocketGroup"
             ))
         && !value.trim_ascii().is_empty()
         && !value.trim_ascii().contains(|c: char| {
