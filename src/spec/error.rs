@@ -2393,6 +2393,11 @@ impl ForeignForm {
                     "0.0.0.0{value} for every IPv4 address, as gunicorn binds {value} ({value} here is both families)"
                 )
             }
+            // Kubernetes's `hostIP:` is the node's side of a hostPort,
+            // as Docker's `-p 127.0.0.1:…` is the host's.
+            ForeignForm::Pasted { word, .. } if word == "hostIP:" => {
+                ":PORT with the containerPort's number, every address in the pod: hostIP is the node's address Kubernetes publishes the port on, not one the server binds".to_owned()
+            }
             // Redis's `port 0` listens on no TCP port at all.
             ForeignForm::Pasted { word, value } if matches!(word.as_str(), "port" | "Port") && value == "0" => {
                 "nothing for it: `port 0` turns TCP off (Redis), where :0 here would listen on a free port of every address; give the Unix socket the server listens on instead (/run/app.sock)".to_owned()
