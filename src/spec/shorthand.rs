@@ -1532,6 +1532,8 @@ pub(crate) fn apache_listen(value: &str) -> Option<(&str, Option<&str>)> {
 /// Whether `text` starts with a directive or flag [`pasted`] reads, a
 /// YAML key, or a systemd directive: a value that does is no address.
 fn is_pasted_word(text: &str) -> bool {
+    // `bind "bind "…`: a quote before the word hides it no better.
+    let text = text.trim_start_matches(['"', '\'']);
     let word = text
         .split(|c: char| c.is_ascii_whitespace() || c == '=')
         .next()

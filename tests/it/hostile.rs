@@ -1189,3 +1189,20 @@ fn conflicts_over_a_hundred_thousand_addresses_are_one_finding_per_pair() {
     let json = serde_json::to_string(&err).unwrap();
     assert!(json.len() < 16 * 1024, "{} bytes", json.len());
 }
+
+/// A pasted line quoting itself ten thousand deep (`bind "bind "…:80"…"`)
+/// is one error, read at one depth: each quote was read as another pasted
+/// line, which overflowed the stack and aborted the process.
+#[test]
+fn a_pasted_line_nested_in_its_own_quotes_is_read_once() {
+    for (open, close) in [
+        ("bind \"", "\""),
+        ("listen '", "'"),
+        ("export LISTEN=\"", "\""),
+    ] {
+        let n = 10_000;
+        let text = format!("{}:80{}", open.repeat(n), close.repeat(n));
+        let err = text.parse::<ListenSpec>().unwrap_err();
+        assert_eq!(err.errors().len(), 1, "{open}");
+    }
+}
