@@ -425,9 +425,7 @@ fn wider_than_fresh(
 fn is_another_sockets(socket: &Socket, found: &std::fs::Metadata) -> bool {
     cfg_if::cfg_if! {
         if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            use std::os::unix::fs::MetadataExt;
-            // The kernel reports the low 32 bits of the inode number.
-            matches!(super::sock_diag::socket_file(socket), Ok(Some(ino)) if ino != found.ino() as u32)
+            matches!(super::sock_diag::socket_file(socket), Ok(Some(made)) if !made.is(found))
         } else {
             let _ = (socket, found);
             false
@@ -435,19 +433,18 @@ fn is_another_sockets(socket: &Socket, found: &std::fs::Metadata) -> bool {
     }
 }
 
-/// Whether `socket` made the file with inode `ino` when it was bound: a
-/// predecessor's word that it did is taken only where the kernel confirms
-/// it (sock_diag on Linux), since whoever can set the handoff variable
+/// Whether `socket` made the file of device `dev` and inode `ino` when it
+/// was bound: a predecessor's word that it did is taken only where the
+/// kernel confirms it (sock_diag on Linux), since whoever can set the handoff variable
 /// could name any socket file, a live one of another process among them.
 /// Where the kernel cannot say, the file is not the socket's, and stays.
 #[cfg(unix)]
-pub(crate) fn made_file(socket: &Socket, ino: u64) -> bool {
+pub(crate) fn made_file(socket: &Socket, dev: u64, ino: u64) -> bool {
     cfg_if::cfg_if! {
         if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            // The kernel reports the low 32 bits of the inode number.
-            matches!(super::sock_diag::socket_file(socket), Ok(Some(made)) if made == ino as u32)
+            matches!(super::sock_diag::socket_file(socket), Ok(Some(made)) if made.is_at(dev, ino))
         } else {
-            let _ = (socket, ino);
+            let _ = (socket, dev, ino);
             false
         }
     }

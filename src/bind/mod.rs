@@ -653,7 +653,7 @@ fn hand_back(inh: Inherited, handed_back: &mut Vec<(Option<Transport>, BindTarge
         file: Some((dev, ino)),
         path: Some(path),
     }) = &inh.predecessor
-        && activation::made_file(&inh.socket, *ino)
+        && activation::made_file(&inh.socket, *dev, *ino)
         && let Some(file) = unix::SocketFile::adopt(path, *dev, *ino, false)
     {
         unix::retire(file);

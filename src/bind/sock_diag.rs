@@ -24,14 +24,16 @@ const HEADER: usize = 16;
 const UNIX_DIAG_REQ: usize = 24;
 const UNIX_DIAG_MSG: usize = 16;
 
-/// The inode number of the file a Unix socket made when it was bound, as
-/// sock_diag(7) reports it (`UNIX_DIAG_VFS`, its low 32 bits): the socket
-/// keeps that file's inode, so while it lives no other file takes the
+/// The file a Unix socket made when it was bound, as sock_diag(7)
+/// reports it (`UNIX_DIAG_VFS`): its device, as `stat(2)` gives it, and
+/// the low 32 bits of its inode number. The socket keeps that file's
+/// inode, so while it lives no other file of its file system takes the
 /// number, and a path whose file has another was removed and made again
-/// since. `None` when the socket has no file (an abstract name). Fails
-/// where the kernel has no `unix_diag` (`CONFIG_UNIX_DIAG`), or gives no
-/// answer in a second.
-pub(crate) fn socket_file(socket: &Socket) -> io::Result<Option<u32>> {
+/// since; another file system may have the same number, so the device
+/// counts as much. `None` when the socket has no file (an abstract name).
+/// Fails where the kernel has no `unix_diag` (`CONFIG_UNIX_DIAG`), or
+/// gives no answer in a second.
+pub(crate) fn socket_file(socket: &Socket) -> io::Result<Option<VfsFile>> {
     // The kernel knows sockets by 32-bit inode numbers.
     let ino = sys::inode(socket.as_raw_fd())? as u32;
     let mut reply = Vec::with_capacity(512);
@@ -57,9 +59,31 @@ fn request(ino: u32) -> Vec<u8> {
     request
 }
 
-/// The file's inode number in the reply about socket `ino`. Its
-/// attributes are walked as rtnetlink's are (`capture::netlink`).
-fn vfs_inode(reply: &[u8], ino: u32) -> io::Result<Option<u32>> {
+/// A socket's file as sock_diag names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VfsFile {
+    /// The device, in `stat(2)`'s encoding.
+    pub(crate) dev: u64,
+    /// The inode number's low 32 bits.
+    pub(crate) ino: u32,
+}
+
+impl VfsFile {
+    /// Whether `meta` is this file.
+    pub(crate) fn is(self, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        self.is_at(meta.dev(), meta.ino())
+    }
+
+    /// Whether the file of device `dev` and inode `ino` is this one.
+    pub(crate) fn is_at(self, dev: u64, ino: u64) -> bool {
+        self.dev == dev && self.ino == ino as u32
+    }
+}
+
+/// The file in the reply about socket `ino`. Its attributes are walked as
+/// rtnetlink's are (`capture::netlink`).
+fn vfs_inode(reply: &[u8], ino: u32) -> io::Result<Option<VfsFile>> {
     let bad = || io::Error::new(io::ErrorKind::InvalidData, "sock_diag reply does not parse");
     let head = reply.get(..HEADER).ok_or_else(bad)?;
     let message = reply
@@ -80,9 +104,14 @@ fn vfs_inode(reply: &[u8], ino: u32) -> io::Result<Option<u32>> {
             for attr in attrs(&message[UNIX_DIAG_MSG..], ino) {
                 let (kind, data) = attr.map_err(|_| bad())?;
                 if kind == UNIX_DIAG_VFS {
-                    // unix_diag_vfs: the inode number, then the device.
-                    let vfs = data.get(..4).ok_or_else(bad)?;
-                    return Ok(Some(u32_at(vfs, 0)));
+                    // unix_diag_vfs: the inode number, then the device in
+                    // the kernel's encoding (major above 20 bits of minor).
+                    let vfs = data.get(..8).ok_or_else(bad)?;
+                    let dev = u32_at(vfs, 4);
+                    return Ok(Some(VfsFile {
+                        dev: libc::makedev(dev >> 20, dev & 0xf_ffff),
+                        ino: u32_at(vfs, 0),
+                    }));
                 }
             }
             Ok(None)
@@ -134,7 +163,20 @@ mod tests {
     fn the_file_inode_is_read_past_other_attributes() {
         let vfs = [77u32.to_ne_bytes(), 9u32.to_ne_bytes()].concat();
         let attrs = [attr(3, &[1, 2, 3]), attr(UNIX_DIAG_VFS, &vfs)].concat();
-        assert_eq!(vfs_inode(&about(5, &attrs), 5).unwrap(), Some(77));
+        assert_eq!(
+            vfs_inode(&about(5, &attrs), 5).unwrap(),
+            Some(VfsFile { dev: 9, ino: 77 })
+        );
+        // Major 8, minor 1 (a disk's first partition): 8:1 to stat(2).
+        let vfs = [77u32.to_ne_bytes(), ((8u32 << 20) | 1).to_ne_bytes()].concat();
+        let file = vfs_inode(&about(5, &attr(UNIX_DIAG_VFS, &vfs)), 5).unwrap();
+        assert_eq!(
+            file,
+            Some(VfsFile {
+                dev: libc::makedev(8, 1),
+                ino: 77
+            })
+        );
         // No file: an abstract name.
         assert_eq!(vfs_inode(&about(5, &attr(3, &[0; 4])), 5).unwrap(), None);
     }

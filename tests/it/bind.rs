@@ -1203,6 +1203,93 @@ fn a_forged_handoff_never_removes_another_process_s_live_socket_file() {
     assert!(serving.accept().is_ok());
 }
 
+/// The same forgery with a socket of another file system whose file has
+/// the victim's inode number (fresh tmpfs mounts number alike): the
+/// kernel names the device too, and the victim's file stays.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_forged_handoff_with_the_same_inode_on_another_file_system_removes_nothing() {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_forged_handoff_with_the_same_inode_on_another_file_system_removes_nothing";
+    if !crate::unix::needs_root(name) {
+        return;
+    }
+    /// A fresh tmpfs, unmounted when dropped, even when the test fails.
+    struct Tmpfs(std::path::PathBuf);
+    impl Tmpfs {
+        fn at(dir: std::path::PathBuf) -> Tmpfs {
+            std::fs::create_dir_all(&dir).unwrap();
+            let ok = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "tmpfs"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "mount -t tmpfs {}", dir.display());
+            Tmpfs(dir)
+        }
+    }
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let dir = TempDir::new("same-ino");
+    let (a, b) = (Tmpfs::at(dir.join("a")), Tmpfs::at(dir.join("b")));
+    let victim = a.0.join("victim.sock");
+    let serving = std::os::unix::net::UnixListener::bind(&victim).unwrap();
+    let file = std::fs::metadata(&victim).unwrap();
+    // Bound and unlinked until one gets the victim's number.
+    let passed = (0..1000)
+        .find_map(|i| {
+            let path = b.0.join(format!("s{i}.sock"));
+            let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            let ino = std::fs::metadata(&path).unwrap().ino();
+            std::fs::remove_file(&path).unwrap();
+            (ino == file.ino()).then_some(socket)
+        })
+        .expect("a socket file with the victim's inode number on the other tmpfs");
+    let hex: String = victim
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let out = child_with_fds(
+        r#"export LISTEN_PID=$$ LISTENSPEC_HANDOFF="$LISTENSPEC_HANDOFF$$"; exec "$@""#,
+        name,
+        "l = 127.0.0.1 expose=local; l.web = http:0",
+        &[passed.as_raw_fd()],
+        &[
+            ("LISTEN_FDS", "1"),
+            ("LISTEN_FDNAMES", "gone.z"),
+            (
+                "LISTENSPEC_HANDOFF",
+                &format!("0:{}:{}:{hex};", file.dev(), file.ino()),
+            ),
+            (CHILD_READY, "1"),
+        ],
+    );
+    assert!(out.contains("child: ready true"), "{out}");
+    let after = std::fs::metadata(&victim)
+        .unwrap_or_else(|e| panic!("the live socket's file is gone ({e}):\n{out}"));
+    assert_eq!(
+        (after.dev(), after.ino()),
+        (file.dev(), file.ino()),
+        "{out}"
+    );
+    std::os::unix::net::UnixStream::connect(&victim).unwrap();
+    assert!(serving.accept().is_ok());
+    drop(serving);
+    drop((a, b));
+}
+
 /// `LISTEN_FDS=2` with one socket passed, where the application opened a
 /// socket of its own before binding (it got fd 4): that socket is its own,
 /// close-on-exec as every descriptor std opens, so it is named for what it
