@@ -407,14 +407,19 @@ fn wider_than_fresh(
     let mode = options.mode.is_none()
         && sys::umask().is_some_and(|umask| meta.mode() & 0o777 & umask != 0);
     let owner = options.owner.is_none() && meta.uid() != sys::effective_uid();
-    // A file takes the directory's group where it is set-group-ID (and
-    // always on the BSDs).
+    // A file takes the directory's group where it is set-group-ID on
+    // Linux, always on the BSDs and macOS.
+    let dirs_group = |dir: &std::fs::Metadata| {
+        let inherits =
+            !cfg!(any(target_os = "linux", target_os = "android")) || dir.mode() & 0o2000 != 0;
+        inherits && dir.gid() == meta.gid()
+    };
     let group = options.group.is_none()
         && meta.gid() != sys::effective_gid()
-        && path
+        && !path
             .parent()
             .and_then(|dir| std::fs::metadata(dir).ok())
-            .is_none_or(|dir| dir.gid() != meta.gid());
+            .is_some_and(|dir| dirs_group(&dir));
     mode || owner || group
 }
 

@@ -705,43 +705,66 @@ fn a_changed_binding_on_a_kept_port_names_the_predecessor_and_says_to_restart() 
     drop(first);
 }
 
-/// A new spec that drops `mode=666` from a Unix endpoint: the file the
-/// predecessor made is wider than this spec's own bind makes, so it is
-/// not taken as it is (clients the new spec keeps out could connect); the
-/// upgrade is refused, says to restart, and the predecessor serves on.
+/// A new spec that drops `mode=666`, or `group=` (in a directory of that
+/// group that passes it on to no file: not set-group-ID), from a Unix
+/// endpoint: the file the predecessor made gives more than this spec's
+/// own bind would, so it is not taken as it is (users the new spec keeps
+/// out could connect); the upgrade is refused, says to restart, and the
+/// predecessor serves on.
 #[test]
-fn an_upgrade_that_drops_a_wider_mode_keeps_no_wider_file() {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = TempDir::new("narrowed");
-    let (spec, log, sock) = (
-        dir.join("listen.spec"),
-        dir.join("out.log"),
-        dir.join("web.sock"),
-    );
-    std::fs::write(&spec, tcp_and_unix(&sock, " mode=666")).unwrap();
-    let first = start(&spec, &log, &[]);
-    let addr = bound_addr(&log, "local.web", 0);
-    let pid = wait_generation(addr, 0);
-    let _last = Last(pid);
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&sock), 0o666);
-    std::fs::write(&spec, tcp_and_unix(&sock, "")).unwrap();
-    signal(pid, "-HUP");
-    wait_for_log(&log, "the refusal", |t| {
-        t.contains("upgrade refused").then_some(())
-    });
-    let text = std::fs::read_to_string(&log).unwrap();
+fn an_upgrade_that_drops_a_wider_mode_or_group_keeps_no_wider_file() {
+    use std::os::unix::fs::MetadataExt;
+    let test = "handoff::an_upgrade_that_drops_a_wider_mode_or_group_keeps_no_wider_file";
+    let root = crate::unix::needs_root(test);
+    // A fresh bind's file is 0777 less the umask, which the server
+    // inherits: 022 clears the write bits mode=666 gives group and others.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
     assert!(
-        text.contains(&format!(
-            "the process upgrading to this one (pid {pid}) serves on {} with the socket it made for its own spec",
-            sock.display()
-        )),
-        "{text}"
+        status.lines().any(|l| l == "Umask:\t0022"),
+        "run the tests with umask 022"
     );
-    assert_eq!(mode(&sock), 0o666, "the predecessor's file, untouched");
-    assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
-    stop(pid);
-    drop(first);
+    for (options, group) in [(" mode=666", false), (" mode=640 group=nogroup", true)] {
+        if group && !root {
+            continue;
+        }
+        let dir = TempDir::new("narrowed");
+        let (spec, log, sock) = (
+            dir.join("listen.spec"),
+            dir.join("out.log"),
+            dir.join("web.sock"),
+        );
+        if group {
+            // nogroup's id, as the upgrade example resolves `group=nogroup`.
+            std::os::unix::fs::chown(&dir.0, None, Some(65534)).unwrap();
+        }
+        std::fs::write(&spec, tcp_and_unix(&sock, options)).unwrap();
+        let first = start(&spec, &log, &[]);
+        let addr = bound_addr(&log, "local.web", 0);
+        let pid = wait_generation(addr, 0);
+        let _last = Last(pid);
+        let file = || {
+            let m = std::fs::metadata(&sock).unwrap();
+            (m.mode() & 0o777, m.gid())
+        };
+        let made = file();
+        std::fs::write(&spec, tcp_and_unix(&sock, "")).unwrap();
+        signal(pid, "-HUP");
+        wait_for_log(&log, "the refusal", |t| {
+            t.contains("upgrade refused").then_some(())
+        });
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains(&format!(
+                "the process upgrading to this one (pid {pid}) serves on {} with the socket it made for its own spec",
+                sock.display()
+            )),
+            "{options}: {text}"
+        );
+        assert_eq!(file(), made, "the predecessor's file, untouched");
+        assert_eq!(who(&get(addr).unwrap()), (pid, 0), "the old one serves on");
+        stop(pid);
+        drop(first);
+    }
 }
 
 /// `Successor::this_program()` upgrades to the binary a package manager
