@@ -1050,10 +1050,10 @@ fn check_exposure(name: &Name, exposure: Exposure, addrs: &[Chosen], out: &mut V
     }
 }
 
-/// Findings grouped by what they are between (two networks, two
-/// endpoints), in the order each group first came: one finding per pair
-/// with its addresses, however many the host gives them, so that output
-/// grows with the mistakes, not the host.
+/// Findings grouped by what they are about (a network, an endpoint), in
+/// the order each group first came: one finding with its addresses and
+/// the others that have them, however many the host and the spec give,
+/// so that output grows with the mistakes, not the host.
 struct Grouped<K, V> {
     at: HashMap<K, usize>,
     groups: Vec<(K, Vec<V>)>,
@@ -1097,7 +1097,7 @@ fn check_separation(
                 Some(&j) => {
                     let both = spec.networks()[i].is_shared() && spec.networks()[j].is_shared();
                     if !both {
-                        shared.push((i, j), c.ip);
+                        shared.push(i, (c.ip, j));
                     }
                 }
                 None => {
@@ -1106,15 +1106,36 @@ fn check_separation(
             }
         }
     }
-    for ((i, j), ips) in shared.groups {
+    for (i, found) in shared.groups {
+        let (ips, others) = apart(found);
         out.push(Problem::network(
             &networks[i].name,
             ProblemKind::SharedAddress {
                 ips,
-                other: Name::clone(&networks[j].name),
+                others: others
+                    .into_iter()
+                    .map(|j| Name::clone(&networks[j].name))
+                    .collect(),
             },
         ));
     }
+}
+
+/// The addresses of a group, and the others it met, each once, in the
+/// order first met.
+fn apart<A>(found: Vec<(A, usize)>) -> (Vec<A>, Vec<usize>) {
+    let mut seen = HashSet::new();
+    let mut others = Vec::new();
+    let addrs = found
+        .into_iter()
+        .map(|(addr, j)| {
+            if seen.insert(j) {
+                others.push(j);
+            }
+            addr
+        })
+        .collect();
+    (addrs, others)
 }
 
 /// Two endpoints on the same transport, address and port, or a wildcard and a
@@ -1157,7 +1178,7 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
             .sum(),
     );
     let mut wildcards = Wildcards::new();
-    // By endpoint and the one it meets: an endpoint has one transport.
+    // By endpoint: an endpoint has one transport.
     let mut clashes = Grouped::new();
     for (i, e) in endpoints.iter().enumerate() {
         let (t, Some(port)) = (e.transport, port_shared(e)) else {
@@ -1165,7 +1186,7 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
         };
         for b in e.binds() {
             if let Some(&j) = exact.get(&(t, b.addr)) {
-                clashes.push((i, j), b.addr);
+                clashes.push(i, (b.addr, j));
                 continue;
             }
             exact.insert((t, b.addr), i);
@@ -1179,7 +1200,7 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
                 .flatten()
             {
                 match wildcards.get(&(t, port, f)) {
-                    Some(&(j, _)) if j != i => clashes.push((i, j), b.addr),
+                    Some(&(j, _)) if j != i => clashes.push(i, (b.addr, j)),
                     _ => {
                         wildcards.insert((t, port, f), (i, b.addr));
                     }
@@ -1187,15 +1208,19 @@ fn check_same_socket(endpoints: &[PlannedEndpoint], out: &mut Vec<Problem>) -> W
             }
         }
     }
-    for ((i, j), addrs) in clashes.groups {
+    for (i, found) in clashes.groups {
         let e = &endpoints[i];
+        let (addrs, others) = apart(found);
         out.push(Problem::endpoint(
             &e.network,
             &e.name,
             ProblemKind::Conflict {
                 transport: e.transport,
                 addrs,
-                other: endpoints[j].qualified(),
+                others: others
+                    .into_iter()
+                    .map(|j| endpoints[j].qualified())
+                    .collect(),
             },
         ));
     }

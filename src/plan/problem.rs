@@ -131,17 +131,18 @@ impl Problem {
                 "a one-address [::]:PORT read on Linux is dual-stack (v6only=false), as std binds it there, and {os} keeps IPv6 sockets to IPv6: for {os}, write statements instead, a network `:: expose=public` with its endpoint `tcp:PORT v6only` and another on 0.0.0.0 for IPv4"
             );
         }
-        let other = match &self.kind {
-            ProblemKind::SharedAddress { other, .. } => other,
-            ProblemKind::Conflict { other, .. } | ProblemKind::WildcardConflict { other, .. } => {
-                other.network()
+        let others: Vec<&Name> = match &self.kind {
+            ProblemKind::SharedAddress { others, .. } => others.iter().collect(),
+            ProblemKind::Conflict { others, .. } => {
+                others.iter().map(QualifiedName::network).collect()
             }
+            ProblemKind::WildcardConflict { other, .. } => vec![other.network()],
             _ => return fix,
         };
         if !self
             .network
             .iter()
-            .chain([other])
+            .chain(others)
             .any(|n| is_one_address_network(n.as_str()))
         {
             return fix;
@@ -500,23 +501,23 @@ pub enum ProblemKind {
         /// The addresses that would have been exposed.
         addrs: Vec<IpAddr>,
     },
-    /// Two networks select the same addresses: one finding per pair of
-    /// networks.
+    /// A network selects addresses earlier networks select: one finding
+    /// per network, however many addresses and networks.
     SharedAddress {
         /// The addresses.
         ips: Vec<IpAddr>,
-        /// The other network.
-        other: Name,
+        /// The networks that selected them first, in spec order.
+        others: Vec<Name>,
     },
-    /// Two endpoints on the same protocol, addresses and port: one finding
-    /// per pair of endpoints.
+    /// An endpoint on the same protocol, addresses and port as earlier
+    /// endpoints: one finding per endpoint.
     Conflict {
         /// The transport.
         transport: Transport,
         /// The addresses and port.
         addrs: Vec<SocketAddr>,
-        /// The other endpoint.
-        other: QualifiedName,
+        /// The endpoints that took them first, in spec order.
+        others: Vec<QualifiedName>,
     },
     /// A wildcard and specific addresses on the same port and family: one
     /// finding per pair of endpoints and wildcard.
@@ -1029,25 +1030,29 @@ impl ProblemKind {
                 }
                 .to_owned(),
             ),
-            ProblemKind::SharedAddress { ips, other } => (
+            ProblemKind::SharedAddress { ips, others } => (
                 format!(
-                    "{} {} also selected by network {other}, so endpoints meant for one network would be reachable from the other",
+                    "{} {} also selected by network{} {}, so endpoints meant for one network would be reachable from the other",
                     list(ips),
-                    is_are(ips)
+                    is_are(ips),
+                    if others.len() == 1 { "" } else { "s" },
+                    list(others)
                 ),
                 format!(
-                    "give each network its own addresses, or mark both this network and {other} `shared` if they really share one"
+                    "give each network its own addresses, or mark both this network and {} `shared` if they really share one",
+                    list(others)
                 ),
             ),
             ProblemKind::Conflict {
                 transport,
                 addrs,
-                other,
+                others,
             } => (
                 format!(
-                    "{transport} {} {} also taken by {other}",
+                    "{transport} {} {} also taken by {}",
                     list(addrs),
-                    is_are(addrs)
+                    is_are(addrs),
+                    list(others)
                 ),
                 "give one of the endpoints another port or address".to_owned(),
             ),

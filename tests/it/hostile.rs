@@ -1206,3 +1206,46 @@ fn a_pasted_line_nested_in_its_own_quotes_is_read_once() {
         assert_eq!(err.errors().len(), 1, "{open}");
     }
 }
+
+/// Three hundred networks of one address each, and three hundred more on
+/// the whole block: one finding per network that shares, naming the first
+/// few addresses and networks, not one per pair (90,000 findings, and a
+/// doctor's JSON hundreds of megabytes at a thousand of each); the same
+/// for endpoints on one port.
+#[test]
+fn many_networks_sharing_many_addresses_are_one_finding_each() {
+    let n = 300u32;
+    let addrs: Vec<String> = (0..n)
+        .map(|i| format!("10.0.{}.{}/8", i >> 8, i & 255))
+        .collect();
+    let host = Host::builder()
+        .interface("eth0", 2, addrs.iter().map(String::as_str))
+        .build()
+        .unwrap();
+    let mut spec = String::new();
+    for i in 0..n {
+        writeln!(spec, "a{i} = 10.0.{}.{}\na{i}.x = tcp:80", i >> 8, i & 255).unwrap();
+    }
+    for i in 0..n {
+        writeln!(spec, "w{i} = 10.0.0.0/8\nw{i}.x = tcp:80").unwrap();
+    }
+    let spec: ListenSpec = spec.parse().unwrap();
+    let err = listenspec::plan(&spec, &host).unwrap_err();
+    assert!(
+        err.errors().len() <= 2 * n as usize,
+        "{}",
+        err.errors().len()
+    );
+    let first = err
+        .errors()
+        .iter()
+        .find(|p| p.network_name().is_some_and(|n| n.as_str() == "w0"))
+        .unwrap()
+        .to_string();
+    assert!(
+        first.contains("also selected by networks a0, a1, a2, a3, a4, a5, a6, a7 and 292 more"),
+        "{first}"
+    );
+    let json = serde_json::to_string(&err).unwrap();
+    assert!(json.len() < 2 * 1024 * 1024, "{} bytes", json.len());
+}
