@@ -1385,9 +1385,19 @@ fn call(text: &str) -> Option<ForeignForm> {
             }
         })
         .collect();
+    // A callback is the last argument, and its body no argument of the
+    // call (`listen(8080, HOST, () => log("0.0.0.0"))`).
+    let args: Vec<(Option<&str>, &str)> = args
+        .into_iter()
+        .take_while(|&(_, arg)| !(arg.contains("=>") || arg.starts_with("function")))
+        .collect();
     // With keywords, only `host` and `port` say where (`debug=True`, the
-    // app before them, say nothing of it).
+    // app before them, say nothing of it), but for a host in a variable:
+    // JavaScript's `{ port, host }` or `{ ...options }`.
     let keywords = args.iter().any(|(key, _)| key.is_some());
+    let host_unknown = args.iter().any(|&(key, arg)| {
+        key.is_none() && (matches!(arg, "host" | "hostname" | "address") || arg.starts_with("..."))
+    });
     // Node's `ipv6Only: true`: `::` is IPv6 alone.
     let v6_only = args
         .iter()
@@ -1404,7 +1414,7 @@ fn call(text: &str) -> Option<ForeignForm> {
         .collect();
     let mut strings = Vec::new();
     let mut ports = Vec::new();
-    let mut unknown = false;
+    let mut unknown = host_unknown;
     for arg in &args {
         if let Some(host) = host_constant(arg) {
             strings.push(host);
@@ -1417,7 +1427,7 @@ fn call(text: &str) -> Option<ForeignForm> {
             // A variable, an expression (or a handler, a callback): where
             // no string names the host, it may, and a guess could be
             // wider than it.
-            unknown |= !(arg.is_empty() || arg.contains("=>") || arg.starts_with("function"));
+            unknown |= !arg.is_empty();
         }
     }
     // One number, the port; of more, which is unclear.
@@ -1456,8 +1466,13 @@ fn call(text: &str) -> Option<ForeignForm> {
             format!("0.0.0.0:{port}")
         }
         ([], Some(port)) => format!(":{port}"),
-        // asyncio's servers (uvicorn's, aiohttp's) set IPV6_V6ONLY.
-        (["::"], Some(port)) if callee.ends_with("run") || callee.ends_with("run_app") => {
+        // asyncio's servers (uvicorn's, aiohttp's, its own) set
+        // IPV6_V6ONLY.
+        (["::"], Some(port))
+            if ["run", "run_app", "start_server", "create_server"]
+                .iter()
+                .any(|f| callee.ends_with(f)) =>
+        {
             format!("tcp6:[::]:{port}")
         }
         ([host], Some(port)) if is_ip_host(host) || !host.contains(':') => {
