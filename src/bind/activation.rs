@@ -428,29 +428,33 @@ fn wider_than_fresh(
 /// to be, as the path alone showed before.
 #[cfg(unix)]
 fn is_another_sockets(socket: &Socket, found: &std::fs::Metadata) -> bool {
-    cfg_if::cfg_if! {
-        if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            matches!(super::sock_diag::socket_file(socket), Ok(Some(made)) if !made.is(found))
-        } else {
-            let _ = (socket, found);
-            false
-        }
-    }
+    use std::os::unix::fs::MetadataExt;
+    made_by(socket, found.dev(), found.ino()) == Some(false)
 }
 
 /// Whether `socket` made the file of device `dev` and inode `ino` when it
 /// was bound: a predecessor's word that it did is taken only where the
-/// kernel confirms it (sock_diag on Linux), since whoever can set the handoff variable
-/// could name any socket file, a live one of another process among them.
-/// Where the kernel cannot say, the file is not the socket's, and stays.
+/// kernel confirms it (sock_diag on Linux), since whoever can set the
+/// handoff variable could name any socket file, a live one of another
+/// process among them. Where the kernel cannot say, the file is not the
+/// socket's, and stays.
 #[cfg(unix)]
 pub(crate) fn made_file(socket: &Socket, dev: u64, ino: u64) -> bool {
+    made_by(socket, dev, ino) == Some(true)
+}
+
+/// Whether `socket` made the file of device `dev` and inode `ino`, as the
+/// kernel says (sock_diag); `None` where it cannot say: no `unix_diag`, no
+/// file (an abstract name), or not Linux.
+#[cfg(unix)]
+fn made_by(socket: &Socket, dev: u64, ino: u64) -> Option<bool> {
     cfg_if::cfg_if! {
         if #[cfg(any(target_os = "linux", target_os = "android"))] {
-            matches!(super::sock_diag::socket_file(socket), Ok(Some(made)) if made.is_at(dev, ino))
+            let made = super::sock_diag::socket_file(socket).ok().flatten()?;
+            Some(made.is_at(dev, ino))
         } else {
             let _ = (socket, dev, ino);
-            false
+            None
         }
     }
 }

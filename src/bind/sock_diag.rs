@@ -69,12 +69,6 @@ pub(crate) struct VfsFile {
 }
 
 impl VfsFile {
-    /// Whether `meta` is this file.
-    pub(crate) fn is(self, meta: &std::fs::Metadata) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        self.is_at(meta.dev(), meta.ino())
-    }
-
     /// Whether the file of device `dev` and inode `ino` is this one.
     pub(crate) fn is_at(self, dev: u64, ino: u64) -> bool {
         self.dev == dev && self.ino == ino as u32
