@@ -662,10 +662,7 @@ pub(crate) struct Planner<'s> {
 
 impl<'s> Planner<'s> {
     pub(crate) fn new(spec: &'s ListenSpec) -> Planner<'s> {
-        let mut listens = vec![false; spec.networks().len()];
-        for i in spec.network_of() {
-            listens[i] = true;
-        }
+        let listens = crate::spec::listening(spec.networks().len(), spec.network_of());
         let written = spec
             .endpoints()
             .iter()

@@ -1111,6 +1111,18 @@ pub struct ListenSpec {
     written: WrittenAt,
 }
 
+/// Whether each of `networks` networks has an endpoint, from each
+/// endpoint's network's place (one past them for a network not defined).
+pub(crate) fn listening(networks: usize, network_of: impl Iterator<Item = usize>) -> Vec<bool> {
+    let mut listening = vec![false; networks];
+    for i in network_of {
+        if let Some(l) = listening.get_mut(i) {
+            *l = true;
+        }
+    }
+    listening
+}
+
 /// Where a spec's networks and endpoints were written (`--listen #1 line
 /// 1`), by their places in it, for a spec built of named layers, so that a
 /// plan error says which layer to change; empty for a spec of one text or
@@ -1200,12 +1212,12 @@ impl ListenSpec {
         &self.networks
     }
 
-    /// Each endpoint's network, by place in [`ListenSpec::networks`].
     /// Where its networks and endpoints were written, for a spec of layers.
     pub(crate) fn written(&self) -> &WrittenAt {
         &self.written
     }
 
+    /// Each endpoint's network, by place in [`ListenSpec::networks`].
     pub(crate) fn network_of(&self) -> impl Iterator<Item = usize> + '_ {
         self.network_of.iter().map(|&i| i as usize)
     }

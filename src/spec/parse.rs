@@ -568,14 +568,9 @@ impl Read {
         // MySQL's `bind-address = 127.0.0.1`, `HOST=0.0.0.0`: a line of
         // another program's config read as a network, which without an
         // endpoint binds nothing (and beside `:3306`, every address).
-        let mut served = vec![false; networks.len()];
-        for &n in &network_of {
-            if let Some(s) = served.get_mut(n as usize) {
-                *s = true;
-            }
-        }
+        let listening = super::listening(networks.len(), network_of.iter().map(|&n| n as usize));
         for (i, net) in networks.iter().enumerate() {
-            if !served[i] && shorthand::is_address_key(net.name().as_str()) {
+            if !listening[i] && shorthand::is_address_key(net.name().as_str()) {
                 let written = net.to_string();
                 let value = written.split_once(" = ").map_or("", |(_, v)| v).to_owned();
                 let kind = SpecErrorKind::Foreign {

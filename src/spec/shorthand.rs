@@ -1445,7 +1445,6 @@ fn call(text: &str) -> Option<ForeignForm> {
             format!("{network}:{address}")
         }
         ([_, address], None) | ([address], None) => (*address).to_owned(),
-        // Kestrel's own: both loopback addresses, or every address.
         ([], Some(port)) if unknown => {
             return Some(ForeignForm::CallHost {
                 call: format!("{callee}("),
@@ -1453,6 +1452,7 @@ fn call(text: &str) -> Option<ForeignForm> {
             });
         }
         ([] | ["::"], Some(port)) if v6_only => format!("tcp6:[::]:{port}"),
+        // Kestrel's own: both loopback addresses.
         ([], Some(port)) if callee.ends_with("ListenLocalhost") => format!("localhost:{port}"),
         // Flask's and uvicorn's `run` listen on loopback unless told a
         // host; Node's `listen(port)` on every address.
