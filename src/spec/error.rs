@@ -2127,12 +2127,7 @@ impl ForeignForm {
             ForeignForm::UrlQuery { address, options } => with_options(address, options, true),
             ForeignForm::TokioListener { flag, option } => tokio_listener(flag, option.as_deref()),
             ForeignForm::UrlPath { address } => {
-                // An address refused alone (`tcp://:9292`) is told as it
-                // is told alone.
-                let address = match (super::shorthand::shorthand(address), super::shorthand::foreign(address)) {
-                    (Some(Ok(_)), _) | (_, None) => address.clone(),
-                    (_, Some(form)) => form.instead(),
-                };
+                let address = told_alone(address).unwrap_or_else(|| address.clone());
                 format!("{address}, and route the path (or read the query) in the server")
             }
             ForeignForm::SdListen { name } => format!(
@@ -2348,13 +2343,8 @@ impl ForeignForm {
                 if word == "bind" && super::shorthand::unquoted(value).is_some() =>
             {
                 let inner = super::shorthand::unquoted(value).unwrap_or(value);
-                match super::shorthand::shorthand(inner) {
-                    Some(Ok(_)) => format!("the value alone, without its quotes, {inner}"),
-                    _ => match super::shorthand::foreign(inner) {
-                        Some(form) => form.instead(),
-                        None => format!("the value alone, without its quotes, {inner}"),
-                    },
-                }
+                told_alone(inner)
+                    .unwrap_or_else(|| format!("the value alone, without its quotes, {inner}"))
             }
             ForeignForm::Pasted { word, value } if matches!(word.as_str(), "listen" | "bind") => {
                 let haproxy = word == "bind";
@@ -2476,14 +2466,8 @@ impl ForeignForm {
                         }
                         format!("{}:{port} with the port to use{whose}", bracketed(&host))
                     }
-                    Some(ForeignForm::Quoted { inner }) => {
-                        match (super::shorthand::shorthand(&inner), super::shorthand::foreign(&inner)) {
-                            (Some(Ok(_)), _) | (_, None) => {
-                                format!("the value alone, without its quotes, {inner}")
-                            }
-                            (_, Some(form)) => form.instead(),
-                        }
-                    }
+                    Some(ForeignForm::Quoted { inner }) => told_alone(&inner)
+                        .unwrap_or_else(|| format!("the value alone, without its quotes, {inner}")),
                     Some(form) => form.instead(),
                     None => format!("the value alone, {value}"),
                 },
@@ -2560,6 +2544,18 @@ impl ForeignForm {
 /// names on that family's addresses, so a spelling that takes both families
 /// would widen what it listens on. Without a family, Go binds a wildcard,
 /// `0.0.0.0` too, on both families: `:PORT` here.
+/// What a value inside another form (its quotes, a URL's path) is told
+/// alone, where that is not the value itself: one refused alone
+/// (`tcp://:9292`, `8080:80`) is told as it would be alone, so no
+/// suggestion is itself refused. `None` for a value that reads as it is,
+/// or is no form known.
+fn told_alone(value: &str) -> Option<String> {
+    match super::shorthand::shorthand(value) {
+        Some(Ok(_)) => None,
+        _ => super::shorthand::foreign(value).map(|form| form.instead()),
+    }
+}
+
 fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
     // Caddy's `bind` takes a host alone (`tcp6/[::1]`, `tcp6/::1`): the
     // colons of an IPv6 address are no port's.
