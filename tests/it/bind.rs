@@ -1152,24 +1152,19 @@ fn a_successor_never_ready_leaves_the_socket_file_its_predecessor_serves_on() {
     }
 }
 
-/// A forged handoff naming another process's live socket file, with any
-/// Unix socket of the attacker's passed beside it for an endpoint the spec
-/// does not have: the file is not that socket's (the kernel says which
-/// file a socket made), so it is never taken for a dropped endpoint's,
-/// and the successor, ready, leaves it and its server serving.
+/// The child started as a successor (test `name`) with a forged handoff
+/// that names `victim`'s file beside `passed`, a socket for an endpoint
+/// its spec lacks, told to say it is ready: the victim's file stays, the
+/// same file, and `serving` still takes its clients.
 #[cfg(target_os = "linux")]
-#[test]
-fn a_forged_handoff_never_removes_another_process_s_live_socket_file() {
+fn forged_handoff_leaves(
+    name: &str,
+    victim: &std::path::Path,
+    serving: &std::os::unix::net::UnixListener,
+    passed: &std::os::unix::net::UnixListener,
+) {
     use std::os::unix::fs::MetadataExt;
-    if let Ok(spec) = std::env::var(CHILD_SPEC) {
-        return activation_child(&spec);
-    }
-    let name = "bind::a_forged_handoff_never_removes_another_process_s_live_socket_file";
-    let dir = TempDir::new("forged");
-    let (victim, mine) = (dir.join("victim.sock"), dir.join("mine.sock"));
-    let serving = std::os::unix::net::UnixListener::bind(&victim).unwrap();
-    let passed = std::os::unix::net::UnixListener::bind(&mine).unwrap();
-    let file = std::fs::metadata(&victim).unwrap();
+    let file = std::fs::metadata(victim).unwrap();
     let hex: String = victim
         .as_os_str()
         .as_encoded_bytes()
@@ -1192,15 +1187,34 @@ fn a_forged_handoff_never_removes_another_process_s_live_socket_file() {
         ],
     );
     assert!(out.contains("child: ready true"), "{out}");
-    let after = std::fs::metadata(&victim)
+    let after = std::fs::metadata(victim)
         .unwrap_or_else(|e| panic!("the live socket's file is gone ({e}):\n{out}"));
     assert_eq!(
         (after.dev(), after.ino()),
         (file.dev(), file.ino()),
         "{out}"
     );
-    std::os::unix::net::UnixStream::connect(&victim).unwrap();
+    std::os::unix::net::UnixStream::connect(victim).unwrap();
     assert!(serving.accept().is_ok());
+}
+
+/// A forged handoff naming another process's live socket file, with any
+/// Unix socket of the attacker's passed beside it for an endpoint the spec
+/// does not have: the file is not that socket's (the kernel says which
+/// file a socket made), so it is never taken for a dropped endpoint's,
+/// and the successor, ready, leaves it and its server serving.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_forged_handoff_never_removes_another_process_s_live_socket_file() {
+    if let Ok(spec) = std::env::var(CHILD_SPEC) {
+        return activation_child(&spec);
+    }
+    let name = "bind::a_forged_handoff_never_removes_another_process_s_live_socket_file";
+    let dir = TempDir::new("forged");
+    let (victim, mine) = (dir.join("victim.sock"), dir.join("mine.sock"));
+    let serving = std::os::unix::net::UnixListener::bind(&victim).unwrap();
+    let passed = std::os::unix::net::UnixListener::bind(&mine).unwrap();
+    forged_handoff_leaves(name, &victim, &serving, &passed);
 }
 
 /// The same forgery with a socket of another file system whose file has
@@ -1255,37 +1269,7 @@ fn a_forged_handoff_with_the_same_inode_on_another_file_system_removes_nothing()
             (ino == file.ino()).then_some(socket)
         })
         .expect("a socket file with the victim's inode number on the other tmpfs");
-    let hex: String = victim
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let out = child_with_fds(
-        r#"export LISTEN_PID=$$ LISTENSPEC_HANDOFF="$LISTENSPEC_HANDOFF$$"; exec "$@""#,
-        name,
-        "l = 127.0.0.1 expose=local; l.web = http:0",
-        &[passed.as_raw_fd()],
-        &[
-            ("LISTEN_FDS", "1"),
-            ("LISTEN_FDNAMES", "gone.z"),
-            (
-                "LISTENSPEC_HANDOFF",
-                &format!("0:{}:{}:{hex};", file.dev(), file.ino()),
-            ),
-            (CHILD_READY, "1"),
-        ],
-    );
-    assert!(out.contains("child: ready true"), "{out}");
-    let after = std::fs::metadata(&victim)
-        .unwrap_or_else(|e| panic!("the live socket's file is gone ({e}):\n{out}"));
-    assert_eq!(
-        (after.dev(), after.ino()),
-        (file.dev(), file.ino()),
-        "{out}"
-    );
-    std::os::unix::net::UnixStream::connect(&victim).unwrap();
-    assert!(serving.accept().is_ok());
+    forged_handoff_leaves(name, &victim, &serving, &passed);
     drop(serving);
     drop((a, b));
 }

@@ -61,6 +61,11 @@ pub fn error_kinds(e: &listenspec::SpecError) -> Vec<String> {
     e.errors().iter().map(|l| variant_name(&l.kind)).collect()
 }
 
+/// The variant names of a plan error's errors, in order.
+pub fn plan_kinds(e: &listenspec::PlanError) -> Vec<String> {
+    e.errors().iter().map(|p| variant_name(p.kind())).collect()
+}
+
 /// A fresh directory under the system's temporary directory, removed with
 /// all it holds when dropped, failed test or not.
 #[derive(Debug)]

@@ -429,22 +429,31 @@ fn a_main_returning_the_error_prints_its_message_and_fix() {
     assert!(!stderr.contains("Problem {"), "{stderr}");
 }
 
-/// The same accept loop over a Unix socket, the flags alone changed.
-#[cfg(unix)] // a Unix socket
-#[test]
-fn the_hyper_server_answers_on_a_unix_socket_when_the_flags_say_so() {
-    let dir = TempDir::new("hyper-unix");
+/// The example `name` started on `web.sock` in a directory of its own,
+/// by its `--listen` flags alone, answering `hello` on `/` and 404
+/// elsewhere over the socket (curl --unix-socket).
+#[cfg(unix)]
+fn answering_on_a_unix_socket(name: &str, hello: &str) -> (TempDir, std::path::PathBuf, Running) {
+    let dir = TempDir::new(&format!("{name}-unix"));
     let sock = dir.join("web.sock");
-    let mut cmd = Command::new(example("hyper_server"));
+    let mut cmd = Command::new(example(name));
     cmd.args(["--listen", "web = unix"])
         .arg("--listen")
         .arg(format!("web.http = http:{}", sock.display()));
     let (running, _) = start(cmd, 0);
     wait_for(&sock);
     let unix = ["--unix-socket", sock.to_str().unwrap()];
-    let hello = ("200".into(), "hello from hyper\n".into());
+    let hello = ("200".into(), hello.into());
     assert_eq!(curl_with(&unix, "http://localhost/"), hello);
     assert_eq!(curl_with(&unix, "http://localhost/nope").0, "404");
+    (dir, sock, running)
+}
+
+/// The same accept loop over a Unix socket, the flags alone changed.
+#[cfg(unix)] // a Unix socket
+#[test]
+fn the_hyper_server_answers_on_a_unix_socket_when_the_flags_say_so() {
+    let (dir, sock, running) = answering_on_a_unix_socket("hyper_server", "hello from hyper\n");
     interrupt(running);
     assert!(!sock.exists(), "the socket file goes with the server");
     std::fs::remove_dir(&dir).unwrap();
@@ -570,18 +579,7 @@ fn the_actix_server_answers_on_every_address() {
 #[cfg(unix)] // a Unix socket
 #[test]
 fn the_actix_server_answers_on_a_unix_socket_when_the_flags_say_so() {
-    let dir = TempDir::new("actix-unix");
-    let sock = dir.join("web.sock");
-    let mut cmd = Command::new(example("actix_server"));
-    cmd.args(["--listen", "web = unix"])
-        .arg("--listen")
-        .arg(format!("web.http = http:{}", sock.display()));
-    let (running, _) = start(cmd, 0);
-    wait_for(&sock);
-    let unix = ["--unix-socket", sock.to_str().unwrap()];
-    let hello = ("200".into(), "hello from actix-web\n".into());
-    assert_eq!(curl_with(&unix, "http://localhost/"), hello);
-    assert_eq!(curl_with(&unix, "http://localhost/nope").0, "404");
+    let (dir, sock, running) = answering_on_a_unix_socket("actix_server", "hello from actix-web\n");
     send(&running, "TERM");
     exits_cleanly(running);
     assert!(!sock.exists(), "the socket file goes with the server");
