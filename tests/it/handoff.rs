@@ -1475,3 +1475,56 @@ fn a_successor_sends_nothing_more_to_its_predecessors_notify_socket() {
     );
     std::fs::remove_dir_all(notify.parent().unwrap()).unwrap();
 }
+
+/// Set in the child of the test below: it says `READY=1` once and prints
+/// what `notify_ready` returned.
+const SAY_READY_ONCE: &str = "LISTENSPEC_TEST_SAY_READY_ONCE";
+
+/// A `NOTIFY_SOCKET` whose listener never reads (a local user's, its queue
+/// filled first): `notify_ready` gives up with an error instead of
+/// holding the server's start-up for good.
+#[test]
+fn a_full_notify_socket_holds_notify_ready_no_longer_than_its_bound() {
+    let name = "handoff::a_full_notify_socket_holds_notify_ready_no_longer_than_its_bound";
+    if std::env::var_os(SAY_READY_ONCE).is_some() {
+        println!(
+            "notify: {:?}",
+            listenspec::handoff::notify_ready().map_err(|e| e.kind())
+        );
+        return;
+    }
+    let dir = TempDir::new("full-notify");
+    let path = dir.join("notify");
+    let listener = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    let filler = std::os::unix::net::UnixDatagram::unbound().unwrap();
+    filler.set_nonblocking(true).unwrap();
+    while filler.send_to(b"x", &path).is_ok() {}
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(SAY_READY_ONCE, "1")
+        .env("NOTIFY_SOCKET", &path)
+        .env_remove("LISTENSPEC_HANDOFF")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("notify_ready still waits after 30 s on a full queue");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(
+        out.contains("notify: Err(WouldBlock)") || out.contains("notify: Err(TimedOut)"),
+        "{out}"
+    );
+    drop(listener);
+}
