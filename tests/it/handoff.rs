@@ -603,6 +603,16 @@ fn tcp_and_unix(sock: &Path, options: &str) -> String {
     )
 }
 
+/// Asks the server `pid` to upgrade, and waits for it to say the upgrade
+/// was refused: the log's text then.
+fn refused_upgrade(pid: u32, log: &Path) -> String {
+    signal(pid, "-HUP");
+    wait_for_log(log, "the refusal", |t| {
+        t.contains("upgrade refused").then_some(())
+    });
+    std::fs::read_to_string(log).unwrap()
+}
+
 /// The first child process of `pid` to appear, from /proc.
 fn wait_for_child(pid: u32) -> u32 {
     let deadline = Instant::now() + PATIENCE;
@@ -664,11 +674,7 @@ fn a_changed_binding_on_a_kept_port_names_the_predecessor_and_says_to_restart() 
         ),
     )
     .unwrap();
-    signal(pid, "-HUP");
-    wait_for_log(&log, "the refusal", |t| {
-        t.contains("upgrade refused").then_some(())
-    });
-    let text = std::fs::read_to_string(&log).unwrap();
+    let text = refused_upgrade(pid, &log);
     assert!(
         text.contains(&format!(
             "Address already in use (os error 98): the process upgrading to this one (pid {pid}) holds it"
@@ -748,11 +754,7 @@ fn an_upgrade_that_drops_a_wider_mode_or_group_keeps_no_wider_file() {
         };
         let made = file();
         std::fs::write(&spec, tcp_and_unix(&sock, "")).unwrap();
-        signal(pid, "-HUP");
-        wait_for_log(&log, "the refusal", |t| {
-            t.contains("upgrade refused").then_some(())
-        });
-        let text = std::fs::read_to_string(&log).unwrap();
+        let text = refused_upgrade(pid, &log);
         assert!(
             text.contains(&format!(
                 "the process upgrading to this one (pid {pid}) serves on {} with the socket it made for its own spec",
