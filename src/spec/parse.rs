@@ -326,6 +326,7 @@ impl Read {
                             | ForeignForm::SockaddrTemplate { .. }
                             | ForeignForm::Systemd { .. }
                             | ForeignForm::Pasted { .. }
+                            | ForeignForm::PassedFd
                             | ForeignForm::CallHost { .. }
                             | ForeignForm::HostAndPort { .. }
                             | ForeignForm::UrlPath { .. }
