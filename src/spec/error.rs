@@ -1642,6 +1642,11 @@ pub enum ForeignForm {
         /// The `--port` value.
         port: String,
     },
+    /// Values separated by `;` inside quotes, as ASP.NET Core's
+    /// `ASPNETCORE_URLS="http://+:80;https://+:443"` lists URLs: `;`
+    /// separates statements here, quotes or not, so each piece would be
+    /// read with a stray quote.
+    QuotedSemicolons,
     /// Several addresses in one value, separated by spaces (a `$LISTEN`
     /// written as a shell list).
     Spaced {
@@ -1902,6 +1907,9 @@ impl ForeignForm {
             ForeignForm::Spaced { count } => {
                 format!("{count} addresses in one value, separated by spaces")
             }
+            ForeignForm::QuotedSemicolons => {
+                "a list in quotes whose values `;` separates, as ASP.NET Core's URLs are; `;` separates statements here, inside quotes too".to_owned()
+            }
             ForeignForm::StrayComma { .. } => "one value with a comma beside it".to_owned(),
             ForeignForm::CallHost { call, .. } => format!(
                 "a call of {call}…) from code whose host is a variable or an expression, which no text here stands for"
@@ -2118,6 +2126,9 @@ impl ForeignForm {
             }
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
+            }
+            ForeignForm::QuotedSemicolons => {
+                "each value alone, without the quotes: repeat --listen, or one per list entry or per line; they add up".to_owned()
             }
             ForeignForm::GluedComment { value } => format!(
                 "{value} alone (a URL's fragment is no part of a listen address), with a space before a comment"

@@ -220,7 +220,34 @@ impl Read {
         // follows it there are one-address values: a URL list joined by
         // `;`, which must not listen on what it meant to advertise.
         let mut advertise_list: Option<usize> = None;
+        // The last line looked at for a `;` inside quotes, and whether it
+        // held one: its statements are then pieces of one quoted value.
+        let mut quoted: Option<(usize, bool)> = None;
         for st in statements {
+            if quoted.is_none_or(|(line, _)| line != st.line) && st.text.contains(['"', '\'']) {
+                let line = line_of(input, st.text);
+                let split = semicolon_in_quotes(line);
+                quoted = Some((st.line, split));
+                if split {
+                    // From the statement the quotes begin in: those before
+                    // it on the line stand.
+                    let from = st.text.as_ptr().addr() - line.as_ptr().addr();
+                    let written = line[from..].split('#').next().unwrap_or_default();
+                    let written = written.trim_ascii_end().to_owned();
+                    self.errors.push(Located {
+                        line: Some(st.line),
+                        statement: Some(written.clone()),
+                        layer: layer.map(str::to_owned),
+                        kind: SpecErrorKind::Foreign {
+                            written,
+                            form: ForeignForm::QuotedSemicolons,
+                        },
+                    });
+                }
+            }
+            if quoted == Some((st.line, true)) {
+                continue;
+            }
             if !matches!(st.form, Form::Bad) {
                 advertise_list = ends_in_advertise(st.text).then_some(st.line);
             } else if advertise_list != Some(st.line) {
@@ -933,6 +960,29 @@ fn statements(input: &str) -> Vec<Statement<'_>> {
     }
     push(start, bytes.len(), line);
     out
+}
+
+/// The line of `input` that holds `text`, a slice of it.
+fn line_of<'a>(input: &'a str, text: &str) -> &'a str {
+    let at = text.as_ptr().addr() - input.as_ptr().addr();
+    let start = input[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = input[at..].find('\n').map_or(input.len(), |i| at + i);
+    &input[start..end]
+}
+
+/// Whether a `;` lies inside quotes on `line`, before any comment.
+fn semicolon_in_quotes(line: &str) -> bool {
+    let mut open = None;
+    for b in line.bytes() {
+        match (open, b) {
+            (None, b'#') => return false,
+            (None, b'"' | b'\'') => open = Some(b),
+            (Some(quote), _) if b == quote => open = None,
+            (Some(_), b';') => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The protocols and ports of the one-address values on `0.0.0.0`.

@@ -678,6 +678,11 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
             "\"]']".repeat(n / 16)
         ),
         format!("{}:80{}", "[\"".repeat(n / 4), "\"]".repeat(n / 4)),
+        // `;` inside quotes, each line looked at once for it: after many
+        // statements, in one quoted value, quotes opened on every piece.
+        format!("{}\"a;b\"", "x = loopback;".repeat(n / 4)),
+        format!("x = \"{}\"", "a;".repeat(n / 2)),
+        "\"a;".repeat(n / 2),
     ];
     for value in &values {
         let err = value.parse::<ListenSpec>().unwrap_err();
