@@ -1966,6 +1966,7 @@ impl ForeignForm {
                 }
                 "bind" => "a bind line (HAProxy's), pasted whole".to_owned(),
                 "ListenAddress" => "sshd's ListenAddress directive, pasted whole".to_owned(),
+                "-" => "a YAML list's item, pasted whole".to_owned(),
                 "port" | "Port" => format!("a config file's {word} directive, pasted whole"),
                 "http_port" | "https_port" | "admin" => {
                     format!("Caddy's {word} global option, pasted whole")
@@ -2442,7 +2443,7 @@ impl ForeignForm {
             {
                 let port = value.strip_prefix("[::]:").unwrap_or(match word.as_str() {
                     "ListenAddress" => "22",
-                    w if w.starts_with('-') => "8000",
+                    w if w.starts_with('-') && w != "-" => "8000",
                     _ => "PORT",
                 });
                 on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
@@ -2459,7 +2460,7 @@ impl ForeignForm {
                         if host != "*"
                             && matches!(listenable(&host), Ok(h) if !h.ends_with("%IFACE")) =>
                     {
-                        let (port, whose) = if word.starts_with('-') {
+                        let (port, whose) = if word.starts_with('-') && word != "-" {
                             ("8000", " (its --port flag's value, if the command has one)")
                         } else if word.ends_with(".host:") {
                             ("9200", " (Elasticsearch's http.port, 9200 unless set)")

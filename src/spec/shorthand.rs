@@ -686,6 +686,18 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             value: value.trim_ascii().to_owned(),
         });
     }
+    // A YAML list's item pasted whole: compose's `- "8080:80"`, whose
+    // `-` would read as standard input beside the value.
+    if let Some(value) = text.strip_prefix("- ")
+        && let value = value.trim_ascii()
+        && !is_pasted_word(value)
+        && is_value(value)
+    {
+        return Some(ForeignForm::Pasted {
+            word: "-".to_owned(),
+            value: value.to_owned(),
+        });
+    }
     // A Java properties line pasted whole: Spring's `server.port=8080`,
     // Quarkus's `quarkus.http.host=0.0.0.0`. Its dotted key reads as an
     // endpoint's line, which its value is not: the key's last word names
@@ -1554,6 +1566,7 @@ fn is_pasted_word(text: &str) -> bool {
         .next()
         .unwrap_or_default();
     is_directive_or_flag(word)
+        || text.starts_with("- ")
         || word.starts_with("Listen")
         || (word.ends_with(':') && text[word.len()..].starts_with(' '))
 }

@@ -662,6 +662,7 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
         format!("{}80", "listen ".repeat(n)),
         format!("{}80", "--bind=".repeat(n)),
         format!("{}80", "a: ".repeat(n)),
+        format!("{}80", "- ".repeat(n)),
         format!("{}80", "ListenStream=".repeat(n)),
         // A shell's export, a call from code and a config file's key
         // around a quoted value that is another.
