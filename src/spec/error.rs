@@ -2448,6 +2448,12 @@ impl ForeignForm {
                 });
                 on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
             }
+            ForeignForm::Pasted { value, .. } if address_list(value).is_some() => {
+                let addresses = address_list(value).unwrap_or_default();
+                format!(
+                    "a network of these addresses and an endpoint on it with the port to use: `listen = {addresses}` and `listen.tcp = tcp:PORT`"
+                )
+            }
             ForeignForm::Pasted { word, value } => match super::shorthand::shorthand(value) {
                 Some(Ok(_)) => format!("the value alone, {value}"),
                 _ => match super::shorthand::foreign(value) {
@@ -3244,6 +3250,28 @@ fn listenable(host: &str) -> Result<String, String> {
         // Planned only with its zone, which the form left out.
         (IpAddr::V6(v6), _) if v6.is_unicast_link_local() => format!("{ip}%IFACE"),
         _ => ip.to_string(),
+    })
+}
+
+/// A list of two or more addresses without ports, as PostgreSQL's
+/// `listen_addresses` and Consul's `client_addr` hold them, as a network's
+/// selectors; `None` if an item is anything else, or one no server
+/// listens on.
+fn address_list(value: &str) -> Option<String> {
+    let items: Vec<&str> = value
+        .split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .filter(|item| !item.is_empty())
+        .collect();
+    let each_address = items.iter().all(|item| {
+        item.trim_matches(['[', ']']).parse::<IpAddr>().is_ok()
+            && listenable(item).is_ok_and(|host| !host.ends_with("%IFACE"))
+    });
+    (items.len() > 1 && each_address).then(|| {
+        items
+            .iter()
+            .map(|item| item.trim_matches(['[', ']']))
+            .collect::<Vec<_>>()
+            .join(", ")
     })
 }
 

@@ -395,12 +395,21 @@ impl Read {
                     {
                         // Consul's `client_addr = "127.0.0.1 ::1"`: a
                         // config file's quotes around addresses a space
-                        // separates, which read as two bad selectors.
-                        kinds = vec![SpecErrorKind::Foreign {
-                            written: st.trimmed(),
-                            form: ForeignForm::Quoted {
+                        // separates, which read as two bad selectors. Under
+                        // a key for the server's address, a line pasted
+                        // whole, whose port is another key's.
+                        let form = match shorthand::is_address_key(name) {
+                            true => ForeignForm::Pasted {
+                                word: format!("{name} ="),
+                                value: selectors,
+                            },
+                            false => ForeignForm::Quoted {
                                 inner: format!("{name} = {selectors}"),
                             },
+                        };
+                        kinds = vec![SpecErrorKind::Foreign {
+                            written: st.trimmed(),
+                            form,
                         }];
                     } else if let Form::Endpoint { network, name, rhs } = st.form
                         && let Some(inner) = shorthand::unquoted(rhs.trim_ascii())

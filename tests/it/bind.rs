@@ -248,10 +248,17 @@ fn a_range_takes_the_first_port_free_on_every_address() {
 /// Every port of a range is tried, not only its first few.
 #[test]
 fn a_range_is_tried_to_its_end() {
-    let base = free_port();
-    let _taken: Vec<TcpListener> = (0..3)
-        .filter_map(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
-        .collect();
+    // The range's first three ports held here: one another test held a
+    // moment would be free again to the bind below.
+    let (base, _taken) = loop {
+        let base = free_port();
+        let taken: Vec<TcpListener> = (0..3)
+            .map_while(|i| TcpListener::bind(("127.0.0.1", base + i)).ok())
+            .collect();
+        if taken.len() == 3 {
+            break (base, taken);
+        }
+    };
     let bound = bind(&format!(
         "local = 127.0.0.1; local.r = tcp:{base}-{}",
         base + 9
