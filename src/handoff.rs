@@ -624,11 +624,12 @@ impl Upgrader {
             },
         )?;
         let upid = pid.unsigned_abs();
-        let deadline = start + ready_within;
         let mut heard_from = None;
         loop {
-            // Short waits, so a successor that ends is seen soon.
-            let wait = (Instant::now() + Duration::from_millis(50)).min(deadline);
+            // Short waits, so a successor that ends is seen soon; measured
+            // from the start, as `Duration::MAX` is no `Instant`.
+            let left = ready_within.saturating_sub(start.elapsed());
+            let wait = Instant::now() + left.min(Duration::from_millis(50));
             match notify.ready_by(pid, wait, &mut heard_from) {
                 Ok(true) => {
                     for s in sockets.iter() {
@@ -657,7 +658,7 @@ impl Upgrader {
                     return Err(HandoffError::Wait(e));
                 }
             }
-            if Instant::now() >= deadline {
+            if start.elapsed() >= ready_within {
                 let _ = crate::sys::kill_and_reap(pid);
                 return Err(HandoffError::NotReady {
                     pid: upid,

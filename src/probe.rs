@@ -281,7 +281,7 @@ impl Bound {
     /// options; a DNS timeout longer than `timeout` is cut to it, and the
     /// time the lookups take comes out of `timeout`.
     pub fn check_advertised_with(&self, timeout: Duration, dns: &CaptureOptions) -> Vec<Reach> {
-        let deadline = Instant::now() + timeout;
+        let start = Instant::now();
         let resolved = self.resolve_advertised(timeout, dns);
         let mut out = Vec::new();
         let mut probes = Vec::new();
@@ -342,7 +342,7 @@ impl Bound {
                 broken.push((i, e));
             }
         }
-        self.run_probes(&mut probes, deadline);
+        self.run_probes(&mut probes, start, timeout);
         // Back to blocking, as bound sockets are handed out.
         for &i in &probed {
             if let Err(e) = set_nonblocking(&endpoints[i], false) {
@@ -566,8 +566,8 @@ impl Bound {
     /// Probes every target at once, within one deadline: each connect,
     /// accept, read and write is non-blocking and the clock is looked at
     /// between rounds, so no client of the endpoint, however slow, holds
-    /// the check past `deadline`.
-    fn run_probes(&self, probes: &mut [Probe], deadline: Instant) {
+    /// the check past `timeout` from `start`.
+    fn run_probes(&self, probes: &mut [Probe], start: Instant, timeout: Duration) {
         let endpoints = self.endpoints();
         let mut inboxes: Vec<Vec<Conn>> = endpoints.iter().map(|_| Vec::new()).collect();
         loop {
@@ -583,7 +583,9 @@ impl Bound {
             if probes.iter().all(|p| p.outcome.is_some()) {
                 break;
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            // Measured from the start, not as a deadline: `Duration::MAX`
+            // is no `Instant`.
+            let left = timeout.saturating_sub(start.elapsed());
             if left.is_zero() {
                 break;
             }
