@@ -297,11 +297,11 @@ impl Watch {
         self.bind_refused = false;
         let reported = self.reported.take();
         let closing = self.closing.take();
-        let gone = displaced(&self.plan, &self.host, &host);
+        let mut gone = displaced(&self.plan, &self.host, &host);
         let plan = match crate::plan_with(&self.spec, &host, self.options) {
             Ok(plan) => plan,
             Err(e) => {
-                self.host = host;
+                self.keep_plan_on(host);
                 if gone.is_empty() {
                     return Err(e.into());
                 }
@@ -309,6 +309,11 @@ impl Watch {
                 return Ok(Some(self.close(&gone)));
             }
         };
+        for moved in unselected(&self.plan, &self.host, &plan, &host) {
+            if !gone.contains(&moved) {
+                gone.push(moved);
+            }
+        }
         let plan = keep_pins(&self.plan, &self.host, plan, &host, &gone);
         let Delta { open, close } = delta(&self.plan, &self.host, &plan, &host, &self.ports, &gone);
         if open.is_empty() && close.is_empty() {
@@ -321,7 +326,7 @@ impl Watch {
             Ok(sockets) => sockets,
             Err(_) if !close.is_empty() => {
                 // The rest is opened at the next call, after these close.
-                self.host = host;
+                self.keep_plan_on(host);
                 self.open_now = true;
                 let change = self.close(&close);
                 self.closing = Some((Instant::now(), change.closed().to_vec()));
@@ -371,6 +376,14 @@ impl Watch {
             sockets,
             closed: bound_on(close, &self.ports),
         }))
+    }
+
+    /// Moves the watch to `host` with the plan it has, each pinned socket
+    /// under its interface's name there: found by index, so a later change
+    /// does not take a renamed interface for one gone.
+    fn keep_plan_on(&mut self, host: Host) {
+        self.plan = keep_pins(&self.plan, &self.host, self.plan.clone(), &host, &[]);
+        self.host = host;
     }
 
     /// A change that closes the sockets `gone` (planned addresses) and
@@ -597,6 +610,52 @@ fn keep_pins(
         }
     }
     new
+}
+
+/// The sockets `old` pins to an interface (planned on `old_host`) that
+/// `new` (planned on `new_host`) pins to another, where the interface
+/// holding the socket now is not one the network's selector names: an
+/// `if:eth0` socket on the interface once called eth0, where another
+/// interface is called eth0 now. [`keep_pins`] keeps the others where they
+/// are; these move. Pure.
+fn unselected(
+    old: &Plan,
+    old_host: &Host,
+    new: &Plan,
+    new_host: &Host,
+) -> Vec<(QualifiedName, SocketAddr)> {
+    let mut out = Vec::new();
+    for ep in old.endpoints() {
+        let name = ep.qualified();
+        let fresh = new.endpoint(name.network().as_str(), name.endpoint().as_str());
+        for b in ep.binds() {
+            let Some(device) = b.device() else {
+                continue;
+            };
+            let Some(now) =
+                (old_host.interface(device)).and_then(|i| new_host.interface_by_index(i.index()))
+            else {
+                continue;
+            };
+            let Some(chosen) = fresh
+                .and_then(|f| f.binds().iter().find(|f| f.addr() == b.addr()))
+                .filter(|f| f.device().is_some_and(|d| d != now.name()))
+            else {
+                continue;
+            };
+            let selects_now = match chosen.why() {
+                crate::plan::Why::Matched {
+                    selector: crate::spec::Selector::Interface(pattern),
+                    ..
+                } => pattern.matches(now.name()),
+                _ => true,
+            };
+            if !selects_now {
+                out.push((name.clone(), b.addr()));
+            }
+        }
+    }
+    out
 }
 
 /// The IP sockets of `plan`, opened on `old`, whose address is not where

@@ -821,6 +821,62 @@ fn a_pinned_socket_kept_while_its_address_came_and_went_elsewhere_is_not_churned
     });
 }
 
+/// A pinned socket stays on its interface renamed (by index), through
+/// later changes of the host too; once another interface has the name
+/// the network selects, and the address, the socket moves there.
+#[test]
+fn a_pinned_socket_stays_on_its_renamed_interface_until_another_takes_its_name() {
+    let test = "a_pinned_socket_stays_on_its_renamed_interface_until_another_takes_its_name";
+    let Some(ns) = netns_or_skip(test) else {
+        return;
+    };
+    link(&ns, "nd0", "nd1", "198.51.100.1/24");
+    let svc = spec("ops = if:nd0 expose=private; ops.web = tcp:0 device");
+    ns.run(|| {
+        let (mut bound, mut watch) =
+            listenspec::bind_all_following(&svc).unwrap_or_else(|e| panic!("{e}"));
+        let addr = only_addr(&bound, "ops", "web");
+        let mut sockets = bound.take::<Vec<TcpListener>>("ops", "web").unwrap();
+        let first_index = ns.index("nd0");
+        let refused_only = |seen: &[String]| seen.iter().all(|s| s.starts_with("refused: "));
+
+        ns.down("nd0");
+        ns.ip(&["link", "set", "nd0", "name", "nr0"]);
+        ns.up("nr0");
+        ns.wait_running("nr0");
+        let renamed = drain(&mut watch, &mut sockets, Duration::from_millis(500));
+        assert!(refused_only(&renamed), "{renamed:?}");
+        assert_eq!(sockets.len(), 1, "{renamed:?}");
+        // A change elsewhere: the socket on the renamed link is no more
+        // gone than before (it was closed as one).
+        link(&ns, "nx0", "nx1", "203.0.113.1/24");
+        let later = drain(&mut watch, &mut sockets, Duration::from_millis(500));
+        assert!(refused_only(&later), "{later:?}");
+        assert_eq!(sockets.len(), 1, "{later:?}");
+
+        // Another link called nd0, with the address: the socket moves to
+        // it (it stayed on nr0, which the plan said was nd0).
+        link(&ns, "nd0", "ne1", "198.51.100.1/24");
+        let moved = drain(&mut watch, &mut sockets, Duration::from_millis(500));
+        assert!(
+            moved
+                .iter()
+                .any(|s| s.contains(&format!("- ops.web {addr}")))
+                && moved
+                    .iter()
+                    .any(|s| s.contains(&format!("+ ops.web {addr}"))),
+            "{moved:?}"
+        );
+        assert_eq!(sockets.len(), 1, "{moved:?}");
+        assert_ne!(ns.index("nd0"), first_index);
+        let bind = &watch.plan().endpoints()[0].binds()[0];
+        assert_eq!(
+            (bind.device(), bind.interface()),
+            (Some("nd0"), Some("nd0"))
+        );
+    });
+}
+
 #[test]
 fn the_grace_ends_in_one_clear_refusal_when_the_caller_keeps_the_closed_socket() {
     let test = "the_grace_ends_in_one_clear_refusal_when_the_caller_keeps_the_closed_socket";
