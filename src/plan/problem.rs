@@ -837,9 +837,15 @@ impl ProblemKind {
                     "{selector} matches no address on this host{} ({LISTED})",
                     why.as_ref().map(ToString::to_string).unwrap_or_default()
                 ),
-                format!(
-                    "pick an address, block or interface from the list below instead of {selector}, or add the address to the host"
-                ),
+                match selector {
+                    // `ops = loopback, shared`: first or after a comma, the class.
+                    Selector::Class(AddrClass::Shared) => format!(
+                        "{selector} as a selector (first, or after a comma) is the address class 100.64.0.0/10 (carrier-grade NAT); for the option that lets networks share an address, write it after a space (`NAME = loopback shared`); otherwise pick an address, block or interface from the list below"
+                    ),
+                    _ => format!(
+                        "pick an address, block or interface from the list below instead of {selector}, or add the address to the host"
+                    ),
+                }
             ),
             ProblemKind::UnknownInterface { pattern } => (
                 format!("no interface matches {pattern:?} ({LISTED})"),
