@@ -251,6 +251,7 @@ fn port_after_name(pattern: &str) -> Option<(&str, u16)> {
 /// interface's name starts with a letter, seldom with `25`. Only a name
 /// as `ip link` makes them is offered.
 fn url_zone(pattern: &str) -> Option<&str> {
+    let pattern = pattern.strip_prefix('%').unwrap_or(pattern);
     pattern.strip_prefix("25").filter(|zone| {
         zone.starts_with(|c: char| c.is_ascii_alphabetic())
             && zone
@@ -858,7 +859,7 @@ impl ProblemKind {
                     None => match url_zone(pattern) {
                         // `fe80::1%25eth0` copied out of a URL (RFC 6874).
                         Some(zone) => format!(
-                            "`%25` is how a URL writes `%`: out of one, the zone is `{zone}`, written `%{zone}` here; otherwise use one of the interface names listed (`ip -br addr` shows them)"
+                            "`%25` is how a URL writes `%`: out of one, the interface is `{zone}`, written `if:{zone}` as a selector and `%{zone}` after an address; otherwise use one of the interface names listed (`ip -br addr` shows them)"
                         ),
                         None => "use one of the interface names listed (`ip -br addr` shows them)"
                             .to_owned(),
