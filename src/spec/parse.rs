@@ -192,12 +192,10 @@ impl Read {
             // `http://{env.APP_DOMAIN}`, `http://$HOST`: a variable nothing
             // expanded, not a host to tell what a host is.
             match unbraced_variable(input).filter(|_| one.is_err()) {
-                Some(variable) => self.errors.push(Located {
-                    line: Some(1),
-                    statement: Some(input.trim().to_owned()),
-                    layer: layer.map(str::to_owned),
-                    kind: SpecErrorKind::UnbracedVariable(variable.to_owned()),
-                }),
+                Some(variable) => {
+                    let kind = SpecErrorKind::UnbracedVariable(variable.to_owned());
+                    self.statement_error(layer, 1, input.trim().to_owned(), kind);
+                }
                 None => self.one_address(origin(1), one),
             }
             return;
@@ -234,15 +232,11 @@ impl Read {
                     let from = st.text.as_ptr().addr() - line.as_ptr().addr();
                     let written = line[from..].split('#').next().unwrap_or_default();
                     let written = written.trim_ascii_end().to_owned();
-                    self.errors.push(Located {
-                        line: Some(st.line),
-                        statement: Some(written.clone()),
-                        layer: layer.map(str::to_owned),
-                        kind: SpecErrorKind::Foreign {
-                            written,
-                            form: ForeignForm::QuotedSemicolons,
-                        },
-                    });
+                    let kind = SpecErrorKind::Foreign {
+                        written: written.clone(),
+                        form: ForeignForm::QuotedSemicolons,
+                    };
+                    self.statement_error(layer, st.line, written, kind);
                 }
             }
             if quoted == Some((st.line, true)) {
@@ -261,12 +255,8 @@ impl Read {
                 }
                 let reference = &st.text[at..];
                 let end = reference.find('}').map_or(reference.len(), |i| i + 1);
-                self.errors.push(Located {
-                    line: Some(st.line),
-                    statement: Some(st.trimmed()),
-                    layer: layer.map(str::to_owned),
-                    kind: SpecErrorKind::UnexpandedVariable(reference[..end].to_owned()),
-                });
+                let kind = SpecErrorKind::UnexpandedVariable(reference[..end].to_owned());
+                self.statement_error(layer, st.line, st.trimmed(), kind);
                 continue;
             }
             let one = match st.form {
@@ -287,27 +277,19 @@ impl Read {
                 && !ipv4_wildcards.contains(&(*protocol, *ports))
             {
                 let written = format!("{};", st.trimmed());
-                self.errors.push(Located {
-                    line: Some(st.line),
-                    statement: Some(written.clone()),
-                    layer: layer.map(str::to_owned),
-                    kind: SpecErrorKind::Foreign {
-                        written,
-                        form: ForeignForm::Terminated {
-                            value: st.trimmed(),
-                        },
+                let kind = SpecErrorKind::Foreign {
+                    written: written.clone(),
+                    form: ForeignForm::Terminated {
+                        value: st.trimmed(),
                     },
-                });
+                };
+                self.statement_error(layer, st.line, written, kind);
                 continue;
             }
             if let Some(one) = one {
                 if advertise_list == Some(st.line) {
-                    self.errors.push(Located {
-                        line: Some(st.line),
-                        statement: Some(st.trimmed()),
-                        layer: layer.map(str::to_owned),
-                        kind: SpecErrorKind::OneAddressAfterAdvertise(st.trimmed()),
-                    });
+                    let kind = SpecErrorKind::OneAddressAfterAdvertise(st.trimmed());
+                    self.statement_error(layer, st.line, st.trimmed(), kind);
                 } else {
                     self.one_address(origin(st.line), one);
                 }
@@ -436,6 +418,22 @@ impl Read {
                 }
             }
         }
+    }
+
+    /// An error of the statement `statement` on `line` of `layer`.
+    fn statement_error(
+        &mut self,
+        layer: Option<&str>,
+        line: usize,
+        statement: String,
+        kind: SpecErrorKind,
+    ) {
+        self.errors.push(Located {
+            line: Some(line),
+            statement: Some(statement),
+            layer: layer.map(str::to_owned),
+            kind,
+        });
     }
 
     /// One address read, or its errors.
