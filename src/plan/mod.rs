@@ -702,7 +702,9 @@ impl<'s> Planner<'s> {
     /// The plan, with its derived URLs when `urls` (else without, so not for
     /// anyone to read but its findings).
     fn plan_urls(&self, host: &Host, options: PlanOptions, urls: bool) -> Result<Plan, PlanError> {
-        let spec = self.spec;
+        // `[::]:PORT` as std binds it on the host's OS, not this build's.
+        let on_os = self.spec.on_os(host.os());
+        let spec = on_os.as_ref().unwrap_or(self.spec);
         let view = HostView::new(host);
         // Room for about one finding per network and endpoint, which covers
         // most plans without growing.

@@ -118,19 +118,6 @@ impl Problem {
                 "{fix}; a network is public by default only when named `public`, in lowercase"
             );
         }
-        // `[::]:PORT` read on Linux is dual-stack, as std binds it there:
-        // the option is the shorthand's, not the user's.
-        if let ProblemKind::Unsupported { option, os, .. } = &self.kind
-            && *option == "v6only=false"
-            && self
-                .network
-                .as_ref()
-                .is_some_and(|n| is_one_address_network(n.as_str()))
-        {
-            return format!(
-                "a one-address [::]:PORT read on Linux is dual-stack (v6only=false), as std binds it there, and {os} keeps IPv6 sockets to IPv6: for {os}, write statements instead, a network `:: expose=public` with its endpoint `tcp:PORT v6only` and another on 0.0.0.0 for IPv4"
-            );
-        }
         let others: Vec<&Name> = match &self.kind {
             ProblemKind::SharedAddress { others, .. } => others.iter().collect(),
             ProblemKind::Conflict { others, .. } => {

@@ -801,6 +801,29 @@ pub struct Endpoint {
     // Boxed: most have none, and a spec of many thousand networks
     // costs per byte where it is first written.
     advertise: Option<Box<Advertise>>,
+    as_std: AsStd,
+}
+
+/// Whether an endpoint is a one-address `[::]:PORT`, whose `v6only` is
+/// what std makes of `[::]` on the OS of the host it is planned for
+/// ([`ListenSpec::on_os`]). Not part of the spec's equality: its text
+/// says `v6only=false` as read on Linux, and nothing elsewhere.
+#[derive(Debug, Clone, Copy, Default)]
+struct AsStd(bool);
+
+impl PartialEq for AsStd {
+    fn eq(&self, _: &AsStd) -> bool {
+        true
+    }
+}
+
+impl Eq for AsStd {}
+
+/// Whether std binds `[::]` on both families on `os`
+/// (`std::env::consts::OS`'s name): Linux's and Android's default,
+/// `net.ipv6.bindv6only` 0.
+fn std_binds_dual(os: &str) -> bool {
+    matches!(os, "linux" | "android")
 }
 
 impl Endpoint {
@@ -823,7 +846,17 @@ impl Endpoint {
             address,
             options: EndpointOptions::default(),
             advertise: None,
+            as_std: AsStd::default(),
         }
+    }
+
+    /// This endpoint of a one-address `[::]:PORT`: `v6only` as std binds
+    /// `[::]` on the host's OS, dual-stack on Linux and Android, IPv6
+    /// alone elsewhere; written (and shown) as read on this build's OS.
+    pub(crate) fn bound_as_std(mut self) -> Endpoint {
+        self.options.v6only = std_binds_dual(std::env::consts::OS).then_some(false);
+        self.as_std = AsStd(true);
+        self
     }
 
     /// Sets the socket options.
@@ -1210,6 +1243,24 @@ impl ListenSpec {
     /// The networks, in the order written.
     pub fn networks(&self) -> &[Network] {
         &self.networks
+    }
+
+    /// This spec as planned for a host of `os`, when its one-address
+    /// `[::]:PORT` endpoints bind otherwise there than as read on this
+    /// build's OS ([`Endpoint::bound_as_std`]): a snapshot of a FreeBSD
+    /// host planned on Linux takes `[::]` on IPv6 alone, as std binds it
+    /// there. `None` when the spec plans as it is.
+    pub(crate) fn on_os(&self, os: &str) -> Option<ListenSpec> {
+        let v6only = std_binds_dual(os).then_some(false);
+        let differs = |e: &Endpoint| e.as_std.0 && e.options.v6only != v6only;
+        if !self.endpoints.iter().any(differs) {
+            return None;
+        }
+        let mut spec = self.clone();
+        for e in spec.endpoints.iter_mut().filter(|e| e.as_std.0) {
+            e.options.v6only = v6only;
+        }
+        Some(spec)
     }
 
     /// Where its networks and endpoints were written, for a spec of layers.

@@ -1272,6 +1272,7 @@ fn endpoint(net_text: &str, name_text: &str, rhs: &str) -> Result<Endpoint, Vec<
             address,
             options,
             advertise: advertise.map(Box::new),
+            as_std: super::AsStd::default(),
         }),
         (net, name, protocol, address) => {
             let parts = [net.err(), name.err(), protocol.err(), address.err()];

@@ -16,9 +16,11 @@
 //!   the first; answers on several interfaces are a warning,
 //!   `DnsSeveralInterfaces`), and is advertised as written, so clients keep
 //!   checking TLS certificates against the name;
-//! - `[::]:PORT` is dual-stack on Linux (`v6only=false`), as std, tokio and
-//!   Go bind it there while `net.ipv6.bindv6only` is 0 (the default), and
-//!   IPv6-only elsewhere, as they do on Windows and the BSDs.
+//! - `[::]:PORT` is bound as std binds it on the OS of the host it is
+//!   planned for: dual-stack on Linux and Android (`v6only=false`), as std,
+//!   tokio and Go bind it there while `net.ipv6.bindv6only` is 0 (the
+//!   default), and IPv6-only elsewhere, as they do on Windows and the BSDs
+//!   ([`Endpoint::bound_as_std`]); a spec reads alike on every system.
 //!
 //! Several one-address values (repeated `--listen` flags, the entries of a
 //! list, lines of a file) add up, each address kept ([`Groups`]).
@@ -51,8 +53,8 @@ use crate::spec::error::{ForeignForm, Located};
 use crate::spec::selector::{is_ifname, url_spelling, usual_form};
 use crate::spec::url::{Parts, RawHost};
 use crate::spec::{
-    Advertise, Endpoint, EndpointOptions, Exposure, Family, Name, Network, Ports, Protocol,
-    Selector, SelectorError, SpecError, SpecErrorKind, UnixPath, UrlHost, percent_decode,
+    Advertise, Endpoint, Exposure, Family, Name, Network, Ports, Protocol, Selector, SelectorError,
+    SpecError, SpecErrorKind, UnixPath, UrlHost, percent_decode,
 };
 
 /// The network a one-address spec defines: `listen`.
@@ -98,7 +100,8 @@ pub(crate) enum Value {
         ports: Ports,
         /// The host name as written, advertised as such.
         advertise: Option<Advertise>,
-        /// `[::]` bound dual-stack, as std does on this OS.
+        /// `[::]` alone, bound as std binds it on the OS of the host it is
+        /// planned for: dual-stack on Linux and Android.
         dual: bool,
     },
     Unix {
@@ -285,10 +288,7 @@ impl Groups {
                 }
                 let mut ep = Endpoint::new(network, protocol_name(*protocol), *protocol, *ports);
                 if *dual {
-                    ep = ep.with_options(EndpointOptions {
-                        v6only: Some(false),
-                        ..EndpointOptions::default()
-                    });
+                    ep = ep.bound_as_std();
                 }
                 (net, ep)
             }
@@ -2270,8 +2270,8 @@ fn ip_value(text: &str, protocol: Protocol, host: Host, port: &str) -> Result<Va
         }
     };
     let selector: Selector = selector.parse().map_err(located)?;
-    let dual = cfg!(any(target_os = "linux", target_os = "android"))
-        && matches!(&host, Host::Ip(ip) if ip.parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED));
+    // Where it is planned decides: a spec reads alike on every system.
+    let dual = matches!(&host, Host::Ip(ip) if ip.parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED));
     Ok(Value::Ip {
         selector,
         protocol,

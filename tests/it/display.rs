@@ -122,15 +122,15 @@ fn a_socket_passed_in_says_so_in_its_row() {
     );
 }
 
-/// `[::]:PORT`, as std binds it on Linux, takes IPv4 too, and the table
-/// says so; `[::]` written in the grammar stays IPv6 only.
+/// `[::]:PORT`, as std binds it on Linux (the host's OS, whatever this
+/// build's), takes IPv4 too, and the table says so; `[::]` written in the
+/// grammar stays IPv6 only.
 #[test]
 fn a_dual_stack_socket_says_so() {
     let dual = plan("[::]:8080").to_string();
     let row = dual.lines().find(|l| l.contains("[::]:8080")).unwrap();
-    assert_eq!(
+    assert!(
         row.ends_with("::: wildcard, dual-stack (IPv4 too)"),
-        cfg!(target_os = "linux"),
         "{dual}"
     );
     let v6 = plan("listen = :: expose=public; listen.tcp = tcp:8080").to_string();

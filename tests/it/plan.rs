@@ -633,37 +633,47 @@ fn a_network_of_many_selectors_chooses_as_one_of_few() {
     assert_eq!(plan_of(&format!("{few}, {unused}")), want);
 }
 
-/// Read on Linux, `[::]:PORT` is dual-stack as std binds it there; planned
-/// for OpenBSD, the refusal of `v6only=false` says where the option came
-/// from and how to write the spec for OpenBSD.
-#[cfg(target_os = "linux")]
+/// `[::]:PORT` binds as std binds `[::]` on the OS of the host it is
+/// planned for, whatever the OS it was read on: dual-stack on Linux, IPv6
+/// alone on FreeBSD, Windows and OpenBSD (which refuses `v6only=false`,
+/// and so no error). Written out, `v6only=false` is the user's own, and
+/// OpenBSD refuses it.
 #[test]
-fn a_dual_stack_shorthand_refused_on_openbsd_says_the_option_was_its_own() {
+fn a_one_address_ipv6_wildcard_binds_as_std_does_on_the_host_s_os() {
+    use listenspec::plan::ProblemKind;
     let spec: ListenSpec = "[::]:8080".parse().unwrap();
-    let err = spec.plan(&host("openbsd")).unwrap_err();
-    let [problem] = err.errors() else {
-        panic!("one error: {err}")
-    };
-    assert!(matches!(
-        problem.kind(),
-        listenspec::plan::ProblemKind::Unsupported {
-            option: "v6only=false",
-            ..
-        }
-    ));
-    assert!(
-        problem.fix().starts_with(
-            "a one-address [::]:PORT read on Linux is dual-stack (v6only=false), as std binds it there, and openbsd keeps IPv6 sockets to IPv6"
-        ),
-        "{err}"
-    );
-    // Written out, the option is the user's own: the plain fix.
-    let spec: ListenSpec = "public = ::; public.http = http:8080 v6only=false"
+    for (os, dual) in [
+        ("dual-stack", true),
+        ("freebsd", false),
+        ("windows", false),
+        ("openbsd", false),
+    ] {
+        let host = host(os);
+        let plan = spec.plan(&host).unwrap_or_else(|e| panic!("{os}: {e}"));
+        let ep = &plan.endpoints()[0];
+        assert_eq!(ep.options().v6only, (dual).then_some(false), "{os}: {plan}");
+        assert_eq!(
+            plan.to_string().contains("dual-stack (IPv4 too)"),
+            dual,
+            "{os}: {plan}"
+        );
+        // Planned again after a plan for another OS: each its own.
+        let again = spec.plan(&host).unwrap();
+        assert_eq!(again.endpoints()[0].options().v6only, ep.options().v6only);
+    }
+    let written: ListenSpec = "public = ::; public.http = http:8080 v6only=false"
         .parse()
         .unwrap();
-    let err = spec.plan(&host("openbsd")).unwrap_err();
+    let err = written.plan(&host("openbsd")).unwrap_err();
     assert!(
-        err.errors()[0].fix().starts_with("remove `v6only=false`"),
+        matches!(
+            err.errors()[0].kind(),
+            ProblemKind::Unsupported {
+                option: "v6only=false",
+                ..
+            }
+        ) && err.errors()[0].fix().starts_with("remove `v6only=false`"),
         "{err}"
     );
+    assert!(written.plan(&host("freebsd")).is_ok());
 }
