@@ -2448,6 +2448,17 @@ impl ForeignForm {
                 });
                 on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
             }
+            // Docker's `-H :2375`: a host left out is localhost, a port
+            // 2375; uvicorn's `--host` never holds a port.
+            ForeignForm::Pasted { word, value }
+                if (word == "-H" || (word == "--host" && value.contains(':')))
+                    && docker_host(value).is_some() =>
+            {
+                let (host, port) = docker_host(value).unwrap_or_default();
+                format!(
+                    "{host}:{port}, what Docker's -H {value} binds (a host left out is localhost, a port 2375)"
+                )
+            }
             ForeignForm::Pasted { value, .. } if address_list(value).is_some() => {
                 let addresses = address_list(value).unwrap_or_default();
                 format!(
@@ -3251,6 +3262,46 @@ fn listenable(host: &str) -> Result<String, String> {
         (IpAddr::V6(v6), _) if v6.is_unicast_link_local() => format!("{ip}%IFACE"),
         _ => ip.to_string(),
     })
+}
+
+/// The host and port Docker's `-H` binds for a TCP value that leaves
+/// either out (`:2375`, `0.0.0.0`, `tcp://127.0.0.1:`): localhost and
+/// 2375 for what is missing. `None` for a value with both, another
+/// scheme's (`unix://`, `fd://`), or a host that is no address.
+fn docker_host(value: &str) -> Option<(String, String)> {
+    let rest = match value.split_once("://") {
+        Some(("tcp", rest)) => rest,
+        Some(_) => return None,
+        None => value,
+    };
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(bracketed) => {
+            let (inside, tail) = bracketed.split_once(']')?;
+            let port = match tail {
+                "" => "",
+                tail => tail.strip_prefix(':')?,
+            };
+            (format!("[{inside}]"), port)
+        }
+        None => match rest.split_once(':') {
+            Some((host, port)) => (host.to_owned(), port),
+            None => (rest.to_owned(), ""),
+        },
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let known = bare.is_empty() || bare == "localhost" || bare.parse::<IpAddr>().is_ok();
+    if !known
+        || !(host.is_empty() || port.is_empty())
+        || !(port.is_empty() || port.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let host = match bare {
+        "" | "localhost" => "127.0.0.1".to_owned(),
+        _ => host,
+    };
+    let port = if port.is_empty() { "2375" } else { port };
+    Some((host, port.to_owned()))
 }
 
 /// A list of two or more addresses without ports, as PostgreSQL's
