@@ -108,6 +108,22 @@ impl Problem {
                 "{fix}; if it was meant to change network {meant}, name it {meant}: a later layer's statement for {meant} replaces the earlier one"
             );
         }
+        // A one-address value's IPv6 address had its port in brackets
+        // apart (`[2001:db8::7334]:2380`): no port in the address to mean.
+        if let ProblemKind::NotLocal { selector, .. } = &self.kind
+            && let Selector::Addr {
+                ip: IpAddr::V6(ip), ..
+            } = selector
+            && !ip.is_unicast_link_local()
+            && !ip.is_loopback()
+            && port_in_address(*ip).is_some()
+            && self
+                .network
+                .as_ref()
+                .is_some_and(|n| is_one_address_network(n.as_str()))
+        {
+            return behind_nat(selector);
+        }
         // `Public = *`: only `public`, in lowercase, is public by default.
         if let ProblemKind::Exposed { .. } = &self.kind
             && let Some(name) = &self.network
@@ -245,6 +261,24 @@ fn url_zone(pattern: &str) -> Option<&str> {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
     })
+}
+
+/// The fix for an address no interface holds that clients may still use.
+fn behind_nat(selector: &Selector) -> String {
+    let advertised = match selector {
+        Selector::Dns(name) => name.clone(),
+        Selector::Addr {
+            ip: IpAddr::V6(ip), ..
+        } => format!("[{ip}]"),
+        other => other.to_string(),
+    };
+    format!(
+        "a server can only bind addresses its own interfaces hold. {selector} most likely \
+         reaches this host through NAT, a proxy or load balancer, or a container's port \
+         mapping, so clients use it but the server cannot bind it. Select the local \
+         address or interface the traffic arrives on, and advertise this one, e.g. \
+         `NET = if:eth0 advertise {advertised}` (not `*`, which would listen on every network)"
+    )
 }
 
 /// Where messages that speak of the host's interfaces send the reader: the
@@ -960,19 +994,7 @@ impl ProblemKind {
                     )),
                     _ => None,
                 })
-                .unwrap_or_else(
-                    || format!(
-                        "a server can only bind addresses its own interfaces hold. {selector} most likely \
-                         reaches this host through NAT, a proxy or load balancer, or a container's port \
-                         mapping, so clients use it but the server cannot bind it. Select the local \
-                         address or interface the traffic arrives on, and advertise this one, e.g. \
-                         `NET = if:eth0 advertise {}` (not `*`, which would listen on every network)",
-                        match selector {
-                            Selector::Dns(name) => name.clone(),
-                            other => other.to_string(),
-                        }
-                    ),
-                ),
+                .unwrap_or_else(|| behind_nat(selector)),
             ),
             ProblemKind::DnsFailed { name, error } => (
                 format!("dns:{name} could not be resolved: {error}"),

@@ -1642,6 +1642,12 @@ pub enum ForeignForm {
         /// The `--port` value.
         port: String,
     },
+    /// A value on an IPv4-mapped address (`[::ffff:0.0.0.0]:80`), how an
+    /// IPv6 socket sees IPv4 peers.
+    Mapped {
+        /// The value on the IPv4 address itself.
+        value: String,
+    },
     /// Values separated by `;` inside quotes, as ASP.NET Core's
     /// `ASPNETCORE_URLS="http://+:80;https://+:443"` lists URLs: `;`
     /// separates statements here, quotes or not, so each piece would be
@@ -1907,6 +1913,9 @@ impl ForeignForm {
             ForeignForm::Spaced { count } => {
                 format!("{count} addresses in one value, separated by spaces")
             }
+            ForeignForm::Mapped { .. } => {
+                "a value on an IPv4-mapped address, how an IPv6 socket sees IPv4 peers, not an address of an interface".to_owned()
+            }
             ForeignForm::QuotedSemicolons => {
                 "a list in quotes whose values `;` separates, as ASP.NET Core's URLs are; `;` separates statements here, inside quotes too".to_owned()
             }
@@ -2128,6 +2137,7 @@ impl ForeignForm {
             ForeignForm::List { .. } | ForeignForm::Spaced { .. } => {
                 "one address per value: repeat --listen, or one per list entry or per line; they add up".to_owned()
             }
+            ForeignForm::Mapped { value } => format!("{value}, on the IPv4 address itself"),
             ForeignForm::QuotedSemicolons => {
                 "each value alone, without the quotes: repeat --listen, or one per list entry or per line; they add up".to_owned()
             }

@@ -321,6 +321,18 @@ fn key(value: &Value) -> Value {
     }
 }
 
+/// `text` with the bracketed host that holds an IPv4-mapped address
+/// written as the IPv4 address `v4`.
+fn unmapped(text: &str, v4: std::net::Ipv4Addr) -> String {
+    match text
+        .split_once('[')
+        .and_then(|(head, rest)| Some((head, rest.split_once(']')?.1)))
+    {
+        Some((head, tail)) => format!("{head}{v4}{tail}"),
+        None => v4.to_string(),
+    }
+}
+
 /// Makes an IP value (or key) dual-stack or not.
 fn set_dual(value: &mut Value, to: bool) {
     if let Value::Ip { dual, .. } = value {
@@ -2269,7 +2281,19 @@ fn ip_value(text: &str, protocol: Protocol, host: Host, port: &str) -> Result<Va
             }));
         }
     };
-    let selector: Selector = selector.parse().map_err(located)?;
+    let selector: Selector = selector.parse().map_err(|kind| match kind {
+        // `[::ffff:0.0.0.0]:80`: the IPv4 address, with the value's port.
+        SpecErrorKind::BadSelector {
+            reason: SelectorError::Ipv4Mapped(v4),
+            ..
+        } if v4.prefix_len() == 32 => located(SpecErrorKind::Foreign {
+            written: text.to_owned(),
+            form: ForeignForm::Mapped {
+                value: unmapped(text, v4.addr()),
+            },
+        }),
+        kind => located(kind),
+    })?;
     // Where it is planned decides: a spec reads alike on every system.
     let dual = matches!(&host, Host::Ip(ip) if ip.parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED));
     Ok(Value::Ip {
