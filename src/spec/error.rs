@@ -137,6 +137,15 @@ pub enum SpecErrorKind {
     NothingToRemove(String),
     /// `${NAME}` without a default, and the variable is not set.
     UnsetVariable(String),
+    /// A variable (`${NAME}`, or `$LISTEN` read as a layer) is set, but
+    /// not to UTF-8 text: read as not set, its default or the layers under
+    /// it would take its place without a word.
+    NotUnicodeVariable {
+        /// The variable.
+        name: String,
+        /// Its value, with what is not UTF-8 shown as `\u{fffd}`.
+        value: String,
+    },
     /// A variable's value would be more than one word of the spec, or none
     /// (it is empty, and the reference has no default).
     BadVariable {
@@ -337,6 +346,10 @@ impl fmt::Display for SpecErrorKind {
             SpecErrorKind::UnsetVariable(name) => write!(
                 f,
                 "${{{name}}} is not set, and has no default (write ${{{name}:-DEFAULT}} for one)"
+            ),
+            SpecErrorKind::NotUnicodeVariable { name, value } => write!(
+                f,
+                "${name} is set, but not to UTF-8 text ({value:?}, where \u{fffd} stands for what is not): set it to UTF-8 text, or unset it"
             ),
             SpecErrorKind::BadVariable { name, value } if value.is_empty() => write!(
                 f,

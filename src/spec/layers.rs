@@ -6,10 +6,11 @@ use crate::spec::error::Located;
 use crate::spec::parse::Read;
 use crate::spec::{ListenSpec, SpecError, SpecErrorKind};
 
-/// Looks a variable up: `std::env::var(name).ok()`, or a test's own table.
+/// Looks a variable up: the process environment, or a test's own table;
+/// `Err` holds, shown lossily, the value of one set but not to UTF-8 text.
 /// `Send` and `Sync`, so layers can cross into a spawned task.
 type Lookup<'e> = Box<LookupFn<'e>>;
-type LookupFn<'e> = dyn Fn(&str) -> Option<String> + Send + Sync + 'e;
+type LookupFn<'e> = dyn Fn(&str) -> Option<Result<String, String>> + Send + Sync + 'e;
 
 /// One spec from several places: a config file, then `--listen` flags,
 /// then the environment, each a layer over the ones before.
@@ -117,13 +118,22 @@ impl<'e> Layers<'e> {
     /// Expands `${NAME}` and `${NAME:-DEFAULT}` in text layers with
     /// `lookup`, which [`Layers::env_vars`] sets to the process environment.
     pub fn env(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'e) -> Layers<'e> {
-        self.env = Some(Box::new(lookup));
+        self.env = Some(Box::new(move |name| lookup(name).map(Ok)));
         self
     }
 
-    /// Expands variables from the process environment.
-    pub fn env_vars(self) -> Layers<'e> {
-        self.env(|name| std::env::var(name).ok())
+    /// Expands variables from the process environment. One set, but not
+    /// to UTF-8 text, is an error naming it: read as not set, its default
+    /// or the layers under it would take its place.
+    pub fn env_vars(mut self) -> Layers<'e> {
+        self.env = Some(Box::new(|name| match std::env::var(name) {
+            Ok(value) => Some(Ok(value)),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(value)) => {
+                Some(Err(value.to_string_lossy().into_owned()))
+            }
+        }));
+        self
     }
 
     /// Adds the text of the environment variable `name` as a layer (spec
@@ -167,11 +177,16 @@ impl<'e> Layers<'e> {
                 }),
                 Layer::Text(text) => read_text(&mut read, env, name, &text),
                 // Read only with an environment; unset, it adds nothing.
-                Layer::Variable(var) => {
-                    if let Some(text) = env.and_then(|lookup| lookup(&var)) {
-                        read_text(&mut read, env, name, &text);
-                    }
-                }
+                Layer::Variable(var) => match env.and_then(|lookup| lookup(&var)) {
+                    Some(Ok(text)) => read_text(&mut read, env, name, &text),
+                    Some(Err(value)) => read.error(Located {
+                        line: None,
+                        statement: None,
+                        layer: Some(name),
+                        kind: SpecErrorKind::NotUnicodeVariable { name: var, value },
+                    }),
+                    None => {}
+                },
             }
         }
         read.assemble()
@@ -288,8 +303,14 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
             // As a shell's `:-`, the default stands for an empty value too
             // (a `PORT=` left in a unit file or a compose file).
             let value = match lookup(name) {
-                Some(v) if v.is_empty() && default.is_some() => default.map(str::to_owned),
-                v => v.or(default.map(str::to_owned)),
+                Some(Err(value)) if valid_name => {
+                    let name = name.to_owned();
+                    errors.push((n + 1, SpecErrorKind::NotUnicodeVariable { name, value }));
+                    rest = &after[end + 1..];
+                    continue;
+                }
+                Some(Ok(v)) if v.is_empty() && default.is_some() => default.map(str::to_owned),
+                v => v.and_then(Result::ok).or(default.map(str::to_owned)),
             };
             match (valid_name, value, default) {
                 (false, ..) => errors.push((

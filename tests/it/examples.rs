@@ -348,6 +348,48 @@ fn doctor_lays_listen_from_the_environment_as_a_server_does() {
     assert!(stdout.contains("ops.http"), "{stdout}");
 }
 
+/// A `$LISTEN` or a `${PORT}` set, but not to UTF-8 text, is an error
+/// naming it: read as not set, the wildcard under `$LISTEN` would stand
+/// without a word, and `${PORT:-8080}` take its default.
+#[cfg(unix)]
+#[test]
+fn a_variable_that_is_not_utf8_is_an_error_not_unset() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt as _;
+    let latin1 = |bytes: &[u8]| OsStr::from_bytes(bytes).to_owned();
+    for (name, value, says) in [
+        (
+            "LISTEN",
+            latin1(b"public = 127.0.0.1 # caf\xe9 only"),
+            "$LISTEN is set, but not to UTF-8 text (\"public = 127.0.0.1 # caf\u{fffd} only\"",
+        ),
+        (
+            "LISTENSPEC_TEST_PORT",
+            latin1(b"8\xff"),
+            "$LISTENSPEC_TEST_PORT is set, but not to UTF-8 text",
+        ),
+    ] {
+        let out = doctor_command()
+            .args([
+                "--host",
+                "tests/data/hosts/loopback-only.json",
+                "--listen",
+                "public = * expose=public",
+                "--listen",
+                "public.http = http:${LISTENSPEC_TEST_PORT:-8080}",
+            ])
+            .env_remove("LISTEN")
+            .env_remove("LISTENSPEC_TEST_PORT")
+            .env(name, value)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{name}: {}", text(&out.stdout));
+        assert!(stderr.contains(says), "{name}: {stderr}");
+    }
+}
+
 #[test]
 fn doctor_dumps_this_host_as_a_snapshot_it_can_replay() {
     let out = doctor(&["--listen", "local = loopback", "--dump-host"]);
