@@ -279,7 +279,9 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, AnyL
 /// The connections, for tonic's `serve_with_incoming` (with the `tonic`
 /// feature, which makes [`Connection`] tonic's `Connected`) and other
 /// servers that take a stream; it never ends. Errors are one socket's
-/// accept errors, for the server to decide on (tonic skips them).
+/// accept errors, for the server to decide on (tonic skips them); after
+/// one that is not a client's (out of descriptors), the next accept waits
+/// 100 ms, so a server that polls again at once does not spin.
 #[cfg(feature = "stream")]
 impl futures_core::Stream for AnyListener {
     type Item = io::Result<Connection>;
@@ -288,9 +290,15 @@ impl futures_core::Stream for AnyListener {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<io::Result<Connection>>> {
-        self.get_mut()
-            .poll_accept(cx)
-            .map(|conn| Some(conn.map(|(stream, _)| stream)))
+        match self.get_mut() {
+            AnyListener::Tcp(l) => Pin::new(l)
+                .poll_next(cx)
+                .map(|c| c.map(|c| c.map(Connection::Tcp))),
+            #[cfg(unix)]
+            AnyListener::Unix(l) => Pin::new(l)
+                .poll_next(cx)
+                .map(|c| c.map(|c| c.map(Connection::Unix))),
+        }
     }
 }
 

@@ -67,6 +67,9 @@ pub struct EndpointListener {
     /// made.
     #[cfg(feature = "watch")]
     pub(super) updates: Option<UnboundedReceiver<super::follower::Update>>,
+    /// The `Stream`'s pause after an error of the socket.
+    #[cfg(feature = "stream")]
+    pause: super::Pause,
 }
 
 impl EndpointListener {
@@ -153,29 +156,21 @@ impl FromEndpoint for EndpointListener {
             next: 0,
             #[cfg(feature = "watch")]
             updates: None,
+            #[cfg(feature = "stream")]
+            pause: super::Pause::default(),
         })
     }
 }
 
 #[cfg(feature = "axum")]
-pub(crate) use axum_listener::accept_retrying;
-
-#[cfg(feature = "axum")]
 mod axum_listener {
     use std::io;
     use std::net::SocketAddr;
-    use std::task::{Context, Poll};
-    use std::time::Duration;
 
     use tokio::net::TcpStream;
 
     use super::EndpointListener;
-
-    /// How long accepting pauses after an error that is not one
-    /// connection's (out of descriptors, say): long enough not to spin on
-    /// a socket that stays readable, short enough to serve again soon after
-    /// a descriptor is freed.
-    const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+    use crate::serve::accept_retrying;
 
     /// `axum::serve(listener, app)`, graceful shutdown included.
     ///
@@ -235,74 +230,13 @@ mod axum_listener {
             })
         }
     }
-
-    /// A connection for axum, whose `accept` cannot fail: past an error,
-    /// polls again at once when it was one client's, after
-    /// [`ACCEPT_BACKOFF`] otherwise.
-    pub(crate) async fn accept_retrying<C, A>(
-        mut poll_accept: impl FnMut(&mut Context<'_>) -> Poll<io::Result<(C, A)>>,
-    ) -> (C, A) {
-        loop {
-            match std::future::poll_fn(&mut poll_accept).await {
-                Ok(conn) => return conn,
-                Err(e) if one_connection(&e) => {}
-                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
-            }
-        }
-    }
-
-    /// Whether an accept error is one client's, leaving the socket fine.
-    fn one_connection(e: &io::Error) -> bool {
-        matches!(
-            e.kind(),
-            io::ErrorKind::ConnectionRefused
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::ConnectionReset
-        )
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use std::io::ErrorKind;
-        use std::task::Poll;
-        use std::time::Duration;
-
-        use tokio::time::Instant;
-
-        use super::{ACCEPT_BACKOFF, accept_retrying};
-
-        /// A client that gave up is skipped at once; an error of the
-        /// socket (ENOMEM, or EMFILE: out of descriptors) waits before the
-        /// next try, so a socket that stays readable is not spun on. On
-        /// tokio's paused clock, where a sleep is seen and costs nothing.
-        #[tokio::test(start_paused = true)]
-        async fn a_clients_error_is_retried_at_once_and_others_after_a_pause() {
-            let cases = [
-                (ErrorKind::ConnectionRefused, Duration::ZERO),
-                (ErrorKind::ConnectionAborted, Duration::ZERO),
-                (ErrorKind::ConnectionReset, Duration::ZERO),
-                (ErrorKind::OutOfMemory, ACCEPT_BACKOFF),
-            ];
-            for (kind, pause) in cases {
-                // Popped from the end: the error, then a connection.
-                let mut results = vec![Ok(("conn", ())), Err(kind.into())];
-                let start = Instant::now();
-                let got =
-                    accept_retrying(|_| Poll::Ready(results.pop().expect("polled once more")));
-                assert_eq!(got.await.0, "conn", "{kind:?}");
-                let waited = start.elapsed();
-                assert!(
-                    waited >= pause && waited < pause + Duration::from_millis(5),
-                    "{kind:?}: {waited:?}"
-                );
-            }
-        }
-    }
 }
 
 /// The connections, for tonic's `serve_with_incoming` and other servers
 /// that take a stream; it never ends. Errors are one socket's accept
-/// errors, for the server to decide on (tonic skips them).
+/// errors, for the server to decide on (tonic skips them); after one that
+/// is not a client's (out of descriptors), the next accept waits 100 ms,
+/// so a server that polls again at once does not spin.
 ///
 /// ```
 /// use tonic_health::pb::health_client::HealthClient;
@@ -337,8 +271,10 @@ impl futures_core::Stream for EndpointListener {
         self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<io::Result<TcpStream>>> {
-        self.get_mut()
-            .poll_accept(cx)
-            .map(|conn| Some(conn.map(|(stream, _)| stream)))
+        let this = self.get_mut();
+        std::task::ready!(this.pause.poll_over(cx));
+        let accepted = std::task::ready!(this.poll_accept(cx));
+        this.pause.after(&accepted);
+        Poll::Ready(Some(accepted.map(|(stream, _)| stream)))
     }
 }

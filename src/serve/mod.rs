@@ -13,6 +13,8 @@
 //! [`EndpointListener`] the sockets a change of the host opens.
 
 mod any;
+#[cfg(any(feature = "axum", feature = "stream"))]
+mod backoff;
 mod endpoint;
 #[cfg(feature = "watch")]
 mod follower;
@@ -20,9 +22,11 @@ mod follower;
 mod unix;
 
 pub use any::{AnyListener, Connection, PeerAddr};
-pub use endpoint::EndpointListener;
+#[cfg(feature = "stream")]
+use backoff::Pause;
 #[cfg(feature = "axum")]
-pub(crate) use endpoint::accept_retrying;
+pub(crate) use backoff::accept_retrying;
+pub use endpoint::EndpointListener;
 #[cfg(feature = "watch")]
 pub use follower::Follower;
 #[cfg(unix)]

@@ -54,6 +54,9 @@ pub struct UnixEndpointListener {
     endpoint: QualifiedName,
     path: UnixPath,
     socket: WithFile<tokio::net::UnixListener>,
+    /// The `Stream`'s pause after an error of the socket.
+    #[cfg(feature = "stream")]
+    pause: super::Pause,
 }
 
 impl UnixEndpointListener {
@@ -109,6 +112,8 @@ impl FromEndpoint for UnixEndpointListener {
             endpoint: endpoint_name,
             path,
             socket,
+            #[cfg(feature = "stream")]
+            pause: super::Pause::default(),
         })
     }
 }
@@ -169,8 +174,10 @@ impl futures_core::Stream for UnixEndpointListener {
         self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<io::Result<tokio::net::UnixStream>>> {
-        self.get_mut()
-            .poll_accept(cx)
-            .map(|conn| Some(conn.map(|(stream, _)| stream)))
+        let this = self.get_mut();
+        std::task::ready!(this.pause.poll_over(cx));
+        let accepted = std::task::ready!(this.poll_accept(cx));
+        this.pause.after(&accepted);
+        Poll::Ready(Some(accepted.map(|(stream, _)| stream)))
     }
 }
