@@ -425,6 +425,12 @@ fn os_hint(
                 "device {} does not exist; `ip -br link` lists the interfaces",
                 device.unwrap_or("?")
             ),
+            (_, Some(libc::EMFILE)) if cfg!(unix) => {
+                "the process is out of file descriptors: raise its limit (`ulimit -n` in the shell that starts it, LimitNOFILE= in its systemd unit), or close what it holds open".to_owned()
+            }
+            (_, Some(libc::ENFILE)) if cfg!(unix) => {
+                "the system is out of file descriptors (`fs.file-max`): close what other processes hold open, or raise the limit".to_owned()
+            }
             _ => "see the OS error above".to_owned(),
     }
 }

@@ -663,8 +663,11 @@ pub enum SelectorError {
     BadZone,
     /// `!ipv4` or `!ipv6`.
     ExcludedFamily,
-    /// Two selectors with no comma between them, or a comma with none.
+    /// Two selectors with no comma between them.
     MissingComma,
+    /// No selector where one goes: a network's line with none, or a comma
+    /// with nothing before or after it.
+    Empty,
     /// A Unix socket (a path, `@name`, or `PROTOCOL:PATH`) where a
     /// selector stands: it is an endpoint, on a network of Unix sockets.
     UnixSocket(String),
@@ -738,6 +741,9 @@ impl fmt::Display for SelectorError {
                 f.write_str("to drop a family, keep the other: write ipv4 instead of !ipv6")
             }
             SelectorError::MissingComma => f.write_str("selectors are separated by commas"),
+            SelectorError::Empty => f.write_str(
+                "nothing where a selector goes: a network's line lists one or more, a comma between two (`NAME = 127.0.0.1, ::1`)",
+            ),
             SelectorError::UnixSocket(socket) => write!(
                 f,
                 "a Unix socket is an endpoint, not a selector: write the network as `NAME = unix`, and the socket on an endpoint line of its own, `NAME.ENDPOINT = {socket}`"

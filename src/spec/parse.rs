@@ -1199,7 +1199,10 @@ impl Items {
         }
         errors.push(SpecErrorKind::BadSelector {
             text: text.to_owned(),
-            reason: SelectorError::MissingComma,
+            reason: match text {
+                "" => SelectorError::Empty,
+                _ => SelectorError::MissingComma,
+            },
         });
     }
 }

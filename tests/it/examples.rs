@@ -348,6 +348,33 @@ fn doctor_lays_listen_from_the_environment_as_a_server_does() {
     assert!(stdout.contains("ops.http"), "{stdout}");
 }
 
+/// Out of descriptors, a bind failure says to raise the limit, not "see
+/// the OS error".
+#[cfg(unix)]
+#[test]
+fn doctor_out_of_descriptors_says_to_raise_the_limit() {
+    let mut spec = "l = 127.0.0.1".to_owned();
+    for i in 0..24 {
+        spec.push_str(&format!("; l.e{i} = tcp:0"));
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 12 && exec "$0" doctor --bind --listen "$1""#)
+        .arg(env!("CARGO_BIN_EXE_listenspec"))
+        .arg(&spec)
+        .output()
+        .unwrap();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "{all}");
+    assert!(
+        all.contains("Too many open files")
+            && all.contains(
+                "fix: the process is out of file descriptors: raise its limit (`ulimit -n`"
+            ),
+        "{all}"
+    );
+}
+
 /// A `$LISTEN` or a `${PORT}` set, but not to UTF-8 text, is an error
 /// naming it: read as not set, the wildcard under `$LISTEN` would stand
 /// without a word, and `${PORT:-8080}` take its default.
