@@ -148,9 +148,10 @@ const MAX_FILE: u64 = 64 << 20;
 /// rather than not UTF-8.
 ///
 /// A named pipe is opened without waiting for a writer, then read to its
-/// end: one no process writes to (a `--listen-file` left at a FIFO) reads
-/// as empty at once, where the start-up waited for it forever; process
-/// substitution (`--listen-file <(…)`) has its writer, and is read whole.
+/// end: one no process writes to (a `--listen-file` left at a FIFO) is an
+/// error at once, where the start-up waited for it forever, or read it as
+/// empty and went on without its lines; process substitution
+/// (`--listen-file <(…)`) has its writer, and is read whole.
 fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read as _;
     let mut options = std::fs::OpenOptions::new();
@@ -165,6 +166,15 @@ fn read_capped(path: &std::path::Path) -> std::io::Result<String> {
             return Err(e);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    #[cfg(unix)]
+    if bytes.is_empty()
+        && std::os::unix::fs::FileTypeExt::is_fifo(&file.get_ref().metadata()?.file_type())
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "it is a pipe that gave nothing (no process wrote to it): start its writer first, or give a file",
+        ));
     }
     if bytes.len() as u64 > MAX_FILE {
         return Err(std::io::Error::new(

@@ -2,7 +2,7 @@
 
 use crate::TempDir;
 use clap::{CommandFactory, Parser};
-use listenspec::spec::ListenArgs;
+use listenspec::spec::{Layers, ListenArgs};
 
 #[derive(Parser, Debug)]
 struct Cli {
@@ -214,9 +214,10 @@ fn a_listen_file_may_be_64_mib_and_no_more() {
     }
 }
 
-/// A `--listen-file` that is a named pipe no process writes to reads as
-/// empty, at once: the server's start-up waited for a writer forever. One
-/// with its writer (process substitution, `<(…)`) is read whole.
+/// A `--listen-file` that is a named pipe no process writes to is an
+/// error, at once: the server's start-up waited for a writer forever, and
+/// then went on without the file's lines, the config's wildcard standing.
+/// One with its writer (process substitution, `<(…)`) is read whole.
 #[cfg(unix)]
 #[test]
 fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
@@ -235,11 +236,18 @@ fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
     .unwrap();
     let (done, got) = std::sync::mpsc::channel();
     let args = cli.listen.clone();
-    std::thread::spawn(move || done.send(args.layers().build().map(|s| s.to_string())));
+    std::thread::spawn(move || {
+        let layers = Layers::new().text("config", "public = *; public.http = http:80");
+        done.send(args.layers_over(layers).build().map(|s| s.to_string()))
+    });
     let read = got
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("reading the pipe returned");
-    assert_eq!(read.unwrap(), "");
+    let err = read.unwrap_err().to_string();
+    assert!(
+        err.contains("it is a pipe that gave nothing (no process wrote to it)"),
+        "{err}"
+    );
 
     // With a writer, open before the reader as a shell's `<(…)` has it:
     // what it writes, however slowly. (Read and write, so that opening it
