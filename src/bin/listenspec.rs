@@ -629,8 +629,9 @@ fn read_host(path: &Path) -> Result<Host, String> {
 /// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
 /// byte past the limit tells a file of exactly the limit from a larger one.
 fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
-    // A named pipe no process writes to reads as empty at once (as
-    // `ListenArgs` reads `--listen-file`), instead of holding the doctor.
+    // A named pipe no process writes to is an error at once (as
+    // `ListenArgs` reads `--listen-file`), instead of holding the doctor
+    // or planning without its lines.
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -642,6 +643,15 @@ fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
             return Err(e);
         }
         std::thread::sleep(Duration::from_millis(10));
+    }
+    #[cfg(unix)]
+    if bytes.is_empty()
+        && std::os::unix::fs::FileTypeExt::is_fifo(&file.get_ref().metadata()?.file_type())
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "it is a pipe that gave nothing (no process wrote to it): start its writer first, or give a file",
+        ));
     }
     if bytes.len() as u64 > FILE_LIMIT {
         return Err(std::io::Error::new(

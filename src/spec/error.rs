@@ -3325,8 +3325,14 @@ fn docker_host(value: &str) -> Option<(String, String)> {
     {
         return None;
     }
-    let host = match bare {
-        "" | "localhost" => "127.0.0.1".to_owned(),
+    // An IPv4-mapped address is its IPv4 address to Go, as here.
+    let mapped = match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped(),
+        _ => None,
+    };
+    let host = match (bare, mapped) {
+        (_, Some(v4)) => v4.to_string(),
+        ("" | "localhost", None) => "127.0.0.1".to_owned(),
         _ => host,
     };
     let port = if port.is_empty() { "2375" } else { port };
@@ -3342,8 +3348,12 @@ fn address_list(value: &str) -> Option<String> {
         .split(|c: char| c == ',' || c.is_ascii_whitespace())
         .filter(|item| !item.is_empty())
         .collect();
+    // A wildcard beside an address is refused, and alone would listen
+    // where the key's program may not (`0.0.0.0` to PostgreSQL is IPv4).
     let each_address = items.iter().all(|item| {
-        item.trim_matches(['[', ']']).parse::<IpAddr>().is_ok()
+        item.trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| !ip.is_unspecified())
             && listenable(item).is_ok_and(|host| !host.ends_with("%IFACE"))
     });
     (items.len() > 1 && each_address).then(|| {

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use foldhash::HashSet;
+
 use crate::spec::error::Located;
 use crate::spec::parse::Read;
 use crate::spec::{ListenSpec, SpecError, SpecErrorKind};
@@ -260,6 +262,9 @@ impl ListenSpec {
 fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecErrorKind)>> {
     let mut out = String::with_capacity(text.len());
     let mut errors = Vec::new();
+    // Variables whose value was refused: told once, however many
+    // references repeat them (each error holds the value).
+    let mut refused: HashSet<&str> = HashSet::default();
     for (n, line) in text.split('\n').enumerate() {
         if n > 0 {
             out.push('\n');
@@ -304,8 +309,10 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
             // (a `PORT=` left in a unit file or a compose file).
             let value = match lookup(name) {
                 Some(Err(value)) if valid_name => {
-                    let name = name.to_owned();
-                    errors.push((n + 1, SpecErrorKind::NotUnicodeVariable { name, value }));
+                    if refused.insert(name) {
+                        let name = name.to_owned();
+                        errors.push((n + 1, SpecErrorKind::NotUnicodeVariable { name, value }));
+                    }
                     rest = &after[end + 1..];
                     continue;
                 }
@@ -324,13 +331,15 @@ fn expand(text: &str, lookup: &LookupFn<'_>) -> Result<String, Vec<(usize, SpecE
                         || value.contains(|c: char| c.is_whitespace() || ";#=".contains(c))
                         || value.contains("${")
                     {
-                        errors.push((
-                            n + 1,
-                            SpecErrorKind::BadVariable {
-                                name: name.to_owned(),
-                                value,
-                            },
-                        ));
+                        if refused.insert(name) {
+                            errors.push((
+                                n + 1,
+                                SpecErrorKind::BadVariable {
+                                    name: name.to_owned(),
+                                    value,
+                                },
+                            ));
+                        }
                     } else {
                         out.push_str(&value);
                     }

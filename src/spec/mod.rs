@@ -852,7 +852,10 @@ impl Endpoint {
 
     /// This endpoint of a one-address `[::]:PORT`: `v6only` as std binds
     /// `[::]` on the host's OS, dual-stack on Linux and Android, IPv6
-    /// alone elsewhere; written (and shown) as read on this build's OS.
+    /// alone elsewhere. Its text (`Display`, and serde's) is as read on
+    /// this build's OS, which the spec's text has no word for: written out
+    /// on Linux, `v6only=false` is then the text's own, dual-stack on a
+    /// FreeBSD host too.
     pub(crate) fn bound_as_std(mut self) -> Endpoint {
         self.options.v6only = std_binds_dual(std::env::consts::OS).then_some(false);
         self.as_std = AsStd(true);
@@ -863,6 +866,8 @@ impl Endpoint {
     #[must_use]
     pub fn with_options(mut self, options: EndpointOptions) -> Endpoint {
         self.options = options;
+        // Options given are the caller's own, `v6only` too.
+        self.as_std = AsStd::default();
         self
     }
 

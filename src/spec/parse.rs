@@ -977,17 +977,23 @@ fn line_of<'a>(input: &'a str, text: &str) -> &'a str {
     &input[start..end]
 }
 
-/// Whether a `;` lies inside quotes on `line`, before any comment.
+/// Whether a `;` lies inside quotes on `line`, before its comment (`#`
+/// starts one inside quotes too). A quote opens only at a word's start,
+/// so the apostrophe of `/tmp/it's.sock` opens none.
 fn semicolon_in_quotes(line: &str) -> bool {
     let mut open = None;
+    let mut before = b' ';
     for b in line.bytes() {
         match (open, b) {
-            (None, b'#') => return false,
-            (None, b'"' | b'\'') => open = Some(b),
+            (_, b'#') => return false,
+            (None, b'"' | b'\'') if before.is_ascii_whitespace() || b"=:,[(".contains(&before) => {
+                open = Some(b);
+            }
             (Some(quote), _) if b == quote => open = None,
             (Some(_), b';') => return true,
             _ => {}
         }
+        before = b;
     }
     false
 }

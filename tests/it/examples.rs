@@ -348,6 +348,38 @@ fn doctor_lays_listen_from_the_environment_as_a_server_does() {
     assert!(stdout.contains("ops.http"), "{stdout}");
 }
 
+/// A `--listen-file` at a named pipe no process writes to is an error at
+/// once, as the server's `ListenArgs` has it: not a wait for a writer, nor
+/// a plan without the file's lines.
+#[cfg(unix)]
+#[test]
+fn doctor_refuses_a_listen_file_that_is_a_pipe_without_a_writer() {
+    let dir = crate::TempDir::new("doctor-fifo");
+    let fifo = dir.join("listen.spec");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = doctor_command()
+        .args([
+            "--host",
+            "tests/data/hosts/loopback-only.json",
+            "--listen",
+            "127.0.0.1:80",
+        ])
+        .arg("--listen-file")
+        .arg(&fifo)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(stderr.contains("no process wrote to it"), "{stderr}");
+}
+
 /// Out of descriptors, a bind failure says to raise the limit, not "see
 /// the OS error".
 #[cfg(unix)]

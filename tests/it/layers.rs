@@ -413,6 +413,22 @@ fn a_spec_is_edited_in_code_by_laying_a_statement_over_it() {
     assert_eq!(crate::error_kinds(&err), ["UnknownNetwork"]);
 }
 
+/// A variable whose value is refused is told once, however many
+/// references repeat it: each error holds the value, which may be long.
+#[test]
+fn a_refused_variable_is_told_once() {
+    let long = format!("a {}", "b".repeat(100_000));
+    let text =
+        "x = loopback advertise ${P}\nx.a = tcp:1 advertise ${P}; x.b = tcp:2 advertise ${P}"
+            .repeat(200);
+    let err = Layers::new()
+        .env(|name| (name == "P").then(|| long.clone()))
+        .text("file", text)
+        .build()
+        .unwrap_err();
+    assert_eq!(crate::error_kinds(&err), ["BadVariable"]);
+}
+
 /// `env_vars` reads the process's own environment: cargo gives every test
 /// process `CARGO_PKG_NAME`.
 #[test]

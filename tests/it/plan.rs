@@ -661,6 +661,17 @@ fn a_one_address_ipv6_wildcard_binds_as_std_does_on_the_host_s_os() {
         let again = spec.plan(&host).unwrap();
         assert_eq!(again.endpoints()[0].options().v6only, ep.options().v6only);
     }
+    // Options given to its endpoint are the caller's own, v6only too.
+    let mut options = listenspec::spec::EndpointOptions::default();
+    options.v6only = Some(true);
+    let given = ListenSpec::new(
+        spec.networks().to_vec(),
+        vec![spec.endpoints()[0].clone().with_options(options)],
+    )
+    .unwrap();
+    let plan = given.plan(&host("dual-stack")).unwrap();
+    assert_eq!(plan.endpoints()[0].options().v6only, Some(true), "{plan}");
+
     let written: ListenSpec = "public = ::; public.http = http:8080 v6only=false"
         .parse()
         .unwrap();
