@@ -2472,6 +2472,7 @@ impl ForeignForm {
             {
                 let port = value.strip_prefix("[::]:").unwrap_or(match word.as_str() {
                     "ListenAddress" => "22",
+                    "-H" => "2375",
                     w if w.starts_with('-') && w != "-" => "8000",
                     _ => "PORT",
                 });
