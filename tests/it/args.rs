@@ -2,7 +2,7 @@
 
 use crate::TempDir;
 use clap::{CommandFactory, Parser};
-use listenspec::spec::{Layers, ListenArgs};
+use listenspec::spec::ListenArgs;
 
 #[derive(Parser, Debug)]
 struct Cli {
@@ -237,7 +237,8 @@ fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
     let (done, got) = std::sync::mpsc::channel();
     let args = cli.listen.clone();
     std::thread::spawn(move || {
-        let layers = Layers::new().text("config", "public = *; public.http = http:80");
+        let layers =
+            listenspec::spec::Layers::new().text("config", "public = *; public.http = http:80");
         done.send(args.layers_over(layers).build().map(|s| s.to_string()))
     });
     let read = got
