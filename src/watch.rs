@@ -592,21 +592,9 @@ fn keep_pins(
     new_host: &Host,
     gone: &[(QualifiedName, SocketAddr)],
 ) -> Plan {
-    for ep in old.endpoints() {
-        let name = ep.qualified();
-        for b in ep.binds() {
-            let Some(device) = b.device() else {
-                continue;
-            };
-            if gone.contains(&(name.clone(), b.addr())) {
-                continue;
-            }
-            let index = old_host
-                .interface(device)
-                .map(crate::host::Interface::index);
-            if let Some(now) = index.and_then(|i| new_host.interface_by_index(i)) {
-                new.pinned_as(&name, b, now.name());
-            }
+    for (name, b, now) in pinned_now(old, old_host, new_host) {
+        if !gone.contains(&(name.clone(), b.addr())) {
+            new.pinned_as(&name, b, now.name());
         }
     }
     new
@@ -624,38 +612,45 @@ fn unselected(
     new: &Plan,
     new_host: &Host,
 ) -> Vec<(QualifiedName, SocketAddr)> {
-    let mut out = Vec::new();
-    for ep in old.endpoints() {
-        let name = ep.qualified();
-        let fresh = new.endpoint(name.network().as_str(), name.endpoint().as_str());
-        for b in ep.binds() {
-            let Some(device) = b.device() else {
-                continue;
-            };
-            let Some(now) =
-                (old_host.interface(device)).and_then(|i| new_host.interface_by_index(i.index()))
-            else {
-                continue;
-            };
-            let Some(chosen) = fresh
+    pinned_now(old, old_host, new_host)
+        .filter(|(name, b, now)| {
+            let fresh = new.endpoint(name.network().as_str(), name.endpoint().as_str());
+            let chosen = fresh
                 .and_then(|f| f.binds().iter().find(|f| f.addr() == b.addr()))
-                .filter(|f| f.device().is_some_and(|d| d != now.name()))
-            else {
-                continue;
-            };
-            let selects_now = match chosen.why() {
+                .filter(|f| f.device().is_some_and(|d| d != now.name()));
+            chosen.is_some_and(|chosen| match chosen.why() {
                 crate::plan::Why::Matched {
                     selector: crate::spec::Selector::Interface(pattern),
                     ..
-                } => pattern.matches(now.name()),
-                _ => true,
-            };
-            if !selects_now {
-                out.push((name.clone(), b.addr()));
-            }
-        }
-    }
-    out
+                } => !pattern.matches(now.name()),
+                _ => false,
+            })
+        })
+        .map(|(name, b, _)| (name, b.addr()))
+        .collect()
+}
+
+/// Each socket `plan` pins to an interface (planned on `old`), with that
+/// interface on `new`, found by its index, whatever its name there; a
+/// socket whose interface `new` lacks is left out.
+fn pinned_now<'a>(
+    plan: &'a Plan,
+    old: &'a Host,
+    new: &'a Host,
+) -> impl Iterator<
+    Item = (
+        QualifiedName,
+        &'a crate::plan::Bind,
+        &'a crate::host::Interface,
+    ),
+> + 'a {
+    plan.endpoints().iter().flat_map(move |ep| {
+        let name = ep.qualified();
+        ep.binds().iter().filter_map(move |b| {
+            let index = old.interface(b.device()?)?.index();
+            Some((name.clone(), b, new.interface_by_index(index)?))
+        })
+    })
 }
 
 /// The IP sockets of `plan`, opened on `old`, whose address is not where
