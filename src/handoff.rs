@@ -696,11 +696,7 @@ impl Upgrader {
             let Some(to) = notify_address().map_err(HandoffError::Prepare)? else {
                 return Ok(0);
             };
-            let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)
-                .map_err(HandoffError::Prepare)?;
-            socket
-                .set_write_timeout(Some(NOTIFY_TIMEOUT))
-                .map_err(HandoffError::Prepare)?;
+            let socket = notify_socket().map_err(HandoffError::Prepare)?;
             let sockets = self.lock();
             let mut stored = 0;
             let mut i = 0;
@@ -829,10 +825,7 @@ pub fn notify_ready() -> io::Result<bool> {
             crate::bind::is_successor() && PREDECESSOR_TOLD.swap(true, Ordering::SeqCst);
         let told = match notify_address()? {
             Some(to) if !heard_before => {
-                let socket =
-                    socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
-                // A listener whose queue is full holds the sender no longer.
-                socket.set_write_timeout(Some(NOTIFY_TIMEOUT))?;
+                let socket = notify_socket()?;
                 match socket.send_to(b"READY=1\n", &to) {
                     Ok(_) => true,
                     // The listener is gone: its socket file is left unbound
@@ -869,6 +862,15 @@ static PREDECESSOR_TOLD: AtomicBool = AtomicBool::new(false);
 /// queue before it is an error.
 #[cfg(unix)]
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A datagram socket to send to `NOTIFY_SOCKET` from: a listener whose
+/// queue is full holds a send no longer than [`NOTIFY_TIMEOUT`].
+#[cfg(unix)]
+fn notify_socket() -> io::Result<socket2::Socket> {
+    let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::DGRAM, None)?;
+    socket.set_write_timeout(Some(NOTIFY_TIMEOUT))?;
+    Ok(socket)
+}
 
 /// The path of this program's binary on disk now: Linux names a running
 /// binary that was renamed over or removed `PATH (deleted)`, and the
