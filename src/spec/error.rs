@@ -3319,16 +3319,17 @@ fn docker_host(value: &str) -> Option<(String, String)> {
         },
     };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let known = bare.is_empty() || bare == "localhost" || bare.parse::<IpAddr>().is_ok();
+    let ip = bare.parse::<IpAddr>().ok();
+    let known = bare.is_empty() || bare == "localhost" || ip.is_some();
     if !known
         || !(host.is_empty() || port.is_empty())
-        || !(port.is_empty() || port.bytes().all(|b| b.is_ascii_digit()))
+        || !(port.is_empty() || super::shorthand::is_port(port))
     {
         return None;
     }
     // An IPv4-mapped address is its IPv4 address to Go, as here.
-    let mapped = match bare.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => v6.to_ipv4_mapped(),
+    let mapped = match ip {
+        Some(IpAddr::V6(v6)) => v6.to_ipv4_mapped(),
         _ => None,
     };
     let host = match (bare, mapped) {
