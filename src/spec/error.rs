@@ -2473,7 +2473,7 @@ impl ForeignForm {
                 let port = value.strip_prefix("[::]:").unwrap_or(match word.as_str() {
                     "ListenAddress" => "22",
                     "-H" => "2375",
-                    w if w.starts_with('-') && w != "-" => "8000",
+                    w if is_flag(w) => "8000",
                     _ => "PORT",
                 });
                 on_family("tcp", Some(Family::V6), &format!("[::]:{port}"))
@@ -2507,7 +2507,7 @@ impl ForeignForm {
                         if host != "*"
                             && matches!(listenable(&host), Ok(h) if !h.ends_with("%IFACE")) =>
                     {
-                        let (port, whose) = if word.starts_with('-') && word != "-" {
+                        let (port, whose) = if is_flag(word) {
                             ("8000", " (its --port flag's value, if the command has one)")
                         } else if word.ends_with(".host:") {
                             ("9200", " (Elasticsearch's http.port, 9200 unless set)")
@@ -2595,6 +2595,12 @@ impl ForeignForm {
             }
         }
     }
+}
+
+/// Whether a pasted word is a command-line flag (`--host`, `-b`): a `-`
+/// alone is a YAML list's item.
+fn is_flag(word: &str) -> bool {
+    word.len() > 1 && word.starts_with('-')
 }
 
 /// What to write for `HOST:PORT` (the port maybe a range `FIRST-LAST`)
