@@ -2603,12 +2603,6 @@ fn is_flag(word: &str) -> bool {
     word.len() > 1 && word.starts_with('-')
 }
 
-/// What to write for `HOST:PORT` (the port maybe a range `FIRST-LAST`)
-/// bound with `scheme` (`tcp` or `udp`) on `family` alone, if one: Go (so
-/// Caddy) binds `tcp4/:80` on IPv4 alone and `tcp6/:80` on IPv6 alone, and
-/// names on that family's addresses, so a spelling that takes both families
-/// would widen what it listens on. Without a family, Go binds a wildcard,
-/// `0.0.0.0` too, on both families: `:PORT` here.
 /// What a value inside another form (its quotes, a URL's path) is told
 /// alone, where that is not the value itself: one refused alone
 /// (`tcp://:9292`, `8080:80`) is told as it would be alone, so no
@@ -2621,6 +2615,12 @@ fn told_alone(value: &str) -> Option<String> {
     }
 }
 
+/// What to write for `HOST:PORT` (the port maybe a range `FIRST-LAST`)
+/// bound with `scheme` (`tcp` or `udp`) on `family` alone, if one: Go (so
+/// Caddy) binds `tcp4/:80` on IPv4 alone and `tcp6/:80` on IPv6 alone, and
+/// names on that family's addresses, so a spelling that takes both families
+/// would widen what it listens on. Without a family, Go binds a wildcard,
+/// `0.0.0.0` too, on both families: `:PORT` here.
 fn on_family(scheme: &str, family: Option<Family>, address: &str) -> String {
     // Caddy's `bind` takes a host alone (`tcp6/[::1]`, `tcp6/::1`): the
     // colons of an IPv6 address are no port's.
