@@ -223,11 +223,7 @@ fn a_listen_file_may_be_64_mib_and_no_more() {
 fn a_listen_file_that_is_a_pipe_without_a_writer_does_not_hold_the_start() {
     let dir = TempDir::new("args-fifo");
     let fifo = dir.join("listen.spec");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    crate::mkfifo(&fifo);
     let cli = Cli::try_parse_from([
         "server".as_ref(),
         "--listen-file".as_ref(),

@@ -356,13 +356,7 @@ fn doctor_lays_listen_from_the_environment_as_a_server_does() {
 fn doctor_refuses_a_listen_file_that_is_a_pipe_without_a_writer() {
     let dir = crate::TempDir::new("doctor-fifo");
     let fifo = dir.join("listen.spec");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::mkfifo(&fifo);
     let out = doctor_command()
         .args([
             "--host",

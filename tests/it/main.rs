@@ -66,6 +66,16 @@ pub fn plan_kinds(e: &listenspec::PlanError) -> Vec<String> {
     e.errors().iter().map(|p| variant_name(p.kind())).collect()
 }
 
+/// Makes a named pipe at `path` (mkfifo(1)).
+#[cfg(unix)]
+pub fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
+}
+
 /// A fresh directory under the system's temporary directory, removed with
 /// all it holds when dropped, failed test or not.
 #[derive(Debug)]

@@ -283,13 +283,7 @@ fn a_file_that_is_not_a_socket_is_never_deleted() {
     let sub = dir.join("dir.sock");
     std::fs::create_dir(&sub).unwrap();
     let fifo = dir.join("fifo.sock");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::mkfifo(&fifo);
     // A link to a live-looking stale socket: never followed.
     let target = dir.join("target.sock");
     leave_stale(&target, true);
