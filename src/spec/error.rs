@@ -2003,6 +2003,7 @@ impl ForeignForm {
                     "a shell's export of {}, pasted whole",
                     export["export ".len()..].trim_end_matches('=')
                 ),
+                key if key.starts_with('"') => format!("a JSON object's {key} member, pasted whole"),
                 key if key.ends_with(':') => {
                     format!("a config file's {key} line (YAML), pasted whole")
                 }

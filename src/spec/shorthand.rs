@@ -588,6 +588,28 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             address: address.to_owned(),
         });
     }
+    // A JSON object's member pasted whole, `"listen": ":8080"`, alone or
+    // in braces as its object's one member; before the quotes, which
+    // would take its first and last for a pair.
+    let member = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .map_or(text, str::trim_ascii);
+    if let Some((key, rest)) = member.strip_prefix('"').and_then(|m| m.split_once('"'))
+        && is_config_key(key)
+        && let Some(value) = rest.trim_ascii_start().strip_prefix(':')
+        && let value = value.trim_ascii()
+        // One JSON scalar, a string or a bare word: neither holds another
+        // member to read again, as deep as the text is long.
+        && unquoted(value).unwrap_or(value).bytes().all(|b| b != b'"')
+        && !is_pasted_word(value)
+        && is_value(value)
+    {
+        return Some(ForeignForm::Pasted {
+            word: format!("\"{key}\":"),
+            value: value.to_owned(),
+        });
+    }
     // Quotes a config file's syntax left in: a value without them is
     // written so; another form is told what to write as it is. One pair
     // only, so that no text of quotes recurses as deep as it is long.
@@ -1796,6 +1818,30 @@ pub(crate) fn etcd_unix_path(rest: &str) -> String {
     }
 }
 
+/// Whether a Kafka listener's `HOST:PORT` has a host the fix can write
+/// back as a URL's: an IPv6 address with brackets or without (Kafka takes
+/// both), or a host with neither brackets nor colons. Junk such as
+/// `::1]:9092` is told the plain parse error, not a fix that fails too.
+fn kafka_host_reads(authority: &str) -> bool {
+    let host = match authority.rfind(']') {
+        Some(end) => &authority[..=end],
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    // A zone (`%eth0`) is the address's own business.
+    let v6 = |host: &str| {
+        host.split('%')
+            .next()
+            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+    };
+    match host.strip_prefix('[') {
+        Some(inner) => inner.strip_suffix(']').is_some_and(v6),
+        None if host.contains(':') => v6(host),
+        None => !host.contains([']', '[']),
+    }
+}
+
 /// Whether a URL's scheme is a Kafka listener's name (`PLAINTEXT://`,
 /// `INTERNAL://`): Kafka upper-cases them, so a scheme in capitals is one
 /// unless it is a URL scheme this crate knows written in capitals
@@ -1938,7 +1984,7 @@ fn foreign_url(scheme: &str, rest: &str) -> Option<ForeignForm> {
         });
     }
     if is_kafka_listener(scheme) {
-        return path.is_empty().then(|| ForeignForm::Listener {
+        return (path.is_empty() && kafka_host_reads(authority)).then(|| ForeignForm::Listener {
             name: scheme.to_owned(),
             address: authority.to_owned(),
         });

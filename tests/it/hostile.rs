@@ -662,6 +662,8 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
         format!("{}80", "listen ".repeat(n)),
         format!("{}80", "--bind=".repeat(n)),
         format!("{}80", "a: ".repeat(n)),
+        format!("{}80", "\"a\" : ".repeat(n)),
+        format!("{}80{}", "{\"a\": ".repeat(n / 4), "}".repeat(n / 4)),
         format!("{}80", "- ".repeat(n)),
         format!("{}80", "ListenStream=".repeat(n)),
         // A shell's export, a call from code and a config file's key
@@ -1193,6 +1195,8 @@ fn a_pasted_line_nested_in_its_own_quotes_is_read_once() {
         ("bind \"", "\""),
         ("listen '", "'"),
         ("export LISTEN=\"", "\""),
+        ("\"listen\": \"", "\""),
+        ("{\"listen\": ", "}"),
     ] {
         let n = 10_000;
         let text = format!("{}:80{}", open.repeat(n), close.repeat(n));
