@@ -1796,7 +1796,7 @@ pub enum ForeignForm {
     },
     /// `[::]:80;`: nginx's listen value with the `;` that ends the
     /// directive. nginx binds `[::]` on IPv6 alone, where `[::]:80` alone
-    /// here is both families.
+    /// here is both families on Linux and macOS.
     Terminated {
         /// The value without its `;`.
         value: String,
@@ -2033,11 +2033,11 @@ impl ForeignForm {
             // nginx's `listen 127.0.0.1` is port 80: the one program that
             // takes an address alone means that port.
             // nginx's `listen [::]` is IPv6 alone (ipv6only=on), where
-            // `[::]:80` here is both families.
+            // `[::]:80` here is both families on Linux and macOS.
             ForeignForm::NoPort { host }
                 if host.trim_matches(['[', ']']).parse() == Ok(std::net::Ipv6Addr::UNSPECIFIED) =>
             {
-                "a network and an endpoint with the port, on IPv6 alone as nginx's listen [::] is (port 80): `listen = :: expose=public` and `listen.tcp = tcp:80`; or [::]:8080, which takes IPv4 too".to_owned()
+                "a network and an endpoint with the port, on IPv6 alone as nginx's listen [::] is (port 80): `listen = :: expose=public` and `listen.tcp = tcp:80`; or [::]:8080, which takes IPv4 too on Linux and macOS".to_owned()
             }
             // PostgreSQL's and MySQL's `*`: every address of both families.
             ForeignForm::NoPort { host } if host == "*" => {
@@ -2362,7 +2362,7 @@ impl ForeignForm {
                 addresses,
             } => redis(directive, addresses),
             ForeignForm::Terminated { value } => format!(
-                "{}; or {value}, without the `;`, for both families",
+                "{}; or {value}, without the `;`, for both families on Linux and macOS (IPv6 alone elsewhere, as std binds it)",
                 with_options(value, &[], false)
             ),
             ForeignForm::WithOptions { address, options } => {

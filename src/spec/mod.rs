@@ -807,7 +807,7 @@ pub struct Endpoint {
 /// Whether an endpoint is a one-address `[::]:PORT`, whose `v6only` is
 /// what std makes of `[::]` on the OS of the host it is planned for
 /// ([`ListenSpec::on_os`]). Not part of the spec's equality: its text
-/// says `v6only=false` as read on Linux, and nothing elsewhere.
+/// says `v6only=false` as read on Linux or macOS, and nothing elsewhere.
 #[derive(Debug, Clone, Copy, Default)]
 struct AsStd(bool);
 
@@ -821,9 +821,13 @@ impl Eq for AsStd {}
 
 /// Whether std binds `[::]` on both families on `os`
 /// (`std::env::consts::OS`'s name): Linux's and Android's default,
-/// `net.ipv6.bindv6only` 0.
+/// `net.ipv6.bindv6only` 0, and that of Apple's systems,
+/// `net.inet6.ip6.v6only` 0. Windows and the BSDs default to IPv6 alone.
 fn std_binds_dual(os: &str) -> bool {
-    matches!(os, "linux" | "android")
+    matches!(
+        os,
+        "linux" | "android" | "macos" | "ios" | "tvos" | "watchos" | "visionos"
+    )
 }
 
 impl Endpoint {
@@ -851,10 +855,10 @@ impl Endpoint {
     }
 
     /// This endpoint of a one-address `[::]:PORT`: `v6only` as std binds
-    /// `[::]` on the host's OS, dual-stack on Linux and Android, IPv6
-    /// alone elsewhere. Its text (`Display`, and serde's) is as read on
+    /// `[::]` on the host's OS, dual-stack on Linux, Android and Apple's
+    /// systems, IPv6 alone elsewhere. Its text (`Display`, and serde's) is as read on
     /// this build's OS, which the spec's text has no word for: written out
-    /// on Linux, `v6only=false` is then the text's own, dual-stack on a
+    /// on Linux or macOS, `v6only=false` is then the text's own, dual-stack on a
     /// FreeBSD host too.
     pub(crate) fn bound_as_std(mut self) -> Endpoint {
         self.options.v6only = std_binds_dual(std::env::consts::OS).then_some(false);

@@ -17,9 +17,10 @@
 //!   `DnsSeveralInterfaces`), and is advertised as written, so clients keep
 //!   checking TLS certificates against the name;
 //! - `[::]:PORT` is bound as std binds it on the OS of the host it is
-//!   planned for: dual-stack on Linux and Android (`v6only=false`), as std,
-//!   tokio and Go bind it there while `net.ipv6.bindv6only` is 0 (the
-//!   default), and IPv6-only elsewhere, as they do on Windows and the BSDs
+//!   planned for: dual-stack on Linux, Android and macOS (`v6only=false`),
+//!   as std, tokio and Go bind it there while the system's default
+//!   (`net.ipv6.bindv6only`, `net.inet6.ip6.v6only`) is 0, and IPv6-only
+//!   elsewhere, as they do on Windows and the BSDs
 //!   ([`Endpoint::bound_as_std`]); a spec reads alike on every system.
 //!
 //! Several one-address values (repeated `--listen` flags, the entries of a
@@ -64,8 +65,8 @@ use crate::spec::{
 /// address; `:8080` and `udp://:9092` every address of both families (Go,
 /// Kafka; `tcp://:9092`, localhost to Docker, is refused);
 /// `localhost:8080` and `NAME:PORT` every address the name resolves to,
-/// with the name advertised as written; `[::]:8080` dual-stack on Linux,
-/// as std binds it there. A Unix path (`/run/app.sock`, `@app`,
+/// with the name advertised as written; `[::]:8080` dual-stack on Linux
+/// and macOS, as std binds it there. A Unix path (`/run/app.sock`, `@app`,
 /// `unix:///run/app.sock`) is one too. The network is `listen`, with
 /// `expose=public`, and its endpoint is named after the protocol.
 ///
@@ -101,7 +102,7 @@ pub(crate) enum Value {
         /// The host name as written, advertised as such.
         advertise: Option<Advertise>,
         /// `[::]` alone, bound as std binds it on the OS of the host it is
-        /// planned for: dual-stack on Linux and Android.
+        /// planned for: dual-stack on Linux, Android and macOS.
         dual: bool,
     },
     Unix {

@@ -544,7 +544,7 @@ fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_s
         flags(&["[::]:8080", "0.0.0.0:8080"]),
         "listen = ::, 0.0.0.0 expose=public\nlisten.tcp = tcp:8080\n"
     );
-    if cfg!(target_os = "linux") {
+    if crate::STD_BINDS_DUAL {
         assert_eq!(
             flags(&["[::]:8080"]),
             "listen = :: expose=public\nlisten.tcp = tcp:8080 v6only=false\n"

@@ -36,6 +36,14 @@ mod wait;
 mod watch;
 mod windows;
 
+/// Whether std binds `[::]` on both families on the system the tests run
+/// on, so that a one-address `[::]:PORT` reads `v6only=false` here.
+const STD_BINDS_DUAL: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_vendor = "apple"
+));
+
 /// A made-up host of loopback alone, for plans whose addresses do not
 /// matter (a Unix socket's, say).
 pub fn loopback_host() -> listenspec::Host {

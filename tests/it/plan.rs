@@ -634,9 +634,9 @@ fn a_network_of_many_selectors_chooses_as_one_of_few() {
 }
 
 /// `[::]:PORT` binds as std binds `[::]` on the OS of the host it is
-/// planned for, whatever the OS it was read on: dual-stack on Linux, IPv6
-/// alone on FreeBSD, Windows and OpenBSD (which refuses `v6only=false`,
-/// and so no error). Written out, `v6only=false` is the user's own, and
+/// planned for, whatever the OS it was read on: dual-stack on Linux and
+/// macOS, IPv6 alone on FreeBSD, Windows and OpenBSD (which refuses
+/// `v6only=false`, and so no error). Written out, `v6only=false` is the user's own, and
 /// OpenBSD refuses it.
 #[test]
 fn a_one_address_ipv6_wildcard_binds_as_std_does_on_the_host_s_os() {
@@ -644,6 +644,7 @@ fn a_one_address_ipv6_wildcard_binds_as_std_does_on_the_host_s_os() {
     let spec: ListenSpec = "[::]:8080".parse().unwrap();
     for (os, dual) in [
         ("dual-stack", true),
+        ("unix-macos", true),
         ("freebsd", false),
         ("windows", false),
         ("openbsd", false),

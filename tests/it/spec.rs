@@ -144,9 +144,9 @@ fn spec_cases() {
             None => (want.trim(), None),
         };
         // A `[::]` shorthand (or `[0::0]`) is dual-stack where std binds it
-        // so (Linux), v6-only elsewhere: the file writes Linux's want, and
+        // so (Linux, macOS), v6-only elsewhere: the file writes Linux's want, and
         // only such a line has `v6only=false` it did not write.
-        let want = if cfg!(target_os = "linux") || input.contains("v6only") {
+        let want = if crate::STD_BINDS_DUAL || input.contains("v6only") {
             want.to_owned()
         } else {
             want.replace(" v6only=false", "")
@@ -647,7 +647,7 @@ fn has_placeholder(text: &str) -> bool {
 
 /// nginx's `[::]:80;` pasted without `listen` never takes IPv4, as
 /// nginx's does not: `[::]` alone is dual-stack where std binds it so
-/// (a Linux host), so a `;` that ends the line (before a comment, too)
+/// (a Linux or macOS host), so a `;` that ends the line (before a comment, too)
 /// says it was nginx's and it is refused, told how to write IPv6 alone,
 /// on whatever system the spec is read. nginx's pair with `0.0.0.0:80;`
 /// reads as nginx's, and a `;` with more values after it is a list's.
@@ -662,7 +662,7 @@ fn nginxs_ipv6_wildcard_with_its_semicolon_never_takes_ipv4() {
         ("0.0.0.0:443;\n[::]:443;\n[::]:8443;", 8443),
         ("[::]:443;\n0.0.0.0:80;", 443),
     ];
-    // Where std binds `[::]` on both families (Linux), `[::]:80` alone
+    // Where std binds `[::]` on both families (Linux, macOS), `[::]:80` alone
     // does; a spec reads alike wherever it is read.
     for (written, port) in pasted {
         match written.parse::<ListenSpec>() {
@@ -671,7 +671,7 @@ fn nginxs_ipv6_wildcard_with_its_semicolon_never_takes_ipv4() {
                 assert_eq!(kind_and_reason(&only.kind), "Foreign:Terminated", "{e}");
                 assert!(
                     e.to_string().contains(&format!(
-                        "is an address ended by `;` as nginx's listen is, where nginx binds [::] on IPv6 alone; write a network and an endpoint with the options: `listen = :: expose=public` and `listen.tcp = tcp:{port} v6only`; or [::]:{port}, without the `;`, for both families"
+                        "is an address ended by `;` as nginx's listen is, where nginx binds [::] on IPv6 alone; write a network and an endpoint with the options: `listen = :: expose=public` and `listen.tcp = tcp:{port} v6only`; or [::]:{port}, without the `;`, for both families on Linux and macOS (IPv6 alone elsewhere, as std binds it)"
                     )),
                     "{e}"
                 );
@@ -696,7 +696,7 @@ fn nginxs_ipv6_wildcard_with_its_semicolon_never_takes_ipv4() {
     let list: ListenSpec = "[::]:80; [::1]:81".parse().unwrap();
     assert_eq!(
         list.to_string().contains("tcp:80 v6only=false"),
-        cfg!(any(target_os = "linux", target_os = "android")),
+        crate::STD_BINDS_DUAL,
         "{list}"
     );
 }
