@@ -723,8 +723,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     // A YAML list's item pasted whole: compose's `- "8080:80"`, whose
     // `-` would read as standard input beside the value.
-    if let Some(value) = text.strip_prefix("- ")
-        && let value = value.trim_ascii()
+    if let Some(value) = yaml_item(text)
         && !is_pasted_word(value)
         && is_value(value)
     {
@@ -1125,6 +1124,16 @@ fn container_port(port: &str, udp: bool) -> Option<ForeignForm> {
         port: port.to_owned(),
         udp,
     })
+}
+
+/// The value of a YAML list's item, `- VALUE`, and of an item of a list in
+/// a list, `- - VALUE`, however deep.
+fn yaml_item(text: &str) -> Option<&str> {
+    let mut value = text.strip_prefix("- ")?;
+    while let Some(inner) = value.trim_ascii_start().strip_prefix("- ") {
+        value = inner;
+    }
+    Some(value.trim_ascii())
 }
 
 /// A config file's key, as YAML and TOML lines write it:
