@@ -741,8 +741,11 @@ fn apply(
         removes_networks.then(|| HashMap::with_capacity(n_networks));
     let mut one_address = Groups::default();
     // The places in `networks` that hold a network a one-address value
-    // made: only those may one-address values change.
-    let mut generated: HashSet<usize> = HashSet::default();
+    // made, with its group: only those may one-address values change.
+    let mut generated: HashMap<usize, usize> = HashMap::default();
+    // The same of `endpoints`: a statement that replaces or removes one
+    // retires its group.
+    let mut generated_endpoints: HashMap<usize, usize> = HashMap::default();
     for (origin, stmt) in stmts {
         match stmt {
             Stmt::OneAddress(value) => {
@@ -752,14 +755,15 @@ fn apply(
                             let at = network_at
                                 .get(&Groups::network_name(group))
                                 .copied()
-                                .filter(|at| generated.contains(at));
+                                .filter(|at| generated.contains_key(at));
                             if let Some(Some((o, n))) = at.map(|at| &mut networks[at]) {
                                 *o = origin;
                                 let net = read_networks[*n].as_mut().expect("applied in place");
                                 net.include.push(selector);
                                 continue;
                             }
-                            // Removed since, or never there: whole again.
+                            // Its network replaced since: whole again, which
+                            // is an error.
                             group
                         }
                         Change::Whole(group) => group,
@@ -771,20 +775,24 @@ fn apply(
                     read_endpoints.push(Some(e));
                     let (n, e) = (read_networks.len() - 1, read_endpoints.len() - 1);
                     match network_at.entry(name) {
-                        Entry::Occupied(at) if !generated.contains(at.get()) => {
+                        Entry::Occupied(at) if !generated.contains_key(at.get()) => {
                             let name = at.key().clone();
                             errors.push(origin.error(names, SpecErrorKind::OneAddressClash(name)));
                             continue;
                         }
                         Entry::Occupied(at) => networks[*at.get()] = Some((origin, n)),
                         Entry::Vacant(slot) => {
-                            generated.insert(networks.len());
+                            generated.insert(networks.len(), group);
                             add_network(&mut networks, slot, origin, n);
                         }
                     }
                     match endpoint_at.entry(qualified) {
-                        Entry::Occupied(at) => endpoints[*at.get()] = Some((origin, e)),
+                        Entry::Occupied(at) => {
+                            generated_endpoints.insert(*at.get(), group);
+                            endpoints[*at.get()] = Some((origin, e));
+                        }
                         Entry::Vacant(slot) => {
+                            generated_endpoints.insert(endpoints.len(), group);
                             add_endpoint(&mut endpoints, slot, &mut endpoints_of, origin, e);
                         }
                     }
@@ -815,7 +823,12 @@ fn apply(
                         errors
                             .push(origin.error(names, SpecErrorKind::DuplicateEndpoint(qualified)));
                     }
-                    Entry::Occupied(at) => endpoints[*at.get()] = Some((origin, e)),
+                    Entry::Occupied(at) => {
+                        if let Some(group) = generated_endpoints.remove(at.get()) {
+                            one_address.retire(group, false);
+                        }
+                        endpoints[*at.get()] = Some((origin, e));
+                    }
                     Entry::Vacant(slot) => {
                         add_endpoint(&mut endpoints, slot, &mut endpoints_of, origin, e);
                     }
@@ -830,6 +843,9 @@ fn apply(
                             .and_then(|n| Ok(QualifiedName::new(n, ep.parse()?)));
                         if let Some(i) = q.ok().and_then(|q| endpoint_at.remove(&q)) {
                             removed = endpoints[i].take().is_some();
+                            if let Some(group) = generated_endpoints.remove(&i) {
+                                one_address.retire(group, false);
+                            }
                         }
                     }
                     None => {
@@ -841,9 +857,13 @@ fn apply(
                         };
                         if let Some(i) = network_at.remove(&net) {
                             removed = networks[i].take().is_some();
+                            if let Some(group) = generated.remove(&i) {
+                                one_address.retire(group, true);
+                            }
                         }
                         let of = endpoints_of.as_mut().and_then(|of| of.remove(&net));
                         for i in of.unwrap_or_default() {
+                            generated_endpoints.remove(&i);
                             if let Some((_, e)) = endpoints[i].take() {
                                 endpoint_at.remove(&read(read_endpoints, e).qualified());
                                 removed = true;

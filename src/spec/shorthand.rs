@@ -47,6 +47,7 @@
 //! ```
 
 use foldhash::{HashMap, HashSet, HashSetExt};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::class::AddrClass;
@@ -123,13 +124,24 @@ pub(crate) enum Value {
 /// Each value finds its group through a map, and [`Groups::add`] says which
 /// groups changed, so a file of many thousand addresses reads in linear
 /// time.
+///
+/// A statement that replaces or removes what a group made retires the
+/// group ([`Groups::retire`]): its addresses are forgotten, so that none
+/// the user took away comes back with a later value, and a later value
+/// starts a group of its own.
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
-    groups: Vec<Group>,
+    /// By place, which names the network; `None` once retired.
+    groups: Vec<Option<Group>>,
     /// A group by what its values share: the IP fields but the address, or
     /// the whole Unix value.
     index: HashMap<Value, usize>,
+    /// The IP groups not retired.
     ip_groups: usize,
+    /// Retired places whose network was removed: a new group takes the
+    /// first, so that `0.0.0.0:8080`, `-listen`, `[::]:8080` is `listen`
+    /// again, the network the server takes.
+    free: BTreeSet<usize>,
 }
 
 #[derive(Debug)]
@@ -160,7 +172,7 @@ impl Groups {
         let (value, rewrote) = self.wildcard_pair(value);
         let key = key(&value);
         if let Some(&i) = self.index.get(&key) {
-            let group = &mut self.groups[i];
+            let group = self.groups[i].as_mut().expect("an indexed group is kept");
             if let Value::Ip { selector, .. } = value
                 && !matches!(&group.first, Value::Ip { selector: first, .. } if *first == selector)
                 && group.seen.insert(selector.clone())
@@ -174,22 +186,33 @@ impl Groups {
             }
             return Vec::new();
         }
-        let i = self.groups.len();
         let ip = matches!(value, Value::Ip { .. });
-        self.index.insert(key, i);
-        self.groups.push(Group {
+        let group = Group {
             first: value,
             more: Vec::new(),
             seen: HashSet::new(),
-        });
+        };
+        let i = match self.free.pop_first() {
+            Some(i) => {
+                self.groups[i] = Some(group);
+                i
+            }
+            None => {
+                self.groups.push(Some(group));
+                self.groups.len() - 1
+            }
+        };
+        self.index.insert(key, i);
         let mut changed = Vec::new();
         if ip {
             self.ip_groups += 1;
             // The first IP group becomes `shared` with the second.
             if self.ip_groups == 2
-                && let Some(first) = self.groups[..i]
-                    .iter()
-                    .position(|g| matches!(g.first, Value::Ip { .. }))
+                && let Some(first) = self.groups.iter().enumerate().position(|(j, g)| {
+                    j != i
+                        && g.as_ref()
+                            .is_some_and(|g| matches!(g.first, Value::Ip { .. }))
+                })
             {
                 changed.push(Change::Whole(first));
             }
@@ -247,7 +270,8 @@ impl Groups {
                 .index
                 .remove(&key_as(true))
                 .expect("the [::] group is indexed");
-            set_dual(&mut self.groups[i].first, false);
+            let group = self.groups[i].as_mut().expect("an indexed group is kept");
+            set_dual(&mut group.first, false);
             self.index.insert(key_as(false), i);
         }
         if joins_v4 {
@@ -256,10 +280,26 @@ impl Groups {
         (value, takes_v6)
     }
 
+    /// Retires group `i`, whose network or endpoint a statement replaced
+    /// or removed: a later value of its kind starts a group of its own.
+    /// With `removed`, its network is gone, and its place (its name) is
+    /// the next new group's.
+    pub(crate) fn retire(&mut self, i: usize, removed: bool) {
+        if let Some(group) = self.groups[i].take() {
+            self.index.remove(&key(&group.first));
+            if matches!(group.first, Value::Ip { .. }) {
+                self.ip_groups -= 1;
+            }
+        }
+        if removed {
+            self.free.insert(i);
+        }
+    }
+
     /// Whether the group of `key` holds `wildcard`.
     fn holds(&self, key: &Value, wildcard: &Selector) -> bool {
         self.index.get(key).is_some_and(|&i| {
-            let g = &self.groups[i];
+            let g = self.groups[i].as_ref().expect("an indexed group is kept");
             matches!(&g.first, Value::Ip { selector, .. } if selector == wildcard)
                 || g.seen.contains(wildcard)
         })
@@ -268,7 +308,9 @@ impl Groups {
     /// Group `i` as its network and endpoint.
     pub(crate) fn statements(&self, i: usize) -> (Network, Endpoint) {
         let network = Groups::network_name(i);
-        let group = &self.groups[i];
+        let group = self.groups[i]
+            .as_ref()
+            .expect("only a kept group has statements");
         match &group.first {
             Value::Ip {
                 selector,

@@ -525,19 +525,21 @@ fn a_variable_in_a_list_may_hold_several_items() {
     );
 }
 
+/// Each value a layer of its own, as repeated `--listen` flags are.
+fn flags(values: &[&str]) -> String {
+    values
+        .iter()
+        .enumerate()
+        .fold(Layers::new(), |l, (i, v)| {
+            l.text(format!("--listen #{i}"), *v)
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("{values:?}: {e}"))
+        .to_string()
+}
+
 #[test]
 fn nginx_s_pair_as_two_flags_is_both_families_and_the_address_alone_stays_dual_stack() {
-    let flags = |values: &[&str]| {
-        values
-            .iter()
-            .enumerate()
-            .fold(Layers::new(), |l, (i, v)| {
-                l.text(format!("--listen #{i}"), *v)
-            })
-            .build()
-            .unwrap()
-            .to_string()
-    };
     let both = "listen = 0.0.0.0, :: expose=public\nlisten.tcp = tcp:8080\n";
     assert_eq!(flags(&["0.0.0.0:8080", "[::]:8080"]), both);
     assert_eq!(
@@ -819,4 +821,60 @@ fn each_character_that_could_add_to_a_statement_is_refused_alone() {
             "{value:?}: {err}"
         );
     }
+}
+
+/// A layer that removes or replaces what one-address values made starts
+/// them over: no later value brings back an address taken away
+/// (`0.0.0.0:8080`, `-listen`, `[::]:8080` bound the IPv4 wildcard again),
+/// nor joins an endpoint moved to another port (`[::1]:8080` after
+/// `listen.tcp = tcp:9000` was bound on port 9000). A value after its
+/// network's removal makes `listen` again, the network the server takes.
+#[test]
+fn one_address_values_after_a_removal_or_a_move_start_over() {
+    let dual = if crate::STD_BINDS_DUAL {
+        " v6only=false"
+    } else {
+        ""
+    };
+    assert_eq!(
+        flags(&["0.0.0.0:8080", "-listen", "[::]:8080"]),
+        format!("listen = :: expose=public\nlisten.tcp = tcp:8080{dual}\n")
+    );
+    assert_eq!(
+        flags(&["127.0.0.1:8080", "[::1]:8080", "-listen", "[::1]:8080"]),
+        "listen = ::1 expose=public\nlisten.tcp = tcp:8080\n"
+    );
+    // Another port after the removal: the removed group stays gone, where
+    // the second group had made it `shared` and whole again.
+    assert_eq!(
+        flags(&["127.0.0.1:8080", "-listen", "127.0.0.1:9090"]),
+        "listen = 127.0.0.1 expose=public\nlisten.tcp = tcp:9090\n"
+    );
+    assert_eq!(
+        flags(&["127.0.0.1:8080", "listen.tcp = tcp:9000", "[::1]:8080"]),
+        "listen = 127.0.0.1 expose=public\nlisten-2 = ::1 expose=public\n\
+         listen.tcp = tcp:9000\nlisten-2.tcp = tcp:8080\n"
+    );
+    assert_eq!(
+        flags(&["127.0.0.1:8080", "-listen.tcp", "[::1]:8080"]),
+        "listen = 127.0.0.1 expose=public\nlisten-2 = ::1 expose=public\n\
+         listen-2.tcp = tcp:8080\n"
+    );
+    // A Unix socket's group alike.
+    assert_eq!(
+        flags(&["/run/a.sock", "-listen", "/run/b.sock"]),
+        "listen = unix\nlisten.unix = unix:/run/b.sock\n"
+    );
+    // The network the user wrote in place of a value's is theirs: a later
+    // value of that group is refused, as before.
+    let err = Layers::new()
+        .text("a", "127.0.0.1:8080")
+        .text("b", "listen = ::1")
+        .text("c", "[::1]:8080")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err.errors()[0].kind, SpecErrorKind::OneAddressClash(_)),
+        "{err}"
+    );
 }
