@@ -661,8 +661,8 @@ pub enum SelectorError {
     /// A zone that is neither an interface's index nor a name one can
     /// have (at most 15 printable characters, no `,`, `/`, `;` or `#`).
     BadZone,
-    /// `!ipv4` or `!ipv6`.
-    ExcludedFamily,
+    /// `!ipv4` or `!ipv6`, of this family: the fix keeps the other.
+    ExcludedFamily(Family),
     /// Two selectors with no comma between them.
     MissingComma,
     /// No selector where one goes: a network's line with none, or a comma
@@ -737,8 +737,12 @@ impl fmt::Display for SelectorError {
             SelectorError::BadZone => f.write_str(
                 "the zone after % is an interface's name (at most 15 printable characters, like fe80::1%eth0) or index (fe80::1%2)",
             ),
-            SelectorError::ExcludedFamily => {
-                f.write_str("to drop a family, keep the other: write ipv4 instead of !ipv6")
+            SelectorError::ExcludedFamily(family) => {
+                let kept = match family {
+                    Family::V4 => Family::V6,
+                    Family::V6 => Family::V4,
+                };
+                write!(f, "to drop a family, keep the other: write {kept} instead of !{family}")
             }
             SelectorError::MissingComma => f.write_str("selectors are separated by commas"),
             SelectorError::Empty => f.write_str(

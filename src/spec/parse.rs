@@ -1105,9 +1105,9 @@ fn selector_item(net: &mut Network, item: &str, errors: &mut Vec<SpecErrorKind>)
         _ => None,
     };
     match (fam, negated) {
-        (Some(_), true) => errors.push(SpecErrorKind::BadSelector {
+        (Some(f), true) => errors.push(SpecErrorKind::BadSelector {
             text: item.to_owned(),
-            reason: SelectorError::ExcludedFamily,
+            reason: SelectorError::ExcludedFamily(f),
         }),
         (Some(f), false) => {
             if net.family.is_some_and(|g| g != f) {
