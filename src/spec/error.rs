@@ -1872,6 +1872,12 @@ impl ForeignForm {
                 "a URL with a path, a query or a fragment, which is no part of a listen address"
                     .to_owned()
             }
+            // Puma's options, or a socket option alone (`?ipv6only=true`).
+            ForeignForm::UrlQuery { options, .. }
+                if options.iter().all(|o| o.starts_with("ipv6only=") || o.starts_with("v6only=")) =>
+            {
+                "a URL with a socket option in its query".to_owned()
+            }
             ForeignForm::UrlQuery { .. } => {
                 "a URL with options in its query, as Puma takes them".to_owned()
             }
@@ -2755,8 +2761,11 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
         match option.as_str() {
             "udp" => udp = Some("udp"),
             "quic" => udp = Some("quic"),
-            "ipv6only=on" | "v6only" => v6only = Some(("v6only", option)),
-            "ipv6only=off" | "v4v6" => v6only = Some(("v6only=false", option)),
+            // nginx's `ipv6only=on`, and a URL query's `?ipv6only=true`.
+            "v6only" | "ipv6only=on" | "ipv6only=true" | "ipv6only=1" | "v6only=on"
+            | "v6only=true" | "v6only=1" => v6only = Some(("v6only", option)),
+            "v4v6" | "ipv6only=off" | "ipv6only=false" | "ipv6only=0" | "v6only=off"
+            | "v6only=false" | "v6only=0" => v6only = Some(("v6only=false", option)),
             "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
             "reuseport" | "freebind" | "device" => {}
             o if o.starts_with("device=") || (unix.is_some() && is_socket_file_option(o)) => {

@@ -2067,11 +2067,16 @@ fn url_query(scheme: &str, rest: &str) -> Option<ForeignForm> {
             named.then_some((key, value))
         })
         .collect::<Option<Vec<_>>>()?;
-    // Puma's keys, not a query a server reads (`?x=1`, told as a path is).
+    // Puma's keys, and `ipv6only` or `v6only` (which dropped would leave
+    // `[::]` taking IPv4 too), not a query a server reads (`?x=1`, told as
+    // a path is).
     if scheme != "ssl"
-        && !pairs
-            .iter()
-            .any(|(key, _)| matches!(*key, "backlog" | "umask" | "mode" | "low_latency"))
+        && !pairs.iter().any(|(key, _)| {
+            matches!(
+                *key,
+                "backlog" | "umask" | "mode" | "low_latency" | "ipv6only" | "v6only"
+            )
+        })
     {
         return None;
     }
