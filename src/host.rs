@@ -852,6 +852,9 @@ impl Host {
             if i.index == 0 {
                 return Err(HostError::ZeroIndex(i.name.clone()));
             }
+            if i.name.is_empty() {
+                return Err(HostError::EmptyName { index: i.index });
+            }
             if !i.flags.is_empty() {
                 let held: HashSet<IpAddr> = i.addrs.iter().map(IpNet::addr).collect();
                 if let Some(&ip) = i.flags.keys().find(|ip| !held.contains(ip)) {
@@ -982,6 +985,13 @@ pub enum HostError {
     },
     /// An interface has index 0, which no OS assigns.
     ZeroIndex(String),
+    /// An interface has an empty name, which no OS gives one: `device`
+    /// would pin a socket to `""`, which `SO_BINDTODEVICE` reads as no
+    /// interface at all.
+    EmptyName {
+        /// Its index.
+        index: u32,
+    },
     /// An address did not parse as `ADDRESS/PREFIX`.
     BadAddr {
         /// The interface it was given for.
@@ -1089,6 +1099,10 @@ impl HostError {
             HostError::ZeroIndex(name) => write!(
                 f,
                 "interface {name:?} has index 0; the OS numbers interfaces from 1"
+            ),
+            HostError::EmptyName { index } => write!(
+                f,
+                "interface #{index} has an empty name; every OS names its interfaces"
             ),
             HostError::BadAddr {
                 interface,

@@ -44,6 +44,10 @@ fn json_errors_name_the_files_fields_not_internal_types() {
             "interface \"lo\" has flags for 2001:db8::1, which it does not hold",
         ),
         (
+            r#"{"interfaces": [{"name": "", "index": 3, "up": true, "addrs": []}]}"#,
+            "interface #3 has an empty name; every OS names its interfaces",
+        ),
+        (
             r#"{"interfaces": [7]}"#,
             "expected an interface: an object with \"name\", \"index\", \"up\" and \"addrs\", and optionally \"admin_up\", \"carrier\", \"loopback\" and \"addr_flags\"",
         ),
