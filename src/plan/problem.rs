@@ -431,6 +431,20 @@ pub enum ProblemKind {
         /// The name or glob as written.
         pattern: String,
     },
+    /// A link-local literal's zone is a number that is also another
+    /// interface's name (`fe80::1%6`, where the interface named `6` has
+    /// another index): read here as an index, as RFC 4007 writes it, where
+    /// glibc's `getaddrinfo` takes the name first.
+    AmbiguousZone {
+        /// The address.
+        ip: IpAddr,
+        /// The zone, an index.
+        zone: u32,
+        /// The interface of that index, if any.
+        by_index: Option<String>,
+        /// The index of the interface named as the zone.
+        named: u32,
+    },
     /// A link-local literal's zone names another link than the one holding
     /// the address.
     WrongZone {
@@ -885,6 +899,25 @@ impl ProblemKind {
                         None => "use one of the interface names listed (`ip -br addr` shows them)"
                             .to_owned(),
                     },
+                },
+            ),
+            ProblemKind::AmbiguousZone {
+                ip,
+                zone,
+                by_index,
+                named,
+            } => (
+                format!(
+                    "zone %{zone} of {ip} is the index of {}, and the name of interface #{named}, which other programs (glibc's getaddrinfo) read it as",
+                    by_index.as_deref().map_or_else(|| "no interface".to_owned(), |n| format!("interface {n:?}"))
+                ),
+                match by_index {
+                    Some(name) => format!(
+                        "write the zone as a name, {ip}%{name}, or rename interface {zone:?} (#{named}) to one that is not a number"
+                    ),
+                    None => format!(
+                        "rename interface {zone:?} (#{named}) to one that is not a number, and write {ip}%NEWNAME"
+                    ),
                 },
             ),
             ProblemKind::WrongZone { ip, zone, holders } => (
@@ -1469,6 +1502,7 @@ impl ProblemKind {
             ProblemKind::NoMatch { .. }
             | ProblemKind::UnknownInterface { .. }
             | ProblemKind::WrongZone { .. }
+            | ProblemKind::AmbiguousZone { .. }
             | ProblemKind::Unlistenable { .. }
             | ProblemKind::DnsUnlistenable { .. }
             | ProblemKind::InterfaceDown { .. }
@@ -1556,6 +1590,7 @@ impl ProblemKind {
             | ProblemKind::UnixUnreadable { .. }
             | ProblemKind::UnixDirUnsafe { .. }
             | ProblemKind::WrongZone { .. }
+            | ProblemKind::AmbiguousZone { .. }
             | ProblemKind::Unlistenable { .. }
             | ProblemKind::DnsUnlistenable { .. }
             | ProblemKind::DadFailed { .. }

@@ -228,6 +228,20 @@ fn zone_index(zone: &Zone, view: &HostView) -> Option<u32> {
     }
 }
 
+/// A zone that is an index and also another interface's name.
+fn ambiguous_zone(ip: IpAddr, zone: &Zone, view: &HostView) -> Option<ProblemKind> {
+    let Zone::Index(zone) = *zone else {
+        return None;
+    };
+    let named = view.interface(&zone.to_string())?.index();
+    (named != zone).then(|| ProblemKind::AmbiguousZone {
+        ip,
+        zone,
+        by_index: view.interface_by_index(zone).map(|i| i.name().to_owned()),
+        named,
+    })
+}
+
 /// For a link-local literal whose zone names another link than the one
 /// holding the address, says where the address is; `None` when no
 /// interface holds it.
@@ -778,17 +792,24 @@ fn prepare<'a>(
         Selector::Addr {
             ip,
             zone: Some(zone),
-        } => match zone_index(zone, view) {
-            Some(index) => Ready::Scoped(*ip, index),
-            None => {
-                report(wrong_zone(*ip, zone, view).unwrap_or_else(|| {
-                    ProblemKind::UnknownInterface {
-                        pattern: zone.to_string(),
-                    }
-                }));
-                Ready::Dead
+        } => {
+            // `%6` where interface `6` is another: which one is meant?
+            if let Some(problem) = ambiguous_zone(*ip, zone, view) {
+                report(problem);
+                return Ready::Dead;
             }
-        },
+            match zone_index(zone, view) {
+                Some(index) => Ready::Scoped(*ip, index),
+                None => {
+                    report(wrong_zone(*ip, zone, view).unwrap_or_else(|| {
+                        ProblemKind::UnknownInterface {
+                            pattern: zone.to_string(),
+                        }
+                    }));
+                    Ready::Dead
+                }
+            }
+        }
         Selector::Dns(name) => match view.host.dns(name) {
             Some(DnsAnswer::Addrs(a)) if !a.is_empty() => dns_answers(name, a, report),
             Some(DnsAnswer::Addrs(_)) => {

@@ -689,3 +689,54 @@ fn a_one_address_ipv6_wildcard_binds_as_std_does_on_the_host_s_os() {
     );
     assert!(written.plan(&host("freebsd")).is_ok());
 }
+
+/// `fe80::1%6` where an interface is named `6` with another index is
+/// refused, both readings named: this crate reads a number as an index
+/// (RFC 4007), glibc's `getaddrinfo` as the name first, so the same text
+/// would pick another link in another program.
+#[test]
+fn a_zone_that_is_an_index_and_another_interface_s_name_is_refused() {
+    use listenspec::plan::ProblemKind;
+    let host = |with_index_6: bool| {
+        let mut b = Host::builder().interface("6", 5, ["fe80::1/64"]);
+        if with_index_6 {
+            b = b.interface("vA", 6, ["fe80::1/64"]);
+        }
+        b.build().unwrap()
+    };
+    let spec: ListenSpec = "ops = fe80::1%6\nops.x = udp:5005".parse().unwrap();
+    let err = spec.plan(&host(true)).unwrap_err();
+    let [only] = err.errors() else {
+        panic!("{err}")
+    };
+    assert!(
+        matches!(
+            only.kind(),
+            ProblemKind::AmbiguousZone { zone: 6, by_index: Some(n), named: 5, .. } if n == "vA"
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "zone %6 of fe80::1 is the index of interface \"vA\", and the name of interface #5"
+        ) && text.contains("write the zone as a name, fe80::1%vA"),
+        "{text}"
+    );
+    // No interface has index 6: the named one is the only reading, and
+    // still not this crate's.
+    let err = spec.plan(&host(false)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("is the index of no interface, and the name of interface #5"),
+        "{err}"
+    );
+    // A name, or an index no interface is named, plans.
+    for text in ["ops = fe80::1%vA", "ops = fe80::1%5"] {
+        let spec: ListenSpec = format!("{text}\nops.x = udp:5005").parse().unwrap();
+        let plan = spec
+            .plan(&host(true))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(plan.endpoints()[0].binds().len(), 1, "{plan}");
+    }
+}
