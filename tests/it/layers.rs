@@ -860,6 +860,19 @@ fn one_address_values_after_a_removal_or_a_move_start_over() {
         "listen = 127.0.0.1 expose=public\nlisten-2 = ::1 expose=public\n\
          listen-2.tcp = tcp:8080\n"
     );
+    // A group that takes a removed network's place, `listen`, makes the
+    // other `shared` as a second group always does.
+    assert_eq!(
+        flags(&[
+            "127.0.0.1:8080",
+            "-listen.tcp",
+            "[::1]:9090",
+            "-listen",
+            "127.0.0.1:7070"
+        ]),
+        "listen-2 = ::1 expose=public shared\nlisten = 127.0.0.1 expose=public shared\n\
+         listen-2.tcp = tcp:9090\nlisten.tcp = tcp:7070\n"
+    );
     // A Unix socket's group alike.
     assert_eq!(
         flags(&["/run/a.sock", "-listen", "/run/b.sock"]),
