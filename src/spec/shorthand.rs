@@ -432,6 +432,11 @@ pub(crate) fn shorthand(input: &str) -> Option<Result<Value, SpecError>> {
     if text.starts_with("tcp://:") {
         return None;
     }
+    // `/tmp/app.sock,0.0.0.0:8000`, etcd's `unix:///tmp/a.sock,http://…`:
+    // a list, each item a value, not one path with commas in it.
+    if is_list(text) {
+        return None;
+    }
     if let Some((protocol, path)) = unix_url(text) {
         return Some(build_unix(text, protocol, &path));
     }
@@ -846,7 +851,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
     }
     if text.contains(',') {
         // A comma a list left before or after the one value (`:8080,`).
-        let values = || text.split(',').filter(|v| !v.is_empty());
+        let values = || list_items(text);
         let count = values().count();
         if count == 0 || !values().all(is_value) {
             return None;
@@ -1166,6 +1171,19 @@ fn container_port(port: &str, udp: bool) -> Option<ForeignForm> {
         port: port.to_owned(),
         udp,
     })
+}
+
+/// The items of a list joined by commas, empty ones left out.
+fn list_items(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').filter(|v| !v.is_empty())
+}
+
+/// Whether `text` is values joined by commas, each one a value
+/// (`/run/a.sock,127.0.0.1:80`), or one with a stray comma
+/// (`/run/a.sock,`); a path's comma before a word that is no value
+/// (`/run/a,b`) is its own.
+fn is_list(text: &str) -> bool {
+    text.contains(',') && list_items(text).next().is_some() && list_items(text).all(is_value)
 }
 
 /// The value of a YAML list's item, `- VALUE`, and of an item of a list in

@@ -663,6 +663,9 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
         format!("{}80", "--bind=".repeat(n)),
         format!("{}80", "a: ".repeat(n)),
         format!("{}80", "\"a\" : ".repeat(n)),
+        // Paths in a comma list, each item read once.
+        "/a.sock,".repeat(n / 8),
+        format!("{}/a.sock", "-p /a.sock,".repeat(n / 8)),
         format!("{}80{}", "{\"a\": ".repeat(n / 4), "}".repeat(n / 4)),
         format!("{}80", "- ".repeat(n)),
         format!("{}80", "ListenStream=".repeat(n)),
