@@ -234,6 +234,7 @@ impl Inherited {
         transport: Transport,
         options: &EndpointOptions,
         bind: Option<&Bind>,
+        beside_ipv4: bool,
     ) -> Vec<Disagreement> {
         let mut why = Vec::new();
         if transport.is_stream() && self.kernel.listening == Some(false) {
@@ -252,7 +253,10 @@ impl Inherited {
             && let Some(found) = self.kernel.v6only
             && found != expected
         {
-            why.push(Disagreement::V6Only { expected });
+            why.push(Disagreement::V6Only {
+                expected,
+                beside_ipv4,
+            });
         }
         // SO_REUSEPORT is not compared: systemfd sets it on every socket it
         // passes (so that a reloaded server can bind beside it), and a

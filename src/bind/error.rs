@@ -59,6 +59,11 @@ pub enum Cause {
         found: String,
         /// What the endpoint binds.
         expected: Vec<String>,
+        /// The endpoint it was passed for.
+        endpoint: QualifiedName,
+        /// Its address, for an IP socket of the endpoint's transport: the
+        /// fix then says how the spec would plan it.
+        addr: Option<SocketAddr>,
     },
     /// An inherited socket has the planned address, but the kernel says it
     /// is not the socket the plan would open there.
@@ -183,6 +188,7 @@ impl fmt::Display for Cause {
                 name,
                 found,
                 expected,
+                ..
             } => write!(
                 f,
                 "inherited socket {} is {found}, but the plan has {}",
@@ -346,6 +352,16 @@ impl Cause {
             ),
             Cause::UnmatchedInherited { .. } => "name the socket after an endpoint (FileDescriptorName=NETWORK.ENDPOINT in the .socket unit), or add the endpoint".to_owned(),
             Cause::AmbiguousInherited { .. } => "use the full NETWORK.ENDPOINT name in FileDescriptorName=".to_owned(),
+            Cause::InheritedMismatch {
+                endpoint,
+                addr: Some(addr),
+                ..
+            } => format!(
+                "make the .socket unit's ListenStream=/ListenDatagram= agree with the spec, or the spec with the socket: network {net} selecting {ip} (`{net} = {ip}` for it alone) and {endpoint} on port {port}",
+                net = endpoint.network(),
+                ip = addr.ip(),
+                port = addr.port()
+            ),
             Cause::InheritedMismatch { .. } => "make the .socket unit's ListenStream=/ListenDatagram= agree with the spec".to_owned(),
             Cause::InheritedDisagrees { why, .. } => {
                 let fixes: Vec<String> = why.iter().map(Disagreement::fix).collect();
@@ -462,6 +478,9 @@ pub enum Disagreement {
     V6Only {
         /// What the endpoint says: `true` unless it has `v6only=false`.
         expected: bool,
+        /// The endpoint binds `0.0.0.0` too (its network is `*`), beside
+        /// which its `[::]` cannot take IPv4.
+        beside_ipv4: bool,
     },
     /// `SO_BINDTODEVICE` is not the interface the plan pins the socket to.
     Device {
@@ -534,7 +553,7 @@ impl fmt::Display for Disagreement {
                 "is not listening (SO_ACCEPTCONN off){}",
                 peer.map_or(String::new(), |p| format!(", it is connected to {p}"))
             ),
-            Disagreement::V6Only { expected } => f.write_str(if *expected {
+            Disagreement::V6Only { expected, .. } => f.write_str(if *expected {
                 "takes IPv4 too (IPV6_V6ONLY off), but the endpoint is v6-only"
             } else {
                 "is v6-only (IPV6_V6ONLY on), but the endpoint says v6only=false"
@@ -601,8 +620,11 @@ impl Disagreement {
     pub fn fix(&self) -> String {
         match self {
             Disagreement::NotListening { .. } => "pass a listening socket: ListenStream= with Accept=no in the .socket unit (Accept=yes passes one accepted connection per process)".to_owned(),
-            Disagreement::V6Only { expected: true } => "set BindIPv6Only=ipv6-only in the .socket unit, or add v6only=false to the endpoint if it should take IPv4 too".to_owned(),
-            Disagreement::V6Only { expected: false } => "set BindIPv6Only=both in the .socket unit, or drop v6only=false from the endpoint".to_owned(),
+            Disagreement::V6Only { expected: true, beside_ipv4: false } => "set BindIPv6Only=ipv6-only in the .socket unit, or add v6only=false to the endpoint if it should take IPv4 too".to_owned(),
+            // `*` binds 0.0.0.0 beside [::]: v6only=false alone would
+            // collide with it, so the one-socket fix changes the network.
+            Disagreement::V6Only { expected: true, beside_ipv4: true } => "set BindIPv6Only=ipv6-only in the .socket unit (the endpoint binds 0.0.0.0 beside [::]); or, for one socket that takes IPv4 too, write the network as `::` alone and add v6only=false to the endpoint".to_owned(),
+            Disagreement::V6Only { expected: false, .. } => "set BindIPv6Only=both in the .socket unit, or drop v6only=false from the endpoint".to_owned(),
             Disagreement::Device { expected: Some(d), .. } => format!("set BindToDevice={d} in the .socket unit"),
             Disagreement::Device { expected: None, .. } => "remove BindToDevice= from the .socket unit, or add device to the endpoint".to_owned(),
             Disagreement::NoSocketFile { path, .. } => format!("ListenStream=/ListenDatagram= of the .socket unit must be {}, and nothing may remove or replace its file while the unit runs", Escaped(path.display())),

@@ -420,6 +420,9 @@ fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause
             name: inh.name.clone(),
             found: inh.describe(),
             expected: planned_sockets(ep),
+            endpoint: ep.qualified(),
+            // Another transport's socket is no address to plan.
+            addr: inh.addr.filter(|_| inh.transport == Some(ep.transport())),
         }),
     }
 }
@@ -736,7 +739,16 @@ fn place(
         return;
     }
     let addr = ep.binds()[j].addr();
-    let why = inh.disagreements(ep.transport(), ep.options(), Some(&ep.binds()[j]));
+    let beside_ipv4 = ep
+        .binds()
+        .iter()
+        .any(|b| b.addr().ip() == std::net::Ipv4Addr::UNSPECIFIED);
+    let why = inh.disagreements(
+        ep.transport(),
+        ep.options(),
+        Some(&ep.binds()[j]),
+        beside_ipv4,
+    );
     if !why.is_empty() && inh.predecessor.is_some() {
         // Made for the predecessor's spec: closed, and bound anew as this
         // one says (refused if the predecessor's copy still holds the
@@ -778,7 +790,7 @@ fn place_unix(
     failures: &mut Vec<BindFailure>,
 ) {
     let target = BindTarget::Unix(u.path().clone());
-    let mut why = inh.disagreements(ep.transport(), ep.options(), None);
+    let mut why = inh.disagreements(ep.transport(), ep.options(), None, false);
     why.extend(activation::file_disagreements(
         &inh.socket,
         u,

@@ -693,7 +693,28 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
             "a dual-stack socket for a v6-only [::]",
             dual.try_clone().unwrap(),
             format!("any = :: expose=public; any.web = http:{}", port_of(&dual)),
-            disagrees(Disagreement::V6Only { expected: true }),
+            disagrees(Disagreement::V6Only {
+                expected: true,
+                beside_ipv4: false,
+            }),
+        ),
+        (
+            "a dual-stack socket for the [::] of `*`",
+            dual.try_clone().unwrap(),
+            format!("any = * expose=public; any.web = http:{}", port_of(&dual)),
+            disagrees(Disagreement::V6Only {
+                expected: true,
+                beside_ipv4: true,
+            }),
+        ),
+        (
+            "a dual-stack socket for `::` with v6only=false, the fix for `*`",
+            dual.try_clone().unwrap(),
+            format!(
+                "any = :: expose=public; any.web = http:{} v6only=false",
+                port_of(&dual)
+            ),
+            None,
         ),
         (
             "a dual-stack UDP socket for a v6-only [::]",
@@ -702,13 +723,19 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
                 "any = :: expose=public; any.web = udp:{}",
                 port_of(&dual_udp)
             ),
-            disagrees(Disagreement::V6Only { expected: true }),
+            disagrees(Disagreement::V6Only {
+                expected: true,
+                beside_ipv4: false,
+            }),
         ),
         (
             "a v6-only socket for [::] with v6only=false",
             v6only.try_clone().unwrap(),
             format!("any = :: expose=public; any.web = http:{v6only_port} v6only=false"),
-            disagrees(Disagreement::V6Only { expected: false }),
+            disagrees(Disagreement::V6Only {
+                expected: false,
+                beside_ipv4: false,
+            }),
         ),
         (
             "a v6-only socket for a v6-only [::]",
@@ -769,6 +796,27 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
                 assert_eq!(err.failures().len(), 1, "{what}: {err}");
                 let f = &err.failures()[0];
                 assert!(want(f.cause()), "{what}: {f}");
+                // The spec's side of the fix too, for a socket it could plan.
+                if what == "an IPv6 socket for an IPv4 endpoint" {
+                    assert!(
+                        f.to_string().contains("or the spec with the socket: network l selecting ::1 (`l = ::1` for it alone) and l.web on port"),
+                        "{what}: {f}"
+                    );
+                }
+                if what == "a unix socket" {
+                    assert!(
+                        !f.to_string().contains("or the spec with the socket"),
+                        "{what}: {f}"
+                    );
+                }
+                if what.contains("`*`") {
+                    assert!(
+                        f.to_string().contains(
+                            "write the network as `::` alone and add v6only=false to the endpoint"
+                        ),
+                        "{what}: {f}"
+                    );
+                }
                 let text = f.to_string();
                 assert!(!text.contains("is tcp socket"), "{what}: {text}");
                 assert!(text.contains("fix: "), "{what}: {text}");
