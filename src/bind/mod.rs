@@ -385,6 +385,9 @@ impl Plan {
 }
 
 /// Which bind of which endpoint an inherited socket stands for.
+// A cause is made once per refused socket at start-up: its size costs
+// nothing there, and boxing it would cost every reader a dereference.
+#[allow(clippy::result_large_err)]
 fn match_inherited(plan: &Plan, inh: &Inherited) -> Result<(usize, usize), Cause> {
     let eps = plan.endpoints();
     let by_full: Vec<usize> = (0..eps.len())
