@@ -2031,7 +2031,7 @@ impl ForeignForm {
                     .to_owned()
             }
             ForeignForm::WithOptions { .. } => {
-                "an address with options after it, as nginx's listen and HAProxy's bind take them"
+                "an address with options after it, as nginx's listen, HAProxy's bind and tokio-listener's flags take them"
                     .to_owned()
             }
         }

@@ -812,10 +812,32 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
         // only in another program's form) is the rest of the path.
         let mut words = text.split_ascii_whitespace();
         if words.next().is_some_and(UnixPath::looks_like)
-            && words.all(|w| shorthand(w).is_none() && !w.contains('=') && !is_option_word(w))
+            && words.all(|w| {
+                shorthand(w).is_none()
+                    && !w.contains('=')
+                    && !w.starts_with('-')
+                    && !is_option_word(w)
+            })
         {
             return Some(ForeignForm::SpacedPath {
                 suggested: text.split_ascii_whitespace().collect::<Vec<_>>().join("_"),
+            });
+        }
+        // tokio-listener's options after the address (`[::]:8080
+        // --tcp-only-v6`): the endpoint's options they stand for.
+        let mut words = text.split_ascii_whitespace();
+        if let Some(address) = words.next().filter(|a| shorthand(a).is_some())
+            && let Some(options) = words
+                .map(|w| match tokio_listener_option(w) {
+                    Some(ForeignForm::TokioListener { option, .. }) => Some(option),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+            && !options.is_empty()
+        {
+            return Some(ForeignForm::WithOptions {
+                address: address.to_owned(),
+                options: options.into_iter().flatten().collect(),
             });
         }
         if count > 1 && each_one {
