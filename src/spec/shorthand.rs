@@ -1334,9 +1334,8 @@ fn pasted(text: &str) -> Option<ForeignForm> {
     let (word, value) = match text.split_once(|c: char| c.is_ascii_whitespace()) {
         Some((word, value)) => (word, value),
         None => text
-            .strip_prefix("--")?
             .split_once('=')
-            .map(|(flag, value)| (&text[..flag.len() + 2], value))?,
+            .filter(|(flag, _)| flag.starts_with('-'))?,
     };
     let word = word.strip_suffix('=').unwrap_or(word);
     if !is_directive_or_flag(word) {
@@ -1700,13 +1699,25 @@ fn is_pasted_word(text: &str) -> bool {
 /// The directives and flags [`pasted`] reads a value after: these, and
 /// any long flag (Prometheus's `--web.listen-address=:9090`).
 fn is_directive_or_flag(word: &str) -> bool {
-    let long_flag = word.strip_prefix("--").is_some_and(|flag| {
+    let flag_name = |flag: &str| {
         !flag.is_empty()
             && flag
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    });
+    };
+    let long_flag = word.strip_prefix("--").is_some_and(flag_name);
+    // Go's flag package takes one dash too (Consul's `-client=0.0.0.0`,
+    // `-http-addr :8500`): such a flag naming an address or a port.
+    let go_flag = word
+        .strip_prefix('-')
+        .filter(|flag| flag.len() > 1 && !flag.starts_with('-') && flag_name(flag))
+        .is_some_and(|flag| {
+            ["addr", "bind", "listen", "host", "port", "client", "url"]
+                .iter()
+                .any(|w| flag.to_ascii_lowercase().contains(w))
+        });
     long_flag
+        || go_flag
         || matches!(
             word,
             "listen"

@@ -661,6 +661,8 @@ fn many_ports_pasted_values_and_urls_in_one_value_are_refused_in_linear_time() {
         format!("{}80", "-p ".repeat(n)),
         format!("{}80", "listen ".repeat(n)),
         format!("{}80", "--bind=".repeat(n)),
+        format!("{}80", "-addr=".repeat(n)),
+        format!("{}80", "-listen ".repeat(n)),
         format!("{}80", "a: ".repeat(n)),
         format!("{}80", "\"a\" : ".repeat(n)),
         // Paths in a comma list, each item read once.
