@@ -106,11 +106,17 @@
 //! // each problem with its fix), the config file's too: a `main` returning
 //! // `Err` prints it with `Debug`, which is the message for listenspec's
 //! // errors but, for toml's, a struct holding the whole file. Under
-//! // systemd or Kubernetes, stop on SIGTERM too (tokio::signal::unix).
+//! // systemd or Kubernetes, stop on SIGTERM too: each call of `stop`
+//! // listens for itself, so one signal stops both servers.
 //! //     let cli: Cli = clap::Parser::parse();
+//! //     let stop = || async {
+//! //         use tokio::signal::unix::{SignalKind, signal};
+//! //         let mut term = signal(SignalKind::terminate()).expect("SIGTERM is handled");
+//! //         tokio::select! { _ = tokio::signal::ctrl_c() => {} _ = term.recv() => {} }
+//! //     };
 //! //     let run = async move {
 //! //         let config: Config = toml::from_str(&std::fs::read_to_string(&cli.config)?)?;
-//! //         serve(cli, config, || async { _ = tokio::signal::ctrl_c().await }).await
+//! //         serve(cli, config, stop).await
 //! //     };
 //! //     if let Err(e) = run.await {
 //! //         eprintln!("{e}");
