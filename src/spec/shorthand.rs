@@ -1200,12 +1200,20 @@ fn list_items(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').filter(|v| !v.is_empty())
 }
 
-/// Whether `text` is values joined by commas, each one a value
-/// (`/run/a.sock,127.0.0.1:80`), or one with a stray comma
-/// (`/run/a.sock,`); a path's comma before a word that is no value
-/// (`/run/a,b`) is its own.
+/// Whether `text` is values joined by commas (`/run/a.sock,127.0.0.1:80`,
+/// `@a,@b`): each one a value, and one after the first plainly an address
+/// of its own, an IP address with its port, a URL or a path from `/` or
+/// `@`. A path's comma before anything else (`/run/a,b.sock`,
+/// `/run/app,v2`, `/run/a,8080`, `/run/a,`) is the path's.
 fn is_list(text: &str) -> bool {
-    text.contains(',') && list_items(text).next().is_some() && list_items(text).all(is_value)
+    let plainly_an_address = |item: &str| {
+        UnixPath::looks_like(item)
+            || item.contains("://")
+            || matches!(shorthand(item), Some(Ok(Value::Ip { .. })))
+    };
+    text.contains(',')
+        && list_items(text).skip(1).any(plainly_an_address)
+        && list_items(text).all(is_value)
 }
 
 /// The value of a YAML list's item, `- VALUE`, and of an item of a list in
