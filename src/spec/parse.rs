@@ -751,6 +751,17 @@ fn apply(
             Stmt::OneAddress(value) => {
                 for change in one_address.add(*value) {
                     let group = match change {
+                        Change::Network(group) => {
+                            let at = network_at
+                                .get(&Groups::network_name(group))
+                                .copied()
+                                .filter(|at| generated.get(at) == Some(&group));
+                            if let Some(Some((_, n))) = at.map(|at| &mut networks[at]) {
+                                read_networks.push(Some(one_address.statements(group).0));
+                                *n = read_networks.len() - 1;
+                            }
+                            continue;
+                        }
                         Change::Grew { group, selector } => {
                             let at = network_at
                                 .get(&Groups::network_name(group))

@@ -126,18 +126,23 @@ pub(crate) enum Value {
 /// time.
 ///
 /// A statement that replaces or removes what a group made retires the
-/// group ([`Groups::retire`]): its addresses are forgotten, so that none
-/// the user took away comes back with a later value, and a later value
-/// starts a group of its own.
+/// group ([`Groups::retire`]): no later value joins it, so that no address
+/// the user took away comes back, and a later value starts a group of its
+/// own.
 #[derive(Debug, Default)]
 pub(crate) struct Groups {
-    /// By place, which names the network; `None` once retired.
+    /// By place, which names the network; `None` once its network was
+    /// removed.
     groups: Vec<Option<Group>>,
     /// A group by what its values share: the IP fields but the address, or
-    /// the whole Unix value.
+    /// the whole Unix value. Only groups not retired are here.
     index: HashMap<Value, usize>,
-    /// The IP groups not retired.
+    /// The IP groups whose network is there, retired ones too.
     ip_groups: usize,
+    /// Whether the IP groups are `shared`: from the second on, and then
+    /// for good, so that a group removed and made again time after time
+    /// does not rewrite the first each time.
+    shared: bool,
     /// Retired places whose network was removed: a new group takes the
     /// first, so that `0.0.0.0:8080`, `-listen`, `[::]:8080` is `listen`
     /// again, the network the server takes.
@@ -164,6 +169,9 @@ pub(crate) enum Change {
     /// Group `group` is new, or changed otherwise (it became `shared`):
     /// its statements ([`Groups::statements`]) replace what it had.
     Whole(usize),
+    /// Retired group `group` became `shared`: its network, whose endpoint
+    /// a statement replaced or removed, is replaced.
+    Network(usize),
 }
 
 impl Groups {
@@ -207,14 +215,19 @@ impl Groups {
         if ip {
             self.ip_groups += 1;
             // The first IP group becomes `shared` with the second.
-            if self.ip_groups == 2
-                && let Some(first) = self.groups.iter().enumerate().position(|(j, g)| {
+            if self.ip_groups == 2 && !self.shared {
+                self.shared = true;
+                let other = self.groups.iter().enumerate().position(|(j, g)| {
                     j != i
                         && g.as_ref()
                             .is_some_and(|g| matches!(g.first, Value::Ip { .. }))
-                })
-            {
-                changed.push(Change::Whole(first));
+                });
+                if let Some(first) = other {
+                    changed.push(match self.is_retired(first) {
+                        true => Change::Network(first),
+                        false => Change::Whole(first),
+                    });
+                }
             }
         }
         changed.push(Change::Whole(i));
@@ -280,18 +293,29 @@ impl Groups {
         (value, takes_v6)
     }
 
+    /// Whether group `i` was retired and its network is still there.
+    fn is_retired(&self, i: usize) -> bool {
+        self.groups[i]
+            .as_ref()
+            .is_some_and(|g| self.index.get(&key(&g.first)) != Some(&i))
+    }
+
     /// Retires group `i`, whose network or endpoint a statement replaced
     /// or removed: a later value of its kind starts a group of its own.
-    /// With `removed`, its network is gone, and its place (its name) is
-    /// the next new group's.
+    /// With `removed`, its network is gone too, and its place (its name)
+    /// is the next new group's.
     pub(crate) fn retire(&mut self, i: usize, removed: bool) {
-        if let Some(group) = self.groups[i].take() {
+        if let Some(group) = &self.groups[i]
+            && self.index.get(&key(&group.first)) == Some(&i)
+        {
             self.index.remove(&key(&group.first));
-            if matches!(group.first, Value::Ip { .. }) {
-                self.ip_groups -= 1;
-            }
         }
         if removed {
+            if let Some(group) = self.groups[i].take()
+                && matches!(group.first, Value::Ip { .. })
+            {
+                self.ip_groups -= 1;
+            }
             self.free.insert(i);
         }
     }
@@ -326,7 +350,7 @@ impl Groups {
                 if let Some(a) = advertise {
                     net = net.with_advertise(a.clone());
                 }
-                if self.ip_groups > 1 {
+                if self.shared {
                     net = net.with_shared();
                 }
                 let mut ep = Endpoint::new(network, protocol_name(*protocol), *protocol, *ports);

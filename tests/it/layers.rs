@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use listenspec::ListenSpec;
 use listenspec::spec::{Layers, SpecErrorKind};
+use listenspec::{Host, ListenSpec};
 
 const FILE: &str = "
 public      = *            advertise https://svc.example
@@ -852,14 +852,33 @@ fn one_address_values_after_a_removal_or_a_move_start_over() {
     );
     assert_eq!(
         flags(&["127.0.0.1:8080", "listen.tcp = tcp:9000", "[::1]:8080"]),
-        "listen = 127.0.0.1 expose=public\nlisten-2 = ::1 expose=public\n\
+        "listen = 127.0.0.1 expose=public shared\nlisten-2 = ::1 expose=public shared\n\
          listen.tcp = tcp:9000\nlisten-2.tcp = tcp:8080\n"
     );
     assert_eq!(
         flags(&["127.0.0.1:8080", "-listen.tcp", "[::1]:8080"]),
-        "listen = 127.0.0.1 expose=public\nlisten-2 = ::1 expose=public\n\
+        "listen = 127.0.0.1 expose=public shared\nlisten-2 = ::1 expose=public shared\n\
          listen-2.tcp = tcp:8080\n"
     );
+    // The moved endpoint's network and the new one share the address they
+    // both select, as two groups always may.
+    let moved = Layers::new()
+        .text("a", "127.0.0.1:8080")
+        .text("b", "listen.tcp = tcp:9000")
+        .text("c", "127.0.0.1:8081")
+        .build()
+        .unwrap();
+    let host = Host::builder()
+        .interface("lo", 1, ["127.0.0.1/8"])
+        .build()
+        .unwrap();
+    let plan = moved.plan(&host).unwrap_or_else(|e| panic!("{moved}\n{e}"));
+    let binds: Vec<String> = plan
+        .endpoints()
+        .iter()
+        .flat_map(|e| e.binds().iter().map(|b| b.addr().to_string()))
+        .collect();
+    assert_eq!(binds, ["127.0.0.1:9000", "127.0.0.1:8081"], "{plan}");
     // A group that takes a removed network's place, `listen`, makes the
     // other `shared` as a second group always does.
     assert_eq!(
