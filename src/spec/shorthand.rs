@@ -839,7 +839,7 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
             && words.all(|w| {
                 shorthand(w).is_none()
                     && !w.contains('=')
-                    && !w.starts_with('-')
+                    && tokio_listener_option(w).is_none()
                     && !is_option_word(w)
             })
         {
@@ -859,9 +859,15 @@ pub(crate) fn foreign(text: &str) -> Option<ForeignForm> {
                 .collect::<Option<Vec<_>>>()
             && !options.is_empty()
         {
+            let mut options: Vec<String> = options.into_iter().flatten().collect();
+            // tokio-listener binds `[::]` as std does, both families (on
+            // Linux) unless `--tcp-only-v6`: not nginx's IPv6 alone.
+            if address.starts_with("[::]:") && !options.iter().any(|o| o == "v6only") {
+                options.push("v6only=false".to_owned());
+            }
             return Some(ForeignForm::WithOptions {
                 address: address.to_owned(),
-                options: options.into_iter().flatten().collect(),
+                options,
             });
         }
         if count > 1 && each_one {
@@ -1484,15 +1490,18 @@ fn tokio_listener_option(text: &str) -> Option<ForeignForm> {
         ("tcp-listen-backlog", _) => Some(format!("backlog={}", number?)),
         ("unix-listen-uid", _) => Some(format!("owner={}", number?)),
         ("unix-listen-gid", _) => Some(format!("group={}", number?)),
-        ("unix-listen-chmod", Some(variant)) => Some(
-            match variant.to_ascii_lowercase().as_str() {
-                "owner" => "mode=600",
-                "group" => "mode=660",
-                "everybody" => "mode=666",
-                _ => return None,
+        ("unix-listen-chmod", Some(variant)) => Some(match variant.to_ascii_lowercase().as_str() {
+            "owner" => "mode=600".to_owned(),
+            "group" => "mode=660".to_owned(),
+            "everybody" => "mode=666".to_owned(),
+            // A mode where tokio-listener takes a word: the mode meant.
+            mode if (3..=4).contains(&mode.len())
+                && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) =>
+            {
+                format!("mode={mode}")
             }
-            .to_owned(),
-        ),
+            _ => return None,
+        }),
         ("tcp-keepalive", _) => None,
         ("recv-buffer-size" | "send-buffer-size", _) if number.is_some() => None,
         _ => return None,
