@@ -2762,10 +2762,14 @@ fn with_options(address: &str, options: &[String], haproxy: bool) -> String {
             "udp" => udp = Some("udp"),
             "quic" => udp = Some("quic"),
             // nginx's `ipv6only=on`, and a URL query's `?ipv6only=true`.
-            "v6only" | "ipv6only=on" | "ipv6only=true" | "ipv6only=1" | "v6only=on"
-            | "v6only=true" | "v6only=1" => v6only = Some(("v6only", option)),
-            "v4v6" | "ipv6only=off" | "ipv6only=false" | "ipv6only=0" | "v6only=off"
-            | "v6only=false" | "v6only=0" => v6only = Some(("v6only=false", option)),
+            "v6only" | "ipv6only=on" | "ipv6only=true" | "ipv6only=1" | "ipv6only=yes"
+            | "v6only=on" | "v6only=true" | "v6only=1" | "v6only=yes" => {
+                v6only = Some(("v6only", option))
+            }
+            "v4v6" | "ipv6only=off" | "ipv6only=false" | "ipv6only=0" | "ipv6only=no"
+            | "v6only=off" | "v6only=false" | "v6only=0" | "v6only=no" => {
+                v6only = Some(("v6only=false", option))
+            }
             "reuseport" | "freebind" | "device" if !here.contains(&option) => here.push(option),
             "reuseport" | "freebind" | "device" => {}
             o if o.starts_with("device=") || (unix.is_some() && is_socket_file_option(o)) => {

@@ -2151,7 +2151,11 @@ fn url_query(scheme: &str, rest: &str) -> Option<ForeignForm> {
     let pairs = query
         .split('&')
         .map(|pair| {
-            let (key, value) = pair.split_once('=')?;
+            // A switch without a value: `?ipv6only` is `?ipv6only=true`.
+            let (key, value) = match pair {
+                "ipv6only" | "v6only" => (pair, "true"),
+                _ => pair.split_once('=')?,
+            };
             let named = !key.is_empty()
                 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
                 && !value.is_empty()
