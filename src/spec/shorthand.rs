@@ -1963,27 +1963,25 @@ pub(crate) fn etcd_unix_path(rest: &str) -> String {
 }
 
 /// Whether a Kafka listener's `HOST:PORT` has a host the fix can write
-/// back as a URL's: an IPv6 address with brackets or without (Kafka takes
-/// both), or a host with neither brackets nor colons. Junk such as
-/// `::1]:9092` is told the plain parse error, not a fix that fails too.
+/// back as a URL's host that this grammar reads: an IPv6 address with
+/// brackets or without (Kafka takes both), an IPv4 address or a name.
+/// Junk such as `::1]:9092` or `1.2.3.4.5:9092` is told the plain parse
+/// error, not a fix that fails too.
 fn kafka_host_reads(authority: &str) -> bool {
     let host = match authority.rfind(']') {
         Some(end) => &authority[..=end],
-        None => authority
-            .rsplit_once(':')
-            .map_or(authority, |(host, _)| host),
+        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
     };
-    // A zone (`%eth0`) is the address's own business.
-    let v6 = |host: &str| {
-        host.split('%')
-            .next()
-            .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
-    };
-    match host.strip_prefix('[') {
-        Some(inner) => inner.strip_suffix(']').is_some_and(v6),
-        None if host.contains(':') => v6(host),
-        None => !host.contains([']', '[']),
+    // No host, or Kafka's wildcards: told `:PORT` and `0.0.0.0`.
+    if matches!(host, "" | "0.0.0.0" | "*") {
+        return true;
     }
+    // The fix writes the host in a URL as this grammar reads one.
+    let url = match host.contains(':') && !host.starts_with('[') {
+        true => format!("tcp://[{host}]:1"),
+        false => format!("tcp://{host}:1"),
+    };
+    matches!(shorthand(&url), Some(Ok(_)))
 }
 
 /// Whether a URL's scheme is a Kafka listener's name (`PLAINTEXT://`,
