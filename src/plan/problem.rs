@@ -912,11 +912,12 @@ impl ProblemKind {
                     by_index.as_deref().map_or_else(|| "no interface".to_owned(), |n| format!("interface {n:?}"))
                 ),
                 match by_index {
-                    Some(name) => format!(
-                        "write the zone as a name, {ip}%{name}, or rename interface {zone:?} (#{named}) to one that is not a number"
+                    // A name that is a number is as ambiguous as the zone.
+                    Some(name) if name.parse::<u32>().is_err() => format!(
+                        "write the zone as a name, {ip}%{name}, or rename interface \"{zone}\" (#{named}) to one that is not a number"
                     ),
-                    None => format!(
-                        "rename interface {zone:?} (#{named}) to one that is not a number, and write {ip}%NEWNAME"
+                    _ => format!(
+                        "rename interface \"{zone}\" (#{named}) to one that is not a number, and write {ip}%NEWNAME"
                     ),
                 },
             ),

@@ -742,7 +742,10 @@ impl fmt::Display for SelectorError {
                     Family::V4 => Family::V6,
                     Family::V6 => Family::V4,
                 };
-                write!(f, "to drop a family, keep the other: write {kept} instead of !{family}")
+                write!(
+                    f,
+                    "to drop a family, keep the other: write {kept} instead of !{family}, after what the network selects (`*, {kept}`)"
+                )
             }
             SelectorError::MissingComma => f.write_str("selectors are separated by commas"),
             SelectorError::Empty => f.write_str(

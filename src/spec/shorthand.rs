@@ -1970,7 +1970,9 @@ pub(crate) fn etcd_unix_path(rest: &str) -> String {
 fn kafka_host_reads(authority: &str) -> bool {
     let host = match authority.rfind(']') {
         Some(end) => &authority[..=end],
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
     };
     // No host, or Kafka's wildcards: told `:PORT` and `0.0.0.0`.
     if matches!(host, "" | "0.0.0.0" | "*") {

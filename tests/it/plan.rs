@@ -731,6 +731,20 @@ fn a_zone_that_is_an_index_and_another_interface_s_name_is_refused() {
             .contains("is the index of no interface, and the name of interface #5"),
         "{err}"
     );
+    // Where the interface of that index is named by a number too, its
+    // name is no way out: renaming is.
+    let crossed = Host::builder()
+        .interface("7", 6, ["fe80::6/64"])
+        .interface("6", 7, ["fe80::6/64"])
+        .build()
+        .unwrap();
+    let spec: ListenSpec = "ops = fe80::6%6\nops.x = udp:5005".parse().unwrap();
+    let err = spec.plan(&crossed).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("rename interface \"6\" (#7) to one that is not a number"),
+        "{err}"
+    );
     // A name, or an index no interface is named, plans.
     for text in ["ops = fe80::1%vA", "ops = fe80::1%5"] {
         let spec: ListenSpec = format!("{text}\nops.x = udp:5005").parse().unwrap();
