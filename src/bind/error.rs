@@ -352,16 +352,31 @@ impl Cause {
             ),
             Cause::UnmatchedInherited { .. } => "name the socket after an endpoint (FileDescriptorName=NETWORK.ENDPOINT in the .socket unit), or add the endpoint".to_owned(),
             Cause::AmbiguousInherited { .. } => "use the full NETWORK.ENDPOINT name in FileDescriptorName=".to_owned(),
+            // An IPv4-mapped address is an IPv6 socket's, which no plan
+            // of its IPv4 address opens: only the unit can agree.
             Cause::InheritedMismatch {
                 endpoint,
                 addr: Some(addr),
                 ..
-            } => format!(
-                "make the .socket unit's ListenStream=/ListenDatagram= agree with the spec, or the spec with the socket: network {net} selecting {ip} (`{net} = {ip}` for it alone) and {endpoint} on port {port}",
-                net = endpoint.network(),
-                ip = addr.ip(),
-                port = addr.port()
-            ),
+            } if !matches!(addr, SocketAddr::V6(a) if a.ip().to_ipv4_mapped().is_some()) => {
+                let (net, port) = (endpoint.network(), addr.port());
+                // A link-local address with its zone; a wildcard on a
+                // network that may have one.
+                let (ip, note) = match addr {
+                    SocketAddr::V6(a) if a.scope_id() != 0 => {
+                        (format!("{}%{}", a.ip(), a.scope_id()), "")
+                    }
+                    SocketAddr::V6(a) if a.ip().is_unspecified() => (
+                        ":: expose=public".to_owned(),
+                        ", with v6only=false if the socket takes IPv4 too (BindIPv6Only=both)",
+                    ),
+                    a if a.ip().is_unspecified() => (format!("{} expose=public", a.ip()), ""),
+                    a => (a.ip().to_string(), ""),
+                };
+                format!(
+                    "make the .socket unit's ListenStream=/ListenDatagram= agree with the spec, or the spec with the socket: `{net} = {ip}` (or a selector that matches it) and {endpoint} on port {port}{note}"
+                )
+            }
             Cause::InheritedMismatch { .. } => "make the .socket unit's ListenStream=/ListenDatagram= agree with the spec".to_owned(),
             Cause::InheritedDisagrees { why, .. } => {
                 let fixes: Vec<String> = why.iter().map(Disagreement::fix).collect();

@@ -799,7 +799,7 @@ fn an_inherited_socket_is_checked_where_the_kernel_can_say() {
                 // The spec's side of the fix too, for a socket it could plan.
                 if what == "an IPv6 socket for an IPv4 endpoint" {
                     assert!(
-                        f.to_string().contains("or the spec with the socket: network l selecting ::1 (`l = ::1` for it alone) and l.web on port"),
+                        f.to_string().contains("or the spec with the socket: `l = ::1` (or a selector that matches it) and l.web on port"),
                         "{what}: {f}"
                     );
                 }
@@ -1663,4 +1663,42 @@ fn a_stray_handoff_variable_leaves_activation_checks_as_they_are() {
             "{value:?}: {out}"
         );
     }
+}
+
+/// A passed socket the plan does not have is told the spec that would plan
+/// it, written so that it parses: a link-local address with its zone, a
+/// wildcard on a network that may have one (and `v6only=false` for a
+/// dual-stack `[::]`); an IPv4-mapped address, which no plan opens, only
+/// the unit's side.
+#[test]
+fn a_mismatched_passed_socket_is_told_a_spec_that_would_plan_it() {
+    use listenspec::spec::{Name, QualifiedName};
+    let endpoint = QualifiedName::new("l".parse::<Name>().unwrap(), "web".parse().unwrap());
+    let hint = |addr: &str| {
+        let addr: SocketAddr = addr.parse().unwrap();
+        Cause::InheritedMismatch {
+            name: "l.web".to_owned(),
+            found: format!("tcp {addr}"),
+            expected: vec!["tcp 127.0.0.1:80".to_owned()],
+            endpoint: endpoint.clone(),
+            addr: Some(addr),
+        }
+        .hint(Transport::Tcp, "127.0.0.1:80".parse().unwrap())
+    };
+    for (addr, network) in [
+        ("[fe80::1%3]:80", "l = fe80::1%3"),
+        ("0.0.0.0:80", "l = 0.0.0.0 expose=public"),
+        ("[::]:80", "l = :: expose=public"),
+        ("10.1.2.3:8443", "l = 10.1.2.3"),
+    ] {
+        let text = hint(addr);
+        assert!(text.contains(&format!("`{network}`")), "{addr}: {text}");
+        let port = addr.rsplit_once(':').unwrap().1;
+        let spec = format!("{network}\nl.web = tcp:{port}");
+        spec.parse::<ListenSpec>()
+            .unwrap_or_else(|e| panic!("{addr}: {spec}: {e}"));
+    }
+    assert!(hint("[::]:80").contains("with v6only=false if the socket takes IPv4 too"));
+    let mapped = hint("[::ffff:127.0.0.1]:80");
+    assert!(!mapped.contains("or the spec with the socket"), "{mapped}");
 }
