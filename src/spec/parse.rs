@@ -746,6 +746,10 @@ fn apply(
     // The same of `endpoints`: a statement that replaces or removes one
     // retires its group.
     let mut generated_endpoints: HashMap<usize, usize> = HashMap::default();
+    // The places of networks the spec wrote over a value's, with its
+    // group: a later value of the group is refused while the spec's
+    // network is there, and its removal retires the group.
+    let mut replaced: HashMap<usize, usize> = HashMap::default();
     for (origin, stmt) in stmts {
         match stmt {
             Stmt::OneAddress(value) => {
@@ -820,7 +824,9 @@ fn apply(
                         );
                     }
                     Entry::Occupied(at) => {
-                        generated.remove(at.get());
+                        if let Some(group) = generated.remove(at.get()) {
+                            replaced.insert(*at.get(), group);
+                        }
                         networks[*at.get()] = Some((origin, n));
                     }
                     Entry::Vacant(slot) => add_network(&mut networks, slot, origin, n),
@@ -868,7 +874,7 @@ fn apply(
                         };
                         if let Some(i) = network_at.remove(&net) {
                             removed = networks[i].take().is_some();
-                            if let Some(group) = generated.remove(&i) {
+                            if let Some(group) = generated.remove(&i).or(replaced.remove(&i)) {
                                 one_address.retire(group, true);
                             }
                         }

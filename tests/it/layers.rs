@@ -892,6 +892,21 @@ fn one_address_values_after_a_removal_or_a_move_start_over() {
         "listen-2 = ::1 expose=public shared\nlisten = 127.0.0.1 expose=public shared\n\
          listen-2.tcp = tcp:9090\nlisten.tcp = tcp:7070\n"
     );
+    // A network the user wrote over a value's, then removed: the group
+    // goes with it, and its addresses do not come back.
+    assert_eq!(
+        flags(&[
+            "10.0.0.1:8080",
+            "listen = 10.0.0.5 expose=public",
+            "-listen",
+            "127.0.0.1:8080"
+        ]),
+        "listen = 127.0.0.1 expose=public\nlisten.tcp = tcp:8080\n"
+    );
+    assert_eq!(
+        flags(&["/run/a.sock", "listen = unix", "-listen", "/run/a.sock"]),
+        "listen = unix\nlisten.unix = unix:/run/a.sock\n"
+    );
     // A Unix socket's group alike.
     assert_eq!(
         flags(&["/run/a.sock", "-listen", "/run/b.sock"]),
