@@ -166,11 +166,11 @@ pub(crate) enum Change {
     /// selectors: a change the reader can make in place, where a group of
     /// many thousand addresses rewritten whole at each would be quadratic.
     Grew { group: usize, selector: Selector },
-    /// Group `group` is new, or changed otherwise (it became `shared`):
-    /// its statements ([`Groups::statements`]) replace what it had.
+    /// Group `group` is new, or its `[::]` became IPv6 alone (nginx's
+    /// pair): its statements ([`Groups::statements`]) replace what it had.
     Whole(usize),
-    /// Retired group `group` became `shared`: its network, whose endpoint
-    /// a statement replaced or removed, is replaced.
+    /// Group `group` became `shared`: its network is replaced, and its
+    /// endpoint, which a statement may since have replaced, is left.
     Network(usize),
 }
 
@@ -223,10 +223,7 @@ impl Groups {
                             .is_some_and(|g| matches!(g.first, Value::Ip { .. }))
                 });
                 if let Some(first) = other {
-                    changed.push(match self.is_retired(first) {
-                        true => Change::Network(first),
-                        false => Change::Whole(first),
-                    });
+                    changed.push(Change::Network(first));
                 }
             }
         }
@@ -291,13 +288,6 @@ impl Groups {
             set_dual(&mut value, false);
         }
         (value, takes_v6)
-    }
-
-    /// Whether group `i` was retired and its network is still there.
-    fn is_retired(&self, i: usize) -> bool {
-        self.groups[i]
-            .as_ref()
-            .is_some_and(|g| self.index.get(&key(&g.first)) != Some(&i))
     }
 
     /// Retires group `i`, whose network or endpoint a statement replaced

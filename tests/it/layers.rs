@@ -892,6 +892,13 @@ fn one_address_values_after_a_removal_or_a_move_start_over() {
         "listen-2 = ::1 expose=public shared\nlisten = 127.0.0.1 expose=public shared\n\
          listen-2.tcp = tcp:9090\nlisten.tcp = tcp:7070\n"
     );
+    // A removed group no longer counts: the two after it are the two that
+    // make each other `shared`.
+    assert_eq!(
+        flags(&["127.0.0.1:8080", "-listen", "127.0.0.1:9090", "[::1]:7070"]),
+        "listen = 127.0.0.1 expose=public shared\nlisten-2 = ::1 expose=public shared\n\
+         listen.tcp = tcp:9090\nlisten-2.tcp = tcp:7070\n"
+    );
     // A network the user wrote over a value's, then removed: the group
     // goes with it, and its addresses do not come back.
     assert_eq!(
