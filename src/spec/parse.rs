@@ -782,6 +782,18 @@ fn apply(
                             group
                         }
                         Change::Whole(group) => group,
+                        Change::Seen(group) => {
+                            let name = Groups::network_name(group);
+                            if network_at
+                                .get(&name)
+                                .is_some_and(|at| !generated.contains_key(at))
+                            {
+                                errors.push(
+                                    origin.error(names, SpecErrorKind::OneAddressClash(name)),
+                                );
+                            }
+                            continue;
+                        }
                     };
                     let (n, e) = one_address.statements(group);
                     let name = n.name().clone();

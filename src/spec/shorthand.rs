@@ -172,6 +172,9 @@ pub(crate) enum Change {
     /// Group `group` became `shared`: its network is replaced, and its
     /// endpoint, which a statement may since have replaced, is left.
     Network(usize),
+    /// A value group `group` already holds: nothing new for a network the
+    /// values made, refused for one the spec wrote over theirs.
+    Seen(usize),
 }
 
 impl Groups {
@@ -192,7 +195,7 @@ impl Groups {
                     Change::Grew { group: i, selector }
                 }];
             }
-            return Vec::new();
+            return vec![Change::Seen(i)];
         }
         let ip = matches!(value, Value::Ip { .. });
         let group = Group {

@@ -899,6 +899,24 @@ fn one_address_values_after_a_removal_or_a_move_start_over() {
         "listen = 127.0.0.1 expose=public shared\nlisten-2 = ::1 expose=public shared\n\
          listen.tcp = tcp:9090\nlisten-2.tcp = tcp:7070\n"
     );
+    // A value written again over a network the user wrote in its group's
+    // place is refused, as a new address of the group is (it was dropped
+    // without a word).
+    let err = Layers::new()
+        .text("a", "127.0.0.1:8080")
+        .text("b", "listen = 192.0.2.20 expose=public")
+        .text("c", "127.0.0.1:8080")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err.errors()[0].kind, SpecErrorKind::OneAddressClash(_)),
+        "{err}"
+    );
+    // Written again over the values' own network, it is nothing new.
+    assert_eq!(
+        flags(&["127.0.0.1:8080", "[::1]:8080", "127.0.0.1:8080"]),
+        "listen = 127.0.0.1, ::1 expose=public\nlisten.tcp = tcp:8080\n"
+    );
     // A network the user wrote over a value's, then removed: the group
     // goes with it, and its addresses do not come back.
     assert_eq!(
