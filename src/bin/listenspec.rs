@@ -7,7 +7,7 @@
 //! says what the library says, field for field.
 
 use std::ffi::OsString;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,10 +23,10 @@ use listenspec::wait::Wait;
 use listenspec::{Bound, Error, Host, ListenSpec, Plan, PlanOptions};
 use serde::Serialize;
 
-/// The most the doctor reads from a spec or host file. A recorded host of
-/// ten thousand interfaces is a few megabytes; without a cap, `--host
-/// /dev/zero` reads until memory runs out.
-const FILE_LIMIT: u64 = 64 << 20;
+// `--spec FILE` is read as `ListenArgs` reads `--listen-file`: capped, and
+// a named pipe without a writer an error, not a wait or an empty spec.
+#[path = "../spec/args/text_file.rs"]
+mod text_file;
 
 const EXIT_STATUS: &str = "\
 Exit status: 0 for a good plan (and, with --bind, all bound; with --check,
@@ -512,12 +512,7 @@ fn read_spec(
 ) -> Result<Result<ListenSpec, listenspec::SpecError>, String> {
     let mut layers = Layers::new().env_vars();
     if let Some(path) = spec {
-        let text = read_limited(path)
-            .and_then(|bytes| {
-                String::from_utf8(bytes).map_err(|_| {
-                    std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
-                })
-            })
+        let text = text_file::read_capped(path)
             .map_err(|e| format!("cannot read spec {}: {e}", shown(path)))?;
         layers = layers.text(format!("--spec {}", shown(path)), text);
     }
@@ -624,42 +619,6 @@ fn json(out: &mut impl Write, value: &impl Serialize) -> io::Result<()> {
 
 fn read_host(path: &Path) -> Result<Host, String> {
     listenspec::fleet::read_snapshot(path).map_err(|e| format!("host {} {e}", shown(path)))
-}
-
-/// The whole file, or an error once it passes [`FILE_LIMIT`]; reading one
-/// byte past the limit tells a file of exactly the limit from a larger one.
-fn read_limited(path: &Path) -> std::io::Result<Vec<u8>> {
-    // A named pipe no process writes to is an error at once (as
-    // `ListenArgs` reads `--listen-file`), instead of holding the doctor
-    // or planning without its lines.
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let mut file = options.open(path)?.take(FILE_LIMIT + 1);
-    let mut bytes = Vec::new();
-    while let Err(e) = file.read_to_end(&mut bytes) {
-        if e.kind() != std::io::ErrorKind::WouldBlock {
-            return Err(e);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    #[cfg(unix)]
-    if bytes.is_empty()
-        && std::os::unix::fs::FileTypeExt::is_fifo(&file.get_ref().metadata()?.file_type())
-    {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "it is a pipe that gave nothing (no process wrote to it): start its writer first, or give a file",
-        ));
-    }
-    if bytes.len() as u64 > FILE_LIMIT {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::FileTooLarge,
-            format!("it is larger than the limit of {} MiB", FILE_LIMIT >> 20),
-        ));
-    }
-    Ok(bytes)
 }
 
 fn print_bound(out: &mut impl Write, bound: &Bound) -> io::Result<()> {
